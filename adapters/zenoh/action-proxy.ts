@@ -110,7 +110,13 @@ export class ZenohActionProxy {
       link.declareSubscriber(mapping.subscribeKey(ends.feedback, ends.types.feedbackMessage), (sample) =>
         this.#onFeedback(sample),
       ),
-      ...(mapping.attachments ? entities.map((e) => link.declareToken(() => mapping.entityToken(node(), e))) : []),
+      ...entities
+        .filter((e) => mapping.announces(e.name))
+        .map((e) => link.declareToken(() => mapping.entityToken(node(), e))),
+      // zenoh-bridge-ros2dds's AC token, for the whole client, as the bridge announces its own action clients.
+      ...(mapping.actionToken(node(), 'client', name, type) === undefined
+        ? []
+        : [link.declareToken(() => mapping.actionToken(node(), 'client', name, type)!)]),
     ];
   }
 

@@ -1,6 +1,7 @@
 import { actionEndpoints } from '../../daemon/actions/index.ts';
 import type { ActionContext } from './action-proxy.ts';
 import { ServiceServer, type serviceCounters } from './service-bridge.ts';
+import type { Handle } from './zenoh-link.ts';
 
 /**
  * A bus action (the sim's navigate_to_pose, a policy) served to Zenoh's action clients as rcl_action makes one: its
@@ -14,6 +15,7 @@ export class ZenohServedAction {
   /** The bus topics of the action that go to Zenoh. */
   readonly publishedTopics: readonly string[];
   #servers: ServiceServer[];
+  #token: Handle | undefined;
 
   constructor(options: {
     ctx: ActionContext;
@@ -31,9 +33,14 @@ export class ZenohServedAction {
       serve(ends.cancelGoal, ends.types.cancelGoal),
       serve(ends.getResult, ends.types.getResult, ctx.resultTimeoutMs),
     ];
+    // Under zenoh-bridge-ros2dds, one AS token for the whole action, declared once it serves: a bridge routes the
+    // action to its DDS clients only for that (the hidden services and topics then announce nothing of their own).
+    const { link, mapping, node } = ctx;
+    if (mapping.actionToken(node(), 'service', entry.action, entry.type) !== undefined)
+      this.#token = link.declareToken(() => mapping.actionToken(node(), 'service', entry.action, entry.type)!);
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#servers.map((s) => s.close()));
+    await Promise.all([...this.#servers.map((s) => s.close()), this.#token?.close()]);
   }
 }

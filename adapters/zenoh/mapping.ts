@@ -41,6 +41,13 @@ export interface Mapping {
   /** The token of the daemon's node; undefined where the mapping has none. */
   nodeToken(node: LocalNode): string | undefined;
   entityToken(node: LocalNode, entity: LocalEntity): string;
+  /**
+   * Whether an entity announces itself with a token of its own. Under zenoh-bridge-ros2dds an action's hidden
+   * services and topics do not: its action token stands for them, and the bridge routes an action only for that.
+   */
+  announces(name: string): boolean;
+  /** The token of an action's server or client, where the mapping has one (zenoh-bridge-ros2dds's AS and AC). */
+  actionToken(node: LocalNode, kind: 'service' | 'client', action: string, actionType: string): string | undefined;
   /** Whether samples and requests carry rmw_zenoh's attachment. */
   readonly attachments: boolean;
   /**
@@ -79,6 +86,9 @@ export function rmwZenohMapping(domain: number): Mapping {
     subscribeKey: (name, rosType) => rmw.dataKeyAnyHash(domain, name, rosType),
     nodeToken: (node) => rmw.nodeToken(identity(node)),
     entityToken: (node, entity) => rmw.entityToken(identity(node), entity),
+    // rmw_zenoh has no action tokens: rcl_action's services and topics announce themselves.
+    announces: () => true,
+    actionToken: () => undefined,
   };
 }
 
@@ -95,6 +105,8 @@ const ROS2DDS_KIND: Record<string, GraphEndpointKind> = {
 // An action's token (AS, AC) stands for its server or client: the graph lists it as its send_goal service or
 // client, as rcl_action's hidden services show it to `ros2 action list`.
 const ROS2DDS_ACTION: Record<string, GraphEndpointKind> = { AS: 'service', AC: 'client' };
+const ROS2DDS_ACTION_CODE = { service: 'AS', client: 'AC' } as const;
+const ACTION_PART = /\/_action\/(send_goal|cancel_goal|get_result|feedback|status)$/;
 const ROS2DDS_CODE: Record<GraphEndpointKind, string> = {
   publisher: 'MP',
   subscriber: 'MS',
@@ -166,5 +178,8 @@ export function ros2ddsMapping(namespace: string): Mapping {
         ? `${head}/${ros2ddsQosText(entity.qos)}`
         : head;
     },
+    announces: (name) => !ACTION_PART.test(name),
+    actionToken: (node, kind, action, actionType) =>
+      `@/${node.zid}/@ros2_lv/${ROS2DDS_ACTION_CODE[kind]}/${key(action).replaceAll('/', SLASH)}/${actionType.replaceAll('/', SLASH)}`,
   };
 }

@@ -91,7 +91,8 @@ export class OutboundTopic {
     this.#onOversize = onOversize;
     this.#attachments = mapping.attachments;
     this.#publisherOptions = publisherOptions;
-    this.#handles.push(link.declareToken(() => mapping.entityToken(node(), entity)));
+    if (mapping.announces(entity.name))
+      this.#handles.push(link.declareToken(() => mapping.entityToken(node(), entity)));
   }
 
   get key(): string {

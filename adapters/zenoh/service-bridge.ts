@@ -154,7 +154,9 @@ export class ServiceServer {
     };
     this.#handles = [
       ctx.link.declareQueryable(this.#key, (query) => void this.#answer(query), true),
-      ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity)),
+      ...(ctx.mapping.announces(entry.service)
+        ? [ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity))]
+        : []),
     ];
   }
 

@@ -14,12 +14,17 @@ spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
   role "fibonacci_server": {"action": "/fibonacci", "period_s": 0.1}   a test_msgs/action/Fibonacci
                       server as rcl_action serves one over DDS (rq/rr _action services, feedback and status topics);
                       events goal, cancel, done
+  role "fibonacci_client": {"action": "/fibonacci", "order": 5, "cancel_after": N, "timeout_s": 20}   an rcl_action
+                      client over DDS (the same five entities, mirrored): once its servers are matched, sends one
+                      goal, asks its result, takes its feedback and status, and with cancel_after sends cancel_goal
+                      after that many feedbacks; events accepted, feedback, status, cancel_response, result, timeout
   role "trigger_client": {"service": "/auraison/stop", "timeout_s": 10}   calls it once (as rmw_cyclonedds does:
                       client guid and sequence number in the request header) once a server is matched, prints
                       {"event": "response", "success": ..., "message": ...} or {"event": "timeout"}
 Events are JSON lines on stdout; "ready" once everything is created and announced. Stdin closing ends it.
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -310,6 +315,66 @@ def serve_fibonacci(a, spec, stop):
         stop.wait(0.005)
 
 
+def matched(writers, readers):
+    return all(w.get_matched_subscriptions() for w in writers) and all(r.get_matched_publications() for r in readers)
+
+
+def use_fibonacci(a, spec, stop):
+    """rcl_action's client side: send_goal, then get_result; feedback and status taken by goal id."""
+    deadline = time.monotonic() + spec.get("timeout_s", 20)
+    # A client waits for its server (rclpy's wait_for_server: every service matched) before it sends.
+    while not stop.is_set() and time.monotonic() < deadline:
+        if matched([a["goal_rq"], a["result_rq"], a["cancel_rq"]], [a["goal_rr"], a["result_rr"], a["cancel_rr"]]):
+            break
+        stop.wait(0.05)
+    client_guid = int.from_bytes(a["goal_rq"].guid.bytes[8:16], "little")
+    goal_id = list(os.urandom(16))
+    a["goal_rq"].write(
+        Fibonacci_SendGoal_Request_(
+            client_guid=client_guid, sequence_number=1, goal_id=UUID_(uuid=goal_id), order=spec.get("order", 5)
+        )
+    )
+    emit(event="sent", goal_id=bytes(goal_id).hex())
+    state = {"accepted": None, "result": False, "feedback": 0, "canceled": False, "statuses": []}
+    mine = lambda reply: reply.client_guid == client_guid
+
+    while not stop.is_set() and time.monotonic() < deadline and not state["result"]:
+        for reply in a["goal_rr"].take(N=10):
+            if mine(reply) and reply.sequence_number == 1:
+                state["accepted"] = reply.accepted
+                emit(event="accepted" if reply.accepted else "rejected")
+                if not reply.accepted:
+                    return
+                a["result_rq"].write(
+                    Fibonacci_GetResult_Request_(client_guid=client_guid, sequence_number=2, goal_id=UUID_(uuid=goal_id))
+                )
+        for message in a["feedback"].take(N=10):
+            if list(message.goal_id.uuid) == goal_id:
+                state["feedback"] += 1
+                emit(event="feedback", sequence=list(message.sequence))
+                cancel_after = spec.get("cancel_after")
+                if cancel_after is not None and state["feedback"] >= cancel_after and not state["canceled"]:
+                    state["canceled"] = True
+                    info = GoalInfo_(goal_id=UUID_(uuid=goal_id), stamp=Time_(sec=0, nanosec=0))
+                    a["cancel_rq"].write(CancelGoal_Request_(client_guid=client_guid, sequence_number=3, goal_info=info))
+                    emit(event="cancel_sent")
+        for array_ in a["status"].take(N=10):
+            for status in array_.status_list:
+                if list(status.goal_info.goal_id.uuid) == goal_id and status.status not in state["statuses"][-1:]:
+                    state["statuses"].append(status.status)
+                    emit(event="status", status=status.status)
+        for reply in a["cancel_rr"].take(N=10):
+            if mine(reply) and reply.sequence_number == 3:
+                emit(event="cancel_response", return_code=reply.return_code, canceling=len(reply.goals_canceling))
+        for reply in a["result_rr"].take(N=10):
+            if mine(reply) and reply.sequence_number == 2:
+                state["result"] = True
+                emit(event="result", status=reply.status, sequence=list(reply.sequence))
+        stop.wait(0.005)
+    if not state["result"]:
+        emit(event="timeout", accepted=state["accepted"])
+
+
 def main():
     spec = json.loads(sys.argv[1])
     dp = DomainParticipant(spec["domain"])
@@ -352,6 +417,20 @@ def main():
         }
         readers.extend(v for k, v in a.items() if k.endswith("_rq"))
         writers.extend(v for k, v in a.items() if not k.endswith("_rq"))
+    elif role == "fibonacci_client":
+        action = spec["action"]
+        a = {
+            "goal_rq": DataWriter(dp, Topic(dp, f"rq{action}/_action/send_goalRequest", Fibonacci_SendGoal_Request_), qos=qos()),
+            "goal_rr": DataReader(dp, Topic(dp, f"rr{action}/_action/send_goalReply", Fibonacci_SendGoal_Response_), qos=qos()),
+            "result_rq": DataWriter(dp, Topic(dp, f"rq{action}/_action/get_resultRequest", Fibonacci_GetResult_Request_), qos=qos()),
+            "result_rr": DataReader(dp, Topic(dp, f"rr{action}/_action/get_resultReply", Fibonacci_GetResult_Response_), qos=qos()),
+            "cancel_rq": DataWriter(dp, Topic(dp, f"rq{action}/_action/cancel_goalRequest", CancelGoal_Request_), qos=qos()),
+            "cancel_rr": DataReader(dp, Topic(dp, f"rr{action}/_action/cancel_goalReply", CancelGoal_Response_), qos=qos()),
+            "feedback": DataReader(dp, Topic(dp, f"rt{action}/_action/feedback", Fibonacci_FeedbackMessage_), qos=qos()),
+            "status": DataReader(dp, Topic(dp, f"rt{action}/_action/status", GoalStatusArray_), qos=qos("transient_local", 1)),
+        }
+        readers.extend(v for k, v in a.items() if k.endswith("_rr") or k in ("feedback", "status"))
+        writers.extend(v for k, v in a.items() if k.endswith("_rq"))
     else:
         raise SystemExit(f"unknown role {role}")
 
@@ -415,6 +494,9 @@ def main():
         stop.wait()
     elif role == "fibonacci_server":
         serve_fibonacci(a, spec, stop)
+    elif role == "fibonacci_client":
+        use_fibonacci(a, spec, stop)
+        stop.wait()
     else:
         served = 0
         while not stop.is_set():

@@ -1,0 +1,105 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BusActionServer } from '../../daemon/actions/index.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
+import { DdsWorld, freshDomain, type DdsEvent } from './dds-world.ts';
+
+const FIBONACCI = 'test_msgs/action/Fibonacci';
+
+/**
+ * A bus action the daemon serves (zenoh.actions.serve, ros2dds mapping), used by an rcl_action-shaped client on
+ * Cyclone DDS through the real zenoh-bridge-ros2dds: the bridge routes an action only for the `AS` token its own
+ * action servers announce, so this is what a robot's DDS nodes see of the daemon's actions.
+ */
+describe("the daemon's action served to a DDS action client through the real zenoh-bridge-ros2dds", () => {
+  const zn = useZenohNetwork();
+  const { cleanups } = zn;
+  let dds: DdsWorld;
+
+  beforeAll(async () => {
+    dds = new DdsWorld(freshDomain());
+    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
+  });
+  afterAll(async () => dds?.close());
+
+  async function serving(action: string) {
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        mapping: 'ros2dds',
+        namespace: '/bot1',
+        actions: { serve: [{ action, type: FIBONACCI }] },
+      },
+    });
+    cleanups.push(stop);
+    const cancelled: string[] = [];
+    const server = new BusActionServer({
+      bus: daemon.bus,
+      codec,
+      log: pino({ level: 'silent' }),
+      name: action,
+      type: FIBONACCI,
+      handler: {
+        accept: (goal) => ((goal.order as number) >= 0 ? true : 'a negative order'),
+        execute: async (goal, { feedback, signal, goalId }) => {
+          const sequence: number[] = [];
+          for (let i = 0; i < (goal.order as number); i++) {
+            await new Promise((r) => setTimeout(r, 100));
+            if (signal.aborted) {
+              cancelled.push(goalId);
+              return { state: 'canceled', result: { sequence } };
+            }
+            sequence.push(i < 2 ? i : sequence[i - 1]! + sequence[i - 2]!);
+            feedback({ sequence: [...sequence] });
+          }
+          return { state: 'succeeded', result: { sequence } };
+        },
+      },
+    });
+    cleanups.push(async () => server.close());
+    await waitFor(
+      () => daemon.graph.endpoints({ name: `${action}/_action/send_goal`, kind: 'service' }).some((e) => e.local),
+      "the daemon's action token",
+      30_000,
+    );
+    return { daemon, cancelled };
+  }
+
+  const of = (events: DdsEvent[], event: string) => events.filter((e) => e.event === event);
+
+  it('accepts the goal, streams its feedback once each, publishes its status and answers its result', async () => {
+    await serving('/fibonacci');
+    const client = await dds.node({ node: 'fib_client', role: 'fibonacci_client', action: '/fibonacci', order: 5 });
+    cleanups.push(() => client.close());
+    const result = await client.next((e) => e.event === 'result' || e.event === 'timeout', 'the result', 30_000);
+    expect(result).toEqual({ event: 'result', status: 4, sequence: [0, 1, 1, 2, 3] });
+    expect(of(client.events, 'accepted')).toHaveLength(1);
+    // Volatile feedback may miss a first step while routes match, but none comes twice or out of order.
+    const lengths = of(client.events, 'feedback').map((e) => (e.sequence as number[]).length);
+    expect(lengths.length).toBeGreaterThan(0);
+    expect(lengths).toEqual([...new Set(lengths)].sort((a, b) => a - b));
+    expect(of(client.events, 'feedback').at(-1)!.sequence).toEqual([0, 1, 1, 2, 3]);
+    // action_msgs' GoalStatus: 4 SUCCEEDED, seen on the status topic.
+    expect(of(client.events, 'status').map((e) => e.status)).toContain(4);
+  });
+
+  it("cancels the goal at the client's cancel_goal: the bus handler sees it, the result says canceled", async () => {
+    // An action of its own: the first test's daemon stays on the network until the file's cleanups.
+    const { cancelled } = await serving('/fibonacci_cancel');
+    const client = await dds.node({
+      node: 'fib_canceller',
+      role: 'fibonacci_client',
+      action: '/fibonacci_cancel',
+      order: 100,
+      cancel_after: 2,
+    });
+    cleanups.push(() => client.close());
+    const result = await client.next((e) => e.event === 'result' || e.event === 'timeout', 'the result', 30_000);
+    expect(result).toMatchObject({ event: 'result', status: 5 });
+    expect(of(client.events, 'cancel_response')).toEqual([{ event: 'cancel_response', return_code: 0, canceling: 1 }]);
+    expect(cancelled).toHaveLength(1);
+  });
+});
