@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusActionServer } from '../../daemon/actions/index.ts';
+import { BusActionClient, BusActionServer } from '../../daemon/actions/index.ts';
+import { loadZenoh } from '../../adapters/zenoh/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
@@ -69,6 +70,53 @@ describe("the daemon's action served to a DDS action client through the real zen
   }
 
   const of = (events: DdsEvent[], event: string) => events.filter((e) => e.event === event);
+
+  // The bridge's admin space (`@/<zid>/ros2/route/...`) lists the remote routes each of its routes serves.
+  it("announces its client of a DDS node's action with an AC token, which the bridge takes as a remote route", async () => {
+    const server = await dds.node({ node: 'fib', role: 'fibonacci_server', action: '/fib_server', period_s: 0.05 });
+    cleanups.push(() => server.close());
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        mapping: 'ros2dds',
+        namespace: '/bot1',
+        actions: { call: ['/fib_server'] },
+      },
+    });
+    cleanups.push(stop);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: '/fib_server', type: FIBONACCI });
+    await waitFor(() => client.available(), "the DDS node's action on the bus", 30_000);
+    const ends = daemon.graph.endpoints({ name: '/fib_server/_action/send_goal' });
+    const ours = ends.find((e) => e.local && e.kind === 'client');
+    const bridge = ends.find((e) => !e.local && e.kind === 'service');
+    expect(ours?.id).toMatch(/^[0-9a-f]+\/AC\/bot1§fib_server$/);
+    const [daemonZid, bridgeZid] = [ours!.id.split('/')[0], bridge!.id.split('/')[0]];
+    const zenoh = await loadZenoh();
+    const session = await zenoh.Session.open(new zenoh.Config(zn.net.wsUrl));
+    cleanups.push(() => session.close());
+    const routes = async () => {
+      const found: unknown[] = [];
+      await new Promise<void>((done) => {
+        void session.get(`@/${bridgeZid}/ros2/route/action/srv/**`, {
+          handler: [
+            (reply) => {
+              const result = reply.result();
+              if (result instanceof zenoh.Sample) found.push(JSON.parse(result.payload().toString()));
+            },
+            () => done(),
+          ],
+        });
+      });
+      return found as { remote_routes?: string[] }[];
+    };
+    let seen: { remote_routes?: string[] }[] = [];
+    await waitFor(
+      async () => (seen = await routes()).some((r) => r.remote_routes?.includes(`${daemonZid}:bot1/fib_server`)),
+      "the bridge's action server route serving the daemon's client",
+      20_000,
+    ).catch(() => expect(seen).toEqual('a route whose remote_routes name the daemon'));
+  });
 
   it('accepts the goal, streams its feedback once each, publishes its status and answers its result', async () => {
     await serving('/fibonacci');
