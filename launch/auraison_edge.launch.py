@@ -5,11 +5,10 @@
 The daemon is a Node.js process, not a ROS node package, so it runs as an ExecuteProcess. It stops with the
 launch (SIGINT, then SIGTERM: it flushes within 5 s) and, with respawn:=true, is restarted 2 s after it
 exits. Exit code 2 (an invalid config, or a data dir another daemon holds) is not retried: a restart would
-fail the same way, so the launch logs why and shuts down.
+fail the same way, so the launch logs why, shuts down and exits with code 1 (with or without respawn).
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, ExecuteProcess, LogInfo, OpaqueFunction
-from launch.events import Shutdown
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
 import os
@@ -51,6 +50,13 @@ def _daemon(context):
 def _on_exit(event, context):
     if event.returncode != EXIT_USAGE:
         return None
-    # Emitted during the respawn delay: the Shutdown ends the wait before the process is started again.
-    reason = 'auraison-edge exited with code 2 (invalid config, bad usage or data dir in use; see its log above): not respawning'
-    return [LogInfo(msg=reason), EmitEvent(event=Shutdown(reason=reason))]
+    # Run during the respawn delay: launch shuts down before the process is started again. Raised, not an
+    # emitted Shutdown: launch ends with exit code 1 only for an exception (a child's exit code never reaches its
+    # own), and a script or unit running `ros2 launch` must see that the daemon could not start.
+    # launch logs it: "[ERROR] [launch]: Caught exception in launch (see debug for traceback): <reason>".
+    reason = 'auraison-edge exited with code 2 (invalid config, bad usage or data dir in use; see its log above): not respawned'
+    return [OpaqueFunction(function=lambda _context: _fail(reason))]
+
+
+def _fail(reason):
+    raise RuntimeError(reason)

@@ -3,7 +3,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers/cli.ts';
-import { stopChild } from '../helpers/stop-child.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ros2, ros2Env } from './ros2-env.ts';
 
@@ -19,39 +18,92 @@ afterEach(async () => {
   for (const undo of cleanups.splice(0).reverse()) await undo();
 });
 
-describe('ros2 launch of the daemon (launch 3.4.3, launch_ros 0.26.6)', () => {
-  it('`ros2 launch launch/auraison_edge.launch.py` starts the daemon as a ROS 2 node and SIGINT stops it cleanly', async () => {
-    const dir = tempDir('ros2-launch-');
-    cleanups.push(dir.cleanup);
-    const config = join(dir.path, 'edge.yaml');
-    writeFileSync(
-      config,
-      'data_dir: ./data\nlog: {level: info}\napi: {port: 0}\nfoxglove: {port: 0}\n' +
-        'ros: {enabled: true, node_name: launched_edge, graph_poll_ms: 200}\n',
-    );
-    const launch = spawn(
-      'ros2',
-      ['launch', join(ROOT, 'launch', 'auraison_edge.launch.py'), `config:=${config}`, `node:=${process.execPath}`],
-      { env, cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    launch.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    launch.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    cleanups.push(() => stopChild(launch, 'SIGKILL'));
-    const exited = new Promise<number | null>((resolve) => launch.on('close', (code) => resolve(code)));
-
+/**
+ * `ros2 launch launch/auraison_edge.launch.py` of a daemon named `nodeName`, its config written to `configName` in a
+ * fresh directory (with `extraConfig` appended), with `args` after config:= and node:=. Killed at the test's end.
+ */
+function launchDaemon([configName, nodeName]: [string, string], args: string[], extraConfig = '') {
+  const dir = tempDir('ros2-launch-');
+  cleanups.push(dir.cleanup);
+  const config = join(dir.path, configName);
+  writeFileSync(
+    config,
+    'data_dir: ./data\nlog: {level: info}\napi: {port: 0}\nfoxglove: {port: 0}\n' +
+      `ros: {enabled: true, node_name: ${nodeName}, graph_poll_ms: 200}\n${extraConfig}`,
+  );
+  const child = spawn(
+    'ros2',
+    [
+      'launch',
+      join(ROOT, 'launch', 'auraison_edge.launch.py'),
+      `config:=${config}`,
+      `node:=${process.execPath}`,
+      ...args,
+    ],
+    { env, cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  // Its own process group, all killed at the end: launch killed alone would leave the daemon running.
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  /** The pid of the daemon launch started the `nth` time, once that daemon logs "daemon running". */
+  const running = async (nth: number): Promise<number> => {
+    const pids = () =>
+      [...output.matchAll(/"pid":(\d+),"name":"auraison-edge","msg":"daemon running"/g)].map((m) => Number(m[1]));
     await waitFor(
-      () => output.includes('"msg":"daemon running"'),
-      `the daemon running under ros2 launch:\n${output}`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`ros2 launch exited ${child.exitCode}:\n${output}`);
+        return pids().length >= nth;
+      },
+      `the daemon running for the ${nth}. time under ros2 launch`,
       60_000,
     );
+    return pids()[nth - 1]!;
+  };
+  return { child, exited, running, output: () => output };
+}
+
+describe('ros2 launch of the daemon (launch 3.4.3, launch_ros 0.26.6)', () => {
+  it('`ros2 launch launch/auraison_edge.launch.py` starts the daemon as a ROS 2 node and SIGINT stops it cleanly', async () => {
+    const launched = launchDaemon(['edge.yaml', 'launched_edge'], []);
+    await launched.running(1);
     const nodes = await ros2(env, ['node', 'list']);
     expect(nodes.stdout.split('\n')).toContain('/launched_edge');
 
-    launch.kill('SIGINT');
-    expect(await exited, output).toBe(0);
-    expect(output).toMatch(/"msg":"daemon stopped"/);
-    expect(output).toMatch(/process has finished cleanly|process has died \[pid \d+, exit code 0/);
+    launched.child.kill('SIGINT');
+    expect(await launched.exited, launched.output()).toBe(0);
+    expect(launched.output()).toMatch(/"msg":"daemon stopped"/);
+    expect(launched.output()).toMatch(/process has finished cleanly|process has died \[pid \d+, exit code 0/);
+  }, 120_000);
+
+  it('with respawn:=true the daemon killed with SIGKILL comes back under launch, with the config path passed as given', async () => {
+    // A path with a space and a quote: passed through to `run --config` as one argument, unquoted.
+    const launched = launchDaemon(["robot's edge.yaml", 'respawned_edge'], ['respawn:=true']);
+    const first = await launched.running(1);
+    process.kill(first, 'SIGKILL');
+    const second = await launched.running(2);
+    expect(second).not.toBe(first);
+    const nodes = await ros2(env, ['node', 'list']);
+    expect(nodes.stdout.split('\n')).toContain('/respawned_edge');
+
+    launched.child.kill('SIGINT');
+    expect(await launched.exited, launched.output()).toBe(0);
+    // Stopped by the launch's shutdown: not started a third time.
+    expect(launched.output().match(/process started with pid/g), launched.output()).toHaveLength(2);
+  }, 180_000);
+
+  it('an invalid config (exit code 2) is not respawned: the launch says why and ends with exit code 1', async () => {
+    const launched = launchDaemon(['edge.yaml', 'bad_edge'], ['respawn:=true'], 'bogus_key: 1\n');
+    expect(await launched.exited, launched.output()).toBe(1);
+    const output = launched.output();
+    expect(output).toContain('bogus_key: unknown key');
+    expect(output).toMatch(/process has died \[pid \d+, exit code 2/);
+    expect(output).toContain('auraison-edge exited with code 2 (invalid config');
+    expect(output.match(/process started with pid/g), output).toHaveLength(1);
   }, 120_000);
 
   it('`ros2 launch --show-args` reads both Gazebo launch files, with the same arguments', async () => {

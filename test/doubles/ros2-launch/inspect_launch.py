@@ -18,6 +18,22 @@ processes = []
 for entity in description.entities:
     if isinstance(entity, OpaqueFunction):
         processes += entity.function(context)
+
+
+def describe(action, context):
+    """An on_exit action as JSON; an OpaqueFunction is run, and what it raises is recorded (launch then ends, exit 1)."""
+    if isinstance(action, LogInfo):
+        return {'log': action.kwargs['msg']}
+    if isinstance(action, EmitEvent):
+        return {'emit': type(action.kwargs['event']).__name__}
+    if isinstance(action, OpaqueFunction):
+        try:
+            return {'returns': repr(action.function(context))}
+        except Exception as error:  # noqa: BLE001 - what the launch file raises is what is checked
+            return {'raises': str(error)}
+    return repr(action)
+
+
 out = []
 for process in processes:
     assert isinstance(process, ExecuteProcess)
@@ -25,10 +41,7 @@ for process in processes:
     on_exit = {}
     for code in (0, 1, 2):
         actions = kw['on_exit'](SimpleNamespace(returncode=code), context) or []
-        on_exit[code] = [
-            {'log': a.kwargs['msg']} if isinstance(a, LogInfo) else {'emit': type(a.kwargs['event']).__name__} if isinstance(a, EmitEvent) else repr(a)
-            for a in actions
-        ]
+        on_exit[code] = [describe(a, context) for a in actions]
     cmd = [c.perform(context) if hasattr(c, 'perform') else c for c in kw['cmd']]
     out.append({'cmd': cmd, 'respawn': kw['respawn'].perform(context), 'respawn_delay': kw.get('respawn_delay'), 'on_exit': on_exit})
 print(json.dumps(out))
