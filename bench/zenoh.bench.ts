@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { BenchResult } from './bench.ts';
 import { percentile, tail } from './bench.ts';
@@ -127,7 +128,7 @@ export async function run(): Promise<BenchResult[]> {
 
     results.push(await zenohToBus(net, daemon, peers, hash));
     results.push(await vlaRoundTrip(net, daemon, peers));
-    results.push(...(await fairness(net, daemon, peers)));
+    results.push(...(await fairness(net, daemon, peers, hash)));
   } finally {
     await Promise.all(peers.map((p) => p.close()));
     await stop?.();
@@ -250,16 +251,38 @@ async function vlaRoundTrip(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): P
   };
 }
 
-/** 1 kHz small messages to Zenoh alone, then beside 5 MB messages at 10 Hz: the small stream's rate and p99. */
-async function fairness(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): Promise<BenchResult[]> {
+const FAIRNESS_RUNS = 3;
+const FAIRNESS_SECONDS = 3;
+
+type StreamReport = Record<string, { count: number; bytes: number; latency_ms: number[] }>;
+
+/**
+ * 1 kHz small messages from the bus to Zenoh, alone and beside 5 MB messages at 10 Hz (the bulk session), in
+ * several runs: the small stream's rate and tail, beside a bare zenoh-ts client's 1 kHz stream sent at the same
+ * moments to the same Python listener through the same bridge. That bare stream shares this process and its
+ * event loop, where zenoh-ts encodes each 5 MB put in one piece, and the machine's cores with the bridge, router
+ * and listener carrying 50 MB/s: the floor any zenoh-ts client here has.
+ */
+async function fairness(
+  net: ZenohNetwork,
+  daemon: Daemon,
+  peers: Peer[],
+  hash: string | undefined,
+): Promise<BenchResult[]> {
+  const zenoh = await loadZenoh();
   const listener = await net.peer({
     node: 'bench_listener',
-    measure: [
-      { topic: '/joint_states', type: BYTES },
-      { topic: '/points', type: BYTES },
-    ],
+    measure: ['/joint_states', '/points', '/bare_small'].map((topic) => ({ topic, type: BYTES })),
   });
   peers.push(listener);
+  const session = await zenoh.Session.open(new zenoh.Config(net.wsUrl));
+  const bare = await session.declarePublisher(`0/bare_small/std_msgs::msg::dds_::ByteMultiArray_/${hash}`, {
+    priority: zenoh.Priority.REAL_TIME,
+    express: true,
+    congestionControl: zenoh.CongestionControl.BLOCK,
+    reliability: zenoh.Reliability.RELIABLE,
+    encoding: zenoh.Encoding.APPLICATION_CDR,
+  });
   const small = daemon.bus.advertise('/joint_states', BYTES, { source: 'bench' });
   const large = daemon.bus.advertise('/points', BYTES, {
     source: 'bench',
@@ -267,62 +290,102 @@ async function fairness(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): Promi
   });
   const smallData = payload(SMALL);
   const largeData = payload(5 * 1024 * 1024);
-  const phase = async (withLarge: boolean, seconds: number) => {
-    let reports = listener.events.filter((e) => e.event === 'report').length;
-    listener.send('report'); // resets the counters
-    await waitFor(() => listener.events.filter((e) => e.event === 'report').length > reports, 'a reset');
-    reports++;
+  let seq = 0n;
+  const reports = () => listener.events.filter((e) => e.event === 'report');
+  const report = async () => {
+    const before = reports().length;
+    listener.send('report'); // and resets the counters
+    await waitFor(() => reports().length > before, "the listener's report");
+    return (reports().at(-1) as unknown as { topics: StreamReport }).topics;
+  };
+  const phase = async (withLarge: boolean) => {
+    await report();
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
     const start = performance.now();
     let sentSmall = 0;
     let sentLarge = 0;
-    while (performance.now() - start < seconds * 1000) {
+    while (performance.now() - start < FAIRNESS_SECONDS * 1000) {
       const elapsed = performance.now() - start;
-      for (; sentSmall < elapsed; sentSmall++) small.publish(smallData);
+      for (; sentSmall < elapsed; sentSmall++) {
+        // Both stamped with the wall clock to the microsecond (nowNs is to the millisecond at its re-sync).
+        small.publish(smallData, wallNs());
+        const attachment = encodeAttachment({ sequence: ++seq, timestampNs: wallNs(), gid: GID });
+        void bare.put(smallData, { attachment });
+      }
       if (withLarge) for (; sentLarge < elapsed / 100; sentLarge++) large.publish(largeData);
       await new Promise((r) => setTimeout(r, 1));
     }
-    await new Promise((r) => setTimeout(r, 200));
-    listener.send('report');
-    await waitFor(() => listener.events.filter((e) => e.event === 'report').length > reports, 'the report');
-    const report = listener.events.filter((e) => e.event === 'report').at(-1)! as unknown as {
-      topics: Record<string, { count: number; bytes: number; latency_ms: number[] }>;
-    };
-    const js = report.topics['/joint_states']!;
-    const lat = Float64Array.from(js.latency_ms).sort();
+    loop.disable();
+    await new Promise((r) => setTimeout(r, 300));
+    const topics = await report();
+    const sorted = (topic: string) => Float64Array.from(topics[topic]!.latency_ms).sort();
     return {
-      rate: js.count / seconds,
-      sent: sentSmall / seconds,
-      p99: percentile(lat, 99),
-      large: report.topics['/points']!.count / seconds,
-      largeSent: sentLarge / seconds,
+      ours: sorted('/joint_states'),
+      bare: sorted('/bare_small'),
+      rate: topics['/joint_states']!.count / FAIRNESS_SECONDS,
+      bareRate: topics['/bare_small']!.count / FAIRNESS_SECONDS,
+      sent: sentSmall / FAIRNESS_SECONDS,
+      large: topics['/points']!.count / FAIRNESS_SECONDS,
+      largeSent: sentLarge / FAIRNESS_SECONDS,
+      loopP99: loop.percentile(99) / 1e6,
     };
   };
-  const alone = await phase(false, 3);
-  const loaded = await phase(true, 3);
-  small.close();
-  large.close();
-  const note =
-    `alone: ${alone.rate.toFixed(0)} of ${alone.sent.toFixed(0)} Hz delivered, p99 ${alone.p99.toFixed(2)} ms; ` +
-    `with 5 MB at ${loaded.largeSent.toFixed(1)} Hz offered (${loaded.large.toFixed(1)} Hz delivered): ${loaded.rate.toFixed(0)} Hz, p99 ${loaded.p99.toFixed(2)} ms`;
+  const alone: Awaited<ReturnType<typeof phase>>[] = [];
+  const loaded: Awaited<ReturnType<typeof phase>>[] = [];
+  try {
+    for (let run = 0; run < FAIRNESS_RUNS; run++) {
+      alone.push(await phase(false));
+      loaded.push(await phase(true));
+    }
+  } finally {
+    small.close();
+    large.close();
+    await session.close();
+  }
+  const pooled = (runs: typeof alone, pick: 'ours' | 'bare') =>
+    Float64Array.from(runs.flatMap((r) => [...r[pick]])).sort();
+  const p99s = (runs: typeof alone, pick: 'ours' | 'bare') => runs.map((r) => percentile(r[pick], 99));
+  const range = (values: number[]) =>
+    `${values.map((v) => v.toFixed(2)).join(', ')} (best ${Math.min(...values).toFixed(2)}, worst ${Math.max(...values).toFixed(2)})`;
+  const rate = Math.min(...loaded.map((r) => r.rate));
+  const aloneRate = Math.min(...alone.map((r) => r.rate));
+  const p99 = percentile(pooled(loaded, 'ours'), 99);
+  const floor = percentile(pooled(loaded, 'bare'), 99);
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   return [
     {
       name: '1 kHz small stream to Zenoh beside 5 MB at 10 Hz: delivered rate',
-      ours: loaded.rate,
-      baseline: { name: 'the same stream alone', value: alone.rate },
+      ours: rate,
+      baseline: { name: 'the same stream alone', value: aloneRate },
       unit: 'Hz',
       better: 'higher',
       goal: 'loses < 1% of its rate (zenoh-bridge-ros2dds users report 1 kHz falling to 50 Hz, zenoh-plugin-ros2dds#192)',
-      met: loaded.rate >= 0.99 * alone.rate,
-      notes: [note],
+      met: rate >= 0.99 * aloneRate,
+      notes: [
+        `worst of ${FAIRNESS_RUNS} runs of ${FAIRNESS_SECONDS} s; 5 MB offered at ${mean(loaded.map((r) => r.largeSent)).toFixed(1)} Hz, ` +
+          `delivered ${mean(loaded.map((r) => r.large)).toFixed(1)} Hz (best_effort, drop-oldest)`,
+      ],
     },
     {
       name: '1 kHz small stream to Zenoh beside 5 MB at 10 Hz: p99 latency',
-      ours: loaded.p99,
-      baseline: { name: 'the same stream alone', value: alone.p99 },
+      ours: p99,
+      baseline: {
+        name: 'bare zenoh-ts 1 kHz stream at the same moments, same bridge, same large stream',
+        value: floor,
+      },
       unit: 'ms',
       better: 'lower',
       goal: 'p99 < 10 ms',
-      met: loaded.p99 < 10,
+      met: p99 < 10,
+      notes: [
+        `beside 5 MB: ours ${tail(pooled(loaded, 'ours'))}; bare ${tail(pooled(loaded, 'bare'))}`,
+        `alone: ours ${tail(pooled(alone, 'ours'))}; bare ${tail(pooled(alone, 'bare'))}`,
+        `p99 per run beside 5 MB: ours ${range(p99s(loaded, 'ours'))}; bare ${range(p99s(loaded, 'bare'))}`,
+        `p99 per run alone: ours ${range(p99s(alone, 'ours'))}; bare ${range(p99s(alone, 'bare'))}`,
+        `this process's event-loop delay p99: ${range(loaded.map((r) => r.loopP99))} ms beside 5 MB, ` +
+          `${range(alone.map((r) => r.loopP99))} ms alone (zenoh-ts encodes a 5 MB put in one piece on this loop)`,
+      ],
     },
   ];
 }
