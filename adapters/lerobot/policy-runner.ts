@@ -37,7 +37,13 @@ export class PolicyRunner {
   #unnormalizers: Map<string, Normalizer>;
   /** Raw model outputs of the previous step, for recurrent inputs and previous_output sources. */
   #previous = new Map<string, Float32Array>();
-  #feeds: Record<string, ort.Tensor> = {};
+  readonly #known: Set<string>;
+  /**
+   * Each input's tensor, made once over a buffer that every run fills in place: a loop runs the policy 200
+   * times a second, and what a run allocates its thread's GC collects, in a pause that can miss a tick.
+   */
+  readonly #inputBuffers: Map<string, Float32Array>;
+  readonly #feeds: Record<string, ort.Tensor> = {};
 
   private constructor(spec: PolicySpec, session: ort.InferenceSession) {
     this.spec = spec;
@@ -59,6 +65,10 @@ export class PolicyRunner {
         createNormalizer(o.unnormalize, o.dim, spec.metadata, `policies.${spec.name}.outputs.${o.name}.unnormalize`),
       ]),
     );
+    this.#known = new Set(spec.inputs.map((i) => i.name));
+    this.#inputBuffers = new Map(spec.inputs.map((i) => [i.name, new Float32Array(i.size)]));
+    for (const input of spec.inputs)
+      this.#feeds[input.name] = new ort.Tensor('float32', this.#inputBuffers.get(input.name)!, input.shape);
   }
 
   static async open(name: string, settings: PolicySettings): Promise<PolicyRunner> {
@@ -89,6 +99,22 @@ export class PolicyRunner {
   }
 
   /**
+   * Runs the model once on zeros and forgets the step. A session's first run plans its memory and took 5 to
+   * 9 ms (a loop's period is 5), so a loop pays it before its first tick. A model that fails on zeros only
+   * leaves its first real run slow: the failure says nothing of real inputs, which the run reports itself.
+   */
+  async warmUp(): Promise<void> {
+    const zeros: Record<string, Float32Array> = {};
+    for (const { name, size } of this.callerInputs) zeros[name] = new Float32Array(size);
+    try {
+      await this.run(zeros);
+    } catch {
+      // See above: nothing to report here.
+    }
+    this.reset();
+  }
+
+  /**
    * One inference step. `inputs` holds raw (unnormalized) float32 values by model input name, flat, with
    * exactly as many elements as the input's shape. `state` may carry recurrent inputs explicitly (a
    * stateless caller, such as a query); otherwise they come from the previous step.
@@ -97,8 +123,8 @@ export class PolicyRunner {
     inputs: Record<string, Float32Array>,
     state?: Record<string, Float32Array>,
   ): Promise<Record<string, PolicyOutput>> {
-    const known = new Set(this.spec.inputs.map((i) => i.name));
-    for (const key of Object.keys(inputs)) {
+    const known = this.#known;
+    for (const key in inputs) {
       if (!known.has(key))
         throw new PolicyInputError(
           'unknown_input',
@@ -107,12 +133,14 @@ export class PolicyRunner {
     }
     const feeds = this.#feeds;
     for (const input of this.spec.inputs) {
-      let values: Float32Array;
+      const values = this.#inputBuffers.get(input.name)!;
       if (input.recurrent !== undefined) {
         const given = state?.[input.name] ?? inputs[input.name];
-        values = given
-          ? checked(this.spec.name, input.name, given, input.size, input.shape)
-          : this.previousOutput(input.recurrent, input.size).slice();
+        values.set(
+          given
+            ? checked(this.spec.name, input.name, given, input.size, input.shape)
+            : this.previousOutput(input.recurrent, input.size),
+        );
       } else {
         const given = inputs[input.name];
         if (!given)
@@ -120,10 +148,9 @@ export class PolicyRunner {
             'missing_input',
             `policy ${this.spec.name} needs input "${input.name}" (float32 ${JSON.stringify(input.shape)})`,
           );
-        values = checked(this.spec.name, input.name, given, input.size, input.shape).slice();
+        values.set(checked(this.spec.name, input.name, given, input.size, input.shape));
         this.#normalizers.get(input.name)!.normalize(values);
       }
-      feeds[input.name] = new ort.Tensor('float32', values, input.shape);
     }
     const results = await this.#session.run(feeds);
     const out: Record<string, PolicyOutput> = {};
@@ -136,7 +163,9 @@ export class PolicyRunner {
         );
       const raw = tensor.data as Float32Array;
       finite &&= raw.every(Number.isFinite);
-      this.#previous.set(spec.name, raw.slice());
+      const previous = this.#previous.get(spec.name);
+      if (previous?.length === raw.length) previous.set(raw);
+      else this.#previous.set(spec.name, raw.slice());
       const data = raw.slice();
       this.#unnormalizers.get(spec.name)!.unnormalize(data);
       const dims = tensor.dims.map(Number);

@@ -104,6 +104,29 @@ describe('PolicyRunner', () => {
     await runner.close();
   });
 
+  it("keeps a step's outputs and inputs as they were after the next step (its buffers are its own)", async () => {
+    const model = writeRecurrentModel(tmp.path);
+    const runner = await PolicyRunner.open('rec', policySettings({ model, inputs: { h_in: { recurrent: 'h_out' } } }));
+    const x = Float32Array.of(1, 2);
+    const first = (await runner.run({ x })).y!.data;
+    const second = (await runner.run({ x: Float32Array.of(5, 5) })).y!.data;
+    expect(Array.from(first)).toEqual([1, 2]);
+    expect(Array.from(second)).toEqual([6, 7]);
+    expect(Array.from(x)).toEqual([1, 2]);
+    await runner.close();
+  });
+
+  it("warms up without leaving state: the previous output after it is a first step's zeros", async () => {
+    // actions = obs + (3, 4): the warm-up on zeros gives (3, 4), which no caller gave.
+    const model = writeLinearModel(tmp.path, 'biased', [1, 0, 0, 1], [3, 4]);
+    const runner = await PolicyRunner.open('biased', policySettings({ model }));
+    await runner.warmUp();
+    expect(Array.from(runner.previousOutput('actions', 2))).toEqual([0, 0]);
+    expect(Array.from((await runner.run({ obs: Float32Array.of(1, 2) })).actions!.data)).toEqual([4, 6]);
+    expect(Array.from(runner.previousOutput('actions', 2))).toEqual([4, 6]);
+    await runner.close();
+  });
+
   it('names manifest errors by config key', async () => {
     const model = writeLinearModel(tmp.path, 'lin', [1, 0, 0, 1], [0, 0]);
     await expect(PolicyRunner.open('p', policySettings({ model, inputs: { nope: {} } }))).rejects.toThrow(

@@ -21,6 +21,8 @@ const reply = (m: InferenceReply): void => port.postMessage(m);
 async function main(): Promise<void> {
   try {
     const runner = await PolicyRunner.open(policyName, policy);
+    // Its first chunk would otherwise pay the session's first run, and the loop underrun meanwhile.
+    await runner.warmUp();
     /** The run in flight: a close waits for it (see closeWorker: this thread must never be terminated in a run). */
     let inFlight: Promise<unknown> = Promise.resolve();
     port.on('message', (req: InferenceRequest) => {

@@ -15,6 +15,7 @@ import { LoopReports } from './loop-reports.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { applyThreadScheduling } from './thread-scheduling.ts';
+import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { nowNs } from '../../../daemon/contract/index.ts';
 
@@ -72,6 +73,9 @@ async function main(): Promise<void> {
   const { scheduling: policy, rt_priority: rtPriority, nice, cpu_affinity: cpus } = data.loop;
   const scheduling = applyThreadScheduling({ policy, rtPriority, nice, cpus });
   const { mode, chunkSize, output } = setupResult.plan;
+  // The first run's cost and the start's garbage are paid now, not in the first ticks.
+  await setupResult.inference.runner?.warmUp();
+  collectGarbage();
   post({ kind: 'ready', mode, chunkSize, dim: output.dim, tid: scheduling.tid, scheduling: scheduling.summary });
   await loop.runUntilStopped();
   await loop.close();
