@@ -3,6 +3,7 @@ import {
   actionOfService,
   actionTypeOfSendGoal,
   BusActionClient,
+  type ActionClientOptions,
   BusActionServer,
   uuidMessage,
   type GoalContext,
@@ -11,6 +12,7 @@ import {
 import type { Bus, MessageCodec } from '../../daemon/bus/index.ts';
 import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
 import {
+  plainMessage,
   typeClass,
   type Rclnodejs,
   type RosActionClient,
@@ -36,6 +38,13 @@ export interface ActionBridgeOptions {
   callable: (action: string) => boolean;
   /** Bus actions served to ROS (ros.actions.serve). */
   serve: readonly { action: string; type: string }[];
+  /**
+   * Why a ROS client's goal must not reach the bus (the operator's stop latched, a pose outside the geofence), or
+   * undefined: the same rules as the daemon's own goals.
+   */
+  refusal: (goal: Record<string, unknown>) => string | undefined;
+  /** The daemon's goals in flight, which the operator's stop cancels: ROS clients' goals join them. */
+  track: ActionClientOptions['track'];
   self: string;
   report: BridgeReport;
   log: Logger;
@@ -206,7 +215,7 @@ export class RosActionBridge {
   #openServed(action: string, type: string): void {
     const { rcl, node, bus, codec, report, log } = this.#o;
     const goals = new Map<RosServerGoalHandle, () => void>();
-    const client = new BusActionClient({ bus, codec, name: action, type });
+    const client = new BusActionClient({ bus, codec, name: action, type, track: this.#o.track });
     try {
       const server = new rcl.ActionServer(
         node,
@@ -215,7 +224,7 @@ export class RosActionBridge {
         (handle) => this.#execute(client, handle, goals),
         // rclnodejs asks for the answer at once: a goal is taken while the bus action is served, and the bus
         // server's own answer comes in execute (a goal it rejects ends aborted).
-        () => (client.available() ? ACCEPT : REJECT),
+        (goal) => this.#admit(client, plainMessage(goal)),
         undefined,
         (handle) => {
           if (handle !== undefined) goals.get(handle)?.();
@@ -234,13 +243,22 @@ export class RosActionBridge {
     }
   }
 
+  /** A ROS goal has no rejection reason on the wire: the log and the status say why one was rejected. */
+  #admit(client: BusActionClient, goal: Record<string, unknown>): number {
+    const why = client.available() ? this.#o.refusal(goal) : `no server of ${client.name} is on the bus`;
+    if (why === undefined) return ACCEPT;
+    this.#o.report.count('auraison_ros_goals_rejected_total', { action: client.name });
+    this.#o.log.warn({ action: client.name, reason: why }, 'ros: rejected a ROS goal');
+    return REJECT;
+  }
+
   async #execute(
     client: BusActionClient,
     handle: RosServerGoalHandle,
     goals: Map<RosServerGoalHandle, () => void>,
   ): Promise<Record<string, unknown>> {
     const sent = await client
-      .sendGoal(handle.request as Record<string, unknown>, {
+      .sendGoal(plainMessage(handle.request), {
         onFeedback: (feedback) => handle.publishFeedback(feedback as never),
       })
       .catch((error: unknown) => {
@@ -258,7 +276,9 @@ export class RosActionBridge {
     try {
       const outcome = await sent.result({ signal: cancelled.signal });
       if (outcome.state === 'succeeded') handle.succeed();
-      else if (outcome.state === 'canceled') handle.canceled();
+      // rcl_action ends a goal canceled only after its client asked: one the daemon cancelled (the operator's stop)
+      // ends aborted for its ROS client.
+      else if (outcome.state === 'canceled' && handle.isCancelRequested) handle.canceled();
       else handle.abort();
       return outcome.result;
     } finally {

@@ -9,6 +9,8 @@ export const ROS_METRICS = {
     'Failures by kind (publish, callback, graph, subscribe, advertise, service) and topic or service.',
   auraison_ros_service_calls_total:
     'Service calls by service, direction (to_ros: a bus query calling a ROS service; from_ros) and outcome.',
+  auraison_ros_goals_rejected_total:
+    "ROS clients' goals to a served bus action rejected (no bus server, the stop latched, outside the geofence).",
 } as const;
 
 type Metric = keyof typeof ROS_METRICS;

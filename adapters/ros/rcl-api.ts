@@ -64,6 +64,17 @@ export function typeClass(type: string): { package: string; type: string; name: 
 }
 
 /**
+ * A message rclnodejs built (a generated wrapper, whose fields are getters over its native struct, as a goal
+ * handle's request) as the plain object the bus takes; a plain object as it is.
+ */
+export function plainMessage(message: object): Record<string, unknown> {
+  const { toPlainObject } = message as { toPlainObject?: (typedArrays: boolean) => Record<string, unknown> };
+  return typeof toPlainObject === 'function'
+    ? toPlainObject.call(message, false)
+    : (message as Record<string, unknown>);
+}
+
+/**
  * One element of getPublishersInfoByTopic / getSubscriptionsInfoByTopic, which rclnodejs types as `object`:
  * the fields its native side sets (src/rcl_utilities.cpp, ConvertToJSTopicEndpoint, rclnodejs 2.2.0).
  */

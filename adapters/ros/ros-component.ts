@@ -5,6 +5,7 @@ import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport, errorText } from './bridge-report.ts';
+import { outsideFence } from './goal-fence.ts';
 import type { RclnodejsLoader } from './load-rclnodejs.ts';
 import type { Rclnodejs, RosNode } from './rcl-api.ts';
 import { fullyQualified, GraphMirror, readRosGraph } from './ros-graph.ts';
@@ -97,6 +98,8 @@ export class RosComponent implements Component, MetricsProvider {
         codec: new MessageCodec(this.#ctx.definitions),
         callable: compileTopicSelection(settings.actions.call),
         serve: settings.actions.serve,
+        refusal: (goal) => this.#ctx.robotStop.latch.refusal() ?? outsideFence(config.policy.geofence.polygon, goal),
+        track: this.#ctx.actionGoals,
         self,
         report,
         log,

@@ -13,6 +13,17 @@ export const RESPONSE = { REJECT: 1, ACCEPT: 2 } as const;
 
 const hex = (id: UUID) => Buffer.from(id.uuid).toString('hex');
 
+/**
+ * A goal as rclnodejs 2.2.0 hands it to a goal handle (`handle.request`, lib/action/server.js): a generated wrapper
+ * whose fields are getters on its class and whose own keys are `_wrapperFields` and `_refObject`; toPlainObject()
+ * gives the message. The goal callback gets the plain object.
+ */
+function wrapper(plain: Plain): Plain {
+  const wrapped = Object.create({ toPlainObject: () => structuredClone(plain) }) as Plain;
+  for (const key of Object.keys(plain)) Object.defineProperty(wrapped, key, { get: () => plain[key] });
+  return Object.assign(wrapped, { _wrapperFields: {}, _refObject: {} });
+}
+
 /** ServerGoalHandle (lib/action/server_goal_handle.js): the goal a server's callbacks act on. */
 export class DoubleServerGoalHandle {
   readonly request: Plain;
@@ -26,7 +37,7 @@ export class DoubleServerGoalHandle {
   constructor(server: DoubleActionServer, goalId: UUID, request: Plain) {
     this.#server = server;
     this.goalId = goalId;
-    this.request = request;
+    this.request = wrapper(request);
     this.result = new Promise((resolve) => (this.settle = resolve));
   }
 
