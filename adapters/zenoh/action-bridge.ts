@@ -24,6 +24,8 @@ export class ZenohActionBridge {
     return {
       ...this.counters,
       calling: [...this.#proxies.keys()],
+      // Each goal in flight as its server's status topic says (executing, canceling, ...).
+      goals: [...this.#proxies.values()].flatMap((p) => p.goals().map((g) => ({ action: p.name, ...g }))),
       ...(this.#lastAborted ? { last_aborted: this.#lastAborted } : {}),
       ...(this.#refused.size > 0 ? { refused: Object.fromEntries(this.#refused) } : {}),
     };

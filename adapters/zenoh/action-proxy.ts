@@ -4,9 +4,11 @@ import {
   BusActionServer,
   goalIdHex,
   goalState,
+  isTerminal,
   uuidMessage,
   type GoalContext,
   type GoalOutcome,
+  type GoalState,
 } from '../../daemon/actions/index.ts';
 import { nowNs } from '../../daemon/contract/index.ts';
 import type { LocalEntity } from './mapping.ts';
@@ -19,17 +21,29 @@ export interface ActionContext extends ServiceContext {
   resultTimeoutMs: number;
 }
 
-export const actionCounters = () => ({ goals: 0, rejected: 0, feedback: 0, malformedFeedback: 0, cancels: 0 });
+export const actionCounters = () => ({
+  goals: 0,
+  rejected: 0,
+  feedback: 0,
+  malformedFeedback: 0,
+  malformedStatus: 0,
+  cancels: 0,
+  resultsAskedAgain: 0,
+});
 
 const SERVICE_QOS = { reliability: 'reliable', durability: 'volatile', depth: 10 } as const;
 const STATUS_QOS = { reliability: 'reliable', durability: 'transient_local', depth: 1 } as const;
 
 type Fields = Record<string, unknown>;
 
-/** Feedback of a goal: its sink once the bus side runs it, and what came before. */
+/** Feedback of a goal: its sink once the bus side runs it, and what came before; its state as the server says. */
 interface Follower {
   sink?: (feedback: Fields) => void;
   early: Fields[];
+  /** The goal's state on the server's status topic. */
+  state?: GoalState;
+  /** Called when `state` changes. */
+  wake?: () => void;
 }
 
 /**
@@ -48,6 +62,8 @@ export class ZenohActionProxy {
   #handles: Handle[];
   #followers = new Map<string, Follower>();
   #gone = new AbortController();
+  /** The goals being followed, each until its outcome. */
+  #following = new Set<Promise<GoalOutcome>>();
   #gid: Uint8Array;
   #sequence = 0n;
   #counters: ReturnType<typeof actionCounters>;
@@ -103,13 +119,19 @@ export class ZenohActionProxy {
       source: 'zenoh',
       handler: {
         accept: (goal, goalId) => this.#sendGoal(goal, goalId),
-        execute: (_goal, context) => this.#follow(context),
+        execute: (_goal, context) => {
+          const following = this.#follow(context);
+          this.#following.add(following);
+          void following.catch(() => {}).finally(() => this.#following.delete(following));
+          return following;
+        },
       },
     });
     this.#handles = [
       link.declareSubscriber(mapping.subscribeKey(ends.feedback, ends.types.feedbackMessage), (sample) =>
         this.#onFeedback(sample),
       ),
+      link.declareSubscriber(mapping.subscribeKey(ends.status, ends.types.status), (sample) => this.#onStatus(sample)),
       ...entities
         .filter((e) => mapping.announces(e.name))
         .map((e) => link.declareToken(() => mapping.entityToken(node(), e))),
@@ -120,9 +142,16 @@ export class ZenohActionProxy {
     ];
   }
 
+  /** The goals in flight whose state the server's status topic has told. */
+  goals(): { goal: string; state: GoalState }[] {
+    return [...this.#followers].flatMap(([goal, f]) => (f.state ? [{ goal, state: f.state }] : []));
+  }
+
   /** Ends the goals in flight aborted with `reason`, and stops serving the action on the bus. */
   async close(reason: string): Promise<void> {
     this.#gone.abort(new Error(reason));
+    // Each goal ends first with the reason, as its follower gives up; the bus server's close then finds none running.
+    await Promise.allSettled([...this.#following]);
     this.#server.close();
     await Promise.all(this.#handles.map((h) => h.close()));
   }
@@ -164,9 +193,62 @@ export class ZenohActionProxy {
     }
   }
 
+  /**
+   * The goal's result from get_result. A get_result that ends with no result (zenoh-bridge-ros2dds ends it at its
+   * queries_timeout, 5 s by default, while a Nav2 goal runs on) is asked again when the status topic says the goal
+   * ended; while it says the goal runs, at its next change. A goal the status says ended whose result still does
+   * not come ends in that state with an empty result; with no status heard, as before, aborted.
+   */
   async #result(goalId: string): Promise<GoalOutcome> {
+    const follower = this.#followers.get(goalId)!;
+    let askedAfterEnd = false;
+    for (;;) {
+      const said = follower.state;
+      const answer = await this.#askResult(goalId);
+      if (typeof answer !== 'string') return answer;
+      const now = follower.state;
+      if (now === undefined || now === 'unknown') throw new Error(answer);
+      if (isTerminal(now)) {
+        if (askedAfterEnd) {
+          this.#ctx.log.warn(
+            { action: this.name, goal: goalId, state: now, why: answer },
+            'zenoh: goal ended as its status says, without its result',
+          );
+          return { state: now as GoalOutcome['state'], result: {} };
+        }
+        askedAfterEnd = true;
+      } else if (now === said) await this.#statusChange(follower);
+      this.#counters.resultsAskedAgain++;
+    }
+  }
+
+  /** One get_result: the outcome, or why there is none. Rejects when the server leaves the graph. */
+  async #askResult(goalId: string): Promise<GoalOutcome | string> {
     const { codec, link, resultTimeoutMs } = this.#ctx;
     const payload = codec.encode(`${this.#ends.types.getResult}_Request`, { goal_id: uuidMessage(goalId) });
+    const replies = await this.#unlessGone(link.get(this.#keys.getResult, this.#request(payload, resultTimeoutMs)));
+    const response = this.#response<{ status?: number; result?: Fields }>(
+      replies,
+      `${this.#ends.types.getResult}_Response`,
+    );
+    if (typeof response === 'string')
+      return replies.length === 0
+        ? `the action server of ${this.name} on Zenoh ended get_result with no result: it left the graph, or the query timed out (behind zenoh-bridge-ros2dds, its queries_timeout for get_result must be at least zenoh.actions.result_timeout_ms)`
+        : response;
+    const state = goalState(Number(response.status));
+    if (state === 'succeeded' || state === 'canceled' || state === 'aborted')
+      return { state, result: response.result ?? {} };
+    return `the action server of ${this.name} answered get_result with status ${state}`;
+  }
+
+  /** Resolves at the goal's next state on the status topic. */
+  async #statusChange(follower: Follower): Promise<void> {
+    await this.#unlessGone(new Promise<void>((resolve) => (follower.wake = resolve)));
+    follower.wake = undefined;
+  }
+
+  /** `work`, unless the server leaves the graph first: then rejects with the reason. */
+  async #unlessGone<T>(work: Promise<T>): Promise<T> {
     const gone = this.#gone.signal;
     let fail = () => {};
     const left = new Promise<never>((_, reject) => {
@@ -174,26 +256,8 @@ export class ZenohActionProxy {
       if (gone.aborted) fail();
       else gone.addEventListener('abort', fail, { once: true });
     });
-    left.catch(() => {}); // raced below; unobserved when the result comes first
-    const replies = await Promise.race([
-      link.get(this.#keys.getResult, this.#request(payload, resultTimeoutMs)),
-      left,
-    ]).finally(() => gone.removeEventListener('abort', fail));
-    const response = this.#response<{ status?: number; result?: Fields }>(
-      replies,
-      `${this.#ends.types.getResult}_Response`,
-    );
-    // A throw aborts the bus goal, with the reason logged: GetResult has no field to carry it.
-    if (typeof response === 'string')
-      throw new Error(
-        replies.length === 0
-          ? `the action server of ${this.name} on Zenoh ended get_result with no result: it left the graph, or the query timed out (behind zenoh-bridge-ros2dds, its queries_timeout for get_result must be at least zenoh.actions.result_timeout_ms)`
-          : response,
-      );
-    const state = goalState(Number(response.status));
-    if (state === 'succeeded' || state === 'canceled' || state === 'aborted')
-      return { state, result: response.result ?? {} };
-    throw new Error(`the action server of ${this.name} answered get_result with status ${state}`);
+    left.catch(() => {}); // raced below; unobserved when the work ends first
+    return Promise.race([work, left]).finally(() => gone.removeEventListener('abort', fail));
   }
 
   async #cancel(goalId: string): Promise<void> {
@@ -253,6 +317,25 @@ export class ZenohActionProxy {
       return this.#ctx.codec.decode<T>(type, first.sample.payload().toBytes());
     } catch (error) {
       return `the action server of ${this.name} answered what is no ${type}: ${(error as Error).message}`;
+    }
+  }
+
+  #onStatus(sample: Sample): void {
+    let message: { status_list?: { goal_info?: { goal_id?: unknown }; status?: number }[] };
+    try {
+      message = this.#ctx.codec.decode(this.#ends.types.status, sample.payload().toBytes());
+    } catch {
+      // A status that does not decode is counted and skipped: get_result still carries the goal's end.
+      this.#counters.malformedStatus++;
+      return;
+    }
+    for (const { goal_info, status } of message.status_list ?? []) {
+      const id = goalIdHex(goal_info?.goal_id);
+      const follower = id === undefined ? undefined : this.#followers.get(id);
+      const state = goalState(Number(status));
+      if (follower === undefined || follower.state === state) continue; // another client's goal, or no change
+      follower.state = state;
+      follower.wake?.();
     }
   }
 

@@ -1,3 +1,4 @@
+import type { Reply } from '@eclipse-zenoh/zenoh-ts';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusActionClient, BusActionServer } from '../../daemon/actions/index.ts';
@@ -100,7 +101,7 @@ describe("the daemon's action served to a DDS action client through the real zen
       await new Promise<void>((done) => {
         void session.get(`@/${bridgeZid}/ros2/route/action/srv/**`, {
           handler: [
-            (reply) => {
+            (reply: Reply) => {
               const result = reply.result();
               if (result instanceof zenoh.Sample) found.push(JSON.parse(result.payload().toString()));
             },

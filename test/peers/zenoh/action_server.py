@@ -13,7 +13,9 @@ accepted and cancel events: a bench sends thousands). A goal of order n is accep
 publishes n feedbacks (the sequence so far) one per step_s, and succeeds with the sequence; a cancel ends it
 canceled. Events are JSON lines: ready, accepted, rejected, feedback, cancel, result. stdin: "die" exits at once
 (the session and its tokens go with the process), end of input closes it. hold_send_goal: send_goal's query is
-answered but not finished (its final held) until stdin says "release".
+answered but not finished (its final held) until stdin says "release". The status topic carries every goal's
+status on each change. abort_at: a goal ends aborted by the server itself after that many feedbacks.
+drop_get_results: the first N get_result queries are finished with no reply (the bridge's queries_timeout).
 """
 import json
 import os
@@ -66,6 +68,8 @@ def key(part):
 
 
 feedback_pub = session.declare_publisher(key("feedback"))
+status_pub = session.declare_publisher(key("status"))
+dropped_results = [0]
 goals = {}  # goal id hex -> {"done": Event, "canceled": bool, "status": int, "sequence": [int]}
 gid = bytes(range(16, 32))
 release = threading.Event()
@@ -89,18 +93,32 @@ def ints(values):
     return struct.pack("<I", len(values)) + b"".join(struct.pack("<i", v) for v in values)
 
 
+def publish_status():
+    """action_msgs/msg/GoalStatusArray in CDR: each GoalInfo's stamp aligned to 4 from the payload's start."""
+    body = bytearray(struct.pack("<I", len(goals)))
+    for goal_id, goal in list(goals.items()):
+        body += bytes.fromhex(goal_id)
+        body += bytes(-len(body) % 4) + struct.pack("<iIb", goal["stamp"][0], goal["stamp"][1], goal["status"])
+    status_pub.put(HEADER + bytes(body))
+
+
 def run(goal_id, order):
     goal = goals[goal_id]
     sequence = []
+    aborted = False
     for i in range(order):
         goal["wake"].wait(step_s)  # a cancel wakes it: the canceled result goes out at once
         if goal["canceled"]:
             break
+        if spec.get("abort_at") == len(sequence):
+            aborted = True  # the server gives up by itself, as Nav2 does when no path is found
+            break
         sequence.append(i if i < 2 else sequence[-1] + sequence[-2])
         feedback_pub.put(HEADER + bytes.fromhex(goal_id) + ints(sequence))
         emit(event="feedback", goal=goal_id, n=len(sequence))
-    goal["status"] = 5 if goal["canceled"] else 4
+    goal["status"] = 5 if goal["canceled"] else 6 if aborted else 4
     goal["sequence"] = sequence
+    publish_status()
     goal["done"].set()
     if not spec.get("quiet"):
         emit(event="result", goal=goal_id, status=goal["status"])
@@ -119,7 +137,15 @@ def on_send_goal(query):
     if not accepted:
         emit(event="rejected", goal=goal_id, order=order)
         return
-    goals[goal_id] = {"done": threading.Event(), "wake": threading.Event(), "canceled": False, "status": 0, "sequence": []}
+    goals[goal_id] = {
+        "done": threading.Event(),
+        "wake": threading.Event(),
+        "canceled": False,
+        "status": 2,  # EXECUTING
+        "sequence": [],
+        "stamp": (int(now), int((now % 1) * 1e9)),
+    }
+    publish_status()
     if not spec.get("quiet"):
         emit(event="accepted", goal=goal_id, order=order)
     threading.Thread(target=run, args=(goal_id, order), daemon=True).start()
@@ -134,6 +160,8 @@ def on_cancel_goal(query):
         reply(query, struct.pack("<b3xI", 2, 0))
         return
     goal["canceled"] = True
+    goal["status"] = 3  # CANCELING
+    publish_status()
     goal["wake"].set()
     reply(query, struct.pack("<b3xI", 0, 1) + bytes.fromhex(goal_id) + struct.pack("<iI", 0, 0))
 
@@ -148,6 +176,11 @@ def answer_result(query, goal_id):
 
 
 def on_get_result(query):
+    if dropped_results[0] < spec.get("drop_get_results", 0):
+        # Finished with no reply, as zenoh-bridge-ros2dds finishes a get_result at its queries_timeout.
+        dropped_results[0] += 1
+        emit(event="get_result_dropped", n=dropped_results[0])
+        return
     # Answered when the goal ends, from a thread of its own: the callback must not hold Zenoh's.
     goal_id = query.payload.to_bytes()[4:20].hex()
     threading.Thread(target=answer_result, args=(query, goal_id), daemon=True).start()
