@@ -12,8 +12,18 @@ const RUN_STATUSES = [
   'interrupted',
 ] as const;
 
+export interface ProcessMemory {
+  rss: number;
+  heapUsed: number;
+}
+
+export function readProcessMemory(): ProcessMemory {
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heapUsed };
+}
+
 /** Metric families from the daemon's status snapshot: bus topics and subscribers, components, process. */
-export function daemonMetrics(status: DaemonStatus): MetricFamily[] {
+export function daemonMetrics(status: DaemonStatus, mem: ProcessMemory = readProcessMemory()): MetricFamily[] {
   const topic = (t: DaemonStatus['topics'][number]) => ({ topic: t.topic, type: t.type });
   // A subscriber name is not unique (the recorder has one per topic): the topics (or glob) it subscribes make it so.
   const sub = (s: DaemonStatus['subscribers'][number]) => ({
@@ -23,7 +33,6 @@ export function daemonMetrics(status: DaemonStatus): MetricFamily[] {
   });
   const perSubscriber = (value: (s: DaemonStatus['subscribers'][number]) => number) =>
     summed(status.subscribers.map((s) => ({ labels: sub(s), value: value(s) })));
-  const mem = process.memoryUsage();
   return [
     {
       name: 'auraison_up',

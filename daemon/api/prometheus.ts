@@ -49,18 +49,24 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
+// A scrape writes every sample's labels, and almost none needs changing: test before replacing.
+const PLAIN_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function labels(set: Record<string, string> | undefined): string {
   if (!set) return '';
-  const entries = Object.entries(set);
-  if (entries.length === 0) return '';
-  return `{${entries.map(([k, v]) => `${sanitizeName(k)}="${escapeLabel(v)}"`).join(',')}}`;
+  let out = '';
+  for (const k in set) out += `${out === '' ? '{' : ','}${sanitizeName(k)}="${escapeLabel(set[k]!)}"`;
+  return out === '' ? '' : `${out}}`;
 }
 
 function sanitizeName(name: string): string {
+  if (PLAIN_NAME.test(name)) return name;
   return name.replace(/[^a-zA-Z0-9_]/g, '_').replace(/^([0-9])/, '_$1');
 }
 
 function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 

@@ -1,4 +1,3 @@
-import { statfs } from 'node:fs/promises';
 import { SERVICE_NAMES } from '../contract/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
 import type { ComponentHealth } from '../lifecycle/index.ts';
@@ -33,6 +32,8 @@ const ADAPTER = /^(ros|zenoh)/;
 export interface ReadinessOptions {
   status: DaemonStatus;
   dataDir: string;
+  /** The data dir's free bytes (statfs, shared by the requests of a second: see Sampled). */
+  freeBytes: () => Promise<number>;
   minFreeBytes: number;
   /** Whether any model endpoint is configured (llm.endpoints): with none, `llm` runs degraded by design. */
   modelConfigured: boolean;
@@ -44,14 +45,14 @@ export interface ReadinessOptions {
  * non-informational check fails.
  */
 export async function checkReadiness(options: ReadinessOptions): Promise<Readiness> {
-  const { status, dataDir, minFreeBytes, modelConfigured } = options;
+  const { status, dataDir, freeBytes, minFreeBytes, modelConfigured } = options;
   const checks: ReadinessCheck[] = [
     {
       name: 'bus',
       status: 'pass',
       reason: `${status.topics.length} topics, ${status.subscribers.length} subscribers, ${status.queryables.length} queryables`,
     },
-    await diskCheck(dataDir, minFreeBytes),
+    await diskCheck(dataDir, freeBytes, minFreeBytes),
   ];
   for (const [component, named] of Object.entries(NAMED)) {
     const health = component === SERVICE_NAMES.llm && !modelConfigured ? undefined : status.components[component];
@@ -96,10 +97,13 @@ function fromHealth(
   }
 }
 
-async function diskCheck(dataDir: string, minFreeBytes: number): Promise<ReadinessCheck> {
+async function diskCheck(
+  dataDir: string,
+  freeBytes: () => Promise<number>,
+  minFreeBytes: number,
+): Promise<ReadinessCheck> {
   try {
-    const s = await statfs(dataDir);
-    const free = s.bavail * s.bsize;
+    const free = await freeBytes();
     const mb = (n: number): string => `${Math.round(n / 1024 / 1024)} MiB`;
     return free >= minFreeBytes
       ? { name: 'disk', status: 'pass', reason: `${mb(free)} free in ${dataDir}` }

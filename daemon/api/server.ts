@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
@@ -20,6 +21,8 @@ import { mapRoutes } from './routes/map.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { pageRoutes } from './routes/page.ts';
 import type { RouteContext } from './routes/route-context.ts';
+import { Sampled } from './sampled.ts';
+import { readProcessMemory } from './daemon-metrics.ts';
 import { queryRoutes } from './routes/query.ts';
 import { recorderRoutes } from './routes/recorder.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -117,7 +120,9 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     stallTimeoutMs: events.stall_timeout_s * 1000,
     heartbeatMs: events.heartbeat_s * 1000,
   });
-  const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics };
+  const freeBytes = new Sampled({ read: () => statfs(ctx.dataDir).then((s) => s.bavail * s.bsize) });
+  const memory = new Sampled({ read: readProcessMemory });
+  const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics, freeBytes, memory };
   for (const plugin of [
     healthRoutes,
     statusRoutes,

@@ -6,12 +6,13 @@ import type { RouteContext } from './route-context.ts';
 
 /** The daemon's readiness now, from its status snapshot and the API's settings. */
 export function readinessOf(
-  { ctx, settings }: Pick<RouteContext, 'ctx' | 'settings'>,
+  { ctx, settings, freeBytes }: Pick<RouteContext, 'ctx' | 'settings' | 'freeBytes'>,
   status: DaemonStatus = ctx.daemonStatus(),
 ): Promise<Readiness> {
   return checkReadiness({
     status,
     dataDir: ctx.dataDir,
+    freeBytes: () => freeBytes.get(),
     minFreeBytes: settings.ready.min_free_bytes,
     modelConfigured: ctx.config.llm.endpoints.length > 0,
   });

@@ -11,10 +11,10 @@ import type { RouteContext } from './route-context.ts';
  * status, the API's own figures, and the families of every component that implements MetricsProvider
  * (recorder, control loops, inference, sync).
  */
-export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, hub, live, metrics }) => {
+export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, hub, live, metrics, memory }) => {
   app.get('/metrics', { schema: { querystring: NoQuery } }, async (_request, reply) => {
     const families: MetricFamily[] = [
-      ...daemonMetrics(ctx.daemonStatus()),
+      ...daemonMetrics(ctx.daemonStatus(), memory.get()),
       {
         name: 'auraison_journal_last_seq',
         help: 'Seq of the last record in the durable journal.',

@@ -2,6 +2,8 @@ import type { MessageCodec } from '../../bus/index.ts';
 import type { ApiSettings } from '../../config/index.ts';
 import type { ComponentContext } from '../../lifecycle/index.ts';
 import type { ApiMetrics } from '../api-metrics.ts';
+import type { ProcessMemory } from '../daemon-metrics.ts';
+import type { Sampled } from '../sampled.ts';
 import type { LiveMapHub } from '../live/live-map-hub.ts';
 import type { SseHub } from '../sse/sse-hub.ts';
 
@@ -13,4 +15,8 @@ export interface RouteContext {
   hub: SseHub;
   live: LiveMapHub;
   metrics: ApiMetrics;
+  /** The data dir's free bytes for the readiness check: one statfs serves the requests of a second. */
+  freeBytes: Sampled<Promise<number>>;
+  /** The process's memory for /metrics: one read serves the scrapes of a second. */
+  memory: Sampled<ProcessMemory>;
 }
