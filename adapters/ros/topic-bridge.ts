@@ -3,6 +3,7 @@ import type { Bus, BusMessage, Publisher, Subscription, TopicQos } from '../../d
 import type { RosSettings } from '../../daemon/config/index.ts';
 import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
 import { publisherQos, subscriptionQos, toRclQos } from './qos.ts';
+import { unheardPublishers } from './qos-match.ts';
 import { EchoLedger } from './echo-ledger.ts';
 import { typeClass, type Rcl, type Rclnodejs, type RosNode } from './rcl-api.ts';
 import { SOURCE, type RosGraphSnapshot, type RosTopicEndpoint } from './ros-graph.ts';
@@ -25,6 +26,8 @@ export interface TopicBridgeOptions {
 
 interface Inbound {
   type: string;
+  /** What its subscription requested. */
+  qos: TopicQos;
   subscription: Rcl.Subscription;
   publisher: Publisher;
 }
@@ -104,6 +107,14 @@ export class RosTopicBridge {
       const left = snapshot.topics.get(topic)?.endpoints.some((e) => e.kind === 'publisher' && !e.local) ?? false;
       if (!left) this.#drop(topic, 'its last publisher left');
     }
+    // A publisher the subscription cannot match (a best_effort one to a reliable request) is never heard: said.
+    for (const [topic, { qos }] of this.#in) {
+      const endpoints = snapshot.topics.get(topic)?.endpoints ?? [];
+      const publishers = endpoints.filter((e) => e.kind === 'publisher' && !e.local);
+      const unheard = unheardPublishers({ topic, requested: qos, publishers });
+      if (unheard === undefined) this.#report.resolved(`qos ${topic}`);
+      else this.#report.problem(`qos ${topic}`, unheard);
+    }
   }
 
   close(): void {
@@ -139,7 +150,7 @@ export class RosTopicBridge {
       pubs.map((p) => p.qos),
     );
     try {
-      const entry = { type, publisher } as Inbound;
+      const entry = { type, publisher, qos } as Inbound;
       // rclnodejs takes a raw message with no MessageInfo (rclTakeRaw), whatever the callback declares.
       entry.subscription = this.#node.createSubscription(
         typeClass(type),
@@ -186,6 +197,7 @@ export class RosTopicBridge {
     entry.publisher.close();
     this.#destroy(`subscription of ${topic}`, () => this.#node.destroySubscription(entry.subscription));
     this.#report.resolved(`in ${topic}`);
+    this.#report.resolved(`qos ${topic}`);
     this.#log.info({ topic }, `ros: topic dropped from the bus: ${why}`);
   }
 

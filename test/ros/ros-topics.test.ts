@@ -135,6 +135,11 @@ describe('the ROS 2 bridge, topics', () => {
     map.publish(mapBytes);
     await waitFor(() => maps.length === 2, 'the second map');
     expect(scans).toEqual([]);
+    // Which the daemon says, where ROS 2 drops it silently on the subscriber's side.
+    const problems = () => (d.health().details?.problems ?? {}) as Record<string, string>;
+    await waitFor(() => 'qos /scan' in problems(), 'the QoS problem reported');
+    expect(problems()['qos /scan']).toMatch(/^ROS topic \/scan: \/lidar offers best_effort, .* requests reliable/);
+    expect(d.health().state).toBe('degraded');
   });
 
   it('publishes selected bus topics to ROS byte for byte, and never echoes a message back the way it came', async () => {
