@@ -80,34 +80,43 @@ describe('ros2 bag and the bags of the daemon (rosbag2 0.26.5, MCAP)', () => {
     expect(echo.stdout).toContain('map');
   }, 180_000);
 
-  it('imports a bag `ros2 bag record` wrote (MCAP) with every message of it', async () => {
-    const dir = tempDir('ros2-record-');
-    cleanups.push(dir.cleanup);
-    const bag = join(dir.path, 'chatter');
-    const talker = ros2Node(env, 'demo_nodes_cpp', 'talker');
-    cleanups.push(() => stopChild(talker, 'SIGINT'));
-    const recorder = spawn('ros2', ['bag', 'record', '-s', 'mcap', '-o', bag, '/chatter'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let recorded = '';
-    recorder.stdout.on('data', (d: Buffer) => (recorded += d.toString()));
-    recorder.stderr.on('data', (d: Buffer) => (recorded += d.toString()));
-    // Once the recorder has subscribed, five more messages talked.
-    await waitFor(() => recorded.includes('Subscribed to topic'), 'the recorder subscribed', 60_000);
-    const from = talked(talker.output());
-    await waitFor(() => talked(talker.output()) >= from + 5, 'five messages talked', 60_000);
-    await stopChild(recorder, 'SIGINT');
-    const theirs = await ros2BagInfo(env, bag);
-    expect(theirs.topics.get('/chatter')?.count, recorded).toBeGreaterThan(0);
+  // sqlite3 is rosbag2's other storage (its default before Iron): one .db3 per split.
+  it.each(['mcap', 'sqlite3'])(
+    'imports a bag `ros2 bag record -s %s` wrote with every message of it',
+    async (storage) => {
+      const dir = tempDir('ros2-record-');
+      cleanups.push(dir.cleanup);
+      const bag = join(dir.path, 'chatter');
+      const talker = ros2Node(env, 'demo_nodes_cpp', 'talker');
+      cleanups.push(() => stopChild(talker, 'SIGINT'));
+      const recorder = spawn('ros2', ['bag', 'record', '-s', storage, '-o', bag, '/chatter'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let recorded = '';
+      recorder.stdout.on('data', (d: Buffer) => (recorded += d.toString()));
+      recorder.stderr.on('data', (d: Buffer) => (recorded += d.toString()));
+      // Once the recorder has subscribed, five more messages talked.
+      await waitFor(() => recorded.includes('Subscribed to topic'), 'the recorder subscribed', 60_000);
+      const from = talked(talker.output());
+      await waitFor(() => talked(talker.output()) >= from + 5, 'five messages talked', 60_000);
+      await stopChild(recorder, 'SIGINT');
+      const theirs = await ros2BagInfo(env, bag);
+      expect(theirs.stdout).toMatch(new RegExp(`Storage id:\\s+${storage}`));
+      expect(theirs.topics.get('/chatter')?.count, recorded).toBeGreaterThan(0);
 
-    const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, 'data_dir: ./data\nlog: {level: warn}\napi: {enabled: false}\nfoxglove: {enabled: false}\n');
-    const imported = await runCli(['bag', 'import', bag, '--config', config, '--json'], { cwd: dir.path });
-    expect(imported.code, imported.stderr).toBe(0);
-    const sql = "SELECT count(*) AS n FROM messages WHERE topic = '/chatter'";
-    const query = await runCli(['query', sql, '--config', config, '--csv'], { cwd: dir.path });
-    expect(query.code, query.stderr).toBe(0);
-    expect(query.stdout.trim()).toBe(`n\n${theirs.topics.get('/chatter')?.count}`);
-  }, 180_000);
+      const config = join(dir.path, 'edge.yaml');
+      writeFileSync(
+        config,
+        'data_dir: ./data\nlog: {level: warn}\napi: {enabled: false}\nfoxglove: {enabled: false}\n',
+      );
+      const imported = await runCli(['bag', 'import', bag, '--config', config, '--json'], { cwd: dir.path });
+      expect(imported.code, imported.stderr).toBe(0);
+      const sql = "SELECT count(*) AS n FROM messages WHERE topic = '/chatter'";
+      const query = await runCli(['query', sql, '--config', config, '--csv'], { cwd: dir.path });
+      expect(query.code, query.stderr).toBe(0);
+      expect(query.stdout.trim()).toBe(`n\n${theirs.topics.get('/chatter')?.count}`);
+    },
+    180_000,
+  );
 });
