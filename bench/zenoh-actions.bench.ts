@@ -5,6 +5,7 @@ import { loadZenoh } from '../adapters/zenoh/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { ZenohNetwork, type Peer } from '../test/zenoh/zenoh-network.ts';
+import { DdsWorld, freshDomain } from '../test/ros2dds/dds-world.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
 // An action of a server on Zenoh used from the bus (zenoh.actions.call): send_goal until accepted, and cancel until
@@ -18,6 +19,10 @@ const TYPE = 'test_msgs/action/Fibonacci';
 const SERVER = resolve('test/peers/zenoh/action_server.py');
 
 export async function run(): Promise<BenchResult[]> {
+  return [...(await fromTheBus()), ...(await stopToServer())];
+}
+
+async function fromTheBus(): Promise<BenchResult[]> {
   const net = await ZenohNetwork.create();
   const peers: Peer[] = [];
   let stop: (() => Promise<void>) | undefined;
@@ -111,6 +116,105 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     await Promise.all(peers.map((p) => p.close()));
     await stop?.();
+    await net.close();
+  }
+}
+
+const STOP_N = Number(process.env.ZENOH_ACTIONS_STOP_N ?? 30);
+
+// The operator's stop cancelling a goal a DDS node executes behind the real zenoh-bridge-ros2dds: from the call of
+// robotStop.stop to the node taking cancel_goal (its own clock, time.time_ns(), the same host's wall clock; the node
+// polls its readers every 5 ms). Beside a bare zenoh-ts get of the same server's cancel_goal through the bridge, to
+// its reply (a round trip, where the stop's figure is one way plus the stop's own work).
+async function stopToServer(): Promise<BenchResult[]> {
+  const net = await ZenohNetwork.create();
+  const dds = new DdsWorld(freshDomain());
+  let stop: (() => Promise<void>) | undefined;
+  try {
+    await net.start();
+    await dds.startBridge({ router: net.routerEndpoint, namespace: '/bot1' });
+    const server = await dds.node({ node: 'bench', role: 'fibonacci_server', action: '/bench_stop', period_s: 0.05 });
+    const started = await startDaemon({
+      zenoh: {
+        enabled: true,
+        endpoint: net.wsUrl,
+        mapping: 'ros2dds',
+        namespace: '/bot1',
+        actions: { call: ['/bench_stop'] },
+      },
+    });
+    stop = started.stop;
+    const { daemon, codec } = started;
+    const client = new BusActionClient({
+      bus: daemon.bus,
+      codec,
+      name: '/bench_stop',
+      type: TYPE,
+      track: daemon.actionGoals,
+    });
+    await waitFor(() => client.available(), "the DDS node's action on the bus", 30_000);
+
+    const zenoh = await loadZenoh();
+    const session = await zenoh.Session.open(new zenoh.Config(net.wsUrl));
+    const unknown = codec.encode('action_msgs/srv/CancelGoal_Request', {
+      goal_info: { goal_id: { uuid: new Uint8Array(16).fill(7) }, stamp: { sec: 0, nanosec: 0 } },
+    });
+    const bareGet = () =>
+      new Promise<number>((done) => {
+        const t0 = performance.now();
+        void session.get('bot1/bench_stop/_action/cancel_goal', {
+          payload: unknown,
+          handler: [() => done(performance.now() - t0), () => {}],
+        });
+      });
+
+    const reached: number[] = [];
+    const bare: number[] = [];
+    try {
+      for (let i = 0; i < STOP_N + 3; i++) {
+        const handle = (await client.sendGoal({ order: 100_000 }))!;
+        const ended = handle.result({ timeoutMs: 20_000 });
+        const seen = (e: { event: string; goal_id?: unknown }) => e.goal_id === handle.goalId;
+        await server.next((e) => e.event === 'goal' && seen(e), 'the goal at the DDS node');
+        const t0 = performance.timeOrigin + performance.now();
+        await daemon.robotStop.stop('bench', 'bench');
+        const cancel = await server.next((e) => e.event === 'cancel' && seen(e), 'the cancel at the DDS node');
+        if ((await ended).state !== 'canceled') throw new Error('the goal did not end canceled');
+        await daemon.robotStop.release('bench');
+        const b = await bareGet();
+        if (i < 3) continue;
+        reached.push(Number(cancel.t_ns) / 1e6 - t0);
+        bare.push(b);
+      }
+    } finally {
+      client.close();
+      await session.close();
+      await server.close();
+    }
+    reached.sort((a, b) => a - b);
+    bare.sort((a, b) => a - b);
+    return [
+      {
+        name: "The operator's stop to cancel_goal at a DDS node behind zenoh-bridge-ros2dds (p99)",
+        ours: percentile(reached, 99),
+        baseline: {
+          name: 'a bare zenoh-ts get of its cancel_goal through the bridge, to the reply (p99)',
+          value: percentile(bare, 99),
+        },
+        unit: 'ms',
+        better: 'lower',
+        goal: '<= 100 ms',
+        met: percentile(reached, 99) <= 100,
+        notes: [
+          `p50 ${percentile(reached, 50).toFixed(2)} ms, p99 ${percentile(reached, 99).toFixed(2)} ms, max ${reached.at(-1)!.toFixed(2)} ms; ` +
+            `bare get p50 ${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms; ${STOP_N} stops after 3 warm-up`,
+          'one way (the stop called to the node taking cancel_goal, its clock) beside a round trip; the node polls every 5 ms',
+        ],
+      },
+    ];
+  } finally {
+    await stop?.();
+    await dds.close();
     await net.close();
   }
 }

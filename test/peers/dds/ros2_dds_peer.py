@@ -13,7 +13,7 @@ spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
   role "trigger_server": {"service": "/reset"}   answers success=true, message="triggered N"
   role "fibonacci_server": {"action": "/fibonacci", "period_s": 0.1}   a test_msgs/action/Fibonacci
                       server as rcl_action serves one over DDS (rq/rr _action services, feedback and status topics);
-                      events goal, cancel, done
+                      events goal, cancel (with t_ns, the wall clock when the node took it), done
   role "fibonacci_client": {"action": "/fibonacci", "order": 5, "cancel_after": N, "timeout_s": 20}   an rcl_action
                       client over DDS (the same five entities, mirrored): once its servers are matched, sends one
                       goal, asks its result, takes its feedback and status, and with cancel_after sends cancel_goal
@@ -303,7 +303,7 @@ def serve_fibonacci(a, spec, stop):
                         canceling.append(GoalInfo_(goal_id=UUID_(uuid=list(other)), stamp=g["stamp"]))
                 if canceling:
                     publish_status()
-            emit(event="cancel", goal_id=gid.hex(), canceling=len(canceling))
+            emit(event="cancel", goal_id=gid.hex(), canceling=len(canceling), t_ns=time.time_ns())
             a["cancel_rr"].write(
                 CancelGoal_Response_(
                     client_guid=req.client_guid,
