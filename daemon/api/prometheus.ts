@@ -6,40 +6,36 @@ import type { MetricFamily } from '../contract/index.ts';
  * each family to appear once.
  */
 export function renderPrometheus(families: readonly MetricFamily[]): string {
-  const merged = new Map<string, MetricFamily>();
+  // Grouped, not copied: a scrape under load renders this many times a second.
+  const byName = new Map<string, MetricFamily[]>();
   for (const family of families) {
-    const seen = merged.get(family.name);
-    if (!seen)
-      merged.set(family.name, {
-        ...family,
-        samples: [...family.samples],
-        histograms: family.histograms ? [...family.histograms] : undefined,
-      });
-    else {
-      seen.samples.push(...family.samples);
-      if (family.histograms) seen.histograms = [...(seen.histograms ?? []), ...family.histograms];
-    }
+    const same = byName.get(family.name);
+    if (same) same.push(family);
+    else byName.set(family.name, [family]);
   }
-  const out: string[] = [];
-  for (const f of merged.values()) {
-    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
-    if (f.type === 'histogram') {
-      for (const h of f.histograms ?? []) {
-        let sawInf = false;
-        for (const b of h.buckets) {
-          if (b.le === Infinity) sawInf = true;
-          out.push(`${f.name}_bucket${labels({ ...h.labels, le: formatValue(b.le) })} ${formatValue(b.count)}`);
-        }
-        if (!sawInf) out.push(`${f.name}_bucket${labels({ ...h.labels, le: '+Inf' })} ${formatValue(h.count)}`);
-        out.push(
-          `${f.name}_sum${labels(h.labels)} ${formatValue(h.sum)}`,
-          `${f.name}_count${labels(h.labels)} ${formatValue(h.count)}`,
-        );
-      }
-    }
-    for (const s of f.samples) out.push(`${f.name}${labels(s.labels)} ${formatValue(s.value)}`);
+  let out = '';
+  for (const [name, same] of byName) {
+    const first = same[0]!;
+    out += `# HELP ${name} ${escapeHelp(first.help)}\n# TYPE ${name} ${first.type}\n`;
+    if (first.type === 'histogram') for (const f of same) for (const h of f.histograms ?? []) out += histogram(name, h);
+    for (const f of same) for (const s of f.samples) out += `${name}${labels(s.labels)} ${formatValue(s.value)}\n`;
   }
-  return `${out.join('\n')}\n`;
+  return out;
+}
+
+function histogram(name: string, h: NonNullable<MetricFamily['histograms']>[number]): string {
+  // The histogram's own labels once, each bucket's `le` after them.
+  const inner = labelPairs(h.labels);
+  const le = inner === '' ? '{le="' : `{${inner},le="`;
+  let out = '';
+  let sawInf = false;
+  for (const b of h.buckets) {
+    if (b.le === Infinity) sawInf = true;
+    out += `${name}_bucket${le}${formatValue(b.le)}"} ${formatValue(b.count)}\n`;
+  }
+  if (!sawInf) out += `${name}_bucket${le}+Inf"} ${formatValue(h.count)}\n`;
+  const own = inner === '' ? '' : `{${inner}}`;
+  return `${out}${name}_sum${own} ${formatValue(h.sum)}\n${name}_count${own} ${formatValue(h.count)}\n`;
 }
 
 export function formatValue(v: number): string {
@@ -54,10 +50,14 @@ const PLAIN_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const NEEDS_ESCAPE = /[\\\n"]/;
 
 function labels(set: Record<string, string> | undefined): string {
-  if (!set) return '';
+  const inner = labelPairs(set);
+  return inner === '' ? '' : `{${inner}}`;
+}
+
+function labelPairs(set: Record<string, string> | undefined): string {
   let out = '';
-  for (const k in set) out += `${out === '' ? '{' : ','}${sanitizeName(k)}="${escapeLabel(set[k]!)}"`;
-  return out === '' ? '' : `${out}}`;
+  for (const k in set) out += `${out === '' ? '' : ','}${sanitizeName(k)}="${escapeLabel(set[k]!)}"`;
+  return out;
 }
 
 function sanitizeName(name: string): string {
