@@ -19,10 +19,15 @@ afterEach(async () => {
 });
 
 /**
- * `ros2 launch launch/auraison_edge.launch.py` of a daemon named `nodeName`, its config written to `configName` in a
- * fresh directory (with `extraConfig` appended), with `args` after config:= and node:=. Killed at the test's end.
+ * `ros2 launch launch/<file>` (auraison_edge.launch.py or .xml) of a daemon named `nodeName`, its config written to
+ * `configName` in a fresh directory (with `extraConfig` appended), with `args` after config:= and node:=. Killed at
+ * the test's end.
  */
-function launchDaemon([configName, nodeName]: [string, string], args: string[], extraConfig = '') {
+function launchDaemon(
+  { file, configName, nodeName }: { file: string; configName: string; nodeName: string },
+  args: string[],
+  extraConfig = '',
+) {
   const dir = tempDir('ros2-launch-');
   cleanups.push(dir.cleanup);
   const config = join(dir.path, configName);
@@ -33,13 +38,7 @@ function launchDaemon([configName, nodeName]: [string, string], args: string[], 
   );
   const child = spawn(
     'ros2',
-    [
-      'launch',
-      join(ROOT, 'launch', 'auraison_edge.launch.py'),
-      `config:=${config}`,
-      `node:=${process.execPath}`,
-      ...args,
-    ],
+    ['launch', join(ROOT, 'launch', file), `config:=${config}`, `node:=${process.execPath}`, ...args],
     { env, cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
@@ -67,22 +66,39 @@ function launchDaemon([configName, nodeName]: [string, string], args: string[], 
   return { child, exited, running, output: () => output };
 }
 
-describe('ros2 launch of the daemon (launch 3.4.3, launch_ros 0.26.6)', () => {
-  it('`ros2 launch launch/auraison_edge.launch.py` starts the daemon as a ROS 2 node and SIGINT stops it cleanly', async () => {
-    const launched = launchDaemon(['edge.yaml', 'launched_edge'], []);
-    await launched.running(1);
-    const nodes = await ros2(env, ['node', 'list']);
-    expect(nodes.stdout.split('\n')).toContain('/launched_edge');
+/** The arguments `ros2 launch --show-args` lists for launch/<file>, in its order. */
+async function launchArgs(file: string): Promise<string[]> {
+  const shown = await ros2(env, ['launch', '--show-args', join(ROOT, 'launch', file)]);
+  expect(shown.code, shown.stderr).toBe(0);
+  return [...shown.stdout.matchAll(/^ {4}'(\w+)':$/gm)].map((m) => m[1]!);
+}
 
-    launched.child.kill('SIGINT');
-    expect(await launched.exited, launched.output()).toBe(0);
-    expect(launched.output()).toMatch(/"msg":"daemon stopped"/);
-    expect(launched.output()).toMatch(/process has finished cleanly|process has died \[pid \d+, exit code 0/);
-  }, 120_000);
+const DAEMON_FILES = ['auraison_edge.launch.py', 'auraison_edge.launch.xml'];
+
+describe('ros2 launch of the daemon (launch 3.4.3, launch_ros 0.26.6)', () => {
+  // The XML file includes the Python one: the same daemon, arguments and exits.
+  it.each(DAEMON_FILES)(
+    '`ros2 launch launch/%s` starts the daemon as a ROS 2 node and SIGINT stops it cleanly',
+    async (file) => {
+      const launched = launchDaemon({ file, configName: 'edge.yaml', nodeName: 'launched_edge' }, []);
+      await launched.running(1);
+      const nodes = await ros2(env, ['node', 'list']);
+      expect(nodes.stdout.split('\n')).toContain('/launched_edge');
+
+      launched.child.kill('SIGINT');
+      expect(await launched.exited, launched.output()).toBe(0);
+      expect(launched.output()).toMatch(/"msg":"daemon stopped"/);
+      expect(launched.output()).toMatch(/process has finished cleanly|process has died \[pid \d+, exit code 0/);
+    },
+    120_000,
+  );
 
   it('with respawn:=true the daemon killed with SIGKILL comes back under launch, with the config path passed as given', async () => {
     // A path with a space and a quote: passed through to `run --config` as one argument, unquoted.
-    const launched = launchDaemon(["robot's edge.yaml", 'respawned_edge'], ['respawn:=true']);
+    const launched = launchDaemon(
+      { file: 'auraison_edge.launch.py', configName: "robot's edge.yaml", nodeName: 'respawned_edge' },
+      ['respawn:=true'],
+    );
     const first = await launched.running(1);
     process.kill(first, 'SIGKILL');
     const second = await launched.running(2);
@@ -96,24 +112,29 @@ describe('ros2 launch of the daemon (launch 3.4.3, launch_ros 0.26.6)', () => {
     expect(launched.output().match(/process started with pid/g), launched.output()).toHaveLength(2);
   }, 180_000);
 
-  it('an invalid config (exit code 2) is not respawned: the launch says why and ends with exit code 1', async () => {
-    const launched = launchDaemon(['edge.yaml', 'bad_edge'], ['respawn:=true'], 'bogus_key: 1\n');
-    expect(await launched.exited, launched.output()).toBe(1);
-    const output = launched.output();
-    expect(output).toContain('bogus_key: unknown key');
-    expect(output).toMatch(/process has died \[pid \d+, exit code 2/);
-    expect(output).toContain('auraison-edge exited with code 2 (invalid config');
-    expect(output.match(/process started with pid/g), output).toHaveLength(1);
-  }, 120_000);
+  it.each(DAEMON_FILES)(
+    '%s: an invalid config (exit code 2) is not respawned: the launch says why and ends with exit code 1',
+    async (file) => {
+      const launched = launchDaemon(
+        { file, configName: 'edge.yaml', nodeName: 'bad_edge' },
+        ['respawn:=true'],
+        'bogus_key: 1\n',
+      );
+      expect(await launched.exited, launched.output()).toBe(1);
+      const output = launched.output();
+      expect(output).toContain('bogus_key: unknown key');
+      expect(output).toMatch(/process has died \[pid \d+, exit code 2/);
+      expect(output).toContain('auraison-edge exited with code 2 (invalid config');
+      expect(output.match(/process started with pid/g), output).toHaveLength(1);
+    },
+    120_000,
+  );
 
-  it('`ros2 launch --show-args` reads both Gazebo launch files, with the same arguments', async () => {
-    const args = async (file: string) => {
-      const shown = await ros2(env, ['launch', '--show-args', join(ROOT, 'launch', file)]);
-      expect(shown.code, shown.stderr).toBe(0);
-      return [...shown.stdout.matchAll(/^ {4}'(\w+)':$/gm)].map((m) => m[1]);
-    };
-    const python = await args('gazebo_maze.launch.py');
+  it('`ros2 launch --show-args` reads the daemon launch files and both Gazebo ones, each pair with the same arguments', async () => {
+    expect(await launchArgs('auraison_edge.launch.py')).toEqual(['config', 'node', 'respawn']);
+    expect(await launchArgs('auraison_edge.launch.xml')).toEqual(['config', 'node', 'respawn']);
+    const python = await launchArgs('gazebo_maze.launch.py');
     expect(python).toEqual(expect.arrayContaining(['world_dir', 'adapter', 'gui']));
-    expect(await args('gazebo_maze.launch.xml')).toEqual(python);
+    expect(await launchArgs('gazebo_maze.launch.xml')).toEqual(python);
   }, 120_000);
 });
