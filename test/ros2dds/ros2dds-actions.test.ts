@@ -135,6 +135,20 @@ describe("the daemon's action served to a DDS action client through the real zen
     expect(of(client.events, 'status').map((e) => e.status)).toContain(4);
   });
 
+  it('answers a goal the bus server rejects with accepted false', async () => {
+    await serving('/fibonacci_reject');
+    const client = await dds.node({
+      node: 'fib_rejected',
+      role: 'fibonacci_client',
+      action: '/fibonacci_reject',
+      order: -1,
+    });
+    cleanups.push(() => client.close());
+    await client.next((e) => e.event === 'rejected' || e.event === 'timeout', 'the answer', 30_000);
+    expect(of(client.events, 'rejected')).toHaveLength(1);
+    expect(of(client.events, 'accepted')).toHaveLength(0);
+  });
+
   it("cancels the goal at the client's cancel_goal: the bus handler sees it, the result says canceled", async () => {
     // An action of its own: the first test's daemon stays on the network until the file's cleanups.
     const { cancelled } = await serving('/fibonacci_cancel');

@@ -114,7 +114,7 @@ export const ZenohConfig = Section(
         serve: Type.Array(ServedAction, {
           default: [],
           description:
-            "Bus actions (the sim's /navigate_to_pose, a policy's) served to the graph's action clients as rcl_action makes one (rmw_zenoh mapping).",
+            "Bus actions (the sim's /navigate_to_pose, a policy's) served to the graph's action clients as rcl_action makes one (either mapping: under ros2dds with one AS token, as zenoh-bridge-ros2dds announces its own).",
         }),
         result_timeout_ms: Ms(
           3_600_000,
