@@ -19,7 +19,8 @@ import { percentile, type BenchResult } from './bench.ts';
 
 const RECORDS = 20_000;
 const STOPS = 40;
-const LOADS = ['idle', 'api', 'sse', 'foxglove', 'query'];
+// STOP_BENCH_LOADS=idle,api: only those (to profile one).
+const LOADS = (process.env.STOP_BENCH_LOADS ?? 'idle,api,sse,foxglove,query').split(',');
 
 interface Times {
   /** ms from sending POST /stop to its answer, as the operator's client saw it. */
