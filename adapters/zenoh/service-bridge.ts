@@ -93,7 +93,15 @@ export class ServiceClient {
     } catch (error) {
       throw new QueryError('bad_request', `the request to ${this.name} is not JSON: ${(error as Error).message}`);
     }
-    const payload = codec.encode(`${this.#rosType}_Request`, fields);
+    // The writer trusts its input: an unknown field or a 64-bit integer as a decimal string (how JSON carries one past
+    // 2^53) would be written as the field's zero and the service called with it.
+    const check = codec.validator(`${this.#rosType}_Request`).check(fields);
+    if (!check.ok)
+      throw new QueryError(
+        'bad_request',
+        `the request to ROS service ${this.name} (${this.#rosType}) is not valid: ${check.problem}`,
+      );
+    const payload = codec.encode(`${this.#rosType}_Request`, check.value);
     const attachment = this.#ctx.mapping.attachments
       ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid })
       : undefined;

@@ -1,0 +1,236 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { BusActionClient, BusActionServer } from '../../daemon/actions/index.ts';
+import type { MessageCodec } from '../../daemon/bus/index.ts';
+import type { Daemon } from '../../daemon/daemon.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { stopChild } from '../helpers/stop-child.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { RmwZenohWorld } from './rmw-zenoh-world.ts';
+
+const DOMAIN = 71;
+const STRING = 'std_msgs/msg/String';
+const GRID = 'nav_msgs/msg/OccupancyGrid';
+const FIBONACCI = 'action_tutorials_interfaces/action/Fibonacci';
+let world: RmwZenohWorld;
+let daemon: Daemon;
+let codec: MessageCodec;
+let stopDaemon: (() => Promise<void>) | undefined;
+
+/** The interface definitions of the ROS 2 install (share/<pkg>/msg, srv), as a robot's config points at them. */
+const shares = () => (world.env.AMENT_PREFIX_PATH ?? '').split(':').map((prefix) => join(prefix, 'share'));
+
+async function daemonOn(zenoh: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return startDaemon(
+    {
+      api: { enabled: false },
+      foxglove: { enabled: false },
+      bus: { definitions: { dirs: shares() } },
+      zenoh: world.zenohConfig({ bridge_recorded: false, ...zenoh }),
+      ...extra,
+    },
+    'rmw-zenoh-daemon-',
+  );
+}
+
+beforeAll(async () => {
+  world = await RmwZenohWorld.start(DOMAIN);
+  // The sim publishes the maze's transient_local /map on the bus, which zenoh.publish sends to the graph.
+  ({
+    daemon,
+    codec,
+    stop: stopDaemon,
+  } = await daemonOn(
+    {
+      topics: ['/chatter'],
+      publish: ['/map', '/edge_chatter'],
+      services: {
+        call: ['/add_two_ints'],
+        serve: [{ query: 'agent/stop', service: '/auraison/stop', type: 'std_srvs/srv/Trigger' }],
+      },
+      actions: { call: ['/fibonacci'], serve: [{ action: '/edge_fibonacci', type: FIBONACCI }] },
+    },
+    { sim: { enabled: true, paused: true } },
+  ));
+  await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the Zenoh link to come up');
+}, 120_000);
+
+afterAll(async () => {
+  await stopDaemon?.();
+  await world?.close();
+}, 60_000);
+
+describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_zenohd, demo_nodes_cpp, ros2cli)', () => {
+  it("puts demo_nodes_cpp talker's /chatter on the bus with its exact strings", async () => {
+    const got: string[] = [];
+    const sub = daemon.bus.subscribe({
+      name: 'test-chatter',
+      topic: '/chatter',
+      handler: (m) => void got.push(codec.decode<{ data: string }>(STRING, m.data).data),
+    });
+    const talker = world.node('demo_nodes_cpp', 'talker');
+    try {
+      await waitFor(() => got.length >= 3, `three /chatter messages (talker: ${talker.output()})`, 60_000);
+      for (const data of got.slice(0, 3)) {
+        expect(data).toMatch(/^Hello World: \d+$/);
+        expect(talker.output()).toContain(`Publishing: '${data}'`);
+      }
+      const numbers = got.slice(0, 3).map((data) => Number(data.split(': ')[1]));
+      expect(numbers).toEqual([numbers[0], numbers[0]! + 1, numbers[0]! + 2]);
+    } finally {
+      daemon.bus.unsubscribe(sub);
+      await stopChild(talker, 'SIGINT');
+    }
+  }, 90_000);
+
+  it('sends a bus topic to `ros2 topic echo --once` with its exact value', async () => {
+    const pub = daemon.bus.advertise('/edge_chatter', STRING, { source: 'test' });
+    const timer = setInterval(() => pub.publish(codec.encode(STRING, { data: 'from the edge: 42' })), 100);
+    try {
+      const echo = await world.ros2(['topic', 'echo', '--once', '/edge_chatter', STRING], { timeoutMs: 60_000 });
+      expect(echo.code, echo.stderr).toBe(0);
+      // Zenoh's own log lines may follow on stdout as the command's session closes.
+      expect(echo.stdout).toMatch(/^data: 'from the edge: 42'\n---\n/);
+    } finally {
+      clearInterval(timer);
+      pub.close();
+    }
+  }, 90_000);
+
+  it("sends its transient_local /map to a late `ros2 topic echo --qos-durability transient_local` with the bus's values", async () => {
+    const map = daemon.bus.retainLatest('/map')();
+    expect(map, 'the sim published no /map').toBeDefined();
+    const { info } = codec.decode<{ info: { width: number; height: number; resolution: number } }>(GRID, map!.data);
+    const echo = await world.ros2(
+      [
+        'topic',
+        'echo',
+        '--once',
+        '--qos-durability',
+        'transient_local',
+        '--qos-reliability',
+        'reliable',
+        '--field',
+        'info',
+        '/map',
+        GRID,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(echo.code, echo.stderr).toBe(0);
+    expect(echo.stdout).toContain(`width: ${info.width}\n`);
+    expect(echo.stdout).toContain(`height: ${info.height}\n`);
+    expect(echo.stdout).toContain(`resolution: ${info.resolution}\n`);
+  }, 90_000);
+
+  it("calls demo_nodes_cpp's add_two_ints_server as a bus query and gets the exact sum", async () => {
+    const server = world.node('demo_nodes_cpp', 'add_two_ints_server');
+    try {
+      await waitFor(() => daemon.bus.queryables().includes('/add_two_ints'), 'the service served on the bus', 60_000);
+      const reply = await daemon.bus.query('/add_two_ints', {
+        encoding: 'application/json',
+        payload: new TextEncoder().encode('{"a": 2, "b": "9007199254740993"}'),
+      });
+      expect(new TextDecoder().decode(reply.payload)).toBe('{"sum":"9007199254740995"}');
+      await waitFor(() => server.output().includes('a: 2 b: 9007199254740993'), "the request in the server's log");
+    } finally {
+      await stopChild(server, 'SIGINT');
+    }
+  }, 90_000);
+
+  it("gives a node's transient_local topic to a daemon that joins after its one publish", async () => {
+    const pub = world.spawnRos2([
+      'topic',
+      'pub',
+      '--times',
+      '1',
+      '-w',
+      '0',
+      '--keep-alive',
+      '300',
+      '--qos-durability',
+      'transient_local',
+      '--qos-reliability',
+      'reliable',
+      '/latched',
+      STRING,
+      "{data: 'kept for a late joiner'}",
+    ]);
+    await waitFor(() => pub.output().includes('publishing #1'), `the one /latched publish (${pub.output()})`, 60_000);
+    const late = await daemonOn({ node_name: 'late_edge', topics: ['/latched'] });
+    try {
+      const latched = late.daemon.bus.retainLatest('/latched');
+      await waitFor(() => latched() !== undefined, "the cached /latched on the late daemon's bus", 60_000);
+      expect(late.codec.decode<{ data: string }>(STRING, latched()!.data).data).toBe('kept for a late joiner');
+      expect(late.daemon.bus.topicQos('/latched')?.durability).toBe('transient_local');
+    } finally {
+      await late.stop();
+      await stopChild(pub, 'SIGINT');
+    }
+  }, 120_000);
+
+  it("sends a goal to action_tutorials_cpp's fibonacci_action_server and gets each feedback and the result", async () => {
+    const server = world.node('action_tutorials_cpp', 'fibonacci_action_server');
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: '/fibonacci', type: FIBONACCI });
+    try {
+      await waitFor(() => client.available(), 'the fibonacci action on the bus', 60_000);
+      const feedback: number[][] = [];
+      const handle = await client.sendGoal(
+        { order: 5 },
+        { onFeedback: (f) => void feedback.push([...(f.partial_sequence as number[])]) },
+      );
+      expect(handle, server.output()).toBeDefined();
+      const outcome = await handle!.result({ timeoutMs: 60_000 });
+      expect(outcome).toMatchObject({ state: 'succeeded' });
+      expect([...(outcome.result.sequence as number[])]).toEqual([0, 1, 1, 2, 3, 5]);
+      // Feedback is volatile, as rcl_action's: the first may go before the daemon hears the publisher.
+      expect(feedback.length).toBeGreaterThan(0);
+      expect(feedback.at(-1)).toEqual([0, 1, 1, 2, 3, 5]);
+    } finally {
+      await stopChild(server, 'SIGINT');
+    }
+  }, 120_000);
+
+  it('serves a bus action to `ros2 action send_goal --feedback`', async () => {
+    const server = new BusActionServer({
+      bus: daemon.bus,
+      codec,
+      log: pino({ level: 'silent' }),
+      name: '/edge_fibonacci',
+      type: FIBONACCI,
+      handler: {
+        accept: () => true,
+        execute: async (goal, { feedback }) => {
+          const sequence = [0, 1];
+          for (let i = 1; i < (goal.order as number); i++) {
+            sequence.push(sequence[i]! + sequence[i - 1]!);
+            feedback({ partial_sequence: [...sequence] });
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          return { state: 'succeeded', result: { sequence } };
+        },
+      },
+    });
+    try {
+      const sent = await world.ros2(['action', 'send_goal', '--feedback', '/edge_fibonacci', FIBONACCI, '{order: 4}'], {
+        timeoutMs: 60_000,
+      });
+      expect(sent.code, `${sent.stdout}\n${sent.stderr}`).toBe(0);
+      expect(sent.stdout).toContain('Goal accepted with ID:');
+      expect(sent.stdout).toContain('Result:\n    sequence:\n- 0\n- 1\n- 1\n- 2\n- 3\n');
+      expect(sent.stdout).toContain('Goal finished with status: SUCCEEDED');
+    } finally {
+      server.close();
+    }
+  }, 120_000);
+
+  it('answers `ros2 service call /auraison/stop std_srvs/srv/Trigger` and the stop latch holds', async () => {
+    const call = await world.ros2(['service', 'call', '/auraison/stop', 'std_srvs/srv/Trigger'], { timeoutMs: 60_000 });
+    expect(call.code, call.stderr).toBe(0);
+    expect(call.stdout).toContain('std_srvs.srv.Trigger_Response(success=True');
+    const stop = daemon.components.get('stop')!.health().details!;
+    expect(stop).toMatchObject({ asked: 1, stops: 1 });
+    expect(stop.stop_latch).toMatchObject({ by: 'bus' });
+  }, 90_000);
+});
