@@ -73,6 +73,12 @@ export async function run(): Promise<BenchResult[]> {
   const peers: Peer[] = [];
   const results: BenchResult[] = [];
   let stop: (() => Promise<void>) | undefined;
+  // zenoh-ts 1.10.1 rejects a request at its response timeout before it attaches its handler when the send waited
+  // for the socket's buffer (a keepalive behind 1 MiB puts on a loaded host): the daemon's run command logs such a
+  // rejection and keeps running, and so does this bench, counting them.
+  let lateRejections = 0;
+  const onLateRejection = () => void lateRejections++;
+  process.on('unhandledRejection', onLateRejection);
   try {
     await net.start();
     const started = await startDaemon({
@@ -129,10 +135,13 @@ export async function run(): Promise<BenchResult[]> {
     results.push(await zenohToBus(net, daemon, peers, hash));
     results.push(await vlaRoundTrip(net, daemon, peers));
     results.push(...(await fairness(net, daemon, peers, hash)));
+    if (lateRejections > 0)
+      results.at(-1)!.notes!.push(`zenoh-ts requests rejected before their handler was attached: ${lateRejections}`);
   } finally {
     await Promise.all(peers.map((p) => p.close()));
     await stop?.();
     await net.close();
+    process.off('unhandledRejection', onLateRejection);
   }
   return results;
 }
@@ -350,6 +359,9 @@ async function fairness(
     `${values.map((v) => v.toFixed(2)).join(', ')} (best ${Math.min(...values).toFixed(2)}, worst ${Math.max(...values).toFixed(2)})`;
   const rate = Math.min(...loaded.map((r) => r.rate));
   const aloneRate = Math.min(...alone.map((r) => r.rate));
+  // A run where the listener heard nothing of either stream (ours and the bare one) says the host stalled the
+  // bridge or the listener: it is shown, and no goal counts as met on it.
+  const silent = [...alone, ...loaded].filter((r) => r.rate === 0 && r.bareRate === 0).length;
   const p99 = percentile(pooled(loaded, 'ours'), 99);
   const floor = percentile(pooled(loaded, 'bare'), 99);
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -361,8 +373,9 @@ async function fairness(
       unit: 'Hz',
       better: 'higher',
       goal: 'loses < 1% of its rate (zenoh-bridge-ros2dds users report 1 kHz falling to 50 Hz, zenoh-plugin-ros2dds#192)',
-      met: rate >= 0.99 * aloneRate,
+      met: silent === 0 && loaded.every((r, i) => r.rate >= 0.99 * alone[i]!.rate),
       notes: [
+        ...(silent > 0 ? [`${silent} phase(s) where the listener heard neither stream (host stalled)`] : []),
         `worst of ${FAIRNESS_RUNS} runs of ${FAIRNESS_SECONDS} s; 5 MB offered at ${mean(loaded.map((r) => r.largeSent)).toFixed(1)} Hz, ` +
           `delivered ${mean(loaded.map((r) => r.large)).toFixed(1)} Hz (best_effort, drop-oldest)`,
       ],
@@ -377,7 +390,7 @@ async function fairness(
       unit: 'ms',
       better: 'lower',
       goal: 'p99 < 10 ms',
-      met: p99 < 10,
+      met: silent === 0 && p99 < 10,
       notes: [
         `beside 5 MB: ours ${tail(pooled(loaded, 'ours'))}; bare ${tail(pooled(loaded, 'bare'))}`,
         `alone: ours ${tail(pooled(alone, 'ours'))}; bare ${tail(pooled(alone, 'bare'))}`,
