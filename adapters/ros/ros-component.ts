@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
@@ -7,6 +8,8 @@ import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport, errorText } from './bridge-report.ts';
 import { outsideFence } from './goal-fence.ts';
 import type { RclnodejsLoader } from './load-rclnodejs.ts';
+import { localInterfacePackages } from './local-interfaces.ts';
+import { prepareLocalTypes } from './local-type-support.ts';
 import type { Rclnodejs, RosNode } from './rcl-api.ts';
 import { fullyQualified, GraphMirror, readRosGraph } from './ros-graph.ts';
 import { RosServiceBridge } from './service-bridge.ts';
@@ -34,7 +37,10 @@ interface Running {
   topics: RosTopicBridge;
   services: RosServiceBridge;
   actions: RosActionBridge;
-  timer: NodeJS.Timeout;
+  /** The graph poll, once the bridges have started. */
+  timer: NodeJS.Timeout | undefined;
+  /** Ends a build of local types still under way. */
+  building: AbortController;
 }
 
 /**
@@ -104,25 +110,53 @@ export class RosComponent implements Component, MetricsProvider {
         report,
         log,
       });
-      services.start();
-      topics.start();
-      actions.start();
       node.spin();
-      const timer = setInterval(() => this.#poll(), settings.graph_poll_ms);
-      timer.unref();
-      this.#running = { rcl, node, self, topics, services, actions, timer };
-      this.#poll();
+      const running: Running = {
+        rcl,
+        node,
+        self,
+        topics,
+        services,
+        actions,
+        timer: undefined,
+        building: new AbortController(),
+      };
+      this.#running = running;
       log.info({ node: self, ros_distro: process.env.ROS_DISTRO }, 'ros: joined the ROS 2 graph');
+      // Without a sourced ROS 2 (the double) there is nothing to build types against.
+      const local = process.env.AMENT_PREFIX_PATH
+        ? localInterfacePackages(config.bus.definitions.dirs, process.env)
+        : [];
+      if (local.length === 0) this.#begin(running);
+      else {
+        // A build takes longer than a start may: the bridges begin once the types are ready (or have failed).
+        const { signal } = running.building;
+        const cacheDir = join(this.#ctx.dataDir, 'ros-types');
+        void prepareLocalTypes({ packages: local, cacheDir, report, log, signal }).then(() => {
+          if (this.#running === running) this.#begin(running);
+        });
+      }
     } catch (error) {
       this.#shutdown(rcl);
       throw error;
     }
   }
 
+  /** Starts the bridges and the graph poll. */
+  #begin(running: Running): void {
+    running.services.start();
+    running.topics.start();
+    running.actions.start();
+    running.timer = setInterval(() => this.#poll(), this.#settings.graph_poll_ms);
+    running.timer.unref();
+    this.#poll();
+  }
+
   async stop(): Promise<void> {
     const running = this.#running;
     if (running === undefined) return;
     this.#running = undefined;
+    running.building.abort();
     clearInterval(running.timer);
     running.topics.close();
     running.services.close();
@@ -168,7 +202,7 @@ export class RosComponent implements Component, MetricsProvider {
 
   #poll(): void {
     const running = this.#running;
-    if (running === undefined) return;
+    if (running?.timer === undefined) return;
     try {
       const snapshot = readRosGraph(running.node, running.self);
       this.#polls += 1;

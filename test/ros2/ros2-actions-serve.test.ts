@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAZE_SEED, generateMaze } from '../../sim/turtlebot-maze/maze.ts';
+import { ROOT } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { peerMissing } from '../peers/missing.ts';
 import { Ros2Daemon } from './ros2-daemon.ts';
 import { ros2, ros2Env, type Ros2Result } from './ros2-env.ts';
 
@@ -31,6 +35,16 @@ let daemon: Ros2Daemon;
 
 beforeAll(async () => {
   env = ros2Env(DOMAIN);
+  const prefixes = (env.AMENT_PREFIX_PATH ?? '').split(':').filter((p) => p !== '');
+  const built = prefixes.some((p) => existsSync(join(p, 'share', 'nav2_msgs', 'action', 'NavigateToPose.idl')));
+  const generated = existsSync(join(ROOT, 'node_modules', 'rclnodejs', 'generated', 'nav2_msgs'));
+  if (!built || !generated)
+    peerMissing(
+      'nav2_msgs is not built in this ROS 2 (or rclnodejs has no JS generated for it): build nav2_msgs from ' +
+        "ros-navigation/navigation2's jazzy branch and run `npx generate-ros-messages` in node_modules/rclnodejs " +
+        'with ROS 2 sourced (docs/verified.md)',
+      { required: false },
+    );
   daemon = await Ros2Daemon.start(
     env,
     { bridge_recorded: false, actions: { serve: [{ action: '/navigate_to_pose', type: NAV_TYPE }] } },

@@ -1,0 +1,56 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { errorText, type BridgeReport } from './bridge-report.ts';
+import { typeSupportLibrary, type LocalInterfacePackage } from './local-interfaces.ts';
+import { buildTypeSupport, loadTypeSupport } from './type-support-build.ts';
+
+/** node_modules/rclnodejs, whose generator writes the JavaScript of a package's types under its generated/. */
+function rclnodejsRoot(): string {
+  // Its CommonJS entry is dist/index.cjs.
+  return dirname(dirname(createRequire(import.meta.url).resolve('rclnodejs')));
+}
+
+/**
+ * Makes the types of interface packages known only through bus.definitions.dirs bridgeable by rclnodejs: each is
+ * built with the sourced ROS 2's rosidl (cached under `cacheDir`) and loaded into this process. While one builds, the
+ * `ros` component is degraded with a problem that says so; a package that cannot be built stays a problem that names
+ * it, why, and what to do instead. Resolves once every package is loaded or has failed.
+ */
+export async function prepareLocalTypes(options: {
+  packages: readonly LocalInterfacePackage[];
+  cacheDir: string;
+  report: BridgeReport;
+  log: Logger;
+  signal: AbortSignal;
+}): Promise<void> {
+  const { packages, cacheDir, report, log, signal } = options;
+  for (const pkg of packages) {
+    const where = `types ${pkg.name}`;
+    const started = performance.now();
+    report.problem(
+      where,
+      `building the C type support of ${pkg.name} (from ${pkg.dir}, bus.definitions.dirs) for rclnodejs: its topics ` +
+        'are bridged once it is built',
+    );
+    try {
+      const prefix = await buildTypeSupport({ pkg, cacheDir, env: process.env, signal });
+      await loadTypeSupport({ pkg, prefix, rclnodejsRoot: rclnodejsRoot(), signal });
+      report.resolved(where);
+      log.info(
+        { package: pkg.name, prefix, ms: Math.round(performance.now() - started) },
+        'ros: types known only through bus.definitions.dirs are ready for rclnodejs',
+      );
+    } catch (error) {
+      if (signal.aborted) return;
+      report.count('auraison_ros_errors_total', { kind: 'types', topic: pkg.name });
+      report.problem(
+        where,
+        `the types of ${pkg.name} (from ${pkg.dir}, bus.definitions.dirs) cannot be bridged over ROS 2: rclnodejs ` +
+          `needs their C type support (${typeSupportLibrary(pkg.name)}), which no prefix on AMENT_PREFIX_PATH has, ` +
+          `and building it failed: ${errorText(error)}. Build ${pkg.name} in a ROS 2 workspace and source its ` +
+          'install before starting the daemon, or bridge these topics through zenoh (which needs only the definition)',
+      );
+    }
+  }
+}
