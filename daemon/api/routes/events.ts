@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { AGENT_EVENT, RUN_STATE } from '../../agent/index.ts';
 import { didYouMean } from '../../util/index.ts';
-import { HttpError } from '../errors.ts';
+import { HttpError, type ErrorBody } from '../errors.ts';
 import { sseHeaders } from '../sse/sse-frame.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
@@ -63,8 +63,10 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (app, { hub, 
       const options = { lastEventId: header ?? last_event_id, ...(filter ? { kinds: filter } : {}) };
       const refusal = hub.refusal(options);
       if (refusal) {
-        void reply.header('retry-after', String(refusal.retryAfterS));
-        throw new HttpError(503, 'busy', `${refusal.message}; try again in ${refusal.retryAfterS} s`);
+        // Answered, not thrown: under a flood of clients this is the hot path, and an Error's stack trace was
+        // a twelfth of the event loop the operator's stop waits on.
+        const body: ErrorBody = { error: 'busy', message: `${refusal.message}; try again in ${refusal.retryAfterS} s` };
+        return reply.code(503).header('retry-after', String(refusal.retryAfterS)).send(body);
       }
       reply.hijack();
       hub.open(reply.raw, options);
