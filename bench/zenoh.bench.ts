@@ -188,11 +188,18 @@ async function zenohToBus(
   });
   peers.push(talker);
   const runs: { ours: Float64Array; bare: Float64Array; sending: Float64Array }[] = [];
+  // Requests on the receiving session during a run: each may hold its samples 40 ms (docs/bridges.md).
+  const receiveKeepalives = () =>
+    (daemon.components.get('zenoh')!.health().details as { receive_link?: { keepalives: number } }).receive_link
+      ?.keepalives ?? NaN;
+  const asked: number[] = [];
   try {
     await waitFor(() => ours.length >= 200 && bare.length >= 200 && sending.length >= 200, 'samples three ways');
     for (let run = 0; run < LATENCY_RUNS; run++) {
       for (const figures of [ours, bare, sending]) figures.length = 0;
+      const before = receiveKeepalives();
       await waitFor(() => ours.length >= LATENCY_SAMPLES && bare.length >= LATENCY_SAMPLES, 'samples', 60_000);
+      asked.push(receiveKeepalives() - before);
       const sorted = (figures: number[]) => Float64Array.from(figures).sort();
       runs.push({ ours: sorted(ours), bare: sorted(bare), sending: sorted(sending) });
     }
@@ -221,7 +228,8 @@ async function zenohToBus(
     notes: [
       `ours ${tail(o)}; bare ${tail(b)} (${LATENCY_RUNS} runs of ${LATENCY_SAMPLES} samples)`,
       `p99 per run, ours/bare: ${perRun.map(([a, c]) => `${a.toFixed(2)}/${c.toFixed(2)}`).join(', ')}; ` +
-        `ratio best ${Math.min(...ratios).toFixed(2)}x, worst ${Math.max(...ratios).toFixed(2)}x`,
+        `ratio best ${Math.min(...ratios).toFixed(2)}x, worst ${Math.max(...ratios).toFixed(2)}x; ` +
+        `keepalives on the receiving session per run: ${asked.join(', ')}`,
       `the bridge's floor for a session that also sends (a bare subscriber putting at 20 Hz): ${tail(all((r) => r.sending))}`,
     ],
   };
