@@ -33,6 +33,11 @@ describe('localInterfacePackages', () => {
     expect(found[0]!.files.map((f) => f.path)).toEqual(['msg/Beacon.msg', 'msg/Id.msg', 'srv/Find.srv']);
   });
 
+  it("leaves a ROS 2 prefix's own folders to it, even a package there without libraries", () => {
+    const prefix = tree({ 'share/test_interface_files/msg/Empty.msg': '' });
+    expect(localInterfacePackages([join(prefix, 'share')], { AMENT_PREFIX_PATH: prefix })).toEqual([]);
+  });
+
   it('takes a dir that is itself a package, and gives a changed file a new digest', () => {
     const pkg = tree({ 'msg/Ping.msg': 'uint8 n\n' });
     const [before] = localInterfacePackages([pkg], { AMENT_PREFIX_PATH: '' });

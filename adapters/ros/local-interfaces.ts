@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const KINDS = ['msg', 'srv', 'action'] as const;
 /** How deep under a bus.definitions.dirs entry packages are looked for (a package, a share folder, a workspace). */
@@ -70,7 +70,7 @@ function dependenciesOf(pkg: string, files: readonly { path: string; text: strin
 /**
  * The interface packages in `dirs` (bus.definitions.dirs) that rclnodejs could not bridge as they are: no prefix of
  * AMENT_PREFIX_PATH has their C type support, which rclnodejs opens even for raw messages. Packages the sourced ROS 2
- * has are left to it, whatever a definitions dir says.
+ * has, and folders inside its prefixes, are left to it, whatever a definitions dir says.
  */
 export function localInterfacePackages(dirs: readonly string[], env: NodeJS.ProcessEnv): LocalInterfacePackage[] {
   const prefixes = (env.AMENT_PREFIX_PATH ?? '').split(':').filter((p) => p !== '');
@@ -79,8 +79,10 @@ export function localInterfacePackages(dirs: readonly string[], env: NodeJS.Proc
     if (!isDir(dir)) return;
     const files = interfaceFiles(dir);
     if (files.length > 0) {
-      // The first dir that has a package wins, as in the definitions registry's order.
-      if (found.has(name) || installed(name, prefixes)) return;
+      // The first dir that has a package wins, as in the definitions registry's order. One inside a ROS 2 prefix
+      // is that install's (test_interface_files ships .msg files and no libraries, on purpose).
+      const inPrefix = prefixes.some((prefix) => resolve(dir).startsWith(`${resolve(prefix)}/`));
+      if (found.has(name) || inPrefix || installed(name, prefixes)) return;
       const digest = createHash('sha256')
         .update(JSON.stringify({ name, files, distro: env.ROS_DISTRO ?? '', prefixes }))
         .digest('hex')
