@@ -11,7 +11,7 @@ spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
                       "durability": "volatile"|"transient_local", "depth": 10, "repeat": true}
   role "subscriber": {"topic": ..., "type": ..., "durability": ...}   prints {"event": "received", "value": ...}
   role "trigger_server": {"service": "/reset"}   answers success=true, message="triggered N"
-  role "fibonacci_server": {"action": "/fibonacci", "period_s": 0.1}   a test_msgs/action/Fibonacci
+  role "fibonacci_server": {"action": "/fibonacci", "period_s": 0.1}   a test_msgs/action/Fibonacci (ros2_dds_action.py)
                       server as rcl_action serves one over DDS (rq/rr _action services, feedback and status topics);
                       events goal, cancel (with t_ns, the wall clock when the node took it), done
   role "fibonacci_client": {"action": "/fibonacci", "order": 5, "cancel_after": N, "timeout_s": 20}   an rcl_action
@@ -24,7 +24,6 @@ spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
 Events are JSON lines on stdout; "ready" once everything is created and announced. Stdin closing ends it.
 """
 import json
-import os
 import sys
 import threading
 import time
@@ -33,12 +32,13 @@ from dataclasses import dataclass, field
 from cyclonedds.core import Policy, Qos
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.idl import IdlStruct
-from cyclonedds.idl import types as idl_types
-from cyclonedds.idl.types import array, float64, int8, int32, int64, sequence, uint8, uint32, uint64
+from cyclonedds.idl.types import array, float64, int64, sequence, uint8, uint64
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 from cyclonedds.util import duration
+
+from ros2_dds_action import fibonacci_entities, serve_fibonacci, use_fibonacci
 
 
 @dataclass
@@ -73,94 +73,6 @@ class Trigger_Response_(IdlStruct, typename="std_srvs::srv::dds_::Trigger_Respon
     sequence_number: int64
     success: bool
     message: str
-
-
-@dataclass
-class UUID_(IdlStruct, typename="unique_identifier_msgs::msg::dds_::UUID_"):
-    uuid: array[uint8, 16]
-
-
-@dataclass
-class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
-    sec: int32
-    nanosec: uint32
-
-
-@dataclass
-class GoalInfo_(IdlStruct, typename="action_msgs::msg::dds_::GoalInfo_"):
-    goal_id: UUID_
-    stamp: Time_
-
-
-@dataclass
-class GoalStatus_(IdlStruct, typename="action_msgs::msg::dds_::GoalStatus_"):
-    goal_info: GoalInfo_
-    status: int8
-
-
-@dataclass
-class GoalStatusArray_(IdlStruct, typename="action_msgs::msg::dds_::GoalStatusArray_"):
-    status_list: sequence[GoalStatus_] = field(default_factory=list)
-
-
-@dataclass
-class Fibonacci_SendGoal_Request_(IdlStruct, typename="test_msgs::action::dds_::Fibonacci_SendGoal_Request_"):
-    client_guid: uint64
-    sequence_number: int64
-    goal_id: UUID_
-    order: int32
-
-
-@dataclass
-class Fibonacci_SendGoal_Response_(
-    IdlStruct, typename="test_msgs::action::dds_::Fibonacci_SendGoal_Response_"
-):
-    client_guid: uint64
-    sequence_number: int64
-    accepted: bool
-    stamp: Time_
-
-
-@dataclass
-class Fibonacci_GetResult_Request_(
-    IdlStruct, typename="test_msgs::action::dds_::Fibonacci_GetResult_Request_"
-):
-    client_guid: uint64
-    sequence_number: int64
-    goal_id: UUID_
-
-
-@dataclass
-class Fibonacci_GetResult_Response_(
-    IdlStruct, typename="test_msgs::action::dds_::Fibonacci_GetResult_Response_"
-):
-    client_guid: uint64
-    sequence_number: int64
-    status: int8
-    sequence: idl_types.sequence[int32] = field(default_factory=list)
-
-
-@dataclass
-class CancelGoal_Request_(IdlStruct, typename="action_msgs::srv::dds_::CancelGoal_Request_"):
-    client_guid: uint64
-    sequence_number: int64
-    goal_info: GoalInfo_
-
-
-@dataclass
-class CancelGoal_Response_(IdlStruct, typename="action_msgs::srv::dds_::CancelGoal_Response_"):
-    client_guid: uint64
-    sequence_number: int64
-    return_code: int8
-    goals_canceling: sequence[GoalInfo_] = field(default_factory=list)
-
-
-@dataclass
-class Fibonacci_FeedbackMessage_(
-    IdlStruct, typename="test_msgs::action::dds_::Fibonacci_FeedbackMessage_"
-):
-    goal_id: UUID_
-    sequence: idl_types.sequence[int32] = field(default_factory=list)
 
 
 @dataclass
@@ -214,167 +126,6 @@ def from_message(kind, sample):
     }
 
 
-def serve_fibonacci(a, spec, stop):
-    """rcl_action's server side, as far as the tests need: accept (or reject a negative order), run, feed back,
-    cancel on request, answer get_result once the goal ends, publish the status array on every change."""
-    goals = {}  # goal id bytes -> {"order", "status", "sequence", "stamp", "waiting": [requests]}
-    period = spec.get("period_s", 0.1)
-    lock = threading.Lock()
-
-    def publish_status():
-        a["status"].write(
-            GoalStatusArray_(
-                status_list=[
-                    GoalStatus_(goal_info=GoalInfo_(goal_id=UUID_(uuid=list(gid)), stamp=g["stamp"]), status=g["status"])
-                    for gid, g in goals.items()
-                ]
-            )
-        )
-
-    def answer_result(req, g):
-        a["result_rr"].write(
-            Fibonacci_GetResult_Response_(
-                client_guid=req.client_guid,
-                sequence_number=req.sequence_number,
-                status=g["status"],
-                sequence=list(g["sequence"]),
-            )
-        )
-
-    def execute(gid):
-        g = goals[gid]
-        with lock:
-            g["status"] = 2  # EXECUTING
-            publish_status()
-        sequence = [0, 1]
-        for _ in range(max(0, g["order"] - 1)):
-            if stop.wait(period):
-                return
-            with lock:
-                if g["status"] == 3:  # CANCELING
-                    g["status"] = 5  # CANCELED
-                    break
-            sequence.append(sequence[-1] + sequence[-2])
-            g["sequence"] = sequence
-            a["feedback"].write(Fibonacci_FeedbackMessage_(goal_id=UUID_(uuid=list(gid)), sequence=list(sequence)))
-        with lock:
-            if g["status"] != 5:
-                g["status"] = 4  # SUCCEEDED
-            publish_status()
-            emit(event="done", goal_id=gid.hex(), status=g["status"], sequence=g["sequence"])
-            for req in g["waiting"]:
-                answer_result(req, g)
-            g["waiting"] = []
-
-    while not stop.is_set():
-        for req in a["goal_rq"].take(N=10):
-            gid = bytes(req.goal_id.uuid)
-            now = time.time()
-            stamp = Time_(sec=int(now), nanosec=int((now % 1) * 1e9))
-            accepted = req.order >= 0
-            emit(event="goal", goal_id=gid.hex(), order=req.order, accepted=accepted)
-            a["goal_rr"].write(
-                Fibonacci_SendGoal_Response_(
-                    client_guid=req.client_guid, sequence_number=req.sequence_number, accepted=accepted, stamp=stamp
-                )
-            )
-            if accepted:
-                with lock:
-                    goals[gid] = {"order": req.order, "status": 1, "sequence": [], "stamp": stamp, "waiting": []}
-                    publish_status()
-                threading.Thread(target=execute, args=(gid,), daemon=True).start()
-        for req in a["result_rq"].take(N=10):
-            gid = bytes(req.goal_id.uuid)
-            with lock:
-                g = goals.get(gid)
-                if g is None:
-                    answer_result(req, {"status": 0, "sequence": []})  # STATUS_UNKNOWN
-                elif g["status"] in (4, 5, 6):
-                    answer_result(req, g)
-                else:
-                    g["waiting"].append(req)
-        for req in a["cancel_rq"].take(N=10):
-            gid = bytes(req.goal_info.goal_id.uuid)
-            canceling = []
-            with lock:
-                for other, g in goals.items():
-                    if (gid == bytes(16) or other == gid) and g["status"] in (1, 2):
-                        g["status"] = 3  # CANCELING
-                        canceling.append(GoalInfo_(goal_id=UUID_(uuid=list(other)), stamp=g["stamp"]))
-                if canceling:
-                    publish_status()
-            emit(event="cancel", goal_id=gid.hex(), canceling=len(canceling), t_ns=time.time_ns())
-            a["cancel_rr"].write(
-                CancelGoal_Response_(
-                    client_guid=req.client_guid,
-                    sequence_number=req.sequence_number,
-                    return_code=0 if canceling else 2,
-                    goals_canceling=canceling,
-                )
-            )
-        stop.wait(0.005)
-
-
-def matched(writers, readers):
-    return all(w.get_matched_subscriptions() for w in writers) and all(r.get_matched_publications() for r in readers)
-
-
-def use_fibonacci(a, spec, stop):
-    """rcl_action's client side: send_goal, then get_result; feedback and status taken by goal id."""
-    deadline = time.monotonic() + spec.get("timeout_s", 20)
-    # A client waits for its server (rclpy's wait_for_server: every service matched) before it sends.
-    while not stop.is_set() and time.monotonic() < deadline:
-        if matched([a["goal_rq"], a["result_rq"], a["cancel_rq"]], [a["goal_rr"], a["result_rr"], a["cancel_rr"]]):
-            break
-        stop.wait(0.05)
-    client_guid = int.from_bytes(a["goal_rq"].guid.bytes[8:16], "little")
-    goal_id = list(os.urandom(16))
-    a["goal_rq"].write(
-        Fibonacci_SendGoal_Request_(
-            client_guid=client_guid, sequence_number=1, goal_id=UUID_(uuid=goal_id), order=spec.get("order", 5)
-        )
-    )
-    emit(event="sent", goal_id=bytes(goal_id).hex())
-    state = {"accepted": None, "result": False, "feedback": 0, "canceled": False, "statuses": []}
-    mine = lambda reply: reply.client_guid == client_guid
-
-    while not stop.is_set() and time.monotonic() < deadline and not state["result"]:
-        for reply in a["goal_rr"].take(N=10):
-            if mine(reply) and reply.sequence_number == 1:
-                state["accepted"] = reply.accepted
-                emit(event="accepted" if reply.accepted else "rejected")
-                if not reply.accepted:
-                    return
-                a["result_rq"].write(
-                    Fibonacci_GetResult_Request_(client_guid=client_guid, sequence_number=2, goal_id=UUID_(uuid=goal_id))
-                )
-        for message in a["feedback"].take(N=10):
-            if list(message.goal_id.uuid) == goal_id:
-                state["feedback"] += 1
-                emit(event="feedback", sequence=list(message.sequence))
-                cancel_after = spec.get("cancel_after")
-                if cancel_after is not None and state["feedback"] >= cancel_after and not state["canceled"]:
-                    state["canceled"] = True
-                    info = GoalInfo_(goal_id=UUID_(uuid=goal_id), stamp=Time_(sec=0, nanosec=0))
-                    a["cancel_rq"].write(CancelGoal_Request_(client_guid=client_guid, sequence_number=3, goal_info=info))
-                    emit(event="cancel_sent")
-        for array_ in a["status"].take(N=10):
-            for status in array_.status_list:
-                if list(status.goal_info.goal_id.uuid) == goal_id and status.status not in state["statuses"][-1:]:
-                    state["statuses"].append(status.status)
-                    emit(event="status", status=status.status)
-        for reply in a["cancel_rr"].take(N=10):
-            if mine(reply) and reply.sequence_number == 3:
-                emit(event="cancel_response", return_code=reply.return_code, canceling=len(reply.goals_canceling))
-        for reply in a["result_rr"].take(N=10):
-            if mine(reply) and reply.sequence_number == 2:
-                state["result"] = True
-                emit(event="result", status=reply.status, sequence=list(reply.sequence))
-        stop.wait(0.005)
-    if not state["result"]:
-        emit(event="timeout", accepted=state["accepted"])
-
-
 def main():
     spec = json.loads(sys.argv[1])
     dp = DomainParticipant(spec["domain"])
@@ -402,35 +153,10 @@ def main():
         replies = DataReader(dp, Topic(dp, f"rr{service}Reply", Trigger_Response_), qos=qos())
         readers.append(replies)
         writers.append(requests)
-    elif role == "fibonacci_server":
-        action = spec["action"]
-        a = {
-            "goal_rq": DataReader(dp, Topic(dp, f"rq{action}/_action/send_goalRequest", Fibonacci_SendGoal_Request_), qos=qos()),
-            "goal_rr": DataWriter(dp, Topic(dp, f"rr{action}/_action/send_goalReply", Fibonacci_SendGoal_Response_), qos=qos()),
-            "result_rq": DataReader(dp, Topic(dp, f"rq{action}/_action/get_resultRequest", Fibonacci_GetResult_Request_), qos=qos()),
-            "result_rr": DataWriter(dp, Topic(dp, f"rr{action}/_action/get_resultReply", Fibonacci_GetResult_Response_), qos=qos()),
-            "cancel_rq": DataReader(dp, Topic(dp, f"rq{action}/_action/cancel_goalRequest", CancelGoal_Request_), qos=qos()),
-            "cancel_rr": DataWriter(dp, Topic(dp, f"rr{action}/_action/cancel_goalReply", CancelGoal_Response_), qos=qos()),
-            "feedback": DataWriter(dp, Topic(dp, f"rt{action}/_action/feedback", Fibonacci_FeedbackMessage_), qos=qos()),
-            # rcl_action's status QoS: reliable, transient_local, keep last 1
-            "status": DataWriter(dp, Topic(dp, f"rt{action}/_action/status", GoalStatusArray_), qos=qos("transient_local", 1)),
-        }
-        readers.extend(v for k, v in a.items() if k.endswith("_rq"))
-        writers.extend(v for k, v in a.items() if not k.endswith("_rq"))
-    elif role == "fibonacci_client":
-        action = spec["action"]
-        a = {
-            "goal_rq": DataWriter(dp, Topic(dp, f"rq{action}/_action/send_goalRequest", Fibonacci_SendGoal_Request_), qos=qos()),
-            "goal_rr": DataReader(dp, Topic(dp, f"rr{action}/_action/send_goalReply", Fibonacci_SendGoal_Response_), qos=qos()),
-            "result_rq": DataWriter(dp, Topic(dp, f"rq{action}/_action/get_resultRequest", Fibonacci_GetResult_Request_), qos=qos()),
-            "result_rr": DataReader(dp, Topic(dp, f"rr{action}/_action/get_resultReply", Fibonacci_GetResult_Response_), qos=qos()),
-            "cancel_rq": DataWriter(dp, Topic(dp, f"rq{action}/_action/cancel_goalRequest", CancelGoal_Request_), qos=qos()),
-            "cancel_rr": DataReader(dp, Topic(dp, f"rr{action}/_action/cancel_goalReply", CancelGoal_Response_), qos=qos()),
-            "feedback": DataReader(dp, Topic(dp, f"rt{action}/_action/feedback", Fibonacci_FeedbackMessage_), qos=qos()),
-            "status": DataReader(dp, Topic(dp, f"rt{action}/_action/status", GoalStatusArray_), qos=qos("transient_local", 1)),
-        }
-        readers.extend(v for k, v in a.items() if k.endswith("_rr") or k in ("feedback", "status"))
-        writers.extend(v for k, v in a.items() if k.endswith("_rq"))
+    elif role in ("fibonacci_server", "fibonacci_client"):
+        a = fibonacci_entities(dp, spec["action"], role == "fibonacci_server", qos)
+        readers.extend(v for v in a.values() if isinstance(v, DataReader))
+        writers.extend(v for v in a.values() if isinstance(v, DataWriter))
     else:
         raise SystemExit(f"unknown role {role}")
 
@@ -493,9 +219,9 @@ def main():
             emit(event="timeout")
         stop.wait()
     elif role == "fibonacci_server":
-        serve_fibonacci(a, spec, stop)
+        serve_fibonacci(a, spec, stop, emit)
     elif role == "fibonacci_client":
-        use_fibonacci(a, spec, stop)
+        use_fibonacci(a, spec, stop, emit)
         stop.wait()
     else:
         served = 0
