@@ -91,7 +91,7 @@ async function fromTheBus(): Promise<BenchResult[]> {
       await session.close();
     }
     for (const xs of [accepted, canceled, bare]) xs.sort((a, b) => a - b);
-    const row = (what: string, xs: number[], gets: number): BenchResult => ({
+    const row = (what: string, xs: number[], gets: number, why: string): BenchResult => ({
       name: `Zenoh action from the bus: ${what} (p50)`,
       ours: percentile(xs, 50),
       baseline: {
@@ -108,11 +108,24 @@ async function fromTheBus(): Promise<BenchResult[]> {
         // writes on a socket it leaves with Nagle on, so the final waited for the reply's ACK, which Linux delayed
         // by 40 ms; the bare get rarely met it (its next request came at once and carried the ACK). The daemon now
         // takes the answer at the first reply (the proxy's gets use firstReply): 43 ms before, ~2 ms after.
-        "a get waits for no query final: the remote-api bridge's Nagle held it for the 40 ms delayed ACK (see the bench)",
+        why,
       ],
     });
     // send_goal is one get; a cancel is cancel_goal's get plus get_result's answer (asked before the cancel).
-    return [row('send_goal to accepted', accepted, 1), row('cancel to canceled result', canceled, 2)];
+    return [
+      row(
+        'send_goal to accepted',
+        accepted,
+        1,
+        'taken at the first reply: the query final, held 40 ms, is not waited for',
+      ),
+      row(
+        'cancel to canceled result',
+        canceled,
+        2,
+        "get_result's reply waits behind cancel_goal's final, which the bridge's Nagle holds for the 40 ms delayed ACK",
+      ),
+    ];
   } finally {
     await Promise.all(peers.map((p) => p.close()));
     await stop?.();
