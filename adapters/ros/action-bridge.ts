@@ -280,6 +280,8 @@ export class RosActionBridge {
       // ends aborted for its ROS client.
       else if (outcome.state === 'canceled' && handle.isCancelRequested) handle.canceled();
       else handle.abort();
+      const { goalId, state, reason } = outcome;
+      this.#o.log.info({ action: client.name, goal: goalId, state, reason }, "ros: a ROS client's goal ended");
       return outcome.result;
     } finally {
       goals.delete(handle);

@@ -60,7 +60,18 @@ function run(
   options: { env: NodeJS.ProcessEnv; signal: AbortSignal },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env, signal: options.signal, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A group of its own, so that a stop ends the compilers cmake started too, not cmake alone.
+    const child = spawn(command, args, { env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const end = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // The group has already exited.
+      }
+    };
+    if (options.signal.aborted) end();
+    options.signal.addEventListener('abort', end, { once: true });
+    child.on('close', () => options.signal.removeEventListener('abort', end));
     let output = '';
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-TAIL_CHARS));
     child.stdout.on('data', keep);
