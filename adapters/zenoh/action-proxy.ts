@@ -194,10 +194,10 @@ export class ZenohActionProxy {
   }
 
   /**
-   * The goal's result from get_result. A get_result that ends with no result (zenoh-bridge-ros2dds ends it at its
-   * queries_timeout, 5 s by default, while a Nav2 goal runs on) is asked again when the status topic says the goal
-   * ended; while it says the goal runs, at its next change. A goal the status says ended whose result still does
-   * not come ends in that state with an empty result; with no status heard, as before, aborted.
+   * The goal's result from get_result. A get_result that ends with no result (its query timed out at
+   * resultTimeoutMs, or a router on the way dropped it, while a Nav2 goal runs on) is asked again when the status
+   * topic says the goal ended; while it says the goal runs, at its next change. A goal the status says ended whose
+   * result still does not come ends in that state with an empty result; with no status heard, aborted.
    */
   async #result(goalId: string): Promise<GoalOutcome> {
     const follower = this.#followers.get(goalId)!;
@@ -233,7 +233,7 @@ export class ZenohActionProxy {
     );
     if (typeof response === 'string')
       return replies.length === 0
-        ? `the action server of ${this.name} on Zenoh ended get_result with no result: it left the graph, or the query timed out (behind zenoh-bridge-ros2dds, its queries_timeout for get_result must be at least zenoh.actions.result_timeout_ms)`
+        ? `the action server of ${this.name} on Zenoh ended get_result with no result: it left the graph, or the query timed out (zenoh.actions.result_timeout_ms) and no status of the goal was heard`
         : response;
     const state = goalState(Number(response.status));
     if (state === 'succeeded' || state === 'canceled' || state === 'aborted')

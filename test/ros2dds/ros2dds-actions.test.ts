@@ -119,6 +119,37 @@ describe("the daemon's action served to a DDS action client through the real zen
     ).catch(() => expect(seen).toEqual('a route whose remote_routes name the daemon'));
   });
 
+  it("follows a DDS node's goal past a get_result that timed out, by the server's status topic", async () => {
+    const server = await dds.node({ node: 'fib_long', role: 'fibonacci_server', action: '/fib_long', period_s: 0.1 });
+    cleanups.push(() => server.close());
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        mapping: 'ros2dds',
+        namespace: '/bot1',
+        // Shorter than the goal: the first get_result ends with no result while the goal runs.
+        actions: { call: ['/fib_long'], result_timeout_ms: 500 },
+      },
+    });
+    cleanups.push(stop);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: '/fib_long', type: FIBONACCI });
+    await waitFor(() => client.available(), "the DDS node's action on the bus", 30_000);
+    const handle = (await client.sendGoal({ order: 15 }))!;
+    const result = handle.result({ timeoutMs: 30_000 });
+    const details = () =>
+      (daemon.status().components.zenoh?.details as { actions?: { goals?: unknown[]; resultsAskedAgain?: number } })
+        .actions ?? {};
+    await waitFor(() => (details().goals ?? []).length > 0, "the goal's state from the DDS node's status topic");
+    expect(details().goals).toEqual([{ action: '/fib_long', goal: handle.goalId, state: 'executing' }]);
+    const outcome = await result;
+    expect(outcome).toMatchObject({
+      state: 'succeeded',
+      result: { sequence: [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610] },
+    });
+    expect(details().resultsAskedAgain).toBeGreaterThan(0);
+  });
+
   it('accepts the goal, streams its feedback once each, publishes its status and answers its result', async () => {
     await serving('/fibonacci');
     const client = await dds.node({ node: 'fib_client', role: 'fibonacci_client', action: '/fibonacci', order: 5 });

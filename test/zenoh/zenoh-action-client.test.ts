@@ -113,8 +113,8 @@ describe('an action server on Zenoh, used by the daemon', () => {
   });
 
   it('asks get_result again when a get_result ends with no result while the status says the goal runs', async () => {
-    // zenoh-bridge-ros2dds ends a get_result with no reply at its queries_timeout (5 s by default), as the server does
-    // here for the first one; the goal runs on.
+    // A get_result may end with no reply while the goal runs on (its query timed out, a router on the way dropped it):
+    // the server here finishes the first one so.
     const m = mappings[1];
     const { daemon, codec, stop } = await startDaemon({
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] }, ...m.zenoh },

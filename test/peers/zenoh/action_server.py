@@ -15,7 +15,7 @@ canceled. Events are JSON lines: ready, accepted, rejected, feedback, cancel, re
 (the session and its tokens go with the process), end of input closes it. hold_send_goal: send_goal's query is
 answered but not finished (its final held) until stdin says "release". The status topic carries every goal's
 status on each change. abort_at: a goal ends aborted by the server itself after that many feedbacks.
-drop_get_results: the first N get_result queries are finished with no reply (the bridge's queries_timeout).
+drop_get_results: the first N get_result queries are finished with no reply (as a timed-out query ends).
 """
 import json
 import os
@@ -177,7 +177,7 @@ def answer_result(query, goal_id):
 
 def on_get_result(query):
     if dropped_results[0] < spec.get("drop_get_results", 0):
-        # Finished with no reply, as zenoh-bridge-ros2dds finishes a get_result at its queries_timeout.
+        # Finished with no reply, as a query that timed out on the way ends for its client.
         dropped_results[0] += 1
         emit(event="get_result_dropped", n=dropped_results[0])
         return
