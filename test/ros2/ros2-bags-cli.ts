@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { expect } from 'vitest';
 import { stopChild } from '../helpers/stop-child.ts';
@@ -69,22 +69,30 @@ export async function ros2BagInfo(env: NodeJS.ProcessEnv, bag: string): Promise<
  * Plays `bag` with `ros2 bag play` into a `ros2 bag record` of `topics` (two ROS 2 processes, no rclnodejs), and
  * returns what that recording holds as `ros2 bag info` reads it. The player starts paused and is resumed once the
  * recorder has subscribed to every topic, so no message goes out before a reader is there; it waits for every
- * reliable message to be acknowledged before it exits.
+ * reliable message to be acknowledged before it exits. Both sides are reliable KEEP_ALL (their QoS overrides): with
+ * the recorded KEEP_LAST depths a loaded machine lost a few of 130 messages between them, history overwritten before
+ * the slower side took it.
  */
 export async function playIntoRecorder(
   env: NodeJS.ProcessEnv,
   { bag, topics, into }: { bag: string; topics: string[]; into: string },
 ): Promise<BagSummary & { stdout: string }> {
+  const overrides = join(dirname(into), 'keep-all-qos.yaml');
+  writeFileSync(
+    overrides,
+    topics.map((t) => `${t}: {history: keep_all, reliability: reliable, durability: volatile}\n`).join(''),
+  );
+  const qos = ['--qos-profile-overrides-path', overrides];
   const player = spawn(
     'ros2',
-    ['bag', 'play', '--start-paused', '--disable-keyboard-controls', '--wait-for-all-acked', '10000', bag],
+    ['bag', 'play', '--start-paused', '--disable-keyboard-controls', '--wait-for-all-acked', '10000', ...qos, bag],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let played = '';
   player.stdout.on('data', (d: Buffer) => (played += d.toString()));
   player.stderr.on('data', (d: Buffer) => (played += d.toString()));
   const playerDone = new Promise<number | null>((resolve) => player.on('close', (code) => resolve(code)));
-  const recorder = spawn('ros2', ['bag', 'record', '-s', 'mcap', '-o', into, ...topics], {
+  const recorder = spawn('ros2', ['bag', 'record', '-s', 'mcap', ...qos, '-o', into, ...topics], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.ts';
@@ -43,6 +43,11 @@ function theBag(bags: string): { bag: string; mcaps: string[] } {
   expect(more, `one bag in ${bags}`).toEqual([]);
   const bag = join(bags, name!);
   return { bag, mcaps: readdirSync(bag).filter((f) => f.endsWith('.mcap')) };
+}
+
+/** The N of a split named <bag>_N.mcap. */
+function splitIndex(file: string): number {
+  return Number(/_(\d+)\.mcap$/.exec(file)?.[1]);
 }
 
 /** `ros2 bag info` says what metadata.yaml says: files, total, each topic's type and count, the duration. */
@@ -93,12 +98,18 @@ describe('ros2 bag and the bags the daemon recorded (rosbag2 0.26.5, MCAP)', () 
       compression: 'none',
       chunk_size_bytes: 4096,
       flush_interval_ms: 100,
-      split_max_bytes: 32 * 1024,
+      split_max_bytes: 64 * 1024,
     });
-    // Killed while a split is open, once one has closed: finished splits and one cut off mid-write.
+    // Killed while a split is open with chunks in it, once one has closed: finished splits and one cut off
+    // mid-write (an empty newest split would be left out of metadata.yaml, as rosbag2 does, not repaired).
     await waitFor(
-      () => readdirSync(bags).length === 1 && theBag(bags).mcaps.length >= 2,
-      'a second split open',
+      () => {
+        if (readdirSync(bags).length !== 1) return false;
+        const { bag, mcaps } = theBag(bags);
+        const newest = mcaps.toSorted((a, b) => splitIndex(a) - splitIndex(b)).at(-1);
+        return mcaps.length >= 2 && statSync(join(bag, newest!)).size >= 8 * 1024;
+      },
+      'a second split open with chunks in it',
       60_000,
     );
     await daemon.process.kill();

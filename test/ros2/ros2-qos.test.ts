@@ -69,10 +69,25 @@ function publish(topic: string, reliability: 'reliable' | 'best_effort', data: s
   return child;
 }
 
+/** Polls `ros2 topic info -v topic` until it shows `pattern`: a fresh ros2 process discovers the graph first. */
+async function topicInfoShows(topic: string, pattern: RegExp): Promise<void> {
+  let last = '';
+  await waitFor(
+    async () => {
+      last = (await ros2(env, ['topic', 'info', '-v', topic])).stdout;
+      return pattern.test(last);
+    },
+    `\`ros2 topic info -v ${topic}\` showing ${pattern}`,
+    60_000,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}; it last printed:\n${last}`);
+  });
+}
+
 describe('best-effort QoS between the daemon and real ROS 2 nodes (rclnodejs 2.2.0, rmw_cyclonedds_cpp)', () => {
   it('a best_effort `ros2 topic echo` gets the best_effort /scan the daemon publishes', async () => {
-    const info = await ros2(env, ['topic', 'info', '-v', '/scan']);
-    expect(info.stdout).toMatch(
+    await topicInfoShows(
+      '/scan',
       /Node name: auraison_edge\n[\s\S]*?Endpoint type: PUBLISHER\n[\s\S]*?Reliability: BEST_EFFORT/,
     );
     const echo = echoScan('best_effort');
@@ -89,8 +104,8 @@ describe('best-effort QoS between the daemon and real ROS 2 nodes (rclnodejs 2.2
     const echo = await daemon.cli(['topic', 'echo', '/qos_in', '--json', '--once', '--timeout', '45'], 60_000);
     expect(echo.code, echo.stderr).toBe(0);
     expect(JSON.parse(echo.stdout)).toEqual({ data: 'sent best effort' });
-    const info = await ros2(env, ['topic', 'info', '-v', '/qos_in']);
-    expect(info.stdout).toMatch(
+    await topicInfoShows(
+      '/qos_in',
       /Node name: auraison_edge\n[\s\S]*?Endpoint type: SUBSCRIPTION\n[\s\S]*?Reliability: BEST_EFFORT/,
     );
   }, 90_000);
