@@ -230,21 +230,15 @@ export class ZenohComponent implements Component, MetricsProvider {
       tokens_ignored: this.#discovery.ignored,
       actions: { ...this.#actions?.details(), serving: this.#servedActions.map((a) => a.name) },
     };
-    const bulk = this.#bulkLink;
-    if (link.state === 'up' && bulk !== undefined && bulk.state !== 'up') {
-      return {
-        state: 'degraded',
-        reason: `the bulk session to ${bulk.endpoint} is down: ${bulk.reason ?? bulk.state}`,
-        details,
-      };
-    }
-    const receive = this.#receiveLink;
-    if (link.state === 'up' && receive !== undefined && receive.state !== 'up') {
-      return {
-        state: 'degraded',
-        reason: `the receiving session to ${receive.endpoint} is down: ${receive.reason ?? receive.state}`,
-        details,
-      };
+    const lanes = [
+      ['bulk', this.#bulkLink],
+      ['receiving', this.#receiveLink],
+    ] as const;
+    for (const [lane, other] of lanes) {
+      if (link.state === 'up' && other !== undefined && other.state !== 'up') {
+        const reason = `the ${lane} session to ${other.endpoint} is down: ${other.reason ?? other.state}`;
+        return { state: 'degraded', reason, details };
+      }
     }
     if (link.state === 'up') {
       if (link.counters.routers === 0)
