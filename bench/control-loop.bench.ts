@@ -207,17 +207,18 @@ async function workerLoop(seconds: number) {
   bus.close();
   rmSync(dir, { recursive: true, force: true });
   const jitter = Array.from(recent.jitterUs).sort((a, b) => a - b);
-  // Each late tick, as (woke, done) after its scheduled start: a late wake is the platform's; a prompt wake
-  // with a late finish was stalled while it ran.
-  const late: { wokeLate: boolean; text: string }[] = [];
+  // Each late tick, as (woke, done) after its scheduled start: one that ran longer than a period was stalled
+  // while it ran; one that woke late because the tick before it overran is that stall's; any other late
+  // wake is the platform's, as the empty loop's are.
+  const period = 1e6 / RATE_HZ;
+  const late: { kind: 'woke late' | 'stalled' | 'after a stall'; text: string }[] = [];
   for (let i = 0; i < recent.latencyUs.length; i++) {
     const woke = recent.jitterUs[i]!;
     const done = recent.latencyUs[i]!;
-    if (done > 1e6 / RATE_HZ)
-      late.push({
-        wokeLate: done - woke < 1e6 / RATE_HZ,
-        text: `woke +${(woke / 1000).toFixed(1)}, done +${(done / 1000).toFixed(1)} ms`,
-      });
+    if (done <= period) continue;
+    const kind =
+      done - woke >= period ? 'stalled' : i > 0 && recent.latencyUs[i - 1]! > period ? 'after a stall' : 'woke late';
+    late.push({ kind, text: `woke +${(woke / 1000).toFixed(1)}, done +${(done / 1000).toFixed(1)} ms (${kind})` });
   }
   const latency = Array.from(recent.latencyUs);
   return { stats, jitter, latency, loadStats, floor, late };
@@ -275,8 +276,7 @@ export async function run(): Promise<BenchResult[]> {
   const seconds = LOOP_SECONDS * LOOP_RUNS;
   const written = sum((r) => r.ours.loadStats.written);
   const drops = sum((r) => r.ours.loadStats.drops);
-  const lateWakes = sum((r) => r.ours.late.filter((l) => l.wokeLate).length);
-  const stalls = sum((r) => r.ours.late.filter((l) => !l.wokeLate).length);
+  const lateOf = (kind: string) => sum((r) => r.ours.late.filter((l) => l.kind === kind).length);
   const first = runs[0]!.ours;
   const within = missed <= 2 * floorMissed;
   const notes = [
@@ -284,7 +284,7 @@ export async function run(): Promise<BenchResult[]> {
     `missed per run: ours ${spread(runs, (r) => r.ours.stats.missedDeadlines)}; empty loop ${spread(runs, (r) => r.ours.floor.missed)}; main-thread baseline ${spread(runs, (r) => r.base.missed)}`,
     `tick latency (scheduled start to command sent): worker loop ${tail(latency)}; main-thread baseline ${tail(sorted((r) => r.base.latency))}`,
     `wake-up jitter: worker loop ${tail(jitter)}; empty loop (the floor) ${tail(floorJitter)}; main-thread baseline ${tail(baseJitter)}`,
-    `worker loop's late ticks (finished after the next was due): ${lateWakes} woke late (as the empty loop does: the platform), ${stalls} woke on time and were stalled while they ran`,
+    `worker loop's late ticks (finished after the next was due): ${lateOf('woke late')} woke late (as the empty loop does: the platform), ${lateOf('stalled')} stalled while they ran, ${lateOf('after a stall')} woke late after a stalled one`,
     ...runs.map(
       (r, i) => `  run ${i + 1}: ${r.ours.late.length === 0 ? 'none late' : r.ours.late.map((l) => l.text).join('; ')}`,
     ),
