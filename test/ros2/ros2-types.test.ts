@@ -6,7 +6,7 @@ import { stopChild } from '../helpers/stop-child.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { Ros2Daemon } from './ros2-daemon.ts';
 import { ros2, ros2Env } from './ros2-env.ts';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 /**
  * A message type known only through bus.definitions.dirs (a .msg in a folder the user names, in no ROS 2 install),
@@ -151,4 +151,33 @@ describe('a type known only through bus.definitions.dirs, over a real ROS 2 (rcl
     expect(got.stdout, `${got.stderr}\ntopic pub: ${pub.stdout}${pub.stderr}`).toContain('name: from_bus\ncount: 42\n');
     expect(got.stdout).toMatch(/values:\n- 1\.5\nat:\n {2}x: -1\.0\n {2}y: 0\.0\n {2}z: 0\.5/);
   }, 300_000);
+
+  it('stops at once while a type support build compiles, leaving no cmake or compiler behind', async () => {
+    const other = tempDir('ros2-types-stop-');
+    // A package of its own, so nothing is cached: the build is under way when the stop comes.
+    writePackage(other.path, 'edge_stop_msgs', 'Ping', `uint64 stamp_${Date.now()}\n`);
+    const busy = await Ros2Daemon.start(
+      env,
+      { node_name: 'stopping_edge', bridge_recorded: false },
+      { bus: { definitions: { dirs: [other.path] } } },
+    );
+    try {
+      await waitFor(async () => {
+        const problems = Object.values(((await busy.rosDetails()).problems ?? {}) as Record<string, string>);
+        return problems.some((p) => p.startsWith('building the C type support of edge_stop_msgs'));
+      }, 'the build under way');
+      const building = () =>
+        execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+          .split('\n')
+          .filter((line) => line.includes(busy.dir) && !line.includes('auraison-edge'));
+      // Past cmake's configure: make and the compilers it started run in cmake's process group.
+      const compiling = () => building().some((line) => /\b(cc1|cc1plus|gcc|g\+\+|cc|c\+\+|make)\b/.test(line));
+      await waitFor(compiling, 'a compiler running', 90_000);
+      expect(await busy.stop()).toBe(0);
+      await waitFor(() => building().length === 0, 'no cmake or compiler left', 10_000);
+    } finally {
+      if (busy.process.child.exitCode === null) await busy.stop();
+      other.cleanup();
+    }
+  }, 120_000);
 });
