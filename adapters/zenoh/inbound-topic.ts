@@ -47,6 +47,8 @@ export class InboundTopic {
   #qos: TopicQos;
   #publisher: Publisher;
   #subscriber: Handle | undefined;
+  #announce: (() => string) | undefined;
+  #token: Handle | undefined;
   #unwatch: (() => void) | undefined;
   #history: AdvancedHistory | undefined;
   /** Last sequence number per publisher GID, for transient_local's history and live samples meeting. */
@@ -71,8 +73,11 @@ export class InboundTopic {
     validateMaxBytes: number;
     ownGids: ReadonlySet<string>;
     log: Logger;
+    /** The liveliness token that announces the daemon's subscriber, where the mapping announces one. */
+    token?: () => string;
   }) {
     const { link, dataLink = link, bus, mapping, topic, codec, knownType, validateMaxBytes, ownGids, log } = options;
+    this.#announce = options.token;
     this.name = topic.name;
     this.rosType = topic.rosType;
     this.#link = link;
@@ -91,6 +96,7 @@ export class InboundTopic {
   start(): void {
     const key = this.#mapping.subscribeKey(this.name, this.rosType);
     this.#subscriber = this.#dataLink.declareSubscriber(key, (sample) => this.#receive(sample));
+    if (this.#announce) this.#token = this.#link.declareToken(this.#announce);
     if (this.#qos.durability === 'transient_local') {
       this.#unwatch = this.#link.onUp(() => void this.#queryHistory(key));
       if (this.#link.state === 'up') void this.#queryHistory(key);
@@ -109,7 +115,7 @@ export class InboundTopic {
   async close(): Promise<void> {
     this.#unwatch?.();
     this.#publisher.close();
-    await Promise.all([this.#subscriber?.close(), this.#history?.close()]);
+    await Promise.all([this.#subscriber?.close(), this.#token?.close(), this.#history?.close()]);
   }
 
   async #queryHistory(key: string): Promise<void> {

@@ -48,6 +48,12 @@ export interface Mapping {
   announces(name: string): boolean;
   /** The token of an action's server or client, where the mapping has one (zenoh-bridge-ros2dds's AS and AC). */
   actionToken(node: LocalNode, kind: 'service' | 'client', action: string, actionType: string): string | undefined;
+  /**
+   * Whether the daemon's subscriber of a graph topic announces itself, as an rmw_zenoh node's does (what
+   * `ros2 topic list -v` and `ros2 topic info` read). Not under zenoh-bridge-ros2dds, where a token is the bridge's
+   * routing, and the daemon's subscriber needs none to be sent the robot's topics.
+   */
+  readonly announcesSubscribers: boolean;
   /** Whether samples and requests carry rmw_zenoh's attachment. */
   readonly attachments: boolean;
   /**
@@ -63,6 +69,7 @@ export function rmwZenohMapping(domain: number): Mapping {
   return {
     name: 'rmw_zenoh',
     livelinessKey: `${rmw.ADMIN_SPACE}/${domain}/**`,
+    announcesSubscribers: true,
     attachments: true,
     completeServers: true,
     parseToken: (key) => {
@@ -140,6 +147,7 @@ export function ros2ddsMapping(namespace: string): Mapping {
   return {
     name: 'ros2dds',
     livelinessKey: '@/*/@ros2_lv/**',
+    announcesSubscribers: false,
     attachments: false,
     completeServers: false,
     parseToken: (token) => {

@@ -33,7 +33,6 @@ export interface OutboundCounters {
 export class OutboundTopic {
   readonly name: string;
   readonly rosType: string;
-  readonly gid: Uint8Array;
   readonly counters: OutboundCounters = {
     sent: 0,
     linkDrops: 0,
@@ -58,6 +57,7 @@ export class OutboundTopic {
   #subscription: Subscription | undefined;
   #sequence = 0n;
   #offUp: (() => void) | undefined;
+  #gid: () => Uint8Array;
   #cache: CachedSample[] = [];
   #advanced: AdvancedPublisherCache | undefined;
 
@@ -69,7 +69,8 @@ export class OutboundTopic {
     mapping: Mapping;
     node: () => LocalNode;
     entity: LocalEntity;
-    gid: Uint8Array;
+    /** The GID of the publisher's token now announced (CurrentGid). */
+    gid: () => Uint8Array;
     publisherOptions: PublisherOptions;
     queueDepth: number;
     /** The largest sample put; a larger one is counted and reported, never sent. */
@@ -80,7 +81,7 @@ export class OutboundTopic {
     const { maxSampleBytes, onOversize } = options;
     this.name = entity.name;
     this.rosType = entity.rosType;
-    this.gid = gid;
+    this.#gid = gid;
     this.#link = link;
     this.#dataLink = dataLink;
     this.#bus = bus;
@@ -97,6 +98,10 @@ export class OutboundTopic {
 
   get key(): string {
     return this.#key;
+  }
+
+  get gid(): Uint8Array {
+    return this.#gid();
   }
 
   /** The bus subscription's counters: its queue's drops are this topic's drops toward Zenoh. */
@@ -145,13 +150,22 @@ export class OutboundTopic {
       this.#onOversize(this.name, msg.data.byteLength);
       return;
     }
-    const attachment = this.#attachments
-      ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: msg.publishTime, gid: this.gid })
-      : undefined;
+    const sequence = ++this.#sequence;
+    // Encoded when put: a sample held for the link, or cached and put again, carries the GID of the token then
+    // announced, not of the session it was first published in.
+    const attachmentNow = () =>
+      this.#attachments ? encodeAttachment({ sequence, timestampNs: msg.publishTime, gid: this.gid }) : undefined;
+    const attachment = attachmentNow();
     const latched = this.#qos.durability === 'transient_local';
     const timestamp = await this.#advanced?.stamp();
     if (latched) {
-      this.#cache.push({ data: msg.data, attachment, timestamp });
+      this.#cache.push({
+        data: msg.data,
+        get attachment() {
+          return attachmentNow();
+        },
+        timestamp,
+      });
       if (this.#cache.length > this.#qos.depth) this.#cache.shift();
     }
     if (await this.#publisher!.put(msg.data, attachment, timestamp)) this.counters.sent++;

@@ -22,6 +22,7 @@ import { OutboundTopic } from './outbound-topic.ts';
 import { PacedWork } from './paced-work.ts';
 import { publisherQos } from './publisher-qos.ts';
 import { QueryServer } from './query-server.ts';
+import { CurrentGid } from './current-gid.ts';
 import { entityGid } from './rmw-zenoh-keys.ts';
 import { ServiceClient, ServiceServer, serviceCounters, type ServiceContext } from './service-bridge.ts';
 import { TopicCap } from './topic-cap.ts';
@@ -343,8 +344,11 @@ export class ZenohComponent implements Component, MetricsProvider {
     };
     // As rmw_zenoh: the hash of the entity's token, which holds the session's zid and this start's random node
     // id, so a restarted daemon's publisher is a new one (its sequence starts over with its GID).
-    const gid = entityGid(this.#mapping.entityToken(this.#node(), entity));
-    this.#ownGids.add(Buffer.from(gid).toString('hex'));
+    const gid = new CurrentGid({
+      zid: () => this.#link.zid,
+      token: () => this.#mapping.entityToken(this.#node(), entity),
+      onNew: (taken) => this.#ownGids.add(Buffer.from(taken).toString('hex')),
+    });
     const out = new OutboundTopic({
       link: this.#link,
       ...(bulk && this.#bulkLink ? { dataLink: this.#bulkLink } : {}),
@@ -352,7 +356,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       mapping: this.#mapping,
       node: () => this.#node(),
       entity,
-      gid,
+      gid: () => gid.get(),
       publisherOptions: options,
       queueDepth: this.#settings.queue_depth,
       maxSampleBytes: this.#settings.max_sample_bytes,
@@ -373,6 +377,14 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#cap.release(name);
     const topic = this.#discovery.publishedTopic(name);
     if (topic === undefined || (this.#mapping.name === 'ros2dds' && this.#outbound.has(name))) return false;
+    const entity: LocalEntity = {
+      kind: 'subscriber',
+      entityId: this.#nextEntityId++,
+      name,
+      rosType: topic.rosType,
+      typeHash: topic.typeHash,
+      qos: topic.qos,
+    };
     try {
       const inbound = new InboundTopic({
         link: this.#link,
@@ -385,6 +397,7 @@ export class ZenohComponent implements Component, MetricsProvider {
         validateMaxBytes: this.#settings.validate_max_bytes,
         ownGids: this.#ownGids,
         log: this.#ctx.log,
+        ...(this.#mapping.announcesSubscribers ? { token: () => this.#mapping.entityToken(this.#node(), entity) } : {}),
       });
       this.#inbound.set(name, inbound);
       this.#refused.delete(name);

@@ -124,6 +124,46 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
     expect(echo.stdout).toContain(`resolution: ${info.resolution}\n`);
   }, 90_000);
 
+  it("shows the daemon's publishers and subscribers in `ros2 topic list -v` and `ros2 topic info -v`, with its attachment's GID", async () => {
+    const talker = world.node('demo_nodes_cpp', 'talker');
+    // --no-daemon: ros2cli's daemon would outlive the test, still on the router of the run that started it.
+    try {
+      // The daemon subscribes to /chatter once a publisher of it appears.
+      const subscribed = async () =>
+        / \* \/chatter \[std_msgs\/msg\/String\] 1 subscriber/.test(
+          (await world.ros2(['topic', 'list', '-v', '--no-daemon'])).stdout,
+        );
+      await waitFor(subscribed, "the daemon's /chatter subscriber in `ros2 topic list -v`", 60_000);
+      const list = (await world.ros2(['topic', 'list', '-v', '--no-daemon'])).stdout;
+      expect(list).toMatch(/Published topics:[\s\S]* \* \/map \[nav_msgs\/msg\/OccupancyGrid\] 1 publisher\n/);
+      const chatter = await world.ros2(['topic', 'info', '-v', '--no-daemon', '/chatter']);
+      expect(chatter.stdout).toMatch(
+        /Node name: auraison_edge\nNode namespace: \/\nTopic type: std_msgs\/msg\/String\n[\s\S]*?Endpoint type: SUBSCRIPTION/,
+      );
+    } finally {
+      await stopChild(talker, 'SIGINT');
+    }
+    const info = await world.ros2(['topic', 'info', '-v', '--no-daemon', '/map']);
+    expect(info.code, info.stderr).toBe(0);
+    // One block per endpoint, separated by blank lines.
+    const mine = info.stdout.split('\n\n').find((block) => block.startsWith('Node name: auraison_edge\n'));
+    expect(mine, info.stdout).toBeDefined();
+    expect(mine).toContain('Node namespace: /\nTopic type: nav_msgs/msg/OccupancyGrid\n');
+    expect(mine).toMatch(/\nTopic type hash: RIHS01_[0-9a-f]{64}\nEndpoint type: PUBLISHER\n/);
+    expect(mine).toMatch(/\n {2}Reliability: RELIABLE\n[\s\S]*\n {2}Durability: TRANSIENT_LOCAL\n/);
+    const gid = /\nGID: ([0-9a-f.]+)\n/.exec(mine!)?.[1];
+    expect(gid, mine).toMatch(/^[0-9a-f]{2}(\.[0-9a-f]{2}){15}$/);
+    // The GID rmw_zenoh derives from the daemon's token is the one on the daemon's samples.
+    const reader = await world.peer({
+      node: 'gid_reader',
+      subscribe: { topic: '/map', type: GRID, transient_local: true },
+    });
+    const { attachment } = (await reader.next((e) => e.event === 'history', 'the cached /map')) as unknown as {
+      attachment: { gid: string };
+    };
+    expect(gid!.replaceAll('.', '')).toBe(attachment.gid);
+  }, 120_000);
+
   it("calls demo_nodes_cpp's add_two_ints_server as a bus query and gets the exact sum", async () => {
     const server = world.node('demo_nodes_cpp', 'add_two_ints_server');
     try {
