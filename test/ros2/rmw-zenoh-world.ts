@@ -79,6 +79,8 @@ export class RmwZenohWorld {
       ...env,
       ZENOH_CONFIG_OVERRIDE: `listen/endpoints=${endpoint};connect/endpoints=[];scouting/multicast/enabled=false`,
     };
+    // ros2cli's daemon of this domain, if a command started one, still talks to the router of that run.
+    await ros2(env, ['daemon', 'stop']);
     const router = ros2Node(routerEnv, 'rmw_zenoh_cpp', 'rmw_zenohd');
     const world = new RmwZenohWorld({ env, domain, net, router });
     try {
@@ -139,6 +141,8 @@ export class RmwZenohWorld {
   }
 
   async close(): Promise<void> {
+    // A verb run without --no-daemon starts ros2cli's daemon, which would outlive the test.
+    await ros2(this.env, ['daemon', 'stop']);
     await Promise.all(this.#peers.map((p) => p.close()));
     await Promise.all([...this.#children].map((c) => stopChild(c, 'SIGINT')));
     await this.#net.close();
