@@ -109,6 +109,10 @@ export class ServiceClient {
       payload,
       timeoutMs,
       allComplete: this.#ctx.mapping.completeServers,
+      // A service has one server, and its answer is its first reply. The query's final may come much later: the
+      // remote-api bridge writes it as a second small frame on a socket with Nagle on, held for Linux's 40 ms
+      // delayed ACK, and a server's callback may return long after it replied.
+      firstReply: true,
       ...(attachment ? { attachment } : {}),
     });
     const first = replies[0];

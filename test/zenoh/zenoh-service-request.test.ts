@@ -44,4 +44,25 @@ describe('a request to a ROS 2 service on Zenoh', () => {
       expect.objectContaining({ data: 1, attachment: expect.objectContaining({ seq: 1 }) }),
     ]);
   });
+
+  it("is answered at the server's reply, not at the query's final, which a slow server or the remote-api bridge's Nagle may hold", async () => {
+    const { daemon, stop } = await startDaemon({
+      bus: { definitions: { dirs: [MSGS] } },
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, services: { call: ['/set_flag'], timeout_ms: 90_000 } },
+    });
+    cleanups.push(stop);
+    const hash = typeDescriptionHash(daemon.definitions, 'std_srvs/srv/SetBool')!;
+    // The final comes a minute after the reply, longer than this test waits.
+    await peer({ node: 'flag_server', serve: { service: '/set_flag', hash, hold_final_s: 60 } });
+    await waitFor(() => daemon.bus.queryables().includes('/set_flag'), 'the service served on the bus');
+    const answer = daemon.bus.query(
+      '/set_flag',
+      { encoding: 'application/json', payload: new TextEncoder().encode('{"data": true}') },
+      { timeoutMs: 90_000 },
+    );
+    let reply: { payload: Uint8Array } | undefined;
+    void answer.then((r) => (reply = r));
+    await waitFor(() => reply !== undefined, 'the answer before the final', 20_000);
+    expect(JSON.parse(new TextDecoder().decode(reply!.payload))).toEqual({ success: true, message: 'ok:1' });
+  });
 });

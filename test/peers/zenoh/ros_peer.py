@@ -6,7 +6,8 @@ sequence, int64 LE source timestamp, GID length, GID) on every sample, request a
 python ros_peer.py '<json spec>': a spec names the router, the node, and what the node does:
   publish: a topic, type, hash and hex CDR payloads, sent at `rate_hz` (or on "pub <hex>" lines from stdin)
   subscribe: a topic and type: each sample is printed as {"event": "sample", key, payload, attachment}
-  serve: std_srvs/srv/SetBool served on a name: replies success=data, message="ok:<data>"
+  serve: std_srvs/srv/SetBool served on a name: replies success=data, message="ok:<data>"; with `hold_final_s`
+         the query's final waits that long after the reply (the callback returns late), as a slow server's may
   get: one Zenoh get of a key with a payload; prints the replies, then exits
   liveliness: prints the liveliness tokens of the domain
 Events are JSON lines on stdout; the peer runs until stdin closes ("quit" also ends it).
@@ -142,6 +143,8 @@ if "serve" in spec:
         reply_att = struct.pack("<qq", att["seq"], time.time_ns()) + bytes([16]) + bytes.fromhex(att["gid"]) if att else None
         query.reply(query.key_expr, b"\x00\x01\x00\x00" + body, attachment=reply_att)
         emit(event="served", data=data, attachment=att)
+        # The query's final goes when this callback returns.
+        time.sleep(v.get("hold_final_s", 0))
 
     handles.append(session.declare_queryable(key(v["service"], "std_srvs/srv/SetBool", v["hash"]), on_query, complete=True))
 
