@@ -3,10 +3,10 @@ import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
+import { goalOutsideFence } from '../../daemon/policy/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport, errorText } from './bridge-report.ts';
-import { outsideFence } from './goal-fence.ts';
 import type { RclnodejsLoader } from './load-rclnodejs.ts';
 import { localInterfacePackages } from './local-interfaces.ts';
 import { prepareLocalTypes } from './local-type-support.ts';
@@ -104,7 +104,8 @@ export class RosComponent implements Component, MetricsProvider {
         codec: new MessageCodec(this.#ctx.definitions),
         callable: compileTopicSelection(settings.actions.call),
         serve: settings.actions.serve,
-        refusal: (goal) => this.#ctx.robotStop.latch.refusal() ?? outsideFence(config.policy.geofence.polygon, goal),
+        refusal: (goal) =>
+          this.#ctx.robotStop.latch.refusal() ?? goalOutsideFence(config.policy.geofence.polygon, goal),
         track: this.#ctx.actionGoals,
         self,
         report,

@@ -53,6 +53,16 @@ export function geofenceHook(polygon: readonly Point[]): PolicyHook {
   };
 }
 
+/**
+ * Why an action goal may not be sent: the first position in it outside the fence (none configured: no fence), for
+ * every goal the daemon sends or serves whoever asked (the API's send_goal, a ROS client's goal to a served action).
+ */
+export function goalOutsideFence(polygon: readonly Point[], goal: unknown): string | undefined {
+  if (polygon.length < 3) return undefined;
+  const outside = positionsIn(goal).find((p) => !insidePolygon(p, polygon));
+  return outside && `goal position (${outside.x}, ${outside.y}) is outside the geofence (policy.geofence.polygon)`;
+}
+
 /** Every `position: {x, y}` (geometry_msgs/Point of a Pose) in a goal, however deep; at most 10,000 looked at. */
 export function positionsIn(goal: unknown): Point[] {
   const found: Point[] = [];

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { BusActionClient, jsonText, listActions, type ActionOutcome } from '../../actions/index.ts';
 import { QueryError } from '../../bus/index.ts';
-import { insidePolygon, positionsIn } from '../../policy/index.ts';
+import { goalOutsideFence } from '../../policy/index.ts';
 import { HttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -38,14 +38,8 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
       // As the agent's call_action: no goal goes out while the operator's stop is latched.
       const latched = ctx.robotStop.latch.refusal();
       if (latched) throw new HttpError(409, 'stopped', `${latched}: the goal was not sent`);
-      const polygon = ctx.config.policy.geofence.polygon;
-      const outside = polygon.length >= 3 ? positionsIn(goal).find((p) => !insidePolygon(p, polygon)) : undefined;
-      if (outside)
-        throw new HttpError(
-          403,
-          'geofence',
-          `goal position (${outside.x}, ${outside.y}) is outside the geofence (policy.geofence.polygon): not sent`,
-        );
+      const outside = goalOutsideFence(ctx.config.policy.geofence.polygon, goal);
+      if (outside) throw new HttpError(403, 'geofence', `${outside}: not sent`);
       const client = new BusActionClient({ bus: ctx.bus, codec, name, type, track: ctx.actionGoals });
       const early: string[] = [];
       let streaming = false;

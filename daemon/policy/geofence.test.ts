@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { outsideFence } from './goal-fence.ts';
+import { goalOutsideFence } from './geofence.ts';
 
 const FENCE = [
   { x: 0, y: 0 },
@@ -11,13 +11,13 @@ const pose = (x: number, y: number) => ({ header: { frame_id: 'map' }, pose: { p
 
 describe("a ROS client's goal against the geofence", () => {
   it('names the first position outside the fence, however deep, and lets one inside through', () => {
-    expect(outsideFence(FENCE, { pose: pose(1, 1) })).toBeUndefined();
-    expect(outsideFence(FENCE, { poses: [pose(1, 1), pose(3, 1)] })).toBe(
+    expect(goalOutsideFence(FENCE, { pose: pose(1, 1) })).toBeUndefined();
+    expect(goalOutsideFence(FENCE, { poses: [pose(1, 1), pose(3, 1)] })).toBe(
       'goal position (3, 1) is outside the geofence (policy.geofence.polygon)',
     );
   });
 
   it('lets every goal through when no fence is configured', () => {
-    expect(outsideFence([], { pose: pose(99, 99) })).toBeUndefined();
+    expect(goalOutsideFence([], { pose: pose(99, 99) })).toBeUndefined();
   });
 });
