@@ -164,6 +164,16 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
     expect(gid!.replaceAll('.', '')).toBe(attachment.gid);
   }, 120_000);
 
+  it("shows the daemon's node, its publisher and its served service in `ros2 node list`, `node info` and `service list`", async () => {
+    const nodes = await world.ros2(['node', 'list', '--no-daemon']);
+    expect(nodes.stdout.split('\n')).toContain('/auraison_edge');
+    const services = await world.ros2(['service', 'list', '-t', '--no-daemon']);
+    expect(services.stdout).toContain('/auraison/stop [std_srvs/srv/Trigger]\n');
+    const info = await world.ros2(['node', 'info', '--no-daemon', '/auraison_edge']);
+    expect(info.stdout).toMatch(/Publishers:\n[\s\S]*\/map: nav_msgs\/msg\/OccupancyGrid\n/);
+    expect(info.stdout).toMatch(/Service Servers:\n[\s\S]*\/auraison\/stop: std_srvs\/srv\/Trigger\n/);
+  }, 90_000);
+
   it("calls demo_nodes_cpp's add_two_ints_server as a bus query and gets the exact sum", async () => {
     const server = world.node('demo_nodes_cpp', 'add_two_ints_server');
     try {
@@ -253,6 +263,9 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
       },
     });
     try {
+      const listed = async () =>
+        (await world.ros2(['action', 'list', '-t'])).stdout.includes(`/edge_fibonacci [${FIBONACCI}]\n`);
+      await waitFor(listed, 'the served action in `ros2 action list -t`', 60_000);
       const sent = await world.ros2(['action', 'send_goal', '--feedback', '/edge_fibonacci', FIBONACCI, '{order: 4}'], {
         timeoutMs: 60_000,
       });
