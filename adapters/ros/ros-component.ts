@@ -124,23 +124,27 @@ export class RosComponent implements Component, MetricsProvider {
       };
       this.#running = running;
       log.info({ node: self, ros_distro: process.env.ROS_DISTRO }, 'ros: joined the ROS 2 graph');
-      // Without a sourced ROS 2 (the double) there is nothing to build types against.
-      const local = process.env.AMENT_PREFIX_PATH
-        ? localInterfacePackages(config.bus.definitions.dirs, process.env)
-        : [];
-      if (local.length === 0) this.#begin(running);
-      else {
-        // A build takes longer than a start may: the bridges begin once the types are ready (or have failed).
-        const { signal } = running.building;
-        const cacheDir = join(this.#ctx.dataDir, 'ros-types');
-        void prepareLocalTypes({ packages: local, cacheDir, report, log, signal }).then(() => {
-          if (this.#running === running) this.#begin(running);
-        });
-      }
+      this.#beginOnceTypesAreReady(running);
     } catch (error) {
       this.#shutdown(rcl);
       throw error;
     }
+  }
+
+  /**
+   * Starts the bridges at once or, where bus.definitions.dirs has packages the sourced ROS 2 lacks, once those are
+   * built (a build takes longer than a start may). Without a sourced ROS 2 (the double) nothing is built.
+   */
+  #beginOnceTypesAreReady(running: Running): void {
+    const { config, dataDir, log } = this.#ctx;
+    const { AMENT_PREFIX_PATH: prefixes } = process.env;
+    const packages = prefixes ? localInterfacePackages(config.bus.definitions.dirs, process.env) : [];
+    if (packages.length === 0) return this.#begin(running);
+    const { signal } = running.building;
+    const cacheDir = join(dataDir, 'ros-types');
+    void prepareLocalTypes({ packages, cacheDir, report: this.#report, log, signal }).then(() => {
+      if (this.#running === running) this.#begin(running);
+    });
   }
 
   /** Starts the bridges and the graph poll. */
