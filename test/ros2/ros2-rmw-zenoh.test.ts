@@ -43,7 +43,7 @@ beforeAll(async () => {
     stop: stopDaemon,
   } = await daemonOn(
     {
-      topics: ['/chatter'],
+      topics: ['/chatter', '/fast'],
       publish: ['/map', '/edge_chatter'],
       services: {
         call: ['/add_two_ints'],
@@ -95,6 +95,58 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
     } finally {
       clearInterval(timer);
       pub.close();
+    }
+  }, 90_000);
+
+  it('sends a bus topic to demo_nodes_cpp `listener`, which prints each string', async () => {
+    const pub = daemon.bus.advertise('/edge_chatter', STRING, { source: 'test' });
+    let n = 0;
+    const timer = setInterval(() => pub.publish(codec.encode(STRING, { data: `edge ${++n}` })), 100);
+    const listener = world.node('demo_nodes_cpp', 'listener', ['--ros-args', '-r', 'chatter:=/edge_chatter']);
+    try {
+      await waitFor(
+        () => /I heard: \[edge \d+\]/.test(listener.output()),
+        `the listener's log (${listener.output()})`,
+        60_000,
+      );
+      const heard = [...listener.output().matchAll(/I heard: \[edge (\d+)\]/g)].map((m) => Number(m[1]));
+      expect(
+        heard.every((k, i) => i === 0 || k === heard[i - 1]! + 1),
+        heard.join(','),
+      ).toBe(true);
+    } finally {
+      clearInterval(timer);
+      pub.close();
+      await stopChild(listener, 'SIGINT');
+    }
+  }, 90_000);
+
+  it('puts a best_effort `ros2 topic pub` on the bus and keeps its QoS in the graph', async () => {
+    const got: string[] = [];
+    const sub = daemon.bus.subscribe({
+      name: 'test-fast',
+      topic: '/fast',
+      handler: (m) => void got.push(codec.decode<{ data: string }>(STRING, m.data).data),
+    });
+    const pub = world.spawnRos2([
+      'topic',
+      'pub',
+      '-r',
+      '10',
+      '--qos-reliability',
+      'best_effort',
+      '/fast',
+      STRING,
+      '{data: quick}',
+    ]);
+    try {
+      await waitFor(() => got.length >= 2, `two /fast messages (${pub.output()})`, 60_000);
+      expect(got.slice(0, 2)).toEqual(['quick', 'quick']);
+      const [remote] = daemon.graph.endpoints({ name: '/fast', kind: 'publisher' });
+      expect(remote?.qos?.reliability).toBe('best_effort');
+    } finally {
+      daemon.bus.unsubscribe(sub);
+      await stopChild(pub, 'SIGINT');
     }
   }, 90_000);
 
