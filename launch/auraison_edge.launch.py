@@ -3,8 +3,9 @@
     ros2 launch launch/auraison_edge.launch.py config:=/etc/auraison-edge/edge.yaml
 
 The daemon is a Node.js process, not a ROS node package, so it runs as an ExecuteProcess. It stops with the
-launch (SIGINT, then SIGTERM: it flushes within 5 s) and, with respawn:=true, is restarted 2 s after it
-exits. Exit code 2 (an invalid config, or a data dir another daemon holds) is not retried: a restart would
+launch (SIGINT, then SIGTERM: it flushes within 5 s), also when launch itself is ended with SIGTERM, which
+launch answers by exiting and leaving its processes running (the kernel sends the daemon SIGINT then:
+setpriv --pdeathsig), and, with respawn:=true, is restarted 2 s after it exits. Exit code 2 (an invalid config, or a data dir another daemon holds) is not retried: a restart would
 fail the same way, so the launch logs why, shuts down and exits with code 1 (with or without respawn).
 """
 from launch import LaunchDescription
@@ -12,6 +13,7 @@ from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
 import os
+import shutil
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 BIN = os.path.join(HERE, '..', 'bin', 'auraison-edge.js')
@@ -33,7 +35,7 @@ def _daemon(context):
     # The config path is read as a plain string here, not put into a PythonExpression, so any character
     # (a quote included) is passed through as it is.
     config = LaunchConfiguration('config').perform(context)
-    cmd = [LaunchConfiguration('node'), BIN, 'run'] + (['--config', config] if config else [])
+    cmd = _with_parent_death_signal([LaunchConfiguration('node'), BIN, 'run'] + (['--config', config] if config else []))
     return [ExecuteProcess(
         cmd=cmd,
         # Two malloc arenas, as the systemd unit sets (see systemd/auraison-edge.service.in): glibc's default
@@ -45,6 +47,15 @@ def _daemon(context):
         respawn_delay=RESPAWN_DELAY_S,
         on_exit=_on_exit,
     )]
+
+
+def _with_parent_death_signal(cmd):
+    # launch answers SIGTERM (and SIGQUIT) by exiting at once and leaving what it started running ("using SIGTERM
+    # can result in orphaned processes"): an orphaned daemon keeps its data dir, so the next launch fails with exit
+    # code 2. util-linux's setpriv asks the kernel to send the daemon SIGINT (its clean stop) when launch exits, then
+    # execs it, so the pid launch reports is the daemon's. Without setpriv the daemon runs as it is.
+    setpriv = shutil.which('setpriv')
+    return [setpriv, '--pdeathsig', 'SIGINT'] + cmd if setpriv else cmd
 
 
 def _on_exit(event, context):

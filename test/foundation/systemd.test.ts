@@ -223,14 +223,17 @@ describe('systemd integration', () => {
     const quoted = "/etc/auraison-edge/robot's edge.yaml";
     const [withConfig, ...others] = inspect({ config: quoted });
     expect(others).toEqual([]);
-    expect(withConfig!.cmd.slice(2)).toEqual(['run', '--config', quoted]);
+    // setpriv first where util-linux has it: the kernel sends the daemon SIGINT if launch exits on SIGTERM.
+    const afterBin = (cmd: string[]) => cmd.slice(cmd.findIndex((c) => c.endsWith('auraison-edge.js')) + 1);
+    expect(withConfig!.cmd.slice(0, 3)).toEqual([expect.stringMatching(/setpriv$/), '--pdeathsig', 'SIGINT']);
+    expect(afterBin(withConfig!.cmd)).toEqual(['run', '--config', quoted]);
     expect(withConfig!.respawn).toBe('true');
     expect(withConfig!.respawn_delay).toBe(2);
     expect(withConfig!.on_exit['1']).toEqual([]);
     // Raised: launch logs it and ends with exit code 1 (test/ros2/ros2-launch.test.ts runs it under ros2 launch).
     expect(withConfig!.on_exit['2']).toEqual([{ raises: expect.stringContaining('exited with code 2') }]);
     const [withoutConfig] = inspect({ config: '' });
-    expect(withoutConfig!.cmd.slice(2)).toEqual(['run']);
+    expect(afterBin(withoutConfig!.cmd)).toEqual(['run']);
   });
 
   it('ships a ros2 launch file that is valid Python (ROS 2 itself is not installable here)', () => {

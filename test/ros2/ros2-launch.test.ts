@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers/cli.ts';
@@ -44,9 +44,13 @@ function launchDaemon(
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  // Its own process group, all killed at the end: launch killed alone would leave the daemon running.
+  // Its own process group, all killed at the end, launch gone or not: launch killed alone leaves the daemon running.
   cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // ESRCH: nothing of the group is left.
+    }
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   /** The pid of the daemon launch started the `nth` time, once that daemon logs "daemon running". */
@@ -63,7 +67,16 @@ function launchDaemon(
     );
     return pids()[nth - 1]!;
   };
-  return { child, exited, running, output: () => output };
+  return { child, exited, running, output: () => output, dir: dir.path };
+}
+
+/** Whether process `pid` has ended (gone, or a zombie nobody reaped yet). */
+function gone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
 }
 
 /** The arguments `ros2 launch --show-args` lists for launch/<file>, in its order. */
@@ -111,6 +124,23 @@ describe('ros2 launch of the daemon (launch 3.4.3, launch_ros 0.26.6)', () => {
     // Stopped by the launch's shutdown: not started a third time.
     expect(launched.output().match(/process started with pid/g), launched.output()).toHaveLength(2);
   }, 180_000);
+
+  it('SIGTERM to ros2 launch, which launch answers by leaving what it started running, still stops the daemon cleanly', async () => {
+    const launched = launchDaemon(
+      { file: 'auraison_edge.launch.py', configName: 'edge.yaml', nodeName: 'termed_edge' },
+      [],
+      'sim: {enabled: true}\nrecorder: {enabled: true, include: [/odom]}\n',
+    );
+    const pid = await launched.running(1);
+    launched.child.kill('SIGTERM');
+    await launched.exited;
+    await waitFor(() => gone(pid), `the daemon (pid ${pid}) gone after the launch`, 60_000);
+    // Stopped as by SIGINT, not cut off: the recorder closed its bag (metadata.yaml written, its marker removed).
+    const bags = join(launched.dir, 'data', 'bags');
+    const files = readdirSync(join(bags, readdirSync(bags)[0]!));
+    expect(files).toContain('metadata.yaml');
+    expect(files).not.toContain('.recording');
+  }, 120_000);
 
   it.each(DAEMON_FILES)(
     '%s: an invalid config (exit code 2) is not respawned: the launch says why and ends with exit code 1',
