@@ -68,15 +68,33 @@ interface Proxy {
  * served to ROS (an ActionServer whose goals go to the bus action). Cancels and results follow both ways.
  */
 export class RosActionBridge {
-  #o: Omit<ActionBridgeOptions, 'serve'>;
+  #rcl: Rclnodejs;
+  #node: RosNode;
+  #bus: Bus;
+  #codec: MessageCodec;
+  #callable: (action: string) => boolean;
   #serve: ActionBridgeOptions['serve'];
+  #refusal: ActionBridgeOptions['refusal'];
+  #track: ActionBridgeOptions['track'];
+  #self: string;
+  #report: BridgeReport;
+  #log: Logger;
   #proxies = new Map<string, Proxy>();
   #served = new Map<string, { server: RosActionServer; goals: Map<RosServerGoalHandle, () => void> }>();
 
   constructor(options: ActionBridgeOptions) {
-    const { serve, ...rest } = options;
-    this.#o = rest;
+    const { rcl, node, bus, codec, callable, serve, refusal, track, self, report, log } = options;
+    this.#rcl = rcl;
+    this.#node = node;
+    this.#bus = bus;
+    this.#codec = codec;
+    this.#callable = callable;
     this.#serve = serve;
+    this.#refusal = refusal;
+    this.#track = track;
+    this.#self = self;
+    this.#report = report;
+    this.#log = log;
   }
 
   get called(): string[] {
@@ -98,7 +116,7 @@ export class RosActionBridge {
       const action = actionOfService(service);
       const actionType = actionTypeOfSendGoal(type);
       if (action === undefined || actionType === undefined) continue;
-      if (!servers.some((node) => node !== this.#o.self) || !this.#o.callable(action)) continue;
+      if (!servers.some((node) => node !== this.#self) || !this.#callable(action)) continue;
       live.set(action, actionType);
     }
     for (const [action, type] of live) if (!this.#proxies.has(action)) this.#openProxy(action, type);
@@ -112,13 +130,15 @@ export class RosActionBridge {
   }
 
   #openProxy(action: string, type: string): void {
-    const { rcl, node, bus, codec, report, log } = this.#o;
     let client: RosActionClient;
     try {
-      client = new rcl.ActionClient(node, typeClass(type), action);
+      client = new this.#rcl.ActionClient(this.#node, typeClass(type), action);
     } catch (error) {
-      report.count('auraison_ros_errors_total', { kind: 'action', topic: action });
-      report.problem(`action ${action}`, `cannot use ROS action ${action} (${type}): ${entityErrorText(error, type)}`);
+      this.#report.count('auraison_ros_errors_total', { kind: 'action', topic: action });
+      this.#report.problem(
+        `action ${action}`,
+        `cannot use ROS action ${action} (${type}): ${entityErrorText(error, type)}`,
+      );
       return;
     }
     const proxy: Proxy = {
@@ -131,9 +151,9 @@ export class RosActionBridge {
     };
     try {
       proxy.server = new BusActionServer({
-        bus,
-        codec,
-        log,
+        bus: this.#bus,
+        codec: this.#codec,
+        log: this.#log,
         name: action,
         type,
         source: 'ros',
@@ -144,12 +164,12 @@ export class RosActionBridge {
       });
     } catch (error) {
       this.#destroy(`action client ${action}`, () => client.destroy());
-      report.problem(`action ${action}`, `ROS action ${action} not bridged: ${errorText(error)}`);
+      this.#report.problem(`action ${action}`, `ROS action ${action} not bridged: ${errorText(error)}`);
       return;
     }
     this.#proxies.set(action, proxy);
-    report.resolved(`action ${action}`);
-    log.info({ action, type }, 'ros: serving a ROS action on the bus');
+    this.#report.resolved(`action ${action}`);
+    this.#log.info({ action, type }, 'ros: serving a ROS action on the bus');
   }
 
   /** Sends a bus goal to the ROS server under the same id, and answers as the ROS server did. */
@@ -185,7 +205,7 @@ export class RosActionBridge {
     proxy.early.delete(goalId);
     const onCancel = () => {
       handle.cancelGoal().catch((error: unknown) => {
-        this.#o.log.warn({ goal: goalId, err: errorText(error) }, 'ros: cancelling a ROS goal failed');
+        this.#log.warn({ goal: goalId, err: errorText(error) }, 'ros: cancelling a ROS goal failed');
       });
     };
     if (signal.aborted) onCancel();
@@ -208,17 +228,16 @@ export class RosActionBridge {
     this.#proxies.delete(action);
     proxy.server.close();
     this.#destroy(`action client ${action}`, () => proxy.client.destroy());
-    this.#o.report.resolved(`action ${action}`);
-    this.#o.log.info({ action }, `ros: action dropped from the bus: ${why}`);
+    this.#report.resolved(`action ${action}`);
+    this.#log.info({ action }, `ros: action dropped from the bus: ${why}`);
   }
 
   #openServed(action: string, type: string): void {
-    const { rcl, node, bus, codec, report, log } = this.#o;
     const goals = new Map<RosServerGoalHandle, () => void>();
-    const client = new BusActionClient({ bus, codec, name: action, type, track: this.#o.track });
+    const client = new BusActionClient({ bus: this.#bus, codec: this.#codec, name: action, type, track: this.#track });
     try {
-      const server = new rcl.ActionServer(
-        node,
+      const server = new this.#rcl.ActionServer(
+        this.#node,
         typeClass(type),
         action,
         (handle) => this.#execute(client, handle, goals),
@@ -232,11 +251,11 @@ export class RosActionBridge {
         },
       );
       this.#served.set(action, { server, goals });
-      report.resolved(`serve action ${action}`);
-      log.info({ action, type }, 'ros: serving a bus action to ROS');
+      this.#report.resolved(`serve action ${action}`);
+      this.#log.info({ action, type }, 'ros: serving a bus action to ROS');
     } catch (error) {
-      report.count('auraison_ros_errors_total', { kind: 'action', topic: action });
-      report.problem(
+      this.#report.count('auraison_ros_errors_total', { kind: 'action', topic: action });
+      this.#report.problem(
         `serve action ${action}`,
         `cannot serve ${action} as a ROS action (${type}): ${entityErrorText(error, type)}`,
       );
@@ -245,10 +264,10 @@ export class RosActionBridge {
 
   /** A ROS goal has no rejection reason on the wire: the log and the status say why one was rejected. */
   #admit(client: BusActionClient, goal: Record<string, unknown>): number {
-    const why = client.available() ? this.#o.refusal(goal) : `no server of ${client.name} is on the bus`;
+    const why = client.available() ? this.#refusal(goal) : `no server of ${client.name} is on the bus`;
     if (why === undefined) return ACCEPT;
-    this.#o.report.count('auraison_ros_goals_rejected_total', { action: client.name });
-    this.#o.log.warn({ action: client.name, reason: why }, 'ros: rejected a ROS goal');
+    this.#report.count('auraison_ros_goals_rejected_total', { action: client.name });
+    this.#log.warn({ action: client.name, reason: why }, 'ros: rejected a ROS goal');
     return REJECT;
   }
 
@@ -262,7 +281,7 @@ export class RosActionBridge {
         onFeedback: (feedback) => handle.publishFeedback(feedback as never),
       })
       .catch((error: unknown) => {
-        this.#o.log.warn({ action: client.name, err: errorText(error) }, 'ros: a ROS goal could not reach the bus');
+        this.#log.warn({ action: client.name, err: errorText(error) }, 'ros: a ROS goal could not reach the bus');
         return undefined;
       });
     if (sent === undefined) {
@@ -281,7 +300,7 @@ export class RosActionBridge {
       else if (outcome.state === 'canceled' && handle.isCancelRequested) handle.canceled();
       else handle.abort();
       const { goalId, state, reason } = outcome;
-      this.#o.log.info({ action: client.name, goal: goalId, state, reason }, "ros: a ROS client's goal ended");
+      this.#log.info({ action: client.name, goal: goalId, state, reason }, "ros: a ROS client's goal ended");
       return outcome.result;
     } finally {
       goals.delete(handle);
@@ -293,7 +312,7 @@ export class RosActionBridge {
       destroy();
     } catch (error) {
       // Destroying after rclnodejs's own SIGINT handler shut the context down fails; nothing is left to free.
-      this.#o.log.debug({ err: errorText(error) }, `ros: destroying the ${what} failed`);
+      this.#log.debug({ err: errorText(error) }, `ros: destroying the ${what} failed`);
     }
   }
 }
