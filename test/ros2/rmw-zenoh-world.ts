@@ -39,21 +39,39 @@ export class RmwZenohWorld {
   readonly env: NodeJS.ProcessEnv;
   readonly domain: number;
   readonly #net: ZenohNetwork;
-  readonly #router: ChildProcess & { output: () => string };
+  readonly #routerEnv: NodeJS.ProcessEnv;
+  #router: (ChildProcess & { output: () => string }) | undefined;
   readonly #children = new Set<ChildProcess & { output: () => string }>();
   readonly #peers: Peer[] = [];
 
   private constructor(options: {
     env: NodeJS.ProcessEnv;
+    routerEnv: NodeJS.ProcessEnv;
     domain: number;
     net: ZenohNetwork;
-    router: ChildProcess & { output: () => string };
   }) {
-    const { env, domain, net, router } = options;
+    const { env, routerEnv, domain, net } = options;
     this.env = env;
     this.domain = domain;
+    this.#routerEnv = routerEnv;
     this.#net = net;
+  }
+
+  async #startRouter(): Promise<void> {
+    const router = ros2Node(this.#routerEnv, 'rmw_zenoh_cpp', 'rmw_zenohd');
     this.#router = router;
+    await waitFor(
+      () => router.output().includes('Started Zenoh router') || router.exitCode !== null,
+      'rmw_zenohd to start',
+      30_000,
+    );
+    if (router.exitCode !== null) throw new Error(`rmw_zenohd exited (${router.exitCode}): ${router.output()}`);
+  }
+
+  /** Kills rmw_zenohd (SIGKILL, as a crash) and starts a new one on the same port. */
+  async restartRouter(): Promise<void> {
+    await stopChild(this.#router, 'SIGKILL');
+    await this.#startRouter();
   }
 
   /** Skips the calling suite where ROS 2 or rmw_zenoh_cpp is not here. */
@@ -81,15 +99,9 @@ export class RmwZenohWorld {
     };
     // ros2cli's daemon of this domain, if a command started one, still talks to the router of that run.
     await ros2(env, ['daemon', 'stop']);
-    const router = ros2Node(routerEnv, 'rmw_zenoh_cpp', 'rmw_zenohd');
-    const world = new RmwZenohWorld({ env, domain, net, router });
+    const world = new RmwZenohWorld({ env, routerEnv, domain, net });
     try {
-      await waitFor(
-        () => router.output().includes('Started Zenoh router') || router.exitCode !== null,
-        'rmw_zenohd to start',
-        30_000,
-      );
-      if (router.exitCode !== null) throw new Error(`rmw_zenohd exited (${router.exitCode}): ${router.output()}`);
+      await world.#startRouter();
       await net.startBridge();
     } catch (error) {
       await world.close();

@@ -338,4 +338,44 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
     expect(stop).toMatchObject({ asked: 1, stops: 1 });
     expect(stop.stop_latch).toMatchObject({ by: 'bus' });
   }, 90_000);
+
+  // Last: it kills the router every node of the file is on.
+  it("carries on after rmw_zenohd is killed and comes back: talker's /chatter on the bus again, its /map to a new reader", async () => {
+    const got: string[] = [];
+    const sub = daemon.bus.subscribe({
+      name: 'test-chatter-again',
+      topic: '/chatter',
+      handler: (m) => void got.push(codec.decode<{ data: string }>(STRING, m.data).data),
+    });
+    const talker = world.node('demo_nodes_cpp', 'talker');
+    try {
+      await waitFor(() => got.length >= 1, "the talker's /chatter on the bus", 60_000);
+      await world.restartRouter();
+      const before = got.length;
+      await waitFor(() => got.length >= before + 2, "the talker's /chatter again after rmw_zenohd came back", 90_000);
+      expect(got.at(-1)).toMatch(/^Hello World: \d+$/);
+      expect(daemon.components.get('zenoh')!.health().state).toBe('running');
+      const echo = await world.ros2(
+        [
+          'topic',
+          'echo',
+          '--once',
+          '--qos-durability',
+          'transient_local',
+          '--qos-reliability',
+          'reliable',
+          '--field',
+          'info',
+          '/map',
+          GRID,
+        ],
+        { timeoutMs: 60_000 },
+      );
+      expect(echo.code, echo.stderr).toBe(0);
+      expect(echo.stdout).toContain('width: ');
+    } finally {
+      daemon.bus.unsubscribe(sub);
+      await stopChild(talker, 'SIGINT');
+    }
+  }, 180_000);
 });
