@@ -3,7 +3,7 @@ import type { Bus, BusMessage, Publisher, Subscription, TopicQos } from '../../d
 import type { RosSettings } from '../../daemon/config/index.ts';
 import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
 import { publisherQos, subscriptionQos, toRclQos } from './qos.ts';
-import { unheardPublishers } from './qos-match.ts';
+import { incompatiblePolicy, unheardPublishers } from './qos-match.ts';
 import { EchoLedger } from './echo-ledger.ts';
 import { typeClass, type Rcl, type Rclnodejs, type RosNode } from './rcl-api.ts';
 import { SOURCE, type RosGraphSnapshot, type RosTopicEndpoint } from './ros-graph.ts';
@@ -35,6 +35,10 @@ interface Inbound {
 interface Outbound {
   publisher: RosPublisher;
   subscription: Subscription;
+  /** What its publisher offers. */
+  qos: TopicQos;
+  /** The GIDs of the ROS subscribers it cannot match, each logged once. */
+  refused: Set<string>;
 }
 
 /** What the bus records as offered: best_effort if any publisher is, transient_local if all are. */
@@ -115,6 +119,28 @@ export class RosTopicBridge {
       if (unheard === undefined) this.#report.resolved(`qos ${topic}`);
       else this.#report.problem(`qos ${topic}`, unheard);
     }
+    for (const [topic, out] of this.#out) this.#logRefused(topic, out, snapshot.topics.get(topic)?.endpoints ?? []);
+  }
+
+  /**
+   * Logs once each ROS subscriber the daemon's publisher cannot match, as an rclcpp publisher does: that node's
+   * choice, so a warning, not a problem of the bridge.
+   */
+  #logRefused(topic: string, out: Outbound, endpoints: readonly RosTopicEndpoint[]): void {
+    const refused = new Set<string>();
+    for (const e of endpoints) {
+      const policy = e.kind === 'subscriber' && !e.local ? incompatiblePolicy(e.qos, out.qos) : undefined;
+      if (policy === undefined) continue;
+      refused.add(e.gid);
+      if (out.refused.has(e.gid)) continue;
+      this.#log.warn(
+        { topic, node: e.node, policy },
+        `ros: ${e.node} subscribes to ${topic} requesting ${e.qos[policy]}, which the daemon's publisher ` +
+          `(${out.qos[policy]}) cannot match: ROS 2 sends it none of its messages (incompatible QoS: ${policy}). ` +
+          `Set ${policy}: ${e.qos[policy]} in ros.topic_qos["${topic}"] to offer it, or change that node's QoS`,
+      );
+    }
+    out.refused = refused;
   }
 
   close(): void {
@@ -215,7 +241,7 @@ export class RosTopicBridge {
         queue: { policy: 'drop-oldest', depth: qos.depth },
         handler: (msg) => this.#send(topic, publisher, msg),
       });
-      this.#out.set(topic, { publisher, subscription });
+      this.#out.set(topic, { publisher, subscription, qos, refused: new Set() });
       this.#log.info({ topic, type, qos }, 'ros: publishing bus topic to ROS');
     } catch (error) {
       this.#report.count('auraison_ros_errors_total', { kind: 'advertise', topic });

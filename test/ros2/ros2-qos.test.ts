@@ -110,7 +110,7 @@ describe('best-effort QoS between the daemon and real ROS 2 nodes (rclnodejs 2.2
     );
   }, 90_000);
 
-  it('a reliable `ros2 topic echo` refuses the best_effort /scan as ROS does: incompatible QoS, no message', async () => {
+  it('a reliable `ros2 topic echo` refuses the best_effort /scan as ROS does (incompatible QoS, no message), and the daemon logs it', async () => {
     const echo = echoScan('reliable');
     await waitFor(
       () => echo.output().includes("New publisher discovered on topic '/scan', offering incompatible QoS"),
@@ -120,6 +120,15 @@ describe('best-effort QoS between the daemon and real ROS 2 nodes (rclnodejs 2.2
     // The match was refused when the publisher was discovered: no message follows it.
     expect(echo.output()).toContain('Last incompatible policy: RELIABILITY');
     expect(echo.output()).not.toMatch(/^base_scan$/m);
+    // The daemon says it too, once, as an rclcpp publisher does.
+    const warned = await daemon.process.waitForLog(
+      (l) => l.topic === '/scan' && l.policy === 'reliability',
+      "the daemon's incompatible QoS warning",
+      60_000,
+    );
+    expect(warned.msg).toMatch(
+      /^ros: \/_ros2cli_\d+ subscribes to \/scan requesting reliable, which the daemon's publisher \(best_effort\) cannot match: ROS 2 sends it none of its messages \(incompatible QoS: reliability\)\. Set reliability: reliable in ros\.topic_qos\["\/scan"\]/,
+    );
   }, 90_000);
 
   it('the daemon says it cannot hear a best_effort publisher where its subscription requests reliable, as ROS refuses it', async () => {
