@@ -38,6 +38,8 @@ def _daemon(context):
     cmd = _with_parent_death_signal([LaunchConfiguration('node'), BIN, 'run'] + (['--config', config] if config else []))
     return [ExecuteProcess(
         cmd=cmd,
+        # Its lines in launch's output read [auraison_edge-1], not after the executable (setpriv or node).
+        name='auraison_edge',
         # Two malloc arenas, as the systemd unit sets (see systemd/auraison-edge.service.in): glibc's default
         # of up to 8 per core kept about 30 MB more RSS. additional_env: added to the launch's environment.
         additional_env={'MALLOC_ARENA_MAX': '2'},

@@ -152,7 +152,8 @@ describe('ros2 launch of the daemon (launch 3.4.3, launch_ros 0.26.6)', () => {
       );
       expect(await launched.exited, launched.output()).toBe(1);
       const output = launched.output();
-      expect(output).toContain('bogus_key: unknown key');
+      // Its lines under its own name, not setpriv's or node's.
+      expect(output).toMatch(/^\[auraison_edge-1\] .*bogus_key: unknown key/m);
       expect(output).toMatch(/process has died \[pid \d+, exit code 2/);
       expect(output).toContain('auraison-edge exited with code 2 (invalid config');
       expect(output.match(/process started with pid/g), output).toHaveLength(1);
