@@ -330,12 +330,41 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
     }
   }, 120_000);
 
+  it("cancels the daemon's goal at fibonacci_action_server on the operator's stop", async () => {
+    const server = world.node('action_tutorials_cpp', 'fibonacci_action_server');
+    const client = new BusActionClient({
+      bus: daemon.bus,
+      codec,
+      name: '/fibonacci',
+      type: FIBONACCI,
+      track: daemon.actionGoals,
+    });
+    try {
+      await waitFor(() => client.available(), 'the fibonacci action on the bus', 60_000);
+      let feedbacks = 0;
+      // The server computes one step a second: 40 steps outlast the test.
+      const handle = (await client.sendGoal({ order: 40 }, { onFeedback: () => void feedbacks++ }))!;
+      expect(handle, server.output()).toBeDefined();
+      const result = handle.result({ timeoutMs: 60_000 });
+      await waitFor(() => feedbacks > 0, 'the goal running', 60_000);
+      const stopped = await daemon.robotStop.stop('ada', 'test');
+      expect(stopped.goals).toEqual([`/fibonacci ${handle.goalId}`]);
+      expect((await result).state).toBe('canceled');
+      await waitFor(() => server.output().includes('Goal canceled'), `the cancel at the server (${server.output()})`);
+      await daemon.robotStop.release('ada');
+    } finally {
+      await stopChild(server, 'SIGINT');
+    }
+  }, 120_000);
+
   it('answers `ros2 service call /auraison/stop std_srvs/srv/Trigger` and the stop latch holds', async () => {
+    const stopDetails = () => daemon.components.get('stop')!.health().details as { asked: number; stops: number };
+    const before = stopDetails();
     const call = await world.ros2(['service', 'call', '/auraison/stop', 'std_srvs/srv/Trigger'], { timeoutMs: 60_000 });
     expect(call.code, call.stderr).toBe(0);
     expect(call.stdout).toContain('std_srvs.srv.Trigger_Response(success=True');
     const stop = daemon.components.get('stop')!.health().details!;
-    expect(stop).toMatchObject({ asked: 1, stops: 1 });
+    expect(stop).toMatchObject({ asked: before.asked + 1, stops: before.stops + 1 });
     expect(stop.stop_latch).toMatchObject({ by: 'bus' });
   }, 90_000);
 
