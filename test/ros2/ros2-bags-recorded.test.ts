@@ -8,7 +8,7 @@ import { Ros2Daemon } from './ros2-daemon.ts';
 import { metadataSummary, playIntoRecorder, ros2BagInfo, type BagSummary } from './ros2-bags-cli.ts';
 import { ros2Env } from './ros2-env.ts';
 
-const DOMAIN = 66;
+const DOMAIN = 70;
 let env: NodeJS.ProcessEnv;
 const cleanups: (() => Promise<unknown> | void)[] = [];
 

@@ -5,7 +5,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { Ros2Daemon } from './ros2-daemon.ts';
 import { ros2, ros2Env } from './ros2-env.ts';
 
-const DOMAIN = 67;
+const DOMAIN = 68;
 let env: NodeJS.ProcessEnv;
 let daemon: Ros2Daemon;
 const cleanups: (() => Promise<unknown> | void)[] = [];

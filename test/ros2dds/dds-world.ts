@@ -123,7 +123,10 @@ export class DdsWorld {
   }
 }
 
-/** A DDS domain for one test file: 20..219, so two files running at once rarely share one. */
+/**
+ * A DDS domain for one test file: 100..229, so two files running at once rarely share one, and never one of
+ * test/ros2's fixed domains (60..99, one per file).
+ */
 export function freshDomain(): number {
-  return 20 + Math.floor(Math.random() * 200);
+  return 100 + Math.floor(Math.random() * 130);
 }
