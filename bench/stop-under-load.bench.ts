@@ -19,6 +19,7 @@ import { percentile, type BenchResult } from './bench.ts';
 
 const RECORDS = 20_000;
 const STOPS = 40;
+const RUNS = 3;
 // STOP_BENCH_LOADS=idle,api: only those (to profile one).
 const LOADS = (process.env.STOP_BENCH_LOADS ?? 'idle,api,sse,foxglove,query').split(',');
 
@@ -31,8 +32,10 @@ interface Times {
   durable: number[];
   /** ms from sending a GET to the bare server on the daemon's event loop to its answer. */
   floor: number[];
-  /** The daemon's event-loop delay p99 over the stops, ms. */
+  /** The daemon's event-loop delay p99 over the stops, ms (the worst round's). */
   loopDelayP99: number;
+  /** Each round's p99 answer, ms (merged rounds only). */
+  roundsP99?: number[];
 }
 
 /** When the daemon's process saw each zero Twist and each stop's event durable (ns, CLOCK_MONOTONIC). */
@@ -76,8 +79,14 @@ export async function run(): Promise<BenchResult[]> {
         Array.from({ length: 1000 }, (_, k) => daemon.journal.append('agent_event', { i: i + k, text })),
       );
     }
-    const measure = () => stops(url, floorUrl, seen);
-    await measure(); // warm-up
+    // RUNS rounds of STOPS under each load (one load process): the tails are over all of them, and each
+    // round's p99 is shown with the best and the worst.
+    const measure = async (): Promise<Times> => {
+      const rounds: Times[] = [];
+      for (let i = 0; i < RUNS; i++) rounds.push(await stops(url, floorUrl, seen));
+      return merged(rounds);
+    };
+    await stops(url, floorUrl, seen); // warm-up
     const results: BenchResult[] = [];
     for (const load of LOADS) {
       const before = loadavg()[0]!;
@@ -121,6 +130,19 @@ async function stops(url: string, floorUrl: string, seen: Seen): Promise<Times> 
   for (const [from, to] of floors) times.floor.push(ms(BigInt(to) - BigInt(from)));
   for (const list of [times.answered, times.zeroed, times.durable, times.floor]) list.sort((a, b) => a - b);
   return times;
+}
+
+/** Rounds as one: every sample, sorted, and each round's p99 answer. */
+function merged(rounds: readonly Times[]): Times {
+  const all = (pick: (t: Times) => number[]) => rounds.flatMap(pick).sort((a, b) => a - b);
+  return {
+    answered: all((t) => t.answered),
+    zeroed: all((t) => t.zeroed),
+    durable: all((t) => t.durable),
+    floor: all((t) => t.floor),
+    loopDelayP99: Math.max(...rounds.map((t) => t.loopDelayP99)),
+    roundsP99: rounds.map((t) => percentile(t.answered, 99)),
+  };
 }
 
 /** ms from `start` to the first time in `list` at or after it (NaN when none). */
@@ -171,6 +193,7 @@ function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
     value: percentile(floor, 99),
   };
   const answeredP99 = percentile(answered, 99);
+  const rounds = times.roundsP99 ?? [answeredP99];
   const zeroP99 = percentile(zeroed, 99);
   return [
     {
@@ -185,6 +208,7 @@ function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
         `answered ${tail(answered)}; floor ${tail(floor)}; ` +
           `durable event ${tail(durable)} (${durable.filter((t) => !Number.isNaN(t)).length} of ${durable.length} seen); ` +
           `event-loop delay p99 ${times.loopDelayP99.toFixed(1)} ms; load average ${loadAverage.toFixed(1)}`,
+        `${RUNS} rounds of ${STOPS} stops, p99 answered per round: ${rounds.map((r) => r.toFixed(1)).join(', ')} ms (best ${Math.min(...rounds).toFixed(1)}, worst ${Math.max(...rounds).toFixed(1)})`,
       ],
     },
     {
