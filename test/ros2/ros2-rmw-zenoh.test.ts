@@ -294,7 +294,8 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
     }
   }, 120_000);
 
-  it('serves a bus action to `ros2 action send_goal --feedback`', async () => {
+  it('serves a bus action to `ros2 action send_goal --feedback`, and cancels its goal at a `ros2 service call` of cancel_goal', async () => {
+    let canceled = 0;
     const server = new BusActionServer({
       bus: daemon.bus,
       codec,
@@ -303,9 +304,13 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
       type: FIBONACCI,
       handler: {
         accept: () => true,
-        execute: async (goal, { feedback }) => {
+        execute: async (goal, { feedback, signal }) => {
           const sequence = [0, 1];
           for (let i = 1; i < (goal.order as number); i++) {
+            if (signal.aborted) {
+              canceled++;
+              return { state: 'canceled', result: { sequence } };
+            }
             sequence.push(sequence[i]! + sequence[i - 1]!);
             feedback({ partial_sequence: [...sequence] });
             await new Promise((r) => setTimeout(r, 100));
@@ -325,6 +330,23 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
       expect(sent.stdout).toContain('Goal accepted with ID:');
       expect(sent.stdout).toContain('Result:\n    sequence:\n- 0\n- 1\n- 1\n- 2\n- 3\n');
       expect(sent.stdout).toContain('Goal finished with status: SUCCEEDED');
+
+      // A cancel of every goal from another rmw_zenoh client, as rcl_action's cancel_goal takes one (a zero goal id
+      // and stamp). Not send_goal's own Ctrl-C: rclpy closes its rmw_zenoh session on SIGINT before the cancel is
+      // sent ("Failed to send cancel request"), whoever serves the action.
+      const long = world.spawnRos2(['action', 'send_goal', '/edge_fibonacci', FIBONACCI, '{order: 40}']);
+      await waitFor(() => long.output().includes('Goal accepted with ID:'), `the long goal (${long.output()})`, 60_000);
+      const cancel = await world.ros2(
+        ['service', 'call', '/edge_fibonacci/_action/cancel_goal', 'action_msgs/srv/CancelGoal', '{}'],
+        { timeoutMs: 60_000 },
+      );
+      expect(cancel.code, cancel.stderr).toBe(0);
+      expect(cancel.stdout).toMatch(
+        /CancelGoal_Response\(return_code=0, goals_canceling=\[action_msgs\.msg\.GoalInfo\(/,
+      );
+      await waitFor(() => long.exitCode !== null, `send_goal to end (${long.output()})`, 60_000);
+      expect(long.output()).toContain('Goal finished with status: CANCELED');
+      await waitFor(() => canceled === 1, 'the bus goal canceled');
     } finally {
       server.close();
     }
