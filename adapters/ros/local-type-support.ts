@@ -3,10 +3,11 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { errorText, type BridgeReport } from './bridge-report.ts';
 import { typeSupportLibrary, type LocalInterfacePackage } from './local-interfaces.ts';
-import { buildTypeSupport, loadTypeSupport } from './type-support-build.ts';
+import { buildTypeSupport, generateInstalledJavaScript, loadTypeSupport } from './type-support-build.ts';
+import type { UngeneratedPackage } from './ungenerated-interfaces.ts';
 
 /** node_modules/rclnodejs, whose generator writes the JavaScript of a package's types under its generated/. */
-function rclnodejsRoot(): string {
+export function rclnodejsRoot(): string {
   // Its CommonJS entry is dist/index.cjs.
   return dirname(dirname(createRequire(import.meta.url).resolve('rclnodejs')));
 }
@@ -25,6 +26,7 @@ export async function prepareLocalTypes(options: {
   signal: AbortSignal;
 }): Promise<void> {
   const { packages, cacheDir, report, log, signal } = options;
+  const root = rclnodejsRoot();
   for (const pkg of packages) {
     const where = `types ${pkg.name}`;
     const started = performance.now();
@@ -35,7 +37,7 @@ export async function prepareLocalTypes(options: {
     );
     try {
       const prefix = await buildTypeSupport({ pkg, cacheDir, env: process.env, signal });
-      await loadTypeSupport({ pkg, prefix, rclnodejsRoot: rclnodejsRoot(), signal });
+      await loadTypeSupport({ pkg, prefix, rclnodejsRoot: root, signal });
       report.resolved(where);
       log.info(
         { package: pkg.name, prefix, ms: Math.round(performance.now() - started) },
@@ -52,5 +54,31 @@ export async function prepareLocalTypes(options: {
           'install before starting the daemon, or bridge these topics through zenoh (which needs only the definition)',
       );
     }
+  }
+}
+
+/**
+ * Has rclnodejs generate the JavaScript of installed packages it has none for (ungeneratedPackages), so that their
+ * types can be bridged; a failure is a problem that says what to run instead.
+ */
+export async function generateMissingJavaScript(options: {
+  packages: readonly UngeneratedPackage[];
+  workDir: string;
+  report: BridgeReport;
+  log: Logger;
+  signal: AbortSignal;
+}): Promise<void> {
+  const { packages, workDir, report, log, signal } = options;
+  const names = packages.map((p) => p.name).join(', ');
+  try {
+    await generateInstalledJavaScript({ packages, workDir, rclnodejsRoot: rclnodejsRoot(), signal });
+    log.info({ packages: names }, "ros: rclnodejs's JavaScript generated for installed packages that had none");
+  } catch (error) {
+    if (signal.aborted) return;
+    report.problem(
+      'generated code',
+      `rclnodejs has no JavaScript for ${names} (installed after it) and generating it failed: ${errorText(error)}. ` +
+        'Run `npx generate-ros-messages` in node_modules/rclnodejs with ROS 2 sourced, then restart the daemon',
+    );
   }
 }

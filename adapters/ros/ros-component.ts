@@ -9,11 +9,12 @@ import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport, errorText } from './bridge-report.ts';
 import type { RclnodejsLoader } from './load-rclnodejs.ts';
 import { localInterfacePackages } from './local-interfaces.ts';
-import { prepareLocalTypes } from './local-type-support.ts';
+import { generateMissingJavaScript, prepareLocalTypes, rclnodejsRoot } from './local-type-support.ts';
 import type { Rclnodejs, RosNode } from './rcl-api.ts';
 import { fullyQualified, GraphMirror, readRosGraph } from './ros-graph.ts';
 import { RosServiceBridge } from './service-bridge.ts';
 import { RosTopicBridge } from './topic-bridge.ts';
+import { ungeneratedPackages } from './ungenerated-interfaces.ts';
 
 const NEVER = () => false;
 
@@ -139,10 +140,17 @@ export class RosComponent implements Component, MetricsProvider {
     const { config, dataDir, log } = this.#ctx;
     const { AMENT_PREFIX_PATH: prefixes } = process.env;
     const packages = prefixes ? localInterfacePackages(config.bus.definitions.dirs, process.env) : [];
-    if (packages.length === 0) return this.#begin(running);
+    const ungenerated = prefixes ? ungeneratedPackages(process.env, rclnodejsRoot()) : [];
+    if (packages.length === 0 && ungenerated.length === 0) return this.#begin(running);
     const { signal } = running.building;
     const cacheDir = join(dataDir, 'ros-types');
-    void prepareLocalTypes({ packages, cacheDir, report: this.#report, log, signal }).then(() => {
+    const report = this.#report;
+    const ready = async () => {
+      if (ungenerated.length > 0)
+        await generateMissingJavaScript({ packages: ungenerated, workDir: cacheDir, report, log, signal });
+      await prepareLocalTypes({ packages, cacheDir, report, log, signal });
+    };
+    void ready().then(() => {
       if (this.#running === running) this.#begin(running);
     });
   }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { typeSupportLibrary, type LocalInterfacePackage } from './local-interfaces.ts';
@@ -162,9 +162,45 @@ export async function loadTypeSupport(options: {
       if (!/did not self-register/.test((error as Error).message)) throw error;
     }
   }
-  const worker = join(rclnodejsRoot, 'rosidl_gen', 'generate_worker.cjs');
-  const env = { ...process.env, WORKER_TARGET_PATH: prefix };
-  await run("rclnodejs's generator (rosidl_gen)", process.execPath, [worker], { env, signal });
+  await generateJavaScript({ prefix, rclnodejsRoot, signal });
   if (!existsSync(join(rclnodejsRoot, 'generated', pkg.name)))
     throw new Error(`rclnodejs's generator wrote nothing for ${pkg.name} under ${join(rclnodejsRoot, 'generated')}`);
+}
+
+/** rclnodejs's own generator (rosidl_gen's worker) over every interface package of one prefix. */
+function generateJavaScript(options: { prefix: string; rclnodejsRoot: string; signal: AbortSignal }): Promise<void> {
+  const { prefix, rclnodejsRoot, signal } = options;
+  const worker = join(rclnodejsRoot, 'rosidl_gen', 'generate_worker.cjs');
+  const env = { ...process.env, WORKER_TARGET_PATH: prefix };
+  return run("rclnodejs's generator (rosidl_gen)", process.execPath, [worker], { env, signal });
+}
+
+/**
+ * Generates rclnodejs's JavaScript for some packages of installed prefixes, and for those alone: the generator takes a
+ * whole prefix, so it is given one of links to just these packages (their share folder and ament index entry).
+ */
+export async function generateInstalledJavaScript(options: {
+  packages: readonly { name: string; prefix: string }[];
+  workDir: string;
+  rclnodejsRoot: string;
+  signal: AbortSignal;
+}): Promise<void> {
+  const { packages, workDir, rclnodejsRoot, signal } = options;
+  const prefix = join(workDir, `generate-${process.pid}`);
+  const index = join(prefix, 'share', 'ament_index', 'resource_index');
+  rmSync(prefix, { recursive: true, force: true });
+  try {
+    for (const { name, prefix: installed } of packages) {
+      mkdirSync(join(index, 'rosidl_interfaces'), { recursive: true });
+      mkdirSync(join(index, 'packages'), { recursive: true });
+      symlinkSync(join(installed, 'share', name), join(prefix, 'share', name));
+      for (const kind of ['rosidl_interfaces', 'packages']) {
+        const entry = join(installed, 'share', 'ament_index', 'resource_index', kind, name);
+        if (existsSync(entry)) copyFileSync(entry, join(index, kind, name));
+      }
+    }
+    await generateJavaScript({ prefix, rclnodejsRoot, signal });
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
 }
