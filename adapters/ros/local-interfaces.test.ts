@@ -1,21 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/helpers/cli.ts';
+import { fileTree } from '../../test/helpers/file-tree.ts';
 import { localInterfacePackages } from './local-interfaces.ts';
 
-const dirs: { cleanup: () => void }[] = [];
-afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
-
-function tree(files: Record<string, string>): string {
-  const dir = tempDir('local-interfaces-');
-  dirs.push(dir);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(dir.path, path, '..'), { recursive: true });
-    writeFileSync(join(dir.path, path), text);
-  }
-  return dir.path;
-}
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
+const tree = (files: Record<string, string>) => fileTree(files, cleanups);
 
 describe('localInterfacePackages', () => {
   it('finds the packages of a definitions dir that no ROS 2 prefix has built, with the packages their fields name', () => {
