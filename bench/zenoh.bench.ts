@@ -135,8 +135,14 @@ export async function run(): Promise<BenchResult[]> {
     results.push(await zenohToBus(net, daemon, peers, hash));
     results.push(await vlaRoundTrip(net, daemon, peers));
     results.push(...(await fairness(net, daemon, peers, hash)));
-    if (lateRejections > 0)
-      results.at(-1)!.notes!.push(`zenoh-ts requests rejected before their handler was attached: ${lateRejections}`);
+    // A session lost mid-run (a keepalive unanswered on a loaded host) explains a run's gap: said, not hidden.
+    const sessions = daemon.components.get('zenoh')!.health().details as Record<string, { losses?: number }>;
+    const losses = ['link', 'bulk_link', 'receive_link'].map((k) => `${k} ${sessions[k]?.losses ?? '-'}`);
+    results
+      .at(-1)!
+      .notes!.push(
+        `zenoh-ts requests rejected before their handler was attached: ${lateRejections}; sessions lost: ${losses.join(', ')}`,
+      );
   } finally {
     await Promise.all(peers.map((p) => p.close()));
     await stop?.();
