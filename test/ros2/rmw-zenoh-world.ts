@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerMissing } from '../peers/missing.ts';
@@ -23,9 +24,11 @@ const NEEDS =
 function linkedRmw(prefixes: string[], zenohLib: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const libs = prefixes.map((p) => join(p, 'lib')).filter((dir) => existsSync(dir));
   if (libs.some((dir) => existsSync(join(dir, 'librmw_implementation.so')))) return {};
-  const dir = mkdtempSync(join(tmpdir(), 'rmw-zenoh-linked-'));
+  // One folder per install, kept: every run links the same names to the same library.
+  const dir = join(tmpdir(), `rmw-zenoh-linked-${createHash('sha256').update(zenohLib).digest('hex').slice(0, 12)}`);
+  mkdirSync(dir, { recursive: true });
   for (const name of libs.flatMap((d) => readdirSync(d)).filter((n) => /^librmw_(?!zenoh_cpp)\w+_cpp\.so$/.test(n)))
-    symlinkSync(join(zenohLib, 'librmw_zenoh_cpp.so'), join(dir, name));
+    if (!existsSync(join(dir, name))) symlinkSync(join(zenohLib, 'librmw_zenoh_cpp.so'), join(dir, name));
   return { LD_LIBRARY_PATH: [dir, base.LD_LIBRARY_PATH].filter((p) => !!p).join(':') };
 }
 
