@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { afterAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,16 +59,28 @@ function ros2Base(): NodeJS.ProcessEnv | undefined {
 export function ros2Env(domain: number): NodeJS.ProcessEnv {
   const base = ros2Base();
   if (base === undefined) peerMissing(NEEDS, { required: false });
-  return {
+  const env: NodeJS.ProcessEnv = {
     ...base,
     ROS_DOMAIN_ID: String(domain),
     ROS_AUTOMATIC_DISCOVERY_RANGE: 'LOCALHOST',
     RMW_IMPLEMENTATION: 'rmw_cyclonedds_cpp',
     CYCLONEDDS_URI,
-    // ros2cli's daemon would outlive the test and hold the domain: every `ros2` command here runs without it.
-    ROS2CLI_NO_DAEMON: '1',
   };
+  used.set(domain, env);
+  return env;
 }
+
+/**
+ * The environments this test file ran `ros2` in. A `ros2 topic|node|service|action` command starts ros2cli's daemon
+ * for its domain, which outlives the command and the test (ros2cli 0.32 reads no variable to keep from starting
+ * it): it is stopped when the file ends.
+ */
+const used = new Map<number, NodeJS.ProcessEnv>();
+
+afterAll(async () => {
+  await Promise.all([...used.values()].map((env) => ros2(env, ['daemon', 'stop'], { timeoutMs: 20_000 })));
+  used.clear();
+});
 
 export interface Ros2Result {
   code: number | null;

@@ -88,9 +88,11 @@ describe("the daemon's action served to a DDS action client through the real zen
     cleanups.push(stop);
     const client = new BusActionClient({ bus: daemon.bus, codec, name: '/fib_server', type: FIBONACCI });
     await waitFor(() => client.available(), "the DDS node's action on the bus", 30_000);
-    const ends = daemon.graph.endpoints({ name: '/fib_server/_action/send_goal' });
-    const ours = ends.find((e) => e.local && e.kind === 'client');
-    const bridge = ends.find((e) => !e.local && e.kind === 'service');
+    const ends = () => daemon.graph.endpoints({ name: '/fib_server/_action/send_goal' });
+    // The action is on the bus once the bridge's AS token is heard; the daemon's own AC token follows it.
+    await waitFor(() => ends().some((e) => e.local && e.kind === 'client'), 'our AC token in the graph');
+    const ours = ends().find((e) => e.local && e.kind === 'client');
+    const bridge = ends().find((e) => !e.local && e.kind === 'service');
     expect(ours?.id).toMatch(/^[0-9a-f]+\/AC\/bot1§fib_server$/);
     const [daemonZid, bridgeZid] = [ours!.id.split('/')[0], bridge!.id.split('/')[0]];
     const zenoh = await loadZenoh();
