@@ -121,13 +121,13 @@ export class LiveRun {
   }
 
   /** Appends an event and waits until it (and everything noted before it) is durable: one journal write. */
-  async event(kind: string, payload: Record<string, unknown>): Promise<void> {
-    if (this.closed) return;
+  // Not async: a reaction on the write instead of an async function's frame and await, for every tool call.
+  event(kind: string, payload: Record<string, unknown>): Promise<void> {
+    if (this.closed) return DONE;
     const batch = this.#noted;
     this.#noted = [];
     batch.push({ kind, payload });
-    await this.#store.events(this.run.run_id, batch);
-    this.#throwWriteError();
+    return this.#store.events(this.run.run_id, batch).then(() => this.#throwWriteError());
   }
 
   /**
@@ -333,6 +333,9 @@ export class LiveRun {
     this.#actedMs = ms;
   }
 }
+
+/** What event answers once the run is closed: settled once, shared. */
+const DONE: Promise<void> = Promise.resolve();
 
 function durationSince(started: number | undefined): number | null {
   return started === undefined ? null : performance.now() - started;
