@@ -161,7 +161,8 @@ describe('uploads to granted URLs on real MinIO', () => {
   });
 
   it('an expired URL ends the upload as expired, and a new grant finishes it from the parts acknowledged', async () => {
-    const g = grants({ url_ttl_s: 1 });
+    // Long enough for parts 1 and 2 to go on a loaded machine (with 1 s, part 1 itself expired there once).
+    const g = grants({ url_ttl_s: 4 });
     const { path, offer } = makeFile(12 * MiB);
     const job = await jobFor(g, path, offer);
     const persisted: UploadedPart[] = [];
@@ -171,7 +172,7 @@ describe('uploads to granted URLs on real MinIO', () => {
       onPart: async (p) => {
         persisted.push(p);
         // The grant outlives its URLs while the edge works on part 1 (part 2, sent beside it, waits its turn).
-        if (first) await new Promise((r) => setTimeout(r, 2100));
+        if (first) await new Promise((r) => setTimeout(r, 4500));
         first = false;
       },
     });
