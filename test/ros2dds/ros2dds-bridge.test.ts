@@ -103,6 +103,10 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
     const reply = await daemon.bus.query('/reset', json({}), { timeoutMs: 10_000 });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'triggered 1' });
+    // The reply comes before the node's own line about it (the call ends at the first reply), and a second
+    // execution, were there one, would show by the time of a second's wait.
+    await server.next((e) => e.event === 'served', 'the call at the node');
+    await new Promise((r) => setTimeout(r, 1000));
     expect(server.events.filter((e) => e.event === 'served')).toHaveLength(1);
   });
 

@@ -55,6 +55,9 @@ describe('a robot behind zenoh-bridge-ros2dds, as its bridge announces and serve
     await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
     const reply = await daemon.bus.query('/reset', json({}), { timeoutMs: 5000 });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'triggered 1' });
+    // The call ends at the first reply, which may come before the server's own line about it.
+    await waitFor(() => server.served() > 0, 'the call at the server');
+    await new Promise((r) => setTimeout(r, 500));
     expect(server.served()).toBe(1);
   });
 
