@@ -42,8 +42,18 @@ export function loadZenoh(): Promise<ZenohModule> {
     }
     if (typeof globalThis.WebSocket === 'undefined') {
       const { WebSocket } = await import('ws');
-      // zenoh-ts calls the global constructor; the two classes differ only in what it does not use.
-      (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
+      // zenoh-ts calls the global constructor; the two classes differ only in what it does not use. Each socket
+      // gets an 'error' listener of its own: zenoh-ts 1.10.1's RemoteLink.new, retrying an open, makes a socket
+      // it never uses nor listens to (`ws = new WebSocket(...)` before "Restart connection"), and a `ws` socket's
+      // error with no listener is thrown: an uncaught ECONNREFUSED whenever the bridge went away mid-open. The
+      // sockets zenoh-ts does use still get their errors through its own `onerror`.
+      class ListenedWebSocket extends WebSocket {
+        constructor(...args: ConstructorParameters<typeof WebSocket>) {
+          super(...args);
+          this.on('error', () => {});
+        }
+      }
+      (globalThis as { WebSocket?: unknown }).WebSocket = ListenedWebSocket;
     }
     return import('@eclipse-zenoh/zenoh-ts');
   })();

@@ -1,0 +1,34 @@
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { loadZenoh } from './zenoh-runtime.ts';
+
+/** A loopback port nothing listens on (taken, then given back). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("zenoh-ts's WebSocket on Node 20", () => {
+  it('lets a socket that zenoh-ts made and never listened to fail without an uncaught exception', async () => {
+    await loadZenoh();
+    const thrown: unknown[] = [];
+    const onUncaught = (error: unknown) => void thrown.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      // As zenoh-ts's RemoteLink.new does when it retries an open: a socket with no handler of its own.
+      const ws = new globalThis.WebSocket(`ws://127.0.0.1:${await closedPort()}/`);
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (ws.readyState === 3) resolve(clearInterval(poll));
+        }, 10);
+      });
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(thrown).toEqual([]);
+  });
+});
