@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ApiComponent } from '../daemon/api/api-component.ts';
 import type { FoxgloveBridge } from '../daemon/foxglove/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
-import { percentile, type BenchResult } from './bench.ts';
+import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 
 // The operator's stop (POST /stop: answered, and the zero Twist on /cmd_vel) on a daemon whose journal holds
 // 20,000 records, while another process floods one surface (stop-load-child.ts: 128 HTTP requests in
@@ -179,10 +179,9 @@ async function underLoad(
   }
 }
 
-/** p50 / p99 / p99.9 / max of sorted ms. */
+/** p50 / p99 / p99.9 / max of sorted ms, to a tenth. */
 function tail(sorted: number[]): string {
-  const f = (p: number) => percentile(sorted, p).toFixed(1);
-  return `p50 ${f(50)}, p99 ${f(99)}, p99.9 ${f(99.9)}, max ${sorted.at(-1)!.toFixed(1)} ms`;
+  return tailOf(sorted, 'ms', 1);
 }
 
 function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
