@@ -1,15 +1,6 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from '../../test/helpers/closed-port.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
-
-/** A loopback port nothing listens on (taken, then given back). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("zenoh-ts's WebSocket on Node 20", () => {
   it('lets a socket that zenoh-ts made and never listened to fail without an uncaught exception', async () => {

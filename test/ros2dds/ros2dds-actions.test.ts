@@ -1,9 +1,9 @@
 import type { Reply } from '@eclipse-zenoh/zenoh-ts';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusActionClient, BusActionServer } from '../../daemon/actions/index.ts';
+import { BusActionClient } from '../../daemon/actions/index.ts';
 import { loadZenoh } from '../../adapters/zenoh/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { fibonacciServer } from '../helpers/fibonacci-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
 import { DdsWorld, freshDomain, type DdsEvent } from './dds-world.ts';
@@ -37,29 +37,12 @@ describe("the daemon's action served to a DDS action client through the real zen
       },
     });
     cleanups.push(stop);
-    const cancelled: string[] = [];
-    const server = new BusActionServer({
+    const { server, cancelled } = fibonacciServer({
       bus: daemon.bus,
       codec,
-      log: pino({ level: 'silent' }),
       name: action,
       type: FIBONACCI,
-      handler: {
-        accept: (goal) => ((goal.order as number) >= 0 ? true : 'a negative order'),
-        execute: async (goal, { feedback, signal, goalId }) => {
-          const sequence: number[] = [];
-          for (let i = 0; i < (goal.order as number); i++) {
-            await new Promise((r) => setTimeout(r, 100));
-            if (signal.aborted) {
-              cancelled.push(goalId);
-              return { state: 'canceled', result: { sequence } };
-            }
-            sequence.push(i < 2 ? i : sequence[i - 1]! + sequence[i - 2]!);
-            feedback({ sequence: [...sequence] });
-          }
-          return { state: 'succeeded', result: { sequence } };
-        },
-      },
+      stepMs: 100,
     });
     cleanups.push(async () => server.close());
     await waitFor(

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { BusActionServer } from '../../daemon/actions/index.ts';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { fibonacciServer } from '../helpers/fibonacci-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from './zenoh-network.ts';
 
@@ -21,29 +20,12 @@ describe('a bus action served to action clients on Zenoh', () => {
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { serve: [{ action: '/fibonacci', type: TYPE }] } },
     });
     cleanups.push(stop);
-    const cancelled: string[] = [];
-    const server = new BusActionServer({
+    const { server, cancelled } = fibonacciServer({
       bus: daemon.bus,
       codec,
-      log: pino({ level: 'silent' }),
       name: '/fibonacci',
       type: TYPE,
-      handler: {
-        accept: (goal) => ((goal.order as number) >= 0 ? true : 'a negative order'),
-        execute: async (goal, { feedback, signal, goalId }) => {
-          const sequence: number[] = [];
-          for (let i = 0; i < (goal.order as number); i++) {
-            await new Promise((r) => setTimeout(r, 50));
-            if (signal.aborted) {
-              cancelled.push(goalId);
-              return { state: 'canceled', result: { sequence } };
-            }
-            sequence.push(i < 2 ? i : sequence[i - 1]! + sequence[i - 2]!);
-            feedback({ sequence: [...sequence] });
-          }
-          return { state: 'succeeded', result: { sequence } };
-        },
-      },
+      stepMs: 50,
     });
     cleanups.push(async () => server.close());
     await waitFor(
