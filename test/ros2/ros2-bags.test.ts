@@ -7,7 +7,7 @@ import { stopChild } from '../helpers/stop-child.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { metadataSummary, ros2BagInfo } from './ros2-bags-cli.ts';
 import { Ros2Daemon } from './ros2-daemon.ts';
-import { ros2, ros2Env, ros2Node } from './ros2-env.ts';
+import { latchedEchoArgs, ros2, ros2Env, ros2Node } from './ros2-env.ts';
 
 const DOMAIN = 63;
 let env: NodeJS.ProcessEnv;
@@ -63,19 +63,7 @@ describe('ros2 bag and the bags of the daemon (rosbag2 0.26.5, MCAP)', () => {
     let playOutput = '';
     player.stderr.on('data', (d: Buffer) => (playOutput += d.toString()));
     cleanups.push(() => stopChild(player, 'SIGINT'));
-    const echo = await ros2(env, [
-      'topic',
-      'echo',
-      '--once',
-      '--qos-durability',
-      'transient_local',
-      '--qos-reliability',
-      'reliable',
-      '--field',
-      'header.frame_id',
-      '/map',
-      'nav_msgs/msg/OccupancyGrid',
-    ]);
+    const echo = await ros2(env, latchedEchoArgs('/map', 'nav_msgs/msg/OccupancyGrid', 'header.frame_id'));
     expect(echo.code, `${echo.stderr}\nplay: ${playOutput}`).toBe(0);
     expect(echo.stdout).toContain('map');
   }, 180_000);

@@ -82,6 +82,23 @@ afterAll(async () => {
   used.clear();
 });
 
+/** `ros2 topic echo` of one field of the first message of a transient_local topic, as a late reader asks for `/map`. */
+export function latchedEchoArgs(topic: string, type: string, field: string): string[] {
+  return [
+    'topic',
+    'echo',
+    '--once',
+    '--qos-durability',
+    'transient_local',
+    '--qos-reliability',
+    'reliable',
+    '--field',
+    field,
+    topic,
+    type,
+  ];
+}
+
 export interface Ros2Result {
   code: number | null;
   stdout: string;

@@ -8,6 +8,7 @@ import { startDaemon } from '../helpers/daemon.ts';
 import { stopChild } from '../helpers/stop-child.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { RmwZenohWorld } from './rmw-zenoh-world.ts';
+import { latchedEchoArgs } from './ros2-env.ts';
 
 const DOMAIN = 71;
 const STRING = 'std_msgs/msg/String';
@@ -154,22 +155,7 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
     const map = daemon.bus.retainLatest('/map')();
     expect(map, 'the sim published no /map').toBeDefined();
     const { info } = codec.decode<{ info: { width: number; height: number; resolution: number } }>(GRID, map!.data);
-    const echo = await world.ros2(
-      [
-        'topic',
-        'echo',
-        '--once',
-        '--qos-durability',
-        'transient_local',
-        '--qos-reliability',
-        'reliable',
-        '--field',
-        'info',
-        '/map',
-        GRID,
-      ],
-      { timeoutMs: 60_000 },
-    );
+    const echo = await world.ros2(latchedEchoArgs('/map', GRID, 'info'), { timeoutMs: 60_000 });
     expect(echo.code, echo.stderr).toBe(0);
     expect(echo.stdout).toContain(`width: ${info.width}\n`);
     expect(echo.stdout).toContain(`height: ${info.height}\n`);
@@ -406,22 +392,7 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
       await waitFor(() => got.length >= before + 2, "the talker's /chatter again after rmw_zenohd came back", 90_000);
       expect(got.at(-1)).toMatch(/^Hello World: \d+$/);
       expect(daemon.components.get('zenoh')!.health().state).toBe('running');
-      const echo = await world.ros2(
-        [
-          'topic',
-          'echo',
-          '--once',
-          '--qos-durability',
-          'transient_local',
-          '--qos-reliability',
-          'reliable',
-          '--field',
-          'info',
-          '/map',
-          GRID,
-        ],
-        { timeoutMs: 60_000 },
-      );
+      const echo = await world.ros2(latchedEchoArgs('/map', GRID, 'info'), { timeoutMs: 60_000 });
       // What it printed is what counts: after the router's restart, rmw_zenoh may fail to close the command's own
       // session at its exit ("Failed to close the session(Error code: -128)"), which makes its exit code 1.
       expect(echo.stdout, echo.stderr).toContain('width: ');

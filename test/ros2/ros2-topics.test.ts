@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopChild } from '../helpers/stop-child.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { Ros2Daemon } from './ros2-daemon.ts';
-import { ros2, ros2Env, ros2Node } from './ros2-env.ts';
+import { latchedEchoArgs, ros2, ros2Env, ros2Node } from './ros2-env.ts';
 
 const DOMAIN = 61;
 let env: NodeJS.ProcessEnv;
@@ -49,19 +49,7 @@ describe('the daemon against a real ROS 2 (rclnodejs 2.2.0, rmw_cyclonedds_cpp)'
     const ours = await daemon.cli(['topic', 'echo', '/map', '--json', '--once', '--field', 'info', '--timeout', '30']);
     expect(ours.code, ours.stderr).toBe(0);
     const info = JSON.parse(ours.stdout) as { width: number; height: number; resolution: number };
-    const theirs = await ros2(env, [
-      'topic',
-      'echo',
-      '--once',
-      '--qos-durability',
-      'transient_local',
-      '--qos-reliability',
-      'reliable',
-      '--field',
-      'info',
-      '/map',
-      'nav_msgs/msg/OccupancyGrid',
-    ]);
+    const theirs = await ros2(env, latchedEchoArgs('/map', 'nav_msgs/msg/OccupancyGrid', 'info'));
     expect(theirs.code, theirs.stderr).toBe(0);
     expect(theirs.stdout).toContain(`width: ${info.width}\n`);
     expect(theirs.stdout).toContain(`height: ${info.height}\n`);
