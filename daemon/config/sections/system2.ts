@@ -38,6 +38,16 @@ const AgentAction = Type.Object(
 
 /** The longest delay setTimeout keeps: a longer one fires after 1 ms, so the timeouts below stop there. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Where an intent or an approval comes from (the contract's PolicyContext.source). */
+const Source = Type.Union([
+  Type.Literal('http'),
+  Type.Literal('mqtt'),
+  Type.Literal('ros'),
+  Type.Literal('zenoh'),
+  Type.Literal('cli'),
+  Type.Literal('mcp'),
+  Type.Literal('internal'),
+]);
 
 export const LlmEndpointConfig = Type.Object(
   {
@@ -292,8 +302,36 @@ export const PolicyConfig = Section(
           default: [],
           description: 'Map-frame polygon goals must lie in; empty: no geofence.',
         }),
+        horizon_s: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 60,
+          default: 1,
+          description:
+            "A velocity command (agent, MCP or Foxglove publish on policy.velocity.topics) is held to zero when, kept for this long from the robot's last pose, it would carry the robot out of the fence, or further out.",
+        }),
+        max_pose_age_ms: Type.Integer({
+          minimum: 1,
+          default: 1000,
+          description:
+            'The pose (agent.navigation.odom_topic, taken as map-frame as the navigator takes it) is none when older: a moving command is then held to zero.',
+        }),
       },
-      'Where navigate_to may send the robot.',
+      'Where navigate_to and call_action may send the robot, and where a velocity command may carry it.',
+    ),
+    approval: Section(
+      {
+        outside_sources: Type.Array(Source, {
+          default: ['mcp'],
+          description:
+            "Where outside agents' calls come from: an approval through one of these may not approve a run started through one of them.",
+        }),
+        outside_may_approve: Type.Union([Type.Literal('not_outside'), Type.Literal('not_own')], {
+          default: 'not_outside',
+          description:
+            "not_outside: an outside caller approves only runs started elsewhere (the operator's, central's); not_own: also another outside caller's runs, never its own.",
+        }),
+      },
+      'Who may approve a run awaiting approval: the operator (API, page, CLI) and central any run; an outside agent (MCP) never the runs of outside agents.',
     ),
     quotas: Section(
       {
