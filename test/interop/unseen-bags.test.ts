@@ -1,8 +1,14 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BagPlayer } from '../../daemon/bags/player.ts';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import type { BusMessage } from '../../daemon/bus/types.ts';
 import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
+import { tick } from '../helpers/wait.ts';
 import { runPythonPeer } from '../peers/index.ts';
 
 // Bags as real robots' repositories hold them, written by rosbags' own writer: a topic named without a leading slash
@@ -11,6 +17,27 @@ import { runPythonPeer } from '../peers/index.ts';
 const work = tempDir('unseen-bags-');
 afterAll(() => work.cleanup());
 let config: string;
+/** The bag rosbags wrote with no compression; the FILE bag holds the same messages. */
+let plain: string;
+
+/** What `bag play` of `path` puts on a bus: each message's topic, type and CDR bytes, in order. */
+async function played(path: string): Promise<string[]> {
+  const bus = new Bus();
+  const seen: BusMessage[] = [];
+  bus.subscribe({
+    name: 'test',
+    topic: '**',
+    queue: { policy: 'drop-newest', depth: 1000 },
+    handler: (m) => void seen.push(m),
+  });
+  const player = new BagPlayer(
+    { bus, definitions: new DefinitionsRegistry(), log: pino({ level: 'silent' }) },
+    { path, rate: 1000, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() },
+  );
+  await player.play(new AbortController().signal);
+  await tick();
+  return seen.map((m) => `${m.topic} ${m.type} ${Buffer.from(m.data).toString('hex')}`);
+}
 
 async function query(sql: string): Promise<{ code: number | null; stderr: string; rows: unknown[][] }> {
   const r = await runMain(['query', sql, '--config', config, '--json']);
@@ -18,10 +45,10 @@ async function query(sql: string): Promise<{ code: number | null; stderr: string
 }
 
 beforeAll(async () => {
-  const bag = join(work.path, 'unseen');
-  await runPythonPeer('rosbags_write_unseen.py', [bag, 'none']);
+  plain = join(work.path, 'unseen');
+  await runPythonPeer('rosbags_write_unseen.py', [plain, 'none']);
   config = testConfig(work.path, `data_dir: ${join(work.path, 'data')}\n`);
-  const imported = await runMain(['bag', 'import', bag, '--config', config]);
+  const imported = await runMain(['bag', 'import', plain, '--config', config]);
   expect(imported.stderr).toBe('');
   expect(imported.code).toBe(0);
 }, 120_000);
@@ -88,5 +115,25 @@ describe('a bag recorded with compression_mode FILE (each split compressed whole
       `${bag}: was recorded with compression_mode FILE (each split compressed whole, <split>.mcap.zstd): bag repair rewrites only plain .mcap splits, and nothing was modified`,
     );
     expect(readdirSync(bag).sort()).toEqual(written.files);
+  });
+
+  it('is played by bag play: every message, byte for byte as in the same bag uncompressed, leaving no copy', async () => {
+    const bag = join(work.path, 'played-file-zstd');
+    await runPythonPeer('rosbags_write_unseen.py', [bag, 'file']);
+    const copies = () => readdirSync(tmpdir()).filter((f) => f.startsWith('auraison-edge-split-')).length;
+    const before = copies();
+
+    const messages = await played(bag);
+    expect(messages).toHaveLength(20);
+    expect(messages).toEqual(await played(plain));
+
+    const lake = join(work.path, 'file-zstd-play');
+    mkdirSync(lake);
+    const own = testConfig(lake, `data_dir: ${join(lake, 'data')}\n`);
+    const cli = await runMain(['bag', 'play', bag, '--rate', '1000', '--config', own, '--json'], { cwd: lake });
+    expect(cli.code, cli.stderr).toBe(0);
+    const summary = JSON.parse(cli.stdout) as { messages: Record<string, number>; skipped: unknown[] };
+    expect(summary).toMatchObject({ messages: { '/cmd_vel': 10, '/flags': 10 }, skipped: [] });
+    expect(copies()).toBe(before);
   });
 });
