@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { publishCommand } from '../helpers/command-key.ts';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { formatStatus } from '../../daemon/cli/commands/status.ts';
 import { loadConfigFile } from '../../daemon/config/load.ts';
+import { DEFAULT_SETTABLE_KEYS } from '../../daemon/config/sections/central.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
@@ -16,6 +17,9 @@ import { waitFor } from '../helpers/wait.ts';
 import { brokerAndCentral, centralConfig, FLEET, PREFIX, ROBOT, sendIntent, waitOnline } from './central-harness.ts';
 
 const cleanups = cleanupStack();
+
+/** A file that lets central switch the recorder (the default lets it choose topics only). */
+const RECORDER_SETTABLE = { remote_config: { settable_keys: [...DEFAULT_SETTABLE_KEYS, 'recorder'] } };
 
 type Ack = Record<string, unknown> & { config_id?: string; status?: string };
 
@@ -98,7 +102,7 @@ function busyPort(): Promise<{ port: number; server: Server }> {
 
 describe('config from central, against a real mosquitto', () => {
   it('applies a valid config over the local file, restarts only what changed, keeps it durably, and acks applied', async () => {
-    const { central, robot } = await setup();
+    const { central, robot } = await setup({}, RECORDER_SETTABLE);
     await central.client.subscribeAsync('central/replies/#', { qos: 1 });
     const correlationData = Buffer.from('req-1');
     await publishCommand(
@@ -125,7 +129,7 @@ describe('config from central, against a real mosquitto', () => {
     const kept = JSON.parse(readFileSync(join(robot.dir, 'data', 'state', 'central-config.json'), 'utf8'));
     expect(kept.overlay).toMatchObject({ config_id: 'cfg-1', config: { journal: { retain_days: 3 } } });
     // The file is the base: central's config changed the running config, never the file.
-    expect(readFileSync(robot.file, 'utf8')).not.toContain('retain_days');
+    expect((parse(readFileSync(robot.file, 'utf8')) as { journal?: unknown }).journal).toBeUndefined();
   });
 
   it('takes the config as YAML text too, and a protected key set to the value the file has', async () => {
@@ -192,7 +196,7 @@ describe('config from central, against a real mosquitto', () => {
   });
 
   it('answers a config sent again (same id, or same content) as a duplicate, and applies it once', async () => {
-    const { send, robot } = await setup();
+    const { send, robot } = await setup({}, RECORDER_SETTABLE);
     const config = { recorder: { enabled: true } };
     expect(await send({ config_id: 'cfg-a', config })).toMatchObject({
       status: 'applied',
@@ -320,6 +324,25 @@ describe('config from central, against a real mosquitto', () => {
       /not in central\.remote_config\.settable_keys/,
     );
     expect(robot.daemon.config).toEqual(before);
+  });
+
+  it("refuses by default the recorder switched off and the journal cut to 1 MB, and takes the recorder's topics", async () => {
+    const { send, robot } = await setup({ recorder: { enabled: true } });
+    const before = structuredClone(robot.daemon.config);
+    const ack = await send({
+      config_id: 'cfg-blind',
+      config: { recorder: { enabled: false }, journal: { max_mb: 1 } },
+    });
+    expect(ack).toMatchObject({ status: 'refused', error: { code: 'protected' } });
+    const issues = (ack.error as { issues: { path: string; message: string }[] }).issues;
+    expect(issues.map((i) => i.path).sort()).toEqual(['journal.max_mb', 'recorder.enabled']);
+    for (const issue of issues) expect(issue.message).toMatch(/^not in central\.remote_config\.settable_keys: add /);
+    expect(robot.daemon.config).toEqual(before);
+    expect(robot.daemon.components.has('recorder')).toBe(true);
+    // What a fleet tunes still goes: which topics are recorded.
+    const narrowed = await send({ config_id: 'cfg-topics', config: { recorder: { exclude: ['/camera/**'] } } });
+    expect(narrowed).toMatchObject({ status: 'applied' });
+    expect(robot.daemon.config.recorder.exclude).toEqual(['/camera/**']);
   });
 
   it('refuses every config when the local file switches remote config off', async () => {

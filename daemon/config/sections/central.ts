@@ -59,13 +59,17 @@ export const DEFAULT_PROTECTED_KEYS = [
   'llm.endpoints',
 ];
 
-/** What central may change unless the file says otherwise: what a fleet tunes, nothing that guards the robot. */
+/**
+ * What central may change unless the file says otherwise: what a fleet tunes, nothing that guards the robot or
+ * its record. Which topics are recorded, not whether the recorder runs; how long the journal keeps what central
+ * already has, not its size (past max_mb records central never got are deleted).
+ */
 export const DEFAULT_SETTABLE_KEYS = [
   'log.level',
-  'recorder',
+  'recorder.include',
+  'recorder.exclude',
   'lakehouse.project_exclude',
   'journal.retain_days',
-  'journal.max_mb',
   'agent.named_poses',
   'agent.system_prompt',
 ];
