@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'dist');
 const BUNDLED_PACKAGES = /^(typebox|yaml)(\/|$)/;
 
-/** Modules that spawnTsWorker runs in worker threads (see workerEntry in adapters/lerobot/control/spawn-worker.ts). */
+/** Modules that spawnTsWorker runs in worker threads (see workerEntry in daemon/util/spawn-worker.ts). */
 const WORKERS = [
   'adapters/lerobot/control/loop-worker.ts',
   'adapters/lerobot/control/inference-worker.ts',

@@ -21,5 +21,5 @@ export { VlaService } from './vla-service.ts';
 export { ControlComponent } from './control/control-component.ts';
 export { ControlLoop, type ControlLoopStats } from './control/control-loop.ts';
 export { LatencyHistogram, formatHistogram, histogramPercentile } from './control/latency-histogram.ts';
-export { closeWorker, spawnTsWorker, workerEntry } from './control/spawn-worker.ts';
+export { closeWorker, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
 export { applyThreadScheduling, type SchedulingRequest } from './control/thread-scheduling.ts';

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { PolicySettings } from '../../daemon/config/index.ts';
-import { closeWorker, spawnTsWorker, workerEntry } from './control/spawn-worker.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
 import { PolicyInputError, type PolicyInputErrorCode, type PolicyOutput } from './policy-runner.ts';
 import type { PolicySpec } from './policy-spec.ts';
 

@@ -10,7 +10,7 @@ const { policyName, policy } = workerData as { policyName: string; policy: Polic
 const port = parentPort!;
 const post = (m: ServingReply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
-// No top-level await: workers load their entry as CommonJS (see spawn-worker.ts).
+// No top-level await: workers load their entry as CommonJS (see daemon/util/spawn-worker.ts).
 async function main(): Promise<void> {
   try {
     const runner = await PolicyRunner.open(policyName, policy);

@@ -15,3 +15,4 @@ export { SyncThread } from './sync-thread.ts';
 export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.ts';
 export { rateLimitedErrors } from './rate-limited-errors.ts';
 export { TokenBucket } from './token-bucket.ts';
+export { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';

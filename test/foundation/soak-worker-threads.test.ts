@@ -2,7 +2,7 @@ import { isMainThread, MessagePort, type Worker } from 'node:worker_threads';
 import { queryObjects } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../daemon/util/crc32.ts';
-import { spawnTsWorker } from '../../adapters/lerobot/control/spawn-worker.ts';
+import { spawnTsWorker } from '../../daemon/util/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** MessagePort objects alive in this isolate (queryObjects collects garbage first). */

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObservationBoard } from '../../adapters/lerobot/control/observation-board.ts';
-import { spawnTsWorker } from '../../adapters/lerobot/control/spawn-worker.ts';
+import { spawnTsWorker } from '../../daemon/util/index.ts';
 
 // The board is a seqlock between the main thread (the writer) and a loop thread (the reader). The reader
 // runs at SCHED_FIFO by default, so it must never spin on a write in progress: when it preempted the writer

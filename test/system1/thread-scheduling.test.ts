@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { spawnTsWorker } from '../../adapters/lerobot/control/spawn-worker.ts';
+import { spawnTsWorker } from '../../daemon/util/index.ts';
 import {
   readThreadScheduling,
   type SchedulingRequest,

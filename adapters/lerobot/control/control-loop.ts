@@ -16,7 +16,7 @@ import { nowNs } from '../../../daemon/contract/index.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
-import { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
 import { LogBurst, withSuppressed } from '../../../daemon/util/index.ts';
 
 export interface ControlLoopOptions {

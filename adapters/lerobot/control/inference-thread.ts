@@ -1,7 +1,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import type { PolicySettings } from '../../../daemon/config/index.ts';
 import type { InferenceClose, InferenceStatus, InferenceWorkerData } from './loop-protocol.ts';
-import { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
 
 export interface InferenceThreadOptions {
   policyName: string;

@@ -17,7 +17,7 @@ const { policyName, policy, output, port } = workerData as InferenceWorkerData;
 const status = (m: InferenceStatus): void => parentPort!.postMessage(m);
 const reply = (m: InferenceReply): void => port.postMessage(m);
 
-// No top-level await: workers load their entry as CommonJS (see spawn-worker.ts).
+// No top-level await: workers load their entry as CommonJS (see daemon/util/spawn-worker.ts).
 async function main(): Promise<void> {
   try {
     const runner = await PolicyRunner.open(policyName, policy);

@@ -390,6 +390,6 @@ class LoopThread {
   }
 }
 
-// No top-level await: workers load their entry as CommonJS (see spawn-worker.ts). A rejection still ends the
-// thread with an 'error' event, as an uncaught error.
+// No top-level await: workers load their entry as CommonJS (see daemon/util/spawn-worker.ts). A rejection still
+// ends the thread with an 'error' event, as an uncaught error.
 void main();

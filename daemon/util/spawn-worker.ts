@@ -2,15 +2,16 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { PACKAGE_ROOT } from '../../../daemon/util/index.ts';
+import { PACKAGE_ROOT } from './package-root.ts';
 
 // Node 20 ignores `--import tsx` in a worker's execArgv, so a worker registers tsx's loader itself before
 // loading its TypeScript entry. It registers tsx's require hook (tsx/cjs/api), which compiles in the thread,
 // and loads the entry as CommonJS: so an entry must not use top-level await or import.meta. Not tsx's ESM
 // loader: on Node 20, module.register() in a worker starts a hooks thread whose port the main thread keeps
 // after the worker exits (one MessagePort, its listeners and ~0.5 MB of RSS per worker, never freed), and a
-// daemon starts a worker per run_policy call and per loop restart, for months.
-const TSX_CJS_API = createRequire(import.meta.url).resolve('tsx/cjs/api');
+// daemon starts a worker per run_policy call and per loop restart, for months. Resolved at the first TypeScript
+// worker, not when daemon/util loads: every command imports this folder.
+let tsxCjsApi: string | undefined;
 
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
@@ -46,7 +47,12 @@ export function spawnTsWorker(
   return new Worker(BOOTSTRAP, {
     ...rest,
     eval: true,
-    workerData: { ...workerData, __tsx: TSX_CJS_API, __entry: fileURLToPath(entry), __url: entry.href },
+    workerData: {
+      ...workerData,
+      __tsx: (tsxCjsApi ??= createRequire(import.meta.url).resolve('tsx/cjs/api')),
+      __entry: fileURLToPath(entry),
+      __url: entry.href,
+    },
   });
 }
 
