@@ -42,13 +42,13 @@ export interface NamedPoses {
 
 /** What the agent takes from other components, typed (see Port). */
 export const AGENT_PORTS = {
-  namedPoses: port<NamedPoses>('the named poses', ['sim'], (v): v is NamedPoses => {
+  namedPoses: port<NamedPoses>('the named poses', (v): v is NamedPoses => {
     const poses = (v as { namedPoses?: unknown } | undefined)?.namedPoses;
     return poses !== null && typeof poses === 'object';
   }),
-  policies: port<PolicyRunnerService>('the policy runner', ['control', 'policies'], isPolicyRunner),
-  motion: port<MotionHolder>("the agent's motion lock", ['agent'], isMotionHolder),
-  model: port<ModelService>('System 2 (the llm component)', ['llm'], isModelService),
+  policies: port<PolicyRunnerService>('the policy runner', isPolicyRunner),
+  motion: port<MotionHolder>("the agent's motion lock", isMotionHolder),
+  model: port<ModelService>('System 2 (the llm component)', isModelService),
 } as const;
 
 /**

@@ -1,16 +1,19 @@
 import { join } from 'node:path';
 import type { RecorderActivity } from '../lakehouse/index.ts';
-import type { ComponentSpec } from '../lifecycle/index.ts';
+import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
 import { PORTS } from '../contract/index.ts';
 
 /**
- * Components of issue 3, in start order: the lakehouse first, so the recorder and the snapshot buffer can hand it
+ * The recording components, in start order: the lakehouse first, so the recorder and the snapshot buffer can hand it
  * closed splits.
  */
 export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
-  {
+  defineComponent({
     name: 'lakehouse',
     enabled: (config) => config.lakehouse.enabled,
+    provides: [PORTS.lakehouse, PORTS.splitIndexer],
+    // What is being recorded, left alone by retention and the index: none while no recorder runs.
+    uses: [PORTS.recording],
     settings: (config) => ({
       lakehouse: config.lakehouse,
       retention: config.retention,
@@ -51,10 +54,13 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         minFreeBytes: ctx.config.recorder.enabled ? ctx.config.recorder.min_free_bytes : undefined,
       });
     },
-  },
-  {
+  }),
+  defineComponent({
     name: 'recorder',
     enabled: (config) => config.recorder.enabled,
+    provides: [PORTS.recorder, PORTS.recorderBags, PORTS.recording],
+    // Closed splits go to the lakehouse's index when it runs; without it they are recorded all the same.
+    uses: [PORTS.splitIndexer],
     // recorder.snapshot is the snapshot component's: changing it does not restart the recorder.
     settings: (config) => ({ recorder: { ...config.recorder, snapshot: undefined }, data_dir: config.data_dir }),
     create: async (ctx) => {
@@ -69,11 +75,13 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         onSplitClosed: (file, bagDir) => ctx.ports.get(PORTS.splitIndexer)?.indexRecordedSplit(file, bagDir),
       });
     },
-  },
-  {
+  }),
+  defineComponent({
     // Its own component, so that it runs with the recorder off, and neither fails with the other.
     name: 'snapshot',
     enabled: (config) => config.recorder.snapshot.enabled,
+    provides: [PORTS.snapshot, PORTS.recording],
+    uses: [PORTS.splitIndexer],
     settings: (config) => {
       const { snapshot, compression, chunk_size_bytes, chunk_crc, queue } = config.recorder;
       return { snapshot, writing: { compression, chunk_size_bytes, chunk_crc, queue }, data_dir: config.data_dir };
@@ -91,5 +99,5 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         onBag: (file, bagDir) => ctx.ports.get(PORTS.splitIndexer)?.indexRecordedSplit(file, bagDir),
       });
     },
-  },
+  }),
 ];

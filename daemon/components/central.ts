@@ -1,5 +1,6 @@
+import type { EdgeConfig } from '../config/index.ts';
 import { PORTS } from '../contract/index.ts';
-import type { ComponentSpec } from '../lifecycle/index.ts';
+import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
 
 /**
  * The central link (central-link/): last to start, first to stop, so the intents it takes find the agent
@@ -7,7 +8,7 @@ import type { ComponentSpec } from '../lifecycle/index.ts';
  * fleet (they name its topics and its MQTT session).
  */
 export const CENTRAL_COMPONENTS: readonly ComponentSpec[] = [
-  {
+  defineComponent({
     name: 'central',
     enabled: (config) => config.central.enabled,
     // Whether the agent is on, and what central may change, are taken live: a config from central that
@@ -16,9 +17,18 @@ export const CENTRAL_COMPONENTS: readonly ComponentSpec[] = [
       const { remote_config: _live, ...central } = config.central;
       return { central, robot: config.robot };
     },
+    provides: [PORTS.sync],
     // Bulk sync offers what the lakehouse's catalog lists: without the lakehouse it would offer nothing, and say
     // nothing of it.
-    needs: (config) => (config.central.sync.enabled ? [{ port: PORTS.lakehouse, off: 'central.sync.enabled' }] : []),
+    needs: {
+      lakehouse: {
+        port: PORTS.lakehouse,
+        when: (config: EdgeConfig) => config.central.sync.enabled,
+        off: 'central.sync.enabled',
+      },
+    },
+    // Intents go to the agent (refused, saying so, while none runs); the status names the API's address if any.
+    uses: [PORTS.agent, PORTS.api],
     liveSettings: (config) => ({
       agent: { enabled: config.agent.enabled },
       remote_config: config.central.remote_config,
@@ -27,5 +37,5 @@ export const CENTRAL_COMPONENTS: readonly ComponentSpec[] = [
       const { CentralLink } = await import('../../central-link/index.ts');
       return new CentralLink(ctx);
     },
-  },
+  }),
 ];

@@ -1,3 +1,4 @@
+import { AGENT_PORTS } from '../agent/services.ts';
 import type { ComponentSpec } from '../lifecycle/index.ts';
 import { API_COMPONENTS } from './api.ts';
 import { BAGS_COMPONENTS } from './bags.ts';
@@ -10,6 +11,7 @@ import { ZENOH_COMPONENTS } from './zenoh.ts';
 const SIM: ComponentSpec = {
   name: 'sim',
   enabled: (config) => config.sim.enabled,
+  provides: [AGENT_PORTS.namedPoses],
   settings: (config) => config.sim,
   create: async (ctx) => {
     const { TurtlebotMazeSim } = await import('../../sim/turtlebot-maze/index.ts');

@@ -1,6 +1,7 @@
 import { modelFingerprint } from '../../adapters/lerobot/onnx-model-file.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { ComponentSpec } from '../lifecycle/index.ts';
+import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
+import { AGENT_PORTS } from '../agent/services.ts';
 
 /**
  * Each policy's model file and every external data file it names (any name: each initializer's
@@ -13,7 +14,7 @@ function modelFiles(config: EdgeConfig): Record<string, string> {
 }
 
 /**
- * Components of issue 4, in start order: `policies` serves ai/inference/vla/<name>; `control` runs the
+ * System 1, in start order: `policies` serves ai/inference/vla/<name>; `control` runs the
  * fixed-rate loops (each in a worker thread). Both load onnxruntime only when configured.
  */
 export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
@@ -27,9 +28,10 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
       return new PoliciesComponent(ctx);
     },
   },
-  {
+  defineComponent({
     name: 'control',
     enabled: (config) => Object.keys(config.control.loops).length > 0,
+    provides: [AGENT_PORTS.policies],
     // policy.velocity too: loops clamp their Twist commands to it, so a new limit restarts them. And
     // agent.stop_latch: the loops obey the latch only when it is on, as read at their start.
     settings: (config) => ({
@@ -44,5 +46,5 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
       const { ControlComponent } = await import('../../adapters/lerobot/control/control-component.ts');
       return new ControlComponent(ctx);
     },
-  },
+  }),
 ];

@@ -1,22 +1,29 @@
-import type { ComponentSpec } from '../lifecycle/index.ts';
+import { PORTS } from '../contract/index.ts';
+import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
+import { AGENT_PORTS } from '../agent/services.ts';
 
 /**
- * Components of issue 5, in start order: `llm` (System 2 endpoints and the ai/inference/llm/* queries),
- * then `agent` (intents, runs, skills, policy hooks), which finds `llm` in the live component map.
+ * System 2, in start order: `llm` (System 2 endpoints and the ai/inference/llm/* queries), then `agent` (intents,
+ * runs, skills, policy hooks), which asks for the model through its port at each run.
  */
 export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
-  {
+  defineComponent({
     name: 'llm',
     enabled: () => true,
+    provides: [AGENT_PORTS.model],
     settings: (config) => config.llm,
     create: async (ctx) => {
       const { LlmComponent } = await import('../../adapters/vllm/index.ts');
       return new LlmComponent(ctx);
     },
-  },
-  {
+  }),
+  defineComponent({
     name: 'agent',
     enabled: (config) => config.agent.enabled,
+    provides: [PORTS.agent, PORTS.externalRuns, PORTS.policyHooks, AGENT_PORTS.motion],
+    // Each optional: without a model a natural-language intent fails saying System 2 is unavailable, without a
+    // policy runner run_policy does, and without a sim only the configured named poses are known.
+    uses: [AGENT_PORTS.model, AGENT_PORTS.policies, AGENT_PORTS.namedPoses],
     // The velocity topic is where its gate publishes: a new one needs a new gate, so a restart.
     settings: (config) => ({ agent: config.agent, policy: { velocity: { topic: config.policy.velocity.topic } } }),
     // The rest of policy.* goes to the running agent (applySettings): a tighter limit must not end a run.
@@ -29,5 +36,5 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
       const { AgentComponent } = await import('../agent/agent-component.ts');
       return new AgentComponent(ctx);
     },
-  },
+  }),
 ];

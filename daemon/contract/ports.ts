@@ -10,27 +10,27 @@ import {
 import type { Intent } from './schemas.ts';
 
 /**
- * A service one component offers the others, typed: its name (for messages), the components that provide it
- * (asked in order), and the check that a component does. A consumer asks ComponentContext.ports for it at call
- * time, never a component by name: a provider may be restarting, disabled or failed, and the consumer degrades.
- * A component that cannot work without one declares it in its spec's `needs`, and the supervisor refuses to
- * start it, saying which component to enable, when no provider is enabled.
+ * A service one component offers the others, typed: its name (for messages) and the check that a component offers
+ * it. Which components provide it is what their specs declare (ComponentSpec.provides), never a name written here. A
+ * component that cannot work without one declares it in its spec's `needs`: the supervisor resolves it before it
+ * creates the component and hands it over typed, or refuses to start it, saying which component to enable. One it
+ * can do without it declares in `uses`, and asks ComponentContext.ports for at call time: the provider may be
+ * restarting, disabled or failed, and the consumer degrades.
  */
 export interface Port<T> {
   readonly name: string;
-  readonly providers: readonly string[];
   is(value: unknown): value is T;
 }
 
-export function port<T>(name: string, providers: readonly string[], is: (value: unknown) => value is T): Port<T> {
-  return { name, providers, is };
+export function port<T>(name: string, is: (value: unknown) => value is T): Port<T> {
+  return { name, is };
 }
 
 /** The running providers of ports, resolved at each call (see Port). */
 export interface Ports {
   /** The first running provider of `port`, or undefined. */
   get<T>(port: Port<T>): T | undefined;
-  /** Every running provider of `port`, in the port's order. */
+  /** Every running provider of `port`, in start order. */
   all<T>(port: Port<T>): T[];
 }
 
@@ -95,20 +95,18 @@ const isListening = (value: unknown): value is Listening =>
 
 /** The ports the daemon's own parts offer each other. */
 export const PORTS = {
-  agent: port<AgentService>('the agent', ['agent'], isAgentService),
-  externalRuns: port<ExternalRuns>('the run store', ['agent'], has('openExternalRun')),
-  policyHooks: port<PolicyHooksProvider>('the policy hooks', ['agent'], has('policyHooks')),
-  recorder: port<RecorderService>('the recorder', ['recorder'], has('split', 'pause', 'resume')),
-  recorderBags: port<{ readonly bags: readonly string[] }>(
-    "the recorder's bags",
-    ['recorder'],
-    (v): v is { bags: string[] } => Array.isArray((v as { bags?: unknown } | undefined)?.bags),
+  agent: port<AgentService>('the agent', isAgentService),
+  externalRuns: port<ExternalRuns>('the run store', has('openExternalRun')),
+  policyHooks: port<PolicyHooksProvider>('the policy hooks', has('policyHooks')),
+  recorder: port<RecorderService>('the recorder', has('split', 'pause', 'resume')),
+  recorderBags: port<{ readonly bags: readonly string[] }>("the recorder's bags", (v): v is { bags: string[] } =>
+    Array.isArray((v as { bags?: unknown } | undefined)?.bags),
   ),
-  recording: port<RecordingActivity>('what is being recorded', ['recorder', 'snapshot'], has('active')),
-  snapshot: port<SnapshotService>('the snapshot recorder', ['snapshot'], isSnapshotService),
-  lakehouse: port<LakehouseService>('the lakehouse', ['lakehouse'], has('query')),
-  splitIndexer: port<SplitIndexer>('the lakehouse indexer', ['lakehouse'], has('indexRecordedSplit')),
-  sync: port<SyncService>('bulk sync', ['central'], has('syncStatus', 'pauseSync')),
-  api: port<Listening>('the local API', ['api'], isListening),
-  foxglove: port<Listening>('the Foxglove bridge', ['foxglove'], isListening),
+  recording: port<RecordingActivity>('what is being recorded', has('active')),
+  snapshot: port<SnapshotService>('the snapshot recorder', isSnapshotService),
+  lakehouse: port<LakehouseService>('the lakehouse', has('query')),
+  splitIndexer: port<SplitIndexer>('the lakehouse indexer', has('indexRecordedSplit')),
+  sync: port<SyncService>('bulk sync', has('syncStatus', 'pauseSync')),
+  api: port<Listening>('the local API', isListening),
+  foxglove: port<Listening>('the Foxglove bridge', isListening),
 } as const;

@@ -62,8 +62,9 @@ export interface ComponentContext {
   /** The daemon's status snapshot: components' health, topic stats, subscribers, queryables. */
   readonly daemonStatus: () => DaemonStatus;
   /**
-   * The services other components offer, typed (PORTS in daemon/contract/ports.ts): asked at call time, so a
-   * provider that restarts or is disabled is seen as it is now. Never look a component up by name.
+   * The services other components offer, typed (PORTS in daemon/contract/ports.ts), that its spec `uses` or `needs`:
+   * asked at call time, so a provider that restarts or is disabled is seen as it is now. Asking for a port the spec
+   * does not declare throws. Never look a component up by name.
    */
   readonly ports: Ports;
   /** Every running component, for what goes over all of them alike (metrics, journal holders). */
@@ -76,11 +77,34 @@ export interface ComponentContext {
 }
 
 /**
+ * A port a component cannot work without (see ComponentSpec.needs): resolved before the component is created and
+ * handed to it.
+ */
+export interface Need<T> {
+  readonly port: Port<T>;
+  /** Needed only under this config (bulk sync on): otherwise not asked for, and handed over as undefined. */
+  readonly when?: (config: EdgeConfig) => boolean;
+  /** The setting `when` reads, which the refusal offers to turn off instead of enabling the provider. */
+  readonly off?: string;
+}
+
+export type Needs = Readonly<Record<string, Need<unknown>>>;
+
+/** What a spec's `needs` hands its create: each need's provider, typed; undefined only for a need with `when`. */
+export type Resolved<N extends Needs> = {
+  readonly [K in keyof N]: N[K] extends Need<infer T> ? (N[K] extends { when: unknown } ? T | undefined : T) : never;
+};
+
+/**
  * How the daemon builds one component from config. `enabled` decides whether it runs at all; `settings`
  * picks the slice of config it depends on, so a SIGHUP restarts it only when that slice changed.
  * `critical` components take the daemon down if they fail to start; all others degrade alone.
+ *
+ * Its wiring to the others is declared here, as typed ports: what it `provides`, what it `needs` (handed to
+ * `create`, so it never finds one missing at call time) and what it `uses` when there (asked through
+ * ComponentContext.ports at call time, absent while no provider runs).
  */
-export interface ComponentSpec {
+export interface ComponentSpec<N extends Needs = Needs> {
   readonly name: string;
   readonly critical?: boolean;
   enabled(config: EdgeConfig): boolean;
@@ -91,15 +115,26 @@ export interface ComponentSpec {
    * no `applySettings`.
    */
   liveSettings?(config: EdgeConfig): unknown;
+  /** The ports it offers the others; the supervisor checks at its start that it does. */
+  readonly provides?: readonly Port<unknown>[];
   /**
-   * The ports it cannot work without: it does not start, saying which component to enable, when none is. A need
-   * that comes from one of its settings names that key (`off`), which the error offers to turn off instead.
+   * The ports it cannot work without, each provided by a component that starts before it. It is not created, and
+   * says which component to enable (or which setting to turn off), while a need has no running provider; a
+   * provider restarted by a reload restarts it too.
    */
-  needs?(config: EdgeConfig): readonly (Port<unknown> | { port: Port<unknown>; off: string })[];
-  create(ctx: ComponentContext): Component | Promise<Component>;
+  readonly needs?: N;
+  /** The ports it takes when their provider runs and does without otherwise (ComponentContext.ports). */
+  readonly uses?: readonly Port<unknown>[];
+  create(ctx: ComponentContext, needs: Resolved<N>): Component | Promise<Component>;
   /**
    * How long start() may take, and the config key that sets it, where the supervisor's 10 s is too short
    * (components that load models).
    */
   startTimeout?(config: EdgeConfig): { ms: number; key: string };
+}
+
+/** A spec whose `create` gets its `needs` typed as declared. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no needs: create gets {}
+export function defineComponent<N extends Needs = {}>(spec: ComponentSpec<N>): ComponentSpec {
+  return spec;
 }

@@ -1,9 +1,19 @@
-export type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
+export { defineComponent } from './component.ts';
+export type {
+  Component,
+  ComponentContext,
+  ComponentHealth,
+  ComponentSpec,
+  Need,
+  Needs,
+  Resolved,
+} from './component.ts';
 export { JOURNAL_RESTART_KEYS, ReloadHistory, readConfigForReload, type ReloadOutcome } from './config-reload.ts';
 export type { DaemonStatus } from './daemon-status.ts';
 export { DataDirError, DataDirLock, alive, readOwner } from './data-dir.ts';
 export { deferSighup, installSignalHandlers } from './signals.ts';
-export { changedKeys, livePorts, Supervisor } from './supervisor.ts';
+export { changedKeys, Supervisor } from './supervisor.ts';
+export { livePorts } from './wiring.ts';
 export { SystemdNotifier } from './systemd-notify.ts';
 export {
   ConfigOverlayStore,

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { EdgeConfig } from '../config/index.ts';
-import type { Port, Ports } from '../contract/index.ts';
+import type { Ports } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
+import { Wiring } from './wiring.ts';
 
 export interface SupervisorOptions {
   specs: readonly ComponentSpec[];
@@ -65,8 +66,9 @@ export class Supervisor {
   #retryBaseMs: number;
   #slots = new Map<string, Slot>();
   #live = new Map<string, Component>();
+  #wiring: Wiring;
   /** The live components' ports, resolved at each call (a provider may be restarting or disabled). */
-  readonly ports: Ports = livePorts(this.#live);
+  readonly ports: Ports;
   #config: EdgeConfig | undefined;
   #stopping = false;
   /** Aborted by stop(). An event target, not a promise: a waiter removes its listener when done, so the
@@ -94,26 +96,13 @@ export class Supervisor {
       now,
     } = options;
     this.#failureLog = new StartFailureLog(log, { intervalMs: failureLogIntervalMs, now });
+    this.#wiring = new Wiring(specs); // a spec whose need cannot be resolved before it is created throws here
+    this.ports = this.#wiring.live(this.#live);
     this.#specs = specs;
     this.#log = log;
     this.#makeContext = context;
     this.#startTimeoutMs = startTimeoutMs;
     this.#retryBaseMs = retryBaseMs;
-  }
-
-  /**
-   * A component that cannot work without a port (its spec's `needs`) does not start when no component that
-   * provides it is enabled: the error says which to enable.
-   */
-  #checkNeeds(spec: ComponentSpec, config: EdgeConfig): void {
-    for (const need of spec.needs?.(config) ?? []) {
-      const { port: needed, off } = 'port' in need ? need : { port: need, off: undefined };
-      const enabled = this.#specs.filter((s) => needed.providers.includes(s.name) && s.enabled(config));
-      if (enabled.length === 0)
-        throw new Error(
-          `${spec.name}${off ? ` (${off})` : ''} needs ${needed.name}, which the ${needed.providers.join(' or ')} component provides, and it is not enabled: enable it in the config, or turn ${off ?? spec.name} off`,
-        );
-    }
   }
 
   get components(): ReadonlyMap<string, Component> {
@@ -197,6 +186,11 @@ export class Supervisor {
           changed.push(spec);
         }
       }
+      // A component handed a provider at its creation is restarted with it (after it, as it comes later).
+      for (const spec of this.#specs) {
+        if (changed.includes(spec) || !this.#slots.has(spec.name)) continue;
+        if (changed.some((p) => this.#wiring.dependsOn(spec, p, config))) changed.push(spec);
+      }
       changed.sort((a, b) => this.#specs.indexOf(a) - this.#specs.indexOf(b));
       for (const spec of [...changed].reverse()) {
         const slot = this.#slots.get(spec.name);
@@ -259,9 +253,12 @@ export class Supervisor {
     if (slot.component) await this.#stopSlot(slot, 5000);
     this.#busy = spec.name;
     try {
-      this.#checkNeeds(spec, config);
+      const needs = this.#wiring.resolve(spec, config, this.#live, (name) => this.#slots.get(name)?.failure);
       const created = Promise.resolve().then(() =>
-        spec.create({ ...this.#makeContext(config), components: this.#live, ports: this.ports }),
+        spec.create(
+          { ...this.#makeContext(config), components: this.#live, ports: this.#wiring.scoped(spec, this.#live) },
+          needs,
+        ),
       );
       // A stop does not wait for create either (it may connect somewhere): it takes over, as for start below.
       const made = await this.#untilStop(created);
@@ -274,6 +271,7 @@ export class Supervisor {
       }
       const component = made;
       slot.component = component;
+      this.#wiring.checkProvides(spec, component);
       const timeout = spec.startTimeout?.(config);
       const ms = timeout?.ms ?? this.#startTimeoutMs;
       const starting = withTimeout(
@@ -308,19 +306,25 @@ export class Supervisor {
       const delay = Math.min(this.#retryBaseMs * 2 ** slot.retries, 30_000);
       slot.retries++;
       this.#failureLog.failed(spec.name, reason, { retryInMs: delay, failedStarts: slot.retries });
-      slot.retryTimer = setTimeout(() => {
-        // In line with reloads and stop, never beside them.
-        void this.#serialize(async () => {
-          if (this.#stopping || !this.#config || this.#slots.get(spec.name) !== slot) return;
-          await this.#startSlot(spec, this.#config);
-        }).catch((error: unknown) =>
-          this.#log.error({ component: spec.name, err: (error as Error).message }, 'component retry failed'),
-        );
-      }, delay);
-      slot.retryTimer.unref();
+      this.#retry(slot, delay);
     } finally {
       this.#busy = undefined;
     }
+  }
+
+  /** Starts `slot`'s component again after `delay` ms, in line with reloads and stop. */
+  #retry(slot: Slot, delay: number): void {
+    clearTimeout(slot.retryTimer);
+    slot.retryTimer = setTimeout(() => {
+      // In line with reloads and stop, never beside them.
+      void this.#serialize(async () => {
+        if (this.#stopping || !this.#config || this.#slots.get(slot.spec.name) !== slot) return;
+        await this.#startSlot(slot.spec, this.#config);
+      }).catch((error: unknown) =>
+        this.#log.error({ component: slot.spec.name, err: (error as Error).message }, 'component retry failed'),
+      );
+    }, delay);
+    slot.retryTimer.unref();
   }
 
   async #stopSlot(slot: Slot, budgetMs: number, reason?: string): Promise<void> {
@@ -445,14 +449,4 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Ports over the live components: each call asks the port's providers, in order, as they are now. */
-export function livePorts(live: ReadonlyMap<string, Component>): Ports {
-  const providing = <T>(port: Port<T>): T[] =>
-    port.providers.map((name) => live.get(name)).filter((c): c is Component & T => port.is(c));
-  return {
-    get: (port) => providing(port)[0],
-    all: (port) => providing(port),
-  };
 }

@@ -17,7 +17,7 @@ import { tempDir } from '../helpers/cli.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { port } from '../../daemon/contract/ports.ts';
-import { livePorts } from '../../daemon/lifecycle/supervisor.ts';
+import { livePorts } from '../../daemon/lifecycle/wiring.ts';
 
 type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
@@ -68,7 +68,7 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
  * The API listens on a free loopback port and writes <data_dir>/run/api.json as in the daemon.
  */
 /** A test's own stop (an agent double, or the stop component) put in the harness's components. */
-const STOP_DOUBLES = port<RobotStopService>('a stop double', ['stop', 'agent'], isRobotStop);
+const STOP_DOUBLES = port<RobotStopService>('a stop double', isRobotStop);
 
 /**
  * The API's stop in a harness: an agent (or a stop double) a test puts in `components` answers it, as the

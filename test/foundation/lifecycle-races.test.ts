@@ -122,7 +122,8 @@ describe('daemon lifecycle: stop, start and reload are serialized', () => {
     // Its first start is quick; the restart the reload makes waits on the gate.
     const spec: ComponentSpec = {
       ...slow,
-      create: (ctx) => (gated ? world.spec('slow', { gated: true }).create(ctx) : slow.create(ctx)),
+      create: (ctx, needs) =>
+        gated ? world.spec('slow', { gated: true }).create(ctx, needs) : slow.create(ctx, needs),
     };
     const { daemon, config } = daemonWith(world, [world.spec('a'), spec, world.spec('c', { key: (c) => c.sim.seed })]);
     await daemon.start();

@@ -13,7 +13,7 @@ import type { EdgeConfig } from '../../daemon/config/index.ts';
 import type { Journal, RobotStopAuthority } from '../../daemon/contract/services.ts';
 import { StopAuthority } from '../../daemon/safety/stop-authority.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
-import { livePorts } from '../../daemon/lifecycle/supervisor.ts';
+import { livePorts } from '../../daemon/lifecycle/wiring.ts';
 import { MemoryJournal } from './memory-journal.ts';
 
 /** A component's context in a test, with the codec over its definitions and the components map writable. */

@@ -181,7 +181,6 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
   await daemon.start();
   const simPort = port(
     'the simulator',
-    ['sim'],
     (v): v is InstanceType<typeof TurtlebotMazeSim> => v instanceof TurtlebotMazeSim,
   );
   const sim = daemon.ports.get(simPort);
