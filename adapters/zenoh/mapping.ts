@@ -121,17 +121,28 @@ const ROS2DDS_CODE: Record<GraphEndpointKind, string> = {
   client: 'SC',
 };
 
+/**
+ * The depth a KEEP_ALL endpoint is read with: the bus has no KEEP_ALL, and the bridge caches a KEEP_ALL
+ * transient_local writer's samples without limit, so a late joiner asks for this many rather than a shallow default.
+ */
+const ROS2DDS_KEEP_ALL_DEPTH = 1000;
+
+/**
+ * A token's QoS chunk, as the real bridge writes it from Cyclone DDS's discovery (checked in
+ * test/ros2dds/ros2dds-qos-tokens.test.ts): a policy the endpoint left at its default may be absent, and an absent
+ * history is the DDS default, KEEP_LAST 1; KEEP_ALL comes as `1,0`; USER_DATA (the type hash) may follow.
+ */
 function ros2ddsQos(text: string): TopicQos | undefined {
   const parts = text.split(':');
   if (parts.length < 4) return undefined;
   const [, rel, dur, history] = parts as [string, string, string, string];
-  // No history field: the DDS default, KEEP_LAST 1.
-  const depth = history === '' ? 1 : Number(history.split(',')[1]);
-  if (!Number.isInteger(depth)) return undefined;
+  const [kind, depthText] = history === '' ? ['0', '1'] : history.split(',');
+  const depth = Number(depthText);
+  if ((kind !== '0' && kind !== '1') || !Number.isInteger(depth)) return undefined;
   return {
     reliability: rel === '0' ? 'best_effort' : 'reliable',
     durability: dur === '1' ? 'transient_local' : 'volatile',
-    depth: depth > 0 ? depth : 10,
+    depth: kind === '1' ? ROS2DDS_KEEP_ALL_DEPTH : depth > 0 ? depth : 1,
   };
 }
 

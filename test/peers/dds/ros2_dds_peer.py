@@ -8,7 +8,10 @@ anything.
 Usage: ros2_dds_peer.py '<json spec>'   (CYCLONEDDS_URI pins it to loopback; the test sets it)
 spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
   role "publisher":  {"topic": "/chatter", "type": "String"|"Twist", "values": [...], "period_s": 0.1,
-                      "durability": "volatile"|"transient_local", "depth": 10, "repeat": true}
+                      "durability": "volatile"|"transient_local", "depth": 10, "history": "keep_last"|"keep_all",
+                      "repeat": true}; "qos": "dds_default" sets no policy but XCDR1 (DDS's defaults: KEEP_LAST 1,
+                      volatile, a writer reliable and a reader best effort); "type_hash": "RIHS01_..." puts it in
+                      USER_DATA as rmw_cyclonedds_cpp does from Iron (`typehash=<hash>;`)
   role "subscriber": {"topic": ..., "type": ..., "durability": ...}   prints {"event": "received", "value": ...}
   role "trigger_server": {"service": "/reset"}   answers success=true, message="triggered N"
   role "fibonacci_server": {"action": "/fibonacci", "period_s": 0.1}   a test_msgs/action/Fibonacci (ros2_dds_action.py)
@@ -18,9 +21,11 @@ spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
                       client over DDS (the same five entities, mirrored): once its servers are matched, sends one
                       goal, asks its result, takes its feedback and status, and with cancel_after sends cancel_goal
                       after that many feedbacks; events accepted, feedback, status, cancel_response, result, timeout
-  role "trigger_client": {"service": "/auraison/stop", "timeout_s": 10}   calls it once (as rmw_cyclonedds does:
-                      client guid and sequence number in the request header) once a server is matched, prints
-                      {"event": "response", "success": ..., "message": ...} or {"event": "timeout"}
+  role "trigger_client": {"service": "/auraison/stop", "timeout_s": 10, "calls": 1, "period_s": 0.2}   once a server
+                      is matched, calls it `calls` times, one at a time (as rmw_cyclonedds does: client guid and
+                      sequence number 1, 2, ... in the request header), each waiting `timeout_s` for its answer and
+                      then `period_s`; prints {"event": "sent", "seq": n}, then {"event": "response", "seq": n,
+                      "success": ..., "message": ...} or {"event": "timeout", "seq": n}
 Events are JSON lines on stdout; "ready" once everything is created and announced. Stdin closing ends it.
 """
 import json
@@ -102,13 +107,22 @@ def gid(entity):
     return Gid_(data=list(entity.guid.bytes))
 
 
-def qos(durability="volatile", depth=10):
-    return Qos(
+def qos(durability="volatile", depth=10, history="keep_last", type_hash=None):
+    policies = [
         Policy.Reliability.Reliable(duration(seconds=1)),
         Policy.Durability.TransientLocal if durability == "transient_local" else Policy.Durability.Volatile,
-        Policy.History.KeepLast(depth),
+        Policy.History.KeepAll if history == "keep_all" else Policy.History.KeepLast(depth),
         Policy.DataRepresentation(use_cdrv0_representation=True),
-    )
+    ]
+    if type_hash is not None:
+        policies.append(Policy.Userdata(f"typehash={type_hash};".encode()))
+    return Qos(*policies)
+
+
+def topic_qos_of(spec):
+    if spec.get("qos") == "dds_default":
+        return Qos(Policy.DataRepresentation(use_cdrv0_representation=True))
+    return qos(spec.get("durability", "volatile"), spec.get("depth", 10), spec.get("history", "keep_last"), spec.get("type_hash"))
 
 
 def to_message(kind, value):
@@ -133,7 +147,7 @@ def main():
     types = {"String": String_, "Twist": Twist_}
     readers, writers = [], []
     role = spec["role"]
-    topic_qos = qos(spec.get("durability", "volatile"), spec.get("depth", 10))
+    topic_qos = topic_qos_of(spec)
 
     if role == "publisher":
         writer = DataWriter(dp, Topic(dp, "rt" + spec["topic"], types[kind]), qos=topic_qos)
@@ -206,17 +220,26 @@ def main():
                 break
             stop.wait(0.05)
         client_guid = int.from_bytes(writers[0].guid.bytes[8:16], "little")
-        writers[0].write(Trigger_Request_(client_guid=client_guid, sequence_number=1, structure_needs_at_least_one_member=0))
-        emit(event="sent")
-        answered = False
-        while not stop.is_set() and time.monotonic() < deadline and not answered:
-            for reply in readers[0].take(N=10):
-                if reply.client_guid == client_guid and reply.sequence_number == 1:
-                    emit(event="response", success=reply.success, message=reply.message)
-                    answered = True
-            stop.wait(0.01)
-        if not answered:
-            emit(event="timeout")
+        for seq in range(1, spec.get("calls", 1) + 1):
+            if stop.is_set():
+                break
+            writers[0].write(Trigger_Request_(client_guid=client_guid, sequence_number=seq, structure_needs_at_least_one_member=0))
+            emit(event="sent", seq=seq)
+            deadline = time.monotonic() + spec.get("timeout_s", 10)
+            answered = False
+            while not stop.is_set() and time.monotonic() < deadline and not answered:
+                for reply in readers[0].take(N=10):
+                    if reply.client_guid == client_guid and reply.sequence_number == seq:
+                        emit(event="response", seq=seq, success=reply.success, message=reply.message)
+                        answered = True
+                    else:
+                        # an answer to another request (an earlier one's late reply, or one answered twice)
+                        emit(event="stray_response", seq=reply.sequence_number, message=reply.message)
+                stop.wait(0.01)
+            if not answered:
+                emit(event="timeout", seq=seq)
+            stop.wait(spec.get("period_s", 0.2))
+        emit(event="done")
         stop.wait()
     elif role == "fibonacci_server":
         serve_fibonacci(a, spec, stop, emit)
