@@ -115,6 +115,11 @@ export class ZenohNetwork {
     await stopChild(this.#router, signal);
   }
 
+  /** Kills the remote-api bridge alone: the router and its peers stay; a new bridge is a new zid for the daemon. */
+  async killBridge(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await stopChild(this.#bridge, signal);
+  }
+
   /** Kills the router and the bridge, as a router whose remote-api plugin dies with it. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await Promise.all([stopChild(this.#bridge, signal), stopChild(this.#router, signal)]);
