@@ -160,6 +160,7 @@ export class AgentComponent
       runs: this.#runs,
       skills: this.#skills,
       timeoutS: this.#settings.approval_timeout_s,
+      approvers: () => this.#policy.approval,
     });
     this.#robotStop = new RobotStop({
       motion: this.#motion,
@@ -307,6 +308,7 @@ export class AgentComponent
       live: this.#runs.size,
       skills: [...this.#skills.keys()],
       gate: this.#gate.counters,
+      approvals_refused: this.#approvals.refused,
       navigator_time_scale: this.#navigator?.timeScale ?? null,
       stop_latch: this.#latch.state ?? null,
     };
@@ -452,8 +454,8 @@ export class AgentComponent
     return record ? { run: record.run, events: [...record.events] } : undefined;
   }
 
-  approve(runId: string, by: string): Promise<RunState> {
-    return this.#approvals.approve(runId, by);
+  approve(runId: string, by: string, source: IntentSource = 'http'): Promise<RunState> {
+    return this.#approvals.approve(runId, { by, source });
   }
 
   cancel(runId: string, by: string, reason?: string): Promise<RunState> {

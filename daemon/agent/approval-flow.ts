@@ -1,5 +1,6 @@
+import type { AgentPolicySettings } from '../config/index.ts';
 import type { RunState } from '../contract/index.ts';
-import { INJECTION_RULE } from '../policy/index.ts';
+import { APPROVER_RULE, approverRefusal, INJECTION_RULE, type Approver } from '../policy/index.ts';
 import { ApprovalGate } from './approvals.ts';
 import { AgentError } from './errors.ts';
 import { parseIntent, type ParsedIntent } from './intents.ts';
@@ -15,6 +16,8 @@ export interface ApprovalFlowOptions {
   /** The skills a resumed run's intent is checked against: those of the config in force. */
   skills: Map<string, SkillDefinition>;
   timeoutS: number;
+  /** Who may approve what (policy.approval), as in force now. */
+  approvers: () => AgentPolicySettings['approval'];
 }
 
 /**
@@ -31,13 +34,17 @@ export class ApprovalFlow {
   #runs: LiveRuns;
   #skills: Map<string, SkillDefinition>;
   #timeoutS: number;
+  #approvers: () => AgentPolicySettings['approval'];
+  /** Approvals refused because of who asked for them (policy.approval). */
+  #refused = 0;
   /** Deadlines of runs that paused before a restart (a live waiter's deadline is the gate's). */
   #deadlines = new Map<string, NodeJS.Timeout>();
   /** Runs an approval is being applied to: a second approval meanwhile is a conflict, not a second resume. */
   #approving = new Set<string>();
 
   constructor(options: ApprovalFlowOptions) {
-    const { store, runs, skills, timeoutS } = options;
+    const { store, runs, skills, timeoutS, approvers } = options;
+    this.#approvers = approvers;
     this.#store = store;
     this.#runs = runs;
     this.#skills = skills;
@@ -55,10 +62,31 @@ export class ApprovalFlow {
     for (const timer of this.#deadlines.values()) clearTimeout(timer);
   }
 
-  async approve(runId: string, by: string): Promise<RunState> {
+  /** Approvals refused for who asked (policy.approval), since the agent started. */
+  get refused(): number {
+    return this.#refused;
+  }
+
+  /**
+   * `approver.source` is the channel the approval came through (the operator's API, MCP, ...): whether it may
+   * approve this run is policy.approval's rule, and a refusal is a `policy.decision` in the run (it still waits).
+   */
+  async approve(runId: string, approver: Approver): Promise<RunState> {
+    const { by } = approver;
     const record = this.#require(runId);
     if (record.run.status !== 'awaiting_approval')
       throw new AgentError('conflict', `run ${runId} is ${record.run.status}, not awaiting approval`);
+    const refusal = approverRefusal(approver, record.intent, this.#approvers());
+    if (refusal !== undefined) {
+      this.#refused++;
+      const decision = { hook: 'approval', rule: APPROVER_RULE, action: 'deny', reason: refusal, stage: 'approval' };
+      const payload = { ...decision, by, source: approver.source };
+      const live = this.#runs.get(runId);
+      await (live
+        ? live.event('policy.decision', payload)
+        : this.#store.events(runId, [{ kind: 'policy.decision', payload }]));
+      throw new AgentError('forbidden', `run ${runId} not approved: ${refusal}`);
+    }
     // Marked before the first await: a second approval while this one is applied must not resume twice.
     if (this.#approving.has(runId)) throw new AgentError('conflict', `run ${runId} is already being approved`);
     this.#approving.add(runId);

@@ -1,5 +1,5 @@
 import type { PolicyHook } from './policy-hook.ts';
-import type { AgentEvent, RunState, RunStatus } from './schemas.ts';
+import type { AgentEvent, Intent, RunState, RunStatus } from './schemas.ts';
 
 /**
  * The components' names. What components offer each other are the interfaces below, reached through typed
@@ -115,7 +115,11 @@ export interface AgentService {
   ): Promise<SubmittedIntent>;
   listRuns(filter?: { status?: RunStatus; limit?: number }): RunState[];
   getRun(runId: string): { run: RunState; events: AgentEvent[] } | undefined;
-  approve(runId: string, by: string): Promise<RunState>;
+  /**
+   * `source`: the channel the approval came through (default http, the operator's API); policy.approval says
+   * whether it may approve this run (an outside agent's never approves an outside agent's run): else `forbidden`.
+   */
+  approve(runId: string, by: string, source?: Intent['policy_ctx']['source']): Promise<RunState>;
   cancel(runId: string, by: string, reason?: string): Promise<RunState>;
 }
 

@@ -5,7 +5,7 @@ import type { McpToolName } from '../config/index.ts';
 import type { RunState } from '../contract/index.ts';
 import { ApiCallError, type ApiCaller } from './api-caller.ts';
 import { readGraph } from './graph.ts';
-import { followRun } from './run-follow.ts';
+import { followRun, type FollowedRun } from './run-follow.ts';
 import { errorResult, untrustedResult } from './untrusted.ts';
 
 /** What a tool's handler is given: the API as the caller, and who the caller is. */
@@ -13,6 +13,8 @@ export interface ToolEnv {
   api: ApiCaller;
   /** policy_ctx.actor of every run the caller starts: `mcp:<client name>`. */
   actor: string;
+  /** Told when the call's run was refused by a frame: the rule that denied it, for the gateway's counters. */
+  refused: (rule: string) => void;
 }
 
 interface ToolSpec {
@@ -41,12 +43,17 @@ async function intent(env: ToolEnv, type: string, params: Record<string, unknown
   return followRun(env.api, run.run_id, waitS);
 }
 
-/** A run that did not succeed is an error result, with the run (and why) in it for the model to read. */
-function runResult(followed: Awaited<ReturnType<typeof followRun>>): CallToolResult {
+/**
+ * A run that did not succeed is an error result, with the run (and why) in it for the model to read. A run a
+ * frame refused (a policy decision denied a call: an allow list, the stop latch, the velocity limit in reject
+ * mode) is counted as a refusal under that rule; one that failed on its own (a service timed out) is not.
+ */
+function runResult(followed: FollowedRun, env: ToolEnv): CallToolResult {
   const result = untrustedResult(followed);
-  return followed.run.status === 'failed' || followed.run.status === 'cancelled'
-    ? { ...result, isError: true }
-    : result;
+  if (followed.run.status !== 'failed' && followed.run.status !== 'cancelled') return result;
+  const denied = followed.events.findLast((e) => e.kind === 'policy.decision' && e.payload.action === 'deny');
+  if (denied) env.refused(String(denied.payload.rule));
+  return { ...result, isError: true };
 }
 
 export const TOOLS: Record<McpToolName, ToolSpec> = {
@@ -63,7 +70,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       const messages = [];
       for (let i = 0; i < (count as number); i++) {
         const followed = await intent(env, 'read_topic', { topic }, 30);
-        if (followed.run.status !== 'succeeded') return runResult(followed);
+        if (followed.run.status !== 'succeeded') return runResult(followed, env);
         messages.push(followed.events.find((e) => e.kind === 'tool.result')?.payload ?? followed.events.at(-1));
       }
       return untrustedResult({ topic, messages });
@@ -137,16 +144,18 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     acts: true,
     ownRun: true,
     async run({ type, params, wait_s: waitS }, env) {
-      return runResult(await intent(env, type as string, params as Record<string, unknown>, waitS as number));
+      return runResult(await intent(env, type as string, params as Record<string, unknown>, waitS as number), env);
     },
   },
   approve: {
-    description: 'Approve a run awaiting approval, as the caller.',
+    description:
+      "Approve a run awaiting approval, as the caller: an operator's or central's run, never one an MCP client started (policy.approval).",
     input: { run_id: z.string().regex(/^[0-9a-fA-F-]{1,36}$/) },
     acts: true,
     ownRun: false,
     async run({ run_id: runId }, { api, actor }) {
-      return untrustedResult(await api.post(`/runs/${runId as string}/approve`, { by: actor }));
+      // source mcp: the approval rule knows the approver is an outside agent, whatever name it gave.
+      return untrustedResult(await api.post(`/runs/${runId as string}/approve`, { by: actor, source: 'mcp' }));
     },
   },
   cancel: {
@@ -172,7 +181,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     acts: true,
     ownRun: true,
     async run({ wait_s: waitS, ...params }, env) {
-      return runResult(await intent(env, 'publish', params, waitS as number));
+      return runResult(await intent(env, 'publish', params, waitS as number), env);
     },
   },
   call_service: {
@@ -181,7 +190,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     acts: true,
     ownRun: true,
     async run({ wait_s: waitS, ...params }, env) {
-      return runResult(await intent(env, 'call_service', params, waitS as number));
+      return runResult(await intent(env, 'call_service', params, waitS as number), env);
     },
   },
   call_action: {
@@ -197,7 +206,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     acts: true,
     ownRun: true,
     async run({ wait_s: waitS, ...params }, env) {
-      return runResult(await intent(env, 'call_action', params, waitS as number));
+      return runResult(await intent(env, 'call_action', params, waitS as number), env);
     },
   },
 };
@@ -205,10 +214,10 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
 export interface RegisterOptions {
   server: McpServer;
   exposed: ReadonlySet<McpToolName>;
-  env: () => ToolEnv;
+  env: () => Omit<ToolEnv, 'refused'>;
   /** Asked before each call but stop's: a reason to refuse it (the client's rate, counted there), or undefined. */
   admit: (tool: McpToolName) => string | undefined;
-  /** Told of each call the API refused or failed, for the gateway's counters. */
+  /** Told of each call refused: by the API (its error code) or by a frame in the call's run (the rule). */
   refused: (tool: McpToolName, reason: string) => void;
   /** Told of each call of a tool without a run of its own, with its result, for the session's run. */
   called: (
@@ -235,7 +244,7 @@ export function registerTools({ server, exposed, env, admit, refused, called }: 
         if (refusal) return errorResult(refusal);
         let result: CallToolResult;
         try {
-          result = await spec.run(args, env());
+          result = await spec.run(args, { ...env(), refused: (rule) => refused(name, rule) });
         } catch (error) {
           if (!(error instanceof ApiCallError)) throw error;
           refused(name, error.code);

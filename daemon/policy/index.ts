@@ -1,5 +1,6 @@
 export { accessHook } from './access.ts';
 export { approvalRequirement, type ApprovalRuleInput } from './approval.ts';
+export { APPROVER_RULE, approverRefusal, type Approver } from './approver.ts';
 export { CmdVelGate } from './cmd-vel-gate.ts';
 export { geofenceHook, goalOutsideFence, insidePolygon, positionsIn } from './geofence.ts';
 export { policyHooks } from './hooks.ts';

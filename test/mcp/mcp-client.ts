@@ -42,3 +42,18 @@ export function untrustedData(result: unknown): { untrusted: boolean; data: Reco
 export function text(result: unknown): string {
   return ((result as { content: unknown }).content as { text: string }[]).map((c) => c.text).join('\n');
 }
+
+/** The gateway's counters, as a client reads them from auraison://mcp/gateway. */
+export async function gatewayCounters(
+  client: Client,
+): Promise<{ sessions: number; calls: Record<string, number>; refused: Record<string, number> }> {
+  const read = await client.readResource({ uri: 'auraison://mcp/gateway' });
+  return JSON.parse((read.contents[0] as { text: string }).text) as Awaited<ReturnType<typeof gatewayCounters>>;
+}
+
+/** One sample of the daemon's /metrics, e.g. `auraison_mcp_refused_total{tool="publish",reason="stop_latch"}`. */
+export async function metric(url: string, sample: string): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}

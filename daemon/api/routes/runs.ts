@@ -10,6 +10,11 @@ import { HttpError, validationHttpError } from '../errors.ts';
 import { requireAgent } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
 
+/** Where an intent or an approval came through: the API's own clients, the CLI, or the MCP gateway. */
+const ApiSource = Type.Union([Type.Literal('http'), Type.Literal('cli'), Type.Literal('mcp')], {
+  description: 'cli when sent by auraison-edge, mcp when by the MCP gateway',
+});
+
 /** POST /intents: an Intent whose id, params, targets and policy context may be left for the daemon to fill. */
 export const IntentBody = Type.Object(
   {
@@ -21,11 +26,7 @@ export const IntentBody = Type.Object(
       Type.Object(
         {
           actor: Type.Optional(PolicyContext.properties.actor),
-          source: Type.Optional(
-            Type.Union([Type.Literal('http'), Type.Literal('cli'), Type.Literal('mcp')], {
-              description: 'cli when sent by auraison-edge intent, mcp when by the MCP gateway',
-            }),
-          ),
+          source: Type.Optional(ApiSource),
           requires_approval: PolicyContext.properties.requires_approval,
           max_tool_calls: PolicyContext.properties.max_tool_calls,
           max_tokens: PolicyContext.properties.max_tokens,
@@ -50,7 +51,11 @@ const RunsQuery = Type.Object(
   { additionalProperties: false },
 );
 const ApproveBody = Type.Object(
-  { by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }) },
+  {
+    by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }),
+    // Only ever lowers the caller: an API client is the operator already, who may approve any run.
+    source: Type.Optional(ApiSource),
+  },
   { additionalProperties: false },
 );
 const CancelBody = Type.Object(
@@ -110,7 +115,7 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
           'conflict',
           `run ${id} is ${found.run.status}, not awaiting_approval: nothing to approve`,
         );
-      return { run: await agentCall(() => agent.approve(id, request.body.by), 'body') };
+      return { run: await agentCall(() => agent.approve(id, request.body.by, request.body.source ?? 'http'), 'body') };
     },
   );
 
