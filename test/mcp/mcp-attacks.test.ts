@@ -3,7 +3,8 @@ import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { MAX_NOTED } from '../../daemon/mcp/session-run.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
-import { connectClient, httpTransport, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
+import { connectClient, gatewayCounters, httpTransport, metric, startMcpDaemon, text } from './mcp-client.ts';
+import { untrustedData } from './mcp-client.ts';
 
 const cleanups: Cleanup[] = [];
 afterEach(() => runCleanups(cleanups));
@@ -60,6 +61,24 @@ describe('the MCP gateway under attack', () => {
     expect(decisions(followed)).toContainEqual(expect.objectContaining({ rule: 'velocity.limit', action: 'rewrite' }));
     expect(JSON.stringify(followed.events)).toContain('"x":0.22');
     expect(JSON.stringify(followed.events)).toContain('mcp:injected-agent');
+    // Clamped is not refused: the robot got a Twist within the limits.
+    expect((await gatewayCounters(client)).refused).toEqual({});
+  });
+
+  it('refuses and counts the linear.x 5 an injected instruction asks for when the velocity gate is in reject mode', async () => {
+    const { url } = await startMcpDaemon(cleanups, { ...ACTING, policy: { velocity: { mode: 'reject' } } });
+    const client = await connectClient(cleanups, httpTransport(url), 'injected-agent');
+    const publish = await client.callTool({
+      name: 'publish',
+      arguments: { topic: '/cmd_vel', fields: { linear: { x: 5 } } },
+    });
+    expect(publish.isError).toBe(true);
+    const followed = untrustedData(publish).data as unknown as FollowedRun;
+    expect(followed.run.status).toBe('failed');
+    expect(decisions(followed)).toContainEqual(expect.objectContaining({ rule: 'velocity.limit', action: 'deny' }));
+    expect(followed.events.filter((e) => e.kind === 'tool.call')).toEqual([]);
+    expect((await gatewayCounters(client)).refused).toEqual({ 'publish:velocity.limit': 1 });
+    expect(await metric(url, 'auraison_mcp_refused_total{tool="publish",reason="velocity.limit"}')).toBe(1);
   });
 
   it('refuses a call_service to a service the policy denies, in a run that says why', async () => {
@@ -71,6 +90,8 @@ describe('the MCP gateway under attack', () => {
     expect(followed.run.status).toBe('failed');
     expect(decisions(followed)).toContainEqual(expect.objectContaining({ action: 'deny' }));
     expect(JSON.stringify(decisions(followed))).toContain('recorder/pause');
+    expect((await gatewayCounters(client)).refused).toEqual({ 'call_service:services.deny': 1 });
+    expect(await metric(url, 'auraison_mcp_refused_total{tool="call_service",reason="services.deny"}')).toBe(1);
   });
 
   it('refuses a publish while the stop is latched, in a run that names who latched it', async () => {
@@ -86,6 +107,8 @@ describe('the MCP gateway under attack', () => {
     expect(followed.run.status).toBe('failed');
     expect(decisions(followed)).toContainEqual(expect.objectContaining({ rule: 'stop_latch', action: 'deny' }));
     expect(JSON.stringify(decisions(followed))).toContain('latched by mcp:test-agent');
+    expect((await gatewayCounters(client)).refused).toEqual({ 'publish:stop_latch': 1 });
+    expect(await metric(url, 'auraison_mcp_refused_total{tool="publish",reason="stop_latch"}')).toBe(1);
   });
 
   it("refuses and counts calls past max_calls_per_minute, never the stop, in the session's run", async () => {
