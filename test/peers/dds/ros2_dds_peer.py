@@ -7,7 +7,7 @@ anything.
 
 Usage: ros2_dds_peer.py '<json spec>'   (CYCLONEDDS_URI pins it to loopback; the test sets it)
 spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
-  role "publisher":  {"topic": "/chatter", "type": "String"|"Twist", "values": [...], "period_s": 0.1,
+  role "publisher":  {"topic": "/chatter", "type": "String"|"Twist"|"OccupancyGrid", "values": [...], "period_s": 0.1,
                       "durability": "volatile"|"transient_local", "depth": 10, "history": "keep_last"|"keep_all",
                       "repeat": true}; "qos": "dds_default" sets no policy but XCDR1 (DDS's defaults: KEEP_LAST 1,
                       volatile, a writer reliable and a reader best effort); "type_hash": "RIHS01_..." puts it in
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from cyclonedds.core import Policy, Qos
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.idl import IdlStruct
-from cyclonedds.idl.types import array, float64, int64, sequence, uint8, uint64
+from cyclonedds.idl.types import array, float32, float64, int8, int32, int64, sequence, uint8, uint32, uint64
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
@@ -62,6 +62,55 @@ class Vector3_(IdlStruct, typename="geometry_msgs::msg::dds_::Vector3_"):
 class Twist_(IdlStruct, typename="geometry_msgs::msg::dds_::Twist_"):
     linear: Vector3_
     angular: Vector3_
+
+
+@dataclass
+class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
+    sec: int32
+    nanosec: uint32
+
+
+@dataclass
+class Header_(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
+    stamp: Time_
+    frame_id: str
+
+
+@dataclass
+class Point_(IdlStruct, typename="geometry_msgs::msg::dds_::Point_"):
+    x: float64
+    y: float64
+    z: float64
+
+
+@dataclass
+class Quaternion_(IdlStruct, typename="geometry_msgs::msg::dds_::Quaternion_"):
+    x: float64
+    y: float64
+    z: float64
+    w: float64
+
+
+@dataclass
+class Pose_(IdlStruct, typename="geometry_msgs::msg::dds_::Pose_"):
+    position: Point_
+    orientation: Quaternion_
+
+
+@dataclass
+class MapMetaData_(IdlStruct, typename="nav_msgs::msg::dds_::MapMetaData_"):
+    map_load_time: Time_
+    resolution: float32
+    width: uint32
+    height: uint32
+    origin: Pose_
+
+
+@dataclass
+class OccupancyGrid_(IdlStruct, typename="nav_msgs::msg::dds_::OccupancyGrid_"):
+    header: Header_
+    info: MapMetaData_
+    data: sequence[int8]
 
 
 @dataclass
@@ -128,12 +177,24 @@ def topic_qos_of(spec):
 def to_message(kind, value):
     if kind == "String":
         return String_(data=value)
+    if kind == "OccupancyGrid":
+        origin = Pose_(Point_(0, 0, 0), Quaternion_(0, 0, 0, 1))
+        info = MapMetaData_(Time_(0, 0), value["resolution"], value["width"], value["height"], origin)
+        return OccupancyGrid_(Header_(Time_(0, 0), value.get("frame_id", "map")), info, value["data"])
     return Twist_(linear=Vector3_(*value["linear"]), angular=Vector3_(*value["angular"]))
 
 
 def from_message(kind, sample):
     if kind == "String":
         return sample.data
+    if kind == "OccupancyGrid":
+        return {
+            "frame_id": sample.header.frame_id,
+            "resolution": sample.info.resolution,
+            "width": sample.info.width,
+            "height": sample.info.height,
+            "data": list(sample.data),
+        }
     return {
         "linear": [sample.linear.x, sample.linear.y, sample.linear.z],
         "angular": [sample.angular.x, sample.angular.y, sample.angular.z],
@@ -144,7 +205,7 @@ def main():
     spec = json.loads(sys.argv[1])
     dp = DomainParticipant(spec["domain"])
     kind = spec.get("type", "String")
-    types = {"String": String_, "Twist": Twist_}
+    types = {"String": String_, "Twist": Twist_, "OccupancyGrid": OccupancyGrid_}
     readers, writers = [], []
     role = spec["role"]
     topic_qos = topic_qos_of(spec)
