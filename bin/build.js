@@ -19,6 +19,7 @@ const WORKERS = [
   'adapters/lerobot/control/loop-worker.ts',
   'adapters/lerobot/control/inference-worker.ts',
   'adapters/lerobot/serving-worker.ts',
+  'adapters/zenoh/bulk-lane-worker.ts',
 ];
 
 const commands = readdirSync(join(ROOT, 'daemon/cli/commands'))

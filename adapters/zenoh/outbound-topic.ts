@@ -5,6 +5,9 @@ import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { encodeAttachment } from './rmw-zenoh-keys.ts';
 import type { Handle, LinkPublisher, ZenohLink } from './zenoh-link.ts';
 
+/** What an outbound topic's samples go through: a ZenohLink, or the bulk lane's thread. */
+export type DataLink = Pick<ZenohLink, 'declarePublisher'> & { onUp(listener: () => void): () => void };
+
 export interface OutboundCounters {
   sent: number;
   /** Volatile samples handed to a link that was down (or failed the send): lost. */
@@ -43,7 +46,7 @@ export class OutboundTopic {
     historyServed: 0,
   };
   #link: ZenohLink;
-  #dataLink: ZenohLink;
+  #dataLink: DataLink;
   #bus: Bus;
   #key: string;
   #qos: TopicQos;
@@ -63,8 +66,8 @@ export class OutboundTopic {
 
   constructor(options: {
     link: ZenohLink;
-    /** The link its samples go through: `link`, or a second session for bulk topics. */
-    dataLink?: ZenohLink;
+    /** The link its samples go through: `link`, or a second session for bulk topics (a BulkLane). */
+    dataLink?: DataLink;
     bus: Bus;
     mapping: Mapping;
     node: () => LocalNode;

@@ -6,6 +6,7 @@ import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';
+import { BulkLane } from './bulk-lane.ts';
 import type { ActionContext } from './action-proxy.ts';
 import { ZenohServedAction } from './action-served.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
@@ -46,7 +47,7 @@ export class ZenohComponent implements Component, MetricsProvider {
   #settings: ZenohSettings;
   #mapping: Mapping;
   #link: ZenohLink;
-  #bulkLink: ZenohLink | undefined;
+  #bulkLink: ZenohLink | BulkLane | undefined;
   #receiveLink: ZenohLink | undefined;
   #discovery: GraphDiscovery;
   #codec: MessageCodec;
@@ -112,7 +113,9 @@ export class ZenohComponent implements Component, MetricsProvider {
     // small one behind it before Zenoh's priorities can act.
     const bulk =
       settings.bulk_lane && settings.topic_qos.some((q) => q.priority === 'data_low' || q.priority === 'background');
-    this.#bulkLink = bulk ? new ZenohLink({ ...this.#linkOptions(settings, ctx), onState: undefined }) : undefined;
+    // In a thread of its own (bulk_lane_thread): zenoh-ts encodes a put on the thread that calls it.
+    const bulkOptions = { ...this.#linkOptions(settings, ctx), onState: undefined };
+    if (bulk) this.#bulkLink = settings.bulk_lane_thread ? new BulkLane(bulkOptions) : new ZenohLink(bulkOptions);
     // A third for the graph's topics coming in: a session that sends (puts, requests) holds its incoming
     // samples up to 40 ms each time (docs/bridges.md, receive_lane).
     this.#receiveLink = settings.receive_lane

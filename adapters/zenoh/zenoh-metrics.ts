@@ -4,10 +4,13 @@ import type { OutboundTopic } from './outbound-topic.ts';
 import type { TopicCap } from './topic-cap.ts';
 import type { ZenohLink } from './zenoh-link.ts';
 
+/** What the figures of a session are read from: a ZenohLink, or the bulk lane (its thread's link). */
+type SessionFigures = Pick<ZenohLink, 'state' | 'counters'>;
+
 /** The Zenoh bridge's figures for /metrics: per session, per topic each way, and the graph's size. */
 export function zenohMetrics(parts: {
   link: ZenohLink;
-  bulkLink: ZenohLink | undefined;
+  bulkLink: SessionFigures | undefined;
   receiveLink: ZenohLink | undefined;
   inbound: Map<string, InboundTopic>;
   outbound: Map<string, OutboundTopic>;
@@ -20,7 +23,7 @@ export function zenohMetrics(parts: {
     ...(bulkLink ? [['bulk', bulkLink] as const] : []),
     ...(receiveLink ? [['receive', receiveLink] as const] : []),
   ] as const;
-  const perLink = (value: (l: ZenohLink) => number) =>
+  const perLink = (value: (l: SessionFigures) => number) =>
     links.map(([link, l]) => ({ labels: { link }, value: value(l) }));
   const perTopic = <T>(topics: Map<string, T>, value: (t: T) => number) =>
     [...topics].map(([topic, t]) => ({ labels: { topic }, value: value(t) }));

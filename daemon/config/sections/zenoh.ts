@@ -133,6 +133,11 @@ export const ZenohConfig = Section(
       description:
         'Topics at priority data_low or background go through a second WebSocket session, so their large samples never queue ahead of small ones in one socket (Zenoh priorities apply only past the bridge).',
     }),
+    bulk_lane_thread: Type.Boolean({
+      default: true,
+      description:
+        "The bulk session runs in a worker thread of its own: zenoh-ts encodes each put in one piece on the thread that calls it (about 10 ms for 5 MB), which on the daemon's event loop holds up every small topic and timer. false: it shares the daemon's thread.",
+    }),
     receive_lane: Type.Boolean({
       default: true,
       description:

@@ -1,0 +1,66 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import type { BulkLaneWorkerData, FromLane, ToLane } from './bulk-lane-messages.ts';
+import { ZenohLink, type LinkPublisher } from './zenoh-link.ts';
+import { loadZenoh } from './zenoh-runtime.ts';
+
+// The bulk lane's thread (see BulkLane): one ZenohLink, with its reconnects and keepalive, whose large puts are
+// encoded here, never on the daemon's event loop. It owns no policy: the daemon's thread counts drops and
+// oversize samples; this one reports each put's outcome, the link's state and counters, and its log lines.
+const data = workerData as BulkLaneWorkerData;
+const port = parentPort!;
+const post = (m: FromLane): void => port.postMessage(m);
+const log = pino(
+  { level: data.logLevel, base: undefined, timestamp: false },
+  { write: (line: string) => post({ type: 'log', line }) },
+);
+
+// zenoh-ts prints to the console (a socket's close, a sample for a subscriber gone): here, the daemon's log.
+console.log = console.warn = (...args: unknown[]) => log.debug({ zenoh_ts: args.map(String).join(' ') }, 'zenoh-ts');
+
+// zenoh-ts 1.10.1 rejects a request at its response timeout before it attaches its handler when the send waited
+// on a full socket buffer: the daemon's run command logs such a rejection and goes on, and so does this thread.
+let unhandled = 0;
+process.on('unhandledRejection', (error) => {
+  unhandled++;
+  log.error({ err: error instanceof Error ? error.message : String(error) }, 'zenoh bulk lane: unhandled rejection');
+});
+
+// No top-level await: workers load their entry as CommonJS (see daemon/util/spawn-worker.ts).
+async function main(): Promise<void> {
+  const zenoh = await loadZenoh();
+  const link = new ZenohLink({ ...data.link, log, onState: (state, reason) => post({ type: 'state', state, reason }) });
+  const publishers = new Map<number, LinkPublisher>();
+  const report = () => post({ type: 'details', details: link.details(), counters: { ...link.counters }, unhandled });
+  link.onUp(() => (report(), post({ type: 'up' })));
+  const reporting = setInterval(report, data.link.keepaliveMs ?? 1000);
+  port.on('message', (m: ToLane) => {
+    switch (m.type) {
+      case 'declare':
+        publishers.set(m.id, link.declarePublisher(m.key, m.options));
+        return;
+      case 'undeclare':
+        void publishers.get(m.id)?.close();
+        publishers.delete(m.id);
+        return;
+      case 'put': {
+        const publisher = publishers.get(m.id);
+        const { timestamp } = m;
+        const stamp = timestamp && new zenoh.Timestamp(new zenoh.ZenohId(timestamp.zid), timestamp.ntp64);
+        const put = publisher ? publisher.put(m.payload, m.attachment, stamp) : Promise.resolve(false);
+        void put.then((ok) => post({ type: 'put', seq: m.seq, ok }));
+        return;
+      }
+      case 'close':
+        clearInterval(reporting);
+        void link.close().finally(() => {
+          report();
+          post({ type: 'closed' });
+          process.exit(0);
+        });
+    }
+  });
+  link.start();
+}
+
+void main();

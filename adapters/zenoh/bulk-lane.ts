@@ -1,0 +1,275 @@
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { PublisherOptions, Timestamp } from '@eclipse-zenoh/zenoh-ts';
+import { spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
+import type {
+  BulkLaneLinkSettings,
+  BulkLaneWorkerData,
+  FromLane,
+  LinkCounters,
+  ToLane,
+  WirePublisherOptions,
+} from './bulk-lane-messages.ts';
+import type { LinkPublisher, LinkState } from './zenoh-link.ts';
+
+export interface BulkLaneOptions extends BulkLaneLinkSettings {
+  log: Logger;
+  /** Starts the lane's thread; a test gives its own to hold the Worker (and end it). */
+  spawn?: (data: BulkLaneWorkerData) => Worker;
+  /** How long a close waits for the thread to close its session before it is terminated. */
+  closeTimeoutMs?: number;
+}
+
+// The thread loads zenoh-ts's .wasm as Node 20 does under this flag, instead of registering a loader hook: on Node
+// 20 a hook registered in a worker leaves a MessagePort behind in the main thread when the worker exits.
+const WORKER_ARGV = ['--experimental-wasm-modules', '--disable-warning=ExperimentalWarning'];
+
+/** The lane's thread, as the daemon starts it. */
+export const spawnLaneWorker = (workerData: BulkLaneWorkerData): Worker =>
+  spawnTsWorker(workerEntry('adapters/zenoh/bulk-lane-worker'), {
+    workerData: workerData as unknown as Record<string, unknown>,
+    execArgv: WORKER_ARGV,
+  });
+
+type PastKey = keyof LinkCounters | 'unhandled';
+
+const zeroCounters = (): LinkCounters => ({
+  opens: 0,
+  openFailures: 0,
+  losses: 0,
+  callbackErrors: 0,
+  declareFailures: 0,
+  routers: 0,
+  keepalives: 0,
+});
+
+/**
+ * The bulk topics' Zenoh session in a worker thread of its own: zenoh-ts encodes a put in one piece on the thread
+ * that calls it (8.7-10.6 ms for 5 MB, mostly GC of its copies), so on the daemon's event loop every large sample
+ * held up every small one and every timer. The daemon's thread copies each sample once into a buffer it hands over
+ * (transferred, not cloned), and a put resolves with the thread's answer, so the outbound topic's queue bounds what
+ * waits here as it does on the main session. The thread runs a ZenohLink (reconnects, keepalive, declarations
+ * held across sessions). A thread that exits is started again with the link's backoff, its publishers declared
+ * anew; the puts it held are answered false (the outbound topic counts them lost), and each exit is counted.
+ * The same face as the ZenohLink it replaces for an outbound topic: declarePublisher and onUp.
+ */
+export class BulkLane {
+  readonly endpoint: string;
+  /** The link's counters over every thread so far, and the lane's own. */
+  readonly counters = {
+    ...zeroCounters(),
+    /** Puts the thread handed to its session. */
+    sent: 0,
+    threadStarts: 0,
+    threadExits: 0,
+    putsLostToExit: 0,
+    unhandled: 0,
+  };
+  #settings: BulkLaneLinkSettings;
+  #log: Logger;
+  #spawn: (data: BulkLaneWorkerData) => Worker;
+  #closeTimeoutMs: number;
+  #worker: Worker | undefined;
+  #threadId: number | undefined;
+  /** Counters of the threads that exited, to which the live thread's are added. */
+  #past = { ...zeroCounters(), unhandled: 0 };
+  #state: LinkState = 'connecting';
+  #reason: string | undefined;
+  #details: Record<string, unknown> = {};
+  #lastExit: string | undefined;
+  #publishers = new Map<number, { key: string; options: WirePublisherOptions }>();
+  #nextId = 1;
+  #pending = new Map<number, (ok: boolean) => void>();
+  #nextSeq = 1;
+  #upListeners = new Set<() => void>();
+  #closing = false;
+  #closed: (() => void) | undefined;
+  #restart: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #startedAt = 0;
+
+  constructor(options: BulkLaneOptions) {
+    const { log, spawn = spawnLaneWorker, closeTimeoutMs = 3000 } = options;
+    const { endpoint, openTimeoutMs, responseTimeoutMs, keepaliveMs, reconnectMinMs, reconnectMaxMs } = options;
+    this.endpoint = endpoint;
+    this.#settings = { endpoint, openTimeoutMs, responseTimeoutMs, keepaliveMs, reconnectMinMs, reconnectMaxMs };
+    this.#log = log;
+    this.#spawn = spawn;
+    this.#closeTimeoutMs = closeTimeoutMs;
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  get reason(): string | undefined {
+    return this.#reason;
+  }
+
+  details(): Record<string, unknown> {
+    return {
+      ...this.#details,
+      state: this.#state,
+      ...(this.#reason ? { reason: this.#reason } : {}),
+      ...this.counters,
+      thread: {
+        id: this.#threadId,
+        puts_in_flight: this.#pending.size,
+        ...(this.#lastExit ? { last_exit: this.#lastExit } : {}),
+      },
+    };
+  }
+
+  start(): void {
+    if (this.#worker === undefined && !this.#closing) this.#startThread();
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#restart);
+    const worker = this.#worker;
+    if (worker !== undefined) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      const asked = new Promise<void>((resolve) => (this.#closed = resolve));
+      this.#post({ type: 'close' });
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeTimeoutMs)));
+      await Promise.race([asked, late]);
+      clearTimeout(timer);
+      await worker.terminate();
+      await exited;
+    }
+    this.#setState('closed');
+  }
+
+  /** Calls `listener` each time a session is up with every publisher declared on it. */
+  onUp(listener: () => void): () => void {
+    this.#upListeners.add(listener);
+    return () => this.#upListeners.delete(listener);
+  }
+
+  declarePublisher(key: string, options: PublisherOptions): LinkPublisher {
+    const id = this.#nextId++;
+    const { encoding, ...rest } = options;
+    const wire: WirePublisherOptions = { ...rest, ...(encoding !== undefined ? { encoding: String(encoding) } : {}) };
+    this.#publishers.set(id, { key, options: wire });
+    this.#post({ type: 'declare', id, key, options: wire });
+    return {
+      key,
+      close: async () => {
+        if (this.#publishers.delete(id)) this.#post({ type: 'undeclare', id });
+      },
+      put: (payload, attachment, timestamp) => this.#put(id, payload, attachment, timestamp),
+    };
+  }
+
+  #put(id: number, payload: Uint8Array, attachment?: Uint8Array, timestamp?: Timestamp): Promise<boolean> {
+    const worker = this.#worker;
+    if (worker === undefined || this.#state !== 'up') return Promise.resolve(false);
+    // The one copy: the bus message's bytes are shared with its other subscribers (the recorder), so they are
+    // not given away; this copy is, and the thread encodes from it.
+    const copy = Buffer.allocUnsafeSlow(payload.byteLength);
+    copy.set(payload);
+    const bytes = new Uint8Array(copy.buffer, 0, payload.byteLength);
+    const seq = this.#nextSeq++;
+    const message: ToLane = {
+      type: 'put',
+      id,
+      seq,
+      payload: bytes,
+      ...(attachment ? { attachment } : {}),
+      ...(timestamp ? { timestamp: { zid: timestamp.getId().toLeBytes(), ntp64: timestamp.getNtp64() } } : {}),
+    };
+    return new Promise<boolean>((resolve) => {
+      this.#pending.set(seq, resolve);
+      worker.postMessage(message, [copy.buffer as ArrayBuffer]);
+    });
+  }
+
+  #post(message: ToLane): void {
+    this.#worker?.postMessage(message);
+  }
+
+  #startThread(): void {
+    const worker = this.#spawn({ link: this.#settings, logLevel: this.#log.level });
+    this.#worker = worker;
+    this.#threadId = worker.threadId;
+    this.#startedAt = performance.now();
+    this.counters.threadStarts++;
+    let failure: string | undefined;
+    worker.on('message', (m: FromLane) => this.#receive(m));
+    worker.on('error', (error) => (failure = error.message));
+    worker.on('exit', (code) => this.#exited(worker, failure ?? `exit code ${code}`));
+    // Everything declared so far is declared again on the new thread, whose link keeps it across its sessions.
+    for (const [id, { key, options }] of this.#publishers) this.#post({ type: 'declare', id, key, options });
+  }
+
+  #receive(m: FromLane): void {
+    switch (m.type) {
+      case 'state':
+        this.#setState(m.state, m.reason);
+        return;
+      case 'up':
+        for (const listener of this.#upListeners) listener();
+        return;
+      case 'put':
+        if (m.ok) this.counters.sent++;
+        this.#pending.get(m.seq)?.(m.ok);
+        this.#pending.delete(m.seq);
+        return;
+      case 'details':
+        this.#details = m.details;
+        for (const key of Object.keys(m.counters) as (keyof LinkCounters)[])
+          this.counters[key] = this.#past[key] + m.counters[key];
+        this.counters.routers = m.counters.routers; // a gauge: the live session's
+        this.counters.unhandled = this.#past.unhandled + m.unhandled;
+        return;
+      case 'log':
+        this.#relayLog(m.line);
+        return;
+      case 'closed':
+        this.#closed?.();
+    }
+  }
+
+  /** A line of the thread's logger, logged by the daemon's at the same level with the lane named. */
+  #relayLog(line: string): void {
+    try {
+      const { level, msg, ...fields } = JSON.parse(line) as { level: number; msg?: string };
+      const label = this.#log.levels.labels[level] as 'info' | 'warn' | 'error' | 'debug' | 'trace' | 'fatal';
+      this.#log[label]({ ...fields, lane: 'bulk' }, msg ?? '');
+    } catch {
+      this.#log.warn({ line, lane: 'bulk' }, 'zenoh bulk lane: a log line that is not JSON');
+    }
+  }
+
+  #exited(worker: Worker, why: string): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    for (const key of Object.keys(this.#past) as PastKey[]) this.#past[key] = this.counters[key];
+    // The puts the thread held are lost with it: the outbound topic counts each (linkDrops).
+    this.counters.putsLostToExit += this.#pending.size;
+    for (const resolve of this.#pending.values()) resolve(false);
+    this.#pending.clear();
+    if (this.#closing) return;
+    this.counters.threadExits++;
+    this.#lastExit = why;
+    // A thread that ran a while starts the backoff over; one that dies at once keeps backing off.
+    const maxMs = this.#settings.reconnectMaxMs ?? 10_000;
+    if (performance.now() - this.#startedAt > maxMs) this.#failures = 0;
+    const delay = Math.min(maxMs, (this.#settings.reconnectMinMs ?? 250) * 2 ** this.#failures);
+    this.#failures = Math.min(this.#failures + 1, 30);
+    this.#log.error(
+      { endpoint: this.endpoint, reason: why, exits: this.counters.threadExits, restart_in_ms: delay },
+      'zenoh: the bulk lane thread exited; starting it again',
+    );
+    this.#setState('down', `the bulk lane thread exited (${why}); starting it again`);
+    this.#restart = setTimeout(() => this.#startThread(), delay);
+    this.#restart.unref();
+  }
+
+  #setState(state: LinkState, reason?: string): void {
+    this.#state = state;
+    this.#reason = reason;
+  }
+}
