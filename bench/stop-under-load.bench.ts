@@ -4,8 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ApiComponent } from '../daemon/api/api-component.ts';
-import type { FoxgloveBridge } from '../daemon/foxglove/index.ts';
+import { PORTS } from '../daemon/contract/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 
@@ -57,8 +56,8 @@ export async function run(): Promise<BenchResult[]> {
   const floorUrl = `http://127.0.0.1:${(floorServer.address() as AddressInfo).port}/`;
   const { daemon, codec } = started;
   try {
-    const url = (daemon.components.get('api') as ApiComponent).url!;
-    const foxglove = (daemon.components.get('foxglove') as FoxgloveBridge).url!;
+    const url = daemon.ports.get(PORTS.api)!.url!;
+    const foxglove = daemon.ports.get(PORTS.foxglove)!.url!;
     const seen: Seen = { zeros: [], durable: [] };
     daemon.bus.subscribe({
       name: 'bench',

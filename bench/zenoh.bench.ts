@@ -7,6 +7,7 @@ import { encodeAttachment } from '../adapters/zenoh/rmw-zenoh-keys.ts';
 import type { Daemon } from '../daemon/daemon.ts';
 import { typeDescriptionHash } from '../daemon/bus/type-hash.ts';
 import { nowNs } from '../daemon/contract/time.ts';
+import { PORTS } from '../daemon/contract/ports.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { ZenohNetwork, type Peer } from '../test/zenoh/zenoh-network.ts';
@@ -37,7 +38,7 @@ async function busToZenoh(
   n: number,
 ): Promise<{ rate: number; drops: number }> {
   const pub = daemon.bus.advertise(topic, BYTES, { source: 'bench' });
-  const out = () => (daemon.components.get('zenoh')!.health().details as { outbound: Outbound }).outbound[topic];
+  const out = () => (daemon.componentHealth().zenoh!.details as { outbound: Outbound }).outbound[topic];
   await waitFor(() => out() !== undefined, 'the outbound topic');
   const data = payload(size);
   pub.publish(data); // the publisher's declaration
@@ -97,7 +98,7 @@ export async function run(): Promise<BenchResult[]> {
     });
     stop = started.stop;
     const { daemon } = started;
-    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
+    await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the link up');
     const hash = typeDescriptionHash(daemon.definitions, BYTES);
 
     for (const [size, n, label] of [
@@ -136,7 +137,7 @@ export async function run(): Promise<BenchResult[]> {
     results.push(await vlaRoundTrip(net, daemon, peers));
     results.push(...(await fairness(net, daemon, peers, hash)));
     // A session lost mid-run (a keepalive unanswered on a loaded host) explains a run's gap: said, not hidden.
-    const sessions = daemon.components.get('zenoh')!.health().details as Record<string, { losses?: number }>;
+    const sessions = daemon.componentHealth().zenoh!.details as Record<string, { losses?: number }>;
     const losses = ['link', 'bulk_link', 'receive_link'].map((k) => `${k} ${sessions[k]?.losses ?? '-'}`);
     results
       .at(-1)!
@@ -196,8 +197,8 @@ async function zenohToBus(
   const runs: { ours: Float64Array; bare: Float64Array; sending: Float64Array }[] = [];
   // Requests on the receiving session during a run: each may hold its samples 40 ms (docs/bridges.md).
   const receiveKeepalives = () =>
-    (daemon.components.get('zenoh')!.health().details as { receive_link?: { keepalives: number } }).receive_link
-      ?.keepalives ?? NaN;
+    (daemon.componentHealth().zenoh!.details as { receive_link?: { keepalives: number } }).receive_link?.keepalives ??
+    NaN;
   const asked: number[] = [];
   try {
     await waitFor(() => ours.length >= 200 && bare.length >= 200 && sending.length >= 200, 'samples three ways');
@@ -248,7 +249,7 @@ async function vlaRoundTrip(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): P
     encoding: 'application/json',
     payload: reply,
   }));
-  const url = (daemon.components.get('api') as unknown as { url: string }).url;
+  const url = daemon.ports.get(PORTS.api)!.url!;
   const obs = JSON.stringify({ obs: [Array.from({ length: 14 }, (_, i) => i / 10)] });
   const caller = await net.peer({
     repeat_get: { key: 'ai/inference/vla/bench', payload: obs, n: 300, http: `${url}/inference/vla/bench` },

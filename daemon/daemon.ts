@@ -145,6 +145,10 @@ export class Daemon {
     return this.#journal;
   }
 
+  /**
+   * The running components, for what goes over all of them alike (metrics, journal holders); never to find one by
+   * name: ask `ports` for a service and `componentHealth()` for a component's state and figures.
+   */
   get components() {
     return this.#supervisor.components;
   }
@@ -456,6 +460,17 @@ export class Daemon {
     this.#healthSources.set(name, health);
   }
 
+  /**
+   * Each component's health as status reports it (the parts that are no component included): how a caller outside
+   * the components reads their state and figures, by the name status shows, without reaching the component itself.
+   */
+  componentHealth(): Record<string, ComponentHealth> {
+    return {
+      ...this.#supervisor.health(),
+      ...Object.fromEntries([...this.#healthSources].map(([name, health]) => [name, health()])),
+    };
+  }
+
   status(): DaemonStatus {
     return {
       robot: { id: this.#config.robot.id, fleet: this.#config.robot.fleet },
@@ -464,10 +479,7 @@ export class Daemon {
       uptime_s: Number(nowNs() - this.#startedAt) / 1e9,
       config_file: this.#configFile ?? null,
       data_dir: this.dataDir,
-      components: {
-        ...this.#supervisor.health(),
-        ...Object.fromEntries([...this.#healthSources].map(([name, health]) => [name, health()])),
-      },
+      components: this.componentHealth(),
       topics: this.bus.stats().map((t) => ({
         topic: t.topic,
         type: t.type,

@@ -1,8 +1,9 @@
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
+import { port, type Ports } from '../../daemon/contract/ports.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { ComponentSpec } from '../../daemon/lifecycle/component.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
@@ -61,8 +62,20 @@ export async function startSimDaemon(cleanups: Cleanup[], options: SimDaemonOpti
   const sim = { enabled: true, speed, paused, ...(config.sim as Record<string, unknown> | undefined) };
   const started = await startDaemon({ api: { enabled: false }, foxglove: { enabled: false }, ...config, sim }, prefix);
   cleanups.push(started.stop);
-  const component = started.daemon.components.get('sim');
-  if (!(component instanceof TurtlebotMazeSim)) throw new Error('the daemon started no turtlebot-maze sim');
-  const agent = started.daemon.components.get('agent') as AgentComponent; // unless config turns it off
+  const component = running(started.daemon, TurtlebotMazeSim);
+  if (!component) throw new Error('the daemon started no turtlebot-maze sim');
+  const agent = running(started.daemon, AgentComponent) as AgentComponent; // unless config turns it off
   return { ...started, sim: component, agent, dock: component.namedPoses.charging_dock! };
+}
+
+/**
+ * The running instance of a component class, found through a port over its class (as `sim` finds its simulator):
+ * how a test reaches a component's own methods, typed, never by name. Undefined while none runs. A component's
+ * state and figures are in `daemon.componentHealth()`, as status shows them.
+ */
+export function running<T>(
+  daemon: { readonly ports: Ports },
+  cls: abstract new (...args: never[]) => T,
+): T | undefined {
+  return daemon.ports.get(port(cls.name, (v): v is T => v instanceof cls));
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { PORTS } from '../../daemon/contract/ports.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { listSyncFiles, type SyncFile } from '../../daemon/lakehouse/sync-files.ts';
@@ -149,8 +150,7 @@ export async function objectSha256(minio: Minio, key: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The daemon's sync status (GET /sync's body) from its central component. */
+/** The daemon's sync status (GET /sync's body), from the component that provides bulk sync. */
 export function syncStatus(daemon: Daemon): Record<string, unknown> & { awaiting: { files: number }; paused: unknown } {
-  const central = daemon.components.get('central') as unknown as { syncStatus(): ReturnType<typeof syncStatus> };
-  return central.syncStatus();
+  return daemon.ports.get(PORTS.sync)!.syncStatus() as ReturnType<typeof syncStatus>;
 }

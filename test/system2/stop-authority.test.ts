@@ -5,7 +5,8 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
-import { startSimDaemon } from '../helpers/daemon.ts';
+import { running, startSimDaemon } from '../helpers/daemon.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { goalAt, NAV } from '../helpers/nav2-goal.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -53,10 +54,7 @@ describe('the stop authority', () => {
       expect(release.payload).toMatchObject({ by: 'bob', latch: { by: 'ada', reason: 'person in the aisle' } });
       // Events of no run: the agent's store neither shows them as runs nor holds the journal for them.
       if (agent) {
-        const a = daemon.components.get('agent') as unknown as {
-          store: { all(): Iterable<unknown> };
-          journalHold(): unknown;
-        };
+        const a = running(daemon, AgentComponent)!;
         expect([...a.store.all()]).toEqual([]);
         expect(a.journalHold()).toBeUndefined();
       }
