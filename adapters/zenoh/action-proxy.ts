@@ -10,9 +10,8 @@ import {
   type GoalOutcome,
   type GoalState,
 } from '../../daemon/actions/index.ts';
-import { nowNs } from '../../daemon/contract/index.ts';
+import { ClientAttachments } from './current-gid.ts';
 import type { LocalEntity } from './mapping.ts';
-import { encodeAttachment } from './rmw-zenoh-keys.ts';
 import type { ServiceContext } from './service-bridge.ts';
 import type { Handle } from './zenoh-link.ts';
 
@@ -36,6 +35,10 @@ const STATUS_QOS = { reliability: 'reliable', durability: 'transient_local', dep
 
 type Fields = Record<string, unknown>;
 
+/** An action client's service clients, in the order of its entities below. */
+const HIDDEN_SERVICES = ['sendGoal', 'cancelGoal', 'getResult'] as const;
+type HiddenService = (typeof HIDDEN_SERVICES)[number];
+
 /** Feedback of a goal: its sink once the bus side runs it, and what came before; its state as the server says. */
 interface Follower {
   sink?: (feedback: Fields) => void;
@@ -57,15 +60,15 @@ export class ZenohActionProxy {
   readonly type: string;
   #ctx: ActionContext;
   #ends: ReturnType<typeof actionEndpoints>;
-  #keys: { sendGoal: string; cancelGoal: string; getResult: string };
+  #keys: Record<HiddenService, string>;
   #server: BusActionServer;
   #handles: Handle[];
   #followers = new Map<string, Follower>();
   #gone = new AbortController();
   /** The goals being followed, each until its outcome. */
   #following = new Set<Promise<GoalOutcome>>();
-  #gid: Uint8Array;
-  #sequence = 0n;
+  /** Each hidden service client's attachments (its GID, its sequence), where the mapping has attachments. */
+  #attachments: Partial<Record<HiddenService, ClientAttachments>> = {};
   #counters: ReturnType<typeof actionCounters>;
   #onAborted: (goalId: string, reason: string) => void;
 
@@ -109,7 +112,11 @@ export class ZenohActionProxy {
       typeHash: ctx.typeHash(rosType as string),
       qos: qos as LocalEntity['qos'],
     }));
-    this.#gid = ctx.gid(mapping.entityToken(node(), entities[0]!));
+    if (mapping.attachments)
+      HIDDEN_SERVICES.forEach((service, i) => {
+        const token = () => mapping.entityToken(node(), entities[i]!);
+        this.#attachments[service] = new ClientAttachments({ zid: () => node().zid, token });
+      });
     this.#server = new BusActionServer({
       bus: ctx.bus,
       codec: ctx.codec,
@@ -162,7 +169,7 @@ export class ZenohActionProxy {
     this.#followers.set(goalId, { early: [] });
     const payload = codec.encode(`${this.#ends.types.sendGoal}_Request`, { goal_id: uuidMessage(goalId), goal });
     await this.#linkUp(timeoutMs);
-    const replies = await link.get(this.#keys.sendGoal, this.#request(payload, timeoutMs));
+    const replies = await link.get(this.#keys.sendGoal, this.#request('sendGoal', payload, timeoutMs));
     const response = this.#response<{ accepted?: boolean }>(replies, `${this.#ends.types.sendGoal}_Response`);
     if (typeof response === 'string' || response.accepted !== true) {
       this.#followers.delete(goalId);
@@ -226,7 +233,9 @@ export class ZenohActionProxy {
   async #askResult(goalId: string): Promise<GoalOutcome | string> {
     const { codec, link, resultTimeoutMs } = this.#ctx;
     const payload = codec.encode(`${this.#ends.types.getResult}_Request`, { goal_id: uuidMessage(goalId) });
-    const replies = await this.#unlessGone(link.get(this.#keys.getResult, this.#request(payload, resultTimeoutMs)));
+    const replies = await this.#unlessGone(
+      link.get(this.#keys.getResult, this.#request('getResult', payload, resultTimeoutMs)),
+    );
     const response = this.#response<{ status?: number; result?: Fields }>(
       replies,
       `${this.#ends.types.getResult}_Response`,
@@ -267,7 +276,7 @@ export class ZenohActionProxy {
       goal_info: { goal_id: uuidMessage(goalId), stamp: { sec: 0, nanosec: 0 } },
     });
     try {
-      const replies = await link.get(this.#keys.cancelGoal, this.#request(payload, timeoutMs));
+      const replies = await link.get(this.#keys.cancelGoal, this.#request('cancelGoal', payload, timeoutMs));
       const response = this.#response<{ return_code?: number }>(replies, `${this.#ends.types.cancelGoal}_Response`);
       if (typeof response === 'string' || response.return_code !== 0)
         log.warn(
@@ -293,15 +302,13 @@ export class ZenohActionProxy {
     });
   }
 
-  #request(payload: Uint8Array, timeoutMs: number) {
-    const { mapping } = this.#ctx;
-    const attachment = mapping.attachments
-      ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid })
-      : undefined;
+  /** A request of one hidden service, with that client's attachment as rmw_zenoh's rcl_action client sends it. */
+  #request(service: HiddenService, payload: Uint8Array, timeoutMs: number) {
+    const attachment = this.#attachments[service]?.next();
     return {
       payload,
       timeoutMs,
-      allComplete: mapping.completeServers,
+      allComplete: this.#ctx.mapping.completeServers,
       firstReply: true,
       ...(attachment ? { attachment } : {}),
     };

@@ -1,4 +1,5 @@
-import { entityGid } from './rmw-zenoh-keys.ts';
+import { nowNs } from '../../daemon/contract/index.ts';
+import { encodeAttachment, entityGid } from './rmw-zenoh-keys.ts';
 
 /**
  * The GID of one of the daemon's entities as rmw_zenoh derives it from the token the daemon now announces. The token
@@ -19,9 +20,9 @@ export class CurrentGid {
     /** The entity's token now. */
     token: () => string;
     /** Each GID the entity takes, once (the echo check learns them). */
-    onNew: (gid: Uint8Array) => void;
+    onNew?: (gid: Uint8Array) => void;
   }) {
-    const { zid, token, onNew } = options;
+    const { zid, token, onNew = () => {} } = options;
     this.#zid = zid;
     this.#token = token;
     this.#onNew = onNew;
@@ -35,5 +36,23 @@ export class CurrentGid {
       this.#onNew(this.#gid);
     }
     return this.#gid;
+  }
+}
+
+/**
+ * The attachments of one service client's requests, as rmw_zenoh's client makes them: its own sequence numbers from
+ * 1, and the GID of the client's token as now announced, so a server (and `ros2 service info`) can tell which
+ * client asked, after a reconnect too.
+ */
+export class ClientAttachments {
+  #gid: CurrentGid;
+  #sequence = 0n;
+
+  constructor(options: { zid: () => string; token: () => string }) {
+    this.#gid = new CurrentGid(options);
+  }
+
+  next(): Uint8Array {
+    return encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid.get() });
   }
 }

@@ -3,6 +3,7 @@ import type { Query } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, MessageCodec, QueryPayload } from '../../daemon/bus/index.ts';
 import { fillResponse, QueryError, saysOutcome } from '../../daemon/bus/index.ts';
 import { nowNs } from '../../daemon/contract/index.ts';
+import { ClientAttachments } from './current-gid.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { RequestDedupe, type ServedReply } from './request-dedupe.ts';
 import { decodeAttachment, encodeAttachment } from './rmw-zenoh-keys.ts';
@@ -21,8 +22,6 @@ export interface ServiceContext {
   /** A new entity id of the daemon's node. */
   entityId: () => number;
   typeHash: (rosType: string) => string | undefined;
-  /** The GID of the entity `token` announces. */
-  gid: (token: string) => Uint8Array;
   timeoutMs: number;
   log: Logger;
 }
@@ -49,8 +48,7 @@ export class ServiceClient {
   #ctx: ServiceContext;
   #rosType: string;
   #key: string;
-  #gid: Uint8Array;
-  #sequence = 0n;
+  #attachments: ClientAttachments | undefined;
   #unserve: () => void;
   #token: Handle;
 
@@ -66,8 +64,9 @@ export class ServiceClient {
     this.#rosType = rosType;
     this.#key = ctx.mapping.dataKey(name, rosType, typeHash);
     const entity: LocalEntity = { kind: 'client', entityId: ctx.entityId(), name, rosType, typeHash, qos: SERVICE_QOS };
-    this.#gid = ctx.gid(ctx.mapping.entityToken(ctx.node(), entity));
-    this.#token = ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity));
+    const token = () => ctx.mapping.entityToken(ctx.node(), entity);
+    if (ctx.mapping.attachments) this.#attachments = new ClientAttachments({ zid: () => ctx.node().zid, token });
+    this.#token = ctx.link.declareToken(token);
     this.#unserve = ctx.bus.serve(name, async (request) => {
       try {
         const reply = await this.call(request);
@@ -102,9 +101,7 @@ export class ServiceClient {
         `the request to ROS service ${this.name} (${this.#rosType}) is not valid: ${check.problem}`,
       );
     const payload = codec.encode(`${this.#rosType}_Request`, check.value);
-    const attachment = this.#ctx.mapping.attachments
-      ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid })
-      : undefined;
+    const attachment = this.#attachments?.next();
     const replies = await link.get(this.#key, {
       payload,
       timeoutMs,

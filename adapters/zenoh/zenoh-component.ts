@@ -24,7 +24,6 @@ import { PacedWork } from './paced-work.ts';
 import { publisherQos } from './publisher-qos.ts';
 import { QueryServer } from './query-server.ts';
 import { CurrentGid } from './current-gid.ts';
-import { entityGid } from './rmw-zenoh-keys.ts';
 import { ServiceClient, ServiceServer, serviceCounters, type ServiceContext } from './service-bridge.ts';
 import { TopicCap } from './topic-cap.ts';
 import { ZenohLink, type Handle } from './zenoh-link.ts';
@@ -316,7 +315,6 @@ export class ZenohComponent implements Component, MetricsProvider {
       node: () => this.#node(),
       entityId: () => this.#nextEntityId++,
       typeHash: (t) => this.#typeHash(t),
-      gid: entityGid,
       timeoutMs: this.#settings.services.timeout_ms,
       log: this.#ctx.log,
     };
