@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { BulkLane, spawnLaneWorker } from '../../adapters/zenoh/bulk-lane.ts';
-import type { MetricsProvider } from '../../daemon/contract/index.ts';
+import { ZenohComponent } from '../../adapters/zenoh/zenoh-component.ts';
 import { silentLogger } from '../../daemon/log.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { running, startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork, type Peer } from './zenoh-network.ts';
 
@@ -55,13 +55,13 @@ describe('the bulk lane: large topics through a Zenoh session in a thread of its
         },
       });
       cleanups.push(stop);
-      const zenoh = daemon.components.get('zenoh')!;
+      const zenoh = () => daemon.componentHealth().zenoh!;
       type Details = {
         bulk_link: { sent: number; threadStarts: number; thread: { id?: number } };
         outbound: Record<string, { sent: number; linkDrops: number; dropped: number }>;
       };
-      const details = () => zenoh.health().details as Details;
-      await waitFor(() => zenoh.health().state === 'running', 'the links up');
+      const details = () => zenoh().details as Details;
+      await waitFor(() => zenoh().state === 'running', 'the links up');
       const viewer = await peer({ node: 'viewer', subscribe: { topic: '/points', type: BYTES } });
       const points = daemon.bus.advertise('/points', BYTES, { source: 'test' });
       // The first sample declares the publisher; once the viewer hears one, the route is there.
@@ -90,7 +90,7 @@ describe('the bulk lane: large topics through a Zenoh session in a thread of its
       expect(details().bulk_link.threadStarts).toBe(1);
       expect(details().bulk_link.thread.id).toBeGreaterThan(0);
       expect(details().bulk_link.sent).toBe(sent.sent);
-      const families = (zenoh as unknown as MetricsProvider).metrics();
+      const families = running(daemon, ZenohComponent)!.metrics();
       const up = families.find((f) => f.name === 'auraison_zenoh_link_up')!.samples;
       expect(up).toContainEqual({ labels: { link: 'bulk' }, value: 1 });
       points.close();
