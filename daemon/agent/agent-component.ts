@@ -25,7 +25,7 @@ import { Navigator } from '../navigation/index.ts';
 import { hooksWith } from '../policy/index.ts';
 import { runPolicyChain } from '../contract/index.ts';
 import { CmdVelGate } from '../policy/index.ts';
-import { policyHooks } from '../policy/index.ts';
+import { policyHooks, type RobotPose } from '../policy/index.ts';
 import { runQuotas } from '../policy/index.ts';
 import { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
@@ -37,6 +37,7 @@ import type { ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
 import { openExternalRun } from './external-run.ts';
 import { RobotStop } from './robot-stop.ts';
+import { robotPose } from './robot-pose.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
 import { latchedMessage, stopLatchHook } from '../safety/index.ts';
 import { AGENT_PORTS, type MotionHolder, type NavigationService, type PolicyRunnerService } from './services.ts';
@@ -98,6 +99,8 @@ export class AgentComponent
   #gate: CmdVelGate;
   #skills: Map<string, SkillDefinition>;
   #intentLog = new LogBurst();
+  /** The robot's last pose (odometry), for the geofence's hold on velocity commands. */
+  #pose: () => RobotPose | undefined;
   #hooks: PolicyHook[];
   #intentHooks: PolicyHook[];
   #runs: LiveRuns;
@@ -147,6 +150,7 @@ export class AgentComponent
       latched: () => this.#latch.refusal(),
     });
     this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
+    this.#pose = robotPose(ctx.bus, this.#codec, () => this.#settings.navigation.odom_topic);
     this.#hooks = this.#hookChain(this.#policy);
     this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
     this.#runs = new LiveRuns({
@@ -486,7 +490,7 @@ export class AgentComponent
   #hookChain(policy: PolicySettings): PolicyHook[] {
     return [
       stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]),
-      ...policyHooks(policy),
+      ...policyHooks(policy, this.#pose),
       ...this.#extraHooks,
     ];
   }

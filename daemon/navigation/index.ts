@@ -4,3 +4,4 @@ export { formatPoint, normalizeAngle, type Point2D, type Pose2D } from './geomet
 export { cellCentre, cellOf, describeExtent, FREE, OCCUPIED, UNKNOWN, type Grid } from './grid.ts';
 export { PathFollower, type FollowerCommand, type FollowerScan, type PathFollowerOptions } from './path-follower.ts';
 export { Navigator } from './navigator.ts';
+export { poseOf, type OdometryMsg } from './ros-messages.ts';

@@ -2,7 +2,7 @@ export { accessHook } from './access.ts';
 export { approvalRequirement, type ApprovalRuleInput } from './approval.ts';
 export { APPROVER_RULE, approverRefusal, type Approver } from './approver.ts';
 export { CmdVelGate } from './cmd-vel-gate.ts';
-export { geofenceHook, goalOutsideFence, insidePolygon, positionsIn } from './geofence.ts';
+export { geofenceHook, goalOutsideFence, insidePolygon, positionsIn, type RobotPose } from './geofence.ts';
 export { policyHooks } from './hooks.ts';
 export { INJECTION_RULE, injectionHook, injectionSignals } from './injection.ts';
 export { runQuotas, toolCallQuotaHook, type RunQuotas } from './quotas.ts';
