@@ -87,6 +87,8 @@ export class DdsWorld {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     createInterface({ input: child.stdout! }).on('line', (line) => events.push(JSON.parse(line) as DdsEvent));
+    // A node that dies says why in the events a failing test prints.
+    child.once('exit', (code, signal) => events.push({ event: 'exit', code, signal, stderr: stderr.slice(-2000) }));
     const node: DdsNode = {
       events,
       next: async (predicate, what, timeoutMs = 20_000) => {

@@ -21,7 +21,8 @@ spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
                       client over DDS (the same five entities, mirrored): once its servers are matched, sends one
                       goal, asks its result, takes its feedback and status, and with cancel_after sends cancel_goal
                       after that many feedbacks; events accepted, feedback, status, cancel_response, result, timeout
-  role "trigger_client": {"service": "/auraison/stop", "timeout_s": 10, "calls": 1, "period_s": 0.2}   once a server
+  role "trigger_client": {"service": "/auraison/stop", "timeout_s": 10, "calls": 1, "period_s": 0.2,
+                      "srv": "Trigger"|"SetRate" (rosbag2_interfaces/srv/SetRate, its rate the call's number)}   once a server
                       is matched, calls it `calls` times, one at a time (as rmw_cyclonedds does: client guid and
                       sequence number 1, 2, ... in the request header), each waiting `timeout_s` for its answer and
                       then `period_s`; prints {"event": "sent", "seq": n}, then {"event": "response", "seq": n,
@@ -43,7 +44,7 @@ from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
-from ros2_dds_action import fibonacci_entities, serve_fibonacci, use_fibonacci
+from ros2_dds_action import fibonacci_entities, serve_fibonacci, take, use_fibonacci
 
 
 @dataclass
@@ -127,6 +128,38 @@ class Trigger_Response_(IdlStruct, typename="std_srvs::srv::dds_::Trigger_Respon
     sequence_number: int64
     success: bool
     message: str
+
+
+@dataclass
+class SetRate_Request_(IdlStruct, typename="rosbag2_interfaces::srv::dds_::SetRate_Request_"):
+    client_guid: uint64
+    sequence_number: int64
+    rate: float64
+
+
+@dataclass
+class SetRate_Response_(IdlStruct, typename="rosbag2_interfaces::srv::dds_::SetRate_Response_"):
+    client_guid: uint64
+    sequence_number: int64
+    success: bool
+
+
+# A client's request n, and what its reply says: a Trigger's success and message, a SetRate's success (its rate is n,
+# so a server can tell one request from another).
+CLIENT_SERVICES = {
+    "Trigger": (
+        Trigger_Request_,
+        Trigger_Response_,
+        lambda guid, n: Trigger_Request_(client_guid=guid, sequence_number=n, structure_needs_at_least_one_member=0),
+        lambda reply: {"success": reply.success, "message": reply.message},
+    ),
+    "SetRate": (
+        SetRate_Request_,
+        SetRate_Response_,
+        lambda guid, n: SetRate_Request_(client_guid=guid, sequence_number=n, rate=float(n)),
+        lambda reply: {"success": reply.success},
+    ),
+}
 
 
 @dataclass
@@ -224,8 +257,9 @@ def main():
         writers.append(replies)
     elif role == "trigger_client":
         service = spec["service"]
-        requests = DataWriter(dp, Topic(dp, f"rq{service}Request", Trigger_Request_), qos=qos())
-        replies = DataReader(dp, Topic(dp, f"rr{service}Reply", Trigger_Response_), qos=qos())
+        request_type, response_type, make_request, reply_fields = CLIENT_SERVICES[spec.get("srv", "Trigger")]
+        requests = DataWriter(dp, Topic(dp, f"rq{service}Request", request_type), qos=qos())
+        replies = DataReader(dp, Topic(dp, f"rr{service}Reply", response_type), qos=qos())
         readers.append(replies)
         writers.append(requests)
     elif role in ("fibonacci_server", "fibonacci_client"):
@@ -270,7 +304,7 @@ def main():
                 stop.wait()
     elif role == "subscriber":
         while not stop.is_set():
-            for sample in readers[0].take(N=100):
+            for sample in take(readers[0], 100):
                 emit(event="received", value=from_message(kind, sample))
             stop.wait(0.01)
     elif role == "trigger_client":
@@ -284,18 +318,18 @@ def main():
         for seq in range(1, spec.get("calls", 1) + 1):
             if stop.is_set():
                 break
-            writers[0].write(Trigger_Request_(client_guid=client_guid, sequence_number=seq, structure_needs_at_least_one_member=0))
+            writers[0].write(make_request(client_guid, seq))
             emit(event="sent", seq=seq)
             deadline = time.monotonic() + spec.get("timeout_s", 10)
             answered = False
             while not stop.is_set() and time.monotonic() < deadline and not answered:
-                for reply in readers[0].take(N=10):
+                for reply in take(readers[0]):
                     if reply.client_guid == client_guid and reply.sequence_number == seq:
-                        emit(event="response", seq=seq, success=reply.success, message=reply.message)
+                        emit(event="response", seq=seq, **reply_fields(reply))
                         answered = True
                     else:
                         # an answer to another request (an earlier one's late reply, or one answered twice)
-                        emit(event="stray_response", seq=reply.sequence_number, message=reply.message)
+                        emit(event="stray_response", seq=reply.sequence_number, **reply_fields(reply))
                 stop.wait(0.01)
             if not answered:
                 emit(event="timeout", seq=seq)
@@ -310,7 +344,7 @@ def main():
     else:
         served = 0
         while not stop.is_set():
-            for request in readers[0].take(N=100):
+            for request in take(readers[0], 100):
                 served += 1
                 writers[0].write(
                     Trigger_Response_(
