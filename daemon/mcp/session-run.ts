@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { newId, nowNs, type ExternalRun, type ExternalRuns } from '../contract/index.ts';
 
-/** The calls journaled one by one in a window; the rest are counted in its summary. */
+/** The refused calls journaled one by one in a window; the rest are counted, by tool and reason, in its summary. */
 export const MAX_NOTED = 10;
 /** A call's output is journaled when its JSON is at most this long; a longer one (query rows) only by its size. */
 const MAX_OUTPUT_CHARS = 1024;
@@ -29,11 +29,12 @@ interface Window {
  * What one MCP session did that no run of its own records, as runs: its calls of tools that only read or
  * answer through the API (graph, query, runs, approve, the stop), and its calls refused before any intent (past
  * its rate, to a tool not exposed). The first such call opens a run (intent `mcp_session`, actor
- * `mcp:<client>`); its first MAX_NOTED calls are events (`tool.call` and `tool.result`, or `mcp.refused`);
- * `windowMs` later, or when the session closes, an `mcp.session.total` event counts every call by tool, and the
- * run ends succeeded, or failed when calls were refused, with the count as its reason. A flood of any size
- * thus costs the journal at most one run of 2 * MAX_NOTED + 6 records per window per session, and the log a
- * line when refusals begin and one when the window ends, while `runs` and central see what the agent tried.
+ * `mcp:<client>`). Every answered call is a `tool.call` and `tool.result` event: the client's rate bounds them
+ * (max_calls_per_minute; only the stop passes it, and each stop journals its own record anyway). Refused calls
+ * are `mcp.refused` events up to MAX_NOTED a window, then counted: a flood costs the journal MAX_NOTED records,
+ * whatever its size. `windowMs` later, or when the session closes, an `mcp.session.total` event counts every call
+ * by tool (`tool:reason` for refusals), and the run ends succeeded, or failed when calls were refused, with the
+ * count as its reason; the log gets a line when refusals begin and one when the window ends.
  */
 export class SessionRun {
   #runs: () => ExternalRuns | undefined;
@@ -64,7 +65,6 @@ export class SessionRun {
     const open = this.#window();
     open.calls++;
     this.#count(open, tool);
-    if (open.calls + open.refused > MAX_NOTED) return;
     const callId = newId();
     const recorded = result.ok ? { ok: true, output: brief(result.output) } : result;
     this.#then(open, (run) =>
@@ -85,7 +85,7 @@ export class SessionRun {
     }
     open.refused++;
     this.#count(open, `${tool}:${reason}`);
-    if (open.calls + open.refused > MAX_NOTED) return;
+    if (open.refused > MAX_NOTED) return;
     const payload = { tool, reason, message, n: open.refused };
     this.#then(open, (run) => run.note([{ kind: 'mcp.refused', payload }]));
   }
@@ -148,8 +148,7 @@ export class SessionRun {
     const what = open.refused > 0 ? `${open.refused} refused, ${open.calls} answered` : `${open.calls} answered`;
     const reason = `MCP calls from ${this.#actor()}: ${what} (${summary})`;
     if (open.refused > 0) this.#log.warn({ actor: this.#actor(), refused: open.refused, by }, 'MCP refusals counted');
-    const noted = Math.min(open.calls + open.refused, MAX_NOTED);
-    const payload = { calls: open.calls, refused: open.refused, by, noted };
+    const payload = { calls: open.calls, refused: open.refused, by, noted_refused: Math.min(open.refused, MAX_NOTED) };
     this.#then(open, async (run) => {
       await run.note([{ kind: 'mcp.session.total', payload }]);
       await run.end(open.refused > 0 ? 'failed' : 'succeeded', reason);

@@ -1,5 +1,6 @@
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_NOTED } from '../../daemon/mcp/session-run.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { connectClient, httpTransport, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
@@ -70,6 +71,40 @@ describe("the session's run", () => {
       reason: 'MCP calls from mcp:analyst: 2 answered (query 2)',
     });
     expect(agent.listRuns({ limit: 1000 })).toHaveLength(before + 1);
+  });
+});
+
+describe("the session's run under many calls", () => {
+  it('journals every answered call, past the refusals it notes one by one, so runs show all an outside agent did', async () => {
+    const { url, agent } = await startMcpDaemon(cleanups);
+    const transport = httpTransport(url);
+    const client = await connectClient(cleanups, transport, 'busy');
+    const calls = MAX_NOTED + 5;
+    for (let i = 0; i < calls; i++) await client.callTool({ name: 'runs', arguments: { limit: i + 1 } });
+    const session = await waitForValue(
+      () => agent.listRuns({ limit: 1000 }).find((r) => r.tree_ref === 'mcp:session'),
+      "the session's run",
+    );
+    const inputs = () =>
+      agent
+        .getRun(session.run_id)!
+        .events.filter((e) => e.kind === 'tool.call')
+        .map((e) => e.payload.input);
+    await waitFor(() => inputs().length === calls, 'every call in the run');
+    expect(inputs().map((input) => (input as { limit: number }).limit)).toEqual(
+      Array.from({ length: calls }, (_, i) => i + 1),
+    );
+    await transport.terminateSession();
+    await waitFor(
+      () =>
+        agent.getRun(session.run_id)!.run.status === 'succeeded' &&
+        !agent.getRun(session.run_id)!.run.reason!.includes('window ends'),
+      'the window to end',
+    );
+    expect(agent.getRun(session.run_id)!.events.at(-1)).toMatchObject({
+      kind: 'mcp.session.total',
+      payload: { calls, refused: 0, by: { runs: calls }, noted_refused: 0 },
+    });
   });
 });
 
