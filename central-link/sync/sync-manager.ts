@@ -445,9 +445,16 @@ export class SyncManager {
         );
         return;
       }
-      case 'aborted':
+      case 'aborted': {
+        // Only the stop aborts an upload: the row stays `uploading` with its upload id, which the next start offers.
         await this.#rows.update(row, { ackedParts: parts }, false);
+        const stored = parts.reduce((n, p) => n + p.size, 0);
+        this.#log.info(
+          { path: row.path, bytes: row.size, stored_bytes: stored, parts: parts.length, upload_id: row.uploadId },
+          'sync: an upload was cut by the stop; the next start resumes it past the parts the storage has',
+        );
         return;
+      }
     }
   }
 
