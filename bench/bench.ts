@@ -35,3 +35,16 @@ export function tail(sorted: ArrayLike<number>, unit = 'ms', digits = 2): string
   const f = (p: number) => percentile(sorted, p).toFixed(digits);
   return `p50 ${f(50)}, p99 ${f(99)}, p99.9 ${f(99.9)}, max ${f(100)} ${unit}`;
 }
+
+/**
+ * Each run's figure, then the best and the worst of them: `12.1, 9.8, 30.2 (best 9.8, worst 30.2)`. A run without a
+ * figure (NaN: nothing measured) shows as `none` and counts for neither.
+ */
+export function spread(values: readonly number[], digits = 2, better: 'lower' | 'higher' = 'lower'): string {
+  const each = values.map((v) => (Number.isFinite(v) ? v.toFixed(digits) : 'none')).join(', ');
+  const known = values.filter(Number.isFinite);
+  if (known.length === 0) return `${each} (no run measured one)`;
+  const [best, worst] =
+    better === 'lower' ? [Math.min(...known), Math.max(...known)] : [Math.max(...known), Math.min(...known)];
+  return `${each} (best ${best.toFixed(digits)}, worst ${worst.toFixed(digits)})`;
+}

@@ -56,6 +56,18 @@ describe('npm run bench writes docs/benchmarks.md', () => {
     expect(updateBenchmarksPage(once, sections)).toBe(once);
   });
 
+  it('says a bench failed in its section instead of keeping its older figures, and a figure not taken is none', () => {
+    const failed = updateBenchmarksPage(page, [
+      { name: 'bus', results: [], ranAt, host, error: 'no result within 1200 s: killed | hung' },
+    ]);
+    expect(failed).not.toContain('old bus figures');
+    expect(failed).toMatch(/<!-- bench:bus -->[\s\S]*\*\*Failed\*\*: no result within 1200 s: killed \\\| hung\n/);
+    const silent = { ...result('silent phase', NaN), baseline: { name: 'alone', value: 3 } };
+    const out = updateBenchmarksPage(page, [{ name: 'bus', results: [silent], ranAt, host }]);
+    expect(out).toContain('| silent phase | none (see notes) | 3.00 msg/s (alone) | - | >= 0.5x \\| 1 M | yes |');
+    expect(out).not.toContain('NaN');
+  });
+
   it('puts the results at the end of a page that has no place for them yet', () => {
     const out = updateBenchmarksPage('# Benchmarks\n\nNotes.\n', [{ name: 'bus', results: [], ranAt, host }]);
     expect(out).toMatch(

@@ -9,6 +9,8 @@ export interface BenchSection {
   /** When it ran, and on what: see describeHost. */
   ranAt: Date;
   host: string;
+  /** Why the file gave no figures (it threw): the section says so instead of keeping an older run's. */
+  error?: string;
 }
 
 const START = '<!-- bench:results -->';
@@ -30,11 +32,13 @@ export function formatNumber(n: number): string {
 /** One row of the terminal table and of the page: benchmark, ours, baseline, ratio, goal, met. */
 export function resultRow(r: BenchResult): string[] {
   const q = ratio(r);
+  // NaN is a figure the run could not take (no samples): its notes say why.
+  const figure = (n: number) => (Number.isFinite(n) ? `${formatNumber(n)} ${r.unit}` : 'none (see notes)');
   return [
     r.name,
-    `${formatNumber(r.ours)} ${r.unit}`,
-    r.baseline ? `${formatNumber(r.baseline.value)} ${r.unit} (${r.baseline.name})` : '-',
-    q === undefined ? '-' : `${q.toFixed(2)}x`,
+    figure(r.ours),
+    r.baseline ? `${figure(r.baseline.value)} (${r.baseline.name})` : '-',
+    q === undefined || !Number.isFinite(q) ? '-' : `${q.toFixed(2)}x`,
     r.goal ?? '-',
     r.met === undefined ? '-' : r.met ? 'yes' : 'NO',
   ];
@@ -44,7 +48,7 @@ function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
-export function formatSection({ name, results, ranAt, host }: BenchSection): string {
+export function formatSection({ name, results, ranAt, host, error }: BenchSection): string {
   const when = `${ranAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   const lines = [
     `<!-- bench:${name} -->`,
@@ -52,6 +56,7 @@ export function formatSection({ name, results, ranAt, host }: BenchSection): str
     '',
     `Run ${when} on ${host}.`,
     '',
+    ...(error === undefined ? [] : [`**Failed**: ${cell(error)}`, '']),
     '| benchmark | ours | baseline | ratio | goal | met |',
     '| --- | --- | --- | --- | --- | --- |',
     ...results.map((r) => `| ${resultRow(r).map(cell).join(' | ')} |`),
