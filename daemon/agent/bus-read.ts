@@ -1,18 +1,41 @@
 import { MAX_TIMEOUT_MS, type Bus } from '../bus/index.ts';
 import type { BusMessage } from '../bus/index.ts';
+import { nowNs } from '../contract/index.ts';
 
 /**
  * The next message on `topic` (a latched one at once), or a rejection naming the topic after `timeoutMs`
  * (from 1 to 2^31-1: Node fires a longer timer after 1 ms).
  */
-export function nextMessage(bus: Bus, topic: string, timeoutMs: number, signal?: AbortSignal): Promise<BusMessage> {
+export async function nextMessage(
+  bus: Bus,
+  topic: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<BusMessage> {
+  const [msg] = await nextMessages(bus, topic, 1, timeoutMs, signal);
+  return msg!;
+}
+
+/**
+ * The next `count` messages on `topic`, in order (a latched one first, at once), or a rejection naming the topic
+ * when one does not come within `timeoutMs` of the one before (from 1 to 2^31-1: Node fires a longer timer after
+ * 1 ms). A slow topic is read whole; a fast one is not read faster than its messages come.
+ */
+export function nextMessages(
+  bus: Bus,
+  topic: string,
+  count: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<BusMessage[]> {
   if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS))
     return Promise.reject(
       new RangeError(`reading ${topic}: the timeout must be from 1 to ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`),
     );
   return new Promise((resolve, reject) => {
+    const got: BusMessage[] = [];
     let done = false;
-    const finish = (error: Error | undefined, msg?: BusMessage) => {
+    const finish = (error: Error | undefined) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -20,23 +43,41 @@ export function nextMessage(bus: Bus, topic: string, timeoutMs: number, signal?:
       // Unsubscribing inside the handler is safe: the bus only drains the queue of open subscriptions.
       queueMicrotask(() => bus.unsubscribe(sub));
       if (error) reject(error);
-      else resolve(msg!);
+      else resolve(got);
     };
     const onAbort = () => finish(new Error(`reading ${topic} was cancelled`));
-    const timer = setTimeout(() => {
+    const late = () => {
       const type = bus.topicType(topic);
+      const which = count === 1 ? 'no message' : `message ${got.length + 1} of ${count} did not come`;
       finish(
-        new Error(`no message on ${topic} within ${timeoutMs} ms${type ? '' : ' (nothing has published on it yet)'}`),
+        new Error(`${which} on ${topic} within ${timeoutMs} ms${type ? '' : ' (nothing has published on it yet)'}`),
       );
-    }, timeoutMs);
+    };
+    let timer = setTimeout(late, timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     const sub = bus.subscribe({
       name: 'agent',
       topic,
-      queue: { policy: 'keep-latest' },
-      handler: (msg) => finish(undefined, msg),
+      // Every one of the `count` is kept: a burst must not drop the messages asked for.
+      queue: { policy: 'drop-oldest', depth: count },
+      handler: (msg) => {
+        if (done) return;
+        got.push(msg);
+        clearTimeout(timer);
+        if (got.length >= count) finish(undefined);
+        else timer = setTimeout(late, timeoutMs);
+      },
     });
   });
+}
+
+/**
+ * The latest message on `topic` the bus holds (Bus.retainLatest, from the first read of the topic on; a latched
+ * topic's from before), with its age, or undefined when it holds none. Keeps the topic's latest from now on.
+ */
+export function latestMessage(bus: Bus, topic: string): { msg: BusMessage; ageMs: number } | undefined {
+  const msg = bus.retainLatest(topic)();
+  return msg && { msg, ageMs: Number(nowNs() - msg.logTime) / 1e6 };
 }
 
 /** Array statistics are exact up to this many items; past it they are taken over a stride, so time stays bounded. */
