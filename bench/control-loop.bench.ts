@@ -15,7 +15,7 @@ import { ControlLoop } from '../adapters/lerobot/index.ts';
 import { spawnTsWorker } from '../adapters/lerobot/index.ts';
 import type { SchedulingRequest } from '../adapters/lerobot/index.ts';
 import { Recorder, type RecorderSettings } from '../daemon/recorder/index.ts';
-import { percentile, type BenchResult } from './bench.ts';
+import { percentile, spread, tail, type BenchResult } from './bench.ts';
 
 // A 200 Hz control loop running an MLP policy (mjlab_microban, 63 -> 18) while the recorder writes
 // 10 MB/s (100 messages of 100 KB per second) into an MCAP bag on this machine's disk. Ours: the loop in
@@ -246,16 +246,7 @@ async function measure(seconds: number) {
 type Run = Awaited<ReturnType<typeof measure>>;
 
 /** p50 / p99 / p99.9 / max of sorted us, in ms. */
-function tail(sorted: ArrayLike<number>): string {
-  const f = (p: number) => (percentile(sorted, p) / 1000).toFixed(2);
-  return `p50 ${f(50)}, p99 ${f(99)}, p99.9 ${f(99.9)}, max ${((sorted[sorted.length - 1] ?? NaN) / 1000).toFixed(2)} ms`;
-}
-
-/** Each run's figure, and the best and worst of them. */
-function spread(runs: readonly Run[], figure: (run: Run) => number): string {
-  const all = runs.map(figure);
-  return `${all.join(', ')} (best ${Math.min(...all)}, worst ${Math.max(...all)})`;
-}
+const tailMs = (sorted: readonly number[]): string => tail(sorted.map((us) => us / 1000));
 
 export async function run(): Promise<BenchResult[]> {
   const runs: Run[] = [];
@@ -263,6 +254,9 @@ export async function run(): Promise<BenchResult[]> {
   const sum = (figure: (run: Run) => number) => runs.reduce((n, r) => n + figure(r), 0);
   const sorted = (figure: (run: Run) => ArrayLike<number>) =>
     runs.flatMap((r) => Array.from(figure(r))).sort((a, b) => a - b);
+  const perRun = (figure: (run: Run) => number, digits = 0) => spread(runs.map(figure), digits);
+  /** A run's p99 of sorted us, in ms. */
+  const p99Ms = (figure: (run: Run) => ArrayLike<number>) => (r: Run) => percentile(figure(r), 99) / 1000;
   const missed = sum((r) => r.ours.stats.missedDeadlines);
   const floorMissed = sum((r) => r.ours.floor.missed);
   const baseMissed = sum((r) => r.base.missed);
@@ -281,9 +275,19 @@ export async function run(): Promise<BenchResult[]> {
   const within = missed <= 2 * floorMissed;
   const notes = [
     `${LOOP_RUNS} runs of ${LOOP_SECONDS} s; worker loop: ${ticks} ticks, ${missed} missed, ${sum((r) => r.ours.stats.skipped)} skipped, ${sum((r) => r.ours.stats.staleTicks)} stale, ${sum((r) => r.ours.stats.errors)} errors; loop thread ${first.stats.scheduling}, empty loop ${first.floor.scheduling}; recorder load ${(written / seconds / 1e6).toFixed(1)} MB/s, ${drops} recorder drops`,
-    `missed per run: ours ${spread(runs, (r) => r.ours.stats.missedDeadlines)}; empty loop ${spread(runs, (r) => r.ours.floor.missed)}; main-thread baseline ${spread(runs, (r) => r.base.missed)}`,
-    `tick latency (scheduled start to command sent): worker loop ${tail(latency)}; main-thread baseline ${tail(sorted((r) => r.base.latency))}`,
-    `wake-up jitter: worker loop ${tail(jitter)}; empty loop (the floor) ${tail(floorJitter)}; main-thread baseline ${tail(baseJitter)}`,
+    `missed per run: ours ${perRun((r) => r.ours.stats.missedDeadlines)}; empty loop ${perRun((r) => r.ours.floor.missed)}; main-thread baseline ${perRun((r) => r.base.missed)}`,
+    `tick latency (scheduled start to command sent): worker loop ${tailMs(latency)}; main-thread baseline ${tailMs(sorted((r) => r.base.latency))}`,
+    `wake-up jitter: worker loop ${tailMs(jitter)}; empty loop (the floor) ${tailMs(floorJitter)}; main-thread baseline ${tailMs(baseJitter)}`,
+    `wake-up jitter p99 per run, ms: worker loop ${perRun(
+      p99Ms((r) => r.ours.jitter),
+      3,
+    )}; empty loop ${perRun(
+      p99Ms((r) => r.ours.floor.jitter),
+      3,
+    )}; main-thread baseline ${perRun(
+      p99Ms((r) => r.base.jitter),
+      3,
+    )}`,
     `worker loop's late ticks (finished after the next was due): ${lateOf('woke late')} woke late (as the empty loop does: the platform), ${lateOf('stalled')} stalled while they ran, ${lateOf('after a stall')} woke late after a stalled one`,
     ...runs.map(
       (r, i) => `  run ${i + 1}: ${r.ours.late.length === 0 ? 'none late' : r.ours.late.map((l) => l.text).join('; ')}`,

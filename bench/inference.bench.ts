@@ -7,7 +7,7 @@ import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../daemon/contrac
 import { VlaService } from '../adapters/lerobot/index.ts';
 import { Bus } from '../daemon/bus/index.ts';
 import { PolicyConfig, type PolicySettings } from '../daemon/config/index.ts';
-import { percentile, type BenchResult } from './bench.ts';
+import { percentile, spread, tail, type BenchResult } from './bench.ts';
 
 // Overhead of the ai/inference/vla query over a raw session.run, for an MLP policy (mjlab_microban,
 // obs [1, 63] -> actions [1, 18], 199k parameters). Both run in the same process on the same input,
@@ -41,10 +41,11 @@ export async function run(): Promise<BenchResult[]> {
   const feeds = { obs: new ort.Tensor('float32', obs, [1, 63]) };
 
   // RUNS runs of SAMPLES each after one warm-up: the figures are over all samples, and each run's overhead
-  // p50 is shown with the best and the worst.
+  // p50 and p99 are shown with the best and the worst.
   const raw: number[] = [];
   const query: number[] = [];
   const perRun: number[] = [];
+  const perRun99: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     const runRaw: number[] = [];
     const runQuery: number[] = [];
@@ -68,6 +69,7 @@ export async function run(): Promise<BenchResult[]> {
     runRaw.sort((a, b) => a - b);
     runQuery.sort((a, b) => a - b);
     perRun.push(percentile(runQuery, 50) - percentile(runRaw, 50));
+    perRun99.push(percentile(runQuery, 99) - percentile(runRaw, 99));
     raw.push(...runRaw);
     query.push(...runQuery);
   }
@@ -80,11 +82,9 @@ export async function run(): Promise<BenchResult[]> {
   const p = (xs: number[], q: number) => percentile(xs, q);
   const overhead50 = p(query, 50) - p(raw, 50);
   const overhead99 = p(query, 99) - p(raw, 99);
-  const tail = (xs: number[]) =>
-    `p50 ${p(xs, 50).toFixed(1)}, p99 ${p(xs, 99).toFixed(1)}, p99.9 ${p(xs, 99.9).toFixed(1)}, max ${xs.at(-1)!.toFixed(1)} us`;
   const notes = [
-    `session.run ${tail(raw)}; query ${tail(query)} (${RUNS} runs of ${SAMPLES})`,
-    `overhead p50 per run: ${perRun.map((o) => o.toFixed(1)).join(', ')} us (best ${Math.min(...perRun).toFixed(1)}, worst ${Math.max(...perRun).toFixed(1)})`,
+    `session.run ${tail(raw, 'us', 1)}; query ${tail(query, 'us', 1)} (${RUNS} runs of ${SAMPLES})`,
+    `overhead per run, us: p50 ${spread(perRun, 1)}; p99 ${spread(perRun99, 1)}`,
   ];
   return [
     {
