@@ -16,7 +16,7 @@ import { describeHost, resultRow, updateBenchmarksPage } from './benchmarks-page
 const dir = process.env.AURAISON_BENCH_DIR ?? dirname(fileURLToPath(import.meta.url));
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'bench-child.ts');
 const USAGE = 'usage: npm run bench [-- FILTER] [--no-docs] [--docs FILE] [--timeout S]';
-/** The longest one bench may run before it counts as hung (the slowest, zenoh-flood, takes about 6 min here). */
+/** The longest one bench may run before it counts as hung and is killed (--timeout S changes it). */
 const DEFAULT_TIMEOUT_S = 20 * 60;
 /** After its result, how long a bench's process has to exit before it and what it started are killed. */
 const EXIT_GRACE_MS = 5_000;
