@@ -49,7 +49,6 @@ export class InboundTopic {
   #subscriber: Handle | undefined;
   #announce: (() => string) | undefined;
   #token: Handle | undefined;
-  #unwatch: (() => void) | undefined;
   #history: AdvancedHistory | undefined;
   /** Last sequence number per publisher GID, for transient_local's history and live samples meeting. */
   #lastSeq = new Map<string, bigint>();
@@ -98,9 +97,9 @@ export class InboundTopic {
     this.#subscriber = this.#dataLink.declareSubscriber(key, (sample) => this.#receive(sample));
     if (this.#announce) this.#token = this.#link.declareToken(this.#announce);
     if (this.#qos.durability === 'transient_local') {
-      this.#unwatch = this.#link.onUp(() => void this.#queryHistory(key));
-      if (this.#link.state === 'up') void this.#queryHistory(key);
-      // zenoh-ext's protocol: the caches of rmw_zenoh (from 0.2.2) and zenoh-bridge-ros2dds 1.10 publishers.
+      // zenoh-ext's protocol: the caches of rmw_zenoh (from 0.2.2) and zenoh-bridge-ros2dds 1.10 publishers, asked on
+      // every session. No real peer answers a plain query on the topic's key (older rmw_zenoh's publication caches
+      // sat under a zid prefix), so none is sent.
       this.#history = new AdvancedHistory({
         link: this.#link,
         key,
@@ -113,21 +112,8 @@ export class InboundTopic {
   }
 
   async close(): Promise<void> {
-    this.#unwatch?.();
     this.#publisher.close();
     await Promise.all([this.#subscriber?.close(), this.#token?.close(), this.#history?.close()]);
-  }
-
-  async #queryHistory(key: string): Promise<void> {
-    try {
-      const replies = await this.#link.get(key, { timeoutMs: 2000 });
-      for (const reply of replies) if (reply.ok) this.#receive(reply.sample);
-    } catch (error) {
-      this.#log.debug(
-        { topic: this.name, err: (error as Error).message },
-        'zenoh: no history for a transient_local topic',
-      );
-    }
   }
 
   #receive(sample: Sample): void {

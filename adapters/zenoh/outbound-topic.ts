@@ -1,4 +1,4 @@
-import type { PublisherOptions, Query } from '@eclipse-zenoh/zenoh-ts';
+import type { PublisherOptions } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, BusMessage, Subscription, TopicQos } from '../../daemon/bus/index.ts';
 import { AdvancedPublisherCache, type CachedSample } from './advanced-publisher.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
@@ -29,8 +29,9 @@ export interface OutboundCounters {
  * publisher on the topic's key, and a bus subscription of its own with a bounded drop-oldest queue, so a
  * large topic that the link cannot keep up with drops its own oldest messages (counted by the bus) and never
  * holds up another topic. Each sample carries rmw_zenoh's attachment (sequence number, source timestamp,
- * GID). A transient_local topic keeps its last `depth` samples, answers history queries with them, and puts them
- * again each time its link comes up: a latched /map published before the link opened, or while it was down,
+ * GID). A transient_local topic keeps its last `depth` samples, answers zenoh-ext's history queries with them (an
+ * advanced publisher's cache, as rmw_zenoh's and zenoh-bridge-ros2dds's late joiners ask), and puts them again each
+ * time its link comes up: a latched /map published before the link opened, or while it was down,
  * still reaches the network, with its first attachment so a subscriber that had it sees the same sequence.
  */
 export class OutboundTopic {
@@ -117,8 +118,8 @@ export class OutboundTopic {
     this.#publisher = this.#dataLink.declarePublisher(this.#key, this.#publisherOptions);
     this.#handles.push(this.#publisher);
     if (this.#qos.durability === 'transient_local') {
-      this.#handles.push(this.#link.declareQueryable(this.#key, (query) => void this.#serveHistory(query)));
-      // zenoh-ext's protocol, which rmw_zenoh from 0.2.2 and zenoh-bridge-ros2dds 1.10 subscribers ask.
+      // zenoh-ext's protocol, which rmw_zenoh from 0.2.2 and zenoh-bridge-ros2dds 1.10 subscribers ask; no real peer
+      // asks a plain query on the topic's key, so no queryable answers one.
       this.#advanced = new AdvancedPublisherCache({
         link: this.#link,
         key: this.#key,
@@ -181,17 +182,6 @@ export class OutboundTopic {
     for (const { data, attachment, timestamp } of [...this.#cache]) {
       if (!(await this.#publisher!.put(data, attachment, timestamp))) return;
       this.counters.resent++;
-    }
-  }
-
-  async #serveHistory(query: Query): Promise<void> {
-    try {
-      for (const { data, attachment } of this.#cache) {
-        await query.reply(this.#key, data, attachment ? { attachment } : undefined);
-        this.counters.historyServed++;
-      }
-    } finally {
-      await query.finalize();
     }
   }
 }

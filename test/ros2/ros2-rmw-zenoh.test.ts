@@ -196,7 +196,7 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
       node: 'gid_reader',
       subscribe: { topic: '/map', type: GRID, transient_local: true },
     });
-    const { attachment } = (await reader.next((e) => e.event === 'history', 'the cached /map')) as unknown as {
+    const { attachment } = (await reader.next((e) => e.event === 'sample', 'the cached /map')) as unknown as {
       attachment: { gid: string };
     };
     expect(gid!.replaceAll('.', '')).toBe(attachment.gid);

@@ -1,11 +1,15 @@
 """
 ROS-2-shaped Zenoh peers for tests, written to rmw_zenoh's design (docs/design.md of ros2/rmw_zenoh): data keys
 <domain>/<name>/<dds type>/<RIHS01 hash>, liveliness tokens under @ros2_lv, and the attachment (int64 LE
-sequence, int64 LE source timestamp, GID length, GID) on every sample, request and reply.
+sequence, int64 LE source timestamp, GID length, GID) on every sample, request and reply. A double of rmw_zenoh_cpp,
+which no registry has (test/ros2/ros2-rmw-zenoh.test.ts runs the real one where ROS 2 is built); transient_local
+endpoints are eclipse-zenoh's own zenoh-ext AdvancedPublisher/AdvancedSubscriber, as rmw_zenoh from 0.2.2 uses them.
 
 python ros_peer.py '<json spec>': a spec names the router, the node, and what the node does:
-  publish: a topic, type, hash and hex CDR payloads, sent at `rate_hz` (or on "pub <hex>" lines from stdin)
-  subscribe: a topic and type: each sample is printed as {"event": "sample", key, payload, attachment}
+  publish: a topic, type, hash and hex CDR payloads, sent at `rate_hz` (or on "pub <hex>" lines from stdin);
+           transient_local with a cache of `depth`
+  subscribe: a topic and type: each sample is printed as {"event": "sample", key, payload, attachment};
+             transient_local with a history of `depth` (the caches' samples come as samples too)
   serve: std_srvs/srv/SetBool served on a name: replies success=data, message="ok:<data>"; with `hold_final_s`
          the query's final waits that long after the reply (the callback returns late), as a slow server's may
   get: one Zenoh get of a key with a payload; prints the replies, then exits
@@ -19,6 +23,7 @@ import threading
 import time
 
 import zenoh
+import zenoh.ext as ext
 
 spec = json.loads(sys.argv[1])
 domain = spec.get("domain", 0)
@@ -57,6 +62,8 @@ conf = zenoh.Config()
 conf.insert_json5("mode", '"client"')
 conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
 conf.insert_json5("scouting/multicast/enabled", "false")
+# rmw_zenoh's session config enables timestamping, which zenoh-ext's cache needs.
+conf.insert_json5("timestamping/enabled", "true")
 session = zenoh.open(conf)
 zid = str(session.zid())
 tokens = [session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/{node_name}")]
@@ -77,17 +84,11 @@ gid = bytes(range(16))
 seq = 0
 
 
-history = []  # a transient_local publisher's cache: (payload, attachment) of its last `depth` samples
-
-
 def publish(payload):
     global seq
     seq += 1
-    att = None if "raw" in spec else attachment(seq, gid)
+    att = attachment(seq, gid)
     publisher.put(payload, attachment=att)
-    if "publish" in spec and spec["publish"].get("transient_local"):
-        history.append((payload, att))
-        del history[: -spec["publish"].get("depth", 10)]
     emit(event="published", seq=seq)
 
 
@@ -96,14 +97,16 @@ if "publish" in spec:
     if p.get("transient_local"):
         QOS = f":1:,{p.get('depth', 10)}:,:,:,,"
     tokens.append(session.liveliness().declare_token(entity_token(10, "MP", p["topic"], p["type"], p["hash"])))
-    publisher = session.declare_publisher(key(p["topic"], p["type"], p["hash"]))
     if p.get("transient_local"):
-        # As rmw_zenoh's publication cache: late joiners query the topic's key and get the last samples.
-        def on_history_query(query):
-            for payload, att in list(history):
-                query.reply(key(p["topic"], p["type"], p["hash"]), payload, attachment=att)
-
-        handles.append(session.declare_queryable(key(p["topic"], p["type"], p["hash"]), on_history_query, complete=True))
+        # As rmw_zenoh (from 0.2.2) publishes one: eclipse-zenoh's own zenoh-ext AdvancedPublisher with a cache.
+        publisher = ext.declare_advanced_publisher(
+            session,
+            key(p["topic"], p["type"], p["hash"]),
+            cache=ext.CacheConfig(max_samples=p.get("depth", 10)),
+            publisher_detection=True,
+        )
+    else:
+        publisher = session.declare_publisher(key(p["topic"], p["type"], p["hash"]))
     if p.get("rate_hz"):
         payloads = [bytes.fromhex(h) for h in p["payloads"]]
 
@@ -124,12 +127,20 @@ if "subscribe" in spec:
         emit(event="sample", key=str(sample.key_expr), payload=sample.payload.to_bytes().hex(), attachment=parse_attachment(sample.attachment))
 
     sub_key = s.get("key", f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*")
-    handles.append(session.declare_subscriber(sub_key, on_sample))
     if s.get("transient_local"):
-        # A late joiner of a transient_local topic asks the publishers' caches for their last samples.
-        for reply in session.get(f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*", timeout=5, consolidation=zenoh.ConsolidationMode.NONE):
-            if reply.ok is not None:
-                emit(event="history", key=str(reply.ok.key_expr), payload=reply.ok.payload.to_bytes().hex(), attachment=parse_attachment(reply.ok.attachment))
+        # As rmw_zenoh (from 0.2.2) subscribes: eclipse-zenoh's own zenoh-ext AdvancedSubscriber, which asks the
+        # publishers' caches for their last samples (history and live samples alike come as "sample" events).
+        handles.append(
+            ext.declare_advanced_subscriber(
+                session,
+                sub_key,
+                on_sample,
+                history=ext.HistoryConfig(detect_late_publishers=True, max_samples=s.get("depth", 10)),
+                subscriber_detection=True,
+            )
+        )
+    else:
+        handles.append(session.declare_subscriber(sub_key, on_sample))
 
 if "serve" in spec:
     v = spec["serve"]
@@ -147,11 +158,6 @@ if "serve" in spec:
         time.sleep(v.get("hold_final_s", 0))
 
     handles.append(session.declare_queryable(key(v["service"], "std_srvs/srv/SetBool", v["hash"]), on_query, complete=True))
-
-if "raw" in spec:
-    # Another mapping's peer (zenoh-bridge-ros2dds): its own tokens, and samples on a key, with no attachment.
-    tokens.extend(session.liveliness().declare_token(t) for t in spec["raw"]["tokens"])
-    publisher = session.declare_publisher(spec["raw"]["key"])
 
 if "call" in spec:
     # A ROS 2 service client as rmw_zenoh's: a get to all complete queryables, with the attachment.
