@@ -8,85 +8,74 @@ import { useZenohNetwork } from './zenoh-network.ts';
 
 const SERVER = resolve('test/peers/zenoh/action_server.py');
 const TYPE = 'test_msgs/action/Fibonacci';
+const ACTION = '/fibonacci';
 
-// The daemon as the action client of a server on Zenoh (test/peers/zenoh/action_server.py, written here to
-// rmw_zenoh's and zenoh-bridge-ros2dds's keys): zenoh.actions.call serves it on the bus, where the CLI, the agent
-// and the stop reach it as any bus action.
+// The daemon as the action client of a server on Zenoh keyed as rmw_zenoh keys it (test/peers/zenoh/action_server.py,
+// a double of rmw_zenoh_cpp, which no registry has): zenoh.actions.call serves it on the bus, where the CLI, the agent
+// and the stop reach it as any bus action. The same behaviour under zenoh-bridge-ros2dds is tested against the real
+// bridge and a Cyclone DDS action server (test/ros2dds).
 describe('an action server on Zenoh, used by the daemon', () => {
   const zn = useZenohNetwork();
   const { cleanups, peer } = zn;
 
-  const mappings = [
-    { mapping: 'rmw_zenoh', action: '/fibonacci', zenoh: {} },
-    {
-      mapping: 'ros2dds',
-      action: '/fibonacci',
-      zenoh: { mapping: 'ros2dds', namespace: '/bot1' },
-      key: 'bot1/fibonacci',
-    },
-  ] as const;
-
-  for (const m of mappings) {
-    it(`${m.mapping}: streams feedback and the result, reports a rejected goal, and is listed with its type`, async () => {
-      const { daemon, codec, stop } = await startDaemon({
-        zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] }, ...m.zenoh },
-      });
-      cleanups.push(stop);
-      const server = await peer(serverSpec(daemon.definitions, m), SERVER);
-      const client = new BusActionClient({ bus: daemon.bus, codec, name: m.action, type: TYPE });
-      await waitFor(() => client.available(), 'the Zenoh action on the bus');
-      expect(listActions(daemon.bus, daemon.graph.endpoints())).toEqual([
-        expect.objectContaining({ name: '/fibonacci', types: [TYPE], onBus: true }),
-      ]);
-
-      const feedback: number[][] = [];
-      const handle = await client.sendGoal(
-        { order: 5 },
-        { onFeedback: (f) => void feedback.push(f.sequence as number[]) },
-      );
-      expect(handle).toBeDefined();
-      const accepted = await server.next((e) => e.event === 'accepted', 'the goal at the server');
-      expect(accepted.goal).toBe(handle!.goalId);
-      const outcome = await handle!.result({ timeoutMs: 20_000 });
-      expect(outcome).toMatchObject({ state: 'succeeded', result: { sequence: [0, 1, 1, 2, 3] } });
-      expect(feedback.map((s) => [...s])).toEqual([[0], [0, 1], [0, 1, 1], [0, 1, 1, 2], [0, 1, 1, 2, 3]]);
-
-      expect(await client.sendGoal({ order: -1 })).toBeUndefined();
-      await server.next((e) => e.event === 'rejected', 'the rejected goal at the server');
-      await server.close();
+  it('streams feedback and the result, reports a rejected goal, and is listed with its type', async () => {
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] } },
     });
+    cleanups.push(stop);
+    const server = await peer(serverSpec(daemon.definitions), SERVER);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: ACTION, type: TYPE });
+    await waitFor(() => client.available(), 'the Zenoh action on the bus');
+    expect(listActions(daemon.bus, daemon.graph.endpoints())).toEqual([
+      expect.objectContaining({ name: '/fibonacci', types: [TYPE], onBus: true }),
+    ]);
 
-    it(`${m.mapping}: the operator's stop cancels the goal at the server`, async () => {
-      const { daemon, codec, stop } = await startDaemon({
-        zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] }, ...m.zenoh },
-      });
-      cleanups.push(stop);
-      const server = await peer({ ...serverSpec(daemon.definitions, m), step_s: 0.2 }, SERVER);
-      const client = new BusActionClient({
-        bus: daemon.bus,
-        codec,
-        name: m.action,
-        type: TYPE,
-        track: daemon.actionGoals,
-      });
-      await waitFor(() => client.available(), 'the Zenoh action on the bus');
-      const handle = (await client.sendGoal({ order: 100 }))!;
-      const result = handle.result({ timeoutMs: 20_000 });
-      await server.next((e) => e.event === 'feedback', 'the goal running');
-      const stopped = await daemon.robotStop.stop('ada', 'test');
-      expect(stopped.goals).toEqual([`/fibonacci ${handle.goalId}`]);
-      const cancel = await server.next((e) => e.event === 'cancel', 'the cancel at the server');
-      expect(cancel).toMatchObject({ goal: handle.goalId, known: true });
-      expect((await result).state).toBe('canceled');
-      await daemon.robotStop.release('ada');
-      await server.close();
+    const feedback: number[][] = [];
+    const handle = await client.sendGoal(
+      { order: 5 },
+      { onFeedback: (f) => void feedback.push(f.sequence as number[]) },
+    );
+    expect(handle).toBeDefined();
+    const accepted = await server.next((e) => e.event === 'accepted', 'the goal at the server');
+    expect(accepted.goal).toBe(handle!.goalId);
+    const outcome = await handle!.result({ timeoutMs: 20_000 });
+    expect(outcome).toMatchObject({ state: 'succeeded', result: { sequence: [0, 1, 1, 2, 3] } });
+    expect(feedback.map((s) => [...s])).toEqual([[0], [0, 1], [0, 1, 1], [0, 1, 1, 2], [0, 1, 1, 2, 3]]);
+
+    expect(await client.sendGoal({ order: -1 })).toBeUndefined();
+    await server.next((e) => e.event === 'rejected', 'the rejected goal at the server');
+    await server.close();
+  });
+
+  it("the operator's stop cancels the goal at the server", async () => {
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] } },
     });
-  }
+    cleanups.push(stop);
+    const server = await peer({ ...serverSpec(daemon.definitions), step_s: 0.2 }, SERVER);
+    const client = new BusActionClient({
+      bus: daemon.bus,
+      codec,
+      name: ACTION,
+      type: TYPE,
+      track: daemon.actionGoals,
+    });
+    await waitFor(() => client.available(), 'the Zenoh action on the bus');
+    const handle = (await client.sendGoal({ order: 100 }))!;
+    const result = handle.result({ timeoutMs: 20_000 });
+    await server.next((e) => e.event === 'feedback', 'the goal running');
+    const stopped = await daemon.robotStop.stop('ada', 'test');
+    expect(stopped.goals).toEqual([`/fibonacci ${handle.goalId}`]);
+    const cancel = await server.next((e) => e.event === 'cancel', 'the cancel at the server');
+    expect(cancel).toMatchObject({ goal: handle.goalId, known: true });
+    expect((await result).state).toBe('canceled');
+    await daemon.robotStop.release('ada');
+    await server.close();
+  });
 
   // The remote-api bridge sends a query's final as a frame of its own, which Nagle's algorithm on its socket may hold
   // for Linux's 40 ms delayed ACK: the daemon takes the server's answer without waiting for the final.
   it("takes a goal as accepted at the server's answer, while the server still holds its query open", async () => {
-    const m = mappings[0];
     const { daemon, codec, stop } = await startDaemon({
       // Longer than the test may run: a goal accepted only at the query's end would never be.
       zenoh: {
@@ -97,8 +86,8 @@ describe('an action server on Zenoh, used by the daemon', () => {
       },
     });
     cleanups.push(stop);
-    const server = await peer({ ...serverSpec(daemon.definitions, m), hold_send_goal: true }, SERVER);
-    const client = new BusActionClient({ bus: daemon.bus, codec, name: m.action, type: TYPE });
+    const server = await peer({ ...serverSpec(daemon.definitions), hold_send_goal: true }, SERVER);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: ACTION, type: TYPE });
     await waitFor(() => client.available(), 'the Zenoh action on the bus');
     let handle;
     try {
@@ -115,13 +104,12 @@ describe('an action server on Zenoh, used by the daemon', () => {
   it('asks get_result again when a get_result ends with no result while the status says the goal runs', async () => {
     // A get_result may end with no reply while the goal runs on (its query timed out, a router on the way dropped it):
     // the server here finishes the first one so.
-    const m = mappings[1];
     const { daemon, codec, stop } = await startDaemon({
-      zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] }, ...m.zenoh },
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] } },
     });
     cleanups.push(stop);
-    const server = await peer({ ...serverSpec(daemon.definitions, m), step_s: 0.1, drop_get_results: 1 }, SERVER);
-    const client = new BusActionClient({ bus: daemon.bus, codec, name: m.action, type: TYPE });
+    const server = await peer({ ...serverSpec(daemon.definitions), step_s: 0.1, drop_get_results: 1 }, SERVER);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: ACTION, type: TYPE });
     await waitFor(() => client.available(), 'the Zenoh action on the bus');
     const handle = (await client.sendGoal({ order: 4 }))!;
     const outcome = await handle.result({ timeoutMs: 20_000 });
@@ -131,13 +119,12 @@ describe('an action server on Zenoh, used by the daemon', () => {
   });
 
   it("shows a goal's state as the server's status topic says, and ends it aborted when the server aborts it", async () => {
-    const m = mappings[0];
     const { daemon, codec, stop } = await startDaemon({
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] } },
     });
     cleanups.push(stop);
-    const server = await peer({ ...serverSpec(daemon.definitions, m), step_s: 0.2, abort_at: 3 }, SERVER);
-    const client = new BusActionClient({ bus: daemon.bus, codec, name: m.action, type: TYPE });
+    const server = await peer({ ...serverSpec(daemon.definitions), step_s: 0.2, abort_at: 3 }, SERVER);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: ACTION, type: TYPE });
     await waitFor(() => client.available(), 'the Zenoh action on the bus');
     const handle = (await client.sendGoal({ order: 10 }))!;
     const result = handle.result({ timeoutMs: 20_000 });
@@ -150,13 +137,12 @@ describe('an action server on Zenoh, used by the daemon', () => {
   });
 
   it('ends a goal aborted, with the reason logged, when its server dies mid-goal', async () => {
-    const m = mappings[0];
     const { daemon, codec, stop } = await startDaemon({
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] } },
     });
     cleanups.push(stop);
-    const server = await peer({ ...serverSpec(daemon.definitions, m), step_s: 0.2 }, SERVER);
-    const client = new BusActionClient({ bus: daemon.bus, codec, name: m.action, type: TYPE });
+    const server = await peer({ ...serverSpec(daemon.definitions), step_s: 0.2 }, SERVER);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: ACTION, type: TYPE });
     await waitFor(() => client.available(), 'the Zenoh action on the bus');
     const handle = (await client.sendGoal({ order: 100 }))!;
     const result = handle.result({ timeoutMs: 60_000 });
@@ -179,15 +165,10 @@ describe('an action server on Zenoh, used by the daemon', () => {
   });
 });
 
-function serverSpec(
-  definitions: Parameters<typeof typeDescriptionHash>[0],
-  m: { mapping: string; action: string; key?: string },
-): Record<string, unknown> {
+function serverSpec(definitions: Parameters<typeof typeDescriptionHash>[0]): Record<string, unknown> {
   const hash = (type: string) => typeDescriptionHash(definitions, type);
   return {
-    mapping: m.mapping,
-    action: m.action,
-    ...(m.key ? { key: m.key } : {}),
+    action: ACTION,
     hashes: {
       send_goal: hash(`${TYPE}_SendGoal`),
       cancel_goal: hash('action_msgs/srv/CancelGoal'),

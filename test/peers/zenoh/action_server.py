@@ -1,14 +1,14 @@
 """
-A test_msgs/action/Fibonacci action server on Zenoh, keyed as rmw_zenoh or zenoh-bridge-ros2dds carries actions:
-the send_goal, cancel_goal and get_result services as queryables and the feedback topic as a publisher.
-  rmw_zenoh (docs/design.md of ros2/rmw_zenoh): keys <domain>/<action>/_action/<service>/<dds type>/<hash>, an
-    SS token per hidden service and an MP token for feedback and status (rmw_zenoh has no action tokens: rcl_action
-    makes an action of plain services and topics), and the attachment on every reply.
-  ros2dds (zenoh-plugin-ros2dds route_action_srv.rs): keys <action key>/_action/<service>, queryables not complete,
-    one `@/<zid>/@ros2_lv/AS/<key with §>/<type with §>` token, no attachment.
+A test_msgs/action/Fibonacci action server on Zenoh as an rmw_zenoh node serves one (docs/design.md of
+ros2/rmw_zenoh): the send_goal, cancel_goal and get_result services as complete queryables on
+<domain>/<action>/_action/<service>/<dds type>/<hash>, the feedback and status topics as publishers, an SS token per
+hidden service and an MP token for feedback and status (rmw_zenoh has no action tokens: rcl_action makes an action of
+plain services and topics), and the attachment on every reply. A double of rmw_zenoh_cpp, which no registry has
+(test/ros2/ros2-rmw-zenoh.test.ts runs the real one where ROS 2 is built); zenoh-bridge-ros2dds's actions are tested
+against the real bridge (test/ros2dds).
 
-python action_server.py '<json spec>': router, mapping, action (`/fibonacci`), key (ros2dds), hashes (rmw_zenoh:
-send_goal, cancel_goal, get_result, feedback), step_s, quiet (no
+python action_server.py '<json spec>': router, action (`/fibonacci`), hashes (send_goal, cancel_goal, get_result,
+feedback), step_s, quiet (no
 accepted and cancel events: a bench sends thousands). A goal of order n is accepted when n >= 0 (else rejected),
 publishes n feedbacks (the sequence so far) one per step_s, and succeeds with the sequence; a cancel ends it
 canceled. Events are JSON lines: ready, accepted, rejected, feedback, cancel, result. stdin: "die" exits at once
@@ -27,11 +27,9 @@ import time
 import zenoh
 
 spec = json.loads(sys.argv[1])
-mapping = spec.get("mapping", "rmw_zenoh")
 action = spec["action"]
 step_s = spec.get("step_s", 0.05)
 domain = spec.get("domain", 0)
-TYPE = "test_msgs/action/Fibonacci"
 HEADER = b"\x00\x01\x00\x00"  # CDR little endian
 lock = threading.Lock()
 
@@ -61,8 +59,6 @@ def dds_type(part):
 
 
 def key(part):
-    if mapping == "ros2dds":
-        return f"{spec['key']}/_action/{part}"
     name = f"{action.lstrip('/')}/_action/{part}"
     return f"{domain}/{name}/{dds_type(part)}/{spec['hashes'].get(part, 'TypeHashNotSupported')}"
 
@@ -76,9 +72,9 @@ release = threading.Event()
 
 
 def reply_attachment(query):
-    """rmw_zenoh's clients match replies by the request's sequence number and GID; the bridge attaches none."""
+    """rmw_zenoh's clients match replies by the request's sequence number and GID."""
     raw = query.attachment
-    if mapping == "ros2dds" or raw is None:
+    if raw is None:
         return None
     b = raw.to_bytes()
     seq = struct.unpack_from("<q", b, 0)[0]
@@ -186,36 +182,31 @@ def on_get_result(query):
     threading.Thread(target=answer_result, args=(query, goal_id), daemon=True).start()
 
 
-complete = mapping != "ros2dds"
 queryables = [
-    session.declare_queryable(key("send_goal"), on_send_goal, complete=complete),
-    session.declare_queryable(key("cancel_goal"), on_cancel_goal, complete=complete),
-    session.declare_queryable(key("get_result"), on_get_result, complete=complete),
+    session.declare_queryable(key("send_goal"), on_send_goal, complete=True),
+    session.declare_queryable(key("cancel_goal"), on_cancel_goal, complete=True),
+    session.declare_queryable(key("get_result"), on_get_result, complete=True),
 ]
-# Announced once it serves, as rmw_zenoh and the bridge do: a client that sees the token finds the queryables.
-if mapping == "ros2dds":
-    ke = spec["key"].replace("/", "§")
-    tokens.append(session.liveliness().declare_token(f"@/{zid}/@ros2_lv/AS/{ke}/{TYPE.replace('/', '§')}"))
-else:
-    node = spec.get("node", "fibonacci_server")
-    tokens.append(session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/{node}"))
-    for eid, (kind, part, qos) in enumerate(
-        [
-            ("SS", "send_goal", "::,10:,:,:,,"),
-            ("SS", "cancel_goal", "::,10:,:,:,,"),
-            ("SS", "get_result", "::,10:,:,:,,"),
-            ("MP", "feedback", "::,10:,:,:,,"),
-            ("MP", "status", ":1:,1:,:,:,,"),
-        ],
-        start=1,
-    ):
-        name = f"{action}/_action/{part}".replace("/", "%")
-        hash_ = spec["hashes"].get(part, "TypeHashNotSupported")
-        tokens.append(
-            session.liveliness().declare_token(
-                f"@ros2_lv/{domain}/{zid}/0/{eid}/{kind}/%/%/{node}/{name}/{dds_type(part)}/{hash_}/{qos}"
-            )
+# Announced once it serves, as rmw_zenoh does: a client that sees the token finds the queryables.
+node = spec.get("node", "fibonacci_server")
+tokens.append(session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/{node}"))
+for eid, (kind, part, qos) in enumerate(
+    [
+        ("SS", "send_goal", "::,10:,:,:,,"),
+        ("SS", "cancel_goal", "::,10:,:,:,,"),
+        ("SS", "get_result", "::,10:,:,:,,"),
+        ("MP", "feedback", "::,10:,:,:,,"),
+        ("MP", "status", ":1:,1:,:,:,,"),
+    ],
+    start=1,
+):
+    name = f"{action}/_action/{part}".replace("/", "%")
+    hash_ = spec["hashes"].get(part, "TypeHashNotSupported")
+    tokens.append(
+        session.liveliness().declare_token(
+            f"@ros2_lv/{domain}/{zid}/0/{eid}/{kind}/%/%/{node}/{name}/{dds_type(part)}/{hash_}/{qos}"
         )
+    )
 
 emit(event="ready", zid=zid)
 for line in sys.stdin:
