@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { BenchResult } from './bench.ts';
 import { percentile, tail } from './bench.ts';
@@ -11,6 +10,7 @@ import { PORTS } from '../daemon/contract/ports.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { ZenohNetwork, type Peer } from '../test/zenoh/zenoh-network.ts';
+import { cdrPayload as payload, fairness, fairnessZenoh, wallNs } from './zenoh-fairness.ts';
 
 // The Zenoh bridge through a real router and zenoh-bridge-remote-api (test/peers/install), each figure beside
 // a baseline through the same router in the same run: a bare zenoh-ts client, or the HTTP API.
@@ -20,15 +20,6 @@ const BYTES = 'std_msgs/msg/ByteMultiArray';
 const GID = new Uint8Array(16);
 
 type Outbound = Record<string, { sent: number; linkDrops: number; dropped: number }>;
-
-/** The wall clock in ns to the microsecond, against Python's time_ns (nowNs re-reads Date.now once a second). */
-const wallNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
-
-const payload = (size: number) => {
-  const data = new Uint8Array(size);
-  data.set([0, 1, 0, 0]);
-  return data;
-};
 
 /** Puts per second from the daemon's bus to Zenoh (each put handed to the bridge's WebSocket, in order). */
 async function busToZenoh(
@@ -73,7 +64,7 @@ export async function run(): Promise<BenchResult[]> {
   const net = await ZenohNetwork.create();
   const peers: Peer[] = [];
   const results: BenchResult[] = [];
-  let stop: (() => Promise<void>) | undefined;
+  const stops: (() => Promise<void>)[] = [];
   // zenoh-ts 1.10.1 rejects a request at its response timeout before it attaches its handler when the send waited
   // for the socket's buffer (a keepalive behind 1 MiB puts on a loaded host): the daemon's run command logs such a
   // rejection and keeps running, and so does this bench, counting them.
@@ -89,16 +80,22 @@ export async function run(): Promise<BenchResult[]> {
         endpoint: net.wsUrl,
         topics: ['/lat'],
         queue_depth: 20_000,
-        publish: ['/put/**', '/joint_states', '/points'],
-        topic_qos: [
-          { topic: '/joint_states', priority: 'real_time', express: true },
-          { topic: '/points', priority: 'data_low', reliability: 'best_effort' },
-        ],
+        ...fairnessZenoh(true),
+        publish: ['/put/**', ...fairnessZenoh(true).publish],
       },
     });
-    stop = started.stop;
+    stops.push(started.stop);
     const { daemon } = started;
-    await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the link up');
+    // A second daemon whose bulk session shares its event loop, measured beside the first.
+    const shared = await startDaemon({
+      api: { enabled: false },
+      foxglove: { enabled: false },
+      // No queryables: the VLA round trip's get must reach the first daemon alone.
+      zenoh: { enabled: true, endpoint: net.wsUrl, queries: [], ...fairnessZenoh(false) },
+    });
+    stops.push(shared.stop);
+    for (const d of [daemon, shared.daemon])
+      await waitFor(() => d.componentHealth().zenoh!.state === 'running', 'the links up');
     const hash = typeDescriptionHash(daemon.definitions, BYTES);
 
     for (const [size, n, label] of [
@@ -135,10 +132,14 @@ export async function run(): Promise<BenchResult[]> {
 
     results.push(await zenohToBus(net, daemon, peers, hash));
     results.push(await vlaRoundTrip(net, daemon, peers));
-    results.push(...(await fairness(net, daemon, peers, hash)));
+    results.push(...(await fairness(net, { lane: daemon, main: shared.daemon }, peers, hash)));
     // A session lost mid-run (a keepalive unanswered on a loaded host) explains a run's gap: said, not hidden.
-    const sessions = daemon.componentHealth().zenoh!.details as Record<string, { losses?: number }>;
+    const sessions = daemon.componentHealth().zenoh!.details as Record<
+      string,
+      { losses?: number; threadExits?: number }
+    >;
     const losses = ['link', 'bulk_link', 'receive_link'].map((k) => `${k} ${sessions[k]?.losses ?? '-'}`);
+    losses.push(`bulk lane thread exits ${sessions.bulk_link?.threadExits ?? '-'}`);
     results
       .at(-1)!
       .notes!.push(
@@ -146,7 +147,7 @@ export async function run(): Promise<BenchResult[]> {
       );
   } finally {
     await Promise.all(peers.map((p) => p.close()));
-    await stop?.();
+    for (const stop of stops.reverse()) await stop();
     await net.close();
     process.off('unhandledRejection', onLateRejection);
   }
@@ -273,147 +274,4 @@ async function vlaRoundTrip(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): P
       `p99 ${percentile(z, 99).toFixed(3)} ms over Zenoh, ${percentile(h, 99).toFixed(3)} ms over HTTP; ${z.length} calls each`,
     ],
   };
-}
-
-const FAIRNESS_RUNS = 3;
-const FAIRNESS_SECONDS = 3;
-
-type StreamReport = Record<string, { count: number; bytes: number; latency_ms: number[] }>;
-
-/**
- * 1 kHz small messages from the bus to Zenoh, alone and beside 5 MB messages at 10 Hz (the bulk session), in
- * several runs: the small stream's rate and tail, beside a bare zenoh-ts client's 1 kHz stream sent at the same
- * moments to the same Python listener through the same bridge. That bare stream shares this process and its
- * event loop, where zenoh-ts encodes each 5 MB put in one piece, and the machine's cores with the bridge, router
- * and listener carrying 50 MB/s: the floor any zenoh-ts client here has.
- */
-async function fairness(
-  net: ZenohNetwork,
-  daemon: Daemon,
-  peers: Peer[],
-  hash: string | undefined,
-): Promise<BenchResult[]> {
-  const zenoh = await loadZenoh();
-  const listener = await net.peer({
-    node: 'bench_listener',
-    measure: ['/joint_states', '/points', '/bare_small'].map((topic) => ({ topic, type: BYTES })),
-  });
-  peers.push(listener);
-  const session = await zenoh.Session.open(new zenoh.Config(net.wsUrl));
-  const bare = await session.declarePublisher(`0/bare_small/std_msgs::msg::dds_::ByteMultiArray_/${hash}`, {
-    priority: zenoh.Priority.REAL_TIME,
-    express: true,
-    congestionControl: zenoh.CongestionControl.BLOCK,
-    reliability: zenoh.Reliability.RELIABLE,
-    encoding: zenoh.Encoding.APPLICATION_CDR,
-  });
-  const small = daemon.bus.advertise('/joint_states', BYTES, { source: 'bench' });
-  const large = daemon.bus.advertise('/points', BYTES, {
-    source: 'bench',
-    qos: { reliability: 'best_effort', depth: 2 },
-  });
-  const smallData = payload(SMALL);
-  const largeData = payload(5 * 1024 * 1024);
-  let seq = 0n;
-  const reports = () => listener.events.filter((e) => e.event === 'report');
-  const report = async () => {
-    const before = reports().length;
-    listener.send('report'); // and resets the counters
-    await waitFor(() => reports().length > before, "the listener's report");
-    return (reports().at(-1) as unknown as { topics: StreamReport }).topics;
-  };
-  const phase = async (withLarge: boolean) => {
-    await report();
-    const loop = monitorEventLoopDelay({ resolution: 1 });
-    loop.enable();
-    const start = performance.now();
-    let sentSmall = 0;
-    let sentLarge = 0;
-    while (performance.now() - start < FAIRNESS_SECONDS * 1000) {
-      const elapsed = performance.now() - start;
-      for (; sentSmall < elapsed; sentSmall++) {
-        // Both stamped with the wall clock to the microsecond (nowNs is to the millisecond at its re-sync).
-        small.publish(smallData, wallNs());
-        const attachment = encodeAttachment({ sequence: ++seq, timestampNs: wallNs(), gid: GID });
-        void bare.put(smallData, { attachment });
-      }
-      if (withLarge) for (; sentLarge < elapsed / 100; sentLarge++) large.publish(largeData);
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    loop.disable();
-    await new Promise((r) => setTimeout(r, 300));
-    const topics = await report();
-    const sorted = (topic: string) => Float64Array.from(topics[topic]!.latency_ms).sort();
-    return {
-      ours: sorted('/joint_states'),
-      bare: sorted('/bare_small'),
-      rate: topics['/joint_states']!.count / FAIRNESS_SECONDS,
-      bareRate: topics['/bare_small']!.count / FAIRNESS_SECONDS,
-      sent: sentSmall / FAIRNESS_SECONDS,
-      large: topics['/points']!.count / FAIRNESS_SECONDS,
-      largeSent: sentLarge / FAIRNESS_SECONDS,
-      loopP99: loop.percentile(99) / 1e6,
-    };
-  };
-  const alone: Awaited<ReturnType<typeof phase>>[] = [];
-  const loaded: Awaited<ReturnType<typeof phase>>[] = [];
-  try {
-    for (let run = 0; run < FAIRNESS_RUNS; run++) {
-      alone.push(await phase(false));
-      loaded.push(await phase(true));
-    }
-  } finally {
-    small.close();
-    large.close();
-    await session.close();
-  }
-  const pooled = (runs: typeof alone, pick: 'ours' | 'bare') =>
-    Float64Array.from(runs.flatMap((r) => [...r[pick]])).sort();
-  const p99s = (runs: typeof alone, pick: 'ours' | 'bare') => runs.map((r) => percentile(r[pick], 99));
-  const range = (values: number[]) =>
-    `${values.map((v) => v.toFixed(2)).join(', ')} (best ${Math.min(...values).toFixed(2)}, worst ${Math.max(...values).toFixed(2)})`;
-  const rate = Math.min(...loaded.map((r) => r.rate));
-  const aloneRate = Math.min(...alone.map((r) => r.rate));
-  // A run where the listener heard nothing of either stream (ours and the bare one) says the host stalled the
-  // bridge or the listener: it is shown, and no goal counts as met on it.
-  const silent = [...alone, ...loaded].filter((r) => r.rate === 0 && r.bareRate === 0).length;
-  const p99 = percentile(pooled(loaded, 'ours'), 99);
-  const floor = percentile(pooled(loaded, 'bare'), 99);
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  return [
-    {
-      name: '1 kHz small stream to Zenoh beside 5 MB at 10 Hz: delivered rate',
-      ours: rate,
-      baseline: { name: 'the same stream alone', value: aloneRate },
-      unit: 'Hz',
-      better: 'higher',
-      goal: 'loses < 1% of its rate (zenoh-bridge-ros2dds users report 1 kHz falling to 50 Hz, zenoh-plugin-ros2dds#192)',
-      met: silent === 0 && loaded.every((r, i) => r.rate >= 0.99 * alone[i]!.rate),
-      notes: [
-        ...(silent > 0 ? [`${silent} phase(s) where the listener heard neither stream (host stalled)`] : []),
-        `worst of ${FAIRNESS_RUNS} runs of ${FAIRNESS_SECONDS} s; 5 MB offered at ${mean(loaded.map((r) => r.largeSent)).toFixed(1)} Hz, ` +
-          `delivered ${mean(loaded.map((r) => r.large)).toFixed(1)} Hz (best_effort, drop-oldest)`,
-      ],
-    },
-    {
-      name: '1 kHz small stream to Zenoh beside 5 MB at 10 Hz: p99 latency',
-      ours: p99,
-      baseline: {
-        name: 'bare zenoh-ts 1 kHz stream at the same moments, same bridge, same large stream',
-        value: floor,
-      },
-      unit: 'ms',
-      better: 'lower',
-      goal: 'p99 < 10 ms',
-      met: silent === 0 && p99 < 10,
-      notes: [
-        `beside 5 MB: ours ${tail(pooled(loaded, 'ours'))}; bare ${tail(pooled(loaded, 'bare'))}`,
-        `alone: ours ${tail(pooled(alone, 'ours'))}; bare ${tail(pooled(alone, 'bare'))}`,
-        `p99 per run beside 5 MB: ours ${range(p99s(loaded, 'ours'))}; bare ${range(p99s(loaded, 'bare'))}`,
-        `p99 per run alone: ours ${range(p99s(alone, 'ours'))}; bare ${range(p99s(alone, 'bare'))}`,
-        `this process's event-loop delay p99: ${range(loaded.map((r) => r.loopP99))} ms beside 5 MB, ` +
-          `${range(alone.map((r) => r.loopP99))} ms alone (zenoh-ts encodes a 5 MB put in one piece on this loop)`,
-      ],
-    },
-  ];
 }
