@@ -66,7 +66,7 @@ describe('a catalog whose process was killed inside a write', () => {
 });
 
 /** A catalog whose very first write found the disk full (a real tmpfs). */
-describe.runIf(canMountTmpfs)('a catalog created on a full disk', () => {
+describe.runIf(canMountTmpfs())('a catalog created on a full disk', () => {
   it('leaves a 0-byte file, which is made again once there is space (it used to be called damaged for good)', async () => {
     const disk = mountSmallTmpfs('2m');
     try {

@@ -13,7 +13,7 @@ import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs
 // A merge writes its merged files while the old ones still exist: on a nearly full disk `lakehouse compact`
 // must not take the space the recorder needs, nor start a merge it has no room for.
 
-describe.runIf(canMountTmpfs)('lakehouse compact on a nearly full disk', () => {
+describe.runIf(canMountTmpfs())('lakehouse compact on a nearly full disk', () => {
   const registry = new DefinitionsRegistry();
   let fs: ReturnType<typeof mountSmallTmpfs>;
   let dataDir = '';

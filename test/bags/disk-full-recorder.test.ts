@@ -67,7 +67,7 @@ function tmpfs(size: string) {
  * Real small tmpfs mounts, filled by another "program" (a file of zeros): what the recorder does when the
  * robot's eMMC is already full at start, and what retention may take while it waits for room.
  */
-describe.runIf(canMountTmpfs)('the recorder on a real full disk', () => {
+describe.runIf(canMountTmpfs())('the recorder on a real full disk', () => {
   it('starts on a disk already full: stopped (disk_full, saying what is short), no bag made, and records once the disk grows', async () => {
     const disk = tmpfs('512k');
     fillDisk(disk.path);

@@ -30,7 +30,7 @@ async function midChunk(path: string): Promise<number> {
  * `bag repair` of a bag left open, on a real tmpfs with a page free: rewriting the cut split takes about its
  * size again. Run as people do when it fails: again, and again once space is freed.
  */
-describe.runIf(canMountTmpfs)('bag repair on a full disk', () => {
+describe.runIf(canMountTmpfs())('bag repair on a full disk', () => {
   it('says the disk is full, how full, what it was writing and what to do; leaves no backup per attempt; works once there is room', async () => {
     const work = tempDir('disk-full-repair-');
     cleanups.push(work.cleanup);

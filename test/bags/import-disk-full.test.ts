@@ -14,7 +14,7 @@ const cleanups = cleanupStack(afterAll);
  * catalog's first checkpoint fails too (DuckDB keeps its write-ahead log). Then the tmpfs grows (`mount -o
  * remount,size=`): space freed.
  */
-describe.runIf(canMountTmpfs)('bag import onto a full disk', () => {
+describe.runIf(canMountTmpfs())('bag import onto a full disk', () => {
   it('says the disk is full, how full, and what to do; commits nothing, and the same import works once there is space', async () => {
     const work = tempDir('import-disk-full-');
     cleanups.push(work.cleanup);

@@ -16,7 +16,7 @@ const cleanups = cleanupStack(afterAll);
  * and only deleting files frees inodes. Retention used to look at bytes only, so the recorder stayed
  * stopped for good (found with `nr_inodes=150`). On a real tmpfs with few inodes.
  */
-describe.runIf(canMountTmpfs)('retention keeps free inodes for the recorder', () => {
+describe.runIf(canMountTmpfs())('retention keeps free inodes for the recorder', () => {
   it('deletes the oldest splits (and their parquet) while free inodes are below the target, with bytes to spare', async () => {
     const disk = mountSmallTmpfs('16m', 'nr_inodes=300');
     cleanups.push(disk.cleanup);

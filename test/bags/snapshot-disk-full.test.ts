@@ -19,7 +19,7 @@ const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
 const cleanups = cleanupStack();
 
-describe.skipIf(!canMountTmpfs)('snapshot on a full disk', () => {
+describe.skipIf(!canMountTmpfs())('snapshot on a full disk', () => {
   it('fails with the reason, leaves nothing behind, keeps the buffer, and writes it all once there is room', async () => {
     const disk = mountSmallTmpfs('256k');
     cleanups.push(disk.cleanup);

@@ -34,7 +34,7 @@ function fullDisk() {
  * it is what frees space (retention) and says the disk is full (health); it used to exit at once because
  * run/daemon.json could not be written.
  */
-describe.runIf(canMountTmpfs)('starting on a disk that is already full', () => {
+describe.runIf(canMountTmpfs())('starting on a disk that is already full', () => {
   it("the data dir lock is taken without run/daemon.json (the kernel lock holds; a dead daemon's file goes), and still keeps a second daemon out", async () => {
     const { dataDir } = fullDisk();
     const warnings: string[] = [];
@@ -73,7 +73,7 @@ describe.runIf(canMountTmpfs)('starting on a disk that is already full', () => {
   });
 });
 
-describe.runIf(canMountTmpfs)('the API and the status file on a full disk', () => {
+describe.runIf(canMountTmpfs())('the API and the status file on a full disk', () => {
   it('the API serves without run/api.json, says so, and leaves no temporary file; the status file leaves none either', async () => {
     const { dataDir } = fullDisk();
     const logged: { msg: string }[] = [];

@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { peerHere } from '../peers/missing.ts';
 
 /**
  * A real small file system for disk-full tests: a tmpfs of `size` (mount's syntax: `300k`, `4m`) mounted on
- * a fresh directory. Mounting needs root (CI runs as root); `canMountTmpfs` says whether this machine can.
+ * a fresh directory. Mounting needs root (CI runs as root); `canMountTmpfs()` says whether this machine can.
  * `options` go to mount as they are (`nr_inodes=40`: a file system with bytes left and no inodes).
  */
 export function mountSmallTmpfs(
@@ -14,7 +15,15 @@ export function mountSmallTmpfs(
 ): { path: string; resize: (size: string) => void; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), 'auraison-tmpfs-'));
   mkdirSync(path, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${options ? `,${options}` : ''}`, 'tmpfs', path]);
+  try {
+    // mount's complaint goes into the error, not onto the test run's output
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${options ? `,${options}` : ''}`, 'tmpfs', path], {
+      stdio: 'pipe',
+    });
+  } catch (error) {
+    rmSync(path, { recursive: true, force: true });
+    throw error;
+  }
   return {
     path,
     resize: (to) => void execFileSync('mount', ['-o', `remount,size=${to}`, path]),
@@ -50,11 +59,24 @@ export function fillDisk(dir: string, leaveBytes = 0): { free: () => void } {
   return { free: () => rmSync(path, { force: true }) };
 }
 
-export const canMountTmpfs: boolean = (() => {
-  try {
-    mountSmallTmpfs('64k').cleanup();
-    return true;
-  } catch {
-    return false;
-  }
-})();
+let mountable: boolean | undefined;
+
+/**
+ * Whether this machine can mount a tmpfs, for `describe.runIf(canMountTmpfs())`: where it cannot, the file's disk-full
+ * tests are noted for the run's summary with why (skipped, CI included, since root comes from no registry).
+ */
+export function canMountTmpfs(): boolean {
+  mountable ??= (() => {
+    try {
+      mountSmallTmpfs('64k').cleanup();
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return peerHere(mountable, TMPFS_NEEDED, { required: false });
+}
+
+const TMPFS_NEEDED =
+  'mounting a small tmpfs needs root (CAP_SYS_ADMIN), which these disk-full tests use to fill a real file system: run ' +
+  'them as root, as CI does (`sudo npx vitest run FILE`), or in a container given CAP_SYS_ADMIN';

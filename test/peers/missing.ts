@@ -1,9 +1,16 @@
 import type { RunnerTask, RunnerTestCase, RunnerTestFile } from 'vitest';
 
+/** A file's tests skipped for want of a peer: why (the peer and how to get it), and whether CI fails instead. */
+export interface PeerSkip {
+  note: string;
+  /** False for what no CI machine has (ROS 2, root to mount a tmpfs): skipped there too, saying so. */
+  ciFails: boolean;
+}
+
 declare module 'vitest' {
   interface TaskMeta {
-    /** The notes of the tests of a file that were skipped for want of a peer (test/peers/skip-summary.ts). */
-    peerSkips?: string[];
+    /** The tests of a file that were skipped for want of a peer (test/peers/skip-summary.ts). */
+    peerSkips?: PeerSkip[];
   }
 }
 
@@ -26,13 +33,31 @@ export function peersRequired(env: NodeJS.ProcessEnv = process.env): boolean {
  * the message as the skip's note, and notes it on the file for the run's summary. `required: false` skips even where
  * peers are required, for a peer no CI machine has (ROS 2 itself, test/ros2).
  */
-export function peerMissing(message: string, { required = peersRequired() }: { required?: boolean } = {}): never {
+export function peerMissing(message: string, { required }: { required?: boolean } = {}): never {
   const test = runner?.getCurrentTest();
   const file = test?.file ?? currentFile();
-  if (required || !file) throw new Error(message);
-  (file.meta.peerSkips ??= []).push(message);
+  if ((required ?? peersRequired()) || !file) throw new Error(message);
+  noteSkip(file, message, required === undefined);
   if (test) test.context.skip(message);
   throw suiteSkip(file.tasks, message);
+}
+
+/**
+ * For the tests of a file that need what a machine may lack, decided as the file is collected (`describe.runIf(
+ * peerHere(found, message))`): true where `present`; otherwise false, with the message noted on the file for the run's
+ * summary, so the tests are never skipped silently, or thrown where peers are required (see peerMissing).
+ */
+export function peerHere(present: boolean, message: string, { required }: { required?: boolean } = {}): boolean {
+  if (present) return true;
+  const file = currentFile();
+  if ((required ?? peersRequired()) || !file) throw new Error(message);
+  noteSkip(file, message, required === undefined);
+  return false;
+}
+
+/** `ciFails`: the caller left `required` to peersRequired(), so CI would have failed instead of skipping. */
+function noteSkip(file: RunnerTestFile, note: string, ciFails: boolean): void {
+  (file.meta.peerSkips ??= []).push({ note, ciFails });
 }
 
 /**

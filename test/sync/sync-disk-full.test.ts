@@ -5,7 +5,7 @@ import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs
 import { waitFor } from '../helpers/wait.ts';
 import { addSyncFiles, syncDaemon, syncPeers, syncStatus, waitStored } from './sync-harness.ts';
 
-describe.skipIf(!canMountTmpfs)('bulk sync on a full disk', () => {
+describe.skipIf(!canMountTmpfs())('bulk sync on a full disk', () => {
   const cleanups = cleanupStack();
 
   it('says so when the catalog cannot be written (degraded, no crash), and uploads once there is room again', async () => {

@@ -9,7 +9,7 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 const cleanups = cleanupStack(afterAll);
 
 /** `lerobot export` to a real tmpfs with 8 KiB left, then with room: the dataset and its temporary files need more. */
-describe.runIf(canMountTmpfs)('lerobot export onto a full disk', () => {
+describe.runIf(canMountTmpfs())('lerobot export onto a full disk', () => {
   it('says which disk is full, how full, that nothing was written and what to do; leaves nothing; the same export works once there is room', async () => {
     const work = tempDir('disk-full-lerobot-');
     cleanups.push(work.cleanup);
