@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateTmpWarnings } from '../../daemon/cli/commands/install-service.ts';
 import { BIN, ROOT, runMain, tempDir } from '../helpers/cli.ts';
+import { peerHere } from '../peers/missing.ts';
 
 const work = tempDir('systemd-');
 afterAll(() => work.cleanup());
@@ -62,7 +63,12 @@ describe('systemd integration', () => {
   });
 
   // Giving a directory away needs root; run as another user, install-service can only make it its own.
-  it.skipIf(process.getuid?.() !== 0)('a root install gives a --workdir it makes to the run-as user', async () => {
+  const asRoot = peerHere(
+    process.getuid?.() === 0,
+    'giving a directory to another account needs root: run test/foundation/systemd.test.ts as root, as CI does',
+    { required: false },
+  );
+  it.runIf(asRoot)('a root install gives a --workdir it makes to the run-as user', async () => {
     const wd = join(work.path, 'made-for-nobody');
     const r = await runMain(
       [
