@@ -79,13 +79,19 @@ export class ZenohNetwork {
     await this.startBridge();
   }
 
-  async startRouter(): Promise<void> {
-    const child = this.#spawn(this.peers.python, [this.peers.routerScript, this.routerEndpoint]);
+  /** The router on `routerEndpoint` and on `listen`; `config`: a router config file it reads first (router.py). */
+  async startRouter({ listen = [], config }: { listen?: string[]; config?: string } = {}): Promise<void> {
+    const endpoints = [this.routerEndpoint, ...listen].join(',');
+    const child = this.#spawn(this.peers.python, [this.peers.routerScript, endpoints, ...(config ? [config] : [])]);
     this.#router = child;
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = createInterface({ input: child.stdout! });
     await new Promise<void>((resolve, reject) => {
       lines.on('line', (line) => line.startsWith('READY') && resolve());
-      child.once('exit', (code) => reject(new Error(`the Zenoh router exited (${code}) before it was ready`)));
+      child.once('exit', (code) =>
+        reject(new Error(`the Zenoh router exited (${code}) before it was ready: ${stderr.slice(-2000)}`)),
+      );
     });
   }
 

@@ -1,14 +1,18 @@
-"""A Zenoh router (eclipse-zenoh opened in router mode) on one TCP endpoint, for tests: prints READY <zid>."""
+"""A Zenoh router (eclipse-zenoh opened in router mode), for tests: prints READY <zid>.
+
+python router.py <endpoint>[,<endpoint>...] [<config.json5>]: listens on the endpoints; a config file (a router's
+own, e.g. with access_control) is read first, and the endpoints and scouting settings below replace its own.
+"""
 import json
 import sys
 import threading
 
 import zenoh
 
-endpoint = sys.argv[1]
-conf = zenoh.Config()
+endpoints = sys.argv[1].split(",")
+conf = zenoh.Config.from_file(sys.argv[2]) if len(sys.argv) > 2 else zenoh.Config()
 conf.insert_json5("mode", '"router"')
-conf.insert_json5("listen/endpoints", json.dumps([endpoint]))
+conf.insert_json5("listen/endpoints", json.dumps(endpoints))
 conf.insert_json5("scouting/multicast/enabled", "false")
 conf.insert_json5("scouting/gossip/enabled", "false")
 session = zenoh.open(conf)
