@@ -191,10 +191,16 @@ export class BulkLane {
   }
 
   #startThread(): void {
-    const worker = this.#spawn({ link: this.#settings, logLevel: this.#log.level });
+    this.#startedAt = performance.now();
+    let worker: Worker;
+    try {
+      worker = this.#spawn({ link: this.#settings, logLevel: this.#log.level });
+    } catch (error) {
+      // Called from a timer when restarting: a throw here would be the daemon's uncaught exception.
+      return this.#again(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+    }
     this.#worker = worker;
     this.#threadId = worker.threadId;
-    this.#startedAt = performance.now();
     this.counters.threadStarts++;
     let failure: string | undefined;
     worker.on('message', (m: FromLane) => this.#receive(m));
@@ -251,6 +257,11 @@ export class BulkLane {
     this.counters.putsLostToExit += this.#pending.size;
     for (const resolve of this.#pending.values()) resolve(false);
     this.#pending.clear();
+    this.#again(why);
+  }
+
+  /** Counts a thread gone (or never started) and starts another after the link's backoff. */
+  #again(why: string): void {
     if (this.#closing) return;
     this.counters.threadExits++;
     this.#lastExit = why;

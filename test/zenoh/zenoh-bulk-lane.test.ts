@@ -166,4 +166,27 @@ describe('the bulk lane: large topics through a Zenoh session in a thread of its
       expect(lane.details()).toMatchObject({ state: 'up', threadExits: 1, putsLostToExit: lost });
     },
   );
+
+  it('tries again, with backoff, to start a thread that cannot start, and says why', async () => {
+    let tries = 0;
+    const lane = new BulkLane({
+      endpoint: zn.net.wsUrl,
+      log: silentLogger(),
+      reconnectMinMs: 20,
+      reconnectMaxMs: 100,
+      spawn: () => {
+        tries++;
+        throw new Error('ERR_WORKER_INIT_FAILED: no threads left');
+      },
+    });
+    cleanups.push(() => lane.close());
+    const publisher = lane.declarePublisher(KEY, {});
+    lane.start();
+    await waitFor(() => tries >= 3, 'three tries');
+    expect(lane.state).toBe('down');
+    expect(lane.reason).toContain('could not start: ERR_WORKER_INIT_FAILED: no threads left');
+    expect(lane.counters).toMatchObject({ threadStarts: 0 });
+    expect(lane.counters.threadExits).toBeGreaterThanOrEqual(3);
+    expect(await publisher.put(sample(10))).toBe(false);
+  });
 });
