@@ -32,6 +32,23 @@ function eventsOf(agent: Agent, runId: string, kind: string) {
     .map((e) => e.payload);
 }
 
+type McpClient = Awaited<ReturnType<typeof connectClient>>;
+
+/** A call a frame refused: an error result, whose run failed. */
+async function refusedRun(client: McpClient, name: string, args: Record<string, unknown>): Promise<FollowedRun> {
+  const result = await client.callTool({ name, arguments: args });
+  expect(result.isError).toBe(true);
+  const followed = untrustedData(result).data as unknown as FollowedRun;
+  expect(followed.run.status).toBe('failed');
+  return followed;
+}
+
+/** The gateway counted this refusal and no other, in its resource and in /metrics. */
+async function expectOnlyRefusal(client: McpClient, url: string, tool: string, reason: string): Promise<void> {
+  expect((await gatewayCounters(client)).refused).toEqual({ [`${tool}:${reason}`]: 1 });
+  expect(await metric(url, `auraison_mcp_refused_total{tool="${tool}",reason="${reason}"}`)).toBe(1);
+}
+
 function decisions(followed: FollowedRun) {
   return followed.events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload);
 }
@@ -68,47 +85,29 @@ describe('the MCP gateway under attack', () => {
   it('refuses and counts the linear.x 5 an injected instruction asks for when the velocity gate is in reject mode', async () => {
     const { url } = await startMcpDaemon(cleanups, { ...ACTING, policy: { velocity: { mode: 'reject' } } });
     const client = await connectClient(cleanups, httpTransport(url), 'injected-agent');
-    const publish = await client.callTool({
-      name: 'publish',
-      arguments: { topic: '/cmd_vel', fields: { linear: { x: 5 } } },
-    });
-    expect(publish.isError).toBe(true);
-    const followed = untrustedData(publish).data as unknown as FollowedRun;
-    expect(followed.run.status).toBe('failed');
+    const followed = await refusedRun(client, 'publish', { topic: '/cmd_vel', fields: { linear: { x: 5 } } });
     expect(decisions(followed)).toContainEqual(expect.objectContaining({ rule: 'velocity.limit', action: 'deny' }));
     expect(followed.events.filter((e) => e.kind === 'tool.call')).toEqual([]);
-    expect((await gatewayCounters(client)).refused).toEqual({ 'publish:velocity.limit': 1 });
-    expect(await metric(url, 'auraison_mcp_refused_total{tool="publish",reason="velocity.limit"}')).toBe(1);
+    await expectOnlyRefusal(client, url, 'publish', 'velocity.limit');
   });
 
   it('refuses a call_service to a service the policy denies, in a run that says why', async () => {
     const { url } = await startMcpDaemon(cleanups, ACTING);
     const client = await connectClient(cleanups, httpTransport(url));
-    const call = await client.callTool({ name: 'call_service', arguments: { name: 'recorder/pause', request: {} } });
-    expect(call.isError).toBe(true);
-    const followed = untrustedData(call).data as unknown as FollowedRun;
-    expect(followed.run.status).toBe('failed');
+    const followed = await refusedRun(client, 'call_service', { name: 'recorder/pause', request: {} });
     expect(decisions(followed)).toContainEqual(expect.objectContaining({ action: 'deny' }));
     expect(JSON.stringify(decisions(followed))).toContain('recorder/pause');
-    expect((await gatewayCounters(client)).refused).toEqual({ 'call_service:services.deny': 1 });
-    expect(await metric(url, 'auraison_mcp_refused_total{tool="call_service",reason="services.deny"}')).toBe(1);
+    await expectOnlyRefusal(client, url, 'call_service', 'services.deny');
   });
 
   it('refuses a publish while the stop is latched, in a run that names who latched it', async () => {
     const { url } = await startMcpDaemon(cleanups, ACTING);
     const client = await connectClient(cleanups, httpTransport(url));
     expect((await client.callTool({ name: 'stop', arguments: {} })).isError).toBeFalsy();
-    const publish = await client.callTool({
-      name: 'publish',
-      arguments: { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } },
-    });
-    expect(publish.isError).toBe(true);
-    const followed = untrustedData(publish).data as unknown as FollowedRun;
-    expect(followed.run.status).toBe('failed');
+    const followed = await refusedRun(client, 'publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } });
     expect(decisions(followed)).toContainEqual(expect.objectContaining({ rule: 'stop_latch', action: 'deny' }));
     expect(JSON.stringify(decisions(followed))).toContain('latched by mcp:test-agent');
-    expect((await gatewayCounters(client)).refused).toEqual({ 'publish:stop_latch': 1 });
-    expect(await metric(url, 'auraison_mcp_refused_total{tool="publish",reason="stop_latch"}')).toBe(1);
+    await expectOnlyRefusal(client, url, 'publish', 'stop_latch');
   });
 
   it("refuses and counts calls past max_calls_per_minute, never the stop, in the session's run", async () => {
