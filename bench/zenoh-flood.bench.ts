@@ -93,17 +93,21 @@ export async function run(): Promise<BenchResult[]> {
     }
     const p99 = percentile(flooded, 99);
     const idleP99 = percentile(idle, 99);
+    // The goal is a multiple of idle, so the row gives that multiple itself (flood / idle, > 1 slower): the runner's
+    // ratio column would show its inverse.
+    const multiple = p99 / idleP99;
     return [
       {
-        name: `operator's stop while a Zenoh peer announces ${TOKENS.toLocaleString('en')} topics over and over, p99 answered`,
-        ours: p99,
-        baseline: { name: 'the same stop, no flood', value: idleP99 },
-        unit: 'ms',
+        name:
+          `operator's stop p99 while a Zenoh peer announces ${TOKENS.toLocaleString('en')} topics over and over, ` +
+          `as a multiple of the same stop's p99 with no flood (both measured in this run)`,
+        ours: multiple,
+        unit: 'x idle',
         better: 'lower',
         goal: '< 2x idle',
-        met: p99 < 2 * idleP99,
+        met: multiple < 2,
         notes: [
-          `flood p50 ${percentile(flooded, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; idle p50 ${percentile(idle, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms`,
+          `flood p50 ${percentile(flooded, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; idle p50 ${percentile(idle, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms; flood/idle p99 ${multiple.toFixed(2)}x`,
           `bridged ${after.bridged_topics.bridged}, waiting ${after.bridged_topics.waiting}, refusals ${after.bridged_topics.refusals}; ` +
             `link ${after.link.state}, losses ${after.link.losses}, declare failures ${after.link.declareFailures}; ` +
             `rss ${(rssBefore / 1e6).toFixed(0)} MB before, peak ${(rssPeak / 1e6).toFixed(0)} MB; ` +
