@@ -100,7 +100,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     });
     cleanups.push(stop);
     await waitFor(() => daemon.bus.queryables().includes('/reset'), '/reset served on the bus', 30_000);
-    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
+    await waitFor(() => daemon.status().components.zenoh?.state === 'running', 'the link up');
     const reply = await daemon.bus.query('/reset', json({}), { timeoutMs: 10_000 });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'triggered 1' });
     // The reply comes before the node's own line about it (the call ends at the first reply), and a second

@@ -35,7 +35,7 @@ describe('a latched topic the daemon publishes before its Zenoh link is up', () 
     });
     cleanups.push(stop);
     const outbound = () =>
-      (daemon.components.get('zenoh')!.health().details as { outbound: Record<string, Outbound> }).outbound;
+      (daemon.status().components.zenoh?.details as { outbound: Record<string, Outbound> }).outbound;
     const map = daemon.bus.advertise('/map', GRID, {
       source: 'test',
       qos: { durability: 'transient_local', depth: 2 },
