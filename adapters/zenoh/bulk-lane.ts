@@ -31,17 +31,17 @@ export const spawnLaneWorker = (workerData: BulkLaneWorkerData): Worker =>
     execArgv: WORKER_ARGV,
   });
 
-type PastKey = keyof LinkCounters | 'unhandled';
-
-const zeroCounters = (): LinkCounters => ({
-  opens: 0,
-  openFailures: 0,
-  losses: 0,
-  callbackErrors: 0,
-  declareFailures: 0,
-  routers: 0,
-  keepalives: 0,
-});
+/** The link's counters before its thread's first report; any the link adds later come with that report. */
+const zeroCounters = () =>
+  ({
+    opens: 0,
+    openFailures: 0,
+    losses: 0,
+    callbackErrors: 0,
+    declareFailures: 0,
+    routers: 0,
+    keepalives: 0,
+  }) as LinkCounters;
 
 /**
  * The bulk topics' Zenoh session in a worker thread of its own: zenoh-ts encodes a put in one piece on the thread
@@ -72,7 +72,7 @@ export class BulkLane {
   #worker: Worker | undefined;
   #threadId: number | undefined;
   /** Counters of the threads that exited, to which the live thread's are added. */
-  #past = { ...zeroCounters(), unhandled: 0 };
+  #past: Record<string, number> = {};
   #state: LinkState = 'connecting';
   #reason: string | undefined;
   #details: Record<string, unknown> = {};
@@ -225,10 +225,9 @@ export class BulkLane {
         return;
       case 'details':
         this.#details = m.details;
-        for (const key of Object.keys(m.counters) as (keyof LinkCounters)[])
-          this.counters[key] = this.#past[key] + m.counters[key];
+        for (const [key, value] of Object.entries({ ...m.counters, unhandled: m.unhandled }))
+          (this.counters as Record<string, number>)[key] = (this.#past[key] ?? 0) + value;
         this.counters.routers = m.counters.routers; // a gauge: the live session's
-        this.counters.unhandled = this.#past.unhandled + m.unhandled;
         return;
       case 'log':
         this.#relayLog(m.line);
@@ -252,7 +251,7 @@ export class BulkLane {
   #exited(worker: Worker, why: string): void {
     if (this.#worker !== worker) return;
     this.#worker = undefined;
-    for (const key of Object.keys(this.#past) as PastKey[]) this.#past[key] = this.counters[key];
+    this.#past = { ...this.counters };
     // The puts the thread held are lost with it: the outbound topic counts each (linkDrops).
     this.counters.putsLostToExit += this.#pending.size;
     for (const resolve of this.#pending.values()) resolve(false);
