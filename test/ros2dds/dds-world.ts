@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll } from 'vitest';
 import { ros2ddsPeers, type Ros2ddsPeers } from '../peers/index.ts';
 import { waitFor } from '../helpers/wait.ts';
+import type { ZenohNetwork } from '../zenoh/zenoh-network.ts';
 
 /**
  * Cyclone DDS pinned to loopback with multicast off (every DDS participant of these tests: the bridge's and the
@@ -131,4 +133,22 @@ export class DdsWorld {
  */
 export function freshDomain(): number {
   return 100 + Math.floor(Math.random() * 130);
+}
+
+/**
+ * A DDS world for one test file, its zenoh-bridge-ros2dds on `zn`'s router under the robot's namespace `/bot1`:
+ * started before the file's tests (after `zn`'s network), stopped after them.
+ */
+export function useDdsWorld(zn: { readonly net: ZenohNetwork }): { readonly dds: DdsWorld } {
+  let dds: DdsWorld | undefined;
+  beforeAll(async () => {
+    dds = new DdsWorld(freshDomain());
+    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
+  });
+  afterAll(async () => dds?.close());
+  return {
+    get dds(): DdsWorld {
+      return dds!;
+    },
+  };
 }

@@ -1,12 +1,12 @@
 import type { Reply } from '@eclipse-zenoh/zenoh-ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BusActionClient } from '../../daemon/actions/index.ts';
 import { loadZenoh } from '../../adapters/zenoh/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { fibonacciServer } from '../helpers/fibonacci-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
-import { DdsWorld, freshDomain, type DdsEvent } from './dds-world.ts';
+import { useDdsWorld, type DdsEvent } from './dds-world.ts';
 
 const FIBONACCI = 'test_msgs/action/Fibonacci';
 
@@ -18,13 +18,7 @@ const FIBONACCI = 'test_msgs/action/Fibonacci';
 describe("the daemon's action served to a DDS action client through the real zenoh-bridge-ros2dds", () => {
   const zn = useZenohNetwork();
   const { cleanups } = zn;
-  let dds: DdsWorld;
-
-  beforeAll(async () => {
-    dds = new DdsWorld(freshDomain());
-    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
-  });
-  afterAll(async () => dds?.close());
+  const world = useDdsWorld(zn);
 
   async function serving(action: string) {
     const { daemon, codec, stop } = await startDaemon({
@@ -57,7 +51,12 @@ describe("the daemon's action served to a DDS action client through the real zen
 
   // The bridge's admin space (`@/<zid>/ros2/route/...`) lists the remote routes each of its routes serves.
   it("announces its client of a DDS node's action with an AC token, which the bridge takes as a remote route", async () => {
-    const server = await dds.node({ node: 'fib', role: 'fibonacci_server', action: '/fib_server', period_s: 0.05 });
+    const server = await world.dds.node({
+      node: 'fib',
+      role: 'fibonacci_server',
+      action: '/fib_server',
+      period_s: 0.05,
+    });
     cleanups.push(() => server.close());
     const { daemon, codec, stop } = await startDaemon({
       zenoh: {
@@ -105,7 +104,12 @@ describe("the daemon's action served to a DDS action client through the real zen
   });
 
   it("follows a DDS node's goal past a get_result that timed out, by the server's status topic", async () => {
-    const server = await dds.node({ node: 'fib_long', role: 'fibonacci_server', action: '/fib_long', period_s: 0.1 });
+    const server = await world.dds.node({
+      node: 'fib_long',
+      role: 'fibonacci_server',
+      action: '/fib_long',
+      period_s: 0.1,
+    });
     cleanups.push(() => server.close());
     const { daemon, codec, stop } = await startDaemon({
       zenoh: {
@@ -137,7 +141,12 @@ describe("the daemon's action served to a DDS action client through the real zen
 
   it('accepts the goal, streams its feedback once each, publishes its status and answers its result', async () => {
     await serving('/fibonacci');
-    const client = await dds.node({ node: 'fib_client', role: 'fibonacci_client', action: '/fibonacci', order: 5 });
+    const client = await world.dds.node({
+      node: 'fib_client',
+      role: 'fibonacci_client',
+      action: '/fibonacci',
+      order: 5,
+    });
     cleanups.push(() => client.close());
     const result = await client.next((e) => e.event === 'result' || e.event === 'timeout', 'the result', 30_000);
     expect(result).toEqual({ event: 'result', status: 4, sequence: [0, 1, 1, 2, 3] });
@@ -153,7 +162,7 @@ describe("the daemon's action served to a DDS action client through the real zen
 
   it('answers a goal the bus server rejects with accepted false', async () => {
     await serving('/fibonacci_reject');
-    const client = await dds.node({
+    const client = await world.dds.node({
       node: 'fib_rejected',
       role: 'fibonacci_client',
       action: '/fibonacci_reject',
@@ -168,7 +177,7 @@ describe("the daemon's action served to a DDS action client through the real zen
   it("cancels the goal at the client's cancel_goal: the bus handler sees it, the result says canceled", async () => {
     // An action of its own: the first test's daemon stays on the network until the file's cleanups.
     const { cancelled } = await serving('/fibonacci_cancel');
-    const client = await dds.node({
+    const client = await world.dds.node({
       node: 'fib_canceller',
       role: 'fibonacci_client',
       action: '/fibonacci_cancel',

@@ -1,20 +1,16 @@
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BusActionClient } from '../../daemon/actions/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { jsonQuery } from '../helpers/json-query.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
-import { DdsWorld, freshDomain } from './dds-world.ts';
+import { useDdsWorld } from './dds-world.ts';
 
 const MSGS = resolve('test/fixtures/msgs/common_interfaces');
 const STRING = 'std_msgs/msg/String';
 const TWIST = 'geometry_msgs/msg/Twist';
 const FIBONACCI = 'test_msgs/action/Fibonacci';
-
-const json = (value: unknown) => ({
-  encoding: 'application/json',
-  payload: new TextEncoder().encode(JSON.stringify(value)),
-});
 
 /**
  * The daemon (ros2dds mapping, through zenoh-bridge-remote-api) against a robot as a lab runs it: ROS 2 nodes on
@@ -24,16 +20,10 @@ const json = (value: unknown) => ({
 describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cyclone DDS', () => {
   const zn = useZenohNetwork();
   const { cleanups } = zn;
-  let dds: DdsWorld;
-
-  beforeAll(async () => {
-    dds = new DdsWorld(freshDomain());
-    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
-  });
-  afterAll(async () => dds?.close());
+  const world = useDdsWorld(zn);
 
   it("receives a DDS node's topic with its exact value", async () => {
-    const talker = await dds.node({
+    const talker = await world.dds.node({
       node: 'talker',
       role: 'publisher',
       topic: '/chatter',
@@ -64,7 +54,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
   });
 
   it('publishes /cmd_vel that a DDS node receives with its exact values', async () => {
-    const base = await dds.node({ node: 'base', role: 'subscriber', topic: '/cmd_vel', type: 'Twist' });
+    const base = await world.dds.node({ node: 'base', role: 'subscriber', topic: '/cmd_vel', type: 'Twist' });
     cleanups.push(() => base.close());
     const { daemon, codec, stop } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
@@ -86,7 +76,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
   });
 
   it("calls a DDS node's Trigger service through the bridge, executed once", async () => {
-    const server = await dds.node({ node: 'resetter', role: 'trigger_server', service: '/reset' });
+    const server = await world.dds.node({ node: 'resetter', role: 'trigger_server', service: '/reset' });
     cleanups.push(() => server.close());
     const { daemon, stop } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
@@ -101,7 +91,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     cleanups.push(stop);
     await waitFor(() => daemon.bus.queryables().includes('/reset'), '/reset served on the bus', 30_000);
     await waitFor(() => daemon.status().components.zenoh?.state === 'running', 'the link up');
-    const reply = await daemon.bus.query('/reset', json({}), { timeoutMs: 10_000 });
+    const reply = await daemon.bus.query('/reset', jsonQuery({}), { timeoutMs: 10_000 });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'triggered 1' });
     // The reply comes before the node's own line about it (the call ends at the first reply), and a second
     // execution, were there one, would show by the time of a second's wait.
@@ -127,7 +117,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
       'our stop service token',
     );
     expect(daemon.robotStop.refusal()).toBeUndefined();
-    const operator = await dds.node({ node: 'operator', role: 'trigger_client', service: '/auraison/stop' });
+    const operator = await world.dds.node({ node: 'operator', role: 'trigger_client', service: '/auraison/stop' });
     cleanups.push(() => operator.close());
     const answer = await operator.next((e) => e.event === 'response' || e.event === 'timeout', 'the answer', 30_000);
     expect(answer).toMatchObject({ event: 'response', success: true });
@@ -136,7 +126,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
   });
 
   it('gets a transient_local topic a DDS node published before the daemon started', async () => {
-    const mapper = await dds.node({
+    const mapper = await world.dds.node({
       node: 'map_server',
       role: 'publisher',
       topic: '/map_name',
@@ -165,7 +155,12 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
   });
 
   it("drives a DDS node's action through the bridge: feedback, result, a rejected goal, and the stop's cancel", async () => {
-    const server = await dds.node({ node: 'fib', role: 'fibonacci_server', action: '/fibonacci', period_s: 0.05 });
+    const server = await world.dds.node({
+      node: 'fib',
+      role: 'fibonacci_server',
+      action: '/fibonacci',
+      period_s: 0.05,
+    });
     cleanups.push(() => server.close());
     const { daemon, codec, stop } = await startDaemon({
       zenoh: {
@@ -231,7 +226,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     });
     pub.publish(codec.encode(STRING, { data: 'tb3-1' }));
     await new Promise((r) => setTimeout(r, 1000));
-    const late = await dds.node({
+    const late = await world.dds.node({
       node: 'late',
       role: 'subscriber',
       topic: '/robot_name',

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TopicQos } from '../../daemon/bus/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork, type PeerEvent } from '../zenoh/zenoh-network.ts';
-import { DdsWorld, freshDomain } from './dds-world.ts';
+import { useDdsWorld } from './dds-world.ts';
 
 const STRING_HASH = 'RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18';
 
@@ -63,17 +63,11 @@ const CASES: { spec: Record<string, unknown>; kind: 'publisher' | 'subscriber'; 
 describe("the QoS in zenoh-bridge-ros2dds's tokens for DDS endpoints, as the daemon reads it", () => {
   const zn = useZenohNetwork();
   const { cleanups } = zn;
-  let dds: DdsWorld;
-
-  beforeAll(async () => {
-    dds = new DdsWorld(freshDomain());
-    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
-  });
-  afterAll(async () => dds?.close());
+  const world = useDdsWorld(zn);
 
   it('reads each token the real bridge announces: DDS defaults, KEEP_LAST n, KEEP_ALL, and USER_DATA after it', async () => {
     for (const [i, c] of CASES.entries()) {
-      const node = await dds.node({ node: `qos_${i}`, type: 'String', ...c.spec });
+      const node = await world.dds.node({ node: `qos_${i}`, type: 'String', ...c.spec });
       cleanups.push(() => node.close());
     }
     // The tokens as the bridge wrote them, heard by an eclipse-zenoh liveliness subscriber.

@@ -1,18 +1,14 @@
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { jsonQuery } from '../helpers/json-query.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
-import { DdsWorld, freshDomain, type DdsEvent } from './dds-world.ts';
+import { useDdsWorld, type DdsEvent } from './dds-world.ts';
 
 const DIRS = [resolve('test/fixtures/msgs/common_interfaces'), resolve('test/fixtures/msgs/rosbag2')];
 const SET_RATE = 'rosbag2_interfaces/srv/SetRate';
-
-const json = (value: unknown) => ({
-  encoding: 'application/json',
-  payload: new TextEncoder().encode(JSON.stringify(value)),
-});
 
 /**
  * One request, one execution, for DDS clients calling a service the daemon serves (ros2dds mapping) through the
@@ -23,13 +19,7 @@ const json = (value: unknown) => ({
 describe('a DDS request through the real zenoh-bridge-ros2dds runs once', () => {
   const zn = useZenohNetwork();
   const { cleanups } = zn;
-  let dds: DdsWorld;
-
-  beforeAll(async () => {
-    dds = new DdsWorld(freshDomain());
-    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
-  });
-  afterAll(async () => dds?.close());
+  const world = useDdsWorld(zn);
 
   const served = (daemon: Daemon, service: string) => () =>
     daemon.graph.endpoints({ name: service, kind: 'service' }).some((e) => e.local);
@@ -47,7 +37,7 @@ describe('a DDS request through the real zenoh-bridge-ros2dds runs once', () => 
     });
     cleanups.push(stop);
     let runs = 0;
-    daemon.bus.serve('test/count', async () => json({ success: true, message: `run ${++runs}` }));
+    daemon.bus.serve('test/count', async () => jsonQuery({ success: true, message: `run ${++runs}` }));
     await waitFor(served(daemon, '/count_me'), 'our service token');
     // The drop that made an old route's querier come back to life in the bridge: router and remote-api killed and
     // started again on the same ports; the ros2dds bridge and the daemon reconnect by themselves.
@@ -55,7 +45,7 @@ describe('a DDS request through the real zenoh-bridge-ros2dds runs once', () => 
     await zn.net.start();
     await waitFor(() => daemon.status().components.zenoh?.state === 'running', 'the link up again', 30_000);
     await waitFor(served(daemon, '/count_me'), 'our service token again', 30_000);
-    const caller = await dds.node({ node: 'caller', role: 'trigger_client', service: '/count_me' });
+    const caller = await world.dds.node({ node: 'caller', role: 'trigger_client', service: '/count_me' });
     cleanups.push(() => caller.close());
     const answer = await caller.next((e) => e.event === 'response' || e.event === 'timeout', 'the answer', 30_000);
     expect(answer).toMatchObject({ event: 'response', success: true, message: 'run 1' });
@@ -81,13 +71,13 @@ describe('a DDS request through the real zenoh-bridge-ros2dds runs once', () => 
       const started = await startDaemon(config);
       started.daemon.bus.serve('test/rate', async (request) => {
         ran.push((JSON.parse(new TextDecoder().decode(request.payload)) as { rate: number }).rate);
-        return json({ success: true });
+        return jsonQuery({ success: true });
       });
       await waitFor(served(started.daemon, '/set_rate'), "the daemon's service token", 30_000);
       return started;
     };
     let daemon = await start();
-    const client = await dds.node({
+    const client = await world.dds.node({
       node: 'rate_client',
       role: 'trigger_client',
       srv: 'SetRate',

@@ -38,13 +38,13 @@ from dataclasses import dataclass, field
 from cyclonedds.core import Policy, Qos
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.idl import IdlStruct
-from cyclonedds.idl.types import array, float32, float64, int8, int32, int64, sequence, uint8, uint32, uint64
+from cyclonedds.idl.types import array, float32, float64, int8, int64, sequence, uint8, uint32, uint64
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
-from ros2_dds_action import fibonacci_entities, serve_fibonacci, take, use_fibonacci
+from ros2_dds_action import Time_, fibonacci_entities, serve_fibonacci, take, use_fibonacci
 
 
 @dataclass
@@ -63,12 +63,6 @@ class Vector3_(IdlStruct, typename="geometry_msgs::msg::dds_::Vector3_"):
 class Twist_(IdlStruct, typename="geometry_msgs::msg::dds_::Twist_"):
     linear: Vector3_
     angular: Vector3_
-
-
-@dataclass
-class Time_(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
-    sec: int32
-    nanosec: uint32
 
 
 @dataclass
