@@ -24,17 +24,20 @@ describe('a DDS request through the real zenoh-bridge-ros2dds runs once', () => 
   const served = (daemon: Daemon, service: string) => () =>
     daemon.graph.endpoints({ name: service, kind: 'service' }).some((e) => e.local);
 
+  /** The daemon's config (ros2dds mapping) serving bus query `query` as the ROS 2 service `service`. */
+  const serving = (query: string, service: string, type: string) => ({
+    bus: { definitions: { dirs: DIRS } },
+    zenoh: {
+      enabled: true,
+      endpoint: zn.net.wsUrl,
+      mapping: 'ros2dds',
+      namespace: '/bot1',
+      services: { serve: [{ query, service, type }] },
+    },
+  });
+
   it('after the router and the remote-api bridge restarted (no second execution)', async () => {
-    const { daemon, stop } = await startDaemon({
-      bus: { definitions: { dirs: DIRS } },
-      zenoh: {
-        enabled: true,
-        endpoint: zn.net.wsUrl,
-        mapping: 'ros2dds',
-        namespace: '/bot1',
-        services: { serve: [{ query: 'test/count', service: '/count_me', type: 'std_srvs/srv/Trigger' }] },
-      },
-    });
+    const { daemon, stop } = await startDaemon(serving('test/count', '/count_me', 'std_srvs/srv/Trigger'));
     cleanups.push(stop);
     let runs = 0;
     daemon.bus.serve('test/count', async () => jsonQuery({ success: true, message: `run ${++runs}` }));
@@ -55,20 +58,10 @@ describe('a DDS request through the real zenoh-bridge-ros2dds runs once', () => 
   });
 
   it('while the daemon restarts three times under a client that keeps calling', async () => {
-    const config = {
-      bus: { definitions: { dirs: DIRS } },
-      zenoh: {
-        enabled: true,
-        endpoint: zn.net.wsUrl,
-        mapping: 'ros2dds',
-        namespace: '/bot1',
-        services: { serve: [{ query: 'test/rate', service: '/set_rate', type: SET_RATE }] },
-      },
-    };
     // Each execution, by the request's number (the client sends rate n with its request n), over every daemon.
     const ran: number[] = [];
     const start = async () => {
-      const started = await startDaemon(config);
+      const started = await startDaemon(serving('test/rate', '/set_rate', SET_RATE));
       started.daemon.bus.serve('test/rate', async (request) => {
         ran.push((JSON.parse(new TextDecoder().decode(request.payload)) as { rate: number }).rate);
         return jsonQuery({ success: true });
