@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { EdgeConfig } from '../config/index.ts';
 import type { ValidationIssue } from '../contract/index.ts';
 import { alive } from '../lifecycle/index.ts';
@@ -85,24 +86,15 @@ export class ApiClient {
   ): Promise<void> {
     const headers: Record<string, string> = { accept: 'application/x-ndjson', 'content-type': 'application/json' };
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
-    let response: Response;
+    let response: IncomingMessage;
     try {
-      response = await fetch(`${this.target.url}${path}`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: options.signal,
-      });
+      response = await this.#send('POST', path, headers, JSON.stringify(body), { signal: options.signal });
     } catch (error) {
       if (options.signal?.aborted) return;
-      throw new ApiClientError(
-        0,
-        'unreachable',
-        `no answer from the API at ${this.target.url} (${this.target.from}): ${(error as Error).message}`,
-      );
+      throw this.#unreachable((error as NodeJS.ErrnoException).code ?? (error as Error).message);
     }
-    if (!response.ok || !response.body) {
-      const text = await response.text();
+    if (response.statusCode === undefined || response.statusCode >= 300) {
+      const text = await readText(response);
       let err: { error?: string; message?: string; issues?: ValidationIssue[] } | undefined;
       try {
         err = JSON.parse(text) as typeof err;
@@ -110,17 +102,17 @@ export class ApiClient {
         err = undefined; // not JSON: reported with the status
       }
       throw new ApiClientError(
-        response.status,
+        response.statusCode ?? 0,
         err?.error ?? 'http_error',
-        err?.message ?? `POST ${path}: HTTP ${response.status} ${text.slice(0, 200)}`,
+        err?.message ?? `POST ${path}: HTTP ${response.statusCode} ${text.slice(0, 200)}`,
         err?.issues,
       );
     }
-    const decoder = new TextDecoder();
+    response.setEncoding('utf8');
     let pending = '';
     try {
-      for await (const chunk of response.body) {
-        pending += decoder.decode(chunk as Uint8Array, { stream: true });
+      for await (const chunk of response) {
+        pending += chunk as string;
         let newline: number;
         while ((newline = pending.indexOf('\n')) >= 0) {
           const line = pending.slice(0, newline).trim();
@@ -139,43 +131,73 @@ export class ApiClient {
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
     // The API takes a change only with this type, also with no body (a web page cannot send it: cross-site.ts).
     if (body !== undefined || method !== 'GET') headers['content-type'] = 'application/json';
-    let response: Response;
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    let status: number;
+    let text: string;
     try {
-      response = await fetch(`${this.target.url}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+      const response = await this.#send(method, path, headers, body === undefined ? undefined : JSON.stringify(body), {
+        signal: deadline,
       });
+      status = response.statusCode ?? 0;
+      text = await readText(response);
     } catch (error) {
-      // fetch's own error says only "fetch failed"; the cause says why (ECONNREFUSED, a port fetch blocks, a timeout).
-      const { cause: inner } = error as { cause?: { code?: string; message?: string } };
-      const cause =
-        inner?.code ??
-        inner?.message ??
-        ((error as Error).name === 'TimeoutError' ? `no reply within ${this.#timeoutMs} ms` : (error as Error).message);
-      throw new ApiClientError(
-        0,
-        'unreachable',
-        `no answer from the API at ${this.target.url} (${this.target.from}): ${cause}`,
+      throw this.#unreachable(
+        deadline.aborted
+          ? `no reply within ${this.#timeoutMs} ms`
+          : ((error as NodeJS.ErrnoException).code ?? (error as Error).message),
       );
     }
-    const text = await response.text();
     let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {
       parsed = undefined; // not JSON: reported below with the status
     }
-    if (!response.ok) {
+    if (status < 200 || status >= 300) {
       const err = parsed as { error?: string; message?: string; issues?: ValidationIssue[] } | undefined;
       throw new ApiClientError(
-        response.status,
+        status,
         err?.error ?? 'http_error',
-        err?.message ?? `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}`,
+        err?.message ?? `${method} ${path}: HTTP ${status} ${text.slice(0, 200)}`,
         err?.issues,
       );
     }
     return parsed as T;
   }
+
+  #unreachable(cause: string): ApiClientError {
+    return new ApiClientError(
+      0,
+      'unreachable',
+      `no answer from the API at ${this.target.url} (${this.target.from}): ${cause}`,
+    );
+  }
+
+  /**
+   * One request through node:http (node:https for an https URL), resolved with the answer's head. Not fetch: loading
+   * its undici took a client command (`status`) as long as all of the command's own work.
+   */
+  async #send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    { signal }: { signal?: AbortSignal },
+  ): Promise<IncomingMessage> {
+    const url = new URL(`${this.target.url}${path}`);
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method, headers, signal }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+/** An answer's body as text. */
+async function readText(response: IncomingMessage): Promise<string> {
+  response.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of response) text += chunk as string;
+  return text;
 }

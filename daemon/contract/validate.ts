@@ -1,6 +1,7 @@
 import type { TSchema, Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Settings } from 'typebox/system';
+import { Value } from 'typebox/value';
 import { didYouMean } from '../util/index.ts';
 
 /** One thing wrong with a value, at a path like `targets[0].frame` (empty for the value itself). */
@@ -37,21 +38,41 @@ type SchemaNode = Record<string, unknown>;
 // alone reports two errors per branch, so allow more; the count stays bounded.
 Settings.Set({ maxErrors: 64 });
 
+/** Uses of a Validator that interpret its schema before it compiles it. */
+const INTERPRETED_USES = 2;
+
+interface Checker {
+  Check(value: unknown): boolean;
+  Errors(value: unknown): unknown[];
+}
+
 /**
- * A compiled validator for one schema. Its issues name the path, what was expected and what was found:
+ * A validator for one schema. Its issues name the path, what was expected and what was found:
  * `recorder.split.max_bytes: expected integer >= 1048576, got "1GB"`; an unknown key gets a did-you-mean.
+ * It interprets the schema for its first uses and compiles it at the next: compiling the config's schema took 60 ms
+ * of a client command's start (`status`, which checks one config once), a check by interpreting it 8 ms, and a
+ * validator on a hot path pays the compile once.
  */
 export class Validator<T extends TSchema> {
   readonly schema: T;
-  #compiled: ReturnType<typeof Compile<T>>;
+  #compiled: ReturnType<typeof Compile<T>> | undefined;
+  #interpreted: Checker;
+  #uses = 0;
 
   constructor(schema: T) {
     this.schema = schema;
-    this.#compiled = Compile(schema);
+    this.#interpreted = { Check: (v) => Value.Check(schema, v), Errors: (v) => Value.Errors(schema, v) };
+  }
+
+  /** What checks a value at this use: the interpreter, or once it has been used enough, the compiled code. */
+  #checker(): Checker {
+    if (this.#compiled) return this.#compiled;
+    if (++this.#uses <= INTERPRETED_USES) return this.#interpreted;
+    return (this.#compiled = Compile(this.schema));
   }
 
   check(value: unknown): value is Static<T> {
-    return this.#compiled.Check(value);
+    return this.#checker().Check(value);
   }
 
   /**
@@ -59,12 +80,13 @@ export class Validator<T extends TSchema> {
    * a config passes itself with each `${ENV}` value as written, so no message carries a secret.
    */
   issues(value: unknown, quoted: unknown = value): ValidationIssue[] {
-    if (this.#compiled.Check(value)) return [];
+    const checker = this.#checker();
+    if (checker.Check(value)) return [];
     // An array over its maxItems is reported without the full error walk, which visits every item (a
     // 100k-item body would block the event loop for a quarter of a second to say "at most 64 items").
     const oversized = oversizedArrays(this.schema as unknown as SchemaNode, value, quoted, []);
     if (oversized.length > 0) return oversized;
-    const errors = pruneUnionNoise([...this.#compiled.Errors(value)] as SchemaError[]);
+    const errors = pruneUnionNoise([...checker.Errors(value)] as SchemaError[]);
     const seen = new Set<string>();
     const issues: ValidationIssue[] = [];
     for (const error of errors) {
@@ -87,7 +109,7 @@ export class Validator<T extends TSchema> {
 
   /** Returns the value typed, or throws a ValidationError naming `what` (e.g. `intent`, `POST /intents body`). */
   parse(value: unknown, what: string): Static<T> {
-    if (this.#compiled.Check(value)) return value;
+    if (this.#checker().Check(value)) return value;
     throw new ValidationError(what, this.issues(value));
   }
 

@@ -28,10 +28,15 @@ export function crc32Table(bytes: Uint8Array, start = 0, end = bytes.length, ini
 const portable: Crc32 =
   (zlib as { crc32?: Crc32 }).crc32 ?? ((data, initial = 0) => crc32Table(data, 0, data.length, initial));
 
-export const crc32: Crc32 = load();
+let chosen: Crc32 | undefined;
+
+/** Chosen at its first call, not at import: a client command (`status`) that computes none loads no native module. */
+export const crc32: Crc32 = (data, initial) => (chosen ??= load())(data, initial);
 
 /** Which implementation `crc32` is, for the log and the benchmarks' notes. */
-export const crc32Implementation: string = crc32 === portable ? 'portable (node:zlib or a table)' : '@node-rs/crc32';
+export function crc32Implementation(): string {
+  return (chosen ??= load()) === portable ? 'portable (node:zlib or a table)' : '@node-rs/crc32';
+}
 
 function load(): Crc32 {
   try {
