@@ -3,7 +3,7 @@ import { CommandRates, type CommandKind } from './command-rate.ts';
 import { redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { PORTS, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
-import { counter, gauge, nowNs } from '../daemon/contract/index.ts';
+import { nowNs } from '../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../daemon/util/index.ts';
 import { centralClientId, readTlsFiles } from './link-settings.ts';
@@ -14,17 +14,20 @@ import { RemoteConfig } from './remote-config.ts';
 import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
 import { parseResend } from './resend.ts';
 import { centralTopics, type CentralTopics } from './topics.ts';
-import { commandGate, commandTopicOf, signatureMetrics, signatureRefusals } from './command-gate.ts';
+import { authorityProblem, commandGate, commandTopicOf } from './command-gate.ts';
 import type { CommandSignatureCheck } from './command-signature-check.ts';
+import { linkMetrics } from './link-metrics.ts';
+import { RefusalWatch, refusalWords, type RefusalReport } from './link-refusals.ts';
 import { Budget } from './sync/budget.ts';
 import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
-import { syncMetrics } from './sync/sync-metrics.ts';
 
 /**
  * How long a stop waits for messages in flight (the offline status, the last batches) to be acknowledged:
  * the link stops first, and what it spends here the recorder and the rest have less of within the daemon's 5 s.
  */
 const STOP_GRACE_MS = 2000;
+/** How long the broker's "another client with this client id" is remembered for status. */
+const TAKEOVER_WINDOW_MS = 10 * 60_000;
 /** Room for an intent's MQTT packet around its payload (topic, properties). */
 const PACKET_HEADROOM = 64 * 1024;
 
@@ -65,6 +68,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   /** agent.enabled, taken live (applySettings): intents are refused without an agent. */
   #agentEnabled: boolean;
   readonly #rates: CommandRates;
+  /** When the link last refused a command: status and heartbeats say a robot is under attack. */
+  readonly #refusalWatch = new RefusalWatch();
   readonly #logRate: ReturnType<typeof rateLimitedErrors>;
 
   constructor(ctx: ComponentContext) {
@@ -89,18 +94,18 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   ): Promise<number> {
     const { topics } = running;
     const commandTopic = commandTopicOf(topic, topics);
-    if (commandTopic) {
-      const verdict = await running.signatures.check(commandTopic, payload, packet.properties?.userProperties);
-      if (!verdict.ok) {
-        const { code, message } = verdict;
-        logErrors(`signature:${code}`, { topic, code, err: message }, 'central: a command was refused');
-        if (commandTopic === 'intents' || commandTopic === 'config')
-          running.intake.refuseUnread(topic, payload, packet, { code, message });
-        return 0x87; // not authorized
-      }
+    if (!commandTopic) return 0x80; // the link subscribes to command topics only
+    const verdict = await running.signatures.check(commandTopic, payload, packet.properties?.userProperties);
+    if (!verdict.ok) {
+      const { code, message } = verdict;
+      logErrors(`signature:${code}`, { topic, code, err: message }, 'central: a command was refused');
+      if (commandTopic === 'intents' || commandTopic === 'config')
+        running.intake.refuseUnread(topic, payload, packet, { code, message });
+      return 0x87; // not authorized
     }
     if (this.#overRate(topic, topics)) return 0x97; // quota exceeded
-    if (topic === topics.grants && running.sync) return running.sync.handle(payload);
+    // Bulk sync needs to know whether central's key vouched for a grant: an unsigned one may not name storage.
+    if (topic === topics.grants && running.sync) return running.sync.handle(payload, verdict.signed);
     if (topic === topics.resend) return this.#resend(running, payload, logErrors);
     return running.intake.handle(topic, payload, packet);
   }
@@ -316,36 +321,59 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       },
       rate_limited: { ...this.#rates.refused },
       signatures: { ...running.signatures.counts },
+      refused: this.#refusals(running),
       intents: { ...intake.counts },
       configs: { ...running.remoteConfig.counts },
       ...(running.sync ? { sync: running.sync.status() } : {}),
       heartbeats: this.#heartbeats,
     };
+    const link = this.#linkProblem(running);
+    // Central's authority: no key pinned (it cannot command this robot), or the file's opt-out (anyone can).
+    const authority = authorityProblem(running.signatures);
+    const refusals = refusalWords(details.refused);
+    const reasons = [link, authority, refusals].filter((r) => r !== undefined);
+    const degraded =
+      link !== undefined || running.signatures.shut || (refusals !== undefined && this.#refusalWatch.recent);
+    return {
+      state: degraded ? 'degraded' : 'running',
+      ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+      details,
+    };
+  }
+
+  /**
+   * Why the link itself does not carry what it should: knocked off by a twin, offline, a subscription refused, a
+   * batch refused, sync.
+   */
+  #linkProblem(running: Running): string | undefined {
+    const { connection, outbox } = running;
+    // Once is a restart's overlap; again and again is a second client with this client id, one of them ours.
+    const takeovers = connection.takeoversWithin(TAKEOVER_WINDOW_MS);
+    if (takeovers >= 2)
+      return `the broker dropped this robot's connection ${takeovers} times in ${TAKEOVER_WINDOW_MS / 60_000} min, each soon after taking it: another client with this client id (${connection.clientId}) connects (a second daemon with this robot.id, or another login taking its place), or the network drops it; give each robot its own robot.id, and set up the broker so that a login's client id is its own (\`auraison-edge central acl\`, docs/central-link.md)`;
     if (!running.online) {
       const why = connection.lastError ?? (connection.connected ? 'subscribing' : 'not connected yet');
-      return {
-        state: 'degraded',
-        reason: `offline (${why}); ${outbox.backlog} journal record(s) wait for central, sent on reconnect`,
-        details,
-      };
+      return `offline (${why}); ${outbox.backlog} journal record(s) wait for central, sent on reconnect`;
     }
     // Events and heartbeats still go up: the robot looks fine from central, and hears nothing from it.
     if (connection.subscriptionProblem)
-      return {
-        state: 'degraded',
-        reason: `connected, but ${connection.subscriptionProblem}: what central sends there does not reach this robot`,
-        details,
-      };
-    if (outbox.lastError) return { state: 'degraded', reason: outbox.lastError, details };
+      return `connected, but ${connection.subscriptionProblem}: what central sends there does not reach this robot`;
+    if (outbox.lastError) return outbox.lastError;
     const syncProblem = running.sync?.status().degraded;
-    if (syncProblem)
-      return {
-        state: 'degraded',
-        reason: `bulk sync: ${syncProblem} (uploads go on; check the data dir's disk)`,
-        details,
-      };
-    const refusals = signatureRefusals(running.signatures);
-    return { state: 'running', ...(refusals ? { reason: refusals } : {}), details };
+    if (syncProblem) return `bulk sync: ${syncProblem} (uploads go on; check the data dir's disk)`;
+    return undefined;
+  }
+
+  /** Every refusal of the link, as status, heartbeats and metrics show them. */
+  #refusals(running: Running): RefusalReport {
+    const { verified: _verified, unchecked: _unchecked, ...signature } = running.signatures.counts;
+    const refused = running.sync?.status().refused;
+    return this.#refusalWatch.report({
+      signature,
+      rate_limited: { ...this.#rates.refused },
+      grants: refused?.grants ?? 0,
+      stored: refused?.stored ?? 0,
+    });
   }
 
   /** Bulk sync's state (`sync status`, GET /sync); undefined without central.sync.enabled. */
@@ -373,87 +401,20 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   metrics(): MetricFamily[] {
     const running = this.#running;
     if (!running) return [];
-    const { connection, outbox, intake } = running;
-    return [
-      gauge(
-        'auraison_central_connected',
-        '1 while the MQTT link to central is up (connected and subscribed).',
-        running.online ? 1 : 0,
-      ),
-      counter(
-        'auraison_central_connects_total',
-        'Connections to the broker made (CONNACK accepted).',
-        connection.connects,
-      ),
-      counter(
-        'auraison_central_connection_failures_total',
-        'Connection attempts that failed (unreachable, refused, timed out).',
-        connection.connectionFailures,
-      ),
-      gauge(
-        'auraison_central_outbox_backlog_records',
-        'Journal records the broker has not acknowledged yet.',
-        outbox.backlog,
-      ),
-      gauge(
-        'auraison_central_outbox_acked_seq',
-        'Every journal record up to this seq was acknowledged by the broker.',
-        outbox.ackedSeq,
-      ),
-      counter(
-        'auraison_central_outbox_published_records_total',
-        'Journal records published on the events topic (a record sent again counts again).',
-        outbox.counts.published_records,
-      ),
-      counter(
-        'auraison_central_outbox_lost_records_total',
-        'Journal records gone before central got them (retention past journal.max_mb, a damaged segment).',
-        outbox.counts.lost_records,
-      ),
-      counter(
-        'auraison_central_outbox_refused_batches_total',
-        'Events batches the broker did not take (sent again).',
-        outbox.counts.refused_batches,
-      ),
-      counter(
-        'auraison_central_outbox_resent_records_total',
-        'Journal records sent again because central asked for them (lost between the broker and central).',
-        outbox.counts.resent_records,
-      ),
-      {
-        name: 'auraison_central_intents_total',
-        help: 'Intents from central by outcome.',
-        type: 'counter',
-        samples: Object.entries(intake.counts).map(([outcome, value]) => ({ labels: { outcome }, value })),
-      },
-      {
-        name: 'auraison_central_configs_total',
-        help: 'Configs from central by outcome (applied, duplicate, refused, failed).',
-        type: 'counter',
-        samples: Object.entries(running.remoteConfig.counts).map(([outcome, value]) => ({
-          labels: { outcome },
-          value,
-        })),
-      },
-      counter('auraison_central_heartbeats_total', 'Heartbeats published.', this.#heartbeats),
-      {
-        name: 'auraison_central_rate_limited_total',
-        help: 'Commands from the link refused past central.rate_limits, by kind.',
-        type: 'counter',
-        samples: (['intents', 'configs', 'resends'] as const).map((kind) => ({
-          labels: { kind },
-          value: this.#rates.refused[kind],
-        })),
-      },
-      counter(
-        'auraison_central_heartbeats_skipped_total',
-        "Heartbeats not sent: the one before still waited for the broker's PUBACK.",
-        this.#heartbeatsSkipped,
-      ),
-      counter('auraison_central_ack_failures_total', 'Acks that could not be published.', this.#ackFailures),
-      signatureMetrics(running.signatures),
-      ...syncMetrics(running.sync?.status(), running.budget.stats()),
-    ];
+    return linkMetrics({
+      online: running.online,
+      connection: running.connection,
+      outbox: running.outbox,
+      intents: running.intake.counts,
+      configs: running.remoteConfig.counts,
+      heartbeats: this.#heartbeats,
+      heartbeatsSkipped: this.#heartbeatsSkipped,
+      ackFailures: this.#ackFailures,
+      signatures: running.signatures.counts,
+      refused: this.#refusals(running),
+      sync: running.sync?.status(),
+      budget: running.budget.stats(),
+    });
   }
 
   #online(running: Running): void {
@@ -535,6 +496,9 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       },
       // Which config from central is in force: after a restart, or a local reload that set it aside.
       config: status.central_config ?? null,
+      // A robot under attack shows on the fleet page: what the link refused, and whether central can command it.
+      refused: this.#refusals(running),
+      authority: authorityProblem(running.signatures) ?? null,
       ...this.#statusPage(),
     };
     this.#heartbeats++;

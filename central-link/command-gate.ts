@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { CentralSettings } from '../daemon/config/index.ts';
-import type { MetricFamily } from '../daemon/contract/index.ts';
 import { CommandCounterStore, commandCounterPath } from './command-signature-counter.ts';
-import { CommandSignatureCheck } from './command-signature-check.ts';
+import { CommandSignatureCheck, NO_KEY_REMEDY } from './command-signature-check.ts';
 import { parseCommandKey, type CommandTopic } from './command-signature.ts';
 import type { CentralTopics } from './topics.ts';
 
@@ -19,15 +18,29 @@ export function commandGate(options: {
 }): CommandSignatureCheck {
   const { settings, dataDir, fleet, robot, log } = options;
   const keys = settings.command_keys.map((k, i) => parseCommandKey(k, `central.command_keys.${i}`));
-  const required = settings.require_signed_commands ?? keys.length > 0;
+  // Secure by default: only the file's explicit `false` takes a command central did not sign.
+  const required = settings.require_signed_commands ?? true;
   const counters = new CommandCounterStore({ path: commandCounterPath(dataDir) });
   counters.load();
-  if (keys.length === 0)
-    log.warn(
-      'central: commands from the link are not checked (no central.command_keys): any client of the broker can send this robot intents, configs and grants; run `auraison-edge central keygen` on central and paste its public key into central.command_keys',
-    );
-  else if (!required) log.warn('central: unsigned commands are taken (central.require_signed_commands: false)');
-  return new CommandSignatureCheck({ keys, required, fleet, robot, counters, warn: (message) => log.warn(message) });
+  const check = new CommandSignatureCheck({ keys, required, fleet, robot, counters, warn: (m) => log.warn(m) });
+  const said = authorityProblem(check);
+  if (said) log.warn(`central: ${said}`);
+  return check;
+}
+
+/**
+ * What the link's authority lacks, in words for the log at start and for status every time, or undefined when
+ * central's key is pinned and required: no key (central cannot command this robot), or the file's opt-out
+ * (any broker client can).
+ */
+export function authorityProblem(check: CommandSignatureCheck): string | undefined {
+  if (check.shut)
+    return `commands from central are refused: no key of central's is pinned (central.command_keys is empty); ${NO_KEY_REMEDY}`;
+  if (check.open)
+    return check.keys === 0
+      ? 'UNCHECKED: every command from the link is taken without a signature (central.require_signed_commands: false, no central.command_keys): any client of the broker can command this robot'
+      : 'unsigned commands from the link are taken (central.require_signed_commands: false): any client of the broker can command this robot; signed ones are still checked';
+  return undefined;
 }
 
 /** Which command topic `topic` is, or undefined for one that carries no command. */
@@ -37,25 +50,4 @@ export function commandTopicOf(topic: string, topics: CentralTopics): CommandTop
   if (topic === topics.grants) return 'grants';
   if (topic === topics.resend) return 'resend';
   return undefined;
-}
-
-/** The refused commands in words for the link's health (status shows it), or undefined while there are none. */
-export function signatureRefusals(check: CommandSignatureCheck): string | undefined {
-  const { verified, unchecked, ...refusals } = check.counts;
-  void verified;
-  void unchecked;
-  const seen = Object.entries(refusals).filter(([, n]) => n > 0);
-  if (seen.length === 0) return undefined;
-  const total = seen.reduce((sum, [, n]) => sum + n, 0);
-  return `${total} command(s) from the link refused as not central's (${seen.map(([code, n]) => `${code} ${n}`).join(', ')}): a broker client other than central publishes on this robot's topics, or central's key changed (docs/central-link.md, Signed commands)`;
-}
-
-/** The check's counts as one metric family: `outcome` is verified, unchecked, or the refusal's code. */
-export function signatureMetrics(check: CommandSignatureCheck): MetricFamily {
-  return {
-    name: 'auraison_central_command_signatures_total',
-    help: "Commands from the link by central's signature: verified, unchecked (no key, or unsigned taken), or refused by reason.",
-    type: 'counter',
-    samples: Object.entries(check.counts).map(([outcome, value]) => ({ labels: { outcome }, value })),
-  };
 }

@@ -12,16 +12,25 @@ import {
 
 /** Why a command from the link was refused before it acted. */
 export type SignatureRefusalCode =
-  'unsigned' | 'bad_signature' | 'wrong_robot' | 'wrong_topic' | 'replayed' | 'counter_not_saved';
+  'no_key' | 'unsigned' | 'bad_signature' | 'wrong_robot' | 'wrong_topic' | 'replayed' | 'counter_not_saved';
 
-export type SignatureVerdict = { ok: true } | { ok: false; code: SignatureRefusalCode; message: string };
+/** `signed`: central's key verified it (false: taken unchecked, by the file's explicit opt-out). */
+export type SignatureVerdict =
+  { ok: true; signed: boolean } | { ok: false; code: SignatureRefusalCode; message: string };
+
+/** What the robot's file must say for central to command it: said at start, in status and in each refusal. */
+export const NO_KEY_REMEDY =
+  "on central run `auraison-edge central keygen --out /etc/auraison/central-command.pem` (central.yaml: mqtt.command_key) and put the public key it prints under central.command_keys in this robot's config file; or set central.require_signed_commands: false there to take unsigned commands from any broker client";
 
 type UserProperties = Record<string, string | string[]> | undefined;
 
 export interface CommandSignatureCheckOptions {
-  /** Central's public keys (central.command_keys); empty: nothing can be checked, every command is taken. */
+  /** Central's public keys (central.command_keys); empty: nothing can be checked, so every command is refused. */
   keys: readonly KeyObject[];
-  /** Refuse a command without a signature (central.require_signed_commands). */
+  /**
+   * Refuse a command without a signature (central.require_signed_commands, true unless the file says false).
+   * false with no key: every command is taken unchecked (the file's explicit opt-out, warned of).
+   */
   required: boolean;
   fleet: string;
   robot: string;
@@ -33,9 +42,9 @@ export interface CommandSignatureCheckOptions {
 /**
  * The robot's gate on what comes down the link: a command acts only when central's key signed it for this
  * robot and this topic with a counter never taken before (command-signature.ts), and its counter is on disk
- * first. Every refusal is counted by its reason. Without a key configured the gate is open and says so once;
- * with a key and require_signed_commands off, an unsigned command is taken (said once) and a signed one is
- * still checked.
+ * first. Every refusal is counted by its reason. Without a key pinned the gate is shut (`no_key`): a robot out
+ * of the box obeys no broker client. Only the file's require_signed_commands: false opens it: then an unsigned
+ * command is taken (said once), and a signed one is still checked when a key is pinned.
  */
 export class CommandSignatureCheck {
   readonly #keys: readonly KeyObject[];
@@ -48,6 +57,7 @@ export class CommandSignatureCheck {
   readonly counts: Record<'verified' | 'unchecked' | SignatureRefusalCode, number> = {
     verified: 0,
     unchecked: 0,
+    no_key: 0,
     unsigned: 0,
     bad_signature: 0,
     wrong_robot: 0,
@@ -67,16 +77,13 @@ export class CommandSignatureCheck {
   }
 
   async check(topic: CommandTopic, payload: Buffer, userProperties: UserProperties): Promise<SignatureVerdict> {
-    if (this.#keys.length === 0) {
-      this.counts.unchecked++;
-      this.#warnOnce(
-        'no-key',
-        `central: a command on ${topic} was taken unchecked: no central.command_keys is set, so any client of the broker can command this robot; paste central's public key (auraison-edge central keygen prints it) into central.command_keys`,
+    if (this.#keys.length === 0 && this.#required)
+      return this.#refuse(
+        'no_key',
+        `this robot pins no key of central's (central.command_keys is empty), so it takes no command from the link: ${NO_KEY_REMEDY}`,
       );
-      return { ok: true };
-    }
     const signature = single(userProperties?.[SIGNATURE_PROPERTY]);
-    if (signature === undefined) {
+    if (this.#keys.length === 0 || signature === undefined) {
       if (this.#required)
         return this.#refuse(
           'unsigned',
@@ -85,9 +92,9 @@ export class CommandSignatureCheck {
       this.counts.unchecked++;
       this.#warnOnce(
         'unsigned',
-        `central: an unsigned command on ${topic} was taken: central.require_signed_commands is false; set it true once central signs`,
+        `central: a command on ${topic} was taken unchecked: central.require_signed_commands is false in this robot's file, so any client of the broker can command it`,
       );
-      return { ok: true };
+      return { ok: true, signed: false };
     }
     const counterText = single(userProperties?.[COUNTER_PROPERTY]);
     if (counterText === undefined || !/^[0-9]{1,20}$/.test(counterText))
@@ -110,7 +117,7 @@ export class CommandSignatureCheck {
       );
     }
     this.counts.verified++;
-    return { ok: true };
+    return { ok: true, signed: true };
   }
 
   /** A signature that is not central's for this robot and topic: another robot's, another topic's, or forged. */
@@ -143,6 +150,21 @@ export class CommandSignatureCheck {
   #refuse(code: SignatureRefusalCode, message: string): SignatureVerdict {
     this.counts[code]++;
     return { ok: false, code, message };
+  }
+
+  /** How many keys of central's are pinned. */
+  get keys(): number {
+    return this.#keys.length;
+  }
+
+  /** No key pinned and commands required: central cannot command this robot at all. */
+  get shut(): boolean {
+    return this.#keys.length === 0 && this.#required;
+  }
+
+  /** The file's explicit opt-out: commands are taken without central's signature. */
+  get open(): boolean {
+    return !this.#required;
   }
 
   #warnOnce(key: string, message: string): void {

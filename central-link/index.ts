@@ -24,8 +24,10 @@ export {
 } from './sync-protocol.ts';
 export { noDelay } from './no-delay.ts';
 export { RESEND_SCHEMA } from './resend.ts';
+export { NO_KEY_REMEDY } from './command-signature-check.ts';
 export {
   COMMAND_TOPICS,
+  parseCommandKey,
   rawPublicKey,
   signCommand,
   type CommandAddress,

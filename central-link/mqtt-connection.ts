@@ -85,6 +85,13 @@ export class MqttConnection {
   #random: () => number;
   #connects = 0;
   #connectionFailures = 0;
+  /**
+   * When (performance.now) the broker dropped this link for another client with its client id: its DISCONNECT
+   * said so (0x8e), or, as mosquitto 2.0 does, it closed the socket without a word soon after taking it.
+   */
+  readonly #takeovers: number[] = [];
+  /** The broker's DISCONNECT reason on this connection, if it sent one before closing it. */
+  #disconnectReason: number | undefined;
   #connectedSince: number | undefined;
   #serverMaximumPacketSize: number | undefined;
   #serverReceiveMaximum: number | undefined;
@@ -176,6 +183,20 @@ export class MqttConnection {
 
   get connects(): number {
     return this.#connects;
+  }
+
+  /**
+   * How many times within the last `windowMs` the broker dropped the link for another client with its client id,
+   * or (mosquitto says nothing) closed it without a word within 30 s of taking it.
+   */
+  takeoversWithin(windowMs: number): number {
+    const since = performance.now() - windowMs;
+    return this.#takeovers.filter((t) => t >= since).length;
+  }
+
+  /** The client id the link connects with. */
+  get clientId(): string {
+    return this.#clientId;
   }
 
   get connectionFailures(): number {
@@ -350,7 +371,15 @@ export class MqttConnection {
     // The backoff starts over only after a connection that held: one the broker drops at once (another
     // client with this client id taking the session, a broker shedding load) counts as a failed try, so
     // two robots given one robot.id do not take the session from each other every second, for ever.
-    if (wasUp && performance.now() - (this.#connectedSince ?? Infinity) >= STABLE_MS) this.#failures = 0;
+    const heldMs = performance.now() - (this.#connectedSince ?? Infinity);
+    if (wasUp && heldMs >= STABLE_MS) this.#failures = 0;
+    // A twin's connection: said (0x8e), or, by mosquitto 2.0, a silent close of a connection just taken.
+    const said = this.#disconnectReason;
+    if (wasUp && (said === 0x8e || (said === undefined && heldMs < STABLE_MS))) {
+      this.#takeovers.push(performance.now());
+      if (this.#takeovers.length > 32) this.#takeovers.shift(); // enough to tell "again and again"
+    }
+    this.#disconnectReason = undefined;
     this.#connectedSince = undefined;
     if (this.#state === 'stopped') return;
     if (!wasUp) this.#connectionFailures++;
@@ -394,9 +423,10 @@ export class MqttConnection {
   #disconnectedByBroker(packet: IDisconnectPacket): void {
     const code = packet.reasonCode ?? 0;
     const name = ReasonCodes[code as keyof typeof ReasonCodes] ?? 'reason';
+    this.#disconnectReason = code;
     const hint =
       code === 0x8e
-        ? `: another client connected with client id ${JSON.stringify(this.#clientId)}; each robot needs its own robot.id (or central.client_id)`
+        ? `: another client with this client id (${JSON.stringify(this.#clientId)}) connected; each robot needs its own robot.id (or central.client_id), and a broker set up by \`auraison-edge central acl\` lets no other login take it`
         : '';
     this.#failed(`the broker disconnected us: ${name} (0x${code.toString(16)})${hint}`);
   }

@@ -66,10 +66,53 @@ export function brokerAcl(options: BrokerAclOptions): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Where the generated mosquitto.conf puts each kind of login. */
+export interface BrokerConfOptions {
+  aclFile: string;
+  /** The robots' logins, one per robot id (mosquitto_passwd). */
+  passwordFile?: string;
+  /** Central's logins alone (central serve, central intent): no robot may log in where central does. */
+  centralPasswordFile?: string;
+  /** The robots' listener. */
+  port?: number;
+  /** Central's listener. */
+  centralPort?: number;
+  /** The address both listen on (empty: every interface). */
+  host?: string;
+}
+
 /**
- * The mosquitto.conf lines that put the file to use (no comment on a line of its own: mosquitto would read
- * it as part of the value). The password file holds one login per robot id and one for central.
+ * The mosquitto.conf that puts the file to use, with two listeners (per_listener_settings): the robots', where
+ * use_username_as_clientid makes each login's client id its username, so no login can connect under another
+ * robot's client id and knock it off the broker (or clear its session); and central's, whose password file holds
+ * central's logins alone, so its processes (several serve processes, `central intent`) keep client ids of their
+ * own and no robot's login gets in there. Both read the same acl_file. No comment shares a line with a value:
+ * mosquitto would read it as part of the value.
  */
-export function brokerAclConf(aclFile: string, passwordFile = '/etc/mosquitto/passwd'): string {
-  return ['allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${aclFile}`].join('\n');
+export function brokerAclConf(options: BrokerConfOptions): string {
+  const {
+    aclFile,
+    passwordFile = '/etc/mosquitto/passwd',
+    centralPasswordFile = '/etc/mosquitto/central.passwd',
+    port = 1883,
+    centralPort = 1884,
+    host = '',
+  } = options;
+  const listener = (p: number) => `listener ${p}${host === '' ? '' : ` ${host}`}`;
+  return [
+    'per_listener_settings true',
+    '',
+    "# The robots' listener: a login's client id is its username (its robot id).",
+    listener(port),
+    'allow_anonymous false',
+    `password_file ${passwordFile}`,
+    `acl_file ${aclFile}`,
+    'use_username_as_clientid true',
+    '',
+    "# Central's listener: central's logins only (central serve, central intent, central config push).",
+    listener(centralPort),
+    'allow_anonymous false',
+    `password_file ${centralPasswordFile}`,
+    `acl_file ${aclFile}`,
+  ].join('\n');
 }

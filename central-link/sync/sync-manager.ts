@@ -176,8 +176,10 @@ export class SyncManager {
   /**
    * A message on the grants topic. Returns at once (0, PUBACK): while a message is handled the link reads
    * nothing else, so the work runs after; a message lost to a crash is an offer central answers again.
+   * `signed`: central's key vouched for it (the link's signature check), so its grants may name the storage
+   * when central.sync.storage_origins pins none.
    */
-  handle(payload: Buffer): Promise<number> {
+  handle(payload: Buffer, signed: boolean): Promise<number> {
     let message: unknown;
     try {
       message = JSON.parse(payload.toString('utf8'));
@@ -191,7 +193,7 @@ export class SyncManager {
       this.#logErrors('grant', { problem }, 'sync: a grants message that does not match the protocol was dropped');
       return Promise.resolve(0);
     }
-    void this.#track(this.#take(message)).catch((error: unknown) =>
+    void this.#track(this.#take(message, signed)).catch((error: unknown) =>
       this.#rows.failed('handling a grants message', error),
     );
     return Promise.resolve(0);
@@ -227,15 +229,15 @@ export class SyncManager {
     while (this.#uploading) await this.#uploading;
   }
 
-  async #take(m: GrantsMessage): Promise<void> {
+  async #take(m: GrantsMessage, signed: boolean): Promise<void> {
     switch (m.type) {
       case 'grant': {
         this.#sender.answered(m.file_id);
-        const refusal = grantRefusal(m, this.#storageOrigins, this.#warnedOrigins);
+        const refusal = grantRefusal(m, this.#storageOrigins, this.#warnedOrigins, signed);
         if (refusal.warn)
-          this.#log.warn(
+          this.#log.info(
             { origin: refusal.warn },
-            `sync: uploading to ${refusal.warn}, which central.sync.storage_origins does not pin (it is empty): pin your storage there`,
+            `sync: uploading to ${refusal.warn}, the storage central's signed grant names (central.sync.storage_origins pins none: pin it to hold uploads there whatever central's key signs)`,
           );
         if (refusal.refused) {
           this.#refused.grants++;
@@ -476,14 +478,17 @@ export class SyncManager {
 /**
  * Whether a grant's URLs may be used: each must be under one of `origins` (scheme, host, port and path prefix, as
  * URL parses them, so `https://s3.lab:9000/fleet/` does not admit `https://s3.lab:9000.evil/` or `/fleet-x/`). With
- * none pinned, any origin is taken and the first grant to each is said in `warn`.
+ * none pinned, a grant central's key `signed` may name the storage (the first grant to each origin is said in
+ * `warn`); an unsigned one (the file's require_signed_commands: false) may not: any broker client could have sent it.
  */
 export function grantRefusal(
   grant: SingleGrant | MultipartGrant,
   origins: readonly string[],
   warned: Set<string>,
+  signed: boolean,
 ): { refused?: string; warn?: string } {
   const urls = grant.mode === 'single' ? [grant.put.url] : grant.parts.map((p) => p.put.url);
+  let warn: string | undefined;
   for (const raw of urls) {
     let url: URL;
     try {
@@ -492,16 +497,22 @@ export function grantRefusal(
       return { refused: `grant ${grant.grant_id} names an upload URL that does not parse: nothing was sent` };
     }
     if (origins.length === 0) {
-      if (warned.has(url.origin)) continue;
-      warned.add(url.origin);
-      return { warn: url.origin };
+      if (!signed)
+        return {
+          refused: `grant ${grant.grant_id} sends ${grant.object_key} to ${url.origin}, and central did not sign it: with central.sync.storage_origins empty only central's signed grants name the storage; pin the storage there (e.g. ${url.origin}/<bucket>/) or pin central's key (central.command_keys): nothing was sent`,
+        };
+      if (!warned.has(url.origin)) {
+        warned.add(url.origin);
+        warn = url.origin;
+      }
+      continue;
     }
     if (!origins.some((o) => underOrigin(url, o)))
       return {
         refused: `grant ${grant.grant_id} sends ${grant.object_key} to ${url.origin}${url.pathname}, which is under none of central.sync.storage_origins (${origins.join(', ')}): nothing was sent`,
       };
   }
-  return {};
+  return warn === undefined ? {} : { warn };
 }
 
 function underOrigin(url: URL, pinned: string): boolean {

@@ -6,7 +6,9 @@ import { readCentralYaml } from './fleet-api.ts';
 /**
  * `auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U] [--out FILE]`:
  * the broker's mosquitto acl_file for the fleet (central/broker-acl.ts), to stdout or FILE. The prefix, fleet
- * and central's username come from central.yaml's mqtt section unless the options say otherwise.
+ * and central's username come from central.yaml's mqtt section unless the options say otherwise. With --out it
+ * prints the mosquitto.conf that uses the file (two listeners: brokerAclConf), shaped by --port, --central-port,
+ * --host, --password-file and --central-password-file.
  */
 export async function centralAcl(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -15,6 +17,11 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
     prefix: { type: 'string' },
     'central-user': { type: 'string' },
     out: { type: 'string' },
+    port: { type: 'string' },
+    'central-port': { type: 'string' },
+    host: { type: 'string' },
+    'password-file': { type: 'string' },
+    'central-password-file': { type: 'string' },
   });
   const file = values.config ?? (io.env.AURAISON_CENTRAL_CONFIG || undefined);
   const mqtt = file !== undefined ? (await readCentralYaml(file, io.env)).mqtt : undefined;
@@ -43,10 +50,26 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
     io.stderr(`auraison-edge central acl: cannot write ${out}: ${(error as Error).message}\n`);
     return 1;
   }
+  const conf = brokerAclConf({
+    aclFile: out,
+    ...(values['password-file'] ? { passwordFile: resolve(values['password-file']) } : {}),
+    ...(values['central-password-file'] ? { centralPasswordFile: resolve(values['central-password-file']) } : {}),
+    ...(values.port ? { port: portOption(values.port, '--port') } : {}),
+    ...(values['central-port'] ? { centralPort: portOption(values['central-port'], '--central-port') } : {}),
+    ...(values.host ? { host: values.host } : {}),
+  });
   io.stdout(
     `wrote ${out}: fleet ${options.fleets.join(', ')} under ${options.prefix}/, central logs in as ${centralUser}\n` +
-      `each robot logs in with its robot id as its MQTT username (mosquitto_passwd FILE <robot id>)\n\n` +
-      `mosquitto.conf:\n${brokerAclConf(out)}\n`,
+      `each robot logs in with its robot id as its MQTT username (mosquitto_passwd FILE <robot id>) on the robots' listener;\n` +
+      `central logs in on its own listener, whose password file holds central's logins alone\n\n` +
+      `mosquitto.conf:\n${conf}\n`,
   );
   return 0;
+}
+
+/** A listener's port from an option: 1 to 65535. */
+function portOption(text: string, name: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new UsageError(`${name} ${text}: give a port, 1 to 65535`);
+  return n;
 }

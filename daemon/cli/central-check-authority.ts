@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import type { CentralSettings } from '../config/index.ts';
 
 /**
  * `central check`'s probe of the broker's authorization, with the robot's own login: may it publish what only
@@ -152,4 +153,42 @@ export function formatAuthority(probe: AuthorityProbe): string[] {
       .map((p) => `     authority: publish ${p.topic}: ${p.error}`),
     `     authority: NOT ok: ${ACL_FIX}`,
   ];
+}
+
+/** Whether the robot's file lets central alone command it: central's key pinned, unsigned commands refused. */
+export interface CommandAuthority {
+  ok: boolean;
+  /** Keys of central's pinned (central.command_keys). */
+  keys: number;
+  /** central.require_signed_commands as it applies (absent: true). */
+  require_signed: boolean;
+  problem?: string;
+}
+
+/**
+ * The robot's side of who may command it, read from its file (the broker is probed apart): not ok while no key is
+ * pinned (central cannot command it) or the file takes unsigned commands (any broker client can). A value in
+ * command_keys that is not a key throws, naming it, as the daemon would.
+ */
+export function commandAuthority(
+  s: Pick<CentralSettings, 'command_keys' | 'require_signed_commands'>,
+  parseKey: (value: string, where: string) => unknown,
+  remedy: string,
+): CommandAuthority {
+  s.command_keys.forEach((k, i) => parseKey(k, `central.command_keys.${i}`));
+  const keys = s.command_keys.length;
+  const required = s.require_signed_commands ?? true;
+  const problem = !required
+    ? 'central.require_signed_commands is false: any client of the broker can command this robot; set it true (or take it out)'
+    : keys === 0
+      ? `no key of central's is pinned (central.command_keys is empty): the daemon will refuse every command; ${remedy}`
+      : undefined;
+  return { ok: problem === undefined, keys, require_signed: required, ...(problem ? { problem } : {}) };
+}
+
+/** The commands line of the check's human output. */
+export function formatCommandAuthority(c: CommandAuthority): string {
+  return c.ok
+    ? `     commands: central's key pinned (${c.keys}), unsigned commands refused`
+    : `     commands: NOT ok: ${c.problem}`;
 }

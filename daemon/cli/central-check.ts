@@ -4,7 +4,14 @@ import { redactUrl } from '../util/index.ts';
 import { loadCentralLink, loadVllm } from '../components/index.ts';
 import type { CentralSettings } from '../config/index.ts';
 import { nowNs } from '../contract/index.ts';
-import { formatAuthority, probeAuthority, type AuthorityProbe } from './central-check-authority.ts';
+import {
+  commandAuthority,
+  formatAuthority,
+  formatCommandAuthority,
+  probeAuthority,
+  type AuthorityProbe,
+  type CommandAuthority,
+} from './central-check-authority.ts';
 
 /**
  * `auraison-edge central check` (commands/central.ts reads its options): connect to the broker as the daemon
@@ -43,6 +50,8 @@ export interface CentralCheck {
   publish: { topic: string } & Outcome;
   /** Whether this login may publish or read another robot's topics (central-check-authority.ts); once connected. */
   authority?: AuthorityProbe;
+  /** Whether the robot's file lets central alone command it (its key pinned, unsigned commands refused). */
+  commands: CommandAuthority;
   /** What passed but will bite the daemon (a broker that keeps no retained messages, small packets). */
   notes: string[];
 }
@@ -63,7 +72,8 @@ export async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   const { central: s, url, robot, fleet, timeoutMs } = target;
   const { default: mqtt, ReasonCodes } = await import('mqtt');
   const { describeFailure } = await loadVllm();
-  const { centralClientId, centralTopics, connackRefusal, readTlsFiles } = await loadCentralLink();
+  const { centralClientId, centralTopics, connackRefusal, readTlsFiles, parseCommandKey, NO_KEY_REMEDY } =
+    await loadCentralLink();
   const reason = (code: number) =>
     `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
   const topics = centralTopics(s.topic_prefix, fleet, robot);
@@ -78,7 +88,13 @@ export async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
     subscribe: { topic: topics.intents, ok: false, skipped: 'not connected' },
     publish: { topic: topics.heartbeat, ok: false, skipped: 'not connected' },
     notes: s.enabled ? [] : ['central.enabled is false: the daemon does not connect to central until it is true'],
+    commands: { ok: false, keys: 0, require_signed: true },
   };
+  try {
+    report.commands = commandAuthority(s, parseCommandKey, NO_KEY_REMEDY);
+  } catch (error) {
+    report.commands.problem = (error as Error).message;
+  }
   let tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'>;
   try {
     tls = readTlsFiles(s);
@@ -162,7 +178,7 @@ export async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   // A clean DISCONNECT; a broker that does not take it in time is left by closing the socket.
   const closed = await bounded(timeoutMs, false, (settle) => client.end(false, { reasonCode: 0 }, () => settle(true)));
   if (!closed) client.end(true);
-  report.ok = report.subscribe.ok && report.publish.ok && report.authority.ok;
+  report.ok = report.subscribe.ok && report.publish.ok && report.authority.ok && report.commands.ok;
   return report;
 }
 
@@ -341,6 +357,7 @@ export function formatCheck(report: CentralCheck): string {
   const granted = report.subscribe.ok ? `granted (QoS ${report.subscribe.reason_code})` : '';
   lines.push(formatStep('subscribe', report.subscribe, granted), formatStep('publish', report.publish, 'acknowledged'));
   if (report.authority) lines.push(...formatAuthority(report.authority));
+  lines.push(formatCommandAuthority(report.commands));
   for (const note of report.notes) lines.push(`     note: ${note}`);
   return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import { EVENTS_SCHEMA } from '../../central-link/outbox.ts';
 import { duckdbExtension } from '../peers/index.ts';
 import type { Cleanup } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { testCommandKeyFile } from '../helpers/command-key.ts';
 import { startBroker, type Broker } from '../helpers/mosquitto.ts';
 import { startMinio, type Minio } from '../helpers/minio.ts';
 import { startPostgres, type Postgres } from '../helpers/postgres.ts';
@@ -23,6 +24,8 @@ export function serveSettings(o: {
     'mqtt:',
     `  url: ${broker.url}`,
     '  fleet: lab',
+    // Central signs its commands with the key the test robots pin (central-harness.ts's centralConfig).
+    `  command_key: "${testCommandKeyFile(dir)}"`,
     'lakehouse:',
     `  catalog: "${pg ? `postgres:${pg.conninfo}` : `${dir}/fleet.ducklake`}"`,
     `  data_path: "${minio ? `s3://${bucket}/lake/` : `${dir}/lake-data/`}"`,
@@ -77,9 +80,16 @@ export async function robotClient(broker: Broker, id: string): Promise<MqttClien
 }
 
 /** Publishes at QoS 1; resolves with the PUBACK's reason code (0 taken, >= 0x80 refused). */
-export function publishQos1(client: MqttClient, topic: string, payload: string, retain = false): Promise<number> {
+export function publishQos1(
+  client: MqttClient,
+  topic: string,
+  payload: string,
+  retain = false,
+  userProperties?: Record<string, string>,
+): Promise<number> {
+  const properties = userProperties ? { properties: { userProperties } } : {};
   return new Promise((resolve, reject) => {
-    client.publish(topic, payload, { qos: 1, retain }, (error, packet) => {
+    client.publish(topic, payload, { qos: 1, retain, ...properties }, (error, packet) => {
       const code = (error as { code?: number } | undefined)?.code;
       if (error && typeof code === 'number') return resolve(code);
       if (error) return reject(error);

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GRANTS_SCHEMA, RESEND_SCHEMA } from '../../central-link/index.ts';
@@ -7,30 +6,16 @@ import { publishQos1 as puback } from '../central-serve/fixtures.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { skillIntent } from '../helpers/intents.ts';
-import { centralClient, startBroker } from '../helpers/mosquitto.ts';
+import { publishCommand, TEST_COMMAND_KEY } from '../helpers/command-key.ts';
+import { centralClient } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { centralDaemon, FLEET, PREFIX } from './central-harness.ts';
+import { labBroker } from './lab-broker.ts';
 
 const cleanups = cleanupStack();
 
 /** A lab's broker as docs/central-link.md sets it up: a login per robot and one for central, `central acl`'s file. */
-async function aclBroker(options: { acl?: boolean } = {}) {
-  const folder = tempDir('broker-acl-');
-  cleanups.push(folder.cleanup);
-  const passwords = join(folder.path, 'passwd');
-  for (const [i, user] of ['central', 'tb3-1', 'tb3-2'].entries())
-    execFileSync('/usr/bin/mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, `${user}-pass`]);
-  const aclFile = join(folder.path, 'acl');
-  const made = await runCli(['central', 'acl', '--fleet', FLEET, '--central-user', 'central', '--out', aclFile]);
-  expect(made.stderr, made.stdout).toBe('');
-  expect(made.code).toBe(0);
-  expect(made.stdout).toContain(`acl_file ${aclFile}`);
-  const acl = options.acl === false ? '' : `acl_file ${aclFile}`;
-  const broker = await startBroker({ extraConfig: `allow_anonymous false\npassword_file ${passwords}\n${acl}` });
-  cleanups.push(broker.cleanup);
-  const login = (user: string) => ({ username: user, password: `${user}-pass` });
-  return { broker, login, aclText: readFileSync(aclFile, 'utf8') };
-}
+const aclBroker = (options: { acl?: boolean } = {}) => labBroker(cleanups, options);
 
 const FORGER = 'tb3-2 forged this';
 
@@ -88,7 +73,7 @@ describe('the broker ACL of `central acl`, on a real mosquitto', () => {
 
     // Central, with its own login, still commands tb3-1, and tb3-1's reports still reach central.
     const intent = skillIntent('stop', {});
-    expect(await puback(central.client, `${PREFIX}/intents`, JSON.stringify(intent))).toBe(0);
+    await publishCommand(central.client, `${PREFIX}/intents`, JSON.stringify(intent));
     const ackOf = () =>
       central.received.find(
         (m) => m.topic === `${PREFIX}/acks` && (m.json as { intent_id?: string }).intent_id === intent.intent_id,
@@ -111,7 +96,7 @@ describe('the broker ACL of `central acl`, on a real mosquitto', () => {
 });
 
 describe('`central check` probes the broker with the robot own login', () => {
-  /** tb3-2's config: its login, the broker; JSON is YAML. */
+  /** tb3-2's config: its login, the broker, central's key pinned; JSON is YAML. */
   function tb32Config(url: string): string {
     const folder = tempDir('broker-acl-check-');
     cleanups.push(folder.cleanup);
@@ -120,7 +105,13 @@ describe('`central check` probes the broker with the robot own login', () => {
       file,
       JSON.stringify({
         robot: { id: 'tb3-2', fleet: FLEET },
-        central: { url, username: 'tb3-2', password: 'tb3-2-pass', connect_timeout_s: 5 },
+        central: {
+          url,
+          username: 'tb3-2',
+          password: 'tb3-2-pass',
+          connect_timeout_s: 5,
+          command_keys: [TEST_COMMAND_KEY],
+        },
       }),
     );
     return file;
@@ -153,6 +144,7 @@ describe('`central check` probes the broker with the robot own login', () => {
         expect(report.authority.publishes.map((p) => p.refused)).toEqual([true, true, true, true, true, true]);
         expect(human.stdout).toMatch(/^ok /);
         expect(human.stdout).toContain("authority: another robot's topics refused to this login: 6 publishes (0x87)");
+        expect(human.stdout).toContain("commands: central's key pinned (1), unsigned commands refused");
       } else {
         expect([json.code, report.ok, report.authority.ok], json.stdout + json.stderr).toEqual([1, false, false]);
         const probe = `auraison/${FLEET}/${report.authority.probe_robot}`;

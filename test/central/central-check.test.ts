@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import mqtt, { type IConnackPacket } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closedPort } from '../helpers/closed-port.ts';
+import { TEST_COMMAND_KEY } from '../helpers/command-key.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { centralClient, startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -27,10 +28,13 @@ function dir(): string {
   return d.path;
 }
 
-/** A config naming the robot and its `central` section (JSON is YAML). */
+/** A config naming the robot and its `central` section, central's key pinned (JSON is YAML). */
 function config(folder: string, central: Record<string, unknown>, robot = ROBOT): string {
   const path = join(folder, `edge-${robot}.yaml`);
-  writeFileSync(path, JSON.stringify({ robot: { id: robot, fleet: FLEET }, central }));
+  writeFileSync(
+    path,
+    JSON.stringify({ robot: { id: robot, fleet: FLEET }, central: { command_keys: [TEST_COMMAND_KEY], ...central } }),
+  );
   return path;
 }
 
@@ -211,6 +215,29 @@ describe('auraison-edge central check', () => {
     for (const r of [wrong, json, right, inUrl]) {
       expect(r.stdout + r.stderr).not.toMatch(/right-pass-4711|wrong-pass-0815/);
     }
+  });
+
+  it("is not ok while the robot's file pins no key of central's, takes unsigned commands, or pins no key at all", async () => {
+    const b = await broker();
+    const folder = dir();
+    const run = async (central: Record<string, unknown>) => {
+      const r = await runMain(['central', 'check', '--config', config(folder, { url: b.url, ...central }), '--json']);
+      return JSON.parse(r.stdout) as { ok: boolean; commands: { ok: boolean; keys: number; problem?: string } };
+    };
+    expect((await run({})).commands).toEqual({ ok: true, keys: 1, require_signed: true });
+    const keyless = await run({ command_keys: [] });
+    expect([keyless.ok, keyless.commands.ok]).toEqual([false, false]);
+    expect(keyless.commands.problem).toMatch(
+      /^no key of central's is pinned \(central\.command_keys is empty\): the daemon will refuse every command; on central run `auraison-edge central keygen/,
+    );
+    const open = await run({ require_signed_commands: false });
+    expect(open.commands).toMatchObject({ ok: false, keys: 1 });
+    expect(open.commands.problem).toMatch(/^central\.require_signed_commands is false: any client of the broker/);
+    const wrong = await run({ command_keys: ['not a key'] });
+    expect(wrong.commands.problem).toMatch(/^central\.command_keys\.0: /);
+    const human = await runMain(['central', 'check', '--config', config(folder, { url: b.url, command_keys: [] })]);
+    expect(human.stdout).toContain("commands: NOT ok: no key of central's is pinned");
+    expect(human.code).toBe(1);
   });
 
   it("reports a subscription or a publish the broker's ACL refuses (0x87)", async () => {

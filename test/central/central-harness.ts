@@ -9,17 +9,22 @@ import { startDaemon } from '../helpers/daemon.ts';
 import { centralClient, startBroker, type Broker, type Received } from '../helpers/mosquitto.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { publishCommand } from '../helpers/command-key.ts';
+import { publishCommand, TEST_COMMAND_KEY } from '../helpers/command-key.ts';
 
 export const FLEET = 'lab';
 export const ROBOT = 'tb3-1';
 export const PREFIX = `auraison/${FLEET}/${ROBOT}`;
 
-/** The central link's config for a test: short backoffs and heartbeats, so reconnects take no seconds. */
+/**
+ * The central link's config for a test: short backoffs and heartbeats, so reconnects take no seconds, and the test
+ * central's key pinned (a robot takes no command without one), so what tests send as central (publishCommand,
+ * sendIntent, the test central) is taken.
+ */
 export function centralConfig(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     enabled: true,
     url,
+    command_keys: [TEST_COMMAND_KEY],
     reconnect_min_s: 0.05,
     reconnect_max_s: 0.5,
     heartbeat_s: 0.5,

@@ -43,4 +43,30 @@ describe('rate limits on what central sends', () => {
       { labels: { kind: 'resends' }, value: 4 },
     ]);
   });
+
+  it('takes configs up to the rate and refuses the rest, counted', async () => {
+    const { broker, central } = await brokerAndCentral(cleanups);
+    const started = await centralDaemon(broker.url, {}, { rate_limits: { configs_per_min: 2 } });
+    cleanups.push(started.stop);
+    const { daemon } = started;
+    for (let i = 0; i < 6; i++) {
+      const payload = JSON.stringify({ config_id: `cfg-${i}`, config: { log: { level: i % 2 ? 'debug' : 'info' } } });
+      await publishCommand(central.client, `${PREFIX}/config`, payload);
+    }
+    const health = () => daemon.status().components.central!.details as { rate_limited: { configs: number } };
+    await waitFor(() => health().rate_limited.configs === 4, 'the 4 configs past the rate refused');
+    await waitFor(() => central.acks().filter((a) => a.kind === 'config').length === 2, 'the 2 taken acked');
+    expect(
+      central
+        .acks()
+        .filter((a) => a.kind === 'config')
+        .map((a) => a.config_id)
+        .sort(),
+    ).toEqual(['cfg-0', 'cfg-1']);
+    const central_ = daemon.components.get('central') as unknown as {
+      metrics(): { name: string; samples: { labels?: Record<string, string>; value: number }[] }[];
+    };
+    const limited = central_.metrics().find((m) => m.name === 'auraison_central_rate_limited_total')!;
+    expect(limited.samples).toContainEqual({ labels: { kind: 'configs' }, value: 4 });
+  });
 });

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
@@ -7,13 +6,14 @@ import { CommandSigner } from '../../central/command-signer.ts';
 import { commandCounterPath } from '../../central-link/command-signature-counter.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
+import { formatStatus } from '../../daemon/cli/commands/status.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { tempDir } from '../helpers/cli.ts';
 import { commandSignature, publishCommand, TEST_COMMAND_KEY, testKey } from '../helpers/command-key.ts';
 import { skillIntent } from '../helpers/intents.ts';
-import { centralClient, startBroker } from '../helpers/mosquitto.ts';
+import { centralClient } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { centralDaemon, FLEET, PREFIX, restartableDaemon, ROBOT } from './central-harness.ts';
+import { labBroker as lab } from './lab-broker.ts';
 
 /**
  * Central signs what it sends a robot, and the robot obeys only that: the broker is set up as a lab would
@@ -24,16 +24,9 @@ import { centralDaemon, FLEET, PREFIX, restartableDaemon, ROBOT } from './centra
 describe('signed commands from central', () => {
   const cleanups = cleanupStack();
 
-  /** mosquitto with a password file: central, tb3-1 and tb3-2 each with a login; anonymous refused. */
+  /** mosquitto with a password file: central, tb3-1 and tb3-2 each with a login; anonymous refused; no ACL. */
   async function labBroker() {
-    const folder = tempDir('signed-commands-');
-    cleanups.push(folder.cleanup);
-    const passwords = join(folder.path, 'passwords');
-    for (const [i, user] of ['central', 'tb3-1', 'tb3-2'].entries())
-      execFileSync('/usr/bin/mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, `${user}-pass`]);
-    const broker = await startBroker({ extraConfig: `allow_anonymous false\npassword_file ${passwords}` });
-    cleanups.push(broker.cleanup);
-    const login = (user: string) => ({ username: user, password: `${user}-pass` });
+    const { broker, login } = await lab(cleanups, { acl: false });
     const central = await centralClient(broker.url, [`${PREFIX}/acks`], { ...login('central'), clientId: 'central' });
     cleanups.push(central.end);
     const attacker = await centralClient(broker.url, [], { ...login('tb3-2'), clientId: 'tb3-2-attacker' });
@@ -77,7 +70,7 @@ describe('signed commands from central', () => {
     expect(signatures(daemon)).toMatchObject({ unsigned: 2, bad_signature: 1, verified: 0 });
     expect(daemon.config.log.level).not.toBe('debug');
     expect(daemon.status().components.central!.reason).toMatch(
-      /^3 command\(s\) from the link refused as not central's \(unsigned 2, bad_signature 1\)/,
+      /^3 command\(s\) from the link refused \(unsigned 2, bad_signature 1\), the last at /,
     );
 
     // Central's own, signed: taken.
@@ -204,13 +197,46 @@ describe('signed commands from central', () => {
     expect(other.reason).toContain("central.command_keys.1: this is central's private key");
   });
 
-  it('takes unsigned commands from a robot with no key, and says so', async () => {
+  it("refuses every command, central's signed ones too, on a robot that pins no key, and says what to do", async () => {
+    const { broker, central, attacker, ackOf, robotLogin } = await labBroker();
+    const started = await centralDaemon(broker.url, {}, { ...robotLogin, command_keys: [] });
+    cleanups.push(started.stop);
+    const { daemon } = started;
+    // Said at start, before any command came: central cannot command this robot.
+    const before = daemon.status().components.central!;
+    expect(before.state).toBe('degraded');
+    expect(before.reason).toContain("commands from central are refused: no key of central's is pinned");
+    expect(before.reason).toContain('auraison-edge central keygen');
+    expect(before.reason).toContain('central.command_keys');
+
+    const forged = skillIntent('stop', {});
+    await attacker.client.publishAsync(`${PREFIX}/intents`, JSON.stringify(forged), { qos: 1 });
+    const genuine = skillIntent('stop', {});
+    await publishCommand(central.client, `${PREFIX}/intents`, JSON.stringify(genuine));
+    for (const intent of [forged, genuine])
+      expect(await ackOf(intent.intent_id)).toMatchObject({ status: 'refused', error: { code: 'no_key' } });
+    expect(signatures(daemon)).toMatchObject({ no_key: 2, unchecked: 0, verified: 0 });
+    const status = formatStatus(daemon.status(), 'test');
+    expect(status).toMatch(
+      /central +degraded at \S+: commands from central are refused: no key of central's is pinned/,
+    );
+    expect(status).toContain('2 command(s) from the link refused (no_key 2)');
+  });
+
+  it("takes unsigned commands only by the file's explicit opt-out, and says so in status every time", async () => {
     const { broker, attacker, ackOf, robotLogin } = await labBroker();
-    const started = await centralDaemon(broker.url, {}, robotLogin);
+    const started = await centralDaemon(
+      broker.url,
+      {},
+      { ...robotLogin, command_keys: [], require_signed_commands: false },
+    );
     cleanups.push(started.stop);
     const intent = skillIntent('stop', {});
     await attacker.client.publishAsync(`${PREFIX}/intents`, JSON.stringify(intent), { qos: 1 });
     expect(await ackOf(intent.intent_id)).toMatchObject({ status: 'accepted' });
-    expect(signatures(started.daemon)).toMatchObject({ unchecked: 1, unsigned: 0 });
+    expect(signatures(started.daemon)).toMatchObject({ unchecked: 1, unsigned: 0, no_key: 0 });
+    const central = started.daemon.status().components.central!;
+    expect(central.state).toBe('running');
+    expect(central.reason).toMatch(/^UNCHECKED: every command from the link is taken without a signature/);
   });
 });

@@ -1,4 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { CommandSigner } from '../../central/command-signer.ts';
 import { COMMAND_TOPICS, type CommandTopic } from '../../central-link/index.ts';
@@ -12,6 +14,13 @@ const pair = generateKeyPairSync('ed25519');
 export const testKey = pair.privateKey;
 export const testSigner = new CommandSigner({ key: pair.privateKey });
 export const TEST_COMMAND_KEY = testSigner.publicKey;
+
+/** Writes the test key as central.yaml's mqtt.command_key file in `dir` (once), and returns its path. */
+export function testCommandKeyFile(dir: string): string {
+  const path = join(dir, 'central-command.pem');
+  if (!existsSync(path)) writeFileSync(path, testKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  return path;
+}
 
 /** The user properties that sign `payload` for the robot and topic of `<prefix>/<fleet>/<robot>/<topic>`. */
 export function commandSignature(

@@ -24,7 +24,16 @@ export interface Broker {
   cleanup(): Promise<void>;
 }
 
-export async function startBroker(options: { extraConfig?: string } = {}): Promise<Broker> {
+export async function startBroker(
+  options: {
+    extraConfig?: string;
+    /**
+     * The listeners' own lines, in place of the one anonymous loopback listener (first in the file, where
+     * per_listener_settings must be); `port` is the one `url` names.
+     */
+    listeners?: (port: number) => string;
+  } = {},
+): Promise<Broker> {
   if (!MOSQUITTO) peerMissing('mosquitto is not installed: run `sudo apt-get install mosquitto` (.ci/run does)');
   const dir = tempDir('mosquitto-');
   const port = await closedPort();
@@ -36,8 +45,7 @@ export async function startBroker(options: { extraConfig?: string } = {}): Promi
   writeFileSync(
     conf,
     [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(options.listeners ? [options.listeners(port)] : [`listener ${port} 127.0.0.1`, 'allow_anonymous true']),
       'persistence true',
       ...(process.getuid?.() === 0 ? ['user root'] : []),
       `persistence_location ${data}/`,

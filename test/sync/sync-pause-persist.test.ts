@@ -95,7 +95,7 @@ describe('a bulk sync pause across restarts', () => {
     await addSyncFiles(dir, [1024]);
     const first = manager(dir);
     first.sync.start();
-    await first.sync.handle(grants({ type: 'pause', reason: 'storage full' }));
+    await first.sync.handle(grants({ type: 'pause', reason: 'storage full' }), true);
     await first.sync.pause('local', 'metered link');
     await first.sync.stop(); // waits for the message's work, the pause's write with it
 
@@ -111,7 +111,7 @@ describe('a bulk sync pause across restarts', () => {
     const third = manager(dir, sent);
     await startCounting(third.sync, 1);
     expect(third.sync.status().paused).toMatchObject({ by: 'central', reason: 'storage full' });
-    await third.sync.handle(grants({ type: 'resume' }));
+    await third.sync.handle(grants({ type: 'resume' }), true);
     await waitFor(() => sent.some((m) => m.type === 'offer'), "the file offered after central's resume");
     await third.sync.stop();
     expect(third.sync.status().paused).toBeNull();

@@ -51,6 +51,9 @@ central acl: the broker's mosquitto acl_file for the fleet, to stdout or --out F
 mosquitto.conf lines that use it): each robot's login (MQTT username = its robot id) may publish only on its
 own up topics and read only its own command topics; central's login (--central-user, else central.yaml's
 mqtt.username) reads every robot's up topics and writes their command topics. --fleet may be repeated.
+The mosquitto.conf has two listeners: the robots' (--port, 1883; --password-file) ties each login's client id
+to its username, so no login can knock a robot off; central's (--central-port, 1884; --central-password-file)
+takes central's logins only. --host binds both to one address.
 
 central config push: publishes FILE (YAML: the config keys to lay over the robot's config file) on the
 robot's config topic as {config_id, config}, and prints the robot's ack: applied (with the components that
@@ -86,7 +89,8 @@ export const command: Command = {
                                          [--config central.yaml | --broker URL --fleet F]
        auraison-edge central keygen --out FILE [--json]
        auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U]
-                                 [--out FILE]
+                                 [--out FILE [--port N] [--central-port N] [--host ADDR]
+                                 [--password-file FILE] [--central-password-file FILE]]
 
 central check (on a robot):
 
@@ -102,6 +106,8 @@ in 10 s) on the command topics (intents, config, grants, resend) and the events 
 id no robot has (<robot>.acl-probe-<random>), and subscribes to every robot's status, config and intents.
 Each publish the broker takes, and any other robot's message it is sent, is a hole: the check is not ok and
 points to \`auraison-edge central acl\` (docs/central-link.md, "Broker ACL and threat model").
+It is not ok either while the config pins no key of central's (central.command_keys: the daemon would refuse
+every command) or takes unsigned commands (central.require_signed_commands: false): \`central keygen\`.
 
 It connects as <the daemon's client id>-check-<random>, with a clean start and no session kept: a daemon
 running with this config keeps its own session, and the check leaves nothing behind at the broker. A broker

@@ -121,7 +121,7 @@ export const CentralSyncConfig = Section(
     storage_origins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$' }), {
       default: [],
       description:
-        "Where uploads may go: URL prefixes (scheme, host, port and bucket path, e.g. https://s3.lab:9000/fleet/). A grant whose URL is under none is refused and counted, nothing is sent. Empty: any origin central names (a warning, once per origin): pin it once central's storage is known.",
+        'Where uploads may go: URL prefixes (scheme, host, port and bucket path, e.g. https://s3.lab:9000/fleet/). A grant whose URL is under none is refused and counted, nothing is sent. Empty: the storage a grant central signed names (central.command_keys); an unsigned grant is refused.',
     }),
     kinds: Type.Array(Type.Union([Type.Literal('bag'), Type.Literal('table'), Type.Literal('events')]), {
       default: ['bag', 'table', 'events'],
@@ -272,12 +272,12 @@ export const CentralConfig = Section(
     command_keys: Type.Array(Type.String({ minLength: 1 }), {
       default: [],
       description:
-        "Central's public keys that sign its commands (intents, config, grants, resends): each the base64 line `auraison-edge central keygen` prints, a PEM public key, or the path of a file holding one. Several while a key is rotated. Empty: commands are not checked (a warning): any client of the broker can command this robot.",
+        "Central's public keys that sign its commands (intents, config, grants, resends): each the base64 line `auraison-edge central keygen` prints, a PEM public key, or the path of a file holding one. Several while a key is rotated. Empty: every command from the link is refused (status says so), unless require_signed_commands is false.",
     }),
     require_signed_commands: Type.Optional(
       Type.Boolean({
         description:
-          'Refuse a command central did not sign (counted, acked with the reason). Absent: true when command_keys is set. false with keys: an unsigned command is taken (a warning), a signed one is still checked.',
+          "Refuse a command central did not sign (counted, acked with the reason). Absent: true. false: the robot's explicit opt-out: unsigned commands are taken from any broker client (warned at start and in status), and with command_keys a signed one is still checked.",
       }),
     ),
     intent_ack_timeout_s: Type.Number({
@@ -335,12 +335,6 @@ export function centralIssues(config: { central: CentralSettings }): { path: str
       message: 'a client certificate needs both cert_file and key_file',
     });
   }
-  if (central.require_signed_commands === true && central.command_keys.length === 0)
-    issues.push({
-      path: 'central.require_signed_commands',
-      message:
-        "true, but central.command_keys is empty: no command could be checked, so every one would be refused; paste central's public key (auraison-edge central keygen prints it) into central.command_keys",
-    });
   issues.push(...syncIssues(central));
   if (!central.enabled) return issues;
   if (central.url === '') {

@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Cleanup } from '../helpers/cleanups.ts';
+import { closedPort } from '../helpers/closed-port.ts';
+import { runCli, tempDir } from '../helpers/cli.ts';
+import { startBroker, type Broker } from '../helpers/mosquitto.ts';
+import { FLEET } from './central-harness.ts';
+
+/** The robots' logins of a lab broker, and central's: each password is `<user>-pass`. */
+export const ROBOT_USERS = ['tb3-1', 'tb3-2'] as const;
+export const CENTRAL_USER = 'central';
+
+export interface LabBroker {
+  /** The robots' listener (with `listeners`, the one whose client ids are tied to logins). */
+  broker: Broker;
+  /** Where central logs in: its own listener with `listeners`, else the robots'. */
+  centralUrl: string;
+  login: (user: string) => { username: string; password: string };
+  /** The acl_file `central acl` wrote (empty without `acl`). */
+  aclText: string;
+}
+
+/**
+ * A real mosquitto set up as docs/central-link.md tells a lab: `allow_anonymous false`, a login per robot (its
+ * robot id) and one for central; with `acl`, the acl_file `auraison-edge central acl` writes; with `listeners`,
+ * the whole mosquitto.conf it prints: the robots' listener tying each login's client id to its username, and
+ * central's, with a password file of central's own.
+ */
+export async function labBroker(
+  cleanups: Cleanup[],
+  { acl = true, listeners = false }: { acl?: boolean; listeners?: boolean } = {},
+): Promise<LabBroker> {
+  const folder = tempDir('lab-broker-');
+  cleanups.push(folder.cleanup);
+  const passwords = join(folder.path, 'passwd');
+  const centralPasswords = join(folder.path, 'central.passwd');
+  const add = (file: string, user: string, create: boolean) =>
+    execFileSync('/usr/bin/mosquitto_passwd', ['-b', ...(create ? ['-c'] : []), file, user, `${user}-pass`]);
+  // Without its own listener central logs in beside the robots, in their password file.
+  const robotsFile = [...(listeners ? [] : [CENTRAL_USER]), ...ROBOT_USERS];
+  robotsFile.forEach((user, i) => add(passwords, user, i === 0));
+  if (listeners) add(centralPasswords, CENTRAL_USER, true);
+  const aclFile = join(folder.path, 'acl');
+  const centralPort = await closedPort();
+  // `central acl` prints the conf for port 1883; the broker helper gives the robots' listener a free port.
+  const conf = acl || listeners ? await centralAcl(aclFile, passwords, centralPasswords, centralPort) : '';
+  const ownAcl = (text: string) => (acl ? text : text.replaceAll(`acl_file ${aclFile}`, ''));
+  const broker = await startBroker(
+    listeners
+      ? { listeners: (port) => ownAcl(conf).replace('listener 1883 ', `listener ${port} `) }
+      : { extraConfig: ownAcl(`allow_anonymous false\npassword_file ${passwords}\nacl_file ${aclFile}`) },
+  );
+  cleanups.push(broker.cleanup);
+  return {
+    broker,
+    centralUrl: listeners ? `mqtt://127.0.0.1:${centralPort}` : broker.url,
+    login: (user) => ({ username: user, password: `${user}-pass` }),
+    aclText: acl ? readFileSync(aclFile, 'utf8') : '',
+  };
+}
+
+/** Runs `auraison-edge central acl --out` as a lab would, and returns the mosquitto.conf it prints. */
+async function centralAcl(aclFile: string, passwords: string, centralPasswords: string, centralPort: number) {
+  const made = await runCli([
+    'central',
+    'acl',
+    '--fleet',
+    FLEET,
+    '--central-user',
+    CENTRAL_USER,
+    '--out',
+    aclFile,
+    '--host',
+    '127.0.0.1',
+    '--password-file',
+    passwords,
+    '--central-password-file',
+    centralPasswords,
+    '--central-port',
+    String(centralPort),
+  ]);
+  expect(made.stderr, made.stdout).toBe('');
+  expect(made.code).toBe(0);
+  const conf = made.stdout.slice(made.stdout.indexOf('mosquitto.conf:\n') + 'mosquitto.conf:\n'.length);
+  expect(conf).toContain(`acl_file ${aclFile}`);
+  return conf;
+}
