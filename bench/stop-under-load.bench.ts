@@ -39,7 +39,7 @@ interface Times {
   /** The daemon's event-loop delay p99 over the stops, ms (the worst round's). */
   loopDelayP99: number;
   /** Each round's figures (merged rounds only). */
-  rounds?: Times[];
+  rounds?: readonly Times[];
 }
 
 /** The figures before the stop owner, as recorded (bench/stop-before-owner.json): not measured in this run. */
