@@ -18,6 +18,13 @@ export interface RobotView {
   backlog?: number;
   /** The robot's sync state as its heartbeat tells it (files awaiting sync, bytes, current upload). */
   sync?: Record<string, unknown>;
+  /**
+   * What the robot's link refused, as its heartbeat tells it: `total`, `last_at`, and the counts by who refused
+   * (signature codes, rate_limited, grants, stored). A robot under attack shows here.
+   */
+  refused?: { total: number; last_at?: string | null } & Record<string, unknown>;
+  /** The robot's word on who may command it, when it is not central's key alone (no key pinned, or unchecked). */
+  authority?: string;
   /** The resend requests this process sent the robot (gap recovery, resend.ts). */
   resend?: { resends_asked: number; seqs_asked: number; last_asked?: string };
   /** The robot's own status page, when its status or heartbeat names one. */

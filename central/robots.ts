@@ -54,6 +54,11 @@ export class RobotRegistry {
     const outbox = message.outbox as { backlog?: unknown } | undefined;
     if (typeof outbox?.backlog === 'number') view.backlog = outbox.backlog;
     if (message.sync !== null && typeof message.sync === 'object') view.sync = message.sync as Record<string, unknown>;
+    const refused = message.refused as { total?: unknown } | null | undefined;
+    if (refused !== null && typeof refused === 'object' && typeof refused.total === 'number')
+      view.refused = refused as RobotView['refused'] & object;
+    if (typeof message.authority === 'string') view.authority = message.authority;
+    else delete view.authority;
     if (typeof message.status_url === 'string') view.status_url = message.status_url;
     // A heartbeat comes only from a robot that is up, whatever a stale retained status said.
     if (!view.online) {

@@ -21,6 +21,8 @@ interface RobotView {
   last_heartbeat?: string;
   backlog?: number;
   sync?: Record<string, unknown>;
+  refused?: { total: number; last_at?: string | null };
+  authority?: string;
   status_url?: string;
 }
 
@@ -54,7 +56,10 @@ export async function centralQuery(argv: string[], io: CommandIO): Promise<numbe
   return 0;
 }
 
-/** `central robots [--json]`: each robot's state, last heartbeat, backlog and sync; the uploads central handled. */
+/**
+ * `central robots [--json]`: each robot's state, last heartbeat, backlog, the commands its link refused, and sync;
+ * the uploads central handled.
+ */
 export async function centralRobots(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandArgs(argv, { ...API_OPTIONS, json: { type: 'boolean' } });
   const client = new FleetApiClient(await resolveFleetApi(values, io.env));
@@ -99,14 +104,23 @@ function syncWords(sync: Record<string, unknown> | undefined): string {
     .join(', ');
 }
 
+/** What the robot's link refused (a robot under attack), and who may command it when that is not central alone. */
+function refusedWords(r: RobotView): string {
+  const total = r.refused?.total ?? 0;
+  const refused = total > 0 ? `${total}${r.refused?.last_at ? ` (last ${r.refused.last_at})` : ''}` : '';
+  const authority = r.authority ? `COMMANDS: ${r.authority}` : '';
+  return [refused, authority].filter((w) => w !== '').join('; ');
+}
+
 export function formatRobots(robots: RobotView[], uploads: Uploads, now: number): string {
-  const header = ['fleet', 'robot', 'state', 'last heartbeat', 'backlog', 'sync', 'status page'];
+  const header = ['fleet', 'robot', 'state', 'last heartbeat', 'backlog', 'refused', 'sync', 'status page'];
   const rows = robots.map((r) => [
     r.fleet,
     r.robot,
     r.online ? 'online' : `offline${r.reason ? ` (${r.reason})` : ''}`,
     ago(r.last_heartbeat, now),
     r.backlog === undefined ? '' : String(r.backlog),
+    refusedWords(r),
     syncWords(r.sync),
     r.status_url ?? '',
   ]);

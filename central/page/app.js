@@ -71,6 +71,25 @@ function syncText(sync) {
   return parts.length > 0 ? parts.join(', ') : '–';
 }
 
+/**
+ * What the robot's link refused (forged, replayed or flooding commands: a robot under attack), and its word on who
+ * may command it when that is not central's key alone. Text only: it is the robot's report.
+ */
+function refusedCell(r) {
+  const total = r.refused?.total ?? 0;
+  const title = [total > 0 ? `${JSON.stringify(r.refused)}` : '', r.authority ? `commands: ${r.authority}` : ''].filter(
+    (t) => t !== '',
+  );
+  const text = [total > 0 ? `${total} refused` : '', r.authority ? 'commands not checked by key' : ''].filter(
+    (t) => t !== '',
+  );
+  return el(
+    'td',
+    { class: total > 0 || r.authority ? 'refused alarm' : 'refused', title: title.join('\n') },
+    text.length > 0 ? text.join(', ') : '–',
+  );
+}
+
 function robotRow(r) {
   const state = r.online ? 'online' : 'offline';
   // A robot names its own status page: central says whether it is one to link (http.allowed_status_urls).
@@ -91,6 +110,7 @@ function robotRow(r) {
     ),
     el('td', {}, ago(r.last_heartbeat)),
     el('td', { class: 'num' }, r.backlog ?? '–'),
+    refusedCell(r),
     el('td', {}, syncText(r.sync)),
     el('td', {}, link),
   );
