@@ -55,7 +55,7 @@ interface Checker {
  */
 export class Validator<T extends TSchema> {
   readonly schema: T;
-  #compiled: ReturnType<typeof Compile<T>> | undefined;
+  #compiled: Checker | undefined;
   #interpreted: Checker;
   #uses = 0;
 
@@ -109,7 +109,7 @@ export class Validator<T extends TSchema> {
 
   /** Returns the value typed, or throws a ValidationError naming `what` (e.g. `intent`, `POST /intents body`). */
   parse(value: unknown, what: string): Static<T> {
-    if (this.#checker().Check(value)) return value;
+    if (this.check(value)) return value;
     throw new ValidationError(what, this.issues(value));
   }
 
