@@ -6,6 +6,7 @@ import { encodeAttachment } from '../adapters/zenoh/rmw-zenoh-keys.ts';
 import type { Daemon } from '../daemon/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import type { Peer, ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
+import { FLOOR_TOPIC, startBulkSources, type FloorSource } from './zenoh-bulk-sources.ts';
 
 const BYTES = 'std_msgs/msg/ByteMultiArray';
 const GID = new Uint8Array(16);
@@ -36,7 +37,8 @@ export const fairnessZenoh = (thread: boolean) => ({
   bulk_lane_thread: thread,
 });
 
-type Kind = 'alone' | 'lane' | 'main';
+/** Small streams alone, beside 5 MB through a daemon (its bulk lane's thread, or its event loop), or a floor. */
+type Kind = 'alone' | 'lane' | 'main' | FloorSource;
 type StreamReport = Record<string, { count: number; bytes: number; latency_ms: number[] }>;
 
 interface Phase {
@@ -77,9 +79,13 @@ export async function fairness(
   const zenoh = await loadZenoh();
   const listener = await net.peer({
     node: 'bench_listener',
-    measure: ['/joint_states', '/points', '/bare_small'].map((topic) => ({ topic, type: BYTES })),
+    measure: [
+      ...['/joint_states', '/points', '/bare_small'].map((topic) => ({ topic, type: BYTES })),
+      { topic: FLOOR_TOPIC, type: BYTES },
+    ],
   });
   peers.push(listener);
+  const floors = await startBulkSources(net);
   const session = await zenoh.Session.open(new zenoh.Config(net.wsUrl));
   const bare = await session.declarePublisher(`0/bare_small/std_msgs::msg::dds_::ByteMultiArray_/${hash}`, {
     priority: zenoh.Priority.REAL_TIME,
@@ -114,20 +120,25 @@ export async function fairness(
     const lostBefore = losses(daemon);
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
+    if (kind === 'router' || kind === 'bridge') await floors.start(kind);
     const start = performance.now();
+    const startNs = wallNs();
     let sentSmall = 0;
     let sentLarge = 0;
     while (performance.now() - start < seconds * 1000) {
       const elapsed = performance.now() - start;
       for (; sentSmall < elapsed; sentSmall++) {
-        // Both stamped with the wall clock to the microsecond (nowNs is to the millisecond at its re-sync).
-        small.publish(smallData, wallNs());
-        const attachment = encodeAttachment({ sequence: ++seq, timestampNs: wallNs(), gid: GID });
+        // Both stamped with the time each sample was due, on the wall clock to the microsecond: a sample this loop
+        // sends late (held up by a 5 MB encode on it) counts as late, as it would reaching a robot's subscriber.
+        const due = startNs + BigInt(sentSmall) * 1_000_000n;
+        small.publish(smallData, due);
+        const attachment = encodeAttachment({ sequence: ++seq, timestampNs: due, gid: GID });
         void bare.put(smallData, { attachment });
       }
-      if (kind !== 'alone') for (; sentLarge < elapsed / 100; sentLarge++) large.publish(largeData);
+      if (kind === 'lane' || kind === 'main') for (; sentLarge < elapsed / 100; sentLarge++) large.publish(largeData);
       await new Promise((r) => setTimeout(r, 1));
     }
+    await floors.stop();
     loop.disable();
     await new Promise((r) => setTimeout(r, 300));
     const topics = await report();
@@ -145,7 +156,7 @@ export async function fairness(
       ours: sorted('/joint_states'),
       bare: sorted('/bare_small'),
       rate: topics['/joint_states']!.count / seconds,
-      large: topics['/points']!.count / seconds,
+      large: (topics['/points']!.count + topics[FLOOR_TOPIC]!.count) / seconds,
       largeSent: sentLarge / seconds,
       loopP99,
     };
@@ -166,7 +177,8 @@ export async function fairness(
     silent.length = 0;
     for (let run = 0; run < RUNS; run++) {
       // The two loaded phases alternate in order: the load of a shared machine drifts within a run.
-      const order: Kind[] = run % 2 === 0 ? ['alone', 'lane', 'main'] : ['alone', 'main', 'lane'];
+      const order: Kind[] =
+        run % 2 === 0 ? ['alone', 'lane', 'main', 'router', 'bridge'] : ['alone', 'main', 'lane', 'bridge', 'router'];
       for (const kind of order) {
         const p = await phase(kind);
         if (p) phases.push(p);
@@ -178,6 +190,7 @@ export async function fairness(
       s.large.close();
     }
     await session.close();
+    await floors.close();
   }
   return report5MB(phases, silent);
 }
@@ -197,6 +210,12 @@ function report5MB(phases: Phase[], silent: string[]): BenchResult[] {
     `${label}, p99 per run: ours ${spread(p99s(kind, 'ours'))}; bare ${spread(p99s(kind, 'bare'))}`,
   ];
   const loops = (kind: Kind) => spread(of(kind).map((r) => r.loopP99));
+  // Where the rest of the tail is: the same 5 MB entering elsewhere, never on this process's event loop.
+  const floorNotes = [
+    ...tails('router', 'floor, 5 MB from eclipse-zenoh straight into the router (no bridge)'),
+    `floor, 5 MB delivered ${mean(of('router').map((r) => r.large)).toFixed(1)} Hz from the router floor's publisher`,
+    ...tails('bridge', 'floor, 5 MB from zenoh-ts in another process into the bridge, routed nowhere'),
+  ];
   const latencyRow = (kind: 'lane' | 'main', label: string): BenchResult => {
     const ours = pooled(kind, 'ours');
     const bare = pooled(kind, 'bare');
@@ -215,6 +234,7 @@ function report5MB(phases: Phase[], silent: string[]): BenchResult[] {
       notes: [
         ...tails(kind, 'beside 5 MB'),
         `this process's event-loop delay p99 per run: ${loops(kind)} ms beside 5 MB, ${loops('alone')} ms alone`,
+        ...(kind === 'lane' ? floorNotes : []),
       ],
     };
   };

@@ -6,7 +6,8 @@ which no registry has (test/ros2/ros2-rmw-zenoh.test.ts runs the real one where 
 endpoints are eclipse-zenoh's own zenoh-ext AdvancedPublisher/AdvancedSubscriber, as rmw_zenoh from 0.2.2 uses them.
 
 python ros_peer.py '<json spec>': a spec names the router, the node, and what the node does:
-  publish: a topic, type, hash and hex CDR payloads, sent at `rate_hz` (or on "pub <hex>" lines from stdin);
+  publish: a topic, type, hash and hex CDR payloads, sent at `rate_hz` (or on "pub <hex>" lines from stdin); with
+           `size` instead of payloads, one payload of that many bytes (a CDR header, then zeros);
            transient_local with a cache of `depth`
   subscribe: a topic and type: each sample is printed as {"event": "sample", key, payload, attachment};
              transient_local with a history of `depth` (the caches' samples come as samples too)
@@ -108,7 +109,7 @@ if "publish" in spec:
     else:
         publisher = session.declare_publisher(key(p["topic"], p["type"], p["hash"]))
     if p.get("rate_hz"):
-        payloads = [bytes.fromhex(h) for h in p["payloads"]]
+        payloads = [bytes.fromhex(h) for h in p["payloads"]] if "payloads" in p else [b"\x00\x01\x00\x00" + bytes(p["size"] - 4)]
 
         def run():
             i = 0
