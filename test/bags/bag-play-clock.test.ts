@@ -2,14 +2,11 @@
 // gives nodes with use_sim_time their time, played from the real rosbag2 talker bag in test/fixtures.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bagInfo } from '../../daemon/bags/bag-info.ts';
-import { BagPlayer, type PlayOptions } from '../../daemon/bags/player.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
+import type { PlayOptions } from '../../daemon/bags/player.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import type { BusMessage } from '../../daemon/bus/types.ts';
+import { playerOn } from '../helpers/bag-player.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { tick } from '../helpers/wait.ts';
 
@@ -17,21 +14,9 @@ const TALKER = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/talke
 const work = tempDir('bag-play-clock-');
 afterAll(() => work.cleanup());
 
-function playerOn(options: Partial<PlayOptions>) {
-  const bus = new Bus();
-  const definitions = new DefinitionsRegistry();
+function clockPlayer(options: Partial<PlayOptions>) {
+  const { bus, definitions, seen, player } = playerOn(TALKER, options);
   const codec = new MessageCodec(definitions);
-  const seen: BusMessage[] = [];
-  bus.subscribe({
-    name: 'test',
-    topic: '**',
-    queue: { policy: 'drop-newest', depth: 1_000_000 },
-    handler: (m) => void seen.push(m),
-  });
-  const player = new BagPlayer(
-    { bus, definitions, log: pino({ level: 'silent' }) },
-    { path: TALKER, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options },
-  );
   const clocks = () =>
     seen
       .filter((m) => m.topic === '/clock')
@@ -47,7 +32,7 @@ function playerOn(options: Partial<PlayOptions>) {
 
 describe('bag play --clock', () => {
   it('publishes the bag time on /clock from the first message on, never going back within a pass', async () => {
-    const { seen, player, clocks, bus } = playerOn({ rate: 4, clockHz: 200 });
+    const { seen, player, clocks, bus } = clockPlayer({ rate: 4, clockHz: 200 });
     const stats = await player.play(new AbortController().signal);
     await tick();
     const times = clocks();
@@ -66,7 +51,7 @@ describe('bag play --clock', () => {
   });
 
   it("goes back to the bag's start when --loop plays it again, as a time jump back on ROS", async () => {
-    const { player, clocks, seen } = playerOn({ rate: 20, loop: true, clockHz: 500 });
+    const { player, clocks, seen } = clockPlayer({ rate: 20, loop: true, clockHz: 500 });
     const abort = new AbortController();
     const playing = player.play(abort.signal);
     await new Promise<void>((resolve) => {
@@ -86,7 +71,7 @@ describe('bag play --clock', () => {
   });
 
   it("does not play the bag's own /clock beside it (here the talker's /topic remapped onto /clock)", async () => {
-    const { player, seen } = playerOn({ rate: 10, clockHz: 100, remap: new Map([['/topic', '/clock']]) });
+    const { player, seen } = clockPlayer({ rate: 10, clockHz: 100, remap: new Map([['/topic', '/clock']]) });
     const stats = await player.play(new AbortController().signal);
     await tick();
     expect(stats.skipped).toEqual([

@@ -4,14 +4,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McapIndexedReader, McapWriter } from '@mcap/core';
-import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { decompressHandlers } from '../../daemon/bags/decompress.ts';
-import { BagPlayer, type PlayOptions } from '../../daemon/bags/player.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import type { BusMessage } from '../../daemon/bus/types.ts';
+import { playerOn } from '../helpers/bag-player.ts';
 import { FIXTURES, tempDir } from '../helpers/cli.ts';
 import { tick, waitFor } from '../helpers/wait.ts';
 
@@ -20,25 +17,8 @@ const WBAG = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/wbag');
 const work = tempDir('review-s18-play-');
 afterAll(() => work.cleanup());
 afterEach(() => vi.restoreAllMocks());
-const log = pino({ level: 'silent' });
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
-
-function playerOn(path: string, options: Partial<PlayOptions> = {}) {
-  const bus = new Bus();
-  const seen: BusMessage[] = [];
-  bus.subscribe({
-    name: 'test',
-    topic: '**',
-    queue: { policy: 'drop-newest', depth: 1_000_000 },
-    handler: (m) => void seen.push(m),
-  });
-  const player = new BagPlayer(
-    { bus, definitions: new DefinitionsRegistry(), log },
-    { path, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options },
-  );
-  return { bus, seen, player };
-}
 
 /** The talker bag's messages as recorded: data (hex) to log time. */
 async function recordedTimes(file: string): Promise<Map<string, bigint>> {

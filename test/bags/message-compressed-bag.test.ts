@@ -1,13 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import zstd from '@foxglove/wasm-zstd';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BagPlayer } from '../../daemon/bags/player.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import type { BusMessage } from '../../daemon/bus/types.ts';
+import { playerOn } from '../helpers/bag-player.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { writeStringMcap } from '../helpers/mcap-file.ts';
 
@@ -97,19 +94,7 @@ describe('a bag recorded with compression_mode MESSAGE (zstd)', () => {
 
   it('bag play publishes each message decompressed', async () => {
     const bag = await messageCompressedBag();
-    const definitions = new DefinitionsRegistry({ distro: 'jazzy' });
-    const bus = new Bus();
-    const seen: BusMessage[] = [];
-    bus.subscribe({
-      name: 'test',
-      topic: '**',
-      queue: { policy: 'drop-newest', depth: 1000 },
-      handler: (m) => void seen.push(m),
-    });
-    const player = new BagPlayer(
-      { bus, definitions, log: pino({ level: 'silent' }) },
-      { path: bag, rate: 100, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() },
-    );
+    const { definitions, seen, player } = playerOn(bag, { rate: 100 }, new DefinitionsRegistry({ distro: 'jazzy' }));
     await player.play(new AbortController().signal);
     const codec = new MessageCodec(definitions);
     expect(

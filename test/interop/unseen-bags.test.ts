@@ -1,12 +1,8 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BagPlayer } from '../../daemon/bags/player.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import type { BusMessage } from '../../daemon/bus/types.ts';
+import { playerOn } from '../helpers/bag-player.ts';
 import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
 import { tick } from '../helpers/wait.ts';
 import { runPythonPeer } from '../peers/index.ts';
@@ -22,18 +18,7 @@ let plain: string;
 
 /** What `bag play` of `path` puts on a bus: each message's topic, type and CDR bytes, in order. */
 async function played(path: string): Promise<string[]> {
-  const bus = new Bus();
-  const seen: BusMessage[] = [];
-  bus.subscribe({
-    name: 'test',
-    topic: '**',
-    queue: { policy: 'drop-newest', depth: 1000 },
-    handler: (m) => void seen.push(m),
-  });
-  const player = new BagPlayer(
-    { bus, definitions: new DefinitionsRegistry(), log: pino({ level: 'silent' }) },
-    { path, rate: 1000, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() },
-  );
+  const { seen, player } = playerOn(path, { rate: 1000 });
   await player.play(new AbortController().signal);
   await tick();
   return seen.map((m) => `${m.topic} ${m.type} ${Buffer.from(m.data).toString('hex')}`);
