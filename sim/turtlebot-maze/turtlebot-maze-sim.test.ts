@@ -5,6 +5,7 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../../test/helpers/cli.ts';
 import { TurtlebotMazeSim } from './turtlebot-maze-sim.ts';
+import { running } from '../../test/helpers/daemon.ts';
 
 /** A daemon running only the sim, at a speed set past the config's bounds (the component must cope). */
 async function simAt(speed: number) {
@@ -16,8 +17,8 @@ async function simAt(speed: number) {
   config.sim = { ...config.sim, speed, paused: true };
   const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path });
   await daemon.start();
-  const sim = daemon.components.get('sim');
-  if (!(sim instanceof TurtlebotMazeSim)) throw new Error('no sim');
+  const sim = running(daemon, TurtlebotMazeSim);
+  if (!sim) throw new Error('no sim');
   return { daemon, sim, cleanup: dir.cleanup };
 }
 

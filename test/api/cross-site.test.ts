@@ -2,10 +2,10 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
+import { ApiComponent } from '../../daemon/api/api-component.ts';
 import type { StopLatchState } from '../../daemon/contract/services.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 import { sharedChromium } from './chromium.ts';
 import { http } from './http.ts';
 
@@ -168,7 +168,7 @@ describe('a web page on another origin', () => {
       'cross-site-',
     );
     cleanups.push(started.stop);
-    const api = started.daemon.components.get('api') as ApiComponent;
+    const api = running(started.daemon, ApiComponent)!;
     url = api.url!;
     routes = api.server!.app.printRoutes({ commonPrefix: false });
     attackerPort = await listen(attacker);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { FoxgloveBridge } from '../../daemon/foxglove/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cmdVel, foxgloveTestBed, serverHasRead, twist } from './foxglove-harness.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 const { connectReady, cleanups } = foxgloveTestBed();
 
@@ -10,7 +10,7 @@ const { connectReady, cleanups } = foxgloveTestBed();
 async function daemonWithClient(config: Record<string, unknown>) {
   const { daemon, codec, stop } = await startDaemon(config, 'teleop-');
   cleanups.push(stop);
-  const c = await connectReady((daemon.components.get('foxglove') as FoxgloveBridge).url!);
+  const c = await connectReady(daemon.ports.get(PORTS.foxglove)!.url!);
   return { daemon, codec, c };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 const cleanups = cleanupStack();
 
@@ -101,7 +102,7 @@ describe('/metrics', () => {
       'the recorder to subscribe to more than one topic',
       30_000,
     );
-    const { url } = d.daemon.components.get('api') as unknown as { url: string };
+    const url = d.daemon.ports.get(PORTS.api)!.url!;
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toContain('auraison_subscriber_received_total{subscriber="recorder",topic="/scan"');
     expect(problems(text)).toEqual([]);

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { sharedChromium } from './chromium.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 // A robot that runs no agent (agent.enabled false: System 1 loops only) is stopped by a process on the bus
 // (agent/stop, a ROS node's e-stop button): the status page shows the latch all the same, from the stop
@@ -26,7 +26,7 @@ describe('the status page with no agent running', () => {
     );
     cleanups.push(started.stop);
     const { daemon } = started;
-    const url = (daemon.components.get('api') as ApiComponent).url!;
+    const url = daemon.ports.get(PORTS.api)!.url!;
     const browser = await chromium.context({ viewport: { width: 1280, height: 900 } });
     cleanups.push(() => browser.close());
     const page = await browser.newPage();

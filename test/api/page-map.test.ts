@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { sharedChromium } from './chromium.ts';
 import { http } from './http.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 // The status page's map while the sim drives to a goal: the goal, the laser scan's hits and the robot drawn on the
 // map, and the pose, speed and goal in words under it.
@@ -38,7 +38,7 @@ describe('the map of the status page', () => {
       'page-map-',
     );
     cleanups.push(started.stop);
-    const url = (started.daemon.components.get('api') as ApiComponent).url!;
+    const url = started.daemon.ports.get(PORTS.api)!.url!;
     const browser = await chromium.context({ viewport: { width: 1280, height: 1100 } });
     cleanups.push(() => browser.close());
     const page = await browser.newPage();

@@ -1,9 +1,9 @@
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { sharedChromium } from './chromium.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 // An e-stop must not move: the operator presses STOP, the page answers (a line, the latch's banner, the badge), and
 // the second press, at the same spot, must land on STOP again; Release, once there, stays put too. While the stop
@@ -34,7 +34,7 @@ describe('the STOP button of the status page', () => {
         'page-stop-place-',
       );
       cleanups.push(started.stop);
-      const url = (started.daemon.components.get('api') as ApiComponent).url!;
+      const url = started.daemon.ports.get(PORTS.api)!.url!;
       const browser = await chromium.context({ viewport: { width, height: 900 } });
       cleanups.push(() => browser.close());
       const page = await browser.newPage();

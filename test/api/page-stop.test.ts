@@ -18,6 +18,7 @@ import { sharedChromium } from './chromium.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 // The status page's STOP button: one click stops the robot (POST /stop), and the line beside it says what
 // was stopped, or that the robot was NOT stopped, so the operator knows to reach for the hardware e-stop.
@@ -365,7 +366,7 @@ describe('the STOP button of the status page', () => {
     );
     cleanups.push(started.stop);
     const { daemon, codec } = started;
-    const url = (daemon.components.get('api') as ApiComponent).url!;
+    const url = daemon.ports.get(PORTS.api)!.url!;
     const twists = recordCmdVel(daemon.bus, codec);
     const isZero = (t: { linear: number; angular: number }) => t.linear === 0 && t.angular === 0;
     const { page, errors } = await open(url);

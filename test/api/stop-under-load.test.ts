@@ -1,13 +1,12 @@
 import { get, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import type { FoxgloveBridge } from '../../daemon/foxglove/foxglove-bridge.ts';
 import { recordCmdVel, type PlanarTwist } from '../helpers/cmd-vel.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 // The operator's stop is answered, and the zero Twist sent, whatever else the daemon is asked meanwhile:
 // each surface a peer can load (the HTTP API, event stream replays, Foxglove clients, lakehouse queries) is
@@ -26,8 +25,8 @@ beforeAll(async () => {
     'stop-load-',
   );
   ({ daemon, stop: stopDaemon } = started);
-  url = (daemon.components.get('api') as ApiComponent).url!;
-  foxglove = (daemon.components.get('foxglove') as FoxgloveBridge).url!;
+  url = daemon.ports.get(PORTS.api)!.url!;
+  foxglove = daemon.ports.get(PORTS.foxglove)!.url!;
   twists = recordCmdVel(daemon.bus, started.codec);
   // A journal with history to replay: what a month of a robot's runs leaves, in small.
   const text = 'a tool call and its result '.repeat(10);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { BIN, runMain } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 let daemon: Daemon;
 let stop: () => Promise<void>;
@@ -45,7 +46,7 @@ describe('auraison-edge topic list', () => {
 
     const json = await topic('list', '--json');
     const body = JSON.parse(json.stdout) as { url: string; topics: { topic: string; type: string }[] };
-    expect(body.url).toBe((daemon.components.get('foxglove') as unknown as { url: string }).url);
+    expect(body.url).toBe(daemon.ports.get(PORTS.foxglove)!.url!);
     expect(body.topics).toContainEqual({ topic: '/odom', type: 'nav_msgs/msg/Odometry' });
   });
 });
@@ -180,7 +181,7 @@ describe('the auraison-edge binary', () => {
     'ends echo cleanly on Ctrl-C (exit 0), and when the reader of its output goes away',
     { timeout: 60_000 },
     async () => {
-      const url = (daemon.components.get('foxglove') as unknown as { url: string }).url;
+      const url = daemon.ports.get(PORTS.foxglove)!.url!;
       const start = () => {
         const child = spawn(process.execPath, [BIN, 'topic', 'echo', '/odom', '--url', url], {
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 const cleanups = cleanupStack();
 
@@ -33,7 +34,7 @@ function restartable() {
   const start = async () => {
     daemon = new Daemon({ config: parseConfigText(yaml, file), log: pino({ level: 'silent' }), cwd: dir.path });
     await daemon.start();
-    return (daemon.components.get('foxglove') as unknown as { url: string }).url;
+    return daemon.ports.get(PORTS.foxglove)!.url!;
   };
   const stop = async () => {
     await daemon?.stop();

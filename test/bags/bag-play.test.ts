@@ -15,9 +15,10 @@ import { compileTopicSelection } from '../../daemon/bus/glob.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { tick } from '../helpers/wait.ts';
+import { running } from '../helpers/daemon.ts';
 
 const TALKER = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/talker');
 const CDR_DB3 = join(FIXTURES, 'bags/rosbag2/rosbag2_tests/resources/sqlite3/cdr_test');
@@ -204,7 +205,7 @@ describe('auraison-edge bag play', () => {
       ].join('\n');
       const daemon = new Daemon({ config: parseConfigText(yaml, 'edge.yaml'), log, cwd: work.path });
       await daemon.start();
-      const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+      const sim = running(daemon, TurtlebotMazeSim)!;
       sim.unpause();
       await sim.until(1);
       await daemon.stop();

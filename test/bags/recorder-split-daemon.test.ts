@@ -7,8 +7,9 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { running } from '../helpers/daemon.ts';
 
 const work = tempDir('recorder-split-daemon-');
 afterAll(() => work.cleanup());
@@ -34,7 +35,7 @@ describe('bag split on a running daemon', () => {
       });
       await daemon.start();
       try {
-        const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+        const sim = running(daemon, TurtlebotMazeSim)!;
         sim.unpause();
         await sim.until(2);
         const query = async () => {

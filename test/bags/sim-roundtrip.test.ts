@@ -9,8 +9,9 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { isHiddenTopic } from '../../daemon/bus/index.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { running } from '../helpers/daemon.ts';
 
 const work = tempDir('sim-roundtrip-');
 afterAll(() => work.cleanup());
@@ -39,7 +40,7 @@ describe('round trip: record the simulator, read back with @mcap/core', () => {
       handler: (m) => void (isHiddenTopic(m.topic) || seen.push(m)),
     });
     await daemon.start();
-    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+    const sim = running(daemon, TurtlebotMazeSim)!;
     sim.unpause();
     await sim.until(3); // 3 s of sim time: 15 scans, 90 odometry messages
     await daemon.stop();

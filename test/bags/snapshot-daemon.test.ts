@@ -11,13 +11,14 @@ import { API_COMPONENTS } from '../../daemon/components/api.ts';
 import { BAGS_COMPONENTS } from '../../daemon/components/bags.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
-import type { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
+import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
 import type { ComponentSpec } from '../../daemon/lifecycle/component.ts';
 import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
 import { Snapshotter } from '../../daemon/recorder/snapshot.ts';
 import { SNAPSHOT_STAGING } from '../../daemon/recorder/snapshot-writer.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { running } from '../helpers/daemon.ts';
 
 const work = tempDir('snapshot-daemon-');
 afterAll(() => work.cleanup());
@@ -187,14 +188,14 @@ describe('bag snapshot on a running daemon', () => {
         const chatter = daemon.bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
         for (let i = 0; i < 50; i++)
           chatter.publish(codec.encode('std_msgs/msg/String', { data: `m${i}`.padEnd(100) }));
-        const taken = (daemon.components.get('snapshot') as Snapshotter).snapshot();
+        const taken = running(daemon, Snapshotter)!.snapshot();
         taken.catch(() => undefined); // awaited below, once released
         const staging = join(dir, 'data', 'bags', SNAPSHOT_STAGING);
         await waitFor(() => writes > 1, 'the snapshot to wait on the disk');
         const [name] = readdirSync(staging);
         const split = join(staging, name!, `${name}_0.mcap`);
         // Passes run while it is written: each sees the split, over max_bytes, and must leave it.
-        const lakehouse = daemon.components.get('lakehouse') as Lakehouse;
+        const lakehouse = running(daemon, Lakehouse)!;
         const measured = () => lakehouse.metrics().find((m) => m.name === 'auraison_data_bytes')!.samples[0]!.value;
         await waitFor(
           () => measured() > 0 || !existsSync(split),

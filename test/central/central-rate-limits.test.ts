@@ -4,6 +4,8 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { brokerAndCentral, centralDaemon, PREFIX, sendIntent } from './central-harness.ts';
+import { running } from '../helpers/daemon.ts';
+import { CentralLink } from '../../central-link/index.ts';
 
 /**
  * A flood down the link is cut at central.rate_limits, each kind on its own: 1,000 intents in 30 s were all
@@ -33,9 +35,7 @@ describe('rate limits on what central sends', () => {
     await waitFor(() => central.acks().filter((a) => a.kind === 'intent').length === 5, 'the 5 taken acked');
     const acked = new Set(central.acks().map((a) => a.intent_id));
     expect(intents.filter((i) => acked.has(i.intent_id))).toHaveLength(5);
-    const central_ = daemon.components.get('central') as unknown as {
-      metrics(): { name: string; samples: { labels?: Record<string, string>; value: number }[] }[];
-    };
+    const central_ = running(daemon, CentralLink)!;
     const limited = central_.metrics().find((m) => m.name === 'auraison_central_rate_limited_total')!;
     expect(limited.samples).toEqual([
       { labels: { kind: 'intents' }, value: 15 },
@@ -63,9 +63,7 @@ describe('rate limits on what central sends', () => {
         .map((a) => a.config_id)
         .sort(),
     ).toEqual(['cfg-0', 'cfg-1']);
-    const central_ = daemon.components.get('central') as unknown as {
-      metrics(): { name: string; samples: { labels?: Record<string, string>; value: number }[] }[];
-    };
+    const central_ = running(daemon, CentralLink)!;
     const limited = central_.metrics().find((m) => m.name === 'auraison_central_rate_limited_total')!;
     expect(limited.samples).toContainEqual({ labels: { kind: 'configs' }, value: 4 });
   });

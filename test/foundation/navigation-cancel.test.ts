@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { AgentEvent, Intent } from '../../daemon/contract/schemas.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 
 /**
  * navigate_to stopped before the robot moved: the navigator is still waiting for its first /map and /odom
@@ -19,7 +19,7 @@ async function daemonWithoutRobot() {
   const config = { sim: { enabled: false }, api: { enabled: false }, foxglove: { enabled: false } };
   const { daemon, stop } = await startDaemon(config, 'nav-cancel-');
   cleanups.push(stop);
-  return { daemon, agent: daemon.components.get('agent') as AgentComponent };
+  return { daemon, agent: running(daemon, AgentComponent)! };
 }
 
 const navigate = (x: number, y: number): Intent => ({

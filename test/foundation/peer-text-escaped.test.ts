@@ -2,13 +2,13 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { createLogger } from '../../daemon/log.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { writeStringMcap } from '../helpers/mcap-file.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 // Text that came from a peer reaches a person's terminal through one escaping function: the CLI prints
 // everything through it, and the daemon's log too. The stop latch's `by` and `reason` reached `status` and
@@ -50,7 +50,7 @@ async function startLoggedDaemon() {
   return {
     daemon,
     dir: dir.path,
-    url: (daemon.components.get('api') as ApiComponent).url!,
+    url: daemon.ports.get(PORTS.api)!.url!,
     log: () => readFileSync(logFile, 'utf8'),
   };
 }

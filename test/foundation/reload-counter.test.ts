@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { API_COMPONENTS } from '../../daemon/components/api.ts';
 import { loadConfigFile } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 const cleanups = cleanupStack();
 
@@ -45,7 +45,7 @@ describe('auraison_config_reloads_total', () => {
     });
     await daemon.start();
     cleanups.push(() => daemon.stop());
-    const url = (daemon.components.get('api') as ApiComponent).url!;
+    const url = daemon.ports.get(PORTS.api)!.url!;
 
     // Both series from the start, at 0: a first reload is then an increase Prometheus sees.
     expect(await scrape(url)).toEqual({ type: 'counter', applied: 0, rejected: 0, successful: undefined });

@@ -5,6 +5,7 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { running } from '../helpers/daemon.ts';
 
 /**
  * What a ROS 2 / Nav2 engineer checks when the sim's data is opened in RViz or Foxglove: REP 103/105 frames and
@@ -90,8 +91,8 @@ beforeAll(async () => {
     handler: (m) => void seen.push({ topic: m.topic, msg: codec.decode(m.type, m.data) }),
   });
   await daemon.start();
-  const sim = daemon.components.get('sim');
-  if (!(sim instanceof TurtlebotMazeSim)) throw new Error('no sim');
+  const sim = running(daemon, TurtlebotMazeSim);
+  if (!sim) throw new Error('no sim');
   const teleop = daemon.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'teleop' });
   sim.unpause();
   // A circle of radius 0.125 m around (0.55, 0.675): inside the start cell, clear of its walls.

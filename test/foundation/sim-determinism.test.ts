@@ -5,8 +5,9 @@ import { defaultConfig } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { Navigator } from '../../daemon/navigation/navigator.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { running } from '../helpers/daemon.ts';
 
 /**
  * Runs the sim with the navigator to the charging dock; returns a hash of every CDR payload on the sensor topics, in
@@ -35,7 +36,7 @@ async function run(seed: number): Promise<{ hash: string; messages: number }> {
     await daemon.start();
     const navigator = new Navigator({ bus: daemon.bus, codec: new MessageCodec(daemon.definitions) });
     navigator.start();
-    (daemon.components.get('sim') as TurtlebotMazeSim).unpause();
+    running(daemon, TurtlebotMazeSim)!.unpause();
     const result = await navigator.navigateTo({ x: 6.55, y: 1.55 }, { timeoutS: 120 });
     navigator.stop();
     expect(result.reached).toBe(true);

@@ -18,6 +18,7 @@ import {
   type Vec3,
 } from '../helpers/urdf.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { running } from '../helpers/daemon.ts';
 
 /**
  * What RViz's RobotModel display and Foxglove's 3D panel need to draw the sim's burger, as a TurtleBot3
@@ -199,8 +200,8 @@ describe('the robot model on the bus', () => {
         ),
     });
     await daemon.start();
-    const sim = daemon.components.get('sim');
-    if (!(sim instanceof TurtlebotMazeSim)) throw new Error('no sim');
+    const sim = running(daemon, TurtlebotMazeSim);
+    if (!sim) throw new Error('no sim');
     const teleop = daemon.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'teleop' });
     sim.unpause();
     for (let t = 0; t < CIRCLE.until - 1e-9; t += 0.1) {

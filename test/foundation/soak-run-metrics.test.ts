@@ -4,6 +4,7 @@ import { http } from '../api/http.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 const cleanups = cleanupStack();
 
@@ -39,10 +40,7 @@ describe('auraison_runs over a long-running daemon', () => {
       const r = await http(url, '/intents', { body: { type: 'stop', params: {} } });
       expect(r.status, r.text).toBe(201);
     }
-    const held = () =>
-      (
-        d.daemon.components.get('agent') as unknown as { listRuns: (f: { limit: number }) => { status: string }[] }
-      ).listRuns({ limit: 1e9 });
+    const held = () => d.daemon.ports.get(PORTS.agent)!.listRuns({ limit: 1e9 });
     await waitFor(
       () => held().filter((r) => r.status === 'succeeded').length === cycles,
       `${cycles} stop runs to succeed`,

@@ -5,8 +5,9 @@ import { isHiddenTopic } from '../../daemon/bus/index.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { runMain, type CliResult } from '../helpers/cli.ts';
+import { running } from '../helpers/daemon.ts';
 
 /**
  * Drives the turtlebot-maze sim for 3 s of sim time in a daemon under `dir`/`name`, with the recorder on (splits of
@@ -44,7 +45,7 @@ export async function recordDrive(
   });
   await daemon.start();
   try {
-    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+    const sim = running(daemon, TurtlebotMazeSim)!;
     sim.unpause();
     await sim.until(1.5);
     // Paused meanwhile: at speed 10 the sim would otherwise drive on for as long as `during` takes.

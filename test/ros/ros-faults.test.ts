@@ -2,9 +2,10 @@ import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { importRclnodejs, typeClass } from '../../adapters/ros/index.ts';
 import type { BusMessage } from '../../daemon/bus/index.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startRosDaemon } from './ros-daemon.ts';
+import { RosComponent } from '../../adapters/ros/index.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -67,9 +68,7 @@ describe('the ROS 2 bridge when rclnodejs fails', () => {
       () => d.health().state === 'running' && d.details().topics_in.includes('/scan'),
       'running again, /scan bridged',
     );
-    const errors = d.daemon.components.get('ros') as unknown as {
-      metrics(): { name: string; samples: { labels?: Record<string, string>; value: number }[] }[];
-    };
+    const errors = running(d.daemon, RosComponent)!;
     const graphErrors = errors
       .metrics()
       .find((m) => m.name === 'auraison_ros_errors_total')!

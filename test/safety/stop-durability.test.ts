@@ -4,7 +4,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { Bus, DefinitionsRegistry, MessageCodec } from '../../daemon/bus/index.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { AgentEvent, RobotStopOutcome } from '../../daemon/contract/index.ts';
@@ -15,6 +14,7 @@ import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 /**
  * The operator's stop is durable on its own: its latch file and its journal event are written on the daemon's
@@ -61,7 +61,7 @@ describe("the operator's stop, durable on its own", () => {
       'stop-durability-',
     );
     cleanups.push(stop);
-    const url = (daemon.components.get('api') as ApiComponent).url!;
+    const url = daemon.ports.get(PORTS.api)!.url!;
     const release = holdThreadPool(dir);
     cleanups.push(release);
     // Not answered while the pool is held: what shows it was held for the whole stop.

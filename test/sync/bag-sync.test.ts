@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import type { RecorderService } from '../../daemon/contract/index.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { listSyncFiles } from '../../daemon/lakehouse/sync-files.ts';
 import { centralConfig } from '../central/central-harness.ts';
@@ -13,6 +12,7 @@ import { startMinio } from '../helpers/minio.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { startTestCentral } from '../helpers/test-central.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 const BUCKET = 'fleet';
 
@@ -43,7 +43,7 @@ describe('bulk sync of a recorded bag', () => {
       },
     });
     const dataDir = join(dir, 'data');
-    const recorder = daemon.components.get('recorder') as unknown as RecorderService;
+    const recorder = daemon.ports.get(PORTS.recorder)!;
     await waitFor(async () => (await recorder.split()) !== undefined, 'a split with messages');
     let rows = await listSyncFiles(dataDir);
     await waitFor(async () => {

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RecorderService } from '../../daemon/contract/index.ts';
-import { applyRetention, type RecorderActivity } from '../../daemon/lakehouse/retention.ts';
+import { applyRetention } from '../../daemon/lakehouse/retention.ts';
 import { listSyncFiles } from '../../daemon/lakehouse/sync-files.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { RETENTION_DEFAULTS } from '../helpers/test-lakehouse.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ROBOT, syncConfig, syncPeers } from './sync-harness.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 describe('bulk sync and retention', () => {
   const cleanups = cleanupStack();
@@ -22,7 +22,7 @@ describe('bulk sync and retention', () => {
       },
     });
     const dataDir = join(dir, 'data');
-    const recorder = daemon.components.get('recorder') as unknown as RecorderService;
+    const recorder = daemon.ports.get(PORTS.recorder)!;
     await waitFor(async () => (await recorder.split()) !== undefined, 'a split with messages');
     const offer = await waitFor(
       () => central.state.offers.some((o) => o.kind === 'bag'),
@@ -33,7 +33,7 @@ describe('bulk sync and retention', () => {
       dataDir,
       settings: { ...RETENTION_DEFAULTS, max_bytes: 1 },
       syncRequired: true,
-      recording: () => (daemon.components.get('recorder') as unknown as { active(): RecorderActivity }).active(),
+      recording: () => daemon.ports.get(PORTS.recording)!.active(),
     });
     expect(report.deleted.map((d) => d.file)).toContain(join(dataDir, offer.path));
     await waitFor(

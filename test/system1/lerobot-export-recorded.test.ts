@@ -7,8 +7,9 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { running } from '../helpers/daemon.ts';
 
 const work = tempDir('lerobot-export-recorded-');
 afterAll(() => work.cleanup());
@@ -71,7 +72,7 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
       },
     });
     await daemon.start();
-    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+    const sim = running(daemon, TurtlebotMazeSim)!;
     sim.unpause();
     await sim.until(4); // 4 s of sim time: about 120 odometry messages
     await daemon.stop();

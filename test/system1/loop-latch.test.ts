@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { MessageCodec } from '../../daemon/bus/codec.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { simPolicyLoopConfig } from './sim-policy-config.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
+import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
 
 // The operator's stop latches (agent.stop_latch): a control loop that runs on its own (autostart) is held
 // at its safe action until the latch is released, not left driving beside a robot the page says is stopped.
@@ -38,8 +40,8 @@ describe('a latched stop and an autostart control loop', () => {
       const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-');
       cleanups.push(stop);
       const fromLoop = loopTwists(daemon, codec);
-      const agent = daemon.components.get('agent') as AgentComponent;
-      const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+      const agent = running(daemon, AgentComponent)!;
+      const sim = running(daemon, TurtlebotMazeSim)!;
       const heldActions = () =>
         (daemon.status().components.control?.details as Record<string, { held_actions: number }>).avoid!.held_actions;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
@@ -50,9 +52,7 @@ describe('a latched stop and an autostart control loop', () => {
       await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
       expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
       expect(heldActions()).toBeGreaterThan(0);
-      const control = daemon.components.get('control') as unknown as {
-        metrics(): { name: string; samples: { value: number }[] }[];
-      };
+      const control = running(daemon, ControlComponent)!;
       expect(
         control.metrics().find((m) => m.name === 'auraison_control_loop_held_actions_total')!.samples[0]!.value,
       ).toBeGreaterThan(0);
@@ -77,7 +77,7 @@ describe('a latched stop and an autostart control loop', () => {
       const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-moving-safe-');
       cleanups.push(stop);
       const fromLoop = loopTwists(daemon, codec);
-      const agent = daemon.components.get('agent') as AgentComponent;
+      const agent = running(daemon, AgentComponent)!;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
       await agent.stopRobot('ada', 'person in the aisle');
@@ -106,7 +106,7 @@ describe('a latched stop and an autostart control loop', () => {
         queue: { depth: 10_000 },
         handler: (m) => void commands.push({ source: m.source, twist: codec.decode<Twist>(m.type, m.data) }),
       });
-      const url = (daemon.components.get('api') as unknown as { url: string }).url;
+      const url = daemon.ports.get(PORTS.api)!.url!;
       const post = async (path: string, body: unknown) => {
         const response = await fetch(`${url}${path}`, {
           method: 'POST',
@@ -161,7 +161,7 @@ describe("the operator's stop with agent.stop_latch false and an autostart contr
       const { daemon, codec, stop } = await startDaemon(config, 'loop-nolatch-');
       cleanups.push(stop);
       const fromLoop = loopTwists(daemon, codec);
-      const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+      const sim = running(daemon, TurtlebotMazeSim)!;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
       const outcome = await daemon.robotStop.stop('ada', 'person in the aisle');

@@ -1,9 +1,9 @@
 import { simPolicyLoopConfig } from './sim-policy-config.ts';
 import { describe, expect, it } from 'vitest';
-import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
@@ -20,8 +20,8 @@ describe('the run_policy skill drives an on-demand System 1 loop', () => {
       queue: { depth: 10_000 },
       handler: (m) => void commands.push(codec.decode<{ linear: { x: number } }>(m.type, m.data).linear.x),
     });
-    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
-    const agent = daemon.components.get('agent') as AgentComponent;
+    const sim = running(daemon, TurtlebotMazeSim)!;
+    const agent = running(daemon, AgentComponent)!;
     const control = daemon.status().components.control;
     expect(control?.state).toBe('running'); // with no loop running: on-demand loops start only when asked
 

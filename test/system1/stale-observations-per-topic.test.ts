@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { startDaemon } from '../helpers/daemon.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { writeLinearModel } from './models.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
+import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -38,11 +40,9 @@ describe('stale observations are counted per topic, as README says', () => {
       'stale-per-topic-',
     );
     cleanups.push(stop);
-    const control = daemon.components.get('control') as unknown as {
-      loopStats(): { staleTicks: number; staleBySource: number[]; topics: string[] }[];
-    };
+    const control = running(daemon, ControlComponent)!;
     await waitFor(() => control.loopStats()[0]!.staleTicks >= 5, 'five stale ticks');
-    const url = (daemon.components.get('api') as unknown as { url: string }).url;
+    const url = daemon.ports.get(PORTS.api)!.url!;
     const text = await (await fetch(`${url}/metrics`)).text();
     const series = text.split('\n').filter((l) => l.startsWith('auraison_control_loop_stale_observations_total{'));
     const labels = series.map((l) => l.slice(0, l.lastIndexOf(' ')));

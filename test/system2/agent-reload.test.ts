@@ -11,6 +11,7 @@ import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { running } from '../helpers/daemon.ts';
 
 const cleanups = cleanupStack();
 
@@ -36,7 +37,7 @@ async function daemonWithAgent() {
   });
   await daemon.start();
   cleanups.push(dir.cleanup, () => daemon.stop());
-  const agent = () => daemon.components.get('agent') as AgentComponent;
+  const agent = () => running(daemon, AgentComponent)!;
   return { daemon, config, agent };
 }
 

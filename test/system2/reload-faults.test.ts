@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
@@ -9,6 +9,7 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { running } from '../helpers/daemon.ts';
 
 /** A SIGHUP that changes only the sim's speed reaches the agent's navigator, which is made once and kept. */
 
@@ -30,7 +31,7 @@ describe('agent on a sim.speed reload', () => {
     const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path, specs: [spec] });
     await daemon.start();
     cleanups.push(dir.cleanup, () => daemon.stop());
-    const agent = daemon.components.get('agent') as AgentComponent;
+    const agent = running(daemon, AgentComponent)!;
     // The navigator is made on the first navigate_to; the goal is cancelled once it acts (no map comes).
     const run = await agent.submitIntent(
       {
@@ -53,7 +54,7 @@ describe('agent on a sim.speed reload', () => {
     const next: EdgeConfig = structuredClone(config);
     next.sim.speed = 0.25;
     expect(await daemon.reload(next)).toEqual([]);
-    expect(daemon.components.get('agent')).toBe(agent);
+    expect(running(daemon, AgentComponent)).toBe(agent);
     expect(agent.health().details).toMatchObject({ navigator_time_scale: 0.25 });
   });
 });

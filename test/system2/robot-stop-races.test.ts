@@ -20,7 +20,7 @@ import { silentLogger } from '../../daemon/log.ts';
 import { startHarness } from '../api/harness.ts';
 import { writeLinearModel } from '../system1/models.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, serveStop, settled, startAgent, stopAgents } from './agent-harness.ts';
@@ -291,7 +291,7 @@ describe('a stop and the agent restarting', () => {
     await daemon.start();
     cleanups.push(() => daemon.stop());
     const twists = watchCmdVel(daemon.bus, codec);
-    const agent = () => daemon.components.get('agent') as AgentComponent;
+    const agent = () => running(daemon, AgentComponent)!;
     const ask = async () =>
       JSON.parse(
         new TextDecoder().decode(
@@ -377,7 +377,7 @@ describe('a stop and a control loop run_policy started', () => {
       const { daemon, codec, stop } = await startDaemon(simPolicyLoopConfig(), 'robot-stop-loop-');
       cleanups.push(stop);
       const twists = watchCmdVel(daemon.bus, codec);
-      const agent = daemon.components.get('agent') as AgentComponent;
+      const agent = running(daemon, AgentComponent)!;
       const loops = () => Object.keys((daemon.status().components.control?.details ?? {}) as Record<string, unknown>);
       const run = await agent.submitIntent(skillIntent('run_policy', { name: 'avoid', seconds: 600 }), 'http');
       await waitFor(() => twists.some((t) => t.linear.x > 0.05), 'the policy to drive the robot');

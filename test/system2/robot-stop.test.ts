@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { JournalRecord, RobotStopOutcome } from '../../daemon/contract/services.ts';
@@ -16,6 +16,8 @@ import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
+import { running } from '../helpers/daemon.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 
 /**
  * Stopping the robot never waits on the disk: the `stop` skill acts before its call is journaled, and the
@@ -253,10 +255,9 @@ describe('auraison-edge stop', () => {
     });
     await daemon.start();
     cleanups.push(() => daemon.stop());
-    const agent = daemon.components.get('agent') as AgentComponent;
+    const agent = running(daemon, AgentComponent)!;
     const twists = watchCmdVel(daemon.bus, new MessageCodec(daemon.definitions));
-    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> })
-      .namedPoses.charging_dock!;
+    const dock = running(daemon, TurtlebotMazeSim)!.namedPoses.charging_dock!;
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: dock.x, y: dock.y }), 'http');
     await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { OpenAiSseServer, type RecordedRequest } from '../doubles/openai-sse-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { startSimDaemon } from '../helpers/daemon.ts';
+import { startSimDaemon, running } from '../helpers/daemon.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 
 const cleanups = cleanupStack();
 
@@ -46,9 +47,8 @@ describe('the edge agent in the turtlebot-maze sim', () => {
       },
     });
 
-    const agent = daemon.components.get('agent') as AgentComponent;
-    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> })
-      .namedPoses.charging_dock!;
+    const agent = running(daemon, AgentComponent)!;
+    const dock = running(daemon, TurtlebotMazeSim)!.namedPoses.charging_dock!;
     const run = await agent.submitIntent(
       {
         intent_id: newId(),

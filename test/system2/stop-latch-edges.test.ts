@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AGENT_NAV_CMD_VEL, type AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { AGENT_NAV_CMD_VEL, AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { StopAuthority } from '../../daemon/safety/stop-authority.ts';
 import { stopLatchPath } from '../../daemon/safety/stop-latch.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
@@ -144,7 +144,7 @@ describe('auraison-edge stop --release with a daemon running', () => {
       const released = await cli('stop', '--release');
       expect(released.code, released.stderr).toBe(0);
       // The daemon's latch, not only its file: what the robot obeys.
-      expect((daemon.components.get('agent') as AgentComponent).health().details).toMatchObject({ stop_latch: null });
+      expect(running(daemon, AgentComponent)!.health().details).toMatchObject({ stop_latch: null });
       expect(existsSync(stopLatchPath(join(dir, 'data')))).toBe(false);
       expect(released.stdout).toMatch(/^released: the stop latched by ada/);
     },

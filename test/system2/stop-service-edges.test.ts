@@ -13,6 +13,7 @@ import { startDaemon } from '../helpers/daemon.ts';
 import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 
 // The operator's stop (daemon/safety/) through reloads, stamped Twists, a latch and a missing daemon.
 
@@ -178,7 +179,7 @@ describe('the log of a stop with no agent', () => {
         ),
       );
 
-      const url = (daemon.components.get('api') as unknown as { url: string }).url;
+      const url = daemon.ports.get(PORTS.api)!.url!;
       const post = (path: string, body: unknown) =>
         fetch(`${url}${path}`, {
           method: 'POST',

@@ -3,9 +3,12 @@ import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { runMain } from '../helpers/cli.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
+import { StopService } from '../../daemon/safety/index.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 
 // The bus query agent/stop is the operator's stop for any process on the bus (a ROS node's e-stop button, a
 // Zenoh peer). It is answered whether or not an agent runs: with agent.enabled false (a robot that runs only
@@ -78,9 +81,7 @@ describe('the bus query agent/stop', () => {
       state: 'running',
       details: { query: 'agent/stop', asked: 2 },
     });
-    const gauge = (
-      daemon.components.get('stop') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }
-    ).metrics();
+    const gauge = running(daemon, StopService)!.metrics();
     expect(gauge).toEqual([expect.objectContaining({ name: 'auraison_agent_stop_latched', samples: [{ value: 1 }] })]);
   });
 
@@ -100,7 +101,7 @@ describe('the bus query agent/stop', () => {
       let withoutAgent = 0;
       void reloading.finally(() => (done = true));
       for (let i = 0; !done; i++) {
-        if (!daemon.components.get('agent')) withoutAgent++;
+        if (!daemon.ports.get(PORTS.agent)) withoutAgent++;
         replies.push(ask(daemon, { by: 'estop_node' }));
         // Microtasks mostly, to land between the supervisor's steps; now and then a turn, for its I/O.
         await (i % 50 === 49 ? new Promise((resolve) => setImmediate(resolve)) : Promise.resolve());
@@ -110,10 +111,7 @@ describe('the bus query agent/stop', () => {
       expect(withoutAgent).toBeGreaterThan(0);
       for (const outcome of outcomes)
         expect(outcome).toMatchObject({ topic: '/cmd_vel', latched: { by: 'estop_node' } });
-      const agent = daemon.components.get('agent') as unknown as {
-        stopRobot: unknown;
-        releaseStop(by: string): Promise<unknown>;
-      };
+      const agent = running(daemon, AgentComponent)!;
       expect(await agent.releaseStop('ada')).toMatchObject({ released: true, latch: { by: 'estop_node' } });
     },
   );
@@ -132,7 +130,7 @@ describe('the bus query agent/stop', () => {
     expect(await daemon.reload(next)).toEqual([]);
 
     expect(await ask(daemon)).toMatchObject({ topic: '/robot1/cmd_vel', latched: { by: 'bus' } });
-    const url = (daemon.components.get('api') as unknown as { url: string }).url;
+    const url = daemon.ports.get(PORTS.api)!.url!;
     const response = await fetch(`${url}/stop`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -215,7 +213,7 @@ describe('the operator stop and the other velocity topics', () => {
         expect(seen.get('/robot3/cmd_vel')).toEqual([]);
 
         // `auraison-edge stop` says where the zeros went.
-        const url = (daemon.components.get('api') as unknown as { url: string }).url;
+        const url = daemon.ports.get(PORTS.api)!.url!;
         const cli = await runMain(['stop', '--by', 'ada', '--url', url]);
         expect(cli.stdout).toMatch(
           /^daemon: .*\nstopped: zero Twist on \/cmd_vel \(and a zero command on \/robot1\/cmd_vel, \/robot2\/cmd_vel\)/,
