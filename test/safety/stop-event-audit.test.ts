@@ -10,6 +10,7 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
+import { postJson } from '../helpers/post-json.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 
 /**
@@ -43,13 +44,9 @@ describe("the operator's stop, followed into the lakehouse and to central", () =
     await sim.until(0.5); // odometry has come: the stop says where the robot was
     const url = daemon.ports.get(PORTS.api)!.url!;
     const post = async (path: string, body: unknown) => {
-      const response = await fetch(`${url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      expect(response.status, await response.clone().text()).toBe(200);
-      return response.json() as Promise<Record<string, unknown>>;
+      const { status, json } = await postJson(url, path, body);
+      expect(status, JSON.stringify(json)).toBe(200);
+      return json;
     };
     await post('/stop', { by: 'ada', reason: 'person in the aisle' });
     const pose = sim.world.pose();

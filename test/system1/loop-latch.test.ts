@@ -9,6 +9,7 @@ import { simPolicyLoopConfig } from './sim-policy-config.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
 import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
+import { postJson } from '../helpers/post-json.ts';
 
 // The operator's stop latches (agent.stop_latch): a control loop that runs on its own (autostart) is held
 // at its safe action until the latch is released, not left driving beside a robot the page says is stopped.
@@ -107,14 +108,7 @@ describe('a latched stop and an autostart control loop', () => {
         handler: (m) => void commands.push({ source: m.source, twist: codec.decode<Twist>(m.type, m.data) }),
       });
       const url = daemon.ports.get(PORTS.api)!.url!;
-      const post = async (path: string, body: unknown) => {
-        const response = await fetch(`${url}${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-      };
+      const post = (path: string, body: unknown) => postJson(url, path, body);
       await waitFor(() => commands.some((c) => moving(c.twist)), 'the policy to drive', 20_000);
 
       const stopped = await post('/stop', { by: 'ada', reason: 'no agent here' });
