@@ -147,7 +147,8 @@ describe('the bulk lane: large topics through a Zenoh session in a thread of its
       expect(lane.reason).toMatch(/the bulk lane thread exited \(exit code 1\)/);
       expect(await publisher.put(sample(10))).toBe(false);
 
-      await waitFor(() => lane.state === 'up', 'the lane up on a new thread', 20_000);
+      // The thread says its state, then that its publishers are declared on the new session: wait for both.
+      await waitFor(() => lane.state === 'up' && ups.length === 2, 'the lane up on a new thread', 20_000);
       expect(workers).toHaveLength(2);
       expect(lane.counters.threadStarts).toBe(2);
       expect(ups).toEqual([1, 2]);
