@@ -17,7 +17,18 @@ export interface InboundCounters {
   echoes: number;
   /** A transient_local sample heard both from the history query and live: delivered once. */
   duplicates: number;
+  /** Larger than zenoh.max_inbound_sample_bytes: dropped. */
+  oversize: number;
+  /**
+   * Samples a publisher sent that never came: the gaps in its sequence numbers (rmw_zenoh's attachment). Zenoh drops
+   * a sample on its way when its publisher's congestion control is `drop` (eclipse-zenoh's default) and a queue is
+   * full, as it is for a sample of many MiB: the publisher and the router count nothing we can see.
+   */
+  lost: number;
 }
+
+/** Publishers whose last sequence number is kept, for `lost`: the oldest is forgotten past it. */
+const PUBLISHERS_TRACKED = 256;
 
 /** Whether `data` starts with a CDR encapsulation header (PLAIN_CDR/PL_CDR/CDR2 in either byte order). */
 export function hasCdrHeader(data: Uint8Array): boolean {
@@ -34,7 +45,15 @@ export function hasCdrHeader(data: Uint8Array): boolean {
 export class InboundTopic {
   readonly name: string;
   readonly rosType: string;
-  readonly counters: InboundCounters = { received: 0, delivered: 0, malformed: 0, echoes: 0, duplicates: 0 };
+  readonly counters: InboundCounters = {
+    received: 0,
+    delivered: 0,
+    malformed: 0,
+    echoes: 0,
+    duplicates: 0,
+    oversize: 0,
+    lost: 0,
+  };
   lastError: string | undefined;
   #link: ZenohLink;
   #dataLink: ZenohLink;
@@ -42,6 +61,8 @@ export class InboundTopic {
   #codec: MessageCodec;
   #validate: boolean;
   #validateMaxBytes: number;
+  #maxSampleBytes: number;
+  #onOversize: (topic: string, bytes: number) => void;
   #ownGids: ReadonlySet<string>;
   #log: Logger;
   #qos: TopicQos;
@@ -50,7 +71,7 @@ export class InboundTopic {
   #announce: (() => string) | undefined;
   #token: Handle | undefined;
   #history: AdvancedHistory | undefined;
-  /** Last sequence number per publisher GID, for transient_local's history and live samples meeting. */
+  /** Last sequence number per publisher GID: gaps are `lost`; transient_local's history and live samples meet. */
   #lastSeq = new Map<string, bigint>();
   /**
    * The HLC timestamps of the last transient_local samples, for the same sample heard twice where no attachment
@@ -70,12 +91,18 @@ export class InboundTopic {
     codec: MessageCodec;
     knownType: boolean;
     validateMaxBytes: number;
+    /** zenoh.max_inbound_sample_bytes: a larger sample is dropped, counted and told to `onOversize`. */
+    maxSampleBytes?: number;
+    onOversize?: (topic: string, bytes: number) => void;
     ownGids: ReadonlySet<string>;
     log: Logger;
     /** The liveliness token that announces the daemon's subscriber, where the mapping announces one. */
     token?: () => string;
   }) {
     const { link, dataLink = link, bus, mapping, topic, codec, knownType, validateMaxBytes, ownGids, log } = options;
+    const { maxSampleBytes = Infinity, onOversize = () => {} } = options;
+    this.#maxSampleBytes = maxSampleBytes;
+    this.#onOversize = onOversize;
     this.#announce = options.token;
     this.name = topic.name;
     this.rosType = topic.rosType;
@@ -122,7 +149,6 @@ export class InboundTopic {
       this.counters.duplicates++;
       return;
     }
-    const data = sample.payload().toBytes();
     let publishTime: bigint | undefined;
     if (this.#mapping.attachments) {
       const bytes = sample.attachment()?.toBytes();
@@ -133,17 +159,21 @@ export class InboundTopic {
           this.counters.echoes++;
           return;
         }
-        if (this.#qos.durability === 'transient_local') {
-          const last = this.#lastSeq.get(gid);
-          if (last !== undefined && attachment.sequence <= last) {
-            this.counters.duplicates++;
-            return;
-          }
-          this.#lastSeq.set(gid, attachment.sequence);
+        if (!this.#inSequence(gid, attachment.sequence)) {
+          this.counters.duplicates++;
+          return;
         }
         if (attachment.timestampNs > 0n) publishTime = attachment.timestampNs;
       }
     }
+    // After its sequence number is taken: an oversize sample is dropped here, not lost on the way.
+    const size = sample.payload().len();
+    if (size > this.#maxSampleBytes) {
+      this.counters.oversize++;
+      this.#onOversize(this.name, size);
+      return;
+    }
+    const data = sample.payload().toBytes();
     const problem = this.#check(data);
     if (problem !== undefined) {
       this.counters.malformed++;
@@ -154,6 +184,21 @@ export class InboundTopic {
     }
     this.#publisher.publish(data, publishTime ?? nowNs());
     this.counters.delivered++;
+  }
+
+  /**
+   * Counts the samples a publisher's sequence skipped, and says whether this one is new: a transient_local sample
+   * at or before the last one (the history and the live stream overlap) is a duplicate. A publisher that starts
+   * over has a new GID (it is made from its token), so its sequence starts with it.
+   */
+  #inSequence(gid: string, sequence: bigint): boolean {
+    const last = this.#lastSeq.get(gid);
+    if (last !== undefined && sequence <= last) return this.#qos.durability !== 'transient_local';
+    if (last !== undefined && sequence > last + 1n) this.counters.lost += Number(sequence - last - 1n);
+    this.#lastSeq.delete(gid); // re-inserted last: the Map's order is then least recently heard first
+    this.#lastSeq.set(gid, sequence);
+    if (this.#lastSeq.size > PUBLISHERS_TRACKED) this.#lastSeq.delete(this.#lastSeq.keys().next().value!);
+    return true;
   }
 
   #seenBefore(sample: Sample): boolean {

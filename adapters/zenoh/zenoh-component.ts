@@ -396,6 +396,13 @@ export class ZenohComponent implements Component, MetricsProvider {
         codec: this.#codec,
         knownType: this.#ctx.definitions.has(topic.rosType),
         validateMaxBytes: this.#settings.validate_max_bytes,
+        maxSampleBytes: this.#settings.max_inbound_sample_bytes,
+        onOversize: (topic, bytes) =>
+          this.#oversizeLog(
+            `in ${topic}`,
+            { topic, bytes, max_inbound_sample_bytes: this.#settings.max_inbound_sample_bytes },
+            `zenoh: a sample of ${topic} from the graph is larger than zenoh.max_inbound_sample_bytes and was dropped; raise the setting or have its publisher send smaller samples`,
+          ),
         ownGids: this.#ownGids,
         log: this.#ctx.log,
         ...(this.#mapping.announcesSubscribers ? { token: () => this.#mapping.entityToken(this.#node(), entity) } : {}),

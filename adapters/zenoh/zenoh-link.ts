@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Publisher, PublisherOptions, Query, Sample, Session, Timestamp } from '@eclipse-zenoh/zenoh-ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { openSession } from './session-open.ts';
-import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
+import { SessionSocket } from './session-socket.ts';
+import { loadZenoh, WEBSOCKET_MAX_MESSAGE_BYTES, type ZenohModule } from './zenoh-runtime.ts';
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
 
@@ -95,6 +96,7 @@ export class ZenohLink {
   #reconnectMaxMs: number;
   #log: Logger;
   #declareFailureLog: ReturnType<typeof rateLimitedErrors>;
+  #oversizeLog: ReturnType<typeof rateLimitedErrors>;
   #onState: (state: LinkState, reason?: string) => void;
   #declarations = new Set<Declaration>();
   #session: Session | undefined;
@@ -114,6 +116,8 @@ export class ZenohLink {
     routers: 0,
     keepalives: 0,
   };
+  /** Sessions lost to a message over WEBSOCKET_MAX_MESSAGE_BYTES from the bridge. */
+  #oversizeMessages = 0;
   #upSince: number | undefined;
   #zid = '';
   #nextTryAt: number | undefined;
@@ -138,6 +142,7 @@ export class ZenohLink {
     this.#reconnectMaxMs = reconnectMaxMs;
     this.#log = options.log;
     this.#declareFailureLog = rateLimitedErrors(options.log, { first: 3 });
+    this.#oversizeLog = rateLimitedErrors(options.log, { first: 1 });
     this.#onState = options.onState ?? (() => {});
   }
 
@@ -160,6 +165,7 @@ export class ZenohLink {
         this.#nextTryAt === undefined ? undefined : Math.max(0, Math.round(this.#nextTryAt - performance.now())),
       declarations: this.#declarations.size,
       ...this.counters,
+      ...(this.#oversizeMessages > 0 ? { oversize_messages: this.#oversizeMessages } : {}),
     };
   }
 
@@ -345,6 +351,18 @@ export class ZenohLink {
     this.#lost?.(); // a declaration the bridge refused or timed out on: the link is not what we think
   }
 
+  /** Counts and says why a session was lost to a message too large to read; logged at most once a minute. */
+  #tooLarge(): string {
+    this.#oversizeMessages++;
+    const reason =
+      `a message from the bridge was over the ${WEBSOCKET_MAX_MESSAGE_BYTES} bytes the daemon's WebSocket reads, ` +
+      "so it closed the session (1009): a sample past Zenoh's own 1 GiB, which the bridge's " +
+      'transport/link/rx/max_message_size was raised to pass; lower it there (zenoh.max_inbound_sample_bytes drops ' +
+      'smaller samples without losing the session)';
+    this.#oversizeLog('oversize', { endpoint: this.endpoint }, `zenoh: ${reason}`);
+    return reason;
+  }
+
   /** Wraps a callback zenoh-ts calls from its socket handler: an exception is counted and logged here. */
   #guard<T>(callback: (value: T) => void): (value: T) => void {
     return (value) => {
@@ -411,14 +429,13 @@ export class ZenohLink {
   /** Declares everything on `session`, then returns the reason once the session is lost. */
   async #serve(session: Session): Promise<string> {
     let reason = 'closed';
+    const socket = new SessionSocket(session);
     const lost = new Promise<void>((resolve) => {
       this.#lost = () => resolve();
-      // zenoh-ts 1.10 keeps its socket in a private field and only logs its close: we listen too, so a
-      // router that goes away is seen at once; the keepalive below catches it if that field ever moves.
-      const ws = (
-        session as unknown as { inner?: { link?: { ws?: { addEventListener?: (e: string, l: () => void) => void } } } }
-      ).inner?.link?.ws;
-      ws?.addEventListener?.('close', () => ((reason = 'the bridge closed the WebSocket'), resolve()));
+      socket.onClose((tooLarge) => {
+        reason = tooLarge ? this.#tooLarge() : 'the bridge closed the WebSocket';
+        resolve();
+      });
     });
     let heardAtLastTick = this.#heard;
     const keepalive = setInterval(() => {
@@ -428,9 +445,14 @@ export class ZenohLink {
         return;
       }
       this.counters.keepalives++;
+      const readBefore = socket.bytesRead();
       session.info().then(
         (info) => (this.counters.routers = info.routersZid().length),
         (error: unknown) => {
+          // The answer is behind a message still coming in (a sample of many MiB takes seconds): the link is busy,
+          // not dead, and the next keepalive asks again.
+          const read = socket.bytesRead();
+          if (read !== undefined && readBefore !== undefined && read > readBefore) return;
           reason = `no answer to a keepalive: ${message(error)}`;
           this.#lost?.();
         },

@@ -95,6 +95,18 @@ export function zenohMetrics(parts: {
       perTopic(inbound, (t) => t.counters.malformed),
     ),
     family(
+      'auraison_zenoh_inbound_oversize_drops_total',
+      'Samples of a graph topic dropped as larger than zenoh.max_inbound_sample_bytes.',
+      'counter',
+      perTopic(inbound, (t) => t.counters.oversize),
+    ),
+    family(
+      'auraison_zenoh_lost_total',
+      "Samples of a graph topic that never came: gaps in their publishers' sequence numbers (rmw_zenoh).",
+      'counter',
+      perTopic(inbound, (t) => t.counters.lost),
+    ),
+    family(
       'auraison_zenoh_topics_waiting',
       'Graph topics not bridged because zenoh.max_bridged_topics are bridged already.',
       'gauge',

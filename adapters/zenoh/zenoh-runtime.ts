@@ -28,6 +28,13 @@ export async function load(url, context, nextLoad) {
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
+/**
+ * The largest message the daemon's WebSocket to the remote-api bridge reads: 1 GiB, Zenoh's own largest message
+ * (`transport/link/rx/max_message_size`, which the bridge's runtime will not pass beyond), and 1 MiB for what
+ * the bridge's message holds besides the payload (key, encoding, attachment).
+ */
+export const WEBSOCKET_MAX_MESSAGE_BYTES = 2 ** 30 + 2 ** 20;
+
 let loading: Promise<ZenohModule> | undefined;
 
 /**
@@ -42,14 +49,17 @@ export function loadZenoh(): Promise<ZenohModule> {
     }
     if (typeof globalThis.WebSocket === 'undefined') {
       const { WebSocket } = await import('ws');
+      type ClientOptions = ConstructorParameters<typeof WebSocket>[2];
       // zenoh-ts calls the global constructor; the two classes differ only in what it does not use. Each socket
       // gets an 'error' listener of its own: zenoh-ts 1.10.1's RemoteLink.new, retrying an open, makes a socket
       // it never uses nor listens to (`ws = new WebSocket(...)` before "Restart connection"), and a `ws` socket's
       // error with no listener is thrown: an uncaught ECONNREFUSED whenever the bridge went away mid-open. The
       // sockets zenoh-ts does use still get their errors through its own `onerror`.
+      // Messages up to WEBSOCKET_MAX_MESSAGE_BYTES: ws's own 100 MiB limit closed the session on a larger sample,
+      // losing every topic with it; the daemon drops a sample over zenoh.max_inbound_sample_bytes, session kept.
       class ListenedWebSocket extends WebSocket {
-        constructor(...args: ConstructorParameters<typeof WebSocket>) {
-          super(...args);
+        constructor(address: string | URL, protocols?: string | string[], options?: ClientOptions) {
+          super(address, protocols, { maxPayload: WEBSOCKET_MAX_MESSAGE_BYTES, ...options });
           this.on('error', () => {});
         }
       }

@@ -1,11 +1,21 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { MetricsProvider } from '../../daemon/contract/index.ts';
+import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { useZenohNetwork } from './zenoh-network.ts';
+import { useZenohNetwork, type Peer } from './zenoh-network.ts';
 
 const IMAGE = 'sensor_msgs/msg/Image';
 const MiB = 1 << 20;
+const LARGE_PUBLISHER = resolve('test/peers/zenoh/large_publisher.py');
+
+interface InboundDetails {
+  link: { losses: number };
+  receive_link: { losses: number };
+  inbound: Record<string, { received: number; delivered: number; oversize: number; lost: number }>;
+}
 
 /** A CDR-headed payload of `bytes` bytes. */
 function sample(bytes: number, fill: number): Uint8Array {
@@ -79,6 +89,99 @@ describe('samples larger than the remote-api bridge takes', () => {
       const details = zenoh.health().details as { link: { losses: number }; queries: { oversize: number } };
       expect(details.queries.oversize).toBe(1);
       expect(details.link.losses).toBe(0);
+    },
+  );
+
+  /** A daemon bridging `topic` from the graph, and what reaches its bus: each sample's length and fill byte. */
+  async function receiver(topic: string, zenoh: Record<string, unknown> = {}) {
+    const { daemon, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, topics: [topic], ...zenoh },
+    });
+    cleanups.push(stop);
+    const component = daemon.components.get('zenoh')!;
+    await waitFor(() => component.health().state === 'running', 'the link up');
+    const details = () => component.health().details as unknown as InboundDetails;
+    const received: [number, number][] = [];
+    daemon.bus.subscribe({
+      name: 'test',
+      topic,
+      handler: (m) => void received.push([m.data.length, m.data[m.data.length - 1]!]),
+    });
+    return { daemon, component, details, received };
+  }
+
+  /** Small samples until one reaches the bus: the daemon's subscriber is then declared up to the publisher. */
+  async function primed(camera: Peer, received: unknown[]) {
+    await waitFor(async () => {
+      camera.send('pub 1024 0');
+      await new Promise((r) => setTimeout(r, 100));
+      return received.length > 0;
+    }, 'a first sample on the bus');
+    received.length = 0;
+  }
+
+  const imageHash = (daemon: Daemon) => typeDescriptionHash(daemon.definitions, IMAGE);
+
+  it(
+    'takes samples of 15 to 20 MiB from an eclipse-zenoh publisher, and counts larger ones than zenoh.max_inbound_sample_bytes, 110 MiB included, keeping the session',
+    { timeout: 300_000 },
+    async () => {
+      const { daemon, component, details, received } = await receiver('/camera/in', {
+        max_inbound_sample_bytes: 48 * MiB,
+      });
+      // congestion control BLOCK: the publisher waits for room rather than drop a sample of many fragments.
+      const camera = await peer({ topic: '/camera/in', hash: imageHash(daemon) }, LARGE_PUBLISHER);
+      await waitFor(() => details().inbound['/camera/in'] !== undefined, 'the camera bridged', 60_000);
+      await primed(camera, received);
+      const primers = details().inbound['/camera/in']!.received;
+      const settled = () => received.length + details().inbound['/camera/in']!.oversize;
+      for (const mib of [15, 17, 20, 50, 110, 1]) {
+        const before = settled();
+        camera.send(`pub ${mib * MiB} ${mib}`);
+        await waitFor(() => settled() > before, `the ${mib} MiB sample delivered or counted`, 120_000);
+      }
+      expect(received).toEqual([
+        [15 * MiB, 15],
+        [17 * MiB, 17],
+        [20 * MiB, 20],
+        [1 * MiB, 1],
+      ]);
+      expect(details().inbound['/camera/in']).toMatchObject({
+        received: primers + 6,
+        delivered: primers + 4,
+        oversize: 2,
+        lost: 0,
+      });
+      // ws's own 100 MiB limit closed the session at the 110 MiB sample, losing it uncounted.
+      expect(details().receive_link.losses + details().link.losses).toBe(0);
+      const metric = (component as unknown as MetricsProvider)
+        .metrics()
+        .find((f) => f.name === 'auraison_zenoh_inbound_oversize_drops_total')!;
+      expect(metric.samples).toEqual([{ labels: { topic: '/camera/in' }, value: 2 }]);
+    },
+  );
+
+  it(
+    "counts as lost what a publisher's congestion control dropped on the way: every sample sent is delivered or counted",
+    { timeout: 300_000 },
+    async () => {
+      const { daemon, details, received } = await receiver('/camera/drop');
+      // eclipse-zenoh's default, congestion control DROP: a 50 MiB sample's fragments find the queues full, and Zenoh
+      // drops it with nothing told to the subscriber; its publisher's next sample says, by its sequence number.
+      const camera = await peer(
+        { topic: '/camera/drop', hash: imageHash(daemon), congestion_control: 'drop' },
+        LARGE_PUBLISHER,
+      );
+      await waitFor(() => details().inbound['/camera/drop'] !== undefined, 'the camera bridged', 60_000);
+      await primed(camera, received);
+      const inbound = () => details().inbound['/camera/drop']!;
+      const lostBefore = inbound().lost;
+      camera.send(`pub ${50 * MiB} 50`);
+      camera.send(`pub ${1 * MiB} 1`);
+      await waitFor(() => received.at(-1)?.[0] === 1 * MiB, 'the last sample', 120_000);
+      // The 50 MiB sample came, or its loss is counted: in the runs so far it was always lost.
+      expect(received.length + inbound().lost - lostBefore).toBe(2);
+      expect(inbound().oversize).toBe(0);
     },
   );
 });

@@ -156,6 +156,13 @@ export const ZenohConfig = Section(
       description:
         'Largest sample the daemon puts to Zenoh. zenoh-bridge-remote-api and the remote_api plugin (1.10) close the WebSocket on a frame over 16 MiB, taking the session and every topic with it: a larger sample is not sent, and is counted (oversize) and logged. The default leaves 64 KiB under 16 MiB for the key and attachment.',
     }),
+    max_inbound_sample_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1 << 30,
+      default: 104_857_600,
+      description:
+        "Largest sample the daemon takes from Zenoh onto the bus: a larger one is dropped, counted per topic (inbound oversize) and logged, and the session stays. The daemon's WebSocket reads messages up to 1 GiB (Zenoh's own largest); the default is the 100 MiB the WebSocket took before, when a larger sample closed the session.",
+    }),
     validate_max_bytes: Type.Integer({
       minimum: 0,
       maximum: 1 << 30,
