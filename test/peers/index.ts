@@ -67,6 +67,14 @@ export function ros2ddsPeers(): Ros2ddsPeers {
   };
 }
 
+/**
+ * ros2-client-node: a ROS 2 node made with the crates.io `ros2-client` crate over RustDDS (test/peers/rust), a ROS 2
+ * client library of its own, for nodes behind zenoh-bridge-ros2dds beside the Cyclone DDS ones.
+ */
+export function ros2ClientNode(): string {
+  return need(join(PEERS_CACHE, 'cargo', 'bin', 'ros2-client-node'), 'ros2-client-node', 'ros2dds');
+}
+
 export interface ReaderPeers {
   /** Python with rosbags, mcap, mcap-ros2-support, pyarrow and duckdb. */
   python: string;

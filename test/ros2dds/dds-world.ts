@@ -79,12 +79,12 @@ export class DdsWorld {
     };
   }
 
-  /** A ROS 2 node on DDS; resolves once it has created its endpoints and announced itself. */
-  async node(spec: Record<string, unknown>): Promise<DdsNode> {
-    const child = this.#spawn(this.peers.python, [
-      this.peers.ddsPeerScript,
-      JSON.stringify({ domain: this.domain, ...spec }),
-    ]);
+  /**
+   * A ROS 2 node on DDS; resolves once it has created its endpoints and announced itself. `program` runs it: the
+   * Cyclone DDS peer unless another is named (the ros2-client one, test/peers/rust), given the spec as JSON.
+   */
+  async node(spec: Record<string, unknown>, program = [this.peers.python, this.peers.ddsPeerScript]): Promise<DdsNode> {
+    const child = this.#spawn(program[0]!, [...program.slice(1), JSON.stringify({ domain: this.domain, ...spec })]);
     const events: DdsEvent[] = [];
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
