@@ -11,6 +11,7 @@ import {
   type ConfigIssue,
 } from '../daemon/config/index.ts';
 import { formatPath, Validator, type ValidationIssue } from '../daemon/contract/index.ts';
+import { isLoopback } from './http-guard.ts';
 import { compileStatusUrlPatterns } from './status-links.ts';
 
 /**
@@ -227,7 +228,7 @@ export const FleetQuerySection = Section(
     s3_access_key_id: Type.String({
       default: '',
       description:
-        "A storage key that can only read the bucket and the lake's data: the query's DuckDB reads with it (catalog on PostgreSQL). Empty: storage's keys.",
+        "A storage key that can only read the bucket and the lake's data: the fleet query's DuckDB reads with it. Empty: storage's keys (a warning at start); required when http.host is beyond loopback and the data or uploads are on S3.",
     }),
     s3_secret_access_key: Type.String({ default: '', description: 'Use ${AURAISON_QUERY_S3_SECRET}.' }),
   },
@@ -305,12 +306,13 @@ function crossChecks(config: CentralServeConfig): ValidationIssue[] {
     issues.push({ path: 'lakehouse.data_path', message: 'expected s3://bucket/prefix/ or a local dir' });
   if (lakehouse.catalog.startsWith('postgres:') && lakehouse.catalog.length === 'postgres:'.length)
     issues.push({ path: 'lakehouse.catalog', message: 'postgres: needs a conninfo (postgres:host=... dbname=...)' });
-  const { fleet_query } = config;
-  if (fleet_query.s3_access_key_id !== '' && !lakehouse.catalog.startsWith('postgres:'))
+  const { fleet_query, http } = config;
+  // Beyond loopback anyone with the token runs SQL: storage's key can delete and overwrite what the lake reads.
+  const onS3 = lakehouse.data_path.startsWith('s3://') || storage.bucket !== '';
+  if (onS3 && fleet_query.s3_access_key_id === '' && http.enabled && !isLoopback(http.host))
     issues.push({
       path: 'fleet_query.s3_access_key_id',
-      message:
-        "only a catalog on PostgreSQL gives the fleet query a DuckDB of its own; with a DuckDB file catalog the one DuckDB writes the lake with storage's key: remove this key, or move the catalog to PostgreSQL",
+      message: `required when http.host (${http.host}) is beyond loopback and the lake or the uploads are on S3: without it the fleet query reads the bucket with storage's key, which can write and delete; give it a key that can only read the bucket (docs/central.md, "The fleet query"), or bind http.host 127.0.0.1`,
     });
   if ((fleet_query.s3_access_key_id === '') !== (fleet_query.s3_secret_access_key === ''))
     issues.push({

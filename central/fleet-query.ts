@@ -30,8 +30,8 @@ export class FleetQueryError extends Error {
 }
 
 export interface FleetQueryRunnerOptions {
-  /** A fresh connection to the query's DuckDB, its lake the default catalog; closed after one query. */
-  connect: () => Promise<DuckDBConnection>;
+  /** A fresh connection to the query's DuckDB, its lake the default catalog; released after one query. */
+  connect: () => Promise<{ connection: DuckDBConnection; release: () => void }>;
   limits: FleetQueryLimits;
   /** Takes out of an error's message what it must not show (the catalog's password). */
   redact?: (message: string) => string;
@@ -45,7 +45,7 @@ export interface FleetQueryRunnerOptions {
  * connection is interrupted. Each query has its own connection, so an interrupt stops that query alone.
  */
 export class FleetQueryRunner {
-  readonly #connect: () => Promise<DuckDBConnection>;
+  readonly #connect: FleetQueryRunnerOptions['connect'];
   readonly #limits: FleetQueryLimits;
   readonly #redact: (message: string) => string;
   readonly #open = new Set<DuckDBConnection>();
@@ -91,18 +91,19 @@ export class FleetQueryRunner {
         `${concurrent} fleet queries are running (fleet_query.concurrent): try again when one has answered`,
       );
     this.#connecting++;
-    let c: DuckDBConnection;
+    let opened: Awaited<ReturnType<FleetQueryRunnerOptions['connect']>>;
     try {
-      c = await this.#connect();
+      opened = await this.#connect();
     } finally {
       this.#connecting--;
     }
+    const { connection: c, release } = opened;
     this.#open.add(c);
     try {
       return await this.#runOn(c, text);
     } finally {
       this.#open.delete(c);
-      c.closeSync();
+      release();
     }
   }
 
@@ -163,6 +164,14 @@ export class FleetQueryRunner {
         `the fleet lakehouse is read-only here: DuckDB reads this statement as ${kind}, and only a SELECT runs`,
       );
     }
+    const acting = await actingFunctions(c, text);
+    if (acting.length > 0) {
+      statement.destroySync();
+      throw new FleetQueryError(
+        'read_only',
+        `the fleet query reads only: ${acting.join(', ')} would act on the lake's files or run other SQL, and is refused`,
+      );
+    }
     return statement;
   }
 
@@ -173,6 +182,42 @@ export class FleetQueryRunner {
       `the fleet query ran past ${s} s (fleet_query.timeout_s) and was stopped: narrow it (a WHERE on robot or time, an aggregate, a LIMIT), or raise fleet_query.timeout_s in central.yaml`,
     );
   }
+}
+
+/** DuckLake's functions that only read; every other ducklake_* function maintains the lake (deletes, rewrites). */
+const READING_DUCKLAKE = new Set([
+  'ducklake_snapshots',
+  'ducklake_table_info',
+  'ducklake_list_files',
+  'ducklake_table_changes',
+  'ducklake_table_insertions',
+  'ducklake_table_deletions',
+  'ducklake_options',
+  'ducklake_current_snapshot',
+  'ducklake_last_committed_snapshot',
+]);
+/** Functions of DuckDB that run other SQL (unseen by the checks above) or write the database files. */
+const ACTING = new Set(['query', 'query_table', 'checkpoint', 'force_checkpoint']);
+
+/**
+ * The functions a SELECT calls that would act: DuckLake's maintenance functions are table functions a SELECT may
+ * call, and they delete or write files in the data path before the read-only catalog refuses their metadata change
+ * (ducklake_cleanup_old_files deleted a file a read-only attach still lists). DuckDB's own parser names every
+ * function the text calls, in subqueries and CTEs too (json_serialize_sql).
+ */
+async function actingFunctions(c: DuckDBConnection, text: string): Promise<string[]> {
+  const parsed = await c.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [text]);
+  const names = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === 'object') {
+      const { function_name: name } = value as { function_name?: unknown };
+      if (typeof name === 'string') names.add(name.toLowerCase());
+      Object.values(value).forEach(walk);
+    }
+  };
+  walk(JSON.parse(String(parsed.getRows()[0]?.[0] ?? '{}')));
+  return [...names].filter((n) => ACTING.has(n) || (n.startsWith('ducklake_') && !READING_DUCKLAKE.has(n))).sort();
 }
 
 /** About what a row takes as JSON text: its strings' lengths, a few characters for anything else. */

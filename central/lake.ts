@@ -1,9 +1,20 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { CentralServeConfig } from './config.ts';
 import { redactPasswords, splitPassword } from './conninfo.ts';
 import { FleetQueryRunner, type FleetQueryAnswer } from './fleet-query.ts';
+import {
+  CATALOG_SECRET,
+  catalogSecret,
+  ident,
+  loadExtension,
+  lockDown,
+  queryKeys,
+  s3Secret,
+  sql,
+} from './lake-duckdb.ts';
+import { CatalogSnapshots } from './query-snapshot.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 
 /** The DuckLake catalog attached under this name: fleet SQL reads `fleet.<table>` or, after USE, `<table>`. */
@@ -42,45 +53,50 @@ export function isConflict(error: unknown): boolean {
  * The fleet lakehouse: DuckDB with DuckLake attached as `fleet`, its catalog on PostgreSQL (or a local DuckDB
  * file), its data on S3 (httpfs and a secret from the storage keys) or a local dir. One connection writes
  * (events, registrations; one transaction at a time), another reads for central itself, and the operator's
- * fleet SQL (the page, the CLI) runs in the query's DuckDB: on PostgreSQL its own, with the lake attached
- * READ_ONLY; with a DuckDB file catalog, which a second DuckDB would read stale, this one. Either DuckDB is
- * locked down (lockDown): no file outside the lake's data and the uploads' bucket, no secret shown,
- * fleet_query's memory_limit and threads, no setting changed. Each fleet query runs on a connection of its
- * own in a READ ONLY transaction (fleet-query.ts). The catalog going away (PostgreSQL restarted) fails
- * statements; DuckDB's postgres extension connects again by itself, so callers retry.
+ * fleet SQL (the page, the CLI) runs in a DuckDB of its own, never central's: on PostgreSQL with the lake
+ * attached READ_ONLY; with a DuckDB file catalog, on a copy of the file taken between commits, attached
+ * READ_ONLY (query-snapshot.ts). That DuckDB reads S3 with fleet_query's read-only key when one is given, and is
+ * locked down (lockDown): no file outside the lake's data and the uploads' bucket, no secret shown, fleet_query's
+ * memory_limit and threads, no setting changed. Each fleet query runs on a connection of its own in a READ ONLY
+ * transaction (fleet-query.ts). The catalog going away (PostgreSQL restarted) fails statements; DuckDB's
+ * postgres extension connects again by itself, so callers retry.
  */
 export class FleetLake {
   readonly #db: DuckDBInstance;
-  readonly #guardedDb: DuckDBInstance | undefined;
+  readonly #query: QueryDb;
+  /** Connections guarded() handed out, closed with the lake. */
+  readonly #lent: (() => void)[] = [];
   readonly writer: DuckDBConnection;
   readonly reader: DuckDBConnection;
-  /** A connection of the query's DuckDB (read-only attach, locked down), for central's checks of it. */
-  readonly guarded: DuckDBConnection;
   readonly description: string;
   /** The fleet query's runner alone, without the keyword check in front of it (fleetQuery): it holds by itself. */
   readonly queries: FleetQueryRunner;
   #writing: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    dbs: { db: DuckDBInstance; guardedDb: DuckDBInstance | undefined },
-    connections: { writer: DuckDBConnection; reader: DuckDBConnection; guarded: DuckDBConnection },
+    db: DuckDBInstance,
+    connections: { writer: DuckDBConnection; reader: DuckDBConnection },
+    query: (lake: FleetLake) => QueryDb,
     description: string,
     /** The catalog's password, which no error of fleetQuery may show. */
     password: string | undefined,
     limits: CentralServeConfig['fleet_query'],
   ) {
-    this.#db = dbs.db;
-    this.#guardedDb = dbs.guardedDb;
+    this.#db = db;
     this.writer = connections.writer;
     this.reader = connections.reader;
-    this.guarded = connections.guarded;
     this.description = description;
-    const queryDb = dbs.guardedDb ?? dbs.db;
+    this.#query = query(this);
     this.queries = new FleetQueryRunner({
       connect: async () => {
-        const c = await queryDb.connect();
-        await c.run(`USE ${LAKE}`);
-        return c;
+        const opened = await this.#query.connect();
+        try {
+          await opened.connection.run(`USE ${LAKE}`);
+        } catch (error) {
+          opened.release();
+          throw error;
+        }
+        return opened;
       },
       limits: {
         timeoutMs: limits.timeout_s * 1000,
@@ -152,30 +168,71 @@ export class FleetLake {
       directories: [dataPath, ...(storage.bucket !== '' ? [`s3://${storage.bucket}/`] : [])],
       files: onPostgres ? [] : [catalog, `${catalog}.wal`],
     };
-    let guardedDb: DuckDBInstance | undefined;
-    let guarded: DuckDBConnection;
-    if (onPostgres) {
-      guardedDb = await DuckDBInstance.create(':memory:');
-      guarded = await guardedDb.connect();
+    // The query's own DuckDB: what it loads, the keys it reads S3 with, the lake attached READ_ONLY, locked down.
+    const queryDb = async (catalogFile: string, files: string[]): Promise<DuckDBInstance> => {
+      const qdb = await DuckDBInstance.create(':memory:');
+      const c = await qdb.connect();
       try {
-        await prepare(guarded, queryKeys(settings));
-        if (password !== undefined) await guarded.run(catalogSecret(password));
-        await guarded.run(`${attach}, READ_ONLY)`);
-        await guarded.run(`USE ${LAKE}`);
-        await lockDown(guarded, readable, settings.fleet_query);
+        await prepare(c, queryKeys(settings));
+        if (password !== undefined) await c.run(catalogSecret(password));
+        const own = attach.replace(sql(`ducklake:${catalog}`), sql(`ducklake:${catalogFile}`));
+        await c.run(`${own}, READ_ONLY)`);
+        await lockDown(c, { ...readable, files }, settings.fleet_query);
+        return qdb;
       } catch (error) {
-        guarded.closeSync();
-        guardedDb.closeSync();
+        qdb.closeSync();
         throw error;
+      } finally {
+        c.closeSync();
       }
+    };
+    let query: (lake: FleetLake) => QueryDb;
+    if (onPostgres) {
+      const qdb = await queryDb(catalog, []);
+      query = () => ({
+        connect: async () => {
+          const connection = await qdb.connect();
+          return { connection, release: () => connection.closeSync() };
+        },
+        close: () => qdb.closeSync(),
+      });
     } else {
       // Everything this DuckDB loads, attaches and writes is in place: the writer goes on within `readable`.
       await lockDown(writer, readable, settings.fleet_query);
-      guarded = await db.connect();
-      await guarded.run(`USE ${LAKE}`);
+      query = (lake) =>
+        new CatalogSnapshots({
+          catalog,
+          open: (file) => queryDb(file, [file, `${file}.wal`]),
+          quiet: (work) => lake.#quiet(work),
+          checkpoint: () => writer.run(`CHECKPOINT __ducklake_metadata_${LAKE}`).then(() => undefined),
+        });
     }
     const description = `DuckLake on ${onPostgres ? 'PostgreSQL' : catalog}, data in ${dataPath}`;
-    return new FleetLake({ db, guardedDb }, { writer, reader, guarded }, description, password, settings.fleet_query);
+    return new FleetLake(db, { writer, reader }, query, description, password, settings.fleet_query);
+  }
+
+  /**
+   * A connection of the query's DuckDB (read-only attach, locked down), as the next fleet query would get it, for
+   * central's checks of it; closed with the lake.
+   */
+  async guarded(): Promise<DuckDBConnection> {
+    const { connection, release } = await this.#query.connect();
+    this.#lent.push(release);
+    await connection.run(`USE ${LAKE}`);
+    return connection;
+  }
+
+  /** Copies of the catalog file the fleet query has made (a DuckDB file catalog; 0 on PostgreSQL). */
+  get snapshotsMade(): number {
+    return this.#query instanceof CatalogSnapshots ? this.#query.made : 0;
+  }
+
+  /** Runs `work` between the writer's transactions (a copy of the catalog file is of committed state only). */
+  #quiet<T>(work: () => Promise<T>): Promise<T> {
+    const run = (): Promise<T> => work();
+    const next = this.#writing.then(run, run);
+    this.#writing = next.catch(() => undefined);
+    return next;
   }
 
   /**
@@ -217,12 +274,18 @@ export class FleetLake {
 
   close(): void {
     this.queries.interruptAll();
-    this.guarded.closeSync();
-    this.#guardedDb?.closeSync();
+    for (const release of this.#lent.splice(0)) release();
+    this.#query.close();
     this.reader.closeSync();
     this.writer.closeSync();
     this.#db.closeSync();
   }
+}
+
+/** The fleet query's DuckDB: a connection for each query, released after it. */
+interface QueryDb {
+  connect(): Promise<{ connection: DuckDBConnection; release: () => void }>;
+  close(): void;
 }
 
 async function rowsOf(c: DuckDBConnection, text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
@@ -242,60 +305,6 @@ async function retryConflicts<T>(work: () => Promise<T>, tries = 20): Promise<T>
   }
 }
 
-/** LOAD by path from `directory` (offline), or INSTALL and LOAD from DuckDB's repository. */
-async function loadExtension(c: DuckDBConnection, name: string, directory: string): Promise<void> {
-  if (directory !== '') {
-    const path = join(resolve(directory), `${name}.duckdb_extension`);
-    try {
-      await c.run(`LOAD ${sql(path)}`);
-    } catch (error) {
-      throw new Error(
-        `lakehouse.extension_directory: cannot load ${path}: ${(error as Error).message} (take the files from PyPI's duckdb-extension-${name.replace('_', '-')} wheel at the DuckDB version of @duckdb/node-api)`,
-        { cause: error },
-      );
-    }
-    return;
-  }
-  try {
-    await c.run(`INSTALL ${name}`);
-    await c.run(`LOAD ${name}`);
-  } catch (error) {
-    throw new Error(
-      `cannot INSTALL the DuckDB extension ${name}: ${(error as Error).message}; offline, set lakehouse.extension_directory to a dir of <name>.duckdb_extension files`,
-      { cause: error },
-    );
-  }
-}
-
-/** The only files operator SQL may read: the lake's data and the uploads' bucket (local dirs or s3:// prefixes). */
-interface ReadableFiles {
-  directories: string[];
-  /** Single files: the DuckDB file a local catalog is kept in, and its WAL. */
-  files: string[];
-}
-
-/**
- * Locks the DuckDB instance behind `c` for operator SQL, for as long as it lives: no file but those under
- * `readable` (enable_external_access off: no read_csv('/etc/passwd') or read_text, no COPY TO, ATTACH, LOAD
- * or INSTALL), no secret shown unredacted, the fleet query's memory and threads, and no setting changed after
- * (lock_configuration: `SET enable_external_access = true` fails). Run last, once the extensions are loaded
- * and the lake attached.
- */
-async function lockDown(
-  c: DuckDBConnection,
-  readable: ReadableFiles,
-  limits: CentralServeConfig['fleet_query'],
-): Promise<void> {
-  await c.run(`SET memory_limit = ${sql(limits.memory_limit)}`);
-  await c.run(`SET threads = ${limits.threads}`);
-  if (readable.directories.length > 0)
-    await c.run(`SET allowed_directories = [${readable.directories.map(sql).join(', ')}]`);
-  if (readable.files.length > 0) await c.run(`SET allowed_paths = [${readable.files.map(sql).join(', ')}]`);
-  await c.run('SET allow_unredacted_secrets = false');
-  await c.run('SET enable_external_access = false');
-  await c.run('SET lock_configuration = true');
-}
-
 /** The password lakehouse.catalog gives (postgres: only), to be kept out of errors. */
 function catalogPassword(settings: CentralServeConfig): string | undefined {
   const { catalog } = settings.lakehouse;
@@ -309,47 +318,4 @@ function withoutPassword(error: unknown, password: string | undefined): unknown 
   return message === error.message ? error : new Error(message);
 }
 
-/** The DuckDB secret that holds the catalog's PostgreSQL password; the ATTACH names it. */
-const CATALOG_SECRET = 'auraison_fleet_catalog';
-
-/** The catalog's password as a postgres secret, merged by DuckDB's postgres extension into the conninfo. */
-function catalogSecret(password: string): string {
-  return `CREATE OR REPLACE SECRET ${CATALOG_SECRET} (TYPE postgres, PASSWORD ${sql(password)})`;
-}
-
-/** The storage keys the query's own DuckDB reads with: fleet_query's read-only key when one is given. */
-function queryKeys(settings: CentralServeConfig): CentralServeConfig['storage'] {
-  const { storage, fleet_query } = settings;
-  if (fleet_query.s3_access_key_id === '') return storage;
-  return {
-    ...storage,
-    access_key_id: fleet_query.s3_access_key_id,
-    secret_access_key: fleet_query.s3_secret_access_key,
-  };
-}
-
-/** The S3 secret DuckLake's data path is written and read with: the storage section's keys and endpoint. */
-function s3Secret(storage: CentralServeConfig['storage']): string {
-  const endpoint = storage.endpoint === '' ? undefined : new URL(storage.endpoint);
-  const options = [
-    'TYPE s3',
-    `KEY_ID ${sql(storage.access_key_id)}`,
-    `SECRET ${sql(storage.secret_access_key)}`,
-    `REGION ${sql(storage.region)}`,
-    ...(endpoint
-      ? [`ENDPOINT ${sql(endpoint.host)}`, `USE_SSL ${endpoint.protocol === 'https:' ? 'true' : 'false'}`]
-      : []),
-    `URL_STYLE ${sql(storage.force_path_style ? 'path' : 'vhost')}`,
-  ];
-  return `CREATE OR REPLACE SECRET auraison_fleet_s3 (${options.join(', ')})`;
-}
-
-/** A SQL string literal. */
-export function sql(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
-/** A SQL identifier, quoted. */
-export function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+export { ident, sql };

@@ -78,6 +78,11 @@ export async function startCentralServe(
   if (unguarded) throw new Error(unguarded);
   const lake = await openLake(settings, log, o.signal ?? new AbortController().signal);
   log.info({ lake: lake.description }, 'central serve: the fleet lakehouse is open');
+  const { lakehouse, fleet_query } = settings;
+  if ((lakehouse.data_path.startsWith('s3://') || storage.bucket !== '') && fleet_query.s3_access_key_id === '')
+    log.warn(
+      "central serve: the fleet query reads S3 with storage's key, which can write and delete (fleet_query.s3_access_key_id is empty): give it a key that can only read the bucket (docs/central.md, The fleet query)",
+    );
   const ingest = new EventIngest({
     lake,
     log,

@@ -81,7 +81,7 @@ describe('the catalog password of a lake on PostgreSQL', () => {
     cleanups.push(() => lake.close());
     await lake.writer.run('CREATE TABLE IF NOT EXISTS pw_check AS SELECT 1 AS x');
     expect((await lake.fleetQuery('SELECT count(*) FROM pw_check')).rows).toEqual([['1']]);
-    for (const c of [lake.guarded, lake.writer]) {
+    for (const c of [await lake.guarded(), lake.writer]) {
       // Past the keyword check: straight on the connections.
       const databases = await c.runAndReadAll('SELECT database_name, path, options FROM duckdb_databases()');
       const shown = JSON.stringify(databases.getRowsJson());
@@ -91,7 +91,7 @@ describe('the catalog password of a lake on PostgreSQL', () => {
       expect(secrets).toContain('password=redacted');
       expect(secrets).not.toContain('catalog-pw');
     }
-    await expect(lake.guarded.runAndReadAll('SELECT * FROM duckdb_secrets(redact => false)')).rejects.toThrow(
+    await expect((await lake.guarded()).runAndReadAll('SELECT * FROM duckdb_secrets(redact => false)')).rejects.toThrow(
       /unredacted secrets is disabled/,
     );
   });
@@ -101,7 +101,7 @@ describe('the catalog password of a lake on PostgreSQL', () => {
     const lake = await FleetLake.open(settingsFor(broker, dir, `postgres:${uri}`));
     cleanups.push(() => lake.close());
     const shown = JSON.stringify(
-      (await lake.guarded.runAndReadAll('SELECT path FROM duckdb_databases()')).getRowsJson(),
+      (await (await lake.guarded()).runAndReadAll('SELECT path FROM duckdb_databases()')).getRowsJson(),
     );
     expect(shown).not.toContain('catalog-pw');
     expect((await lake.fleetQuery('SELECT count(*) FROM pw_check')).rows).toEqual([['1']]);

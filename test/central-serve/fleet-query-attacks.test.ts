@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +8,7 @@ import { fleetHttp, fleetHttpUrl } from '../../central/http.ts';
 import { FleetDouble } from '../central-ops/fleet-double.ts';
 import { startCentralServe, type CentralServe } from '../../central/serve.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { countingListener } from '../helpers/counting-listener.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { startMinio, type Minio } from '../helpers/minio.ts';
@@ -22,18 +21,6 @@ import { eventsPayload, publishQos1, robotClient, serveSettings } from './fixtur
 // snapshots are as they were; a query too big is stopped while central keeps ingesting.
 const cleanups = cleanupStack(afterAll);
 const SECRET_TEXT = 'not-for-the-fleet-query';
-
-/** A listener that counts what reaches it: a remote URL a query names must never be fetched. */
-async function countingListener(): Promise<{ url: string; hits: () => number }> {
-  let hits = 0;
-  const server = createServer((_req, res) => {
-    hits++;
-    res.end('a,b\n1,2\n');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
-}
 
 function sha(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -127,7 +114,9 @@ async function startLake(onPostgres: boolean): Promise<Lake> {
     // A macro or view made on the query's connection would land in its DuckDB: look there.
     macros: JSON.stringify(
       (
-        await serve.lake.guarded.runAndReadAll(
+        await (
+          await serve.lake.guarded()
+        ).runAndReadAll(
           `SELECT database_name, function_name FROM duckdb_functions() WHERE NOT internal
            UNION ALL SELECT database_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY ALL`,
         )
@@ -135,7 +124,9 @@ async function startLake(onPostgres: boolean): Promise<Lake> {
     ),
     settings: JSON.stringify(
       (
-        await serve.lake.guarded.runAndReadAll(
+        await (
+          await serve.lake.guarded()
+        ).runAndReadAll(
           `SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('enable_external_access')`,
         )
       ).getRowsJson(),
@@ -234,7 +225,7 @@ describe.each([
   let fill: (sql: string) => string;
   beforeAll(async () => {
     lake = await startLake(onPostgres);
-    remote = await countingListener();
+    remote = await countingListener(cleanups);
     // $DATA: a parquet file the lake keeps (or the stored bag): overwriting it is the attack.
     const data = onPostgres
       ? 's3://fleet/lab/r1/bag/b1.mcap'
@@ -255,7 +246,7 @@ describe.each([
     expect(status, text).toBe(answered ? 200 : 400);
     expect(text).not.toContain(SECRET_TEXT);
     expect(await lake.state()).toEqual(before);
-    expect(remote.hits()).toBe(0);
+    expect(remote.hits).toEqual([]);
   });
 
   it('holds without the keyword check: DuckDB parses it, and the transaction it runs in cannot write', async () => {
@@ -267,7 +258,7 @@ describe.each([
       });
     }
     expect(await lake.state()).toEqual(before);
-    expect(remote.hits()).toBe(0);
+    expect(remote.hits).toEqual([]);
     // The state compared above sees a write when there is one: central's own writer still writes.
     await lake.serve.lake.writer.run('INSERT INTO odom VALUES (1, 1.0)');
     expect(await lake.state()).not.toEqual(before);

@@ -151,7 +151,7 @@ describe('the fleet query on a lake with its catalog on PostgreSQL', () => {
   it('holds without the keyword check: its connection cannot write, read files, load, attach or unlock', async () => {
     const before = await snapshots(lake);
     const refused = async (sql: string, why: RegExp) => {
-      await expect(lake.guarded.runAndReadAll(sql), sql).rejects.toThrow(why);
+      await expect((await lake.guarded()).runAndReadAll(sql), sql).rejects.toThrow(why);
     };
     await refused('INSERT INTO odom VALUES (1, 1.0)', /read-only/);
     await refused('DELETE FROM odom', /read-only/);
@@ -169,7 +169,9 @@ describe('the fleet query on a lake with its catalog on PostgreSQL', () => {
     await refused('SET enable_external_access = true', /locked/);
     await refused('SET lock_configuration = false', /locked/);
     await refused('SELECT * FROM duckdb_secrets(redact => false)', /unredacted secrets is disabled/);
-    const shown = JSON.stringify((await lake.guarded.runAndReadAll('SELECT * FROM duckdb_secrets()')).getRowsJson());
+    const shown = JSON.stringify(
+      (await (await lake.guarded()).runAndReadAll('SELECT * FROM duckdb_secrets()')).getRowsJson(),
+    );
     expect(shown).toContain('secret=redacted');
     expect(shown).not.toContain(SECRET_KEY);
     expect(existsSync(join(dir, 'copied.csv'))).toBe(false);
@@ -198,7 +200,7 @@ describe('the fleet query on a lake with its catalog in a DuckDB file', () => {
     expect(read.text).not.toContain(SECRET_TEXT);
     expect((await post(url, `SELECT * FROM ducklake_expire_snapshots('fleet', older_than => now())`)).status).toBe(400);
     expect((await post(url, 'SELECT * FROM duckdb_secrets()')).status).toBe(400);
-    await expect(lake.guarded.runAndReadAll('SET enable_external_access = true')).rejects.toThrow(/locked/);
+    await expect((await lake.guarded()).runAndReadAll('SET enable_external_access = true')).rejects.toThrow(/locked/);
     expect(await snapshots(lake)).toBe(before);
   });
 });
