@@ -8,6 +8,7 @@ import { fleetHttp, fleetHttpUrl } from '../../central/http.ts';
 import { loadConfigFile } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { centralConfig, waitOnline } from '../central/central-harness.ts';
+import { testCommandKeyFile } from '../helpers/command-key.ts';
 import { cleanupStack, runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { closedPort } from '../helpers/closed-port.ts';
@@ -142,14 +143,19 @@ async function robotDaemon(broker: Broker, robot: string, stack: Cleanup[]) {
 describe('central intent and central config push, against a real mosquitto and a robot', () => {
   const stack: Cleanup[] = [];
   let broker: Broker;
+  /** Central's signing key, the one the robot pins (centralConfig): the robot takes no unsigned command. */
+  let key: string;
   beforeAll(async () => {
     broker = await startBroker();
     stack.push(() => broker.cleanup());
+    const dir = tempDir('central-ops-key-');
+    stack.push(dir.cleanup);
+    key = testCommandKeyFile(dir.path);
     await robotDaemon(broker, 'tb1', stack);
   });
   afterAll(() => runCleanups(stack));
   const send = (...args: string[]) =>
-    runCli(['central', ...args, '--broker', broker.url, '--fleet', 'lab', '--timeout-s', '20']);
+    runCli(['central', ...args, '--broker', broker.url, '--fleet', 'lab', '--timeout-s', '20', '--command-key', key]);
 
   it('sends an intent, prints its ack, then its run until it ends', async () => {
     const r = await send('intent', '--robot', 'tb1', 'stop');

@@ -103,20 +103,27 @@ describe('bulk sync against forged grants and forged stored', () => {
     });
   const TOPIC = `auraison/${FLEET}/${ROBOT}/grants`;
 
-  it('refuses signed grants to look-alike storage (host, port, scheme, path prefix, a path that climbs out): no PUT leaves', async () => {
+  /**
+   * A robot with one file awaiting upload, offered to a central that answers nothing, and another client on the
+   * broker: what a grant names is then the test's alone.
+   */
+  async function offeredFile(options: Parameters<typeof syncDaemon>[2]) {
     const { broker } = await syncPeers(cleanups, { answer: 'ignore' });
-    const storage = await countingListener(cleanups);
-    const elsewhere = await countingListener(cleanups);
-    const { daemon, dataDir } = await syncDaemon(cleanups, broker.url, {
-      sync: { storage_origins: [`${storage.url}/fleet/`] },
-    });
+    const { daemon, dataDir } = await syncDaemon(cleanups, broker.url, options);
     const [file] = await addSyncFiles(dataDir, [4096]);
     const row = await waitForValue(
       async () => (await listSyncFiles(dataDir)).find((r) => r.path === file!.path),
       'the row',
     );
-    const central = await centralClient(broker.url, []);
-    cleanups.push(central.end);
+    const other = await centralClient(broker.url, []);
+    cleanups.push(other.end);
+    return { daemon, row, client: other.client };
+  }
+
+  it('refuses signed grants to look-alike storage (host, port, scheme, path prefix, a path that climbs out): no PUT leaves', async () => {
+    const storage = await countingListener(cleanups);
+    const elsewhere = await countingListener(cleanups);
+    const { daemon, row, client } = await offeredFile({ sync: { storage_origins: [`${storage.url}/fleet/`] } });
     const lookAlikes = [
       `http://localhost:${storage.port}/fleet/x`, // the same listener under another host name
       `http://localhost.:${storage.port}/fleet/x`, // a trailing dot
@@ -127,49 +134,32 @@ describe('bulk sync against forged grants and forged stored', () => {
       `${storage.url}/fleetx`, // the prefix without its slash
       `http://127.0.0.1:${storage.port}.evil/fleet/x`, // a port that is no port
     ];
-    for (const [i, url] of lookAlikes.entries())
-      await publishCommand(central.client, TOPIC, grantTo(row.fileId, url, i));
+    for (const [i, url] of lookAlikes.entries()) await publishCommand(client, TOPIC, grantTo(row.fileId, url, i));
     const refused = () => (syncStatus(daemon).refused as { grants: number }).grants;
     await waitFor(() => refused() === lookAlikes.length, 'every look-alike grant refused');
     expect([storage.hits, elsewhere.hits]).toEqual([[], []]);
     expect(syncStatus(daemon).last_error).toMatch(/under none of central\.sync\.storage_origins|does not parse/);
     // The control: a grant under the pinned prefix does reach the listener, so the silence above is a refusal.
-    await publishCommand(central.client, TOPIC, grantTo(row.fileId, `${storage.url}/fleet/x`, 99));
+    await publishCommand(client, TOPIC, grantTo(row.fileId, `${storage.url}/fleet/x`, 99));
     await waitFor(() => storage.hits.length > 0, 'the PUT to the pinned storage');
     expect(storage.hits[0]).toEqual({ method: 'PUT', path: '/fleet/x' });
     expect(elsewhere.hits).toEqual([]);
   });
 
   it('never takes an unsigned grant to storage it does not pin, even on a robot that takes unsigned commands', async () => {
-    const { broker } = await syncPeers(cleanups, { answer: 'ignore' });
     const listener = await countingListener(cleanups);
-    const { daemon, dataDir } = await syncDaemon(cleanups, broker.url, {
+    const { daemon, row, client } = await offeredFile({
       central: { command_keys: [], require_signed_commands: false },
     });
-    const [file] = await addSyncFiles(dataDir, [4096]);
-    const row = await waitForValue(
-      async () => (await listSyncFiles(dataDir)).find((r) => r.path === file!.path),
-      'the row',
-    );
-    const attacker = await centralClient(broker.url, []);
-    cleanups.push(attacker.end);
-    await attacker.client.publishAsync(TOPIC, grantTo(row.fileId, `${listener.url}/fleet/x`, 1), { qos: 1 });
+    await client.publishAsync(TOPIC, grantTo(row.fileId, `${listener.url}/fleet/x`, 1), { qos: 1 });
     await waitFor(() => (syncStatus(daemon).refused as { grants: number }).grants === 1, 'the unsigned grant refused');
     expect(syncStatus(daemon).last_error).toMatch(/central did not sign it: with central\.sync\.storage_origins empty/);
     expect(listener.hits).toEqual([]);
   });
 
   it('refuses a forged pause, resend and grant at the signature check: sync goes on, nothing is sent', async () => {
-    const { broker } = await syncPeers(cleanups, { answer: 'ignore' });
     const listener = await countingListener(cleanups);
-    const { daemon, dataDir } = await syncDaemon(cleanups, broker.url);
-    const [file] = await addSyncFiles(dataDir, [4096]);
-    const row = await waitForValue(
-      async () => (await listSyncFiles(dataDir)).find((r) => r.path === file!.path),
-      'the row',
-    );
-    const attacker = await centralClient(broker.url, []);
-    cleanups.push(attacker.end);
+    const { daemon, row, client: attacker } = await offeredFile({});
     const pause = JSON.stringify({ schema: GRANTS_SCHEMA, type: 'pause', reason: 'forged', ts: '1' });
     const resend = JSON.stringify({ schema: RESEND_SCHEMA, journal_id: 'j', from_seq: 1, to_seq: 1_000_000 });
     const grant = grantTo(row.fileId, `${listener.url}/fleet/x`, 1);
@@ -180,9 +170,9 @@ describe('bulk sync against forged grants and forged stored', () => {
       [TOPIC, grant],
     ] as const) {
       // Unsigned, then signed with a key that is not central's.
-      await attacker.client.publishAsync(topic, payload, { qos: 1 });
+      await attacker.publishAsync(topic, payload, { qos: 1 });
       const userProperties = commandSignature(topic, payload, other);
-      await attacker.client.publishAsync(topic, payload, { qos: 1, properties: { userProperties } });
+      await attacker.publishAsync(topic, payload, { qos: 1, properties: { userProperties } });
     }
     const refused = () => (daemon.status().components.central!.details as { refused: { total: number } }).refused;
     await waitFor(() => refused().total === 6, 'the six forged commands refused');
