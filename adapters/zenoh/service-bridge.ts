@@ -224,7 +224,10 @@ export class ServiceServer {
       const template = codec.decode<Record<string, unknown>>(responseType, codec.encode(responseType, {}));
       // A response that cannot say it failed gets an error reply instead of a default that reads as an answer.
       if (error !== undefined && !saysOutcome(template)) throw new Error(error);
-      const response = codec.encode(responseType, fillResponse(template, reply, error, replyText));
+      // Checked as a request is: the writer takes an int64 as a decimal string (JSON's way past 2^53) for a zero.
+      const check = codec.validator(responseType).check(fillResponse(template, reply, error, replyText));
+      if (!check.ok) throw new Error(`the reply of ${this.#query} is no ${responseType}: ${check.problem}`);
+      const response = codec.encode(responseType, check.value);
       if (error === undefined) this.#counters.served++;
       else this.#fail(error);
       return { ok: true, payload: response };
