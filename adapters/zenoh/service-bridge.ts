@@ -23,10 +23,20 @@ export interface ServiceContext {
   entityId: () => number;
   typeHash: (rosType: string) => string | undefined;
   timeoutMs: number;
+  /** zenoh.max_sample_bytes: a larger response is answered with an error instead (the bridge drops the session). */
+  maxReplyBytes: number;
   log: Logger;
 }
 
-export const serviceCounters = () => ({ calls: 0, callFailures: 0, served: 0, serveFailures: 0, duplicates: 0 });
+export const serviceCounters = () => ({
+  calls: 0,
+  callFailures: 0,
+  served: 0,
+  serveFailures: 0,
+  duplicates: 0,
+  /** Responses over zenoh.max_sample_bytes, answered with an error. */
+  oversize: 0,
+});
 
 /** JSON of a decoded message: 64-bit integers as decimal strings, byte arrays (an action's goal id) as arrays. */
 const json = (value: unknown) =>
@@ -228,6 +238,12 @@ export class ServiceServer {
       const check = codec.validator(responseType).check(fillResponse(template, reply, error, replyText));
       if (!check.ok) throw new Error(`the reply of ${this.#query} is no ${responseType}: ${check.problem}`);
       const response = codec.encode(responseType, check.value);
+      if (response.byteLength > this.#ctx.maxReplyBytes) {
+        this.#counters.oversize++;
+        throw new Error(
+          `the response of ${this.#query} is ${response.byteLength} bytes, more than the daemon's zenoh.max_sample_bytes (${this.#ctx.maxReplyBytes}): the remote-api bridge closes its WebSocket on a frame over 16 MiB`,
+        );
+      }
       if (error === undefined) this.#counters.served++;
       else this.#fail(error);
       return { ok: true, payload: response };

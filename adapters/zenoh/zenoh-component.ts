@@ -316,6 +316,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       entityId: () => this.#nextEntityId++,
       typeHash: (t) => this.#typeHash(t),
       timeoutMs: this.#settings.services.timeout_ms,
+      maxReplyBytes: this.#settings.max_sample_bytes,
       log: this.#ctx.log,
     };
   }

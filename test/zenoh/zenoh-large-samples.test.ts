@@ -4,10 +4,12 @@ import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { jsonQuery } from '../helpers/json-query.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork, type Peer } from './zenoh-network.ts';
 
 const IMAGE = 'sensor_msgs/msg/Image';
+const TRIGGER = 'std_srvs/srv/Trigger';
 const MiB = 1 << 20;
 const LARGE_PUBLISHER = resolve('test/peers/zenoh/large_publisher.py');
 
@@ -91,6 +93,33 @@ describe('samples larger than the remote-api bridge takes', () => {
       expect(details.link.losses).toBe(0);
     },
   );
+
+  it('answers a service call whose response is over max_sample_bytes with an error saying so, and keeps the session', async () => {
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        services: { serve: [{ query: 'test/huge', service: '/huge', type: TRIGGER }] },
+      },
+    });
+    cleanups.push(stop);
+    const zenoh = daemon.components.get('zenoh')!;
+    await waitFor(() => zenoh.health().state === 'running', 'the link up');
+    // A Trigger whose message is 20 MiB: as a GetMap of a large map would be.
+    daemon.bus.serve('test/huge', async () => jsonQuery({ success: true, message: 'x'.repeat(20 * MiB) }));
+    const hash = typeDescriptionHash(daemon.definitions, TRIGGER);
+    const request = Buffer.from(codec.encode(`${TRIGGER}_Request`, {})).toString('hex');
+    const client = await peer({ call: { key: `0/huge/std_srvs::srv::dds_::Trigger_/${hash}`, request } });
+    const { replies } = (await client.next((e) => e.event === 'replies', 'the reply', 60_000)) as unknown as {
+      replies: { ok: boolean; payload: string }[];
+    };
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.ok).toBe(false);
+    expect(replies[0]!.payload).toContain(`more than the daemon's zenoh.max_sample_bytes`);
+    const details = zenoh.health().details as { link: { losses: number }; services: { oversize: number } };
+    expect(details.services.oversize).toBe(1);
+    expect(details.link.losses).toBe(0);
+  });
 
   /** A daemon bridging `topic` from the graph, and what reaches its bus: each sample's length and fill byte. */
   async function receiver(topic: string, zenoh: Record<string, unknown> = {}) {
