@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 import { redactUrl } from '../util/index.ts';
 import { loadCentralLink, loadVllm } from '../components/index.ts';
-import type { CentralSettings } from '../config/index.ts';
+import { resolveDataDir, type CentralSettings, type EdgeConfig } from '../config/index.ts';
+import { alive } from '../lifecycle/index.ts';
+import { readStatusFile } from '../status/index.ts';
 import { nowNs } from '../contract/index.ts';
 import {
   commandAuthority,
@@ -18,6 +20,17 @@ import {
  * would, subscribe to the robot's intents, publish once on its heartbeat, probe the broker's authorization
  * (central-check-authority.ts), disconnect; each step bounded, each failure in words.
  */
+
+/**
+ * The daemon that runs with `config` and whose central link is connected now (its status file, its pid alive), or
+ * undefined: beside it, a check with the same login takes its place on a broker that ties client ids to logins.
+ */
+export function connectedDaemon(config: EdgeConfig, cwd: string): { pid: number } | undefined {
+  const status = readStatusFile(resolveDataDir(config, cwd));
+  if (!status || status.state !== 'running' || !alive(status.pid)) return undefined;
+  const link = status.components.central?.details as { connected?: unknown } | undefined;
+  return link?.connected === true ? { pid: status.pid } : undefined;
+}
 
 /** A step's outcome: done (with the broker's reason code), failed (with why), or not tried. */
 type Outcome =

@@ -1,4 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readStatusFile, startStatusFile } from '../../daemon/status/index.ts';
+import { runCli } from '../helpers/cli.ts';
 import mqtt from 'mqtt';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { publishCommand } from '../helpers/command-key.ts';
@@ -6,7 +10,7 @@ import { skillIntent } from '../helpers/intents.ts';
 import { centralClient } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { centralDaemon, FLEET, PREFIX, ROBOT } from './central-harness.ts';
+import { centralConfig, centralDaemon, FLEET, PREFIX, ROBOT } from './central-harness.ts';
 import { labBroker } from './lab-broker.ts';
 
 /** The client id the daemon's link connects with (central-link/link-settings.ts's default). */
@@ -65,5 +69,39 @@ describe("another login with a robot's client id", () => {
     );
     expect(details(daemon).connects).toBe(1);
     expect(daemon.status().components.central!.state).toBe('running');
+  });
+
+  it("central check does not connect beside this config's connected daemon, unless told to", async () => {
+    const { broker, login } = await labBroker(cleanups, { acl: true });
+    const { daemon, dir, stop } = await centralDaemon(broker.url, {}, login(ROBOT));
+    cleanups.push(stop);
+    // As `auraison-edge run` does: the status file the CLI finds the daemon by.
+    const statusFile = startStatusFile(daemon);
+    cleanups.push(() => statusFile.stop('stopped'));
+    // The robot's own config file, as an operator on the robot would pass it.
+    const file = join(dir, 'edge.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        data_dir: join(dir, 'data'),
+        robot: { id: ROBOT, fleet: FLEET },
+        central: centralConfig(broker.url, login(ROBOT)),
+      }),
+    );
+    await waitFor(
+      () =>
+        (readStatusFile(join(dir, 'data'))?.components.central?.details as { connected?: boolean })?.connected === true,
+      'the status file to show the link connected',
+    );
+    const refused = await runCli(['central', 'check', '--config', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /the daemon of this config \(pid \d+\) is connected to central; on a broker set up by/,
+    );
+    expect(refused.stdout).toBe('');
+    // On a broker that does not tie client ids the check may run beside it, and the daemon keeps its connection.
+    const beside = await runCli(['central', 'check', '--config', file, '--while-running', '--json']);
+    expect(beside.code, beside.stdout + beside.stderr).toBe(0);
+    expect(details(daemon).connects).toBe(1);
   });
 });

@@ -116,6 +116,8 @@ whose ACL is keyed on the client id may treat the check's id differently from th
 Options:
   --url URL      the broker to check instead of central.url (mqtt://, mqtts://, ws://, wss://); the
                  rest (credentials, TLS files, topics) still comes from the config
+  --while-running  check even while this config's daemon is connected to central (by default the check
+                 does not connect then: on central acl's broker it would take the daemon's connection)
   --config FILE  the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --timeout-s N  each step's limit: CONNACK, SUBACK, PUBACK, DISCONNECT (default: central.connect_timeout_s)
   --json         print one JSON object
@@ -132,6 +134,7 @@ ${OPERATOR_HELP}`,
         config: { type: 'string' },
         'timeout-s': { type: 'string' },
         json: { type: 'boolean' },
+        'while-running': { type: 'boolean' },
       },
       { min: 1, max: 1, names: 'check' },
     );
@@ -155,7 +158,15 @@ ${OPERATOR_HELP}`,
     // The config checks central.url only while central.enabled is true; a URL being set up is checked here.
     const configProblem = values.url === undefined ? brokerUrlProblem(url) : undefined;
     if (configProblem) throw new UsageError(`central.url: ${configProblem}`);
-    const { checkCentral, formatCheck } = await import('../central-check.ts');
+    const { checkCentral, formatCheck, connectedDaemon } = await import('../central-check.ts');
+    // On central acl's broker a robot's login holds one connection: the check's would take the daemon's.
+    const running = values['while-running'] ? undefined : connectedDaemon(config, io.cwd);
+    if (running) {
+      io.stderr(
+        `auraison-edge central check: the daemon of this config (pid ${running.pid}) is connected to central; on a broker set up by \`central acl\` a robot's login holds one connection at a time, so the check's would take the daemon's place: stop the daemon to check, or give --while-running on a broker that does not tie client ids to logins\n`,
+      );
+      return 1;
+    }
     const report = await checkCentral({
       central: config.central,
       url,
