@@ -10,6 +10,8 @@ export interface TcpProxy {
   url: string;
   connections: number;
   cut(): void;
+  /** Writes `data` to every client as if the server sent it, in place of what the server sends after (an attacker). */
+  inject(data: Uint8Array): void;
   block(): void;
   unblock(): void;
   close(): Promise<void>;
@@ -17,6 +19,8 @@ export interface TcpProxy {
 
 export async function startTcpProxy(targetPort: number, scheme = 'mqtt'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  /** Each client with the server connection that feeds it. */
+  const clients = new Map<Socket, Socket>();
   let blocked = false;
   const proxy: TcpProxy = {
     port: 0,
@@ -25,6 +29,12 @@ export async function startTcpProxy(targetPort: number, scheme = 'mqtt'): Promis
     cut: () => {
       for (const s of sockets) s.destroy();
       sockets.clear();
+    },
+    inject: (data) => {
+      for (const [client, upstream] of clients) {
+        upstream.unpipe(client);
+        client.write(data);
+      }
     },
     block: () => {
       blocked = true;
@@ -44,11 +54,13 @@ export async function startTcpProxy(targetPort: number, scheme = 'mqtt'): Promis
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
+    clients.set(client, upstream);
     const drop = () => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      clients.delete(client);
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
