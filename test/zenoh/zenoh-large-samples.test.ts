@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
+import { WEBSOCKET_MAX_MESSAGE_BYTES } from '../../adapters/zenoh/zenoh-runtime.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { jsonQuery } from '../helpers/json-query.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork, type Peer } from './zenoh-network.ts';
 
@@ -119,6 +121,35 @@ describe('samples larger than the remote-api bridge takes', () => {
     const details = zenoh.health().details as { link: { losses: number }; services: { oversize: number } };
     expect(details.services.oversize).toBe(1);
     expect(details.link.losses).toBe(0);
+  });
+
+  it("names the session's loss when a message from the bridge is over what the daemon's WebSocket reads", async () => {
+    // An attacker on the way to the bridge announces a 2 GiB message: only its header is needed, and it is refused
+    // from that (a bridge whose Zenoh passes samples past 1 GiB would send one).
+    const proxy = await startTcpProxy(zn.net.wsPort, 'ws');
+    cleanups.push(() => proxy.close());
+    const { daemon, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: proxy.url, receive_lane: false, reconnect_min_ms: 50, reconnect_max_ms: 300 },
+    });
+    cleanups.push(stop);
+    const zenoh = daemon.components.get('zenoh')!;
+    const link = () => (zenoh.health().details as { link: Record<string, unknown> }).link;
+    await waitFor(() => zenoh.health().state === 'running', 'the link up');
+    const header = Buffer.alloc(10);
+    header[0] = 0x82; // a final binary frame
+    header[1] = 127; // its length in the next 8 bytes
+    header.writeBigUInt64BE(2n ** 31n, 2);
+    const reasons = new Set<string>();
+    const watch = setInterval(() => zenoh.health().reason && reasons.add(zenoh.health().reason!), 5);
+    proxy.inject(header);
+    await waitFor(() => link().oversize_messages === 1 && link().opens === 2, 'the session lost and opened again');
+    clearInterval(watch);
+    expect(
+      [...reasons].some((r) =>
+        r.includes(`over the ${WEBSOCKET_MAX_MESSAGE_BYTES} bytes the daemon's WebSocket reads`),
+      ),
+    ).toBe(true);
+    expect(zenoh.health().state).toBe('running');
   });
 
   /** A daemon bridging `topic` from the graph, and what reaches its bus: each sample's length and fill byte. */
