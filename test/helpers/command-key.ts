@@ -17,7 +17,7 @@ export const TEST_COMMAND_KEY = testSigner.publicKey;
 
 /** Writes the test key as central.yaml's mqtt.command_key file in `dir` (once), and returns its path. */
 export function testCommandKeyFile(dir: string): string {
-  const path = join(dir, 'central-command.pem');
+  const path = join(dir, 'test-central-command.pem');
   if (!existsSync(path)) writeFileSync(path, testKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
   return path;
 }
