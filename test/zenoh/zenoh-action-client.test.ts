@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BusActionClient, listActions } from '../../daemon/actions/index.ts';
-import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
+import { fibonacciHashes } from './fibonacci-hashes.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from './zenoh-network.ts';
@@ -165,16 +165,6 @@ describe('an action server on Zenoh, used by the daemon', () => {
   });
 });
 
-function serverSpec(definitions: Parameters<typeof typeDescriptionHash>[0]): Record<string, unknown> {
-  const hash = (type: string) => typeDescriptionHash(definitions, type);
-  return {
-    action: ACTION,
-    hashes: {
-      send_goal: hash(`${TYPE}_SendGoal`),
-      cancel_goal: hash('action_msgs/srv/CancelGoal'),
-      get_result: hash(`${TYPE}_GetResult`),
-      feedback: hash(`${TYPE}_FeedbackMessage`),
-      status: hash('action_msgs/msg/GoalStatusArray'),
-    },
-  };
+function serverSpec(definitions: Parameters<typeof fibonacciHashes>[0]): Record<string, unknown> {
+  return { action: ACTION, hashes: fibonacciHashes(definitions) };
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
+import { fibonacciHashes } from './fibonacci-hashes.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { fibonacciServer } from '../helpers/fibonacci-server.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -36,14 +36,7 @@ describe('a bus action served to action clients on Zenoh', () => {
       "the daemon's send_goal token",
       60_000,
     );
-    const hash = (type: string) => typeDescriptionHash(daemon.definitions, type);
-    const hashes = {
-      send_goal: hash(`${TYPE}_SendGoal`),
-      cancel_goal: hash('action_msgs/srv/CancelGoal'),
-      get_result: hash(`${TYPE}_GetResult`),
-      feedback: hash(`${TYPE}_FeedbackMessage`),
-      status: hash('action_msgs/msg/GoalStatusArray'),
-    };
+    const hashes = fibonacciHashes(daemon.definitions);
     // The action's hidden services hash as rosidl describes them (request, response, event), as rmw_zenoh keys them.
     expect(hashes.send_goal).toMatch(/^RIHS01_[0-9a-f]{64}$/);
     expect(daemon.graph.endpoints({ name: '/fibonacci/_action/send_goal' }).find((e) => e.local)?.typeHash).toBe(
