@@ -90,7 +90,7 @@ function checkRequest(body: unknown): ChatRequest {
   }
   if (chat.response_schema) {
     try {
-      new Validator(chat.response_schema.schema as unknown as TSchema);
+      new Validator(chat.response_schema.schema as unknown as TSchema).compile();
     } catch (error) {
       throw new QueryError(
         'bad_request',

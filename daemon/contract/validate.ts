@@ -64,6 +64,15 @@ export class Validator<T extends TSchema> {
     this.#interpreted = { Check: (v) => Value.Check(schema, v), Errors: (v) => Value.Errors(schema, v) };
   }
 
+  /**
+   * Compiles the schema now, throwing what the compiler throws (an invalid `pattern`, say): for a schema a peer
+   * sent, which must be refused before it is used, where the interpreter would only fail at a later check.
+   */
+  compile(): this {
+    this.#compiled ??= Compile(this.schema);
+    return this;
+  }
+
   /** What checks a value at this use: the interpreter, or once it has been used enough, the compiled code. */
   #checker(): Checker {
     if (this.#compiled) return this.#compiled;
