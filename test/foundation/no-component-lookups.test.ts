@@ -24,7 +24,6 @@ const LEFT: Record<string, number> = {
   'test/zenoh/zenoh-bridge.test.ts': 1,
   'test/zenoh/zenoh-gid.test.ts': 1,
   'test/zenoh/zenoh-humble.test.ts': 1,
-  'test/zenoh/zenoh-large-samples.test.ts': 2,
   'test/zenoh/zenoh-link-faults.test.ts': 4,
   'test/zenoh/zenoh-receive-lane.test.ts': 3,
   'test/zenoh/zenoh-service-request.test.ts': 1,

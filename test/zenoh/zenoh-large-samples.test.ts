@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
-import type { MetricsProvider } from '../../daemon/contract/index.ts';
+import { ZenohComponent } from '../../adapters/zenoh/zenoh-component.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { WEBSOCKET_MAX_MESSAGE_BYTES } from '../../adapters/zenoh/zenoh-runtime.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { running, startDaemon } from '../helpers/daemon.ts';
 import { jsonQuery } from '../helpers/json-query.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -28,6 +28,11 @@ function sample(bytes: number, fill: number): Uint8Array {
   return data;
 }
 
+/** The Zenoh component as status shows it. */
+function zenohOf(daemon: Daemon) {
+  return { health: () => daemon.componentHealth().zenoh! };
+}
+
 describe('samples larger than the remote-api bridge takes', () => {
   const zn = useZenohNetwork();
   const { cleanups, peer } = zn;
@@ -37,7 +42,7 @@ describe('samples larger than the remote-api bridge takes', () => {
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, publish: ['/camera/raw'] },
     });
     cleanups.push(stop);
-    const zenoh = daemon.components.get('zenoh')!;
+    const zenoh = zenohOf(daemon);
     const details = () =>
       zenoh.health().details as {
         link: { losses: number; opens: number };
@@ -60,7 +65,7 @@ describe('samples larger than the remote-api bridge takes', () => {
     expect(received.map((e) => String(e.payload).length / 2)).toEqual([max]);
     expect(details().outbound['/camera/raw']).toMatchObject({ sent: 1, oversize: 1 });
     expect(details().link).toMatchObject({ opens: 1, losses: 0 });
-    const metrics = (zenoh as unknown as MetricsProvider)
+    const metrics = running(daemon, ZenohComponent)!
       .metrics()
       .find((f) => f.name === 'auraison_zenoh_oversize_drops_total')!;
     expect(metrics.samples).toEqual([{ labels: { topic: '/camera/raw' }, value: 1 }]);
@@ -73,7 +78,7 @@ describe('samples larger than the remote-api bridge takes', () => {
     async () => {
       const { daemon, stop } = await startDaemon({ zenoh: { enabled: true, endpoint: zn.net.wsUrl } });
       cleanups.push(stop);
-      const zenoh = daemon.components.get('zenoh')!;
+      const zenoh = zenohOf(daemon);
       await waitFor(() => zenoh.health().state === 'running', 'the link up');
       daemon.bus.serve('ai/inference/vla/huge', async () => ({
         encoding: 'application/octet-stream',
@@ -105,7 +110,7 @@ describe('samples larger than the remote-api bridge takes', () => {
       },
     });
     cleanups.push(stop);
-    const zenoh = daemon.components.get('zenoh')!;
+    const zenoh = zenohOf(daemon);
     await waitFor(() => zenoh.health().state === 'running', 'the link up');
     // A Trigger whose message is 20 MiB: as a GetMap of a large map would be.
     daemon.bus.serve('test/huge', async () => jsonQuery({ success: true, message: 'x'.repeat(20 * MiB) }));
@@ -132,7 +137,7 @@ describe('samples larger than the remote-api bridge takes', () => {
       zenoh: { enabled: true, endpoint: proxy.url, receive_lane: false, reconnect_min_ms: 50, reconnect_max_ms: 300 },
     });
     cleanups.push(stop);
-    const zenoh = daemon.components.get('zenoh')!;
+    const zenoh = zenohOf(daemon);
     const link = () => (zenoh.health().details as { link: Record<string, unknown> }).link;
     await waitFor(() => zenoh.health().state === 'running', 'the link up');
     const header = Buffer.alloc(10);
@@ -158,7 +163,7 @@ describe('samples larger than the remote-api bridge takes', () => {
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, topics: [topic], ...zenoh },
     });
     cleanups.push(stop);
-    const component = daemon.components.get('zenoh')!;
+    const component = zenohOf(daemon);
     await waitFor(() => component.health().state === 'running', 'the link up');
     const details = () => component.health().details as unknown as InboundDetails;
     const received: [number, number][] = [];
@@ -167,7 +172,7 @@ describe('samples larger than the remote-api bridge takes', () => {
       topic,
       handler: (m) => void received.push([m.data.length, m.data[m.data.length - 1]!]),
     });
-    return { daemon, component, details, received };
+    return { daemon, details, received };
   }
 
   /** Small samples until one reaches the bus: the daemon's subscriber is then declared up to the publisher. */
@@ -186,7 +191,7 @@ describe('samples larger than the remote-api bridge takes', () => {
     'takes samples of 15 to 20 MiB from an eclipse-zenoh publisher, and counts larger ones than zenoh.max_inbound_sample_bytes, 110 MiB included, keeping the session',
     { timeout: 300_000 },
     async () => {
-      const { daemon, component, details, received } = await receiver('/camera/in', {
+      const { daemon, details, received } = await receiver('/camera/in', {
         max_inbound_sample_bytes: 48 * MiB,
       });
       // congestion control BLOCK: the publisher waits for room rather than drop a sample of many fragments.
@@ -214,7 +219,7 @@ describe('samples larger than the remote-api bridge takes', () => {
       });
       // ws's own 100 MiB limit closed the session at the 110 MiB sample, losing it uncounted.
       expect(details().receive_link.losses + details().link.losses).toBe(0);
-      const metric = (component as unknown as MetricsProvider)
+      const metric = running(daemon, ZenohComponent)!
         .metrics()
         .find((f) => f.name === 'auraison_zenoh_inbound_oversize_drops_total')!;
       expect(metric.samples).toEqual([{ labels: { topic: '/camera/in' }, value: 2 }]);
