@@ -125,6 +125,16 @@ def on_send_goal(query):
     goal_id, order = b[:16].hex(), struct.unpack_from("<i", b, 16)[0]
     accepted = order >= 0
     now = time.time()
+    if accepted:
+        # Known before the answer goes, as rcl_action's goal handle is: a get_result sent at the answer finds it.
+        goals[goal_id] = {
+            "done": threading.Event(),
+            "wake": threading.Event(),
+            "canceled": False,
+            "status": 2,  # EXECUTING
+            "sequence": [],
+            "stamp": (int(now), int((now % 1) * 1e9)),
+        }
     reply(query, struct.pack("<?3xiI", accepted, int(now), int((now % 1) * 1e9)))
     if spec.get("hold_send_goal"):
         # The query's final goes when this callback returns: held until stdin says "release".
@@ -133,14 +143,6 @@ def on_send_goal(query):
     if not accepted:
         emit(event="rejected", goal=goal_id, order=order)
         return
-    goals[goal_id] = {
-        "done": threading.Event(),
-        "wake": threading.Event(),
-        "canceled": False,
-        "status": 2,  # EXECUTING
-        "sequence": [],
-        "stamp": (int(now), int((now % 1) * 1e9)),
-    }
     publish_status()
     if not spec.get("quiet"):
         emit(event="accepted", goal=goal_id, order=order)
