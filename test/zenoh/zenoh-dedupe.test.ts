@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -10,7 +10,7 @@ const TRIGGER = 'std_srvs/srv/Trigger';
 
 describe('a service the daemon serves over Zenoh', () => {
   const zn = useZenohNetwork();
-  const { cleanups, peer } = zn;
+  const { peer } = zn;
 
   /** The daemon serving `test/move` as /move (a Trigger), counting its runs. */
   async function serving() {
@@ -24,7 +24,9 @@ describe('a service the daemon serves over Zenoh', () => {
         services: { serve: [{ query: 'test/move', service: '/move', type: TRIGGER }] },
       },
     });
-    cleanups.push(stop);
+    // Stopped when its test ends: a daemon left running serves the same key on the same network, and after the
+    // restart the router may route the next test's request to it, which has not seen it (and runs it).
+    onTestFinished(stop);
     const counted = { runs: 0 };
     daemon.bus.serve('test/move', async () => {
       counted.runs++;
