@@ -49,8 +49,12 @@ export async function run(): Promise<BenchResult[]> {
   const cleanups: Cleanup[] = [];
   try {
     const { daemon } = await startSimDaemon(cleanups, {
-      // The rate far above the calls made: at the default 120 a minute, most MCP calls would time a refusal.
-      config: { api: { enabled: true, port: 0 }, agent: { stop_latch: false }, mcp: { max_calls_per_minute: 100_000 } },
+      // Both rates far above the calls made: at the defaults (120 and 600 a minute), most MCP calls would time a refusal.
+      config: {
+        api: { enabled: true, port: 0 },
+        agent: { stop_latch: false },
+        mcp: { max_calls_per_minute: 100_000, max_calls_per_minute_total: 100_000 },
+      },
     });
     const url = daemon.ports.get(PORTS.api)!.url!;
     const client = new Client({ name: 'bench', version: '1' });

@@ -21,7 +21,7 @@ export function gatewayMetrics(counters: {
     },
     {
       name: 'auraison_mcp_refused_total',
-      help: "MCP calls refused, by tool and reason: rate (mcp.max_calls_per_minute), unexposed (not in mcp.tools; tool 'unknown' for a name the gateway has no tool for), an API error code (forbidden, conflict, ...), the policy rule that denied the call's run (services.deny, stop_latch, velocity.limit, ...), or session:evicted.",
+      help: "MCP calls refused, by tool and reason: rate (mcp.max_calls_per_minute), rate_total (mcp.max_calls_per_minute_total, all sessions together), unexposed (not in mcp.tools; tool 'unknown' for a name the gateway has no tool for), an API error code (forbidden, conflict, ...), the policy rule that denied the call's run (services.deny, stop_latch, velocity.limit, ...), or session:evicted.",
       type: 'counter',
       samples: Object.entries(counters.refused).map(([key, value]) => {
         const at = key.indexOf(':');

@@ -10,7 +10,7 @@ import { ApiCaller, type Inject } from './api-caller.ts';
 import { CallWindow } from './call-window.ts';
 import { gatewayMetrics } from './gateway-metrics.ts';
 import { registerResources } from './resources.ts';
-import { SessionRun } from './session-run.ts';
+import { SessionRun, type RefusalReason } from './session-run.ts';
 import { registerTools, TOOLS } from './tools.ts';
 import { guardUnexposed } from './unexposed-guard.ts';
 
@@ -41,6 +41,8 @@ export class McpGateway {
   #log: Logger;
   #runs: () => ExternalRuns | undefined;
   #exposed: ReadonlySet<McpToolName>;
+  /** Every session's calls together, for max_calls_per_minute_total: more sessions buy no more calls. */
+  #window: CallWindow;
   #calls = new Map<string, number>();
   #refused = new Map<string, number>();
 
@@ -61,6 +63,7 @@ export class McpGateway {
     this.#log = log;
     this.#runs = runs;
     this.#exposed = new Set<McpToolName>([...settings.tools, 'stop']);
+    this.#window = new CallWindow({ limit: settings.max_calls_per_minute_total, windowMs: MINUTE_MS });
   }
 
   /** Calls and refusals per tool (`<tool>:<reason>`), since the daemon started. */
@@ -151,10 +154,11 @@ export class McpGateway {
       env: () => ({ api: api(), actor: this.#actor(server) }),
       admit: (tool) => {
         this.#count(this.#calls, tool);
-        if (session.window.take(performance.now())) return undefined;
-        const message = `${tool} refused: more than ${this.#settings.max_calls_per_minute} calls in a minute from this client (mcp.max_calls_per_minute); wait, or stop (never limited)`;
-        this.#count(this.#refused, `${tool}:rate`);
-        session.record.refused(tool, 'rate', message);
+        const refusal = this.#overRate(session, performance.now());
+        if (!refusal) return undefined;
+        const message = `${tool} refused: ${refusal.what}; wait, or stop (never limited)`;
+        this.#count(this.#refused, `${tool}:${refusal.reason}`);
+        session.record.refused(tool, refusal.reason, message);
         return message;
       },
       called: (tool, input, result) => session.record.called(tool, input, result),
@@ -178,6 +182,25 @@ export class McpGateway {
       },
     });
     return session;
+  }
+
+  /**
+   * Takes a call at `now` in the session's window and the gateway's, or says which is full. Neither is taken
+   * unless both fit: a client past its own rate spends none of the others' shared minute, and one refused for
+   * the shared minute keeps its own.
+   */
+  #overRate(session: Session, now: number): { reason: RefusalReason; what: string } | undefined {
+    const { max_calls_per_minute: own, max_calls_per_minute_total: total } = this.#settings;
+    if (!session.window.fits(now))
+      return { reason: 'rate', what: `more than ${own} calls in a minute from this client (mcp.max_calls_per_minute)` };
+    if (!this.#window.fits(now))
+      return {
+        reason: 'rate_total',
+        what: `more than ${total} calls in a minute from all MCP clients together (mcp.max_calls_per_minute_total)`,
+      };
+    session.window.take(now);
+    this.#window.take(now);
+    return undefined;
   }
 
   /** Who the runs say asked: the client's own name from its initialize, marked as coming through MCP. */

@@ -8,8 +8,8 @@ const MAX_OUTPUT_CHARS = 1024;
 /** A call's input past this much JSON (a query's SQL may be 100 000 chars) is journaled as its start. */
 const MAX_INPUT_CHARS = 4096;
 
-/** Why the gateway refused a call before any intent: the client's rate, or a tool it does not expose. */
-export type RefusalReason = 'rate' | 'unexposed';
+/** Why the gateway refused a call before any intent: the client's rate, all clients' rate, or a tool it does not expose. */
+export type RefusalReason = 'rate' | 'rate_total' | 'unexposed';
 
 interface Window {
   /** The run, once the agent made it; undefined when no agent is running (then only the log and counters). */
@@ -28,7 +28,7 @@ interface Window {
 /**
  * What one MCP session did that no run of its own records, as runs: its calls of tools that only read or
  * answer through the API (graph, query, runs, approve, the stop), and its calls refused before any intent (past
- * its rate, to a tool not exposed). The first such call opens a run (intent `mcp_session`, actor
+ * its rate or all clients', to a tool not exposed). The first such call opens a run (intent `mcp_session`, actor
  * `mcp:<client>`). Every answered call is a `tool.call` and `tool.result` event: the client's rate bounds them
  * (max_calls_per_minute; only the stop passes it, and each stop journals its own record anyway). Refused calls
  * are `mcp.refused` events up to MAX_NOTED a window, then counted: a flood costs the journal MAX_NOTED records,

@@ -153,6 +153,48 @@ describe('the MCP gateway under attack', () => {
     expect(sessionRuns(agent)).toHaveLength(1);
   });
 
+  it('refuses and counts calls past max_calls_per_minute_total across sessions, never the stop, in their runs', async () => {
+    const { url, agent } = await startMcpDaemon(cleanups, {
+      mcp: { max_calls_per_minute: 3, max_calls_per_minute_total: 5 },
+    });
+    const [a, b, c] = await Promise.all(
+      ['flooder-a', 'flooder-b', 'flooder-c'].map((name) => connectClient(cleanups, httpTransport(url), name)),
+    );
+    const graph = (client: McpClient) => client.callTool({ name: 'graph', arguments: {} });
+    for (let i = 0; i < 3; i++) expect((await graph(a!)).isError).toBeFalsy();
+    // Past its own rate: refused for that, and it spends none of the shared minute.
+    expect(text(await graph(a!))).toContain('(mcp.max_calls_per_minute)');
+    for (let i = 0; i < 2; i++) expect((await graph(b!)).isError).toBeFalsy();
+
+    // Five calls in the minute: a new session, or one within its own rate, gets no more.
+    const overB = await graph(b!);
+    expect(overB.isError).toBe(true);
+    expect(text(overB)).toBe(
+      'graph refused: more than 5 calls in a minute from all MCP clients together (mcp.max_calls_per_minute_total); wait, or stop (never limited)',
+    );
+    expect((await graph(c!)).isError).toBe(true);
+    const stop = await c!.callTool({ name: 'stop', arguments: {} });
+    expect(stop.isError).toBeFalsy();
+    expect(JSON.stringify(stop.content)).toContain('mcp:flooder-c');
+
+    expect((await gatewayCounters(c!)).refused).toEqual({ 'graph:rate': 1, 'graph:rate_total': 2 });
+    expect(await metric(url, 'auraison_mcp_refused_total{tool="graph",reason="rate_total"}')).toBe(2);
+    expect(await metric(url, 'auraison_mcp_refused_total{tool="graph",reason="rate"}')).toBe(1);
+
+    // Each session's run shows its own refusal, and c's its stop.
+    const runOf = (actor: string) =>
+      sessionRuns(agent).find((r) => JSON.stringify(agent.getRun(r.run_id)!.events[0]).includes(actor));
+    for (const actor of ['mcp:flooder-b', 'mcp:flooder-c']) {
+      const run = await waitForValue(() => runOf(actor), `${actor}'s session run`);
+      await waitFor(() => eventsOf(agent, run.run_id, 'mcp.refused').length === 1, `${actor}'s refusal`);
+      expect(eventsOf(agent, run.run_id, 'mcp.refused')[0]).toMatchObject({ tool: 'graph', reason: 'rate_total' });
+      expect(agent.getRun(run.run_id)!.run.status).toBe('failed');
+    }
+    const cRun = runOf('mcp:flooder-c')!;
+    await waitFor(() => eventsOf(agent, cRun.run_id, 'tool.call').length === 1, "c's stop in its run");
+    expect(eventsOf(agent, cRun.run_id, 'tool.call')[0]).toMatchObject({ tool: 'stop' });
+  });
+
   it("neither lists nor runs publish when the config does not expose it, and counts the call in the session's run", async () => {
     const { url, agent } = await startMcpDaemon(cleanups);
     const client = await connectClient(cleanups, httpTransport(url), 'guesser');

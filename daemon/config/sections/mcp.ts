@@ -38,6 +38,13 @@ export const McpConfig = Section(
       description:
         'Most tool calls one MCP client (one session) may make in a minute; more are refused and counted (stop excepted).',
     }),
+    max_calls_per_minute_total: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 600,
+      description:
+        'Most tool calls all MCP sessions together may make in a minute, so opening more sessions buys no more calls; more are refused and counted (stop excepted).',
+    }),
     max_sessions: Type.Integer({
       minimum: 1,
       maximum: 1000,
