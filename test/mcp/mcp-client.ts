@@ -52,8 +52,9 @@ export async function gatewayCounters(
 }
 
 /** One sample of the daemon's /metrics, e.g. `auraison_mcp_refused_total{tool="publish",reason="stop_latch"}`. */
-export async function metric(url: string, sample: string): Promise<number | undefined> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+export async function metric(url: string, sample: string, token?: string): Promise<number | undefined> {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const text = await (await fetch(`${url}/metrics`, { headers })).text();
   const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
   return line === undefined ? undefined : Number(line.slice(sample.length + 1));
 }
