@@ -19,15 +19,6 @@ const LEFT: Record<string, number> = {
   'test/central/intent-targets.test.ts': 2,
   'test/central/remote-config.test.ts': 2,
   'test/central/signed-commands.test.ts': 1,
-  'test/ros2/ros2-rmw-zenoh.test.ts': 4,
-  'test/zenoh/zenoh-advanced-transient-local.test.ts': 3,
-  'test/zenoh/zenoh-bridge.test.ts': 1,
-  'test/zenoh/zenoh-gid.test.ts': 1,
-  'test/zenoh/zenoh-humble.test.ts': 1,
-  'test/zenoh/zenoh-link-faults.test.ts': 4,
-  'test/zenoh/zenoh-receive-lane.test.ts': 3,
-  'test/zenoh/zenoh-service-request.test.ts': 1,
-  'test/zenoh/zenoh-subscriber-token.test.ts': 1,
 };
 
 const LOOKUP = /\bcomponents\.get\(/g;

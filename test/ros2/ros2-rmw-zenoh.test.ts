@@ -54,7 +54,7 @@ beforeAll(async () => {
     },
     { sim: { enabled: true, paused: true } },
   ));
-  await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the Zenoh link to come up');
+  await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the Zenoh link to come up');
 }, 120_000);
 
 afterAll(async () => {
@@ -366,12 +366,12 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
   }, 120_000);
 
   it('answers `ros2 service call /auraison/stop std_srvs/srv/Trigger` and the stop latch holds', async () => {
-    const stopDetails = () => daemon.components.get('stop')!.health().details as { asked: number; stops: number };
+    const stopDetails = () => daemon.componentHealth().stop!.details as { asked: number; stops: number };
     const before = stopDetails();
     const call = await world.ros2(['service', 'call', '/auraison/stop', 'std_srvs/srv/Trigger'], { timeoutMs: 60_000 });
     expect(call.code, call.stderr).toBe(0);
     expect(call.stdout).toContain('std_srvs.srv.Trigger_Response(success=True');
-    const stop = daemon.components.get('stop')!.health().details!;
+    const stop = daemon.componentHealth().stop!.details!;
     expect(stop).toMatchObject({ asked: before.asked + 1, stops: before.stops + 1 });
     expect(stop.stop_latch).toMatchObject({ by: 'bus' });
   }, 90_000);
@@ -391,7 +391,7 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
       const before = got.length;
       await waitFor(() => got.length >= before + 2, "the talker's /chatter again after rmw_zenohd came back", 90_000);
       expect(got.at(-1)).toMatch(/^Hello World: \d+$/);
-      expect(daemon.components.get('zenoh')!.health().state).toBe('running');
+      expect(daemon.componentHealth().zenoh!.state).toBe('running');
       const echo = await world.ros2(latchedEchoArgs('/map', GRID, 'info'), { timeoutMs: 60_000 });
       // What it printed is what counts: after the router's restart, rmw_zenoh may fail to close the command's own
       // session at its exit ("Failed to close the session(Error code: -128)"), which makes its exit code 1.

@@ -79,9 +79,7 @@ describe("transient_local over zenoh-ext's advanced publisher and subscriber (rm
     daemon.bus.subscribe({ name: 'test', topic: '/map', handler: (m) => void received.push(hex(m.data)) });
     await waitFor(() => received.length >= 3, 'the cached maps on the bus');
     const inbound = () =>
-      (daemon.components.get('zenoh')!.health().details as { inbound: Record<string, { duplicates: number }> }).inbound[
-        '/map'
-      ]!;
+      (daemon.componentHealth().zenoh!.details as { inbound: Record<string, { duplicates: number }> }).inbound['/map']!;
     // The router and the remote-api go down and come back: the daemon asks every cache again when its link is up
     // and when the publisher's token comes back, and hears the same three maps, each with its HLC timestamp.
     await zn.net.kill();
@@ -95,14 +93,13 @@ describe("transient_local over zenoh-ext's advanced publisher and subscriber (rm
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, publish: ['/local_map'] },
     });
     cleanups.push(stop);
-    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
+    await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the link up');
     const pub = daemon.bus.advertise('/local_map', GRID, {
       source: 'test',
       qos: { durability: 'transient_local', depth: 2 },
     });
     const maps = [1, 2, 3].map((i) => pub.publish(codec.encode(GRID, { info: { width: i, height: 1 }, data: [i] })));
-    const details = () =>
-      daemon.components.get('zenoh')!.health().details as { outbound: Record<string, { sent: number }> };
+    const details = () => daemon.componentHealth().zenoh!.details as { outbound: Record<string, { sent: number }> };
     await waitFor(() => details().outbound['/local_map']?.sent === 3, 'the maps sent');
 
     const viewer = await zn.peer(

@@ -20,7 +20,7 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
   let stopDaemon: () => Promise<void>;
   const zn = useZenohNetwork();
   const { peer } = zn;
-  const zenohHealth = () => daemon.components.get('zenoh')!.health();
+  const zenohHealth = () => daemon.componentHealth().zenoh!; // as status shows it
   const details = () =>
     zenohHealth().details as {
       inbound: Record<string, Record<string, number>>;

@@ -73,7 +73,7 @@ describe("the daemon's publisher GIDs over Zenoh", () => {
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, publish: ['/chatter'] },
     });
     try {
-      await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the Zenoh link');
+      await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the Zenoh link');
       const listener = await zn.peer({
         node: 'listener',
         subscribe: { topic: '/chatter', type: STRING },

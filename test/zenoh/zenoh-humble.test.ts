@@ -23,7 +23,7 @@ describe("Humble's rmw_zenoh keys (TypeHashNotSupported)", () => {
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, ...zenoh },
     });
     cleanups.push(started.stop);
-    await waitFor(() => started.daemon.components.get('zenoh')!.health().state === 'running', 'the Zenoh link');
+    await waitFor(() => started.daemon.componentHealth().zenoh!.state === 'running', 'the Zenoh link');
     return started;
   }
 

@@ -1,9 +1,9 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
-import type { MetricsProvider } from '../../daemon/contract/index.ts';
+import { ZenohComponent } from '../../adapters/zenoh/zenoh-component.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { running, startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ZenohNetwork, type Peer } from './zenoh-network.ts';
 
@@ -39,7 +39,7 @@ describe('the Zenoh link through router faults', () => {
     });
     cleanups.push(started.stop);
     const { daemon } = started;
-    const health = () => daemon.components.get('zenoh')!.health();
+    const health = () => daemon.componentHealth().zenoh!; // as status shows it
     const details = () => health().details as Details;
     const peers: Peer[] = [];
     cleanups.push(() => Promise.all(peers.map((p) => p.close())).then(() => {}));
@@ -54,7 +54,7 @@ describe('the Zenoh link through router faults', () => {
   /** Whether a Python peer's liveliness subscriber (with history) sees the daemon's node. */
   async function seesDaemon(peer: (spec: Record<string, unknown>) => Promise<Peer>, daemon: Daemon): Promise<void> {
     const watcher = await peer({ node: 'watcher', liveliness: true });
-    const zid = (daemon.components.get('zenoh')!.health().details as Details).link.zid;
+    const zid = (daemon.componentHealth().zenoh!.details as Details).link.zid;
     await watcher.next(
       (e) =>
         e.event === 'token' &&
@@ -109,7 +109,7 @@ describe('the Zenoh link through router faults', () => {
     await listener.next((e) => e.event === 'sample', '/cmd_vel at a peer after the restart');
     expect(details().outbound['/cmd_vel']!.linkDrops).toBeGreaterThan(0);
     // The same counts in /metrics.
-    const families = (daemon.components.get('zenoh') as unknown as MetricsProvider).metrics();
+    const families = running(daemon, ZenohComponent)!.metrics();
     const value = (name: string, labels: Record<string, string>) =>
       families.find((f) => f.name === name)!.samples.find((x) => JSON.stringify(x.labels) === JSON.stringify(labels))!
         .value;
@@ -133,7 +133,8 @@ describe('the Zenoh link through router faults', () => {
     const { daemon, stop } = await startDaemon({
       zenoh: { enabled: true, endpoint: `ws://127.0.0.1:${port}`, open_timeout_ms: 600_000 },
     });
-    const zenoh = daemon.components.get('zenoh')!;
+    // The instance itself, through its class's port: after the stop, status no longer lists it.
+    const zenoh = running(daemon, ZenohComponent)!;
     expect(zenoh.health()).toMatchObject({ state: 'degraded', reason: `connecting to ws://127.0.0.1:${port}` });
     await stop();
     // Closed within the daemon's stop, not cut off by the stop budget with the open still pending.

@@ -21,7 +21,7 @@ describe('the Zenoh receiving session', () => {
   let stopDaemon: () => Promise<void>;
   const zn = useZenohNetwork();
   const details = () =>
-    daemon.components.get('zenoh')!.health().details as {
+    daemon.componentHealth().zenoh!.details as {
       link: LinkDetails;
       receive_link?: LinkDetails;
       inbound: Record<string, { delivered: number }>;
@@ -39,7 +39,7 @@ describe('the Zenoh receiving session', () => {
         keepalive_ms: 100,
       },
     }));
-    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the Zenoh links up');
+    await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the Zenoh links up');
   });
 
   afterAll(async () => {
@@ -82,6 +82,6 @@ describe('the Zenoh receiving session', () => {
     await arm.close();
     const quiet = details().receive_link!.keepalives;
     await waitFor(() => details().receive_link!.keepalives >= quiet + 3, 'keepalives on the quiet receiving session');
-    expect(daemon.components.get('zenoh')!.health().state).toBe('running');
+    expect(daemon.componentHealth().zenoh!.state).toBe('running');
   });
 });

@@ -25,7 +25,7 @@ describe('a request to a ROS 2 service on Zenoh', () => {
     const hash = typeDescriptionHash(daemon.definitions, 'std_srvs/srv/SetBool')!;
     const server = await peer({ node: 'flag_server', serve: { service: '/set_flag', hash } });
     await waitFor(() => daemon.bus.queryables().includes('/set_flag'), 'the service served on the bus');
-    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the Zenoh link');
+    await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the Zenoh link');
     const ask = (json: string) =>
       daemon.bus.query('/set_flag', { encoding: 'application/json', payload: new TextEncoder().encode(json) });
 

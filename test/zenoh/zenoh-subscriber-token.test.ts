@@ -18,7 +18,7 @@ describe("the daemon's subscriber of a graph topic (rmw_zenoh mapping)", () => {
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, node_name: 'edge', topics: ['/scan'] },
     });
     cleanups.push(stop);
-    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the Zenoh link');
+    await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the Zenoh link');
     const watcher = await peer({ node: 'watcher', liveliness: true });
     const hash = typeDescriptionHash(daemon.definitions, SCAN)!;
     const lidar = await peer({ node: 'lidar', publish: { topic: '/scan', type: SCAN, hash } });
