@@ -11,14 +11,27 @@ import { percentile, type BenchResult } from './bench.ts';
 // The operator's stop (POST /stop answered) on a daemon bridging every graph topic (`zenoh.topics: ['**']`, as
 // the default recorder's `include: ["**"]` does), while one Zenoh peer announces 10,000 publisher tokens and
 // then withdraws and announces them again without end (test/peers/zenoh/flood_peer.py), beside the same stops
-// with no flood, in the same run. The goal is the issue's: under 2x idle with the flood on.
+// with no flood, in the same run. The goal is the issue's: under 2x idle with the flood on. The daemon runs in this
+// process, so its memory is this process's: RSS before the flood, at its peak, and once the peer's topics are gone
+// (a flood once took the daemon from 178 to 424 MB, which it kept after the peer left).
 
 const TOKENS = 10_000;
 const STOPS = 40;
+/** How long after the flooding peer's topics are gone the memory it left is read. */
+const AFTER_S = 10;
+/** How long the peer's topics may take to go (the router sees its session end, the daemon its tokens go). */
+const GONE_WITHIN_S = 60;
 
 interface ZenohDetails {
   link: { state: string; losses: number; declareFailures: number };
   bridged_topics: { bridged: number; waiting: number; refusals: number };
+}
+
+/** What the flooding peer left: how soon its topics went (undefined: not all within GONE_WITHIN_S), the memory then. */
+interface PeerLeft {
+  goneS: number | undefined;
+  memory: NodeJS.MemoryUsage;
+  details: ZenohDetails;
 }
 
 async function stops(url: string, n: number): Promise<number[]> {
@@ -62,7 +75,7 @@ export async function run(): Promise<BenchResult[]> {
     idleLoop.enable();
     const idle = await stops(url, STOPS);
     idleLoop.disable();
-    const rssBefore = process.memoryUsage().rss;
+    const before = process.memoryUsage();
 
     const flood = spawn(
       net.peers.python,
@@ -74,7 +87,8 @@ export async function run(): Promise<BenchResult[]> {
     );
     let flooded: number[];
     let after: ZenohDetails;
-    let rssPeak = rssBefore;
+    let rssPeak = before.rss;
+    // Until the memory after the flood is read: its topics' teardown counts towards the peak too.
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
     // The daemon's own event loop: whether a stop waited on its work or on the machine's other processes.
     const floodLoop = monitorEventLoopDelay({ resolution: 5 });
@@ -88,14 +102,23 @@ export async function run(): Promise<BenchResult[]> {
       after = await zenoh(); // while the flood is on: its tokens go with it
     } finally {
       floodLoop.disable();
-      clearInterval(sampler);
       flood.kill('SIGKILL');
+    }
+    let left: PeerLeft;
+    try {
+      left = await afterThePeerLeft(zenoh);
+    } finally {
+      clearInterval(sampler);
     }
     const p99 = percentile(flooded, 99);
     const idleP99 = percentile(idle, 99);
     // The goal is a multiple of idle, so the row gives that multiple itself (flood / idle, > 1 slower): the runner's
     // ratio column would show its inverse.
     const multiple = p99 / idleP99;
+    const gone =
+      left.goneS === undefined
+        ? `its topics not all gone ${GONE_WITHIN_S} s after it left (bridged ${left.details.bridged_topics.bridged}, waiting ${left.details.bridged_topics.waiting})`
+        : `its topics gone ${left.goneS.toFixed(1)} s after it left`;
     return [
       {
         name:
@@ -110,9 +133,20 @@ export async function run(): Promise<BenchResult[]> {
           `flood p50 ${percentile(flooded, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; idle p50 ${percentile(idle, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms; flood/idle p99 ${multiple.toFixed(2)}x`,
           `bridged ${after.bridged_topics.bridged}, waiting ${after.bridged_topics.waiting}, refusals ${after.bridged_topics.refusals}; ` +
             `link ${after.link.state}, losses ${after.link.losses}, declare failures ${after.link.declareFailures}; ` +
-            `rss ${(rssBefore / 1e6).toFixed(0)} MB before, peak ${(rssPeak / 1e6).toFixed(0)} MB; ` +
             `event loop delay p99 ${(floodLoop.percentile(99) / 1e6).toFixed(1)} ms flooded, ${(idleLoop.percentile(99) / 1e6).toFixed(1)} ms idle ` +
             `(the flooding peer, router and bridge share the machine's cores)`,
+        ],
+      },
+      {
+        name: `daemon RSS ${AFTER_S} s after the flooding peer's topics are gone`,
+        ours: mb(left.memory.rss),
+        baseline: { name: 'before the flood, same run', value: mb(before.rss) },
+        unit: 'MB',
+        better: 'lower',
+        notes: [
+          `rss ${mb(before.rss)} MB before the flood, peak ${mb(rssPeak)} MB, ${mb(left.memory.rss)} MB ${AFTER_S} s after ${gone}; ` +
+            `V8 heap used ${mb(before.heapUsed)} MB before, ${mb(left.memory.heapUsed)} MB after ` +
+            `(no GC forced)`,
         ],
       },
     ];
@@ -120,4 +154,27 @@ export async function run(): Promise<BenchResult[]> {
     await stopDaemon?.();
     await net.close();
   }
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / 1e6);
+}
+
+/**
+ * Waits for the flooding peer's topics to go (none bridged, none waiting), then AFTER_S more, and reads the memory
+ * then. `goneS` is undefined when they had not all gone within GONE_WITHIN_S; the memory is read all the same.
+ */
+async function afterThePeerLeft(zenoh: () => Promise<ZenohDetails>): Promise<PeerLeft> {
+  const left = performance.now();
+  let goneS: number | undefined;
+  while (performance.now() - left < GONE_WITHIN_S * 1000) {
+    const { bridged, waiting } = (await zenoh()).bridged_topics;
+    if (bridged === 0 && waiting === 0) {
+      goneS = (performance.now() - left) / 1000;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await new Promise((r) => setTimeout(r, AFTER_S * 1000));
+  return { goneS, memory: process.memoryUsage(), details: await zenoh() };
 }
