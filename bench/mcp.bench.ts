@@ -49,7 +49,7 @@ export async function run(): Promise<BenchResult[]> {
   const cleanups: Cleanup[] = [];
   try {
     const { daemon } = await startSimDaemon(cleanups, {
-      // Both rates far above the calls made: at the defaults (120 and 600 a minute), most MCP calls would time a refusal.
+      // Both rates far above the calls made: at their defaults (120, 600 a minute) most calls would time a refusal.
       config: {
         api: { enabled: true, port: 0 },
         agent: { stop_latch: false },

@@ -8,7 +8,7 @@ const MAX_OUTPUT_CHARS = 1024;
 /** A call's input past this much JSON (a query's SQL may be 100 000 chars) is journaled as its start. */
 const MAX_INPUT_CHARS = 4096;
 
-/** Why the gateway refused a call before any intent: the client's rate, all clients' rate, or a tool it does not expose. */
+/** Why the gateway refused a call before any intent: the client's rate, all clients', or a tool it does not expose. */
 export type RefusalReason = 'rate' | 'rate_total' | 'unexposed';
 
 interface Window {

@@ -213,7 +213,7 @@ export interface RegisterOptions {
   server: McpServer;
   exposed: ReadonlySet<McpToolName>;
   env: () => Omit<ToolEnv, 'refused'>;
-  /** Asked before each call but stop's: a reason to refuse it (the client's rate or all clients', counted there), or undefined. */
+  /** Asked before each call but stop's: why to refuse it (past the client's or all clients' rate), or undefined. */
   admit: (tool: McpToolName) => string | undefined;
   /** Told of each call refused: by the API (its error code) or by a frame in the call's run (the rule). */
   refused: (tool: McpToolName, reason: string) => void;
