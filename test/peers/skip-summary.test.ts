@@ -8,7 +8,7 @@ import { peerHere } from './missing.ts';
 const EVERYWHERE = 'Skipped for want of what no registry installs';
 const SUMMARY = ['--reporter=default', '--reporter=./test/peers/skip-summary.ts'];
 
-/** A child vitest with `args`, in CI as `.ci/run` runs it, started through `wrapper` (none, or a namespace and a user). */
+/** A child vitest with `args`, in CI as `.ci/run` runs it, started through `wrapper` (a namespace, a user). */
 function vitest(args: string[], wrapper: string[] = []): { status: number | null; output: string } {
   // the parent run's own variables would tell the child it is a worker of this run
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
@@ -47,13 +47,14 @@ describe("the run's skip summary named on the command line", () => {
 
   // As another user in a network namespace of its own: not root for systemd-nspawn, and no LAN.
   const root = process.getuid?.() === 0;
-  it.runIf(
-    peerHere(root, 'a child run as another user, in a network namespace of its own, needs root', { required: false }),
-  )(
-    'lists the tests a machine cannot run, with why: systemd as PID 1 without root, the access_control example without a LAN',
+  const asOther = peerHere(root, 'a child run as another user, in a network namespace of its own, needs root', {
+    required: false,
+  });
+  it.runIf(asOther)(
+    'lists the tests a machine cannot run, with why: systemd as PID 1 without root, the access_control example, no LAN',
     () => {
       const wrapper = ['unshare', '--net', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-      // Another user cannot write the config vitest bundles into node_modules/.vite-temp: it loads it through its runner.
+      // Another user cannot write the config vitest bundles into node_modules/.vite-temp: its runner loads it.
       const config = ['--config', 'test/peers/fixtures/machine-skips.config.ts', '--configLoader', 'runner'];
       const { status, output } = vitest([...config, ...SUMMARY], wrapper);
       expect(output).toContain(`${EVERYWHERE}, in 2 test files (skipped in CI too):`);
