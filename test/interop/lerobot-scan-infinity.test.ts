@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePythonJson } from '../../adapters/lerobot/dataset/python-json.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { readerPeers } from '../peers/index.ts';
@@ -29,11 +29,13 @@ print(json.dumps({'rows': len(col), 'null_rows': col.null_count, 'values': len(v
 `;
 
 describe('a LaserScan exported to LeRobot', () => {
-  it('keeps +inf in the frames and stats, as pyarrow and LeRobot read them', { timeout: 300_000 }, async () => {
-    const out = join(work.path, 'export');
+  const out = join(work.path, 'export');
+  beforeAll(async () => {
     const exported = await exportDrive(work.path, 'none', out, ['--feature', 'observation.scan=/scan:ranges']);
     expect(exported.code, exported.stderr).toBe(0);
+  }, 300_000);
 
+  it('keeps +inf in the frames, as pyarrow reads them', async () => {
     const { stdout } = await promisify(execFile)(readerPeers().python, [
       '-c',
       PYARROW_COUNT,
@@ -48,12 +50,16 @@ describe('a LaserScan exported to LeRobot', () => {
       nan: 0,
     });
     expect(counts.inf).toBeGreaterThan(0); // the sim's maze leaves beams with nothing in range
+  });
 
+  it("keeps +inf in stats.json, written as Python's json writes it", () => {
     const statsText = readFileSync(join(out, 'meta', 'stats.json'), 'utf8');
     expect(statsText).toMatch(/\bInfinity\b/);
     const stats = parsePythonJson(statsText) as Record<string, { max: number[] }>;
     expect(stats['observation.scan']!.max).toContain(Infinity);
+  });
 
+  it("keeps +inf as LeRobot's own loader reads it", { timeout: 300_000 }, async () => {
     const lerobot = loaded((await lerobotLoad([out]))[0]);
     const scan = lerobot.features['observation.scan'] as { dtype: string; shape: number[] };
     expect(scan.dtype).toBe('float32');
