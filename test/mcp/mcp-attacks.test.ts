@@ -100,6 +100,33 @@ describe('the MCP gateway under attack', () => {
     await expectOnlyRefusal(client, url, 'call_service', 'services.deny');
   });
 
+  it('refuses a call_service to a service off policy.services.allow, counted, in a run that says why', async () => {
+    const { url, agent } = await startMcpDaemon(cleanups, {
+      ...ACTING,
+      policy: { services: { allow: ['/map_server/*'] } },
+    });
+    const client = await connectClient(cleanups, httpTransport(url), 'injected-agent');
+    const followed = await refusedRun(client, 'call_service', { name: '/reboot', request: {} });
+    expect(decisions(followed)).toContainEqual(
+      expect.objectContaining({
+        rule: 'services.allow',
+        action: 'deny',
+        reason: '/reboot is not in policy.services.allow',
+      }),
+    );
+    // Refused before the call: nothing was asked of the robot.
+    expect(followed.events.filter((e) => e.kind === 'tool.call')).toEqual([]);
+    await expectOnlyRefusal(client, url, 'call_service', 'services.allow');
+
+    // The run the operator reads (runs show) holds the same decision and who asked.
+    const { run, events } = agent.getRun(followed.run.run_id)!;
+    expect(run.status).toBe('failed');
+    expect(JSON.stringify(events)).toContain('mcp:injected-agent');
+    expect(events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload)).toContainEqual(
+      expect.objectContaining({ rule: 'services.allow', action: 'deny' }),
+    );
+  });
+
   it('refuses a publish while the stop is latched, in a run that names who latched it', async () => {
     const { url } = await startMcpDaemon(cleanups, ACTING);
     const client = await connectClient(cleanups, httpTransport(url));
