@@ -86,7 +86,9 @@ export interface BrokerConfOptions {
  * use_username_as_clientid makes each login's client id its username, so no login can connect under another
  * robot's client id and knock it off the broker (or clear its session); and central's, whose password file holds
  * central's logins alone, so its processes (several serve processes, `central intent`) keep client ids of their
- * own and no robot's login gets in there. Both read the same acl_file. No comment shares a line with a value:
+ * own and no robot's login gets in there. Both read the same acl_file. The log types take in debug, the only level at
+ * which mosquitto logs a publish its ACL denied; the log goes where the broker's own `log_dest` sends it (a second
+ * `log_dest file` is an error, and Debian's mosquitto.conf has one). No comment shares a line with a value:
  * mosquitto would read it as part of the value.
  */
 export function brokerAclConf(options: BrokerConfOptions): string {
@@ -114,5 +116,11 @@ export function brokerAclConf(options: BrokerConfOptions): string {
     'allow_anonymous false',
     `password_file ${centralPasswordFile}`,
     `acl_file ${aclFile}`,
+    '',
+    "# The log (where log_dest sends it: Debian's is /var/log/mosquitto/mosquitto.log). A publish the ACL denies",
+    '# is logged at debug alone: "Denied PUBLISH from <client id> (d0, q1, r0, m1, \'<topic>\', ... (N bytes))".',
+    "# On the robots' listener the client id is the login, so each line names who tried. debug logs every packet",
+    '# besides (a few lines a message): rotate the file (logrotate), or take the line out on a busy broker.',
+    ...['error', 'warning', 'notice', 'information', 'debug'].map((type) => `log_type ${type}`),
   ].join('\n');
 }

@@ -1,3 +1,5 @@
+import type { SenderProofState } from './sender-proof.ts';
+
 /**
  * What `central serve` knows of its fleet, for the HTTP API and the fleet page (central/http.ts):
  * the robots as their retained status and heartbeats tell them (kept in memory by every serve process), SQL
@@ -23,6 +25,12 @@ export interface RobotView {
    * (signature codes, rate_limited, grants, stored). A robot under attack shows here.
    */
   refused?: { total: number; last_at?: string | null } & Record<string, unknown>;
+  /**
+   * Whether the broker proves the reports came from the robot's own login (FleetView.senders says how central
+   * knows): `unproven` when any login may publish on this robot's topics, so its status, heartbeat and events may
+   * be anyone's.
+   */
+  sender?: 'proven' | 'unproven';
   /** The robot's word on who may command it, when it is not central's key alone (no key pinned, or unchecked). */
   authority?: string;
   /** The resend requests this process sent the robot (gap recovery, resend.ts). */
@@ -43,6 +51,8 @@ export interface UploadCounts {
 
 export interface FleetView {
   robots(): RobotView[];
+  /** Whether the broker proves who sent each robot's reports, as central last probed it (sender-proof.ts). */
+  senders?(): SenderProofState;
   /** SQL over the fleet lakehouse (DuckLake attached as `fleet`, the default schema). */
   query(
     sql: string,

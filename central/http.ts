@@ -28,9 +28,9 @@ const MAX_SQL_CHARS = 100_000;
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
 
 /**
- * The fleet's HTTP API and page, served by `central serve`: GET /api/robots, /api/events?limit=N,
- * /api/uploads, POST /api/query {sql} (read-only), and the fleet page at `/` (central/page, plain
- * HTML and ES modules read once at start). Every answer comes from `view`; nothing here holds state. Requests
+ * The fleet's HTTP API and page, served by `central serve`: GET /api/robots (with `senders`: whether the broker
+ * proves who sent the reports), /api/events?limit=N, /api/uploads, POST /api/query {sql} (read-only), and the
+ * fleet page at `/` (central/page, plain HTML and ES modules read once at start). Every answer comes from `view`; nothing here holds state. Requests
  * pass the Host and token checks first (http-guard.ts). Resolves once the server listens (`http.port` 0 takes
  * a free port: see `fleetHttpUrl`).
  */
@@ -71,6 +71,7 @@ export async function fleetHttp(
           ? { ...r, status_link: true }
           : r,
       ),
+    ...(view.senders ? { senders: view.senders() } : {}),
   }));
   app.get('/api/uploads', { schema: { querystring: NO_QUERY } }, async () => view.uploads());
   app.get('/api/ingest', { schema: { querystring: NO_QUERY } }, async () => view.ingest?.() ?? {});

@@ -138,6 +138,24 @@ export class FleetIntake {
     });
   }
 
+  /**
+   * A probe's publish (sender-proof.ts): QoS 1, not retained, expiring in 10 s, so a broker that takes it keeps
+   * nothing. Resolves with the PUBACK's reason code, a refusal (0x80 and up) included; rejects when the broker gave
+   * none (not connected, the connection lost).
+   */
+  probe(topic: string, payload: string): Promise<number> {
+    if (!this.#connected) return Promise.reject(new Error('not connected to the broker'));
+    const properties = { contentType: 'application/json', messageExpiryInterval: 10 };
+    return new Promise((resolve, reject) => {
+      this.#client.publish(topic, payload, { qos: 1, retain: false, properties }, (error, packet) => {
+        if (!error) return resolve((packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0);
+        const code = (error as { code?: unknown }).code;
+        if (typeof code === 'number') resolve(code);
+        else reject(error);
+      });
+    });
+  }
+
   #take(topic: string, payload: Buffer, packet: IPublishPacket, handler: Handler): void {
     this.counts.messages++;
     const deferred: Deferred = { messageId: packet.messageId!, connection: this.#connection, code: undefined };

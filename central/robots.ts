@@ -3,8 +3,8 @@ import type { RobotView } from './fleet-view.ts';
 /**
  * Why a status or heartbeat on `<fleet>/<robot>`'s topic is refused, or undefined: its payload must name that
  * robot and fleet. The broker's ACL (`central acl`) is what proves the topic: only that robot's login may
- * publish there. Without it any login may, and this check alone stops a payload naming one robot on another's
- * topic, not a forgery that names the topic's robot.
+ * publish there; central serve probes whether its broker has one (sender-proof.ts). Without it any login may, and
+ * this check alone stops a payload naming one robot on another's topic, not a forgery that names the topic's robot.
  */
 export function reportProblem(message: Record<string, unknown>, fleet: string, robot: string): string | undefined {
   if (message.robot === robot && message.fleet === fleet) return undefined;

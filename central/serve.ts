@@ -15,6 +15,7 @@ import { CommandSigner } from './command-signer.ts';
 import { GrantMaker } from './presign.ts';
 import { GapRecovery } from './resend.ts';
 import { reportProblem, RobotRegistry } from './robots.ts';
+import { isProbeRobot, PROBE_EVERY_MS, SenderProof } from './sender-proof.ts';
 import { UploadDesk } from './uploads.ts';
 
 /** The topics a serve process subscribes to: shared (one process each message) and its own (all of them). */
@@ -33,6 +34,8 @@ export interface CentralServe {
   ingest: EventIngest;
   intake: FleetIntake;
   uploads: UploadDesk;
+  /** Whether the broker proves who sent each robot's reports (probed at each connect and every few minutes). */
+  senders: SenderProof;
   /** Gap recovery (resend requests); undefined when events.resend is off. */
   resend: GapRecovery | undefined;
   lake: FleetLake;
@@ -143,6 +146,8 @@ export async function startCentralServe(
     if (!topic.startsWith(base)) return ACCEPTED;
     const [robot, leaf, ...rest] = topic.slice(base.length).split('/');
     if (!robot || !leaf || rest.length > 0) return ACCEPTED;
+    // A probe of the broker's ACL (central's own, or `central check`'s) that an open broker took: no robot's.
+    if (isProbeRobot(robot)) return ACCEPTED;
     let message: unknown;
     try {
       message = JSON.parse(payload.toString('utf8'));
@@ -192,14 +197,34 @@ export async function startCentralServe(
   };
 
   const clientId = o.clientId ?? (mqtt.client_id || `auraison-central-${mqtt.fleet}-${hostname()}`);
-  intake = new FleetIntake({ mqtt, clientId, subscriptions: serveSubscriptions(mqtt), handler, log });
+  const senders = new SenderProof({
+    publish: (topic, payload) => intake!.probe(topic, payload),
+    prefix: mqtt.topic_prefix,
+    fleet: mqtt.fleet,
+    log,
+  });
+  intake = new FleetIntake({
+    mqtt,
+    clientId,
+    subscriptions: serveSubscriptions(mqtt),
+    handler,
+    log,
+    onConnect: () => void senders.probe(),
+  });
+  // A lab may reload the broker's ACL, or lose it, while central runs.
+  const reprobe = setInterval(() => {
+    if (intake.connected) void senders.probe();
+  }, PROBE_EVERY_MS).unref();
 
   const view: FleetView = {
-    robots: () =>
-      robots.robots().map((r) => {
+    robots: () => {
+      const sender = senders.state.proven ? 'proven' : 'unproven';
+      return robots.robots().map((r) => {
         const asked = resend?.robot(r.robot);
-        return asked ? { ...r, resend: asked } : r;
-      }),
+        return asked ? { ...r, sender, resend: asked } : { ...r, sender };
+      });
+    },
+    senders: () => senders.state,
     query: (text) => lake.fleetQuery(text),
     recentEvents: async (limit) => {
       const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
@@ -234,6 +259,7 @@ export async function startCentralServe(
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      clearInterval(reprobe);
       await resend?.stop();
       await intake.close();
       await ingest.stop();
@@ -242,7 +268,7 @@ export async function startCentralServe(
       grants?.close();
       lake.close();
     })());
-  return { view, ingest, intake, uploads, resend, lake, garbage, httpUrl, stop };
+  return { view, ingest, intake, uploads, senders, resend, lake, garbage, httpUrl, stop };
 }
 
 /** `auraison-edge central serve --config central.yaml`: runs until SIGINT or SIGTERM. */

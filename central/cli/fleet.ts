@@ -12,6 +12,7 @@ import { FleetApiClient, FleetApiError, resolveFleetApi } from './fleet-api.ts';
 /** The fleet API's options every operator command over HTTP takes. */
 const API_OPTIONS = { url: { type: 'string' }, config: { type: 'string' } } as const;
 
+/** A robot as GET /api/robots gives it (central/fleet-view.ts). */
 interface RobotView {
   fleet: string;
   robot: string;
@@ -23,7 +24,15 @@ interface RobotView {
   sync?: Record<string, unknown>;
   refused?: { total: number; last_at?: string | null };
   authority?: string;
+  sender?: 'proven' | 'unproven';
   status_url?: string;
+}
+
+/** Whether the broker proves who sent the reports (central/sender-proof.ts). */
+interface Senders {
+  proven: boolean;
+  checked_at?: string;
+  detail: string;
 }
 
 type Uploads = Record<string, number>;
@@ -58,26 +67,27 @@ export async function centralQuery(argv: string[], io: CommandIO): Promise<numbe
 
 /**
  * `central robots [--json]`: each robot's state, last heartbeat, backlog, the commands its link refused, and sync;
- * the uploads central handled.
+ * the uploads central handled; whether the broker proves who sent the reports.
  */
 export async function centralRobots(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandArgs(argv, { ...API_OPTIONS, json: { type: 'boolean' } });
   const client = new FleetApiClient(await resolveFleetApi(values, io.env));
   let robots: RobotView[];
+  let senders: Senders | undefined;
   let uploads: Uploads;
   try {
-    [{ robots }, uploads] = await Promise.all([
-      client.get<{ robots: RobotView[] }>('/api/robots'),
+    [{ robots, senders }, uploads] = await Promise.all([
+      client.get<{ robots: RobotView[]; senders?: Senders }>('/api/robots'),
       client.get<Uploads>('/api/uploads'),
     ]);
   } catch (error) {
     return failed(io, 'robots', error);
   }
   if (values.json) {
-    io.stdout(`${JSON.stringify({ robots, uploads })}\n`);
+    io.stdout(`${JSON.stringify({ robots, ...(senders ? { senders } : {}), uploads })}\n`);
     return 0;
   }
-  io.stdout(formatRobots(robots, uploads, Date.now()));
+  io.stdout(formatRobots(robots, uploads, Date.now(), senders));
   return 0;
 }
 
@@ -112,7 +122,19 @@ function refusedWords(r: RobotView): string {
   return [refused, authority].filter((w) => w !== '').join('; ');
 }
 
-export function formatRobots(robots: RobotView[], uploads: Uploads, now: number): string {
+/**
+ * Whether each robot's reports are its own, as the broker's ACL proves: one line under the table, since it is the
+ * broker's answer for every robot at once (each robot's `sender` in --json).
+ */
+function sendersLine(senders: Senders | undefined, now: number): string[] {
+  if (!senders) return [];
+  if (senders.proven) return [`reports' senders: proven by the broker's ACL (checked ${ago(senders.checked_at, now)})`];
+  return [
+    `reports' senders: UNPROVEN for every robot above, a report may not be from the robot it names: ${senders.detail}`,
+  ];
+}
+
+export function formatRobots(robots: RobotView[], uploads: Uploads, now: number, senders?: Senders): string {
   const header = ['fleet', 'robot', 'state', 'last heartbeat', 'backlog', 'refused', 'sync', 'status page'];
   const rows = robots.map((r) => [
     r.fleet,
@@ -138,6 +160,7 @@ export function formatRobots(robots: RobotView[], uploads: Uploads, now: number)
     ...(robots.length === 0 ? ['no robot has reported to central yet'] : [line(header), ...rows.map(line)]),
     '',
     `${robots.length} robot(s), ${online} online; uploads: ${counts}`,
+    ...sendersLine(senders, now),
     '',
   ].join('\n');
 }

@@ -1,7 +1,8 @@
 // The fleet page of `central serve`: the robots with their state, last heartbeat, backlog, sync progress and a
-// link to each robot's own status page; the uploads; recent runs and events; a read-only fleet query. Plain ES
-// modules, no build step; everything comes from the fleet API (GET /api/robots, /api/uploads, /api/events,
-// POST /api/query), read again every few seconds (?refresh=S, default 2).
+// link to each robot's own status page, and whether the broker proves each robot's reports are its own; the
+// uploads; recent runs and events; a read-only fleet query. Plain ES modules, no build step; everything comes from
+// the fleet API (GET /api/robots, /api/uploads, /api/events, POST /api/query), read again every few seconds
+// (?refresh=S, default 2).
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = Math.max(0.2, Number(new URLSearchParams(location.search).get('refresh')) || 2) * 1000;
@@ -90,6 +91,25 @@ function refusedCell(r) {
   );
 }
 
+/** The robot's id, and a warning when the broker does not prove its reports are its own (any login may send them). */
+function robotCell(r) {
+  if (r.sender !== 'unproven') return el('td', {}, r.robot);
+  const title = "the broker lets any login publish on this robot's topics: its status and events may be anyone's";
+  return el('td', {}, r.robot, ' ', el('span', { class: 'sender alarm', title }, 'unproven sender'));
+}
+
+/** Whether the broker proves who sent each robot's reports, as central last probed it. */
+function showSenders(senders) {
+  const node = $('senders');
+  if (!senders) return void (node.hidden = true);
+  node.hidden = false;
+  node.className = senders.proven ? 'muted' : 'alarm';
+  node.title = senders.detail;
+  node.textContent = senders.proven
+    ? "reports' senders proven by the broker's ACL"
+    : `reports' senders UNPROVEN: ${senders.detail}`;
+}
+
 function robotRow(r) {
   const state = r.online ? 'online' : 'offline';
   // A robot names its own status page: central says whether it is one to link (http.allowed_status_urls).
@@ -102,7 +122,7 @@ function robotRow(r) {
     'tr',
     { 'data-robot': r.robot },
     el('td', {}, r.fleet),
-    el('td', {}, r.robot),
+    robotCell(r),
     el(
       'td',
       { class: `state ${state}`, title: r.reason ?? '' },
@@ -165,6 +185,7 @@ async function refresh() {
   const list = robots.robots;
   const online = list.filter((r) => r.online).length;
   $('summary').textContent = `${list.length} robot(s), ${online} online, ${list.length - online} offline`;
+  showSenders(robots.senders);
   fill('robots', list.map(robotRow), 7, 'no robot has reported yet');
   fill(
     'uploads',

@@ -36,7 +36,7 @@ describe('who may command a robot, in a lab set up as the docs say', () => {
     ['with the ACL: the broker refuses every attack, nothing reaches tb3-1', true],
     ['without the ACL: tb3-1 refuses every command that reaches it, counted, seen in status and at central', false],
   ])('%s', async (_what, acl) => {
-    const { broker, centralUrl, login } = await labBroker(cleanups, { acl, listeners: true });
+    const { broker, centralUrl, login, brokerLog } = await labBroker(cleanups, { acl, listeners: true });
     const dir = tempDir('lab-attack-');
     cleanups.push(dir.cleanup);
     const settings = serveSettings({ broker, dir: dir.path });
@@ -107,7 +107,32 @@ describe('who may command a robot, in a lab set up as the docs say', () => {
       ];
       for (const [leaf, payload, retain] of reports)
         expect([leaf, await puback(attacker.client, `${PREFIX}/${leaf}`, payload, retain)]).toEqual([leaf, 0x87]);
+      // The robot counts none of this: the broker's log is where a lab sees it, each denial under the login that
+      // tried (its client id on the robots' listener is its username, whatever it asked for).
+      const denied = (leaf: string) =>
+        brokerLog()
+          .split('\n')
+          .filter((l) => l.includes(`Denied PUBLISH from tb3-2 (`) && l.includes(`'${PREFIX}/${leaf}'`)).length;
+      await waitFor(() => denied('heartbeat') === 1, "the broker's log of the denied heartbeat");
+      expect(
+        ['intents', 'config', 'grants', 'resend', 'events', 'status', 'heartbeat'].map((leaf) => [leaf, denied(leaf)]),
+      ).toEqual([
+        ['intents', 1 + FLOOD],
+        ['config', 1],
+        ['grants', 3],
+        ['resend', 1],
+        ['events', 1],
+        ['status', 1],
+        ['heartbeat', 1],
+      ]);
     }
+    // Besides, only central's probe of the ACL is denied (a robot id no robot has): not tb3-1's or central's work.
+    const others = brokerLog()
+      .split('\n')
+      .filter((l) => l.includes('Denied PUBLISH from ') && !l.includes('Denied PUBLISH from tb3-2 ('))
+      .map((l) => /'([^']+)'/.exec(l)?.[1]?.replace(/\/central\.acl-probe-[0-9a-f]{6}\//, '/PROBE/'));
+    const probe = ['events', 'status', 'heartbeat', 'uploads'].map((leaf) => `auraison/${FLEET}/PROBE/${leaf}`);
+    expect(others).toEqual(acl ? probe : []);
 
     const apiUrl = daemon.ports.get(PORTS.api)!.url!;
     const link = async () =>
@@ -144,6 +169,8 @@ describe('who may command a robot, in a lab set up as the docs say', () => {
     // Central's view of tb3-1 is tb3-1's own: no forged status, no forged event.
     const view = serve.view.robots().find((r) => r.robot === ROBOT)!;
     expect(view.status_url).not.toContain('evil');
+    // And it says whether the broker proves that: without the ACL tb3-2 could have reported as tb3-1.
+    expect(view.sender).toBe(acl ? 'proven' : 'unproven');
     const events = await serve.view.recentEvents(1000);
     expect(events.filter((e) => JSON.stringify(e).includes(FORGER))).toEqual([]);
   });

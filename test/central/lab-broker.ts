@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Cleanup } from '../helpers/cleanups.ts';
@@ -20,6 +20,8 @@ export interface LabBroker {
   login: (user: string) => { username: string; password: string };
   /** The acl_file `central acl` wrote (empty without `acl`). */
   aclText: string;
+  /** What the broker has logged so far (with `listeners`, at the log types `central acl`'s conf names). */
+  brokerLog: () => string;
 }
 
 /**
@@ -47,9 +49,14 @@ export async function labBroker(
   // `central acl` prints the conf for port 1883; the broker helper gives the robots' listener a free port.
   const conf = acl || listeners ? await centralAcl(aclFile, passwords, centralPasswords, centralPort) : '';
   const ownAcl = (text: string) => (acl ? text : text.replaceAll(`acl_file ${aclFile}`, ''));
+  // The conf sends the log where the broker's log_dest does; here a file, after the helper's `log_dest none`.
+  const logFile = join(folder.path, 'mosquitto.log');
   const broker = await startBroker(
     listeners
-      ? { listeners: (port) => ownAcl(conf).replace('listener 1883 ', `listener ${port} `) }
+      ? {
+          listeners: (port) => ownAcl(conf).replace('listener 1883 ', `listener ${port} `),
+          extraConfig: `log_dest file ${logFile}`,
+        }
       : { extraConfig: ownAcl(`allow_anonymous false\npassword_file ${passwords}\nacl_file ${aclFile}`) },
   );
   cleanups.push(broker.cleanup);
@@ -58,6 +65,7 @@ export async function labBroker(
     centralUrl: listeners ? `mqtt://127.0.0.1:${centralPort}` : broker.url,
     login: (user) => ({ username: user, password: `${user}-pass` }),
     aclText: acl ? readFileSync(aclFile, 'utf8') : '',
+    brokerLog: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
   };
 }
 
