@@ -76,9 +76,14 @@ describe('which daemon a command reaches', () => {
     expect(status.stdout).toContain('ROBOT STOPPED');
   });
 
-  it('--url reaches whichever daemon answers there, and status says whose it is', async () => {
-    const { a, config, cwd, aUrl } = await twoDaemons();
+  it('--url reaches whichever daemon answers there, and status and stop say whose it is', async () => {
+    const { a, b, config, cwd, aUrl } = await twoDaemons();
     const status = await runMain(['status', '--config', config, '--url', aUrl], { cwd });
     expect(status.stdout).toContain(`daemon: ${join(a.dir, 'data')} (pid ${process.pid}, api ${aUrl})`);
+    const stopped = await runMain(['stop', '--config', config, '--url', aUrl], { cwd });
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout.split('\n')[0]).toBe(`daemon: ${join(a.dir, 'data')} (pid ${process.pid}, ${aUrl})`);
+    expect(latched(a.daemon)).not.toBeNull();
+    expect(latched(b.daemon)).toBeNull();
   });
 });
