@@ -30,9 +30,9 @@ const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 /**
  * The fleet's HTTP API and page, served by `central serve`: GET /api/robots (with `senders`: whether the broker
  * proves who sent the reports), /api/events?limit=N, /api/uploads, POST /api/query {sql} (read-only), and the
- * fleet page at `/` (central/page, plain HTML and ES modules read once at start). Every answer comes from `view`; nothing here holds state. Requests
- * pass the Host and token checks first (http-guard.ts). Resolves once the server listens (`http.port` 0 takes
- * a free port: see `fleetHttpUrl`).
+ * fleet page at `/` (central/page, plain HTML and ES modules read once at start). Every answer comes from `view`;
+ * nothing here holds state. Requests pass the Host and token checks first (http-guard.ts). Resolves once the
+ * server listens (`http.port` 0 takes a free port: see `fleetHttpUrl`).
  */
 export async function fleetHttp(
   view: FleetView,
