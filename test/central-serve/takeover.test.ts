@@ -160,7 +160,9 @@ describe('central serve: two processes share the fleet', () => {
     // What A held came back only because B asked for it.
     expect(fake.answered).toBeGreaterThan(0);
     expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
-    expect(b.view.robots().find((r) => r.robot === 'r1')).toHaveProperty('resend');
+    // mosquitto deals a shared subscription's messages round robin: whose batches A held (r1's, r2's or both) turns
+    // on what else went through the group before, central's probe of the broker's ACL included.
+    expect(b.view.robots().filter((r) => r.resend !== undefined).length).toBeGreaterThan(0);
     expect(b.view.ingest!()).toMatchObject({
       resends_asked: b.resend!.counts.resends_asked,
       failed_commits: b.ingest.counts.failed_commits,
