@@ -9,7 +9,7 @@ const PROBE_TIMEOUT_MS = 10_000;
 /** The robot ids probes publish under: central's `central.acl-probe-…`, `central check`'s `<robot>.acl-probe-…`. */
 const PROBE_ROBOT = /\.acl-probe-[0-9a-f]{6}$/;
 
-export const ACL_REMEDY =
+const ACL_REMEDY =
   "set up the broker's ACL: `auraison-edge central acl` (docs/central-link.md, Broker ACL and threat model)";
 
 /** Whether central may take a robot's reports as that robot's: what the broker showed of its ACL. */
@@ -103,6 +103,7 @@ export class SenderProof {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no PUBACK within ${this.#timeoutMs / 1000} s`)), this.#timeoutMs);
+      timer.unref(); // a probe in flight does not hold a stopped central serve up
     });
     return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   }
