@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeCommandKey } from '../../central/command-signer.ts';
 import { startCentralServe, type CentralServe } from '../../central/serve.ts';
-import type { RecorderService } from '../../daemon/contract/index.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 import { listSyncFiles, type SyncFile } from '../../daemon/lakehouse/sync-files.ts';
 import { pino } from 'pino';
 import { centralConfig } from '../central/central-harness.ts';
@@ -79,7 +79,7 @@ describe('a lab’s fleet end to end: three robots, two central serve processes'
 
     // Recording stops and its last split is sealed: what each robot has, central must have.
     for (const { daemon } of robots) {
-      const recorder = daemon.components.get('recorder') as unknown as RecorderService;
+      const recorder = daemon.ports.get(PORTS.recorder)!;
       recorder.pause();
       await recorder.split();
     }

@@ -8,6 +8,8 @@ import { publishCommand } from '../helpers/command-key.ts';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
+import { CentralLink } from '../../central-link/index.ts';
+import { running } from '../helpers/daemon.ts';
 import { DaemonProcess } from '../system2/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
@@ -359,8 +361,6 @@ function dynamicSecurity(dir: string, acls: Record<string, unknown>[]): string {
 }
 
 function metric(daemon: Daemon, name: string): number | undefined {
-  const metrics = (
-    daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }
-  ).metrics();
+  const metrics = running(daemon, CentralLink)!.metrics();
   return metrics.find((m) => m.name === name)?.samples[0]?.value;
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AgentService } from '../../daemon/contract/services.ts';
+import { CentralLink } from '../../central-link/index.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { skillIntent } from '../helpers/intents.ts';
@@ -18,10 +19,12 @@ import {
   waitOnline,
 } from './central-harness.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { running } from '../helpers/daemon.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 
 const cleanups = cleanupStack();
 
-const agentOf = (daemon: Daemon) => daemon.components.get('agent') as unknown as AgentService;
+const agentOf = (daemon: Daemon) => daemon.ports.get(PORTS.agent)!;
 const centralHealth = (daemon: Daemon) => daemon.status().components.central!;
 
 describe('the central link when the network fails', () => {
@@ -189,8 +192,7 @@ describe('the central link when the network fails', () => {
     const { broker, central } = await brokerAndCentral(cleanups);
     const { daemon, stop } = await centralDaemon(broker.url, { sim: { enabled: true, speed: 20 } });
     cleanups.push(stop);
-    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> })
-      .namedPoses.charging_dock!;
+    const dock = running(daemon, TurtlebotMazeSim)!.namedPoses.charging_dock!;
     const intent = skillIntent('navigate_to', { x: dock.x, y: dock.y });
     await sendIntent(central.client, intent);
     await waitFor(() => central.acks().some((a) => a.intent_id === intent.intent_id), 'the ack');
@@ -214,8 +216,6 @@ function connectsOf(daemon: Daemon): number {
 }
 
 function connectionFailures(daemon: Daemon): number {
-  const metrics = (
-    daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }
-  ).metrics();
+  const metrics = running(daemon, CentralLink)!.metrics();
   return metrics.find((m) => m.name === 'auraison_central_connection_failures_total')!.samples[0]!.value;
 }

@@ -19,6 +19,8 @@ import {
   waitForJournal,
 } from './central-harness.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { running } from '../helpers/daemon.ts';
+import { CentralLink } from '../../central-link/index.ts';
 
 const cleanups = cleanupStack();
 
@@ -51,9 +53,7 @@ describe('what the central link sends of the journal', () => {
     };
     expect(first).toMatchObject({ journal_id: 'journal-a', first_seq: 1, lost: [{ from: 1, to: firstKept - 1 }] });
     expect(first.records[0]!.seq).toBe(firstKept);
-    const metrics = (
-      daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }
-    ).metrics();
+    const metrics = running(daemon, CentralLink)!.metrics();
     expect(metrics.find((m) => m.name === 'auraison_central_outbox_lost_records_total')!.samples[0]!.value).toBe(
       firstKept - 1,
     );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { publishCommand } from '../helpers/command-key.ts';
 import { newId } from '../../daemon/contract/ids.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -29,7 +30,7 @@ describe('the central link against a real mosquitto', () => {
     const ack = central.acks().find((a) => a.intent_id === intent.intent_id)!;
     expect(ack).toMatchObject({ schema: 'auraison.ack/1', robot: 'tb3-1', kind: 'intent', status: 'accepted' });
     // The run is the agent's, with the source set where it came from, and it ran.
-    const run = daemon.components.get('agent') as unknown as { getRun(id: string): { run: RunState } | undefined };
+    const run = daemon.ports.get(PORTS.agent)!;
     await waitFor(() => run.getRun(ack.run_id as string)?.run.status === 'succeeded', 'the run to succeed');
     // Every record of the journal reached central, the run's final state among them.
     await waitForJournal(daemon, central.records);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiComponent } from '../../daemon/api/api-component.ts';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import type { Intent } from '../../daemon/contract/schemas.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
@@ -7,6 +8,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { brokerAndCentral, centralDaemon, ROBOT, sendIntent } from './central-harness.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { running } from '../helpers/daemon.ts';
 
 // An intent names whom it is for (targets: robot ids, or <robot id>/<resource>). One sent to tb3-1 with
 // targets ["tb3-2"] was accepted and drove tb3-1. Every intake refuses an intent whose targets name neither
@@ -21,8 +23,7 @@ const httpBody = (intent: Intent): string =>
   JSON.stringify({ intent_id: intent.intent_id, type: intent.type, params: intent.params, targets: intent.targets });
 
 function runOf(daemon: Daemon, intent: Intent): unknown {
-  const agent = daemon.components.get('agent') as unknown as { store: { byIntent(id: string): unknown } };
-  return agent.store.byIntent(intent.intent_id);
+  return running(daemon, AgentComponent)!.store.byIntent(intent.intent_id);
 }
 
 describe('an intent for another robot', () => {
@@ -34,7 +35,7 @@ describe('an intent for another robot', () => {
       lakehouse: { enabled: false },
     });
     cleanups.push(stop);
-    const url = (daemon.components.get('api') as ApiComponent).url!;
+    const url = daemon.ports.get(PORTS.api)!.url!;
 
     // HTTP: 421 Misdirected Request, naming both robots.
     const overHttp = forOther();

@@ -12,6 +12,8 @@ import { DEFAULT_SETTABLE_KEYS } from '../../daemon/config/sections/central.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { running } from '../helpers/daemon.ts';
+import { CentralLink } from '../../central-link/index.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { brokerAndCentral, centralConfig, FLEET, PREFIX, ROBOT, sendIntent, waitOnline } from './central-harness.ts';
@@ -272,10 +274,11 @@ describe('config from central, against a real mosquitto', () => {
 
   it('switches the agent off without restarting the link that acks it, and intents are then refused', async () => {
     const { send, robot, central } = await setup({}, { remote_config: { settable_keys: ['agent.enabled'] } });
-    const link = robot.daemon.components.get('central');
+    const link = running(robot.daemon, CentralLink);
+    expect(link).toBeDefined();
     const ack = await send({ config_id: 'cfg-no-agent', config: { agent: { enabled: false } } });
     expect(ack).toMatchObject({ status: 'applied', restarted: ['agent'] });
-    expect(robot.daemon.components.get('central')).toBe(link);
+    expect(running(robot.daemon, CentralLink)).toBe(link);
     expect(robot.daemon.components.has('agent')).toBe(false);
     const intent = skillIntent('stop', {});
     await sendIntent(central.client, intent);

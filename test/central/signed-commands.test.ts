@@ -8,6 +8,8 @@ import type { Daemon } from '../../daemon/daemon.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
 import { formatStatus } from '../../daemon/cli/commands/status.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { running } from '../helpers/daemon.ts';
+import { CentralLink } from '../../central-link/index.ts';
 import { commandSignature, publishCommand, TEST_COMMAND_KEY, testKey } from '../helpers/command-key.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { centralClient } from '../helpers/mosquitto.ts';
@@ -79,9 +81,7 @@ describe('signed commands from central', () => {
     expect(await ackOf(genuine.intent_id)).toMatchObject({ status: 'accepted' });
     expect(signatures(daemon).verified).toBe(1);
 
-    const central_ = daemon.components.get('central') as unknown as {
-      metrics(): { name: string; samples: { labels?: Record<string, string>; value: number }[] }[];
-    };
+    const central_ = running(daemon, CentralLink)!;
     const family = central_.metrics().find((m) => m.name === 'auraison_central_command_signatures_total')!;
     expect(family.samples).toEqual(
       expect.arrayContaining([
