@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createInterface } from 'node:readline';
-import { PORTS } from '../daemon/contract/index.ts';
+import { PORTS, type RobotStopOutcome } from '../daemon/contract/index.ts';
+import { STOP_REPLY_WAIT_MS } from '../daemon/safety/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
@@ -31,11 +34,18 @@ interface ZenohDetails {
 interface PeerLeft {
   goneS: number | undefined;
   memory: NodeJS.MemoryUsage;
+  /** Then after a full GC: what the daemon holds, not garbage not yet collected. */
+  collected: NodeJS.MemoryUsage;
   details: ZenohDetails;
 }
 
-async function stops(url: string, n: number): Promise<number[]> {
+/**
+ * `n` stops, one after another: their times, sorted, and how many replies said the stop's event or latch file was
+ * not yet durable (the reply waits STOP_REPLY_WAIT_MS for both, then goes without them).
+ */
+async function stops(url: string, n: number): Promise<{ times: number[]; notDurable: number }> {
   const times: number[] = [];
+  let notDurable = 0;
   for (let i = 0; i < n; i++) {
     const start = performance.now();
     const res = await fetch(`${url}/stop`, {
@@ -43,12 +53,13 @@ async function stops(url: string, n: number): Promise<number[]> {
       headers: { 'content-type': 'application/json' },
       body: '{"by":"bench"}',
     });
-    await res.text();
+    const reply = (await res.json()) as RobotStopOutcome;
     if (res.status !== 200) throw new Error(`POST /stop answered ${res.status}`);
     times.push(performance.now() - start);
+    if (reply.journal_error !== null || (reply.latched !== null && reply.latched.error !== null)) notDurable++;
     await new Promise((r) => setTimeout(r, 25));
   }
-  return times.sort((a, b) => a - b);
+  return { times: times.sort((a, b) => a - b), notDurable };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -85,7 +96,7 @@ export async function run(): Promise<BenchResult[]> {
       ],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    let flooded: number[];
+    let flooded: { times: number[]; notDurable: number };
     let after: ZenohDetails;
     let rssPeak = before.rss;
     // Until the memory after the flood is read: its topics' teardown counts towards the peak too.
@@ -110,8 +121,8 @@ export async function run(): Promise<BenchResult[]> {
     } finally {
       clearInterval(sampler);
     }
-    const p99 = percentile(flooded, 99);
-    const idleP99 = percentile(idle, 99);
+    const p99 = percentile(flooded.times, 99);
+    const idleP99 = percentile(idle.times, 99);
     // The goal is a multiple of idle, so the row gives that multiple itself (flood / idle, > 1 slower): the runner's
     // ratio column would show its inverse.
     const multiple = p99 / idleP99;
@@ -130,10 +141,12 @@ export async function run(): Promise<BenchResult[]> {
         goal: '< 2x idle',
         met: multiple < 2,
         notes: [
-          `flood p50 ${percentile(flooded, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; idle p50 ${percentile(idle, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms; flood/idle p99 ${multiple.toFixed(2)}x`,
+          `flood p50 ${percentile(flooded.times, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; idle p50 ${percentile(idle.times, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms; flood/idle p99 ${multiple.toFixed(2)}x`,
+          `replies sent before the stop's event or latch file was durable (after the ${STOP_REPLY_WAIT_MS} ms wait): ${flooded.notDurable} of ${STOPS} flooded, ${idle.notDurable} of ${STOPS} idle`,
           `bridged ${after.bridged_topics.bridged}, waiting ${after.bridged_topics.waiting}, refusals ${after.bridged_topics.refusals}; ` +
             `link ${after.link.state}, losses ${after.link.losses}, declare failures ${after.link.declareFailures}; ` +
-            `event loop delay p99 ${(floodLoop.percentile(99) / 1e6).toFixed(1)} ms flooded, ${(idleLoop.percentile(99) / 1e6).toFixed(1)} ms idle ` +
+            `event loop delay p99 ${(floodLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(floodLoop.max / 1e6).toFixed(1)} ms flooded; ` +
+            `p99 ${(idleLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(idleLoop.max / 1e6).toFixed(1)} ms idle ` +
             `(the flooding peer, router and bridge share the machine's cores)`,
         ],
       },
@@ -145,8 +158,9 @@ export async function run(): Promise<BenchResult[]> {
         better: 'lower',
         notes: [
           `rss ${mb(before.rss)} MB before the flood, peak ${mb(rssPeak)} MB, ${mb(left.memory.rss)} MB ${AFTER_S} s after ${gone}; ` +
-            `V8 heap used ${mb(before.heapUsed)} MB before, ${mb(left.memory.heapUsed)} MB after ` +
-            `(no GC forced)`,
+            `V8 heap used ${mb(before.heapUsed)} MB before, ${mb(left.memory.heapUsed)} MB after; ` +
+            `after a forced full GC then: rss ${mb(left.collected.rss)} MB, heap used ${mb(left.collected.heapUsed)} of ${mb(left.collected.heapTotal)} MB, ` +
+            `external ${mb(left.collected.external)} MB (array buffers ${mb(left.collected.arrayBuffers)} MB)`,
         ],
       },
     ];
@@ -176,5 +190,8 @@ async function afterThePeerLeft(zenoh: () => Promise<ZenohDetails>): Promise<Pee
     await new Promise((r) => setTimeout(r, 250));
   }
   await new Promise((r) => setTimeout(r, AFTER_S * 1000));
-  return { goneS, memory: process.memoryUsage(), details: await zenoh() };
+  const memory = process.memoryUsage();
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return { goneS, memory, collected: process.memoryUsage(), details: await zenoh() };
 }
