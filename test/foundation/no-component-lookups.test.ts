@@ -6,20 +6,10 @@ import { ROOT } from '../helpers/cli.ts';
 /**
  * No component is looked up by name (`components.get('agent')`): components take one another's services through
  * the ports their specs declare, and tests and benches reach a component through a port (`running(daemon, Class)`,
- * `daemon.ports.get(PORTS.api)`) or read it as status does (`daemon.componentHealth().zenoh`). The lookups left are
- * in tests written before, listed here with their count: a file may lose them, never gain one, and no file gets a
- * first one.
+ * `daemon.ports.get(PORTS.api)`) or read it as status does (`daemon.componentHealth().zenoh`). None is left; a file
+ * that must keep one for a while is listed here with its count, and may lose them, never gain one.
  */
-const LEFT: Record<string, number> = {
-  'test/central-ops/fleet-e2e.test.ts': 1,
-  'test/central/central-link-broker-edges.test.ts': 1,
-  'test/central/central-link-faults.test.ts': 3,
-  'test/central/central-link-records.test.ts': 1,
-  'test/central/central-link.test.ts': 1,
-  'test/central/intent-targets.test.ts': 2,
-  'test/central/remote-config.test.ts': 2,
-  'test/central/signed-commands.test.ts': 1,
-};
+const LEFT: Record<string, number> = {};
 
 const LOOKUP = /\bcomponents\.get\(/g;
 const SKIP = new Set(['node_modules', 'dist', '.git', 'scratch']);
