@@ -55,8 +55,10 @@ describe('EndpointChain: what a model reply may hold', () => {
 
   it('fails the request with the reason when the whole reply is over max_reply_bytes', async () => {
     server.enqueue({ text: 'blah '.repeat(40_000) });
+    // As above: under load the response headers of a 200 kB reply can outlast the default 3 s.
+    const connect_timeout_ms = 600_000;
     const chain = new EndpointChain({
-      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))],
+      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, connect_timeout_ms }))],
       limits: { max_tool_argument_bytes: 1024, max_reply_bytes: 65_536 },
     });
     const message = await chain.stream(context).result();

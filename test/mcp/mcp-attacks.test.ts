@@ -200,6 +200,20 @@ describe('the MCP gateway under attack', () => {
       'graph refused: more than 5 calls in a minute from all MCP clients together (mcp.max_calls_per_minute_total); wait, or stop (never limited)',
     );
     expect((await graph(c!)).isError).toBe(true);
+
+    // Each session's run shows its own refusal, failed from it. Seen before the stop below, which cancels the
+    // runs still open: under load a run's end can still be on its way to the journal when the stop comes.
+    const runOf = (actor: string) =>
+      sessionRuns(agent).find((r) => JSON.stringify(agent.getRun(r.run_id)!.events[0]).includes(actor));
+    for (const actor of ['mcp:flooder-b', 'mcp:flooder-c']) {
+      const run = await waitForValue(() => runOf(actor), `${actor}'s session run`);
+      await waitFor(() => eventsOf(agent, run.run_id, 'mcp.refused').length === 1, `${actor}'s refusal`);
+      expect(eventsOf(agent, run.run_id, 'mcp.refused')[0]).toMatchObject({ tool: 'graph', reason: 'rate_total' });
+      const ended = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+      await waitFor(() => ended.includes(agent.getRun(run.run_id)!.run.status), `${actor}'s run to end`);
+      expect(agent.getRun(run.run_id)!.run.status).toBe('failed');
+    }
+
     const stop = await c!.callTool({ name: 'stop', arguments: {} });
     expect(stop.isError).toBeFalsy();
     expect(JSON.stringify(stop.content)).toContain('mcp:flooder-c');
@@ -208,15 +222,7 @@ describe('the MCP gateway under attack', () => {
     expect(await metric(url, 'auraison_mcp_refused_total{tool="graph",reason="rate_total"}')).toBe(2);
     expect(await metric(url, 'auraison_mcp_refused_total{tool="graph",reason="rate"}')).toBe(1);
 
-    // Each session's run shows its own refusal, and c's its stop.
-    const runOf = (actor: string) =>
-      sessionRuns(agent).find((r) => JSON.stringify(agent.getRun(r.run_id)!.events[0]).includes(actor));
-    for (const actor of ['mcp:flooder-b', 'mcp:flooder-c']) {
-      const run = await waitForValue(() => runOf(actor), `${actor}'s session run`);
-      await waitFor(() => eventsOf(agent, run.run_id, 'mcp.refused').length === 1, `${actor}'s refusal`);
-      expect(eventsOf(agent, run.run_id, 'mcp.refused')[0]).toMatchObject({ tool: 'graph', reason: 'rate_total' });
-      expect(agent.getRun(run.run_id)!.run.status).toBe('failed');
-    }
+    // And c's run its stop.
     const cRun = runOf('mcp:flooder-c')!;
     await waitFor(() => eventsOf(agent, cRun.run_id, 'tool.call').length === 1, "c's stop in its run");
     expect(eventsOf(agent, cRun.run_id, 'tool.call')[0]).toMatchObject({ tool: 'stop' });
