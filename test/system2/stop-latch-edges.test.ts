@@ -146,7 +146,7 @@ describe('auraison-edge stop --release with a daemon running', () => {
       // The daemon's latch, not only its file: what the robot obeys.
       expect(running(daemon, AgentComponent)!.health().details).toMatchObject({ stop_latch: null });
       expect(existsSync(stopLatchPath(join(dir, 'data')))).toBe(false);
-      expect(released.stdout).toMatch(/^released: the stop latched by ada/);
+      expect(released.stdout).toMatch(/^daemon: .+\nreleased: the stop latched by ada/);
     },
   );
 });

@@ -327,8 +327,9 @@ describe('auraison-edge stop --release', () => {
       });
       const released = await cli('stop', '--release', '--by', 'bob');
       expect(released.code, released.stderr).toBe(0);
+      // which daemon was released, then what
       expect(released.stdout).toMatch(
-        /^released: the stop latched by ada at \S+ \(checking the gripper\); the robot may move again\n$/,
+        /^daemon: .+\nreleased: the stop latched by ada at \S+ \(checking the gripper\); the robot may move again\n$/,
       );
       const pubAgain = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
       expect(pubAgain.code, pubAgain.stderr).toBe(0);

@@ -162,7 +162,13 @@ async function release(
       if (!api) return 1;
       try {
         const outcome = await api.client.post<StopReleaseOutcome>('/stop/release', { by });
-        io.stdout(values.json ? `${JSON.stringify(outcome)}\n` : releaseText(outcome.latch, 'released'));
+        // As a stop says which daemon it stopped: the one that answered.
+        const daemon = values.json ? undefined : await api.addressed();
+        io.stdout(
+          values.json
+            ? `${JSON.stringify(outcome)}\n`
+            : `${daemon ? `${describeDaemon(daemon)}\n` : ''}${releaseText(outcome.latch, 'released')}`,
+        );
         return 0;
       } catch (error) {
         api.report(error);
