@@ -7,8 +7,7 @@ import { McapIndexedReader, McapWriter } from '@mcap/core';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decompressHandlers } from '../../daemon/bags/decompress.ts';
-import { BagPlayer, type PlayOptions } from '../../daemon/bags/player.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
+import { BagPlayer } from '../../daemon/bags/player.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { compileTopicSelection } from '../../daemon/bus/glob.ts';
@@ -18,6 +17,7 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { tick } from '../helpers/wait.ts';
+import { playerOn } from '../helpers/bag-player.ts';
 import { running } from '../helpers/daemon.ts';
 
 const TALKER = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/talker');
@@ -25,23 +25,6 @@ const CDR_DB3 = join(FIXTURES, 'bags/rosbag2/rosbag2_tests/resources/sqlite3/cdr
 const work = tempDir('bag-play-');
 afterAll(() => work.cleanup());
 const log = pino({ level: 'silent' });
-
-function playerOn(path: string, options: Partial<PlayOptions> = {}) {
-  const bus = new Bus();
-  const definitions = new DefinitionsRegistry();
-  const seen: BusMessage[] = [];
-  bus.subscribe({
-    name: 'test',
-    topic: '**',
-    queue: { policy: 'drop-newest', depth: 1_000_000 },
-    handler: (m) => void seen.push(m),
-  });
-  const player = new BagPlayer(
-    { bus, definitions, log },
-    { path, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options },
-  );
-  return { bus, definitions, seen, player };
-}
 
 async function mcapMessages(file: string) {
   const bytes = readFileSync(file);
