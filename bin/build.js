@@ -7,7 +7,7 @@
 // typebox and yaml: their 700 and 80 small modules took most of a second to resolve at every start of the CLI.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -62,15 +62,30 @@ const { outputFiles } = await build({
 // dist/ meanwhile reads a whole old file or a whole new one, never half of one.
 const written = new Set();
 let changed = 0;
-for (const { path, contents } of outputFiles) {
+const INDEX = join(OUT, 'daemon/cli/commands.json');
+for (const { path, contents } of outputFiles) writeChanged(path, contents);
+// before the index is read from dist/: a command whose source is gone must not stay in it
+for (const path of listFiles(OUT)) if (!written.has(path) && path !== INDEX && !path.endsWith('.tmp')) rmSync(path);
+writeChanged(INDEX, await commandIndex());
+
+function writeChanged(path, contents) {
   written.add(path);
-  if (sameBytes(path, contents)) continue;
+  if (sameBytes(path, contents)) return;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(`${path}.${process.pid}.tmp`, contents);
   renameSync(`${path}.${process.pid}.tmp`, path);
   changed += 1;
 }
-for (const path of listFiles(OUT)) if (!written.has(path) && !path.endsWith('.tmp')) rmSync(path);
+
+/**
+ * Every command's name and summary, read from the commands just built: the top-level help lists them from
+ * dist/daemon/cli/commands.json without loading every command (see COMMAND_INDEX in daemon/cli/main.ts).
+ */
+async function commandIndex() {
+  const { loadCommands } = await import(pathToFileURL(join(OUT, 'daemon/cli/main.js')).href);
+  const index = [...(await loadCommands()).values()].map(({ name, summary }) => ({ name, summary }));
+  return Buffer.from(`${JSON.stringify(index, null, 2)}\n`);
+}
 
 function sameBytes(path, contents) {
   try {

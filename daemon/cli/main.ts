@@ -26,17 +26,35 @@ async function importCommand(file: string): Promise<[string, Command]> {
   return [mod.command.name, mod.command];
 }
 
+/** What the top-level help and a typo's suggestion need of a command. */
+export type CommandSummary = Pick<Command, 'name' | 'summary'>;
+
 /**
- * The commands a run needs: only the one named when its file is there (commands/<name>.js, as each command's file is
- * named), since every command loaded costs its modules' load at each start (`status` took 4x `node -e 0` when all
- * were); every one for the help, a typo's suggestion, or a name no file has.
+ * Where `npm run build` writes every command's name and summary, beside the compiled CLI (bin/build.js): the
+ * top-level help reads them there instead of loading every command, whose modules (the config's schemas, yaml)
+ * were most of its start. Absent when run from the sources (the tests): every command is loaded then.
  */
-async function commandsFor(name: string | undefined): Promise<Map<string, Command>> {
-  if (name === undefined || !/^[a-z][a-z-]*$/.test(name)) return loadCommands();
+const COMMAND_INDEX = join(COMMANDS_DIR, '..', 'commands.json');
+
+/** Every command's name and summary, in the order of their files: from the index, else from every command loaded. */
+async function summaries(): Promise<CommandSummary[]> {
+  try {
+    return JSON.parse(readFileSync(COMMAND_INDEX, 'utf8')) as CommandSummary[];
+  } catch {
+    return [...(await loadCommands()).values()];
+  }
+}
+
+/**
+ * The command named: only its file is loaded when it is there (commands/<name>.js, as each command's file is named),
+ * since every command loaded costs its modules' load at each start (`status` took 4x `node -e 0` when all were);
+ * every one for a name no file has.
+ */
+async function commandNamed(name: string): Promise<Command | undefined> {
+  if (!/^[a-z][a-z-]*$/.test(name)) return undefined;
   const file = ['js', 'ts'].map((ext) => `${name}.${ext}`).find((f) => existsSync(join(COMMANDS_DIR, f)));
-  if (!file) return loadCommands();
-  const [found, command] = await importCommand(file);
-  return found === name ? new Map([[name, command]]) : loadCommands();
+  const [found, command] = file ? await importCommand(file) : [undefined, undefined];
+  return found === name ? command : (await loadCommands()).get(name);
 }
 
 function version(): string {
@@ -44,9 +62,9 @@ function version(): string {
   return pkg.version;
 }
 
-function topHelp(commands: Map<string, Command>): string {
-  const width = Math.max(...[...commands.keys()].map((n) => n.length));
-  const lines = [...commands.values()].map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+function topHelp(commands: CommandSummary[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     'Usage: auraison-edge <command> [options]',
     '',
@@ -82,23 +100,23 @@ function terminalSafe(io: CommandIO): CommandIO {
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
-  const commands = await commandsFor(name);
   if (name === undefined) {
-    io.stderr(topHelp(commands));
+    io.stderr(topHelp(await summaries()));
     return EXIT_USAGE;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
-    const target = rest[0] !== undefined ? commands.get(rest[0]) : undefined;
-    io.stdout(target ? target.help : topHelp(commands));
+    const target = rest[0] !== undefined ? await commandNamed(rest[0]) : undefined;
+    io.stdout(target ? target.help : topHelp(await summaries()));
     return 0;
   }
   if (name === '--version' || name === '-V') {
     io.stdout(`${version()}\n`);
     return 0;
   }
-  const command = commands.get(name);
+  const command = await commandNamed(name);
   if (!command) {
-    const guess = didYouMean(name, [...commands.keys()]);
+    const names = (await summaries()).map((c) => c.name);
+    const guess = didYouMean(name, names);
     io.stderr(
       `auraison-edge: unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}\nRun \`auraison-edge --help\` for the list of commands.\n`,
     );
