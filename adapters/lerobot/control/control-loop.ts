@@ -16,6 +16,7 @@ import { nowNs } from '../../../daemon/contract/index.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
+import { withoutMemoryReducer } from './without-memory-reducer.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
 import { LogBurst, withSuppressed } from '../../../daemon/util/index.ts';
 
@@ -191,23 +192,25 @@ export class ControlLoop {
     const commandDefinitions = command ? this.#definitions.resolve(command.type).definitions : undefined;
     if (command) this.#publisher = this.#bus.advertise(command.topic, command.type, { source: `control:${name}` });
 
-    const worker = spawnTsWorker(workerEntry('adapters/lerobot/control/loop-worker'), {
-      workerData: {
-        name,
-        policyName: this.#policyName,
-        policy: this.#policy,
-        loop: this.#loop,
-        velocity: this.#velocity,
-        stateBuffer: state.buffer,
-        boardBuffer: board.buffer,
-        boardLengths: board.lengths,
-        topicCount: plan.topics.length,
-        commandDefinitions,
-        inference: inferencePort,
-        logIntervalMs: this.#logIntervalMs,
-      } satisfies LoopWorkerData,
-      transferList: inferencePort ? [inferencePort] : [],
-    });
+    const worker = withoutMemoryReducer(() =>
+      spawnTsWorker(workerEntry('adapters/lerobot/control/loop-worker'), {
+        workerData: {
+          name,
+          policyName: this.#policyName,
+          policy: this.#policy,
+          loop: this.#loop,
+          velocity: this.#velocity,
+          stateBuffer: state.buffer,
+          boardBuffer: board.buffer,
+          boardLengths: board.lengths,
+          topicCount: plan.topics.length,
+          commandDefinitions,
+          inference: inferencePort,
+          logIntervalMs: this.#logIntervalMs,
+        } satisfies LoopWorkerData,
+        transferList: inferencePort ? [inferencePort] : [],
+      }),
+    );
     this.#worker = worker;
     await this.#ready(worker, state);
     this.#watchForCrash(worker);
