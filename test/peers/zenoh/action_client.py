@@ -17,6 +17,8 @@ import uuid
 
 import zenoh
 
+from client_config import client_config
+
 spec = json.loads(sys.argv[1])
 action = spec["action"]
 domain = spec.get("domain", 0)
@@ -42,10 +44,7 @@ def key(part):
     return f"{domain}/{action.lstrip('/')}/_action/{part}/{DDS[part]}/{spec['hashes'][part]}"
 
 
-conf = zenoh.Config()
-conf.insert_json5("mode", '"client"')
-conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
-conf.insert_json5("scouting/multicast/enabled", "false")
+conf = client_config(spec["router"])
 session = zenoh.open(conf)
 zid = str(session.zid())
 node = spec.get("node", "fibonacci_client")

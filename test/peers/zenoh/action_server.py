@@ -26,6 +26,8 @@ import time
 
 import zenoh
 
+from client_config import client_config
+
 spec = json.loads(sys.argv[1])
 action = spec["action"]
 step_s = spec.get("step_s", 0.05)
@@ -39,10 +41,7 @@ def emit(**event):
         print(json.dumps(event), flush=True)
 
 
-conf = zenoh.Config()
-conf.insert_json5("mode", '"client"')
-conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
-conf.insert_json5("scouting/multicast/enabled", "false")
+conf = client_config(spec["router"])
 session = zenoh.open(conf)
 zid = str(session.zid())
 tokens = []

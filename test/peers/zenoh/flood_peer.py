@@ -10,13 +10,12 @@ import threading
 
 import zenoh
 
+from client_config import client_config
+
 spec = json.loads(sys.argv[1])
 domain = spec.get("domain", 0)
 prefix = spec.get("prefix", "/flood").strip("/").replace("/", "%")
-conf = zenoh.Config()
-conf.insert_json5("mode", '"client"')
-conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
-conf.insert_json5("scouting/multicast/enabled", "false")
+conf = client_config(spec["router"])
 session = zenoh.open(conf)
 zid = str(session.zid())
 node = session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/flood")

@@ -13,6 +13,8 @@ import threading
 
 import zenoh
 
+from client_config import client_config
+
 spec = json.loads(sys.argv[1])
 lock = threading.Lock()
 
@@ -31,10 +33,7 @@ def on_query(query):
     emit(event="query", key=str(query.key_expr), attachment=attachment)
 
 
-conf = zenoh.Config()
-conf.insert_json5("mode", '"client"')
-conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
-conf.insert_json5("scouting/multicast/enabled", "false")
+conf = client_config(spec["router"])
 session = zenoh.open(conf)
 queryable = session.declare_queryable(spec["key"], on_query, complete=True)
 emit(event="ready", zid=str(session.zid()))

@@ -24,6 +24,8 @@ import threading
 import time
 
 import zenoh
+
+from client_config import client_config
 import zenoh.ext as ext
 
 spec = json.loads(sys.argv[1])
@@ -59,10 +61,7 @@ def parse_attachment(raw):
     return {"seq": seq, "ts": ts, "gid": b[17 : 17 + n].hex(), "length": len(b)}
 
 
-conf = zenoh.Config()
-conf.insert_json5("mode", '"client"')
-conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
-conf.insert_json5("scouting/multicast/enabled", "false")
+conf = client_config(spec["router"])
 # rmw_zenoh's session config enables timestamping, which zenoh-ext's cache needs.
 conf.insert_json5("timestamping/enabled", "true")
 session = zenoh.open(conf)
