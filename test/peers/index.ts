@@ -11,7 +11,7 @@ export const INSTALL_COMMAND = 'bash test/peers/install';
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** The peers `npm test` installs first (test/peers/install's quick group); `npm run test:all` adds the rest. */
-const QUICK = new Set(['python', 'go', 'minio', 'duckdb']);
+const QUICK = new Set(['python', 'go', 'minio', 'duckdb', 'ros2']);
 
 export interface ZenohPeers {
   /** Python with eclipse-zenoh. */
@@ -23,7 +23,7 @@ export interface ZenohPeers {
 }
 
 /** The path of an installed peer; when it is missing, the test fails or is skipped (test/peers/missing.ts). */
-function need(path: string, what: string, install: string): string {
+export function need(path: string, what: string, install: string): string {
   if (existsSync(path)) return path;
   const alone = `\`${INSTALL_COMMAND} ${install}\``;
   peerMissing(
