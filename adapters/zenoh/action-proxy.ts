@@ -1,6 +1,7 @@
 import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import {
   actionEndpoints,
+  type ActionGoals,
   BusActionServer,
   goalIdHex,
   goalState,
@@ -18,6 +19,18 @@ import type { Handle } from './zenoh-link.ts';
 export interface ActionContext extends ServiceContext {
   /** How long a get_result may wait for the goal's end (the remote server answers it then). */
   resultTimeoutMs: number;
+  /** The bus source of what the action's server sends (feedback, status): its link's. */
+  source: string;
+  /**
+   * The relayed actions (config relays), whose goals come from another graph's clients through the bus: each goal is
+   * one the operator's stop cancels (`track`), as the daemon's own clients' goals are, and none is sent while
+   * `refusal` says why not (the stop latched, a pose outside the geofence).
+   */
+  relayedGoals?: {
+    track: ActionGoals;
+    actions: ReadonlySet<string>;
+    refusal: (goal: Record<string, unknown>) => string | undefined;
+  };
 }
 
 export const actionCounters = () => ({
@@ -123,9 +136,12 @@ export class ZenohActionProxy {
       log: ctx.log,
       name,
       type,
-      source: 'zenoh',
+      source: ctx.source,
       handler: {
-        accept: (goal, goalId) => this.#sendGoal(goal, goalId),
+        accept: (goal, goalId) => {
+          const relayed = ctx.relayedGoals?.actions.has(name) ? ctx.relayedGoals : undefined;
+          return relayed?.refusal(goal) ?? this.#sendGoal(goal, goalId);
+        },
         execute: (_goal, context) => {
           const following = this.#follow(context);
           this.#following.add(following);
@@ -189,12 +205,16 @@ export class ZenohActionProxy {
     const onCancel = () => void this.#cancel(goalId);
     if (signal.aborted) onCancel();
     else signal.addEventListener('abort', onCancel, { once: true });
+    const track = this.#ctx.relayedGoals?.actions.has(this.name) ? this.#ctx.relayedGoals.track : undefined;
+    const handle = { action: this.name, goalId, cancel: () => this.#cancelForStop(goalId) };
+    track?.started(handle);
     try {
       return await this.#result(goalId);
     } catch (error) {
       this.#onAborted(goalId, (error as Error).message);
       throw error;
     } finally {
+      track?.ended(handle);
       signal.removeEventListener('abort', onCancel);
       this.#followers.delete(goalId);
     }
@@ -269,7 +289,15 @@ export class ZenohActionProxy {
     return Promise.race([work, left]).finally(() => gone.removeEventListener('abort', fail));
   }
 
-  async #cancel(goalId: string): Promise<void> {
+  /** The operator's stop cancelling a relayed goal: the cancel sent as a bus client's is (the handle's answer). */
+  async #cancelForStop(goalId: string): Promise<{ returnCode: number }> {
+    const answer = await this.#cancel(goalId);
+    if (typeof answer === 'string') throw new Error(answer);
+    return { returnCode: answer };
+  }
+
+  /** Sends cancel_goal for the goal: the server's return code, or why there is none. */
+  async #cancel(goalId: string): Promise<number | string> {
     const { codec, link, timeoutMs, log } = this.#ctx;
     this.#counters.cancels++;
     const payload = codec.encode(`${this.#ends.types.cancelGoal}_Request`, {
@@ -283,8 +311,10 @@ export class ZenohActionProxy {
           { action: this.name, goal: goalId, answer: typeof response === 'string' ? response : response.return_code },
           'zenoh: the remote action server did not take the cancel',
         );
+      return typeof response === 'string' ? response : Number(response.return_code);
     } catch (error) {
       log.warn({ action: this.name, goal: goalId, err: (error as Error).message }, 'zenoh: a cancel was not sent');
+      return `the cancel was not sent: ${(error as Error).message}`;
     }
   }
 

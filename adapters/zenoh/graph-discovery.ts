@@ -1,8 +1,6 @@
 import type { GraphEndpoint, RobotGraph, TopicQos } from '../../daemon/bus/index.ts';
 import type { AnnouncedEntity, Mapping } from './mapping.ts';
 
-export const SOURCE = 'zenoh';
-
 /** What the bridge needs to know of a topic the graph publishes. */
 export interface PublishedTopic {
   name: string;
@@ -28,6 +26,7 @@ interface Known {
 export class GraphDiscovery {
   #graph: RobotGraph;
   #mapping: Mapping;
+  #source: string;
   #known = new Map<string, Known>();
   /** Remote publishers' token keys by topic, kept as tokens come and go: a reconcile reads what changed only. */
   #publishers = new Map<string, Set<string>>();
@@ -45,8 +44,11 @@ export class GraphDiscovery {
     mapping: Mapping;
     isLocal: (entity: AnnouncedEntity) => boolean;
     onChange: () => void;
+    /** The graph source its entries are written under: `zenoh`, or the second link's. */
+    source?: string;
   }) {
-    const { graph, mapping, isLocal, onChange } = options;
+    const { graph, mapping, isLocal, onChange, source = 'zenoh' } = options;
+    this.#source = source;
     this.#graph = graph;
     this.#mapping = mapping;
     this.#isLocal = isLocal;
@@ -88,10 +90,10 @@ export class GraphDiscovery {
       this.#changedTopics.add(entity.name);
     }
     if (entity.kind === 'node') {
-      this.#graph.addNode({ source: SOURCE, name: entity.node, id: entity.id, local });
+      this.#graph.addNode({ source: this.#source, name: entity.node, id: entity.id, local });
     } else {
       const endpoint: GraphEndpoint = {
-        source: SOURCE,
+        source: this.#source,
         kind: entity.kind,
         node: entity.node,
         name: entity.name,
@@ -164,7 +166,7 @@ export class GraphDiscovery {
   clear(): void {
     clearTimeout(this.#settleTimer);
     this.#known.clear();
-    this.#graph.clearSource(SOURCE);
+    this.#graph.clearSource(this.#source);
     this.#changed();
   }
 
@@ -178,8 +180,8 @@ export class GraphDiscovery {
       if (keys.size === 0) this.#publishers.delete(entity.name);
       this.#changedTopics.add(entity.name);
     }
-    if (entity.kind === 'node') this.#graph.removeNode(SOURCE, entity.node, entity.id);
-    else this.#graph.remove(SOURCE, entity.id);
+    if (entity.kind === 'node') this.#graph.removeNode(this.#source, entity.node, entity.id);
+    else this.#graph.remove(this.#source, entity.id);
   }
 
   #changed(): void {

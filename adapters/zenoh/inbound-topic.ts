@@ -98,9 +98,11 @@ export class InboundTopic {
     log: Logger;
     /** The liveliness token that announces the daemon's subscriber, where the mapping announces one. */
     token?: () => string;
+    /** The bus source of its messages: `zenoh`, or the second link's. */
+    source?: string;
   }) {
     const { link, dataLink = link, bus, mapping, topic, codec, knownType, validateMaxBytes, ownGids, log } = options;
-    const { maxSampleBytes = Infinity, onOversize = () => {} } = options;
+    const { maxSampleBytes = Infinity, onOversize = () => {}, source = 'zenoh' } = options;
     this.#maxSampleBytes = maxSampleBytes;
     this.#onOversize = onOversize;
     this.#announce = options.token;
@@ -116,7 +118,7 @@ export class InboundTopic {
     this.#log = log;
     this.#qos = topic.qos;
     // Throws when the bus has the topic with another type: the caller reports it and does not bridge.
-    this.#publisher = bus.advertise(topic.name, topic.rosType, { source: 'zenoh', qos: topic.qos });
+    this.#publisher = bus.advertise(topic.name, topic.rosType, { source, qos: topic.qos });
   }
 
   start(): void {

@@ -1,5 +1,6 @@
 import type { PublisherOptions } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, BusMessage, Subscription, TopicQos } from '../../daemon/bus/index.ts';
+import type { RelayGuard } from '../../daemon/policy/index.ts';
 import { AdvancedPublisherCache, type CachedSample } from './advanced-publisher.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { encodeAttachment } from './rmw-zenoh-keys.ts';
@@ -18,7 +19,7 @@ export interface OutboundCounters {
   resent: number;
   /** Samples over max_sample_bytes: never put, as the bridge would close the WebSocket on them. */
   oversize: number;
-  /** Bus messages that came from Zenoh: never sent back. */
+  /** Bus messages that came from this link's graph: never sent back. */
   echoesSkipped: number;
   /** transient_local samples served to late joiners. */
   historyServed: number;
@@ -62,6 +63,8 @@ export class OutboundTopic {
   #sequence = 0n;
   #offUp: (() => void) | undefined;
   #gid: () => Uint8Array;
+  #source: string;
+  #guard: RelayGuard | undefined;
   #cache: CachedSample[] = [];
   #advanced: AdvancedPublisherCache | undefined;
 
@@ -80,9 +83,15 @@ export class OutboundTopic {
     /** The largest sample put; a larger one is counted and reported, never sent. */
     maxSampleBytes: number;
     onOversize: (topic: string, bytes: number) => void;
+    /** The bus source of what came from this link's graph, never sent back: `zenoh`, or the second link's. */
+    source?: string;
+    /** The policy's frame around a command relayed from another graph (relayedVelocityGuard). */
+    guard?: RelayGuard;
   }) {
     const { link, dataLink = link, bus, mapping, node, entity, gid, publisherOptions, queueDepth } = options;
-    const { maxSampleBytes, onOversize } = options;
+    const { maxSampleBytes, onOversize, source = 'zenoh', guard } = options;
+    this.#source = source;
+    this.#guard = guard;
     this.name = entity.name;
     this.rosType = entity.rosType;
     this.#gid = gid;
@@ -144,8 +153,8 @@ export class OutboundTopic {
   }
 
   async #send(msg: BusMessage): Promise<void> {
-    // What came from Zenoh goes back to no one: the bridge never echoes.
-    if (msg.source === 'zenoh') {
+    // What came from this graph goes back to no one: the bridge never echoes.
+    if (msg.source === this.#source) {
       this.counters.echoesSkipped++;
       return;
     }
@@ -154,6 +163,7 @@ export class OutboundTopic {
       this.#onOversize(this.name, msg.data.byteLength);
       return;
     }
+    const data = this.#guard ? this.#guard(msg.data) : msg.data;
     const sequence = ++this.#sequence;
     // Encoded when put: a sample held for the link, or cached and put again, carries the GID of the token then
     // announced, not of the session it was first published in.
@@ -164,7 +174,7 @@ export class OutboundTopic {
     const timestamp = await this.#advanced?.stamp();
     if (latched) {
       this.#cache.push({
-        data: msg.data,
+        data,
         get attachment() {
           return attachmentNow();
         },
@@ -172,7 +182,7 @@ export class OutboundTopic {
       });
       if (this.#cache.length > this.#qos.depth) this.#cache.shift();
     }
-    if (await this.#publisher!.put(msg.data, attachment, timestamp)) this.counters.sent++;
+    if (await this.#publisher!.put(data, attachment, timestamp)) this.counters.sent++;
     else if (latched) this.counters.heldForLink++;
     else this.counters.linkDrops++;
   }

@@ -1,10 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import { typeDescriptionHash } from '../../daemon/bus/index.ts';
-import type { ZenohSettings } from '../../daemon/config/index.ts';
+import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
-import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { goalOutsideFence, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import { governedTopics, TWIST, TWIST_STAMPED, VELOCITY_TYPES, zeroVelocity } from '../../daemon/policy/index.ts';
+import { rateLimitedErrors, workerEntry } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';
 import { BulkLane } from './bulk-lane.ts';
 import type { ActionContext } from './action-proxy.ts';
@@ -21,6 +23,7 @@ import {
 } from './mapping.ts';
 import { OutboundTopic } from './outbound-topic.ts';
 import { PacedWork } from './paced-work.ts';
+import { relayDetails, relayGuard, relayMetrics, withLabel } from './relay-side.ts';
 import { publisherQos } from './publisher-qos.ts';
 import { QueryServer } from './query-server.ts';
 import { CurrentGid } from './current-gid.ts';
@@ -29,21 +32,28 @@ import { TopicCap } from './topic-cap.ts';
 import { ZenohLink, type Handle } from './zenoh-link.ts';
 import { zenohMetrics } from './zenoh-metrics.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
+import type { StopZeroOptions, StopZeroTarget } from './stop-zero.ts';
 
-const fromZenohOnly = (sources: string[] | undefined) =>
-  sources !== undefined && sources.length > 0 && sources.every((s) => s === 'zenoh');
+const fromSourceOnly = (sources: string[] | undefined, source: string) =>
+  sources !== undefined && sources.length > 0 && sources.every((s) => s === source);
 
 /**
  * The daemon as a node of a robot's Zenoh graph (rmw_zenoh or zenoh-bridge-ros2dds keys): it announces its
  * node and endpoints by liveliness tokens, learns the graph from everyone else's into RobotGraph, bridges
  * the selected topics both ways as CDR bytes, serves bus queries as queryables and services, and calls the
  * graph's services. It starts whether or not the router is there: while the link is down it is degraded,
- * says why, and keeps everything declared for when the link comes back.
+ * says why, and keeps everything declared for when the link comes back. A second instance, of the other mapping, is
+ * zenoh.second_link (name and bus source `zenoh_second`); each carries its side of the relays (config `relays`).
  */
 export class ZenohComponent implements Component, MetricsProvider {
-  readonly name = 'zenoh';
+  readonly name: string;
   #ctx: ComponentContext;
   #settings: ZenohSettings;
+  /** The bus and graph source of what comes from this link's graph. */
+  #source: string;
+  #relays: SideRelays;
+  #relayCounters = new Map<string, RelayedVelocityCounters>();
+  #callsServices: boolean;
   #mapping: Mapping;
   #link: ZenohLink;
   #bulkLink: ZenohLink | BulkLane | undefined;
@@ -78,9 +88,15 @@ export class ZenohComponent implements Component, MetricsProvider {
   #typeConflictLog: ReturnType<typeof rateLimitedErrors>;
   #cap: TopicCap;
   #reconciling: PacedWork;
+  /** The velocity topics this bridge publishes, by type: the stop listener's thread zeroes them on its own. */
+  #stopTargets = new Map<string, string>();
 
-  constructor(ctx: ComponentContext) {
-    const settings = ctx.config.zenoh;
+  /** `settings` and `name` (also its source) default to zenoh's; the second link passes its own. */
+  constructor(ctx: ComponentContext, options: { settings?: ZenohSettings; name?: string } = {}) {
+    const { settings = ctx.config.zenoh, name = 'zenoh' } = options;
+    this.name = name;
+    this.#source = name;
+    this.#relays = sideRelays(ctx.config.relays, settings.mapping);
     this.#ctx = ctx;
     this.#settings = settings;
     this.#codec = new MessageCodec(ctx.definitions);
@@ -97,10 +113,16 @@ export class ZenohComponent implements Component, MetricsProvider {
         ? compileTopicSelection(recorder.include, recorder.exclude)
         : () => false;
     const chosen = compileTopicSelection(settings.topics);
-    this.#bridged = (topic) => chosen(topic) || recorded(topic);
+    const { topicsIn, topicsOut } = this.#relays;
+    // A topic relayed to this graph is never bridged back in, and one relayed from it never published to it, whatever
+    // the globs say: the relayed sample must not come back to the bus (a loop, and a second copy recorded).
+    this.#bridged = (topic) => !topicsOut.has(topic) && (chosen(topic) || recorded(topic) || topicsIn.has(topic));
     const published = compileTopicSelection(settings.publish);
-    this.#published = (topic) => published(topic) || this.#servedActionTopics.has(topic);
-    this.#callable = compileTopicSelection(settings.services.call);
+    this.#published = (topic) =>
+      !topicsIn.has(topic) && (published(topic) || this.#servedActionTopics.has(topic) || topicsOut.has(topic));
+    const calls = [...settings.services.call, ...this.#relays.servicesCall];
+    this.#callsServices = calls.length > 0;
+    this.#callable = compileTopicSelection(calls);
     this.#link = new ZenohLink({
       ...this.#linkOptions(settings, ctx),
       onState: (state, reason) => {
@@ -125,6 +147,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       mapping: this.#mapping,
       isLocal: (e) => this.#isLocal(e),
       onChange: () => this.#reconciling.request(),
+      source: this.#source,
     });
   }
 
@@ -155,19 +178,23 @@ export class ZenohComponent implements Component, MetricsProvider {
       maxReplyBytes: this.#settings.max_sample_bytes,
       log: this.#ctx.log,
     });
-    if (this.#settings.actions.call.length > 0)
+    const actionCalls = [...this.#settings.actions.call, ...this.#relays.actionsCall];
+    if (actionCalls.length > 0)
       this.#actions = new ZenohActionBridge({
         ctx: this.#actionContext(),
-        callable: compileTopicSelection(this.#settings.actions.call),
+        callable: compileTopicSelection(actionCalls),
       });
-    for (const entry of this.#settings.services.serve)
+    for (const entry of [...this.#settings.services.serve, ...this.#relays.servicesServe])
       this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
-    for (const entry of this.#settings.actions.serve) {
+    for (const entry of [...this.#settings.actions.serve, ...this.#relays.actionsServe]) {
       const served = new ZenohServedAction({ ctx: this.#actionContext(), entry, counters: this.#serviceCounters });
       this.#servedActions.push(served);
       for (const topic of served.publishedTopics) this.#servedActionTopics.add(topic);
     }
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));
+    const { topic: velocityTopic } = this.#ctx.config.policy.velocity;
+    if (this.#published(velocityTopic))
+      this.#stopTarget(velocityTopic, this.#ctx.bus.topicType(velocityTopic) === TWIST_STAMPED ? TWIST_STAMPED : TWIST);
     this.#link.start();
     this.#bulkLink?.start();
     this.#receiveLink?.start();
@@ -175,6 +202,7 @@ export class ZenohComponent implements Component, MetricsProvider {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#ctx.robotStop.setOffLoopZero(this.name, undefined);
     this.#reconciling.close();
     this.#unlisten?.();
     const closing = [
@@ -195,15 +223,18 @@ export class ZenohComponent implements Component, MetricsProvider {
   }
 
   metrics(): MetricFamily[] {
-    return zenohMetrics({
+    const families = zenohMetrics({
       link: this.#link,
       bulkLink: this.#bulkLink,
       receiveLink: this.#receiveLink,
       inbound: this.#inbound,
       outbound: this.#outbound,
-      graphEndpoints: this.#ctx.graph.endpoints({ source: 'zenoh' }).length,
+      graphEndpoints: this.#ctx.graph.endpoints({ source: this.#source }).length,
       cap: this.#cap,
     });
+    const relays = relayMetrics(this.#relays, this.#outbound, this.#relayCounters);
+    // The second link's families beside the first's, told apart by a label.
+    return [...(this.name === 'zenoh' ? families : withLabel(families, { zenoh_link: this.name })), ...relays];
   }
 
   health(): ComponentHealth {
@@ -228,10 +259,11 @@ export class ZenohComponent implements Component, MetricsProvider {
       services: {
         ...this.#serviceCounters,
         calling: [...this.#clients.keys()],
-        serving: this.#settings.services.serve.map((s) => s.service),
+        serving: [...this.#settings.services.serve, ...this.#relays.servicesServe].map((s) => s.service),
       },
       tokens_ignored: this.#discovery.ignored,
       actions: { ...this.#actions?.details(), serving: this.#servedActions.map((a) => a.name) },
+      relays: relayDetails(this.#relays, this.#outbound, this.#relayCounters),
     };
     const lanes = [
       ['bulk', this.#bulkLink],
@@ -300,7 +332,7 @@ export class ZenohComponent implements Component, MetricsProvider {
    */
   #publishHash(topic: string, rosType: string): string | undefined {
     const subscribers = this.#ctx.graph
-      .endpoints({ name: topic, kind: 'subscriber', source: 'zenoh' })
+      .endpoints({ name: topic, kind: 'subscriber', source: this.#source })
       .filter((e) => !e.local && e.type === rosType);
     const theirs = new Set(subscribers.map((e) => e.typeHash));
     return theirs.size === 1 ? [...theirs][0] : this.#typeHash(rosType);
@@ -322,14 +354,48 @@ export class ZenohComponent implements Component, MetricsProvider {
   }
 
   #actionContext(): ActionContext {
-    return { ...this.#serviceContext(), resultTimeoutMs: this.#settings.actions.result_timeout_ms };
+    return {
+      ...this.#serviceContext(),
+      resultTimeoutMs: this.#settings.actions.result_timeout_ms,
+      source: this.#source,
+      relayedGoals: {
+        track: this.#ctx.actionGoals,
+        actions: new Set(this.#relays.actionsCall),
+        // A relayed goal is held to the rules of the daemon's own (as ros.actions.serve holds a ROS client's).
+        refusal: (goal) =>
+          this.#ctx.robotStop.latch.refusal() ?? goalOutsideFence(this.#ctx.config.policy.geofence.polygon, goal),
+      },
+    };
+  }
+
+  /**
+   * Hands the stop listener's thread this bridge's zero command for `topic` (of `type`): a session of that
+   * thread's own puts it on the topic's key when a stop comes in, not waiting for this thread (docs/api.md).
+   */
+  #stopTarget(topic: string, type: string): void {
+    if (this.#stopTargets.get(topic) === type) return;
+    this.#stopTargets.set(topic, type);
+    const targets: StopZeroTarget[] = [...this.#stopTargets].map(([name, rosType]) => ({
+      topic: name,
+      key: this.#mapping.dataKey(name, rosType, this.#publishHash(name, rosType)),
+      payload: this.#codec.encode(rosType, zeroVelocity(rosType, 0n)),
+      stamped: rosType === TWIST_STAMPED,
+    }));
+    // The session's settings, less what cannot cross threads (the logger).
+    const { log: _log, ...link } = this.#linkOptions(this.#settings, this.#ctx);
+    const options: StopZeroOptions = { link, targets, attachments: this.#mapping.attachments };
+    // Named after this link (zenoh, zenoh_second): each link's graph gets its own zero command.
+    this.#ctx.robotStop.setOffLoopZero(this.name, { module: workerEntry('adapters/zenoh/stop-zero').href, options });
   }
 
   #maybePublish(topic: string, type: string): void {
+    if (!this.#stopped && this.#published(topic) && VELOCITY_TYPES.has(type)) {
+      if (governedTopics(this.#ctx.config.policy.velocity)(topic)) this.#stopTarget(topic, type);
+    }
     if (this.#stopped || this.#outbound.has(topic) || !this.#published(topic)) return;
-    // A topic bridged from Zenoh is already there; the ros2dds mapping has no GID to tell our samples apart.
-    if (this.#inbound.has(topic) || fromZenohOnly(this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources))
-      return;
+    // A topic bridged from this graph is already there; the ros2dds mapping has no GID to tell our samples apart.
+    const sources = this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources;
+    if (this.#inbound.has(topic) || fromSourceOnly(sources, this.#source)) return;
     const { qos, options, bulk } = publisherQos(
       this.#zenoh!,
       this.#settings.topic_qos,
@@ -362,6 +428,15 @@ export class ZenohComponent implements Component, MetricsProvider {
       publisherOptions: options,
       queueDepth: this.#settings.queue_depth,
       maxSampleBytes: this.#settings.max_sample_bytes,
+      source: this.#source,
+      ...relayGuard({
+        topic,
+        type,
+        relays: this.#relays,
+        counters: this.#relayCounters,
+        ctx: this.#ctx,
+        codec: this.#codec,
+      }),
       onOversize: (topic, bytes) =>
         this.#oversizeLog(
           topic,
@@ -406,6 +481,7 @@ export class ZenohComponent implements Component, MetricsProvider {
           ),
         ownGids: this.#ownGids,
         log: this.#ctx.log,
+        source: this.#source,
         ...(this.#mapping.announcesSubscribers ? { token: () => this.#mapping.entityToken(this.#node(), entity) } : {}),
       });
       this.#inbound.set(name, inbound);
@@ -448,7 +524,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     }
     const more = this.#pending.size > 0 && this.#cap.hasRoom(this.#inbound.size);
     // Reading the graph's servers costs a pass over every token: only when some service may be called.
-    if (this.#settings.services.call.length === 0 && this.#actions === undefined) return more;
+    if (!this.#callsServices && this.#actions === undefined) return more;
     const servers = this.#discovery.servers();
     this.#actions?.reconcile(servers);
     for (const [name, client] of this.#clients) {

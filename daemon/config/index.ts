@@ -17,6 +17,7 @@ export { apiExposure, foxgloveExposure, type ApiSettings, type FoxgloveSettings 
 export { LakehouseConfig, RecorderConfig, RetentionConfig, SnapshotConfig } from './sections/bags.ts';
 export { brokerUrlProblem, DEFAULT_PROTECTED_KEYS, type CentralSettings } from './sections/central.ts';
 export type { RosSettings } from './sections/ros.ts';
+export { sideRelays, type RelaySide, type RelaysSettings, type SideRelays } from './sections/relays.ts';
 export { MCP_TOOL_NAMES, type McpSettings, type McpToolName } from './sections/mcp.ts';
 export {
   LoopConfig,

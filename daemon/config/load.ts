@@ -8,6 +8,7 @@ import { placeIssues, type ConfigIssue } from './issue-positions.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
 import { exposureIssues } from './sections/api.ts';
 import { centralIssues } from './sections/central.ts';
+import { relayIssues } from './sections/relays.ts';
 import { system1Issues } from './sections/system1.ts';
 import { system2Issues } from './sections/system2.ts';
 
@@ -296,6 +297,8 @@ function crossChecks(config: EdgeConfig): ValidationIssue[] {
   issues.push(...system1Issues(config));
   // central.enabled with no broker URL, or one of another scheme.
   issues.push(...centralIssues(config));
+  // A relay into its own side, a topic carried both ways, a side no link speaks.
+  issues.push(...relayIssues(config));
   return issues;
 }
 

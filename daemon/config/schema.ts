@@ -4,6 +4,7 @@ import { API_SECTIONS } from './sections/api.ts';
 import { BAGS_SECTIONS } from './sections/bags.ts';
 import { CENTRAL_SECTIONS } from './sections/central.ts';
 import { MCP_SECTIONS } from './sections/mcp.ts';
+import { RELAYS_SECTIONS } from './sections/relays.ts';
 import { ROS_SECTIONS } from './sections/ros.ts';
 import { SYSTEM1_SECTIONS } from './sections/system1.ts';
 import { SYSTEM2_SECTIONS } from './sections/system2.ts';
@@ -173,6 +174,7 @@ export const EdgeConfigSchema = Type.Object(
     ...CENTRAL_SECTIONS,
     ...ROS_SECTIONS,
     ...ZENOH_SECTIONS,
+    ...RELAYS_SECTIONS,
   },
   { additionalProperties: false },
 );

@@ -73,6 +73,31 @@ export const ZenohConfig = Section(
       description:
         "rmw_zenoh: the node's namespace. ros2dds: the namespace of the zenoh-bridge-ros2dds the robot runs (its `namespace` setting), which prefixes every key.",
     }),
+    second_link: Section(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description:
+            'A second Zenoh link, of the other mapping, to its own router: the daemon then joins an rmw_zenoh graph and a zenoh-bridge-ros2dds one at once (relays). It bridges only what relays name.',
+        }),
+        endpoint: Type.String({
+          pattern: '^wss?(://|/)[^/\\s]+',
+          default: 'ws://127.0.0.1:10001',
+          description: "The remote-api WebSocket of the second graph's router (or its zenoh-bridge-remote-api).",
+        }),
+        mapping: Type.Union([Type.Literal('rmw_zenoh'), Type.Literal('ros2dds')], {
+          default: 'ros2dds',
+          description: 'Its mapping: the other one than zenoh.mapping.',
+        }),
+        domain_id: Type.Integer({ minimum: 0, maximum: 232, default: 0, description: 'rmw_zenoh: its ROS_DOMAIN_ID.' }),
+        namespace: Type.String({
+          pattern: '^/([A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*)?$',
+          default: '/',
+          description: "As zenoh.namespace, for this link (ros2dds: the robot bridge's namespace).",
+        }),
+      },
+      'The second Zenoh link (docs/joined-graphs.md); every other setting is taken from zenoh.',
+    ),
     topics: Globs(
       "Topics of the graph bridged onto the bus as their publishers appear, and dropped when the last one goes (`/scan`, `/camera/**`). The recorder's topics are added when bridge_recorded is on.",
     ),

@@ -1,0 +1,102 @@
+import type { MessageCodec } from '../../daemon/bus/index.ts';
+import type { SideRelays } from '../../daemon/config/index.ts';
+import type { MetricFamily } from '../../daemon/contract/index.ts';
+import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
+import { relayedVelocityGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import type { OutboundTopic } from './outbound-topic.ts';
+
+/** One relay's figures, as its destination's bridge sees them (docs/joined-graphs.md). */
+export interface RelayFigures {
+  from: string;
+  to: string;
+  /** Samples put to this graph. */
+  relayed: number;
+  /** Samples lost on the way out: the topic's queue overflowed, or the link was down (volatile). */
+  dropped: number;
+  /** Samples over zenoh.max_sample_bytes: never put. */
+  oversize: number;
+  /** Velocity commands held to the policy's limits, and held to zero by the latched stop. */
+  clamped: number;
+  held: number;
+}
+
+/**
+ * The frame around a relayed topic's samples (`guard`, for OutboundTopic): a velocity command relayed to this graph
+ * is held to the policy's limits and the stop latch; nothing for other topics, whose bytes pass as they are.
+ */
+export function relayGuard(options: {
+  topic: string;
+  type: string;
+  relays: SideRelays;
+  counters: Map<string, RelayedVelocityCounters>;
+  ctx: Pick<ComponentContext, 'config' | 'robotStop'>;
+  codec: MessageCodec;
+}) {
+  const { topic, type, relays, counters, ctx, codec } = options;
+  if (!relays.topicsOut.has(topic)) return {};
+  const own = { clamped: 0, held: 0 };
+  counters.set(topic, own);
+  const guard = relayedVelocityGuard({
+    topic,
+    type,
+    codec,
+    limits: ctx.config.policy.velocity,
+    latched: () => ctx.robotStop.latch.refusal(),
+    counters: own,
+  });
+  return guard ? { guard } : {};
+}
+
+/** Each relay into this side's graph, by topic; a relay whose topic no publisher brought yet reads all zeros. */
+export function relayDetails(
+  relays: SideRelays,
+  outbound: ReadonlyMap<string, OutboundTopic>,
+  guards: ReadonlyMap<string, RelayedVelocityCounters>,
+): Record<string, RelayFigures> {
+  return Object.fromEntries(
+    [...relays.topicsOut].map(([topic, { from, to }]) => {
+      const out = outbound.get(topic);
+      const c = out?.counters;
+      return [
+        topic,
+        {
+          from,
+          to,
+          relayed: c?.sent ?? 0,
+          dropped: (c?.linkDrops ?? 0) + (out?.queue.dropped ?? 0),
+          oversize: c?.oversize ?? 0,
+          clamped: guards.get(topic)?.clamped ?? 0,
+          held: guards.get(topic)?.held ?? 0,
+        },
+      ];
+    }),
+  );
+}
+
+/** The relays' figures for /metrics: `auraison_relay_*_total{topic, from, to}`. */
+export function relayMetrics(
+  relays: SideRelays,
+  outbound: ReadonlyMap<string, OutboundTopic>,
+  guards: ReadonlyMap<string, RelayedVelocityCounters>,
+): MetricFamily[] {
+  const figures = Object.entries(relayDetails(relays, outbound, guards));
+  if (figures.length === 0) return [];
+  const family = (name: keyof RelayFigures, help: string): MetricFamily => ({
+    name: `auraison_relay_${name}_total`,
+    help,
+    type: 'counter',
+    samples: figures.map(([topic, f]) => ({ labels: { topic, from: f.from, to: f.to }, value: f[name] as number })),
+  });
+  return [
+    family('relayed', 'Samples relayed from one graph to the other.'),
+    family('dropped', "Relayed samples lost on the way out (the topic's queue overflowed, or the link was down)."),
+    family('oversize', 'Relayed samples over zenoh.max_sample_bytes, never put.'),
+    family('clamped', "Relayed velocity commands held to policy.velocity's limits."),
+    family('held', "Relayed velocity commands sent as zero while the operator's stop was latched."),
+  ];
+}
+
+/** `families` with `labels` added to every sample: the second link's beside the first's. */
+export function withLabel(families: MetricFamily[], labels: Record<string, string>): MetricFamily[] {
+  return families.map((f) => ({ ...f, samples: f.samples.map((s) => ({ ...s, labels: { ...s.labels, ...labels } })) }));
+}
