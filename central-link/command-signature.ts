@@ -8,12 +8,19 @@ import { readFileSync } from 'node:fs';
  * It rides in MQTT 5 user properties, so the payload stays what each topic's parser already reads.
  */
 export const COMMAND_SIGNATURE_SCHEME = 'auraison.command/1';
+/** The scheme of a command that carries its expiry: the same bytes with the expiry's line after the counter. */
+export const EXPIRING_COMMAND_SCHEME = 'auraison.command/2';
 
 /** The user properties a signed command carries. */
 export const SIGNATURE_PROPERTY = 'auraison-sig';
 export const COUNTER_PROPERTY = 'auraison-counter';
 /** `<fleet>/<robot>` the command was signed for: said apart, so a command for another robot is named as such. */
 export const SIGNED_FOR_PROPERTY = 'auraison-for';
+/**
+ * When the command stops being valid, in the counter's units (central's clock, microseconds since the epoch):
+ * signed, so a broker or an attacker cannot extend it; absent, the command never expires.
+ */
+export const EXPIRES_PROPERTY = 'auraison-expires';
 
 /** The topics that carry commands: the last level of `<prefix>/<fleet>/<robot>/<topic>`. */
 export type CommandTopic = 'intents' | 'config' | 'grants' | 'resend';
@@ -26,27 +33,38 @@ export interface CommandAddress {
 }
 
 /**
- * The signed bytes. Fleet and robot ids are `[A-Za-z0-9_.-]+` and the counter is decimal, so the newlines
- * cannot be moved between fields; the payload, last, is taken whole.
+ * The signed bytes. Fleet and robot ids are `[A-Za-z0-9_.-]+`, the counter and the expiry are decimal, so the
+ * newlines cannot be moved between fields; the payload, last, is taken whole. A command with an expiry is signed
+ * under its own scheme, so one signed without cannot be given an expiry, nor one signed with it lose it.
  */
-export function commandSignedBytes(address: CommandAddress, counter: bigint, payload: Buffer): Buffer {
+export function commandSignedBytes(
+  address: CommandAddress,
+  counter: bigint,
+  payload: Buffer,
+  expires?: bigint,
+): Buffer {
   const { fleet, robot, topic } = address;
-  const head = `${COMMAND_SIGNATURE_SCHEME}\n${fleet}\n${robot}\n${topic}\n${counter}\n`;
+  const head =
+    expires === undefined
+      ? `${COMMAND_SIGNATURE_SCHEME}\n${fleet}\n${robot}\n${topic}\n${counter}\n`
+      : `${EXPIRING_COMMAND_SCHEME}\n${fleet}\n${robot}\n${topic}\n${counter}\n${expires}\n`;
   return Buffer.concat([Buffer.from(head, 'utf8'), payload]);
 }
 
-/** The user properties that sign `payload` for `address` with central's private key. */
+/** The user properties that sign `payload` for `address` with central's private key, valid until `expires`. */
 export function signCommand(
   privateKey: KeyObject,
   address: CommandAddress,
   counter: bigint,
   payload: Buffer,
+  expires?: bigint,
 ): Record<string, string> {
-  const signature = sign(null, commandSignedBytes(address, counter, payload), privateKey);
+  const signature = sign(null, commandSignedBytes(address, counter, payload, expires), privateKey);
   return {
     [SIGNATURE_PROPERTY]: signature.toString('base64'),
     [COUNTER_PROPERTY]: counter.toString(),
     [SIGNED_FOR_PROPERTY]: `${address.fleet}/${address.robot}`,
+    ...(expires === undefined ? {} : { [EXPIRES_PROPERTY]: expires.toString() }),
   };
 }
 
@@ -57,8 +75,9 @@ export function commandSignatureValid(
   counter: bigint,
   payload: Buffer,
   signature: Buffer,
+  expires?: bigint,
 ): boolean {
-  const bytes = commandSignedBytes(address, counter, payload);
+  const bytes = commandSignedBytes(address, counter, payload, expires);
   return keys.some((key) => verify(null, bytes, key, signature));
 }
 

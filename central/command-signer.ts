@@ -47,11 +47,15 @@ export class CommandSigner {
     return rawPublicKey(createPublicKey(this.#key));
   }
 
-  /** The MQTT 5 user properties that sign `payload` for the robot and topic of `address`. */
-  sign(address: CommandAddress, payload: string | Buffer): Record<string, string> {
+  /**
+   * The MQTT 5 user properties that sign `payload` for the robot and topic of `address`; with `lifetimeS`, valid
+   * that long from the counter's time (its signed expiry), else for ever.
+   */
+  sign(address: CommandAddress, payload: string | Buffer, lifetimeS?: number): Record<string, string> {
     const clock = BigInt(this.#now()) * 1000n + BigInt(randomInt(1000));
     this.#last = clock > this.#last ? clock : this.#last + 1n;
-    return signCommand(this.#key, address, this.#last, Buffer.from(payload));
+    const expires = lifetimeS === undefined ? undefined : this.#last + BigInt(Math.round(lifetimeS * 1e6));
+    return signCommand(this.#key, address, this.#last, Buffer.from(payload), expires);
   }
 }
 

@@ -251,8 +251,16 @@ export type CentralServeConfig = Static<typeof CentralServeConfigSchema>;
 
 const validator = new Validator(CentralServeConfigSchema);
 
-/** Reads, interpolates `${ENV}` and validates central.yaml. Throws ConfigError naming every problem. */
-export function loadCentralServeConfig(path: string, env: NodeJS.ProcessEnv = process.env): CentralServeConfig {
+/**
+ * Reads, interpolates `${ENV}` and validates central.yaml. Throws ConfigError naming every problem. With
+ * `sections`, a command that reads only those (`central acl`: mqtt) is not refused for a secret elsewhere
+ * that this shell does not set: its `${VAR}` stays as written.
+ */
+export function loadCentralServeConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  sections?: readonly string[],
+): CentralServeConfig {
   const file = isAbsolute(path) ? path : resolve(path);
   let text: string;
   try {
@@ -262,7 +270,7 @@ export function loadCentralServeConfig(path: string, env: NodeJS.ProcessEnv = pr
     const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}`;
     throw new ConfigError(basename(file), [{ path: '', message }]);
   }
-  const { config, issues } = checkCentralServeText(text, env);
+  const { config, issues } = checkCentralServeText(text, env, sections);
   if (!config) throw new ConfigError(basename(file), issues);
   return config;
 }
@@ -271,12 +279,16 @@ export function loadCentralServeConfig(path: string, env: NodeJS.ProcessEnv = pr
 export function checkCentralServeText(
   text: string,
   env: NodeJS.ProcessEnv = process.env,
+  sections?: readonly string[],
 ): { config: CentralServeConfig | undefined; issues: ConfigIssue[] } {
   const read = readConfigYaml(text);
   if (!('raw' in read)) return { config: undefined, issues: read.issues };
   const { value, problems, templates } = interpolateEnv(read.raw, env);
-  const envIssues = problems.map((p) => ({ path: formatPath(p.path), message: p.message }));
-  const unset = new Set(envIssues.map((i) => i.path));
+  const needed = (path: string[]) => sections === undefined || sections.includes(path[0] ?? '');
+  const envIssues = problems
+    .filter((p) => needed(p.path))
+    .map((p) => ({ path: formatPath(p.path), message: p.message }));
+  const unset = new Set(problems.map((p) => formatPath(p.path)));
   const withDefaults = Value.Default(CentralServeConfigSchema, structuredClone(value));
   const schemaIssues = validator
     .issues(withDefaults, restoreTemplates(withDefaults, templates))

@@ -27,7 +27,7 @@ export async function resolveFleetApi(
   }
   const file = values.config ?? (env.AURAISON_CENTRAL_CONFIG || undefined);
   if (file !== undefined) {
-    const { http } = await readCentralYaml(file, env);
+    const { http } = await readCentralYaml(file, env, ['http']);
     const host = http.host === '0.0.0.0' ? '127.0.0.1' : http.host === '::' ? '::1' : http.host;
     if (!http.enabled)
       throw new UsageError(`${file}: http.enabled is false, so central serve serves no API: enable it, or give --url`);
@@ -46,9 +46,10 @@ function envToken(env: NodeJS.ProcessEnv): { token?: string } {
 }
 
 /** central.yaml, read and checked as `central serve` reads it. */
-export async function readCentralYaml(file: string, env: NodeJS.ProcessEnv) {
+/** central.yaml for a command that reads only `sections` of it: a secret of another section may stay unset. */
+export async function readCentralYaml(file: string, env: NodeJS.ProcessEnv, sections: readonly string[]) {
   const { loadCentralServeConfig } = await import('../config.ts');
-  return loadCentralServeConfig(file, env);
+  return loadCentralServeConfig(file, env, sections);
 }
 
 /** No answer from central serve, or an error answer: the message says what to do. */

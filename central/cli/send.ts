@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { newId } from '../../daemon/contract/index.ts';
 import { brokerUrlProblem } from '../../daemon/config/index.ts';
 import {
@@ -11,6 +11,7 @@ import {
   UsageError,
 } from '../../daemon/cli-kit/index.ts';
 import { readCentralYaml } from './fleet-api.ts';
+import { converse, recordsOf, type Target } from './converse.ts';
 
 /** The broker options the MQTT operator commands take: central.yaml's mqtt section, or each one given. */
 const BROKER_OPTIONS = {
@@ -20,21 +21,16 @@ const BROKER_OPTIONS = {
   fleet: { type: 'string' },
   'timeout-s': { type: 'string' },
   'command-key': { type: 'string' },
+  'expiry-s': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+/** How long a command is valid by default: an intent is for now, a config for the day's work. */
+const DEFAULT_EXPIRY_S = { intents: 300, config: 3600 } as const;
+/** The longest --expiry-s: a robot's session at the broker lasts 7 days by default. */
+const MAX_EXPIRY_S = 30 * 86_400;
 
-interface Target {
-  url: string;
-  fleet: string;
-  robot: string;
-  topics: { intents: string; config: string; acks: string; events: string; status: string };
-  options: IClientOptions;
-  timeoutMs: number;
-  /** The user properties that sign a payload for this robot on its intents or config topic; {} with no key. */
-  sign: (topic: 'intents' | 'config', payload: string) => Record<string, string>;
-}
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
 /** The broker, fleet and robot: --broker and --fleet over central.yaml's mqtt section (--config). */
 async function target(
@@ -45,13 +41,15 @@ async function target(
     fleet?: string;
     'timeout-s'?: string;
     'command-key'?: string;
+    'expiry-s'?: string;
   },
   io: CommandIO,
+  kind: 'intents' | 'config',
 ): Promise<Target> {
   const { robot } = values;
   if (robot === undefined) throw new UsageError('--robot R is required: the robot (its robot.id) to send to');
   const file = values.config ?? (io.env.AURAISON_CENTRAL_CONFIG || undefined);
-  const mqtt = file !== undefined ? (await readCentralYaml(file, io.env)).mqtt : undefined;
+  const mqtt = file !== undefined ? (await readCentralYaml(file, io.env, ['mqtt'])).mqtt : undefined;
   const url = values.broker ?? mqtt?.url ?? '';
   if (url === '') throw new UsageError('no broker: give --broker URL, or --config central.yaml (its mqtt.url)');
   const problem = brokerUrlProblem(url);
@@ -62,6 +60,7 @@ async function target(
     exclusiveMin: true,
     max: MAX_TIMEOUT_OPTION_S,
   });
+  const expiryS = numberOption('expiry-s', values['expiry-s'], { min: 0, max: MAX_EXPIRY_S }) ?? DEFAULT_EXPIRY_S[kind];
   const { centralTopics, readTlsFiles } = await import('../../central-link/index.ts');
   const topics = centralTopics(mqtt?.topic_prefix ?? 'auraison', fleet, robot);
   const options: IClientOptions = {
@@ -87,69 +86,14 @@ async function target(
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    sign = (topic, payload) => signer.sign({ fleet, robot, topic }, payload);
+    sign = (topic, payload) => signer.sign({ fleet, robot, topic }, payload, expiryS || undefined);
   } else
     io.stderr(
       "auraison-edge central: sending unsigned (no --command-key, no mqtt.command_key in central.yaml): a robot that pins central's key refuses it\n",
     );
-  return { url, fleet, robot, topics, options, timeoutMs: (timeoutS ?? 300) * 1000, sign };
+  const timeoutMs = (timeoutS ?? 300) * 1000;
+  return { url, fleet, robot, topics, options, timeoutMs, expiryS: expiryS || undefined, sign };
 }
-
-/** An open MQTT 5 connection for one request and its answers on a response topic of its own. */
-interface Session {
-  client: MqttClient;
-  responseTopic: string;
-  /** Resolves with the broker's PUBACK reason code. */
-  publish(topic: string, payload: string, correlation: Buffer, userProperties: Record<string, string>): Promise<number>;
-}
-
-async function open(t: Target, extraTopics: string[]): Promise<Session> {
-  const { default: mqtt } = await import('mqtt');
-  const client = mqtt.connect(t.url, t.options);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer from the broker at ${t.url} within 10 s`)), 10_000);
-    client.once('connect', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    client.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot connect to the broker at ${t.url}: ${error.message}`));
-    });
-  });
-  const responseTopic = `${t.topics.acks}/cli-${randomBytes(6).toString('hex')}`;
-  // The robot's retained status comes right after the SUBACK, before any PUBACK: whether it ever connected.
-  await client.subscribeAsync([responseTopic, t.topics.status, ...extraTopics], { qos: 1 });
-  return {
-    client,
-    responseTopic,
-    publish: (topic, payload, correlation, userProperties) =>
-      new Promise((resolve, reject) => {
-        const properties = {
-          responseTopic,
-          correlationData: correlation,
-          contentType: 'application/json',
-          // mqtt.js writes an empty userProperties as a malformed packet: the broker drops the connection.
-          ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}),
-        };
-        client.publish(topic, payload, { qos: 1, properties }, (error, packet) => {
-          const code = (packet as { reasonCode?: number } | undefined)?.reasonCode;
-          if (error && typeof (error as { code?: unknown }).code !== 'number') reject(error);
-          else resolve(code ?? (error as { code?: number } | undefined)?.code ?? 0);
-        });
-      }),
-  };
-}
-
-/** What a PUBACK reason code says about the robot, when it is not a plain success. */
-function pubackProblem(code: number, t: Target): string | undefined {
-  if (code === 0x10)
-    return `no subscriber at the broker for ${t.topics.intents}: robot ${t.robot} of fleet ${t.fleet} has never connected with this broker and prefix (check --robot, --fleet and central.yaml's mqtt.topic_prefix)`;
-  if (code >= 0x80)
-    return `the broker refused the message (reason 0x${code.toString(16)}): check its ACL for this client`;
-  return undefined;
-}
-
 /** The message as the robot's ack put it, for a person. */
 function ackWords(ack: Record<string, unknown>): string {
   const error = ack.error as
@@ -192,7 +136,7 @@ export async function centralIntent(argv: string[], io: CommandIO): Promise<numb
   if (values.text !== undefined) (params as Record<string, unknown>).text = values.text;
   const validators = jsonOption('validators', values.validators);
   if (validators !== undefined) (params as Record<string, unknown>).validators = validators;
-  const t = await target(values, io);
+  const t = await target(values, io, 'intents');
   const intent = {
     intent_id: newId(),
     type: skill ?? 'natural_language',
@@ -210,6 +154,7 @@ export async function centralIntent(argv: string[], io: CommandIO): Promise<numb
     topic: t.topics.intents,
     payload: JSON.stringify(intent),
     signed: 'intents',
+    what: `intent ${intent.intent_id}`,
     id: intent.intent_id,
     extraTopics: [t.topics.events],
     onSent: () => say({ sent: intent }, `intent ${intent.intent_id} (${intent.type}) sent to ${t.robot}`),
@@ -256,13 +201,14 @@ export async function centralConfigPush(argv: string[], io: CommandIO): Promise<
   const configId = values.id ?? newId();
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(configId))
     throw new UsageError('--id: 1 to 128 characters of A-Z a-z 0-9 _ . : -');
-  const t = await target(values, io);
+  const t = await target(values, io, 'config');
   const say = (line: Record<string, unknown>, words: string) =>
     io.stdout(values.json ? `${JSON.stringify(line)}\n` : `${words}\n`);
   return converse(t, io, {
     topic: t.topics.config,
     payload: JSON.stringify({ config_id: configId, config: text }),
     signed: 'config',
+    what: `config ${configId}`,
     id: configId,
     extraTopics: [],
     onSent: () => say({ sent: { config_id: configId } }, `config ${configId} (${file}) sent to ${t.robot}`),
@@ -271,103 +217,9 @@ export async function centralConfigPush(argv: string[], io: CommandIO): Promise<
       return ack.status === 'applied' || ack.status === 'duplicate' ? 0 : 1;
     },
     onEvents: () => undefined,
-    lateWords: `no ack from ${t.robot} within the time (--timeout-s): it is offline (its session at the broker keeps the config until it connects), or it is not subscribed`,
+    lateWords: `no ack from ${t.robot} within the time (--timeout-s): it is not subscribed to its config topic, or it is busy`,
   });
 }
-
-interface Conversation {
-  topic: string;
-  payload: string;
-  /** The command topic the payload is signed for. */
-  signed: 'intents' | 'config';
-  /** The correlation data, and what an ack names. */
-  id: string;
-  extraTopics: string[];
-  onSent: () => void;
-  /** An exit code once the conversation is over, else undefined. */
-  onAck: (ack: Record<string, unknown>) => number | undefined;
-  onEvents: (batch: unknown) => number | undefined;
-  lateWords: string;
-}
-
-/** Connects, publishes, and takes the answers until one ends it or the time is up. */
-async function converse(t: Target, io: CommandIO, c: Conversation): Promise<number> {
-  let session: Session;
-  try {
-    session = await open(t, c.extraTopics);
-  } catch (error) {
-    io.stderr(`auraison-edge central: ${(error as Error).message}\n`);
-    return 1;
-  }
-  const { client } = session;
-  try {
-    let finish: (code: number) => void = () => undefined;
-    const finished = new Promise<number>((resolve) => (finish = resolve));
-    let status: Record<string, unknown> | undefined;
-    // Answers that pass the PUBACK wait for it: what was sent is said first.
-    let held: (() => void)[] | undefined = [];
-    client.on('message', (topic, payload, packet) => {
-      const json = parseJson(payload);
-      if (topic === t.topics.status) {
-        status = isObject(json) ? json : {};
-        return;
-      }
-      const take = () => {
-        let code: number | undefined;
-        if (topic !== session.responseTopic) code = c.onEvents(json);
-        else if (packet.properties?.correlationData?.toString() === c.id && isObject(json)) code = c.onAck(json);
-        if (code !== undefined) finish(code);
-      };
-      if (held) held.push(take);
-      else take();
-    });
-    client.on('close', () => finish(-1));
-    const puback = await session.publish(c.topic, c.payload, Buffer.from(c.id), t.sign(c.signed, c.payload));
-    const problem = pubackProblem(puback, t);
-    if (problem) {
-      io.stderr(`auraison-edge central: ${problem}\n`);
-      return 1;
-    }
-    c.onSent();
-    for (const take of held) take();
-    held = undefined;
-    // The retained status usually came with the SUBACK; it may come later, so its absence is said only at the end.
-    if (status && status.state !== 'online')
-      io.stderr(
-        `auraison-edge central: robot ${t.robot} is offline${typeof status.reason === 'string' ? ` (${status.reason})` : ''}: its broker session keeps the message until it connects\n`,
-      );
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<number>((resolve) => (timer = setTimeout(() => resolve(-2), t.timeoutMs)));
-    const code = await Promise.race([finished, late]).finally(() => clearTimeout(timer));
-    if (code === -2 && !status)
-      io.stderr(
-        `auraison-edge central: no answer, and robot ${t.robot} of fleet ${t.fleet} has never connected to this broker (no retained status on ${t.topics.status}): check --robot, --fleet and the topic prefix\n`,
-      );
-    else if (code === -2) io.stderr(`auraison-edge central: ${c.lateWords}\n`);
-    if (code === -1) io.stderr(`auraison-edge central: the broker closed the connection\n`);
-    return code < 0 ? 1 : code;
-  } finally {
-    await client.endAsync().catch(() => undefined); // the answer is in; a slow DISCONNECT changes nothing
-  }
-}
-
-function recordsOf(batch: unknown): { kind?: unknown; data?: unknown }[] {
-  const records = isObject(batch) ? batch.records : undefined;
-  return Array.isArray(records) ? records.filter(isObject) : [];
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function parseJson(payload: Buffer): unknown {
-  try {
-    return JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined; // not ours to judge: a robot's garbage is central serve's to report
-  }
-}
-
 function jsonOption(name: string, text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {

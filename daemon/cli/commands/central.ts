@@ -42,7 +42,8 @@ backlog, sync progress, its status page; and the uploads central handled.
 central intent: publishes an intent on the robot's intents topic (QoS 1) with an MQTT 5 response topic,
 prints each ack as it comes (accepted, replayed, pending, refused), then the run's states from the robot's
 events until it ends or waits for approval. Its options are the daemon's \`intent\` command's
-(--params, --text, --validators, --approval, --actor).
+(--params, --text, --validators, --approval, --actor). A robot that is offline is said at once, with until
+when the broker keeps the intent (--expiry-s): a robot back after that never runs it.
 
 central keygen --out FILE: central's command signing key (Ed25519): the private key to FILE (mqtt.command_key
 in central.yaml, or --command-key), the public key printed for each robot's central.command_keys.
@@ -69,6 +70,9 @@ Options of the operator's commands:
   --fleet F          the fleet, over central.yaml's mqtt.fleet (default: default)
   --command-key FILE intent, config push: sign with this key (over central.yaml's mqtt.command_key)
   --timeout-s N      intent, config push: how long to wait for the acks and the run (default 300)
+  --expiry-s N       intent, config push: how long the command stays valid (default: intent 300, config push
+                     3600): the broker drops it past then (MQTT 5 message expiry) and the robot refuses it past
+                     its signed expiry, so a robot offline until later never acts on it; 0: no expiry
   --json             JSON: one object (query, robots), or JSON lines (intent, config push)
 
 Exit codes: 0 done (intent: the run succeeded or waits for approval; config push: applied or duplicate),
@@ -82,10 +86,10 @@ export const command: Command = {
        auraison-edge central serve --config central.yaml [--token-file FILE] [--command-key FILE]
        auraison-edge central query "SQL" [--json | --csv] [--url URL | --config central.yaml]
        auraison-edge central robots [--json] [--url URL | --config central.yaml]
-       auraison-edge central intent --robot R SKILL [--params JSON] [--timeout-s N] [--json]
+       auraison-edge central intent --robot R SKILL [--params JSON] [--timeout-s N] [--expiry-s N] [--json]
                                     [--config central.yaml | --broker URL --fleet F]
        auraison-edge central intent --robot R --text "go to the dock" [...]
-       auraison-edge central config push --robot R FILE [--id ID] [--timeout-s N] [--json]
+       auraison-edge central config push --robot R FILE [--id ID] [--timeout-s N] [--expiry-s N] [--json]
                                          [--config central.yaml | --broker URL --fleet F]
        auraison-edge central keygen --out FILE [--json]
        auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U]
