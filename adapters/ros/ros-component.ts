@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
-import type { RosSettings } from '../../daemon/config/index.ts';
+import { sideRelays, type RosSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import { goalOutsideFence } from '../../daemon/policy/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
@@ -71,7 +71,17 @@ export class RosComponent implements Component, MetricsProvider {
 
   async start(): Promise<void> {
     const { bus, log, config } = this.#ctx;
-    const settings = this.#settings;
+    // The relays whose one side is this graph (docs/joined-graphs.md): bridged, served and called as the
+    // settings' own, except that a topic relayed into this graph is never bridged back, nor one relayed from it
+    // published to it.
+    const relays = sideRelays(config.relays, 'ros');
+    const settings: RosSettings = {
+      ...this.#settings,
+      services: { ...this.#settings.services, serve: [...this.#settings.services.serve, ...relays.servicesServe] },
+      actions: { ...this.#settings.actions, serve: [...this.#settings.actions.serve, ...relays.actionsServe] },
+    };
+    const inbound = inboundSelection(config);
+    const published = compileTopicSelection(settings.publish);
     const rcl = await this.#load();
     await rcl.init();
     try {
@@ -83,8 +93,8 @@ export class RosComponent implements Component, MetricsProvider {
         node,
         bus,
         settings,
-        bridgeIn: inboundSelection(config),
-        bridgeOut: compileTopicSelection(settings.publish),
+        bridgeIn: (topic) => !relays.topicsOut.has(topic) && (inbound(topic) || relays.topicsIn.has(topic)),
+        bridgeOut: (topic) => !relays.topicsIn.has(topic) && (published(topic) || relays.topicsOut.has(topic)),
         report,
         log,
       });
@@ -93,7 +103,7 @@ export class RosComponent implements Component, MetricsProvider {
         bus,
         codec: new MessageCodec(this.#ctx.definitions),
         settings,
-        callable: compileTopicSelection(settings.services.call),
+        callable: compileTopicSelection([...settings.services.call, ...relays.servicesCall]),
         self,
         report,
         log,
@@ -103,7 +113,7 @@ export class RosComponent implements Component, MetricsProvider {
         node,
         bus,
         codec: new MessageCodec(this.#ctx.definitions),
-        callable: compileTopicSelection(settings.actions.call),
+        callable: compileTopicSelection([...settings.actions.call, ...relays.actionsCall]),
         serve: settings.actions.serve,
         refusal: (goal) =>
           this.#ctx.robotStop.latch.refusal() ?? goalOutsideFence(config.policy.geofence.polygon, goal),

@@ -21,6 +21,7 @@ export function rosComponent(loadRclnodejs?: RclnodejsLoader): ComponentSpec {
         include: config.recorder.snapshot.include,
         exclude: config.recorder.snapshot.exclude,
       },
+      relays: config.relays,
     }),
     create: async (ctx) => {
       const { importRclnodejs, RosComponent } = await import('../../adapters/ros/index.ts');
