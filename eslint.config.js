@@ -7,7 +7,6 @@ import parts from './lint/parts-rule.js';
 
 export default tseslint.config(
   {
-    // rclnodejs-types: rclnodejs's own declarations, copied as they are.
     ignores: [
       'node_modules/',
       'dist/',
@@ -17,7 +16,6 @@ export default tseslint.config(
       'test/fixtures/',
       'test/.tmp/',
       '.auraison-edge/',
-      'adapters/ros/rclnodejs-types/',
     ],
   },
   js.configs.recommended,

@@ -1,6 +1,6 @@
 import type { TopicQos } from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
-import type { Rcl, Rclnodejs } from './rcl-api.ts';
+import type { Rclnodejs, RosQoS } from './rcl-api.ts';
 
 /** rmw's QoS policy values (rmw/types.h), as rclnodejs's QoS takes them and its graph queries give them. */
 export const RMW = { KEEP_LAST: 1, RELIABLE: 1, BEST_EFFORT: 2, TRANSIENT_LOCAL: 1, VOLATILE: 2 } as const;
@@ -48,7 +48,7 @@ export function publisherQos(settings: RosSettings, topic: string, onBus: TopicQ
   };
 }
 
-export function toRclQos(rcl: Rclnodejs, qos: TopicQos): Rcl.QoS {
+export function toRclQos(rcl: Rclnodejs, qos: TopicQos): RosQoS {
   return new rcl.QoS(
     RMW.KEEP_LAST,
     qos.depth,

@@ -1,64 +1,145 @@
-import type * as Rcl from 'rclnodejs';
+/**
+ * The part of rclnodejs (2.2.0) the bridge uses, declared here: what it calls, what it passes and what it reads
+ * back, and nothing else. test/rcl-api/rcl-api-types.test.ts compiles test/rcl-api/rcl-api.check.ts against an
+ * installed rclnodejs's own declarations (the ROS 2 peer's build), so a signature that drifts upstream fails there;
+ * the test double (test/doubles/rclnodejs) implements this same surface.
+ *
+ * Members are function-typed properties, not methods, so that tsc checks their parameters both ways (strict
+ * variance): what the bridge passes must be what rclnodejs takes. What rclnodejs makes and takes back (a QoS, the
+ * node an action client is made on) is a type parameter, which the check sets to rclnodejs's own class; a publisher,
+ * subscription or client handed back to be destroyed is a method's parameter, which tsc checks one way only.
+ */
+
+/** A ROS type in rclnodejs's object form, the form the bridge names every type in: its messages type as `object`. */
+export interface TypeClass {
+  package: string;
+  type: string;
+  name: string;
+}
 
 /**
- * The part of rclnodejs the bridge uses, typed from rclnodejs's own declarations (vendored under
- * ./rclnodejs-types, see docs/bridges.md): a change of any of these signatures upstream fails tsc here and
- * in the test double, which implements this same surface.
+ * rclnodejs's QoS (lib/qos.js), made by the module's QoS and given back in options. Its reliability is left out:
+ * types/qos.d.ts declares it a method where lib/qos.js has a property.
  */
-export type RosNode = Pick<
-  Rcl.Node,
-  | 'name'
-  | 'namespace'
-  | 'createSubscription'
-  | 'createPublisher'
-  | 'createClient'
-  | 'createService'
-  | 'destroySubscription'
-  | 'destroyPublisher'
-  | 'destroyClient'
-  | 'getNodeNamesAndNamespaces'
-  | 'getTopicNamesAndTypes'
-  | 'getPublishersInfoByTopic'
-  | 'getSubscriptionsInfoByTopic'
-  | 'getServiceNamesAndTypesByNode'
-  | 'getClientNamesAndTypesByNode'
-  | 'spin'
-  | 'destroy'
->;
+export interface RosQoS {
+  history: number;
+  depth: number;
+  durability: number;
+}
 
-/** An action's type class as the bridge gives it: the object form, whose messages type as `object`. */
-type ActionClass = { package: string; type: string; name: string };
+export interface RosPublisher {
+  /** A raw message: the type's CDR bytes, taken only as a Buffer and copied into rcl at once. */
+  publish: (message: Buffer) => void;
+}
 
-export type RosActionClient = Pick<
-  Rcl.ActionClient<ActionClass>,
-  'sendGoal' | 'isActionServerAvailable' | 'waitForServer' | 'destroy'
->;
-export type RosActionServer = Pick<Rcl.ActionServer<ActionClass>, 'destroy'>;
-export type RosClientGoalHandle = Rcl.ClientGoalHandle<ActionClass>;
-export type RosServerGoalHandle = Rcl.ServerGoalHandle<ActionClass>;
+export interface RosSubscription {
+  readonly topic: string;
+}
 
-export interface Rclnodejs {
-  init: typeof Rcl.init;
-  shutdown: typeof Rcl.shutdown;
-  isShutdown: typeof Rcl.isShutdown;
-  Node: new (nodeName: string, namespace?: string) => RosNode;
-  QoS: new (...args: ConstructorParameters<typeof Rcl.QoS>) => Rcl.QoS;
-  ActionClient: new (node: RosNode, typeClass: ActionClass, actionName: string) => RosActionClient;
+export interface RosClient {
+  sendRequestAsync: (request: object, options: { signal?: AbortSignal }) => Promise<object>;
+}
+
+/** What a service handler answers through: the response type's defaults, and send(). */
+export interface RosServiceResponse {
+  readonly template: object;
+  send: (response: object) => void;
+}
+
+export interface NamesAndTypes {
+  name: string;
+  types: string[];
+}
+
+export interface RosNode<QoS = RosQoS> {
+  name: () => string;
+  namespace: () => string;
+  createPublisher: (typeClass: TypeClass, topic: string, options: { qos: QoS }) => RosPublisher;
+  /** isRaw: the callback gets the message's CDR bytes, with no MessageInfo (rclTakeRaw). */
+  createSubscription: (
+    typeClass: TypeClass,
+    topic: string,
+    options: { isRaw: true; qos: QoS },
+    callback: (message: Buffer) => void,
+  ) => RosSubscription;
+  createClient: (typeClass: TypeClass, serviceName: string) => RosClient;
+  createService: (
+    typeClass: TypeClass,
+    serviceName: string,
+    handler: (request: object, response: RosServiceResponse) => void,
+  ) => unknown;
+  destroyPublisher(publisher: RosPublisher): void;
+  destroySubscription(subscription: RosSubscription): void;
+  destroyClient(client: RosClient): void;
+  getNodeNamesAndNamespaces: () => { name: string; namespace: string }[];
+  getTopicNamesAndTypes: () => NamesAndTypes[];
+  /** Each element is a TopicEndpointInfo, typed `object` by rclnodejs: see asEndpointInfo. */
+  getPublishersInfoByTopic: (topic: string, noDemangle: boolean) => object[];
+  getSubscriptionsInfoByTopic: (topic: string, noDemangle: boolean) => object[];
+  getServiceNamesAndTypesByNode: (nodeName: string, namespace: string) => NamesAndTypes[];
+  getClientNamesAndTypesByNode: (nodeName: string, namespace: string) => NamesAndTypes[];
+  spin: () => void;
+  destroy: () => void;
+}
+
+export interface RosClientGoalHandle {
+  readonly accepted: boolean;
+  cancelGoal: () => Promise<unknown>;
+  getResult: () => Promise<object>;
+  isSucceeded: () => boolean;
+  isCanceled: () => boolean;
+}
+
+export interface RosActionClient {
+  /** goalUuid: unique_identifier_msgs/UUID, so a bus goal keeps its id on the ROS side. */
+  sendGoal: (
+    goal: object,
+    feedback: (feedback: object) => void,
+    goalUuid: { uuid: number[] },
+  ) => Promise<RosClientGoalHandle>;
+  isActionServerAvailable: () => boolean;
+  destroy: () => void;
+}
+
+/** A goal a ROS client sent to the daemon's ActionServer. */
+export interface RosServerGoalHandle {
+  /** A generated message wrapper (see plainMessage). */
+  readonly request: object;
+  readonly isCancelRequested: boolean;
+  publishFeedback: (feedback: object) => void;
+  succeed: () => void;
+  abort: () => void;
+  canceled: () => void;
+}
+
+export interface RosActionServer {
+  destroy: () => void;
+}
+
+/** The module: `QoS` and `Node` are what it makes and takes back (see the comment at the top). */
+export interface Rclnodejs<QoS = RosQoS, Node = RosNode<QoS>> {
+  init: () => Promise<void>;
+  shutdown: () => void;
+  isShutdown: () => boolean;
+  Node: new (nodeName: string, namespace?: string) => Node;
+  /** history, depth, reliability and durability as rmw's values (see RMW in qos.ts). */
+  QoS: new (history: number, depth: number, reliability: number, durability: number) => QoS;
+  ActionClient: new (node: Node, typeClass: TypeClass, actionName: string) => RosActionClient;
+  /** goal and cancel answer with rclnodejs's GoalResponse and CancelResponse: REJECT 1, ACCEPT 2. */
   ActionServer: new (
-    node: RosNode,
-    typeClass: ActionClass,
+    node: Node,
+    typeClass: TypeClass,
     actionName: string,
-    execute: Rcl.ExecuteCallback<ActionClass>,
-    goal?: Rcl.GoalCallback<ActionClass>,
-    accepted?: Rcl.HandleAcceptedCallback<ActionClass>,
-    cancel?: Rcl.CancelCallback<ActionClass>,
+    execute: (handle: RosServerGoalHandle) => Promise<object>,
+    goal: (goal: object) => number,
+    /** Left to rclnodejs: an accepted goal executes at once. */
+    accepted: undefined,
+    cancel: (handle?: RosServerGoalHandle) => number,
   ) => RosActionServer;
 }
 
-export type { Rcl };
-
 /** A message type as rclnodejs's object form: it types as `object`, as any type known only at run time does. */
-export function typeClass(type: string): { package: string; type: string; name: string } {
+export function typeClass(type: string): TypeClass {
   const [pkg = '', kind = '', name = ''] = type.split('/');
   return { package: pkg, type: kind, name };
 }

@@ -8,10 +8,9 @@ import {
 } from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
 import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
-import { typeClass, type Rcl, type RosNode } from './rcl-api.ts';
+import { typeClass, type RosClient, type RosNode, type RosServiceResponse } from './rcl-api.ts';
 import type { RosGraphSnapshot } from './ros-graph.ts';
 
-type ServiceClass = ReturnType<typeof typeClass>;
 type Served = RosSettings['services']['serve'][number];
 
 const JSON_ENCODING = 'application/json';
@@ -67,7 +66,7 @@ export class RosServiceBridge {
   #self: string;
   #report: BridgeReport;
   #log: Logger;
-  #called = new Map<string, { client: Rcl.Client<ServiceClass>; unserve: () => void }>();
+  #called = new Map<string, { client: RosClient; unserve: () => void }>();
   #served: string[] = [];
 
   constructor(options: ServiceBridgeOptions) {
@@ -137,7 +136,7 @@ export class RosServiceBridge {
   }
 
   #openCall(name: string, type: string): void {
-    let client: Rcl.Client<ServiceClass> | undefined;
+    let client: RosClient | undefined;
     try {
       const rosClient = this.#node.createClient(typeClass(type), name);
       client = rosClient;
@@ -158,7 +157,7 @@ export class RosServiceBridge {
   async #call(
     name: string,
     type: string,
-    client: Rcl.Client<ServiceClass>,
+    client: RosClient,
     request: QueryPayload,
     signal: AbortSignal,
   ): Promise<QueryPayload> {
@@ -227,7 +226,7 @@ export class RosServiceBridge {
   }
 
   /** Answers a ROS client from a bus query. Never throws into rclnodejs: every outcome is a response. */
-  async #answer(entry: Served, request: object, response: Rcl.ServiceResponse<ServiceClass>): Promise<void> {
+  async #answer(entry: Served, request: object, response: RosServiceResponse): Promise<void> {
     const labels = { service: entry.service, direction: 'from_ros' };
     let reply: unknown;
     let replyText = '';

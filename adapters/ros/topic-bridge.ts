@@ -5,11 +5,9 @@ import { entityErrorText, errorText, type BridgeReport } from './bridge-report.t
 import { publisherQos, subscriptionQos, toRclQos } from './qos.ts';
 import { incompatiblePolicy, unheardPublishers } from './qos-match.ts';
 import { EchoLedger } from './echo-ledger.ts';
-import { typeClass, type Rcl, type Rclnodejs, type RosNode } from './rcl-api.ts';
+import { typeClass, type Rclnodejs, type RosNode, type RosPublisher, type RosSubscription } from './rcl-api.ts';
 import { SOURCE, type RosGraphSnapshot, type RosTopicEndpoint } from './ros-graph.ts';
 import { ACTION_PART } from './service-bridge.ts';
-
-type RosPublisher = Rcl.Publisher<ReturnType<typeof typeClass>>;
 
 export interface TopicBridgeOptions {
   rcl: Rclnodejs;
@@ -28,7 +26,7 @@ interface Inbound {
   type: string;
   /** What its subscription requested. */
   qos: TopicQos;
-  subscription: Rcl.Subscription;
+  subscription: RosSubscription;
   publisher: Publisher;
 }
 

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Rcl } from '../../../adapters/ros/index.ts';
 import type { DoubleNode } from './node.ts';
-import type { RosWorld } from './world.ts';
+import type { AnyTypeClass, RosWorld } from './world.ts';
 
 type Plain = Record<string, unknown>;
 type UUID = { uuid: number[] };
@@ -101,7 +100,7 @@ export class DoubleActionServer {
   constructor(
     world: RosWorld,
     node: DoubleNode,
-    typeClass: Rcl.TypeClass,
+    typeClass: AnyTypeClass,
     actionName: string,
     execute: ExecuteCallback,
     goal: GoalCallback = () => RESPONSE.ACCEPT,
@@ -213,7 +212,7 @@ export class DoubleActionClient {
   readonly type: string;
   #world: RosWorld;
 
-  constructor(world: RosWorld, node: DoubleNode, typeClass: Rcl.TypeClass, actionName: string) {
+  constructor(world: RosWorld, node: DoubleNode, typeClass: AnyTypeClass, actionName: string) {
     this.#world = world;
     this.node = node;
     this.actionName = node.expand(actionName);

@@ -1,10 +1,20 @@
-import type { Rcl, RosNode } from '../../../adapters/ros/index.ts';
-import { DoublePublisher, DoubleSubscription, type EndpointAt, type RawCallback } from './entities.ts';
+import type {
+  NamesAndTypes,
+  RosClient,
+  RosNode,
+  RosPublisher,
+  RosSubscription,
+  TypeClass,
+} from '../../../adapters/ros/index.ts';
+import {
+  DoublePublisher,
+  DoubleSubscription,
+  type DoubleOptions,
+  type EndpointAt,
+  type RawCallback,
+} from './entities.ts';
 import { DoubleClient, DoubleService, type ServiceHandler } from './services.ts';
 import type { RosWorld } from './world.ts';
-
-type Msg = Rcl.TypeClass<Rcl.MessageTypeClassName>;
-type Srv = Rcl.TypeClass<Rcl.ServiceTypeClassName>;
 
 /** A node of the double's graph: the daemon's (made through the module's Node) or a test's peer. */
 export class DoubleNode implements RosNode {
@@ -40,94 +50,52 @@ export class DoubleNode implements RosNode {
     return `${this.#namespace === '/' ? '' : this.#namespace}/${name}`;
   }
 
-  createPublisher<T extends Msg>(typeClass: T, topic: string, options?: Rcl.Options): Rcl.Publisher<T> {
+  createPublisher(typeClass: TypeClass, topic: string, options?: DoubleOptions): DoublePublisher {
     const type = this.world.messageType(typeClass, this.peer);
-    return this.world.addPublisher(
-      new DoublePublisher(this.#at(typeClass, topic, type), options),
-    ) as unknown as Rcl.Publisher<T>;
+    return this.world.addPublisher(new DoublePublisher(this.#at(typeClass, topic, type), options));
   }
 
-  createSubscription<T extends Msg>(
-    typeClass: T,
+  createSubscription(
+    typeClass: TypeClass,
     topic: string,
-    callback: Rcl.SubscriptionCallback<T>,
-  ): Rcl.Subscription;
-  createSubscription<T extends Msg>(
-    typeClass: T,
-    topic: string,
-    options: Rcl.Options,
-    callback: Rcl.SubscriptionCallback<T> | Rcl.SubscriptionWithRawMessageCallback,
-  ): Rcl.Subscription;
-  createSubscription<T extends Msg>(
-    typeClass: T,
-    topic: string,
-    optionsOrCallback: Rcl.Options | Rcl.SubscriptionCallback<T>,
-    callback?: Rcl.SubscriptionCallback<T> | Rcl.SubscriptionWithRawMessageCallback,
-  ): Rcl.Subscription {
-    const options = typeof optionsOrCallback === 'function' ? {} : optionsOrCallback;
-    const cb = (typeof optionsOrCallback === 'function' ? optionsOrCallback : callback) as RawCallback;
+    options: DoubleOptions,
+    callback: RawCallback,
+  ): DoubleSubscription {
     if (!options.isRaw)
       throw new Error('the rclnodejs double delivers raw (isRaw) messages only: it has no message classes');
     const type = this.world.messageType(typeClass, this.peer);
-    return this.world.addSubscription(new DoubleSubscription(this.#at(typeClass, topic, type), options, cb));
+    return this.world.addSubscription(new DoubleSubscription(this.#at(typeClass, topic, type), options, callback));
   }
 
-  createClient<T extends Srv>(typeClass: T, serviceName: string, options?: Rcl.Options): Rcl.Client<T> {
+  createClient(typeClass: TypeClass, serviceName: string): DoubleClient {
     const type = this.world.serviceType(typeClass, this.peer);
-    const qos = (typeof options?.qos === 'object' ? options.qos : undefined) as Rcl.QoS;
-    return this.world.addClient(
-      new DoubleClient(this, typeClass, this.expand(serviceName), type, qos),
-    ) as unknown as Rcl.Client<T>;
+    return this.world.addClient(new DoubleClient(this, typeClass, this.expand(serviceName), type));
   }
 
-  createService<T extends Srv>(
-    typeClass: T,
-    serviceName: string,
-    callback: Rcl.ServiceRequestHandler<T>,
-  ): Rcl.ServiceType<T>;
-  createService<T extends Srv>(
-    typeClass: T,
-    serviceName: string,
-    options: Rcl.Options,
-    callback: Rcl.ServiceRequestHandler<T>,
-  ): Rcl.ServiceType<T>;
-  createService<T extends Srv>(
-    typeClass: T,
-    serviceName: string,
-    optionsOrCallback: Rcl.Options | Rcl.ServiceRequestHandler<T>,
-    handler?: Rcl.ServiceRequestHandler<T>,
-  ): Rcl.ServiceType<T> {
-    const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : handler!;
+  createService(typeClass: TypeClass, serviceName: string, handler: ServiceHandler): DoubleService {
     const type = this.world.serviceType(typeClass, this.peer);
     const templates = this.world.serviceTemplates(type);
-    const service = new DoubleService(
-      this,
-      this.expand(serviceName),
-      type,
-      templates,
-      callback as unknown as ServiceHandler,
-    );
-    return this.world.addService(service) as unknown as Rcl.ServiceType<T>;
+    return this.world.addService(new DoubleService(this, this.expand(serviceName), type, templates, handler));
   }
 
-  destroyPublisher<T extends Msg>(publisher: Rcl.Publisher<T>): void {
+  destroyPublisher(publisher: RosPublisher): void {
     this.world.remove(publisher);
   }
 
-  destroySubscription(subscription: Rcl.Subscription): void {
+  destroySubscription(subscription: RosSubscription): void {
     this.world.remove(subscription);
   }
 
-  destroyClient<T extends Srv>(client: Rcl.Client<T>): void {
+  destroyClient(client: RosClient): void {
     this.world.remove(client);
   }
 
-  getNodeNamesAndNamespaces(): Rcl.NodeNamesQueryResult[] {
+  getNodeNamesAndNamespaces(): { name: string; namespace: string }[] {
     this.world.faultOf('graph');
     return this.world.liveNodes().map((n) => ({ name: n.name(), namespace: n.namespace() }));
   }
 
-  getTopicNamesAndTypes(): Rcl.NamesAndTypesQueryResult[] {
+  getTopicNamesAndTypes(): NamesAndTypes[] {
     this.world.faultOf('graph');
     return this.world.topicNamesAndTypes();
   }
@@ -142,17 +110,17 @@ export class DoubleNode implements RosNode {
     return this.world.endpointInfo(this.expand(topic), 'subscription');
   }
 
-  getServiceNamesAndTypesByNode(remoteNodeName: string, namespace = '/'): Rcl.NamesAndTypesQueryResult[] {
+  getServiceNamesAndTypesByNode(remoteNodeName: string, namespace = '/'): NamesAndTypes[] {
     this.world.faultOf('graph');
     return this.world.servicesOfNode(remoteNodeName, namespace, 'server');
   }
 
-  getClientNamesAndTypesByNode(remoteNodeName: string, namespace = '/'): Rcl.NamesAndTypesQueryResult[] {
+  getClientNamesAndTypesByNode(remoteNodeName: string, namespace = '/'): NamesAndTypes[] {
     this.world.faultOf('graph');
     return this.world.servicesOfNode(remoteNodeName, namespace, 'client');
   }
 
-  #at(typeClass: Rcl.TypeClass, topic: string, type: string): EndpointAt {
+  #at(typeClass: TypeClass, topic: string, type: string): EndpointAt {
     return { node: this, typeClass, topic: this.expand(topic), type, gid: this.world.gid() };
   }
 

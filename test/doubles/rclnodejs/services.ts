@@ -1,9 +1,6 @@
-import type { Rcl, typeClass } from '../../../adapters/ros/index.ts';
-import { notInDouble } from './entities.ts';
+import type { RosClient, RosServiceResponse, TypeClass } from '../../../adapters/ros/index.ts';
 import type { DoubleNode } from './node.ts';
 
-/** A type as the bridge names it (rclnodejs's object form), whatever interfaces rclnodejs generated. */
-type Any = ReturnType<typeof typeClass>;
 type Plain = Record<string, unknown>;
 
 /**
@@ -28,7 +25,7 @@ export function conform(template: Plain, given: unknown): Plain {
 export type ServiceHandler = (request: Plain, response: DoubleServiceResponse) => unknown;
 
 /** Service#processRequest's Response (lib/service.js). */
-export class DoubleServiceResponse {
+export class DoubleServiceResponse implements RosServiceResponse {
   sent = false;
 
   constructor(
@@ -70,36 +67,19 @@ export class DoubleService {
   }
 }
 
-export class DoubleClient implements Rcl.Client<Any> {
-  willValidateRequest = false;
-  options: object = {};
-  readonly qos: Rcl.QoS;
-  readonly typedArrayEnabled = true;
-  readonly loggerName: string;
-  destroyed = false;
+/** Client#sendRequestAsync's options (lib/client.js). */
+export interface RequestOptions {
+  timeout?: number;
+  signal?: AbortSignal;
+}
 
+export class DoubleClient implements RosClient {
   constructor(
     readonly node: DoubleNode,
-    readonly typeClass: Rcl.TypeClass,
+    readonly typeClass: TypeClass,
     readonly serviceName: string,
     readonly type: string,
-    qos: Rcl.QoS,
-  ) {
-    this.qos = qos;
-    this.loggerName = node.name();
-  }
-
-  isDestroyed(): boolean {
-    return this.destroyed;
-  }
-
-  setValidation(): void {
-    notInDouble('Client.setValidation');
-  }
-
-  sendRequest(request: object, callback: (response: object) => void): void {
-    this.node.world.request(this, this.#build(request), callback);
-  }
+  ) {}
 
   /** As Client#sendRequest: the Request is built (and refused) in the caller's call. */
   #build(request: object): Plain {
@@ -107,7 +87,7 @@ export class DoubleClient implements Rcl.Client<Any> {
   }
 
   /** As lib/client.js: pending until a response, the timeout (TimeoutError) or the signal (AbortError). */
-  sendRequestAsync(request: object, options: Rcl.Client.AsyncRequestOptions = {}): Promise<object> {
+  sendRequestAsync(request: object, options: RequestOptions = {}): Promise<object> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const signals = [
@@ -137,13 +117,5 @@ export class DoubleClient implements Rcl.Client<Any> {
 
   isServiceServerAvailable(): boolean {
     return this.node.world.serverOf(this) !== undefined;
-  }
-
-  async waitForService(): Promise<boolean> {
-    return this.isServiceServerAvailable();
-  }
-
-  configureIntrospection(): void {
-    notInDouble('Client.configureIntrospection');
   }
 }

@@ -1,4 +1,7 @@
-import type { Rcl, Rclnodejs } from '../../../adapters/ros/index.ts';
+import type { NamesAndTypes, Rclnodejs, TypeClass } from '../../../adapters/ros/index.ts';
+
+/** A type as rclnodejs takes one: the object form the bridge uses, or the string form a test's peer may use. */
+export type AnyTypeClass = TypeClass | string;
 import { DoubleActionClient, DoubleActionServer } from './actions.ts';
 import { type DoublePublisher, DoubleQoS, type DoubleSubscription, messageInfo } from './entities.ts';
 import { DoubleNode } from './node.ts';
@@ -76,7 +79,7 @@ export class RosWorld {
       },
       isShutdown: () => !this.initialized,
       Node,
-      QoS: DoubleQoS as unknown as Rclnodejs['QoS'],
+      QoS: DoubleQoS,
       ActionClient: this.actionClientClass() as unknown as Rclnodejs['ActionClient'],
       ActionServer: this.actionServerClass() as unknown as Rclnodejs['ActionServer'],
     };
@@ -93,7 +96,7 @@ export class RosWorld {
   }
 
   /** An action type as rclnodejs's loader takes it: a package the ROS install lacks throws. */
-  actionType(typeClass: Rcl.TypeClass, peer = false): string {
+  actionType(typeClass: AnyTypeClass, peer = false): string {
     const type = this.messageType(typeClass, peer);
     if (type.split('/')[1] !== 'action') throw new Error(`The message required does not exist: ${type} is no action`);
     return type;
@@ -122,20 +125,15 @@ export class RosWorld {
   }
 
   /** rclnodejs's interface loader: a type of a package the ROS install lacks throws. */
-  messageType(typeClass: Rcl.TypeClass, peer = false): string {
-    const type =
-      typeof typeClass === 'string'
-        ? typeClass
-        : 'package' in typeClass
-          ? `${typeClass.package}/${typeClass.type}/${typeClass.name}`
-          : '';
+  messageType(typeClass: AnyTypeClass, peer = false): string {
+    const type = typeof typeClass === 'string' ? typeClass : `${typeClass.package}/${typeClass.type}/${typeClass.name}`;
     const [pkg = '', kind = '', name = ''] = type.split('/');
     if ((!peer && !INSTALLED.has(pkg)) || name === '')
       throw new Error(`The message required does not exist: ${pkg}, ${kind}, ${name} at /double/generated`);
     return type;
   }
 
-  serviceType(typeClass: Rcl.TypeClass, peer = false): string {
+  serviceType(typeClass: AnyTypeClass, peer = false): string {
     const type = this.messageType(typeClass, peer);
     if (SERVICE_TEMPLATES[type] === undefined) throw new Error(`The message required does not exist: ${type}`);
     return type;
@@ -257,7 +255,7 @@ export class RosWorld {
     setImmediate(() => server.processRequest(request, (response) => setImmediate(() => reply(response))));
   }
 
-  topicNamesAndTypes(): Rcl.NamesAndTypesQueryResult[] {
+  topicNamesAndTypes(): NamesAndTypes[] {
     const byName = new Map<string, Set<string>>();
     for (const e of [...this.publishers, ...this.subscriptions]) {
       if (!byName.has(e.topic)) byName.set(e.topic, new Set());
@@ -291,7 +289,7 @@ export class RosWorld {
   }
 
   /** rcl_get_*_names_and_types_by_node: an unknown node is an error. */
-  servicesOfNode(name: string, namespace: string, role: 'server' | 'client'): Rcl.NamesAndTypesQueryResult[] {
+  servicesOfNode(name: string, namespace: string, role: 'server' | 'client'): NamesAndTypes[] {
     const node = [...this.nodes].find(
       (n) => n.name() === name && n.namespace() === (namespace === '' ? '/' : namespace),
     );
@@ -317,7 +315,7 @@ export class RosWorld {
 
 function actionClientIn(world: RosWorld) {
   return class ActionClient extends DoubleActionClient {
-    constructor(node: DoubleNode, typeClass: Rcl.TypeClass, actionName: string) {
+    constructor(node: DoubleNode, typeClass: AnyTypeClass, actionName: string) {
       super(world, node, typeClass, actionName);
     }
   };
@@ -326,7 +324,7 @@ function actionClientIn(world: RosWorld) {
 function actionServerIn(world: RosWorld) {
   type Callback = ConstructorParameters<typeof DoubleActionServer>[4];
   return class ActionServer extends DoubleActionServer {
-    constructor(node: DoubleNode, typeClass: Rcl.TypeClass, actionName: string, ...callbacks: unknown[]) {
+    constructor(node: DoubleNode, typeClass: AnyTypeClass, actionName: string, ...callbacks: unknown[]) {
       const [execute, goal, accepted, cancel] = callbacks as [Callback, ...never[]];
       super(world, node, typeClass, actionName, execute, goal, accepted, cancel);
     }
