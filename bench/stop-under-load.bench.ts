@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readApiFile } from '../daemon/api/index.ts';
 import { PORTS } from '../daemon/contract/index.ts';
+import { spawnTsWorker } from '../daemon/util/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 
@@ -20,6 +22,9 @@ import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 // Each row also says what the code before the stop owner gave (bench/stop-before-owner.json): recorded once from a
 // worktree at that commit, on the same kind of loaded machine, not measured in this run, since that code's daemon
 // lacks what this bench reads in-process; with load averages from 3 to 15 here, compare it as an order of magnitude.
+// The same stops on the stop listener (POST /stop on its own thread and port, api.stop_port) follow each round of the
+// API's: answered as the client saw it, and zeroed when the stop reached the stop line (what the control loops' threads
+// and the sim obey), as a thread of this process sleeping on the line saw it (stop-line-watcher.ts).
 
 const RECORDS = 20_000;
 const STOPS = 40;
@@ -36,6 +41,10 @@ interface Times {
   durable: number[];
   /** ms from sending a GET to the bare server on the daemon's event loop to its answer. */
   floor: number[];
+  /** ms from sending POST /stop to the stop listener to its answer. */
+  listenerAnswered: number[];
+  /** ms from sending POST /stop to the stop listener to the stop on the stop line. */
+  listenerZeroed: number[];
   /** The daemon's event-loop delay p99 over the stops, ms (the worst round's). */
   loopDelayP99: number;
   /** Each round's figures (merged rounds only). */
@@ -57,6 +66,19 @@ const BEFORE = JSON.parse(readFileSync(join(import.meta.dirname, 'stop-before-ow
 interface Seen {
   zeros: bigint[];
   durable: bigint[];
+  /** When each stop reached the stop line, in the order they did. */
+  line: () => bigint[];
+}
+
+/** A thread that notes when each stop reaches the daemon's stop line; `times()` reads what it noted. */
+function watchLine(line: SharedArrayBuffer) {
+  const out = new BigInt64Array(new SharedArrayBuffer(8 * 100_000));
+  const worker = spawnTsWorker(new URL('./stop-line-watcher.ts', import.meta.url), {
+    workerData: { line, out: out.buffer },
+  });
+  worker.unref();
+  const times = () => Array.from(out.subarray(1, 1 + Math.min(Number(Atomics.load(out, 0)), out.length - 1)));
+  return { times, close: () => worker.terminate() };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -71,10 +93,12 @@ export async function run(): Promise<BenchResult[]> {
   await new Promise<void>((resolve) => floorServer.listen(0, '127.0.0.1', resolve));
   const floorUrl = `http://127.0.0.1:${(floorServer.address() as AddressInfo).port}/`;
   const { daemon, codec } = started;
+  const watcher = watchLine(daemon.robotStop.stopLine);
   try {
     const url = daemon.ports.get(PORTS.api)!.url!;
+    const stopUrl = readApiFile(daemon.dataDir)!.stop_url!;
     const foxglove = daemon.ports.get(PORTS.foxglove)!.url!;
-    const seen: Seen = { zeros: [], durable: [] };
+    const seen: Seen = { zeros: [], durable: [], line: watcher.times };
     daemon.bus.subscribe({
       name: 'bench',
       topic: '/cmd_vel',
@@ -98,10 +122,15 @@ export async function run(): Promise<BenchResult[]> {
     // round's p99 is shown with the best and the worst.
     const measure = async (): Promise<Times> => {
       const rounds: Times[] = [];
-      for (let i = 0; i < RUNS; i++) rounds.push(await stops(url, floorUrl, seen));
+      for (let i = 0; i < RUNS; i++) {
+        const api = await stops(url, floorUrl, seen);
+        const listener = await stops(stopUrl, floorUrl, seen, 'listener');
+        rounds.push({ ...api, listenerAnswered: listener.answered, listenerZeroed: listener.zeroed });
+      }
       return merged(rounds);
     };
     await stops(url, floorUrl, seen); // warm-up
+    await stops(stopUrl, floorUrl, seen, 'listener');
     const results: BenchResult[] = [];
     for (const load of LOADS) {
       const before = loadavg()[0]!;
@@ -110,13 +139,17 @@ export async function run(): Promise<BenchResult[]> {
     }
     return results;
   } finally {
+    await watcher.close();
     floorServer.close();
     await started.stop();
   }
 }
 
-/** STOPS stops from the operator's client, each beside a request to the floor server. */
-async function stops(url: string, floorUrl: string, seen: Seen): Promise<Times> {
+/**
+ * STOPS stops from the operator's client, each beside a request to the floor server: to the API, or to the stop
+ * listener (`zeroed` is then when each reached the stop line; there is no event of its own to wait for).
+ */
+async function stops(url: string, floorUrl: string, seen: Seen, to: 'api' | 'listener' = 'api'): Promise<Times> {
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const child = spawn(
@@ -131,16 +164,25 @@ async function stops(url: string, floorUrl: string, seen: Seen): Promise<Times> 
   if (code !== 0) throw new Error(`the operator's client exited with ${code}`);
   const { stops: sent, floors } = JSON.parse(out) as { stops: [string, string][]; floors: [string, string][] };
   const lastSent = BigInt(sent.at(-1)![0]);
-  for (const deadline = performance.now() + 2000; !seen.durable.some((t) => t >= lastSent);) {
+  for (const deadline = performance.now() + 2000; to === 'api' && !seen.durable.some((t) => t >= lastSent);) {
     if (performance.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 5));
   }
-  const times: Times = { answered: [], zeroed: [], durable: [], floor: [], loopDelayP99: delay.percentile(99) / 1e6 };
-  for (const [from, to] of sent) {
+  const times: Times = {
+    answered: [],
+    zeroed: [],
+    durable: [],
+    floor: [],
+    listenerAnswered: [],
+    listenerZeroed: [],
+    loopDelayP99: delay.percentile(99) / 1e6,
+  };
+  const line = seen.line();
+  for (const [from, answered] of sent) {
     const start = BigInt(from);
-    times.answered.push(ms(BigInt(to) - start));
-    times.zeroed.push(after(seen.zeros, start));
-    times.durable.push(after(seen.durable, start));
+    times.answered.push(ms(BigInt(answered) - start));
+    times.zeroed.push(after(to === 'api' ? seen.zeros : line, start));
+    if (to === 'api') times.durable.push(after(seen.durable, start));
   }
   for (const [from, to] of floors) times.floor.push(ms(BigInt(to) - BigInt(from)));
   for (const list of [times.answered, times.zeroed, times.durable, times.floor]) list.sort((a, b) => a - b);
@@ -155,6 +197,8 @@ function merged(rounds: readonly Times[]): Times {
     zeroed: all((t) => t.zeroed),
     durable: all((t) => t.durable),
     floor: all((t) => t.floor),
+    listenerAnswered: all((t) => t.listenerAnswered),
+    listenerZeroed: all((t) => t.listenerZeroed),
     loopDelayP99: Math.max(...rounds.map((t) => t.loopDelayP99)),
     rounds,
   };
@@ -199,18 +243,29 @@ function tail(sorted: number[]): string {
   return tailOf(sorted, 'ms', 1);
 }
 
-type Figure = 'answered' | 'zeroed' | 'durable';
+type Figure = 'answered' | 'zeroed' | 'durable' | 'listenerAnswered' | 'listenerZeroed';
 
 const FIGURES: Record<Figure, { what: string; goal?: { ms: number; words: string } }> = {
   answered: { what: 'POST /stop answered', goal: { ms: 100, words: '<= 100 ms under any load' } },
   zeroed: { what: 'POST /stop to the zero Twist', goal: { ms: 20, words: '<= 20 ms under any load' } },
   // No goal of its own: an audit needs it durable, and the answer waits for it.
   durable: { what: 'POST /stop to its stop.engaged event durable' },
+  listenerAnswered: {
+    what: 'stop listener POST /stop answered',
+    goal: { ms: 10, words: '<= 10 ms under any load, below the floor' },
+  },
+  listenerZeroed: {
+    what: "stop listener POST /stop to the stop on the stop line (the control loops' and the sim's zero)",
+    goal: { ms: 10, words: '<= 10 ms under any load, below the floor' },
+  },
 };
+
+const LISTENER_FIGURES = new Set<Figure>(['listenerAnswered', 'listenerZeroed']);
 
 /** What the code before the stop owner gave for `figure` under `load`, as recorded, or why there is nothing. */
 function before(load: string, figure: Figure): string {
   const at = `before the stop owner (${BEFORE.commit}, recorded ${BEFORE.recorded} on ${BEFORE.machine}; not this run)`;
+  if (figure === 'listenerAnswered' || figure === 'listenerZeroed') return `${at}: none, there was no stop listener`;
   if (figure === 'durable') return `${at}: none, ${BEFORE.not_recorded.durable}`;
   const p99 = BEFORE.p99_ms[load]?.[figure];
   return p99 === undefined ? `${at}: ${BEFORE.not_recorded.idle}` : `${at}: p99 ${p99} ms`;
@@ -239,7 +294,9 @@ function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
       baseline: floor,
       unit: 'ms',
       better: 'lower' as const,
-      ...(goal ? { goal: goal.words, met: p99 <= goal.ms } : {}),
+      ...(goal
+        ? { goal: goal.words, met: p99 <= goal.ms && (!LISTENER_FIGURES.has(figure) || p99 < floor.value) }
+        : {}),
       notes: [
         `${what}: ${tail(all)} (${seen} of ${all.length} seen); floor ${tail(times.floor)}`,
         `${rounds.length} rounds of ${STOPS} stops, p99 per round ${perRound.map((r) => r.toFixed(1)).join(', ')} ms ` +

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -9,7 +11,9 @@ import { STOP_REPLY_WAIT_MS } from '../daemon/safety/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
-import { percentile, type BenchResult } from './bench.ts';
+import { readApiFile } from '../daemon/api/index.ts';
+import { percentile, tail, type BenchResult } from './bench.ts';
+import { listenerRound, type ListenerRound } from './stop-listener-rounds.ts';
 
 // The operator's stop (POST /stop answered) on a daemon bridging every graph topic (`zenoh.topics: ['**']`, as
 // the default recorder's `include: ["**"]` does), while one Zenoh peer announces 10,000 publisher tokens and
@@ -17,6 +21,9 @@ import { percentile, type BenchResult } from './bench.ts';
 // with no flood, in the same run. The goal is the issue's: under 2x idle with the flood on. The daemon runs in this
 // process, so its memory is this process's: RSS before the flood, at its peak, and once the peer's topics are gone
 // (a flood once took the daemon from 178 to 424 MB, which it kept after the peer left).
+// The same stops on the stop listener (its own thread and port), from a client in a process of its own: answered, and
+// zeroed when a Zenoh node subscribed to /cmd_vel (ros_peer.py) heard the zero Twist the listener's own Zenoh session
+// put, beside a bare HTTP server on the daemon's event loop (the same-loop floor), idle and flooded.
 
 const TOKENS = 10_000;
 const STOPS = 40;
@@ -65,14 +72,27 @@ async function stops(url: string, n: number): Promise<{ times: number[]; notDura
 export async function run(): Promise<BenchResult[]> {
   const net = await ZenohNetwork.create();
   let stopDaemon: (() => Promise<void>) | undefined;
+  let floorClose: (() => void) | undefined;
+  let closeBase: (() => Promise<void>) | undefined;
   try {
     await net.start();
     const started = await startDaemon({
       api: { port: 0 },
-      zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['**'] },
+      zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['**'], publish: ['/cmd_vel'] },
     });
     stopDaemon = started.stop;
     const url = started.daemon.ports.get(PORTS.api)!.url!;
+    const stopUrl = readApiFile(started.daemon.dataDir)!.stop_url!;
+    const floor = createServer((req, res) => (req.resume(), res.end('{}')));
+    await new Promise<void>((resolve) => floor.listen(0, '127.0.0.1', resolve));
+    floorClose = () => floor.close();
+    const floorUrl = `http://127.0.0.1:${(floor.address() as AddressInfo).port}/`;
+    const base = await net.peer({ node: 'base', subscribe: { topic: '/cmd_vel', type: 'geometry_msgs/msg/Twist' } });
+    closeBase = () => base.close();
+    const zeroHex = `00010000${'00'.repeat(48)}`;
+    const zeros = () =>
+      base.events.filter((e) => e.event === 'sample' && e.payload === zeroHex).map((e) => BigInt(e.mono_ns as number));
+    const listener = (n: number) => listenerRound(stopUrl, floorUrl, n, zeros);
     const zenoh = async () =>
       (
         (await (await fetch(`${url}/status`)).json()) as {
@@ -85,6 +105,8 @@ export async function run(): Promise<BenchResult[]> {
     const idleLoop = monitorEventLoopDelay({ resolution: 5 });
     idleLoop.enable();
     const idle = await stops(url, STOPS);
+    await listener(10); // warm-up: the listener's session and its route to the base
+    const listenerIdle = await listener(STOPS);
     idleLoop.disable();
     const before = process.memoryUsage();
 
@@ -97,6 +119,7 @@ export async function run(): Promise<BenchResult[]> {
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     let flooded: { times: number[]; notDurable: number };
+    let listenerFlooded: ListenerRound;
     let after: ZenohDetails;
     let rssPeak = before.rss;
     // Until the memory after the flood is read: its topics' teardown counts towards the peak too.
@@ -110,6 +133,7 @@ export async function run(): Promise<BenchResult[]> {
       });
       floodLoop.enable();
       flooded = await stops(url, STOPS);
+      listenerFlooded = await listener(STOPS);
       after = await zenoh(); // while the flood is on: its tokens go with it
     } finally {
       floodLoop.disable();
@@ -150,6 +174,8 @@ export async function run(): Promise<BenchResult[]> {
             `(the flooding peer, router and bridge share the machine's cores)`,
         ],
       },
+      ...listenerRows('idle', listenerIdle),
+      ...listenerRows(`a Zenoh peer announcing ${TOKENS.toLocaleString('en')} topics over and over`, listenerFlooded),
       {
         name: `daemon RSS ${AFTER_S} s after the flooding peer's topics are gone`,
         ours: mb(left.memory.rss),
@@ -165,9 +191,36 @@ export async function run(): Promise<BenchResult[]> {
       },
     ];
   } finally {
+    await closeBase?.();
+    floorClose?.();
     await stopDaemon?.();
     await net.close();
   }
+}
+
+/** The stop listener's figures under `load`: answered, and the zero Twist heard on Zenoh, each beside the floor. */
+function listenerRows(load: string, round: ListenerRound): BenchResult[] {
+  const floor = {
+    name: 'floor: a bare HTTP server on the same event loop, same load',
+    value: percentile(round.floor, 99),
+  };
+  const row = (what: string, times: number[]): BenchResult => {
+    const p99 = percentile(times, 99);
+    return {
+      name: `operator's stop on the stop listener, ${load}, p99 ${what}`,
+      ours: p99,
+      baseline: floor,
+      unit: 'ms',
+      better: 'lower',
+      goal: '<= 10 ms under any load, below the floor',
+      met: p99 <= 10 && p99 < floor.value,
+      notes: [`${what}: ${tail(times, 'ms', 1)}; floor ${tail(round.floor, 'ms', 1)}; ${STOPS} stops`],
+    };
+  };
+  return [
+    row('POST /stop answered', round.answered),
+    row("POST /stop to the zero Twist heard by a Zenoh node (the listener's own session)", round.zeroed),
+  ];
 }
 
 function mb(bytes: number): number {

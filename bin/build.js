@@ -20,6 +20,9 @@ const WORKERS = [
   'adapters/lerobot/control/inference-worker.ts',
   'adapters/lerobot/serving-worker.ts',
   'adapters/zenoh/bulk-lane-worker.ts',
+  // The stop listener's thread, and the module it loads there for the Zenoh graph's zero command.
+  'daemon/api/stop-listener-worker.ts',
+  'adapters/zenoh/stop-zero.ts',
 ];
 
 const commands = readdirSync(join(ROOT, 'daemon/cli/commands'))

@@ -4,10 +4,12 @@ import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/
 import { isDiskFull } from '../util/index.ts';
 import { apiFilePath, removeApiFile, writeApiFile } from './discovery.ts';
 import { buildApiServer, type ApiServer } from './server.ts';
+import { StopListener } from './stop-listener.ts';
 
 /**
- * Component `api`: the local HTTP API and status page. On start it listens and writes
- * <data_dir>/run/api.json (its URL) for the CLI; on stop it ends the event streams first, then closes.
+ * Component `api`: the local HTTP API and status page, and the stop listener (POST /stop on a thread and a port
+ * of its own, api.stop_port). On start it listens and writes <data_dir>/run/api.json (its URL and the stop
+ * listener's) for the CLI; on stop it ends the event streams first, then closes, the stop listener last.
  */
 export class ApiComponent implements Component {
   readonly name = 'api';
@@ -15,6 +17,7 @@ export class ApiComponent implements Component {
   #settings: ApiSettings;
   #server: ApiServer | undefined;
   #url: string | undefined;
+  #stopListener: StopListener | undefined;
 
   constructor(ctx: ComponentContext, settings: ApiSettings = ctx.config.api) {
     this.#ctx = ctx;
@@ -46,8 +49,31 @@ export class ApiComponent implements Component {
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.#url = `http://${shownHost}:${address.port}`;
     this.#server = server;
+    if (this.#settings.stop_listener) {
+      const listener = new StopListener({
+        robotStop: this.#ctx.robotStop,
+        host,
+        port: this.#settings.stop_port ?? (port === 0 ? 0 : port + 1),
+        token: this.#settings.token,
+        apiUrl: this.#url,
+        log: this.#ctx.log,
+      });
+      try {
+        await listener.start();
+      } catch (error) {
+        await server.close();
+        throw error;
+      }
+      this.#stopListener = listener;
+    }
+    const stopUrl = this.#stopListener?.url;
     try {
-      writeApiFile(this.#ctx.dataDir, { url: this.#url, pid: process.pid, data_dir: this.#ctx.dataDir });
+      writeApiFile(this.#ctx.dataDir, {
+        url: this.#url,
+        ...(stopUrl ? { stop_url: stopUrl } : {}),
+        pid: process.pid,
+        data_dir: this.#ctx.dataDir,
+      });
     } catch (error) {
       // The API serves without it: on a full disk /status must answer, it is where the disk full shows. The
       // CLI then finds the API by api.host and api.port (a file left by a dead daemon names a dead pid and
@@ -58,7 +84,7 @@ export class ApiComponent implements Component {
         `api: cannot write ${apiFilePath(this.#ctx.dataDir)}: the disk is full; serving anyway. The CLI finds the API by api.port${port === 0 ? ` (0 here: give the CLI --url ${this.#url})` : ''}`,
       );
     }
-    this.#ctx.log.info({ url: this.#url }, 'api listening');
+    this.#ctx.log.info({ url: this.#url, stop_url: stopUrl ?? null }, 'api listening');
   }
 
   async stop(): Promise<void> {
@@ -66,13 +92,22 @@ export class ApiComponent implements Component {
     this.#server = undefined;
     removeApiFile(this.#ctx.dataDir);
     await server?.close();
+    // Last: the operator's stop is taken while anything of the API still answers.
+    await this.#stopListener?.close();
+    this.#stopListener = undefined;
   }
 
   health(): ComponentHealth {
     if (!this.#server) return { state: 'stopped' };
     return {
       state: 'running',
-      details: { url: this.#url, sse_clients: this.#server.hub.clients, live_map_viewers: this.#server.live.viewers },
+      details: {
+        url: this.#url,
+        stop_url: this.#stopListener?.url ?? null,
+        ...(this.#stopListener ? { stop_listener: this.#stopListener.counters } : {}),
+        sse_clients: this.#server.hub.clients,
+        live_map_viewers: this.#server.live.viewers,
+      },
     };
   }
 }

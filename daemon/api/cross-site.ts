@@ -42,8 +42,11 @@ export function makeCrossSiteHook({ refused }: CrossSiteOptions) {
   };
 }
 
-/** Why `headers` may not change state (`what` names the request for the message), or undefined. */
-function crossSiteRefusal(
+/**
+ * Why `headers` may not change state (`what` names the request for the message), or undefined. The stop
+ * listener's thread asks the same (stop-listener-worker.ts).
+ */
+export function crossSiteRefusal(
   method: string,
   what: string,
   headers: IncomingHttpHeaders,

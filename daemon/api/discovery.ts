@@ -8,6 +8,8 @@ export function apiFilePath(dataDir: string): string {
 
 export interface ApiFile {
   url: string;
+  /** The stop listener's URL (POST /stop on a thread of its own), when it runs. */
+  stop_url?: string;
   pid: number;
   data_dir: string;
 }

@@ -228,11 +228,54 @@ export interface StopLatchView {
 export interface RobotStopAuthority {
   readonly latch: StopLatchView;
   readonly counters: { stops: number; releases: number };
-  stop(by: string, reason?: string): Promise<RobotStopOutcome>;
+  /** `offLoop`: the stop came in on the stop listener's thread, which already sent these zero commands. */
+  stop(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome>;
   release(by: string, since?: string): Promise<StopReleaseOutcome>;
   onStop(name: string, hook: StopHook): () => void;
   /** Reads the latch file (at start): a stop latched before it holds from now on. */
   load(): { latched: StopLatchState | undefined; ignored: string | undefined };
+  /**
+   * The stop line's shared memory (safety/StopLine): a thread that drives the robot reads it every tick, and
+   * holds its commands from the moment a stop comes in, without a message from the main thread.
+   */
+  readonly stopLine: SharedArrayBuffer;
+  /**
+   * Sets (undefined: removes) the zero command `name` that the stop listener's thread sends itself, not
+   * waiting for the main thread: an adapter's own session to its graph (the Zenoh bridge's).
+   */
+  setOffLoopZero(name: string, zero: OffLoopZero | undefined): void;
+  /** The off-loop zero commands now set, and a listener told of every change; returns what unlistens. */
+  offLoopZeros(listener?: (zeros: ReadonlyMap<string, OffLoopZero>) => void): {
+    zeros: ReadonlyMap<string, OffLoopZero>;
+    unlisten: () => void;
+  };
+}
+
+/**
+ * A zero command sent from the stop listener's thread: the module it loads there (a file: URL of a module whose
+ * `openOffLoopZero(options, log)` returns an OffLoopZeroSender) and the options it is given (structured-cloned).
+ */
+export interface OffLoopZero {
+  module: string;
+  options: unknown;
+}
+
+/** What a loaded off-loop zero command does, on the stop listener's thread. */
+export interface OffLoopZeroSender {
+  /** Sends the zero command; resolves with the topics it went to, or rejects saying why it could not. */
+  zero(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A stop the stop listener's thread took: when, and what its zero commands did. The main thread hears of it at
+ * once, while the thread's zero commands may still be on their way (`zeroes`).
+ */
+export interface OffLoopStop {
+  /** When the listener took it: ns since the epoch, as a decimal string. */
+  at: string;
+  /** What the thread's zero commands did, by name (`line`, `zenoh /cmd_vel`): sent, or why not. */
+  zeroes: Promise<{ zeroed: string[]; failed: Record<string, string> }>;
 }
 
 /** What releasing the latch did: whether one was held, and which. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Bus, MessageCodec } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { Journal, RobotStopAuthority, RobotStopOutcome, StopReleaseOutcome } from '../contract/index.ts';
+import type { OffLoopStop, OffLoopZero } from '../contract/index.ts';
 import type { StopHook, StopHookOutcome, StopHookReport } from '../contract/index.ts';
 import { newId, nowNs } from '../contract/index.ts';
 import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../policy/index.ts';
@@ -47,6 +48,8 @@ export class StopAuthority implements RobotStopAuthority {
   #lastOdom: () => { data: Uint8Array; type: string } | undefined = () => undefined;
   #stops = 0;
   #releases = 0;
+  readonly #offLoopZeros = new Map<string, OffLoopZero>();
+  readonly #offLoopListeners = new Set<(zeros: ReadonlyMap<string, OffLoopZero>) => void>();
 
   constructor(options: StopAuthorityOptions) {
     const { bus, codec, config, dataDir, journal, log, replyWaitMs = STOP_REPLY_WAIT_MS, writeDurably } = options;
@@ -58,6 +61,25 @@ export class StopAuthority implements RobotStopAuthority {
     this.#waitMs = replyWaitMs;
     this.latch = new StopLatch({ dataDir, enabled: config.agent.stop_latch, writeDurably });
     this.#watchPose();
+  }
+
+  /** The stop line's shared memory: what the daemon's threads read of the stop (see StopLine). */
+  get stopLine(): SharedArrayBuffer {
+    return this.latch.line.buffer;
+  }
+
+  setOffLoopZero(name: string, zero: OffLoopZero | undefined): void {
+    if (zero) this.#offLoopZeros.set(name, zero);
+    else if (!this.#offLoopZeros.delete(name)) return;
+    for (const listener of this.#offLoopListeners) listener(this.#offLoopZeros);
+  }
+
+  offLoopZeros(listener?: (zeros: ReadonlyMap<string, OffLoopZero>) => void) {
+    if (listener) this.#offLoopListeners.add(listener);
+    return {
+      zeros: this.#offLoopZeros as ReadonlyMap<string, OffLoopZero>,
+      unlisten: () => void (listener && this.#offLoopListeners.delete(listener)),
+    };
   }
 
   /** Stops and releases since the daemon started. */
@@ -101,7 +123,7 @@ export class StopAuthority implements RobotStopAuthority {
    * velocity topic (its runs are cancelled and the latch engaged all the same): a person must stop the robot
    * another way.
    */
-  async stop(by: string, reason?: string): Promise<RobotStopOutcome> {
+  async stop(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome> {
     const order: StopOrder = { by, reason };
     const stopId = newId();
     this.#stops++;
@@ -118,10 +140,14 @@ export class StopAuthority implements RobotStopAuthority {
         this.#log.error({ topic: t, err: error.message }, `robot stop: the zero command could not be sent to ${t}`);
     // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
     const engaged = this.latch.enabled ? this.latch.engage(order) : undefined;
+    // The line counted the listener's stop when it came in; the loops that read it hold from there.
+    if (offLoop) this.latch.line.taken();
+    else this.latch.line.stopped();
 
     // The event does not wait for the latch file: both are written at once, each on its own, so the reply
     // waits for the slower of two writes instead of one after the other.
     const journaled = this.#reports(hooks).then(async (reports) => {
+      const offLoopReport = offLoop && (await this.#offLoopReport(offLoop));
       const payload: StopEventPayload = {
         by,
         reason: reason ?? null,
@@ -132,6 +158,7 @@ export class StopAuthority implements RobotStopAuthority {
         zeroed: [...new Set([...zeroedByHooks, ...zeroed])],
         latched: engaged ? { by: engaged.state.by, reason: engaged.state.reason, since: engaged.state.since } : null,
         not_stopped: zeroError ? zeroError.message : null,
+        ...(offLoopReport ? { off_loop: offLoopReport } : {}),
       };
       return { reports, payload, eventError: await this.#journalEvent(stopId, STOP_EVENT_KINDS.engaged, payload) };
     });
@@ -190,6 +217,19 @@ export class StopAuthority implements RobotStopAuthority {
       if (error) this.#log.warn({ by, err: error }, 'robot stop release: not journaled');
     }
     return { released: was !== undefined, latch: was ?? null };
+  }
+
+  /** What a listener's stop's own zero commands did, as its event says it: within the reply's wait. */
+  async #offLoopReport(offLoop: OffLoopStop): Promise<StopEventPayload['off_loop']> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.#waitMs)));
+    const zeroes = await Promise.race([offLoop.zeroes.catch(() => undefined), late]);
+    clearTimeout(timer);
+    return {
+      at: offLoop.at,
+      zeroed: zeroes?.zeroed ?? [],
+      failed: zeroes?.failed ?? { listener: `no answer from its zero commands within ${this.#waitMs} ms` },
+    };
   }
 
   /** Why a stop that sent no zero to the velocity topic failed, with what it did all the same. */

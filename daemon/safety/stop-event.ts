@@ -1,4 +1,5 @@
 import { AGENT_EVENT, newId, nowNs, type AgentEvent, type StopLatchState } from '../contract/index.ts';
+import type { OffLoopStop } from '../contract/index.ts';
 
 /**
  * The operator's stop and its release as agent events in the journal, so the lakehouse's `events` table and
@@ -25,6 +26,8 @@ export interface StopEventPayload {
   latched: Pick<StopLatchState, 'by' | 'reason' | 'since'> | null;
   /** Why the zero command could not be sent to the velocity topic (the robot was NOT stopped), or null. */
   not_stopped: string | null;
+  /** A stop that came in on the stop listener: the zero commands its thread sent before this one heard. */
+  off_loop?: { at: OffLoopStop['at']; zeroed: string[]; failed: Record<string, string> };
 }
 
 /** The journal append (kind, data) of one stop event. */

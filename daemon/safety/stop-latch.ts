@@ -7,6 +7,7 @@ import { ALLOW } from '../policy/index.ts';
 import { field, fullTwist, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
 import { writeDurably } from '../util/index.ts';
+import { StopLine } from './stop-line.ts';
 import type { StopOrder } from './stop-order.ts';
 
 /**
@@ -34,6 +35,8 @@ interface LatchFile {
  */
 export class StopLatch {
   readonly path: string;
+  /** What other threads see of this latch (and of stops the stop listener took that it has not yet). */
+  readonly line: StopLine;
   #enabled: boolean;
   #held: StopLatchState | undefined;
   /** The engage or release being written: each writes in turn, so the file ends as the last one left it. */
@@ -43,17 +46,19 @@ export class StopLatch {
 
   /**
    * `writeDurably` writes the file: the daemon's passes its sync thread's, so a stop's latch does not wait
-   * behind the libuv threads other I/O fills.
+   * behind the libuv threads other I/O fills. `line` is the stop line the daemon shares with its threads.
    */
   constructor(options: {
     dataDir: string;
     enabled: boolean;
     writeDurably?: (path: string, text: string) => Promise<void>;
+    line?: StopLine;
   }) {
-    const { dataDir, enabled, writeDurably: write = writeDurably } = options;
+    const { dataDir, enabled, writeDurably: write = writeDurably, line = new StopLine() } = options;
     this.path = stopLatchPath(dataDir);
     this.#enabled = enabled;
     this.#writeDurably = write;
+    this.line = line;
   }
 
   /** agent.stop_latch: whether stops latch, and whether a latch is obeyed. */
@@ -67,6 +72,7 @@ export class StopLatch {
    */
   setEnabled(enabled: boolean): void {
     this.#enabled = enabled;
+    this.#hold(this.#held);
   }
 
   /** The latch, or undefined when the robot may move. */
@@ -87,7 +93,7 @@ export class StopLatch {
         latched: undefined,
         ignored: `agent.stop_latch is false: the latch in ${this.path} (by ${state.by}) is not obeyed`,
       };
-    this.#held = state;
+    this.#hold(state);
     return { latched: state, ignored: undefined };
   }
 
@@ -103,7 +109,7 @@ export class StopLatch {
       persisted: false,
       error: null,
     };
-    this.#held = state;
+    this.#hold(state);
     const file: LatchFile = { by: state.by, reason: state.reason, since: state.since };
     const written = this.#serially(async () => {
       try {
@@ -140,14 +146,27 @@ export class StopLatch {
       }
     });
     // Only after the file is gone, and only the latch it saw: a stop that came meanwhile holds.
-    if (this.#held === seen) this.#held = undefined;
+    if (this.#held === seen) this.#hold(undefined);
     return was;
   }
 
-  /** Why a motion is refused now, or undefined when the robot may move. */
+  /**
+   * Why a motion is refused now, or undefined when the robot may move. A stop the stop listener took and the
+   * main thread has not yet refuses too, latch or none: its zero commands went out, and nothing may undo them
+   * before the stop's hooks have ended what drives the robot.
+   */
   refusal(): string | undefined {
     const state = this.state;
-    return state ? latchedMessage(state) : undefined;
+    if (state) return latchedMessage(state);
+    return this.line.pending > 0
+      ? "the robot is stopped: the operator's stop came in on the stop listener and is being taken"
+      : undefined;
+  }
+
+  /** Holds `state` here and on the line, where the other threads read it. */
+  #hold(state: StopLatchState | undefined): void {
+    this.#held = state;
+    this.line.setLatched(this.#enabled && state !== undefined);
   }
 
   /** Each engage and release writes in turn, so the file ends as the last one left it. */

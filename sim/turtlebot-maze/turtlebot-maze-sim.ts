@@ -3,6 +3,7 @@ import type { Publisher, Subscription } from '../../daemon/bus/index.ts';
 import { MessageCodec } from '../../daemon/bus/index.ts';
 import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
+import { StopLine } from '../../daemon/safety/index.ts';
 import { generateMaze, type Maze } from './maze.ts';
 import { NavigateToPoseServer } from './navigate-to-pose-server.ts';
 import {
@@ -74,12 +75,18 @@ export class TurtlebotMazeSim implements Component {
   #stopServing: (() => void)[] = [];
   #stopping = new AbortController();
   #navigateAction: NavigateToPoseServer | undefined;
+  /** The daemon's stop line, and the count of stops it showed when this sim last stepped. */
+  #stopLine: StopLine;
+  #stopsSeen: number;
+  #stopsTaken = 0;
 
   constructor(ctx: ComponentContext) {
     const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses, paused } = ctx.config.sim;
     this.#paused = paused;
     this.#ctx = ctx;
     this.#codec = new MessageCodec(ctx.definitions);
+    this.#stopLine = new StopLine(ctx.robotStop.stopLine);
+    this.#stopsSeen = this.#stopLine.stops;
     this.maze = generateMaze({ seed: mazeSeed });
     this.world = new MazeWorld({ maze: this.maze, seed });
     this.speed = speed;
@@ -209,6 +216,7 @@ export class TurtlebotMazeSim implements Component {
         distance_m: this.world.distance,
         pose: this.world.pose(),
         rejected_commands: this.#rejectedCommands,
+        stops_obeyed: this.#stopsTaken,
       },
     };
   }
@@ -235,9 +243,23 @@ export class TurtlebotMazeSim implements Component {
       // Let every subscriber handle this step's messages (and answer on /cmd_vel) before physics moves on.
       await this.#pace(t);
       if (!this.#running) break;
+      this.#obeyStopLine();
       this.world.step(PHYSICS_DT);
       this.#wakeWaiters();
     }
+  }
+
+  /**
+   * The operator's stop as the robot's own zero command: a stop counted on the line since the last step (the
+   * stop listener's, on its thread, before any zero Twist reached the bus) zeroes the command before physics
+   * moves on, whatever /cmd_vel last said.
+   */
+  #obeyStopLine(): void {
+    const stops = this.#stopLine.stops;
+    if (stops === this.#stopsSeen) return;
+    this.#stopsSeen = stops;
+    this.#stopsTaken++;
+    this.world.setCmdVel(0, 0);
   }
 
   async #waitWhilePaused(): Promise<void> {

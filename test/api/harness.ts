@@ -86,6 +86,9 @@ function stopOfDoubles(real: RobotStopAuthority, components: ReadonlyMap<string,
     release: (by, since) => double()?.releaseStop(by, since) ?? real.release(by, since),
     onStop: (name, hook) => real.onStop(name, hook),
     load: () => real.load(),
+    stopLine: real.stopLine,
+    setOffLoopZero: (name, zero) => real.setOffLoopZero(name, zero),
+    offLoopZeros: (listener) => real.offLoopZeros(listener),
   };
 }
 
@@ -96,7 +99,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config: EdgeConfig = {
     ...base,
     data_dir: dir.path,
-    api: merge(base.api, { port: 0, ...options.api }),
+    // The stop listener's thread only where a test asks for it: a thread per API test would be started for nothing.
+    api: merge(base.api, { port: 0, stop_listener: false, ...options.api }),
     foxglove: merge(base.foxglove, { port: 0, ...options.foxglove }),
   };
   const bus = new Bus();

@@ -100,6 +100,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       // The operator's latched stop (agent.stop_latch) holds every loop at its safe action until released,
       // with the agent running or not (the daemon's one latch, ComponentContext.robotStop).
       refusal: () => this.#latch.refusal(),
+      stopLine: this.#ctx.robotStop.stopLine,
     };
   }
 

@@ -48,6 +48,8 @@ export interface ControlLoopOptions {
    * its safe action instead.
    */
   refusal?: () => string | undefined;
+  /** The daemon's stop line (RobotStopAuthority.stopLine), which the loop's thread reads every tick. */
+  stopLine?: SharedArrayBuffer;
   /**
    * Tests only: the module an async loop's inference thread runs (default inference-worker.ts), for a
    * stand-in that dies on cue. The control component never sets it, so no config can reach it.
@@ -117,6 +119,7 @@ export class ControlLoop {
   readonly #velocity: VelocityLimits;
   readonly #onCrash: ControlLoopOptions['onCrash'];
   readonly #refusal: ControlLoopOptions['refusal'];
+  readonly #stopLine: ControlLoopOptions['stopLine'];
   readonly #inferenceWorker: URL | undefined;
   readonly #logIntervalMs: number;
   #plan: LoopPlan | undefined;
@@ -164,6 +167,7 @@ export class ControlLoop {
     this.#velocity = velocity;
     this.#onCrash = onCrash;
     this.#refusal = refusal;
+    this.#stopLine = options.stopLine;
     this.#inferenceWorker = inferenceWorker;
     this.#logIntervalMs = logIntervalMs;
   }
@@ -201,6 +205,7 @@ export class ControlLoop {
           loop: this.#loop,
           velocity: this.#velocity,
           stateBuffer: state.buffer,
+          stopLine: this.#stopLine,
           boardBuffer: board.buffer,
           boardLengths: board.lengths,
           topicCount: plan.topics.length,

@@ -12,6 +12,8 @@ export interface LoopWorkerData {
   /** policy.velocity: a Twist command on its topic is clamped to these limits. */
   velocity: VelocityLimits;
   stateBuffer: SharedArrayBuffer;
+  /** The daemon's stop line (StopLine's buffer): read every tick; absent, only the main thread holds the loop. */
+  stopLine?: SharedArrayBuffer;
   boardBuffer: SharedArrayBuffer;
   boardLengths: number[];
   /** Topics the loop reads (LoopPlan.topics): the stale counters in the state buffer are per topic. */

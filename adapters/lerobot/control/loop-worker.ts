@@ -18,6 +18,7 @@ import { applyThreadScheduling } from './thread-scheduling.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { nowNs } from '../../../daemon/contract/index.ts';
+import { StopLine } from '../../../daemon/safety/index.ts';
 
 /**
  * A control loop's thread. It sleeps on the shared stop flag until each tick is due, reads the latest
@@ -30,6 +31,8 @@ const port = parentPort!;
 const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 const state = new LoopState(data.topicCount, data.stateBuffer);
 const board = new ObservationBoard({ lengths: data.boardLengths }, data.boardBuffer);
+/** The daemon's stop line: a stop holds this loop from its next tick, before the main thread hears of it. */
+const stopLine = data.stopLine ? new StopLine(data.stopLine) : undefined;
 
 interface Inference {
   /** Step and inline: runs the policy here. */
@@ -270,8 +273,11 @@ class LoopThread {
     const plan = this.#plan;
     let action = given;
     let safe = givenSafe;
+    // The main thread's word (state.held), or the stop line's, read here each tick: a stop from the stop listener
+    // holds the loop with no message from the main thread, however busy that is.
+    const held = state.held || stopLine?.holds === true;
     // A latched operator's stop: the policy goes on (its chunks stay current), the robot gets the safe action.
-    if (!safe && state.held) {
+    if (!safe && held) {
       state.add('held');
       action = plan.safeAction;
       safe = true;
@@ -290,7 +296,7 @@ class LoopThread {
     let message = build(action, plan.output.dim, nowNs(), this.#periodMs / 1000);
     // While latched a Twist goes out as zero, whatever the safe action: one that moves
     // (allow_moving_safe_action) is for stale observations, not for a robot an operator stopped.
-    if (state.held && this.#latchZero) message = ZERO_TWIST;
+    if (held && this.#latchZero) message = ZERO_TWIST;
     else if (this.#frame) {
       const limited = this.#frame(message as Twist);
       if (limited.clamped) state.add('clamped');

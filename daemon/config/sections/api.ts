@@ -24,6 +24,19 @@ export const ApiConfig = Section(
       description: 'Address to bind. Anything but a loopback address requires api.token.',
     }),
     port: Port(7400, 'TCP port; 0 picks a free one (written to <data_dir>/run/api.json for the CLI).'),
+    stop_port: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 65535,
+        description:
+          "The stop listener's TCP port, on api.host: POST /stop served on a thread of its own, which no load on the API waits in front of (docs/api.md). Unset: api.port + 1 (7401), or any free one when api.port is 0; 0 picks a free one. Its URL is in <data_dir>/run/api.json (stop_url) and GET /status.",
+      }),
+    ),
+    stop_listener: Type.Boolean({
+      default: true,
+      description:
+        "Serve POST /stop on the stop listener too (api.stop_port). Off, the operator's stop is the API's POST /stop alone, on the event loop the API shares.",
+    }),
     token: Type.String({
       default: '',
       description:

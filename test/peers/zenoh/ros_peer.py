@@ -9,7 +9,7 @@ python ros_peer.py '<json spec>': a spec names the router, the node, and what th
   publish: a topic, type, hash and hex CDR payloads, sent at `rate_hz` (or on "pub <hex>" lines from stdin); with
            `size` instead of payloads, one payload of that many bytes (a CDR header, then zeros);
            transient_local with a cache of `depth`
-  subscribe: a topic and type: each sample is printed as {"event": "sample", key, payload, attachment};
+  subscribe: a topic and type: each sample is printed as {"event": "sample", key, payload, attachment, mono_ns};
              transient_local with a history of `depth` (the caches' samples come as samples too)
   serve: std_srvs/srv/SetBool served on a name: replies success=data, message="ok:<data>"; with `hold_final_s`
          the query's final waits that long after the reply (the callback returns late), as a slow server's may
@@ -124,7 +124,8 @@ if "subscribe" in spec:
     tokens.append(session.liveliness().declare_token(entity_token(11, "MS", s["topic"], s["type"], s.get("hash", "TypeHashNotSupported"))))
 
     def on_sample(sample):
-        emit(event="sample", key=str(sample.key_expr), payload=sample.payload.to_bytes().hex(), attachment=parse_attachment(sample.attachment))
+        # mono_ns: when it came, on CLOCK_MONOTONIC (Node's process.hrtime clock), for a bench's latency.
+        emit(event="sample", key=str(sample.key_expr), payload=sample.payload.to_bytes().hex(), attachment=parse_attachment(sample.attachment), mono_ns=time.monotonic_ns())
 
     sub_key = s.get("key", f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*")
     if s.get("transient_local"):

@@ -1,0 +1,18 @@
+// A thread for stop-under-load.bench.ts: sleeps on the daemon's stop line and notes when each stop reached it (ns of
+// CLOCK_MONOTONIC, process.hrtime's clock in every process of the machine), as a control loop's thread or the sim
+// would see it. workerData: { line: the line's buffer, out: a BigInt64Array's buffer, [0] the count, then the times }.
+import { workerData } from 'node:worker_threads';
+import { StopLine } from '../daemon/safety/index.ts';
+
+const { line: buffer, out: outBuffer } = workerData as { line: SharedArrayBuffer; out: SharedArrayBuffer };
+const line = new StopLine(buffer);
+const out = new BigInt64Array(outBuffer);
+let seen = line.stops;
+for (;;) {
+  line.waitForStop(seen, 60_000);
+  const now = process.hrtime.bigint();
+  for (const stops = line.stops; seen < stops; seen++) {
+    const i = Number(Atomics.add(out, 0, 1n));
+    if (i + 1 < out.length) Atomics.store(out, i + 1, now);
+  }
+}

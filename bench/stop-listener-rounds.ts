@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** A round of stops to the stop listener: each stop's answer and zero time, and the floor's answers, ms, sorted. */
+export interface ListenerRound {
+  answered: number[];
+  zeroed: number[];
+  floor: number[];
+}
+
+/**
+ * `n` stops to the stop listener at `stopUrl` from the operator's client in a process of its own
+ * (stop-client-child.ts), each beside a GET of the floor server at `floorUrl` (a bare HTTP server on the daemon's
+ * event loop). `zeros()` gives when each zero command was seen (ns of CLOCK_MONOTONIC, in any order): a stop's is
+ * the first at or after it was sent.
+ */
+export async function listenerRound(
+  stopUrl: string,
+  floorUrl: string,
+  n: number,
+  zeros: () => bigint[],
+): Promise<ListenerRound> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'stop-client-child.ts'), stopUrl, floorUrl, String(n)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the operator's client exited with ${code}`);
+  const { stops, floors } = JSON.parse(out) as { stops: [string, string][]; floors: [string, string][] };
+  // The last zero may come after the client's last answer.
+  await new Promise((r) => setTimeout(r, 200));
+  const seen = zeros().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const ms = (ns: bigint) => Number(ns) / 1e6;
+  const round: ListenerRound = { answered: [], zeroed: [], floor: [] };
+  for (const [from, to] of stops) {
+    const start = BigInt(from);
+    round.answered.push(ms(BigInt(to) - start));
+    const zero = seen.find((t) => t >= start);
+    round.zeroed.push(zero === undefined ? NaN : ms(zero - start));
+  }
+  for (const [from, to] of floors) round.floor.push(ms(BigInt(to) - BigInt(from)));
+  // Unseen zeros (NaN) last: a p99 that falls on one shows it.
+  for (const list of [round.answered, round.zeroed, round.floor])
+    list.sort((a, b) => (Number.isNaN(a) ? 1 : Number.isNaN(b) ? -1 : a - b));
+  return round;
+}

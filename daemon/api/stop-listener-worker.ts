@@ -1,0 +1,219 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { nowNs, StopRequest, Validator, type OffLoopZero, type OffLoopZeroSender } from '../contract/index.ts';
+import { StopLine } from '../safety/index.ts';
+import { apiGate, gateRefusal } from './auth.ts';
+import { crossSiteRefusal } from './cross-site.ts';
+import { HttpError } from './errors.ts';
+import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
+
+// The stop listener's thread (see StopListener): POST /stop served off the daemon's event loop. A stop counts on
+// the stop line at once (the control loops' threads and the sim hold from their next tick), goes to the main
+// thread as a message, and sends the off-loop zero commands (the Zenoh graph's, on a session of this thread's
+// own), then answers. It holds no latch and releases nothing: the main thread's StopLatch is the one latch.
+const data = workerData as StopListenerData;
+const port = parentPort!;
+const post = (m: FromListener): void => port.postMessage(m);
+const log = pino(
+  { level: data.logLevel, base: { component: 'stop-listener' }, timestamp: false },
+  { write: (line: string) => post({ type: 'log', line }) },
+);
+const line = new StopLine(data.line);
+const gate = apiGate({ host: data.host, token: data.token });
+const STOP_BODY = new Validator(StopRequest);
+/** A stop's body is a name and a reason: anything larger is not one, and is not read on. */
+const MAX_BODY_BYTES = 4096;
+/** How long an answer waits for the zero commands: one that has not answered by then is named as such. */
+const ZERO_WAIT_MS = 250;
+
+/** The off-loop zero commands, by name: each opened once in this thread, kept until set otherwise. */
+const zeros = new Map<string, { spec: string; sender: Promise<OffLoopZeroSender> }>();
+let nextStop = 1;
+
+/** Loads an off-loop zero's module: TypeScript through the require hook this thread was started with. */
+async function load(zero: OffLoopZero): Promise<OffLoopZeroSender> {
+  const path = zero.module.startsWith('file:') ? fileURLToPath(zero.module) : zero.module;
+  const mod = (path.endsWith('.ts') ? createRequire(path)(path) : await import(zero.module)) as {
+    openOffLoopZero?: (options: unknown, log: pino.Logger) => Promise<OffLoopZeroSender>;
+  };
+  if (typeof mod.openOffLoopZero !== 'function')
+    throw new Error(`${zero.module} has no openOffLoopZero(options, log): it is not an off-loop zero command`);
+  return mod.openOffLoopZero(zero.options, log);
+}
+
+function setZeros(given: [string, OffLoopZero][]): void {
+  const wanted = new Map(given);
+  for (const [name, held] of zeros) {
+    const zero = wanted.get(name);
+    if (zero && spec(zero) === held.spec) continue;
+    zeros.delete(name);
+    void held.sender.then((s) => s.close()).catch(() => undefined); // a sender that never opened has nothing to close
+  }
+  for (const [name, zero] of wanted) {
+    if (zeros.has(name)) continue;
+    const sender = load(zero);
+    sender.catch((error: Error) =>
+      log.error({ zero: name, err: error.message }, `stop listener: the off-loop zero command ${name} could not start`),
+    );
+    zeros.set(name, { spec: spec(zero), sender });
+  }
+}
+
+function spec(zero: OffLoopZero): string {
+  return JSON.stringify(zero, (_, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+}
+
+/** Every off-loop zero command at once; each answers what it zeroed, or why it could not, within the wait. */
+async function sendZeros(): Promise<{ zeroed: string[]; failed: Record<string, string> }> {
+  // The line is the first: the control loops' threads and the sim read it on their next tick.
+  const zeroed = ['line'];
+  const failed: Record<string, string> = {};
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ZERO_WAIT_MS)));
+  await Promise.all(
+    [...zeros].map(async ([name, { sender }]) => {
+      try {
+        const topics = await Promise.race([sender.then((s) => s.zero()), late]);
+        if (topics === 'late') failed[name] = `no answer within ${ZERO_WAIT_MS} ms`;
+        else zeroed.push(...topics.map((t) => `${name} ${t}`));
+      } catch (error) {
+        failed[name] = (error as Error).message;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  return { zeroed, failed };
+}
+
+function answer(res: ServerResponse, status: number, body: unknown, close = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...(close ? { connection: 'close' } : {}),
+  });
+  res.end(text);
+}
+
+function refuse(res: ServerResponse, error: HttpError): void {
+  if (error.statusCode === 401) res.setHeader('www-authenticate', 'Bearer realm="auraison-edge"');
+  // As the API's gate: the body the route will never take is not read on.
+  answer(res, error.statusCode, { error: error.code, message: error.message }, true);
+}
+
+/** The body, whole, or an HttpError: too large (413) or not a stop request (400). */
+function readOrder(req: IncomingMessage): Promise<StopRequest> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_BODY_BYTES) {
+        reject(new HttpError(413, 'payload_too_large', `a stop's body is at most ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve({});
+      try {
+        resolve(STOP_BODY.parse(JSON.parse(text), 'body'));
+      } catch (error) {
+        reject(new HttpError(400, 'bad_request', `${(error as Error).message}; send {"by"?, "reason"?} or nothing`));
+      }
+    });
+  });
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const refused = gateRefusal(gate, { url, httpVersion: req.httpVersion, headers: req.headers });
+  if (refused) return refuse(res, refused);
+  const path = url.split('?')[0]!;
+  if (path !== '/stop') {
+    const error = new HttpError(
+      404,
+      'not_found',
+      `the stop listener takes POST /stop and nothing else; ${req.method} ${path} (releasing the latch included) is the API's, at ${data.apiUrl}`,
+    );
+    return refuse(res, error);
+  }
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    return refuse(res, new HttpError(405, 'method_not_allowed', `${req.method} /stop: this route takes POST`));
+  }
+  const crossSite = crossSiteRefusal('POST', 'POST /stop', req.headers);
+  if (crossSite) return refuse(res, crossSite.error);
+  let order: StopRequest;
+  try {
+    order = await readOrder(req);
+  } catch (error) {
+    return refuse(res, error instanceof HttpError ? error : new HttpError(400, 'bad_request', String(error)));
+  }
+  const by = order.by ?? 'api';
+  const reason = order.reason ?? null;
+  const at = nowNs().toString();
+  const id = nextStop++;
+  // Held from here: the threads that read the line stop commanding before the main thread hears of it.
+  line.stoppedOffLoop();
+  post({ type: 'stop', id, by, reason, at });
+  const { zeroed, failed } = await sendZeros();
+  post({ type: 'zeroed', id, zeroed, failed });
+  answer(res, 200, {
+    stopped: true,
+    by,
+    reason,
+    at,
+    zeroed,
+    not_zeroed: failed,
+    taken_by_daemon:
+      'the daemon ends what drives the robot, sends the zero Twist to every bridge, latches (agent.stop_latch) and journals this stop; GET /status shows it',
+  });
+}
+
+const server = createServer(
+  {
+    // A request must arrive whole at once: a client trickling its headers holds a socket for this long at most.
+    requestTimeout: 2000,
+    headersTimeout: 2000,
+    keepAliveTimeout: 5000,
+    connectionsCheckingInterval: 250,
+    requireHostHeader: false, // answered by the gate, in the API's error shape
+  },
+  (req, res) => {
+    serve(req, res).catch((error: Error) => {
+      log.error({ err: error.message }, 'stop listener: a request failed');
+      if (!res.headersSent) answer(res, 500, { error: 'internal', message: error.message }, true);
+    });
+  },
+);
+server.on('clientError', (_error, socket) => {
+  if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  else socket.destroy();
+});
+server.once('error', (error: NodeJS.ErrnoException) =>
+  post({ type: 'failed', message: error.message, code: error.code }),
+);
+server.listen({ host: data.host, port: data.port }, () => {
+  const address = server.address();
+  if (address === null || typeof address === 'string') return;
+  post({ type: 'listening', address: address.address, family: address.family, port: address.port });
+});
+setZeros(data.zeros);
+
+port.on('message', (m: ToListener) => {
+  if (m.type === 'zeros') return setZeros(m.zeros);
+  server.close();
+  server.closeAllConnections();
+  void Promise.all([...zeros.values()].map(({ sender }) => sender.then((s) => s.close()).catch(() => undefined))).then(
+    () => {
+      post({ type: 'closed' });
+      process.exit(0);
+    },
+  );
+});

@@ -1,0 +1,184 @@
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { RobotStopAuthority } from '../contract/index.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from '../util/index.ts';
+import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
+
+export interface StopListenerOptions {
+  robotStop: RobotStopAuthority;
+  host: string;
+  port: number;
+  token: string;
+  /** The API's URL, which the listener names for every route but its own. */
+  apiUrl: string;
+  log: Logger;
+  /** Starts the thread; a test gives its own. */
+  spawn?: (data: StopListenerData) => Worker;
+}
+
+/** An off-loop zero's module may import WebAssembly (zenoh-ts does), as the bulk lane's thread does. */
+const WORKER_ARGV = ['--experimental-wasm-modules', '--disable-warning=ExperimentalWarning'];
+
+export const spawnStopListener = (data: StopListenerData): Worker =>
+  spawnTsWorker(workerEntry('daemon/api/stop-listener-worker'), {
+    workerData: data as unknown as Record<string, unknown>,
+    execArgv: WORKER_ARGV,
+  });
+
+/**
+ * POST /stop on a thread of its own, on a port of its own (api.stop_port), so the operator's stop never queues
+ * behind what the daemon's event loop is doing (the API, event streams, queries, the bridges, the recorder).
+ * The thread counts the stop on the stop line at once (the control loops' threads and the sim hold from their
+ * next tick, latch or none), sends the off-loop zero commands itself (the Zenoh graph's, on a session of its
+ * own), and answers; the main thread hears of it by message and takes the rest through the daemon's one stop
+ * (RobotStopAuthority.stop): the hooks, the zero Twist on the bus (ROS 2 included), the latch and its file, the
+ * journal. It is held to the API's own gate (Host, token, cross-site), and serves nothing else: the latch is
+ * released through the API alone.
+ */
+export class StopListener {
+  readonly #robotStop: RobotStopAuthority;
+  readonly #data: StopListenerData;
+  readonly #log: Logger;
+  readonly #spawn: (data: StopListenerData) => Worker;
+  #worker: Worker | undefined;
+  #url: string | undefined;
+  #unlisten: (() => void) | undefined;
+  #zeroes = new Map<number, (zeroes: { zeroed: string[]; failed: Record<string, string> }) => void>();
+  #closing = false;
+  /** Stops this listener took, and those whose off-loop zero commands failed in part. */
+  readonly counters = { stops: 0, zeroFailures: 0, threadExits: 0 };
+
+  constructor(options: StopListenerOptions) {
+    const { robotStop, host, port, token, apiUrl, log, spawn = spawnStopListener } = options;
+    this.#robotStop = robotStop;
+    this.#log = log;
+    this.#spawn = spawn;
+    this.#data = {
+      line: robotStop.stopLine,
+      host,
+      port,
+      token,
+      apiUrl,
+      zeros: [],
+      logLevel: log.level,
+    };
+  }
+
+  /** Where it listens (`http://127.0.0.1:7401`), once started. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  /** Starts the thread; resolves once it listens, rejects when it cannot (the port in use, named). */
+  async start(): Promise<void> {
+    const { zeros, unlisten } = this.#robotStop.offLoopZeros((z) => this.#post({ type: 'zeros', zeros: [...z] }));
+    this.#unlisten = unlisten;
+    const worker = this.#spawn({ ...this.#data, zeros: [...zeros] });
+    this.#worker = worker;
+    const listening = await new Promise<Extract<FromListener, { type: 'listening' }>>((resolve, reject) => {
+      worker.on('message', (m: FromListener) => {
+        if (m.type === 'listening') resolve(m);
+        else if (m.type === 'failed') reject(this.#listenError(m));
+        else this.#onMessage(m);
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the stop listener's thread exited (${code}) before listening`)));
+    }).catch(async (error: Error) => {
+      this.#unlisten?.();
+      await worker.terminate();
+      throw error;
+    });
+    const host = listening.family === 'IPv6' ? `[${listening.address}]` : listening.address;
+    this.#url = `http://${host}:${listening.port}`;
+    // A later start (after the thread died) binds the port it had, which api.json and /status name.
+    this.#data.port = listening.port;
+    worker.on('exit', (code) => this.#exited(code));
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#unlisten?.();
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (!worker) return;
+    const closed = await closeWorker(worker, () => worker.postMessage({ type: 'close' } satisfies ToListener), 2000);
+    if (!closed) await worker.terminate();
+  }
+
+  #post(m: ToListener): void {
+    this.#worker?.postMessage(m);
+  }
+
+  #onMessage(m: FromListener): void {
+    switch (m.type) {
+      case 'stop':
+        this.#take(m);
+        return;
+      case 'zeroed': {
+        const done = this.#zeroes.get(m.id);
+        this.#zeroes.delete(m.id);
+        if (Object.keys(m.failed).length > 0) {
+          this.counters.zeroFailures++;
+          this.#log.error(
+            { zeroed: m.zeroed, failed: m.failed },
+            "stop listener: some of the stop's own zero commands did not go out; the daemon's zero Twist follows on the bus",
+          );
+        }
+        done?.({ zeroed: m.zeroed, failed: m.failed });
+        return;
+      }
+      case 'log':
+        this.#relay(m.line);
+        return;
+    }
+  }
+
+  /** The main thread's part of a listener's stop: the daemon's one stop, told what the thread did. */
+  #take(m: Extract<FromListener, { type: 'stop' }>): void {
+    this.counters.stops++;
+    const zeroes = new Promise<{ zeroed: string[]; failed: Record<string, string> }>((resolve) =>
+      this.#zeroes.set(m.id, resolve),
+    );
+    this.#robotStop.stop(m.by, m.reason ?? undefined, { at: m.at, zeroes }).catch((error: Error) => {
+      // The daemon's stop logged what it did and why not; this says where it came from.
+      this.#log.error({ by: m.by, err: error.message }, 'stop listener: the daemon could not stop the robot');
+    });
+  }
+
+  #relay(text: string): void {
+    try {
+      const { level, msg, ...fields } = JSON.parse(text) as { level: number; msg: string };
+      const method = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
+      this.#log[method](fields, msg);
+    } catch {
+      this.#log.warn({ line: text }, 'stop listener: an unreadable log line');
+    }
+  }
+
+  #exited(code: number): void {
+    if (this.#closing) return;
+    this.counters.threadExits++;
+    for (const done of this.#zeroes.values()) done({ zeroed: [], failed: { listener: 'its thread exited' } });
+    this.#zeroes.clear();
+    this.#log.error(
+      { code, url: this.#url },
+      'stop listener: its thread exited; starting it again (POST /stop on the API still stops the robot meanwhile)',
+    );
+    this.#worker = undefined;
+    setTimeout(() => {
+      if (!this.#closing)
+        this.start().catch((error: Error) =>
+          this.#log.error({ err: error.message }, 'stop listener: could not start again'),
+        );
+    }, 1000).unref();
+  }
+
+  #listenError(m: Extract<FromListener, { type: 'failed' }>): Error {
+    const { host, port } = this.#data;
+    if (m.code === 'EADDRINUSE')
+      return new Error(
+        `api: the stop listener's ${host}:${port} is in use (another daemon?): set api.stop_port to a free port, or 0 for any`,
+      );
+    return new Error(`api: the stop listener cannot listen on ${host}:${port}: ${m.message}`);
+  }
+}

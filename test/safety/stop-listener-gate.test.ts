@@ -1,0 +1,155 @@
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { readApiFile } from '../../daemon/api/index.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
+import type { Daemon } from '../../daemon/daemon.ts';
+import { StopLine } from '../../daemon/safety/index.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+// The stop listener is the local operator's authority, held to the API's own gate: a web page on another origin, a
+// page reaching it through DNS rebinding, or a client without the token stops nothing and releases nothing; the
+// listener releases nothing at all (the latch is released through the API alone); and an attacker flooding it, or
+// the API, does not keep the operator's stop out.
+
+const cleanups = cleanupStack();
+const TOKEN = 's3cret-token';
+const JSON_TYPE = { 'content-type': 'application/json' };
+const BEARER = { authorization: `Bearer ${TOKEN}` };
+
+interface Reply {
+  status: number;
+  body: { error?: string; message?: string; stopped?: boolean };
+}
+
+/** One request as a client shapes it, headers and all (Host included); the status and JSON body it got. */
+function send(url: string, method: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text ? (JSON.parse(text) as Reply['body']) : {} }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function daemonWithToken(prefix: string) {
+  const started = await startDaemon(
+    { api: { port: 0, token: TOKEN }, foxglove: { enabled: false }, sim: { enabled: false } },
+    prefix,
+  );
+  cleanups.push(started.stop);
+  const { daemon } = started;
+  return {
+    daemon,
+    apiUrl: daemon.ports.get(PORTS.api)!.url!,
+    stopUrl: readApiFile(daemon.dataDir)!.stop_url!,
+    line: new StopLine(daemon.robotStop.stopLine),
+  };
+}
+
+const latched = (daemon: Daemon) => daemon.robotStop.latch.state;
+
+describe('the stop listener as the local operator holds it', () => {
+  it('refuses a page on another origin, a rebinding Host, a form and a missing or wrong token, and stops nothing', async () => {
+    const { daemon, stopUrl, line } = await daemonWithToken('stop-gate-');
+    const order = JSON.stringify({ by: 'mallory' });
+    const host = new URL(stopUrl).host;
+    const refused: [string, Record<string, string>, number, string][] = [
+      ['a page on another origin', { ...JSON_TYPE, ...BEARER, origin: 'http://evil.example' }, 403, 'cross_site'],
+      ['a browser saying cross-site', { ...JSON_TYPE, ...BEARER, 'sec-fetch-site': 'cross-site' }, 403, 'cross_site'],
+      ['a form post (no JSON type)', { 'content-type': 'text/plain', ...BEARER }, 415, 'unsupported_media_type'],
+      ['DNS rebinding', { ...JSON_TYPE, ...BEARER, host: `evil.example:${new URL(stopUrl).port}` }, 403, 'forbidden'],
+      ['no token', { ...JSON_TYPE }, 401, 'unauthorized'],
+      ['a wrong token', { ...JSON_TYPE, authorization: 'Bearer guessed' }, 401, 'unauthorized'],
+      ['a token in the wrong form', { ...JSON_TYPE, authorization: TOKEN }, 401, 'unauthorized'],
+    ];
+    for (const [what, headers, status, error] of refused) {
+      const reply = await send(`${stopUrl}/stop`, 'POST', { host, ...headers }, order);
+      expect({ what, status: reply.status, error: reply.body.error }).toEqual({ what, status, error });
+    }
+    expect(await send(`${stopUrl}/stop`, 'POST', { ...JSON_TYPE, ...BEARER }, '{"by": 7}')).toMatchObject({
+      status: 400,
+      body: { error: 'bad_request' },
+    });
+    expect(line.stops).toBe(0);
+    expect(latched(daemon)).toBeUndefined();
+
+    const operator = await send(`${stopUrl}/stop`, 'POST', { ...JSON_TYPE, ...BEARER }, '{"by": "ada"}');
+    expect(operator).toMatchObject({ status: 200, body: { stopped: true } });
+    await waitFor(() => latched(daemon)?.by === 'ada', 'the latch');
+  });
+
+  it('releases nothing: not on the listener, and not from a page on another origin through the API', async () => {
+    const { daemon, apiUrl, stopUrl } = await daemonWithToken('stop-gate-release-');
+    expect(await send(`${stopUrl}/stop`, 'POST', { ...JSON_TYPE, ...BEARER }, '{"by": "ada"}')).toMatchObject({
+      status: 200,
+    });
+    await waitFor(() => latched(daemon)?.by === 'ada', 'the latch');
+    const release = '{"by": "mallory"}';
+    const onListener = await send(`${stopUrl}/stop/release`, 'POST', { ...JSON_TYPE, ...BEARER }, release);
+    expect(onListener.status).toBe(404);
+    expect(onListener.body.message).toContain(apiUrl);
+    expect((await send(`${stopUrl}/stop`, 'DELETE', { ...BEARER })).status).toBe(405);
+    const fromPage = await send(
+      `${apiUrl}/stop/release`,
+      'POST',
+      { ...JSON_TYPE, ...BEARER, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+      release,
+    );
+    expect(fromPage).toMatchObject({ status: 403, body: { error: 'cross_site' } });
+    expect((await send(`${apiUrl}/stop/release`, 'POST', { ...JSON_TYPE }, release)).status).toBe(401);
+    expect(latched(daemon)?.by).toBe('ada');
+  });
+
+  it("takes the operator's stop while an attacker floods the listener and the API", { timeout: 90_000 }, async () => {
+    const { daemon, apiUrl, stopUrl, line } = await daemonWithToken('stop-gate-flood-');
+    const { port } = new URL(stopUrl);
+    const sockets: Socket[] = [];
+    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    // Slow clients: each sends half a request's headers and holds its socket.
+    for (let i = 0; i < 200; i++) {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write('POST /stop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: app');
+      sockets.push(socket);
+    }
+    let flooding = true;
+    const floods: Promise<unknown>[] = [];
+    const repeat = (once: () => Promise<unknown>) =>
+      floods.push(
+        (async () => {
+          while (flooding) await once().catch(() => undefined);
+        })(),
+      );
+    const garbage = () =>
+      new Promise<void>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end('\x16\x03\x01 not http at all\r\n\r\n'));
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.resume();
+      });
+    for (let i = 0; i < 16; i++) repeat(garbage);
+    // Forged stops and releases, refused.
+    for (let i = 0; i < 16; i++)
+      repeat(() => send(`${stopUrl}/stop`, 'POST', { ...JSON_TYPE, origin: 'http://evil.example' }, '{}'));
+    for (let i = 0; i < 16; i++)
+      repeat(() => send(`${stopUrl}/stop/release`, 'POST', { ...JSON_TYPE, ...BEARER }, '{}'));
+    // The API, busy.
+    for (let i = 0; i < 64; i++) repeat(() => send(`${apiUrl}/status`, 'GET', { ...BEARER }));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the floods under way
+
+    const operator = await send(`${stopUrl}/stop`, 'POST', { ...JSON_TYPE, ...BEARER }, '{"by": "ada"}');
+    flooding = false;
+    expect(operator).toMatchObject({ status: 200, body: { stopped: true } });
+    expect(line.stops).toBe(1);
+    await waitFor(() => latched(daemon)?.by === 'ada', 'the latch');
+    await Promise.all(floods);
+    expect(latched(daemon)?.by).toBe('ada'); // no forged release got through
+  });
+});
