@@ -103,6 +103,22 @@ describe('config check of relays', () => {
     expect(off.stdout).toContain('zenoh.second_link.enabled: true while zenoh.enabled is false');
   });
 
+  it('refuses a velocity topic relayed into the ROS 2 bridge, which does not hold relayed commands to the frame yet', async () => {
+    const r = await check({
+      ros: { enabled: true },
+      zenoh: { enabled: true, mapping: 'rmw_zenoh' },
+      relays: {
+        topics: [
+          { topic: '/cmd_vel', from: 'rmw_zenoh', to: 'ros' },
+          { topic: '/chatter', from: 'rmw_zenoh', to: 'ros' },
+        ],
+      },
+    });
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stdout).toContain('relays.topics[0].to: ros: /cmd_vel is a velocity topic policy.velocity governs');
+    expect(r.stdout).not.toContain('relays.topics[1]');
+  });
+
   it('refuses a glob where a relay needs one name', async () => {
     const r = await check({
       ...JOINED,
