@@ -135,6 +135,11 @@ export function relayIssues(config: SidesConfig): Issue[] {
           path: `${at}.to`,
           message: `ros: ${entry.name} is a velocity topic policy.velocity governs, and the ROS 2 bridge does not yet hold relayed commands to its limits and the stop latch (the Zenoh links do); relay it to ros2dds or rmw_zenoh`,
         });
+      if (kind === 'actions' && entry.to === 'ros' && entry.from !== 'ros')
+        issues.push({
+          path: `${at}.to`,
+          message: `ros: the ROS 2 bridge does not yet hold goals relayed from ${entry.from} to the stop latch and the geofence, nor hand them to the operator's stop; serve ${entry.name} from a Zenoh side`,
+        });
       if (entry.from === entry.to) {
         issues.push({
           path: `${at}.to`,
