@@ -20,6 +20,7 @@ import { linkMetrics } from './link-metrics.ts';
 import { RefusalWatch, refusalWords, type RefusalReport } from './link-refusals.ts';
 import { Budget } from './sync/budget.ts';
 import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
+import { heartbeatSync } from './sync/heartbeat-sync.ts';
 
 /**
  * How long a stop waits for messages in flight (the offline status, the last batches) to be acknowledged:
@@ -499,6 +500,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       // A robot under attack shows on the fleet page: what the link refused, and whether central can command it.
       refused: this.#refusals(running),
       authority: authorityProblem(running.signatures) ?? null,
+      // Bulk sync's progress, for the fleet page's sync column; null without central.sync.enabled.
+      sync: running.sync ? heartbeatSync(running.sync.status()) : null,
       ...this.#statusPage(),
     };
     this.#heartbeats++;

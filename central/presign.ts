@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
@@ -77,6 +78,35 @@ export class GrantMaker {
     this.#threshold = s.multipart_threshold_bytes;
     this.#partSize = Math.max(MIN_PART, s.part_size_bytes);
     this.#prefix = s.prefix === '' || s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`;
+  }
+
+  /**
+   * What is wrong with the bucket, asked of the storage (HeadBucket): `missing` when it does not exist (nothing
+   * can be stored until someone makes it), `problem` for another failure (unreachable, the key refused), with
+   * what to do; undefined when it is there.
+   */
+  async bucketProblem(endpoint: string): Promise<{ missing: boolean; problem: string } | undefined> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+      return undefined;
+    } catch (error) {
+      const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+      const status = e.$metadata?.httpStatusCode;
+      if (status === 404 || e.name === 'NotFound' || e.name === 'NoSuchBucket')
+        return {
+          missing: true,
+          problem: `storage.bucket ${this.#bucket} does not exist at ${endpoint}: make it (MinIO: \`mc mb <alias>/${this.#bucket}\`; S3: \`aws s3 mb s3://${this.#bucket}\`), then start central serve again (docs/central.md)`,
+        };
+      if (status === 403)
+        return {
+          missing: false,
+          problem: `storage at ${endpoint} refused central's key (storage.access_key_id) for bucket ${this.#bucket} (403): give it a key that may read and write the bucket`,
+        };
+      return {
+        missing: false,
+        problem: `storage at ${endpoint} (bucket ${this.#bucket}) cannot be asked (${e.name}: ${e.message}): uploads fail until it answers`,
+      };
+    }
   }
 
   /**

@@ -79,6 +79,11 @@ export async function startCentralServe(
   // Said before anything opens: the lake and the broker are not worth waiting on for an API that may not listen.
   const unguarded = http.enabled ? unguardedBindProblem(http) : undefined;
   if (unguarded) throw new Error(unguarded);
+  const grants = storage.bucket === '' ? undefined : new GrantMaker(storage);
+  // Said before the lake opens (its data may be in the bucket too): a missing bucket is not cured by waiting.
+  const bucket = await grants?.bucketProblem(storage.endpoint);
+  if (bucket?.missing) throw new Error(`central serve: ${bucket.problem}`);
+  if (bucket) log.error(`central serve: ${bucket.problem}`);
   const lake = await openLake(settings, log, o.signal ?? new AbortController().signal);
   log.info({ lake: lake.description }, 'central serve: the fleet lakehouse is open');
   const { lakehouse, fleet_query } = settings;
@@ -93,7 +98,6 @@ export async function startCentralServe(
     commitRows: settings.lakehouse.commit_rows,
   });
   const robots = new RobotRegistry(mqtt.fleet);
-  const grants = storage.bucket === '' ? undefined : new GrantMaker(storage);
   const garbage = { count: 0 };
   const logGarbage = rateLimitedErrors(log);
   const refuse = (robot: string, leaf: string, why: string): number => {
@@ -141,6 +145,8 @@ export async function startCentralServe(
         log,
       });
 
+  /** What `central check` publishes on a robot's heartbeat topic (daemon/cli/central-check.ts). */
+  const CHECK_SCHEMA = 'auraison.check/1';
   const handler = async (topic: string, payload: Buffer, packet: IPublishPacket): Promise<number> => {
     void packet;
     if (!topic.startsWith(base)) return ACCEPTED;
@@ -172,6 +178,11 @@ export async function startCentralServe(
           ? ACCEPTED
           : refuse(robot, leaf, 'not a status');
       case 'heartbeat':
+        // `central check` on a robot publishes once on its heartbeat topic, to see the broker take it: not garbage.
+        if ((message as { schema?: unknown }).schema === CHECK_SCHEMA) {
+          log.info({ robot }, `central serve: robot ${robot} ran \`central check\` (its probe on the heartbeat topic)`);
+          return ACCEPTED;
+        }
         if (!robots.heartbeat(robot, message as Record<string, unknown>)) return refuse(robot, leaf, 'not a heartbeat');
         resend?.heartbeat(robot, message as Record<string, unknown>);
         return ACCEPTED;

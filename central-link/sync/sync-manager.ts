@@ -30,6 +30,8 @@ export interface SyncStatus {
   unreported_lost: number;
   current: CurrentUpload | null;
   last_error: string | null;
+  /** When the last error came (ISO 8601); both clear once an upload succeeds after it. */
+  last_error_at: string | null;
   /** Catalog updates failed (a full disk): uploads go on, what they did may be sent again after a restart. */
   degraded: string | null;
   uploads: { done: number; failed: number; bytes_sent: number };
@@ -72,7 +74,7 @@ export class SyncManager {
   readonly #pauses: PauseState;
   readonly #rows: SyncRows;
   readonly #sender: SyncSender;
-  #lastError: string | undefined;
+  #lastError: { message: string; at: number } | undefined;
   readonly #storageOrigins: readonly string[];
   /** Origins a grant named while none is pinned: each warned about once. */
   readonly #warnedOrigins = new Set<string>();
@@ -216,7 +218,9 @@ export class SyncManager {
       states: this.#rows.summary.states,
       unreported_lost: this.#rows.summary.unreportedLost,
       current: this.#current?.current ?? null,
-      last_error: this.#pauses.problem ?? this.#lastError ?? null,
+      last_error: this.#pauses.problem ?? this.#lastError?.message ?? null,
+      last_error_at:
+        this.#pauses.problem === undefined && this.#lastError ? new Date(this.#lastError.at).toISOString() : null,
       degraded: this.#rows.degraded ?? null,
       uploads: { done: this.#done, failed: this.#failed, bytes_sent: this.#bytesSent },
       refused: { ...this.#refused },
@@ -241,7 +245,7 @@ export class SyncManager {
           );
         if (refusal.refused) {
           this.#refused.grants++;
-          this.#lastError = refusal.refused;
+          this.#lastError = { message: refusal.refused, at: this.#now() };
           this.#logErrors('grant', { file_id: m.file_id, err: refusal.refused }, 'sync: a grant was refused');
           return;
         }
@@ -302,7 +306,7 @@ export class SyncManager {
     const abs = join(this.#dataDir, row.path);
     const hash = existsSync(abs) ? await sha256File(abs).catch(() => undefined) : undefined;
     if (hash === row.sha256) {
-      this.#lastError = `central rejected ${row.path}: ${reason}; offered again`;
+      this.#lastError = { message: `central rejected ${row.path}: ${reason}; offered again`, at: this.#now() };
       await this.#rows.update(row, {
         state: 'awaiting',
         uploadId: undefined,
@@ -402,6 +406,7 @@ export class SyncManager {
     const parts = 'parts' in outcome ? outcome.parts : [];
     switch (outcome.kind) {
       case 'done': {
+        this.#lastError = undefined; // what went wrong before is fixed: status says so
         await this.#rows.update(row, {
           state: 'uploaded',
           ackedParts: parts,
@@ -433,7 +438,7 @@ export class SyncManager {
       }
       case 'failed': {
         this.#failed++;
-        this.#lastError = `${row.path}: ${outcome.error}`;
+        this.#lastError = { message: `${row.path}: ${outcome.error}`, at: this.#now() };
         const wait = Math.min(BACKOFF_MS.max, BACKOFF_MS.first * 2 ** Math.min(20, row.attempts));
         await this.#rows.update(row, {
           state: 'awaiting',

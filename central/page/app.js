@@ -60,16 +60,28 @@ function ago(value) {
 
 const timeOf = (value) => toDate(value)?.toLocaleTimeString() ?? '–';
 
-/** Sync progress in a few words, from what the robot's heartbeat says of it. */
+/** Bytes in a short unit. */
+function bytesText(n) {
+  if (typeof n !== 'number') return '?';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let value = n;
+  while (value >= 1000 && i < units.length - 1) {
+    value /= 1000;
+    i++;
+  }
+  return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
+}
+
+/** Sync progress in a few words, from what the robot's heartbeat says of it (central-link/sync/heartbeat-sync.ts). */
 function syncText(sync) {
   if (!sync || typeof sync !== 'object') return '–';
-  const parts = [];
-  for (const [key, value] of Object.entries(sync)) {
-    if (value === null || value === undefined) continue;
-    if (typeof value === 'object') parts.push(`${key} ${JSON.stringify(value)}`);
-    else parts.push(`${key} ${value}`);
-  }
-  return parts.length > 0 ? parts.join(', ') : '–';
+  const parts = [`${sync.awaiting_files ?? 0} file(s), ${bytesText(sync.awaiting_bytes ?? 0)} waiting`];
+  if (sync.uploading) parts.push(`uploading ${sync.uploading}`);
+  if (sync.paused) parts.push(`paused (${sync.paused})`);
+  parts.push(`${sync.stored ?? 0} stored${sync.failed ? `, ${sync.failed} failed` : ''}`);
+  if (sync.last_error) parts.push(`last error ${timeOf(sync.last_error_at)}: ${sync.last_error}`);
+  return parts.join('; ');
 }
 
 /**
@@ -131,7 +143,7 @@ function robotRow(r) {
     el('td', {}, ago(r.last_heartbeat)),
     el('td', { class: 'num' }, r.backlog ?? '–'),
     refusedCell(r),
-    el('td', {}, syncText(r.sync)),
+    el('td', { class: r.sync?.last_error ? 'sync alarm' : 'sync' }, syncText(r.sync)),
     el('td', {}, link),
   );
 }
@@ -154,23 +166,32 @@ function describe(event, data) {
   return text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
 
-/** The latest state of each run among the events (newest first), with its intent's type when it is there. */
+/**
+ * The intent a run serves, from its run_state: the tree it runs (`skill:navigate_to`, `llm:<model>` for a natural
+ * language intent), which every run_state carries.
+ */
+function intentOf(data) {
+  const tree = typeof data.tree_ref === 'string' ? data.tree_ref : '';
+  if (tree.startsWith('skill:')) return tree.slice('skill:'.length);
+  if (tree.startsWith('llm:')) return `natural language (${tree.slice('llm:'.length)})`;
+  return tree;
+}
+
+/** The latest state of each run among the events (newest first), with the intent it serves. */
 function runsOf(events) {
-  const intents = new Map();
   const runs = new Map();
   for (const event of events) {
     const data = dataOf(event);
-    if (event.kind === 'intent' && data.intent_id) intents.set(data.intent_id, data.type);
     if (event.kind === 'run_state' && data.run_id && !runs.has(data.run_id)) runs.set(data.run_id, { event, data });
   }
   return [...runs.values()].map(({ event, data }) =>
     el(
       'tr',
-      {},
+      { 'data-run': data.run_id },
       el('td', {}, timeOf(data.updated_at ?? event.ts_ns ?? event.ts)),
       el('td', {}, event.robot ?? ''),
       el('td', {}, data.run_id),
-      el('td', {}, intents.get(data.intent_id) ?? ''),
+      el('td', { class: 'intent', title: data.intent_id ?? '' }, intentOf(data)),
       el('td', { class: data.status }, data.status + (data.reason ? ` (${data.reason})` : '')),
     ),
   );

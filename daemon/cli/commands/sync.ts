@@ -13,6 +13,7 @@ interface SyncReply {
   unreported_lost?: number;
   current?: { path: string; size: number; sent: number; bytes_per_s: number; eta_s: number | null } | null;
   last_error?: string | null;
+  last_error_at?: string | null;
   degraded?: string | null;
   uploads?: { done: number; failed: number; bytes_sent: number };
   budget?: { bytes_per_s: number; bulk_paused?: string };
@@ -109,7 +110,7 @@ function statusText(s: SyncReply, sub: string): string {
     );
   const rate = s.budget?.bytes_per_s ?? 0;
   lines.push(`budget: ${rate === 0 ? 'unlimited' : `${formatBytes(rate)}/s`}`);
-  if (s.last_error) lines.push(`last error: ${s.last_error}`);
+  if (s.last_error) lines.push(`last error${s.last_error_at ? ` (${s.last_error_at})` : ''}: ${s.last_error}`);
   if (s.degraded) lines.push(`degraded: ${s.degraded}`);
   return `${lines.join('\n')}\n`;
 }
