@@ -21,7 +21,8 @@ export type ToListener = { type: 'zeros'; zeros: [string, OffLoopZero][] } | { t
 
 /** From the listener's thread to the daemon's. */
 export type FromListener =
-  | { type: 'listening'; address: string; family: string; port: number }
+  /** `priority`: the thread's priority as set (`nice -10`), or why it could not be raised. */
+  | { type: 'listening'; address: string; family: string; port: number; priority: string }
   | { type: 'failed'; message: string; code?: string }
   /** A stop came in: its line is counted already; the main thread takes the rest. */
   | { type: 'stop'; id: number; by: string; reason: string | null; at: string }
