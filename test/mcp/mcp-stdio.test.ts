@@ -1,7 +1,7 @@
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
-import { BIN } from '../helpers/cli.ts';
+import { BIN, runCli } from '../helpers/cli.ts';
 import { closedPort } from '../helpers/closed-port.ts';
 import { connectClient, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
 
@@ -46,5 +46,44 @@ describe('auraison-edge mcp (stdio)', () => {
       stderr: 'pipe',
     });
     await expect(connectClient(cleanups, transport)).rejects.toThrow(/did not answer/);
+  });
+
+  // The SDK's stdio transport never closes on stdin's end: the command ended with Node's 13 (an unsettled
+  // top-level await), which a desktop agent reports as a crash. Its help promises 0.
+  const INITIALIZE = `${JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pipe', version: '1' } },
+  })}\n`;
+
+  it('exits 0 when its input closes, with a daemon, after printing the answer to what came before', async () => {
+    const { url } = await startMcpDaemon(cleanups, { mcp: { tools: ['read_topic'] } });
+    const r = await runCli(['mcp', '--url', url], { input: INITIALIZE });
+    expect(r.code, r.stderr).toBe(0);
+    const answer = JSON.parse(r.stdout.split('\n')[0]!) as { id: number; result?: { serverInfo?: unknown } };
+    expect(answer).toMatchObject({ id: 1, result: { serverInfo: expect.anything() } });
+    expect(r.stderr).toBe('');
+  });
+
+  it('exits 0 when its input closes with no daemon, having said once what is wrong and what to do', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const idle = await runCli(['mcp', '--url', url]);
+    expect(idle.code).toBe(0);
+    expect(idle.stderr.trim().split('\n')).toEqual([
+      `auraison-edge mcp: no daemon answers at ${url}/mcp (connection refused): is a daemon listening at that URL? (\`auraison-edge status --url URL\` checks); until one does, each request is answered with an error`,
+    ]);
+    // Two requests: each answered with an error, the daemon's absence said once (it was twice per request).
+    const tools = `${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' })}\n`;
+    const asked = await runCli(['mcp', '--url', url], { input: INITIALIZE + tools });
+    expect(asked.code).toBe(0);
+    const answers = asked.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; error?: { message: string } });
+    expect(answers.map((a) => a.id).sort()).toEqual([1, 2]);
+    for (const a of answers) expect(a.error?.message).toContain('did not answer: connection refused');
+    expect(asked.stderr.match(/no daemon answers/g)).toHaveLength(1);
+    expect(asked.stderr).not.toContain('fetch failed');
   });
 });

@@ -1,4 +1,5 @@
 import { type Command, parseCommandArgs } from '../../cli-kit/index.ts';
+import { unreachableAdvice } from '../api-unreachable.ts';
 import { OtherDaemonError, resolveClientTarget } from '../daemon-target.ts';
 
 export const command: Command = {
@@ -16,7 +17,11 @@ Options:
   --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
 
-Exit codes: 0 the agent closed stdin, 1 no daemon to relay to, 2 bad usage.
+A daemon that does not answer (not started yet, or stopped) is said once on stderr, with what to do, and each
+request meanwhile is answered with an error naming it; the relay goes on, and serves once the daemon answers.
+
+Exit codes: 0 the agent closed stdin (with or without a daemon answering), 1 no daemon to relay to (the
+config has no API and no --url was given, or the daemon at its port is another data dir's), 2 bad usage.
 `,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {
@@ -24,9 +29,9 @@ Exit codes: 0 the agent closed stdin, 1 no daemon to relay to, 2 bad usage.
       token: { type: 'string' },
       config: { type: 'string' },
     });
-    let target;
+    let target, dataDir;
     try {
-      ({ target } = await resolveClientTarget(values, io));
+      ({ target, dataDir } = await resolveClientTarget(values, io));
     } catch (error) {
       if (!(error instanceof OtherDaemonError)) throw error;
       io.stderr(`auraison-edge mcp: ${error.message}\n`);
@@ -43,6 +48,7 @@ Exit codes: 0 the agent closed stdin, 1 no daemon to relay to, 2 bad usage.
       url: new URL('/mcp', target.url),
       token: target.token,
       warn: (text) => io.stderr(`auraison-edge mcp: ${text}\n`),
+      unreachableAdvice: unreachableAdvice(target, dataDir),
     });
     return 0;
   },
