@@ -6,6 +6,7 @@ import type { Daemon } from '../../daemon/daemon.ts';
 import { StopLine } from '../../daemon/safety/index.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { blockThisLoopUntil, requestFromThread } from '../helpers/blocked-loop.ts';
+import { closedPort } from '../helpers/closed-port.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { running, startDaemon } from '../helpers/daemon.ts';
 import { postJson } from '../helpers/post-json.ts';
@@ -114,6 +115,26 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
       await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 30_000);
     },
   );
+
+  it('answers with the zero commands it could not send when the Zenoh link is down, and the daemon still stops', async () => {
+    const { daemon, stop } = await startDaemon(
+      {
+        api: { port: 0 },
+        foxglove: { enabled: false },
+        zenoh: { enabled: true, endpoint: `ws://127.0.0.1:${await closedPort()}`, publish: ['/cmd_vel'] },
+      },
+      'stop-listener-no-zenoh-',
+    );
+    cleanups.push(stop);
+    const events = stopEvents(daemon);
+    const { status, json } = await postJson(stopUrl(daemon), '/stop', { by: 'ada' });
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ stopped: true, zeroed: ['line'] });
+    expect((json.not_zeroed as Record<string, string>).zenoh).toMatch(/could not be put on \/cmd_vel/);
+    await waitFor(() => daemon.robotStop.latch.state?.by === 'ada', 'the latch');
+    const event = await waitForValue(() => events[0], 'the stop.engaged event');
+    expect((event.off_loop as { failed: Record<string, string> }).failed.zenoh).toMatch(/\/cmd_vel/);
+  });
 
   it('zeroes the sim on its next step, with no zero Twist on the bus', { timeout: 60_000 }, async () => {
     // Slow sim time: the command below would hold the robot moving for its 0.5 s timeout, several wall seconds.
