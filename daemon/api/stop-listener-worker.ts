@@ -113,11 +113,11 @@ function readOrder(req: IncomingMessage): Promise<StopRequest> {
     const chunks: Buffer[] = [];
     let bytes = 0;
     req.on('data', (chunk: Buffer) => {
+      if (bytes > MAX_BODY_BYTES) return; // answered already; its connection closes after the answer
       bytes += chunk.length;
-      if (bytes > MAX_BODY_BYTES) {
+      if (bytes > MAX_BODY_BYTES)
         reject(new HttpError(413, 'payload_too_large', `a stop's body is at most ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-      } else chunks.push(chunk);
+      else chunks.push(chunk);
     });
     req.on('error', reject);
     req.on('end', () => {

@@ -77,6 +77,7 @@ export class StopListener {
 
   /** Starts the thread; resolves once it listens, rejects when it cannot (the port in use, named). */
   async start(): Promise<void> {
+    this.#unlisten?.(); // a thread started again listens once
     const { zeros, unlisten } = this.#robotStop.offLoopZeros((z) => this.#post({ type: 'zeros', zeros: [...z] }));
     this.#unlisten = unlisten;
     const worker = this.#spawn({ ...this.#data, zeros: [...zeros] });

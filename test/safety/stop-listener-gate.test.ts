@@ -77,6 +77,11 @@ describe('the stop listener as the local operator holds it', () => {
       status: 400,
       body: { error: 'bad_request' },
     });
+    const huge = JSON.stringify({ by: 'mallory', reason: 'x'.repeat(8 * 1024) });
+    expect(await send(`${stopUrl}/stop`, 'POST', { ...JSON_TYPE, ...BEARER }, huge)).toMatchObject({
+      status: 413,
+      body: { error: 'payload_too_large' },
+    });
     expect(line.stops).toBe(0);
     expect(latched(daemon)).toBeUndefined();
 
