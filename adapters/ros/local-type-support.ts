@@ -2,12 +2,17 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { errorText, type BridgeReport } from './bridge-report.ts';
+import { rclnodejsPackageDir } from './load-rclnodejs.ts';
 import { typeSupportLibrary, type LocalInterfacePackage } from './local-interfaces.ts';
 import { buildTypeSupport, generateInstalledJavaScript, loadTypeSupport } from './type-support-build.ts';
 import type { UngeneratedPackage } from './ungenerated-interfaces.ts';
 
-/** node_modules/rclnodejs, whose generator writes the JavaScript of a package's types under its generated/. */
-export function rclnodejsRoot(): string {
+/**
+ * The rclnodejs package folder, whose generator writes the JavaScript of a package's types under its generated/: that
+ * under `ros.rclnodejs` (`from`) where it is set, else the daemon's own node_modules/rclnodejs.
+ */
+export function rclnodejsRoot(from?: string): string {
+  if (from) return rclnodejsPackageDir(from);
   // Its CommonJS entry is dist/index.cjs.
   return dirname(dirname(createRequire(import.meta.url).resolve('rclnodejs')));
 }
@@ -21,12 +26,13 @@ export function rclnodejsRoot(): string {
 export async function prepareLocalTypes(options: {
   packages: readonly LocalInterfacePackage[];
   cacheDir: string;
+  /** rclnodejsRoot(): where its generator writes. */
+  rclnodejsRoot: string;
   report: BridgeReport;
   log: Logger;
   signal: AbortSignal;
 }): Promise<void> {
-  const { packages, cacheDir, report, log, signal } = options;
-  const root = rclnodejsRoot();
+  const { packages, cacheDir, rclnodejsRoot: root, report, log, signal } = options;
   for (const pkg of packages) {
     const where = `types ${pkg.name}`;
     const started = performance.now();
@@ -64,21 +70,23 @@ export async function prepareLocalTypes(options: {
 export async function generateMissingJavaScript(options: {
   packages: readonly UngeneratedPackage[];
   workDir: string;
+  /** rclnodejsRoot(): where its generator writes. */
+  rclnodejsRoot: string;
   report: BridgeReport;
   log: Logger;
   signal: AbortSignal;
 }): Promise<void> {
-  const { packages, workDir, report, log, signal } = options;
+  const { packages, workDir, rclnodejsRoot: root, report, log, signal } = options;
   const names = packages.map((p) => p.name).join(', ');
   try {
-    await generateInstalledJavaScript({ packages, workDir, rclnodejsRoot: rclnodejsRoot(), signal });
+    await generateInstalledJavaScript({ packages, workDir, rclnodejsRoot: root, signal });
     log.info({ packages: names }, "ros: rclnodejs's JavaScript generated for installed packages that had none");
   } catch (error) {
     if (signal.aborted) return;
     report.problem(
       'generated code',
       `rclnodejs has no JavaScript for ${names} (installed after it) and generating it failed: ${errorText(error)}. ` +
-        'Run `npx generate-ros-messages` in node_modules/rclnodejs with ROS 2 sourced, then restart the daemon',
+        `Run \`npx generate-ros-messages\` in ${root} with ROS 2 sourced, then restart the daemon`,
     );
   }
 }

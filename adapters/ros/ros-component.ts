@@ -150,15 +150,23 @@ export class RosComponent implements Component, MetricsProvider {
     const { config, dataDir, log } = this.#ctx;
     const { AMENT_PREFIX_PATH: prefixes } = process.env;
     const packages = prefixes ? localInterfacePackages(config.bus.definitions.dirs, process.env) : [];
-    const ungenerated = prefixes ? ungeneratedPackages(process.env, rclnodejsRoot()) : [];
+    const root = prefixes ? rclnodejsRoot(this.#settings.rclnodejs) : '';
+    const ungenerated = prefixes ? ungeneratedPackages(process.env, root) : [];
     if (packages.length === 0 && ungenerated.length === 0) return this.#begin(running);
     const { signal } = running.building;
     const cacheDir = join(dataDir, 'ros-types');
     const report = this.#report;
     const ready = async () => {
       if (ungenerated.length > 0)
-        await generateMissingJavaScript({ packages: ungenerated, workDir: cacheDir, report, log, signal });
-      await prepareLocalTypes({ packages, cacheDir, report, log, signal });
+        await generateMissingJavaScript({
+          packages: ungenerated,
+          workDir: cacheDir,
+          rclnodejsRoot: root,
+          report,
+          log,
+          signal,
+        });
+      await prepareLocalTypes({ packages, cacheDir, rclnodejsRoot: root, report, log, signal });
     };
     void ready().then(() => {
       if (this.#running === running) this.#begin(running);

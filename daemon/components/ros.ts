@@ -25,7 +25,7 @@ export function rosComponent(loadRclnodejs?: RclnodejsLoader): ComponentSpec {
     }),
     create: async (ctx) => {
       const { importRclnodejs, RosComponent } = await import('../../adapters/ros/index.ts');
-      return new RosComponent(ctx, loadRclnodejs ?? (() => importRclnodejs()));
+      return new RosComponent(ctx, loadRclnodejs ?? (() => importRclnodejs({ from: ctx.config.ros.rclnodejs })));
     },
   };
 }

@@ -35,6 +35,11 @@ export const RosConfig = Section(
       default: false,
       description: 'Join the ROS 2 graph through rclnodejs (installed and ROS 2 sourced).',
     }),
+    rclnodejs: Type.String({
+      default: '',
+      description:
+        "The folder rclnodejs is installed under (its node_modules/rclnodejs: `npm install --prefix <folder> rclnodejs@2.2.0` with ROS 2 sourced), relative paths from the daemon's working directory; empty: the daemon's own node_modules.",
+    }),
     node_name: Type.String({
       pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
       default: 'auraison_edge',
