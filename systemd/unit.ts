@@ -31,6 +31,11 @@ export interface UnitOptions {
    * not the state directory systemd makes writable itself. It must exist when the service starts.
    */
   writable?: string;
+  /**
+   * The file of the secrets the config takes from the environment (`${VAR}`), as NAME=value lines: the unit
+   * reads it (EnvironmentFile=), so the service has what a shell exported at install time.
+   */
+  environmentFile?: string;
 }
 
 /**
@@ -39,8 +44,15 @@ export interface UnitOptions {
  * escaped and nothing is quoted.
  */
 export function renderUnit(options: UnitOptions): string {
-  const { node, bin, config, workdir, user, runAs, group, writable } = options;
-  const paths = { node, bin, config, ...(workdir === undefined ? {} : { workdir }), ...(writable ? { writable } : {}) };
+  const { node, bin, config, workdir, user, runAs, group, writable, environmentFile } = options;
+  const paths = {
+    node,
+    bin,
+    config,
+    ...(workdir === undefined ? {} : { workdir }),
+    ...(writable ? { writable } : {}),
+    ...(environmentFile ? { environmentFile } : {}),
+  };
   for (const [name, path] of Object.entries(paths)) {
     if (!path.startsWith('/')) throw new Error(`${name} must be an absolute path, got ${path}`);
   }
@@ -77,6 +89,11 @@ export function renderUnit(options: UnitOptions): string {
     .replace('@WORKDIR_LINES@', () => workdirLines)
     .replace('@USER_LINES@\n', () => (userLines ? `${userLines}\n` : ''))
     .replace('@PRIORITY_LINES@', () => priorityLines)
+    .replace('@ENVIRONMENT_FILE_LINES@\n', () =>
+      environmentFile
+        ? `# The config's secrets (\${VAR}), NAME=value lines: without them the daemon exits 2 (invalid config).\nEnvironmentFile=${quoted(environmentFile, specifiers(environmentFile))}\n`
+        : '',
+    )
     .replace('@SANDBOX_LINES@\n', () =>
       user ? '' : sandboxLines(writable === undefined ? undefined : listed(writable)),
     )
@@ -115,4 +132,17 @@ function sandboxLines(writable: string | undefined): string {
     'SystemCallErrorNumber=EPERM',
     '',
   ].join('\n');
+}
+
+/** The oldest Node.js major the daemon runs on (package.json's engines): 22; 24, the Active LTS, is the target. */
+export const MIN_NODE_MAJOR = 22;
+
+/**
+ * A warning when the node the unit will run (the one running install-service, process.execPath) is older than
+ * the daemon needs: the unit names that path for good, and npm's engines check warned once, at install.
+ */
+export function nodeVersionWarning(node: string, version: string): string | undefined {
+  const major = Number(/^v?(\d+)\./.exec(version)?.[1]);
+  if (!Number.isInteger(major) || major >= MIN_NODE_MAJOR) return undefined;
+  return `the unit runs ${node}, Node.js ${version}, older than the ${MIN_NODE_MAJOR} this daemon needs (24 is the target): run install-service with Node.js 24 (or 22), whose path the unit then names`;
 }

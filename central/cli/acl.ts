@@ -6,9 +6,10 @@ import { readCentralYaml } from './fleet-api.ts';
 /**
  * `auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U] [--out FILE]`:
  * the broker's mosquitto acl_file for the fleet (central/broker-acl.ts), to stdout or FILE. The prefix, fleet
- * and central's username come from central.yaml's mqtt section unless the options say otherwise. With --out it
- * prints the mosquitto.conf that uses the file (two listeners: brokerAclConf), shaped by --port, --central-port,
- * --host, --password-file and --central-password-file.
+ * and central's username come from central.yaml's mqtt section (no secret: those of central.yaml may be unset here)
+ * unless the options say otherwise. With --out it writes the mosquitto.conf that uses the file (two listeners:
+ * brokerAclConf), shaped by --port, --central-port, --host, --password-file and --central-password-file, to --conf
+ * FILE or alone on stdout (what it wrote, and the logins to make, go to stderr), so `> mosquitto.conf` takes it whole.
  */
 export async function centralAcl(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -17,6 +18,7 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
     prefix: { type: 'string' },
     'central-user': { type: 'string' },
     out: { type: 'string' },
+    conf: { type: 'string' },
     port: { type: 'string' },
     'central-port': { type: 'string' },
     host: { type: 'string' },
@@ -24,7 +26,7 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
     'central-password-file': { type: 'string' },
   });
   const file = values.config ?? (io.env.AURAISON_CENTRAL_CONFIG || undefined);
-  const mqtt = file !== undefined ? (await readCentralYaml(file, io.env)).mqtt : undefined;
+  const mqtt = file !== undefined ? (await readCentralYaml(file, io.env, [])).mqtt : undefined;
   const centralUser = values['central-user'] ?? (mqtt?.username || undefined);
   if (centralUser === undefined)
     throw new UsageError(
@@ -39,6 +41,10 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
   const problem = brokerAclProblem(options);
   if (problem) throw new UsageError(problem);
   const acl = brokerAcl(options);
+  if (values.conf !== undefined && values.out === undefined)
+    throw new UsageError(
+      '--conf FILE is the mosquitto.conf that uses the acl_file: give --out FILE for the acl_file too',
+    );
   if (values.out === undefined) {
     io.stdout(acl);
     return 0;
@@ -58,12 +64,23 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
     ...(values['central-port'] ? { centralPort: portOption(values['central-port'], '--central-port') } : {}),
     ...(values.host ? { host: values.host } : {}),
   });
-  io.stdout(
+  const notes =
     `wrote ${out}: fleet ${options.fleets.join(', ')} under ${options.prefix}/, central logs in as ${centralUser}\n` +
-      `each robot logs in with its robot id as its MQTT username (mosquitto_passwd FILE <robot id>) on the robots' listener;\n` +
-      `central logs in on its own listener, whose password file holds central's logins alone\n\n` +
-      `mosquitto.conf:\n${conf}\n`,
-  );
+    `each robot logs in with its robot id as its MQTT username (mosquitto_passwd FILE <robot id>) on the robots' listener;\n` +
+    `central logs in on its own listener, whose password file holds central's logins alone\n`;
+  if (values.conf === undefined) {
+    io.stderr(`${notes}the mosquitto.conf that uses it follows on stdout (or give --conf FILE)\n`);
+    io.stdout(conf);
+    return 0;
+  }
+  const confFile = resolve(values.conf);
+  try {
+    writeFileSync(confFile, conf, { mode: 0o644 });
+  } catch (error) {
+    io.stderr(`auraison-edge central acl: cannot write ${confFile}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  io.stderr(`${notes}wrote ${confFile}: the mosquitto.conf that uses it (mosquitto -c ${confFile})\n`);
   return 0;
 }
 

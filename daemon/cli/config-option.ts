@@ -28,10 +28,15 @@ export function resolveClientConfig(
     if (!(error instanceof ConfigError) || !path) throw error;
     const located = locatingKeys(resolve(path), env);
     if (!located) throw error;
+    // A secret (`${VAR}`) this shell does not export: the daemon has it, and a client never needs one.
+    if (error.issues.every((issue) => UNSET_ENV.test(issue.message))) return { config: located, file: resolve(path) };
     const warning = `warning: ${basename(path)} is not a valid config (a daemon reloading it keeps the config it runs with):\n${error.message}\nits data_dir and api are valid: using them to find the daemon\n`;
     return { config: located, file: resolve(path), warning };
   }
 }
+
+/** interpolateEnv's word for a `${VAR}` with no value and no default. */
+const UNSET_ENV = /^environment variable [A-Za-z_][A-Za-z0-9_]* is not set/;
 
 /** The file's `data_dir` and `api` with every other key at its default, or undefined if those are not valid. */
 function locatingKeys(path: string, env: NodeJS.ProcessEnv) {

@@ -48,8 +48,9 @@ when the broker keeps the intent (--expiry-s): a robot back after that never run
 central keygen --out FILE: central's command signing key (Ed25519): the private key to FILE (mqtt.command_key
 in central.yaml, or --command-key), the public key printed for each robot's central.command_keys.
 
-central acl: the broker's mosquitto acl_file for the fleet, to stdout or --out FILE (then with the
-mosquitto.conf lines that use it): each robot's login (MQTT username = its robot id) may publish only on its
+central acl: the broker's mosquitto acl_file for the fleet, to stdout or --out FILE (then the mosquitto.conf
+that uses it goes to --conf FILE, or alone on stdout, what was written said on stderr); it reads central.yaml's
+mqtt section only and needs none of its secrets: each robot's login (MQTT username = its robot id) may publish only on its
 own up topics and read only its own command topics; central's login (--central-user, else central.yaml's
 mqtt.username) reads every robot's up topics and writes their command topics. --fleet may be repeated.
 The mosquitto.conf has two listeners: the robots' (--port, 1883; --password-file) ties each login's client id
@@ -93,7 +94,7 @@ export const command: Command = {
                                          [--config central.yaml | --broker URL --fleet F]
        auraison-edge central keygen --out FILE [--json]
        auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U]
-                                 [--out FILE [--port N] [--central-port N] [--host ADDR]
+                                 [--out FILE [--conf FILE] [--port N] [--central-port N] [--host ADDR]
                                  [--password-file FILE] [--central-password-file FILE]]
 
 central check (on a robot):

@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { loadConfigFile, resolveDataDir } from '../../config/index.ts';
+import { ConfigError, loadConfigFile, resolveDataDir } from '../../config/index.ts';
 import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
+import { serviceSecrets } from '../service-secrets.ts';
 
 export const command: Command = {
   name: 'install-service',
   summary: 'Install the daemon as a systemd service (system or --user unit)',
   help: `Usage: auraison-edge install-service --config FILE [--user] [--run-as USER] [--workdir DIR]
-                                    [--output FILE | --dry-run]
+                                    [--env-file FILE] [--output FILE | --dry-run]
 
 Writes a systemd unit that runs \`auraison-edge run --config FILE\` with Type=notify, a 10 s watchdog that
 is pinged only while the control loops are alive, restart on failure (but not on an invalid config, exit 2)
@@ -28,10 +29,17 @@ Options:
                   /var/lib/auraison-edge from systemd, StateDirectory=, owned by the run-as user;
                   ~/.local/share/auraison-edge with --user). A DIR made by a root install is given to
                   the run-as user
+  --env-file FILE where the service reads the secrets the config takes with \${VAR} (NAME=value lines, mode
+                  0600; default /etc/auraison-edge/env, with --user ~/.config/auraison-edge/env): a unit
+                  gets none of this shell's variables, so a config with \${VAR} gets EnvironmentFile=FILE,
+                  and the install says which names FILE still lacks
   --output FILE   write the unit here instead (then copy it to where systemd looks, as the output says)
   --dry-run       print the unit instead of writing it
 
 Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now auraison-edge
+
+Exit codes: 0 written (or printed), 1 the unit or its directories could not be written, 2 bad usage or an
+invalid config (the service would exit 2 at once).
 `,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {
@@ -41,14 +49,29 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
       workdir: { type: 'string' },
       output: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      'env-file': { type: 'string' },
     });
     if (!values.config)
       throw new UsageError('--config FILE is required: the service needs a config (start from edge.example.yaml)');
     const config = resolve(io.cwd, values.config);
-    const { config: parsed } = loadConfigFile(config, io.env); // refuse to install a service that would exit 2 at once
     const user = Boolean(values.user);
+    const envFile = resolve(
+      io.cwd,
+      values['env-file'] ?? (user ? join(homedir(), '.config/auraison-edge/env') : '/etc/auraison-edge/env'),
+    );
+    const secrets = existsSync(config) ? serviceSecrets(readFileSync(config, 'utf8'), envFile) : undefined;
+    const environmentFile = secrets && secrets.names.length > 0 ? envFile : undefined;
+    // Refuse to install a service that would exit 2 at once; its secrets are checked as the unit will have them
+    // (the file's), or as this shell has them while the file lacks them (warned below).
+    const { config: parsed } = loadServiceConfig(config, { ...io.env, ...secrets?.fromFile }, envFile);
+    if (secrets && secrets.lacking.length > 0)
+      io.stderr(
+        `warning: the config takes ${secrets.lacking.join(', ')} from the environment, and a service gets none of this shell's: write ${secrets.lacking.map((n) => `${n}=...`).join(', ')} to ${envFile} (${secrets.exists ? 'it lacks them' : 'it does not exist yet'}; chmod 600), which the unit reads (EnvironmentFile=), or the service exits 2 (invalid config)\n`,
+      );
     if (user && values['run-as']) throw new UsageError('--run-as is for system units; a --user unit runs as you');
-    const { renderUnit, BIN, STATE_DIRECTORY } = await import('../../../systemd/unit.ts');
+    const { renderUnit, BIN, STATE_DIRECTORY, nodeVersionWarning } = await import('../../../systemd/unit.ts');
+    const oldNode = nodeVersionWarning(process.execPath, process.version);
+    if (oldNode) io.stderr(`warning: ${oldNode}\n`);
     const workdir =
       values.workdir !== undefined
         ? resolve(io.cwd, values.workdir)
@@ -79,6 +102,7 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
       runAs,
       group: account?.group,
       writable,
+      environmentFile,
     });
     if (values['dry-run']) {
       io.stdout(unit);
@@ -107,6 +131,22 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
     return 0;
   },
 };
+
+/**
+ * The config as the service will load it; a `${VAR}` unset both here and in the environment file is refused
+ * naming the file to write it to.
+ */
+function loadServiceConfig(config: string, env: NodeJS.ProcessEnv, envFile: string) {
+  try {
+    return loadConfigFile(config, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !error.issues.every((i) => /^environment variable /.test(i.message)))
+      throw error;
+    throw new UsageError(
+      `${error.message}\nthe service reads such secrets from ${envFile} (EnvironmentFile=): write NAME=value lines there (chmod 600), or give --env-file FILE, then install again`,
+    );
+  }
+}
 
 /** The account's ids and primary group name, from `id`; undefined when the host has no such account. */
 function lookUpAccount(name: string): { uid: number; gid: number; group: string } | undefined {
