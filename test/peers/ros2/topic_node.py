@@ -65,7 +65,8 @@ def qos_profile(spec):
 
 
 def policy_name(policy):
-    return policy.name.lower()
+    # ReliabilityPolicy.RELIABLE -> reliable; QoSPolicyKind's RMW_QOS_POLICY_RELIABILITY -> reliability
+    return policy.name.lower().removeprefix("rmw_qos_policy_")
 
 
 def to_json(value, field_type=""):
