@@ -13,6 +13,13 @@ import type { RosGraphSnapshot } from './ros-graph.ts';
 
 type Served = RosSettings['services']['serve'][number];
 
+/** A ROS service served on the bus: its client, the bus query's end, and the calls in flight. */
+interface Called {
+  client: RosClient;
+  unserve: () => void;
+  calls: Set<AbortController>;
+}
+
 const JSON_ENCODING = 'application/json';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -66,7 +73,7 @@ export class RosServiceBridge {
   #self: string;
   #report: BridgeReport;
   #log: Logger;
-  #called = new Map<string, { client: RosClient; unserve: () => void }>();
+  #called = new Map<string, Called>();
   #served: string[] = [];
 
   constructor(options: ServiceBridgeOptions) {
@@ -118,18 +125,26 @@ export class RosServiceBridge {
       if (name.includes(ACTION_PART)) continue;
       this.#openCall(name, type);
     }
-    for (const [name, { client, unserve }] of [...this.#called]) {
+    for (const [name, called] of [...this.#called]) {
       if (snapshot.services.get(name)?.servers.some((n) => n !== this.#self)) continue;
-      unserve();
+      called.unserve();
       this.#called.delete(name);
-      this.#destroy(() => this.#node.destroyClient(client));
-      this.#log.info({ service: name }, 'ros: service gone, no longer served on the bus');
+      // A request to a server that left is lost (DDS keeps no request for a server to come): its caller hears so now,
+      // not at its timeout.
+      const left = new Error(`the server of ROS service ${name} left the graph before it answered`);
+      for (const call of called.calls) call.abort(left);
+      this.#destroy(() => this.#node.destroyClient(called.client));
+      this.#log.info(
+        { service: name, calls_ended: called.calls.size },
+        'ros: service gone, no longer served on the bus',
+      );
     }
   }
 
   close(): void {
-    for (const { client, unserve } of this.#called.values()) {
+    for (const { client, unserve, calls } of this.#called.values()) {
       unserve();
+      for (const call of calls) call.abort(new Error('the ROS bridge stopped'));
       this.#destroy(() => this.#node.destroyClient(client));
     }
     this.#called.clear();
@@ -140,8 +155,9 @@ export class RosServiceBridge {
     try {
       const rosClient = this.#node.createClient(typeClass(type), name);
       client = rosClient;
-      const unserve = this.#bus.serve(name, (request, signal) => this.#call(name, type, rosClient, request, signal));
-      this.#called.set(name, { client: rosClient, unserve });
+      const called: Called = { client: rosClient, unserve: () => {}, calls: new Set() };
+      called.unserve = this.#bus.serve(name, (request, signal) => this.#call(name, type, called, request, signal));
+      this.#called.set(name, called);
       this.#report.resolved(`call ${name}`);
       this.#log.info({ service: name, type }, 'ros: ROS service served as a bus query');
     } catch (error) {
@@ -157,7 +173,7 @@ export class RosServiceBridge {
   async #call(
     name: string,
     type: string,
-    client: RosClient,
+    { client, calls }: Called,
     request: QueryPayload,
     signal: AbortSignal,
   ): Promise<QueryPayload> {
@@ -173,13 +189,22 @@ export class RosServiceBridge {
       type,
       parseObject(decoder.decode(request.payload), `the request to ROS service ${name}`),
     );
+    // Ended by the bus (the caller's timeout) or by the bridge (the server left, the bridge stopped).
+    const call = new AbortController();
+    const onAbort = () => call.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    calls.add(call);
     try {
-      const response = await client.sendRequestAsync(body, { signal });
+      const response = await client.sendRequestAsync(body, { signal: call.signal });
       this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'ok' });
       return { encoding: JSON_ENCODING, payload: encoder.encode(messageJson(response)) };
     } catch (error) {
       this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'error' });
-      throw this.#unconverted(name, type, error);
+      const { reason } = call.signal;
+      throw call.signal.aborted && reason instanceof Error ? reason : this.#unconverted(name, type, error);
+    } finally {
+      calls.delete(call);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -212,17 +237,11 @@ export class RosServiceBridge {
    * wrong field is named here, and 64-bit integers, which rclnodejs takes only as bigint, become bigints.
    */
   #checked(name: string, type: string, body: Record<string, unknown>): Record<string, unknown> {
-    let validator;
-    try {
-      validator = this.#codec.validator(`${type}_Request`);
-    } catch (error) {
-      // Not in the registry: rclnodejs builds the request from the object and says what it refuses.
-      if (error instanceof UnknownTypeError) return body;
-      throw error;
-    }
-    const check = validator.check(body);
-    if (!check.ok) throw new Error(`the request to ROS service ${name} (${type}) is not valid: ${check.problem}`);
-    return check.value as Record<string, unknown>;
+    // Not in the registry: rclnodejs builds the request from the object and says what it refuses.
+    const typed = this.#typed(`${type}_Request`, body);
+    if (typeof typed === 'string')
+      throw new Error(`the request to ROS service ${name} (${type}) is not valid: ${typed}`);
+    return typed;
   }
 
   /** Answers a ROS client from a bus query. Never throws into rclnodejs: every outcome is a response. */
@@ -249,16 +268,48 @@ export class RosServiceBridge {
       ...labels,
       outcome: error === undefined ? 'ok' : 'error',
     });
+    const template = response.template as Record<string, unknown>;
+    const typed = this.#typed(`${entry.type}_Response`, fillResponse(template, reply, error, replyText));
     try {
-      response.send(fillResponse(response.template as Record<string, unknown>, reply, error, replyText));
-      this.#report.resolved(`serve ${entry.service}`);
+      if (typeof typed === 'string') {
+        const unfit = `the reply of ${entry.query} does not fit ${entry.type}: ${typed}`;
+        response.send(fillResponse(template, undefined, unfit, ''));
+        this.#unanswered(entry, unfit);
+      } else {
+        response.send(typed);
+        this.#report.resolved(`serve ${entry.service}`);
+      }
     } catch (failure) {
-      this.#report.count('auraison_ros_errors_total', { kind: 'service', service: entry.service });
-      this.#report.problem(
-        `serve ${entry.service}`,
-        `cannot answer ROS service ${entry.service}: ${errorText(failure)}`,
-      );
+      this.#unanswered(entry, errorText(failure));
+      // The client still gets an answer, the type's defaults (success false and the problem where it has them),
+      // rather than waiting for one that never comes.
+      try {
+        response.send(fillResponse(template, undefined, errorText(failure), ''));
+      } catch {
+        // Nothing more to send: the problem says why.
+      }
     }
+  }
+
+  #unanswered(entry: Served, why: string): void {
+    this.#report.count('auraison_ros_errors_total', { kind: 'service', service: entry.service });
+    this.#report.problem(`serve ${entry.service}`, `cannot answer ROS service ${entry.service}: ${why}`);
+  }
+
+  /**
+   * A response checked against its type where the definitions registry has it: 64-bit integers (decimal strings in
+   * the bus's JSON) become the bigints rclnodejs's setters take. A problem's text where it does not fit.
+   */
+  #typed(type: string, body: Record<string, unknown>): Record<string, unknown> | string {
+    let validator;
+    try {
+      validator = this.#codec.validator(type);
+    } catch (error) {
+      if (error instanceof UnknownTypeError) return body;
+      throw error;
+    }
+    const check = validator.check(body);
+    return check.ok ? (check.value as Record<string, unknown>) : check.problem;
   }
 
   #destroy(destroy: () => void): void {
