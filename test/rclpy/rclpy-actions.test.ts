@@ -21,6 +21,8 @@ describe.each(ROS2_DISTROS)('actions between the daemon and rclpy nodes on ROS 2
   let ros: Ros2Peer;
   /** The rclpy node's action, which the daemon calls. */
   const NODE_ACTION = `${ns}/fibonacci`;
+  /** A second node's action, whose node is killed in the middle of a goal. */
+  const DOOMED_ACTION = `${ns}/doomed`;
   let env: NodeJS.ProcessEnv;
   let daemon: Ros2Daemon;
   let server: RclpyPeer;
@@ -43,7 +45,7 @@ describe.each(ROS2_DISTROS)('actions between the daemon and rclpy nodes on ROS 2
         node_name: `edge_${distro}`,
         rclnodejs: ros.rclnodejs,
         bridge_recorded: false,
-        actions: { call: [NODE_ACTION] },
+        actions: { call: [NODE_ACTION, DOOMED_ACTION] },
       },
       { bus: { definitions: { dirs: shares(env) } } },
     );
@@ -111,4 +113,21 @@ describe.each(ROS2_DISTROS)('actions between the daemon and rclpy nodes on ROS 2
     expect(goal.lines.at(-1)).toMatchObject({ state: 'canceled' });
     await release();
   }, 120_000);
+
+  it('ends the goal aborted when the node serving it is killed in the middle of it, and keeps serving', async () => {
+    const doomed = await node({ node: 'doomed', role: 'fibonacci_server', action: DOOMED_ACTION, period_s: 0.2 });
+    const actions = async () => (await daemon.rosDetails()).actions_called as string[];
+    await waitFor(async () => (await actions()).includes(DOOMED_ACTION), `${DOOMED_ACTION} on the bus`, 60_000);
+    const goal = sendGoal(DOOMED_ACTION, '{order: 1000}');
+    await waitFor(() => goal.lines.some((l) => 'feedback' in l), 'the first feedback', 60_000);
+    await doomed.kill();
+    expect((await goal.done).code).toBe(1);
+    // Once the graph has lost the node (Fast DDS's lease): the action leaves the bus and its goal ends with it.
+    expect(goal.lines.at(-1)).toMatchObject({ state: 'aborted' });
+    expect(await actions()).not.toContain(DOOMED_ACTION);
+    const dropped = daemon.process.logs.filter((l) => l.msg === 'ros: action dropped from the bus: its server left');
+    expect(dropped.map((l) => l.action)).toEqual([DOOMED_ACTION]);
+    const again = sendGoal(NODE_ACTION, '{order: 2}');
+    expect((await again.done).code, again.text()).toBe(0);
+  }, 180_000);
 });
