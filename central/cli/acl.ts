@@ -50,12 +50,7 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
     return 0;
   }
   const out = resolve(values.out);
-  try {
-    writeFileSync(out, acl, { mode: 0o644 });
-  } catch (error) {
-    io.stderr(`auraison-edge central acl: cannot write ${out}: ${(error as Error).message}\n`);
-    return 1;
-  }
+  if (!written(out, acl, io)) return 1;
   const conf = brokerAclConf({
     aclFile: out,
     ...(values['password-file'] ? { passwordFile: resolve(values['password-file']) } : {}),
@@ -74,14 +69,20 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
     return 0;
   }
   const confFile = resolve(values.conf);
-  try {
-    writeFileSync(confFile, conf, { mode: 0o644 });
-  } catch (error) {
-    io.stderr(`auraison-edge central acl: cannot write ${confFile}: ${(error as Error).message}\n`);
-    return 1;
-  }
+  if (!written(confFile, conf, io)) return 1;
   io.stderr(`${notes}wrote ${confFile}: the mosquitto.conf that uses it (mosquitto -c ${confFile})\n`);
   return 0;
+}
+
+/** Writes `text` to `path` (mode 0644: mosquitto reads it as its own user); false, said, when it cannot. */
+function written(path: string, text: string, io: CommandIO): boolean {
+  try {
+    writeFileSync(path, text, { mode: 0o644 });
+    return true;
+  } catch (error) {
+    io.stderr(`auraison-edge central acl: cannot write ${path}: ${(error as Error).message}\n`);
+    return false;
+  }
 }
 
 /** A listener's port from an option: 1 to 65535. */
