@@ -1,7 +1,7 @@
 // The control-loop bench's platform floor: a thread that only sleeps until each tick and wakes, under the
 // same scheduling and CPUs as the loop it runs beside (applied by the same code as the loop's).
 import { parentPort, workerData } from 'node:worker_threads';
-import { applyThreadScheduling, type SchedulingRequest } from '../adapters/lerobot/control/thread-scheduling.ts';
+import { applyThreadScheduling, type SchedulingRequest } from '../daemon/util/thread-scheduling.ts';
 
 const { seconds, rateHz, scheduling } = workerData as {
   seconds: number;

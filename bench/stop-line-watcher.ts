@@ -1,8 +1,12 @@
 // A thread for stop-under-load.bench.ts: sleeps on the daemon's stop line and notes when each stop reached it (ns of
-// CLOCK_MONOTONIC, process.hrtime's clock in every process of the machine), as a control loop's thread or the sim
-// would see it. workerData: { line: the line's buffer, out: a BigInt64Array's buffer, [0] the count, then the times }.
+// CLOCK_MONOTONIC, process.hrtime's clock in every process of the machine), as a control loop's thread would see it:
+// with a control loop's default scheduling (SCHED_FIFO 50, else nice -10, as the loop falls back).
+// workerData: { line: the line's buffer, out: a BigInt64Array's buffer, [0] the count, then the times }.
 import { workerData } from 'node:worker_threads';
 import { StopLine } from '../daemon/safety/index.ts';
+import { applyThreadScheduling } from '../daemon/util/index.ts';
+
+applyThreadScheduling({ policy: 'fifo', rtPriority: 50, nice: -10 });
 
 const { line: buffer, out: outBuffer } = workerData as { line: SharedArrayBuffer; out: SharedArrayBuffer };
 const line = new StopLine(buffer);

@@ -22,4 +22,4 @@ export { ControlComponent } from './control/control-component.ts';
 export { ControlLoop, type ControlLoopStats } from './control/control-loop.ts';
 export { LatencyHistogram, formatHistogram, histogramPercentile } from './control/latency-histogram.ts';
 export { closeWorker, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
-export { applyThreadScheduling, type SchedulingRequest } from './control/thread-scheduling.ts';
+export { applyThreadScheduling, type SchedulingRequest } from '../../daemon/util/index.ts';

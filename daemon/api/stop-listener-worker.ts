@@ -1,12 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { nowNs, StopRequest, Validator, type OffLoopZero, type OffLoopZeroSender } from '../contract/index.ts';
 import { StopLine } from '../safety/index.ts';
+import { applyThreadScheduling } from '../util/index.ts';
 import { apiGate, gateRefusal } from './auth.ts';
 import { crossSiteRefusal } from './cross-site.ts';
 import { HttpError } from './errors.ts';
@@ -178,24 +177,14 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   });
 }
 
-/** What the thread asks of the kernel: to run before the daemon's other threads when a stop comes in. */
-const NICE = -10;
-
 /**
- * Raises this thread's priority (nice NICE), so on a loaded machine a stop's request is served before the daemon's
- * other threads and everything else at the default priority. It needs CAP_SYS_NICE (the system unit grants it):
- * without, the thread stays at the daemon's priority, and this says so.
+ * The thread's scheduling: real time (SCHED_FIFO) just under a control loop's default (50), so on a loaded machine a
+ * stop's request is served as soon as it comes, before the daemon's other threads and everything at the default
+ * priority, and never in the middle of a loop's tick. The thread is idle but for stops, so it takes nothing from
+ * anyone. It needs CAP_SYS_NICE (the system unit grants it); refused, it falls back to nice -10, then to the daemon's
+ * priority, and says so.
  */
-function raisePriority(): string {
-  if (process.platform !== 'linux') return `nice 0 (thread priority is set on Linux only)`;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    setPriority(tid, NICE);
-    return `nice ${NICE}`;
-  } catch (error) {
-    return `nice 0: nice ${NICE} refused (${(error as Error).message}); give the daemon CAP_SYS_NICE (the system unit does)`;
-  }
-}
+const SCHEDULING = { policy: 'fifo', rtPriority: 40, nice: -10 } as const;
 
 const server = createServer(
   {
@@ -225,7 +214,7 @@ server.listen({ host: data.host, port: data.port }, () => {
   if (address === null || typeof address === 'string') return;
   post({ type: 'listening', address: address.address, family: address.family, port: address.port, priority });
 });
-const priority = raisePriority();
+const priority = applyThreadScheduling(SCHEDULING).summary;
 setZeros(data.zeros);
 
 port.on('message', (m: ToListener) => {

@@ -16,3 +16,10 @@ export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.t
 export { rateLimitedErrors } from './rate-limited-errors.ts';
 export { TokenBucket } from './token-bucket.ts';
 export { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
+export {
+  applyThreadScheduling,
+  readThreadScheduling,
+  type SchedulingPolicy,
+  type SchedulingRequest,
+  type SchedulingResult,
+} from './thread-scheduling.ts';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
-import { readThreadScheduling } from '../../adapters/lerobot/control/thread-scheduling.ts';
+import { readThreadScheduling } from '../../daemon/util/thread-scheduling.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { loopHarness } from './loop-harness.ts';
 import { writeChunkModel, writeLinearModel } from './models.ts';

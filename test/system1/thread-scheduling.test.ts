@@ -5,7 +5,7 @@ import {
   readThreadScheduling,
   type SchedulingRequest,
   type SchedulingResult,
-} from '../../adapters/lerobot/control/thread-scheduling.ts';
+} from '../../daemon/util/thread-scheduling.ts';
 
 const onLinux = process.platform === 'linux';
 /** A CPU this process may run on (a container's cpuset need not include CPU 0). */

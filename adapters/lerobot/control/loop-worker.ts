@@ -14,7 +14,7 @@ import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessag
 import { LoopReports } from './loop-reports.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
-import { applyThreadScheduling } from './thread-scheduling.ts';
+import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { nowNs } from '../../../daemon/contract/index.ts';
