@@ -63,7 +63,13 @@ export function refusalWords(report: RefusalReport): string | undefined {
     ...(report.grants > 0 ? [`grant_origin ${report.grants}`] : []),
     ...(report.stored > 0 ? [`stored ${report.stored}`] : []),
   ];
-  return `${report.total} command(s) from the link refused (${parts.join(', ')}), the last at ${report.last_at}: a broker client other than central publishes on this robot's topics, central's key changed, or central floods it (docs/central-link.md, "Broker ACL and threat model")`;
+  const expired = report.signature.expired ?? 0;
+  // Commands kept past their expiry are no attack: the robot was offline past them, or its clock is ahead.
+  const why =
+    expired === report.total
+      ? `commands kept past their expiry while this robot was offline, replayed, or this robot's clock is ahead (docs/central-link.md, "Commands expire")`
+      : `a broker client other than central publishes on this robot's topics, central's key changed, or central floods it (docs/central-link.md, "Broker ACL and threat model")${expired > 0 ? `; expired ones: see "Commands expire"` : ''}`;
+  return `${report.total} command(s) from the link refused (${parts.join(', ')}), the last at ${report.last_at}: ${why}`;
 }
 
 function sum(values: number[]): number {

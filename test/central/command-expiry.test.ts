@@ -129,6 +129,11 @@ describe('commands expire', () => {
       });
       expect(await ackOf(intent.intent_id, 2)).toMatchObject({ status: 'refused', error: { code: 'expired' } });
 
+      // No attack: the link says what expired commands mean.
+      expect(daemon.status().components.central!.reason).toMatch(
+        /2 command\(s\) from the link refused \(expired 2\), the last at .*: commands kept past their expiry while this robot was offline/,
+      );
+
       // The copy with its expiry moved a day on: the signature covers it.
       const extended = { ...userProperties, 'auraison-expires': String(BigInt(Date.now() + 86_400_000) * 1000n) };
       await eavesdropper.client.publishAsync(topic, seen.text, { qos: 1, properties: { userProperties: extended } });
