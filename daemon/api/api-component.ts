@@ -104,9 +104,7 @@ export class ApiComponent implements Component {
       details: {
         url: this.#url,
         stop_url: this.#stopListener?.url ?? null,
-        ...(this.#stopListener
-          ? { stop_listener: { ...this.#stopListener.counters, priority: this.#stopListener.priority } }
-          : {}),
+        ...(this.#stopListener ? { stop_listener: this.#stopListener.counters } : {}),
         sse_clients: this.#server.hub.clients,
         live_map_viewers: this.#server.live.viewers,
       },

@@ -21,8 +21,7 @@ export type ToListener = { type: 'zeros'; zeros: [string, OffLoopZero][] } | { t
 
 /** From the listener's thread to the daemon's. */
 export type FromListener =
-  /** `priority`: the thread's priority as set (`nice -10`), or why it could not be raised. */
-  | { type: 'listening'; address: string; family: string; port: number; priority: string }
+  | { type: 'listening'; address: string; family: string; port: number }
   | { type: 'failed'; message: string; code?: string }
   /** A stop came in: its line is counted already; the main thread takes the rest. */
   | { type: 'stop'; id: number; by: string; reason: string | null; at: string }

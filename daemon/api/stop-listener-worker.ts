@@ -5,7 +5,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { nowNs, StopRequest, Validator, type OffLoopZero, type OffLoopZeroSender } from '../contract/index.ts';
 import { StopLine } from '../safety/index.ts';
-import { applyThreadScheduling } from '../util/index.ts';
 import { apiGate, gateRefusal } from './auth.ts';
 import { crossSiteRefusal } from './cross-site.ts';
 import { HttpError } from './errors.ts';
@@ -177,15 +176,8 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   });
 }
 
-/**
- * The thread's scheduling: real time (SCHED_FIFO) just under a control loop's default (50), so on a loaded machine a
- * stop's request is served as soon as it comes, before the daemon's other threads and everything at the default
- * priority, and never in the middle of a loop's tick. The thread is idle but for stops, so it takes nothing from
- * anyone. It needs CAP_SYS_NICE (the system unit grants it); refused, it falls back to nice -10, then to the daemon's
- * priority, and says so.
- */
-const SCHEDULING = { policy: 'fifo', rtPriority: 40, nice: -10 } as const;
-
+// The thread keeps the daemon's priority. Not real time, nor a lower nice: it serves whoever reaches its port, so a
+// flood of requests (refused, but read) would take a real-time thread's CPU from everything else on the robot.
 const server = createServer(
   {
     // A request must arrive whole at once: a client trickling its headers holds a socket for this long at most.
@@ -212,9 +204,8 @@ server.once('error', (error: NodeJS.ErrnoException) =>
 server.listen({ host: data.host, port: data.port }, () => {
   const address = server.address();
   if (address === null || typeof address === 'string') return;
-  post({ type: 'listening', address: address.address, family: address.family, port: address.port, priority });
+  post({ type: 'listening', address: address.address, family: address.family, port: address.port });
 });
-const priority = applyThreadScheduling(SCHEDULING).summary;
 setZeros(data.zeros);
 
 port.on('message', (m: ToListener) => {

@@ -42,7 +42,6 @@ export class StopListener {
   readonly #spawn: (data: StopListenerData) => Worker;
   #worker: Worker | undefined;
   #url: string | undefined;
-  #priority: string | undefined;
   #unlisten: (() => void) | undefined;
   #zeroes = new Map<number, (zeroes: { zeroed: string[]; failed: Record<string, string> }) => void>();
   #closing = false;
@@ -63,11 +62,6 @@ export class StopListener {
       zeros: [],
       logLevel: log.level,
     };
-  }
-
-  /** The thread's priority (`nice -10`), or why it could not be raised; undefined before it listens. */
-  get priority(): string | undefined {
-    return this.#priority;
   }
 
   /** Where it listens (`http://127.0.0.1:7401`), once started. */
@@ -97,7 +91,6 @@ export class StopListener {
     });
     const host = listening.family === 'IPv6' ? `[${listening.address}]` : listening.address;
     this.#url = `http://${host}:${listening.port}`;
-    this.#priority = listening.priority;
     // A later start (after the thread died) binds the port it had, which api.json and /status name.
     this.#data.port = listening.port;
     worker.on('exit', (code) => this.#exited(code));
