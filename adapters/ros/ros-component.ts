@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
-import { sideRelays, type RosSettings } from '../../daemon/config/index.ts';
-import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
-import { goalOutsideFence } from '../../daemon/policy/index.ts';
+import { sideRelays, type RosSettings, type SideRelays } from '../../daemon/config/index.ts';
+import { relayMetricFamilies, type MetricFamily, type MetricsProvider } from '../../daemon/contract/index.ts';
+import type { RelayFigures } from '../../daemon/contract/index.ts';
+import { goalOutsideFence, relayedVelocityGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport, errorText } from './bridge-report.ts';
@@ -57,6 +58,8 @@ export class RosComponent implements Component, MetricsProvider {
   #load: RclnodejsLoader;
   #report: BridgeReport;
   #mirror: GraphMirror;
+  #relays: SideRelays;
+  #relayGuards = new Map<string, RelayedVelocityCounters>();
   #running: Running | undefined;
   #polls = 0;
   #lastPollAt: string | null = null;
@@ -64,6 +67,7 @@ export class RosComponent implements Component, MetricsProvider {
   constructor(ctx: ComponentContext, load: RclnodejsLoader) {
     this.#ctx = ctx;
     this.#settings = ctx.config.ros;
+    this.#relays = sideRelays(ctx.config.relays, 'ros');
     this.#load = load;
     this.#report = new BridgeReport(ctx.log);
     this.#mirror = new GraphMirror(ctx.graph);
@@ -74,7 +78,7 @@ export class RosComponent implements Component, MetricsProvider {
     // The relays whose one side is this graph (docs/joined-graphs.md): bridged, served and called as the
     // settings' own, except that a topic relayed into this graph is never bridged back, nor one relayed from it
     // published to it.
-    const relays = sideRelays(config.relays, 'ros');
+    const relays = this.#relays;
     const settings: RosSettings = {
       ...this.#settings,
       services: { ...this.#settings.services, serve: [...this.#settings.services.serve, ...relays.servicesServe] },
@@ -95,6 +99,7 @@ export class RosComponent implements Component, MetricsProvider {
         settings,
         bridgeIn: (topic) => !relays.topicsOut.has(topic) && (inbound(topic) || relays.topicsIn.has(topic)),
         bridgeOut: (topic) => !relays.topicsIn.has(topic) && (published(topic) || relays.topicsOut.has(topic)),
+        guardOut: (topic, type) => this.#relayGuard(topic, type),
         report,
         log,
       });
@@ -223,12 +228,46 @@ export class RosComponent implements Component, MetricsProvider {
       echo_dropped: this.#report.total('auraison_ros_echo_dropped_total'),
       errors: this.#report.total('auraison_ros_errors_total'),
       problems: this.#report.problems,
+      relays: this.#relayFigures(),
     };
     return reason === undefined ? { state: 'running', details } : { state: 'degraded', reason, details };
   }
 
   metrics(): MetricFamily[] {
-    return this.#report.metrics();
+    return [...this.#report.metrics(), ...relayMetricFamilies(this.#relayFigures())];
+  }
+
+  /** A velocity command relayed into this graph is held to policy.velocity and the stop latch; others pass. */
+  #relayGuard(topic: string, type: string) {
+    if (!this.#relays.topicsOut.has(topic)) return undefined;
+    const counters = { clamped: 0, held: 0 };
+    this.#relayGuards.set(topic, counters);
+    return relayedVelocityGuard({
+      topic,
+      type,
+      codec: new MessageCodec(this.#ctx.definitions),
+      limits: this.#ctx.config.policy.velocity,
+      latched: () => this.#ctx.robotStop.latch.refusal(),
+      counters,
+    });
+  }
+
+  /** Each relay into this graph, by topic (docs/joined-graphs.md). */
+  #relayFigures(): Record<string, RelayFigures> {
+    return Object.fromEntries(
+      [...this.#relays.topicsOut].map(([topic, { from, to }]) => [
+        topic,
+        {
+          from,
+          to,
+          relayed: this.#report.total('auraison_ros_messages_total', { topic, direction: 'out' }),
+          dropped: this.#report.total('auraison_ros_errors_total', { kind: 'publish', topic }),
+          oversize: 0,
+          clamped: this.#relayGuards.get(topic)?.clamped ?? 0,
+          held: this.#relayGuards.get(topic)?.held ?? 0,
+        },
+      ]),
+    );
   }
 
   #poll(): void {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus, BusMessage, Publisher, Subscription, TopicQos } from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
+import type { RelayGuard } from '../../daemon/policy/index.ts';
 import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
 import { publisherQos, subscriptionQos, toRclQos } from './qos.ts';
 import { incompatiblePolicy, unheardPublishers } from './qos-match.ts';
@@ -18,6 +19,8 @@ export interface TopicBridgeOptions {
   bridgeIn: (topic: string) => boolean;
   /** Bus topics to publish to ROS (ros.publish). */
   bridgeOut: (topic: string) => boolean;
+  /** The frame around a topic relayed into this graph from another (relayedVelocityGuard), if it needs one. */
+  guardOut?: (topic: string, type: string) => RelayGuard | undefined;
   report: BridgeReport;
   log: Logger;
 }
@@ -63,6 +66,7 @@ export class RosTopicBridge {
   #settings: RosSettings;
   #bridgeIn: (topic: string) => boolean;
   #bridgeOut: (topic: string) => boolean;
+  #guardOut: (topic: string, type: string) => RelayGuard | undefined;
   #report: BridgeReport;
   #log: Logger;
   #in = new Map<string, Inbound>();
@@ -71,7 +75,8 @@ export class RosTopicBridge {
   #unlisten: (() => void) | undefined;
 
   constructor(options: TopicBridgeOptions) {
-    const { rcl, node, bus, settings, bridgeIn, bridgeOut, report, log } = options;
+    const { rcl, node, bus, settings, bridgeIn, bridgeOut, guardOut = () => undefined, report, log } = options;
+    this.#guardOut = guardOut;
     this.#rcl = rcl;
     this.#node = node;
     this.#bus = bus;
@@ -230,6 +235,7 @@ export class RosTopicBridge {
     try {
       const qos = publisherQos(this.#settings, topic, this.#bus.topicQos(topic));
       const publisher = this.#node.createPublisher(typeClass(type), topic, { qos: toRclQos(this.#rcl, qos) });
+      const guard = this.#guardOut(topic, type);
       // Only a topic also bridged in can hear the daemon's own messages back.
       if (this.#bridgeIn(topic))
         this.#echoes.track(topic, { latched: qos.durability === 'transient_local', depth: qos.depth });
@@ -237,7 +243,7 @@ export class RosTopicBridge {
         name: 'ros-bridge',
         topic,
         queue: { policy: 'drop-oldest', depth: qos.depth },
-        handler: (msg) => this.#send(topic, publisher, msg),
+        handler: (msg) => this.#send(topic, publisher, msg, guard),
       });
       this.#out.set(topic, { publisher, subscription, qos, refused: new Set() });
       this.#log.info({ topic, type, qos }, 'ros: publishing bus topic to ROS');
@@ -250,13 +256,14 @@ export class RosTopicBridge {
     }
   }
 
-  #send(topic: string, publisher: RosPublisher, msg: BusMessage): void {
+  #send(topic: string, publisher: RosPublisher, msg: BusMessage, guard: RelayGuard | undefined): void {
     if (msg.source === SOURCE) return;
     try {
+      const data = guard ? guard(msg.data) : msg.data;
       // A Buffer over the same bytes: rclnodejs takes a raw message only as a Buffer (publisher.js), and
       // copies it into rcl synchronously.
-      publisher.publish(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
-      this.#echoes.sent(topic, msg.data);
+      publisher.publish(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      this.#echoes.sent(topic, data);
       this.#report.count('auraison_ros_messages_total', { topic, direction: 'out' });
       this.#report.resolved(`publish ${topic}`);
     } catch (error) {

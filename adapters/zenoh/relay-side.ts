@@ -1,24 +1,9 @@
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { SideRelays } from '../../daemon/config/index.ts';
-import type { MetricFamily } from '../../daemon/contract/index.ts';
+import { relayMetricFamilies, type MetricFamily, type RelayFigures } from '../../daemon/contract/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
 import { relayedVelocityGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import type { OutboundTopic } from './outbound-topic.ts';
-
-/** One relay's figures, as its destination's bridge sees them (docs/joined-graphs.md). */
-export interface RelayFigures {
-  from: string;
-  to: string;
-  /** Samples put to this graph. */
-  relayed: number;
-  /** Samples lost on the way out: the topic's queue overflowed, or the link was down (volatile). */
-  dropped: number;
-  /** Samples over zenoh.max_sample_bytes: never put. */
-  oversize: number;
-  /** Velocity commands held to the policy's limits, and held to zero by the latched stop. */
-  clamped: number;
-  held: number;
-}
 
 /**
  * The frame around a relayed topic's samples (`guard`, for OutboundTopic): a velocity command relayed to this graph
@@ -79,21 +64,7 @@ export function relayMetrics(
   outbound: ReadonlyMap<string, OutboundTopic>,
   guards: ReadonlyMap<string, RelayedVelocityCounters>,
 ): MetricFamily[] {
-  const figures = Object.entries(relayDetails(relays, outbound, guards));
-  if (figures.length === 0) return [];
-  const family = (name: keyof RelayFigures, help: string): MetricFamily => ({
-    name: `auraison_relay_${name}_total`,
-    help,
-    type: 'counter',
-    samples: figures.map(([topic, f]) => ({ labels: { topic, from: f.from, to: f.to }, value: f[name] as number })),
-  });
-  return [
-    family('relayed', 'Samples relayed from one graph to the other.'),
-    family('dropped', "Relayed samples lost on the way out (the topic's queue overflowed, or the link was down)."),
-    family('oversize', 'Relayed samples over zenoh.max_sample_bytes, never put.'),
-    family('clamped', "Relayed velocity commands held to policy.velocity's limits."),
-    family('held', "Relayed velocity commands sent as zero while the operator's stop was latched."),
-  ];
+  return relayMetricFamilies(relayDetails(relays, outbound, guards));
 }
 
 /** `families` with `labels` added to every sample: the second link's beside the first's. */

@@ -14,14 +14,17 @@ export interface CancelledGoal {
  * The goals the daemon has sent and that have not ended, across every action client: what the operator's stop
  * cancels. One instance per daemon, handed to every action client as its `track`.
  */
-export class ActionGoals {
-  #goals = new Set<GoalHandle>();
+/** What the stop needs of a goal: a client's handle, or a relayed goal's (docs/joined-graphs.md). */
+export type TrackedGoal = Pick<GoalHandle, 'action' | 'goalId' | 'cancel'>;
 
-  started(goal: GoalHandle): void {
+export class ActionGoals {
+  #goals = new Set<TrackedGoal>();
+
+  started(goal: TrackedGoal): void {
     this.#goals.add(goal);
   }
 
-  ended(goal: GoalHandle): void {
+  ended(goal: TrackedGoal): void {
     this.#goals.delete(goal);
   }
 

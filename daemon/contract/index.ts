@@ -65,3 +65,4 @@ export { nsToIso } from './time.ts';
 export { issuesIn } from './validate.ts';
 export { port, PORTS, type Listening, type Port, type Ports, type RecordingActivity } from './ports.ts';
 export type { ExternalRun, ExternalRuns, ExternalRunStatus, SplitIndexer, SyncService } from './ports.ts';
+export { relayMetricFamilies, type RelayFigures } from './relay-figures.ts';

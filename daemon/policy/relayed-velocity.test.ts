@@ -4,15 +4,21 @@ import { relayedVelocityGuard } from './relayed-velocity.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 const STAMPED = 'geometry_msgs/msg/TwistStamped';
-const LIMITS = { topic: '/cmd_vel', topics: ['/**/cmd_vel'], max_linear_x: 0.5, max_angular_z: 1 };
 let ctx: TestContext | undefined;
+const limits = (context: TestContext) => ({
+  ...context.config.policy.velocity,
+  topic: '/cmd_vel',
+  topics: ['/**/cmd_vel'],
+  max_linear_x: 0.5,
+  max_angular_z: 1,
+});
 afterEach(() => ctx?.bus.close());
 
 describe('a velocity command relayed from another graph', () => {
   function guarded(type: string, latched: () => string | undefined = () => undefined, topic = '/cmd_vel') {
     ctx = componentContext();
     const counters = { clamped: 0, held: 0 };
-    const guard = relayedVelocityGuard({ topic, type, codec: ctx.codec, limits: LIMITS, latched, counters });
+    const guard = relayedVelocityGuard({ topic, type, codec: ctx.codec, limits: limits(ctx), latched, counters });
     return { guard: guard!, counters, codec: ctx.codec };
   }
 
@@ -52,7 +58,14 @@ describe('a velocity command relayed from another graph', () => {
     ctx = componentContext();
     const counters = { clamped: 0, held: 0 };
     const of = (topic: string, type: string) =>
-      relayedVelocityGuard({ topic, type, codec: ctx!.codec, limits: LIMITS, latched: () => 'latched', counters });
+      relayedVelocityGuard({
+        topic,
+        type,
+        codec: ctx!.codec,
+        limits: limits(ctx!),
+        latched: () => 'latched',
+        counters,
+      });
     expect(of('/chatter', TWIST)).toBeUndefined();
     expect(of('/cmd_vel', 'std_msgs/msg/String')).toBeUndefined();
     expect(of('/robot2/cmd_vel', TWIST)).toBeDefined();

@@ -103,7 +103,7 @@ describe('config check of relays', () => {
     expect(off.stdout).toContain('zenoh.second_link.enabled: true while zenoh.enabled is false');
   });
 
-  it('refuses a velocity topic or an action relayed into the ROS 2 bridge, which does not hold them to the frames yet', async () => {
+  it('refuses an action relayed from a Zenoh side into the ROS 2 bridge, and passes its topics', async () => {
     const r = await check({
       ros: { enabled: true },
       zenoh: { enabled: true, mapping: 'rmw_zenoh' },
@@ -119,8 +119,7 @@ describe('config check of relays', () => {
       'relays.actions[0].to: ros: the ROS 2 bridge does not yet hold goals relayed from rmw_zenoh',
     );
     expect(r.code, r.stdout).toBe(2);
-    expect(r.stdout).toContain('relays.topics[0].to: ros: /cmd_vel is a velocity topic policy.velocity governs');
-    expect(r.stdout).not.toContain('relays.topics[1]');
+    expect(r.stdout).not.toContain('relays.topics[');
   });
 
   it('refuses a glob where a relay needs one name', async () => {

@@ -1,5 +1,4 @@
 import Type, { type Static } from 'typebox';
-import { compileTopicSelection } from '../../bus/index.ts';
 import { Section } from '../section.ts';
 
 /**
@@ -78,7 +77,6 @@ type Issue = { path: string; message: string };
 
 interface SidesConfig {
   ros: { enabled: boolean };
-  policy: { velocity: { topic: string; topics: readonly string[] } };
   zenoh: { enabled: boolean; mapping: string; second_link: { enabled: boolean; mapping: string } };
   relays: RelaysSettings;
 }
@@ -105,7 +103,6 @@ function sideProblem(config: SidesConfig, side: RelaySide): string | undefined {
 export function relayIssues(config: SidesConfig): Issue[] {
   const issues: Issue[] = [];
   const { zenoh, relays } = config;
-  const governed = compileTopicSelection([config.policy.velocity.topic, ...config.policy.velocity.topics]);
   if (zenoh.second_link.enabled) {
     if (!zenoh.enabled)
       issues.push({
@@ -130,11 +127,6 @@ export function relayIssues(config: SidesConfig): Issue[] {
         const problem = sideProblem(config, entry[end]);
         if (problem) issues.push({ path: `${at}.${end}`, message: problem });
       }
-      if (kind === 'topics' && entry.to === 'ros' && governed(entry.name))
-        issues.push({
-          path: `${at}.to`,
-          message: `ros: ${entry.name} is a velocity topic policy.velocity governs, and the ROS 2 bridge does not yet hold relayed commands to its limits and the stop latch (the Zenoh links do); relay it to ros2dds or rmw_zenoh`,
-        });
       if (kind === 'actions' && entry.to === 'ros' && entry.from !== 'ros')
         issues.push({
           path: `${at}.to`,
