@@ -1,11 +1,16 @@
+import { writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { printable } from './util/index.ts';
 
 export type { Logger } from 'pino';
 
-/** The daemon's logger: JSON lines on stderr (journald stores them; stdout is kept for command output). */
-export function createLogger(options: { level: string; name?: string; destination?: number }): Logger {
-  const { level, name = 'auraison-edge', destination = 2 } = options;
+/**
+ * The daemon's logger: JSON lines on stderr (journald stores them; stdout is kept for command output). `text`: a
+ * line a person reads instead (`auraison-edge: warning: ...`), for a command whose own summary shares the
+ * terminal (`sim`), where a JSON line read as noise in it.
+ */
+export function createLogger(options: { level: string; name?: string; destination?: number; text?: boolean }): Logger {
+  const { level, name = 'auraison-edge', destination = 2, text = false } = options;
   const settings = {
     name,
     level,
@@ -22,7 +27,20 @@ export function createLogger(options: { level: string; name?: string; destinatio
       },
     },
   };
-  return pino(settings, pino.destination({ dest: destination, sync: true }));
+  return pino(settings, text ? textLines(name, destination) : pino.destination({ dest: destination, sync: true }));
+}
+
+/** pino's JSON lines as `<name>: <level>: <msg>[: <err>]`, written at once to the file descriptor. */
+function textLines(name: string, fd: number): { write: (line: string) => void } {
+  return {
+    write(line: string) {
+      const entry = JSON.parse(line) as { level: number; msg?: string; err?: unknown };
+      const label = entry.level >= 50 ? 'error' : entry.level >= 40 ? 'warning' : entry.level >= 30 ? 'info' : 'debug';
+      const err = entry.err as { message?: unknown } | string | undefined;
+      const why = typeof err === 'string' ? err : typeof err?.message === 'string' ? err.message : undefined;
+      writeSync(fd, `${name}: ${label}: ${entry.msg ?? ''}${why ? `: ${why}` : ''}\n`);
+    },
+  };
 }
 
 /** Every string in a log line's fields, `depth` levels down, made printable (see printable). */

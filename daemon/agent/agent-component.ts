@@ -315,6 +315,8 @@ export class AgentComponent
       approvals_refused: this.#approvals.refused,
       navigator_time_scale: this.#navigator?.timeScale ?? null,
       stop_latch: this.#latch.state ?? null,
+      // What holds the robot: a driver outside the runs (the sim's main job) is listed with the runs on the page.
+      motion: this.#motion.holder,
     };
     if (!model.ok)
       return {

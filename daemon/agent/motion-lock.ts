@@ -20,7 +20,7 @@ export class MotionRefused extends Error {
  * does), and `stop` aborts whatever moves.
  */
 export class MotionLock {
-  #current: { name: string; controller: AbortController } | undefined;
+  #current: { name: string; runId: string | undefined; controller: AbortController } | undefined;
   #refusal: () => string | undefined;
 
   /** `refusal`: why no motion may start now (a latched stop), or undefined. */
@@ -45,7 +45,7 @@ export class MotionLock {
     const controller = new AbortController();
     const onParent = () => controller.abort(parent.reason);
     parent.addEventListener('abort', onParent, { once: true });
-    const entry = { name, controller };
+    const entry = { name, runId, controller };
     this.#current = entry;
     return {
       signal: controller.signal,
@@ -56,6 +56,11 @@ export class MotionLock {
         if (this.#current === entry) this.#current = undefined;
       },
     };
+  }
+
+  /** What holds the robot now: a run's motion skill (with its run id), a driver outside the runs, or nothing. */
+  get holder(): { name: string; run_id: string | null } | null {
+    return this.#current ? { name: this.#current.name, run_id: this.#current.runId ?? null } : null;
   }
 
   /**

@@ -7,5 +7,5 @@ export function unreachableAdvice(target: { from: string }, dataDir: string): st
   if (target.from === '--url') return 'is a daemon listening at that URL? (`auraison-edge status --url URL` checks)';
   if (target.from.endsWith('run/api.json'))
     return `the daemon of ${dataDir} wrote that address but does not answer: see its log, or \`auraison-edge status\``;
-  return `no daemon is running with data dir ${dataDir}: start one (\`auraison-edge run\`, which with no config file runs the sim; \`npm start\` exits once its robot arrives), or give --config (or --url) for the daemon you mean`;
+  return `no daemon is running with data dir ${dataDir}: start one (\`auraison-edge run\`, which with no config file runs the sim; \`npm start\` in the checkout drives the sim, then runs on until Ctrl-C), or give --config (or --url) for the daemon you mean`;
 }

@@ -50,8 +50,9 @@ describe('client commands while the config file is invalid', () => {
       expect(r.code, args[0]).toBe(1);
       expect(r.stderr).toContain('agent.max_refines: expected integer');
       expect(r.stderr).toContain(`no answer from the API at http://127.0.0.1:${port}`);
-      // npm start's sim exits once its robot arrives: the daemon to start for a client is `run`.
+      // The daemon to start for a client: `run`, or npm start's sim, which runs on after its drive until Ctrl-C.
       expect(r.stderr).toContain('start one (`auraison-edge run`, which with no config file runs the sim;');
+      expect(r.stderr).toContain('`npm start` in the checkout drives the sim, then runs on until Ctrl-C');
     }
     writeFileSync(config, 'api:\n  port: none\nagent:\n  max_refines: lots\n');
     const bad = await runMain(['approve', '01a1fe11-b117', '--config', config], { cwd: work.path });

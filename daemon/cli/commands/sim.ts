@@ -4,8 +4,9 @@ import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index.ts';
 import { port, PORTS, type Ports, type RobotStopAuthority } from '../../contract/index.ts';
 import type * as AgentPart from '../../agent/index.ts';
-import type { DaemonStatus } from '../../lifecycle/index.ts';
 import type { Point2D } from '../../navigation/index.ts';
+import { stay } from '../sim-stay.ts';
+import { busSummary, indexLastSplit, recordedBags, recordingLines, watchHints } from '../sim-summary.ts';
 
 const WORLDS = ['turtlebot-maze'];
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -15,7 +16,7 @@ export const command: Command = {
   summary: 'Run the daemon with a built-in simulator and drive the robot to a goal',
   help: `Usage: auraison-edge sim turtlebot-maze [--driver nav|policy] [--goal X,Y|NAME] [--seed N] [--maze-seed N]
                                     [--duration S] [--speed N] [--config FILE] [--record | --no-record]
-                                    [--log-level LEVEL] [--json]
+                                    [--stay] [--log-level LEVEL] [--json]
        auraison-edge sim turtlebot-maze --export-world DIR [--maze-seed N] [--config FILE]
 
 Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar in a maze:
@@ -43,8 +44,13 @@ Options:
   --config FILE    daemon config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --record, --no-record  record the drive (recorder.enabled for this run); default: on with the embedded
                    default config, else as the config says
-  --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default warn, so the
-                   summary stands alone; the config's log.level is for \`run\`)
+  --stay           nav: once the drive has ended (reached, or stopped by the operator), or when a latched stop
+                   keeps it from starting, keep the daemon and the sim running until Ctrl-C, and say what to try
+                   from another shell (stop, stop --release, an intent that drives again); \`npm start\` runs so.
+                   The exit code is still the drive's
+  --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')}. Without it, warnings
+                   and errors only, as lines of text (\`auraison-edge: warning: ...\`) beside the summary (JSON
+                   with --json); the config's log.level is for \`run\`
   --json           print one JSON object instead of the human summary (stdout holds only that object)
   --export-world DIR  drive nothing: write the maze as a Gazebo (Harmonic) world into DIR, with the ros_gz_bridge
                    config, the map, the burger's URDF and the daemon's configs that launch/gazebo_maze.launch.py
@@ -60,7 +66,10 @@ With --driver policy, --json prints {"driver": "policy", "time_s", "distance_m",
 The drive holds the robot as an agent run's navigate_to does: the operator's stop (the status page's STOP
 button, \`auraison-edge stop\`, POST /stop) ends it at once with the robot stopped, and "stopped" is then
 {"by", "reason"} (else null); a navigate_to or run_policy intent takes the robot over, and the drive ends
-cancelled, naming that run.
+cancelled, naming that run. The command then ends, unless --stay: the stop stops the robot, the daemon and the
+sim run on, and its release moves nothing by itself (drive again with an intent). A stop latched before the
+start (it outlives the process, <data_dir>/state/stop-latch.json) keeps the drive from starting: exit 1, or with
+--stay the daemon runs on for \`auraison-edge stop --release\`.
 
 The outcome is reached, unreachable, timeout, cancelled (interrupted, stopped or taken over), no_data (/odom or /scan stopped
 arriving, or the sim was paused: the robot is stopped) or blocked (something not on the map is in the way
@@ -82,11 +91,12 @@ stop), 2 bad usage.
         duration: { type: 'string' },
         speed: { type: 'string' },
         config: { type: 'string' },
-        'log-level': { type: 'string', default: 'warn' },
+        'log-level': { type: 'string' },
         json: { type: 'boolean' },
         record: { type: 'boolean' },
         'no-record': { type: 'boolean' },
         'export-world': { type: 'string' },
+        stay: { type: 'boolean' },
       },
       { min: 1, max: 1, names: 'WORLD (turtlebot-maze)' },
     );
@@ -108,8 +118,10 @@ stop), 2 bad usage.
         `--speed ${speed} is too fast for --driver policy: its control loop runs on the wall clock (use at most 4)`,
       );
     }
+    if (driver === 'policy' && values.stay)
+      throw new UsageError('--stay is for --driver nav: the policy drives for --duration, then ends');
     const goalArg = parseGoal(values.goal);
-    const logLevel = LOG_LEVELS.find((l) => l === values['log-level']);
+    const logLevel = LOG_LEVELS.find((l) => l === (values['log-level'] ?? 'warn'));
     if (!logLevel)
       throw new UsageError(
         `--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`,
@@ -118,6 +130,8 @@ stop), 2 bad usage.
     const { config, file } = resolveConfig(values.config, io.env);
     // sim prints its own summary: a config's log.level (info in edge.example.yaml) would bury it in JSON lines.
     config.log = { ...config.log, level: logLevel };
+    // Beside the human summary, the warnings read as lines of text; JSON lines when --json or --log-level asks.
+    const textLog = !values.json && values['log-level'] === undefined;
     config.sim = {
       ...config.sim,
       enabled: true,
@@ -131,8 +145,15 @@ stop), 2 bad usage.
     // With no config (`npm start`), the main job shows the whole product: the drive is recorded and indexed.
     const record = values.record ? true : values['no-record'] ? false : file === undefined ? true : undefined;
     if (record !== undefined) config.recorder = { ...config.recorder, enabled: record };
-    if (driver === 'policy') return wander(config, file, duration, Boolean(values.json), io);
-    return drive(config, file, goalArg, duration, Boolean(values.json), io);
+    if (driver === 'policy') return wander(config, file, duration, { json: Boolean(values.json), textLog }, io);
+    return drive(
+      config,
+      file,
+      goalArg,
+      duration,
+      { json: Boolean(values.json), stay: Boolean(values.stay), textLog },
+      io,
+    );
   },
 };
 
@@ -171,12 +192,17 @@ function parseGoal(text: string | undefined): GoalArg {
 /** The agent's part, loaded with the daemon (startSim): `--help` need not load the bus's codecs. */
 let agentPart: typeof AgentPart;
 
-async function startSim(config: EdgeConfig, file: string | undefined, io: CommandIO) {
+async function startSim(
+  config: EdgeConfig,
+  file: string | undefined,
+  io: CommandIO,
+  { latchedOk = false, textLog = false } = {},
+) {
   agentPart = await import('../../agent/index.ts');
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
   const { TurtlebotMazeSim } = await (await import('../../components/index.ts')).loadTurtlebotMaze();
-  const log = createLogger({ level: config.log.level });
+  const log = createLogger({ level: config.log.level, text: textLog });
   const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
   await daemon.start();
   const simPort = port(
@@ -190,42 +216,24 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
   }
   // A stop latched on this data dir (the page's STOP button, `auraison-edge stop`) holds for the main job too,
   // with the agent running or not.
+  // With --stay the daemon runs on for the release (the drive does not start).
   const refusal = daemon.robotStop.latch.refusal();
-  if (refusal) {
+  if (refusal && !latchedOk) {
     await daemon.stop();
     throw new Error(`not driving: ${refusal}`);
   }
-  return { daemon, sim, log };
-}
-
-/** Where to watch the run live: the status page and the Foxglove server, when they are running. */
-function watchHints(daemon: { ports: Ports }): string {
-  const api = daemon.ports.get(PORTS.api)?.url;
-  const foxglove = daemon.ports.get(PORTS.foxglove)?.url;
-  const lines = [
-    api ? `  watch it live: ${api}/ (status page with the map)` : undefined,
-    foxglove ? `  or in Foxglove / Lichtblick: open a connection to ${foxglove}` : undefined,
-  ].filter(Boolean);
-  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
-}
-
-/** What every summary reports: messages per topic, and drops over every subscriber. */
-function busSummary(status: DaemonStatus) {
-  return {
-    messages: Object.fromEntries(status.topics.map((t) => [t.topic, t.count])),
-    dropped: status.subscribers.reduce((n, s) => n + s.dropped, 0),
-  };
+  return { daemon, sim, log, refusal };
 }
 
 async function wander(
   config: EdgeConfig,
   file: string | undefined,
   duration: number,
-  json: boolean,
+  { json, textLog }: { json: boolean; textLog: boolean },
   io: CommandIO,
 ): Promise<number> {
   const { createPolicyDriver, histogramPercentile } = await (await import('../../components/index.ts')).loadLeRobot();
-  const { daemon, sim, log } = await startSim(config, file, io);
+  const { daemon, sim, log } = await startSim(config, file, io, { textLog });
   const speed = config.sim.speed;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -309,12 +317,12 @@ async function drive(
   file: string | undefined,
   goalArg: GoalArg,
   duration: number,
-  json: boolean,
+  { json, stay: staying, textLog }: { json: boolean; stay: boolean; textLog: boolean },
   io: CommandIO,
 ): Promise<number> {
   const { MessageCodec } = await import('../../bus/index.ts');
   const { Navigator } = await import('../../navigation/index.ts');
-  const { daemon, sim } = await startSim(config, file, io);
+  const { daemon, sim, refusal } = await startSim(config, file, io, { latchedOk: staying, textLog });
 
   let goal: Point2D;
   if (goalArg.kind === 'point') goal = goalArg.point;
@@ -326,6 +334,16 @@ async function drive(
       throw new UsageError(`--goal: no named pose "${name}" (named poses: ${Object.keys(sim.namedPoses).join(', ')})`);
     }
     goal = { x: pose.x, y: pose.y };
+  }
+  const page = daemon.ports.get(PORTS.api)?.url;
+  if (refusal) {
+    // --stay with the stop latched: no drive, the daemon up for its release.
+    if (json)
+      io.stdout(`${JSON.stringify({ reached: false, outcome: 'stopped', message: `not driving: ${refusal}` })}\n`);
+    else io.stdout(`not driving: ${refusal}\n${watchHints(daemon)}`);
+    await stay({ goal, reached: false, latched: true, page }, io, json);
+    await daemon.stop();
+    return 1;
   }
 
   // The sim's speed tells the navigator's wall-clock watchdogs how slowly robot time may pass.
@@ -340,14 +358,18 @@ async function drive(
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Every 2 s of wall time, or 10 s of sim time when the sim runs slower than 5x: a line a person can read.
   const progress = json
     ? undefined
-    : setInterval(() => {
-        const p = sim.world.pose();
-        io.stdout(
-          `  t=${sim.time.toFixed(1).padStart(6)} s  pose (${p.x.toFixed(2)}, ${p.y.toFixed(2)})  travelled ${sim.world.distance.toFixed(1)} m\n`,
-        );
-      }, 2000);
+    : setInterval(
+        () => {
+          const p = sim.world.pose();
+          io.stdout(
+            `  t=${sim.time.toFixed(1).padStart(6)} s  pose (${p.x.toFixed(2)}, ${p.y.toFixed(2)})  travelled ${sim.world.distance.toFixed(1)} m\n`,
+          );
+        },
+        Math.max(2000, 10_000 / config.sim.speed),
+      );
   if (!json) {
     io.stdout(
       `driving to (${goal.x.toFixed(2)}, ${goal.y.toFixed(2)}) in the turtlebot-maze (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${config.sim.speed}x)\n`,
@@ -378,7 +400,10 @@ async function drive(
   };
   const bags = recordedBags(daemon);
   await indexLastSplit(daemon);
-  await daemon.stop();
+  // Ctrl-C during the drive ends the command, --stay or not.
+  const staysUp = staying && !abort.signal.aborted;
+  if (staysUp) daemon.ports.get(PORTS.recorder)?.resume();
+  else await daemon.stop();
 
   if (json) io.stdout(`${JSON.stringify({ ...summary, bags })}\n`);
   else {
@@ -395,6 +420,11 @@ async function drive(
         '',
       ].join('\n'),
     );
+  }
+  if (staysUp) {
+    const latched = daemon.robotStop.latch.refusal() !== undefined;
+    await stay({ goal, reached: result.reached, latched, page }, io, json);
+    await daemon.stop();
   }
   return result.reached ? 0 : 1;
 }
@@ -426,41 +456,6 @@ function holdRobot(
       signal.removeEventListener('abort', onParent);
     },
   };
-}
-
-/**
- * Closes the split being recorded and waits for the lakehouse to index it, so the query the summary offers
- * counts the whole drive: the daemon's stop interrupts an index in progress (it resumes at the next start).
- */
-async function indexLastSplit(daemon: { ports: Ports }): Promise<void> {
-  const recorder = daemon.ports.get(PORTS.recorder);
-  const lakehouse = daemon.ports.get(PORTS.lakehouse);
-  if (!recorder || !lakehouse?.splitIndexing) return;
-  // Paused first: what the sim publishes while the daemon stops would go in a split the stop leaves unindexed.
-  recorder.pause();
-  const closed = await recorder.split().catch(() => undefined);
-  if (closed) await lakehouse.splitIndexing(closed.file);
-}
-
-/** The bag directories the recorder wrote during the drive (none when it is not configured). */
-function recordedBags(daemon: { ports: Ports }): string[] {
-  return [...(daemon.ports.get(PORTS.recorderBags)?.bags ?? [])];
-}
-
-/** Where the drive was recorded, and what to try on it. */
-function recordingLines(bags: string[], config: EdgeConfig, cwd: string): string[] {
-  if (bags.length === 0) return [];
-  const shown = bags.map((b) => (b.startsWith(`${cwd}/`) ? b.slice(cwd.length + 1) : b));
-  const tries = [
-    ...(config.lakehouse.enabled
-      ? [`auraison-edge query 'SELECT count(*), max("pose.pose.position.x") FROM "/odom"'`]
-      : []),
-    `auraison-edge bag info ${shown[shown.length - 1]}`,
-  ];
-  return [
-    `  recorded: ${shown.join(', ')}${config.lakehouse.enabled ? ' (indexed in the lakehouse)' : ''}`,
-    ...tries.map((t, i) => `  ${i === 0 ? 'try:' : '    '}      ${t}`),
-  ];
 }
 
 /** Who stopped the drive, when an operator's stop did. */
