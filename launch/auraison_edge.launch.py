@@ -25,7 +25,7 @@ RESPAWN_DELAY_S = 2.0
 def generate_launch_description():
     args = [
         DeclareLaunchArgument('config', default_value='', description='YAML config; empty runs the embedded default (the sim)'),
-        DeclareLaunchArgument('node', default_value='node', description='the Node.js (>= 20) executable'),
+        DeclareLaunchArgument('node', default_value='node', description='the Node.js (>= 22) executable'),
         DeclareLaunchArgument('respawn', default_value='false', description='restart the daemon 2 s after it exits (not after exit code 2)'),
     ]
     return LaunchDescription(args + [OpaqueFunction(function=_daemon)])

@@ -43,7 +43,7 @@ def generate_launch_description():
                               description="the daemon's link to the ROS graph"),
         DeclareLaunchArgument('gui', default_value='true', choices=['true', 'false'],
                               description='false runs the Gazebo server only (-s)'),
-        DeclareLaunchArgument('node', default_value='node', description='the Node.js (>= 20) executable'),
+        DeclareLaunchArgument('node', default_value='node', description='the Node.js (>= 22) executable'),
         DeclareLaunchArgument('zenoh_bridge', default_value='zenoh-bridge-remote-api',
                               description='the zenoh-bridge-remote-api executable (adapter:=zenoh)'),
     ]
