@@ -1,4 +1,5 @@
 import { StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { missingTableHint } from './table-hint.ts';
 
 /** What a fleet query may take: how long, how many rows and how much text back, how many at once. */
 export interface FleetQueryLimits {
@@ -137,7 +138,9 @@ export class FleetQueryRunner {
     } catch (error) {
       if (error instanceof FleetQueryError) throw error;
       if (timedOut) throw this.#timeout();
-      throw new FleetQueryError('query_failed', this.#redact((error as Error).message));
+      await c.run('ROLLBACK').catch(() => undefined);
+      const message = await missingTableHint(c, (error as Error).message);
+      throw new FleetQueryError('query_failed', this.#redact(message));
     } finally {
       clearTimeout(timer);
       // A query cut at maxRows may still run: stop it before its transaction ends.

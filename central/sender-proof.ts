@@ -14,7 +14,7 @@ const ACL_REMEDY =
 
 /** Whether central may take a robot's reports as that robot's: what the broker showed of its ACL. */
 export interface SenderProofState {
-  /** The broker refused central's login every report topic of a robot not its own. */
+  /** The broker refused to let central's login publish on any report topic of a robot not its own. */
   proven: boolean;
   /** When the last probe answered (ISO 8601); absent before the first. */
   checked_at?: string;
@@ -89,7 +89,7 @@ export class SenderProof {
     }
     const proven = taken.length === 0;
     const detail = proven
-      ? `the broker refused central's login the ${REPORTS.join(', ')} topics of a robot id no robot has (${[...refusals].join(', ')}): a robot's reports can come from its own login only`
+      ? `the broker refused to let central's login publish on the ${REPORTS.join(', ')} topics of a robot id no robot has (${[...refusals].join(', ')}): a robot's reports can come from its own login only`
       : `the broker took central's login's publishes on another robot's ${taken.join(', ')} (${this.#topicOf(robot, taken[0]!)}): any login may publish as any robot, so a report may not be from the robot its topic names; ${ACL_REMEDY}`;
     // Said at the first answer and when it changes, not every few minutes.
     const changed = this.#state.checked_at === undefined || proven !== this.#state.proven;

@@ -2,7 +2,17 @@ import type { NormalizationSettings, PolicySettings } from '../../daemon/config/
 import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
 import { DatasetError, type FeatureStats, type LeRobotFeature } from './dataset/dataset-types.ts';
 import { readOnnxModelInfo, type TensorInfo } from './onnx-model-file.ts';
-import { PolicyRunner } from './policy-runner.ts';
+import { PolicyInputError, PolicyRunner } from './policy-runner.ts';
+
+/**
+ * How to go on from an input the dataset holds as not finite: a LaserScan's +inf (REP 117) is what the robot
+ * published, and a control loop feeds it through its source's `clip`, which a bare .onnx has none of.
+ */
+const NOT_FINITE_INPUT =
+  "The dataset holds the value as recorded (a LaserScan's +inf is nothing in range), and the policy's control loop " +
+  "would have bounded it with its source's `clip`: replay the policy by its name with --config FILE, whose " +
+  'policies.<name>.inputs.<input>.sources[0].clip bounds it (sim/turtlebot-maze/policy/avoid.yaml clips the scan to ' +
+  '[0, 3.5] m), so each frame is fed as the loop fed it';
 
 export interface ReplayOptions {
   /** The policy: a manifest (from config) or a bare model. */
@@ -329,7 +339,8 @@ async function compareActions(
     try {
       out = (await active.run(feed))[output]!;
     } catch (error) {
-      throw new DatasetError(`${at}: ${(error as Error).message}`);
+      const hint = error instanceof PolicyInputError && error.code === 'not_finite' ? `. ${NOT_FINITE_INPUT}` : '';
+      throw new DatasetError(`${at}: ${(error as Error).message}${hint}`);
     }
     inferenceMs += performance.now() - started;
     if (out.dim !== dim)

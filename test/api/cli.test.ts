@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SKILLS } from '../../daemon/agent/skills/index.ts';
 import { approvalRequirement } from '../../daemon/policy/approval.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import { runCli, runMain } from '../helpers/cli.ts';
@@ -37,6 +38,12 @@ async function setup(options: HarnessOptions = {}, extraYaml = '') {
 }
 
 describe('auraison-edge intent --help', () => {
+  it('lists every skill the agent runs with no model', async () => {
+    const help = (await runMain(['intent', '--help'])).stdout.replace(/\s+/g, ' ');
+    const listed = /A skill intent \(([^)]*)\) runs with no model/.exec(help)?.[1]?.split(', ');
+    expect(listed?.sort()).toEqual(Object.keys(SKILLS).sort());
+  });
+
   it('says which skills --approval leaves alone, as the approval rule does', async () => {
     const help = await runMain(['intent', '--help']);
     expect(help.stdout.replace(/\s+/g, ' ')).toContain(

@@ -61,7 +61,7 @@ describe("central serve says whether the broker proves who sent each robot's rep
     expect(answer.senders.proven).toBe(acl);
     expect(answer.senders.detail).toMatch(
       acl
-        ? /^the broker refused central's login the events, status, heartbeat, uploads topics of a robot id no robot has \(0x87\)/
+        ? /^the broker refused to let central's login publish on the events, status, heartbeat, uploads topics of a robot id no robot has \(0x87\)/
         : /^the broker took central's login's publishes on another robot's events, status, heartbeat, uploads .*: any login may publish as any robot.*`auraison-edge central acl`/,
     );
 

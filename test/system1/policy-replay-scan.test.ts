@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeLeRobotV30 } from '../../adapters/lerobot/dataset/v30-writer.ts';
 import { replayPolicy } from '../../adapters/lerobot/policy-replay.ts';
 import { PolicyConfig, type PolicySettings } from '../../daemon/config/index.ts';
-import { ROOT, tempDir } from '../helpers/cli.ts';
+import { ROOT, runMain, tempDir } from '../helpers/cli.ts';
 
 // `policy replay` of the sim's own avoid policy on a LaserScan dataset: the policy's configured input clips the scan to
 // [0, 3.5] m as its control loop does, so the +inf ranges (REP 117: nothing in range) the dataset keeps are fed as the
@@ -51,5 +51,38 @@ describe('policy replay of a LaserScan dataset', () => {
     expect(Number.isFinite(report.mae)).toBe(true);
     // Without the loop's clip the same frames are refused, as they were before replay applied it.
     await expect(replay(false)).rejects.toThrow(/input "scan" element \d+ is Infinity; inputs must be finite/);
+  });
+
+  it('refuses the bare .onnx on the recorded scan saying how to go on: --config with the source clip', async () => {
+    const bare = await runMain(
+      [
+        'policy',
+        'replay',
+        MODEL,
+        join(ROOT, 'sim/turtlebot-maze/policy/avoid-drive'),
+        '--input',
+        'scan=observation.scan',
+      ],
+      { cwd: work.path },
+    );
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toMatch(/input "scan" element \d+ is Infinity; inputs must be finite/);
+    expect(bare.stderr).toContain('replay the policy by its name with --config FILE');
+    expect(bare.stderr).toContain('policies.<name>.inputs.<input>.sources[0].clip');
+    // What it points to works.
+    const configured = await runMain(
+      [
+        'policy',
+        'replay',
+        'avoid',
+        'sim/turtlebot-maze/policy/avoid-drive',
+        '--config',
+        'sim/turtlebot-maze/policy/avoid.yaml',
+        '--input',
+        'scan=observation.scan',
+      ],
+      { cwd: ROOT },
+    );
+    expect(configured.code, configured.stderr).toBe(0);
   });
 });
