@@ -6,6 +6,7 @@ import { openViews, vanishedFile } from '../../../daemon/lakehouse/index.ts';
 import type { LazyViews } from '../../../daemon/lakehouse/index.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
+import { gapWarning, sampleGaps } from './sample-gaps.ts';
 import { writeLeRobotV30, type EpisodeData, type FeatureSpec } from './v30-writer.ts';
 
 /** A dataset feature from lakehouse columns: `observation.state=/joint_states:position`. */
@@ -53,7 +54,10 @@ export interface ExportReport {
   leadingFramesDropped: number;
   /** Frames dropped at the end of an episode, after the last sample of the feature that ends first. */
   trailingFramesDropped: number;
-  /** What the export did to the data beyond resampling, in words (NULL samples skipped, episodes cut short). */
+  /**
+   * What the export did to the data beyond resampling, in words (NULL samples skipped, episodes cut short, a
+   * feature's sample held across a gap far longer than its period: drives merged into one episode).
+   */
   warnings: string[];
 }
 
@@ -121,6 +125,10 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
           `${(Number(e.endNs - e.startNs) / 1e9).toFixed(3)} s): the episode ends there; ${cut} frames to the window's end were cut, not filled by holding its last sample`,
       );
     }
+    features.forEach((f, j) => {
+      const gaps = sampleGaps(series[j]!.times, e.startNs, e.endNs, 1e9 / fps);
+      if (gaps.length > 0) warnings.push(gapWarning(i, f, gaps, 1e9 / fps));
+    });
     data.push({ task: e.task, frames: episode.frames });
   }
   const specs: FeatureSpec[] = features.map((f, j) => ({
