@@ -219,7 +219,7 @@ function requestBody(settings: Endpoint['settings'], request: ChatRequest): Reco
     model: settings.model,
     messages: request.messages,
     // The endpoint's setting is a ceiling: a caller (a bus query) cannot ask for more.
-    max_tokens: Math.min(request.max_tokens ?? settings.max_tokens, settings.max_tokens),
+    [settings.max_tokens_field]: Math.min(request.max_tokens ?? settings.max_tokens, settings.max_tokens),
     temperature: request.temperature ?? settings.temperature,
     stream: true,
     stream_options: { include_usage: true },

@@ -69,10 +69,10 @@ export async function streamCompletion(
   const where = `${settings.name} (${redactUrl(settings.base_url)})`;
   let params: Record<string, unknown> = {
     model: model.id,
-    messages: convertMessages(model, context, COMPAT),
+    messages: withTextContent(convertMessages(model, context, COMPAT)),
     stream: true,
     stream_options: { include_usage: true },
-    max_tokens: settings.max_tokens,
+    [settings.max_tokens_field]: settings.max_tokens,
     temperature: settings.temperature,
   };
   if (context.tools && context.tools.length > 0) {
@@ -126,6 +126,17 @@ export async function streamCompletion(
   }
   return reply.finish(
     JSON.stringify(params.messages).length + (params.tools ? JSON.stringify(params.tools).length : 0),
+  );
+}
+
+/**
+ * The messages with an assistant turn that only called tools sent as `content: ""`, not pi-ai's `null`: OpenAI,
+ * vLLM and llama-server take either, llama-cpp-python's server answers `null` with HTTP 500 (so a run that fell back
+ * to it after a tool call would fail there).
+ */
+function withTextContent(messages: ReturnType<typeof convertMessages>): ReturnType<typeof convertMessages> {
+  return messages.map((message) =>
+    message.role === 'assistant' && message.content === null ? { ...message, content: '' } : message,
   );
 }
 

@@ -7,8 +7,9 @@ export interface ResponseSchema {
 }
 
 /**
- * Adds a structured-output request to a chat-completions body: OpenAI's `response_format` json_schema, or
- * vLLM's `structured_outputs: {json}` (vLLM >= 0.10.2).
+ * Adds a structured-output request to a chat-completions body: OpenAI's `response_format` json_schema, vLLM's
+ * `structured_outputs: {json}` (vLLM >= 0.10.2), or `response_format: {type: json_object, schema}`, the one form
+ * llama-cpp-python's server constrains with a schema (it answers json_schema with HTTP 500).
  */
 export function withResponseSchema(
   body: Record<string, unknown>,
@@ -16,6 +17,7 @@ export function withResponseSchema(
   style: LlmEndpointSettings['structured_outputs'],
 ): Record<string, unknown> {
   if (style === 'vllm') return { ...body, structured_outputs: { json: schema.schema } };
+  if (style === 'json_object') return { ...body, response_format: { type: 'json_object', schema: schema.schema } };
   return {
     ...body,
     response_format: { type: 'json_schema', json_schema: { name: schema.name, schema: schema.schema, strict: true } },

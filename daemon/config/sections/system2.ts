@@ -107,9 +107,20 @@ export const LlmEndpointConfig = Type.Object(
     max_tokens: Type.Integer({ minimum: 1, default: 1024 }),
     temperature: Type.Number({ minimum: 0, maximum: 2, default: 0 }),
     context_window: Type.Integer({ minimum: 256, default: 32_768 }),
-    structured_outputs: Type.Union([Type.Literal('response_format'), Type.Literal('vllm')], {
-      default: 'response_format',
-      description: "How a JSON schema is asked for: OpenAI response_format, or vLLM's structured_outputs.",
+    structured_outputs: Type.Union(
+      [Type.Literal('response_format'), Type.Literal('vllm'), Type.Literal('json_object')],
+      {
+        default: 'response_format',
+        description:
+          "How a JSON schema is asked for: OpenAI's response_format json_schema (vLLM, llama-server), vLLM's structured_outputs, " +
+          "or json_object with the schema beside it (llama-cpp-python's server, which answers json_schema with HTTP 500).",
+      },
+    ),
+    max_tokens_field: Type.Union([Type.Literal('max_tokens'), Type.Literal('max_completion_tokens')], {
+      default: 'max_tokens',
+      description:
+        "The request key the endpoint's max_tokens goes in: max_tokens, which every local server reads (llama-cpp-python's " +
+        "ignores max_completion_tokens), or max_completion_tokens, which OpenAI's reasoning models require.",
     }),
   },
   { additionalProperties: false },
