@@ -3,6 +3,7 @@ import type { Bus, BusMessage, Publisher, Subscription, TopicQos } from '../../d
 import type { RosSettings } from '../../daemon/config/index.ts';
 import type { RelayGuard } from '../../daemon/policy/index.ts';
 import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
+import { cdrHeaderProblem } from './cdr-header.ts';
 import { publisherQos, subscriptionQos, toRclQos } from './qos.ts';
 import { incompatiblePolicy, unheardPublishers } from './qos-match.ts';
 import { EchoLedger } from './echo-ledger.ts';
@@ -203,6 +204,18 @@ export class RosTopicBridge {
   #received(topic: string, entry: Inbound, message: Buffer): void {
     try {
       const bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+      // A node may publish any bytes as a serialized message (rclpy's publish of bytes): what has no CDR header
+      // would only fail every reader of the bus, so it stops here, counted.
+      const notCdr = cdrHeaderProblem(bytes);
+      if (notCdr !== undefined) {
+        this.#report.count('auraison_ros_errors_total', { kind: 'malformed', topic });
+        this.#report.problem(
+          `in ${topic}`,
+          `a message of ROS topic ${topic} was dropped: it is not a serialized ROS message (${notCdr}); a node ` +
+            'publishes bytes of its own on it',
+        );
+        return;
+      }
       if (this.#echoes.isEcho(topic, bytes)) {
         this.#report.count('auraison_ros_echo_dropped_total', { topic });
         return;
@@ -210,6 +223,7 @@ export class RosTopicBridge {
       // A raw message carries no source timestamp: the bus takes its receive time.
       entry.publisher.publish(bytes);
       this.#report.count('auraison_ros_messages_total', { topic, direction: 'in' });
+      this.#report.resolved(`in ${topic}`);
     } catch (error) {
       this.#report.count('auraison_ros_errors_total', { kind: 'callback', topic });
       this.#report.problem(

