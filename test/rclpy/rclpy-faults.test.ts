@@ -70,7 +70,9 @@ describe('a real ROS 2 graph against the daemon (Jazzy)', () => {
     // Two bytes of a header: Fast DDS pads them to four, a header with no body, which crosses as it came.
     await node.publishRaw('/f/noisy', Uint8Array.from([0, 1]));
     await node.publish('/f/noisy', { data: 'good again' });
-    await waitFor(() => strings().includes('good again'), 'the next good message on the bus', 60_000);
+    // It takes tens of seconds here (35-54 s on this machine): the reader's failed take of the bytes without a header
+    // holds up the samples behind it for a while; how long is Fast DDS's, not asserted.
+    await waitFor(() => strings().includes('good again'), 'the next good message on the bus', 150_000);
     const after = world.bus.messages('/f/noisy').slice(before);
     expect(after.map((b) => [...b.subarray(0, 4)])).toEqual([
       [0, 1, 0, 0],
@@ -80,7 +82,7 @@ describe('a real ROS 2 graph against the daemon (Jazzy)', () => {
     expect(decoded(after[1]!)).toBe('good again');
     expect(world.daemon.process.child.exitCode).toBeNull();
     expect((await world.daemon.status()).components.ros?.state).not.toBe('failed');
-  }, 120_000);
+  }, 240_000);
 
   it("passes bytes with a CDR header but not the type's layout as they came, and runs on", async () => {
     await node.publisher('/f/truncated', STRING);
