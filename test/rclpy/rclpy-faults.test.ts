@@ -70,8 +70,8 @@ describe('a real ROS 2 graph against the daemon (Jazzy)', () => {
     // Two bytes of a header: Fast DDS pads them to four, a header with no body, which crosses as it came.
     await node.publishRaw('/f/noisy', Uint8Array.from([0, 1]));
     await node.publish('/f/noisy', { data: 'good again' });
-    // It takes tens of seconds here (35-54 s on this machine): the reader's failed take of the bytes without a header
-    // holds up the samples behind it for a while; how long is Fast DDS's, not asserted.
+    // It came 35-54 s later on this machine, where good messages take milliseconds: something in Fast DDS after the
+    // failed take of the bytes without a header (not looked into further), so only waited for, not timed.
     await waitFor(() => strings().includes('good again'), 'the next good message on the bus', 150_000);
     const after = world.bus.messages('/f/noisy').slice(before);
     expect(after.map((b) => [...b.subarray(0, 4)])).toEqual([
