@@ -20,6 +20,8 @@ import { latchGeneration, releaseStop, showHealthStatus, showLatch, stopRobot } 
 import { refreshSync } from '/page/sync-view.js';
 
 const runs = new Map();
+/** What holds the robot outside the agent's runs (the sim's main job), from the agent's status; null for nothing. */
+let driver = null;
 let streams = [];
 
 function fill(tableId, rows) {
@@ -32,6 +34,19 @@ const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 // The short form the CLI and the API take too: unique among the runs this page knows.
 const shortId = (id) => shortIds([...runs.keys(), id]).get(id);
 const nsToTime = (ns) => new Date(Number(BigInt(ns) / 1_000_000n)).toLocaleTimeString();
+
+/**
+ * A topic or type name whose lines may break only after a `/` (a <wbr> there), so a narrow cell wraps
+ * `sensor_msgs/msg/` `LaserScan`, never inside a word (overflow-wrap breaks a word only when it alone is too wide).
+ */
+function breakable(name) {
+  const parts = String(name).split(/(?<=\/)/);
+  return el(
+    'span',
+    { class: 'name' },
+    ...parts.flatMap((p, i) => (i === 0 ? [p] : [document.createElement('wbr'), p])),
+  );
+}
 
 function showError(error) {
   if (error instanceof Unauthorized) {
@@ -68,6 +83,12 @@ async function refreshStatus() {
   $('ready').className = `badge ${status.readiness.ready ? 'pass' : 'fail'}`;
   $('robot').textContent = `${status.robot.id} · fleet ${status.robot.fleet}`;
   $('uptime').textContent = `up ${Math.round(status.uptime_s)} s · journal seq ${status.journal.last_seq}`;
+  const holder = status.components.agent?.details?.motion ?? null;
+  const outside = holder && !holder.run_id ? holder : null;
+  if (outside?.name !== driver?.name) {
+    driver = outside;
+    renderRuns();
+  }
   fill(
     'checks',
     status.readiness.checks.map((c) =>
@@ -88,8 +109,8 @@ async function refreshStatus() {
         el(
           'tr',
           {},
-          el('td', {}, t.topic),
-          el('td', { class: 'muted' }, t.type),
+          el('td', {}, breakable(t.topic)),
+          el('td', { class: 'muted' }, breakable(t.type)),
           el('td', { class: 'num' }, fmt(t.rate_hz)),
           el('td', { class: 'num' }, t.count),
           el('td', { class: `num${t.drops > 0 ? ' drops' : ''}` }, t.drops),
@@ -103,8 +124,8 @@ async function refreshStatus() {
       el(
         'tr',
         {},
-        el('td', {}, a.name),
-        el('td', { class: 'muted' }, a.types.join(', ') || 'type unknown'),
+        el('td', {}, breakable(a.name)),
+        el('td', { class: 'muted' }, a.types.length > 0 ? breakable(a.types.join(', ')) : 'type unknown'),
         el('td', { class: 'num' }, a.servers.length),
         el('td', { class: 'num' }, a.clients.length),
       ),
@@ -168,23 +189,45 @@ function upsertRun(run) {
   runs.set(run.run_id, run);
 }
 
-function renderRuns(unavailable) {
+/** Why the agent's runs could not be listed, as last asked; kept for the renders between two asks. */
+let runsUnavailable;
+
+function renderRuns(unavailable = runsUnavailable) {
+  runsUnavailable = unavailable;
   const list = [...runs.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
   const short = shortIds(runs.keys());
+  // A drive outside the agent's runs (npm start's main job) moves the robot all the same: it is listed first,
+  // as running, with what ends it.
+  const driving = driver
+    ? [
+        el(
+          'tr',
+          { 'data-driver': driver.name },
+          el('td', { class: 'muted' }, 'main job'),
+          el('td', {}, driver.name),
+          el('td', { class: 'status running' }, 'running'),
+          el('td', {}, 'not an agent run: STOP (or an intent that moves the robot) ends it'),
+          el('td', { class: 'muted' }, ''),
+        ),
+      ]
+    : [];
   fill(
     'runs',
-    list.length > 0
-      ? list.map((r) =>
-          el(
-            'tr',
-            { 'data-run': r.run_id },
-            el('td', {}, el('code', { title: r.run_id }, short.get(r.run_id))),
-            el('td', {}, r.tree_ref),
-            el('td', { class: `status ${r.status}` }, r.status),
-            el('td', {}, r.reason ?? ''),
-            el('td', { class: 'muted' }, nsToTime(r.updated_at)),
+    list.length > 0 || driving.length > 0
+      ? [
+          ...driving,
+          ...list.map((r) =>
+            el(
+              'tr',
+              { 'data-run': r.run_id },
+              el('td', {}, el('code', { title: r.run_id }, short.get(r.run_id))),
+              el('td', {}, r.tree_ref),
+              el('td', { class: `status ${r.status}` }, r.status),
+              el('td', {}, r.reason ?? ''),
+              el('td', { class: 'muted' }, nsToTime(r.updated_at)),
+            ),
           ),
-        )
+        ]
       : [el('tr', {}, el('td', { class: 'muted', colspan: '5' }, unavailable ?? 'no runs yet'))],
   );
   const waiting = list.filter((r) => r.status === 'awaiting_approval');
