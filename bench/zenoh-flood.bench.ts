@@ -77,7 +77,7 @@ export async function run(): Promise<BenchResult[]> {
   try {
     await net.start();
     const started = await startDaemon({
-      api: { port: 0 },
+      api: { port: 0, stop_listener: true },
       zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['**'], publish: ['/cmd_vel'] },
     });
     stopDaemon = started.stop;

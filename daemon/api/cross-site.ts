@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isLoopbackHost } from '../util/index.ts';
-import { HttpError } from './errors.ts';
+import { HttpError } from './http-error.ts';
 
 /** Why a state-changing request was refused; the label of auraison_api_cross_site_refused_total. */
 export type CrossSiteRefusal = 'sec_fetch_site' | 'origin' | 'content_type';

@@ -3,23 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { issuesIn, ValidationError, type ValidationIssue } from '../contract/index.ts';
+import { HttpError } from './http-error.ts';
 
-/**
- * An error a route answers with: its status, a stable machine code and a message that names what was wrong
- * and what to do. Thrown inside handlers; the error handler turns it into `{error, message, issues?}`.
- */
-export class HttpError extends Error {
-  override name = 'HttpError';
-  readonly statusCode: number;
-  readonly code: string;
-  readonly issues: ValidationIssue[] | undefined;
-  constructor(statusCode: number, code: string, message: string, issues?: ValidationIssue[]) {
-    super(message);
-    this.statusCode = statusCode;
-    this.code = code;
-    this.issues = issues;
-  }
-}
+export { HttpError } from './http-error.ts';
 
 /** The JSON body of every error reply. */
 export interface ErrorBody {

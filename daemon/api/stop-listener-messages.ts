@@ -1,4 +1,5 @@
 import type { OffLoopZero } from '../contract/index.ts';
+import type { ApiGate } from './gate.ts';
 
 /** What the stop listener's thread is started with (structured-cloned; the line's buffer is shared). */
 export interface StopListenerData {
@@ -6,8 +7,8 @@ export interface StopListenerData {
   line: SharedArrayBuffer;
   host: string;
   port: number;
-  /** api.token: the same gate as the API's. */
-  token: string;
+  /** The API's own gate (auth.ts's apiGate, checked on the daemon's thread). */
+  gate: ApiGate;
   /** The API's own URL, named in what the listener answers to anything but POST /stop. */
   apiUrl: string;
   /** The off-loop zero commands set when it starts (RobotStopAuthority.setOffLoopZero), by name. */

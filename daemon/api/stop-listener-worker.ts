@@ -3,17 +3,19 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { nowNs, StopRequest, Validator, type OffLoopZero, type OffLoopZeroSender } from '../contract/index.ts';
-import { StopLine } from '../safety/index.ts';
-import { apiGate, gateRefusal } from './auth.ts';
+import type { OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
+import { StopLine } from '../util/index.ts';
 import { crossSiteRefusal } from './cross-site.ts';
-import { HttpError } from './errors.ts';
+import { gateRefusal } from './gate.ts';
+import { HttpError } from './http-error.ts';
 import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
 
 // The stop listener's thread (see StopListener): POST /stop served off the daemon's event loop. A stop counts on
 // the stop line at once (the control loops' threads and the sim hold from their next tick), goes to the main
 // thread as a message, and sends the off-loop zero commands (the Zenoh graph's, on a session of this thread's
 // own), then answers. It holds no latch and releases nothing: the main thread's StopLatch is the one latch.
+// It loads only what a stop needs (the gate's functions, the line): from the TypeScript sources every module a thread
+// loads is compiled anew, and the contract's schemas and the config's took seconds of CPU per daemon start.
 const data = workerData as StopListenerData;
 const port = parentPort!;
 const post = (m: FromListener): void => port.postMessage(m);
@@ -22,8 +24,7 @@ const log = pino(
   { write: (line: string) => post({ type: 'log', line }) },
 );
 const line = new StopLine(data.line);
-const gate = apiGate({ host: data.host, token: data.token });
-const STOP_BODY = new Validator(StopRequest);
+const { gate } = data;
 /** A stop's body is a name and a reason: anything larger is not one, and is not read on. */
 const MAX_BODY_BYTES = 4096;
 /** How long an answer waits for the zero commands: one that has not answered by then is named as such. */
@@ -121,13 +122,33 @@ function readOrder(req: IncomingMessage): Promise<StopRequest> {
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolve({});
+      let value: unknown;
       try {
-        resolve(STOP_BODY.parse(JSON.parse(text), 'body'));
+        value = JSON.parse(text);
       } catch (error) {
-        reject(new HttpError(400, 'bad_request', `${(error as Error).message}; send {"by"?, "reason"?} or nothing`));
+        return reject(new HttpError(400, 'bad_request', `body: not JSON (${(error as Error).message})`));
       }
+      const problem = stopRequestProblem(value);
+      if (problem) reject(new HttpError(400, 'bad_request', `body${problem}; send {"by"?, "reason"?} or nothing`));
+      else resolve(value as StopRequest);
     });
   });
+}
+
+/**
+ * What is wrong with a stop's body, or undefined: the contract's StopRequest (`{by?: 1-128 characters, reason?: up to
+ * 1024}`, nothing else), checked by hand so this thread does not load the contract's schemas (see above).
+ */
+function stopRequestProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ': expected an object';
+  for (const [key, v] of Object.entries(value)) {
+    if (key === 'by') {
+      if (typeof v !== 'string' || v.length < 1 || v.length > 128) return '.by: expected 1 to 128 characters';
+    } else if (key === 'reason') {
+      if (typeof v !== 'string' || v.length > 1024) return '.reason: expected a string of at most 1024 characters';
+    } else return `.${key}: unknown key (a stop takes by and reason)`;
+  }
+  return undefined;
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -157,7 +178,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   }
   const by = order.by ?? 'api';
   const reason = order.reason ?? null;
-  const at = nowNs().toString();
+  const at = (BigInt(Date.now()) * 1_000_000n).toString();
   const id = nextStop++;
   // Held from here: the threads that read the line stop commanding before the main thread hears of it.
   line.stoppedOffLoop();

@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { RobotStopAuthority } from '../contract/index.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../util/index.ts';
+import { apiGate } from './auth.ts';
 import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
 
 export interface StopListenerOptions {
@@ -57,7 +58,7 @@ export class StopListener {
       line: robotStop.stopLine,
       host,
       port,
-      token,
+      gate: apiGate({ host, token }),
       apiUrl,
       zeros: [],
       logLevel: log.level,

@@ -4,4 +4,4 @@ export { parseStopQuery, RobotNotStoppedError, type StopOrder } from './stop-ord
 export { STOP_QUERY, StopService } from './stop-service.ts';
 export { STOP_REPLY_WAIT_MS, StopAuthority } from './stop-authority.ts';
 export { isStopEvent, STOP_EVENT_KINDS, type StopEventPayload } from './stop-event.ts';
-export { StopLine } from './stop-line.ts';
+export { StopLine } from '../util/index.ts';

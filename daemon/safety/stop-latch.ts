@@ -6,8 +6,7 @@ import type { StopLatchState, StopLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
 import { field, fullTwist, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
-import { writeDurably } from '../util/index.ts';
-import { StopLine } from './stop-line.ts';
+import { StopLine, writeDurably } from '../util/index.ts';
 import type { StopOrder } from './stop-order.ts';
 
 /**

@@ -23,3 +23,4 @@ export {
   type SchedulingRequest,
   type SchedulingResult,
 } from './thread-scheduling.ts';
+export { StopLine } from './stop-line.ts';

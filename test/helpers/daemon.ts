@@ -12,7 +12,9 @@ import type { Cleanup } from './cleanups.ts';
 
 /**
  * Starts a real daemon in this process from a config given as an object (validated like a file), in a
- * fresh data dir. `stop()` stops it and removes the dir; push it onto the test's cleanups.
+ * fresh data dir. `stop()` stops it and removes the dir; push it onto the test's cleanups. The API's stop
+ * listener runs only where the config asks for it (`api.stop_listener: true`): from the TypeScript sources its
+ * thread compiles its modules anew, seconds of CPU per daemon on a loaded machine, for tests that never use it.
  */
 export async function startDaemon(
   config: Record<string, unknown>,
@@ -20,8 +22,9 @@ export async function startDaemon(
   specs?: readonly ComponentSpec[],
 ): Promise<{ daemon: Daemon; codec: MessageCodec; dir: string; stop: () => Promise<void> }> {
   const dir = tempDir(prefix);
+  const api = { stop_listener: false, ...(config.api as Record<string, unknown> | undefined) };
   const daemon = new Daemon({
-    config: parseConfigText(stringify({ data_dir: './data', ...config }), 'edge.yaml', {}),
+    config: parseConfigText(stringify({ data_dir: './data', ...config, api }), 'edge.yaml', {}),
     log: pino({ level: 'silent' }),
     cwd: dir.path,
     ...(specs ? { specs } : {}),

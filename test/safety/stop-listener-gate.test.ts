@@ -40,7 +40,7 @@ function send(url: string, method: string, headers: Record<string, string>, body
 
 async function daemonWithToken(prefix: string) {
   const started = await startDaemon(
-    { api: { port: 0, token: TOKEN }, foxglove: { enabled: false }, sim: { enabled: false } },
+    { api: { port: 0, token: TOKEN, stop_listener: true }, foxglove: { enabled: false }, sim: { enabled: false } },
     prefix,
   );
   cleanups.push(started.stop);

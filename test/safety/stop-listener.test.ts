@@ -63,7 +63,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
       // Observations stay fresh while the main thread (which publishes /scan) is blocked: the loop's policy goes on.
       Object.assign(loop, { autostart: true, rate_hz: 50, max_observation_age_ms: 600_000 });
       const { daemon, codec, stop } = await startDaemon(
-        { ...config, api: { enabled: true, port: 0 } },
+        { ...config, api: { enabled: true, port: 0, stop_listener: true } },
         'stop-listener-loop-',
       );
       cleanups.push(stop);
@@ -116,7 +116,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
   it('answers with the zero commands it could not send when the Zenoh link is down, and the daemon still stops', async () => {
     const { daemon, stop } = await startDaemon(
       {
-        api: { port: 0 },
+        api: { port: 0, stop_listener: true },
         foxglove: { enabled: false },
         zenoh: { enabled: true, endpoint: `ws://127.0.0.1:${await closedPort()}`, publish: ['/cmd_vel'] },
       },
