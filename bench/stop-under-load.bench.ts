@@ -83,7 +83,12 @@ function watchLine(line: SharedArrayBuffer) {
 
 export async function run(): Promise<BenchResult[]> {
   const started = await startDaemon(
-    { sim: { enabled: false }, retention: { enabled: false }, api: { port: 0, stop_listener: true }, foxglove: { port: 0 } },
+    {
+      sim: { enabled: false },
+      retention: { enabled: false },
+      api: { port: 0, stop_listener: true },
+      foxglove: { port: 0 },
+    },
     'bench-stop-',
   );
   const floorServer = createServer((req, res) => {
