@@ -116,7 +116,8 @@ export function parseEpisode(value: unknown, where: string): LeRobotEpisode {
 
 /**
  * Checks a stats object ({feature: {stat: numbers}}): image statistics nest per channel ([[[x]]]), so every
- * statistic is flattened to a vector. A statistic that is not all finite numbers is left out, with a warning.
+ * statistic is flattened to a vector. A statistic that is not all numbers (Infinity and NaN are numbers) is left out,
+ * with a warning.
  */
 export function parseStats(value: unknown, where: string, warnings: string[]): Record<string, FeatureStats> {
   if (!isObject(value)) throw new DatasetError(`${where}: expected an object of features, got ${shown(value)}`);
@@ -127,7 +128,8 @@ export function parseStats(value: unknown, where: string, warnings: string[]): R
     for (const [stat, v] of Object.entries(s)) {
       if (!['min', 'max', 'mean', 'std', 'count'].includes(stat)) continue;
       const flat = Array.isArray(v) ? (v as unknown[]).flat(3) : [v];
-      const bad = flat.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+      // Infinity and NaN are numbers as LeRobot writes them (Python's json): a LaserScan's max is +inf (REP 117).
+      const bad = flat.findIndex((x) => typeof x !== 'number');
       if (bad >= 0 || flat.length === 0) {
         warnings.push(
           `${where}: ${key}.${stat} ${flat.length === 0 ? 'is empty' : `element ${bad} is ${shown(flat[bad])}, not a number`}; left out`,

@@ -104,8 +104,10 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
     warnAbsentVideos(root, info, features, episodes, warnings);
     for (const [key, st] of Object.entries(stats)) {
       for (const [stat, v] of Object.entries(st)) {
-        const bad = (v as number[]).findIndex((x) => !Number.isFinite(x));
-        if (bad >= 0) warnings.push(`stats of ${key}: ${stat} element ${bad} is ${(v as number[])[bad]}`);
+        // +-Infinity is a statistic as it is (a LaserScan's max where nothing was in range, REP 117); NaN normalizes
+        // nothing, so it is said.
+        const bad = (v as number[]).findIndex((x) => Number.isNaN(x));
+        if (bad >= 0) warnings.push(`stats of ${key}: ${stat} element ${bad} is NaN`);
       }
     }
     return {
