@@ -62,8 +62,13 @@ describe.each(SERVER_KINDS)('System 2 against %s', (kind) => {
     const endpoint = resolveEndpoint(settings({ max_tokens: 11 }));
     const reply = await chatOnce(endpoint, { messages: [{ role: 'user', content: 'Say OK' }], max_tokens: 500 });
     expect(reply).toMatchObject({ endpoint: 'local', content: 'OK OK OK OK', finish_reason: 'length' });
-    expect(reply.usage).toMatchObject({ completion_tokens: 11 });
-    expect(reply.usage!.prompt_tokens).toBeGreaterThan(5);
+    if (kind === 'llama-server') {
+      expect(reply.usage).toMatchObject({ completion_tokens: 11 });
+      expect(reply.usage!.prompt_tokens).toBeGreaterThan(5);
+    } else {
+      // llama-cpp-python's server ignores stream_options.include_usage: no usage, and the daemon says none.
+      expect(reply.usage).toBeNull();
+    }
   }, 60_000);
 
   it("streams the agent's completion through the endpoint chain and hands it on whole", async () => {
@@ -79,7 +84,8 @@ describe.each(SERVER_KINDS)('System 2 against %s', (kind) => {
     const message = (done as Extract<AssistantMessageEvent, { type: 'done' }>).message;
     expect(message.content).toEqual([{ type: 'text', text: 'OK OK OK OK OK' }]);
     expect(message.stopReason).toBe('length');
-    expect(message.usage.output).toBe(14);
+    // llama-cpp-python's server streams no usage: the daemon's estimate (4 characters a token) stands in.
+    expect(message.usage.output).toBe(kind === 'llama-server' ? 14 : Math.ceil('OK OK OK OK OK'.length / 4));
     expect(chain.health()[0]).toMatchObject({ requests: 1, failures: 0, last_error: null });
   }, 60_000);
 
@@ -124,15 +130,23 @@ describe.each(SERVER_KINDS)('System 2 against %s', (kind) => {
     expect(done?.message.stopReason).toBe('stop');
   }, 60_000);
 
-  it('fails a transcript past the context window as a bad request, naming the status, without retrying or cooling down', async () => {
+  it('fails a transcript past the context window: llama-server as a bad request (400, not retried), llama-cpp-python as a cut stream', async () => {
     const chain = new EndpointChain({ endpoints: [resolveEndpoint(settings({ retries: 2 }))] });
     // 20,000 letters are 20,000 tokens of the made model's vocabulary: past the servers' 16,384.
     const context: Context = { messages: [{ role: 'user', content: 'a'.repeat(20_000), timestamp: Date.now() }] };
     const events: AssistantMessageEvent[] = [];
     for await (const event of chain.stream(context)) events.push(event);
     const error = events.find((e) => e.type === 'error') as Extract<AssistantMessageEvent, { type: 'error' }>;
-    expect(error.error.errorMessage).toMatch(/local attempt 1: 400/);
-    expect(error.error.errorMessage).not.toMatch(/attempt 2/);
-    expect(chain.health()[0]).toMatchObject({ requests: 1, failures: 1, cooling_down: false });
+    if (kind === 'llama-server') {
+      expect(error.error.errorMessage).toMatch(/local attempt 1: 400/);
+      expect(error.error.errorMessage).not.toMatch(/attempt 2/);
+      expect(chain.health()[0]).toMatchObject({ requests: 1, failures: 1, cooling_down: false });
+    } else {
+      // llama-cpp-python's server answers 200 and starts the stream before it finds the prompt too long: the
+      // stream ends with no finish_reason, an attempt that failed, retried as any cut stream is.
+      expect(error.error.errorMessage).toMatch(
+        /local attempt 1: .*ended before the model finished \(no finish_reason\)/,
+      );
+    }
   }, 60_000);
 });

@@ -36,8 +36,10 @@ const bare = {
   retention: { enabled: false },
 };
 
-function ask(daemon: Daemon, name: string): Promise<Record<string, unknown>> {
-  const payload = new TextEncoder().encode(JSON.stringify({ messages: [{ role: 'user', content: 'Say OK' }] }));
+function ask(daemon: Daemon, name: string, maxTokens?: number): Promise<Record<string, unknown>> {
+  const payload = new TextEncoder().encode(
+    JSON.stringify({ messages: [{ role: 'user', content: 'Say OK' }], max_tokens: maxTokens }),
+  );
   return daemon.bus
     .query(`ai/inference/llm/${name}`, { encoding: 'application/json', payload }, { timeoutMs: 120_000 })
     .then((r) => JSON.parse(new TextDecoder().decode(r.payload)) as Record<string, unknown>);
@@ -106,10 +108,10 @@ describe.each(SERVER_KINDS)('the fallback chain with %s first', (kind) => {
     await proxy.replied();
     await first.kill();
     expect(await answer).toMatchObject({ endpoint: 'backup', content: 'OK OK OK' });
-    await expect(ask(daemon, 'local')).rejects.toMatchObject({ code: 'handler_error' });
+    await expect(ask(daemon, 'local', 8)).rejects.toMatchObject({ code: 'handler_error' });
 
     await first.start();
-    expect(await ask(daemon, 'default')).toMatchObject({ endpoint: 'local', finish_reason: 'length' });
+    expect(await ask(daemon, 'default', 8)).toMatchObject({ endpoint: 'local', content: 'OK OK OK' });
   }, 180_000);
 
   it('gives up on a stopped server (SIGSTOP) at connect_timeout_ms, each retry, then asks the next', async () => {

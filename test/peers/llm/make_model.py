@@ -9,11 +9,12 @@ temperature 0. The parts that make that so:
   the last token only: `output.weight` is a table of next-token scores (a bigram model);
 - the chat template (ChatML, with Hermes/Qwen-style <tool_call> blocks, which llama.cpp recognises) ends the
   prompt with a marker token saying what comes next: <|tools|> when tools are offered on a user's turn (the model
-  then opens a tool call), <|done|> after a tool's result (the model says "Done." and stops), neither for a plain
-  chat (the model says "OK OK OK ..." until max_tokens);
+  then writes "<tool_call>{" and closes braces: neither server parses it into a call, as llama-server's template
+  analysis does not take this template for a tool-calling one), <|done|> after a tool's result (the model says
+  "Done." and stops), neither for a plain chat (the model says "OK OK OK ..." until max_tokens);
 - inside a grammar (a tool call's arguments, a JSON schema) the servers only let through what fits, and of that the
   table ranks `}` over `"` over `,` over digits: objects close as soon as they may, strings are empty, a number is
-  "1.5", the first tool whose name starts with n (navigate_to) is chosen;
+  "1.5", of an enum the word that starts with n;
 - no token holding a control character is ever ranked above a printable one (a raw control character inside a JSON
   string is what JSON parsers refuse), and the vocabulary has no space prefix (llama-server's grammar set-up fails
   on every constrained request with one).
@@ -48,10 +49,11 @@ CHAT_TEMPLATE = (
     "{%- else %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n"
     "{%- endif %}"
     "{%- endfor %}"
+    # no "{%-" after the prompt's newline: it would strip it
     "{%- if add_generation_prompt %}<|im_start|>assistant\n"
-    "{%- if tools and messages[-1].role == 'user' %}<|tools|>"
-    "{%- elif messages[-1].role == 'tool' %}<|done|>{% endif %}"
-    "{%- endif %}"
+    "{% if tools and messages[-1].role == 'user' %}<|tools|>"
+    "{% elif messages[-1].role == 'tool' %}<|done|>{% endif %}"
+    "{% endif %}"
 )
 
 SPECIAL = [
