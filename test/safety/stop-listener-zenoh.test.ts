@@ -71,19 +71,29 @@ describe("the operator's stop on the stop listener, to a Zenoh graph, with the d
       const zeros = () => heard().filter((e) => e.event === 'sample' && e.payload === ZERO_TWIST_HEX);
       await waitFor(() => heard().some((e) => e.event === 'ready'), 'the base node to be ready');
 
+      const line = new StopLine(daemon.robotStop.stopLine);
       // Once, with the main thread free: the stop's session is up and its samples reach the base.
       await waitFor(
         async () => {
           const answer = await postJson(stopUrl, '/stop', { by: 'warm-up' });
           expect(answer.status).toBe(200);
-          await postJson(apiUrl, '/stop/release', { by: 'warm-up' });
           return zeros().length > 0;
         },
         "the stop listener's first zero to reach the base",
         60_000,
       );
-      await waitFor(() => daemon.robotStop.latch.state === undefined && events.length > 0, 'the warm-up taken');
-      const line = new StopLine(daemon.robotStop.stopLine);
+      await waitFor(async () => {
+        await postJson(apiUrl, '/stop/release', { by: 'warm-up' });
+        return line.pending === 0 && daemon.robotStop.latch.state === undefined && events.length > 0;
+      }, 'the warm-up stops taken and released');
+      // The main thread's own zero Twists of the warm-up (on the bus, then its main session) have all come: none
+      // arrives while it is blocked below and passes for the listener's.
+      let seen = -1;
+      let since = performance.now();
+      await waitFor(() => {
+        if (zeros().length !== seen) [seen, since] = [zeros().length, performance.now()];
+        return performance.now() - since > 1000;
+      }, 'the zeros heard to settle');
       const zerosBefore = zeros().length;
 
       const operator = requestFromThread(`${stopUrl}/stop`, { body: JSON.stringify({ by: 'ada' }) });
