@@ -58,6 +58,13 @@ describe.each(ROS2_DISTROS)("rclpy clients' goals at the daemon's action on ROS 
         zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: [ACTION] } },
       },
     );
+    // Until the Zenoh server's action is on the bus, the daemon rejects ROS goals (no server of it on the bus).
+    const onBus = async () => {
+      const { stdout } = await daemon.cli(['action', 'list', '--json']);
+      const { actions } = JSON.parse(stdout) as { actions: { name: string; onBus: boolean }[] };
+      return actions.some((a) => a.name === ACTION && a.onBus);
+    };
+    await waitFor(onBus, `${ACTION} on the bus`, 60_000);
   }, 180_000);
 
   afterAll(async () => {
