@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
-import { ROOT } from '../helpers/cli.ts';
+import { BIN, ROOT } from '../helpers/cli.ts';
 import { metric, startMcpDaemon } from './mcp-client.ts';
 
 const INSPECTOR = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector-cli', 'build', 'cli.js');
@@ -90,3 +91,29 @@ async function latchedBy(url: string): Promise<string | null> {
   const latch = status.components.stop?.details?.stop_latch ?? status.components.agent?.details?.stop_latch;
   return latch?.by ?? null;
 }
+
+describe("the MCP Inspector's CLI over stdio, through auraison-edge mcp", () => {
+  it('runs as docs/mcp.md writes it: the daemon config by -e AURAISON_EDGE_CONFIG', async () => {
+    // The Inspector takes --config itself (its own servers file): ours would be swallowed, so it goes by the variable.
+    const { dir } = await startMcpDaemon(cleanups, { api: { enabled: true, port: 0, token: TOKEN } });
+    const config = join(dir, 'edge.yaml');
+    writeFileSync(config, `data_dir: ${join(dir, 'data')}\napi:\n  port: 0\n  token: ${TOKEN}\n`);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        INSPECTOR,
+        '--cli',
+        '-e',
+        `AURAISON_EDGE_CONFIG=${config}`,
+        process.execPath,
+        BIN,
+        'mcp',
+        '--method',
+        'tools/list',
+      ],
+      { timeout: 60_000, cwd: dirname(INSPECTOR) },
+    );
+    const listed = JSON.parse(stdout) as { tools: { name: string }[] };
+    expect(listed.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['read_topic', 'stop']));
+  });
+});
