@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replyCheckSchema } from './structured-output.ts';
+import { replyCheckSchema, withResponseSchema } from './structured-output.ts';
 
 describe('replyCheckSchema', () => {
   it('drops regular expressions at any depth, and additionalProperties beside patternProperties, keeping names and data', () => {
@@ -29,5 +29,25 @@ describe('replyCheckSchema', () => {
     const out = replyCheckSchema(schema) as { properties: object };
     expect(Object.getPrototypeOf(out.properties)).toBe(Object.prototype);
     expect(Object.keys(out.properties)).toEqual(['__proto__']);
+  });
+});
+
+describe('withResponseSchema', () => {
+  const schema = { name: 'move', schema: { type: 'object', properties: { speed: { type: 'number' } } } };
+
+  it("asks in each server's form: json_schema, vLLM's structured_outputs, json_object with the schema beside it", () => {
+    expect(withResponseSchema({ model: 'm' }, schema, 'response_format')).toEqual({
+      model: 'm',
+      response_format: { type: 'json_schema', json_schema: { name: 'move', schema: schema.schema, strict: true } },
+    });
+    expect(withResponseSchema({ model: 'm' }, schema, 'vllm')).toEqual({
+      model: 'm',
+      structured_outputs: { json: schema.schema },
+    });
+    // llama-cpp-python's server: json_schema is HTTP 500 there (test/system2-real/structured-output.test.ts)
+    expect(withResponseSchema({ model: 'm' }, schema, 'json_object')).toEqual({
+      model: 'm',
+      response_format: { type: 'json_object', schema: schema.schema },
+    });
   });
 });
