@@ -5,20 +5,13 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 import { recordCmdVel } from '../helpers/cmd-vel.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
-import {
-  ENDPOINT_SETTINGS,
-  MODEL_ID,
-  SERVER_KINDS,
-  startModelServer,
-  writeTestModel,
-  type ModelServer,
-} from './model-servers.ts';
+import { ENDPOINT_SETTINGS, MODEL_ID, startModelServer, writeTestModel, type ModelServer } from './model-servers.ts';
 
-// The agent's skills offered to a real server as tools. The made model answers a turn that offers tools with
-// "<tool_call>" and JSON-ish text; for its chat template neither server turns that text into a call (llama-server's
-// template analysis does not take it as a tool-calling template; llama-cpp-python's default handler never parses a
-// call out of text), so this is the frame's side only: a reply that reads like a call is text, and text runs no skill.
-// A run whose real server parses a call into the sim's robot is not done yet (docs/verified.md).
+// The agent's skills offered to a real server as tools. On llama-server the made model opens a tool call when the
+// prompt offers tools on a user's turn (its chat template marks that turn), the server's grammar fills in the first
+// tool whose name starts with n, navigate_to, with x = y = 1.5 (inside the maze's second cell), and the server parses
+// it into a streamed call that drives the sim's robot through the frames (the policy hooks, the CmdVelGate); after the
+// tool's result the model says "Done.". llama-cpp-python's server parses no call from text: the frame's side there.
 
 const shared = cleanupStack(afterAll);
 const cleanups = cleanupStack();
@@ -30,7 +23,14 @@ beforeAll(async () => {
   model = written.path;
 }, 60_000);
 
-async function agentOn(server: ModelServer) {
+const FENCE = [
+  { x: 0, y: 0 },
+  { x: 1.2, y: 0 },
+  { x: 1.2, y: 1.2 },
+  { x: 0, y: 1.2 },
+];
+
+async function agentOn(server: ModelServer, policy: Record<string, unknown> = {}) {
   const started = await startSimDaemon(cleanups, {
     speed: 20,
     prefix: 'real-llm-agent-',
@@ -42,7 +42,7 @@ async function agentOn(server: ModelServer) {
       },
       agent: { skills: ['navigate_to', 'read_topic', 'stop'] },
       // Below the navigator's own 0.22 m/s, so the gate has something to clamp.
-      policy: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 } },
+      policy: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 }, ...policy },
     },
   });
   return started;
@@ -63,7 +63,8 @@ async function runToEnd(agent: AgentComponent, text: string) {
   return agent.getRun(run.run_id)!;
 }
 
-describe.each(SERVER_KINDS)('the edge agent on %s', (kind) => {
+describe("the edge agent on llama-cpp-python's server, which parses no call from text", () => {
+  const kind = 'llama-cpp-python' as const;
   let server: ModelServer;
   beforeAll(async () => {
     server = await startModelServer(kind, model);
@@ -75,11 +76,51 @@ describe.each(SERVER_KINDS)('the edge agent on %s', (kind) => {
     const start = sim.world.pose();
     const twists = recordCmdVel(daemon.bus, codec);
     const { run, events } = await runToEnd(agent, 'Drive to x 1.5, y 1.5.');
-    // The made model writes "<tool_call>{}}}..." as text: neither server parses it into a call for this
-    // model's template (see docs/verified.md), so the reply is text, and text is never run.
+    // The made model writes "<tool_call>" and JSON-ish text: llama-cpp-python's default chat handler never
+    // parses a call out of it, so the reply is text, and text is never run.
     expect(['succeeded', 'failed']).toContain(run.status);
     expect(events.filter((e) => e.kind === 'tool.call')).toEqual([]);
     expect(JSON.stringify(events.map((e) => e.payload))).toContain('<tool_call>');
+    expect(twists.filter((t) => t.linear !== 0 || t.angular !== 0)).toEqual([]);
+    expect(sim.world.pose()).toMatchObject({ x: start.x, y: start.y });
+  }, 120_000);
+});
+
+describe('the edge agent on llama-server: the server parses the tool call, the frames hold it', () => {
+  let server: ModelServer;
+  beforeAll(async () => {
+    server = await startModelServer('llama-server', model);
+    shared.push(() => server.close());
+  }, 90_000);
+
+  it("drives the sim's robot to the goal of the server's navigate_to call, within the velocity limits, then ends on the model's answer", async () => {
+    const { agent, daemon, codec, sim } = await agentOn(server);
+    const twists = recordCmdVel(daemon.bus, codec);
+    const { run, events } = await runToEnd(agent, 'Drive to x 1.5, y 1.5.');
+    expect(run, JSON.stringify(events.map((e) => [e.kind, e.payload]))).toMatchObject({
+      status: 'succeeded',
+      reason: 'Done.',
+    });
+    const calls = events.filter((e) => e.kind === 'tool.call');
+    expect(calls.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ tool: 'navigate_to', input: { x: 1.5, y: 1.5 } }),
+    ]);
+    const pose = sim.world.pose();
+    expect(Math.hypot(pose.x - 1.5, pose.y - 1.5)).toBeLessThanOrEqual(0.3);
+    expect(twists.length).toBeGreaterThan(10);
+    expect(Math.max(...twists.map((t) => Math.abs(t.linear)))).toBeLessThanOrEqual(0.15);
+    expect((agent.health().details as { gate: { clamped: number } }).gate.clamped).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('refuses the same call when its goal is outside the geofence: the robot does not move', async () => {
+    const { agent, daemon, codec, sim } = await agentOn(server, { geofence: { polygon: FENCE } });
+    const start = sim.world.pose();
+    const twists = recordCmdVel(daemon.bus, codec);
+    const { events } = await runToEnd(agent, 'Drive to x 1.5, y 1.5.');
+    expect(events.find((e) => e.kind === 'policy.decision')?.payload).toMatchObject({
+      rule: 'geofence',
+      reason: 'goal (1.5, 1.5) is outside the geofence (policy.geofence.polygon)',
+    });
     expect(twists.filter((t) => t.linear !== 0 || t.angular !== 0)).toEqual([]);
     expect(sim.world.pose()).toMatchObject({ x: start.x, y: start.y });
   }, 120_000);

@@ -9,12 +9,12 @@ temperature 0. The parts that make that so:
   the last token only: `output.weight` is a table of next-token scores (a bigram model);
 - the chat template (ChatML, with Hermes/Qwen-style <tool_call> blocks, which llama.cpp recognises) ends the
   prompt with a marker token saying what comes next: <|tools|> when tools are offered on a user's turn (the model
-  then writes "<tool_call>{" and closes braces: neither server parses it into a call, as llama-server's template
-  analysis does not take this template for a tool-calling one), <|done|> after a tool's result (the model says
-  "Done." and stops), neither for a plain chat (the model says "OK OK OK ..." until max_tokens);
+  then writes "<tool_call>" and a newline, llama-server's trigger for its tool-call grammar), <|done|> after a tool's
+  result (the model says "Done." and stops), neither for a plain chat (the model says "OK OK OK ..." until
+  max_tokens);
 - inside a grammar (a tool call's arguments, a JSON schema) the servers only let through what fits, and of that the
   table ranks `}` over `"` over `,` over digits: objects close as soon as they may, strings are empty, a number is
-  "1.5", of an enum the word that starts with n;
+  "1.5", of an enum the word and of the tools the one whose name starts with n (navigate_to);
 - no token holding a control character is ever ranked above a printable one (a raw control character inside a JSON
   string is what JSON parsers refuse), and the vocabulary has no space prefix (llama-server's grammar set-up fails
   on every constrained request with one).
@@ -100,7 +100,7 @@ def next_token_table(ids, n_vocab):
         "K": SPACE,
         SPACE: "O",
         "<|tools|>": "<tool_call>",  # a user's turn with tools: a call
-        "<tool_call>": "{",
+        "<tool_call>": "<0x0A>",  # the newline llama-server's analysis found after it (its trigger)
         "</tool_call>": "<|im_end|>",
         "<|done|>": "D",  # after a tool's result: "Done."
         "D": "o",
@@ -113,6 +113,8 @@ def next_token_table(ids, n_vocab):
     }
     for last, then in follows.items():
         table[ids[then], ids[last]] += 40.0
+    # A newline is a byte token (ranked last of all): after <tool_call> it needs more than +40.
+    table[ids["<0x0A>"], ids["<tool_call>"]] += 40.0
     # After "Done." the end; inside a number, where the grammar allows no end, "5".
     table[ids["<|im_end|>"], ids["."]] += 42.0
     return table
