@@ -11,9 +11,9 @@ import { percentile, spread, tail, type BenchResult } from './bench.ts';
 // System 2's own cost on a real server: llama.cpp's llama-server on the tests' made model (test/peers/llm), each
 // figure beside the OpenAI SDK talking to the same server in the same run, interleaved call by call so both see the
 // same machine. Ours, per LLM call: the bus query ai/inference/llm/local (request validation, the fallback chain,
-// the streamed reply read and measured, the JSON answer). Per turn with tools: the agent's endpoint chain
-// (pi-ai's message conversion, the stream parsed and buffered) on a turn that offers a tool (the made model answers
-// it in text: neither server parses a call from it, so a parsed call's round trip is not measured here).
+// the streamed reply read and measured, the JSON answer). Per tool-call round trip: the agent's endpoint chain
+// (pi-ai's message conversion, the stream parsed and buffered, the call's arguments checked) returning the server's
+// parsed navigate_to call.
 // Tokens per second: a 2,000-token reply streamed through the adapter and through the SDK alone.
 
 const CALLS = Number(process.env.LLM_BENCH_CALLS ?? 200);
@@ -137,7 +137,7 @@ async function perToolCall(server: ModelServer): Promise<BenchResult> {
   const client = new OpenAI({ baseURL: server.baseUrl, apiKey: 'none', maxRetries: 0 });
   const chain = new EndpointChain({
     endpoints: [
-      resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, model: MODEL_ID, max_tokens: 16 })),
+      resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, model: MODEL_ID, max_tokens: 256 })),
     ],
   });
   const context: Context = {
@@ -145,11 +145,10 @@ async function perToolCall(server: ModelServer): Promise<BenchResult> {
     messages: [{ role: 'user', content: 'Drive to x 1.5, y 1.5.', timestamp: Date.now() }],
     tools: [NAVIGATE],
   };
-  // The made model's reply to a turn with tools is text (neither server parses it into a call): 16 tokens of it.
   const viaChain = async () => {
-    let done = false;
-    for await (const event of chain.stream(context)) if (event.type === 'done') done = true;
-    if (!done) throw new Error('the chain gave no reply');
+    let calls = 0;
+    for await (const event of chain.stream(context)) if (event.type === 'toolcall_end') calls++;
+    if (calls !== 1) throw new Error(`the chain returned ${calls} tool calls, not 1`);
   };
   const tools = [
     {
@@ -162,7 +161,8 @@ async function perToolCall(server: ModelServer): Promise<BenchResult> {
     { role: 'user', content: 'Drive to x 1.5, y 1.5.' },
   ];
   const direct = async () => {
-    await sdkChat(client, { messages: sdkMessages, tools, max_tokens: 16, temperature: 0 });
+    const { tools: calls } = await sdkChat(client, { messages: sdkMessages, tools, max_tokens: 256, temperature: 0 });
+    if (calls !== 1) throw new Error(`the server streamed ${calls} tool calls, not 1`);
   };
   for (let i = 0; i < 10; i++) {
     await viaChain();
@@ -174,7 +174,7 @@ async function perToolCall(server: ModelServer): Promise<BenchResult> {
     ours.push(await timed(viaChain));
     sdk.push(await timed(direct));
   }
-  return comparison("a turn offering a tool (navigate_to), the agent's endpoint chain, 16 tokens", ours, sdk, [
+  return comparison("tool-call round trip (navigate_to), the agent's endpoint chain", ours, sdk, [
     `${TOOL_CALLS} calls each, interleaved, after 10 of each to warm up`,
   ]);
 }
