@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { ros2ClientNode } from '../peers/index.ts';
@@ -50,7 +50,8 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
   async function daemonJoining() {
     const config = joined.graphs.config(RELAYS, { bus: { definitions: { dirs: [MSGS, interfaces] } } });
     const started = await startDaemon(config, 'joined-');
-    joined.cleanups.push(started.stop);
+    // One daemon at a time: two would each relay, serve and answer the same names.
+    onTestFinished(started.stop);
     const { daemon } = started;
     await waitFor(
       () =>
