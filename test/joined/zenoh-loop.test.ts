@@ -70,11 +70,12 @@ describe('relays between two graphs that see each other', () => {
       publish: { topic: '/status_text', type: STRING, hash },
     });
     const status = Array.from({ length: 40 }, (_, i) => `zenoh ${i}`);
-    // The relay path from the rmw_zenoh side is ready once a first sample went across.
+    // The relay path from the rmw_zenoh side is ready once a first sample went across; each probe its own value.
+    let warmUps = 0;
     const put = (value: string) =>
       statusTalker.send(`pub ${Buffer.from(codec.encode(STRING, { data: value })).toString('hex')}`);
     await waitFor(
-      () => (put('zenoh warm-up'), ddsStatus.events.some((e) => e.event === 'received')),
+      () => (put(`zenoh warm-up ${warmUps++}`), ddsStatus.events.some((e) => e.event === 'received')),
       'the status path ready',
       30_000,
     );
