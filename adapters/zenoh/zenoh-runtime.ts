@@ -39,32 +39,32 @@ let loading: Promise<ZenohModule> | undefined;
 
 /**
  * Loads zenoh-ts, on Node 20 as on 22+, with no command-line flag: on Node 20 it registers the .wasm hook
- * above and, where there is no global WebSocket (Node 20 has one only under --experimental-websocket), gives
- * zenoh-ts the `ws` package's, which has the browser API it uses (binaryType, onmessage, bufferedAmount).
+ * above, and on every Node it gives zenoh-ts the `ws` package's WebSocket as the global one, which has the
+ * browser API it uses (binaryType, onmessage, bufferedAmount). Also where Node has a global WebSocket of its own
+ * (22+, or 20 under --experimental-websocket): that one has no maxPayload nor the error that names a message
+ * over it, so a message past WEBSOCKET_MAX_MESSAGE_BYTES would not be refused and named (SessionSocket).
  */
 export function loadZenoh(): Promise<ZenohModule> {
   loading ??= (async () => {
     if (NODE_MAJOR < 22 && !process.execArgv.includes('--experimental-wasm-modules')) {
       register(`data:text/javascript,${encodeURIComponent(WASM_HOOK)}`);
     }
-    if (typeof globalThis.WebSocket === 'undefined') {
-      const { WebSocket } = await import('ws');
-      type ClientOptions = ConstructorParameters<typeof WebSocket>[2];
-      // zenoh-ts calls the global constructor; the two classes differ only in what it does not use. Each socket
-      // gets an 'error' listener of its own: zenoh-ts 1.10.1's RemoteLink.new, retrying an open, makes a socket
-      // it never uses nor listens to (`ws = new WebSocket(...)` before "Restart connection"), and a `ws` socket's
-      // error with no listener is thrown: an uncaught ECONNREFUSED whenever the bridge went away mid-open. The
-      // sockets zenoh-ts does use still get their errors through its own `onerror`.
-      // Messages up to WEBSOCKET_MAX_MESSAGE_BYTES: ws's own 100 MiB limit closed the session on a larger sample,
-      // losing every topic with it; the daemon drops a sample over zenoh.max_inbound_sample_bytes, session kept.
-      class ListenedWebSocket extends WebSocket {
-        constructor(address: string | URL, protocols?: string | string[], options?: ClientOptions) {
-          super(address, protocols, { maxPayload: WEBSOCKET_MAX_MESSAGE_BYTES, ...options });
-          this.on('error', () => {});
-        }
+    const { WebSocket } = await import('ws');
+    type ClientOptions = ConstructorParameters<typeof WebSocket>[2];
+    // zenoh-ts calls the global constructor; the two classes differ only in what it does not use. Each socket
+    // gets an 'error' listener of its own: zenoh-ts 1.10.1's RemoteLink.new, retrying an open, makes a socket
+    // it never uses nor listens to (`ws = new WebSocket(...)` before "Restart connection"), and a `ws` socket's
+    // error with no listener is thrown: an uncaught ECONNREFUSED whenever the bridge went away mid-open. The
+    // sockets zenoh-ts does use still get their errors through its own `onerror`.
+    // Messages up to WEBSOCKET_MAX_MESSAGE_BYTES: ws's own 100 MiB limit closed the session on a larger sample,
+    // losing every topic with it; the daemon drops a sample over zenoh.max_inbound_sample_bytes, session kept.
+    class ListenedWebSocket extends WebSocket {
+      constructor(address: string | URL, protocols?: string | string[], options?: ClientOptions) {
+        super(address, protocols, { maxPayload: WEBSOCKET_MAX_MESSAGE_BYTES, ...options });
+        this.on('error', () => {});
       }
-      (globalThis as { WebSocket?: unknown }).WebSocket = ListenedWebSocket;
     }
+    (globalThis as { WebSocket?: unknown }).WebSocket = ListenedWebSocket;
     return import('@eclipse-zenoh/zenoh-ts');
   })();
   return loading;
