@@ -55,6 +55,11 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
   const status = async (): Promise<Status> =>
     (await fetch(`http://127.0.0.1:${port}/status`)).json() as Promise<Status>;
   const mainPid = () => Number(container.show(UNIT, 'MainPID').MainPID);
+  /**
+   * The name systemd gives a process in "Killing process N (NAME)": its main thread's (/proc/N/comm), which
+   * Node.js 24 sets to MainThread (Node 22 left it node).
+   */
+  const processName = (pid: number) => container.run(['cat', `/proc/${pid}/comm`]).stdout.trim();
   /** The daemon's own log lines (JSON) from one of its processes, as journald keeps them. */
   const daemonLog = (pid: number) =>
     container
@@ -225,6 +230,7 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
   it('the watchdog kills and restarts a daemon whose event loop no longer runs (SIGSTOP: no more pings)', async () => {
     const { NRestarts: before } = container.show(UNIT, 'NRestarts');
     const old = mainPid();
+    const name = processName(old);
     const started = performance.now();
     const stop = container.run(['sh', '-c', `kill -STOP ${old}`]);
     expect(stop.status, stop.stderr).toBe(0);
@@ -235,7 +241,7 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
     );
     expect(Number(container.show(UNIT, 'NRestarts').NRestarts)).toBe(Number(before) + 1);
     const systemd = container.run(['journalctl', '--no-pager', '-o', 'cat', '-u', UNIT]).stdout;
-    expect(systemd).toContain(`Killing process ${old} (node) with signal SIGABRT`);
+    expect(systemd).toContain(`Killing process ${old} (${name}) with signal SIGABRT`);
     expect(systemd).toContain("Failed with result 'watchdog'");
   }, 120_000);
 
@@ -263,6 +269,7 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
     // The unit's AmbientCapabilities=CAP_SYS_NICE and LimitRTPRIO, through the sandbox (bounding set, filter).
     expect(running.scheduling).toBe('SCHED_FIFO 20');
     const { NRestarts: before } = container.show(UNIT, 'NRestarts');
+    const name = processName(old);
 
     const freezer = spawn(
       'python3',
@@ -292,7 +299,7 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
     expect(Number(container.show(UNIT, 'NRestarts').NRestarts)).toBe(Number(before) + 1);
     expect(daemonLog(old).map((l) => l.msg)).toContain('liveness check failed: no longer pinging the systemd watchdog');
     const systemd = container.run(['journalctl', '--no-pager', '-o', 'cat', '-u', UNIT]).stdout;
-    expect(systemd).toContain(`Killing process ${old} (node) with signal SIGABRT`);
+    expect(systemd).toContain(`Killing process ${old} (${name}) with signal SIGABRT`);
   }, 120_000);
 
   it('runs sandboxed: /usr and /etc are read-only to it, its data dir is not; systemd-analyze security rates it', () => {
