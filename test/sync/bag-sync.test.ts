@@ -53,10 +53,15 @@ describe('bulk sync of a recorded bag', () => {
     }, 'the split and its lakehouse files offered');
     const ids = new Set(offered.map((r) => r.fileId));
     let rows = offered;
-    await waitFor(async () => {
-      rows = (await listSyncFiles(dataDir)).filter((r) => ids.has(r.fileId));
-      return rows.every((r) => r.state === 'stored');
-    }, 'every sync file to be stored at central');
+    await waitFor(
+      async () => {
+        rows = (await listSyncFiles(dataDir)).filter((r) => ids.has(r.fileId));
+        return rows.every((r) => r.state === 'stored');
+        // ten files stored one after another: on a loaded 2-core machine about 3 s each, past the default wait
+      },
+      'every sync file to be stored at central',
+      120_000,
+    );
     const s3 = minio.client();
     for (const r of rows) {
       const onDisk = createHash('sha256')
@@ -70,5 +75,5 @@ describe('bulk sync of a recorded bag', () => {
       (await conn.runAndReadAll('SELECT DISTINCT sync_state FROM bags')).getRows().map((r) => String(r[0])),
     );
     expect(states).toEqual(['synced']);
-  });
+  }, 180_000);
 });
