@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers/cli.ts';
+import { nodeAnyUserCanRun } from '../helpers/node-any-user.ts';
 
 const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 
@@ -20,9 +21,7 @@ function runFixture(
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
   delete inherited.CI;
   delete inherited.AURAISON_EDGE_PEERS;
-  // vitest forks its workers with its own node's path: the other user must be able to run that node, and this one may
-  // lie under a home it cannot enter (/root is 0700; setpriv still reaches it, holding root's capabilities until exec)
-  const node = asUser === undefined ? process.execPath : nodeFor(cache);
+  const node = asUser === undefined ? process.execPath : nodeAnyUserCanRun(cache);
   const vitest = [node, VITEST, 'run', '--config', 'test/peers/fixtures/vitest.config.ts', '--color=false'];
   // Another user cannot write the config vitest bundles into node_modules/.vite-temp: it loads it through its runner.
   const command =
@@ -35,14 +34,6 @@ function runFixture(
     env: { ...inherited, XDG_CACHE_HOME: cache, HOME: cache, NO_COLOR: '1', ...env },
   });
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
-}
-
-/** A copy of this node in `dir` (made once), which any user can run wherever this one's own path keeps them out. */
-function nodeFor(dir: string): string {
-  const node = join(dir, 'node');
-  if (!existsSync(node)) copyFileSync(process.execPath, node);
-  chmodSync(node, 0o755);
-  return node;
 }
 
 describe('a test whose peer is not installed', () => {

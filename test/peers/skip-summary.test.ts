@@ -1,19 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers/cli.ts';
+import { nodeAnyUserCanRun } from '../helpers/node-any-user.ts';
 import { peerHere } from './missing.ts';
 
 const EVERYWHERE = 'Skipped for want of what no registry installs';
 const SUMMARY = ['--reporter=default', '--reporter=./test/peers/skip-summary.ts'];
 
 /** A child vitest with `args`, in CI as `.ci/run` runs it, started through `wrapper` (a namespace, a user). */
-function vitest(args: string[], wrapper: string[] = []): { status: number | null; output: string } {
+function vitest(
+  args: string[],
+  wrapper: string[] = [],
+  node = process.execPath,
+): { status: number | null; output: string } {
   // the parent run's own variables would tell the child it is a worker of this run
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
   delete env.AURAISON_EDGE_SYSTEMD_TEST;
-  const command = [...wrapper, process.execPath, join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args];
+  const command = [...wrapper, node, join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args];
   const run = spawnSync(command[0]!, [...command.slice(1), '--color=false'], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -56,7 +61,8 @@ describe("the run's skip summary named on the command line", () => {
       const wrapper = ['unshare', '--net', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
       // Another user cannot write the config vitest bundles into node_modules/.vite-temp: its runner loads it.
       const config = ['--config', 'test/peers/fixtures/machine-skips.config.ts', '--configLoader', 'runner'];
-      const { status, output } = vitest([...config, ...SUMMARY], wrapper);
+      chmodSync(tmp.path, 0o755); // the other user reaches the node copied into it
+      const { status, output } = vitest([...config, ...SUMMARY], wrapper, nodeAnyUserCanRun(tmp.path));
       expect(output).toContain(`${EVERYWHERE}, in 2 test files (skipped in CI too):`);
       expect(output).toContain(
         '  the shipped unit under systemd as PID 1: systemd-nspawn needs root (CI runs as root)\n' +
