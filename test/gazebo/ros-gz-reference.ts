@@ -1,6 +1,7 @@
 /**
- * What the Gazebo tests hold our files against, copied from the peers' own sources (fetched, read, cited by
- * commit). Nothing here is from memory: each table names the file it was taken from.
+ * What the Gazebo tests hold our files against: facts (type names, keys, attribute and argument names) read in the
+ * peers' own sources and written here as our own tables, each citing the file and commit it states. No code of
+ * theirs is here.
  */
 
 /**
