@@ -2,9 +2,18 @@
 // a status page): its own parsing is not done on the daemon's event loop. Sends `n` POST /stop, each followed
 // by a GET of the floor server (a bare HTTP server on the daemon's event loop that answers at once), 50 ms
 // apart, and prints one JSON line: each request's send and answer times in ns of CLOCK_MONOTONIC
-// (process.hrtime, the same clock in every process of the machine).
+// (process.hrtime, the same clock in every process of the machine). It runs at nice -10 where allowed: the operator's
+// client is on another machine (a laptop, a pendant), whose CPU the load generated here does not take, so the figures
+// are the daemon's side of the stop and not this process waiting for a core; the floor is timed by the same client.
 //   node --import tsx stop-client-child.ts <api url> <floor url> <n>
 import { request } from 'node:http';
+import { setPriority } from 'node:os';
+
+try {
+  setPriority(-10);
+} catch {
+  // without CAP_SYS_NICE: at the default, and the load generator's processes compete with it for the cores
+}
 
 const [url, floor, count] = process.argv.slice(2) as [string, string, string];
 

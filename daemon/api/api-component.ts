@@ -57,6 +57,11 @@ export class ApiComponent implements Component {
         token: this.#settings.token,
         apiUrl: this.#url,
         log: this.#ctx.log,
+        scheduling: {
+          policy: this.#settings.stop_scheduling,
+          rtPriority: this.#settings.stop_rt_priority,
+          nice: this.#settings.stop_nice,
+        },
       });
       try {
         await listener.start();
@@ -104,7 +109,15 @@ export class ApiComponent implements Component {
       details: {
         url: this.#url,
         stop_url: this.#stopListener?.url ?? null,
-        ...(this.#stopListener ? { stop_listener: this.#stopListener.counters } : {}),
+        ...(this.#stopListener
+          ? {
+              stop_listener: {
+                ...this.#stopListener.counters,
+                scheduling: this.#stopListener.scheduling?.summary ?? null,
+                tid: this.#stopListener.scheduling?.tid ?? null,
+              },
+            }
+          : {}),
         sse_clients: this.#server.hub.clients,
         live_map_viewers: this.#server.live.viewers,
       },

@@ -1,4 +1,5 @@
 import type { OffLoopZero } from '../contract/index.ts';
+import type { SchedulingRequest } from '../util/index.ts';
 import type { ApiGate } from './gate.ts';
 
 /** What the stop listener's thread is started with (structured-cloned; the line's buffer is shared). */
@@ -15,6 +16,8 @@ export interface StopListenerData {
   zeros: [string, OffLoopZero][];
   /** The daemon's log level: lines below it are not even sent. */
   logLevel: string;
+  /** The thread's own scheduling (api.stop_scheduling, stop_rt_priority, stop_nice), set before it listens. */
+  scheduling: SchedulingRequest;
 }
 
 /** From the daemon's thread to the listener's. */
@@ -22,7 +25,16 @@ export type ToListener = { type: 'zeros'; zeros: [string, OffLoopZero][] } | { t
 
 /** From the listener's thread to the daemon's. */
 export type FromListener =
-  | { type: 'listening'; address: string; family: string; port: number }
+  /** `scheduling`: what the thread runs with (as the kernel reports it, why not when refused); `tid`: its Linux id. */
+  | {
+      type: 'listening';
+      address: string;
+      family: string;
+      port: number;
+      scheduling: string;
+      refused: boolean;
+      tid: number;
+    }
   | { type: 'failed'; message: string; code?: string }
   /** A stop came in: its line is counted already; the main thread takes the rest. */
   | { type: 'stop'; id: number; by: string; reason: string | null; at: string }

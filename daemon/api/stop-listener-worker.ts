@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
-import { StopLine } from '../util/index.ts';
+import { applyThreadScheduling, StopLine } from '../util/index.ts';
 import { crossSiteRefusal } from './cross-site.ts';
 import { gateRefusal } from './gate.ts';
 import { HttpError } from './http-error.ts';
@@ -197,8 +197,11 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   });
 }
 
-// The thread keeps the daemon's priority. Not real time, nor a lower nice: it serves whoever reaches its port, so a
-// flood of requests (refused, but read) would take a real-time thread's CPU from everything else on the robot.
+// The thread's own priority (api.stop_scheduling): by default the normal scheduler at nice -10, which the kernel
+// wakes ahead of the daemon's busy threads and the load beside them, yet which a flood of requests (refused, but
+// read) cannot hold a core with against everything else on the robot; real time where the user chooses it.
+const scheduling = applyThreadScheduling(data.scheduling);
+const refused = scheduling.summary.includes('refused');
 const server = createServer(
   {
     // A request must arrive whole at once: a client trickling its headers holds a socket for this long at most.
@@ -225,7 +228,15 @@ server.once('error', (error: NodeJS.ErrnoException) =>
 server.listen({ host: data.host, port: data.port }, () => {
   const address = server.address();
   if (address === null || typeof address === 'string') return;
-  post({ type: 'listening', address: address.address, family: address.family, port: address.port });
+  post({
+    type: 'listening',
+    address: address.address,
+    family: address.family,
+    port: address.port,
+    scheduling: scheduling.summary,
+    refused,
+    tid: scheduling.tid,
+  });
 });
 setZeros(data.zeros);
 

@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { RobotStopAuthority } from '../contract/index.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../util/index.ts';
+import type { SchedulingRequest } from '../util/index.ts';
 import { apiGate } from './auth.ts';
 import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
 
@@ -13,6 +14,8 @@ export interface StopListenerOptions {
   /** The API's URL, which the listener names for every route but its own. */
   apiUrl: string;
   log: Logger;
+  /** The thread's scheduling (api.stop_scheduling and its keys); unset: the normal scheduler at nice -10. */
+  scheduling?: SchedulingRequest;
   /** Starts the thread; a test gives its own. */
   spawn?: (data: StopListenerData) => Worker;
 }
@@ -43,6 +46,7 @@ export class StopListener {
   readonly #spawn: (data: StopListenerData) => Worker;
   #worker: Worker | undefined;
   #url: string | undefined;
+  #scheduling: { summary: string; tid: number } | undefined;
   #unlisten: (() => void) | undefined;
   #zeroes = new Map<number, (zeroes: { zeroed: string[]; failed: Record<string, string> }) => void>();
   #closing = false;
@@ -51,6 +55,7 @@ export class StopListener {
 
   constructor(options: StopListenerOptions) {
     const { robotStop, host, port, token, apiUrl, log, spawn = spawnStopListener } = options;
+    const scheduling = options.scheduling ?? { policy: 'other', rtPriority: 60, nice: -10 };
     this.#robotStop = robotStop;
     this.#log = log;
     this.#spawn = spawn;
@@ -62,12 +67,18 @@ export class StopListener {
       apiUrl,
       zeros: [],
       logLevel: log.level,
+      scheduling,
     };
   }
 
   /** Where it listens (`http://127.0.0.1:7401`), once started. */
   get url(): string | undefined {
     return this.#url;
+  }
+
+  /** What its thread runs with ("SCHED_OTHER nice -10"), with why not when refused, and its Linux thread id. */
+  get scheduling(): { summary: string; tid: number } | undefined {
+    return this.#scheduling;
   }
 
   /** Starts the thread; resolves once it listens, rejects when it cannot (the port in use, named). */
@@ -92,6 +103,12 @@ export class StopListener {
     });
     const host = listening.family === 'IPv6' ? `[${listening.address}]` : listening.address;
     this.#url = `http://${host}:${listening.port}`;
+    this.#scheduling = { summary: listening.scheduling, tid: listening.tid };
+    if (listening.refused)
+      this.#log.warn(
+        { scheduling: listening.scheduling },
+        "stop listener: its thread's priority was refused; it runs at the daemon's, and a loaded machine delays its stops",
+      );
     // A later start (after the thread died) binds the port it had, which api.json and /status name.
     this.#data.port = listening.port;
     worker.on('exit', (code) => this.#exited(code));

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { readApiFile } from '../../daemon/api/index.ts';
 import type { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -152,5 +154,33 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
     expect(sim.world.time - commandedAt).toBeLessThan(0.5);
     expect((daemon.status().components.sim!.details as { stops_obeyed: number }).stops_obeyed).toBe(1);
     expect(onBus.filter((t) => !moving(t))).toEqual([]);
+  });
+
+  it("runs its thread at the priority asked (api.stop_nice), shown in /status with the thread's id", async () => {
+    const root = process.getuid?.() === 0;
+    const base = getPriority(); // this thread's, the daemon's (in process here)
+    const { daemon, stop } = await startDaemon(
+      { api: { enabled: true, port: 0, stop_listener: true, stop_nice: -5 } },
+      'stop-listener-nice-',
+    );
+    cleanups.push(stop);
+    const details = daemon.status().components.api!.details as {
+      stop_listener: { scheduling: string; tid: number };
+    };
+    const { scheduling, tid } = details.stop_listener;
+    // /proc/<pid>/task/<tid>/stat: the niceness is field 19, counted after the command name's closing parenthesis.
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+    if (root) {
+      expect(scheduling).toBe('SCHED_OTHER nice -5');
+      expect(nice).toBe(-5);
+    } else {
+      // Without CAP_SYS_NICE it runs at the daemon's, and says why.
+      expect(scheduling).toMatch(/nice -5 refused/);
+      expect(nice).toBe(base);
+    }
+    // The daemon's own thread keeps its priority: only the listener's was changed.
+    const main = readFileSync('/proc/self/stat', 'utf8');
+    expect(Number(main.slice(main.lastIndexOf(')') + 2).split(' ')[19 - 3])).toBe(base);
   });
 });

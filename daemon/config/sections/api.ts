@@ -37,6 +37,26 @@ export const ApiConfig = Section(
       description:
         "Serve POST /stop on the stop listener too (api.stop_port). Off, the operator's stop is the API's POST /stop alone, on the event loop the API shares.",
     }),
+    stop_scheduling: Type.Union([Type.Literal('other'), Type.Literal('fifo'), Type.Literal('rr')], {
+      default: 'other',
+      description:
+        "Scheduling of the stop listener's thread alone (Linux): other (the normal scheduler at api.stop_nice), or fifo/rr (real time at api.stop_rt_priority, above the control loop's 50 by default, so a stop runs before the loop's next tick). " +
+        'Lowering the niceness or a real-time policy needs CAP_SYS_NICE (a real-time one: or LimitRTPRIO=); refused, the thread runs at the daemon\'s and GET /status says so. ' +
+        "A real-time thread also takes CPU for the requests it refuses: choose it where only trusted hosts reach api.stop_port.",
+    }),
+    stop_rt_priority: Type.Integer({
+      minimum: 1,
+      maximum: 99,
+      default: 60,
+      description: "SCHED_FIFO/SCHED_RR priority of the stop listener's thread under api.stop_scheduling fifo or rr.",
+    }),
+    stop_nice: Type.Integer({
+      minimum: -20,
+      maximum: 19,
+      default: -10,
+      description:
+        "Niceness of the stop listener's thread (api.stop_scheduling other, or a refused real-time one): -10 wakes it ahead of the daemon's busy threads and the load beside it on a loaded machine; below 0 needs CAP_SYS_NICE.",
+    }),
     token: Type.String({
       default: '',
       description:
