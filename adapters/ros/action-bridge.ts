@@ -3,7 +3,7 @@ import {
   actionOfService,
   actionTypeOfSendGoal,
   BusActionClient,
-  type ActionClientOptions,
+  type ActionGoals,
   BusActionServer,
   uuidMessage,
   type GoalContext,
@@ -26,8 +26,8 @@ import type { RosGraphSnapshot } from './ros-graph.ts';
 /** rclnodejs's GoalResponse and CancelResponse (lib/action/response.js). */
 const ACCEPT = 2;
 const REJECT = 1;
-/** How long a goal waits for the ROS server to accept it: a request to a server that left is lost, as in DDS. */
-const ACCEPT_TIMEOUT_MS = 10_000;
+/** How long a goal or a cancel waits for the ROS server's answer: one to a server that left is lost, as in DDS. */
+const ANSWER_TIMEOUT_MS = 10_000;
 
 export interface ActionBridgeOptions {
   rcl: Rclnodejs;
@@ -36,22 +36,30 @@ export interface ActionBridgeOptions {
   codec: MessageCodec;
   /** ROS action servers the bus may use (ros.actions.call). */
   callable: (action: string) => boolean;
+  /**
+   * The callable actions whose goals come from another graph's clients (relays into `ros`): such a goal is held to
+   * `refusal` before it reaches the ROS server, and is one of `track`'s, which the operator's stop cancels.
+   */
+  relayed: ReadonlySet<string>;
   /** Bus actions served to ROS (ros.actions.serve). */
   serve: readonly { action: string; type: string }[];
   /**
-   * Why a ROS client's goal must not reach the bus (the operator's stop latched, a pose outside the geofence), or
-   * undefined: the same rules as the daemon's own goals.
+   * Why a goal must not go on (the operator's stop latched, a pose outside the geofence), or undefined: the same
+   * rules as the daemon's own goals, for a ROS client's goal to a served action and a relayed goal to a ROS server.
    */
   refusal: (goal: Record<string, unknown>) => string | undefined;
-  /** The daemon's goals in flight, which the operator's stop cancels: ROS clients' goals join them. */
-  track: ActionClientOptions['track'];
+  /** The daemon's goals in flight, which the operator's stop cancels: ROS clients' and relayed goals join them. */
+  track: ActionGoals;
   self: string;
   report: BridgeReport;
   log: Logger;
 }
 
 interface Proxy {
+  action: string;
   type: string;
+  /** Its goals come from another graph (`relayed`). */
+  relayed: boolean;
   client: RosActionClient;
   server: BusActionServer;
   handles: Map<string, RosClientGoalHandle>;
@@ -73,6 +81,7 @@ export class RosActionBridge {
   #bus: Bus;
   #codec: MessageCodec;
   #callable: (action: string) => boolean;
+  #relayed: ReadonlySet<string>;
   #serve: ActionBridgeOptions['serve'];
   #refusal: ActionBridgeOptions['refusal'];
   #track: ActionBridgeOptions['track'];
@@ -83,12 +92,13 @@ export class RosActionBridge {
   #served = new Map<string, { server: RosActionServer; goals: Map<RosServerGoalHandle, () => void> }>();
 
   constructor(options: ActionBridgeOptions) {
-    const { rcl, node, bus, codec, callable, serve, refusal, track, self, report, log } = options;
+    const { rcl, node, bus, codec, callable, relayed, serve, refusal, track, self, report, log } = options;
     this.#rcl = rcl;
     this.#node = node;
     this.#bus = bus;
     this.#codec = codec;
     this.#callable = callable;
+    this.#relayed = relayed;
     this.#serve = serve;
     this.#refusal = refusal;
     this.#track = track;
@@ -142,7 +152,9 @@ export class RosActionBridge {
       return;
     }
     const proxy: Proxy = {
+      action,
       type,
+      relayed: this.#relayed.has(action),
       client,
       handles: new Map(),
       feedback: new Map(),
@@ -158,7 +170,8 @@ export class RosActionBridge {
         type,
         source: 'ros',
         handler: {
-          accept: (goal, goalId) => this.#forward(proxy, goal, goalId),
+          accept: (goal, goalId) =>
+            (proxy.relayed ? this.#refusal(goal) : undefined) ?? this.#forward(proxy, goal, goalId),
           execute: (_goal, context) => this.#follow(proxy, context),
         },
       });
@@ -177,7 +190,7 @@ export class RosActionBridge {
     if (!proxy.client.isActionServerAvailable()) return 'the ROS action server is not available';
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>(
-      (resolve) => (timer = setTimeout(() => resolve(undefined), ACCEPT_TIMEOUT_MS)),
+      (resolve) => (timer = setTimeout(() => resolve(undefined), ANSWER_TIMEOUT_MS)),
     );
     const sent = proxy.client.sendGoal(
       goal,
@@ -190,7 +203,7 @@ export class RosActionBridge {
       uuidMessage(goalId),
     );
     const handle = await Promise.race([sent, timeout]).finally(() => clearTimeout(timer));
-    if (handle === undefined) return `the ROS action server did not answer within ${ACCEPT_TIMEOUT_MS} ms`;
+    if (handle === undefined) return `the ROS action server did not answer within ${ANSWER_TIMEOUT_MS} ms`;
     if (!handle.accepted) return 'the ROS action server rejected the goal';
     proxy.handles.set(goalId, handle);
     return true;
@@ -210,16 +223,35 @@ export class RosActionBridge {
     };
     if (signal.aborted) onCancel();
     else signal.addEventListener('abort', onCancel, { once: true });
+    const tracked = { action: proxy.action, goalId, cancel: () => this.#cancelForStop(handle) };
+    if (proxy.relayed) this.#track.started(tracked);
     try {
       const result = (await handle.getResult()) as Record<string, unknown>;
       const state = handle.isSucceeded() ? 'succeeded' : handle.isCanceled() ? 'canceled' : 'aborted';
       return { state, result: result ?? {} };
     } finally {
+      if (proxy.relayed) this.#track.ended(tracked);
       signal.removeEventListener('abort', onCancel);
       proxy.handles.delete(goalId);
       proxy.feedback.delete(goalId);
       proxy.early.delete(goalId);
     }
+  }
+
+  /**
+   * The operator's stop cancelling a relayed goal at its ROS server: the server's return code (the stop's report), or
+   * an error when the server does not answer (a cancel to a server that left is lost, as a goal is).
+   */
+  async #cancelForStop(handle: RosClientGoalHandle): Promise<{ returnCode: number }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the ROS action server did not answer the cancel within ${ANSWER_TIMEOUT_MS} ms`)),
+        ANSWER_TIMEOUT_MS,
+      );
+    });
+    const answer = await Promise.race([handle.cancelGoal(), timeout]).finally(() => clearTimeout(timer));
+    return { returnCode: Number((answer as { return_code?: unknown } | undefined)?.return_code) };
   }
 
   #closeProxy(action: string, why: string): void {

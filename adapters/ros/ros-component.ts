@@ -119,6 +119,7 @@ export class RosComponent implements Component, MetricsProvider {
         bus,
         codec: new MessageCodec(this.#ctx.definitions),
         callable: compileTopicSelection([...settings.actions.call, ...relays.actionsCall]),
+        relayed: new Set(relays.actionsCall),
         serve: settings.actions.serve,
         refusal: (goal) =>
           this.#ctx.robotStop.latch.refusal() ?? goalOutsideFence(config.policy.geofence.polygon, goal),

@@ -103,7 +103,7 @@ describe('config check of relays', () => {
     expect(off.stdout).toContain('zenoh.second_link.enabled: true while zenoh.enabled is false');
   });
 
-  it('refuses an action relayed from a Zenoh side into the ROS 2 bridge, and passes its topics', async () => {
+  it('passes an action relayed from a Zenoh side into the ROS 2 bridge, with its topics', async () => {
     const r = await check({
       ros: { enabled: true },
       zenoh: { enabled: true, mapping: 'rmw_zenoh' },
@@ -115,11 +115,33 @@ describe('config check of relays', () => {
         actions: [{ action: '/fibonacci', type: 'test_msgs/action/Fibonacci', from: 'rmw_zenoh', to: 'ros' }],
       },
     });
-    expect(r.stdout).toContain(
-      'relays.actions[0].to: ros: the ROS 2 bridge does not yet hold goals relayed from rmw_zenoh',
-    );
+    expect(r.code, r.stdout).toBe(0);
+  });
+
+  it('still refuses an action into the ROS 2 bridge relayed back, into its own side, or with ros off', async () => {
+    const FIB = 'test_msgs/action/Fibonacci';
+    const r = await check({
+      ros: { enabled: true },
+      zenoh: { enabled: true, mapping: 'rmw_zenoh' },
+      relays: {
+        actions: [
+          { action: '/fibonacci', type: FIB, from: 'rmw_zenoh', to: 'ros' },
+          { action: '/fibonacci', type: FIB, from: 'ros', to: 'rmw_zenoh' },
+          { action: '/dock', type: FIB, from: 'ros', to: 'ros' },
+        ],
+      },
+    });
     expect(r.code, r.stdout).toBe(2);
-    expect(r.stdout).not.toContain('relays.topics[');
+    expect(r.stdout).toContain(
+      'relays.actions[1]: /fibonacci from ros to rmw_zenoh, while relays.actions[0] carries it from rmw_zenoh to ros',
+    );
+    expect(r.stdout).toContain('relays.actions[2].to: ros, the side /dock comes from');
+    const off = await check({
+      zenoh: { enabled: true, mapping: 'rmw_zenoh' },
+      relays: { actions: [{ action: '/fibonacci', type: FIB, from: 'rmw_zenoh', to: 'ros' }] },
+    });
+    expect(off.code, off.stdout).toBe(2);
+    expect(off.stdout).toContain('relays.actions[0].to: names ros, but ros.enabled is false');
   });
 
   it('refuses a glob where a relay needs one name', async () => {

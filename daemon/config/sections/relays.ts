@@ -127,11 +127,6 @@ export function relayIssues(config: SidesConfig): Issue[] {
         const problem = sideProblem(config, entry[end]);
         if (problem) issues.push({ path: `${at}.${end}`, message: problem });
       }
-      if (kind === 'actions' && entry.to === 'ros' && entry.from !== 'ros')
-        issues.push({
-          path: `${at}.to`,
-          message: `ros: the ROS 2 bridge does not yet hold goals relayed from ${entry.from} to the stop latch and the geofence, nor hand them to the operator's stop; serve ${entry.name} from a Zenoh side`,
-        });
       if (entry.from === entry.to) {
         issues.push({
           path: `${at}.to`,

@@ -19,6 +19,9 @@ spec: {"node": "peer", "role": ..., ...}
                            with the sequence; a cancel is accepted and ends the goal canceled with what it had.
                            Events: goal {goal, order}, rejected {order}, feedback {goal, sequence}, cancel {goal},
                            done {goal, status}.
+  role "goto_server":      {"action": "/goto"}   edge_goto_msgs/action/GoTo (test/joined/goto-action.ts builds it;
+                           its prefix on the environment's paths): every goal accepted, succeeded at once with
+                           arrived=True. Events: goal {goal, x, y} (its target's position).
   role "fibonacci_client": {"action": "/fibonacci", "order": 5, "cancel_after": N, "timeout_s": 30}   one goal;
                            with cancel_after, asks to cancel it after that many feedbacks. Events: accepted {goal},
                            rejected, feedback {sequence}, cancel_response {return_code, goals}, result {status,
@@ -167,6 +170,18 @@ def fibonacci_server(node, spec):
     )
 
 
+def goto_server(node, spec):
+    from edge_goto_msgs.action import GoTo  # built by the test that uses it, not installed with the wheels
+
+    def execute(handle):
+        position = handle.request.target.position
+        emit(event="goal", goal=hex_id(handle.goal_id.uuid), x=position.x, y=position.y)
+        handle.succeed()
+        return GoTo.Result(arrived=True)
+
+    return ActionServer(node, GoTo, spec["action"], execute_callback=execute, callback_group=ReentrantCallbackGroup())
+
+
 def fibonacci_client(node, executor, spec):
     timeout_s = spec.get("timeout_s", 30)
     cancel_after = spec.get("cancel_after")
@@ -217,7 +232,12 @@ def fibonacci_client(node, executor, spec):
     )
 
 
-SERVERS = {"setbool_server": setbool_server, "basic_server": basic_server, "fibonacci_server": fibonacci_server}
+SERVERS = {
+    "setbool_server": setbool_server,
+    "basic_server": basic_server,
+    "fibonacci_server": fibonacci_server,
+    "goto_server": goto_server,
+}
 CLIENTS = {"basic_client": basic_client, "trigger_client": trigger_client, "fibonacci_client": fibonacci_client}
 
 
