@@ -161,7 +161,9 @@ function describe(event, data) {
   if (event.kind === 'run_state')
     return `run ${data.run_id ?? '?'}: ${data.status ?? '?'}${data.reason ? ` (${data.reason})` : ''}`;
   if (event.kind === 'intent') return `intent ${data.type ?? '?'} ${data.intent_id ?? ''}`;
-  if (data.kind) return `${data.kind}${data.run_id ? ` (run ${data.run_id})` : ''}`;
+  // A tool call's record carries the events written with it (`noted`, before it): their kinds are shown too.
+  const noted = Array.isArray(data.noted) ? data.noted.map((n) => `${n?.kind}, `).join('') : '';
+  if (data.kind) return `${noted}${data.kind}${data.run_id ? ` (run ${data.run_id})` : ''}`;
   const text = JSON.stringify(data);
   return text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }

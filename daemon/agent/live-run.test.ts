@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { newId } from '../contract/ids.ts';
 import type { Intent } from '../contract/schemas.ts';
 import type { JournalRecord } from '../contract/services.ts';
+import { agentEventsOf } from '../contract/agent-events-of.ts';
+import type { AgentEventRecord } from '../contract/agent-event-record.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { LiveRun } from './live-run.ts';
 import { RunStore } from './run-store.ts';
@@ -45,8 +47,11 @@ async function liveRun(journal: TickJournal): Promise<LiveRun> {
   });
 }
 
+/** The kinds of the events in the journal, those a record carries (`noted`) before it. */
 const eventKinds = (journal: MemoryJournal) =>
-  journal.records.filter((r) => r.kind === 'agent_event').map((r) => (r.data as { kind: string }).kind);
+  journal.records
+    .filter((r) => r.kind === 'agent_event')
+    .flatMap((r) => agentEventsOf(r.data as AgentEventRecord).map((e) => e.kind));
 
 describe('LiveRun', () => {
   it('appends noted events with the next event, in order and in one tick, and shows them once durable', async () => {
@@ -59,7 +64,7 @@ describe('LiveRun', () => {
     expect(live.record.events.map((e) => e.kind)).toEqual(['intent.accepted']);
     await live.event('tool.call', { n: 3 });
     expect(eventKinds(journal)).toEqual(['intent.accepted', 'llm.message', 'policy.decision', 'tool.call']);
-    expect(new Set(journal.ticks.slice(before)).size).toBe(1);
+    expect(journal.ticks.slice(before)).toHaveLength(1); // one record, carrying the noted events
     expect(live.record.events.map((e) => e.kind)).toEqual([
       'intent.accepted',
       'llm.message',
@@ -103,7 +108,7 @@ describe('LiveRun', () => {
     await expect(live.event('tool.call', {})).rejects.toThrow('disk full');
   });
 
-  it('gives a tool call and the events noted before it to the journal as one batch', async () => {
+  it('gives a tool call and the events noted before it to the journal as one record that carries them', async () => {
     const journal = new TickJournal();
     const batches: string[][] = [];
     Object.assign(journal, {
@@ -116,13 +121,14 @@ describe('LiveRun', () => {
     live.note('tool.result', {});
     live.note('llm.message', {});
     await live.event('tool.call', {});
-    expect(batches.at(-1)).toEqual(['tool.result', 'llm.message', 'tool.call']);
-    expect(live.record.events.map((e) => e.kind)).toEqual([
-      'intent.accepted',
-      'tool.result',
-      'llm.message',
-      'tool.call',
-    ]);
+    expect(batches.at(-1)).toEqual(['tool.call']);
+    const record = journal.records.at(-1)!.data as AgentEventRecord;
+    expect(record.noted?.map((e) => e.kind)).toEqual(['tool.result', 'llm.message']);
+    const events = live.record.events.slice(1);
+    expect(events.map((e) => e.kind)).toEqual(['tool.result', 'llm.message', 'tool.call']);
+    // What the run shows is what a reader of the journal gets back: the same events, ids and one ts.
+    expect(agentEventsOf(record)).toEqual(events);
+    expect(new Set(events.map((e) => e.ts)).size).toBe(1);
   });
 
   it('tells its end listeners when it ends, and aborts its signal only once someone has taken it', async () => {

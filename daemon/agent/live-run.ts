@@ -127,7 +127,7 @@ export class LiveRun {
     const batch = this.#noted;
     this.#noted = [];
     batch.push({ kind, payload });
-    return this.#store.events(this.run.run_id, batch).then(() => this.#throwWriteError());
+    return this.#store.events(this.run.run_id, batch, ONE_RECORD).then(() => this.#throwWriteError());
   }
 
   /**
@@ -249,7 +249,7 @@ export class LiveRun {
     const noted = this.#noted;
     if (noted.length === 0) return undefined;
     this.#noted = [];
-    return this.#store.events(this.run.run_id, noted);
+    return this.#store.events(this.run.run_id, noted, ONE_RECORD);
   }
 
   // Static, with the run as an argument: a closure per run costs more than it looks (under tsx each named
@@ -333,6 +333,12 @@ export class LiveRun {
     this.#actedMs = ms;
   }
 }
+
+/**
+ * A run's writes go as one journal record each (see RunStore.events): a tool call's one write holds the
+ * previous call's result, the model's message and the call, and one record costs the journal less than three.
+ */
+const ONE_RECORD = true;
 
 /** What event answers once the run is closed: settled once, shared. */
 const DONE: Promise<void> = Promise.resolve();

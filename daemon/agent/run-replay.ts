@@ -1,4 +1,4 @@
-import { AgentEvent, Intent, RunState } from '../contract/index.ts';
+import { agentEventsOf, AgentEventRecord, Intent, RunState, type AgentEvent } from '../contract/index.ts';
 import type { JournalRecord } from '../contract/index.ts';
 import { Validator } from '../contract/index.ts';
 import { findByPrefix, prefixProblem } from '../util/index.ts';
@@ -25,7 +25,7 @@ export interface RunTimeline {
 }
 
 const runValidator = new Validator(RunState);
-const eventValidator = new Validator(AgentEvent);
+const eventValidator = new Validator(AgentEventRecord);
 const intentValidator = new Validator(Intent);
 
 /** Finds a run by id or unique id prefix. Throws an Error that says what matched. */
@@ -77,17 +77,19 @@ export function runTimeline(records: readonly JournalRecord[], runId: string): R
         entries.push(skipped(r, 'agent event', eventValidator.issues(r.data), start));
         continue;
       }
-      const event = r.data;
-      start = start || BigInt(event.ts);
-      if (event.kind === 'intent.accepted' && intentValidator.check(event.payload.intent))
-        intent = event.payload.intent;
-      entries.push({
-        seq: r.seq,
-        t_s: seconds(event.ts, start),
-        kind: event.kind,
-        text: describeEvent(event),
-        data: event.payload,
-      });
+      start = start || BigInt(r.data.ts);
+      // A tool call's record carries the events written with it, before it (see AgentEventRecord).
+      for (const event of agentEventsOf(r.data)) {
+        if (event.kind === 'intent.accepted' && intentValidator.check(event.payload.intent))
+          intent = event.payload.intent;
+        entries.push({
+          seq: r.seq,
+          t_s: seconds(event.ts, start),
+          kind: event.kind,
+          text: describeEvent(event),
+          data: event.payload,
+        });
+      }
     }
   }
   return run ? { run, intent, entries } : undefined;

@@ -1,5 +1,6 @@
 import { AGENT_EVENT, newId, RUN_STATE } from '../contract/index.ts';
-import { AgentEvent, Intent, RunState, type RunStatus } from '../contract/index.ts';
+import { AgentEventRecord, Intent, RunState, type AgentEvent, type RunStatus } from '../contract/index.ts';
+import { agentEventsOf, type NotedEvent } from '../contract/index.ts';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
 import { nowNs } from '../contract/index.ts';
 import { Validator } from '../contract/index.ts';
@@ -35,7 +36,8 @@ export interface RunStoreOptions {
 }
 
 const runValidator = new Validator(RunState);
-const eventValidator = new Validator(AgentEvent);
+/** An agent_event record: one event, or one carrying those written with it (see AgentEventRecord). */
+const eventValidator = new Validator(AgentEventRecord);
 const intentValidator = new Validator(Intent);
 
 /**
@@ -99,14 +101,14 @@ export class RunStore {
     if (record.kind === AGENT_EVENT) {
       if (!eventValidator.check(record.data))
         return void this.#warnings.push(`journal record ${record.seq}: not an AgentEvent, skipped`);
-      const event = record.data;
-      this.#count(event);
-      const existing = this.#runs.get(event.run_id);
-      if (existing) existing.events.push(event);
-      else {
-        const waiting = pending.get(event.run_id);
-        if (waiting) waiting.push(event);
-        else pending.set(event.run_id, [event]);
+      const data = record.data;
+      const existing = this.#runs.get(data.run_id);
+      const events = existing?.events ?? pending.get(data.run_id) ?? [];
+      if (!existing && events.length === 0) pending.set(data.run_id, events);
+      // A tool call's record carries the events written with it (see AgentEventRecord); older ones hold one.
+      for (const event of agentEventsOf(data)) {
+        this.#count(event);
+        events.push(event);
       }
     } else if (record.kind === RUN_STATE) {
       if (!runValidator.check(record.data))
@@ -254,11 +256,19 @@ export class RunStore {
 
   /**
    * Appends events of one run, in order, in one journal write (a tool call's records go together); they
-   * show in the run once all are durable.
+   * show in the run once all are durable. `oneRecord`: several events go as one journal record, the last
+   * carrying the others in `noted` (see AgentEventRecord), all with one ts; an agent run's tool call writes
+   * its events so (one record a call instead of three). Events whose JSON is large together, or that have
+   * none, go one record each as without it.
    */
-  events(runId: string, items: readonly { kind: string; payload: Record<string, unknown> }[]): Promise<AgentEvent[]> {
+  events(
+    runId: string,
+    items: readonly { kind: string; payload: Record<string, unknown> }[],
+    oneRecord = false,
+  ): Promise<AgentEvent[]> {
     const record = this.#runs.get(runId);
     if (!record) return Promise.reject(new Error(`no run ${runId}`));
+    if (oneRecord && items.length > 1) return this.#eventsInOne(record, runId, items);
     const events: AgentEvent[] = [];
     const entries: JournalEntry[] = [];
     for (let i = 0; i < items.length; i++) {
@@ -273,6 +283,20 @@ export class RunStore {
       entries.push(new EventEntry(event));
     }
     // A reaction on the append, not an async function: this runs for every tool call.
+    return appendMany(this.#journal, entries).then(() => this.#shown(record, events));
+  }
+
+  #eventsInOne(
+    record: RunRecord,
+    runId: string,
+    items: readonly { kind: string; payload: Record<string, unknown> }[],
+  ): Promise<AgentEvent[]> {
+    const ts = nsNow();
+    const events: AgentEvent[] = [];
+    for (let i = 0; i < items.length; i++)
+      events.push({ event_id: newId(), run_id: runId, kind: items[i]!.kind, payload: items[i]!.payload, ts });
+    const held = heldEntry(events);
+    const entries: JournalEntry[] = held ? [held] : events.map((event) => new EventEntry(event));
     return appendMany(this.#journal, entries).then(() => this.#shown(record, events));
   }
 
@@ -316,6 +340,46 @@ class EventEntry implements SerializedEntry {
   }
 }
 
+/**
+ * Past this many UTF-16 units of JSON, a write's events go one record each: the journal's size limit is a
+ * record's, and a large event gains nothing from sharing one.
+ */
+const HELD_MAX_CHARS = 1024 * 1024;
+
+/**
+ * One journal record for several events of a run (the last, carrying the others in `noted`), its JSON
+ * made here from the payloads' own: undefined when that would be over HELD_MAX_CHARS, or when a payload
+ * has no JSON text of its own (the events then go one record each, and the journal refuses such a one in
+ * its usual words).
+ */
+function heldEntry(events: readonly AgentEvent[]): SerializedEntry | undefined {
+  const last = events.at(-1)!;
+  const lastPayload = payloadJson(last.payload);
+  if (lastPayload === undefined) return undefined;
+  let chars = lastPayload.length;
+  const noted: NotedEvent[] = [];
+  let notedJson = '';
+  for (let i = 0; i < events.length - 1; i++) {
+    const e = events[i]!;
+    const payload = payloadJson(e.payload);
+    if (payload === undefined) return undefined;
+    chars += payload.length;
+    if (chars > HELD_MAX_CHARS) return undefined;
+    noted.push({ event_id: e.event_id, kind: e.kind, payload: e.payload });
+    notedJson += `${i === 0 ? '' : ','}{"event_id":"${e.event_id}","kind":${kindJson(e.kind)},"payload":${payload}}`;
+  }
+  const data: AgentEventRecord = {
+    event_id: last.event_id,
+    run_id: last.run_id,
+    kind: last.kind,
+    payload: last.payload,
+    ts: last.ts,
+    noted,
+  };
+  const json = `{"event_id":"${last.event_id}","run_id":"${last.run_id}","kind":${kindJson(last.kind)},"payload":${lastPayload},"ts":"${last.ts}","noted":[${notedJson}]}`;
+  return { kind: AGENT_EVENT, data, json };
+}
+
 /** Each event kind's JSON text, made once: a run writes a handful of kinds. */
 const kindTexts = new Map<string, string>();
 
@@ -327,20 +391,28 @@ const kindTexts = new Map<string, string>();
  * its own toJSON): the journal then serializes the event itself, and refuses it in its usual words.
  */
 export function eventJson(event: AgentEvent): string | undefined {
-  if (typeof (event.payload as { toJSON?: unknown }).toJSON === 'function') return undefined;
-  let payload: string | undefined;
+  const payload = payloadJson(event.payload);
+  if (payload === undefined) return undefined;
+  return `{"event_id":"${event.event_id}","run_id":"${event.run_id}","kind":${kindJson(event.kind)},"payload":${payload},"ts":"${event.ts}"}`;
+}
+
+/** A payload's JSON text, or undefined when it has none of its own (not JSON, or its own toJSON). */
+function payloadJson(payload: Record<string, unknown>): string | undefined {
+  if (typeof (payload as { toJSON?: unknown }).toJSON === 'function') return undefined;
   try {
-    payload = JSON.stringify(event.payload);
+    return JSON.stringify(payload);
   } catch {
     return undefined;
   }
-  if (payload === undefined) return undefined;
-  let kind = kindTexts.get(event.kind);
-  if (kind === undefined) {
-    kind = JSON.stringify(event.kind);
-    if (kindTexts.size < 256) kindTexts.set(event.kind, kind);
+}
+
+function kindJson(kind: string): string {
+  let text = kindTexts.get(kind);
+  if (text === undefined) {
+    text = JSON.stringify(kind);
+    if (kindTexts.size < 256) kindTexts.set(kind, text);
   }
-  return `{"event_id":"${event.event_id}","run_id":"${event.run_id}","kind":${kind},"payload":${payload},"ts":"${event.ts}"}`;
+  return text;
 }
 
 function firstOf(events: AgentEvent[]): AgentEvent {

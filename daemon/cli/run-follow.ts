@@ -1,5 +1,5 @@
 import type { ApiClient } from '../api/index.ts';
-import type { AgentEvent, RunState } from '../contract/index.ts';
+import type { AgentEvent, AgentEventRecord, RunState } from '../contract/index.ts';
 import { printable, shortId } from '../util/index.ts';
 import type { CommandIO } from '../cli-kit/index.ts';
 import { JournalEvents } from './journal-events.ts';
@@ -97,7 +97,8 @@ export class RunFollow {
       }
       const record = JSON.parse(event.data) as { kind?: string; data?: { run_id?: unknown } };
       if (record.data?.run_id !== runId) continue;
-      if (record.kind === 'agent_event') this.#event(record.data as AgentEvent);
+      // A tool call's record carries the events written with it, before it (see AgentEventRecord).
+      if (record.kind === 'agent_event') for (const e of eventsOf(record.data as AgentEventRecord)) this.#event(e);
       else if (record.kind === 'run_state') {
         const state = record.data as RunState;
         this.#state(state);
@@ -209,4 +210,15 @@ export class RunFollow {
     const run = this.#latest!;
     return new Error(`run ${shortId(run.run_id)} still ${run.status} after ${this.#timeoutS} s`);
   }
+}
+
+/**
+ * The events of an agent_event record, those it carries (`noted`) first: contract's agentEventsOf, written
+ * out here so that following a run does not load the contract's schemas into the CLI.
+ */
+function eventsOf(data: AgentEventRecord): AgentEvent[] {
+  const { noted, ...event } = data;
+  if (!Array.isArray(noted)) return [event];
+  const carried = noted.filter((n) => typeof n === 'object' && n !== null);
+  return [...carried.map((n) => ({ ...n, run_id: data.run_id, ts: data.ts })), event];
 }

@@ -1,6 +1,7 @@
 export { newId, UUID_PATTERN } from './ids.ts';
 export { nowNs, nsFromJson, nsToJson, nsToRosTime, rosTimeToNs } from './time.ts';
 export * from './schemas.ts';
+export { AgentEventRecord, agentEventsOf, NotedEvent } from './agent-event-record.ts';
 export * from './policy-hook.ts';
 export { formatIssue, formatPath, ValidationError, Validator, type ValidationIssue } from './validate.ts';
 export { jsonHazard } from './json-hazards.ts';

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Journal } from '../contract/index.ts';
+import type { AgentEventRecord, Journal } from '../contract/index.ts';
+import { agentEventsOf } from '../contract/index.ts';
 import { newId } from '../contract/index.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
 import { newStagingDir } from './housekeeping.ts';
@@ -18,9 +19,10 @@ const COLUMNS = [
 const READ_BATCH = 10_000;
 
 /**
- * Copies AgentEvents from the durable journal (records of kind `agent_event`) into the `events` table, in
- * batches: one parquet file per date per run. The last journal seq indexed is kept in the catalog
- * (`event_files`), so a restart carries on where it stopped and no event is indexed twice.
+ * Copies AgentEvents from the durable journal (records of kind `agent_event`, each holding one event or, a
+ * tool call's, several: see AgentEventRecord) into the `events` table, a row each, in batches: one parquet
+ * file per date per run. The last journal seq indexed is kept in the catalog (`event_files`), so a restart
+ * carries on where it stopped and no event is indexed twice.
  */
 export async function indexEvents(options: {
   journal: Journal;
@@ -55,16 +57,19 @@ export async function indexEvents(options: {
       for (const r of records) {
         seq = r.seq;
         if (r.kind !== 'agent_event') continue;
-        const e = r.data as { event_id?: string; run_id?: string; kind?: string; payload?: unknown; ts?: string };
-        const ts = BigInt(e.ts ?? r.ts);
-        await writer.add(partitionDate(ts), [
-          BigInt(r.seq),
-          ts,
-          e.event_id ?? null,
-          e.run_id ?? null,
-          e.kind ?? null,
-          JSON.stringify(e.payload ?? null),
-        ]);
+        // A row per event: a tool call's record carries the events written with it, and they share its seq.
+        for (const event of agentEventsOf((r.data ?? {}) as AgentEventRecord)) {
+          const e = event as { event_id?: string; run_id?: string; kind?: string; payload?: unknown; ts?: string };
+          const ts = BigInt(e.ts ?? r.ts);
+          await writer.add(partitionDate(ts), [
+            BigInt(r.seq),
+            ts,
+            e.event_id ?? null,
+            e.run_id ?? null,
+            e.kind ?? null,
+            JSON.stringify(e.payload ?? null),
+          ]);
+        }
       }
       if (records.length < READ_BATCH) break;
     }

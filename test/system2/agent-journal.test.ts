@@ -11,6 +11,8 @@ import { RunStore } from '../../daemon/agent/run-store.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
 import type { AgentEvent, RunState } from '../../daemon/contract/schemas.ts';
+import { agentEventsOf } from '../../daemon/contract/agent-events-of.ts';
+import type { AgentEventRecord } from '../../daemon/contract/agent-event-record.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -72,11 +74,13 @@ async function setup(
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
-/** The run's events and states in journal order. */
+/** The run's events and states in journal order (a tool call's record carries the events written with it). */
 function journaled(journal: DurableJournal, runId: string): (AgentEvent | RunState)[] {
   return journal
     .read(1, 10_000)
-    .map((r) => r.data as AgentEvent | RunState)
+    .flatMap((r): (AgentEvent | RunState)[] =>
+      r.kind === 'agent_event' ? agentEventsOf(r.data as AgentEventRecord) : [r.data as RunState],
+    )
     .filter((d) => d.run_id === runId);
 }
 
@@ -116,6 +120,16 @@ describe('the agent journal', () => {
       const asked = events[i - 1]!.payload.message as { content: { type: string; id?: string }[] };
       expect(asked.content.some((c) => c.type === 'toolCall' && c.id === e.payload.call_id)).toBe(true);
     }
+    // One journal record a tool call (with the previous result and the model's message in it), one for the
+    // intent and one for the last result and the answer.
+    const eventRecords = journal
+      .read(1, 10_000)
+      .filter((r) => r.kind === 'agent_event' && (r.data as AgentEvent).run_id === accepted.run_id);
+    expect(eventRecords.map((r) => (r.data as AgentEvent).kind)).toEqual([
+      'intent.accepted',
+      ...Array.from({ length: 5 }, () => 'tool.call'),
+      'llm.message',
+    ]);
     await waitFor(() => callsWhenTwisted.length === 5, 'five zero twists');
     expect(callsWhenTwisted).toEqual([1, 2, 3, 4, 5]);
 

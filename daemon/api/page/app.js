@@ -272,14 +272,18 @@ function onJournalEvent(name, data) {
     void refreshRuns();
     return;
   }
-  const e = record.data ?? {};
-  const text = e.kind
-    ? `${shortId(e.run_id ?? '')} ${e.kind} ${JSON.stringify(e.payload ?? {})}`
-    : `${record.kind} ${JSON.stringify(e)}`;
+  const held = record.data ?? {};
+  // A tool call's record carries the events written with it (`noted`, its run's, before it): a line each.
+  const events = Array.isArray(held.noted) ? [...held.noted.map((n) => ({ ...n, run_id: held.run_id })), held] : [held];
   const list = $('events');
-  list.prepend(el('li', {}, `${new Date().toLocaleTimeString()} ${text.slice(0, 300)}`));
+  for (const e of events) {
+    const text = e.kind
+      ? `${shortId(e.run_id ?? '')} ${e.kind} ${JSON.stringify(e.payload ?? {})}`
+      : `${record.kind} ${JSON.stringify(e)}`;
+    list.prepend(el('li', {}, `${new Date().toLocaleTimeString()} ${text.slice(0, 300)}`));
+    if (e.kind?.startsWith('run.') || e.kind?.startsWith('approval.')) void refreshRuns();
+  }
   while (list.children.length > 100) list.lastChild.remove();
-  if (e.kind?.startsWith('run.') || e.kind?.startsWith('approval.')) void refreshRuns();
 }
 
 function startStreams() {
