@@ -52,23 +52,37 @@ describe('Lakehouse component', () => {
       { ts: '1700000000000000000', kind: 'run_state', data: {} },
       event(2),
       event(3),
+      // A tool call's record carries the events written with it: a row each, with the record's seq and ts.
+      {
+        ...event(4),
+        data: {
+          ...event(4).data,
+          noted: [5, 6].map((i) => ({ event_id: `e${i}`, kind: 'tool.result', payload: { i } })),
+        },
+      },
     ]);
     const lh = lakehouse(dataDir, journal);
     expect(lh.journalHold()).toBe(1); // before its first pass it holds the whole journal
     await lh.start();
     await lh.stop();
-    expect(lh.journalHold()).toBe(5); // indexed through seq 4: journal retention may drop 1..4
+    expect(lh.journalHold()).toBe(6); // indexed through seq 5: journal retention may drop 1..5
     const again = lakehouse(dataDir, journal);
     await again.start();
     await again.stop(); // a restart indexes nothing twice
     const r = await lh.query(
-      "SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date FROM events ORDER BY seq",
+      "SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date, run_id, ts::VARCHAR FROM events ORDER BY seq, event_id",
     );
     expect(r.rows.map((row) => row.slice(0, 4))).toEqual([
       [1, 'e1', 'tool.called', 1],
       [3, 'e2', 'tool.called', 2],
       [4, 'e3', 'tool.called', 3],
+      [5, 'e4', 'tool.called', 4],
+      [5, 'e5', 'tool.result', 5],
+      [5, 'e6', 'tool.result', 6],
     ]);
+    expect(r.rows.slice(3).map((row) => row.slice(5))).toEqual(
+      Array.from({ length: 3 }, () => ['run-1', '1700000000000000004']),
+    );
     expect(String(r.rows[0]![4])).toBe('2023-11-14');
   });
 
