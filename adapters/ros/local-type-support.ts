@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { DefinitionsRegistry } from '../../daemon/bus/index.ts';
 import { errorText, type BridgeReport } from './bridge-report.ts';
 import { rclnodejsPackageDir } from './load-rclnodejs.ts';
 import { typeSupportLibrary, type LocalInterfacePackage } from './local-interfaces.ts';
@@ -18,10 +19,26 @@ export function rclnodejsRoot(from?: string): string {
 }
 
 /**
+ * The first of a package's interface files that the daemon's own parser refuses (a line that is no field, an .action
+ * without its two `---` lines), as `<file>: <why>`: rosidl would refuse it too, with an error that does not name it.
+ */
+function unreadableFile(pkg: LocalInterfacePackage): string | undefined {
+  const parsed = new DefinitionsRegistry({ distro: 'none' });
+  try {
+    parsed.addDirectory(pkg.dir);
+  } catch (error) {
+    // The folder went away since it was listed.
+    return errorText(error);
+  }
+  return parsed.warnings[0];
+}
+
+/**
  * Makes the types of interface packages known only through bus.definitions.dirs bridgeable by rclnodejs: each is
  * built with the sourced ROS 2's rosidl (cached under `cacheDir`) and loaded into this process. While one builds, the
  * `ros` component is degraded with a problem that says so; a package that cannot be built stays a problem that names
- * it, why, and what to do instead. Resolves once every package is loaded or has failed.
+ * it, why, and what to do instead (a file of it that does not parse is named, and never given to rosidl). Resolves
+ * once every package is loaded or has failed.
  */
 export async function prepareLocalTypes(options: {
   packages: readonly LocalInterfacePackage[];
@@ -36,6 +53,16 @@ export async function prepareLocalTypes(options: {
   for (const pkg of packages) {
     const where = `types ${pkg.name}`;
     const started = performance.now();
+    const unreadable = unreadableFile(pkg);
+    if (unreadable !== undefined) {
+      report.count('auraison_ros_errors_total', { kind: 'types', topic: pkg.name });
+      report.problem(
+        where,
+        `the types of ${pkg.name} (from ${pkg.dir}, bus.definitions.dirs) cannot be bridged over ROS 2: ${unreadable}. ` +
+          `Fix that file and restart the daemon: ${pkg.name} is built for rclnodejs once every file of it parses`,
+      );
+      continue;
+    }
     report.problem(
       where,
       `building the C type support of ${pkg.name} (from ${pkg.dir}, bus.definitions.dirs) for rclnodejs: its topics ` +

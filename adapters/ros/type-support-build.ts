@@ -37,6 +37,31 @@ ${depends}  <exec_depend>rosidl_default_runtime</exec_depend>
 `;
 }
 
+/**
+ * ROS 2 from PyPI's wheels exports each interface package's Python target with the include folders of the Python the
+ * wheel was built with (/opt/python/cp311-cp311/... on the build machine), which are not on the robot, and cmake's
+ * generate step refuses a target naming a folder that does not exist. Those folders alone are dropped from the
+ * imported targets (the Python headers come from the Python3 cmake finds here); on an apt or source-built ROS 2 every
+ * folder exists and nothing changes. IMPORTED_TARGETS is cmake 3.21's: an older cmake lists none.
+ */
+const DROP_MISSING_INCLUDE_DIRS = `get_directory_property(imported IMPORTED_TARGETS)
+foreach(target IN LISTS imported)
+  get_target_property(dirs \${target} INTERFACE_INCLUDE_DIRECTORIES)
+  if(dirs)
+    set(kept "")
+    foreach(dir IN LISTS dirs)
+      if(EXISTS "\${dir}" OR dir MATCHES "^\\\\$<")
+        list(APPEND kept "\${dir}")
+      endif()
+    endforeach()
+    if(NOT kept STREQUAL dirs)
+      message(STATUS "\${target}: include folders that do not exist here dropped")
+      set_target_properties(\${target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "\${kept}")
+    endif()
+  endif()
+endforeach()
+`;
+
 function cmakeLists(pkg: LocalInterfacePackage): string {
   const finds = pkg.dependencies.map((dep) => `find_package(${dep} REQUIRED)\n`).join('');
   const files = pkg.files.map((f) => `  "${f.path}"\n`).join('');
@@ -47,7 +72,7 @@ find_package(ament_cmake REQUIRED)
 find_package(rosidl_default_generators REQUIRED)
 ${finds}rosidl_generate_interfaces(\${PROJECT_NAME}
 ${files}${deps})
-ament_export_dependencies(rosidl_default_runtime)
+${DROP_MISSING_INCLUDE_DIRS}ament_export_dependencies(rosidl_default_runtime)
 ament_package()
 `;
 }
