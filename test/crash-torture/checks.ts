@@ -3,6 +3,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
+import type { AgentEventRecord } from '../../daemon/contract/agent-event-record.ts';
+import { agentEventsOf } from '../../daemon/contract/agent-events-of.ts';
 import { readJournalDir } from '../../daemon/journal/read-only.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { listParquet } from '../../daemon/lakehouse/table-writer.ts';
@@ -28,9 +30,12 @@ export function journalProblems(dataDir: string): {
     if (records[i]!.seq !== records[i - 1]!.seq + 1)
       problems.push(`journal seq gap: ${records[i - 1]!.seq} then ${records[i]!.seq}`);
   }
+  // A row each in the lakehouse: the events a tool call's record carries (`noted`) count as theirs.
   const agentEvents = records
     .filter((r) => r.kind === 'agent_event')
-    .map((r) => ({ seq: r.seq, event_id: String((r.data as { event_id?: string }).event_id) }));
+    .flatMap((r) =>
+      agentEventsOf(r.data as AgentEventRecord).map((e) => ({ seq: r.seq, event_id: String(e.event_id) })),
+    );
   return { problems, notes, agentEvents };
 }
 
