@@ -4,6 +4,7 @@ import { DefinitionsRegistry, MessageCodec } from '../../daemon/bus/index.ts';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ros2Peer, type Ros2Peer } from '../peers/ros2.ts';
+import { goalFromCli } from '../rclpy/cli-goal.ts';
 import { RclpyPeer, shares } from '../rclpy/rclpy-peer.ts';
 import { Ros2Daemon } from '../ros2/ros2-daemon.ts';
 import { fibonacciHashes } from '../zenoh/fibonacci-hashes.ts';
@@ -167,6 +168,20 @@ describe('goals of an rmw_zenoh client relayed to rclpy action servers on Fast D
     const result = await again.peer.next((e) => e.event === 'result', 'a goal after the release', 60_000);
     expect(result).toMatchObject({ status: SUCCEEDED, sequence: [0, 1] });
   }, 180_000);
+
+  it("lists the daemon's own goal to a relayed action once in the stop's report, and the rclpy server takes one cancel", async () => {
+    // Its client and the relay carrying it to the rclpy server both follow it: the stop must cancel it once.
+    const goal = goalFromCli(daemon, '/fibonacci', 'test_msgs/action/Fibonacci', '{order: 200}');
+    await waitFor(() => goal.lines.some((l) => 'feedback' in l), "the daemon's goal under way", 60_000);
+    const id = String(goal.lines.find((l) => l.accepted === true)?.goal_id).replaceAll('-', '');
+    const report = JSON.parse(await stop()) as { goals?: string[] };
+    expect(report.goals?.filter((g) => g.includes(id))).toEqual([`/fibonacci ${id}`]);
+    await fibonacci.next((e) => e.event === 'done' && e.goal === id, 'the goal done at the rclpy server', 60_000);
+    expect((await goal.done).code, goal.text()).toBe(1);
+    expect(goal.lines.at(-1)).toMatchObject({ state: 'canceled' });
+    expect(fibonacci.all('cancel').filter((e) => e.goal === id)).toHaveLength(1);
+    await release();
+  }, 120_000);
 
   it('refuses a relayed goal whose pose is outside policy.geofence before the rclpy server sees it; one inside runs', async () => {
     const type = (part: string) => `${GOTO}_${part}`;

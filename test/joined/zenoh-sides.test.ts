@@ -1,4 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { BusActionClient } from '../../daemon/actions/index.ts';
+import { MessageCodec } from '../../daemon/bus/index.ts';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { ros2ClientNode } from '../peers/index.ts';
@@ -272,6 +274,37 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
     // While latched, a relayed goal is refused before it reaches the server.
     const refused = await joined.graphs.zenohPeer({ action: '/fibonacci', hashes, order: 3 }, script);
     await refused.next((e) => e.event === 'rejected', 'the goal rejected while latched', 30_000);
+    await daemon.robotStop.release('test');
+  });
+
+  it("lists the daemon's own goal to the relayed action once in the stop's report, and the DDS server takes one cancel", async () => {
+    const { daemon } = await daemonJoining();
+    const server = await joined.graphs.dds.node({
+      node: 'fib_server',
+      role: 'fibonacci_server',
+      action: '/fibonacci',
+      period_s: 0.1,
+    });
+    joined.cleanups.push(() => server.close());
+    // The daemon's own client: it and the relay carrying its goal to the DDS server both follow the goal.
+    const codec = new MessageCodec(daemon.definitions);
+    const client = new BusActionClient({
+      bus: daemon.bus,
+      codec,
+      name: '/fibonacci',
+      type: FIBONACCI,
+      track: daemon.actionGoals,
+    });
+    await waitFor(() => client.available(), 'the DDS action on the bus', 30_000);
+    let fed = 0;
+    const goal = await client.sendGoal({ order: 200 }, { onFeedback: () => fed++ });
+    expect(goal).toBeDefined();
+    await waitFor(() => fed > 0, 'feedback of the goal', 30_000);
+    const stopped = await daemon.robotStop.stop('test', "the daemon's own relayed goal ends with the stop");
+    expect(stopped.goals?.filter((g) => g.includes(goal!.goalId))).toEqual([`/fibonacci ${goal!.goalId}`]);
+    expect(await goal!.result({ timeoutMs: 30_000 })).toMatchObject({ state: 'canceled' });
+    // The DDS server says each cancel_goal it took, one for an ended goal too.
+    expect(server.events.filter((e) => e.event === 'cancel' && e.goal_id === goal!.goalId)).toHaveLength(1);
     await daemon.robotStop.release('test');
   });
 
