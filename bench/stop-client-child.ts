@@ -2,18 +2,16 @@
 // a status page): its own parsing is not done on the daemon's event loop. Sends `n` POST /stop, each followed
 // by a GET of the floor server (a bare HTTP server on the daemon's event loop that answers at once), 50 ms
 // apart, and prints one JSON line: each request's send and answer times in ns of CLOCK_MONOTONIC
-// (process.hrtime, the same clock in every process of the machine). It runs at nice -10 where allowed: the operator's
-// client is on another machine (a laptop, a pendant), whose CPU the load generated here does not take, so the figures
-// are the daemon's side of the stop and not this process waiting for a core; the floor is timed by the same client.
+// (process.hrtime, the same clock in every process of the machine). It runs real time (SCHED_FIFO 50) where allowed,
+// else at nice -10: the operator's client is on another machine (a laptop, a pendant, an e-stop box), whose CPU the
+// load generated here does not take, so the figures are the daemon's side of the stop and not this process waiting
+// for one of the two cores the load fills; the floor is timed by the same client.
 //   node --import tsx stop-client-child.ts <api url> <floor url> <n>
 import { request } from 'node:http';
-import { setPriority } from 'node:os';
+import { applyThreadScheduling } from '../daemon/util/index.ts';
 
-try {
-  setPriority(-10);
-} catch {
-  // without CAP_SYS_NICE: at the default, and the load generator's processes compete with it for the cores
-}
+// Refused without CAP_SYS_NICE: then at the default, and the load generator's processes compete with it for the cores.
+const scheduling = applyThreadScheduling({ policy: 'fifo', rtPriority: 50, nice: -10 });
 
 const [url, floor, count] = process.argv.slice(2) as [string, string, string];
 
@@ -46,4 +44,4 @@ for (let i = 0; i < Number(count); i++) {
   floors.push(await timed(floor, 'GET'));
   await new Promise((r) => setTimeout(r, 25));
 }
-process.stdout.write(`${JSON.stringify({ stops, floors })}\n`);
+process.stdout.write(`${JSON.stringify({ stops, floors, scheduling: scheduling.summary })}\n`);

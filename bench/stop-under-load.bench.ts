@@ -16,9 +16,10 @@ import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 // 20,000 records, while another process floods one surface (stop-load-child.ts: 128 HTTP requests in
 // flight, 500 event stream replays from seq 0, 64 Foxglove clients, 32 lakehouse queries), beside the same
 // stop on the idle daemon. The operator's client is a process of its own (stop-client-child.ts), as curl or
-// the CLI is. The floor, measured in the same run and interleaved with the stops: a bare HTTP server on the
-// daemon's event loop that answers at once. What it takes under a load is what the machine (2 cores shared
-// with the load generator) and the daemon's event loop cost any request; the stop's own work is above it.
+// the CLI is, run real time where allowed since it stands for a client on another machine. The floor, measured in
+// the same run and interleaved with the stops: a bare HTTP server on the daemon's event loop that answers at once.
+// What it takes under a load is what the machine (2 cores shared with the load generator) and the daemon's event
+// loop cost any request; the stop's own work is above it.
 // Each row also says what the code before the stop owner gave (bench/stop-before-owner.json): recorded once from a
 // worktree at that commit, on the same kind of loaded machine, not measured in this run, since that code's daemon
 // lacks what this bench reads in-process; with load averages from 3 to 15 here, compare it as an order of magnitude.
@@ -81,6 +82,9 @@ function watchLine(line: SharedArrayBuffer) {
   return { times, close: () => worker.terminate() };
 }
 
+/** What the stop listener's thread and the operator's client ran with (the kernel's words), for the notes. */
+const scheduling = { listener: 'unknown', client: 'unknown' };
+
 export async function run(): Promise<BenchResult[]> {
   const started = await startDaemon(
     {
@@ -102,6 +106,8 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const url = daemon.ports.get(PORTS.api)!.url!;
     const stopUrl = readApiFile(daemon.dataDir)!.stop_url!;
+    const api = daemon.status().components.api!.details as { stop_listener: { scheduling: string } };
+    scheduling.listener = api.stop_listener.scheduling;
     const foxglove = daemon.ports.get(PORTS.foxglove)!.url!;
     const seen: Seen = { zeros: [], durable: [], line: watcher.times };
     daemon.bus.subscribe({
@@ -167,7 +173,9 @@ async function stops(url: string, floorUrl: string, seen: Seen, to: 'api' | 'lis
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   delay.disable();
   if (code !== 0) throw new Error(`the operator's client exited with ${code}`);
-  const { stops: sent, floors } = JSON.parse(out) as { stops: [string, string][]; floors: [string, string][] };
+  const parsed = JSON.parse(out) as { stops: [string, string][]; floors: [string, string][]; scheduling: string };
+  const { stops: sent, floors } = parsed;
+  scheduling.client = parsed.scheduling;
   const lastSent = BigInt(sent.at(-1)![0]);
   for (const deadline = performance.now() + 2000; to === 'api' && !seen.durable.some((t) => t >= lastSent);) {
     if (performance.now() > deadline) break;
@@ -307,7 +315,9 @@ function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
         `${rounds.length} rounds of ${STOPS} stops, p99 per round ${perRound.map((r) => r.toFixed(1)).join(', ')} ms ` +
           `(best ${Math.min(...perRound).toFixed(1)}, worst ${Math.max(...perRound).toFixed(1)})`,
         before(load, figure),
-        `event-loop delay p99 ${times.loopDelayP99.toFixed(1)} ms; load average ${loadAverage.toFixed(1)}`,
+        `event-loop delay p99 ${times.loopDelayP99.toFixed(1)} ms; load average ${loadAverage.toFixed(1)}; ` +
+          `stop listener's thread ${scheduling.listener}; the operator's client (a process here, standing for ` +
+          `one on another machine) ${scheduling.client}`,
       ],
     };
   });

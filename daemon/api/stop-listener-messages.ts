@@ -36,6 +36,8 @@ export type FromListener =
       tid: number;
     }
   | { type: 'failed'; message: string; code?: string }
+  /** The thread left real time for a flood (`demoted`), or came back to it. */
+  | { type: 'scheduling'; scheduling: string; demoted: boolean; demotions: number }
   /** A stop came in: its line is counted already; the main thread takes the rest. */
   | { type: 'stop'; id: number; by: string; reason: string | null; at: string }
   /** What the stop `id`'s zero commands did, once each answered (or its wait ran out). */

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
 import { applyThreadScheduling, StopLine } from '../util/index.ts';
 import { crossSiteRefusal } from './cross-site.ts';
+import { FloodGuard } from './stop-listener-flood.ts';
 import { gateRefusal } from './gate.ts';
 import { HttpError } from './http-error.ts';
 import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
@@ -197,11 +198,43 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   });
 }
 
-// The thread's own priority (api.stop_scheduling): by default the normal scheduler at nice -10, which the kernel
-// wakes ahead of the daemon's busy threads and the load beside them, yet which a flood of requests (refused, but
-// read) cannot hold a core with against everything else on the robot; real time where the user chooses it.
-const scheduling = applyThreadScheduling(data.scheduling);
-const refused = scheduling.summary.includes('refused');
+// The thread's own priority (api.stop_scheduling): by default real time (SCHED_FIFO above the control loops), so a
+// stop is read within a few ms however busy the cores are; else the normal scheduler at api.stop_nice. A real-time
+// thread that a flood keeps runnable would hold its core against the rest of the robot (a test that flooded one
+// without end held both cores at 95%), so past FLOOD_PER_S connections and requests in a second it goes back to the
+// normal scheduler at its niceness, and returns to real time after FLOOD_QUIET_MS without a flood.
+const FLOOD_PER_S = 50;
+const FLOOD_QUIET_MS = 5000;
+let scheduling = applyThreadScheduling(data.scheduling);
+const realTime = data.scheduling.policy !== 'other';
+const flood = new FloodGuard(FLOOD_PER_S, FLOOD_QUIET_MS);
+const monotonicMs = () => performance.now();
+
+function reschedule(demoted: boolean): void {
+  const { policy, rtPriority, nice } = data.scheduling;
+  scheduling = applyThreadScheduling(demoted ? { policy: 'other', rtPriority, nice } : { policy, rtPriority, nice });
+  const summary = demoted
+    ? `${scheduling.summary} (left ${policy === 'fifo' ? 'SCHED_FIFO' : 'SCHED_RR'} ${rtPriority} for a flood of over ${FLOOD_PER_S} connections and requests a second)`
+    : scheduling.summary;
+  post({ type: 'scheduling', scheduling: summary, demoted, demotions: flood.demotions });
+  if (demoted)
+    log.warn(
+      { scheduling: summary },
+      `stop listener: over ${FLOOD_PER_S} connections and requests a second; its thread leaves real time until ${FLOOD_QUIET_MS / 1000} s pass without it (stops are still taken)`,
+    );
+  else log.info({ scheduling: summary }, 'stop listener: no flood for a while; its thread is back to real time');
+}
+
+/** Counts a connection or a request; a real-time thread leaves real time on a flood's first. */
+function counted(): void {
+  if (realTime && flood.hit(monotonicMs())) reschedule(true);
+}
+
+if (realTime)
+  setInterval(() => {
+    if (flood.quiet(monotonicMs())) reschedule(false);
+  }, 1000).unref();
+
 const server = createServer(
   {
     // A request must arrive whole at once: a client trickling its headers holds a socket for this long at most.
@@ -212,12 +245,14 @@ const server = createServer(
     requireHostHeader: false, // answered by the gate, in the API's error shape
   },
   (req, res) => {
+    counted();
     serve(req, res).catch((error: Error) => {
       log.error({ err: error.message }, 'stop listener: a request failed');
       if (!res.headersSent) answer(res, 500, { error: 'internal', message: error.message }, true);
     });
   },
 );
+server.on('connection', counted);
 server.on('clientError', (_error, socket) => {
   if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   else socket.destroy();
@@ -234,7 +269,7 @@ server.listen({ host: data.host, port: data.port }, () => {
     family: address.family,
     port: address.port,
     scheduling: scheduling.summary,
-    refused,
+    refused: scheduling.summary.includes('refused'),
     tid: scheduling.tid,
   });
 });

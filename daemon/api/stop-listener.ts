@@ -14,7 +14,7 @@ export interface StopListenerOptions {
   /** The API's URL, which the listener names for every route but its own. */
   apiUrl: string;
   log: Logger;
-  /** The thread's scheduling (api.stop_scheduling and its keys); unset: the normal scheduler at nice -10. */
+  /** The thread's scheduling (api.stop_scheduling and its keys); unset: SCHED_FIFO 60, else nice -10. */
   scheduling?: SchedulingRequest;
   /** Starts the thread; a test gives its own. */
   spawn?: (data: StopListenerData) => Worker;
@@ -51,11 +51,11 @@ export class StopListener {
   #zeroes = new Map<number, (zeroes: { zeroed: string[]; failed: Record<string, string> }) => void>();
   #closing = false;
   /** Stops this listener took, and those whose off-loop zero commands failed in part. */
-  readonly counters = { stops: 0, zeroFailures: 0, threadExits: 0 };
+  readonly counters = { stops: 0, zeroFailures: 0, threadExits: 0, floodDemotions: 0 };
 
   constructor(options: StopListenerOptions) {
     const { robotStop, host, port, token, apiUrl, log, spawn = spawnStopListener } = options;
-    const scheduling = options.scheduling ?? { policy: 'other', rtPriority: 60, nice: -10 };
+    const scheduling = options.scheduling ?? { policy: 'fifo', rtPriority: 60, nice: -10 };
     this.#robotStop = robotStop;
     this.#log = log;
     this.#spawn = spawn;
@@ -148,6 +148,10 @@ export class StopListener {
       }
       case 'log':
         this.#relay(m.line);
+        return;
+      case 'scheduling':
+        if (this.#scheduling) this.#scheduling = { ...this.#scheduling, summary: m.scheduling };
+        if (m.demoted) this.counters.floodDemotions++;
         return;
     }
   }

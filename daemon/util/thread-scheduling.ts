@@ -77,6 +77,17 @@ export function applyThreadScheduling(request: SchedulingRequest): SchedulingRes
       notes.push(`cpu_affinity ${list} refused: ${toolFailure(error, 'taskset')}`);
     }
   }
+  if (request.policy === 'other' && readThreadScheduling(tid).policy !== 'other') {
+    // Back from real time (a thread started by one inherits its policy, and the stop listener leaves it in a flood).
+    try {
+      execFileSync('chrt', ['--other', '--pid', '0', String(tid)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 5000,
+      });
+    } catch (error) {
+      notes.push(`SCHED_OTHER refused: ${toolFailure(error, 'chrt')}`);
+    }
+  }
   if (request.policy !== 'other') {
     try {
       execFileSync('chrt', [CHRT_FLAG[request.policy], '--pid', String(request.rtPriority), String(tid)], {

@@ -156,31 +156,41 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
     expect(onBus.filter((t) => !moving(t))).toEqual([]);
   });
 
-  it("runs its thread at the priority asked (api.stop_nice), shown in /status with the thread's id", async () => {
+  it('runs its thread real time by default and at the niceness asked under other, shown in /status', async () => {
     const root = process.getuid?.() === 0;
     const base = getPriority(); // this thread's, the daemon's (in process here)
-    const { daemon, stop } = await startDaemon(
-      { api: { enabled: true, port: 0, stop_listener: true, stop_nice: -5 } },
+    /** policy (field 41: 0 other, 1 fifo), rt priority (40) and niceness (19) of a thread of this process. */
+    const sched = (tid: number | 'self') => {
+      const stat = readFileSync(tid === 'self' ? '/proc/thread-self/stat' : `/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { policy: Number(fields[41 - 3]), rt: Number(fields[40 - 3]), nice: Number(fields[19 - 3]) };
+    };
+    const listenerOf = (daemon: Daemon) =>
+      (daemon.status().components.api!.details as { stop_listener: { scheduling: string; tid: number } }).stop_listener;
+
+    const real = await startDaemon({ api: { enabled: true, port: 0, stop_listener: true } }, 'stop-listener-rt-');
+    cleanups.push(real.stop);
+    const fifo = listenerOf(real.daemon);
+    if (root) {
+      expect(fifo.scheduling).toBe('SCHED_FIFO 60');
+      expect(sched(fifo.tid)).toMatchObject({ policy: 1, rt: 60 });
+    } else expect(fifo.scheduling).toMatch(/refused/);
+
+    const normal = await startDaemon(
+      { api: { enabled: true, port: 0, stop_listener: true, stop_scheduling: 'other', stop_nice: -5 } },
       'stop-listener-nice-',
     );
-    cleanups.push(stop);
-    const details = daemon.status().components.api!.details as {
-      stop_listener: { scheduling: string; tid: number };
-    };
-    const { scheduling, tid } = details.stop_listener;
-    // /proc/<pid>/task/<tid>/stat: the niceness is field 19, counted after the command name's closing parenthesis.
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+    cleanups.push(normal.stop);
+    const other = listenerOf(normal.daemon);
     if (root) {
-      expect(scheduling).toBe('SCHED_OTHER nice -5');
-      expect(nice).toBe(-5);
+      expect(other.scheduling).toBe('SCHED_OTHER nice -5');
+      expect(sched(other.tid)).toMatchObject({ policy: 0, nice: -5 });
     } else {
       // Without CAP_SYS_NICE it runs at the daemon's, and says why.
-      expect(scheduling).toMatch(/nice -5 refused/);
-      expect(nice).toBe(base);
+      expect(other.scheduling).toMatch(/nice -5 refused/);
+      expect(sched(other.tid).nice).toBe(base);
     }
-    // The daemon's own thread keeps its priority: only the listener's was changed.
-    const main = readFileSync('/proc/self/stat', 'utf8');
-    expect(Number(main.slice(main.lastIndexOf(')') + 2).split(' ')[19 - 3])).toBe(base);
+    // The daemon's own thread keeps its priority: only the listeners' were changed.
+    expect(sched('self')).toMatchObject({ policy: 0, nice: base });
   });
 });

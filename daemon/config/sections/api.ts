@@ -37,12 +37,12 @@ export const ApiConfig = Section(
       description:
         "Serve POST /stop on the stop listener too (api.stop_port). Off, the operator's stop is the API's POST /stop alone, on the event loop the API shares.",
     }),
-    stop_scheduling: Type.Union([Type.Literal('other'), Type.Literal('fifo'), Type.Literal('rr')], {
-      default: 'other',
+    stop_scheduling: Type.Union([Type.Literal('fifo'), Type.Literal('rr'), Type.Literal('other')], {
+      default: 'fifo',
       description:
-        "Scheduling of the stop listener's thread alone (Linux): other (the normal scheduler at api.stop_nice), or fifo/rr (real time at api.stop_rt_priority, above the control loop's 50 by default, so a stop runs before the loop's next tick). " +
-        'Lowering the niceness or a real-time policy needs CAP_SYS_NICE (a real-time one: or LimitRTPRIO=); refused, the thread runs at the daemon\'s and GET /status says so. ' +
-        "A real-time thread also takes CPU for the requests it refuses: choose it where only trusted hosts reach api.stop_port.",
+        "Scheduling of the stop listener's thread alone (Linux): fifo or rr (real time at api.stop_rt_priority, above the control loop's 50, so a stop is read within a few ms however busy the cores are), or other (the normal scheduler at api.stop_nice). " +
+        'Over 50 connections and requests a second, a real-time thread goes back to the normal scheduler until 5 s pass without a flood, so a flood cannot hold its core. ' +
+        "Real time needs CAP_SYS_NICE or LimitRTPRIO= (the system unit grants both); refused, the thread runs at api.stop_nice, or at the daemon's, and GET /status says so.",
     }),
     stop_rt_priority: Type.Integer({
       minimum: 1,
@@ -55,7 +55,7 @@ export const ApiConfig = Section(
       maximum: 19,
       default: -10,
       description:
-        "Niceness of the stop listener's thread (api.stop_scheduling other, or a refused real-time one): -10 wakes it ahead of the daemon's busy threads and the load beside it on a loaded machine; below 0 needs CAP_SYS_NICE.",
+        "Niceness of the stop listener's thread under api.stop_scheduling other, during a flood, or when real time is refused: -10 wakes it ahead of the daemon's busy threads; below 0 needs CAP_SYS_NICE.",
     }),
     token: Type.String({
       default: '',
