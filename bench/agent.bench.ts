@@ -23,7 +23,7 @@ import { DefinitionsRegistry } from '../daemon/bus/index.ts';
 import { RobotGraph } from '../daemon/bus/index.ts';
 import { parseConfigText } from '../daemon/config/index.ts';
 import { newId } from '../daemon/contract/index.ts';
-import type { AgentEvent, AgentEventRecord, Intent, RunState } from '../daemon/contract/index.ts';
+import type { AgentEvent, RunState } from '../daemon/contract/index.ts';
 import { RunStore } from '../daemon/agent/index.ts';
 import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import { DurableJournal, type FsyncPolicy } from '../daemon/journal/index.ts';
@@ -32,6 +32,7 @@ import { StopAuthority } from '../daemon/safety/index.ts';
 import { livePorts } from '../daemon/lifecycle/index.ts';
 import { MotionLock } from '../daemon/agent/index.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
+import { appendRun, callRecordsRun, heldRecordBytes, oneCallsRecords } from './agent-appends.ts';
 
 // The edge agent's own overhead per tool call: a natural-language run whose model (pi-ai's faux provider,
 // answering at once) calls the `stop` skill CALLS times, then answers. Ours: the whole agent (intent
@@ -172,75 +173,6 @@ async function oursRun(
 }
 
 /**
- * One durable append per call, as the goal allows: a tool.call record (the shape ours writes) appended to a
- * DurableJournal with fsync never and awaited, CALLS times; ms per append.
- */
-async function appendRun(journal: Journal): Promise<number> {
-  const runId = newId();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < CALLS; i++) {
-    await journal.append('agent_event', {
-      event_id: newId(),
-      run_id: runId,
-      kind: 'tool.call',
-      payload: { call_id: `call_${i}`, tool: 'stop', input: {} },
-      ts: process.hrtime.bigint().toString(),
-    });
-  }
-  return Number(process.hrtime.bigint() - start) / 1e6 / CALLS;
-}
-
-/**
- * The events one of ours' tool calls journals, in the one write it waits for: the previous call's
- * tool.result, the model's message (llm.message) and the tool.call, taken from a finished run of ours,
- * written through a RunStore CALLS times as ours writes them (`oneRecord`: one record, the tool.call
- * carrying the other two) or as the previous version did (one record each, in one batch); ms per write.
- * Beside appendRun's single tool.call record it shows what the journal path costs for what a call writes.
- */
-async function callRecordsRun(store: RunStore, events: readonly AgentEvent[], oneRecord: boolean): Promise<number> {
-  const { run } = await store.create(benchIntent(), 'llm:bench');
-  const items = events.map((e) => ({ kind: e.kind, payload: e.payload }));
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < CALLS; i++) await store.events(run.run_id, items, oneRecord);
-  const ms = Number(process.hrtime.bigint() - start) / 1e6 / CALLS;
-  await store.transition(run.run_id, 'succeeded'); // a finished run leaves the store's memory
-  return ms;
-}
-
-const benchIntent = (): Intent => ({
-  intent_id: newId(),
-  type: 'natural_language',
-  params: { text: 'stop the robot, repeatedly' },
-  policy_ctx: { actor: 'bench', source: 'internal' },
-  targets: [],
-});
-
-/** The JSON size of the record ours' last tool call was journaled in, and of the events it carries. */
-function heldRecordBytes(journal: Journal): string {
-  const record = journal
-    .read(Math.max(1, journal.lastSeq - 16), 20)
-    .findLast(
-      (r) =>
-        r.kind === 'agent_event' &&
-        (r.data as AgentEventRecord).kind === 'tool.call' &&
-        (r.data as AgentEventRecord).noted !== undefined,
-    );
-  if (!record) throw new Error('ours journaled no tool call carrying the events before it');
-  const data = record.data as AgentEventRecord;
-  const kinds = [...(data.noted ?? []).map((n) => n.kind), data.kind].join(' + ');
-  return `one record (${kinds}) of ${Buffer.byteLength(JSON.stringify(record))} B`;
-}
-
-/** One call's records from a finished run: a tool.result, then the llm.message and tool.call after it. */
-function oneCallsRecords(events: readonly AgentEvent[]): AgentEvent[] {
-  const call = events.findLastIndex((e) => e.kind === 'tool.call');
-  const message = events.findLastIndex((e, i) => i < call && e.kind === 'llm.message');
-  const result = events.findLastIndex((e, i) => i < message && e.kind === 'tool.result');
-  if (call < 0 || message < 0 || result < 0) throw new Error('bench run has no tool.result, llm.message, tool.call');
-  return [events[result]!, events[message]!, events[call]!];
-}
-
-/**
  * A journal that only does the CPU work of one (a JSON record per append, kept in memory): it isolates
  * the agent's own code from the journal's write path.
  */
@@ -342,9 +274,9 @@ export async function run(): Promise<BenchResult[]> {
       const b = await bareRun(bareFaux, bus);
       const o = await oursRun(never.agent, never.journal, oursFaux);
       const m = await oursRun(memory.agent, memory.journal, oursFaux);
-      const a = await appendRun(appendOnly);
-      const c = await callRecordsRun(callRecords, oneCallsRecords(lastEvents), true);
-      const c3 = await callRecordsRun(callRecords, oneCallsRecords(lastEvents), false);
+      const a = await appendRun(appendOnly, CALLS);
+      const c = await callRecordsRun(callRecords, oneCallsRecords(lastEvents), true, CALLS);
+      const c3 = await callRecordsRun(callRecords, oneCallsRecords(lastEvents), false, CALLS);
       if (i < COLD) {
         coldBare.push(b.perCall);
         coldOurs.push(o.perCall);
