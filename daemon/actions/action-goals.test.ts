@@ -16,14 +16,20 @@ function handle(action: string, goalId: string): TrackedGoal & { cancels: number
   return goal;
 }
 
+/** One goal followed by two parts, as the daemon's client and the relay carrying its goal: the relay started first. */
+function followedTwice() {
+  const goals = new ActionGoals();
+  const id = newGoalId();
+  const relay = handle('/fibonacci', id);
+  const client = handle('/fibonacci', id);
+  goals.started(relay);
+  goals.started(client);
+  return { goals, id, relay, client };
+}
+
 describe("the daemon's goals in flight", () => {
   it("lists and cancels once a goal that both the daemon's client and the relay carrying it follow", async () => {
-    const goals = new ActionGoals();
-    const id = newGoalId();
-    const client = handle('/fibonacci', id);
-    const relay = handle('/fibonacci', id);
-    goals.started(relay);
-    goals.started(client);
+    const { goals, id, relay, client } = followedTwice();
     expect(goals.inFlight()).toEqual([{ action: '/fibonacci', goalId: id }]);
     const report = await goals.onOperatorStop().settled;
     expect(report).toEqual({ goals: [`/fibonacci ${id}`], problems: [] });
@@ -31,12 +37,7 @@ describe("the daemon's goals in flight", () => {
   });
 
   it('keeps the goal in flight until the last part following it ends, and cancels it through the one left', async () => {
-    const goals = new ActionGoals();
-    const id = newGoalId();
-    const relay = handle('/fibonacci', id);
-    const client = handle('/fibonacci', id);
-    goals.started(relay);
-    goals.started(client);
+    const { goals, id, relay, client } = followedTwice();
     goals.ended(relay);
     expect(goals.inFlight()).toEqual([{ action: '/fibonacci', goalId: id }]);
     await goals.cancelAll();

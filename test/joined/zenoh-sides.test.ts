@@ -242,8 +242,8 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
     expect(adder.events.filter((e) => e.event === 'served')).toEqual([{ event: 'served', a: String(a), b: String(b) }]);
   });
 
-  it("runs an rmw_zenoh client's goal on a DDS action server, feedback and result across, and the operator's stop cancels it", async () => {
-    const { daemon } = await daemonJoining();
+  /** A DDS Fibonacci server of /fibonacci (a step each 0.1 s), once the daemon relays it onto the bus. */
+  async function fibonacciServer(daemon: Daemon) {
     const server = await joined.graphs.dds.node({
       node: 'fib_server',
       role: 'fibonacci_server',
@@ -256,6 +256,12 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
       'the DDS action on the bus',
       30_000,
     );
+    return server;
+  }
+
+  it("runs an rmw_zenoh client's goal on a DDS action server, feedback and result across, and the operator's stop cancels it", async () => {
+    const { daemon } = await daemonJoining();
+    const server = await fibonacciServer(daemon);
     const hashes = fibonacciHashes(daemon.definitions);
     const script = joined.graphs.zenohNet.peers.peerScript.replace('ros_peer.py', 'action_client.py');
     const done = await joined.graphs.zenohPeer({ action: '/fibonacci', hashes, order: 4 }, script);
@@ -279,23 +285,11 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
 
   it("lists the daemon's own goal to the relayed action once in the stop's report, and the DDS server takes one cancel", async () => {
     const { daemon } = await daemonJoining();
-    const server = await joined.graphs.dds.node({
-      node: 'fib_server',
-      role: 'fibonacci_server',
-      action: '/fibonacci',
-      period_s: 0.1,
-    });
-    joined.cleanups.push(() => server.close());
+    const server = await fibonacciServer(daemon);
     // The daemon's own client: it and the relay carrying its goal to the DDS server both follow the goal.
     const codec = new MessageCodec(daemon.definitions);
-    const client = new BusActionClient({
-      bus: daemon.bus,
-      codec,
-      name: '/fibonacci',
-      type: FIBONACCI,
-      track: daemon.actionGoals,
-    });
-    await waitFor(() => client.available(), 'the DDS action on the bus', 30_000);
+    const track = daemon.actionGoals;
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: '/fibonacci', type: FIBONACCI, track });
     let fed = 0;
     const goal = await client.sendGoal({ order: 200 }, { onFeedback: () => fed++ });
     expect(goal).toBeDefined();
