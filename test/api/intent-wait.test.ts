@@ -69,6 +69,40 @@ describe('auraison-edge intent --wait', () => {
     expect(cli.out.stderr).toBe('');
   });
 
+  it("prints each event a tool call's one journal record carries, in order, once", async () => {
+    const { h, agent, start } = await setup(600_000);
+    const cli = start('intent', 'navigate_to', '--params', '{"goal":"dock"}', '--wait');
+    await waitFor(() => /state +running/.test(cli.out.stdout), 'the running state printed');
+    const runId = agent.listRuns()[0]!.run_id;
+    await agent.carried(
+      runId,
+      [
+        { kind: 'tool.result', payload: { tool: 'get_pose', ok: true } },
+        { kind: 'llm.message', payload: { role: 'assistant', text: 'driving to the dock' } },
+      ],
+      'tool.call',
+      { tool: 'navigate_to', args: { goal: 'dock' } },
+    );
+    await waitFor(() => /tool\.call/.test(cli.out.stdout), 'the tool call printed');
+    await http(h.url, `/runs/${runId}/cancel`, { body: { by: 'ops', reason: 'test over' } });
+    expect(await cli.code).toBe(1);
+    const kinds = cli.out.stdout
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .filter((l) => LINE.test(l))
+      .map((l) => l.trim().split(/ +/)[1]);
+    expect(kinds).toEqual([
+      'run.created',
+      'state',
+      'run.status',
+      'tool.result',
+      'llm.message',
+      'tool.call',
+      'state', // the wait ends at the cancelled state: the fake agent's run.status after it is not waited for
+    ]);
+  });
+
   it('--json prints one JSON line per event and state change, then {run}', async () => {
     const { start } = await setup(20);
     const cli = start('intent', 'stop', '--wait', '--json');

@@ -98,6 +98,23 @@ export class FakeAgent implements Component, AgentService {
     return entry.run;
   }
 
+  /**
+   * One journal record as a tool call of the real agent writes it: the event `kind` carrying in `noted` the events
+   * noted before it (the previous result, the model's message), which share its run and time.
+   */
+  async carried(
+    runId: string,
+    noted: { kind: string; payload: Record<string, unknown> }[],
+    kind: string,
+    payload: Record<string, unknown>,
+  ): Promise<void> {
+    const ts = nowNs().toString();
+    const carried = noted.map((n) => ({ event_id: newId(), ...n }));
+    const event: AgentEvent = { event_id: newId(), run_id: runId, kind, payload, ts };
+    this.#runs.get(runId)!.events.push(...carried.map((n) => ({ ...n, run_id: runId, ts })), event);
+    await this.#journal.append('agent_event', { ...event, noted: carried });
+  }
+
   async #event(runId: string, kind: string, payload: Record<string, unknown>): Promise<void> {
     const event: AgentEvent = { event_id: newId(), run_id: runId, kind, payload, ts: nowNs().toString() };
     this.#runs.get(runId)!.events.push(event);
