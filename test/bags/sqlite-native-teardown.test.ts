@@ -28,7 +28,10 @@ process.exit(0);
 
 describe('better-sqlite3 at thread and process teardown', () => {
   it('exits 0 with databases and statements left for the garbage collector, in workers and in the main thread', () => {
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], { encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.stderr).not.toMatch(/Assertion failed/);
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/version 1[3-9]\./);
