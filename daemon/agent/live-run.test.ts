@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from '../contract/ids.ts';
-import type { Intent } from '../contract/schemas.ts';
+import { stopIntent } from '../../test/helpers/stop-intent.ts';
 import type { JournalRecord } from '../contract/services.ts';
 import { agentEventsOf } from '../contract/agent-events-of.ts';
 import type { AgentEventRecord } from '../contract/agent-event-record.ts';
@@ -8,13 +7,7 @@ import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { LiveRun } from './live-run.ts';
 import { RunStore } from './run-store.ts';
 
-const intent = (): Intent => ({
-  intent_id: newId(),
-  type: 'stop',
-  params: {},
-  policy_ctx: { actor: 't', source: 'internal' },
-  targets: [],
-});
+const intent = stopIntent;
 
 /** A MemoryJournal that counts the ticks its appends arrive in, and can be told to fail. */
 class TickJournal extends MemoryJournal {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentEventRecord } from '../contract/agent-event-record.ts';
 import { agentEventsOf } from '../contract/agent-events-of.ts';
 import { newId } from '../contract/ids.ts';
-import type { Intent } from '../contract/schemas.ts';
+import { stopIntent } from '../../test/helpers/stop-intent.ts';
 import { DurableJournal } from '../journal/durable-journal.ts';
 import { decodeFrame } from '../journal/frame.ts';
 import { tempDir } from '../../test/helpers/cli.ts';
@@ -13,13 +13,7 @@ import { RunStore } from './run-store.ts';
 
 // Several events of a run written as one journal record (a tool call's: RunStore.events with oneRecord).
 
-const intent = (): Intent => ({
-  intent_id: newId(),
-  type: 'stop',
-  params: {},
-  policy_ctx: { actor: 't', source: 'internal' },
-  targets: [],
-});
+const intent = stopIntent;
 
 /** The texts of the records in a durable journal's directory, oldest first. */
 function recordTexts(dir: string): string[] {

@@ -1,21 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newId } from '../contract/ids.ts';
-import type { Intent } from '../contract/schemas.ts';
+import { stopIntent } from '../../test/helpers/stop-intent.ts';
 import { DurableJournal } from '../journal/durable-journal.ts';
 import { decodeFrame } from '../journal/frame.ts';
 import { tempDir } from '../../test/helpers/cli.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { RunStore } from './run-store.ts';
 
-const intent = (): Intent => ({
-  intent_id: newId(),
-  type: 'stop',
-  params: {},
-  policy_ctx: { actor: 't', source: 'internal' },
-  targets: [],
-});
+const intent = stopIntent;
 
 /** A run that called a tool, had a policy rule fire and succeeded. */
 async function finishedRun(
