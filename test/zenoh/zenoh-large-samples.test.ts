@@ -147,8 +147,11 @@ describe('samples larger than the remote-api bridge takes', () => {
     const reasons = new Set<string>();
     const watch = setInterval(() => zenoh.health().reason && reasons.add(zenoh.health().reason!), 5);
     proxy.inject(header);
-    await waitFor(() => link().oversize_messages === 1 && link().opens === 2, 'the session lost and opened again');
-    clearInterval(watch);
+    try {
+      await waitFor(() => link().oversize_messages === 1 && link().opens === 2, 'the session lost and opened again');
+    } finally {
+      clearInterval(watch); // a wait that times out must not leave it reading a stopped daemon
+    }
     expect(
       [...reasons].some((r) =>
         r.includes(`over the ${WEBSOCKET_MAX_MESSAGE_BYTES} bytes the daemon's WebSocket reads`),
