@@ -5,7 +5,8 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 import { recordCmdVel } from '../helpers/cmd-vel.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ENDPOINT_SETTINGS, MODEL_ID, startModelServer, writeTestModel, type ModelServer } from './model-servers.ts';
+import { ENDPOINT_SETTINGS, MODEL_ID, startModelServer, type ModelServer } from './model-servers.ts';
+import { madeModel } from './made-model.ts';
 
 // The agent's skills offered to a real server as tools. On llama-server the made model opens a tool call when the
 // prompt offers tools on a user's turn (its chat template marks that turn), the server's grammar fills in the first
@@ -14,14 +15,8 @@ import { ENDPOINT_SETTINGS, MODEL_ID, startModelServer, writeTestModel, type Mod
 // tool's result the model says "Done.". llama-cpp-python's server parses no call from text: the frame's side there.
 
 const shared = cleanupStack(afterAll);
+const made = madeModel();
 const cleanups = cleanupStack();
-let model: string;
-
-beforeAll(async () => {
-  const written = await writeTestModel();
-  shared.push(written.cleanup);
-  model = written.path;
-}, 60_000);
 
 const FENCE = [
   { x: 0, y: 0 },
@@ -67,7 +62,7 @@ describe("the edge agent on llama-cpp-python's server, which parses no call from
   const kind = 'llama-cpp-python' as const;
   let server: ModelServer;
   beforeAll(async () => {
-    server = await startModelServer(kind, model);
+    server = await startModelServer(kind, made.path);
     shared.push(() => server.close());
   }, 90_000);
 
@@ -89,7 +84,7 @@ describe("the edge agent on llama-cpp-python's server, which parses no call from
 describe('the edge agent on llama-server: the server parses the tool call, the frames hold it', () => {
   let server: ModelServer;
   beforeAll(async () => {
-    server = await startModelServer('llama-server', model);
+    server = await startModelServer('llama-server', made.path);
     shared.push(() => server.close());
   }, 90_000);
 

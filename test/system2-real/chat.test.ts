@@ -4,27 +4,15 @@ import { chatOnce, EndpointChain, resolveEndpoint } from '../../adapters/vllm/in
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { runCli } from '../helpers/cli.ts';
 import { endpointSettings } from '../system2/endpoint-settings.ts';
-import {
-  ENDPOINT_SETTINGS,
-  MODEL_ID,
-  SERVER_KINDS,
-  startModelServer,
-  writeTestModel,
-  type ModelServer,
-} from './model-servers.ts';
+import { ENDPOINT_SETTINGS, MODEL_ID, SERVER_KINDS, startModelServer, type ModelServer } from './model-servers.ts';
+import { madeModel } from './made-model.ts';
 
 // `llm check`, the bus query's chat and the agent's streamed completion against llama.cpp's llama-server and
 // llama-cpp-python's server, on the tests' made model: at temperature 0 it says "OK OK OK ..." to a plain chat, so
 // each reply is known token for token.
 
 const shared = cleanupStack(afterAll);
-let model: string;
-
-beforeAll(async () => {
-  const written = await writeTestModel();
-  shared.push(written.cleanup);
-  model = written.path;
-}, 60_000);
+const made = madeModel();
 
 describe.each(SERVER_KINDS)('System 2 against %s', (kind) => {
   let server: ModelServer;
@@ -38,7 +26,7 @@ describe.each(SERVER_KINDS)('System 2 against %s', (kind) => {
     });
 
   beforeAll(async () => {
-    server = await startModelServer(kind, model);
+    server = await startModelServer(kind, made.path);
     shared.push(() => server.close());
   }, 90_000);
 

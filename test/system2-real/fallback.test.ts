@@ -7,10 +7,10 @@ import {
   MODEL_ID,
   SERVER_KINDS,
   startModelServer,
-  writeTestModel,
   type ModelServer,
   type ServerKind,
 } from './model-servers.ts';
+import { madeModel } from './made-model.ts';
 import { startStreamProxy, type StreamProxy } from './stream-proxy.ts';
 
 // The fallback chain between two real servers, through the bus query ai/inference/llm/default: the first is
@@ -19,14 +19,8 @@ import { startStreamProxy, type StreamProxy } from './stream-proxy.ts';
 // Then the same server is asked again, back on its port (a server restarted while the daemon runs).
 
 const shared = cleanupStack(afterAll);
+const made = madeModel();
 const cleanups = cleanupStack();
-let model: string;
-
-beforeAll(async () => {
-  const written = await writeTestModel();
-  shared.push(written.cleanup);
-  model = written.path;
-}, 60_000);
 
 const bare = {
   sim: { enabled: false },
@@ -55,9 +49,9 @@ describe.each(SERVER_KINDS)('the fallback chain with %s first', (kind) => {
   let backup: ModelServer;
 
   beforeAll(async () => {
-    first = await startModelServer(kind, model);
+    first = await startModelServer(kind, made.path);
     shared.push(() => first.close());
-    backup = await startModelServer(OTHER[kind], model);
+    backup = await startModelServer(OTHER[kind], made.path);
     shared.push(() => backup.close());
   }, 120_000);
 

@@ -2,27 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import {
-  ENDPOINT_SETTINGS,
-  MODEL_ID,
-  SERVER_KINDS,
-  startModelServer,
-  writeTestModel,
-  type ModelServer,
-} from './model-servers.ts';
+import { ENDPOINT_SETTINGS, MODEL_ID, SERVER_KINDS, startModelServer, type ModelServer } from './model-servers.ts';
+import { madeModel } from './made-model.ts';
 
 // Structured output from real servers through the bus query ai/inference/llm/<endpoint>: the server's grammar
 // makes the made model's reply fit the schema, and the daemon checks it anyway. It fails closed where the reply
 // does not fit: cut off at max_tokens, or a schema keyword the server's grammar does not enforce (multipleOf).
 
 const shared = cleanupStack(afterAll);
-let model: string;
-
-beforeAll(async () => {
-  const written = await writeTestModel();
-  shared.push(written.cleanup);
-  model = written.path;
-}, 60_000);
+const made = madeModel();
 
 const MOVE = {
   name: 'move',
@@ -56,7 +44,7 @@ describe.each(SERVER_KINDS)('structured output from %s', (kind) => {
   let daemon: Daemon;
 
   beforeAll(async () => {
-    server = await startModelServer(kind, model);
+    server = await startModelServer(kind, made.path);
     shared.push(() => server.close());
     const started = await startDaemon(
       {
@@ -105,7 +93,7 @@ describe.each(SERVER_KINDS)('structured output from %s', (kind) => {
 
 describe("llama-cpp-python's server and the response_format forms", () => {
   it('answers json_schema, the OpenAI form, with HTTP 500, which the daemon reports as the endpoint failing', async () => {
-    const server = await startModelServer('llama-cpp-python', model);
+    const server = await startModelServer('llama-cpp-python', made.path);
     shared.push(() => server.close());
     const { daemon, stop } = await startDaemon(
       {

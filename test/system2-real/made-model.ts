@@ -1,0 +1,20 @@
+import { afterAll, beforeAll } from 'vitest';
+import { writeTestModel } from './model-servers.ts';
+
+/**
+ * The tests' made model for a whole test file: written before its first test, removed after its last. `path` is
+ * where it lies, once written.
+ */
+export function madeModel(): { readonly path: string } {
+  let written: { path: string; cleanup: () => void } | undefined;
+  beforeAll(async () => {
+    written = await writeTestModel();
+  }, 60_000);
+  afterAll(() => written?.cleanup());
+  return {
+    get path(): string {
+      if (!written) throw new Error('the made model is not written yet: read its path in a test or a hook');
+      return written.path;
+    },
+  };
+}
