@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
+import { BARE_DAEMON } from '../helpers/bare-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import {
@@ -22,13 +23,7 @@ const shared = cleanupStack(afterAll);
 const made = madeModel();
 const cleanups = cleanupStack();
 
-const bare = {
-  sim: { enabled: false },
-  foxglove: { enabled: false },
-  api: { enabled: false },
-  lakehouse: { enabled: false },
-  retention: { enabled: false },
-};
+const bare = BARE_DAEMON;
 
 function ask(daemon: Daemon, name: string, maxTokens?: number): Promise<Record<string, unknown>> {
   const payload = new TextEncoder().encode(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
+import { BARE_DAEMON } from '../helpers/bare-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { ENDPOINT_SETTINGS, MODEL_ID, SERVER_KINDS, startModelServer, type ModelServer } from './model-servers.ts';
@@ -22,13 +23,7 @@ const MOVE = {
   },
 };
 
-const bare = {
-  sim: { enabled: false },
-  foxglove: { enabled: false },
-  api: { enabled: false },
-  lakehouse: { enabled: false },
-  retention: { enabled: false },
-};
+const bare = BARE_DAEMON;
 
 function ask(daemon: Daemon, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const payload = new TextEncoder().encode(

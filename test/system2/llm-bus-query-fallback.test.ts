@@ -3,6 +3,7 @@ import type { Daemon } from '../../daemon/daemon.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { pacedSseServer } from './paced-sse-server.ts';
+import { BARE_DAEMON } from '../helpers/bare-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
 // The bus query `ai/inference/llm/default` goes down the same endpoints as the agent, and README promises
@@ -11,13 +12,7 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 
 const cleanups = cleanupStack();
 
-const bare = {
-  sim: { enabled: false },
-  foxglove: { enabled: false },
-  api: { enabled: false },
-  lakehouse: { enabled: false },
-  retention: { enabled: false },
-};
+const bare = BARE_DAEMON;
 
 async function daemonWith(endpoints: Record<string, unknown>[]): Promise<Daemon> {
   const { daemon, stop } = await startDaemon(

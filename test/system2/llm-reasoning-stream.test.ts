@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { pacedSseServer } from './paced-sse-server.ts';
+import { BARE_DAEMON } from '../helpers/bare-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
 // A reasoning model on vLLM (`--reasoning-parser`, Qwen3, DeepSeek-R1) streams its thinking as
@@ -12,13 +13,7 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 
 const cleanups = cleanupStack();
 
-const bare = {
-  sim: { enabled: false },
-  foxglove: { enabled: false },
-  api: { enabled: false },
-  lakehouse: { enabled: false },
-  retention: { enabled: false },
-};
+const bare = BARE_DAEMON;
 
 async function daemonWith(endpoint: Record<string, unknown>): Promise<Daemon> {
   const { daemon, stop } = await startDaemon(
