@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bridgeYaml, daemonConfigYaml, mapPgm, mapYaml } from './export-world-config.ts';
-import { worldSdf } from './export-world-sdf.ts';
+import { DEFAULT_GAZEBO_TARGET, type GazeboTarget, worldSdf } from './export-world-sdf.ts';
 import { generateMaze } from './maze.ts';
 import { BURGER_URDF } from './urdf.ts';
 
@@ -18,12 +18,15 @@ export const GAZEBO_FILES = {
 
 export type GazeboExportFile = { name: string; content: string | Uint8Array };
 
-/** Everything Gazebo and its launch need for the maze of `mazeSeed`, the maze the built-in sim builds from it. */
-export function gazeboWorldFiles(mazeSeed: number): GazeboExportFile[] {
+/**
+ * Everything Gazebo and its launch need for the maze of `mazeSeed`, the maze the built-in sim builds from it,
+ * for the Gazebo release and render engine of `target`.
+ */
+export function gazeboWorldFiles(mazeSeed: number, target: GazeboTarget = DEFAULT_GAZEBO_TARGET): GazeboExportFile[] {
   const maze = generateMaze({ seed: mazeSeed });
   return [
-    { name: GAZEBO_FILES.world, content: worldSdf(maze) },
-    { name: GAZEBO_FILES.bridge, content: bridgeYaml() },
+    { name: GAZEBO_FILES.world, content: worldSdf(maze, target) },
+    { name: GAZEBO_FILES.bridge, content: bridgeYaml(target.release) },
     { name: GAZEBO_FILES.urdf, content: BURGER_URDF },
     { name: GAZEBO_FILES.mapYaml, content: mapYaml(GAZEBO_FILES.mapPgm) },
     { name: GAZEBO_FILES.mapPgm, content: mapPgm(maze) },
@@ -33,10 +36,14 @@ export function gazeboWorldFiles(mazeSeed: number): GazeboExportFile[] {
 }
 
 /** Writes the files into `dir` (made if missing; files of these names are replaced) and gives their paths. */
-export async function exportGazeboWorld(dir: string, mazeSeed: number): Promise<string[]> {
+export async function exportGazeboWorld(
+  dir: string,
+  mazeSeed: number,
+  target: GazeboTarget = DEFAULT_GAZEBO_TARGET,
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const paths: string[] = [];
-  for (const file of gazeboWorldFiles(mazeSeed)) {
+  for (const file of gazeboWorldFiles(mazeSeed, target)) {
     const path = join(dir, file.name);
     await writeFile(path, file.content);
     paths.push(path);

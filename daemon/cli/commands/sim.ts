@@ -5,10 +5,17 @@ import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index
 import { port, PORTS, type Ports, type RobotStopAuthority } from '../../contract/index.ts';
 import type * as AgentPart from '../../agent/index.ts';
 import type { Point2D } from '../../navigation/index.ts';
+import type { loadTurtlebotMaze } from '../../components/index.ts';
 import { stay } from '../sim-stay.ts';
 import { busSummary, indexLastSplit, recordedBags, recordingLines, watchHints } from '../sim-summary.ts';
 
 const WORLDS = ['turtlebot-maze'];
+type GazeboTarget = Parameters<Awaited<ReturnType<typeof loadTurtlebotMaze>>['exportGazeboWorld']>[2] & {};
+type GazeboRelease = GazeboTarget['release'];
+type GazeboRenderEngine = GazeboTarget['renderEngine'];
+// Every release and engine the export writes for (`satisfies` keeps these lists whole); the sim loads lazily.
+const GAZEBO_RELEASES = Object.keys({ harmonic: 0, fortress: 0 } satisfies Record<GazeboRelease, 0>);
+const GAZEBO_RENDER_ENGINES = Object.keys({ ogre2: 0, ogre: 0 } satisfies Record<GazeboRenderEngine, 0>);
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 export const command: Command = {
@@ -17,7 +24,8 @@ export const command: Command = {
   help: `Usage: auraison-edge sim turtlebot-maze [--driver nav|policy] [--goal X,Y|NAME] [--seed N] [--maze-seed N]
                                     [--duration S] [--speed N] [--config FILE] [--record | --no-record]
                                     [--stay] [--log-level LEVEL] [--json]
-       auraison-edge sim turtlebot-maze --export-world DIR [--maze-seed N] [--config FILE]
+       auraison-edge sim turtlebot-maze --export-world DIR [--gazebo harmonic|fortress]
+                                    [--render-engine ogre2|ogre] [--maze-seed N] [--config FILE]
 
 Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar in a maze:
 /scan, /odom, /joint_states, /tf, /tf_static, /map, /robot_description, /clock on the bus, /cmd_vel in) and drives the robot to the goal with
@@ -52,9 +60,13 @@ Options:
                    and errors only, as lines of text (\`auraison-edge: warning: ...\`) beside the summary (JSON
                    with --json); the config's log.level is for \`run\`
   --json           print one JSON object instead of the human summary (stdout holds only that object)
-  --export-world DIR  drive nothing: write the maze as a Gazebo (Harmonic) world into DIR, with the ros_gz_bridge
+  --export-world DIR  drive nothing: write the maze as a Gazebo world into DIR, with the ros_gz_bridge
                    config, the map, the burger's URDF and the daemon's configs that launch/gazebo_maze.launch.py
                    reads (docs/simulator.md#in-gazebo)
+  --gazebo RELEASE  with --export-world: harmonic (gz-sim 8, Jazzy's pairing; the default) or fortress
+                   (ignition-gazebo 6: its system and message names)
+  --render-engine E  with --export-world: the gpu_lidar's engine, ogre2 (the default) or ogre (Ogre 1.x, for a
+                   Gazebo built without Ogre-Next)
 
 Output (--json): {"reached", "outcome", "message", "goal", "time_s", "distance_m", "collisions",
 "messages": {"/scan": n, ...}, "dropped", "stopped", "seed", "maze_seed", "bags": [recorded bag dirs]}
@@ -96,6 +108,8 @@ stop), 2 bad usage.
         record: { type: 'boolean' },
         'no-record': { type: 'boolean' },
         'export-world': { type: 'string' },
+        gazebo: { type: 'string' },
+        'render-engine': { type: 'string' },
         stay: { type: 'boolean' },
       },
       { min: 1, max: 1, names: 'WORLD (turtlebot-maze)' },
@@ -104,7 +118,12 @@ stop), 2 bad usage.
     if (!WORLDS.includes(world)) throw new UsageError(`unknown world "${world}" (worlds: ${WORLDS.join(', ')})`);
     const seed = seedOption('seed', values.seed);
     const mazeSeed = seedOption('maze-seed', values['maze-seed']);
-    if (values['export-world'] !== undefined) return exportWorld(values['export-world'], mazeSeed, values.config, io);
+    if (values['export-world'] !== undefined) {
+      const target = gazeboTarget(values.gazebo, values['render-engine']);
+      return exportWorld(values['export-world'], mazeSeed, target, values.config, io);
+    }
+    if (values.gazebo !== undefined || values['render-engine'] !== undefined)
+      throw new UsageError('--gazebo and --render-engine go with --export-world DIR');
     const driver = values.driver;
     if (driver !== 'nav' && driver !== 'policy')
       throw new UsageError(`--driver: expected nav or policy, got ${JSON.stringify(driver)}`);
@@ -158,14 +177,33 @@ stop), 2 bad usage.
 };
 
 /** Writes the Gazebo world of the maze the sim would build (--maze-seed, else the config's) and lists its files. */
-async function exportWorld(dir: string, mazeSeed: number | undefined, configFile: string | undefined, io: CommandIO) {
+async function exportWorld(
+  dir: string,
+  mazeSeed: number | undefined,
+  target: GazeboTarget,
+  configFile: string | undefined,
+  io: CommandIO,
+) {
   if (dir.trim() === '') throw new UsageError('--export-world: expected a directory');
   const seed = mazeSeed ?? resolveConfig(configFile, io.env).config.sim.maze_seed;
   const { exportGazeboWorld } = await (await import('../../components/index.ts')).loadTurtlebotMaze();
-  const files = await exportGazeboWorld(resolve(io.cwd, dir), seed);
-  io.stdout(`wrote the Gazebo world of maze ${seed}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
+  const files = await exportGazeboWorld(resolve(io.cwd, dir), seed, target);
+  const engine = target.renderEngine === 'ogre2' ? '' : `, rendered with ${target.renderEngine}`;
+  io.stdout(
+    `wrote the Gazebo ${target.release} world of maze ${seed}${engine}:\n${files.map((f) => `  ${f}`).join('\n')}\n`,
+  );
   io.stdout(`run it: ros2 launch launch/gazebo_maze.launch.py world_dir:=${resolve(io.cwd, dir)}\n`);
   return 0;
+}
+
+function gazeboTarget(release = 'harmonic', renderEngine = 'ogre2'): GazeboTarget {
+  if (!GAZEBO_RELEASES.includes(release))
+    throw new UsageError(`--gazebo: expected ${GAZEBO_RELEASES.join(' or ')}, got ${JSON.stringify(release)}`);
+  if (!GAZEBO_RENDER_ENGINES.includes(renderEngine))
+    throw new UsageError(
+      `--render-engine: expected ${GAZEBO_RENDER_ENGINES.join(' or ')}, got ${JSON.stringify(renderEngine)}`,
+    );
+  return { release: release as GazeboRelease, renderEngine: renderEngine as GazeboRenderEngine };
 }
 
 /** A seed the sim's RNG tells apart from every other (see MAX_SIM_SEED). */
