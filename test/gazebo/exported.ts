@@ -5,11 +5,25 @@ import { runPeer } from '../peers/index.ts';
 export const LAUNCH_DIR = join(ROOT, 'launch');
 const INSPECT = join(ROOT, 'test', 'gazebo', 'inspect_files.py');
 
-/** Exports the maze of `mazeSeed` as a user does (`auraison-edge sim turtlebot-maze --export-world DIR`). */
-export async function exportWorld(mazeSeed: number): Promise<{ dir: string; stdout: string; cleanup: () => void }> {
+/**
+ * Exports the maze of `mazeSeed` as a user does (`auraison-edge sim turtlebot-maze --export-world DIR`), with
+ * `options` after it (`--gazebo fortress`, ...).
+ */
+export async function exportWorld(
+  mazeSeed: number,
+  options: string[] = [],
+): Promise<{ dir: string; stdout: string; cleanup: () => void }> {
   const work = tempDir('gazebo-export-');
   const dir = join(work.path, 'world');
-  const result = await runCli(['sim', 'turtlebot-maze', '--export-world', dir, '--maze-seed', String(mazeSeed)]);
+  const result = await runCli([
+    'sim',
+    'turtlebot-maze',
+    '--export-world',
+    dir,
+    '--maze-seed',
+    String(mazeSeed),
+    ...options,
+  ]);
   if (result.code !== 0) {
     work.cleanup();
     throw new Error(`--export-world exited ${result.code}: ${result.stderr}`);

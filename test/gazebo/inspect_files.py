@@ -31,7 +31,7 @@ def sdf(path):
             lidar = sensor.find('lidar')
             info['sensors'].append({
                 'type': sensor.get('type'), 'topic': sensor.findtext('topic'),
-                'frame': sensor.findtext('gz_frame_id'), 'rate': float(sensor.findtext('update_rate')),
+                'frame': sensor.findtext('gz_frame_id') or sensor.findtext('ignition_frame_id'), 'rate': float(sensor.findtext('update_rate')),
                 'samples': int(lidar.findtext('scan/horizontal/samples')),
                 'min_angle': float(lidar.findtext('scan/horizontal/min_angle')),
                 'max_angle': float(lidar.findtext('scan/horizontal/max_angle')),

@@ -172,3 +172,51 @@ describe('the exported world', () => {
     },
   );
 });
+
+describe('--export-world --gazebo fortress --render-engine ogre', () => {
+  let fortress: { dir: string; stdout: string; cleanup: () => void };
+  beforeAll(async () => {
+    fortress = await exportWorld(7, ['--gazebo', 'fortress', '--render-engine', 'ogre']);
+  });
+  afterAll(() => fortress.cleanup());
+
+  it("writes the same maze on Fortress's system names, frame element and render engine, which ign sdf -k accepts", async () => {
+    const path = join(fortress.dir, 'maze.sdf');
+    expect((await ignCheck(path)).output).toContain('Valid.');
+    const world = await inspect<SdfWorld>('sdf', path);
+    const harmonic = await inspect<SdfWorld>('sdf', worldOf(7));
+    expect(world.walls).toEqual(harmonic.walls);
+    expect(world.plugins).toEqual(harmonic.plugins.map((p) => p.replace('gz::sim::', 'ignition::gazebo::')));
+    const burger = world.models.turtlebot3_burger!;
+    expect(burger.sensors).toEqual(harmonic.models.turtlebot3_burger!.sensors);
+    expect(Object.keys(burger.plugins)).toEqual([
+      'ignition::gazebo::systems::DiffDrive',
+      'ignition::gazebo::systems::OdometryPublisher',
+      'ignition::gazebo::systems::JointStatePublisher',
+    ]);
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain('<render_engine>ogre</render_engine>');
+    expect(text).not.toMatch(/gz-sim-|gz::sim::|gz_frame_id/);
+    expect(text.match(/filename="ignition-gazebo-[a-z-]+-system"/g)).toHaveLength(7);
+  });
+
+  it("bridges Fortress's ignition.msgs types, on the same topics", () => {
+    const read = (dir: string) =>
+      parse(readFileSync(join(dir, 'bridge.yaml'), 'utf8')) as { gz_type_name: string; ros_topic_name: string }[];
+    const ours = read(fortress.dir);
+    const harmonic = read(exports.get(7)!.dir);
+    expect(ours.map((e) => e.ros_topic_name)).toEqual(harmonic.map((e) => e.ros_topic_name));
+    expect(ours.map((e) => e.gz_type_name)).toEqual(
+      harmonic.map((e) => e.gz_type_name.replace(/^gz\.msgs\./, 'ignition.msgs.')),
+    );
+  });
+
+  it('refuses a release or engine it does not write for, and the options without --export-world, with exit 2', async () => {
+    const bad = await runCli(['sim', 'turtlebot-maze', '--export-world', fortress.dir, '--gazebo', 'garden']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--gazebo: expected harmonic or fortress')]);
+    const engine = await runCli(['sim', 'turtlebot-maze', '--export-world', fortress.dir, '--render-engine', 'optix']);
+    expect(engine.stderr).toContain('--render-engine: expected ogre2 or ogre, got "optix"');
+    const alone = await runCli(['sim', 'turtlebot-maze', '--gazebo', 'fortress']);
+    expect([alone.code, alone.stderr]).toEqual([2, expect.stringContaining('go with --export-world DIR')]);
+  });
+});
