@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 // other's nodes (a fibonacci server answered in another file's domain once). test/ros2dds picks from 100 up.
 // test/ros2 (a ROS 2 built by hand, Cyclone DDS): 60-99. test/rclpy (the PyPI ROS 2 peer, Fast DDS), by what the
 // files test: 20-29 topics, QoS, the graph and faults; 30-39 services and actions; 40-49 rclpy nodes behind
-// zenoh-bridge-ros2dds; 50-59 joined graphs. A file that runs on each distribution runs them one after the other in
-// its one domain.
+// zenoh-bridge-ros2dds; 50-59 joined graphs. test/gazebo-live (a Gazebo built by hand beside the PyPI ROS 2):
+// 10-19. A file that runs on each distribution runs them one after the other in its one domain.
 
 /** The `const DOMAIN = N;` of each test file of `dir`, by domain. */
 function domainsOf(dir: string): Map<number, string[]> {
@@ -24,17 +24,21 @@ function domainsOf(dir: string): Map<number, string[]> {
 describe('the ROS domains of the real-ROS-2 test files', () => {
   const ros2 = domainsOf('test/ros2');
   const rclpy = domainsOf('test/rclpy');
+  const gazebo = domainsOf('test/gazebo-live');
 
-  it('are one per file, across test/ros2 and test/rclpy', () => {
+  it('are one per file, across test/ros2, test/rclpy and test/gazebo-live', () => {
     expect(ros2.size).toBeGreaterThan(0);
     expect(rclpy.size).toBeGreaterThan(0);
+    expect(gazebo.size).toBeGreaterThan(0);
     const all = new Map<number, string[]>();
-    for (const [domain, files] of [...ros2, ...rclpy]) all.set(domain, [...(all.get(domain) ?? []), ...files]);
+    for (const [domain, files] of [...ros2, ...rclpy, ...gazebo])
+      all.set(domain, [...(all.get(domain) ?? []), ...files]);
     expect([...all].filter(([, files]) => files.length > 1)).toEqual([]);
   });
 
-  it('are from 60 to 99 in test/ros2 and from 20 to 59 in test/rclpy', () => {
+  it('are from 60 to 99 in test/ros2, from 20 to 59 in test/rclpy and from 10 to 19 in test/gazebo-live', () => {
     expect([...ros2.keys()].filter((d) => d < 60 || d > 99)).toEqual([]);
     expect([...rclpy.keys()].filter((d) => d < 20 || d > 59)).toEqual([]);
+    expect([...gazebo.keys()].filter((d) => d < 10 || d > 19)).toEqual([]);
   });
 });

@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { GAZEBO_WORLD_NAME } from '../../sim/turtlebot-maze/export-world-sdf.ts';
+import { runCli, tempDir } from '../helpers/cli.ts';
+import { waitForValue } from '../helpers/wait.ts';
+import { gazeboSetup, type GazeboSetup } from './gazebo-env.ts';
+import { parseTextProto, type TextProto } from './text-proto.ts';
+
+/** A process of the test's with its output so far; `stop` signals its whole group and waits for it. */
+export type Started = ChildProcess & { output: () => string; stop: (signal?: NodeJS.Signals) => Promise<void> };
+
+/** Starts `cmd` in a process group of its own, collecting its output. */
+export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Started {
+  const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      return; // ESRCH: the group is gone
+    }
+    const late = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }, 15_000);
+    await exited;
+    clearTimeout(late);
+  };
+  return Object.assign(child, { output: () => output, stop });
+}
+
+export interface GazeboWorld {
+  setup: GazeboSetup;
+  /** The environment of every process on this world: Gazebo's partition on loopback, the ROS domain, the display. */
+  env: NodeJS.ProcessEnv;
+  /** What `sim turtlebot-maze --export-world` wrote for this Gazebo. */
+  dir: string;
+  mazeSeed: number;
+  server: Started;
+  /** The next message on a Gazebo topic, as `ign|gz topic -e -n 1` prints it. */
+  echo(topic: string, timeoutMs?: number): Promise<TextProto>;
+  /** Publishes one message (text format) on a Gazebo topic. */
+  publish(topic: string, type: string, text: string): Promise<void>;
+  /** The world's statistics: sim time and real-time factor, as Gazebo reports them. */
+  stats(): Promise<{ simTime: number; realTimeFactor: number; iterations: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The maze exported for this machine's Gazebo, run by its server headless (`-s -r`), in a partition of its own on
+ * loopback; Ogre 1.x renders the lidar on an Xvfb display of the test's own.
+ */
+export async function startGazeboWorld({ domain, mazeSeed = 7 }: { domain: number; mazeSeed?: number }) {
+  const setup = gazeboSetup();
+  const work = tempDir('gazebo-live-');
+  const dir = join(work.path, 'world');
+  const exported = await runCli([
+    'sim',
+    'turtlebot-maze',
+    '--export-world',
+    dir,
+    '--maze-seed',
+    String(mazeSeed),
+    '--gazebo',
+    setup.release,
+    '--render-engine',
+    setup.renderEngine,
+  ]);
+  if (exported.code !== 0) throw new Error(`--export-world failed: ${exported.stderr}`);
+  const partition = `auraison-${process.pid}-${domain}`;
+  const env: NodeJS.ProcessEnv = {
+    ...setup.base,
+    IGN_PARTITION: partition,
+    GZ_PARTITION: partition,
+    IGN_IP: '127.0.0.1',
+    GZ_IP: '127.0.0.1',
+    ROS_DOMAIN_ID: String(domain),
+    ROS_AUTOMATIC_DISCOVERY_RANGE: 'LOCALHOST',
+    RMW_IMPLEMENTATION: 'rmw_fastrtps_cpp',
+    PYTHONUNBUFFERED: '1',
+  };
+  const started: Started[] = [];
+  const stopAll = async () => {
+    for (const p of started.reverse()) await p.stop();
+    work.cleanup();
+  };
+  try {
+    if (setup.renderEngine === 'ogre') {
+      const display = 100 + domain;
+      started.push(start('Xvfb', [`:${display}`, '-screen', '0', '640x480x24', '-nolisten', 'tcp'], env, work.path));
+      await waitForValue(() => existsSync(`/tmp/.X11-unix/X${display}`), `Xvfb on :${display}`);
+      env.DISPLAY = `:${display}`;
+    }
+    const server = start(setup.cli, [setup.simVerb, '-s', '-r', '-v', '3', join(dir, 'maze.sdf')], env, dir);
+    started.push(server);
+    const echo = (topic: string, timeoutMs = 60_000) => echoOnce(setup, env, topic, timeoutMs, server);
+    await echo('/clock', 120_000);
+    const world: GazeboWorld = {
+      setup,
+      env,
+      dir,
+      mazeSeed,
+      server,
+      echo,
+      publish: async (topic, type, text) => {
+        const pub = start(setup.cli, ['topic', '-t', topic, '-m', type, '-p', text], env, dir);
+        const code = await new Promise<number | null>((resolve) => pub.on('close', resolve));
+        if (code !== 0) throw new Error(`${setup.cli} topic -p ${topic} exited ${code}: ${pub.output()}`);
+      },
+      stats: async () => {
+        const m = await echo(`/world/${GAZEBO_WORLD_NAME}/stats`);
+        const time = m.sim_time as TextProto | undefined;
+        return {
+          simTime: Number(time?.sec ?? 0) + Number(time?.nsec ?? 0) / 1e9,
+          realTimeFactor: Number(m.real_time_factor ?? 0),
+          iterations: Number(m.iterations ?? 0),
+        };
+      },
+      stop: stopAll,
+    };
+    return world;
+  } catch (error) {
+    const output = started.map((p) => p.output()).join('\n');
+    await stopAll();
+    throw new Error(`${(error as Error).message}\n--- Gazebo's output ---\n${output.slice(-4000)}`);
+  }
+}
+
+/** One message from `cli topic -e -n 1`; fails with the server's last words when it has died meanwhile. */
+async function echoOnce(
+  setup: GazeboSetup,
+  env: NodeJS.ProcessEnv,
+  topic: string,
+  timeoutMs: number,
+  server: Started,
+): Promise<TextProto> {
+  const child = start(setup.cli, ['topic', '-e', '-n', '1', '-t', topic], env, process.cwd());
+  const timer = setTimeout(() => void child.stop('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  if (server.exitCode !== null || server.signalCode !== null)
+    throw new Error(`Gazebo exited (${server.exitCode ?? server.signalCode}): ${server.output().slice(-2000)}`);
+  const text = child.output();
+  if (code !== 0 || text.trim() === '') throw new Error(`no message on ${topic} within ${timeoutMs} ms`);
+  return parseTextProto(text);
+}
