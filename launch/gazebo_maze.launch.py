@@ -46,6 +46,13 @@ def generate_launch_description():
         DeclareLaunchArgument('node', default_value='node', description='the Node.js (>= 22) executable'),
         DeclareLaunchArgument('zenoh_bridge', default_value='zenoh-bridge-remote-api',
                               description='the zenoh-bridge-remote-api executable (adapter:=zenoh)'),
+        DeclareLaunchArgument('state_publisher', default_value='true', choices=['true', 'false'],
+                              description='false: the robot_state_publisher and map -> odom transform are started '
+                                          'elsewhere (your own bringup)'),
+        DeclareLaunchArgument('map_server', default_value='true', choices=['true', 'false'],
+                              description="false: another node publishes /map (nav2's map_server is not started)"),
+        DeclareLaunchArgument('config', default_value='',
+                              description="the daemon's config file; empty: the exported edge.<adapter>.yaml"),
     ]
     return LaunchDescription(args + [OpaqueFunction(function=_bringup)])
 
@@ -53,7 +60,8 @@ def generate_launch_description():
 def _bringup(context):
     world_dir = os.path.abspath(LaunchConfiguration('world_dir').perform(context))
     adapter = LaunchConfiguration('adapter').perform(context)
-    files = [WORLD_FILE, BRIDGE_FILE, URDF_FILE, MAP_FILE, DAEMON_CONFIGS[adapter]]
+    config = LaunchConfiguration('config').perform(context)
+    files = [WORLD_FILE, BRIDGE_FILE, URDF_FILE, MAP_FILE] + ([] if config else [DAEMON_CONFIGS[adapter]])
     missing = [f for f in files if not os.path.isfile(os.path.join(world_dir, f))]
     if missing:
         raise RuntimeError(f"{world_dir} lacks {', '.join(missing)}: run "
@@ -74,16 +82,22 @@ def _bringup(context):
         gazebo,
         Node(package='ros_gz_bridge', executable='parameter_bridge', name='maze_bridge', output='screen',
              parameters=[{'config_file': in_dir(BRIDGE_FILE), **sim_time}]),
-        Node(package='robot_state_publisher', executable='robot_state_publisher', output='screen',
-             parameters=[{'robot_description': urdf, **sim_time}]),
-        # The built-in sim's odometry is drift-free and stands in for localization; Gazebo's is its world pose.
-        Node(package='tf2_ros', executable='static_transform_publisher', name='map_to_odom',
-             arguments=['--frame-id', 'map', '--child-frame-id', 'odom']),
-        Node(package='nav2_map_server', executable='map_server', name='map_server', output='screen',
-             parameters=[{'yaml_filename': in_dir(MAP_FILE), **sim_time}]),
-        Node(package='nav2_lifecycle_manager', executable='lifecycle_manager', name='lifecycle_manager_map',
-             parameters=[{'autostart': True, 'node_names': ['map_server'], **sim_time}]),
     ]
+    if LaunchConfiguration('state_publisher').perform(context) == 'true':
+        actions += [
+            Node(package='robot_state_publisher', executable='robot_state_publisher', output='screen',
+                 parameters=[{'robot_description': urdf, **sim_time}]),
+            # The built-in sim's odometry is drift-free and stands in for localization; Gazebo's is its world pose.
+            Node(package='tf2_ros', executable='static_transform_publisher', name='map_to_odom',
+                 arguments=['--frame-id', 'map', '--child-frame-id', 'odom']),
+        ]
+    if LaunchConfiguration('map_server').perform(context) == 'true':
+        actions += [
+            Node(package='nav2_map_server', executable='map_server', name='map_server', output='screen',
+                 parameters=[{'yaml_filename': in_dir(MAP_FILE), **sim_time}]),
+            Node(package='nav2_lifecycle_manager', executable='lifecycle_manager', name='lifecycle_manager_map',
+                 parameters=[{'autostart': True, 'node_names': ['map_server'], **sim_time}]),
+        ]
     if adapter == 'zenoh':
         actions += [
             Node(package='rmw_zenoh_cpp', executable='rmw_zenohd', output='screen'),
@@ -91,7 +105,7 @@ def _bringup(context):
                                 '--ws-port', ZENOH_WS_PORT], output='screen'),
         ]
     actions.append(ExecuteProcess(
-        cmd=[LaunchConfiguration('node'), BIN, 'run', '--config', in_dir(DAEMON_CONFIGS[adapter])],
+        cmd=[LaunchConfiguration('node'), BIN, 'run', '--config', config or in_dir(DAEMON_CONFIGS[adapter])],
         # As launch/auraison_edge.launch.py and the systemd unit: two malloc arenas.
         additional_env={'MALLOC_ARENA_MAX': '2'},
         output='screen',

@@ -92,12 +92,15 @@ describe('launch/gazebo_maze.launch.xml', () => {
     expect(problems).toEqual([]);
   });
 
-  it('evaluates its $(eval) lets to what they mean, for every adapter and gui', async () => {
+  it('evaluates its $(eval) lets to what they mean, for every adapter, gui and config', async () => {
     const lets = elements.filter((e) => e.tag === 'let' && e.attrs.value!.startsWith('$(eval '));
-    expect(lets.map((e) => e.attrs.name).sort()).toEqual(['server_only', 'use_zenoh']);
+    expect(lets.map((e) => e.attrs.name).sort()).toEqual(['daemon_config', 'server_only', 'use_zenoh']);
     for (const adapter of ['ros2', 'zenoh'])
-      for (const gui of ['true', 'false']) {
-        const vars: Record<string, string> = { adapter, gui };
+      for (const [gui, config] of [
+        ['true', ''],
+        ['false', '/etc/auraison-edge/edge.yaml'],
+      ] as const) {
+        const vars: Record<string, string> = { adapter, gui, config, world_dir: '/tmp/maze' };
         // As launch does: $(var) first, then the single-quoted argument unescaped, then Python's eval.
         const expressions = lets.map((e) =>
           /^\$\(eval '(.*)'\)$/
@@ -111,6 +114,7 @@ describe('launch/gazebo_maze.launch.xml', () => {
         expect(byName).toEqual({
           use_zenoh: String(adapter === 'zenoh').replace(/^./, (c) => c.toUpperCase()),
           server_only: gui === 'true' ? '' : '-s',
+          daemon_config: config || `/tmp/maze/edge.${adapter}.yaml`,
         });
       }
   });
@@ -248,6 +252,22 @@ describe('launch/gazebo_maze.launch.py, run against stand-ins of launch and laun
         );
     },
   );
+
+  it('leaves out robot_state_publisher, the map -> odom transform and map_server when asked, and runs config:=', async () => {
+    const config = join(exported.dir, 'mine.yaml');
+    const actions = await runLaunchPy({
+      world_dir: exported.dir,
+      state_publisher: 'false',
+      map_server: 'false',
+      config,
+    });
+    expect(actions.filter((a) => 'error' in a)).toEqual([]);
+    const all = flatten(actions);
+    const nodes = all.filter((a) => a.action === 'Node').map((a) => a.kwargs.package);
+    expect(nodes).toEqual(['ros_gz_bridge']);
+    const daemon = all.find((a) => a.action === 'ExecuteProcess' && String(a.kwargs.cmd).includes('auraison-edge'))!;
+    expect((daemon.kwargs.cmd as string[]).slice(2)).toEqual(['run', '--config', config]);
+  });
 
   it('stops with the export command when world_dir lacks the exported files', async () => {
     const actions = await runLaunchPy({ world_dir: join(exported.dir, 'nowhere') });
