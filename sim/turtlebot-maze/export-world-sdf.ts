@@ -212,8 +212,8 @@ function burgerSdf(maze: Maze, release: GazeboRelease): string {
     '          </lidar>',
     '        </sensor>',
     '      </link>',
-    wheelSdf('left'),
-    wheelSdf('right'),
+    wheelSdf('left', release),
+    wheelSdf('right', release),
     plugin(release, 'diff-drive', 'DiffDrive', [
       '<left_joint>wheel_left_joint</left_joint>',
       '<right_joint>wheel_right_joint</right_joint>',
@@ -258,8 +258,12 @@ function plugin(release: GazeboRelease, file: string, name: string, body: string
   ].join('\n');
 }
 
-/** A wheel link where the URDF's joint puts it (axle along the link's z) and its continuous joint. */
-function wheelSdf(side: 'left' | 'right'): string {
+/**
+ * A wheel link where the URDF's joint puts it (axle along the link's z) and its continuous joint. For Fortress the
+ * joint is revolute without limits, as TurtleBot3's own Gazebo models write it: ignition-physics before 5.2 (Debian
+ * 12 ships 5.1) builds a continuous joint as a fixed one in DART, and the wheels would not turn.
+ */
+function wheelSdf(side: 'left' | 'right', release: GazeboRelease): string {
   const j = joint(`wheel_${side}_joint`);
   const [x, y, z] = j.xyz;
   const name = `wheel_${side}_link`;
@@ -272,10 +276,12 @@ function wheelSdf(side: 'left' | 'right'): string {
       `${geometrySdf({ cylinder: { radius: BURGER.wheelRadius, length: WHEEL_WIDTH } })}</collision>`,
     ...visualsSdf(link(name), [0, 0, 0]),
     '      </link>',
-    `      <joint name="${j.name}" type="continuous">`,
+    `      <joint name="${j.name}" type="${release === 'fortress' ? 'revolute' : 'continuous'}">`,
     `        <parent>${j.parent}</parent>`,
     `        <child>${name}</child>`,
-    `        <axis><xyz>${axis}</xyz></axis>`,
+    release === 'fortress'
+      ? `        <axis><xyz>${axis}</xyz><limit><lower>-1e16</lower><upper>1e16</upper></limit></axis>`
+      : `        <axis><xyz>${axis}</xyz></axis>`,
     '      </joint>',
   ].join('\n');
 }

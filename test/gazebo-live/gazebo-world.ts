@@ -54,11 +54,26 @@ export interface GazeboWorld {
   stop(): Promise<void>;
 }
 
+/** The maze exported for this machine's Gazebo, with the environment and display its processes run in. */
+export interface GazeboWorkspace {
+  setup: GazeboSetup;
+  /** The environment of every process on this world: Gazebo's partition on loopback, the ROS domain, the display. */
+  env: NodeJS.ProcessEnv;
+  /** What `sim turtlebot-maze --export-world` wrote for this Gazebo. */
+  dir: string;
+  /** A folder of the test's own, removed by `stop`. */
+  work: string;
+  mazeSeed: number;
+  /** Processes started for the workspace (Xvfb), stopped last-first by `stop`. */
+  started: Started[];
+  stop(): Promise<void>;
+}
+
 /**
- * The maze exported for this machine's Gazebo, run by its server headless (`-s -r`), in a partition of its own on
- * loopback; Ogre 1.x renders the lidar on an Xvfb display of the test's own.
+ * Exports the maze for this machine's Gazebo (`--gazebo`, `--render-engine` as it was built), with an environment
+ * of its own: a Gazebo partition on loopback, the ROS domain, and for Ogre 1.x an Xvfb display of the test's own.
  */
-export async function startGazeboWorld({ domain, mazeSeed = 7 }: { domain: number; mazeSeed?: number }) {
+export async function gazeboWorkspace({ domain, mazeSeed = 7 }: { domain: number; mazeSeed?: number }) {
   const setup = gazeboSetup();
   const work = tempDir('gazebo-live-');
   const dir = join(work.path, 'world');
@@ -88,50 +103,70 @@ export async function startGazeboWorld({ domain, mazeSeed = 7 }: { domain: numbe
     PYTHONUNBUFFERED: '1',
   };
   const started: Started[] = [];
-  const stopAll = async () => {
-    for (const p of started.reverse()) await p.stop();
-    work.cleanup();
+  const workspace: GazeboWorkspace = {
+    setup,
+    env,
+    dir,
+    work: work.path,
+    mazeSeed,
+    started,
+    stop: async () => {
+      for (const p of started.splice(0).reverse()) await p.stop();
+      work.cleanup();
+    },
   };
+  if (setup.renderEngine === 'ogre') {
+    const display = 100 + domain;
+    started.push(start('Xvfb', [`:${display}`, '-screen', '0', '640x480x24', '-nolisten', 'tcp'], env, work.path));
+    await waitForValue(() => existsSync(`/tmp/.X11-unix/X${display}`), `Xvfb on :${display}`);
+    env.DISPLAY = `:${display}`;
+  }
+  return workspace;
+}
+
+export interface GazeboWorld extends GazeboWorkspace {
+  server: Started;
+  /** The next message on a Gazebo topic, as `ign|gz topic -e -n 1` prints it. */
+  echo(topic: string, timeoutMs?: number): Promise<TextProto>;
+  /** Publishes one message (text format) on a Gazebo topic. */
+  publish(topic: string, type: string, text: string): Promise<void>;
+  /** The world's statistics: sim time and real-time factor, as Gazebo reports them. */
+  stats(): Promise<{ simTime: number; realTimeFactor: number; iterations: number }>;
+}
+
+/** The maze run by this machine's Gazebo server headless (`-s -r`), in a workspace of its own. */
+export async function startGazeboWorld(options: { domain: number; mazeSeed?: number }): Promise<GazeboWorld> {
+  const workspace = await gazeboWorkspace(options);
+  const { setup, env, dir } = workspace;
+  const server = start(setup.cli, [setup.simVerb, '-s', '-r', '-v', '3', join(dir, 'maze.sdf')], env, dir);
+  workspace.started.push(server);
+  const echo = (topic: string, timeoutMs = 60_000) => echoOnce(setup, env, topic, timeoutMs, server);
   try {
-    if (setup.renderEngine === 'ogre') {
-      const display = 100 + domain;
-      started.push(start('Xvfb', [`:${display}`, '-screen', '0', '640x480x24', '-nolisten', 'tcp'], env, work.path));
-      await waitForValue(() => existsSync(`/tmp/.X11-unix/X${display}`), `Xvfb on :${display}`);
-      env.DISPLAY = `:${display}`;
-    }
-    const server = start(setup.cli, [setup.simVerb, '-s', '-r', '-v', '3', join(dir, 'maze.sdf')], env, dir);
-    started.push(server);
-    const echo = (topic: string, timeoutMs = 60_000) => echoOnce(setup, env, topic, timeoutMs, server);
     await echo('/clock', 120_000);
-    const world: GazeboWorld = {
-      setup,
-      env,
-      dir,
-      mazeSeed,
-      server,
-      echo,
-      publish: async (topic, type, text) => {
-        const pub = start(setup.cli, ['topic', '-t', topic, '-m', type, '-p', text], env, dir);
-        const code = await new Promise<number | null>((resolve) => pub.on('close', resolve));
-        if (code !== 0) throw new Error(`${setup.cli} topic -p ${topic} exited ${code}: ${pub.output()}`);
-      },
-      stats: async () => {
-        const m = await echo(`/world/${GAZEBO_WORLD_NAME}/stats`);
-        const time = m.sim_time as TextProto | undefined;
-        return {
-          simTime: Number(time?.sec ?? 0) + Number(time?.nsec ?? 0) / 1e9,
-          realTimeFactor: Number(m.real_time_factor ?? 0),
-          iterations: Number(m.iterations ?? 0),
-        };
-      },
-      stop: stopAll,
-    };
-    return world;
   } catch (error) {
-    const output = started.map((p) => p.output()).join('\n');
-    await stopAll();
+    const output = workspace.started.map((p) => p.output()).join('\n');
+    await workspace.stop();
     throw new Error(`${(error as Error).message}\n--- Gazebo's output ---\n${output.slice(-4000)}`);
   }
+  return {
+    ...workspace,
+    server,
+    echo,
+    publish: async (topic, type, text) => {
+      const pub = start(setup.cli, ['topic', '-t', topic, '-m', type, '-p', text], env, dir);
+      const code = await new Promise<number | null>((resolve) => pub.on('close', resolve));
+      if (code !== 0) throw new Error(`${setup.cli} topic -p ${topic} exited ${code}: ${pub.output()}`);
+    },
+    stats: async () => {
+      const m = await echo(`/world/${GAZEBO_WORLD_NAME}/stats`);
+      const time = m.sim_time as TextProto | undefined;
+      return {
+        simTime: Number(time?.sec ?? 0) + Number(time?.nsec ?? 0) / 1e9,
+        realTimeFactor: Number(m.real_time_factor ?? 0),
+        iterations: Number(m.iterations ?? 0),
+      };
+    },
+  };
 }
 
 /** One message from `cli topic -e -n 1`; fails with the server's last words when it has died meanwhile. */
@@ -150,5 +185,6 @@ async function echoOnce(
     throw new Error(`Gazebo exited (${server.exitCode ?? server.signalCode}): ${server.output().slice(-2000)}`);
   const text = child.output();
   if (code !== 0 || text.trim() === '') throw new Error(`no message on ${topic} within ${timeoutMs} ms`);
-  return parseTextProto(text);
+  // A topic with two publishers (Gazebo's /clock: the world's and the root one) may print a message of each.
+  return parseTextProto(text.split(/\n\s*\n(?=\S)/)[0]!);
 }

@@ -34,15 +34,29 @@ function compareScan(scan: TextProto, walls: Maze['walls'], pose: { x: number; y
   const expected = new Lidar(walls, { noiseSigma: 0 }).scan({ ...sensor, yaw: pose.yaw }).ranges;
   const got = list(scan, 'ranges').map(Number);
   const errors: number[] = [];
+  const signed: number[] = [];
   let hitOnlyOne = 0;
   got.forEach((r, i) => {
     const e = expected[i]!;
-    if (Number.isFinite(r) && Number.isFinite(e)) errors.push(Math.abs(r - e));
-    else if (Number.isFinite(r) !== Number.isFinite(e)) hitOnlyOne++;
+    if (Number.isFinite(r) && Number.isFinite(e)) {
+      errors.push(Math.abs(r - e));
+      signed.push(r - e);
+    } else if (Number.isFinite(r) !== Number.isFinite(e)) hitOnlyOne++;
   });
   errors.sort((a, b) => a - b);
   const at = (q: number) => errors[Math.min(errors.length - 1, Math.floor(q * errors.length))] ?? NaN;
-  return { beams: got.length, compared: errors.length, hitOnlyOne, median: at(0.5), p95: at(0.95) };
+  const bias = signed.reduce((a, b) => a + b, 0) / signed.length;
+  const sigma = Math.sqrt(signed.reduce((a, b) => a + (b - bias) ** 2, 0) / signed.length);
+  const round = (v: number) => Math.round(v * 1e4) / 1e4;
+  return {
+    beams: got.length,
+    compared: errors.length,
+    hitOnlyOne,
+    median: round(at(0.5)),
+    p95: round(at(0.95)),
+    bias: round(bias),
+    sigma: round(sigma),
+  };
 }
 
 describe('the exported maze in Gazebo', () => {

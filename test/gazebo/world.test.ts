@@ -189,6 +189,8 @@ describe('--export-world --gazebo fortress --render-engine ogre', () => {
     expect(world.plugins).toEqual(harmonic.plugins.map((p) => p.replace('gz::sim::', 'ignition::gazebo::')));
     const burger = world.models.turtlebot3_burger!;
     expect(burger.sensors).toEqual(harmonic.models.turtlebot3_burger!.sensors);
+    // Revolute without limits: Debian's ignition-physics 5.1 makes a continuous joint fixed in DART.
+    expect(burger.joints).toEqual({ wheel_left_joint: 'revolute', wheel_right_joint: 'revolute' });
     expect(Object.keys(burger.plugins)).toEqual([
       'ignition::gazebo::systems::DiffDrive',
       'ignition::gazebo::systems::OdometryPublisher',
