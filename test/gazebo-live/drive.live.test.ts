@@ -29,11 +29,11 @@ let bus: BusClient;
 const work = tempDir('gazebo-drive-');
 
 beforeAll(async () => {
-  world = await startGazeboWorld({ domain: DOMAIN });
+  world = await startGazeboWorld({ domain: DOMAIN, rosGz: true });
   maze = generateMaze({ seed: world.mazeSeed });
   const { env, dir } = world;
   bridge = start(
-    world.setup.parameterBridge,
+    world.setup.parameterBridge!,
     ['--ros-args', '-p', `config_file:=${join(dir, 'bridge.yaml')}`, '-p', 'use_sim_time:=true'],
     env,
     dir,

@@ -23,8 +23,8 @@ export interface GazeboSetup {
   renderEngine: 'ogre' | 'ogre2';
   /** The folder rclnodejs is installed under, built against the sourced ROS 2 (the daemon's `ros.rclnodejs`). */
   rclnodejs: string;
-  /** ros_gz_bridge's parameter_bridge executable. */
-  parameterBridge: string;
+  /** ros_gz_bridge's parameter_bridge executable; undefined where ros_gz is not built. */
+  parameterBridge: string | undefined;
 }
 
 const NEEDS =
@@ -48,16 +48,19 @@ export function gazeboHere(): GazeboSetup | undefined {
   const parameterBridge = findInPrefixes(base, join('lib', 'ros_gz_bridge', 'parameter_bridge'));
   const rclnodejs = base.AURAISON_EDGE_RCLNODEJS ?? '';
   const addon = join(rclnodejs, 'node_modules', 'rclnodejs', 'build', 'Release', 'rclnodejs.node');
-  if (!version || !parameterBridge || !existsSync(addon)) return found;
+  if (!version || !existsSync(addon)) return found;
   const renderEngine = base.AURAISON_EDGE_GAZEBO_RENDER_ENGINE === 'ogre' ? 'ogre' : 'ogre2';
   found = { base, release, version, cli, simVerb, renderEngine, rclnodejs, parameterBridge };
   return found;
 }
 
-/** The Gazebo setup, or the calling test or suite skips, saying what is missing in one line. */
-export function gazeboSetup(): GazeboSetup {
+/**
+ * The Gazebo setup, or the calling test or suite skips, saying what is missing in one line; with `rosGz`, also
+ * when ros_gz_bridge is not built beside it.
+ */
+export function gazeboSetup({ rosGz = false } = {}): GazeboSetup {
   const here = gazeboHere();
-  if (here === undefined) peerMissing(NEEDS, { required: false });
+  if (here === undefined || (rosGz && here.parameterBridge === undefined)) peerMissing(NEEDS, { required: false });
   return here!;
 }
 

@@ -7,14 +7,25 @@ import { waitForValue } from '../helpers/wait.ts';
 import { gazeboSetup, type GazeboSetup } from './gazebo-env.ts';
 import { parseTextProto, type TextProto } from './text-proto.ts';
 
-/** A process of the test's with its output so far; `stop` signals its whole group and waits for it. */
-export type Started = ChildProcess & { output: () => string; stop: (signal?: NodeJS.Signals) => Promise<void> };
+/**
+ * A process of the test's with its output so far (`stdout` alone, `output` both streams); `stop` signals its whole
+ * group and waits for it.
+ */
+export type Started = ChildProcess & {
+  output: () => string;
+  stdout: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+};
 
 /** Starts `cmd` in a process group of its own, collecting its output. */
 export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Started {
   const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+    stdout += d.toString();
+  });
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -34,7 +45,7 @@ export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: 
     await exited;
     clearTimeout(late);
   };
-  return Object.assign(child, { output: () => output, stop });
+  return Object.assign(child, { output: () => output, stdout: () => stdout, stop });
 }
 
 export interface GazeboWorld {
@@ -49,6 +60,8 @@ export interface GazeboWorld {
   echo(topic: string, timeoutMs?: number): Promise<TextProto>;
   /** Publishes one message (text format) on a Gazebo topic. */
   publish(topic: string, type: string, text: string): Promise<void>;
+  /** Calls a Gazebo service with an empty request (`ign|gz service`), giving the reply. */
+  request(service: string, reqtype: string, reptype: string): Promise<TextProto>;
   /** The world's statistics: sim time and real-time factor, as Gazebo reports them. */
   stats(): Promise<{ simTime: number; realTimeFactor: number; iterations: number }>;
   stop(): Promise<void>;
@@ -73,8 +86,17 @@ export interface GazeboWorkspace {
  * Exports the maze for this machine's Gazebo (`--gazebo`, `--render-engine` as it was built), with an environment
  * of its own: a Gazebo partition on loopback, the ROS domain, and for Ogre 1.x an Xvfb display of the test's own.
  */
-export async function gazeboWorkspace({ domain, mazeSeed = 7 }: { domain: number; mazeSeed?: number }) {
-  const setup = gazeboSetup();
+export async function gazeboWorkspace({
+  domain,
+  mazeSeed = 7,
+  rosGz = false,
+}: {
+  domain: number;
+  mazeSeed?: number;
+  /** Skip where ros_gz is not built beside Gazebo. */
+  rosGz?: boolean;
+}) {
+  const setup = gazeboSetup({ rosGz });
   const work = tempDir('gazebo-live-');
   const dir = join(work.path, 'world');
   const exported = await runCli([
@@ -130,12 +152,18 @@ export interface GazeboWorld extends GazeboWorkspace {
   echo(topic: string, timeoutMs?: number): Promise<TextProto>;
   /** Publishes one message (text format) on a Gazebo topic. */
   publish(topic: string, type: string, text: string): Promise<void>;
+  /** Calls a Gazebo service with an empty request (`ign|gz service`), giving the reply. */
+  request(service: string, reqtype: string, reptype: string): Promise<TextProto>;
   /** The world's statistics: sim time and real-time factor, as Gazebo reports them. */
   stats(): Promise<{ simTime: number; realTimeFactor: number; iterations: number }>;
 }
 
 /** The maze run by this machine's Gazebo server headless (`-s -r`), in a workspace of its own. */
-export async function startGazeboWorld(options: { domain: number; mazeSeed?: number }): Promise<GazeboWorld> {
+export async function startGazeboWorld(options: {
+  domain: number;
+  mazeSeed?: number;
+  rosGz?: boolean;
+}): Promise<GazeboWorld> {
   const workspace = await gazeboWorkspace(options);
   const { setup, env, dir } = workspace;
   const server = start(setup.cli, [setup.simVerb, '-s', '-r', '-v', '3', join(dir, 'maze.sdf')], env, dir);
@@ -156,6 +184,14 @@ export async function startGazeboWorld(options: { domain: number; mazeSeed?: num
       const pub = start(setup.cli, ['topic', '-t', topic, '-m', type, '-p', text], env, dir);
       const code = await new Promise<number | null>((resolve) => pub.on('close', resolve));
       if (code !== 0) throw new Error(`${setup.cli} topic -p ${topic} exited ${code}: ${pub.output()}`);
+    },
+    request: async (service, reqtype, reptype) => {
+      const args = ['service', '-s', service, '--reqtype', reqtype, '--reptype', reptype, '--timeout', '20000'];
+      const call = start(setup.cli, [...args, '--req', ''], env, dir);
+      const code = await new Promise<number | null>((resolve) => call.on('close', resolve));
+      if (code !== 0 || call.stdout().trim() === '')
+        throw new Error(`${setup.cli} service ${service} exited ${code}: ${call.output()}`);
+      return parseTextProto(call.stdout());
     },
     stats: async () => {
       const m = await echo(`/world/${GAZEBO_WORLD_NAME}/stats`);
@@ -183,7 +219,7 @@ async function echoOnce(
   clearTimeout(timer);
   if (server.exitCode !== null || server.signalCode !== null)
     throw new Error(`Gazebo exited (${server.exitCode ?? server.signalCode}): ${server.output().slice(-2000)}`);
-  const text = child.output();
+  const text = child.stdout();
   if (code !== 0 || text.trim() === '') throw new Error(`no message on ${topic} within ${timeoutMs} ms`);
   // A topic with two publishers (Gazebo's /clock: the world's and the root one) may print a message of each.
   return parseTextProto(text.split(/\n\s*\n(?=\S)/)[0]!);

@@ -59,7 +59,7 @@ describe('the Gazebo launch files under ros2 launch', () => {
   it.each(['gazebo_maze.launch.py', 'gazebo_maze.launch.xml'])(
     '%s starts Gazebo, the bridge and the daemon, and one SIGINT ends them all',
     async (file) => {
-      workspace = await gazeboWorkspace({ domain: DOMAIN });
+      workspace = await gazeboWorkspace({ domain: DOMAIN, rosGz: true });
       const { env, dir, setup, work } = workspace;
       const exported = parse(readFileSync(join(dir, 'edge.ros2.yaml'), 'utf8')) as Record<string, object>;
       const config = join(work, 'edge.yaml');

@@ -3,11 +3,11 @@
 // walls where the built-in sim's grid has them, and its diff drive takes /cmd_vel within the burger's limits.
 // Skips with one line where there is no Gazebo (CI).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BURGER, generateMaze, LDS_MOUNT, Lidar, type Maze } from '../../sim/turtlebot-maze/core.ts';
-import { GAZEBO_ROBOT_NAME } from '../../sim/turtlebot-maze/export-world-sdf.ts';
+import { BURGER, generateMaze, LDS_MOUNT, Lidar, rasterize, type Maze } from '../../sim/turtlebot-maze/core.ts';
+import { GAZEBO_ROBOT_NAME, GAZEBO_WORLD_NAME } from '../../sim/turtlebot-maze/export-world-sdf.ts';
 import { waitForValue } from '../helpers/wait.ts';
 import { startGazeboWorld, type GazeboWorld } from './gazebo-world.ts';
-import { list, num, type TextProto } from './text-proto.ts';
+import { field, list, num, type TextProto } from './text-proto.ts';
 
 const DOMAIN = 10;
 let world: GazeboWorld;
@@ -72,6 +72,28 @@ describe('the exported maze in Gazebo', () => {
     );
     expect(later.iterations).toBeGreaterThan(first.iterations);
     expect(later.realTimeFactor).toBeGreaterThan(0);
+  });
+
+  it("holds every wall where the built-in sim's grid has one, as Gazebo's own scene reports it", async () => {
+    const msgs = world.setup.cli === 'ign' ? 'ignition.msgs' : 'gz.msgs';
+    const scene = await world.request(`/world/${GAZEBO_WORLD_NAME}/scene/info`, `${msgs}.Empty`, `${msgs}.Scene`);
+    const model = list(scene, 'model').find((m) => (m as TextProto).name === 'maze') as TextProto;
+    const walls = list(model, 'link')
+      .flatMap((l) => list(l as TextProto, 'visual'))
+      .map((v) => v as TextProto)
+      .filter((v) => field(v, 'geometry.box') !== undefined)
+      .map((v) => {
+        const [x, y, w, h] = ['pose.position.x', 'pose.position.y', 'geometry.box.size.x', 'geometry.box.size.y'];
+        const [cx, cy, sx, sy] = [num(v, x), num(v, y), num(v, w), num(v, h)];
+        return { x0: cx - sx / 2, y0: cy - sy / 2, x1: cx + sx / 2, y1: cy + sy / 2 };
+      });
+    expect(walls).toHaveLength(maze.walls.length);
+    const expected = rasterize(maze);
+    const loaded = rasterize({ ...maze, walls });
+    expect(loaded.data.reduce((n, v, i) => n + (v === expected.data[i] ? 0 : 1), 0)).toBe(0);
+    // Another maze's grid differs from what Gazebo holds: the comparison can fail.
+    const other = rasterize(generateMaze({ seed: world.mazeSeed + 1 }));
+    expect(loaded.data.some((v, i) => v !== other.data[i])).toBe(true);
   });
 
   it("puts the burger at the maze's start, with /odom, /tf and both wheels on /joint_states", async () => {
