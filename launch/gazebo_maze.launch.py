@@ -51,6 +51,8 @@ def generate_launch_description():
                                           'elsewhere (your own bringup)'),
         DeclareLaunchArgument('map_server', default_value='true', choices=['true', 'false'],
                               description="false: another node publishes /map (nav2's map_server is not started)"),
+        DeclareLaunchArgument('headless_rendering', default_value='false', choices=['true', 'false'],
+                              description="true: Gazebo renders the lidar through EGL, with no display (Ogre 2)"),
         DeclareLaunchArgument('config', default_value='',
                               description="the daemon's config file; empty: the exported edge.<adapter>.yaml"),
     ]
@@ -70,6 +72,8 @@ def _bringup(context):
     with open(in_dir(URDF_FILE)) as f:
         urdf = f.read()
     server_only = '' if LaunchConfiguration('gui').perform(context) == 'true' else '-s '
+    if LaunchConfiguration('headless_rendering').perform(context) == 'true':
+        server_only += '--headless-rendering '
     sim_time = {'use_sim_time': True}
     gazebo = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(

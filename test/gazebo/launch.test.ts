@@ -94,13 +94,19 @@ describe('launch/gazebo_maze.launch.xml', () => {
 
   it('evaluates its $(eval) lets to what they mean, for every adapter, gui and config', async () => {
     const lets = elements.filter((e) => e.tag === 'let' && e.attrs.value!.startsWith('$(eval '));
-    expect(lets.map((e) => e.attrs.name).sort()).toEqual(['daemon_config', 'server_only', 'use_zenoh']);
+    expect(lets.map((e) => e.attrs.name).sort()).toEqual(['daemon_config', 'headless', 'server_only', 'use_zenoh']);
     for (const adapter of ['ros2', 'zenoh'])
-      for (const [gui, config] of [
-        ['true', ''],
-        ['false', '/etc/auraison-edge/edge.yaml'],
+      for (const [gui, config, headless] of [
+        ['true', '', 'false'],
+        ['false', '/etc/auraison-edge/edge.yaml', 'true'],
       ] as const) {
-        const vars: Record<string, string> = { adapter, gui, config, world_dir: '/tmp/maze' };
+        const vars: Record<string, string> = {
+          adapter,
+          gui,
+          config,
+          world_dir: '/tmp/maze',
+          headless_rendering: headless,
+        };
         // As launch does: $(var) first, then the single-quoted argument unescaped, then Python's eval.
         const expressions = lets.map((e) =>
           /^\$\(eval '(.*)'\)$/
@@ -115,6 +121,7 @@ describe('launch/gazebo_maze.launch.xml', () => {
           use_zenoh: String(adapter === 'zenoh').replace(/^./, (c) => c.toUpperCase()),
           server_only: gui === 'true' ? '' : '-s',
           daemon_config: config || `/tmp/maze/edge.${adapter}.yaml`,
+          headless: headless === 'true' ? '--headless-rendering' : '',
         });
       }
   });
@@ -260,11 +267,18 @@ describe('launch/gazebo_maze.launch.py, run against stand-ins of launch and laun
       state_publisher: 'false',
       map_server: 'false',
       config,
+      gui: 'false',
+      headless_rendering: 'true',
     });
     expect(actions.filter((a) => 'error' in a)).toEqual([]);
     const all = flatten(actions);
     const nodes = all.filter((a) => a.action === 'Node').map((a) => a.kwargs.package);
     expect(nodes).toEqual(['ros_gz_bridge']);
+    const include = all.find((a) => a.action === 'IncludeLaunchDescription')!;
+    expect(include.kwargs.launch_arguments).toContainEqual([
+      'gz_args',
+      `-r -s --headless-rendering ${join(exported.dir, 'maze.sdf')}`,
+    ]);
     const daemon = all.find((a) => a.action === 'ExecuteProcess' && String(a.kwargs.cmd).includes('auraison-edge'))!;
     expect((daemon.kwargs.cmd as string[]).slice(2)).toEqual(['run', '--config', config]);
   });
