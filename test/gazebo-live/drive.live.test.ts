@@ -72,7 +72,8 @@ const simNow = () => clockSeconds(bus.messages('/clock').at(-1)!);
 describe('the daemon driving the Gazebo burger through ros_gz_bridge', () => {
   it("has every bridged Gazebo topic on its bus under the built-in sim's names and types", async () => {
     const status = await daemon.status();
-    const topics = new Map((status.topics as { name: string; type: string }[]).map((t) => [t.name, t.type]));
+    const entries = status.topics as { topic: string; type: string }[];
+    const topics = new Map(entries.map((t) => [t.topic, t.type]));
     expect(Object.fromEntries(ROS_TOPICS.map((t) => [t, topics.get(t)]))).toEqual({
       '/scan': 'sensor_msgs/msg/LaserScan',
       '/odom': 'nav_msgs/msg/Odometry',

@@ -19,7 +19,10 @@ export interface GazeboSetup {
   /** Gazebo's CLI and its sim verb: `ign gazebo` (Fortress) or `gz sim` (Harmonic). */
   cli: string;
   simVerb: string;
-  /** The engine gpu_lidar renders with: `ogre` (Ogre 1.x, needs an X display, Xvfb here) or `ogre2`. */
+  /**
+   * The engine gpu_lidar renders with: `ogre` (Ogre 1.x, needs an X display, Xvfb here) or `ogre2` (through EGL,
+   * `--headless-rendering`), as AURAISON_EDGE_GAZEBO_RENDER_ENGINE says (ogre2 by default).
+   */
   renderEngine: 'ogre' | 'ogre2';
   /** The folder rclnodejs is installed under, built against the sourced ROS 2 (the daemon's `ros.rclnodejs`). */
   rclnodejs: string;

@@ -166,7 +166,8 @@ export async function startGazeboWorld(options: {
 }): Promise<GazeboWorld> {
   const workspace = await gazeboWorkspace(options);
   const { setup, env, dir } = workspace;
-  const server = start(setup.cli, [setup.simVerb, '-s', '-r', '-v', '3', join(dir, 'maze.sdf')], env, dir);
+  const headless = setup.renderEngine === 'ogre2' ? ['--headless-rendering'] : [];
+  const server = start(setup.cli, [setup.simVerb, '-s', '-r', ...headless, '-v', '3', join(dir, 'maze.sdf')], env, dir);
   workspace.started.push(server);
   const echo = (topic: string, timeoutMs = 60_000) => echoOnce(setup, env, topic, timeoutMs, server);
   try {

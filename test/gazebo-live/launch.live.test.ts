@@ -83,6 +83,7 @@ describe('the Gazebo launch files under ros2 launch', () => {
           join(ROOT, 'launch', file),
           `world_dir:=${dir}`,
           'gui:=false',
+          `headless_rendering:=${setup.renderEngine === 'ogre2'}`,
           'state_publisher:=false',
           'map_server:=false',
           `config:=${config}`,
