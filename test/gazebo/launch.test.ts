@@ -155,7 +155,14 @@ describe('launch/gazebo_maze.launch.xml', () => {
     expect([...files].filter((f) => !existsSync(join(exported.dir, f)))).toEqual([]);
     expect(files.size).toBeGreaterThanOrEqual(6);
     const daemon = elements.find((e) => e.tag === 'executable' && e.attrs.cmd!.includes('auraison-edge.js'))!;
-    const bin = /\$\(dirname\)(\/\S+)/.exec(daemon.attrs.cmd!)![1]!;
+    // The launch file's own folder, taken by a let before the include: a $(dirname) evaluated after it would be
+    // ros_gz_sim's launch folder (seen under the real ros2 launch).
+    const here = elements.findIndex((e) => e.tag === 'let' && e.attrs.value === '$(dirname)');
+    expect(here).toBeGreaterThanOrEqual(0);
+    expect(here).toBeLessThan(elements.findIndex((e) => e.tag === 'include'));
+    expect(elements.filter((e) => Object.values(e.attrs).some((v) => v.includes('$(dirname)')))).toHaveLength(1);
+    const name = elements[here]!.attrs.name!;
+    const bin = new RegExp(`\\$\\(var ${name}\\)(\\/\\S+)`).exec(daemon.attrs.cmd!)![1]!;
     expect(existsSync(join(LAUNCH_DIR, bin))).toBe(true);
   });
 });
