@@ -1,9 +1,11 @@
-"""The turtlebot-maze in Gazebo (Harmonic), bridged to ROS 2, with the daemon driving it.
+"""The turtlebot-maze in Gazebo (Harmonic, or Fortress), bridged to ROS 2, with the daemon driving it.
 
     node bin/auraison-edge.js sim turtlebot-maze --export-world /tmp/maze
     ros2 launch launch/gazebo_maze.launch.py world_dir:=/tmp/maze adapter:=ros2   # or adapter:=zenoh
 
-It starts Gazebo on the exported world (ros_gz_sim's gz_sim.launch.py), ros_gz_bridge's parameter_bridge with
+It starts Gazebo on the exported world (`gz sim`, or `ign gazebo` for Fortress, as its own process: through a
+shell, as ros_gz_sim's gz_sim.launch.py runs it, a SIGINT to ros2 launch left Gazebo running), ros_gz_bridge's
+parameter_bridge with
 the exported bridge.yaml (/clock, /scan, /odom, /tf, /joint_states out of Gazebo, /cmd_vel into it),
 robot_state_publisher with the burger's URDF (/tf_static, /robot_description and the wheels on /tf), the
 map -> odom identity the built-in sim also publishes, nav2's map_server with the maze's map (/map), and the
@@ -14,12 +16,9 @@ adapter:=zenoh runs the ROS nodes on rmw_zenoh_cpp with its router (rmw_zenohd) 
 zenoh-bridge-remote-api, the WebSocket the daemon's Zenoh adapter speaks to (docs/bridges.md).
 """
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, OpaqueFunction,
-                            SetEnvironmentVariable)
-from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from ament_index_python.packages import get_package_share_directory
 
 import os
 
@@ -41,6 +40,9 @@ def generate_launch_description():
         DeclareLaunchArgument('world_dir', description='the directory --export-world wrote'),
         DeclareLaunchArgument('adapter', default_value='ros2', choices=['ros2', 'zenoh'],
                               description="the daemon's link to the ROS graph"),
+        DeclareLaunchArgument('gz_version', default_value='',
+                              description="fortress runs `ign gazebo`, any other `gz sim`; empty: $GZ_VERSION "
+                                          '(as ros_gz reads it), else harmonic'),
         DeclareLaunchArgument('gui', default_value='true', choices=['true', 'false'],
                               description='false runs the Gazebo server only (-s)'),
         DeclareLaunchArgument('node', default_value='node', description='the Node.js (>= 22) executable'),
@@ -71,15 +73,14 @@ def _bringup(context):
     in_dir = lambda name: os.path.join(world_dir, name)  # noqa: E731
     with open(in_dir(URDF_FILE)) as f:
         urdf = f.read()
-    server_only = '' if LaunchConfiguration('gui').perform(context) == 'true' else '-s '
+    release = LaunchConfiguration('gz_version').perform(context) or os.environ.get('GZ_VERSION', 'harmonic')
+    gz_args = ['-r'] + ([] if LaunchConfiguration('gui').perform(context) == 'true' else ['-s'])
     if LaunchConfiguration('headless_rendering').perform(context) == 'true':
-        server_only += '--headless-rendering '
+        gz_args.append('--headless-rendering')
     sim_time = {'use_sim_time': True}
-    gazebo = IncludeLaunchDescription(
-        PythonLaunchDescriptionSource(
-            os.path.join(get_package_share_directory('ros_gz_sim'), 'launch', 'gz_sim.launch.py')),
-        launch_arguments={'gz_args': f'-r {server_only}{in_dir(WORLD_FILE)}', 'on_exit_shutdown': 'true'}.items(),
-    )
+    gazebo = ExecuteProcess(
+        cmd=(['ign', 'gazebo'] if release == 'fortress' else ['gz', 'sim']) + gz_args + [in_dir(WORLD_FILE)],
+        name='gazebo', output='screen', sigterm_timeout='10')
     # Set before any node starts (actions run in order), so that every node of the launch speaks rmw_zenoh.
     actions = [SetEnvironmentVariable('RMW_IMPLEMENTATION', 'rmw_zenoh_cpp')] if adapter == 'zenoh' else []
     actions += [

@@ -6,14 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPeer } from '../peers/index.ts';
 import { exportWorld, inspect, LAUNCH_DIR } from './exported.ts';
-import {
-  GZ_SIM_LAUNCH_ARGS,
-  INCLUDE_ARG_ATTRS,
-  LAUNCH_PY_KWARGS,
-  LAUNCH_SUBSTITUTIONS,
-  LAUNCH_XML_TAGS,
-  ROS_PACKAGES,
-} from './ros-gz-reference.ts';
+import { LAUNCH_PY_KWARGS, LAUNCH_SUBSTITUTIONS, LAUNCH_XML_TAGS, ROS_PACKAGES } from './ros-gz-reference.ts';
 
 type XmlElement = { tag: string; attrs: Record<string, string>; parent: string | null };
 type LaunchPy = {
@@ -66,19 +59,15 @@ describe('launch/gazebo_maze.launch.xml', () => {
         problems.push(`unknown tag <${tag}>`);
         continue;
       }
-      if (!spec.parents.includes(parent) && !(tag === 'arg' && parent === 'include'))
-        problems.push(`<${tag}> inside <${parent}>`);
-      const allowed = tag === 'arg' && parent === 'include' ? INCLUDE_ARG_ATTRS : spec.attrs;
-      for (const a of Object.keys(attrs)) if (!allowed.includes(a)) problems.push(`<${tag} ${a}=...>`);
+      if (!spec.parents.includes(parent)) problems.push(`<${tag}> inside <${parent}>`);
+      for (const a of Object.keys(attrs)) if (!spec.attrs.includes(a)) problems.push(`<${tag} ${a}=...>`);
     }
     expect(problems).toEqual([]);
     expect(elements.length).toBeGreaterThan(10);
   });
 
   it("uses only launch's substitutions, and every $(var) is an argument or a let", () => {
-    const declared = elements
-      .filter((e) => (e.tag === 'arg' && e.parent !== 'include') || e.tag === 'let')
-      .map((e) => e.attrs.name);
+    const declared = elements.filter((e) => e.tag === 'arg' || e.tag === 'let').map((e) => e.attrs.name);
     const problems: string[] = [];
     for (const e of elements) {
       for (const value of Object.values(e.attrs)) {
@@ -94,11 +83,18 @@ describe('launch/gazebo_maze.launch.xml', () => {
 
   it('evaluates its $(eval) lets to what they mean, for every adapter, gui and config', async () => {
     const lets = elements.filter((e) => e.tag === 'let' && e.attrs.value!.startsWith('$(eval '));
-    expect(lets.map((e) => e.attrs.name).sort()).toEqual(['daemon_config', 'headless', 'server_only', 'use_zenoh']);
+    expect(lets.map((e) => e.attrs.name).sort()).toEqual([
+      'daemon_config',
+      'gz_cli',
+      'headless',
+      'server_only',
+      'use_zenoh',
+    ]);
     for (const adapter of ['ros2', 'zenoh'])
-      for (const [gui, config, headless] of [
-        ['true', '', 'false'],
-        ['false', '/etc/auraison-edge/edge.yaml', 'true'],
+      for (const [gui, config, headless, release, env] of [
+        ['true', '', 'false', '', undefined],
+        ['false', '/etc/auraison-edge/edge.yaml', 'true', 'fortress', undefined],
+        ['true', '', 'false', '', 'fortress'],
       ] as const) {
         const vars: Record<string, string> = {
           adapter,
@@ -106,12 +102,15 @@ describe('launch/gazebo_maze.launch.xml', () => {
           config,
           world_dir: '/tmp/maze',
           headless_rendering: headless,
+          gz_version: release,
         };
         // As launch does: $(var) first, then the single-quoted argument unescaped, then Python's eval.
         const expressions = lets.map((e) =>
           /^\$\(eval '(.*)'\)$/
             .exec(e.attrs.value!)![1]!
             .replace(/\$\(var (\w+)\)/g, (_, name: string) => vars[name]!)
+            // $(env NAME DEFAULT): the variable where it is set, else the default.
+            .replace(/\$\(env GZ_VERSION (\w+)\)/g, (_, fallback: string) => env ?? fallback)
             .replaceAll("\\'", "'"),
         );
         const code = 'import json, sys; print(json.dumps([str(eval(e)) for e in json.loads(sys.argv[1])]))';
@@ -122,6 +121,7 @@ describe('launch/gazebo_maze.launch.xml', () => {
           server_only: gui === 'true' ? '' : '-s',
           daemon_config: config || `/tmp/maze/edge.${adapter}.yaml`,
           headless: headless === 'true' ? '--headless-rendering' : '',
+          gz_cli: (release || env) === 'fortress' ? 'ign gazebo' : 'gz sim',
         });
       }
   });
@@ -138,11 +138,12 @@ describe('launch/gazebo_maze.launch.xml', () => {
     expect(problems).toEqual([]);
   });
 
-  it('includes gz_sim.launch.py with arguments it declares, and names only files the export writes', () => {
-    const include = elements.find((e) => e.tag === 'include')!;
-    expect(include.attrs.file).toBe('$(find-pkg-share ros_gz_sim)/launch/gz_sim.launch.py');
-    const includeArgs = elements.filter((e) => e.tag === 'arg' && e.parent === 'include').map((e) => e.attrs.name);
-    expect(includeArgs.filter((a) => !GZ_SIM_LAUNCH_ARGS.includes(a!))).toEqual([]);
+  it('starts Gazebo as its own process, no shell between, and names only files the export writes', () => {
+    // Through a shell (ros_gz_sim's gz_sim.launch.py), a SIGINT to ros2 launch left Gazebo running.
+    expect(elements.filter((e) => e.tag === 'include')).toEqual([]);
+    const gazebo = elements.find((e) => e.tag === 'executable' && e.attrs.name === 'gazebo')!;
+    expect(gazebo.attrs.cmd).toBe('$(var gz_cli) -r $(var server_only) $(var headless) $(var world_dir)/maze.sdf');
+    expect(gazebo.attrs.shell).toBeUndefined();
     const adapters = elements.filter((e) => e.tag === 'choice' && /ros2|zenoh/.test(e.attrs.value!));
     const files = new Set<string>();
     for (const e of elements)
@@ -155,11 +156,11 @@ describe('launch/gazebo_maze.launch.xml', () => {
     expect([...files].filter((f) => !existsSync(join(exported.dir, f)))).toEqual([]);
     expect(files.size).toBeGreaterThanOrEqual(6);
     const daemon = elements.find((e) => e.tag === 'executable' && e.attrs.cmd!.includes('auraison-edge.js'))!;
-    // The launch file's own folder, taken by a let before the include: a $(dirname) evaluated after it would be
-    // ros_gz_sim's launch folder (seen under the real ros2 launch).
+    // The launch file's own folder, taken by a let before any action: a $(dirname) evaluated after an include
+    // gave the included file's folder under the real ros2 launch.
     const here = elements.findIndex((e) => e.tag === 'let' && e.attrs.value === '$(dirname)');
     expect(here).toBeGreaterThanOrEqual(0);
-    expect(here).toBeLessThan(elements.findIndex((e) => e.tag === 'include'));
+    expect(here).toBeLessThan(elements.findIndex((e) => e.tag === 'executable'));
     expect(elements.filter((e) => Object.values(e.attrs).some((v) => v.includes('$(dirname)')))).toHaveLength(1);
     const name = elements[here]!.attrs.name!;
     const bin = new RegExp(`\\$\\(var ${name}\\)(\\/\\S+)`).exec(daemon.attrs.cmd!)![1]!;
@@ -184,22 +185,21 @@ describe('launch/gazebo_maze.launch.py', () => {
   });
 
   it('declares the same arguments and starts the same nodes as the XML file', () => {
-    const xmlArgs = elements.filter((e) => e.tag === 'arg' && e.parent !== 'include').map((e) => e.attrs.name);
+    const xmlArgs = elements.filter((e) => e.tag === 'arg').map((e) => e.attrs.name);
     expect(py.declared.sort()).toEqual(xmlArgs.sort());
     const xmlNodes = elements.filter((e) => e.tag === 'node').map((e) => `${e.attrs.pkg} ${e.attrs.exec}`);
     expect(py.nodes.map((n) => `${n.package} ${n.executable}`).sort()).toEqual(xmlNodes.sort());
   });
 
-  it('imports only from launch, launch_ros and ament_index_python', () => {
-    expect(py.imports.filter((i) => !/^(launch|launch_ros|ament_index_python)\./.test(i))).toEqual([]);
+  it('imports only from launch and launch_ros', () => {
+    expect(py.imports.filter((i) => !/^(launch|launch_ros)\./.test(i))).toEqual([]);
   });
 
   it('starts documented executables of the packages it names, with documented parameters', () => {
     const problems = py.nodes.flatMap((n) => undocumented(n.package, n.executable, [...n.parameters, ...n.arguments]));
     expect(problems).toEqual([]);
-    expect(py.share_dirs.filter((p) => !(p in ROS_PACKAGES))).toEqual([]);
-    expect(py.joined_paths).toContainEqual(['*', 'launch', 'gz_sim.launch.py']);
-    expect(py.include_args.filter((a) => !GZ_SIM_LAUNCH_ARGS.includes(a))).toEqual([]);
+    expect(py.share_dirs).toEqual([]);
+    expect(py.include_args).toEqual([]);
   });
 
   it('names only files the export writes, and the CLI it runs exists', () => {
@@ -251,8 +251,9 @@ describe('launch/gazebo_maze.launch.py, run against stand-ins of launch and laun
           .map((k) => `${a.action}(${k}=...)`),
       );
       expect(problems).toEqual([]);
-      const include = all.find((a) => a.action === 'IncludeLaunchDescription')!;
-      expect(include.kwargs.launch_arguments).toContainEqual(['gz_args', `-r ${join(exported.dir, 'maze.sdf')}`]);
+      const gazebo = all.find((a) => a.action === 'ExecuteProcess' && a.kwargs.name === 'gazebo')!;
+      expect(gazebo.kwargs.cmd).toEqual(['gz', 'sim', '-r', join(exported.dir, 'maze.sdf')]);
+      expect(gazebo.kwargs.shell).toBeUndefined();
       const daemon = all.find((a) => a.action === 'ExecuteProcess' && String(a.kwargs.cmd).includes('auraison-edge'))!;
       const cmd = daemon.kwargs.cmd as string[];
       expect(cmd.slice(2)).toEqual(['run', '--config', join(exported.dir, `edge.${adapter}.yaml`)]);
@@ -276,15 +277,20 @@ describe('launch/gazebo_maze.launch.py, run against stand-ins of launch and laun
       config,
       gui: 'false',
       headless_rendering: 'true',
+      gz_version: 'fortress',
     });
     expect(actions.filter((a) => 'error' in a)).toEqual([]);
     const all = flatten(actions);
     const nodes = all.filter((a) => a.action === 'Node').map((a) => a.kwargs.package);
     expect(nodes).toEqual(['ros_gz_bridge']);
-    const include = all.find((a) => a.action === 'IncludeLaunchDescription')!;
-    expect(include.kwargs.launch_arguments).toContainEqual([
-      'gz_args',
-      `-r -s --headless-rendering ${join(exported.dir, 'maze.sdf')}`,
+    const gazebo = all.find((a) => a.action === 'ExecuteProcess' && a.kwargs.name === 'gazebo')!;
+    expect(gazebo.kwargs.cmd).toEqual([
+      'ign',
+      'gazebo',
+      '-r',
+      '-s',
+      '--headless-rendering',
+      join(exported.dir, 'maze.sdf'),
     ]);
     const daemon = all.find((a) => a.action === 'ExecuteProcess' && String(a.kwargs.cmd).includes('auraison-edge'))!;
     expect((daemon.kwargs.cmd as string[]).slice(2)).toEqual(['run', '--config', config]);

@@ -146,8 +146,6 @@ export const LAUNCH_XML_TAGS: Record<string, { attrs: readonly string[]; parents
   param: { attrs: ['name', 'value', 'type', 'from', 'allow_substs'], parents: ['node', 'param'] },
   remap: { attrs: ['from', 'to'], parents: ['node'] },
 };
-// include's nested <arg name value> shares the tag with a declared <arg>: the test tells them apart by parent.
-export const INCLUDE_ARG_ATTRS = ['name', 'value'];
 
 /**
  * The substitutions launch_xml knows (@expose_substitution in ros2/launch launch/launch/substitutions and
@@ -184,10 +182,6 @@ export const LAUNCH_SUBSTITUTIONS = [
  * each is documented. ROS 2 cannot be installed here, so these are checked against the documentation, not run.
  */
 export const ROS_PACKAGES: Record<string, { executables: Record<string, readonly string[]>; source: string }> = {
-  ros_gz_sim: {
-    executables: {},
-    source: 'gazebosim/ros_gz@a4d00a9 ros_gz_sim/launch/gz_sim.launch.py.in',
-  },
   ros_gz_bridge: {
     executables: {
       parameter_bridge: ['config_file', 'expand_gz_topic_names', 'subscription_heartbeat', 'use_sim_time'],
@@ -215,9 +209,6 @@ export const ROS_PACKAGES: Record<string, { executables: Record<string, readonly
     source: 'ros2/rmw_zenoh README.md ("ros2 run rmw_zenoh_cpp rmw_zenohd")',
   },
 };
-
-/** The arguments gz_sim.launch.py declares (ros_gz_sim/launch/gz_sim.launch.py.in, ros_gz@a4d00a9). */
-export const GZ_SIM_LAUNCH_ARGS = ['gz_args', 'gz_version', 'ign_args', 'ign_version', 'debugger', 'on_exit_shutdown'];
 
 const PROCESS_KWARGS = ['cmd', 'prefix', 'name', 'cwd', 'env', 'additional_env', 'shell', 'sigterm_timeout'].concat(
   ['sigkill_timeout', 'emulate_tty', 'output', 'output_format', 'cached_output', 'log_cmd', 'on_exit', 'respawn'],
