@@ -85,7 +85,9 @@ describe('launch/gazebo_maze.launch.xml', () => {
     const lets = elements.filter((e) => e.tag === 'let' && e.attrs.value!.startsWith('$(eval '));
     expect(lets.map((e) => e.attrs.name).sort()).toEqual([
       'daemon_config',
+      'fortress',
       'gz_cli',
+      'gz_verb',
       'headless',
       'server_only',
       'use_zenoh',
@@ -104,24 +106,27 @@ describe('launch/gazebo_maze.launch.xml', () => {
           headless_rendering: headless,
           gz_version: release,
         };
-        // As launch does: $(var) first, then the single-quoted argument unescaped, then Python's eval.
-        const expressions = lets.map((e) =>
-          /^\$\(eval '(.*)'\)$/
+        // As launch does, let by let in order (a let may read an earlier one): $(var) and $(env) first, then the
+        // single-quoted argument unescaped, then Python's eval.
+        const code = 'import sys; print(str(eval(sys.argv[1])))';
+        const byName: Record<string, string> = {};
+        for (const e of lets) {
+          const expression = /^\$\(eval '(.*)'\)$/
             .exec(e.attrs.value!)![1]!
-            .replace(/\$\(var (\w+)\)/g, (_, name: string) => vars[name]!)
+            .replace(/\$\(var (\w+)\)/g, (_, name: string) => vars[name] ?? byName[name]!)
             // $(env NAME DEFAULT): the variable where it is set, else the default.
             .replace(/\$\(env GZ_VERSION (\w+)\)/g, (_, fallback: string) => env ?? fallback)
-            .replaceAll("\\'", "'"),
-        );
-        const code = 'import json, sys; print(json.dumps([str(eval(e)) for e in json.loads(sys.argv[1])]))';
-        const values = JSON.parse(await runPeer('python3', ['-c', code, JSON.stringify(expressions)])) as string[];
-        const byName = Object.fromEntries(lets.map((e, i) => [e.attrs.name, values[i]]));
+            .replaceAll("\\'", "'");
+          byName[e.attrs.name!] = (await runPeer('python3', ['-c', code, expression])).trim();
+        }
         expect(byName).toEqual({
           use_zenoh: String(adapter === 'zenoh').replace(/^./, (c) => c.toUpperCase()),
           server_only: gui === 'true' ? '' : '-s',
           daemon_config: config || `/tmp/maze/edge.${adapter}.yaml`,
           headless: headless === 'true' ? '--headless-rendering' : '',
-          gz_cli: (release || env) === 'fortress' ? 'ign gazebo' : 'gz sim',
+          fortress: String((release || env) === 'fortress').replace(/^./, (c) => c.toUpperCase()),
+          gz_cli: (release || env) === 'fortress' ? 'ign' : 'gz',
+          gz_verb: (release || env) === 'fortress' ? 'gazebo' : 'sim',
         });
       }
   });
@@ -142,7 +147,9 @@ describe('launch/gazebo_maze.launch.xml', () => {
     // Through a shell (ros_gz_sim's gz_sim.launch.py), a SIGINT to ros2 launch left Gazebo running.
     expect(elements.filter((e) => e.tag === 'include')).toEqual([]);
     const gazebo = elements.find((e) => e.tag === 'executable' && e.attrs.name === 'gazebo')!;
-    expect(gazebo.attrs.cmd).toBe('$(var gz_cli) -r $(var server_only) $(var headless) $(var world_dir)/maze.sdf');
+    expect(gazebo.attrs.cmd).toBe(
+      '$(var gz_cli) $(var gz_verb) -r $(var server_only) $(var headless) $(var world_dir)/maze.sdf',
+    );
     expect(gazebo.attrs.shell).toBeUndefined();
     const adapters = elements.filter((e) => e.tag === 'choice' && /ros2|zenoh/.test(e.attrs.value!));
     const files = new Set<string>();
