@@ -102,8 +102,8 @@ describe('the Gazebo launch files under ros2 launch', () => {
         async () => {
           const status = await runCli(['status', '--json', '--config', config], { cwd: work, env });
           if (status.code !== 0 && status.code !== 3) return false;
-          const names = (JSON.parse(status.stdout) as { status: { topics: { name: string }[] } }).status.topics.map(
-            (t) => t.name,
+          const names = (JSON.parse(status.stdout) as { status: { topics: { topic: string }[] } }).status.topics.map(
+            (t) => t.topic,
           );
           return ['/scan', '/odom', '/clock', '/joint_states', '/map'].every((t) => names.includes(t)) && names;
         },
