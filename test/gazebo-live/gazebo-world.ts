@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GAZEBO_WORLD_NAME } from '../../sim/turtlebot-maze/export-world-sdf.ts';
-import { runCli, tempDir } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { exportWorld } from '../gazebo/exported.ts';
 import { waitForValue } from '../helpers/wait.ts';
 import { gazeboSetup, type GazeboSetup } from './gazebo-env.ts';
 import { parseTextProto, type TextProto } from './text-proto.ts';
@@ -97,21 +98,9 @@ export async function gazeboWorkspace({
   rosGz?: boolean;
 }) {
   const setup = gazeboSetup({ rosGz });
+  const exported = await exportWorld(mazeSeed, ['--gazebo', setup.release, '--render-engine', setup.renderEngine]);
+  const { dir } = exported;
   const work = tempDir('gazebo-live-');
-  const dir = join(work.path, 'world');
-  const exported = await runCli([
-    'sim',
-    'turtlebot-maze',
-    '--export-world',
-    dir,
-    '--maze-seed',
-    String(mazeSeed),
-    '--gazebo',
-    setup.release,
-    '--render-engine',
-    setup.renderEngine,
-  ]);
-  if (exported.code !== 0) throw new Error(`--export-world failed: ${exported.stderr}`);
   const partition = `auraison-${process.pid}-${domain}`;
   const env: NodeJS.ProcessEnv = {
     ...setup.base,
@@ -135,6 +124,7 @@ export async function gazeboWorkspace({
     stop: async () => {
       for (const p of started.splice(0).reverse()) await p.stop();
       work.cleanup();
+      exported.cleanup();
     },
   };
   if (setup.renderEngine === 'ogre') {
