@@ -16,7 +16,7 @@ adapter:=zenoh runs the ROS nodes on rmw_zenoh_cpp with its router (rmw_zenohd) 
 zenoh-bridge-remote-api, the WebSocket the daemon's Zenoh adapter speaks to (docs/bridges.md).
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable, Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -80,7 +80,8 @@ def _bringup(context):
     sim_time = {'use_sim_time': True}
     gazebo = ExecuteProcess(
         cmd=(['ign', 'gazebo'] if release == 'fortress' else ['gz', 'sim']) + gz_args + [in_dir(WORLD_FILE)],
-        name='gazebo', output='screen', sigterm_timeout='10')
+        # Gazebo gone (a crash, its window closed) ends the launch: the daemon does not drive a sim that is not there.
+        name='gazebo', output='screen', sigterm_timeout='10', on_exit=Shutdown(reason='Gazebo exited'))
     # Set before any node starts (actions run in order), so that every node of the launch speaks rmw_zenoh.
     actions = [SetEnvironmentVariable('RMW_IMPLEMENTATION', 'rmw_zenoh_cpp')] if adapter == 'zenoh' else []
     actions += [

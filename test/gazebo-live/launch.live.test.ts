@@ -56,9 +56,13 @@ const alive = (pid: number) => {
 };
 
 describe('the Gazebo launch files under ros2 launch', () => {
-  it.each(['gazebo_maze.launch.py', 'gazebo_maze.launch.xml'])(
-    '%s starts Gazebo, the bridge and the daemon, and one SIGINT ends them all',
-    async (file) => {
+  it.each([
+    ['gazebo_maze.launch.py', 'one SIGINT to ros2 launch'],
+    ['gazebo_maze.launch.xml', 'one SIGINT to ros2 launch'],
+    ['gazebo_maze.launch.py', 'Gazebo killed'],
+  ])(
+    '%s starts Gazebo, the bridge and the daemon, and %s ends them all',
+    async (file, ending) => {
       workspace = await gazeboWorkspace({ domain: DOMAIN, rosGz: true });
       const { env, dir, setup, work } = workspace;
       const exported = parse(readFileSync(join(dir, 'edge.ros2.yaml'), 'utf8')) as Record<string, object>;
@@ -116,8 +120,14 @@ describe('the Gazebo launch files under ros2 launch', () => {
       expect(commands).toMatch(new RegExp(`${setup.cli}.* ${setup.simVerb}|${setup.simVerb}.*maze\\.sdf`));
       expect(commands).toContain('parameter_bridge');
       expect(commands).toContain('auraison-edge.js run');
-      // One SIGINT to the launch process alone, as a supervisor sends it: launch passes it on to everything it began.
-      process.kill(launch.pid!, 'SIGINT');
+      if (ending === 'Gazebo killed') {
+        // Gazebo gone (a crash): the launch shuts down, so the daemon is not left driving a sim that is not there.
+        const [gazebo] = [...tree].find(([, c]) => /maze\.sdf/.test(c) && !c.includes('launch'))!;
+        process.kill(gazebo, 'SIGKILL');
+      } else {
+        // One SIGINT to the launch process alone, as a supervisor sends it: launch passes it on to all it began.
+        process.kill(launch.pid!, 'SIGINT');
+      }
       const code = await new Promise<number | null>((resolve) =>
         launch.exitCode !== null ? resolve(launch.exitCode) : launch.once('exit', resolve),
       );
@@ -127,8 +137,12 @@ describe('the Gazebo launch files under ros2 launch', () => {
         60_000,
       ).catch(() => [...tree].filter(([pid]) => alive(pid)).map(([, c]) => c));
       expect(left).toBe(true);
-      expect(code).toBe(0);
-      expect(launch.output()).toMatch(/process has finished cleanly|exited with code 0|SIGINT/);
+      if (ending === 'Gazebo killed')
+        expect(launch.output()).toMatch(/process\[gazebo-1\] was required: shutting down/);
+      else {
+        expect(code).toBe(0);
+        expect(launch.output()).toMatch(/process has finished cleanly|exited with code 0|SIGINT/);
+      }
     },
     600_000,
   );

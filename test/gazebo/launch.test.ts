@@ -151,6 +151,8 @@ describe('launch/gazebo_maze.launch.xml', () => {
       '$(var gz_cli) $(var gz_verb) -r $(var server_only) $(var headless) $(var world_dir)/maze.sdf',
     );
     expect(gazebo.attrs.shell).toBeUndefined();
+    // Gazebo gone ends the launch, as ros_gz_sim's on_exit_shutdown did.
+    expect(gazebo.attrs.on_exit).toBe('shutdown');
     const adapters = elements.filter((e) => e.tag === 'choice' && /ros2|zenoh/.test(e.attrs.value!));
     const files = new Set<string>();
     for (const e of elements)
@@ -261,6 +263,7 @@ describe('launch/gazebo_maze.launch.py, run against stand-ins of launch and laun
       const gazebo = all.find((a) => a.action === 'ExecuteProcess' && a.kwargs.name === 'gazebo')!;
       expect(gazebo.kwargs.cmd).toEqual(['gz', 'sim', '-r', join(exported.dir, 'maze.sdf')]);
       expect(gazebo.kwargs.shell).toBeUndefined();
+      expect(gazebo.kwargs.on_exit).toMatchObject({ action: 'Shutdown' });
       const daemon = all.find((a) => a.action === 'ExecuteProcess' && String(a.kwargs.cmd).includes('auraison-edge'))!;
       const cmd = daemon.kwargs.cmd as string[];
       expect(cmd.slice(2)).toEqual(['run', '--config', join(exported.dir, `edge.${adapter}.yaml`)]);

@@ -232,5 +232,6 @@ export const LAUNCH_PY_KWARGS: Record<string, readonly string[]> = {
   OpaqueFunction: ['function', 'args', 'kwargs'],
   PythonLaunchDescriptionSource: ['launch_file_path'],
   LogInfo: ['msg'],
+  Shutdown: ['reason'],
   EmitEvent: ['event'],
 };

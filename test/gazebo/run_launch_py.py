@@ -62,7 +62,7 @@ def actions(*names):
 
 module('launch', **actions('LaunchDescription'))
 module('launch.actions', **actions('DeclareLaunchArgument', 'EmitEvent', 'ExecuteProcess', 'IncludeLaunchDescription',
-                                   'LogInfo', 'OpaqueFunction', 'SetEnvironmentVariable'))
+                                   'LogInfo', 'OpaqueFunction', 'SetEnvironmentVariable', 'Shutdown'))
 module('launch.events', **actions('Shutdown'))
 module('launch.launch_description_sources', **actions('PythonLaunchDescriptionSource'))
 module('launch.substitutions', LaunchConfiguration=LaunchConfiguration)
