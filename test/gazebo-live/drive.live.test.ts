@@ -10,22 +10,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BURGER, generateMaze, type Maze } from '../../sim/turtlebot-maze/core.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { stopChild } from '../helpers/stop-child.ts';
-import { waitFor, waitForValue } from '../helpers/wait.ts';
+import { waitForValue } from '../helpers/wait.ts';
 import { BusClient } from '../rclpy/bus-client.ts';
 import { codec } from '../rclpy/rclpy-daemon.ts';
 import { Ros2Daemon } from '../ros2/ros2-daemon.ts';
 import { clockSeconds, odomSample, trackOf } from './drive-track.ts';
-import { start, startGazeboWorld, type GazeboWorld, type Started } from './gazebo-world.ts';
+import { start, startGazeboWorld, startMapPublisher, type GazeboWorld } from './gazebo-world.ts';
 import { replayedPoses } from './replayed.ts';
 
 const DOMAIN = 11;
 type Twist = { linear: { x: number }; angular: { z: number } };
-const MAP_PUBLISHER = join(import.meta.dirname, 'map_publisher.py');
 const ROS_TOPICS = ['/scan', '/odom', '/tf', '/joint_states', '/clock'];
 let world: GazeboWorld;
 let maze: Maze;
-let bridge: Started;
-let mapNode: Started;
 let daemon: Ros2Daemon;
 let bus: BusClient;
 const work = tempDir('gazebo-drive-');
@@ -34,14 +31,15 @@ beforeAll(async () => {
   world = await startGazeboWorld({ domain: DOMAIN, rosGz: true });
   maze = generateMaze({ seed: world.mazeSeed });
   const { env, dir } = world;
-  bridge = start(
-    world.setup.parameterBridge!,
-    ['--ros-args', '-p', `config_file:=${join(dir, 'bridge.yaml')}`, '-p', 'use_sim_time:=true'],
-    env,
-    dir,
+  world.started.push(
+    start(
+      world.setup.parameterBridge!,
+      ['--ros-args', '-p', `config_file:=${join(dir, 'bridge.yaml')}`, '-p', 'use_sim_time:=true'],
+      env,
+      dir,
+    ),
   );
-  mapNode = start('python3', [MAP_PUBLISHER, join(dir, 'map.yaml')], env, dir);
-  await waitFor(() => mapNode.output().includes('published'), `the map published: ${mapNode.output()}`, 60_000);
+  await startMapPublisher(world);
   const exported = parse(readFileSync(join(dir, 'edge.ros2.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
   daemon = await Ros2Daemon.start(
     env,
@@ -62,8 +60,6 @@ beforeAll(async () => {
 afterAll(async () => {
   bus?.close();
   await daemon?.stop();
-  await mapNode?.stop();
-  await bridge?.stop();
   await world?.stop();
   work.cleanup();
 });

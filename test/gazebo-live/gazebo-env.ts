@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { sourcedEnv } from '../helpers/sourced-env.ts';
 import { peerMissing } from '../peers/missing.ts';
 
 /**
@@ -43,11 +44,12 @@ export function gazeboHere(): GazeboSetup | undefined {
   found = undefined;
   const setup = process.env.AURAISON_EDGE_GAZEBO_SETUP;
   if (!setup || !existsSync(setup)) return found;
-  const base = sourced(setup);
-  const release = cliVersion(base, 'ign', 'gazebo') ? 'fortress' : 'harmonic';
-  const cli = release === 'fortress' ? 'ign' : 'gz';
-  const simVerb = release === 'fortress' ? 'gazebo' : 'sim';
-  const version = cliVersion(base, cli, simVerb);
+  const base = sourcedEnv(`source '${setup}'`);
+  // Fortress answers `ign gazebo --versions`, Harmonic `gz sim --versions`.
+  const fortress = cliVersion(base, 'ign', 'gazebo');
+  const release = fortress ? 'fortress' : 'harmonic';
+  const [cli, simVerb] = fortress ? ['ign', 'gazebo'] : ['gz', 'sim'];
+  const version = fortress ?? cliVersion(base, cli, simVerb);
   const parameterBridge = findInPrefixes(base, join('lib', 'ros_gz_bridge', 'parameter_bridge'));
   const rclnodejs = base.AURAISON_EDGE_RCLNODEJS ?? '';
   const addon = join(rclnodejs, 'node_modules', 'rclnodejs', 'build', 'Release', 'rclnodejs.node');
@@ -65,19 +67,6 @@ export function gazeboSetup({ rosGz = false } = {}): GazeboSetup {
   const here = gazeboHere();
   if (here === undefined || (rosGz && here.parameterBridge === undefined)) peerMissing(NEEDS, { required: false });
   return here!;
-}
-
-function sourced(setup: string): NodeJS.ProcessEnv {
-  const out = execFileSync('bash', ['-c', `source '${setup}' >/dev/null && env -0`], {
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
-  });
-  const env: NodeJS.ProcessEnv = {};
-  for (const entry of out.split('\0')) {
-    const at = entry.indexOf('=');
-    if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
-  }
-  return env;
 }
 
 function cliVersion(env: NodeJS.ProcessEnv, cli: string, verb: string): string | undefined {

@@ -6,15 +6,15 @@ import { tempDir } from '../helpers/cli.ts';
 import { exportWorld } from '../gazebo/exported.ts';
 import { waitForValue } from '../helpers/wait.ts';
 import { gazeboSetup, type GazeboSetup } from './gazebo-env.ts';
-import { parseTextProto, type TextProto } from './text-proto.ts';
+import { num, parseTextProto, type TextProto } from './text-proto.ts';
 
 /**
- * A process of the test's with its output so far (`stdout` alone, `output` both streams); `stop` signals its whole
- * group and waits for it.
+ * A process of the test's with its output so far (`stdoutText` its stdout alone, `output` both streams); `stop`
+ * signals its whole group and waits for it.
  */
 export type Started = ChildProcess & {
   output: () => string;
-  stdout: () => string;
+  stdoutText: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 };
 
@@ -46,26 +46,7 @@ export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: 
     await exited;
     clearTimeout(late);
   };
-  return Object.assign(child, { output: () => output, stdout: () => stdout, stop });
-}
-
-export interface GazeboWorld {
-  setup: GazeboSetup;
-  /** The environment of every process on this world: Gazebo's partition on loopback, the ROS domain, the display. */
-  env: NodeJS.ProcessEnv;
-  /** What `sim turtlebot-maze --export-world` wrote for this Gazebo. */
-  dir: string;
-  mazeSeed: number;
-  server: Started;
-  /** The next message on a Gazebo topic, as `ign|gz topic -e -n 1` prints it. */
-  echo(topic: string, timeoutMs?: number): Promise<TextProto>;
-  /** Publishes one message (text format) on a Gazebo topic. */
-  publish(topic: string, type: string, text: string): Promise<void>;
-  /** Calls a Gazebo service with an empty request (`ign|gz service`), giving the reply. */
-  request(service: string, reqtype: string, reptype: string): Promise<TextProto>;
-  /** The world's statistics: sim time and real-time factor, as Gazebo reports them. */
-  stats(): Promise<{ simTime: number; realTimeFactor: number; iterations: number }>;
-  stop(): Promise<void>;
+  return Object.assign(child, { output: () => output, stdoutText: () => stdout, stop });
 }
 
 /** The maze exported for this machine's Gazebo, with the environment and display its processes run in. */
@@ -148,6 +129,19 @@ export interface GazeboWorld extends GazeboWorkspace {
   stats(): Promise<{ simTime: number; realTimeFactor: number; iterations: number }>;
 }
 
+/** Resolves with the exit code of a process just started, once it has ended and closed its output. */
+const finished = (child: Started) => new Promise<number | null>((resolve) => child.once('close', resolve));
+
+/**
+ * An rclpy node publishing the exported map on /map as nav2's map_server would (map_server is not built beside
+ * the hand-built Gazebo), stopped with the workspace; resolves once the map is out.
+ */
+export async function startMapPublisher({ env, dir, started }: GazeboWorkspace): Promise<void> {
+  const node = start('python3', [join(import.meta.dirname, 'map_publisher.py'), join(dir, 'map.yaml')], env, dir);
+  started.push(node);
+  await waitForValue(() => node.output().includes('published'), `the map published: ${node.output()}`, 60_000);
+}
+
 /** The maze run by this machine's Gazebo server headless (`-s -r`), in a workspace of its own. */
 export async function startGazeboWorld(options: {
   domain: number;
@@ -173,24 +167,23 @@ export async function startGazeboWorld(options: {
     echo,
     publish: async (topic, type, text) => {
       const pub = start(setup.cli, ['topic', '-t', topic, '-m', type, '-p', text], env, dir);
-      const code = await new Promise<number | null>((resolve) => pub.on('close', resolve));
+      const code = await finished(pub);
       if (code !== 0) throw new Error(`${setup.cli} topic -p ${topic} exited ${code}: ${pub.output()}`);
     },
     request: async (service, reqtype, reptype) => {
       const args = ['service', '-s', service, '--reqtype', reqtype, '--reptype', reptype, '--timeout', '20000'];
       const call = start(setup.cli, [...args, '--req', ''], env, dir);
-      const code = await new Promise<number | null>((resolve) => call.on('close', resolve));
-      if (code !== 0 || call.stdout().trim() === '')
+      const code = await finished(call);
+      if (code !== 0 || call.stdoutText().trim() === '')
         throw new Error(`${setup.cli} service ${service} exited ${code}: ${call.output()}`);
-      return parseTextProto(call.stdout());
+      return parseTextProto(call.stdoutText());
     },
     stats: async () => {
       const m = await echo(`/world/${GAZEBO_WORLD_NAME}/stats`);
-      const time = m.sim_time as TextProto | undefined;
       return {
-        simTime: Number(time?.sec ?? 0) + Number(time?.nsec ?? 0) / 1e9,
-        realTimeFactor: Number(m.real_time_factor ?? 0),
-        iterations: Number(m.iterations ?? 0),
+        simTime: num(m, 'sim_time.sec') + num(m, 'sim_time.nsec') / 1e9,
+        realTimeFactor: num(m, 'real_time_factor'),
+        iterations: num(m, 'iterations'),
       };
     },
   };
@@ -206,11 +199,11 @@ async function echoOnce(
 ): Promise<TextProto> {
   const child = start(setup.cli, ['topic', '-e', '-n', '1', '-t', topic], env, process.cwd());
   const timer = setTimeout(() => void child.stop('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const code = await finished(child);
   clearTimeout(timer);
   if (server.exitCode !== null || server.signalCode !== null)
     throw new Error(`Gazebo exited (${server.exitCode ?? server.signalCode}): ${server.output().slice(-2000)}`);
-  const text = child.stdout();
+  const text = child.stdoutText();
   if (code !== 0 || text.trim() === '') throw new Error(`no message on ${topic} within ${timeoutMs} ms`);
   // A topic with two publishers (Gazebo's /clock: the world's and the root one) may print a message of each.
   return parseTextProto(text.split(/\n\s*\n(?=\S)/)[0]!);

@@ -9,10 +9,9 @@ import { parse, stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../helpers/cli.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
-import { gazeboWorkspace, start, type GazeboWorkspace } from './gazebo-world.ts';
+import { gazeboWorkspace, start, startMapPublisher, type GazeboWorkspace } from './gazebo-world.ts';
 
 const DOMAIN = 12;
-const MAP_PUBLISHER = join(import.meta.dirname, 'map_publisher.py');
 let workspace: GazeboWorkspace | undefined;
 
 afterEach(async () => {
@@ -78,8 +77,7 @@ describe('the Gazebo launch files under ros2 launch', () => {
           ros: { ...exported.ros, rclnodejs: setup.rclnodejs },
         }),
       );
-      const map = start('python3', [MAP_PUBLISHER, join(dir, 'map.yaml')], env, dir);
-      workspace.started.push(map);
+      await startMapPublisher(workspace);
       const launch = start(
         'ros2',
         [

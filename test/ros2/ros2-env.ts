@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { peerMissing } from '../peers/missing.ts';
 import { CYCLONEDDS_URI } from '../ros2dds/dds-world.ts';
 import { ROOT } from '../helpers/cli.ts';
+import { sourcedEnv } from '../helpers/sourced-env.ts';
 
 /** The ROS 2 setup used when none is sourced: AURAISON_EDGE_ROS2_SETUP, else a ROS 2 built in ~/ros2_jazzy. */
 function setupFile(env: NodeJS.ProcessEnv): string | undefined {
@@ -17,15 +18,9 @@ function setupFile(env: NodeJS.ProcessEnv): string | undefined {
  * The environment `source <setup>` gives, read once with `env -0` from bash. A venv beside the install (a ROS 2 built
  * by hand, whose ros2cli needs the Python tools it was built with) is activated first.
  */
-function sourcedEnv(setup: string): NodeJS.ProcessEnv {
+function rosSourcedEnv(setup: string): NodeJS.ProcessEnv {
   const venv = join(dirname(dirname(setup)), 'venv', 'bin', 'activate');
-  const script = `${existsSync(venv) ? `source '${venv}' && ` : ''}source '${setup}' && env -0`;
-  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', maxBuffer: 16 << 20 });
-  const env: NodeJS.ProcessEnv = {};
-  for (const entry of out.split('\0')) {
-    const at = entry.indexOf('=');
-    if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
-  }
+  const env = sourcedEnv(`${existsSync(venv) ? `source '${venv}' && ` : ''}source '${setup}'`);
   // A source build without the ros_environment package sets no ROS_DISTRO; the daemon needs one to load rclnodejs.
   env.ROS_DISTRO ??= 'jazzy';
   return env;
@@ -43,7 +38,7 @@ let found: NodeJS.ProcessEnv | undefined | null = null;
 function ros2Base(): NodeJS.ProcessEnv | undefined {
   if (found !== null) return found;
   const setup = process.env.ROS_DISTRO ? undefined : setupFile(process.env);
-  const env = setup ? sourcedEnv(setup) : process.env.ROS_DISTRO ? { ...process.env } : undefined;
+  const env = setup ? rosSourcedEnv(setup) : process.env.ROS_DISTRO ? { ...process.env } : undefined;
   const path = (env?.PATH ?? '').split(':');
   const hasRos2 = path.some((dir) => dir !== '' && existsSync(join(dir, 'ros2')));
   const hasRclnodejs = existsSync(join(ROOT, 'node_modules', 'rclnodejs', 'build', 'Release', 'rclnodejs.node'));

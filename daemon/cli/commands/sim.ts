@@ -10,12 +10,7 @@ import { stay } from '../sim-stay.ts';
 import { busSummary, indexLastSplit, recordedBags, recordingLines, watchHints } from '../sim-summary.ts';
 
 const WORLDS = ['turtlebot-maze'];
-type GazeboTarget = Parameters<Awaited<ReturnType<typeof loadTurtlebotMaze>>['exportGazeboWorld']>[2] & {};
-type GazeboRelease = GazeboTarget['release'];
-type GazeboRenderEngine = GazeboTarget['renderEngine'];
-// Every release and engine the export writes for (`satisfies` keeps these lists whole); the sim loads lazily.
-const GAZEBO_RELEASES = Object.keys({ harmonic: 0, fortress: 0 } satisfies Record<GazeboRelease, 0>);
-const GAZEBO_RENDER_ENGINES = Object.keys({ ogre2: 0, ogre: 0 } satisfies Record<GazeboRenderEngine, 0>);
+type TurtlebotMaze = Awaited<ReturnType<typeof loadTurtlebotMaze>>;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 export const command: Command = {
@@ -118,10 +113,8 @@ stop), 2 bad usage.
     if (!WORLDS.includes(world)) throw new UsageError(`unknown world "${world}" (worlds: ${WORLDS.join(', ')})`);
     const seed = seedOption('seed', values.seed);
     const mazeSeed = seedOption('maze-seed', values['maze-seed']);
-    if (values['export-world'] !== undefined) {
-      const target = gazeboTarget(values.gazebo, values['render-engine']);
-      return exportWorld(values['export-world'], mazeSeed, target, values.config, io);
-    }
+    if (values['export-world'] !== undefined)
+      return exportWorld(values['export-world'], mazeSeed, values.gazebo, values['render-engine'], values.config, io);
     if (values.gazebo !== undefined || values['render-engine'] !== undefined)
       throw new UsageError('--gazebo and --render-engine go with --export-world DIR');
     const driver = values.driver;
@@ -180,14 +173,16 @@ stop), 2 bad usage.
 async function exportWorld(
   dir: string,
   mazeSeed: number | undefined,
-  target: GazeboTarget,
+  release: string | undefined,
+  renderEngine: string | undefined,
   configFile: string | undefined,
   io: CommandIO,
 ) {
   if (dir.trim() === '') throw new UsageError('--export-world: expected a directory');
+  const sim = await (await import('../../components/index.ts')).loadTurtlebotMaze();
+  const target = gazeboTarget(sim, release, renderEngine);
   const seed = mazeSeed ?? resolveConfig(configFile, io.env).config.sim.maze_seed;
-  const { exportGazeboWorld } = await (await import('../../components/index.ts')).loadTurtlebotMaze();
-  const files = await exportGazeboWorld(resolve(io.cwd, dir), seed, target);
+  const files = await sim.exportGazeboWorld(resolve(io.cwd, dir), seed, target);
   const engine = target.renderEngine === 'ogre2' ? '' : `, rendered with ${target.renderEngine}`;
   io.stdout(
     `wrote the Gazebo ${target.release} world of maze ${seed}${engine}:\n${files.map((f) => `  ${f}`).join('\n')}\n`,
@@ -196,14 +191,21 @@ async function exportWorld(
   return 0;
 }
 
-function gazeboTarget(release = 'harmonic', renderEngine = 'ogre2'): GazeboTarget {
-  if (!GAZEBO_RELEASES.includes(release))
-    throw new UsageError(`--gazebo: expected ${GAZEBO_RELEASES.join(' or ')}, got ${JSON.stringify(release)}`);
-  if (!GAZEBO_RENDER_ENGINES.includes(renderEngine))
-    throw new UsageError(
-      `--render-engine: expected ${GAZEBO_RENDER_ENGINES.join(' or ')}, got ${JSON.stringify(renderEngine)}`,
-    );
-  return { release: release as GazeboRelease, renderEngine: renderEngine as GazeboRenderEngine };
+/** --gazebo and --render-engine, checked against what the export writes for. */
+function gazeboTarget(
+  { GAZEBO_RELEASES, GAZEBO_RENDER_ENGINES }: TurtlebotMaze,
+  release = 'harmonic',
+  engine = 'ogre2',
+) {
+  const one = <T extends string>(option: string, known: readonly T[], value: string): T => {
+    if (!(known as readonly string[]).includes(value))
+      throw new UsageError(`--${option}: expected ${known.join(' or ')}, got ${JSON.stringify(value)}`);
+    return value as T;
+  };
+  return {
+    release: one('gazebo', GAZEBO_RELEASES, release),
+    renderEngine: one('render-engine', GAZEBO_RENDER_ENGINES, engine),
+  };
 }
 
 /** A seed the sim's RNG tells apart from every other (see MAX_SIM_SEED). */
