@@ -71,7 +71,10 @@ describe('docs/lab-central.md, run as written', () => {
       let script = walkthroughBlocks(readFileSync(DOC, 'utf8')).join('\n');
       for (const port of PORTS)
         script = script.replaceAll(new RegExp(`\\b${port}\\b`, 'g'), String(await closedPort()));
-      writeFileSync(join(dir, 'walkthrough.sh'), `set -e\n${script}\n`);
+      writeFileSync(
+        join(dir, 'walkthrough.sh'),
+        `set -e\ntrap 'echo "walkthrough: exit $? from: $BASH_COMMAND" >&2' ERR\n${script}\n`,
+      );
 
       const child = spawn('bash', ['walkthrough.sh'], {
         cwd: dir,
@@ -92,9 +95,10 @@ describe('docs/lab-central.md, run as written', () => {
       const logs = ['mosquitto', 'minio', 'central', 'tb1']
         .map((name) => join(dir, 'lab', `${name}.log`))
         .filter((f) => existsSync(f))
-        .map((f) => `--- ${f}\n${readFileSync(f, 'utf8').slice(-3000)}`)
+        .map((f) => `--- ${f}\n${readFileSync(f, 'utf8').slice(-2000)}`)
         .join('\n');
-      expect(code, `${output}\n${logs}`).toBe(0);
+      // The page's own output last: a report that keeps only the tail keeps the step that failed.
+      expect(code, `${logs}\n--- the page's output\n${output}`).toBe(0);
       // central acl ran without the storage secret, and wrote the conf to its own file.
       expect(output).toContain(
         'wrote lab/mosquitto.conf: the mosquitto.conf that uses it'.replace('lab/', `${dir}/lab/`),
