@@ -1,5 +1,9 @@
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { createLogger, journalPriorityPrefix, writesToJournal } from './log.ts';
 import { rateLimitedErrors } from './util/index.ts';
 
 // rateLimitedErrors on a clock the test steps: lines counted for N events, no timing.
@@ -63,5 +67,77 @@ describe('rateLimitedErrors', () => {
     now = 60_000;
     report('navigator /odom', { topic: '/odom' }, 'decode failed');
     expect(lines.filter((l) => l.topic === '/odom' && l.key_overflow === undefined)).toHaveLength(1);
+  });
+});
+
+describe('log lines into journald', () => {
+  /** A file standing for journald's stream: JOURNAL_STREAM names its device and inode, as systemd does. */
+  function journalFile() {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-stream-'));
+    const fd = openSync(join(dir, 'stream'), 'w');
+    const { dev, ino } = fstatSync(fd);
+    return {
+      fd,
+      stream: `${dev}:${ino}`,
+      text: () => readFileSync(join(dir, 'stream'), 'utf8'),
+      close: () => (closeSync(fd), rmSync(dir, { recursive: true })),
+    };
+  }
+
+  it('knows the stream systemd named, and only it: another file, no variable or a garbled one is not the journal', () => {
+    const journal = journalFile();
+    const other = journalFile();
+    try {
+      expect(writesToJournal(journal.fd, journal.stream)).toBe(true);
+      expect(writesToJournal(other.fd, journal.stream)).toBe(false);
+      expect(writesToJournal(journal.fd, undefined)).toBe(false);
+      expect(writesToJournal(journal.fd, 'not:a-stream')).toBe(false);
+      expect(writesToJournal(9999, journal.stream)).toBe(false); // a closed descriptor
+    } finally {
+      journal.close();
+      other.close();
+    }
+  });
+
+  it('leads each line with its syslog priority when it writes to journald, and leaves the JSON as it was', () => {
+    const journal = journalFile();
+    const saved = process.env.JOURNAL_STREAM;
+    process.env.JOURNAL_STREAM = journal.stream;
+    try {
+      const log = createLogger({ level: 'debug', destination: journal.fd });
+      log.debug('d');
+      log.info('i');
+      log.warn('w');
+      log.error('e');
+      log.fatal('f');
+      const lines = journal.text().trimEnd().split('\n');
+      expect(lines.map((l) => l.slice(0, 3))).toEqual(['<7>', '<6>', '<4>', '<3>', '<2>']);
+      expect(lines.map((l) => (JSON.parse(l.slice(3)) as { msg: string }).msg)).toEqual(['d', 'i', 'w', 'e', 'f']);
+    } finally {
+      if (saved === undefined) delete process.env.JOURNAL_STREAM;
+      else process.env.JOURNAL_STREAM = saved;
+      journal.close();
+    }
+  });
+
+  it('writes plain JSON lines to anything else, a terminal or a file, with JOURNAL_STREAM set or not', () => {
+    const journal = journalFile();
+    const file = journalFile();
+    const saved = process.env.JOURNAL_STREAM;
+    process.env.JOURNAL_STREAM = journal.stream; // inherited from a unit, but this stderr is a file
+    try {
+      createLogger({ level: 'info', destination: file.fd }).warn('w');
+      expect(file.text().startsWith('{"level":40')).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.JOURNAL_STREAM;
+      else process.env.JOURNAL_STREAM = saved;
+      journal.close();
+      file.close();
+    }
+  });
+
+  it('leaves a line that does not start with a level alone', () => {
+    expect(journalPriorityPrefix('{"msg":"x"}')).toBe('{"msg":"x"}');
+    expect(journalPriorityPrefix('{"level":40,"msg":"x"}')).toBe('<4>{"level":40,"msg":"x"}');
   });
 });

@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { printable } from './util/index.ts';
 
@@ -11,6 +11,7 @@ export type { Logger } from 'pino';
  */
 export function createLogger(options: { level: string; name?: string; destination?: number; text?: boolean }): Logger {
   const { level, name = 'auraison-edge', destination = 2, text = false } = options;
+  const toJournal = !text && writesToJournal(destination);
   const settings = {
     name,
     level,
@@ -25,9 +26,39 @@ export function createLogger(options: { level: string; name?: string; destinatio
           args.map((a) => (typeof a === 'string' ? printable(a, { keepLines: true }) : a)),
         );
       },
+      // Straight into journald: each line leads with its syslog priority, which journald takes off and keeps as
+      // the entry's PRIORITY, so `journalctl -p warning` finds the warnings and `-o cat` still prints pure JSON.
+      ...(toJournal ? { streamWrite: journalPriorityPrefix } : {}),
     },
   };
   return pino(settings, text ? textLines(name, destination) : pino.destination({ dest: destination, sync: true }));
+}
+
+/**
+ * Whether `fd` is the stream systemd connected to journald: systemd names that stream's device and inode in
+ * JOURNAL_STREAM (systemd.exec(5)), so a daemon whose stderr was redirected elsewhere (a file, a pipe to a
+ * launcher) is not mistaken for one writing to the journal.
+ */
+export function writesToJournal(fd: number, journalStream = process.env.JOURNAL_STREAM): boolean {
+  const match = /^(\d+):(\d+)$/.exec(journalStream ?? '');
+  if (!match) return false;
+  try {
+    const stat = fstatSync(fd, { bigint: true });
+    return stat.dev === BigInt(match[1]!) && stat.ino === BigInt(match[2]!);
+  } catch {
+    return false;
+  }
+}
+
+/** syslog's priority for a pino level: fatal 2 (crit), error 3, warn 4, info 6, debug and trace 7. */
+export function syslogPriority(level: number): number {
+  return level >= 60 ? 2 : level >= 50 ? 3 : level >= 40 ? 4 : level >= 30 ? 6 : 7;
+}
+
+/** A pino line with its `<priority>` prefix, as journald's SyslogLevelPrefix= reads it (sd-daemon(3)). */
+export function journalPriorityPrefix(line: string): string {
+  const level = /^\{"level":(\d+)/.exec(line);
+  return level ? `<${syslogPriority(Number(level[1]))}>${line}` : line;
 }
 
 /** pino's JSON lines as `<name>: <level>: <msg>[: <err>]`, written at once to the file descriptor. */

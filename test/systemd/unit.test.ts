@@ -54,7 +54,18 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
   };
   const status = async (): Promise<Status> =>
     (await fetch(`http://127.0.0.1:${port}/status`)).json() as Promise<Status>;
-  const mainPid = () => Number(container.show(UNIT, 'MainPID').MainPID);
+  /**
+   * The unit's main PID, and never 0 (no main process): `kill -STOP 0` in the container would stop its caller's
+   * whole process group, which reaches past the container to this test run.
+   */
+  const mainPid = () => {
+    const pid = Number(container.show(UNIT, 'MainPID').MainPID);
+    if (!(pid > 0)) {
+      const log = container.run(['journalctl', '--no-pager', '-o', 'short-monotonic', '-u', UNIT, '-n', '30']).stdout;
+      throw new Error(`${UNIT} has no main process (MainPID=${pid}); its last journal lines:\n${log}`);
+    }
+    return pid;
+  };
   /**
    * The name systemd gives a process in "Killing process N (NAME)": its main thread's (/proc/N/comm), which
    * Node.js 24 sets to MainThread (Node 22 left it node).
@@ -172,6 +183,22 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
     expect(after.SubState).toBe('running'); // not left "reloading": READY=1 followed the RELOADING=1
     expect(after.StatusText).toMatch(/^running; config reload rejected, the running config stays: .*speed/);
     expect(Number(after.MainPID)).toBe(pid);
+
+    // journald keeps the rejection at the error priority, under the unit's identifier; info lines stay at 6.
+    const entries = container
+      .run(['journalctl', '--no-pager', '-o', 'json', '-t', 'auraison-edge', `_PID=${pid}`])
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { MESSAGE: string; PRIORITY: string });
+    const priorityOf = (msg: string) =>
+      entries.filter((e) => e.MESSAGE.startsWith('{') && (JSON.parse(e.MESSAGE) as { msg: string }).msg === msg);
+    expect(priorityOf('config reload rejected; the running config stays in force').map((e) => e.PRIORITY)).toEqual([
+      '3',
+    ]);
+    expect(priorityOf('daemon running').map((e) => e.PRIORITY)).toEqual(['6']);
+    const warnings = container.run(['journalctl', '--no-pager', '-o', 'cat', '-p', 'warning', `_PID=${pid}`]).stdout;
+    expect(warnings).toContain('config reload rejected');
+    expect(warnings).not.toContain('"msg":"daemon running"');
   });
 
   /** `systemctl stop`, timed; checks systemd saw a clean exit in time; returns the seconds it took. */
