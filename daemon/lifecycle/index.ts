@@ -27,3 +27,4 @@ export {
   type OverlayStaged,
 } from './config-overlay.ts';
 export { ConfigOverlays } from './config-overlays.ts';
+export { nameMainThread } from './process-name.ts';

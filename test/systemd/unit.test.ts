@@ -67,8 +67,8 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
     return pid;
   };
   /**
-   * The name systemd gives a process in "Killing process N (NAME)": its main thread's (/proc/N/comm), which
-   * Node.js 24 sets to MainThread (Node 22 left it node).
+   * The name systemd gives a process in "Killing process N (NAME)": its main thread's (/proc/N/comm), which the
+   * daemon sets to auraison-edge (Node.js 24 would leave MainThread, Node 22 node).
    */
   const processName = (pid: number) => container.run(['cat', `/proc/${pid}/comm`]).stdout.trim();
   /** The daemon's own log lines (JSON) from one of its processes, as journald keeps them. */
@@ -258,6 +258,7 @@ describe.runIf(bootable)('the shipped unit under systemd as PID 1 (a booted Debi
     const { NRestarts: before } = container.show(UNIT, 'NRestarts');
     const old = mainPid();
     const name = processName(old);
+    expect(name).toBe('auraison-edge'); // top and ps -e show the daemon by name, not as MainThread
     const started = performance.now();
     const stop = container.run(['sh', '-c', `kill -STOP ${old}`]);
     expect(stop.status, stop.stderr).toBe(0);

@@ -21,7 +21,14 @@ describe('auraison-edge topic list -v with a Zenoh graph', () => {
     const hash = typeDescriptionHash(started.daemon.definitions, 'sensor_msgs/msg/LaserScan')!;
     await zn.peer({ node: 'lidar_driver', publish: { topic: '/lidar', type: 'sensor_msgs/msg/LaserScan', hash } });
     await zn.peer({ node: 'talk_listener', subscribe: { topic: '/chatter', type: 'std_msgs/msg/String' } });
-    await waitFor(() => started.daemon.graph.endpoints().length >= 2, 'the peers in the graph');
+    // Each peer by its own endpoint: a count would be met by the daemon's own /lidar subscriber before /chatter's.
+    const { graph } = started.daemon;
+    await waitFor(
+      () =>
+        graph.endpoints({ name: '/lidar', kind: 'publisher' }).length > 0 &&
+        graph.endpoints({ name: '/chatter', kind: 'subscriber' }).length > 0,
+      'the peers in the graph',
+    );
 
     const r = await runMain(['topic', 'list', '-v', '--config', started.config], { cwd: started.dir });
     expect(r.code, r.stderr).toBe(0);

@@ -61,7 +61,10 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
   const { startStatusFile } = await import('../../status/index.ts');
-  const { SystemdNotifier } = await import('../../lifecycle/index.ts');
+  const { SystemdNotifier, nameMainThread } = await import('../../lifecycle/index.ts');
+
+  // What top, ps -e and systemd's messages call it: Node.js 24 would show MainThread.
+  nameMainThread('auraison-edge');
 
   const log = createLogger({ level: config.log.level });
   const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
