@@ -29,8 +29,14 @@ export interface DriveSession {
   stop(): Promise<void>;
 }
 
+/**
+ * How the daemon reaches Gazebo's ROS graph: its ROS 2 adapter (rclnodejs, edge.ros2.yaml; the default), or its Zenoh
+ * adapter (edge.zenoh.yaml) through a zenoh-bridge-ros2dds on the graph's domain, the bridge's namespace given.
+ */
+export type DriveAdapter = { ros2: true } | { zenoh: { endpoint: string; namespace: string } };
+
 /** Gazebo, ros_gz_bridge with the exported YAML, the map publisher and the daemon, with the bus followed. */
-export async function startDriveSession(domain: number): Promise<DriveSession> {
+export async function startDriveSession(domain: number, adapter: DriveAdapter = { ros2: true }): Promise<DriveSession> {
   const world = await startGazeboWorld({ domain, rosGz: true });
   const maze = generateMaze({ seed: world.mazeSeed });
   const { env, dir } = world;
@@ -51,20 +57,22 @@ export async function startDriveSession(domain: number): Promise<DriveSession> {
       ),
     );
     await startMapPublisher(world);
-    const exported = parse(readFileSync(join(dir, 'edge.ros2.yaml'), 'utf8')) as Record<
-      string,
-      Record<string, unknown>
-    >;
-    daemon = await Ros2Daemon.start(
-      env,
-      { ...exported.ros, rclnodejs: world.setup.rclnodejs },
-      {
-        robot: exported.robot,
-        sim: exported.sim,
-        agent: { ...exported.agent, navigation: { timeout_s: 900 } },
-        recorder: { enabled: true },
-      },
-    );
+    const file = 'zenoh' in adapter ? 'edge.zenoh.yaml' : 'edge.ros2.yaml';
+    const exported = parse(readFileSync(join(dir, file), 'utf8')) as Record<string, Record<string, unknown>>;
+    const common = {
+      robot: exported.robot,
+      sim: exported.sim,
+      agent: { ...exported.agent, navigation: { timeout_s: 900 } },
+      recorder: { enabled: true },
+    };
+    daemon =
+      'zenoh' in adapter
+        ? await Ros2Daemon.start(
+            env,
+            { enabled: false },
+            { ...common, zenoh: { ...exported.zenoh, ...adapter.zenoh, mapping: 'ros2dds' } },
+          )
+        : await Ros2Daemon.start(env, { ...exported.ros, rclnodejs: world.setup.rclnodejs }, common);
     const listening = await daemon.process.waitForLog((l) => l.msg === 'foxglove websocket listening', 'Foxglove');
     bus = await BusClient.connect(listening.url as string);
     for (const topic of ['/odom', '/clock', '/scan']) await bus.subscribe(topic, 120_000);
