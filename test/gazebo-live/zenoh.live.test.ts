@@ -9,7 +9,7 @@ import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
 import { driveToDock, startDriveSession, stopWhileDriving, type DriveSession } from './drive-session.ts';
 import { gazeboSetup } from './gazebo-env.ts';
 
-const DOMAIN = 12;
+const DOMAIN = 13;
 const NAMESPACE = '/burger';
 const zn = useZenohNetwork();
 let dds: DdsWorld | undefined;
