@@ -99,23 +99,33 @@ describe('log lines into journald', () => {
     }
   });
 
-  it('leads each line with its syslog priority when it writes to journald, and leaves the JSON as it was', () => {
-    const journal = journalFile();
+  /** Runs `work` with JOURNAL_STREAM set to `stream`, as systemd sets it for a unit, then puts it back. */
+  function withJournalStream(stream: string, work: () => void): void {
     const saved = process.env.JOURNAL_STREAM;
-    process.env.JOURNAL_STREAM = journal.stream;
+    process.env.JOURNAL_STREAM = stream;
     try {
-      const log = createLogger({ level: 'debug', destination: journal.fd });
-      log.debug('d');
-      log.info('i');
-      log.warn('w');
-      log.error('e');
-      log.fatal('f');
-      const lines = journal.text().trimEnd().split('\n');
-      expect(lines.map((l) => l.slice(0, 3))).toEqual(['<7>', '<6>', '<4>', '<3>', '<2>']);
-      expect(lines.map((l) => (JSON.parse(l.slice(3)) as { msg: string }).msg)).toEqual(['d', 'i', 'w', 'e', 'f']);
+      work();
     } finally {
       if (saved === undefined) delete process.env.JOURNAL_STREAM;
       else process.env.JOURNAL_STREAM = saved;
+    }
+  }
+
+  it('leads each line with its syslog priority when it writes to journald, and leaves the JSON as it was', () => {
+    const journal = journalFile();
+    try {
+      withJournalStream(journal.stream, () => {
+        const log = createLogger({ level: 'debug', destination: journal.fd });
+        log.debug('d');
+        log.info('i');
+        log.warn('w');
+        log.error('e');
+        log.fatal('f');
+        const lines = journal.text().trimEnd().split('\n');
+        expect(lines.map((l) => l.slice(0, 3))).toEqual(['<7>', '<6>', '<4>', '<3>', '<2>']);
+        expect(lines.map((l) => (JSON.parse(l.slice(3)) as { msg: string }).msg)).toEqual(['d', 'i', 'w', 'e', 'f']);
+      });
+    } finally {
       journal.close();
     }
   });
@@ -123,14 +133,11 @@ describe('log lines into journald', () => {
   it('writes plain JSON lines to anything else, a terminal or a file, with JOURNAL_STREAM set or not', () => {
     const journal = journalFile();
     const file = journalFile();
-    const saved = process.env.JOURNAL_STREAM;
-    process.env.JOURNAL_STREAM = journal.stream; // inherited from a unit, but this stderr is a file
     try {
-      createLogger({ level: 'info', destination: file.fd }).warn('w');
+      // Inherited from a unit, but this stderr is a file.
+      withJournalStream(journal.stream, () => createLogger({ level: 'info', destination: file.fd }).warn('w'));
       expect(file.text().startsWith('{"level":40')).toBe(true);
     } finally {
-      if (saved === undefined) delete process.env.JOURNAL_STREAM;
-      else process.env.JOURNAL_STREAM = saved;
       journal.close();
       file.close();
     }

@@ -8,21 +8,17 @@ describe('nameMainThread', () => {
     "names the process's main thread as ps shows it, and leaves its command line as it was",
     () => {
       // In a child, so that this test's own worker keeps its name.
-      const script = `
-        const { nameMainThread } = await import(${JSON.stringify(new URL('./process-name.ts', import.meta.url).href)});
-        const before = require('node:fs').readFileSync('/proc/self/cmdline', 'utf8');
-        const now = nameMainThread('auraison-edge');
-        const after = require('node:fs').readFileSync('/proc/self/cmdline', 'utf8');
-        const ps = require('node:child_process').execFileSync('ps', ['-o', 'comm=', '-p', String(process.pid)], { encoding: 'utf8' }).trim();
-        console.log(JSON.stringify({ now, ps, same: before === after }));
-      `;
-      const out = execFileSync(
-        process.execPath,
-        ['--input-type=module', '-e', script.replace(/require\(/g, 'process.getBuiltinModule(')],
-        {
-          encoding: 'utf8',
-        },
-      );
+      const script = [
+        `const { nameMainThread } = await import(${JSON.stringify(new URL('./process-name.ts', import.meta.url).href)});`,
+        "const { readFileSync } = process.getBuiltinModule('node:fs');",
+        "const { execFileSync } = process.getBuiltinModule('node:child_process');",
+        "const before = readFileSync('/proc/self/cmdline', 'utf8');",
+        "const now = nameMainThread('auraison-edge');",
+        "const same = readFileSync('/proc/self/cmdline', 'utf8') === before;",
+        "const ps = execFileSync('ps', ['-o', 'comm=', '-p', String(process.pid)], { encoding: 'utf8' }).trim();",
+        'console.log(JSON.stringify({ now, ps, same }));',
+      ].join('\n');
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
       expect(JSON.parse(out)).toEqual({ now: 'auraison-edge', ps: 'auraison-edge', same: true });
     },
   );
