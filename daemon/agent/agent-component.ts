@@ -314,6 +314,7 @@ export class AgentComponent
       gate: this.#gate.counters,
       approvals_refused: this.#approvals.refused,
       navigator_time_scale: this.#navigator?.timeScale ?? null,
+      navigator_odom_timeout_ms: this.#navigator?.odomTimeoutMs ?? null,
       stop_latch: this.#latch.state ?? null,
       // What holds the robot: a driver outside the runs (the sim's main job) is listed with the runs on the page.
       motion: this.#motion.holder,
@@ -533,7 +534,7 @@ export class AgentComponent
   #navigation(): NavigationService {
     if (this.#givenNavigation) return this.#givenNavigation;
     if (!this.#navigator) {
-      const { odom_topic: odom, tolerance_m: goalTolerance } = this.#settings.navigation;
+      const { odom_topic: odom, tolerance_m: goalTolerance, odom_timeout_ms } = this.#settings.navigation;
       // In a sim slower than real time, /odom comes less often per wall second: the navigator's watchdogs stretch to
       // match.
       this.#navigator = new Navigator({
@@ -542,6 +543,7 @@ export class AgentComponent
         topics: { cmdVel: AGENT_NAV_CMD_VEL, odom },
         follow: { goalTolerance },
         timeScale: this.#timeScale,
+        safety: { odomTimeoutMs: odom_timeout_ms },
       });
       this.#gate.forward(AGENT_NAV_CMD_VEL, 'agent-gate');
       this.#navigator.start();

@@ -133,6 +133,11 @@ export class Navigator {
     this.#wallPerRobotS = 1 / Math.min(1, timeScale);
   }
 
+  /** Wall milliseconds without odometry that end a goal, before the time scale stretches them. */
+  get odomTimeoutMs(): number {
+    return this.#safety.odomTimeoutMs;
+  }
+
   /** Robot seconds per wall second, as the watchdogs take it. */
   get timeScale(): number {
     return 1 / this.#wallPerRobotS;

@@ -87,8 +87,16 @@ export function mapYaml(pgmName: string): string {
 const FROM_GRAPH = ['/scan', '/odom', '/tf', '/tf_static', '/joint_states', '/map', '/robot_description', '/clock'];
 
 /**
- * The daemon's config next to Gazebo: its sim off, the adapter on, and the maze's named poses given to the
- * agent, so `navigate_to charging_dock` means the same place as with the built-in sim.
+ * Wall milliseconds navigate_to drives on without /odom next to Gazebo. The daemon's 500 ms default suits a robot;
+ * Gazebo on a busy machine runs well below real time (0.42 beside the test suite on 2 cores), so its 30 Hz odometry
+ * can go quiet for more than 500 ms of wall time while the sim is fine: two Gazebos at once tripped it mid-drive.
+ */
+const GAZEBO_ODOM_TIMEOUT_MS = 3000;
+
+/**
+ * The daemon's config next to Gazebo: its sim off, the adapter on, the maze's named poses given to the agent, so
+ * `navigate_to charging_dock` means the same place as with the built-in sim, and an odometry watchdog that a
+ * Gazebo below real time does not trip.
  */
 export function daemonConfigYaml(maze: Maze, adapter: 'ros2' | 'zenoh'): string {
   const namedPoses = Object.fromEntries(Object.entries(maze.namedPoses).map(([k, p]) => [k, { x: p.x, y: p.y }]));
@@ -107,7 +115,7 @@ export function daemonConfigYaml(maze: Maze, adapter: 'ros2' | 'zenoh'): string 
   const config = {
     robot: { id: 'gazebo-burger' },
     sim: { enabled: false },
-    agent: { named_poses: namedPoses },
+    agent: { named_poses: namedPoses, navigation: { odom_timeout_ms: GAZEBO_ODOM_TIMEOUT_MS } },
     ...link,
   };
   return (

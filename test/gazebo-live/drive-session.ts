@@ -62,7 +62,7 @@ export async function startDriveSession(domain: number, adapter: DriveAdapter = 
     const common = {
       robot: exported.robot,
       sim: exported.sim,
-      agent: { ...exported.agent, navigation: { timeout_s: 900 } },
+      agent: { ...exported.agent, navigation: { ...(exported.agent?.navigation as object), timeout_s: 900 } },
       recorder: { enabled: true },
     };
     daemon =

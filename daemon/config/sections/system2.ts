@@ -210,6 +210,13 @@ export const AgentConfig = Section(
           description: "navigate_to arrives within this; also goal_reached's default tolerance.",
         }),
         timeout_s: Type.Number({ exclusiveMinimum: 0, default: 300 }),
+        odom_timeout_ms: Type.Integer({
+          minimum: 50,
+          maximum: 600_000,
+          default: 500,
+          description:
+            'Wall milliseconds without odometry after which the navigator stops the robot and the goal ends no_data (stretched by 1 / sim.speed for the built-in sim below real time). Raise it for a simulator of your own (Gazebo) that may run well below real time.',
+        }),
         odom_topic: Type.String({
           pattern: '^/',
           default: '/odom',
