@@ -151,7 +151,7 @@ describe('the exported world', () => {
   });
 
   it.each(['ros2', 'zenoh'])(
-    "writes an edge.%s.yaml the daemon accepts, with the sim off and the maze's named poses",
+    "writes an edge.%s.yaml the daemon accepts, with the sim off, the maze's named poses and a Gazebo-wide odometry watchdog",
     async (adapter) => {
       const { dir } = exports.get(2024)!;
       const file = join(dir, `edge.${adapter}.yaml`);
@@ -160,9 +160,11 @@ describe('the exported world', () => {
       expect(check.code).toBe(0);
       const config = parse(readFileSync(file, 'utf8')) as {
         sim: { enabled: boolean };
-        agent: { named_poses: Record<string, { x: number; y: number }> };
+        agent: { named_poses: Record<string, { x: number; y: number }>; navigation: { odom_timeout_ms: number } };
       } & Record<string, { enabled: boolean; publish: string[] }>;
       expect(config.sim.enabled).toBe(false);
+      // A Gazebo below real time leaves wall-time gaps in /odom that the 500 ms default takes for a dead driver.
+      expect(config.agent.navigation.odom_timeout_ms).toBe(3000);
       const maze = generateMaze({ seed: 2024 });
       expect(config.agent.named_poses).toEqual(
         Object.fromEntries(Object.entries(maze.namedPoses).map(([k, p]) => [k, { x: p.x, y: p.y }])),
