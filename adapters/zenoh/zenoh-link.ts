@@ -448,14 +448,17 @@ export class ZenohLink {
       const readBefore = socket.bytesRead();
       session.info().then(
         (info) => (this.counters.routers = info.routersZid().length),
-        (error: unknown) => {
-          // The answer is behind a message still coming in (a sample of many MiB takes seconds): the link is busy,
-          // not dead, and the next keepalive asks again.
-          const read = socket.bytesRead();
-          if (read !== undefined && readBefore !== undefined && read > readBefore) return;
-          reason = `no answer to a keepalive: ${message(error)}`;
-          this.#lost?.();
-        },
+        (error: unknown) =>
+          // zenoh-ts's timer says so first on the loop's turn after a stall (a long callback, a starved CPU), before
+          // the socket is read: what came in meanwhile is read (the poll phase) before the link is judged.
+          setImmediate(() => {
+            // Bytes came in since it asked: its answer, or a message ahead of it still coming in (a sample of many
+            // MiB takes seconds). The link is busy, not dead, and the next keepalive asks again.
+            const read = socket.bytesRead();
+            if (read !== undefined && readBefore !== undefined && read > readBefore) return;
+            reason = `no answer to a keepalive: ${message(error)}`;
+            this.#lost?.();
+          }),
       );
     }, this.#keepaliveMs);
     try {

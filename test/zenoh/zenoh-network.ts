@@ -126,6 +126,11 @@ export class ZenohNetwork {
     await stopChild(this.#bridge, signal);
   }
 
+  /** Sends the bridge `signal`, not waiting for an exit: SIGSTOP holds it (its sockets stay open), SIGCONT resumes. */
+  signalBridge(signal: NodeJS.Signals): void {
+    this.#bridge?.kill(signal);
+  }
+
   /** Kills the router and the bridge, as a router whose remote-api plugin dies with it. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await Promise.all([stopChild(this.#bridge, signal), stopChild(this.#router, signal)]);
