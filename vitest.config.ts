@@ -33,6 +33,8 @@ const EXCLUDE = ['node_modules/**', 'scratch/**'];
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
+    // each worker notes its files, stop signals and exit code (vitest says only "Worker exited unexpectedly")
+    setupFiles: ['test/worker-watch.ts'],
     // after vitest's summary, the tests skipped for want of a peer and the command that installs each (outside CI)
     reporters: ['default', new PeerSkipSummary()],
     testTimeout: 60_000,
