@@ -11,7 +11,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 
 /** The data dir can't be used: it can't be created or written, or another daemon holds it. The CLI exits 2. */
@@ -138,6 +138,26 @@ function listenAbstract(name: string): Promise<Server> {
       server.unref();
       resolvePromise(server);
     });
+  });
+}
+
+/**
+ * Whether a daemon holds the data dir's lock now (Linux: something listens on its abstract socket); undefined
+ * elsewhere, where only the pid in run/daemon.json says. A pid read from a file can be another process's by now
+ * (pids wrap, a reboot starts them over); the lock goes with the daemon that held it.
+ */
+export async function dataDirHeld(dataDir: string): Promise<boolean | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  let name: string;
+  try {
+    name = lockName(dataDir);
+  } catch {
+    return false; // no such dir: nothing holds it
+  }
+  return new Promise((resolvePromise) => {
+    const socket = connect(name);
+    socket.once('connect', () => (socket.destroy(), resolvePromise(true)));
+    socket.once('error', () => resolvePromise(false));
   });
 }
 

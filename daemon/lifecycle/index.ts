@@ -10,7 +10,7 @@ export type {
 } from './component.ts';
 export { JOURNAL_RESTART_KEYS, ReloadHistory, readConfigForReload, type ReloadOutcome } from './config-reload.ts';
 export type { DaemonStatus } from './daemon-status.ts';
-export { DataDirError, DataDirLock, alive, readOwner } from './data-dir.ts';
+export { DataDirError, DataDirLock, alive, dataDirHeld, readOwner } from './data-dir.ts';
 export { deferSighup, installSignalHandlers } from './signals.ts';
 export { changedKeys, Supervisor } from './supervisor.ts';
 export { livePorts } from './wiring.ts';

@@ -1,11 +1,13 @@
 // `auraison-edge reload`, the unit's ExecReload: SIGHUP to the running daemon, then its outcome. With
 // `ExecReload=/bin/kill -HUP $MAINPID`, `systemctl reload` returned before the reload was done and succeeded
 // for a file the daemon then rejected.
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { statusFilePath } from '../../daemon/status/status-file.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { writeStatusFile } from '../helpers/status-file.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { DaemonProcess } from '../system2/daemon-process.ts';
 
@@ -63,6 +65,29 @@ describe('auraison-edge reload', () => {
     expect(gone.stderr).toMatch(
       /^auraison-edge reload: no daemon is running with data dir .*\.auraison-edge \(pid \d+ is gone\); nothing was reloaded\n$/,
     );
+  });
+
+  it('signals no process that a status file left by a killed daemon names, since that pid is no daemon now', async () => {
+    // After kill -9 or a power cut the file still says running; pids wrap, and after a reboot they start over.
+    const dir = tempDir('reload-stale-');
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const stale = writeStatusFile(dir.path, { pid: bystander.pid });
+      const r = await runMain(['reload', '--config', stale], { cwd: dir.path });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^auraison-edge reload: no daemon is running with data dir .*: its status file names pid ${bystander.pid}, but nothing holds the data dir .*; nothing was reloaded\n$`,
+        ),
+      );
+      // Had it been sent a SIGHUP, that would have ended it (sleep's default), before this SIGTERM.
+      const ended = new Promise((resolve) => bystander.once('exit', (_code, signal) => resolve(signal)));
+      bystander.kill('SIGTERM');
+      expect(await ended).toBe('SIGTERM');
+    } finally {
+      bystander.kill('SIGKILL');
+      dir.cleanup();
+    }
   });
 
   it('refuses a bad --pid or --timeout (exit 2)', async () => {

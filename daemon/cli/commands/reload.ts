@@ -1,5 +1,5 @@
 import { ConfigError, resolveDataDir } from '../../config/index.ts';
-import { alive } from '../../lifecycle/index.ts';
+import { alive, dataDirHeld, readOwner } from '../../lifecycle/index.ts';
 import { readStatusFile, type StatusFile } from '../../status/index.ts';
 import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveClientConfig } from '../config-option.ts';
@@ -22,7 +22,8 @@ same reload without waiting.
 
 Options:
   --config FILE   the daemon's config, to find its data dir (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
-  --pid PID       the daemon's pid (systemd passes $MAINPID); default: the pid in <data_dir>/run/status.json
+  --pid PID       the daemon's pid (systemd passes $MAINPID); default: the pid in <data_dir>/run/status.json,
+                  if that daemon still holds the data dir (a killed daemon's pid may be another process's now)
   --timeout S     how long to wait for the outcome (default ${DEFAULT_TIMEOUT_S}; the unit's TimeoutStartSec is 60)
   --json          print the outcome as one JSON object: {pid, outcome: last_reload} (see GET /status)
 
@@ -65,6 +66,13 @@ daemon ignores SIGHUP while it stops, and when it runs the embedded default conf
       io.stderr(
         `auraison-edge reload: no daemon is running with data dir ${dataDir}${pid !== undefined ? ` (pid ${pid} is gone)` : ''}; nothing was reloaded\n`,
       );
+      return 1;
+    }
+    // A pid from the status file may be another process's by now (pids wrap; a reboot starts them over), and a
+    // SIGHUP ends most processes: it goes only to the daemon that holds the data dir.
+    const notHolder = pidArg === undefined ? await notTheHolder(dataDir, pid) : undefined;
+    if (notHolder !== undefined) {
+      io.stderr(`auraison-edge reload: ${notHolder}; nothing was reloaded\n`);
       return 1;
     }
     const ours = before?.state === 'running' && before.pid === pid;
@@ -117,6 +125,17 @@ async function reloadOutcome(
       return undefined;
     }
   }
+}
+
+/** Why `pid`, named by the status file in `dataDir`, is not the daemon that holds it; undefined when it is. */
+async function notTheHolder(dataDir: string, pid: number): Promise<string | undefined> {
+  const held = await dataDirHeld(dataDir);
+  const owner = readOwner(dataDir);
+  if (held === false)
+    return `no daemon is running with data dir ${dataDir}: its status file names pid ${pid}, but nothing holds the data dir (that daemon ended without stopping, and pid ${pid} is another process now)`;
+  if (owner !== undefined && owner.pid !== pid)
+    return `the daemon that holds data dir ${dataDir} is pid ${owner.pid}, and its status file still names pid ${pid} (is it starting? try again once \`auraison-edge status\` shows it running)`;
+  return undefined;
 }
 
 /** Sends the SIGHUP; false (said) when this user may not signal it. */
