@@ -34,10 +34,18 @@ describe('services between the daemon and rclpy nodes on Fast DDS behind zenoh-b
     expect(daemon.graph.endpoints({ name: '/enable', kind: 'service' })).toEqual([
       expect.objectContaining({ type: 'std_srvs/srv/SetBool' }),
     ]);
-    await expect(daemon.bus.query('/enable', jsonQuery({ data: true }), { timeoutMs: 10_000 })).rejects.toThrow();
-    // The request reached Fast DDS, which refused its size (the bridge's header in it), never the node.
+    // The request reaches Fast DDS, which refuses its size (the bridge's header in it), never the node. A request
+    // the bridge writes before Fast DDS has matched its writer is lost unseen (volatile), as in one loaded CI run:
+    // each call fails, and the calls go on until Fast DDS has said so.
+    await waitFor(
+      async () => {
+        await expect(daemon.bus.query('/enable', jsonQuery({ data: true }), { timeoutMs: 10_000 })).rejects.toThrow();
+        return /payload size/.test(server.output);
+      },
+      'Fast DDS refusing the size of a request the bridge wrote',
+      60_000,
+    );
     expect(server.all('request')).toEqual([]);
-    expect(server.output).toMatch(/payload size/);
   });
 
   it("leaves an rclpy client's call of the daemon's stop unanswered, and the stop unlatched", async () => {
