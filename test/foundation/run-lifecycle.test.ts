@@ -10,7 +10,7 @@ import { silentLogger } from '../../daemon/log.ts';
 import { statusFilePath } from '../../daemon/status/status-file.ts';
 import { BIN, runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { collectJsonLines } from '../system2/daemon-process.ts';
 
 let child: ChildProcessWithoutNullStreams | undefined;
@@ -282,7 +282,12 @@ describe('auraison-edge status', () => {
       writeFileSync(config, yaml('./new'));
       const reloaded = await daemon.reloadFile();
       expect(reloaded).toMatchObject({ ok: true, restarted: [], pending_restart: ['data_dir'] });
-      const r = await runMain(['status', '--config', config], { cwd: dir.path });
+      // status gives the daemon at the port 2 s to say whose it is, then goes on without knowing: this one shares
+      // the test's loop, which a loaded machine held that long once. Asked again, it answers.
+      const r = await waitForValue(async () => {
+        const once = await runMain(['status', '--config', config], { cwd: dir.path });
+        return once.stdout.includes('belongs to') && once;
+      }, 'status to hear whose daemon answers at the port');
       expect(r.code).toBe(1);
       expect(r.stdout).toContain(
         `belongs to the daemon of ${join(dir.path, 'old')}: if data_dir changed, it takes effect when that daemon restarts`,
