@@ -1,7 +1,5 @@
-import { appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, expect } from 'vitest';
+import { noteWorker } from './worker-watch-main.ts';
 
 /**
  * Says why a vitest worker process ended under the suite, which vitest reports only as "Worker exited unexpectedly"
@@ -13,23 +11,18 @@ import { beforeAll, expect } from 'vitest';
  */
 interface Watch {
   file: string;
-  log: string;
 }
 
 const state = globalThis as { auraisonWorkerWatch?: Watch };
 
 function note(watch: Watch, line: string, loud: boolean): void {
   const text = `vitest worker ${process.pid}: ${line} (last test file: ${watch.file})\n`;
-  try {
-    appendFileSync(watch.log, `${new Date().toISOString()} ${text}`);
-  } catch {
-    // the log is a help, never a failure
-  }
+  noteWorker(process.ppid, text);
   if (loud) process.stderr.write(text);
 }
 
 if (state.auraisonWorkerWatch === undefined) {
-  const watch: Watch = { file: '(none yet)', log: join(tmpdir(), `auraison-edge-vitest-workers-${process.ppid}.log`) };
+  const watch: Watch = { file: '(none yet)' };
   state.auraisonWorkerWatch = watch;
   process.on('exit', (code) => note(watch, `exit code ${code}`, code !== 0));
   for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
