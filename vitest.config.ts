@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { PeerSkipSummary } from './test/peers/skip-summary.ts';
+import { WorkerEndSummary } from './test/worker-watch-main.ts';
 
 /**
  * Test files that run each in a fresh module graph (vitest's default isolation). The others share one per
@@ -36,7 +37,8 @@ export default defineConfig({
     // each worker notes its files, stop signals and exit code (vitest says only "Worker exited unexpectedly")
     setupFiles: ['test/worker-watch.ts'],
     // after vitest's summary, the tests skipped for want of a peer and the command that installs each (outside CI)
-    reporters: ['default', new PeerSkipSummary()],
+    // and the workers that died (a signal, a nonzero exit), with their last files, where CI's tail keeps them
+    reporters: ['default', new PeerSkipSummary(), new WorkerEndSummary()],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: tests that spawn the daemon or a broker must not all run at once.

@@ -20,6 +20,14 @@ export interface FleetQueryAnswer {
 /** Why a fleet query got no answer: refused before it ran, stopped, turned away, or DuckDB's own error. */
 export type FleetQueryFailure = 'read_only' | 'timeout' | 'busy' | 'query_failed';
 
+/** How often stop() interrupts the queries again while they run. */
+const INTERRUPT_EVERY_MS = 20;
+
+/** A query asked for, or still connecting, once central stops: turned away (HTTP 503) as central going away. */
+function stopping(): FleetQueryError {
+  return new FleetQueryError('busy', 'central is stopping: the fleet query did not run; ask again once it is back');
+}
+
 export class FleetQueryError extends Error {
   override name = 'FleetQueryError';
   constructor(
@@ -51,6 +59,7 @@ export class FleetQueryRunner {
   readonly #redact: (message: string) => string;
   readonly #open = new Set<DuckDBConnection>();
   #connecting = 0;
+  #stopped = false;
   readonly #answers = new Set<Promise<FleetQueryAnswer>>();
 
   constructor({ connect, limits, redact = (message) => message }: FleetQueryRunnerOptions) {
@@ -69,10 +78,19 @@ export class FleetQueryRunner {
     for (const c of this.#open) c.interrupt();
   }
 
-  /** Interrupts every query running and resolves once each has answered and closed its connection. */
+  /**
+   * Refuses new queries, interrupts every query running (again and again: DuckDB forgets an interrupt that comes
+   * between one statement of a query and the next) and resolves once each has answered and closed its connection.
+   */
   async stop(): Promise<void> {
+    this.#stopped = true;
+    const again = setInterval(() => this.interruptAll(), INTERRUPT_EVERY_MS);
     this.interruptAll();
-    await Promise.allSettled(this.#answers);
+    try {
+      await Promise.allSettled(this.#answers);
+    } finally {
+      clearInterval(again);
+    }
   }
 
   run(text: string): Promise<FleetQueryAnswer> {
@@ -84,6 +102,7 @@ export class FleetQueryRunner {
   }
 
   async #run(text: string): Promise<FleetQueryAnswer> {
+    if (this.#stopped) throw stopping();
     const { concurrent } = this.#limits;
     // DuckDB's memory_limit is the instance's: more queries at once share it, so they are turned away instead.
     if (this.#open.size + this.#connecting >= concurrent)
@@ -99,6 +118,10 @@ export class FleetQueryRunner {
       this.#connecting--;
     }
     const { connection: c, release } = opened;
+    if (this.#stopped) {
+      release();
+      throw stopping();
+    }
     this.#open.add(c);
     try {
       return await this.#runOn(c, text);

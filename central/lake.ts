@@ -14,6 +14,7 @@ import {
   s3Secret,
   sql,
 } from './lake-duckdb.ts';
+import { trackConnection, type TrackedConnection } from '../daemon/lakehouse/index.ts';
 import { CatalogSnapshots } from './query-snapshot.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 
@@ -66,12 +67,17 @@ export class FleetLake {
   readonly #query: QueryDb;
   /** Connections guarded() handed out, closed with the lake. */
   readonly #lent: (() => void)[] = [];
+  readonly #writer: TrackedConnection;
+  readonly #reader: TrackedConnection;
+  /** The writer's connection (events, registrations), one transaction at a time: through transaction(). */
   readonly writer: DuckDBConnection;
+  /** Central's own reads. A statement started once close() has begun is refused ("... is closed"). */
   readonly reader: DuckDBConnection;
   readonly description: string;
   /** The fleet query's runner alone, without the keyword check in front of it (fleetQuery): it holds by itself. */
   readonly queries: FleetQueryRunner;
   #writing: Promise<unknown> = Promise.resolve();
+  #closing: Promise<void> | undefined;
 
   private constructor(
     db: DuckDBInstance,
@@ -83,8 +89,11 @@ export class FleetLake {
     limits: CentralServeConfig['fleet_query'],
   ) {
     this.#db = db;
-    this.writer = connections.writer;
-    this.reader = connections.reader;
+    // HTTP and MQTT handlers may still run a statement on these when central stops: close() waits for them.
+    this.#writer = trackConnection(connections.writer, 'the fleet lake (its writer)');
+    this.#reader = trackConnection(connections.reader, 'the fleet lake (its reader)');
+    this.writer = this.#writer.connection;
+    this.reader = this.#reader.connection;
     this.description = description;
     this.#query = query(this);
     this.queries = new FleetQueryRunner({
@@ -240,6 +249,7 @@ export class FleetLake {
    * error a ROLLBACK, and the error goes to the caller.
    */
   transaction<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(new Error('the fleet lake is closed'));
     const run = async (): Promise<T> => {
       await this.writer.run('BEGIN TRANSACTION');
       try {
@@ -272,13 +282,22 @@ export class FleetLake {
     return this.queries.run(text);
   }
 
-  close(): void {
-    this.queries.interruptAll();
-    for (const release of this.#lent.splice(0)) release();
-    this.#query.close();
-    this.reader.closeSync();
-    this.writer.closeSync();
-    this.#db.closeSync();
+  /**
+   * Closes the lake once nothing runs on it: the fleet queries are interrupted and answered, central's own reads
+   * interrupted, and the writer's transactions (an ingest, an upload's registration) end as they would. A statement
+   * asked for meanwhile is refused. (DuckDB's Node bindings free a connection at once: a statement still running
+   * on it would crash the process.)
+   */
+  close(): Promise<void> {
+    return (this.#closing ??= (async () => {
+      // The reader refuses from now on; the writer once the transactions queued before now are done.
+      const reader = this.#reader.close({ interrupt: true });
+      await this.queries.stop();
+      for (const release of this.#lent.splice(0)) release();
+      this.#query.close();
+      await Promise.all([reader, this.#writing.then(() => this.#writer.close())]);
+      this.#db.closeSync();
+    })());
   }
 }
 

@@ -277,7 +277,7 @@ export async function startCentralServe(
       await lake.queries.stop();
       await server?.close();
       grants?.close();
-      lake.close();
+      await lake.close();
     })());
   return { view, ingest, intake, uploads, senders, resend, lake, garbage, httpUrl, stop };
 }

@@ -1,15 +1,18 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Reporter } from 'vitest/node';
+
+/** The watch's log of the vitest run whose main process is `vitestPid`. */
+function logOf(vitestPid: number): string {
+  return join(tmpdir(), `auraison-edge-vitest-workers-${vitestPid}.log`);
+}
 
 /** Appends `line` (ending in a newline), stamped, to the watch's log of the vitest run of main process `vitestPid`. */
 export function noteWorker(vitestPid: number, line: string): void {
   try {
-    appendFileSync(
-      join(tmpdir(), `auraison-edge-vitest-workers-${vitestPid}.log`),
-      `${new Date().toISOString()} ${line}`,
-    );
+    appendFileSync(logOf(vitestPid), `${new Date().toISOString()} ${line}`);
   } catch {
     // the log is a help, never a failure
   }
@@ -37,3 +40,45 @@ export function watchWorkerExits(): void {
     return Reflect.apply(emit, this, [event, ...args]) as boolean;
   } as typeof emit;
 }
+
+/**
+ * The workers of the run of main process `vitestPid` that ended other than by vitest's SIGTERM or exit code 0, each
+ * with how it ended and the last test files it started, read from the watch's log: one line each, none when all
+ * ended as vitest ends them. The stderr line written when one ended comes mid-run, where a report that keeps only
+ * the output's tail loses it; this is for the end of the run.
+ */
+export function abnormalWorkerEnds(vitestPid: number, lastFiles = 3): string[] {
+  let text: string;
+  try {
+    text = readFileSync(logOf(vitestPid), 'utf8');
+  } catch {
+    return [];
+  }
+  const started = new Map<string, string[]>();
+  const ends: string[] = [];
+  for (const line of text.split('\n')) {
+    const start = /^(\S+) vitest worker (\d+): starts a test file \(last test file: (.*)\)$/.exec(line);
+    if (start) started.set(start[2]!, [...(started.get(start[2]!) ?? []), start[3]!].slice(-lastFiles));
+    const end = /^(\S+) vitest worker (\d+): ended, (.*)$/.exec(line);
+    if (end && end[3] !== 'signal SIGTERM' && end[3] !== 'exit code 0') {
+      const files = started.get(end[2]!) ?? [];
+      ends.push(
+        `vitest worker ${end[2]} ended at ${end[1]}, ${end[3]}; the last test files it started: ${files.join(', ') || '(none)'}`,
+      );
+    }
+  }
+  return ends;
+}
+
+/** A reporter that ends the run with abnormalWorkerEnds(), so that CI's tail says how a worker died. */
+export class WorkerEndSummary implements Reporter {
+  onTestRunEnd(): void {
+    const ends = abnormalWorkerEnds(process.pid);
+    if (ends.length > 0)
+      process.stdout.write(
+        `\nvitest worker processes that ended abnormally (${logOf(process.pid)}):\n  ${ends.join('\n  ')}\n`,
+      );
+  }
+}
+
+export default WorkerEndSummary;

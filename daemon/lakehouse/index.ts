@@ -42,3 +42,4 @@ export {
   type SyncSummary,
 } from './sync-files.ts';
 export { sha256File } from './file-hash.ts';
+export { trackConnection, type TrackedConnection } from './in-flight.ts';
