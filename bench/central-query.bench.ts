@@ -106,7 +106,7 @@ export async function run(): Promise<BenchResult[]> {
       },
     ];
   } finally {
-    lake?.close();
+    await lake?.close();
     await pg.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -106,7 +106,7 @@ export async function run(): Promise<BenchResult[]> {
       },
     ];
   } finally {
-    lake?.close();
+    await lake?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
