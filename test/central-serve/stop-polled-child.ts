@@ -1,7 +1,7 @@
 // `central serve` stopped while its fleet page's API is being read, in a process of its own: before the lake's
 // close waited for the statements on it, the first stop crashed the process (SIGSEGV: DuckDB freed the reader's
-// connection under a running /api/events query). argv[2]: the settings as JSON; argv[3]: rounds. Prints "stopped N"
-// after each round.
+// connection under a running /api/events query). argv[2]: the settings as JSON; argv[3]: rounds. Prints
+// "stopped N" after each round. Run by lake-close-inflight.test.ts.
 import type { CentralServeConfig } from '../../central/config.ts';
 import { startCentralServe } from '../../central/serve.ts';
 import { silentLogger } from '../../daemon/log.ts';
