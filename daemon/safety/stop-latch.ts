@@ -38,6 +38,10 @@ export class StopLatch {
   readonly line: StopLine;
   #enabled: boolean;
   #held: StopLatchState | undefined;
+  /** The held latch's file write, while it is the one last asked for. */
+  #written: Promise<StopLatchState> | undefined;
+  /** The latch a release is removing the file of: a stop meanwhile latches anew rather than repeat it. */
+  #releasing: StopLatchState | undefined;
   /** The engage or release being written: each writes in turn, so the file ends as the last one left it. */
   #writes: Promise<unknown> = Promise.resolve();
 
@@ -99,8 +103,19 @@ export class StopLatch {
   /**
    * Latches now, in memory at once (the next motion is refused), then writes the file. Resolves when it is
    * written (or could not be: `persisted` false and `error` say why; the latch holds in this process).
+   * A stop while latched repeats the latch: the first stop's `by`, `reason` and `since` stay, so a release
+   * naming that `since` is not refused as a newer stop's for as long as stops keep coming. Its file is written
+   * again only when it was not written.
    */
   engage(order: StopOrder): { state: StopLatchState; written: Promise<StopLatchState> } {
+    const held = this.#held;
+    // Not one being released (a stop meanwhile is a new latch), nor one read from an unreadable file (a stop
+    // writes a readable one in its place).
+    if (held && held !== this.#releasing && !(held.persisted && held.error !== null)) {
+      // Written, or being written: that write answers; one that failed is tried again.
+      const written = held.error === null ? (this.#written ?? Promise.resolve(held)) : this.#write(held);
+      return { state: held, written };
+    }
     const state: StopLatchState = {
       by: order.by,
       reason: order.reason ?? null,
@@ -109,6 +124,11 @@ export class StopLatch {
       error: null,
     };
     this.#hold(state);
+    return { state, written: this.#write(state) };
+  }
+
+  /** Writes the latch's file, after any engage or release before it; `state` says whether it was written. */
+  #write(state: StopLatchState): Promise<StopLatchState> {
     const file: LatchFile = { by: state.by, reason: state.reason, since: state.since };
     const written = this.#serially(async () => {
       try {
@@ -120,7 +140,8 @@ export class StopLatch {
       }
       return state;
     });
-    return { state, written };
+    this.#written = written;
+    return written;
   }
 
   /**
@@ -137,13 +158,18 @@ export class StopLatch {
     if (expectedSince !== undefined && seen && seen.since !== expectedSince)
       throw new StopLatchConflict(seen, expectedSince);
     const was = this.state;
-    await this.#serially(async () => {
-      try {
-        await rm(this.path, { force: true });
-      } catch (error) {
-        throw new Error(`the stop latch could not be released: ${notRemoved(this.path, error)}`);
-      }
-    });
+    this.#releasing = seen;
+    try {
+      await this.#serially(async () => {
+        try {
+          await rm(this.path, { force: true });
+        } catch (error) {
+          throw new Error(`the stop latch could not be released: ${notRemoved(this.path, error)}`);
+        }
+      });
+    } finally {
+      if (this.#releasing === seen) this.#releasing = undefined;
+    }
     // Only after the file is gone, and only the latch it saw: a stop that came meanwhile holds.
     if (this.#held === seen) this.#hold(undefined);
     return was;
@@ -164,6 +190,7 @@ export class StopLatch {
 
   /** Holds `state` here and on the line, where the other threads read it. */
   #hold(state: StopLatchState | undefined): void {
+    if (state !== this.#held) this.#written = undefined;
     this.#held = state;
     this.line.setLatched(this.#enabled && state !== undefined);
   }

@@ -221,12 +221,13 @@ describe('the operator stop', () => {
       latched: expect.objectContaining({ by: 'bus', reason: null }),
       zeroed: [],
     });
+    // A stop while latched zeroes again, and keeps the latch the first one made.
     expect(await ask('{"by": "nav2_bt", "reason": "lost localization"}')).toEqual({
       topic: '/cmd_vel',
       aborted: null,
       cancelled: [],
       journal_error: null,
-      latched: expect.objectContaining({ by: 'nav2_bt', reason: 'lost localization' }),
+      latched: expect.objectContaining({ by: 'bus', reason: null }),
       zeroed: [],
     });
     expect(twists.filter(isZero)).toHaveLength(2);
@@ -278,7 +279,7 @@ describe('auraison-edge stop', () => {
     });
     expect(isZero(twists.at(-1)!)).toBe(true);
 
-    // Nothing left to stop: the zero Twist goes out all the same. And --json.
+    // Nothing left to stop: the zero Twist goes out all the same, and ada's latch holds. And --json.
     const again = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: 'bob' } });
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toEqual({
@@ -286,7 +287,7 @@ describe('auraison-edge stop', () => {
       aborted: null,
       cancelled: [],
       journal_error: null,
-      latched: expect.objectContaining({ by: 'bob', persisted: true }),
+      latched: expect.objectContaining({ by: 'ada', persisted: true }),
       zeroed: [],
     });
 

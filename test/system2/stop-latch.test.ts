@@ -95,15 +95,15 @@ describe('a latched stop', () => {
     expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
     const again = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => nav.goals === 1 && !isZero(twists.at(-1)!), 'the robot to drive once released');
-    await agent.stopRobot('bob');
+    const latch = (await agent.stopRobot('bob', 'first stop')).latched!;
     expect((await settled(agent, again.run_id)).run.status).toBe('cancelled');
-    // A release that names the latch it was shown does not release a newer one.
-    const newer = (await agent.stopRobot('carol', 'second stop')).latched!;
+    // A stop while latched keeps the latch it found; a release that names another latch does not release it.
+    expect((await agent.stopRobot('carol', 'second stop')).latched).toMatchObject({ by: 'bob', since: latch.since });
     await expect(agent.releaseStop('bob', '2026-01-01T00:00:00.000Z')).rejects.toThrow(
-      /^not released: the stop now latched is a newer one, by carol at .* \(second stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/,
+      /^not released: the stop now latched is a newer one, by bob at .* \(first stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/,
     );
-    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'carol' } });
-    expect(await agent.releaseStop('bob', newer.since)).toMatchObject({ released: true, latch: { by: 'carol' } });
+    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'bob' } });
+    expect(await agent.releaseStop('bob', latch.since)).toMatchObject({ released: true, latch: { by: 'bob' } });
     // Releasing twice: nothing was latched the second time.
     await agent.releaseStop('bob');
     expect(await agent.releaseStop('bob')).toEqual({ released: false, latch: null });

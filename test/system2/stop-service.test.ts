@@ -136,16 +136,17 @@ describe('the bus query agent/stop', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ by: 'ada' }),
     });
+    // A stop while latched keeps the latch the first one made.
     expect({ status: response.status, body: await response.json() }).toMatchObject({
       status: 200,
-      body: { topic: '/robot1/cmd_vel', latched: { by: 'ada' } },
+      body: { topic: '/robot1/cmd_vel', latched: { by: 'bus' } },
     });
     await waitFor(() => moved.length === 2, 'both zero Twists on the new topic');
     expect(old).toEqual([]);
     // With no agent, `status` still says first that the robot is stopped (from the stop component).
     const status = await runMain(['status', '--url', url]);
     expect(status.stdout).toMatch(
-      /\nROBOT STOPPED: latched by ada at \S+; nothing moves it until `auraison-edge stop --release`\n/,
+      /\nROBOT STOPPED: latched by bus at \S+; nothing moves it until `auraison-edge stop --release`\n/,
     );
     const release = await fetch(`${url}/stop/release`, {
       method: 'POST',
