@@ -1,5 +1,3 @@
-import { maxHeaderSize, STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { issuesIn, ValidationError, type ValidationIssue } from '../contract/index.ts';
@@ -92,44 +90,4 @@ function clipQuotedUrl(message: string): string {
   const m = /^'([\s\S]*)'( is [\s\S]*)$/.exec(message);
   if (!m || m[1]!.length <= ECHOED_URL_CHARS) return message;
   return `'${m[1]!.slice(0, ECHOED_URL_CHARS)}...' (${m[1]!.length} characters)${m[2]}`;
-}
-
-/**
- * Answers a request node's HTTP parser refused before fastify saw it (headers or URL too long, a request
- * that did not arrive in time, malformed HTTP) in the API's error shape, then closes the connection as
- * node does. Fastify's own handler writes `{error: "Request Header Fields Too Large", statusCode}`.
- * Returns the error code it answered with, for the metrics; undefined when the client was already gone.
- */
-export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): string | undefined {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return undefined; // the client is gone: nobody to answer
-  const [status, body] = clientErrorReply(error);
-  // A reply already under way on this socket (an event stream opened before its request's body came in
-  // full) must not get another status line in the middle of it: the connection just closes, as node does.
-  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) {
-    const text = JSON.stringify(body);
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-    );
-  }
-  socket.destroy(error);
-  return body.error;
-}
-
-function clientErrorReply(error: Error & { code?: string }): [number, ErrorBody] {
-  if (error.code === 'HPE_HEADER_OVERFLOW') {
-    return [
-      431,
-      {
-        error: 'headers_too_large',
-        message: `the request line and headers (the URL included) passed ${maxHeaderSize} bytes: send a shorter URL or fewer headers`,
-      },
-    ];
-  }
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT')
-    return [
-      408,
-      { error: 'timeout', message: 'the request did not arrive whole within api.request_timeout_s: send it again' },
-    ];
-  return [400, { error: 'bad_request', message: `malformed HTTP request (${error.code ?? error.message})` }];
 }

@@ -5,6 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
 import { applyThreadScheduling, StopLine } from '../util/index.ts';
+import { jsonBodyText, jsonValue } from './body-text.ts';
+import { clientErrorHandler } from './client-error.ts';
 import { crossSiteRefusal } from './cross-site.ts';
 import { FloodGuard } from './stop-listener-flood.ts';
 import { gateRefusal } from './gate.ts';
@@ -28,6 +30,8 @@ const line = new StopLine(data.line);
 const { gate } = data;
 /** A stop's body is a name and a reason: anything larger is not one, and is not read on. */
 const MAX_BODY_BYTES = 4096;
+/** A request must arrive whole within this: a client trickling its headers or body holds a socket this long at most. */
+const REQUEST_TIMEOUT_MS = 2000;
 /** How long an answer waits for the zero commands: one that has not answered by then is named as such. */
 const ZERO_WAIT_MS = 250;
 
@@ -104,36 +108,47 @@ function answer(res: ServerResponse, status: number, body: unknown, close = fals
 function refuse(res: ServerResponse, error: HttpError): void {
   if (error.statusCode === 401) res.setHeader('www-authenticate', 'Bearer realm="auraison-edge"');
   // As the API's gate: the body the route will never take is not read on.
-  answer(res, error.statusCode, { error: error.code, message: error.message }, true);
+  const { code, message, issues } = error;
+  answer(res, error.statusCode, { error: code, message, ...(issues ? { issues } : {}) }, true);
 }
 
-/** The body, whole, or an HttpError: too large (413) or not a stop request (400). */
+const tooLarge = () => new HttpError(413, 'payload_too_large', `a stop's body is at most ${MAX_BODY_BYTES} bytes`);
+
+/**
+ * The body, whole, or an HttpError: too large (413), not JSON as UTF-8 (415, 400, as the API's parser: body-text.ts)
+ * or not a stop request (400). A body that says it is too large is refused before a byte of it is read.
+ */
 function readOrder(req: IncomingMessage): Promise<StopRequest> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
     req.on('data', (chunk: Buffer) => {
       if (bytes > MAX_BODY_BYTES) return; // answered already; its connection closes after the answer
       bytes += chunk.length;
-      if (bytes > MAX_BODY_BYTES)
-        reject(new HttpError(413, 'payload_too_large', `a stop's body is at most ${MAX_BODY_BYTES} bytes`));
+      if (bytes > MAX_BODY_BYTES) reject(tooLarge());
       else chunks.push(chunk);
     });
     req.on('error', reject);
     req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve({});
-      let value: unknown;
       try {
-        value = JSON.parse(text);
+        resolve(stopOrder(req, Buffer.concat(chunks)));
       } catch (error) {
-        return reject(new HttpError(400, 'bad_request', `body: not JSON (${(error as Error).message})`));
+        reject(error as Error);
       }
-      const problem = stopRequestProblem(value);
-      if (problem) reject(new HttpError(400, 'bad_request', `body${problem}; send {"by"?, "reason"?} or nothing`));
-      else resolve(value as StopRequest);
     });
   });
+}
+
+/** A stop's body as the API's parser reads it; no body, or only blanks, is a stop with no name or reason. */
+function stopOrder(req: IncomingMessage, bytes: Buffer): StopRequest {
+  if (bytes.length === 0) return {};
+  const text = jsonBodyText(req.headers, bytes);
+  if (text.trim() === '') return {};
+  const value = jsonValue(text);
+  const problem = stopRequestProblem(value);
+  if (problem) throw new HttpError(400, 'bad_request', `body${problem}; send {"by"?, "reason"?} or nothing`);
+  return value as StopRequest;
 }
 
 /**
@@ -237,9 +252,8 @@ if (realTime)
 
 const server = createServer(
   {
-    // A request must arrive whole at once: a client trickling its headers holds a socket for this long at most.
-    requestTimeout: 2000,
-    headersTimeout: 2000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    headersTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: 5000,
     connectionsCheckingInterval: 250,
     requireHostHeader: false, // answered by the gate, in the API's error shape
@@ -253,10 +267,10 @@ const server = createServer(
   },
 );
 server.on('connection', counted);
-server.on('clientError', (_error, socket) => {
-  if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-  else socket.destroy();
-});
+// As the API answers them: 408 for a request that did not arrive in time, 431 for headers too large, else 400.
+server.on('clientError', (error: Error & { code?: string }, socket) =>
+  clientErrorHandler(error, socket, `${REQUEST_TIMEOUT_MS / 1000} s (the stop listener's own limit)`),
+);
 server.once('error', (error: NodeJS.ErrnoException) =>
   post({ type: 'failed', message: error.message, code: error.code }),
 );
