@@ -22,6 +22,7 @@ import { MessageCodec } from '../daemon/bus/index.ts';
 import { DefinitionsRegistry } from '../daemon/bus/index.ts';
 import { RobotGraph } from '../daemon/bus/index.ts';
 import { parseConfigText } from '../daemon/config/index.ts';
+import { DEFAULT_SCOPE } from '../daemon/names/index.ts';
 import { newId } from '../daemon/contract/index.ts';
 import type { AgentEvent, RunState } from '../daemon/contract/index.ts';
 import { RunStore } from '../daemon/agent/index.ts';
@@ -90,6 +91,7 @@ async function bareRun(faux: ReturnType<typeof registerFauxProvider>, bus: Bus):
     gate,
     motion: new MotionLock(),
     settings: {} as never,
+    names: DEFAULT_SCOPE,
     log: pino({ level: 'silent' }),
     navigation: () => undefined,
     policies: () => undefined,

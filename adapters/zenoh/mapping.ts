@@ -1,4 +1,5 @@
 import type { GraphEndpointKind, TopicQos } from '../../daemon/bus/index.ts';
+import { isFullName } from '../../daemon/names/index.ts';
 import * as rmw from './rmw-zenoh-keys.ts';
 
 /** One entity of the graph as a liveliness token announces it. */
@@ -78,6 +79,7 @@ export function rmwZenohMapping(domain: number): Mapping {
       if (t.kind === 'node')
         return { kind: 'node', zid: t.zid, id: `${t.zid}/${t.nodeId}`, node: t.node, name: t.node, rosType: '' };
       const { kind, zid, nodeId, entityId, node, name, rosType, typeHash, qos } = t;
+      if (!isFullName(name)) return undefined; // not a ROS 2 name: no entity of a ROS 2 graph
       return {
         kind,
         zid,
@@ -178,6 +180,7 @@ export function ros2ddsMapping(namespace: string): Mapping {
       if (kind === undefined) return undefined;
       const qos = qosText === undefined ? undefined : ros2ddsQos(qosText);
       const name = `/${strip(ke.replaceAll(SLASH, '/'))}`;
+      if (!isFullName(name)) return undefined; // not a ROS 2 name: no entity of a ROS 2 graph
       return {
         kind,
         zid,

@@ -1,7 +1,8 @@
 import type { ActionGoals } from '../actions/index.ts';
 import { MessageCodec } from '../bus/index.ts';
 import type { Subscription } from '../bus/index.ts';
-import type { EdgeConfig } from '../config/index.ts';
+import { nameScope, type EdgeConfig } from '../config/index.ts';
+import type { NameScope } from '../names/index.ts';
 import type { AgentSettings, AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
 import type { PolicyHook, StopLatchView } from '../contract/index.ts';
 import { misdirection } from '../contract/index.ts';
@@ -88,6 +89,8 @@ export class AgentComponent
   readonly actionGoals: ActionGoals;
   #ctx: ComponentContext;
   #settings: AgentSettings;
+  /** The node relative names in intents and tool calls resolve against (ros.namespace, ros.node_name). */
+  #names: NameScope;
   #policy: PolicySettings;
   /** System 2, System 1 and navigation as given; each looked up, or the agent's own, when not. */
   readonly #givenModel: ModelService | undefined;
@@ -150,6 +153,7 @@ export class AgentComponent
       latched: () => this.#latch.refusal(),
     });
     this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
+    this.#names = nameScope(ctx.config);
     this.#pose = robotPose(ctx.bus, this.#codec, () => this.#settings.navigation.odom_topic);
     this.#hooks = this.#hookChain(this.#policy);
     this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
@@ -163,6 +167,7 @@ export class AgentComponent
       store: this.store,
       runs: this.#runs,
       skills: this.#skills,
+      names: this.#names,
       timeoutS: this.#settings.approval_timeout_s,
       approvers: () => this.#policy.approval,
     });
@@ -181,6 +186,7 @@ export class AgentComponent
       gate: this.#gate,
       motion: this.#motion,
       settings: this.#settings,
+      names: this.#names,
       log: ctx.log,
       navigation: () => this.#navigation(),
       policies: () => this.#policiesService(),
@@ -370,7 +376,7 @@ export class AgentComponent
   }
 
   async submit(raw: unknown, source: IntentSource): Promise<SubmittedIntent> {
-    const parsed = parseIntent(raw, source, this.#skills);
+    const parsed = parseIntent(raw, source, this.#skills, this.#names);
     // Every intake (HTTP, MQTT, ROS, Zenoh, the CLI) comes through here: one check of whom it is for.
     const misdirected = misdirection(parsed.intent.targets, this.#ctx.config.robot.id);
     if (misdirected) throw new AgentError('wrong_target', misdirected);

@@ -1,5 +1,6 @@
 import type { AgentPolicySettings } from '../config/index.ts';
 import type { RunState } from '../contract/index.ts';
+import type { NameScope } from '../names/index.ts';
 import { APPROVER_RULE, approverRefusal, INJECTION_RULE, type Approver } from '../policy/index.ts';
 import { ApprovalGate } from './approvals.ts';
 import { AgentError } from './errors.ts';
@@ -15,6 +16,8 @@ export interface ApprovalFlowOptions {
   runs: LiveRuns;
   /** The skills a resumed run's intent is checked against: those of the config in force. */
   skills: Map<string, SkillDefinition>;
+  /** The node names in its arguments resolve against. */
+  names: NameScope;
   timeoutS: number;
   /** Who may approve what (policy.approval), as in force now. */
   approvers: () => AgentPolicySettings['approval'];
@@ -33,6 +36,7 @@ export class ApprovalFlow {
   #store: RunStore;
   #runs: LiveRuns;
   #skills: Map<string, SkillDefinition>;
+  #names: NameScope;
   #timeoutS: number;
   #approvers: () => AgentPolicySettings['approval'];
   /** Approvals refused because of who asked for them (policy.approval). */
@@ -43,11 +47,12 @@ export class ApprovalFlow {
   #approving = new Set<string>();
 
   constructor(options: ApprovalFlowOptions) {
-    const { store, runs, skills, timeoutS, approvers } = options;
+    const { store, runs, skills, names, timeoutS, approvers } = options;
     this.#approvers = approvers;
     this.#store = store;
     this.#runs = runs;
     this.#skills = skills;
+    this.#names = names;
     this.#timeoutS = timeoutS;
     this.gate = new ApprovalGate({ timeoutS, onExpired: (id) => void this.#expire(id) });
   }
@@ -130,7 +135,7 @@ export class ApprovalFlow {
     // then it cannot go on, and it ends saying why rather than stay `running` with nothing running it.
     let parsed: ParsedIntent;
     try {
-      parsed = parseIntent(record.intent, record.intent.policy_ctx.source, this.#skills);
+      parsed = parseIntent(record.intent, record.intent.policy_ctx.source, this.#skills, this.#names);
     } catch (error) {
       const reason = `approved by ${by}, but the run cannot resume under the current config: ${(error as Error).message}`;
       resumed.note('approval.granted', { by, call_id: callId });

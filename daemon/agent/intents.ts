@@ -5,6 +5,7 @@ import { jsonHazard } from '../contract/index.ts';
 import { Intent } from '../contract/index.ts';
 import { nowNs } from '../contract/index.ts';
 import { issuesIn, ValidationError, Validator } from '../contract/index.ts';
+import { DEFAULT_SCOPE, resolveNames, type NameScope } from '../names/index.ts';
 import type { SkillDefinition } from './skills/index.ts';
 import { ValidatorList, type ValidatorSpec } from './validators.ts';
 
@@ -63,12 +64,14 @@ export interface ParsedIntent {
 /**
  * Validates an intent at the boundary it came through. The source is the one it really came through,
  * whatever the sender claimed. A skill intent's params are the skill's arguments (plus `validators`);
- * a `natural_language` intent's are NaturalLanguageParams. Throws ValidationError naming the path.
+ * a `natural_language` intent's are NaturalLanguageParams. Throws ValidationError naming the path. The topics
+ * and actions its arguments and validators name come out fully qualified, resolved against `names`.
  */
 export function parseIntent(
   raw: unknown,
   source: IntentSource,
   skills: ReadonlyMap<string, SkillDefinition>,
+  names: NameScope = DEFAULT_SCOPE,
 ): ParsedIntent {
   // Before anything recurses into it: copying or validating thousands of levels overflows the stack.
   const hazard = jsonHazard(raw);
@@ -90,7 +93,7 @@ export function parseIntent(
     const params: Static<typeof NaturalLanguageParams> = nl.valid
       ? (nl.value as Static<typeof NaturalLanguageParams>)
       : parsePart(nlValidator, nl.value, 'params', 'intent');
-    return { intent, args: {}, text: params.text, validators: params.validators ?? [] };
+    return { intent, args: {}, text: params.text, validators: named(ValidatorList, params.validators ?? [], 'params.validators', 'intent', names) };
   }
   const skill = skills.get(intent.type);
   if (!skill) {
@@ -113,8 +116,21 @@ export function parseIntent(
         );
   let validator = argValidators.get(skill.parameters);
   if (!validator) argValidators.set(skill.parameters, (validator = new Validator(skill.parameters)));
-  parsePart(validator, args, 'params', `intent (arguments of ${skill.name})`);
-  return { intent, args, text: undefined, validators };
+  const what = `intent (arguments of ${skill.name})`;
+  parsePart(validator, args, 'params', what);
+  return {
+    intent,
+    args: named(skill.parameters, args, 'params', what, names),
+    text: undefined,
+    validators: named(ValidatorList, validators, 'params.validators', 'intent', names),
+  };
+}
+
+/** `value` (valid for `schema`) with the names it holds fully qualified; one a ROS 2 rule refuses throws. */
+function named<T>(schema: TSchema, value: T, path: string, what: string, names: NameScope): T {
+  const resolved = resolveNames(schema, value, names);
+  if (resolved.issues.length > 0) throw new ValidationError(what, issuesIn(path, resolved.issues));
+  return resolved.value;
 }
 
 /** Parses a part of an intent. Its issues' paths start at the intent (`params.x`), as the sender wrote them. */

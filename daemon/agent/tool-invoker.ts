@@ -1,6 +1,8 @@
 import type { AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
 import type { ChainOutcome, PolicyHook, ToolCallContext } from '../contract/index.ts';
 import type { ToolResult } from '../contract/index.ts';
+import { formatIssue, type ValidationIssue } from '../contract/index.ts';
+import { resolveNames } from '../names/index.ts';
 import { approvalRequirement } from '../policy/index.ts';
 import { hooksWith } from '../policy/index.ts';
 import { runPolicyChain } from '../contract/index.ts';
@@ -16,6 +18,9 @@ import { frameDecisions, type SkillDefinition, type SkillEnv } from './skills/in
  * the run's tool-call quota: the run ends there rather than let the model go on calling.
  */
 export type Verdict = { ok: true; input: unknown } | { ok: false; reason: string; quota?: string };
+
+/** The rule a call breaks when a topic or action it names is not a valid ROS 2 name. */
+export const NAME_RULE = 'name.invalid';
 
 export interface ToolInvokerOptions {
   hooks: readonly PolicyHook[];
@@ -73,6 +78,14 @@ export class ToolInvoker {
     // A call that ran before a restart is replayed as it was; it has passed its frames already.
     if (live.done.has(callId)) return { ok: true, input };
     live.callCount++;
+    // The hooks compare names as strings: they see each topic and action fully qualified, or the call is
+    // refused here with the ROS 2 rule its name breaks (`/cmd_vel/` must not pass as a topic of its own).
+    const skill = this.#skills.get(tool);
+    if (skill) {
+      const named = resolveNames(skill.parameters, input, this.#env.names);
+      if (named.issues.length > 0) return this.#refuseNames(live, tool, callId, named.issues);
+      input = named.value;
+    }
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
     const chain = runPolicyChain(this.#before, input, (hook, value) => hook.beforeToolCall!(ctx, value));
     return chain instanceof Promise
@@ -171,6 +184,20 @@ export class ToolInvoker {
       call_id: callId,
     });
     return `${TOOL_CALL_QUOTA_RULE}: ${over}`;
+  }
+
+  #refuseNames(live: LiveRun, tool: string, callId: string, issues: readonly ValidationIssue[]): Verdict {
+    const reason = `not a ROS 2 name: ${issues.map(formatIssue).join('; ')}`;
+    live.note('policy.decision', {
+      hook: 'names',
+      rule: NAME_RULE,
+      action: 'deny',
+      reason,
+      stage: 'before',
+      tool,
+      call_id: callId,
+    });
+    return this.#refuse(live, tool, callId, `refused: ${reason}`);
   }
 
   /** A refused call still gets its result event: it is what the model was told, and a resumed run replays it. */

@@ -2,7 +2,7 @@ import Type, { type Static } from 'typebox';
 import type { Bus } from '../bus/index.ts';
 import type { MessageCodec } from '../bus/index.ts';
 import { nextMessage } from './bus-read.ts';
-import { TOPIC_NAME_PATTERN } from './skills/skill.ts';
+import { TopicName } from './skills/skill.ts';
 
 /**
  * Checks a run declares on its outcome (in the intent's params, `validators`). When one fails, the run is
@@ -19,10 +19,7 @@ const GoalReached = Type.Object(
       Type.Number({ exclusiveMinimum: 0, description: 'default: agent.navigation.tolerance_m' }),
     ),
     topic: Type.Optional(
-      Type.String({
-        pattern: TOPIC_NAME_PATTERN,
-        description: 'nav_msgs/msg/Odometry; default: agent.navigation.odom_topic',
-      }),
+      TopicName('nav_msgs/msg/Odometry; default: agent.navigation.odom_topic'),
     ),
   },
   { additionalProperties: false },
@@ -31,7 +28,7 @@ const GoalReached = Type.Object(
 const TopicPredicate = Type.Object(
   {
     type: Type.Literal('topic_predicate'),
-    topic: Type.String({ pattern: TOPIC_NAME_PATTERN }),
+    topic: TopicName(),
     field: Type.String({
       minLength: 1,
       description: 'dot path into the decoded message, e.g. pose.pose.position.x or ranges.0',

@@ -37,11 +37,24 @@ describe('Bus topics', () => {
     expect(got[0]!.logTime).toBeGreaterThanOrEqual(before - 2_000_000n);
   });
 
-  it('refuses a second type on a topic and a topic without a leading slash', () => {
+  it('refuses a second type on a topic, and any topic that is not a fully qualified ROS 2 name', () => {
     bus = new Bus();
     bus.advertise('/x', TYPE, { source: 't' });
     expect(() => bus.advertise('/x', 'std_msgs/msg/Int32', { source: 't' })).toThrow(/carries std_msgs\/msg\/String/);
-    expect(() => bus.advertise('x', TYPE, { source: 't' })).toThrow(/must start with "\/"/);
+    expect(() => bus.advertise('x', TYPE, { source: 't' })).toThrow(/not absolute/);
+    // Each a second spelling of /x that would otherwise be a topic of its own, beside the one the checks know.
+    for (const [spelling, rule] of [
+      ['/x/', /ends with a forward slash/],
+      ['//x', /repeated forward slashes/],
+      ['/x ', /U\+0020/],
+      ['/./x', /U\+002E/],
+      ['~/x', /not absolute/],
+      ['/x/~', /U\+007E/],
+      ['/\u0445', /U\+0445/],
+    ] as const) {
+      expect(() => bus.advertise(spelling, TYPE, { source: 't' }), spelling).toThrow(rule);
+      expect(bus.topicType(spelling)).toBeUndefined();
+    }
   });
 
   it('attaches glob subscribers to topics that appear later, and exact ones subscribed before the topic exists', async () => {

@@ -1,3 +1,4 @@
+import { fullNameProblem } from '../names/index.ts';
 import { BusError, QueryError } from './errors.ts';
 import { isTopicGlob } from './glob.ts';
 import { Publisher } from './publisher.ts';
@@ -285,7 +286,6 @@ export class Bus {
   }
 
   #topic(topic: string, type: string, qos: Partial<TopicQos> | undefined): TopicRecord {
-    if (!topic.startsWith('/')) throw new BusError(`topic ${JSON.stringify(topic)} must start with "/"`);
     const existing = this.#topics.get(topic);
     if (existing) {
       if (existing.type !== type) {
@@ -294,6 +294,10 @@ export class Bus {
       if (qos) existing.qos = { ...existing.qos, ...qos };
       return existing;
     }
+    // Checked once, when the topic is made: every check downstream compares names as strings, so a second
+    // spelling of a topic (`/cmd_vel/`, `//cmd_vel`) must never become a topic of its own.
+    const problem = fullNameProblem(topic);
+    if (problem) throw new BusError(`topic ${JSON.stringify(topic)} is not a fully qualified ROS 2 name: it ${problem}`);
     const record = newTopicRecord(topic, type, { ...DEFAULT_QOS, ...qos });
     record.retain = this.#retained.has(topic);
     this.#topics.set(topic, record);

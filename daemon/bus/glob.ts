@@ -5,7 +5,7 @@ export function isTopicGlob(pattern: string): boolean {
 
 /**
  * Compiles a topic glob into a predicate. `*` matches within one name segment, `**` matches across
- * segments, `?` matches one character. `/camera/**` matches `/camera/left/image_raw`; `/tf*` matches
+ * segments (and a whole `**` token between slashes, none), `?` matches one character. `/camera/**` matches `/camera/left/image_raw`; `/tf*` matches
  * `/tf` and `/tf_static`.
  */
 export function compileTopicGlob(glob: string): (topic: string) => boolean {
@@ -13,7 +13,10 @@ export function compileTopicGlob(glob: string): (topic: string) => boolean {
   let source = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
+    if (c === '*' && glob[i + 1] === '*' && glob[i - 1] === '/' && glob[i + 2] === '/') {
+      source += '(?:.*/)?'; // `/**/` is zero or more whole tokens: `/**/cmd_vel` matches `/cmd_vel` too
+      i += 2;
+    } else if (c === '*' && glob[i + 1] === '*') {
       source += '.*';
       i++;
     } else if (c === '*') {

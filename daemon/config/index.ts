@@ -2,6 +2,7 @@ export {
   ConfigError,
   defaultConfig,
   loadConfigFile,
+  nameScope,
   parseConfigText,
   resolveDataDir,
   type LoadedConfig,

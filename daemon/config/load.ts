@@ -3,6 +3,7 @@ import { basename, isAbsolute, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
 import { formatIssue, formatPath, Validator, type ValidationIssue } from '../contract/index.ts';
+import { resolveNames, type NameScope } from '../names/index.ts';
 import { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolate.ts';
 import { placeIssues, type ConfigIssue } from './issue-positions.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
@@ -234,16 +235,23 @@ function checkObject(raw: object, env: NodeJS.ProcessEnv): ConfigCheck {
     .issues(withDefaults, restoreTemplates(withDefaults, templates))
     .map(hintExtensionFields)
     .filter((i) => !unset.has(i.path));
+  // Every topic, service and action name (and glob) in its one canonical form, before anything compares
+  // them: `cmd_vel`, `/cmd_vel` and a relay's `/chatter` are then the strings the checks see.
+  const named =
+    schemaIssues.length === 0
+      ? resolveNames(EdgeConfigSchema, withDefaults as EdgeConfig, nameScope(withDefaults as EdgeConfig))
+      : { value: withDefaults as EdgeConfig, issues: [] };
+  const nameIssues = named.issues.filter((i) => !unset.has(i.path));
   // Cross-checks need the types the schema promises, so they run only on a value that passes it (a
   // placeholder is still a string where a string belongs).
   const crossIssues =
-    schemaIssues.length === 0
-      ? crossChecks(withDefaults as EdgeConfig)
+    schemaIssues.length === 0 && nameIssues.length === 0
+      ? crossChecks(named.value)
           .filter((i) => !unset.has(i.path))
           .map((i) => unsubstituted(i, value, templates))
       : [];
-  const issues = [...envIssues, ...schemaIssues, ...crossIssues];
-  return { config: issues.length === 0 ? (withDefaults as EdgeConfig) : undefined, issues, templates };
+  const issues = [...envIssues, ...schemaIssues, ...nameIssues, ...crossIssues];
+  return { config: issues.length === 0 ? named.value : undefined, issues, templates };
 }
 
 /**
@@ -300,6 +308,14 @@ function crossChecks(config: EdgeConfig): ValidationIssue[] {
   // A relay into its own side, a topic carried both ways, a side no link speaks.
   issues.push(...relayIssues(config));
   return issues;
+}
+
+/**
+ * The node relative (`cmd_vel`) and private (`~/cmd_vel`) names in the config, intents and tool calls resolve
+ * against: the daemon's ROS 2 node (ros.namespace, ros.node_name), whichever bridge is on.
+ */
+export function nameScope(config: Pick<EdgeConfig, 'ros'>): NameScope {
+  return { namespace: config.ros.namespace, node: config.ros.node_name };
 }
 
 /** The data dir as an absolute path, relative paths taken from `cwd`. */

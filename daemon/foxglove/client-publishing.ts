@@ -1,6 +1,6 @@
 import type { IWebSocket } from '@foxglove/ws-protocol';
 import { MessageCodec } from '../bus/index.ts';
-import type { FoxgloveSettings } from '../config/index.ts';
+import { nameScope, type FoxgloveSettings } from '../config/index.ts';
 import type { PolicyRecord } from '../contract/index.ts';
 import type { MetricFamily } from '../contract/index.ts';
 import type { ComponentContext } from '../lifecycle/index.ts';
@@ -11,7 +11,7 @@ import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
 
 export interface ClientPublishingOptions {
-  ctx: Pick<ComponentContext, 'bus' | 'definitions' | 'ports' | 'robotStop'>;
+  ctx: Pick<ComponentContext, 'bus' | 'config' | 'definitions' | 'ports' | 'robotStop'>;
   server: FoxgloveServer;
   settings: FoxgloveSettings['client_publish'];
   feedback: ClientFeedback;
@@ -49,6 +49,7 @@ export class ClientPublishing {
       maxRateHz: settings.max_rate_hz,
       now,
       stopAfterMs: settings.stop_after_ms,
+      names: nameScope(ctx.config),
       onStop: (client, name, topic, reason) => {
         log.warn({ client: name, topic, reason }, 'foxglove client stopped commanding: published a stop (zero Twist)');
         if (reason === 'operator')

@@ -7,6 +7,7 @@ import { runPolicyChain, type PolicyHook, type PolicyRecord, type ToolCallContex
 import type { Intent, RunState } from '../contract/index.ts';
 import { nowNs } from '../contract/index.ts';
 import { PORTS, type PolicyHooksProvider, type Ports } from '../contract/index.ts';
+import { DEFAULT_SCOPE, resolveName, type NameScope } from '../names/index.ts';
 import { TOOL_CALL_QUOTA_HOOK } from '../policy/index.ts';
 import { field, fullTwist, TWIST, TWIST_STAMPED } from '../policy/index.ts';
 import { ClientMessageReader } from './client-message-reader.ts';
@@ -93,6 +94,8 @@ export interface PublishGateOptions {
   stopAfterMs?: number;
   /** Told of each stop the gate published on a client's behalf (the client may be gone). */
   onStop?: (client: object, clientName: string, topic: string, reason: StopReason) => void;
+  /** The node a relative channel topic resolves against (the daemon's: ros.namespace, ros.node_name). */
+  names?: NameScope;
 }
 
 /** The largest channel id a message-data frame can name (a uint32). */
@@ -133,6 +136,7 @@ function stopFields(type: string): unknown {
  */
 export class PublishGate {
   readonly #topics: readonly string[];
+  readonly #names: NameScope;
   readonly #definitions: DefinitionsRegistry;
   readonly #bus: Bus;
   readonly #codec: MessageCodec;
@@ -156,6 +160,7 @@ export class PublishGate {
   constructor(options: PublishGateOptions) {
     const { topics, definitions, bus, codec, onStop, hooks } = options;
     const { maxChannels = 16, maxRateHz = 200, now = () => performance.now(), stopAfterMs = 2000 } = options;
+    this.#names = options.names ?? DEFAULT_SCOPE;
     this.#topics = topics;
     this.#definitions = definitions;
     this.#bus = bus;
@@ -197,7 +202,13 @@ export class PublishGate {
         fired: [],
       };
     }
-    return this.#advertise(client, clientName, { id, topic, encoding, schemaName });
+    // The allowlist, the hooks and the bus see the topic fully qualified: `/cmd_vel/` is no second /cmd_vel.
+    const named = resolveName(topic, this.#names);
+    if (!named.ok) {
+      this.counters.refused++;
+      return { ok: false, reason: `cannot publish on ${JSON.stringify(topic)}: not a ROS 2 name: it ${named.rule}`, fired: [] };
+    }
+    return this.#advertise(client, clientName, { id, topic: named.name, encoding, schemaName });
   }
 
   #advertise(

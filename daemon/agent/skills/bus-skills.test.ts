@@ -4,7 +4,7 @@ import { Bus } from '../../bus/bus.ts';
 import { MessageCodec } from '../../bus/codec.ts';
 import { DefinitionsRegistry } from '../../bus/definitions.ts';
 import type { BusMessage, QueryHandler } from '../../bus/types.ts';
-import { parseConfigText } from '../../config/load.ts';
+import { nameScope, parseConfigText } from '../../config/load.ts';
 import { CmdVelGate } from '../../policy/cmd-vel-gate.ts';
 import { MotionLock } from '../motion-lock.ts';
 import { callService } from './call-service.ts';
@@ -36,6 +36,7 @@ function skillEnv(yaml = ''): SkillEnv & { seen: BusMessage[] } {
     gate,
     motion: new MotionLock(),
     settings: config.agent,
+    names: nameScope(config),
     log: pino({ level: 'silent' }),
     navigation: () => undefined,
     policies: () => undefined,

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { RosName } from '../../names/index.ts';
 import { BusActionClient } from '../../actions/index.ts';
 import { defineSkill } from './skill.ts';
 
@@ -11,7 +12,7 @@ export const callAction = defineSkill({
     "Send a goal to an action server on the robot (Nav2's /navigate_to_pose, MoveIt, a gripper) and wait for its result. Returns the result; fails when the goal is rejected, aborted, canceled or times out.",
   parameters: Type.Object(
     {
-      name: Type.String({ pattern: '^/[^*?]*$', maxLength: 256, description: 'the action, e.g. /navigate_to_pose' }),
+      name: RosName({ maxLength: 256, description: 'the action, e.g. /navigate_to_pose' }),
       type: Type.Optional(
         Type.String({
           pattern: '^[A-Za-z0-9_]+/action/[A-Za-z0-9_]+$',

@@ -2,7 +2,7 @@ import Type from 'typebox';
 import type { Publisher } from '../../bus/index.ts';
 import type { MessageCodec } from '../../bus/index.ts';
 import { summarize } from '../bus-read.ts';
-import { defineSkill, TOPIC_NAME_PATTERN, type FrameDecision } from './skill.ts';
+import { defineSkill, TopicName, type FrameDecision } from './skill.ts';
 
 const publishers = new WeakMap<object, Map<string, Publisher>>();
 
@@ -12,7 +12,7 @@ export const publish = defineSkill({
     'Publish one message on a ROS 2 topic. `fields` is the message as JSON of its type (unknown keys, wrong types and out-of-range numbers are refused; 64-bit integers may be decimal strings); missing fields take their defaults (zero). `type` is needed only for a topic nobody has published on yet. Returns what was sent.',
   parameters: Type.Object(
     {
-      topic: Type.String({ pattern: TOPIC_NAME_PATTERN, maxLength: 256 }),
+      topic: TopicName(),
       fields: Type.Record(Type.String(), Type.Unknown()),
       type: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_]+/(msg/)?[A-Za-z0-9_]+$' })),
     },

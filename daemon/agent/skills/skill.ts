@@ -5,15 +5,16 @@ import type { Bus } from '../../bus/index.ts';
 import type { MessageCodec } from '../../bus/index.ts';
 import type { AgentSettings, SkillName } from '../../config/index.ts';
 import type { CmdVelGate } from '../../policy/index.ts';
+import { RosName, type NameScope } from '../../names/index.ts';
 import type { MotionLock } from '../motion-lock.ts';
 import type { NavigationService, PolicyRunnerService } from '../services.ts';
 
 /**
- * A topic a skill or a validator names: absolute, and without `*` or `?`, which the bus reads as a glob
- * (no ROS 2 topic name holds them). A glob would pass policy.topics as the string it is and then read or
- * reach every topic it matches, denied ones included.
+ * A topic a skill or a validator names, as ROS 2 names it (`/cmd_vel`, `cmd_vel`, `~/status`): the tool invoker
+ * puts it in its fully qualified form before any policy hook sees it, and refuses a spelling ROS 2 does not
+ * allow (`/cmd_vel/`, `//cmd_vel`, a glob's `*`), so a hook that compares names compares the topic itself.
  */
-export const TOPIC_NAME_PATTERN = '^/[^*?]*$';
+export const TopicName = (description = 'a ROS 2 topic name, e.g. /cmd_vel') => RosName({ maxLength: 256, description });
 
 /** What a skill may use. Services that another part provides are looked up per call: they come and go. */
 export interface SkillEnv {
@@ -22,6 +23,8 @@ export interface SkillEnv {
   gate: CmdVelGate;
   motion: MotionLock;
   settings: AgentSettings;
+  /** The node relative and private names in a call resolve against (ros.namespace, ros.node_name). */
+  names: NameScope;
   log: Logger;
   navigation(): NavigationService | undefined;
   policies(): PolicyRunnerService | undefined;

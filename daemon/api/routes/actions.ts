@@ -2,13 +2,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { BusActionClient, jsonText, listActions, type ActionOutcome } from '../../actions/index.ts';
 import { QueryError } from '../../bus/index.ts';
+import { nameScope } from '../../config/index.ts';
+import { resolveName, RosName } from '../../names/index.ts';
 import { goalOutsideFence } from '../../policy/index.ts';
 import { HttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 
 const GoalBody = Type.Object(
   {
-    name: Type.String({ pattern: '^/[^*?]*$', maxLength: 256, description: 'the action, e.g. /navigate_to_pose' }),
+    name: RosName({ maxLength: 256, description: 'the action, e.g. /navigate_to_pose (relative names resolve against ros.namespace)' }),
     type: Type.String({
       pattern: '^[A-Za-z0-9_]+/action/[A-Za-z0-9_]+$',
       description: 'e.g. test_msgs/action/Fibonacci',
@@ -34,7 +36,11 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
     '/actions/goal',
     { schema: { body: GoalBody } },
     async (request, reply) => {
-      const { name, type, goal, feedback, timeout_s: timeoutS } = request.body;
+      const { type, goal, feedback, timeout_s: timeoutS } = request.body;
+      const named = resolveName(request.body.name, nameScope(ctx.config));
+      if (!named.ok)
+        throw new HttpError(400, 'bad_name', `${JSON.stringify(request.body.name)} is not a ROS 2 name: it ${named.rule}`);
+      const { name } = named;
       // As the agent's call_action: no goal goes out while the operator's stop is latched.
       const latched = ctx.robotStop.latch.refusal();
       if (latched) throw new HttpError(409, 'stopped', `${latched}: the goal was not sent`);

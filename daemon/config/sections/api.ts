@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import type { ValidationIssue } from '../../contract/index.ts';
 import { isLoopbackHost } from '../../util/index.ts';
+import { RosGlob } from '../../names/index.ts';
 import { Section } from '../section.ts';
 
 /** The web apps that speak the Foxglove protocol, and pages served from this machine (a self-hosted Lichtblick). */
@@ -243,7 +244,7 @@ export const FoxgloveConfig = Section(
           default: false,
           description: 'Let clients publish (e.g. /cmd_vel from a teleop panel), through the policy hooks.',
         }),
-        topics: Type.Array(Type.String({ minLength: 1 }), {
+        topics: Type.Array(RosGlob(), {
           default: ['/cmd_vel'],
           description: 'Topic globs clients may publish on.',
         }),

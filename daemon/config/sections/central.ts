@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { redactUrl } from '../../util/index.ts';
+import { RosName } from '../../names/index.ts';
 import { Section } from '../section.ts';
 
 /**
@@ -131,7 +132,7 @@ export const CentralSyncConfig = Section(
     }),
     bags: Section(
       {
-        topics: Type.Array(Type.String({ minLength: 1 }), {
+        topics: Type.Array(RosName(), {
           default: [],
           description: 'Offer only bags that recorded one of these topics (empty: no limit by topic).',
         }),

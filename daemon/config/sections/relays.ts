@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { RosName } from '../../names/index.ts';
 import { Section } from '../section.ts';
 
 /**
@@ -20,8 +21,7 @@ const Side = (role: string) =>
     },
   );
 
-const Name = (what: string) =>
-  Type.String({ pattern: '^/[A-Za-z0-9_/~{}]*[A-Za-z0-9_}]$', description: `The ${what}, fully qualified (no glob).` });
+const Name = (what: string) => RosName({ description: `The ${what} (no glob).` });
 
 export const RelayedTopic = Type.Object(
   { topic: Name('topic, e.g. /chatter'), from: Side('Where its publishers are'), to: Side('Where it is published') },

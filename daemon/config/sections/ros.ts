@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { NAME_KEYS_KEYWORD, RosGlob } from '../../names/index.ts';
 import { Section } from '../section.ts';
 import { ServedAction, ServedService } from './served-service.ts';
 
@@ -7,7 +8,7 @@ import { ServedAction, ServedService } from './served-service.ts';
  * optional dependency that installs only where ROS 2 is sourced.
  */
 
-const Globs = (description: string) => Type.Array(Type.String({ minLength: 1 }), { default: [], description });
+const Globs = (description: string) => Type.Array(RosGlob(), { default: [], description });
 
 const Reliability = Type.Union([Type.Literal('auto'), Type.Literal('reliable'), Type.Literal('best_effort')], {
   default: 'auto',
@@ -59,7 +60,7 @@ export const RosConfig = Section(
     publish: Globs('Bus topics the daemon publishes to ROS 2 (e.g. /cmd_vel); what came from ROS is never sent back.'),
     qos: RosQosConfig,
     topic_qos: Type.Record(
-      Type.String({ pattern: '^/' }),
+      Type.String({ minLength: 1 }),
       Type.Partial(
         Type.Object(
           {
@@ -70,7 +71,7 @@ export const RosConfig = Section(
           { additionalProperties: false },
         ),
       ),
-      { default: {}, description: 'QoS for one topic, over `qos`.' },
+      { default: {}, description: 'QoS for one topic, over `qos`.', [NAME_KEYS_KEYWORD]: true },
     ),
     services: Section(
       {

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { RosName } from '../../names/index.ts';
 import { Section } from '../section.ts';
 
 /**
@@ -56,7 +57,7 @@ export const NormalizationConfig = Type.Object(
 /** One slice of an input tensor: a field of a topic's latest message, a constant, or a previous output. */
 export const SourceConfig = Type.Object(
   {
-    topic: Type.Optional(Type.String({ pattern: '^/', description: 'Topic whose latest message feeds this slice.' })),
+    topic: Type.Optional(RosName({ description: 'Topic whose latest message feeds this slice.' })),
     type: Type.Optional(Type.String({ description: 'Message type; taken from the bus when the topic is advertised.' })),
     field: Type.Optional(
       Type.String({
@@ -103,7 +104,7 @@ export const InputConfig = Type.Object(
 
 export const CommandConfig = Type.Object(
   {
-    topic: Type.String({ pattern: '^/' }),
+    topic: RosName(),
     type: Type.Union(
       [
         Type.Literal('geometry_msgs/msg/Twist'),

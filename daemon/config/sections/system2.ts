@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { baseUrlProblem, polygonProblems, splitCredentials } from '../../util/index.ts';
+import { NAME_KEYS_KEYWORD, RosGlob, RosName } from '../../names/index.ts';
 import { Section } from '../section.ts';
 
 /**
@@ -178,7 +179,7 @@ export const AgentConfig = Section(
       default: 2,
       description: 'Retries after a failed validator.',
     }),
-    intent_topic: Type.String({
+    intent_topic: Type.Union([Type.Literal(''), RosName()], {
       default: '/auraison/intents',
       description: 'std_msgs/msg/String topic carrying Intent JSON; empty to disable.',
     }),
@@ -217,13 +218,11 @@ export const AgentConfig = Section(
           description:
             'Wall milliseconds without odometry after which the navigator stops the robot and the goal ends no_data (stretched by 1 / sim.speed for the built-in sim below real time). Raise it for a simulator of your own (Gazebo) that may run well below real time.',
         }),
-        odom_topic: Type.String({
-          pattern: '^/',
+        odom_topic: RosName({
           default: '/odom',
           description: 'nav_msgs/msg/Odometry the navigator and goal_reached read.',
         }),
-        nav2_action: Type.String({
-          pattern: '^(/.*)?$',
+        nav2_action: Type.Union([Type.Literal(''), RosName()], {
           default: '',
           description:
             "A Nav2 NavigateToPose action (e.g. /navigate_to_pose) that navigate_to sends its goals to instead of the agent's own Navigator; empty for the built-in one.",
@@ -248,7 +247,8 @@ export const AgentConfig = Section(
       default: 5000,
       description: 'How long call_service waits for a reply.',
     }),
-    actions: Type.Record(Type.String({ pattern: '^/' }), AgentAction, {
+    actions: Type.Record(Type.String({ minLength: 1 }), AgentAction, {
+      [NAME_KEYS_KEYWORD]: true,
       default: {},
       description:
         'Actions call_action knows by name, with their type and timeout (policy.actions decides which it may use); an action not listed needs its type in the call and gets action_timeout_s.',
@@ -263,14 +263,15 @@ export const AgentConfig = Section(
   'The edge agent: intents, skills, runs.',
 );
 
-const Access = (description: string, deny: string[] = []) =>
+/** `names`: ROS 2 names (topics, actions), resolved as the config's other names are; else the daemon's own. */
+const Access = (description: string, deny: string[] = [], names = true) =>
   Section(
     {
-      allow: Type.Array(Type.String({ minLength: 1 }), {
+      allow: Type.Array(names ? RosGlob() : Type.String({ minLength: 1 }), {
         default: ['**'],
         description: 'Globs; a name must match one.',
       }),
-      deny: Type.Array(Type.String({ minLength: 1 }), {
+      deny: Type.Array(names ? RosGlob() : Type.String({ minLength: 1 }), {
         default: deny,
         description: 'Globs; a match is refused even if allowed.',
       }),
@@ -286,16 +287,17 @@ export const PolicyConfig = Section(
     services: Access(
       "Services call_service may call; the daemon's own (recorder/**, agent/**) are denied by default.",
       ['recorder/**', 'agent/**'],
+      false,
     ),
-    skills: Access('Skills an intent or a tool call may use.'),
+    skills: Access('Skills an intent or a tool call may use.', [], false),
     actions: Access('Actions call_action may send goals to (a goal with a pose is also held to the geofence).'),
     velocity: Section(
       {
-        topic: Type.String({
+        topic: RosName({
           default: '/cmd_vel',
           description: "Where the agent's own motion goes (stop, navigate_to), through the CmdVelGate.",
         }),
-        topics: Type.Array(Type.String({ pattern: '^/' }), {
+        topics: Type.Array(RosGlob(), {
           default: ['/cmd_vel', '/**/cmd_vel'],
           description:
             'Topic globs whose Twist and TwistStamped messages a publish (agent or Foxglove client) is held to these limits on; `**` spans namespaces.',

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { RosGlob } from '../../names/index.ts';
 import { Section } from '../section.ts';
 import { ServedAction, ServedService } from './served-service.ts';
 
@@ -9,6 +10,9 @@ import { ServedAction, ServedService } from './served-service.ts';
  */
 
 const Globs = (description: string, defaults: string[] = []) =>
+  Type.Array(RosGlob(), { default: defaults, description });
+/** Bus query names (`ai/inference/vla/*`): the daemon's own, not ROS 2 names. */
+const QueryGlobs = (description: string, defaults: string[] = []) =>
   Type.Array(Type.String({ minLength: 1 }), { default: defaults, description });
 const Ms = (fallback: number, description: string, minimum = 1) =>
   Type.Integer({ minimum, maximum: 3_600_000, default: fallback, description });
@@ -22,10 +26,7 @@ const Priority = Type.Union(
 
 export const ZenohTopicQos = Type.Object(
   {
-    topic: Type.String({
-      minLength: 1,
-      description: 'Topic glob this entry applies to (the first entry that matches wins).',
-    }),
+    topic: RosGlob({ description: 'Topic glob this entry applies to (the first entry that matches wins).' }),
     priority: Type.Optional(Priority),
     express: Type.Optional(
       Type.Boolean({ description: 'Send at once, not batched with others (small urgent messages).' }),
@@ -114,7 +115,7 @@ export const ZenohConfig = Section(
         "Graph topics bridged onto the bus at most (zenoh.topics and the recorder's together). Past it a new topic is not bridged, and is counted and logged (rate-limited) until one goes: a peer announcing thousands of topics under a recorded glob cannot make the daemon declare thousands of subscribers.",
     }),
     publish: Globs("Bus topics the daemon publishes to Zenoh as its own node's publishers (`/cmd_vel`)."),
-    queries: Globs(
+    queries: QueryGlobs(
       'Bus queries served as Zenoh queryables under the same name, e.g. ai/inference/vla/* (a Python or C++ node then needs one `get`).',
       ['ai/inference/vla/*', 'ai/inference/llm/**'],
     ),
