@@ -498,7 +498,7 @@ export class AgentComponent
    */
   #hookChain(policy: PolicySettings): PolicyHook[] {
     return [
-      stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]),
+      stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL], (topic) => this.#ctx.bus.topicType(topic)),
       ...policyHooks(policy, this.#pose),
       ...this.#extraHooks,
     ];

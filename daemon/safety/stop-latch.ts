@@ -289,6 +289,10 @@ function notRemoved(path: string, error: unknown): string {
   return `${path} could not be removed (${(error as Error).message}); the robot stays stopped; remove ${path} by hand (or make its directory writable), then release again`;
 }
 
+/** A velocity command's type, as a publish call may name it (`geometry_msgs/Twist` too). */
+const VELOCITY_TYPE = /^geometry_msgs\/(msg\/)?Twist(Stamped)?$/;
+const STAMPED_TYPE = /Stamped$/;
+
 /** A latch record is a few hundred bytes: anything much larger is not one (and is not read whole). */
 const MAX_LATCH_BYTES = 64 * 1024;
 
@@ -316,12 +320,15 @@ function readLatchFile(path: string): StopLatchState | undefined {
  * denied with who latched it and how to release it (rule `stop_latch`), whoever makes it: a model, a skill
  * intent, a Foxglove teleop panel. `navigate_to`, `call_action` and `run_policy` are refused; a `publish` on a velocity
  * topic, or on `forwarded` (the topics the gate forwards to the velocity topic), is refused unless it is a
- * zero Twist (a stop). Every other call passes.
+ * zero Twist (a stop). So is a Twist or TwistStamped that moves on any other topic (its type as the call names it
+ * or as `topicType` knows the topic): a base may listen on a topic no glob of policy.velocity.topics names, and
+ * while latched nothing moves. Every other call passes.
  */
 export function stopLatchHook(
   latch: Pick<StopLatchView, 'refusal'>,
   limits: VelocityLimits,
   forwarded: readonly string[] = [],
+  topicType: (topic: string) => string | undefined = () => undefined,
 ): PolicyHook {
   const governed = governedTopics(limits);
   return {
@@ -333,13 +340,19 @@ export function stopLatchHook(
         return { action: 'deny', rule: 'stop_latch', reason: refusal };
       if (ctx.tool !== 'publish') return ALLOW;
       const topic = field<string>(input, 'topic');
-      if (topic === undefined || !(governed(topic) || forwarded.includes(topic))) return ALLOW;
-      // Not by its `type`: the publish skill sends whatever goes to the velocity topic as a Twist, whatever
-      // type it names. So it passes only when it is zero read either way, as a Twist or as a TwistStamped.
+      if (topic === undefined) return ALLOW;
       const fields = field<unknown>(input, 'fields');
-      return twistMoves(fullTwist(fields)) || twistMoves(fullTwist(field(fields, 'twist')))
-        ? { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${topic})` }
-        : ALLOW;
+      const moving = () => `${refusal} (a Twist that moves, on ${topic})`;
+      if (governed(topic) || forwarded.includes(topic))
+        // Not by its `type`: the publish skill sends whatever goes to the velocity topic as a Twist, whatever
+        // type it names. So it passes only when it is zero read either way, as a Twist or as a TwistStamped.
+        return twistMoves(fullTwist(fields)) || twistMoves(fullTwist(field(fields, 'twist')))
+          ? { action: 'deny', rule: 'stop_latch', reason: moving() }
+          : ALLOW;
+      const type = field<string>(input, 'type') ?? topicType(topic);
+      if (type === undefined || !VELOCITY_TYPE.test(type)) return ALLOW;
+      const twist = STAMPED_TYPE.test(type) ? field(fields, 'twist') : fields;
+      return twistMoves(fullTwist(twist)) ? { action: 'deny', rule: 'stop_latch', reason: moving() } : ALLOW;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_SCOPE, resolveName } from '../../names/index.ts';
 import { didYouMean } from '../../util/index.ts';
 import {
   type Command,
@@ -368,9 +369,12 @@ async function pubCommand(argv: string[], io: CommandIO): Promise<number> {
   );
 }
 
-/** A topic as ROS 2 names it; `odom` is taken as `/odom`, as ros2 topic takes a relative name in the root namespace. */
+/**
+ * A topic as ROS 2 names it, fully qualified: `odom` is taken as `/odom`, as ros2 topic takes a relative name in the
+ * root namespace (`~/x` as the daemon's node's, with the config's defaults).
+ */
 function topicName(text: string): string {
-  if (text.trim() === '' || /\s/.test(text))
-    throw new UsageError(`TOPIC: expected a topic name such as /odom, got ${JSON.stringify(text)}`);
-  return text.startsWith('/') ? text : `/${text}`;
+  const named = resolveName(text, DEFAULT_SCOPE);
+  if (!named.ok) throw new UsageError(`TOPIC: ${JSON.stringify(text)} is not a ROS 2 topic name: it ${named.rule}`);
+  return named.name;
 }
