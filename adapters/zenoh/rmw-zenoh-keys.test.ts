@@ -112,3 +112,19 @@ describe('zenoh-bridge-ros2dds names', () => {
     expect(rmwZenohMapping(3).livelinessKey).toBe('@ros2_lv/3/**');
   });
 });
+
+describe('announced names ROS 2 refuses', () => {
+  it('are no entity of the graph, in either mapping: a peer cannot put a second spelling of a topic on the bus', () => {
+    const rmw = rmwZenohMapping(2);
+    const rmwToken = (name: string) =>
+      `@ros2_lv/2/8b20917502ee955ac4476e0266340d5c/0/10/MP/%/%/talker/${name}/geometry_msgs::msg::dds_::Twist_/${CHATTER_HASH}/::,7:,:,:,,`;
+    expect(rmw.parseToken(rmwToken('%cmd_vel'))).toMatchObject({ name: '/cmd_vel' });
+    // `%cmd_vel%` is /cmd_vel/, `%%cmd_vel` //cmd_vel, and the others hold characters no ROS 2 name does
+    for (const name of ['%cmd_vel%', '%%cmd_vel', '%cmd-vel', '%cmd.vel', '%1cmd_vel', '%\u0441md_vel'])
+      expect(rmw.parseToken(rmwToken(name)), name).toBeUndefined();
+    const dds = ros2ddsMapping('/');
+    const ddsToken = (ke: string) => `@/aa11/@ros2_lv/MP/${ke}/geometry_msgs§msg§Twist/:0:0:0,5`;
+    expect(dds.parseToken(ddsToken('cmd_vel'))).toMatchObject({ name: '/cmd_vel' });
+    for (const ke of ['cmd_vel§', '§cmd_vel', 'cmd-vel', 'a§§b']) expect(dds.parseToken(ddsToken(ke)), ke).toBeUndefined();
+  });
+});
