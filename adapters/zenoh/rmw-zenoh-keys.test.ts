@@ -125,6 +125,7 @@ describe('announced names ROS 2 refuses', () => {
     const dds = ros2ddsMapping('/');
     const ddsToken = (ke: string) => `@/aa11/@ros2_lv/MP/${ke}/geometry_msgs§msg§Twist/:0:0:0,5`;
     expect(dds.parseToken(ddsToken('cmd_vel'))).toMatchObject({ name: '/cmd_vel' });
-    for (const ke of ['cmd_vel§', '§cmd_vel', 'cmd-vel', 'a§§b']) expect(dds.parseToken(ddsToken(ke)), ke).toBeUndefined();
+    for (const ke of ['cmd_vel§', '§cmd_vel', 'cmd-vel', 'a§§b'])
+      expect(dds.parseToken(ddsToken(ke)), ke).toBeUndefined();
   });
 });

@@ -93,7 +93,12 @@ export function parseIntent(
     const params: Static<typeof NaturalLanguageParams> = nl.valid
       ? (nl.value as Static<typeof NaturalLanguageParams>)
       : parsePart(nlValidator, nl.value, 'params', 'intent');
-    return { intent, args: {}, text: params.text, validators: named(ValidatorList, params.validators ?? [], 'params.validators', 'intent', names) };
+    return {
+      intent,
+      args: {},
+      text: params.text,
+      validators: named(ValidatorList, params.validators ?? [], 'params.validators', 'intent', names),
+    };
   }
   const skill = skills.get(intent.type);
   if (!skill) {

@@ -18,9 +18,7 @@ const GoalReached = Type.Object(
     tolerance_m: Type.Optional(
       Type.Number({ exclusiveMinimum: 0, description: 'default: agent.navigation.tolerance_m' }),
     ),
-    topic: Type.Optional(
-      TopicName('nav_msgs/msg/Odometry; default: agent.navigation.odom_topic'),
-    ),
+    topic: Type.Optional(TopicName('nav_msgs/msg/Odometry; default: agent.navigation.odom_topic')),
   },
   { additionalProperties: false },
 );

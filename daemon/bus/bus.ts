@@ -297,7 +297,8 @@ export class Bus {
     // Checked once, when the topic is made: every check downstream compares names as strings, so a second
     // spelling of a topic (`/cmd_vel/`, `//cmd_vel`) must never become a topic of its own.
     const problem = fullNameProblem(topic);
-    if (problem) throw new BusError(`topic ${JSON.stringify(topic)} is not a fully qualified ROS 2 name: it ${problem}`);
+    if (problem)
+      throw new BusError(`topic ${JSON.stringify(topic)} is not a fully qualified ROS 2 name: it ${problem}`);
     const record = newTopicRecord(topic, type, { ...DEFAULT_QOS, ...qos });
     record.retain = this.#retained.has(topic);
     this.#topics.set(topic, record);

@@ -206,7 +206,11 @@ export class PublishGate {
     const named = resolveName(topic, this.#names);
     if (!named.ok) {
       this.counters.refused++;
-      return { ok: false, reason: `cannot publish on ${JSON.stringify(topic)}: not a ROS 2 name: it ${named.rule}`, fired: [] };
+      return {
+        ok: false,
+        reason: `cannot publish on ${JSON.stringify(topic)}: not a ROS 2 name: it ${named.rule}`,
+        fired: [],
+      };
     }
     return this.#advertise(client, clientName, { id, topic: named.name, encoding, schemaName });
   }

@@ -43,7 +43,13 @@ export function resolveNames<T>(schema: TSchema, value: T, scope: NameScope): Re
 
 type SchemaNode = Record<string, unknown>;
 
-function walk(schema: SchemaNode, value: unknown, scope: NameScope, path: string[], issues: ValidationIssue[]): unknown {
+function walk(
+  schema: SchemaNode,
+  value: unknown,
+  scope: NameScope,
+  path: string[],
+  issues: ValidationIssue[],
+): unknown {
   const kind = schema[NAME_KEYWORD];
   if ((kind === 'name' || kind === 'glob') && typeof value === 'string') {
     const resolved = kind === 'name' ? resolveName(value, scope) : resolveGlob(value, scope);
@@ -64,7 +70,8 @@ function walk(schema: SchemaNode, value: unknown, scope: NameScope, path: string
     });
     return copy ?? value;
   }
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return walkObject(schema, value, scope, path, issues);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value))
+    return walkObject(schema, value, scope, path, issues);
   return value;
 }
 
@@ -88,7 +95,8 @@ function walkObject(
     let outKey = key;
     if (namedKeys) {
       const resolved = resolveName(key, scope);
-      if (!resolved.ok) issues.push({ path: formatPath([...path, key]), message: `${JSON.stringify(key)} ${resolved.rule}` });
+      if (!resolved.ok)
+        issues.push({ path: formatPath([...path, key]), message: `${JSON.stringify(key)} ${resolved.rule}` });
       else {
         const earlier = seen.get(resolved.name);
         if (earlier !== undefined)

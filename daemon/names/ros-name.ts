@@ -66,7 +66,10 @@ function resolve(name: string, scope: NameScope, glob: boolean): Resolved {
     return '';
   });
   if (unknown !== undefined)
-    return { ok: false, rule: `has an unknown substitution {${unknown}} (ROS 2 knows {${SUBSTITUTIONS.join('}, {')}})` };
+    return {
+      ok: false,
+      rule: `has an unknown substitution {${unknown}} (ROS 2 knows {${SUBSTITUTIONS.join('}, {')}})`,
+    };
   if (full[0] !== '/') full = `${prefix}/${full}`;
   const problem = fullFormProblem(full, glob);
   if (!problem) return { ok: true, name: full };
@@ -91,7 +94,8 @@ function writtenProblem(name: string, glob: boolean): string | undefined {
     } else if (c === '}') {
       if (open < 0) return `has an unmatched curly brace at index ${i}`;
       const key = name.slice(open + 1, i);
-      if (!/^[A-Za-z0-9_]*$/.test(key)) return `has a substitution {${key}} with a character other than letters, digits and _`;
+      if (!/^[A-Za-z0-9_]*$/.test(key))
+        return `has a substitution {${key}} with a character other than letters, digits and _`;
       if (/^[0-9]/.test(key)) return `has a substitution {${key}} that starts with a number`;
       open = -1;
     }
@@ -115,7 +119,8 @@ function tokenProblem(name: string, glob: boolean, written = false): string | un
       c === 0x2f || // /
       (written && (c === 0x7e || c === 0x7b || c === 0x7d)) || // ~ { }
       (glob && (c === 0x2a || c === 0x3f)); // * ?
-    if (!ok) return `contains ${describeChar(name, i)} at index ${i}: a ROS 2 name holds only ASCII letters, digits, _ and /`;
+    if (!ok)
+      return `contains ${describeChar(name, i)} at index ${i}: a ROS 2 name holds only ASCII letters, digits, _ and /`;
     const tokenStart = i === 0 || name[i - 1] === '/' || (written && name[i - 1] === '{');
     if (tokenStart && c >= 0x30 && c <= 0x39) return `has a token that starts with a number at index ${i}`;
   }

@@ -134,22 +134,26 @@ describe('a governed name spelled another way', () => {
     },
   );
 
-  it('released, a relative or namespaced spelling is clamped as the topic it names is', { timeout: 60_000 }, async () => {
-    const d = await daemonWithApi();
-    for (const spelling of ['cmd_vel', '/robot1/cmd_vel', '~/cmd_vel']) {
-      const r = await d.publish(spelling);
-      expect(r.status, spelling).toBe(201);
-      const view = await d.settled((r.json.run as { run_id: string }).run_id);
-      expect(view.run.status, spelling).toBe('succeeded');
-      const result = view.events.find((e) => e.kind === 'tool.result')!.payload.result as {
-        output: { published: string; sent: { linear: { x: number }; angular: { z: number } } };
-      };
-      expect(result.output.published).toMatch(/^\/(robot1\/|auraison_edge\/)?cmd_vel$/);
-      // policy.velocity's defaults (the burger's): 0.22 m/s, 2.84 rad/s
-      expect(result.output.sent.linear.x, spelling).toBeCloseTo(0.22);
-      expect(result.output.sent.angular.z, spelling).toBeCloseTo(2.84);
-    }
-  });
+  it(
+    'released, a relative or namespaced spelling is clamped as the topic it names is',
+    { timeout: 60_000 },
+    async () => {
+      const d = await daemonWithApi();
+      for (const spelling of ['cmd_vel', '/robot1/cmd_vel', '~/cmd_vel']) {
+        const r = await d.publish(spelling);
+        expect(r.status, spelling).toBe(201);
+        const view = await d.settled((r.json.run as { run_id: string }).run_id);
+        expect(view.run.status, spelling).toBe('succeeded');
+        const result = view.events.find((e) => e.kind === 'tool.result')!.payload.result as {
+          output: { published: string; sent: { linear: { x: number }; angular: { z: number } } };
+        };
+        expect(result.output.published).toMatch(/^\/(robot1\/|auraison_edge\/)?cmd_vel$/);
+        // policy.velocity's defaults (the burger's): 0.22 m/s, 2.84 rad/s
+        expect(result.output.sent.linear.x, spelling).toBeCloseTo(0.22);
+        expect(result.output.sent.angular.z, spelling).toBeCloseTo(2.84);
+      }
+    },
+  );
 });
 
 describe('relays and other config names', () => {
@@ -165,11 +169,15 @@ describe('relays and other config names', () => {
   it('refuses a second spelling of a relayed name, and finds the loop a relative one makes', async () => {
     for (const [yaml, message] of [
       [
-        relays('  topics:\n    - {topic: /chatter, from: ros, to: rmw_zenoh}\n    - {topic: //chatter, from: rmw_zenoh, to: ros}\n'),
+        relays(
+          '  topics:\n    - {topic: /chatter, from: ros, to: rmw_zenoh}\n    - {topic: //chatter, from: rmw_zenoh, to: ros}\n',
+        ),
         /relays\.topics\[1\]\.topic: "\/\/chatter" contains repeated forward slashes/,
       ],
       [
-        relays('  topics:\n    - {topic: /chatter, from: ros, to: rmw_zenoh}\n    - {topic: chatter, from: rmw_zenoh, to: ros}\n'),
+        relays(
+          '  topics:\n    - {topic: /chatter, from: ros, to: rmw_zenoh}\n    - {topic: chatter, from: rmw_zenoh, to: ros}\n',
+        ),
         /relays\.topics/,
       ],
       [
@@ -181,7 +189,10 @@ describe('relays and other config names', () => {
       [relays('  topics:\n    - {topic: /a//b, from: ros, to: rmw_zenoh}\n'), /repeated forward slashes/],
       [relays('  topics:\n    - {topic: /1abc, from: ros, to: rmw_zenoh}\n'), /starts with a number/],
       ['policy: {velocity: {topic: /cmd_vel/}}\n', /policy\.velocity\.topic: "\/cmd_vel\/" ends with a forward slash/],
-      ['policy: {velocity: {topics: ["/**/cmd_vel/"]}}\n', /policy\.velocity\.topics\[0\]: .* ends with a forward slash/],
+      [
+        'policy: {velocity: {topics: ["/**/cmd_vel/"]}}\n',
+        /policy\.velocity\.topics\[0\]: .* ends with a forward slash/,
+      ],
       ['recorder: {include: ["/camera/ **"]}\n', /recorder\.include\[0\]: .*U\+0020/],
       ['ros: {topic_qos: {/scan: {depth: 5}, scan: {depth: 1}}}\n', /ros\.topic_qos\.scan: "scan" names \/scan/],
     ] as const) {

@@ -14,7 +14,8 @@ import type { NavigationService, PolicyRunnerService } from '../services.ts';
  * puts it in its fully qualified form before any policy hook sees it, and refuses a spelling ROS 2 does not
  * allow (`/cmd_vel/`, `//cmd_vel`, a glob's `*`), so a hook that compares names compares the topic itself.
  */
-export const TopicName = (description = 'a ROS 2 topic name, e.g. /cmd_vel') => RosName({ maxLength: 256, description });
+export const TopicName = (description = 'a ROS 2 topic name, e.g. /cmd_vel') =>
+  RosName({ maxLength: 256, description });
 
 /** What a skill may use. Services that another part provides are looked up per call: they come and go. */
 export interface SkillEnv {

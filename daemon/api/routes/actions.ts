@@ -10,7 +10,10 @@ import type { RouteContext } from './route-context.ts';
 
 const GoalBody = Type.Object(
   {
-    name: RosName({ maxLength: 256, description: 'the action, e.g. /navigate_to_pose (relative names resolve against ros.namespace)' }),
+    name: RosName({
+      maxLength: 256,
+      description: 'the action, e.g. /navigate_to_pose (relative names resolve against ros.namespace)',
+    }),
     type: Type.String({
       pattern: '^[A-Za-z0-9_]+/action/[A-Za-z0-9_]+$',
       description: 'e.g. test_msgs/action/Fibonacci',
@@ -39,7 +42,11 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
       const { type, goal, feedback, timeout_s: timeoutS } = request.body;
       const named = resolveName(request.body.name, nameScope(ctx.config));
       if (!named.ok)
-        throw new HttpError(400, 'bad_name', `${JSON.stringify(request.body.name)} is not a ROS 2 name: it ${named.rule}`);
+        throw new HttpError(
+          400,
+          'bad_name',
+          `${JSON.stringify(request.body.name)} is not a ROS 2 name: it ${named.rule}`,
+        );
       const { name } = named;
       // As the agent's call_action: no goal goes out while the operator's stop is latched.
       const latched = ctx.robotStop.latch.refusal();

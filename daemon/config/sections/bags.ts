@@ -2,8 +2,7 @@ import Type from 'typebox';
 import { RosGlob } from '../../names/index.ts';
 import { Section } from '../section.ts';
 
-const Globs = (dflt: string[], description: string) =>
-  Type.Array(RosGlob(), { default: dflt, description });
+const Globs = (dflt: string[], description: string) => Type.Array(RosGlob(), { default: dflt, description });
 
 /**
  * `recorder.snapshot`: rosbag2's `ros2 bag record --snapshot-mode`, a "dashcam" of the bus. Its own component
