@@ -137,6 +137,27 @@ describe('the MCP gateway under attack', () => {
     await expectOnlyRefusal(client, url, 'publish', 'stop_latch');
   });
 
+  it('refuses a second spelling of /cmd_vel with the rule it breaks, and holds a relative one while latched', async () => {
+    const { url, daemon } = await startMcpDaemon(cleanups, ACTING);
+    const client = await connectClient(cleanups, httpTransport(url));
+    expect((await client.callTool({ name: 'stop', arguments: {} })).isError).toBeFalsy();
+    const fast = { linear: { x: 50 }, angular: { z: 90 } };
+    for (const [topic, rule] of [
+      ['/cmd_vel/', 'ends with a forward slash'],
+      ['//cmd_vel', 'repeated forward slashes'],
+      ['/cmd_vel ', "' ' (U+0020)"],
+      ['/\u0441md_vel', '(U+0441)'],
+    ] as const) {
+      const result = await client.callTool({ name: 'publish', arguments: { topic, fields: fast } });
+      expect(result.isError, topic).toBe(true);
+      expect(text(result), topic).toContain(rule);
+    }
+    const relative = await refusedRun(client, 'publish', { topic: 'cmd_vel', fields: fast });
+    expect(decisions(relative)).toContainEqual(expect.objectContaining({ rule: 'stop_latch', action: 'deny' }));
+    expect(JSON.stringify(decisions(relative))).toContain('a Twist that moves, on /cmd_vel');
+    expect(daemon.bus.stats().map((t) => t.topic)).not.toContain('/cmd_vel/');
+  });
+
   it("refuses and counts calls past max_calls_per_minute, never the stop, in the session's run", async () => {
     const { url, agent } = await startMcpDaemon(cleanups, { mcp: { max_calls_per_minute: 3 } });
     const transport = httpTransport(url);
