@@ -117,6 +117,37 @@ export const MAX_SIM_SEED = 2 ** 31 - 1;
 /** Slowest sim speed: 100 wall seconds per sim second is slow enough to step through a run by eye. */
 export const MIN_SIM_SPEED = 0.01;
 
+/**
+ * `sim.camera`: the sim's first-person camera. Frames are rendered on the sim's loop and cross the bus whole, so the
+ * size stops at 1920 x 1080 (about 20 ms a frame to render; the default 128 x 96 takes about 0.1 ms).
+ */
+export const SimCameraConfig = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: true,
+      description:
+        'Publish a camera on the robot: sensor_msgs/msg/Image (rgb8) on /camera/image_raw and sensor_msgs/msg/CameraInfo on /camera/camera_info.',
+    }),
+    width: Type.Integer({ minimum: 1, maximum: 1920, default: 128, description: 'Image width in pixels, 1 to 1920.' }),
+    height: Type.Integer({ minimum: 1, maximum: 1080, default: 96, description: 'Image height in pixels, 1 to 1080.' }),
+    rate_hz: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 15,
+      description:
+        'Frames per second of sim time, a whole number up to the 100 Hz physics rate (a frame goes out on a physics step).',
+    }),
+    fov_deg: Type.Number({
+      minimum: 10,
+      maximum: 170,
+      default: 60,
+      description:
+        'Horizontal field of view in degrees, 10 to 170; the vertical one follows from the size (square pixels).',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: "The sim's first-person camera." },
+);
+
 export const SimConfig = Section(
   {
     enabled: Type.Boolean({ default: false, description: 'Run the built-in simulator inside the daemon.' }),
@@ -150,6 +181,7 @@ export const SimConfig = Section(
       default: true,
       description: "Serve Nav2's navigate_to_pose action (nav2_msgs/action/NavigateToPose) as Nav2 would on the robot.",
     }),
+    camera: SimCameraConfig,
   },
   'The built-in turtlebot-maze simulator.',
 );

@@ -1,5 +1,21 @@
+export {
+  Camera,
+  CAMERA_MOUNT,
+  CAMERA_OPTICAL_FRAME,
+  DOCK_PLATE,
+  type CameraIntrinsics,
+  type CameraOptions,
+} from './camera.ts';
 export { LDS_01, LDS_MOUNT, Lidar, type LaserScan, type LidarOptions } from './lidar.ts';
-export { DEFAULT_MAZE_SEED, generateMaze, type Maze, type MazeOptions, type Pose2D, type Rect } from './maze.ts';
+export {
+  DEFAULT_MAZE_SEED,
+  generateMaze,
+  WALL_HEIGHT,
+  type Maze,
+  type MazeOptions,
+  type Pose2D,
+  type Rect,
+} from './maze.ts';
 export { rasterize, type Grid } from './occupancy.ts';
 export { distanceToRect } from './rect.ts';
 export { Rng } from './rng.ts';

@@ -1,5 +1,5 @@
 import { LDS_01, LDS_MOUNT } from './lidar.ts';
-import type { Maze } from './maze.ts';
+import { WALL_HEIGHT, type Maze } from './maze.ts';
 import { BURGER } from './robot.ts';
 import { BURGER_MODEL, type Geometry, type UrdfLink } from './urdf.ts';
 
@@ -31,8 +31,6 @@ function systemNames(release: GazeboRelease, file: string, name: string): { file
 
 export const GAZEBO_WORLD_NAME = 'turtlebot_maze';
 export const GAZEBO_ROBOT_NAME = BURGER_MODEL.name;
-/** Tall enough that the LDS-01 (0.182 m above the floor) sees every wall, as the built-in 2D lidar does. */
-export const WALL_HEIGHT = 0.5;
 
 /**
  * The Gazebo Transport topics the world publishes and subscribes: the ros_gz_bridge config maps each to the

@@ -1,5 +1,5 @@
 import type { Pose2D } from './maze.ts';
-import { distanceToRect, type Rect } from './rect.ts';
+import { distanceToRect, rayBox, type Rect } from './rect.ts';
 import type { Rng } from './rng.ts';
 
 /**
@@ -164,28 +164,4 @@ export class Lidar {
     }
     return count;
   }
-}
-
-/** Distance along a unit ray to a box (slab test), 0 when the origin is inside it, Infinity on a miss. */
-function rayBox(ox: number, oy: number, dx: number, dy: number, r: Rect): number {
-  let tNear = -Infinity;
-  let tFar = Infinity;
-  if (dx !== 0) {
-    const a = (r.x0 - ox) / dx;
-    const b = (r.x1 - ox) / dx;
-    tNear = Math.min(a, b);
-    tFar = Math.max(a, b);
-  } else if (ox < r.x0 || ox > r.x1) {
-    return Infinity;
-  }
-  if (dy !== 0) {
-    const a = (r.y0 - oy) / dy;
-    const b = (r.y1 - oy) / dy;
-    tNear = Math.max(tNear, Math.min(a, b));
-    tFar = Math.min(tFar, Math.max(a, b));
-  } else if (oy < r.y0 || oy > r.y1) {
-    return Infinity;
-  }
-  if (tNear > tFar || tFar < 0) return Infinity;
-  return Math.max(tNear, 0);
 }

@@ -37,6 +37,11 @@ export type MazeOptions = {
 };
 
 export const DEFAULT_MAZE_SEED = 7;
+/**
+ * How tall the walls stand, metres: tall enough that the LDS-01 (0.182 m above the floor) sees every wall, as the
+ * 2D lidar does, and the height the camera draws them and the Gazebo export builds them.
+ */
+export const WALL_HEIGHT = 0.5;
 
 type Cell = { row: number; col: number };
 

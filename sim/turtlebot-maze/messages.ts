@@ -1,5 +1,6 @@
 import type { Grid } from '../../daemon/navigation/index.ts';
 import type { Pose2D } from '../../daemon/navigation/index.ts';
+import { CAMERA_OPTICAL_FRAME, type Camera } from './camera.ts';
 import type { WheelJoints } from './robot.ts';
 import { BURGER_MODEL, jointTransform, WHEEL_JOINTS, type UrdfJoint } from './urdf.ts';
 import type { WorldScan } from './world.ts';
@@ -131,6 +132,40 @@ export function occupancyGridMessage(grid: Grid) {
       origin: { position: { x: grid.origin.x, y: grid.origin.y, z: 0 }, orientation: yawToQuaternion(0) },
     },
     data: grid.data,
+  };
+}
+
+/** sensor_msgs/Image of a rendered frame: rgb8, rows from the top, in the camera's optical frame. */
+export function imageMessage(time: number, camera: Camera, pixels: Uint8Array) {
+  return {
+    header: { stamp: simStamp(time), frame_id: CAMERA_OPTICAL_FRAME },
+    height: camera.height,
+    width: camera.width,
+    encoding: 'rgb8',
+    is_bigendian: 0,
+    step: camera.width * 3,
+    data: pixels,
+  };
+}
+
+/**
+ * sensor_msgs/CameraInfo of the camera: an ideal pinhole (plumb_bob with no distortion, R the identity, P = [K | 0]
+ * as for a monocular camera), so image_geometry and rectification leave the image as it is.
+ */
+export function cameraInfoMessage(time: number, camera: Camera) {
+  const { fx, fy, cx, cy } = camera.intrinsics;
+  return {
+    header: { stamp: simStamp(time), frame_id: CAMERA_OPTICAL_FRAME },
+    height: camera.height,
+    width: camera.width,
+    distortion_model: 'plumb_bob',
+    d: [0, 0, 0, 0, 0],
+    k: [fx, 0, cx, 0, fy, cy, 0, 0, 1],
+    r: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+    p: [fx, 0, cx, 0, 0, fy, cy, 0, 0, 0, 1, 0],
+    binning_x: 0,
+    binning_y: 0,
+    roi: { x_offset: 0, y_offset: 0, height: 0, width: 0, do_rectify: false },
   };
 }
 

@@ -4,10 +4,13 @@ import { MessageCodec } from '../../daemon/bus/index.ts';
 import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { StopLine } from '../../daemon/safety/index.ts';
+import { Camera } from './camera.ts';
 import { generateMaze, type Maze } from './maze.ts';
 import { NavigateToPoseServer } from './navigate-to-pose-server.ts';
 import {
+  cameraInfoMessage,
   clockMessage,
+  imageMessage,
   jointStateMessage,
   laserScanMessage,
   occupancyGridMessage,
@@ -45,8 +48,8 @@ const CLOCK_QOS: Qos = { reliability: 'best_effort', durability: 'volatile', dep
 
 /**
  * The turtlebot-maze simulator as a daemon component. It publishes CDR on the bus exactly as a TurtleBot3
- * in Gazebo would (/scan, /odom, /joint_states, /tf, /tf_static, /robot_description, /map, /clock) and drives
- * the robot from /cmd_vel.
+ * in Gazebo would (/scan, /odom, /joint_states, /tf, /tf_static, /robot_description, /map, /clock, and unless
+ * config turns it off a camera's /camera/image_raw and /camera/camera_info) and drives the robot from /cmd_vel.
  *
  * Determinism: time advances in fixed physics steps; after each step the sim yields to the event loop, so
  * every subscriber has handled what was published (and any /cmd_vel it sent back is applied) before the
@@ -63,6 +66,8 @@ export class TurtlebotMazeSim implements Component {
   #ctx: ComponentContext;
   #codec: MessageCodec;
   #pubs: Record<PubKey, Publisher> | undefined;
+  #camera: { view: Camera; rateHz: number } | undefined;
+  #cameraPubs: { image: Publisher; info: Publisher } | undefined;
   #cmdSub: Subscription | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
@@ -81,7 +86,7 @@ export class TurtlebotMazeSim implements Component {
   #stopsTaken = 0;
 
   constructor(ctx: ComponentContext) {
-    const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses, paused } = ctx.config.sim;
+    const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses, paused, camera } = ctx.config.sim;
     this.#paused = paused;
     this.#ctx = ctx;
     this.#codec = new MessageCodec(ctx.definitions);
@@ -94,6 +99,13 @@ export class TurtlebotMazeSim implements Component {
       Object.entries(extraPoses).map(([k, p]) => [k, { x: p.x, y: p.y, yaw: p.yaw ?? 0 }]),
     );
     this.namedPoses = { ...this.maze.namedPoses, ...extra };
+    if (camera.enabled) {
+      const { width, height, fov_deg: fovDeg, rate_hz: rateHz } = camera;
+      // The dock is drawn where the goal of that name is, config's own included.
+      const dock = this.namedPoses.charging_dock;
+      const view = new Camera({ walls: this.maze.walls, width, height, fovDeg, ...(dock ? { dock } : {}) });
+      this.#camera = { view, rateHz };
+    }
   }
 
   /** Sim seconds elapsed. */
@@ -115,6 +127,13 @@ export class TurtlebotMazeSim implements Component {
       map: adv('/map', 'nav_msgs/msg/OccupancyGrid', LATCHED_QOS),
       clock: adv('/clock', 'rosgraph_msgs/msg/Clock', CLOCK_QOS),
     };
+    if (this.#camera) {
+      // As a ROS 2 camera driver names them (image_transport's camera publisher: image_raw beside camera_info).
+      this.#cameraPubs = {
+        image: adv('/camera/image_raw', 'sensor_msgs/msg/Image', SENSOR_QOS),
+        info: adv('/camera/camera_info', 'sensor_msgs/msg/CameraInfo', SENSOR_QOS),
+      };
+    }
     this.#publish('map', 'nav_msgs/msg/OccupancyGrid', occupancyGridMessage(rasterize(this.maze)));
     this.#publish('tfStatic', 'tf2_msgs/msg/TFMessage', staticTfMessage());
     this.#publish('robotDescription', 'std_msgs/msg/String', robotDescriptionMessage(BURGER_URDF));
@@ -193,6 +212,7 @@ export class TurtlebotMazeSim implements Component {
     await this.#loop;
     if (this.#cmdSub) this.#ctx.bus.unsubscribe(this.#cmdSub);
     for (const pub of Object.values(this.#pubs ?? {})) pub.close();
+    for (const pub of Object.values(this.#cameraPubs ?? {})) pub.close();
     for (const w of this.#stepWaiters.splice(0)) w.resolve();
   }
 
@@ -224,6 +244,7 @@ export class TurtlebotMazeSim implements Component {
   async #run(): Promise<void> {
     const odomRate = new StepRate(ODOM_HZ, STEP_HZ);
     const scanRate = new StepRate(SCAN_HZ, STEP_HZ);
+    const cameraRate = this.#camera && new StepRate(this.#camera.rateHz, STEP_HZ);
     // A scan period is 6 odometry periods, so every /scan step is an /odom step too: each /scan has the /tf of
     // its very stamp, sent just before it (a TF lookup at the scan's stamp never extrapolates).
     for (let step = 0; this.#running; step++) {
@@ -240,6 +261,7 @@ export class TurtlebotMazeSim implements Component {
         this.#publish('tf', 'tf2_msgs/msg/TFMessage', odomTfMessage(t, pose, wheels));
       }
       if (scanRate.due(step)) this.#publish('scan', 'sensor_msgs/msg/LaserScan', laserScanMessage(this.world.scan()));
+      if (cameraRate?.due(step)) this.#publishFrame(t);
       // Let every subscriber handle this step's messages (and answer on /cmd_vel) before physics moves on.
       await this.#pace(t);
       if (!this.#running) break;
@@ -289,6 +311,14 @@ export class TurtlebotMazeSim implements Component {
     if (due.length === 0) return;
     this.#stepWaiters = this.#stepWaiters.filter((w) => w.time > now);
     for (const w of due) w.resolve();
+  }
+
+  /** A frame from the robot's pose at `t`, then its CameraInfo with the same stamp, as a camera driver sends them. */
+  #publishFrame(t: number): void {
+    const { view } = this.#camera!;
+    const { image, info } = this.#cameraPubs!;
+    image.publish(this.#codec.encode('sensor_msgs/msg/Image', imageMessage(t, view, view.render(this.world.pose()))));
+    info.publish(this.#codec.encode('sensor_msgs/msg/CameraInfo', cameraInfoMessage(t, view)));
   }
 
   #publish(key: PubKey, type: string, message: unknown): void {

@@ -1,3 +1,4 @@
+import { CAMERA_MOUNT, CAMERA_OPTICAL_FRAME } from './camera.ts';
 import { LDS_MOUNT } from './lidar.ts';
 import { BURGER } from './robot.ts';
 
@@ -31,6 +32,7 @@ const MATERIALS = {
   tire: '0.1 0.1 0.1 1',
   marker: '0.95 0.6 0.1 1',
   lidar: '0.15 0.35 0.75 1',
+  camera: '0.85 0.85 0.85 1',
 } as const;
 
 /** base_footprint -> base_link: the base plate 1 cm above the floor (turtlebot3_description's base_joint). */
@@ -39,6 +41,10 @@ const WHEEL_WIDTH = 0.018;
 /** The ball caster under the back (caster_back_joint), touching the floor. */
 const CASTER: Vec3 = [-0.081, 0, -0.004];
 const DECK = { bottom: 0.06, top: 0.15 };
+/** The camera's housing, centred on camera_link: its lens at the front face. */
+const CAMERA_BOX: Vec3 = [0.02, 0.05, 0.025];
+// REP 103's optical frame (z forward, x right, y down) from camera_link (x forward, z up).
+const OPTICAL_RPY: Vec3 = [-Math.PI / 2, 0, -Math.PI / 2];
 // A wheel's frame turned so that its z is the axle (pointing left), as in turtlebot3_description: a positive
 // joint angle rolls either wheel forward.
 const AXLE_RPY: Vec3 = [-Math.PI / 2, 0, 0];
@@ -101,6 +107,11 @@ export const BURGER_MODEL: RobotModel = {
       name: 'base_scan',
       visuals: [{ geometry: { cylinder: { radius: 0.035, length: 0.04 } }, xyz: [0, 0, -0.01], material: 'lidar' }],
     },
+    {
+      name: 'camera_link',
+      visuals: [{ geometry: { box: CAMERA_BOX }, xyz: [-CAMERA_BOX[0] / 2, 0, 0], material: 'camera' }],
+    },
+    { name: CAMERA_OPTICAL_FRAME, visuals: [] },
   ],
   joints: [
     {
@@ -128,6 +139,22 @@ export const BURGER_MODEL: RobotModel = {
       child: 'base_scan',
       xyz: [LDS_MOUNT.x, LDS_MOUNT.y, LDS_MOUNT.z],
       rpy: [0, 0, 0],
+    },
+    {
+      name: 'camera_joint',
+      type: 'fixed',
+      parent: 'base_link',
+      child: 'camera_link',
+      xyz: [CAMERA_MOUNT.x, CAMERA_MOUNT.y, um(CAMERA_MOUNT.z - BASE_Z)], // CAMERA_MOUNT is in base_footprint
+      rpy: [0, 0, 0],
+    },
+    {
+      name: 'camera_rgb_optical_joint',
+      type: 'fixed',
+      parent: 'camera_link',
+      child: CAMERA_OPTICAL_FRAME,
+      xyz: [0, 0, 0],
+      rpy: OPTICAL_RPY,
     },
   ],
 };

@@ -124,7 +124,7 @@ describe('turtlebot-maze as ROS tools read it', () => {
     expect(daemon.bus.topicQos('/clock')).toEqual({ reliability: 'best_effort', durability: 'volatile', depth: 1 });
   });
 
-  it('has the TF tree map -> odom -> base_footprint -> base_link -> base_scan, caster and wheels of a burger (REP 105)', () => {
+  it('has the TF tree map -> odom -> base_footprint -> base_link -> base_scan, caster, wheels and camera (REP 105)', () => {
     const statics = of<{ transforms: Tf[] }>('/tf_static');
     expect(statics).toHaveLength(1);
     const edges = statics[0]!.transforms.map((t) => [t.header.frame_id, t.child_frame_id, t.transform.translation]);
@@ -133,6 +133,8 @@ describe('turtlebot-maze as ROS tools read it', () => {
       ['base_footprint', 'base_link', { x: 0, y: 0, z: expect.closeTo(0.01, 9) }],
       ['base_link', 'caster_back_link', { x: expect.closeTo(-0.081, 9), y: 0, z: expect.closeTo(-0.004, 9) }],
       ['base_link', 'base_scan', { x: expect.closeTo(-0.032, 9), y: 0, z: expect.closeTo(0.172, 9) }],
+      ['base_link', 'camera_link', { x: expect.closeTo(0.07, 9), y: 0, z: expect.closeTo(0.165, 9) }],
+      ['camera_link', 'camera_rgb_optical_frame', { x: 0, y: 0, z: 0 }],
     ]);
     const dynamic = of<{ transforms: Tf[] }>('/tf');
     expect(dynamic.length).toBeGreaterThan(150);
