@@ -48,7 +48,7 @@ async function run(seed: number): Promise<{ hash: string; messages: number }> {
 }
 
 describe('turtlebot-maze determinism', () => {
-  it('publishes byte-identical /scan, /odom, /tf and /cmd_vel streams for the same seed, and different ones for another', async () => {
+  it('publishes byte-identical /scan, /odom, /tf, camera and /cmd_vel streams for the same seed, and different ones for another', async () => {
     const a = await run(3);
     const b = await run(3);
     const c = await run(4);
