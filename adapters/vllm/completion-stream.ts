@@ -6,13 +6,13 @@ import type {
   ThinkingContent,
   ToolCall,
 } from '@mariozechner/pi-ai';
-import { convertMessages } from '@mariozechner/pi-ai/openai-completions';
 import OpenAI from 'openai';
 import { retryAfter } from './backoff.ts';
 import { openaiClient, reasoningOf } from './chat-client.ts';
 import { redactUrl } from '../../daemon/util/index.ts';
 import type { Endpoint } from './model.ts';
 import { LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
+import { requestMessages } from './request-messages.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
 
 export interface CompletionOptions {
@@ -28,28 +28,6 @@ export interface CompletionOptions {
 export type Completion =
   | { ok: true; message: AssistantMessage; rawArgs: Map<number, string> }
   | { ok: false; reason: string; retryable: boolean; retryAfterMs?: number };
-
-type Resolved = Parameters<typeof convertMessages>[2];
-
-/** The endpoints are configured, not detected: local servers know no `developer` role, `store` or strict tools. */
-const COMPAT: Resolved = {
-  supportsStore: false,
-  supportsDeveloperRole: false,
-  supportsReasoningEffort: false,
-  supportsUsageInStreaming: true,
-  maxTokensField: 'max_tokens',
-  requiresToolResultName: false,
-  requiresAssistantAfterToolResult: false,
-  requiresThinkingAsText: false,
-  requiresReasoningContentOnAssistantMessages: false,
-  thinkingFormat: 'openai',
-  openRouterRouting: {},
-  vercelGatewayRouting: {},
-  zaiToolStream: false,
-  supportsStrictMode: false,
-  sendSessionAffinityHeaders: false,
-  supportsLongCacheRetention: false,
-};
 
 /**
  * One streamed chat completion for pi's agent, parsed here rather than by pi-ai: pi-ai re-parses a tool
@@ -69,7 +47,7 @@ export async function streamCompletion(
   const where = `${settings.name} (${redactUrl(settings.base_url)})`;
   let params: Record<string, unknown> = {
     model: model.id,
-    messages: withTextContent(convertMessages(model, context, COMPAT)),
+    messages: requestMessages(model, context),
     stream: true,
     stream_options: { include_usage: true },
     [settings.max_tokens_field]: settings.max_tokens,
@@ -126,17 +104,6 @@ export async function streamCompletion(
   }
   return reply.finish(
     JSON.stringify(params.messages).length + (params.tools ? JSON.stringify(params.tools).length : 0),
-  );
-}
-
-/**
- * The messages with an assistant turn that only called tools sent as `content: ""`, not pi-ai's `null`: OpenAI,
- * vLLM and llama-server take either, llama-cpp-python's server answers `null` with HTTP 500 (so a run that fell back
- * to it after a tool call would fail there).
- */
-function withTextContent(messages: ReturnType<typeof convertMessages>): ReturnType<typeof convertMessages> {
-  return messages.map((message) =>
-    message.role === 'assistant' && message.content === null ? { ...message, content: '' } : message,
   );
 }
 

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll } from 'vitest';
-import { writeTestModel } from './model-servers.ts';
+import { writeTestModel, type ChatTemplate } from './model-servers.ts';
 
 /**
- * The tests' made model for a whole test file: written before its first test, removed after its last. `path` is
- * where it lies, once written.
+ * The tests' made model for a whole test file (or describe block): written before its first test, removed after its
+ * last. `path` is where it lies, once written.
  */
-export function madeModel(): { readonly path: string } {
+export function madeModel(template?: ChatTemplate): { readonly path: string } {
   let written: { path: string; cleanup: () => void } | undefined;
   beforeAll(async () => {
-    written = await writeTestModel();
+    written = await writeTestModel(template);
   }, 60_000);
   afterAll(() => written?.cleanup());
   return {

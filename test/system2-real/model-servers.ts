@@ -43,12 +43,17 @@ export interface ModelServer {
   log(): string;
 }
 
+/** The chat templates make_model.py writes into the model: its own, or one written as a model family writes theirs. */
+export type ChatTemplate = 'chatml-tools' | 'llama3' | 'qwen2.5' | 'mistral';
+
 /** Writes the tests' model into a temp dir; `cleanup` removes it. Under a second on this machine. */
-export async function writeTestModel(): Promise<{ path: string; cleanup: () => void }> {
+export async function writeTestModel(
+  template: ChatTemplate = 'chatml-tools',
+): Promise<{ path: string; cleanup: () => void }> {
   const peers = llmPeers();
   const dir = tempDir('llm-model-');
   const path = join(dir.path, 'edge-test.gguf');
-  await runPeer(peers.python, [peers.makeModel, path]);
+  await runPeer(peers.python, [peers.makeModel, path, template]);
   return { path, cleanup: dir.cleanup };
 }
 

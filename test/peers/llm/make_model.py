@@ -1,6 +1,9 @@
 """Writes the tiny GGUF model System 2's tests serve with llama-server and llama-cpp-python's server.
 
-Usage: make_model.py <out.gguf>
+Usage: make_model.py <out.gguf> [template]
+
+`template` is the chat template the model carries: `chatml-tools` (the default, below) or one written the way a model
+family writes its own: `llama3`, `qwen2.5` or `mistral` (FAMILY_TEMPLATES).
 
 A llama-architecture model (one layer, embedding 384) whose weights are made, not trained: what it says is
 decided by the last token alone, so a test knows what the real servers will stream back, token for token, at
@@ -23,6 +26,7 @@ model. Nothing is downloaded.
 """
 
 import sys
+import textwrap
 
 import numpy as np
 from gguf import GGUFWriter, TokenType
@@ -55,6 +59,139 @@ CHAT_TEMPLATE = (
     "{% elif messages[-1].role == 'tool' %}<|done|>{% endif %}"
     "{% endif %}"
 )
+
+def _template(text):
+    """A template written over several lines, as the families write theirs: every tag strips the line break before it."""
+    return textwrap.dedent(text).strip()
+
+
+# Chat templates written the way Llama 3.1's, Qwen 2.5's and Mistral's (v0.3) are: a turn's text is joined to strings
+# with `+`, never printed alone. Handed a list of content parts, Qwen's and Mistral's fail ("can only concatenate str
+# (not "list") to str") and Llama 3's, which trims the content first, prints the list's Python text into the prompt.
+# What the made model then says is still decided by the prompt's last token: "OK OK OK ..." after the newline that
+# ends Llama 3's and Qwen's prompts, "}" after Mistral's "[/INST]".
+FAMILY_TEMPLATES = {
+    "llama3": _template(
+        r"""
+        {{- bos_token }}
+        {%- if messages[0]['role'] == 'system' %}
+            {%- set system_message = messages[0]['content'] | trim %}
+            {%- set messages = messages[1:] %}
+        {%- else %}
+            {%- set system_message = '' %}
+        {%- endif %}
+        {{- '<|start_header_id|>system<|end_header_id|>\n\n' }}
+        {%- if tools %}{{- 'Environment: ipython\n\n' }}{%- endif %}
+        {{- system_message + '<|eot_id|>' }}
+        {%- if tools and messages | length > 0 and messages[0]['role'] == 'user' %}
+            {%- set first_user_message = messages[0]['content'] | trim %}
+            {%- set messages = messages[1:] %}
+            {{- '<|start_header_id|>user<|end_header_id|>\n\n' }}
+            {{- 'Answer in words, or call one of these functions with {"name": its name, "parameters": its arguments}:\n\n' }}
+            {%- for tool in tools %}{{- tool | tojson }}{{- '\n\n' }}{%- endfor %}
+            {{- first_user_message + '<|eot_id|>' }}
+        {%- endif %}
+        {%- for message in messages %}
+            {%- if message.role == 'tool' or message.role == 'ipython' %}
+                {{- '<|start_header_id|>ipython<|end_header_id|>\n\n' }}
+                {%- if message.content is string %}{{- message.content }}{%- else %}{{- message.content | tojson }}{%- endif %}
+                {{- '<|eot_id|>' }}
+            {%- elif message.tool_calls is defined and message.tool_calls %}
+                {%- set call = message.tool_calls[0].function %}
+                {{- '<|start_header_id|>assistant<|end_header_id|>\n\n{"name": "' + call.name + '", "parameters": ' }}
+                {%- if call.arguments is string %}{{- call.arguments }}{%- else %}{{- call.arguments | tojson }}{%- endif %}
+                {{- '}<|eot_id|>' }}
+            {%- else %}
+                {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}
+            {%- endif %}
+        {%- endfor %}
+        {%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{%- endif %}
+        """
+    ),
+    "qwen2.5": _template(
+        r"""
+        {%- if tools %}
+            {{- '<|im_start|>system\n' }}
+            {%- if messages[0]['role'] == 'system' %}{{- messages[0]['content'] }}{%- else %}{{- 'You are a helpful assistant.' }}{%- endif %}
+            {{- '\n\n# Tools\n\nThe functions you may call, one JSON signature a line:\n<tools>' }}
+            {%- for tool in tools %}{{- '\n' }}{{- tool | tojson }}{%- endfor %}
+            {{- '\n</tools>\n\nTo call one, write a JSON object with its name and arguments between <tool_call></tool_call> tags:\n' }}
+            {{- '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call><|im_end|>\n' }}
+        {%- elif messages[0]['role'] == 'system' %}
+            {{- '<|im_start|>system\n' + messages[0]['content'] + '<|im_end|>\n' }}
+        {%- else %}
+            {{- '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}
+        {%- endif %}
+        {%- for message in messages %}
+            {%- if message.role == 'user' or (message.role == 'system' and not loop.first) or (message.role == 'assistant' and not message.tool_calls) %}
+                {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' }}
+            {%- elif message.role == 'assistant' %}
+                {{- '<|im_start|>assistant' }}
+                {%- if message.content %}{{- '\n' + message.content }}{%- endif %}
+                {%- for call in message.tool_calls %}
+                    {%- set fn = call.function if call.function is defined else call %}
+                    {{- '\n<tool_call>\n{"name": "' + fn.name + '", "arguments": ' }}
+                    {%- if fn.arguments is string %}{{- fn.arguments }}{%- else %}{{- fn.arguments | tojson }}{%- endif %}
+                    {{- '}\n</tool_call>' }}
+                {%- endfor %}
+                {{- '<|im_end|>\n' }}
+            {%- elif message.role == 'tool' %}
+                {%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}
+                {{- '\n<tool_response>\n' }}{{- message.content }}{{- '\n</tool_response>' }}
+                {%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{- '<|im_end|>\n' }}{%- endif %}
+            {%- endif %}
+        {%- endfor %}
+        {%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}
+        """
+    ),
+    "mistral": _template(
+        r"""
+        {%- if messages[0]['role'] == 'system' %}
+            {%- set system_message = messages[0]['content'] %}
+            {%- set loop_messages = messages[1:] %}
+        {%- else %}
+            {%- set loop_messages = messages %}
+        {%- endif %}
+        {%- set ns = namespace(last_user=-1) %}
+        {%- for message in loop_messages %}
+            {%- if message['role'] == 'user' %}{%- set ns.last_user = loop.index0 %}{%- endif %}
+        {%- endfor %}
+        {{- bos_token }}
+        {%- for message in loop_messages %}
+            {%- if message['role'] == 'user' %}
+                {%- if tools and loop.index0 == ns.last_user %}
+                    {{- '[AVAILABLE_TOOLS] [' }}
+                    {%- for tool in tools %}{{- tool | tojson }}{%- if not loop.last %}{{- ', ' }}{%- endif %}{%- endfor %}
+                    {{- '][/AVAILABLE_TOOLS]' }}
+                {%- endif %}
+                {%- if loop.last and system_message is defined %}
+                    {{- '[INST] ' + system_message + '\n\n' + message['content'] + '[/INST]' }}
+                {%- else %}
+                    {{- '[INST] ' + message['content'] + '[/INST]' }}
+                {%- endif %}
+            {%- elif message['role'] == 'tool' %}
+                {{- '[TOOL_RESULTS] {"call_id": "' + message['tool_call_id'] + '", "content": ' }}
+                {{- message['content'] | tojson }}{{- '}[/TOOL_RESULTS]' }}
+            {%- elif message['role'] == 'assistant' and message.tool_calls is defined and message.tool_calls %}
+                {{- '[TOOL_CALLS] [' }}
+                {%- for call in message.tool_calls %}
+                    {{- '{"name": "' + call.function.name + '", "arguments": ' }}
+                    {%- if call.function.arguments is string %}{{- call.function.arguments }}{%- else %}{{- call.function.arguments | tojson }}{%- endif %}
+                    {{- ', "id": "' + call.id + '"}' }}
+                    {%- if not loop.last %}{{- ', ' }}{%- endif %}
+                {%- endfor %}
+                {{- ']' + eos_token }}
+            {%- elif message['role'] == 'assistant' %}
+                {{- ' ' + message['content'] + eos_token }}
+            {%- else %}
+                {{- raise_exception('after an optional first system turn, only user, assistant and tool turns are supported') }}
+            {%- endif %}
+        {%- endfor %}
+        """
+    ),
+}
+TEMPLATES = {"chatml-tools": CHAT_TEMPLATE, **FAMILY_TEMPLATES}
+
 
 SPECIAL = [
     ("<unk>", TokenType.UNKNOWN),
@@ -120,7 +257,7 @@ def next_token_table(ids, n_vocab):
     return table
 
 
-def main(out):
+def main(out, template="chatml-tools"):
     tokens = vocabulary()
     ids = {text: i for i, (text, _) in enumerate(tokens)}
     n_vocab = len(tokens)
@@ -151,7 +288,7 @@ def main(out):
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
     writer.add_add_space_prefix(False)
-    writer.add_chat_template(CHAT_TEMPLATE)
+    writer.add_chat_template(TEMPLATES[template])
 
     embedding = np.zeros((n_vocab, n_embd), dtype=np.float32)
     embedding[np.arange(n_vocab), np.arange(n_vocab)] = 1.0
@@ -176,6 +313,6 @@ def main(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_model.py <out.gguf>")
-    main(sys.argv[1])
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] not in TEMPLATES):
+        sys.exit(f"usage: make_model.py <out.gguf> [{'|'.join(TEMPLATES)}]")
+    main(*sys.argv[1:])
