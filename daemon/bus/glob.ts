@@ -5,8 +5,8 @@ export function isTopicGlob(pattern: string): boolean {
 
 /**
  * Compiles a topic glob into a predicate. `*` matches within one name segment, `**` matches across
- * segments (and a whole `**` token between slashes, none), `?` matches one character. `/camera/**` matches `/camera/left/image_raw`; `/tf*` matches
- * `/tf` and `/tf_static`.
+ * segments (a whole `**` token between slashes also none), `?` matches one character. `/camera/**`
+ * matches `/camera/left/image_raw`; `/tf*` matches `/tf` and `/tf_static`.
  */
 export function compileTopicGlob(glob: string): (topic: string) => boolean {
   if (!isTopicGlob(glob)) return (topic) => topic === glob;
