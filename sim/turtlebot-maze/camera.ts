@@ -5,7 +5,7 @@ import { rayBox, type RayHit, type Rect } from './rect.ts';
  * camera_link on the burger, in base_footprint (z is the height above the floor): on the front of the deck,
  * ahead of the LDS-01, looking forward. A burger has no camera; this is where a small one fits in its footprint.
  */
-export const CAMERA_MOUNT = { x: 0.07, y: 0, z: 0.175 } as const;
+export const CAMERA_MOUNT = { x: 0.07, y: 0, z: 0.18 } as const;
 
 /** The frame an Image is in: REP 103's optical frame (z forward, x right, y down), as a TurtleBot3 waffle names it. */
 export const CAMERA_OPTICAL_FRAME = 'camera_rgb_optical_frame';

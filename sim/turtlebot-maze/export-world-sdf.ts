@@ -1,7 +1,9 @@
+import type { EdgeConfig } from '../../daemon/config/index.ts';
+import { CAMERA_MOUNT, CAMERA_OPTICAL_FRAME } from './camera.ts';
 import { LDS_01, LDS_MOUNT } from './lidar.ts';
 import { WALL_HEIGHT, type Maze } from './maze.ts';
 import { BURGER } from './robot.ts';
-import { BURGER_MODEL, type Geometry, type UrdfLink } from './urdf.ts';
+import { BURGER_MODEL, MATERIALS, type Geometry, type UrdfLink } from './urdf.ts';
 
 /**
  * The maze as an SDF world for Gazebo Harmonic (gz-sim 8) or Fortress (ignition-gazebo 6), written in SDF 1.9,
@@ -43,7 +45,13 @@ export const GZ_TOPICS = {
   jointStates: '/joint_states',
   cmdVel: '/cmd_vel',
   clock: '/clock',
+  image: '/camera/image_raw',
+  /** Not named in the world: gz-sensors publishes a camera's info beside its image topic, as `camera_info`. */
+  cameraInfo: '/camera/camera_info',
 } as const;
+
+/** The camera as config's `sim.camera` gives it; the world has none when it is not enabled. */
+export type CameraSettings = EdgeConfig['sim']['camera'];
 
 // Micrometres, as urdf.ts writes its numbers: 0.033 - 0.01 prints as 0.023.
 const um = (v: number) => Math.round(v * 1e6) / 1e6;
@@ -56,7 +64,7 @@ const DECK_TOP = 0.15;
 const BODY_BOTTOM = 0.02;
 const WHEEL_WIDTH = 0.018;
 
-export function worldSdf(maze: Maze, target: GazeboTarget = DEFAULT_GAZEBO_TARGET): string {
+export function worldSdf(maze: Maze, camera: CameraSettings, target: GazeboTarget = DEFAULT_GAZEBO_TARGET): string {
   const system = (file: string, name: string, body = '') => {
     const names = systemNames(target.release, file, name);
     return `    <plugin filename="${names.filename}" name="${names.name}">${body}</plugin>`;
@@ -87,7 +95,7 @@ export function worldSdf(maze: Maze, target: GazeboTarget = DEFAULT_GAZEBO_TARGE
     ),
     groundSdf(maze),
     wallsSdf(maze),
-    burgerSdf(maze, target.release),
+    burgerSdf(maze, camera, target.release),
     '  </world>',
     '</sdf>',
     '',
@@ -135,19 +143,12 @@ function geometrySdf(g: Geometry): string {
   return `<geometry><sphere><radius>${um(g.sphere.radius)}</radius></sphere></geometry>`;
 }
 
-const RGBA: Record<string, string> = {
-  body: '0.25 0.25 0.25 1',
-  tire: '0.1 0.1 0.1 1',
-  marker: '0.95 0.6 0.1 1',
-  lidar: '0.15 0.35 0.75 1',
-};
-
 /** A URDF link's visuals as SDF visuals, moved by `offset` (the link's place within the SDF link). */
 function visualsSdf(link: UrdfLink, offset: readonly [number, number, number], rpy = [0, 0, 0]): string[] {
   return link.visuals.map((v, i) => {
     const [x, y, z] = v.xyz ?? [0, 0, 0];
     const at = pose(x + offset[0], y + offset[1], z + offset[2], ...(v.rpy ?? rpy));
-    return `        <visual name="${link.name}_${i}">${at}${geometrySdf(v.geometry)}${material(RGBA[v.material]!)}</visual>`;
+    return `        <visual name="${link.name}_${i}">${at}${geometrySdf(v.geometry)}${material(MATERIALS[v.material])}</visual>`;
   });
 }
 
@@ -172,7 +173,7 @@ const joint = (name: string) => BURGER_MODEL.joints.find((j) => j.name === name)
  * free, so map -> odom is the identity, as in the built-in sim. DiffDrive's own wheel odometry starts at 0
  * wherever the robot is spawned, so it is left on a topic of its own that is not bridged.
  */
-function burgerSdf(maze: Maze, release: GazeboRelease): string {
+function burgerSdf(maze: Maze, camera: CameraSettings, release: GazeboRelease): string {
   const { x, y, yaw } = maze.start;
   const caster = joint('caster_back_joint').xyz;
   const casterRadius = um(BASE_Z + caster[2]);
@@ -209,6 +210,7 @@ function burgerSdf(maze: Maze, release: GazeboRelease): string {
     `            <noise><type>gaussian</type><mean>0</mean><stddev>${scan.noiseSigma}</stddev></noise>`,
     '          </lidar>',
     '        </sensor>',
+    ...(camera.enabled ? cameraSdf(camera, frameTag) : []),
     '      </link>',
     wheelSdf('left', release),
     wheelSdf('right', release),
@@ -245,6 +247,29 @@ function burgerSdf(maze: Maze, release: GazeboRelease): string {
     ]),
     '    </model>',
   ].join('\n');
+}
+
+/**
+ * The camera where the URDF's camera_joint puts it, looking along camera_link's x, its images stamped with the
+ * optical frame (as a TurtleBot3 waffle's are), at config's size, rate and field of view.
+ */
+function cameraSdf(camera: CameraSettings, frameTag: string): string[] {
+  const at: [number, number, number] = [CAMERA_MOUNT.x, CAMERA_MOUNT.y, um(CAMERA_MOUNT.z - BASE_Z)];
+  return [
+    ...visualsSdf(link('camera_link'), at),
+    '        <sensor name="camera" type="camera">',
+    `          ${pose(...at, 0, 0, 0)}`,
+    `          <topic>${GZ_TOPICS.image}</topic>`,
+    `          <${frameTag}>${CAMERA_OPTICAL_FRAME}</${frameTag}>`,
+    `          <update_rate>${camera.rate_hz}</update_rate>`,
+    '          <always_on>true</always_on>',
+    '          <camera>',
+    `            <horizontal_fov>${um((camera.fov_deg * Math.PI) / 180)}</horizontal_fov>`,
+    `            <image><width>${camera.width}</width><height>${camera.height}</height><format>R8G8B8</format></image>`,
+    '            <clip><near>0.02</near><far>20</far></clip>',
+    '          </camera>',
+    '        </sensor>',
+  ];
 }
 
 function plugin(release: GazeboRelease, file: string, name: string, body: string[]): string {

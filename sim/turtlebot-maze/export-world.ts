@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { defaultConfig } from '../../daemon/config/index.ts';
 import { bridgeYaml, daemonConfigYaml, mapPgm, mapYaml } from './export-world-config.ts';
-import { DEFAULT_GAZEBO_TARGET, type GazeboTarget, worldSdf } from './export-world-sdf.ts';
+import { type CameraSettings, DEFAULT_GAZEBO_TARGET, type GazeboTarget, worldSdf } from './export-world-sdf.ts';
 import { generateMaze } from './maze.ts';
 import { BURGER_URDF } from './urdf.ts';
 
@@ -20,18 +21,23 @@ export type GazeboExportFile = { name: string; content: string | Uint8Array };
 
 /**
  * Everything Gazebo and its launch need for the maze of `mazeSeed`, the maze the built-in sim builds from it,
- * for the Gazebo release and render engine of `target`.
+ * for the Gazebo release and render engine of `target`, with the camera of `camera` (config's `sim.camera`; its
+ * defaults unless given).
  */
-export function gazeboWorldFiles(mazeSeed: number, target: GazeboTarget = DEFAULT_GAZEBO_TARGET): GazeboExportFile[] {
+export function gazeboWorldFiles(
+  mazeSeed: number,
+  target: GazeboTarget = DEFAULT_GAZEBO_TARGET,
+  camera: CameraSettings = defaultConfig().sim.camera,
+): GazeboExportFile[] {
   const maze = generateMaze({ seed: mazeSeed });
   return [
-    { name: GAZEBO_FILES.world, content: worldSdf(maze, target) },
-    { name: GAZEBO_FILES.bridge, content: bridgeYaml(target.release) },
+    { name: GAZEBO_FILES.world, content: worldSdf(maze, camera, target) },
+    { name: GAZEBO_FILES.bridge, content: bridgeYaml(camera, target.release) },
     { name: GAZEBO_FILES.urdf, content: BURGER_URDF },
     { name: GAZEBO_FILES.mapYaml, content: mapYaml(GAZEBO_FILES.mapPgm) },
     { name: GAZEBO_FILES.mapPgm, content: mapPgm(maze) },
-    { name: GAZEBO_FILES.ros2Config, content: daemonConfigYaml(maze, 'ros2') },
-    { name: GAZEBO_FILES.zenohConfig, content: daemonConfigYaml(maze, 'zenoh') },
+    { name: GAZEBO_FILES.ros2Config, content: daemonConfigYaml(maze, 'ros2', camera) },
+    { name: GAZEBO_FILES.zenohConfig, content: daemonConfigYaml(maze, 'zenoh', camera) },
   ];
 }
 
@@ -40,10 +46,11 @@ export async function exportGazeboWorld(
   dir: string,
   mazeSeed: number,
   target: GazeboTarget = DEFAULT_GAZEBO_TARGET,
+  camera?: CameraSettings,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const paths: string[] = [];
-  for (const file of gazeboWorldFiles(mazeSeed, target)) {
+  for (const file of gazeboWorldFiles(mazeSeed, target, camera)) {
     const path = join(dir, file.name);
     await writeFile(path, file.content);
     paths.push(path);

@@ -27,7 +27,7 @@ export type UrdfJoint = {
 };
 export type RobotModel = { name: string; links: readonly UrdfLink[]; joints: readonly UrdfJoint[] };
 
-const MATERIALS = {
+export const MATERIALS = {
   body: '0.25 0.25 0.25 1',
   tire: '0.1 0.1 0.1 1',
   marker: '0.95 0.6 0.1 1',
@@ -42,7 +42,7 @@ const WHEEL_WIDTH = 0.018;
 const CASTER: Vec3 = [-0.081, 0, -0.004];
 const DECK = { bottom: 0.06, top: 0.15 };
 /** The camera's housing, centred on camera_link: its lens at the front face. */
-const CAMERA_BOX: Vec3 = [0.02, 0.05, 0.025];
+const CAMERA_BOX: Vec3 = [0.02, 0.05, 0.04];
 // REP 103's optical frame (z forward, x right, y down) from camera_link (x forward, z up).
 const OPTICAL_RPY: Vec3 = [-Math.PI / 2, 0, -Math.PI / 2];
 // A wheel's frame turned so that its z is the axle (pointing left), as in turtlebot3_description: a positive

@@ -133,7 +133,7 @@ describe('turtlebot-maze as ROS tools read it', () => {
       ['base_footprint', 'base_link', { x: 0, y: 0, z: expect.closeTo(0.01, 9) }],
       ['base_link', 'caster_back_link', { x: expect.closeTo(-0.081, 9), y: 0, z: expect.closeTo(-0.004, 9) }],
       ['base_link', 'base_scan', { x: expect.closeTo(-0.032, 9), y: 0, z: expect.closeTo(0.172, 9) }],
-      ['base_link', 'camera_link', { x: expect.closeTo(0.07, 9), y: 0, z: expect.closeTo(0.165, 9) }],
+      ['base_link', 'camera_link', { x: expect.closeTo(0.07, 9), y: 0, z: expect.closeTo(0.17, 9) }],
       ['camera_link', 'camera_rgb_optical_frame', { x: 0, y: 0, z: 0 }],
     ]);
     const dynamic = of<{ transforms: Tf[] }>('/tf');

@@ -92,7 +92,7 @@ describe('the ros_gz_bridge config', () => {
         expect({ topic, node: nodes.some((n) => n.package === fromNodes[topic]) }).toEqual({ topic, node: true });
       }
     }
-    expect(sim.published.size).toBe(8);
+    expect(sim.published.size).toBe(10);
     expect(bridged.get('/cmd_vel')).toMatchObject({ ros_type_name: sim.cmdVelType, direction: 'ROS_TO_GZ' });
     expect([...bridged.keys()].filter((t) => t !== '/cmd_vel' && !sim.published.has(t as string))).toEqual([]);
   });
@@ -101,10 +101,12 @@ describe('the ros_gz_bridge config', () => {
     const world = await inspect<SdfWorld>('sdf', join(dir, 'maze.sdf'));
     const burger = world.models.turtlebot3_burger!;
     const odom = burger.plugins['gz::sim::systems::OdometryPublisher']!;
-    // gz-sim publishes /clock itself (ros_gz_bridge README's note on /clock).
+    // gz-sim publishes /clock itself (ros_gz_bridge README's note on /clock), gz-sensors a camera's info beside
+    // its image, as camera_info.
     const published = [
       '/clock',
       ...burger.sensors.map((s) => s.topic),
+      ...burger.sensors.filter((s) => s.type === 'camera').map((s) => s.topic.replace(/[^/]*$/, 'camera_info')),
       odom.odom_topic,
       odom.tf_topic,
       burger.plugins['gz::sim::systems::JointStatePublisher']!.topic,

@@ -46,10 +46,16 @@ export type SdfModel = {
     topic: string;
     frame: string;
     rate: number;
-    samples: number;
-    min_angle: number;
-    max_angle: number;
-    range: [number, number];
+    /** In the model's link: x y z roll pitch yaw. */
+    pose: number[];
+    /** A lidar's. */
+    samples?: number;
+    min_angle?: number;
+    max_angle?: number;
+    range?: [number, number];
+    /** A camera's: radians, and width, height, format. */
+    horizontal_fov?: number;
+    image?: [number, number, string];
   }[];
 };
 export type SdfWorld = {

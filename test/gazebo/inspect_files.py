@@ -1,6 +1,6 @@
 """Reads what the Gazebo tests check, with Python's own parsers (xml.etree, ast), and prints it as JSON.
 
-    python3 inspect_files.py sdf WORLD.sdf         walls, frames, the robot's pose, plugins and lidar
+    python3 inspect_files.py sdf WORLD.sdf         walls, frames, the robot's pose, plugins, lidar and camera
     python3 inspect_files.py launch-xml FILE.xml   every element: tag, attributes, parent
     python3 inspect_files.py launch-py FILE.py     arguments declared and used, nodes, packages, files named
 
@@ -28,15 +28,26 @@ def sdf(path):
                 'joints': {j.get('name'): j.get('type') for j in model.findall('joint')},
                 'sensors': []}
         for sensor in model.iter('sensor'):
-            lidar = sensor.find('lidar')
-            info['sensors'].append({
+            found = {
                 'type': sensor.get('type'), 'topic': sensor.findtext('topic'),
                 'frame': sensor.findtext('gz_frame_id') or sensor.findtext('ignition_frame_id'), 'rate': float(sensor.findtext('update_rate')),
-                'samples': int(lidar.findtext('scan/horizontal/samples')),
-                'min_angle': float(lidar.findtext('scan/horizontal/min_angle')),
-                'max_angle': float(lidar.findtext('scan/horizontal/max_angle')),
-                'range': [float(lidar.findtext('range/min')), float(lidar.findtext('range/max'))],
-            })
+                'pose': floats(sensor.findtext('pose') or '0 0 0 0 0 0'),
+            }
+            lidar = sensor.find('lidar')
+            if lidar is not None:
+                found.update({
+                    'samples': int(lidar.findtext('scan/horizontal/samples')),
+                    'min_angle': float(lidar.findtext('scan/horizontal/min_angle')),
+                    'max_angle': float(lidar.findtext('scan/horizontal/max_angle')),
+                    'range': [float(lidar.findtext('range/min')), float(lidar.findtext('range/max'))],
+                })
+            camera = sensor.find('camera')
+            if camera is not None:
+                found.update({
+                    'horizontal_fov': float(camera.findtext('horizontal_fov')),
+                    'image': [int(camera.findtext('image/width')), int(camera.findtext('image/height')), camera.findtext('image/format')],
+                })
+            info['sensors'].append(found)
         out['models'][model.get('name')] = info
         if model.get('name') != 'maze':
             continue

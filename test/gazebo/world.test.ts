@@ -5,7 +5,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BURGER, generateMaze, LDS_01, rasterize, type Maze } from '../../sim/turtlebot-maze/core.ts';
+import { defaultConfig } from '../../daemon/config/index.ts';
+import {
+  BURGER,
+  BURGER_MODEL,
+  CAMERA_OPTICAL_FRAME,
+  generateMaze,
+  LDS_01,
+  rasterize,
+  type Maze,
+} from '../../sim/turtlebot-maze/core.ts';
 import { runCli } from '../helpers/cli.ts';
 import { ignSdf, runPeer } from '../peers/index.ts';
 import { exportWorld, inspect, type SdfWorld } from './exported.ts';
@@ -103,20 +112,33 @@ describe('the exported world', () => {
     expect([x, y]).toEqual([expect.closeTo(maze.start.x, 6), expect.closeTo(maze.start.y, 6)]);
   });
 
-  it("gives the burger the built-in sim's LDS-01, wheels and speed limits, on Harmonic's systems", async () => {
+  it("gives the burger the built-in sim's LDS-01, camera, wheels and speed limits, on Harmonic's systems", async () => {
     const world = await inspect<SdfWorld>('sdf', worldOf(7));
     expect(world.plugins).toEqual(expect.arrayContaining(['gz::sim::systems::Physics', 'gz::sim::systems::Sensors']));
     const burger = world.models.turtlebot3_burger!;
+    // Each sensor where the URDF's joint puts its frame on base_link (the SDF model's one body link).
+    const mount = (name: string) => [...BURGER_MODEL.joints.find((j) => j.name === name)!.xyz, 0, 0, 0];
+    const camera = defaultConfig().sim.camera;
     expect(burger.sensors).toEqual([
       {
         type: 'gpu_lidar',
         topic: '/scan',
         frame: 'base_scan',
         rate: 1 / LDS_01.scanTime,
+        pose: mount('scan_joint'),
         samples: LDS_01.beams,
         min_angle: LDS_01.angleMin,
         max_angle: expect.closeTo(((LDS_01.beams - 1) * 2 * Math.PI) / LDS_01.beams, 5),
         range: [LDS_01.rangeMin, LDS_01.rangeMax],
+      },
+      {
+        type: 'camera',
+        topic: '/camera/image_raw',
+        frame: CAMERA_OPTICAL_FRAME,
+        rate: camera.rate_hz,
+        pose: mount('camera_joint'),
+        horizontal_fov: expect.closeTo((camera.fov_deg * Math.PI) / 180, 5),
+        image: [camera.width, camera.height, 'R8G8B8'],
       },
     ]);
     expect(burger.joints).toEqual({ wheel_left_joint: 'continuous', wheel_right_joint: 'continuous' });

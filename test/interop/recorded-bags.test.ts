@@ -65,7 +65,10 @@ describe('recorded bags, read by rosbags, the Go MCAP library and mcap-ros2-supp
       expect(splitReply.split.messages).toBeGreaterThan(0);
       const read = await checkBagWithReaders(bag!);
       expect(new Set(read.map((m) => m.topic))).toEqual(
-        new Set(['/map', '/tf_static', '/robot_description', '/clock', '/odom', '/joint_states', '/tf', '/scan']),
+        new Set([
+          ...['/map', '/tf_static', '/robot_description', '/clock', '/odom', '/joint_states', '/tf', '/scan'],
+          ...['/camera/image_raw', '/camera/camera_info'],
+        ]),
       );
       expectPublishedValues(read, drive.seen, true);
     },
