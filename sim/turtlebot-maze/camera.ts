@@ -19,6 +19,8 @@ const SKY: Rgb = [170, 200, 230];
 const FLOOR: Rgb = [190, 180, 160];
 const WALL: Rgb = [140, 140, 153];
 const DOCK: Rgb = [40, 200, 70];
+/** The dock plate's colour, for a renderer other than this camera (the Gazebo export). */
+export const DOCK_RGB = DOCK;
 /** Faces across y are darker than faces across x, so corners and wall ends stand out as they do under a sun. */
 const Y_FACE_LIGHT = 0.75;
 /** Light falls off with depth z as 1 / (1 + FALLOFF z), a depth cue: half at 5 m. */
@@ -40,7 +42,18 @@ export type CameraOptions = {
   wallHeight?: number;
 };
 
-type DockPlate = { wall: number; axis: RayHit['axis']; positive: boolean; from: number; to: number };
+/**
+ * The dock's plate, on one face of one wall: `walls[wall]`'s face across `axis` at coordinate `face`, the one a
+ * ray going `positive`ly along that axis meets; it spans `from`..`to` along the face, DOCK_PLATE.height up.
+ */
+export type DockPlate = {
+  wall: number;
+  axis: RayHit['axis'];
+  positive: boolean;
+  face: number;
+  from: number;
+  to: number;
+};
 
 /**
  * A first-person RGB camera that ray-casts the maze: the walls are vertical boxes on a flat floor, so one ray per
@@ -91,7 +104,7 @@ export class Camera {
       );
     }
     this.#pixels = new Uint8Array(width * height * 3);
-    this.#dock = dock && this.#plateFacing(dock);
+    this.#dock = dock && dockPlate(walls, dock);
   }
 
   /** The image from base_footprint at `base` (map frame): rgb8, rows from the top, width * 3 bytes a row. */
@@ -167,28 +180,26 @@ export class Camera {
     const across = axis === 'x' ? y : x;
     return across >= dock.from && across <= dock.to;
   }
+}
 
-  /** The plate on the face of the first wall straight ahead of the dock's pose; none if no wall is ahead. */
-  #plateFacing(dock: Pose2D): DockPlate | undefined {
-    const dx = Math.cos(dock.yaw);
-    const dy = Math.sin(dock.yaw);
-    const hit = this.#hit;
-    let best: { t: number; wall: number; axis: RayHit['axis'] } | undefined;
-    this.#walls.forEach((r, wall) => {
-      const t = rayBox(dock.x, dock.y, dx, dy, r, hit);
-      if (t < (best?.t ?? Infinity)) best = { t, wall, axis: hit.axis };
-    });
-    if (!best) return undefined;
-    const across = best.axis === 'x' ? dock.y + best.t * dy : dock.x + best.t * dx;
-    const half = DOCK_PLATE.width / 2;
-    return {
-      wall: best.wall,
-      axis: best.axis,
-      positive: (best.axis === 'x' ? dx : dy) > 0,
-      from: across - half,
-      to: across + half,
-    };
-  }
+/** The plate on the face of the first wall straight ahead of the dock's pose; none if no wall is ahead. */
+export function dockPlate(walls: readonly Rect[], dock: Pose2D): DockPlate | undefined {
+  const dx = Math.cos(dock.yaw);
+  const dy = Math.sin(dock.yaw);
+  const hit: RayHit = { axis: 'x' };
+  let best: { t: number; wall: number; axis: RayHit['axis'] } | undefined;
+  walls.forEach((r, wall) => {
+    const t = rayBox(dock.x, dock.y, dx, dy, r, hit);
+    if (t < (best?.t ?? Infinity)) best = { t, wall, axis: hit.axis };
+  });
+  if (!best) return undefined;
+  const { wall, axis } = best;
+  const positive = (axis === 'x' ? dx : dy) > 0;
+  const r = walls[wall]!;
+  const face = axis === 'x' ? (positive ? r.x0 : r.x1) : positive ? r.y0 : r.y1;
+  const across = axis === 'x' ? dock.y + best.t * dy : dock.x + best.t * dx;
+  const half = DOCK_PLATE.width / 2;
+  return { wall, axis, positive, face, from: across - half, to: across + half };
 }
 
 function lit(channel: number, light: number): number {

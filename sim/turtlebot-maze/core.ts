@@ -3,6 +3,9 @@ export {
   CAMERA_MOUNT,
   CAMERA_OPTICAL_FRAME,
   DOCK_PLATE,
+  DOCK_RGB,
+  dockPlate,
+  type DockPlate,
   type CameraIntrinsics,
   type CameraOptions,
 } from './camera.ts';

@@ -1,5 +1,5 @@
 import type { EdgeConfig } from '../../daemon/config/index.ts';
-import { CAMERA_MOUNT, CAMERA_OPTICAL_FRAME } from './camera.ts';
+import { CAMERA_MOUNT, CAMERA_OPTICAL_FRAME, DOCK_PLATE, DOCK_RGB, dockPlate } from './camera.ts';
 import { LDS_01, LDS_MOUNT } from './lidar.ts';
 import { WALL_HEIGHT, type Maze } from './maze.ts';
 import { BURGER } from './robot.ts';
@@ -95,6 +95,7 @@ export function worldSdf(maze: Maze, camera: CameraSettings, target: GazeboTarge
     ),
     groundSdf(maze),
     wallsSdf(maze),
+    ...dockSdf(maze),
     burgerSdf(maze, camera, target.release),
     '  </world>',
     '</sdf>',
@@ -128,6 +129,31 @@ function wallsSdf(maze: Maze): string {
   });
   lines.push('      </link>', '    </model>');
   return lines.join('\n');
+}
+
+/**
+ * The charging dock's plate as the built-in sim's camera draws it: green, on the wall the dock faces, a visual only
+ * (2 mm thin, so the lidar, which sees visuals in Gazebo, reads the wall as it was). Named apart from the world frame
+ * `charging_dock`: SDFormat refuses a model and a frame of one name.
+ */
+function dockSdf(maze: Maze): string[] {
+  const plate = maze.namedPoses.charging_dock && dockPlate(maze.walls, maze.namedPoses.charging_dock);
+  if (!plate) return [];
+  const thin = 0.002;
+  const [near, far] = plate.positive ? [plate.face - thin, plate.face] : [plate.face, plate.face + thin];
+  const r =
+    plate.axis === 'x'
+      ? { x0: near, x1: far, y0: plate.from, y1: plate.to }
+      : { x0: plate.from, x1: plate.to, y0: near, y1: far };
+  const at = pose((r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2, DOCK_PLATE.height / 2, 0, 0, 0);
+  const box = geometrySdf({ box: [um(r.x1 - r.x0), um(r.y1 - r.y0), DOCK_PLATE.height] });
+  const rgba = `${DOCK_RGB.map((c) => um(c / 255)).join(' ')} 1`;
+  return [
+    '    <model name="dock_plate">',
+    '      <static>true</static>',
+    `      <link name="plate"><visual name="plate">${at}${box}${material(rgba)}</visual></link>`,
+    '    </model>',
+  ];
 }
 
 function material(rgba: string): string {

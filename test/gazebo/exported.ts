@@ -64,4 +64,6 @@ export type SdfWorld = {
   walls: Box[];
   plugins: string[];
   models: Record<string, SdfModel>;
+  /** The dock_plate model's visual: its box, its colour, and how many collisions the model has. */
+  dock: { box: Box; ambient: number[]; collisions: number } | null;
 };

@@ -1,6 +1,6 @@
 """Reads what the Gazebo tests check, with Python's own parsers (xml.etree, ast), and prints it as JSON.
 
-    python3 inspect_files.py sdf WORLD.sdf         walls, frames, the robot's pose, plugins, lidar and camera
+    python3 inspect_files.py sdf WORLD.sdf         walls, dock plate, frames, the robot's pose, plugins, sensors
     python3 inspect_files.py launch-xml FILE.xml   every element: tag, attributes, parent
     python3 inspect_files.py launch-py FILE.py     arguments declared and used, nodes, packages, files named
 
@@ -16,9 +16,15 @@ def floats(text):
     return [float(v) for v in text.split()]
 
 
+def box(element):
+    x, y, z, *_ = floats(element.findtext('pose'))
+    sx, sy, sz = floats(element.findtext('geometry/box/size'))
+    return {'x0': x - sx / 2, 'y0': y - sy / 2, 'x1': x + sx / 2, 'y1': y + sy / 2, 'z0': z - sz / 2, 'z1': z + sz / 2}
+
+
 def sdf(path):
     world = ET.parse(path).getroot().find('world')
-    out = {'world': world.get('name'), 'frames': {}, 'walls': [], 'plugins': [], 'models': {}}
+    out = {'world': world.get('name'), 'frames': {}, 'walls': [], 'plugins': [], 'models': {}, 'dock': None}
     for frame in world.findall('frame'):
         out['frames'][frame.get('name')] = floats(frame.findtext('pose'))
     out['plugins'] = [p.get('name') for p in world.findall('plugin')]
@@ -49,13 +55,14 @@ def sdf(path):
                 })
             info['sensors'].append(found)
         out['models'][model.get('name')] = info
+        if model.get('name') == 'dock_plate':
+            visual = model.find('link/visual')
+            out['dock'] = {'box': box(visual), 'ambient': floats(visual.findtext('material/ambient')),
+                           'collisions': len(list(model.iter('collision')))}
         if model.get('name') != 'maze':
             continue
         for collision in model.iter('collision'):
-            x, y, z, *_ = floats(collision.findtext('pose'))
-            sx, sy, sz = floats(collision.findtext('geometry/box/size'))
-            out['walls'].append({'x0': x - sx / 2, 'y0': y - sy / 2, 'x1': x + sx / 2, 'y1': y + sy / 2,
-                                 'z0': z - sz / 2, 'z1': z + sz / 2})
+            out['walls'].append(box(collision))
     return out
 
 

@@ -10,6 +10,9 @@ import {
   BURGER,
   BURGER_MODEL,
   CAMERA_OPTICAL_FRAME,
+  DOCK_PLATE,
+  DOCK_RGB,
+  dockPlate,
   generateMaze,
   LDS_01,
   rasterize,
@@ -151,6 +154,33 @@ describe('the exported world', () => {
     const odom = burger.plugins['gz::sim::systems::OdometryPublisher']!;
     expect([odom.odom_frame, odom.robot_base_frame, odom.odom_topic]).toEqual(['odom', 'base_footprint', '/odom']);
   });
+
+  it.each(SEEDS)(
+    "has maze %i's charging dock plate where the built-in camera draws it, in its green, seen and not touched",
+    async (seed) => {
+      const maze = generateMaze({ seed });
+      const plate = dockPlate(maze.walls, maze.namedPoses.charging_dock!)!;
+      const { dock } = await inspect<SdfWorld>('sdf', worldOf(seed));
+      const { box } = dock!;
+      const [along, depth] =
+        plate.axis === 'x'
+          ? [
+              [box.y0, box.y1],
+              [box.x0, box.x1],
+            ]
+          : [
+              [box.x0, box.x1],
+              [box.y0, box.y1],
+            ];
+      expect(along).toEqual([expect.closeTo(plate.from, 6), expect.closeTo(plate.to, 6)]);
+      // 2 mm thin, against the face of the wall the dock looks at, on the dock's side of it.
+      expect(plate.positive ? depth[1] : depth[0]).toBeCloseTo(plate.face, 6);
+      expect(depth[1]! - depth[0]!).toBeCloseTo(0.002, 6);
+      expect([box.z0, box.z1]).toEqual([expect.closeTo(0, 6), expect.closeTo(DOCK_PLATE.height, 6)]);
+      expect(dock!.ambient.map((c) => Math.round(c * 255))).toEqual([...DOCK_RGB, 255]);
+      expect(dock!.collisions).toBe(0);
+    },
+  );
 
   it("has map_server's map of the maze: the built-in sim's /map, cell for cell", () => {
     const maze = generateMaze({ seed: 3 });
