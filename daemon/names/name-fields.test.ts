@@ -80,7 +80,9 @@ describe('topic globs', () => {
   });
 
   it('follow the name rules apart from their wildcards', () => {
-    expect(resolveGlob('**', SCOPE)).toEqual({ ok: true, name: '/robot1/**' });
+    expect(resolveGlob('**', SCOPE)).toEqual({ ok: true, name: '/**' });
+    expect(resolveGlob('**/cmd_vel', SCOPE)).toEqual({ ok: true, name: '/**/cmd_vel' });
+    expect(resolveGlob('camera/**', SCOPE)).toEqual({ ok: true, name: '/robot1/camera/**' });
     expect(resolveGlob('/**/cmd_vel/', SCOPE)).toMatchObject({ ok: false, rule: 'ends with a forward slash' });
     expect(resolveGlob('/a//*', SCOPE)).toMatchObject({ ok: false, rule: expect.stringContaining('repeated') });
   });

@@ -32,8 +32,8 @@ export function resolveName(name: string, scope: NameScope = DEFAULT_SCOPE): Res
 
 /**
  * A topic glob (`*` within a token, `**` across tokens, `?` one character) resolved as a name is: relative and
- * private globs take the scope's namespace, and apart from its wildcards the glob follows the name rules, so it
- * can match only names that ROS 2 allows.
+ * private globs take the scope's namespace, but one that starts with `**` spans every namespace (`**` is every
+ * topic), and apart from its wildcards the glob follows the name rules, so it can match only names ROS 2 allows.
  */
 export function resolveGlob(glob: string, scope: NameScope = DEFAULT_SCOPE): Resolved {
   return resolve(glob, scope, true);
@@ -70,7 +70,8 @@ function resolve(name: string, scope: NameScope, glob: boolean): Resolved {
       ok: false,
       rule: `has an unknown substitution {${unknown}} (ROS 2 knows {${SUBSTITUTIONS.join('}, {')}})`,
     };
-  if (full[0] !== '/') full = `${prefix}/${full}`;
+  // A glob that starts with `**` spans every namespace already (`**`, `**/cmd_vel`): it is not put in the node's.
+  if (full[0] !== '/') full = glob && full.startsWith('**') ? `/${full}` : `${prefix}/${full}`;
   const problem = fullFormProblem(full, glob);
   if (!problem) return { ok: true, name: full };
   return { ok: false, rule: full === name ? problem : `${problem} once expanded to ${quote(full)}` };

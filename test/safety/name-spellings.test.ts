@@ -215,6 +215,6 @@ describe('relays and other config names', () => {
     const shown = await runMain(['config', 'show', '--config', file, '--json'], { cwd: dir.path });
     const config = JSON.parse(shown.stdout) as { policy: { velocity: { topic: string; topics: string[] } } };
     expect(config.policy.velocity.topic).toBe('/robot1/cmd_vel');
-    expect(config.policy.velocity.topics).toEqual(['/robot1/edge/cmd_vel', '/robot1/**/cmd_vel']);
+    expect(config.policy.velocity.topics).toEqual(['/robot1/edge/cmd_vel', '/**/cmd_vel']);
   });
 });
