@@ -181,8 +181,10 @@ async function exportWorld(
   if (dir.trim() === '') throw new UsageError('--export-world: expected a directory');
   const sim = await (await import('../../components/index.ts')).loadTurtlebotMaze();
   const target = gazeboTarget(sim, release, renderEngine);
-  const seed = mazeSeed ?? resolveConfig(configFile, io.env).config.sim.maze_seed;
-  const files = await sim.exportGazeboWorld(resolve(io.cwd, dir), seed, target);
+  const { sim: settings } = resolveConfig(configFile, io.env).config;
+  const seed = mazeSeed ?? settings.maze_seed;
+  // the config's camera (its size, rate and field of view, or none), as the built-in sim would publish it
+  const files = await sim.exportGazeboWorld(resolve(io.cwd, dir), seed, target, settings.camera);
   const engine = target.renderEngine === 'ogre2' ? '' : `, rendered with ${target.renderEngine}`;
   io.stdout(
     `wrote the Gazebo ${target.release} world of maze ${seed}${engine}:\n${files.map((f) => `  ${f}`).join('\n')}\n`,
