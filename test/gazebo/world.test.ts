@@ -18,7 +18,7 @@ import {
   rasterize,
   type Maze,
 } from '../../sim/turtlebot-maze/core.ts';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, tempDir } from '../helpers/cli.ts';
 import { ignSdf, runPeer } from '../peers/index.ts';
 import { exportWorld, inspect, type SdfWorld } from './exported.ts';
 
@@ -274,5 +274,40 @@ describe('--export-world --gazebo fortress --render-engine ogre', () => {
     expect(engine.stderr).toContain('--render-engine: expected ogre2 or ogre, got "optix"');
     const alone = await runCli(['sim', 'turtlebot-maze', '--gazebo', 'fortress']);
     expect([alone.code, alone.stderr]).toEqual([2, expect.stringContaining('go with --export-world DIR')]);
+  });
+});
+
+describe("the exported world's camera", () => {
+  const work = tempDir('gazebo-camera-');
+  afterAll(work.cleanup);
+
+  /** The burger's sensors and the bridged ROS topics of the world exported with `sim: {camera: ...}`. */
+  async function exportedWith(camera: string) {
+    const config = join(work.path, 'edge.yaml');
+    writeFileSync(config, `sim: {camera: ${camera}}\n`);
+    const exported = await exportWorld(7, ['--config', config]);
+    try {
+      const world = await inspect<SdfWorld>('sdf', join(exported.dir, 'maze.sdf'));
+      const bridge = parse(readFileSync(join(exported.dir, 'bridge.yaml'), 'utf8')) as { ros_topic_name: string }[];
+      return { sensors: world.models.turtlebot3_burger!.sensors, topics: bridge.map((b) => b.ros_topic_name) };
+    } finally {
+      exported.cleanup();
+    }
+  }
+
+  it("is the config's sim.camera: its size, rate and field of view, or none with its bridge entries", async () => {
+    const wide = await exportedWith('{width: 320, height: 240, rate_hz: 30, fov_deg: 90}');
+    expect(wide.sensors).toContainEqual(
+      expect.objectContaining({
+        type: 'camera',
+        rate: 30,
+        image: [320, 240, 'R8G8B8'],
+        horizontal_fov: expect.closeTo(Math.PI / 2, 5),
+      }),
+    );
+    expect(wide.topics).toEqual(expect.arrayContaining(['/camera/image_raw', '/camera/camera_info']));
+    const none = await exportedWith('{enabled: false}');
+    expect(none.sensors.map((s) => s.type)).toEqual(['gpu_lidar']);
+    expect(none.topics.filter((t) => t.startsWith('/camera'))).toEqual([]);
   });
 });
