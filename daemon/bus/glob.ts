@@ -31,21 +31,26 @@ export function compileTopicGlob(glob: string): (topic: string) => boolean {
   return (topic) => re.test(topic);
 }
 
-/**
- * A topic selection: included by any `include` glob and excluded by no `exclude` glob. The globs are fully
- * qualified (config resolves them); a relative topic, as a bag file may name one (`cmd_vel`, written by a
- * rosbag2_py script), is taken in the root namespace, as bag play publishes it.
- */
+/** A topic selection: included by any `include` glob and excluded by no `exclude` glob. */
 export function compileTopicSelection(
   include: readonly string[],
   exclude: readonly string[] = [],
 ): (topic: string) => boolean {
   const inc = include.map(compileTopicGlob);
   const exc = exclude.map(compileTopicGlob);
-  return (given) => {
-    const topic = given.startsWith('/') ? given : `/${given}`;
-    return inc.some((m) => m(topic)) && !exc.some((m) => m(topic));
-  };
+  return (topic) => inc.some((m) => m(topic)) && !exc.some((m) => m(topic));
+}
+
+/**
+ * A selection of a bag's topics by config globs, which are fully qualified: a relative topic, as a bag file may
+ * name one (`cmd_vel`, written by a rosbag2_py script), is taken in the root namespace, as bag play publishes it.
+ */
+export function compileBagTopicSelection(
+  include: readonly string[],
+  exclude: readonly string[] = [],
+): (topic: string) => boolean {
+  const select = compileTopicSelection(include, exclude);
+  return (topic) => select(topic.startsWith('/') ? topic : `/${topic}`);
 }
 
 /** Whether a name segment of `topic` begins with `_`: ROS 2 hides it (an action's `/_action/` topics among them). */

@@ -16,7 +16,13 @@ export {
   type GraphName,
   type GraphNode,
 } from './graph.ts';
-export { compileRecordSelection, compileTopicGlob, compileTopicSelection, isHiddenTopic } from './glob.ts';
+export {
+  compileBagTopicSelection,
+  compileRecordSelection,
+  compileTopicGlob,
+  compileTopicSelection,
+  isHiddenTopic,
+} from './glob.ts';
 export { SubscriberQueue } from './subscriber-queue.ts';
 export type * from './types.ts';
 export { MAX_TIMEOUT_MS } from './bus.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import type { DefinitionsRegistry } from '../bus/index.ts';
-import { compileTopicSelection } from '../bus/index.ts';
+import { compileBagTopicSelection } from '../bus/index.ts';
 import type { LakehouseConfig, RetentionConfig } from '../config/index.ts';
 import type {
   Journal,
@@ -198,7 +198,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#diskSpace = diskSpace;
     this.#givenNow = givenNow;
     this.#definitions = definitions;
-    this.#select = compileTopicSelection(options.settings.project, options.settings.project_exclude);
+    this.#select = compileBagTopicSelection(options.settings.project, options.settings.project_exclude);
     const { compact_after_s: afterS, compact_max_bytes: maxBytes } = options.settings;
     this.#compaction = new CompactionJob({
       dataDir: options.dataDir,

@@ -136,14 +136,14 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   // a newer data format is refused (exit 2) before the catalog is written
   (await import('../../data-dir-version.ts')).readDataDirFormat(dataDir);
   const { DefinitionsRegistry } = await import('../../bus/index.ts');
-  const { compileTopicSelection } = await import('../../bus/index.ts');
+  const { compileBagTopicSelection } = await import('../../bus/index.ts');
   const { importBag, oversizedLine } = await import('../../lakehouse/index.ts');
   const { BagError } = await import('../../bags/index.ts');
   const registry = new DefinitionsRegistry({
     distro: config.bus.definitions.distro,
     dirs: [...config.bus.definitions.dirs, ...(values.msgs ?? []).map((d) => resolvePath(d, io))],
   });
-  const project = compileTopicSelection(config.lakehouse.project, config.lakehouse.project_exclude);
+  const project = compileBagTopicSelection(config.lakehouse.project, config.lakehouse.project_exclude);
   const reports: ImportReport[] = [];
   for (const path of positionals) {
     try {
