@@ -3,15 +3,13 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readApiFile } from '../../daemon/api/index.ts';
-import { PORTS } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine, stopLatchPath } from '../../daemon/safety/index.ts';
+import { stopLatchPath } from '../../daemon/safety/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { startDaemon } from '../helpers/daemon.ts';
 import { postJson } from '../helpers/post-json.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { listenerDaemon } from './listener-daemon.ts';
 
 // An attacker's requests to the stop listener, as raw bytes: each gets the answer the API gives the same request
 // (status and error), and none stops the robot or touches the latch. A flood of stops keeps the first stop's latch,
@@ -109,26 +107,9 @@ const malformed: { what: string; status: number; error: string; send: (url: stri
   },
 ];
 
-async function listenerDaemon(prefix: string, dataDir?: string) {
-  const started = await startDaemon(
-    {
-      ...(dataDir ? { data_dir: dataDir } : {}),
-      // The API's own limit as short as the listener's, so both answer a request that never ends.
-      api: { port: 0, stop_listener: true, request_timeout_s: 1 },
-      foxglove: { enabled: false },
-      sim: { enabled: false },
-    },
-    prefix,
-  );
-  cleanups.push(started.stop);
-  const { daemon } = started;
-  return {
-    daemon,
-    apiUrl: daemon.ports.get(PORTS.api)!.url!,
-    stopUrl: readApiFile(daemon.dataDir)!.stop_url!,
-    line: new StopLine(daemon.robotStop.stopLine),
-  };
-}
+/** The listener's daemon; the API's own limit as short as the listener's, so both answer a request that never ends. */
+const listenerDaemonAt = (prefix: string, dataDir?: string) =>
+  listenerDaemon(cleanups, prefix, { ...(dataDir ? { data_dir: dataDir } : {}), api: { request_timeout_s: 1 } });
 
 /** The latch file as a restart would read it. */
 const latchFile = (daemon: Daemon) =>
@@ -140,7 +121,7 @@ const latchFile = (daemon: Daemon) =>
 
 describe('the stop listener, sent what the API refuses', () => {
   it('answers each as the API does, and stops nothing', { timeout: 60_000 }, async () => {
-    const { daemon, apiUrl, stopUrl, line } = await listenerDaemon('stop-answers-');
+    const { daemon, apiUrl, stopUrl, line } = await listenerDaemonAt('stop-answers-');
     for (const { what, status, error, send } of malformed) {
       const [listener, api] = await Promise.all([raw(...send(stopUrl)), raw(...send(apiUrl))]);
       expect({ what, status: listener.status, error: listener.error }).toEqual({ what, status, error });
@@ -165,7 +146,7 @@ describe('stops while latched', () => {
       timeout: 120_000,
     },
     async () => {
-      const { daemon, apiUrl, stopUrl, line } = await listenerDaemon('stop-since-');
+      const { daemon, apiUrl, stopUrl, line } = await listenerDaemonAt('stop-since-');
       expect((await postJson(stopUrl, '/stop', { by: 'ada', reason: 'person in the aisle' })).status).toBe(200);
       await waitFor(() => daemon.robotStop.latch.state?.persisted === true, 'the first latch written');
       const first = { ...daemon.robotStop.latch.state! };
@@ -207,7 +188,7 @@ describe('stops while latched', () => {
     mkdirSync(join(dataDir, 'state'), { recursive: true });
     const before = { by: 'ada', reason: 'wheel slipping', since: '2026-01-01T00:00:00.000Z' };
     writeFileSync(join(dataDir, 'state', 'stop-latch.json'), JSON.stringify(before));
-    const { daemon, apiUrl, stopUrl, line } = await listenerDaemon('stop-since-restart-', dataDir);
+    const { daemon, apiUrl, stopUrl, line } = await listenerDaemonAt('stop-since-restart-', dataDir);
     expect(daemon.robotStop.latch.state).toMatchObject(before);
 
     expect((await postJson(stopUrl, '/stop', { by: 'mallory' })).status).toBe(200);

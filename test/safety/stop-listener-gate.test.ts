@@ -1,13 +1,10 @@
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { readApiFile } from '../../daemon/api/index.ts';
-import { PORTS } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/safety/index.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { listenerDaemon } from './listener-daemon.ts';
 
 // The stop listener is the local operator's authority, held to the API's own gate: a web page on another origin, a
 // page reaching it through DNS rebinding, or a client without the token stops nothing and releases nothing; the
@@ -38,20 +35,7 @@ function send(url: string, method: string, headers: Record<string, string>, body
   });
 }
 
-async function daemonWithToken(prefix: string) {
-  const started = await startDaemon(
-    { api: { port: 0, token: TOKEN, stop_listener: true }, foxglove: { enabled: false }, sim: { enabled: false } },
-    prefix,
-  );
-  cleanups.push(started.stop);
-  const { daemon } = started;
-  return {
-    daemon,
-    apiUrl: daemon.ports.get(PORTS.api)!.url!,
-    stopUrl: readApiFile(daemon.dataDir)!.stop_url!,
-    line: new StopLine(daemon.robotStop.stopLine),
-  };
-}
+const daemonWithToken = (prefix: string) => listenerDaemon(cleanups, prefix, { api: { token: TOKEN } });
 
 const latched = (daemon: Daemon) => daemon.robotStop.latch.state;
 

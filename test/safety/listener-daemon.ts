@@ -1,0 +1,25 @@
+import { readApiFile } from '../../daemon/api/index.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
+import { StopLine } from '../../daemon/safety/index.ts';
+import type { Cleanup } from '../helpers/cleanups.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+
+/**
+ * A daemon with its stop listener on, no sim and no Foxglove: its API's URL, the listener's, and the stop line the
+ * listener's thread reads. `config` is laid over that (its `api` merged into the listener's).
+ */
+export async function listenerDaemon(cleanups: Cleanup[], prefix: string, config: Record<string, unknown> = {}) {
+  const { api, ...rest } = config as { api?: Record<string, unknown> };
+  const started = await startDaemon(
+    { ...rest, api: { port: 0, stop_listener: true, ...api }, foxglove: { enabled: false }, sim: { enabled: false } },
+    prefix,
+  );
+  cleanups.push(started.stop);
+  const { daemon } = started;
+  return {
+    daemon,
+    apiUrl: daemon.ports.get(PORTS.api)!.url!,
+    stopUrl: readApiFile(daemon.dataDir)!.stop_url!,
+    line: new StopLine(daemon.robotStop.stopLine),
+  };
+}
