@@ -2,15 +2,21 @@
 // from a second shell" block in another, in the same directory, then Ctrl-C. Before, the stop from the second shell
 // ended the whole process ("did not reach the goal: stopped by cli", exit 1), leaving no daemon to release, and its
 // latch on disk made the next `npm start` fail at once.
+// Both shells have $AURAISON_EDGE_CONFIG: the embedded default with its API and Foxglove on ports the kernel picks
+// (the CLI finds the API in run/api.json, as it does on 7400), and the recorder on, as `sim` turns it on for the
+// embedded default. The default ports are the machine's, not this test's: another daemon there (another checkout's
+// tour, a developer's `npm start`) would answer this tour's commands, and they would refuse it as another data dir's.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const work = tempDir('readme-tour-');
+const config = join(work.path, 'edge.yaml');
+writeFileSync(config, 'sim: {enabled: true}\nrecorder: {enabled: true}\napi: {port: 0}\nfoxglove: {port: 0}\n');
+const env = { ...process.env, AURAISON_EDGE_CONFIG: config };
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
@@ -33,20 +39,9 @@ function startArgs(): string[] {
   return [BIN, ...scripts.start.split(' ').slice(2)];
 }
 
-/** The embedded default's ports, which the tour uses: other tests' defaults may hold them a moment. */
-async function defaultPortsFree(): Promise<void> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  await waitFor(async () => (await free(7400)) && (await free(8765)), 'ports 7400 and 8765 to be free', 120_000);
-}
-
 /** `npm start` in `cwd`: its output so far, and its end. */
 function npmStart(cwd: string) {
-  const child = spawn(process.execPath, startArgs(), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, startArgs(), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()));
@@ -65,7 +60,7 @@ function shell(line: string, cwd: string): Promise<{ code: number | null; stdout
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', `auraison-edge() { "$NODE" "$BIN" "$@"; }\n${line}`], {
       cwd,
-      env: { ...process.env, NODE: process.execPath, BIN },
+      env: { ...env, NODE: process.execPath, BIN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -85,7 +80,6 @@ describe("the README's tour", () => {
     expect(lines).toHaveLength(5);
     expect(stop).toMatch(/^auraison-edge stop /);
 
-    await defaultPortsFree();
     const first = npmStart(work.path);
     // While it drives: the first progress line.
     await first.printed('  t=');
@@ -124,13 +118,13 @@ describe("the README's tour", () => {
     // Its warnings are lines of text beside the summary, not the daemon's JSON.
     expect(first.out.stderr).not.toContain('{"level"');
 
-    await defaultPortsFree();
     const second = npmStart(work.path);
     await second.printed('the daemon and the sim run on until Ctrl-C');
     expect(second.out.stdout).toMatch(/^not driving: the robot is stopped: latched by/);
     expect(second.child.exitCode).toBeNull();
     expect(second.out.stderr).toMatch(/^auraison-edge: warning: the robot is stopped: latched by/m);
-    expect((await shell(release!, work.path)).code).toBe(0);
+    const releasedAgain = await shell(release!, work.path);
+    expect(releasedAgain.code, releasedAgain.stderr).toBe(0);
     second.child.kill('SIGINT');
     expect(await second.ended).toBe(1);
   }, 400_000);
