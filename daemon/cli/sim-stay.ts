@@ -37,22 +37,45 @@ export function stayLines({ goal, reached, latched, page }: StayState): string[]
   ];
 }
 
-/** Resolves at SIGINT or SIGTERM (Ctrl-C, or a service manager's stop), with the signal. */
-export function untilInterrupted(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-  });
+/** Ctrl-C and a service manager's stop, for the whole of a sim command (see interruptions). */
+export interface Interruptions {
+  /** Aborted at the first SIGINT or SIGTERM. */
+  signal: AbortSignal;
+  /** Takes the handlers out: after the daemon has stopped. */
+  dispose(): void;
 }
 
-/** Prints what to try and waits for Ctrl-C; the daemon is stopped by the caller after. */
-export async function stay(state: StayState, io: CommandIO, json: boolean): Promise<void> {
+/**
+ * The first SIGINT or SIGTERM aborts `signal`. A second is only noted: Ctrl-C under `npm start` comes twice, from the
+ * terminal and forwarded by npm, and Node's default for one with no handler left would kill the process in the middle
+ * of its stop (npm then exits 130). A third exits at once, unflushed, as `run` does.
+ */
+export function interruptions(io: Pick<CommandIO, 'stderr'>): Interruptions {
+  const abort = new AbortController();
+  let count = 0;
+  const on = (signal: NodeJS.Signals) => {
+    count++;
+    if (count === 1) abort.abort();
+    else if (count >= 3) {
+      io.stderr(`auraison-edge: ${signal} ${count}: exiting now, without flushing\n`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    signal: abort.signal,
+    dispose: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
+}
+
+/** Prints what to try and waits for Ctrl-C (`interrupted`); the daemon is stopped by the caller after. */
+export async function stay(state: StayState, io: CommandIO, json: boolean, interrupted: AbortSignal): Promise<void> {
   if (!json) io.stdout(stayLines(state).join('\n'));
-  await untilInterrupted();
+  if (!interrupted.aborted)
+    await new Promise((resolve) => interrupted.addEventListener('abort', resolve, { once: true }));
   if (!json) io.stdout('interrupted: stopping the daemon\n');
 }

@@ -32,11 +32,11 @@ function tourLines(): string[] {
   return block.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
 }
 
-/** package.json's start script as argv for this node: `node bin/auraison-edge.js ARGS...`. */
+/** package.json's start script as argv for this node: `exec node bin/auraison-edge.js ARGS...`. */
 function startArgs(): string[] {
   const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  expect(scripts.start).toMatch(/^node bin\/auraison-edge\.js( [\w.-]+)+$/);
-  return [BIN, ...scripts.start.split(' ').slice(2)];
+  expect(scripts.start).toMatch(/^exec node bin\/auraison-edge\.js( [\w.-]+)+$/);
+  return [BIN, ...scripts.start.split(' ').slice(3)];
 }
 
 /** `npm start` in `cwd`: its output so far, and its end. */

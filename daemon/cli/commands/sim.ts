@@ -5,8 +5,8 @@ import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index
 import { port, PORTS, type Ports, type RobotStopAuthority } from '../../contract/index.ts';
 import type * as AgentPart from '../../agent/index.ts';
 import type { Point2D } from '../../navigation/index.ts';
-import type { loadTurtlebotMaze } from '../../components/index.ts';
-import { stay } from '../sim-stay.ts';
+import type { loadLeRobot, loadTurtlebotMaze } from '../../components/index.ts';
+import { interruptions, stay } from '../sim-stay.ts';
 import { busSummary, indexLastSplit, recordedBags, recordingLines, watchHints } from '../sim-summary.ts';
 
 const WORLDS = ['turtlebot-maze'];
@@ -274,25 +274,36 @@ async function wander(
   { json, textLog }: { json: boolean; textLog: boolean },
   io: CommandIO,
 ): Promise<number> {
-  const { createPolicyDriver, histogramPercentile } = await (await import('../../components/index.ts')).loadLeRobot();
-  const { daemon, sim, log } = await startSim(config, file, io, { textLog });
+  const lerobot = await (await import('../../components/index.ts')).loadLeRobot();
+  const started = await startSim(config, file, io, { textLog });
+  const interrupted = interruptions(io);
+  try {
+    // wanderStarted holds the robot before its first await, in the tick startSim checked the latch in.
+    return await wanderStarted(started, lerobot, config, duration, json, interrupted.signal, io);
+  } finally {
+    interrupted.dispose();
+  }
+}
+
+async function wanderStarted(
+  { daemon, sim, log }: Awaited<ReturnType<typeof startSim>>,
+  { createPolicyDriver, histogramPercentile }: Awaited<ReturnType<typeof loadLeRobot>>,
+  config: EdgeConfig,
+  duration: number,
+  json: boolean,
+  interrupted: AbortSignal,
+  io: CommandIO,
+): Promise<number> {
   const speed = config.sim.speed;
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   // Held before the driver starts (startSim checked the latch in this tick): a stop while its model loads
   // ends the drive, rather than find nothing held, latch, and leave a loop that drives to the next hold.
-  const hold = holdRobot(daemon, abort.signal);
+  const hold = holdRobot(daemon, interrupted);
   // /scan comes at 5 Hz of sim time; the loop runs on the wall clock, so it scales with the speed.
   const driver = await createPolicyDriver(
     { bus: daemon.bus, definitions: daemon.definitions, log },
     { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed },
   ).catch(async (error: unknown) => {
-    // A driver that cannot start (its model or worker thread) must not leave the daemon running with
-    // SIGINT and SIGTERM taken: the process would never end.
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // A driver that cannot start (its model or worker thread) stops the daemon it started.
     hold.release();
     await daemon.stop();
     throw error;
@@ -312,8 +323,6 @@ async function wander(
     ? Promise.resolve()
     : new Promise((resolve) => hold.signal.addEventListener('abort', resolve));
   await Promise.race([sim.until(startedAt + duration), aborted]);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
   hold.signal.removeEventListener('abort', onHoldAbort);
   await driver.stop();
   hold.release();
@@ -359,12 +368,30 @@ async function drive(
   file: string | undefined,
   goalArg: GoalArg,
   duration: number,
-  { json, stay: staying, textLog }: { json: boolean; stay: boolean; textLog: boolean },
+  options: { json: boolean; stay: boolean; textLog: boolean },
+  io: CommandIO,
+): Promise<number> {
+  const started = await startSim(config, file, io, { latchedOk: options.stay, textLog: options.textLog });
+  // From here to the daemon's stop: a Ctrl-C ends the drive, or the stay after it.
+  const interrupted = interruptions(io);
+  try {
+    return await driveStarted(started, config, goalArg, duration, options, interrupted.signal, io);
+  } finally {
+    interrupted.dispose();
+  }
+}
+
+async function driveStarted(
+  { daemon, sim, refusal }: Awaited<ReturnType<typeof startSim>>,
+  config: EdgeConfig,
+  goalArg: GoalArg,
+  duration: number,
+  { json, stay: staying }: { json: boolean; stay: boolean },
+  interrupted: AbortSignal,
   io: CommandIO,
 ): Promise<number> {
   const { MessageCodec } = await import('../../bus/index.ts');
   const { Navigator } = await import('../../navigation/index.ts');
-  const { daemon, sim, refusal } = await startSim(config, file, io, { latchedOk: staying, textLog });
 
   let goal: Point2D;
   if (goalArg.kind === 'point') goal = goalArg.point;
@@ -383,7 +410,7 @@ async function drive(
     if (json)
       io.stdout(`${JSON.stringify({ reached: false, outcome: 'stopped', message: `not driving: ${refusal}` })}\n`);
     else io.stdout(`not driving: ${refusal}\n${watchHints(daemon)}`);
-    await stay({ goal, reached: false, latched: true, page }, io, json);
+    await stay({ goal, reached: false, latched: true, page }, io, json, interrupted);
     await daemon.stop();
     return 1;
   }
@@ -396,10 +423,6 @@ async function drive(
   });
   navigator.start();
   sim.unpause();
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   // Every 2 s of wall time, or 10 s of sim time when the sim runs slower than 5x: a line a person can read.
   const progress = json
     ? undefined
@@ -419,11 +442,9 @@ async function drive(
     io.stdout(watchHints(daemon));
   }
 
-  const hold = holdRobot(daemon, abort.signal);
+  const hold = holdRobot(daemon, interrupted);
   const result = await navigator.navigateTo(goal, { timeoutS: duration, signal: hold.signal });
   clearInterval(progress);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
   navigator.stop();
   hold.release();
   const status = daemon.status();
@@ -443,7 +464,7 @@ async function drive(
   const bags = recordedBags(daemon);
   await indexLastSplit(daemon);
   // Ctrl-C during the drive ends the command, --stay or not.
-  const staysUp = staying && !abort.signal.aborted;
+  const staysUp = staying && !interrupted.aborted;
   if (staysUp) daemon.ports.get(PORTS.recorder)?.resume();
   else await daemon.stop();
 
@@ -465,7 +486,7 @@ async function drive(
   }
   if (staysUp) {
     const latched = daemon.robotStop.latch.refusal() !== undefined;
-    await stay({ goal, reached: result.reached, latched, page }, io, json);
+    await stay({ goal, reached: result.reached, latched, page }, io, json, interrupted);
     await daemon.stop();
   }
   return result.reached ? 0 : 1;

@@ -1,0 +1,54 @@
+// `npm start` as a newcomer runs it, through npm itself: Ctrl-C reaches npm, its shell and the daemon at once (the
+// terminal signals the whole foreground group), and npm forwards its own SIGINT to its child as well.
+// `--ignore-scripts` leaves out the prestart build, which the suite's global setup has done.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const work = tempDir('npm-start-');
+afterAll(() => work.cleanup());
+
+/** `npm start -- ARGS` in the checkout, in a process group of its own, as a terminal's foreground job. */
+function npmStart(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn('npm', ['start', '--ignore-scripts', '--', ...args], {
+    cwd: ROOT,
+    detached: true,
+    // this node first: npm's script runs `node` from the PATH
+    env: { ...process.env, ...env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, out, ended };
+}
+
+describe('npm start', () => {
+  it('ends with exit code 0 on Ctrl-C once the drive has reached its goal, and the daemon has stopped', async () => {
+    const config = join(work.path, 'edge.yaml');
+    const data = join(work.path, 'data');
+    writeFileSync(config, `data_dir: ${data}\nsim: {enabled: true}\napi: {port: 0}\nfoxglove: {port: 0}\n`);
+    const run = npmStart(['--speed', '50'], { AURAISON_EDGE_CONFIG: config });
+    try {
+      await waitFor(
+        () => run.out.stdout.includes('the daemon and the sim run on until Ctrl-C'),
+        `npm start to stay\n${run.out.stdout}\n${run.out.stderr}`,
+        120_000,
+      );
+      expect(run.out.stdout).toContain('reached the goal');
+      process.kill(-run.child.pid!, 'SIGINT');
+      expect(await run.ended, run.out.stderr).toEqual({ code: 0, signal: null });
+      // npm waited for the daemon's stop, and says no script failed
+      expect(run.out.stdout).toContain('interrupted: stopping the daemon');
+      expect(run.out.stderr).not.toMatch(/npm error|Lifecycle script/);
+    } finally {
+      if (run.child.exitCode === null && run.child.signalCode === null) process.kill(-run.child.pid!, 'SIGKILL');
+    }
+  }, 180_000);
+});
