@@ -7,7 +7,7 @@ import { parsePythonJson } from './dataset/python-json.ts';
  * min_max maps [min, max] to [-1, 1]. `epsilon` keeps a constant dimension (std 0) from dividing by zero.
  */
 export interface Normalizer {
-  readonly mode: 'mean_std' | 'min_max' | 'identity';
+  readonly mode: 'mean_std' | 'min_max' | 'identity' | 'imagenet';
   /** Raw to model space, in place. */
   normalize(values: Float32Array): void;
   /** Model to raw space, in place; `values` may hold several actions of `dim` each (a chunk). */
@@ -19,6 +19,35 @@ export class NormalizationError extends Error {
 }
 
 const IDENTITY: Normalizer = { mode: 'identity', normalize: () => {}, unnormalize: () => {} };
+
+/** ImageNet's per-channel statistics (RGB), which LeRobot and torchvision use for pretrained vision backbones. */
+const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/**
+ * A channels-first image: the channel of element i is floor(i / stride) % dim. A normalizer is affine per
+ * channel (y = a x + b), so a and b are read off the element-wise one once, at start, and each plane is a loop.
+ */
+function perChannel(inner: Normalizer, dim: number, stride: number): Normalizer {
+  const affine = (f: (v: Float32Array) => void): { a: Float32Array; b: Float32Array } => {
+    const b = new Float32Array(dim);
+    f(b);
+    const a = new Float32Array(dim).fill(1);
+    f(a);
+    for (let c = 0; c < dim; c++) a[c] = a[c]! - b[c]!;
+    return { a, b };
+  };
+  const apply = ({ a, b }: { a: Float32Array; b: Float32Array }, values: Float32Array): void => {
+    for (let start = 0, c = 0; start < values.length; start += stride, c = (c + 1) % dim) {
+      const scale = a[c]!;
+      const add = b[c]!;
+      const end = Math.min(start + stride, values.length);
+      for (let i = start; i < end; i++) values[i] = values[i]! * scale + add;
+    }
+  };
+  const forward = affine(inner.normalize);
+  const back = affine(inner.unnormalize);
+  return { mode: inner.mode, normalize: (v) => apply(forward, v), unnormalize: (v) => apply(back, v) };
+}
 
 /** Numbers from a metadata_props value: comma or whitespace separated. */
 export function parseNumberList(text: string, what: string): number[] {
@@ -62,8 +91,15 @@ export function createNormalizer(
   dim: number,
   metadata: Record<string, string>,
   where: string,
+  stride = 1,
 ): Normalizer {
   if (!settings || settings.mode === 'identity') return IDENTITY;
+  if (settings.mode === 'imagenet') {
+    if (dim !== 3)
+      throw new NormalizationError(`${where}: mode imagenet is for 3-channel images; this input has ${dim}`);
+    return createNormalizer({ ...settings, mode: 'mean_std', ...IMAGENET }, dim, metadata, where, stride);
+  }
+  if (stride > 1) return perChannel(createNormalizer(settings, dim, metadata, where), dim, stride);
   const { mode, epsilon } = settings;
   const fromFile = settings.stats ? readStatsFile(settings.stats, settings.feature ?? 'observation.state') : {};
   const pick = (key: 'mean' | 'std' | 'min' | 'max'): Float32Array => {

@@ -16,6 +16,9 @@ export class PolicyInputError extends Error {
   }
 }
 
+/** A step's inputs by model input name: float32, or uint8 for a uint8 image input. */
+export type PolicyInputs = Record<string, Float32Array | Uint8Array>;
+
 /** One output of a step: raw values (unnormalized) and the actual shape the model returned. */
 export interface PolicyOutput {
   data: Float32Array;
@@ -42,22 +45,29 @@ export class PolicyRunner {
    * Each input's tensor, made once over a buffer that every run fills in place: a loop runs the policy 200
    * times a second, and what a run allocates its thread's GC collects, in a pause that can miss a tick.
    */
-  readonly #inputBuffers: Map<string, Float32Array>;
+  readonly #inputBuffers: Map<string, Float32Array | Uint8Array>;
   readonly #feeds: Record<string, ort.Tensor> = {};
 
   private constructor(spec: PolicySpec, session: ort.InferenceSession) {
     this.spec = spec;
     this.#session = session;
     this.#normalizers = new Map(
-      spec.inputs.map((i) => [
-        i.name,
-        createNormalizer(
-          i.normalize,
-          i.shape[i.shape.length - 1] ?? 1,
-          spec.metadata,
-          `policies.${spec.name}.inputs.${i.name}.normalize`,
-        ),
-      ]),
+      spec.inputs.map((i) => {
+        const where = `policies.${spec.name}.inputs.${i.name}.normalize`;
+        // An image is normalized per channel: its planes (channels first) or its last dimension.
+        if (i.image)
+          return [
+            i.name,
+            createNormalizer(
+              i.normalize,
+              i.image.channels,
+              spec.metadata,
+              where,
+              i.image.layout === 'nchw' ? i.image.height * i.image.width : 1,
+            ),
+          ];
+        return [i.name, createNormalizer(i.normalize, i.shape[i.shape.length - 1] ?? 1, spec.metadata, where)];
+      }),
     );
     this.#unnormalizers = new Map(
       spec.outputs.map((o) => [
@@ -66,9 +76,16 @@ export class PolicyRunner {
       ]),
     );
     this.#known = new Set(spec.inputs.map((i) => i.name));
-    this.#inputBuffers = new Map(spec.inputs.map((i) => [i.name, new Float32Array(i.size)]));
-    for (const input of spec.inputs)
-      this.#feeds[input.name] = new ort.Tensor('float32', this.#inputBuffers.get(input.name)!, input.shape);
+    this.#inputBuffers = new Map(
+      spec.inputs.map((i) => [i.name, i.dtype === 'uint8' ? new Uint8Array(i.size) : new Float32Array(i.size)]),
+    );
+    for (const input of spec.inputs) {
+      const buffer = this.#inputBuffers.get(input.name)!;
+      this.#feeds[input.name] =
+        buffer instanceof Uint8Array
+          ? new ort.Tensor('uint8', buffer, input.shape)
+          : new ort.Tensor('float32', buffer, input.shape);
+    }
   }
 
   static async open(name: string, settings: PolicySettings): Promise<PolicyRunner> {
@@ -79,10 +96,10 @@ export class PolicyRunner {
   }
 
   /** Inputs a caller must give (all but the recurrent ones). */
-  get callerInputs(): { name: string; shape: number[]; size: number }[] {
+  get callerInputs(): { name: string; shape: number[]; size: number; dtype: 'float32' | 'uint8' }[] {
     return this.spec.inputs
       .filter((i) => i.recurrent === undefined)
-      .map(({ name, shape, size }) => ({ name, shape, size }));
+      .map(({ name, shape, size, dtype }) => ({ name, shape, size, dtype }));
   }
 
   /**
@@ -104,8 +121,9 @@ export class PolicyRunner {
    * leaves its first real run slow: the failure says nothing of real inputs, which the run reports itself.
    */
   async warmUp(): Promise<void> {
-    const zeros: Record<string, Float32Array> = {};
-    for (const { name, size } of this.callerInputs) zeros[name] = new Float32Array(size);
+    const zeros: PolicyInputs = {};
+    for (const { name, size, dtype } of this.callerInputs)
+      zeros[name] = dtype === 'uint8' ? new Uint8Array(size) : new Float32Array(size);
     try {
       await this.run(zeros);
     } catch {
@@ -116,13 +134,11 @@ export class PolicyRunner {
 
   /**
    * One inference step. `inputs` holds raw (unnormalized) float32 values by model input name, flat, with
-   * exactly as many elements as the input's shape. `state` may carry recurrent inputs explicitly (a
-   * stateless caller, such as a query); otherwise they come from the previous step.
+   * exactly as many elements as the input's shape (an image input: the frame in the model's layout, in [0, 1],
+   * frame-tensor.ts; a uint8 one its bytes). `state` may carry recurrent inputs explicitly (a stateless caller,
+   * such as a query); otherwise they come from the previous step.
    */
-  async run(
-    inputs: Record<string, Float32Array>,
-    state?: Record<string, Float32Array>,
-  ): Promise<Record<string, PolicyOutput>> {
+  async run(inputs: PolicyInputs, state?: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>> {
     const known = this.#known;
     for (const key in inputs) {
       if (!known.has(key))
@@ -138,7 +154,7 @@ export class PolicyRunner {
         const given = state?.[input.name] ?? inputs[input.name];
         values.set(
           given
-            ? checked(this.spec.name, input.name, given, input.size, input.shape)
+            ? checked(this.spec.name, input.name, given, input.size, input.shape, 'float32')
             : this.previousOutput(input.recurrent, input.size),
         );
       } else {
@@ -146,10 +162,10 @@ export class PolicyRunner {
         if (!given)
           throw new PolicyInputError(
             'missing_input',
-            `policy ${this.spec.name} needs input "${input.name}" (float32 ${JSON.stringify(input.shape)})`,
+            `policy ${this.spec.name} needs input "${input.name}" (${input.dtype} ${JSON.stringify(input.shape)})`,
           );
-        values.set(checked(this.spec.name, input.name, given, input.size, input.shape));
-        this.#normalizers.get(input.name)!.normalize(values);
+        values.set(checked(this.spec.name, input.name, given, input.size, input.shape, input.dtype));
+        if (values instanceof Float32Array) this.#normalizers.get(input.name)!.normalize(values);
       }
     }
     const results = await this.#session.run(feeds);
@@ -183,9 +199,16 @@ export class PolicyRunner {
   }
 }
 
-function checked(policy: string, name: string, values: Float32Array, size: number, shape: number[]): Float32Array {
-  if (!(values instanceof Float32Array))
-    throw new PolicyInputError('bad_dtype', `policy ${policy}: input "${name}" must be float32`);
+function checked(
+  policy: string,
+  name: string,
+  values: Float32Array | Uint8Array,
+  size: number,
+  shape: number[],
+  dtype: 'float32' | 'uint8',
+): Float32Array | Uint8Array {
+  if (dtype === 'uint8' ? !(values instanceof Uint8Array) : !(values instanceof Float32Array))
+    throw new PolicyInputError('bad_dtype', `policy ${policy}: input "${name}" must be ${dtype}`);
   if (values.length !== size) {
     throw new PolicyInputError(
       'bad_shape',

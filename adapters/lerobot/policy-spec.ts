@@ -6,6 +6,7 @@ import type {
   SourceSettings,
 } from '../../daemon/config/index.ts';
 import type { OnnxModelInfo, TensorInfo } from './onnx-model-file.ts';
+import { ImageInputError, resolveImageInput, type ImageInputSpec } from './vision/image-input.ts';
 
 /** One slice of an input tensor, placed: where it starts and how many elements it holds. */
 export interface PlacedSource {
@@ -23,6 +24,9 @@ export interface InputSpec {
   readonly recurrent: string | undefined;
   readonly sources: PlacedSource[];
   readonly normalize: NormalizationSettings | undefined;
+  readonly dtype: 'float32' | 'uint8';
+  /** A camera feeds it (`image:` in the manifest): its frame size, layout and settings. */
+  readonly image?: ImageInputSpec;
 }
 
 export interface OutputSpec {
@@ -94,10 +98,37 @@ function resolveInput(
   outputDim: Map<string, number>,
   modelOutputs: Map<string, TensorInfo>,
 ): InputSpec {
-  if (tensor.dtype !== 'float32')
-    throw new ManifestError(`${at}: the model input is ${tensor.dtype}; only float32 inputs are supported`);
   const shape = concrete(tensor.shape);
   const size = shape.reduce((a, b) => a * b, 1);
+  if (cfg?.image) {
+    if (cfg.sources.length > 0 || cfg.recurrent !== undefined)
+      throw new ManifestError(`${at}: an image input takes no sources or recurrent`);
+    let image: ImageInputSpec;
+    try {
+      image = resolveImageInput(`${at}.image`, tensor, cfg.image);
+    } catch (error) {
+      if (error instanceof ImageInputError) throw new ManifestError(error.message);
+      throw error;
+    }
+    if (image.dtype === 'uint8' && cfg.normalize && cfg.normalize.mode !== 'identity')
+      throw new ManifestError(
+        `${at}.normalize: the model input is uint8 and is fed the frame as it is; remove normalize`,
+      );
+    return {
+      name: tensor.name,
+      shape,
+      size,
+      recurrent: undefined,
+      sources: [],
+      normalize: cfg.normalize,
+      dtype: image.dtype,
+      image,
+    };
+  }
+  if (tensor.dtype !== 'float32')
+    throw new ManifestError(
+      `${at}: the model input is ${tensor.dtype}; inputs are float32, or float32 or uint8 when a camera feeds them (image:)`,
+    );
   const recurrent = cfg?.recurrent;
   if (recurrent !== undefined) {
     const out = modelOutputs.get(recurrent);
@@ -106,12 +137,20 @@ function resolveInput(
     if (outSize !== size)
       throw new ManifestError(`${at}.recurrent: output ${recurrent} has ${outSize} elements, the input ${size}`);
     if (cfg && cfg.sources.length > 0) throw new ManifestError(`${at}: a recurrent input takes no sources`);
-    return { name: tensor.name, shape, size, recurrent, sources: [], normalize: undefined };
+    return { name: tensor.name, shape, size, recurrent, sources: [], normalize: undefined, dtype: 'float32' };
   }
   const sources = cfg?.sources ?? [];
   // No sources: the input is fed whole by a caller (a query, a replay); a control loop can't run it.
   if (sources.length === 0)
-    return { name: tensor.name, shape, size, recurrent: undefined, sources: [], normalize: cfg?.normalize };
+    return {
+      name: tensor.name,
+      shape,
+      size,
+      recurrent: undefined,
+      sources: [],
+      normalize: cfg?.normalize,
+      dtype: 'float32',
+    };
   const lengths = sources.map((s, i): number | undefined => {
     const where = `${at}.sources[${i}]`;
     const kinds = [s.topic !== undefined, s.constant !== undefined, s.previous_output !== undefined].filter(
@@ -155,7 +194,15 @@ function resolveInput(
     offset += length;
     return p;
   });
-  return { name: tensor.name, shape, size, recurrent: undefined, sources: placed, normalize: cfg?.normalize };
+  return {
+    name: tensor.name,
+    shape,
+    size,
+    recurrent: undefined,
+    sources: placed,
+    normalize: cfg?.normalize,
+    dtype: 'float32',
+  };
 }
 
 /** The output whose actions drive the robot: the named one, or the only one with a command, or the first. */

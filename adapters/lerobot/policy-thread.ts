@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { PolicySettings } from '../../daemon/config/index.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
-import { PolicyInputError, type PolicyInputErrorCode, type PolicyOutput } from './policy-runner.ts';
+import { PolicyInputError, type PolicyInputErrorCode, type PolicyInputs, type PolicyOutput } from './policy-runner.ts';
 import type { PolicySpec } from './policy-spec.ts';
 
 /** What the VLA service needs of a policy: its spec and one run at a time (a PolicyRunner, or a PolicyThread). */
@@ -11,11 +11,11 @@ export interface PolicyExecutor {
   /** Forgets recurrent state; a query starts from zero. */
   reset?(): void;
   /** One step. Callers await one run before the next. */
-  run(inputs: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>>;
+  run(inputs: PolicyInputs): Promise<Record<string, PolicyOutput>>;
 }
 
 /** A query to run, or `close`: finish the run in flight, release the session and exit. */
-export type ServingRequest = { id: number; inputs: Record<string, Float32Array> } | { close: true };
+export type ServingRequest = { id: number; inputs: PolicyInputs } | { close: true };
 export type ServingReply =
   | { kind: 'ready'; spec: PolicySpec }
   | { kind: 'fatal'; message: string }
@@ -78,7 +78,7 @@ export class PolicyThread implements PolicyExecutor {
   }
 
   /** One stateless step (the thread resets recurrent state per request). */
-  run(inputs: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>> {
+  run(inputs: PolicyInputs): Promise<Record<string, PolicyOutput>> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

@@ -26,6 +26,7 @@ export {
   system1Issues,
   type CommandSettings,
   type InputSettings,
+  type ImageSourceSettings,
   type LoopSettings,
   type NormalizationSettings,
   type PolicySettings,

@@ -16,6 +16,7 @@ import { nowNs } from '../../../daemon/contract/index.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
+import { FrameFeed } from './frame-feed.ts';
 import { withoutMemoryReducer } from './without-memory-reducer.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
 import { LogBurst, withSuppressed } from '../../../daemon/util/index.ts';
@@ -129,6 +130,9 @@ export class ControlLoop {
   /** The crash reported (or, while starting, the one that fails the start). */
   #crash: LoopCrash | undefined;
   #subs: Subscription[] = [];
+  #frames: FrameFeed | undefined;
+  /** Per topic: a publisher whose messages never fit (a missing field) would log one line per message. */
+  #skipped: LogBurst | undefined;
   #publisher: Publisher | undefined;
   #observationErrors = 0;
   #mode = 'starting';
@@ -188,6 +192,15 @@ export class ControlLoop {
     const plan = planLoop(name, this.#loop, spec);
     this.#plan = plan;
     const board = new ObservationBoard({ lengths: plan.slots.map((s) => s.length) });
+    this.#skipped = new LogBurst({ intervalMs: this.#logIntervalMs });
+    const frames = new FrameFeed({
+      name,
+      images: plan.images,
+      bus: this.#bus,
+      definitions: this.#definitions,
+      onError: (topic, error) => this.#observationSkipped(topic, error),
+    });
+    this.#frames = frames;
     const state = new LoopState(plan.topics.length);
     this.#state = state;
     const inferencePort = plan.mode === 'async' ? await this.#startInference(plan) : undefined;
@@ -208,6 +221,7 @@ export class ControlLoop {
           stopLine: this.#stopLine,
           boardBuffer: board.buffer,
           boardLengths: board.lengths,
+          frameBuffers: frames.buffers,
           topicCount: plan.topics.length,
           commandDefinitions,
           inference: inferencePort,
@@ -322,10 +336,8 @@ export class ControlLoop {
 
   #subscribe(plan: LoopPlan, board: ObservationBoard): void {
     const { name } = this;
-    const log = this.#log;
     const codec = new MessageCodec(this.#definitions);
-    // Per topic: a publisher whose messages never fit (a missing field) would log one line per message.
-    const skipped = new LogBurst({ intervalMs: this.#logIntervalMs });
+    this.#frames?.subscribe();
     const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
     for (const slot of plan.slots) {
       const list = byTopic.get(slot.topic) ?? [];
@@ -358,21 +370,23 @@ export class ControlLoop {
               for (const s of slots) s.extract(decoded, s.scratch, 0);
               for (const s of slots) board.write(s.slot, s.scratch, timeMs);
             } catch (error) {
-              this.#observationErrors++;
-              const held = skipped.take(topic);
-              if (held !== undefined)
-                log.warn(
-                  withSuppressed(
-                    { loop: name, topic, count: this.#observationErrors, err: (error as Error).message },
-                    held,
-                  ),
-                  'observation skipped',
-                );
+              this.#observationSkipped(topic, error as Error);
             }
           },
         }),
       );
     }
+  }
+
+  /** A message that does not fit the policy (or a frame that does not decode): counted, logged once a window. */
+  #observationSkipped(topic: string, error: Error): void {
+    this.#observationErrors++;
+    const held = this.#skipped?.take(topic);
+    if (held !== undefined)
+      this.#log.warn(
+        withSuppressed({ loop: this.name, topic, count: this.#observationErrors, err: error.message }, held),
+        'observation skipped',
+      );
   }
 
   /** Whether a latched stop holds the loop now; tells the loop thread when that changes, and logs it. */
@@ -527,6 +541,7 @@ export class ControlLoop {
     }
     for (const sub of this.#subs) this.#bus.unsubscribe(sub);
     this.#subs = [];
+    this.#frames?.close();
     this.#leftBus = true;
     this.#publisher?.close();
   }

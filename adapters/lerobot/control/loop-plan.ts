@@ -1,5 +1,7 @@
 import type { LoopSettings } from '../../../daemon/config/index.ts';
 import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../policy-spec.ts';
+import type { ImageInputSpec } from '../vision/image-input.ts';
+import type { FrameSlotShape } from '../vision/frame-slot.ts';
 
 /** A topic slice of an input tensor, with its slot on the observation board. */
 export interface BoardSlot {
@@ -14,6 +16,18 @@ export interface BoardSlot {
   source: PlacedSource;
 }
 
+/** A camera feeding an image input whole, through a frame slot of its own (frame-slot.ts). */
+export interface ImageSlot {
+  /** Index of the slot among LoopPlan.images (and of its buffer among the worker's frame buffers). */
+  slot: number;
+  topicIndex: number;
+  input: string;
+  topic: string;
+  maxAgeMs: number;
+  image: ImageInputSpec;
+  shape: FrameSlotShape;
+}
+
 export type LoopMode = 'step' | 'inline' | 'async';
 
 /** How a loop runs its policy: which output acts, how big a chunk is, which slices come from topics. */
@@ -22,6 +36,7 @@ export interface LoopPlan {
   chunkSize: number;
   mode: LoopMode;
   slots: BoardSlot[];
+  images: ImageSlot[];
   /**
    * The topics the slots read, each once: several slices of one message (position and velocity of a
    * JointState) are one observation, stale once any of its slices is older than its limit.
@@ -46,7 +61,30 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
   const mode: LoopMode = k === 1 ? 'step' : loop.chunking.inference;
   const slots: BoardSlot[] = [];
   const topics: LoopPlan['topics'] = [];
+  const images: ImageSlot[] = [];
+  const topicOf = (topic: string, maxAgeMs: number): number => {
+    const index = topics.findIndex((t) => t.topic === topic);
+    if (index < 0) return topics.push({ topic, maxAgeMs }) - 1;
+    // The slices of one message share its time: the topic goes stale at the shortest of their limits.
+    topics[index]!.maxAgeMs = Math.min(topics[index]!.maxAgeMs, maxAgeMs);
+    return index;
+  };
   for (const input of spec.inputs) {
+    if (input.image) {
+      const { topic, max_age_ms } = input.image.settings;
+      const maxAgeMs = max_age_ms ?? loop.max_observation_age_ms;
+      const { width, height, channels } = input.image;
+      images.push({
+        slot: images.length,
+        topicIndex: topicOf(topic, maxAgeMs),
+        input: input.name,
+        topic,
+        maxAgeMs,
+        image: input.image,
+        shape: { width, height, channels, depth16: channels === 1 },
+      });
+      continue;
+    }
     if (input.recurrent === undefined && input.sources.length === 0) {
       throw new ManifestError(
         `policies.${spec.name}.inputs.${input.name}: a control loop needs sources for every input (topics, constants or previous outputs)`,
@@ -61,10 +99,7 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
       if (source.kind !== 'topic') continue;
       const topic = source.settings.topic!;
       const maxAgeMs = source.settings.max_age_ms ?? loop.max_observation_age_ms;
-      let topicIndex = topics.findIndex((t) => t.topic === topic);
-      if (topicIndex < 0) topicIndex = topics.push({ topic, maxAgeMs }) - 1;
-      // The slices of one message share its time: the topic goes stale at the shortest of their limits.
-      else topics[topicIndex]!.maxAgeMs = Math.min(topics[topicIndex]!.maxAgeMs, maxAgeMs);
+      const topicIndex = topicOf(topic, maxAgeMs);
       slots.push({
         slot: slots.length,
         topicIndex,
@@ -88,5 +123,5 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
     throw new ManifestError(
       `${at}.safe_action must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(safe)}`,
     );
-  return { output, chunkSize: k, mode, slots, topics, safeAction };
+  return { output, chunkSize: k, mode, slots, images, topics, safeAction };
 }

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ResolvedType } from '../../../daemon/bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
 import type { VelocityLimits } from './command-safety.ts';
+import type { PolicyInputs } from '../policy-runner.ts';
 
 /** What a loop worker gets at start (structured-cloned; the buffers are shared). */
 export interface LoopWorkerData {
@@ -16,6 +17,8 @@ export interface LoopWorkerData {
   stopLine?: SharedArrayBuffer;
   boardBuffer: SharedArrayBuffer;
   boardLengths: number[];
+  /** The cameras' frame slots (FrameSlot buffers), in the order of LoopPlan.images. */
+  frameBuffers: SharedArrayBuffer[];
   /** Topics the loop reads (LoopPlan.topics): the stale counters in the state buffer are per topic. */
   topicCount: number;
   /** Definitions of the command type (root first), for encoding CDR in the worker; absent: no command. */
@@ -66,7 +69,7 @@ export interface InferenceWorkerData {
 /** Loop thread -> inference thread, over the channel: an observation to run. */
 export interface InferenceRequest {
   timestep: number;
-  inputs: Record<string, Float32Array>;
+  inputs: PolicyInputs;
 }
 
 /** Inference thread -> loop thread, over the channel. */

@@ -4,7 +4,7 @@ import '../../../daemon/bus/index.ts';
 import { ActionChunker } from '../action-chunker.ts';
 import { compileCommand, type CommandBuilder } from '../action-command.ts';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
-import { PolicyRunner } from '../policy-runner.ts';
+import { PolicyRunner, type PolicyInputs } from '../policy-runner.ts';
 import { resolvePolicySpec, type PolicySpec } from '../policy-spec.ts';
 import type { Twist } from '../../../daemon/policy/index.ts';
 import { ZERO_TWIST } from '../../../daemon/policy/index.ts';
@@ -14,6 +14,8 @@ import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessag
 import { LoopReports } from './loop-reports.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
+import { FrameSlot } from '../vision/frame-slot.ts';
+import { frameToInput } from '../vision/frame-tensor.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -31,6 +33,8 @@ const port = parentPort!;
 const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 const state = new LoopState(data.topicCount, data.stateBuffer);
 const board = new ObservationBoard({ lengths: data.boardLengths }, data.boardBuffer);
+/** The cameras' latest frames, shaped as the plan's images (the same plan the main thread made). */
+let frameSlots: FrameSlot[] = [];
 /** The daemon's stop line: a stop holds this loop from its next tick, before the main thread hears of it. */
 const stopLine = data.stopLine ? new StopLine(data.stopLine) : undefined;
 
@@ -51,6 +55,7 @@ interface Setup {
 async function setup(): Promise<Setup> {
   const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
   const plan = planLoop(data.name, data.loop, spec);
+  frameSlots = plan.images.map((image) => new FrameSlot(image.shape, data.frameBuffers[image.slot]));
   const command = plan.output.command;
   const build = command
     ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`)
@@ -86,11 +91,11 @@ async function main(): Promise<void> {
 }
 
 /** The policy's input buffers, filled in place each tick; their constant slices set once here. */
-function inputBuffers(spec: PolicySpec): Record<string, Float32Array> {
-  const inputs: Record<string, Float32Array> = {};
+function inputBuffers(spec: PolicySpec): PolicyInputs {
+  const inputs: PolicyInputs = {};
   for (const input of spec.inputs) {
     if (input.recurrent !== undefined) continue;
-    const buf = new Float32Array(input.size);
+    const buf = input.dtype === 'uint8' ? new Uint8Array(input.size) : new Float32Array(input.size);
     for (const s of input.sources) if (s.kind === 'constant') buf.set(s.settings.constant!, s.offset);
     inputs[input.name] = buf;
   }
@@ -107,7 +112,7 @@ class LoopThread {
   readonly #build: CommandBuilder | undefined;
   readonly #writer: MessageWriter | undefined;
   readonly #periodMs = 1000 / data.loop.rate_hz;
-  readonly #inputs: Record<string, Float32Array>;
+  readonly #inputs: PolicyInputs;
   readonly #previousSlices: { input: string; s: PolicySpec['inputs'][number]['sources'][number] }[];
   readonly #chunker: ActionChunker | undefined;
   readonly #staleNow: boolean[];
@@ -128,6 +133,8 @@ class LoopThread {
    */
   #request: { sentMs: number; overdue: boolean; logged: boolean } | undefined;
   readonly #timeoutMs = data.loop.chunking.inference_timeout_ms;
+  /** Per camera: the slot's write count last converted into its input. */
+  readonly #frameWrites: number[] = [];
   #overdue = 0;
 
   constructor({ spec, plan, inference, build }: Setup) {
@@ -323,10 +330,24 @@ class LoopThread {
     const now = monotonicMs();
     staleSeen.fill(false);
     for (const slot of this.#plan.slots) {
-      const t = board.read(slot.slot, inputs[slot.input]!, slot.offset);
+      const t = board.read(slot.slot, inputs[slot.input] as Float32Array, slot.offset);
       const age = now - t;
       if (Number.isNaN(t) || age > slot.maxAgeMs) staleSeen[slot.topicIndex] = true;
       ages[slot.topicIndex] = age;
+    }
+    // A camera's frame goes into its input only when a new one was written: once per frame, not per tick.
+    for (const image of this.#plan.images) {
+      const slot = frameSlots[image.slot]!;
+      const writes = slot.writes();
+      let t: number;
+      if (writes !== this.#frameWrites[image.slot]) {
+        this.#frameWrites[image.slot] = writes;
+        const out = inputs[image.input]!;
+        t = slot.read((pixels, order) => frameToInput(pixels, order, image.image, out));
+      } else t = slot.time();
+      const age = now - t;
+      if (Number.isNaN(t) || age > image.maxAgeMs) staleSeen[image.topicIndex] = true;
+      ages[image.topicIndex] = Number.isNaN(t) ? Number.NaN : Math.max(age, ages[image.topicIndex] ?? 0);
     }
     let fresh = true;
     for (let i = 0; i < staleSeen.length; i++) {
@@ -344,7 +365,7 @@ class LoopThread {
     return fresh;
   }
 
-  #snapshotInputs(): Record<string, Float32Array> {
+  #snapshotInputs(): PolicyInputs {
     return Object.fromEntries(Object.entries(this.#inputs).map(([k, v]) => [k, v.slice()]));
   }
 

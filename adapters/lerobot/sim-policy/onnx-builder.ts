@@ -6,7 +6,7 @@ type Attr = number | number[] | string;
 
 /**
  * Builds small ONNX graphs with onnx-proto, no Python: float32 and int64 initializers, nodes with int,
- * float, ints or string attributes, float32 inputs and outputs. Enough for MLP policies and their
+ * float, ints or string attributes, float32 (or uint8) inputs and float32 outputs. Enough for MLP policies and their
  * preprocessing (Clip, Gather, Reshape, ReduceMin).
  */
 export class OnnxGraphBuilder {
@@ -16,8 +16,8 @@ export class OnnxGraphBuilder {
   #outputs: onnxProto.onnx.IValueInfoProto[] = [];
   #count = 0;
 
-  input(name: string, dims: (number | string)[]): string {
-    this.#inputs.push(valueInfo(name, dims));
+  input(name: string, dims: (number | string)[], dtype: 'float32' | 'uint8' = 'float32'): string {
+    this.#inputs.push(valueInfo(name, dims, dtype === 'uint8' ? onnx.TensorProto.DataType.UINT8 : undefined));
     return name;
   }
 
@@ -93,12 +93,16 @@ export class OnnxGraphBuilder {
   }
 }
 
-function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
+function valueInfo(
+  name: string,
+  dims: (number | string)[],
+  elemType: number = onnx.TensorProto.DataType.FLOAT,
+): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType,
         shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },

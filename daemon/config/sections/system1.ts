@@ -20,10 +20,14 @@ const RECORD_VALUE = { additionalProperties: false, default: {} } as const;
  */
 export const NormalizationConfig = Type.Object(
   {
-    mode: Type.Union([Type.Literal('mean_std'), Type.Literal('min_max'), Type.Literal('identity')], {
-      default: 'mean_std',
-      description: 'mean_std: (x - mean) / std; min_max: to [-1, 1] as LeRobot does; identity: none.',
-    }),
+    mode: Type.Union(
+      [Type.Literal('mean_std'), Type.Literal('min_max'), Type.Literal('identity'), Type.Literal('imagenet')],
+      {
+        default: 'mean_std',
+        description:
+          "mean_std: (x - mean) / std; min_max: to [-1, 1] as LeRobot does; identity: none; imagenet: mean_std with ImageNet's per-channel mean and std (images).",
+      },
+    ),
     mean: Type.Optional(Numbers),
     std: Type.Optional(Numbers),
     min: Type.Optional(Numbers),
@@ -91,9 +95,42 @@ export const SourceConfig = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A camera feeding an image input: the latest frame of a sensor_msgs/msg/Image or CompressedImage topic,
+ * decoded and resized to the input's height and width, channels first or last as the model takes them,
+ * float32 in [0, 1] (then `normalize`, per channel) or uint8 as it is.
+ */
+export const ImageSourceConfig = Type.Object(
+  {
+    topic: RosName({
+      description: 'sensor_msgs/msg/Image (rgb8, bgr8, rgba8, bgra8, mono8, 16UC1) or CompressedImage (jpeg, png).',
+    }),
+    max_age_ms: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: "Older than this is stale (overrides the loop's default)." }),
+    ),
+    resize: Type.Union([Type.Literal('fill'), Type.Literal('none')], {
+      default: 'fill',
+      description:
+        "fill: resize to the input's H x W (bilinear, aspect not kept, as a dataset's frames are resized); none: a frame of another size is refused.",
+    }),
+    depth_scale: Type.Number({
+      exclusiveMinimum: 0,
+      default: 0.001,
+      description: '16UC1 depth: value x depth_scale is the input (0.001: millimetres, REP 118, to metres).',
+    }),
+    max_pixels: Type.Integer({
+      minimum: 1,
+      default: 16_777_216,
+      description: 'A frame with more pixels than this (width x height) is refused before it is decoded.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const InputConfig = Type.Object(
   {
     sources: Type.Array(SourceConfig, { default: [], description: 'Concatenated in order into the tensor.' }),
+    image: Type.Optional(ImageSourceConfig),
     recurrent: Type.Optional(
       Type.String({ description: 'Feed this input from the named output of the previous step (zeros at the start).' }),
     ),
@@ -405,6 +442,7 @@ function declaredActionDim(o: Static<typeof OutputConfig>): { n: number; from: s
 export type NormalizationSettings = Static<typeof NormalizationConfig>;
 export type SourceSettings = Static<typeof SourceConfig>;
 export type InputSettings = Static<typeof InputConfig>;
+export type ImageSourceSettings = Static<typeof ImageSourceConfig>;
 export type OutputSettings = Static<typeof OutputConfig>;
 export type CommandSettings = Static<typeof CommandConfig>;
 export type PolicySettings = Static<typeof PolicyConfig>;
