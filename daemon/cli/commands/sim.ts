@@ -76,7 +76,7 @@ button, \`auraison-edge stop\`, POST /stop) ends it at once with the robot stopp
 cancelled, naming that run. The command then ends, unless --stay: the stop stops the robot, the daemon and the
 sim run on, and its release moves nothing by itself (drive again with an intent). A stop latched before the
 start (it outlives the process, <data_dir>/state/stop-latch.json) keeps the drive from starting: exit 1, or with
---stay the daemon runs on for \`auraison-edge stop --release\`.
+--stay the daemon and the sim run on for \`auraison-edge stop --release\`, after which an intent drives.
 
 The outcome is reached, unreachable, timeout, cancelled (interrupted, stopped or taken over), no_data (/odom or /scan stopped
 arriving, or the sim was paused: the robot is stopped) or blocked (something not on the map is in the way
@@ -406,7 +406,10 @@ async function driveStarted(
   }
   const page = daemon.ports.get(PORTS.api)?.url;
   if (refusal) {
-    // --stay with the stop latched: no drive, the daemon up for its release.
+    // --stay with the stop latched: no drive, the daemon up for its release. The sim runs, as it does after a
+    // stop that ends a drive: the stop holds the robot, not the world, so an intent after the release finds
+    // /odom and /scan flowing.
+    sim.unpause();
     if (json)
       io.stdout(`${JSON.stringify({ reached: false, outcome: 'stopped', message: `not driving: ${refusal}` })}\n`);
     else io.stdout(`not driving: ${refusal}\n${watchHints(daemon)}`);

@@ -1,0 +1,65 @@
+// `sim --stay` (npm start) on a data dir whose stop is still latched from an earlier run: it does not drive, and the
+// next steps it prints (the release, then the intent) drive the robot as written, with no other call in between.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, runCli, tempDir } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { writeFileSync } from 'node:fs';
+
+const work = tempDir('sim-stay-latched-');
+const config = join(work.path, 'edge.yaml');
+writeFileSync(config, 'sim: {enabled: true}\napi: {port: 0}\nfoxglove: {port: 0}\n');
+const env = { AURAISON_EDGE_CONFIG: config };
+afterAll(() => work.cleanup());
+
+/** `sim turtlebot-maze --stay` in the work dir: its output so far, and its end. */
+function simStay() {
+  const child = spawn(process.execPath, [BIN, 'sim', 'turtlebot-maze', '--stay', '--speed', '20'], {
+    cwd: work.path,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const staying = () =>
+    waitFor(
+      () => out.stdout.includes('run on until Ctrl-C'),
+      `sim --stay to stay\n${out.stdout}\n${out.stderr}`,
+      120_000,
+    );
+  return { child, out, ended, staying };
+}
+
+const cli = (args: string[]) => runCli(args, { cwd: work.path, env });
+
+describe('sim --stay with a stop latched from an earlier run', () => {
+  it('runs the sim, so the printed release and intent drive the robot', async () => {
+    const first = simStay();
+    await first.staying();
+    expect((await cli(['stop', '--reason', 'left latched'])).code).toBe(0);
+    first.child.kill('SIGINT');
+    await first.ended;
+
+    const second = simStay();
+    try {
+      await second.staying();
+      expect(second.out.stdout).toMatch(/^not driving: the robot is stopped: latched by/);
+      const release = /^ {2}auraison-edge (stop --release)\b/m.exec(second.out.stdout);
+      const intent = /^ {2}auraison-edge intent navigate_to --params '([^']+)' --wait/m.exec(second.out.stdout);
+      expect(release, second.out.stdout).not.toBeNull();
+      expect(intent, second.out.stdout).not.toBeNull();
+
+      const released = await cli(['stop', '--release']);
+      expect(released.code, released.stderr).toBe(0);
+      const driven = await cli(['intent', 'navigate_to', '--params', intent![1]!, '--wait']);
+      expect(driven.code, `${driven.stdout}\n${driven.stderr}`).toBe(0);
+      expect(driven.stdout).toContain('"reached":true');
+    } finally {
+      second.child.kill('SIGINT');
+      await second.ended;
+    }
+  }, 300_000);
+});
