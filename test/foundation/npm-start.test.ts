@@ -5,11 +5,19 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from '../helpers/cli.ts';
+import { ROOT, runCli, tempDir } from '../helpers/cli.ts';
+import { closedPort } from '../helpers/closed-port.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const work = tempDir('npm-start-');
 afterAll(() => work.cleanup());
+
+/** A config for the checkout's `npm start` (which runs in the checkout): its data in this test's dir. */
+function startConfig(name: string, extra = 'api: {port: 0}\n'): string {
+  const config = join(work.path, `${name}.yaml`);
+  writeFileSync(config, `data_dir: ${join(work.path, name)}\nsim: {enabled: true}\nfoxglove: {port: 0}\n${extra}`);
+  return config;
+}
 
 /** `npm start -- ARGS` in the checkout, in a process group of its own, as a terminal's foreground job. */
 function npmStart(args: string[], env: NodeJS.ProcessEnv) {
@@ -31,10 +39,7 @@ function npmStart(args: string[], env: NodeJS.ProcessEnv) {
 
 describe('npm start', () => {
   it('ends with exit code 0 on Ctrl-C once the drive has reached its goal, and the daemon has stopped', async () => {
-    const config = join(work.path, 'edge.yaml');
-    const data = join(work.path, 'data');
-    writeFileSync(config, `data_dir: ${data}\nsim: {enabled: true}\napi: {port: 0}\nfoxglove: {port: 0}\n`);
-    const run = npmStart(['--speed', '50'], { AURAISON_EDGE_CONFIG: config });
+    const run = npmStart(['--speed', '50'], { AURAISON_EDGE_CONFIG: startConfig('ctrl-c') });
     try {
       await waitFor(
         () => run.out.stdout.includes('the daemon and the sim run on until Ctrl-C'),
@@ -47,6 +52,27 @@ describe('npm start', () => {
       // npm waited for the daemon's stop, and says no script failed
       expect(run.out.stdout).toContain('interrupted: stopping the daemon');
       expect(run.out.stderr).not.toMatch(/npm error|Lifecycle script/);
+    } finally {
+      if (run.child.exitCode === null && run.child.signalCode === null) process.kill(-run.child.pid!, 'SIGKILL');
+    }
+  }, 180_000);
+
+  it('takes --port N for the API and the status page, where the CLI then finds it', async () => {
+    const port = await closedPort();
+    // The config's own port (the default 7400 when it sets none) gives way to the option.
+    const config = startConfig('port', '');
+    const run = npmStart(['--speed', '50', '--port', String(port)], { AURAISON_EDGE_CONFIG: config });
+    try {
+      await waitFor(
+        () => run.out.stdout.includes('run on until Ctrl-C'),
+        `npm start to stay\n${run.out.stdout}\n${run.out.stderr}`,
+        120_000,
+      );
+      expect(run.out.stdout).toContain(`watch it live: http://127.0.0.1:${port}/`);
+      const status = await runCli(['status', '--json'], { cwd: work.path, env: { AURAISON_EDGE_CONFIG: config } });
+      expect(status.code, status.stderr).toBe(0);
+      process.kill(-run.child.pid!, 'SIGINT');
+      expect((await run.ended).code).toBe(0);
     } finally {
       if (run.child.exitCode === null && run.child.signalCode === null) process.kill(-run.child.pid!, 'SIGKILL');
     }

@@ -18,7 +18,7 @@ export const command: Command = {
   summary: 'Run the daemon with a built-in simulator and drive the robot to a goal',
   help: `Usage: auraison-edge sim turtlebot-maze [--driver nav|policy] [--goal X,Y|NAME] [--seed N] [--maze-seed N]
                                     [--duration S] [--speed N] [--config FILE] [--record | --no-record]
-                                    [--stay] [--log-level LEVEL] [--json]
+                                    [--stay] [--port N] [--log-level LEVEL] [--json]
        auraison-edge sim turtlebot-maze --export-world DIR [--gazebo harmonic|fortress]
                                     [--render-engine ogre2|ogre] [--maze-seed N] [--config FILE]
 
@@ -51,6 +51,8 @@ Options:
                    keeps it from starting, keep the daemon and the sim running until Ctrl-C, and say what to try
                    from another shell (stop, stop --release, an intent that drives again); \`npm start\` runs so.
                    The exit code is still the drive's
+  --port N         the local API and status page on port N (api.port for this run; 0 picks a free one), its
+                   stop listener on N + 1 unless the config sets api.stop_port: \`npm start -- --port 7500\`
   --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')}. Without it, warnings
                    and errors only, as lines of text (\`auraison-edge: warning: ...\`) beside the summary (JSON
                    with --json); the config's log.level is for \`run\`
@@ -106,6 +108,7 @@ stop), 2 bad usage.
         gazebo: { type: 'string' },
         'render-engine': { type: 'string' },
         stay: { type: 'boolean' },
+        port: { type: 'string' },
       },
       { min: 1, max: 1, names: 'WORLD (turtlebot-maze)' },
     );
@@ -139,7 +142,9 @@ stop), 2 bad usage.
         `--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`,
       );
 
+    const apiPort = numberOption('port', values.port, { min: 0, max: 65_535, integer: true });
     const { config, file } = resolveConfig(values.config, io.env);
+    if (apiPort !== undefined) config.api = { ...config.api, port: apiPort };
     // sim prints its own summary: a config's log.level (info in edge.example.yaml) would bury it in JSON lines.
     config.log = { ...config.log, level: logLevel };
     // Beside the human summary, the warnings read as lines of text; JSON lines when --json or --log-level asks.
