@@ -19,16 +19,19 @@ export interface ChunkerCounters {
 export interface ActionChunkerOptions {
   /** K: actions per chunk the policy returns. */
   chunkSize: number;
-  /** Ask for a chunk when queue / K <= threshold (LeRobot's chunk_size_threshold, default 0.5). */
+  /** Ask for a chunk when queue / actionSteps <= threshold (LeRobot's chunk_size_threshold, default 0.5). */
   threshold?: number;
   aggregate?: AggregateName;
+  /** Actions of a chunk that are queued (ACT's n_action_steps): the rest are dropped. Default: all K. */
+  actionSteps?: number;
 }
 
 /**
  * The robot side of LeRobot's async inference: a queue of timed actions that the control loop pops one per
  * tick, refilled by chunks that arrive while it keeps running.
  *
- * - `wantsObservation()` is true when the queue has fallen to `threshold` x K (and no chunk is awaited).
+ * - `wantsObservation()` is true when the queue has fallen to `threshold` x K (and no chunk is awaited); with
+ *   actionSteps (ACT's n_action_steps) N < K, only a chunk's first N actions are queued, and the threshold is of N.
  *   LeRobot's client asks it right after popping the step's action, and stamps the observation it then
  *   takes with the latest executed timestep.
  * - A chunk for observation timestep t carries actions for t, t+1, ... t+K-1. Actions for timesteps already
@@ -45,16 +48,20 @@ export class ActionChunker {
   readonly counters: ChunkerCounters = { executed: 0, underruns: 0, chunks: 0, late: 0, merged: 0 };
   #queue: TimedAction[] = [];
   #aggregate: Aggregator;
+  readonly #actionSteps: number;
   #latest = -1;
   #awaiting: number | undefined;
 
   constructor(options: ActionChunkerOptions) {
-    const { chunkSize, threshold = 0.5, aggregate = 'weighted_average' } = options;
+    const { chunkSize, threshold = 0.5, aggregate = 'weighted_average', actionSteps = chunkSize } = options;
     if (!Number.isInteger(chunkSize) || chunkSize < 1)
       throw new RangeError(`chunkSize must be an integer >= 1, got ${chunkSize}`);
     if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold must be within [0, 1], got ${threshold}`);
+    if (!Number.isInteger(actionSteps) || actionSteps < 1 || actionSteps > chunkSize)
+      throw new RangeError(`actionSteps must be an integer from 1 to ${chunkSize}, got ${actionSteps}`);
     this.chunkSize = chunkSize;
     this.threshold = threshold;
+    this.#actionSteps = actionSteps;
     this.#aggregate = aggregator(aggregate);
   }
 
@@ -77,7 +84,7 @@ export class ActionChunker {
   }
 
   wantsObservation(): boolean {
-    return this.#awaiting === undefined && this.#queue.length / this.chunkSize <= this.threshold;
+    return this.#awaiting === undefined && this.#queue.length / this.#actionSteps <= this.threshold;
   }
 
   /**
@@ -105,7 +112,7 @@ export class ActionChunker {
     this.counters.chunks++;
     const current = new Map(this.#queue.map((a) => [a.timestep, a.action]));
     const next: TimedAction[] = [];
-    const count = actions.length / dim;
+    const count = Math.min(actions.length / dim, this.#actionSteps);
     for (let i = 0; i < count; i++) {
       const timestep = observationTimestep + i;
       const action = actions.subarray(i * dim, (i + 1) * dim);

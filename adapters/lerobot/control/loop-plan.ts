@@ -59,6 +59,19 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
     );
   }
   const mode: LoopMode = k === 1 ? 'step' : loop.chunking.inference;
+  const { n_action_steps: steps, temporal_ensemble_coeff: coeff } = loop.chunking;
+  if (steps !== undefined && steps > k)
+    throw new ManifestError(
+      `${at}.chunking.n_action_steps: ${steps} is more than the ${k} actions of a chunk of ${output.name}`,
+    );
+  if (coeff !== undefined && mode !== 'inline')
+    throw new ManifestError(
+      `${at}.chunking.temporal_ensemble_coeff plans a chunk every tick: it needs chunking.inference: inline and a chunk policy (output ${output.name} ${JSON.stringify(output.shape)})`,
+    );
+  if (coeff !== undefined && steps !== undefined && steps !== 1)
+    throw new ManifestError(
+      `${at}.chunking: temporal_ensemble_coeff executes one action per chunk; leave n_action_steps out (or 1)`,
+    );
   const slots: BoardSlot[] = [];
   const topics: LoopPlan['topics'] = [];
   const images: ImageSlot[] = [];

@@ -2,6 +2,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import '../../../daemon/bus/index.ts';
 import { ActionChunker } from '../action-chunker.ts';
+import { TemporalEnsembler } from '../temporal-ensembler.ts';
 import { compileCommand, type CommandBuilder } from '../action-command.ts';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { PolicyRunner, type PolicyInputs } from '../policy-runner.ts';
@@ -114,7 +115,7 @@ class LoopThread {
   readonly #periodMs = 1000 / data.loop.rate_hz;
   readonly #inputs: PolicyInputs;
   readonly #previousSlices: { input: string; s: PolicySpec['inputs'][number]['sources'][number] }[];
-  readonly #chunker: ActionChunker | undefined;
+  readonly #chunker: ActionChunker | TemporalEnsembler | undefined;
   readonly #staleNow: boolean[];
   readonly #staleSeen: boolean[];
   /** Per topic, the age (ms) of its message this tick; NaN: none ever came. */
@@ -146,9 +147,13 @@ class LoopThread {
     this.#previousSlices = spec.inputs.flatMap((input) =>
       input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })),
     );
-    const { threshold, aggregate } = data.loop.chunking;
+    const { threshold, aggregate, n_action_steps: actionSteps, temporal_ensemble_coeff: coeff } = data.loop.chunking;
     this.#chunker =
-      plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold, aggregate });
+      plan.mode === 'step'
+        ? undefined
+        : coeff !== undefined
+          ? new TemporalEnsembler({ chunkSize: plan.chunkSize, coeff })
+          : new ActionChunker({ chunkSize: plan.chunkSize, threshold, aggregate, actionSteps });
     this.#staleNow = new Array<boolean>(plan.topics.length).fill(false);
     this.#staleSeen = new Array<boolean>(plan.topics.length).fill(false);
     this.#ages = new Array<number>(plan.topics.length).fill(Number.NaN);
@@ -233,7 +238,7 @@ class LoopThread {
    * Inline: the chunk is planned from this tick's observation, before this tick's action: its first
    * action is for the timestep this tick executes.
    */
-  async #planInline(runner: PolicyRunner, chunker: ActionChunker): Promise<void> {
+  async #planInline(runner: PolicyRunner, chunker: ActionChunker | TemporalEnsembler): Promise<void> {
     const t = chunker.observationSent(true);
     try {
       const outputs = await this.#runHere(runner);
@@ -247,7 +252,7 @@ class LoopThread {
   }
 
   /** The chunk's next action, or on underrun what on_underrun says. */
-  #emitNextAction(chunker: ActionChunker): void {
+  #emitNextAction(chunker: ActionChunker | TemporalEnsembler): void {
     const next = chunker.pop();
     if (next) {
       this.#emit(next.action, false);
@@ -266,7 +271,7 @@ class LoopThread {
    * Async, in LeRobot's client's order: this tick's action first, then the queue as it is now decides,
    * and the observation (taken at the tick's start) is stamped with the timestep just executed.
    */
-  #requestChunk(channel: MessagePort, chunker: ActionChunker): void {
+  #requestChunk(channel: MessagePort, chunker: ActionChunker | TemporalEnsembler): void {
     channel.postMessage({
       timestep: chunker.observationSent(),
       inputs: this.#snapshotInputs(),

@@ -228,6 +228,19 @@ export const ChunkingConfig = Type.Object(
       description:
         'async: chunks come from an inference thread, the loop never waits; inline: inference runs inside the tick.',
     }),
+    n_action_steps: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "Actions of each chunk that are queued (ACT's n_action_steps; default: the whole chunk). With threshold 0 and inference inline, the loop runs a chunk policy as LeRobot's select_action does.",
+      }),
+    ),
+    temporal_ensemble_coeff: Type.Optional(
+      Type.Number({
+        description:
+          "ACT's temporal ensembling: a chunk is planned every tick (inference: inline) and each action is the average of every prediction for its timestep, the i-th oldest weighted exp(-coeff * i) (LeRobot's default 0.01).",
+      }),
+    ),
     inference_timeout_ms: Type.Number({
       exclusiveMinimum: 0,
       default: 1000,
