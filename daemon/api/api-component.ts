@@ -35,7 +35,10 @@ export class ApiComponent implements Component {
 
   async start(): Promise<void> {
     const { host, port } = this.#settings;
-    const server = await buildApiServer(this.#ctx, this.#settings);
+    const server = await buildApiServer(this.#ctx, this.#settings, () => {
+      const url = this.#stopListener?.url;
+      return url === undefined ? undefined : new URL(url).port;
+    });
     try {
       await server.app.listen({ host, port });
     } catch (error) {

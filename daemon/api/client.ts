@@ -9,6 +9,8 @@ export interface ApiTarget {
   token: string | undefined;
   /** Where the URL came from, for messages: `--url`, `<data_dir>/run/api.json`, `config api.port`. */
   from: string;
+  /** The stop listener's URL (POST /stop on a thread of its own), when run/api.json names one. */
+  stopUrl?: string;
 }
 
 /** A reply that was not 2xx (status > 0), or no reply at all (status 0: not listening, timed out). */
@@ -43,9 +45,10 @@ export function resolveApiTarget(options: {
   const file = readApiFile(dataDir);
   if (file && alive(file.pid))
     return {
-      url: file.url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:'),
+      url: reachable(file.url),
       token: bearer,
       from: `${dataDir}/run/api.json`,
+      ...(file.stop_url ? { stopUrl: reachable(file.stop_url) } : {}),
     };
   if (!config.api.enabled || config.api.port === 0) return undefined;
   const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host === '::' ? '::1' : config.api.host;
@@ -54,6 +57,11 @@ export function resolveApiTarget(options: {
     token: bearer,
     from: 'config api.host/api.port',
   };
+}
+
+/** A URL the daemon wrote with the address it binds, as a client on this host reaches it. */
+function reachable(url: string): string {
+  return url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
 }
 
 /** A small JSON client of the local API, for the CLI's thin commands. */

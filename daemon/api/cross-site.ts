@@ -73,8 +73,19 @@ export function crossSiteRefusal(
       ),
     };
   }
-  // Only a POST can come from a page on another origin without a CORS preflight (which this API never grants):
-  // a DELETE, PUT or PATCH with no body (an MCP client ending its session) needs no content type.
+  return jsonTypeRefusal(method, what, headers);
+}
+
+/**
+ * Why a request that may change state lacks the JSON type (415), or undefined. Only a POST can come from a page on
+ * another origin without a CORS preflight (which the API never grants, nor the stop listener to any page but the
+ * API's): a DELETE, PUT or PATCH with no body (an MCP client ending its session) needs no content type.
+ */
+export function jsonTypeRefusal(
+  method: string,
+  what: string,
+  headers: IncomingHttpHeaders,
+): { reason: CrossSiteRefusal; error: HttpError } | undefined {
   const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (mediaType !== 'application/json' && (method === 'POST' || headers['content-type'] !== undefined))
     return {
@@ -88,6 +99,22 @@ export function crossSiteRefusal(
       ),
     };
   return undefined;
+}
+
+/**
+ * The Origin of a request from the API's own status page (`http`, the Host's name or a loopback name for it, the API's
+ * port), sent to another of the daemon's ports (the stop listener's); undefined for any other origin, or none.
+ */
+export function apiPageOrigin(headers: IncomingHttpHeaders, apiPort: string): string | undefined {
+  const { origin, host } = headers;
+  if (origin === undefined || host === undefined) return undefined;
+  let name: string;
+  try {
+    name = new URL(`http://${host}`).host.replace(/:\d+$/, '');
+  } catch {
+    return undefined; // not a Host of ours
+  }
+  return isOwnOrigin(origin, `${name}:${apiPort}`) ? origin : undefined;
 }
 
 /**

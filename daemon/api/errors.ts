@@ -29,12 +29,16 @@ export function validationHttpError(part: string, error: ValidationError): HttpE
  */
 export function makeErrorHandler(log: Logger) {
   return (error: FastifyError | HttpError | Error, request: FastifyRequest, reply: FastifyReply): void => {
-    const body = toErrorBody(error);
-    const status = statusOf(error);
+    const { status, body } = errorReply(error);
     if (status >= 500 && status !== 503 && status !== 504)
       log.error({ err: error.message, url: request.url }, 'api request failed');
     void reply.code(status).send(body);
   };
+}
+
+/** The status and body the API answers `error` with; the stop listener's thread answers its stops' so. */
+export function errorReply(error: Error): { status: number; body: ErrorBody } {
+  return { status: statusOf(error), body: toErrorBody(error) };
 }
 
 /** Errnos of a disk that takes no more: the request was refused whole (nothing half-written), 507. */

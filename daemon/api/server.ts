@@ -50,7 +50,11 @@ const CLOSE_GRACE_MS = 1500;
  * TypeBox schema validated by the contract's validator, one error shape, the auth gate first, then
  * the guard against web pages (cross-site.ts).
  */
-export async function buildApiServer(ctx: ComponentContext, settings: ApiSettings): Promise<ApiServer> {
+export async function buildApiServer(
+  ctx: ComponentContext,
+  settings: ApiSettings,
+  stopPort: () => string | undefined = () => undefined,
+): Promise<ApiServer> {
   const log = ctx.log.child({ component: 'api' });
   const errorHandler = makeErrorHandler(log);
   const metrics = new ApiMetrics();
@@ -123,7 +127,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
   });
   const freeBytes = new Sampled({ read: () => statfs(ctx.dataDir).then((s) => s.bavail * s.bsize) });
   const memory = new Sampled({ read: readProcessMemory });
-  const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics, freeBytes, memory };
+  const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics, freeBytes, memory, stopPort };
   for (const plugin of [
     healthRoutes,
     statusRoutes,

@@ -10,7 +10,7 @@ export interface StopListenerData {
   port: number;
   /** The API's own gate (auth.ts's apiGate, checked on the daemon's thread). */
   gate: ApiGate;
-  /** The API's own URL, named in what the listener answers to anything but POST /stop. */
+  /** The API's own URL, named in what the listener answers to anything but POST /stop; its page's port is its own. */
   apiUrl: string;
   /** The off-loop zero commands set when it starts (RobotStopAuthority.setOffLoopZero), by name. */
   zeros: [string, OffLoopZero][];
@@ -21,7 +21,11 @@ export interface StopListenerData {
 }
 
 /** From the daemon's thread to the listener's. */
-export type ToListener = { type: 'zeros'; zeros: [string, OffLoopZero][] } | { type: 'close' };
+export type ToListener =
+  | { type: 'zeros'; zeros: [string, OffLoopZero][] }
+  /** The daemon's full report of the stop `id` (what the API's POST /stop answers: its status and body). */
+  | { type: 'report'; id: number; status: number; body: unknown }
+  | { type: 'close' };
 
 /** From the listener's thread to the daemon's. */
 export type FromListener =
@@ -38,8 +42,8 @@ export type FromListener =
   | { type: 'failed'; message: string; code?: string }
   /** The thread left real time for a flood (`demoted`), or came back to it. */
   | { type: 'scheduling'; scheduling: string; demoted: boolean; demotions: number }
-  /** A stop came in: its line is counted already; the main thread takes the rest. */
-  | { type: 'stop'; id: number; by: string; reason: string | null; at: string }
+  /** A stop came in: its line is counted already; the main thread takes the rest (`report`: and answers with it). */
+  | { type: 'stop'; id: number; by: string; reason: string | null; at: string; report: boolean }
   /** What the stop `id`'s zero commands did, once each answered (or its wait ran out). */
   | { type: 'zeroed'; id: number; zeroed: string[]; failed: Record<string, string> }
   /** A pino JSON line of the thread's logger. */

@@ -7,7 +7,7 @@ import type { OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/in
 import { applyThreadScheduling, StopLine } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { clientErrorHandler } from './client-error.ts';
-import { crossSiteRefusal } from './cross-site.ts';
+import { apiPageOrigin, crossSiteRefusal, jsonTypeRefusal } from './cross-site.ts';
 import { FloodGuard } from './stop-listener-flood.ts';
 import { gateRefusal } from './gate.ts';
 import { HttpError } from './http-error.ts';
@@ -34,10 +34,19 @@ const MAX_BODY_BYTES = 4096;
 const REQUEST_TIMEOUT_MS = 2000;
 /** How long an answer waits for the zero commands: one that has not answered by then is named as such. */
 const ZERO_WAIT_MS = 250;
+/**
+ * How long a stop asked with `?report=full` waits for the main thread's report: past it the answer is this thread's
+ * own (202), within the CLI's 5 s and the page's 10 s for an answer.
+ */
+const REPORT_WAIT_MS = 3000;
+/** The API's port: its status page, at it, is the one page whose stops this thread takes (by CORS). */
+const apiPort = new URL(data.apiUrl).port;
 
 /** The off-loop zero commands, by name: each opened once in this thread, kept until set otherwise. */
 const zeros = new Map<string, { spec: string; sender: Promise<OffLoopZeroSender> }>();
 let nextStop = 1;
+/** The stops whose answer waits for the main thread's report, by id. */
+const reports = new Map<number, (report: { status: number; body: unknown }) => void>();
 
 /** Loads an off-loop zero's module: TypeScript through the require hook this thread was started with. */
 async function load(zero: OffLoopZero): Promise<OffLoopZeroSender> {
@@ -105,6 +114,85 @@ function answer(res: ServerResponse, status: number, body: unknown, close = fals
   res.end(text);
 }
 
+/** The CORS headers of an answer to the API's own page (`origin`), which reads it from another port. */
+function corsFor(res: ServerResponse, origin: string | undefined): void {
+  res.setHeader('vary', 'origin');
+  if (origin !== undefined) res.setHeader('access-control-allow-origin', origin);
+}
+
+/** What a page may send in a stop besides the safelisted headers: the token and the JSON type. */
+const PAGE_HEADERS = new Set(['authorization', 'content-type']);
+
+/**
+ * A CORS preflight (OPTIONS with Access-Control-Request-Method): granted to the API's own page alone, for POST /stop
+ * with the token and the JSON type. It carries no token (a browser never sends one), so only the Host rule is held.
+ */
+function preflight(req: IncomingMessage, res: ServerResponse, path: string): void {
+  const refused = gateRefusal(
+    { ...gate, expected: undefined },
+    { url: path, httpVersion: req.httpVersion, headers: req.headers },
+  );
+  if (refused) return refuse(res, refused);
+  const origin = apiPageOrigin(req.headers, apiPort);
+  const asked = String(req.headers['access-control-request-headers'] ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  if (
+    !origin ||
+    path !== '/stop' ||
+    req.headers['access-control-request-method'] !== 'POST' ||
+    !asked.every((h) => PAGE_HEADERS.has(h))
+  )
+    return refuse(
+      res,
+      new HttpError(
+        403,
+        'cross_site',
+        `OPTIONS ${path} refused: the stop listener takes a page's POST /stop from the API's own status page (port ${apiPort}) alone, with no header but Authorization and Content-Type`,
+      ),
+    );
+  corsFor(res, origin);
+  res.writeHead(204, {
+    'access-control-allow-methods': 'POST',
+    'access-control-allow-headers': 'authorization, content-type',
+    'access-control-max-age': '600',
+    'cache-control': 'no-store',
+  });
+  res.end();
+}
+
+/** `?report=full` (wait for the daemon's report) or nothing; anything else is a 400. */
+function wantsReport(url: string): boolean {
+  const query = new URLSearchParams(url.split('?')[1] ?? '');
+  for (const key of query.keys())
+    if (key !== 'report')
+      throw new HttpError(400, 'bad_request', `querystring.${key}: unknown (POST /stop takes ?report=full or nothing)`);
+  const report = query.getAll('report');
+  if (report.length === 0) return false;
+  if (report.length === 1 && report[0] === 'full') return true;
+  throw new HttpError(
+    400,
+    'bad_request',
+    "querystring.report: expected full (the daemon's report), or no report at all",
+  );
+}
+
+/** The main thread's report of the stop `id`, or undefined when it has not come within REPORT_WAIT_MS. */
+function reportOf(id: number): Promise<{ status: number; body: unknown } | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      reports.delete(id);
+      resolve(undefined);
+    }, REPORT_WAIT_MS);
+    reports.set(id, (report) => {
+      clearTimeout(timer);
+      reports.delete(id);
+      resolve(report);
+    });
+  });
+}
+
 function refuse(res: ServerResponse, error: HttpError): void {
   if (error.statusCode === 401) res.setHeader('www-authenticate', 'Bearer realm="auraison-edge"');
   // As the API's gate: the body the route will never take is not read on.
@@ -169,9 +257,14 @@ function stopRequestProblem(value: unknown): string | undefined {
 
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
+  const path = url.split('?')[0]!;
+  if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined)
+    return preflight(req, res, path);
+  // The API's own page may read every answer, a refusal included (its 401 asks the operator for the token).
+  const page = apiPageOrigin(req.headers, apiPort);
+  corsFor(res, page);
   const refused = gateRefusal(gate, { url, httpVersion: req.httpVersion, headers: req.headers });
   if (refused) return refuse(res, refused);
-  const path = url.split('?')[0]!;
   if (path !== '/stop') {
     const error = new HttpError(
       404,
@@ -184,10 +277,15 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('allow', 'POST');
     return refuse(res, new HttpError(405, 'method_not_allowed', `${req.method} /stop: this route takes POST`));
   }
-  const crossSite = crossSiteRefusal('POST', 'POST /stop', req.headers);
+  // The API's page is on another port of this host (same-site to the browser), and let in as the API lets it in.
+  const crossSite = page
+    ? jsonTypeRefusal('POST', 'POST /stop', req.headers)
+    : crossSiteRefusal('POST', 'POST /stop', req.headers);
   if (crossSite) return refuse(res, crossSite.error);
   let order: StopRequest;
+  let report: boolean;
   try {
+    report = wantsReport(url);
     order = await readOrder(req);
   } catch (error) {
     return refuse(res, error instanceof HttpError ? error : new HttpError(400, 'bad_request', String(error)));
@@ -198,18 +296,25 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const id = nextStop++;
   // Held from here: the threads that read the line stop commanding before the main thread hears of it.
   line.stoppedOffLoop();
-  post({ type: 'stop', id, by, reason, at });
+  const reported = report ? reportOf(id) : undefined;
+  post({ type: 'stop', id, by, reason, at, report });
   const { zeroed, failed } = await sendZeros();
   post({ type: 'zeroed', id, zeroed, failed });
-  answer(res, 200, {
-    stopped: true,
-    by,
-    reason,
-    at,
-    zeroed,
-    not_zeroed: failed,
-    taken_by_daemon:
-      'the daemon ends what drives the robot, sends the zero Twist to every bridge, latches (agent.stop_latch) and journals this stop; GET /status shows it',
+  const own = { stopped: true, by, reason, at, zeroed, not_zeroed: failed };
+  if (!reported)
+    return answer(res, 200, {
+      ...own,
+      taken_by_daemon:
+        'the daemon ends what drives the robot, sends the zero Twist to every bridge, latches (agent.stop_latch) and journals this stop; GET /status shows it',
+    });
+  // The daemon's report, as the API's POST /stop answers it; a main thread that has not given it in time gets this
+  // thread's own answer, saying what is still to come.
+  const full = await reported;
+  if (full) return answer(res, full.status, full.body);
+  answer(res, 202, {
+    ...own,
+    report: null,
+    taken_by_daemon: `not within ${REPORT_WAIT_MS / 1000} s: the daemon's main thread has not taken this stop yet; it ends what drives the robot, sends the zero Twist to every bridge (ROS 2 included), latches and journals it once it runs; GET /status shows it`,
   });
 }
 
@@ -291,6 +396,7 @@ setZeros(data.zeros);
 
 port.on('message', (m: ToListener) => {
   if (m.type === 'zeros') return setZeros(m.zeros);
+  if (m.type === 'report') return reports.get(m.id)?.({ status: m.status, body: m.body });
   server.close();
   server.closeAllConnections();
   void Promise.all([...zeros.values()].map(({ sender }) => sender.then((s) => s.close()).catch(() => undefined))).then(

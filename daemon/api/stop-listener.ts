@@ -4,6 +4,7 @@ import type { RobotStopAuthority } from '../contract/index.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../util/index.ts';
 import type { SchedulingRequest } from '../util/index.ts';
 import { apiGate } from './auth.ts';
+import { errorReply } from './errors.ts';
 import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
 
 export interface StopListenerOptions {
@@ -36,8 +37,10 @@ export const spawnStopListener = (data: StopListenerData): Worker =>
  * next tick, latch or none), sends the off-loop zero commands itself (the Zenoh graph's, on a session of its
  * own), and answers; the main thread hears of it by message and takes the rest through the daemon's one stop
  * (RobotStopAuthority.stop): the hooks, the zero Twist on the bus (ROS 2 included), the latch and its file, the
- * journal. It is held to the API's own gate (Host, token, cross-site), and serves nothing else: the latch is
- * released through the API alone.
+ * journal. Asked for it (`POST /stop?report=full`: the CLI, the status page), it answers with that stop's full
+ * report, as the API's POST /stop does, once the main thread has it. It is held to the API's own gate (Host, token,
+ * cross-site; the API's own page is let in by CORS), and serves nothing else: the latch is released through the API
+ * alone.
  */
 export class StopListener {
   readonly #robotStop: RobotStopAuthority;
@@ -162,10 +165,14 @@ export class StopListener {
     const zeroes = new Promise<{ zeroed: string[]; failed: Record<string, string> }>((resolve) =>
       this.#zeroes.set(m.id, resolve),
     );
-    this.#robotStop.stop(m.by, m.reason ?? undefined, { at: m.at, zeroes }).catch((error: Error) => {
-      // The daemon's stop logged what it did and why not; this says where it came from.
-      this.#log.error({ by: m.by, err: error.message }, 'stop listener: the daemon could not stop the robot');
-    });
+    this.#robotStop.stop(m.by, m.reason ?? undefined, { at: m.at, zeroes }).then(
+      (outcome) => m.report && this.#post({ type: 'report', id: m.id, status: 200, body: outcome }),
+      (error: Error) => {
+        // The daemon's stop logged what it did and why not; this says where it came from.
+        this.#log.error({ by: m.by, err: error.message }, 'stop listener: the daemon could not stop the robot');
+        if (m.report) this.#post({ type: 'report', id: m.id, ...errorReply(error) });
+      },
+    );
   }
 
   #relay(text: string): void {

@@ -5,12 +5,13 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpSettings, McpToolName } from '../config/index.ts';
-import type { ExternalRuns, MetricFamily } from '../contract/index.ts';
-import { ApiCaller, type Inject } from './api-caller.ts';
+import type { ExternalRuns, MetricFamily, RobotStopOutcome } from '../contract/index.ts';
+import { ApiCallError, ApiCaller, type Inject } from './api-caller.ts';
 import { CallWindow } from './call-window.ts';
 import { gatewayMetrics } from './gateway-metrics.ts';
 import { registerResources } from './resources.ts';
 import { SessionRun, type RefusalReason } from './session-run.ts';
+import { stopCalls } from './stop-calls.ts';
 import { registerTools, TOOLS } from './tools.ts';
 import { guardUnexposed } from './unexposed-guard.ts';
 
@@ -22,12 +23,16 @@ interface Session {
   record: SessionRun;
   /** The Authorization header of the session's latest request: the tools call the API with it. */
   authorization: string | undefined;
+  /** The stops taken as their requests were read, by JSON-RPC id, until the stop tool's call takes each. */
+  stops: Map<string | number, Promise<RobotStopOutcome>>;
 }
 
 /** The longest actor name the contract takes (PolicyContext.actor). */
 const MAX_ACTOR = 128;
 /** The rate's window (max_calls_per_minute), and a session run's. */
 const MINUTE_MS = 60_000;
+/** Stops taken whose tool call has not come: a client that sends stops the SDK never runs keeps no more. */
+const MAX_UNCLAIMED_STOPS = 64;
 
 /**
  * The MCP gateway: one McpServer per MCP session (streamable HTTP), whose tools call the local API as the
@@ -40,28 +45,35 @@ export class McpGateway {
   #inject: Inject;
   #log: Logger;
   #runs: () => ExternalRuns | undefined;
+  #stop: (by: string, reason?: string) => Promise<RobotStopOutcome>;
   #exposed: ReadonlySet<McpToolName>;
   /** Every session's calls together, for max_calls_per_minute_total: more sessions buy no more calls. */
   #window: CallWindow;
   #calls = new Map<string, number>();
   #refused = new Map<string, number>();
 
-  /** `runs`: where a session's reads and refusals become runs (the agent's store, resolved at each window). */
+  /**
+   * `runs`: where a session's reads and refusals become runs (the agent's store, resolved at each window); `stop`: the
+   * daemon's one stop (RobotStopAuthority.stop), which a stop tool call takes as its request is read.
+   */
   constructor({
     settings,
     inject,
     log,
     runs,
+    stop,
   }: {
     settings: McpSettings;
     inject: Inject;
     log: Logger;
     runs: () => ExternalRuns | undefined;
+    stop: (by: string, reason?: string) => Promise<RobotStopOutcome>;
   }) {
     this.#settings = settings;
     this.#inject = inject;
     this.#log = log;
     this.#runs = runs;
+    this.#stop = stop;
     this.#exposed = new Set<McpToolName>([...settings.tools, 'stop']);
     this.#window = new CallWindow({ limit: settings.max_calls_per_minute_total, windowMs: MINUTE_MS });
   }
@@ -102,7 +114,34 @@ export class McpGateway {
       this.#sessions.set(session.transport.sessionId, session);
     }
     session.authorization = authorization;
+    this.#stopFirst(session, body);
     await session.transport.handleRequest(req, res, body);
+  }
+
+  /**
+   * The operator's stop, in the tick its request is read: the robot stops (the stop line, the hooks, the zero commands
+   * and the latch) before the SDK parses the call and the tool's turn comes, each an await the event loop may fill
+   * with other work. The stop tool's call then answers with this stop's report, as POST /stop's. A session's client has
+   * passed the API's gate (its token, Host and origin), the same authority as POST /stop.
+   */
+  #stopFirst(session: Session, body: unknown): void {
+    for (const { id, reason } of stopCalls(body)) {
+      if (session.stops.size >= MAX_UNCLAIMED_STOPS) session.stops.delete(session.stops.keys().next().value!);
+      const taken = this.#stop(this.#actor(session.server), reason).catch((error: Error) => {
+        // As the tool's POST /stop would fail: RobotNotStoppedError is the API's 500 not_stopped.
+        const { statusCode = 500, code = 'internal' } = error as { statusCode?: number; code?: string };
+        throw new ApiCallError(statusCode, code, `POST /stop: ${statusCode} ${error.message}`);
+      });
+      taken.catch(() => {}); // the tool's call reports it
+      session.stops.set(id, taken);
+    }
+  }
+
+  /** The stop taken for the call `id` as its request was read, once. */
+  #stopTaken(session: Session, id: string | number): Promise<RobotStopOutcome> | undefined {
+    const taken = session.stops.get(id);
+    session.stops.delete(id);
+    return taken;
   }
 
   /**
@@ -138,6 +177,7 @@ export class McpGateway {
         log: this.#log,
       }),
       authorization: undefined,
+      stops: new Map(),
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
         onsessioninitialized: (id) => void this.#sessions.set(id, session),
@@ -151,7 +191,11 @@ export class McpGateway {
     registerTools({
       server,
       exposed: this.#exposed,
-      env: () => ({ api: api(), actor: this.#actor(server) }),
+      env: (requestId) => ({
+        api: api(),
+        actor: this.#actor(server),
+        stopTaken: this.#stopTaken(session, requestId),
+      }),
       admit: (tool) => {
         this.#count(this.#calls, tool);
         const refusal = this.#overRate(session, performance.now());

@@ -15,6 +15,8 @@ export interface ToolEnv {
   actor: string;
   /** Told when the call's run was refused by a frame: the rule that denied it, for the gateway's counters. */
   refused: (rule: string) => void;
+  /** The stop the gateway took for this call as it read the request (see stopCalls), or undefined. */
+  stopTaken?: Promise<unknown>;
 }
 
 interface ToolSpec {
@@ -131,8 +133,8 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     input: { reason: z.string().max(1024).optional() },
     acts: true,
     ownRun: false,
-    async run({ reason }, { api, actor }) {
-      return untrustedResult(await api.post('/stop', { by: actor, ...(reason ? { reason } : {}) }));
+    async run({ reason }, { api, actor, stopTaken }) {
+      return untrustedResult(await (stopTaken ?? api.post('/stop', { by: actor, ...(reason ? { reason } : {}) })));
     },
   },
   submit_intent: {
@@ -212,7 +214,8 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
 export interface RegisterOptions {
   server: McpServer;
   exposed: ReadonlySet<McpToolName>;
-  env: () => Omit<ToolEnv, 'refused'>;
+  /** The env of the call `requestId` (its JSON-RPC id). */
+  env: (requestId: string | number) => Omit<ToolEnv, 'refused'>;
   /** Asked before each call but stop's: why to refuse it (past the client's or all clients' rate), or undefined. */
   admit: (tool: McpToolName) => string | undefined;
   /** Told of each call refused: by the API (its error code) or by a frame in the call's run (the rule). */
@@ -236,13 +239,13 @@ export function registerTools({ server, exposed, env, admit, refused, called }: 
         inputSchema: spec.input,
         annotations: { readOnlyHint: !spec.acts, openWorldHint: true },
       },
-      async (args: Record<string, unknown>) => {
+      async (args: Record<string, unknown>, { requestId }: { requestId: string | number }) => {
         // The operator's stop is never refused, not even to a client past its rate.
         const refusal = name === 'stop' ? undefined : admit(name);
         if (refusal) return errorResult(refusal);
         let result: CallToolResult;
         try {
-          result = await spec.run(args, { ...env(), refused: (rule) => refused(name, rule) });
+          result = await spec.run(args, { ...env(requestId), refused: (rule) => refused(name, rule) });
         } catch (error) {
           if (!(error instanceof ApiCallError)) throw error;
           refused(name, error.code);

@@ -125,6 +125,9 @@ export class StopAuthority implements RobotStopAuthority {
    */
   async stop(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome> {
     const order: StopOrder = { by, reason };
+    // The line first, whichever door the stop came in by: the threads that drive the robot (the control loops, the
+    // sim) hold from their next tick, before the hooks and the zero commands below. The listener's stop is on it.
+    if (!offLoop) this.latch.line.stoppedOffLoop();
     const stopId = newId();
     this.#stops++;
     const topic = this.#config.policy.velocity.topic;
@@ -140,9 +143,8 @@ export class StopAuthority implements RobotStopAuthority {
         this.#log.error({ topic: t, err: error.message }, `robot stop: the zero command could not be sent to ${t}`);
     // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
     const engaged = this.latch.enabled ? this.latch.engage(order) : undefined;
-    // The line counted the listener's stop when it came in; the loops that read it hold from there.
-    if (offLoop) this.latch.line.taken();
-    else this.latch.line.stopped();
+    // Taken: the latch holds the line from here (agent.stop_latch), or the hooks ended what the line held.
+    this.latch.line.taken();
 
     // The event does not wait for the latch file: both are written at once, each on its own, so the reply
     // waits for the slower of two writes instead of one after the other.

@@ -41,24 +41,22 @@ export class StopLine {
     return Atomics.load(this.#words, PENDING);
   }
 
-  /** A stop on another thread than the main one: held until the main thread takes it (`taken`). */
+  /**
+   * A stop, held until it is taken (`taken`): one on another thread than the main one, until the main thread takes
+   * it; the main thread's own, until its latch engaged.
+   */
   stoppedOffLoop(): void {
     Atomics.add(this.#words, PENDING, 1);
     this.#count();
   }
 
-  /** The main thread has taken a stop of the listener's (its latch engaged, if the latch is on). */
+  /** The main thread has taken a stop (its latch engaged, if the latch is on). */
   taken(): void {
     // Never below zero: a stop taken twice (a listener that restarted) must not hide the next one.
     for (;;) {
       const now = Atomics.load(this.#words, PENDING);
       if (now <= 0 || Atomics.compareExchange(this.#words, PENDING, now, now - 1) === now) return;
     }
-  }
-
-  /** A stop on the main thread. */
-  stopped(): void {
-    this.#count();
   }
 
   /** The latch engaged (true) or released (false): StopLatch's to call. */

@@ -18,7 +18,8 @@ const BEARER = { authorization: `Bearer ${TOKEN}` };
 
 interface Reply {
   status: number;
-  body: { error?: string; message?: string; stopped?: boolean };
+  body: { error?: string; message?: string; stopped?: boolean; topic?: string; latched?: { by: string } | null };
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /** One request as a client shapes it, headers and all (Host included); the status and JSON body it got. */
@@ -28,7 +29,13 @@ function send(url: string, method: string, headers: Record<string, string>, body
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text ? (JSON.parse(text) as Reply['body']) : {} }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          body: text ? (JSON.parse(text) as Reply['body']) : {},
+          headers: res.headers,
+        }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -94,6 +101,72 @@ describe('the stop listener as the local operator holds it', () => {
     expect(fromPage).toMatchObject({ status: 403, body: { error: 'cross_site' } });
     expect((await send(`${apiUrl}/stop/release`, 'POST', { ...JSON_TYPE }, release)).status).toBe(401);
     expect(latched(daemon)?.by).toBe('ada');
+  });
+
+  it("lets the API's own page in by CORS, and no other page: a preflight, then the stop with the daemon's report", async () => {
+    const { daemon, apiUrl, stopUrl, line } = await daemonWithToken('stop-gate-page-');
+    const page = apiUrl; // the status page's origin: the API's
+    const other = `http://127.0.0.1:${Number(new URL(apiUrl).port) + 100}`; // another local service's page
+    const preflight = (origin: string, headers = 'authorization,content-type', method = 'POST', path = '/stop') =>
+      send(`${stopUrl}${path}`, 'OPTIONS', {
+        origin,
+        'access-control-request-method': method,
+        'access-control-request-headers': headers,
+        'sec-fetch-site': 'same-site',
+      });
+    const granted = await preflight(page);
+    expect(granted.status).toBe(204);
+    expect(granted.headers).toMatchObject({
+      'access-control-allow-origin': page,
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': 'authorization, content-type',
+    });
+    // Another page of this host, another origin, a header beyond the two, another method or path: no grant.
+    for (const refused of [
+      await preflight(other),
+      await preflight('http://evil.example'),
+      await preflight('null'),
+      await preflight(page, 'authorization,content-type,x-forged'),
+      await preflight(page, 'content-type', 'DELETE'),
+      await preflight(page, 'content-type', 'POST', '/stop/release'),
+    ]) {
+      expect(refused).toMatchObject({ status: 403, body: { error: 'cross_site' } });
+      expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    }
+    // The stops a browser sends: the same-site page of another origin stops nothing; the API's page without the
+    // token is refused (and may read why, to ask for it), with it the robot stops and the page reads the report.
+    const fromBrowser = (origin: string, headers: Record<string, string>) =>
+      send(
+        `${stopUrl}/stop?report=full`,
+        'POST',
+        { ...JSON_TYPE, ...headers, origin, 'sec-fetch-site': 'same-site' },
+        '{"by": "status-page"}',
+      );
+    expect(await fromBrowser(other, BEARER)).toMatchObject({ status: 403, body: { error: 'cross_site' } });
+    const noToken = await fromBrowser(page, {});
+    expect(noToken).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+    expect(noToken.headers['access-control-allow-origin']).toBe(page);
+    const noJson = await send(
+      `${stopUrl}/stop`,
+      'POST',
+      { ...BEARER, 'content-type': 'text/plain', origin: page, 'sec-fetch-site': 'same-site' },
+      '{}',
+    );
+    expect(noJson).toMatchObject({ status: 415, body: { error: 'unsupported_media_type' } });
+    expect(await send(`${stopUrl}/stop?report=all`, 'POST', { ...JSON_TYPE, ...BEARER }, '{}')).toMatchObject({
+      status: 400,
+      body: { error: 'bad_request' },
+    });
+    expect(line.stops).toBe(0);
+    expect(latched(daemon)).toBeUndefined();
+
+    const stopped = await fromBrowser(page, BEARER);
+    // The API's POST /stop's own report, from the main thread, through the listener.
+    expect(stopped).toMatchObject({ status: 200, body: { topic: '/cmd_vel', latched: { by: 'status-page' } } });
+    expect(stopped.body.stopped).toBeUndefined();
+    expect(stopped.headers['access-control-allow-origin']).toBe(page);
+    expect(line.stops).toBe(1);
+    expect(latched(daemon)?.by).toBe('status-page');
   });
 
   it("takes the operator's stop while an attacker floods the listener and the API", { timeout: 90_000 }, async () => {

@@ -16,7 +16,7 @@ import { MapView } from '/page/map-view.js';
 import { MotionView } from '/page/motion-view.js';
 import { loopLatencies } from '/page/prometheus.js';
 import { shortIds } from '/page/run-ids.js';
-import { latchGeneration, releaseStop, showHealthStatus, showLatch, stopRobot } from '/page/stop-view.js';
+import { latchGeneration, releaseStop, showHealthStatus, showLatch, showStopUrl, stopRobot } from '/page/stop-view.js';
 import { refreshSync } from '/page/sync-view.js';
 
 const runs = new Map();
@@ -78,6 +78,7 @@ async function refreshStatus() {
   const [health, status] = await Promise.all([getJson('/healthz'), getJson('/status')]);
   const latch = status.components.stop?.details?.stop_latch ?? status.components.agent?.details?.stop_latch ?? null;
   if (asked === latchGeneration()) showLatch(latch);
+  showStopUrl(status.components.api?.details?.stop_url);
   showHealthStatus(health.status);
   $('ready').textContent = status.readiness.ready ? 'ready' : 'not ready';
   $('ready').className = `badge ${status.readiness.ready ? 'pass' : 'fail'}`;

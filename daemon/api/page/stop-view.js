@@ -1,7 +1,7 @@
-// The operator's stop on the status page: the STOP button (POST /stop), the latched stop's banner with its Release
-// (POST /stop/release), and the health badge, which says STOPPED while the stop holds. app.js wires the buttons and
-// hands over what /status and /healthz say.
-import { postJson, Unauthorized } from '/page/api.js';
+// The operator's stop on the status page: the STOP button (POST /stop, on the stop listener when the daemon runs one),
+// the latched stop's banner with its Release (POST /stop/release), and the health badge, which says STOPPED while the
+// stop holds. app.js wires the buttons and hands over what /status and /healthz say.
+import { postJson, Unauthorized, Unreachable } from '/page/api.js';
 import { $, el } from '/page/dom.js';
 
 /** The daemon's last /healthz status; undefined while it does not answer. */
@@ -43,12 +43,43 @@ let stopsSent = 0;
 let stopShown = 0;
 let stopsInFlight = 0;
 
+/** The stop listener's port (the daemon's /status names its URL), or undefined when it runs none. */
+let stopPort;
+
+/** What /status says of the stop listener's URL (components.api.details.stop_url), or null. */
+export function showStopUrl(url) {
+  stopPort = url ? new URL(url).port : undefined;
+}
+
+/**
+ * The stop: to the stop listener when the daemon runs one, which takes it without waiting for the daemon's event
+ * loop and answers with the daemon's report (this page is the one page it lets in, by CORS); at this page's own
+ * host, so its Host is the one the page was opened at. A listener that does not answer leaves the API's POST /stop.
+ */
+async function sendStop() {
+  if (stopPort) {
+    try {
+      return await postJson(`${location.protocol}//${location.hostname}:${stopPort}/stop?report=full`, {
+        by: 'status-page',
+      });
+    } catch (error) {
+      if (!(error instanceof Unreachable)) throw error;
+    }
+  }
+  return postJson('/stop', { by: 'status-page' });
+}
+
 export async function stopRobot({ onError, afterStop }) {
   const seq = ++stopsSent;
   stopsInFlight++;
   showStopSending();
   try {
-    const outcome = await postJson('/stop', { by: 'status-page' });
+    const outcome = await sendStop();
+    if (!outcome.topic) {
+      // The listener's own answer: its thread took the stop, and the daemon's main thread has not reported it yet.
+      showStopResult(seq, 'failed', unconfirmedText(outcome), undefined, outcome.taken_by_daemon);
+      return;
+    }
     if (seq >= stopShown) latchChanged(outcome.latched);
     showStopResult(seq, 'stopped', stoppedText(outcome), outcome.journal_error, outcome.cancelled.join('\n'));
     afterStop();
@@ -154,6 +185,10 @@ function stoppedText(o) {
       : `${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'} cancelled`;
   const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
   return `stopped ${new Date().toLocaleTimeString()}: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}, ${runs}`;
+}
+
+function unconfirmedText(o) {
+  return `held on the stop line ${new Date().toLocaleTimeString()} (zero commands: ${o.zeroed.join(', ')}), NOT confirmed by the daemon: its main thread has not taken the stop yet`;
 }
 
 /** Until an answer comes, the line says so: an earlier click's "stopped" is not this one's answer. */

@@ -22,7 +22,7 @@ const FileParams = Type.Object(
  * The status page: plain HTML, CSS and ES modules in daemon/api/page, read once at start (no build step).
  * The files hold no data; everything they show comes from the API with the same token as any client.
  */
-export const pageRoutes: FastifyPluginAsync<RouteContext> = async (app) => {
+export const pageRoutes: FastifyPluginAsync<RouteContext> = async (app, { stopPort }) => {
   const files = new Map<string, string>();
   for (const name of readdirSync(PAGE_DIR))
     if (TYPES[extname(name)]) files.set(name, readFileSync(join(PAGE_DIR, name), 'utf8'));
@@ -32,9 +32,18 @@ export const pageRoutes: FastifyPluginAsync<RouteContext> = async (app) => {
     'x-content-type-options': 'nosniff',
   };
 
-  app.get('/', { schema: { querystring: NoQuery } }, async (_request, reply) =>
-    reply.headers(headers).type(TYPES['.html']!).send(files.get('index.html')),
-  );
+  // The page itself may also connect to the stop listener, at the host it was opened at (its STOP goes there).
+  app.get('/', { schema: { querystring: NoQuery } }, async (request, reply) => {
+    const port = stopPort();
+    const host = request.host.replace(/:\d+$/, '');
+    // A name as a URL writes it, nothing that could end the policy's directive.
+    const connect =
+      port === undefined || !/^[\w.[\]:-]+$/.test(host) ? '' : `; connect-src 'self' http://${host}:${port}`;
+    return reply
+      .headers({ ...headers, 'content-security-policy': `${headers['content-security-policy']}${connect}` })
+      .type(TYPES['.html']!)
+      .send(files.get('index.html'));
+  });
 
   app.get<{ Params: Static<typeof FileParams> }>(
     '/page/:file',

@@ -19,4 +19,6 @@ export interface RouteContext {
   freeBytes: Sampled<Promise<number>>;
   /** The process's memory for /metrics: one read serves the scrapes of a second. */
   memory: Sampled<ProcessMemory>;
+  /** The stop listener's port while it listens (the status page sends its stops there), else undefined. */
+  stopPort: () => string | undefined;
 }

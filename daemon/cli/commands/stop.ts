@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { ApiClient } from '../../api/index.ts';
 import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
 import { printable, shortIds } from '../../util/index.ts';
@@ -13,7 +14,10 @@ export const command: Command = {
   help: `Usage: auraison-edge stop [--by NAME] [--reason TEXT] [options]
        auraison-edge stop --release [--by NAME] [options]
 
-Stops the robot through the running daemon (POST /stop). First, before anything that could wait (the
+Stops the robot through the running daemon: on its stop listener (api.stop_listener, stop_url in
+<data_dir>/run/api.json), which holds the control loops and the sim and sends its own zero commands
+without waiting for the daemon's event loop, then prints the daemon's full report; else (no listener, or
+it does not answer) through the API's POST /stop. Then, before anything that could wait (the
 journal's disk, a model, a person's approval): the motion skill driving the robot (navigate_to, run_policy)
 is aborted and a zero Twist goes to the velocity topic (policy.velocity.topic), dropping the commands still
 queued before it; every other topic policy.velocity.topics governs that carries a Twist or TwistStamped on
@@ -51,7 +55,8 @@ Options:
 
 Exit codes: 0 stopped (also when the journal could not record the cancels: see the warning), 1 no daemon
 answered or the zero Twist could not be sent (the robot was NOT stopped by this
-command: use its hardware e-stop), 2 bad usage. --release: 0 released (or none was latched), 1 the
+command: use its hardware e-stop), or the stop listener took the stop and the daemon did not confirm it
+within 3 s (its event loop is stuck: the message says what was zeroed), 2 bad usage. --release: 0 released (or none was latched), 1 the
 latch could not be released (it holds: the message says why).
 `,
   async run(argv, io) {
@@ -76,24 +81,64 @@ latch could not be released (it holds: the message says why).
     const api = await daemonApi('stop', values, io, { notDone: 'the robot was NOT stopped: ' });
     if (!api) return 1;
     try {
-      const outcome = await api.client.post<RobotStopOutcome>('/stop', {
-        by,
-        ...(values.reason !== undefined ? { reason: values.reason } : {}),
-      });
+      const answer = await sendStop(
+        api.client,
+        { by, ...(values.reason !== undefined ? { reason: values.reason } : {}) },
+        io,
+      );
       // asked after the stop was sent: with --url, who answered is known only then
       const daemon = values.json ? undefined : await api.addressed();
+      const full = 'topic' in answer;
       io.stdout(
         values.json
-          ? `${JSON.stringify(outcome)}\n`
-          : `${daemon ? `${describeDaemon(daemon)}\n` : ''}${stopText(outcome)}`,
+          ? `${JSON.stringify(answer)}\n`
+          : `${daemon ? `${describeDaemon(daemon)}\n` : ''}${full ? stopText(answer) : unconfirmedText(answer)}`,
       );
-      return 0;
+      return full ? 0 : 1;
     } catch (error) {
       api.report(error);
       return 1;
     }
   },
 };
+
+/** The stop listener's own answer, when the daemon's main thread had not reported the stop in time (202). */
+interface ListenerStop {
+  zeroed: string[];
+  not_zeroed: Record<string, string>;
+  taken_by_daemon: string;
+}
+
+/**
+ * Sends the stop: to the stop listener when the daemon runs one (stop_url in run/api.json), which takes it without
+ * waiting for the daemon's event loop and answers with the daemon's full report once the main thread has it; to
+ * the API's POST /stop when there is none, or it does not answer (its thread restarting): a stop tries every door.
+ */
+async function sendStop(
+  client: ApiClient,
+  order: { by: string; reason?: string },
+  io: CommandIO,
+): Promise<RobotStopOutcome | ListenerStop> {
+  const { stopUrl, token, from } = client.target;
+  if (stopUrl) {
+    const { ApiClient: Client, ApiClientError } = await import('../../api/index.ts');
+    try {
+      return await new Client({ url: stopUrl, token, from: `stop_url in ${from}` }).post('/stop?report=full', order);
+    } catch (error) {
+      if (!(error instanceof ApiClientError) || error.code !== 'unreachable') throw error;
+      io.stderr(`auraison-edge stop: warning: ${error.message}; sending the stop to the API instead\n`);
+    }
+  }
+  return client.post<RobotStopOutcome>('/stop', order);
+}
+
+function unconfirmedText(o: ListenerStop): string {
+  const failed = Object.entries(o.not_zeroed).map(([name, why]) => `\nnot zeroed: ${name}: ${why}`);
+  return (
+    `stopped on the stop line (the control loops and the sim hold; zero commands: ${o.zeroed.join(', ')})${failed.join('')}\n` +
+    `NOT confirmed by the daemon: ${o.taken_by_daemon}. If the robot still moves, use its hardware e-stop\n`
+  );
+}
 
 function stopText(o: RobotStopOutcome): string {
   const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
