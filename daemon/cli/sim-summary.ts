@@ -25,6 +25,25 @@ export function busSummary(status: DaemonStatus) {
 }
 
 /**
+ * The components that are failed (their start failed, and no retry has brought them up), with why. The daemon runs on
+ * without them, as a robot's must, but a sim run without a part its config asked for is not the run asked for.
+ */
+export function failedComponents(status: DaemonStatus): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(status.components)
+      .filter(([, health]) => health.state === 'failed')
+      .map(([name, health]) => [name, health.reason ?? 'failed']),
+  );
+}
+
+/** The summary's line for failedComponents (none when none failed). */
+export function failedLines(failed: Record<string, string>): string[] {
+  const entries = Object.entries(failed);
+  if (entries.length === 0) return [];
+  return [`  failed components (exit 1): ${entries.map(([name, reason]) => `${name}: ${reason}`).join('; ')}`];
+}
+
+/**
  * Closes the split being recorded and waits for the lakehouse to index it, so the query the summary offers
  * counts the whole drive: the daemon's stop interrupts an index in progress (it resumes at the next start).
  */

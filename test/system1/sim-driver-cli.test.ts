@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, runMain, tempDir, testConfig } from '../helpers/cli.ts';
 
@@ -37,6 +38,24 @@ describe('sim turtlebot-maze --driver policy (System 1 end to end)', () => {
       expect(summary.loop.commands).toBeGreaterThan(50);
       expect(summary.messages['/cmd_vel']).toBe(summary.loop.commands);
       expect(summary.loop.latency_p99_us).toBeGreaterThan(0);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('exits 1 naming a component of its config that failed to start, though the drive went well', async () => {
+    const dir = tempDir('sim-policy-failed-');
+    try {
+      const config = testConfig(dir.path, `policies:\n  avoid:\n    model: ${join(dir.path, 'missing.onnx')}\n`);
+      const args = ['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '4', '--duration', '2'];
+      const r = await runCli([...args, '--config', config], { cwd: dir.path });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/collisions 0/);
+      expect(r.stdout).toMatch(/^ {2}failed components \(exit 1\): policies: .*missing\.onnx/m);
+      const json = await runCli([...args, '--json', '--config', config], { cwd: dir.path });
+      expect(json.code).toBe(1);
+      const summary = JSON.parse(json.stdout) as { failed_components: Record<string, string> };
+      expect(Object.keys(summary.failed_components)).toEqual(['policies']);
     } finally {
       dir.cleanup();
     }

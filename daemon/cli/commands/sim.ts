@@ -7,7 +7,15 @@ import type * as AgentPart from '../../agent/index.ts';
 import type { Point2D } from '../../navigation/index.ts';
 import type { loadLeRobot, loadTurtlebotMaze } from '../../components/index.ts';
 import { interruptions, stay } from '../sim-stay.ts';
-import { busSummary, indexLastSplit, recordedBags, recordingLines, watchHints } from '../sim-summary.ts';
+import {
+  busSummary,
+  failedComponents,
+  failedLines,
+  indexLastSplit,
+  recordedBags,
+  recordingLines,
+  watchHints,
+} from '../sim-summary.ts';
 
 const WORLDS = ['turtlebot-maze'];
 type TurtlebotMaze = Awaited<ReturnType<typeof loadTurtlebotMaze>>;
@@ -66,11 +74,12 @@ Options:
                    Gazebo built without Ogre-Next)
 
 Output (--json): {"reached", "outcome", "message", "goal", "time_s", "distance_m", "collisions",
-"messages": {"/scan": n, ...}, "dropped", "stopped", "seed", "maze_seed", "bags": [recorded bag dirs]}
+"messages": {"/scan": n, ...}, "dropped", "failed_components": {name: reason}, "stopped", "seed", "maze_seed",
+"bags": [recorded bag dirs]}
 
 With --driver policy, --json prints {"driver": "policy", "time_s", "distance_m", "collisions", "messages",
-"dropped", "loop": {"ticks", "rate_hz", "missed_deadlines", "stale_ticks", "errors", "commands",
-"safe_commands", "latency_p50_us", "latency_p99_us"}, "stopped", "seed", "maze_seed", "bags"}.
+"dropped", "failed_components", "loop": {"ticks", "rate_hz", "missed_deadlines", "stale_ticks", "errors",
+"commands", "safe_commands", "latency_p50_us", "latency_p99_us"}, "stopped", "seed", "maze_seed", "bags"}.
 
 The drive holds the robot as an agent run's navigate_to does: the operator's stop (the status page's STOP
 button, \`auraison-edge stop\`, POST /stop) ends it at once with the robot stopped, and "stopped" is then
@@ -87,7 +96,7 @@ it off a wall.
 
 Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no loop errors), 1 it was not
 (unreachable, timeout, interrupted, stopped, no data, blocked; policy: a collision, a loop error or a
-stop), 2 bad usage.
+stop), or a component the config turns on failed to start (the summary names it and why), 2 bad usage.
 `,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
@@ -333,12 +342,14 @@ async function wanderStarted(
   hold.release();
   const stopped = stoppedBy(hold.signal);
   const s = driver.stats();
+  const status = daemon.status();
   const summary = {
     driver: 'policy',
     time_s: round(sim.time - startedAt, 2),
     distance_m: round(sim.world.distance, 2),
     collisions: sim.world.collisions,
-    ...busSummary(daemon.status()),
+    ...busSummary(status),
+    failed_components: failedComponents(status),
     loop: {
       ticks: s.ticks,
       rate_hz: s.rateHz,
@@ -358,12 +369,17 @@ async function wanderStarted(
   const bags = recordedBags(daemon);
   await indexLastSplit(daemon);
   await daemon.stop();
-  const ok = summary.collisions === 0 && s.errors === 0 && !hold.signal.aborted;
+  const ok =
+    summary.collisions === 0 &&
+    s.errors === 0 &&
+    !hold.signal.aborted &&
+    Object.keys(summary.failed_components).length === 0;
   const ended = hold.signal.aborted ? `${abortReason(hold.signal)}: ` : '';
   if (json) io.stdout(`${JSON.stringify({ ...summary, bags })}\n`);
   else {
     const head = `${ended}drove ${summary.distance_m} m in ${summary.time_s} s (sim time), collisions ${summary.collisions}, dropped messages ${summary.dropped}`;
-    io.stdout(`${[head, ...lines.map((l) => `  ${l}`), ...recordingLines(bags, daemon.config, io.cwd)].join('\n')}\n`);
+    const tail = [...failedLines(summary.failed_components), ...recordingLines(bags, daemon.config, io.cwd)];
+    io.stdout(`${[head, ...lines.map((l) => `  ${l}`), ...tail].join('\n')}\n`);
   }
   return ok ? 0 : 1;
 }
@@ -465,6 +481,7 @@ async function driveStarted(
     distance_m: round(sim.world.distance, 2),
     collisions: sim.world.collisions,
     ...busSummary(status),
+    failed_components: failedComponents(status),
     stopped: result.reached ? null : stoppedBy(hold.signal),
     seed: config.sim.seed,
     maze_seed: config.sim.maze_seed,
@@ -487,6 +504,7 @@ async function driveStarted(
         `  messages: ${Object.entries(summary.messages)
           .map(([t, n]) => `${t} ${n}`)
           .join(', ')}`,
+        ...failedLines(summary.failed_components),
         ...recordingLines(bags, daemon.config, io.cwd),
         '',
       ].join('\n'),
@@ -497,7 +515,7 @@ async function driveStarted(
     await stay({ goal, reached: result.reached, latched, page }, io, json, interrupted);
     await daemon.stop();
   }
-  return result.reached ? 0 : 1;
+  return result.reached && Object.keys(summary.failed_components).length === 0 ? 0 : 1;
 }
 
 /**
