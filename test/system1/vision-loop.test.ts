@@ -8,7 +8,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { loopHarness } from './loop-harness.ts';
-import { writeChannelMeanModel } from './vision-models.ts';
+import { writeChannelMeanModel, writeTwoCameraModel } from './vision-models.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -23,6 +23,17 @@ function rawFrame(width: number, height: number, encoding: string, px: number[])
   const data = new Uint8Array(width * height * px.length);
   for (let i = 0; i < data.length; i++) data[i] = px[i % px.length]!;
   return codec.encode(IMAGE, { height, width, encoding, is_bigendian: 0, step: width * px.length, data });
+}
+
+/** Once the last good frame is stale, only the safe action goes out while bad frames keep coming. */
+async function heldSafe(commands: { safe: boolean }[], from: number): Promise<void> {
+  await waitFor(
+    () => commands.length > from + 3 && commands.slice(-3).every((c) => c.safe),
+    'the safe action once the last good frame is stale',
+  );
+  const at = commands.length;
+  await waitFor(() => commands.length >= at + 10, 'ten more ticks');
+  expect(commands.slice(at).every((c) => c.safe)).toBe(true);
 }
 
 const close = (a: number[], b: number[], tolerance = 1e-3) =>
@@ -101,9 +112,7 @@ describe('a control loop with a camera input', () => {
       try {
         const from = commands.length;
         await waitFor(() => control.stats().observationErrors >= errorsBefore + 8, 'each bad frame counted');
-        await waitFor(() => commands.slice(from).some((c) => c.safe), 'the safe action once no good frame comes');
-        const last = commands.slice(-5);
-        expect(last.every((c) => c.safe)).toBe(true);
+        await heldSafe(commands, from);
         expect(control.stats().alive).toBe(true);
       } finally {
         clearInterval(timer);
@@ -172,6 +181,58 @@ describe('a control loop with a camera input', () => {
         await h.control.stop();
         h.bus.close();
       }
+    }
+  });
+
+  it('takes two cameras, one raw and one JPEG; raw frames with a wrong encoding or a size that does not match their step are counted and hold the safe action', async () => {
+    const model = writeTwoCameraModel(tmp.path, 12, 16);
+    const { bus, control, commands } = loopHarness(
+      model,
+      { rate_hz: 100, max_observation_age_ms: 300, safe_action: [-1, -1] },
+      {
+        inputs: {
+          'observation.images.front': { image: { topic: '/front/image_raw' } },
+          'observation.images.wrist': { image: { topic: '/wrist/image_raw/compressed' } },
+        },
+      },
+    );
+    await control.start();
+    try {
+      const front = bus.advertise('/front/image_raw', IMAGE, { source: 'test' });
+      const wrist = bus.advertise('/wrist/image_raw/compressed', COMPRESSED, { source: 'test' });
+      const blue = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 0, g: 0, b: 255 } } })
+        .png()
+        .toBuffer();
+      const wristMsg = codec.encode(COMPRESSED, { format: 'png', data: blue });
+      let frontMsg = rawFrame(32, 24, 'rgb8', [102, 0, 0]);
+      const timer = setInterval(() => {
+        front.publish(frontMsg);
+        wrist.publish(wristMsg);
+      }, 20);
+      try {
+        await waitFor(() => commands.some((c) => !c.safe && close(c.values, [0.4, 1], 0.02)), 'both cameras seen');
+        const errors = control.stats().observationErrors;
+        const bad = [
+          rawFrame(32, 24, 'yuv422', [1, 2]),
+          codec.encode(IMAGE, { height: 24, width: 32, encoding: 'rgb8', step: 96, data: new Uint8Array(95 * 24) }),
+        ];
+        let i = 0;
+        const from = commands.length;
+        frontMsg = bad[0]!;
+        const swap = setInterval(() => (frontMsg = bad[i++ % 2]!), 20);
+        try {
+          await waitFor(() => control.stats().observationErrors >= errors + 6, 'each bad raw frame counted');
+          await heldSafe(commands, from);
+          expect(control.stats().alive).toBe(true);
+        } finally {
+          clearInterval(swap);
+        }
+      } finally {
+        clearInterval(timer);
+      }
+    } finally {
+      await control.stop();
+      bus.close();
     }
   });
 });

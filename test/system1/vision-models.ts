@@ -58,3 +58,22 @@ export function writeChannelMeanModel(
   writeFileSync(path, g.toBytes());
   return path;
 }
+
+/**
+ * Two cameras: `observation.images.front` and `observation.images.wrist`, both [1, 3, H, W] float32; the action is
+ * [mean R of front, mean B of wrist].
+ */
+export function writeTwoCameraModel(dir: string, height: number, width: number, output = 'actions'): string {
+  const g = new OnnxGraphBuilder();
+  const front = g.input('observation.images.front', [1, 3, height, width]);
+  const wrist = g.input('observation.images.wrist', [1, 3, height, width]);
+  const frontMeans = g.node('ReduceMean', [front], { axes: [2, 3], keepdims: 0 });
+  const wristMeans = g.node('ReduceMean', [wrist], { axes: [2, 3], keepdims: 0 });
+  const r = g.dense(frontMeans, Float32Array.from([1, 0, 0, 0, 0, 0]), new Float32Array(2), 'none', 'front');
+  const b = g.dense(wristMeans, Float32Array.from([0, 0, 0, 0, 0, 1]), new Float32Array(2), 'none', 'wrist');
+  g.node('Add', [r, b], {}, output);
+  g.output(output, [1, 2]);
+  const path = join(dir, `two-cameras-${height}x${width}.onnx`);
+  writeFileSync(path, g.toBytes());
+  return path;
+}
