@@ -160,6 +160,30 @@ describe('config', () => {
     }
   });
 
+  it("finds a policy's model and stats files beside the config file, whatever the working directory", () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'robot.yaml');
+      writeFileSync(
+        file,
+        [
+          'policies:',
+          '  act:',
+          '    model: models/act.onnx',
+          '    inputs: {state: {sources: [{topic: /joints, field: position}], normalize: {stats: meta/stats.json}}}',
+          '    outputs: {action: {unnormalize: {stats: /data/stats.json}}}',
+          '',
+        ].join('\n'),
+      );
+      const { act } = loadConfigFile(file).config.policies;
+      expect(act!.model).toBe(join(dir.path, 'models', 'act.onnx'));
+      expect(act!.inputs.state!.normalize!.stats).toBe(join(dir.path, 'meta', 'stats.json'));
+      expect(act!.outputs.action!.unnormalize!.stats).toBe('/data/stats.json'); // absolute: as written
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('refuses a YAML alias bomb by file name, as a config error (exit 2), without expanding it', () => {
     const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 9; i++)

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
 import { formatIssue, formatPath, Validator, type ValidationIssue } from '../contract/index.ts';
@@ -100,7 +100,24 @@ export function checkConfigFile(
     const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}`;
     return { config: undefined, issues: [{ path: '', message }], templates: [], file, name };
   }
-  return { ...checkConfigText(text, env, options), file, name };
+  const check = checkConfigText(text, env, options);
+  if (check.config) findPolicyFilesBeside(check.config, dirname(file));
+  return { ...check, file, name };
+}
+
+/**
+ * A policy's files (its .onnx, a stats.json) named by a relative path are found in the config file's folder, where its
+ * author put them, whatever directory the daemon runs in (a systemd unit's, a launch file's, another shell's).
+ */
+function findPolicyFilesBeside(config: EdgeConfig, dir: string): void {
+  const beside = (path: string) => resolve(dir, path);
+  for (const policy of Object.values(config.policies)) {
+    policy.model = beside(policy.model);
+    for (const input of Object.values(policy.inputs))
+      if (input.normalize?.stats !== undefined) input.normalize.stats = beside(input.normalize.stats);
+    for (const output of Object.values(policy.outputs))
+      if (output.unnormalize?.stats !== undefined) output.unnormalize.stats = beside(output.unnormalize.stats);
+  }
 }
 
 /** Parses config YAML text; `name` is used in error messages. Throws ConfigError. */

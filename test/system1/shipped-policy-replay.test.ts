@@ -70,12 +70,12 @@ describe('the shipped avoid policy and its drive', () => {
   });
 
   it('is what a sim drive recorded, exported and replayed through the CLI gives', { timeout: 180_000 }, async () => {
-    // The shipped config, with the API and Foxglove on free ports (tests run side by side) and its model path found as
-    // in the checkout: its paths are relative to the working directory, and `sim` here is the checkout's.
+    // The shipped config, with the API and Foxglove on free ports (tests run side by side), its model beside it as in
+    // the checkout: a config's relative model path is taken from its folder.
     const config = join(work.path, 'avoid.yaml');
     const shipped = readFileSync(join(ROOT, CONFIG), 'utf8');
     writeFileSync(config, `${shipped}\napi: {port: 0}\nfoxglove: {port: 0}\nlog: {level: warn}\n`);
-    symlinkSync(join(ROOT, 'sim'), join(work.path, 'sim'));
+    symlinkSync(join(ROOT, POLICY_DIR, 'avoid.onnx'), join(work.path, 'avoid.onnx'));
     const cli = (args: string[]) => runCli([...args, '--config', config], { cwd: work.path, timeoutMs: 120_000 });
 
     const drive = await cli(['sim', 'turtlebot-maze', '--driver', 'policy', '--duration', '8', '--speed', '4']);

@@ -1,6 +1,7 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, runMain, tempDir, testConfig } from '../helpers/cli.ts';
+import { ROOT, runCli, runMain, tempDir, testConfig } from '../helpers/cli.ts';
 
 describe('sim turtlebot-maze --driver policy (System 1 end to end)', () => {
   it('drives with the ONNX policy in a control loop and reports the loop in the summary', async () => {
@@ -56,6 +57,22 @@ describe('sim turtlebot-maze --driver policy (System 1 end to end)', () => {
       expect(json.code).toBe(1);
       const summary = JSON.parse(json.stdout) as { failed_components: Record<string, string> };
       expect(Object.keys(summary.failed_components)).toEqual(['policies']);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("finds a config's policy model beside the config file when run from another directory", async () => {
+    const dir = tempDir('sim-policy-beside-');
+    try {
+      const robot = join(dir.path, 'robot');
+      mkdirSync(robot);
+      copyFileSync(join(ROOT, 'sim/turtlebot-maze/policy/avoid.onnx'), join(robot, 'avoid.onnx'));
+      const config = testConfig(robot, 'policies:\n  avoid:\n    model: avoid.onnx\n');
+      const args = ['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '4', '--duration', '2', '--json'];
+      const r = await runCli([...args, '--config', config], { cwd: dir.path });
+      expect(r.code, r.stdout).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ failed_components: {}, collisions: 0 });
     } finally {
       dir.cleanup();
     }
