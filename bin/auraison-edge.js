@@ -2,6 +2,26 @@
 // Entry point of the `auraison-edge` CLI. It runs the compiled JavaScript in dist/, which `npm ci` builds
 // (`npm run build` after editing the sources); the daemon's stack traces point at the .ts sources through source maps.
 
+import { existsSync } from 'node:fs';
+
+// package.json's engines: npm only warns at install, and an older Node.js would fail later, somewhere, or not at all
+// where nothing tests it. Said first, with the way to a Node.js 24 that needs no root.
+if (Number(process.versions.node.split('.')[0]) < 22) {
+  const fetchNode = new URL('../.ci/node', import.meta.url).pathname;
+  const quoted = (arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`);
+  const again = [new URL(import.meta.url).pathname, ...process.argv.slice(2)].map(quoted).join(' ');
+  process.stderr.write(
+    [
+      `auraison-edge: Node.js ${process.versions.node} is too old: it needs Node.js 22 or newer (CI runs 24).`,
+      'Get Node.js 24 from the npm registry, without root, and install with it (native addons are built per release):',
+      ...(existsSync(fetchNode) ? [`  export PATH="$(bash ${fetchNode} 24.21.0)/bin:$PATH" && npm ci`] : []),
+      `or run one command with it: npx -y node@24 ${again}`,
+      '',
+    ].join('\n'),
+  );
+  process.exit(2);
+}
+
 // SIGHUP's default action ends the process: a `systemctl reload` that comes while the CLI is still loading,
 // before `run` installs its handler, must not kill the daemon. The config is read after this anyway, so a
 // SIGHUP before then has nothing to reload.

@@ -1,27 +1,40 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// package.json's engines (>= 22), checked where a user meets it: the CLI run by an older Node.js says so and how to get
+// Node.js 24, before it loads anything. The older release is this node with process.versions.node set back.
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { MIN_NODE_MAJOR, nodeVersionWarning } from '../../systemd/unit.ts';
-import { ROOT } from '../helpers/cli.ts';
+import { BIN, ROOT } from '../helpers/cli.ts';
 
-// Node 24 is the target and 22 the oldest supported (Node 20's end of life was 2026-04-30): the unit names the node
-// that ran install-service for good, so an older one is said there, where npm's engines check is long past.
-describe('the Node.js a systemd unit would run', () => {
-  it('warns about a node older than 22, naming its path, its version and what to do', () => {
-    const warning = nodeVersionWarning('/usr/bin/node', 'v20.20.2');
-    expect(warning).toContain('/usr/bin/node, Node.js v20.20.2, older than the 22 this daemon needs');
-    expect(warning).toContain('run install-service with Node.js 24 (or 22)');
-    expect(nodeVersionWarning('/opt/node18/bin/node', 'v18.19.0')).toBeDefined();
+/** `auraison-edge ...args` on this node, as if it were Node.js `version`. */
+function runAs(version: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const pretend = `Object.defineProperty(process.versions, 'node', { value: '${version}' })`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', `data:text/javascript,${pretend}`, BIN, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the Node.js release', () => {
+  it('an older one than engines allows is refused with exit 2, naming how to get Node.js 24', async () => {
+    const r = await runAs('20.20.2', ['intent', 'navigate_to', '--params', '{"x": 1}']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^auraison-edge: Node\.js 20\.20\.2 is too old: it needs Node\.js 22 or newer/);
+    expect(r.stderr).toContain(`export PATH="$(bash ${ROOT}/.ci/node 24.21.0)/bin:$PATH" && npm ci`);
+    // the command as given, quoted for the shell, to run again on Node.js 24
+    expect(r.stderr).toContain(`npx -y node@24 ${BIN} intent navigate_to --params '{"x": 1}'`);
   });
 
-  it('says nothing for 22 and 24, nor for a version it cannot read', () => {
-    for (const version of ['v22.23.3', 'v24.21.0', 'v25.0.0'])
-      expect(nodeVersionWarning('/n', version)).toBeUndefined();
-    for (const version of ['', 'node', 'v', 'vX.1.2', '20']) expect(nodeVersionWarning('/n', version)).toBeUndefined();
-  });
-
-  it("holds the same oldest major as package.json's engines", () => {
-    const { engines } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
-    expect(engines.node).toBe(`>=${MIN_NODE_MAJOR}`);
+  it('22, the oldest supported, runs', async () => {
+    const r = await runAs('22.12.0', ['--help']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: auraison-edge/);
   });
 });
