@@ -84,7 +84,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
 
   /**
    * One message from central: its signature first (a forged one takes no rate and acts on nothing), then its
-   * kind's rate, then its handler. Resolves with the PUBACK reason code.
+   * kind's rate, then its handler. Resolves with the PUBACK reason code. A stop intent central signed halts the
+   * robot as soon as its signature is checked (IntentIntake.haltFirst), whatever comes of it after.
    */
   async #command(
     running: Running,
@@ -96,7 +97,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const { topics } = running;
     const commandTopic = commandTopicOf(topic, topics);
     if (!commandTopic) return 0x80; // the link subscribes to command topics only
-    const verdict = await running.signatures.check(commandTopic, payload, packet.properties?.userProperties);
+    // A stop intent halts the robot once central's signature is known good, in this tick: before its counter is on
+    // disk, its rate, and its run's acceptance, each of which can wait.
+    const verdict = await running.signatures.check(commandTopic, payload, packet.properties?.userProperties, () => {
+      if (commandTopic === 'intents') running.intake.haltFirst(payload, packet);
+    });
     if (!verdict.ok) {
       const { code, message } = verdict;
       logErrors(`signature:${code}`, { topic, code, err: message }, 'central: a command was refused');

@@ -92,7 +92,17 @@ export class CommandSignatureCheck {
     this.#warn = warn;
   }
 
-  async check(topic: CommandTopic, payload: Buffer, userProperties: UserProperties): Promise<SignatureVerdict> {
+  /**
+   * The verdict on a command, once its counter is on disk. `verified` is called as soon as the command is known good
+   * (central's signature, its expiry, a counter not taken before: all decided in this tick), before that write: a
+   * stop acts then, and a disk that does not take the counter costs the robot no stop.
+   */
+  async check(
+    topic: CommandTopic,
+    payload: Buffer,
+    userProperties: UserProperties,
+    verified: () => void = () => {},
+  ): Promise<SignatureVerdict> {
     if (this.#keys.length === 0 && this.#required)
       return this.#refuse(
         'no_key',
@@ -110,6 +120,7 @@ export class CommandSignatureCheck {
         'unsigned',
         `central: a command on ${topic} was taken unchecked: central.require_signed_commands is false in this robot's file, so any client of the broker can command it`,
       );
+      verified();
       return { ok: true, signed: false };
     }
     const counterText = single(userProperties?.[COUNTER_PROPERTY]);
@@ -133,12 +144,14 @@ export class CommandSignatureCheck {
       const expired = this.#expired(topic, counter, expires, now);
       if (expired) return expired;
     }
+    if (!this.#counters.claim(counter))
+      return this.#refuse(
+        'replayed',
+        `counter ${counter} was taken before (or is older than what this robot took since): a replayed command`,
+      );
+    verified();
     try {
-      if (!(await this.#counters.take(counter)))
-        return this.#refuse(
-          'replayed',
-          `counter ${counter} was taken before (or is older than what this robot took since): a replayed command`,
-        );
+      await this.#counters.persist();
     } catch (error) {
       return this.#refuse(
         'counter_not_saved',

@@ -20,10 +20,10 @@ const MAX_FILE_BYTES = 256 * 1024;
 
 /**
  * The counters of central's commands this robot took, kept durably so a command is taken once, across
- * restarts: a counter is new when it is above the floor and not among those kept. Taking one records it in
- * memory at once (a second copy arriving meanwhile is refused), then writes the file before the command acts.
- * The floor follows the highest counter less COUNTER_WINDOW; below it every command is refused as replayed.
- * Calls to `take` are answered in order, one write at a time.
+ * restarts: a counter is new when it is above the floor and not among those kept. Claiming one records it in
+ * memory at once (a second copy arriving meanwhile is refused), then the file is written before the command acts
+ * (a stop excepted). The floor follows the highest counter less COUNTER_WINDOW; below it every command is refused
+ * as replayed. Calls to `persist` are answered in order, one write at a time.
  */
 export class CommandCounterStore {
   readonly #path: string;
@@ -80,19 +80,27 @@ export class CommandCounterStore {
   }
 
   /**
-   * Takes `counter` if it is new: resolves true once the file says so, false for one taken before (or below the
-   * floor). A write that fails rejects: the command must not act, and its counter stays taken.
+   * Takes `counter` in memory if it is new (a second copy arriving meanwhile is refused), and says whether it was:
+   * false for one taken before (or below the floor). `persist` then writes the file.
    */
-  take(counter: bigint): Promise<boolean> {
-    if (counter <= this.#floor || this.#kept.has(counter)) return Promise.resolve(false);
+  claim(counter: bigint): boolean {
+    if (counter <= this.#floor || this.#kept.has(counter)) return false;
     this.#kept.add(counter);
     if (counter > this.#highest) this.#highest = counter;
     this.#raiseFloor(this.#highest - COUNTER_WINDOW);
     if (this.#kept.size > MAX_KEPT) this.#raiseFloor([...this.#kept].sort(compare)[this.#kept.size - MAX_KEPT - 1]!);
+    return true;
+  }
+
+  /**
+   * Writes the counters taken so far; rejects when the file could not be written (the command must not act, but a
+   * stop, which acted on its claim; its counter stays taken).
+   */
+  persist(): Promise<void> {
     const text = JSON.stringify({ floor: this.#floor.toString(), kept: [...this.#kept].map(String) });
     const written = this.#writing.then(() => writeDurably(this.#path, text));
     this.#writing = written.catch(() => undefined); // the failure is the caller's; the next write goes on
-    return written.then(() => true);
+    return written;
   }
 
   #raiseFloor(to: bigint): void {

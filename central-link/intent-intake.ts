@@ -174,6 +174,27 @@ export class IntentIntake {
   }
 
   /**
+   * A `stop` intent from central acts at once, as the link reads it (its signature checked): the agent's halt, the
+   * stop skill's own first step (the motion skill aborted, a zero Twist through the gate), before the intent is
+   * accepted, journaled and run, which can wait on the disk and on the link's rate. The intent then runs as any
+   * (its stop skill halts again, and its run records it); one refused after (a replay of its id, the rate) has
+   * halted the robot all the same. Nothing else acts here, and nothing here throws.
+   */
+  haltFirst(payload: Buffer, packet: { retain?: boolean }): void {
+    if (!this.#takeIntents || packet.retain || payload.length > this.#maxIntentBytes || !payload.includes('"stop"'))
+      return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(UTF8.decode(payload));
+    } catch {
+      return; // not an intent: handle() refuses it, saying why
+    }
+    if (typeof raw !== 'object' || raw === null || (raw as { type?: unknown }).type !== 'stop') return;
+    const id = idOf(raw);
+    this.#agent()?.halt(`stopped by central's stop intent${id === null ? '' : ` ${id}`}`);
+  }
+
+  /**
    * Acks an intent or a config refused before it was read (an unsigned or replayed command): its id as found
    * near the start of the payload, the reason's code and words. The refusal is counted by who refused it.
    */

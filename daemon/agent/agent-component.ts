@@ -44,6 +44,7 @@ import { latchedMessage, stopLatchHook } from '../safety/index.ts';
 import { AGENT_PORTS, type MotionHolder, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
+import { haltRobot } from './skills/stop.ts';
 import { systemPrompt } from './system-prompt.ts';
 import { ToolInvoker } from './tool-invoker.ts';
 import { LogBurst, withSuppressed } from '../util/index.ts';
@@ -473,6 +474,15 @@ export class AgentComponent
 
   cancel(runId: string, by: string, reason?: string): Promise<RunState> {
     return this.#approvals.cancel(runId, by, reason);
+  }
+
+  halt(reason: string): void {
+    try {
+      haltRobot({ motion: this.#motion, gate: this.#gate }, reason);
+    } catch (error) {
+      // The stop intent's own stop skill halts again, and its run says why it could not.
+      this.#ctx.log.error({ err: (error as Error).message }, `agent: ${reason}: the robot was NOT halted`);
+    }
   }
 
   /**

@@ -121,6 +121,11 @@ export interface AgentService {
    */
   approve(runId: string, by: string, source?: Intent['policy_ctx']['source']): Promise<RunState>;
   cancel(runId: string, by: string, reason?: string): Promise<RunState>;
+  /**
+   * The `stop` skill's first step now, for a stop intent not yet accepted (central's, as the link reads it): the
+   * motion skill driving the robot aborted with `reason`, a zero Twist through the gate. Never throws.
+   */
+  halt(reason: string): void;
 }
 
 export function isAgentService(value: unknown): value is AgentService {

@@ -109,7 +109,7 @@ describe("the stops a person presses, with the daemon's main thread blocked", ()
       await page.goto(apiUrl);
       await page.locator('#ready', { hasText: 'ready' }).waitFor(); // /status read: the page knows the listener
       // The click comes from the page's own timer, while this thread (the daemon's main one) is blocked.
-      await page.evaluate(() => setTimeout(() => document.getElementById('stop')!.click(), 300));
+      await page.evaluate("setTimeout(() => document.getElementById('stop').click(), 300)");
       const held = blockThisLoopUntil(() => line.stops === 1, 30_000);
       const whileBlocked = { pending: line.pending, latch: daemon.robotStop.latch.state };
       expect(held).toBe(true);

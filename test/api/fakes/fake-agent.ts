@@ -80,6 +80,10 @@ export class FakeAgent implements Component, AgentService {
     return this.#status(runId, 'cancelled', reason ?? `cancelled by ${by}`);
   }
 
+  halt(reason: string): void {
+    this.calls.push({ method: 'halt', args: [reason] });
+  }
+
   async #resume(runId: string): Promise<void> {
     await this.#status(runId, 'running');
     const timer = setTimeout(() => {
