@@ -39,6 +39,15 @@ describe('docs/lab-central.md, run as written', () => {
     expect(blocks[0]).toContain('central keygen');
   });
 
+  it('installs MinIO as the test peers do: go install of the versions they pin, nothing fetched outside a registry', () => {
+    const page = readFileSync(DOC, 'utf8');
+    const peers = readFileSync(join(ROOT, 'test', 'peers', 'install'), 'utf8');
+    const pin = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(peers)?.[1];
+    expect(page).toContain(`go install github.com/minio/minio@${pin('MINIO_VERSION')}\n`);
+    expect(page).toContain(`go install github.com/minio/mc@${pin('MC_VERSION')}\n`);
+    expect(page).not.toMatch(/\b(curl|wget)\b/);
+  });
+
   it(
     'sets up mosquitto, MinIO and central serve, and a sim robot connects, drives to the dock on central intent and syncs its bag',
     { timeout: 600_000 },
