@@ -76,8 +76,8 @@ function shell(line: string, cwd: string): Promise<{ code: number | null; stdout
 describe("the README's tour", () => {
   it('runs as written: the stop leaves the sim running, the release moves nothing, an intent drives on, Ctrl-C ends it', async () => {
     const lines = tourLines();
-    const [stop, status, release, intent, query] = lines;
-    expect(lines).toHaveLength(5);
+    const [stop, status, release, intent, split, query] = lines;
+    expect(lines).toHaveLength(6);
     expect(stop).toMatch(/^auraison-edge stop /);
 
     const first = npmStart(work.path);
@@ -106,9 +106,17 @@ describe("the README's tour", () => {
     expect(driven.stdout).toMatch(/run \S+: succeeded/);
     expect(driven.stdout).toContain('"reached":true');
 
-    const counted = await shell(query!, work.path);
-    expect(counted.code, counted.stderr).toBe(0);
-    expect(Number(/^(\d+) *$/m.exec(counted.stdout)?.[1])).toBeGreaterThan(0);
+    // The intent's drive is in the split being recorded: the query counts it once the split has closed.
+    const count = async () => {
+      const counted = await shell(query!, work.path);
+      expect(counted.code, counted.stderr).toBe(0);
+      return Number(/^(\d+) *$/m.exec(counted.stdout)?.[1]);
+    };
+    const firstDrive = await count();
+    expect(firstDrive).toBeGreaterThan(0);
+    const closed = await shell(split!, work.path);
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(await count()).toBeGreaterThan(firstDrive);
 
     // A stop latched when the first run ends: the next `npm start` runs on for its release instead of failing.
     expect((await shell('auraison-edge stop', work.path)).code).toBe(0);
