@@ -20,10 +20,27 @@ describe("a subcommand's --help", () => {
     expect(query.stdout).toContain('central query "SQL": one read-only statement');
     expect(query.stdout).not.toContain('central check');
     // Its options are the operator commands', not central check's that come first in the help.
-    expect(query.stdout).toContain("Options of the operator's commands:");
+    expect(query.stdout).toContain('Options (query, robots, intent, config push):');
     const inspect = await runMain(['lerobot', 'inspect', '--help']);
     expect(inspect.stdout).toContain('inspect   Reads a LeRobot dataset');
     expect(inspect.stdout).not.toContain('Options (export)');
+  });
+
+  it("gives each of central's operator commands its own options: acl and keygen list theirs, not intent's", async () => {
+    const acl = await runMain(['central', 'acl', '--help']);
+    expect(acl.stdout.split('\n')[0]).toMatch(/^Usage: auraison-edge central acl /);
+    for (const option of ['--fleet F', '--out FILE', '--conf FILE', '--port N', '--central-password-file'])
+      expect(acl.stdout).toContain(`  ${option}`);
+    expect(acl.stdout).not.toMatch(/--robot|--expiry-s|--timeout-s|--broker/);
+    const keygen = await runMain(['central', 'keygen', '--help']);
+    expect(keygen.stdout).toContain('  --out FILE');
+    expect(keygen.stdout).not.toMatch(/--robot|--expiry-s|--fleet/);
+    const serve = await runMain(['central', 'serve', '--help']);
+    expect(serve.stdout).toContain('  --token-file FILE');
+    expect(serve.stdout).not.toMatch(/--robot|--expiry-s/);
+    const intent = await runMain(['central', 'intent', '--help']);
+    expect(intent.stdout).toContain('  --expiry-s N');
+    expect(intent.stdout).not.toContain('--central-password-file');
   });
 
   it('prints the whole help of a command alone, or of one whose help has no section per subcommand', async () => {

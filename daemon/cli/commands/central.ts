@@ -61,7 +61,31 @@ central config push: publishes FILE (YAML: the config keys to lay over the robot
 robot's config topic as {config_id, config}, and prints the robot's ack: applied (with the components that
 restarted), duplicate, refused (with each key path) or failed.
 
-Options of the operator's commands:
+Options (serve):
+  --config FILE      central.yaml (default: $AURAISON_CENTRAL_CONFIG)
+  --token-file FILE  the fleet API's token on the file's first line, over http.token (a file keeps it out of ps)
+  --command-key FILE sign central's commands with this key, over mqtt.command_key (central keygen makes it)
+
+Options (keygen):
+  --out FILE         the private key (PEM, mode 0600), its public key to FILE.pub; a key there is never replaced
+  --json             print {"private_key_file", "public_key"}
+
+Options (acl):
+  --config FILE      central.yaml (default: $AURAISON_CENTRAL_CONFIG): its mqtt section's topic_prefix, fleet
+                     and username (none of its secrets)
+  --fleet F          a fleet the ACL covers, over mqtt.fleet (default: default); repeat it for several
+  --prefix P         the topic prefix, over mqtt.topic_prefix (default: auraison)
+  --central-user U   central's MQTT login, over mqtt.username
+  --out FILE         write the acl_file to FILE (else it goes to stdout), and the mosquitto.conf that uses it
+                     to --conf FILE or stdout; the options below shape that mosquitto.conf
+  --conf FILE        with --out: the mosquitto.conf's file
+  --port N           the robots' listener (default 1883)
+  --central-port N   central's listener (default 1884)
+  --host ADDR        bind both listeners to ADDR (default: every address)
+  --password-file FILE  the robots' logins (default /etc/mosquitto/passwd)
+  --central-password-file FILE  central's logins (default /etc/mosquitto/central.passwd)
+
+Options (query, robots, intent, config push):
   --url URL          central serve's HTTP API (default: --config's http section, else $AURAISON_CENTRAL_URL,
                      else http://127.0.0.1:8790)
   --config FILE      central.yaml (default: $AURAISON_CENTRAL_CONFIG): its http section (query, robots) or
