@@ -122,5 +122,6 @@ export function brokerAclConf(options: BrokerConfOptions): string {
     "# On the robots' listener the client id is the login, so each line names who tried. debug logs every packet",
     '# besides (a few lines a message): rotate the file (logrotate), or take the line out on a busy broker.',
     ...['error', 'warning', 'notice', 'information', 'debug'].map((type) => `log_type ${type}`),
+    '', // a text file's last line ends with a newline (`cat >>` and POSIX tools expect it)
   ].join('\n');
 }

@@ -59,6 +59,9 @@ describe('a lab central without guesswork: secrets asked only where needed', () 
     expect(filed.code, filed.stderr).toBe(0);
     expect(filed.stdout).toBe('');
     expect(readFileSync(conf, 'utf8')).toBe(printed.stdout);
+    // both files end their last line
+    expect(printed.stdout).toMatch(/\nlog_type debug\n$/);
+    expect(readFileSync(out, 'utf8')).toMatch(/[^\n]\n$/);
     const lone = await runMain(['central', 'acl', '--config', central, '--conf', conf], { env: BARE });
     expect(lone.code).toBe(2);
     expect(lone.stderr).toContain('give --out FILE for the acl_file too');
