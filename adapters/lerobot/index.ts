@@ -23,3 +23,4 @@ export { ControlLoop, type ControlLoopStats } from './control/control-loop.ts';
 export { LatencyHistogram, formatHistogram, histogramPercentile } from './control/latency-histogram.ts';
 export { closeWorker, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
 export { applyThreadScheduling, type SchedulingRequest } from '../../daemon/util/index.ts';
+export { VideoFrameReader, VideoDecodeError, readEpisodeFrames, type VideoFrame } from './dataset/video-frames.ts';

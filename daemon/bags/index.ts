@@ -23,3 +23,4 @@ export { BagPlayer, NOT_SELECTED, type PlayStats } from './player.ts';
 export { SqliteFileReader } from './sqlite-file-reader.ts';
 export { recordingBagInfo } from './recording-bag-info.ts';
 export { recordingFiles, recordingStem, type RecordingFiles } from './recording-files.ts';
+export { readTopicWindow } from './topic-window.ts';

@@ -135,17 +135,7 @@ export class McapFileReader implements StorageFileReader {
       if (end === undefined || c.messageEndTime > end) end = c.messageEndTime;
     }
     if (!overlap) return undefined;
-    const byChannel = new Map<number, string>();
-    for (const channel of reader.channelsById.values()) {
-      const topic = this.#topic(
-        channel.topic,
-        channel.messageEncoding,
-        channel.metadata,
-        reader.schemasById.get(channel.schemaId),
-      );
-      this.#topics.set(topic.name, topic);
-      byChannel.set(channel.id, channel.topic);
-    }
+    const byChannel = this.#channelTopics(reader);
     return (async function* () {
       let batch: StorageMessage[] = [];
       for await (const m of reader.readMessages()) {
@@ -163,6 +153,52 @@ export class McapFileReader implements StorageFileReader {
       }
       if (batch.length > 0) yield batch;
     })();
+  }
+
+  /**
+   * The messages of `topics` with log times in [startNs, endNs], in log-time order, read through the file's chunk
+   * index: only the chunks that overlap the window are read (an export of a minute of camera from an hour's split).
+   * Undefined when the file has no usable index (a cut-off file: read it all with batches()).
+   */
+  async indexedWindow(
+    topics: readonly string[],
+    startNs: bigint,
+    endNs: bigint,
+  ): Promise<AsyncGenerator<StorageMessage> | undefined> {
+    let reader: McapIndexedReader;
+    try {
+      reader = await McapIndexedReader.Initialize({ readable: this.#readable(), decompressHandlers: this.#decompress });
+    } catch {
+      return undefined;
+    }
+    const byChannel = this.#channelTopics(reader);
+    return (async function* () {
+      for await (const m of reader.readMessages({ topics, startTime: startNs, endTime: endNs })) {
+        yield {
+          topic: byChannel.get(m.channelId) ?? '',
+          logTime: m.logTime,
+          publishTime: m.publishTime,
+          data: m.data,
+          offset: 0n,
+        };
+      }
+    })();
+  }
+
+  /** Each channel's topic, by channel id; the topics learnt from the index are kept for topics(). */
+  #channelTopics(reader: McapIndexedReader): Map<number, string> {
+    const byChannel = new Map<number, string>();
+    for (const channel of reader.channelsById.values()) {
+      const topic = this.#topic(
+        channel.topic,
+        channel.messageEncoding,
+        channel.metadata,
+        reader.schemasById.get(channel.schemaId),
+      );
+      this.#topics.set(topic.name, topic);
+      byChannel.set(channel.id, channel.topic);
+    }
+    return byChannel;
   }
 
   async close(): Promise<void> {

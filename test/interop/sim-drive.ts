@@ -60,16 +60,10 @@ export async function recordDrive(
 }
 
 /**
- * A recorded sim drive imported into its lakehouse and exported with `lerobot export` to `out` as a v3.0
- * dataset of two episodes (the drive's first and second half: "explore the maze", "go home") at 30 fps, with
- * `observation.state` from /joint_states and `action` from /odom's twist. Gives the export's run.
+ * A recorded sim drive (recordDrive) imported into its lakehouse with `bag import`: the drive, and the span of its
+ * /odom in log time (`start`, `end`) with its `middle`, where the exports split it into two episodes.
  */
-export async function exportDrive(
-  dir: string,
-  compression: 'none' | 'lz4' | 'zstd',
-  out: string,
-  extra: string[] = [],
-): Promise<CliResult> {
+export async function importDrive(dir: string, compression: 'none' | 'lz4' | 'zstd') {
   const drive = await recordDrive(dir, 'drive', { compression });
   const bags = readdirSync(join(drive.dataDir, 'bags')).map((b) => join(drive.dataDir, 'bags', b));
   const config = drive.configFile;
@@ -80,14 +74,28 @@ export async function exportDrive(
     { cwd: dir },
   );
   const [start, end] = (JSON.parse(span.stdout) as { rows: string[][] }).rows[0]!.map(BigInt);
-  const middle = (start! + end!) / 2n;
+  return { drive, start: start!, end: end!, middle: (start! + end!) / 2n };
+}
+
+/**
+ * A recorded sim drive imported into its lakehouse and exported with `lerobot export` to `out` as a v3.0
+ * dataset of two episodes (the drive's first and second half: "explore the maze", "go home") at 30 fps, with
+ * `observation.state` from /joint_states and `action` from /odom's twist. Gives the export's run.
+ */
+export async function exportDrive(
+  dir: string,
+  compression: 'none' | 'lz4' | 'zstd',
+  out: string,
+  extra: string[] = [],
+): Promise<CliResult> {
+  const { drive, start, end, middle } = await importDrive(dir, compression);
   return runMain(
     [
       'lerobot',
       'export',
       out,
       '--config',
-      config,
+      drive.configFile,
       '--fps',
       '30',
       '--robot-type',

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
   DatasetError,
@@ -29,6 +29,15 @@ export interface InfoJson {
   video_path?: string | null;
   total_videos?: number;
   features: Record<string, LeRobotFeature>;
+}
+
+/** A JSON file as LeRobot's Python writes it (Infinity and NaN bare); one that can't be read is a DatasetError. */
+export function readJson(path: string): unknown {
+  try {
+    return parsePythonJson(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new DatasetError(`cannot read ${path}: ${(error as Error).message}`);
+  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -175,10 +184,11 @@ export async function forEachJsonLine(path: string, fn: (value: unknown, line: n
  * (`{episode_chunk:03d}`, `{episode_index:06d}`: Python format fields, zero-padded).
  */
 export function episodeDataPath(template: string, episodeIndex: number, chunksSize: number): string {
-  const fields: Record<string, number> = {
-    episode_chunk: Math.floor(episodeIndex / chunksSize),
-    episode_index: episodeIndex,
-  };
+  return formatPath(template, { episode_chunk: Math.floor(episodeIndex / chunksSize), episode_index: episodeIndex });
+}
+
+/** A path template of info.json with its fields filled in: `{chunk_index:03d}` zero-padded, `{video_key}` as it is. */
+export function formatPath(template: string, fields: Record<string, number | string>): string {
   return template.replace(/\{(\w+)(?::0?(\d+)d)?\}/g, (whole, name: string, width?: string) => {
     const v = fields[name];
     return v === undefined ? whole : String(v).padStart(Number(width ?? 0), '0');

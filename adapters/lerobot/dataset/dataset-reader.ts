@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { checkLfsPointers, warnAbsentVideos } from './dataset-files.ts';
-import { episodeDataPath, forEachJsonLine, parseEpisode, parseInfo, parseStats } from './dataset-metadata.ts';
+import { episodeDataPath, forEachJsonLine, parseEpisode, parseInfo, parseStats, readJson } from './dataset-metadata.ts';
 import {
   DatasetError,
   type FeatureStats,
@@ -11,17 +11,9 @@ import {
   type LeRobotFeature,
   type LeRobotTask,
 } from './dataset-types.ts';
+import { datasetVideos } from './dataset-videos.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { StatsAggregator } from './stats.ts';
-import { parsePythonJson } from './python-json.ts';
-
-function readJson(path: string): unknown {
-  try {
-    return parsePythonJson(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new DatasetError(`cannot read ${path}: ${(error as Error).message}`);
-  }
-}
 
 /** Files under `dir` (recursively) whose name ends with `suffix`, sorted. */
 export function listFiles(dir: string, suffix: string): string[] {
@@ -102,6 +94,7 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
         );
     }
     warnAbsentVideos(root, info, features, episodes, warnings);
+    const videos = await videoSummary(root, warnings);
     for (const [key, st] of Object.entries(stats)) {
       for (const [stat, v] of Object.entries(st)) {
         // +-Infinity is a statistic as it is (a LaserScan's max where nothing was in range, REP 117); NaN normalizes
@@ -124,7 +117,32 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
       frames,
       dataFiles: dataFiles.length,
       videoFiles: videoFiles.length,
+      videos,
       warnings,
+    };
+  });
+}
+
+/** The video features with where their episodes are; metadata that does not say is a warning. */
+async function videoSummary(root: string, warnings: string[]): Promise<LeRobotDatasetSummary['videos']> {
+  let videos;
+  try {
+    videos = await datasetVideos(root);
+  } catch (error) {
+    if (!(error instanceof DatasetError)) throw error;
+    warnings.push(`video features: ${error.message}`);
+    return [];
+  }
+  return videos.features.map(({ key, width, height, codec, pixFmt }) => {
+    const episodes = videos.episodes.get(key)!;
+    return {
+      key,
+      width,
+      height,
+      codec,
+      pixFmt,
+      episodes: episodes.length,
+      files: new Set(episodes.map((e) => e.path)).size,
     };
   });
 }

@@ -43,6 +43,18 @@ export interface LeRobotDatasetSummary {
   frames: number;
   dataFiles: number;
   videoFiles: number;
+  /** The video features: size and codec (info.json), and how many episodes say where their video is. */
+  videos: {
+    key: string;
+    width: number;
+    height: number;
+    codec: string | null;
+    pixFmt: string | null;
+    episodes: number;
+    files: number;
+  }[];
+  /** With `inspect --decode`: every episode of every video feature decoded, frames counted, failures named. */
+  decoded?: { key: string; episodes: number; frames: number; failed: { episode: number; error: string }[] }[];
   /** Disagreements between metadata and data, in words. */
   warnings: string[];
 }

@@ -34,6 +34,15 @@ export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: num
       : '';
     lines.push(`  ${printable(key).padEnd(32)} ${printable(f.dtype).padEnd(8)} [${f.shape.join(', ')}]${names}`);
   }
+  if (s.videos.length > 0) lines.push('', 'videos:');
+  for (const v of s.videos)
+    lines.push(
+      `  ${printable(v.key).padEnd(32)} ${v.width}x${v.height} ${printable(v.codec ?? '-')} ${printable(v.pixFmt ?? '-')}, ${v.episodes} episodes in ${v.files} file${v.files === 1 ? '' : 's'}`,
+    );
+  for (const d of s.decoded ?? [])
+    lines.push(
+      `  ${printable(d.key).padEnd(32)} decoded: ${d.frames} frames of ${d.episodes} episodes${d.failed.length > 0 ? `; ${d.failed.length} did not decode (see the warnings)` : ''}`,
+    );
   lines.push('', 'stats:');
   for (const [key, st] of Object.entries(s.stats)) {
     if (s.features[key]?.dtype === 'video' || s.features[key]?.dtype === 'image') continue;

@@ -1,8 +1,18 @@
-import { BIGINT, DOUBLE, FLOAT, LIST, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  BIGINT,
+  DOUBLE,
+  FLOAT,
+  LIST,
+  listValue,
+  VARCHAR,
+  type DuckDBAppender,
+  type DuckDBConnection,
+} from '@duckdb/node-api';
 import { sqlIdent, sqlString } from './duckdb.ts';
 
-/** The column types the dataset writer needs, as DuckDB names them. */
-export type ColumnType = 'FLOAT' | 'FLOAT[]' | 'DOUBLE[]' | 'BIGINT' | 'BIGINT[]' | 'VARCHAR[]';
+/** The column types the dataset writer needs, as DuckDB names them (DOUBLE[][][]: an image's per-channel stats). */
+export type ColumnType =
+  'FLOAT' | 'FLOAT[]' | 'DOUBLE' | 'DOUBLE[]' | 'DOUBLE[][][]' | 'BIGINT' | 'BIGINT[]' | 'VARCHAR[]';
 
 export interface ParquetColumn {
   name: string;
@@ -47,12 +57,19 @@ function appendValue(appender: DuckDBAppender, type: ColumnType, value: unknown)
   switch (type) {
     case 'FLOAT':
       return appender.appendFloat(value as number);
+    case 'DOUBLE':
+      return appender.appendDouble(value as number);
     case 'BIGINT':
       return appender.appendBigInt(BigInt(value as number | bigint));
     case 'FLOAT[]':
       return appender.appendList(numbers(value), LIST(FLOAT));
     case 'DOUBLE[]':
       return appender.appendList(numbers(value), LIST(DOUBLE));
+    case 'DOUBLE[][][]':
+      return appender.appendList(
+        (value as number[][][]).map((plane) => listValue(plane.map((row) => listValue(numbers(row))))),
+        LIST(LIST(LIST(DOUBLE))),
+      );
     case 'BIGINT[]':
       return appender.appendList(numbers(value).map(BigInt), LIST(BIGINT));
     case 'VARCHAR[]':

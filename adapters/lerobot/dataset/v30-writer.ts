@@ -6,6 +6,10 @@ import { sqlString, withDuckDB } from './duckdb.ts';
 import { writeRowsParquet, type ColumnType, type ParquetColumn } from './parquet-rows.ts';
 import { stringifyPythonJson } from './python-json.ts';
 import { computeStats } from './stats.ts';
+import type { VideoCodec } from './video-encoder.ts';
+import { imageStatsJson, VIDEO_PATH, writeVideos, type VideoFeatureSpec, type WrittenVideo } from './video-writer.ts';
+
+export type { VideoFeatureSpec } from './video-writer.ts';
 
 /** A numeric feature to write: a float32 vector per frame (shape [n]). */
 export interface FeatureSpec {
@@ -18,6 +22,8 @@ export interface EpisodeData {
   task: string;
   /** Per feature key, one vector per frame; every feature has the same number of frames. */
   frames: Record<string, Float32Array[]>;
+  /** The episode's frame count: needed when it has video features alone. */
+  length?: number;
 }
 
 export interface WriteOptions {
@@ -25,11 +31,17 @@ export interface WriteOptions {
   robotType?: string | null;
   features: FeatureSpec[];
   episodes: EpisodeData[];
+  /** Camera features, encoded as videos by ffmpeg. */
+  videos?: VideoFeatureSpec[];
+  /** Their codec (default av1, as LeRobot). */
+  videoCodec?: VideoCodec;
+  /** The environment ffmpeg runs in. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const CHUNK_SIZE = 1000;
 const DATA_FILES_SIZE_MB = 100;
-const VIDEO_FILES_SIZE_MB = 500;
+const VIDEO_FILES_SIZE_MB = 200;
 const DEFAULT_FEATURES = [
   ['timestamp', 'float32'],
   ['frame_index', 'int64'],
@@ -40,18 +52,18 @@ const DEFAULT_FEATURES = [
 
 /**
  * Writes a LeRobot v3.0 dataset: meta/info.json, meta/stats.json, meta/tasks.parquet,
- * meta/episodes/chunk-000/file-000.parquet and data/chunk-000/file-000.parquet. Everything goes in one file
- * of each (readers locate episodes through meta/episodes, so a file past data_files_size_in_mb still reads
- * correctly). Parquet is written by DuckDB. The dataset is written into a hidden sibling directory and
- * renamed to `target` at the end, so a failed write leaves nothing behind.
- * Only float32 vector features are written; images and videos are not (see README, lerobot export).
+ * meta/episodes/chunk-000/file-000.parquet, data/chunk-000/file-000.parquet and, per video feature,
+ * videos/<key>/chunk-000/file-000.mp4 (a new file past video_files_size_in_mb). The data and episodes go in one
+ * file each (readers locate episodes through meta/episodes, so a file past data_files_size_in_mb still reads
+ * correctly). Parquet is written by DuckDB, videos by ffmpeg. The dataset is written into a hidden sibling
+ * directory and renamed to `target` at the end, so a failed write leaves nothing behind.
  */
 export async function writeLeRobotV30(
   target: string,
   options: WriteOptions,
-): Promise<{ frames: number; episodes: number }> {
-  const { fps, robotType = null, features, episodes } = options;
-  const lengths = checkEpisodes(target, fps, features, episodes);
+): Promise<{ frames: number; episodes: number; videos: { key: string; width: number; height: number }[] }> {
+  const { fps, robotType = null, features, episodes, videos = [], videoCodec = 'av1', env } = options;
+  const lengths = checkEpisodes(target, fps, features, episodes, videos);
   const total = lengths.reduce((a, b) => a + b, 0);
   const tasks = [...new Set(episodes.map((e) => e.task))];
 
@@ -60,7 +72,16 @@ export async function writeLeRobotV30(
   mkdirSync(join(root, 'meta', 'episodes', 'chunk-000'), { recursive: true });
   mkdirSync(join(root, 'data', 'chunk-000'), { recursive: true });
   let done = false;
+  let written: WrittenVideo[];
   try {
+    written = await writeVideos(root, videos, {
+      fps,
+      codec: videoCodec,
+      lengths,
+      fileSizeMb: VIDEO_FILES_SIZE_MB,
+      chunksSize: CHUNK_SIZE,
+      env,
+    });
     const { frameRows, stats, episodeStats } = framesWithStats(
       fps,
       features,
@@ -68,7 +89,8 @@ export async function writeLeRobotV30(
       lengths,
       new Map(tasks.map((t, i) => [t, i])),
     );
-    const episodeRows = episodesIndex(episodes, lengths, episodeStats);
+    const episodeRows = episodesIndex(episodes, lengths, episodeStats, written);
+    const videoKeys = new Set(videos.map((v) => v.key));
     await withDuckDB(async (conn) => {
       await writeRowsParquet(
         conn,
@@ -79,7 +101,7 @@ export async function writeLeRobotV30(
       const episodeKeys = Object.keys(episodeRows[0]!);
       await writeRowsParquet(
         conn,
-        episodeKeys.map((name) => ({ name, type: episodeColumnType(name) })),
+        episodeKeys.map((name) => ({ name, type: episodeColumnType(name, videoKeys) })),
         episodeRows.map((r) => episodeKeys.map((k) => r[k])),
         join(root, 'meta', 'episodes', 'chunk-000', 'file-000.parquet'),
       );
@@ -88,6 +110,7 @@ export async function writeLeRobotV30(
 
     const featureInfo: Record<string, unknown> = {};
     for (const f of features) featureInfo[f.key] = { dtype: 'float32', shape: [f.dim], names: f.names };
+    for (const v of written) featureInfo[v.key] = v.feature;
     for (const [k, dtype] of DEFAULT_FEATURES) featureInfo[k] = { dtype, shape: [1], names: null };
     const info = {
       codebase_version: 'v3.0',
@@ -101,19 +124,22 @@ export async function writeLeRobotV30(
       fps,
       splits: { train: `0:${episodes.length}` },
       data_path: 'data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet',
-      video_path: null,
+      video_path: written.length > 0 ? VIDEO_PATH : null,
       features: featureInfo,
     };
     writeFileSync(join(root, 'meta', 'info.json'), `${JSON.stringify(info, null, 4)}\n`);
     // As LeRobot's json.dump writes it: a scan's +inf max stays Infinity, where JSON.stringify wrote null.
-    writeFileSync(join(root, 'meta', 'stats.json'), `${stringifyPythonJson(stats, 4)}\n`);
+    const statsJson: Record<string, unknown> = { ...stats };
+    for (const v of written) statsJson[v.key] = imageStatsJson(v.stats);
+    writeFileSync(join(root, 'meta', 'stats.json'), `${stringifyPythonJson(statsJson, 4)}\n`);
     // rename(2) replaces an empty directory, so an empty `target` the user made is fine.
     renameSync(root, target);
     done = true;
   } finally {
     if (!done) rmSync(root, { recursive: true, force: true });
   }
-  return { frames: total, episodes: episodes.length };
+  const sizes = written.map(({ key, width, height }) => ({ key, width, height }));
+  return { frames: total, episodes: episodes.length, videos: sizes };
 }
 
 /** Refuses what cannot be written (before anything is); returns each episode's frame count. */
@@ -122,19 +148,25 @@ function checkEpisodes(
   fps: number,
   features: readonly FeatureSpec[],
   episodes: readonly EpisodeData[],
+  videos: readonly VideoFeatureSpec[],
 ): number[] {
   if (!(fps > 0)) throw new DatasetError(`fps must be > 0, got ${fps}`);
   if (episodes.length === 0) throw new DatasetError('no episodes to write');
   if (existsSync(target) && readdirSync(target).length > 0)
     throw new DatasetError(`${target} exists and is not empty; give a new directory`);
   const reserved = new Set<string>(DEFAULT_FEATURES.map(([k]) => k));
-  for (const f of features)
+  for (const f of [...features, ...videos]) {
     if (reserved.has(f.key)) throw new DatasetError(`feature "${f.key}" is reserved (LeRobot adds it to every frame)`);
+    reserved.add(f.key);
+  }
+  if (features.length === 0 && videos.length === 0) throw new DatasetError('no features to write');
   return episodes.map((e, i) => {
     const counts = features.map((f) => e.frames[f.key]?.length ?? -1);
+    // Video features stream their frames while they are encoded: the episode says how many it has.
+    if (e.length !== undefined) counts.push(e.length);
     if (counts.some((c) => c !== counts[0]))
       throw new DatasetError(
-        `episode ${i}: features have different frame counts (${features.map((f, j) => `${f.key} ${counts[j]}`).join(', ')})`,
+        `episode ${i}: features have different frame counts (${features.map((f, j) => `${f.key} ${counts[j]}`).join(', ')}, the episode's length ${e.length})`,
       );
     if (counts[0]! <= 0) throw new DatasetError(`episode ${i} has no frames`);
     for (const f of features)
@@ -201,11 +233,12 @@ function framesWithStats(
   return { frameRows, stats, episodeStats };
 }
 
-/** meta/episodes' rows: each episode's task, length, place in the data file and stats. */
+/** meta/episodes' rows: each episode's task, length, place in the data and video files, and stats. */
 function episodesIndex(
   episodes: readonly EpisodeData[],
   lengths: readonly number[],
   episodeStats: readonly Record<string, FeatureStats>[],
+  videos: readonly WrittenVideo[],
 ): Record<string, unknown>[] {
   return episodes.map((e, ep) => {
     const from = lengths.slice(0, ep).reduce((a, b) => a + b, 0);
@@ -217,11 +250,15 @@ function episodesIndex(
       'data/file_index': 0,
       dataset_from_index: from,
       dataset_to_index: from + lengths[ep]!,
+      ...Object.assign({}, ...videos.map((v) => v.episodes[ep]!)),
       'meta/episodes/chunk_index': 0,
       'meta/episodes/file_index': 0,
     };
     for (const [k, s] of Object.entries(episodeStats[ep]!))
       for (const [stat, v] of Object.entries(s)) row[`stats/${k}/${stat}`] = v;
+    for (const v of videos)
+      for (const [stat, value] of Object.entries(imageStatsJson(v.episodeStats[ep]!)))
+        row[`stats/${v.key}/${stat}`] = value;
     return row;
   });
 }
@@ -237,9 +274,16 @@ function frameColumns(features: readonly FeatureSpec[]): ParquetColumn[] {
   ];
 }
 
-/** A meta/episodes column's type: LeRobot's stats are float64 lists, counts int64 ones. */
-function episodeColumnType(key: string): ColumnType {
-  if (key.startsWith('stats/')) return key.endsWith('/count') ? 'BIGINT[]' : 'DOUBLE[]';
+/**
+ * A meta/episodes column's type: LeRobot's stats are float64 lists (an image's per channel, [3, 1, 1]), counts int64
+ * ones; a video's timestamps are float64.
+ */
+function episodeColumnType(key: string, videoKeys: ReadonlySet<string>): ColumnType {
+  if (key.startsWith('stats/')) {
+    if (key.endsWith('/count')) return 'BIGINT[]';
+    return videoKeys.has(key.slice('stats/'.length, key.lastIndexOf('/'))) ? 'DOUBLE[][][]' : 'DOUBLE[]';
+  }
+  if (key.endsWith('_timestamp')) return 'DOUBLE';
   return key === 'tasks' ? 'VARCHAR[]' : 'BIGINT';
 }
 

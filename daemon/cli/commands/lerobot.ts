@@ -4,8 +4,8 @@ import { diskSpaceText, isDiskFull } from '../../util/index.ts';
 import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
-const HELP = `Usage: auraison-edge lerobot inspect DIR [--episodes N] [--json]
-       auraison-edge lerobot export OUT --feature KEY=TOPIC:COLUMNS... (--window START,END | --episode START,END[,TASK]...) [options]
+const HELP = `Usage: auraison-edge lerobot inspect DIR [--episodes N] [--decode] [--json]
+       auraison-edge lerobot export OUT --feature KEY=TOPIC[:COLUMNS]... (--window START,END | --episode START,END[,TASK]...) [options]
 
 inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fps), features (dtype, shape,
           names), episodes (count and lengths), frames (counted in the data files and checked against the
@@ -13,28 +13,38 @@ inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fp
           metadata is an error naming the file, line and key; what disagrees is a warning: a shape against
           its names or the data's list lengths, ragged, NULL or NaN rows, missing episode files, statistics
           that are not numbers (left out).
+          Video features (v2.1: a file per episode; v3.0: episodes packed in files, from/to timestamps in
+          meta/episodes) are listed with their size, codec and files.
           --episodes N lists the first N episodes (default 10; --json lists all).
+          --decode decodes every episode of every video feature with ffmpeg and counts the frames; an episode
+          that does not decode (a missing or broken file, fewer frames than its length) is a warning.
 
 export    Writes recorded data from the local lakehouse as a LeRobot v3.0 dataset in OUT (a new directory):
-          meta/info.json, meta/stats.json, meta/tasks.parquet, meta/episodes/chunk-000/file-000.parquet and
-          data/chunk-000/file-000.parquet. Each --feature takes columns of a topic's decoded projection in
-          the lakehouse, the same relation \`query\` reads (named after the topic, with a log_time column):
-          what the daemon recorded and indexed, or \`bag import\` brought in; several columns, or a list
-          column, make a vector. Each episode window is resampled to --fps by sample-and-hold: frame k
-          holds each feature's latest sample at or before START + k/fps (no interpolation). Frames before
-          every feature has a sample are dropped; an episode ends at the last sample of the feature that ends
-          first (the frames after it are cut, with a warning, rather than filled by holding that sample). Rows
-          with a NULL column are skipped (the sample before is held), with a warning. Image and video topics are not exported: the dataset has
-          no video features (the daemon does not encode video). The export holds the frames in memory, so
-          windows resampling to more than --max-frames are refused before anything is read. OUT appears
-          only when the whole dataset is written (a failed export leaves nothing).
+          meta/info.json, meta/stats.json, meta/tasks.parquet, meta/episodes/chunk-000/file-000.parquet,
+          data/chunk-000/file-000.parquet and, per camera, videos/KEY/chunk-000/file-000.mp4. A --feature with
+          columns takes them from a topic's decoded projection in the lakehouse, the same relation \`query\`
+          reads (named after the topic, with a log_time column): what the daemon recorded and indexed, or
+          \`bag import\` brought in; several columns, or a list column, make a vector. A --feature without
+          columns is a camera topic (sensor_msgs/msg/Image: rgb8, bgr8, rgba8, bgra8, mono8; or
+          CompressedImage: jpeg, png), read from the bags the lakehouse indexes and encoded by ffmpeg
+          (\`apt install ffmpeg\`) as LeRobot encodes a video feature: yuv420p, a keyframe every 2 frames,
+          crf 30. Each episode window is resampled to --fps by sample-and-hold: frame k holds each
+          feature's latest sample at or before START + k/fps (no interpolation). Frames before every feature
+          has a sample are dropped; an episode ends at the last sample of the feature that ends first (the
+          frames after it are cut, with a warning, rather than filled by holding that sample). Rows with a
+          NULL column are skipped (the sample before is held), with a warning. The export holds the numbers
+          in memory (never the images), so windows resampling to more than --max-frames are refused before
+          anything is read. OUT appears only when the whole dataset is written (a failed export leaves nothing).
 
 Options (export):
   --feature KEY=TOPIC:COL[,COL]  e.g. observation.state=/joint_states:position, action=/cmd_vel:linear.x,angular.z
+  --feature KEY=TOPIC        a camera, e.g. observation.images.front=/camera/image_raw
+  --video-codec av1|h264     the cameras' codec: av1 (libsvtav1, preset 12; LeRobot's default) or h264
+                             (libx264); default av1
   --window START,END         one episode over this window
   --episode START,END[,TASK] an episode (repeatable); times are ISO 8601 or integer ns since the epoch
   --task TEXT                the task of episodes that name none (default: "recorded")
-  --fps N                    frames per second of the dataset (default: 30)
+  --fps N                    frames per second of the dataset (default: 30; a whole number with cameras)
   --robot-type TEXT          info.json robot_type
   --max-frames N             the most frames all windows may resample to (default: 1000000, 9.3 h at 30 fps)
   --db FILE                  the lakehouse catalog (default: <data_dir>/lakehouse/catalog.duckdb; its
@@ -63,13 +73,21 @@ export const command: Command = {
 async function inspect(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { json: { type: 'boolean' }, episodes: { type: 'string' } },
+    { json: { type: 'boolean' }, episodes: { type: 'string' }, decode: { type: 'boolean' } },
     { min: 1, max: 1, names: 'DIR' },
   );
   const listed = numberOption('episodes', values.episodes, { min: 0, integer: true }) ?? 10;
-  const { readLeRobotDataset, formatDatasetSummary } = await (await import('../../components/index.ts')).loadLeRobot();
+  const { readLeRobotDataset, formatDatasetSummary, VideoFrameReader } = await (
+    await import('../../components/index.ts')
+  ).loadLeRobot();
   try {
-    const summary = await readLeRobotDataset(resolve(io.cwd, positionals[0]!));
+    const root = resolve(io.cwd, positionals[0]!);
+    const summary = await readLeRobotDataset(root);
+    if (values.decode && summary.videos.length > 0) {
+      summary.decoded = await (await VideoFrameReader.open(root, { env: io.env })).decodeAll();
+      for (const d of summary.decoded)
+        for (const f of d.failed) summary.warnings.push(`${d.key} episode ${f.episode} does not decode: ${f.error}`);
+    }
     io.stdout(values.json ? `${JSON.stringify(summary)}\n` : formatDatasetSummary(summary, listed));
     return 0;
   } catch (error) {
@@ -97,6 +115,7 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
       fps: { type: 'string' },
       'robot-type': { type: 'string' },
       'max-frames': { type: 'string' },
+      'video-codec': { type: 'string' },
       db: { type: 'string' },
       config: { type: 'string' },
       json: { type: 'boolean' },
@@ -106,7 +125,11 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
   const { parseFeatureMapping, exportLakehouseToLeRobot } = await (
     await import('../../components/index.ts')
   ).loadLeRobot();
-  if (!values.feature?.length) throw new UsageError('give at least one --feature KEY=TOPIC:COLUMN');
+  if (!values.feature?.length)
+    throw new UsageError('give at least one --feature KEY=TOPIC:COLUMN (or KEY=TOPIC for a camera)');
+  const videoCodec = values['video-codec'] ?? 'av1';
+  if (videoCodec !== 'av1' && videoCodec !== 'h264')
+    throw new UsageError(`--video-codec ${JSON.stringify(videoCodec)}: give av1 or h264`);
   let features;
   try {
     features = values.feature.map(parseFeatureMapping);
@@ -149,6 +172,8 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
       episodes: windows,
       robotType: values['robot-type'] ?? null,
       maxFrames,
+      videoCodec,
+      env: io.env,
     });
     for (const w of report.warnings) io.stderr(`auraison-edge lerobot export: warning: ${w}\n`);
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
@@ -158,7 +183,9 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
       );
       for (const f of report.features)
         io.stdout(
-          `  ${f.key.padEnd(24)} ${f.relation}:${f.columns.join(',')}  ${f.dim} values, ${f.samples} samples\n`,
+          f.video
+            ? `  ${f.key.padEnd(24)} ${f.relation}  video ${f.video.width}x${f.video.height} ${f.video.codec}, ${f.samples} images\n`
+            : `  ${f.key.padEnd(24)} ${f.relation}:${f.columns.join(',')}  ${f.dim} values, ${f.samples} samples\n`,
         );
       if (report.leadingFramesDropped > 0)
         io.stdout(`  ${report.leadingFramesDropped} leading frames dropped (not every feature had a sample yet)\n`);

@@ -1,0 +1,108 @@
+import sharp from 'sharp';
+import { DatasetError } from './dataset-types.ts';
+
+/** The layouts raw frames go to ffmpeg in, by its rawvideo pix_fmt names. */
+export type PixelFormat = 'rgb24' | 'bgr24' | 'rgba' | 'bgra' | 'gray';
+
+export const PIXEL_BYTES: Record<PixelFormat, number> = { rgb24: 3, bgr24: 3, rgba: 4, bgra: 4, gray: 1 };
+
+/** One camera frame, rows packed (no padding), ready for ffmpeg's rawvideo input. */
+export interface RawFrame {
+  width: number;
+  height: number;
+  pixFmt: PixelFormat;
+  data: Uint8Array;
+  /** The message it came from, for errors: `/camera/image_raw at 2025-01-01T00:00:00.000Z (1735689600000000000 ns)`. */
+  where: string;
+}
+
+/** The message types a camera feature is made of. */
+export const IMAGE_TYPES: readonly string[] = ['sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage'];
+
+/** sensor_msgs/image_encodings names taken, and the ffmpeg layout each is. */
+const RAW_FORMATS: Record<string, PixelFormat> = {
+  rgb8: 'rgb24',
+  bgr8: 'bgr24',
+  rgba8: 'rgba',
+  bgra8: 'bgra',
+  mono8: 'gray',
+  '8UC1': 'gray',
+};
+const DEPTH = new Set(['16UC1', 'mono16', '32FC1']);
+
+interface ImageMessage {
+  width: number;
+  height: number;
+  encoding: string;
+  step: number;
+  data: Uint8Array;
+}
+
+interface CompressedImageMessage {
+  format: string;
+  data: Uint8Array;
+}
+
+/**
+ * A decoded sensor_msgs/msg/Image or CompressedImage as a raw frame. A raw image is checked (its encoding, its
+ * data against height x step) and passed through in its own layout, its rows packed; a JPEG or PNG is decoded to
+ * RGB by sharp (libvips, on libuv's threads), a truncated one refused. What is wrong names the message (`where`).
+ */
+export async function decodeCameraFrame(type: string, message: unknown, where: string): Promise<RawFrame> {
+  if (type === 'sensor_msgs/msg/Image') return rawFrame(message as ImageMessage, where);
+  if (type === 'sensor_msgs/msg/CompressedImage') return compressedFrame(message as CompressedImageMessage, where);
+  throw new DatasetError(`${where}: a ${type} is not an image (${IMAGE_TYPES.join(' or ')})`);
+}
+
+function rawFrame(image: ImageMessage, where: string): RawFrame {
+  const { width, height, step, data, encoding } = image;
+  const pixFmt = RAW_FORMATS[encoding];
+  if (!pixFmt) {
+    const depth = DEPTH.has(encoding)
+      ? ' (a depth image: LeRobot encodes depth maps as 12-bit HEVC, which the export does not write)'
+      : '';
+    throw new DatasetError(
+      `${where}: encoding ${JSON.stringify(encoding)} is not exported${depth}; taken: ${Object.keys(RAW_FORMATS).join(', ')}, or sensor_msgs/msg/CompressedImage with jpeg or png`,
+    );
+  }
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new DatasetError(`${where}: an image of ${width} x ${height} pixels has nothing in it`);
+  const row = width * PIXEL_BYTES[pixFmt];
+  if (step < row)
+    throw new DatasetError(
+      `${where}: step ${step} is shorter than a row of ${width} ${encoding} pixels (${row} bytes)`,
+    );
+  if (data.length !== step * height)
+    throw new DatasetError(
+      `${where}: data holds ${data.length} bytes; height x step is ${height} x ${step} = ${height * step} (a ${width} x ${height} ${encoding} image)`,
+    );
+  if (step === row) return { width, height, pixFmt, data, where };
+  const packed = new Uint8Array(row * height);
+  for (let y = 0; y < height; y++) packed.set(data.subarray(y * step, y * step + row), y * row);
+  return { width, height, pixFmt, data: packed, where };
+}
+
+async function compressedFrame(image: CompressedImageMessage, where: string): Promise<RawFrame> {
+  const format = image.format.toLowerCase();
+  if (!/jpe?g|png/.test(format) || format.includes('compresseddepth'))
+    throw new DatasetError(`${where}: format ${JSON.stringify(image.format)} is not exported (taken: jpeg, png)`);
+  try {
+    // failOn truncated: a JPEG cut short decodes to a grey lower half otherwise, and would be encoded as if whole.
+    const { data, info } = await sharp(image.data, { failOn: 'truncated' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return {
+      width: info.width,
+      height: info.height,
+      pixFmt: 'rgb24',
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      where,
+    };
+  } catch (error) {
+    throw new DatasetError(
+      `${where}: the ${image.format} image (${image.data.byteLength} bytes) does not decode: ${(error as Error).message}`,
+    );
+  }
+}

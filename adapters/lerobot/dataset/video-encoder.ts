@@ -1,0 +1,103 @@
+import { PIXEL_BYTES, type PixelFormat } from './camera-frames.ts';
+import { FfmpegProcess } from './ffmpeg.ts';
+
+export type VideoCodec = 'av1' | 'h264';
+export const VIDEO_CODECS: readonly VideoCodec[] = ['av1', 'h264'];
+
+/**
+ * LeRobot 0.6.1's encoder settings (lerobot/configs/video.py, VideoEncoderConfig and get_codec_options): yuv420p,
+ * a keyframe every 2 frames (g), crf 30; libsvtav1 at preset 12 with fast-decode=0, libx264 at its default preset.
+ * `info` is what LeRobot writes of them under the feature's info (video.preset null where it sets none).
+ */
+const ENCODERS: Record<VideoCodec, { args: string[]; preset: number | null }> = {
+  av1: {
+    args: ['-c:v', 'libsvtav1', '-g', '2', '-crf', '30', '-preset', '12', '-svtav1-params', 'fast-decode=0'],
+    preset: 12,
+  },
+  h264: { args: ['-c:v', 'libx264', '-g', '2', '-crf', '30'], preset: null },
+};
+
+/**
+ * A video feature's `info` in meta/info.json as LeRobot 0.6.1 writes it (get_video_info): the stream's own
+ * values, then the encoder's settings. video_backend is "pyav" because LeRobot rebuilds an encoder from these
+ * (adding episodes, merging datasets) and takes no other backend; the settings are the ones it would use.
+ */
+export function videoInfo(codec: VideoCodec, width: number, height: number, fps: number): Record<string, unknown> {
+  return {
+    'video.height': height,
+    'video.width': width,
+    'video.codec': codec,
+    'video.pix_fmt': 'yuv420p',
+    'video.fps': Math.trunc(fps),
+    'video.channels': 3,
+    has_audio: false,
+    'video.g': 2,
+    'video.crf': 30,
+    'video.preset': ENCODERS[codec].preset,
+    'video.fast_decode': 0,
+    'video.video_backend': 'pyav',
+    'video.extra_options': {},
+    is_depth_map: false,
+  };
+}
+
+export interface VideoEncoderOptions {
+  /** The .mp4 to write. */
+  path: string;
+  width: number;
+  height: number;
+  pixFmt: PixelFormat;
+  fps: number;
+  codec: VideoCodec;
+  /** What is encoded, for errors: "encoding observation.images.front". */
+  what: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Encodes raw frames of one size into an MP4 with ffmpeg, as LeRobot encodes a camera's episodes: frame k at
+ * k / fps, so an episode starting at frame F starts at F / fps. The encoding is ffmpeg's work, in its own
+ * process on the other cores; this side only writes each frame to its stdin, waiting while the pipe is full.
+ * Callers must wait on write() before writing again, and end with finish() or kill().
+ */
+export class VideoEncoder {
+  readonly path: string;
+  #ffmpeg: FfmpegProcess;
+  #frameBytes: number;
+  #frames = 0;
+
+  constructor(options: VideoEncoderOptions) {
+    const { path, width, height, pixFmt, fps, codec, what, env } = options;
+    this.path = path;
+    this.#frameBytes = width * height * PIXEL_BYTES[pixFmt];
+    const args = [
+      ...['-hide_banner', '-loglevel', 'error'],
+      ...['-f', 'rawvideo', '-pix_fmt', pixFmt, '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0'],
+      ...['-an', ...ENCODERS[codec].args, '-pix_fmt', 'yuv420p'],
+      // The index at the file's start, as LeRobot's files have it: a reader seeks without reading to the end.
+      ...['-movflags', '+faststart', '-f', 'mp4', '-y', path],
+    ];
+    this.#ffmpeg = new FfmpegProcess('ffmpeg', args, { what, env, stdin: true });
+  }
+
+  /** Frames written so far. */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (data.byteLength !== this.#frameBytes)
+      throw new Error(`a frame of ${data.byteLength} bytes written to an encoder of ${this.#frameBytes}-byte frames`);
+    await this.#ffmpeg.write(data);
+    this.#frames++;
+  }
+
+  /** Ends the video and waits for ffmpeg to have written it; throws FfmpegError when it failed. */
+  finish(): Promise<void> {
+    return this.#ffmpeg.finish();
+  }
+
+  kill(): Promise<void> {
+    return this.#ffmpeg.kill();
+  }
+}
