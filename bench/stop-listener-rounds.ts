@@ -14,21 +14,27 @@ export interface ListenerRound {
  * event loop). `zeros()` gives when each zero command was seen (ns of CLOCK_MONOTONIC, in any order): a stop's is
  * the first at or after it was sent.
  */
-export async function listenerRound(
+export function listenerRound(
   stopUrl: string,
   floorUrl: string,
   n: number,
   zeros: () => bigint[],
 ): Promise<ListenerRound> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'stop-client-child.ts'), stopUrl, floorUrl, String(n)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  return clientRound('stop-client-child.ts', [stopUrl, floorUrl, String(n)], zeros);
+}
+
+/**
+ * A round of stops from one of the operator's clients (`script`, a child of this folder given `args`, which prints
+ * its stops' and floors' times as stop-client-child.ts does): each stop's answer, and its zero as `zeros()` saw it.
+ */
+export async function clientRound(script: string, args: string[], zeros: () => bigint[]): Promise<ListenerRound> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`the operator's client exited with ${code}`);
+  if (code !== 0) throw new Error(`the operator's client (${script} ${args.join(' ')}) exited with ${code}`);
   const { stops, floors } = JSON.parse(out) as { stops: [string, string][]; floors: [string, string][] };
   // The last zero may come after the client's last answer.
   await new Promise((r) => setTimeout(r, 200));

@@ -8,8 +8,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readApiFile } from '../daemon/api/index.ts';
 import { PORTS } from '../daemon/contract/index.ts';
 import { spawnTsWorker } from '../daemon/util/index.ts';
+import { centralConfig, FLEET, PREFIX, ROBOT, waitOnline } from '../test/central/central-harness.ts';
+import { testCommandKeyFile } from '../test/helpers/command-key.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
+import { startBroker } from '../test/helpers/mosquitto.ts';
 import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
+import type { ListenerRound } from './stop-listener-rounds.ts';
+import { mergedPath, pathRound, pathRows, STOP_PATHS, type PathTargets, type StopPath } from './stop-paths.ts';
 
 // The operator's stop (POST /stop: answered, the zero Twist on /cmd_vel, and its stop.engaged event durable in the
 // journal, what the lakehouse and central read) on a daemon whose journal holds
@@ -26,6 +31,10 @@ import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 // The same stops on the stop listener (POST /stop on its own thread and port, api.stop_port) follow each round of the
 // API's: answered as the client saw it, and zeroed when the stop reached the stop line (what the control loops' threads
 // and the sim obey), as a thread of this process sleeping on the line saw it (stop-line-watcher.ts).
+
+// Then each stop a user can press, from a client process of its own, beside the listener's in the same rounds
+// (stop-paths.ts): the CLI's and the page's request to the listener, MCP's stop tool and central's signed stop intent
+// (through a mosquitto of this run), each to the stop line or the zero Twist, and answered.
 
 const RECORDS = 20_000;
 const STOPS = 40;
@@ -48,6 +57,8 @@ interface Times {
   listenerZeroed: number[];
   /** The daemon's event-loop delay p99 over the stops, ms (the worst round's). */
   loopDelayP99: number;
+  /** Each stop a user can press: its stops' answers and zeros, each round's (merged: all, with the rounds). */
+  paths: Partial<Record<StopPath, ListenerRound & { rounds?: readonly ListenerRound[] }>>;
   /** Each round's figures (merged rounds only). */
   rounds?: readonly Times[];
 }
@@ -86,15 +97,23 @@ function watchLine(line: SharedArrayBuffer) {
 const scheduling = { listener: 'unknown', client: 'unknown' };
 
 export async function run(): Promise<BenchResult[]> {
+  const broker = await startBroker();
   const started = await startDaemon(
     {
+      robot: { id: ROBOT, fleet: FLEET },
       sim: { enabled: false },
       retention: { enabled: false },
       api: { port: 0, stop_listener: true },
       foxglove: { port: 0 },
+      // Central's stops come 40 a round: none refused for the link's rate (a refused one halts all the same).
+      central: centralConfig(broker.url, { rate_limits: { intents_per_min: 1_000_000 } }),
     },
     'bench-stop-',
-  );
+  ).catch(async (error: unknown) => {
+    await broker.cleanup();
+    throw error;
+  });
+  await waitOnline(started.daemon);
   const floorServer = createServer((req, res) => {
     req.resume();
     res.end('{}');
@@ -131,17 +150,24 @@ export async function run(): Promise<BenchResult[]> {
     }
     // RUNS rounds of STOPS under each load (one load process): the tails are over all of them, and each
     // round's p99 is shown with the best and the worst.
+    const keyFile = testCommandKeyFile(started.dir);
+    const targets: PathTargets = { apiUrl: url, stopUrl, floorUrl, broker: broker.url, prefix: PREFIX, keyFile };
+    const zeros = { line: seen.line, twist: () => seen.zeros };
+    const paths = Object.keys(STOP_PATHS) as StopPath[];
     const measure = async (): Promise<Times> => {
       const rounds: Times[] = [];
       for (let i = 0; i < RUNS; i++) {
         const api = await stops(url, floorUrl, seen);
         const listener = await stops(stopUrl, floorUrl, seen, 'listener');
-        rounds.push({ ...api, listenerAnswered: listener.answered, listenerZeroed: listener.zeroed });
+        const round: Times = { ...api, listenerAnswered: listener.answered, listenerZeroed: listener.zeroed };
+        for (const path of paths) round.paths[path] = await pathRound(path, STOPS, targets, zeros);
+        rounds.push(round);
       }
       return merged(rounds);
     };
     await stops(url, floorUrl, seen); // warm-up
     await stops(stopUrl, floorUrl, seen, 'listener');
+    for (const path of paths) await pathRound(path, 5, targets, zeros);
     const results: BenchResult[] = [];
     for (const load of LOADS) {
       const before = loadavg()[0]!;
@@ -153,6 +179,7 @@ export async function run(): Promise<BenchResult[]> {
     await watcher.close();
     floorServer.close();
     await started.stop();
+    await broker.cleanup();
   }
 }
 
@@ -189,6 +216,7 @@ async function stops(url: string, floorUrl: string, seen: Seen, to: 'api' | 'lis
     listenerAnswered: [],
     listenerZeroed: [],
     loopDelayP99: delay.percentile(99) / 1e6,
+    paths: {},
   };
   const line = seen.line();
   for (const [from, answered] of sent) {
@@ -213,6 +241,9 @@ function merged(rounds: readonly Times[]): Times {
     listenerAnswered: all((t) => t.listenerAnswered),
     listenerZeroed: all((t) => t.listenerZeroed),
     loopDelayP99: Math.max(...rounds.map((t) => t.loopDelayP99)),
+    paths: Object.fromEntries(
+      (Object.keys(STOP_PATHS) as StopPath[]).map((p) => [p, mergedPath(rounds.map((r) => r.paths[p]!))]),
+    ),
     rounds,
   };
 }
@@ -295,6 +326,22 @@ function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
     value: percentile(times.floor, 99),
   };
   const rounds = times.rounds ?? [times];
+  const listener = { answered: times.listenerAnswered, zeroed: times.listenerZeroed };
+  const paths = (Object.keys(STOP_PATHS) as StopPath[]).flatMap((path) => {
+    const merged = times.paths[path];
+    return merged?.rounds ? pathRows(under, path, { ...merged, rounds: merged.rounds }, listener) : [];
+  });
+  return [...figureRows(under, times, loadAverage, floor, rounds, load), ...paths];
+}
+
+function figureRows(
+  under: string,
+  times: Times,
+  loadAverage: number,
+  floor: { name: string; value: number },
+  rounds: readonly Times[],
+  load: string,
+): BenchResult[] {
   return (Object.keys(FIGURES) as Figure[]).map((figure) => {
     const { what, goal } = FIGURES[figure];
     const all = times[figure];

@@ -1,0 +1,108 @@
+import { percentile, tail, type BenchResult } from './bench.ts';
+import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
+
+// The stops a user can press, for stop-under-load.bench.ts, each sent from a client process of its own as the stop
+// listener's are, each round beside them: the CLI's and the page's go to the stop listener and wait for the daemon's
+// report, MCP's and central's come in on the daemon's main thread (its /mcp and its MQTT link).
+
+/** Where a path's stop shows: the stop line (what the control loops' threads and the sim read), or a zero Twist. */
+type Zero = 'line' | 'twist';
+
+export const STOP_PATHS = {
+  cli: { what: "the CLI's stop (POST /stop?report=full to the stop listener)", zero: 'line' as Zero },
+  page: { what: "the page's STOP (the same, with the page's Origin)", zero: 'line' as Zero },
+  mcp: { what: "MCP's stop tool (a session on /mcp)", zero: 'line' as Zero },
+  central: { what: "central's stop intent (signed, MQTT QoS 1)", zero: 'twist' as Zero },
+};
+
+export type StopPath = keyof typeof STOP_PATHS;
+
+export interface PathTargets {
+  apiUrl: string;
+  stopUrl: string;
+  floorUrl: string;
+  broker: string;
+  /** The robot's topics (`auraison/<fleet>/<robot>`). */
+  prefix: string;
+  /** Central's private key (PEM), which the robot pins. */
+  keyFile: string;
+}
+
+/** `n` stops by `path`: each one's answer (central's: its PUBACK) and its zero as `zeros` saw it, ms. */
+export function pathRound(
+  path: StopPath,
+  n: number,
+  to: PathTargets,
+  zeros: Record<Zero, () => bigint[]>,
+): Promise<ListenerRound> {
+  const seen = zeros[STOP_PATHS[path].zero];
+  const count = String(n);
+  switch (path) {
+    case 'cli':
+      return clientRound('stop-client-child.ts', [to.stopUrl, to.floorUrl, count, 'report'], seen);
+    case 'page':
+      return clientRound('stop-client-child.ts', [to.stopUrl, to.floorUrl, count, 'page', to.apiUrl], seen);
+    case 'mcp':
+      return clientRound('stop-client-child.ts', [to.apiUrl, to.floorUrl, count, 'mcp'], seen);
+    case 'central':
+      return clientRound('stop-central-child.ts', [to.broker, to.prefix, to.keyFile, to.floorUrl, count], seen);
+  }
+}
+
+/** A path's rounds as one: every sample, sorted (unseen zeros last), and the rounds. */
+export function mergedPath(rounds: readonly ListenerRound[]): ListenerRound & { rounds: readonly ListenerRound[] } {
+  const all = (pick: (r: ListenerRound) => number[]) =>
+    rounds.flatMap(pick).sort((a, b) => (Number.isNaN(a) ? 1 : Number.isNaN(b) ? -1 : a - b));
+  return {
+    answered: all((r) => r.answered),
+    zeroed: all((r) => r.zeroed),
+    floor: all((r) => r.floor),
+    rounds,
+  };
+}
+
+/**
+ * Two rows for `path` under a load: its stop to the line (or the zero Twist), goal 10 ms p99, and its answer with
+ * the daemon's report; each beside the stop listener's own figure of the same rounds.
+ */
+export function pathRows(
+  under: string,
+  path: StopPath,
+  times: ListenerRound & { rounds: readonly ListenerRound[] },
+  listener: { answered: number[]; zeroed: number[] },
+): BenchResult[] {
+  const { what, zero } = STOP_PATHS[path];
+  const perRound = (pick: (r: ListenerRound) => number[]) =>
+    times.rounds.map((r) => percentile(pick(r), 99).toFixed(1)).join(', ');
+  const zeroed = percentile(times.zeroed, 99);
+  const seen = times.zeroed.filter((t) => !Number.isNaN(t)).length;
+  const to = zero === 'line' ? 'the stop line' : 'the zero Twist on the bus (the agent\u2019s halt)';
+  return [
+    {
+      name: `operator's stop ${under}, p99 ${what} to ${to}`,
+      ours: zeroed,
+      baseline: {
+        name: "the stop listener's own POST /stop to the stop line, same rounds",
+        value: percentile(listener.zeroed, 99),
+      },
+      unit: 'ms',
+      better: 'lower',
+      goal: '<= 10 ms under any load',
+      met: zeroed <= 10,
+      notes: [
+        `${tail(times.zeroed, 'ms', 1)} (${seen} of ${times.zeroed.length} seen); p99 per round ${perRound((r) => r.zeroed)} ms`,
+      ],
+    },
+    {
+      name: `operator's stop ${under}, p99 ${what} answered${path === 'central' ? ' (its ack: the run durable)' : " with the daemon's report"}`,
+      ours: percentile(times.answered, 99),
+      baseline: {
+        name: "the stop listener's own POST /stop answered, same rounds",
+        value: percentile(listener.answered, 99),
+      },
+      unit: 'ms',
+      better: 'lower',
+      notes: [`${tail(times.answered, 'ms', 1)}; p99 per round ${perRound((r) => r.answered)} ms`],
+    },
+  ];
+}
