@@ -241,7 +241,9 @@ describe('lerobot export: cameras as video features', () => {
         }
         const info = JSON.parse(readFileSync(join(out, 'meta', 'info.json'), 'utf8')) as InfoJson;
         const png = info.features['observation.images.png']!.info!;
-        expect([png['video.codec'], png['video.preset']]).toEqual([codec, codec === 'av1' ? 12 : null]);
+        expect([png['video.codec'], png['video.crf'], png['video.preset']]).toEqual(
+          codec === 'av1' ? ['av1', 30, 12] : ['h264', 23, null],
+        );
       }
     },
   );
