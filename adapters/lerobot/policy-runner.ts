@@ -2,7 +2,9 @@ import type { PolicySettings } from '../../daemon/config/index.ts';
 import { createNormalizer, type Normalizer } from './normalization.ts';
 import { readOnnxModelInfo } from './onnx-model-file.ts';
 import { openOnnxSession, ort } from './onnx-session.ts';
-import { resolvePolicySpec, type PolicySpec } from './policy-spec.ts';
+import { resolvePolicySpec, type InputSpec, type PolicySpec } from './policy-spec.ts';
+import type { Frame } from './vision/frame.ts';
+import { frameToInput } from './vision/frame-tensor.ts';
 
 export type PolicyInputErrorCode = 'missing_input' | 'unknown_input' | 'bad_shape' | 'bad_dtype' | 'not_finite';
 
@@ -18,6 +20,12 @@ export class PolicyInputError extends Error {
 
 /** A step's inputs by model input name: float32, or uint8 for a uint8 image input. */
 export type PolicyInputs = Record<string, Float32Array | Uint8Array>;
+
+/**
+ * What `run` takes: PolicyInputs, or for an image input a decoded frame of the input's size (image-decode.ts), which
+ * the run puts into the input itself (frame-tensor.ts), on the thread the model runs on.
+ */
+export type StepInputs = Readonly<Record<string, Float32Array | Uint8Array | Frame>>;
 
 /** One output of a step: raw values (unnormalized) and the actual shape the model returned. */
 export interface PolicyOutput {
@@ -135,10 +143,10 @@ export class PolicyRunner {
   /**
    * One inference step. `inputs` holds raw (unnormalized) float32 values by model input name, flat, with
    * exactly as many elements as the input's shape (an image input: the frame in the model's layout, in [0, 1],
-   * frame-tensor.ts; a uint8 one its bytes). `state` may carry recurrent inputs explicitly (a stateless caller,
-   * such as a query); otherwise they come from the previous step.
+   * frame-tensor.ts; a uint8 one its bytes; or a Frame, see StepInputs). `state` may carry recurrent inputs
+   * explicitly (a stateless caller, such as a query); otherwise they come from the previous step.
    */
-  async run(inputs: PolicyInputs, state?: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>> {
+  async run(inputs: StepInputs, state?: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>> {
     const known = this.#known;
     for (const key in inputs) {
       if (!known.has(key))
@@ -154,7 +162,14 @@ export class PolicyRunner {
         const given = state?.[input.name] ?? inputs[input.name];
         values.set(
           given
-            ? checked(this.spec.name, input.name, given, input.size, input.shape, 'float32')
+            ? checked(
+                this.spec.name,
+                input.name,
+                asArray(this.spec.name, input, given),
+                input.size,
+                input.shape,
+                'float32',
+              )
             : this.previousOutput(input.recurrent, input.size),
         );
       } else {
@@ -164,7 +179,9 @@ export class PolicyRunner {
             'missing_input',
             `policy ${this.spec.name} needs input "${input.name}" (${input.dtype} ${JSON.stringify(input.shape)})`,
           );
-        values.set(checked(this.spec.name, input.name, given, input.size, input.shape, input.dtype));
+        if (ArrayBuffer.isView(given))
+          values.set(checked(this.spec.name, input.name, given, input.size, input.shape, input.dtype));
+        else frameInto(this.spec.name, input, given, values);
         if (values instanceof Float32Array) this.#normalizers.get(input.name)!.normalize(values);
       }
     }
@@ -197,6 +214,49 @@ export class PolicyRunner {
   async close(): Promise<void> {
     await this.#session.release();
   }
+}
+
+/** A frame given for an input that takes a tensor. */
+const notImage = (policy: string, input: InputSpec): PolicyInputError =>
+  new PolicyInputError(
+    'bad_dtype',
+    `policy ${policy}: input "${input.name}" is not an image input; it takes ${input.dtype} ${JSON.stringify(input.shape)}`,
+  );
+
+/** A step's input that must be a tensor, not a frame. */
+function asArray(
+  policy: string,
+  input: InputSpec,
+  given: Float32Array | Uint8Array | Frame,
+): Float32Array | Uint8Array {
+  if (ArrayBuffer.isView(given)) return given;
+  throw notImage(policy, input);
+}
+
+/**
+ * A frame into its image input's buffer, with no copy before it: a frame of the input's size and channels, as
+ * decodeFrame makes it. Its pixels are whole numbers, so there is nothing to check for finiteness.
+ */
+function frameInto(policy: string, input: InputSpec, frame: Frame, out: Float32Array | Uint8Array): void {
+  const image = input.image;
+  if (!image) throw notImage(policy, input);
+  const { width, height, channels } = image;
+  if (frame.width !== width || frame.height !== height || frame.channels !== channels)
+    throw new PolicyInputError(
+      'bad_shape',
+      `policy ${policy}: input "${input.name}" was given a ${frame.width} x ${frame.height} frame of ${frame.channels} channels; it takes ${width} x ${height} x ${channels}`,
+    );
+  if (frame.data.length !== width * height * channels)
+    throw new PolicyInputError(
+      'bad_shape',
+      `policy ${policy}: input "${input.name}" was given a frame of ${frame.data.length} values for ${width} x ${height} x ${channels}`,
+    );
+  if (frame.order === 'depth16' && out instanceof Uint8Array)
+    throw new PolicyInputError(
+      'bad_dtype',
+      `policy ${policy}: input "${input.name}" is uint8; a 16-bit depth frame does not fit it`,
+    );
+  frameToInput(frame.data, frame.order, image, out);
 }
 
 function checked(

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { PolicySettings } from '../../daemon/config/index.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
-import { PolicyInputError, type PolicyInputErrorCode, type PolicyInputs, type PolicyOutput } from './policy-runner.ts';
+import { PolicyInputError, type PolicyInputErrorCode, type PolicyOutput, type StepInputs } from './policy-runner.ts';
 import type { PolicySpec } from './policy-spec.ts';
 
 /** What the VLA service needs of a policy: its spec and one run at a time (a PolicyRunner, or a PolicyThread). */
@@ -11,11 +11,11 @@ export interface PolicyExecutor {
   /** Forgets recurrent state; a query starts from zero. */
   reset?(): void;
   /** One step. Callers await one run before the next. */
-  run(inputs: PolicyInputs): Promise<Record<string, PolicyOutput>>;
+  run(inputs: StepInputs): Promise<Record<string, PolicyOutput>>;
 }
 
 /** A query to run, or `close`: finish the run in flight, release the session and exit. */
-export type ServingRequest = { id: number; inputs: PolicyInputs } | { close: true };
+export type ServingRequest = { id: number; inputs: StepInputs } | { close: true };
 export type ServingReply =
   | { kind: 'ready'; spec: PolicySpec }
   | { kind: 'fatal'; message: string }
@@ -77,8 +77,13 @@ export class PolicyThread implements PolicyExecutor {
     return new PolicyThread(first.spec, worker);
   }
 
-  /** One stateless step (the thread resets recurrent state per request). */
-  run(inputs: PolicyInputs): Promise<Record<string, PolicyOutput>> {
+  /**
+   * One stateless step (the thread resets recurrent state per request). A decoded frame is posted as it is, the
+   * input's size but 8-bit and channels last, and becomes the model's layout there (PolicyRunner.run): its float
+   * tensor is 4 times the bytes and a loop over every pixel, both kept off the main thread. Nothing is transferred:
+   * a frame can be a view of the request's payload (a raw frame already of the input's size), which is not ours.
+   */
+  run(inputs: StepInputs): Promise<Record<string, PolicyOutput>> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

@@ -1,15 +1,22 @@
 import type { Bus } from '../../daemon/bus/index.ts';
 import type { QueryPayload } from '../../daemon/bus/index.ts';
-import { PolicyInputError } from './policy-runner.ts';
+import { PolicyInputError, type StepInputs } from './policy-runner.ts';
+import type { InputSpec } from './policy-spec.ts';
 import type { PolicyExecutor } from './policy-thread.ts';
+import { decodeQueryFrame } from './query-frame.ts';
+import type { Frame } from './vision/frame.ts';
+import { ImageError } from './vision/image-decode.ts';
+import type { ImageInputSpec } from './vision/image-input.ts';
 import {
   decodeTensors,
   encodeError,
   encodeTensors,
+  imageFromJson,
   type NamedTensor,
   quoted,
   TENSOR_ENCODING,
   TensorCodecError,
+  type TensorImage,
   tensorFromJson,
   tensorToJson,
   withoutLeadingOnes,
@@ -26,6 +33,13 @@ export interface VlaServiceStats {
   errorsByCode: Record<string, number>;
 }
 
+/** A query's observation, checked: tensors as the model takes them, and encoded frames to decode in its turn. */
+interface Observation {
+  inputs: Record<string, Float32Array | Uint8Array>;
+  frames: { name: string; input: ImageInputSpec; image: TensorImage; data: Uint8Array }[];
+  fields: Record<string, unknown>;
+}
+
 export interface VlaServiceOptions {
   /** Queries in flight or waiting; past it a query gets a `busy` reply at once. policies.<name>.max_pending_queries. */
   maxPending?: number;
@@ -39,17 +53,24 @@ export interface VlaServiceOptions {
  * a queue that answers long after its callers gave up; a query whose caller's timeout passed while it
  * waited is dropped without running the model.
  *
+ * An image input takes a frame in the model's layout (float32 in [0, 1], or uint8 for a uint8 input), or an
+ * encoded one (tensor-codec.ts: a raw sensor_msgs/msg/Image's bytes, or JPEG or PNG), which is decoded and resized
+ * to the input as a camera's frames are (query-frame.ts), in the query's turn: one query's frames at a time keeps
+ * libuv's threads, which the recorder's disk writes share, and the memory a decode takes, to what one query needs,
+ * and a query whose caller gave up is not decoded either.
+ *
  * A request may also come as JSON (what `POST /inference/vla/:policy` forwards from `{"input": ...}`), so
  * that a policy can be tried with curl: `{"obs": [0.1, ...]}`, each input a number or nested lists, its
- * shape the nesting. It gets the same checks and is answered in JSON:
+ * shape the nesting, or for an image input an object, a sensor_msgs/msg/Image or CompressedImage with its data in
+ * base64. It gets the same checks and is answered in JSON:
  * `{policy, chunk, inference_us, outputs: {<name>: {shape, data: nested lists}}}`, or `{policy, error}`.
  */
 export class VlaService {
   readonly name: string;
   readonly stats: VlaServiceStats = { queries: 0, errors: 0, errorsByCode: {} };
   #policy: PolicyExecutor;
-  /** The model's inputs by name, with the shape a query's tensor must have (leading 1s aside). */
-  #inputShapes: Map<string, { shape: readonly number[]; key: string }>;
+  /** The model's inputs by name, with the key of the shape a query's tensor must have (leading 1s aside). */
+  #inputSpecs: Map<string, { spec: InputSpec; key: string }>;
   #maxPending: number;
   #pending = 0;
   #stop: () => void;
@@ -58,8 +79,8 @@ export class VlaService {
   constructor(bus: Bus, policy: PolicyExecutor, options: VlaServiceOptions = {}) {
     const { maxPending = policy.spec.settings.max_pending_queries } = options;
     this.#policy = policy;
-    this.#inputShapes = new Map(
-      policy.spec.inputs.map((i) => [i.name, { shape: i.shape, key: withoutLeadingOnes(i.shape).join() }]),
+    this.#inputSpecs = new Map(
+      policy.spec.inputs.map((i) => [i.name, { spec: i, key: withoutLeadingOnes(i.shape).join() }]),
     );
     this.#maxPending = maxPending;
     this.name = `${VLA_QUERY_PREFIX}${policy.spec.name}`;
@@ -83,10 +104,9 @@ export class VlaService {
         false,
       );
     }
-    let inputs: Record<string, Float32Array>;
-    let fields: Record<string, unknown>;
+    let observation: Observation;
     try {
-      ({ inputs, fields } = this.#decode(json ? this.#fromJson(request.payload) : decodeTensors(request.payload)));
+      observation = this.#decode(json ? this.#fromJson(request.payload) : decodeTensors(request.payload));
     } catch (error) {
       if (error instanceof TensorCodecError || error instanceof PolicyInputError)
         return this.#error(error.code, error.message, json);
@@ -106,7 +126,7 @@ export class VlaService {
       );
     }
     this.#pending++;
-    const turn = this.#tail.then(() => this.#run(inputs, fields, signal, json));
+    const turn = this.#tail.then(() => this.#run(observation, signal, json));
     this.#tail = turn;
     try {
       return await turn;
@@ -124,31 +144,41 @@ export class VlaService {
       throw new TensorCodecError('bad_payload', `the JSON request does not parse: ${(error as Error).message}`);
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      const names = [...this.#inputShapes.keys()];
+      const names = [...this.#inputSpecs.keys()];
       throw new TensorCodecError(
         'bad_payload',
         `the JSON request must be an object of inputs by name, e.g. {"${names[0] ?? 'obs'}": [...]}; got ${Array.isArray(body) ? 'a list' : quoted(body)}`,
       );
     }
-    return {
-      tensors: Object.entries(body).map(([name, value]) => tensorFromJson(name, value, this.#inputOf(name).shape)),
-      fields: {},
-    };
+    const tensors = Object.entries(body).map(([name, value]): NamedTensor => {
+      const { spec } = this.#inputOf(name);
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        if (!spec.image) throw this.#notImage(spec);
+        return imageFromJson(name, value as Record<string, unknown>);
+      }
+      const t = tensorFromJson(name, value, spec.shape);
+      return spec.dtype === 'uint8' ? { ...t, data: bytesOf(name, t.data) } : t;
+    });
+    return { tensors, fields: {} };
   }
 
-  #decode({ tensors, fields }: { tensors: NamedTensor[]; fields: Record<string, unknown> }): {
-    inputs: Record<string, Float32Array>;
-    fields: Record<string, unknown>;
-  } {
+  #decode({ tensors, fields }: { tensors: NamedTensor[]; fields: Record<string, unknown> }): Observation {
     const policy = this.#policy.spec.name;
     // No prototype: a tensor named __proto__ or toString is just a name (and an unknown input).
-    const inputs: Record<string, Float32Array> = Object.create(null) as Record<string, Float32Array>;
+    const inputs = Object.create(null) as Observation['inputs'];
+    const frames: Observation['frames'] = [];
+    const seen = new Set<string>();
     for (const t of tensors) {
-      if (Object.hasOwn(inputs, t.name))
-        throw new TensorCodecError('bad_payload', `tensor ${quoted(t.name)} appears twice`);
-      const spec = this.#inputOf(t.name);
+      if (seen.has(t.name)) throw new TensorCodecError('bad_payload', `tensor ${quoted(t.name)} appears twice`);
+      seen.add(t.name);
+      const { spec, key } = this.#inputOf(t.name);
+      if (t.image) {
+        if (!spec.image) throw this.#notImage(spec);
+        frames.push({ name: t.name, input: spec.image, image: t.image, data: t.data });
+        continue;
+      }
       // The runner checks the element count; a transposed or reshaped tensor has the right count and the wrong meaning.
-      if (withoutLeadingOnes(t.shape).join() !== spec.key) {
+      if (withoutLeadingOnes(t.shape).join() !== key) {
         throw new PolicyInputError(
           'bad_shape',
           `policy ${policy}: input ${quoted(t.name)} has shape ${quoted(t.shape)}; the model takes ${JSON.stringify(spec.shape)}`,
@@ -156,29 +186,47 @@ export class VlaService {
       }
       inputs[t.name] = t.data;
     }
-    return { inputs, fields };
+    return { inputs, frames, fields };
+  }
+
+  #notImage(spec: InputSpec): TensorCodecError {
+    return new TensorCodecError(
+      'bad_image',
+      `policy ${this.#policy.spec.name}: input ${quoted(spec.name)} is not an image input; it takes ${spec.dtype} ${JSON.stringify(spec.shape)}`,
+    );
+  }
+
+  /**
+   * The query's inputs with its encoded frames decoded, each camera on a libuv thread of its own. All of them are
+   * waited for, so that no decode of this query is still running when the next one's begin.
+   */
+  async #withFrames({ inputs, frames }: Observation): Promise<StepInputs> {
+    if (frames.length === 0) return inputs;
+    const decoded = await Promise.allSettled(frames.map((f) => decodeQueryFrame(f.name, f.input, f.image, f.data)));
+    const step: Record<string, Float32Array | Uint8Array | Frame> = Object.assign(Object.create(null), inputs);
+    for (const [i, d] of decoded.entries()) {
+      if (d.status === 'rejected') throw d.reason;
+      step[frames[i]!.name] = d.value;
+    }
+    return step;
   }
 
   /**
    * The model's input of that name. The runner refuses unknown names too, but here, before a JSON input is
    * decoded without a shape to hold it to, and with the name quoted short (a key can be a megabyte).
    */
-  #inputOf(name: string): { shape: readonly number[]; key: string } {
-    const spec = this.#inputShapes.get(name);
+  #inputOf(name: string): { spec: InputSpec; key: string } {
+    const spec = this.#inputSpecs.get(name);
     if (!spec)
       throw new PolicyInputError(
         'unknown_input',
-        `policy ${this.#policy.spec.name} has no input ${quoted(name)} (inputs: ${[...this.#inputShapes.keys()].join(', ')})`,
+        `policy ${this.#policy.spec.name} has no input ${quoted(name)} (inputs: ${[...this.#inputSpecs.keys()].join(', ')})`,
       );
     return spec;
   }
 
-  async #run(
-    inputs: Record<string, Float32Array>,
-    fields: Record<string, unknown>,
-    signal: AbortSignal | undefined,
-    json: boolean,
-  ): Promise<QueryPayload> {
+  async #run(observation: Observation, signal: AbortSignal | undefined, json: boolean): Promise<QueryPayload> {
+    const { fields } = observation;
     const policy = this.#policy.spec.name;
     if (signal?.aborted)
       return this.#error(
@@ -187,6 +235,7 @@ export class VlaService {
         json,
       );
     try {
+      const inputs = await this.#withFrames(observation);
       this.#policy.reset?.();
       const started = performance.now();
       const outputs = await this.#policy.run(inputs);
@@ -216,6 +265,7 @@ export class VlaService {
     } catch (error) {
       if (error instanceof TensorCodecError || error instanceof PolicyInputError)
         return this.#error(error.code, error.message, json);
+      if (error instanceof ImageError) return this.#error(error.code, `policy ${policy}: ${error.message}`, json);
       return this.#error('inference_failed', `policy ${policy}: ${(error as Error).message}`, json);
     }
   }
@@ -236,4 +286,15 @@ export class VlaService {
   close(): void {
     this.#stop();
   }
+}
+
+/** A JSON tensor for a uint8 input: whole numbers from 0 to 255, as the frame's bytes. */
+function bytesOf(name: string, values: Float32Array | Uint8Array): Uint8Array {
+  const i = values.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 255);
+  if (i >= 0)
+    throw new PolicyInputError(
+      'bad_dtype',
+      `input ${quoted(name)} is uint8: element ${i} is ${values[i]}; send whole numbers from 0 to 255`,
+    );
+  return Uint8Array.from(values);
 }

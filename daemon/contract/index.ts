@@ -56,11 +56,13 @@ export {
   decodeTensors,
   encodeError,
   encodeTensors,
+  imageFromJson,
   quoted,
   tensorFromJson,
   tensorToJson,
   withoutLeadingOnes,
   type NamedTensor,
+  type TensorImage,
 } from './tensor-codec.ts';
 export { nsToIso } from './time.ts';
 export { issuesIn } from './validate.ts';

@@ -12,11 +12,21 @@
  */
 export const TENSOR_ENCODING = 'application/x-auraison-tensors';
 
-export interface NamedTensor {
-  name: string;
-  shape: number[];
-  data: Float32Array;
-}
+/**
+ * What an image entry's bytes are: a raw frame, as the fields of sensor_msgs/msg/Image that say how to read its
+ * `data`, or a compressed one, as CompressedImage's `format` ("jpeg", "png"). Checked here for their types only:
+ * which encodings and sizes are taken is the decoder's to say.
+ */
+export type TensorImage =
+  { encoding: string; width: number; height: number; step: number; is_bigendian?: boolean } | { format: string };
+
+/**
+ * A tensor of a payload: float32 or uint8 (a uint8 model input's bytes) in the model's layout; or with `image`, an
+ * encoded frame's bytes, `shape` being [their length].
+ */
+export type NamedTensor =
+  | { name: string; shape: number[]; data: Float32Array | Uint8Array; image?: undefined }
+  | { name: string; shape: number[]; data: Uint8Array; image: TensorImage };
 
 export interface TensorMessage {
   tensors: NamedTensor[];
@@ -26,7 +36,7 @@ export interface TensorMessage {
 /** A payload that doesn't follow the format; `code` is what an error reply carries. */
 export class TensorCodecError extends Error {
   override name = 'TensorCodecError';
-  readonly code: 'bad_payload' | 'bad_dtype' | 'bad_shape' | 'not_finite';
+  readonly code: 'bad_payload' | 'bad_dtype' | 'bad_shape' | 'not_finite' | 'bad_image';
   constructor(code: TensorCodecError['code'], message: string) {
     super(message);
     this.code = code;
@@ -38,11 +48,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const align8 = (n: number): number => (n + 7) & ~7;
+const DTYPE_BYTES: Record<string, number> = { float32: 4, uint8: 1 };
 
 export function encodeTensors(tensors: readonly NamedTensor[], fields: Record<string, unknown> = {}): Uint8Array {
   let offset = 0;
   const entries = tensors.map((t) => {
-    const entry = { name: t.name, dtype: 'float32', shape: t.shape, offset };
+    const dtype = t.data instanceof Uint8Array ? 'uint8' : 'float32';
+    const entry = { name: t.name, dtype, shape: t.shape, offset, ...(t.image ? { image: t.image } : {}) };
     offset = align8(offset + t.data.byteLength);
     return entry;
   });
@@ -60,7 +72,7 @@ export function encodeTensors(tensors: readonly NamedTensor[], fields: Record<st
   for (let i = 0; i < tensors.length; i++) {
     const t = tensors[i]!;
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    if (LITTLE_ENDIAN) out.set(bytes, base + entries[i]!.offset);
+    if (LITTLE_ENDIAN || t.data instanceof Uint8Array) out.set(bytes, base + entries[i]!.offset);
     else {
       const view = new DataView(out.buffer, base + entries[i]!.offset, t.data.byteLength);
       for (let j = 0; j < t.data.length; j++) view.setFloat32(j * 4, t.data[j]!, true);
@@ -106,11 +118,15 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
     const where = `header.tensors[${i}]`;
     if (entry === null || typeof entry !== 'object')
       throw new TensorCodecError('bad_payload', `${where} must be an object`);
-    const { name, dtype, shape, offset } = entry as Record<string, unknown>;
+    const { name, dtype, shape, offset, image } = entry as Record<string, unknown>;
     if (typeof name !== 'string' || name.length === 0)
       throw new TensorCodecError('bad_payload', `${where}.name must be a non-empty string`);
-    if (dtype !== 'float32')
-      throw new TensorCodecError('bad_dtype', `tensor ${quoted(name)} has dtype ${quoted(dtype)}; send float32`);
+    const size = typeof dtype === 'string' && Object.hasOwn(DTYPE_BYTES, dtype) ? DTYPE_BYTES[dtype]! : 0;
+    if (size === 0)
+      throw new TensorCodecError(
+        'bad_dtype',
+        `tensor ${quoted(name)} has dtype ${quoted(dtype)}; send float32 (or uint8: a uint8 input, or an image's bytes)`,
+      );
     // Safe integers only: past 2^53 a product is not exact, and [1e308, 1e308, 0] would count NaN elements.
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
       throw new TensorCodecError(
@@ -122,13 +138,13 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
       throw new TensorCodecError('bad_payload', `${where}.offset must be a non-negative integer`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const start = offset as number;
-    if (start + count * 4 > dataLength) {
+    if (start + count * size > dataLength) {
       throw new TensorCodecError(
         'bad_payload',
-        `tensor ${quoted(name)} (${count} float32 from offset ${start}) runs past the ${dataLength} data bytes`,
+        `tensor ${quoted(name)} (${count} ${dtype as string} from offset ${start}) runs past the ${dataLength} data bytes`,
       );
     }
-    claimed += count * 4;
+    claimed += count * size;
     if (claimed > dataLength) {
       throw new TensorCodecError(
         'bad_payload',
@@ -136,6 +152,21 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
       );
     }
     const at = payload.byteOffset + base + start;
+    if (size === 1) {
+      const data = new Uint8Array(payload.buffer, at, count);
+      if (image === undefined) return { name, shape: shape as number[], data };
+      return {
+        name,
+        shape: shape as number[],
+        data,
+        image: imageHeader(`tensor ${quoted(name)}.image`, image, shape as number[]),
+      };
+    }
+    if (image !== undefined)
+      throw new TensorCodecError(
+        'bad_image',
+        `tensor ${quoted(name)} has an image and dtype float32: an image's bytes are uint8, shape [byte length]`,
+      );
     let data: Float32Array;
     if (LITTLE_ENDIAN && at % 4 === 0) data = new Float32Array(payload.buffer, at, count);
     else {
@@ -146,6 +177,67 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
     return { name, shape: shape as number[], data };
   });
   return { tensors, fields };
+}
+
+/** The most characters of an image's encoding or format: ROS's names are short, and errors quote them back. */
+const IMAGE_NAME_LIMIT = 64;
+const RAW_KEYS = ['encoding', 'width', 'height', 'step', 'is_bigendian'];
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** An entry's `image`, checked for its types (see TensorImage); `where` names it in errors. */
+function imageHeader(where: string, value: unknown, shape: readonly number[]): TensorImage {
+  const bad = (why: string) => new TensorCodecError('bad_image', `${where} ${why}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw bad(`must be {"encoding", "width", "height", "step"} (a raw frame) or {"format"}, got ${quoted(value)}`);
+  if (shape.length !== 1) throw bad(`comes with shape [byte length], got ${quoted(shape)}`);
+  const v = value as Record<string, unknown>;
+  const compressed = Object.hasOwn(v, 'format');
+  if (compressed === Object.hasOwn(v, 'encoding'))
+    throw bad('needs one of "encoding" (a raw frame, with width, height and step) or "format" (jpeg, png)');
+  const keys = compressed ? ['format'] : RAW_KEYS;
+  for (const key of Object.keys(v))
+    if (!keys.includes(key)) throw bad(`has no key ${quoted(key)} (keys: ${keys.join(', ')})`);
+  const text = (key: string): string => {
+    const s = v[key];
+    if (typeof s !== 'string' || s.length === 0 || s.length > IMAGE_NAME_LIMIT)
+      throw bad(`.${key} must be a string of 1 to ${IMAGE_NAME_LIMIT} characters, got ${quoted(s)}`);
+    return s;
+  };
+  if (compressed) return { format: text('format') };
+  const whole = (key: string): number => {
+    const n = v[key];
+    if (!Number.isSafeInteger(n) || (n as number) < 0) throw bad(`.${key} must be a whole number, got ${quoted(n)}`);
+    return n as number;
+  };
+  const big = v.is_bigendian;
+  if (big !== undefined && big !== true && big !== false && big !== 0 && big !== 1)
+    throw bad(`.is_bigendian must be true, false, 0 or 1, got ${quoted(big)}`);
+  return {
+    encoding: text('encoding'),
+    width: whole('width'),
+    height: whole('height'),
+    step: whole('step'),
+    ...(big === undefined ? {} : { is_bigendian: big === true || big === 1 }),
+  };
+}
+
+/**
+ * An image input written as JSON: sensor_msgs/msg/Image or CompressedImage as rosbridge writes them, `data` in
+ * base64 (a message's `header` is ignored): `{"encoding": "rgb8", "width": 640, "height": 480, "step": 1920,
+ * "data": "..."}` or `{"format": "jpeg", "data": "..."}`.
+ */
+export function imageFromJson(name: string, value: Record<string, unknown>): NamedTensor {
+  const { data, header: _stamp, ...image } = value;
+  if (typeof data !== 'string' || !BASE64.test(data))
+    throw new TensorCodecError('bad_image', `input ${quoted(name)}.data must be the frame's bytes in base64`);
+  const bytes = Buffer.from(data, 'base64');
+  const shape = [bytes.byteLength];
+  return {
+    name,
+    shape,
+    data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    image: imageHeader(`input ${quoted(name)}`, image, shape),
+  };
 }
 
 /** Leading 1s dropped: [1, 13] and [13] are one shape (a missing batch dimension); [13, 1] is another. */

@@ -1,10 +1,18 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING, TensorCodecError } from '../../daemon/contract/tensor-codec.ts';
+import {
+  decodeTensors,
+  encodeTensors,
+  TENSOR_ENCODING,
+  TensorCodecError,
+  type TensorImage,
+} from '../../daemon/contract/tensor-codec.ts';
 import { VlaService } from '../../adapters/lerobot/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { policySettings, writeLinearModel } from '../system1/models.ts';
+import { writeChannelMeanModel } from '../system1/vision-models.ts';
 import { fuzz, replaying, type Gen } from './fuzz-kit.ts';
 
 /**
@@ -44,10 +52,12 @@ const REPLY_ERRORS = new Set([
   'missing_input',
   'unknown_input',
   'non_finite_output',
+  'bad_image',
 ]);
 
 /** The model's actions for `obs`, run directly (the oracle for an answered request). */
-const direct = async (obs: Float32Array): Promise<number[]> => Array.from((await runner.run({ obs })).actions!.data);
+const direct = async (obs: Float32Array | Uint8Array): Promise<number[]> =>
+  Array.from((await runner.run({ obs })).actions!.data);
 
 const valid = (gen: Gen): Uint8Array =>
   encodeTensors(
@@ -232,6 +242,114 @@ const codeOf = (payload: Uint8Array): string | undefined => {
     return `${(error as TensorCodecError).code}: ${(error as Error).message}`;
   }
 };
+
+describe('fuzz: ai/inference/vla/<policy> image observations', () => {
+  const IMAGE = 'observation.images.front';
+  /** What a frame may be refused for, beyond the tensor payload's own codes. */
+  const IMAGE_ERRORS = new Set([...REPLY_ERRORS, 'bad_encoding', 'bad_size', 'too_large', 'decode_failed']);
+  let imageRunner: PolicyRunner;
+  let imageService: VlaService;
+  /** Encoded frames that decode, each as an image entry's `image` and bytes. */
+  const good: { image: TensorImage; data: Uint8Array }[] = [];
+
+  beforeAll(async () => {
+    const model = writeChannelMeanModel(tmp.path, 'eye', { height: 3, width: 4 });
+    imageRunner = await PolicyRunner.open(
+      'eye',
+      policySettings({ model, inputs: { [IMAGE]: { image: { topic: '/camera', max_pixels: 4096 } } } }),
+    );
+    imageService = new VlaService(bus, imageRunner);
+    const px = Uint8Array.from({ length: 8 * 6 * 3 }, (_, i) => (i * 37) % 256);
+    const raw = (encoding: string, width: number, height: number, channels: number, step = width * channels) => ({
+      image: { encoding, width, height, step },
+      data: Uint8Array.from({ length: step * height }, (_, i) => (i * 53) % 256),
+    });
+    good.push(raw('rgb8', 8, 6, 3), raw('bgr8', 4, 3, 3, 13), raw('rgba8', 5, 5, 4), raw('mono8', 2, 9, 1));
+    const image = sharp(px, { raw: { width: 8, height: 6, channels: 3 } });
+    good.push({ image: { format: 'png' }, data: await image.clone().png().toBuffer() });
+    good.push({ image: { format: 'jpeg' }, data: await image.clone().jpeg().toBuffer() });
+  });
+  afterAll(async () => {
+    imageService.close();
+    await imageRunner.close();
+  });
+
+  /** An image entry whose `image` has one or more fields made wrong, over data of any length and content. */
+  function craftedImage(gen: Gen): Uint8Array {
+    const base = gen.pick(good);
+    const image: Record<string, unknown> = { ...base.image };
+    for (let n = gen.int(3); n > 0; n--) {
+      const key = gen.pick(['encoding', 'format', 'width', 'height', 'step', 'is_bigendian', 'extra']);
+      image[key] = gen.pick([
+        gen.json(2),
+        gen.pick(['rgb8', 'bgr8', 'mono8', '16UC1', 'rgba8', 'yuv422', 'jpeg', 'png', 'tiff', '']),
+        gen.u32(),
+        gen.pick([0, 1, -1, 1.5, 8660, 2 ** 53]),
+      ]);
+    }
+    let data = base.data;
+    if (gen.bool(0.3)) data = gen.bytes(gen.pick([0, 3, 48, 300]));
+    const entry = {
+      name: gen.bool(0.9) ? IMAGE : 'obs',
+      dtype: gen.bool(0.9) ? 'uint8' : 'float32',
+      shape: gen.bool(0.8) ? [data.length] : [gen.pick([data.length + 1, gen.u32(), 1]), 1],
+      offset: gen.pick([0, 0, 1]),
+      image: gen.bool(0.9) ? image : gen.json(2),
+    };
+    return frame(JSON.stringify({ tensors: [entry] }), data);
+  }
+
+  it('answers every damaged frame with an error reply or the means of a frame in [0, 1], and keeps serving', async () => {
+    const outcomes = { answered: 0, refused: 0 };
+    await fuzz('vla image payload', { seed: 0x1a6e, cases: 400 }, async (gen, note) => {
+      const payload = gen.pick([
+        () => {
+          const { image, data } = gen.pick(good);
+          return encodeTensors([{ name: IMAGE, shape: [data.length], data, image }]);
+        },
+        () => {
+          const { image, data } = gen.pick(good);
+          return gen.mutate(encodeTensors([{ name: IMAGE, shape: [data.length], data, image }]));
+        },
+        () => craftedImage(gen),
+        () => gen.mutate(craftedImage(gen)),
+      ])();
+      note(payload);
+      checkDecoded(payload);
+      const reply = await bus.query(imageService.name, { encoding: TENSOR_ENCODING, payload });
+      const { fields, tensors } = decodeTensors(reply.payload);
+      const error = fields.error as { code: string; message: string } | undefined;
+      if (error) {
+        expect(IMAGE_ERRORS, `error code ${error.code}: ${error.message}`).toContain(error.code);
+        expect(error.message.length).toBeLessThan(600);
+        expect(tensors).toEqual([]);
+        outcomes.refused++;
+        return;
+      }
+      outcomes.answered++;
+      // Answered: a frame reached the model, whose answer is two channels' means, each in [0, 1]; or the payload
+      // (mutated) still held a float32 tensor of the input's shape, whose answer is the model's.
+      const given = decodeTensors(payload).tensors;
+      const action = Array.from(tensors[0]!.data);
+      if (given[0]!.image)
+        expect(
+          action.every((v) => v >= 0 && v <= 1),
+          `${action}`,
+        ).toBe(true);
+      else expect(action).toEqual(Array.from((await imageRunner.run({ [IMAGE]: given[0]!.data })).action!.data));
+    });
+    if (!replaying) expect(Math.min(outcomes.answered, outcomes.refused), JSON.stringify(outcomes)).toBeGreaterThan(40);
+    const ok = decodeTensors(
+      (
+        await bus.query(imageService.name, {
+          encoding: TENSOR_ENCODING,
+          payload: encodeTensors([{ name: IMAGE, shape: [good[0]!.data.length], ...good[0]! }]),
+        })
+      ).payload,
+    );
+    expect(ok.fields.error).toBeUndefined();
+  });
+});
 
 describe('tensor payloads the fuzzer found decoding wrong', () => {
   it.each([[[1e308, 1e308, 0]], [[0, 2 ** 60]], [[2 ** 53, 0]]])(

@@ -1,0 +1,36 @@
+import type { TensorImage } from '../../daemon/contract/index.ts';
+import type { Frame } from './vision/frame.ts';
+import { decodeFrame, ImageError } from './vision/image-decode.ts';
+import type { ImageInputSpec } from './vision/image-input.ts';
+
+/**
+ * An encoded frame of an `ai/inference/vla` query as its image input takes it: checked, decoded and resized on
+ * libuv's threads (image-decode.ts) under the input's own settings (resize, max_pixels), as a camera topic feeding
+ * that input is. Throws ImageError, its message naming the input.
+ */
+export async function decodeQueryFrame(
+  name: string,
+  input: ImageInputSpec,
+  image: TensorImage,
+  data: Uint8Array,
+): Promise<Frame> {
+  const { width, height, channels, dtype, settings } = input;
+  const message = 'format' in image ? { format: image.format, data } : { ...image, data };
+  let frame: Frame;
+  try {
+    frame = await decodeFrame(message, {
+      width,
+      height,
+      channels,
+      resize: settings.resize,
+      maxPixels: settings.max_pixels,
+    });
+  } catch (error) {
+    // The decode reads only the caller's bytes: what libvips throws that no check foresaw is still their frame's fault.
+    const code = error instanceof ImageError ? error.code : 'decode_failed';
+    throw new ImageError(code, `input "${name}": ${(error as Error).message}`);
+  }
+  if (frame.order === 'depth16' && dtype === 'uint8')
+    throw new ImageError('bad_encoding', `input "${name}" is uint8: a 16-bit depth frame does not fit it`);
+  return frame;
+}
