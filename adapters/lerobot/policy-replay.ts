@@ -1,8 +1,12 @@
 import type { NormalizationSettings, PolicySettings } from '../../daemon/config/index.ts';
 import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
 import { DatasetError, type FeatureStats, type LeRobotFeature } from './dataset/dataset-types.ts';
+import { VideoFrameReader, type VideoFrame } from './dataset/video-frames.ts';
 import { readOnnxModelInfo, type TensorInfo } from './onnx-model-file.ts';
-import { PolicyInputError, PolicyRunner } from './policy-runner.ts';
+import { PolicyInputError, PolicyRunner, type PolicyInputs } from './policy-runner.ts';
+import { decodeFrame } from './vision/image-decode.ts';
+import { frameToInput } from './vision/frame-tensor.ts';
+import { resolveImageInput, type ImageInputSpec } from './vision/image-input.ts';
 
 /**
  * How to go on from an input the dataset holds as not finite: a LaserScan's +inf (REP 117) is what the robot
@@ -27,6 +31,8 @@ export interface ReplayOptions {
   episodes?: number[];
   /** Normalize inputs and unnormalize the action with the dataset's own statistics (LeRobot-trained policies). */
   normalize?: 'mean_std' | 'min_max';
+  /** Called with each frame's whole output (a chunk: K x D, raw), in episode order. */
+  onOutput?: (episode: number, frame: number, output: { data: Float32Array; shape: number[] }) => void;
 }
 
 export interface ReplayReport {
@@ -92,6 +98,25 @@ const featureSize = (f: LeRobotFeature): number => f.shape.reduce((a, b) => a * 
 /** Features a policy can read: numbers, not images or videos. */
 const numeric = (f: LeRobotFeature): boolean => !['video', 'image', 'string'].includes(f.dtype);
 
+/** A camera of the dataset (a video feature), decoded frame by frame into an image input. */
+const isVideo = (f: LeRobotFeature | undefined): boolean => f?.dtype === 'video';
+
+/**
+ * A bare model's image input fed from a video feature: resized to the input as a loop would (the topic names nothing
+ * here: replay reads the dataset's video).
+ */
+const REPLAY_IMAGE = { topic: '/replay/image', resize: 'fill', depth_scale: 0.001, max_pixels: 16_777_216 } as const;
+
+/** A model input a camera can feed: [1, C, H, W] or [1, H, W, C], C 1 or 3, float32 or uint8. */
+const isImageTensor = (t: TensorInfo): boolean => {
+  try {
+    resolveImageInput('', t, { ...REPLAY_IMAGE });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * Checks before the first frame what a size or name mismatch would otherwise fail at frame 0 with, in the
  * runner's words and with no way out: each --input names a model input and a numeric feature of the size
@@ -108,11 +133,13 @@ function checkMapping(
     names: string[];
     /** The inputs a caller feeds (not the recurrent ones), with the size each takes. */
     fed: { name: string; shape: number[]; size: number }[];
+    /** The inputs a camera feeds (image inputs). */
+    images: Set<string>;
     output: { name: string; dim: number | undefined };
     actionFeature: string;
   },
 ): void {
-  const { inputs, explicit, names, fed, output, actionFeature } = mapping;
+  const { inputs, explicit, names, fed, images, output, actionFeature } = mapping;
   const usable = Object.entries(features)
     .filter(([, f]) => numeric(f))
     .map(([key, f]) => `${key} [${f.shape.join(', ')}]`)
@@ -125,6 +152,13 @@ function checkMapping(
     const f = features[feature];
     // a recurrent input, or a feature info.json does not declare (readFrames says if the data lacks it)
     if (!taken || !f) continue;
+    if (isVideo(f) !== images.has(input))
+      throw new DatasetError(
+        isVideo(f)
+          ? `${said}: ${feature} is a video; model input "${input}" ${JSON.stringify(taken.shape)} is not an image ([1, 3, H, W] or [1, H, W, 3])`
+          : `${said}: model input "${input}" is an image; map it to a video feature`,
+      );
+    if (isVideo(f)) continue;
     if (!numeric(f))
       throw new DatasetError(
         `${said}: ${feature} is a ${f.dtype} feature; a policy is fed numeric features (${usable})`,
@@ -158,24 +192,56 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   const summary = await readLeRobotDataset(dataset);
   const model = readOnnxModelInfo(options.settings.model);
   const { inputs, output } = modelInputsAndOutput(model, options);
+  const videos = Object.entries(inputs).filter(([, feature]) => isVideo(summary.features[feature]));
+  for (const [input, feature] of videos) {
+    const tensor = model.inputs.find((i) => i.name === input);
+    const said = options.inputs ? `--input ${input}=${feature}` : `model input "${input}" reads ${feature} by default`;
+    if (tensor && !isImageTensor(tensor))
+      throw new DatasetError(
+        `${said}: ${feature} is a video; model input "${input}" ${JSON.stringify(tensor.shape)} is not an image ([1, 3, H, W] or [1, H, W, 3])`,
+      );
+  }
+  // A model input a video feeds is an image input: the manifest's camera settings, or resized as a loop would.
+  const withImages: PolicySettings = {
+    ...options.settings,
+    inputs: {
+      ...options.settings.inputs,
+      ...Object.fromEntries(
+        videos.map(([input]) => {
+          const configured = options.settings.inputs[input];
+          return [input, { ...configured, sources: [], image: configured?.image ?? { ...REPLAY_IMAGE } }];
+        }),
+      ),
+    },
+  };
   // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
   const settings = normalize
-    ? normalizedSettings(options.settings, normalize, summary, model, inputs, output, actionFeature)
-    : options.settings;
+    ? normalizedSettings(withImages, normalize, summary, model, inputs, output, actionFeature)
+    : withImages;
   const active = await PolicyRunner.open(name, settings);
   try {
+    const images = new Map(active.spec.inputs.filter((i) => i.image).map((i) => [i.name, i.image!]));
     checkMapping(summary.features, {
       inputs,
       explicit: options.inputs !== undefined,
       names: model.inputs.map((i) => i.name),
       fed: active.callerInputs,
+      images: new Set(images.keys()),
       output: { name: output, dim: perStep(model.outputs.find((o) => o.name === output)) },
       actionFeature,
     });
-    const frames = await readFrames(dataset, [...new Set([...Object.values(inputs), actionFeature])], episodes);
+    const numbers = Object.values(inputs).filter((feature) => !isVideo(summary.features[feature]));
+    const frames = await readFrames(dataset, [...new Set([...numbers, actionFeature])], episodes);
     checkEpisodesFound(dataset, summary, frames, episodes);
     applySourceTransforms(settings, frames, inputs);
-    const measured = await compareActions(active, frames, inputs, output, actionFeature);
+    const cameras =
+      videos.length > 0
+        ? await cameraFeeds(
+            dataset,
+            videos.map(([input, feature]) => ({ input, feature, spec: images.get(input)! })),
+          )
+        : [];
+    const measured = await compareActions(active, frames, inputs, output, actionFeature, cameras, options.onOutput);
     const { n, dim, absSum, sq } = measured;
     return {
       policy: name,
@@ -244,6 +310,19 @@ function normalizedSettings(
       ...settings.inputs,
       ...Object.fromEntries(
         Object.entries(inputs).map(([input, feature]) => {
+          const image = settings.inputs[input]?.image;
+          if (image) {
+            // An image is normalized per channel: the dataset's image statistics are [3][1][1].
+            const stats = datasetStats(
+              normalize,
+              summary.stats[feature],
+              feature,
+              `model input "${input}"`,
+              3,
+              'map it to an RGB video',
+            );
+            return [input, { sources: [], image, normalize: stats }];
+          }
           const dim = perStep(model.inputs.find((i) => i.name === input));
           const stats = datasetStats(
             normalize,
@@ -306,6 +385,8 @@ async function compareActions(
   inputs: Record<string, string>,
   output: string,
   actionFeature: string,
+  cameras: CameraFeed[] = [],
+  onOutput?: ReplayOptions['onOutput'],
 ): Promise<{
   n: number;
   dim: number;
@@ -331,8 +412,12 @@ async function compareActions(
       episode = frames.episodeIndex[i]!;
       active.reset();
     }
-    const feed: Record<string, Float32Array> = {};
-    for (const [input, feature] of Object.entries(inputs)) feed[input] = frames.columns[feature]![i]!;
+    const feed: PolicyInputs = {};
+    for (const [input, feature] of Object.entries(inputs)) {
+      const column = frames.columns[feature];
+      if (column) feed[input] = column[i]!;
+    }
+    for (const camera of cameras) feed[camera.input] = await camera.at(episode, frames.frameIndex[i]!);
     const at = `episode ${frames.episodeIndex[i]} frame ${frames.frameIndex[i]}`;
     const started = performance.now();
     let out;
@@ -343,6 +428,7 @@ async function compareActions(
       throw new DatasetError(`${at}: ${(error as Error).message}${hint}`);
     }
     inferenceMs += performance.now() - started;
+    onOutput?.(episode, frames.frameIndex[i]!, { data: out.data, shape: out.shape });
     if (out.dim !== dim)
       throw new DatasetError(
         `output ${output} has ${out.dim} elements per action, the dataset's ${actionFeature} ${dim}`,
@@ -395,4 +481,72 @@ function applySourceTransforms(settings: PolicySettings, frames: Frames, inputs:
       }),
     );
   }
+}
+
+interface CameraFeed {
+  input: string;
+  /** The episode's frame `index` as the input takes it (model layout, [0, 1] or bytes). */
+  at(episode: number, index: number): Promise<Float32Array | Uint8Array>;
+}
+
+/**
+ * Each video feature's frames, decoded an episode at a time by ffmpeg (dataset/video-frames.ts) in frame order, and
+ * put in its image input as a loop would: resized to the input when the video is of another size, RGB, channels as
+ * the model takes them.
+ */
+async function cameraFeeds(
+  dataset: string,
+  videos: { input: string; feature: string; spec: ImageInputSpec }[],
+): Promise<CameraFeed[]> {
+  const reader = await VideoFrameReader.open(dataset);
+  return videos.map(({ input, feature, spec }) => {
+    let episodeNow = -1;
+    let frames: AsyncGenerator<VideoFrame> | undefined;
+    const tensor = (): Float32Array | Uint8Array =>
+      spec.dtype === 'uint8'
+        ? new Uint8Array(spec.height * spec.width * spec.channels)
+        : new Float32Array(spec.height * spec.width * spec.channels);
+    return {
+      input,
+      async at(episode: number, index: number) {
+        if (episode !== episodeNow) {
+          await frames?.return(undefined);
+          frames = reader.frames(feature, episode);
+          episodeNow = episode;
+        }
+        for (;;) {
+          const next = await frames!.next();
+          if (next.done) throw new DatasetError(`${feature}: episode ${episode} has no frame ${index} in its video`);
+          const frame = next.value;
+          if (frame.index < index) continue;
+          if (frame.index > index)
+            throw new DatasetError(`${feature}: episode ${episode} frame ${index} is missing from its video`);
+          const same = frame.width === spec.width && frame.height === spec.height && spec.channels === 3;
+          const pixels = same
+            ? frame.data
+            : (
+                await decodeFrame(
+                  {
+                    width: frame.width,
+                    height: frame.height,
+                    encoding: 'rgb8',
+                    step: frame.width * 3,
+                    data: frame.data,
+                  },
+                  {
+                    width: spec.width,
+                    height: spec.height,
+                    channels: spec.channels,
+                    resize: spec.settings.resize,
+                    maxPixels: spec.settings.max_pixels,
+                  },
+                )
+              ).data;
+          const out = tensor();
+          frameToInput(pixels, spec.channels === 1 ? 'gray' : 'rgb', spec, out);
+          return out;
+        }
+      },
+    };
+  });
 }

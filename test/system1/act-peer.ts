@@ -168,3 +168,37 @@ async function withObservations<T>(
     rmSync(at, { recursive: true, force: true });
   }
 }
+
+/** A LeRobot v3.0 dataset with the cameras as AV1 video, written by LeRobot's own writer (`write-dataset`). */
+export function writeActDataset(
+  root: string,
+  options: { stateDim: number; actionDim: number; cameras: ActCamera[]; episodes?: number; frames?: number },
+): Promise<{ root: string; frames: number }> {
+  const { stateDim, actionDim, cameras, episodes = 2, frames = 6 } = options;
+  return runAct([
+    'write-dataset',
+    root,
+    '--state-dim',
+    String(stateDim),
+    '--action-dim',
+    String(actionDim),
+    ...cameras.flatMap((c) => ['--camera', `${c.name}:${c.height}x${c.width}`]),
+    '--episodes',
+    String(episodes),
+    '--frames',
+    String(frames),
+  ]);
+}
+
+/** Sizes an ACT by a LeRobot dataset's features and takes its stats (`export --dataset`); random weights. */
+export function exportActFromDataset(dir: string, dataset: string, chunk: number): Promise<ActExport> {
+  return runAct<ActExport>(['export', dir, '--dataset', dataset, '--chunk', String(chunk), '--small']);
+}
+
+/** LeRobot's chunk for every frame of `dataset`, as its own loader decodes the frames (`predict-dataset`). */
+export function predictActDataset(
+  dir: string,
+  dataset: string,
+): Promise<{ episode: number; frame: number; chunk: number[][] }[]> {
+  return runAct(['predict-dataset', dir, dataset]);
+}

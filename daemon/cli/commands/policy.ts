@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -16,7 +16,10 @@ replay    Runs a LeRobot dataset's recorded observations through a policy offlin
           A NULL or ragged row is an error naming its episode and frame; so is a policy action that is not
           finite, and an episode in --episodes that the dataset lacks.
           MODEL is an .onnx file, or with --config the name of a policy in the config's policies (its
-          manifest's normalization then applies). DATASET is a v2.1 or v3.0 dataset directory.
+          manifest's normalization then applies). DATASET is a v2.1 or v3.0 dataset directory. A model
+          image input ([1, 3, H, W] or [1, H, W, 3]) is fed from a video feature (--input
+          observation.images.front=observation.images.front), each frame decoded with ffmpeg and resized to
+          the input as a control loop would.
 
 Options (replay):
   --input NAME=FEATURE   feed model input NAME from dataset feature FEATURE (repeatable; default: the
@@ -27,6 +30,8 @@ Options (replay):
   --normalize MODE       mean_std or min_max: normalize inputs and unnormalize actions with the dataset's
                          own statistics, as a LeRobot-trained policy expects (default: none)
   --config FILE          the daemon config, to name a policy instead of a model file
+  --outputs FILE         write each frame's whole action output (a chunk: K x D) as JSON lines
+                         {"episode", "frame", "shape", "data"}
   --json                 print one JSON object
 
 Exit codes: 0 ok, 1 the model or dataset can't be read, 2 bad usage.
@@ -76,6 +81,7 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
       episodes: { type: 'string' },
       normalize: { type: 'string' },
       config: { type: 'string' },
+      outputs: { type: 'string' },
       json: { type: 'boolean' },
     },
     { min: 2, max: 2, names: 'MODEL DATASET' },
@@ -114,8 +120,13 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
     settings = { ...found, model: resolve(io.cwd, found.model) };
   }
   const { replayPolicy } = await (await import('../../components/index.ts')).loadLeRobot();
+  const outputs = values.outputs === undefined ? undefined : createWriteStream(resolve(io.cwd, values.outputs));
   try {
     const report = await replayPolicy({
+      onOutput: outputs
+        ? (episode, frame, out) =>
+            void outputs.write(`${JSON.stringify({ episode, frame, shape: out.shape, data: Array.from(out.data) })}\n`)
+        : undefined,
       name,
       settings,
       dataset: resolve(io.cwd, datasetArg),
@@ -148,5 +159,7 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     io.stderr(`auraison-edge policy replay: ${(error as Error).message}\n`);
     return 1;
+  } finally {
+    if (outputs) await new Promise<void>((done) => outputs.end(done));
   }
 }

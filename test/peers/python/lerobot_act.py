@@ -3,14 +3,20 @@ on the CPU: the reference the daemon's vision-policy tests compare against, and 
 
     lerobot_act.py export OUT --state-dim S --action-dim D --camera NAME:HxW [--camera NAME:HxW ...] --chunk K
                               [--n-action-steps N] [--seed 0] [--small]
+    lerobot_act.py export OUT --dataset DIR --chunk K [--n-action-steps N] [--seed 0] [--small]
     lerobot_act.py predict OUT --observations FILE
     lerobot_act.py select OUT --observations FILE [--temporal-ensemble-coeff C]
     lerobot_act.py bench OUT [--runs 100] [--warmup 5] [--threads 1]
+    lerobot_act.py write-dataset ROOT --state-dim S --action-dim D --camera NAME:HxW [--episodes 2] [--frames 6]
+    lerobot_act.py predict-dataset OUT DATASET
 
 export builds an ACTPolicy with random weights (torch seeded with --seed; pretrained_backbone_weights=None, so
 nothing is fetched) for the features a LeRobot dataset would have: observation.state float32 [S], one
-observation.images.NAME video [H, W, 3] per --camera (the policy sees [3, H, W]), action float32 [D]. It writes:
-- OUT/stats.json: the dataset stats as LeRobot's meta/stats.json lays them out, computed with LeRobot's own
+observation.images.NAME video [H, W, 3] per --camera (the policy sees [3, H, W]), action float32 [D]; with --dataset,
+the features of that LeRobot dataset (its observation.state, action and observation.images.*, from meta/info.json) and
+its meta/stats.json, as training on it would size and normalize the policy (the weights stay random). It writes:
+- OUT/stats.json: the dataset's stats of those features (--dataset), or stats as LeRobot's meta/stats.json lays them
+  out, computed with LeRobot's own
   get_feature_stats from seeded random data: per feature min, max, mean, std, count and q01/q10/q50/q90/q99; vectors
   as [S] or [D] lists (count [N]), images per channel as [3][1][1] in [0, 1] (count [N]);
 - OUT/policy/: the policy as policy.save_pretrained writes it (config.json, model.safetensors), which predict,
@@ -156,11 +162,34 @@ def ort_session(path, threads):
     return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
 
 
+def from_dataset(root):
+    """The state, camera and action features of a LeRobot dataset (meta/info.json) and their meta/stats.json, as
+    training on it would size and normalize the policy."""
+    with open(os.path.join(root, 'meta', 'info.json')) as f:
+        info = json.load(f)
+    with open(os.path.join(root, 'meta', 'stats.json')) as f:
+        all_stats = cast_stats_to_numpy(json.load(f))
+    features = {}
+    for key, feature in info['features'].items():
+        if key in (OBS_STATE, ACTION) or (key.startswith(OBS_IMAGES + '.') and feature['dtype'] in ('video', 'image')):
+            features[key] = {**feature, 'shape': tuple(feature['shape'])}
+    missing = [k for k in (OBS_STATE, ACTION) if k not in features]
+    if missing or not any(k.startswith(OBS_IMAGES) for k in features):
+        sys.exit(f'{root}: ACT needs {OBS_STATE}, {ACTION} and a camera ({OBS_IMAGES}.<name>); '
+                 f'the dataset has {", ".join(info["features"])}')
+    return features, {k: all_stats[k] for k in features}
+
+
 def export(args):
     os.makedirs(args.out, exist_ok=True)
-    features = dataset_features(args.state_dim, args.action_dim, args.camera)
+    if args.dataset:
+        features, stats = from_dataset(args.dataset)
+    else:
+        if args.state_dim is None or args.action_dim is None or not args.camera:
+            sys.exit('export: give --dataset DIR, or --state-dim, --action-dim and --camera')
+        features = dataset_features(args.state_dim, args.action_dim, args.camera)
+        stats = random_stats(features, args.seed)
     policy_features = dataset_to_policy_features(features)
-    stats = random_stats(features, args.seed)
     with open(os.path.join(args.out, 'stats.json'), 'w') as f:
         json.dump(serialize_dict(stats), f, indent=2)
 
@@ -258,6 +287,52 @@ def select(args):
     ]
 
 
+def write_dataset(args):
+    """A LeRobot v3.0 dataset with a camera as video, written by LeRobot's own writer (LeRobotDataset.create,
+    add_frame, save_episode, finalize; its default AV1 encoding): episodes of --frames frames at 10 fps whose frames
+    are gradients with a square that moves, states and actions that change per frame."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    features = dataset_features(args.state_dim, args.action_dim, args.camera)
+    dataset = LeRobotDataset.create('local/auraison-edge-act', fps=10, features=features, root=args.root,
+                                    robot_type='test_bot', use_videos=True)
+    for e in range(args.episodes):
+        for k in range(args.frames):
+            frame = {OBS_STATE: np.array([np.sin(e + k * (i + 1) / 5) for i in range(args.state_dim)],
+                                         dtype=np.float32),
+                     ACTION: np.array([np.cos(k / 3 + i) for i in range(args.action_dim)], dtype=np.float32),
+                     'task': f'episode {e}'}
+            for name, h, w in args.camera:
+                y, x = np.mgrid[0:h, 0:w]
+                image = np.stack([x * 255 // w, y * 255 // h, np.full((h, w), 40 * e + 60)], axis=-1)
+                image[(abs(y - (h // 2)) < h // 6) & (abs(x - k * w // args.frames) < w // 8)] = [250, 250, 250]
+                frame[f'{OBS_IMAGES}.{name}'] = image.astype(np.uint8)
+            dataset.add_frame(frame)
+        dataset.save_episode()
+    dataset.finalize()
+    return {'root': args.root, 'frames': args.episodes * args.frames}
+
+
+def predict_dataset(args):
+    """LeRobot's chunk for every frame of a dataset as its own loader gives the frame (its video backend decoding
+    the camera, float32 CHW in [0, 1]): the preprocessor, predict_action_chunk, the postprocessor."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    policy = load_policy(args.out)
+    pre, post = make_act_pre_post_processors(policy.config, dataset_stats=read_stats(args.out))
+    dataset = LeRobotDataset('local/auraison-edge-act', root=args.dataset)
+    keys = [OBS_STATE, *policy.config.image_features]
+    out = []
+    with torch.inference_mode():
+        for i in range(len(dataset)):
+            item = dataset[i]
+            batch = pre({k: item[k].unsqueeze(0) for k in keys})
+            chunk = post(policy.predict_action_chunk(batch))[0]
+            out.append({'episode': int(item['episode_index']), 'frame': int(item['frame_index']),
+                        'chunk': chunk.tolist()})
+    return out
+
+
 def bench(args):
     import onnxruntime as ort
 
@@ -282,9 +357,10 @@ def main():
     commands = parser.add_subparsers(dest='command', required=True)
     p = commands.add_parser('export')
     p.add_argument('out')
-    p.add_argument('--state-dim', type=int, required=True)
-    p.add_argument('--action-dim', type=int, required=True)
-    p.add_argument('--camera', type=camera, action='append', required=True)
+    p.add_argument('--dataset', help='size the policy by this LeRobot dataset and take its meta/stats.json')
+    p.add_argument('--state-dim', type=int)
+    p.add_argument('--action-dim', type=int)
+    p.add_argument('--camera', type=camera, action='append')
     p.add_argument('--chunk', type=int, required=True)
     p.add_argument('--n-action-steps', type=int)
     p.add_argument('--seed', type=int, default=0)
@@ -295,13 +371,24 @@ def main():
         p.add_argument('--observations', required=True)
         if name == 'select':
             p.add_argument('--temporal-ensemble-coeff', type=float)
+    p = commands.add_parser('write-dataset')
+    p.add_argument('root')
+    p.add_argument('--state-dim', type=int, required=True)
+    p.add_argument('--action-dim', type=int, required=True)
+    p.add_argument('--camera', type=camera, action='append', required=True)
+    p.add_argument('--episodes', type=int, default=2)
+    p.add_argument('--frames', type=int, default=6)
+    p = commands.add_parser('predict-dataset')
+    p.add_argument('out')
+    p.add_argument('dataset')
     p = commands.add_parser('bench')
     p.add_argument('out')
     p.add_argument('--runs', type=int, default=100)
     p.add_argument('--warmup', type=int, default=5)
     p.add_argument('--threads', type=int, default=1)
     args = parser.parse_args()
-    run = {'export': export, 'predict': predict, 'select': select, 'bench': bench}[args.command]
+    run = {'export': export, 'predict': predict, 'select': select, 'bench': bench, 'write-dataset': write_dataset,
+           'predict-dataset': predict_dataset}[args.command]
     # LeRobot and the exporter print progress on stdout ("Loading weights from local directory"); only our JSON goes
     # there, so a caller parses stdout whole.
     with contextlib.redirect_stdout(sys.stderr):
