@@ -27,8 +27,7 @@ export    Writes recorded data from the local lakehouse as a LeRobot v3.0 datase
           \`bag import\` brought in; several columns, or a list column, make a vector. A --feature without
           columns is a camera topic (sensor_msgs/msg/Image: rgb8, bgr8, rgba8, bgra8, mono8; or
           CompressedImage: jpeg, png), read from the bags the lakehouse indexes and encoded by ffmpeg
-          (\`apt install ffmpeg\`) as LeRobot encodes a video feature: yuv420p, a keyframe every 2 frames,
-          crf 30. Each episode window is resampled to --fps by sample-and-hold: frame k holds each
+          (\`apt install ffmpeg\`) into a LeRobot video feature: yuv420p, a keyframe every 2 frames. Each episode window is resampled to --fps by sample-and-hold: frame k holds each
           feature's latest sample at or before START + k/fps (no interpolation). Frames before every feature
           has a sample are dropped; an episode ends at the last sample of the feature that ends first (the
           frames after it are cut, with a warning, rather than filled by holding that sample). Rows with a
@@ -39,8 +38,8 @@ export    Writes recorded data from the local lakehouse as a LeRobot v3.0 datase
 Options (export):
   --feature KEY=TOPIC:COL[,COL]  e.g. observation.state=/joint_states:position, action=/cmd_vel:linear.x,angular.z
   --feature KEY=TOPIC        a camera, e.g. observation.images.front=/camera/image_raw
-  --video-codec av1|h264     the cameras' codec: av1 (libsvtav1, preset 12; LeRobot's default) or h264
-                             (libx264); default av1
+  --video-codec av1|h264     the cameras' codec: av1 (libsvtav1, crf 30, preset 12: LeRobot's) or h264
+                             (libx264, crf 23); default av1
   --window START,END         one episode over this window
   --episode START,END[,TASK] an episode (repeatable); times are ISO 8601 or integer ns since the epoch
   --task TEXT                the task of episodes that name none (default: "recorded")
