@@ -190,7 +190,9 @@ export class FleetIntake {
         this.#client.stream?.destroy();
         resolve();
       }, 1000);
-      this.#client.end(false, {}, () => {
+      // Not connected yet (a stop right after the start): mqtt.js would queue its DISCONNECT until the CONNACK and
+      // keep the socket it then opens, holding the process up to the broker's keep-alive. Nothing is in flight.
+      this.#client.end(!this.#connected, {}, () => {
         clearTimeout(backstop);
         resolve();
       });
