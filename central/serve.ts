@@ -289,17 +289,37 @@ export async function runCentralServe(
 ): Promise<number> {
   const log = createLogger({ level: process.env.AURAISON_LOG_LEVEL ?? 'info', name: 'auraison-central' });
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const serve = await startCentralServe(settings, { log, signal: abort.signal });
-  io.stdout(
-    `central serve: fleet ${settings.mqtt.fleet} on ${serve.intake.url}, ${serve.lake.description}${serve.httpUrl ? `, fleet page ${serve.httpUrl}` : ''}\n`,
-  );
-  await new Promise<void>((resolve) => {
-    if (abort.signal.aborted) resolve();
-    abort.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await serve.stop();
-  return 0;
+  // Said in the log, as the daemon says it: an operator (or systemd's journal) sees why central went away and when
+  // it was done. A second signal is only noted (a terminal's Ctrl-C under a wrapper comes twice); a third exits.
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log.info({ signal }, 'central serve: stop requested: closing the broker session, the fleet page and the lake');
+      abort.abort();
+    } else if (signals === 2) {
+      log.warn({ signal }, 'central serve: already stopping; one more stop signal exits at once, without closing');
+    } else {
+      log.error({ signal }, `central serve: stop signal ${signals}: exiting now, without closing`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const serve = await startCentralServe(settings, { log, signal: abort.signal });
+    io.stdout(
+      `central serve: fleet ${settings.mqtt.fleet} on ${serve.intake.url}, ${serve.lake.description}${serve.httpUrl ? `, fleet page ${serve.httpUrl}` : ''}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      if (abort.signal.aborted) resolve();
+      abort.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await serve.stop();
+    log.info('central serve: stopped');
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
