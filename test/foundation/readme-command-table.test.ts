@@ -36,4 +36,35 @@ describe("the README's command table", () => {
     // The rule reached the command that needs an option, or it checks nothing.
     expect(checked).toContain('install-service');
   });
+
+  it('names every subcommand of each command', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    // The first column's code spans: `bag info\|import\|repair\|play`, `intent`, `runs list\|show\|diff`, ...
+    const spans = readme
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) =>
+        [...line.split(/(?<!\\)\|/)[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.replaceAll('\\|', '|')),
+      );
+    const named = new Map<string, Set<string>>();
+    for (const span of spans) {
+      const [name, ...rest] = span.split(' ');
+      const words = named.get(name!) ?? new Set<string>();
+      for (const word of rest.join(' ').split(/[\s|[\]]+/)) words.add(word);
+      named.set(name!, words);
+    }
+    const commands = await loadCommands();
+    const missing: string[] = [];
+    for (const [name, command] of commands) {
+      for (const [first] of usageForms(command.help)) {
+        const token = first!.slice(`auraison-edge ${name} `.length).split(' ')[0] ?? '';
+        if (!first!.startsWith(`auraison-edge ${name} `) || !/^[a-z][\w-]*(\|[a-z][\w-]*)*$/.test(token)) continue;
+        for (const sub of token.split('|')) if (!named.get(name)?.has(sub)) missing.push(`${name} ${sub}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    // It reached the commands with subcommands, or it checks nothing.
+    expect(named.get('central')?.has('keygen')).toBe(true);
+    expect(named.get('runs')?.has('diff')).toBe(true);
+  });
 });
