@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Publisher, PublisherOptions, Query, Sample, Session, Timestamp } from '@eclipse-zenoh/zenoh-ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { READ_ACK_KEY, ReadAcks } from './read-acks.ts';
 import { openSession } from './session-open.ts';
 import { SessionSocket } from './session-socket.ts';
 import { loadZenoh, WEBSOCKET_MAX_MESSAGE_BYTES, type ZenohModule } from './zenoh-runtime.ts';
@@ -70,6 +71,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
+const READ_ACK_PAYLOAD = new Uint8Array(0);
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -115,7 +118,11 @@ export class ZenohLink {
     declareFailures: 0,
     routers: 0,
     keepalives: 0,
+    /** Reads acknowledged at once while a query was open (ReadAcks). */
+    readAcks: 0,
   };
+  /** Queries (gets) sent and not yet ended by their final or timeout. */
+  #openQueries = 0;
   /** Sessions lost to a message over WEBSOCKET_MAX_MESSAGE_BYTES from the bridge. */
   #oversizeMessages = 0;
   #upSince: number | undefined;
@@ -262,14 +269,16 @@ export class ZenohLink {
     const { payload, encoding, attachment, timeoutMs, allComplete = false, firstReply = false } = options;
     const replies: GetReply[] = [];
     return new Promise<GetReply[]>((resolve, reject) => {
-      const timer = setTimeout(() => resolve(replies), timeoutMs + 500);
-      const done = () => (clearTimeout(timer), resolve(replies));
+      // Open until its final, also when answered at the first reply: the final is one more frame of the bridge.
+      const close = this.#openQuery();
+      const timer = setTimeout(() => (close(), resolve(replies)), timeoutMs + 500);
+      const final = () => (clearTimeout(timer), close(), resolve(replies));
       const onReply = this.#guard((reply: InstanceType<ZenohModule['Reply']>) => {
         if (firstReply && replies.length > 0) return;
         const result = reply.result();
         if (result instanceof zenoh.Sample) replies.push({ ok: true, sample: result });
         else replies.push({ ok: false, payload: result.payload().toBytes(), encoding: result.encoding().toString() });
-        if (firstReply) done();
+        if (firstReply) resolve(replies);
       });
       session
         .get(selector, {
@@ -280,9 +289,9 @@ export class ZenohLink {
           target: allComplete ? zenoh.QueryTarget.ALL_COMPLETE : zenoh.QueryTarget.BEST_MATCHING,
           // Every reply counts: a publication cache answers several samples under one key.
           consolidation: zenoh.ConsolidationMode.NONE,
-          handler: [onReply, done],
+          handler: [onReply, final],
         })
-        .catch((error: unknown) => (clearTimeout(timer), reject(error)));
+        .catch((error: unknown) => (clearTimeout(timer), close(), reject(error)));
     });
   }
 
@@ -293,7 +302,8 @@ export class ZenohLink {
     if (session === undefined || zenoh === undefined) throw new Error(`the Zenoh link to ${this.endpoint} is down`);
     const keys: string[] = [];
     return new Promise<string[]>((resolve, reject) => {
-      const timer = setTimeout(() => resolve(keys), timeoutMs + 500);
+      const close = this.#openQuery();
+      const timer = setTimeout(() => (close(), resolve(keys)), timeoutMs + 500);
       const onReply = this.#guard((reply: InstanceType<ZenohModule['Reply']>) => {
         const result = reply.result();
         if (result instanceof zenoh.Sample) keys.push(result.keyexpr().toString());
@@ -302,10 +312,20 @@ export class ZenohLink {
         .liveliness()
         .get(key, {
           timeout: zenoh.Duration.milliseconds.of(timeoutMs),
-          handler: [onReply, () => (clearTimeout(timer), resolve(keys))],
+          handler: [onReply, () => (clearTimeout(timer), close(), resolve(keys))],
         })
-        .catch((error: unknown) => (clearTimeout(timer), reject(error)));
+        .catch((error: unknown) => (clearTimeout(timer), close(), reject(error)));
     });
+  }
+
+  /** Counts a query open until the returned function is called (once; later calls do nothing). */
+  #openQuery(): () => void {
+    this.#openQueries++;
+    let open = true;
+    return () => {
+      if (open) this.#openQueries--;
+      open = false;
+    };
   }
 
   /** Holds what `make` declares on each session, undeclared through its own `undeclare()`. */
@@ -430,6 +450,20 @@ export class ZenohLink {
   async #serve(session: Session): Promise<string> {
     let reason = 'closed';
     const socket = new SessionSocket(session);
+    const zenoh = this.#zenoh!;
+    new ReadAcks({
+      socket,
+      open: () => this.#openQueries > 0,
+      ack: () => {
+        this.counters.readAcks++;
+        void session
+          .put(READ_ACK_KEY, READ_ACK_PAYLOAD, {
+            allowedDestination: zenoh.Locality.SESSION_LOCAL,
+            congestionControl: zenoh.CongestionControl.DROP,
+          })
+          .catch(() => {}); // the link is going down: the watch will see it
+      },
+    });
     const lost = new Promise<void>((resolve) => {
       this.#lost = () => resolve();
       socket.onClose((tooLarge) => {

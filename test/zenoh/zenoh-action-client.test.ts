@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
+import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import { describe, expect, it } from 'vitest';
 import { BusActionClient, listActions } from '../../daemon/actions/index.ts';
+import { loadZenoh } from '../../adapters/zenoh/index.ts';
+import { READ_ACK_KEY } from '../../adapters/zenoh/read-acks.ts';
 import { fibonacciHashes } from './fibonacci-hashes.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -70,6 +73,47 @@ describe('an action server on Zenoh, used by the daemon', () => {
     expect(cancel).toMatchObject({ goal: handle.goalId, known: true });
     expect((await result).state).toBe('canceled');
     await daemon.robotStop.release('ada');
+    await server.close();
+  });
+
+  // zenoh-plugin-remote-api leaves Nagle on, and Linux delays the ACKs of a socket that also sends: every frame after
+  // the first of a cancel's answers (status, cancel_goal's reply, get_result's reply) waited 40 ms for one. The daemon
+  // acknowledges what it reads while a query is open, with a put the bridge's session for it keeps to itself.
+  it('acknowledges the frames of a cancel as it reads them, with a put that reaches no other session', async () => {
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: ['/fibonacci'] } },
+    });
+    cleanups.push(stop);
+    const zenoh = await loadZenoh();
+    const listener = await zenoh.Session.open(new zenoh.Config(zn.net.wsUrl));
+    const other = await zenoh.Session.open(new zenoh.Config(zn.net.wsUrl));
+    cleanups.push(
+      () => listener.close(),
+      () => other.close(),
+    );
+    const heard: string[] = [];
+    await listener.declareSubscriber(READ_ACK_KEY, {
+      handler: (sample: Sample) => void heard.push(new TextDecoder().decode(sample.payload().toBytes())),
+    });
+    // The key routes between sessions of the bridge when a put allows it.
+    await other.put(READ_ACK_KEY, 'other 1');
+    await waitFor(() => heard.length === 1, "the other session's put");
+
+    const server = await peer({ ...serverSpec(daemon.definitions), step_s: 3600 }, SERVER);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: ACTION, type: TYPE });
+    await waitFor(() => client.available(), 'the Zenoh action on the bus');
+    const link = () => (daemon.status().components.zenoh?.details as { link: { readAcks: number } }).link;
+    const before = link().readAcks;
+    const handle = (await client.sendGoal({ order: 10 }))!;
+    const result = handle.result({ timeoutMs: 20_000 });
+    await handle.cancel();
+    expect(await result).toMatchObject({ state: 'canceled', result: { sequence: [] } });
+    expect(link().readAcks).toBeGreaterThan(before);
+
+    // The daemon's acks went to the bridge before this put: the listener hears the other session's two alone.
+    await other.put(READ_ACK_KEY, 'other 2');
+    await waitFor(() => heard.length >= 2, "the other session's second put");
+    expect(heard).toEqual(['other 1', 'other 2']);
     await server.close();
   });
 

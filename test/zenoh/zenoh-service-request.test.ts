@@ -56,6 +56,8 @@ describe('a request to a ROS 2 service on Zenoh', () => {
     // The final comes a minute after the reply, longer than this test waits.
     await peer({ node: 'flag_server', serve: { service: '/set_flag', hash, hold_final_s: 60 } });
     await waitFor(() => daemon.bus.queryables().includes('/set_flag'), 'the service served on the bus');
+    // The graph's tokens come while the session is still being declared on, before the link is up for a call.
+    await waitFor(() => daemon.componentHealth().zenoh!.state === 'running', 'the Zenoh link');
     const answer = daemon.bus.query(
       '/set_flag',
       { encoding: 'application/json', payload: new TextEncoder().encode('{"data": true}') },
