@@ -85,6 +85,10 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
   for (const input of spec.inputs) {
     if (input.image) {
       const { topic, max_age_ms } = input.image.settings;
+      if (topic === undefined)
+        throw new ManifestError(
+          `policies.${spec.name}.inputs.${input.name}.image.topic: a control loop needs the camera topic that feeds it`,
+        );
       const maxAgeMs = max_age_ms ?? loop.max_observation_age_ms;
       const { width, height, channels } = input.image;
       images.push({

@@ -91,7 +91,7 @@ export function rawPixels(
   if (!encoding)
     throw new ImageError(
       'bad_encoding',
-      `encoding ${JSON.stringify(image.encoding)} is not decoded (taken: ${RAW_ENCODING_NAMES.join(', ')}; or send sensor_msgs/msg/CompressedImage with jpeg or png)`,
+      `encoding ${JSON.stringify(String(image.encoding).slice(0, 64))} is not decoded (taken: ${RAW_ENCODING_NAMES.join(', ')}; or send sensor_msgs/msg/CompressedImage with jpeg or png)`,
     );
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
     throw new ImageError('bad_size', `a frame of ${width} x ${height} pixels has nothing in it`);
@@ -168,16 +168,22 @@ async function decodeCompressed(image: CompressedImage, target: FrameTarget): Pr
   if (format.includes('compresseddepth'))
     throw new ImageError(
       'bad_encoding',
-      `format ${JSON.stringify(image.format)} (compressedDepth) is not decoded: send 16UC1 raw`,
+      `format ${JSON.stringify(image.format.slice(0, 64))} (compressedDepth) is not decoded: send 16UC1 raw`,
     );
   if (!/jpe?g|png/.test(format))
-    throw new ImageError('bad_encoding', `format ${JSON.stringify(image.format)} is not decoded (taken: jpeg, png)`);
+    throw new ImageError(
+      'bad_encoding',
+      `format ${JSON.stringify(image.format.slice(0, 64))} is not decoded (taken: jpeg, png)`,
+    );
   let meta: sharp.Metadata;
   try {
     // The header alone: its size is checked before a pixel is decoded.
     meta = await sharp(image.data, { limitInputPixels: false }).metadata();
   } catch (error) {
-    throw new ImageError('decode_failed', `${image.format} frame does not decode: ${(error as Error).message}`);
+    throw new ImageError(
+      'decode_failed',
+      `${image.format.slice(0, 64)} frame does not decode: ${(error as Error).message}`,
+    );
   }
   const { width = 0, height = 0 } = meta;
   if (width * height > target.maxPixels)

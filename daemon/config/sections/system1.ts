@@ -102,9 +102,12 @@ export const SourceConfig = Type.Object(
  */
 export const ImageSourceConfig = Type.Object(
   {
-    topic: RosName({
-      description: 'sensor_msgs/msg/Image (rgb8, bgr8, rgba8, bgra8, mono8, 16UC1) or CompressedImage (jpeg, png).',
-    }),
+    topic: Type.Optional(
+      RosName({
+        description:
+          'sensor_msgs/msg/Image (rgb8, bgr8, rgba8, bgra8, mono8, 16UC1) or CompressedImage (jpeg, png); a control loop needs it, a policy only served takes its frames from each query.',
+      }),
+    ),
     max_age_ms: Type.Optional(
       Type.Number({ exclusiveMinimum: 0, description: "Older than this is stale (overrides the loop's default)." }),
     ),
