@@ -1,25 +1,15 @@
 // package.json's engines (>= 22), checked where a user meets it: the CLI run by an older Node.js says so and how to get
 // Node.js 24, before it loads anything. The older release is this node with process.versions.node set back.
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT } from '../helpers/cli.ts';
+import { BIN, ROOT, runCli } from '../helpers/cli.ts';
 
 /** `auraison-edge ...args` on this node, as if it were Node.js `version`. */
-function runAs(version: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const pretend = `Object.defineProperty(process.versions, 'node', { value: '${version}' })`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', `data:text/javascript,${pretend}`, BIN, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+const runAs = (version: string, args: string[]) =>
+  runCli(args, {
+    env: {
+      NODE_OPTIONS: `--import=data:text/javascript,Object.defineProperty(process.versions,'node',{value:'${version}'})`,
+    },
   });
-}
 
 describe('the Node.js release', () => {
   it('an older one than engines allows is refused with exit 2, naming how to get Node.js 24', async () => {
