@@ -2,8 +2,18 @@
 // by sample-and-hold (read back with our VideoFrameReader), every raw encoding and JPEG/PNG taken, each bad input
 // refused with what was wrong and nothing left behind; and `lerobot inspect` reading the videos of the v2.1 fixture.
 // LeRobot's own loader decoding our exports is test/interop/lerobot-video-export.test.ts.
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync, cpSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEpisodeFrames, VideoDecodeError, VideoFrameReader } from '../../adapters/lerobot/dataset/video-frames.ts';
@@ -381,6 +391,23 @@ describe('lerobot inspect and VideoFrameReader on datasets with video', () => {
       expect(result.stdout).toMatch(/observation\.images\.cam +decoded: \d+ frames of 0 episodes; 2 did not decode/);
       expect(result.stdout).toMatch(
         /observation\.images\.cam episode 1 does not decode: observation\.images\.cam episode 1 \(.*file-000\.mp4, from 0\.4 s\): /,
+      );
+
+      // meta/episodes without the video's columns: a warning naming them; the rest is read.
+      const episodes = join(copy, 'meta', 'episodes', 'chunk-000', 'file-000.parquet');
+      const instance = await DuckDBInstance.create(':memory:');
+      const conn = await instance.connect();
+      await conn.run(
+        `COPY (SELECT * EXCLUDE ("videos/observation.images.cam/from_timestamp") FROM '${episodes}') TO '${episodes}.new' (FORMAT parquet)`,
+      );
+      conn.closeSync();
+      instance.closeSync();
+      renameSync(`${episodes}.new`, episodes);
+      const summary = await runMain(['lerobot', 'inspect', copy, '--decode', '--json'], { cwd: work.path });
+      const read = JSON.parse(summary.stdout) as LeRobotDatasetSummary;
+      expect([read.totalEpisodes, read.videos, read.decoded]).toEqual([2, [], undefined]);
+      expect(read.warnings).toContain(
+        `video features: ${episodes} has no column videos/observation.images.cam/from_timestamp, which its video features need`,
       );
     },
   );

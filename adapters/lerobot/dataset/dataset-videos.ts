@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { forEachJsonLine, formatPath, parseEpisode, parseInfo, readJson } from './dataset-metadata.ts';
 import { listFiles } from './dataset-reader.ts';
 import { DatasetError, type LeRobotFeature } from './dataset-types.ts';
-import { queryRows, sqlString, withDuckDB } from './duckdb.ts';
+import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 
 /** Where one episode of one video feature is: its file and its span there (frame i at from + i / fps). */
 export interface EpisodeVideo {
@@ -74,17 +74,22 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   }
   const files = listFiles(join(root, 'meta', 'episodes'), '.parquet');
   if (files.length === 0) throw new DatasetError(`${root}: no parquet files under meta/episodes`);
-  const rows = await withDuckDB((conn) =>
-    queryRows(
-      conn,
-      `SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true) ORDER BY episode_index`,
-    ),
-  );
+  const parts = ['chunk_index', 'file_index', 'from_timestamp', 'to_timestamp'];
+  // Only the columns needed: meta/episodes also holds every feature's statistics, per episode.
+  const rows = await withDuckDB(async (conn) => {
+    const from = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`;
+    const have = new Set((await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name)));
+    const wanted = ['episode_index', 'length', ...features.flatMap((f) => parts.map((p) => `videos/${f.key}/${p}`))];
+    const missing = wanted.filter((c) => !have.has(c));
+    if (missing.length > 0)
+      throw new DatasetError(`${files[0]} has no column ${missing.join(', ')}, which its video features need`);
+    return queryRows(conn, `SELECT ${wanted.map(sqlIdent).join(', ')} FROM ${from} ORDER BY episode_index`);
+  });
   for (const [i, r] of rows.entries()) {
     const e = parseEpisode(r, `${files[0]} row ${i}`);
     for (const f of features) {
       const column = (name: string) => r[`videos/${f.key}/${name}`];
-      const [chunk, file, from, to] = ['chunk_index', 'file_index', 'from_timestamp', 'to_timestamp'].map(column);
+      const [chunk, file, from, to] = parts.map(column);
       if ([chunk, file, from, to].some((v) => v === null || v === undefined))
         throw new DatasetError(
           `${files[0]}: episode ${e.episode_index} has no videos/${f.key}/chunk_index, file_index, from_timestamp and to_timestamp`,

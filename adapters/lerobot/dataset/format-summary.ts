@@ -9,6 +9,8 @@ const vec = (v: number[] | undefined, n = 4): string =>
         .join(', ')}${v.length > n ? `, ... (${v.length})` : ''}]`
     : '-';
 
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 /** The text `lerobot inspect` prints. */
 export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: number): string {
   // A loop, not Math.min(...lengths): spreading 120,000 episodes overflows the call stack.
@@ -37,11 +39,11 @@ export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: num
   if (s.videos.length > 0) lines.push('', 'videos:');
   for (const v of s.videos)
     lines.push(
-      `  ${printable(v.key).padEnd(32)} ${v.width}x${v.height} ${printable(v.codec ?? '-')} ${printable(v.pixFmt ?? '-')}, ${v.episodes} episodes in ${v.files} file${v.files === 1 ? '' : 's'}`,
+      `  ${printable(v.key).padEnd(32)} ${v.width}x${v.height} ${printable(v.codec ?? '-')} ${printable(v.pixFmt ?? '-')}, ${plural(v.episodes, 'episode')} in ${plural(v.files, 'file')}`,
     );
   for (const d of s.decoded ?? [])
     lines.push(
-      `  ${printable(d.key).padEnd(32)} decoded: ${d.frames} frames of ${d.episodes} episodes${d.failed.length > 0 ? `; ${d.failed.length} did not decode (see the warnings)` : ''}`,
+      `  ${printable(d.key).padEnd(32)} decoded: ${plural(d.frames, 'frame')} of ${plural(d.episodes, 'episode')}${d.failed.length > 0 ? `; ${d.failed.length} did not decode (see the warnings)` : ''}`,
     );
   lines.push('', 'stats:');
   for (const [key, st] of Object.entries(s.stats)) {
