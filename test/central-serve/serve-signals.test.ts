@@ -1,14 +1,12 @@
 // `central serve` as an operator runs it, until systemd's SIGTERM or a Ctrl-C: it says in its log that it stops and
 // that it has stopped, and exits 0, also when the signal comes while its broker connection is still opening.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { BIN, tempDir } from '../helpers/cli.ts';
+import { startCli, tempDir } from '../helpers/cli.ts';
 import { testCommandKeyFile } from '../helpers/command-key.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
-import { waitFor } from '../helpers/wait.ts';
 import { duckdbExtension } from '../peers/index.ts';
 
 const cleanups = cleanupStack(afterAll);
@@ -37,21 +35,14 @@ describe('central serve and its stop signals', () => {
         '',
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [BIN, 'central', 'serve', '--config', config], {
-      cwd: dir.path,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanups.push(() => void child.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitFor(() => stdout.includes('central serve: fleet lab'), `central serve to start\n${stderr}`, 60_000);
+    const serve = startCli(['central', 'serve', '--config', config], { cwd: dir.path });
+    cleanups.push(() => void serve.child.kill('SIGKILL'));
+    await serve.printed('central serve: fleet lab', 60_000);
 
     // At once: the broker connection may still be opening, and must not outlive the stop.
-    child.kill('SIGTERM');
-    expect(await ended, stderr).toBe(0);
+    serve.child.kill('SIGTERM');
+    expect(await serve.ended, serve.out.stderr).toBe(0);
+    const { stderr } = serve.out;
     const lines = stderr
       .split('\n')
       .filter((l) => l.startsWith('{'))

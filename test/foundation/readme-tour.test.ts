@@ -10,8 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, tempDir } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { BIN, ROOT, startCli, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('readme-tour-');
 const config = join(work.path, 'edge.yaml');
@@ -32,24 +31,18 @@ function tourLines(): string[] {
   return block.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
 }
 
-/** package.json's start script as argv for this node: `exec node bin/auraison-edge.js ARGS...`. */
+/** package.json's start script's arguments: `exec node bin/auraison-edge.js ARGS...`. */
 function startArgs(): string[] {
   const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   expect(scripts.start).toMatch(/^exec node bin\/auraison-edge\.js( [\w.-]+)+$/);
-  return [BIN, ...scripts.start.split(' ').slice(3)];
+  return scripts.start.split(' ').slice(3);
 }
 
 /** `npm start` in `cwd`: its output so far, and its end. */
 function npmStart(cwd: string) {
-  const child = spawn(process.execPath, startArgs(), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const printed = (text: string, ms = 90_000) =>
-    waitFor(() => out.stdout.includes(text), `npm start to print "${text}"\n${out.stdout}\n${out.stderr}`, ms);
-  return { child, out, ended, printed };
+  const run = startCli(startArgs(), { cwd, env });
+  children.push(run.child);
+  return run;
 }
 
 /**

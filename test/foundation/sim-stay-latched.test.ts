@@ -1,11 +1,9 @@
 // `sim --stay` (npm start) on a data dir whose stop is still latched from an earlier run: it does not drive, and the
 // next steps it prints (the release, then the intent) drive the robot as written, with no other call in between.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/wait.ts';
 import { writeFileSync } from 'node:fs';
+import { runCli, startCli, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('sim-stay-latched-');
 const config = join(work.path, 'edge.yaml');
@@ -13,24 +11,10 @@ writeFileSync(config, 'sim: {enabled: true}\napi: {port: 0}\nfoxglove: {port: 0}
 const env = { AURAISON_EDGE_CONFIG: config };
 afterAll(() => work.cleanup());
 
-/** `sim turtlebot-maze --stay` in the work dir: its output so far, and its end. */
+/** `sim turtlebot-maze --stay` in the work dir, and a wait for it to stay. */
 function simStay() {
-  const child = spawn(process.execPath, [BIN, 'sim', 'turtlebot-maze', '--stay', '--speed', '20'], {
-    cwd: work.path,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const staying = () =>
-    waitFor(
-      () => out.stdout.includes('run on until Ctrl-C'),
-      `sim --stay to stay\n${out.stdout}\n${out.stderr}`,
-      120_000,
-    );
-  return { child, out, ended, staying };
+  const run = startCli(['sim', 'turtlebot-maze', '--stay', '--speed', '20'], { cwd: work.path, env });
+  return { ...run, staying: () => run.printed('run on until Ctrl-C', 120_000) };
 }
 
 const cli = (args: string[]) => runCli(args, { cwd: work.path, env });

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'auraison-edge.js');
@@ -47,6 +48,38 @@ export function runCli(
     if (input !== undefined) child.stdin.end(input);
     else child.stdin.end();
   });
+}
+
+/** A long-running `auraison-edge` (the daemon, `sim --stay`, `central serve`) started by startCli. */
+export interface CliChild {
+  child: ChildProcess;
+  /** Its output so far. */
+  out: { stdout: string; stderr: string };
+  /** Its exit code (null when a signal ended it). */
+  ended: Promise<number | null>;
+  /** Resolves once stdout holds `text`; fails naming it, with the output, after `timeoutMs`. */
+  printed(text: string, timeoutMs?: number): Promise<void>;
+}
+
+/** Starts `auraison-edge ...args` as a user would, in `cwd`, for a test that acts on it while it runs. */
+export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliChild {
+  const { cwd = ROOT, env = {} } = options;
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const printed = (text: string, timeoutMs = 90_000) =>
+    waitFor(
+      () => out.stdout.includes(text),
+      `auraison-edge ${args.join(' ')} to print "${text}"\n${out.stdout}\n${out.stderr}`,
+      timeoutMs,
+    );
+  return { child, out, ended, printed };
 }
 
 /** A fresh temporary directory, removed by the returned cleanup function. */
