@@ -8,6 +8,7 @@ import { applyThreadScheduling, StopLine } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { clientErrorHandler } from './client-error.ts';
 import { apiPageOrigin, crossSiteRefusal, jsonTypeRefusal } from './cross-site.ts';
+import { pageCors, pagePreflight } from './stop-listener-page.ts';
 import { FloodGuard } from './stop-listener-flood.ts';
 import { gateRefusal } from './gate.ts';
 import { HttpError } from './http-error.ts';
@@ -114,18 +115,9 @@ function answer(res: ServerResponse, status: number, body: unknown, close = fals
   res.end(text);
 }
 
-/** The CORS headers of an answer to the API's own page (`origin`), which reads it from another port. */
-function corsFor(res: ServerResponse, origin: string | undefined): void {
-  res.setHeader('vary', 'origin');
-  if (origin !== undefined) res.setHeader('access-control-allow-origin', origin);
-}
-
-/** What a page may send in a stop besides the safelisted headers: the token and the JSON type. */
-const PAGE_HEADERS = new Set(['authorization', 'content-type']);
-
 /**
- * A CORS preflight (OPTIONS with Access-Control-Request-Method): granted to the API's own page alone, for POST /stop
- * with the token and the JSON type. It carries no token (a browser never sends one), so only the Host rule is held.
+ * A CORS preflight (OPTIONS with Access-Control-Request-Method): granted to the API's own page alone (pagePreflight).
+ * It carries no token (a browser never sends one), so only the Host rule is held.
  */
 function preflight(req: IncomingMessage, res: ServerResponse, path: string): void {
   const refused = gateRefusal(
@@ -133,32 +125,9 @@ function preflight(req: IncomingMessage, res: ServerResponse, path: string): voi
     { url: path, httpVersion: req.httpVersion, headers: req.headers },
   );
   if (refused) return refuse(res, refused);
-  const origin = apiPageOrigin(req.headers, apiPort);
-  const asked = String(req.headers['access-control-request-headers'] ?? '')
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter((h) => h !== '');
-  if (
-    !origin ||
-    path !== '/stop' ||
-    req.headers['access-control-request-method'] !== 'POST' ||
-    !asked.every((h) => PAGE_HEADERS.has(h))
-  )
-    return refuse(
-      res,
-      new HttpError(
-        403,
-        'cross_site',
-        `OPTIONS ${path} refused: the stop listener takes a page's POST /stop from the API's own status page (port ${apiPort}) alone, with no header but Authorization and Content-Type`,
-      ),
-    );
-  corsFor(res, origin);
-  res.writeHead(204, {
-    'access-control-allow-methods': 'POST',
-    'access-control-allow-headers': 'authorization, content-type',
-    'access-control-max-age': '600',
-    'cache-control': 'no-store',
-  });
+  const granted = pagePreflight(req.headers, path, apiPort);
+  if (granted instanceof HttpError) return refuse(res, granted);
+  res.writeHead(204, granted);
   res.end();
 }
 
@@ -262,7 +231,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     return preflight(req, res, path);
   // The API's own page may read every answer, a refusal included (its 401 asks the operator for the token).
   const page = apiPageOrigin(req.headers, apiPort);
-  corsFor(res, page);
+  for (const [name, value] of Object.entries(pageCors(page))) res.setHeader(name, value);
   const refused = gateRefusal(gate, { url, httpVersion: req.httpVersion, headers: req.headers });
   if (refused) return refuse(res, refused);
   if (path !== '/stop') {

@@ -1,5 +1,6 @@
 import { readApiFile } from '../../daemon/api/index.ts';
-import { PORTS } from '../../daemon/contract/index.ts';
+import { PORTS, type JournalRecord } from '../../daemon/contract/index.ts';
+import type { Daemon } from '../../daemon/daemon.ts';
 import { StopLine } from '../../daemon/safety/index.ts';
 import type { Cleanup } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -22,4 +23,14 @@ export async function listenerDaemon(cleanups: Cleanup[], prefix: string, config
     stopUrl: readApiFile(daemon.dataDir)!.stop_url!,
     line: new StopLine(daemon.robotStop.stopLine),
   };
+}
+
+/** The stop.engaged events' payloads the daemon's journal makes durable from now on. */
+export function stopEvents(daemon: Daemon): Record<string, unknown>[] {
+  const events: Record<string, unknown>[] = [];
+  daemon.journal.subscribe((record: JournalRecord) => {
+    const data = record.data as { kind?: string; payload?: Record<string, unknown> };
+    if (data.kind === 'stop.engaged') events.push(data.payload!);
+  });
+  return events;
 }

@@ -3,7 +3,7 @@ import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { readApiFile } from '../../daemon/api/index.ts';
 import type { MessageCodec } from '../../daemon/bus/codec.ts';
-import { PORTS, type JournalRecord } from '../../daemon/contract/index.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { StopLine } from '../../daemon/safety/index.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
@@ -14,6 +14,7 @@ import { running, startDaemon } from '../helpers/daemon.ts';
 import { postJson } from '../helpers/post-json.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
+import { stopEvents } from './listener-daemon.ts';
 
 // The operator's stop off the daemon's event loop: POST /stop on the stop listener is answered, the control loops'
 // threads and the sim hold, and the Zenoh graph gets its zero Twist, all while the daemon's main thread is blocked
@@ -31,16 +32,6 @@ function stopUrl(daemon: Daemon): string {
   const url = readApiFile(daemon.dataDir)?.stop_url;
   if (!url) throw new Error(`no stop_url in ${daemon.dataDir}/run/api.json`);
   return url;
-}
-
-/** The stop.engaged events the journal makes durable from now on. */
-function stopEvents(daemon: Daemon): Record<string, unknown>[] {
-  const events: Record<string, unknown>[] = [];
-  daemon.journal.subscribe((record: JournalRecord) => {
-    const data = record.data as { kind?: string; payload?: Record<string, unknown> };
-    if (data.kind === 'stop.engaged') events.push(data.payload!);
-  });
-  return events;
 }
 
 /** Every Twist a source puts on /cmd_vel, decoded, in order. */

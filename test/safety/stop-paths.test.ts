@@ -2,14 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JournalRecord } from '../../daemon/contract/index.ts';
 import { sharedChromium } from '../api/chromium.ts';
 import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { runCli } from '../helpers/cli.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { connectClient, httpTransport, metric, untrustedData } from '../mcp/mcp-client.ts';
-import { listenerDaemon } from './listener-daemon.ts';
+import { listenerDaemon, stopEvents } from './listener-daemon.ts';
 
 // Every stop a person presses takes the stop listener's path: the CLI's `stop` and the status page's STOP reach the
 // stop line (the control loops' threads and the sim hold) and the listener's zero commands while the daemon's main
@@ -21,16 +20,6 @@ import { listenerDaemon } from './listener-daemon.ts';
 const cleanups = cleanupStack();
 const chromium = sharedChromium();
 afterAll(() => chromium.close());
-
-/** The stop.engaged events the journal makes durable from now on. */
-function stopEvents(daemon: { journal: { subscribe: (f: (r: JournalRecord) => void) => unknown } }) {
-  const events: Record<string, unknown>[] = [];
-  daemon.journal.subscribe((record) => {
-    const data = record.data as { kind?: string; payload?: Record<string, unknown> };
-    if (data.kind === 'stop.engaged') events.push(data.payload!);
-  });
-  return events;
-}
 
 /** The daemon's config as a file, for a CLI in another process to find it by (its data dir, its run/api.json). */
 function cliConfig(dataDir: string): string {
