@@ -183,7 +183,7 @@ export const PolicyConfig = Type.Object(
   {
     model: Type.String({
       minLength: 1,
-      description: 'Path of the .onnx file (relative to the working directory); .onnx.data beside it.',
+      description: "Path of the .onnx file (relative to the config file's folder); .onnx.data beside it.",
     }),
     provider: Type.Union([Type.Literal('cpu'), Type.Literal('cuda'), Type.Literal('tensorrt')], {
       default: 'cpu',
