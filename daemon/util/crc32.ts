@@ -1,32 +1,16 @@
 import { createRequire } from 'node:module';
-import * as zlib from 'node:zlib';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 
 /**
  * The project's one CRC-32 (IEEE 802.3, the zlib/PNG polynomial, as MCAP and the journal's frames use):
  * @node-rs/crc32 (a prebuilt N-API module, PCLMULQDQ/NEON folding, about 12 GB/s on the CI VM) where it
- * loads and agrees with zlib, else node:zlib's (about 4.5 GB/s, Node >= 20.15), else a table-driven one
- * (Node 20 before 20.15 has no zlib.crc32). All give the same values.
+ * loads and agrees with zlib, else node:zlib's (about 4.5 GB/s). Both give the same values.
  */
 
 /** CRC-32 of `data`, continuing from `initial` (the CRC of the bytes before it). */
 export type Crc32 = (data: Uint8Array, initial?: number) => number;
 
-const TABLE = new Uint32Array(256);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  TABLE[n] = c >>> 0;
-}
-
-/** The portable table-driven CRC over bytes[start, end), continuing from `initial` (exported for its test). */
-export function crc32Table(bytes: Uint8Array, start = 0, end = bytes.length, initial = 0): number {
-  let crc = (initial ^ 0xffffffff) >>> 0;
-  for (let i = start; i < end; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-const portable: Crc32 =
-  (zlib as { crc32?: Crc32 }).crc32 ?? ((data, initial = 0) => crc32Table(data, 0, data.length, initial));
+const portable: Crc32 = zlibCrc32;
 
 let chosen: Crc32 | undefined;
 
@@ -35,7 +19,7 @@ export const crc32: Crc32 = (data, initial) => (chosen ??= load())(data, initial
 
 /** Which implementation `crc32` is, for the log and the benchmarks' notes. */
 export function crc32Implementation(): string {
-  return (chosen ??= load()) === portable ? 'portable (node:zlib or a table)' : '@node-rs/crc32';
+  return (chosen ??= load()) === portable ? 'node:zlib' : '@node-rs/crc32';
 }
 
 function load(): Crc32 {
