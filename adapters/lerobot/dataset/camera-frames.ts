@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { DatasetError } from './dataset-types.ts';
+import { ImageError, rawPixels, type RawImage } from '../vision/image-decode.ts';
 
 /** The layouts raw frames go to ffmpeg in, by its rawvideo pix_fmt names. */
 export type PixelFormat = 'rgb24' | 'bgr24' | 'rgba' | 'bgra' | 'gray';
@@ -30,13 +31,7 @@ const RAW_FORMATS: Record<string, PixelFormat> = {
 };
 const DEPTH = new Set(['16UC1', 'mono16', '32FC1']);
 
-interface ImageMessage {
-  width: number;
-  height: number;
-  encoding: string;
-  step: number;
-  data: Uint8Array;
-}
+type ImageMessage = RawImage;
 
 interface CompressedImageMessage {
   format: string;
@@ -55,31 +50,25 @@ export async function decodeCameraFrame(type: string, message: unknown, where: s
 }
 
 function rawFrame(image: ImageMessage, where: string): RawFrame {
-  const { width, height, step, data, encoding } = image;
+  const { width, height, encoding } = image;
   const pixFmt = RAW_FORMATS[encoding];
   if (!pixFmt) {
     const depth = DEPTH.has(encoding)
       ? ' (a depth image: LeRobot encodes depth maps as 12-bit HEVC, which the export does not write)'
       : '';
     throw new DatasetError(
-      `${where}: encoding ${JSON.stringify(encoding)} is not exported${depth}; taken: ${Object.keys(RAW_FORMATS).join(', ')}, or sensor_msgs/msg/CompressedImage with jpeg or png`,
+      `${where}: encoding ${JSON.stringify(encoding.slice(0, 64))} is not exported${depth}; taken: ${Object.keys(RAW_FORMATS).join(', ')}, or sensor_msgs/msg/CompressedImage with jpeg or png`,
     );
   }
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
-    throw new DatasetError(`${where}: an image of ${width} x ${height} pixels has nothing in it`);
-  const row = width * PIXEL_BYTES[pixFmt];
-  if (step < row)
-    throw new DatasetError(
-      `${where}: step ${step} is shorter than a row of ${width} ${encoding} pixels (${row} bytes)`,
-    );
-  if (data.length !== step * height)
-    throw new DatasetError(
-      `${where}: data holds ${data.length} bytes; height x step is ${height} x ${step} = ${height * step} (a ${width} x ${height} ${encoding} image)`,
-    );
-  if (step === row) return { width, height, pixFmt, data, where };
-  const packed = new Uint8Array(row * height);
-  for (let y = 0; y < height; y++) packed.set(data.subarray(y * step, y * step + row), y * row);
-  return { width, height, pixFmt, data: packed, where };
+  // The same checks and row packing as a policy's camera input (vision/image-decode.ts), in the export's words.
+  try {
+    const { pixels } = rawPixels(image, Number.POSITIVE_INFINITY);
+    return { width, height, pixFmt, data: pixels as Uint8Array, where };
+  } catch (error) {
+    if (error instanceof ImageError)
+      throw new DatasetError(`${where}: ${error.message} (a ${width} x ${height} ${encoding} image)`);
+    throw error;
+  }
 }
 
 async function compressedFrame(image: CompressedImageMessage, where: string): Promise<RawFrame> {
