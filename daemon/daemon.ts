@@ -1,6 +1,6 @@
 import { ActionGoals, listActions } from './actions/index.ts';
 import type { Logger } from 'pino';
-import { rateLimitedErrors } from './util/index.ts';
+import { errorText, rateLimitedErrors } from './util/index.ts';
 import { LogBurst, SyncThread, withSuppressed } from './util/index.ts';
 import { Bus, MessageCodec } from './bus/index.ts';
 import { StopAuthority } from './safety/index.ts';
@@ -96,7 +96,7 @@ export class Daemon {
       onHandlerError: (subscriber, topic, error) =>
         handlerError(
           `${subscriber} ${topic}`,
-          { subscriber, topic, err: error instanceof Error ? error.message : String(error) },
+          { subscriber, topic, err: errorText(error) },
           'subscriber handler failed; message skipped',
         ),
     });

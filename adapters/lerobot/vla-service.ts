@@ -1,5 +1,6 @@
 import type { Bus } from '../../daemon/bus/index.ts';
 import type { QueryPayload } from '../../daemon/bus/index.ts';
+import { errorText } from '../../daemon/util/index.ts';
 import { PolicyInputError, type StepInputs } from './policy-runner.ts';
 import type { InputSpec } from './policy-spec.ts';
 import type { PolicyExecutor } from './policy-thread.ts';
@@ -114,7 +115,7 @@ export class VlaService {
       // still a bad request: thrown, it would reach the bus as handler_error and HTTP would blame upstream (502).
       return this.#error(
         'bad_payload',
-        `the request could not be decoded: ${quoted(error instanceof Error ? error.message : String(error))}`,
+        `the request could not be decoded: ${quoted(errorText(error))}`,
         json,
       );
     }

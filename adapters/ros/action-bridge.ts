@@ -10,7 +10,8 @@ import {
   type GoalOutcome,
 } from '../../daemon/actions/index.ts';
 import type { Bus, MessageCodec } from '../../daemon/bus/index.ts';
-import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
+import { entityErrorText, type BridgeReport } from './bridge-report.ts';
+import { errorText } from '../../daemon/util/index.ts';
 import {
   plainMessage,
   typeClass,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { MetricFamily } from '../../daemon/contract/index.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /** What the bridge counts, with each metric's help text. */
 export const ROS_METRICS = {
@@ -75,10 +76,6 @@ export class BridgeReport {
       samples: [...(this.#counters.get(name)?.values() ?? [])].map(({ labels, value }) => ({ labels, value })),
     }));
   }
-}
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -7,7 +7,8 @@ import {
   type QueryPayload,
 } from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
-import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
+import { entityErrorText, type BridgeReport } from './bridge-report.ts';
+import { errorText } from '../../daemon/util/index.ts';
 import { typeClass, type RosClient, type RosNode, type RosServiceResponse } from './rcl-api.ts';
 import type { RosGraphSnapshot } from './ros-graph.ts';
 

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
+import { errorText } from '../../daemon/util/index.ts';
 import type { BulkLaneWorkerData, FromLane, ToLane } from './bulk-lane-messages.ts';
 import { ZenohLink, type LinkPublisher } from './zenoh-link.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
@@ -23,7 +24,7 @@ console.log = console.warn = (...args: unknown[]) => log.debug({ zenoh_ts: args.
 let unhandled = 0;
 process.on('unhandledRejection', (error) => {
   unhandled++;
-  log.error({ err: error instanceof Error ? error.message : String(error) }, 'zenoh bulk lane: unhandled rejection');
+  log.error({ err: errorText(error) }, 'zenoh bulk lane: unhandled rejection');
 });
 
 // No top-level await: workers load their entry as CommonJS (see daemon/util/spawn-worker.ts).

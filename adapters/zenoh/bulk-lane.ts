@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { PublisherOptions, Timestamp } from '@eclipse-zenoh/zenoh-ts';
-import { spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
+import { errorText, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
 import type {
   BulkLaneLinkSettings,
   BulkLaneWorkerData,
@@ -197,7 +197,7 @@ export class BulkLane {
       worker = this.#spawn({ link: this.#settings, logLevel: this.#log.level });
     } catch (error) {
       // Called from a timer when restarting: a throw here would be the daemon's uncaught exception.
-      return this.#again(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+      return this.#again(`could not start: ${errorText(error)}`);
     }
     this.#worker = worker;
     this.#threadId = worker.threadId;

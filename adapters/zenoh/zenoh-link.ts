@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Publisher, PublisherOptions, Query, Sample, Session, Timestamp } from '@eclipse-zenoh/zenoh-ts';
-import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { READ_ACK_KEY, ReadAcks } from './read-acks.ts';
 import { openSession } from './session-open.ts';
 import { SessionSocket } from './session-socket.ts';
@@ -72,10 +72,6 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 const READ_ACK_PAYLOAD = new Uint8Array(0);
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * One Zenoh session through zenoh-ts that stays up: zenoh-ts never reconnects, does not notice a closed
@@ -365,7 +361,7 @@ export class ZenohLink {
     // One line per few failures: a bridge that refuses thousands of declarations must not flood the log.
     this.#declareFailureLog(
       'declare',
-      { what: declaration.what, err: message(error) },
+      { what: declaration.what, err: errorText(error) },
       `zenoh: could not declare ${declaration.what}; declaring again on the next session`,
     );
     this.#lost?.(); // a declaration the bridge refused or timed out on: the link is not what we think
@@ -391,7 +387,7 @@ export class ZenohLink {
         callback(value);
       } catch (error) {
         this.counters.callbackErrors++;
-        this.#log.error({ err: message(error) }, 'zenoh: a handler failed');
+        this.#log.error({ err: errorText(error) }, 'zenoh: a handler failed');
       }
     };
   }
@@ -420,7 +416,7 @@ export class ZenohLink {
         if (performance.now() - opened > this.#reconnectMaxMs) failures = 0;
       } catch (error) {
         this.counters.openFailures++;
-        reason = message(error);
+        reason = errorText(error);
       }
       this.#session = undefined;
       this.#upSince = undefined;
@@ -490,7 +486,7 @@ export class ZenohLink {
             // MiB takes seconds). The link is busy, not dead, and the next keepalive asks again.
             const read = socket.bytesRead();
             if (read !== undefined && readBefore !== undefined && read > readBefore) return;
-            reason = `no answer to a keepalive: ${message(error)}`;
+            reason = `no answer to a keepalive: ${errorText(error)}`;
             this.#lost?.();
           }),
       );
@@ -507,7 +503,7 @@ export class ZenohLink {
       for (const listener of this.#upListeners) listener(session);
       await lost;
     } catch (error) {
-      reason = `declaring on a new session failed: ${message(error)}`;
+      reason = `declaring on a new session failed: ${errorText(error)}`;
     } finally {
       clearInterval(keepalive);
       this.#lost = undefined;

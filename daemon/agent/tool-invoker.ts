@@ -7,6 +7,7 @@ import { approvalRequirement } from '../policy/index.ts';
 import { hooksWith } from '../policy/index.ts';
 import { runPolicyChain } from '../contract/index.ts';
 import { INJECTION_RULE } from '../policy/index.ts';
+import { errorText } from '../util/index.ts';
 import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/index.ts';
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
@@ -270,7 +271,7 @@ export class ToolInvoker {
       if (tool === 'navigate_to') live.lastGoal = sentTo(output) ?? live.lastGoal;
       return { ok: true, output };
     } catch (error) {
-      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+      return { ok: false, error: errorText(error) };
     } finally {
       offEnd?.();
       lock?.release();
@@ -292,7 +293,7 @@ export class ToolInvoker {
     try {
       result = { ok: true, output: await acting };
     } catch (error) {
-      result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      result = { ok: false, error: errorText(error) };
     }
     await journaled;
     return result;

@@ -1,4 +1,5 @@
 import { fullNameProblem } from '../names/index.ts';
+import { errorText } from '../util/index.ts';
 import { BusError, QueryError } from './errors.ts';
 import { isTopicGlob } from './glob.ts';
 import { Publisher } from './publisher.ts';
@@ -195,7 +196,7 @@ export class Bus {
       if (error instanceof QueryError) throw error;
       throw new QueryError(
         'handler_error',
-        `query ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
+        `query ${name} failed: ${errorText(error)}`,
       );
     } finally {
       clearTimeout(timer);

@@ -2,6 +2,7 @@ import type { ApiClient } from '../api/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import type { CommandIO } from '../cli-kit/index.ts';
+import { errorText } from '../util/index.ts';
 import { OtherDaemonError, resolveClientTarget, type AddressedDaemon, type ClientTarget } from './daemon-target.ts';
 
 /** The options every thin client of the daemon's API takes. */
@@ -67,7 +68,7 @@ export async function daemonApi(
       return status ? { dataDir: status.data_dir, pid: status.pid, url: target.url } : undefined;
     },
     report(error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       if (!(error instanceof ApiClientError)) return void io.stderr(`auraison-edge ${command}: ${notDone}${message}\n`);
       // The API's message already holds its issues, one per line; list only those it does not.
       const issues =

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { didYouMean, printable } from '../util/index.ts';
+import { didYouMean, errorText, printable } from '../util/index.ts';
 import { UsageError, type Command, type CommandIO } from '../cli-kit/index.ts';
 import { printForms, subcommandHelp, usageForms } from './help-text.ts';
 import { PACKAGE_ROOT } from '../util/index.ts';
@@ -153,7 +153,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       io.stderr(`auraison-edge ${name}: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    io.stderr(`auraison-edge ${name}: error: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`auraison-edge ${name}: error: ${errorText(error)}\n`);
     return 1;
   }
 }

@@ -3,6 +3,7 @@ import type { EdgeConfig } from '../config/index.ts';
 import type { Ports } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
+import { errorText } from '../util/index.ts';
 import { Wiring } from './wiring.ts';
 
 export interface SupervisorOptions {
@@ -291,7 +292,7 @@ export class Supervisor {
       this.#live.set(spec.name, component);
       this.#failureLog.started(spec.name, failedStarts);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorText(error);
       if (spec.critical) throw new CriticalComponentError(`${spec.name} failed to start: ${reason}`);
       slot.failure = reason;
       this.#live.delete(spec.name);

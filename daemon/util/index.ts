@@ -1,5 +1,6 @@
 export { crc32 } from './crc32.ts';
 export { didYouMean } from './did-you-mean.ts';
+export { errorText } from './error-text.ts';
 export { diskSpaceText, formatBytes, isDiskFull } from './disk-full.ts';
 export { findByPrefix, prefixProblem, SHORT_ID_MIN, shortId, shortIds } from './id-prefix.ts';
 export { writeDurably } from './durable-file.ts';

@@ -4,6 +4,7 @@ import { MessageCodec } from '../../daemon/bus/index.ts';
 import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { StopLine } from '../../daemon/safety/index.ts';
+import { errorText } from '../../daemon/util/index.ts';
 import { Camera } from './camera.ts';
 import { generateMaze, type Maze } from './maze.ts';
 import { NavigateToPoseServer } from './navigate-to-pose-server.ts';
@@ -183,7 +184,7 @@ export class TurtlebotMazeSim implements Component {
     this.#stopping = new AbortController();
     this.#wallStart = performance.now();
     this.#loop = this.#run().catch((error: unknown) => {
-      this.#failure = error instanceof Error ? error.message : String(error);
+      this.#failure = errorText(error);
       this.#ctx.log.error({ err: this.#failure }, 'simulator stopped on an error');
     });
   }

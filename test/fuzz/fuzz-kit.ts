@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { expect } from 'vitest';
 import { seededRandom } from '../../daemon/util/seeded-random.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /**
  * TEST ONLY. A small seeded fuzzer for what peers send the daemon. Case `i` of seed `s` draws from its own
@@ -249,7 +250,7 @@ export async function fuzz(
     try {
       await check(new Gen(caseSeed(seed, i)), (value) => (input = value));
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       const { testPath, currentTestName } = expect.getState();
       const file = testPath ? relative(process.cwd(), testPath) : 'test/fuzz';
       const test = currentTestName ? ` -t ${JSON.stringify(currentTestName.split(' > ').at(-1))}` : '';
