@@ -1,5 +1,6 @@
 import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import type { Logger } from '../daemon/log.ts';
+import { exponentialBackoff } from '../daemon/util/index.ts';
 import type { CursorState, CursorWriter } from './outbox-cursor.ts';
 
 /** The events payload's schema name: central can tell versions apart. */
@@ -402,7 +403,7 @@ export class Outbox {
   #rewind(failed: Batch): void {
     this.counts.refused_batches++;
     this.#refusals++;
-    const delay = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.min(this.#refusals - 1, 20));
+    const delay = exponentialBackoff(this.#refusals - 1, { firstMs: RETRY_MS, maxMs: RETRY_MAX_MS });
     this.#lastError = `events ${failed.first}..${failed.last} were not taken by the broker (${failed.error}); sending again from ${this.#acked + 1} in ${delay / 1000} s`;
     // Once per streak of refusals (and when the broker's answer changes): health keeps saying it meanwhile.
     if (failed.error !== this.#lastRefusal)

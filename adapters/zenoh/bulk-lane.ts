@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { PublisherOptions, Timestamp } from '@eclipse-zenoh/zenoh-ts';
-import { errorText, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
+import { Backoff, errorText, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
 import type {
   BulkLaneLinkSettings,
   BulkLaneWorkerData,
@@ -85,7 +85,7 @@ export class BulkLane {
   #closing = false;
   #closed: (() => void) | undefined;
   #restart: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #backoff: Backoff;
   #startedAt = 0;
 
   constructor(options: BulkLaneOptions) {
@@ -93,6 +93,7 @@ export class BulkLane {
     const { endpoint, openTimeoutMs, responseTimeoutMs, keepaliveMs, reconnectMinMs, reconnectMaxMs } = options;
     this.endpoint = endpoint;
     this.#settings = { endpoint, openTimeoutMs, responseTimeoutMs, keepaliveMs, reconnectMinMs, reconnectMaxMs };
+    this.#backoff = new Backoff({ firstMs: reconnectMinMs ?? 250, maxMs: reconnectMaxMs ?? 10_000 });
     this.#log = log;
     this.#spawn = spawn;
     this.#closeTimeoutMs = closeTimeoutMs;
@@ -265,10 +266,8 @@ export class BulkLane {
     this.counters.threadExits++;
     this.#lastExit = why;
     // A thread that ran a while starts the backoff over; one that dies at once keeps backing off.
-    const maxMs = this.#settings.reconnectMaxMs ?? 10_000;
-    if (performance.now() - this.#startedAt > maxMs) this.#failures = 0;
-    const delay = Math.min(maxMs, (this.#settings.reconnectMinMs ?? 250) * 2 ** this.#failures);
-    this.#failures = Math.min(this.#failures + 1, 30);
+    if (performance.now() - this.#startedAt > (this.#settings.reconnectMaxMs ?? 10_000)) this.#backoff.reset();
+    const delay = this.#backoff.next();
     this.#log.error(
       { endpoint: this.endpoint, reason: why, exits: this.counters.threadExits, restart_in_ms: delay },
       'zenoh: the bulk lane thread exited; starting it again',

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Publisher, PublisherOptions, Query, Sample, Session, Timestamp } from '@eclipse-zenoh/zenoh-ts';
-import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
+import { Backoff, errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { READ_ACK_KEY, ReadAcks } from './read-acks.ts';
 import { openSession } from './session-open.ts';
 import { SessionSocket } from './session-socket.ts';
@@ -401,7 +401,7 @@ export class ZenohLink {
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
-    let failures = 0;
+    const backoff = new Backoff({ firstMs: this.#reconnectMinMs, maxMs: this.#reconnectMaxMs, jitter: 0.5 });
     while (!signal.aborted) {
       let reason: string;
       try {
@@ -413,7 +413,7 @@ export class ZenohLink {
         const opened = performance.now();
         reason = await this.#serve(session);
         // A session that held a while starts the backoff over; one dropped at once keeps backing off.
-        if (performance.now() - opened > this.#reconnectMaxMs) failures = 0;
+        if (performance.now() - opened > this.#reconnectMaxMs) backoff.reset();
       } catch (error) {
         this.counters.openFailures++;
         reason = errorText(error);
@@ -422,8 +422,7 @@ export class ZenohLink {
       this.#upSince = undefined;
       for (const declaration of this.#declarations) declaration.forget();
       if (signal.aborted) break;
-      const delay = Math.min(this.#reconnectMaxMs, this.#reconnectMinMs * 2 ** failures) * (0.5 + Math.random() / 2);
-      failures = Math.min(failures + 1, 30);
+      const delay = backoff.next();
       this.#setState('down', reason);
       this.#nextTryAt = performance.now() + delay;
       await sleep(delay, signal);

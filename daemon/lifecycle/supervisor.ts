@@ -3,7 +3,7 @@ import type { EdgeConfig } from '../config/index.ts';
 import type { Ports } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
-import { errorText } from '../util/index.ts';
+import { errorText, exponentialBackoff } from '../util/index.ts';
 import { Wiring } from './wiring.ts';
 
 export interface SupervisorOptions {
@@ -304,7 +304,7 @@ export class Supervisor {
         if (stopped === 'timeout') this.#didNotStop(spec.name, 'after its failed start');
       }
       if (this.#stopping) return;
-      const delay = Math.min(this.#retryBaseMs * 2 ** slot.retries, 30_000);
+      const delay = exponentialBackoff(slot.retries, { firstMs: this.#retryBaseMs, maxMs: 30_000 });
       slot.retries++;
       this.#failureLog.failed(spec.name, reason, { retryInMs: delay, failedStarts: slot.retries });
       this.#retry(slot, delay);

@@ -1,3 +1,4 @@
+export { Backoff, exponentialBackoff, type BackoffOptions } from './backoff.ts';
 export { crc32 } from './crc32.ts';
 export { didYouMean } from './did-you-mean.ts';
 export { errorText } from './error-text.ts';
