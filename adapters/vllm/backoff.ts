@@ -1,14 +1,13 @@
-import { plausibleWallMs } from '../../daemon/util/index.ts';
+import { exponentialBackoff, plausibleWallMs } from '../../daemon/util/index.ts';
 
-/** Delay before retry `attempt` (1-based): exponential from `baseMs`, capped, with up to 25 % jitter. */
+/** Delay before retry `attempt` (1-based): exponential from `baseMs`, capped, with up to 25 % jitter, whole ms. */
 export function backoffDelay(
   attempt: number,
   baseMs: number,
   maxMs: number,
   random: () => number = Math.random,
 ): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-  return Math.round(exp * (0.75 + 0.25 * random()));
+  return Math.round(exponentialBackoff(attempt - 1, { firstMs: baseMs, maxMs, jitter: 0.25, random }));
 }
 
 /** Resolves after `ms`, or rejects at once when `signal` aborts. */

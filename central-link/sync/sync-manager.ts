@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { findSyncFile, sha256File, type SyncFile, type SyncSummary } from '../../daemon/lakehouse/index.ts';
-import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { exponentialBackoff, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { grantsValidator, type GrantsMessage, type MultipartGrant, type SingleGrant } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
 import { PauseState, syncPausePath, type PausedBy } from './pause-state.ts';
@@ -439,7 +439,7 @@ export class SyncManager {
       case 'failed': {
         this.#failed++;
         this.#lastError = { message: `${row.path}: ${outcome.error}`, at: this.#now() };
-        const wait = Math.min(BACKOFF_MS.max, BACKOFF_MS.first * 2 ** Math.min(20, row.attempts));
+        const wait = exponentialBackoff(row.attempts, { firstMs: BACKOFF_MS.first, maxMs: BACKOFF_MS.max });
         await this.#rows.update(row, {
           state: 'awaiting',
           ackedParts: parts,

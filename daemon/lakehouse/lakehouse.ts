@@ -21,6 +21,7 @@ import { indexEvents } from './events-indexer.ts';
 import { forgetMissingParquet, removeOrphanParquet, sweepStaging, type ForgetReport } from './housekeeping.ts';
 import { importBag, type ImportReport } from './importer.ts';
 import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
+import { exponentialBackoff } from '../util/index.ts';
 import { unindexedSplits } from './recorded-splits.ts';
 import {
   applyRetention,
@@ -312,7 +313,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
 
   #backoff(attempts: number): number {
     const { first = 5000, max = 600_000 } = this.#retryMs ?? {};
-    return Math.min(max, first * 2 ** (attempts - 1));
+    return exponentialBackoff(attempts - 1, { firstMs: first, maxMs: max });
   }
 
   /**

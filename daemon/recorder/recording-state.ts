@@ -1,3 +1,4 @@
+import { exponentialBackoff } from '../util/index.ts';
 import type { FreeSpace } from './segment-io.ts';
 
 /**
@@ -128,7 +129,7 @@ export class RecordingState {
   }
 
   #backoff(): number {
-    const wait = Math.min(this.#max, this.#first * 2 ** this.#failures);
+    const wait = exponentialBackoff(this.#failures, { firstMs: this.#first, maxMs: this.#max });
     this.#failures++;
     this.#retryAt = this.#now() + wait;
     return wait;

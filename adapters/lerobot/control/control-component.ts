@@ -2,6 +2,7 @@ import { system1Issues } from '../../../daemon/config/index.ts';
 import type { StopHookOutcome, StopLatchView, StopOrder } from '../../../daemon/contract/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../../daemon/lifecycle/index.ts';
+import { exponentialBackoff } from '../../../daemon/util/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { LATENCY_BUCKETS_US, type HistogramSnapshot } from './latency-histogram.ts';
@@ -110,7 +111,10 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     const { log } = this.#ctx;
     entry.lastCrash = error.message;
     entry.streak = monotonicMs() - entry.startedAt >= STABLE_RUN_MS ? 1 : entry.streak + 1;
-    const delay = Math.min(this.#maxRestartDelayMs, this.#restartDelayMs * 2 ** (entry.streak - 1));
+    const delay = exponentialBackoff(entry.streak - 1, {
+      firstMs: this.#restartDelayMs,
+      maxMs: this.#maxRestartDelayMs,
+    });
     log.error(
       { loop: entry.name, err: error.message, crashes_in_a_row: entry.streak, restart_in_ms: delay },
       'control loop worker crashed: restarting it',
