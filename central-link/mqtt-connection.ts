@@ -7,7 +7,7 @@ import mqtt, {
   type IPublishPacket,
   type MqttClient,
 } from 'mqtt';
-import { redactUrl } from '../daemon/util/index.ts';
+import { Backoff, redactUrl } from '../daemon/util/index.ts';
 import type { Logger } from '../daemon/log.ts';
 import { connackRefusal } from './link-settings.ts';
 import { noDelay } from './no-delay.ts';
@@ -75,14 +75,12 @@ export class MqttConnection {
   readonly #onConnect: (connack: IConnackPacket) => void;
   readonly #onClose: () => void;
   readonly #clientId: string;
-  readonly #reconnectMinMs: number;
-  readonly #reconnectMaxMs: number;
+  /** Jitter over the upper half: never sooner than half the backoff, so a dead broker is not hammered. */
+  readonly #backoff: Backoff;
   #client: MqttClient;
   #state: LinkState = 'connecting';
   #lastError: string | undefined;
-  #failures = 0;
   #timer: NodeJS.Timeout | undefined;
-  #random: () => number;
   #connects = 0;
   #connectionFailures = 0;
   /**
@@ -119,9 +117,12 @@ export class MqttConnection {
     this.#onConnect = onConnect;
     this.#onClose = onClose;
     this.#clientId = clientId;
-    this.#reconnectMinMs = reconnectMinMs;
-    this.#reconnectMaxMs = reconnectMaxMs;
-    this.#random = options.random ?? Math.random;
+    this.#backoff = new Backoff({
+      firstMs: reconnectMinMs,
+      maxMs: reconnectMaxMs,
+      jitter: 0.5,
+      random: options.random,
+    });
     const o = options;
     const clientOptions: IClientOptions = {
       protocolVersion: 5,
@@ -372,7 +373,7 @@ export class MqttConnection {
     // client with this client id taking the session, a broker shedding load) counts as a failed try, so
     // two robots given one robot.id do not take the session from each other every second, for ever.
     const heldMs = performance.now() - (this.#connectedSince ?? Infinity);
-    if (wasUp && heldMs >= STABLE_MS) this.#failures = 0;
+    if (wasUp && heldMs >= STABLE_MS) this.#backoff.reset();
     // A twin's connection: said (0x8e), or, by mosquitto 2.0, a silent close of a connection just taken.
     const said = this.#disconnectReason;
     if (wasUp && (said === 0x8e || (said === undefined && heldMs < STABLE_MS))) {
@@ -396,10 +397,7 @@ export class MqttConnection {
 
   #scheduleReconnect(): void {
     if (this.#timer !== undefined || this.#state === 'stopped') return;
-    const ceiling = Math.min(this.#reconnectMaxMs, this.#reconnectMinMs * 2 ** Math.min(this.#failures, 30));
-    this.#failures++;
-    // Full jitter over the upper half: never sooner than half the backoff, so a dead broker is not hammered.
-    const delay = ceiling / 2 + (this.#random() * ceiling) / 2;
+    const delay = this.#backoff.next();
     this.#reconnectDelayMs = delay;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

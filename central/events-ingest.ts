@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { Validator } from '../daemon/contract/index.ts';
 import type { Logger } from '../daemon/log.ts';
+import { Backoff } from '../daemon/util/index.ts';
 import { EVENTS_SCHEMA } from '../central-link/index.ts';
 import { isConflict, sql, type FleetLake } from './lake.ts';
 
@@ -120,6 +121,7 @@ export class EventIngest {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #backoffMs = 0;
+  readonly #backoff = new Backoff({ firstMs: FIRST_BACKOFF_MS, maxMs: MAX_BACKOFF_MS });
   #stopped = false;
   #lastError: string | undefined;
   readonly counts: IngestCounts = {
@@ -183,6 +185,7 @@ export class EventIngest {
           this.#log.info({ events: written }, 'central serve: the fleet lakehouse takes events again');
         this.#lastError = undefined;
         this.#backoffMs = 0;
+        this.#backoff.reset();
         for (const p of taken) p.done(ACCEPTED);
         return;
       } catch (error) {
@@ -193,7 +196,7 @@ export class EventIngest {
         }
         this.counts.failed_commits++;
         const message = (error as Error).message.split('\n')[0]!;
-        this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? FIRST_BACKOFF_MS : this.#backoffMs * 2);
+        this.#backoffMs = this.#backoff.next();
         if (message !== this.#lastError)
           this.#log.warn(
             { err: message, waiting: taken.length, retry_in_ms: this.#backoffMs },

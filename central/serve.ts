@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { IPublishPacket } from 'mqtt';
 import { createLogger, type Logger } from '../daemon/log.ts';
-import { rateLimitedErrors } from '../daemon/util/index.ts';
+import { Backoff, rateLimitedErrors } from '../daemon/util/index.ts';
 import { centralTopics } from '../central-link/index.ts';
 import { uploadsValidator, type GrantsMessage } from '../central-link/index.ts';
 import type { CentralServeConfig } from './config.ts';
@@ -47,7 +47,7 @@ export interface CentralServe {
 
 /** Opens the lake, waiting (with backoff, saying why) while its catalog or storage cannot be reached. */
 async function openLake(settings: CentralServeConfig, log: Logger, signal: AbortSignal): Promise<FleetLake> {
-  let wait = 500;
+  const backoff = new Backoff({ firstMs: 500, maxMs: 15_000 });
   for (;;) {
     try {
       return await FleetLake.open(settings);
@@ -55,12 +55,12 @@ async function openLake(settings: CentralServeConfig, log: Logger, signal: Abort
       const message = (error as Error).message;
       // A missing extension or a bad path is not cured by waiting.
       if (/extension_directory|cannot INSTALL/.test(message) || signal.aborted) throw error;
+      const wait = backoff.next();
       log.warn(
         { err: redactPasswords(message.split('\n')[0]!), retry_in_ms: wait },
         'central serve: the fleet lakehouse cannot be opened yet',
       );
       await new Promise((r) => setTimeout(r, wait));
-      wait = Math.min(15_000, wait * 2);
     }
   }
 }

@@ -4,6 +4,7 @@ import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { partCount, partRange, type MultipartGrant, type SignedRequest, type SingleGrant } from '../sync-protocol.ts';
 import type { UploadedPart } from '../sync-protocol.ts';
+import { exponentialBackoff } from '../../daemon/util/index.ts';
 import type { Budget } from './budget.ts';
 
 export interface UploadJob {
@@ -195,9 +196,9 @@ async function sendWithRetries(job: UploadJob, part: PlannedPart, o: UploadOptio
   let last: Attempt = { kind: 'failed', error: 'not tried' };
   for (let attempt = 0; attempt <= maxRetries; attempt++) {
     if (attempt > 0) {
-      const d = Math.min(backoffMs.max, backoffMs.base * 2 ** (attempt - 1));
       // Half fixed, half random: robots cut off together do not come back in step.
-      const wait = Math.max(last.kind === 'retry' ? (last.afterMs ?? 0) : 0, d / 2 + (Math.random() * d) / 2);
+      const d = exponentialBackoff(attempt - 1, { firstMs: backoffMs.base, maxMs: backoffMs.max, jitter: 0.5 });
+      const wait = Math.max(last.kind === 'retry' ? (last.afterMs ?? 0) : 0, d);
       if (!(await sleep(wait, o.signal))) return { kind: 'aborted', error: 'aborted' };
       const changed = await fileChanged(job);
       if (changed) return { kind: 'gone', error: changed };
