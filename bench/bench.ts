@@ -48,3 +48,22 @@ export function spread(values: readonly number[], digits = 2, better: 'lower' | 
     better === 'lower' ? [Math.min(...known), Math.max(...known)] : [Math.max(...known), Math.min(...known)];
   return `${each} (best ${best.toFixed(digits)}, worst ${worst.toFixed(digits)})`;
 }
+
+/** The slope of the least-squares line through (x, y): y's change per unit of x (NaN with fewer than 2 points). */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return NaN;
+  let [mx, my] = [0, 0];
+  for (let i = 0; i < n; i++) [mx, my] = [mx + xs[i]! / n, my + ys[i]! / n];
+  let [sxy, sxx] = [0, 0];
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+  }
+  return sxy / sxx;
+}
+
+/** The one row of a bench that could not run here (a peer or a tool missing): why, and the other benches run. */
+export function skippedResult(name: string, unit: string, why: string): BenchResult[] {
+  return [{ name: `${name}: skipped`, ours: NaN, unit, better: 'lower', notes: [`skipped: ${why.split('\n')[0]}`] }];
+}

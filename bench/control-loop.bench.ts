@@ -9,13 +9,11 @@ import { Value } from 'typebox/value';
 import { Bus } from '../daemon/bus/index.ts';
 import { MessageCodec } from '../daemon/bus/index.ts';
 import { DefinitionsRegistry } from '../daemon/bus/index.ts';
-import { RecorderConfig } from '../daemon/config/index.ts';
 import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../daemon/config/index.ts';
 import { ControlLoop } from '../adapters/lerobot/index.ts';
-import { spawnTsWorker } from '../adapters/lerobot/index.ts';
-import type { SchedulingRequest } from '../adapters/lerobot/index.ts';
-import { Recorder, type RecorderSettings } from '../daemon/recorder/index.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
+import { emptyLoop } from './empty-loop.ts';
+import { startRecorderLoad, type RecorderLoad } from './recorder-load.ts';
 
 // A 200 Hz control loop running an MLP policy (mjlab_microban, 63 -> 18) while the recorder writes
 // 10 MB/s (100 messages of 100 KB per second) into an MCAP bag on this machine's disk. Ours: the loop in
@@ -59,56 +57,26 @@ function pinProcess(cpus: readonly number[]): void {
   });
 }
 
-interface Load {
-  stop(): Promise<{ written: number; drops: number }>;
-}
-
-/** Starts the recorder on /load and publishes 10 MB/s there, plus the loop's 200 Hz observations on /obs. */
-async function startLoad(bus: Bus, definitions: DefinitionsRegistry, dir: string): Promise<Load> {
-  const log = pino({ level: 'silent' });
-  const settings = Value.Default(RecorderConfig, {
-    enabled: true,
-    include: ['/load'],
-    compression: 'none',
-    min_free_bytes: 0,
-  }) as RecorderSettings;
-  const recorder = new Recorder({ bus, definitions, log, bagsDir: join(dir, 'bags'), settings });
-  await recorder.start();
-  const codec = new MessageCodec(definitions);
-  const image = codec.encode('sensor_msgs/msg/Image', {
-    header: { stamp: { sec: 0, nanosec: 0 }, frame_id: 'camera' },
-    height: 100,
-    width: 1000,
-    encoding: 'mono8',
-    is_bigendian: 0,
-    step: 1000,
-    data: new Uint8Array(LOAD_MESSAGE_BYTES),
+/** The recorder writing 10 MB/s (bench/recorder-load.ts), plus the loop's 200 Hz observations on /obs. */
+async function startLoad(bus: Bus, definitions: DefinitionsRegistry, dir: string): Promise<RecorderLoad> {
+  const recording = await startRecorderLoad({
+    bus,
+    definitions,
+    dir,
+    bytesPerSecond: LOAD_BYTES_PER_S,
+    messageBytes: LOAD_MESSAGE_BYTES,
   });
-  const load = bus.advertise('/load', 'sensor_msgs/msg/Image', { source: 'bench' });
+  const codec = new MessageCodec(definitions);
   const obs = bus.advertise('/obs', ARRAY, { source: 'bench' });
   const obsBytes = codec.encode(ARRAY, {
     layout: { dim: [], data_offset: 0 },
     data: Float64Array.from({ length: 63 }, (_, i) => Math.sin(i) * 0.3),
   });
-  const perTick = LOAD_BYTES_PER_S / LOAD_MESSAGE_BYTES / 100; // messages per 10 ms
-  let written = 0;
-  const loadTimer = setInterval(() => {
-    for (let i = 0; i < perTick; i++) {
-      load.publish(image);
-      written += image.byteLength;
-    }
-  }, 10);
   const obsTimer = setInterval(() => obs.publish(obsBytes), 1000 / RATE_HZ);
   return {
-    async stop() {
-      clearInterval(loadTimer);
+    stop() {
       clearInterval(obsTimer);
-      await recorder.stop();
-      const drops = bus
-        .subscriptions()
-        .filter((s) => s.name === 'recorder')
-        .reduce((n, s) => n + s.counters.dropped, 0);
-      return { written, drops };
+      return recording.stop();
     },
   };
 }
@@ -142,34 +110,6 @@ async function mainThreadLoop(seconds: number) {
   return { missed, jitter: jitter.sort((a, b) => a - b), latency: latency.sort((a, b) => a - b) };
 }
 
-/**
- * The platform's floor, run beside ours: a thread that does nothing but sleep until each 200 Hz tick and
- * wake (Atomics.wait, as our loop sleeps), with the loop's own scheduling and CPUs (bench/empty-loop-worker.ts).
- * Whatever it misses, the VM or the kernel missed (the vCPU was not running when the timer fired): no loop
- * on this machine can do better.
- */
-function emptyLoop(
-  seconds: number,
-  loop: LoopSettings,
-): Promise<{ missed: number; jitter: number[]; scheduling: string }> {
-  const scheduling: SchedulingRequest = {
-    policy: loop.scheduling,
-    rtPriority: loop.rt_priority,
-    nice: loop.nice,
-    cpus: loop.cpu_affinity,
-  };
-  const worker = spawnTsWorker(new URL('./empty-loop-worker.ts', import.meta.url), {
-    workerData: { seconds, rateHz: RATE_HZ, scheduling },
-  });
-  return new Promise((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('message', (m: { missed: number; jitter: number[]; scheduling: string }) => {
-      void worker.terminate();
-      resolve({ missed: m.missed, jitter: m.jitter.sort((a, b) => a - b), scheduling: m.scheduling });
-    });
-  });
-}
-
 /** Ours: the worker-thread loop for `seconds` under the recorder load, with the empty loop beside it. */
 async function workerLoop(seconds: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-loop-'));
@@ -198,7 +138,7 @@ async function workerLoop(seconds: number) {
     log: pino({ level: 'silent' }),
   });
   await control.start();
-  const floor = await emptyLoop(seconds, loop);
+  const floor = await emptyLoop(seconds, RATE_HZ, loop);
   const stats = control.stats();
   const recent = control.recent();
   await control.stop();
