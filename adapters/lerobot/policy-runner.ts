@@ -146,7 +146,18 @@ export class PolicyRunner {
    * frame-tensor.ts; a uint8 one its bytes; or a Frame, see StepInputs). `state` may carry recurrent inputs
    * explicitly (a stateless caller, such as a query); otherwise they come from the previous step.
    */
-  async run(inputs: StepInputs, state?: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>> {
+  async run(
+    inputs: StepInputs,
+    state?: Record<string, Float32Array>,
+    options: {
+      /**
+       * Inputs that are the same as in the previous run of this runner (a camera frame that has not changed): their
+       * buffers already hold them normalized, so they are not copied, checked or normalized again.
+       */
+      unchanged?: ReadonlySet<string>;
+    } = {},
+  ): Promise<Record<string, PolicyOutput>> {
+    const { unchanged } = options;
     const known = this.#known;
     for (const key in inputs) {
       if (!known.has(key))
@@ -173,6 +184,7 @@ export class PolicyRunner {
             : this.previousOutput(input.recurrent, input.size),
         );
       } else {
+        if (unchanged?.has(input.name)) continue;
         const given = inputs[input.name];
         if (!given)
           throw new PolicyInputError(

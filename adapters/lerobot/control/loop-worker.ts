@@ -136,6 +136,9 @@ class LoopThread {
   readonly #timeoutMs = data.loop.chunking.inference_timeout_ms;
   /** Per camera: the slot's write count last converted into its input. */
   readonly #frameWrites: number[] = [];
+  /** Per camera: the slot's write count the last successful run of the policy here took (runHere). */
+  readonly #frameRun: number[] = [];
+  readonly #unchanged = new Set<string>();
   #overdue = 0;
 
   constructor({ spec, plan, inference, build }: Setup) {
@@ -374,12 +377,22 @@ class LoopThread {
     return Object.fromEntries(Object.entries(this.#inputs).map(([k, v]) => [k, v.slice()]));
   }
 
-  /** Runs the policy in this thread (step and inline): previous_output slices first take the last run's outputs. */
-  #runHere(runner: PolicyRunner): ReturnType<PolicyRunner['run']> {
+  /**
+   * Runs the policy in this thread (step and inline): previous_output slices first take the last run's outputs. A
+   * camera whose frame has not changed since the last run is left as the runner holds it, normalized: a 3 x 224 x 224
+   * frame copied, checked and normalized again each tick cost 0.4 ms at 50 Hz for a 30 Hz camera.
+   */
+  async #runHere(runner: PolicyRunner): ReturnType<PolicyRunner['run']> {
     const inputs = this.#inputs;
     for (const { input, s } of this.#previousSlices)
       inputs[input]!.set(runner.previousOutput(s.settings.previous_output!, s.length), s.offset);
-    return runner.run(inputs);
+    const unchanged = this.#unchanged;
+    unchanged.clear();
+    for (const image of this.#plan.images)
+      if (this.#frameWrites[image.slot] === this.#frameRun[image.slot]) unchanged.add(image.input);
+    const outputs = await runner.run(inputs, undefined, { unchanged });
+    for (const image of this.#plan.images) this.#frameRun[image.slot] = this.#frameWrites[image.slot];
+    return outputs;
   }
 
   #checkOverdue(): void {
