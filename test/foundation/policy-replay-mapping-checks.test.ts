@@ -39,7 +39,7 @@ describe('auraison-edge policy replay checks the mapping before it runs a frame'
     const video = await replay(identity, G1, '--input', 'obs=observation.images.cam_high', '--episodes', '0');
     expect(video.code).toBe(1);
     expect(video.stderr).toBe(
-      `auraison-edge policy replay: --input obs=observation.images.cam_high: observation.images.cam_high is a video feature; a policy is fed numeric features (${FEATURES.slice('features: '.length)})\n`,
+      'auraison-edge policy replay: --input obs=observation.images.cam_high: observation.images.cam_high is a video; model input "obs" [1,26] is not an image ([1, 3, H, W] or [1, H, W, 3])\n',
     );
   });
 

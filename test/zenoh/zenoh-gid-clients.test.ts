@@ -77,6 +77,14 @@ describe("the GIDs on the daemon's service and action requests over Zenoh", () =
       const goal = (await client.sendGoal({ order: 40 }))!;
       await goal.cancel();
       expect((await goal.result({ timeoutMs: 20_000 })).state).toBe('canceled');
+      // The peers log a request as it comes, which on a loaded machine can be after the daemon has its answer.
+      await waitFor(() => {
+        const asked = new Set(
+          spy.events.slice(before.queries).flatMap((e) => (e.event === 'query' ? [String(e.key).split('/')[3]] : [])),
+        );
+        const served = flags.events.slice(before.served).some((e) => e.event === 'served');
+        return served && ['send_goal', 'get_result', 'cancel_goal'].every((s) => asked.has(s));
+      }, 'the peers to log every request');
 
       const requests = [
         ...(flags.events.slice(before.served).filter((e) => e.event === 'served') as unknown as Attached[]).map(
