@@ -113,11 +113,7 @@ export class VlaService {
         return this.#error(error.code, error.message, json);
       // Decoding reads only the caller's bytes, so anything else it throws (a RangeError no check foresaw) is
       // still a bad request: thrown, it would reach the bus as handler_error and HTTP would blame upstream (502).
-      return this.#error(
-        'bad_payload',
-        `the request could not be decoded: ${quoted(errorText(error))}`,
-        json,
-      );
+      return this.#error('bad_payload', `the request could not be decoded: ${quoted(errorText(error))}`, json);
     }
     if (this.#pending >= this.#maxPending) {
       return this.#error(

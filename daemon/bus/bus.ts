@@ -194,10 +194,7 @@ export class Bus {
       reply = await Promise.race([handler(request, controller.signal), timeout]);
     } catch (error) {
       if (error instanceof QueryError) throw error;
-      throw new QueryError(
-        'handler_error',
-        `query ${name} failed: ${errorText(error)}`,
-      );
+      throw new QueryError('handler_error', `query ${name} failed: ${errorText(error)}`);
     } finally {
       clearTimeout(timer);
     }
