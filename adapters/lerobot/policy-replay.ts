@@ -1,12 +1,10 @@
 import type { NormalizationSettings, PolicySettings } from '../../daemon/config/index.ts';
 import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
-import { DatasetError, type FeatureStats, type LeRobotFeature } from './dataset/dataset-types.ts';
-import { VideoFrameReader, type VideoFrame } from './dataset/video-frames.ts';
+import { DatasetError, type FeatureStats } from './dataset/dataset-types.ts';
 import { readOnnxModelInfo, type TensorInfo } from './onnx-model-file.ts';
 import { PolicyInputError, PolicyRunner, type PolicyInputs } from './policy-runner.ts';
-import { decodeFrame } from './vision/image-decode.ts';
-import { frameToInput } from './vision/frame-tensor.ts';
-import { resolveImageInput, type ImageInputSpec } from './vision/image-input.ts';
+import { cameraFeeds, withCameraInputs, type CameraFeed } from './replay-cameras.ts';
+import { checkMapping, isVideo } from './replay-mapping.ts';
 
 /**
  * How to go on from an input the dataset holds as not finite: a LaserScan's +inf (REP 117) is what the robot
@@ -92,96 +90,6 @@ function datasetStats(
   return settings;
 }
 
-/** Values per frame of a dataset feature, as info.json declares it. */
-const featureSize = (f: LeRobotFeature): number => f.shape.reduce((a, b) => a * b, 1);
-
-/** Features a policy can read: numbers, not images or videos. */
-const numeric = (f: LeRobotFeature): boolean => !['video', 'image', 'string'].includes(f.dtype);
-
-/** A camera of the dataset (a video feature), decoded frame by frame into an image input. */
-const isVideo = (f: LeRobotFeature | undefined): boolean => f?.dtype === 'video';
-
-/**
- * A bare model's image input fed from a video feature: resized to the input as a loop would (the topic names nothing
- * here: replay reads the dataset's video).
- */
-const REPLAY_IMAGE = { topic: '/replay/image', resize: 'fill', depth_scale: 0.001, max_pixels: 16_777_216 } as const;
-
-/** A model input a camera can feed: [1, C, H, W] or [1, H, W, C], C 1 or 3, float32 or uint8. */
-const isImageTensor = (t: TensorInfo): boolean => {
-  try {
-    resolveImageInput('', t, { ...REPLAY_IMAGE });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/**
- * Checks before the first frame what a size or name mismatch would otherwise fail at frame 0 with, in the
- * runner's words and with no way out: each --input names a model input and a numeric feature of the size
- * that input takes, every model input is fed, and the action output is as long as the recorded action.
- * Sizes are info.json's; a row that disagrees with them (ragged data) is still caught at its frame.
- */
-function checkMapping(
-  features: Record<string, LeRobotFeature>,
-  mapping: {
-    inputs: Record<string, string>;
-    /** Whether the user gave --input, or the only input reads observation.state by default. */
-    explicit: boolean;
-    /** Every input of the model, recurrent ones included. */
-    names: string[];
-    /** The inputs a caller feeds (not the recurrent ones), with the size each takes. */
-    fed: { name: string; shape: number[]; size: number }[];
-    /** The inputs a camera feeds (image inputs). */
-    images: Set<string>;
-    output: { name: string; dim: number | undefined };
-    actionFeature: string;
-  },
-): void {
-  const { inputs, explicit, names, fed, images, output, actionFeature } = mapping;
-  const usable = Object.entries(features)
-    .filter(([, f]) => numeric(f))
-    .map(([key, f]) => `${key} [${f.shape.join(', ')}]`)
-    .join(', ');
-  for (const [input, feature] of Object.entries(inputs)) {
-    const said = explicit ? `--input ${input}=${feature}` : `model input "${input}" reads ${feature} by default`;
-    if (!names.includes(input))
-      throw new DatasetError(`${said}: the model has no input "${input}" (inputs: ${names.join(', ')})`);
-    const taken = fed.find((i) => i.name === input);
-    const f = features[feature];
-    // a recurrent input, or a feature info.json does not declare (readFrames says if the data lacks it)
-    if (!taken || !f) continue;
-    if (isVideo(f) !== images.has(input))
-      throw new DatasetError(
-        isVideo(f)
-          ? `${said}: ${feature} is a video; model input "${input}" ${JSON.stringify(taken.shape)} is not an image ([1, 3, H, W] or [1, H, W, 3])`
-          : `${said}: model input "${input}" is an image; map it to a video feature`,
-      );
-    if (isVideo(f)) continue;
-    if (!numeric(f))
-      throw new DatasetError(
-        `${said}: ${feature} is a ${f.dtype} feature; a policy is fed numeric features (${usable})`,
-      );
-    if (featureSize(f) !== taken.size) {
-      throw new DatasetError(
-        `${said}: ${feature} has ${featureSize(f)} values per frame, but model input "${input}" takes ${taken.size} (${JSON.stringify(taken.shape)}); map it to a feature of that size with --input ${input}=FEATURE (features: ${usable})`,
-      );
-    }
-  }
-  const unfed = fed.filter((i) => !(i.name in inputs));
-  if (unfed.length > 0)
-    throw new DatasetError(
-      `model input${unfed.length > 1 ? 's' : ''} ${unfed.map((i) => `"${i.name}" ${JSON.stringify(i.shape)}`).join(', ')} not fed: give --input NAME=FEATURE for each (features: ${usable})`,
-    );
-  const action = features[actionFeature];
-  if (action && output.dim !== undefined && featureSize(action) !== output.dim) {
-    throw new DatasetError(
-      `model output "${output.name}" has ${output.dim} values per action, but the dataset's ${actionFeature} has ${featureSize(action)}; choose the output with --output NAME, or the recorded action with --action FEATURE (features: ${usable})`,
-    );
-  }
-}
-
 /**
  * Runs a dataset's recorded observations through a policy offline, frame by frame in episode order
  * (recurrent state reset at each episode), and compares the first action of each output with the
@@ -193,27 +101,7 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   const model = readOnnxModelInfo(options.settings.model);
   const { inputs, output } = modelInputsAndOutput(model, options);
   const videos = Object.entries(inputs).filter(([, feature]) => isVideo(summary.features[feature]));
-  for (const [input, feature] of videos) {
-    const tensor = model.inputs.find((i) => i.name === input);
-    const said = options.inputs ? `--input ${input}=${feature}` : `model input "${input}" reads ${feature} by default`;
-    if (tensor && !isImageTensor(tensor))
-      throw new DatasetError(
-        `${said}: ${feature} is a video; model input "${input}" ${JSON.stringify(tensor.shape)} is not an image ([1, 3, H, W] or [1, H, W, 3])`,
-      );
-  }
-  // A model input a video feeds is an image input: the manifest's camera settings, or resized as a loop would.
-  const withImages: PolicySettings = {
-    ...options.settings,
-    inputs: {
-      ...options.settings.inputs,
-      ...Object.fromEntries(
-        videos.map(([input]) => {
-          const configured = options.settings.inputs[input];
-          return [input, { ...configured, sources: [], image: configured?.image ?? { ...REPLAY_IMAGE } }];
-        }),
-      ),
-    },
-  };
+  const withImages = withCameraInputs(options.settings, model, videos, options.inputs !== undefined);
   // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
   const settings = normalize
     ? normalizedSettings(withImages, normalize, summary, model, inputs, output, actionFeature)
@@ -481,72 +369,4 @@ function applySourceTransforms(settings: PolicySettings, frames: Frames, inputs:
       }),
     );
   }
-}
-
-interface CameraFeed {
-  input: string;
-  /** The episode's frame `index` as the input takes it (model layout, [0, 1] or bytes). */
-  at(episode: number, index: number): Promise<Float32Array | Uint8Array>;
-}
-
-/**
- * Each video feature's frames, decoded an episode at a time by ffmpeg (dataset/video-frames.ts) in frame order, and
- * put in its image input as a loop would: resized to the input when the video is of another size, RGB, channels as
- * the model takes them.
- */
-async function cameraFeeds(
-  dataset: string,
-  videos: { input: string; feature: string; spec: ImageInputSpec }[],
-): Promise<CameraFeed[]> {
-  const reader = await VideoFrameReader.open(dataset);
-  return videos.map(({ input, feature, spec }) => {
-    let episodeNow = -1;
-    let frames: AsyncGenerator<VideoFrame> | undefined;
-    const tensor = (): Float32Array | Uint8Array =>
-      spec.dtype === 'uint8'
-        ? new Uint8Array(spec.height * spec.width * spec.channels)
-        : new Float32Array(spec.height * spec.width * spec.channels);
-    return {
-      input,
-      async at(episode: number, index: number) {
-        if (episode !== episodeNow) {
-          await frames?.return(undefined);
-          frames = reader.frames(feature, episode);
-          episodeNow = episode;
-        }
-        for (;;) {
-          const next = await frames!.next();
-          if (next.done) throw new DatasetError(`${feature}: episode ${episode} has no frame ${index} in its video`);
-          const frame = next.value;
-          if (frame.index < index) continue;
-          if (frame.index > index)
-            throw new DatasetError(`${feature}: episode ${episode} frame ${index} is missing from its video`);
-          const same = frame.width === spec.width && frame.height === spec.height && spec.channels === 3;
-          const pixels = same
-            ? frame.data
-            : (
-                await decodeFrame(
-                  {
-                    width: frame.width,
-                    height: frame.height,
-                    encoding: 'rgb8',
-                    step: frame.width * 3,
-                    data: frame.data,
-                  },
-                  {
-                    width: spec.width,
-                    height: spec.height,
-                    channels: spec.channels,
-                    resize: spec.settings.resize,
-                    maxPixels: spec.settings.max_pixels,
-                  },
-                )
-              ).data;
-          const out = tensor();
-          frameToInput(pixels, spec.channels === 1 ? 'gray' : 'rgb', spec, out);
-          return out;
-        }
-      },
-    };
-  });
 }
