@@ -15,8 +15,7 @@ import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessag
 import { LoopReports } from './loop-reports.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
-import { FrameSlot } from '../vision/frame-slot.ts';
-import { frameToInput } from '../vision/frame-tensor.ts';
+import { CameraInputs } from './camera-inputs.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -35,7 +34,7 @@ const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []): void => port.
 const state = new LoopState(data.topicCount, data.stateBuffer);
 const board = new ObservationBoard({ lengths: data.boardLengths }, data.boardBuffer);
 /** The cameras' latest frames, shaped as the plan's images (the same plan the main thread made). */
-let frameSlots: FrameSlot[] = [];
+let cameras: CameraInputs | undefined;
 /** The daemon's stop line: a stop holds this loop from its next tick, before the main thread hears of it. */
 const stopLine = data.stopLine ? new StopLine(data.stopLine) : undefined;
 
@@ -56,7 +55,7 @@ interface Setup {
 async function setup(): Promise<Setup> {
   const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
   const plan = planLoop(data.name, data.loop, spec);
-  frameSlots = plan.images.map((image) => new FrameSlot(image.shape, data.frameBuffers[image.slot]));
+  cameras = new CameraInputs(plan.images, data.frameBuffers);
   const command = plan.output.command;
   const build = command
     ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`)
@@ -134,11 +133,6 @@ class LoopThread {
    */
   #request: { sentMs: number; overdue: boolean; logged: boolean } | undefined;
   readonly #timeoutMs = data.loop.chunking.inference_timeout_ms;
-  /** Per camera: the slot's write count last converted into its input. */
-  readonly #frameWrites: number[] = [];
-  /** Per camera: the slot's write count the last successful run of the policy here took (runHere). */
-  readonly #frameRun: number[] = [];
-  readonly #unchanged = new Set<string>();
   #overdue = 0;
 
   constructor({ spec, plan, inference, build }: Setup) {
@@ -343,20 +337,7 @@ class LoopThread {
       if (Number.isNaN(t) || age > slot.maxAgeMs) staleSeen[slot.topicIndex] = true;
       ages[slot.topicIndex] = age;
     }
-    // A camera's frame goes into its input only when a new one was written: once per frame, not per tick.
-    for (const image of this.#plan.images) {
-      const slot = frameSlots[image.slot]!;
-      const writes = slot.writes();
-      let t: number;
-      if (writes !== this.#frameWrites[image.slot]) {
-        this.#frameWrites[image.slot] = writes;
-        const out = inputs[image.input]!;
-        t = slot.read((pixels, order) => frameToInput(pixels, order, image.image, out));
-      } else t = slot.time();
-      const age = now - t;
-      if (Number.isNaN(t) || age > image.maxAgeMs) staleSeen[image.topicIndex] = true;
-      ages[image.topicIndex] = Number.isNaN(t) ? Number.NaN : Math.max(age, ages[image.topicIndex] ?? 0);
-    }
+    cameras?.gather(inputs, now, staleSeen, ages);
     let fresh = true;
     for (let i = 0; i < staleSeen.length; i++) {
       const stale = staleSeen[i]!;
@@ -386,12 +367,8 @@ class LoopThread {
     const inputs = this.#inputs;
     for (const { input, s } of this.#previousSlices)
       inputs[input]!.set(runner.previousOutput(s.settings.previous_output!, s.length), s.offset);
-    const unchanged = this.#unchanged;
-    unchanged.clear();
-    for (const image of this.#plan.images)
-      if (this.#frameWrites[image.slot] === this.#frameRun[image.slot]) unchanged.add(image.input);
-    const outputs = await runner.run(inputs, undefined, { unchanged });
-    for (const image of this.#plan.images) this.#frameRun[image.slot] = this.#frameWrites[image.slot];
+    const outputs = await runner.run(inputs, undefined, { unchanged: cameras?.unchanged() });
+    cameras?.ran();
     return outputs;
   }
 

@@ -1,0 +1,57 @@
+import type { PolicyInputs } from '../policy-runner.ts';
+import { FrameSlot } from '../vision/frame-slot.ts';
+import { frameToInput } from '../vision/frame-tensor.ts';
+import type { ImageSlot } from './loop-plan.ts';
+
+/**
+ * A loop thread's cameras: each frame slot (written by the main thread's FrameFeed) read into its image input only
+ * when a new frame was written, once per frame, not per tick; and which inputs are unchanged since the policy last
+ * ran here, so the runner leaves them as it holds them, normalized.
+ */
+export class CameraInputs {
+  readonly #images: ImageSlot[];
+  readonly #slots: FrameSlot[];
+  /** Per camera: the slot's write count last read into its input. */
+  readonly #read: number[] = [];
+  /** Per camera: the write count the last run of the policy took. */
+  readonly #run: number[] = [];
+  readonly #unchanged = new Set<string>();
+
+  constructor(images: ImageSlot[], buffers: SharedArrayBuffer[]) {
+    this.#images = images;
+    this.#slots = images.map((image) => new FrameSlot(image.shape, buffers[image.slot]));
+  }
+
+  /**
+   * Reads each new frame into `inputs` and marks a camera whose frame is older than its limit (or missing) in
+   * `staleSeen`, with its age in `ages` (per topic, as the board's slices are).
+   */
+  gather(inputs: PolicyInputs, now: number, staleSeen: boolean[], ages: number[]): void {
+    for (const image of this.#images) {
+      const slot = this.#slots[image.slot]!;
+      const writes = slot.writes();
+      let t: number;
+      if (writes !== this.#read[image.slot]) {
+        this.#read[image.slot] = writes;
+        const out = inputs[image.input]!;
+        t = slot.read((pixels, order) => frameToInput(pixels, order, image.image, out));
+      } else t = slot.time();
+      const age = now - t;
+      if (Number.isNaN(t) || age > image.maxAgeMs) staleSeen[image.topicIndex] = true;
+      ages[image.topicIndex] = Number.isNaN(t) ? Number.NaN : Math.max(age, ages[image.topicIndex] ?? 0);
+    }
+  }
+
+  /** The image inputs whose frame has not changed since the last run (ran() marks a run). */
+  unchanged(): ReadonlySet<string> {
+    const unchanged = this.#unchanged;
+    unchanged.clear();
+    for (const image of this.#images) if (this.#read[image.slot] === this.#run[image.slot]) unchanged.add(image.input);
+    return unchanged;
+  }
+
+  /** The policy ran on the frames read so far. */
+  ran(): void {
+    for (const image of this.#images) this.#run[image.slot] = this.#read[image.slot]!;
+  }
+}
