@@ -13,6 +13,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { lerobotPython, runPeer } from '../peers/index.ts';
 import { importDrive } from './sim-drive.ts';
+import { needFfmpeg } from '../helpers/ffmpeg.ts';
 
 const work = tempDir('interop-lerobot-video-');
 afterAll(() => work.cleanup());
@@ -57,6 +58,7 @@ describe("a sim drive's camera exported as a LeRobot video feature, decoded by L
   let images: { t: bigint; rgb: Uint8Array; width: number; height: number }[];
 
   beforeAll(async () => {
+    needFfmpeg();
     drive = await importDrive(work.path, 'zstd');
     const codec = new MessageCodec(new DefinitionsRegistry({ distro: 'jazzy' }));
     images = drive.drive.seen

@@ -14,6 +14,7 @@ import { ROOT, runCli, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { lerobotPython, runPeer } from '../peers/index.ts';
 import { exportActFromDataset } from '../system1/act-peer.ts';
+import { needFfmpeg } from '../helpers/ffmpeg.ts';
 
 const work = tempDir('vision-walkthrough-');
 afterAll(() => work.cleanup());
@@ -32,6 +33,7 @@ describe('docs/vision.md, the vision walkthrough', () => {
     'records the camera, exports video, LeRobot loads it, ACT exported from it drives the sim',
     { timeout: 600_000 },
     async () => {
+      needFfmpeg();
       // The sim's own ports would be the machine's: this run takes free ones, as the README tour's test does.
       const base = join(work.path, 'edge.yaml');
       writeFileSync(base, 'sim: {enabled: true}\nrecorder: {enabled: true}\napi: {port: 0}\nfoxglove: {port: 0}\n');

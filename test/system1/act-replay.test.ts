@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { type ActExport, exportActFromDataset, predictActDataset, writeActDataset } from './act-peer.ts';
+import { needFfmpeg } from '../helpers/ffmpeg.ts';
 
 const work = tempDir('system1-act-replay-');
 afterAll(() => work.cleanup());
@@ -16,6 +17,7 @@ const dir = join(work.path, 'act');
 let act: ActExport;
 
 beforeAll(async () => {
+  needFfmpeg();
   await writeActDataset(dataset, { stateDim: 2, actionDim: 2, cameras: [{ name: 'front', height: 48, width: 64 }] });
   act = await exportActFromDataset(dir, dataset, 8);
 }, 300_000);

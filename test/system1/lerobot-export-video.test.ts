@@ -21,6 +21,7 @@ import type { LeRobotDatasetSummary } from '../../adapters/lerobot/dataset/datas
 import type { InfoJson } from '../../adapters/lerobot/dataset/dataset-metadata.ts';
 import { imageMessage, writeBag, type BagMessage } from '../helpers/camera-bag.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
+import { needFfmpeg } from '../helpers/ffmpeg.ts';
 
 const work = tempDir('lerobot-export-video-');
 afterAll(() => work.cleanup());
@@ -71,6 +72,7 @@ let jpegRgb: Uint8Array;
 let pngRgb: Uint8Array;
 
 beforeAll(async () => {
+  needFfmpeg();
   const rgb = pattern();
   jpeg = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
     .jpeg({ quality: 95 })
