@@ -16,6 +16,18 @@ export interface ChunkerCounters {
   merged: number;
 }
 
+/** What a control loop takes its actions from: a chunk queue (ActionChunker) or ACT's temporal ensemble. */
+export interface ActionSource {
+  readonly counters: ChunkerCounters;
+  wantsObservation(): boolean;
+  /** Stamps the observation sent now; `beforeAction`: taken before this tick's action (inline inference). */
+  observationSent(beforeAction?: boolean): number;
+  observationFailed(): void;
+  receive(observationTimestep: number, actions: Float32Array, dim: number): void;
+  pop(): TimedAction | undefined;
+  clear(): void;
+}
+
 export interface ActionChunkerOptions {
   /** K: actions per chunk the policy returns. */
   chunkSize: number;
@@ -42,7 +54,7 @@ export interface ActionChunkerOptions {
  *
  * Single-threaded: the caller serializes pop, receive and wantsObservation.
  */
-export class ActionChunker {
+export class ActionChunker implements ActionSource {
   readonly chunkSize: number;
   readonly threshold: number;
   readonly counters: ChunkerCounters = { executed: 0, underruns: 0, chunks: 0, late: 0, merged: 0 };

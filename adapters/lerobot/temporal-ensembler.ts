@@ -1,4 +1,4 @@
-import type { ChunkerCounters, TimedAction } from './action-chunker.ts';
+import type { ActionSource, ChunkerCounters, TimedAction } from './action-chunker.ts';
 
 /**
  * ACT's temporal ensembling (LeRobot's ACTTemporalEnsembler), as the action source of a loop that plans a chunk
@@ -7,10 +7,10 @@ import type { ChunkerCounters, TimedAction } from './action-chunker.ts';
  * (LeRobot's default 0.01). It keeps the running average online, as LeRobot does: an action predicted c times
  * so far, x, meets a new prediction a as (x * W[c-1] + a * w[c]) / W[c], W the cumulative weights.
  *
- * The same surface as ActionChunker: the loop asks wantsObservation, stamps the observation, receives the chunk
+ * An ActionSource, as ActionChunker is: the loop asks wantsObservation, stamps the observation, receives the chunk
  * and pops the tick's action.
  */
-export class TemporalEnsembler {
+export class TemporalEnsembler implements ActionSource {
   readonly chunkSize: number;
   readonly counters: ChunkerCounters = { executed: 0, underruns: 0, chunks: 0, late: 0, merged: 0 };
   readonly #weights: Float64Array;
@@ -30,22 +30,6 @@ export class TemporalEnsembler {
     this.#cumulative = new Float64Array(chunkSize);
     let sum = 0;
     for (let i = 0; i < chunkSize; i++) this.#cumulative[i] = sum += this.#weights[i]!;
-  }
-
-  get latestTimestep(): number {
-    return this.#latest;
-  }
-
-  get queueLength(): number {
-    return this.#queue.length;
-  }
-
-  get awaitingChunk(): boolean {
-    return this.#awaiting !== undefined;
-  }
-
-  queued(): TimedAction[] {
-    return this.#queue.map((q, i) => ({ timestep: this.#latest + 1 + i, action: q.action.slice() }));
   }
 
   /** Every tick plans a chunk. */

@@ -1,7 +1,7 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import '../../../daemon/bus/index.ts';
-import { ActionChunker } from '../action-chunker.ts';
+import { ActionChunker, type ActionSource } from '../action-chunker.ts';
 import { TemporalEnsembler } from '../temporal-ensembler.ts';
 import { compileCommand, type CommandBuilder } from '../action-command.ts';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
@@ -114,7 +114,7 @@ class LoopThread {
   readonly #periodMs = 1000 / data.loop.rate_hz;
   readonly #inputs: PolicyInputs;
   readonly #previousSlices: { input: string; s: PolicySpec['inputs'][number]['sources'][number] }[];
-  readonly #chunker: ActionChunker | TemporalEnsembler | undefined;
+  readonly #chunker: ActionSource | undefined;
   readonly #staleNow: boolean[];
   readonly #staleSeen: boolean[];
   /** Per topic, the age (ms) of its message this tick; NaN: none ever came. */
@@ -235,7 +235,7 @@ class LoopThread {
    * Inline: the chunk is planned from this tick's observation, before this tick's action: its first
    * action is for the timestep this tick executes.
    */
-  async #planInline(runner: PolicyRunner, chunker: ActionChunker | TemporalEnsembler): Promise<void> {
+  async #planInline(runner: PolicyRunner, chunker: ActionSource): Promise<void> {
     const t = chunker.observationSent(true);
     try {
       const outputs = await this.#runHere(runner);
@@ -249,7 +249,7 @@ class LoopThread {
   }
 
   /** The chunk's next action, or on underrun what on_underrun says. */
-  #emitNextAction(chunker: ActionChunker | TemporalEnsembler): void {
+  #emitNextAction(chunker: ActionSource): void {
     const next = chunker.pop();
     if (next) {
       this.#emit(next.action, false);
@@ -268,7 +268,7 @@ class LoopThread {
    * Async, in LeRobot's client's order: this tick's action first, then the queue as it is now decides,
    * and the observation (taken at the tick's start) is stamped with the timestep just executed.
    */
-  #requestChunk(channel: MessagePort, chunker: ActionChunker | TemporalEnsembler): void {
+  #requestChunk(channel: MessagePort, chunker: ActionSource): void {
     channel.postMessage({
       timestep: chunker.observationSent(),
       inputs: this.#snapshotInputs(),
