@@ -1,7 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { ratio, type BenchResult } from './bench.ts';
 
-/** One bench file's figures from one run, as docs/benchmarks.md shows them. */
+/** One bench file's figures from one run, as docs/benchmarks.md shows them (its notes go to the terminal only). */
 export interface BenchSection {
   /** The file's name without `.bench.ts`: `bus`, `control-loop`. */
   name: string;
@@ -54,16 +54,13 @@ export function formatSection({ name, results, ranAt, host, error }: BenchSectio
     `<!-- bench:${name} -->`,
     `### ${name} (\`bench/${name}.bench.ts\`)`,
     '',
-    `Run ${when} on ${host}.`,
+    `Run ${when} on ${host}: \`npm run bench -- ${name}\`.`,
     '',
     ...(error === undefined ? [] : [`**Failed**: ${cell(error)}`, '']),
     '| benchmark | ours | baseline | ratio | goal | met |',
     '| --- | --- | --- | --- | --- | --- |',
     ...results.map((r) => `| ${resultRow(r).map(cell).join(' | ')} |`),
   ];
-  const notes = results.flatMap((r) => (r.notes ?? []).map((line) => `${r.name}: ${line}`));
-  // Notes are often aligned columns (histograms, percentiles): a code block keeps them as printed.
-  if (notes.length > 0) lines.push('', '```text', ...notes, '```');
   lines.push(`<!-- /bench:${name} -->`);
   return lines.join('\n');
 }
