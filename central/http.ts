@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { PACKAGE_ROOT } from '../daemon/util/index.ts';
 import { FleetQueryError } from './fleet-query.ts';
@@ -9,11 +10,6 @@ import { compileStatusUrlPatterns, isLinkableStatusUrl } from './status-links.ts
 import { readOnlyProblem } from './read-only-sql.ts';
 
 const PAGE_DIR = join(PACKAGE_ROOT, 'central', 'page');
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-};
 const PAGE_HEADERS = {
   'cache-control': 'no-cache',
   'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'",
@@ -118,7 +114,7 @@ export async function fleetHttp(
       return send(reply, { columns, rows, truncated, ...(truncated_by ? { truncated_by } : {}), elapsed_ms });
     },
   );
-  pageRoutes(app);
+  await pageRoutes(app);
   await app.listen({ host: http.host, port: http.port });
   return app;
 }
@@ -141,14 +137,23 @@ class FleetHttpError extends Error {
   }
 }
 
-/** The page's files, read once: they hold no data, everything they show comes from /api. */
-function pageRoutes(app: FastifyInstance): void {
-  const files = new Map<string, string>();
-  for (const name of readdirSync(PAGE_DIR))
-    if (TYPES[extname(name)]) files.set(name, readFileSync(join(PAGE_DIR, name), 'utf8'));
-  app.get('/', async (_request, reply) =>
-    reply.headers(PAGE_HEADERS).type(TYPES['.html']!).send(files.get('index.html')),
-  );
+/**
+ * The page's files, sent from central/page by @fastify/static: they hold no data, everything they show comes from
+ * /api. Only the names there at start are served; each answer revalidates (no-cache) and may run no other script.
+ */
+async function pageRoutes(app: FastifyInstance): Promise<void> {
+  const names = new Set(readdirSync(PAGE_DIR));
+  await app.register(fastifyStatic, {
+    root: PAGE_DIR,
+    serve: false,
+    cacheControl: false,
+    setHeaders: (reply, path) => {
+      void reply.headers(PAGE_HEADERS);
+      // RFC 9239's type for scripts; the plugin's mime table still names application/javascript.
+      if (path.endsWith('.js')) void reply.type('text/javascript; charset=utf-8');
+    },
+  });
+  app.get('/', async (_request, reply) => reply.sendFile('index.html'));
   app.get<{ Params: { file: string } }>(
     '/page/:file',
     {
@@ -161,9 +166,9 @@ function pageRoutes(app: FastifyInstance): void {
       },
     },
     async (request, reply) => {
-      const body = files.get(request.params.file);
-      if (body === undefined) throw new FleetHttpError(404, 'not_found', `no page asset ${request.params.file}`);
-      return reply.headers(PAGE_HEADERS).type(TYPES[extname(request.params.file)]!).send(body);
+      if (!names.has(request.params.file))
+        throw new FleetHttpError(404, 'not_found', `no page asset ${request.params.file}`);
+      return reply.sendFile(request.params.file);
     },
   );
 }

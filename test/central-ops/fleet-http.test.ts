@@ -138,8 +138,19 @@ describe('the fleet HTTP API', () => {
     const page = await fetch(`${url}/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(await page.text()).toContain('/page/app.js');
-    expect((await fetch(`${url}/page/app.js`)).headers.get('content-type')).toMatch(/javascript/);
-    expect((await fetch(`${url}/page/nope.js`)).status).toBe(404);
+    const script = await fetch(`${url}/page/app.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect((await fetch(`${url}/page/style.css`)).headers.get('content-type')).toBe('text/css; charset=utf-8');
+    for (const answer of [page, script]) {
+      expect(answer.headers.get('cache-control')).toBe('no-cache');
+      expect(answer.headers.get('content-security-policy')).toBe(
+        "default-src 'self'; img-src 'self' data:; style-src 'self'",
+      );
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    const missing = await fetch(`${url}/page/nope.js`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: 'not_found', message: 'no page asset nope.js' });
     expect((await fetch(`${url}/page/..%2Fhttp.ts`)).status).toBe(400);
     expect((await fetch(`${url}/api/nothing`)).status).toBe(404);
   });
