@@ -1,0 +1,66 @@
+import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { PolicyHook, StopLatchView } from '../contract/index.ts';
+import { hooksWith, policyHooks, type RobotPose } from '../policy/index.ts';
+import { stopLatchHook } from '../safety/index.ts';
+import { AGENT_NAV_CMD_VEL } from './agent-navigation.ts';
+
+export interface AgentPolicyOptions {
+  settings: PolicySettings;
+  latch: StopLatchView;
+  /** The type a topic carries, when the bus knows it: a moving Twist on any topic is held while latched. */
+  topicType: (topic: string) => string | undefined;
+  /** The robot's last pose (odometry), for the geofence's hold on velocity commands. */
+  pose: () => RobotPose | undefined;
+  /** The application's hooks, after the configured ones. */
+  extra: readonly PolicyHook[];
+}
+
+/**
+ * The agent's policy.* and the hook chain made of it: the latched stop first (also on the navigator's topic,
+ * which the gate forwards), then policy.* in its order, then the application's hooks. A reload replaces the
+ * chain in place, so whoever holds the array (Foxglove's publish gate) sees the new chain too.
+ */
+export class AgentPolicy {
+  /** The hooks every tool call passes through; other ways of acting (Foxglove teleop) use the same ones. */
+  readonly hooks: PolicyHook[];
+  readonly #latch: StopLatchView;
+  readonly #topicType: (topic: string) => string | undefined;
+  readonly #pose: () => RobotPose | undefined;
+  readonly #extra: readonly PolicyHook[];
+  #settings: PolicySettings;
+  #intentHooks: PolicyHook[];
+
+  constructor(options: AgentPolicyOptions) {
+    const { settings, latch, topicType, pose, extra } = options;
+    this.#latch = latch;
+    this.#topicType = topicType;
+    this.#pose = pose;
+    this.#extra = extra;
+    this.#settings = settings;
+    this.hooks = this.#chain(settings);
+    this.#intentHooks = hooksWith(this.hooks, 'onIntent');
+  }
+
+  get settings(): PolicySettings {
+    return this.#settings;
+  }
+
+  /** The hooks an intent passes before its run starts. */
+  get intentHooks(): readonly PolicyHook[] {
+    return this.#intentHooks;
+  }
+
+  apply(settings: PolicySettings): void {
+    this.#settings = settings;
+    this.hooks.splice(0, this.hooks.length, ...this.#chain(settings));
+    this.#intentHooks = hooksWith(this.hooks, 'onIntent');
+  }
+
+  #chain(settings: PolicySettings): PolicyHook[] {
+    return [
+      stopLatchHook(this.#latch, settings.velocity, [AGENT_NAV_CMD_VEL], this.#topicType),
+      ...policyHooks(settings, this.#pose),
+      ...this.#extra,
+    ];
+  }
+}
