@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type RawServerDefault, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { MessageCodec } from '../bus/index.ts';
 import type { ApiSettings } from '../config/index.ts';
@@ -38,6 +38,8 @@ export interface ApiServer {
   hub: SseHub;
   live: LiveMapHub;
   metrics: ApiMetrics;
+  /** Every route as registered, with its schema: what docs/api-reference.md is written from. */
+  routes: readonly RouteOptions[];
   /** Ends the event streams, then stops taking requests. */
   close(): Promise<void>;
 }
@@ -79,7 +81,11 @@ export async function buildApiServer(
   useJsonBodies(app);
   app.setErrorHandler(errorHandler);
   const allowed = new AllowedMethods();
-  app.addHook('onRoute', (route) => allowed.add(route.url, route.method));
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    allowed.add(route.url, route.method);
+    routes.push(route);
+  });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
     const methods = allowed.of(path);
@@ -151,6 +157,7 @@ export async function buildApiServer(
     hub,
     live,
     metrics,
+    routes,
     close: async () => {
       hub.close();
       live.close();

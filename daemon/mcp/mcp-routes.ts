@@ -3,6 +3,10 @@ import { PORTS, type MetricFamily } from '../contract/index.ts';
 import type { ComponentContext } from '../lifecycle/index.ts';
 import { McpGateway } from './mcp-gateway.ts';
 
+/** The reference's word on the /mcp routes: the protocol's own documents say the rest. */
+const MCP_DESCRIPTION =
+  'The Model Context Protocol over Streamable HTTP, with `mcp.enabled: true` (docs/mcp.md); the SDK answers.';
+
 /**
  * /mcp on the local API: MCP's streamable HTTP transport (POST for messages, GET for the server's stream,
  * DELETE to end a session). Registered with the API's routes, so its auth gate (the token, loopback Host)
@@ -27,8 +31,9 @@ export const mcpRoutes: FastifyPluginAsync<{
     reply.hijack();
     await gateway.handle(request.raw, reply.raw, request.body);
   };
-  app.post('/mcp', handler);
-  app.get('/mcp', handler);
-  app.delete('/mcp', handler);
+  const schema = (summary: string) => ({ schema: { summary, description: MCP_DESCRIPTION } });
+  app.post('/mcp', schema("An MCP client's request: the gateway's tools, resources and prompts."), handler);
+  app.get('/mcp', schema("The session's event stream of server notifications."), handler);
+  app.delete('/mcp', schema('Ends an MCP session.'), handler);
   app.addHook('onClose', () => gateway.close());
 };

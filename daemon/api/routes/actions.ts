@@ -25,6 +25,11 @@ const GoalBody = Type.Object(
   { additionalProperties: false },
 );
 
+const ACTIONS_DOCS = {
+  summary: "The graph's and the bus's actions, as `ros2 action list -t` and `ros2 action info` see them.",
+  reply: '{actions: [{name, types, servers, clients, onBus}]}',
+};
+
 /**
  * GET /actions: the graph's and the bus's actions, as `ros2 action list -t` and `ros2 action info` see them.
  * POST /actions/goal: sends one goal, as `ros2 action send_goal` does, and answers newline-delimited JSON: `{goal_id,
@@ -33,11 +38,30 @@ const GoalBody = Type.Object(
  * operator's stop cancels, and is refused (409 `stopped`) while that stop is latched.
  */
 export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
-  app.get('/actions', async () => ({ actions: listActions(ctx.bus, ctx.graph.endpoints()) }));
+  app.get('/actions', { schema: ACTIONS_DOCS }, async () => ({
+    actions: listActions(ctx.bus, ctx.graph.endpoints()),
+  }));
 
   app.post<{ Body: Static<typeof GoalBody> }>(
     '/actions/goal',
-    { schema: { body: GoalBody } },
+    {
+      schema: {
+        body: GoalBody,
+        summary: 'Sends one action goal, as `ros2 action send_goal` does, and streams its course.',
+        description:
+          "Closing the request cancels the goal. The goal is held to the geofence like the agent's and is one " +
+          "of the goals the operator's stop cancels.",
+        reply:
+          'application/x-ndjson: {goal_id, accepted: true}, then {feedback} lines when asked, then {state, result}; ' +
+          '{accepted: false} when the server refused it',
+        statuses: {
+          400: '`bad_name` (not a ROS 2 name) or `bad_goal` (not a goal of the type)',
+          403: '`geofence`: the goal lies outside `policy.geofence`',
+          404: '`no_action_server`: no server of the action is on the bus',
+          409: "`stopped`: the operator's stop is latched",
+        },
+      },
+    },
     async (request, reply) => {
       const { type, goal, feedback, timeout_s: timeoutS } = request.body;
       const named = resolveName(request.body.name, nameScope(ctx.config));

@@ -46,6 +46,15 @@ function parseKinds(kinds: string): Set<string> {
   return new Set(list);
 }
 
+const LIVE_MAP_DOCS = {
+  summary: "The status page's map as Server-Sent Events: latest state only.",
+  description:
+    'Events `map`, `pose` (with linear and angular speed, 10 Hz at most), `plan` (empty once the goal ends) and ' +
+    '`scan` (hits in the map frame, 360 at most, 10 Hz at most), as compact JSON. A slow viewer skips to the ' +
+    'latest state; one that reads nothing for `api.events.stall_timeout_s` is cut off.',
+  reply: 'text/event-stream',
+};
+
 /**
  * GET /events: the durable journal as Server-Sent Events. Each event's id is the record's seq; a client that
  * reconnects with Last-Event-ID gets every record after it (replay), then the live tail. Without one it
@@ -54,7 +63,21 @@ function parseKinds(kinds: string): Set<string> {
 export const eventRoutes: FastifyPluginAsync<RouteContext> = async (app, { hub, live }) => {
   app.get<{ Querystring: Static<typeof EventsQuery>; Headers: Static<typeof EventsHeaders> }>(
     '/events',
-    { schema: { querystring: EventsQuery, headers: EventsHeaders } },
+    {
+      schema: {
+        querystring: EventsQuery,
+        headers: EventsHeaders,
+        summary: 'The durable journal as Server-Sent Events: replay after Last-Event-ID, then the live tail.',
+        description:
+          "Each event's `id` is the record's seq. Without Last-Event-ID the stream starts at the journal's end " +
+          '(`last_event_id=0` replays it all). How a slow client is held: docs/api.md.',
+        reply: 'text/event-stream: an event per journal record, gap events, ping comments',
+        statuses: {
+          400: 'a kind the journal never writes (with a did-you-mean)',
+          503: '`busy`: `api.events.max_clients` streams or `max_replays` replays are open; `Retry-After` says when to retry',
+        },
+      },
+    },
     async (request, reply) => {
       const { kinds, last_event_id } = request.query;
       const header = request.headers['last-event-id'];
@@ -73,7 +96,7 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (app, { hub, 
     },
   );
 
-  app.get('/live/map', { schema: { querystring: NoQuery } }, async (request, reply) => {
+  app.get('/live/map', { schema: { querystring: NoQuery, ...LIVE_MAP_DOCS } }, async (request, reply) => {
     if (headOnly(request, reply, live.heartbeatMs)) return reply;
     reply.hijack();
     live.open(reply.raw);

@@ -20,14 +20,34 @@ export function readinessOf(
 
 export const NoQuery = Type.Object({}, { additionalProperties: false });
 
+const READYZ_DOCS = {
+  summary: 'Readiness as named checks. Needs no token.',
+  description:
+    'Checks: `bus`; `disk` (free space at least `api.ready.min_free_bytes`); `model_endpoint` (skipped when ' +
+    '`llm.endpoints` is empty); `control_loops`; `adapter:<ros|zenoh|...>`; `component:<name>` for every other ' +
+    'component; `central_link`, informational: it never makes the daemon unready.',
+  reply: '{ready, checks: [{name, status: pass | warn | fail | skip, reason, informational?}]}',
+  statuses: { 503: 'not ready: the same body, naming the failed checks' },
+};
+
 /** GET /healthz (liveness: the process answers) and GET /readyz (named checks; 503 when not ready). */
 export const healthRoutes: FastifyPluginAsync<RouteContext> = async (app, routeContext) => {
-  app.get('/healthz', { schema: { querystring: NoQuery } }, async () => ({
-    status: 'ok',
-    uptime_s: Math.round(process.uptime()),
-  }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        querystring: NoQuery,
+        summary: 'Liveness: the process answers. Needs no token.',
+        reply: '{status: "ok", uptime_s}',
+      },
+    },
+    async () => ({
+      status: 'ok',
+      uptime_s: Math.round(process.uptime()),
+    }),
+  );
 
-  app.get('/readyz', { schema: { querystring: NoQuery } }, async (_request, reply) => {
+  app.get('/readyz', { schema: { querystring: NoQuery, ...READYZ_DOCS } }, async (_request, reply) => {
     const readiness = await readinessOf(routeContext);
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });

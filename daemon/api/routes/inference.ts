@@ -21,7 +21,10 @@ const InferenceBody = Type.Object(
 const Name = Type.String({ pattern: '^[A-Za-z0-9_.:-]+(/[A-Za-z0-9_.:-]+)*$', maxLength: 256 });
 const VlaParams = Type.Object({ policy: Name }, { additionalProperties: false });
 // A wildcard param is named `*`, which TypeBox cannot take as a property name: the name is checked in the handler.
-const LlmParams = Type.Object({}, { additionalProperties: Type.String({ maxLength: 256 }) });
+const LlmParams = Type.Object(
+  {},
+  { additionalProperties: Type.String({ maxLength: 256 }), description: 'the model name: the rest of the path' },
+);
 const modelName = new Validator(Name);
 
 const STATUS_OF: Record<QueryError['code'], number> = {
@@ -38,6 +41,13 @@ const VLA_ERROR_STATUS: Record<string, number> = {
   inference_failed: 502,
   non_finite_output: 502,
 };
+/** What both inference routes answer when the query does not succeed. */
+const INFERENCE_STATUSES = {
+  502: '`handler_error` or the policy failed (`inference_failed`, `non_finite_output`)',
+  503: '`no_queryable`: nothing serves the name; `busy`: the policy is busy',
+  504: '`timeout`: past `api.inference.timeout_ms`',
+};
+
 /** The `name` label of inference calls nothing serves. */
 export const UNKNOWN_NAME = 'unknown';
 
@@ -79,12 +89,36 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
   };
   app.post<{ Params: Static<typeof VlaParams>; Body: Static<typeof InferenceBody> }>(
     '/inference/vla/:policy',
-    { schema: { params: VlaParams, body: InferenceBody } },
+    {
+      schema: {
+        params: VlaParams,
+        body: InferenceBody,
+        summary: 'Queries the VLA policy served at `ai/inference/vla/<policy>`.',
+        description:
+          'JSON input: `{"input": {"obs": [..]}}`, each input a number or nested lists checked against the model\'s ' +
+          'shape (leading 1s may be left out), or for an image input a sensor_msgs Image or CompressedImage with ' +
+          '`data` in base64 (docs/system1.md). Outputs come as nested lists.',
+        reply: '{encoding, output: {outputs: {<name>: {shape, data}}, chunk, inference_us, ...}, elapsed_ms}',
+        statuses: {
+          ...INFERENCE_STATUSES,
+          400: '`bad_shape`, `not_finite`, `bad_dtype`, `unknown_input`, `missing_input`, or a bad body',
+        },
+      },
+    },
     async (request, reply) => handle('vla', request.params.policy, request.body, reply),
   );
   app.post<{ Params: Record<string, string | undefined>; Body: Static<typeof InferenceBody> }>(
     '/inference/llm/*',
-    { schema: { params: LlmParams, body: InferenceBody } },
+    {
+      schema: {
+        params: LlmParams,
+        body: InferenceBody,
+        summary: 'Queries the LLM served at `ai/inference/llm/<model>`; the model name may hold slashes.',
+        description: 'For example `/inference/llm/Qwen/Qwen2.5-7B`.',
+        reply: '{encoding, output | payload_base64, elapsed_ms}',
+        statuses: { ...INFERENCE_STATUSES, 400: 'a bad body or model name' },
+      },
+    },
     async (request, reply) => {
       const model = request.params['*'] ?? '';
       if (!modelName.check(model))

@@ -61,6 +61,20 @@ function shortestFloat32(value: number): number {
   return value;
 }
 
+const MAP_DOCS = {
+  summary: 'The latest occupancy grid on /map, decoded, its cells as base64 int8.',
+  description:
+    "The ETag is the message's receive time: with it in If-None-Match the answer is 304 until a new map comes.",
+  reply:
+    '{topic, frame_id, stamp_ns, received_ns, info: {resolution, width, height, origin}, ' +
+    'cells: {unknown, free, occupied}, encoding: "int8-base64", data}',
+  statuses: {
+    304: 'the map is the one If-None-Match names',
+    404: '`no_map`: nothing came on /map since the daemon started',
+    502: '`bad_map`: the message on /map is not a readable OccupancyGrid',
+  },
+};
+
 /**
  * GET /map: the latest occupancy grid on /map, decoded. The bus keeps the topic's last message for it (not
  * a subscriber), so reading the map costs nothing until asked. Its ETag is the message's receive time: a
@@ -68,7 +82,7 @@ function shortestFloat32(value: number): number {
  */
 export const mapRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
   const latest = ctx.bus.retainLatest(MAP_TOPIC);
-  app.get('/map', { schema: { querystring: NoQuery } }, async (request, reply) => {
+  app.get('/map', { schema: { querystring: NoQuery, ...MAP_DOCS } }, async (request, reply) => {
     const msg = latest();
     if (!msg)
       throw new HttpError(

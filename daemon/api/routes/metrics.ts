@@ -6,13 +6,25 @@ import { findAgent } from '../services.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
 
+const METRICS_DOCS = {
+  summary:
+    'Prometheus text format (0.0.4): the bus, subscribers, components, journal, runs, the API and every component that has metrics.',
+  description:
+    'Bus messages, bytes, drops and rate per topic; subscriber queues `{subscriber, topic, policy}`; component ' +
+    'states; `auraison_runs{status}` (runs the agent holds) and `auraison_agent_runs{status}` (runs in the journal); ' +
+    'API requests and latency, inference and query latency; SSE clients, gaps and cut-offs; Foxglove clients, drops ' +
+    'and refusals; the families of the recorder, control loops, inference and sync. A component whose metrics ' +
+    'throw shows as `auraison_metrics_errors{component}`.',
+  reply: 'text/plain; version=0.0.4',
+};
+
 /**
  * GET /metrics in the Prometheus text format: the bus and subscribers, components, the journal, runs by
  * status, the API's own figures, and the families of every component that implements MetricsProvider
  * (recorder, control loops, inference, sync).
  */
 export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, hub, live, metrics, memory }) => {
-  app.get('/metrics', { schema: { querystring: NoQuery } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { querystring: NoQuery, ...METRICS_DOCS } }, async (_request, reply) => {
     const families: MetricFamily[] = [
       ...daemonMetrics(ctx.daemonStatus(), memory.get()),
       {

@@ -33,21 +33,31 @@ export const pageRoutes: FastifyPluginAsync<RouteContext> = async (app, { stopPo
   };
 
   // The page itself may also connect to the stop listener, at the host it was opened at (its STOP goes there).
-  app.get('/', { schema: { querystring: NoQuery } }, async (request, reply) => {
-    const port = stopPort();
-    const host = request.host.replace(/:\d+$/, '');
-    // A name as a URL writes it, nothing that could end the policy's directive.
-    const connect =
-      port === undefined || !/^[\w.[\]:-]+$/.test(host) ? '' : `; connect-src 'self' http://${host}:${port}`;
-    return reply
-      .headers({ ...headers, 'content-security-policy': `${headers['content-security-policy']}${connect}` })
-      .type(TYPES['.html']!)
-      .send(files.get('index.html'));
-  });
+  app.get(
+    '/',
+    { schema: { querystring: NoQuery, summary: 'The status page (docs/api.md). Needs no token.' } },
+    async (request, reply) => {
+      const port = stopPort();
+      const host = request.host.replace(/:\d+$/, '');
+      // A name as a URL writes it, nothing that could end the policy's directive.
+      const connect =
+        port === undefined || !/^[\w.[\]:-]+$/.test(host) ? '' : `; connect-src 'self' http://${host}:${port}`;
+      return reply
+        .headers({ ...headers, 'content-security-policy': `${headers['content-security-policy']}${connect}` })
+        .type(TYPES['.html']!)
+        .send(files.get('index.html'));
+    },
+  );
 
   app.get<{ Params: Static<typeof FileParams> }>(
     '/page/:file',
-    { schema: { params: FileParams } },
+    {
+      schema: {
+        params: FileParams,
+        summary: "The status page's scripts and styles. Needs no token.",
+        statuses: { 404: '`not_found`: no such file' },
+      },
+    },
     async (request, reply) => {
       const body = files.get(request.params.file);
       if (body === undefined) throw new HttpError(404, 'not_found', `no page asset ${request.params.file}`);

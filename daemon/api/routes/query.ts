@@ -14,6 +14,23 @@ const QueryBody = Type.Object(
   { additionalProperties: false },
 );
 
+const QUERY_SCHEMA = {
+  body: QueryBody,
+  summary: 'Read-only SQL on the lakehouse, within a time, a row and a byte limit.',
+  description:
+    'The limits are `api.query.timeout_ms`, `max_rows` and `max_bytes` (16 MiB of rows as JSON); a request may ask ' +
+    'for less, never more. Rows past a limit are cut and the reply says which limit. DuckDB runs it under a ' +
+    '`memory_limit` of 1 GiB (a quarter of the RAM on smaller machines).',
+  reply:
+    '{columns: [{name, type}], rows: [[value]], truncated, truncated_by?: max_rows | max_bytes, truncated_reason?, ' +
+    'warnings?: [unreadable Parquet file], elapsed_ms}',
+  statuses: {
+    400: '`query_failed`: the lakehouse refused the SQL (a write, a syntax error), named at `body.sql`',
+    503: '`unavailable`: the lakehouse is not running',
+    504: '`timeout`: past the time limit',
+  },
+};
+
 /** How long past its own time limit the lakehouse gets to give up before the API answers 504 itself. */
 const GRACE_MS = 1000;
 
@@ -25,7 +42,7 @@ const GRACE_MS = 1000;
  * the lakehouse does not stop.
  */
 export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, settings, metrics }) => {
-  app.post<{ Body: Static<typeof QueryBody> }>('/query', { schema: { body: QueryBody } }, async (request) => {
+  app.post<{ Body: Static<typeof QueryBody> }>('/query', { schema: QUERY_SCHEMA }, async (request) => {
     const lakehouse = requireLakehouse(ctx);
     const timeoutMs = Math.min(request.body.timeout_ms ?? settings.query.timeout_ms, settings.query.timeout_ms);
     const maxRows = Math.min(request.body.max_rows ?? settings.query.max_rows, settings.query.max_rows);

@@ -29,6 +29,15 @@ const SplitBody = Type.Object(
   { additionalProperties: false },
 );
 
+const PAUSE_DOCS = {
+  description: 'What comes while paused is counted in `not_recorded`. `changed` is false when it already was so.',
+  reply: '{paused, since_ns, not_recorded, changed}',
+  statuses: { 503: '`unavailable`: the recorder is not running' },
+};
+/** The indexing a split or snapshot reply holds, in short form. */
+const INDEXING =
+  '{state: indexed | failed | pending | off | timeout | not_waited, error?, retry_in_ms?, reason?} | null';
+
 /**
  * POST /recorder/split's reply. `split.closed_now` is false when nothing was recorded since the last split
  * closed: `split` is that one, with its indexing. `split` is null when the bag being recorded has no message yet.
@@ -73,12 +82,38 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
    * its bag open and writes nothing; what comes meanwhile is counted (`not_recorded`), not dropped.
    * `changed` is false for a pause of a paused recorder (or a resume of a recording one).
    */
-  app.post('/recorder/pause', async (): Promise<PauseState> => requireRecorder().pause());
-  app.post('/recorder/resume', async (): Promise<PauseState> => requireRecorder().resume());
+  app.post(
+    '/recorder/pause',
+    {
+      schema: {
+        summary: "Pauses the recorder (rosbag2's `~/pause`): the bag stays open, nothing is written.",
+        ...PAUSE_DOCS,
+      },
+    },
+    async (): Promise<PauseState> => requireRecorder().pause(),
+  );
+  app.post(
+    '/recorder/resume',
+    { schema: { summary: "Resumes a paused recorder (rosbag2's `~/resume`).", ...PAUSE_DOCS } },
+    async (): Promise<PauseState> => requireRecorder().resume(),
+  );
 
   app.post<{ Body: Static<typeof SplitBody> }>(
     '/recorder/split',
-    { schema: { body: SplitBody } },
+    {
+      schema: {
+        body: SplitBody,
+        summary: "Closes the split being recorded (rosbag2's `~/split_bagfile`), so queries see it once indexed.",
+        description:
+          '`split.closed_now` is false when nothing was recorded since the last split closed: `split` is that one. ' +
+          '`split` is null while the bag being recorded has no message yet. A `timeout` indexing goes on.',
+        reply: `{split: {file, bag, messages, start_ns, end_ns, closed_now} | null, indexing: ${INDEXING}}`,
+        statuses: {
+          409: '`not_recording`: the recorder is not recording (disk full, failed), with the reason',
+          503: '`unavailable`: the recorder is not running',
+        },
+      },
+    },
     async (request): Promise<SplitReply> => {
       const recorder = requireRecorder();
       let split: ClosedSplit | undefined;
@@ -106,7 +141,21 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
    */
   app.post<{ Body: Static<typeof SplitBody> }>(
     '/recorder/snapshot',
-    { schema: { body: SplitBody } },
+    {
+      schema: {
+        body: SplitBody,
+        summary: "Writes the snapshot buffer to a new bag under <data_dir>/bags (rosbag2's `~/snapshot`).",
+        description:
+          'The buffer holds the last `recorder.snapshot.max_duration_s` of the bus. A request while a snapshot is ' +
+          'written gets that one (`joined: true`); `snapshot` is null when the buffer holds no message.',
+        reply: `{snapshot: {bag, file, messages, start_ns, end_ns, topics: {<topic>: count}, joined} | null, indexing: ${INDEXING}}`,
+        statuses: {
+          500: '`snapshot_failed`: another I/O error',
+          503: '`unavailable`: the snapshot component is not running (`recorder.snapshot.enabled: true`)',
+          507: '`insufficient_storage`: the disk is full; the buffer is kept',
+        },
+      },
+    },
     async (request): Promise<SnapshotReply> => {
       const snapshotter = ctx.ports.get(PORTS.snapshot);
       if (!snapshotter) {

@@ -66,11 +66,34 @@ const CancelBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** What every route naming a run by id answers besides its own. */
+const RUN_ID_STATUSES = {
+  400: '`ambiguous`: the prefix names several runs (each is named)',
+  404: '`not_found`: no run has that id or prefix',
+  503: '`unavailable`: the agent is not running',
+};
+
 /** Intents and runs, over the agent service (503 when the agent is not running). */
 export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
   app.post<{ Body: Static<typeof IntentBody> }>(
     '/intents',
-    { schema: { body: IntentBody } },
+    {
+      schema: {
+        body: IntentBody,
+        summary: 'Submits an intent: the agent makes a run of it.',
+        description:
+          'Left out, `intent_id` is made, `params` is {}, `targets` is [] (this robot), `policy_ctx.actor` is ' +
+          '`anonymous` and `policy_ctx.source` is `http`. The same intent again (same `intent_id`) is answered ' +
+          'with the run it made.',
+        reply: '201 {run}; 200 {run} for a repeat of an intent already taken',
+        statuses: {
+          409: '`intent_id` already used with a different type, params, targets or policy_ctx',
+          421: '`wrong_target`: `targets` name neither this robot (`robot.id`) nor one of its resources',
+          503: '`unavailable`: the agent is not running (the message says why)',
+          507: '`insufficient_storage`: the journal cannot make it durable (disk full); nothing was accepted',
+        },
+      },
+    },
     async (request, reply) => {
       const agent = requireAgent(ctx);
       const { policy_ctx: p = {}, ...rest } = request.body;
@@ -90,21 +113,53 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
 
   app.get<{ Querystring: Static<typeof RunsQuery> }>(
     '/runs',
-    { schema: { querystring: RunsQuery } },
+    {
+      schema: {
+        querystring: RunsQuery,
+        summary: 'The runs the agent holds, newest first.',
+        reply: '{runs: [run]}',
+        statuses: { 503: '`unavailable`: the agent is not running' },
+      },
+    },
     async (request) => {
       const { status, limit } = request.query;
       return { runs: requireAgent(ctx).listRuns({ ...(status ? { status } : {}), limit }) };
     },
   );
 
-  app.get<{ Params: Static<typeof RunParams> }>('/runs/:id', { schema: { params: RunParams } }, async (request) => {
-    const agent = requireAgent(ctx);
-    return agent.getRun(runIdOf(agent, request.params.id))!;
-  });
+  app.get<{ Params: Static<typeof RunParams> }>(
+    '/runs/:id',
+    {
+      schema: {
+        params: RunParams,
+        summary: 'A run and its events.',
+        description: 'A short run id (its first 13 characters) works wherever a run id does.',
+        reply: '{run, events}',
+        statuses: RUN_ID_STATUSES,
+      },
+    },
+    async (request) => {
+      const agent = requireAgent(ctx);
+      return agent.getRun(runIdOf(agent, request.params.id))!;
+    },
+  );
 
   app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof ApproveBody> }>(
     '/runs/:id/approve',
-    { schema: { params: RunParams, body: ApproveBody } },
+    {
+      schema: {
+        params: RunParams,
+        body: ApproveBody,
+        summary: 'Resumes a run that waits for approval.',
+        reply: '{run}',
+        statuses: {
+          ...RUN_ID_STATUSES,
+          403: "`source` is an outside agent's and the run was started by one (`policy.approval`, docs/mcp.md)",
+          409: '`conflict`: the run is not awaiting approval',
+          507: '`insufficient_storage`: the journal cannot record the approval (disk full)',
+        },
+      },
+    },
     async (request) => {
       const agent = requireAgent(ctx);
       const id = runIdOf(agent, request.params.id);
@@ -121,7 +176,15 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
 
   app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof CancelBody> }>(
     '/runs/:id/cancel',
-    { schema: { params: RunParams, body: CancelBody } },
+    {
+      schema: {
+        params: RunParams,
+        body: CancelBody,
+        summary: 'Ends a run.',
+        reply: '{run}',
+        statuses: { ...RUN_ID_STATUSES, 409: '`conflict`: the run already ended' },
+      },
+    },
     async (request) => {
       const agent = requireAgent(ctx);
       const id = runIdOf(agent, request.params.id);

@@ -10,6 +10,32 @@ import type { RouteContext } from './route-context.ts';
 const StopBody = new Validator(StopRequest);
 const ReleaseBody = new Validator(StopReleaseRequest);
 
+const STOP_DOCS = {
+  summary: "The operator's stop: the robot stops at once, then every run that has not ended is cancelled.",
+  description:
+    'The motion skill is aborted and a zero Twist goes to every governed velocity topic, with or without an agent. ' +
+    'With `agent.stop_latch` (the default) the stop holds until released; a stop while latched keeps the first ' +
+    "latch's `by`, `reason` and `since`. The answer comes within about a second whatever the disk does. The stop " +
+    'listener (docs/api.md) takes the same request off the event loop.',
+  optionalBody: StopRequest,
+  reply:
+    '{topic, aborted, cancelled: [run id], journal_error, latched: {by, reason, since, persisted, error} | null, zeroed}',
+  statuses: {
+    400: 'a body other than `{by?, reason?}`: nothing is stopped',
+    500: '`not_stopped`: the zero Twist could not be sent (the runs are cancelled all the same)',
+  },
+};
+
+const RELEASE_DOCS = {
+  summary: 'Releases the latched stop: the robot may move again; nothing that was stopped restarts.',
+  optionalBody: StopReleaseRequest,
+  reply: '{released, latch}; released is false and latch null when none was latched',
+  statuses: {
+    409: '`conflict`: `since` names another latch than the one held (a newer stop)',
+    500: 'the latch file could not be removed: the latch holds, the message says why',
+  },
+};
+
 /**
  * POST /stop: the operator's stop. The robot stops at once (the motion skill driving it is aborted and a
  * zero Twist goes to the velocity topic), then every run that has not ended, or is being accepted, is
@@ -24,13 +50,13 @@ const ReleaseBody = new Validator(StopReleaseRequest);
  */
 export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
   // The daemon's one stop (its StopAuthority), with the config in force, agent or none.
-  app.post('/stop', async (request): Promise<RobotStopOutcome> => {
+  app.post('/stop', { schema: STOP_DOCS }, async (request): Promise<RobotStopOutcome> => {
     const body = parseBody(StopBody, request.body);
     return ctx.robotStop.stop(body.by ?? 'api', body.reason);
   });
 
   // A person releases the latched stop: nothing restarts, new motion is taken from now on.
-  app.post('/stop/release', async (request): Promise<StopReleaseOutcome> => {
+  app.post('/stop/release', { schema: RELEASE_DOCS }, async (request): Promise<StopReleaseOutcome> => {
     const body = parseBody(ReleaseBody, request.body);
     try {
       return await ctx.robotStop.release(body.by ?? 'api', body.since);

@@ -22,6 +22,25 @@ const ResumeBody = Type.Object(
   { additionalProperties: false },
 );
 
+const SYNC_STATE =
+  '{enabled: true, online, paused, awaiting: {files, bytes}, states, current, last_error, degraded, uploads, budget}';
+const SYNC_DOCS = {
+  summary: "Bulk sync's state: files awaiting, the upload under way with its rate and ETA, the last error, the budget.",
+  reply: `${SYNC_STATE}, or {enabled: false, reason}`,
+};
+const SYNC_PAUSE_DOCS = {
+  body: PauseBody,
+  summary: 'Holds bulk uploads (events and heartbeats go on).',
+  reply: SYNC_STATE,
+  statuses: { 503: '`unavailable`: bulk sync is not running (the message says why)' },
+};
+const SYNC_RESUME_DOCS = {
+  body: ResumeBody,
+  summary: "Lifts the robot's pause of bulk uploads, and central's too with `central: true`.",
+  reply: SYNC_STATE,
+  statuses: SYNC_PAUSE_DOCS.statuses,
+};
+
 /**
  * Bulk sync (docs/sync.md): GET /sync (files awaiting, the upload under way with its rate and ETA, the last
  * error, the budget, paused or not), POST /sync/pause and /sync/resume (bulk uploads only: events and
@@ -36,7 +55,7 @@ export const syncRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx })
   };
   const service = (): SyncService | undefined => ctx.ports.get(PORTS.sync);
 
-  app.get('/sync', async (): Promise<SyncReply> => {
+  app.get('/sync', { schema: SYNC_DOCS }, async (): Promise<SyncReply> => {
     const status = service()?.syncStatus();
     return status ? { enabled: true, ...status } : { enabled: false, reason: why() };
   });
@@ -47,10 +66,10 @@ export const syncRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx })
       throw unavailable('bulk sync', why());
     return { enabled: true, ...s.syncStatus() };
   };
-  app.post<{ Body: Static<typeof PauseBody> }>('/sync/pause', { schema: { body: PauseBody } }, (request) =>
+  app.post<{ Body: Static<typeof PauseBody> }>('/sync/pause', { schema: SYNC_PAUSE_DOCS }, (request) =>
     pauseOrResume(true, request.body?.reason, false),
   );
-  app.post<{ Body: Static<typeof ResumeBody> }>('/sync/resume', { schema: { body: ResumeBody } }, (request) =>
+  app.post<{ Body: Static<typeof ResumeBody> }>('/sync/resume', { schema: SYNC_RESUME_DOCS }, (request) =>
     pauseOrResume(false, undefined, request.body?.central === true),
   );
 };
