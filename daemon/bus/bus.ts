@@ -1,5 +1,5 @@
 import { fullNameProblem } from '../names/index.ts';
-import { errorText } from '../util/index.ts';
+import { errorText, withTimeout } from '../util/index.ts';
 import { BusError, QueryError } from './errors.ts';
 import { isTopicGlob } from './glob.ts';
 import { Publisher } from './publisher.ts';
@@ -180,23 +180,16 @@ export class Bus {
         `nothing serves query ${name}${known.length ? ` (served: ${known.join(', ')})` : ''}`,
       );
     }
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // Reject before aborting: a handler that answers its abort at once must not win the race.
-        reject(new QueryError('timeout', `query ${name} got no reply within ${timeoutMs} ms`));
-        controller.abort();
-      }, timeoutMs);
-    });
     let reply: unknown;
     try {
-      reply = await Promise.race([handler(request, controller.signal), timeout]);
+      reply = await withTimeout(
+        (signal) => handler(request, signal),
+        timeoutMs,
+        () => new QueryError('timeout', `query ${name} got no reply within ${timeoutMs} ms`),
+      );
     } catch (error) {
       if (error instanceof QueryError) throw error;
       throw new QueryError('handler_error', `query ${name} failed: ${errorText(error)}`);
-    } finally {
-      clearTimeout(timer);
     }
     // Handlers are typed, but a plain JS one (or one resolving nothing) is caught here, naming the query.
     const { encoding, payload } = (reply ?? {}) as Partial<QueryPayload>;

@@ -177,14 +177,15 @@ describe('Supervisor waits for stop', () => {
     try {
       await supervisor.start(defaultConfig());
       await fourth.promise; // three retries, each a create, a start and a stop after the failed start
-      const stopSignals = new Set(
+      // The supervisor's stop signal, and those of the starts' timeouts.
+      const signals = new Set(
         addListener.mock.contexts.filter(
           (target, i) => target instanceof AbortSignal && addListener.mock.calls[i]![0] === 'abort',
         ),
       );
-      expect(stopSignals.size).toBe(1);
+      expect(signals.size).toBeGreaterThanOrEqual(1);
       // At most the wait of the start in flight (the fourth); without their removal, one or two per start.
-      for (const target of stopSignals)
+      for (const target of signals)
         expect(getEventListeners(target as AbortSignal, 'abort').length).toBeLessThanOrEqual(1);
     } finally {
       addListener.mockRestore();

@@ -3,7 +3,7 @@ import type { EdgeConfig } from '../config/index.ts';
 import type { Ports } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
-import { errorText, exponentialBackoff } from '../util/index.ts';
+import { errorText, exponentialBackoff, withTimeout } from '../util/index.ts';
 import { Wiring } from './wiring.ts';
 
 export interface SupervisorOptions {
@@ -435,19 +435,5 @@ function safeHealth(component: Component): ComponentHealth {
     return component.health();
   } catch (error) {
     return { state: 'degraded', reason: `health check threw: ${(error as Error).message}` };
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -17,6 +17,7 @@ export { SyncThread } from './sync-thread.ts';
 export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.ts';
 export { rateLimitedErrors } from './rate-limited-errors.ts';
 export { TokenBucket } from './token-bucket.ts';
+export { TimeoutError, withTimeout, within, type TimeoutOptions } from './timeout.ts';
 export { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
 export {
   applyThreadScheduling,

@@ -1,0 +1,61 @@
+/** The error withTimeout rejects with when time is up; its message says what did not finish in time. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+export interface TimeoutOptions {
+  /** Ends the wait early: withTimeout rejects with the signal's reason, within gives `late`. */
+  signal?: AbortSignal;
+  /** The timer does not hold the process up: a wait that must not keep a stopping process alive. */
+  unref?: boolean;
+}
+
+/**
+ * `work`'s outcome, unless `ms` pass first: then rejects with a TimeoutError of `message` (or with what
+ * `message()` returns) and aborts the signal `work` was given, in that order, so work that answers its abort at
+ * once does not win. The timer is cleared as soon as either ends; what `work` still does after is its own.
+ */
+export async function withTimeout<T>(
+  work: Promise<T> | ((signal: AbortSignal) => Promise<T>),
+  ms: number,
+  message: string | (() => unknown),
+  options: TimeoutOptions = {},
+): Promise<T> {
+  const { signal: outer, unref = false } = options;
+  const timeUp = new AbortController();
+  const signal = outer ? AbortSignal.any([outer, timeUp.signal]) : timeUp.signal;
+  let giveUp = (): void => undefined;
+  const given = new Promise<never>((_, reject) => {
+    giveUp = () => reject(signal.reason);
+    // Listening before `work` does: this rejection is the first reaction to the abort.
+    if (signal.aborted) giveUp();
+    else signal.addEventListener('abort', giveUp, { once: true });
+  });
+  const timer = setTimeout(() => timeUp.abort(typeof message === 'string' ? new TimeoutError(message) : message()), ms);
+  if (unref) timer.unref();
+  try {
+    return await Promise.race([typeof work === 'function' ? work(signal) : work, given]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', giveUp);
+  }
+}
+
+/**
+ * `work`'s value, or `late` once `ms` pass (or `options.signal` aborts) before it settles: for a wait that goes on
+ * without the answer rather than failing. A rejection of `work` passes through.
+ */
+export async function within<T, L = undefined>(
+  work: Promise<T>,
+  ms: number,
+  late?: L,
+  options: TimeoutOptions = {},
+): Promise<T | L> {
+  const timedOut = {};
+  try {
+    return await withTimeout(work, ms, () => timedOut, options);
+  } catch (error) {
+    if (error === timedOut || (options.signal?.aborted && error === options.signal.reason)) return late as L;
+    throw error;
+  }
+}
