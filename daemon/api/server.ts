@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { MessageCodec } from '../bus/index.ts';
 import type { ApiSettings } from '../config/index.ts';
 import type { ComponentContext } from '../lifecycle/index.ts';
+import { within } from '../util/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { makeAuthHook } from './auth.ts';
@@ -161,11 +162,8 @@ export async function buildApiServer(
     close: async () => {
       hub.close();
       live.close();
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
       const closed = app.close();
-      await Promise.race([closed, grace]);
-      clearTimeout(timer);
+      await within(closed, CLOSE_GRACE_MS);
       app.server.closeAllConnections();
       await closed;
     },

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
-import { applyThreadScheduling, StopLine } from '../util/index.ts';
+import { applyThreadScheduling, StopLine, within } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { clientErrorHandler } from './client-error.ts';
 import { apiPageOrigin, crossSiteRefusal, jsonTypeRefusal } from './cross-site.ts';
@@ -87,12 +87,14 @@ async function sendZeros(): Promise<{ zeroed: string[]; failed: Record<string, s
   // The line is the first: the control loops' threads and the sim read it on their next tick.
   const zeroed = ['line'];
   const failed: Record<string, string> = {};
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ZERO_WAIT_MS)));
   await Promise.all(
     [...zeros].map(async ([name, { sender }]) => {
       try {
-        const topics = await Promise.race([sender.then((s) => s.zero()), late]);
+        const topics = await within(
+          sender.then((s) => s.zero()),
+          ZERO_WAIT_MS,
+          'late' as const,
+        );
         if (topics === 'late') failed[name] = `no answer within ${ZERO_WAIT_MS} ms`;
         else zeroed.push(...topics.map((t) => `${name} ${t}`));
       } catch (error) {
@@ -100,7 +102,6 @@ async function sendZeros(): Promise<{ zeroed: string[]; failed: Record<string, s
       }
     }),
   );
-  clearTimeout(timer);
   return { zeroed, failed };
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { withTimeout } from '../../util/index.ts';
 import { HttpError } from '../errors.ts';
 import { requireLakehouse } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
@@ -48,26 +49,18 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
     const maxRows = Math.min(request.body.max_rows ?? settings.query.max_rows, settings.query.max_rows);
     const maxBytes = Math.min(request.body.max_bytes ?? settings.query.max_bytes, settings.query.max_bytes);
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new HttpError(
-              504,
-              'timeout',
-              `query did not finish within ${timeoutMs} ms (api.query.timeout_ms or timeout_ms)`,
-            ),
-          ),
-        timeoutMs + GRACE_MS,
-      );
-    });
     let outcome = 'ok';
     try {
-      const result = await Promise.race([
+      const result = await withTimeout(
         lakehouse.query(request.body.sql, { timeoutMs, maxRows, maxBytes }),
-        deadline,
-      ]);
+        timeoutMs + GRACE_MS,
+        () =>
+          new HttpError(
+            504,
+            'timeout',
+            `query did not finish within ${timeoutMs} ms (api.query.timeout_ms or timeout_ms)`,
+          ),
+      );
       const why =
         result.truncated_by === 'max_bytes'
           ? `the rows as JSON would pass ${maxBytes} bytes (api.query.max_bytes, or max_bytes in the request): select fewer or narrower columns, or add a LIMIT`
@@ -93,7 +86,6 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
       // The lakehouse rejects what it will not run (a write, a syntax error): the client's SQL is at fault.
       throw new HttpError(400, 'query_failed', `body.sql: ${message}`, [{ path: 'body.sql', message }]);
     } finally {
-      clearTimeout(timer);
       metrics.query.observe({ outcome }, (performance.now() - started) / 1000);
     }
   });

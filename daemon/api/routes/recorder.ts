@@ -9,6 +9,7 @@ import {
   type SplitIndexing,
   type TakenSnapshot,
 } from '../../contract/index.ts';
+import { within } from '../../util/index.ts';
 import { HttpError, unavailable } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
@@ -128,7 +129,7 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
       if (!request.body.wait) return { split, indexing: { state: 'not_waited' } };
       const lakehouse = ctx.ports.get(PORTS.lakehouse);
       if (typeof lakehouse?.splitIndexing !== 'function') return { split, indexing: noLakehouse() };
-      return { split, indexing: await withTimeout(lakehouse.splitIndexing(split.file), request.body.timeout_ms) };
+      return { split, indexing: await indexedWithin(lakehouse.splitIndexing(split.file), request.body.timeout_ms) };
     },
   );
 
@@ -180,26 +181,18 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
       if (!request.body.wait) return { snapshot, indexing: { state: 'not_waited' } };
       const lakehouse = ctx.ports.get(PORTS.lakehouse);
       if (typeof lakehouse?.splitIndexing !== 'function') return { snapshot, indexing: noLakehouse() };
-      return { snapshot, indexing: await withTimeout(lakehouse.splitIndexing(snapshot.file), request.body.timeout_ms) };
+      return {
+        snapshot,
+        indexing: await indexedWithin(lakehouse.splitIndexing(snapshot.file), request.body.timeout_ms),
+      };
     },
   );
 };
 
-async function withTimeout(indexing: Promise<SplitIndexing>, ms: number): Promise<SplitReply['indexing']> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<SplitReply['indexing']>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve({
-          state: 'timeout',
-          reason: `not indexed within ${ms} ms (the lakehouse's queue is behind); it goes on`,
-        }),
-      ms,
-    );
+/** The split's indexing as the lakehouse says it within `ms`, else that it goes on. */
+function indexedWithin(indexing: Promise<SplitIndexing>, ms: number): Promise<SplitReply['indexing']> {
+  return within(indexing, ms, {
+    state: 'timeout' as const,
+    reason: `not indexed within ${ms} ms (the lakehouse's queue is behind); it goes on`,
   });
-  try {
-    return await Promise.race([indexing, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
