@@ -4,6 +4,7 @@ import type { RunQuotas } from '../policy/index.ts';
 import type { ParsedIntent } from './intents.ts';
 import { LiveRun } from './live-run.ts';
 import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';
+import { within } from '../util/index.ts';
 
 export interface LiveRunsOptions {
   store: RunStore;
@@ -103,10 +104,7 @@ export class LiveRuns {
   async stop(reason: string): Promise<void> {
     // All at once: each end may wait for a skill it stopped to say what it did.
     await Promise.all([...this.#live.values()].map((live) => this.#letGo(live, reason)));
-    await Promise.race([
-      Promise.allSettled([...this.#tasks]),
-      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
-    ]);
+    await within(Promise.allSettled([...this.#tasks]), 2000);
   }
 
   async #letGo(live: LiveRun, reason: string): Promise<void> {

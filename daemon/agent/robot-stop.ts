@@ -9,6 +9,7 @@ import { HaltError, haltRobot } from './skills/stop.ts';
 import type { StopOrder } from '../safety/index.ts';
 
 import { STOP_REPLY_WAIT_MS } from '../safety/index.ts';
+import { within } from '../util/index.ts';
 
 export interface RobotStopOptions {
   motion: MotionLock;
@@ -202,11 +203,6 @@ function plural(n: number, noun: string): string {
 }
 
 /** Each promise's value, or PENDING for those not settled within `ms`; the promises must not reject. */
-async function settledWithin<T>(promises: Promise<T>[], ms: number): Promise<(T | typeof PENDING)[]> {
-  const out: (T | typeof PENDING)[] = promises.map(() => PENDING);
-  promises.forEach((p, i) => void p.then((value) => (out[i] = value)));
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(promises), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-  return out;
+function settledWithin<T>(promises: Promise<T>[], ms: number): Promise<(T | typeof PENDING)[]> {
+  return Promise.all(promises.map((p) => within(p, ms, PENDING)));
 }

@@ -9,6 +9,7 @@ import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES 
 import { stopEvent, STOP_EVENT_KINDS, type StopEventPayload } from './stop-event.ts';
 import { RobotNotStoppedError, type StopOrder } from './stop-order.ts';
 import { latchReport, StopLatch } from './stop-latch.ts';
+import { within } from '../util/index.ts';
 
 /** How long a stop's reply waits for the hooks' cancels, the latch file and the stop's event to be written. */
 export const STOP_REPLY_WAIT_MS = 1000;
@@ -223,10 +224,10 @@ export class StopAuthority implements RobotStopAuthority {
 
   /** What a listener's stop's own zero commands did, as its event says it: within the reply's wait. */
   async #offLoopReport(offLoop: OffLoopStop): Promise<StopEventPayload['off_loop']> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.#waitMs)));
-    const zeroes = await Promise.race([offLoop.zeroes.catch(() => undefined), late]);
-    clearTimeout(timer);
+    const zeroes = await within(
+      offLoop.zeroes.catch(() => undefined),
+      this.#waitMs,
+    );
     return {
       at: offLoop.at,
       zeroed: zeroes?.zeroed ?? [],
@@ -265,20 +266,17 @@ export class StopAuthority implements RobotStopAuthority {
    */
   async #reports(hooks: { name: string; outcome: StopHookOutcome }[]): Promise<StopHookReport[]> {
     const late: StopHookReport = {};
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.#waitMs * 10)));
-    const reports = await Promise.all(
+    return Promise.all(
       hooks.map(async ({ name, outcome }) => {
         if (!outcome.settled) return late;
-        const report = await Promise.race([
+        const report = await within(
           outcome.settled.catch((error: Error) => ({ problems: [`${name}: ${error.message}`] })),
-          deadline,
-        ]);
+          this.#waitMs * 10,
+          'late' as const,
+        );
         return report === 'late' ? { problems: [`${name} had not ended what it drives when the reply went`] } : report;
       }),
     );
-    clearTimeout(timer);
-    return reports;
   }
 
   /**
@@ -317,20 +315,11 @@ export class StopAuthority implements RobotStopAuthority {
       () => undefined,
       (error: Error) => `the stop's event could not be journaled: ${error.message}`,
     );
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<string>(
-      (resolve) =>
-        (timer = setTimeout(
-          () =>
-            resolve(
-              `the stop's event is still being journaled after ${this.#waitMs} ms (the journal's disk is slow or stuck)`,
-            ),
-          this.#waitMs,
-        )),
+    return within(
+      appended,
+      this.#waitMs,
+      `the stop's event is still being journaled after ${this.#waitMs} ms (the journal's disk is slow or stuck)`,
     );
-    const result = await Promise.race([appended, late]);
-    clearTimeout(timer);
-    return result;
   }
 
   /** Keeps the last odometry message (undecoded, not a subscriber) for where the robot was when stopped. */

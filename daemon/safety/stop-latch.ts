@@ -6,7 +6,7 @@ import type { StopLatchState, StopLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
 import { field, fullTwist, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
-import { StopLine, writeDurably } from '../util/index.ts';
+import { StopLine, within, writeDurably } from '../util/index.ts';
 import type { StopOrder } from './stop-order.ts';
 
 /**
@@ -215,9 +215,7 @@ export async function latchReport(
   path: string,
   waitMs: number,
 ): Promise<StopLatchState> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([engaged.written, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-  clearTimeout(timer);
+  await within(engaged.written, waitMs);
   const state = { ...engaged.state };
   if (!state.persisted && state.error === null)
     state.error = `the latch file ${path} is still being written after ${waitMs} ms (its disk is slow or stuck): the latch holds here; a restart finds it only once written`;
