@@ -296,9 +296,9 @@ export async function run(): Promise<BenchResult[]> {
       durable.push((await oursRun(always.agent, always.journal, oursFaux)).perCall);
     heldBytes = heldRecordBytes(never.journal);
   } finally {
-    await never.agent.stop();
-    await always.agent.stop();
-    await memory.agent.stop();
+    await never.agent.close();
+    await always.agent.close();
+    await memory.agent.close();
     await never.journal.close();
     await always.journal.close();
     await appendOnly.close();

@@ -58,7 +58,7 @@ async function recordScans(dataDir: string, registry: DefinitionsRegistry): Prom
     if (i % 200 === 199) await recorder.flush(); // the recorder keeps up: nothing is dropped
   }
   await recorder.flush();
-  await recorder.stop();
+  await recorder.close();
   bus.close();
   return { bag: recorder.bags[0]!, messages };
 }

@@ -61,7 +61,7 @@ export async function startRecorderLoad(options: RecorderLoadOptions): Promise<R
   return {
     async stop() {
       clearInterval(timer);
-      await recorder.stop();
+      await recorder.close();
       load.close();
       const drops = bus
         .subscriptions()

@@ -51,7 +51,7 @@ async function rssWhileRecording(
     next += 100;
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
   }
-  await recorder.stop();
+  await recorder.close();
   bus.close();
   const written = Object.values(recorder.written()).reduce((a, b) => a + b, 0);
   const dropped = Object.values(recorder.drops()).reduce((a, b) => a + b, 0);

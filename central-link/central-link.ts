@@ -280,7 +280,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     );
   }
 
-  async stop(reason?: string): Promise<void> {
+  async close(reason?: string): Promise<void> {
     const running = this.#running;
     if (!running) return;
     this.#running = undefined;

@@ -174,8 +174,8 @@ export class IntentIntake {
   }
 
   /**
-   * A `stop` intent from central acts at once, as the link reads it (its signature checked): the agent's halt, the
-   * stop skill's own first step (the motion skill aborted, a zero Twist through the gate), before the intent is
+   * A `stop` intent from central acts at once, as the link reads it (its signature checked): the agent's haltMotion,
+   * the stop skill's own first step (the motion skill aborted, a zero Twist through the gate), before the intent is
    * accepted, journaled and run, which can wait on the disk and on the link's rate. The intent then runs as any
    * (its stop skill halts again, and its run records it); one refused after (a replay of its id, the rate) has
    * halted the robot all the same. Nothing else acts here, and nothing here throws.
@@ -191,7 +191,7 @@ export class IntentIntake {
     }
     if (typeof raw !== 'object' || raw === null || (raw as { type?: unknown }).type !== 'stop') return;
     const id = idOf(raw);
-    this.#agent()?.halt(`stopped by central's stop intent${id === null ? '' : ` ${id}`}`);
+    this.#agent()?.haltMotion(`stopped by central's stop intent${id === null ? '' : ` ${id}`}`);
   }
 
   /**

@@ -43,13 +43,13 @@ export class PoliciesComponent implements Component, MetricsProvider {
         );
       }
     } catch (error) {
-      await this.stop();
+      await this.close();
       throw error;
     }
     this.#state = 'running';
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#generation++;
     for (const s of this.#services) s.close();
     this.#services = [];

@@ -190,7 +190,7 @@ export class RosComponent implements Component, MetricsProvider {
     this.#poll();
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     const running = this.#running;
     if (running === undefined) return;
     this.#running = undefined;

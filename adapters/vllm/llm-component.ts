@@ -74,7 +74,7 @@ export class LlmComponent implements Component, ModelService, MetricsProvider {
     return { max_tool_argument_bytes, max_reply_bytes };
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     for (const unserve of this.#unserve.splice(0)) unserve();
   }
 

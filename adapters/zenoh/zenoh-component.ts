@@ -200,7 +200,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#receiveLink?.start();
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#stopped = true;
     this.#ctx.robotStop.setOffLoopZero(this.name, undefined);
     this.#reconciling.close();

@@ -337,7 +337,7 @@ describe('the edge agent', () => {
     const before = await startAgent(componentContext(config, { journal }), { model: first.model, navigation });
     const run = await before.submitIntent(nl('go to (1, 2)'), 'http');
     await settled(before, run.run_id, ['awaiting_approval']);
-    await before.stop();
+    await before.close();
     forgetAgent(before);
 
     const second = fauxModel();
@@ -382,7 +382,7 @@ describe('the edge agent', () => {
     await crashed.start();
     const run = await crashed.submitIntent(intent('navigate_to', { x: 1, y: 1 }), 'http');
     await settled(crashed, run.run_id, ['running']);
-    // No stop(): the process is gone. A new one reads the same journal.
+    // No close(): the process is gone. A new one reads the same journal.
     const after = await startAgent(componentContext({}, { journal }));
     expect(after.getRun(run.run_id)!.run).toMatchObject({
       status: 'interrupted',

@@ -100,7 +100,7 @@ export class AgentComponent
   #motion: MotionLock;
   #navigation: AgentNavigation;
   #robotStop: RobotStop;
-  /** Why the agent stopped, once stop() was called: a start or an acceptance still going then must not act. */
+  /** Why the agent stopped, once close() was called: a start or an acceptance still going then must not act. */
   #stopped: string | undefined;
 
   constructor(ctx: ComponentContext, options: AgentComponentOptions = {}) {
@@ -238,7 +238,7 @@ export class AgentComponent
   }
 
   /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */
-  async stop(reason = 'the daemon stopped'): Promise<void> {
+  async close(reason = 'the daemon stopped'): Promise<void> {
     this.#stopped = reason;
     this.#offStop?.();
     this.#intentTopic.close();
@@ -332,7 +332,7 @@ export class AgentComponent
     return this.#approvals.cancel(runId, by, reason);
   }
 
-  halt(reason: string): void {
+  haltMotion(reason: string): void {
     try {
       haltRobot({ motion: this.#motion, gate: this.#gate }, reason);
     } catch (error) {
@@ -346,8 +346,8 @@ export class AgentComponent
    * has not ended is cancelled, and so is the run of any intent being accepted (see RobotStop). The reply
    * waits a bounded time for the journal. With agent.stop_latch it latches: no motion until `releaseStop`.
    */
-  stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
-    return this.#ctx.robotStop.stop(by, reason);
+  halt(by: string, reason?: string): Promise<RobotStopOutcome> {
+    return this.#ctx.robotStop.halt(by, reason);
   }
 
   /**

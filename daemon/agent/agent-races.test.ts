@@ -80,7 +80,7 @@ describe('the edge agent, concurrently', () => {
     const before = await startAgent(componentContext(config, { journal }), { navigation });
     const run = await before.submitIntent(intent('navigate_to', { x: 1, y: 2 }), 'http');
     await settled(before, run.run_id, ['awaiting_approval']);
-    await before.stop();
+    await before.close();
     forgetAgent(before);
 
     const after = await startAgent(componentContext(config, { journal }), { navigation });
@@ -179,7 +179,7 @@ describe('the edge agent, when the journal fails', () => {
     );
     // The journal's last word is still `pending`: a restart brings the run back interrupted.
     journal.broken = false;
-    await agent.stop();
+    await agent.close();
     forgetAgent(agent);
     const after = await startAgent(componentContext({}, { journal }));
     expect(after.getRun(accepted.run_id)!.run.status).toBe('interrupted');

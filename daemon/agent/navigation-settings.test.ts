@@ -12,7 +12,7 @@ const timers: NodeJS.Timeout[] = [];
 
 afterEach(async () => {
   for (const timer of timers.splice(0)) clearInterval(timer);
-  for (const agent of agents.splice(0)) await agent.stop();
+  for (const agent of agents.splice(0)) await agent.close();
 });
 
 const config = { agent: { navigation: { odom_topic: '/robot1/odom', tolerance_m: 0.3 } } };

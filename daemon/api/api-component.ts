@@ -95,7 +95,7 @@ export class ApiComponent implements Component {
     this.#ctx.log.info({ url: this.#url, stop_url: stopUrl ?? null }, 'api listening');
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
     removeApiFile(this.#ctx.dataDir);

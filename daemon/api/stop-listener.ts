@@ -36,7 +36,7 @@ export const spawnStopListener = (data: StopListenerData): Worker =>
  * The thread counts the stop on the stop line at once (the control loops' threads and the sim hold from their
  * next tick, latch or none), sends the off-loop zero commands itself (the Zenoh graph's, on a session of its
  * own), and answers; the main thread hears of it by message and takes the rest through the daemon's one stop
- * (RobotStopAuthority.stop): the hooks, the zero Twist on the bus (ROS 2 included), the latch and its file, the
+ * (RobotStopAuthority.halt): the hooks, the zero Twist on the bus (ROS 2 included), the latch and its file, the
  * journal. Asked for it (`POST /stop?report=full`: the CLI, the status page), it answers with that stop's full
  * report, as the API's POST /stop does, once the main thread has it. It is held to the API's own gate (Host, token,
  * cross-site; the API's own page is let in by CORS), and serves nothing else: the latch is released through the API
@@ -165,7 +165,7 @@ export class StopListener {
     const zeroes = new Promise<{ zeroed: string[]; failed: Record<string, string> }>((resolve) =>
       this.#zeroes.set(m.id, resolve),
     );
-    this.#robotStop.stop(m.by, m.reason ?? undefined, { at: m.at, zeroes }).then(
+    this.#robotStop.halt(m.by, m.reason ?? undefined, { at: m.at, zeroes }).then(
       (outcome) => m.report && this.#post({ type: 'report', id: m.id, status: 200, body: outcome }),
       (error: Error) => {
         // The daemon's stop logged what it did and why not; this says where it came from.

@@ -125,7 +125,7 @@ export interface AgentService {
    * The `stop` skill's first step now, for a stop intent not yet accepted (central's, as the link reads it): the
    * motion skill driving the robot aborted with `reason`, a zero Twist through the gate. Never throws.
    */
-  halt(reason: string): void;
+  haltMotion(reason: string): void;
 }
 
 export function isAgentService(value: unknown): value is AgentService {
@@ -227,14 +227,14 @@ export interface StopLatchView {
 
 /**
  * The one owner of the operator's stop (safety/StopAuthority), handed to every component as
- * ComponentContext.robotStop: whoever stops the robot calls `stop`, whoever drives it registers `onStop` and
+ * ComponentContext.robotStop: whoever stops the robot calls `halt`, whoever drives it registers `onStop` and
  * obeys `latch`.
  */
 export interface RobotStopAuthority {
   readonly latch: StopLatchView;
   readonly counters: { stops: number; releases: number };
   /** `offLoop`: the stop came in on the stop listener's thread, which already sent these zero commands. */
-  stop(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome>;
+  halt(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome>;
   release(by: string, since?: string): Promise<StopReleaseOutcome>;
   onStop(name: string, hook: StopHook): () => void;
   /** Reads the latch file (at start): a stop latched before it holds from now on. */
@@ -294,13 +294,13 @@ export interface StopReleaseOutcome {
  * with agent.stop_latch it holds until `releaseStop`.
  */
 export interface RobotStopService {
-  stopRobot(by: string, reason?: string): Promise<RobotStopOutcome>;
+  halt(by: string, reason?: string): Promise<RobotStopOutcome>;
   /** `since`: the latch the releaser was shown; a newer one is not released (StopLatchConflict). */
   releaseStop(by: string, since?: string): Promise<StopReleaseOutcome>;
 }
 
 export function isRobotStop(value: unknown): value is RobotStopService {
-  return typeof (value as Partial<RobotStopService> | undefined)?.stopRobot === 'function';
+  return typeof (value as Partial<RobotStopService> | undefined)?.halt === 'function';
 }
 
 /**

@@ -165,7 +165,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     log.info({ url: this.#url, clientPublish: client_publish.enabled }, 'foxglove websocket listening');
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     const running = this.#running;
     this.#running = undefined;
     this.#clients.clear();

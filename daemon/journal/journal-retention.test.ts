@@ -24,7 +24,7 @@ async function journalWith(records: number): Promise<DurableJournal> {
 const holder = (name: string, hold: number | undefined): Component & { journalHold(): number | undefined } => ({
   name,
   start: async () => {},
-  stop: async () => {},
+  close: async () => {},
   health: () => ({ state: 'running' }),
   journalHold: () => hold,
 });
@@ -48,7 +48,7 @@ const run = (
 const syncHolder = (name: string, hold: number | undefined): Component & { journalSyncHold(): number | undefined } => ({
   name,
   start: async () => {},
-  stop: async () => {},
+  close: async () => {},
   health: () => ({ state: 'running' }),
   journalSyncHold: () => hold,
 });

@@ -64,11 +64,11 @@ describe('Lakehouse component', () => {
     const lh = lakehouse(dataDir, journal);
     expect(lh.journalHold()).toBe(1); // before its first pass it holds the whole journal
     await lh.start();
-    await lh.stop();
+    await lh.close();
     expect(lh.journalHold()).toBe(6); // indexed through seq 5: journal retention may drop 1..5
     const again = lakehouse(dataDir, journal);
     await again.start();
-    await again.stop(); // a restart indexes nothing twice
+    await again.close(); // a restart indexes nothing twice
     const r = await lh.query(
       "SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date, run_id, ts::VARCHAR FROM events ORDER BY seq, event_id",
     );
@@ -94,7 +94,7 @@ describe('Lakehouse component', () => {
       records.push({ ts: '1700000000000000000', kind: 'run_state', data: {} });
       const lh = lakehouse(dataDir, MemoryJournal.holding(records));
       await lh.start();
-      await lh.stop();
+      await lh.close();
       expect(lh.journalHold()).toBe(records.length + 1);
     }
     const rows = await withCatalog(lakehousePaths(dataDir).catalog, async (conn) =>
@@ -135,7 +135,7 @@ describe('Lakehouse component', () => {
         }),
       );
     await new Promise((r) => setImmediate(r));
-    await recorder.stop();
+    await recorder.close();
     bus.close();
     await lh.idle();
     const r = await lh.query(
@@ -149,7 +149,7 @@ describe('Lakehouse component', () => {
     );
     expect(bags.rows[0]![0]).toBe(r.rows[0]![2]);
     expect(lh.health().state).toBe('running');
-    await lh.stop();
+    await lh.close();
   });
 
   it('skips a periodic job while one of its kind still waits, so the queue stays bounded when jobs are slow', async () => {
@@ -181,7 +181,7 @@ describe('Lakehouse component', () => {
       expect(lh.health().details).toMatchObject({ jobs_queued: 3 });
       await lh.idle();
       expect(runs).toBe(1);
-      await lh.stop(); // a last events job, always queued
+      await lh.close(); // a last events job, always queued
       expect(runs).toBe(2);
     } finally {
       vi.useRealTimers();
@@ -201,7 +201,7 @@ describe('a query asked as the lakehouse starts', () => {
       const result = await lh.query('SELECT count(*) AS n FROM bags');
       expect(result.rows).toEqual([['0']]);
     } finally {
-      await lh.stop();
+      await lh.close();
     }
   });
 
@@ -228,7 +228,7 @@ describe('a query asked as the lakehouse starts', () => {
         /^the lakehouse is starting: its catalog is not ready yet \(.*\); ask again in a moment$/,
       );
     } finally {
-      await lh.stop();
+      await lh.close();
       await held;
     }
   });

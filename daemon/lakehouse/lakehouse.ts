@@ -130,12 +130,12 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    */
   #spaceNote: string | undefined;
   #ticking = false;
-  /** Set by stop(): a queued job that has not begun is left for the next start (see stop). */
+  /** Set by close(): a queued job that has not begun is left for the next start (see close). */
   #draining = false;
   #leftForNextStart: string[] = [];
-  /** Aborted by stop(): the split being indexed is dropped between two batches, left to the next start. */
+  /** Aborted by close(): the split being indexed is dropped between two batches, left to the next start. */
   #stopSignal = new AbortController();
-  /** Set by stop(): no job is queued after it (a free-space check in flight then finds it set). */
+  /** Set by close(): no job is queued after it (a free-space check in flight then finds it set). */
   #stopped = false;
   #indexed = 0;
   /** Topics whose oversized messages were logged (once per topic). */
@@ -321,7 +321,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    * then one last pass over the journal's events. Jobs still queued are left to the next start, whose scan
    * finds the splits not in the catalog (see docs/running.md, "Stopping").
    */
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#stopSignal.abort(new Error('the lakehouse is stopping'));
     this.#compaction.stop(); // a merge in progress is interrupted and left as it was
     for (const t of this.#timers) clearInterval(t);
@@ -724,7 +724,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    * one per job (a split closed, an events flush, a retention pass) with the rest queued behind it.
    */
   #enqueue(kind: string, job: () => Promise<void>, skipped?: () => void): void {
-    // After stop() (a free-space check that was waiting on statfs, a split closed late): the next start, or
+    // After close() (a free-space check that was waiting on statfs, a split closed late): the next start, or
     // the next Lakehouse after a reload, runs its own passes and its start scan indexes what was missed.
     if (this.#stopped || this.#waiting.has(kind)) return;
     this.#waiting.add(kind);

@@ -40,7 +40,7 @@ describe('Lakehouse: messages over project_max_message_bytes in recorded splits'
     const splits = [0, 1, 2, 3, 4].map((i) => join(WBAG, `wbag_${i}.mcap`));
     for (const file of splits) lh.indexRecordedSplit(file, WBAG);
     for (const file of splits) expect(await lh.splitIndexing(file)).toEqual({ state: 'indexed' });
-    await lh.stop();
+    await lh.close();
     const said = lines.filter((l) => l.msg.includes('project_max_message_bytes'));
     const topics = said.map((l) => l.topic);
     expect(topics.length).toBeGreaterThan(1);

@@ -25,7 +25,7 @@ export interface ComponentHealth {
 
 /**
  * A part of the daemon with a lifecycle. The supervisor starts components in order and stops them in
- * reverse; `stop` must flush whatever must not be lost and return within the stop budget.
+ * reverse; `close` must flush whatever must not be lost and return within the stop budget.
  */
 export interface Component {
   readonly name: string;
@@ -34,7 +34,7 @@ export interface Component {
    * `reason` says why when it is not the daemon stopping (a config reload restarts it), for whatever the
    * component ends on the way (the agent's runs).
    */
-  stop(reason?: string): Promise<void>;
+  close(reason?: string): Promise<void>;
   health(): ComponentHealth;
   /** Takes a change of its spec's `liveSettings` slice without a restart (see ComponentSpec). */
   applySettings?(config: EdgeConfig): void;

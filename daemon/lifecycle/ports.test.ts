@@ -17,7 +17,7 @@ function component(name: string, extra: object = {}): Component {
   return {
     name,
     start: async () => undefined,
-    stop: async () => undefined,
+    close: async () => undefined,
     health: () => ({ state: 'running' }),
     ...extra,
   };

@@ -40,7 +40,7 @@ function component(name: string, parts: Partial<Component> = {}): Component {
   return {
     name,
     start: async () => undefined,
-    stop: async () => undefined,
+    close: async () => undefined,
     health: () => ({ state: 'running' }),
     ...parts,
   };
@@ -55,7 +55,7 @@ describe('Supervisor.stop with components that never settle', () => {
     const events: string[] = [];
     const creating = signal();
     const { supervisor, lines } = harness([
-      spec('first', () => component('first', { stop: async () => void events.push('stop first') })),
+      spec('first', () => component('first', { close: async () => void events.push('stop first') })),
       spec('stuck', () => {
         creating.resolve();
         return never<Component>();
@@ -83,7 +83,7 @@ describe('Supervisor.stop with components that never settle', () => {
     await creating.promise;
     expect(await supervisor.stop(20)).toEqual(['late']);
     await started;
-    made.resolve(component('late', { stop: async () => stopped.resolve() }));
+    made.resolve(component('late', { close: async () => stopped.resolve() }));
     await stopped.promise; // the test times out if it is never stopped
   });
 
@@ -103,7 +103,7 @@ describe('Supervisor.stop with components that never settle', () => {
               startCalled.resolve();
               return start ? start() : failStart.promise.then(() => Promise.reject(new Error('connect failed')));
             },
-            stop: () => {
+            close: () => {
               stopCalled.resolve();
               return never();
             },
@@ -124,9 +124,9 @@ describe('Supervisor.stop with components that never settle', () => {
   it('reports a started component whose stop() never settles, and still stops the others', async () => {
     const events: string[] = [];
     const { supervisor } = harness([
-      spec('a', () => component('a', { stop: async () => void events.push('stop a') })),
-      spec('hung', () => component('hung', { stop: () => never() })),
-      spec('c', () => component('c', { stop: async () => void events.push('stop c') })),
+      spec('a', () => component('a', { close: async () => void events.push('stop a') })),
+      spec('hung', () => component('hung', { close: () => never() })),
+      spec('c', () => component('c', { close: async () => void events.push('stop c') })),
     ]);
     await supervisor.start(defaultConfig());
     expect(await supervisor.stop(20)).toEqual(['hung']);
@@ -145,10 +145,10 @@ describe('Supervisor.stop with components that never settle', () => {
       // Stops in 20 ms: within the floor, after a 0 ms wait.
       spec('recorder', () =>
         component('recorder', {
-          stop: () => new Promise<void>((resolve) => setTimeout(() => resolve(void stopped.push('recorder')), 20)),
+          close: () => new Promise<void>((resolve) => setTimeout(() => resolve(void stopped.push('recorder')), 20)),
         }),
       ),
-      spec('stuck', () => component('stuck', { stop: never })),
+      spec('stuck', () => component('stuck', { close: never })),
     ]);
     await supervisor.start(defaultConfig());
     expect(await supervisor.stop(1)).toEqual(['stuck']);

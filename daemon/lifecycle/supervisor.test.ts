@@ -38,7 +38,7 @@ function spec(
         if (failures-- > 0) throw new Error(`${name} cannot reach its peer`);
         events.push(`start ${name}`);
       },
-      async stop() {
+      async close() {
         events.push(`stop ${name}`);
       },
       health: () => ({ state: 'running' }),
@@ -57,7 +57,7 @@ describe('Supervisor', () => {
         create: () => ({
           name: 'slow',
           start: () => new Promise<void>(() => undefined),
-          stop: async () => undefined,
+          close: async () => undefined,
           health: () => ({ state: 'running' }),
         }),
       },

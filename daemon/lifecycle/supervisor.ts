@@ -300,7 +300,7 @@ export class Supervisor {
       slot.component = undefined;
       if (never) {
         // Best effort, as it never started; bounded, as its stop may wait on that start.
-        const stopped = await this.#within(never.stop(), this.#startTimeoutMs).catch(() => 'failed' as const);
+        const stopped = await this.#within(never.close(), this.#startTimeoutMs).catch(() => 'failed' as const);
         if (stopped === 'timeout') this.#didNotStop(spec.name, 'after its failed start');
       }
       if (this.#stopping) return;
@@ -343,7 +343,7 @@ export class Supervisor {
         void pending.then(() => {
           const late = slot.component;
           slot.component = undefined;
-          late?.stop().catch(() => undefined); // best effort: no one waits for it any more
+          late?.close().catch(() => undefined); // best effort: no one waits for it any more
         });
         return;
       }
@@ -359,7 +359,7 @@ export class Supervisor {
     const left = Math.max(deadline - performance.now(), STOP_FLOOR_MS);
     this.#busy = name;
     try {
-      if ((await this.#within(component.stop(reason), left, STOP_FLOOR_MS)) === 'timeout')
+      if ((await this.#within(component.close(reason), left, STOP_FLOOR_MS)) === 'timeout')
         this.#didNotStop(name, `within ${left} ms`);
       else this.#log.info({ component: name }, 'component stopped');
     } catch (error) {

@@ -45,7 +45,7 @@ export class McpGateway {
   #inject: Inject;
   #log: Logger;
   #runs: () => ExternalRuns | undefined;
-  #stop: (by: string, reason?: string) => Promise<RobotStopOutcome>;
+  #halt: (by: string, reason?: string) => Promise<RobotStopOutcome>;
   #exposed: ReadonlySet<McpToolName>;
   /** Every session's calls together, for max_calls_per_minute_total: more sessions buy no more calls. */
   #window: CallWindow;
@@ -53,27 +53,27 @@ export class McpGateway {
   #refused = new Map<string, number>();
 
   /**
-   * `runs`: where a session's reads and refusals become runs (the agent's store, resolved at each window); `stop`: the
-   * daemon's one stop (RobotStopAuthority.stop), which a stop tool call takes as its request is read.
+   * `runs`: where a session's reads and refusals become runs (the agent's store, resolved at each window); `halt`: the
+   * daemon's one stop (RobotStopAuthority.halt), which a stop tool call takes as its request is read.
    */
   constructor({
     settings,
     inject,
     log,
     runs,
-    stop,
+    halt,
   }: {
     settings: McpSettings;
     inject: Inject;
     log: Logger;
     runs: () => ExternalRuns | undefined;
-    stop: (by: string, reason?: string) => Promise<RobotStopOutcome>;
+    halt: (by: string, reason?: string) => Promise<RobotStopOutcome>;
   }) {
     this.#settings = settings;
     this.#inject = inject;
     this.#log = log;
     this.#runs = runs;
-    this.#stop = stop;
+    this.#halt = halt;
     this.#exposed = new Set<McpToolName>([...settings.tools, 'stop']);
     this.#window = new CallWindow({ limit: settings.max_calls_per_minute_total, windowMs: MINUTE_MS });
   }
@@ -127,7 +127,7 @@ export class McpGateway {
   #stopFirst(session: Session, body: unknown): void {
     for (const { id, reason } of stopCalls(body)) {
       if (session.stops.size >= MAX_UNCLAIMED_STOPS) session.stops.delete(session.stops.keys().next().value!);
-      const taken = this.#stop(this.#actor(session.server), reason).catch((error: Error) => {
+      const taken = this.#halt(this.#actor(session.server), reason).catch((error: Error) => {
         // As the tool's POST /stop would fail: RobotNotStoppedError is the API's 500 not_stopped.
         const { statusCode = 500, code = 'internal' } = error as { statusCode?: number; code?: string };
         throw new ApiCallError(statusCode, code, `POST /stop: ${statusCode} ${error.message}`);

@@ -23,7 +23,7 @@ export const mcpRoutes: FastifyPluginAsync<{
     inject: (request) => app.inject(request),
     log: ctx.log.child({ component: 'mcp' }),
     runs: () => ctx.ports.get(PORTS.externalRuns),
-    stop: (by, reason) => ctx.robotStop.stop(by, reason),
+    halt: (by, reason) => ctx.robotStop.halt(by, reason),
   });
   metrics.provide(() => gateway.metrics());
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {

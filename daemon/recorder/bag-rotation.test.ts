@@ -45,7 +45,7 @@ describe('Recorder bags over a long run', () => {
       a.publish(codec.encode('std_msgs/msg/String', { data: `a ${i}` }));
       await pause(2);
     }
-    await recorder.stop();
+    await recorder.close();
 
     expect(recorder.bags.length).toBe(3);
     const bags = await Promise.all(recorder.bags.map(splitsOf));
@@ -85,7 +85,7 @@ describe('Recorder bags over a long run', () => {
       a.publish(codec.encode('std_msgs/msg/String', { data: `a ${i}` }));
       await pause(2);
     }
-    await recorder.stop();
+    await recorder.close();
     expect(recorder.bags.length).toBe(3);
     for (const bag of recorder.bags) {
       const { meta, splits } = await splitsOf(bag);
@@ -121,7 +121,7 @@ describe('Recorder bags over a long run', () => {
     const deleted = report.deleted.map((d) => d.file.split('/').pop()!).sort();
     expect(deleted).toEqual(before.files.map((f) => f.path).sort());
     await send(3); // closes split 3, then 4 and 5
-    await recorder.stop();
+    await recorder.close();
 
     const after = metadataOf(bag);
     const onDisk = readdirSync(bag)

@@ -63,7 +63,7 @@ describe('Recorder on a full disk', () => {
     await waitFor(() => recorder.state === 'recording', 'the resume once the disk has room');
     pub.publish(data);
     await tick();
-    await recorder.stop();
+    await recorder.close();
     expect(recorder.bags.length).toBe(2);
     // The repair that failed on the full disk was tried again, and worked.
     const first = recorder.bags[0]!;
@@ -101,7 +101,7 @@ describe('Recorder on a full disk', () => {
     await waitFor(() => recorder.state === 'recording', 'the resume');
     pub.publish(data);
     await tick();
-    await recorder.stop();
+    await recorder.close();
     expect(recorder.bags.length).toBe(2);
     expect(recorder.bags.map((b) => metadataOf(b).messageCount)).toEqual([1, 1]);
     expect(

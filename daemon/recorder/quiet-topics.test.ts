@@ -48,7 +48,7 @@ describe('Recorder: topics that go quiet', () => {
     for (let i = 0; i < 3; i++) say(`after ${i}`);
     expect(recorder.health().details).toMatchObject({ topics: 2, quiet_topics: 0 });
     await tick();
-    await recorder.stop();
+    await recorder.close();
 
     const bag = recorder.bags[0]!;
     const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');

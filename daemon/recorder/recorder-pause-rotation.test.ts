@@ -37,7 +37,7 @@ describe('recorder pause', () => {
     recorder.resume();
     chatter.publish(text('after'));
     await tick();
-    await recorder.stop();
+    await recorder.close();
     expect(recorder.bags).toHaveLength(2);
     expect(await bagContents(recorder.bags[0]!)).toEqual(['/chatter:before']);
     expect(await bagContents(recorder.bags[1]!)).toEqual(['/map_name:the map', '/chatter:after']);

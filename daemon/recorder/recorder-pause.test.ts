@@ -41,7 +41,7 @@ describe('Recorder pause and resume (rosbag2 ~/pause, ~/resume)', () => {
     expect(recorder.resume()).toMatchObject({ changed: false });
     chatter.publish(text('after'));
     await tick();
-    await recorder.stop();
+    await recorder.close();
 
     const bag = recorder.bags[0]!;
     const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
@@ -66,7 +66,7 @@ describe('Recorder pause and resume (rosbag2 ~/pause, ~/resume)', () => {
     recorder.resume();
     chatter.publish(text('late'));
     await tick();
-    await recorder.stop();
+    await recorder.close();
     const bag = recorder.bags[0]!;
     const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
     expect(meta.messageCount).toBe(1);
@@ -91,7 +91,7 @@ describe('Recorder pause and resume (rosbag2 ~/pause, ~/resume)', () => {
     const { split } = (await ask('recorder/split')) as { split: { file: string; messages: number } };
     expect(split.messages).toBe(1);
     expect(await decoded(split.file)).toEqual([['/chatter', 'kept']]);
-    await recorder.stop();
+    await recorder.close();
     await expect(
       bus.query('recorder/split', { encoding: 'application/json', payload: new Uint8Array() }),
     ).rejects.toMatchObject({ code: 'no_queryable' });

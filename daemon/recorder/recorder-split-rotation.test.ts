@@ -59,6 +59,6 @@ describe('Recorder.split racing a bag rotation', () => {
     // first bag was recorded before the request and not yet on its way to the lakehouse.
     expect(handedOverWhenResolved).toBeUndefined();
     expect(closed).toHaveLength(2);
-    await recorder.stop();
+    await recorder.close();
   });
 });

@@ -38,7 +38,7 @@ describe('Recorder.split (rosbag2 ~/split_bagfile)', () => {
     expect(await recorder.split()).toEqual({ ...split, closed_now: false });
     chatter.publish(text('b0'));
     await tick();
-    await recorder.stop();
+    await recorder.close();
     const after = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
     expect(recorder.bags).toEqual([bag]);
     expect(after.files.map((f) => f.messageCount)).toEqual([6, 1]);
@@ -62,7 +62,7 @@ describe('Recorder.split (rosbag2 ~/split_bagfile)', () => {
       code: 'not_recording',
       message: expect.stringMatching(/not recording \(disk_full: .+\)/),
     });
-    await recorder.stop();
+    await recorder.close();
     await expect(recorder.split()).rejects.toMatchObject({
       statusCode: 409,
       message: expect.stringContaining('(stopped)'),
@@ -83,6 +83,6 @@ describe('Recorder.split (rosbag2 ~/split_bagfile)', () => {
     await expect(recorder.split()).rejects.toMatchObject({ code: 'EIO' });
     failing = undefined;
     await expect.poll(() => recorder.state).toBe('failed');
-    await recorder.stop();
+    await recorder.close();
   });
 });

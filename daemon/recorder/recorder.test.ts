@@ -49,7 +49,7 @@ describe('Recorder', () => {
     late.publish(lateData);
     sent.push({ topic: '/late/status', data: lateData });
     await tick();
-    await recorder.stop();
+    await recorder.close();
 
     const bag = recorder.bags[0]!;
     expect(existsSync(join(bag, RECORDING_MARKER))).toBe(false);
@@ -106,7 +106,7 @@ describe('Recorder', () => {
       if (i % 50 === 0) await tick();
     }
     await tick();
-    await recorder.stop();
+    await recorder.close();
     const bag = recorder.bags[0]!;
     const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
     expect(meta.files.length).toBeGreaterThan(3);
@@ -127,7 +127,7 @@ describe('Recorder', () => {
       p2.publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
       await new Promise((r) => setTimeout(r, 2));
     }
-    await byTime.recorder.stop();
+    await byTime.recorder.close();
     const meta2 = parseMetadata(readFileSync(join(byTime.recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
     expect(meta2.files.map((f) => f.messageCount)).toEqual([1, 1, 1]);
   });
@@ -166,7 +166,7 @@ describe('Recorder', () => {
     for (const release of held.splice(0)) release();
     await flushed;
     expect(pending()).toBe(0);
-    await recorder.stop();
+    await recorder.close();
     const meta = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
     expect(meta.messageCount).toBe(2);
   });
@@ -183,7 +183,7 @@ describe('Recorder', () => {
     expect(recorder.drops()).toEqual({ '/fast': 90, '/slow': 0 });
     const dropped = recorder.metrics().find((m) => m.name === 'auraison_recorder_dropped_total')!;
     expect(dropped.samples).toContainEqual({ labels: { topic: '/fast' }, value: 90 });
-    await recorder.stop();
+    await recorder.close();
     const meta = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
     expect(JSON.parse(meta.customData[DROPS_KEY]!)).toEqual({ '/fast': 90 });
     expect(meta.topics.find((t) => t.name === '/fast')!.messageCount).toBe(10);
@@ -218,7 +218,7 @@ describe('Recorder', () => {
     await waitFor(() => recorder.state === 'recording', 'recording to resume');
     pub.publish(codec.encode('std_msgs/msg/String', { data: 'after' }));
     await tick();
-    await recorder.stop();
+    await recorder.close();
 
     expect(recorder.bags.length).toBe(2);
     const first = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
@@ -256,7 +256,7 @@ describe('Recorder', () => {
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     pub.publish(codec.encode('std_msgs/msg/String', { data: 'still recording' }));
     await tick();
-    await recorder.stop();
+    await recorder.close();
     const meta = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
     expect(meta.messageCount).toBe(1);
   });
@@ -329,7 +329,7 @@ describe('Recorder', () => {
     pub.publish(data);
     await tick();
     await recorder.flush();
-    await recorder.stop();
+    await recorder.close();
     const last = parseMetadata(readFileSync(join(recorder.bags.at(-1)!, 'metadata.yaml'), 'utf8'), 'm');
     expect(last.messageCount).toBe(1);
   });

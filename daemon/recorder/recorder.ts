@@ -69,7 +69,7 @@ export interface RecorderOptions {
  * Any other I/O error (EIO, EROFS, ...) puts it in `failed`: it retries into a new bag after a backoff that
  * doubles per failure (1 s up to 60 s), so a broken disk doesn't get a new bag directory every second.
  *
- * Once stop() has returned nothing of the recorder runs: it waits for the disk check and the flush under
+ * Once close() has returned nothing of the recorder runs: it waits for the disk check and the flush under
  * way, and those look, after each wait, whether a stop came meanwhile before they stop or resume recording.
  */
 export class Recorder implements Component, MetricsProvider, RecorderService {
@@ -96,9 +96,9 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   #diskTimer: NodeJS.Timeout | undefined;
   /** The flush running now (the periodic one, or a caller's). */
   #flushing: Promise<void> | undefined;
-  /** The disk check running now: one at a time, and stop() waits for it. */
+  /** The disk check running now: one at a time, and close() waits for it. */
   #checking: Promise<void> | undefined;
-  /** Set by stop(): a disk check that was waiting neither resumes nor stops recording after that. */
+  /** Set by close(): a disk check that was waiting neither resumes nor stops recording after that. */
   #stopping = false;
   #written = new Map<string, number>();
   #ownDrops = new Map<string, number>();
@@ -230,7 +230,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     return short ? { error: Object.assign(new Error(short), { code: 'ENOSPC' }) } : undefined;
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#stopping = true;
     for (const stopServing of this.#stopServing.splice(0)) stopServing();
     clearInterval(this.#flushTimer);

@@ -62,7 +62,7 @@ export class RecordingState {
     return this.#reason;
   }
 
-  /** Recording started (start()), or ended (stop()). */
+  /** Recording started (start()), or ended (close()). */
   set(status: 'recording' | 'stopped'): void {
     this.#status = status;
   }

@@ -56,7 +56,7 @@ function setup(
     onBag: (file, bag) => handed.push([file, bag]),
   });
   cleanups.push(async () => {
-    await snap.stop();
+    await snap.close();
     bus.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -195,7 +195,7 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
     const json = JSON.parse(new TextDecoder().decode(reply.payload)) as { snapshot: { bag: string; messages: number } };
     expect(json.snapshot).toMatchObject({ messages: 1, joined: false });
     expect(existsSync(join(json.snapshot.bag, 'metadata.yaml'))).toBe(true);
-    await snap.stop();
+    await snap.close();
     await expect(
       bus.query('recorder/snapshot', { encoding: 'application/json', payload: new Uint8Array() }),
     ).rejects.toMatchObject({ code: 'no_queryable' });

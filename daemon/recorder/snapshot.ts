@@ -86,7 +86,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   #stopping = false;
   /** The snapshot being written now: a trigger meanwhile gets it. */
   #writing: Promise<SnapshotBag | undefined> | undefined;
-  /** Finishing what a killed daemon left (started by start(), waited for by stop()). */
+  /** Finishing what a killed daemon left (started by start(), waited for by close()). */
   #leftovers: Promise<void> = Promise.resolve();
   /** Bag directories being written or finished: retention leaves them alone. */
   #busy = STAGED_NOW;
@@ -178,7 +178,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
     });
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#stopping = true;
     this.#running = false;
     this.#stopServing?.();

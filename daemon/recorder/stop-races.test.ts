@@ -36,8 +36,8 @@ async function recordOne(io: SegmentIO) {
   return { recorder, closed };
 }
 
-describe('Recorder.stop() with a disk check under way', () => {
-  it('a resume from a full disk that is repairing the abandoned bag when stop() runs opens no bag after it', async () => {
+describe('Recorder.close() with a disk check under way', () => {
+  it('a resume from a full disk that is repairing the abandoned bag when close() runs opens no bag after it', async () => {
     let space = 1e12;
     let refused = 0;
     // While the disk is "full" every write fails with ENOSPC, so the bag cannot be closed and is abandoned
@@ -72,10 +72,10 @@ describe('Recorder.stop() with a disk check under way', () => {
     disk.held = true;
     space = 1e12;
     await waitFor(() => disk.waiting > 0, 'the resume to repair the abandoned bag');
-    const stopped = recorder.stop();
+    const stopped = recorder.close();
     disk.open();
     await stopped;
-    // stop() waited for the check: its repair is done, and the repaired split handed over for indexing.
+    // close() waited for the check: its repair is done, and the repaired split handed over for indexing.
     expect(existsSync(join(bag!, RECORDING_MARKER))).toBe(false);
     expect(closed).toEqual([join(bag!, `${basename(bag!)}_0.mcap`)]);
     await tick(); // whatever the resume would do after its repair, it has done by now
@@ -86,7 +86,7 @@ describe('Recorder.stop() with a disk check under way', () => {
     expect(recorder.currentFile).toBeUndefined();
   });
 
-  it('a check that finds the disk short while stop() runs leaves the bag to stop(), which closes it cleanly', async () => {
+  it('a check that finds the disk short while close() runs leaves the bag to close(), which closes it cleanly', async () => {
     let answer: ((space: FreeSpace) => void) | undefined;
     let calls = 0;
     // The first statfs is start()'s (room to record); the next ones are disk checks, answered by the test.
@@ -100,7 +100,7 @@ describe('Recorder.stop() with a disk check under way', () => {
     const { recorder } = await recordOne(io);
     await waitFor(() => answer !== undefined, 'a disk check waiting on statfs');
 
-    const stopped = recorder.stop();
+    const stopped = recorder.close();
     answer!({ bytes: 0, inodes: Infinity });
     await stopped;
 

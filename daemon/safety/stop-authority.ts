@@ -124,7 +124,7 @@ export class StopAuthority implements RobotStopAuthority {
    * velocity topic (its runs are cancelled and the latch engaged all the same): a person must stop the robot
    * another way.
    */
-  async stop(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome> {
+  async halt(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome> {
     const order: StopOrder = { by, reason };
     // The line first, whichever door the stop came in by: the threads that drive the robot (the control loops, the
     // sim) hold from their next tick, before the hooks and the zero commands below. The listener's stop is on it.

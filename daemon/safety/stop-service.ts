@@ -38,8 +38,8 @@ export class StopService implements Component, RobotStopService, MetricsProvider
     this.#ctx = ctx;
   }
 
-  stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
-    return this.#ctx.robotStop.stop(by, reason);
+  halt(by: string, reason?: string): Promise<RobotStopOutcome> {
+    return this.#ctx.robotStop.halt(by, reason);
   }
 
   releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
@@ -61,7 +61,7 @@ export class StopService implements Component, RobotStopService, MetricsProvider
     this.#unserve = this.#ctx.bus.serve(STOP_QUERY, (request) => this.#stop(request));
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#unserve?.();
     this.#unserve = undefined;
   }
@@ -92,7 +92,7 @@ export class StopService implements Component, RobotStopService, MetricsProvider
   async #stop(request: QueryPayload): Promise<QueryPayload> {
     this.#asked++;
     const body = parseStopQuery(request.payload);
-    const outcome = await this.stopRobot(body.by ?? 'bus', body.reason);
+    const outcome = await this.halt(body.by ?? 'bus', body.reason);
     return { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(outcome)) };
   }
 }

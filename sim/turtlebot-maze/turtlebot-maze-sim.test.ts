@@ -29,7 +29,7 @@ describe('TurtlebotMazeSim pacing', () => {
       sim.unpause();
       await sim.until(0.01);
       // The second step is due 1e5 s of wall time from now; stopping must not wait for it.
-      await sim.stop();
+      await sim.close();
       expect(sim.health().state).toBe('stopped');
     } finally {
       await daemon.stop();

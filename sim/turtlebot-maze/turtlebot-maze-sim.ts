@@ -33,7 +33,7 @@ const PHYSICS_DT = 1 / STEP_HZ;
  */
 const ODOM_HZ = 30;
 const SCAN_HZ = 5;
-// Longest single pacing sleep, wall ms: a slow sim waits in slices, so stop() never waits on a long timer
+// Longest single pacing sleep, wall ms: a slow sim waits in slices, so close() never waits on a long timer
 // and no timer exceeds Node's 2^31-1 ms (beyond which it fires after 1 ms).
 const PACE_SLICE_MS = 100;
 
@@ -203,7 +203,7 @@ export class TurtlebotMazeSim implements Component {
     this.#resume?.();
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#running = false;
     for (const stop of this.#stopServing.splice(0)) stop();
     this.#navigateAction?.close();
@@ -299,7 +299,7 @@ export class TurtlebotMazeSim implements Component {
     if (aheadMs < 1) return yieldToIo();
     const { signal } = this.#stopping;
     while (aheadMs >= 1 && !signal.aborted) {
-      // A stop() aborts the sleep; the rejection it causes is that, not an error.
+      // A close() aborts the sleep; the rejection it causes is that, not an error.
       await sleep(Math.min(aheadMs, PACE_SLICE_MS), undefined, { signal }).catch(() => {});
       aheadMs = dueMs - performance.now();
     }

@@ -84,7 +84,7 @@ describe('auraison-edge status, intent and approve over the API', () => {
   it("status falls back to the status file when the API does not answer, and ignores another daemon's API", async () => {
     const { h: mine, cli } = await setup();
     const port = new URL(mine.url).port;
-    await mine.api!.stop(); // the API is gone (it removes run/api.json); the status file remains
+    await mine.api!.close(); // the API is gone (it removes run/api.json); the status file remains
     mkdirSync(join(mine.dataDir, 'run'), { recursive: true });
     const snapshot = mine.ctx.daemonStatus();
     writeFileSync(
@@ -117,7 +117,7 @@ describe('auraison-edge status, intent and approve over the API', () => {
     expect(live.code, live.stderr).toBe(0);
     expect(live.body.source).toBe('api');
     expect((live.body.runs as { run_id: string }[]).map((r) => r.run_id)).toContain(runId);
-    await harness.api!.stop();
+    await harness.api!.close();
     // This harness journals in memory: with no journal files either, runs says so and fails.
     const none = await cli('runs', '--json');
     expect([none.code, none.stdout]).toEqual([1, '']);

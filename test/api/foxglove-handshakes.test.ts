@@ -212,7 +212,7 @@ describe('connections that never finish their WebSocket handshake', () => {
     partial.socket.write('GET / HTTP/1.1\r\n');
     await waitFor(() => bridge.pendingHandshakes === 1, 'the unfinished handshake counted');
     let stopped = false;
-    void bridge.stop().then(() => (stopped = true));
+    void bridge.close().then(() => (stopped = true));
     await waitFor(
       () => stopped && partial.state.closed,
       'the bridge stopped, the unfinished handshake closed',

@@ -34,7 +34,7 @@ export function policyAgent(hooks: () => PolicyHook[]): Component & { policyHook
   return {
     name: 'agent',
     start: async () => {},
-    stop: async () => {},
+    close: async () => {},
     health: () => ({ state: 'running' }),
     policyHooks: hooks,
   };
@@ -80,7 +80,7 @@ export function foxgloveTestBed() {
     cleanups.push(() => h.close());
     const bridge = new FoxgloveBridge({ ...h.ctx, ...ctx }, h.ctx.config.foxglove, bridgeOptions);
     await bridge.start();
-    cleanups.push(() => bridge.stop());
+    cleanups.push(() => bridge.close());
     h.components.set('foxglove', bridge);
     return { h, bridge, codec: new MessageCodec(h.definitions) };
   }

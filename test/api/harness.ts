@@ -82,7 +82,7 @@ function stopOfDoubles(real: RobotStopAuthority, components: ReadonlyMap<string,
     get counters() {
       return real.counters;
     },
-    stop: (by, reason) => double()?.stopRobot(by, reason) ?? real.stop(by, reason),
+    halt: (by, reason) => double()?.halt(by, reason) ?? real.halt(by, reason),
     release: (by, since) => double()?.releaseStop(by, since) ?? real.release(by, since),
     onStop: (name, hook) => real.onStop(name, hook),
     load: () => real.load(),
@@ -161,8 +161,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     api,
     url: api?.url ?? '',
     close: async () => {
-      await api?.stop();
-      for (const c of extra) await c.stop();
+      await api?.close();
+      for (const c of extra) await c.close();
       bus.close();
       dir.cleanup();
     },

@@ -157,7 +157,7 @@ describe('auraison-edge intent --wait', () => {
     const { h, agent, start } = await setup(600_000, { api: { port } });
     const cli = start('intent', 'stop', '--wait');
     await waitFor(() => /run\.status +\{"status":"running"\}/.test(cli.out.stdout), 'the running event printed');
-    await h.api!.stop();
+    await h.api!.close();
     // While no API answers, the run goes on and ends: its records wait in the journal.
     const runId = agent.listRuns()[0]!.run_id;
     await agent.cancel(runId, 'ops', 'while the API was down');

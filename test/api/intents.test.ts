@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/wait.ts';
 let h: Harness | undefined;
 let agent: AgentComponent | undefined;
 afterEach(async () => {
-  await agent?.stop();
+  await agent?.close();
   await h?.close();
   agent = undefined;
   h = undefined;

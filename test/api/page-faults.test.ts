@@ -30,7 +30,7 @@ afterEach(async () => {
   }
   await browser?.close();
   browser = undefined;
-  await api?.stop();
+  await api?.close();
   api = undefined;
   await h?.close();
   h = undefined;
@@ -119,7 +119,7 @@ describe('the status page across a daemon restart', () => {
 
     // The daemon comes back on the same port with another data dir: its journal starts again at seq 1.
     const { port } = new URL(h.url);
-    await h.api!.stop();
+    await h.api!.close();
     const journal = new MemoryJournal();
     api = new ApiComponent({ ...h.ctx, journal }, { ...h.ctx.config.api, port: Number(port) });
     await api.start();

@@ -47,14 +47,14 @@ class StopOnlyAgent implements Component, RobotStopService {
   constructor(public outcome: RobotStopOutcome) {}
 
   async start(): Promise<void> {}
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.release();
   }
   health(): ComponentHealth {
     return { state: 'running', details: { stop_latch: this.latch } };
   }
 
-  async stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
+  async halt(by: string, reason?: string): Promise<RobotStopOutcome> {
     this.calls.push({ by, reason });
     if (this.hold) await new Promise<void>((resolve) => this.#held.push(resolve));
     this.latch = this.outcome.latched ?? this.latch;
@@ -324,7 +324,7 @@ describe('the STOP button of the status page', () => {
     const h = await harness({ components: [agent] });
     const { page } = await open(h.url);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
-    await (h.api as ApiComponent).stop();
+    await (h.api as ApiComponent).close();
 
     await stopButton(page).click();
     expect(await answer(page)).toEqual({

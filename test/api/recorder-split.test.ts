@@ -70,7 +70,7 @@ describe('POST /recorder/split', () => {
     const refusing = {
       name: 'recorder',
       start: async () => {},
-      stop: async () => {},
+      close: async () => {},
       health: () => ({ state: 'degraded' as const }),
       pause: () => ({}),
       resume: () => ({}),
@@ -135,7 +135,7 @@ describe('auraison-edge bag split', () => {
     h.components.set('recorder', {
       name: 'recorder',
       start: async () => {},
-      stop: async () => {},
+      close: async () => {},
       health: () => ({ state: 'running' as const }),
       pause: () => ({}),
       resume: () => ({}),
@@ -144,7 +144,7 @@ describe('auraison-edge bag split', () => {
     h.components.set('lakehouse', {
       name: 'lakehouse',
       start: async () => {},
-      stop: async () => {},
+      close: async () => {},
       health: () => ({ state: 'running' as const }),
       query: async () => ({}),
       splitIndexing: async () => ({ state: 'failed', error: 'No space left on device', retry_in_ms: 4000 }),
@@ -159,7 +159,7 @@ describe('auraison-edge bag split', () => {
     h.components.set('lakehouse', {
       name: 'lakehouse',
       start: async () => {},
-      stop: async () => {},
+      close: async () => {},
       health: () => ({ state: 'running' as const }),
       query: async () => ({}),
       splitIndexing: () => new Promise(() => {}),

@@ -66,7 +66,7 @@ export async function startRecording(options: RecordingOptions = {}) {
       })
     ).json.rows;
   const close = async () => {
-    for (const c of started.reverse()) await c.stop();
+    for (const c of started.reverse()) await c.close();
     await harness.close();
   };
   return { harness, lakehouse, recorder, publish, count, close };

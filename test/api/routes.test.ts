@@ -44,7 +44,7 @@ describe('health, readiness, status', () => {
     const broken: Component = {
       name: 'zenoh',
       start: async () => {},
-      stop: async () => {},
+      close: async () => {},
       health: () => ({ state: 'failed', reason: 'router tcp/10.0.0.1:7447 unreachable' }),
     };
     h = await startHarness({ components: [broken] });
@@ -78,7 +78,7 @@ describe('health, readiness, status', () => {
     const llm: Component = {
       name: 'llm',
       start: async () => {},
-      stop: async () => {},
+      close: async () => {},
       health: () => ({ state: 'degraded', reason: 'every model endpoint failed recently: local: ECONNREFUSED' }),
     };
     h = await startHarness({
@@ -126,7 +126,7 @@ describe('GET /metrics', () => {
     const recorder: Component & MetricsProvider = {
       name: 'recorder',
       start: async () => {},
-      stop: async () => {},
+      close: async () => {},
       health: () => ({ state: 'running' }),
       metrics: (): MetricFamily[] => [
         {

@@ -106,7 +106,7 @@ describe('a run id in its short form, the same in the CLI, the API and the statu
           .run_id,
       );
     }
-    await agent.stop();
+    await agent.close();
     await journal.close();
     const config = join(dir.path, 'edge.yaml');
     writeFileSync(config, 'data_dir: ./data\n');

@@ -161,7 +161,7 @@ describe('auraison-edge topic against the Foxglove bridge', () => {
     h.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'test' });
     const echo = runMain(['topic', 'echo', '/odom', '--no-reconnect', '--url', bridge.url!]);
     await waitFor(() => topicStats(h, '/odom')?.subscribers === 1, 'echo subscribed');
-    await bridge.stop();
+    await bridge.close();
     const r = await echo;
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(

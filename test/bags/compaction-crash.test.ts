@@ -109,7 +109,7 @@ describe('a compaction killed at each step', () => {
         const lh = testLakehouse(dataDir, registry, { retention: { ...RETENTION_DEFAULTS, enabled: false } });
         await lh.start();
         await lh.idle();
-        await lh.stop();
+        await lh.close();
         const after = await state(dataDir);
         expect(after.listed, what).toEqual(before.listed);
         // Nothing unlisted is left: the merged files of a merge not committed, the old ones of a merge that was.

@@ -247,7 +247,7 @@ describe('compaction', () => {
     await ageCatalog(dataDir, 7200);
     const lh = testLakehouse(dataDir, registry, { retention: { ...RETENTION_DEFAULTS, enabled: false } });
     await lh.start();
-    await lh.stop();
+    await lh.close();
     expect(lh.health().details).toMatchObject({ compactions: 0 });
     expect(await listed(dataDir)).toEqual(before);
   });
@@ -289,7 +289,7 @@ describe('compaction', () => {
     const first = testLakehouse(dataDir, registry, options);
     await first.start();
     await first.idle();
-    await first.stop();
+    await first.close();
     expect(first.health()).toMatchObject({
       state: 'degraded',
       reason: expect.stringMatching(
@@ -303,7 +303,7 @@ describe('compaction', () => {
     const next = testLakehouse(dataDir, registry, { ...options, compactEveryMs: 20 });
     await next.start();
     await waitFor(() => metric(next, 'auraison_lakehouse_compactions_total') === 2, 'the other two merges');
-    await next.stop();
+    await next.close();
     expect(next.health().state).toBe('running');
     expect(next.health().details).toMatchObject({
       parquet_files_at_last_compaction: 33 - 12 - 6 + 2 + 1,

@@ -41,7 +41,7 @@ describe('a recorder killed right after making its bag directory', () => {
     const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, min_free_bytes: 0 };
     const recorder = new Recorder({ bus: new Bus(), definitions: new DefinitionsRegistry(), log, bagsDir, settings });
     await recorder.start();
-    await recorder.stop();
+    await recorder.close();
 
     const bags = readdirSync(bagsDir);
     // Only the bag this start recorded (nothing: an empty bag), which may have taken the removed one's name

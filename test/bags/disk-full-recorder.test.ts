@@ -46,7 +46,7 @@ function recorderOn(disk: string, minFree = MIN_FREE) {
     onSplitClosed: (file) => closed.push(file),
   });
   cleanups.push(async () => {
-    await recorder.stop();
+    await recorder.close();
     bus.close();
   });
   const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
@@ -87,7 +87,7 @@ describe.runIf(canMountTmpfs())('the recorder on a real full disk', () => {
     disk.resize('4m');
     await waitFor(() => recorder.state === 'recording', 'recording once the disk grew');
     await publish(5);
-    await recorder.stop();
+    await recorder.close();
     expect(recorder.bags).toHaveLength(1);
     expect(metadataOf(recorder.bags[0]!).messageCount).toBe(5);
   });
@@ -115,7 +115,7 @@ describe.runIf(canMountTmpfs())('the recorder on a real full disk', () => {
     filler.free();
     await waitFor(() => recorder.state === 'recording', 'the resume');
     await publish(1);
-    await recorder.stop();
+    await recorder.close();
     expect(recorder.bags.map((b) => metadataOf(b).messageCount)).toEqual([300, 1]);
   });
 
@@ -198,7 +198,7 @@ describe.runIf(canMountTmpfs())('the recorder on a real full disk', () => {
     expect(meta.files).toHaveLength(4);
     expect(meta.messageCount).toBeGreaterThanOrEqual(300); // the cut chunk's messages at most are lost
     await publish(1);
-    await recorder.stop();
+    await recorder.close();
     expect(metadataOf(recorder.bags.at(-1)!).messageCount).toBe(1);
   });
 });

@@ -95,7 +95,7 @@ describe('a bag in which nothing was recorded', () => {
       const lines: { level: number; msg: string }[] = [];
       const rec = recorder(bagsDir, lines);
       await rec.start();
-      await rec.stop();
+      await rec.close();
       expect(lines.filter((l) => l.level >= 50)).toEqual([]);
       expect(lines.filter((l) => /nothing was recorded/.test(l.msg)).length).toBe(1);
       await expectEmptyBag(dir);
@@ -104,7 +104,7 @@ describe('a bag in which nothing was recorded', () => {
       const again: { level: number; msg: string }[] = [];
       const rec2 = recorder(bagsDir, again);
       await rec2.start();
-      await rec2.stop();
+      await rec2.close();
       expect(again.filter((l) => l.level >= 40)).toEqual([]);
     },
   );
@@ -113,7 +113,7 @@ describe('a bag in which nothing was recorded', () => {
     const bagsDir = join(work.path, 'clean');
     const rec = recorder(bagsDir, []);
     await rec.start();
-    await rec.stop();
+    await rec.close();
     const dir = join(bagsDir, readdirSync(bagsDir)[0]!);
     await expectEmptyBag(dir);
     const before = snapshot(dir);

@@ -81,7 +81,7 @@ describe('lakehouse files that go away under it', () => {
     const lh = testLakehouse(dataDir, registry, { retention: { ...RETENTION_DEFAULTS, enabled: false } });
     await lh.start();
     await lh.idle();
-    await lh.stop();
+    await lh.close();
     expect(await count(dataDir, 'SELECT count(*) FROM messages')).toBe(320);
     expect(existsSync(files[0]!)).toBe(true);
   });
@@ -166,12 +166,12 @@ describe('a damaged catalog', () => {
     await lh.start();
     await lh.idle();
     expect(lh.health()).toMatchObject({ state: 'degraded', reason: expect.stringContaining(advice) });
-    await lh.stop();
+    await lh.close();
     renameSync(catalog, `${catalog}.damaged`);
     const again = testLakehouse(dataDir, registry, { retention: { ...RETENTION_DEFAULTS, enabled: false } });
     await again.start();
     await again.idle();
-    await again.stop();
+    await again.close();
     expect(await count(dataDir, 'SELECT count(*) FROM messages')).toBe(320);
     expect((await queryLakehouse(dataDir, 'SELECT 1')).warnings).toBeUndefined();
   });

@@ -109,7 +109,7 @@ describe('another process holding the lakehouse catalog', () => {
       await lh.idle();
       expect(await count(dataDir, 'SELECT count(*) FROM "/chatter"')).toBe(320);
     } finally {
-      await lh.stop();
+      await lh.close();
     }
   });
 

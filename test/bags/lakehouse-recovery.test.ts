@@ -157,7 +157,7 @@ describe('recorded splits are indexed even when their first indexing fails', () 
       vi.advanceTimersByTime(10); // the next tick queues the retry
       await lh.idle();
       expect(lh.health().details?.segments_indexed).toBe(1);
-      await lh.stop();
+      await lh.close();
       expect(lh.health().state).toBe('running');
     } finally {
       vi.useRealTimers();
@@ -172,7 +172,7 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     await lh.start();
     await lh.idle();
     expect(lh.health().details?.segments_indexed).toBe(files.length);
-    await lh.stop();
+    await lh.close();
   });
 
   it('at start indexes finished recorded splits the catalog lacks, never an open split, and leaves bags still marked .recording to the recorder', async () => {
@@ -189,7 +189,7 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     const lh = lakehouse(dataDir, { recording: () => ({ files: [files[3]!], bags: [], closing: [] }) });
     await lh.start();
     await lh.idle();
-    await lh.stop();
+    await lh.close();
     expect(await catalogPaths(dataDir)).toEqual(files.slice(0, 3));
     expect(lh.health().state).toBe('running');
   });
@@ -222,7 +222,7 @@ describe("a failed split's retry", () => {
       }
       await lh.idle();
       expect(failures()).toBe(2);
-      await lh.stop();
+      await lh.close();
     } finally {
       vi.useRealTimers();
     }
@@ -242,7 +242,7 @@ describe('what a writer killed mid-import leaves behind', () => {
     }
     const lh = lakehouse(dataDir);
     await lh.start();
-    await lh.stop();
+    await lh.close();
     expect([existsSync(dead), existsSync(legacy), existsSync(live)]).toEqual([false, false, true]);
 
     const again = join(staging, `${deadPid()}-0190eeee`);
@@ -271,7 +271,7 @@ describe('what a writer killed mid-import leaves behind', () => {
     const lh = lakehouse(dataDir);
     await lh.start();
     await lh.idle();
-    await lh.stop();
+    await lh.close();
     expect(existsSync(orphan)).toBe(false);
     expect(await count(dataDir, 'SELECT count(*) FROM messages')).toBe(10);
   });

@@ -44,7 +44,7 @@ describe('the lakehouse stopping with many splits queued to index', () => {
     const first = lakehouse(dir.path, lines);
     await first.start();
     for (const file of files) first.indexRecordedSplit(file, bag);
-    await first.stop();
+    await first.close();
     const states = await Promise.all(files.map((f) => first.splitIndexing(f)));
     const indexed = states.filter((s) => s.state === 'indexed').length;
     expect(indexed).toBeLessThan(files.length / 2);
@@ -60,6 +60,6 @@ describe('the lakehouse stopping with many splits queued to index', () => {
       states2 = await Promise.all(files.map(async (f) => (await next.splitIndexing(f)).state));
     }
     expect(states2).toEqual(files.map(() => 'indexed'));
-    await next.stop();
+    await next.close();
   });
 });

@@ -68,7 +68,7 @@ describe('retention and the recorder meet in the bag being recorded', () => {
     expect(existsSync(bag)).toBe(true);
 
     await send(40); // closes the open split: metadata.yaml is written again
-    await recorder.stop();
+    await recorder.close();
     const after = metadataOf(bag);
     expect(after.files.map((f) => f.path).sort()).toEqual(splitsIn(bag));
     expect(after.customData[RETENTION_DELETED_KEY]!.split(',').sort()).toEqual(
@@ -110,7 +110,7 @@ describe('retention and the recorder meet in the bag being recorded', () => {
     gate.dir = ''; // the close's later writes go through
     gate.release();
     await vi.waitFor(() => expect(closed).toContain(split), WAIT); // handed to the lakehouse to index
-    await recorder.stop();
+    await recorder.close();
     expect(metadataOf(first).files.map((f) => f.path)).toEqual([split.split('/').pop()]);
     expect(existsSync(join(first, '.recording'))).toBe(false); // closed cleanly, not abandoned
   });
@@ -173,7 +173,7 @@ describe('recorded splits the lakehouse has not indexed yet', () => {
     });
     await lh.start(); // queues retention, then the scan that indexes the splits
     await lh.idle();
-    await lh.stop();
+    await lh.close();
     expect(files.every((f) => existsSync(f))).toBe(true);
   });
 });
@@ -198,7 +198,7 @@ describe('the lakehouse after stop()', () => {
     await lh.idle();
     armed = true;
     await vi.waitFor(() => expect(hold).toBeDefined(), WAIT); // a tick is waiting on statfs
-    await lh.stop();
+    await lh.close();
     armed = false;
     free = 0;
     hold!({ size, free }); // it answers: no space at all (a pass run now would delete everything)

@@ -101,7 +101,7 @@ describe('retention keeps free space for the recorder', () => {
     other = size - du(dataDir) - freeSpaceTarget(minFree, size) + 1000; // the disk fills from outside
     await vi.waitFor(() => expect(existsSync(files[0]!)).toBe(false), { timeout: 20_000, interval: 20 });
     await lh.idle();
-    await lh.stop();
+    await lh.close();
     expect(files.slice(1).every((f) => existsSync(f))).toBe(true);
     expect(lh.health()).toMatchObject({
       state: 'degraded',

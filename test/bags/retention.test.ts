@@ -137,7 +137,7 @@ describe('retention on a small data dir', () => {
     });
     await lakehouse.start(); // runs retention once at start
     await lakehouse.idle();
-    await lakehouse.stop();
+    await lakehouse.close();
     expect(files.some((f) => existsSync(f))).toBe(false);
     expect(existsSync(bag)).toBe(false);
     expect(lakehouse.health()).toMatchObject({ state: 'running' });

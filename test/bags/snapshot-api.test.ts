@@ -45,7 +45,7 @@ async function serve(io?: SegmentIO): Promise<{ h: Harness; snap: CountingSnapsh
   await snap.start();
   h.components.set('snapshot', snap);
   open.push(async () => {
-    await snap.stop();
+    await snap.close();
     await h.close();
   });
   const codec = new MessageCodec(h.definitions);

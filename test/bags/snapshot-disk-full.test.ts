@@ -38,7 +38,7 @@ describe.skipIf(!canMountTmpfs())('snapshot on a full disk', () => {
       writing: recorder,
     });
     cleanups.push(async () => {
-      await snap.stop();
+      await snap.close();
       bus.close();
     });
     await snap.start();

@@ -136,12 +136,12 @@ describe('snapshot component restarted by a reload while it writes', () => {
       // The first chunks are on disk; then the disk is slow.
       await waitFor(() => gated.waiting() > 0, 'the snapshot to wait on the disk');
       expect(readdirSync(join(bagsDir, SNAPSHOT_STAGING))).toHaveLength(1);
-      const stopping = old.stop(); // the reload's stop: it waits for the write, past the supervisor's budget
+      const stopping = old.close(); // the reload's stop: it waits for the write, past the supervisor's budget
 
       // The supervisor gave up waiting and started the new instance, which finishes "leftovers" at start.
       const fresh = snapshotter(bus, bagsDir, fsSegmentIO);
       await fresh.start();
-      await fresh.stop(); // waits for its leftovers pass
+      await fresh.close(); // waits for its leftovers pass
       gated.release();
       const taken = await taking; // the old instance's snapshot: whole, where it says
       await stopping;
@@ -169,7 +169,7 @@ describe('snapshot of a latched topic published long before the window', () => {
         writing: recorder,
       });
       cleanups.push(async () => {
-        await snap.stop();
+        await snap.close();
         bus.close();
         rmSync(dir, { recursive: true, force: true });
       });

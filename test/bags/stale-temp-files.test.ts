@@ -76,7 +76,7 @@ describe('temporary files of metadata.yaml writes whose writer died', () => {
       settings,
     });
     await recorder.start();
-    await recorder.stop();
+    await recorder.close();
     bus.close();
     expect(existsSync(join(closed, deadInClosed))).toBe(false);
     expect(existsSync(join(open, deadInOpen))).toBe(false);

@@ -40,7 +40,7 @@ async function bagBeingRecorded(): Promise<{ bag: string; split: string }> {
     settings,
   });
   await recorder.start();
-  cleanups.push(() => recorder.stop());
+  cleanups.push(() => recorder.close());
   const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
   const codec = new MessageCodec(registry);
   for (let i = 0; i < 50; i++) pub.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(200, '.') }));

@@ -196,9 +196,9 @@ async function record(dataDir: string): Promise<void> {
     pub.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(200, '.') }));
     if (i % 20 === 19) await recorder.flush();
   }
-  await recorder.stop();
+  await recorder.close();
   await lakehouse.idle();
-  await lakehouse.stop();
+  await lakehouse.close();
   await journal.close();
   bus.close();
 }
@@ -240,9 +240,9 @@ export async function restart(dataDir: string, options: { retention: boolean }):
   await lakehouse.start();
   await recorder.start();
   await lakehouse.idle();
-  await recorder.stop();
+  await recorder.close();
   await lakehouse.idle();
-  await lakehouse.stop();
+  await lakehouse.close();
   await journal.close();
   bus.close();
 }

@@ -92,7 +92,7 @@ describe('auraison-edge runs list', () => {
     );
     await waitFor(() => agent.getRun(run.run_id)!.run.status === 'failed', 'the run to fail');
     const reason = agent.getRun(run.run_id)!.run.reason!;
-    await agent.stop();
+    await agent.close();
     await journal.close();
     expect(reason.length).toBeGreaterThan(80);
     writeFileSync(join(dir, 'edge.yaml'), 'data_dir: ./data\n');

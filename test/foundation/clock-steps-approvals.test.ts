@@ -35,7 +35,7 @@ async function awaiting(config: Record<string, unknown>, journal = new MemoryJou
 }
 
 async function restarted(agent: AgentComponent, config: Record<string, unknown>, journal: MemoryJournal) {
-  await agent.stop();
+  await agent.close();
   forgetAgent(agent);
   return startAgent(componentContext(config, { journal }));
 }

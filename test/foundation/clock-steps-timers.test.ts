@@ -42,7 +42,7 @@ describe('durations across a wall clock step', () => {
     const component = (name: string, stop: () => Promise<void>): Component => ({
       name,
       start: async () => undefined,
-      stop,
+      close: stop,
       health: () => ({ state: 'running' }),
     });
     const supervisor = new Supervisor({

@@ -37,7 +37,7 @@ class World {
             this.running.add(id);
             this.events.push(`started ${id}`);
           },
-          stop: async () => {
+          close: async () => {
             this.running.delete(id);
             this.events.push(`stopped ${id}`);
           },
@@ -224,7 +224,7 @@ describe('daemon stop: a component that does not stop', () => {
       create: () => ({
         name: 'recorder',
         start: async () => undefined,
-        stop: () => new Promise<void>(() => undefined),
+        close: () => new Promise<void>(() => undefined),
         health: () => ({ state: 'running' }),
       }),
     };

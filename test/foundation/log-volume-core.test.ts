@@ -90,7 +90,7 @@ function flaky(state: { err: string | undefined; starts: number }): ComponentSpe
         state.starts++;
         if (state.err !== undefined) throw new Error(state.err);
       },
-      async stop() {},
+      async close() {},
       health: () => ({ state: 'running' }),
     }),
   };

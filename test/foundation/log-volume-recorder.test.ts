@@ -63,6 +63,6 @@ describe('recorder log volume on a disk that stays full', () => {
     clock += 60_000;
     await waitFor(() => recorder.state === 'recording', 'the resume once the disk has room');
     expect(lines.filter((l) => l.msg === 'recorder: repaired a bag left open')).toHaveLength(1);
-    await recorder.stop();
+    await recorder.close();
   });
 });

@@ -54,7 +54,7 @@ async function recordOdometry(dataDir: string): Promise<string> {
     );
     if (i % 5000 === 0) await new Promise((r) => setImmediate(r)); // the recorder's queue drains
   }
-  await recorder.stop();
+  await recorder.close();
   bus.close();
   return recorder.bags[0]!;
 }

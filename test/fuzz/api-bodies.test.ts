@@ -23,7 +23,7 @@ beforeAll(async () => {
   h.components.set('agent', agent);
 });
 afterAll(async () => {
-  await agent.stop();
+  await agent.close();
   await h.close();
 });
 

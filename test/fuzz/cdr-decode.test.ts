@@ -146,7 +146,7 @@ describe("fuzz: the agent's intent topic", () => {
     await agent.start();
   });
   afterAll(async () => {
-    await agent.stop();
+    await agent.close();
     await h.close();
   });
 

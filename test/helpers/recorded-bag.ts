@@ -41,7 +41,7 @@ export async function recordSmallBag(
   for (let i = 0; i < messages; i++)
     pub.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(200, '.') }));
   await new Promise((r) => setImmediate(r));
-  await recorder.stop();
+  await recorder.close();
   bus.close();
   const bag = recorder.bags[0]!;
   const files = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'm').files.map((f) =>

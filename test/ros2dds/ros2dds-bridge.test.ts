@@ -200,7 +200,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     const long = (await client.sendGoal({ order: 10_000 }))!;
     const ended = long.result({ timeoutMs: 20_000 });
     await waitFor(() => server.events.filter((e) => e.event === 'goal').length === 3, 'the long goal at the server');
-    const stopped = await daemon.robotStop.stop('ada', 'test');
+    const stopped = await daemon.robotStop.halt('ada', 'test');
     expect(stopped.goals).toEqual([`/fibonacci ${long.goalId}`]);
     await server.next((e) => e.event === 'cancel' && e.canceling === 1, 'the cancel at the DDS node');
     expect((await ended).state).toBe('canceled');

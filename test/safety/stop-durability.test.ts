@@ -112,7 +112,7 @@ describe("the operator's stop, durable on its own", () => {
       writeDurably: () => latchWritten,
     });
 
-    const stopped = authority.stop('ada', 'person in the aisle');
+    const stopped = authority.halt('ada', 'person in the aisle');
     await waitFor(() => stopEvents(journal).length === 1, "the stop's event in the journal");
     expect(stopEvents(journal)[0]!.payload).toMatchObject({
       by: 'ada',

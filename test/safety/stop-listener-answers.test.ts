@@ -198,7 +198,7 @@ describe('stops while latched', () => {
 
     // Released, and a stop in the same tick: that stop is a new latch, not the one released.
     const releasing = daemon.robotStop.release('ada', before.since);
-    const stopping = daemon.robotStop.stop('bob', 'came during the release');
+    const stopping = daemon.robotStop.halt('bob', 'came during the release');
     expect(await releasing).toMatchObject({ released: true, latch: before });
     await stopping;
     const after = daemon.robotStop.latch.state!;

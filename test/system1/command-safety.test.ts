@@ -78,7 +78,7 @@ describe('the safety frame on control loop commands', () => {
     const nan = byName('nan');
     const fast = byName('fast');
     clearInterval(timer);
-    await control.stop();
+    await control.close();
     bus.close();
 
     expect(published.length).toBeGreaterThan(0);
@@ -134,7 +134,7 @@ describe('the safety frame on control loop commands', () => {
     );
     const clamped = control.loopStats()[0]!.clamped;
     clearInterval(timer);
-    await control.stop();
+    await control.close();
     bus.close();
     expect(clamped).toBeGreaterThanOrEqual(1);
     expect(published).toContainEqual(atLimits);

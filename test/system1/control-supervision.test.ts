@@ -81,7 +81,7 @@ describe('ControlComponent supervision', () => {
     expect(control.loopsAlive()).toBe(true);
     aborter.abort();
     expect((await run).message).toMatch(/cancelled/);
-    await control.stop();
+    await control.close();
     bus.close();
   });
 
@@ -121,7 +121,7 @@ describe('ControlComponent supervision', () => {
     expect(logs.filter((l) => l.includes('control loop restarted')).length).toBe(2);
 
     created[2]!.crash();
-    await control.stop();
+    await control.close();
     // Nothing to wait on for a restart that must not come: wait out the delay that crash logged for it. A timer
     // of the same length set later fires after the restart's, so a restart the stop failed to cancel lands first.
     const restartInMs = (

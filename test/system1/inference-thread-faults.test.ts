@@ -119,7 +119,7 @@ describe('the control component', () => {
       restartDelayMs: 20,
       maxRestartDelayMs: 200,
     });
-    cleanups.push(() => control.stop());
+    cleanups.push(() => control.close());
     await control.start();
     const details = () => (control.health().details as Record<string, LoopDetails>).arm!;
     await waitFor(() => control.loopStats()[0]!.restarts >= 1, 'a restart after the inference thread died', 30_000);
@@ -154,7 +154,7 @@ describe('the control component', () => {
       writeSlowChunkModel(tmp.path, 1000),
     );
     const control = new ControlComponent(ctx);
-    cleanups.push(() => control.stop());
+    cleanups.push(() => control.close());
     await control.start();
     await waitFor(
       () => {

@@ -47,7 +47,7 @@ describe('a latched stop and an autostart control loop', () => {
         (daemon.status().components.control?.details as Record<string, { held_actions: number }>).avoid!.held_actions;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
-      await agent.stopRobot('ada', 'person in the aisle');
+      await agent.halt('ada', 'person in the aisle');
       await new Promise((resolve) => setImmediate(resolve)); // what the loop published before the stop is delivered
       const mark = fromLoop.length;
       await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
@@ -81,7 +81,7 @@ describe('a latched stop and an autostart control loop', () => {
       const agent = running(daemon, AgentComponent)!;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
-      await agent.stopRobot('ada', 'person in the aisle');
+      await agent.halt('ada', 'person in the aisle');
       await new Promise((resolve) => setImmediate(resolve));
       const mark = fromLoop.length;
       await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
@@ -158,7 +158,7 @@ describe("the operator's stop with agent.stop_latch false and an autostart contr
       const sim = running(daemon, TurtlebotMazeSim)!;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
-      const outcome = await daemon.robotStop.stop('ada', 'person in the aisle');
+      const outcome = await daemon.robotStop.halt('ada', 'person in the aisle');
       expect(outcome.latched).toBeNull();
       await waitFor(() => !moving(fromLoop.at(-1)!), 'the safe action', 20_000);
       const mark = fromLoop.length;

@@ -15,14 +15,14 @@ describe('the policies component', () => {
     const policies = new PoliciesComponent(ctx);
     try {
       const starting = policies.start();
-      await policies.stop(); // as the supervisor does when start_timeout_s passes
+      await policies.close(); // as the supervisor does when start_timeout_s passes
       await expect(starting).rejects.toThrow('policy p: stopped while loading');
       expect(bus.queryables()).toEqual([]);
       await policies.start();
       expect(bus.queryables()).toEqual(['ai/inference/vla/p']);
       expect(policies.health().state).toBe('running');
     } finally {
-      await policies.stop();
+      await policies.close();
       bus.close();
     }
   });

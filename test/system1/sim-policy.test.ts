@@ -19,7 +19,7 @@ describe('turtlebot-maze driven by the ONNX policy through a control loop', () =
     await sim.until(8);
     const stats = driver.stats();
     await driver.stop();
-    await sim.stop();
+    await sim.close();
     bus.close();
 
     expect(stats.ticks).toBeGreaterThan(0);

@@ -174,7 +174,7 @@ describe('ai/inference/vla/<policy> admission', () => {
     } finally {
       clearInterval(timer);
       await loop?.stop();
-      await policies.stop();
+      await policies.close();
       bus.close();
     }
   }, 120_000);

@@ -11,8 +11,8 @@ const agents: AgentComponent[] = [];
 const stopServices: StopService[] = [];
 
 export async function stopAgents(): Promise<void> {
-  for (const service of stopServices.splice(0)) await service.stop();
-  for (const agent of agents.splice(0)) await agent.stop();
+  for (const service of stopServices.splice(0)) await service.close();
+  for (const agent of agents.splice(0)) await agent.close();
   for (const faux of fauxes.splice(0)) faux.unregister();
 }
 

@@ -92,7 +92,7 @@ describe('runs show and diff on a journal with odd records', () => {
     await settled(agent, run.run_id);
     const other = await agent.submitIntent(intent('stop'), 'cli');
     await settled(agent, other.run_id);
-    await agent.stop();
+    await agent.close();
     forgetAgent(agent);
     // Records of the run as a bug, another version or a hand edit may leave them.
     const event = (kind: string, payload: unknown) => ({

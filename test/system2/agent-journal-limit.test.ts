@@ -43,7 +43,7 @@ describe('a record over the journal limit', () => {
     cleanups.push(
       dir.cleanup,
       () => journal.close(),
-      () => agent.stop(),
+      () => agent.close(),
     );
     const submit = (): Promise<RunState> =>
       agent.submitIntent(
@@ -69,7 +69,7 @@ describe('a record over the journal limit', () => {
     await waitFor(() => TERMINAL.includes(agent.getRun(next.run_id)!.run.status), 'the next run to end');
     expect(agent.getRun(next.run_id)!.run.status).toBe('succeeded');
 
-    await agent.stop();
+    await agent.close();
     await journal.close();
     const messages: string[] = [];
     const again = new DurableJournal({ dir: dir.path, onRecovery: (m) => messages.push(m) });

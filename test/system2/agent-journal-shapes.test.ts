@@ -48,7 +48,7 @@ async function pausedRun(): Promise<{ journal: MemoryJournal; runId: string }> {
   const agent = await startAgent(componentContext(config, { journal }), { model });
   const { run_id } = await agent.submitIntent(nl('publish twice, then stop'), 'http');
   await settled(agent, run_id, ['awaiting_approval']);
-  await agent.stop();
+  await agent.close();
   forgetAgent(agent);
   return { journal, runId: run_id };
 }

@@ -60,7 +60,7 @@ async function setup(
     dir.cleanup,
     () => journal.close(),
     () => faux.unregister(),
-    () => agent.stop(),
+    () => agent.close(),
   );
   const intent = {
     intent_id: newId(),

@@ -43,7 +43,7 @@ async function pausedThenStopped(goals: unknown[]): Promise<{ journal: MemoryJou
   const before = await startAgent(componentContext(WAITS, { journal }), { navigation: recordingNavigation(goals) });
   const run = await before.submitIntent(intent('navigate_to', { x: 1, y: 2 }), 'http');
   await settled(before, run.run_id, ['awaiting_approval']);
-  await before.stop();
+  await before.close();
   forgetAgent(before);
   return { journal, runId: run.run_id };
 }
@@ -87,7 +87,7 @@ describe('approvals under faults', () => {
     expect(approvedLive).toMatchObject({ status: 'rejected', reason: { code: 'conflict' } });
 
     // Stopping waits for every run task: anything that was going to act has acted by now.
-    await restored.stop();
+    await restored.close();
     forgetAgent(restored);
     expect(goals).toEqual([]);
     expect(events.filter((e) => e.kind === 'tool.call')).toEqual([]);
@@ -108,7 +108,7 @@ describe('approvals under faults', () => {
     const { run, events } = await settled(after, runId);
     expect(run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^approval timed out/) });
     expect(events.map((e) => e.kind)).toEqual(['intent.accepted', 'approval.requested', 'approval.expired']);
-    await after.stop();
+    await after.close();
     forgetAgent(after);
     expect(goals).toEqual([]);
   });
@@ -130,7 +130,7 @@ describe('approvals under faults', () => {
       reason: expect.stringMatching(/^approved by ada, but the run cannot resume/),
     });
     // And so it stays after another restart: the end is in the journal.
-    await after.stop();
+    await after.close();
     forgetAgent(after);
     const again = await startAgent(componentContext({}, { journal }));
     expect(again.getRun(runId)!.run.status).toBe('failed');

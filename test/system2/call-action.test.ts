@@ -98,7 +98,7 @@ describe('call_action', () => {
       'internal',
     );
     await waitFor(() => Math.hypot(sim.world.pose().x - start.x, sim.world.pose().y - start.y) > 0.1, 'moving');
-    await agent.stopRobot('ada', 'test stop');
+    await agent.halt('ada', 'test stop');
     await waitFor(() => agent.getRun(run.run_id)!.run.status !== 'running', 'the run to end');
     await waitFor(
       () => agent.getRun(run.run_id)!.events.some((e) => e.kind === 'tool.result'),
@@ -176,7 +176,7 @@ describe('call_action', () => {
     await agent.approve(run.run_id, 'ada');
     await waitFor(() => agent.getRun(run.run_id)!.run.status === 'succeeded', 'the goal reached', 60_000);
 
-    await agent.stopRobot('ada', 'latched for the test');
+    await agent.halt('ada', 'latched for the test');
     const refused = await agent.submitIntent(skillIntent('call_action', { ...NAV, goal: goalAt(1, 1) }), 'internal');
     await waitFor(() => ['failed', 'succeeded'].includes(agent.getRun(refused.run_id)!.run.status), 'the refusal');
     const { run: ended } = agent.getRun(refused.run_id)!;

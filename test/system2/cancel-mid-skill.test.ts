@@ -210,7 +210,7 @@ describe('a run whose daemon stops while its skill acts', () => {
     const agent = await startAgent(componentContext({}, { journal }), { navigation: endless });
     const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 2 }), 'http');
     await acting(agent, run.run_id);
-    await agent.stop();
+    await agent.close();
     forgetAgent(agent);
     const { run: done, events } = agent.getRun(run.run_id)!;
     expect(done.status).toBe('interrupted');

@@ -200,7 +200,7 @@ describe('the ai/inference/llm bus query', () => {
     await expect(ask('ai/inference/llm/local', { messages: [] })).rejects.toThrow(
       /llm query request: messages: expected array of 1 to 256 items, got \[\]/,
     );
-    await llm.stop();
+    await llm.close();
     expect(bus.queryables()).toEqual([]);
     bus.close();
   });

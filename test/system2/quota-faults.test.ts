@@ -33,7 +33,7 @@ describe('the tool-call quota across a restart', () => {
     };
     const run = await before.submitIntent(intent, 'http');
     await settled(before, run.run_id, ['awaiting_approval']);
-    await before.stop();
+    await before.close();
     forgetAgent(before);
 
     const after = await startAgent(componentContext(config, { journal }), { model });

@@ -85,7 +85,7 @@ async function stopDuringApproval(agent: AgentComponent, journal: GatedJournal, 
   const approving = agent.approve(runId, 'bob');
   approving.catch(() => undefined); // awaited by the test
   await waitFor(() => journal.held.length === 1, 'the grant to be being written');
-  const stopping = agent.stopRobot('ada');
+  const stopping = agent.halt('ada');
   journal.release();
   return { outcome: await stopping, approving };
 }
@@ -104,7 +104,7 @@ describe('a stop racing an intent being accepted', () => {
     const submitted = agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => journal.held.length === 1, 'the run to be being written');
 
-    const stopping = agent.stopRobot('ada', 'person in the aisle');
+    const stopping = agent.halt('ada', 'person in the aisle');
     journal.release();
     const run = await submitted;
     expect(run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop: person in the aisle' });
@@ -141,7 +141,7 @@ describe('a stop racing an intent being accepted', () => {
     await waitFor(() => judge !== undefined, 'the hook to judge the intent');
 
     // Its run is in the store already, pending: it is cancelled with the others, and the reply need not wait.
-    const outcome = await agent.stopRobot('ada');
+    const outcome = await agent.halt('ada');
     expect(outcome).toMatchObject({ cancelled: [expect.any(String)], journal_error: null });
     judge!();
     const run = await submitted;
@@ -178,7 +178,7 @@ describe('a stop racing an approval', () => {
     const first = await startAgent(ctx);
     const run = await waitingPublish(first);
     forgetAgent(first);
-    await first.stop('restarting');
+    await first.close('restarting');
     const agent = await startAgent(ctx, { stopReplyWaitMs: 60_000 });
 
     const { outcome, approving } = await stopDuringApproval(agent, journal, run.run_id);
@@ -215,7 +215,7 @@ describe('a stop while the model thinks', () => {
     const run = await agent.submitIntent(skillIntent('natural_language', { text: 'go to the dock' }), 'http');
     await waitFor(() => answer !== undefined, 'the model to be asked');
 
-    expect(await agent.stopRobot('ada')).toMatchObject({ cancelled: [run.run_id] });
+    expect(await agent.halt('ada')).toMatchObject({ cancelled: [run.run_id] });
     answer!();
     expect((await settled(agent, run.run_id)).run).toMatchObject({ status: 'cancelled' });
     await aWhile();
@@ -236,7 +236,7 @@ describe('a stop and the agent restarting', () => {
     const submitted = agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => journal.held.length === 1, 'the run to be being written');
     forgetAgent(agent);
-    await agent.stop('the agent component restarted for a config reload');
+    await agent.close('the agent component restarted for a config reload');
     journal.release();
 
     const run = await submitted;
@@ -262,7 +262,7 @@ describe('a stop and the agent restarting', () => {
     const starting = stuck.start();
     await waitFor(() => journal.held.length > 0, 'the start to write the run interrupted');
     // The supervisor's stop budget ran out: it stops the agent still starting, and makes the next one.
-    await stuck.stop('the agent component restarted for a config reload');
+    await stuck.close('the agent component restarted for a config reload');
     journal.release();
     await starting;
     expect(ctx.bus.subscriptions().map((s) => s.name)).not.toContain('agent-intents');
@@ -382,7 +382,7 @@ describe('a stop and a control loop run_policy started', () => {
       const run = await agent.submitIntent(skillIntent('run_policy', { name: 'avoid', seconds: 600 }), 'http');
       await waitFor(() => twists.some((t) => t.linear.x > 0.05), 'the policy to drive the robot');
 
-      expect(await agent.stopRobot('ada')).toMatchObject({
+      expect(await agent.halt('ada')).toMatchObject({
         aborted: 'run_policy',
         cancelled: [run.run_id],
         journal_error: null,
@@ -426,14 +426,14 @@ describe('a stop and a control loop run_policy started', () => {
       { createLoop: (o) => loops[loops.push(new SlowStartLoop(o)) - 1]! },
     );
     await control.start();
-    cleanups.push(() => control.stop());
+    cleanups.push(() => control.close());
     // What ends a loop missed by the stop before its 600 s: a crash (the run then ends).
     cleanups.push(() => loops.forEach((l) => l.options.onCrash?.(new Error('the test is over'))));
     const agent = await startAgent(ctx, { policies: control, stopReplyWaitMs: 1 });
     const run = await agent.submitIntent(skillIntent('run_policy', { name: 'arm', seconds: 600 }), 'http');
     await waitFor(() => loops.length === 1, 'the loop to be starting');
 
-    expect(await agent.stopRobot('ada')).toMatchObject({ aborted: 'run_policy', cancelled: [run.run_id] });
+    expect(await agent.halt('ada')).toMatchObject({ aborted: 'run_policy', cancelled: [run.run_id] });
     loops[0]!.ready();
     // Stopped as soon as it has started (the next turn of the event loop), not 600 s later.
     await new Promise((resolve) => setImmediate(resolve));
@@ -511,7 +511,7 @@ describe('a journal that stalls or refuses the cancels', () => {
     await waitFor(() => agent.getRun(drive.run_id)!.run.status === 'running', 'the drive to run');
     journal.refuse = (kind, data) => (runStateOf(kind, data) ?? eventOf(kind, data))?.run_id === waiting.run_id;
 
-    const outcome = await agent.stopRobot('ada');
+    const outcome = await agent.halt('ada');
     expect(outcome).toMatchObject({
       cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]),
       journal_error: expect.stringContaining('the disk is full'),
@@ -546,7 +546,7 @@ describe('the stop skill in a run', () => {
     expect(agent.store.counters.toolCalls).toBe(1);
 
     forgetAgent(agent);
-    await agent.stop();
+    await agent.close();
     const after = await startAgent(ctx);
     expect(after.getRun(run.run_id)).toEqual(done);
   });

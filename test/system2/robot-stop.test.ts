@@ -148,7 +148,7 @@ describe('the operator stop', () => {
     await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
     journal.refuse = () => true; // the disk is full from here on
 
-    const outcome = await agent.stopRobot('ada', 'person in the aisle');
+    const outcome = await agent.halt('ada', 'person in the aisle');
     expect(outcome).toEqual({
       topic: '/cmd_vel',
       aborted: 'navigate_to',
@@ -191,7 +191,7 @@ describe('the operator stop', () => {
     ).toMatchObject({ status: 'succeeded' });
     await waitFor(() => seen.length === 2, 'the two moving commands');
 
-    await agent.stopRobot('ada');
+    await agent.halt('ada');
     await waitFor(() => seen.length === 4, "a zero on each robot's topic");
     expect(seen.slice(2)).toEqual([
       { topic: '/robot1/cmd_vel', value: expect.objectContaining({ linear: { x: 0, y: 0, z: 0 } }) },

@@ -44,7 +44,7 @@ describe('auraison-edge runs, from the journal files with no daemon', () => {
     };
     const a = await submit('stop', {});
     const b = await submit('read_topic', { topic: '/nothing' });
-    await agent.stop();
+    await agent.close();
     await journal.close();
     const config = join(dir.path, 'edge.yaml');
     writeFileSync(config, 'data_dir: ./data\n');

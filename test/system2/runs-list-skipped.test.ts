@@ -36,7 +36,7 @@ describe('runs (list) from a journal with odd and damaged records', () => {
       await settled(agent, run.run_id);
       ids.push(run.run_id);
     }
-    await agent.stop();
+    await agent.close();
     forgetAgent(agent);
     const [a, b, lost] = ids as [string, string, string];
     // Records as a bug, another version or a hand edit may leave them.

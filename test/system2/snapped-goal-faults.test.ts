@@ -100,7 +100,7 @@ describe('goal_reached after a snapped goal', () => {
       () => before.getRun(run.run_id)!.run.status === 'awaiting_approval',
       'the stop call to wait for approval',
     );
-    await before.stop();
+    await before.close();
     forgetAgent(before);
 
     // A new process, same bus (the robot still sits at the snapped goal).

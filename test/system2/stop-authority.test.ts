@@ -33,7 +33,7 @@ describe('the stop authority', () => {
     it(`journals the stop and its release, with who, why and where the robot was (agent ${agent ? 'on' : 'off'})`, async () => {
       const { daemon, sim } = await startSimDaemon(cleanups, { speed: 5, config: { agent: { enabled: agent } } });
       await sim.until(0.5); // odometry has come
-      const outcome = await daemon.robotStop.stop('ada', 'person in the aisle');
+      const outcome = await daemon.robotStop.halt('ada', 'person in the aisle');
       expect(outcome).toMatchObject({ topic: '/cmd_vel', latched: { by: 'ada', reason: 'person in the aisle' } });
       const pose = sim.world.pose();
 
@@ -71,7 +71,7 @@ describe('the stop authority', () => {
     });
     const handle = (await client.sendGoal(goalAt(dock.x, dock.y)))!;
     const result = handle.result({ timeoutMs: 60_000 });
-    const outcome = await daemon.robotStop.stop('ada');
+    const outcome = await daemon.robotStop.halt('ada');
     expect(outcome.goals).toEqual([`/navigate_to_pose ${handle.goalId}`]);
     expect((await result).state).toBe('canceled');
     expect((stopEvents(daemon)[0]!.payload as { goals: string[] }).goals).toEqual(outcome.goals);
@@ -93,7 +93,7 @@ describe('the stop authority', () => {
     });
     const told: string[] = [];
     daemon.robotStop.onStop('driver', (order) => void told.push(order.by));
-    const outcome = await daemon.robotStop.stop('ada');
+    const outcome = await daemon.robotStop.halt('ada');
     expect(told).toEqual(['ada']);
     expect(outcome.latched).toMatchObject({ by: 'ada' });
     expect(outcome.journal_error).toMatch(/broken driver: driver lost/);

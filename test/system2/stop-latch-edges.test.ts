@@ -60,7 +60,7 @@ describe('a latched stop refuses a moving Twist however the publish names its ty
       const ctx = componentContext();
       const twists = watchCmdVel(ctx.bus, ctx.codec);
       const agent = await startAgent(ctx);
-      await agent.stopRobot('ada', 'person in the aisle');
+      await agent.halt('ada', 'person in the aisle');
       const stopTwists = twists.length;
       const run = await settled(
         agent,
@@ -91,7 +91,7 @@ describe("a latched stop refuses a Twist on the agent's own navigation topic", (
       () => agent.getRun(drive.run_id)?.events.some((e) => e.kind === 'tool.call') === true,
       'navigate_to to act',
     );
-    await agent.stopRobot('ada');
+    await agent.halt('ada');
     const stopTwists = twists.length;
     const run = await settled(
       agent,
@@ -174,8 +174,8 @@ describe('releasing the latch', () => {
   it('a release while agent.stop_latch is false leaves no latch behind for a later reload that turns it on again', async () => {
     const ctx = componentContext();
     const latching = await startAgent(ctx);
-    await latching.stopRobot('ada');
-    await latching.stop();
+    await latching.halt('ada');
+    await latching.close();
     forgetAgent(latching);
     // A reload with agent.stop_latch: false restarts the agent on the same data dir; a person releases the stop.
     // The daemon's one stop takes the reload's setting (Daemon.reload applies it before restarting the agent).
@@ -185,7 +185,7 @@ describe('releasing the latch', () => {
     const unlatched = await startAgent({ ...ctx, config: off.config });
     await unlatched.releaseStop('bob');
     expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
-    await unlatched.stop();
+    await unlatched.close();
     forgetAgent(unlatched);
     // Back to true: nothing on disk, and nothing in memory either (a restart would find none).
     stop.applySettings(ctx.config);

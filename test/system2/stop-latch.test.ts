@@ -34,7 +34,7 @@ describe('a latched stop', () => {
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav });
-    const outcome = await agent.stopRobot('ada', 'person in the aisle');
+    const outcome = await agent.halt('ada', 'person in the aisle');
     expect(outcome.latched).toEqual({
       by: 'ada',
       reason: 'person in the aisle',
@@ -95,10 +95,10 @@ describe('a latched stop', () => {
     expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
     const again = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => nav.goals === 1 && !isZero(twists.at(-1)!), 'the robot to drive once released');
-    const latch = (await agent.stopRobot('bob', 'first stop')).latched!;
+    const latch = (await agent.halt('bob', 'first stop')).latched!;
     expect((await settled(agent, again.run_id)).run.status).toBe('cancelled');
     // A stop while latched keeps the latch it found; a release that names another latch does not release it.
-    expect((await agent.stopRobot('carol', 'second stop')).latched).toMatchObject({ by: 'bob', since: latch.since });
+    expect((await agent.halt('carol', 'second stop')).latched).toMatchObject({ by: 'bob', since: latch.since });
     await expect(agent.releaseStop('bob', '2026-01-01T00:00:00.000Z')).rejects.toThrow(
       /^not released: the stop now latched is a newer one, by bob at .* \(first stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/,
     );
@@ -112,8 +112,8 @@ describe('a latched stop', () => {
   it('holds across a restart: the next agent reads it from the data dir, and says so', async () => {
     const ctx = componentContext();
     const first = await startAgent(ctx);
-    await first.stopRobot('ada', 'wheel slipping');
-    await first.stop();
+    await first.halt('ada', 'wheel slipping');
+    await first.close();
     forgetAgent(first);
     expect(JSON.parse(readFileSync(stopLatchPath(ctx.dataDir), 'utf8'))).toEqual({
       by: 'ada',
@@ -170,7 +170,7 @@ describe('a latched stop', () => {
     const ctx = componentContext();
     writeFileSync(join(ctx.dataDir, 'state'), 'a file where the state dir goes');
     const agent = await startAgent(ctx);
-    const outcome = await agent.stopRobot('ada');
+    const outcome = await agent.halt('ada');
     expect(outcome.latched).toMatchObject({
       by: 'ada',
       persisted: false,
@@ -188,7 +188,7 @@ describe('a latched stop', () => {
       // root removes files from a read-only directory: the refusal is made another way, with the same effect.
       const ctx = componentContext();
       const agent = await startAgent(ctx);
-      await agent.stopRobot('ada');
+      await agent.halt('ada');
       const path = stopLatchPath(ctx.dataDir);
       // A directory where the file was: rm without recursive fails as a busy or read-only disk would.
       const { rmSync } = await import('node:fs');
@@ -202,7 +202,7 @@ describe('a latched stop', () => {
     }
     const ctx = componentContext();
     const agent = await startAgent(ctx);
-    await agent.stopRobot('ada');
+    await agent.halt('ada');
     chmodSync(join(ctx.dataDir, 'state'), 0o500);
     cleanups.push(() => chmodSync(join(ctx.dataDir, 'state'), 0o700));
     await expect(agent.releaseStop('bob')).rejects.toThrow(/the robot stays stopped/);
@@ -224,10 +224,10 @@ describe('a latched stop', () => {
     expect(warnings).toContainEqual(
       expect.stringMatching(/^agent\.stop_latch is false: the latch in .* \(by ada\) is not obeyed$/),
     );
-    expect((await agent.stopRobot('bob')).latched).toBeNull();
+    expect((await agent.halt('bob')).latched).toBeNull();
     const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => nav.goals === 1, 'the robot to drive after an unlatched stop');
-    await agent.stopRobot('bob');
+    await agent.halt('bob');
     expect((await settled(agent, run.run_id)).run.status).toBe('cancelled');
   });
 });
@@ -270,7 +270,7 @@ describe('the CmdVelGate under a latched stop', () => {
     const service = await serveStop(ctx, agent);
     const gauge = () => service.metrics().find((m) => m.name === 'auraison_agent_stop_latched')!.samples[0]!.value;
     expect(gauge()).toBe(0);
-    await agent.stopRobot('ada');
+    await agent.halt('ada');
     expect(gauge()).toBe(1);
     expect(agent.metrics().find((m) => m.name === 'auraison_agent_cmd_vel_held_total')!.samples[0]!.value).toBe(0);
     await agent.releaseStop('ada');

@@ -51,7 +51,7 @@ describe('the wall-time quota across a restart', () => {
     const paused = await settled(before, run.run_id, ['awaiting_approval']);
     const requested = paused.events.find((e) => e.kind === 'approval.requested')!;
     expect(requested.payload.acted_ms).toBeGreaterThanOrEqual(250);
-    await before.stop();
+    await before.close();
     forgetAgent(before);
 
     // The quota is lowered (a reload of the config while the daemon was down) below what the run acted.
@@ -86,7 +86,7 @@ describe('the wall-time quota across a restart', () => {
     const run = await before.submitIntent(nl('stop', { max_wall_s: 0.2 }), 'http');
     const paused = await settled(before, run.run_id, ['awaiting_approval']);
     const pausedAt = Number(BigInt(paused.events.find((e) => e.kind === 'approval.requested')!.ts) / 1_000_000n);
-    await before.stop();
+    await before.close();
     forgetAgent(before);
     // Longer than the run's quota passes, waiting and down.
     await waitFor(() => Date.now() - pausedAt > 300, 'more than the quota to pass');

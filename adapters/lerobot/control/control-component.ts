@@ -159,7 +159,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     for (const [name, loop] of Object.entries(config.control.loops)) {
       const policy = config.policies[loop.policy];
       if (!policy) {
-        await this.stop();
+        await this.close();
         throw new Error(
           `control.loops.${name}.policy: no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})`,
         );
@@ -183,7 +183,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       try {
         await entry.loop.start();
       } catch (error) {
-        await this.stop();
+        await this.close();
         throw error;
       }
     }
@@ -209,7 +209,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     return { settled: Promise.all(loops.map((e) => e.loop.stop())).then(() => ({})) };
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#state = 'stopping';
     this.#offStop?.();
     for (const entry of this.#loops) clearTimeout(entry.timer);

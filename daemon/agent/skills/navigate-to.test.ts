@@ -7,7 +7,7 @@ import type { NavigationService } from '../services.ts';
 
 const agents: AgentComponent[] = [];
 afterEach(async () => {
-  for (const agent of agents.splice(0)) await agent.stop();
+  for (const agent of agents.splice(0)) await agent.close();
 });
 
 async function navigate(navigation: NavigationService, x: number, y: number) {

@@ -52,7 +52,7 @@ export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx })
   // The daemon's one stop (its StopAuthority), with the config in force, agent or none.
   app.post('/stop', { schema: STOP_DOCS }, async (request): Promise<RobotStopOutcome> => {
     const body = parseBody(StopBody, request.body);
-    return ctx.robotStop.stop(body.by ?? 'api', body.reason);
+    return ctx.robotStop.halt(body.by ?? 'api', body.reason);
   });
 
   // A person releases the latched stop: nothing restarts, new motion is taken from now on.

@@ -27,7 +27,7 @@ export class FakeAgent implements Component, AgentService {
   }
 
   async start(): Promise<void> {}
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
   }
   health(): ComponentHealth {
@@ -80,8 +80,8 @@ export class FakeAgent implements Component, AgentService {
     return this.#status(runId, 'cancelled', reason ?? `cancelled by ${by}`);
   }
 
-  halt(reason: string): void {
-    this.calls.push({ method: 'halt', args: [reason] });
+  haltMotion(reason: string): void {
+    this.calls.push({ method: 'haltMotion', args: [reason] });
   }
 
   async #resume(runId: string): Promise<void> {

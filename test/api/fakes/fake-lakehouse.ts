@@ -15,7 +15,7 @@ export class FakeLakehouse implements Component, LakehouseService {
     [3, 'map'],
   ];
   async start(): Promise<void> {}
-  async stop(): Promise<void> {}
+  async close(): Promise<void> {}
   health(): ComponentHealth {
     return { state: 'running' };
   }
