@@ -11,7 +11,7 @@ import {
 } from '../../daemon/actions/index.ts';
 import type { Bus, MessageCodec } from '../../daemon/bus/index.ts';
 import { entityErrorText, type BridgeReport } from './bridge-report.ts';
-import { errorText } from '../../daemon/util/index.ts';
+import { errorText, withTimeout, within } from '../../daemon/util/index.ts';
 import {
   plainMessage,
   typeClass,
@@ -189,10 +189,6 @@ export class RosActionBridge {
   /** Sends a bus goal to the ROS server under the same id, and answers as the ROS server did. */
   async #forward(proxy: Proxy, goal: Record<string, unknown>, goalId: string): Promise<true | string> {
     if (!proxy.client.isActionServerAvailable()) return 'the ROS action server is not available';
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>(
-      (resolve) => (timer = setTimeout(() => resolve(undefined), ANSWER_TIMEOUT_MS)),
-    );
     const sent = proxy.client.sendGoal(
       goal,
       (feedback) => {
@@ -203,7 +199,7 @@ export class RosActionBridge {
       },
       uuidMessage(goalId),
     );
-    const handle = await Promise.race([sent, timeout]).finally(() => clearTimeout(timer));
+    const handle = await within(sent, ANSWER_TIMEOUT_MS);
     if (handle === undefined) return `the ROS action server did not answer within ${ANSWER_TIMEOUT_MS} ms`;
     if (!handle.accepted) return 'the ROS action server rejected the goal';
     proxy.handles.set(goalId, handle);
@@ -244,14 +240,11 @@ export class RosActionBridge {
    * an error when the server does not answer (a cancel to a server that left is lost, as a goal is).
    */
   async #cancelForStop(handle: RosClientGoalHandle): Promise<{ returnCode: number }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`the ROS action server did not answer the cancel within ${ANSWER_TIMEOUT_MS} ms`)),
-        ANSWER_TIMEOUT_MS,
-      );
-    });
-    const answer = await Promise.race([handle.cancelGoal(), timeout]).finally(() => clearTimeout(timer));
+    const answer = await withTimeout(
+      handle.cancelGoal(),
+      ANSWER_TIMEOUT_MS,
+      `the ROS action server did not answer the cancel within ${ANSWER_TIMEOUT_MS} ms`,
+    );
     return { returnCode: Number((answer as { return_code?: unknown } | undefined)?.return_code) };
   }
 

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { PublisherOptions, Timestamp } from '@eclipse-zenoh/zenoh-ts';
-import { Backoff, errorText, spawnTsWorker, workerEntry } from '../../daemon/util/index.ts';
+import { Backoff, errorText, spawnTsWorker, within, workerEntry } from '../../daemon/util/index.ts';
 import type {
   BulkLaneLinkSettings,
   BulkLaneWorkerData,
@@ -133,10 +133,7 @@ export class BulkLane {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       const asked = new Promise<void>((resolve) => (this.#closed = resolve));
       this.#post({ type: 'close' });
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeTimeoutMs)));
-      await Promise.race([asked, late]);
-      clearTimeout(timer);
+      await within(asked, this.#closeTimeoutMs);
       await worker.terminate();
       await exited;
     }

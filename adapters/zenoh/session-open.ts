@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { WebSocket as ProbeSocket } from 'ws';
 import type { Session } from '@eclipse-zenoh/zenoh-ts';
+import { withTimeout } from '../../daemon/util/index.ts';
 import { quietConsole, type ZenohModule } from './zenoh-runtime.ts';
 
 /** Whether a WebSocket endpoint accepts a connection within `ms`: zenoh-ts's own open retries for ~30 minutes. */
@@ -40,27 +41,16 @@ export async function openSession(
   const restore = quietConsole((text) => log.debug({ zenoh_ts: text }, 'zenoh-ts'));
   const opening = zenoh.Session.open(new zenoh.Config(url, responseTimeoutMs));
   opening.then(restore, restore);
-  let timer: NodeJS.Timeout | undefined;
-  let onStop: (() => void) | undefined;
-  const given = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no Zenoh session from ${url} within ${openTimeoutMs} ms`)),
-      openTimeoutMs,
-    );
-    onStop = () => reject(new Error('closed'));
-    signal.addEventListener('abort', onStop, { once: true });
-  });
   try {
-    return await Promise.race([opening, given]);
+    return await withTimeout(opening, openTimeoutMs, `no Zenoh session from ${url} within ${openTimeoutMs} ms`, {
+      signal,
+    });
   } catch (error) {
     restore();
     opening.then(
       (late) => late.close().catch(() => {}),
       () => {},
     );
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onStop!);
+    throw signal.aborted && error === signal.reason ? new Error('closed') : error;
   }
 }
