@@ -5,7 +5,7 @@ import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { PORTS, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
 import { nowNs } from '../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
-import { rateLimitedErrors } from '../daemon/util/index.ts';
+import { rateLimitedErrors, within } from '../daemon/util/index.ts';
 import { centralClientId, readTlsFiles } from './link-settings.ts';
 import { IntentIntake, type Ack } from './intent-intake.ts';
 import { MqttConnection } from './mqtt-connection.ts';
@@ -543,7 +543,5 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
 
 /** Waits for `work`, at most `ms`: what is still running then is left to end on its own. */
 async function bounded(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+  if (work) await within(work, ms);
 }

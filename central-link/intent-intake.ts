@@ -3,6 +3,7 @@ import { jsonHazard } from '../daemon/contract/index.ts';
 import { nowNs } from '../daemon/contract/index.ts';
 import type { AgentService, SubmittedIntent } from '../daemon/contract/index.ts';
 import { ValidationError, type ValidationIssue } from '../daemon/contract/index.ts';
+import { within } from '../daemon/util/index.ts';
 import { isPublishableTopic, type CentralTopics } from './topics.ts';
 
 /** The acks payload's schema name. */
@@ -256,12 +257,10 @@ export class IntentIntake {
     const deadline = performance.now() + this.#ackTimeoutMs;
     const agent = await this.#waitForAgent(deadline);
     const submitting = agent.submit(raw, 'mqtt');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>(
-      (resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - performance.now()))),
-    );
-    const first = await Promise.race([submitting.catch((error: unknown) => ({ error })), late]).finally(() =>
-      clearTimeout(timer),
+    const first = await within(
+      submitting.catch((error: unknown) => ({ error })),
+      Math.max(0, deadline - performance.now()),
+      'late' as const,
     );
     if (first === 'late') {
       this.counts.pending++;

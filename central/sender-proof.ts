@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../daemon/log.ts';
+import { errorText, withTimeout } from '../daemon/util/index.ts';
 
 /** The robots' reports `central serve` takes: under `central acl`'s file only a robot's own login writes them. */
 const REPORTS = ['events', 'status', 'heartbeat', 'uploads'] as const;
@@ -76,10 +77,18 @@ export class SenderProof {
       const topic = this.#topicOf(robot, leaf);
       let code: number;
       try {
-        code = await this.#withTimeout(this.#publish(topic, payload));
+        // unref: a probe in flight does not hold a stopped central serve up.
+        code = await withTimeout(
+          this.#publish(topic, payload),
+          this.#timeoutMs,
+          `no PUBACK within ${this.#timeoutMs / 1000} s`,
+          {
+            unref: true,
+          },
+        );
       } catch (error) {
         // No answer says nothing of the ACL: the last answer stands.
-        const why = `publishing on ${topic}: ${(error as Error).message}`;
+        const why = `publishing on ${topic}: ${errorText(error)}`;
         if (this.#state.checked_at === undefined) this.#state = { proven: false, detail: `not probed yet: ${why}` };
         this.#log.warn({ err: why }, "central serve: the probe of the broker's ACL got no answer; it is tried again");
         return;
@@ -97,14 +106,5 @@ export class SenderProof {
     if (!changed) return;
     if (proven) this.#log.info({ detail }, "central serve: the broker's ACL proves who sent each robot's reports");
     else this.#log.warn({ detail }, "central serve: robots' reports are of an unproven sender");
-  }
-
-  #withTimeout(answer: Promise<number>): Promise<number> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no PUBACK within ${this.#timeoutMs / 1000} s`)), this.#timeoutMs);
-      timer.unref(); // a probe in flight does not hold a stopped central serve up
-    });
-    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   }
 }

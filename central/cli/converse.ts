@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { CommandIO } from '../../daemon/cli-kit/index.ts';
+import { within } from '../../daemon/util/index.ts';
 
 /** Where a command goes and how: the broker, the robot's topics, the signature, its expiry. */
 export interface Target {
@@ -154,9 +155,7 @@ export async function converse(t: Target, io: CommandIO, c: Conversation): Promi
     held = undefined;
     // The retained status usually came with the SUBACK; it may come later, so its absence is said only at the end.
     if (status && status.state !== 'online') io.stderr(`auraison-edge central: ${queuedWords(t, c, status, sentAt)}\n`);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<number>((resolve) => (timer = setTimeout(() => resolve(-2), t.timeoutMs)));
-    const code = await Promise.race([finished, late]).finally(() => clearTimeout(timer));
+    const code = await within(finished, t.timeoutMs, -2);
     if (code === -2 && !status)
       io.stderr(
         `auraison-edge central: no answer, and robot ${t.robot} of fleet ${t.fleet} has never connected to this broker (no retained status on ${t.topics.status}): check --robot, --fleet and the topic prefix\n`,

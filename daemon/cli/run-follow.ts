@@ -1,6 +1,6 @@
 import type { ApiClient } from '../api/index.ts';
 import type { AgentEvent, AgentEventRecord, RunState } from '../contract/index.ts';
-import { printable, shortId } from '../util/index.ts';
+import { printable, shortId, withTimeout } from '../util/index.ts';
 import type { CommandIO } from '../cli-kit/index.ts';
 import { JournalEvents } from './journal-events.ts';
 
@@ -194,16 +194,8 @@ export class RunFollow {
   }
 
   /** `work`, unless the wait's deadline comes first: then an error saying the run had not ended. */
-  async #beforeDeadline<T>(work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#timedOut()), Math.max(0, this.#deadline - performance.now()));
-    });
-    try {
-      return await Promise.race([work, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+  #beforeDeadline<T>(work: Promise<T>): Promise<T> {
+    return withTimeout(work, Math.max(0, this.#deadline - performance.now()), () => this.#timedOut());
   }
 
   #timedOut(): Error {

@@ -21,7 +21,7 @@ import { indexEvents } from './events-indexer.ts';
 import { forgetMissingParquet, removeOrphanParquet, sweepStaging, type ForgetReport } from './housekeeping.ts';
 import { importBag, type ImportReport } from './importer.ts';
 import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
-import { exponentialBackoff } from '../util/index.ts';
+import { exponentialBackoff, within } from '../util/index.ts';
 import { unindexedSplits } from './recorded-splits.ts';
 import {
   applyRetention,
@@ -443,13 +443,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
 
   /** Resolves once the start's catalog work is done; past `ms`, or at the stop, fails saying what it waits for. */
   async #untilSetUp(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-      this.#stopSignal.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    await Promise.race([this.#setUp.promise, gaveUp]);
-    clearTimeout(timer);
+    await within(this.#setUp.promise, ms, undefined, { signal: this.#stopSignal.signal });
     if (this.#setup.done) return;
     const why =
       this.#locked ?? (this.#setup.attempts > 0 ? `${this.#setup.attempts} attempts failed` : 'still making it');
