@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { within } from '../daemon/util/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
 // SIGTERM to exit of `auraison-edge run` (as systemd stops it) while the sim drives at 20x speed, the recorder
@@ -49,7 +50,7 @@ async function stopTime(lines: string[], loadMs: number): Promise<number> {
     await new Promise((r) => setTimeout(r, loadMs));
     const t0 = performance.now();
     child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    const code = await within(exited, 30_000, 'hung' as const);
     const ms = performance.now() - t0;
     if (code === 'hung') {
       child.kill('SIGKILL');

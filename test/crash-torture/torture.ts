@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { main } from '../../daemon/cli/main.ts';
 import { seededRandom } from '../../daemon/util/seeded-random.ts';
+import { within } from '../../daemon/util/timeout.ts';
 import { generateMaze, DEFAULT_MAZE_SEED } from '../../sim/turtlebot-maze/maze.ts';
 import { BIN } from '../helpers/cli.ts';
 import { catalogSnapshot, deadStaging, diskBags, journalProblems, RECORDING, type CatalogSnapshot } from './checks.ts';
@@ -454,22 +455,19 @@ async function waitForTrigger(
   let seen = 0;
   let what = `no ${trigger} event within ${fallbackMs} ms`;
   try {
-    await Promise.race([
-      new Promise<void>((resolve) => {
-        try {
-          watcher = watch(t.dir, { recursive: t.recursive }, (event, name) => {
-            if (name && t.match(String(name)) && ++seen >= nth) {
-              what = `${event} ${name}`;
-              resolve();
-            }
-          });
-        } catch {
-          // no such dir yet: the fallback delay
-        }
-      }),
-      sleep(fallbackMs),
-      exited,
-    ]);
+    const event = new Promise<void>((resolve) => {
+      try {
+        watcher = watch(t.dir, { recursive: t.recursive }, (event, name) => {
+          if (name && t.match(String(name)) && ++seen >= nth) {
+            what = `${event} ${name}`;
+            resolve();
+          }
+        });
+      } catch {
+        // no such dir yet: the fallback delay
+      }
+    });
+    await within(Promise.race([event, exited]), fallbackMs);
   } finally {
     watcher?.close();
   }
@@ -497,7 +495,7 @@ for (let round = 0; round < rounds; round++) {
       await sleep(after);
       what = `killed ${after} ms after ${trigger} event #${nth} (${event}), ${Math.round(performance.now() - t0)} ms after spawn (startup)`;
     } else {
-      await Promise.race([sleep(delay), d.exited]);
+      await within(d.exited, delay);
       what = `killed ${delay} ms after spawn (startup)`;
     }
     await d.kill();
@@ -532,7 +530,7 @@ for (let round = 0; round < rounds; round++) {
       let loadDone = false;
       const load = submitIntents(url, round, () => loadDone || d.child.exitCode !== null);
       if (trigger === 'time') {
-        await Promise.race([sleep(delay), d.exited]);
+        await within(d.exited, delay);
         kill = `killed ${delay} ms into the load`;
       } else {
         const event = await waitForTrigger(trigger, nth, maxDelay * 2, d.exited);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readApiFile } from '../../daemon/api/discovery.ts';
 import { main } from '../../daemon/cli/main.ts';
+import { within } from '../../daemon/util/index.ts';
 import { http } from '../api/http.ts';
 import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -62,15 +63,6 @@ function postStop(url: string, body: { by: string; reason?: string }) {
   return http(url, '/stop', { body, headers: { connection: 'close' } });
 }
 
-/** The main job's end, or undefined when it is still running after `ms`. */
-async function endedWithin<T>(done: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  const ended = await Promise.race([done, late]);
-  clearTimeout(timer);
-  return ended;
-}
-
 describe("the operator's stop stops the main job's drive", () => {
   it('navigation: the drive ends at once, not at the goal, and the summary says who stopped it', async () => {
     // Real time: far_corner is more than a minute away, so a drive that goes on cannot end in time.
@@ -80,7 +72,7 @@ describe("the operator's stop stops the main job's drive", () => {
     const stop = await postStop(api.url, { by: 'test', reason: 'person in the aisle' });
     expect(stop.status).toBe(200);
     expect(stop.json).toMatchObject({ topic: '/cmd_vel', aborted: 'sim drive' });
-    const ended = await endedWithin(job.done, 10_000);
+    const ended = await within(job.done, 10_000);
     expect(ended, 'the main job still drives 10 s after the stop').toBeDefined();
     expect(ended!.code).toBe(1);
     expect(ended!.summary).toMatchObject({
@@ -98,7 +90,7 @@ describe("the operator's stop stops the main job's drive", () => {
     const stop = await postStop(api.url, { by: 'test' });
     expect(stop.status).toBe(200);
     expect(stop.json).toMatchObject({ aborted: 'sim drive' });
-    const ended = await endedWithin(job.done, 10_000);
+    const ended = await within(job.done, 10_000);
     expect(ended, 'the policy still drives 10 s after the stop').toBeDefined();
     expect(ended!.code).toBe(1);
     expect(ended!.summary).toMatchObject({ stopped: { by: 'test', reason: null } });
@@ -114,7 +106,7 @@ describe("the operator's stop stops the main job's drive", () => {
     const stop = await postStop(api.url, { by: 'test', reason: 'no agent' });
     expect(stop.status).toBe(200);
     expect(stop.json).toMatchObject({ topic: '/cmd_vel', aborted: null, latched: { by: 'test' } });
-    const ended = await endedWithin(job.done, 10_000);
+    const ended = await within(job.done, 10_000);
     expect(ended, 'the main job still drives 10 s after the stop').toBeDefined();
     expect(ended!.code).toBe(1);
     expect(ended!.summary).toMatchObject({ reached: false, stopped: { by: 'test', reason: 'no agent' } });
@@ -133,7 +125,7 @@ describe("the operator's stop stops the main job's drive", () => {
     await driving(api.cmdVels);
     const intent = await http(api.url, '/intents', { body: { type: 'navigate_to', params: { x: 0.55, y: 1.55 } } });
     expect(intent.status).toBe(201);
-    const ended = await endedWithin(job.done, 10_000);
+    const ended = await within(job.done, 10_000);
     expect(ended, "the main job still drives beside the intent's navigation").toBeDefined();
     expect(ended!.code).toBe(1);
     expect(ended!.summary).toMatchObject({ reached: false, outcome: 'cancelled' });
