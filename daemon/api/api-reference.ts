@@ -98,16 +98,12 @@ export function renderApiReference(routes: readonly RouteOptions[]): string {
     "The daemon's local HTTP API, route by route, as its schemas declare it. What holds for every route (the token,",
     'the guard against web pages, error bodies, limits) and the stop listener are in [the API guide](api.md).',
     '',
-    'Every route answers 400 `bad_request` naming the failing path (`body.sql`) for input its schema refuses, 401',
-    'without the token when `api.token` is set (unless it says it needs none), 403 `cross_site` for a web page on',
-    'another origin, and 503 while the daemon shuts down. A GET route also answers HEAD. Parameters marked `?` may be',
-    'left out.',
+    'Every route answers 400 `bad_request` naming the failing path (`body.sql`) for input its schema refuses (any',
+    'query key where none is listed), 401 without the token when `api.token` is set (unless it says it needs none),',
+    '403 `cross_site` for a web page on another origin, and 503 while the daemon shuts down. A GET route also answers',
+    'HEAD. Parameters marked `?` may be left out.',
     '',
-    '| route | what |',
-    '| --- | --- |',
-    ...shown.map(
-      (r) => `| [\`${methods(r)} ${r.url}\`](#${anchor(`${methods(r)} ${r.url}`)}) | ${schemaOf(r).summary ?? ''} |`,
-    ),
+    `Routes: ${shown.map((r) => `[\`${methods(r)} ${r.url}\`](#${anchor(`${methods(r)} ${r.url}`)})`).join(', ')}.`,
   ];
   for (const route of shown) out.push('', ...section(route));
   return `${out.join('\n')}\n`;
@@ -128,8 +124,7 @@ function section(route: RouteOptions): string[] {
   for (const [label, part] of parts) {
     if (part === undefined) continue;
     const fields = fieldLines(part as JsonSchema, '');
-    lines.push(`${label}:${fields.length === 0 ? ' none (any key is a 400)' : ''}`, '');
-    if (fields.length > 0) lines.push(...fields, '');
+    if (fields.length > 0) lines.push(`${label}:`, '', ...fields, '');
   }
   if (schema.reply) lines.push(`Reply: \`${schema.reply}\``, '');
   const statuses = Object.entries(schema.statuses ?? {});

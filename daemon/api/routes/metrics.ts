@@ -10,11 +10,8 @@ const METRICS_DOCS = {
   summary:
     'Prometheus text format (0.0.4): the bus, subscribers, components, journal, runs, the API and every component that has metrics.',
   description:
-    'Bus messages, bytes, drops and rate per topic; subscriber queues `{subscriber, topic, policy}`; component ' +
-    'states; `auraison_runs{status}` (runs the agent holds) and `auraison_agent_runs{status}` (runs in the journal); ' +
-    'API requests and latency, inference and query latency; SSE clients, gaps and cut-offs; Foxglove clients, drops ' +
-    'and refusals; the families of the recorder, control loops, inference and sync. A component whose metrics ' +
-    'throw shows as `auraison_metrics_errors{component}`.',
+    '`auraison_runs{status}` counts the runs the agent holds, `auraison_agent_runs{status}` those in the journal. A ' +
+    "component whose metrics throw shows as `auraison_metrics_errors{component}`; the others' still come.",
   reply: 'text/plain; version=0.0.4',
 };
 

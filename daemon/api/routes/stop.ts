@@ -13,10 +13,9 @@ const ReleaseBody = new Validator(StopReleaseRequest);
 const STOP_DOCS = {
   summary: "The operator's stop: the robot stops at once, then every run that has not ended is cancelled.",
   description:
-    'The motion skill is aborted and a zero Twist goes to every governed velocity topic, with or without an agent. ' +
-    'With `agent.stop_latch` (the default) the stop holds until released; a stop while latched keeps the first ' +
-    "latch's `by`, `reason` and `since`. The answer comes within about a second whatever the disk does. The stop " +
-    'listener (docs/api.md) takes the same request off the event loop.',
+    'A zero Twist goes to every governed velocity topic, agent or none. With `agent.stop_latch` (the default) the ' +
+    "stop holds until released; a stop while latched keeps the first latch's `by`, `reason` and `since`. It answers " +
+    'within about a second whatever the disk does; the stop listener (api.md) takes it off the event loop.',
   optionalBody: StopRequest,
   reply:
     '{topic, aborted, cancelled: [run id], journal_error, latched: {by, reason, since, persisted, error} | null, zeroed}',
