@@ -245,7 +245,7 @@ export class AgentComponent
     await this.#runs.stop(reason);
     this.#approvals.stop();
     this.#motion.abort('the agent stopped');
-    this.#navigation.stop();
+    this.#navigation.close();
     this.#gate.close();
   }
 

@@ -66,7 +66,7 @@ export class AgentNavigation {
     return { timeScale: this.#navigator?.timeScale ?? null, odomTimeoutMs: this.#navigator?.odomTimeoutMs ?? null };
   }
 
-  stop(): void {
+  close(): void {
     this.#navigator?.stop();
   }
 }
