@@ -209,7 +209,7 @@ export async function robotLink(o: {
     link,
     online: () => (link.health().details as { connected?: boolean } | undefined)?.connected === true,
     stop: async () => {
-      await link.stop();
+      await link.close();
       await journal.close();
     },
   };
