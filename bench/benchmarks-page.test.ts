@@ -42,10 +42,12 @@ describe('npm run bench writes docs/benchmarks.md', () => {
     expect(out.startsWith('# Benchmarks\n\nHand-written header.\n\n<!-- bench:results -->\n')).toBe(true);
     expect(out.endsWith('<!-- /bench:results -->\n\n## Earlier figures\n\nHand-written notes.\n')).toBe(true);
     expect(out).toContain(`Run 2026-11-24 05:00 UTC on ${host}: \`npm run bench -- bus\`.`);
-    // each figure beside its baseline and the ratio; a | in a cell does not split the table
+    // each figure beside its baseline, the ratio, and the goal with whether it was met; a | in a cell does not
+    // split the table
     expect(out).toContain(
-      '| bus throughput | 10,000,000 msg/s | 20,000,000 msg/s (EventEmitter) | 0.50x | >= 0.5x \\| 1 M | yes |',
+      '| bus throughput | 10,000,000 msg/s | 20,000,000 msg/s (EventEmitter) | 0.50x | >= 0.5x \\| 1 M: yes |',
     );
+    expect(out).toContain('| benchmark | ours | baseline | ratio | goal: met |\n| --- | --- | --- | --- | --- |\n');
     // the notes (percentiles, per-run figures) are the terminal's: the page keeps the table
     expect(out).not.toContain('p50 1 us');
   });
@@ -65,7 +67,12 @@ describe('npm run bench writes docs/benchmarks.md', () => {
     expect(failed).toMatch(/<!-- bench:bus -->[\s\S]*\*\*Failed\*\*: no result within 1200 s: killed \\\| hung\n/);
     const silent = { ...result('silent phase', NaN), baseline: { name: 'alone', value: 3 } };
     const out = updateBenchmarksPage(page, [{ name: 'bus', results: [silent], ranAt, host }]);
-    expect(out).toContain('| silent phase | none (see notes) | 3.00 msg/s (alone) | - | >= 0.5x \\| 1 M | yes |');
+    expect(out).toContain('| silent phase | none (see notes) | 3.00 msg/s (alone) | - | >= 0.5x \\| 1 M: yes |');
+    // a figure without a goal has none to meet
+    const plain = { ...result('plain', 4), goal: undefined, met: undefined };
+    expect(updateBenchmarksPage(page, [{ name: 'bus', results: [plain], ranAt, host }])).toContain(
+      '| plain | 4.00 msg/s | 8.00 msg/s (EventEmitter) | 0.50x | - |',
+    );
     expect(out).not.toContain('NaN');
   });
 

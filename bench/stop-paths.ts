@@ -9,10 +9,13 @@ import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
 type Zero = 'line' | 'twist';
 
 export const STOP_PATHS = {
-  cli: { what: "the CLI's stop (POST /stop?report=full to the stop listener)", zero: 'line' as Zero },
-  page: { what: "the page's STOP (the same, with the page's Origin)", zero: 'line' as Zero },
-  mcp: { what: "MCP's stop tool (a session on /mcp)", zero: 'line' as Zero },
-  central: { what: "central's stop intent (signed, MQTT QoS 1)", zero: 'twist' as Zero },
+  // POST /stop?report=full to the stop listener; the page's adds its Origin.
+  cli: { what: 'CLI stop', zero: 'line' as Zero },
+  page: { what: 'page STOP', zero: 'line' as Zero },
+  // A session on /mcp.
+  mcp: { what: 'MCP stop tool', zero: 'line' as Zero },
+  // Signed, MQTT QoS 1.
+  central: { what: 'central stop intent', zero: 'twist' as Zero },
 };
 
 export type StopPath = keyof typeof STOP_PATHS;
@@ -76,28 +79,30 @@ export function pathRows(
     times.rounds.map((r) => percentile(pick(r), 99).toFixed(1)).join(', ');
   const zeroed = percentile(times.zeroed, 99);
   const seen = times.zeroed.filter((t) => !Number.isNaN(t)).length;
-  const to = zero === 'line' ? 'the stop line' : 'the zero Twist on the bus (the agent\u2019s halt)';
+  // Central's stop is the agent's halt: a zero Twist on the bus.
+  const to = zero === 'line' ? 'stop line' : 'zero Twist';
   return [
     {
-      name: `operator's stop ${under}, p99 ${what} to ${to}`,
+      name: `${under}: ${what} to ${to} (p99)`,
       ours: zeroed,
       baseline: {
-        name: "the stop listener's own POST /stop to the stop line, same rounds",
+        name: 'listener to stop line, same rounds',
         value: percentile(listener.zeroed, 99),
       },
       unit: 'ms',
       better: 'lower',
-      goal: '<= 10 ms under any load',
+      goal: '<= 10 ms',
       met: zeroed <= 10,
       notes: [
         `${tail(times.zeroed, 'ms', 1)} (${seen} of ${times.zeroed.length} seen); p99 per round ${perRound((r) => r.zeroed)} ms`,
       ],
     },
     {
-      name: `operator's stop ${under}, p99 ${what} answered${path === 'central' ? ' (its ack: the run durable)' : " with the daemon's report"}`,
+      // Central's answer is its ack, sent once the run is durable; the others' carry the daemon's report.
+      name: `${under}: ${what} ${path === 'central' ? 'acked' : 'answered with report'} (p99)`,
       ours: percentile(times.answered, 99),
       baseline: {
-        name: "the stop listener's own POST /stop answered, same rounds",
+        name: 'listener answered, same rounds',
         value: percentile(listener.answered, 99),
       },
       unit: 'ms',

@@ -290,18 +290,13 @@ function tail(sorted: number[]): string {
 type Figure = 'answered' | 'zeroed' | 'durable' | 'listenerAnswered' | 'listenerZeroed';
 
 const FIGURES: Record<Figure, { what: string; goal?: { ms: number; words: string } }> = {
-  answered: { what: 'POST /stop answered', goal: { ms: 100, words: '<= 100 ms under any load' } },
-  zeroed: { what: 'POST /stop to the zero Twist', goal: { ms: 20, words: '<= 20 ms under any load' } },
+  answered: { what: 'POST /stop answered', goal: { ms: 100, words: '<= 100 ms' } },
+  zeroed: { what: 'POST /stop to zero Twist', goal: { ms: 20, words: '<= 20 ms' } },
   // No goal of its own: an audit needs it durable, and the answer waits for it.
-  durable: { what: 'POST /stop to its stop.engaged event durable' },
-  listenerAnswered: {
-    what: 'stop listener POST /stop answered',
-    goal: { ms: 10, words: '<= 10 ms under any load, below the floor' },
-  },
-  listenerZeroed: {
-    what: "stop listener POST /stop to the stop on the stop line (the control loops' and the sim's zero)",
-    goal: { ms: 10, words: '<= 10 ms under any load, below the floor' },
-  },
+  durable: { what: 'POST /stop to stop.engaged durable' },
+  listenerAnswered: { what: 'listener answered', goal: { ms: 10, words: '<= 10 ms, below floor' } },
+  // The stop line: what the control loops' threads and the sim obey.
+  listenerZeroed: { what: 'listener to stop line', goal: { ms: 10, words: '<= 10 ms, below floor' } },
 };
 
 const LISTENER_FIGURES = new Set<Figure>(['listenerAnswered', 'listenerZeroed']);
@@ -320,9 +315,10 @@ function before(load: string, figure: Figure): string {
  * load, this run), its tail, each round's p99 with the best and the worst, and the figure before the stop owner.
  */
 function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
-  const under = load === 'idle' ? 'on the idle daemon' : `under ${load} load`;
+  const under = load === 'idle' ? 'idle' : `${load} load`;
   const floor = {
-    name: 'floor: a bare HTTP server on the same event loop, same load',
+    // A bare HTTP server on the daemon's event loop, under the same load.
+    name: 'floor',
     value: percentile(times.floor, 99),
   };
   const rounds = times.rounds ?? [times];
@@ -349,7 +345,7 @@ function figureRows(
     const perRound = rounds.map((r) => percentile(r[figure], 99));
     const seen = all.filter((t) => !Number.isNaN(t)).length;
     return {
-      name: `operator's stop ${under}, p99 ${what}`,
+      name: `${under}: ${what} (p99)`,
       ours: p99,
       baseline: floor,
       unit: 'ms',

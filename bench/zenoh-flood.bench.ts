@@ -156,9 +156,8 @@ export async function run(): Promise<BenchResult[]> {
         : `its topics gone ${left.goneS.toFixed(1)} s after it left`;
     return [
       {
-        name:
-          `operator's stop p99 while a Zenoh peer announces ${TOKENS.toLocaleString('en')} topics over and over, ` +
-          `as a multiple of the same stop's p99 with no flood (both measured in this run)`,
+        // Both p99s measured in this run; the flood: a Zenoh peer announcing its topics over and over.
+        name: `stop p99 under a ${TOKENS.toLocaleString('en')}-topic flood, as a multiple of idle`,
         ours: multiple,
         unit: 'x idle',
         better: 'lower',
@@ -175,9 +174,9 @@ export async function run(): Promise<BenchResult[]> {
         ],
       },
       ...listenerRows('idle', listenerIdle),
-      ...listenerRows(`a Zenoh peer announcing ${TOKENS.toLocaleString('en')} topics over and over`, listenerFlooded),
+      ...listenerRows('flood', listenerFlooded),
       {
-        name: `daemon RSS ${AFTER_S} s after the flooding peer's topics are gone`,
+        name: `daemon RSS ${AFTER_S} s after the flood's topics are gone`,
         ours: mb(left.memory.rss),
         baseline: { name: 'before the flood, same run', value: mb(before.rss) },
         unit: 'MB',
@@ -201,25 +200,27 @@ export async function run(): Promise<BenchResult[]> {
 /** The stop listener's figures under `load`: answered, and the zero Twist heard on Zenoh, each beside the floor. */
 function listenerRows(load: string, round: ListenerRound): BenchResult[] {
   const floor = {
-    name: 'floor: a bare HTTP server on the same event loop, same load',
+    // A bare HTTP server on the daemon's event loop, under the same load.
+    name: 'floor',
     value: percentile(round.floor, 99),
   };
   const row = (what: string, times: number[]): BenchResult => {
     const p99 = percentile(times, 99);
     return {
-      name: `operator's stop on the stop listener, ${load}, p99 ${what}`,
+      name: `${load}: listener ${what} (p99)`,
       ours: p99,
       baseline: floor,
       unit: 'ms',
       better: 'lower',
-      goal: '<= 10 ms under any load, below the floor',
+      goal: '<= 10 ms, below floor',
       met: p99 <= 10 && p99 < floor.value,
       notes: [`${what}: ${tail(times, 'ms', 1)}; floor ${tail(round.floor, 'ms', 1)}; ${STOPS} stops`],
     };
   };
   return [
-    row('POST /stop answered', round.answered),
-    row("POST /stop to the zero Twist heard by a Zenoh node (the listener's own session)", round.zeroed),
+    row('answered', round.answered),
+    // The zero Twist as a Zenoh node hears it from the listener's own session.
+    row('to zero Twist on Zenoh', round.zeroed),
   ];
 }
 
