@@ -32,6 +32,8 @@ const ISOLATED = [
 const EXCLUDE = ['node_modules/**', 'scratch/**'];
 
 export default defineConfig({
+  // the workspace's packages by name (auraison-edge/..., @auraison-edge/central) to this checkout's sources
+  resolve: { tsconfigPaths: true },
   test: {
     globalSetup: ['test/global-setup.ts'],
     // each worker notes its files, stop signals and exit code (vitest says only "Worker exited unexpectedly")

@@ -4,7 +4,9 @@
 // One esbuild pass, bundled with code splitting: the CLI and each of its commands, and every module a worker
 // thread runs, are entry points that keep their paths under dist/ (daemon/cli/main.ts -> dist/daemon/cli/
 // main.js); the code they share goes into chunks loaded on first use. Packages stay in node_modules, except
-// typebox and yaml: their 700 and 80 small modules took most of a second to resolve at every start of the CLI.
+// typebox and yaml: their 700 and 80 small modules took most of a second to resolve at every start of the CLI;
+// and the workspace's own packages (auraison-edge/..., @auraison-edge/central), bundled from this checkout's
+// sources through tsconfig.json's paths, central's chunks loaded only by `auraison-edge central ...`.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +14,7 @@ import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'dist');
-const BUNDLED_PACKAGES = /^(typebox|yaml)(\/|$)/;
+const BUNDLED_PACKAGES = /^(typebox|yaml|auraison-edge|@auraison-edge\/central)(\/|$)/;
 
 /** Modules that spawnTsWorker runs in worker threads (see workerEntry in daemon/util/spawn-worker.ts). */
 const WORKERS = [

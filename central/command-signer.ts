@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomInt, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { rawPublicKey, signCommand, type CommandAddress } from '../central-link/index.ts';
+import { rawPublicKey, signCommand, type CommandAddress } from 'auraison-edge/protocol';
 
 /**
  * Central's signing key for what it sends robots (central-link/command-signature.ts): each command gets a

@@ -9,8 +9,8 @@ import {
   readConfigYaml,
   restoreTemplates,
   type ConfigIssue,
-} from '../daemon/config/index.ts';
-import { formatPath, Validator, type ValidationIssue } from '../daemon/contract/index.ts';
+} from 'auraison-edge/config';
+import { formatPath, Validator, type ValidationIssue } from 'auraison-edge/contract';
 import { isLoopback } from './http-guard.ts';
 import { compileStatusUrlPatterns } from './status-links.ts';
 

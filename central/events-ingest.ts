@@ -1,8 +1,8 @@
 import Type, { type Static } from 'typebox';
-import { Validator } from '../daemon/contract/index.ts';
-import type { Logger } from '../daemon/log.ts';
-import { Backoff } from '../daemon/util/index.ts';
-import { EVENTS_SCHEMA } from '../central-link/index.ts';
+import { Validator } from 'auraison-edge/contract';
+import type { Logger } from 'auraison-edge/log';
+import { Backoff } from 'auraison-edge/util';
+import { EVENTS_SCHEMA } from 'auraison-edge/protocol';
 import { isConflict, sql, type FleetLake } from './lake.ts';
 
 /** An events payload as the outbox sends it (central-link/outbox.ts): a header, `lost` gaps, the records. */

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { PACKAGE_ROOT } from '../daemon/util/index.ts';
+import { PACKAGE_ROOT } from 'auraison-edge/util';
 import { FleetQueryError } from './fleet-query.ts';
 import type { FleetView } from './fleet-view.ts';
 import { guardFleetHttp } from './http-guard.ts';

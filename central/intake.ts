@@ -1,9 +1,9 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
-import type { Logger } from '../daemon/log.ts';
-import { redactUrl } from '../daemon/util/index.ts';
-import { readTlsFiles } from '../central-link/index.ts';
+import type { Logger } from 'auraison-edge/log';
+import { redactUrl } from 'auraison-edge/util';
+import { readTlsFiles } from 'auraison-edge/protocol';
 import type { CentralServeConfig } from './config.ts';
-import { noDelay } from '../central-link/index.ts';
+import { noDelay } from 'auraison-edge/protocol';
 
 /** A message's handler: resolves with the PUBACK reason code (0 taken; 0x80 and up refused) once it is safe. */
 export type Handler = (topic: string, payload: Buffer, packet: IPublishPacket) => Promise<number>;

@@ -14,7 +14,7 @@ import {
   s3Secret,
   sql,
 } from './lake-duckdb.ts';
-import { trackConnection, type TrackedConnection } from '../daemon/lakehouse/index.ts';
+import { trackConnection, type TrackedConnection } from 'auraison-edge/lakehouse';
 import { CatalogSnapshots } from './query-snapshot.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 

@@ -21,7 +21,7 @@ import {
   type Offer,
   type SingleGrant,
   type UploadedPart,
-} from '../central-link/index.ts';
+} from 'auraison-edge/protocol';
 
 /** Central's object storage (S3-compatible) and how it grants uploads. */
 export interface StorageSettings {

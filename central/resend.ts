@@ -1,5 +1,5 @@
-import type { Logger } from '../daemon/log.ts';
-import { RESEND_SCHEMA } from '../central-link/index.ts';
+import type { Logger } from 'auraison-edge/log';
+import { RESEND_SCHEMA } from 'auraison-edge/protocol';
 import type { Ranges } from './events-ingest.ts';
 
 export { RESEND_SCHEMA };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../daemon/log.ts';
-import { errorText, withTimeout } from '../daemon/util/index.ts';
+import type { Logger } from 'auraison-edge/log';
+import { errorText, withTimeout } from 'auraison-edge/util';
 
 /** The robots' reports `central serve` takes: under `central acl`'s file only a robot's own login writes them. */
 const REPORTS = ['events', 'status', 'heartbeat', 'uploads'] as const;

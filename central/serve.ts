@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import type { IPublishPacket } from 'mqtt';
-import { createLogger, type Logger } from '../daemon/log.ts';
-import { Backoff, rateLimitedErrors } from '../daemon/util/index.ts';
-import { centralTopics } from '../central-link/index.ts';
-import { uploadsValidator, type GrantsMessage } from '../central-link/index.ts';
+import { createLogger, type Logger } from 'auraison-edge/log';
+import { Backoff, rateLimitedErrors } from 'auraison-edge/util';
+import { centralTopics } from 'auraison-edge/protocol';
+import { uploadsValidator, type GrantsMessage } from 'auraison-edge/protocol';
 import type { CentralServeConfig } from './config.ts';
 import { redactPasswords } from './conninfo.ts';
 import { ACCEPTED, EventIngest, eventsProblem, PAYLOAD_FORMAT_INVALID } from './events-ingest.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from '../daemon/log.ts';
+import type { Logger } from 'auraison-edge/log';
 import {
   GRANTS_SCHEMA,
   type Complete,
@@ -6,7 +6,7 @@ import {
   type Lost,
   type Offer,
   type UploadsMessage,
-} from '../central-link/index.ts';
+} from 'auraison-edge/protocol';
 import type { CentralServeConfig } from './config.ts';
 import type { UploadCounts } from './fleet-view.ts';
 import { ident, sql, type FleetLake } from './lake.ts';

@@ -39,6 +39,16 @@ export function partOf(path) {
   return undefined;
 }
 
+const WORKSPACES = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).workspaces ?? [];
+
+/**
+ * The npm package a repository-relative path belongs to: a workspace's folder (central) or '' (the root package).
+ * A package uses another by name (`auraison-edge/log`, as the root's package.json exports it), never by a path.
+ */
+export function packageOf(path) {
+  return WORKSPACES.find((w) => path.startsWith(`${w}/`)) ?? '';
+}
+
 /** The core: daemon/ except its registry, which is where the core may load adapters, sim and central-link. */
 export function isCore(part) {
   return part !== undefined && part.startsWith('daemon') && part !== 'daemon/components';

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type CommandIO, parseCommandArgs, UsageError } from '../../daemon/cli-kit/index.ts';
+import { type CommandIO, parseCommandArgs, UsageError } from 'auraison-edge/cli-kit';
 import { readCentralYaml } from './fleet-api.ts';
 
 /**

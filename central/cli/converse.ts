@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
-import type { CommandIO } from '../../daemon/cli-kit/index.ts';
-import { within } from '../../daemon/util/index.ts';
+import type { CommandIO } from 'auraison-edge/cli-kit';
+import { within } from 'auraison-edge/util';
 
 /** Where a command goes and how: the broker, the robot's topics, the signature, its expiry. */
 export interface Target {

@@ -1,4 +1,4 @@
-import { UsageError } from '../../daemon/cli-kit/index.ts';
+import { UsageError } from 'auraison-edge/cli-kit';
 
 /** central.yaml's http section default (central/config.ts): where `central serve` listens. */
 const DEFAULT_URL = 'http://127.0.0.1:8790';

@@ -6,7 +6,7 @@ import {
   parseCommandArgs,
   TablePrinter,
   UsageError,
-} from '../../daemon/cli-kit/index.ts';
+} from 'auraison-edge/cli-kit';
 import { FleetApiClient, FleetApiError, resolveFleetApi } from './fleet-api.ts';
 
 /** The fleet API's options every operator command over HTTP takes. */

@@ -1,4 +1,4 @@
-import { type CommandIO, parseCommandArgs, UsageError } from '../../daemon/cli-kit/index.ts';
+import { type CommandIO, parseCommandArgs, UsageError } from 'auraison-edge/cli-kit';
 
 /**
  * `auraison-edge central keygen --out FILE [--json]`: central's command signing key (Ed25519). The private key

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import { newId } from '../../daemon/contract/index.ts';
-import { brokerUrlProblem } from '../../daemon/config/index.ts';
+import { newId } from 'auraison-edge/contract';
+import { brokerUrlProblem } from 'auraison-edge/config';
 import {
   type CommandIO,
   MAX_TIMEOUT_OPTION_S,
   numberOption,
   parseCommandArgs,
   UsageError,
-} from '../../daemon/cli-kit/index.ts';
+} from 'auraison-edge/cli-kit';
 import { readCentralYaml } from './fleet-api.ts';
 import { converse, recordsOf, type Target } from './converse.ts';
 
@@ -61,7 +61,7 @@ async function target(
     max: MAX_TIMEOUT_OPTION_S,
   });
   const expiryS = numberOption('expiry-s', values['expiry-s'], { min: 0, max: MAX_EXPIRY_S }) ?? DEFAULT_EXPIRY_S[kind];
-  const { centralTopics, readTlsFiles } = await import('../../central-link/index.ts');
+  const { centralTopics, readTlsFiles } = await import('auraison-edge/protocol');
   const topics = centralTopics(mqtt?.topic_prefix ?? 'auraison', fleet, robot);
   const options: IClientOptions = {
     protocolVersion: 5,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type CommandIO, parseCommandArgs, UsageError } from '../../daemon/cli-kit/index.ts';
+import { type CommandIO, parseCommandArgs, UsageError } from 'auraison-edge/cli-kit';
 
 /**
  * `auraison-edge central serve --config central.yaml [--token-file FILE]`: the reference central

@@ -40,6 +40,23 @@ describe("the run-time code's packages", () => {
     );
     // A helper beside the sources that only tests use (it imports vitest) is not run-time code.
     expect(report.modules).not.toContain('daemon/recorder/recorder-fixture.ts');
+    // The reference central is a package of its own, loaded by its name where installed: its code is not the root's.
+    expect(report.packages.has('@auraison-edge/central')).toBe(true);
+    expect(report.modules.filter((m) => m.startsWith('central/'))).toEqual([]);
+  });
+
+  it("are, for the reference central, the dependencies central/package.json declares (the AWS SDK's among them)", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'central', 'package.json'), 'utf8')) as PackageJson;
+    const report = checkDependencies(ROOT, pkg, {
+      entries: [join('central', 'cli', 'index.ts')],
+      releasedTogether: RELEASED_TOGETHER,
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.modules).toEqual(expect.arrayContaining(['central/serve.ts', 'central/presign.ts']));
+    expect([...report.packages.keys()]).toEqual(
+      expect.arrayContaining(['auraison-edge', '@aws-sdk/client-s3', 'fastify', '@duckdb/node-api']),
+    );
+    expect(report.modules.filter((m) => !m.startsWith('central/'))).toEqual([]);
   });
 
   it('are checked as a user would find them wrong, each problem named with what to do', () => {

@@ -7,6 +7,8 @@ import ts from 'typescript';
 export interface PackageJson {
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  /** Optional peers are loaded where installed (the central package, beside the root on central's host). */
+  peerDependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
 }
 
@@ -53,7 +55,7 @@ export function checkDependencies(root: string, pkg: PackageJson, options: Depen
     }
   }
 
-  const runtime = { ...pkg.dependencies, ...pkg.optionalDependencies };
+  const runtime = { ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies };
   const problems: string[] = [];
   for (const [name, where] of packages) {
     if (name in runtime) continue;

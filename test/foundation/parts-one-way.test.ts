@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: lint/parts.js is plain JavaScript without declarations
-import { crossPartImports, isCore, isFace, isOuter, isTest, mayReachIn, partCycles } from '../../lint/parts.js';
+import {
+  crossPartImports,
+  isCore,
+  isFace,
+  isOuter,
+  isTest,
+  mayReachIn,
+  packageOf,
+  partCycles,
+} from '../../lint/parts.js';
 
 interface Edge {
   from: string;
@@ -25,6 +34,14 @@ describe('the parts depend one way', () => {
 
   it('imports another part only through its index.ts (tests, benches and the registry aside)', () => {
     expect(product.filter((e) => !isFace(e.to) && !mayReachIn(e.from)).map(where)).toEqual([]);
+  });
+
+  it('never crosses into or out of the central package by a path (it and the root use each other by name)', () => {
+    const crossing = (e: Edge) => packageOf(e.from) !== packageOf(e.to);
+    const measures = (e: Edge) => isTest(e.from) || e.from.startsWith('bench/');
+    expect(edges.filter((e) => crossing(e) && !measures(e)).map(where)).toEqual([]);
+    // the benches (and tests) of both run from the root and may: the scan sees the benches' imports of central
+    expect(edges.filter((e) => crossing(e) && measures(e)).length).toBeGreaterThan(0);
   });
 
   it('sees the imports it checks (an empty scan would pass everything)', () => {
