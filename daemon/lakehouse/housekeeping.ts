@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
 import { newId } from '../contract/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { lakehousePaths } from './catalog.ts';
@@ -137,6 +138,24 @@ export async function forgetMissingParquet(conn: DuckDBConnection, tablesDir: st
   // after the commit: a crash before leaves orphans, deleted at start
   for (const f of unlisted) rmSync(f, { force: true });
   return { forgotten: [...missing].sort(), segmentsDropped: dropped };
+}
+
+/**
+ * Logs what forgetMissingParquet reports (the start's and each retention pass's): the files taken off the
+ * catalog, and why nothing was taken off, once until that changes.
+ */
+export function forgottenLog(log: Logger): (report: ForgetReport) => void {
+  let skipped: string | undefined;
+  return (report) => {
+    if (report.forgotten.length > 0) {
+      log.warn(
+        { files: report.forgotten, segments_dropped: report.segmentsDropped },
+        'lakehouse: took parquet files missing from disk (deleted by hand?) off the catalog',
+      );
+    }
+    if (report.skipped && report.skipped !== skipped) log.warn(`lakehouse: ${report.skipped}`);
+    skipped = report.skipped;
+  };
 }
 
 /** How long a partition directory must have been left alone before an empty one is removed. */

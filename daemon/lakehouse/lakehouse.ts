@@ -1,9 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import type { DefinitionsRegistry } from '../bus/index.ts';
-import { compileBagTopicSelection } from '../bus/index.ts';
 import type { LakehouseConfig, RetentionConfig } from '../config/index.ts';
 import type {
   Journal,
@@ -14,25 +12,19 @@ import type {
   SplitIndexing,
 } from '../contract/index.ts';
 import type { Component, ComponentHealth } from '../lifecycle/index.ts';
-import { CatalogLockedError, lakehousePaths, withCatalog } from './catalog.ts';
-import { oversizedLine } from './oversized.ts';
+import { JobQueue, type BackoffOptions } from '../util/index.ts';
+import { lakehousePaths } from './catalog.ts';
+import { CatalogLockBackoff, catalogLockOf } from './catalog-lock.ts';
+import { CatalogSetup } from './catalog-setup.ts';
 import { CompactionJob } from './compaction-job.ts';
-import { indexEvents } from './events-indexer.ts';
-import { forgetMissingParquet, removeOrphanParquet, sweepStaging, type ForgetReport } from './housekeeping.ts';
-import { importBag, type ImportReport } from './importer.ts';
+import { EVENTS_JOB, EventsPass } from './events-pass.ts';
+import { forgottenLog, sweepStaging } from './housekeeping.ts';
+import { lakehouseMetrics } from './lakehouse-metrics.ts';
 import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
-import { exponentialBackoff, within } from '../util/index.ts';
-import { unindexedSplits } from './recorded-splits.ts';
-import {
-  applyRetention,
-  spaceIsLow,
-  statfsSpace,
-  type DiskSpace,
-  type RecorderActivity,
-  type RetentionReport,
-} from './retention.ts';
-import { registerSyncFiles, type SyncFilter } from './sync-files.ts';
-import { quoteString } from './table-writer.ts';
+import { RetentionPass } from './retention-pass.ts';
+import type { DiskSpace, RecorderActivity } from './retention.ts';
+import { isIndexJob, SplitIndexer } from './split-indexer.ts';
+import { markSegmentsSynced, registerSyncFiles, type SyncFilter } from './sync-files.ts';
 
 export interface LakehouseOptions {
   dataDir: string;
@@ -69,251 +61,124 @@ export interface LakehouseOptions {
 
 const COMPACT_EVERY_MS = 600_000;
 
-/** How many recently indexed split paths splitIndexing remembers. */
-const INDEXED_FILES_KEPT = 1000;
-
-/** A recorded split whose indexing failed, waiting for its retry. */
-interface FailedSplit {
-  bagDir: string;
-  error: string;
-  attempts: number;
-  retryAt: number;
-}
-
 /**
- * The local lakehouse as a daemon component: it indexes recorded splits as they close (and, at start, the
- * finished splits no one indexed), copies agent events from the journal every `events_flush_s`, applies
- * retention every `check_interval_s` (and as soon as free space runs low), merges old splits' small parquet
- * files every 10 minutes, one merge per job (compaction.ts, `compact_after_s`), and answers read-only SQL
- * (LakehouseService). Work runs one job at a time, in the background: a failure is logged and shown in
- * health until a job of the same kind succeeds, never thrown at the recorder; a split that failed to index
- * is retried with a backoff that doubles per failure. A job is skipped while one of its kind is still
- * waiting, so a slow disk doesn't grow the queue without bound.
+ * The local lakehouse as a daemon component, a lifecycle over its parts: SplitIndexer indexes recorded splits as
+ * they close (and, at start, the finished splits no one indexed), EventsPass copies agent events from the journal
+ * every `events_flush_s`, RetentionPass applies retention every `check_interval_s` (and as soon as free space runs
+ * low), CompactionJob merges old splits' small parquet files every 10 minutes, one merge per job
+ * (`compact_after_s`), and queryLakehouse answers read-only SQL (LakehouseService). Their work runs one job at a
+ * time in one JobQueue, in the background: a failure is logged and shown in health until a job of the same kind
+ * succeeds, never thrown at the recorder. While another process holds the catalog, jobs are skipped until its
+ * backoff passes (CatalogLockBackoff).
  */
 export class Lakehouse implements Component, LakehouseService, MetricsProvider, JournalHolder {
   readonly name = 'lakehouse';
   readonly #dataDir: string;
   readonly #log: Logger;
-  readonly #journal: Journal | undefined;
   readonly #settings: Static<typeof LakehouseConfig>;
   readonly #retentionSettings: Static<typeof RetentionConfig>;
-  readonly #compactEveryMs: number | undefined;
-  readonly #tickMs: number | undefined;
+  readonly #compactEveryMs: number;
+  readonly #tickMs: number;
   readonly #catalogWaitMs: number | undefined;
-  readonly #recording: (() => RecorderActivity) | undefined;
-  readonly #retryMs: LakehouseOptions['retryMs'];
-  readonly #robot: string;
-  readonly #syncRequired: boolean;
-  readonly #minFreeBytes: number | undefined;
-  readonly #diskSpace: ((dir: string) => Promise<DiskSpace>) | undefined;
-  readonly #givenNow: (() => number) | undefined;
-  readonly #definitions: DefinitionsRegistry;
   readonly #sync: SyncFilter | undefined;
-  #select: (topic: string) => boolean;
-  #jobs: Promise<void> = Promise.resolve();
-  /** Kinds of periodic job queued and not yet started. */
-  #waiting = new Set<string>();
-  #queued = 0;
-  #timers: NodeJS.Timeout[] = [];
-  /** The last failure of each kind of job, until one of that kind succeeds. */
-  #errors = new Map<string, string>();
-  #retention: RetentionReport | undefined;
-  #failed = new Map<string, FailedSplit>();
-  /** The recorded splits indexed last, oldest first (for splitIndexing). */
-  #indexedFiles = new Set<string>();
-  #indexFailures = 0;
-  #deletedForSpace = 0;
-  /**
-   * What retention last said about free space. Kept until free space is back halfway into the margin above
-   * the target: deletions leave it just above the target, and a recorder filling a small disk brings it
-   * down again, so health would otherwise flip on every pass.
-   */
-  #spaceNote: string | undefined;
-  #ticking = false;
-  /** Set by close(): a queued job that has not begun is left for the next start (see close). */
-  #draining = false;
-  #leftForNextStart: string[] = [];
+  readonly #now: () => number;
   /** Aborted by close(): the split being indexed is dropped between two batches, left to the next start. */
-  #stopSignal = new AbortController();
-  /** Set by close(): no job is queued after it (a free-space check in flight then finds it set). */
-  #stopped = false;
-  #indexed = 0;
-  /** Topics whose oversized messages were logged (once per topic). */
-  #oversizedTopics = new Set<string>();
-  #events = 0;
-  /** The last journal seq indexed into the events table; 0 until the first pass has run. */
-  #indexedThrough = 0;
-  /** The start's catalog work (see #enqueueSetup): done yet, failed attempts, when it is due again. */
-  #setup = { done: false, attempts: 0, retryAt: 0 };
-  /** Resolved when #setup.done turns true: queries asked before it wait on it. */
+  readonly #stopSignal = new AbortController();
+  readonly #queue: JobQueue;
+  readonly #setup: CatalogSetup;
+  readonly #splits: SplitIndexer;
+  readonly #events: EventsPass | undefined;
+  readonly #retention: RetentionPass;
+  readonly #compaction: CompactionJob;
+  #timers: NodeJS.Timeout[] = [];
+  #ticking = false;
+  /** Jobs the stop interrupted or left queued: the next start does them. */
+  #leftForNextStart: string[] = [];
   /** Set by start(): from then a query waits for the start's catalog work (a lakehouse never started does not). */
   #started = false;
-  #setUp = (() => {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    return { promise, resolve };
-  })();
-  /** Set while another process holds the catalog (what the last job that found it locked said); see #tick. */
-  #locked: string | undefined;
-  /** When a job may next try the catalog while it is locked, and how many tries found it locked in a row. */
-  #lockRetryAt = 0;
-  #lockFailures = 0;
-  /** What forgetMissingParquet last said it left alone, so it is logged once. */
-  #forgetSkipped: string | undefined;
-  #compaction: CompactionJob;
 
   constructor(options: LakehouseOptions) {
-    const {
-      dataDir,
-      log,
-      journal,
-      settings,
-      retention: retentionSettings,
-      compactEveryMs,
-      tickMs,
-      catalogWaitMs,
-      recording,
-      retryMs,
-      robot,
-      syncRequired,
-      minFreeBytes,
-      diskSpace,
-      now: givenNow,
-      definitions,
-      sync,
-    } = options;
-    this.#sync = sync;
+    const { dataDir, robot, definitions, log, journal, settings, retention, syncRequired, recording } = options;
+    const { minFreeBytes, diskSpace, tickMs = 1000, retryMs, now, catalogWaitMs, compactEveryMs, sync } = options;
     this.#dataDir = dataDir;
     this.#log = log;
-    this.#journal = journal;
     this.#settings = settings;
-    this.#retentionSettings = retentionSettings;
-    this.#compactEveryMs = compactEveryMs;
+    this.#retentionSettings = retention;
+    this.#compactEveryMs = compactEveryMs ?? COMPACT_EVERY_MS;
     this.#tickMs = tickMs;
     this.#catalogWaitMs = catalogWaitMs;
-    this.#recording = recording;
-    this.#retryMs = retryMs;
-    this.#robot = robot;
-    this.#syncRequired = syncRequired;
-    this.#minFreeBytes = minFreeBytes;
-    this.#diskSpace = diskSpace;
-    this.#givenNow = givenNow;
-    this.#definitions = definitions;
-    this.#select = compileBagTopicSelection(options.settings.project, options.settings.project_exclude);
-    const { compact_after_s: afterS, compact_max_bytes: maxBytes } = options.settings;
-    this.#compaction = new CompactionJob({
-      dataDir: options.dataDir,
-      log: options.log,
-      afterS,
-      maxBytes,
-      catalogWaitMs: options.catalogWaitMs,
-      minFreeBytes: options.minFreeBytes,
-      diskSpace: options.diskSpace,
+    this.#sync = sync;
+    this.#now = now ?? (() => performance.now());
+    const backoff: BackoffOptions = { firstMs: retryMs?.first ?? 5000, maxMs: retryMs?.max ?? 600_000 };
+    const lock = new CatalogLockBackoff({ backoff, now: this.#now });
+    const queue = (this.#queue = new JobQueue({
+      hold: () => lock.holding(),
+      succeeded: (kind) => {
+        if (!isIndexJob(kind)) this.#splits.catalogFree(); // an index job settles its failures itself
+      },
+      failed: (kind, error) => {
+        const locked = catalogLockOf(error);
+        if (locked) lock.failed(locked.message);
+        this.#log.error({ err: queue.failures.get(kind), job: kind }, 'lakehouse job failed; its next run tries again');
+      },
+      dropped: (kind) => this.#leftForNextStart.push(kind),
+    }));
+    const forgotten = forgottenLog(log);
+    const signal = this.#stopSignal.signal;
+    const syncFiles = () => this.#enqueueSyncFiles();
+    this.#splits = new SplitIndexer({
+      ...{ dataDir, robot, definitions, log, settings, catalogWaitMs, recording, queue, lock, backoff },
+      now: this.#now,
+      signal,
+      indexed: syncFiles,
+      interrupted: (kind) => this.#leftForNextStart.push(kind),
     });
+    this.#setup = new CatalogSetup({
+      ...{ dataDir, log, catalogWaitMs, queue, lock, backoff, signal, forgotten },
+      now: this.#now,
+      ready: (indexed) => {
+        syncFiles();
+        this.#splits.catchUp(indexed);
+      },
+    });
+    this.#events = journal
+      ? new EventsPass({ journal, dataDir, robot, catalogWaitMs, queue, indexed: syncFiles })
+      : undefined;
+    this.#retention = new RetentionPass({
+      ...{ dataDir, log, settings: retention, syncRequired, recording, minFreeBytes, diskSpace, catalogWaitMs },
+      keepUnindexed: settings.index_recordings,
+      queue,
+      forgotten,
+    });
+    const { compact_after_s: afterS, compact_max_bytes: maxBytes } = settings;
+    this.#compaction = new CompactionJob({ dataDir, log, afterS, maxBytes, catalogWaitMs, minFreeBytes, diskSpace });
   }
 
   async start(): Promise<void> {
     this.#started = true;
-    const paths = lakehousePaths(this.#dataDir);
-    mkdirSync(paths.tables, { recursive: true });
+    mkdirSync(lakehousePaths(this.#dataDir).tables, { recursive: true });
     const swept = sweepStaging(this.#dataDir);
     if (swept.length > 0)
       this.#log.warn({ dirs: swept }, 'lakehouse: removed staged parquet that writers killed mid-write left behind');
     // The catalog is not waited for here: another process may hold it (a DuckDB shell left open on it) for
     // as long as it likes, and the lakehouse must still start, say so in health, and catch up once it can.
-    this.#enqueueSetup();
+    this.#setup.enqueue();
     const every = (ms: number, job: () => void) => {
       const t = setInterval(job, ms);
       t.unref();
       this.#timers.push(t);
     };
-    if (this.#journal)
-      every(this.#settings.events_flush_s * 1000, () => this.#enqueue('events', () => this.#indexEvents()));
+    const events = this.#events;
+    if (events) every(this.#settings.events_flush_s * 1000, () => events.enqueue());
     if (this.#retentionSettings.enabled) {
-      every(this.#retentionSettings.check_interval_s * 1000, () =>
-        this.#enqueue('retention', () => this.#applyRetention()),
-      );
-      this.#enqueue('retention', () => this.#applyRetention());
+      every(this.#retentionSettings.check_interval_s * 1000, () => this.#retention.enqueue());
+      this.#retention.enqueue();
     }
     if (this.#settings.compact_after_s > 0) {
-      every(this.#compactEveryMs ?? COMPACT_EVERY_MS, () => this.#enqueueCompaction());
+      every(this.#compactEveryMs, () => this.#enqueueCompaction());
       this.#enqueueCompaction();
     }
-    every(this.#tickMs ?? 1000, () => void this.#tick());
-  }
-
-  /** Queues a compaction run (one merge); it queues the next while more are due, behind the jobs queued meanwhile. */
-  #enqueueCompaction(): void {
-    this.#enqueue('compact', async () => {
-      if (await this.#compaction.run()) this.#enqueueCompaction();
-      this.#enqueueSyncFiles();
-    });
-  }
-
-  /**
-   * Queues the start's catalog work: make the catalog's tables, delete parquet no row lists, take files
-   * missing from disk off the catalog, and queue the finished recorded splits it lacks. Retried with the
-   * split retries' backoff until it succeeds (see #tick).
-   */
-  #enqueueSetup(): void {
-    this.#setup.retryAt = Infinity; // not due again while this one waits or runs
-    const skipped = () => void (this.#setup.retryAt = this.#lockRetryAt);
-    this.#enqueue(
-      'start',
-      async () => {
-        const paths = lakehousePaths(this.#dataDir);
-        let indexed: Set<string>;
-        try {
-          indexed = await withCatalog(
-            paths.catalog,
-            async (conn) => {
-              const orphans = await removeOrphanParquet(conn, paths.tables);
-              if (orphans.length > 0)
-                this.#log.warn(
-                  { files: orphans },
-                  'lakehouse: deleted parquet files no catalog row lists (a writer was killed between moving them in and committing)',
-                );
-              this.#logForgotten(await forgetMissingParquet(conn, paths.tables));
-              return new Set((await conn.runAndReadAll('SELECT path FROM bags')).getRows().map((r) => String(r[0])));
-            },
-            { timeoutMs: this.#catalogWaitMs },
-          );
-        } catch (error) {
-          const wait = this.#backoff(++this.#setup.attempts);
-          this.#setup.retryAt = this.#now() + wait;
-          throw error;
-        }
-        this.#setup.done = true;
-        this.#setUp.resolve();
-        this.#enqueueSyncFiles();
-        if (!this.#settings.index_recordings) return;
-        const splits = unindexedSplits(
-          join(this.#dataDir, 'bags'),
-          indexed,
-          this.#recording?.() ?? { files: [], bags: [], closing: [] },
-        );
-        if (splits.length > 0)
-          this.#log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
-        for (const s of splits) this.indexRecordedSplit(s.file, s.bagDir);
-      },
-      skipped,
-    );
-  }
-
-  #logForgotten(report: ForgetReport): void {
-    if (report.forgotten.length > 0) {
-      this.#log.warn(
-        { files: report.forgotten, segments_dropped: report.segmentsDropped },
-        'lakehouse: took parquet files missing from disk (deleted by hand?) off the catalog',
-      );
-    }
-    if (report.skipped && report.skipped !== this.#forgetSkipped) this.#log.warn(`lakehouse: ${report.skipped}`);
-    this.#forgetSkipped = report.skipped;
-  }
-
-  #backoff(attempts: number): number {
-    const { first = 5000, max = 600_000 } = this.#retryMs ?? {};
-    return exponentialBackoff(attempts - 1, { firstMs: first, maxMs: max });
+    every(this.#tickMs, () => void this.#tick());
   }
 
   /**
@@ -326,10 +191,10 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#compaction.stop(); // a merge in progress is interrupted and left as it was
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    this.#draining = true;
-    if (this.#journal) this.#enqueue('events', () => this.#indexEvents());
-    this.#stopped = true;
-    await this.#jobs;
+    this.#events?.enqueue();
+    // After this, a free-space check that was waiting on statfs or a split closed late queues nothing: the
+    // next start, or the next Lakehouse after a reload, runs its own passes and its start scan indexes what was missed.
+    await this.#queue.close((kind) => kind === EVENTS_JOB);
     if (this.#leftForNextStart.length > 0) {
       const left = this.#leftForNextStart.splice(0);
       this.#log.warn(
@@ -341,25 +206,22 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
 
   /** Journal retention keeps what the events table has not indexed yet (everything, until the first pass). */
   journalHold(): number | undefined {
-    return this.#journal ? this.#indexedThrough + 1 : undefined;
+    return this.#events?.journalHold();
   }
 
   health(): ComponentHealth {
-    const r = this.#retention;
+    const r = this.#retention.report;
     const details = {
-      segments_indexed: this.#indexed,
-      events_indexed: this.#events,
+      segments_indexed: this.#splits.segments,
+      events_indexed: this.#events?.events ?? 0,
       data_bytes: r?.totalBytes ?? null,
-      jobs_queued: this.#queued,
-      splits_failed: this.#failed.size,
+      jobs_queued: this.#queue.queued,
+      splits_failed: this.#splits.failed,
       free_bytes: r?.freeSpace?.free ?? null,
       free_target_bytes: r?.freeSpace?.target ?? null,
       ...this.#compaction.details,
     };
-    const reasons: string[] = [];
-    if (r?.blocked) reasons.push(`retention: ${r.blocked}`);
-    if (this.#spaceNote) reasons.push(`retention: ${this.#spaceNote}`);
-    if (r?.clock) reasons.push(`retention: ${r.clock}`);
+    const reasons = this.#retention.reasons();
     // The same failure (a catalog another process holds fails every job) is spelled out once.
     const said = new Set<string>();
     const say = (error: string) => {
@@ -367,67 +229,26 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       said.add(error);
       return error;
     };
-    if (this.#failed.size > 0) {
-      const [file, f] = [...this.#failed][0]!;
-      const retry =
-        f.retryAt === Infinity
-          ? 'retrying now'
-          : `retrying in ${Math.max(0, Math.round((f.retryAt - this.#now()) / 1000))} s`;
-      reasons.push(
-        `indexing failed for ${this.#failed.size} recorded split(s), first ${file}: ${say(f.error)}; ${retry}`,
-      );
-    }
-    for (const [kind, error] of this.#errors) reasons.push(`${kind}: ${say(error)}`);
+    const failed = this.#splits.reason(say);
+    if (failed) reasons.push(failed);
+    for (const [kind, error] of this.#queue.failures) reasons.push(`${kind}: ${say(error)}`);
     return reasons.length > 0
       ? { state: 'degraded', reason: reasons.join('; '), details }
       : { state: 'running', details };
   }
 
   metrics(): MetricFamily[] {
-    const r = this.#retention;
+    const retention = this.#retention;
     return [
-      {
-        name: 'auraison_lakehouse_segments_indexed_total',
-        help: 'Bag segments indexed into the lakehouse.',
-        type: 'counter',
-        samples: [{ value: this.#indexed }],
-      },
-      {
-        name: 'auraison_lakehouse_events_indexed_total',
-        help: 'Agent events written to the events table.',
-        type: 'counter',
-        samples: [{ value: this.#events }],
-      },
-      {
-        name: 'auraison_lakehouse_index_failures_total',
-        help: 'Failed attempts to index a recorded split.',
-        type: 'counter',
-        samples: [{ value: this.#indexFailures }],
-      },
-      {
-        name: 'auraison_lakehouse_splits_failed',
-        help: 'Recorded splits whose indexing failed, waiting for a retry.',
-        type: 'gauge',
-        samples: [{ value: this.#failed.size }],
-      },
-      {
-        name: 'auraison_data_bytes',
-        help: 'Bags plus lakehouse tables on disk, as retention last measured.',
-        type: 'gauge',
-        samples: [{ value: r?.totalBytes ?? 0 }],
-      },
-      {
-        name: 'auraison_retention_low_free_space',
-        help: '1 while retention deletes data to keep free space for the recorder, or cannot free enough.',
-        type: 'gauge',
-        samples: [{ value: this.#spaceNote ? 1 : 0 }],
-      },
-      {
-        name: 'auraison_retention_free_space_deleted_total',
-        help: 'Files retention deleted to keep free space for the recorder.',
-        type: 'counter',
-        samples: [{ value: this.#deletedForSpace }],
-      },
+      ...lakehouseMetrics({
+        segmentsIndexed: this.#splits.segments,
+        eventsIndexed: this.#events?.events ?? 0,
+        indexFailures: this.#splits.failures,
+        splitsFailed: this.#splits.failed,
+        dataBytes: retention.report?.totalBytes ?? 0,
+        lowFreeSpace: retention.lowSpace,
+        deletedForSpace: retention.deletedForSpace,
+      }),
       ...this.#compaction.metrics(),
     ];
   }
@@ -436,31 +257,14 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     const { timeoutMs = this.#settings.query_timeout_ms, maxRows = this.#settings.query_max_rows, maxBytes } = options;
     // A query asked as the daemon starts waits for the catalog's tables (within its own timeout) rather than
     // failing with DuckDB's "Table with name projections does not exist".
-    if (this.#started && !this.#setup.done) await this.#untilSetUp(timeoutMs);
+    if (this.#started && !this.#setup.done) await this.#setup.ready(timeoutMs);
     // The stop interrupts a query in flight, as it interrupts an index job: the daemon's stop is bounded.
     return queryLakehouse(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes, signal: this.#stopSignal.signal });
   }
 
-  /** Resolves once the start's catalog work is done; past `ms`, or at the stop, fails saying what it waits for. */
-  async #untilSetUp(ms: number): Promise<void> {
-    await within(this.#setUp.promise, ms, undefined, { signal: this.#stopSignal.signal });
-    if (this.#setup.done) return;
-    const why =
-      this.#locked ?? (this.#setup.attempts > 0 ? `${this.#setup.attempts} attempts failed` : 'still making it');
-    throw new Error(
-      `the lakehouse is starting: its catalog is not ready yet (${why}); ask again in a moment` +
-        (this.#stopSignal.signal.aborted ? ' (the daemon is stopping)' : ''),
-    );
-  }
-
   /** Indexes one closed split of a recorded bag (called by the recorder). */
   indexRecordedSplit(file: string, bagDir: string): void {
-    if (!this.#settings.index_recordings) return;
-    this.#enqueue(
-      `index ${file}`,
-      () => this.#indexSplit(file, bagDir),
-      () => this.#waitForLock(file, bagDir),
-    );
+    this.#splits.index(file, bagDir);
   }
 
   /**
@@ -469,281 +273,55 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    * retried with backoff); `pending` when no index job of this lakehouse has seen it (it was stopped, or
    * restarted since: its start scan indexes what it lacks); `off` without lakehouse.index_recordings.
    */
-  async splitIndexing(file: string): Promise<SplitIndexing> {
-    if (!this.#settings.index_recordings)
-      return {
-        state: 'off',
-        reason: 'lakehouse.index_recordings is false: recorded splits are not indexed (bag import indexes them)',
-      };
-    await this.#jobs;
-    const skipped = this.#failed.get(file);
-    if (skipped && this.#locked !== undefined && !this.#stopped) {
-      // Skipped, or failed, on a catalog another process held. Asked for now (the shell that held it may be
-      // closed since): tried once now, not after the lock's backoff, which grows to 10 minutes.
-      this.#lockRetryAt = 0;
-      skipped.retryAt = Infinity; // #tick leaves it alone: this attempt sets the next retry
-      this.#enqueue(
-        `index ${file}`,
-        () => this.#indexSplit(file, skipped.bagDir),
-        () => this.#waitForLock(file, skipped.bagDir),
-      );
-      await this.#jobs;
-    }
-    const failed = this.#failed.get(file);
-    if (failed)
-      return {
-        state: 'failed',
-        error: failed.error,
-        retry_in_ms: Math.max(0, Math.round(failed.retryAt - this.#now())),
-      };
-    if (this.#indexedFiles.has(file)) return { state: 'indexed' };
-    return {
-      state: 'pending',
-      reason: this.#stopped
-        ? 'the lakehouse is stopped; its next start indexes the split'
-        : 'the lakehouse has not been handed this split (restarted since it closed?); its start scan indexes it',
-    };
+  splitIndexing(file: string): Promise<SplitIndexing> {
+    return this.#splits.status(file);
   }
 
   /** Marks segments as synced to central, so retention may delete them (called by the central link). */
-  async markSynced(segmentIds: readonly string[]): Promise<void> {
-    if (segmentIds.length === 0) return;
-    await withCatalog(lakehousePaths(this.#dataDir).catalog, (conn) =>
-      conn
-        .run(
-          `UPDATE bags SET sync_state = 'synced', synced_at = current_timestamp WHERE segment_id IN (${segmentIds.map(quoteString).join(', ')})`,
-        )
-        .then(() => undefined),
-    );
+  markSynced(segmentIds: readonly string[]): Promise<void> {
+    return markSegmentsSynced(this.#dataDir, segmentIds);
   }
 
-  /**
-   * Waits until no job is queued or running (tests, shutdown). A job may queue more (the start scan queues
-   * one index job per split), so this waits again until the queue stays the same across a wait.
-   */
-  async idle(): Promise<void> {
-    for (let jobs = this.#jobs; ; jobs = this.#jobs) {
-      await jobs;
-      if (jobs === this.#jobs) return;
-    }
+  /** Waits until no job is queued or running (tests, shutdown), including jobs queued by jobs (the start scan's). */
+  idle(): Promise<void> {
+    return this.#queue.idle();
   }
 
-  async #import(path: string, only: string[] | undefined, source: 'import' | 'recorder'): Promise<ImportReport> {
-    const settings = this.#settings;
-    const report = await importBag({
-      path,
-      dataDir: this.#dataDir,
-      robot: this.#robot,
-      registry: this.#definitions,
-      source,
-      only,
-      project: this.#select,
-      projectMaxBytes: settings.project_max_message_bytes,
-      batchRows: settings.batch_rows,
-      catalogWaitMs: this.#catalogWaitMs,
-      signal: this.#stopSignal.signal,
+  /** Queues a compaction run (one merge); it queues the next while more are due, behind the jobs queued meanwhile. */
+  #enqueueCompaction(): void {
+    this.#queue.add('compact', async () => {
+      if (await this.#compaction.run()) this.#enqueueCompaction();
+      this.#enqueueSyncFiles();
     });
-    this.#indexed += report.segments.filter((s) => s.state === 'imported').length;
-    for (const u of report.unknownTypes)
-      this.#log.warn(
-        { file: u.file, topic: u.topic, type: u.type, count: u.count },
-        `lakehouse: messages kept raw: ${u.reason}`,
-      );
-    for (const c of report.corrupt)
-      this.#log.warn(
-        { file: c.file, topic: c.topic, type: c.type, count: c.count },
-        `lakehouse: messages that do not decode as their type kept raw (corrupt data): ${c.reason}`,
-      );
-    // Once per topic while the daemon runs: a camera topic would otherwise say it with every split.
-    for (const o of report.oversized) {
-      if (this.#oversizedTopics.has(o.topic)) continue;
-      this.#oversizedTopics.add(o.topic);
-      this.#log.info(
-        { file: path, topic: o.topic, count: o.count, largest: o.largest },
-        `lakehouse: ${oversizedLine(o, settings.project_max_message_bytes)} (said once per topic)`,
-      );
-    }
-    return report;
-  }
-
-  async #indexEvents(): Promise<void> {
-    const { rows, lastSeq } = await indexEvents({
-      journal: this.#journal!,
-      dataDir: this.#dataDir,
-      robot: this.#robot,
-      catalogWaitMs: this.#catalogWaitMs,
-    });
-    this.#events += rows;
-    this.#indexedThrough = lastSeq;
-    if (rows > 0) this.#enqueueSyncFiles();
   }
 
   /** Central sync is on: the files indexed since the last pass get their sync rows (hashed), after the jobs queued. */
   #enqueueSyncFiles(): void {
     const filter = this.#sync;
     if (!filter) return;
-    this.#enqueue('sync files', async () => {
+    this.#queue.add('sync files', async () => {
       const added = await registerSyncFiles(this.#dataDir, filter, { timeoutMs: this.#catalogWaitMs });
       if (added > 0) this.#log.debug({ files: added }, 'lakehouse: files recorded as awaiting sync');
     });
   }
 
-  /** Indexes one split; a failure goes to the retry set (see #tick) instead of being thrown. */
-  async #indexSplit(file: string, bagDir: string): Promise<void> {
-    try {
-      await this.#import(bagDir, [file], 'recorder');
-      this.#enqueueSyncFiles();
-      this.#failed.delete(file);
-      this.#indexedFiles.add(file);
-      if (this.#indexedFiles.size > INDEXED_FILES_KEPT)
-        this.#indexedFiles.delete(this.#indexedFiles.values().next().value!);
-      this.#unlocked();
-    } catch (error) {
-      if (this.#stopSignal.signal.aborted) return void this.#leftForNextStart.push(`index ${file}`);
-      if (error instanceof CatalogLockedError) this.#lockFailed(error.message);
-      if (!existsSync(file)) {
-        this.#failed.delete(file); // retention deleted it meanwhile: nothing left to index
-        return;
-      }
-      const attempts = (this.#failed.get(file)?.attempts ?? 0) + 1;
-      const wait = this.#backoff(attempts);
-      const message = (error as Error).message;
-      this.#failed.set(file, { bagDir, error: message, attempts, retryAt: this.#now() + wait });
-      this.#indexFailures++;
-      this.#log.error(
-        { file, err: message, attempts },
-        `lakehouse: indexing a recorded split failed; retrying in ${wait} ms`,
-      );
-    }
-  }
-
   /**
-   * Runs every tickMs: queues a retention pass when free space is below its target (the recorder stops at
-   * min_free_bytes, and check_interval_s may be long), and the retries that are due.
+   * Runs every tickMs: queues the start's catalog work and the split retries that are due, and a retention pass
+   * when free space is below its target.
    */
   async #tick(): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
       const now = this.#now();
-      if (!this.#setup.done && now >= this.#setup.retryAt) this.#enqueueSetup();
-      for (const [file, f] of this.#failed) {
-        if (now < f.retryAt) continue;
-        // Not due again while this retry waits or runs: its outcome sets the next retryAt (or ends the entry).
-        f.retryAt = Infinity;
-        this.#enqueue(
-          `index ${file}`,
-          () => this.#indexSplit(file, f.bagDir),
-          () => this.#waitForLock(file, f.bagDir),
-        );
-      }
-      const minFreeBytes = this.#minFreeBytes;
-      if (this.#retentionSettings.enabled && minFreeBytes !== undefined) {
-        const space = await (this.#diskSpace ?? statfsSpace)(this.#dataDir);
-        if (spaceIsLow(space, minFreeBytes)) this.#enqueue('retention', () => this.#applyRetention());
-      }
+      this.#setup.retryDue(now);
+      this.#splits.retryDue(now);
+      await this.#retention.checkSpace();
     } catch (error) {
       // statfs failing says nothing about space
       this.#log.debug({ err: (error as Error).message }, 'lakehouse: free space check failed');
     } finally {
       this.#ticking = false;
     }
-  }
-
-  async #applyRetention(): Promise<void> {
-    const report = await applyRetention({
-      dataDir: this.#dataDir,
-      settings: this.#retentionSettings,
-      syncRequired: this.#syncRequired,
-      recording: this.#recording,
-      keepUnindexed: this.#settings.index_recordings,
-      minFreeBytes: this.#minFreeBytes,
-      diskSpace: this.#diskSpace,
-      repairing: this.#retention?.repairing,
-      catalogWaitMs: this.#catalogWaitMs,
-    });
-    for (const d of report.deleted) this.#log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
-    if (report.lost)
-      this.#log.warn(
-        { files: report.lost.length, bytes: report.lost.reduce((n, l) => n + l.bytes, 0) },
-        'retention: deleted files central had not got (no other choice left); each is reported to central as lost',
-      );
-    if (report.forgotten) this.#logForgotten(report.forgotten);
-    this.#deletedForSpace += report.deleted.filter((d) => d.why === 'free_space').length;
-    if (report.emptyDirsRemoved > 0)
-      this.#log.debug({ dirs: report.emptyDirsRemoved }, 'retention: removed empty partition directories');
-    if (report.blocked && report.blocked !== this.#retention?.blocked) this.#log.warn(`retention: ${report.blocked}`);
-    if (report.lowSpace && report.lowSpace !== this.#spaceNote) this.#log.warn(`retention: ${report.lowSpace}`);
-    const space = report.freeSpace;
-    if (report.lowSpace) this.#spaceNote = report.lowSpace;
-    else if (!space || space.free >= space.target + (space.target - space.minFree) / 2) this.#spaceNote = undefined;
-    if (report.clock && report.clock !== this.#retention?.clock) this.#log.warn(`retention: ${report.clock}`);
-    this.#retention = report;
-  }
-
-  /**
-   * A catalog write went through: the lock another process held (if any) is gone, and every split waiting on it is due.
-   */
-  #unlocked(): void {
-    if (this.#locked === undefined) return;
-    this.#locked = undefined;
-    this.#lockFailures = 0;
-    for (const f of this.#failed.values()) if (f.retryAt !== Infinity) f.retryAt = 0;
-  }
-
-  /** A job found the catalog locked by another process: jobs skip until the backoff has passed (see #enqueue). */
-  #lockFailed(message: string): void {
-    this.#locked = message;
-    this.#lockRetryAt = this.#now() + this.#backoff(++this.#lockFailures);
-  }
-
-  /**
-   * A split's index job skipped while the catalog is locked: it waits in the retry set until the lock's backoff has
-   * passed.
-   */
-  #waitForLock(file: string, bagDir: string): void {
-    const f = this.#failed.get(file);
-    this.#failed.set(file, { bagDir, error: this.#locked!, attempts: f?.attempts ?? 0, retryAt: this.#lockRetryAt });
-  }
-
-  #now(): number {
-    return this.#givenNow ? this.#givenNow() : performance.now();
-  }
-
-  /**
-   * Queues a job, unless one of its `kind` waits to start already; its failure shows in health until one of
-   * its kind succeeds. While another process holds the catalog, a job due to start before the lock's backoff
-   * has passed is skipped (`skipped` runs instead) rather than wait out the lock: the first job after it is
-   * the one that finds out whether the lock is gone, so a lock held for days costs one wait per backoff, not
-   * one per job (a split closed, an events flush, a retention pass) with the rest queued behind it.
-   */
-  #enqueue(kind: string, job: () => Promise<void>, skipped?: () => void): void {
-    // After close() (a free-space check that was waiting on statfs, a split closed late): the next start, or
-    // the next Lakehouse after a reload, runs its own passes and its start scan indexes what was missed.
-    if (this.#stopped || this.#waiting.has(kind)) return;
-    this.#waiting.add(kind);
-    this.#queued++;
-    this.#jobs = this.#jobs.then(async () => {
-      this.#waiting.delete(kind);
-      this.#queued--;
-      if (this.#draining && kind !== 'events') return void this.#leftForNextStart.push(kind);
-      if (this.#locked !== undefined && this.#now() < this.#lockRetryAt) return skipped?.();
-      try {
-        await job();
-        this.#errors.delete(kind);
-        if (!kind.startsWith('index ')) this.#unlocked(); // (an index job settles its failures itself)
-      } catch (error) {
-        const message = (error as Error).message;
-        const locked =
-          error instanceof CatalogLockedError
-            ? error
-            : (error as Error).cause instanceof CatalogLockedError
-              ? ((error as Error).cause as Error)
-              : undefined;
-        if (locked) this.#lockFailed(locked.message);
-        this.#errors.set(kind, message);
-        this.#log.error({ err: message, job: kind }, 'lakehouse job failed; its next run tries again');
-      }
-    });
   }
 }

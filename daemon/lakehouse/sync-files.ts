@@ -288,6 +288,18 @@ export async function refreshSyncStates(conn: DuckDBConnection, dataDir: string)
   }
 }
 
+/** Marks segments as synced to central, so retention may delete them (the central link's acknowledgement). */
+export async function markSegmentsSynced(dataDir: string, segmentIds: readonly string[]): Promise<void> {
+  if (segmentIds.length === 0) return;
+  await withCatalog(lakehousePaths(dataDir).catalog, (conn) =>
+    conn
+      .run(
+        `UPDATE bags SET sync_state = 'synced', synced_at = current_timestamp WHERE segment_id IN (${segmentIds.map(quoteString).join(', ')})`,
+      )
+      .then(() => undefined),
+  );
+}
+
 /** The rows in `states`, oldest first (all when no states are given). */
 export async function listSyncFiles(
   dataDir: string,
