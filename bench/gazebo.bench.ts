@@ -42,7 +42,7 @@ export async function run(): Promise<BenchResult[]> {
     const version = `Gazebo ${here.release} ${here.version}, ${here.renderEngine} rendering`;
     return [
       {
-        name: "gazebo: real-time factor while the daemon drives (baseline: Gazebo's idle)",
+        name: 'gazebo: real-time factor while the daemon drives',
         ours: drive.realTimeFactor,
         baseline: { name: `the same, nothing driving, over ${IDLE_S} s`, value: idle },
         unit: 'x real time',
@@ -50,7 +50,7 @@ export async function run(): Promise<BenchResult[]> {
         notes: [`${version}; the drive took ${drive.wallS.toFixed(0)} s of wall time`],
       },
       {
-        name: 'gazebo: start to charging_dock, time (baseline: the built-in sim)',
+        name: 'gazebo: start to charging_dock, time',
         ours: drive.gazebo.timeS,
         baseline: { name: 'the built-in sim, same maze and goal', value: drive.sim.time_s },
         unit: 's sim',
@@ -62,7 +62,7 @@ export async function run(): Promise<BenchResult[]> {
         ],
       },
       {
-        name: "gazebo: the operator's stop, zero Twist on the bus to at rest (baseline: braking at the limit)",
+        name: "gazebo: the operator's stop, zero Twist on the bus to at rest",
         ours: stop.restAfterZeroS,
         baseline: {
           name: `braking from ${stop.fromSpeed.toFixed(3)} m/s at ${BURGER.maxLinearAccel} m/s² (computed)`,

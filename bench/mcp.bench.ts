@@ -36,7 +36,8 @@ function row(tool: string, mcp: number[], http: number[], baselineName: string):
   const base = percentile(http, 50);
   const added = ours - base;
   return {
-    name: `MCP tool call ${tool}, latency added at p50 over ${baselineName} (both measured in this run)`,
+    // Both measured in this run.
+    name: `MCP tool ${tool}: p50 added over ${baselineName}`,
     ours: added,
     unit: 'ms added',
     better: 'lower',

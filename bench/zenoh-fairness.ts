@@ -221,10 +221,10 @@ function report5MB(phases: Phase[], silent: string[]): BenchResult[] {
     const bare = pooled(kind, 'bare');
     const p99 = ours.length > 0 ? percentile(ours, 99) : NaN;
     return {
-      name: `1 kHz small stream to Zenoh beside 5 MB at 10 Hz, ${label}: p99 latency`,
+      name: `1 kHz stream beside 5 MB at 10 Hz, ${label}: p99 latency`,
       ours: p99,
       baseline: {
-        name: 'bare zenoh-ts 1 kHz stream at the same moments, same bridge, same large stream',
+        name: 'bare zenoh-ts stream, same moments, bridge and 5 MB',
         value: percentile(bare, 99),
       },
       unit: 'ms',
@@ -242,7 +242,7 @@ function report5MB(phases: Phase[], silent: string[]): BenchResult[] {
   const aloneRate = minRate('alone');
   return [
     {
-      name: '1 kHz small stream to Zenoh beside 5 MB at 10 Hz: delivered rate',
+      name: '1 kHz stream beside 5 MB at 10 Hz: delivered rate',
       ours: rate,
       baseline: { name: 'the same stream alone', value: aloneRate },
       unit: 'Hz',
