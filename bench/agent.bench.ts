@@ -30,7 +30,7 @@ import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import { DurableJournal, type FsyncPolicy } from '../daemon/journal/index.ts';
 import { CmdVelGate } from '../daemon/policy/index.ts';
 import { StopAuthority } from '../daemon/safety/index.ts';
-import { livePorts } from '../daemon/lifecycle/index.ts';
+import { ProvidedPorts } from '../daemon/lifecycle/index.ts';
 import { MotionLock } from '../daemon/agent/index.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
 import { appendRun, callRecordsRun, heldRecordBytes, oneCallsRecords } from './agent-appends.ts';
@@ -217,6 +217,7 @@ async function agentFor(
     'bench.yaml',
     {},
   );
+  const ports = new ProvidedPorts();
   const ctx = {
     config,
     bus,
@@ -236,7 +237,8 @@ async function agentFor(
     }),
     daemonStatus: () => ({}) as never,
     components: new Map(),
-    ports: livePorts(new Map()),
+    ports,
+    provide: ports.provide,
   };
   const agent = new AgentComponent(ctx, { model });
   await agent.start();

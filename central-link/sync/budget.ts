@@ -1,5 +1,7 @@
+import type { BudgetStats, SyncPriority } from '../../daemon/contract/index.ts';
+
 /** Who is sending: heartbeats and acks first, events next, bulk uploads last. */
-export type Priority = 'control' | 'events' | 'bulk';
+export type Priority = SyncPriority;
 
 /** A local-time window (`HH:MM` to `HH:MM`, may cross midnight) when bulk may send, at its own rate if given. */
 export interface BudgetWindow {
@@ -23,16 +25,7 @@ export interface BudgetOptions {
   wallNow?: () => number;
 }
 
-export interface BudgetStats {
-  /** The rate in force now (the window's, or the budget's); 0 = unlimited. */
-  bytes_per_s: number;
-  /** Bytes granted since the budget was made, per priority. */
-  sent: Record<Priority, number>;
-  /** take() calls waiting now, per priority. */
-  waiting: Record<Priority, number>;
-  /** Why bulk is paused (pauseBulk's reason, or `outside upload windows`); absent when it may send. */
-  bulk_paused?: string;
-}
+export type { BudgetStats };
 
 interface Waiter {
   bytes: number;

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import Type, { type Static } from 'typebox';
-import { Validator } from '../../daemon/contract/index.ts';
+import { Validator, type PausedBy } from '../../daemon/contract/index.ts';
 import { writeDurably } from '../../daemon/util/index.ts';
 
 /** Where bulk sync keeps its pause: `<data_dir>/state/sync-pause.json`, beside the outbox cursor. */
@@ -11,7 +11,7 @@ export function syncPausePath(dataDir: string): string {
   return join(dataDir, 'state', 'sync-pause.json');
 }
 
-export type PausedBy = 'central' | 'local';
+export type { PausedBy };
 
 const Pause = Type.Object({ reason: Type.String(), since: Type.String() }, { additionalProperties: false });
 /** One pause: why, and since when (ISO time). */

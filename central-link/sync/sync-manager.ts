@@ -1,9 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { findSyncFile, sha256File, type SyncFile, type SyncSummary } from '../../daemon/lakehouse/index.ts';
+import { findSyncFile, sha256File, type SyncFile } from '../../daemon/lakehouse/index.ts';
 import { exponentialBackoff, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { grantsValidator, type GrantsMessage, type MultipartGrant, type SingleGrant } from '../sync-protocol.ts';
+import type { SyncStatus } from '../../daemon/contract/index.ts';
 import type { Budget } from './budget.ts';
 import { PauseState, syncPausePath, type PausedBy } from './pause-state.ts';
 import { SyncRows } from './sync-rows.ts';
@@ -21,24 +22,7 @@ export interface SyncManagerOptions extends Omit<SyncSenderOptions, 'rows' | 'no
   now?: () => number;
 }
 
-export interface SyncStatus {
-  online: boolean;
-  /** `since` (ISO time) for a pause from central or here, which lasts across restarts until resumed. */
-  paused: { by: PausedBy | 'window'; reason: string; since?: string } | null;
-  awaiting: { files: number; bytes: number };
-  states: SyncSummary['states'];
-  unreported_lost: number;
-  current: CurrentUpload | null;
-  last_error: string | null;
-  /** When the last error came (ISO 8601); both clear once an upload succeeds after it. */
-  last_error_at: string | null;
-  /** Catalog updates failed (a full disk): uploads go on, what they did may be sent again after a restart. */
-  degraded: string | null;
-  uploads: { done: number; failed: number; bytes_sent: number };
-  /** Grants to an origin central.sync.storage_origins does not pin; `stored` for a file this robot did not upload. */
-  refused: { grants: number; stored: number };
-  budget: ReturnType<Budget['stats']>;
-}
+export type { SyncStatus };
 
 const BACKOFF_MS = { first: 5000, max: 600_000 };
 

@@ -1,13 +1,8 @@
+import type { CurrentUpload } from '../../daemon/contract/index.ts';
+
+export type { CurrentUpload };
+
 /** The upload under way, for `sync status`. */
-export interface CurrentUpload {
-  path: string;
-  kind: string;
-  size: number;
-  /** Bytes of the file at the storage (acknowledged parts and this session's progress). */
-  sent: number;
-  bytes_per_s: number;
-  eta_s: number | null;
-}
 
 /**
  * One upload's progress as status shows it: the bytes at the storage, and this session's rate and ETA (the

@@ -1,10 +1,10 @@
 export { AgentError } from './errors.ts';
 export { NaturalLanguageParams, parseIntent, type ParsedIntent } from './intents.ts';
-export { isModelService, type ModelService } from './model-service.ts';
+export type { ModelService } from './model-service.ts';
 export { AGENT_EVENT, RUN_STATE, RunStore, TERMINAL, type RunRecord } from './run-store.ts';
 export type { NavigationService, PolicyRunnerService } from './services.ts';
 export { describeSkill, SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 export { ValidatorList, ValidatorSpec } from './validators.ts';
 export { MotionAborted, MotionLock } from './motion-lock.ts';
-export { AGENT_PORTS, isMotionHolder } from './services.ts';
+export { AGENT_PORTS } from './services.ts';
 export { describeEvent, diffRuns, formatDiff, formatTimeline, resolveRunId, runTimeline } from './run-replay.ts';

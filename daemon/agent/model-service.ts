@@ -23,8 +23,3 @@ export interface ModelService {
   /** Whether a reply's usage is an estimate (its server sent none): the token quota says so when it ends a run. */
   usageEstimated?(message: AssistantMessage): boolean;
 }
-
-export function isModelService(value: unknown): value is ModelService {
-  const v = value as Partial<ModelService> | undefined;
-  return typeof v?.streamFn === 'function' && typeof v.available === 'function';
-}

@@ -1,5 +1,5 @@
-import { port } from '../contract/index.ts';
-import { isModelService, type ModelService } from './model-service.ts';
+import type { Port } from '../contract/index.ts';
+import type { ModelService } from './model-service.ts';
 
 /**
  * What skills need from other parts, as small interfaces so each part can be absent (the agent degrades)
@@ -31,10 +31,6 @@ export interface PolicyRunnerService {
   runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }>;
 }
 
-export function isPolicyRunner(value: unknown): value is PolicyRunnerService {
-  return typeof (value as Partial<PolicyRunnerService> | undefined)?.runPolicy === 'function';
-}
-
 /** The sim component's named poses (charging_dock, ...), when a sim runs. */
 export interface NamedPoses {
   readonly namedPoses: Record<string, { x: number; y: number }>;
@@ -42,13 +38,10 @@ export interface NamedPoses {
 
 /** What the agent takes from other components, typed (see Port). */
 export const AGENT_PORTS = {
-  namedPoses: port<NamedPoses>('the named poses', (v): v is NamedPoses => {
-    const poses = (v as { namedPoses?: unknown } | undefined)?.namedPoses;
-    return poses !== null && typeof poses === 'object';
-  }),
-  policies: port<PolicyRunnerService>('the policy runner', isPolicyRunner),
-  motion: port<MotionHolder>("the agent's motion lock", isMotionHolder),
-  model: port<ModelService>('System 2 (the llm component)', isModelService),
+  namedPoses: { name: 'the named poses' } as Port<NamedPoses>,
+  policies: { name: 'the policy runner' } as Port<PolicyRunnerService>,
+  motion: { name: "the agent's motion lock" } as Port<MotionHolder>,
+  model: { name: 'System 2 (the llm component)' } as Port<ModelService>,
 } as const;
 
 /**
@@ -58,8 +51,4 @@ export const AGENT_PORTS = {
  */
 export interface MotionHolder {
   holdMotion(name: string, signal: AbortSignal): { signal: AbortSignal; release: () => void };
-}
-
-export function isMotionHolder(value: unknown): value is MotionHolder {
-  return typeof (value as Partial<MotionHolder> | undefined)?.holdMotion === 'function';
 }

@@ -6,7 +6,7 @@ import { ActionGoals } from '../actions/index.ts';
 import { Bus, DefinitionsRegistry, MessageCodec, RobotGraph } from '../bus/index.ts';
 import { parseConfigText } from '../config/index.ts';
 import { DurableJournal } from '../journal/index.ts';
-import { livePorts, type Component } from '../lifecycle/index.ts';
+import { ProvidedPorts, type Component } from '../lifecycle/index.ts';
 import { silentLogger } from '../log.ts';
 import { StopAuthority } from '../safety/index.ts';
 import './route-docs.ts';
@@ -50,6 +50,7 @@ export async function documentedRoutes(): Promise<RouteOptions[]> {
     const definitions = new DefinitionsRegistry();
     const log = silentLogger();
     const components = new Map<string, Component>();
+    const ports = new ProvidedPorts();
     const robotStop = new StopAuthority({
       bus,
       codec: new MessageCodec(definitions),
@@ -72,7 +73,8 @@ export async function documentedRoutes(): Promise<RouteOptions[]> {
         daemonStatus: () => {
           throw new Error('the API reference reads the routes only');
         },
-        ports: livePorts(components),
+        ports,
+        provide: ports.provide,
         components,
       },
       config.api,

@@ -12,7 +12,9 @@ export const API_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => config.api,
     create: async (ctx) => {
       const { ApiComponent } = await import('../api/api-component.ts');
-      return new ApiComponent(ctx);
+      const api = new ApiComponent(ctx);
+      ctx.provide(PORTS.api, api);
+      return api;
     },
   }),
   defineComponent({
@@ -24,7 +26,9 @@ export const API_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => config.foxglove,
     create: async (ctx) => {
       const { FoxgloveBridge } = await import('../foxglove/index.ts');
-      return new FoxgloveBridge(ctx);
+      const bridge = new FoxgloveBridge(ctx);
+      ctx.provide(PORTS.foxglove, bridge);
+      return bridge;
     },
   }),
 ];

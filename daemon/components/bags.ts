@@ -28,7 +28,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
     create: async (ctx) => {
       const { Lakehouse } = await import('../lakehouse/index.ts');
       const { syncRequired } = await import('../lakehouse/index.ts');
-      return new Lakehouse({
+      const lakehouse = new Lakehouse({
         dataDir: ctx.dataDir,
         robot: ctx.config.robot.id,
         definitions: ctx.definitions,
@@ -53,6 +53,9 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         // Retention keeps the free space the recorder needs to go on recording (none without a recorder).
         minFreeBytes: ctx.config.recorder.enabled ? ctx.config.recorder.min_free_bytes : undefined,
       });
+      ctx.provide(PORTS.lakehouse, lakehouse);
+      ctx.provide(PORTS.splitIndexer, lakehouse);
+      return lakehouse;
     },
   }),
   defineComponent({
@@ -65,7 +68,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ recorder: { ...config.recorder, snapshot: undefined }, data_dir: config.data_dir }),
     create: async (ctx) => {
       const { Recorder } = await import('../recorder/index.ts');
-      return new Recorder({
+      const recorder = new Recorder({
         bus: ctx.bus,
         definitions: ctx.definitions,
         log: ctx.log,
@@ -74,6 +77,10 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         // Found at call time: the lakehouse may be restarting or disabled, and the recorder carries on.
         onSplitClosed: (file, bagDir) => ctx.ports.get(PORTS.splitIndexer)?.indexRecordedSplit(file, bagDir),
       });
+      ctx.provide(PORTS.recorder, recorder);
+      ctx.provide(PORTS.recorderBags, recorder);
+      ctx.provide(PORTS.recording, recorder);
+      return recorder;
     },
   }),
   defineComponent({
@@ -89,7 +96,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
     create: async (ctx) => {
       const { Snapshotter } = await import('../recorder/index.ts');
       const { snapshot, compression, chunk_size_bytes, chunk_crc, queue } = ctx.config.recorder;
-      return new Snapshotter({
+      const snapshotter = new Snapshotter({
         bus: ctx.bus,
         definitions: ctx.definitions,
         log: ctx.log,
@@ -98,6 +105,9 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         writing: { compression, chunk_size_bytes, chunk_crc, queue },
         onBag: (file, bagDir) => ctx.ports.get(PORTS.splitIndexer)?.indexRecordedSplit(file, bagDir),
       });
+      ctx.provide(PORTS.snapshot, snapshotter);
+      ctx.provide(PORTS.recording, snapshotter);
+      return snapshotter;
     },
   }),
 ];

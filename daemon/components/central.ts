@@ -35,7 +35,9 @@ export const CENTRAL_COMPONENTS: readonly ComponentSpec[] = [
     }),
     create: async (ctx) => {
       const { CentralLink } = await import('../../central-link/index.ts');
-      return new CentralLink(ctx);
+      const link = new CentralLink(ctx);
+      ctx.provide(PORTS.sync, link);
+      return link;
     },
   }),
 ];

@@ -15,7 +15,9 @@ const SIM: ComponentSpec = {
   settings: (config) => config.sim,
   create: async (ctx) => {
     const { TurtlebotMazeSim } = await import('../../sim/turtlebot-maze/index.ts');
-    return new TurtlebotMazeSim(ctx);
+    const sim = new TurtlebotMazeSim(ctx);
+    ctx.provide(AGENT_PORTS.namedPoses, sim);
+    return sim;
   },
 };
 

@@ -44,7 +44,9 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
       const { ControlComponent } = await import('../../adapters/lerobot/control/control-component.ts');
-      return new ControlComponent(ctx);
+      const control = new ControlComponent(ctx);
+      ctx.provide(AGENT_PORTS.policies, control);
+      return control;
     },
   }),
 ];

@@ -14,7 +14,9 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => config.llm,
     create: async (ctx) => {
       const { LlmComponent } = await import('../../adapters/vllm/index.ts');
-      return new LlmComponent(ctx);
+      const llm = new LlmComponent(ctx);
+      ctx.provide(AGENT_PORTS.model, llm);
+      return llm;
     },
   }),
   defineComponent({
@@ -34,7 +36,12 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     }),
     create: async (ctx) => {
       const { AgentComponent } = await import('../agent/agent-component.ts');
-      return new AgentComponent(ctx);
+      const agent = new AgentComponent(ctx);
+      ctx.provide(PORTS.agent, agent);
+      ctx.provide(PORTS.externalRuns, agent);
+      ctx.provide(PORTS.policyHooks, agent);
+      ctx.provide(AGENT_PORTS.motion, agent);
+      return agent;
     },
   }),
 ];

@@ -11,10 +11,8 @@ export {
   RUN_STATE,
   SERVICE_NAMES,
   hasMetrics,
-  isAgentService,
   isJournalHolder,
   isJournalSyncHolder,
-  isRobotStop,
   type RobotStopAuthority,
   type OffLoopStop,
   type OffLoopZero,
@@ -24,7 +22,6 @@ export {
   type StopHookReport,
   type StopLatchView,
   type StopOrder,
-  isSnapshotService,
   type AgentService,
   type ClosedSplit,
   type Journal,
@@ -66,6 +63,7 @@ export {
 } from './tensor-codec.ts';
 export { nsToIso } from './time.ts';
 export { issuesIn } from './validate.ts';
-export { port, PORTS, type Listening, type Port, type Ports, type RecordingActivity } from './ports.ts';
+export { PORTS, type Listening, type Port, type Ports, type Provide, type RecordingActivity } from './ports.ts';
 export type { ExternalRun, ExternalRuns, ExternalRunStatus, SplitIndexer, SyncService } from './ports.ts';
+export type { BudgetStats, CurrentUpload, PausedBy, SyncPriority, SyncStatus } from './sync-status.ts';
 export { relayMetricFamilies, type RelayFigures } from './relay-figures.ts';

@@ -1,45 +1,44 @@
-import {
-  isAgentService,
-  type PolicyHooksProvider,
-  isSnapshotService,
-  type AgentService,
-  type LakehouseService,
-  type RecorderService,
-  type SnapshotService,
+import type {
+  AgentService,
+  LakehouseService,
+  PolicyHooksProvider,
+  RecorderService,
+  SnapshotService,
 } from './services.ts';
 import type { Intent } from './schemas.ts';
+import type { SyncStatus } from './sync-status.ts';
+
+/** Only a type: the service a port carries, so the compiler checks what is provided and what is asked for. */
+declare const SERVICE: unique symbol;
 
 /**
- * A service one component offers the others, typed: its name (for messages) and the check that a component offers
- * it. Which components provide it is what their specs declare (ComponentSpec.provides), never a name written here. A
- * component that cannot work without one declares it in its spec's `needs`: the supervisor resolves it before it
- * creates the component and hands it over typed, or refuses to start it, saying which component to enable. One it
- * can do without it declares in `uses`, and asks ComponentContext.ports for at call time: the provider may be
- * restarting, disabled or failed, and the consumer degrades.
+ * A service one component offers the others, typed: its name (for messages) and, for the compiler, the type of what
+ * its providers register. Which components provide it is what their specs declare (ComponentSpec.provides), and each
+ * registers the object that serves it when it is created (ComponentContext.provide), so a consumer gets exactly that
+ * object, typed, and nothing is looked up by method names. A component that cannot work without one declares it in
+ * its spec's `needs`: the supervisor resolves it before it creates the component and hands it over typed, or refuses
+ * to start it, saying which component to enable. One it can do without it declares in `uses`, and asks
+ * ComponentContext.ports for at call time: the provider may be restarting, disabled or failed, and the consumer
+ * degrades.
  */
 export interface Port<T> {
   readonly name: string;
-  is(value: unknown): value is T;
-}
-
-export function port<T>(name: string, is: (value: unknown) => value is T): Port<T> {
-  return { name, is };
+  readonly [SERVICE]?: T;
 }
 
 /** The running providers of ports, resolved at each call (see Port). */
 export interface Ports {
-  /** The first running provider of `port`, or undefined. */
+  /** What the first running provider of `port` registered for it, or undefined. */
   get<T>(port: Port<T>): T | undefined;
-  /** Every running provider of `port`, in start order. */
+  /** What every running provider of `port` registered for it, in start order. */
   all<T>(port: Port<T>): T[];
 }
 
-const has =
-  <T>(...methods: string[]) =>
-  (value: unknown): value is T =>
-    value !== null &&
-    typeof value === 'object' &&
-    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+/**
+ * Registers `service` as what its component offers under `port` (see Port). The service's type must be the port's:
+ * NoInfer, so a service missing a method is refused rather than widening the port's type to fit it.
+ */
+export type Provide = <T>(port: Port<T>, service: NoInfer<T>) => void;
 
 /** What a recorder has open now (the files and bags retention and the lakehouse leave alone). */
 export interface RecordingActivity {
@@ -53,7 +52,7 @@ export interface SplitIndexer {
 
 /** What the central component offers for bulk sync (central-link/central-link.ts). */
 export interface SyncService {
-  syncStatus(): Record<string, unknown> | undefined;
+  syncStatus(): SyncStatus | undefined;
   /**
    * Resolves once the pause is written (it lasts across restarts); false without bulk sync. `central` (resume):
    * central's pause is lifted too.
@@ -90,23 +89,18 @@ export interface Listening {
   readonly url: string | undefined;
 }
 
-const isListening = (value: unknown): value is Listening =>
-  value !== null && typeof value === 'object' && 'url' in value;
-
 /** The ports the daemon's own parts offer each other. */
 export const PORTS = {
-  agent: port<AgentService>('the agent', isAgentService),
-  externalRuns: port<ExternalRuns>('the run store', has('openExternalRun')),
-  policyHooks: port<PolicyHooksProvider>('the policy hooks', has('policyHooks')),
-  recorder: port<RecorderService>('the recorder', has('split', 'pause', 'resume')),
-  recorderBags: port<{ readonly bags: readonly string[] }>("the recorder's bags", (v): v is { bags: string[] } =>
-    Array.isArray((v as { bags?: unknown } | undefined)?.bags),
-  ),
-  recording: port<RecordingActivity>('what is being recorded', has('active')),
-  snapshot: port<SnapshotService>('the snapshot recorder', isSnapshotService),
-  lakehouse: port<LakehouseService>('the lakehouse', has('query')),
-  splitIndexer: port<SplitIndexer>('the lakehouse indexer', has('indexRecordedSplit')),
-  sync: port<SyncService>('bulk sync', has('syncStatus', 'pauseSync')),
-  api: port<Listening>('the local API', isListening),
-  foxglove: port<Listening>('the Foxglove bridge', isListening),
+  agent: { name: 'the agent' } as Port<AgentService>,
+  externalRuns: { name: 'the run store' } as Port<ExternalRuns>,
+  policyHooks: { name: 'the policy hooks' } as Port<PolicyHooksProvider>,
+  recorder: { name: 'the recorder' } as Port<RecorderService>,
+  recorderBags: { name: "the recorder's bags" } as Port<{ readonly bags: readonly string[] }>,
+  recording: { name: 'what is being recorded' } as Port<RecordingActivity>,
+  snapshot: { name: 'the snapshot recorder' } as Port<SnapshotService>,
+  lakehouse: { name: 'the lakehouse' } as Port<LakehouseService>,
+  splitIndexer: { name: 'the lakehouse indexer' } as Port<SplitIndexer>,
+  sync: { name: 'bulk sync' } as Port<SyncService>,
+  api: { name: 'the local API' } as Port<Listening>,
+  foxglove: { name: 'the Foxglove bridge' } as Port<Listening>,
 } as const;

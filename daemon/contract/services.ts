@@ -128,18 +128,6 @@ export interface AgentService {
   haltMotion(reason: string): void;
 }
 
-export function isAgentService(value: unknown): value is AgentService {
-  const v = value as Partial<AgentService> | undefined;
-  return (
-    typeof v?.submitIntent === 'function' &&
-    typeof v.submit === 'function' &&
-    typeof v.listRuns === 'function' &&
-    typeof v.getRun === 'function' &&
-    typeof v.approve === 'function' &&
-    typeof v.cancel === 'function'
-  );
-}
-
 /** What the operator's stop did (POST /stop, `auraison-edge stop`, the bus query `agent/stop`). */
 export interface RobotStopOutcome {
   /** The velocity topic the zero Twist went to. */
@@ -299,10 +287,6 @@ export interface RobotStopService {
   releaseStop(by: string, since?: string): Promise<StopReleaseOutcome>;
 }
 
-export function isRobotStop(value: unknown): value is RobotStopService {
-  return typeof (value as Partial<RobotStopService> | undefined)?.halt === 'function';
-}
-
 /**
  * The component that holds the daemon's policy hooks (the agent). Other ways of acting on the robot (a
  * Foxglove teleop panel, ...) pass through the same hooks, so one set of limits covers them all.
@@ -394,10 +378,6 @@ export interface TakenSnapshot extends SnapshotBag {
  */
 export interface SnapshotService {
   snapshot(): Promise<TakenSnapshot | undefined>;
-}
-
-export function isSnapshotService(value: unknown): value is SnapshotService {
-  return typeof (value as Partial<SnapshotService> | undefined)?.snapshot === 'function';
 }
 
 /** Whether a recorded split is in the lakehouse's catalog yet, as `LakehouseService.splitIndexing` finds it. */

@@ -4,7 +4,7 @@ import type { Bus } from '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 import type { RobotGraph } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { Journal, Port, Ports, RobotStopAuthority } from '../contract/index.ts';
+import type { Journal, Port, Ports, Provide, RobotStopAuthority } from '../contract/index.ts';
 import type { OverlayRequest, OverlayStaged } from './config-overlay.ts';
 import type { DaemonStatus } from './daemon-status.ts';
 
@@ -67,6 +67,12 @@ export interface ComponentContext {
    * does not declare throws. Never look a component up by name.
    */
   readonly ports: Ports;
+  /**
+   * Registers what the component offers under a port its spec `provides`, typed: called in `create`, once for each
+   * of those ports (the supervisor fails the start of a component that leaves one out, or names one its spec does
+   * not provide). Consumers get that object through their ports while the component runs.
+   */
+  readonly provide: Provide;
   /** Every running component, for what goes over all of them alike (metrics, journal holders). */
   readonly components: ReadonlyMap<string, Component>;
   /**
@@ -115,7 +121,7 @@ export interface ComponentSpec<N extends Needs = Needs> {
    * no `applySettings`.
    */
   liveSettings?(config: EdgeConfig): unknown;
-  /** The ports it offers the others; the supervisor checks at its start that it does. */
+  /** The ports it offers the others; its create registers what serves each (ComponentContext.provide). */
   readonly provides?: readonly Port<unknown>[];
   /**
    * The ports it cannot work without, each provided by a component that starts before it. It is not created, and

@@ -13,7 +13,7 @@ export type { DaemonStatus } from './daemon-status.ts';
 export { DataDirError, DataDirLock, alive, dataDirHeld, readOwner } from './data-dir.ts';
 export { deferSighup, installSignalHandlers } from './signals.ts';
 export { changedKeys, Supervisor } from './supervisor.ts';
-export { livePorts } from './wiring.ts';
+export { ProvidedPorts } from './wiring.ts';
 export { SystemdNotifier } from './systemd-notify.ts';
 export {
   ConfigOverlayStore,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { defaultConfig } from '../config/load.ts';
-import { port, type Port } from '../contract/ports.ts';
+import type { Port, Provide } from '../contract/ports.ts';
 import { silentLogger } from '../log.ts';
 import { componentContext } from '../../test/helpers/component-context.ts';
 import { defineComponent, type Component, type ComponentContext, type ComponentSpec } from './component.ts';
@@ -11,7 +11,13 @@ import { Supervisor } from './supervisor.ts';
 interface Clock {
   now(): number;
 }
-const CLOCK: Port<Clock> = port('the clock', (v): v is Clock => typeof (v as Clock)?.now === 'function');
+const CLOCK = { name: 'the clock' } as Port<Clock>;
+
+/** What the compiler refuses (never called: tsc checks it with the tests). */
+export function _refusedByTheCompiler(provide: Provide): void {
+  // @ts-expect-error -- a service that is not the port's type
+  provide(CLOCK, { now: 'noon' });
+}
 
 function component(name: string, extra: object = {}): Component {
   return {
@@ -35,13 +41,19 @@ function supervisor(specs: ComponentSpec[]) {
   });
 }
 
-/** A clock provider whose time is the config's sim seed (a reload that changes it restarts the clock). */
+/**
+ * A clock provider whose time is the config's sim seed (a reload that changes it restarts the clock). The clock it
+ * registers is an object of its own, not the component: a consumer gets what the provider registered.
+ */
 const clock = (on: () => boolean = () => true): ComponentSpec => ({
   name: 'clock',
   enabled: on,
   settings: (config) => [on(), config.sim.seed],
   provides: [CLOCK],
-  create: (ctx) => component('clock', { now: () => ctx.config.sim.seed }),
+  create: (ctx) => {
+    ctx.provide(CLOCK, { now: () => ctx.config.sim.seed });
+    return component('clock');
+  },
 });
 
 describe('ports between components', () => {
@@ -172,6 +184,16 @@ describe('ports between components', () => {
     );
     // Outside the components (the CLI, tests) every port is asked for as its providers declare it.
     expect(s.ports.get(CLOCK)?.now()).toBe(defaultConfig().sim.seed);
+    await s.stop(1000);
+  });
+
+  it('fails the start of a component that registers a port its spec does not provide, naming both', async () => {
+    const s = supervisor([{ ...clock(), provides: [] }]);
+    await s.start(defaultConfig());
+    expect(s.health().clock).toMatchObject({
+      state: 'failed',
+      reason: "the clock component provided the clock, which its spec does not: declare it in its spec's provides",
+    });
     await s.stop(1000);
   });
 

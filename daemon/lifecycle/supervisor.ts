@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
 import type { EdgeConfig } from '../config/index.ts';
-import type { Ports } from '../contract/index.ts';
+import type { Port, Ports, Provide } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
 import { errorText, exponentialBackoff, withTimeout } from '../util/index.ts';
-import { Wiring } from './wiring.ts';
+import { Wiring, type Provisions } from './wiring.ts';
 
 export interface SupervisorOptions {
   specs: readonly ComponentSpec[];
   log: Logger;
   /** Builds the context a component is created with (the supervisor adds the live components and their ports). */
-  context: (config: EdgeConfig) => Omit<ComponentContext, 'components' | 'ports'>;
+  context: (config: EdgeConfig) => Omit<ComponentContext, 'components' | 'ports' | 'provide'>;
   /** Longest wait for one component to start before it counts as failed, ms. */
   startTimeoutMs?: number;
   /** First retry delay of a failed component, ms; it doubles up to 30 s. */
@@ -67,6 +67,9 @@ export class Supervisor {
   #retryBaseMs: number;
   #slots = new Map<string, Slot>();
   #live = new Map<string, Component>();
+  /** What each live component registered in its create, by port. */
+  #provided = new Map<string, Provisions>();
+  #running = (name: string): Provisions | undefined => this.#provided.get(name);
   #wiring: Wiring;
   /** The live components' ports, resolved at each call (a provider may be restarting or disabled). */
   readonly ports: Ports;
@@ -98,7 +101,7 @@ export class Supervisor {
     } = options;
     this.#failureLog = new StartFailureLog(log, { intervalMs: failureLogIntervalMs, now });
     this.#wiring = new Wiring(specs); // a spec whose need cannot be resolved before it is created throws here
-    this.ports = this.#wiring.live(this.#live);
+    this.ports = this.#wiring.live(this.#running);
     this.#specs = specs;
     this.#log = log;
     this.#makeContext = context;
@@ -254,13 +257,21 @@ export class Supervisor {
     if (slot.component) await this.#stopSlot(slot, 5000);
     this.#busy = spec.name;
     try {
-      const needs = this.#wiring.resolve(spec, config, this.#live, (name) => this.#slots.get(name)?.failure);
-      const created = Promise.resolve().then(() =>
-        spec.create(
-          { ...this.#makeContext(config), components: this.#live, ports: this.#wiring.scoped(spec, this.#live) },
-          needs,
-        ),
-      );
+      const needs = this.#wiring.resolve(spec, config, this.#running, (name) => this.#slots.get(name)?.failure);
+      const provided = new Map<Port<unknown>, unknown>();
+      let creating = true;
+      const provide: Provide = (port, service) => {
+        if (!creating) throw new Error(`the ${spec.name} component provided ${port.name} after its create returned`);
+        if (!spec.provides?.includes(port))
+          throw new Error(
+            `the ${spec.name} component provided ${port.name}, which its spec does not: declare it in its spec's provides`,
+          );
+        provided.set(port, service);
+      };
+      const ports = this.#wiring.scoped(spec, this.#running);
+      const created = Promise.resolve()
+        .then(() => spec.create({ ...this.#makeContext(config), components: this.#live, ports, provide }, needs))
+        .finally(() => (creating = false));
       // A stop does not wait for create either (it may connect somewhere): it takes over, as for start below.
       const made = await this.#untilStop(created);
       if (made === STOPPED) {
@@ -272,7 +283,7 @@ export class Supervisor {
       }
       const component = made;
       slot.component = component;
-      this.#wiring.checkProvides(spec, component);
+      this.#wiring.checkProvides(spec, provided);
       const timeout = spec.startTimeout?.(config);
       const ms = timeout?.ms ?? this.#startTimeoutMs;
       const starting = withTimeout(
@@ -290,12 +301,14 @@ export class Supervisor {
       slot.failure = undefined;
       slot.retries = 0;
       this.#live.set(spec.name, component);
+      this.#provided.set(spec.name, provided);
       this.#failureLog.started(spec.name, failedStarts);
     } catch (error) {
       const reason = errorText(error);
       if (spec.critical) throw new CriticalComponentError(`${spec.name} failed to start: ${reason}`);
       slot.failure = reason;
       this.#live.delete(spec.name);
+      this.#provided.delete(spec.name);
       const never = slot.component;
       slot.component = undefined;
       if (never) {
@@ -331,6 +344,7 @@ export class Supervisor {
   async #stopSlot(slot: Slot, budgetMs: number, reason?: string): Promise<void> {
     const name = slot.spec.name;
     this.#live.delete(name);
+    this.#provided.delete(name);
     const deadline = performance.now() + budgetMs;
     const pending = slot.starting;
     if (pending) {

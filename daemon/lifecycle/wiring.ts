@@ -1,6 +1,12 @@
 import type { EdgeConfig } from '../config/index.ts';
-import type { Port, Ports } from '../contract/index.ts';
-import type { Component, ComponentSpec, Need } from './component.ts';
+import type { Port, Ports, Provide } from '../contract/index.ts';
+import type { ComponentSpec, Need } from './component.ts';
+
+/** What one component registered in its create, by port (ComponentContext.provide). */
+export type Provisions = ReadonlyMap<Port<unknown>, unknown>;
+
+/** What a running component registered, by its name; undefined while it does not run. */
+export type Running = (name: string) => Provisions | undefined;
 
 /**
  * The components' wiring as their specs declare it (provides, needs, uses), checked once when the supervisor is
@@ -38,7 +44,7 @@ export class Wiring {
   resolve(
     spec: ComponentSpec,
     config: EdgeConfig,
-    live: ReadonlyMap<string, Component>,
+    running: Running,
     failure: (name: string) => string | undefined,
   ): Record<string, unknown> {
     const resolved: Record<string, unknown> = {};
@@ -51,19 +57,19 @@ export class Wiring {
       const who = `${spec.name}${need.off ? ` (${need.off})` : ''} needs ${need.port.name}, which the ${names(this.providers(need.port))} component provides`;
       if (enabled.length === 0)
         throw new Error(`${who}, and it is not enabled: enable it in the config, or turn ${need.off ?? spec.name} off`);
-      const provider = enabled.map((s) => live.get(s.name)).find((c) => need.port.is(c));
+      const provider = enabled.map((s) => running(s.name)).find((p) => p?.has(need.port));
       if (provider === undefined) {
         const why = enabled.map((s) => failure(s.name)).find((f) => f !== undefined);
         throw new Error(`${who}, and it is not running${why ? ` (${why})` : ''}: ${spec.name} starts once it runs`);
       }
-      resolved[key] = provider;
+      resolved[key] = provider.get(need.port);
     }
     return resolved;
   }
 
-  /** Throws when `component` lacks a port its spec says it provides (a programming error, said at its start). */
-  checkProvides(spec: ComponentSpec, component: Component): void {
-    const missing = (spec.provides ?? []).filter((p) => !p.is(component));
+  /** Throws when `spec`'s create left out a port its spec provides (a programming error, said at its start). */
+  checkProvides(spec: ComponentSpec, provided: Provisions): void {
+    const missing = (spec.provides ?? []).filter((p) => !provided.has(p));
     if (missing.length > 0)
       throw new Error(
         `the ${spec.name} component does not offer ${missing.map((p) => p.name).join(', ')}, which its spec provides`,
@@ -79,9 +85,9 @@ export class Wiring {
    * The ports `spec`'s component may ask for: those it uses or needs, resolved over `live` at each call; any
    * other throws, naming the port, so what a component takes from the others is always what its spec says.
    */
-  scoped(spec: ComponentSpec, live: ReadonlyMap<string, Component>): Ports {
+  scoped(spec: ComponentSpec, running: Running): Ports {
     const declared = new Set<Port<unknown>>([...(spec.uses ?? []), ...needsOf(spec).map((n) => n.port)]);
-    const ports = this.live(live);
+    const ports = this.live(running);
     const check = (port: Port<unknown>): void => {
       if (!declared.has(port))
         throw new Error(
@@ -94,35 +100,40 @@ export class Wiring {
     };
   }
 
-  /**
-   * Ports over the live components, for callers outside them (the CLI, tests): a port's declared providers, in
-   * start order; a port no spec provides (a caller's own) is looked for in every running component.
-   */
-  live(live: ReadonlyMap<string, Component>): Ports {
-    return livePorts(live, (port) => {
-      const providers = this.providers(port);
-      return providers.length > 0 ? providers.map((s) => s.name) : undefined;
-    });
+  /** Ports over the running components, for callers outside them (the CLI, tests): in the providers' start order. */
+  live(running: Running): Ports {
+    const providing = <T>(port: Port<T>): T[] =>
+      this.providers(port).flatMap((s) => {
+        const provided = running(s.name);
+        // The type its provider registered it with: ComponentContext.provide takes only a Port<T>'s T.
+        return provided?.has(port) ? [provided.get(port) as T] : [];
+      });
+    return {
+      get: (port) => providing(port)[0],
+      all: (port) => providing(port),
+    };
   }
 }
 
 /**
- * Ports over `live`: each call asks the components `providers` names for the port (in that order), or every
- * running component where it names none (a test's harness of doubles), as they are now.
+ * Ports whose services are registered directly, for a component test's doubles: each port's services in the order
+ * they were provided.
  */
-export function livePorts(
-  live: ReadonlyMap<string, Component>,
-  providers: (port: Port<unknown>) => readonly string[] | undefined = () => undefined,
-): Ports {
-  const providing = <T>(port: Port<T>): T[] => {
-    const named = providers(port);
-    const candidates = named ? named.map((name) => live.get(name)) : [...live.values()];
-    return candidates.filter((c): c is Component & T => port.is(c));
+export class ProvidedPorts implements Ports {
+  readonly #services = new Map<Port<unknown>, unknown[]>();
+
+  /** Registers `service` under `port` (ComponentContext.provide, for a test's context). */
+  readonly provide: Provide = (port, service) => {
+    this.#services.set(port, [...(this.#services.get(port) ?? []), service]);
   };
-  return {
-    get: (port) => providing(port)[0],
-    all: (port) => providing(port),
-  };
+
+  get<T>(port: Port<T>): T | undefined {
+    return this.all(port)[0];
+  }
+
+  all<T>(port: Port<T>): T[] {
+    return [...((this.#services.get(port) ?? []) as T[])];
+  }
 }
 
 function needsOf(spec: ComponentSpec): Need<unknown>[] {

@@ -3,12 +3,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { ApiSettings, FoxgloveSettings } from '../../daemon/config/sections/api.ts';
-import {
-  isRobotStop,
-  type Journal,
-  type RobotStopAuthority,
-  type RobotStopService,
-} from '../../daemon/contract/services.ts';
+import type { Journal, RobotStopAuthority, RobotStopService } from '../../daemon/contract/services.ts';
 import type { DaemonStatus } from '../../daemon/lifecycle/daemon-status.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { silentLogger } from '../../daemon/log.ts';
@@ -16,8 +11,6 @@ import { ApiComponent } from '../../daemon/api/api-component.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
-import { port } from '../../daemon/contract/ports.ts';
-import { livePorts } from '../../daemon/lifecycle/wiring.ts';
 
 type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
@@ -68,15 +61,15 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
  * The API listens on a free loopback port and writes <data_dir>/run/api.json as in the daemon.
  */
 /** A test's own stop (an agent double, or the stop component) put in the harness's components. */
-const STOP_DOUBLES = port<RobotStopService>('a stop double', isRobotStop);
+const isStopDouble = (c: Component): c is Component & RobotStopService =>
+  typeof (c as Partial<RobotStopService>).halt === 'function';
 
 /**
  * The API's stop in a harness: an agent (or a stop double) a test puts in `components` answers it, as the
  * agent's own StopAuthority would in a daemon; with none, the context's real StopAuthority.
  */
 function stopOfDoubles(real: RobotStopAuthority, components: ReadonlyMap<string, Component>): RobotStopAuthority {
-  const doubles = livePorts(components);
-  const double = (): RobotStopService | undefined => doubles.get(STOP_DOUBLES);
+  const double = (): RobotStopService | undefined => [...components.values()].find(isStopDouble);
   return {
     latch: real.latch,
     get counters() {

@@ -13,7 +13,9 @@ import type { EdgeConfig } from '../../daemon/config/index.ts';
 import type { Journal, RobotStopAuthority } from '../../daemon/contract/services.ts';
 import { StopAuthority } from '../../daemon/safety/stop-authority.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
-import { livePorts } from '../../daemon/lifecycle/wiring.ts';
+import { ProvidedPorts } from '../../daemon/lifecycle/wiring.ts';
+import { COMPONENTS } from '../../daemon/components/index.ts';
+import type { Port, Ports } from '../../daemon/contract/ports.ts';
 import { MemoryJournal } from './memory-journal.ts';
 
 /** A component's context in a test, with the codec over its definitions and the components map writable. */
@@ -77,9 +79,28 @@ export function componentContext(
     robotStop: options.robotStop ?? robotStop({ bus, codec, config: parsed, dataDir, journal, log, actionGoals }),
     daemonStatus,
     components,
-    ports: livePorts(components),
+    ...testPorts(components),
     codec,
   };
+}
+
+/**
+ * A test's ports: what the test provided (ctx.provide), then each component in `components` (a double or the real
+ * one) under the ports the daemon's spec of its name provides, as the supervisor would have registered it: a double
+ * named `agent` stands in for the agent.
+ */
+function testPorts(components: ReadonlyMap<string, Component>): Pick<ComponentContext, 'ports' | 'provide'> {
+  const provided = new ProvidedPorts();
+  const standIns = <T>(port: Port<T>): T[] => {
+    const names = COMPONENTS.filter((spec) => spec.provides?.includes(port)).map((spec) => spec.name);
+    // Typed as the test put it there: a double is as good as the test made it.
+    return [...components].filter(([name]) => names.includes(name)).map(([, c]) => c as T);
+  };
+  const ports: Ports = {
+    get: (port) => provided.get(port) ?? standIns(port)[0],
+    all: (port) => [...provided.all(port), ...standIns(port)],
+  };
+  return { ports, provide: provided.provide };
 }
 
 /** The stop the daemon builds: its one latch, the zero commands, and the action goals cancelled with it. */

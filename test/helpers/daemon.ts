@@ -3,7 +3,6 @@ import { stringify } from 'yaml';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
-import { port, type Ports } from '../../daemon/contract/ports.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { ComponentSpec } from '../../daemon/lifecycle/component.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
@@ -72,13 +71,13 @@ export async function startSimDaemon(cleanups: Cleanup[], options: SimDaemonOpti
 }
 
 /**
- * The running instance of a component class, found through a port over its class (as `sim` finds its simulator):
- * how a test reaches a component's own methods, typed, never by name. Undefined while none runs. A component's
- * state and figures are in `daemon.componentHealth()`, as status shows them.
+ * The running instance of a component class, found among the running components by its class (as `sim` finds
+ * its simulator): how a test reaches a component's own methods, typed, never by name. Undefined while none runs. A
+ * component's state and figures are in `daemon.componentHealth()`, as status shows them.
  */
 export function running<T>(
-  daemon: { readonly ports: Ports },
+  daemon: { readonly components: ReadonlyMap<string, unknown> },
   cls: abstract new (...args: never[]) => T,
 ): T | undefined {
-  return daemon.ports.get(port(cls.name, (v): v is T => v instanceof cls));
+  return [...daemon.components.values()].find((c): c is T => c instanceof cls);
 }

@@ -3,6 +3,7 @@ import { mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { PORTS } from '../../daemon/contract/ports.ts';
+import type { SyncStatus } from '../../daemon/contract/sync-status.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { listSyncFiles, type SyncFile } from '../../daemon/lakehouse/sync-files.ts';
@@ -151,6 +152,6 @@ export async function objectSha256(minio: Minio, key: string): Promise<string> {
 }
 
 /** The daemon's sync status (GET /sync's body), from the component that provides bulk sync. */
-export function syncStatus(daemon: Daemon): Record<string, unknown> & { awaiting: { files: number }; paused: unknown } {
-  return daemon.ports.get(PORTS.sync)!.syncStatus() as ReturnType<typeof syncStatus>;
+export function syncStatus(daemon: Daemon): SyncStatus {
+  return daemon.ports.get(PORTS.sync)!.syncStatus()!;
 }

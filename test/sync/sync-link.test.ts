@@ -68,16 +68,13 @@ describe('bulk sync over the central link', () => {
       files.map((f) => f.path),
     );
     await central.send(ROBOT, { schema: GRANTS_SCHEMA, type: 'pause', reason: 'storage full', ts: '1' });
-    await waitFor(
-      () => (syncStatus(daemon).paused as { by?: string } | null)?.by === 'central',
-      'central pause to show in status',
-    );
+    await waitFor(() => syncStatus(daemon).paused?.by === 'central', 'central pause to show in status');
     await central.send(ROBOT, { schema: GRANTS_SCHEMA, type: 'resume', ts: '2' });
     await waitFor(() => syncStatus(daemon).paused === null, 'central resume to show in status');
 
     // Central pauses again: a resume here lifts only the robot's own pause, and says so; --central lifts central's.
     await central.send(ROBOT, { schema: GRANTS_SCHEMA, type: 'pause', reason: 'over budget', ts: '3' });
-    await waitFor(() => (syncStatus(daemon).paused as { by?: string } | null)?.by === 'central', 'central pause');
+    await waitFor(() => syncStatus(daemon).paused?.by === 'central', 'central pause');
     const plain = await runMain(['sync', 'resume', '--url', api.url]);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/^bulk uploads are still paused by central; `sync resume --central` lifts/);

@@ -28,7 +28,7 @@ describe('bulk sync against forged grants and forged stored', () => {
     });
     const [file] = await addSyncFiles(dataDir, [64 * 1024]);
     await waitFor(() => central.state.offers.length > 0, 'an offer');
-    await waitFor(() => (syncStatus(daemon).refused as { grants: number }).grants > 0, 'the grant refused');
+    await waitFor(() => syncStatus(daemon).refused.grants > 0, 'the grant refused');
     expect(syncStatus(daemon).last_error).toMatch(/under none of central\.sync\.storage_origins/);
     expect(central.state.completes).toEqual([]);
     expect((await listSyncFiles(dataDir)).find((r) => r.path === file!.path)?.state).not.toBe('stored');
@@ -69,7 +69,7 @@ describe('bulk sync against forged grants and forged stored', () => {
     const signatures = () =>
       (daemon.status().components.central!.details as { signatures: Record<string, number> }).signatures;
     await waitFor(() => signatures().unsigned === 1, 'the unsigned stored refused');
-    expect((syncStatus(daemon).refused as { stored: number }).stored).toBe(0);
+    expect(syncStatus(daemon).refused.stored).toBe(0);
     // Signed with central's key: even central's own word is not taken for a file the robot never uploaded.
     await publishCommand(
       attacker.client,
@@ -84,7 +84,7 @@ describe('bulk sync against forged grants and forged stored', () => {
         ts: '1',
       }),
     );
-    await waitFor(() => (syncStatus(daemon).refused as { stored: number }).stored > 0, "the 'stored' refused");
+    await waitFor(() => syncStatus(daemon).refused.stored > 0, "the 'stored' refused");
     expect((await listSyncFiles(dataDir)).find((r) => r.path === file!.path)?.state).not.toBe('stored');
   });
 
@@ -135,7 +135,7 @@ describe('bulk sync against forged grants and forged stored', () => {
       `http://127.0.0.1:${storage.port}.evil/fleet/x`, // a port that is no port
     ];
     for (const [i, url] of lookAlikes.entries()) await publishCommand(client, TOPIC, grantTo(row.fileId, url, i));
-    const refused = () => (syncStatus(daemon).refused as { grants: number }).grants;
+    const refused = () => syncStatus(daemon).refused.grants;
     await waitFor(() => refused() === lookAlikes.length, 'every look-alike grant refused');
     expect([storage.hits, elsewhere.hits]).toEqual([[], []]);
     expect(syncStatus(daemon).last_error).toMatch(/under none of central\.sync\.storage_origins|does not parse/);
@@ -152,7 +152,7 @@ describe('bulk sync against forged grants and forged stored', () => {
       central: { command_keys: [], require_signed_commands: false },
     });
     await client.publishAsync(TOPIC, grantTo(row.fileId, `${listener.url}/fleet/x`, 1), { qos: 1 });
-    await waitFor(() => (syncStatus(daemon).refused as { grants: number }).grants === 1, 'the unsigned grant refused');
+    await waitFor(() => syncStatus(daemon).refused.grants === 1, 'the unsigned grant refused');
     expect(syncStatus(daemon).last_error).toMatch(/central did not sign it: with central\.sync\.storage_origins empty/);
     expect(listener.hits).toEqual([]);
   });

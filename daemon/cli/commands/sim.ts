@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index.ts';
-import { port, PORTS, type Ports, type RobotStopAuthority } from '../../contract/index.ts';
+import { PORTS, type Ports, type RobotStopAuthority } from '../../contract/index.ts';
 import type * as AgentPart from '../../agent/index.ts';
 import type { Point2D } from '../../navigation/index.ts';
 import type { loadLeRobot, loadTurtlebotMaze } from '../../components/index.ts';
@@ -261,11 +261,9 @@ async function startSim(
   const log = createLogger({ level: config.log.level, text: textLog });
   const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
   await daemon.start();
-  const simPort = port(
-    'the simulator',
-    (v): v is InstanceType<typeof TurtlebotMazeSim> => v instanceof TurtlebotMazeSim,
+  const sim = [...daemon.components.values()].find(
+    (c): c is InstanceType<typeof TurtlebotMazeSim> => c instanceof TurtlebotMazeSim,
   );
-  const sim = daemon.ports.get(simPort);
   if (!sim) {
     await daemon.stop();
     throw new Error(`the simulator did not start: ${daemon.status().components.sim?.reason ?? 'unknown reason'}`);
