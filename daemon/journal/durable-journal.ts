@@ -1,24 +1,11 @@
-import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { basename, join } from 'node:path';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
 import { nowNs } from '../contract/index.ts';
 import type { SerializedEntry } from './append-many.ts';
-import { decodeFrame, FRAME_HEADER, MAX_RECORD_BYTES, sealFrame } from './frame.ts';
-import { recoverSegment } from './segment-recovery.ts';
-import { lastSeqOf, locate, scanSegment, type SeqRun } from './segment-scan.ts';
+import { MAX_RECORD_BYTES } from './frame.ts';
+import { JournalSegments } from './journal-segments.ts';
+import { RecordStage } from './record-stage.ts';
+import { lastSeqOf, locate } from './segment-scan.ts';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -43,16 +30,6 @@ export interface DurableJournalOptions {
   fdatasync?: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
 }
 
-interface Segment {
-  firstSeq: number;
-  path: string;
-  /** Byte offset of each record, in seq order. */
-  offsets: number[];
-  /** Seqs are consecutive within a run; records lost to corruption leave a gap between runs. */
-  runs: SeqRun[];
-  size: number;
-}
-
 /**
  * A record on its way to the disk. Only the last record of an append call holds its promise's callbacks
  * (and what it resolves with): records of one call are written, synced or failed together.
@@ -64,15 +41,6 @@ interface Pending {
   reject: ((error: Error) => void) | undefined;
   result: JournalRecord | JournalRecord[] | undefined;
 }
-
-/** The write buffer's usual size; one grown past STAGE_KEEP for a large record is dropped after its write. */
-const STAGE_BYTES = 64 * 1024;
-const STAGE_KEEP = 1024 * 1024;
-/** Up to this many UTF-16 units, a string's UTF-8 size is bounded by 3 bytes a unit instead of measured. */
-const MEASURE_FROM = 16 * 1024;
-
-/** Each kind's JSON text, made once: a journal sees a handful of kinds. */
-const kindTexts = new Map<string, string>();
 
 /**
  * An append-only journal of JSON records in segment files `<firstSeq>.log`, each record framed with its
@@ -86,25 +54,20 @@ export class DurableJournal implements Journal {
   readonly dir: string;
   readonly fsync: FsyncPolicy;
   #segmentBytes: number;
-  #segments: Segment[] = [];
+  #segments: JournalSegments;
   #fd: number | undefined;
   /** Last record written to the file (readable); records still in #pending have higher seqs. */
   #lastSeq = 0;
   #nextSeq = 1;
   #pending: Pending[] = [];
-  /**
-   * The frames of #pending, encoded in place (no buffer per record, no copy to join them): the next write
-   * sends bytes 0..#staged, then the buffer is reused.
-   */
-  #stage = Buffer.allocUnsafe(STAGE_BYTES);
-  #staged = 0;
+  /** The frames of #pending, encoded in place: the next write sends them, then the buffer is reused. */
+  #stage = new RecordStage();
   /** The size of the frame #stage encoded last. */
   #lastBytes = 0;
   #unsynced: Pending[] = [];
   #syncing = false;
   #timer: NodeJS.Timeout | undefined;
   #listeners = new Set<(record: JournalRecord) => void>();
-  #readFds = new Map<string, number>();
   #closed = false;
   #closing = false;
   #fdatasync: NonNullable<DurableJournalOptions['fdatasync']>;
@@ -124,7 +87,13 @@ export class DurableJournal implements Journal {
     this.fsync = fsync;
     this.#segmentBytes = segmentBytes;
     mkdirSync(dir, { recursive: true });
-    this.#open(onRecovery);
+    this.#segments = new JournalSegments(dir);
+    ({ lastSeq: this.#lastSeq, nextSeq: this.#nextSeq } = this.#segments.open(onRecovery));
+    const last = this.#segments.last;
+    if (last) {
+      this.#fd = openSync(last.path, 'a');
+      last.size = fstatSync(this.#fd).size;
+    }
     if (fsync === 'interval') {
       this.#timer = setInterval(() => this.#sync(), intervalMs);
       this.#timer.unref();
@@ -136,7 +105,7 @@ export class DurableJournal implements Journal {
   }
 
   get firstSeq(): number {
-    return this.#segments[0]?.firstSeq ?? 1;
+    return this.#segments.firstSeq;
   }
 
   append(kind: string, data: unknown): Promise<JournalRecord> {
@@ -189,10 +158,10 @@ export class DurableJournal implements Journal {
   /** Why an append cannot be taken now, after rotating to a new segment if this one is full. */
   #refusal(): Error | undefined {
     if (this.#closed) return new Error('journal is closed');
-    const segment = this.#segments.at(-1);
+    const segment = this.#segments.last;
     // A segment may end up one append over segmentBytes: rotating before the seqs are taken keeps seqs
     // dense even when the flush of the old segment fails.
-    if (!segment || segment.size + this.#staged >= this.#segmentBytes) {
+    if (!segment || segment.size + this.#stage.length >= this.#segmentBytes) {
       try {
         this.#flushWrites();
         this.#startSegment(this.#nextSeq);
@@ -227,7 +196,7 @@ export class DurableJournal implements Journal {
   /** Takes the next seq and encodes the record into the write buffer. */
   #take(kind: string, data: unknown, body: string | undefined): JournalRecord {
     const record: JournalRecord = { seq: this.#nextSeq++, ts: nowNs().toString(), kind, data };
-    this.#lastBytes = this.#stageRecord(record, body);
+    this.#lastBytes = this.#stage.add(record, body);
     return record;
   }
 
@@ -242,50 +211,14 @@ export class DurableJournal implements Journal {
     if (this.#pending.length === 1) queueMicrotask(this.#flushWrites);
   }
 
-  /**
-   * Encodes the record's frame at the end of the write buffer; returns its size. The payload is the text
-   * JSON.stringify(record) gives (keys in the order seq, ts, kind, data; data left out when it has no JSON
-   * form), written in parts so the data's text is not copied into a joined string first.
-   */
-  #stageRecord(record: JournalRecord, body: string | undefined): number {
-    let kindText = kindTexts.get(record.kind);
-    if (kindText === undefined) {
-      kindText = JSON.stringify(record.kind);
-      if (kindTexts.size < 256) kindTexts.set(record.kind, kindText);
-    }
-    const head = `{"seq":${record.seq},"ts":"${record.ts}","kind":${kindText}${body === undefined ? '}' : ',"data":'}`;
-    const max =
-      FRAME_HEADER +
-      3 * head.length +
-      (body === undefined ? 0 : body.length <= MEASURE_FROM ? 3 * body.length : Buffer.byteLength(body)) +
-      1;
-    if (this.#stage.length - this.#staged < max) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * this.#stage.length, this.#staged + max));
-      this.#stage.copy(grown, 0, 0, this.#staged);
-      this.#stage = grown;
-    }
-    const stage = this.#stage;
-    const start = this.#staged;
-    let at = start + FRAME_HEADER;
-    at += stage.write(head, at);
-    if (body !== undefined) {
-      at += stage.write(body, at);
-      stage[at++] = 0x7d; // }
-    }
-    sealFrame(stage, start, at);
-    this.#staged = at;
-    return at - start;
-  }
-
   #flushWrites = (): void => {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
-    const staged = this.#staged;
+    const staged = this.#stage.take();
     this.#pending = [];
-    this.#staged = 0;
-    const segment = this.#segments.at(-1)!;
+    const segment = this.#segments.last!;
     try {
-      writeAll(this.#fd!, this.#stage, staged);
+      writeAll(this.#fd!, staged.buffer, staged.length);
     } catch (error) {
       // Leave no partial frame behind: a later record must not follow garbage.
       try {
@@ -305,7 +238,7 @@ export class DurableJournal implements Journal {
       for (const p of batch) p.reject?.(failure);
       return;
     } finally {
-      if (this.#stage.length > STAGE_KEEP) this.#stage = Buffer.allocUnsafe(STAGE_BYTES);
+      this.#stage.shrink();
     }
     for (const p of batch) {
       // The first record after a gap (seqs lost to damage at open) starts a run.
@@ -321,23 +254,7 @@ export class DurableJournal implements Journal {
   };
 
   read(fromSeq: number, limit: number): JournalRecord[] {
-    const out: JournalRecord[] = [];
-    let seq = Math.max(fromSeq, this.firstSeq);
-    while (out.length < limit && seq <= this.#lastSeq) {
-      const segment = this.#segmentOf(seq);
-      if (!segment) break;
-      const at = locate(segment.runs, segment.offsets.length, seq);
-      if ('next' in at) {
-        // A gap left by corrupt records: go on at the next seq this segment or a later one holds.
-        const next = at.next ?? this.#segments[this.#segments.indexOf(segment) + 1]?.firstSeq;
-        if (next === undefined || next <= seq) break;
-        seq = next;
-        continue;
-      }
-      out.push(this.#readAt(segment, at.index));
-      seq++;
-    }
-    return out;
+    return this.#segments.read(fromSeq, limit, this.#lastSeq);
   }
 
   /**
@@ -347,60 +264,12 @@ export class DurableJournal implements Journal {
    * `maxBytes` of text, after at least one record.
    */
   readTexts(fromSeq: number, limit: number, maxBytes = Number.MAX_SAFE_INTEGER): { seq: number; text: string }[] {
-    const out: { seq: number; text: string }[] = [];
-    let bytes = 0;
-    let seq = Math.max(fromSeq, this.firstSeq);
-    while (out.length < limit && seq <= this.#lastSeq && bytes < maxBytes) {
-      const segment = this.#segmentOf(seq);
-      if (!segment) break;
-      const at = locate(segment.runs, segment.offsets.length, seq);
-      if ('next' in at) {
-        const next = at.next ?? this.#segments[this.#segments.indexOf(segment) + 1]?.firstSeq;
-        if (next === undefined || next <= seq) break;
-        seq = next;
-        continue;
-      }
-      const first = at.index;
-      const start = segment.offsets[first]!;
-      const endOf = (index: number) =>
-        index + 1 < segment.offsets.length ? segment.offsets[index + 1]! : segment.size;
-      // The run of records from here that this segment holds in a row, within limit and maxBytes (text only:
-      // frame headers are not part of it); the first record of all is taken whatever its size.
-      let count = 0;
-      let end = start;
-      while (out.length + count < limit && seq + count <= this.#lastSeq) {
-        if (count > 0) {
-          const nextAt = locate(segment.runs, segment.offsets.length, seq + count);
-          if ('next' in nextAt || nextAt.index !== first + count) break;
-        }
-        const nextEnd = endOf(first + count);
-        const text = bytes + nextEnd - start - FRAME_HEADER * (count + 1);
-        if (text > maxBytes && out.length + count > 0) break;
-        end = nextEnd;
-        count++;
-      }
-      if (count === 0) break;
-      const buf = Buffer.allocUnsafe(end - start);
-      readSync(this.#readFd(segment), buf, 0, buf.length, start);
-      let offset = 0;
-      for (let i = 0; i < count; i++) {
-        const frame = decodeFrame(buf, offset);
-        if (!frame.ok)
-          throw new Error(
-            `${segment.path}: record at byte ${start + offset} is ${frame.reason} (was it changed on disk?)`,
-          );
-        out.push({ seq: seq + i, text: frame.payload.toString('utf8') });
-        bytes += frame.payload.length;
-        offset = frame.next;
-      }
-      seq += count;
-    }
-    return out;
+    return this.#segments.readTexts(fromSeq, limit, this.#lastSeq, maxBytes);
   }
 
   /** Bytes on disk over every segment. */
   get sizeBytes(): number {
-    return this.#segments.reduce((n, seg) => n + seg.size, 0);
+    return this.#segments.sizeBytes;
   }
 
   /**
@@ -412,28 +281,7 @@ export class DurableJournal implements Journal {
     keepFrom: number,
     shouldDrop: (segment: { firstSeq: number; lastSeq: number; sizeBytes: number; lastTs: bigint }) => boolean,
   ): { segments: number; bytes: number; records: number } {
-    const dropped = { segments: 0, bytes: 0, records: 0 };
-    while (this.#segments.length > 1) {
-      const seg = this.#segments[0]!;
-      const lastSeq = lastSeqOf(seg.runs, seg.offsets.length) ?? seg.firstSeq - 1;
-      if (lastSeq >= keepFrom) break;
-      const lastTs = seg.offsets.length > 0 ? BigInt(this.#readAt(seg, seg.offsets.length - 1).ts) : 0n;
-      if (!shouldDrop({ firstSeq: seg.firstSeq, lastSeq, sizeBytes: seg.size, lastTs })) break;
-      const fd = this.#readFds.get(seg.path);
-      if (fd !== undefined) {
-        closeSync(fd);
-        this.#readFds.delete(seg.path);
-      }
-      rmSync(seg.path, { force: true });
-      // Damaged bytes recovery moved aside from this segment go with it: they are bounded by retention too.
-      for (const aside of readdirSync(this.dir))
-        if (aside.startsWith(`${basename(seg.path)}.corrupt-`)) rmSync(join(this.dir, aside), { force: true });
-      this.#segments.shift();
-      dropped.segments++;
-      dropped.bytes += seg.size;
-      dropped.records += seg.offsets.length;
-    }
-    return dropped;
+    return this.#segments.prune(keepFrom, shouldDrop);
   }
 
   subscribe(listener: (record: JournalRecord) => void): () => void {
@@ -454,8 +302,7 @@ export class DurableJournal implements Journal {
     });
     this.#closed = true;
     if (this.#fd !== undefined) closeSync(this.#fd);
-    for (const fd of this.#readFds.values()) closeSync(fd);
-    this.#readFds.clear();
+    this.#segments.closeReaders();
   }
 
   #sync(): void {
@@ -482,9 +329,9 @@ export class DurableJournal implements Journal {
    */
   #rollBack(batch: Pending[], error: Error): void {
     const failed = [...batch, ...this.#unsynced.splice(0), ...this.#pending.splice(0)];
-    this.#staged = 0;
+    this.#stage.clear();
     const firstSeq = batch[0]!.record.seq;
-    const segment = this.#segments.at(-1)!;
+    const segment = this.#segments.last!;
     const at = locate(segment.runs, segment.offsets.length, firstSeq);
     if ('index' in at) {
       const index = at.index;
@@ -523,72 +370,14 @@ export class DurableJournal implements Journal {
     }
   }
 
-  #open(onRecovery: (message: string) => void): void {
-    const files = readdirSync(this.dir)
-      .filter((f) => /^\d{20}\.log$/.test(f))
-      .sort();
-    let lostAtEnd = 0;
-    for (const [i, file] of files.entries()) {
-      const path = join(this.dir, file);
-      const buf = readFileSync(path);
-      const firstSeq = Number(file.slice(0, 20));
-      const scan = scanSegment(buf, firstSeq, this.#lastSeq + 1);
-      const after = Math.max(this.#lastSeq, firstSeq - 1);
-      const recovered = recoverSegment(path, buf, scan, i === files.length - 1, after, onRecovery);
-      this.#segments.push({ firstSeq, path, offsets: recovered.offsets, runs: recovered.runs, size: recovered.size });
-      this.#lastSeq = lastSeqOf(recovered.runs, recovered.offsets.length) ?? this.#lastSeq;
-      lostAtEnd = recovered.lostAtEnd;
-    }
-    // Seqs of records lost at the very end are not given out again: a reader may have taken them already.
-    const last = this.#segments.at(-1);
-    this.#nextSeq = Math.max(this.#lastSeq + 1 + lostAtEnd, last?.firstSeq ?? 1);
-    if (last) {
-      this.#fd = openSync(last.path, 'a');
-      last.size = fstatSync(this.#fd).size;
-    }
-  }
-
   #startSegment(firstSeq: number): void {
     if (this.#fd !== undefined) {
       // The pending fsync will run on the new segment's fd, so make the old one durable now (rotation is rare).
       fdatasyncSync(this.#fd);
       closeSync(this.#fd);
     }
-    const path = join(this.dir, `${String(firstSeq).padStart(20, '0')}.log`);
-    this.#fd = openSync(path, 'a');
-    this.#segments.push({ firstSeq, path, offsets: [], runs: [], size: 0 });
-  }
-
-  #segmentOf(seq: number): Segment | undefined {
-    let lo = 0;
-    let hi = this.#segments.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#segments[mid]!.firstSeq <= seq) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return this.#segments[hi];
-  }
-
-  #readFd(segment: Segment): number {
-    let fd = this.#readFds.get(segment.path);
-    if (fd === undefined) {
-      fd = openSync(segment.path, 'r');
-      this.#readFds.set(segment.path, fd);
-    }
-    return fd;
-  }
-
-  #readAt(segment: Segment, index: number): JournalRecord {
-    const fd = this.#readFd(segment);
-    const start = segment.offsets[index]!;
-    const end = index + 1 < segment.offsets.length ? segment.offsets[index + 1]! : segment.size;
-    const buf = Buffer.allocUnsafe(end - start);
-    readSync(fd, buf, 0, buf.length, start);
-    const frame = decodeFrame(buf, 0);
-    if (!frame.ok)
-      throw new Error(`${segment.path}: record at byte ${start} is ${frame.reason} (was it changed on disk?)`);
-    return JSON.parse(frame.payload.toString('utf8')) as JournalRecord;
+    this.#fd = openSync(this.#segments.pathOf(firstSeq), 'a');
+    this.#segments.add(firstSeq);
   }
 }
 
