@@ -121,40 +121,18 @@ function ours(kinds: Kind[]): () => string {
  */
 function promClient(kinds: Kind[], collect: boolean): () => Promise<string> {
   const registry = new Registry();
-  for (const k of kinds) {
-    const { name, help, labelNames, state } = k;
-    if (!collect) {
-      if (k.type === 'gauge') {
-        const gauge = new Gauge({ name, help, labelNames, registers: [registry] });
-        for (const s of state) gauge.set(s.labels, s.value);
-      } else {
-        const counter = new Counter({ name, help, labelNames, registers: [registry] });
-        for (const s of state) counter.inc(s.labels, s.value);
-      }
-      continue;
-    }
-    if (k.type === 'gauge')
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const s of state) this.set(s.labels, s.value);
-        },
-      });
-    else
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const s of state) this.inc(s.labels, s.value);
-        },
-      });
+  for (const { name, help, type, labelNames, state } of kinds) {
+    // Assigned before any scrape can call `fill` through collect().
+    let metric: Gauge | Counter | undefined;
+    const fill = (): void => {
+      metric!.reset();
+      for (const s of state)
+        if (metric instanceof Gauge) metric.set(s.labels, s.value);
+        else metric!.inc(s.labels, s.value);
+    };
+    const options = { name, help, labelNames, registers: [registry], ...(collect ? { collect: fill } : {}) };
+    metric = type === 'gauge' ? new Gauge(options) : new Counter(options);
+    if (!collect) fill();
   }
   for (const h of HISTOGRAMS) {
     const histogram = new PromHistogram({
