@@ -76,6 +76,45 @@ describe('withTimeout', () => {
     await expect(withTimeout(never, 1000, 'the open', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
   });
 
+  it('leaves no unhandled rejection when the work throws at once on a signal already aborted', async () => {
+    vi.useRealTimers();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const opening = withTimeout(
+        () => {
+          throw new Error('no socket');
+        },
+        1000,
+        'the open',
+        { signal: AbortSignal.abort(new Error('stopped before')) },
+      );
+      await expect(opening).rejects.toThrow('no socket');
+      // Node says a rejection was unhandled once the microtasks have run.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
+  it('leaves no unhandled rejection when the work fails after the time is up', async () => {
+    vi.useRealTimers();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failsLate = () => new Promise<never>((_, reject) => setTimeout(() => reject(new Error('disk gone')), 20));
+      await expect(withTimeout(failsLate(), 1, 'the write')).rejects.toBeInstanceOf(TimeoutError);
+      await expect(within(failsLate(), 1, 'late')).resolves.toBe('late');
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('keeps the process up while it waits, unless asked not to', async () => {
     vi.useRealTimers();
     const refs: boolean[] = [];

@@ -31,6 +31,8 @@ export async function withTimeout<T>(
     if (signal.aborted) giveUp();
     else signal.addEventListener('abort', giveUp, { once: true });
   });
+  // Raced below; unobserved when `work` throws before the race begins (on a signal already aborted, a crash).
+  given.catch(() => undefined);
   const timer = setTimeout(() => timeUp.abort(typeof message === 'string' ? new TimeoutError(message) : message()), ms);
   if (unref) timer.unref();
   try {
