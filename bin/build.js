@@ -25,6 +25,8 @@ const WORKERS = [
   // The stop listener's thread, and the module it loads there for the Zenoh graph's zero command.
   'daemon/api/stop-listener-worker.ts',
   'adapters/zenoh/stop-zero.ts',
+  // Not a thread: the process the daemon's lakehouse queries run in (daemon/lakehouse/query-process.ts).
+  'daemon/lakehouse/query-child.ts',
 ];
 
 const commands = readdirSync(join(ROOT, 'daemon/cli/commands'))

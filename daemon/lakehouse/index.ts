@@ -6,6 +6,7 @@ export type { ImportOptions, ImportReport, UnknownType } from './import-types.ts
 export { projectionTable } from './projection.ts';
 export { Lakehouse, type LakehouseOptions } from './lakehouse.ts';
 export { queryLakehouse, QueryRefused, type QueryResult } from './query.ts';
+export { QUERY_PRIORITY, QueryProcess, QueryProcessExited } from './query-process.ts';
 export { applyRetention, type RetentionReport, type RetentionSettings } from './retention.ts';
 export { rebaseCatalogPaths } from './catalog-rebase.ts';
 export { CatalogLockedError } from './catalog.ts';

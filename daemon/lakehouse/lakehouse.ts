@@ -20,7 +20,8 @@ import { CompactionJob } from './compaction-job.ts';
 import { EVENTS_JOB, EventsPass } from './events-pass.ts';
 import { forgottenLog, sweepStaging } from './housekeeping.ts';
 import { lakehouseMetrics } from './lakehouse-metrics.ts';
-import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
+import type { QueryOptions, QueryResult } from './query.ts';
+import { QueryProcess } from './query-process.ts';
 import { RetentionPass } from './retention-pass.ts';
 import type { DiskSpace, RecorderActivity } from './retention.ts';
 import { isIndexJob, SplitIndexer } from './split-indexer.ts';
@@ -66,7 +67,7 @@ const COMPACT_EVERY_MS = 600_000;
  * they close (and, at start, the finished splits no one indexed), EventsPass copies agent events from the journal
  * every `events_flush_s`, RetentionPass applies retention every `check_interval_s` (and as soon as free space runs
  * low), CompactionJob merges old splits' small parquet files every 10 minutes, one merge per job
- * (`compact_after_s`), and queryLakehouse answers read-only SQL (LakehouseService). Their work runs one job at a
+ * (`compact_after_s`), and QueryProcess answers read-only SQL (LakehouseService). Their work runs one job at a
  * time in one JobQueue, in the background: a failure is logged and shown in health until a job of the same kind
  * succeeds, never thrown at the recorder. While another process holds the catalog, jobs are skipped until its
  * backoff passes (CatalogLockBackoff).
@@ -84,6 +85,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   readonly #now: () => number;
   /** Aborted by close(): the split being indexed is dropped between two batches, left to the next start. */
   readonly #stopSignal = new AbortController();
+  /** Where queries run: a process of their own at the lowest priority. */
+  readonly #queries = new QueryProcess();
   readonly #queue: JobQueue;
   readonly #setup: CatalogSetup;
   readonly #splits: SplitIndexer;
@@ -194,7 +197,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#events?.enqueue();
     // After this, a free-space check that was waiting on statfs or a split closed late queues nothing: the
     // next start, or the next Lakehouse after a reload, runs its own passes and its start scan indexes what was missed.
-    await this.#queue.close((kind) => kind === EVENTS_JOB);
+    await Promise.all([this.#queue.close((kind) => kind === EVENTS_JOB), this.#queries.close()]);
     if (this.#leftForNextStart.length > 0) {
       const left = this.#leftForNextStart.splice(0);
       this.#log.warn(
@@ -259,7 +262,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     // failing with DuckDB's "Table with name projections does not exist".
     if (this.#started && !this.#setup.done) await this.#setup.ready(timeoutMs);
     // The stop interrupts a query in flight, as it interrupts an index job: the daemon's stop is bounded.
-    return queryLakehouse(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes, signal: this.#stopSignal.signal });
+    return this.#queries.query(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes, signal: this.#stopSignal.signal });
   }
 
   /** Indexes one closed split of a recorded bag (called by the recorder). */

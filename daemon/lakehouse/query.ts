@@ -67,22 +67,22 @@ const VANISHED_RETRIES = 2;
  * can't be read (torn by a power cut, emptied, deleted by hand) is left out with a warning naming it, so it
  * costs its own rows and no query fails for it. Anything but a SELECT is refused before it runs.
  */
-export async function queryLakehouse(dataDir: string, sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+export function queryLakehouse(dataDir: string, sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+  return collectRows((sink) => streamLakehouse(dataDir, sql, sink, options));
+}
+
+/** The rows a streaming run hands its sink, collected into a QueryResult (a restart starts them over). */
+export async function collectRows(stream: (sink: RowSink) => Promise<StreamSummary>): Promise<QueryResult> {
   let columns: QueryColumn[] = [];
   let rows: unknown[][] = [];
-  const summary = await streamLakehouse(
-    dataDir,
-    sql,
-    {
-      restartable: true,
-      start: (c) => {
-        columns = c;
-        rows = [];
-      },
-      row: (r) => rows.push(r),
+  const summary = await stream({
+    restartable: true,
+    start: (c) => {
+      columns = c;
+      rows = [];
     },
-    options,
-  );
+    row: (r) => rows.push(r),
+  });
   const { truncated, truncated_by, warnings } = summary;
   return { columns, rows, truncated, ...(truncated_by ? { truncated_by } : {}), ...(warnings ? { warnings } : {}) };
 }

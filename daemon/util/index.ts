@@ -22,7 +22,9 @@ export { JobQueue, type JobQueueOptions } from './job-queue.ts';
 export { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
 export {
   applyThreadScheduling,
+  lowerProcess,
   readThreadScheduling,
+  type LowPriority,
   type SchedulingPolicy,
   type SchedulingRequest,
   type SchedulingResult,

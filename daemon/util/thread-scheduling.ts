@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 export type SchedulingPolicy = 'other' | 'fifo' | 'rr';
@@ -18,7 +18,7 @@ export interface SchedulingRequest {
 export interface SchedulingResult {
   /** Linux thread id (0 off Linux). */
   tid: number;
-  policy: SchedulingPolicy | 'unknown';
+  policy: SchedulingPolicy | 'idle' | 'unknown';
   rtPriority: number;
   nice: number;
   /** The CPUs the thread may run on, as the kernel lists them (e.g. "1" or "0-3"). */
@@ -27,12 +27,12 @@ export interface SchedulingResult {
   summary: string;
 }
 
-const POLICY_NAMES: Record<number, SchedulingPolicy> = { 0: 'other', 1: 'fifo', 2: 'rr' };
+const POLICY_NAMES: Record<number, SchedulingPolicy | 'idle'> = { 0: 'other', 1: 'fifo', 2: 'rr', 5: 'idle' };
 const CHRT_FLAG: Record<Exclude<SchedulingPolicy, 'other'>, string> = { fifo: '--fifo', rr: '--rr' };
 
 /** The scheduling policy and priorities of thread `tid` of this process, from /proc (fields 19, 40, 41). */
 export function readThreadScheduling(tid: number): {
-  policy: SchedulingPolicy | 'unknown';
+  policy: SchedulingPolicy | 'idle' | 'unknown';
   rtPriority: number;
   nice: number;
   cpus: string;
@@ -124,4 +124,44 @@ function toolFailure(error: unknown, tool: string): string {
   if (e.code === 'ENOENT') return `${tool} not found (install util-linux)`;
   const stderr = e.stderr?.toString().trim();
   return stderr ? stderr.split('\n').pop()! : e.message;
+}
+
+/** How far `lowerProcess` lowers: SCHED_IDLE, or SCHED_OTHER at nice 19. */
+export type LowPriority = 'idle' | 'nice19';
+
+/**
+ * Lowers every thread of this process, and so every thread they start later (a thread inherits its creator's
+ * policy and niceness): to SCHED_IDLE, which runs only on a CPU nothing else wants, or to nice 19. Lowering needs
+ * no privilege. Returns what the threads run with now, read back from the kernel, or why they were not lowered.
+ * Off Linux, only the process's niceness is set.
+ */
+export function lowerProcess(to: LowPriority): string {
+  if (process.platform !== 'linux') {
+    try {
+      setPriority(0, 19);
+      return 'nice 19';
+    } catch (error) {
+      return `not lowered: ${(error as Error).message}`;
+    }
+  }
+  try {
+    if (to === 'idle')
+      execFileSync('chrt', ['--all-tasks', '--idle', '--pid', '0', String(process.pid)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 30_000,
+      });
+    else for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 19);
+  } catch (error) {
+    return `not lowered: ${to === 'idle' ? toolFailure(error, 'chrt') : (error as Error).message}`;
+  }
+  const held = new Set<string>();
+  for (const tid of readdirSync('/proc/self/task').map(Number)) {
+    try {
+      const now = readThreadScheduling(tid);
+      held.add(now.policy === 'idle' ? 'SCHED_IDLE' : `SCHED_${now.policy.toUpperCase()} nice ${now.nice}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return [...held].join(', ');
 }

@@ -27,7 +27,7 @@ const QUERY_SCHEMA = {
     'warnings?: [unreadable Parquet file], elapsed_ms}',
   statuses: {
     400: '`query_failed`: the lakehouse refused the SQL (a write, a syntax error), named at `body.sql`',
-    503: '`unavailable`: the lakehouse is not running',
+    503: '`unavailable`: the lakehouse is not running, or its query process ended while the query ran (run it again)',
     504: '`timeout`: past the time limit',
   },
 };
@@ -79,6 +79,8 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
       }
       outcome = 'error';
       const message = (error as Error).message;
+      // The query process crashed or was killed (out of memory): not the SQL's fault, and the next query restarts it.
+      if ((error as Error).name === 'QueryProcessExited') throw new HttpError(503, 'unavailable', message);
       if (/timeout|timed out|interrupt|ran past/i.test(message)) {
         outcome = 'timeout';
         throw new HttpError(504, 'timeout', `query did not finish within ${timeoutMs} ms: ${message}`);

@@ -10,6 +10,7 @@ import {
   TablePrinter,
   UsageError,
 } from '../../cli-kit/index.ts';
+import { lowerProcess } from '../../util/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
 export const command: Command = {
@@ -26,6 +27,7 @@ Runs one read-only SQL statement (DuckDB dialect) over the lakehouse of the conf
 Times are ns since the epoch (BIGINT). Every table has robot and date (partition) columns.
 DESCRIBE "/odom" lists a table's columns. Rows are printed as they are read, so --max-rows may be large
 (--csv > file for millions of rows); the table layout sizes its columns by the first 1000 rows.
+It runs at the lowest CPU priority (SCHED_IDLE), as the daemon's queries do: on a busy robot it waits.
 
 Examples:
   auraison-edge query 'SELECT avg("twist.twist.linear.x") FROM "/odom"'
@@ -54,7 +56,9 @@ Exit codes: 0 done, 1 the query failed or was refused (anything but SELECT), 2 b
     const { config } = resolveConfig(values.config, io.env);
     const maxRows =
       numberOption('max-rows', values['max-rows'], { min: 1, integer: true }) ?? config.lakehouse.query_max_rows;
-    const { streamLakehouse } = await import('../../lakehouse/index.ts');
+    const { streamLakehouse, QUERY_PRIORITY } = await import('../../lakehouse/index.ts');
+    // As the daemon's own queries: DuckDB's threads, started below, take only the CPU time the daemon leaves.
+    lowerProcess(QUERY_PRIORITY);
     const out = new Output(io.stdout);
     const printer = values.json ? new JsonPrinter(out) : values.csv ? new CsvPrinter(out) : new TablePrinter(out);
     let summary: StreamSummary;
