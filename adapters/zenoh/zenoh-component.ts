@@ -5,8 +5,8 @@ import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/co
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { goalOutsideFence, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
-import { governedTopics, TWIST, TWIST_STAMPED, VELOCITY_TYPES, zeroVelocity } from '../../daemon/policy/index.ts';
-import { rateLimitedErrors, workerEntry } from '../../daemon/util/index.ts';
+import { TWIST, TWIST_STAMPED } from '../../daemon/policy/index.ts';
+import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';
 import { BulkLane } from './bulk-lane.ts';
 import type { ActionContext } from './action-proxy.ts';
@@ -21,21 +21,15 @@ import {
   type LocalNode,
   type Mapping,
 } from './mapping.ts';
-import { OutboundTopic } from './outbound-topic.ts';
+import { OutboundBridge } from './outbound-bridge.ts';
 import { PacedWork } from './paced-work.ts';
-import { relayDetails, relayGuard, relayMetrics, withLabel } from './relay-side.ts';
-import { publisherQos } from './publisher-qos.ts';
+import { relayDetails, relayMetrics, withLabel } from './relay-side.ts';
 import { QueryServer } from './query-server.ts';
-import { CurrentGid } from './current-gid.ts';
 import { ServiceClient, ServiceServer, serviceCounters, type ServiceContext } from './service-bridge.ts';
 import { TopicCap } from './topic-cap.ts';
 import { ZenohLink, type Handle } from './zenoh-link.ts';
 import { zenohMetrics } from './zenoh-metrics.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
-import type { StopZeroOptions, StopZeroTarget } from './stop-zero.ts';
-
-const fromSourceOnly = (sources: string[] | undefined, source: string) =>
-  sources !== undefined && sources.length > 0 && sources.every((s) => s === source);
 
 /**
  * The daemon as a node of a robot's Zenoh graph (rmw_zenoh or zenoh-bridge-ros2dds keys): it announces its
@@ -66,7 +60,7 @@ export class ZenohComponent implements Component, MetricsProvider {
   #published: (topic: string) => boolean;
   #callable: (service: string) => boolean;
   #inbound = new Map<string, InboundTopic>();
-  #outbound = new Map<string, OutboundTopic>();
+  #outbound: OutboundBridge;
   #clients = new Map<string, ServiceClient>();
   #servers: ServiceServer[] = [];
   #refused = new Map<string, string>();
@@ -88,8 +82,6 @@ export class ZenohComponent implements Component, MetricsProvider {
   #typeConflictLog: ReturnType<typeof rateLimitedErrors>;
   #cap: TopicCap;
   #reconciling: PacedWork;
-  /** The velocity topics this bridge publishes, by type: the stop listener's thread zeroes them on its own. */
-  #stopTargets = new Map<string, string>();
 
   /** `settings` and `name` (also its source) default to zenoh's; the second link passes its own. */
   constructor(ctx: ComponentContext, options: { settings?: ZenohSettings; name?: string } = {}) {
@@ -142,6 +134,28 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#receiveLink = settings.receive_lane
       ? new ZenohLink({ ...this.#linkOptions(settings, ctx), onState: undefined, keepaliveWhenQuiet: true })
       : undefined;
+    const { log: _log, ...linkSettings } = this.#linkOptions(settings, ctx);
+    this.#outbound = new OutboundBridge({
+      name,
+      ctx,
+      settings,
+      source: this.#source,
+      link: this.#link,
+      bulkLink: this.#bulkLink,
+      linkSettings,
+      mapping: this.#mapping,
+      codec: this.#codec,
+      relays: this.#relays,
+      relayCounters: this.#relayCounters,
+      zenoh: () => this.#zenoh!,
+      published: this.#published,
+      bridgedIn: (topic) => this.#inbound.has(topic),
+      node: () => this.#node(),
+      entityId: () => this.#nextEntityId++,
+      publishHash: (topic, rosType) => this.#publishHash(topic, rosType),
+      ownGids: this.#ownGids,
+      oversizeLog: this.#oversizeLog,
+    });
     this.#discovery = new GraphDiscovery({
       graph: ctx.graph,
       mapping: this.#mapping,
@@ -191,10 +205,13 @@ export class ZenohComponent implements Component, MetricsProvider {
       this.#servedActions.push(served);
       for (const topic of served.publishedTopics) this.#servedActionTopics.add(topic);
     }
-    this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));
+    this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#outbound.offer(topic, type));
     const { topic: velocityTopic } = this.#ctx.config.policy.velocity;
     if (this.#published(velocityTopic))
-      this.#stopTarget(velocityTopic, this.#ctx.bus.topicType(velocityTopic) === TWIST_STAMPED ? TWIST_STAMPED : TWIST);
+      this.#outbound.stopTarget(
+        velocityTopic,
+        this.#ctx.bus.topicType(velocityTopic) === TWIST_STAMPED ? TWIST_STAMPED : TWIST,
+      );
     this.#link.start();
     this.#bulkLink?.start();
     this.#receiveLink?.start();
@@ -202,18 +219,13 @@ export class ZenohComponent implements Component, MetricsProvider {
 
   async close(): Promise<void> {
     this.#stopped = true;
-    this.#ctx.robotStop.setOffLoopZero(this.name, undefined);
+    this.#outbound.stop();
     this.#reconciling.close();
     this.#unlisten?.();
-    const closing = [
-      ...this.#inbound.values(),
-      ...this.#outbound.values(),
-      ...this.#clients.values(),
-      ...this.#servers,
-      ...this.#servedActions,
-    ];
+    const closing = [...this.#inbound.values(), ...this.#clients.values(), ...this.#servers, ...this.#servedActions];
     await Promise.all([
       ...closing.map((c) => c.close()),
+      ...this.#outbound.close(),
       this.#queries?.close(),
       this.#actions?.close(),
       ...this.#handles.map((h) => h.close()),
@@ -228,11 +240,11 @@ export class ZenohComponent implements Component, MetricsProvider {
       bulkLink: this.#bulkLink,
       receiveLink: this.#receiveLink,
       inbound: this.#inbound,
-      outbound: this.#outbound,
+      outbound: this.#outbound.topics,
       graphEndpoints: this.#ctx.graph.endpoints({ source: this.#source }).length,
       cap: this.#cap,
     });
-    const relays = relayMetrics(this.#relays, this.#outbound, this.#relayCounters);
+    const relays = relayMetrics(this.#relays, this.#outbound.topics, this.#relayCounters);
     // The second link's families beside the first's, told apart by a label.
     return [...(this.name === 'zenoh' ? families : withLabel(families, { zenoh_link: this.name })), ...relays];
   }
@@ -251,7 +263,10 @@ export class ZenohComponent implements Component, MetricsProvider {
         ]),
       ),
       outbound: Object.fromEntries(
-        [...this.#outbound].map(([name, t]) => [name, { type: t.rosType, key: t.key, ...t.counters, ...t.queue }]),
+        [...this.#outbound.topics].map(([name, t]) => [
+          name,
+          { type: t.rosType, key: t.key, ...t.counters, ...t.queue },
+        ]),
       ),
       refused: Object.fromEntries(this.#refused),
       bridged_topics: this.#cap.details(this.#inbound.size),
@@ -263,7 +278,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       },
       tokens_ignored: this.#discovery.ignored,
       actions: { ...this.#actions?.details(), serving: this.#servedActions.map((a) => a.name) },
-      relays: relayDetails(this.#relays, this.#outbound, this.#relayCounters),
+      relays: relayDetails(this.#relays, this.#outbound.topics, this.#relayCounters),
     };
     const lanes = [
       ['bulk', this.#bulkLink],
@@ -368,92 +383,12 @@ export class ZenohComponent implements Component, MetricsProvider {
     };
   }
 
-  /**
-   * Hands the stop listener's thread this bridge's zero command for `topic` (of `type`): a session of that
-   * thread's own puts it on the topic's key when a stop comes in, not waiting for this thread (docs/api.md).
-   */
-  #stopTarget(topic: string, type: string): void {
-    if (this.#stopTargets.get(topic) === type) return;
-    this.#stopTargets.set(topic, type);
-    const targets: StopZeroTarget[] = [...this.#stopTargets].map(([name, rosType]) => ({
-      topic: name,
-      key: this.#mapping.dataKey(name, rosType, this.#publishHash(name, rosType)),
-      payload: this.#codec.encode(rosType, zeroVelocity(rosType, 0n)),
-      stamped: rosType === TWIST_STAMPED,
-    }));
-    // The session's settings, less what cannot cross threads (the logger).
-    const { log: _log, ...link } = this.#linkOptions(this.#settings, this.#ctx);
-    const options: StopZeroOptions = { link, targets, attachments: this.#mapping.attachments };
-    // Named after this link (zenoh, zenoh_second): each link's graph gets its own zero command.
-    this.#ctx.robotStop.setOffLoopZero(this.name, { module: workerEntry('adapters/zenoh/stop-zero').href, options });
-  }
-
-  #maybePublish(topic: string, type: string): void {
-    if (!this.#stopped && this.#published(topic) && VELOCITY_TYPES.has(type)) {
-      if (governedTopics(this.#ctx.config.policy.velocity)(topic)) this.#stopTarget(topic, type);
-    }
-    if (this.#stopped || this.#outbound.has(topic) || !this.#published(topic)) return;
-    // A topic bridged from this graph is already there; the ros2dds mapping has no GID to tell our samples apart.
-    const sources = this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources;
-    if (this.#inbound.has(topic) || fromSourceOnly(sources, this.#source)) return;
-    const { qos, options, bulk } = publisherQos(
-      this.#zenoh!,
-      this.#settings.topic_qos,
-      topic,
-      this.#ctx.bus.topicQos(topic),
-    );
-    const entity: LocalEntity = {
-      kind: 'publisher',
-      entityId: this.#nextEntityId++,
-      name: topic,
-      rosType: type,
-      typeHash: this.#publishHash(topic, type),
-      qos,
-    };
-    // As rmw_zenoh: the hash of the entity's token, which holds the session's zid and this start's random node
-    // id, so a restarted daemon's publisher is a new one (its sequence starts over with its GID).
-    const gid = new CurrentGid({
-      zid: () => this.#link.zid,
-      token: () => this.#mapping.entityToken(this.#node(), entity),
-      onNew: (taken) => this.#ownGids.add(Buffer.from(taken).toString('hex')),
-    });
-    const out = new OutboundTopic({
-      link: this.#link,
-      ...(bulk && this.#bulkLink ? { dataLink: this.#bulkLink } : {}),
-      bus: this.#ctx.bus,
-      mapping: this.#mapping,
-      node: () => this.#node(),
-      entity,
-      gid: () => gid.get(),
-      publisherOptions: options,
-      queueDepth: this.#settings.queue_depth,
-      maxSampleBytes: this.#settings.max_sample_bytes,
-      source: this.#source,
-      ...relayGuard({
-        topic,
-        type,
-        relays: this.#relays,
-        counters: this.#relayCounters,
-        ctx: this.#ctx,
-        codec: this.#codec,
-      }),
-      onOversize: (topic, bytes) =>
-        this.#oversizeLog(
-          topic,
-          { topic, bytes, max_sample_bytes: this.#settings.max_sample_bytes },
-          `zenoh: a sample of ${topic} is larger than zenoh.max_sample_bytes and was not sent (the remote-api bridge closes its WebSocket on a frame over 16 MiB); publish smaller samples, e.g. compressed`,
-        ),
-    });
-    this.#outbound.set(topic, out);
-    out.start();
-  }
-
   /** Bridges one pending topic of the graph; false when it declared nothing (refused for its type, or ours). */
   #admit(name: string): boolean {
     this.#pending.delete(name);
     this.#cap.release(name);
     const topic = this.#discovery.publishedTopic(name);
-    if (topic === undefined || (this.#mapping.name === 'ros2dds' && this.#outbound.has(name))) return false;
+    if (topic === undefined || (this.#mapping.name === 'ros2dds' && this.#outbound.topics.has(name))) return false;
     const entity: LocalEntity = {
       kind: 'subscriber',
       entityId: this.#nextEntityId++,

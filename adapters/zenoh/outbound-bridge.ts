@@ -1,0 +1,214 @@
+import type { MessageCodec } from '../../daemon/bus/index.ts';
+import type { SideRelays, ZenohSettings } from '../../daemon/config/index.ts';
+import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
+import type { RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import { governedTopics, TWIST_STAMPED, VELOCITY_TYPES, zeroVelocity } from '../../daemon/policy/index.ts';
+import { workerEntry } from '../../daemon/util/index.ts';
+import type { BulkLane } from './bulk-lane.ts';
+import { CurrentGid } from './current-gid.ts';
+import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
+import { OutboundTopic } from './outbound-topic.ts';
+import { publisherQos } from './publisher-qos.ts';
+import { relayGuard } from './relay-side.ts';
+import type { StopZeroOptions, StopZeroTarget } from './stop-zero.ts';
+import type { ZenohLink } from './zenoh-link.ts';
+import type { ZenohModule } from './zenoh-runtime.ts';
+
+const fromSourceOnly = (sources: string[] | undefined, source: string) =>
+  sources !== undefined && sources.length > 0 && sources.every((s) => s === source);
+
+export interface OutboundBridgeOptions {
+  /** The component's name (zenoh, zenoh_second): each link's graph gets its own zero command. */
+  name: string;
+  ctx: ComponentContext;
+  settings: ZenohSettings;
+  /** The bus source of what comes from this link's graph: such a topic is not published back. */
+  source: string;
+  link: ZenohLink;
+  bulkLink: ZenohLink | BulkLane | undefined;
+  /** The session's settings that can cross to the stop listener's thread (no logger). */
+  linkSettings: StopZeroOptions['link'];
+  mapping: Mapping;
+  codec: MessageCodec;
+  relays: SideRelays;
+  relayCounters: Map<string, RelayedVelocityCounters>;
+  zenoh: () => ZenohModule;
+  /** Whether a bus topic is published to the graph (zenoh.publish, served actions, relays out). */
+  published: (topic: string) => boolean;
+  /** Whether a topic is bridged in from this graph: it is there already. */
+  bridgedIn: (topic: string) => boolean;
+  node: () => LocalNode;
+  entityId: () => number;
+  /** The type hash a topic is published under. */
+  publishHash: (topic: string, rosType: string) => string | undefined;
+  /** The GIDs of this daemon's publishers, so what the graph echoes back is known as ours. */
+  ownGids: Set<string>;
+  oversizeLog: (key: string, fields: Record<string, unknown>, message: string) => void;
+}
+
+/**
+ * The bus topics published to the Zenoh graph, one OutboundTopic each, declared as they first appear on the
+ * bus. A velocity topic among them also gets the stop listener's zero command, so the operator's stop reaches
+ * this graph from a thread of its own.
+ */
+export class OutboundBridge {
+  readonly topics = new Map<string, OutboundTopic>();
+  readonly #name: string;
+  readonly #source: string;
+  readonly #link: ZenohLink;
+  readonly #bulkLink: ZenohLink | BulkLane | undefined;
+  readonly #linkSettings: StopZeroOptions['link'];
+  readonly #mapping: Mapping;
+  readonly #codec: MessageCodec;
+  readonly #relays: SideRelays;
+  readonly #relayCounters: Map<string, RelayedVelocityCounters>;
+  readonly #zenoh: () => ZenohModule;
+  readonly #published: (topic: string) => boolean;
+  readonly #bridgedIn: (topic: string) => boolean;
+  readonly #node: () => LocalNode;
+  readonly #entityId: () => number;
+  readonly #publishHash: (topic: string, rosType: string) => string | undefined;
+  readonly #ownGids: Set<string>;
+  readonly #oversizeLog: OutboundBridgeOptions['oversizeLog'];
+  readonly #ctx: ComponentContext;
+  readonly #settings: ZenohSettings;
+  /** The velocity topics this bridge publishes, by type: the stop listener's thread zeroes them on its own. */
+  #stopTargets = new Map<string, string>();
+  #closed = false;
+
+  constructor(options: OutboundBridgeOptions) {
+    const {
+      ctx,
+      settings,
+      name,
+      source,
+      link,
+      bulkLink,
+      linkSettings,
+      mapping,
+      codec,
+      relays,
+      relayCounters,
+      zenoh,
+      published,
+      bridgedIn,
+      node,
+      entityId,
+      publishHash,
+      ownGids,
+      oversizeLog,
+    } = options;
+    this.#ctx = ctx;
+    this.#settings = settings;
+    this.#name = name;
+    this.#source = source;
+    this.#link = link;
+    this.#bulkLink = bulkLink;
+    this.#linkSettings = linkSettings;
+    this.#mapping = mapping;
+    this.#codec = codec;
+    this.#relays = relays;
+    this.#relayCounters = relayCounters;
+    this.#zenoh = zenoh;
+    this.#published = published;
+    this.#bridgedIn = bridgedIn;
+    this.#node = node;
+    this.#entityId = entityId;
+    this.#publishHash = publishHash;
+    this.#ownGids = ownGids;
+    this.#oversizeLog = oversizeLog;
+  }
+
+  /** A topic seen on the bus: published to the graph when selected, and not already there. */
+  offer(topic: string, type: string): void {
+    const published = this.#published;
+    const mapping = this.#mapping;
+    const link = this.#link;
+    const node = this.#node;
+    if (!this.#closed && published(topic) && VELOCITY_TYPES.has(type)) {
+      if (governedTopics(this.#ctx.config.policy.velocity)(topic)) this.stopTarget(topic, type);
+    }
+    if (this.#closed || this.topics.has(topic) || !published(topic)) return;
+    // A topic bridged from this graph is already there; the ros2dds mapping has no GID to tell our samples apart.
+    const sources = this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources;
+    if (this.#bridgedIn(topic) || fromSourceOnly(sources, this.#source)) return;
+    const { qos, options, bulk } = publisherQos(
+      this.#zenoh(),
+      this.#settings.topic_qos,
+      topic,
+      this.#ctx.bus.topicQos(topic),
+    );
+    const entity: LocalEntity = {
+      kind: 'publisher',
+      entityId: this.#entityId(),
+      name: topic,
+      rosType: type,
+      typeHash: this.#publishHash(topic, type),
+      qos,
+    };
+    // As rmw_zenoh: the hash of the entity's token, which holds the session's zid and this start's random node
+    // id, so a restarted daemon's publisher is a new one (its sequence starts over with its GID).
+    const gid = new CurrentGid({
+      zid: () => link.zid,
+      token: () => mapping.entityToken(node(), entity),
+      onNew: (taken) => this.#ownGids.add(Buffer.from(taken).toString('hex')),
+    });
+    const out = new OutboundTopic({
+      link,
+      ...(bulk && this.#bulkLink ? { dataLink: this.#bulkLink } : {}),
+      bus: this.#ctx.bus,
+      mapping,
+      node,
+      entity,
+      gid: () => gid.get(),
+      publisherOptions: options,
+      queueDepth: this.#settings.queue_depth,
+      maxSampleBytes: this.#settings.max_sample_bytes,
+      source: this.#source,
+      ...relayGuard({
+        topic,
+        type,
+        relays: this.#relays,
+        counters: this.#relayCounters,
+        ctx: this.#ctx,
+        codec: this.#codec,
+      }),
+      onOversize: (topic, bytes) =>
+        this.#oversizeLog(
+          topic,
+          { topic, bytes, max_sample_bytes: this.#settings.max_sample_bytes },
+          `zenoh: a sample of ${topic} is larger than zenoh.max_sample_bytes and was not sent (the remote-api bridge closes its WebSocket on a frame over 16 MiB); publish smaller samples, e.g. compressed`,
+        ),
+    });
+    this.topics.set(topic, out);
+    out.start();
+  }
+
+  /**
+   * Hands the stop listener's thread this bridge's zero command for `topic` (of `type`): a session of that
+   * thread's own puts it on the topic's key when a stop comes in, not waiting for this thread (docs/api.md).
+   */
+  stopTarget(topic: string, type: string): void {
+    if (this.#stopTargets.get(topic) === type) return;
+    this.#stopTargets.set(topic, type);
+    const mapping = this.#mapping;
+    const targets: StopZeroTarget[] = [...this.#stopTargets].map(([name, rosType]) => ({
+      topic: name,
+      key: mapping.dataKey(name, rosType, this.#publishHash(name, rosType)),
+      payload: this.#codec.encode(rosType, zeroVelocity(rosType, 0n)),
+      stamped: rosType === TWIST_STAMPED,
+    }));
+    const options: StopZeroOptions = { link: this.#linkSettings, targets, attachments: mapping.attachments };
+    this.#ctx.robotStop.setOffLoopZero(this.#name, { module: workerEntry('adapters/zenoh/stop-zero').href, options });
+  }
+
+  /** No topic is declared after this; the topics declared close with close(). */
+  stop(): void {
+    this.#closed = true;
+    this.#ctx.robotStop.setOffLoopZero(this.#name, undefined);
+  }
+
+  close(): Promise<void>[] {
+    return [...this.topics.values()].map((t) => t.close());
+  }
+}
