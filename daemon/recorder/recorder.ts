@@ -177,7 +177,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     clearInterval(this.#flushTimer);
     clearInterval(this.#diskTimer);
     this.#unlisten?.();
-    await this.#writer.halt();
+    await this.#writer.quiesce();
     // Messages already queued on the bus are delivered before the queues close: stopping is not a drop.
     await new Promise((resolve) => setImmediate(resolve));
     const drops = this.drops();

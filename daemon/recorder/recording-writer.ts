@@ -44,7 +44,7 @@ export class RecordingWriter {
   #flushing: Promise<void> | undefined;
   /** The disk check running now: one at a time, and close() waits for it. */
   #checking: Promise<void> | undefined;
-  /** Set by halt(): a disk check that was waiting neither resumes nor stops recording after that. */
+  /** Set by quiesce(): a disk check that was waiting neither resumes nor stops recording after that. */
   #stopping = false;
 
   constructor(options: RecordingWriterOptions) {
@@ -139,7 +139,7 @@ export class RecordingWriter {
   }
 
   /** No disk check or flush acts after this resolves: those under way end first. */
-  async halt(): Promise<void> {
+  async quiesce(): Promise<void> {
     this.#stopping = true;
     // A check or flush that was waiting on the disk ends first: either would still abandon this bag, or
     // open a new one after this returned.
@@ -147,7 +147,7 @@ export class RecordingWriter {
     while (this.#flushing) await this.#flushing;
   }
 
-  /** After halt(): the bag is closed with `drops` in its metadata.yaml, and nothing compresses any more. */
+  /** After quiesce(): the bag is closed with `drops` in its metadata.yaml, and nothing compresses any more. */
   async close(drops: Record<string, number>): Promise<void> {
     await this.#bags.settled();
     if (this.#writer && this.#recording.status === 'recording') {
