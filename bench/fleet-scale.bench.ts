@@ -153,7 +153,11 @@ async function fleetRound(fleet: string, n: number, pg: Postgres, minio: Minio |
     links = await inWaves(ids, CONNECT_WAVE, (id) =>
       robotLink({ id, fleet, url: broker.url, dataDir: join(dir, fleet, id), fsync: 'never' }),
     );
-    while (!links.every((l) => l.online())) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!links.every((l) => l.online())) {
+      if (performance.now() - up0 > DRAIN_LIMIT_MS)
+        throw new Error(`${links.filter((l) => !l.online()).length} of ${n} links still offline`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const upS = (performance.now() - up0) / 1000;
     const perRobot = TICKS * PER_TICK;
     const appendedAt = ids.map(() => new Float64Array(perRobot + 1));

@@ -101,7 +101,8 @@ export async function startFleetServe(o: {
       `  client_id: serve-${fleet}`,
       'lakehouse:',
       `  catalog: "postgres:${pg.conninfo}"`,
-      `  data_path: "${minio ? `s3://fleet/${fleet}/` : `${dir}/lake-${fleet}/`}"`,
+      // One lake for every fleet the catalog holds: DuckLake keeps the data path it was made with.
+      `  data_path: "${minio ? 's3://fleet/lake/' : `${dir}/lake/`}"`,
       `  extension_directory: "${dirname(duckdbExtension('ducklake'))}"`,
       ...(minio
         ? [
@@ -131,6 +132,10 @@ export async function startFleetServe(o: {
       if (found) resolve(found);
     });
     child.once('exit', (code) => reject(new Error(`central serve exited (${code}): ${out}${err}`)));
+    setTimeout(() => reject(new Error(`central serve said no fleet page within 60 s: ${out}${err}`)), 60_000).unref();
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
   });
   return {
     child,
