@@ -87,6 +87,16 @@ describe('queries in a process of their own', () => {
     await expect(queries.query(dataDir, 'DROP TABLE events')).rejects.toBeInstanceOf(QueryRefused);
   });
 
+  it('answers a query asked once it is closed, and leaves no process running after it', async () => {
+    const closed = new QueryProcess();
+    await closed.close();
+    expect((await closed.query(dataDir, 'SELECT 7 AS n')).rows).toEqual([[7]]);
+    const pid = closed.pid;
+    // The process ends on its own: its exit clears the pid (the test's timeout fails a process left running).
+    while (closed.pid !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(pid).toBeDefined();
+  });
+
   it('hands a streaming sink its rows in order, a batch at a time', async () => {
     const rows: unknown[][] = [];
     let columns: unknown;

@@ -59,6 +59,8 @@ export class QueryProcess {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #scheduling = 'not started';
+  /** Set by close(): a process started for a query after it (a closed lakehouse still answers) ends with it. */
+  #closed = false;
 
   constructor(options: { entry?: URL } = {}) {
     const { entry = workerEntry('daemon/lakehouse/query-child') } = options;
@@ -90,7 +92,10 @@ export class QueryProcess {
       const settle = () => {
         signal?.removeEventListener('abort', cancel);
         this.#pending.delete(id);
-        if (this.#pending.size === 0) child.channel?.unref();
+        if (this.#pending.size > 0) return;
+        if (this.#closed && child.connected)
+          child.disconnect(); // no close() comes after this one
+        else child.channel?.unref();
       };
       this.#pending.set(id, {
         child,
@@ -111,6 +116,7 @@ export class QueryProcess {
    * after CLOSE_WAIT_MS: queries still in it then fail, and it is killed if it has not exited.
    */
   async close(): Promise<void> {
+    this.#closed = true;
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
