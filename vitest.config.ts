@@ -13,7 +13,7 @@ import { WorkerEndSummary } from './test/worker-watch-main.ts';
  *   through @mcap/support's loadDecompressHandlers. Two files look at the process itself: decompress.test.ts
  *   checks what the first load leaves behind (in a shared worker an earlier file has loaded them already),
  *   and chunk-compression.test.ts decodes with wasm-lz4 directly (an earlier file's damaged chunk breaks it);
- * - the wall clock: nowNs (daemon/contract/time.ts) re-reads Date.now once a second, so a file that steps a
+ * - the wall clock: nowNs (daemon/util/time.ts) re-reads Date.now once a second, so a file that steps a
  *   faked Date.now leaves the stamps of the next second off by the step (the files that fake it are listed).
  * A new test file that does either belongs in this list.
  */
@@ -22,8 +22,8 @@ const ISOLATED = [
   'daemon/bags/decompress.test.ts',
   'daemon/recorder/chunk-compression.test.ts',
   // the wall clock faked
-  'daemon/contract/time.test.ts',
-  'daemon/contract/ids.test.ts',
+  'daemon/util/time.test.ts',
+  'daemon/util/ids.test.ts',
   'daemon/journal/journal-retention.test.ts',
   'daemon/policy/cmd-vel-gate.test.ts',
   'test/foundation/clock-steps*.test.ts',

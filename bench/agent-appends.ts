@@ -1,5 +1,5 @@
 import type { RunStore } from '../daemon/agent/index.ts';
-import { newId } from '../daemon/contract/index.ts';
+import { newId } from '../daemon/util/index.ts';
 import type { AgentEvent, AgentEventRecord, Intent, Journal } from '../daemon/contract/index.ts';
 
 // The agent bench's journal figures, measured beside its loops in the same rounds: the one durable append the

@@ -23,7 +23,7 @@ import { DefinitionsRegistry } from '../daemon/bus/index.ts';
 import { RobotGraph } from '../daemon/bus/index.ts';
 import { parseConfigText } from '../daemon/config/index.ts';
 import { DEFAULT_SCOPE } from '../daemon/names/index.ts';
-import { newId } from '../daemon/contract/index.ts';
+import { newId } from '../daemon/util/index.ts';
 import type { AgentEvent, RunState } from '../daemon/contract/index.ts';
 import { RunStore } from '../daemon/agent/index.ts';
 import type { Journal, JournalRecord } from '../daemon/contract/index.ts';

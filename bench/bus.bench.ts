@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Bus } from '../daemon/bus/index.ts';
-import { nowNs } from '../daemon/contract/index.ts';
+import { nowNs } from '../daemon/util/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
 // Bus throughput and latency for 100 B messages, beside a bare EventEmitter delivering the same buffers

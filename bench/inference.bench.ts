@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Value } from 'typebox/value';
 import { PolicyRunner } from '../adapters/lerobot/index.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../daemon/contract/index.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../daemon/util/index.ts';
 import { VlaService } from '../adapters/lerobot/index.ts';
 import { Bus } from '../daemon/bus/index.ts';
 import { PolicyConfig, type PolicySettings } from '../daemon/config/index.ts';

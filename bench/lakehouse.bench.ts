@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { MessageCodec } from '../daemon/bus/index.ts';
 import { DefinitionsRegistry } from '../daemon/bus/index.ts';
-import { newId } from '../daemon/contract/index.ts';
+import { newId } from '../daemon/util/index.ts';
 import { lakehousePaths, withCatalog } from '../daemon/lakehouse/index.ts';
 import { compactLakehouse } from '../daemon/lakehouse/index.ts';
 import { importBag } from '../daemon/lakehouse/index.ts';

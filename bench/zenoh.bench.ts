@@ -5,7 +5,7 @@ import { loadZenoh } from '../adapters/zenoh/index.ts';
 import { encodeAttachment } from '../adapters/zenoh/rmw-zenoh-keys.ts';
 import type { Daemon } from '../daemon/daemon.ts';
 import { typeDescriptionHash } from '../daemon/bus/type-hash.ts';
-import { nowNs } from '../daemon/contract/time.ts';
+import { nowNs } from '../daemon/util/time.ts';
 import { PORTS } from '../daemon/contract/ports.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';

@@ -3,7 +3,7 @@ import { CommandRates, type CommandKind } from './command-rate.ts';
 import { redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { PORTS, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
-import { nowNs } from '../daemon/contract/index.ts';
+import { nowNs } from '../daemon/util/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
 import { rateLimitedErrors, within } from '../daemon/util/index.ts';
 import { centralClientId, readTlsFiles } from './link-settings.ts';

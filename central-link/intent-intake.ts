@@ -1,8 +1,8 @@
 import type { IPublishPacket } from 'mqtt';
-import { jsonHazard } from '../daemon/contract/index.ts';
-import { nowNs } from '../daemon/contract/index.ts';
+import { jsonHazard } from '../daemon/util/index.ts';
+import { nowNs } from '../daemon/util/index.ts';
 import type { AgentService, SubmittedIntent } from '../daemon/contract/index.ts';
-import { ValidationError, type ValidationIssue } from '../daemon/contract/index.ts';
+import { ValidationError, type ValidationIssue } from '../daemon/util/index.ts';
 import { within } from '../daemon/util/index.ts';
 import { isPublishableTopic, type CentralTopics } from './topics.ts';
 

@@ -1,4 +1,5 @@
-import { counter, gauge, type MetricFamily } from '../daemon/contract/index.ts';
+import type { MetricFamily } from '../daemon/contract/index.ts';
+import { counter, gauge } from '../daemon/util/index.ts';
 import type { RefusalReport } from './link-refusals.ts';
 import type { MqttConnection } from './mqtt-connection.ts';
 import type { Outbox } from './outbox.ts';

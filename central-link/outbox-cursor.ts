@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newId } from '../daemon/contract/index.ts';
+import { newId } from '../daemon/util/index.ts';
 import { writeDurably } from '../daemon/util/index.ts';
 
 /** Where the outbox keeps its cursor: `<data_dir>/state/central-outbox.json`. */

@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { jsonHazard, nowNs, type ValidationIssue } from '../daemon/contract/index.ts';
+import { jsonHazard, nowNs, type ValidationIssue } from '../daemon/util/index.ts';
 import type { OverlayApplied, OverlayRequest, OverlayStaged } from '../daemon/lifecycle/index.ts';
 import { ACK_SCHEMA, type Ack, type ReplyTo } from './intent-intake.ts';
 

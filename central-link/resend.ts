@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { Validator } from '../daemon/contract/index.ts';
+import { Validator } from '../daemon/util/index.ts';
 
 /** The schema of a resend request from central (down, `<prefix>/<fleet>/<robot>/resend`). */
 export const RESEND_SCHEMA = 'auraison.resend/1';

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { Validator } from '../daemon/contract/index.ts';
+import { Validator } from '../daemon/util/index.ts';
 
 /**
  * Bulk sync's messages (docs/sync-protocol.md), JSON over MQTT 5, QoS 1. The edge offers each sealed file on

@@ -10,7 +10,7 @@ import {
   restoreTemplates,
   type ConfigIssue,
 } from 'auraison-edge/config';
-import { formatPath, Validator, type ValidationIssue } from 'auraison-edge/contract';
+import { formatPath, Validator, type ValidationIssue } from 'auraison-edge/util';
 import { isLoopback } from './http-guard.ts';
 import { compileStatusUrlPatterns } from './status-links.ts';
 

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { Validator } from 'auraison-edge/contract';
+import { Validator } from 'auraison-edge/util';
 import type { Logger } from 'auraison-edge/log';
 import { Backoff } from 'auraison-edge/util';
 import { EVENTS_SCHEMA } from 'auraison-edge/protocol';

@@ -1,4 +1,4 @@
-import type { TensorImage } from '../../daemon/contract/index.ts';
+import type { TensorImage } from '../../daemon/util/index.ts';
 import type { Frame } from './vision/frame.ts';
 import { decodeFrame, ImageError } from './vision/image-decode.ts';
 import type { ImageInputSpec } from './vision/image-input.ts';

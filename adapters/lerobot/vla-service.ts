@@ -21,7 +21,7 @@ import {
   tensorFromJson,
   tensorToJson,
   withoutLeadingOnes,
-} from '../../daemon/contract/index.ts';
+} from '../../daemon/util/index.ts';
 
 export const VLA_QUERY_PREFIX = 'ai/inference/vla/';
 /** The other request encoding: `{"<input name>": number or nested lists}`, answered in JSON (see handle). */

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { TSchema } from 'typebox';
-import { Validator } from '../../daemon/contract/index.ts';
+import { Validator } from '../../daemon/util/index.ts';
 import { backoffDelay, isRetryable, retryAfter, sleep } from './backoff.ts';
 import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';

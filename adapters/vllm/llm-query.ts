@@ -1,8 +1,8 @@
 import Type, { type TSchema } from 'typebox';
 import { QueryError } from '../../daemon/bus/index.ts';
 import type { QueryPayload } from '../../daemon/bus/index.ts';
-import { jsonHazard } from '../../daemon/contract/index.ts';
-import { formatIssue, ValidationError, Validator } from '../../daemon/contract/index.ts';
+import { jsonHazard } from '../../daemon/util/index.ts';
+import { formatIssue, ValidationError, Validator } from '../../daemon/util/index.ts';
 import { chatWithFallback, type ChatRequest } from './chat-client.ts';
 import type { Endpoint } from './model.ts';
 import type { ReplyLimits } from './reply-limits.ts';

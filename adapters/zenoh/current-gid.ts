@@ -1,4 +1,4 @@
-import { nowNs } from '../../daemon/contract/index.ts';
+import { nowNs } from '../../daemon/util/index.ts';
 import { encodeAttachment, entityGid } from './rmw-zenoh-keys.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, MessageCodec, Publisher, TopicQos } from '../../daemon/bus/index.ts';
-import { nowNs } from '../../daemon/contract/index.ts';
+import { nowNs } from '../../daemon/util/index.ts';
 import { AdvancedHistory } from './advanced-subscriber.ts';
 import type { PublishedTopic } from './graph-discovery.ts';
 import type { Mapping } from './mapping.ts';

@@ -1,6 +1,7 @@
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { SideRelays } from '../../daemon/config/index.ts';
-import { relayMetricFamilies, type MetricFamily, type RelayFigures } from '../../daemon/contract/index.ts';
+import type { MetricFamily } from '../../daemon/contract/index.ts';
+import { relayMetricFamilies, type RelayFigures } from '../../daemon/util/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
 import { relayedVelocityGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import type { OutboundTopic } from './outbound-topic.ts';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Query } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, MessageCodec, QueryPayload } from '../../daemon/bus/index.ts';
 import { fillResponse, QueryError, saysOutcome } from '../../daemon/bus/index.ts';
-import { nowNs } from '../../daemon/contract/index.ts';
+import { nowNs } from '../../daemon/util/index.ts';
 import { ClientAttachments } from './current-gid.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { RequestDedupe, type ServedReply } from './request-dedupe.ts';

@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import Type, { type Static } from 'typebox';
-import { Validator, type PausedBy } from '../../daemon/contract/index.ts';
+import type { PausedBy } from '../../daemon/contract/index.ts';
+import { Validator } from '../../daemon/util/index.ts';
 import { writeDurably } from '../../daemon/util/index.ts';
 
 /** Where bulk sync keeps its pause: `<data_dir>/state/sync-pause.json`, beside the outbox cursor. */

@@ -1,4 +1,4 @@
-import { nowNs } from '../../daemon/contract/index.ts';
+import { nowNs } from '../../daemon/util/index.ts';
 import type { SyncFile } from '../../daemon/lakehouse/index.ts';
 import { UPLOADS_SCHEMA, type Complete, type Lost, type Offer, type UploadedPart } from '../sync-protocol.ts';
 

@@ -1,4 +1,5 @@
-import { counter, gauge, type MetricFamily } from '../../daemon/contract/index.ts';
+import type { MetricFamily } from '../../daemon/contract/index.ts';
+import { counter, gauge } from '../../daemon/util/index.ts';
 import type { BudgetStats } from './budget.ts';
 import type { SyncStatus } from './sync-manager.ts';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import { newId } from 'auraison-edge/contract';
+import { newId } from 'auraison-edge/util';
 import { brokerUrlProblem } from 'auraison-edge/config';
 import {
   type CommandIO,

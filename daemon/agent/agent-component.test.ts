@@ -1,8 +1,8 @@
 import { fauxAssistantMessage, fauxText, fauxToolCall, streamSimple, type Context } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../bus/types.ts';
-import { newId } from '../contract/ids.ts';
-import { ValidationError } from '../contract/validate.ts';
+import { newId } from '../util/ids.ts';
+import { ValidationError } from '../util/validate.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';

@@ -1,7 +1,7 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../contract/ids.ts';
+import { newId } from '../util/ids.ts';
 import type { JournalRecord } from '../contract/services.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext } from '../../test/helpers/component-context.ts';

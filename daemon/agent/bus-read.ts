@@ -1,6 +1,6 @@
 import { MAX_TIMEOUT_MS, type Bus } from '../bus/index.ts';
 import type { BusMessage } from '../bus/index.ts';
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../util/index.ts';
 
 /**
  * The next message on `topic` (a latched one at once), or a rejection naming the topic after `timeoutMs`

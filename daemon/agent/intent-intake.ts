@@ -1,5 +1,6 @@
 import type { PolicyHook } from '../contract/index.ts';
-import { misdirection, runPolicyChain } from '../contract/index.ts';
+import { misdirection } from '../util/index.ts';
+import { runPolicyChain } from '../policy/index.ts';
 import type { Intent, RunState, SubmittedIntent } from '../contract/index.ts';
 import type { NameScope } from '../names/index.ts';
 import { AgentError } from './errors.ts';

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { newId } from '../contract/ids.ts';
+import { newId } from '../util/ids.ts';
 import { Intent } from '../contract/schemas.ts';
 import { hasOptionalDefaults, NaturalLanguageParams, parseIntent } from './intents.ts';
 import { SKILLS } from './skills/index.ts';

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { jsonHazard } from '../contract/index.ts';
+import { jsonHazard } from '../util/index.ts';
 import { Intent } from '../contract/index.ts';
-import { nowNs } from '../contract/index.ts';
-import { issuesIn, ValidationError, Validator } from '../contract/index.ts';
+import { nowNs } from '../util/index.ts';
+import { issuesIn, ValidationError, Validator } from '../util/index.ts';
 import { DEFAULT_SCOPE, resolveNames, type NameScope } from '../names/index.ts';
 import type { SkillDefinition } from './skills/index.ts';
 import { ValidatorList, type ValidatorSpec } from './validators.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../contract/ids.ts';
+import { newId } from '../util/ids.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { AgentComponent } from './agent-component.ts';

@@ -1,5 +1,5 @@
 import type { Bus, BusMessage, MessageCodec } from '../bus/index.ts';
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../util/index.ts';
 import { poseOf, type OdometryMsg } from '../navigation/index.ts';
 import type { RobotPose } from '../policy/index.ts';
 

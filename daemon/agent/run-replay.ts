@@ -1,6 +1,7 @@
-import { agentEventsOf, AgentEventRecord, Intent, RunState, type AgentEvent } from '../contract/index.ts';
+import { AgentEventRecord, Intent, RunState, type AgentEvent } from '../contract/index.ts';
+import { agentEventsOf } from '../util/index.ts';
 import type { JournalRecord } from '../contract/index.ts';
-import { Validator } from '../contract/index.ts';
+import { Validator } from '../util/index.ts';
 import { findByPrefix, prefixProblem } from '../util/index.ts';
 import { AGENT_EVENT, RUN_STATE } from './run-store.ts';
 

@@ -1,11 +1,11 @@
 import type { AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
 import type { ChainOutcome, PolicyHook, ToolCallContext } from '../contract/index.ts';
 import type { ToolResult } from '../contract/index.ts';
-import { formatIssue, type ValidationIssue } from '../contract/index.ts';
+import { formatIssue, type ValidationIssue } from '../util/index.ts';
 import { resolveNames } from '../names/index.ts';
 import { approvalRequirement } from '../policy/index.ts';
 import { hooksWith } from '../policy/index.ts';
-import { runPolicyChain } from '../contract/index.ts';
+import { runPolicyChain } from '../policy/index.ts';
 import { INJECTION_RULE } from '../policy/index.ts';
 import { errorText } from '../util/index.ts';
 import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/index.ts';

@@ -1,6 +1,6 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../contract/ids.ts';
+import { newId } from '../util/ids.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext } from '../../test/helpers/component-context.ts';
 import { fauxModel, startAgent, stopAgents } from '../../test/system2/agent-harness.ts';

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { apiExposure } from '../config/index.ts';
-import { formatIssue } from '../contract/index.ts';
+import { formatIssue } from '../util/index.ts';
 import { isLoopbackHost } from '../util/index.ts';
 import { digest, gateRefusal, PUBLIC, type ApiGate } from './gate.ts';
 

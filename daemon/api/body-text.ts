@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ValidationIssue } from '../contract/index.ts';
+import type { ValidationIssue } from '../util/index.ts';
 import { HttpError } from './http-error.ts';
 
 // The API's parser and the stop listener's thread read a body's bytes here, so both refuse the same bodies the same

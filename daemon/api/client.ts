@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { EdgeConfig } from '../config/index.ts';
-import type { ValidationIssue } from '../contract/index.ts';
+import type { ValidationIssue } from '../util/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { readApiFile } from './discovery.ts';
 

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { issuesIn, ValidationError, type ValidationIssue } from '../contract/index.ts';
+import { issuesIn, ValidationError, type ValidationIssue } from '../util/index.ts';
 import { HttpError } from './http-error.ts';
 
 export { HttpError } from './http-error.ts';

@@ -1,4 +1,4 @@
-import type { ValidationIssue } from '../contract/index.ts';
+import type { ValidationIssue } from '../util/index.ts';
 
 /**
  * An error a route answers with: its status, a stable machine code and a message that names what was wrong

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { jsonHazard } from '../contract/index.ts';
-import { ValidationError } from '../contract/index.ts';
+import { jsonHazard } from '../util/index.ts';
+import { ValidationError } from '../util/index.ts';
 import { bodyError, jsonBodyText, jsonValue } from './body-text.ts';
 import { validationHttpError } from './errors.ts';
 

@@ -1,7 +1,7 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { ValidationError, type ValidationIssue, Validator } from '../contract/index.ts';
+import { ValidationError, type ValidationIssue, Validator } from '../util/index.ts';
 
 /**
  * Validates every route's request parts with the contract's TypeBox validator instead of fastify's Ajv, so

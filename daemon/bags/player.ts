@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import { MessageCodec } from '../bus/index.ts';
-import { nsToRosTime } from '../contract/index.ts';
+import { nsToRosTime } from '../util/index.ts';
 import { canonicalType, type DefinitionsRegistry } from '../bus/index.ts';
 import type { Publisher } from '../bus/index.ts';
 import { BagError } from './errors.ts';

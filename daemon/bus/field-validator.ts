@@ -1,6 +1,6 @@
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 import { didYouMean } from '../util/index.ts';
-import { formatPath } from '../contract/index.ts';
+import { formatPath } from '../util/index.ts';
 
 export type FieldCheck = { ok: true; value: unknown } | { ok: false; problem: string };
 

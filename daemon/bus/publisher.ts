@@ -1,4 +1,4 @@
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../util/index.ts';
 import type { Bus } from './bus.ts';
 import { BusError } from './errors.ts';
 import type { TopicRecord } from './topic-record.ts';

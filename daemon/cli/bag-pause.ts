@@ -1,5 +1,5 @@
 import type { PauseState } from '../contract/index.ts';
-import { nsToIso } from '../contract/index.ts';
+import { nsToIso } from '../util/index.ts';
 import { type CommandIO, parseCommandArgs } from '../cli-kit/index.ts';
 import { RECORDER_CLIENT_OPTIONS, recorderApi } from './recorder-client.ts';
 

@@ -5,7 +5,7 @@ import { loadCentralLink, loadVllm } from '../components/index.ts';
 import { resolveDataDir, type CentralSettings, type EdgeConfig } from '../config/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { readStatusFile } from '../status/index.ts';
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../util/index.ts';
 import {
   commandAuthority,
   formatAuthority,

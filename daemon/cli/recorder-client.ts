@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { ApiClient } from '../api/index.ts';
 import type { SplitReply } from '../api/index.ts';
-import { nsToIso } from '../contract/index.ts';
+import { nsToIso } from '../util/index.ts';
 import { type CommandIO, MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs, UsageError } from '../cli-kit/index.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from './api-command.ts';
 

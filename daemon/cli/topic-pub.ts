@@ -2,7 +2,7 @@ import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
 import type { Channel } from '@foxglove/ws-protocol';
 import { BagTypeResolver } from '../bags/index.ts';
 import { canonicalType, DefinitionsRegistry } from '../bus/index.ts';
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../util/index.ts';
 import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import { clientPublishOff, readFeedback, type Feedback } from './topic-pub-feedback.ts';
 import { onStop, type TopicSession } from './topic-session.ts';

@@ -1,5 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import type { ValidationIssue } from '../contract/index.ts';
+import type { ValidationIssue } from '../util/index.ts';
 
 /** A config problem, with where it is in the file when the key path leads to a node there. */
 export interface ConfigIssue extends ValidationIssue {

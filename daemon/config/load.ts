@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
-import { formatIssue, formatPath, Validator, type ValidationIssue } from '../contract/index.ts';
+import { formatIssue, formatPath, Validator, type ValidationIssue } from '../util/index.ts';
 import { resolveNames, type NameScope } from '../names/index.ts';
 import { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolate.ts';
 import { placeIssues, type ConfigIssue } from './issue-positions.ts';

@@ -1,8 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { AgentEvent, Id } from './schemas.ts';
 
-export { agentEventsOf } from './agent-events-of.ts';
-
 /**
  * An event of a run written inside a later event's journal record: its own id, kind and payload; its run and
  * time are the record's.

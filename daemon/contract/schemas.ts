@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { UUID_PATTERN } from './ids.ts';
+
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
 /**
  * The Auraison runtime contract: six typed primitives. These schemas describe the JSON form that crosses

@@ -74,10 +74,6 @@ export interface JournalHolder {
   journalHold(): number | undefined;
 }
 
-export function isJournalHolder(value: unknown): value is JournalHolder {
-  return typeof (value as JournalHolder | undefined)?.journalHold === 'function';
-}
-
 /**
  * Implemented by components that send journal records elsewhere (the central link's outbox): retention
  * keeps the records from the lowest `journalSyncHold()` on past journal.retain_days, but not past
@@ -86,10 +82,6 @@ export function isJournalHolder(value: unknown): value is JournalHolder {
  */
 export interface JournalSyncHolder {
   journalSyncHold(): number | undefined;
-}
-
-export function isJournalSyncHolder(value: unknown): value is JournalSyncHolder {
-  return typeof (value as JournalSyncHolder | undefined)?.journalSyncHold === 'function';
 }
 
 /** An accepted intent's run, and whether the intent id was already known (a repeat of the same intent). */
@@ -402,21 +394,7 @@ export interface MetricFamily {
   }[];
 }
 
-/** A metric family of one unlabelled gauge sample. */
-export function gauge(name: string, help: string, value: number): MetricFamily {
-  return { name, help, type: 'gauge', samples: [{ value }] };
-}
-
-/** A metric family of one unlabelled counter sample. */
-export function counter(name: string, help: string, value: number): MetricFamily {
-  return { name, help, type: 'counter', samples: [{ value }] };
-}
-
 /** Implemented by components that have metrics of their own. */
 export interface MetricsProvider {
   metrics(): MetricFamily[];
-}
-
-export function hasMetrics(value: unknown): value is MetricsProvider {
-  return typeof (value as MetricsProvider | undefined)?.metrics === 'function';
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from './ids.ts';
+import { newId } from '../util/ids.ts';
+import { ValidationError, Validator } from '../util/validate.ts';
+import { runPolicyChain } from '../policy/policy-chain.ts';
 import { AgentEvent, Intent, ProjectionEvent, RunState, ToolCall } from './schemas.ts';
-import { ValidationError, Validator } from './validate.ts';
-import { runPolicyChain, type PolicyHook } from './policy-hook.ts';
+import type { PolicyHook } from './policy-hook.ts';
 
 const intent = () => ({
   intent_id: newId(),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ChannelId } from '@foxglove/ws-protocol';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { foxgloveExposure } from '../config/index.ts';
-import { formatIssue } from '../contract/index.ts';
+import { formatIssue } from '../util/index.ts';
 import type { FoxgloveSettings } from '../config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';

@@ -1,6 +1,6 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../util/index.ts';
 import type { SerializedEntry } from './append-many.ts';
 import { MAX_RECORD_BYTES } from './frame.ts';
 import { JournalSegments } from './journal-segments.ts';

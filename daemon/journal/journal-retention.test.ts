@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/helpers/cli.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
-import { nowNs } from '../contract/time.ts';
+import { nowNs } from '../util/time.ts';
 import { silentLogger } from '../log.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { DurableJournal } from './durable-journal.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isJournalHolder, isJournalSyncHolder } from '../contract/index.ts';
+import type { JournalHolder, JournalSyncHolder } from '../contract/index.ts';
 import type { Component, ComponentHealth } from '../lifecycle/index.ts';
 import type { DurableJournal } from './durable-journal.ts';
 import { plausibleWallMs } from '../util/index.ts';
@@ -93,4 +93,12 @@ export function pruneJournal(
     else log.info({ ...result, keepFrom }, 'journal retention deleted old segments');
   }
   return result;
+}
+
+export function isJournalHolder(value: unknown): value is JournalHolder {
+  return typeof (value as JournalHolder | undefined)?.journalHold === 'function';
+}
+
+export function isJournalSyncHolder(value: unknown): value is JournalSyncHolder {
+  return typeof (value as JournalSyncHolder | undefined)?.journalSyncHold === 'function';
 }

@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { AgentEventRecord, Journal } from '../contract/index.ts';
-import { agentEventsOf } from '../contract/index.ts';
-import { newId } from '../contract/index.ts';
+import { agentEventsOf } from '../util/index.ts';
+import { newId } from '../util/index.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
 import { newStagingDir } from './housekeeping.ts';
 import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { newId } from '../contract/index.ts';
+import { newId } from '../util/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { lakehousePaths } from './catalog.ts';
 import { listParquet, quoteString } from './table-writer.ts';

@@ -1,4 +1,4 @@
-import { newId } from '../contract/index.ts';
+import { newId } from '../util/index.ts';
 import type { TableWriter } from './table-writer.ts';
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EdgeConfig } from '../config/index.ts';
-import type { ValidationIssue } from '../contract/index.ts';
+import type { ValidationIssue } from '../util/index.ts';
 import { writeDurably } from '../util/index.ts';
 
 /** The schema name of the overlay file. */

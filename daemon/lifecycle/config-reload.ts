@@ -1,5 +1,5 @@
 import { ConfigError, loadConfigFile } from '../config/index.ts';
-import type { ValidationIssue } from '../contract/index.ts';
+import type { ValidationIssue } from '../util/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 
 /** What the last config reload did, for /status and the status file (`last_reload`). */

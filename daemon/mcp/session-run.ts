@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { newId, nowNs, type ExternalRun, type ExternalRuns } from '../contract/index.ts';
+import type { ExternalRun, ExternalRuns } from '../contract/index.ts';
+import { newId, nowNs } from '../util/index.ts';
 
 /** The refused calls journaled one by one in a window; the rest are counted, by tool and reason, in its summary. */
 export const MAX_NOTED = 10;

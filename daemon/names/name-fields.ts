@@ -1,6 +1,6 @@
 import Type, { type TSchema, type TString, type TStringOptions } from 'typebox';
 import { Value } from 'typebox/value';
-import { formatPath, type ValidationIssue } from '../contract/index.ts';
+import { formatPath, type ValidationIssue } from '../util/index.ts';
 import { resolveGlob, resolveName, type NameScope } from './ros-name.ts';
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runPolicyChain, type PolicyDecision, type PolicyHook } from '../contract/policy-hook.ts';
+import type { PolicyDecision, PolicyHook } from '../contract/policy-hook.ts';
+import { runPolicyChain } from './policy-chain.ts';
 import { hooksWith } from './chain.ts';
 
 type D = PolicyDecision<number>;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { nowNs } from '../contract/time.ts';
+import { nowNs } from '../util/time.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { CmdVelGate } from './cmd-vel-gate.ts';

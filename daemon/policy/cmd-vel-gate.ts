@@ -1,6 +1,6 @@
 import type { Bus, Publisher, Subscription } from '../bus/index.ts';
 import type { MessageCodec } from '../bus/index.ts';
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../util/index.ts';
 import { limitTwist, sendZeroVelocity, TWIST, TWIST_STAMPED, ZERO_TWIST, zeroVelocity } from './velocity.ts';
 import type { VelocityLimits } from './velocity.ts';
 import { fullTwist, twistMoves, type Twist } from './tool-inputs.ts';

@@ -9,6 +9,7 @@ export { runQuotas, toolCallQuotaHook, type RunQuotas } from './quotas.ts';
 export { fullTwist, type Twist } from './tool-inputs.ts';
 export { limitTwist, velocityHook, type VelocityLimits } from './velocity.ts';
 export { ALLOW, hooksWith } from './chain.ts';
+export { runPolicyChain } from './policy-chain.ts';
 export { outputText } from './output-text.ts';
 export { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from './quotas.ts';
 export { field, twistMoves } from './tool-inputs.ts';

@@ -1,8 +1,9 @@
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import { PolicyConfig, type PolicySettings } from '../config/sections/system2.ts';
-import { runPolicyChain, type ToolCallContext } from '../contract/policy-hook.ts';
-import { newId } from '../contract/ids.ts';
+import type { ToolCallContext } from '../contract/policy-hook.ts';
+import { runPolicyChain } from './policy-chain.ts';
+import { newId } from '../util/ids.ts';
 import type { Intent, RunState, ToolResult } from '../contract/schemas.ts';
 import { insidePolygon } from './geofence.ts';
 import { policyHooks } from './hooks.ts';

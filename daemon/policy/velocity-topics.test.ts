@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../bus/types.ts';
-import { newId } from '../contract/ids.ts';
+import { newId } from '../util/ids.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { startAgent, stopAgents } from '../../test/system2/agent-harness.ts';

@@ -3,7 +3,7 @@ import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
 import { compileTopicSelection, type Bus, type MessageCodec } from '../bus/index.ts';
-import { nowNs, nsToRosTime } from '../contract/index.ts';
+import { nowNs, nsToRosTime } from '../util/index.ts';
 
 type OtherAxes = 'max_linear_y' | 'max_linear_z' | 'max_angular_x' | 'max_angular_y';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMetadata } from '../bags/metadata.ts';
-import { nowNs } from '../contract/time.ts';
+import { nowNs } from '../util/time.ts';
 import { tick, waitFor } from '../../test/helpers/wait.ts';
 import { recorderFixture } from './recorder-fixture.ts';
 

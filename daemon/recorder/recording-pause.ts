@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BusMessage } from '../bus/index.ts';
 import type { PauseState } from '../contract/index.ts';
-import { nowNs, nsToIso } from '../contract/index.ts';
+import { nowNs, nsToIso } from '../util/index.ts';
 
 /**
  * The recorder's pause (rosbag2's ~/pause and ~/resume): while paused, messages are counted as not recorded,

@@ -8,15 +8,8 @@ import { compileRecordSelection } from '../bus/index.ts';
 import { typeDescriptionHash } from '../bus/index.ts';
 import type { BusMessage } from '../bus/index.ts';
 import type { RecorderConfig, SnapshotConfig } from '../config/index.ts';
-import {
-  counter,
-  gauge,
-  type MetricFamily,
-  type MetricsProvider,
-  type SnapshotBag,
-  type SnapshotService,
-  type TakenSnapshot,
-} from '../contract/index.ts';
+import type { MetricFamily, MetricsProvider, SnapshotBag, SnapshotService, TakenSnapshot } from '../contract/index.ts';
+import { counter, gauge } from '../util/index.ts';
 import type { Component, ComponentHealth } from '../lifecycle/index.ts';
 import { diskSpaceText } from '../util/index.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';

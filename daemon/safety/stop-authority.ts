@@ -4,7 +4,7 @@ import type { EdgeConfig } from '../config/index.ts';
 import type { Journal, RobotStopAuthority, RobotStopOutcome, StopReleaseOutcome } from '../contract/index.ts';
 import type { OffLoopStop, OffLoopZero } from '../contract/index.ts';
 import type { StopHook, StopHookOutcome, StopHookReport } from '../contract/index.ts';
-import { newId, nowNs } from '../contract/index.ts';
+import { newId, nowNs } from '../util/index.ts';
 import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../policy/index.ts';
 import { stopEvent, STOP_EVENT_KINDS, type StopEventPayload } from './stop-event.ts';
 import { RobotNotStoppedError, type StopOrder } from './stop-order.ts';

@@ -1,4 +1,5 @@
-import { AGENT_EVENT, newId, nowNs, type AgentEvent, type StopLatchState } from '../contract/index.ts';
+import { AGENT_EVENT, type AgentEvent, type StopLatchState } from '../contract/index.ts';
+import { newId, nowNs } from '../util/index.ts';
 import type { OffLoopStop } from '../contract/index.ts';
 
 /**

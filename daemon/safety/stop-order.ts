@@ -1,5 +1,5 @@
 import { StopRequest } from '../contract/index.ts';
-import { Validator } from '../contract/index.ts';
+import { Validator } from '../util/index.ts';
 
 export type { StopOrder } from '../contract/index.ts';
 

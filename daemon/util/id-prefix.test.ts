@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from '../contract/ids.ts';
+import { newId } from './ids.ts';
 import { findByPrefix, prefixProblem, shortId, shortIds } from './id-prefix.ts';
 import { seededRandom } from './seeded-random.ts';
 // @ts-expect-error the status page's plain ES module has no types

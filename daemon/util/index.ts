@@ -30,3 +30,26 @@ export {
   type SchedulingResult,
 } from './thread-scheduling.ts';
 export { StopLine } from './stop-line.ts';
+export { newId, uuidv7Time } from './ids.ts';
+export { nowNs, nsFromJson, nsToIso, nsToJson, nsToRosTime, rosTimeToNs } from './time.ts';
+export { formatIssue, formatPath, issuesIn, ValidationError, Validator, type ValidationIssue } from './validate.ts';
+export { jsonHazard } from './json-hazards.ts';
+export { addressesRobot, misdirection } from './intent-targets.ts';
+export { agentEventsOf } from './agent-events-of.ts';
+export { relayMetricFamilies, type RelayFigures } from './relay-figures.ts';
+export { counter, gauge } from './metric-family.ts';
+export {
+  TENSOR_ENCODING,
+  TensorCodecError,
+  decodeTensors,
+  encodeError,
+  encodeTensors,
+  imageFromJson,
+  quoted,
+  tensorFromJson,
+  tensorToJson,
+  withoutLeadingOnes,
+  type NamedTensor,
+  type TensorImage,
+  type TensorMessage,
+} from './tensor-codec.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SKILLS } from '../../daemon/agent/skills/index.ts';
 import { approvalRequirement } from '../../daemon/policy/approval.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { runCli, runMain } from '../helpers/cli.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 import { waitFor } from '../helpers/wait.ts';

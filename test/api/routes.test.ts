@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/contract/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/util/tensor-codec.ts';
 import { VlaService } from '../../adapters/lerobot/vla-service.ts';
 import { QueryError } from '../../daemon/bus/errors.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/services.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import type { Component } from '../../daemon/lifecycle/component.ts';
 import { FIXTURES } from '../helpers/cli.ts';
 import { policySettings } from '../system1/models.ts';

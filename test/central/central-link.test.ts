@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { publishCommand } from '../helpers/command-key.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { skillIntent } from '../helpers/intents.ts';

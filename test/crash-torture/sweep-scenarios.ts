@@ -10,7 +10,7 @@ import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { LakehouseConfig, RecorderConfig, RetentionConfig } from '../../daemon/config/sections/bags.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { lakehousePaths } from '../../daemon/lakehouse/catalog.ts';
 import { compactLakehouse } from '../../daemon/lakehouse/compaction.ts';

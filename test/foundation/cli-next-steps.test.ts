@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, startAgent, stopAgents } from '../system2/agent-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';

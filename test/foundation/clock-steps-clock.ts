@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import { nowNs } from '../../daemon/contract/time.ts';
+import { nowNs } from '../../daemon/util/time.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import type { AgentEvent, Intent } from '../../daemon/contract/schemas.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';

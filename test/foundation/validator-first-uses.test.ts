@@ -3,7 +3,8 @@
 import type { TSchema } from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { EdgeConfigSchema } from '../../daemon/config/schema.ts';
-import { Intent, Validator } from '../../daemon/contract/index.ts';
+import { Intent } from '../../daemon/contract/index.ts';
+import { Validator } from '../../daemon/util/index.ts';
 
 /** What one validator says about `values` while it interprets its schema, then once it has compiled it. */
 function bothWays(schema: TSchema, values: unknown[]): { interpreted: unknown[]; compiled: unknown[] } {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { startHarness, type Harness } from '../api/harness.ts';
 import { http } from '../api/http.ts';
 import { fuzz, replaying, type Gen } from './fuzz-kit.ts';

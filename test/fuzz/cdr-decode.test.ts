@@ -4,7 +4,7 @@ import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { summarize } from '../../daemon/agent/bus-read.ts';
 import { DecodeError, MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { startHarness, type Harness } from '../api/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { fuzz, replaying, type Gen } from './fuzz-kit.ts';

@@ -7,7 +7,7 @@ import {
   TENSOR_ENCODING,
   TensorCodecError,
   type TensorImage,
-} from '../../daemon/contract/tensor-codec.ts';
+} from '../../daemon/util/tensor-codec.ts';
 import { VlaService } from '../../adapters/lerobot/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { tempDir } from '../helpers/cli.ts';

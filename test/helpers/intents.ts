@@ -1,4 +1,4 @@
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import type { Intent } from '../../daemon/contract/schemas.ts';
 
 /** A skill intent from a test. */

@@ -1,5 +1,5 @@
 import type { Journal, JournalRecord } from '../../daemon/contract/services.ts';
-import { nowNs } from '../../daemon/contract/time.ts';
+import { nowNs } from '../../daemon/util/time.ts';
 
 /**
  * An in-memory Journal with the durable journal's observable behaviour, without the disk: dense seqs from 1,

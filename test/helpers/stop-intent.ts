@@ -1,4 +1,4 @@
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import type { Intent } from '../../daemon/contract/schemas.ts';
 
 /** A `stop` intent of its own id, from an internal actor, as the run store's and live run's tests start runs with. */

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { nowNs } from '../../daemon/contract/time.ts';
+import { nowNs } from '../../daemon/util/time.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { loopHarness } from './loop-harness.ts';
 import { writeLinearModel } from './models.ts';

@@ -1,7 +1,7 @@
 import { simPolicyLoopConfig } from './sim-policy-config.ts';
 import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';

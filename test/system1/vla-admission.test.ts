@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PoliciesComponent } from '../../adapters/lerobot/policies-component.ts';
 import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
 import type { PolicyExecutor } from '../../adapters/lerobot/policy-thread.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/contract/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/util/tensor-codec.ts';
 import { VlaService } from '../../adapters/lerobot/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';

@@ -7,7 +7,7 @@ import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
 import { PolicyThread, type PolicyExecutor } from '../../adapters/lerobot/policy-thread.ts';
 import { VlaService } from '../../adapters/lerobot/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING, type NamedTensor } from '../../daemon/contract/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING, type NamedTensor } from '../../daemon/util/tensor-codec.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { policySettings } from './models.ts';
 import { writeChannelMeanModel } from './vision-models.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { recordCmdVel } from '../helpers/cmd-vel.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { BARE_DAEMON } from '../helpers/bare-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';

@@ -5,7 +5,7 @@ import {
 } from '@mariozechner/pi-ai';
 import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { MAX_RECORD_BYTES } from '../../daemon/journal/frame.ts';

@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NavigationService } from '../../daemon/agent/services.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';

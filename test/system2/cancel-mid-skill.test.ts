@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { NavigationService, PolicyRunnerService } from '../../daemon/agent/services.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,6 +1,6 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';

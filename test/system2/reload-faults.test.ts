@@ -4,7 +4,7 @@ import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../helpers/cli.ts';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { shortIds } from '../../daemon/util/index.ts';
 import { runCli, runMain, tempDir } from '../helpers/cli.ts';

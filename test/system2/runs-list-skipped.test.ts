@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { shortIds } from '../../daemon/util/index.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { OpenAiSseServer, type RecordedRequest } from '../doubles/openai-sse-server.ts';
 import { waitFor } from '../helpers/wait.ts';

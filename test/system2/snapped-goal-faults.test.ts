@@ -1,7 +1,7 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NavigationService } from '../../daemon/agent/services.ts';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { componentContext, type TestContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, startAgent, stopAgents } from './agent-harness.ts';

@@ -1,6 +1,6 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../../daemon/contract/ids.ts';
+import { newId } from '../../daemon/util/ids.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, startAgent, stopAgents } from './agent-harness.ts';

@@ -12,7 +12,7 @@ import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts'
 import { InferenceThread } from './inference-thread.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
-import { nowNs } from '../../../daemon/contract/index.ts';
+import { nowNs } from '../../../daemon/util/index.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';

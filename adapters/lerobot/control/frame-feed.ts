@@ -1,6 +1,6 @@
 import type { Bus, BusMessage, Subscription } from '../../../daemon/bus/index.ts';
 import { MessageCodec, type DefinitionsRegistry } from '../../../daemon/bus/index.ts';
-import { nowNs } from '../../../daemon/contract/index.ts';
+import { nowNs } from '../../../daemon/util/index.ts';
 import { decodeFrame, ImageError, type FrameTarget } from '../vision/image-decode.ts';
 import { FrameSlot } from '../vision/frame-slot.ts';
 import { monotonicMs } from './loop-clock.ts';

@@ -19,7 +19,7 @@ import { CameraInputs } from './camera-inputs.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
-import { nowNs } from '../../../daemon/contract/index.ts';
+import { nowNs } from '../../../daemon/util/index.ts';
 import { StopLine } from '../../../daemon/safety/index.ts';
 
 /**

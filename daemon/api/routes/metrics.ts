@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { hasMetrics, type MetricFamily } from '../../contract/index.ts';
+import type { MetricFamily, MetricsProvider } from '../../contract/index.ts';
 import { daemonMetrics, runMetrics } from '../daemon-metrics.ts';
 import { renderPrometheus } from '../prometheus.ts';
 import { findAgent } from '../services.ts';
@@ -54,3 +54,7 @@ export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderPrometheus(families));
   });
 };
+
+export function hasMetrics(value: unknown): value is MetricsProvider {
+  return typeof (value as MetricsProvider | undefined)?.metrics === 'function';
+}

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Static, TSchema } from 'typebox';
 import type { RobotStopOutcome, StopReleaseOutcome } from '../../contract/index.ts';
 import { StopReleaseRequest, StopRequest } from '../../contract/index.ts';
-import { Validator, ValidationError } from '../../contract/index.ts';
+import { Validator, ValidationError } from '../../util/index.ts';
 import { StopLatchConflict } from '../../safety/index.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { formatIssue } from '../../contract/index.ts';
+import { formatIssue } from '../../util/index.ts';
 import { checkConfigFile, ConfigError, defaultConfig, type ConfigCheck } from '../../config/index.ts';
 import { restoreTemplates } from '../../config/index.ts';
 import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';

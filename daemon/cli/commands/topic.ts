@@ -352,7 +352,7 @@ async function pubCommand(argv: string[], io: CommandIO): Promise<number> {
   // definition first (the daemon's, which the server sends, is checked again before anything is sent).
   const local = resolveTemplate(type, undefined);
   if (!('error' in local)) {
-    const { nowNs } = await import('../../contract/index.ts');
+    const { nowNs } = await import('../../util/index.ts');
     const built = local.build(parsed.value, nowNs());
     if ('error' in built) throw new UsageError(`VALUES: ${built.error}`);
   }

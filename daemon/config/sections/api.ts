@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import type { ValidationIssue } from '../../contract/index.ts';
+import type { ValidationIssue } from '../../util/index.ts';
 import { isLoopbackHost } from '../../util/index.ts';
 import { RosGlob } from '../../names/index.ts';
 import { Section } from '../section.ts';

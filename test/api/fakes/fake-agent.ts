@@ -1,8 +1,8 @@
 import type { AgentService, Journal, SubmittedIntent } from '../../../daemon/contract/services.ts';
-import { newId } from '../../../daemon/contract/ids.ts';
+import { newId } from '../../../daemon/util/ids.ts';
 import { type AgentEvent, Intent, type RunState, type RunStatus } from '../../../daemon/contract/schemas.ts';
-import { nowNs } from '../../../daemon/contract/time.ts';
-import { Validator } from '../../../daemon/contract/validate.ts';
+import { nowNs } from '../../../daemon/util/time.ts';
+import { Validator } from '../../../daemon/util/validate.ts';
 import type { Component, ComponentHealth } from '../../../daemon/lifecycle/component.ts';
 
 const intents = new Validator(Intent);

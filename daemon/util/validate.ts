@@ -2,7 +2,7 @@ import type { TSchema, Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Settings } from 'typebox/system';
 import { Value } from 'typebox/value';
-import { didYouMean } from '../util/index.ts';
+import { didYouMean } from './did-you-mean.ts';
 
 /** One thing wrong with a value, at a path like `targets[0].frame` (empty for the value itself). */
 export interface ValidationIssue {

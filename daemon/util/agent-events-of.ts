@@ -1,5 +1,4 @@
-import type { AgentEventRecord, NotedEvent } from './agent-event-record.ts';
-import type { AgentEvent } from './schemas.ts';
+import type { AgentEvent, AgentEventRecord, NotedEvent } from '../contract/index.ts';
 
 // A file of its own, with type imports only: the CLI follows a run with it without loading the schemas.
 
