@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { MetricFamily } from '../contract/index.ts';
 import { compactLakehouse, CompactionError, type CompactionOptions } from './compaction.ts';
-import { freeSpaceTarget, statfsSpace, type DiskSpace } from './retention.ts';
+import { freeSpaceTarget, statfsSpace, type DiskSpace } from './disk-space.ts';
 
 export interface CompactionJobOptions {
   dataDir: string;

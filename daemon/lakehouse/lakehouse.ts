@@ -23,7 +23,8 @@ import { lakehouseMetrics } from './lakehouse-metrics.ts';
 import type { QueryOptions, QueryResult } from './query.ts';
 import { QueryProcess } from './query-process.ts';
 import { RetentionPass } from './retention-pass.ts';
-import type { DiskSpace, RecorderActivity } from './retention.ts';
+import type { DiskSpace } from './disk-space.ts';
+import type { RecorderActivity } from './retention.ts';
 import { isIndexJob, SplitIndexer } from './split-indexer.ts';
 import { markSegmentsSynced, registerSyncFiles, type SyncFilter } from './sync-files.ts';
 

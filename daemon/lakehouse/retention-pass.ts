@@ -3,14 +3,8 @@ import type { Static } from 'typebox';
 import type { RetentionConfig } from '../config/index.ts';
 import type { JobQueue } from '../util/index.ts';
 import type { ForgetReport } from './housekeeping.ts';
-import {
-  applyRetention,
-  spaceIsLow,
-  statfsSpace,
-  type DiskSpace,
-  type RecorderActivity,
-  type RetentionReport,
-} from './retention.ts';
+import { spaceIsLow, statfsSpace, type DiskSpace } from './disk-space.ts';
+import { applyRetention, type RecorderActivity, type RetentionReport } from './retention.ts';
 
 export interface RetentionPassOptions {
   dataDir: string;
