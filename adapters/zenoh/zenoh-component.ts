@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
-import { typeDescriptionHash } from '../../daemon/bus/index.ts';
 import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
@@ -12,22 +11,17 @@ import { BulkLane } from './bulk-lane.ts';
 import type { ActionContext } from './action-proxy.ts';
 import { ZenohServedAction } from './action-served.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
-import { InboundTopic } from './inbound-topic.ts';
-import {
-  ros2ddsMapping,
-  rmwZenohMapping,
-  type AnnouncedEntity,
-  type LocalEntity,
-  type LocalNode,
-  type Mapping,
-} from './mapping.ts';
+import { InboundBridge } from './inbound-bridge.ts';
+import { ros2ddsMapping, rmwZenohMapping, type AnnouncedEntity, type LocalNode, type Mapping } from './mapping.ts';
 import { OutboundBridge } from './outbound-bridge.ts';
 import { PacedWork } from './paced-work.ts';
 import { relayDetails, relayMetrics, withLabel } from './relay-side.ts';
 import { QueryServer } from './query-server.ts';
 import { ServiceClient, ServiceServer, serviceCounters, type ServiceContext } from './service-bridge.ts';
 import { TopicCap } from './topic-cap.ts';
+import { TypeHashes } from './type-hashes.ts';
 import { ZenohLink, type Handle } from './zenoh-link.ts';
+import { linkHealth } from './link-health.ts';
 import { zenohMetrics } from './zenoh-metrics.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
 
@@ -59,15 +53,13 @@ export class ZenohComponent implements Component, MetricsProvider {
   #bridged: (topic: string) => boolean;
   #published: (topic: string) => boolean;
   #callable: (service: string) => boolean;
-  #inbound = new Map<string, InboundTopic>();
+  #inbound: InboundBridge;
   #outbound: OutboundBridge;
   #clients = new Map<string, ServiceClient>();
   #servers: ServiceServer[] = [];
   #refused = new Map<string, string>();
-  /** Graph topics to bridge, in the order they came, waiting for a reconcile's budget or for room under the cap. */
-  #pending = new Set<string>();
   #ownGids = new Set<string>();
-  #typeHashes = new Map<string, string | undefined>();
+  #typeHashes: TypeHashes;
   #serviceCounters = serviceCounters();
   #handles: Handle[] = [];
   #queries: QueryServer | undefined;
@@ -79,7 +71,6 @@ export class ZenohComponent implements Component, MetricsProvider {
   #zenoh: ZenohModule | undefined;
   #stopped = false;
   #oversizeLog: ReturnType<typeof rateLimitedErrors>;
-  #typeConflictLog: ReturnType<typeof rateLimitedErrors>;
   #cap: TopicCap;
   #reconciling: PacedWork;
 
@@ -92,8 +83,8 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#ctx = ctx;
     this.#settings = settings;
     this.#codec = new MessageCodec(ctx.definitions);
+    this.#typeHashes = new TypeHashes({ ctx, source: this.#source });
     this.#oversizeLog = rateLimitedErrors(ctx.log, { first: 1 });
-    this.#typeConflictLog = rateLimitedErrors(ctx.log, { first: 5 });
     this.#cap = new TopicCap({ max: settings.max_bridged_topics, log: ctx.log });
     // Tokens come one per message: one reconcile answers a burst of them, a few declarations at a time.
     this.#reconciling = new PacedWork({ run: (budget) => this.#reconcile(budget) });
@@ -149,10 +140,10 @@ export class ZenohComponent implements Component, MetricsProvider {
       relayCounters: this.#relayCounters,
       zenoh: () => this.#zenoh!,
       published: this.#published,
-      bridgedIn: (topic) => this.#inbound.has(topic),
+      bridgedIn: (topic) => this.#inbound.topics.has(topic),
       node: () => this.#node(),
       entityId: () => this.#nextEntityId++,
-      publishHash: (topic, rosType) => this.#publishHash(topic, rosType),
+      publishHash: (topic, rosType) => this.#typeHashes.forPublish(topic, rosType),
       ownGids: this.#ownGids,
       oversizeLog: this.#oversizeLog,
     });
@@ -162,6 +153,24 @@ export class ZenohComponent implements Component, MetricsProvider {
       isLocal: (e) => this.#isLocal(e),
       onChange: () => this.#reconciling.request(),
       source: this.#source,
+    });
+    this.#inbound = new InboundBridge({
+      ctx,
+      settings,
+      source: this.#source,
+      link: this.#link,
+      receiveLink: this.#receiveLink,
+      mapping: this.#mapping,
+      codec: this.#codec,
+      discovery: this.#discovery,
+      cap: this.#cap,
+      bridged: this.#bridged,
+      publishedOut: (topic) => this.#outbound.topics.has(topic),
+      node: () => this.#node(),
+      entityId: () => this.#nextEntityId++,
+      ownGids: this.#ownGids,
+      refused: this.#refused,
+      oversizeLog: this.#oversizeLog,
     });
   }
 
@@ -222,7 +231,12 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#outbound.stop();
     this.#reconciling.close();
     this.#unlisten?.();
-    const closing = [...this.#inbound.values(), ...this.#clients.values(), ...this.#servers, ...this.#servedActions];
+    const closing = [
+      ...this.#inbound.topics.values(),
+      ...this.#clients.values(),
+      ...this.#servers,
+      ...this.#servedActions,
+    ];
     await Promise.all([
       ...closing.map((c) => c.close()),
       ...this.#outbound.close(),
@@ -239,7 +253,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       link: this.#link,
       bulkLink: this.#bulkLink,
       receiveLink: this.#receiveLink,
-      inbound: this.#inbound,
+      inbound: this.#inbound.topics,
       outbound: this.#outbound.topics,
       graphEndpoints: this.#ctx.graph.endpoints({ source: this.#source }).length,
       cap: this.#cap,
@@ -257,7 +271,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       ...(this.#bulkLink ? { bulk_link: this.#bulkLink.details() } : {}),
       ...(this.#receiveLink ? { receive_link: this.#receiveLink.details() } : {}),
       inbound: Object.fromEntries(
-        [...this.#inbound].map(([name, t]) => [
+        [...this.#inbound.topics].map(([name, t]) => [
           name,
           { type: t.rosType, ...t.counters, ...(t.lastError ? { last_error: t.lastError } : {}) },
         ]),
@@ -269,7 +283,7 @@ export class ZenohComponent implements Component, MetricsProvider {
         ]),
       ),
       refused: Object.fromEntries(this.#refused),
-      bridged_topics: this.#cap.details(this.#inbound.size),
+      bridged_topics: this.#cap.details(this.#inbound.topics.size),
       queries: this.#queries?.counters,
       services: {
         ...this.#serviceCounters,
@@ -280,26 +294,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       actions: { ...this.#actions?.details(), serving: this.#servedActions.map((a) => a.name) },
       relays: relayDetails(this.#relays, this.#outbound.topics, this.#relayCounters),
     };
-    const lanes = [
-      ['bulk', this.#bulkLink],
-      ['receiving', this.#receiveLink],
-    ] as const;
-    for (const [lane, other] of lanes) {
-      if (link.state === 'up' && other !== undefined && other.state !== 'up') {
-        const reason = `the ${lane} session to ${other.endpoint} is down: ${other.reason ?? other.state}`;
-        return { state: 'degraded', reason, details };
-      }
-    }
-    if (link.state === 'up') {
-      if (link.counters.routers === 0)
-        return { state: 'degraded', reason: `the Zenoh bridge at ${link.endpoint} reaches no router`, details };
-      return { state: 'running', details };
-    }
-    const reason =
-      link.state === 'connecting'
-        ? `connecting to ${link.endpoint}`
-        : `no Zenoh link to ${link.endpoint}: ${link.reason ?? 'down'}`;
-    return { state: 'degraded', reason, details };
+    return { ...linkHealth(this.#link, { bulk: this.#bulkLink, receiving: this.#receiveLink }), details };
   }
 
   #linkOptions(settings: ZenohSettings, ctx: ComponentContext) {
@@ -333,26 +328,6 @@ export class ZenohComponent implements Component, MetricsProvider {
     );
   }
 
-  /** None under Humble: its rmw_zenoh has no type hashes, and its keys and tokens say TypeHashNotSupported. */
-  #typeHash(rosType: string): string | undefined {
-    if (this.#ctx.config.bus.definitions.distro === 'humble') return undefined;
-    if (!this.#typeHashes.has(rosType))
-      this.#typeHashes.set(rosType, typeDescriptionHash(this.#ctx.definitions, rosType));
-    return this.#typeHashes.get(rosType);
-  }
-
-  /**
-   * The hash a topic is published under: the graph's subscribers' own when they all announce one (a Humble
-   * node on a Jazzy robot subscribes to the TypeHashNotSupported key alone), else the daemon's distro's.
-   */
-  #publishHash(topic: string, rosType: string): string | undefined {
-    const subscribers = this.#ctx.graph
-      .endpoints({ name: topic, kind: 'subscriber', source: this.#source })
-      .filter((e) => !e.local && e.type === rosType);
-    const theirs = new Set(subscribers.map((e) => e.typeHash));
-    return theirs.size === 1 ? [...theirs][0] : this.#typeHash(rosType);
-  }
-
   #serviceContext(): ServiceContext {
     return {
       link: this.#link,
@@ -361,7 +336,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       mapping: this.#mapping,
       node: () => this.#node(),
       entityId: () => this.#nextEntityId++,
-      typeHash: (t) => this.#typeHash(t),
+      typeHash: (t) => this.#typeHashes.of(t),
       timeoutMs: this.#settings.services.timeout_ms,
       maxReplyBytes: this.#settings.max_sample_bytes,
       log: this.#ctx.log,
@@ -383,60 +358,6 @@ export class ZenohComponent implements Component, MetricsProvider {
     };
   }
 
-  /** Bridges one pending topic of the graph; false when it declared nothing (refused for its type, or ours). */
-  #admit(name: string): boolean {
-    this.#pending.delete(name);
-    this.#cap.release(name);
-    const topic = this.#discovery.publishedTopic(name);
-    if (topic === undefined || (this.#mapping.name === 'ros2dds' && this.#outbound.topics.has(name))) return false;
-    const entity: LocalEntity = {
-      kind: 'subscriber',
-      entityId: this.#nextEntityId++,
-      name,
-      rosType: topic.rosType,
-      typeHash: topic.typeHash,
-      qos: topic.qos,
-    };
-    try {
-      const inbound = new InboundTopic({
-        link: this.#link,
-        ...(this.#receiveLink ? { dataLink: this.#receiveLink } : {}),
-        bus: this.#ctx.bus,
-        mapping: this.#mapping,
-        topic,
-        codec: this.#codec,
-        knownType: this.#ctx.definitions.has(topic.rosType),
-        validateMaxBytes: this.#settings.validate_max_bytes,
-        maxSampleBytes: this.#settings.max_inbound_sample_bytes,
-        onOversize: (topic, bytes) =>
-          this.#oversizeLog(
-            `in ${topic}`,
-            { topic, bytes, max_inbound_sample_bytes: this.#settings.max_inbound_sample_bytes },
-            `zenoh: a sample of ${topic} from the graph is larger than zenoh.max_inbound_sample_bytes and was dropped; raise the setting or have its publisher send smaller samples`,
-          ),
-        ownGids: this.#ownGids,
-        log: this.#ctx.log,
-        source: this.#source,
-        ...(this.#mapping.announcesSubscribers ? { token: () => this.#mapping.entityToken(this.#node(), entity) } : {}),
-      });
-      this.#inbound.set(name, inbound);
-      this.#refused.delete(name);
-      inbound.start();
-      return true;
-    } catch (error) {
-      // The bus has the topic with another type (the sim's /scan, another bridge's): say so, once per topic
-      // and at a bounded rate however many topics a peer announces. Tried again when its publishers change.
-      if (!this.#refused.has(name))
-        this.#typeConflictLog(
-          'type',
-          { topic: name, type: topic.rosType, err: (error as Error).message },
-          'zenoh: topic not bridged',
-        );
-      this.#refused.set(name, (error as Error).message);
-      return false;
-    }
-  }
-
   /**
    * Bridges the graph's topics and services as their publishers and servers come, and drops them as they go:
    * reads only the topics whose publishers changed, declares at most `budget` new ones a run and never more
@@ -444,20 +365,7 @@ export class ZenohComponent implements Component, MetricsProvider {
    */
   #reconcile(budget: number): boolean {
     if (this.#stopped) return false;
-    for (const name of this.#discovery.takeChangedTopics()) {
-      if (this.#discovery.publishedTopic(name) === undefined) {
-        this.#pending.delete(name);
-        this.#cap.release(name);
-        const inbound = this.#inbound.get(name);
-        this.#inbound.delete(name);
-        void inbound?.close();
-      } else if (!this.#inbound.has(name) && this.#bridged(name)) this.#pending.add(name);
-    }
-    for (const name of this.#pending) {
-      if (!this.#cap.hasRoom(this.#inbound.size)) this.#cap.refuse(name);
-      else if (budget > 0 && this.#admit(name)) budget--;
-    }
-    const more = this.#pending.size > 0 && this.#cap.hasRoom(this.#inbound.size);
+    const more = this.#inbound.reconcile(budget);
     // Reading the graph's servers costs a pass over every token: only when some service may be called.
     if (!this.#callsServices && this.#actions === undefined) return more;
     const servers = this.#discovery.servers();
