@@ -1,3 +1,4 @@
+// Over 400 lines because it is config schema (policies, control): a schema per key with its help, read whole.
 import Type, { type Static } from 'typebox';
 import { RosName } from '../../names/index.ts';
 import { Section } from '../section.ts';

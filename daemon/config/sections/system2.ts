@@ -1,3 +1,4 @@
+// Over 400 lines because it is config schema (llm, agent, policy): a schema per key with its help, read whole.
 import Type, { type Static } from 'typebox';
 import { baseUrlProblem, polygonProblems, splitCredentials } from '../../util/index.ts';
 import { NAME_KEYS_KEYWORD, RosGlob, RosName } from '../../names/index.ts';
