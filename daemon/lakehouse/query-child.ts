@@ -8,7 +8,9 @@ import { QUERY_PRIORITY, type FromQueryChild, type ToQueryChild } from './query-
 const ROWS_PER_MESSAGE = 256;
 
 const running = new Map<number, AbortController>();
-const send = (message: FromQueryChild) => process.send!(message);
+// With a callback, a send after the daemon went away fails quietly (there is no one to answer); without one, its
+// 'error' event would end this process with a stack trace.
+const send = (message: FromQueryChild) => process.connected && process.send!(message, undefined, {}, () => {});
 
 // Before DuckDB starts a thread: its threads, and the libuv threads its calls run on, inherit this.
 send({ op: 'lowered', scheduling: lowerProcess(QUERY_PRIORITY) });

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
 import { silentLogger } from '../../daemon/log.ts';
@@ -7,27 +8,27 @@ import { http } from './http.ts';
 /** POST /query on the real lakehouse (DuckDB): the limits a reply is kept within. */
 
 let h: Harness | undefined;
+let lakehouse: Lakehouse | undefined;
 afterEach(async () => {
+  await lakehouse?.close(); // ends its query process
   await h?.close();
-  h = undefined;
+  h = lakehouse = undefined;
 });
 
 async function withLakehouse(api: HarnessOptions['api'] = {}) {
   h = await startHarness({ api });
-  const { lakehouse, retention } = h.config;
-  h.components.set(
-    'lakehouse',
-    new Lakehouse({
-      dataDir: h.dataDir,
-      robot: 'r1',
-      definitions: h.definitions,
-      log: silentLogger(),
-      journal: undefined,
-      settings: lakehouse,
-      retention: { ...retention, enabled: false },
-      syncRequired: false,
-    }),
-  );
+  const { lakehouse: settings, retention } = h.config;
+  lakehouse = new Lakehouse({
+    dataDir: h.dataDir,
+    robot: 'r1',
+    definitions: h.definitions,
+    log: silentLogger(),
+    journal: undefined,
+    settings,
+    retention: { ...retention, enabled: false },
+    syncRequired: false,
+  });
+  h.components.set('lakehouse', lakehouse);
   return h;
 }
 
@@ -87,4 +88,52 @@ describe('POST /query limits', () => {
     const set = await http(h.url, '/query', { body: { sql: "SET memory_limit = '100GB'" } });
     expect(set.status).toBe(400);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'answers 503 when the query process dies under a query; the daemon stays up and the next query runs',
+    async () => {
+      const h = await withLakehouse();
+      expect((await http(h.url, '/query', { body: { sql: 'SELECT 1' } })).status).toBe(200);
+      expect(queryProcesses()).toHaveLength(1);
+      // Every query process is killed until the query is answered: whenever it reached one, that one dies under it.
+      let answered = false;
+      const killed = new Set<number>();
+      const killer = (async () => {
+        while (!answered) {
+          for (const pid of queryProcesses().filter((p) => !killed.has(p))) {
+            process.kill(pid, 'SIGKILL');
+            killed.add(pid);
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const r = await http(h.url, '/query', {
+        body: { sql: 'SELECT sum(a.range * b.range) FROM range(100000) a, range(100000) b' },
+      });
+      answered = true;
+      await killer;
+      expect(r.status).toBe(503);
+      expect(r.json).toMatchObject({ error: 'unavailable' });
+      expect(r.json.message).toMatch(/the query process \(pid \d+\) ended \(SIGKILL\) while this query ran/);
+      const next = await http(h.url, '/query', { body: { sql: 'SELECT 42 AS n' } });
+      expect(next.json.rows).toEqual([[42]]);
+      expect(queryProcesses().filter((pid) => killed.has(pid))).toEqual([]);
+    },
+  );
 });
+
+/** The query processes this process started (their command line names query-child). */
+function queryProcesses(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('query-child');
+      } catch {
+        return false; // ended as the list was read
+      }
+    })
+    .map(Number);
+}
