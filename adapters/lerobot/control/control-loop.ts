@@ -1,101 +1,24 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { compileExtractor, type FieldExtractor } from '../field-extractor.ts';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
-import type { Bus, Publisher, Subscription } from '../../../daemon/bus/index.ts';
-import { MessageCodec } from '../../../daemon/bus/index.ts';
+import type { Bus, Publisher } from '../../../daemon/bus/index.ts';
 import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
-import type { BusMessage } from '../../../daemon/bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
 import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
+import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
 import { InferenceThread } from './inference-thread.ts';
+import { monotonicMs } from './loop-clock.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
-import { nowNs } from '../../../daemon/util/index.ts';
-import { monotonicMs } from './loop-clock.ts';
-import { LoopState, type LoopStats } from './loop-state.ts';
+import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
-import { FrameFeed } from './frame-feed.ts';
+import { ObservationIntake } from './observation-intake.ts';
 import { withoutMemoryReducer } from './without-memory-reducer.ts';
-import { closeWorker, spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
-import { LogBurst, withSuppressed } from '../../../daemon/util/index.ts';
+import { logWorkerReport } from './worker-report-log.ts';
 
-export interface ControlLoopOptions {
-  name: string;
-  loop: LoopSettings;
-  policyName: string;
-  policy: PolicySettings;
-  bus: Bus;
-  definitions: DefinitionsRegistry;
-  log: Logger;
-  /** A loop that has not ticked for this long is not alive. */
-  livenessTimeoutMs?: number;
-  /** Called on the main thread for each command the loop sends (after it is published). */
-  onCommand?: (values: Float32Array, safe: boolean) => void;
-  /**
-   * policy.velocity: a Twist command on its topic is clamped to these. Default: policy.velocity's defaults (never
-   * unlimited).
-   */
-  velocity?: VelocityLimits;
-  /**
-   * Called once when the loop thread, or an async loop's inference thread, dies after the loop was ready,
-   * other than by stop() (an uncaught error, an exit, running out of memory), with a LoopCrash that says which.
-   */
-  onCrash?: (error: Error) => void;
-  /**
-   * Why the loop may not move the robot now (the operator's stop is latched), or undefined. Asked on the main
-   * thread at each command: while it says so, policy commands are not published and the loop thread sends
-   * its safe action instead.
-   */
-  refusal?: () => string | undefined;
-  /** The daemon's stop line (RobotStopAuthority.stopLine), which the loop's thread reads every tick. */
-  stopLine?: SharedArrayBuffer;
-  /**
-   * Tests only: the module an async loop's inference thread runs (default inference-worker.ts), for a
-   * stand-in that dies on cue. The control component never sets it, so no config can reach it.
-   */
-  inferenceWorker?: URL;
-  /**
-   * The window of the loop's recurring log lines (a failing tick, a stale observation, a message that does
-   * not fit the policy): the first at once, then one per window with the count held back. Default 60 s;
-   * tests set it to see the count of lines for N events without waiting on a clock.
-   */
-  logIntervalMs?: number;
-}
-
-/** A loop's thread died after the loop was ready: which thread, and why. */
-export class LoopCrash extends Error {
-  override name = 'LoopCrash';
-  readonly thread: 'loop' | 'inference';
-  constructor(thread: 'loop' | 'inference', message: string) {
-    super(message);
-    this.thread = thread;
-  }
-}
-
-export interface ControlLoopStats extends LoopStats {
-  name: string;
-  policy: string;
-  rateHz: number;
-  mode: string;
-  /** The loop thread's scheduling as the kernel reports it, e.g. "SCHED_FIFO 50", with why not when refused. */
-  scheduling: string;
-  /** The loop thread's Linux thread id (for chrt, taskset, ps -L). */
-  tid: number;
-  chunkSize: number;
-  topics: string[];
-  /** Messages the main thread could not turn into observations (wrong shape, missing field). */
-  observationErrors: number;
-  alive: boolean;
-  /** The worker and its model are still loading. */
-  starting: boolean;
-  /**
-   * What is wrong while the loop still ticks, for health: its inference thread died (the loop sends the
-   * safe action until it is restarted), or a chunk is overdue. Undefined when nothing is.
-   */
-  fault?: string;
-}
+export { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
 
 const STOP_TIMEOUT_MS = 2000;
 const LOG_INTERVAL_MS = 60_000;
@@ -129,12 +52,8 @@ export class ControlLoop {
   #inference: InferenceThread | undefined;
   /** The crash reported (or, while starting, the one that fails the start). */
   #crash: LoopCrash | undefined;
-  #subs: Subscription[] = [];
-  #frames: FrameFeed | undefined;
-  /** Per topic: a publisher whose messages never fit (a missing field) would log one line per message. */
-  #skipped: LogBurst | undefined;
+  #intake: ObservationIntake | undefined;
   #publisher: Publisher | undefined;
-  #observationErrors = 0;
   #mode = 'starting';
   #scheduling = '';
   #tid = 0;
@@ -192,15 +111,17 @@ export class ControlLoop {
     const plan = planLoop(name, this.#loop, spec);
     this.#plan = plan;
     const board = new ObservationBoard({ lengths: plan.slots.map((s) => s.length) });
-    this.#skipped = new LogBurst({ intervalMs: this.#logIntervalMs });
-    const frames = new FrameFeed({
+    const intake = new ObservationIntake({
       name,
-      images: plan.images,
+      policyName: this.#policyName,
+      plan,
+      board,
       bus: this.#bus,
       definitions: this.#definitions,
-      onError: (topic, error) => this.#observationSkipped(topic, error),
+      log: this.#log,
+      logIntervalMs: this.#logIntervalMs,
     });
-    this.#frames = frames;
+    this.#intake = intake;
     const state = new LoopState(plan.topics.length);
     this.#state = state;
     const inferencePort = plan.mode === 'async' ? await this.#startInference(plan) : undefined;
@@ -221,7 +142,7 @@ export class ControlLoop {
           stopLine: this.#stopLine,
           boardBuffer: board.buffer,
           boardLengths: board.lengths,
-          frameBuffers: frames.buffers,
+          frameBuffers: intake.frameBuffers,
           topicCount: plan.topics.length,
           commandDefinitions,
           inference: inferencePort,
@@ -233,7 +154,7 @@ export class ControlLoop {
     this.#worker = worker;
     await this.#ready(worker, state);
     this.#watchForCrash(worker);
-    this.#subscribe(plan, board);
+    intake.subscribe();
     const topics = plan.topics.map((t) => t.topic);
     this.#log.info(
       {
@@ -334,61 +255,6 @@ export class ControlLoop {
     if (!this.#starting) this.#onCrash?.(this.#crash);
   }
 
-  #subscribe(plan: LoopPlan, board: ObservationBoard): void {
-    const { name } = this;
-    const codec = new MessageCodec(this.#definitions);
-    this.#frames?.subscribe();
-    const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
-    for (const slot of plan.slots) {
-      const list = byTopic.get(slot.topic) ?? [];
-      list.push({
-        slot: slot.slot,
-        extract: compileExtractor(
-          slot.source.settings,
-          slot.length,
-          `policies.${this.#policyName} ${slot.input}[${slot.offset}..]`,
-        ),
-        scratch: new Float32Array(slot.length),
-      });
-      byTopic.set(slot.topic, list);
-    }
-    for (const [topic, slots] of byTopic) {
-      this.#subs.push(
-        this.#bus.subscribe({
-          name: `control:${name}`,
-          topic,
-          // A loop wants the latest observation only: an older one is worthless once a newer exists.
-          queue: { policy: 'keep-latest' },
-          handler: (msg: BusMessage) => {
-            try {
-              const decoded = codec.decode(msg.type, msg.data);
-              // The board is stamped on the monotonic clock the worker reads: the message's age by the
-              // wall clock that stamped it, taken now; a logTime from the future counts as age 0.
-              const timeMs = monotonicMs() - Math.max(0, Number(nowNs() - msg.logTime) / 1e6);
-              // Every slice first, then the board: a message that does not fit one slice is skipped whole,
-              // never half of it beside the previous message's other half.
-              for (const s of slots) s.extract(decoded, s.scratch, 0);
-              for (const s of slots) board.write(s.slot, s.scratch, timeMs);
-            } catch (error) {
-              this.#observationSkipped(topic, error as Error);
-            }
-          },
-        }),
-      );
-    }
-  }
-
-  /** A message that does not fit the policy (or a frame that does not decode): counted, logged once a window. */
-  #observationSkipped(topic: string, error: Error): void {
-    this.#observationErrors++;
-    const held = this.#skipped?.take(topic);
-    if (held !== undefined)
-      this.#log.warn(
-        withSuppressed({ loop: this.name, topic, count: this.#observationErrors, err: error.message }, held),
-        'observation skipped',
-      );
-  }
-
   /** Whether a latched stop holds the loop now; tells the loop thread when that changes, and logs it. */
   #heldNow(): boolean {
     const state = this.#state;
@@ -407,55 +273,16 @@ export class ControlLoop {
   }
 
   #onMessage(m: LoopWorkerMessage): void {
-    const { name } = this;
-    const log = this.#log;
-    switch (m.kind) {
-      case 'command':
-        // A thread left to finish its run after stop() (see #stop) may still send its last safe action.
-        if (this.#leftBus) break;
-        // Once stop() is called only the safe action goes out: a policy command the thread posted before it
-        // heard of the stop would move the robot after the stop's zero Twist (the operator's stop).
-        if (this.#stopped && !m.safe) break;
-        // A policy command the thread posted before it saw the latch goes no further either.
-        if (this.#heldNow() && !m.safe) break;
-        this.#publisher?.publish(m.data);
-        this.#onCommand?.(m.values, m.safe);
-        break;
-      case 'stale':
-        log.warn(
-          withSuppressed({ loop: name, topic: m.topic, age_ms: m.ageMs, limit_ms: m.limitMs }, m.suppressed ?? 0),
-          m.ageMs === null
-            ? 'no observation yet: sending the safe action'
-            : 'observation stale: sending the safe action',
-        );
-        break;
-      case 'fresh':
-        log.info(withSuppressed({ loop: name, topic: m.topic }, m.suppressed ?? 0), 'observation fresh again');
-        break;
-      case 'error':
-        log.error(
-          withSuppressed({ loop: name, count: m.count, err: m.message }, m.suppressed ?? 0),
-          'control loop tick failed: sent the safe action',
-        );
-        break;
-      case 'non_finite':
-        log.error(
-          withSuppressed({ loop: name, count: m.count, action: m.values.map(String) }, m.suppressed ?? 0),
-          'policy action not finite: sent the safe action',
-        );
-        break;
-      case 'inference_overdue':
-        log.warn(
-          withSuppressed({ loop: name, count: m.count, waited_ms: m.waitedMs, limit_ms: m.limitMs }, m.suppressed ?? 0),
-          'inference overdue: no chunk within chunking.inference_timeout_ms; the loop sends its on_underrun action meanwhile',
-        );
-        break;
-      case 'inference_late':
-        log.info({ loop: name, took_ms: m.tookMs }, 'overdue inference came back');
-        break;
-      default:
-        break;
-    }
+    if (m.kind !== 'command') return logWorkerReport(this.#log, this.name, m);
+    // A thread left to finish its run after stop() (see #stop) may still send its last safe action.
+    if (this.#leftBus) return;
+    // Once stop() is called only the safe action goes out: a policy command the thread posted before it
+    // heard of the stop would move the robot after the stop's zero Twist (the operator's stop).
+    if (this.#stopped && !m.safe) return;
+    // A policy command the thread posted before it saw the latch goes no further either.
+    if (this.#heldNow() && !m.safe) return;
+    this.#publisher?.publish(m.data);
+    this.#onCommand?.(m.values, m.safe);
   }
 
   /** True from start() until the worker is ready (or failed): the thread and its model are loading. */
@@ -495,7 +322,7 @@ export class ControlLoop {
       tid: this.#tid,
       chunkSize: this.#plan?.chunkSize ?? 1,
       topics: this.#plan?.topics.map((t) => t.topic) ?? [],
-      observationErrors: this.#observationErrors,
+      observationErrors: this.#intake?.errors ?? 0,
       alive: this.alive(),
       starting: this.#starting,
       fault: this.#crash?.message ?? overdue,
@@ -539,9 +366,7 @@ export class ControlLoop {
         'inference thread still inside an inference: left to finish it and exit on its own',
       );
     }
-    for (const sub of this.#subs) this.#bus.unsubscribe(sub);
-    this.#subs = [];
-    this.#frames?.close();
+    this.#intake?.close();
     this.#leftBus = true;
     this.#publisher?.close();
   }

@@ -1,0 +1,82 @@
+import type { Bus } from '../../../daemon/bus/index.ts';
+import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
+import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
+import type { VelocityLimits } from './command-safety.ts';
+import type { LoopStats } from './loop-state.ts';
+import type { Logger } from 'pino';
+
+export interface ControlLoopOptions {
+  name: string;
+  loop: LoopSettings;
+  policyName: string;
+  policy: PolicySettings;
+  bus: Bus;
+  definitions: DefinitionsRegistry;
+  log: Logger;
+  /** A loop that has not ticked for this long is not alive. */
+  livenessTimeoutMs?: number;
+  /** Called on the main thread for each command the loop sends (after it is published). */
+  onCommand?: (values: Float32Array, safe: boolean) => void;
+  /**
+   * policy.velocity: a Twist command on its topic is clamped to these. Default: policy.velocity's defaults (never
+   * unlimited).
+   */
+  velocity?: VelocityLimits;
+  /**
+   * Called once when the loop thread, or an async loop's inference thread, dies after the loop was ready,
+   * other than by stop() (an uncaught error, an exit, running out of memory), with a LoopCrash that says which.
+   */
+  onCrash?: (error: Error) => void;
+  /**
+   * Why the loop may not move the robot now (the operator's stop is latched), or undefined. Asked on the main
+   * thread at each command: while it says so, policy commands are not published and the loop thread sends
+   * its safe action instead.
+   */
+  refusal?: () => string | undefined;
+  /** The daemon's stop line (RobotStopAuthority.stopLine), which the loop's thread reads every tick. */
+  stopLine?: SharedArrayBuffer;
+  /**
+   * Tests only: the module an async loop's inference thread runs (default inference-worker.ts), for a
+   * stand-in that dies on cue. The control component never sets it, so no config can reach it.
+   */
+  inferenceWorker?: URL;
+  /**
+   * The window of the loop's recurring log lines (a failing tick, a stale observation, a message that does
+   * not fit the policy): the first at once, then one per window with the count held back. Default 60 s;
+   * tests set it to see the count of lines for N events without waiting on a clock.
+   */
+  logIntervalMs?: number;
+}
+
+/** A loop's thread died after the loop was ready: which thread, and why. */
+export class LoopCrash extends Error {
+  override name = 'LoopCrash';
+  readonly thread: 'loop' | 'inference';
+  constructor(thread: 'loop' | 'inference', message: string) {
+    super(message);
+    this.thread = thread;
+  }
+}
+
+export interface ControlLoopStats extends LoopStats {
+  name: string;
+  policy: string;
+  rateHz: number;
+  mode: string;
+  /** The loop thread's scheduling as the kernel reports it, e.g. "SCHED_FIFO 50", with why not when refused. */
+  scheduling: string;
+  /** The loop thread's Linux thread id (for chrt, taskset, ps -L). */
+  tid: number;
+  chunkSize: number;
+  topics: string[];
+  /** Messages the main thread could not turn into observations (wrong shape, missing field). */
+  observationErrors: number;
+  alive: boolean;
+  /** The worker and its model are still loading. */
+  starting: boolean;
+  /**
+   * What is wrong while the loop still ticks, for health: its inference thread died (the loop sends the
+   * safe action until it is restarted), or a chunk is overdue. Undefined when nothing is.
+   */
+  fault?: string;
+}
