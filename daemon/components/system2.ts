@@ -1,5 +1,6 @@
 import { PORTS } from '../contract/index.ts';
-import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
+import { defineComponent, type ComponentContext, type ComponentSpec } from '../lifecycle/index.ts';
+import type { AgentComponent } from '../agent/agent-component.ts';
 import { AGENT_PORTS } from '../agent/services.ts';
 
 /**
@@ -36,12 +37,16 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     }),
     create: async (ctx) => {
       const { AgentComponent } = await import('../agent/agent-component.ts');
-      const agent = new AgentComponent(ctx);
-      ctx.provide(PORTS.agent, agent);
-      ctx.provide(PORTS.externalRuns, agent);
-      ctx.provide(PORTS.policyHooks, agent);
-      ctx.provide(AGENT_PORTS.motion, agent);
-      return agent;
+      return provideAgent(ctx, new AgentComponent(ctx));
     },
   }),
 ];
+
+/** Registers an agent for every port the agent spec provides: what a test that builds its own agent returns too. */
+export function provideAgent(ctx: ComponentContext, agent: AgentComponent): AgentComponent {
+  ctx.provide(PORTS.agent, agent);
+  ctx.provide(PORTS.externalRuns, agent);
+  ctx.provide(PORTS.policyHooks, agent);
+  ctx.provide(AGENT_PORTS.motion, agent);
+  return agent;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { NavigationService } from '../../daemon/agent/services.ts';
-import { SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
+import { provideAgent, SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import { newId } from '../../daemon/util/ids.ts';
@@ -33,7 +33,7 @@ async function daemonWithAgent() {
     config,
     log: silentLogger(),
     cwd: dir.path,
-    specs: [{ ...spec, create: (ctx) => new AgentComponent(ctx, { navigation }) }],
+    specs: [{ ...spec, create: (ctx) => provideAgent(ctx, new AgentComponent(ctx, { navigation })) }],
   });
   await daemon.start();
   cleanups.push(dir.cleanup, () => daemon.stop());
