@@ -19,7 +19,8 @@ import {
 } from './import-types.ts';
 import { SegmentLabel } from './segment-label.ts';
 import { openProjection, projectionTable, projectRow, type Projection } from './projection.ts';
-import { partitionDate, TableWriter } from './table-writer.ts';
+import { partitionDate } from './parquet-files.ts';
+import { TableWriter } from './table-writer.ts';
 
 /** What the import loop keeps per topic of a file. */
 interface TopicInfo {

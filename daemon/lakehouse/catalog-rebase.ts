@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { lakehousePaths, withCatalog } from './catalog.ts';
-import { quoteString } from './table-writer.ts';
+import { quoteString } from './sql-text.ts';
 
 export interface RebaseReport {
   /** The data dir's former paths found in the catalog (none: nothing to do). */

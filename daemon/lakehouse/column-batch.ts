@@ -278,3 +278,21 @@ export function fillChunk(chunk: DuckDBDataChunk, stores: readonly ColumnStore[]
     }
   }
 }
+
+/** A store over a chunk's per-row days (the partition each row goes to). */
+export function dayStore(days: Int32Array): ColumnStore {
+  return { kind: 'fixed', d: days, big: false, bool: false, nulls: undefined };
+}
+
+/** About how much memory a chunk's rows hold: what `batchBytes` counts. */
+export function chunkBytes(stores: readonly ColumnStore[], rows: number): number {
+  let bytes = rows * 4;
+  for (const c of stores) {
+    if (c.kind === 'fixed') bytes += rows * c.d.BYTES_PER_ELEMENT;
+    else if (c.kind === 'time') bytes += rows * 8;
+    else if (c.kind === 'list') bytes += rows * 8 + c.n * c.child.BYTES_PER_ELEMENT;
+    else if (c.kind === 'str' || c.kind === 'blob') for (let r = 0; r < rows; r++) bytes += 16 + (c.d[r]?.length ?? 0);
+    else bytes += rows * 16;
+  }
+  return bytes;
+}

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteString } from './table-writer.ts';
+import { quoteString } from './sql-text.ts';
 
 /**
  * The files of one table's partition that a merge writes as one file, split where their columns' types

@@ -7,7 +7,8 @@ import { planMerges, type PlanUnit } from './compaction-plan.ts';
 import { compatibleGroups } from './compaction-schema.ts';
 import { newStagingDir } from './housekeeping.ts';
 import { segmentGroups } from './segment-groups.ts';
-import { commitStaged, quoteString } from './table-writer.ts';
+import { commitStaged } from './parquet-files.ts';
+import { quoteString } from './sql-text.ts';
 
 export interface CompactionOptions {
   dataDir: string;

@@ -5,7 +5,10 @@ import { agentEventsOf } from '../util/index.ts';
 import { newId } from '../util/index.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
 import { newStagingDir } from './housekeeping.ts';
-import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';
+import { commitStaged } from './parquet-files.ts';
+import { partitionDate } from './parquet-files.ts';
+import { TableWriter } from './table-writer.ts';
+import { quoteString } from './sql-text.ts';
 
 const COLUMNS = [
   { name: 'seq', sql: 'BIGINT' },

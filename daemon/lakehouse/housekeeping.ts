@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { newId } from '../util/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { lakehousePaths } from './catalog.ts';
-import { listParquet, quoteString } from './table-writer.ts';
+import { listParquet } from './parquet-files.ts';
+import { quoteString } from './sql-text.ts';
 
 /**
  * A new staging directory for one writer (an import, an events flush), named `<pid>-<id>` so a later

@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
 import type { ImportReport } from './import-types.ts';
-import { commitStaged, quoteString } from './table-writer.ts';
+import { commitStaged } from './parquet-files.ts';
+import { quoteString } from './sql-text.ts';
 
 /** A row of `bags`, one per imported storage file. */
 export interface SegmentRow {

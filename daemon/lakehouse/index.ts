@@ -27,7 +27,7 @@ export {
   type StreamSummary,
 } from './query.ts';
 export { syncRequired, type RecorderActivity } from './retention.ts';
-export { quoteString } from './table-writer.ts';
+export { quoteString } from './sql-text.ts';
 export {
   findSyncFile,
   listSyncFiles,

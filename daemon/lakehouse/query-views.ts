@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_WAIT_MS, catalogLockedMessage, CatalogLockedError, withDamageHint } from './catalog.ts';
 import { unindexedNote } from './recorded-splits.ts';
-import { quoteIdent, quoteString } from './table-writer.ts';
+import { quoteIdent, quoteString } from './sql-text.ts';
 
 /** Column layouts of the parquet tables, for empty views before any file exists. */
 const EMPTY: Record<string, string> = {

@@ -2,7 +2,7 @@ import { totalmem } from 'node:os';
 import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import { lakehousePaths } from './catalog.ts';
 import { openViews, statementTables, vanishedFile, type LazyViews } from './query-views.ts';
-import { quoteIdent, quoteString } from './table-writer.ts';
+import { quoteIdent, quoteString } from './sql-text.ts';
 
 export { defineViewsOver, openViews, statementTables, topicViews, vanishedFile } from './query-views.ts';
 

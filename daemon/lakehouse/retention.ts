@@ -6,7 +6,7 @@ import { lakehousePaths, withCatalog } from './catalog.ts';
 import { forgetMissingParquet, sweepEmptyPartitions, type ForgetReport } from './housekeeping.ts';
 import { dropFromMetadata } from './retention-files.ts';
 import { forgetDeletedSyncRows, markLost, type SyncFileKind } from './sync-files.ts';
-import { quoteString } from './table-writer.ts';
+import { quoteString } from './sql-text.ts';
 import { MIN_FREE_INODES } from '../recorder/index.ts';
 import { freeInodesTarget, freeSpaceTarget, statfsSpace, type DiskSpace } from './disk-space.ts';
 import { agedOut, listUnits, readCatalog, type Unit } from './retention-units.ts';

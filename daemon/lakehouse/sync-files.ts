@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
 import { sha256File } from './file-hash.ts';
-import { quoteString } from './table-writer.ts';
+import { quoteString } from './sql-text.ts';
 
 /**
  * The catalog's `sync_files` table: every file central may want (a recorded split, a lakehouse parquet file,

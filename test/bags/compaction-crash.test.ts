@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import { listParquet } from '../../daemon/lakehouse/table-writer.ts';
+import { listParquet } from '../../daemon/lakehouse/parquet-files.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
 import { bundleChild } from '../helpers/fast-child.ts';
 import { eventFlushes, recordedSegments } from '../helpers/lakehouse-segments.ts';

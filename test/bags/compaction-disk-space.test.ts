@@ -5,7 +5,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { lakehousePaths } from '../../daemon/lakehouse/catalog.ts';
 import { compactLakehouse, CompactionError } from '../../daemon/lakehouse/compaction.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import { listParquet } from '../../daemon/lakehouse/table-writer.ts';
+import { listParquet } from '../../daemon/lakehouse/parquet-files.ts';
 import { runMain } from '../helpers/cli.ts';
 import { recordedSegments } from '../helpers/lakehouse-segments.ts';
 import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';

@@ -8,7 +8,7 @@ import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { CompactionJob } from '../../daemon/lakehouse/compaction-job.ts';
 import { compactLakehouse, CompactionError } from '../../daemon/lakehouse/compaction.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import { listParquet } from '../../daemon/lakehouse/table-writer.ts';
+import { listParquet } from '../../daemon/lakehouse/parquet-files.ts';
 import { ROOT, runMain, tempDir } from '../helpers/cli.ts';
 import { recordedSegments } from '../helpers/lakehouse-segments.ts';
 

@@ -4,7 +4,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { compactLakehouse } from '../../daemon/lakehouse/compaction.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import { quoteString } from '../../daemon/lakehouse/table-writer.ts';
+import { quoteString } from '../../daemon/lakehouse/sql-text.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { recordedSegments } from '../helpers/lakehouse-segments.ts';
 

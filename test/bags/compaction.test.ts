@@ -7,7 +7,7 @@ import { compactLakehouse, CompactionError } from '../../daemon/lakehouse/compac
 import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { applyRetention } from '../../daemon/lakehouse/retention.ts';
-import { listParquet } from '../../daemon/lakehouse/table-writer.ts';
+import { listParquet } from '../../daemon/lakehouse/parquet-files.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ageCatalog, eventFlushes, recordedSegments } from '../helpers/lakehouse-segments.ts';

@@ -7,7 +7,7 @@ import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { applyRetention, type RetentionOptions } from '../../daemon/lakehouse/retention.ts';
-import { commitStaged } from '../../daemon/lakehouse/table-writer.ts';
+import { commitStaged } from '../../daemon/lakehouse/parquet-files.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { RETENTION_DEFAULTS, testLakehouse } from '../helpers/test-lakehouse.ts';

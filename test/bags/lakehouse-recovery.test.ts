@@ -8,7 +8,7 @@ import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import type { LakehouseOptions } from '../../daemon/lakehouse/lakehouse.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import { commitStaged } from '../../daemon/lakehouse/table-writer.ts';
+import { commitStaged } from '../../daemon/lakehouse/parquet-files.ts';
 import { RECORDING_MARKER } from '../../daemon/recorder/recorder.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';

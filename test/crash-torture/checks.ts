@@ -7,7 +7,7 @@ import type { AgentEventRecord } from '../../daemon/contract/agent-event-record.
 import { agentEventsOf } from '../../daemon/util/agent-events-of.ts';
 import { readJournalDir } from '../../daemon/journal/read-only.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
-import { listParquet } from '../../daemon/lakehouse/table-writer.ts';
+import { listParquet } from '../../daemon/lakehouse/parquet-files.ts';
 import { alive } from '../../daemon/lifecycle/data-dir.ts';
 
 export const RECORDING = '.recording';

@@ -5,7 +5,7 @@ import type { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
-import { quoteString } from '../../daemon/lakehouse/table-writer.ts';
+import { quoteString } from '../../daemon/lakehouse/sql-text.ts';
 import type { MemoryJournal } from './memory-journal.ts';
 import { recordSmallBag } from './recorded-bag.ts';
 

@@ -7,7 +7,7 @@ import type { SyncStatus } from '../../daemon/contract/sync-status.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { listSyncFiles, type SyncFile } from '../../daemon/lakehouse/sync-files.ts';
-import { quoteString } from '../../daemon/lakehouse/table-writer.ts';
+import { quoteString } from '../../daemon/lakehouse/sql-text.ts';
 import { centralConfig, FLEET, ROBOT, waitOnline } from '../central/central-harness.ts';
 import type { Cleanup } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
