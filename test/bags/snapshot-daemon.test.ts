@@ -10,6 +10,7 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { API_COMPONENTS } from '../../daemon/components/api.ts';
 import { BAGS_COMPONENTS } from '../../daemon/components/bags.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
 import type { ComponentSpec } from '../../daemon/lifecycle/component.ts';
@@ -165,8 +166,8 @@ describe('bag snapshot on a running daemon', () => {
       const bags = BAGS_COMPONENTS.find((c) => c.name === 'lakehouse')!;
       const snapshot: ComponentSpec = {
         ...BAGS_COMPONENTS.find((c) => c.name === 'snapshot')!,
-        create: (ctx) =>
-          new Snapshotter({
+        create: (ctx) => {
+          const snapshotter = new Snapshotter({
             bus: ctx.bus,
             definitions: ctx.definitions,
             log: ctx.log,
@@ -174,7 +175,11 @@ describe('bag snapshot on a running daemon', () => {
             settings: ctx.config.recorder.snapshot,
             writing: { ...ctx.config.recorder, chunk_size_bytes: 1024 },
             io,
-          }),
+          });
+          ctx.provide(PORTS.snapshot, snapshotter);
+          ctx.provide(PORTS.recording, snapshotter);
+          return snapshotter;
+        },
       };
       const daemon = new Daemon({
         config: parseConfigText(text, 'edge.yaml'),

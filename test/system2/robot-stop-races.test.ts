@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { COMPONENTS } from '../../daemon/components/index.ts';
-import { SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
+import { provideAgent, SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { PolicyDecision } from '../../daemon/contract/policy-hook.ts';
@@ -285,7 +285,10 @@ describe('a stop and the agent restarting', () => {
       cwd: dir.path,
       specs: [
         stop,
-        { ...spec, create: (ctx) => new AgentComponent(ctx, { navigation: drivingNavigator(ctx.bus, codec) }) },
+        {
+          ...spec,
+          create: (ctx) => provideAgent(ctx, new AgentComponent(ctx, { navigation: drivingNavigator(ctx.bus, codec) })),
+        },
       ],
     });
     await daemon.start();
