@@ -1,36 +1,31 @@
-import type { IPublishPacket } from 'mqtt';
-import { CommandRates, type CommandKind } from './command-rate.ts';
+import { CommandRates } from './command-rate.ts';
 import { redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { PORTS, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
-import { nowNs } from '../daemon/util/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
 import { rateLimitedErrors, within } from '../daemon/util/index.ts';
-import { centralClientId, readTlsFiles } from './link-settings.ts';
+import { sessionOptions } from './link-settings.ts';
 import { IntentIntake, type Ack } from './intent-intake.ts';
 import { MqttConnection } from './mqtt-connection.ts';
 import { Outbox } from './outbox.ts';
 import { RemoteConfig } from './remote-config.ts';
 import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
-import { parseResend } from './resend.ts';
 import { centralTopics, type CentralTopics } from './topics.ts';
-import { authorityProblem, commandGate, commandTopicOf } from './command-gate.ts';
+import { authorityProblem, commandGate } from './command-gate.ts';
+import { CommandRouter } from './command-router.ts';
+import { Heartbeat, type HeartbeatCounts } from './heartbeat.ts';
+import { linkProblem, statusMessage } from './link-status.ts';
 import type { CommandSignatureCheck } from './command-signature-check.ts';
 import { linkMetrics } from './link-metrics.ts';
 import { RefusalWatch, refusalWords, type RefusalReport } from './link-refusals.ts';
 import { Budget } from './sync/budget.ts';
 import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
-import { heartbeatSync } from './sync/heartbeat-sync.ts';
 
 /**
  * How long a stop waits for messages in flight (the offline status, the last batches) to be acknowledged:
  * the link stops first, and what it spends here the recorder and the rest have less of within the daemon's 5 s.
  */
 const STOP_GRACE_MS = 2000;
-/** How long the broker's "another client with this client id" is remembered for status. */
-const TAKEOVER_WINDOW_MS = 10 * 60_000;
-/** Room for an intent's MQTT packet around its payload (topic, properties). */
-const PACKET_HEADROOM = 64 * 1024;
 
 interface Running {
   connection: MqttConnection;
@@ -38,10 +33,10 @@ interface Running {
   online: boolean;
   outbox: Outbox;
   intake: IntentIntake;
+  /** Each message from central to its handler. */
+  router: CommandRouter;
   remoteConfig: RemoteConfig;
-  heartbeat: NodeJS.Timeout;
-  /** A heartbeat waits for its PUBACK. */
-  heartbeatInFlight: boolean;
+  heartbeat: Heartbeat;
   topics: CentralTopics;
   /** The link's one upload budget: heartbeats and acks, then events, then bulk. */
   budget: Budget;
@@ -63,8 +58,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   #ctx: ComponentContext;
   #s: CentralSettings;
   #running: Running | undefined;
-  #heartbeats = 0;
-  #heartbeatsSkipped = 0;
+  readonly #heartbeats: HeartbeatCounts = { sent: 0, skipped: 0 };
   #ackFailures = 0;
   /** agent.enabled, taken live (applySettings): intents are refused without an agent. */
   #agentEnabled: boolean;
@@ -82,59 +76,6 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     this.#logRate = rateLimitedErrors(ctx.log);
   }
 
-  /**
-   * One message from central: its signature first (a forged one takes no rate and acts on nothing), then its
-   * kind's rate, then its handler. Resolves with the PUBACK reason code. A stop intent central signed halts the
-   * robot as soon as its signature is checked (IntentIntake.haltFirst), whatever comes of it after.
-   */
-  async #command(
-    running: Running,
-    topic: string,
-    payload: Buffer,
-    packet: IPublishPacket,
-    logErrors: ReturnType<typeof rateLimitedErrors>,
-  ): Promise<number> {
-    const { topics } = running;
-    const commandTopic = commandTopicOf(topic, topics);
-    if (!commandTopic) return 0x80; // the link subscribes to command topics only
-    // A stop intent halts the robot once central's signature is known good, in this tick: before its counter is on
-    // disk, its rate, and its run's acceptance, each of which can wait.
-    const verdict = await running.signatures.check(commandTopic, payload, packet.properties?.userProperties, () => {
-      if (commandTopic === 'intents') running.intake.haltFirst(payload, packet);
-    });
-    if (!verdict.ok) {
-      const { code, message } = verdict;
-      logErrors(`signature:${code}`, { topic, code, err: message }, 'central: a command was refused');
-      if (commandTopic === 'intents' || commandTopic === 'config')
-        running.intake.refuseUnread(topic, payload, packet, { code, message });
-      return 0x87; // not authorized
-    }
-    if (this.#overRate(topic, topics)) return 0x97; // quota exceeded
-    // Bulk sync needs to know whether central's key vouched for a grant: an unsigned one may not name storage.
-    if (topic === topics.grants && running.sync) return running.sync.handle(payload, verdict.signed);
-    if (topic === topics.resend) return this.#resend(running, payload, logErrors);
-    return running.intake.handle(topic, payload, packet);
-  }
-
-  /** A command past its kind's rate (central.rate_limits): refused with PUBACK 0x97, counted, logged rate-limited. */
-  #overRate(topic: string, topics: CentralTopics): boolean {
-    const kind: CommandKind | undefined =
-      topic === topics.intents
-        ? 'intents'
-        : topic === topics.config
-          ? 'configs'
-          : topic === topics.resend
-            ? 'resends'
-            : undefined;
-    if (!kind || this.#rates.take(kind)) return false;
-    this.#logRate(
-      `rate:${kind}`,
-      { kind, refused: this.#rates.refused[kind] },
-      `central: ${kind} past central.rate_limits.${kind}_per_min refused (a flood on the link, or the limit too low)`,
-    );
-    return true;
-  }
-
   applySettings(config: EdgeConfig): void {
     this.#agentEnabled = config.agent.enabled;
   }
@@ -144,7 +85,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const s = this.#s;
     const { id: robot, fleet } = config.robot;
     const topics = centralTopics(s.topic_prefix, fleet, robot);
-    const tls = readTlsFiles(s);
+    const session = sessionOptions(s, fleet, robot, topics); // the TLS files are read here
     const path = outboxCursorPath(dataDir);
     const { state: cursor, problem } = loadCursor(path, journal.firstSeq ?? 1, journal.lastSeq);
     if (problem)
@@ -157,36 +98,15 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     // The link goes up before the outbox exists only in name: callbacks read `this.#running` when they fire.
     let running: Running | undefined;
     const connection = new MqttConnection({
-      url: s.url,
-      clientId: centralClientId(s, fleet, robot),
-      ...(s.username ? { username: s.username } : {}),
-      ...(s.password ? { password: s.password } : {}),
-      ...tls,
-      keepaliveS: s.keepalive_s,
-      connectTimeoutMs: s.connect_timeout_s * 1000,
-      sessionExpiryS: s.session_expiry_s,
-      reconnectMinMs: s.reconnect_min_s * 1000,
-      reconnectMaxMs: s.reconnect_max_s * 1000,
-      maximumPacketSize: s.max_intent_bytes + PACKET_HEADROOM,
+      ...session,
       // No ts: the broker sends it when the link is lost, long after it was written.
       will: {
         topic: topics.status,
         payload: Buffer.from(
-          JSON.stringify({ ...this.#status('offline', 'connection lost (last will)'), ts: undefined }),
+          JSON.stringify({ ...this.#statusMessage('offline', 'connection lost (last will)'), ts: undefined }),
         ),
       },
-      // An intent is a command, never a state: a retained one would come again at every subscribe (each
-      // reconnect), and run again once the agent no longer remembers its id. The session's subscription
-      // keeps retained intents from being sent again; one that still comes is refused (IntentIntake).
-      subscriptions: [
-        ...(s.intents ? [{ topic: topics.intents, retainHandling: 1 as const }] : []),
-        { topic: topics.config, retainHandling: 0 as const },
-        ...(s.sync.enabled ? [{ topic: topics.grants, retainHandling: 1 as const }] : []),
-        { topic: topics.resend, retainHandling: 1 as const },
-      ],
-      unsubscriptions: s.intents ? [] : [topics.intents],
-      onMessage: (topic, payload, packet) =>
-        running ? this.#command(running, topic, payload, packet, logErrors) : Promise.resolve(0x80),
+      onMessage: (topic, payload, packet) => running?.router.handle(topic, payload, packet) ?? Promise.resolve(0x80),
       onConnect: () => running && this.#online(running),
       onClose: () => {
         if (!running) return;
@@ -251,22 +171,46 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     });
     // Before the first message can come: a counter file that cannot be read stops the link here, not later.
     const signatures = commandGate({ settings: s, dataDir, fleet, robot, log });
-    const heartbeat = setInterval(() => this.#heartbeat(), s.heartbeat_s * 1000);
-    heartbeat.unref();
+    const router = new CommandRouter({
+      topics,
+      signatures,
+      rates: this.#rates,
+      intake,
+      outbox,
+      sync,
+      logErrors,
+      logRate: this.#logRate,
+      log,
+    });
+    const heartbeat = new Heartbeat({
+      periodS: s.heartbeat_s,
+      counts: this.#heartbeats,
+      online: () => this.#running?.online === true,
+      daemonStatus: this.#ctx.daemonStatus,
+      lastSeq: () => journal.lastSeq,
+      outbox,
+      signatures,
+      sync,
+      budget,
+      refusals: () => this.#refusals(signatures, sync),
+      statusPage: () => this.#statusPage(),
+      publish: (payload) => connection.publish(topics.heartbeat, payload),
+    });
     running = {
       connection,
       online: false,
       outbox,
       intake,
       remoteConfig,
+      router,
       heartbeat,
-      heartbeatInFlight: false,
       topics,
       budget,
       sync,
       signatures,
     };
     this.#running = running;
+    heartbeat.start();
     outbox.start();
     sync?.start();
     log.info(
@@ -284,7 +228,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const running = this.#running;
     if (!running) return;
     this.#running = undefined;
-    clearInterval(running.heartbeat);
+    running.heartbeat.stop();
     const { connection, outbox, topics } = running;
     // No new batches: the link waits only for what is in flight, and the cursor is written once it settled.
     outbox.offline();
@@ -296,7 +240,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       // Said before the clean DISCONNECT, which keeps the broker from publishing the will; close() waits for
       // its PUBACK with the rest in flight (a failure is the will's to cover).
       connection
-        .publish(topics.status, JSON.stringify(this.#status('offline', reason ?? 'the daemon stopped')), {
+        .publish(topics.status, JSON.stringify(this.#statusMessage('offline', reason ?? 'the daemon stopped')), {
           retain: true,
         })
         .catch(() => undefined);
@@ -327,13 +271,13 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       },
       rate_limited: { ...this.#rates.refused },
       signatures: { ...running.signatures.counts },
-      refused: this.#refusals(running),
+      refused: this.#refusals(running.signatures, running.sync),
       intents: { ...intake.counts },
       configs: { ...running.remoteConfig.counts },
       ...(running.sync ? { sync: running.sync.status() } : {}),
-      heartbeats: this.#heartbeats,
+      heartbeats: this.#heartbeats.sent,
     };
-    const link = this.#linkProblem(running);
+    const link = linkProblem(running);
     // Central's authority: no key pinned (it cannot command this robot), or the file's opt-out (anyone can).
     const authority = authorityProblem(running.signatures);
     const refusals = refusalWords(details.refused);
@@ -347,33 +291,10 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     };
   }
 
-  /**
-   * Why the link itself does not carry what it should: knocked off by a twin, offline, a subscription refused, a
-   * batch refused, sync.
-   */
-  #linkProblem(running: Running): string | undefined {
-    const { connection, outbox } = running;
-    // Once is a restart's overlap; again and again is a second client with this client id, one of them ours.
-    const takeovers = connection.takeoversWithin(TAKEOVER_WINDOW_MS);
-    if (takeovers >= 2)
-      return `the broker dropped this robot's connection ${takeovers} times in ${TAKEOVER_WINDOW_MS / 60_000} min, each soon after taking it: another client with this client id (${connection.clientId}) connects (a second daemon with this robot.id, or another login taking its place), or the network drops it; give each robot its own robot.id, and set up the broker so that a login's client id is its own (\`auraison-edge central acl\`, docs/central-link.md)`;
-    if (!running.online) {
-      const why = connection.lastError ?? (connection.connected ? 'subscribing' : 'not connected yet');
-      return `offline (${why}); ${outbox.backlog} journal record(s) wait for central, sent on reconnect`;
-    }
-    // Events and heartbeats still go up: the robot looks fine from central, and hears nothing from it.
-    if (connection.subscriptionProblem)
-      return `connected, but ${connection.subscriptionProblem}: what central sends there does not reach this robot`;
-    if (outbox.lastError) return outbox.lastError;
-    const syncProblem = running.sync?.status().degraded;
-    if (syncProblem) return `bulk sync: ${syncProblem} (uploads go on; check the data dir's disk)`;
-    return undefined;
-  }
-
   /** Every refusal of the link, as status, heartbeats and metrics show them. */
-  #refusals(running: Running): RefusalReport {
-    const { verified: _verified, unchecked: _unchecked, ...signature } = running.signatures.counts;
-    const refused = running.sync?.status().refused;
+  #refusals(signatures: CommandSignatureCheck, sync: SyncManager | undefined): RefusalReport {
+    const { verified: _verified, unchecked: _unchecked, ...signature } = signatures.counts;
+    const refused = sync?.status().refused;
     return this.#refusalWatch.report({
       signature,
       rate_limited: { ...this.#rates.refused },
@@ -387,7 +308,6 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     return this.#running?.sync?.status();
   }
 
-  /** Pauses or resumes bulk uploads from here (the CLI, the API), once the pause file says so; false without sync. */
   /**
    * Pauses or resumes bulk uploads from the robot (CLI, API, page). `central` with a resume also lifts central's
    * pause, for an operator on the robot who decides otherwise (central's next pause holds again).
@@ -413,11 +333,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       outbox: running.outbox,
       intents: running.intake.counts,
       configs: running.remoteConfig.counts,
-      heartbeats: this.#heartbeats,
-      heartbeatsSkipped: this.#heartbeatsSkipped,
+      heartbeats: this.#heartbeats.sent,
+      heartbeatsSkipped: this.#heartbeats.skipped,
       ackFailures: this.#ackFailures,
       signatures: running.signatures.counts,
-      refused: this.#refusals(running),
+      refused: this.#refusals(running.signatures, running.sync),
       sync: running.sync?.status(),
       budget: running.budget.stats(),
     });
@@ -427,27 +347,17 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     running.online = true;
     const { connection, topics, outbox } = running;
     connection
-      .publish(topics.status, JSON.stringify(this.#status('online', undefined)), { retain: true })
+      .publish(topics.status, JSON.stringify(this.#statusMessage('online', undefined)), { retain: true })
       .catch((error: unknown) => {
         this.#ctx.log.warn({ err: (error as Error).message }, 'central: publishing the online status failed');
       });
     outbox.online();
     running.sync?.online();
-    this.#heartbeat();
+    running.heartbeat.beat();
   }
 
-  #status(state: 'online' | 'offline', reason: string | undefined): Record<string, unknown> {
-    const { id, fleet } = this.#ctx.config.robot;
-    return {
-      schema: 'auraison.status/1',
-      robot: id,
-      fleet,
-      state,
-      ...(reason ? { reason } : {}),
-      ...(state === 'online' ? this.#statusPage() : {}),
-      pid: process.pid,
-      ts: nowNs().toString(),
-    };
+  #statusMessage(state: 'online' | 'offline', reason: string | undefined): Record<string, unknown> {
+    return statusMessage(this.#ctx.config.robot, state, reason, () => this.#statusPage());
   }
 
   /**
@@ -457,65 +367,6 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   #statusPage(): { status_url?: string } {
     const url = this.#ctx.ports.get(PORTS.api)?.url;
     return url ? { status_url: `${url}/` } : {};
-  }
-
-  /** Central asks for events again (resend.ts): PUBACK 0 once queued or when there is nothing to send. */
-  #resend(running: Running, payload: Buffer, logErrors: ReturnType<typeof rateLimitedErrors>): number {
-    const request = parseResend(payload);
-    if (typeof request === 'string') {
-      logErrors('resend', { problem: request }, 'central: a resend request from central was refused');
-      return 0x99; // payload format invalid
-    }
-    const skipped = running.outbox.resend(request.journal_id, request.from_seq, request.to_seq);
-    if (skipped) this.#ctx.log.info({ ...request, skipped }, 'central: resend request: nothing sent again');
-    else this.#ctx.log.info(request, 'central: central asked for events again; sending them');
-    return 0;
-  }
-
-  #heartbeat(): void {
-    const running = this.#running;
-    if (!running?.online) return; // a heartbeat is for now: none is queued while offline
-    // Nor while the last one waits for its PUBACK: a broker that keeps the link and acknowledges nothing
-    // would have the client hold one more each period, for as long as the link holds, and send them all later.
-    if (running.heartbeatInFlight) {
-      this.#heartbeatsSkipped++;
-      return;
-    }
-    const status = this.#ctx.daemonStatus();
-    const problems = Object.entries(status.components)
-      .filter(([, h]) => h.state === 'degraded' || h.state === 'failed')
-      .map(([component, h]) => ({ component, state: h.state, reason: h.reason ?? '' }));
-    const { outbox } = running;
-    const payload = {
-      schema: 'auraison.heartbeat/1',
-      robot: status.robot.id,
-      fleet: status.robot.fleet,
-      ts: nowNs().toString(),
-      uptime_s: status.uptime_s,
-      components: Object.fromEntries(Object.entries(status.components).map(([name, h]) => [name, h.state])),
-      problems,
-      outbox: {
-        journal_id: outbox.journalId,
-        acked_seq: outbox.ackedSeq,
-        last_seq: this.#ctx.journal.lastSeq,
-        backlog: outbox.backlog,
-      },
-      // Which config from central is in force: after a restart, or a local reload that set it aside.
-      config: status.central_config ?? null,
-      // A robot under attack shows on the fleet page: what the link refused, and whether central can command it.
-      refused: this.#refusals(running),
-      authority: authorityProblem(running.signatures) ?? null,
-      // Bulk sync's progress, for the fleet page's sync column; null without central.sync.enabled.
-      sync: running.sync ? heartbeatSync(running.sync.status()) : null,
-      ...this.#statusPage(),
-    };
-    this.#heartbeats++;
-    running.heartbeatInFlight = true;
-    void running.budget.take(JSON.stringify(payload).length, 'control'); // counted, never waits
-    running.connection
-      .publish(running.topics.heartbeat, JSON.stringify(payload))
-      .catch(() => undefined) // the next one says it all again
-      .finally(() => (running.heartbeatInFlight = false));
   }
 
   #sendAck(

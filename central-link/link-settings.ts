@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { CentralSettings } from '../daemon/config/index.ts';
+import type { MqttConnectionOptions } from './mqtt-connection.ts';
+import type { CentralTopics } from './topics.ts';
+
+/** Room for an intent's MQTT packet around its payload (topic, properties). */
+const PACKET_HEADROOM = 64 * 1024;
 
 /**
  * What the daemon's link and `auraison-edge central check` take from `central.*` alike, so the check tries
@@ -9,6 +14,41 @@ import type { CentralSettings } from '../daemon/config/index.ts';
 /** The client id that names the robot's session at the broker. */
 export function centralClientId(settings: Pick<CentralSettings, 'client_id'>, fleet: string, robot: string): string {
   return settings.client_id || `auraison-edge-${fleet}-${robot}`;
+}
+
+/**
+ * The robot's session at the broker from `central.*`: who it is, its TLS files (read now), its timing, and what it
+ * subscribes to.
+ */
+export function sessionOptions(
+  s: CentralSettings,
+  fleet: string,
+  robot: string,
+  topics: CentralTopics,
+): Omit<MqttConnectionOptions, 'will' | 'onMessage' | 'onConnect' | 'onClose' | 'log' | 'random'> {
+  return {
+    url: s.url,
+    clientId: centralClientId(s, fleet, robot),
+    ...(s.username ? { username: s.username } : {}),
+    ...(s.password ? { password: s.password } : {}),
+    ...readTlsFiles(s),
+    keepaliveS: s.keepalive_s,
+    connectTimeoutMs: s.connect_timeout_s * 1000,
+    sessionExpiryS: s.session_expiry_s,
+    reconnectMinMs: s.reconnect_min_s * 1000,
+    reconnectMaxMs: s.reconnect_max_s * 1000,
+    maximumPacketSize: s.max_intent_bytes + PACKET_HEADROOM,
+    // An intent is a command, never a state: a retained one would come again at every subscribe (each
+    // reconnect), and run again once the agent no longer remembers its id. The session's subscription
+    // keeps retained intents from being sent again; one that still comes is refused (IntentIntake).
+    subscriptions: [
+      ...(s.intents ? [{ topic: topics.intents, retainHandling: 1 as const }] : []),
+      { topic: topics.config, retainHandling: 0 as const },
+      ...(s.sync.enabled ? [{ topic: topics.grants, retainHandling: 1 as const }] : []),
+      { topic: topics.resend, retainHandling: 1 as const },
+    ],
+    unsubscriptions: s.intents ? [] : [topics.intents],
+  };
 }
 
 /** The PEM files named in `central.*`, read now: one that cannot be read is an error naming its key. */
