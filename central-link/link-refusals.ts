@@ -1,7 +1,7 @@
 import type { CommandKind } from './command-rate.ts';
 
 /** Every command the link refused, by who refused it: each count is its owner's (the gate, the rates, bulk sync). */
-export interface RefusalCounts {
+export type RefusalCounts = {
   /** Not central's: no key, unsigned, a bad signature, another robot's or topic's, replayed (by refusal code). */
   signature: Record<string, number>;
   /** Past central.rate_limits, by kind. */
@@ -10,13 +10,13 @@ export interface RefusalCounts {
   grants: number;
   /** `stored` for a file this robot did not upload under that key. */
   stored: number;
-}
+};
 
 /** What status and each heartbeat say of them: the counts, their sum, and when the sum last grew (ISO 8601). */
-export interface RefusalReport extends RefusalCounts {
+export type RefusalReport = RefusalCounts & {
   total: number;
   last_at: string | null;
-}
+};
 
 /** How long after the last refusal the link stays `degraded`: an attack is seen on the fleet page, then it settles. */
 const RECENT_MS = 15 * 60_000;

@@ -24,7 +24,7 @@ export interface ChainStreamOptions {
 }
 
 /** What one endpoint has done lately, for health and `llm check`. */
-export interface EndpointHealth {
+export type EndpointHealth = {
   name: string;
   base_url: string;
   model: string;
@@ -34,7 +34,7 @@ export interface EndpointHealth {
   last_ttft_ms: number | null;
   last_error: string | null;
   cooling_down: boolean;
-}
+};
 
 type Attempt =
   | { ok: true; events: AssistantMessageEvent[] }

@@ -1,5 +1,6 @@
 import { actionOfService, actionTypeOfSendGoal } from '../../daemon/actions/index.ts';
 import { actionCounters, ZenohActionProxy, type ActionContext } from './action-proxy.ts';
+import type { StatusFigures } from '../../daemon/contract/index.ts';
 
 /**
  * The Zenoh graph's action servers selected by zenoh.actions.call, each served on the bus as the same action while
@@ -20,7 +21,7 @@ export class ZenohActionBridge {
     this.#callable = callable;
   }
 
-  details(): Record<string, unknown> {
+  details(): StatusFigures {
     return {
       ...this.counters,
       calling: [...this.#proxies.keys()],

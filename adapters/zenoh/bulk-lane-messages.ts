@@ -1,5 +1,6 @@
 import type { PublisherOptions } from '@eclipse-zenoh/zenoh-ts';
 import type { LinkState, ZenohLink } from './zenoh-link.ts';
+import type { StatusFigures } from '../../daemon/contract/index.ts';
 
 /** The session's settings, as ZenohLinkOptions without what cannot cross threads (the logger, callbacks). */
 export interface BulkLaneLinkSettings {
@@ -42,7 +43,7 @@ export type FromLane =
   /** A session is up with every publisher declared on it (ZenohLink.onUp). */
   | { type: 'up' }
   | { type: 'put'; seq: number; ok: boolean }
-  | { type: 'details'; details: Record<string, unknown>; counters: LinkCounters; unhandled: number }
+  | { type: 'details'; details: StatusFigures; counters: LinkCounters; unhandled: number }
   /** A pino JSON line of the lane's logger. */
   | { type: 'log'; line: string }
   | { type: 'closed' };

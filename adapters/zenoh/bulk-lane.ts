@@ -11,6 +11,7 @@ import type {
   WirePublisherOptions,
 } from './bulk-lane-messages.ts';
 import type { LinkPublisher, LinkState } from './zenoh-link.ts';
+import type { StatusFigures } from '../../daemon/contract/index.ts';
 
 export interface BulkLaneOptions extends BulkLaneLinkSettings {
   log: Logger;
@@ -75,7 +76,7 @@ export class BulkLane {
   #past: Record<string, number> = {};
   #state: LinkState = 'connecting';
   #reason: string | undefined;
-  #details: Record<string, unknown> = {};
+  #details: StatusFigures = {};
   #lastExit: string | undefined;
   #publishers = new Map<number, { key: string; options: WirePublisherOptions }>();
   #nextId = 1;
@@ -107,7 +108,7 @@ export class BulkLane {
     return this.#reason;
   }
 
-  details(): Record<string, unknown> {
+  details(): StatusFigures {
     return {
       ...this.#details,
       state: this.#state,

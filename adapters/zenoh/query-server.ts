@@ -6,13 +6,13 @@ import { loadZenoh } from './zenoh-runtime.ts';
 
 export const OCTET_STREAM = 'application/octet-stream';
 
-export interface QueryServerCounters {
+export type QueryServerCounters = {
   queries: number;
   answered: number;
   errors: number;
   /** Replies over max_sample_bytes, answered with an error instead (the bridge would drop the session). */
   oversize: number;
-}
+};
 
 /**
  * Bus queries served as Zenoh queryables under the same key (`ai/inference/vla/*` answers

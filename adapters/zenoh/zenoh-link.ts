@@ -5,6 +5,7 @@ import { READ_ACK_KEY, ReadAcks } from './read-acks.ts';
 import { openSession } from './session-open.ts';
 import { SessionSocket } from './session-socket.ts';
 import { loadZenoh, WEBSOCKET_MAX_MESSAGE_BYTES, type ZenohModule } from './zenoh-runtime.ts';
+import type { StatusFigures } from '../../daemon/contract/index.ts';
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
 
@@ -157,7 +158,7 @@ export class ZenohLink {
     return this.#reason;
   }
 
-  details(): Record<string, unknown> {
+  details(): StatusFigures {
     return {
       endpoint: this.endpoint,
       state: this.#state,

@@ -40,3 +40,4 @@ export {
 export { PORTS, type Listening, type Port, type Ports, type Provide, type RecordingActivity } from './ports.ts';
 export type { ExternalRun, ExternalRuns, ExternalRunStatus, SplitIndexer, SyncService } from './ports.ts';
 export type { BudgetStats, CurrentUpload, PausedBy, SyncPriority, SyncStatus } from './sync-status.ts';
+export type { StatusFigure, StatusFigures } from './status-figures.ts';

@@ -150,7 +150,7 @@ export interface RobotStopOutcome {
 }
 
 /** A latched stop: who stopped the robot, why, and since when (ISO 8601). */
-export interface StopLatchState {
+export type StopLatchState = {
   by: string;
   reason: string | null;
   since: string;
@@ -158,7 +158,7 @@ export interface StopLatchState {
   persisted: boolean;
   /** Why the latch file could not be written or read, or null. */
   error: string | null;
-}
+};
 
 /** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */
 export interface StopOrder {

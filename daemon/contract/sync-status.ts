@@ -5,7 +5,7 @@ export type SyncPriority = 'control' | 'events' | 'bulk';
 export type PausedBy = 'central' | 'local';
 
 /** The file bulk sync is uploading now. */
-export interface CurrentUpload {
+export type CurrentUpload = {
   path: string;
   kind: string;
   size: number;
@@ -13,10 +13,10 @@ export interface CurrentUpload {
   sent: number;
   bytes_per_s: number;
   eta_s: number | null;
-}
+};
 
 /** The central link's send budget, as status shows it. */
-export interface BudgetStats {
+export type BudgetStats = {
   /** The rate in force now (the window's, or the budget's); 0 = unlimited. */
   bytes_per_s: number;
   /** Bytes granted since the budget was made, per priority. */
@@ -25,10 +25,10 @@ export interface BudgetStats {
   waiting: Record<SyncPriority, number>;
   /** Why bulk is paused (pauseBulk's reason, or `outside upload windows`); absent when it may send. */
   bulk_paused?: string;
-}
+};
 
 /** Bulk sync's figures (GET /sync, /status and the heartbeat's). */
-export interface SyncStatus {
+export type SyncStatus = {
   online: boolean;
   /** `since` (ISO time) for a pause from central or here, which lasts across restarts until resumed. */
   paused: { by: PausedBy | 'window'; reason: string; since?: string } | null;
@@ -46,4 +46,4 @@ export interface SyncStatus {
   /** Grants to an origin central.sync.storage_origins does not pin; `stored` for a file this robot did not upload. */
   refused: { grants: number; stored: number };
   budget: BudgetStats;
-}
+};

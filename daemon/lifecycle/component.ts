@@ -4,7 +4,7 @@ import type { Bus } from '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 import type { RobotGraph } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { Journal, Port, Ports, Provide, RobotStopAuthority } from '../contract/index.ts';
+import type { Journal, Port, Ports, Provide, RobotStopAuthority, StatusFigures } from '../contract/index.ts';
 import type { OverlayRequest, OverlayStaged } from './config-overlay.ts';
 import type { DaemonStatus } from './daemon-status.ts';
 
@@ -20,7 +20,7 @@ export interface ComponentHealth {
    */
   alive?: boolean;
   /** Component-specific figures for /status and /metrics. */
-  details?: Record<string, unknown>;
+  details?: StatusFigures;
 }
 
 /**

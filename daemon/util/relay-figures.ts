@@ -4,7 +4,7 @@ import type { MetricFamily } from '../contract/index.ts';
  * One relay's figures as the bridge of its destination side counts them (docs/joined-graphs.md): the same shape in
  * status and /metrics whichever bridge (Zenoh link, ROS 2) publishes the relayed topic.
  */
-export interface RelayFigures {
+export type RelayFigures = {
   from: string;
   to: string;
   /** Samples published to the destination graph. */
@@ -17,7 +17,7 @@ export interface RelayFigures {
   clamped: number;
   /** Velocity commands sent as zero while the operator's stop was latched. */
   held: number;
-}
+};
 
 /** `auraison_relay_*_total{topic, from, to}`, one family per figure. */
 export function relayMetricFamilies(relays: Record<string, RelayFigures>): MetricFamily[] {

@@ -6,11 +6,11 @@ import { DdsWorld, freshDomain, type DdsNode } from './dds-world.ts';
 
 const GRID = 'nav_msgs/msg/OccupancyGrid';
 
-interface Outbound {
+type Outbound = {
   sent: number;
   heldForLink: number;
   resent: number;
-}
+};
 
 /**
  * The sim's /map is published once, at start, maybe before the daemon's Zenoh link opens. Under the ros2dds mapping

@@ -6,12 +6,12 @@ import { ZenohNetwork, type Peer } from './zenoh-network.ts';
 const GRID = 'nav_msgs/msg/OccupancyGrid';
 const STRING = 'std_msgs/msg/String';
 
-interface Outbound {
+type Outbound = {
   sent: number;
   linkDrops: number;
   heldForLink: number;
   resent: number;
-}
+};
 
 describe('a latched topic the daemon publishes before its Zenoh link is up', () => {
   const cleanups: (() => Promise<void>)[] = [];

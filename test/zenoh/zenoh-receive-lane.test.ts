@@ -7,11 +7,11 @@ import { useZenohNetwork } from './zenoh-network.ts';
 
 const BYTES = 'std_msgs/msg/ByteMultiArray';
 
-interface LinkDetails {
+type LinkDetails = {
   state: string;
   declarations: number;
   keepalives: number;
-}
+};
 
 // The graph's topics come in on a session of their own, which sends nothing while their samples flow: any request
 // or put on a socket makes Linux delay its ACKs by 40 ms, and the remote-api bridge (Nagle on) holds every sample
