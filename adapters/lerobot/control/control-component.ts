@@ -3,18 +3,16 @@ import type { StopHookOutcome, StopLatchView, StopOrder } from '../../../daemon/
 import type { MetricFamily, MetricsProvider } from '../../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../../daemon/lifecycle/index.ts';
 import { exponentialBackoff } from '../../../daemon/util/index.ts';
-import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
+import { ControlLoop, LoopCrash, type ControlLoopOptions } from './control-loop.ts';
+import type { ComponentLoopStats, CrashCounts } from './control-loop-types.ts';
 import { monotonicMs } from './loop-clock.ts';
-import { LATENCY_BUCKETS_US, type HistogramSnapshot } from './latency-histogram.ts';
+import { loopMetrics } from './loop-metrics.ts';
+import { loopsHealth } from './loops-health.ts';
+
+export type { ComponentLoopStats, CrashCounts } from './control-loop-types.ts';
 
 /** What the component needs of a loop; a ControlLoop, or a double in tests. */
 export type LoopHandle = Pick<ControlLoop, 'name' | 'starting' | 'start' | 'stop' | 'alive' | 'stats'>;
-
-/** A loop's figures plus what the component adds: crashes by thread, the last one's cause, restarts after them. */
-export type ComponentLoopStats = ControlLoopStats & { restarts: number; crashes: CrashCounts; lastCrash?: string };
-
-/** Crashes of an autostart loop by the thread that died (kept across its restarts). */
-export type CrashCounts = Record<LoopCrash['thread'], number>;
 
 export interface ControlComponentOptions {
   createLoop?: (options: ControlLoopOptions) => LoopHandle;
@@ -310,160 +308,10 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
 
   health(): ComponentHealth {
     if (this.#state !== 'running') return { state: this.#state };
-    const stats = this.loopStats();
-    const dead = stats.filter((s) => !s.alive && !s.starting).map((s) => s.name);
-    const details = Object.fromEntries(
-      stats.map((s) => [
-        s.name,
-        {
-          alive: s.alive,
-          starting: s.starting,
-          mode: s.mode,
-          scheduling: s.scheduling,
-          ticks: s.ticks,
-          missed_deadlines: s.missedDeadlines,
-          stale_ticks: s.staleTicks,
-          underruns: s.underruns,
-          errors: s.errors,
-          non_finite_actions: s.nonFinite,
-          held_actions: s.held,
-          clamped_commands: s.clamped,
-          inference_overdue: s.inferenceOverdue,
-          restarts: s.restarts,
-          crashes: s.crashes,
-          ...(s.fault ? { fault: s.fault } : {}),
-          ...(s.lastCrash ? { last_crash: s.lastCrash } : {}),
-        },
-      ]),
-    );
-    // `alive` gates the systemd watchdog (daemon/lifecycle/systemd-notify.ts): a stalled loop stops the pings.
-    if (dead.length > 0)
-      return { state: 'degraded', alive: false, reason: `control loop(s) ${dead.join(', ')} stopped ticking`, details };
-    // A loop that ticks but whose inference died (it sends the safe action until restarted) or is overdue:
-    // degraded, yet alive, since the loop frame still works and the watchdog has nothing to restart.
-    const faults = stats.filter((s) => s.fault && !s.starting).map((s) => `${s.name}: ${s.fault}`);
-    if (faults.length > 0)
-      return { state: 'degraded', alive: true, reason: `control loop ${faults.join('; ')}`, details };
-    if (this.#stoppedBy) return { state: 'degraded', alive: true, reason: `control loops ${this.#stoppedBy}`, details };
-    return { state: 'running', alive: true, details };
+    return loopsHealth(this.loopStats(), this.#stoppedBy);
   }
 
   metrics(): MetricFamily[] {
-    const stats = this.loopStats();
-    const now = monotonicMs();
-    const counter = (name: string, help: string, value: (s: ComponentLoopStats) => number): MetricFamily => ({
-      name,
-      help,
-      type: 'counter',
-      samples: stats.map((s) => ({ labels: { loop: s.name }, value: value(s) })),
-    });
-    const histogram = (name: string, help: string, pick: (s: ControlLoopStats) => HistogramSnapshot): MetricFamily => ({
-      name,
-      help,
-      type: 'histogram',
-      samples: [],
-      histograms: stats.map((s) => {
-        const h = pick(s);
-        let cumulative = 0;
-        const buckets = h.counts.map((c, i) => {
-          cumulative += c;
-          return { le: i < LATENCY_BUCKETS_US.length ? LATENCY_BUCKETS_US[i]! / 1e6 : Infinity, count: cumulative };
-        });
-        return { labels: { loop: s.name }, buckets, sum: h.sumUs / 1e6, count: h.count };
-      }),
-    });
-    return [
-      counter('auraison_control_loop_ticks_total', 'Control loop iterations.', (s) => s.ticks),
-      counter(
-        'auraison_control_loop_missed_deadlines_total',
-        'Iterations that finished after the next tick was due, and ticks skipped.',
-        (s) => s.missedDeadlines,
-      ),
-      counter(
-        'auraison_control_loop_stale_ticks_total',
-        'Ticks that sent the safe action because an observation was stale or missing.',
-        (s) => s.staleTicks,
-      ),
-      {
-        name: 'auraison_control_loop_stale_observations_total',
-        help: 'Stale or missing observations per loop and topic.',
-        type: 'counter',
-        samples: stats.flatMap((s) =>
-          s.staleBySource.map((value, i) => ({ labels: { loop: s.name, topic: s.topics[i] ?? String(i) }, value })),
-        ),
-      },
-      counter(
-        'auraison_control_loop_underruns_total',
-        'Ticks of a chunked policy that found the action queue empty.',
-        (s) => s.underruns,
-      ),
-      counter(
-        'auraison_control_loop_errors_total',
-        'Ticks whose inference failed (the safe action was sent).',
-        (s) => s.errors,
-      ),
-      counter(
-        'auraison_control_loop_non_finite_actions_total',
-        'Policy actions with a NaN or infinite element, replaced by the safe action.',
-        (s) => s.nonFinite,
-      ),
-      counter(
-        'auraison_control_loop_held_actions_total',
-        "Policy actions replaced by the safe action while the operator's stop was latched.",
-        (s) => s.held,
-      ),
-      counter(
-        'auraison_control_loop_clamped_commands_total',
-        "Twist commands on the velocity topic clamped to policy.velocity's limits.",
-        (s) => s.clamped,
-      ),
-      counter('auraison_control_loop_restarts_total', 'Restarts of a crashed loop worker.', (s) => s.restarts),
-      {
-        name: 'auraison_control_loop_crashes_total',
-        help: "Deaths of an autostart loop's threads after it was ready, by thread: the loop thread, or an async loop's inference thread.",
-        type: 'counter',
-        samples: stats.flatMap((s) =>
-          (['loop', 'inference'] as const).map((thread) => ({
-            labels: { loop: s.name, thread },
-            value: s.crashes[thread],
-          })),
-        ),
-      },
-      counter(
-        'auraison_control_loop_inference_overdue_total',
-        'Async chunk requests awaited past chunking.inference_timeout_ms.',
-        (s) => s.inferenceOverdue,
-      ),
-      {
-        name: 'auraison_control_loop_inference_wait_seconds',
-        help: 'How long the async chunk in flight has been awaited (0: none in flight).',
-        type: 'gauge',
-        samples: stats.map((s) => ({
-          labels: { loop: s.name },
-          value: s.inferenceSentMs > 0 ? Math.max(0, now - s.inferenceSentMs) / 1000 : 0,
-        })),
-      },
-      counter(
-        'auraison_control_loop_observation_errors_total',
-        'Messages that could not become observations.',
-        (s) => s.observationErrors,
-      ),
-      {
-        name: 'auraison_control_loop_alive',
-        help: '1 while the loop ticks within its liveness timeout.',
-        type: 'gauge',
-        samples: stats.map((s) => ({ labels: { loop: s.name }, value: s.alive ? 1 : 0 })),
-      },
-      histogram(
-        'auraison_control_loop_latency_seconds',
-        "Time from a tick's scheduled start to its command being sent.",
-        (s) => s.latency,
-      ),
-      histogram(
-        'auraison_control_loop_jitter_seconds',
-        "Lateness of a tick's start against its schedule.",
-        (s) => s.jitter,
-      ),
-    ];
+    return loopMetrics(this.loopStats(), monotonicMs());
   }
 }

@@ -80,3 +80,9 @@ export interface ControlLoopStats extends LoopStats {
    */
   fault?: string;
 }
+
+/** Crashes of an autostart loop by the thread that died (kept across its restarts). */
+export type CrashCounts = Record<LoopCrash['thread'], number>;
+
+/** A loop's figures plus what the component adds: crashes by thread, the last one's cause, restarts after them. */
+export type ComponentLoopStats = ControlLoopStats & { restarts: number; crashes: CrashCounts; lastCrash?: string };

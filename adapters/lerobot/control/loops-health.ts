@@ -1,0 +1,44 @@
+import type { ComponentHealth } from '../../../daemon/lifecycle/index.ts';
+import type { ComponentLoopStats } from './control-loop-types.ts';
+
+/**
+ * The control component's health while it runs, from its loops' figures. `stoppedBy`: why the autostart loops
+ * are not running (an operator's stop with no latch to hold them), or undefined.
+ */
+export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | undefined): ComponentHealth {
+  const dead = stats.filter((s) => !s.alive && !s.starting).map((s) => s.name);
+  const details = Object.fromEntries(
+    stats.map((s) => [
+      s.name,
+      {
+        alive: s.alive,
+        starting: s.starting,
+        mode: s.mode,
+        scheduling: s.scheduling,
+        ticks: s.ticks,
+        missed_deadlines: s.missedDeadlines,
+        stale_ticks: s.staleTicks,
+        underruns: s.underruns,
+        errors: s.errors,
+        non_finite_actions: s.nonFinite,
+        held_actions: s.held,
+        clamped_commands: s.clamped,
+        inference_overdue: s.inferenceOverdue,
+        restarts: s.restarts,
+        crashes: s.crashes,
+        ...(s.fault ? { fault: s.fault } : {}),
+        ...(s.lastCrash ? { last_crash: s.lastCrash } : {}),
+      },
+    ]),
+  );
+  // `alive` gates the systemd watchdog (daemon/lifecycle/systemd-notify.ts): a stalled loop stops the pings.
+  if (dead.length > 0)
+    return { state: 'degraded', alive: false, reason: `control loop(s) ${dead.join(', ')} stopped ticking`, details };
+  // A loop that ticks but whose inference died (it sends the safe action until restarted) or is overdue:
+  // degraded, yet alive, since the loop frame still works and the watchdog has nothing to restart.
+  const faults = stats.filter((s) => s.fault && !s.starting).map((s) => `${s.name}: ${s.fault}`);
+  if (faults.length > 0)
+    return { state: 'degraded', alive: true, reason: `control loop ${faults.join('; ')}`, details };
+  if (stoppedBy) return { state: 'degraded', alive: true, reason: `control loops ${stoppedBy}`, details };
+  return { state: 'running', alive: true, details };
+}
