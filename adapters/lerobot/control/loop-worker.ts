@@ -1,3 +1,5 @@
+// Over 400 lines because it is the real-time thread whole: the tick path (gather, infer or pop, emit) reads
+// best in one place, and each of its jobs (board, chunker, reports, camera inputs, state) is already a module.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import '../../../daemon/bus/index.ts';
