@@ -14,7 +14,7 @@ import { centralTopics, type CentralTopics } from './topics.ts';
 import { authorityProblem, commandGate } from './command-gate.ts';
 import { CommandRouter } from './command-router.ts';
 import { Heartbeat, type HeartbeatCounts } from './heartbeat.ts';
-import { linkProblem, statusMessage } from './link-status.ts';
+import { linkProblem, statusMessage, type StatusMessage } from './link-status.ts';
 import type { CommandSignatureCheck } from './command-signature-check.ts';
 import { linkMetrics } from './link-metrics.ts';
 import { RefusalWatch, refusalWords, type RefusalReport } from './link-refusals.ts';
@@ -356,7 +356,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     running.heartbeat.beat();
   }
 
-  #statusMessage(state: 'online' | 'offline', reason: string | undefined): Record<string, unknown> {
+  #statusMessage(state: 'online' | 'offline', reason: string | undefined): StatusMessage {
     return statusMessage(this.#ctx.config.robot, state, reason, () => this.#statusPage());
   }
 

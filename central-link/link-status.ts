@@ -6,6 +6,20 @@ import type { SyncManager } from './sync/sync-manager.ts';
 /** How long the broker's "another client with this client id" is remembered for status. */
 const TAKEOVER_WINDOW_MS = 10 * 60_000;
 
+/** The robot's retained status message (schema auraison.status/1). */
+export interface StatusMessage {
+  schema: 'auraison.status/1';
+  robot: string;
+  fleet: string;
+  state: 'online' | 'offline';
+  reason?: string;
+  /** The robot's own status page, while it is online and its API listens. */
+  status_url?: string;
+  pid: number;
+  /** When it was sent, ns since the epoch. */
+  ts: string;
+}
+
 /**
  * The retained status message on the robot's status topic (and its last will). Online, it carries the robot's own
  * status page, for central's fleet page to link to.
@@ -15,7 +29,7 @@ export function statusMessage(
   state: 'online' | 'offline',
   reason: string | undefined,
   statusPage: () => { status_url?: string },
-): Record<string, unknown> {
+): StatusMessage {
   return {
     schema: 'auraison.status/1',
     robot: robot.id,
