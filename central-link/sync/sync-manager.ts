@@ -1,16 +1,17 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { findSyncFile, sha256File, type SyncFile } from '../../daemon/lakehouse/index.ts';
-import { exponentialBackoff, rateLimitedErrors } from '../../daemon/util/index.ts';
-import { grantsValidator, type GrantsMessage, type MultipartGrant, type SingleGrant } from '../sync-protocol.ts';
+import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { grantsValidator, type GrantsMessage } from '../sync-protocol.ts';
 import type { SyncStatus } from '../../daemon/contract/index.ts';
 import type { Budget } from './budget.ts';
 import { PauseState, syncPausePath, type PausedBy } from './pause-state.ts';
 import { SyncRows } from './sync-rows.ts';
 import { SyncSender, type SyncSenderOptions } from './sync-sender.ts';
-import { UploadProgress, type CurrentUpload } from './upload-progress.ts';
-import { uploadFile, type UploadOutcome } from './uploader.ts';
+import type { CurrentUpload } from './upload-progress.ts';
+import { grantRefusal } from './grant-origins.ts';
+import { UploadSlot, type LastError } from './upload-slot.ts';
 
 export type { CurrentUpload };
 
@@ -23,8 +24,6 @@ export interface SyncManagerOptions extends Omit<SyncSenderOptions, 'rows' | 'no
 }
 
 export type { SyncStatus };
-
-const BACKOFF_MS = { first: 5000, max: 600_000 };
 
 /**
  * Bulk sync on the edge: offers the catalog's files awaiting sync on the uploads topic (oldest first, at most
@@ -48,25 +47,17 @@ export class SyncManager {
   #pumping: Promise<void> | undefined;
   /** Work started by messages and timers, awaited by stop() so no catalog write outlives the component. */
   #inFlight = new Set<Promise<unknown>>();
-  /** Grants waiting for the upload slot, by file id (a newer grant replaces an older one). */
-  #grants = new Map<string, SingleGrant | MultipartGrant>();
-  #uploading: Promise<void> | undefined;
-  /** The file id whose grant the upload slot holds (from before its row says `uploading`). */
-  #active: string | undefined;
-  #abort: AbortController | undefined;
-  #current: UploadProgress | undefined;
+  readonly #slot: UploadSlot;
   readonly #pauses: PauseState;
   readonly #rows: SyncRows;
   readonly #sender: SyncSender;
-  #lastError: { message: string; at: number } | undefined;
+  #lastError: LastError | undefined;
   readonly #storageOrigins: readonly string[];
   /** Origins a grant named while none is pinned: each warned about once. */
   readonly #warnedOrigins = new Set<string>();
   /** Grants to an unpinned origin, and `stored` answers for files this robot has not uploaded. */
   readonly #refused = { grants: 0, stored: 0 };
   #done = 0;
-  #failed = 0;
-  #bytesSent = 0;
 
   constructor(options: SyncManagerOptions) {
     const { dataDir, budget, log, tickMs = 1000, now = () => Date.now() } = options;
@@ -84,7 +75,17 @@ export class SyncManager {
       rows: this.#rows,
       now,
       online: () => this.#online,
-      granted: (fileId) => this.#grants.has(fileId) || this.#active === fileId,
+      granted: (fileId) => this.#slot.granted(fileId),
+    });
+    this.#slot = new UploadSlot({
+      dataDir,
+      rows: this.#rows,
+      sender: this.#sender,
+      budget,
+      log,
+      now,
+      lose: (row, reason) => this.#lose(row, reason),
+      setLastError: (error) => (this.#lastError = error),
     });
   }
 
@@ -115,8 +116,7 @@ export class SyncManager {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    this.#abort?.abort();
-    await this.#uploading;
+    await this.#slot.stop();
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
@@ -201,20 +201,20 @@ export class SyncManager {
       awaiting: { files: this.#rows.summary.awaitingFiles, bytes: this.#rows.summary.awaitingBytes },
       states: this.#rows.summary.states,
       unreported_lost: this.#rows.summary.unreportedLost,
-      current: this.#current?.current ?? null,
+      current: this.#slot.current ?? null,
       last_error: this.#pauses.problem ?? this.#lastError?.message ?? null,
       last_error_at:
         this.#pauses.problem === undefined && this.#lastError ? new Date(this.#lastError.at).toISOString() : null,
       degraded: this.#rows.degraded ?? null,
-      uploads: { done: this.#done, failed: this.#failed, bytes_sent: this.#bytesSent },
+      uploads: { done: this.#done, failed: this.#slot.failed, bytes_sent: this.#slot.bytesSent },
       refused: { ...this.#refused },
       budget: this.#budget.stats(),
     };
   }
 
   /** Settles when no upload runs (tests). */
-  async idle(): Promise<void> {
-    while (this.#uploading) await this.#uploading;
+  idle(): Promise<void> {
+    return this.#slot.idle();
   }
 
   async #take(m: GrantsMessage, signed: boolean): Promise<void> {
@@ -233,8 +233,7 @@ export class SyncManager {
           this.#logErrors('grant', { file_id: m.file_id, err: refusal.refused }, 'sync: a grant was refused');
           return;
         }
-        this.#grants.set(m.file_id, m);
-        this.#startUploads();
+        this.#slot.take(m);
         return;
       }
       case 'pause':
@@ -310,145 +309,6 @@ export class SyncManager {
     this.#kick();
   }
 
-  #startUploads(): void {
-    if (this.#uploading || this.#stopped) return;
-    this.#uploading = (async () => {
-      while (!this.#stopped) {
-        const [fileId, grant] = this.#grants.entries().next().value ?? [];
-        if (!fileId || !grant) break;
-        this.#grants.delete(fileId);
-        this.#active = fileId;
-        await this.#upload(grant)
-          .catch((error: unknown) => this.#rows.failed('an upload', error))
-          .finally(() => (this.#active = undefined));
-      }
-    })().finally(() => (this.#uploading = undefined));
-  }
-
-  async #upload(grant: SingleGrant | MultipartGrant): Promise<void> {
-    const row = await findSyncFile(this.#dataDir, grant.file_id);
-    const abs = row ? join(this.#dataDir, row.path) : undefined;
-    if (!row || ['lost', 'superseded'].includes(row.state)) {
-      // Retention deleted it (or compaction merged it) before the grant came: central hears it is lost.
-      await this.#sender.lost(
-        row,
-        grant.file_id,
-        row?.state === 'superseded'
-          ? 'merged by compaction into another file, offered on its own'
-          : (row?.lastError ?? 'deleted before it was uploaded'),
-      );
-      return;
-    }
-    // An old grant, come late (or again): what is stored, not wanted or completed is not sent again.
-    if (row.state === 'stored' || row.state === 'not_wanted' || row.state === 'uploaded') return;
-    if (!existsSync(abs!) || statSync(abs!).size !== row.size) {
-      await this.#lose(row, 'gone from disk before it was uploaded (deleted by hand?)');
-      return;
-    }
-    const sameUpload = grant.mode === 'multipart' && grant.upload_id === row.uploadId;
-    const acked = sameUpload ? row.ackedParts : [];
-    await this.#rows.update(row, {
-      state: 'uploading',
-      grantId: grant.grant_id,
-      objectKey: grant.object_key,
-      uploadId: grant.mode === 'multipart' ? grant.upload_id : undefined,
-      grantExpiresAt: grant.expires_at,
-      ackedParts: acked,
-      attempts: row.attempts + 1,
-    });
-    const parts = new Map(acked.map((p) => [p.part_number, p]));
-    const have = () => [...parts.values()].reduce((n, p) => n + p.size, 0);
-    const progress = (this.#current = new UploadProgress(row, have(), this.#now));
-    this.#abort = new AbortController();
-    let outcome: UploadOutcome;
-    try {
-      outcome = await uploadFile(
-        { path: abs!, size: row.size, sha256: row.sha256, grant, acked },
-        {
-          budget: this.#budget,
-          signal: this.#abort.signal,
-          onPart: async (p) => {
-            parts.set(p.part_number, p);
-            // Persisted before the next part: after a kill -9 the upload resumes past it. A failed write (a
-            // full disk) costs at most a part sent again after a restart; the upload goes on.
-            await this.#rows.update(row, { ackedParts: [...parts.values()], bytesSent: have() }, false);
-          },
-          onProgress: (bytes) => {
-            this.#bytesSent += bytes;
-            progress.add(bytes);
-          },
-        },
-      );
-    } finally {
-      this.#current = undefined;
-      this.#abort = undefined;
-    }
-    await this.#settle(row, grant, outcome);
-  }
-
-  async #settle(row: SyncFile, grant: SingleGrant | MultipartGrant, outcome: UploadOutcome): Promise<void> {
-    const parts = 'parts' in outcome ? outcome.parts : [];
-    switch (outcome.kind) {
-      case 'done': {
-        this.#lastError = undefined; // what went wrong before is fixed: status says so
-        await this.#rows.update(row, {
-          state: 'uploaded',
-          ackedParts: parts,
-          bytesSent: row.size,
-          lastError: undefined,
-        });
-        await this.#sender.complete({
-          ...row,
-          grantId: grant.grant_id,
-          objectKey: grant.object_key,
-          ackedParts: parts,
-          uploadId: grant.mode === 'multipart' ? grant.upload_id : undefined,
-        });
-        return;
-      }
-      case 'expired':
-      case 'forbidden':
-        // A new grant for the same upload: what the storage holds is kept (the offer names the upload id).
-        await this.#rows.update(row, {
-          state: 'awaiting',
-          ackedParts: parts,
-          lastError: `upload URL ${outcome.kind}: asking central again`,
-        });
-        await this.#sender.offer({ ...row, ackedParts: parts }, outcome.kind);
-        return;
-      case 'gone': {
-        await this.#lose(row, `the file changed or went during its upload: ${outcome.error}`);
-        return;
-      }
-      case 'failed': {
-        this.#failed++;
-        this.#lastError = { message: `${row.path}: ${outcome.error}`, at: this.#now() };
-        const wait = exponentialBackoff(row.attempts, { firstMs: BACKOFF_MS.first, maxMs: BACKOFF_MS.max });
-        await this.#rows.update(row, {
-          state: 'awaiting',
-          ackedParts: parts,
-          notBefore: this.#now() + wait,
-          lastError: outcome.error,
-        });
-        this.#log.warn(
-          { path: row.path, err: outcome.error, retry_in_ms: wait },
-          'sync: an upload failed; offered again later',
-        );
-        return;
-      }
-      case 'aborted': {
-        // Only the stop aborts an upload: the row stays `uploading` with its upload id, which the next start offers.
-        await this.#rows.update(row, { ackedParts: parts }, false);
-        const stored = parts.reduce((n, p) => n + p.size, 0);
-        this.#log.info(
-          { path: row.path, bytes: row.size, stored_bytes: stored, parts: parts.length, upload_id: row.uploadId },
-          'sync: an upload was cut by the stop; the next start resumes it past the parts the storage has',
-        );
-        return;
-      }
-    }
-  }
-
   /** Looks for work: lost files to report, completes to send again, offers to make. Never throws. */
   async #pump(): Promise<void> {
     try {
@@ -462,50 +322,4 @@ export class SyncManager {
       this.#rows.failed('looking for files to sync', error);
     }
   }
-}
-
-/**
- * Whether a grant's URLs may be used: each must be under one of `origins` (scheme, host, port and path prefix, as
- * URL parses them, so `https://s3.lab:9000/fleet/` does not admit `https://s3.lab:9000.evil/` or `/fleet-x/`). With
- * none pinned, a grant central's key `signed` may name the storage (the first grant to each origin is said in
- * `warn`); an unsigned one (the file's require_signed_commands: false) may not: any broker client could have sent it.
- */
-export function grantRefusal(
-  grant: SingleGrant | MultipartGrant,
-  origins: readonly string[],
-  warned: Set<string>,
-  signed: boolean,
-): { refused?: string; warn?: string } {
-  const urls = grant.mode === 'single' ? [grant.put.url] : grant.parts.map((p) => p.put.url);
-  let warn: string | undefined;
-  for (const raw of urls) {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      return { refused: `grant ${grant.grant_id} names an upload URL that does not parse: nothing was sent` };
-    }
-    if (origins.length === 0) {
-      if (!signed)
-        return {
-          refused: `grant ${grant.grant_id} sends ${grant.object_key} to ${url.origin}, and central did not sign it: with central.sync.storage_origins empty only central's signed grants name the storage; pin the storage there (e.g. ${url.origin}/<bucket>/) or pin central's key (central.command_keys): nothing was sent`,
-        };
-      if (!warned.has(url.origin)) {
-        warned.add(url.origin);
-        warn = url.origin;
-      }
-      continue;
-    }
-    if (!origins.some((o) => underOrigin(url, o)))
-      return {
-        refused: `grant ${grant.grant_id} sends ${grant.object_key} to ${url.origin}${url.pathname}, which is under none of central.sync.storage_origins (${origins.join(', ')}): nothing was sent`,
-      };
-  }
-  return warn === undefined ? {} : { warn };
-}
-
-function underOrigin(url: URL, pinned: string): boolean {
-  const pin = new URL(pinned);
-  const path = pin.pathname.endsWith('/') ? pin.pathname : `${pin.pathname}/`;
-  return url.origin === pin.origin && (pin.pathname === '/' || url.pathname.startsWith(path));
 }
