@@ -1,70 +1,18 @@
+// Over 400 lines because the session's lifecycle (open, serve, lose, reconnect) and what is made on a session
+// (declarations, gets) share its one session and counters; the keepalive and the held declarations are modules.
 import type { Logger } from 'pino';
-import type { Publisher, PublisherOptions, Query, Sample, Session, Timestamp } from '@eclipse-zenoh/zenoh-ts';
+import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
 import { Backoff, errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { READ_ACK_KEY, ReadAcks } from './read-acks.ts';
+import { HeldDeclarations, type Declaration } from './held-declarations.ts';
+import type { GetOptions, GetReply, Handle, LinkPublisher, LinkState, ZenohLinkOptions } from './link-types.ts';
 import { openSession } from './session-open.ts';
+import { startKeepalive } from './session-keepalive.ts';
 import { SessionSocket } from './session-socket.ts';
 import { loadZenoh, WEBSOCKET_MAX_MESSAGE_BYTES, type ZenohModule } from './zenoh-runtime.ts';
 import type { StatusFigures } from '../../daemon/contract/index.ts';
 
-export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
-
-export interface ZenohLinkOptions {
-  /** The remote-api WebSocket: `ws://127.0.0.1:10000` or zenoh's `ws/127.0.0.1:10000`. */
-  endpoint: string;
-  openTimeoutMs?: number;
-  /** How long zenoh-ts waits for the bridge's answer to a request (a declaration, a keepalive). */
-  responseTimeoutMs?: number;
-  keepaliveMs?: number;
-  /**
-   * Skips the keepalive while callbacks run (samples, replies): for a session that carries samples in and sends
-   * nothing else. A request on the socket makes Linux delay its ACKs by 40 ms, and the remote-api bridge, which
-   * leaves Nagle on, holds every sample behind an unacknowledged one until then; what comes in proves the link
-   * alive, and a quiet link is asked as any other.
-   */
-  keepaliveWhenQuiet?: boolean;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
-  log: Logger;
-  /** Called on every change of state, with the reason when the link is down. */
-  onState?: (state: LinkState, reason?: string) => void;
-}
-
-/** A declaration the link keeps across sessions: made again on every session the link opens. */
-interface Declaration {
-  readonly what: string;
-  declare(session: Session, zenoh: ZenohModule): Promise<void>;
-  /** Forgets the handle of a session that is gone (nothing to undeclare there). */
-  forget(): void;
-  undeclare(): Promise<void>;
-}
-
-export interface Handle {
-  close(): Promise<void>;
-}
-
-export interface LinkPublisher extends Handle {
-  readonly key: string;
-  /** False when the sample could not be handed to the link (down, or the send failed): the caller counts it. */
-  put(payload: Uint8Array, attachment?: Uint8Array, timestamp?: Timestamp): Promise<boolean>;
-}
-
-export interface GetOptions {
-  payload?: Uint8Array;
-  encoding?: string;
-  attachment?: Uint8Array;
-  timeoutMs: number;
-  /** All complete queryables (rmw_zenoh's service calls) instead of the best matching one. */
-  allComplete?: boolean;
-  /**
-   * Resolve at the first reply, not at the query's final: the remote-api bridge writes the final as a frame of its
-   * own on a socket with Nagle on, which holds it until the reply is acknowledged, and Linux delays that ACK by up
-   * to 40 ms. For a call that takes one answer (a service's, an action's).
-   */
-  firstReply?: boolean;
-}
-
-export type GetReply = { ok: true; sample: Sample } | { ok: false; payload: Uint8Array; encoding: string };
+export type { GetOptions, GetReply, Handle, LinkPublisher, LinkState, ZenohLinkOptions } from './link-types.ts';
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -98,7 +46,11 @@ export class ZenohLink {
   #declareFailureLog: ReturnType<typeof rateLimitedErrors>;
   #oversizeLog: ReturnType<typeof rateLimitedErrors>;
   #onState: (state: LinkState, reason?: string) => void;
-  #declarations = new Set<Declaration>();
+  #declarations = new HeldDeclarations({
+    // #session is set only once the session is up, and #zenoh before any session opens.
+    current: () => (this.#session && this.#zenoh ? { session: this.#session, zenoh: this.#zenoh } : undefined),
+    onFailed: (declaration, error) => this.#declareFailed(declaration, error),
+  });
   #session: Session | undefined;
   #zenoh: ZenohModule | undefined;
   #state: LinkState = 'connecting';
@@ -204,7 +156,7 @@ export class ZenohLink {
   declarePublisher(key: string, options: PublisherOptions): LinkPublisher {
     let publisher: Publisher | undefined;
     let declaring: Promise<Publisher | undefined> | undefined;
-    const handle = this.#hold({
+    const handle = this.#declarations.hold({
       what: `publisher ${key}`,
       declare: async (session) => {
         declaring = session.declarePublisher(key, options);
@@ -235,25 +187,27 @@ export class ZenohLink {
   }
 
   declareSubscriber(key: string, onSample: (sample: Sample) => void): Handle {
-    return this.#holdUndeclarable(`subscriber ${key}`, (session) =>
+    return this.#declarations.holdUndeclarable(`subscriber ${key}`, (session) =>
       session.declareSubscriber(key, { handler: this.#guard(onSample) }),
     );
   }
 
   declareQueryable(key: string, onQuery: (query: Query) => void, complete = true): Handle {
-    return this.#holdUndeclarable(`queryable ${key}`, (session) =>
+    return this.#declarations.holdUndeclarable(`queryable ${key}`, (session) =>
       session.declareQueryable(key, { complete, handler: this.#guard(onQuery) }),
     );
   }
 
   /** `key` is asked again for each session: a token names the session it is declared on. */
   declareToken(key: () => string): Handle {
-    return this.#holdUndeclarable(`liveliness token ${key()}`, (session) => session.liveliness().declareToken(key()));
+    return this.#declarations.holdUndeclarable(`liveliness token ${key()}`, (session) =>
+      session.liveliness().declareToken(key()),
+    );
   }
 
   /** A liveliness subscriber; with `history`, the tokens alive when it is declared come first (each session). */
   declareLivelinessSubscriber(key: string, onSample: (sample: Sample) => void, history = true): Handle {
-    return this.#holdUndeclarable(`liveliness subscriber ${key}`, (session) =>
+    return this.#declarations.holdUndeclarable(`liveliness subscriber ${key}`, (session) =>
       session.liveliness().declareSubscriber(key, { history, handler: this.#guard(onSample) }),
     );
   }
@@ -325,38 +279,6 @@ export class ZenohLink {
     };
   }
 
-  /** Holds what `make` declares on each session, undeclared through its own `undeclare()`. */
-  #holdUndeclarable(what: string, make: (session: Session) => Promise<{ undeclare(): Promise<void> }>): Handle {
-    let undeclare: (() => Promise<void>) | undefined;
-    return this.#hold({
-      what,
-      declare: async (session) => {
-        const declared = await make(session);
-        undeclare = () => declared.undeclare();
-      },
-      forget: () => (undeclare = undefined),
-      undeclare: async () => undeclare?.(),
-    });
-  }
-
-  #hold(declaration: Declaration): Handle {
-    this.#declarations.add(declaration);
-    const session = this.#session;
-    if (session !== undefined && this.#zenoh !== undefined) {
-      declaration.declare(session, this.#zenoh).catch((error: unknown) => this.#declareFailed(declaration, error));
-    }
-    return {
-      close: async () => {
-        if (!this.#declarations.delete(declaration)) return;
-        try {
-          if (this.#session !== undefined) await declaration.undeclare();
-        } catch {
-          // the session went down under us: nothing remains declared there
-        }
-      },
-    };
-  }
-
   #declareFailed(declaration: Declaration, error: unknown): void {
     this.counters.declareFailures++;
     // One line per few failures: a bridge that refuses thousands of declarations must not flood the log.
@@ -421,7 +343,7 @@ export class ZenohLink {
       }
       this.#session = undefined;
       this.#upSince = undefined;
-      for (const declaration of this.#declarations) declaration.forget();
+      this.#declarations.forgetAll();
       if (signal.aborted) break;
       const delay = backoff.next();
       this.#setState('down', reason);
@@ -467,35 +389,24 @@ export class ZenohLink {
         resolve();
       });
     });
-    let heardAtLastTick = this.#heard;
-    const keepalive = setInterval(() => {
-      const heard = this.#heard;
-      if (this.#keepaliveWhenQuiet && heard !== heardAtLastTick) {
-        heardAtLastTick = heard;
-        return;
-      }
-      this.counters.keepalives++;
-      const readBefore = socket.bytesRead();
-      session.info().then(
-        (info) => (this.counters.routers = info.routersZid().length),
-        (error: unknown) =>
-          // zenoh-ts's timer says so first on the loop's turn after a stall (a long callback, a starved CPU), before
-          // the socket is read: what came in meanwhile is read (the poll phase) before the link is judged.
-          setImmediate(() => {
-            // Bytes came in since it asked: its answer, or a message ahead of it still coming in (a sample of many
-            // MiB takes seconds). The link is busy, not dead, and the next keepalive asks again.
-            const read = socket.bytesRead();
-            if (read !== undefined && readBefore !== undefined && read > readBefore) return;
-            reason = `no answer to a keepalive: ${errorText(error)}`;
-            this.#lost?.();
-          }),
-      );
-    }, this.#keepaliveMs);
+    const keepalive = startKeepalive({
+      session,
+      socket,
+      intervalMs: this.#keepaliveMs,
+      whenQuiet: this.#keepaliveWhenQuiet,
+      heard: () => this.#heard,
+      onAsk: () => this.counters.keepalives++,
+      onRouters: (routers) => (this.counters.routers = routers),
+      onLost: (why) => {
+        reason = why;
+        this.#lost?.();
+      },
+    });
     try {
       const info = await session.info();
       this.#zid = info.zid().toString();
       this.counters.routers = info.routersZid().length;
-      for (const declaration of this.#declarations) await declaration.declare(session, this.#zenoh!);
+      await this.#declarations.declareAll(session, zenoh);
       this.counters.opens++;
       this.#session = session;
       this.#upSince = Date.now();
@@ -505,7 +416,7 @@ export class ZenohLink {
     } catch (error) {
       reason = `declaring on a new session failed: ${errorText(error)}`;
     } finally {
-      clearInterval(keepalive);
+      keepalive.stop();
       this.#lost = undefined;
       this.#session = undefined;
       this.counters.losses++;
