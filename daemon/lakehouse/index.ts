@@ -31,7 +31,6 @@ export { quoteString } from './sql-text.ts';
 export {
   findSyncFile,
   listSyncFiles,
-  registerSyncFiles,
   syncSummary,
   updateSyncFile,
   FINAL_STATES,
@@ -44,5 +43,6 @@ export {
   type SyncState,
   type SyncSummary,
 } from './sync-files.ts';
+export { registerSyncFiles } from './sync-register.ts';
 export { sha256File } from './file-hash.ts';
 export { trackConnection, type TrackedConnection } from './in-flight.ts';

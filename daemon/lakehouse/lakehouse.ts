@@ -26,7 +26,8 @@ import { RetentionPass } from './retention-pass.ts';
 import type { DiskSpace } from './disk-space.ts';
 import type { RecorderActivity } from './retention.ts';
 import { isIndexJob, SplitIndexer } from './split-indexer.ts';
-import { markSegmentsSynced, registerSyncFiles, type SyncFilter } from './sync-files.ts';
+import { markSegmentsSynced, type SyncFilter } from './sync-files.ts';
+import { registerSyncFiles } from './sync-register.ts';
 
 export interface LakehouseOptions {
   dataDir: string;
