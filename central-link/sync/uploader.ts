@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { request as httpRequest, type ClientRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { partCount, partRange, type MultipartGrant, type SignedRequest, type SingleGrant } from '../sync-protocol.ts';
 import type { UploadedPart } from '../sync-protocol.ts';
 import { exponentialBackoff } from '../../daemon/util/index.ts';
 import type { Budget } from './budget.ts';
+import { httpPut } from './http-put.ts';
+import { chunkFor, FileGone, md5OfRange, writeRange } from './part-bytes.ts';
 
 export interface UploadJob {
   /** Absolute path of the file on disk. */
@@ -70,8 +69,6 @@ type Attempt =
   | { kind: 'ok'; etag: string }
   | { kind: 'retry'; error: string; afterMs?: number }
   | { kind: 'expired' | 'forbidden' | 'gone' | 'failed' | 'aborted'; error: string };
-
-class FileGone extends Error {}
 
 /**
  * Uploads a file to the URLs of a grant: the parts the storage and the edge do not already have, in order and
@@ -262,119 +259,6 @@ async function attemptPart(job: UploadJob, part: PlannedPart, o: UploadOptions):
   }
 }
 
-interface Answer {
-  status: number;
-  etag: string;
-  retryAfter: string | undefined;
-  text: string;
-}
-
-/** How long a PUT waits for `100 Continue` before sending its body anyway (a server that ignores Expect). */
-const CONTINUE_WAIT_MS = 1000;
-
-/**
- * One PUT with node:http(s), the body written by `writeBody`; resolves with the answer (its first 64 KiB).
- * The PUT asks `Expect: 100-continue`, so a storage refuses a bad or expired URL before any byte of the body
- * is sent (a metered link pays nothing for it); a storage that answers mid-body is heard too (`answered()`).
- */
-function httpPut(
-  url: string,
-  headers: Record<string, string>,
-  signal: AbortSignal,
-  writeBody: (req: ClientRequest, answered: () => boolean) => Promise<void>,
-): Promise<Answer> {
-  return new Promise<Answer>((resolve, reject) => {
-    const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
-      method: 'PUT',
-      headers: { ...headers, expect: '100-continue' },
-      signal,
-    });
-    let answered = false;
-    let started = false;
-    const start = () => {
-      clearTimeout(wait);
-      if (started || answered) return;
-      started = true;
-      writeBody(req, () => answered).then(
-        () => {
-          if (!answered) req.end();
-        },
-        (e: unknown) => {
-          req.destroy();
-          reject(e);
-        },
-      );
-    };
-    const wait = setTimeout(start, CONTINUE_WAIT_MS);
-    req.on('continue', start);
-    req.on('error', (e) => {
-      clearTimeout(wait);
-      reject(e);
-    });
-    req.on('response', (res) => {
-      clearTimeout(wait);
-      answered = true;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (d: Buffer) => {
-        if (size < 64 * 1024) chunks.push(d);
-        size += d.length;
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        const retryAfter = res.headers['retry-after'];
-        resolve({
-          status: res.statusCode ?? 0,
-          etag: res.headers.etag ?? '',
-          retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-          text: Buffer.concat(chunks).toString('utf8'),
-        });
-        if (!req.writableFinished) req.destroy(); // answered before the body's end: the connection can't be reused
-      });
-    });
-    req.flushHeaders();
-  });
-}
-
-/** Big chunks are fast (1 MiB: about curl's speed on loopback); a slow link gets small ones, so it sends evenly. */
-function chunkFor(bytesPerS: number): number {
-  if (bytesPerS === 0) return 1024 * 1024;
-  let c = 64 * 1024;
-  while (c < 1024 * 1024 && c * 2 <= bytesPerS / 10) c *= 2;
-  return c;
-}
-
-/** A few chunk buffers, reused once the socket has taken their bytes: memory stays flat, no garbage per chunk. */
-const RING = 4;
-
-/** Writes the part's bytes from disk, each chunk budgeted first, reading ahead while earlier chunks are sent. */
-async function writeRange(
-  fh: FileHandle,
-  part: PlannedPart,
-  req: ClientRequest,
-  answered: () => boolean,
-  o: { chunkBytes: number; before: (n: number) => Promise<void>; after: (n: number) => void; path: string },
-): Promise<void> {
-  const bufs = Array.from({ length: RING }, () => Buffer.allocUnsafe(o.chunkBytes));
-  const sent: Promise<void>[] = Array.from({ length: RING }, () => Promise.resolve());
-  for (let pos = part.start, i = 0; pos < part.end && !answered(); i = (i + 1) % RING) {
-    const n = Math.min(o.chunkBytes, part.end - pos);
-    await sent[i]; // the socket is done with this buffer
-    await o.before(n);
-    const { bytesRead } = await fh.read(bufs[i]!, 0, n, pos);
-    if (bytesRead < n) throw new FileGone(`${o.path} ended at byte ${pos + bytesRead}, before ${part.end}`);
-    const written = new Promise<void>((resolve, reject) =>
-      req.write(bufs[i]!.subarray(0, n), (e) => (e ? reject(e) : resolve())),
-    );
-    written.catch(() => {}); // the request's own 'error' rejects the PUT
-    sent[i] = written;
-    pos += n;
-    o.after(n);
-  }
-  await Promise.all(sent);
-}
-
 /** A non-2xx answer: the storage's code and message decide. */
 function refusal(
   status: number,
@@ -413,25 +297,6 @@ function readError(e: unknown, signal: AbortSignal | undefined): Attempt {
   if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone', error: err.message };
   const cause = err.cause ? ` (${err.cause.code ?? err.cause.message})` : '';
   return { kind: 'retry', error: `${err.message}${cause}` };
-}
-
-async function md5OfRange(path: string, start: number, end: number, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('md5');
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1024 * 1024);
-    for (let pos = start; pos < end;) {
-      signal?.throwIfAborted();
-      const n = Math.min(buf.length, end - pos);
-      const { bytesRead } = await fh.read(buf, 0, n, pos);
-      if (bytesRead === 0) throw new FileGone(`${path} ended at byte ${pos}, before ${end}`);
-      hash.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return hash.digest('base64');
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */
