@@ -1,3 +1,4 @@
+// Over 400 lines because the plan and the merge (runMerge, stage) share the Merge types and error mapping.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
