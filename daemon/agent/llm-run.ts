@@ -5,17 +5,12 @@ import {
   type AgentTool,
   type BeforeToolCallResult,
 } from '@mariozechner/pi-agent-core';
-import {
-  createAssistantMessageEventStream,
-  type Api,
-  type AssistantMessage,
-  type Message,
-  type Model,
-} from '@mariozechner/pi-ai';
+import type { Api, AssistantMessage, Message, Model } from '@mariozechner/pi-ai';
 import type { ToolResult } from '../contract/index.ts';
 import { outputText } from '../policy/index.ts';
 import type { LiveRun } from './live-run.ts';
 import type { ModelService } from './model-service.ts';
+import { closedGuard, replayFirst, uniqueCallIds } from './run-streams.ts';
 import type { SkillDefinition } from './skills/index.ts';
 import type { ToolInvoker, Verdict } from './tool-invoker.ts';
 import { runValidators } from './refine.ts';
@@ -327,82 +322,4 @@ function pausedBatch(transcript: Message[]): { before: Message[]; paused: Assist
   const answered = new Set(transcript.slice(index + 1).flatMap((m) => (m.role === 'toolResult' ? [m.toolCallId] : [])));
   if (calls.length === 0 || calls.every((c) => answered.has(c.id))) return undefined;
   return { before: transcript.slice(0, index), paused };
-}
-
-/** Once a run ended (cancelled, timed out, the daemon stopping), pi's loop must not reach the model again. */
-function closedGuard(live: LiveRun, next: ModelService['streamFn']): ModelService['streamFn'] {
-  return (model, context, options) => {
-    if (!live.closed) return next(model, context, options);
-    const stream = createAssistantMessageEventStream();
-    const message: AssistantMessage = {
-      role: 'assistant',
-      content: [],
-      api: model.api,
-      provider: model.provider,
-      model: model.id,
-      usage: {
-        input: 0,
-        output: 0,
-        cacheRead: 0,
-        cacheWrite: 0,
-        totalTokens: 0,
-        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
-      },
-      stopReason: 'aborted',
-      errorMessage: 'the run ended',
-      timestamp: Date.now(),
-    };
-    queueMicrotask(() => {
-      stream.push({ type: 'error', reason: 'aborted', error: message });
-      stream.end(message);
-    });
-    return stream;
-  };
-}
-
-/**
- * Gives every tool call the model makes an id no other call of the run has. A run knows its calls by id:
- * which one a person approved, which ones ran before a restart (replayed, not run again). A server that
- * sends no id (named by its index, `call_0`, in every turn), or a model that writes its own (Kimi-K2's
- * `functions.navigate_to:0`), would have a later call taken for an approved or finished one: run without
- * approval, or answered with the old result. Renamed before pi reads the message: this reaction to the
- * reply is registered before pi's own.
- */
-function uniqueCallIds(transcript: readonly Message[], next: ModelService['streamFn']): ModelService['streamFn'] {
-  const seen = new Set<string>();
-  for (const m of transcript)
-    if (m.role === 'assistant') for (const c of m.content) if (c.type === 'toolCall') seen.add(c.id);
-  return (model, context, options) => {
-    const stream = next(model, context, options);
-    void stream.result().then((message) => {
-      for (const block of message.content) {
-        if (block.type !== 'toolCall') continue;
-        if (block.id && !seen.has(block.id)) {
-          seen.add(block.id);
-          continue;
-        }
-        let n = seen.size;
-        while (seen.has(`call_${n}`)) n++;
-        block.id = `call_${n}`;
-        seen.add(block.id);
-      }
-    });
-    return stream;
-  };
-}
-
-/** A stream function that answers the first request with a recorded message, then asks the model. */
-function replayFirst(message: AssistantMessage, next: ModelService['streamFn']): ModelService['streamFn'] {
-  let replayed = false;
-  return (model, context, options) => {
-    if (replayed) return next(model, context, options);
-    replayed = true;
-    const stream = createAssistantMessageEventStream();
-    queueMicrotask(() => {
-      stream.push({ type: 'start', partial: message });
-      stream.push({ type: 'done', reason: 'toolUse', message });
-      stream.end(message);
-    });
-    return stream;
-  };
 }
