@@ -1,6 +1,5 @@
 import mqtt, {
   ReasonCodes,
-  type IClientOptions,
   type IClientPublishOptions,
   type IConnackPacket,
   type IDisconnectPacket,
@@ -9,7 +8,8 @@ import mqtt, {
 } from 'mqtt';
 import { Backoff, redactUrl } from '../daemon/util/index.ts';
 import type { Logger } from '../daemon/log.ts';
-import { connackRefusal } from './link-settings.ts';
+import { clientOptions, drained, endClient } from './mqtt-client.ts';
+import { describeError, publishPacketBytes } from './mqtt-packets.ts';
 import { noDelay } from './no-delay.ts';
 
 export type LinkState = 'connecting' | 'connected' | 'offline' | 'stopped';
@@ -53,9 +53,6 @@ export interface MqttConnectionOptions {
 
 /** A connection up this long resets the reconnect backoff (as AWS IoT's clients do, after 30 s). */
 const STABLE_MS = 30_000;
-/** How long a stop waits for a socket to close after its DISCONNECT before destroying it. */
-const DISCONNECT_MS = 250;
-
 /** Reason codes a PUBACK may carry (MQTT 5, 3.4.2.1); mqtt.js refuses others. */
 const PUBACK_CODES = new Set([0, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
 
@@ -123,36 +120,10 @@ export class MqttConnection {
       jitter: 0.5,
       random: options.random,
     });
-    const o = options;
-    const clientOptions: IClientOptions = {
-      protocolVersion: 5,
-      clientId: o.clientId,
-      clean: false,
-      keepalive: o.keepaliveS,
-      connectTimeout: o.connectTimeoutMs,
-      // Reconnects are ours (backoff with jitter); mqtt.js's own would retry at a fixed period.
-      reconnectPeriod: 0,
-      properties: {
-        sessionExpiryInterval: o.sessionExpiryS,
-        maximumPacketSize: o.maximumPacketSize,
-        receiveMaximum: 32,
-      },
-      will: {
-        topic: o.will.topic,
-        payload: o.will.payload,
-        qos: 1,
-        retain: true,
-        properties: { contentType: 'application/json' },
-      },
-      customHandleAcks: (topic, message, packet, done) =>
-        this.#acknowledge(topic, message, packet as IPublishPacket, done),
-      ...(o.username ? { username: o.username } : {}),
-      ...(o.password ? { password: o.password } : {}),
-      ...(o.ca ? { ca: o.ca } : {}),
-      ...(o.cert ? { cert: o.cert } : {}),
-      ...(o.key ? { key: o.key } : {}),
-    };
-    this.#client = mqtt.connect(o.url, clientOptions);
+    this.#client = mqtt.connect(
+      url,
+      clientOptions(options, (topic, message, packet, done) => this.#acknowledge(topic, message, packet, done)),
+    );
     this.#client.on('connect', (connack) => {
       noDelay(this.#client);
       this.#connected(connack);
@@ -275,40 +246,9 @@ export class MqttConnection {
     this.#state = 'stopped';
     clearTimeout(this.#timer);
     const client = this.#client;
-    if (client.connected) await this.#drained(graceMs);
+    if (client.connected) await drained(client, graceMs);
     const clean = client.connected && Object.keys(client.outgoing).length === 0;
-    // mqtt.js's end(false) waits, with no limit, for what is in flight, and for a socket able to take the
-    // DISCONNECT; a later end(true) then does nothing. So end(false) only once nothing is in flight, and a
-    // socket that still does not close is destroyed: its 'close' completes the end.
-    await new Promise<void>((resolve) => {
-      const backstop = setTimeout(() => client.stream?.destroy(), DISCONNECT_MS);
-      client.end(!clean, clean ? { reasonCode: 0 } : {}, () => {
-        clearTimeout(backstop);
-        resolve();
-      });
-    });
-  }
-
-  /** Resolves once nothing the client sent waits for the broker's answer, the link closed, or `ms` passed. */
-  #drained(ms: number): Promise<void> {
-    const client = this.#client;
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        client.off('packetreceive', onPacket);
-        client.off('close', done);
-        resolve();
-      };
-      // An ack is taken off `outgoing` after 'packetreceive' is emitted for it.
-      const onPacket = (): void => void setImmediate(check);
-      const check = (): void => {
-        if (!client.connected || Object.keys(client.outgoing).length === 0) done();
-      };
-      const timer = setTimeout(done, ms);
-      client.on('packetreceive', onPacket);
-      client.on('close', done);
-      check();
-    });
+    await endClient(client, clean);
   }
 
   #acknowledge(
@@ -428,29 +368,4 @@ export class MqttConnection {
         : '';
     this.#failed(`the broker disconnected us: ${name} (0x${code.toString(16)})${hint}`);
   }
-}
-
-/**
- * An upper bound of a PUBLISH packet's size (MQTT 5, 3.3): fixed header, topic, packet id, the properties
- * this link sets (content type, correlation data, response topic) and the payload.
- */
-function publishPacketBytes(
-  topic: string,
-  payload: Buffer | string,
-  properties: IPublishPacket['properties'] = {},
-): number {
-  const text = (value: string | undefined) => (value === undefined ? 0 : 3 + Buffer.byteLength(value));
-  const props =
-    text(properties.contentType) +
-    text(properties.responseTopic) +
-    (properties.correlationData ? 3 + properties.correlationData.length : 0) +
-    16;
-  return 1 + 4 + 2 + Buffer.byteLength(topic) + 2 + 4 + props + Buffer.byteLength(payload);
-}
-
-/** An mqtt.js error in words an operator can act on: the CONNACK reason, or the socket error. */
-function describeError(error: Error & { code?: unknown }): string {
-  if (typeof error.code === 'number')
-    return connackRefusal(error.code, ReasonCodes[error.code as keyof typeof ReasonCodes] ?? 'reason');
-  return error.message;
 }
