@@ -1,13 +1,12 @@
-import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
+import type { Journal } from '../daemon/contract/index.ts';
 import type { Logger } from '../daemon/log.ts';
 import { exponentialBackoff } from '../daemon/util/index.ts';
 import type { CursorState, CursorWriter } from './outbox-cursor.ts';
+import { EventsPacker, type LostRange } from './events-packer.ts';
 
-/** The events payload's schema name: central can tell versions apart. */
-export const EVENTS_SCHEMA = 'auraison.events/1';
+export { EVENTS_SCHEMA } from './events-packer.ts';
+export type { LostRange } from './events-packer.ts';
 
-/** Bytes of an events payload outside its records (header, brackets) and of the MQTT packet around it. */
-const ENVELOPE_BYTES = 1024;
 /**
  * After the broker refused a batch, the outbox tries again this long after (the record stays first), one
  * batch at a time, doubling the wait up to RETRY_MAX_MS while it refuses: a topic its ACL closes would
@@ -52,20 +51,6 @@ interface Batch {
   error?: string;
 }
 
-/** A run of seqs the journal no longer holds when the outbox came to them: lost before central got them. */
-export interface LostRange {
-  from: number;
-  to: number;
-}
-
-/** Records packed for one events payload: seqs first..last, the gaps in them, the records' texts. */
-interface Packed {
-  first: number;
-  last: number;
-  texts: string[];
-  gaps: LostRange[];
-}
-
 /**
  * The outbox over the durable journal: every record goes up on the events topic, in seq order, at least
  * once, in batches of at most `batchRecords` records and `batchBytes` bytes (less where the broker's maximum
@@ -82,13 +67,10 @@ export class Outbox {
   readonly #writer: CursorWriter;
   readonly #maxInflight: number;
   readonly #publish: (payload: string) => Promise<void>;
-  readonly #maxPacketBytes: () => number | undefined;
   readonly #receiveMaximum: () => number | undefined;
-  readonly #robot: string;
-  readonly #fleet: string;
   readonly #log: Logger;
-  readonly #batchRecords: number;
-  readonly #batchBytes: number;
+  /** Packs the journal's records into events payloads. */
+  readonly #packer: EventsPacker;
   /** The journal the cursor is for: a new data dir's journal starts over. */
   readonly #journalId: string;
   #acked: number;
@@ -128,14 +110,20 @@ export class Outbox {
     this.#writer = writer;
     this.#maxInflight = maxInflight;
     this.#publish = publish;
-    this.#maxPacketBytes = maxPacketBytes;
     this.#receiveMaximum = options.receiveMaximum ?? (() => undefined);
-    this.#robot = robot;
-    this.#fleet = fleet;
     this.#log = log;
-    this.#batchRecords = batchRecords;
-    this.#batchBytes = batchBytes;
     this.#journalId = options.cursor.journal_id;
+    this.#packer = new EventsPacker({
+      journal,
+      robot,
+      fleet,
+      journalId: this.#journalId,
+      batchRecords,
+      batchBytes,
+      maxPacketBytes,
+      onOmitted: () => this.counts.omitted_records++,
+      log,
+    });
     this.#acked = options.cursor.acked_seq;
     this.#next = this.#acked + 1;
   }
@@ -216,10 +204,10 @@ export class Outbox {
     try {
       while (this.#online && !this.#stopped && this.#resends.length > 0) {
         const range = this.#resends[0]!;
-        const packed = this.#pack(range.from, range.to);
+        const packed = this.#packer.pack(range.from, range.to);
         const lost = packed.gaps;
         if (lost.length > 0) this.counts.lost_records += lost.reduce((n, g) => n + g.to - g.from + 1, 0);
-        await this.#publish(this.#payload(packed, lost));
+        await this.#publish(this.#packer.payload(packed, lost));
         this.counts.resent_records += packed.texts.length;
         range.from = packed.last + 1;
         if (range.from > range.to) this.#resends.shift();
@@ -277,9 +265,9 @@ export class Outbox {
 
   /** The next batch from #next, or undefined when the journal holds nothing more. */
   #build(): { batch: Batch; payload: string } | undefined {
-    const head = this.#texts(this.#next, 1)[0];
+    const head = this.#packer.texts(this.#next, 1)[0];
     if (!head || head.seq > this.#durable) return undefined;
-    const packed = this.#pack(this.#next, this.#durable);
+    const packed = this.#packer.pack(this.#next, this.#durable);
     for (const gap of packed.gaps) this.#lost(gap.from, gap.to);
     const lost = this.#pendingLost.splice(0);
     this.#next = packed.last + 1;
@@ -290,61 +278,7 @@ export class Outbox {
       state: 'pending',
       generation: this.#generation,
     };
-    return { batch, payload: this.#payload(packed, lost) };
-  }
-
-  /**
-   * Records from `first` on, up to `end`, as many as one batch takes (records and bytes, within the broker's
-   * maximum packet size); seqs the journal no longer holds are `gaps`. When the journal holds none of
-   * first..end, the whole range is one gap.
-   */
-  #pack(first: number, end: number): Packed {
-    const records = this.#texts(first, this.#batchRecords).filter((r) => r.seq <= end);
-    if (records.length === 0) return { first, last: end, texts: [], gaps: [{ from: first, to: end }] };
-    const maxRecordBytes = Math.max(1024, (this.#maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
-    // A batch over the broker's maximum packet size is answered with DISCONNECT, and the client sends it
-    // again first at every reconnect: the link would never come up again.
-    const maxBatchBytes = Math.min(this.#batchBytes, maxRecordBytes);
-    const texts: string[] = [];
-    const gaps: LostRange[] = [];
-    let bytes = 0;
-    let expected = first;
-    let last = first - 1;
-    for (const record of records) {
-      let text = record.text;
-      if (Buffer.byteLength(text) > maxRecordBytes) text = this.#omitted(JSON.parse(text) as JournalRecord, text);
-      const size = Buffer.byteLength(text) + 1;
-      if (texts.length > 0 && bytes + size > maxBatchBytes) break;
-      if (record.seq > expected) gaps.push({ from: expected, to: record.seq - 1 });
-      texts.push(text);
-      bytes += size;
-      last = record.seq;
-      expected = record.seq + 1;
-    }
-    return { first, last, texts, gaps };
-  }
-
-  /**
-   * Up to `limit` records from `first` (within batch_bytes) as JSON text: as the journal holds them when it
-   * keeps text (no parse, no second stringify), else read and serialized here.
-   */
-  #texts(first: number, limit: number): { seq: number; text: string }[] {
-    const journal = this.#journal;
-    if (journal.readTexts) return journal.readTexts(first, limit, this.#batchBytes);
-    return journal.read(first, limit).map((record) => ({ seq: record.seq, text: JSON.stringify(record) }));
-  }
-
-  #payload(packed: Packed, lost: LostRange[]): string {
-    const header = {
-      schema: EVENTS_SCHEMA,
-      robot: this.#robot,
-      fleet: this.#fleet,
-      journal_id: this.#journalId,
-      first_seq: packed.first,
-      last_seq: packed.last,
-      ...(lost.length > 0 ? { lost } : {}),
-    };
-    return `${JSON.stringify(header).slice(0, -1)},"records":[${packed.texts.join(',')}]}`;
+    return { batch, payload: this.#packer.payload(packed, lost) };
   }
 
   #lost(from: number, to: number): void {
@@ -355,22 +289,6 @@ export class Outbox {
       { from, to, count },
       'central: journal records were gone before central got them (retention past journal.max_mb, or a damaged segment); central is told in the next batch',
     );
-  }
-
-  /** A record larger than the broker takes goes up as its head only, saying so, rather than stopping the outbox. */
-  #omitted(record: JournalRecord, text: string): string {
-    this.counts.omitted_records++;
-    const bytes = Buffer.byteLength(text);
-    this.#log.warn(
-      { seq: record.seq, kind: record.kind, bytes },
-      "central: a journal record is larger than the broker's maximum packet size; sent without its data",
-    );
-    return JSON.stringify({
-      seq: record.seq,
-      ts: record.ts,
-      kind: record.kind,
-      omitted: `${bytes} bytes, over the broker's maximum packet size; read it on the robot (auraison-edge runs show)`,
-    });
   }
 
   #settled(batch: Batch, state: 'acked' | 'failed', error?: string): void {
