@@ -1,12 +1,14 @@
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
 import type { Channel } from '@foxglove/ws-protocol';
-import { BagTypeResolver } from '../bags/index.ts';
-import { canonicalType, DefinitionsRegistry } from '../bus/index.ts';
 import { nowNs } from '../util/index.ts';
 import { UsageError, type CommandIO } from '../cli-kit/index.ts';
-import { clientPublishOff, readFeedback, type Feedback } from './topic-pub-feedback.ts';
+import type { Feedback } from './topic-pub-feedback.ts';
+import { cannotPublish, moves, resolveTemplate } from './publish-template.ts';
+import { ServerWords } from './server-words.ts';
 import { onStop, type TopicSession } from './topic-session.ts';
-import { changedFields, MessageTemplate, pythonRepr } from './topic-values.ts';
+import { changedFields, type MessageTemplate, pythonRepr } from './topic-values.ts';
+
+export { resolveTemplate } from './publish-template.ts';
 
 export interface PubOptions {
   /** Messages to publish before exiting; undefined: until Ctrl-C. */
@@ -20,24 +22,6 @@ export interface PubOptions {
   printEvery: number;
 }
 
-/**
- * The definitions TYPE's messages are built with: the schema the daemon's server sends for the topic (what
- * the daemon decodes them with) when the topic has that type, else this CLI's registry of ROS 2 types.
- */
-export function resolveTemplate(type: string, channel: Channel | undefined): MessageTemplate | { error: string } {
-  const schema =
-    channel && channel.schemaName === type && channel.schemaEncoding
-      ? { encoding: channel.schemaEncoding, text: channel.schema }
-      : undefined;
-  const resolved = new BagTypeResolver(new DefinitionsRegistry()).resolve(type, schema);
-  if ('error' in resolved) return { error: `unknown message type ${type}: ${resolved.error}` };
-  try {
-    return new MessageTemplate(type, resolved.definitions);
-  } catch (error) {
-    return { error: `cannot build messages of ${type}: ${(error as Error).message}` };
-  }
-}
-
 interface Sent {
   n: number;
   bytes: Uint8Array;
@@ -48,16 +32,6 @@ interface Sent {
   toldChanged?: boolean;
   /** Other messages that reached the topic while it waited: one may be it, changed by the policy. */
   others: Uint8Array[];
-}
-
-const TWISTS = /^geometry_msgs\/msg\/Twist(Stamped)?$/;
-
-/** A Twist (or TwistStamped) that moves the robot: the daemon follows it with a stop when this client leaves. */
-function moves(type: string, message: Record<string, unknown>): boolean {
-  if (!TWISTS.test(type)) return false;
-  const twist = (type.endsWith('Stamped') ? message.twist : message) as
-    Record<string, Record<string, number>> | undefined;
-  return ['linear', 'angular'].some((k) => Object.values(twist?.[k] ?? {}).some((v) => v !== 0));
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -134,43 +108,6 @@ export async function pub(
     first: first.message,
     otherPublishers,
   }).run();
-}
-
-/** Why nothing can be published on TOPIC as TYPE, known before advertising: undefined when it can. */
-function cannotPublish(
-  conn: TopicSession['conn'],
-  topic: string,
-  type: string,
-  listedType: string | undefined,
-): string | undefined {
-  if (!conn.capabilities.includes('clientPublish')) {
-    return `the daemon's Foxglove server takes no messages from clients (foxglove.client_publish.enabled is false): nothing published\n${clientPublishOff(topic)}`;
-  }
-  const busType = conn.channel(topic)?.schemaName ?? listedType;
-  if (busType !== undefined && canonicalType(busType) !== type) {
-    return `${topic} carries ${busType}, not ${type}: nothing published (\`auraison-edge topic info ${topic}\`)`;
-  }
-  return undefined;
-}
-
-/**
- * What the server says (its status messages, read as feedback) and the connection's close: kept until a
- * publication takes them over by setting `onFeedback` and `onClosed`.
- */
-class ServerWords {
-  readonly early: Feedback[] = [];
-  closed: string | undefined;
-  onFeedback = (f: Feedback): void => {
-    this.early.push(f);
-  };
-  onClosed = (why: string): void => {
-    this.closed = why;
-  };
-
-  constructor(conn: TopicSession['conn'], topic: string, type: string) {
-    conn.onStatus((status) => this.onFeedback(readFeedback(status, topic, type)));
-    conn.onClose((why) => this.onClosed(why));
-  }
 }
 
 interface PublicationOptions {
