@@ -10,6 +10,7 @@ import {
 } from '../bags/index.ts';
 import { qosProfilesText, qosProfileV9 } from '../bags/index.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
+import { bagMetadata } from './bag-metadata.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { MetadataText } from './metadata-text.ts';
 import type { SegmentIO } from './segment-io.ts';
@@ -320,33 +321,11 @@ export class BagWriter {
 
   /** metadata.yaml's content for these files and topics (counts as given). */
   #describe(files: BagFileInfo[], topics: BagTopic[]): BagMetadata {
-    const withMessages = files.filter((f) => f.messageCount > 0);
-    const start =
-      withMessages.length > 0
-        ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs)
-        : NO_START;
-    const end = withMessages.reduce(
-      (m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m),
-      0n,
-    );
     const drops = Object.fromEntries(Object.entries(this.#drops).filter(([, n]) => n > 0));
     const customData: Record<string, string> = {};
     if (Object.keys(drops).length > 0) customData[DROPS_KEY] = JSON.stringify(drops);
     if (this.#deleted.length > 0) customData[RETENTION_DELETED_KEY] = this.#deleted.join(',');
-    return {
-      version: 9,
-      storageIdentifier: 'mcap',
-      durationNs: withMessages.length > 0 ? end - start : 0n,
-      startingTimeNs: start,
-      messageCount: files.reduce((n, f) => n + f.messageCount, 0),
-      topics,
-      compressionFormat: '',
-      compressionMode: '',
-      relativeFilePaths: files.map((f) => f.path),
-      files: files.map((f) => ({ ...f })),
-      customData,
-      rosDistro: this.#rosDistro ?? 'jazzy',
-    };
+    return bagMetadata(files, topics, { customData, rosDistro: this.#rosDistro ?? 'jazzy' });
   }
 
   #shouldSplit(split: Split, logTime: bigint): boolean {

@@ -55,32 +55,6 @@ export function addTopics(topics: Map<string, BagTopic>, scan: Scan): void {
   }
 }
 
-/** metadata.yaml rebuilt from the splits, keeping the old one's custom data and ROS distribution. */
-export function bagMetadata(files: BagFileInfo[], topics: BagTopic[], previous: BagMetadata | undefined): BagMetadata {
-  const withMessages = files.filter((f) => f.messageCount > 0);
-  const start = withMessages.length
-    ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs)
-    : NO_START;
-  const end = withMessages.reduce(
-    (m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m),
-    0n,
-  );
-  return {
-    version: 9,
-    storageIdentifier: 'mcap',
-    durationNs: withMessages.length ? end - start : 0n,
-    startingTimeNs: start,
-    messageCount: files.reduce((n, f) => n + f.messageCount, 0),
-    topics,
-    compressionFormat: '',
-    compressionMode: '',
-    relativeFilePaths: files.map((f) => f.path),
-    files,
-    customData: previous?.customData ?? {},
-    rosDistro: previous?.rosDistro || 'jazzy',
-  };
-}
-
 /** Whether metadata.yaml lists exactly these splits, with the messages they hold. */
 export function describes(meta: BagMetadata | undefined, files: BagFileInfo[]): boolean {
   if (!meta || (meta.storageIdentifier !== '' && meta.storageIdentifier !== 'mcap')) return false;

@@ -19,7 +19,8 @@ import {
 } from '../bags/index.ts';
 import { diskSpaceText, isDiskFull } from '../util/index.ts';
 import { checkNothingRecorded, cutOffAtStart, listBag, writeEmptySplit } from './repair-empty.ts';
-import { addTopics, bagMetadata, describes, splitInfo } from './repair-metadata.ts';
+import { addTopics, describes, splitInfo } from './repair-metadata.ts';
+import { bagMetadata } from './bag-metadata.ts';
 import { liveRecorder, RECORDING_MARKER } from './recording-marker.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
 import { keepBackup, messageCount, repairSplit, scanFile, type FileRepair, type Scan } from './split-repair.ts';
@@ -214,7 +215,10 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
       ...closed,
     };
   }
-  const meta = bagMetadata(files, [...topics.values()], previous);
+  const meta = bagMetadata(files, [...topics.values()], {
+    customData: previous?.customData ?? {},
+    rosDistro: previous?.rosDistro || 'jazzy',
+  });
   doing.what = 'writing metadata.yaml (the splits are repaired; the next repair lists them)';
   const metadataBackup = existsSync(metaPath) && !ownMetadata ? await keepBackup(metaPath) : undefined;
   try {
