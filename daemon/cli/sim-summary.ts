@@ -77,3 +77,5 @@ export function recordingLines(bags: string[], config: EdgeConfig, cwd: string):
     ...tries.map((t, i) => `  ${i === 0 ? 'try:' : '    '}      ${t}`),
   ];
 }
+
+export const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
