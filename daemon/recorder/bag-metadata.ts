@@ -1,4 +1,13 @@
-import { NO_START, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/index.ts';
+import { join } from 'node:path';
+import {
+  NO_START,
+  parseMetadata,
+  RETENTION_DELETED_KEY,
+  type BagFileInfo,
+  type BagMetadata,
+  type BagTopic,
+} from '../bags/index.ts';
+import type { SegmentIO } from './segment-io.ts';
 
 /**
  * A bag's metadata.yaml (rosbag2 version 9) from its splits and topics: the bag's time span is that of the splits
@@ -32,4 +41,16 @@ export function bagMetadata(
     customData,
     rosDistro,
   };
+}
+
+/** The splits a bag's metadata.yaml says retention deleted (it may list some its writer has not missed yet). */
+export async function retentionNote(io: SegmentIO, dir: string): Promise<string[]> {
+  const path = join(dir, 'metadata.yaml');
+  try {
+    const text = await io.readText(path);
+    const note = text === undefined ? undefined : parseMetadata(text, path).customData[RETENTION_DELETED_KEY];
+    return note ? note.split(',').filter(Boolean) : [];
+  } catch {
+    return []; // an unreadable metadata.yaml is rewritten by its writer; the splits it missed are noted anyway
+  }
 }

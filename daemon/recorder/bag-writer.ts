@@ -1,17 +1,15 @@
 import { basename, join } from 'node:path';
 import type { TopicQos } from '../bus/index.ts';
 import {
-  NO_START,
-  parseMetadata,
+  qosProfileV9,
   RETENTION_DELETED_KEY,
   type BagFileInfo,
   type BagMetadata,
   type BagTopic,
 } from '../bags/index.ts';
-import { qosProfilesText, qosProfileV9 } from '../bags/index.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
-import { bagMetadata } from './bag-metadata.ts';
-import { McapSegmentWriter } from './mcap-segment-writer.ts';
+import { bagMetadata, retentionNote } from './bag-metadata.ts';
+import { addChannel, countMessage, openSplit, shouldSplit, type Split, type SplitFileOptions } from './bag-split.ts';
 import { MetadataText } from './metadata-text.ts';
 import type { SegmentIO } from './segment-io.ts';
 
@@ -56,15 +54,6 @@ interface TopicEntry {
   listed: number;
 }
 
-interface Split {
-  writer: McapSegmentWriter;
-  info: BagFileInfo;
-  firstLogTime: bigint | undefined;
-  channels: Map<string, number>;
-  /** Messages per topic in this split (its own metadata; taken off the bag's counts if retention deletes it). */
-  counts: Map<string, number>;
-}
-
 /** A split that was closed: listed in metadata.yaml once `ended` (its summary and footer are on disk). */
 interface FinishedSplit {
   info: BagFileInfo;
@@ -92,10 +81,8 @@ export class BagWriter {
   readonly #topicInfo: BagWriterOptions['topicInfo'];
   readonly #rosDistro: string | undefined;
   readonly #io: SegmentIO;
-  readonly #compression: ChunkCompression;
-  readonly #compressor: Compressor | undefined;
-  readonly #chunkSize: number;
-  readonly #chunkCrc: boolean | undefined;
+  /** How each split's file is opened and written. */
+  readonly #splitFile: SplitFileOptions;
   readonly #schemaText: (type: string) => string | undefined;
   readonly #onSplitClosed: ((file: string) => void) | undefined;
   readonly #bagMaxSplits: number;
@@ -137,10 +124,7 @@ export class BagWriter {
     this.#topicInfo = topicInfo;
     this.#rosDistro = rosDistro;
     this.#io = io;
-    this.#compression = compression;
-    this.#compressor = compressor;
-    this.#chunkSize = chunkSize;
-    this.#chunkCrc = chunkCrc;
+    this.#splitFile = { io, compression, compressor, chunkSize, chunkCrc };
     this.#schemaText = schemaText;
     this.#onSplitClosed = onSplitClosed;
     this.#bagMaxSplits = bagMaxSplits;
@@ -228,23 +212,10 @@ export class BagWriter {
       split = undefined;
     }
     split ??= this.#openSplit();
-    let channelId = split.channels.get(topic);
-    if (channelId === undefined) channelId = this.#addChannel(split, entry);
+    const channelId = split.channels.get(topic) ?? addChannel(split, entry.meta, this.#schemaText);
     split.writer.addMessage(channelId, logTime, publishTime, data);
-    split.counts.set(topic, (split.counts.get(topic) ?? 0) + 1);
-    if (split.firstLogTime === undefined || logTime < split.firstLogTime) split.firstLogTime = logTime;
+    countMessage(split, topic, logTime);
     if (this.#bagStart === undefined || logTime < this.#bagStart) this.#bagStart = logTime;
-    const end = split.info.startingTimeNs + split.info.durationNs;
-    if (split.info.messageCount === 0) {
-      split.info.startingTimeNs = logTime;
-      split.info.durationNs = 0n;
-    } else if (logTime < split.info.startingTimeNs) {
-      split.info.durationNs = end - logTime;
-      split.info.startingTimeNs = logTime;
-    } else if (logTime > end) {
-      split.info.durationNs = logTime - split.info.startingTimeNs;
-    }
-    split.info.messageCount++;
     entry.meta.messageCount++;
   }
 
@@ -329,30 +300,11 @@ export class BagWriter {
   }
 
   #shouldSplit(split: Split, logTime: bigint): boolean {
-    if (split.info.messageCount === 0) return false;
-    if (this.#splitMaxBytes > 0 && split.writer.byteLength >= this.#splitMaxBytes) return true;
-    const maxDurationNs = this.#splitMaxDurationNs;
-    return maxDurationNs > 0n && split.firstLogTime !== undefined && logTime - split.firstLogTime >= maxDurationNs;
+    return shouldSplit(split, logTime, this.#splitMaxBytes, this.#splitMaxDurationNs);
   }
 
   #openSplit(): Split {
-    const path = `${this.name}_${this.#index++}.mcap`;
-    const file = this.#io.create(join(this.dir, path));
-    const writer = new McapSegmentWriter({
-      file,
-      compression: this.#compression,
-      compressor: this.#compressor,
-      chunkSize: this.#chunkSize,
-      chunkCrc: this.#chunkCrc ?? true,
-      library: 'auraison-edge recorder',
-    });
-    this.#split = {
-      writer,
-      info: { path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 },
-      firstLogTime: undefined,
-      channels: new Map(),
-      counts: new Map(),
-    };
+    this.#split = openSplit(this.dir, `${this.name}_${this.#index++}.mcap`, this.#splitFile);
     if (!this.#metadataWritten) {
       this.#metadataWritten = true;
       // From the first split on, the directory carries a metadata.yaml (listing no file yet), so it is a bag
@@ -366,33 +318,6 @@ export class BagWriter {
       });
     }
     return this.#split;
-  }
-
-  #addChannel(split: Split, entry: TopicEntry): number {
-    const text = this.#schemaText(entry.meta.type);
-    const schemaId =
-      text === undefined
-        ? 0
-        : split.writer.addSchema({ name: entry.meta.type, encoding: 'ros2msg', data: new TextEncoder().encode(text) });
-    const qos = entry.meta.offeredQosProfiles as Record<string, unknown>[];
-    const channelId = split.writer.addChannel({
-      topic: entry.meta.name,
-      schemaId,
-      messageEncoding: 'cdr',
-      metadata: new Map([
-        [
-          'offered_qos_profiles',
-          qosProfilesText({
-            reliability: qos[0]!.reliability as TopicQos['reliability'],
-            durability: qos[0]!.durability as TopicQos['durability'],
-            depth: qos[0]!.depth as number,
-          }),
-        ],
-        ['topic_type_hash', entry.meta.typeDescriptionHash],
-      ]),
-    });
-    split.channels.set(entry.meta.name, channelId);
-    return channelId;
   }
 
   /**
@@ -468,19 +393,7 @@ export class BagWriter {
         entry.listed -= count;
       }
     }
-    const noted = await this.#retentionNote();
+    const noted = await retentionNote(this.#io, this.dir);
     this.#deleted = [...new Set([...this.#deleted, ...noted, ...gone.map((f) => f.info.path)])];
-  }
-
-  /** The splits metadata.yaml says retention deleted (it may list some this writer has not missed yet). */
-  async #retentionNote(): Promise<string[]> {
-    const path = join(this.dir, 'metadata.yaml');
-    try {
-      const text = await this.#io.readText(path);
-      const note = text === undefined ? undefined : parseMetadata(text, path).customData[RETENTION_DELETED_KEY];
-      return note ? note.split(',').filter(Boolean) : [];
-    } catch {
-      return []; // an unreadable metadata.yaml is rewritten below; the splits this writer missed are noted anyway
-    }
   }
 }
