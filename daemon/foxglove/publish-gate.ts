@@ -1,20 +1,23 @@
-import type { Bus, Publisher } from '../bus/index.ts';
-import type { MessageCodec } from '../bus/index.ts';
-import { canonicalType, type DefinitionsRegistry } from '../bus/index.ts';
-import { compileTopicSelection } from '../bus/index.ts';
-import { newId } from '../util/index.ts';
+import type { Bus, MessageCodec } from '../bus/index.ts';
+import { canonicalType, compileTopicSelection, type DefinitionsRegistry } from '../bus/index.ts';
 import type { PolicyHook, PolicyRecord, ToolCallContext } from '../contract/index.ts';
-import { runPolicyChain } from '../policy/index.ts';
-import type { Intent, RunState } from '../contract/index.ts';
-import { nowNs } from '../util/index.ts';
 import { PORTS, type PolicyHooksProvider, type Ports } from '../contract/index.ts';
+import { runPolicyChain, TOOL_CALL_QUOTA_HOOK } from '../policy/index.ts';
 import { DEFAULT_SCOPE, resolveName, type NameScope } from '../names/index.ts';
-import { TOOL_CALL_QUOTA_HOOK } from '../policy/index.ts';
-import { field, fullTwist, TWIST, TWIST_STAMPED } from '../policy/index.ts';
 import { ClientMessageReader } from './client-message-reader.ts';
-import { TokenBucket } from '../util/index.ts';
+import {
+  isStop,
+  isTwist,
+  newSession,
+  stopFields,
+  type ClientChannel,
+  type ClientMessage,
+  type Session,
+  type StopReason,
+} from './client-session.ts';
 
 export type { PolicyHooksProvider };
+export type { ClientMessage, StopReason };
 
 /** The policy hooks of the running daemon (the agent's); undefined when none runs, and the gate fails closed. */
 export function findPolicyHooks(ports: Ports): readonly PolicyHook[] | undefined {
@@ -41,38 +44,6 @@ export type GateResult = { ok: true; fired: PolicyRecord[] } | { ok: false; reas
  * not advertise, bytes that are not the type), `limited` (over foxglove.client_publish.max_rate_hz).
  */
 export type Refusal = { ok: false; outcome: 'invalid' | 'limited'; reason: string };
-
-interface ClientChannel {
-  id: number;
-  topic: string;
-  type: string;
-  encoding: 'cdr' | 'json';
-  reader: ClientMessageReader;
-  publisher: Publisher;
-  /** Set while the last command published on the channel moves the robot: it publishes a stop if no other comes. */
-  deadman: NodeJS.Timeout | undefined;
-}
-
-/** Why the gate published a stop on a client's behalf. */
-export type StopReason = 'disconnected' | 'unadvertised' | 'silent' | 'operator';
-
-/** A client message that decoded as its channel's type, on its way to the hooks. */
-export interface ClientMessage {
-  readonly channel: ClientChannel;
-  readonly bytes: Uint8Array;
-  readonly fields: unknown;
-  /** A zero Twist: never refused by a limit. */
-  readonly stop: boolean;
-}
-
-interface Session {
-  name: string;
-  intent: Intent;
-  run: RunState;
-  calls: number;
-  rate: TokenBucket;
-  channels: Map<number, ClientChannel>;
-}
 
 export interface PublishGateOptions {
   bus: Bus;
@@ -101,20 +72,6 @@ export interface PublishGateOptions {
 
 /** The largest channel id a message-data frame can name (a uint32). */
 const MAX_CHANNEL_ID = 0xffff_ffff;
-
-/** A zero Twist (or TwistStamped), missing components counted as 0 as they are encoded: the operator's stop. */
-function isStop(type: string, fields: unknown): boolean {
-  if (type !== TWIST && type !== TWIST_STAMPED) return false;
-  const { linear, angular } = fullTwist(type === TWIST ? fields : field(fields, 'twist'));
-  return linear.x === 0 && linear.y === 0 && linear.z === 0 && angular.x === 0 && angular.y === 0 && angular.z === 0;
-}
-
-/** A stop as the channel's type: every field 0, a TwistStamped stamped now. */
-function stopFields(type: string): unknown {
-  if (type !== TWIST_STAMPED) return {};
-  const ns = nowNs();
-  return { header: { stamp: { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) } } };
-}
 
 /**
  * What a Foxglove client may put on the bus. It is a frame around the client: a topic must be on the
@@ -383,7 +340,7 @@ export class PublishGate {
   #arm(client: object, channel: ClientChannel, stop: boolean): void {
     clearTimeout(channel.deadman);
     channel.deadman = undefined;
-    if (stop || (channel.type !== TWIST && channel.type !== TWIST_STAMPED)) return;
+    if (stop || !isTwist(channel.type)) return;
     channel.deadman = setTimeout(() => this.#stop(client, channel, 'silent'), this.#stopAfterMs);
     channel.deadman.unref();
   }
@@ -427,31 +384,7 @@ export class PublishGate {
   #session(client: object, name: string): Session {
     let s = this.#sessions.get(client);
     if (!s) {
-      const now = nowNs().toString();
-      const intent: Intent = {
-        intent_id: newId(),
-        type: 'teleop',
-        params: { client: name },
-        policy_ctx: { actor: `foxglove:${name}`, source: 'internal' },
-        targets: [],
-        created_at: now,
-      };
-      const run: RunState = {
-        run_id: newId(),
-        intent_id: intent.intent_id,
-        tree_ref: 'foxglove/teleop',
-        status: 'running',
-        created_at: now,
-        updated_at: now,
-      };
-      s = {
-        name,
-        intent,
-        run,
-        calls: 0,
-        rate: new TokenBucket({ ratePerS: this.#maxRateHz, now: this.#now }),
-        channels: new Map(),
-      };
+      s = newSession(name, this.#maxRateHz, this.#now);
       this.#sessions.set(client, s);
     }
     return s;
