@@ -1,4 +1,5 @@
 import { formatPoint, type Point2D } from './geometry.ts';
+import type { NavigationOutcome, NavigationResult } from './navigation-types.ts';
 
 /** What the navigator says about a goal, in words for people. */
 
@@ -26,4 +27,9 @@ export function abortReason(signal: AbortSignal): string {
 export function notFinite(values: Record<string, number>): string | undefined {
   const bad = Object.entries(values).filter(([, v]) => !Number.isFinite(v));
   return bad.length === 0 ? undefined : bad.map(([k, v]) => `${k} is ${v}`).join(', ');
+}
+
+/** The result of a goal that ended before the robot moved for it. */
+export function notStarted(outcome: NavigationOutcome, message: string): NavigationResult {
+  return { reached: false, outcome, message, planLength: 0, elapsedS: 0 };
 }

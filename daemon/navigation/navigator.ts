@@ -1,17 +1,10 @@
-import type { Bus, Publisher, Subscription } from '../bus/index.ts';
-import type { MessageCodec } from '../bus/index.ts';
-import type { BusMessage } from '../bus/index.ts';
+import type { Bus, BusMessage, MessageCodec, Subscription } from '../bus/index.ts';
+import { type ActiveGoal, goalBackstops } from './active-goal.ts';
+import { DataWaiters } from './data-waiters.ts';
 import { PathPlanner, type PlanOptions } from './astar.ts';
-import type {
-  NavigateOptions,
-  NavigationOutcome,
-  NavigationResult,
-  NavigationSafety,
-  NavigatorOptions,
-} from './navigation-types.ts';
+import type { NavigateOptions, NavigationResult, NavigationSafety, NavigatorOptions } from './navigation-types.ts';
 import { formatPoint, type Point2D, type Pose2D } from './geometry.ts';
-import { GoalWatchdog } from './goal-watchdog.ts';
-import { abortReason, distance, notFinite, reachedMessage } from './goal-text.ts';
+import { abortReason, distance, notFinite, notStarted, reachedMessage } from './goal-text.ts';
 import { PathFollower, type FollowerScan, type PathFollowerOptions } from './path-follower.ts';
 import { gridProblem } from './grid.ts';
 import {
@@ -26,6 +19,7 @@ import {
   type TfMsg,
 } from './ros-messages.ts';
 import { markScanHits, withObstacles } from './scan-obstacles.ts';
+import { NavigatorOutputs } from './navigator-outputs.ts';
 
 export type {
   NavigateOptions,
@@ -42,30 +36,6 @@ const SAFETY_DEFAULTS: Required<NavigationSafety> = {
   blockedReplanS: 3,
   offPathReplanM: 0.5,
 };
-// The wall-clock backstop on a goal's timeout: this many times the timeout, so it fires only when robot
-// time stops advancing (a stuck stamp), never before the stamps would have ended the goal.
-const WALL_TIMEOUT_FACTOR = 2;
-
-interface ActiveGoal {
-  /** The goal asked for. */
-  requested: Point2D;
-  /** Where the current plan ends (the requested goal, or the nearest spot the robot fits in). */
-  goal: Point2D;
-  follower: PathFollower;
-  startS: number | undefined;
-  /** Whether a motion command (a nonzero Twist) has been sent for this goal. */
-  commanded: boolean;
-  planLength: number;
-  timeoutS: number;
-  /** Robot time since when no fresh /scan has been seen, while that lasts. */
-  scanStaleSinceS: number | undefined;
-  /** Robot time since when the safety stop has held the robot, while that lasts. */
-  blockedSinceS: number | undefined;
-  /** Cells the scan saw occupied while blocked (map indices); planned around until a new /map. */
-  seenObstacles: Set<number>;
-  watchdog: GoalWatchdog;
-  finish: (result: NavigationResult) => void;
-}
 
 /**
  * The deterministic navigation skill: A* on /map, then a path follower that drives /cmd_vel from /odom,
@@ -88,8 +58,7 @@ export class Navigator {
   #safety: Required<NavigationSafety>;
   #wallPerRobotS = 1;
   #subs: Subscription[] = [];
-  #cmd: Publisher | undefined;
-  #planPub: Publisher | undefined;
+  #outputs: NavigatorOutputs | undefined;
   #planner: PathPlanner | undefined;
   #mapBytes: Uint8Array | undefined;
   /** How many /map messages built a new planner (a republished, unchanged map does not). */
@@ -105,8 +74,7 @@ export class Navigator {
   #calls = 0;
   #stopped = false;
   #scanOrigin: Point2D | undefined;
-  // Calls waiting for the first /map and /odom: each checks whether it may go on (or must give up) when woken.
-  #dataWaiters = new Set<() => void>();
+  #dataWaiters = new DataWaiters();
 
   constructor(options: NavigatorOptions) {
     const { bus, codec, plan = {}, follow = {}, topics = {}, timeScale = 1, safety = {} } = options;
@@ -150,11 +118,7 @@ export class Navigator {
   start(): void {
     this.#stopped = false;
     const t = this.#topics;
-    this.#cmd = this.#bus.advertise(t.cmdVel, 'geometry_msgs/msg/Twist', { source: 'navigator' });
-    this.#planPub = this.#bus.advertise(t.plan, 'nav_msgs/msg/Path', {
-      source: 'navigator',
-      qos: { durability: 'transient_local', depth: 1 },
-    });
+    this.#outputs = new NavigatorOutputs(this.#bus, this.#codec, t);
     const sub = (topic: string, handler: (msg: BusMessage) => void) =>
       this.#subs.push(this.#bus.subscribe({ name: 'navigator', topic, queue: { policy: 'keep-latest' }, handler }));
     sub(t.map, (msg) => {
@@ -173,7 +137,7 @@ export class Navigator {
       this.#mapBytes = msg.data;
       this.#planner = new PathPlanner(grid, this.#planOptions);
       this.mapsLoaded++;
-      this.#wakeDataWaiters();
+      this.#dataWaiters.wake();
       if (this.#active) this.#replan(this.#active, `after a new ${this.#topics.map}`);
     });
     sub(t.scan, (msg) => {
@@ -192,56 +156,49 @@ export class Navigator {
   stop(): void {
     this.#stopped = true;
     this.cancel('navigator stopped');
-    this.#wakeDataWaiters();
+    this.#dataWaiters.wake();
     for (const s of this.#subs) this.#bus.unsubscribe(s);
     this.#subs = [];
-    this.#cmd?.close();
-    this.#planPub?.close();
+    this.#outputs?.close();
   }
 
   /** Plans to `goal` and drives there. Resolves (never rejects) with what happened. */
   async navigateTo(goal: Point2D, options: NavigateOptions = {}): Promise<NavigationResult> {
     const { timeoutS = 300, dataTimeoutMs = 5000, signal } = options;
-    const fail = (outcome: NavigationOutcome, message: string): NavigationResult => ({
-      reached: false,
-      outcome,
-      message,
-      planLength: 0,
-      elapsedS: 0,
-    });
     // A call already cancelled, or with no point to go to, acts on nothing: the current goal, if any, goes on.
-    if (signal?.aborted) return fail('cancelled', `${abortReason(signal)} before the robot moved`);
+    if (signal?.aborted) return notStarted('cancelled', `${abortReason(signal)} before the robot moved`);
     const notAPoint = notFinite({ x: goal.x, y: goal.y });
-    if (notAPoint) return fail('unreachable', `goal (${goal.x}, ${goal.y}) is not a point on the map: ${notAPoint}`);
+    if (notAPoint)
+      return notStarted('unreachable', `goal (${goal.x}, ${goal.y}) is not a point on the map: ${notAPoint}`);
     const call = ++this.#calls;
     const superseded = 'superseded by a new goal';
     this.cancel(superseded);
     // An older call still waiting for data is superseded too, and must not wait out its data timeout.
-    this.#wakeDataWaiters();
-    const data = await this.#waitForData(call, dataTimeoutMs, signal);
+    this.#dataWaiters.wake();
+    const data = await this.#dataWaiters.wait(dataTimeoutMs, signal, {
+      ready: () => Boolean(this.#planner && this.#pose),
+      ended: () => call !== this.#calls || this.#stopped,
+    });
     // The signal's reason first: when another run took the robot, it names that run (the newer call, which
     // also makes `call` stale, can only say that some goal came).
-    if (signal?.aborted) return fail('cancelled', `${abortReason(signal)} before the robot moved`);
-    if (this.#stopped) return fail('cancelled', 'navigator stopped before the robot moved');
+    if (signal?.aborted) return notStarted('cancelled', `${abortReason(signal)} before the robot moved`);
+    if (this.#stopped) return notStarted('cancelled', 'navigator stopped before the robot moved');
     // Another call came while this one waited: that one is the goal now.
-    if (call !== this.#calls) return fail('cancelled', superseded);
+    if (call !== this.#calls) return notStarted('cancelled', superseded);
     if (data === 'timeout') {
       const missing = [!this.#planner && this.#topics.map, !this.#pose && this.#topics.odom]
         .filter(Boolean)
         .join(' and ');
-      return fail('no_data', `no ${missing} received within ${dataTimeoutMs} ms: is the robot (or sim) running?`);
+      return notStarted('no_data', `no ${missing} received within ${dataTimeoutMs} ms: is the robot (or sim) running?`);
     }
     const start = this.#pose!;
     const plan = this.#planner!.plan(start, goal);
-    if (!plan.ok) return fail('unreachable', plan.message);
+    if (!plan.ok) return notStarted('unreachable', plan.message);
     this.#publishPlan(plan.path);
-    if (signal?.aborted) return fail('cancelled', `${abortReason(signal)} before the robot moved`);
+    if (signal?.aborted) return notStarted('cancelled', `${abortReason(signal)} before the robot moved`);
     return new Promise<NavigationResult>((resolve) => {
       const onAbort = () => this.cancel(abortReason(signal!));
       signal?.addEventListener('abort', onAbort, { once: true });
-      const { odomTimeoutMs } = this.#safety;
-      const silenceMs = odomTimeoutMs * this.#wallPerRobotS;
-      const limitMs = WALL_TIMEOUT_FACTOR * timeoutS * 1000 * this.#wallPerRobotS;
       const active: ActiveGoal = {
         requested: goal,
         goal: plan.goal,
@@ -253,22 +210,16 @@ export class Navigator {
         scanStaleSinceS: undefined,
         blockedSinceS: undefined,
         seenObstacles: new Set(),
-        watchdog: new GoalWatchdog({
-          silenceMs,
-          limitMs,
-          onSilence: () =>
-            this.#end(active, {
-              reached: false,
-              outcome: 'no_data',
-              message: `no ${this.#topics.odom} for ${Math.round(silenceMs)} ms: the robot (or sim) stopped publishing odometry, or is paused; stopped it`,
-            }),
-          onLimit: () =>
-            this.#end(active, {
-              reached: false,
-              outcome: 'timeout',
-              message: `did not reach ${formatPoint(goal)} within ${timeoutS} s: robot time (${this.#topics.odom} stamps) stopped advancing, and ${Math.round(limitMs / 1000)} s of wall time passed`,
-            }),
-        }),
+        watchdog: goalBackstops(
+          {
+            goal,
+            timeoutS,
+            odomTopic: this.#topics.odom,
+            odomTimeoutMs: this.#safety.odomTimeoutMs,
+            wallPerRobotS: this.#wallPerRobotS,
+          },
+          (result) => this.#end(active, result),
+        ),
         finish: (result) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(result);
@@ -305,7 +256,7 @@ export class Navigator {
     this.#pose = pose;
     const now = stampS(m.header.stamp);
     this.#poseTimeS = now;
-    this.#wakeDataWaiters();
+    this.#dataWaiters.wake();
     const active = this.#active;
     if (!active) return;
     active.watchdog.feed();
@@ -434,55 +385,10 @@ export class Navigator {
   }
 
   #sendTwist(linear: number, angular: number): void {
-    if (!this.#cmd) return;
-    this.#cmd.publish(
-      this.#codec.encode('geometry_msgs/msg/Twist', {
-        linear: { x: linear, y: 0, z: 0 },
-        angular: { x: 0, y: 0, z: angular },
-      }),
-    );
+    this.#outputs?.twist(linear, angular);
   }
 
   #publishPlan(path: readonly Point2D[]): void {
-    const stamp = {
-      sec: Math.floor(this.#poseTimeS),
-      nanosec: Math.round((this.#poseTimeS % 1) * 1e9) % 1_000_000_000,
-    };
-    const poses = path.map((p) => ({
-      header: { stamp, frame_id: 'map' },
-      pose: { position: { x: p.x, y: p.y, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
-    }));
-    this.#planPub?.publish(this.#codec.encode('nav_msgs/msg/Path', { header: { stamp, frame_id: 'map' }, poses }));
-  }
-
-  /**
-   * Waits until /map and /odom have come ('ready'), for at most timeoutMs ('timeout'). Gives up at once
-   * ('ended') when the signal aborts, a newer call comes or the navigator stops: the caller says which.
-   */
-  #waitForData(
-    call: number,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-  ): Promise<'ready' | 'timeout' | 'ended'> {
-    return new Promise((resolve) => {
-      const settle = (how: 'ready' | 'timeout' | 'ended') => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', check);
-        this.#dataWaiters.delete(check);
-        resolve(how);
-      };
-      const check = () => {
-        if (signal?.aborted || call !== this.#calls || this.#stopped) settle('ended');
-        else if (this.#planner && this.#pose) settle('ready');
-      };
-      const timer = setTimeout(() => settle('timeout'), timeoutMs);
-      signal?.addEventListener('abort', check, { once: true });
-      this.#dataWaiters.add(check);
-      check();
-    });
-  }
-
-  #wakeDataWaiters(): void {
-    for (const check of [...this.#dataWaiters]) check();
+    this.#outputs?.plan(path, this.#poseTimeS);
   }
 }
