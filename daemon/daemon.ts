@@ -1,7 +1,8 @@
-import { ActionGoals, listActions } from './actions/index.ts';
+// Over 400 lines because start, stop, reload and central's config share one serialized lifecycle and its state.
+import { ActionGoals } from './actions/index.ts';
 import type { Logger } from 'pino';
 import { errorText, rateLimitedErrors } from './util/index.ts';
-import { LogBurst, SyncThread, withSuppressed } from './util/index.ts';
+import { SyncThread } from './util/index.ts';
 import { Bus, MessageCodec } from './bus/index.ts';
 import { StopAuthority } from './safety/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
@@ -10,18 +11,21 @@ import { resolveDataDir } from './config/index.ts';
 import type { EdgeConfig } from './config/index.ts';
 import type { Ports } from './contract/index.ts';
 import { nowNs } from './util/index.ts';
-import { join } from 'node:path';
-import { DurableJournal } from './journal/index.ts';
+import type { DurableJournal } from './journal/index.ts';
+import { openDaemonJournal } from './daemon-journal.ts';
 import { pruneJournal } from './journal/index.ts';
 import { COMPONENTS } from './components/index.ts';
 import type { ComponentHealth, ComponentSpec } from './lifecycle/index.ts';
 import type { DaemonStatus } from './lifecycle/index.ts';
-import { changedKeys, Supervisor } from './lifecycle/index.ts';
-import { JOURNAL_RESTART_KEYS, readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/index.ts';
+import { Supervisor } from './lifecycle/index.ts';
+import { readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/index.ts';
 import { DataDirLock } from './lifecycle/index.ts';
 import { ConfigOverlays } from './lifecycle/index.ts';
 import type { OverlayApplied, OverlayRequest, OverlayStaged } from './lifecycle/index.ts';
 import { prepareDataDirFormat } from './data-dir-version.ts';
+import { busStatus } from './bus-status.ts';
+import { planReload } from './reload-plan.ts';
+import { ReloadRejections } from './reload-rejections.ts';
 
 export interface DaemonOptions {
   config: EdgeConfig;
@@ -67,13 +71,8 @@ export class Daemon {
   /** Health reported by parts that are not components (the systemd notifier), by name. */
   #healthSources = new Map<string, () => ComponentHealth>();
   #reloads = new ReloadHistory();
-  /**
-   * Repeats of one reload rejection (keyed by its error), at most a line a minute: a script that sends SIGHUP
-   * every second with a bad file must not log a line a second. Only the last error is kept: another error,
-   * or a reload that applies, is logged at once. The outcome and the counters still count every reload.
-   */
-  #rejectionLog: LogBurst<string>;
-  #lastRejection: string | undefined;
+  /** Rejected reloads' lines, repeats held back. */
+  #rejections: ReloadRejections;
   /** Config from central, laid over the local file (see stageConfigOverlay). */
   #overlays: ConfigOverlays;
   /** Configs from central are taken one at a time. */
@@ -81,7 +80,7 @@ export class Daemon {
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS, logClock } = options;
-    this.#rejectionLog = new LogBurst({ intervalMs: 60_000, now: logClock });
+    this.#rejections = new ReloadRejections({ log, now: logClock });
     this.#config = config;
     this.#configFile = configFile;
     this.log = log;
@@ -184,20 +183,13 @@ export class Daemon {
     this.#lock = lock;
     this.#startWithOverlay();
     this.robotStop.applySettings(this.#config);
-    const { fsync, interval_ms, segment_mb } = this.#config.journal;
     try {
       await prepareDataDirFormat(this.dataDir, this.log); // a newer format refused; a moved data dir's catalog rebased
-      this.#journal = new DurableJournal({
-        dir: join(this.dataDir, 'log'),
-        fsync,
-        intervalMs: interval_ms,
-        segmentBytes: segment_mb * 1024 * 1024,
+      this.#journal = openDaemonJournal({
+        dataDir: this.dataDir,
+        settings: this.#config.journal,
         fdatasync: this.#syncThread.fdatasync,
-        onRecovery: (message) =>
-          this.log.warn(
-            { message },
-            'journal recovered at start (a torn tail or damaged records; the message says which)',
-          ),
+        log: this.log,
       });
       await this.#supervisor.start(this.#config);
     } catch (error) {
@@ -305,7 +297,7 @@ export class Daemon {
       if (!this.#configFile) throw new Error('no config file to reload: the daemon runs the embedded default');
       const read = readConfigForReload(this.#configFile, env);
       if ('config' in read) return this.#reload(this.#overlays.layOver(read.config, env), this.#configFile);
-      this.#logRejection({ err: read.error, hint: read.hint, file: this.#configFile });
+      this.#rejections.reject({ err: read.error, hint: read.hint, file: this.#configFile });
       return this.#reloads.record({
         ok: false,
         file: this.#configFile,
@@ -315,20 +307,6 @@ export class Daemon {
         pending_restart: [],
       });
     });
-  }
-
-  /** A rejected reload's line: at once for a new error, else once a minute with `suppressed` (repeats held back). */
-  #logRejection(fields: { err: string; hint: string; file: string }): void {
-    let held: number | undefined;
-    if (fields.err === this.#lastRejection) held = this.#rejectionLog.take(fields.err);
-    else {
-      // repeats of the error before
-      held = this.#lastRejection === undefined ? 0 : this.#rejectionLog.flush(this.#lastRejection);
-      this.#lastRejection = fields.err;
-      this.#rejectionLog.take(fields.err);
-    }
-    if (held !== undefined)
-      this.log.error(withSuppressed(fields, held), 'config reload rejected; the running config stays in force');
   }
 
   /**
@@ -388,52 +366,12 @@ export class Daemon {
     return this.#reloads.last;
   }
 
-  async #reload(config: EdgeConfig, file: string | null): Promise<ReloadOutcome | undefined> {
+  async #reload(next: EdgeConfig, file: string | null): Promise<ReloadOutcome | undefined> {
     if (this.#stopRequested) {
       this.log.warn('config reload skipped: the daemon is stopping');
       return undefined;
     }
-    const pending: string[] = [];
-    if (JSON.stringify(config.bus) !== JSON.stringify(this.#config.bus)) {
-      for (const dir of config.bus.definitions.dirs) {
-        if (!this.#config.bus.definitions.dirs.includes(dir)) this.definitions.addDirectory(dir);
-      }
-      this.log.warn('bus.definitions changes are applied additively; restart the daemon to remove definitions');
-      if (
-        this.#config.bus.definitions.dirs.some((dir) => !config.bus.definitions.dirs.includes(dir)) ||
-        config.bus.definitions.distro !== this.#config.bus.definitions.distro
-      ) {
-        pending.push('bus.definitions');
-      }
-    }
-    if (config.log.level !== this.#config.log.level) {
-      // pino changes level at runtime, and child loggers without a level of their own follow it.
-      this.log.info({ from: this.#config.log.level, to: config.log.level }, 'log level changed');
-      this.log.level = config.log.level;
-    }
-    if (config.data_dir !== this.#config.data_dir) {
-      this.log.warn(
-        { running: this.#config.data_dir, file: config.data_dir },
-        'data_dir changes take effect on restart',
-      );
-      // Until then the daemon runs on the old dir: components' settings and status say so, and nothing
-      // restarts for a dir it would not use.
-      config = { ...config, data_dir: this.#config.data_dir };
-      pending.push('data_dir');
-    }
-    // The open journal keeps the settings it was made with, and so does the running config, so that what
-    // it says is what runs; retain_days and max_mb apply at the next retention pass.
-    const running = Object.fromEntries(JOURNAL_RESTART_KEYS.map((key) => [key, this.#config.journal[key]]));
-    const journalKeys = changedKeys(
-      running,
-      Object.fromEntries(JOURNAL_RESTART_KEYS.map((key) => [key, config.journal[key]])),
-      'journal',
-    );
-    if (journalKeys.length > 0) {
-      this.log.warn({ keys: journalKeys }, 'journal changes take effect on restart (retain_days and max_mb apply now)');
-      config = { ...config, journal: { ...config.journal, ...running } };
-      pending.push(...journalKeys);
-    }
+    const { config, pending } = planReload(this.#config, next, { definitions: this.definitions, log: this.log });
     // Before the components: a reload that turns the latch on holds from the first component it restarts.
     this.robotStop.applySettings(config);
     const restarted = await this.#supervisor.reload(config);
@@ -444,8 +382,7 @@ export class Daemon {
     }
     this.#config = config;
     // The last rejection's repeats that were held back go on this line; the next rejection logs at once.
-    const heldRejections = this.#lastRejection === undefined ? 0 : this.#rejectionLog.flush(this.#lastRejection);
-    this.#lastRejection = undefined;
+    const heldRejections = this.#rejections.settle();
     // pending_restart: what the file changed that this daemon only takes on its next start (each was warned above).
     this.log.info(
       { restarted, pending_restart: pending, ...(heldRejections > 0 && { rejections_suppressed: heldRejections }) },
@@ -481,29 +418,7 @@ export class Daemon {
       config_file: this.#configFile ?? null,
       data_dir: this.dataDir,
       components: this.componentHealth(),
-      topics: this.bus.stats().map((t) => ({
-        topic: t.topic,
-        type: t.type,
-        count: t.count,
-        bytes: t.bytes,
-        rate_hz: Math.round(t.rateHz * 100) / 100,
-        drops: t.drops,
-        publishers: t.publishers,
-        subscribers: t.subscribers,
-        sources: t.sources,
-        qos: t.qos,
-      })),
-      subscribers: this.bus.subscriptions().map((s) => ({
-        name: s.name,
-        topics: [...s.topics],
-        policy: s.queue.policy,
-        depth: s.queue.depth,
-        ...s.counters,
-        errors: s.errors,
-      })),
-      queryables: this.bus.queryables(),
-      actions: listActions(this.bus, this.graph.endpoints()),
-      graph: { nodes: this.graph.nodes(), endpoints: this.graph.endpoints() },
+      ...busStatus(this.bus, this.graph),
       last_reload: this.#reloads.last,
       central_config: this.#overlays.status(),
     };
