@@ -12,7 +12,8 @@ export { JOURNAL_RESTART_KEYS, ReloadHistory, readConfigForReload, type ReloadOu
 export type { DaemonStatus } from './daemon-status.ts';
 export { DataDirError, DataDirLock, alive, dataDirHeld, readOwner } from './data-dir.ts';
 export { deferSighup, installSignalHandlers } from './signals.ts';
-export { changedKeys, Supervisor } from './supervisor.ts';
+export { Supervisor } from './supervisor.ts';
+export { changedKeys } from './settings-diff.ts';
 export { ProvidedPorts } from './wiring.ts';
 export { SystemdNotifier } from './systemd-notify.ts';
 export {

@@ -5,6 +5,8 @@ import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
 import { errorText, exponentialBackoff, withTimeout } from '../util/index.ts';
 import { Wiring, type Provisions } from './wiring.ts';
+import { STOP_FLOOR_MS, STOPPED, StopBudget } from './stop-budget.ts';
+import { changedKeys, liveSlice } from './settings-diff.ts';
 
 export interface SupervisorOptions {
   specs: readonly ComponentSpec[];
@@ -33,15 +35,6 @@ interface Slot {
   /** The component's create() or start() while it is still running, when a stop came first (see #startSlot). */
   starting: Promise<void> | undefined;
 }
-
-/**
- * Least time each component gets to stop, also once stop's budget is spent: one that hangs must not take
- * the recorder's chance to close its bag, or the lakehouse's to flush.
- */
-const STOP_FLOOR_MS = 100;
-
-/** What #untilStop gives when stop() came first. */
-const STOPPED = Symbol('stopped');
 
 export class CriticalComponentError extends Error {
   override name = 'CriticalComponentError';
@@ -75,11 +68,8 @@ export class Supervisor {
   readonly ports: Ports;
   #config: EdgeConfig | undefined;
   #stopping = false;
-  /** Aborted by stop(). An event target, not a promise: a waiter removes its listener when done, so the
-   * waits of a component that keeps failing and retrying do not pile up until stop. */
-  #stopRequested = new AbortController();
-  /** When the budget of the first stop() runs out, ms since the epoch. */
-  #stopDeadline = Infinity;
+  /** Bounds every wait once stop() is called. */
+  #budget = new StopBudget();
   /** Components that did not finish their create, start or stop within the stop budget. */
   #unstopped = new Set<string>();
   /** The component the lifecycle operation in flight is creating, starting or stopping, for the log. */
@@ -133,15 +123,13 @@ export class Supervisor {
    * first. Resolves with the components that did not stop within the budget (each is logged), [] when all did.
    */
   stop(budgetMs = 5000): Promise<string[]> {
-    const deadline = performance.now() + budgetMs;
-    this.#stopDeadline = Math.min(this.#stopDeadline, deadline);
     this.#stopping = true;
-    this.#stopRequested.abort();
+    const deadline = this.#budget.begin(budgetMs);
     // Not #serialize: the operation in flight gets the budget, not forever (its own waits are bounded by
     // it too, so this only gives up on one that is stuck where nothing bounds it).
     const previous = this.#chain;
     const result = (async () => {
-      if ((await this.#within(previous, budgetMs)) === 'timeout') {
+      if ((await this.#budget.within(previous, budgetMs)) === 'timeout') {
         const busy = this.#busy;
         if (busy !== undefined) this.#unstopped.add(busy);
         this.#log.error(
@@ -273,7 +261,7 @@ export class Supervisor {
         .then(() => spec.create({ ...this.#makeContext(config), components: this.#live, ports, provide }, needs))
         .finally(() => (creating = false));
       // A stop does not wait for create either (it may connect somewhere): it takes over, as for start below.
-      const made = await this.#untilStop(created);
+      const made = await this.#budget.untilStop(created);
       if (made === STOPPED) {
         slot.starting = created.then(
           (component) => void (slot.component = component),
@@ -293,7 +281,7 @@ export class Supervisor {
       );
       // A stop does not wait for a model to load: it takes over this start (and stops the component once
       // the start has settled, within its budget).
-      if ((await this.#untilStop(starting)) === STOPPED) {
+      if ((await this.#budget.untilStop(starting)) === STOPPED) {
         slot.starting = starting.catch(() => undefined);
         return;
       }
@@ -313,7 +301,7 @@ export class Supervisor {
       slot.component = undefined;
       if (never) {
         // Best effort, as it never started; bounded, as its stop may wait on that start.
-        const stopped = await this.#within(never.close(), this.#startTimeoutMs).catch(() => 'failed' as const);
+        const stopped = await this.#budget.within(never.close(), this.#startTimeoutMs).catch(() => 'failed' as const);
         if (stopped === 'timeout') this.#didNotStop(spec.name, 'after its failed start');
       }
       if (this.#stopping) return;
@@ -349,7 +337,7 @@ export class Supervisor {
     const pending = slot.starting;
     if (pending) {
       // Stopping a component halfway through its start would leave what the rest of start() opens running.
-      const settled = (await this.#within(pending, budgetMs, STOP_FLOOR_MS)) === 'done';
+      const settled = (await this.#budget.within(pending, budgetMs, STOP_FLOOR_MS)) === 'done';
       slot.starting = undefined;
       if (!settled && !slot.component) {
         // Still in create(): there is nothing to stop yet. Should it be made after all, it is stopped then.
@@ -373,7 +361,7 @@ export class Supervisor {
     const left = Math.max(deadline - performance.now(), STOP_FLOOR_MS);
     this.#busy = name;
     try {
-      if ((await this.#within(component.close(reason), left, STOP_FLOOR_MS)) === 'timeout')
+      if ((await this.#budget.within(component.close(reason), left, STOP_FLOOR_MS)) === 'timeout')
         this.#didNotStop(name, `within ${left} ms`);
       else this.#log.info({ component: name }, 'component stopped');
     } catch (error) {
@@ -387,61 +375,6 @@ export class Supervisor {
     if (this.#stopping) this.#unstopped.add(name);
     this.#log.error({ component: name }, `component did not stop (${why}); the daemon goes on without waiting for it`);
   }
-
-  /**
-   * Waits for `promise` at most `ms`, and once stop() is called at most what is left of its budget, but
-   * never less than `floorMs` (what a component's stop is owed, see STOP_FLOOR_MS). A rejection passes through.
-   */
-  async #within(promise: Promise<unknown>, ms: number, floorMs = 0): Promise<'done' | 'timeout'> {
-    const timers: NodeJS.Timeout[] = [];
-    const signal = this.#stopRequested.signal;
-    let onStop = (): void => undefined;
-    const timeUp = new Promise<'timeout'>((resolve) => {
-      if (Number.isFinite(ms)) timers.push(setTimeout(() => resolve('timeout'), ms));
-      onStop = () =>
-        void timers.push(
-          setTimeout(() => resolve('timeout'), Math.max(this.#stopDeadline - performance.now(), floorMs)),
-        );
-      if (signal.aborted) onStop();
-      else signal.addEventListener('abort', onStop, { once: true });
-    });
-    try {
-      return await Promise.race([promise.then(() => 'done' as const), timeUp]);
-    } finally {
-      signal.removeEventListener('abort', onStop);
-      for (const timer of timers) clearTimeout(timer);
-    }
-  }
-
-  /** `promise`'s outcome, or STOPPED as soon as stop() is called, whichever comes first. */
-  async #untilStop<T>(promise: Promise<T>): Promise<T | typeof STOPPED> {
-    const signal = this.#stopRequested.signal;
-    if (signal.aborted) return STOPPED;
-    let onStop = (): void => undefined;
-    const stopped = new Promise<typeof STOPPED>((resolve) => {
-      onStop = () => resolve(STOPPED);
-      signal.addEventListener('abort', onStop, { once: true });
-    });
-    try {
-      return await Promise.race([promise, stopped]);
-    } finally {
-      signal.removeEventListener('abort', onStop);
-    }
-  }
-}
-
-function liveSlice(spec: ComponentSpec, config: EdgeConfig): string {
-  return spec.liveSettings ? JSON.stringify(spec.liveSettings(config)) : '';
-}
-
-/** The dotted keys under which two settings slices differ (`velocity.max_linear_x`), for logs and reasons. */
-export function changedKeys(before: unknown, after: unknown, prefix = ''): string[] {
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(before) || !isObject(after))
-    return JSON.stringify(before) === JSON.stringify(after) ? [] : [prefix || '(all)'];
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].flatMap((key) => changedKeys(before[key], after[key], prefix ? `${prefix}.${key}` : key));
 }
 
 function safeHealth(component: Component): ComponentHealth {
