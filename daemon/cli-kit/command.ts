@@ -18,6 +18,11 @@ export interface CommandIO {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /**
+   * True where the command is the process's own (the CLI's entry), so it may change what is process-wide, such as
+   * every thread's scheduling; not where a caller runs it inside a process of its own (a test, a tool).
+   */
+  ownsProcess?: boolean;
 }
 
 /** Bad usage: the CLI prints the message and the command's usage line, and exits 2. */

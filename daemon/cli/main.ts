@@ -179,5 +179,6 @@ function defaultIO(): CommandIO {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     cwd: process.cwd(),
+    ownsProcess: true,
   };
 }

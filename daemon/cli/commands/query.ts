@@ -57,8 +57,9 @@ Exit codes: 0 done, 1 the query failed or was refused (anything but SELECT), 2 b
     const maxRows =
       numberOption('max-rows', values['max-rows'], { min: 1, integer: true }) ?? config.lakehouse.query_max_rows;
     const { streamLakehouse, QUERY_PRIORITY } = await import('../../lakehouse/index.ts');
-    // As the daemon's own queries: DuckDB's threads, started below, take only the CPU time the daemon leaves.
-    lowerProcess(QUERY_PRIORITY);
+    // As the daemon's own queries: DuckDB's threads, started below, take only the CPU time the daemon leaves. Only
+    // the CLI's own process is lowered: a caller running the command inside its process keeps its scheduling.
+    if (io.ownsProcess === true) lowerProcess(QUERY_PRIORITY);
     const out = new Output(io.stdout);
     const printer = values.json ? new JsonPrinter(out) : values.csv ? new CsvPrinter(out) : new TablePrinter(out);
     let summary: StreamSummary;
