@@ -230,17 +230,23 @@ describe('uploads to granted URLs on real MinIO', () => {
     const g = grants();
     const { path, offer } = makeFile(12 * MiB);
     const job = await jobFor(g, path, offer);
-    let n = 0;
+    // The part numbers of the PUTs in the order they came, and which of them were dropped and stalled.
+    const sent: number[] = [];
     proxy.fault = (r) => {
       if (!r.presigned) return undefined;
-      n++;
-      if (n === 1) return { kind: 'drop', afterBytes: 1 * MiB };
-      if (n === 3) return { kind: 'stall' };
+      sent.push(Number(/[?&]partNumber=(\d+)/.exec(r.url)?.[1]));
+      if (sent.length === 1) return { kind: 'drop', afterBytes: 1 * MiB };
+      if (sent.length === 3) return { kind: 'stall' };
       return undefined;
     };
     const out = await uploadFile(job, options({ stallTimeoutMs: 300 }));
     expect(out.kind).toBe('done');
-    expect(n).toBe(5); // three parts, one of them sent again after the drop and one after the stall
+    // The dropped part and the stalled one were each sent again, and every part of the three went. On a loaded
+    // machine a part that was only slow may pass the stall timeout and go twice too, so no total is asserted.
+    const times = (part: number) => sent.filter((p) => p === part).length;
+    expect(times(sent[0]!)).toBeGreaterThanOrEqual(2);
+    expect(times(sent[2]!)).toBeGreaterThanOrEqual(2);
+    expect(new Set(sent)).toEqual(new Set([1, 2, 3]));
     await completeAndCheck(g, job, out.kind === 'done' ? out.parts : []);
   });
 
