@@ -1,3 +1,4 @@
+import { busStatus } from '../../daemon/bus-status.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
@@ -109,27 +110,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config_file: null,
     data_dir: dir.path,
     components: Object.fromEntries([...components].map(([name, c]) => [name, c.health()])),
-    topics: bus.stats().map((t) => ({
-      topic: t.topic,
-      type: t.type,
-      count: t.count,
-      bytes: t.bytes,
-      rate_hz: t.rateHz,
-      drops: t.drops,
-      publishers: t.publishers,
-      subscribers: t.subscribers,
-      sources: t.sources,
-      qos: t.qos,
-    })),
-    subscribers: bus.subscriptions().map((s) => ({
-      name: s.name,
-      topics: [...s.topics],
-      policy: s.queue.policy,
-      depth: s.queue.depth,
-      ...s.counters,
-      errors: s.errors,
-    })),
-    queryables: bus.queryables(),
+    // The daemon's own: what its /status shows of the bus and the graph.
+    ...busStatus(bus, parts.graph),
     last_reload: null,
   });
   const parts = componentContext(
