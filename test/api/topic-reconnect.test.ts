@@ -116,7 +116,8 @@ describe('topic echo and hz when the daemon restarts', () => {
   it('hz goes on after the restart, and the time without the daemon is no interval', { timeout: 60_000 }, async () => {
     const d = restartable();
     await d.start();
-    const { out, done } = await running(['topic', 'hz', '/odom', '--duration', '6', '--config', d.file], d.dir);
+    // Long enough for a restart on a loaded machine (a daemon's start took over 4 s there): hz must see it.
+    const { out, done } = await running(['topic', 'hz', '/odom', '--duration', '20', '--config', d.file], d.dir);
     await waitFor(() => out.stdout.includes('average rate'), 'a first rate');
     await d.stop();
     await new Promise((r) => setTimeout(r, 1200));

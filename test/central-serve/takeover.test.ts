@@ -99,75 +99,79 @@ async function fakeRobots(broker: Parameters<typeof robotClient>[0], robots: str
 }
 
 describe('central serve: two processes share the fleet', () => {
-  it('one killed (SIGKILL) in a burst and not restarted: the other takes the traffic and has the robots send again what the killed one held; nothing lost or doubled; PostgreSQL restarted mid-burst: caught up', async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.cleanup());
-    const pg = await startPostgres();
-    cleanups.push(() => pg.cleanup());
-    const dir = tempDir('central-serve-');
-    cleanups.push(() => dir.cleanup());
-    // The default session_expiry_s (0): a killed process's share goes to the others at once.
-    const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
-    expect(settings.mqtt.session_expiry_s).toBe(0);
-    // A commits only after a minute: every message it takes is unacknowledged when it is killed, and the
-    // broker drops those with its session (eclipse/mosquitto#2662): only a resend brings them back.
-    const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 60_000, commit_rows: 1_000_000 } };
-    const a = await serveChild(slow, 'central-a');
-    cleanups.push(() => killed(a));
-    const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
-    cleanups.push(() => b.stop());
-    await waitFor(() => b.intake.connected, 'central b to connect');
+  it(
+    'one killed (SIGKILL) in a burst and not restarted: the other takes the traffic and has the robots send again what the killed one held; nothing lost or doubled; PostgreSQL restarted mid-burst: caught up',
+    { timeout: 180_000 },
+    async () => {
+      const broker = await startBroker();
+      cleanups.push(() => broker.cleanup());
+      const pg = await startPostgres();
+      cleanups.push(() => pg.cleanup());
+      const dir = tempDir('central-serve-');
+      cleanups.push(() => dir.cleanup());
+      // The default session_expiry_s (0): a killed process's share goes to the others at once.
+      const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
+      expect(settings.mqtt.session_expiry_s).toBe(0);
+      // A commits only after a minute: every message it takes is unacknowledged when it is killed, and the
+      // broker drops those with its session (eclipse/mosquitto#2662): only a resend brings them back.
+      const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 60_000, commit_rows: 1_000_000 } };
+      const a = await serveChild(slow, 'central-a');
+      cleanups.push(() => killed(a));
+      const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
+      cleanups.push(() => b.stop());
+      await waitFor(() => b.intake.connected, 'central b to connect');
 
-    const robots = ['r1', 'r2'];
-    const PER_BATCH = 50;
-    const BATCHES = 120;
-    const fake = await fakeRobots(broker, robots, PER_BATCH);
-    let sent = 0;
-    const burst = (async () => {
-      for (let i = 0; i < 60; i++, sent++) await fake.send(i);
-    })();
-    await waitFor(() => sent >= 30, 'half the burst sent');
-    await killed(a); // in the burst, with the messages it took unacknowledged; it is not restarted
-    await burst;
-    const bBefore = b.ingest.counts.batches;
-    for (let i = 60; i < 80; i++) await fake.send(i);
-    // B alone takes what comes while A is gone.
-    await waitFor(() => b.ingest.counts.batches >= bBefore + 40, 'central b to take the traffic');
-    // PostgreSQL goes away mid-burst: nothing is acknowledged meanwhile, and B catches up after.
-    await pg.stop('SIGKILL');
-    for (let i = 80; i < 100; i++) await fake.send(i);
-    await waitFor(() => b.ingest.lastError !== undefined, 'central b to see the catalog gone');
-    await pg.restart();
-    for (let i = 100; i < BATCHES; i++) await fake.send(i);
-    const total = robots.length * BATCHES * PER_BATCH;
-    await waitFor(
-      async () => {
-        const { rows } = await b.view.query('SELECT count(*) FROM events');
-        return Number(rows[0]![0]) >= total;
-      },
-      'every event in the lake',
-      60_000,
-    );
-    const { rows } = await b.view.query(
-      'SELECT robot, count(*), count(DISTINCT seq), min(seq), max(seq) FROM events GROUP BY robot ORDER BY robot',
-    );
-    const each = String(BATCHES * PER_BATCH);
-    expect(rows).toEqual([
-      ['r1', each, each, '1', each],
-      ['r2', each, each, '1', each],
-    ]);
-    expect(b.ingest.counts.failed_commits).toBeGreaterThan(0);
-    // What A held came back only because B asked for it.
-    expect(fake.answered).toBeGreaterThan(0);
-    expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
-    // mosquitto deals a shared subscription's messages round robin: whose batches A held (r1's, r2's or both) turns
-    // on what else went through the group before, central's probe of the broker's ACL included.
-    expect(b.view.robots().filter((r) => r.resend !== undefined).length).toBeGreaterThan(0);
-    expect(b.view.ingest!()).toMatchObject({
-      resends_asked: b.resend!.counts.resends_asked,
-      failed_commits: b.ingest.counts.failed_commits,
-    });
-  });
+      const robots = ['r1', 'r2'];
+      const PER_BATCH = 50;
+      const BATCHES = 120;
+      const fake = await fakeRobots(broker, robots, PER_BATCH);
+      let sent = 0;
+      const burst = (async () => {
+        for (let i = 0; i < 60; i++, sent++) await fake.send(i);
+      })();
+      await waitFor(() => sent >= 30, 'half the burst sent');
+      await killed(a); // in the burst, with the messages it took unacknowledged; it is not restarted
+      await burst;
+      const bBefore = b.ingest.counts.batches;
+      for (let i = 60; i < 80; i++) await fake.send(i);
+      // B alone takes what comes while A is gone.
+      await waitFor(() => b.ingest.counts.batches >= bBefore + 40, 'central b to take the traffic');
+      // PostgreSQL goes away mid-burst: nothing is acknowledged meanwhile, and B catches up after.
+      await pg.stop('SIGKILL');
+      for (let i = 80; i < 100; i++) await fake.send(i);
+      await waitFor(() => b.ingest.lastError !== undefined, 'central b to see the catalog gone');
+      await pg.restart();
+      for (let i = 100; i < BATCHES; i++) await fake.send(i);
+      const total = robots.length * BATCHES * PER_BATCH;
+      await waitFor(
+        async () => {
+          const { rows } = await b.view.query('SELECT count(*) FROM events');
+          return Number(rows[0]![0]) >= total;
+        },
+        'every event in the lake',
+        60_000,
+      );
+      const { rows } = await b.view.query(
+        'SELECT robot, count(*), count(DISTINCT seq), min(seq), max(seq) FROM events GROUP BY robot ORDER BY robot',
+      );
+      const each = String(BATCHES * PER_BATCH);
+      expect(rows).toEqual([
+        ['r1', each, each, '1', each],
+        ['r2', each, each, '1', each],
+      ]);
+      expect(b.ingest.counts.failed_commits).toBeGreaterThan(0);
+      // What A held came back only because B asked for it.
+      expect(fake.answered).toBeGreaterThan(0);
+      expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
+      // mosquitto deals a shared subscription's messages round robin: whose batches A held (r1's, r2's or both) turns
+      // on what else went through the group before, central's probe of the broker's ACL included.
+      expect(b.view.robots().filter((r) => r.resend !== undefined).length).toBeGreaterThan(0);
+      expect(b.view.ingest!()).toMatchObject({
+        resends_asked: b.resend!.counts.resends_asked,
+        failed_commits: b.ingest.counts.failed_commits,
+      });
+    },
+  );
 
   it('with a real daemon: one process killed with events it took unacknowledged, not restarted; the daemon sends them again when asked; every journal record once', async () => {
     const broker = await startBroker();
