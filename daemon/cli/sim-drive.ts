@@ -2,8 +2,8 @@ import { type CommandIO, UsageError } from '../cli-kit/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import { PORTS } from '../contract/index.ts';
 import type { Point2D } from '../navigation/index.ts';
-import { interruptions, stay } from './sim-stay.ts';
-import { holdRobot, type SimStarted, startSim, stoppedBy } from './sim-start.ts';
+import { stay } from './sim-stay.ts';
+import { holdRobot, runStartedSim, type SimStarted, stoppedBy } from './sim-start.ts';
 import {
   busSummary,
   failedComponents,
@@ -27,14 +27,10 @@ export async function drive(
   options: { json: boolean; stay: boolean; textLog: boolean },
   io: CommandIO,
 ): Promise<number> {
-  const started = await startSim(config, file, io, { latchedOk: options.stay, textLog: options.textLog });
-  // From here to the daemon's stop: a Ctrl-C ends the drive, or the stay after it.
-  const interrupted = interruptions(io);
-  try {
-    return await driveStarted(started, config, goalArg, duration, options, interrupted.signal, io);
-  } finally {
-    interrupted.dispose();
-  }
+  // A Ctrl-C ends the drive, or the stay after it.
+  return runStartedSim(config, file, io, { latchedOk: options.stay, textLog: options.textLog }, (started, signal) =>
+    driveStarted(started, config, goalArg, duration, options, signal, io),
+  );
 }
 
 async function driveStarted(

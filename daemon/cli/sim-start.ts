@@ -2,6 +2,7 @@ import type { CommandIO } from '../cli-kit/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { Ports, RobotStopAuthority } from '../contract/index.ts';
 import type * as AgentPart from '../agent/index.ts';
+import { interruptions } from './sim-stay.ts';
 
 /** The agent's part, loaded with the daemon (startSim): `--help` need not load the bus's codecs. */
 let agentPart: typeof AgentPart;
@@ -39,6 +40,26 @@ export async function startSim(
 }
 
 export type SimStarted = Awaited<ReturnType<typeof startSim>>;
+
+/**
+ * Starts the daemon with the sim (startSim) and runs `drive` on it: from its start to the daemon's stop, Ctrl-C or a
+ * service manager's stop aborts the signal `drive` is given.
+ */
+export async function runStartedSim(
+  config: EdgeConfig,
+  file: string | undefined,
+  io: CommandIO,
+  options: { latchedOk?: boolean; textLog?: boolean },
+  drive: (started: SimStarted, interrupted: AbortSignal) => Promise<number>,
+): Promise<number> {
+  const started = await startSim(config, file, io, options);
+  const interrupted = interruptions(io);
+  try {
+    return await drive(started, interrupted.signal);
+  } finally {
+    interrupted.dispose();
+  }
+}
 
 /**
  * The drive holds the robot through the agent's motion lock, as a run's motion skill does: the operator's

@@ -1,8 +1,7 @@
 import type { CommandIO } from '../cli-kit/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { loadLeRobot } from '../components/index.ts';
-import { interruptions } from './sim-stay.ts';
-import { abortReason, holdRobot, type SimStarted, startSim, stoppedBy } from './sim-start.ts';
+import { abortReason, holdRobot, runStartedSim, type SimStarted, stoppedBy } from './sim-start.ts';
 import {
   busSummary,
   failedComponents,
@@ -24,14 +23,10 @@ export async function wander(
   io: CommandIO,
 ): Promise<number> {
   const lerobot = await (await import('../components/index.ts')).loadLeRobot();
-  const started = await startSim(config, file, io, { textLog });
-  const interrupted = interruptions(io);
-  try {
-    // wanderStarted holds the robot before its first await, in the tick startSim checked the latch in.
-    return await wanderStarted(started, lerobot, config, duration, json, interrupted.signal, io);
-  } finally {
-    interrupted.dispose();
-  }
+  // wanderStarted holds the robot before its first await, in the tick startSim checked the latch in.
+  return runStartedSim(config, file, io, { textLog }, (started, signal) =>
+    wanderStarted(started, lerobot, config, duration, json, signal, io),
+  );
 }
 
 async function wanderStarted(
