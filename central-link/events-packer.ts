@@ -79,7 +79,21 @@ export class EventsPacker {
    * first..end, the whole range is one gap.
    */
   pack(first: number, end: number): Packed {
-    const records = this.texts(first, this.#batchRecords).filter((r) => r.seq <= end);
+    return this.#pack(first, end, this.texts(first, this.#batchRecords));
+  }
+
+  /**
+   * As pack(), or undefined while the journal holds no record from `first` up to `end`: the outbox's next batch,
+   * read from the journal once.
+   */
+  packNext(first: number, end: number): Packed | undefined {
+    const read = this.texts(first, this.#batchRecords);
+    if (read.length === 0 || read[0]!.seq > end) return undefined;
+    return this.#pack(first, end, read);
+  }
+
+  #pack(first: number, end: number, read: { seq: number; text: string }[]): Packed {
+    const records = read.filter((r) => r.seq <= end);
     if (records.length === 0) return { first, last: end, texts: [], gaps: [{ from: first, to: end }] };
     const maxRecordBytes = Math.max(1024, (this.#maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
     // A batch over the broker's maximum packet size is answered with DISCONNECT, and the client sends it

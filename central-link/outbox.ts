@@ -265,9 +265,8 @@ export class Outbox {
 
   /** The next batch from #next, or undefined when the journal holds nothing more. */
   #build(): { batch: Batch; payload: string } | undefined {
-    const head = this.#packer.texts(this.#next, 1)[0];
-    if (!head || head.seq > this.#durable) return undefined;
-    const packed = this.#packer.pack(this.#next, this.#durable);
+    const packed = this.#packer.packNext(this.#next, this.#durable);
+    if (!packed) return undefined;
     for (const gap of packed.gaps) this.#lost(gap.from, gap.to);
     const lost = this.#pendingLost.splice(0);
     this.#next = packed.last + 1;

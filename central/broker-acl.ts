@@ -104,6 +104,10 @@ export function brokerAclConf(options: BrokerConfOptions): string {
   return [
     'per_listener_settings true',
     '',
+    "# PUBACKs go out at once: with Nagle's algorithm on, the broker holds a PUBACK while its previous small packet",
+    "# waits for the client's delayed ACK (40 ms), and a robot's outbox waits on that PUBACK to send more.",
+    'set_tcp_nodelay true',
+    '',
     "# The robots' listener: a login's client id is its username (its robot id).",
     listener(port),
     'allow_anonymous false',
