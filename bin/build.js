@@ -20,6 +20,9 @@ const BUNDLED_PACKAGES = /^(typebox|yaml|auraison-edge|@auraison-edge\/central)(
 const WORKERS = [
   'adapters/lerobot/control/loop-worker.ts',
   'adapters/lerobot/control/inference-worker.ts',
+  // A loop with isolation: process: its process's entry, and the thread that relays the stop line to it.
+  'adapters/lerobot/control/loop-process-child.ts',
+  'adapters/lerobot/control/stop-relay-worker.ts',
   'adapters/lerobot/serving-worker.ts',
   'adapters/zenoh/bulk-lane-worker.ts',
   // The stop listener's thread, and the module it loads there for the Zenoh graph's zero command.

@@ -21,6 +21,7 @@ export { TimeoutError, withTimeout, within, type TimeoutOptions } from './timeou
 export { JobQueue, type JobQueueOptions } from './job-queue.ts';
 export { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
 export {
+  applyProcessScheduling,
   applyThreadScheduling,
   lowerProcess,
   readThreadScheduling,

@@ -64,7 +64,11 @@ export function spawnTsWorker(
  * flight finish, releases its session and exits) and waited for. Resolves true once it exited; false when
  * it had not after `timeoutMs` (Infinity: wait for it): it is then unref'd and left to finish, never killed.
  */
-export async function closeWorker(worker: Worker, ask: () => void, timeoutMs: number): Promise<boolean> {
+export async function closeWorker(
+  worker: { once(event: 'exit', listener: () => void): unknown; unref(): void },
+  ask: () => void,
+  timeoutMs: number,
+): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const exited = new Promise<boolean>((resolve) => {
     worker.once('exit', () => resolve(true));

@@ -64,6 +64,18 @@ export class StopLine {
     Atomics.store(this.#words, LATCHED, latched ? 1 : 0);
   }
 
+  /** The line's words now, to mirror it in another process (`mirror` there). */
+  words(): Int32Array {
+    return Int32Array.from({ length: WORDS }, (_, i) => Atomics.load(this.#words, i));
+  }
+
+  /** Takes the words of another process's line (`words` there): a loop process's threads obey the daemon's line. */
+  mirror(words: ArrayLike<number>): void {
+    const stops = this.stops;
+    for (let i = 0; i < WORDS; i++) Atomics.store(this.#words, i, words[i] ?? 0);
+    if (this.stops !== stops) Atomics.notify(this.#words, STOPS);
+  }
+
   /** Sleeps (off the main thread only) until the count of stops is no longer `seen`, or `ms` passed. */
   waitForStop(seen: number, ms: number): void {
     Atomics.wait(this.#words, STOPS, seen, ms);

@@ -165,3 +165,48 @@ export function lowerProcess(to: LowPriority): string {
   }
   return [...held].join(', ');
 }
+
+/**
+ * Sets every thread of this process (and so the threads they start later) to `request`, as applyThreadScheduling
+ * does for one: a loop process's V8 helper threads, which run its garbage collection, at the loop's own priority.
+ * Returns what the threads hold now, read back from the kernel, with why not where a setting was refused.
+ */
+export function applyProcessScheduling(request: SchedulingRequest): string {
+  if (process.platform !== 'linux') return `not applied (${process.platform}): thread scheduling is set on Linux only`;
+  const pid = String(process.pid);
+  const notes: string[] = [];
+  const run = (tool: string, args: string[], what: string): void => {
+    try {
+      execFileSync(tool, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 5000 });
+    } catch (error) {
+      notes.push(`${what} refused: ${toolFailure(error, tool)}`);
+    }
+  };
+  if (request.cpus && request.cpus.length > 0)
+    run('taskset', ['--all-tasks', '--cpu-list', '--pid', request.cpus.join(','), pid], `cpu_affinity ${request.cpus}`);
+  if (request.policy !== 'other')
+    run(
+      'chrt',
+      ['--all-tasks', CHRT_FLAG[request.policy], '--pid', String(request.rtPriority), pid],
+      `SCHED_${request.policy.toUpperCase()} ${request.rtPriority}`,
+    );
+  const held = new Set<string>();
+  for (const tid of readdirSync('/proc/self/task').map(Number)) {
+    try {
+      let now = readThreadScheduling(tid);
+      if (now.policy === 'other') {
+        setPriority(tid, request.nice);
+        now = { ...now, nice: getPriority(tid) };
+      }
+      held.add(
+        now.policy === 'other' ? `SCHED_OTHER nice ${now.nice}` : `SCHED_${now.policy.toUpperCase()} ${now.rtPriority}`,
+      );
+    } catch (error) {
+      // An exited thread has no /proc entry left; a refused niceness stays as it was, and says so.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        notes.push(`nice ${request.nice} refused: ${(error as Error).message}`);
+    }
+  }
+  const summary = `${[...held].join(', ')} (${readdirSync('/proc/self/task').length} threads)`;
+  return notes.length > 0 ? `${summary} (${[...new Set(notes)].join('; ')})` : summary;
+}

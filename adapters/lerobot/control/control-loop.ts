@@ -1,4 +1,4 @@
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
@@ -11,10 +11,12 @@ import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './con
 import { InferenceThread } from './inference-thread.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
-import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
+import { LoopProcess } from './loop-process.ts';
+import type { LoopProcessData, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { ObservationIntake } from './observation-intake.ts';
+import { RelayedBoard } from './relayed-board.ts';
 import { withoutMemoryReducer } from './without-memory-reducer.ts';
 import { logWorkerReport } from './worker-report-log.ts';
 
@@ -23,10 +25,22 @@ export { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './con
 const STOP_TIMEOUT_MS = 2000;
 const LOG_INTERVAL_MS = 60_000;
 
+/** What this class needs of the loop's worker thread, or of its LoopProcess (isolation: process), which acts as one. */
+interface LoopRunner {
+  on(event: 'message', listener: (m: LoopWorkerMessage) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  once(event: 'error', listener: (error: Error) => void): unknown;
+  once(event: 'exit', listener: (code: number) => void): unknown;
+  terminate(): Promise<unknown>;
+  unref(): void;
+}
+
 /**
- * One fixed-rate control loop, run by a worker thread so the daemon's garbage collection and event loop
- * never delay a tick. This side, on the main thread, turns bus messages into observations on a shared
- * board (decoding only the fields the policy reads) and publishes the commands the worker posts back.
+ * One fixed-rate control loop, run by a worker thread so the daemon's event loop never delays a tick, or (isolation:
+ * process) by a child process of its own, LoopProcess, out of reach of the daemon's garbage collection too. This side,
+ * on the main thread, turns bus messages into observations on a shared board (decoding only the fields the policy
+ * reads) and publishes the commands the worker posts back.
  * Nothing here is awaited by the worker: if this thread stalls, observations grow old and the worker sends
  * the safe action.
  */
@@ -48,7 +62,8 @@ export class ControlLoop {
   readonly #logIntervalMs: number;
   #plan: LoopPlan | undefined;
   #state: LoopState | undefined;
-  #worker: Worker | undefined;
+  #worker: LoopRunner | undefined;
+  #process: LoopProcess | undefined;
   #inference: InferenceThread | undefined;
   /** The crash reported (or, while starting, the one that fails the start). */
   #crash: LoopCrash | undefined;
@@ -110,7 +125,13 @@ export class ControlLoop {
     const spec = resolvePolicySpec(this.#policyName, this.#policy, readOnnxModelInfo(this.#policy.model));
     const plan = planLoop(name, this.#loop, spec);
     this.#plan = plan;
-    const board = new ObservationBoard({ lengths: plan.slots.map((s) => s.length) });
+    const isolated = this.#loop.isolation === 'process';
+    if (isolated && plan.images.length > 0)
+      throw new Error(`control loop ${name}: isolation: process takes no camera inputs yet; use isolation: thread`);
+    const layout = { lengths: plan.slots.map((s) => s.length) };
+    const board = isolated
+      ? new RelayedBoard(layout, (slot, values, timeMs) => this.#process?.observation(slot, values, timeMs))
+      : new ObservationBoard(layout);
     const intake = new ObservationIntake({
       name,
       policyName: this.#policyName,
@@ -124,35 +145,41 @@ export class ControlLoop {
     this.#intake = intake;
     const state = new LoopState(plan.topics.length);
     this.#state = state;
-    const inferencePort = plan.mode === 'async' ? await this.#startInference(plan) : undefined;
+    // A loop process runs its inference thread itself.
+    const inferencePort = plan.mode === 'async' && !isolated ? await this.#startInference(plan) : undefined;
 
     const command = plan.output.command;
     const commandDefinitions = command ? this.#definitions.resolve(command.type).definitions : undefined;
     if (command) this.#publisher = this.#bus.advertise(command.topic, command.type, { source: `control:${name}` });
 
-    const worker = withoutMemoryReducer(() =>
-      spawnTsWorker(workerEntry('adapters/lerobot/control/loop-worker'), {
-        workerData: {
-          name,
-          policyName: this.#policyName,
-          policy: this.#policy,
-          loop: this.#loop,
-          velocity: this.#velocity,
-          stateBuffer: state.buffer,
-          stopLine: this.#stopLine,
-          boardBuffer: board.buffer,
-          boardLengths: board.lengths,
-          frameBuffers: intake.frameBuffers,
-          topicCount: plan.topics.length,
-          commandDefinitions,
-          inference: inferencePort,
-          logIntervalMs: this.#logIntervalMs,
-        } satisfies LoopWorkerData,
-        transferList: inferencePort ? [inferencePort] : [],
-      }),
-    );
+    const data = {
+      name,
+      policyName: this.#policyName,
+      policy: this.#policy,
+      loop: this.#loop,
+      velocity: this.#velocity,
+      boardLengths: board.lengths,
+      topicCount: plan.topics.length,
+      commandDefinitions,
+      logIntervalMs: this.#logIntervalMs,
+    } satisfies LoopProcessData;
+    const worker: LoopRunner = isolated
+      ? await this.#startProcess(data, state)
+      : withoutMemoryReducer(() =>
+          spawnTsWorker(workerEntry('adapters/lerobot/control/loop-worker'), {
+            workerData: {
+              ...data,
+              stateBuffer: state.buffer,
+              stopLine: this.#stopLine,
+              boardBuffer: board.buffer,
+              frameBuffers: intake.frameBuffers,
+              inference: inferencePort,
+            } satisfies LoopWorkerData,
+            transferList: inferencePort ? [inferencePort] : [],
+          }),
+        );
     this.#worker = worker;
-    await this.#ready(worker, state);
+    await this.#ready(worker);
     this.#watchForCrash(worker);
     intake.subscribe();
     const topics = plan.topics.map((t) => t.topic);
@@ -198,11 +225,25 @@ export class ControlLoop {
     return port1;
   }
 
+  /** The loop's process, its inference thread's death (it runs there) told as a thread's is. */
+  async #startProcess(data: LoopProcessData, state: LoopState): Promise<LoopProcess> {
+    const loop = await LoopProcess.start({ data, state, stopLine: this.#stopLine });
+    loop.on('inferenceDeath', (error) => this.#crashed('inference', error.message));
+    this.#process = loop;
+    return loop;
+  }
+
+  /** Asks the loop's thread (over the shared state) or process (over its channel) to send its safe action and end. */
+  #requestStop(): void {
+    if (this.#process) this.#process.requestStop();
+    else this.#state?.requestStop();
+  }
+
   /**
    * Waits for the loop thread's `ready` (its model loaded, its scheduling set). A loop that fails first is
    * taken down whole: its threads ended and its command topic let go.
    */
-  async #ready(worker: Worker, state: LoopState): Promise<void> {
+  async #ready(worker: LoopRunner): Promise<void> {
     const name = this.name;
     let isReady = false;
     const ready = new Promise<void>((resolve, reject) => {
@@ -229,7 +270,7 @@ export class ControlLoop {
       if (this.#crash) throw new Error(`control loop ${name}: ${this.#crash.message}`);
     } catch (error) {
       // A ready async loop runs no model in its own thread: asked to stop, it sends the safe action and exits.
-      if (isReady) await closeWorker(worker, () => state.requestStop(), STOP_TIMEOUT_MS);
+      if (isReady) await closeWorker(worker, () => this.#requestStop(), STOP_TIMEOUT_MS);
       await worker.terminate();
       await this.#inference?.close(STOP_TIMEOUT_MS);
       this.#publisher?.close();
@@ -238,7 +279,7 @@ export class ControlLoop {
   }
 
   /** After `ready`, an error or exit of the loop thread not asked for by stop() is a crash. */
-  #watchForCrash(worker: Worker): void {
+  #watchForCrash(worker: LoopRunner): void {
     worker.on('error', (error) => this.#crashed('loop', error.message));
     worker.on('exit', (code) => this.#crashed('loop', `worker exited with code ${code}`));
   }
@@ -262,6 +303,7 @@ export class ControlLoop {
     const held = refusal !== undefined;
     if (state && state.held !== held) {
       state.setHeld(held);
+      this.#process?.setHeld(held);
       if (held)
         this.#log.warn(
           { loop: this.name, reason: refusal },
@@ -350,9 +392,9 @@ export class ControlLoop {
       // closeWorker): terminating it inside onnxruntime would abort the daemon.
       let stopped = false;
       worker.on('message', (m: LoopWorkerMessage) => void (m.kind === 'stopped' && (stopped = true)));
-      const exited = await closeWorker(worker, () => this.#state?.requestStop(), STOP_TIMEOUT_MS);
-      if (!exited && stopped)
-        await worker.terminate(); // past its last run: safe to end
+      const exited = await closeWorker(worker, () => this.#requestStop(), STOP_TIMEOUT_MS);
+      // Past its last run a thread is safe to end; a process is at any point (only it goes).
+      if (!exited && (stopped || this.#process)) await worker.terminate();
       else if (!exited)
         log.warn(
           { loop: name, waited_ms: STOP_TIMEOUT_MS },

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ResolvedType } from '../../../daemon/bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
 import type { VelocityLimits } from './command-safety.ts';
+import type { LoopStateUpdate } from './loop-state.ts';
 import type { PolicyInputs } from '../policy-runner.ts';
 
 /** What a loop worker gets at start (structured-cloned; the buffers are shared). */
@@ -52,6 +53,34 @@ export type LoopWorkerMessage =
   /** An overdue chunk (or its error) came back after all. */
   | { kind: 'inference_late'; tookMs: number }
   | { kind: 'stopped' };
+
+/** What a loop process gets at start: a worker's data less the buffers, which the process makes for itself. */
+export type LoopProcessData = Omit<
+  LoopWorkerData,
+  'stateBuffer' | 'stopLine' | 'boardBuffer' | 'frameBuffers' | 'inference'
+>;
+
+/** The daemon's main thread -> a loop process, over its fork channel (advanced serialization). */
+export type ToLoopProcess =
+  /** The loop to run, and the stop relay's socket to hear the daemon's stop line on (absent: no stop line). */
+  | { kind: 'start'; data: LoopProcessData; stopSocket?: string }
+  /** A board slot's new value (ObservationBoard.write), stamped on the monotonic clock every process shares. */
+  | { kind: 'observation'; slot: number; values: Float32Array; timeMs: number }
+  | { kind: 'held'; held: boolean }
+  | { kind: 'stop' }
+  /** Answered with `pong` at once: the channel's round trip, for the bench. */
+  | { kind: 'ping'; id: number; values: Float32Array };
+
+/** A loop process -> the daemon's main thread: its loop thread's messages, and what the process adds. */
+export type FromLoopProcess =
+  | LoopWorkerMessage
+  /** The loop's counters and new samples, every LOOP_STATE_INTERVAL_MS and before `ready` and `stopped`. */
+  | { kind: 'state'; update: LoopStateUpdate }
+  /** The async loop's inference thread (run by the loop process) died: the loop sends its safe action. */
+  | { kind: 'inference_died'; message: string }
+  /** The loop thread failed (an uncaught error); its exit, the process's, follows. */
+  | { kind: 'thread_error'; message: string }
+  | { kind: 'pong'; id: number };
 
 /**
  * Async chunking: the main thread starts the inference thread (so it sees the thread die, and the loop

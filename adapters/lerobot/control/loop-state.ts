@@ -56,6 +56,17 @@ export interface LoopStats {
   jitter: HistogramSnapshot;
 }
 
+/** A loop process's state, sent to the daemon's copy of it (LoopState.update, LoopState.apply). */
+export interface LoopStateUpdate {
+  /** The counters, histograms and stale counts, whole. */
+  figures: Float64Array;
+  /** Samples recorded so far. */
+  written: number;
+  /** The samples recorded since the last update (at most RING_SIZE), oldest first. */
+  latencyUs: Float32Array;
+  jitterUs: Float32Array;
+}
+
 /**
  * A loop's shared state: the stop flag the worker sleeps on, and its counters and histograms, which the
  * worker writes and the main thread reads at any time (for health, metrics and the watchdog) without a
@@ -76,6 +87,8 @@ export class LoopState {
   /** Recent latency and jitter samples, us. */
   readonly latencyRing: Float32Array;
   readonly jitterRing: Float32Array;
+  /** Counters, histograms and stale counts: what a loop process's update carries whole. */
+  readonly #figures: Float64Array;
 
   constructor(sources: number, buffer?: SharedArrayBuffer) {
     this.sources = sources;
@@ -84,6 +97,7 @@ export class LoopState {
     this.buffer = buffer ?? new SharedArrayBuffer(bytes);
     if (this.buffer.byteLength !== bytes) throw new RangeError('loop state buffer does not match its layout');
     this.control = new Int32Array(this.buffer, 0, HEADER_BYTES / 4);
+    this.#figures = new Float64Array(this.buffer, HEADER_BYTES, f64);
     let at = HEADER_BYTES;
     const f = (n: number): Float64Array => {
       const view = new Float64Array(this.buffer, at, n);
@@ -121,8 +135,30 @@ export class LoopState {
 
   /** The most recent samples, oldest first (at most RING_SIZE). */
   recent(): { latencyUs: Float32Array; jitterUs: Float32Array } {
+    const { latencyUs, jitterUs } = this.#samplesSince(0);
+    return { latencyUs, jitterUs };
+  }
+
+  /** What the loop recorded since sample `since` (an update's `written`), for a copy in another process. */
+  update(since: number): LoopStateUpdate {
+    return { figures: this.#figures.slice(), ...this.#samplesSince(since) };
+  }
+
+  /** Takes a loop process's update into this copy: the daemon's side reads it as it reads a thread's state. */
+  apply(update: LoopStateUpdate): void {
+    this.#figures.set(update.figures);
+    const first = update.written - update.latencyUs.length;
+    for (let k = 0; k < update.latencyUs.length; k++) {
+      const i = (first + k) % RING_SIZE;
+      this.latencyRing[i] = update.latencyUs[k]!;
+      this.jitterRing[i] = update.jitterUs[k]!;
+    }
+    Atomics.store(this.control, 1, update.written);
+  }
+
+  #samplesSince(since: number): { written: number; latencyUs: Float32Array; jitterUs: Float32Array } {
     const written = Atomics.load(this.control, 1);
-    const n = Math.min(written, RING_SIZE);
+    const n = Math.min(written - since, RING_SIZE);
     const start = written - n;
     const lat = new Float32Array(n);
     const jit = new Float32Array(n);
@@ -131,7 +167,7 @@ export class LoopState {
       lat[k] = this.latencyRing[i]!;
       jit[k] = this.jitterRing[i]!;
     }
-    return { latencyUs: lat, jitterUs: jit };
+    return { written, latencyUs: lat, jitterUs: jit };
   }
 
   requestStop(): void {

@@ -1,0 +1,172 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
+import type { FromLoopProcess, LoopProcessData, LoopWorkerMessage, ToLoopProcess } from './loop-protocol.ts';
+import type { LoopState } from './loop-state.ts';
+import type { StopRelayData } from './stop-relay-worker.ts';
+
+/**
+ * A loop process's heaps hold the loop's modules, its model's session and a few messages a tick, never the daemon's
+ * data: small limits, and no memory reducer (its mark-compacts were 13 to 21 ms pauses in a loop thread; see
+ * without-memory-reducer.ts).
+ */
+const EXEC_ARGV = ['--max-old-space-size=128', '--max-semi-space-size=2', '--no-memory-reducer'];
+
+export interface LoopProcessOptions {
+  data: LoopProcessData;
+  /** The daemon's copy of the loop's state, kept current from the process's updates (alive, stats, recent). */
+  state: LoopState;
+  /** The daemon's stop line: relayed to the process by a thread of its own (stop-relay-worker.ts). */
+  stopLine?: SharedArrayBuffer;
+  /** Tests only: the process's entry (default loop-process-child.ts). */
+  entry?: URL;
+}
+
+type LoopProcessEvents = {
+  /** What the loop thread posted, as a thread-isolated loop's worker posts it. */
+  message: [LoopWorkerMessage];
+  /** The loop thread failed, or the process was killed by a signal; `exit` follows. */
+  error: [Error];
+  /** The process ended (a signal's end counts as code 1). */
+  exit: [number];
+  /** The async loop's inference thread died in the process; the loop ticks on at its safe action. */
+  inferenceDeath: [Error];
+};
+
+/**
+ * A control loop in a child process of its own (isolation: process), seen from the daemon's main thread as its
+ * worker is for a thread: the same messages, `error` and `exit`. Observations go to it and its commands come back
+ * over the fork channel; the daemon's stop line reaches it through a relay thread and a Unix socket, not through
+ * this thread. Callers must `requestStop()` and wait for `exit` (or `terminate()`) before dropping it: its relay
+ * thread and socket folder go with the process.
+ */
+export class LoopProcess extends EventEmitter<LoopProcessEvents> {
+  readonly #child: ChildProcess;
+  readonly #state: LoopState;
+  readonly #pings = new Map<number, () => void>();
+  #nextPing = 0;
+
+  private constructor(child: ChildProcess, relay: Worker | undefined, dir: string | undefined, state: LoopState) {
+    super();
+    this.#child = child;
+    this.#state = state;
+    child.on('message', (m: FromLoopProcess) => this.#received(m));
+    child.on('error', (error) => this.#fail(new Error(`loop process: ${error.message}`)));
+    child.once('exit', (code, signal) => {
+      void relay?.terminate(); // the relay runs no model: safe to end at any point
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      for (const answered of this.#pings.values()) answered();
+      if (signal) this.#fail(new Error(`loop process ${child.pid} was killed by ${signal}`));
+      this.emit('exit', code ?? 1);
+    });
+  }
+
+  /** Starts the stop relay (when there is a stop line), then the process, and sends it the loop to run. */
+  static async start(options: LoopProcessOptions): Promise<LoopProcess> {
+    const { data, state, stopLine, entry = workerEntry('adapters/lerobot/control/loop-process-child') } = options;
+    let dir: string | undefined;
+    let relay: Worker | undefined;
+    let stopSocket: string | undefined;
+    if (stopLine) {
+      dir = mkdtempSync(join(tmpdir(), 'auraison-loop-'));
+      stopSocket = join(dir, 'stop.sock');
+      const { scheduling: policy, rt_priority: rtPriority, nice, cpu_affinity: cpus } = data.loop;
+      relay = spawnTsWorker(workerEntry('adapters/lerobot/control/stop-relay-worker'), {
+        workerData: {
+          stopLine,
+          path: stopSocket,
+          scheduling: { policy, rtPriority, nice, cpus },
+        } satisfies StopRelayData,
+      });
+      await listening(relay).catch((error: unknown) => {
+        rmSync(dir!, { recursive: true, force: true });
+        throw error;
+      });
+    }
+    const typescript = entry.pathname.endsWith('.ts');
+    const child = fork(entry, [], {
+      execArgv: [...EXEC_ARGV, ...(typescript ? ['--import', import.meta.resolve('tsx')] : [])],
+      serialization: 'advanced', // typed arrays cross as they are
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const loop = new LoopProcess(child, relay, dir, state);
+    loop.#send({ kind: 'start', data, stopSocket });
+    return loop;
+  }
+
+  /** The process's id, while it runs. */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** A board slot's new value, for the process's board (RelayedBoard calls it for each write). */
+  observation(slot: number, values: Float32Array, timeMs: number): void {
+    this.#send({ kind: 'observation', slot, values, timeMs });
+  }
+
+  /** The main thread's word on the operator's latch (LoopState.setHeld, in the process). */
+  setHeld(held: boolean): void {
+    this.#send({ kind: 'held', held });
+  }
+
+  /** Asks the loop to send its safe action and end, with its process. */
+  requestStop(): void {
+    this.#send({ kind: 'stop' });
+  }
+
+  /** Sends `values` there and back over the channel: resolves with the round trip in ms. */
+  ping(values: Float32Array): Promise<number> {
+    const id = this.#nextPing++;
+    const sent = performance.now();
+    return new Promise((resolve) => {
+      this.#pings.set(id, () => resolve(performance.now() - sent));
+      this.#send({ kind: 'ping', id, values });
+    });
+  }
+
+  /** Ends the process at once. Unlike a thread, a process may be ended inside onnxruntime: only it goes. */
+  async terminate(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    this.#child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Lets the daemon exit while a process it gave up waiting for finishes on its own (see closeWorker). */
+  unref(): void {
+    this.#child.unref();
+    this.#child.channel?.unref();
+  }
+
+  #send(m: ToLoopProcess): void {
+    // A process that has ended takes nothing more; its exit tells the rest.
+    if (this.#child.connected) this.#child.send(m);
+  }
+
+  #received(m: FromLoopProcess): void {
+    if (m.kind === 'state') this.#state.apply(m.update);
+    else if (m.kind === 'pong') {
+      this.#pings.get(m.id)?.();
+      this.#pings.delete(m.id);
+    } else if (m.kind === 'inference_died') this.emit('inferenceDeath', new Error(m.message));
+    else if (m.kind === 'thread_error') this.#fail(new Error(m.message));
+    else this.emit('message', m);
+  }
+
+  #fail(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+/** Waits for the relay's `listening`; rejects if it failed first. */
+function listening(relay: Worker): Promise<void> {
+  return new Promise((resolve, reject) => {
+    relay.once('message', () => resolve());
+    relay.once('error', (error) => reject(new Error(`the stop relay thread failed: ${error.message}`)));
+    relay.once('exit', (code) => reject(new Error(`the stop relay thread exited with code ${code}`)));
+  });
+}
