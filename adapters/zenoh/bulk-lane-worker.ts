@@ -1,13 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { errorText } from '../../daemon/util/index.ts';
+import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { BulkLaneWorkerData, FromLane, ToLane } from './bulk-lane-messages.ts';
-import { ZenohLink, type LinkPublisher } from './zenoh-link.ts';
+import { stampOf } from './inbound-topic.ts';
+import { ZenohLink, type Handle, type LinkPublisher } from './zenoh-link.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
 
 // The bulk lane's thread (see BulkLane): one ZenohLink, with its reconnects and keepalive, whose large puts are
-// encoded here, never on the daemon's event loop. It owns no policy: the daemon's thread counts drops and
-// oversize samples; this one reports each put's outcome, the link's state and counters, and its log lines.
+// encoded and large samples decoded here, never on the daemon's event loop. It owns no policy: the daemon's thread
+// counts drops and oversize samples; this one reports each put's outcome, each sample (its bytes in shared memory),
+// the link's state and counters, and its log lines.
 const data = workerData as BulkLaneWorkerData;
 const port = parentPort!;
 const post = (m: FromLane): void => port.postMessage(m);
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
   const zenoh = await loadZenoh();
   const link = new ZenohLink({ ...data.link, log, onState: (state, reason) => post({ type: 'state', state, reason }) });
   const publishers = new Map<number, LinkPublisher>();
+  const subscribers = new Map<number, Handle>();
   const report = () => post({ type: 'details', details: link.details(), counters: { ...link.counters }, unhandled });
   link.onUp(() => (report(), post({ type: 'up' })));
   const reporting = setInterval(report, data.link.keepaliveMs ?? 1000);
@@ -52,6 +56,16 @@ async function main(): Promise<void> {
         void put.then((ok) => post({ type: 'put', seq: m.seq, ok }));
         return;
       }
+      case 'subscribe':
+        subscribers.set(
+          m.id,
+          link.declareSubscriber(m.key, (sample) => receive(m.id, m.maxBytes, sample)),
+        );
+        return;
+      case 'unsubscribe':
+        void subscribers.get(m.id)?.close();
+        subscribers.delete(m.id);
+        return;
       case 'close':
         clearInterval(reporting);
         void link.close().finally(() => {
@@ -62,6 +76,29 @@ async function main(): Promise<void> {
     }
   });
   link.start();
+}
+
+/**
+ * Posts a sample to the daemon's thread: its bytes copied once, here, into shared memory that the daemon's thread
+ * passes on by reference (to the bus, another lane's put). A sample over `maxBytes` goes as a notice only.
+ */
+function receive(id: number, maxBytes: number, sample: Sample): void {
+  const payload = sample.payload();
+  const size = payload.len();
+  // A copy of its own: a view into the frame it came in would take the whole frame along with it.
+  const attachment = sample.attachment()?.toBytes().slice();
+  const stamp = stampOf(sample);
+  const notice: FromLane = {
+    type: 'sample',
+    id,
+    size,
+    ...(attachment ? { attachment } : {}),
+    ...(stamp ? { stamp } : {}),
+  };
+  if (size > maxBytes) return post(notice);
+  const shared = new Uint8Array(new SharedArrayBuffer(size));
+  shared.set(payload.toBytes());
+  post({ ...notice, payload: shared });
 }
 
 void main();

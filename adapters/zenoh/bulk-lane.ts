@@ -6,11 +6,12 @@ import type {
   BulkLaneLinkSettings,
   BulkLaneWorkerData,
   FromLane,
+  LaneSample,
   LinkCounters,
   ToLane,
   WirePublisherOptions,
 } from './bulk-lane-messages.ts';
-import type { LinkPublisher, LinkState } from './zenoh-link.ts';
+import type { Handle, LinkPublisher, LinkState } from './zenoh-link.ts';
 import type { StatusFigures } from '../../daemon/contract/index.ts';
 
 export interface BulkLaneOptions extends BulkLaneLinkSettings {
@@ -53,6 +54,12 @@ const zeroCounters = () =>
  * held across sessions). A thread that exits is started again with the link's backoff, its publishers declared
  * anew; the puts it held are answered false (the outbound topic counts them lost), and each exit is counted.
  * The same face as the ZenohLink it replaces for an outbound topic: declarePublisher and onUp.
+ *
+ * A bulk topic of the graph comes in on the same thread (declareSubscriber): the thread decodes the sample and copies
+ * its bytes once into a SharedArrayBuffer, and the daemon's thread gets a reference to them, which it publishes on
+ * the bus as they are; a put of such bytes (a relayed sample going out on another lane) is handed over by reference
+ * too. So a relayed large sample is neither decoded nor copied on the daemon's event loop. Nobody writes shared bytes
+ * after the thread filled them.
  */
 export class BulkLane {
   readonly endpoint: string;
@@ -61,6 +68,11 @@ export class BulkLane {
     ...zeroCounters(),
     /** Puts the thread handed to its session. */
     sent: 0,
+    /** Puts of bytes in shared memory (a sample a lane's thread received), handed over without a copy. */
+    sharedPuts: 0,
+    /** Samples the thread received for the daemon's subscribers, and their bytes (none of them copied here). */
+    received: 0,
+    receivedBytes: 0,
     threadStarts: 0,
     threadExits: 0,
     putsLostToExit: 0,
@@ -79,6 +91,7 @@ export class BulkLane {
   #details: StatusFigures = {};
   #lastExit: string | undefined;
   #publishers = new Map<number, { key: string; options: WirePublisherOptions }>();
+  #subscribers = new Map<number, { key: string; maxBytes: number; onSample: (sample: LaneSample) => void }>();
   #nextId = 1;
   #pending = new Map<number, (ok: boolean) => void>();
   #nextSeq = 1;
@@ -162,26 +175,42 @@ export class BulkLane {
     };
   }
 
+  /**
+   * A subscriber on the lane's session: `onSample` gets each sample with its bytes in shared memory, or, over
+   * `maxBytes`, its size alone.
+   */
+  declareSubscriber(key: string, maxBytes: number, onSample: (sample: LaneSample) => void): Handle {
+    const id = this.#nextId++;
+    this.#subscribers.set(id, { key, maxBytes, onSample });
+    this.#post({ type: 'subscribe', id, key, maxBytes });
+    return {
+      close: async () => {
+        if (this.#subscribers.delete(id)) this.#post({ type: 'unsubscribe', id });
+      },
+    };
+  }
+
   #put(id: number, payload: Uint8Array, attachment?: Uint8Array, timestamp?: Timestamp): Promise<boolean> {
     const worker = this.#worker;
     if (worker === undefined || this.#state !== 'up') return Promise.resolve(false);
+    if (payload.buffer instanceof SharedArrayBuffer) {
+      this.counters.sharedPuts++;
+      return this.#send(worker, { type: 'put', id, seq: this.#nextSeq++, payload, ...wire(attachment, timestamp) });
+    }
     // The one copy: the bus message's bytes are shared with its other subscribers (the recorder), so they are
     // not given away; this copy is, and the thread encodes from it.
     const copy = Buffer.allocUnsafeSlow(payload.byteLength);
     copy.set(payload);
     const bytes = new Uint8Array(copy.buffer, 0, payload.byteLength);
-    const seq = this.#nextSeq++;
-    const message: ToLane = {
-      type: 'put',
-      id,
-      seq,
-      payload: bytes,
-      ...(attachment ? { attachment } : {}),
-      ...(timestamp ? { timestamp: { zid: timestamp.getId().toLeBytes(), ntp64: timestamp.getNtp64() } } : {}),
-    };
+    const message = { type: 'put', id, seq: this.#nextSeq++, payload: bytes, ...wire(attachment, timestamp) } as const;
+    return this.#send(worker, message, [copy.buffer as ArrayBuffer]);
+  }
+
+  /** Posts a put; it resolves with the thread's answer. */
+  #send(worker: Worker, message: ToLane & { type: 'put' }, transfer: ArrayBuffer[] = []): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      this.#pending.set(seq, resolve);
-      worker.postMessage(message, [copy.buffer as ArrayBuffer]);
+      this.#pending.set(message.seq, resolve);
+      worker.postMessage(message, transfer);
     });
   }
 
@@ -207,6 +236,7 @@ export class BulkLane {
     worker.on('exit', (code) => this.#exited(worker, failure ?? `exit code ${code}`));
     // Everything declared so far is declared again on the new thread, whose link keeps it across its sessions.
     for (const [id, { key, options }] of this.#publishers) this.#post({ type: 'declare', id, key, options });
+    for (const [id, { key, maxBytes }] of this.#subscribers) this.#post({ type: 'subscribe', id, key, maxBytes });
   }
 
   #receive(m: FromLane): void {
@@ -222,6 +252,13 @@ export class BulkLane {
         this.#pending.get(m.seq)?.(m.ok);
         this.#pending.delete(m.seq);
         return;
+      case 'sample': {
+        const { type: _type, id, ...sample } = m;
+        this.counters.received++;
+        this.#subscribers.get(id)?.onSample(sample);
+        this.counters.receivedBytes += sample.payload?.byteLength ?? 0;
+        return;
+      }
       case 'details':
         this.#details = m.details;
         for (const [key, value] of Object.entries({ ...m.counters, unhandled: m.unhandled }))
@@ -280,3 +317,9 @@ export class BulkLane {
     this.#reason = reason;
   }
 }
+
+/** A put's attachment and timestamp as they cross to the thread. */
+const wire = (attachment: Uint8Array | undefined, timestamp: Timestamp | undefined) => ({
+  ...(attachment ? { attachment } : {}),
+  ...(timestamp ? { timestamp: { zid: timestamp.getId().toLeBytes(), ntp64: timestamp.getNtp64() } } : {}),
+});

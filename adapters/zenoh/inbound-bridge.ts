@@ -3,8 +3,10 @@ import type { ZenohSettings } from '../../daemon/config/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import type { GraphDiscovery } from './graph-discovery.ts';
+import type { BulkLane } from './bulk-lane.ts';
 import { InboundTopic } from './inbound-topic.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
+import { isBulk } from './publisher-qos.ts';
 import type { TopicCap } from './topic-cap.ts';
 import type { ZenohLink } from './zenoh-link.ts';
 
@@ -16,6 +18,8 @@ export interface InboundBridgeOptions {
   link: ZenohLink;
   /** The session for the graph's topics coming in (zenoh.receive_lane), if one. */
   receiveLink: ZenohLink | undefined;
+  /** The bulk lane's thread (zenoh.bulk_lane_thread), if one: bulk topics come in there. */
+  bulkLane: BulkLane | undefined;
   mapping: Mapping;
   codec: MessageCodec;
   discovery: GraphDiscovery;
@@ -45,6 +49,7 @@ export class InboundBridge {
   readonly #source: string;
   readonly #link: ZenohLink;
   readonly #receiveLink: ZenohLink | undefined;
+  readonly #bulkLane: BulkLane | undefined;
   readonly #mapping: Mapping;
   readonly #codec: MessageCodec;
   readonly #discovery: GraphDiscovery;
@@ -68,6 +73,7 @@ export class InboundBridge {
     this.#source = source;
     this.#link = link;
     this.#receiveLink = receiveLink;
+    this.#bulkLane = options.bulkLane;
     this.#mapping = mapping;
     this.#codec = codec;
     this.#discovery = discovery;
@@ -126,6 +132,7 @@ export class InboundBridge {
       const inbound = new InboundTopic({
         link: this.#link,
         ...(this.#receiveLink ? { dataLink: this.#receiveLink } : {}),
+        ...(this.#bulkLane && isBulk(this.#settings.topic_qos, name) ? { lane: this.#bulkLane } : {}),
         bus: this.#ctx.bus,
         mapping: this.#mapping,
         topic,

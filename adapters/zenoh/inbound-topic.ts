@@ -3,6 +3,8 @@ import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, MessageCodec, Publisher, TopicQos } from '../../daemon/bus/index.ts';
 import { nowNs } from '../../daemon/util/index.ts';
 import { AdvancedHistory } from './advanced-subscriber.ts';
+import type { BulkLane } from './bulk-lane.ts';
+import type { LaneSample } from './bulk-lane-messages.ts';
 import type { PublishedTopic } from './graph-discovery.ts';
 import type { Mapping } from './mapping.ts';
 import { decodeAttachment } from './rmw-zenoh-keys.ts';
@@ -27,6 +29,35 @@ export interface InboundCounters {
   lost: number;
 }
 
+/** A sample as a topic checks it: from zenoh-ts on the daemon's thread, or from the bulk lane's (LaneSample). */
+interface Received {
+  size: number;
+  /** Its bytes; undefined for a lane's notice of a sample over the size it passes on. */
+  payload(): Uint8Array | undefined;
+  attachment(): Uint8Array | undefined;
+  stamp(): string | undefined;
+}
+
+/** A sample's HLC timestamp as one string, where it has one: an HLC never gives one twice. */
+export function stampOf(sample: Sample): string | undefined {
+  const stamp = sample.timestamp();
+  return stamp === undefined ? undefined : `${stamp.getId().toString()}/${stamp.getNtp64()}`;
+}
+
+const fromZenoh = (sample: Sample): Received => ({
+  size: sample.payload().len(),
+  payload: () => sample.payload().toBytes(),
+  attachment: () => sample.attachment()?.toBytes(),
+  stamp: () => stampOf(sample),
+});
+
+const fromLane = (sample: LaneSample): Received => ({
+  size: sample.size,
+  payload: () => sample.payload,
+  attachment: () => sample.attachment,
+  stamp: () => sample.stamp,
+});
+
 /** Publishers whose last sequence number is kept, for `lost`: the oldest is forgotten past it. */
 const PUBLISHERS_TRACKED = 256;
 
@@ -40,7 +71,8 @@ export function hasCdrHeader(data: Uint8Array): boolean {
  * (CDR bytes, never re-encoded), under source `zenoh`. A sample is checked at the boundary: its CDR header
  * always, and small samples of known types by decoding them once; a bad one is counted and dropped, and the
  * topic goes on. A transient_local topic also asks the publishers' caches for their last samples, so a
- * daemon that joins late gets `/tf_static` and `/map`.
+ * daemon that joins late gets `/tf_static` and `/map`. A bulk topic's live samples come through the bulk lane's
+ * thread (`lane`), their bytes in shared memory that this thread passes to the bus without reading past the header.
  */
 export class InboundTopic {
   readonly name: string;
@@ -57,6 +89,7 @@ export class InboundTopic {
   lastError: string | undefined;
   #link: ZenohLink;
   #dataLink: ZenohLink;
+  #lane: Pick<BulkLane, 'declareSubscriber'> | undefined;
   #mapping: Mapping;
   #codec: MessageCodec;
   #validate: boolean;
@@ -85,6 +118,8 @@ export class InboundTopic {
     link: ZenohLink;
     /** The link its live samples come through: `link`, or a session that sends nothing while they flow. */
     dataLink?: ZenohLink;
+    /** The bulk lane's thread, which receives the live samples instead of `dataLink` (a bulk topic's). */
+    lane?: Pick<BulkLane, 'declareSubscriber'>;
     bus: Bus;
     mapping: Mapping;
     topic: PublishedTopic;
@@ -110,6 +145,7 @@ export class InboundTopic {
     this.rosType = topic.rosType;
     this.#link = link;
     this.#dataLink = dataLink;
+    this.#lane = options.lane;
     this.#mapping = mapping;
     this.#codec = codec;
     this.#validate = knownType && validateMaxBytes > 0;
@@ -123,7 +159,9 @@ export class InboundTopic {
 
   start(): void {
     const key = this.#mapping.subscribeKey(this.name, this.rosType);
-    this.#subscriber = this.#dataLink.declareSubscriber(key, (sample) => this.#receive(sample));
+    this.#subscriber = this.#lane
+      ? this.#lane.declareSubscriber(key, this.#maxSampleBytes, (sample) => this.#receive(fromLane(sample)))
+      : this.#dataLink.declareSubscriber(key, (sample) => this.#receive(fromZenoh(sample)));
     if (this.#announce) this.#token = this.#link.declareToken(this.#announce);
     if (this.#qos.durability === 'transient_local') {
       // zenoh-ext's protocol: the caches of rmw_zenoh (from 0.2.2) and zenoh-bridge-ros2dds 1.10 publishers, asked on
@@ -133,7 +171,7 @@ export class InboundTopic {
         link: this.#link,
         key,
         depth: this.#qos.depth,
-        onSample: (sample) => this.#receive(sample),
+        onSample: (sample) => this.#receive(fromZenoh(sample)),
         log: this.#log,
       });
       this.#history.start();
@@ -145,7 +183,7 @@ export class InboundTopic {
     await Promise.all([this.#subscriber?.close(), this.#token?.close(), this.#history?.close()]);
   }
 
-  #receive(sample: Sample): void {
+  #receive(sample: Received): void {
     this.counters.received++;
     if (this.#qos.durability === 'transient_local' && this.#seenBefore(sample)) {
       this.counters.duplicates++;
@@ -153,7 +191,7 @@ export class InboundTopic {
     }
     let publishTime: bigint | undefined;
     if (this.#mapping.attachments) {
-      const bytes = sample.attachment()?.toBytes();
+      const bytes = sample.attachment();
       const attachment = bytes === undefined ? undefined : decodeAttachment(bytes);
       if (attachment !== undefined) {
         const gid = Buffer.from(attachment.gid).toString('hex');
@@ -169,13 +207,13 @@ export class InboundTopic {
       }
     }
     // After its sequence number is taken: an oversize sample is dropped here, not lost on the way.
-    const size = sample.payload().len();
-    if (size > this.#maxSampleBytes) {
+    const size = sample.size;
+    const data = size > this.#maxSampleBytes ? undefined : sample.payload();
+    if (data === undefined) {
       this.counters.oversize++;
       this.#onOversize(this.name, size);
       return;
     }
-    const data = sample.payload().toBytes();
     const problem = this.#check(data);
     if (problem !== undefined) {
       this.counters.malformed++;
@@ -203,10 +241,9 @@ export class InboundTopic {
     return true;
   }
 
-  #seenBefore(sample: Sample): boolean {
-    const stamp = sample.timestamp();
-    if (stamp === undefined) return false;
-    const id = `${stamp.getId().toString()}/${stamp.getNtp64()}`;
+  #seenBefore(sample: Received): boolean {
+    const id = sample.stamp();
+    if (id === undefined) return false;
     if (this.#seenStamps.has(id)) return true;
     this.#seenStamps.add(id);
     // Enough to cover every cache's answer at once; the oldest goes first (a Set keeps insertion order).

@@ -13,6 +13,15 @@ const PRIORITY: Record<string, keyof ZenohModule['Priority']> = {
   background: 'BACKGROUND',
 };
 
+const BULK = new Set(['data_low', 'background']);
+
+/** Whether a topic is bulk (its first matching `topic_qos` entry at priority data_low or background): its samples
+ * go through the bulk lane, both ways. */
+export function isBulk(overrides: readonly ZenohTopicQosSettings[], topic: string): boolean {
+  const priority = overrides.find((q) => compileTopicGlob(q.topic)(topic))?.priority;
+  return priority !== undefined && BULK.has(priority);
+}
+
 /**
  * The QoS a bus topic is published to Zenoh with: the bus topic's own, under the first `topic_qos` entry that
  * matches, as ROS 2 QoS (announced in its token) and as zenoh-ts publisher options; `bulk` for the topics that
@@ -35,7 +44,7 @@ export function publisherQos(
   const priority: string = override?.priority ?? 'data';
   return {
     qos,
-    bulk: priority === 'data_low' || priority === 'background',
+    bulk: BULK.has(priority),
     options: {
       // Sensor data drops under congestion rather than stalling everything behind it; reliable topics block.
       congestionControl: reliable ? zenoh.CongestionControl.BLOCK : zenoh.CongestionControl.DROP,

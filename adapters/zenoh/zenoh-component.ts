@@ -160,6 +160,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       source: this.#source,
       link: this.#link,
       receiveLink: this.#receiveLink,
+      bulkLane: this.#bulkLink instanceof BulkLane ? this.#bulkLink : undefined,
       mapping: this.#mapping,
       codec: this.#codec,
       discovery: this.#discovery,
