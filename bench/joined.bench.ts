@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { BenchResult } from './bench.ts';
 import { percentile, tail } from './bench.ts';
@@ -13,7 +17,8 @@ import { JOINED_DOMAINS, JoinedGraphs } from '../test/joined/joined-graphs.ts';
 // Python publisher, through its router and remote-api bridge, the daemon's bus, its second link and the DDS side's
 // bridge and router, to a zenoh-ts subscriber of the ros2dds key there. Beside it, in the same run, the two hops
 // alone: the same publisher to the bus (hop 1), and the bus to the same subscriber (hop 2). Then the relay again
-// with a 1 MB topic relayed at 10 Hz beside it (priority data_low: the bulk sessions).
+// with a 1 MB topic relayed at 10 Hz beside it (priority data_low: the bulk lanes), counted on the DDS side by a
+// subscriber in a process of its own (its 1 MB decodes are not on this process's event loop, the daemon's).
 const SMALL = 100;
 const LARGE = 1024 * 1024;
 const BYTES = 'std_msgs/msg/ByteMultiArray';
@@ -62,6 +67,24 @@ function onBus(daemon: Daemon, topic: string) {
     },
   });
   return { sentAt, latencies, stop: () => daemon.bus.unsubscribe(sub) };
+}
+
+/** A count of the samples of `key` on `url`, heard by a zenoh-ts subscriber in a child process. */
+async function counted(url: string, key: string): Promise<{ count(): number; stop(): void }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'zenoh-count-child.ts'), url, key],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  let count = 0;
+  const lines = createInterface({ input: child.stdout });
+  await new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => (line === 'ready' ? resolve() : count++));
+    child.once('exit', (code) => reject(new Error(`bench/zenoh-count-child.ts exited (${code}) before it was ready`)));
+  });
+  return { count: () => count, stop: () => child.stdin.end() };
 }
 
 const sorted = (figures: number[]) => Float64Array.from(figures).sort();
@@ -122,28 +145,35 @@ export async function run(): Promise<BenchResult[]> {
     const relayPeer = await publisher('/relay', 500, small);
     await waitFor(() => relayLane.latencies.length >= 200, 'the relay flowing', 60_000);
     relayLane.latencies.length = 0;
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
     await waitFor(() => relayLane.latencies.length >= SAMPLES, 'relay samples', 120_000);
     const alone = sorted(relayLane.latencies);
+    const loopAlone = loop.percentile(99) / 1e6;
 
     const bigBus = onBus(daemon, '/big');
-    const bigLane = await arrivals(graphs.ddsNet.wsUrl, key('/big'), bigBus.sentAt);
+    const bigLane = await counted(graphs.ddsNet.wsUrl, key('/big'));
     // One 1 MB payload (a CDR header, then zeros): counted, not timed.
     const bigPeer = await graphs.zenohPeer({
       node: 'bench_big',
       publish: { topic: '/big', type: BYTES, hash, rate_hz: 10, size: LARGE },
     });
-    await waitFor(() => bigLane.latencies.length >= 2, 'the 1 MB topic flowing', 60_000);
+    await waitFor(() => bigLane.count() >= 2, 'the 1 MB topic flowing', 60_000);
     relayLane.latencies.length = 0;
-    const bigFrom = { bus: bigBus.latencies.length, lane: bigLane.latencies.length };
+    const bigFrom = { bus: bigBus.latencies.length, lane: bigLane.count() };
+    loop.reset();
     await waitFor(() => relayLane.latencies.length >= SAMPLES, 'relay samples beside 1 MB', 120_000);
     const beside = sorted(relayLane.latencies);
+    const loopBeside = loop.percentile(99) / 1e6;
+    loop.disable();
     await bigPeer.close();
     // Every 1 MB sample the bus had reaches the other side (after the last one's own trip).
     await new Promise((r) => setTimeout(r, 1000));
     const bigOnBus = bigBus.latencies.length - bigFrom.bus;
-    const bigArrived = bigLane.latencies.length - bigFrom.lane;
+    const bigArrived = bigLane.count() - bigFrom.lane;
     await relayPeer.close();
-    await Promise.all([relayLane.stop(), bigLane.stop()]);
+    bigLane.stop();
+    await relayLane.stop();
     relayBus.stop();
     bigBus.stop();
     const figures = (daemon.status().components.zenoh_second?.details?.relays ?? {}) as Record<
@@ -187,6 +217,7 @@ export async function run(): Promise<BenchResult[]> {
         notes: [
           `beside 1 MB: ${tail(beside)}; 1 MB samples: ${bigOnBus} on the bus, ${bigArrived} arrived; relay counters ` +
             JSON.stringify(figures),
+          `this process's event-loop delay p99 (the daemon's): ${loopAlone.toFixed(1)} ms alone, ${loopBeside.toFixed(1)} ms beside 1 MB`,
         ],
       },
     ];
