@@ -162,7 +162,7 @@ export const ZenohConfig = Section(
     bulk_lane_thread: Type.Boolean({
       default: true,
       description:
-        "The bulk session runs in a worker thread of its own: zenoh-ts encodes each put in one piece on the thread that calls it (about 10 ms for 5 MB), which on the daemon's event loop holds up every small topic and timer. false: it shares the daemon's thread.",
+        "The bulk session runs in a worker thread of its own: zenoh-ts encodes each put in one piece on the thread that calls it (about 10 ms for 5 MB), which on the daemon's event loop holds up every small topic and timer. The graph's bulk topics then come in on that thread as well, their bytes in shared memory the bus holds by reference. false: it shares the daemon's thread.",
     }),
     receive_lane: Type.Boolean({
       default: true,
