@@ -93,6 +93,9 @@ export interface IngestCounts {
   failed_commits: number;
 }
 
+/** What the ingest uses of the fleet lake: its writer, between transactions and in one. */
+export type IngestLake = Pick<FleetLake, 'between' | 'transaction'>;
+
 /** The first wait after a failed commit (the catalog away), doubling up to MAX_BACKOFF_MS. */
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 15_000;
@@ -100,19 +103,21 @@ const MAX_BACKOFF_MS = 15_000;
 /**
  * Events into the fleet lakehouse, exactly once per (robot, journal_id, seq) whatever the redeliveries and
  * however many serve processes write. Payloads wait in memory (unacknowledged: the broker keeps them, and
- * sends no more than its in-flight window) and are committed together every `commitMs`, or at `commitRows`,
- * in one DuckLake transaction that
+ * sends no more than its in-flight window) and are committed together every `commitMs`, or at `commitRows`:
+ * their records are staged in the writer's temp tables (outside any transaction, once), then one DuckLake
+ * transaction
  *   1. updates the one-row `ingest_fence`, so that any two concurrent ingest transactions conflict and
  *      the later one is run again from a fresh snapshot (DuckLake's optimistic concurrency),
  *   2. reads each robot journal's cursor (the seqs committed so far, as ranges) and keeps only the records
  *      it does not cover,
- *   3. inserts those into `events`, the `lost` ranges not yet known into `lost_ranges`, and the cursors
- *      grown by what the payloads cover.
+ *   3. inserts those from the staged ones into `events` in one statement, the `lost` ranges not yet known into
+ *      `lost_ranges`, and the cursors grown by what the payloads cover.
+ * A conflict runs steps 1 to 3 again from a fresh snapshot, the records still staged.
  * Only then is each payload acknowledged. A commit that fails otherwise (PostgreSQL away) is retried with
  * backoff, the payloads kept: the broker holds the rest meanwhile, and nothing is acknowledged.
  */
 export class EventIngest {
-  readonly #lake: FleetLake;
+  readonly #lake: IngestLake;
   readonly #log: Logger;
   readonly #commitMs: number;
   readonly #commitRows: number;
@@ -134,7 +139,7 @@ export class EventIngest {
     failed_commits: 0,
   };
 
-  constructor(o: { lake: FleetLake; log: Logger; commitMs: number; commitRows: number }) {
+  constructor(o: { lake: IngestLake; log: Logger; commitMs: number; commitRows: number }) {
     this.#lake = o.lake;
     this.#log = o.log;
     this.#commitMs = o.commitMs;
@@ -174,45 +179,52 @@ export class EventIngest {
   async #flush(): Promise<void> {
     const taken = this.#queue.splice(0);
     this.#queuedRows = 0;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const written = await this.#lake.transaction((c) => this.#commit(c, taken));
-        this.counts.commits++;
-        this.counts.batches += taken.length;
-        this.counts.events_written += written;
-        this.counts.events_duplicate += taken.reduce((n, p) => n + p.payload.records.length, 0) - written;
-        if (this.#lastError)
-          this.#log.info({ events: written }, 'central serve: the fleet lakehouse takes events again');
-        this.#lastError = undefined;
-        this.#backoffMs = 0;
-        this.#backoff.reset();
-        for (const p of taken) p.done(ACCEPTED);
-        return;
-      } catch (error) {
-        if (isConflict(error) && attempt < 50) {
+    try {
+      await this.#lake.between((c) => stage(c, taken));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const { written, lost } = await this.#lake.transaction((c) => this.#commit(c, taken));
+          this.counts.commits++;
+          this.counts.batches += taken.length;
+          this.counts.events_written += written;
+          this.counts.events_duplicate += taken.reduce((n, p) => n + p.payload.records.length, 0) - written;
+          this.counts.lost_reported += lost;
+          if (this.#lastError)
+            this.#log.info({ events: written }, 'central serve: the fleet lakehouse takes events again');
+          this.#lastError = undefined;
+          this.#backoffMs = 0;
+          this.#backoff.reset();
+          for (const p of taken) p.done(ACCEPTED);
+          return;
+        } catch (error) {
+          if (!isConflict(error) || attempt >= 50) throw error;
+          // Run again from a fresh snapshot: the events stay staged, only the seqs kept are worked out again.
           this.counts.conflicts++;
           await new Promise((r) => setTimeout(r, Math.random() * 20 * Math.min(attempt + 1, 10)));
-          continue;
         }
-        this.counts.failed_commits++;
-        const message = (error as Error).message.split('\n')[0]!;
-        this.#backoffMs = this.#backoff.next();
-        if (message !== this.#lastError)
-          this.#log.warn(
-            { err: message, waiting: taken.length, retry_in_ms: this.#backoffMs },
-            'central serve: committing events to the fleet lakehouse failed; they stay unacknowledged and are tried again',
-          );
-        this.#lastError = message;
-        // Put back first, in order: what came meanwhile goes after.
-        this.#queue.unshift(...taken);
-        this.#queuedRows += taken.reduce((n, p) => n + p.payload.records.length, 0);
-        return;
       }
+    } catch (error) {
+      this.counts.failed_commits++;
+      const message = (error as Error).message.split('\n')[0]!;
+      this.#backoffMs = this.#backoff.next();
+      if (message !== this.#lastError)
+        this.#log.warn(
+          { err: message, waiting: taken.length, retry_in_ms: this.#backoffMs },
+          'central serve: committing events to the fleet lakehouse failed; they stay unacknowledged and are tried again',
+        );
+      this.#lastError = message;
+      // Put back first, in order: what came meanwhile goes after.
+      this.#queue.unshift(...taken);
+      this.#queuedRows += taken.reduce((n, p) => n + p.payload.records.length, 0);
     }
   }
 
-  /** One transaction's work (see the class); returns the events written. */
-  async #commit(c: FleetLake['writer'], taken: Pending[]): Promise<number> {
+  /**
+   * One transaction's work (see the class) over the staged events: which seqs of each payload are new is worked out
+   * here, from the cursors as this transaction's snapshot has them; returns the events written and the seqs
+   * reported lost.
+   */
+  async #commit(c: FleetLake['writer'], taken: Pending[]): Promise<{ written: number; lost: number }> {
     await c.run('UPDATE ingest_fence SET n = n + 1');
     const robots = [...new Set(taken.map((p) => p.payload.robot))];
     const read = await c.runAndReadAll(
@@ -222,51 +234,63 @@ export class EventIngest {
     for (const [robot, journal, ranges] of read.getRows() as [string, string, string][])
       cursors.set(`${robot}\u0000${journal}`, JSON.parse(ranges) as Ranges);
     const changed = new Set<string>();
-    const appender = await c.createAppender('staged_events', 'main', 'temp');
-    const lost: string[] = [];
+    // What an attempt before this one kept is not this snapshot's.
+    await c.run('DELETE FROM temp.main.staged_keep');
+    const keep = await c.createAppender('staged_keep', 'main', 'temp');
+    const lostRows: string[] = [];
     let written = 0;
-    for (const { payload, received } of taken) {
+    let lost = 0;
+    taken.forEach(({ payload, received }, batch) => {
       const key = `${payload.robot}\u0000${payload.journal_id}`;
       let ranges = cursors.get(key) ?? [];
-      const at = received.toISOString();
       for (const l of payload.lost ?? []) {
         if (covers(ranges, l.from) && covers(ranges, l.to)) continue;
-        lost.push(
+        const at = received.toISOString();
+        lostRows.push(
           `(${[payload.fleet, payload.robot, payload.journal_id].map(sql).join(', ')}, ${l.from}, ${l.to}, ${sql(at)})`,
         );
         ranges = addRange(ranges, l.from, l.to);
-        this.counts.lost_reported += l.to - l.from + 1;
+        lost += l.to - l.from + 1;
       }
+      // The payload's records not yet in the lake, as runs of them in a row: its seqs ascend, so a run's
+      // first..last takes in no record of the payload outside it.
+      let run: [number, number] | undefined;
+      const close = () => {
+        if (!run) return;
+        keep.appendInteger(batch);
+        keep.appendBigInt(BigInt(run[0]));
+        keep.appendBigInt(BigInt(run[1]));
+        keep.endRow();
+        run = undefined;
+      };
       for (const r of payload.records) {
-        if (covers(ranges, r.seq)) continue;
-        appender.appendVarchar(payload.fleet);
-        appender.appendVarchar(payload.robot);
-        appender.appendVarchar(payload.journal_id);
-        appender.appendBigInt(BigInt(r.seq));
-        appender.appendBigInt(BigInt(r.ts));
-        appender.appendVarchar(r.kind);
-        if (r.data === undefined) appender.appendNull();
-        else appender.appendVarchar(JSON.stringify(r.data));
-        if (r.omitted === undefined) appender.appendNull();
-        else appender.appendVarchar(r.omitted);
-        appender.appendVarchar(at);
-        appender.endRow();
+        if (covers(ranges, r.seq)) {
+          close();
+          continue;
+        }
+        if (run) run[1] = r.seq;
+        else run = [r.seq, r.seq];
         ranges = addRange(ranges, r.seq, r.seq);
         written++;
       }
+      close();
       cursors.set(key, ranges);
       changed.add(key);
-    }
-    appender.flushSync();
-    appender.closeSync();
+    });
+    keep.flushSync();
+    keep.closeSync();
     if (written > 0) {
       await c.run(
-        `INSERT INTO events SELECT fleet, robot, journal_id, seq, ts_ns, kind, data, omitted,
-           CAST(received_at AS TIMESTAMPTZ) FROM temp.main.staged_events`,
+        `INSERT INTO events SELECT b.fleet, b.robot, b.journal_id, e.seq, e.ts_ns, e.kind, e.data, e.omitted,
+           CAST(b.received_at AS TIMESTAMPTZ)
+         FROM temp.main.staged_events e JOIN temp.main.staged_batches b USING (batch)
+           JOIN temp.main.staged_keep k ON k.batch = e.batch AND e.seq BETWEEN k.from_seq AND k.to_seq
+         ORDER BY e.batch, e.seq`,
       );
     }
-    await c.run('DELETE FROM temp.main.staged_events');
-    if (lost.length > 0) await c.run(`INSERT INTO lost_ranges VALUES ${lost.join(', ')}`);
+    for (const table of ['staged_keep', 'staged_events', 'staged_batches'])
+      await c.run(`DELETE FROM temp.main.${table}`);
+    if (lostRows.length > 0) await c.run(`INSERT INTO lost_ranges VALUES ${lostRows.join(', ')}`);
     const keys = [...changed].map((k) => k.split('\u0000') as [string, string]);
     await c.run(
       `DELETE FROM event_cursors WHERE ${keys.map(([r, j]) => `(robot = ${sql(r)} AND journal_id = ${sql(j)})`).join(' OR ')}`,
@@ -276,7 +300,7 @@ export class EventIngest {
         .map(([r, j]) => `(${sql(r)}, ${sql(j)}, ${sql(JSON.stringify(cursors.get(`${r}\u0000${j}`)))})`)
         .join(', ')}`,
     );
-    return written;
+    return { written, lost };
   }
 
   /** Stops committing; what waits stays unacknowledged (the broker sends it again to this or another process). */
@@ -284,5 +308,39 @@ export class EventIngest {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
+  }
+}
+
+/**
+ * Stages the payloads' records on the writer, outside a transaction, numbered by their place in `taken`, each
+ * payload's header once: a commit that conflicts is run again without appending them again. What a commit that
+ * failed otherwise left staged is cleared first.
+ */
+async function stage(c: FleetLake['writer'], taken: Pending[]): Promise<void> {
+  for (const table of ['staged_keep', 'staged_events', 'staged_batches']) await c.run(`DELETE FROM temp.main.${table}`);
+  const batches = await c.createAppender('staged_batches', 'main', 'temp');
+  const events = await c.createAppender('staged_events', 'main', 'temp');
+  taken.forEach(({ payload, received }, batch) => {
+    batches.appendInteger(batch);
+    batches.appendVarchar(payload.fleet);
+    batches.appendVarchar(payload.robot);
+    batches.appendVarchar(payload.journal_id);
+    batches.appendVarchar(received.toISOString());
+    batches.endRow();
+    for (const r of payload.records) {
+      events.appendInteger(batch);
+      events.appendBigInt(BigInt(r.seq));
+      events.appendBigInt(BigInt(r.ts));
+      events.appendVarchar(r.kind);
+      if (r.data === undefined) events.appendNull();
+      else events.appendVarchar(JSON.stringify(r.data));
+      if (r.omitted === undefined) events.appendNull();
+      else events.appendVarchar(r.omitted);
+      events.endRow();
+    }
+  });
+  for (const appender of [batches, events]) {
+    appender.flushSync();
+    appender.closeSync();
   }
 }

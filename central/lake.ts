@@ -45,6 +45,13 @@ const SCHEMA = [
      sha256 VARCHAR, size BIGINT, registered_at TIMESTAMPTZ)`,
 ];
 
+/** The writer's temp tables an ingest commit stages its events in (events-ingest.ts). */
+const STAGING = [
+  'staged_batches (batch INTEGER, fleet VARCHAR, robot VARCHAR, journal_id VARCHAR, received_at VARCHAR)',
+  'staged_events (batch INTEGER, seq BIGINT, ts_ns BIGINT, kind VARCHAR, data VARCHAR, omitted VARCHAR)',
+  'staged_keep (batch INTEGER, from_seq BIGINT, to_seq BIGINT)',
+];
+
 /** DuckLake's word for two writers whose commits clash: the later one is tried again. */
 export function isConflict(error: unknown): boolean {
   return /conflict/i.test((error as Error).message);
@@ -162,9 +169,9 @@ export class FleetLake {
     if (password !== undefined) await writer.run(catalogSecret(password));
     await writer.run(`${attach})`);
     await writer.run(`USE ${LAKE}`);
-    // One commit's events are appended here (in memory, this connection's), then inserted in one statement.
-    await writer.run(`CREATE TEMP TABLE staged_events (fleet VARCHAR, robot VARCHAR, journal_id VARCHAR, seq BIGINT,
-      ts_ns BIGINT, kind VARCHAR, data VARCHAR, omitted VARCHAR, received_at VARCHAR)`);
+    // One commit's events are appended here (in memory, this connection's) before its transaction, each payload's
+    // header once in staged_batches, then inserted in one statement with the seqs the commit keeps (events-ingest.ts).
+    for (const table of STAGING) await writer.run(`CREATE TEMP TABLE ${table}`);
     for (const statement of SCHEMA) await retryConflicts(() => writer.run(statement));
     await retryConflicts(async () => {
       const fence = await writer.runAndReadAll('SELECT count(*) FROM ingest_fence');
@@ -242,6 +249,15 @@ export class FleetLake {
     const next = this.#writing.then(run, run);
     this.#writing = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Runs `work` on the writer connection between its transactions, in autocommit: what it writes to the temp tables
+   * outlives a transaction's rollback (an ingest commit run again after a conflict finds its events staged).
+   */
+  between<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(new Error('the fleet lake is closed'));
+    return this.#quiet(() => work(this.writer));
   }
 
   /**
