@@ -28,6 +28,8 @@ const WORKERS = [
   // The stop listener's thread, and the module it loads there for the Zenoh graph's zero command.
   'daemon/api/stop-listener-worker.ts',
   'adapters/zenoh/stop-zero.ts',
+  // Central's stop connection's thread (central.stop_connection).
+  'central-link/stop-connection-worker.ts',
   // Not a thread: the process the daemon's lakehouse queries run in (daemon/lakehouse/query-process.ts).
   'daemon/lakehouse/query-child.ts',
 ];

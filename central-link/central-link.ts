@@ -18,6 +18,7 @@ import { linkProblem, statusMessage, type StatusMessage } from './link-status.ts
 import type { CommandSignatureCheck } from './command-signature-check.ts';
 import { linkMetrics } from './link-metrics.ts';
 import { RefusalWatch, refusalWords, type RefusalReport } from './link-refusals.ts';
+import { stopConnectionFor, type StopConnection } from './stop-connection.ts';
 import { Budget } from './sync/budget.ts';
 import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
 
@@ -44,6 +45,8 @@ interface Running {
   sync: SyncManager | undefined;
   /** Central's signature on each command, checked before the command acts. */
   signatures: CommandSignatureCheck;
+  /** Central's stop on a thread and connection of its own (central.stop_connection), or why there is none. */
+  stops: StopConnection | string | undefined;
 }
 
 /**
@@ -171,11 +174,22 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     });
     // Before the first message can come: a counter file that cannot be read stops the link here, not later.
     const signatures = commandGate({ settings: s, dataDir, fleet, robot, log });
+    const stops = stopConnectionFor({
+      settings: s,
+      session,
+      topics,
+      config,
+      stopLine: this.#ctx.robotStop.stopLine,
+      dataDir,
+      log,
+      halt: (payload, packet) => intake.haltFirst(payload, packet),
+    });
     const router = new CommandRouter({
       topics,
       signatures,
       rates: this.#rates,
       intake,
+      ...(typeof stops === 'object' ? { haltFirst: (payload, packet) => stops.linkRead(payload, packet) } : {}),
       outbox,
       sync,
       logErrors,
@@ -208,8 +222,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       budget,
       sync,
       signatures,
+      stops,
     };
     this.#running = running;
+    if (typeof stops === 'object') stops.start();
+    else if (stops) log.warn(`central: central.stop_connection is on, but ${stops}`);
     heartbeat.start();
     outbox.start();
     sync?.start();
@@ -229,6 +246,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     if (!running) return;
     this.#running = undefined;
     running.heartbeat.stop();
+    if (typeof running.stops === 'object') await running.stops.close();
     const { connection, outbox, topics } = running;
     // No new batches: the link waits only for what is in flight, and the cursor is written once it settled.
     outbox.offline();
@@ -275,6 +293,9 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       intents: { ...intake.counts },
       configs: { ...running.remoteConfig.counts },
       ...(running.sync ? { sync: running.sync.status() } : {}),
+      ...(running.stops === undefined
+        ? {}
+        : { stop_connection: typeof running.stops === 'object' ? running.stops.status() : { off: running.stops } }),
       heartbeats: this.#heartbeats.sent,
     };
     const link = linkProblem(running);

@@ -17,6 +17,11 @@ export interface CommandRouterOptions {
   signatures: CommandSignatureCheck;
   rates: CommandRates;
   intake: IntentIntake;
+  /**
+   * What a command that central's key verified does before it waits on anything: the intake's haltFirst unless given
+   * (the stop connection's, which halts once for a stop its own thread may have read first).
+   */
+  haltFirst?: (payload: Buffer, packet: IPublishPacket) => void;
   outbox: Outbox;
   /** Bulk sync, with central.sync.enabled: it takes the grants. */
   sync: SyncManager | undefined;
@@ -37,13 +42,16 @@ export class CommandRouter {
   readonly #signatures: CommandSignatureCheck;
   readonly #rates: CommandRates;
   readonly #intake: IntentIntake;
+  readonly #haltFirst: (payload: Buffer, packet: IPublishPacket) => void;
   readonly #outbox: Outbox;
   readonly #sync: SyncManager | undefined;
   readonly #logErrors: LogErrors;
   readonly #logRate: LogErrors;
   readonly #log: Logger;
 
-  constructor({ topics, signatures, rates, intake, outbox, sync, logErrors, logRate, log }: CommandRouterOptions) {
+  constructor(options: CommandRouterOptions) {
+    const { topics, signatures, rates, intake, outbox, sync, logErrors, logRate, log } = options;
+    this.#haltFirst = options.haltFirst ?? ((payload, packet) => intake.haltFirst(payload, packet));
     this.#topics = topics;
     this.#signatures = signatures;
     this.#rates = rates;
@@ -62,7 +70,7 @@ export class CommandRouter {
     // A stop intent halts the robot once central's signature is known good, in this tick: before its counter is on
     // disk, its rate, and its run's acceptance, each of which can wait.
     const verdict = await this.#signatures.check(commandTopic, payload, packet.properties?.userProperties, () => {
-      if (commandTopic === 'intents') this.#intake.haltFirst(payload, packet);
+      if (commandTopic === 'intents') this.#haltFirst(payload, packet);
     });
     if (!verdict.ok) {
       const { code, message } = verdict;

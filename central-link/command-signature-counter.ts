@@ -31,10 +31,16 @@ export class CommandCounterStore {
   readonly #kept = new Set<bigint>();
   #highest = 0n;
   #writing: Promise<void> = Promise.resolve();
+  readonly #readOnly: boolean;
 
-  constructor(options: { path: string }) {
-    const { path } = options;
+  /**
+   * `readOnly`: a copy that reads the file and keeps its claims in memory, never writing (the stop connection's
+   * thread: the link's own store writes what the link takes).
+   */
+  constructor(options: { path: string; readOnly?: boolean }) {
+    const { path, readOnly = false } = options;
     this.#path = path;
+    this.#readOnly = readOnly;
   }
 
   get path(): string {
@@ -97,6 +103,7 @@ export class CommandCounterStore {
    * stop, which acted on its claim; its counter stays taken).
    */
   persist(): Promise<void> {
+    if (this.#readOnly) return Promise.resolve();
     const text = JSON.stringify({ floor: this.#floor.toString(), kept: [...this.#kept].map(String) });
     const written = this.#writing.then(() => writeDurably(this.#path, text));
     this.#writing = written.catch(() => undefined); // the failure is the caller's; the next write goes on

@@ -4,6 +4,7 @@ import { nowNs } from '../daemon/util/index.ts';
 import type { AgentService, SubmittedIntent } from '../daemon/contract/index.ts';
 import { ValidationError, type ValidationIssue } from '../daemon/util/index.ts';
 import { within } from '../daemon/util/index.ts';
+import { stopIntentId } from './stop-intent.ts';
 import { isPublishableTopic, type CentralTopics } from './topics.ts';
 
 /** The acks payload's schema name. */
@@ -182,16 +183,9 @@ export class IntentIntake {
    * halted the robot all the same. Nothing else acts here, and nothing here throws.
    */
   haltFirst(payload: Buffer, packet: { retain?: boolean }): void {
-    if (!this.#takeIntents || packet.retain || payload.length > this.#maxIntentBytes || !payload.includes('"stop"'))
-      return;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(UTF8.decode(payload));
-    } catch {
-      return; // not an intent: handle() refuses it, saying why
-    }
-    if (typeof raw !== 'object' || raw === null || (raw as { type?: unknown }).type !== 'stop') return;
-    const id = idOf(raw);
+    if (!this.#takeIntents) return;
+    const id = stopIntentId(payload, packet.retain, this.#maxIntentBytes);
+    if (id === undefined) return;
     this.#agent()?.haltMotion(`stopped by central's stop intent${id === null ? '' : ` ${id}`}`);
   }
 

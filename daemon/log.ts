@@ -89,3 +89,17 @@ function printableFields(value: unknown, depth: number): unknown {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * Writes to `log` a line a thread's own pino logger made (a JSON line posted to the main thread, as the stop threads
+ * do), at its level with its fields; a line that is not one is logged as such, naming `who` sent it.
+ */
+export function relayThreadLog(log: Logger, text: string, who: string): void {
+  try {
+    const { level, msg, ...fields } = JSON.parse(text) as { level: number; msg: string };
+    const method = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
+    log[method](fields, msg);
+  } catch {
+    log.warn({ line: text }, `${who}: an unreadable log line`);
+  }
+}

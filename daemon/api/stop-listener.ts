@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { relayThreadLog } from '../log.ts';
 import type { RobotStopAuthority } from '../contract/index.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../util/index.ts';
 import type { SchedulingRequest } from '../util/index.ts';
@@ -150,7 +151,7 @@ export class StopListener {
         return;
       }
       case 'log':
-        this.#relay(m.line);
+        relayThreadLog(this.#log, m.line, 'stop listener');
         return;
       case 'scheduling':
         if (this.#scheduling) this.#scheduling = { ...this.#scheduling, summary: m.scheduling };
@@ -173,16 +174,6 @@ export class StopListener {
         if (m.report) this.#post({ type: 'report', id: m.id, ...errorReply(error) });
       },
     );
-  }
-
-  #relay(text: string): void {
-    try {
-      const { level, msg, ...fields } = JSON.parse(text) as { level: number; msg: string };
-      const method = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
-      this.#log[method](fields, msg);
-    } catch {
-      this.#log.warn({ line: text }, 'stop listener: an unreadable log line');
-    }
   }
 
   #exited(code: number): void {

@@ -31,6 +31,7 @@ export {
   type SchedulingResult,
 } from './thread-scheduling.ts';
 export { StopLine } from './stop-line.ts';
+export { FloodGuard } from './flood-guard.ts';
 export { newId, uuidv7Time } from './ids.ts';
 export { nowNs, nsFromJson, nsToIso, nsToJson, nsToRosTime, rosTimeToNs } from './time.ts';
 export { formatIssue, formatPath, issuesIn, ValidationError, Validator, type ValidationIssue } from './validate.ts';

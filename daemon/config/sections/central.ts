@@ -242,6 +242,11 @@ export const CentralConfig = Section(
       description:
         'Take intents from central on the intents topic (validated, then run by the agent as any other intent).',
     }),
+    stop_connection: Type.Boolean({
+      default: false,
+      description:
+        "A second MQTT connection, on a thread of its own, that reads central's signed stop intents and marks the stop line without waiting for the daemon's event loop (client id: the link's with /stop, the same login). Needs intents and a broker that lets one login hold two client ids: not the mosquitto.conf `central acl` prints, where it would take the link's session.",
+    }),
     max_intent_bytes: Type.Integer({
       minimum: 1024,
       maximum: 16 * 1024 * 1024,

@@ -1,9 +1,10 @@
 /**
- * Keeps a real-time stop listener from being held by a flood. A thread at SCHED_FIFO that is always runnable takes
- * its core from everything below it (the control loops, the daemon, the rest of the robot) for as long as the flood
- * lasts; so past `perSecond` connections and requests in one second the thread goes back to the normal scheduler
- * (at its niceness), and returns to real time once `quietMs` have passed with none over the rate. The operator's
- * stop is still served meanwhile, at the niceness: a flood costs it the real-time wake, never the stop.
+ * Keeps a real-time stop thread (the stop listener's, central's stop connection's) from being held by a flood. A thread
+ * at SCHED_FIFO that is always runnable takes its core from everything below it (the control loops, the daemon, the
+ * rest of the robot) for as long as the flood lasts; so past `perSecond` connections, requests or messages in one
+ * second the thread goes back to the normal scheduler (at its niceness), and returns to real time once `quietMs` have
+ * passed with none over the rate. Stops are still taken meanwhile, at the niceness: a flood costs them the real-time
+ * wake, never the stop.
  */
 export class FloodGuard {
   readonly #perSecond: number;

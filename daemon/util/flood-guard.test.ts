@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FloodGuard } from './stop-listener-flood.ts';
+import { FloodGuard } from './flood-guard.ts';
 
 describe('FloodGuard', () => {
   it('demotes once on the hit past the rate in a second, and not for a rate at the limit', () => {

@@ -1,0 +1,230 @@
+import type { IPublishPacket } from 'mqtt';
+import type { Worker } from 'node:worker_threads';
+import { relayThreadLog, type Logger } from '../daemon/log.ts';
+import { closeWorker, spawnTsWorker, StopLine, workerEntry } from '../daemon/util/index.ts';
+import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
+import { COUNTER_PROPERTY } from './command-signature.ts';
+import { commandCounterPath } from './command-signature-counter.ts';
+import type { CentralTopics } from './topics.ts';
+import type {
+  FromStopConnection,
+  StopConnectionData,
+  StopConnectionState,
+  ToStopConnection,
+} from './stop-connection-messages.ts';
+
+export interface StopConnectionOptions {
+  /** What its thread is started with: the robot's session, central's keys, the line's buffer. */
+  data: StopConnectionData;
+  /** The link's halt for a stop intent as it reads one (IntentIntake.haltFirst): the main thread's part. */
+  halt: (payload: Buffer, packet: { retain?: boolean }) => void;
+  log: Logger;
+  /** Starts the thread; a test gives its own. */
+  spawn?: (data: StopConnectionData) => Worker;
+}
+
+/** How many counters of stops already halted are remembered: far more than central sends within their window. */
+const HALTED_KEPT = 1024;
+/** How long a thread that died waits before it starts again. */
+const RESTART_MS = 1000;
+
+/** What status shows of the stop connection. */
+export type StopConnectionStatus = Partial<StopConnectionState> & {
+  client_id: string;
+  scheduling?: string;
+  /** Stops this path marked on the line, and stop-looking messages it refused (by reason). */
+  stops: number;
+  refused: Record<string, number>;
+  thread_exits: number;
+};
+
+/**
+ * The stop connection central.stop_connection asks for, or why it cannot run (it reads central's signed stop intents,
+ * so it needs intents and a key); undefined when it is off.
+ */
+export function stopConnectionFor(options: {
+  settings: CentralSettings;
+  /** The link's own session (sessionOptions): the same broker, login and TLS. */
+  session: Omit<
+    StopConnectionData,
+    'line' | 'topic' | 'fleet' | 'robot' | 'keys' | 'counterPath' | 'maxIntentBytes' | 'scheduling' | 'logLevel'
+  >;
+  topics: CentralTopics;
+  config: Pick<EdgeConfig, 'api' | 'robot'>;
+  stopLine: SharedArrayBuffer;
+  dataDir: string;
+  log: Logger;
+  halt: StopConnectionOptions['halt'];
+}): StopConnection | string | undefined {
+  const { settings: s, session, topics, config, stopLine, dataDir, log, halt } = options;
+  if (!s.stop_connection) return undefined;
+  if (!s.intents) return 'central.intents is false: there are no stop intents to read';
+  if (s.command_keys.length === 0)
+    return "no key of central's is pinned (central.command_keys): it takes signed stops only";
+  const { stop_scheduling: policy, stop_rt_priority: rtPriority, stop_nice: nice } = config.api;
+  const { url, clientId, username, password, ca, cert, key } = session;
+  const { keepaliveS, connectTimeoutMs, reconnectMinMs, reconnectMaxMs } = session;
+  return new StopConnection({
+    data: {
+      line: stopLine,
+      url,
+      // Not a robot id's characters: no robot's own client id can be this one.
+      clientId: `${clientId}/stop`,
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      keepaliveS,
+      connectTimeoutMs,
+      reconnectMinMs,
+      reconnectMaxMs,
+      topic: topics.intents,
+      fleet: config.robot.fleet,
+      robot: config.robot.id,
+      keys: s.command_keys,
+      counterPath: commandCounterPath(dataDir),
+      maxIntentBytes: s.max_intent_bytes,
+      scheduling: { policy, rtPriority, nice },
+      logLevel: log.level,
+    },
+    halt,
+    log,
+  });
+}
+
+export const spawnStopConnection = (data: StopConnectionData): Worker =>
+  spawnTsWorker(workerEntry('central-link/stop-connection-worker'), {
+    workerData: data as unknown as Record<string, unknown>,
+  });
+
+/**
+ * Central's stop off the daemon's event loop (central.stop_connection): a thread of its own holds a second MQTT
+ * connection (the link's client id with `/stop`, the same login), checks each stop intent on the intents topic as the
+ * link does (central's key, this robot, a counter not taken, its expiry) and marks it on the stop line at once: the
+ * control loops' threads and the sim hold from their next tick, whatever the event loop is doing. The main thread then
+ * halts as the link's reader does for a stop (IntentIntake.haltFirst) and takes the line's mark; the link reads the
+ * same intent on its own connection, runs and acks it as any. Whichever reads a stop first, the main thread halts for
+ * it once: the stops it halted for are kept by their signed counter, and the link's counters go to the thread, which
+ * refuses them from then on (a replay that the link took while this connection was down marks nothing).
+ */
+export class StopConnection {
+  readonly #data: StopConnectionData;
+  readonly #halt: StopConnectionOptions['halt'];
+  readonly #log: Logger;
+  readonly #spawn: (data: StopConnectionData) => Worker;
+  readonly #line: StopLine;
+  /** Counters of the stops the main thread halted for, oldest first. */
+  readonly #halted = new Set<string>();
+  #worker: Worker | undefined;
+  #closing = false;
+  #state: StopConnectionState | undefined;
+  #scheduling: string | undefined;
+  readonly #counts = { stops: 0, refused: {} as Record<string, number>, threadExits: 0 };
+
+  constructor(options: StopConnectionOptions) {
+    const { data, halt, log, spawn = spawnStopConnection } = options;
+    this.#data = data;
+    this.#halt = halt;
+    this.#log = log;
+    this.#spawn = spawn;
+    this.#line = new StopLine(data.line);
+  }
+
+  start(): void {
+    const worker = this.#spawn(this.#data);
+    this.#worker = worker;
+    worker.on('message', (m: FromStopConnection) => this.#onMessage(m));
+    worker.on('error', (error) =>
+      this.#log.error({ err: error.message }, 'central stop connection: its thread failed'),
+    );
+    worker.on('exit', (code) => this.#exited(worker, code));
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (!worker) return;
+    const ask = () => worker.postMessage({ type: 'close' } satisfies ToStopConnection);
+    if (!(await closeWorker(worker, ask, 2000))) await worker.terminate();
+  }
+
+  /**
+   * The link read a command central's key verified (or the file's opt-out took): a stop intent halts unless this path
+   * halted for it already; its counter goes to the thread either way.
+   */
+  linkRead(payload: Buffer, packet: IPublishPacket): void {
+    const counter = packet.properties?.userProperties?.[COUNTER_PROPERTY];
+    // Unsigned (the file's opt-out): this path never takes one, so the link halts for it as ever.
+    if (typeof counter !== 'string') return this.#halt(payload, packet);
+    this.#worker?.postMessage({ type: 'seen', counter } satisfies ToStopConnection);
+    if (this.#remember(counter)) this.#halt(payload, packet);
+  }
+
+  status(): StopConnectionStatus {
+    const { stops, refused, threadExits } = this.#counts;
+    return {
+      client_id: this.#data.clientId,
+      ...(this.#state ?? { state: 'connecting' }),
+      ...(this.#scheduling ? { scheduling: this.#scheduling } : {}),
+      stops,
+      refused: { ...refused },
+      thread_exits: threadExits,
+    };
+  }
+
+  #onMessage(m: FromStopConnection): void {
+    switch (m.type) {
+      case 'stop':
+        return this.#take(m);
+      case 'state':
+        if (m.connection.state !== this.#state?.state && m.connection.last_error)
+          this.#log.warn({ state: m.connection.state, reason: m.connection.last_error }, 'central stop connection');
+        this.#state = m.connection;
+        return;
+      case 'refused':
+        this.#counts.refused[m.code] = (this.#counts.refused[m.code] ?? 0) + 1;
+        return;
+      case 'scheduling':
+        this.#scheduling = m.scheduling;
+        return;
+      case 'log':
+        return relayThreadLog(this.#log, m.line, 'central stop connection');
+      case 'closed':
+        return;
+    }
+  }
+
+  /** The thread marked a stop on the line: the main thread halts for it (unless the link did) and takes the mark. */
+  #take(m: Extract<FromStopConnection, { type: 'stop' }>): void {
+    this.#counts.stops++;
+    try {
+      if (this.#remember(m.counter)) this.#halt(Buffer.from(m.payload), {});
+    } finally {
+      this.#line.taken();
+    }
+  }
+
+  /** Notes that the stop with `counter` halted; false when it had already. */
+  #remember(counter: string): boolean {
+    if (this.#halted.has(counter)) return false;
+    this.#halted.add(counter);
+    if (this.#halted.size > HALTED_KEPT) this.#halted.delete(this.#halted.values().next().value!);
+    return true;
+  }
+
+  #exited(worker: Worker, code: number): void {
+    if (this.#closing || worker !== this.#worker) return;
+    this.#worker = undefined;
+    this.#counts.threadExits++;
+    this.#state = { state: 'offline', connects: this.#state?.connects ?? 0, last_error: `its thread exited (${code})` };
+    this.#log.error(
+      { code },
+      "central stop connection: its thread exited; starting it again (central's stops still come through the link)",
+    );
+    setTimeout(() => {
+      if (!this.#closing) this.start();
+    }, RESTART_MS).unref();
+  }
+}
