@@ -60,6 +60,7 @@ export class ApiComponent implements Component {
         token: this.#settings.token,
         apiUrl: this.#url,
         log: this.#ctx.log,
+        ...(server.mcpStops ? { mcp: { stops: server.mcpStops, bodyLimit: this.#settings.body_limit_bytes } } : {}),
         scheduling: {
           policy: this.#settings.stop_scheduling,
           rtPriority: this.#settings.stop_rt_priority,
@@ -75,10 +76,12 @@ export class ApiComponent implements Component {
       this.#stopListener = listener;
     }
     const stopUrl = this.#stopListener?.url;
+    const mcpUrl = this.#mcpUrl;
     try {
       writeApiFile(this.#ctx.dataDir, {
         url: this.#url,
         ...(stopUrl ? { stop_url: stopUrl } : {}),
+        ...(mcpUrl ? { mcp_url: mcpUrl } : {}),
         pid: process.pid,
         data_dir: this.#ctx.dataDir,
       });
@@ -93,6 +96,12 @@ export class ApiComponent implements Component {
       );
     }
     this.#ctx.log.info({ url: this.#url, stop_url: stopUrl ?? null }, 'api listening');
+  }
+
+  /** Where an MCP client is sent (with `mcp.enabled`): the stop listener's /mcp, else the API's. */
+  get #mcpUrl(): string | undefined {
+    if (!this.#server?.mcpStops) return undefined;
+    return `${this.#stopListener?.url ?? this.#url}/mcp`;
   }
 
   async close(): Promise<void> {
@@ -112,6 +121,7 @@ export class ApiComponent implements Component {
       details: {
         url: this.#url,
         stop_url: this.#stopListener?.url ?? null,
+        ...(this.#server.mcpStops ? { mcp_url: this.#mcpUrl } : {}),
         ...(this.#stopListener
           ? {
               stop_listener: {

@@ -11,6 +11,8 @@ export interface ApiTarget {
   from: string;
   /** The stop listener's URL (POST /stop on a thread of its own), when run/api.json names one. */
   stopUrl?: string;
+  /** Where an MCP client is sent (the stop listener's /mcp, else the API's), when run/api.json names it. */
+  mcpUrl?: string;
 }
 
 /** A reply that was not 2xx (status > 0), or no reply at all (status 0: not listening, timed out). */
@@ -49,6 +51,7 @@ export function resolveApiTarget(options: {
       token: bearer,
       from: `${dataDir}/run/api.json`,
       ...(file.stop_url ? { stopUrl: reachable(file.stop_url) } : {}),
+      ...(file.mcp_url ? { mcpUrl: reachable(file.mcp_url) } : {}),
     };
   if (!config.api.enabled || config.api.port === 0) return undefined;
   const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host === '::' ? '::1' : config.api.host;

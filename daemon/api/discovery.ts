@@ -10,6 +10,8 @@ export interface ApiFile {
   url: string;
   /** The stop listener's URL (POST /stop on a thread of its own), when it runs. */
   stop_url?: string;
+  /** Where an MCP client is sent (with `mcp.enabled`): the stop listener's /mcp when it runs, else the API's. */
+  mcp_url?: string;
   pid: number;
   data_dir: string;
 }

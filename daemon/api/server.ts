@@ -14,7 +14,7 @@ import { makeCrossSiteHook } from './cross-site.ts';
 import { makeErrorHandler } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
 import { LiveMapHub } from './live/live-map-hub.ts';
-import { mcpRoutes } from '../mcp/index.ts';
+import { mcpRoutes, type ListenerStops } from '../mcp/index.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -41,6 +41,8 @@ export interface ApiServer {
   metrics: ApiMetrics;
   /** Every route as registered, with its schema: what docs/api-reference.md is written from. */
   routes: readonly RouteOptions[];
+  /** The MCP gateway's part for the stop listener, which takes MCP's /mcp too; undefined without `mcp.enabled`. */
+  mcpStops: ListenerStops | undefined;
   /** Ends the event streams, then stops taking requests. */
   close(): Promise<void>;
 }
@@ -134,7 +136,19 @@ export async function buildApiServer(
   });
   const freeBytes = new Sampled({ read: () => statfs(ctx.dataDir).then((s) => s.bavail * s.bsize) });
   const memory = new Sampled({ read: readProcessMemory });
-  const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics, freeBytes, memory, stopPort };
+  let mcpStops: ListenerStops | undefined;
+  const routeContext: RouteContext = {
+    ctx,
+    settings,
+    codec,
+    hub,
+    live,
+    metrics,
+    freeBytes,
+    memory,
+    stopPort,
+    mcpStops: (stops) => void (mcpStops = stops),
+  };
   for (const plugin of [
     healthRoutes,
     statusRoutes,
@@ -159,6 +173,7 @@ export async function buildApiServer(
     live,
     metrics,
     routes,
+    mcpStops,
     close: async () => {
       hub.close();
       live.close();

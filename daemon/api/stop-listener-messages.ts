@@ -18,6 +18,17 @@ export interface StopListenerData {
   logLevel: string;
   /** The thread's own scheduling (api.stop_scheduling, stop_rt_priority, stop_nice), set before it listens. */
   scheduling: SchedulingRequest;
+  /**
+   * MCP's /mcp relayed to the API's (with `mcp.enabled`): `pass` is what the API's gateway takes as the listener's word
+   * that a body's stop calls were taken here, `bodyLimit` the API's own (api.body_limit_bytes).
+   */
+  mcp?: { pass: string; bodyLimit: number };
+}
+
+/** A stop tool call of an MCP session that the listener's thread took: its session and JSON-RPC id. */
+export interface McpStopCall {
+  session: string;
+  call: string | number;
 }
 
 /** From the daemon's thread to the listener's. */
@@ -25,6 +36,8 @@ export type ToListener =
   | { type: 'zeros'; zeros: [string, OffLoopZero][] }
   /** The daemon's full report of the stop `id` (what the API's POST /stop answers: its status and body). */
   | { type: 'report'; id: number; status: number; body: unknown }
+  /** The MCP stop `id` is kept for its call's answer: its request may go on to the API's /mcp. */
+  | { type: 'taken'; id: number }
   | { type: 'close' };
 
 /** From the listener's thread to the daemon's. */
@@ -43,7 +56,16 @@ export type FromListener =
   /** The thread left real time for a flood (`demoted`), or came back to it. */
   | { type: 'scheduling'; scheduling: string; demoted: boolean; demotions: number }
   /** A stop came in: its line is counted already; the main thread takes the rest (`report`: and answers with it). */
-  | { type: 'stop'; id: number; by: string; reason: string | null; at: string; report: boolean }
+  | {
+      type: 'stop';
+      id: number;
+      by: string;
+      reason: string | null;
+      at: string;
+      report: boolean;
+      /** A stop tool call on the listener's /mcp: the main thread answers `taken` once the MCP gateway holds it. */
+      mcp?: McpStopCall;
+    }
   /** What the stop `id`'s zero commands did, once each answered (or its wait ran out). */
   | { type: 'zeroed'; id: number; zeroed: string[]; failed: Record<string, string> }
   /** A pino JSON line of the thread's logger. */

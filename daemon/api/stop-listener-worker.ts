@@ -11,12 +11,15 @@ import { apiPageOrigin, crossSiteRefusal, jsonTypeRefusal } from './cross-site.t
 import { pageCors, pagePreflight } from './stop-listener-page.ts';
 import { gateRefusal } from './gate.ts';
 import { HttpError } from './http-error.ts';
+import { readBody } from './stop-listener-body.ts';
+import { StopListenerMcp } from './stop-listener-mcp.ts';
 import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
 
 // The stop listener's thread (see StopListener): POST /stop served off the daemon's event loop. A stop counts on
 // the stop line at once (the control loops' threads and the sim hold from their next tick), goes to the main
 // thread as a message, and sends the off-loop zero commands (the Zenoh graph's, on a session of this thread's
-// own), then answers. It holds no latch and releases nothing: the main thread's StopLatch is the one latch.
+// own), then answers. MCP's /mcp is relayed to the API's, its stop calls taken the same way first (StopListenerMcp).
+// It holds no latch and releases nothing: the main thread's StopLatch is the one latch.
 // It loads only what a stop needs (the gate's functions, the line): from the TypeScript sources every module a thread
 // loads is compiled anew, and the contract's schemas and the config's took seconds of CPU per daemon start.
 const data = workerData as StopListenerData;
@@ -175,26 +178,8 @@ const tooLarge = () => new HttpError(413, 'payload_too_large', `a stop's body is
  * The body, whole, or an HttpError: too large (413), not JSON as UTF-8 (415, 400, as the API's parser: body-text.ts)
  * or not a stop request (400). A body that says it is too large is refused before a byte of it is read.
  */
-function readOrder(req: IncomingMessage): Promise<StopRequest> {
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    req.on('data', (chunk: Buffer) => {
-      if (bytes > MAX_BODY_BYTES) return; // answered already; its connection closes after the answer
-      bytes += chunk.length;
-      if (bytes > MAX_BODY_BYTES) reject(tooLarge());
-      else chunks.push(chunk);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      try {
-        resolve(stopOrder(req, Buffer.concat(chunks)));
-      } catch (error) {
-        reject(error as Error);
-      }
-    });
-  });
+async function readOrder(req: IncomingMessage): Promise<StopRequest> {
+  return stopOrder(req, await readBody(req, MAX_BODY_BYTES, tooLarge));
 }
 
 /** A stop's body as the API's parser reads it; no body, or only blanks, is a stop with no name or reason. */
@@ -224,11 +209,44 @@ function stopRequestProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Takes a stop on this thread: on the line at once (the threads that read it stop commanding before the main thread
+ * hears of it), then told to the main thread, then the off-loop zero commands; `zeroes` resolves with what they did,
+ * once the main thread is told that too.
+ */
+function takeStop(stop: Omit<Extract<FromListener, { type: 'stop' }>, 'type' | 'id' | 'at'>): {
+  id: number;
+  at: string;
+  zeroes: Promise<{ zeroed: string[]; failed: Record<string, string> }>;
+} {
+  const at = (BigInt(Date.now()) * 1_000_000n).toString();
+  const id = nextStop++;
+  line.stoppedOffLoop();
+  post({ type: 'stop', id, at, ...stop });
+  const zeroes = sendZeros().then((done) => {
+    post({ type: 'zeroed', id, ...done });
+    return done;
+  });
+  return { id, at, zeroes };
+}
+
+/** MCP's /mcp, relayed to the API's with its stop calls taken here first (with `mcp.enabled`). */
+const mcp =
+  data.mcp &&
+  new StopListenerMcp({
+    ...data.mcp,
+    apiUrl: data.apiUrl,
+    gate,
+    take: (call, reason) => takeStop({ by: 'mcp', reason: reason ?? null, report: false, mcp: call }).id,
+    refuse,
+  });
+
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
   const path = url.split('?')[0]!;
   if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined)
     return preflight(req, res, path);
+  if (path === '/mcp' && mcp) return mcp.serve(req, res);
   // The API's own page may read every answer, a refusal included (its 401 asks the operator for the token).
   const page = apiPageOrigin(req.headers, apiPort);
   for (const [name, value] of Object.entries(pageCors(page))) res.setHeader(name, value);
@@ -238,7 +256,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const error = new HttpError(
       404,
       'not_found',
-      `the stop listener takes POST /stop and nothing else; ${req.method} ${path} (releasing the latch included) is the API's, at ${data.apiUrl}`,
+      `the stop listener takes POST /stop${mcp ? " and MCP's /mcp" : ''} and nothing else; ${req.method} ${path} (releasing the latch included) is the API's, at ${data.apiUrl}`,
     );
     return refuse(res, error);
   }
@@ -261,14 +279,9 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   }
   const by = order.by ?? 'api';
   const reason = order.reason ?? null;
-  const at = (BigInt(Date.now()) * 1_000_000n).toString();
-  const id = nextStop++;
-  // Held from here: the threads that read the line stop commanding before the main thread hears of it.
-  line.stoppedOffLoop();
+  const { id, at, zeroes } = takeStop({ by, reason, report });
   const reported = report ? reportOf(id) : undefined;
-  post({ type: 'stop', id, by, reason, at, report });
-  const { zeroed, failed } = await sendZeros();
-  post({ type: 'zeroed', id, zeroed, failed });
+  const { zeroed, failed } = await zeroes;
   const own = { stopped: true, by, reason, at, zeroed, not_zeroed: failed };
   if (!reported)
     return answer(res, 200, {
@@ -366,6 +379,7 @@ setZeros(data.zeros);
 port.on('message', (m: ToListener) => {
   if (m.type === 'zeros') return setZeros(m.zeros);
   if (m.type === 'report') return reports.get(m.id)?.({ status: m.status, body: m.body });
+  if (m.type === 'taken') return mcp?.taken(m.id);
   server.close();
   server.closeAllConnections();
   void Promise.all([...zeros.values()].map(({ sender }) => sender.then((s) => s.close()).catch(() => undefined))).then(

@@ -1,7 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { relayThreadLog } from '../log.ts';
-import type { RobotStopAuthority } from '../contract/index.ts';
+import type { RobotStopAuthority, RobotStopOutcome } from '../contract/index.ts';
+import type { ListenerStops } from '../mcp/index.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../util/index.ts';
 import type { SchedulingRequest } from '../util/index.ts';
 import { apiGate } from './auth.ts';
@@ -18,6 +19,11 @@ export interface StopListenerOptions {
   log: Logger;
   /** The thread's scheduling (api.stop_scheduling and its keys); unset: SCHED_FIFO 60, else nice -10. */
   scheduling?: SchedulingRequest;
+  /**
+   * With `mcp.enabled`: the MCP gateway's part (the listener takes MCP's /mcp too, a POST's stop calls first, and
+   * relays it to the API's), and the API's body limit, which the relay holds too.
+   */
+  mcp?: { stops: ListenerStops; bodyLimit: number };
   /** Starts the thread; a test gives its own. */
   spawn?: (data: StopListenerData) => Worker;
 }
@@ -39,15 +45,18 @@ export const spawnStopListener = (data: StopListenerData): Worker =>
  * own), and answers; the main thread hears of it by message and takes the rest through the daemon's one stop
  * (RobotStopAuthority.halt): the hooks, the zero Twist on the bus (ROS 2 included), the latch and its file, the
  * journal. Asked for it (`POST /stop?report=full`: the CLI, the status page), it answers with that stop's full
- * report, as the API's POST /stop does, once the main thread has it. It is held to the API's own gate (Host, token,
- * cross-site; the API's own page is let in by CORS), and serves nothing else: the latch is released through the API
- * alone.
+ * report, as the API's POST /stop does, once the main thread has it. With `mcp.enabled` it takes MCP's /mcp too
+ * (stop-listener-mcp.ts): a stop tool call is taken there as a POST /stop is, through the MCP gateway's ListenerStops
+ * on this thread, and the request goes on to the API's /mcp, which answers it. It is held to the API's own gate (Host,
+ * token, cross-site; the API's own page is let in by CORS to POST /stop), and serves nothing else: the latch is
+ * released through the API alone.
  */
 export class StopListener {
   readonly #robotStop: RobotStopAuthority;
   readonly #data: StopListenerData;
   readonly #log: Logger;
   readonly #spawn: (data: StopListenerData) => Worker;
+  readonly #mcpStops: ListenerStops | undefined;
   #worker: Worker | undefined;
   #url: string | undefined;
   #scheduling: { summary: string; tid: number } | undefined;
@@ -58,11 +67,12 @@ export class StopListener {
   readonly counters = { stops: 0, zeroFailures: 0, threadExits: 0, floodDemotions: 0 };
 
   constructor(options: StopListenerOptions) {
-    const { robotStop, host, port, token, apiUrl, log, spawn = spawnStopListener } = options;
+    const { robotStop, host, port, token, apiUrl, log, mcp, spawn = spawnStopListener } = options;
     const scheduling = options.scheduling ?? { policy: 'fifo', rtPriority: 60, nice: -10 };
     this.#robotStop = robotStop;
     this.#log = log;
     this.#spawn = spawn;
+    this.#mcpStops = mcp?.stops;
     this.#data = {
       line: robotStop.stopLine,
       host,
@@ -72,6 +82,7 @@ export class StopListener {
       zeros: [],
       logLevel: log.level,
       scheduling,
+      ...(mcp ? { mcp: { pass: mcp.stops.pass, bodyLimit: mcp.bodyLimit } } : {}),
     };
   }
 
@@ -166,7 +177,7 @@ export class StopListener {
     const zeroes = new Promise<{ zeroed: string[]; failed: Record<string, string> }>((resolve) =>
       this.#zeroes.set(m.id, resolve),
     );
-    this.#robotStop.halt(m.by, m.reason ?? undefined, { at: m.at, zeroes }).then(
+    this.#stopTaken(m, { at: m.at, zeroes }).then(
       (outcome) => m.report && this.#post({ type: 'report', id: m.id, status: 200, body: outcome }),
       (error: Error) => {
         // The daemon's stop logged what it did and why not; this says where it came from.
@@ -174,6 +185,23 @@ export class StopListener {
         if (m.report) this.#post({ type: 'report', id: m.id, ...errorReply(error) });
       },
     );
+  }
+
+  /**
+   * The daemon's one stop for the listener's stop `m`: a stop tool call on its /mcp through the MCP gateway (by the
+   * session's client, kept for the call's answer), whose request the thread relays to the API's /mcp once told here.
+   */
+  #stopTaken(
+    m: Extract<FromListener, { type: 'stop' }>,
+    offLoop: { at: string; zeroes: Promise<{ zeroed: string[]; failed: Record<string, string> }> },
+  ): Promise<RobotStopOutcome> {
+    const reason = m.reason ?? undefined;
+    if (!m.mcp || !this.#mcpStops) return this.#robotStop.halt(m.by, reason, offLoop);
+    try {
+      return this.#mcpStops.take({ ...m.mcp, reason }, offLoop);
+    } finally {
+      this.#post({ type: 'taken', id: m.id });
+    }
   }
 
   #exited(code: number): void {

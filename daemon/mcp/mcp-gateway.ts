@@ -1,17 +1,17 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpSettings, McpToolName } from '../config/index.ts';
-import type { ExternalRuns, MetricFamily, RobotStopOutcome } from '../contract/index.ts';
+import type { ExternalRuns, MetricFamily, OffLoopStop, RobotStopOutcome } from '../contract/index.ts';
+import { STOP_TAKEN_HEADER, stopCalls } from '../util/index.ts';
 import { ApiCallError, ApiCaller, type Inject } from './api-caller.ts';
 import { CallWindow } from './call-window.ts';
 import { gatewayMetrics } from './gateway-metrics.ts';
 import { registerResources } from './resources.ts';
 import { SessionRun, type RefusalReason } from './session-run.ts';
-import { stopCalls } from './stop-calls.ts';
 import { registerTools, TOOLS } from './tools.ts';
 import { guardUnexposed } from './unexposed-guard.ts';
 
@@ -34,6 +34,25 @@ const MINUTE_MS = 60_000;
 /** Stops taken whose tool call has not come: a client that sends stops the SDK never runs keeps no more. */
 const MAX_UNCLAIMED_STOPS = 64;
 
+/** The daemon's one stop, as the gateway is given it (RobotStopAuthority.halt). */
+type Halt = (by: string, reason?: string, offLoop?: OffLoopStop) => Promise<RobotStopOutcome>;
+
+/** A stop tool call the stop listener's thread took off the loop: its session, JSON-RPC id and reason. */
+export interface ListenerStopCall {
+  session: string;
+  call: string | number;
+  reason: string | undefined;
+}
+
+/**
+ * The stop listener's part in MCP (its thread takes POST /mcp too, and relays it to the API's): `pass`, what its thread
+ * sends in STOP_TAKEN_HEADER with a body whose stop calls it took, and `take`, the main thread's half of such a call.
+ */
+export interface ListenerStops {
+  pass: string;
+  take(call: ListenerStopCall, offLoop: OffLoopStop): Promise<RobotStopOutcome>;
+}
+
 /**
  * The MCP gateway: one McpServer per MCP session (streamable HTTP), whose tools call the local API as the
  * client's own requests. Callers must have passed the API's auth gate before `handle`: the gateway adds
@@ -45,7 +64,9 @@ export class McpGateway {
   #inject: Inject;
   #log: Logger;
   #runs: () => ExternalRuns | undefined;
-  #halt: (by: string, reason?: string) => Promise<RobotStopOutcome>;
+  #halt: Halt;
+  /** What the stop listener's thread sends in STOP_TAKEN_HEADER: made here at random, given to that thread alone. */
+  readonly #listenerPass = randomBytes(32).toString('base64url');
   #exposed: ReadonlySet<McpToolName>;
   /** Every session's calls together, for max_calls_per_minute_total: more sessions buy no more calls. */
   #window: CallWindow;
@@ -67,7 +88,7 @@ export class McpGateway {
     inject: Inject;
     log: Logger;
     runs: () => ExternalRuns | undefined;
-    halt: (by: string, reason?: string) => Promise<RobotStopOutcome>;
+    halt: Halt;
   }) {
     this.#settings = settings;
     this.#inject = inject;
@@ -114,7 +135,7 @@ export class McpGateway {
       this.#sessions.set(session.transport.sessionId, session);
     }
     session.authorization = authorization;
-    this.#stopFirst(session, body);
+    this.#stopFirst(session, body, this.#fromListener(req.headers[STOP_TAKEN_HEADER]));
     await session.transport.handleRequest(req, res, body);
   }
 
@@ -124,17 +145,54 @@ export class McpGateway {
    * with other work. The stop tool's call then answers with this stop's report, as POST /stop's. A session's client has
    * passed the API's gate (its token, Host and origin), the same authority as POST /stop.
    */
-  #stopFirst(session: Session, body: unknown): void {
+  #stopFirst(session: Session, body: unknown, takenByListener: boolean): void {
     for (const { id, reason } of stopCalls(body)) {
-      if (session.stops.size >= MAX_UNCLAIMED_STOPS) session.stops.delete(session.stops.keys().next().value!);
-      const taken = this.#halt(this.#actor(session.server), reason).catch((error: Error) => {
-        // As the tool's POST /stop would fail: RobotNotStoppedError is the API's 500 not_stopped.
-        const { statusCode = 500, code = 'internal' } = error as { statusCode?: number; code?: string };
-        throw new ApiCallError(statusCode, code, `POST /stop: ${statusCode} ${error.message}`);
-      });
-      taken.catch(() => {}); // the tool's call reports it
-      session.stops.set(id, taken);
+      // The listener's thread took it, and its main-thread half (takeListenerStop) kept it, before relaying this body.
+      if (takenByListener && session.stops.has(id)) continue;
+      void this.#keep(session, id, this.#halt(this.#actor(session.server), reason));
     }
+  }
+
+  /**
+   * The stop listener's part (ListenerStops); its `take` is the daemon's one stop, by the session's client, kept for
+   * the call's answer so the relayed body does not stop again.
+   */
+  get listenerStops(): ListenerStops {
+    return { pass: this.#listenerPass, take: (call, offLoop) => this.#takeListenerStop(call, offLoop) };
+  }
+
+  #takeListenerStop({ session: id, call, reason }: ListenerStopCall, offLoop: OffLoopStop): Promise<RobotStopOutcome> {
+    const session = this.#sessions.get(id);
+    // A session not open here (the daemon restarted) is answered 404 when its body comes; the stop holds all the same.
+    const taken = this.#halt(session ? this.#actor(session.server) : 'mcp', reason, offLoop);
+    if (!session) return taken;
+    return this.#keep(session, call, taken);
+  }
+
+  /** Keeps a stop taken for the call `id`, for the tool's answer (#stopTaken). */
+  #keep(session: Session, id: string | number, halted: Promise<RobotStopOutcome>): Promise<RobotStopOutcome> {
+    if (session.stops.size >= MAX_UNCLAIMED_STOPS) session.stops.delete(session.stops.keys().next().value!);
+    const taken = halted.catch((error: Error) => {
+      // As the tool's POST /stop would fail: RobotNotStoppedError is the API's 500 not_stopped.
+      const { statusCode = 500, code = 'internal' } = error as { statusCode?: number; code?: string };
+      throw new ApiCallError(statusCode, code, `POST /stop: ${statusCode} ${error.message}`);
+    });
+    taken.catch(() => {}); // the tool's call reports it
+    session.stops.set(id, taken);
+    return taken;
+  }
+
+  /**
+   * Whether a request's STOP_TAKEN_HEADER is the stop listener's: any other value is a client's, and is logged and
+   * passed over (its body's stops are taken here), so no client can keep its own stop from being taken.
+   */
+  #fromListener(header: string | string[] | undefined): boolean {
+    if (header === undefined) return false;
+    const given = Buffer.from(String(header));
+    const pass = Buffer.from(this.#listenerPass);
+    if (given.length === pass.length && timingSafeEqual(given, pass)) return true;
+    this.#log.warn(`MCP: a request's ${STOP_TAKEN_HEADER} is not the stop listener's; its stop calls are taken here`);
+    return false;
   }
 
   /** The stop taken for the call `id` as its request was read, once. */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PORTS, type MetricFamily } from '../contract/index.ts';
 import type { ComponentContext } from '../lifecycle/index.ts';
-import { McpGateway } from './mcp-gateway.ts';
+import { McpGateway, type ListenerStops } from './mcp-gateway.ts';
 
 /** The reference's word on the /mcp routes: the protocol's own documents say the rest. */
 const MCP_DESCRIPTION =
@@ -10,12 +10,15 @@ const MCP_DESCRIPTION =
 /**
  * /mcp on the local API: MCP's streamable HTTP transport (POST for messages, GET for the server's stream,
  * DELETE to end a session). Registered with the API's routes, so its auth gate (the token, loopback Host)
- * and its cross-site guard run first; absent when mcp.enabled is false.
+ * and its cross-site guard run first; absent when mcp.enabled is false. The stop listener's /mcp relays here, having
+ * taken a request's stop calls first (ListenerStops).
  */
 export const mcpRoutes: FastifyPluginAsync<{
   ctx: ComponentContext;
   metrics: { provide(source: () => MetricFamily[]): void };
-}> = async (app, { ctx, metrics }) => {
+  /** Told the gateway's part for the stop listener, which takes MCP's stop calls off the event loop. */
+  mcpStops: (stops: ListenerStops) => void;
+}> = async (app, { ctx, metrics, mcpStops }) => {
   const settings = ctx.config.mcp;
   if (!settings.enabled) return;
   const gateway = new McpGateway({
@@ -23,9 +26,10 @@ export const mcpRoutes: FastifyPluginAsync<{
     inject: (request) => app.inject(request),
     log: ctx.log.child({ component: 'mcp' }),
     runs: () => ctx.ports.get(PORTS.externalRuns),
-    halt: (by, reason) => ctx.robotStop.halt(by, reason),
+    halt: (by, reason, offLoop) => ctx.robotStop.halt(by, reason, offLoop),
   });
   metrics.provide(() => gateway.metrics());
+  mcpStops(gateway.listenerStops);
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     // The SDK writes the answer (JSON or an event stream) to the socket itself.
     reply.hijack();

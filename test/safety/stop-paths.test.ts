@@ -13,9 +13,10 @@ import { listenerDaemon, stopEvents } from './listener-daemon.ts';
 // Every stop a person presses takes the stop listener's path: the CLI's `stop` and the status page's STOP reach the
 // stop line (the control loops' threads and the sim hold) and the listener's zero commands while the daemon's main
 // thread is blocked on purpose (this test's own thread, which the in-process daemon shares, waits in Atomics.wait),
-// and each still prints the daemon's full report once the main thread runs again. MCP's stop tool and the bus query
-// agent/stop (ROS 2's and Zenoh's services) come in on the main thread: they stop the robot in the tick their request
-// is read, the line first, before anything that can wait.
+// and each still prints the daemon's full report once the main thread runs again (MCP's stop tool on the listener:
+// stop-mcp-listener.test.ts). MCP's stop tool sent to the API's own /mcp and the bus query agent/stop (ROS 2's and
+// Zenoh's services) come in on the main thread: they stop the robot in the tick their request is read, the line
+// first, before anything that can wait.
 
 const cleanups = cleanupStack();
 const chromium = sharedChromium();

@@ -7,13 +7,15 @@ export const command: Command = {
   summary: "Serve the running daemon's MCP gateway on stdio, for a desktop agent (Claude Desktop, Cursor)",
   help: `Usage: auraison-edge mcp [--config FILE] [--url URL] [--token TOKEN]
 
-Relays the Model Context Protocol between stdin/stdout and the running daemon's gateway (/mcp on its local
-API, mcp in the config). A desktop agent runs this as its MCP server command. The tools, the resources and
+Relays the Model Context Protocol between stdin/stdout and the running daemon's gateway (mcp in the config):
+mcp_url in <data_dir>/run/api.json (the stop listener's /mcp, which takes the stop tool's calls at once), else
+/mcp on its local API. A desktop agent runs this as its MCP server command. The tools, the resources and
 every refusal are the daemon's: the tools it exposes (mcp.tools), the agent's policy, velocity gate,
 approvals, quotas and stop latch. stdout carries only the protocol; problems go to stderr. See docs/mcp.md.
 
 Options:
-  --url URL       the API (default: <data_dir>/run/api.json, else config api.host/api.port)
+  --url URL       the API, whose /mcp it uses (default: mcp_url, else url, in <data_dir>/run/api.json, else
+                  config api.host/api.port)
   --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
 
@@ -45,7 +47,8 @@ config has no API and no --url was given, or the daemon at its port is another d
     }
     const { relayStdio } = await import('../../mcp/index.ts');
     await relayStdio({
-      url: new URL('/mcp', target.url),
+      // The stop listener's /mcp where the daemon names it: the stop tool's call is taken there before the event loop.
+      url: target.mcpUrl ? new URL(target.mcpUrl) : new URL('/mcp', target.url),
       token: target.token,
       warn: (text) => io.stderr(`auraison-edge mcp: ${text}\n`),
       unreachableAdvice: unreachableAdvice(target, dataDir),

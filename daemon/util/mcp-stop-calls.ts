@@ -1,3 +1,12 @@
+// Here in util, not in the MCP part: the stop listener's thread reads a body's stop calls too, and loads nothing of the
+// MCP SDK.
+
+/**
+ * The header by which the stop listener's thread tells the API's MCP gateway that it took a body's stop calls already:
+ * its value is a pass the two share, so no client can say it (and so keep its stop from being taken).
+ */
+export const STOP_TAKEN_HEADER = 'x-auraison-stop-taken';
+
 /** A `stop` tool call in a request's body: its JSON-RPC id and its reason. */
 export interface StopCall {
   id: string | number;
@@ -9,8 +18,9 @@ const MAX_REASON = 1024;
 
 /**
  * The calls of the `stop` tool in a body of MCP's streamable HTTP (one JSON-RPC message or a batch) whose arguments
- * the tool takes, so the gateway stops the robot as it reads them, before the SDK and the tool's own turn: a call
- * the tool would refuse (a reason too long) is left to it, and stops nothing, as POST /stop's 400.
+ * the tool takes, so the stop listener's thread and the gateway stop the robot as they read them, before the SDK and
+ * the tool's own turn: a call the tool would refuse (a reason too long) is left to it, and stops nothing, as POST
+ * /stop's 400.
  */
 export function stopCalls(body: unknown): StopCall[] {
   const messages = Array.isArray(body) ? (body as unknown[]) : [body];
