@@ -9,7 +9,7 @@
 //   node --import tsx stop-client-child.ts <url> <floor url> <n> [how] [page origin]
 // `how`: `post` (POST /stop, the default), `report` (POST /stop?report=full to the stop listener: the CLI's request),
 // `page` (the same with the headers a browser sends from the API's status page at `page origin`: its Origin,
-// Sec-Fetch-Site same-site), `mcp` (the stop tool of an MCP session on <url>/mcp, as a desktop agent calls it).
+// Sec-Fetch-Site same-site), `mcp` (the stop tool of an MCP session at <url>, the MCP endpoint, as an agent calls it).
 import { request } from 'node:http';
 import { applyThreadScheduling } from '../daemon/util/index.ts';
 
@@ -60,7 +60,7 @@ async function stopper(): Promise<() => Promise<[string, string]>> {
   const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
   const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
   const client = new Client({ name: 'bench', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   await client.listTools(); // the session's first request, unmeasured as the floor's is
   return async () => {
     const sent = process.hrtime.bigint();

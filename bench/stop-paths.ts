@@ -3,7 +3,8 @@ import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
 
 // The stops a user can press, for stop-under-load.bench.ts, each sent from a client process of its own as the stop
 // listener's are, each round beside them: the CLI's and the page's go to the stop listener and wait for the daemon's
-// report, MCP's and central's come in on the daemon's main thread (its /mcp and its MQTT link).
+// report, MCP's goes where an MCP client is sent (mcp_url: the listener's /mcp) and is answered by the gateway with
+// its report, central's comes in on the daemon's main thread (its MQTT link).
 
 /** Where a path's stop shows: the stop line (what the control loops' threads and the sim read), or a zero Twist. */
 type Zero = 'line' | 'twist';
@@ -12,7 +13,7 @@ export const STOP_PATHS = {
   // POST /stop?report=full to the stop listener; the page's adds its Origin.
   cli: { what: 'CLI stop', zero: 'line' as Zero },
   page: { what: 'page STOP', zero: 'line' as Zero },
-  // A session on /mcp.
+  // A session on mcp_url (run/api.json): the stop listener's /mcp.
   mcp: { what: 'MCP stop tool', zero: 'line' as Zero },
   // Signed, MQTT QoS 1.
   central: { what: 'central stop intent', zero: 'twist' as Zero },
@@ -23,6 +24,8 @@ export type StopPath = keyof typeof STOP_PATHS;
 export interface PathTargets {
   apiUrl: string;
   stopUrl: string;
+  /** Where an MCP client is sent (mcp_url in run/api.json). */
+  mcpUrl: string;
   floorUrl: string;
   broker: string;
   /** The robot's topics (`auraison/<fleet>/<robot>`). */
@@ -46,7 +49,7 @@ export function pathRound(
     case 'page':
       return clientRound('stop-client-child.ts', [to.stopUrl, to.floorUrl, count, 'page', to.apiUrl], seen);
     case 'mcp':
-      return clientRound('stop-client-child.ts', [to.apiUrl, to.floorUrl, count, 'mcp'], seen);
+      return clientRound('stop-client-child.ts', [to.mcpUrl, to.floorUrl, count, 'mcp'], seen);
     case 'central':
       return clientRound('stop-central-child.ts', [to.broker, to.prefix, to.keyFile, to.floorUrl, count], seen);
   }

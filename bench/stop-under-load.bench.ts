@@ -33,8 +33,9 @@ import { mergedPath, pathRound, pathRows, STOP_PATHS, type PathTargets, type Sto
 // and the sim obey), as a thread of this process sleeping on the line saw it (stop-line-watcher.ts).
 
 // Then each stop a user can press, from a client process of its own, beside the listener's in the same rounds
-// (stop-paths.ts): the CLI's and the page's request to the listener, MCP's stop tool and central's signed stop intent
-// (through a mosquitto of this run), each to the stop line or the zero Twist, and answered.
+// (stop-paths.ts): the CLI's and the page's request to the listener, MCP's stop tool (on mcp_url, the listener's /mcp)
+// and central's signed stop intent (through a mosquitto of this run), each to the stop line or the zero Twist, and
+// answered.
 
 const RECORDS = 20_000;
 const STOPS = 40;
@@ -124,7 +125,8 @@ export async function run(): Promise<BenchResult[]> {
   const watcher = watchLine(daemon.robotStop.stopLine);
   try {
     const url = daemon.ports.get(PORTS.api)!.url!;
-    const stopUrl = readApiFile(daemon.dataDir)!.stop_url!;
+    const file = readApiFile(daemon.dataDir)!;
+    const [stopUrl, mcpUrl] = [file.stop_url!, file.mcp_url!];
     const api = daemon.status().components.api!.details as { stop_listener: { scheduling: string } };
     scheduling.listener = api.stop_listener.scheduling;
     const foxglove = daemon.ports.get(PORTS.foxglove)!.url!;
@@ -151,7 +153,15 @@ export async function run(): Promise<BenchResult[]> {
     // RUNS rounds of STOPS under each load (one load process): the tails are over all of them, and each
     // round's p99 is shown with the best and the worst.
     const keyFile = testCommandKeyFile(started.dir);
-    const targets: PathTargets = { apiUrl: url, stopUrl, floorUrl, broker: broker.url, prefix: PREFIX, keyFile };
+    const targets: PathTargets = {
+      apiUrl: url,
+      stopUrl,
+      mcpUrl,
+      floorUrl,
+      broker: broker.url,
+      prefix: PREFIX,
+      keyFile,
+    };
     const zeros = { line: seen.line, twist: () => seen.zeros };
     const paths = Object.keys(STOP_PATHS) as StopPath[];
     const measure = async (): Promise<Times> => {
