@@ -327,6 +327,11 @@ export class ControlLoop {
     this.#onCommand?.(m.values, m.safe);
   }
 
+  /** The loop's process under isolation: process (the bench measures its channel); undefined for a thread. */
+  get isolatedProcess(): LoopProcess | undefined {
+    return this.#process;
+  }
+
   /** True from start() until the worker is ready (or failed): the thread and its model are loading. */
   get starting(): boolean {
     return this.#starting;
