@@ -189,11 +189,13 @@ async function oursLoop(seconds: number, isolation: LoopSettings['isolation']) {
   const pinging = isolation === 'process' ? pingLoop(control) : undefined;
   const floor = await emptyLoop(seconds, RATE_HZ, loop);
   const pings = (await pinging?.stop()) ?? [];
-  const crossing: Crossing | undefined = pinging ? { pings, sendUs: measureSends(control) } : undefined;
-  // A loop process's figures come every 50 ms: they are complete once it stopped.
-  await control.stop();
+  // A loop process's figures come every 50 ms: two updates later they hold the run's last ticks.
+  if (pinging) await new Promise((resolve) => setTimeout(resolve, 100));
   const stats = control.stats();
   const recent = control.recent();
+  // After the figures: a thousand observations at once keep the process's relay busy, which the run must not count.
+  const crossing: Crossing | undefined = pinging ? { pings, sendUs: measureSends(control) } : undefined;
+  await control.stop();
   const loadStats = await load.stop();
   if (LOOP_CPUS.length > 0) pinProcess(allCpus());
   bus.close();

@@ -2,7 +2,13 @@ import { connect, type Socket } from 'node:net';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
-import { applyProcessScheduling, spawnTsWorker, StopLine, workerEntry } from '../../../daemon/util/index.ts';
+import {
+  applyProcessScheduling,
+  applyThreadScheduling,
+  spawnTsWorker,
+  StopLine,
+  workerEntry,
+} from '../../../daemon/util/index.ts';
 import { InferenceThread } from './inference-thread.ts';
 import { planLoop } from './loop-plan.ts';
 import type {
@@ -126,8 +132,13 @@ function relay(
       // The model is loaded and warm: from here on every thread of this process runs at the loop's priority.
       const { scheduling: policy, rt_priority: rtPriority, nice, cpu_affinity: cpus } = data.loop;
       const threads = applyProcessScheduling({ policy, rtPriority, nice, cpus });
+      // This thread one below: a tick preempts its relaying (a burst of observations), never waits behind it.
+      const relaying = applyThreadScheduling({ policy, rtPriority: Math.max(1, rtPriority - 1), nice, cpus });
       sendState();
-      return send({ ...m, scheduling: `${m.scheduling}; process ${process.pid}: ${threads}` });
+      return send({
+        ...m,
+        scheduling: `${m.scheduling}; process ${process.pid}: ${threads}, its relay ${relaying.summary}`,
+      });
     }
     if (m.kind === 'stopped') sendState();
     send(m);
