@@ -72,7 +72,7 @@ export function hasCdrHeader(data: Uint8Array): boolean {
  * always, and small samples of known types by decoding them once; a bad one is counted and dropped, and the
  * topic goes on. A transient_local topic also asks the publishers' caches for their last samples, so a
  * daemon that joins late gets `/tf_static` and `/map`. A bulk topic's live samples come through the bulk lane's
- * thread (`lane`), their bytes in shared memory that this thread passes to the bus without reading past the header.
+ * thread (`lane`), their bytes in shared memory: checked as any sample's and published as they are, never copied.
  */
 export class InboundTopic {
   readonly name: string;
