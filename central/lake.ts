@@ -45,6 +45,9 @@ const SCHEMA = [
      sha256 VARCHAR, size BIGINT, registered_at TIMESTAMPTZ)`,
 ];
 
+/** The most cursor rows one commit writes into the catalog's tables (beyond, a parquet file): robot journals. */
+const CURSOR_INLINING_ROWS = 100_000;
+
 /** The writer's temp tables an ingest commit stages its events in (events-ingest.ts). */
 const STAGING = [
   'staged_batches (batch INTEGER, fleet VARCHAR, robot VARCHAR, journal_id VARCHAR, received_at VARCHAR)',
@@ -173,6 +176,13 @@ export class FleetLake {
     // header once in staged_batches, then inserted in one statement with the seqs the commit keeps (events-ingest.ts).
     for (const table of STAGING) await writer.run(`CREATE TEMP TABLE ${table}`);
     for (const statement of SCHEMA) await retryConflicts(() => writer.run(statement));
+    // Every ingest commit rewrites the cursors of the robot journals in it: kept in the catalog's own tables
+    // (DuckLake's data inlining) rather than a parquet file and its delete files a commit, whatever the fleet's size.
+    await retryConflicts(() =>
+      writer.run(
+        `CALL ${LAKE}.set_option('data_inlining_row_limit', ${CURSOR_INLINING_ROWS}, table_name => 'event_cursors')`,
+      ),
+    );
     await retryConflicts(async () => {
       const fence = await writer.runAndReadAll('SELECT count(*) FROM ingest_fence');
       if (Number(fence.getRows()[0]![0]) === 0) await writer.run('INSERT INTO ingest_fence VALUES (0)');
