@@ -6,6 +6,8 @@ export interface ListenerRound {
   answered: number[];
   zeroed: number[];
   floor: number[];
+  /** A second place each stop shows (central's: the zero Twist on the bus, after the stop line), when asked. */
+  also?: number[];
 }
 
 /**
@@ -25,9 +27,15 @@ export function listenerRound(
 
 /**
  * A round of stops from one of the operator's clients (`script`, a child of this folder given `args`, which prints
- * its stops' and floors' times as stop-client-child.ts does): each stop's answer, and its zero as `zeros()` saw it.
+ * its stops' and floors' times as stop-client-child.ts does): each stop's answer, and its zero as `zeros()` saw it
+ * (and as `also()` saw it, given one).
  */
-export async function clientRound(script: string, args: string[], zeros: () => bigint[]): Promise<ListenerRound> {
+export async function clientRound(
+  script: string,
+  args: string[],
+  zeros: () => bigint[],
+  also?: () => bigint[],
+): Promise<ListenerRound> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -38,18 +46,24 @@ export async function clientRound(script: string, args: string[], zeros: () => b
   const { stops, floors } = JSON.parse(out) as { stops: [string, string][]; floors: [string, string][] };
   // The last zero may come after the client's last answer.
   await new Promise((r) => setTimeout(r, 200));
-  const seen = zeros().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = (times: bigint[]) => times.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const seen = sorted(zeros());
+  const seenAlso = also && sorted(also());
   const ms = (ns: bigint) => Number(ns) / 1e6;
-  const round: ListenerRound = { answered: [], zeroed: [], floor: [] };
+  const after = (list: bigint[], start: bigint) => {
+    const zero = list.find((t) => t >= start);
+    return zero === undefined ? NaN : ms(zero - start);
+  };
+  const round: ListenerRound = { answered: [], zeroed: [], floor: [], ...(seenAlso ? { also: [] } : {}) };
   for (const [from, to] of stops) {
     const start = BigInt(from);
     round.answered.push(ms(BigInt(to) - start));
-    const zero = seen.find((t) => t >= start);
-    round.zeroed.push(zero === undefined ? NaN : ms(zero - start));
+    round.zeroed.push(after(seen, start));
+    if (seenAlso) round.also!.push(after(seenAlso, start));
   }
   for (const [from, to] of floors) round.floor.push(ms(BigInt(to) - BigInt(from)));
   // Unseen zeros (NaN) last: a p99 that falls on one shows it.
-  for (const list of [round.answered, round.zeroed, round.floor])
+  for (const list of [round.answered, round.zeroed, round.floor, round.also ?? []])
     list.sort((a, b) => (Number.isNaN(a) ? 1 : Number.isNaN(b) ? -1 : a - b));
   return round;
 }

@@ -4,19 +4,23 @@ import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
 // The stops a user can press, for stop-under-load.bench.ts, each sent from a client process of its own as the stop
 // listener's are, each round beside them: the CLI's and the page's go to the stop listener and wait for the daemon's
 // report, MCP's goes where an MCP client is sent (mcp_url: the listener's /mcp) and is answered by the gateway with
-// its report, central's comes in on the daemon's main thread (its MQTT link).
+// its report, central's comes in on the stop connection's thread (central.stop_connection) and on the link, which
+// acks it.
 
-/** Where a path's stop shows: the stop line (what the control loops' threads and the sim read), or a zero Twist. */
+/**
+ * Where a path's stop shows: the stop line (what the control loops' threads and the sim read), or a zero Twist; `also`:
+ * a second place it is measured to.
+ */
 type Zero = 'line' | 'twist';
 
-export const STOP_PATHS = {
+export const STOP_PATHS: Record<'cli' | 'page' | 'mcp' | 'central', { what: string; zero: Zero; also?: Zero }> = {
   // POST /stop?report=full to the stop listener; the page's adds its Origin.
-  cli: { what: 'CLI stop', zero: 'line' as Zero },
-  page: { what: 'page STOP', zero: 'line' as Zero },
+  cli: { what: 'CLI stop', zero: 'line' },
+  page: { what: 'page STOP', zero: 'line' },
   // A session on mcp_url (run/api.json): the stop listener's /mcp.
-  mcp: { what: 'MCP stop tool', zero: 'line' as Zero },
-  // Signed, MQTT QoS 1.
-  central: { what: 'central stop intent', zero: 'twist' as Zero },
+  mcp: { what: 'MCP stop tool', zero: 'line' },
+  // Signed, MQTT QoS 1: the stop line from the stop connection's thread, then the main thread's zero Twist.
+  central: { what: 'central stop intent', zero: 'line', also: 'twist' },
 };
 
 export type StopPath = keyof typeof STOP_PATHS;
@@ -41,7 +45,8 @@ export function pathRound(
   to: PathTargets,
   zeros: Record<Zero, () => bigint[]>,
 ): Promise<ListenerRound> {
-  const seen = zeros[STOP_PATHS[path].zero];
+  const { zero, also } = STOP_PATHS[path];
+  const seen = zeros[zero];
   const count = String(n);
   switch (path) {
     case 'cli':
@@ -51,7 +56,12 @@ export function pathRound(
     case 'mcp':
       return clientRound('stop-client-child.ts', [to.mcpUrl, to.floorUrl, count, 'mcp'], seen);
     case 'central':
-      return clientRound('stop-central-child.ts', [to.broker, to.prefix, to.keyFile, to.floorUrl, count], seen);
+      return clientRound(
+        'stop-central-child.ts',
+        [to.broker, to.prefix, to.keyFile, to.floorUrl, count],
+        seen,
+        also && zeros[also],
+      );
   }
 }
 
@@ -63,6 +73,7 @@ export function mergedPath(rounds: readonly ListenerRound[]): ListenerRound & { 
     answered: all((r) => r.answered),
     zeroed: all((r) => r.zeroed),
     floor: all((r) => r.floor),
+    ...(rounds.every((r) => r.also) ? { also: all((r) => r.also!) } : {}),
     rounds,
   };
 }
@@ -77,13 +88,28 @@ export function pathRows(
   times: ListenerRound & { rounds: readonly ListenerRound[] },
   listener: { answered: number[]; zeroed: number[] },
 ): BenchResult[] {
-  const { what, zero } = STOP_PATHS[path];
+  const { what, zero, also } = STOP_PATHS[path];
   const perRound = (pick: (r: ListenerRound) => number[]) =>
     times.rounds.map((r) => percentile(pick(r), 99).toFixed(1)).join(', ');
   const zeroed = percentile(times.zeroed, 99);
   const seen = times.zeroed.filter((t) => !Number.isNaN(t)).length;
-  // Central's stop is the agent's halt: a zero Twist on the bus.
   const to = zero === 'line' ? 'stop line' : 'zero Twist';
+  // Central's stop: the stop line from the stop connection's thread, then the main thread's halt, a zero Twist.
+  const alsoRow: BenchResult[] =
+    also && times.also
+      ? [
+          {
+            name: `${under}: ${what} to zero Twist (p99)`,
+            ours: percentile(times.also, 99),
+            baseline: { name: 'listener to stop line, same rounds', value: percentile(listener.zeroed, 99) },
+            unit: 'ms',
+            better: 'lower',
+            notes: [
+              `${tail(times.also, 'ms', 1)}; p99 per round ${perRound((r) => r.also ?? [])} ms (the main thread's halt)`,
+            ],
+          },
+        ]
+      : [];
   return [
     {
       name: `${under}: ${what} to ${to} (p99)`,
@@ -112,5 +138,6 @@ export function pathRows(
       better: 'lower',
       notes: [`${tail(times.answered, 'ms', 1)}; p99 per round ${perRound((r) => r.answered)} ms`],
     },
+    ...alsoRow,
   ];
 }

@@ -12,6 +12,7 @@ import { centralConfig, FLEET, PREFIX, ROBOT, waitOnline } from '../test/central
 import { testCommandKeyFile } from '../test/helpers/command-key.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { startBroker } from '../test/helpers/mosquitto.ts';
+import { waitFor } from '../test/helpers/wait.ts';
 import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 import type { ListenerRound } from './stop-listener-rounds.ts';
 import { mergedPath, pathRound, pathRows, STOP_PATHS, type PathTargets, type StopPath } from './stop-paths.ts';
@@ -34,8 +35,8 @@ import { mergedPath, pathRound, pathRows, STOP_PATHS, type PathTargets, type Sto
 
 // Then each stop a user can press, from a client process of its own, beside the listener's in the same rounds
 // (stop-paths.ts): the CLI's and the page's request to the listener, MCP's stop tool (on mcp_url, the listener's /mcp)
-// and central's signed stop intent (through a mosquitto of this run), each to the stop line or the zero Twist, and
-// answered.
+// and central's signed stop intent (through a mosquitto of this run, read by the stop connection's thread and the
+// link), each to the stop line (central's also to the main thread's zero Twist), and answered.
 
 const RECORDS = 20_000;
 const STOPS = 40;
@@ -107,7 +108,8 @@ export async function run(): Promise<BenchResult[]> {
       api: { port: 0, stop_listener: true },
       foxglove: { port: 0 },
       // Central's stops come 40 a round: none refused for the link's rate (a refused one halts all the same).
-      central: centralConfig(broker.url, { rate_limits: { intents_per_min: 1_000_000 } }),
+      // central.stop_connection: its stops reach the stop line from a thread of their own.
+      central: centralConfig(broker.url, { rate_limits: { intents_per_min: 1_000_000 }, stop_connection: true }),
     },
     'bench-stop-',
   ).catch(async (error: unknown) => {
@@ -115,6 +117,12 @@ export async function run(): Promise<BenchResult[]> {
     throw error;
   });
   await waitOnline(started.daemon);
+  await waitFor(
+    () =>
+      (started.daemon.status().components.central!.details as { stop_connection?: { state?: string } }).stop_connection
+        ?.state === 'connected',
+    "central's stop connection to be up",
+  );
   const floorServer = createServer((req, res) => {
     req.resume();
     res.end('{}');
