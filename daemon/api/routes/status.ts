@@ -5,7 +5,7 @@ import type { RouteContext } from './route-context.ts';
 const STATUS_DOCS = {
   summary: "The daemon's status: components, topics with rates and drops, subscribers, queryables, readiness.",
   description:
-    "`components.<name>` holds each component's state, reason and details (the API's `stop_url` and " +
+    "`components.<name>` holds each component's state, reason and details (the API's `stop_url`, `mcp_url` and " +
     "`stop_listener` scheduling, the central link's refusals, the stop latch under `stop`).",
   reply:
     '{robot, pid, started_at, uptime_s, config_file, data_dir, components, topics, subscribers, queryables, ' +

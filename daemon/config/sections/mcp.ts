@@ -23,7 +23,8 @@ export const McpConfig = Section(
   {
     enabled: Type.Boolean({
       default: true,
-      description: 'Serve the MCP gateway at /mcp on the local API (same host, port and token); needs api.enabled.',
+      description:
+        'Serve the MCP gateway at /mcp on the local API (same host, port and token), and through the stop listener when it runs (mcp_url in run/api.json: a stop tool call stops there without waiting for the event loop); needs api.enabled.',
     }),
     tools: Type.Array(Type.Union(MCP_TOOL_NAMES.map((name) => Type.Literal(name))), {
       uniqueItems: true,
