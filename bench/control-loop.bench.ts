@@ -1,8 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +13,7 @@ import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from
 import { ControlLoop } from '../adapters/lerobot/index.ts';
 import { monotonicMs } from '../adapters/lerobot/control/loop-clock.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
+import { startApiLoad } from './api-load.ts';
 import { emptyLoop } from './empty-loop.ts';
 import { startRecorderLoad, type RecorderLoad } from './recorder-load.ts';
 
@@ -60,38 +59,6 @@ function pinProcess(cpus: readonly number[]): void {
   execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus.join(','), String(process.pid)], {
     stdio: 'ignore',
   });
-}
-
-/**
- * An HTTP server on this (the main) thread answering a status-sized JSON built per request, as the API's /status is,
- * loaded by another process (stop-load-child.ts, 128 requests in flight): the main isolate's garbage and event loop.
- */
-async function startApiLoad(): Promise<() => Promise<void>> {
-  const server = createServer((_req, res) => {
-    const body = JSON.stringify({
-      components: Object.fromEntries(
-        Array.from({ length: 40 }, (_, i) => [`c${i}`, { state: 'running', since: new Date().toISOString(), n: i }]),
-      ),
-      topics: Array.from({ length: 40 }, (_, i) => ({ topic: `/t${i}`, rate_hz: Math.random() * 100, drops: 0 })),
-    });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'stop-load-child.ts'), 'api', url, 'ws://127.0.0.1:1'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`the API load exited (${code}) before loading`)));
-  });
-  return async () => {
-    child.kill('SIGKILL');
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  };
 }
 
 /** The recorder writing 10 MB/s (bench/recorder-load.ts), the API load, and the loop's 200 Hz observations on /obs. */

@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { controlContext } from './control-component-harness.ts';
 import { CONSTANT_OBS, loopHarness } from './loop-harness.ts';
-import { writeLinearModel } from './models.ts';
+import { writeChunkModel, writeLinearModel } from './models.ts';
 
 // control.loops.<name>.isolation: process runs the loop in a child process of its own. What the daemon's main thread
 // does (here: a busy-wait) delays neither its ticks nor a stop from another thread; a killed process restarts.
@@ -101,6 +101,37 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       expect(control.stats().held).toBeGreaterThan(0);
     } finally {
       await stopper.terminate();
+      await control.stop();
+      bus.close();
+    }
+  });
+
+  it("takes the bus's observations and runs an async chunk policy's inference thread in its process", async () => {
+    const model = writeChunkModel(tmp.path, 4);
+    const { bus, control, commands, publishing } = loopHarness(model, {
+      rate_hz: 50,
+      isolation: 'process',
+      scheduling: 'other',
+      max_observation_age_ms: 300,
+      on_underrun: 'skip',
+    });
+    const stopPublishing = publishing([1, -1]);
+    await control.start();
+    try {
+      expect(control.stats()).toMatchObject({ mode: 'async', chunkSize: 4 });
+      await waitFor(() => control.stats().chunks >= 5, 'several chunks');
+      // Action k of a chunk is the observation times k + 1: what /obs carried, relayed to the process.
+      const driven = commands.filter((c) => !c.safe);
+      expect(driven.length).toBeGreaterThan(0);
+      for (const { values } of driven) {
+        expect(values[0]).toBeGreaterThanOrEqual(1);
+        expect(values[1]).toBe(-values[0]!);
+      }
+      stopPublishing();
+      const mark = commands.length;
+      await waitFor(() => commands.slice(mark).some((c) => c.safe), 'the safe action once /obs is stale');
+    } finally {
+      stopPublishing();
       await control.stop();
       bus.close();
     }

@@ -56,7 +56,7 @@ export interface ControlService {
   runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }>;
 }
 
-/** Component `control`: runs every loop of `control.loops`, each in its own worker thread. */
+/** Component `control`: runs every loop of `control.loops`, each in its own worker thread (or process). */
 export class ControlComponent implements Component, ControlService, MetricsProvider {
   readonly name = 'control';
   #ctx: ComponentContext;

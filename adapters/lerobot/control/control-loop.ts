@@ -5,36 +5,25 @@ import { resolvePolicySpec } from '../policy-spec.ts';
 import type { Bus, Publisher } from '../../../daemon/bus/index.ts';
 import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
-import { closeWorker, spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
+import { closeWorker } from '../../../daemon/util/index.ts';
 import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
 import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
 import { InferenceThread } from './inference-thread.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import { LoopProcess } from './loop-process.ts';
-import type { LoopProcessData, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
+import type { LoopProcessData, LoopWorkerMessage } from './loop-protocol.ts';
+import { spawnLoopThread, type LoopRunner } from './loop-runner.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { ObservationIntake } from './observation-intake.ts';
 import { RelayedBoard } from './relayed-board.ts';
-import { withoutMemoryReducer } from './without-memory-reducer.ts';
 import { logWorkerReport } from './worker-report-log.ts';
 
 export { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
 
 const STOP_TIMEOUT_MS = 2000;
 const LOG_INTERVAL_MS = 60_000;
-
-/** What this class needs of the loop's worker thread, or of its LoopProcess (isolation: process), which acts as one. */
-interface LoopRunner {
-  on(event: 'message', listener: (m: LoopWorkerMessage) => void): unknown;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'exit', listener: (code: number) => void): unknown;
-  once(event: 'error', listener: (error: Error) => void): unknown;
-  once(event: 'exit', listener: (code: number) => void): unknown;
-  terminate(): Promise<unknown>;
-  unref(): void;
-}
 
 /**
  * One fixed-rate control loop, run by a worker thread so the daemon's event loop never delays a tick, or (isolation:
@@ -165,19 +154,14 @@ export class ControlLoop {
     } satisfies LoopProcessData;
     const worker: LoopRunner = isolated
       ? await this.#startProcess(data, state)
-      : withoutMemoryReducer(() =>
-          spawnTsWorker(workerEntry('adapters/lerobot/control/loop-worker'), {
-            workerData: {
-              ...data,
-              stateBuffer: state.buffer,
-              stopLine: this.#stopLine,
-              boardBuffer: board.buffer,
-              frameBuffers: intake.frameBuffers,
-              inference: inferencePort,
-            } satisfies LoopWorkerData,
-            transferList: inferencePort ? [inferencePort] : [],
-          }),
-        );
+      : spawnLoopThread({
+          ...data,
+          stateBuffer: state.buffer,
+          stopLine: this.#stopLine,
+          boardBuffer: board.buffer,
+          frameBuffers: intake.frameBuffers,
+          inference: inferencePort,
+        });
     this.#worker = worker;
     await this.#ready(worker);
     this.#watchForCrash(worker);
@@ -227,7 +211,10 @@ export class ControlLoop {
 
   /** The loop's process, its inference thread's death (it runs there) told as a thread's is. */
   async #startProcess(data: LoopProcessData, state: LoopState): Promise<LoopProcess> {
-    const loop = await LoopProcess.start({ data, state, stopLine: this.#stopLine });
+    const loop = await LoopProcess.start({ data, state, stopLine: this.#stopLine }).catch((error: unknown) => {
+      this.#publisher?.close();
+      throw new Error(`control loop ${this.name}: ${(error as Error).message}`);
+    });
     loop.on('inferenceDeath', (error) => this.#crashed('inference', error.message));
     this.#process = loop;
     return loop;

@@ -342,7 +342,7 @@ export const ControlConfig = Section(
     }),
     loops: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), LoopConfig, { default: {} }),
   },
-  'Fixed-rate control loops, each in its own worker thread.',
+  'Fixed-rate control loops, each in a worker thread of its own (or, isolation: process, a process of its own).',
 );
 
 export const SYSTEM1_SECTIONS = {
