@@ -96,4 +96,60 @@ describe('a relayed bulk sample on the bulk lanes', () => {
       await waitFor(() => lane('zenoh_second').sent >= 5, "the second lane's answers");
     },
   );
+
+  it(
+    'passes a sample over max_inbound_sample_bytes as a notice only: counted oversize, none of its bytes crossing',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const [zenohNet] = nets as [ZenohNetwork, ZenohNetwork];
+      const { daemon, stop } = await startDaemon({
+        zenoh: {
+          enabled: true,
+          endpoint: zenohNet.wsUrl,
+          topics: ['/huge', '/fits'],
+          max_inbound_sample_bytes: 512 * 1024,
+          topic_qos: [
+            { topic: '/huge', priority: 'data_low' },
+            { topic: '/fits', priority: 'background' },
+          ],
+        },
+      });
+      cleanups.push(stop);
+      await waitFor(() => daemon.status().components.zenoh?.state === 'running', 'the links up', 60_000);
+      type Inbound = Record<string, { received: number; delivered: number; oversize: number }>;
+      const details = () => daemon.status().components.zenoh!.details as Details & { inbound: Inbound };
+      const onBus: string[] = [];
+      for (const topic of ['/huge', '/fits'])
+        daemon.bus.subscribe({
+          name: `test ${topic}`,
+          topic,
+          queue: { policy: 'drop-oldest', depth: 100 },
+          handler: (m) => void onBus.push(`${topic} ${m.data.byteLength} ${m.data.buffer.constructor.name}`),
+        });
+      const hash = typeDescriptionHash(daemon.definitions, BYTES)!;
+      for (const [topic, size] of [
+        ['/huge', MiB],
+        ['/fits', 256 * 1024],
+      ] as const)
+        peers.push(
+          await zenohNet.peer({
+            node: `pub${topic.slice(1)}`,
+            publish: { topic, type: BYTES, hash, rate_hz: 10, size },
+          }),
+        );
+      await waitFor(
+        () => (details().inbound['/huge']?.oversize ?? 0) >= 3 && (details().inbound['/fits']?.delivered ?? 0) >= 3,
+        'three of each topic',
+        60_000,
+      );
+      const { inbound, bulk_link } = details();
+      expect(inbound['/huge']!.delivered).toBe(0);
+      expect(new Set(onBus)).toEqual(new Set([`/fits ${256 * 1024} SharedArrayBuffer`]));
+      // Every sample came through the lane's thread; only those that fit brought bytes across.
+      expect(bulk_link!.received).toBe(inbound['/huge']!.received + inbound['/fits']!.received);
+      expect(bulk_link!.receivedBytes).toBe(inbound['/fits']!.received * 256 * 1024);
+    },
+  );
 });
