@@ -3,14 +3,14 @@ import type { SideRelays, ZenohSettings } from '../../daemon/config/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
 import type { RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import { governedTopics, TWIST_STAMPED, VELOCITY_TYPES, zeroVelocity } from '../../daemon/policy/index.ts';
-import { workerEntry } from '../../daemon/util/index.ts';
 import type { BulkLane } from './bulk-lane.ts';
 import { CurrentGid } from './current-gid.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
+import type { OffLoopStop } from './off-loop-stop.ts';
 import { OutboundTopic } from './outbound-topic.ts';
 import { publisherQos } from './publisher-qos.ts';
 import { relayGuard } from './relay-side.ts';
-import type { StopZeroOptions, StopZeroTarget } from './stop-zero.ts';
+import type { StopZeroTarget } from './stop-zero.ts';
 import type { ZenohLink } from './zenoh-link.ts';
 import type { ZenohModule } from './zenoh-runtime.ts';
 
@@ -18,16 +18,14 @@ const fromSourceOnly = (sources: string[] | undefined, source: string) =>
   sources !== undefined && sources.length > 0 && sources.every((s) => s === source);
 
 export interface OutboundBridgeOptions {
-  /** The component's name (zenoh, zenoh_second): each link's graph gets its own zero command. */
-  name: string;
   ctx: ComponentContext;
   settings: ZenohSettings;
   /** The bus source of what comes from this link's graph: such a topic is not published back. */
   source: string;
   link: ZenohLink;
   bulkLink: ZenohLink | BulkLane | undefined;
-  /** The session's settings that can cross to the stop listener's thread (no logger). */
-  linkSettings: StopZeroOptions['link'];
+  /** This link's part of the stop listener's thread, which the velocity topics' zero commands go to. */
+  offLoop: OffLoopStop;
   mapping: Mapping;
   codec: MessageCodec;
   relays: SideRelays;
@@ -53,11 +51,10 @@ export interface OutboundBridgeOptions {
  */
 export class OutboundBridge {
   readonly topics = new Map<string, OutboundTopic>();
-  readonly #name: string;
   readonly #source: string;
   readonly #link: ZenohLink;
   readonly #bulkLink: ZenohLink | BulkLane | undefined;
-  readonly #linkSettings: StopZeroOptions['link'];
+  readonly #offLoop: OffLoopStop;
   readonly #mapping: Mapping;
   readonly #codec: MessageCodec;
   readonly #relays: SideRelays;
@@ -80,11 +77,10 @@ export class OutboundBridge {
     const {
       ctx,
       settings,
-      name,
       source,
       link,
       bulkLink,
-      linkSettings,
+      offLoop,
       mapping,
       codec,
       relays,
@@ -100,11 +96,10 @@ export class OutboundBridge {
     } = options;
     this.#ctx = ctx;
     this.#settings = settings;
-    this.#name = name;
     this.#source = source;
     this.#link = link;
     this.#bulkLink = bulkLink;
-    this.#linkSettings = linkSettings;
+    this.#offLoop = offLoop;
     this.#mapping = mapping;
     this.#codec = codec;
     this.#relays = relays;
@@ -198,14 +193,12 @@ export class OutboundBridge {
       payload: this.#codec.encode(rosType, zeroVelocity(rosType, 0n)),
       stamped: rosType === TWIST_STAMPED,
     }));
-    const options: StopZeroOptions = { link: this.#linkSettings, targets, attachments: mapping.attachments };
-    this.#ctx.robotStop.setOffLoopZero(this.#name, { module: workerEntry('adapters/zenoh/stop-zero').href, options });
+    this.#offLoop.setTargets(targets);
   }
 
   /** No topic is declared after this; the topics declared close with close(). */
   stop(): void {
     this.#closed = true;
-    this.#ctx.robotStop.setOffLoopZero(this.#name, undefined);
   }
 
   close(): Promise<void>[] {

@@ -28,6 +28,7 @@ export class QueryServer {
   #timeoutMs: number;
   #maxReplyBytes: number;
   #log: Logger;
+  #passes: (name: string) => boolean;
 
   constructor(options: {
     link: ZenohLink;
@@ -36,8 +37,11 @@ export class QueryServer {
     timeoutMs: number;
     maxReplyBytes: number;
     log: Logger;
+    /** A name a glob of `keys` covers that another queryable answers now (agent/stop: the stop listener's thread). */
+    passes?: (name: string) => boolean;
   }) {
-    const { link, bus, keys, timeoutMs, maxReplyBytes, log } = options;
+    const { link, bus, keys, timeoutMs, maxReplyBytes, log, passes = () => false } = options;
+    this.#passes = passes;
     this.#bus = bus;
     this.#timeoutMs = timeoutMs;
     this.#maxReplyBytes = maxReplyBytes;
@@ -51,8 +55,10 @@ export class QueryServer {
   }
 
   async #answer(query: Query): Promise<void> {
-    this.counters.queries++;
     const name = query.keyExpr().toString();
+    // Finalized with no reply of its own: the caller gets the other queryable's one answer.
+    if (this.#passes(name)) return void (await query.finalize().catch(() => {}));
+    this.counters.queries++;
     const request = {
       encoding: query.encoding()?.toString() ?? OCTET_STREAM,
       payload: query.payload()?.toBytes() ?? new Uint8Array(),

@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
 import type { Query } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, MessageCodec, QueryPayload } from '../../daemon/bus/index.ts';
-import { fillResponse, QueryError, saysOutcome } from '../../daemon/bus/index.ts';
-import { nowNs } from '../../daemon/util/index.ts';
+import { QueryError } from '../../daemon/bus/index.ts';
 import { ClientAttachments } from './current-gid.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { RequestDedupe, type ServedReply } from './request-dedupe.ts';
-import { decodeAttachment, encodeAttachment } from './rmw-zenoh-keys.ts';
-import { decodeRos2ddsRequestHeader } from './ros2dds-request-header.ts';
+import { answerServiceQuery, json, servedResponse } from './served-reply.ts';
 import type { Handle, ZenohLink } from './zenoh-link.ts';
 
 const JSON_ENCODING = 'application/json';
@@ -37,14 +35,6 @@ export const serviceCounters = () => ({
   /** Responses over zenoh.max_sample_bytes, answered with an error. */
   oversize: 0,
 });
-
-/** JSON of a decoded message: 64-bit integers as decimal strings, byte arrays (an action's goal id) as arrays. */
-const json = (value: unknown) =>
-  new TextEncoder().encode(
-    JSON.stringify(value, (_, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v,
-    ),
-  );
 
 /**
  * A ROS 2 service of the graph as a bus query of its name (`/add_two_ints`): the JSON request is encoded as
@@ -141,11 +131,15 @@ export class ServiceClient {
  * as rmw_zenoh's clients match replies by them.
  */
 export class ServiceServer {
-  #handles: Handle[];
+  /** The key its queryable is on: clients of any type hash. */
+  readonly key: string;
+  /** The bus query it serves. */
+  readonly query: string;
+  #queryable: Handle | undefined;
+  #token: Handle | undefined;
   #ctx: ServiceContext;
   #rosType: string;
   #query: string;
-  #key: string;
   #counters: ReturnType<typeof serviceCounters>;
   #dedupe: RequestDedupe;
 
@@ -157,12 +151,13 @@ export class ServiceServer {
     this.#ctx = ctx;
     this.#rosType = entry.type;
     this.#query = entry.query;
+    this.query = entry.query;
     this.#counters = counters;
     this.#dedupe = new RequestDedupe({ counters });
     const typeHash = ctx.typeHash(entry.type);
     // Clients of any hash are answered (they query the key with theirs): a Humble client's is
     // TypeHashNotSupported, and the token announces the daemon's own.
-    this.#key = ctx.mapping.subscribeKey(entry.service, entry.type);
+    this.key = ctx.mapping.subscribeKey(entry.service, entry.type);
     const entity: LocalEntity = {
       kind: 'service',
       entityId: ctx.entityId(),
@@ -171,51 +166,36 @@ export class ServiceServer {
       typeHash,
       qos: SERVICE_QOS,
     };
-    this.#handles = [
-      ctx.link.declareQueryable(this.#key, (query) => void this.#answer(query), true),
-      ...(ctx.mapping.announces(entry.service)
-        ? [ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity))]
-        : []),
-    ];
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.#handles.map((h) => h.close()));
+    this.serveHere(true);
+    if (ctx.mapping.announces(entry.service))
+      this.#token = ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity));
   }
 
   /**
-   * Answers a request once per (client GID, sequence number) of its attachment: a request seen again gets the
-   * first reply without running the bus query again. zenoh-bridge-ros2dds attaches the DDS client's request
-   * header instead, which serves the same way. A request with neither (a plain Zenoh get) cannot be told from
-   * another and runs each time.
+   * Declares its queryable (`here`), or undeclares it while another serves the key: agent/stop's, while the stop
+   * listener's thread serves it (OffLoopStop). The service's token stays: it is the same service to its clients.
    */
-  async #answer(query: Query): Promise<void> {
-    const attached = query.attachment()?.toBytes() ?? new Uint8Array();
-    // rmw_zenoh's attachment, or the request header zenoh-bridge-ros2dds attaches for a DDS client's request.
-    const rmwZenoh = decodeAttachment(attached);
-    const request = rmwZenoh ?? decodeRos2ddsRequestHeader(attached);
-    const payload = query.payload()?.toBytes() ?? new Uint8Array();
-    const execute = () => this.#execute(payload);
-    try {
-      const reply = await (request ? this.#dedupe.answer(request.gid, request.sequence, execute) : execute());
-      if (reply.ok) {
-        // The bridge puts its request header back itself; only an rmw_zenoh client reads ours.
-        const attachment = rmwZenoh
-          ? encodeAttachment({ sequence: rmwZenoh.sequence, timestampNs: nowNs(), gid: rmwZenoh.gid })
-          : undefined;
-        await query.reply(query.keyExpr(), reply.payload, attachment ? { attachment } : undefined);
-      } else await query.replyErr(reply.error);
-    } catch {
-      // the link went down under the reply: the client times out and may retry, and a retry is deduped
-    } finally {
-      await query.finalize().catch(() => {});
+  serveHere(here: boolean): void {
+    if (here === (this.#queryable !== undefined)) return;
+    if (here) this.#queryable = this.#ctx.link.declareQueryable(this.key, (query) => void this.#answer(query), true);
+    else {
+      void this.#queryable!.close();
+      this.#queryable = undefined;
     }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#queryable?.close(), this.#token?.close()]);
+  }
+
+  /** A request, answered once per client's sequence number (answerServiceQuery). */
+  #answer(query: Query): Promise<void> {
+    return answerServiceQuery(query, this.#dedupe, (payload) => this.#execute(payload));
   }
 
   /** Runs the bus query for one request: the Response's CDR, or why there is none. */
   async #execute(payload: Uint8Array): Promise<ServedReply> {
     const { codec, bus, timeoutMs } = this.#ctx;
-    const responseType = `${this.#rosType}_Response`;
     try {
       const fields = codec.decode(`${this.#rosType}_Request`, payload);
       let reply: unknown;
@@ -230,14 +210,7 @@ export class ServiceServer {
       } catch (failure) {
         error = (failure as Error).message;
       }
-      // The response type's defaults: a Trigger's success and message then say what the query did.
-      const template = codec.decode<Record<string, unknown>>(responseType, codec.encode(responseType, {}));
-      // A response that cannot say it failed gets an error reply instead of a default that reads as an answer.
-      if (error !== undefined && !saysOutcome(template)) throw new Error(error);
-      // Checked as a request is: the writer takes an int64 as a decimal string (JSON's way past 2^53) for a zero.
-      const check = codec.validator(responseType).check(fillResponse(template, reply, error, replyText));
-      if (!check.ok) throw new Error(`the reply of ${this.#query} is no ${responseType}: ${check.problem}`);
-      const response = codec.encode(responseType, check.value);
+      const response = servedResponse(codec, this.#rosType, this.#query, { reply, replyText, error });
       if (response.byteLength > this.#ctx.maxReplyBytes) {
         this.#counters.oversize++;
         throw new Error(
@@ -255,6 +228,6 @@ export class ServiceServer {
 
   #fail(error: string): void {
     this.#counters.serveFailures++;
-    this.#ctx.log.warn({ service: this.#key, err: error }, 'zenoh: a service call failed');
+    this.#ctx.log.warn({ service: this.key, err: error }, 'zenoh: a service call failed');
   }
 }

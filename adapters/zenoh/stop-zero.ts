@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { OffLoopZeroSender } from '../../daemon/contract/index.ts';
+import type { OffLoopTake, OffLoopZeroSender } from '../../daemon/contract/index.ts';
 import type { BulkLaneLinkSettings } from './bulk-lane-messages.ts';
 import { encodeAttachment } from './rmw-zenoh-keys.ts';
+import { serveStopDoors, type StopDoorsOptions } from './stop-doors.ts';
 import { ZenohLink, type LinkPublisher } from './zenoh-link.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
 
@@ -21,6 +22,8 @@ export interface StopZeroOptions {
   targets: StopZeroTarget[];
   /** rmw_zenoh's attachment (sequence, source timestamp, GID) on each sample. */
   attachments: boolean;
+  /** agent/stop served on this session too (stop-doors.ts), while the main thread leaves it to this one. */
+  doors?: StopDoorsOptions;
 }
 
 /** The GID of the stop's own publisher: rmw_zenoh's 16 bytes, random per start. */
@@ -35,8 +38,12 @@ function randomGid(): Uint8Array {
  * blocking under congestion (a stop is never dropped for a full queue), never waiting for the daemon's event
  * loop or its main session. Resolves with the topics it went to; rejects naming those it could not reach.
  */
-export async function openOffLoopZero(options: StopZeroOptions, log: Logger): Promise<OffLoopZeroSender> {
-  const { link: settings, targets, attachments } = options;
+export async function openOffLoopZero(
+  options: StopZeroOptions,
+  log: Logger,
+  take: OffLoopTake,
+): Promise<OffLoopZeroSender> {
+  const { link: settings, targets, attachments, doors } = options;
   const zenoh = await loadZenoh();
   const link = new ZenohLink({ ...settings, log });
   const publisherOptions = {
@@ -49,6 +56,7 @@ export async function openOffLoopZero(options: StopZeroOptions, log: Logger): Pr
   const publishers = targets.map((t) => ({ target: t, publisher: link.declarePublisher(t.key, publisherOptions) }));
   const gid = randomGid();
   let sequence = 0n;
+  const served = doors ? serveStopDoors(link, doors, take, log) : [];
   link.start();
   return {
     async zero(): Promise<string[]> {
@@ -61,7 +69,10 @@ export async function openOffLoopZero(options: StopZeroOptions, log: Logger): Pr
         );
       return targets.map((t) => t.topic);
     },
-    close: () => link.close(),
+    close: async () => {
+      await Promise.all(served.map((h) => h.close()));
+      await link.close();
+    },
   };
 
   function put(target: StopZeroTarget, publisher: LinkPublisher, ns: bigint): Promise<boolean> {

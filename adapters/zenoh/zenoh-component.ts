@@ -4,6 +4,7 @@ import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/co
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { goalOutsideFence, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import { STOP_QUERY } from '../../daemon/safety/index.ts';
 import { TWIST, TWIST_STAMPED } from '../../daemon/policy/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';
@@ -13,6 +14,7 @@ import { ZenohServedAction } from './action-served.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundBridge } from './inbound-bridge.ts';
 import { ros2ddsMapping, rmwZenohMapping, type AnnouncedEntity, type LocalNode, type Mapping } from './mapping.ts';
+import { OffLoopStop, stopDoorsOf } from './off-loop-stop.ts';
 import { OutboundBridge } from './outbound-bridge.ts';
 import { PacedWork } from './paced-work.ts';
 import { relayDetails, relayMetrics, withLabel } from './relay-side.ts';
@@ -63,6 +65,9 @@ export class ZenohComponent implements Component, MetricsProvider {
   #serviceCounters = serviceCounters();
   #handles: Handle[] = [];
   #queries: QueryServer | undefined;
+  /** agent/stop as a queryable on the main loop (zenoh.queries names it), while the stop listener's thread does not. */
+  #stopQuery: QueryServer | undefined;
+  #offLoop: OffLoopStop;
   #actions: ZenohActionBridge | undefined;
   #servedActions: ZenohServedAction[] = [];
   /** The feedback and status topics of the served actions: published as zenoh.publish's are. */
@@ -126,14 +131,26 @@ export class ZenohComponent implements Component, MetricsProvider {
       ? new ZenohLink({ ...this.#linkOptions(settings, ctx), onState: undefined, keepaliveWhenQuiet: true })
       : undefined;
     const { log: _log, ...linkSettings } = this.#linkOptions(settings, ctx);
-    this.#outbound = new OutboundBridge({
+    this.#offLoop = new OffLoopStop({
       name,
+      robotStop: ctx.robotStop,
+      linkSettings,
+      attachments: this.#mapping.attachments,
+      doors: stopDoorsOf({
+        queries: settings.queries,
+        services: this.#servedServices(),
+        mapping: this.#mapping,
+        definitions: ctx.definitions,
+      }),
+      serveHere: (here) => this.#serveStopHere(here),
+    });
+    this.#outbound = new OutboundBridge({
       ctx,
       settings,
       source: this.#source,
       link: this.#link,
       bulkLink: this.#bulkLink,
-      linkSettings,
+      offLoop: this.#offLoop,
       mapping: this.#mapping,
       codec: this.#codec,
       relays: this.#relays,
@@ -194,27 +211,24 @@ export class ZenohComponent implements Component, MetricsProvider {
           this.#ctx.log.warn({ err: (error as Error).message }, "zenoh: could not read the graph's liveliness tokens"),
       );
     });
-    this.#queries = new QueryServer({
-      link: this.#link,
-      bus: this.#ctx.bus,
-      keys: this.#settings.queries,
-      timeoutMs: this.#settings.query_timeout_ms,
-      maxReplyBytes: this.#settings.max_sample_bytes,
-      log: this.#ctx.log,
-    });
+    this.#queries = this.#queryServer(
+      this.#settings.queries.filter((key) => key !== STOP_QUERY),
+      (name) => name === STOP_QUERY && this.#offLoop.offLoop,
+    );
     const actionCalls = [...this.#settings.actions.call, ...this.#relays.actionsCall];
     if (actionCalls.length > 0)
       this.#actions = new ZenohActionBridge({
         ctx: this.#actionContext(),
         callable: compileTopicSelection(actionCalls),
       });
-    for (const entry of [...this.#settings.services.serve, ...this.#relays.servicesServe])
+    for (const entry of this.#servedServices())
       this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
     for (const entry of [...this.#settings.actions.serve, ...this.#relays.actionsServe]) {
       const served = new ZenohServedAction({ ctx: this.#actionContext(), entry, counters: this.#serviceCounters });
       this.#servedActions.push(served);
       for (const topic of served.publishedTopics) this.#servedActionTopics.add(topic);
     }
+    this.#offLoop.start();
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#outbound.offer(topic, type));
     const { topic: velocityTopic } = this.#ctx.config.policy.velocity;
     if (this.#published(velocityTopic))
@@ -230,6 +244,7 @@ export class ZenohComponent implements Component, MetricsProvider {
   async close(): Promise<void> {
     this.#stopped = true;
     this.#outbound.stop();
+    this.#offLoop.stop();
     this.#reconciling.close();
     this.#unlisten?.();
     const closing = [
@@ -242,6 +257,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       ...closing.map((c) => c.close()),
       ...this.#outbound.close(),
       this.#queries?.close(),
+      this.#stopQuery?.close(),
       this.#actions?.close(),
       ...this.#handles.map((h) => h.close()),
     ]);
@@ -289,7 +305,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       services: {
         ...this.#serviceCounters,
         calling: [...this.#clients.keys()],
-        serving: [...this.#settings.services.serve, ...this.#relays.servicesServe].map((s) => s.service),
+        serving: this.#servedServices().map((s) => s.service),
       },
       tokens_ignored: this.#discovery.ignored,
       actions: { ...this.#actions?.details(), serving: this.#servedActions.map((a) => a.name) },
@@ -308,6 +324,34 @@ export class ZenohComponent implements Component, MetricsProvider {
       reconnectMaxMs: settings.reconnect_max_ms,
       log: ctx.log,
     };
+  }
+
+  #servedServices() {
+    return [...this.#settings.services.serve, ...this.#relays.servicesServe];
+  }
+
+  #queryServer(keys: readonly string[], passes?: (name: string) => boolean): QueryServer {
+    return new QueryServer({
+      link: this.#link,
+      bus: this.#ctx.bus,
+      keys,
+      timeoutMs: this.#settings.query_timeout_ms,
+      maxReplyBytes: this.#settings.max_sample_bytes,
+      log: this.#ctx.log,
+      ...(passes ? { passes } : {}),
+    });
+  }
+
+  /** agent/stop served here, on the main loop, or left to the stop listener's thread (OffLoopStop). */
+  #serveStopHere(here: boolean): void {
+    const doors = new Set(this.#offLoop.doors?.services.map((d) => d.key));
+    for (const server of this.#servers) if (doors.has(server.key)) server.serveHere(here);
+    if (!this.#settings.queries.includes(STOP_QUERY)) return;
+    if (here) this.#stopQuery ??= this.#queryServer([STOP_QUERY]);
+    else {
+      void this.#stopQuery?.close();
+      this.#stopQuery = undefined;
+    }
   }
 
   #node(): LocalNode {

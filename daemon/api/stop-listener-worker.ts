@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import type { OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
+import type { OffLoopTake, OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
 import { applyThreadScheduling, FloodGuard, StopLine, within } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { clientErrorHandler } from './client-error.ts';
@@ -55,11 +55,11 @@ const reports = new Map<number, (report: { status: number; body: unknown }) => v
 async function load(zero: OffLoopZero): Promise<OffLoopZeroSender> {
   const path = zero.module.startsWith('file:') ? fileURLToPath(zero.module) : zero.module;
   const mod = (path.endsWith('.ts') ? createRequire(path)(path) : await import(zero.module)) as {
-    openOffLoopZero?: (options: unknown, log: pino.Logger) => Promise<OffLoopZeroSender>;
+    openOffLoopZero?: (options: unknown, log: pino.Logger, take: OffLoopTake) => Promise<OffLoopZeroSender>;
   };
   if (typeof mod.openOffLoopZero !== 'function')
-    throw new Error(`${zero.module} has no openOffLoopZero(options, log): it is not an off-loop zero command`);
-  return mod.openOffLoopZero(zero.options, log);
+    throw new Error(`${zero.module} has no openOffLoopZero(options, log, take): it is not an off-loop zero command`);
+  return mod.openOffLoopZero(zero.options, log, take);
 }
 
 function setZeros(given: [string, OffLoopZero][]): void {
@@ -229,6 +229,12 @@ function takeStop(stop: Omit<Extract<FromListener, { type: 'stop' }>, 'type' | '
   });
   return { id, at, zeroes };
 }
+
+/** The stop as a door an off-loop zero's module serves takes it (the Zenoh graph's agent/stop): no report asked. */
+const take: OffLoopTake = async ({ by, reason }) => {
+  const { at, zeroes } = takeStop({ by, reason, report: false });
+  return { at, ...(await zeroes) };
+};
 
 /** MCP's /mcp, relayed to the API's with its stop calls taken here first (with `mcp.enabled`). */
 const mcp =

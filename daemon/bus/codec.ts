@@ -22,13 +22,14 @@ interface Encoder {
  * Decoding is on demand: the bus never calls this; consumers that need fields do.
  */
 export class MessageCodec {
-  #registry: DefinitionsRegistry;
+  #registry: Pick<DefinitionsRegistry, 'generation' | 'resolve'>;
   #generation: number;
   #readers = new Map<string, MessageReader>();
   #encoders = new Map<string, Encoder>();
   #validators = new Map<string, FieldValidator>();
 
-  constructor(registry: DefinitionsRegistry) {
+  /** `registry`: the daemon's, or the few types a thread needs, resolved by the daemon's (the stop's Zenoh doors). */
+  constructor(registry: Pick<DefinitionsRegistry, 'generation' | 'resolve'>) {
     this.#registry = registry;
     this.#generation = registry.generation;
   }

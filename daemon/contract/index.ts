@@ -7,6 +7,7 @@ export {
   SERVICE_NAMES,
   type RobotStopAuthority,
   type OffLoopStop,
+  type OffLoopTake,
   type OffLoopZero,
   type OffLoopZeroSender,
   type StopHook,

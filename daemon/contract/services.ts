@@ -234,16 +234,32 @@ export interface RobotStopAuthority {
     zeros: ReadonlyMap<string, OffLoopZero>;
     unlisten: () => void;
   };
+  /**
+   * Whether a thread takes stops off the main loop now (a stop listener listens to offLoopZeros), and a listener
+   * told of each change: a door that thread can serve itself (the Zenoh graph's agent/stop) is served there while
+   * it does, and on the main loop while it does not. Returns what unlistens.
+   */
+  offLoopTaker(listener: (present: boolean) => void): { present: boolean; unlisten: () => void };
 }
 
 /**
  * A zero command sent from the stop listener's thread: the module it loads there (a file: URL of a module whose
- * `openOffLoopZero(options, log)` returns an OffLoopZeroSender) and the options it is given (structured-cloned).
+ * `openOffLoopZero(options, log, take)` returns an OffLoopZeroSender) and the options it is given (structured-cloned).
+ * `take` is the thread's own stop, for a module that also takes stops there (the Zenoh graph's agent/stop).
  */
 export interface OffLoopZero {
   module: string;
   options: unknown;
 }
+
+/**
+ * The stop listener's stop, as its thread takes it: counted on the stop line, posted to the main thread (which
+ * takes the daemon's stop once), and the off-loop zero commands sent; resolves with when, and what they did.
+ */
+export type OffLoopTake = (order: {
+  by: string;
+  reason: string | null;
+}) => Promise<{ at: string; zeroed: string[]; failed: Record<string, string> }>;
 
 /** What a loaded off-loop zero command does, on the stop listener's thread. */
 export interface OffLoopZeroSender {

@@ -51,6 +51,8 @@ export class StopAuthority implements RobotStopAuthority {
   #releases = 0;
   readonly #offLoopZeros = new Map<string, OffLoopZero>();
   readonly #offLoopListeners = new Set<(zeros: ReadonlyMap<string, OffLoopZero>) => void>();
+  readonly #takerListeners = new Set<(present: boolean) => void>();
+  #takerPresent = false;
 
   constructor(options: StopAuthorityOptions) {
     const { bus, codec, config, dataDir, journal, log, replyWaitMs = STOP_REPLY_WAIT_MS, writeDurably } = options;
@@ -76,11 +78,34 @@ export class StopAuthority implements RobotStopAuthority {
   }
 
   offLoopZeros(listener?: (zeros: ReadonlyMap<string, OffLoopZero>) => void) {
-    if (listener) this.#offLoopListeners.add(listener);
+    if (listener) {
+      this.#offLoopListeners.add(listener);
+      this.#tellTakers();
+    }
     return {
       zeros: this.#offLoopZeros as ReadonlyMap<string, OffLoopZero>,
-      unlisten: () => void (listener && this.#offLoopListeners.delete(listener)),
+      unlisten: () => {
+        if (listener && this.#offLoopListeners.delete(listener)) this.#tellTakers();
+      },
     };
+  }
+
+  offLoopTaker(listener: (present: boolean) => void): { present: boolean; unlisten: () => void } {
+    this.#takerListeners.add(listener);
+    return { present: this.#takerPresent, unlisten: () => void this.#takerListeners.delete(listener) };
+  }
+
+  /**
+   * Tells offLoopTaker's listeners whether a thread takes stops now, when that changed: after the tick, so a listener
+   * starting its thread again (unlisten, then listen) is no change.
+   */
+  #tellTakers(): void {
+    queueMicrotask(() => {
+      const present = this.#offLoopListeners.size > 0;
+      if (present === this.#takerPresent) return;
+      this.#takerPresent = present;
+      for (const listener of this.#takerListeners) listener(present);
+    });
   }
 
   /** Stops and releases since the daemon started. */

@@ -83,6 +83,7 @@ function stopOfDoubles(real: RobotStopAuthority, components: ReadonlyMap<string,
     stopLine: real.stopLine,
     setOffLoopZero: (name, zero) => real.setOffLoopZero(name, zero),
     offLoopZeros: (listener) => real.offLoopZeros(listener),
+    offLoopTaker: (listener) => real.offLoopTaker(listener),
   };
 }
 

@@ -1,0 +1,138 @@
+import { compileTopicGlob, type DefinitionsRegistry } from '../../daemon/bus/index.ts';
+import type { RobotStopAuthority } from '../../daemon/contract/index.ts';
+import { STOP_QUERY } from '../../daemon/safety/index.ts';
+import { workerEntry } from '../../daemon/util/index.ts';
+import type { Mapping } from './mapping.ts';
+import type { StopDoorsOptions, StopServiceDoor } from './stop-doors.ts';
+import type { StopZeroOptions, StopZeroTarget } from './stop-zero.ts';
+
+export interface OffLoopStopOptions {
+  /** The component's name (zenoh, zenoh_second): each link's graph gets its own session on the listener's thread. */
+  name: string;
+  robotStop: RobotStopAuthority;
+  /** The session's settings that can cross to the stop listener's thread (no logger). */
+  linkSettings: StopZeroOptions['link'];
+  /** rmw_zenoh's attachment on each zero sample. */
+  attachments: boolean;
+  /** Where this link serves agent/stop (none: it does not). */
+  doors: StopDoorsOptions | undefined;
+  /** Serves agent/stop on the main loop (`true`), or leaves it to the listener's thread (`false`). */
+  serveHere: (here: boolean) => void;
+}
+
+/**
+ * This Zenoh link's part of the stop listener's thread (docs/api.md): a session of that thread's own, which puts the
+ * zero command on each velocity topic the bridge publishes (`setTargets`), and serves agent/stop where this link
+ * serves it (stop-doors.ts), so neither waits for the main loop. agent/stop is served there while a listener runs
+ * (RobotStopAuthority.offLoopTaker), and on the main loop while none does (api.stop_listener off, the API not
+ * running): never on both, which would answer a request twice. Between the two it is served by neither for as long
+ * as the thread takes to declare it.
+ */
+export class OffLoopStop {
+  readonly #name: string;
+  readonly #robotStop: RobotStopAuthority;
+  readonly #linkSettings: StopZeroOptions['link'];
+  readonly #attachments: boolean;
+  readonly #doors: StopDoorsOptions | undefined;
+  readonly #serveHere: (here: boolean) => void;
+  #targets: StopZeroTarget[] = [];
+  #offLoop = false;
+  #unlisten: (() => void) | undefined;
+
+  constructor(options: OffLoopStopOptions) {
+    const { name, robotStop, linkSettings, attachments, doors, serveHere } = options;
+    this.#name = name;
+    this.#robotStop = robotStop;
+    this.#linkSettings = linkSettings;
+    this.#attachments = attachments;
+    this.#doors = doors;
+    this.#serveHere = serveHere;
+  }
+
+  /** Where this link serves agent/stop, on whichever thread. */
+  get doors(): StopDoorsOptions | undefined {
+    return this.#doors;
+  }
+
+  /** Whether agent/stop is left to the listener's thread now. */
+  get offLoop(): boolean {
+    return this.#offLoop;
+  }
+
+  start(): void {
+    const { present, unlisten } = this.#robotStop.offLoopTaker((taker) => this.#hand(taker));
+    this.#unlisten = unlisten;
+    this.#hand(present);
+  }
+
+  /** The velocity topics' zero commands, each on the key the bridge publishes the topic to. */
+  setTargets(targets: StopZeroTarget[]): void {
+    this.#targets = targets;
+    this.#register();
+  }
+
+  /** The listener's thread has nothing of this link's from here (the link is closing). */
+  stop(): void {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+    this.#targets = [];
+    this.#offLoop = false;
+    this.#robotStop.setOffLoopZero(this.#name, undefined);
+  }
+
+  /** agent/stop to the listener's thread (`taker`: one runs) or back here; here first undeclared, then declared. */
+  #hand(taker: boolean): void {
+    if (this.#doors === undefined) return;
+    this.#offLoop = taker;
+    if (taker) this.#serveHere(false);
+    this.#register();
+    if (!taker) this.#serveHere(true);
+  }
+
+  #register(): void {
+    const doors = this.#offLoop ? this.#doors : undefined;
+    if (this.#targets.length === 0 && doors === undefined) {
+      this.#robotStop.setOffLoopZero(this.#name, undefined);
+      return;
+    }
+    const options: StopZeroOptions = {
+      link: this.#linkSettings,
+      targets: this.#targets,
+      attachments: this.#attachments,
+      ...(doors ? { doors } : {}),
+    };
+    this.#robotStop.setOffLoopZero(this.#name, { module: workerEntry('adapters/zenoh/stop-zero').href, options });
+  }
+}
+
+/**
+ * Where a link serves agent/stop: as a queryable where zenoh.queries names or covers it, as each service served for
+ * it, with its Request and Response resolved here (the thread loads no definitions); undefined where it does not.
+ * A service whose type does not resolve stays on the main loop, which answers each request with why.
+ */
+export function stopDoorsOf(options: {
+  queries: readonly string[];
+  services: readonly { query: string; service: string; type: string }[];
+  mapping: Mapping;
+  definitions: DefinitionsRegistry;
+}): StopDoorsOptions | undefined {
+  const { queries, services, mapping, definitions } = options;
+  const query = queries.some((key) => compileTopicGlob(key)(STOP_QUERY));
+  const doors: StopServiceDoor[] = [];
+  for (const entry of services) {
+    if (entry.query !== STOP_QUERY) continue;
+    const names = [`${entry.type}_Request`, `${entry.type}_Response`];
+    try {
+      const types = Object.fromEntries(names.map((name) => [name, definitions.resolve(name)]));
+      doors.push({
+        service: entry.service,
+        key: mapping.subscribeKey(entry.service, entry.type),
+        rosType: entry.type,
+        types,
+      });
+    } catch {
+      // Not a door: served on the main loop, whose answer names the missing definition.
+    }
+  }
+  return query || doors.length > 0 ? { query, services: doors } : undefined;
+}
