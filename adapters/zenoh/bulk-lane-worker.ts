@@ -33,7 +33,14 @@ process.on('unhandledRejection', (error) => {
 // No top-level await: workers load their entry as CommonJS (see daemon/util/spawn-worker.ts).
 async function main(): Promise<void> {
   const zenoh = await loadZenoh();
-  const link = new ZenohLink({ ...data.link, log, onState: (state, reason) => post({ type: 'state', state, reason }) });
+  // Asks the bridge nothing while samples come in (as the receive lane): a request on the socket makes Linux delay
+  // its ACKs, behind which the bridge holds what comes next. A lane that only puts hears nothing, and asks as before.
+  const link = new ZenohLink({
+    ...data.link,
+    keepaliveWhenQuiet: true,
+    log,
+    onState: (state, reason) => post({ type: 'state', state, reason }),
+  });
   const publishers = new Map<number, LinkPublisher>();
   const subscribers = new Map<number, Handle>();
   const report = () => post({ type: 'details', details: link.details(), counters: { ...link.counters }, unhandled });

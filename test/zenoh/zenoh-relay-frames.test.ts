@@ -152,4 +152,41 @@ describe('a relayed bulk sample on the bulk lanes', () => {
       expect(bulk_link!.receivedBytes).toBe(inbound['/fits']!.received * 256 * 1024);
     },
   );
+
+  it(
+    'asks the bridge nothing on the lane while bulk samples come in, and asks again once they stop',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const [zenohNet] = nets as [ZenohNetwork, ZenohNetwork];
+      const { daemon, stop } = await startDaemon({
+        zenoh: {
+          enabled: true,
+          endpoint: zenohNet.wsUrl,
+          topics: ['/scan_cloud'],
+          keepalive_ms: 500,
+          topic_qos: [{ topic: '/scan_cloud', priority: 'data_low' }],
+        },
+      });
+      cleanups.push(stop);
+      await waitFor(() => daemon.status().components.zenoh?.state === 'running', 'the links up', 60_000);
+      const lane = () =>
+        (daemon.status().components.zenoh!.details as Details & { bulk_link: { keepalives: number } }).bulk_link;
+      let heard = 0;
+      daemon.bus.subscribe({ name: 'test', topic: '/scan_cloud', handler: () => void heard++ });
+      const hash = typeDescriptionHash(daemon.definitions, BYTES)!;
+      const cloud = await zenohNet.peer({
+        node: 'lidar',
+        publish: { topic: '/scan_cloud', type: BYTES, hash, rate_hz: 200, size: 4096 },
+      });
+      await waitFor(() => heard >= 200, 'a second of clouds on the bus', 60_000);
+      // The thread reports its counters each keepalive interval: one report past, every ask so far is counted.
+      const asked = lane().keepalives;
+      await waitFor(() => heard >= 600, 'two seconds more of clouds', 60_000);
+      expect(lane().keepalives).toBe(asked);
+      await cloud.close();
+      await waitFor(() => lane().keepalives > asked, 'keepalives once the clouds stop');
+    },
+  );
 });
