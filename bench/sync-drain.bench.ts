@@ -85,8 +85,8 @@ async function drainOutbox(
   url: string,
   cursorFile: string,
   topic: string,
-): Promise<{ seconds: number; payloads: string[] }> {
-  const payloads: string[] = [];
+): Promise<{ seconds: number; payloads: Buffer[] }> {
+  const payloads: Buffer[] = [];
   const count = await counter(url, topic);
   const outbox = new Outbox({
     journal,
@@ -117,7 +117,7 @@ async function drainOutbox(
 }
 
 /** The baseline: the same payloads from a bare mqtt.js publisher, all queued at once, QoS 1; seconds. */
-async function drainBare(url: string, payloads: string[], topic: string): Promise<number> {
+async function drainBare(url: string, payloads: Buffer[], topic: string): Promise<number> {
   const bare = await connect(url, 'bench-bare');
   const count = await counter(url, topic);
   const t0 = performance.now();

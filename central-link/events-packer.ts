@@ -13,13 +13,17 @@ export interface LostRange {
   to: number;
 }
 
-/** Records packed for one events payload: seqs first..last, the gaps in them, the records' texts. */
+/** Records packed for one events payload: seqs first..last, the gaps in them, each record's JSON as UTF-8. */
 export interface Packed {
   first: number;
   last: number;
-  texts: string[];
+  records: Buffer[];
   gaps: LostRange[];
 }
+
+const RECORDS_OPEN = ',"records":[';
+const RECORDS_CLOSE = ']}';
+const COMMA = 0x2c;
 
 export interface EventsPackerOptions {
   journal: Journal;
@@ -79,7 +83,7 @@ export class EventsPacker {
    * first..end, the whole range is one gap.
    */
   pack(first: number, end: number): Packed {
-    return this.#pack(first, end, this.texts(first, this.#batchRecords));
+    return this.#pack(first, end, this.#read(first));
   }
 
   /**
@@ -87,48 +91,54 @@ export class EventsPacker {
    * read from the journal once.
    */
   packNext(first: number, end: number): Packed | undefined {
-    const read = this.texts(first, this.#batchRecords);
+    const read = this.#read(first);
     if (read.length === 0 || read[0]!.seq > end) return undefined;
     return this.#pack(first, end, read);
   }
 
-  #pack(first: number, end: number, read: { seq: number; text: string }[]): Packed {
+  #pack(first: number, end: number, read: { seq: number; bytes: Buffer }[]): Packed {
     const records = read.filter((r) => r.seq <= end);
-    if (records.length === 0) return { first, last: end, texts: [], gaps: [{ from: first, to: end }] };
+    if (records.length === 0) return { first, last: end, records: [], gaps: [{ from: first, to: end }] };
     const maxRecordBytes = Math.max(1024, (this.#maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
     // A batch over the broker's maximum packet size is answered with DISCONNECT, and the client sends it
     // again first at every reconnect: the link would never come up again.
     const maxBatchBytes = Math.min(this.#batchBytes, maxRecordBytes);
-    const texts: string[] = [];
+    const out: Buffer[] = [];
     const gaps: LostRange[] = [];
     let bytes = 0;
     let expected = first;
     let last = first - 1;
     for (const record of records) {
-      let text = record.text;
-      if (Buffer.byteLength(text) > maxRecordBytes) text = this.#omitted(JSON.parse(text) as JournalRecord, text);
-      const size = Buffer.byteLength(text) + 1;
-      if (texts.length > 0 && bytes + size > maxBatchBytes) break;
+      let json = record.bytes;
+      if (json.length > maxRecordBytes) json = this.#omitted(json);
+      const size = json.length + 1;
+      if (out.length > 0 && bytes + size > maxBatchBytes) break;
       if (record.seq > expected) gaps.push({ from: expected, to: record.seq - 1 });
-      texts.push(text);
+      out.push(json);
       bytes += size;
       last = record.seq;
       expected = record.seq + 1;
     }
-    return { first, last, texts, gaps };
+    return { first, last, records: out, gaps };
   }
 
   /**
-   * Up to `limit` records from `first` (within batch_bytes) as JSON text: as the journal holds them when it
-   * keeps text (no parse, no second stringify), else read and serialized here.
+   * Up to batch_records records from `first` (within batch_bytes) as JSON bytes: as the journal holds them when
+   * it keeps JSON (no decoding, no parse, no second stringify), else read and serialized here.
    */
-  texts(first: number, limit: number): { seq: number; text: string }[] {
+  #read(first: number): { seq: number; bytes: Buffer }[] {
     const journal = this.#journal;
-    if (journal.readTexts) return journal.readTexts(first, limit, this.#batchBytes);
-    return journal.read(first, limit).map((record) => ({ seq: record.seq, text: JSON.stringify(record) }));
+    if (journal.readRaw) return journal.readRaw(first, this.#batchRecords, this.#batchBytes);
+    return journal
+      .read(first, this.#batchRecords)
+      .map((record) => ({ seq: record.seq, bytes: Buffer.from(JSON.stringify(record)) }));
   }
 
-  payload(packed: Packed, lost: LostRange[]): string {
+  /**
+   * The events payload: its header's JSON, then the records' JSON bytes copied in as the journal holds them,
+   * in one buffer (the text is never decoded to a string and encoded again for the wire).
+   */
+  payload(packed: Packed, lost: LostRange[]): Buffer {
     const header = {
       schema: EVENTS_SCHEMA,
       robot: this.#robot,
@@ -138,22 +148,37 @@ export class EventsPacker {
       last_seq: packed.last,
       ...(lost.length > 0 ? { lost } : {}),
     };
-    return `${JSON.stringify(header).slice(0, -1)},"records":[${packed.texts.join(',')}]}`;
+    const head = `${JSON.stringify(header).slice(0, -1)}${RECORDS_OPEN}`;
+    const headBytes = Buffer.byteLength(head);
+    let size = headBytes + RECORDS_CLOSE.length + Math.max(0, packed.records.length - 1);
+    for (const record of packed.records) size += record.length;
+    const out = Buffer.allocUnsafe(size);
+    let at = out.write(head, 0, 'utf8');
+    for (const [i, record] of packed.records.entries()) {
+      if (i > 0) out[at++] = COMMA;
+      out.set(record, at);
+      at += record.length;
+    }
+    out.write(RECORDS_CLOSE, at, 'utf8');
+    return out;
   }
 
   /** A record larger than the broker takes goes up as its head only, saying so, rather than stopping the outbox. */
-  #omitted(record: JournalRecord, text: string): string {
+  #omitted(json: Buffer): Buffer {
     this.#onOmitted();
-    const bytes = Buffer.byteLength(text);
+    const record = JSON.parse(json.toString('utf8')) as JournalRecord;
+    const bytes = json.length;
     this.#log.warn(
       { seq: record.seq, kind: record.kind, bytes },
       "central: a journal record is larger than the broker's maximum packet size; sent without its data",
     );
-    return JSON.stringify({
-      seq: record.seq,
-      ts: record.ts,
-      kind: record.kind,
-      omitted: `${bytes} bytes, over the broker's maximum packet size; read it on the robot (auraison-edge runs show)`,
-    });
+    return Buffer.from(
+      JSON.stringify({
+        seq: record.seq,
+        ts: record.ts,
+        kind: record.kind,
+        omitted: `${bytes} bytes, over the broker's maximum packet size; read it on the robot (auraison-edge runs show)`,
+      }),
+    );
   }
 }

@@ -33,7 +33,7 @@ async function outboxOver(seqs: number[], batchRecords = 4) {
   const outbox = new Outbox({
     journal: journalOf(seqs),
     publish: async (payload) => {
-      const p = JSON.parse(payload) as Sent & { schema: string };
+      const p = JSON.parse(payload.toString('utf8')) as Sent & { schema: string };
       expect(p.schema).toBe(EVENTS_SCHEMA);
       sent.push(p);
     },

@@ -39,7 +39,7 @@ function outboxOver(journal: DurableJournal, dir: string, refuse?: string) {
   const outbox = new Outbox({
     journal,
     publish: async (payload) => {
-      sent.push(JSON.parse(payload) as (typeof sent)[number]);
+      sent.push(JSON.parse(payload.toString('utf8')) as (typeof sent)[number]);
       if (refuse) throw new Error(refuse);
     },
     robot: 'r1',

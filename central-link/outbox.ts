@@ -26,8 +26,8 @@ export const MAX_RESEND_RECORDS = 10_000;
 
 export interface OutboxOptions {
   journal: Journal;
-  /** Publishes one events payload at QoS 1; resolves once the broker acknowledged it. */
-  publish: (payload: string) => Promise<void>;
+  /** Publishes one events payload (UTF-8 JSON) at QoS 1; resolves once the broker acknowledged it. */
+  publish: (payload: Buffer) => Promise<void>;
   robot: string;
   fleet: string;
   cursor: CursorState;
@@ -66,7 +66,7 @@ export class Outbox {
   readonly #journal: Journal;
   readonly #writer: CursorWriter;
   readonly #maxInflight: number;
-  readonly #publish: (payload: string) => Promise<void>;
+  readonly #publish: (payload: Buffer) => Promise<void>;
   readonly #receiveMaximum: () => number | undefined;
   readonly #log: Logger;
   /** Packs the journal's records into events payloads. */
@@ -208,7 +208,7 @@ export class Outbox {
         const lost = packed.gaps;
         if (lost.length > 0) this.counts.lost_records += lost.reduce((n, g) => n + g.to - g.from + 1, 0);
         await this.#publish(this.#packer.payload(packed, lost));
-        this.counts.resent_records += packed.texts.length;
+        this.counts.resent_records += packed.records.length;
         range.from = packed.last + 1;
         if (range.from > range.to) this.#resends.shift();
       }
@@ -264,7 +264,7 @@ export class Outbox {
   }
 
   /** The next batch from #next, or undefined when the journal holds nothing more. */
-  #build(): { batch: Batch; payload: string } | undefined {
+  #build(): { batch: Batch; payload: Buffer } | undefined {
     const packed = this.#packer.packNext(this.#next, this.#durable);
     if (!packed) return undefined;
     for (const gap of packed.gaps) this.#lost(gap.from, gap.to);
@@ -273,7 +273,7 @@ export class Outbox {
     const batch: Batch = {
       first: packed.first,
       last: packed.last,
-      records: packed.texts.length,
+      records: packed.records.length,
       state: 'pending',
       generation: this.#generation,
     };

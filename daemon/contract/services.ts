@@ -54,10 +54,10 @@ export interface Journal {
   /** Records with seq >= fromSeq, oldest first, at most `limit`. */
   read(fromSeq: number, limit: number): JournalRecord[];
   /**
-   * As read, each record as its JSON text (JSON.stringify(record)), up to about `maxBytes` of text: for readers
-   * that pass records on as they are. Journals that keep records as text have it.
+   * As read, each record as the UTF-8 bytes of its JSON text (JSON.stringify(record)), up to about `maxBytes`:
+   * for readers that pass records on as they are. Journals that keep records as JSON text have it.
    */
-  readTexts?(fromSeq: number, limit: number, maxBytes?: number): { seq: number; text: string }[];
+  readRaw?(fromSeq: number, limit: number, maxBytes?: number): { seq: number; bytes: Buffer }[];
   /** Called for each appended record, after it is durable. Returns an unsubscribe function. */
   subscribe(listener: (record: JournalRecord) => void): () => void;
   readonly lastSeq: number;

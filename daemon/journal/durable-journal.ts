@@ -3,7 +3,7 @@ import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts'
 import { nowNs } from '../util/index.ts';
 import type { SerializedEntry } from './append-many.ts';
 import { MAX_RECORD_BYTES } from './frame.ts';
-import { JournalSegments } from './journal-segments.ts';
+import { JournalSegments, type RawRecord } from './journal-segments.ts';
 import { RecordStage } from './record-stage.ts';
 import { lastSeqOf, locate } from './segment-scan.ts';
 
@@ -258,13 +258,12 @@ export class DurableJournal implements Journal {
   }
 
   /**
-   * As read(), each record as the JSON text the journal holds for it (the text JSON.stringify(record) gives),
-   * for a reader that passes records on as they are (the central link's outbox): no parse and no second
-   * stringify, and one read of the disk per run of consecutive records in a segment. Stops before passing
-   * `maxBytes` of text, after at least one record.
+   * As read(), each record as the UTF-8 JSON bytes the journal holds for it (JSON.stringify(record)'s text),
+   * for a reader that passes records on as they are (the central link's outbox): no decoding, no parse, no
+   * second stringify; each record's CRC still checked. Stops before passing `maxBytes`, after one record at least.
    */
-  readTexts(fromSeq: number, limit: number, maxBytes = Number.MAX_SAFE_INTEGER): { seq: number; text: string }[] {
-    return this.#segments.readTexts(fromSeq, limit, this.#lastSeq, maxBytes);
+  readRaw(fromSeq: number, limit: number, maxBytes = Number.MAX_SAFE_INTEGER): RawRecord[] {
+    return this.#segments.readRaw(fromSeq, limit, this.#lastSeq, maxBytes);
   }
 
   /** Bytes on disk over every segment. */

@@ -5,6 +5,12 @@ import { decodeFrame, FRAME_HEADER } from './frame.ts';
 import { recoverSegment } from './segment-recovery.ts';
 import { lastSeqOf, locate, scanSegment, type SeqRun } from './segment-scan.ts';
 
+/** A journal record as the UTF-8 bytes of its JSON text. */
+export interface RawRecord {
+  seq: number;
+  bytes: Buffer;
+}
+
 export interface Segment {
   firstSeq: number;
   path: string;
@@ -101,18 +107,14 @@ export class JournalSegments {
   }
 
   /**
-   * As read(), each record as the JSON text the journal holds for it (the text JSON.stringify(record) gives),
-   * for a reader that passes records on as they are (the central link's outbox): no parse and no second
-   * stringify, and one read of the disk per run of consecutive records in a segment. Stops before passing
-   * `maxBytes` of text, after at least one record.
+   * As read(), each record as the UTF-8 JSON bytes the journal holds for it (JSON.stringify(record)'s text),
+   * for a reader that passes records on as they are (the central link's outbox): no decoding, no parse and no
+   * second stringify, and one read of the disk per run of consecutive records in a segment. Each record's CRC
+   * is still checked: a record changed on disk throws, as read() does. Stops before passing `maxBytes` of
+   * JSON, after at least one record. The bytes are views of one buffer per run, not copies.
    */
-  readTexts(
-    fromSeq: number,
-    limit: number,
-    lastSeq: number,
-    maxBytes = Number.MAX_SAFE_INTEGER,
-  ): { seq: number; text: string }[] {
-    const out: { seq: number; text: string }[] = [];
+  readRaw(fromSeq: number, limit: number, lastSeq: number, maxBytes = Number.MAX_SAFE_INTEGER): RawRecord[] {
+    const out: RawRecord[] = [];
     let bytes = 0;
     let seq = Math.max(fromSeq, this.firstSeq);
     while (out.length < limit && seq <= lastSeq && bytes < maxBytes) {
@@ -129,7 +131,7 @@ export class JournalSegments {
       const start = segment.offsets[first]!;
       const endOf = (index: number) =>
         index + 1 < segment.offsets.length ? segment.offsets[index + 1]! : segment.size;
-      // The run of records from here that this segment holds in a row, within limit and maxBytes (text only:
+      // The run of records from here that this segment holds in a row, within limit and maxBytes (JSON only:
       // frame headers are not part of it); the first record of all is taken whatever its size.
       let count = 0;
       let end = start;
@@ -154,7 +156,7 @@ export class JournalSegments {
           throw new Error(
             `${segment.path}: record at byte ${start + offset} is ${frame.reason} (was it changed on disk?)`,
           );
-        out.push({ seq: seq + i, text: frame.payload.toString('utf8') });
+        out.push({ seq: seq + i, bytes: frame.payload });
         bytes += frame.payload.length;
         offset = frame.next;
       }
