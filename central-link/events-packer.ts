@@ -13,7 +13,10 @@ export interface LostRange {
   to: number;
 }
 
-/** Records packed for one events payload: seqs first..last, the gaps in them, each record's JSON as UTF-8. */
+/**
+ * Records packed for one events payload: seqs first..last, the gaps in them, each record's JSON as UTF-8 (views
+ * the journal's next read may reuse: make the payload before reading again).
+ */
 export interface Packed {
   first: number;
   last: number;

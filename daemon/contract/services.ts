@@ -55,7 +55,8 @@ export interface Journal {
   read(fromSeq: number, limit: number): JournalRecord[];
   /**
    * As read, each record as the UTF-8 bytes of its JSON text (JSON.stringify(record)), up to about `maxBytes`:
-   * for readers that pass records on as they are. Journals that keep records as JSON text have it.
+   * for readers that pass records on as they are. Journals that keep records as JSON text have it. The bytes
+   * may be views of a buffer the next readRaw reuses: copy what you keep.
    */
   readRaw?(fromSeq: number, limit: number, maxBytes?: number): { seq: number; bytes: Buffer }[];
   /** Called for each appended record, after it is durable. Returns an unsubscribe function. */

@@ -261,6 +261,7 @@ export class DurableJournal implements Journal {
    * As read(), each record as the UTF-8 JSON bytes the journal holds for it (JSON.stringify(record)'s text),
    * for a reader that passes records on as they are (the central link's outbox): no decoding, no parse, no
    * second stringify; each record's CRC still checked. Stops before passing `maxBytes`, after one record at least.
+   * The bytes are views of a buffer the next readRaw reuses: copy what you keep.
    */
   readRaw(fromSeq: number, limit: number, maxBytes = Number.MAX_SAFE_INTEGER): RawRecord[] {
     return this.#segments.readRaw(fromSeq, limit, this.#lastSeq, maxBytes);

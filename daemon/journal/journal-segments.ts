@@ -30,6 +30,8 @@ export class JournalSegments {
   readonly dir: string;
   #segments: Segment[] = [];
   #readFds = new Map<string, number>();
+  /** What readRaw reads into, reused from one call to the next. */
+  #scratch = Buffer.allocUnsafeSlow(64 * 1024);
 
   constructor(dir: string) {
     this.dir = dir;
@@ -111,10 +113,12 @@ export class JournalSegments {
    * for a reader that passes records on as they are (the central link's outbox): no decoding, no parse and no
    * second stringify, and one read of the disk per run of consecutive records in a segment. Each record's CRC
    * is still checked: a record changed on disk throws, as read() does. Stops before passing `maxBytes` of
-   * JSON, after at least one record. The bytes are views of one buffer per run, not copies.
+   * JSON, after at least one record. The bytes are views of a buffer the next readRaw reuses (a drain reads
+   * hundreds of megabytes, and a fresh buffer per read made the GC's work): copy what you keep.
    */
   readRaw(fromSeq: number, limit: number, lastSeq: number, maxBytes = Number.MAX_SAFE_INTEGER): RawRecord[] {
     const out: RawRecord[] = [];
+    let used = 0;
     let bytes = 0;
     let seq = Math.max(fromSeq, this.firstSeq);
     while (out.length < limit && seq <= lastSeq && bytes < maxBytes) {
@@ -147,7 +151,8 @@ export class JournalSegments {
         count++;
       }
       if (count === 0) break;
-      const buf = Buffer.allocUnsafe(end - start);
+      const buf = this.#scratchFor(used, end - start);
+      used += buf.length;
       readSync(this.#readFd(segment), buf, 0, buf.length, start);
       let offset = 0;
       for (let i = 0; i < count; i++) {
@@ -201,6 +206,17 @@ export class JournalSegments {
   closeReaders(): void {
     for (const fd of this.#readFds.values()) closeSync(fd);
     this.#readFds.clear();
+  }
+
+  /**
+   * `length` bytes of the scratch buffer from `used` on (what this readRaw took already); a new scratch when
+   * it is too small and nothing of it is in use, else a buffer of its own (a read that crosses segments).
+   */
+  #scratchFor(used: number, length: number): Buffer {
+    if (used + length <= this.#scratch.length) return this.#scratch.subarray(used, used + length);
+    if (used > 0) return Buffer.allocUnsafeSlow(length);
+    this.#scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * this.#scratch.length));
+    return this.#scratch.subarray(0, length);
   }
 
   #segmentOf(seq: number): Segment | undefined {
