@@ -137,13 +137,10 @@ export class JournalSegments {
         index + 1 < segment.offsets.length ? segment.offsets[index + 1]! : segment.size;
       // The run of records from here that this segment holds in a row, within limit and maxBytes (JSON only:
       // frame headers are not part of it); the first record of all is taken whatever its size.
+      const most = Math.min(limit - out.length, lastSeq - seq + 1, at.runEnd - first);
       let count = 0;
       let end = start;
-      while (out.length + count < limit && seq + count <= lastSeq) {
-        if (count > 0) {
-          const nextAt = locate(segment.runs, segment.offsets.length, seq + count);
-          if ('next' in nextAt || nextAt.index !== first + count) break;
-        }
+      while (count < most) {
         const nextEnd = endOf(first + count);
         const text = bytes + nextEnd - start - FRAME_HEADER * (count + 1);
         if (text > maxBytes && out.length + count > 0) break;

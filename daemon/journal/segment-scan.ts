@@ -112,14 +112,15 @@ export function lastSeqOf(runs: readonly SeqRun[], count: number): number | unde
 }
 
 /**
- * Where `seq` is among a segment's `count` records: its index, or, when no record has it (lost to damage,
- * or before the segment's first), the next seq the segment holds (undefined: none after it).
+ * Where `seq` is among a segment's `count` records: its index and the end of its run (the records from index
+ * up to runEnd have the seqs that follow), or, when no record has it (lost to damage, or before the segment's
+ * first), the next seq the segment holds (undefined: none after it).
  */
 export function locate(
   runs: readonly SeqRun[],
   count: number,
   seq: number,
-): { index: number } | { next: number | undefined } {
+): { index: number; runEnd: number } | { next: number | undefined } {
   let lo = 0;
   let hi = runs.length - 1;
   while (lo <= hi) {
@@ -131,5 +132,5 @@ export function locate(
   const run = runs[hi]!;
   const index = run.index + seq - run.seq;
   const end = runs[hi + 1]?.index ?? count;
-  return index < end ? { index } : { next: runs[hi + 1]?.seq };
+  return index < end ? { index, runEnd: end } : { next: runs[hi + 1]?.seq };
 }
