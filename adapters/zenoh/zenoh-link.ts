@@ -10,6 +10,7 @@ import { openSession } from './session-open.ts';
 import { startKeepalive } from './session-keepalive.ts';
 import { SessionSocket } from './session-socket.ts';
 import { loadZenoh, WEBSOCKET_MAX_MESSAGE_BYTES, type ZenohModule } from './zenoh-runtime.ts';
+import { borrowedZBytes } from './borrowed-bytes.ts';
 import type { StatusFigures } from '../../daemon/contract/index.ts';
 
 export type { GetOptions, GetReply, Handle, LinkPublisher, LinkState, ZenohLinkOptions } from './link-types.ts';
@@ -177,7 +178,8 @@ export class ZenohLink {
         const p = publisher ?? (await declaring?.catch(() => undefined));
         if (p === undefined) return false;
         try {
-          await p.put(payload, { ...(attachment ? { attachment } : {}), ...(timestamp ? { timestamp } : {}) });
+          const bytes = this.#zenoh ? borrowedZBytes(this.#zenoh, payload) : payload;
+          await p.put(bytes, { ...(attachment ? { attachment } : {}), ...(timestamp ? { timestamp } : {}) });
           return true;
         } catch {
           return false; // the link is going down: the watch will see it, the caller counts the sample
