@@ -6,8 +6,11 @@ export interface ListenerRound {
   answered: number[];
   zeroed: number[];
   floor: number[];
-  /** A second place each stop shows (central's: the zero Twist on the bus, after the stop line), when asked. */
-  also?: number[];
+  /**
+   * Other places each stop shows, by name, when asked (central's: the zero Twist on the bus, and a bare MQTT subscriber
+   * thread that reads the same messages, the broker's own figure).
+   */
+  also?: Record<string, number[]>;
 }
 
 /**
@@ -28,13 +31,13 @@ export function listenerRound(
 /**
  * A round of stops from one of the operator's clients (`script`, a child of this folder given `args`, which prints
  * its stops' and floors' times as stop-client-child.ts does): each stop's answer, and its zero as `zeros()` saw it
- * (and as `also()` saw it, given one).
+ * (and as each of `also` saw it).
  */
 export async function clientRound(
   script: string,
   args: string[],
   zeros: () => bigint[],
-  also?: () => bigint[],
+  also: Record<string, () => bigint[]> = {},
 ): Promise<ListenerRound> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -48,22 +51,23 @@ export async function clientRound(
   await new Promise((r) => setTimeout(r, 200));
   const sorted = (times: bigint[]) => times.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const seen = sorted(zeros());
-  const seenAlso = also && sorted(also());
+  const seenAlso = Object.entries(also).map(([name, times]) => [name, sorted(times())] as const);
   const ms = (ns: bigint) => Number(ns) / 1e6;
   const after = (list: bigint[], start: bigint) => {
     const zero = list.find((t) => t >= start);
     return zero === undefined ? NaN : ms(zero - start);
   };
-  const round: ListenerRound = { answered: [], zeroed: [], floor: [], ...(seenAlso ? { also: [] } : {}) };
+  const round: ListenerRound = { answered: [], zeroed: [], floor: [] };
+  if (seenAlso.length > 0) round.also = Object.fromEntries(seenAlso.map(([name]) => [name, []]));
   for (const [from, to] of stops) {
     const start = BigInt(from);
     round.answered.push(ms(BigInt(to) - start));
     round.zeroed.push(after(seen, start));
-    if (seenAlso) round.also!.push(after(seenAlso, start));
+    for (const [name, times] of seenAlso) round.also![name]!.push(after(times, start));
   }
   for (const [from, to] of floors) round.floor.push(ms(BigInt(to) - BigInt(from)));
   // Unseen zeros (NaN) last: a p99 that falls on one shows it.
-  for (const list of [round.answered, round.zeroed, round.floor, round.also ?? []])
+  for (const list of [round.answered, round.zeroed, round.floor, ...Object.values(round.also ?? {})])
     list.sort((a, b) => (Number.isNaN(a) ? 1 : Number.isNaN(b) ? -1 : a - b));
   return round;
 }

@@ -95,6 +95,19 @@ function watchLine(line: SharedArrayBuffer) {
   return { times, close: () => worker.terminate() };
 }
 
+/** A thread subscribed to `topic` that notes when each message reached it; resolves once it is subscribed. */
+async function watchMqtt(url: string, topic: string) {
+  const out = new BigInt64Array(new SharedArrayBuffer(8 * 100_000));
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const worker = spawnTsWorker(new URL('./stop-mqtt-watcher.ts', import.meta.url), {
+    workerData: { url, topic, out: out.buffer, ready: ready.buffer },
+  });
+  worker.unref();
+  await waitFor(() => Atomics.load(ready, 0) === 1, 'the bare MQTT subscriber to subscribe');
+  const times = () => Array.from(out.subarray(1, 1 + Math.min(Number(Atomics.load(out, 0)), out.length - 1)));
+  return { times, close: () => worker.terminate() };
+}
+
 /** What the stop listener's thread and the operator's client ran with (the kernel's words), for the notes. */
 const scheduling = { listener: 'unknown', client: 'unknown' };
 
@@ -131,6 +144,7 @@ export async function run(): Promise<BenchResult[]> {
   const floorUrl = `http://127.0.0.1:${(floorServer.address() as AddressInfo).port}/`;
   const { daemon, codec } = started;
   const watcher = watchLine(daemon.robotStop.stopLine);
+  const bare = await watchMqtt(broker.url, `${PREFIX}/intents`);
   try {
     const url = daemon.ports.get(PORTS.api)!.url!;
     const file = readApiFile(daemon.dataDir)!;
@@ -170,7 +184,7 @@ export async function run(): Promise<BenchResult[]> {
       prefix: PREFIX,
       keyFile,
     };
-    const zeros = { line: seen.line, twist: () => seen.zeros };
+    const zeros = { line: seen.line, twist: () => seen.zeros, mqtt: bare.times };
     const paths = Object.keys(STOP_PATHS) as StopPath[];
     const measure = async (): Promise<Times> => {
       const rounds: Times[] = [];
@@ -195,6 +209,7 @@ export async function run(): Promise<BenchResult[]> {
     return results;
   } finally {
     await watcher.close();
+    await bare.close();
     floorServer.close();
     await started.stop();
     await broker.cleanup();

@@ -89,6 +89,7 @@ const client: MqttClient = connect(data.url, {
   keepalive: data.keepaliveS,
   connectTimeout: data.connectTimeoutMs,
   reconnectPeriod: 0,
+  resubscribe: false, // subscribed at every connect below
   properties: { sessionExpiryInterval: 0, maximumPacketSize: data.maxIntentBytes + 64 * 1024 },
   ...(data.username ? { username: data.username } : {}),
   ...(data.password ? { password: data.password } : {}),
