@@ -5,6 +5,7 @@ import { closeWorker, spawnTsWorker, StopLine, workerEntry } from '../daemon/uti
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { COUNTER_PROPERTY } from './command-signature.ts';
 import { commandCounterPath } from './command-signature-counter.ts';
+import { stopIntentId } from './stop-intent.ts';
 import type { CentralTopics } from './topics.ts';
 import type {
   FromStopConnection,
@@ -104,9 +105,9 @@ export const spawnStopConnection = (data: StopConnectionData): Worker =>
  * link does (central's key, this robot, a counter not taken, its expiry) and marks it on the stop line at once: the
  * control loops' threads and the sim hold from their next tick, whatever the event loop is doing. The main thread then
  * halts as the link's reader does for a stop (IntentIntake.haltFirst) and takes the line's mark; the link reads the
- * same intent on its own connection, runs and acks it as any. Whichever reads a stop first, the main thread halts for
- * it once: the stops it halted for are kept by their signed counter, and the link's counters go to the thread, which
- * refuses them from then on (a replay that the link took while this connection was down marks nothing).
+ * same intent on its own connection, runs and acks it as any. Whichever reads a stop first marks the line and halts,
+ * once: the stops halted for are kept by their signed counter, and the link's counters go to the thread, which refuses
+ * them from then on (a replay that the link took while this connection was down marks nothing).
  */
 export class StopConnection {
   readonly #data: StopConnectionData;
@@ -151,15 +152,24 @@ export class StopConnection {
   }
 
   /**
-   * The link read a command central's key verified (or the file's opt-out took): a stop intent halts unless this path
-   * halted for it already; its counter goes to the thread either way.
+   * The link read a command central's key verified (or the file's opt-out took): a stop intent is marked on the line
+   * and halts unless the thread's path did so already; its counter goes to the thread either way.
    */
   linkRead(payload: Buffer, packet: IPublishPacket): void {
     const counter = packet.properties?.userProperties?.[COUNTER_PROPERTY];
     // Unsigned (the file's opt-out): this path never takes one, so the link halts for it as ever.
     if (typeof counter !== 'string') return this.#halt(payload, packet);
     this.#worker?.postMessage({ type: 'seen', counter } satisfies ToStopConnection);
-    if (this.#remember(counter)) this.#halt(payload, packet);
+    if (!this.#remember(counter)) return;
+    // Read here first (the thread's copy comes later, or never while its connection is down): the line is marked here,
+    // so each of central's stops reaches it once, whichever path read it first.
+    if (stopIntentId(payload, packet.retain, this.#data.maxIntentBytes) === undefined) return;
+    this.#line.stoppedOffLoop();
+    try {
+      this.#halt(payload, packet);
+    } finally {
+      this.#line.taken();
+    }
   }
 
   status(): StopConnectionStatus {

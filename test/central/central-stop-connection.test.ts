@@ -79,14 +79,17 @@ describe("central's stop connection", () => {
     const ackOf = (id: string) =>
       waitForValue(() => central.acks().find((a) => a.intent_id === id && a.status !== 'pending'), `the ack of ${id}`);
 
-    // A stop taken before, with the loop running: both paths read it; its replay below is refused by each.
+    // A stop taken before, with the loop running: both paths read it, and whichever read it first marked the line; its
+    // replay below is refused by each.
     const first = signedStop();
+    const stopsAtFirst = line.stops;
     await central.client.publishAsync(INTENTS, first.payload, {
       qos: 1,
       properties: { userProperties: first.userProperties },
     });
     await ackOf(first.id);
     await waitFor(() => line.pending === 0, 'the first stop to be taken');
+    expect(line.stops).toBeGreaterThan(stopsAtFirst);
 
     // Central's signature of another stop, on this one.
     const forgedIntent = skillIntent('stop', {});
