@@ -5,7 +5,7 @@ import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
 // listener's are, each round beside them: the CLI's and the page's go to the stop listener and wait for the daemon's
 // report, MCP's goes where an MCP client is sent (mcp_url: the listener's /mcp) and is answered by the gateway with
 // its report, central's comes in on the stop connection's thread (central.stop_connection) and on the link, which
-// acks it.
+// acks it, and a robot process's Zenoh get of agent/stop is answered on the stop listener's thread.
 
 /**
  * Where a path's stop shows: the stop line (what the control loops' threads and the sim read), a zero Twist, or (for
@@ -14,7 +14,10 @@ import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
  */
 type Zero = 'line' | 'twist' | 'mqtt';
 
-export const STOP_PATHS: Record<'cli' | 'page' | 'mcp' | 'central', { what: string; zero: Zero; also?: Zero[] }> = {
+export const STOP_PATHS: Record<
+  'cli' | 'page' | 'mcp' | 'central' | 'zenoh',
+  { what: string; zero: Zero; also?: Zero[] }
+> = {
   // POST /stop?report=full to the stop listener; the page's adds its Origin.
   cli: { what: 'CLI stop', zero: 'line' },
   page: { what: 'page STOP', zero: 'line' },
@@ -22,6 +25,8 @@ export const STOP_PATHS: Record<'cli' | 'page' | 'mcp' | 'central', { what: stri
   mcp: { what: 'MCP stop tool', zero: 'line' },
   // Signed, MQTT QoS 1: the stop line from the stop connection's thread, then the main thread's zero Twist.
   central: { what: 'central stop intent', zero: 'line', also: ['twist', 'mqtt'] },
+  // A Zenoh get of agent/stop (an e-stop node's), answered by its first reply: the stop listener's own session.
+  zenoh: { what: 'Zenoh agent/stop', zero: 'line' },
 };
 
 export type StopPath = keyof typeof STOP_PATHS;
@@ -37,6 +42,8 @@ export interface PathTargets {
   prefix: string;
   /** Central's private key (PEM), which the robot pins. */
   keyFile: string;
+  /** The remote-api bridge's WebSocket, for a Zenoh client of the robot's graph. */
+  zenohUrl: string;
 }
 
 /** `n` stops by `path`: each one's answer (central's: its PUBACK) and its zero as `zeros` saw it, ms. */
@@ -56,6 +63,8 @@ export function pathRound(
       return clientRound('stop-client-child.ts', [to.stopUrl, to.floorUrl, count, 'page', to.apiUrl], seen);
     case 'mcp':
       return clientRound('stop-client-child.ts', [to.mcpUrl, to.floorUrl, count, 'mcp'], seen);
+    case 'zenoh':
+      return clientRound('stop-zenoh-child.ts', [to.zenohUrl, to.floorUrl, count], seen);
     case 'central':
       return clientRound(
         'stop-central-child.ts',
@@ -139,8 +148,9 @@ export function pathRows(
       ],
     },
     {
-      // Central's answer is its ack, sent once the run is durable; the others' carry the daemon's report.
-      name: `${under}: ${what} ${path === 'central' ? 'acked' : 'answered with report'} (p99)`,
+      // Central's answer is its ack, sent once the run is durable; Zenoh's is the listener's own; the others' carry the
+      // daemon's report.
+      name: `${under}: ${what} ${path === 'central' ? 'acked' : path === 'zenoh' ? 'answered' : 'answered with report'} (p99)`,
       ours: percentile(times.answered, 99),
       baseline: {
         name: 'listener answered, same rounds',

@@ -13,6 +13,7 @@ import { testCommandKeyFile } from '../test/helpers/command-key.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { startBroker } from '../test/helpers/mosquitto.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
 import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 import type { ListenerRound } from './stop-listener-rounds.ts';
 import { mergedPath, pathRound, pathRows, STOP_PATHS, type PathTargets, type StopPath } from './stop-paths.ts';
@@ -113,6 +114,16 @@ const scheduling = { listener: 'unknown', client: 'unknown' };
 
 export async function run(): Promise<BenchResult[]> {
   const broker = await startBroker();
+  // The robot's Zenoh graph (a router and the remote-api bridge), where agent/stop is a queryable.
+  const zenoh = await ZenohNetwork.create();
+  const cleanup = async () => {
+    await zenoh.close();
+    await broker.cleanup();
+  };
+  await zenoh.start().catch(async (error: unknown) => {
+    await cleanup();
+    throw error;
+  });
   const started = await startDaemon(
     {
       robot: { id: ROBOT, fleet: FLEET },
@@ -123,10 +134,11 @@ export async function run(): Promise<BenchResult[]> {
       // Central's stops come 40 a round: none refused for the link's rate (a refused one halts all the same).
       // central.stop_connection: its stops reach the stop line from a thread of their own.
       central: centralConfig(broker.url, { rate_limits: { intents_per_min: 1_000_000 }, stop_connection: true }),
+      zenoh: { enabled: true, endpoint: zenoh.wsUrl, queries: ['agent/stop'] },
     },
     'bench-stop-',
   ).catch(async (error: unknown) => {
-    await broker.cleanup();
+    await cleanup();
     throw error;
   });
   await waitOnline(started.daemon);
@@ -183,6 +195,7 @@ export async function run(): Promise<BenchResult[]> {
       broker: broker.url,
       prefix: PREFIX,
       keyFile,
+      zenohUrl: zenoh.wsUrl,
     };
     const zeros = { line: seen.line, twist: () => seen.zeros, mqtt: bare.times };
     const paths = Object.keys(STOP_PATHS) as StopPath[];
@@ -199,6 +212,16 @@ export async function run(): Promise<BenchResult[]> {
     };
     await stops(url, floorUrl, seen); // warm-up
     await stops(stopUrl, floorUrl, seen, 'listener');
+    // The listener's session declares agent/stop a moment after the daemon starts.
+    await waitFor(
+      () =>
+        pathRound('zenoh', 1, targets, zeros).then(
+          () => true,
+          () => false,
+        ),
+      "agent/stop over Zenoh to be answered on the stop listener's thread",
+      60_000,
+    );
     for (const path of paths) await pathRound(path, 5, targets, zeros);
     const results: BenchResult[] = [];
     for (const load of LOADS) {
@@ -212,7 +235,7 @@ export async function run(): Promise<BenchResult[]> {
     await bare.close();
     floorServer.close();
     await started.stop();
-    await broker.cleanup();
+    await cleanup();
   }
 }
 
