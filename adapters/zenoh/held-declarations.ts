@@ -37,14 +37,21 @@ export class HeldDeclarations {
   /** Holds what `make` declares on each session, undeclared through its own `undeclare()`. */
   holdUndeclarable(what: string, make: (session: Session) => Promise<{ undeclare(): Promise<void> }>): Handle {
     let undeclare: (() => Promise<void>) | undefined;
+    // Closed while it was being declared (agent/stop's queryable handed to the stop listener's thread as the link came
+    // up): undeclared once made, else it would answer beside the other for as long as the session lasts.
+    let closed = false;
     return this.hold({
       what,
       declare: async (session) => {
         const declared = await make(session);
+        if (closed) return declared.undeclare();
         undeclare = () => declared.undeclare();
       },
       forget: () => (undeclare = undefined),
-      undeclare: async () => undeclare?.(),
+      undeclare: async () => {
+        closed = true;
+        return undeclare?.();
+      },
     });
   }
 
