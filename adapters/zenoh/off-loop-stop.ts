@@ -25,8 +25,8 @@ export interface OffLoopStopOptions {
  * zero command on each velocity topic the bridge publishes (`setTargets`), and serves agent/stop where this link
  * serves it (stop-doors.ts), so neither waits for the main loop. agent/stop is served there while a listener runs
  * (RobotStopAuthority.offLoopTaker), and on the main loop while none does (api.stop_listener off, the API not
- * running): never on both, which would answer a request twice. Between the two it is served by neither for as long
- * as the thread takes to declare it.
+ * running, its thread down until it starts again): never on both, which would answer a request twice. Handed to the
+ * thread, it is served by neither for as long as the thread takes to declare it.
  */
 export class OffLoopStop {
   readonly #name: string;

@@ -214,6 +214,10 @@ export class StopListener {
       'stop listener: its thread exited; starting it again (POST /stop on the API still stops the robot meanwhile)',
     );
     this.#worker = undefined;
+    // No thread takes stops until it is back: what it served off the loop (agent/stop over Zenoh) goes back to the
+    // main loop meanwhile, and comes to the thread again when it listens.
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     setTimeout(() => {
       if (!this.#closing)
         this.start().catch((error: Error) =>
