@@ -31,6 +31,12 @@ export interface StopListenerMcpOptions {
 /** What a request may do without changing anything, so a page's request of it is not refused (as the API's hook). */
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * How long a request with stop calls waits for the gateway to hold them before it goes on regardless: its stops are
+ * on the line already, and a gateway that holds none takes them again (a second stop, never none).
+ */
+const TAKEN_WAIT_MS = 10_000;
+
 /** Headers of one hop (RFC 9110 7.6.1), not passed on either way. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
 /** Also not passed on to the API: the body's length is its own, its 100-continue was answered here. */
@@ -111,7 +117,13 @@ export class StopListenerMcp {
     if (jsonHazard(value)) return [];
     return stopCalls(value).map(({ id: call, reason }) => {
       const id = this.#take({ session, call }, reason);
-      return new Promise<void>((resolve) => this.#waiting.set(id, resolve));
+      return new Promise<void>((resolve) => {
+        const late = setTimeout(() => this.taken(id), TAKEN_WAIT_MS);
+        this.#waiting.set(id, () => {
+          clearTimeout(late);
+          resolve();
+        });
+      });
     });
   }
 
