@@ -118,7 +118,15 @@ describe.each(DISTROS)('QoS between the daemon and an rclpy node on ROS 2 $name'
 
   it('reports a publisher it cannot hear (best_effort where it requests reliable) until that publisher leaves', async () => {
     await node.publisher('/q/strict', STRING, { reliability: 'best_effort' });
-    const problem = await waitForValue(async () => (await problems())['qos /q/strict'], 'the qos problem', 60_000);
+    // Named by its node once discovery has the node's name (before it, the graph has only rmw's placeholder).
+    const problem = await waitForValue(
+      async () => {
+        const said = (await problems())['qos /q/strict'];
+        return said?.includes(`/${rclpyName} `) ? said : undefined;
+      },
+      'the qos problem naming the node',
+      60_000,
+    );
     expect(problem).toBe(
       `ROS topic /q/strict: /${rclpyName} offers best_effort, and the daemon's subscription requests reliable ` +
         'volatile: ROS 2 delivers none of those messages (incompatible QoS: reliability). Set reliability: ' +
