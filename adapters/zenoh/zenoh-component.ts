@@ -1,3 +1,5 @@
+// Over 400 lines because it is the one lifecycle of a link's parts (session, graph, bridges both ways, queries,
+// services, actions, the off-loop stop) and its status; each part is a module of its own, started and closed here.
 import { randomInt } from 'node:crypto';
 import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/config/index.ts';

@@ -1,3 +1,5 @@
+// Over 400 lines because a loop's lifecycle (start, crash and restart, stop with its safe action) is one, whether a
+// thread or a process runs it; the runner, intake, state and metrics are modules of their own.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
