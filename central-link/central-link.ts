@@ -1,3 +1,5 @@
+// Over 400 lines because it is the one lifecycle of the link's parts (connection, outbox, command router, heartbeat,
+// sync, the stop connection) and its status; each part is a module of its own, started and closed here.
 import { CommandRates } from './command-rate.ts';
 import { redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
