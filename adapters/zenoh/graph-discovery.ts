@@ -55,9 +55,15 @@ export class GraphDiscovery {
     this.#onChange = onChange;
   }
 
-  /** A new session: tokens heard from now on belong to it; the rest go after `settleMs`. */
-  resync(settleMs: number): void {
-    const generation = ++this.#generation;
+  /** A new session opens: tokens heard from now on belong to it. */
+  newSession(): void {
+    this.#generation++;
+    clearTimeout(this.#settleTimer);
+  }
+
+  /** The new session's declarations are in: the tokens it has not announced within `settleMs` go. */
+  settle(settleMs: number): void {
+    const generation = this.#generation;
     clearTimeout(this.#settleTimer);
     this.#settleTimer = setTimeout(() => {
       for (const [key, known] of this.#known) if (known.generation < generation) this.#forget(key);

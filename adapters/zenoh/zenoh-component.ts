@@ -204,8 +204,10 @@ export class ZenohComponent implements Component, MetricsProvider {
         this.#discovery.token(sample.keyexpr().toString(), sample.kind() === this.#zenoh!.SampleKind.PUT);
       }),
     );
+    // Before the liveliness subscriber is declared again: the tokens its history brings belong to the new session.
+    this.#link.onOpen(() => this.#discovery.newSession());
     this.#link.onUp(() => {
-      this.#discovery.resync(this.#settings.history_settle_ms);
+      this.#discovery.settle(this.#settings.history_settle_ms);
       // As rmw_zenoh does at start: the liveliness subscriber's history alone missed tokens through the bridge.
       this.#link.livelinessGet(this.#mapping.livelinessKey, this.#settings.response_timeout_ms).then(
         (keys) => keys.forEach((key) => this.#discovery.token(key, true)),

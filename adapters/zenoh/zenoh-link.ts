@@ -60,6 +60,7 @@ export class ZenohLink {
   #running: Promise<void> | undefined;
   #lost: (() => void) | undefined;
   #upListeners = new Set<(session: Session) => void>();
+  #openListeners = new Set<() => void>();
   readonly counters = {
     opens: 0,
     openFailures: 0,
@@ -136,6 +137,15 @@ export class ZenohLink {
     this.#lost?.();
     await this.#running;
     this.#setState('closed');
+  }
+
+  /**
+   * Calls `listener` as each new session opens, before anything held is declared on it: what a declaration hears
+   * (a liveliness subscriber's history) comes after it.
+   */
+  onOpen(listener: () => void): () => void {
+    this.#openListeners.add(listener);
+    return () => this.#openListeners.delete(listener);
   }
 
   /** Calls `listener` with each new session, after everything held has been declared on it. */
@@ -408,6 +418,7 @@ export class ZenohLink {
       const info = await session.info();
       this.#zid = info.zid().toString();
       this.counters.routers = info.routersZid().length;
+      for (const listener of this.#openListeners) listener();
       await this.#declarations.declareAll(session, zenoh);
       this.counters.opens++;
       this.#session = session;

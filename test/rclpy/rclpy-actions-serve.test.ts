@@ -36,10 +36,21 @@ describe.each(ROS2_DISTROS)("rclpy clients' goals at the daemon's action on ROS 
     const { actions } = JSON.parse(stdout) as { actions: { name: string; onBus: boolean }[] };
     return actions.some((a) => a.name === ACTION && a.onBus);
   };
+  // It failed in CI with nothing to say why: what the daemon's Zenoh side saw goes in the error.
+  const waitOnBus = (ms: number) =>
+    waitFor(onBus, `${ACTION} on the bus`, ms).catch(async (error: unknown) => {
+      const zenoh = (await daemon.status()).components.zenoh;
+      const logs = daemon.process.logs.filter((l) => /zenoh/i.test(String(l.msg))).slice(-30);
+      throw new Error(
+        `${(error as Error).message}\nzenoh component: ${JSON.stringify(zenoh)}\n` +
+          `its log: ${logs.map((l) => JSON.stringify(l)).join('\n')}\n` +
+          `the Zenoh server: ${JSON.stringify(zenohServer.events)}`,
+      );
+    });
   const client = async (order: number, extra: Record<string, unknown> = {}) => {
     // A full run once saw three goals in a row rejected after one that ran: on a loaded machine the action can leave
     // the bus for a while (the Zenoh link opened again); these tests are about the goals, so each waits for it.
-    await waitFor(onBus, `${ACTION} on the bus`, 60_000);
+    await waitOnBus(60_000);
     const spec = { node: 'fibonacci_caller', role: 'fibonacci_client', action: ACTION, order, ...extra };
     const peer = await RclpyPeer.start(ros.python, env, spec);
     peers.push(peer);
@@ -67,15 +78,7 @@ describe.each(ROS2_DISTROS)("rclpy clients' goals at the daemon's action on ROS 
         zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { call: [ACTION] } },
       },
     );
-    // It failed once in CI after 60 s, with nothing to say why: what the daemon's Zenoh side saw goes in the error.
-    await waitFor(onBus, `${ACTION} on the bus`, 120_000).catch(async (error: unknown) => {
-      const zenoh = (await daemon.status()).components.zenoh;
-      const logs = daemon.process.logs.filter((l) => /zenoh/i.test(String(l.msg))).slice(-30);
-      throw new Error(
-        `${(error as Error).message}\nzenoh component: ${JSON.stringify(zenoh)}\n` +
-          `its log: ${logs.map((l) => JSON.stringify(l)).join('\n')}\nthe Zenoh server: ${JSON.stringify(zenohServer.events)}`,
-      );
-    });
+    await waitOnBus(120_000);
   }, 240_000);
 
   afterAll(async () => {
