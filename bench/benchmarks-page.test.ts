@@ -13,7 +13,7 @@ const result = (name: string, ours: number): BenchResult => ({
   notes: ['p50 1 us   p99 2 us'],
 });
 const ranAt = new Date('2026-11-24T05:00:00Z');
-const host = '2 cores, Test CPU, Node v20.0.0, load average 0.10, 0.20, 0.30';
+const host = '2-core Test CPU, Node v20.0.0, load 0.10/0.20/0.30';
 
 const page = `# Benchmarks
 
@@ -41,7 +41,7 @@ describe('npm run bench writes docs/benchmarks.md', () => {
     expect(out).not.toContain('old bus figures');
     expect(out.startsWith('# Benchmarks\n\nHand-written header.\n\n<!-- bench:results -->\n')).toBe(true);
     expect(out.endsWith('<!-- /bench:results -->\n\n## Earlier figures\n\nHand-written notes.\n')).toBe(true);
-    expect(out).toContain(`Run 2026-11-24 05:00 UTC on ${host}: \`npm run bench -- bus\`.`);
+    expect(out).toContain(`2026-11-24 05:00 UTC, ${host}: \`npm run bench -- bus\`.`);
     // each figure beside its baseline, the ratio, and the goal with whether it was met; a | in a cell does not
     // split the table
     expect(out).toContain(

@@ -16,13 +16,16 @@ export interface BenchSection {
 const START = '<!-- bench:results -->';
 const END = '<!-- /bench:results -->';
 
-/** The machine a figure was measured on, in the words the page uses: cores, CPU, Node, load at the start. */
+/**
+ * The machine a figure was measured on, as the page writes it: `2-core AMD EPYC, Node v24.21.0, load 1.47/2.65/4.22`
+ * (the load averages over 1, 5 and 15 minutes, taken at the start).
+ */
 export function describeHost(): string {
   const cpu = cpus();
   const load = loadavg()
     .map((l) => l.toFixed(2))
-    .join(', ');
-  return `${cpu.length} cores, ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${load}`;
+    .join('/');
+  return `${cpu.length}-core ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load ${load}`;
 }
 
 export function formatNumber(n: number): string {
@@ -60,7 +63,7 @@ export function formatSection({ name, results, ranAt, host, error }: BenchSectio
     `<!-- bench:${name} -->`,
     `### ${name}`,
     '',
-    `Run ${when} on ${host}: \`npm run bench -- ${name}\`.`,
+    `${when}, ${host}: \`npm run bench -- ${name}\`.`,
     '',
     ...(error === undefined ? [] : [`**Failed**: ${cell(error)}`, '']),
     '| benchmark | ours | baseline | ratio | goal: met |',
