@@ -20,6 +20,11 @@ export interface BulkLaneOptions extends BulkLaneLinkSettings {
   spawn?: (data: BulkLaneWorkerData) => Worker;
   /** How long a close waits for the thread to close its session before it is terminated. */
   closeTimeoutMs?: number;
+  /**
+   * Starts the thread with the first publisher or subscriber declared after start(), rather than at start(): the lane
+   * of a link that has frames only when the graph shows them runs no thread until then.
+   */
+  onDemand?: boolean;
 }
 
 // The thread loads zenoh-ts's .wasm as Node 20 does under this flag, instead of registering a loader hook: on Node
@@ -82,6 +87,11 @@ export class BulkLane {
   #log: Logger;
   #spawn: (data: BulkLaneWorkerData) => Worker;
   #closeTimeoutMs: number;
+  #onDemand: boolean;
+  /** start() was called: a declaration may start the thread. */
+  #started = false;
+  /** The thread was started once; from then on its exits restart it. */
+  #inUse = false;
   #worker: Worker | undefined;
   #threadId: number | undefined;
   /** Counters of the threads that exited, to which the live thread's are added. */
@@ -103,7 +113,7 @@ export class BulkLane {
   #startedAt = 0;
 
   constructor(options: BulkLaneOptions) {
-    const { log, spawn = spawnLaneWorker, closeTimeoutMs = 3000 } = options;
+    const { log, spawn = spawnLaneWorker, closeTimeoutMs = 3000, onDemand = false } = options;
     const { endpoint, openTimeoutMs, responseTimeoutMs, keepaliveMs, reconnectMinMs, reconnectMaxMs } = options;
     this.endpoint = endpoint;
     this.#settings = { endpoint, openTimeoutMs, responseTimeoutMs, keepaliveMs, reconnectMinMs, reconnectMaxMs };
@@ -111,6 +121,12 @@ export class BulkLane {
     this.#log = log;
     this.#spawn = spawn;
     this.#closeTimeoutMs = closeTimeoutMs;
+    this.#onDemand = onDemand;
+  }
+
+  /** Whether its thread was started: an on-demand lane nothing was declared on has neither a thread nor a session. */
+  get inUse(): boolean {
+    return this.#inUse;
   }
 
   get state(): LinkState {
@@ -136,7 +152,8 @@ export class BulkLane {
   }
 
   start(): void {
-    if (this.#worker === undefined && !this.#closing) this.#startThread();
+    this.#started = true;
+    if (!this.#onDemand || this.#publishers.size + this.#subscribers.size > 0) this.#use();
   }
 
   async close(): Promise<void> {
@@ -166,6 +183,7 @@ export class BulkLane {
     const wire: WirePublisherOptions = { ...rest, ...(encoding !== undefined ? { encoding: String(encoding) } : {}) };
     this.#publishers.set(id, { key, options: wire });
     this.#post({ type: 'declare', id, key, options: wire });
+    this.#use();
     return {
       key,
       close: async () => {
@@ -183,6 +201,7 @@ export class BulkLane {
     const id = this.#nextId++;
     this.#subscribers.set(id, { key, maxBytes, onSample });
     this.#post({ type: 'subscribe', id, key, maxBytes });
+    this.#use();
     return {
       close: async () => {
         if (this.#subscribers.delete(id)) this.#post({ type: 'unsubscribe', id });
@@ -216,6 +235,13 @@ export class BulkLane {
 
   #post(message: ToLane): void {
     this.#worker?.postMessage(message);
+  }
+
+  /** Starts the thread once the lane is started and in use; later threads are started by #again. */
+  #use(): void {
+    if (!this.#started || this.#inUse || this.#closing) return;
+    this.#inUse = true;
+    this.#startThread();
   }
 
   #startThread(): void {

@@ -6,7 +6,7 @@ import type { GraphDiscovery } from './graph-discovery.ts';
 import type { BulkLane } from './bulk-lane.ts';
 import { InboundTopic } from './inbound-topic.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
-import { isBulk } from './publisher-qos.ts';
+import { onLaneThread } from './publisher-qos.ts';
 import type { TopicCap } from './topic-cap.ts';
 import type { ZenohLink } from './zenoh-link.ts';
 
@@ -18,7 +18,7 @@ export interface InboundBridgeOptions {
   link: ZenohLink;
   /** The session for the graph's topics coming in (zenoh.receive_lane), if one. */
   receiveLink: ZenohLink | undefined;
-  /** The bulk lane's thread (zenoh.bulk_lane_thread), if one: bulk topics come in there. */
+  /** The bulk lane's thread (zenoh.bulk_lane_thread), if one: bulk topics and frames come in there. */
   bulkLane: BulkLane | undefined;
   mapping: Mapping;
   codec: MessageCodec;
@@ -132,7 +132,9 @@ export class InboundBridge {
       const inbound = new InboundTopic({
         link: this.#link,
         ...(this.#receiveLink ? { dataLink: this.#receiveLink } : {}),
-        ...(this.#bulkLane && isBulk(this.#settings.topic_qos, name) ? { lane: this.#bulkLane } : {}),
+        ...(this.#bulkLane && onLaneThread(this.#settings.topic_qos, name, topic.rosType)
+          ? { lane: this.#bulkLane }
+          : {}),
         bus: this.#ctx.bus,
         mapping: this.#mapping,
         topic,

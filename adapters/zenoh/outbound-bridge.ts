@@ -3,12 +3,12 @@ import type { SideRelays, ZenohSettings } from '../../daemon/config/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
 import type { RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import { governedTopics, TWIST_STAMPED, VELOCITY_TYPES, zeroVelocity } from '../../daemon/policy/index.ts';
-import type { BulkLane } from './bulk-lane.ts';
+import { BulkLane } from './bulk-lane.ts';
 import { CurrentGid } from './current-gid.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import type { OffLoopStop } from './off-loop-stop.ts';
 import { OutboundTopic } from './outbound-topic.ts';
-import { publisherQos } from './publisher-qos.ts';
+import { FRAME_TYPES, publisherQos } from './publisher-qos.ts';
 import { relayGuard } from './relay-side.ts';
 import type { StopZeroTarget } from './stop-zero.ts';
 import type { ZenohLink } from './zenoh-link.ts';
@@ -150,7 +150,7 @@ export class OutboundBridge {
     });
     const out = new OutboundTopic({
       link,
-      ...(bulk && this.#bulkLink ? { dataLink: this.#bulkLink } : {}),
+      ...(this.#laneFor(bulk, type) ? { dataLink: this.#bulkLink! } : {}),
       bus: this.#ctx.bus,
       mapping,
       node,
@@ -203,5 +203,14 @@ export class OutboundBridge {
 
   close(): Promise<void>[] {
     return [...this.topics.values()].map((t) => t.close());
+  }
+
+  /**
+   * Whether a topic's samples go out on the bulk lane: a bulk topic's, and frames where the lane is a thread (a
+   * relayed frame's bytes, shared by the lane that received them, are then put by reference).
+   */
+  #laneFor(bulk: boolean, type: string): boolean {
+    if (this.#bulkLink === undefined) return false;
+    return bulk || (FRAME_TYPES.has(type) && this.#bulkLink instanceof BulkLane);
   }
 }

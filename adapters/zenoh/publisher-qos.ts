@@ -15,11 +15,27 @@ const PRIORITY: Record<string, keyof ZenohModule['Priority']> = {
 
 const BULK = new Set(['data_low', 'background']);
 
+/**
+ * The types whose samples are frames: a camera's image (640 x 480 rgb8 is 921 KB), a compressed one (tens to
+ * hundreds of KB), a depth camera's or a lidar's cloud. Their samples take the bulk lane's thread whatever their
+ * topic's priority, so that none is decoded or copied on the daemon's event loop.
+ */
+export const FRAME_TYPES: ReadonlySet<string> = new Set([
+  'sensor_msgs/msg/Image',
+  'sensor_msgs/msg/CompressedImage',
+  'sensor_msgs/msg/PointCloud2',
+]);
+
 /** Whether a topic is bulk (its first matching `topic_qos` entry at priority data_low or background): its samples
  * go through the bulk lane, both ways. */
 export function isBulk(overrides: readonly ZenohTopicQosSettings[], topic: string): boolean {
   const priority = overrides.find((q) => compileTopicGlob(q.topic)(topic))?.priority;
   return priority !== undefined && BULK.has(priority);
+}
+
+/** Whether a topic's samples go through the bulk lane's thread, where there is one: a bulk topic's, or frames. */
+export function onLaneThread(overrides: readonly ZenohTopicQosSettings[], topic: string, rosType: string): boolean {
+  return FRAME_TYPES.has(rosType) || isBulk(overrides, topic);
 }
 
 /**

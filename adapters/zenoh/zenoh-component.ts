@@ -124,9 +124,12 @@ export class ZenohComponent implements Component, MetricsProvider {
     // small one behind it before Zenoh's priorities can act.
     const bulk =
       settings.bulk_lane && settings.topic_qos.some((q) => q.priority === 'data_low' || q.priority === 'background');
-    // In a thread of its own (bulk_lane_thread): zenoh-ts encodes a put on the thread that calls it.
+    // In a thread of its own (bulk_lane_thread): zenoh-ts encodes a put on the thread that calls it. Camera frames
+    // take that thread whatever their priority, so with no bulk topic it starts with the first frame topic.
     const bulkOptions = { ...this.#linkOptions(settings, ctx), onState: undefined };
-    if (bulk) this.#bulkLink = settings.bulk_lane_thread ? new BulkLane(bulkOptions) : new ZenohLink(bulkOptions);
+    if (settings.bulk_lane && settings.bulk_lane_thread)
+      this.#bulkLink = new BulkLane({ ...bulkOptions, onDemand: !bulk });
+    else if (bulk) this.#bulkLink = new ZenohLink(bulkOptions);
     // A third for the graph's topics coming in: a session that sends (puts, requests) holds its incoming
     // samples up to 40 ms each time (docs/bridges.md, receive_lane).
     this.#receiveLink = settings.receive_lane
@@ -272,7 +275,7 @@ export class ZenohComponent implements Component, MetricsProvider {
   metrics(): MetricFamily[] {
     const families = zenohMetrics({
       link: this.#link,
-      bulkLink: this.#bulkLink,
+      bulkLink: this.#bulkInUse(),
       receiveLink: this.#receiveLink,
       inbound: this.#inbound.topics,
       outbound: this.#outbound.topics,
@@ -289,7 +292,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     const details = {
       mapping: this.#mapping.name,
       link: link.details(),
-      ...(this.#bulkLink ? { bulk_link: this.#bulkLink.details() } : {}),
+      ...(this.#bulkInUse() ? { bulk_link: this.#bulkInUse()!.details() } : {}),
       ...(this.#receiveLink ? { receive_link: this.#receiveLink.details() } : {}),
       inbound: Object.fromEntries(
         [...this.#inbound.topics].map(([name, t]) => [
@@ -315,7 +318,12 @@ export class ZenohComponent implements Component, MetricsProvider {
       actions: { ...this.#actions?.details(), serving: this.#servedActions.map((a) => a.name) },
       relays: relayDetails(this.#relays, this.#outbound.topics, this.#relayCounters),
     };
-    return { ...linkHealth(this.#link, { bulk: this.#bulkLink, receiving: this.#receiveLink }), details };
+    return { ...linkHealth(this.#link, { bulk: this.#bulkInUse(), receiving: this.#receiveLink }), details };
+  }
+
+  /** The bulk session, unless it is a lane whose thread no frame topic has started yet (it has no session). */
+  #bulkInUse(): ZenohLink | BulkLane | undefined {
+    return this.#bulkLink instanceof BulkLane && !this.#bulkLink.inUse ? undefined : this.#bulkLink;
   }
 
   #linkOptions(settings: ZenohSettings, ctx: ComponentContext) {

@@ -7,9 +7,10 @@ anything.
 
 Usage: ros2_dds_peer.py '<json spec>'   (CYCLONEDDS_URI pins it to loopback; the test sets it)
 spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
-  role "publisher":  {"topic": "/chatter", "type": "String"|"Twist"|"OccupancyGrid", "values": [...], "period_s": 0.1,
+  role "publisher":  {"topic": "/chatter", "type": "String"|"Twist"|"OccupancyGrid"|"Image", "values": [...], "period_s": 0.1,
                       "durability": "volatile"|"transient_local", "depth": 10, "history": "keep_last"|"keep_all",
-                      "repeat": true}; "qos": "dds_default" sets no policy but XCDR1 (DDS's defaults: KEEP_LAST 1,
+                      "repeat": true}; an Image value is {"width", "height", "seed"}: rgb8, byte i is (i + seed) % 256;
+                      "qos": "dds_default" sets no policy but XCDR1 (DDS's defaults: KEEP_LAST 1,
                       volatile, a writer reliable and a reader best effort); "type_hash": "RIHS01_..." puts it in
                       USER_DATA as rmw_cyclonedds_cpp does from Iron (`typehash=<hash>;`)
   role "subscriber": {"topic": ..., "type": ..., "durability": ...}   prints {"event": "received", "value": ...}
@@ -109,6 +110,17 @@ class OccupancyGrid_(IdlStruct, typename="nav_msgs::msg::dds_::OccupancyGrid_"):
 
 
 @dataclass
+class Image_(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
+    header: Header_
+    height: uint32
+    width: uint32
+    encoding: str
+    is_bigendian: uint8
+    step: uint32
+    data: sequence[uint8]  # given as bytes: packed in one struct.pack
+
+
+@dataclass
 class Trigger_Request_(IdlStruct, typename="std_srvs::srv::dds_::Trigger_Request_"):
     # rmw_cyclonedds_cpp's cdds_request_header_t comes first in every request and reply sample
     client_guid: uint64
@@ -204,6 +216,11 @@ def topic_qos_of(spec):
 def to_message(kind, value):
     if kind == "String":
         return String_(data=value)
+    if kind == "Image":
+        size, seed = value["width"] * value["height"] * 3, value["seed"]
+        row = bytes((i + seed) % 256 for i in range(256))
+        data = (row * (size // 256 + 1))[:size]
+        return Image_(Header_(Time_(0, 0), "camera"), value["height"], value["width"], "rgb8", 0, value["width"] * 3, data)
     if kind == "OccupancyGrid":
         origin = Pose_(Point_(0, 0, 0), Quaternion_(0, 0, 0, 1))
         info = MapMetaData_(Time_(0, 0), value["resolution"], value["width"], value["height"], origin)
@@ -232,7 +249,7 @@ def main():
     spec = json.loads(sys.argv[1])
     dp = DomainParticipant(spec["domain"])
     kind = spec.get("type", "String")
-    types = {"String": String_, "Twist": Twist_, "OccupancyGrid": OccupancyGrid_}
+    types = {"String": String_, "Twist": Twist_, "OccupancyGrid": OccupancyGrid_, "Image": Image_}
     readers, writers = [], []
     role = spec["role"]
     topic_qos = topic_qos_of(spec)
