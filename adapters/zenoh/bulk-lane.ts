@@ -92,6 +92,8 @@ export class BulkLane {
   #started = false;
   /** The thread was started once; from then on its exits restart it. */
   #inUse = false;
+  /** Puts made while an on-demand lane opens its first session: sent once it is up, answered false if it fails. */
+  #beforeFirstSession: (() => void)[] | undefined;
   #worker: Worker | undefined;
   #threadId: number | undefined;
   /** Counters of the threads that exited, to which the live thread's are added. */
@@ -122,6 +124,7 @@ export class BulkLane {
     this.#spawn = spawn;
     this.#closeTimeoutMs = closeTimeoutMs;
     this.#onDemand = onDemand;
+    if (onDemand) this.#beforeFirstSession = [];
   }
 
   /** Whether its thread was started: an on-demand lane nothing was declared on has neither a thread nor a session. */
@@ -210,6 +213,10 @@ export class BulkLane {
   }
 
   #put(id: number, payload: Uint8Array, attachment?: Uint8Array, timestamp?: Timestamp): Promise<boolean> {
+    // The publisher that started an on-demand lane could not know it was not there yet: its first puts wait for it.
+    const waiting = this.#beforeFirstSession;
+    if (waiting !== undefined && this.#state !== 'up')
+      return new Promise((resolve) => waiting.push(() => resolve(this.#put(id, payload, attachment, timestamp))));
     const worker = this.#worker;
     if (worker === undefined || this.#state !== 'up') return Promise.resolve(false);
     if (payload.buffer instanceof SharedArrayBuffer) {
@@ -341,6 +348,11 @@ export class BulkLane {
   #setState(state: LinkState, reason?: string): void {
     this.#state = state;
     this.#reason = reason;
+    const waiting = this.#beforeFirstSession;
+    if (waiting !== undefined && state !== 'connecting') {
+      this.#beforeFirstSession = undefined;
+      for (const put of waiting) put();
+    }
   }
 }
 
