@@ -17,6 +17,13 @@ export interface ZenohLinkOptions {
    * alive, and a quiet link is asked as any other.
    */
   keepaliveWhenQuiet?: boolean;
+  /**
+   * Acknowledges every read at once (ReadAcks), not only while a get is open: for a session that serves a query that
+   * must not wait (the stop listener's agent/stop). The remote-api bridge holds a query behind any frame of its that
+   * is not yet acknowledged (a keepalive's answer), and Linux delays that ACK by up to 40 ms on a socket that sends
+   * nothing meanwhile.
+   */
+  ackEveryRead?: boolean;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   log: Logger;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { OffLoopTake, OffLoopZeroSender } from '../../daemon/contract/index.ts';
+import type { OffLoopTake, OffLoopZeroSender, StatusFigures } from '../../daemon/contract/index.ts';
 import type { BulkLaneLinkSettings } from './bulk-lane-messages.ts';
 import { encodeAttachment } from './rmw-zenoh-keys.ts';
 import { serveStopDoors, type StopDoorsOptions } from './stop-doors.ts';
@@ -42,10 +42,11 @@ export async function openOffLoopZero(
   options: StopZeroOptions,
   log: Logger,
   take: OffLoopTake,
-): Promise<OffLoopZeroSender> {
+): Promise<OffLoopZeroSender & { details(): StatusFigures }> {
   const { link: settings, targets, attachments, doors } = options;
   const zenoh = await loadZenoh();
-  const link = new ZenohLink({ ...settings, log });
+  // Every read acknowledged at once: agent/stop's query is not held by the bridge behind a keepalive's answer.
+  const link = new ZenohLink({ ...settings, log, ackEveryRead: true });
   const publisherOptions = {
     congestionControl: zenoh.CongestionControl.BLOCK,
     reliability: zenoh.Reliability.RELIABLE,
@@ -69,6 +70,8 @@ export async function openOffLoopZero(
         );
       return targets.map((t) => t.topic);
     },
+    /** The session's figures (ZenohLink.details). */
+    details: () => link.details(),
     close: async () => {
       await Promise.all(served.map((h) => h.close()));
       await link.close();

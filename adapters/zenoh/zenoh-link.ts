@@ -39,6 +39,7 @@ export class ZenohLink {
   #responseTimeoutMs: number;
   #keepaliveMs: number;
   #keepaliveWhenQuiet: boolean;
+  #ackEveryRead: boolean;
   /** Callbacks run, for keepaliveWhenQuiet: a count, not a clock read, since it ticks for every sample. */
   #heard = 0;
   #reconnectMinMs: number;
@@ -69,7 +70,7 @@ export class ZenohLink {
     declareFailures: 0,
     routers: 0,
     keepalives: 0,
-    /** Reads acknowledged at once while a query was open (ReadAcks). */
+    /** Reads acknowledged at once while a query was open, or at every read with ackEveryRead (ReadAcks). */
     readAcks: 0,
   };
   /** Queries (gets) sent and not yet ended by their final or timeout. */
@@ -87,6 +88,7 @@ export class ZenohLink {
       responseTimeoutMs = 3000,
       keepaliveMs = 1000,
       keepaliveWhenQuiet = false,
+      ackEveryRead = false,
       reconnectMinMs = 250,
       reconnectMaxMs = 10_000,
     } = options;
@@ -96,6 +98,7 @@ export class ZenohLink {
     this.#responseTimeoutMs = responseTimeoutMs;
     this.#keepaliveMs = keepaliveMs;
     this.#keepaliveWhenQuiet = keepaliveWhenQuiet;
+    this.#ackEveryRead = ackEveryRead;
     this.#reconnectMinMs = reconnectMinMs;
     this.#reconnectMaxMs = reconnectMaxMs;
     this.#log = options.log;
@@ -383,7 +386,7 @@ export class ZenohLink {
     const zenoh = this.#zenoh!;
     new ReadAcks({
       socket,
-      open: () => this.#openQueries > 0,
+      open: () => this.#ackEveryRead || this.#openQueries > 0,
       ack: () => {
         this.counters.readAcks++;
         void session
