@@ -14,7 +14,8 @@ import { WorkerEndSummary } from './test/worker-watch-main.ts';
  *   checks what the first load leaves behind (in a shared worker an earlier file has loaded them already),
  *   and chunk-compression.test.ts decodes with wasm-lz4 directly (an earlier file's damaged chunk breaks it);
  * - the wall clock: nowNs (daemon/util/time.ts) re-reads Date.now once a second, so a file that steps a
- *   faked Date.now leaves the stamps of the next second off by the step (the files that fake it are listed).
+ *   faked Date.now leaves the stamps of the next second off by the step (the files that fake it are listed);
+ * - a mocked built-in module: a module an earlier file imported keeps the real one.
  * A new test file that does either belongs in this list.
  */
 const ISOLATED = [
@@ -28,6 +29,8 @@ const ISOLATED = [
   'daemon/policy/cmd-vel-gate.test.ts',
   'test/foundation/clock-steps*.test.ts',
   'test/system1/loop-clock-faults.test.ts',
+  // node:child_process mocked, to see what crosses a loop process's fork channel
+  'test/system1/loop-process-camera.test.ts',
 ];
 const EXCLUDE = ['node_modules/**', 'scratch/**'];
 

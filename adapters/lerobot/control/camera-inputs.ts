@@ -4,38 +4,53 @@ import { frameToInput } from '../vision/frame-tensor.ts';
 import type { ImageSlot } from './loop-plan.ts';
 
 /**
- * A loop thread's cameras: each frame slot (written by the main thread's FrameFeed) read into its image input only
- * when a new frame was written, once per frame, not per tick; and which inputs are unchanged since the policy last
- * ran here, so the runner leaves them as it holds them, normalized.
+ * A loop thread's cameras: each frame slot (written by the daemon's FrameFeed) read into its image input only when a
+ * new frame was written, once per frame, not per tick; and which inputs are unchanged since the policy last ran here,
+ * so the runner leaves them as it holds them, normalized. A frame being written is never waited for: the input keeps
+ * the frame it holds, with that frame's time, and the new one is read next tick.
  */
 export class CameraInputs {
   readonly #images: ImageSlot[];
   readonly #slots: FrameSlot[];
   /** Per camera: the slot's write count last read into its input. */
   readonly #read: number[] = [];
+  /** Per camera: the time of the frame its input holds (NaN: none yet). */
+  readonly #times: number[] = [];
+  /** Per camera: whether a write overlapped the last read, so the input may mix two frames. */
+  readonly #torn: boolean[] = [];
   /** Per camera: the write count the last run of the policy took. */
   readonly #run: number[] = [];
   readonly #unchanged = new Set<string>();
 
-  constructor(images: ImageSlot[], buffers: SharedArrayBuffer[]) {
+  constructor(images: ImageSlot[], buffers: ArrayBufferLike[]) {
     this.#images = images;
     this.#slots = images.map((image) => new FrameSlot(image.shape, buffers[image.slot]));
+    for (const image of images) {
+      this.#times[image.slot] = Number.NaN;
+      this.#torn[image.slot] = false;
+    }
   }
 
   /**
    * Reads each new frame into `inputs` and marks a camera whose frame is older than its limit (or missing) in
-   * `staleSeen`, with its age in `ages` (per topic, as the board's slices are).
+   * `staleSeen`, with its age in `ages` (per topic, as the board's slices are). A read that a write overlapped may
+   * have left the input half one frame, half the next: stale for this tick, read again the next.
    */
   gather(inputs: PolicyInputs, now: number, staleSeen: boolean[], ages: number[]): void {
     for (const image of this.#images) {
       const slot = this.#slots[image.slot]!;
       const writes = slot.writes();
-      let t: number;
-      if (writes !== this.#read[image.slot]) {
-        this.#read[image.slot] = writes;
+      if (writes !== this.#read[image.slot] && !slot.writing()) {
         const out = inputs[image.input]!;
-        t = slot.read((pixels, order) => frameToInput(pixels, order, image.image, out));
-      } else t = slot.time();
+        const t = slot.read((pixels, order) => frameToInput(pixels, order, image.image, out));
+        this.#torn[image.slot] = t === undefined;
+        if (t !== undefined) {
+          this.#read[image.slot] = writes;
+          this.#times[image.slot] = t;
+        }
+      }
+      const t = this.#times[image.slot]!;
+      if (this.#torn[image.slot]) staleSeen[image.topicIndex] = true;
       const age = now - t;
       if (Number.isNaN(t) || age > image.maxAgeMs) staleSeen[image.topicIndex] = true;
       ages[image.topicIndex] = Number.isNaN(t) ? Number.NaN : Math.max(age, ages[image.topicIndex] ?? 0);

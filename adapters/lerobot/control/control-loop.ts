@@ -117,8 +117,6 @@ export class ControlLoop {
     const plan = planLoop(name, this.#loop, spec);
     this.#plan = plan;
     const isolated = this.#loop.isolation === 'process';
-    if (isolated && plan.images.length > 0)
-      throw new Error(`control loop ${name}: isolation: process takes no camera inputs yet; use isolation: thread`);
     const layout = { lengths: plan.slots.map((s) => s.length) };
     const board = isolated
       ? new RelayedBoard(layout, (slot, values, timeMs) => this.#process?.observation(slot, values, timeMs))
@@ -155,7 +153,7 @@ export class ControlLoop {
       logIntervalMs: this.#logIntervalMs,
     } satisfies LoopProcessData;
     const worker: LoopRunner = isolated
-      ? await this.#startProcess(data, state)
+      ? await this.#startProcess(data, state, plan)
       : spawnLoopThread({
           ...data,
           stateBuffer: state.buffer,
@@ -167,7 +165,8 @@ export class ControlLoop {
     this.#worker = worker;
     await this.#ready(worker);
     this.#watchForCrash(worker);
-    intake.subscribe();
+    // A loop process's cameras go to the files it maps; a thread's to the slots it was given.
+    intake.subscribe(this.#process?.frameSinks);
     const topics = plan.topics.map((t) => t.topic);
     this.#log.info(
       {
@@ -211,9 +210,10 @@ export class ControlLoop {
     return port1;
   }
 
-  /** The loop's process, its inference thread's death (it runs there) told as a thread's is. */
-  async #startProcess(data: LoopProcessData, state: LoopState): Promise<LoopProcess> {
-    const loop = await LoopProcess.start({ data, state, stopLine: this.#stopLine }).catch((error: unknown) => {
+  /** The loop's process (with a frame file per camera), its inference thread's death told as a thread's is. */
+  async #startProcess(data: LoopProcessData, state: LoopState, plan: LoopPlan): Promise<LoopProcess> {
+    const { images } = plan;
+    const loop = await LoopProcess.start({ data, state, images, stopLine: this.#stopLine }).catch((error: unknown) => {
       this.#publisher?.close();
       throw new Error(`control loop ${this.name}: ${(error as Error).message}`);
     });

@@ -1,10 +1,16 @@
 import type { Bus, BusMessage, Subscription } from '../../../daemon/bus/index.ts';
 import { MessageCodec, type DefinitionsRegistry } from '../../../daemon/bus/index.ts';
 import { nowNs } from '../../../daemon/util/index.ts';
+import type { Frame } from '../vision/frame.ts';
 import { decodeFrame, ImageError, type FrameTarget } from '../vision/image-decode.ts';
 import { FrameSlot } from '../vision/frame-slot.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { ImageSlot } from './loop-plan.ts';
+
+/** Where a camera's decoded frames go: a frame slot in memory (a loop thread's) or a file (frame-file.ts). */
+export interface FrameSink {
+  write(frame: Frame, timeMs: number): void | Promise<void>;
+}
 
 export interface FrameFeedOptions {
   name: string;
@@ -16,30 +22,35 @@ export interface FrameFeedOptions {
 }
 
 /**
- * The main thread's side of a loop's cameras: each frame is decoded and resized to its input's size on
- * libuv's threads (sharp), then written once into its shared frame slot, which the loop's thread reads
- * straight into its input tensor. One decode per camera at a time: a frame that comes meanwhile waits, and
- * a newer one replaces it, so a slow decode drops frames instead of queueing them. A frame is stamped with
- * its age when it arrived, so time spent decoding counts toward its staleness.
+ * The main thread's side of a loop's cameras: each frame is decoded and resized to its input's size on libuv's threads
+ * (sharp), then written once into its sink: a shared frame slot, which the loop's thread reads straight into its input
+ * tensor, or a loop process's frame file. One decode per camera at a time: a frame that comes meanwhile waits, and a
+ * newer one replaces it, so a slow decode drops frames instead of queueing them. A frame is stamped with its age when
+ * it arrived, so time spent decoding counts toward its staleness.
  */
 export class FrameFeed {
-  readonly slots: FrameSlot[];
+  #slots: FrameSlot[] | undefined;
   #subs: Subscription[] = [];
   #closed = false;
 
-  constructor(private readonly options: FrameFeedOptions) {
-    this.slots = options.images.map((image) => new FrameSlot(image.shape));
+  constructor(private readonly options: FrameFeedOptions) {}
+
+  /** The cameras' frame slots, made on first use: a loop process's frames go to its files instead. */
+  get slots(): FrameSlot[] {
+    this.#slots ??= this.options.images.map((image) => new FrameSlot(image.shape));
+    return this.#slots;
   }
 
   get buffers(): SharedArrayBuffer[] {
-    return this.slots.map((s) => s.buffer);
+    return this.slots.map((s) => s.buffer as SharedArrayBuffer);
   }
 
-  subscribe(): void {
+  /** Decodes each camera's frames into its sink (by LoopPlan.images' slot): `sinks`, or this feed's frame slots. */
+  subscribe(sinks: FrameSink[] = this.slots): void {
     const { name, images, bus, definitions, onError } = this.options;
     const codec = new MessageCodec(definitions);
     for (const image of images) {
-      const slot = this.slots[image.slot]!;
+      const sink = sinks[image.slot]!;
       const spec = image.image;
       const target: FrameTarget = {
         width: spec.width,
@@ -57,7 +68,7 @@ export class FrameFeed {
             const frame = await decodeFrame(codec.decode(msg.type, msg.data), target);
             if (frame.order === 'depth16' && spec.dtype === 'uint8')
               throw new ImageError('bad_encoding', `16UC1 depth does not fit the uint8 input ${image.input}`);
-            if (!this.#closed) slot.write(frame, timeMs);
+            if (!this.#closed) await sink.write(frame, timeMs);
           } catch (error) {
             if (!this.#closed) onError(image.topic, error as Error);
           } finally {

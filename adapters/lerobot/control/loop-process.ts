@@ -1,10 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
+import type { FrameSink } from './frame-feed.ts';
+import { LoopFolder } from './loop-folder.ts';
+import type { ImageSlot } from './loop-plan.ts';
 import type { FromLoopProcess, LoopProcessData, LoopWorkerMessage, ToLoopProcess } from './loop-protocol.ts';
 import type { LoopState } from './loop-state.ts';
 import type { StopRelayData } from './stop-relay-worker.ts';
@@ -22,6 +23,8 @@ export interface LoopProcessOptions {
   state: LoopState;
   /** The daemon's stop line: relayed to the process by a thread of its own (stop-relay-worker.ts). */
   stopLine?: SharedArrayBuffer;
+  /** The loop's cameras (LoopPlan.images): each gets a frame file in the process's folder (frameSinks). */
+  images: ImageSlot[];
   /** Tests only: the process's entry (default loop-process-child.ts). */
   entry?: URL;
 }
@@ -40,40 +43,51 @@ type LoopProcessEvents = {
 /**
  * A control loop in a child process of its own (isolation: process), seen from the daemon's main thread as its
  * worker is for a thread: the same messages, `error` and `exit`. Observations go to it and its commands come back
- * over the fork channel; the daemon's stop line reaches it through a relay thread and a Unix socket, not through
- * this thread. Callers must `requestStop()` and wait for `exit` (or `terminate()`) before dropping it: its relay
- * thread and socket folder go with the process.
+ * over the fork channel; camera frames through files of its folder, which it maps (no frame crosses the channel);
+ * the daemon's stop line through a relay thread and a Unix socket, not through this thread. Callers must
+ * `requestStop()` and wait for `exit` (or `terminate()`) before dropping it: its relay thread and folder go with
+ * the process.
  */
 export class LoopProcess extends EventEmitter<LoopProcessEvents> {
   readonly #child: ChildProcess;
   readonly #state: LoopState;
   readonly #pings = new Map<number, () => void>();
+  readonly #folder: LoopFolder;
   #nextPing = 0;
 
-  private constructor(child: ChildProcess, relay: Worker | undefined, dir: string | undefined, state: LoopState) {
+  private constructor(child: ChildProcess, relay: Worker | undefined, folder: LoopFolder, state: LoopState) {
     super();
     this.#child = child;
+    this.#folder = folder;
     this.#state = state;
     child.on('message', (m: FromLoopProcess) => this.#received(m));
     child.on('error', (error) => this.#fail(new Error(`loop process: ${error.message}`)));
     child.once('exit', (code, signal) => {
       void relay?.terminate(); // the relay runs no model: safe to end at any point
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      void folder.remove();
       for (const answered of this.#pings.values()) answered();
       if (signal) this.#fail(new Error(`loop process ${child.pid} was killed by ${signal}`));
       this.emit('exit', code ?? 1);
     });
   }
 
-  /** Starts the stop relay (when there is a stop line), then the process, and sends it the loop to run. */
+  /**
+   * Makes the process's folder (its frame files), starts the stop relay (when there is a stop line), then the process,
+   * and sends it the loop to run.
+   */
   static async start(options: LoopProcessOptions): Promise<LoopProcess> {
-    const { data, state, stopLine, entry = workerEntry('adapters/lerobot/control/loop-process-child') } = options;
-    let dir: string | undefined;
+    const {
+      data,
+      state,
+      stopLine,
+      images,
+      entry = workerEntry('adapters/lerobot/control/loop-process-child'),
+    } = options;
+    const folder = await LoopFolder.create(images);
     let relay: Worker | undefined;
     let stopSocket: string | undefined;
     if (stopLine) {
-      dir = mkdtempSync(join(tmpdir(), 'auraison-loop-'));
-      stopSocket = join(dir, 'stop.sock');
+      stopSocket = join(folder.path, 'stop.sock');
       const { scheduling: policy, rt_priority: rtPriority, nice, cpu_affinity: cpus } = data.loop;
       relay = spawnTsWorker(workerEntry('adapters/lerobot/control/stop-relay-worker'), {
         workerData: {
@@ -82,8 +96,8 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
           scheduling: { policy, rtPriority, nice, cpus },
         } satisfies StopRelayData,
       });
-      await listening(relay).catch((error: unknown) => {
-        rmSync(dir!, { recursive: true, force: true });
+      await listening(relay).catch(async (error: unknown) => {
+        await folder.remove();
         throw error;
       });
     }
@@ -93,9 +107,14 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
       serialization: 'advanced', // typed arrays cross as they are
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const loop = new LoopProcess(child, relay, dir, state);
-    loop.#send({ kind: 'start', data, stopSocket });
+    const loop = new LoopProcess(child, relay, folder, state);
+    loop.#send({ kind: 'start', data: { ...data, frameFiles: folder.framePaths }, stopSocket });
     return loop;
+  }
+
+  /** Where the loop's cameras' frames go, by slot: the files its loop thread maps. */
+  get frameSinks(): FrameSink[] {
+    return this.#folder.frames;
   }
 
   /** The process's id, while it runs. */

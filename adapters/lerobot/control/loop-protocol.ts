@@ -20,6 +20,8 @@ export interface LoopWorkerData {
   boardLengths: number[];
   /** The cameras' frame slots (FrameSlot buffers), in the order of LoopPlan.images. */
   frameBuffers: SharedArrayBuffer[];
+  /** A loop process's cameras: frame files (frame-file.ts) the loop thread maps in place of frameBuffers. */
+  frameFiles?: string[];
   /** Topics the loop reads (LoopPlan.topics): the stale counters in the state buffer are per topic. */
   topicCount: number;
   /** Definitions of the command type (root first), for encoding CDR in the worker; absent: no command. */

@@ -18,6 +18,7 @@ import { LoopReports } from './loop-reports.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { CameraInputs } from './camera-inputs.ts';
+import { mapSharedFile } from './shared-mapping.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -57,7 +58,9 @@ interface Setup {
 async function setup(): Promise<Setup> {
   const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
   const plan = planLoop(data.name, data.loop, spec);
-  cameras = new CameraInputs(plan.images, data.frameBuffers);
+  // A loop process's frames are files it maps here: memory it shares with the daemon's process, not its own.
+  const frames = data.frameFiles ? await Promise.all(data.frameFiles.map((f) => mapSharedFile(f))) : data.frameBuffers;
+  cameras = new CameraInputs(plan.images, frames);
   const command = plan.output.command;
   const build = command
     ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`)

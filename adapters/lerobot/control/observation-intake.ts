@@ -3,7 +3,7 @@ import { compileExtractor, type FieldExtractor } from '../field-extractor.ts';
 import type { Bus, BusMessage, DefinitionsRegistry, Subscription } from '../../../daemon/bus/index.ts';
 import { MessageCodec } from '../../../daemon/bus/index.ts';
 import { LogBurst, nowNs, withSuppressed } from '../../../daemon/util/index.ts';
-import { FrameFeed } from './frame-feed.ts';
+import { FrameFeed, type FrameSink } from './frame-feed.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { LoopPlan } from './loop-plan.ts';
 import type { ObservationBoard } from './observation-board.ts';
@@ -69,11 +69,12 @@ export class ObservationIntake {
     return this.#errors;
   }
 
-  subscribe(): void {
+  /** Subscribes to the plan's topics; the cameras' frames go to `frameSinks` (a loop process's files) if given. */
+  subscribe(frameSinks?: FrameSink[]): void {
     const name = this.#name;
     const board = this.#board;
     const codec = new MessageCodec(this.#definitions);
-    this.#frames.subscribe();
+    this.#frames.subscribe(frameSinks);
     const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
     for (const slot of this.#plan.slots) {
       const list = byTopic.get(slot.topic) ?? [];

@@ -316,7 +316,7 @@ export const LoopConfig = Type.Object(
     isolation: Type.Union([Type.Literal('thread'), Type.Literal('process')], {
       default: 'thread',
       description:
-        "thread: the loop runs in a worker thread of the daemon's process. process: in a child process of its own, with its own small heap, every thread of it at the loop's scheduling, so the daemon's garbage collection cannot stall a tick; observations and commands cross a channel (no camera inputs yet).",
+        "thread: the loop runs in a worker thread of the daemon's process. process: in a child process of its own, with its own small heap, every thread of it at the loop's scheduling, so the daemon's garbage collection cannot stall a tick; observations and commands cross a channel, camera frames shared files in tmpfs.",
     }),
   },
   RECORD_VALUE,
@@ -392,14 +392,6 @@ export function system1Issues(config: {
         message: `no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})`,
       });
       continue;
-    }
-    if (loop.isolation === 'process') {
-      const cameras = Object.entries(policy.inputs).filter(([, i]) => i.image !== undefined);
-      if (cameras.length > 0)
-        issues.push({
-          path: `control.loops.${name}.isolation`,
-          message: `process: the loop's camera inputs (policies.${loop.policy}.inputs.${cameras.map(([i]) => i).join(', ')}) do not cross to a loop process yet; use isolation: thread for a vision policy`,
-        });
     }
     const outputs = Object.entries(policy.outputs).filter(
       ([o, s]) => s.command && (loop.output === undefined || loop.output === o),
