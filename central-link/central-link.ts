@@ -228,7 +228,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     };
     this.#running = running;
     if (typeof stops === 'object') stops.start();
-    else if (stops) log.warn(`central: central.stop_connection is on, but ${stops}`);
+    // On by default: a link that cannot have it (no intents, no key) says so in status, and once here.
+    else if (stops) log.info(`central: no stop connection: ${stops}`);
     heartbeat.start();
     outbox.start();
     sync?.start();

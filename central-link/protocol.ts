@@ -3,7 +3,7 @@
 // (its own package, central/) imports this as `auraison-edge/protocol`; the robot's link builds on it.
 export { ACK_SCHEMA, type Ack, type AckStatus } from './intent-intake.ts';
 export { EVENTS_SCHEMA, type LostRange } from './events-packer.ts';
-export { centralTopics, type CentralTopics } from './topics.ts';
+export { centralTopics, stopLogin, type CentralTopics } from './topics.ts';
 export { readTlsFiles } from './link-settings.ts';
 export {
   GRANTS_SCHEMA,

@@ -1,7 +1,10 @@
 import type { SchedulingRequest } from '../daemon/util/index.ts';
 import type { MqttConnectionOptions } from './mqtt-connection.ts';
 
-/** What the stop connection's thread is started with (structured-cloned; the line's buffer is shared). */
+/**
+ * What the stop connection's thread is started with (structured-cloned; the line's buffer is shared): the robot's
+ * stop login for a username (stopLogin), never the link's client certificate.
+ */
 export interface StopConnectionData extends Pick<
   MqttConnectionOptions,
   | 'url'
@@ -9,8 +12,6 @@ export interface StopConnectionData extends Pick<
   | 'username'
   | 'password'
   | 'ca'
-  | 'cert'
-  | 'key'
   | 'keepaliveS'
   | 'connectTimeoutMs'
   | 'reconnectMinMs'

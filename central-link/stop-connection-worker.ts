@@ -94,8 +94,6 @@ const client: MqttClient = connect(data.url, {
   ...(data.username ? { username: data.username } : {}),
   ...(data.password ? { password: data.password } : {}),
   ...(data.ca ? { ca: data.ca } : {}),
-  ...(data.cert ? { cert: data.cert } : {}),
-  ...(data.key ? { key: data.key } : {}),
 });
 
 client.on('connect', () => {
@@ -112,7 +110,7 @@ client.on('connect', () => {
     if (problem) log.warn({ topic: data.topic }, `central stop connection: ${problem}`);
   });
 });
-client.on('error', (error) => setState({ last_error: error.message }));
+client.on('error', (error) => setState({ last_error: loginRefused(error) ?? error.message }));
 client.on('close', () => {
   if (closing) return;
   if (connectedAt !== undefined && performance.now() - connectedAt >= STABLE_MS) backoff.reset();
@@ -126,6 +124,20 @@ client.on('close', () => {
   }, delay);
 });
 client.on('message', (topic, payload, packet) => take(topic, payload, packet));
+
+/**
+ * The broker's refusal of the stop login in words an operator acts on: a broker set up before stop logins existed
+ * has none. The link's own connection is another login and is not touched.
+ */
+function loginRefused(error: Error & { code?: number }): string | undefined {
+  // Bad user name or password, Not authorized (mosquitto's answer to a login it does not know).
+  if (!data.username || (error.code !== 0x86 && error.code !== 0x87)) return undefined;
+  return (
+    `the broker refused the stop login ${data.username} (${error.message}): on the broker, run \`auraison-edge central acl\` ` +
+    `again and add the login with this robot's password (mosquitto_passwd <password file> ${data.username}); ` +
+    "until then central's stops come through the link alone"
+  );
+}
 
 function take(topic: string, payload: Buffer, packet: IPublishPacket): void {
   if (realTime && flood.hit(performance.now())) reschedule(true);

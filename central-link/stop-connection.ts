@@ -6,7 +6,7 @@ import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { COUNTER_PROPERTY } from './command-signature.ts';
 import { commandCounterPath } from './command-signature-counter.ts';
 import { stopIntentId } from './stop-intent.ts';
-import type { CentralTopics } from './topics.ts';
+import { stopLogin, type CentralTopics } from './topics.ts';
 import type {
   FromStopConnection,
   StopConnectionData,
@@ -32,6 +32,8 @@ const RESTART_MS = 1000;
 /** What status shows of the stop connection. */
 export type StopConnectionStatus = Partial<StopConnectionState> & {
   client_id: string;
+  /** The stop login it connects as (the robot's id with /intents), when the link has a login. */
+  login?: string;
   scheduling?: string;
   /** Stops this path marked on the line, and stop-looking messages it refused (by reason). */
   stops: number;
@@ -45,11 +47,11 @@ export type StopConnectionStatus = Partial<StopConnectionState> & {
  */
 export function stopConnectionFor(options: {
   settings: CentralSettings;
-  /** The link's own session (sessionOptions): the same broker, login and TLS. */
+  /** The link's own session (sessionOptions): the same broker, password and CA. */
   session: Omit<
     StopConnectionData,
     'line' | 'topic' | 'fleet' | 'robot' | 'keys' | 'counterPath' | 'maxIntentBytes' | 'scheduling' | 'logLevel'
-  >;
+  > & { cert?: Buffer };
   topics: CentralTopics;
   config: Pick<EdgeConfig, 'api' | 'robot'>;
   stopLine: SharedArrayBuffer;
@@ -63,19 +65,22 @@ export function stopConnectionFor(options: {
   if (s.command_keys.length === 0)
     return "no key of central's is pinned (central.command_keys): it takes signed stops only";
   const { stop_scheduling: policy, stop_rt_priority: rtPriority, stop_nice: nice } = config.api;
-  const { url, clientId, username, password, ca, cert, key } = session;
+  const { url, clientId, username, password, ca, cert } = session;
   const { keepaliveS, connectTimeoutMs, reconnectMinMs, reconnectMaxMs } = session;
+  // The robot's own identity on a second connection would take the link's session where the broker makes a login's
+  // client id its username (`central acl`'s conf): this one logs in as the robot's stop login, and never with the
+  // link's client certificate, which such a broker may take for the username.
+  if (cert && !username)
+    return 'the link logs in by its client certificate alone (central.cert_file): the stop connection needs the stop login, a username and password';
   return new StopConnection({
     data: {
       line: stopLine,
       url,
       // Not a robot id's characters: no robot's own client id can be this one.
       clientId: `${clientId}/stop`,
-      ...(username ? { username } : {}),
+      ...(username ? { username: stopLogin(config.robot.id) } : {}),
       ...(password ? { password } : {}),
       ...(ca ? { ca } : {}),
-      ...(cert ? { cert } : {}),
-      ...(key ? { key } : {}),
       keepaliveS,
       connectTimeoutMs,
       reconnectMinMs,
@@ -101,13 +106,13 @@ export const spawnStopConnection = (data: StopConnectionData): Worker =>
 
 /**
  * Central's stop off the daemon's event loop (central.stop_connection): a thread of its own holds a second MQTT
- * connection (the link's client id with `/stop`, the same login), checks each stop intent on the intents topic as the
- * link does (central's key, this robot, a counter not taken, its expiry) and marks it on the stop line at once: the
- * control loops' threads and the sim hold from their next tick, whatever the event loop is doing. The main thread then
- * halts as the link's reader does for a stop (IntentIntake.haltFirst) and takes the line's mark; the link reads the
- * same intent on its own connection, runs and acks it as any. Whichever reads a stop first marks the line and halts,
- * once: the stops halted for are kept by their signed counter, and the link's counters go to the thread, which refuses
- * them from then on (a replay that the link took while this connection was down marks nothing).
+ * connection (the link's client id with `/stop`, the robot's stop login: stopLogin), checks each stop intent on the
+ * intents topic as the link does (central's key, this robot, a counter not taken, its expiry) and marks it on the stop
+ * line at once: the control loops' threads and the sim hold from their next tick, whatever the event loop is doing. The
+ * main thread then halts as the link's reader does for a stop (IntentIntake.haltFirst) and takes the line's mark; the
+ * link reads the same intent on its own connection, runs and acks it as any. Whichever reads a stop first marks the
+ * line and halts, once: the stops halted for are kept by their signed counter, and the link's counters go to the
+ * thread, which refuses them from then on (a replay that the link took while this connection was down marks nothing).
  */
 export class StopConnection {
   readonly #data: StopConnectionData;
@@ -121,6 +126,8 @@ export class StopConnection {
   #closing = false;
   #state: StopConnectionState | undefined;
   #scheduling: string | undefined;
+  /** The last error logged (#sayError). */
+  #said: string | undefined;
   readonly #counts = { stops: 0, refused: {} as Record<string, number>, threadExits: 0 };
 
   constructor(options: StopConnectionOptions) {
@@ -176,6 +183,7 @@ export class StopConnection {
     const { stops, refused, threadExits } = this.#counts;
     return {
       client_id: this.#data.clientId,
+      ...(this.#data.username ? { login: this.#data.username } : {}),
       ...(this.#state ?? { state: 'connecting' }),
       ...(this.#scheduling ? { scheduling: this.#scheduling } : {}),
       stops,
@@ -189,8 +197,7 @@ export class StopConnection {
       case 'stop':
         return this.#take(m);
       case 'state':
-        if (m.connection.state !== this.#state?.state && m.connection.last_error)
-          this.#log.warn({ state: m.connection.state, reason: m.connection.last_error }, 'central stop connection');
+        this.#sayError(m.connection);
         this.#state = m.connection;
         return;
       case 'refused':
@@ -204,6 +211,17 @@ export class StopConnection {
       case 'closed':
         return;
     }
+  }
+
+  /**
+   * Logs why the connection is down once, not at each try: a broker that refuses the stop login refuses it every few
+   * seconds until its conf changes. Said again after the connection was up.
+   */
+  #sayError({ state, last_error: reason }: StopConnectionState): void {
+    if (state === 'connected') this.#said = undefined;
+    if (!reason || reason === this.#said) return;
+    this.#said = reason;
+    this.#log.warn({ state, reason }, 'central stop connection');
   }
 
   /** The thread marked a stop on the line: the main thread halts for it (unless the link did) and takes the mark. */

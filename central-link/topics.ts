@@ -32,6 +32,13 @@ export function centralTopics(prefix: string, fleet: string, robot: string): Cen
 }
 
 /**
+ * The login of a robot's stop connection (central-link/stop-connection.ts): its intents topic below the fleet's, so one
+ * pattern for a whole fleet (`pattern read <prefix>/<fleet>/%u`, central/broker-acl.ts) lets it read that topic alone,
+ * and its client id, where the broker makes a login's client id its username, is no robot's (ids hold no `/`).
+ */
+export const stopLogin = (robot: string): string => `${robot}/intents`;
+
+/**
  * Whether `topic` may be published to: a response topic central names (MQTT 5 request/response) must be a
  * topic name, not a filter, and not empty; not the broker's own ($SYS, $share: refused, so the ack would be
  * lost); and without control characters or non-characters (mosquitto takes those for a malformed packet and

@@ -4,6 +4,9 @@
  * every robot's command topics. One file serves the whole fleet through `%u` patterns, so the convention it
  * needs is that a robot's MQTT username is its robot id (docs/central-link.md, "Broker ACL and threat model").
  *
+ * Each robot also has a stop login, `<robot id>/intents` (central-link/topics.ts's stopLogin), that reads its intents
+ * topic and nothing else: its stop connection's (central-link/stop-connection.ts).
+ *
  * The topic layout is central-link/topics.ts's: up `events, heartbeat, status, acks, uploads` (acks also on
  * the response topics central names under `acks/`), down `intents, config, grants, resend` (grants carries
  * `stored`, `not_wanted` and pause as well).
@@ -63,6 +66,14 @@ export function brokerAcl(options: BrokerAclOptions): string {
     lines.push(...ROBOT_WRITES.map((leaf) => `pattern write ${own}/${leaf}`));
     lines.push(...ROBOT_READS.map((leaf) => `pattern read ${own}/${leaf}`));
   }
+  lines.push(
+    '',
+    "# Each robot's stop login, <robot id>/intents with the robot's password, reads that robot's intents topic alone.",
+    '# Nothing below an intents topic is read or written, where the lines above would give a stop login topics.',
+    '# mosquitto warns at start that the deny line names neither %u nor %c: it is meant for every login.',
+  );
+  for (const fleet of fleets)
+    lines.push(`pattern read ${prefix}/${fleet}/%u`, `pattern deny ${prefix}/${fleet}/+/intents/+/#`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -108,7 +119,7 @@ export function brokerAclConf(options: BrokerConfOptions): string {
     "# waits for the client's delayed ACK (40 ms), and a robot's outbox waits on that PUBACK to send more.",
     'set_tcp_nodelay true',
     '',
-    "# The robots' listener: a login's client id is its username (its robot id).",
+    "# The robots' listener: a login's client id is its username (its robot id, or <robot id>/intents: its stops).",
     listener(port),
     'allow_anonymous false',
     `password_file ${passwordFile}`,

@@ -61,7 +61,8 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
   });
   const notes =
     `wrote ${out}: fleet ${options.fleets.join(', ')} under ${options.prefix}/, central logs in as ${centralUser}\n` +
-    `each robot logs in with its robot id as its MQTT username (mosquitto_passwd FILE <robot id>) on the robots' listener;\n` +
+    `each robot logs in with its robot id as its MQTT username (mosquitto_passwd FILE <robot id>) on the robots' listener,\n` +
+    `and its stop connection as <robot id>/intents with the same password (mosquitto_passwd FILE <robot id>/intents);\n` +
     `central logs in on its own listener, whose password file holds central's logins alone\n`;
   if (values.conf === undefined) {
     io.stderr(`${notes}the mosquitto.conf that uses it follows on stdout (or give --conf FILE)\n`);

@@ -1,14 +1,14 @@
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CommandSigner } from '../../central/command-signer.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { StopLine } from '../../daemon/util/index.ts';
 import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { commandSignature, testKey } from '../helpers/command-key.ts';
+import { testKey } from '../helpers/command-key.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
-import { brokerAndCentral, centralDaemon, FLEET, PREFIX } from './central-harness.ts';
+import { brokerAndCentral, centralDaemon, PREFIX } from './central-harness.ts';
+import { publishFromThread, signedStop } from './stop-publisher.ts';
 
 // Central's stop on the stop connection (central.stop_connection): a thread of the daemon's own, on a second MQTT
 // connection, marks central's signed stop on the stop line while the daemon's event loop is blocked (the test's, which
@@ -18,44 +18,8 @@ import { brokerAndCentral, centralDaemon, FLEET, PREFIX } from './central-harnes
 const cleanups = cleanupStack();
 const INTENTS = `${PREFIX}/intents`;
 
-type Message = { payload: string; userProperties: Record<string, string> };
-
-// CommonJS for a thread of its own: central's client, publishing the messages given in order at QoS 1.
-const PUBLISH_THREAD = `
-const { workerData } = require('node:worker_threads');
-const mqtt = require('mqtt');
-const { url, topic, messages, port } = workerData;
-(async () => {
-  const client = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: 'central-thread-' + process.pid });
-  for (const m of messages)
-    await client.publishAsync(topic, m.payload, { qos: 1, properties: { userProperties: m.userProperties } });
-  await client.endAsync();
-  port.postMessage('published');
-})().catch((error) => port.postMessage(error.message));
-`;
-
-/** Publishes `messages` as central, from a thread of its own: they go out while this thread is blocked. */
-function publishFromThread(url: string, messages: Message[]): () => string | undefined {
-  const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(PUBLISH_THREAD, {
-    eval: true,
-    workerData: { url, topic: INTENTS, messages, port: port2 },
-    transferList: [port2],
-  });
-  cleanups.push(() => worker.terminate().then(() => undefined));
-  let said: string | undefined;
-  return () => (said ??= receiveMessageOnPort(port1)?.message as string | undefined);
-}
-
-/** A stop intent signed as `signer` signs it, for `robot`. */
-function signedStop(signer?: CommandSigner, robot = 'tb3-1', lifetimeS?: number): Message & { id: string } {
-  const intent = skillIntent('stop', {});
-  const payload = JSON.stringify(intent);
-  const userProperties = signer
-    ? signer.sign({ fleet: FLEET, robot, topic: 'intents' }, payload, lifetimeS)
-    : commandSignature(INTENTS, payload);
-  return { id: intent.intent_id, payload, userProperties };
-}
+const signed = (signer?: CommandSigner, robot?: string, lifetimeS?: number) =>
+  signedStop(INTENTS, signer, robot, lifetimeS);
 
 const stopConnection = (daemon: Daemon) =>
   (daemon.status().components.central!.details as { stop_connection: Record<string, unknown> }).stop_connection;
@@ -81,7 +45,7 @@ describe("central's stop connection", () => {
 
     // A stop taken before, with the loop running: both paths read it, and whichever read it first marked the line; its
     // replay below is refused by each.
-    const first = signedStop();
+    const first = signed();
     const stopsAtFirst = line.stops;
     await central.client.publishAsync(INTENTS, first.payload, {
       qos: 1,
@@ -93,16 +57,20 @@ describe("central's stop connection", () => {
 
     // Central's signature of another stop, on this one.
     const forgedIntent = skillIntent('stop', {});
-    const forged = { ...signedStop(), id: forgedIntent.intent_id, payload: JSON.stringify(forgedIntent) };
-    const otherRobot = signedStop(new CommandSigner({ key: testKey }), 'tb3-2');
+    const forged = { ...signed(), id: forgedIntent.intent_id, payload: JSON.stringify(forgedIntent) };
+    const otherRobot = signed(new CommandSigner({ key: testKey }), 'tb3-2');
     // Signed two minutes ago: below the window of counters this robot still takes.
-    const old = signedStop(new CommandSigner({ key: testKey, now: () => Date.now() - 120_000 }));
-    const expired = signedStop(new CommandSigner({ key: testKey, now: () => Date.now() - 10_000 }), 'tb3-1', 1);
-    const stop = signedStop();
+    const old = signed(new CommandSigner({ key: testKey, now: () => Date.now() - 120_000 }));
+    const expired = signed(new CommandSigner({ key: testKey, now: () => Date.now() - 10_000 }), 'tb3-1', 1);
+    const stop = signed();
     // In this order, at QoS 1 from one client: each reaches the stop connection before the next, so when the last
     // marks the line the others were read, and any of them that had marked it shows in the count.
     const stopsBefore = line.stops;
-    const published = publishFromThread(broker.url, [forged, first, otherRobot, old, expired, stop]);
+    const published = publishFromThread(cleanups, {
+      url: broker.url,
+      topic: INTENTS,
+      messages: [forged, first, otherRobot, old, expired, stop],
+    });
     const marked = blockThisLoopUntil(() => line.stops > stopsBefore, 20_000);
     expect(marked).toBe(true);
     // Still blocked: the publisher's end, and the count once every message was read.

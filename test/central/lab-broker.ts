@@ -6,9 +6,10 @@ import type { Cleanup } from '../helpers/cleanups.ts';
 import { closedPort } from '../helpers/closed-port.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { startBroker, type Broker } from '../helpers/mosquitto.ts';
+import { stopLogin } from '../../central-link/topics.ts';
 import { FLEET } from './central-harness.ts';
 
-/** The robots' logins of a lab broker, and central's: each password is `<user>-pass`. */
+/** The robots' logins of a lab broker, and central's: each password is `<user>-pass` (a stop login's, its robot's). */
 export const ROBOT_USERS = ['tb3-1', 'tb3-2'] as const;
 export const CENTRAL_USER = 'central';
 
@@ -24,25 +25,34 @@ export interface LabBroker {
   brokerLog: () => string;
 }
 
+/** A login of the lab's: a stop login has its robot's password. */
+const login = (user: string) => ({ username: user, password: `${user.replace(/\/intents$/, '')}-pass` });
+
 /**
  * A real mosquitto set up as docs/central-link.md tells a lab: `allow_anonymous false`, a login per robot (its
- * robot id) and one for central; with `acl`, the acl_file `auraison-edge central acl` writes; with `listeners`,
- * the whole mosquitto.conf it prints: the robots' listener tying each login's client id to its username, and
- * central's, with a password file of central's own.
+ * robot id), its stop login unless `stopLogins` is false, and one for central; with `acl`, the acl_file
+ * `auraison-edge central acl` writes; with `listeners`, the whole mosquitto.conf it prints: the robots' listener tying
+ * each login's client id to its username, and central's, with a password file of central's own.
  */
 export async function labBroker(
   cleanups: Cleanup[],
-  { acl = true, listeners = false }: { acl?: boolean; listeners?: boolean } = {},
+  {
+    acl = true,
+    listeners = false,
+    stopLogins = true,
+  }: { acl?: boolean; listeners?: boolean; stopLogins?: boolean } = {},
 ): Promise<LabBroker> {
   const folder = tempDir('lab-broker-');
   cleanups.push(folder.cleanup);
   const passwords = join(folder.path, 'passwd');
   const centralPasswords = join(folder.path, 'central.passwd');
   const add = (file: string, user: string, create: boolean) =>
-    execFileSync('/usr/bin/mosquitto_passwd', ['-b', ...(create ? ['-c'] : []), file, user, `${user}-pass`]);
+    execFileSync('/usr/bin/mosquitto_passwd', ['-b', ...(create ? ['-c'] : []), file, user, login(user).password]);
   // Without its own listener central logs in beside the robots, in their password file.
   const robotsFile = [...(listeners ? [] : [CENTRAL_USER]), ...ROBOT_USERS];
   robotsFile.forEach((user, i) => add(passwords, user, i === 0));
+  // Each robot's stop login, with the robot's password, as the docs add it (a broker set up before them has none).
+  if (stopLogins) for (const robot of ROBOT_USERS) add(passwords, stopLogin(robot), false);
   if (listeners) add(centralPasswords, CENTRAL_USER, true);
   const aclFile = join(folder.path, 'acl');
   const centralPort = await closedPort();
@@ -63,7 +73,7 @@ export async function labBroker(
   return {
     broker,
     centralUrl: listeners ? `mqtt://127.0.0.1:${centralPort}` : broker.url,
-    login: (user) => ({ username: user, password: `${user}-pass` }),
+    login,
     aclText: acl ? readFileSync(aclFile, 'utf8') : '',
     brokerLog: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
   };

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -11,20 +11,22 @@ import type { Cleanup } from './cleanups.ts';
 
 /**
  * Starts a real daemon in this process from a config given as an object (validated like a file), in a
- * fresh data dir. `stop()` stops it and removes the dir; push it onto the test's cleanups. The API's stop
- * listener runs only where the config asks for it (`api.stop_listener: true`): from the TypeScript sources its
- * thread compiles its modules anew, seconds of CPU per daemon on a loaded machine, for tests that never use it.
+ * fresh data dir, logging to `log` (nowhere unless given). `stop()` stops it and removes the dir; push it onto the
+ * test's cleanups. The API's stop listener runs only where the config asks for it (`api.stop_listener: true`): from
+ * the TypeScript sources its thread compiles its modules anew, seconds of CPU per daemon on a loaded machine, for
+ * tests that never use it.
  */
 export async function startDaemon(
   config: Record<string, unknown>,
   prefix = 'daemon-',
   specs?: readonly ComponentSpec[],
+  log: Logger = pino({ level: 'silent' }),
 ): Promise<{ daemon: Daemon; codec: MessageCodec; dir: string; stop: () => Promise<void> }> {
   const dir = tempDir(prefix);
   const api = { stop_listener: false, ...(config.api as Record<string, unknown> | undefined) };
   const daemon = new Daemon({
     config: parseConfigText(stringify({ data_dir: './data', ...config, api }), 'edge.yaml', {}),
-    log: pino({ level: 'silent' }),
+    log,
     cwd: dir.path,
     ...(specs ? { specs } : {}),
   });

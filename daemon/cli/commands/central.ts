@@ -51,8 +51,10 @@ in central.yaml, or --command-key), the public key printed for each robot's cent
 central acl: the broker's mosquitto acl_file for the fleet, to stdout or --out FILE (then the mosquitto.conf
 that uses it goes to --conf FILE, or alone on stdout, what was written said on stderr); it reads central.yaml's
 mqtt section only and needs none of its secrets: each robot's login (MQTT username = its robot id) may publish only on its
-own up topics and read only its own command topics; central's login (--central-user, else central.yaml's
-mqtt.username) reads every robot's up topics and writes their command topics. --fleet may be repeated.
+own up topics and read only its own command topics; its stop login (<robot id>/intents, the same password:
+the daemon's stop connection) reads its intents alone and publishes nothing; central's login (--central-user,
+else central.yaml's mqtt.username) reads every robot's up topics and writes their command topics. --fleet may be
+repeated.
 The mosquitto.conf has two listeners: the robots' (--port, 1883; --password-file) ties each login's client id
 to its username, so no login can knock a robot off; central's (--central-port, 1884; --central-password-file)
 takes central's logins only. --host binds both to one address.

@@ -243,9 +243,9 @@ export const CentralConfig = Section(
         'Take intents from central on the intents topic (validated, then run by the agent as any other intent).',
     }),
     stop_connection: Type.Boolean({
-      default: false,
+      default: true,
       description:
-        "A second MQTT connection, on a thread of its own, that reads central's signed stop intents and marks the stop line without waiting for the daemon's event loop (client id: the link's with /stop, the same login). Needs intents and a broker that lets one login hold two client ids: not the mosquitto.conf `central acl` prints, where it would take the link's session.",
+        "A second MQTT connection, on a thread of its own, that reads central's signed stop intents and marks the stop line without waiting for the daemon's event loop. With a login it logs in as the robot's stop login, <robot id>/intents with the link's password, which `central acl`'s ACL lets read the intents topic alone. Needs intents and a pinned key.",
     }),
     max_intent_bytes: Type.Integer({
       minimum: 1024,
