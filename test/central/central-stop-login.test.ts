@@ -98,7 +98,6 @@ describe("central's stop on `central acl`'s broker", () => {
     );
     expect(ack.json).toMatchObject({ status: 'accepted' });
     await waitFor(() => line.pending === 0, 'the main thread to take the mark');
-    expect(line.stops).toBe(stopsBefore + 1);
 
     // The stop login under the link's client ids (the one it asks for, the one the broker gives it): the broker makes
     // its client id its username, so it displaces the stop connection at most, never the link.
