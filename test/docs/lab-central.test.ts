@@ -113,6 +113,10 @@ describe('docs/lab-central.md, run as written', () => {
         'wrote lab/mosquitto.conf: the mosquitto.conf that uses it'.replace('lab/', `${dir}/lab/`),
       );
       expect(output).toMatch(/run \S+: succeeded/);
+      // The robot's stop connection logged in as its stop login: central's stop takes the fast path there.
+      expect(readFileSync(join(dir, 'lab', 'mosquitto.log'), 'utf8')).toMatch(
+        /New client connected .* u'tb1\/intents'/,
+      );
       expect(output).toMatch(/\.mcap/);
       // Client commands with ${TB1_MQTT_PASSWORD} unset: no word about the config.
       expect(output).not.toMatch(/not a valid config/);
