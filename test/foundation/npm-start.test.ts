@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempDir } from '../helpers/cli.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { closedPortPair } from '../helpers/closed-port.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const work = tempDir('npm-start-');
@@ -58,7 +58,7 @@ describe('npm start', () => {
   }, 180_000);
 
   it('takes --port N for the API and the status page, where the CLI then finds it', async () => {
-    const port = await closedPort();
+    const port = await closedPortPair(); // the stop listener takes port + 1
     // The config's own port (the default 7400 when it sets none) gives way to the option.
     const config = startConfig('port', '');
     const run = npmStart(['--speed', '50', '--port', String(port)], { AURAISON_EDGE_CONFIG: config });
