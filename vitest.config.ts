@@ -30,7 +30,7 @@ const ISOLATED = [
   'test/foundation/clock-steps*.test.ts',
   'test/system1/loop-clock-faults.test.ts',
   // node:child_process mocked, to see what crosses a loop process's fork channel
-  'test/system1/loop-process-camera.test.ts',
+  'test/system1/loop-process-channel.test.ts',
 ];
 const EXCLUDE = ['node_modules/**', 'scratch/**'];
 

@@ -116,11 +116,11 @@ async function mainThreadLoop(seconds: number) {
   return { missed, jitter: jitter.sort((a, b) => a - b), latency: latency.sort((a, b) => a - b) };
 }
 
-/** The fork channel's cost, measured on a loop process under the load: round trips and the main thread's sends. */
+/** A loop process's crossing, under the load: its fork channel's round trips, the main thread's board writes. */
 interface Crossing {
   /** Round trips of a 63-float observation to the loop process and back, ms. */
   pings: number[];
-  /** Main-thread time to send one observation to the process (serialize and write), us. */
+  /** Main-thread time to write one observation to the process's board file, us. */
   sendUs: number;
 }
 
@@ -160,7 +160,7 @@ async function oursLoop(seconds: number, isolation: LoopSettings['isolation']) {
   if (pinging) await new Promise((resolve) => setTimeout(resolve, 100));
   const stats = control.stats();
   const recent = control.recent();
-  // After the figures: a thousand observations at once keep the process's relay busy, which the run must not count.
+  // After the figures: a thousand observations at once, which the run must not count.
   const crossing: Crossing | undefined = pinging ? { pings, sendUs: measureSends(control) } : undefined;
   await control.stop();
   const loadStats = await load.stop();
@@ -206,7 +206,7 @@ function pingLoop(control: ControlLoop): { stop: () => Promise<number[]> } {
   };
 }
 
-/** Main-thread time of one observation sent to the process, us: 1,000 sends of slot 0, timed together. */
+/** Main-thread time of one observation written for the process, us: 1,000 writes of slot 0, timed together. */
 function measureSends(control: ControlLoop): number {
   const loopProcess = control.isolatedProcess!;
   const values = Float32Array.from({ length: 63 }, (_, i) => Math.sin(i) * 0.3);
@@ -368,17 +368,17 @@ export async function run(): Promise<BenchResult[]> {
       met: procP99 <= 200,
     },
     {
-      name: `loop process's channel under the same load: round trip of a 63-float observation, p99`,
+      name: `loop process's fork channel (control only) under the same load: round trip of 63 floats, p99`,
       ours: percentile(pings, 99) * 1000,
       unit: 'us',
       better: 'lower',
       notes: [
-        `round trip (fork channel, advanced serialization, one in flight every 20 ms while the loop ran): ${tail(
+        `round trip (fork channel, advanced serialization, one in flight every 20 ms while the loop ran; it carries the start, the stop and the latch's word, no observation or command): ${tail(
           pings.map((ms) => ms * 1000),
           'us',
           0,
         )}`,
-        `main thread's time to send one observation (serialize and write), per run: ${spread(sends, 1)} us; a thread's loop reads the board in shared memory instead (no send)`,
+        `main thread's time to write one observation to the process's board file (four pwrites into tmpfs, which the process maps), per run: ${spread(sends, 1)} us; a thread's loop reads the board in shared memory instead`,
       ],
     },
   ];

@@ -31,7 +31,7 @@ function reply<T>(w: Worker): Promise<T> {
 describe('ObservationBoard', () => {
   it('never gives the reader a copy that mixes two writes', async () => {
     const board = new ObservationBoard({ lengths: [256] });
-    const r = reader(board.buffer, [256], 'uniform', 20_000);
+    const r = reader(board.buffer as SharedArrayBuffer, [256], 'uniform', 20_000);
     const done = reply<{ torn: number; reads: number }>(r);
     const values = new Float32Array(256);
     let finished = false;
@@ -54,7 +54,7 @@ describe('ObservationBoard', () => {
       // A writer stopped in the middle of a write (preempted by the loop thread on its CPU): the sequence is odd.
       const seq = new Int32Array(board.buffer, 0, 2);
       Atomics.add(seq, 0, 1);
-      const r = reader(board.buffer, [4], 'once');
+      const r = reader(board.buffer as SharedArrayBuffer, [4], 'once');
       const done = reply<{ values: number[]; time: number; cpuMs: number; wallMs: number }>(r);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       // The writer finishes its write (the board's layout for one slot: seq and writes, its time, its values).

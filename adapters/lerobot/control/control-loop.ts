@@ -158,7 +158,7 @@ export class ControlLoop {
           ...data,
           stateBuffer: state.buffer,
           stopLine: this.#stopLine,
-          boardBuffer: board.buffer,
+          boardBuffer: board.buffer as SharedArrayBuffer,
           frameBuffers: intake.frameBuffers,
           inference: inferencePort,
         });

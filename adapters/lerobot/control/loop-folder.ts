@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BoardFile } from './board-file.ts';
 import { FrameFile } from './frame-file.ts';
 import type { ImageSlot } from './loop-plan.ts';
 
@@ -19,33 +20,39 @@ function folderRoot(): string {
 }
 
 /**
- * A loop process's folder (isolation: process), which only the daemon's user may enter: the cameras' frame files
- * the daemon writes and the process maps, and the stop relay's socket. Callers must `remove()` it once the process
- * has exited (LoopProcess does).
+ * A loop process's folder (isolation: process), which only the daemon's user may enter: the observation board's
+ * file and the cameras' frame files, which the daemon writes and the process maps, and the stop relay's socket.
+ * Callers must `remove()` it once the process has exited (LoopProcess does).
  */
 export class LoopFolder {
   readonly path: string;
+  readonly board: BoardFile;
   /** Per camera, by its slot (LoopPlan.images). */
   readonly frames: FrameFile[];
   #removed: Promise<void> | undefined;
 
-  private constructor(path: string, frames: FrameFile[]) {
+  private constructor(path: string, board: BoardFile, frames: FrameFile[]) {
     this.path = path;
+    this.board = board;
     this.frames = frames;
   }
 
-  static async create(images: ImageSlot[]): Promise<LoopFolder> {
+  /** A folder with a board of `boardLengths` (ObservationBoard's slots) and a frame file per camera. */
+  static async create(boardLengths: number[], images: ImageSlot[]): Promise<LoopFolder> {
     const path = mkdtempSync(join(folderRoot(), 'auraison-loop-'));
     const frames: FrameFile[] = [];
+    let board: BoardFile | undefined;
     try {
+      board = new BoardFile(join(path, 'board'), boardLengths);
       for (const image of images)
         frames[image.slot] = await FrameFile.create(join(path, `frame-${image.slot}`), image.shape);
     } catch (error) {
+      board?.close();
       await Promise.all(frames.map((f) => f.close()));
       rmSync(path, { recursive: true, force: true });
       throw error;
     }
-    return new LoopFolder(path, frames);
+    return new LoopFolder(path, board, frames);
   }
 
   /** The frame files' paths, by slot, for the loop process to map. */
@@ -55,6 +62,7 @@ export class LoopFolder {
 
   /** Closes the files (after a write in progress) and removes the folder. */
   remove(): Promise<void> {
+    this.board.close();
     this.#removed ??= Promise.all(this.frames.map((f) => f.close())).then(() =>
       rmSync(this.path, { recursive: true, force: true }),
     );

@@ -19,18 +19,23 @@ import type {
   ToLoopProcess,
 } from './loop-protocol.ts';
 import { LoopState } from './loop-state.ts';
-import { ObservationBoard } from './observation-board.ts';
 
 /** How often the loop's counters and samples go to the daemon: its watchdog reads the heartbeat among them. */
 const LOOP_STATE_INTERVAL_MS = 50;
 const STOP_TIMEOUT_MS = 2000;
+/**
+ * Why this process does not mlockall: V8 frees heap pages with madvise(MADV_DONTNEED), which fails on locked pages,
+ * and it aborts the process when that fails (seen with mlockall through koffi, MCL_CURRENT alone as well).
+ */
+const MEMORY_LOCK = 'memory locked: no (V8 aborts when it frees locked heap pages)';
 
 /**
  * A control loop's process (control.loops.<name>.isolation: process). Its loop thread runs loop-worker.ts, the
- * entry a thread-isolated loop runs, over buffers of this process: the daemon's garbage collection, event loop and
- * V8 helper threads are another process's. This, its main thread, only relays: observations from the daemon onto
- * the board, the daemon's stop line (from its stop relay's socket) onto a line of this process, the loop's commands
- * and state back. None of it is on a tick's path: a daemon that stalls makes observations old, as for a thread.
+ * entry a thread-isolated loop runs: it maps the board and frame files the daemon writes and writes its commands to
+ * the command pipe itself, so the daemon's garbage collection, event loop and V8 helper threads are another
+ * process's, and this, its main thread, is on no tick's path. It relays control only: the daemon's stop line (from
+ * its stop relay's socket) onto a line of this process, the latch's word and the stop, the loop's state and reports
+ * back. A daemon that stalls makes observations old, as for a thread.
  */
 const send = (m: FromLoopProcess): void => void (process.connected && process.send!(m));
 
@@ -52,7 +57,6 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
   const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
   const plan = planLoop(data.name, data.loop, spec);
   const state = new LoopState(plan.topics.length);
-  const board = new ObservationBoard({ lengths: data.boardLengths });
   let inference: InferenceThread | undefined;
   let inferencePort: MessagePort | undefined;
   if (plan.mode === 'async') {
@@ -74,13 +78,12 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
       ...data,
       stateBuffer: state.buffer,
       stopLine: stopLine.buffer,
-      boardBuffer: board.buffer,
       frameBuffers: [],
       inference: inferencePort,
     } satisfies LoopWorkerData,
     transferList: inferencePort ? [inferencePort] : [],
   });
-  relay(worker, state, board, inference, data);
+  relay(worker, state, inference, data);
   worker.once('exit', () => relaySocket?.destroy());
 }
 
@@ -105,13 +108,7 @@ function hearStops(path: string, line: StopLine): Promise<Socket> {
 }
 
 /** Relays the daemon's messages to the loop, and the loop's to the daemon, until the loop thread exits. */
-function relay(
-  worker: Worker,
-  state: LoopState,
-  board: ObservationBoard,
-  inference: InferenceThread | undefined,
-  data: LoopProcessData,
-): void {
+function relay(worker: Worker, state: LoopState, inference: InferenceThread | undefined, data: LoopProcessData): void {
   let written = 0;
   const sendState = (): void => {
     const update = state.update(written);
@@ -120,13 +117,16 @@ function relay(
   };
   const timer = setInterval(sendState, LOOP_STATE_INTERVAL_MS);
   process.on('message', (m: ToLoopProcess) => {
-    if (m.kind === 'observation') board.write(m.slot, m.values, m.timeMs);
-    else if (m.kind === 'held') state.setHeld(m.held);
+    if (m.kind === 'held') state.setHeld(m.held);
     else if (m.kind === 'stop') state.requestStop();
     else if (m.kind === 'ping') send({ kind: 'pong', id: m.id });
   });
-  // The daemon is gone (or let go of this process): the loop sends its safe action and ends, as on a stop.
-  process.on('disconnect', () => state.requestStop());
+  // The daemon is gone (or let go of this process): the loop sends its safe action and ends, as on a stop. A loop
+  // thread that cannot (inside a run, or waiting on a board slot the daemon died writing) goes with the process.
+  process.on('disconnect', () => {
+    state.requestStop();
+    setTimeout(() => process.exit(1), STOP_TIMEOUT_MS).unref();
+  });
   worker.on('message', (m: LoopWorkerMessage) => {
     if (m.kind === 'ready') {
       // The model is loaded and warm: from here on every thread of this process runs at the loop's priority.
@@ -137,7 +137,7 @@ function relay(
       sendState();
       return send({
         ...m,
-        scheduling: `${m.scheduling}; process ${process.pid}: ${threads}, its relay ${relaying.summary}`,
+        scheduling: `${m.scheduling}; process ${process.pid}: ${threads}, its relay ${relaying.summary}; ${MEMORY_LOCK}`,
       });
     }
     if (m.kind === 'stopped') sendState();

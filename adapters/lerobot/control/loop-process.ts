@@ -1,8 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
+import { COMMAND_FD, CommandRecordReader } from './command-records.ts';
 import type { FrameSink } from './frame-feed.ts';
 import { LoopFolder } from './loop-folder.ts';
 import type { ImageSlot } from './loop-plan.ts';
@@ -11,7 +13,7 @@ import type { LoopState } from './loop-state.ts';
 import type { StopRelayData } from './stop-relay-worker.ts';
 
 /**
- * A loop process's heaps hold the loop's modules, its model's session and a few messages a tick, never the daemon's
+ * A loop process's heaps hold the loop's modules, its model's session and its state's updates, never the daemon's
  * data: small limits, and no memory reducer (its mark-compacts were 13 to 21 ms pauses in a loop thread; see
  * without-memory-reducer.ts).
  */
@@ -34,7 +36,7 @@ type LoopProcessEvents = {
   message: [LoopWorkerMessage];
   /** The loop thread failed, or the process was killed by a signal; `exit` follows. */
   error: [Error];
-  /** The process ended (a signal's end counts as code 1). */
+  /** The process ended (a signal's end counts as code 1), and every command it wrote has been read. */
   exit: [number];
   /** The async loop's inference thread died in the process; the loop ticks on at its safe action. */
   inferenceDeath: [Error];
@@ -42,11 +44,12 @@ type LoopProcessEvents = {
 
 /**
  * A control loop in a child process of its own (isolation: process), seen from the daemon's main thread as its
- * worker is for a thread: the same messages, `error` and `exit`. Observations go to it and its commands come back
- * over the fork channel; camera frames through files of its folder, which it maps (no frame crosses the channel);
- * the daemon's stop line through a relay thread and a Unix socket, not through this thread. Callers must
- * `requestStop()` and wait for `exit` (or `terminate()`) before dropping it: its relay thread and folder go with
- * the process.
+ * worker is for a thread: the same messages, `error` and `exit`. Observations and camera frames go to it through
+ * files of its folder, which it maps (board-file.ts, frame-file.ts); its loop thread writes its commands to a pipe of
+ * their own (command-records.ts); the daemon's stop line goes through a relay thread and a Unix socket. Its fork
+ * channel carries only control: the start, the latch's word, the stop, its state every 50 ms and its reports.
+ * Callers must `requestStop()` and wait for `exit` (or `terminate()`) before dropping it: its relay thread and
+ * folder go with the process.
  */
 export class LoopProcess extends EventEmitter<LoopProcessEvents> {
   readonly #child: ChildProcess;
@@ -62,7 +65,10 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
     this.#state = state;
     child.on('message', (m: FromLoopProcess) => this.#received(m));
     child.on('error', (error) => this.#fail(new Error(`loop process: ${error.message}`)));
-    child.once('exit', (code, signal) => {
+    const commands = new CommandRecordReader();
+    child.stdio[COMMAND_FD]!.on('data', (chunk: Buffer) => commands.push(chunk, (m) => this.emit('message', m)));
+    // 'close', not 'exit': the process's last commands (its safe action on the way out) are read by then.
+    child.once('close', (code, signal) => {
       void relay?.terminate(); // the relay runs no model: safe to end at any point
       void folder.remove();
       for (const answered of this.#pings.values()) answered();
@@ -72,8 +78,8 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
   }
 
   /**
-   * Makes the process's folder (its frame files), starts the stop relay (when there is a stop line), then the process,
-   * and sends it the loop to run.
+   * Makes the process's folder (its board and frame files), starts the stop relay (when there is a stop line), then
+   * the process, and sends it the loop to run.
    */
   static async start(options: LoopProcessOptions): Promise<LoopProcess> {
     const {
@@ -83,7 +89,7 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
       images,
       entry = workerEntry('adapters/lerobot/control/loop-process-child'),
     } = options;
-    const folder = await LoopFolder.create(images);
+    const folder = await LoopFolder.create(data.boardLengths, images);
     let relay: Worker | undefined;
     let stopSocket: string | undefined;
     if (stopLine) {
@@ -105,10 +111,11 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
     const child = fork(entry, [], {
       execArgv: [...EXEC_ARGV, ...(typescript ? ['--import', import.meta.resolve('tsx')] : [])],
       serialization: 'advanced', // typed arrays cross as they are
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'], // fd 4: the command records
     });
     const loop = new LoopProcess(child, relay, folder, state);
-    loop.#send({ kind: 'start', data: { ...data, frameFiles: folder.framePaths }, stopSocket });
+    const files = { boardFile: folder.board.path, frameFiles: folder.framePaths, commandFd: COMMAND_FD };
+    loop.#send({ kind: 'start', data: { ...data, ...files }, stopSocket });
     return loop;
   }
 
@@ -122,9 +129,9 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
     return this.#child.pid;
   }
 
-  /** A board slot's new value, for the process's board (RelayedBoard calls it for each write). */
+  /** A board slot's new value, written to the process's board file (RelayedBoard calls it for each write). */
   observation(slot: number, values: Float32Array, timeMs: number): void {
-    this.#send({ kind: 'observation', slot, values, timeMs });
+    this.#folder.board.write(slot, values, timeMs);
   }
 
   /** The main thread's word on the operator's latch (LoopState.setHeld, in the process). */
@@ -159,6 +166,7 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
   unref(): void {
     this.#child.unref();
     this.#child.channel?.unref();
+    (this.#child.stdio[COMMAND_FD] as Socket | null)?.unref();
   }
 
   #send(m: ToLoopProcess): void {

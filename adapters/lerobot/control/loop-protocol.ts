@@ -16,12 +16,17 @@ export interface LoopWorkerData {
   stateBuffer: SharedArrayBuffer;
   /** The daemon's stop line (StopLine's buffer): read every tick; absent, only the main thread holds the loop. */
   stopLine?: SharedArrayBuffer;
-  boardBuffer: SharedArrayBuffer;
+  /** The observation board (ObservationBoard's buffer); absent: boardFile. */
+  boardBuffer?: SharedArrayBuffer;
+  /** A loop process's board: the file (board-file.ts) its loop thread maps in place of boardBuffer. */
+  boardFile?: string;
   boardLengths: number[];
   /** The cameras' frame slots (FrameSlot buffers), in the order of LoopPlan.images. */
   frameBuffers: SharedArrayBuffer[];
   /** A loop process's cameras: frame files (frame-file.ts) the loop thread maps in place of frameBuffers. */
   frameFiles?: string[];
+  /** A loop process's command pipe: its loop thread writes command records there (command-records.ts), not posts. */
+  commandFd?: number;
   /** Topics the loop reads (LoopPlan.topics): the stale counters in the state buffer are per topic. */
   topicCount: number;
   /** Definitions of the command type (root first), for encoding CDR in the worker; absent: no command. */
@@ -62,15 +67,16 @@ export type LoopProcessData = Omit<
   'stateBuffer' | 'stopLine' | 'boardBuffer' | 'frameBuffers' | 'inference'
 >;
 
-/** The daemon's main thread -> a loop process, over its fork channel (advanced serialization). */
+/**
+ * The daemon's main thread -> a loop process, over its fork channel (advanced serialization): control only;
+ * observations, frames and commands cross through its folder's files and its command pipe.
+ */
 export type ToLoopProcess =
   /** The loop to run, and the stop relay's socket to hear the daemon's stop line on (absent: no stop line). */
   | { kind: 'start'; data: LoopProcessData; stopSocket?: string }
-  /** A board slot's new value (ObservationBoard.write), stamped on the monotonic clock every process shares. */
-  | { kind: 'observation'; slot: number; values: Float32Array; timeMs: number }
   | { kind: 'held'; held: boolean }
   | { kind: 'stop' }
-  /** Answered with `pong` at once: the channel's round trip, for the bench. */
+  /** Answered with `pong` at once: the fork channel's round trip, for the bench. */
   | { kind: 'ping'; id: number; values: Float32Array };
 
 /** A loop process -> the daemon's main thread: its loop thread's messages, and what the process adds. */

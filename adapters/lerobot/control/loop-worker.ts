@@ -18,7 +18,8 @@ import { LoopReports } from './loop-reports.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { CameraInputs } from './camera-inputs.ts';
-import { mapSharedFile } from './shared-mapping.ts';
+import { mapSharedFile, setNonBlocking } from './shared-mapping.ts';
+import { CommandRecordWriter } from './command-records.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -35,7 +36,10 @@ const data = workerData as LoopWorkerData;
 const port = parentPort!;
 const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 const state = new LoopState(data.topicCount, data.stateBuffer);
-const board = new ObservationBoard({ lengths: data.boardLengths }, data.boardBuffer);
+/** The latest observations: the daemon's board, or (a loop process's) the board file mapped in setup(). */
+let board: ObservationBoard;
+/** A loop process's command pipe: commands go there as records, not posted to this process's main thread. */
+let commandPipe: CommandRecordWriter | undefined;
 /** The cameras' latest frames, shaped as the plan's images (the same plan the main thread made). */
 let cameras: CameraInputs | undefined;
 /** The daemon's stop line: a stop holds this loop from its next tick, before the main thread hears of it. */
@@ -58,9 +62,15 @@ interface Setup {
 async function setup(): Promise<Setup> {
   const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
   const plan = planLoop(data.name, data.loop, spec);
-  // A loop process's frames are files it maps here: memory it shares with the daemon's process, not its own.
+  // A loop process's board and frames are files it maps here: memory it shares with the daemon's process.
+  const boardBuffer = data.boardFile ? await mapSharedFile(data.boardFile) : data.boardBuffer;
+  board = new ObservationBoard({ lengths: data.boardLengths }, boardBuffer);
   const frames = data.frameFiles ? await Promise.all(data.frameFiles.map((f) => mapSharedFile(f))) : data.frameBuffers;
   cameras = new CameraInputs(plan.images, frames);
+  if (data.commandFd !== undefined) {
+    await setNonBlocking(data.commandFd);
+    commandPipe = new CommandRecordWriter(data.commandFd, plan.output.dim);
+  }
   const command = plan.output.command;
   const build = command
     ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`)
@@ -317,6 +327,10 @@ class LoopThread {
       message = limited.twist;
     }
     const bytes = writer.writeMessage(message);
+    if (commandPipe) {
+      if (!commandPipe.write(bytes, action, safe)) this.#fail(new Error('command dropped: the daemon is not reading'));
+      return;
+    }
     const values = action.slice();
     post({ kind: 'command', data: bytes, values, safe }, [bytes.buffer as ArrayBuffer, values.buffer]);
   }

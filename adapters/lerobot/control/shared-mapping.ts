@@ -42,6 +42,8 @@ export async function mapSharedFile(path: string): Promise<ArrayBuffer> {
   const fd = openSync(path, 'r+');
   try {
     const { size } = fstatSync(fd);
+    // Nothing to share (a board of no slots: a policy fed by cameras alone); mmap refuses a length of 0.
+    if (size === 0) return new ArrayBuffer(0);
     const pointer = c.mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
     // MAP_FAILED is (void *) -1.
     if (pointer === null || BigInt.asIntN(64, c.address(pointer)) === -1n)

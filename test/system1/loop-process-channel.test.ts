@@ -1,5 +1,6 @@
-// A vision policy's loop in a process of its own (isolation: process): each camera frame is decoded on the daemon's
-// side into a file of the process's tmpfs folder, which the process maps; the fork channel carries none of it.
+// A loop in a process of its own (isolation: process) gets its observations and camera frames through files of its
+// tmpfs folder, which the daemon writes and the process maps, and sends its commands down a pipe of their own: its
+// fork channel carries none of them (seen here by wrapping fork's child).
 import type * as ChildProcesses from 'node:child_process';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -7,22 +8,28 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { loopHarness } from './loop-harness.ts';
+import { writeLinearModel } from './models.ts';
 import { writeChannelMeanModel } from './vision-models.ts';
 
-/** Every message the daemon's side sent a child process over its fork channel. */
-const sent = vi.hoisted((): { kind: string }[] => []);
+/** Every message the daemon's side sent a child process over its fork channel, and got from one. */
+const { sent, received } = vi.hoisted(() => ({ sent: [] as { kind: string }[], received: [] as { kind: string }[] }));
 vi.mock('node:child_process', async (importOriginal) => {
   const original = await importOriginal<typeof ChildProcesses>();
   const fork = ((...args: Parameters<typeof original.fork>) => {
     const child = original.fork(...args);
     const send = child.send.bind(child) as (m: unknown) => boolean;
     child.send = ((m: { kind: string }) => (sent.push(m), send(m))) as typeof child.send;
+    const emit = child.emit.bind(child) as (event: string, ...args: unknown[]) => boolean;
+    child.emit = ((event: string, ...rest: unknown[]) => {
+      if (event === 'message') received.push(rest[0] as { kind: string });
+      return emit(event, ...rest);
+    }) as typeof child.emit;
     return child;
   }) as typeof original.fork;
   return { ...original, fork, default: { ...original, fork } };
 });
 
-const tmp = tempDir('loop-process-camera-');
+const tmp = tempDir('loop-process-channel-');
 afterAll(() => tmp.cleanup());
 const codec = new MessageCodec(new DefinitionsRegistry());
 const IMAGE = 'sensor_msgs/msg/Image';
@@ -54,8 +61,47 @@ function viewBytes(value: unknown, seen = new Set<unknown>()): number[] {
 const close = (a: number[], b: number[], tolerance = 0.02) =>
   a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= tolerance);
 
-describe.runIf(process.platform === 'linux')('a control loop with isolation: process and a camera input', () => {
-  it('runs the policy on each new frame, holds the safe action once the camera is stale, and sends no frame over the fork channel', async () => {
+describe.runIf(process.platform === 'linux')('a control loop with isolation: process', () => {
+  it("runs on the bus's latest observation and publishes its commands, none of either on the fork channel", async () => {
+    sent.length = 0;
+    received.length = 0;
+    const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
+    const { bus, control, commands, published, publishing } = loopHarness(model, {
+      rate_hz: 100,
+      isolation: 'process',
+      scheduling: 'other',
+      max_observation_age_ms: 300,
+    });
+    await control.start();
+    try {
+      // The action is the observation: each new one the process's loop reads is what it sends.
+      for (const obs of [
+        [0.5, -0.25],
+        [2, 3],
+      ]) {
+        const stop = publishing(obs);
+        try {
+          await waitFor(() => commands.some((c) => !c.safe && close(c.values, obs, 1e-6)), `the action ${obs}`);
+        } finally {
+          stop();
+        }
+      }
+      const mark = commands.length;
+      await waitFor(() => commands.slice(mark).some((c) => c.safe), 'the safe action once /obs is stale');
+      expect(published.length).toBeGreaterThan(0);
+      expect(published.some((p) => close(p, [2, 3], 1e-6))).toBe(true);
+    } finally {
+      await control.stop();
+      bus.close();
+    }
+    expect(sent.some((m) => m.kind === 'start')).toBe(true);
+    expect(sent.filter((m) => m.kind === 'observation')).toEqual([]);
+    expect(received.some((m) => m.kind === 'state')).toBe(true);
+    expect(received.filter((m) => m.kind === 'command')).toEqual([]);
+  });
+
+  it('runs a vision policy on each new frame, holds the safe action once the camera is stale, and sends no frame over the fork channel', async () => {
+    sent.length = 0;
     const model = writeChannelMeanModel(tmp.path, 'mean-process', { height: HEIGHT, width: WIDTH, output: 'actions' });
     const { bus, control, commands } = loopHarness(
       model,
@@ -106,6 +152,6 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
     const frameBytes = WIDTH * HEIGHT * 3;
     const largest = Math.max(0, ...messages.flatMap((m) => viewBytes(m)));
     expect(largest).toBeLessThan(frameBytes);
-    expect(messages.every((m) => ['start', 'held', 'stop', 'observation', 'ping'].includes(m.kind))).toBe(true);
+    expect(messages.every((m) => ['start', 'held', 'stop', 'ping'].includes(m.kind))).toBe(true);
   });
 });
