@@ -8,7 +8,7 @@ import { ZenohNetwork, type Peer } from '../zenoh/zenoh-network.ts';
 export const MSGS = resolve('test/fixtures/msgs/common_interfaces');
 
 /** Test domains of test/joined (50-59), one per file, so files running side by side never meet. */
-export const JOINED_DOMAINS = { sides: 50, loop: 51, restart: 52, bench: 53 } as const;
+export const JOINED_DOMAINS = { sides: 50, loop: 51, restart: 52, bench: 53, cameraBench: 57 } as const;
 
 /**
  * Two graphs the daemon joins, each behind its own Zenoh router and remote-api bridge on loopback: a DDS graph
