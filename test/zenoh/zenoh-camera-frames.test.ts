@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import { describe, expect, it } from 'vitest';
+import { loadZenoh } from '../../adapters/zenoh/index.ts';
 import { MessageCodec } from '../../daemon/bus/index.ts';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
@@ -12,10 +14,13 @@ import { useZenohNetwork } from './zenoh-network.ts';
 
 const IMAGE = 'sensor_msgs/msg/Image';
 const TOPIC = '/camera/image_raw';
+/** The relayed camera's: apart from TOPIC, which the DDS node of another test may still publish. */
+const FRONT = '/front/image_raw';
 const [W, H] = [640, 480];
 const FRAMES = 4;
 
 type Lane = { received: number; receivedBytes: number };
+type Shared = { sharedPuts: number };
 type Details = { bulk_link?: Lane; inbound: Record<string, { delivered: number }> };
 
 /** An rgb8 640 x 480 frame whose byte i is (i + seed) % 256, as the DDS peer makes its Image (ros2_dds_peer.py). */
@@ -26,11 +31,11 @@ function frame(codec: MessageCodec, seed: number): Uint8Array {
 }
 
 /** Each message of the camera topic on the bus: its bytes, and the kind of memory they are in. */
-function watchBus(daemon: Daemon) {
+function watchBus(daemon: Daemon, topic = TOPIC) {
   const seen: { data: Uint8Array; backing: string }[] = [];
   daemon.bus.subscribe({
     name: 'test camera',
-    topic: TOPIC,
+    topic,
     queue: { policy: 'drop-oldest', depth: 100 },
     handler: (m) => void seen.push({ data: m.data, backing: m.data.buffer.constructor.name }),
   });
@@ -139,6 +144,52 @@ describe('camera frames from the graph', () => {
       expect(new Set(seen.map((s) => hex(s.data))).size).toBe(FRAMES);
       expect(details().bulk_link!.received).toBeGreaterThanOrEqual(seen.length);
       expect(details().inbound[TOPIC]!.delivered).toBeGreaterThanOrEqual(seen.length);
+    },
+  );
+
+  it(
+    'relayed from rmw_zenoh keys to ros2dds ones: the other link puts the bytes the lane filled, by reference, exact',
+    { timeout: 120_000 },
+    async () => {
+      const { daemon, stop } = await startDaemon({
+        zenoh: {
+          enabled: true,
+          endpoint: zn.net.wsUrl,
+          second_link: { enabled: true, endpoint: zn.net.wsUrl, mapping: 'ros2dds', namespace: '/bot1' },
+        },
+        relays: { topics: [{ topic: FRONT, from: 'rmw_zenoh', to: 'ros2dds' }] },
+      });
+      cleanups.push(stop);
+      const state = (c: string) => daemon.status().components[c]?.state;
+      await waitFor(() => state('zenoh') === 'running' && state('zenoh_second') === 'running', 'both links', 60_000);
+      const lane = (c: string) => (daemon.status().components[c]!.details as { bulk_link: Lane & Shared }).bulk_link;
+      const zenoh = await loadZenoh();
+      const session = await zenoh.Session.open(new zenoh.Config(zn.net.wsUrl));
+      cleanups.push(() => session.close());
+      const arrived: string[] = [];
+      await session.declareSubscriber(`bot1${FRONT}`, {
+        handler: (sample: Sample) => void arrived.push(hex(sample.payload().toBytes())),
+      });
+      const seen = watchBus(daemon, FRONT);
+      const codec = new MessageCodec(daemon.definitions);
+      const frames = Array.from({ length: FRAMES }, (_, seed) => hex(frame(codec, seed)));
+      const hash = typeDescriptionHash(daemon.definitions, IMAGE)!;
+      const camera = await peer({ node: 'front', publish: { topic: FRONT, type: IMAGE, hash } });
+      // As above: a warm-up frame until the relay carries one, then each frame once.
+      const warmUp = hex(frame(codec, 200));
+      for (let tries = 0; arrived.length === 0; tries++) {
+        if (tries === 120) throw new Error('no frame relayed within 60 s');
+        camera.send(`pub ${warmUp}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      for (const data of frames) camera.send(`pub ${data}`);
+      const checked = () => arrived.filter((data) => data !== warmUp);
+      await waitFor(() => checked().length >= FRAMES, 'every frame relayed', 60_000);
+
+      expect(checked()).toEqual(frames);
+      expect(new Set(seen.map((s) => s.backing))).toEqual(new Set(['SharedArrayBuffer']));
+      expect(lane('zenoh').received).toBeGreaterThanOrEqual(seen.length);
+      expect(lane('zenoh_second').sharedPuts).toBeGreaterThanOrEqual(arrived.length);
     },
   );
 });
