@@ -100,7 +100,7 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
     expect(received.filter((m) => m.kind === 'command')).toEqual([]);
   });
 
-  it('runs a vision policy on each new frame, holds the safe action once the camera is stale, and sends no frame over the fork channel', async () => {
+  it('runs a vision policy on each new frame, holds the safe action on bad frames and a stale camera, and sends no frame over the fork channel', async () => {
     sent.length = 0;
     const model = writeChannelMeanModel(tmp.path, 'mean-process', { height: HEIGHT, width: WIDTH, output: 'actions' });
     const { bus, control, commands } = loopHarness(
@@ -129,18 +129,33 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       await sendUntil(rawFrame('rgb8', [255, 0, 51]), [1, 0.2], 'rgb8 [255, 0, 51] as [1, 0.2]');
       await sendUntil(rawFrame('rgb8', [0, 255, 153]), [0, 0.6], 'the next frame, [0, 255, 153] as [0, 0.6]');
       await sendUntil(rawFrame('mono8', [102]), [0.4, 0.4], 'mono8 as grey');
-      // The camera stops: its last frame grows old in the file, past max_observation_age_ms, and the process's loop
-      // holds its safe action.
-      const stoppedAt = performance.now();
-      await waitFor(
-        () =>
-          performance.now() - stoppedAt > 600 && commands.slice(-3).every((c) => c.safe && close(c.values, [-1, -1])),
-        'the safe action once the last frame is older than 300 ms',
-      );
-      const at = commands.length;
-      await waitFor(() => commands.length >= at + 10, 'ten more ticks');
-      expect(commands.slice(at).every((c) => c.safe)).toBe(true);
-      expect(control.stats().staleTicks).toBeGreaterThan(0);
+      // Only bad frames from now on (fewer bytes than their size says): each is counted, none reaches the file, and
+      // the last good frame grows old there, past max_observation_age_ms: the process's loop holds its safe action.
+      const errorsBefore = control.stats().observationErrors;
+      const bad = codec.encode(IMAGE, {
+        height: HEIGHT,
+        width: WIDTH,
+        encoding: 'rgb8',
+        is_bigendian: 0,
+        step: WIDTH * 3,
+        data: new Uint8Array(10),
+      });
+      const badTimer = setInterval(() => camera.publish(bad), 20);
+      try {
+        const stoppedAt = performance.now();
+        await waitFor(
+          () =>
+            performance.now() - stoppedAt > 600 && commands.slice(-3).every((c) => c.safe && close(c.values, [-1, -1])),
+          'the safe action once the last good frame is older than 300 ms',
+        );
+        const at = commands.length;
+        await waitFor(() => commands.length >= at + 10, 'ten more ticks');
+        expect(commands.slice(at).every((c) => c.safe)).toBe(true);
+        expect(control.stats().observationErrors).toBeGreaterThan(errorsBefore);
+        expect(control.stats().staleTicks).toBeGreaterThan(0);
+      } finally {
+        clearInterval(badTimer);
+      }
       camera.close();
     } finally {
       await control.stop();
