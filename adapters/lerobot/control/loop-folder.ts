@@ -60,12 +60,16 @@ export class LoopFolder {
     return this.frames.map((f) => f.path);
   }
 
-  /** Closes the files (after a write in progress) and removes the folder. */
+  /**
+   * Removes the folder at once (a daemon that exits right after leaves no files in tmpfs), then closes the files: a
+   * frame's write in progress ends in its unlinked file.
+   */
   remove(): Promise<void> {
-    this.board.close();
-    this.#removed ??= Promise.all(this.frames.map((f) => f.close())).then(() =>
-      rmSync(this.path, { recursive: true, force: true }),
-    );
+    if (!this.#removed) {
+      rmSync(this.path, { recursive: true, force: true });
+      this.board.close();
+      this.#removed = Promise.all(this.frames.map((f) => f.close())).then(() => undefined);
+    }
     return this.#removed;
   }
 }
