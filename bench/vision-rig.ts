@@ -29,9 +29,15 @@ export interface VisionRig {
  * model (test/system1/vision-models.ts: each channel's mean), so the loop and its camera are what is measured, not a
  * network's arithmetic. Without a camera the policy is a linear one of the state alone. With `recorder`, the recorder
  * writes 10 MB/s beside it (bench/recorder-load.ts; the camera is not recorded). Models are written under `dir`.
+ * `isolation` is the loop's (default thread).
  */
-export async function startVisionRig(options: { dir: string; camera: boolean; recorder: boolean }): Promise<VisionRig> {
-  const { dir, camera, recorder } = options;
+export async function startVisionRig(options: {
+  dir: string;
+  camera: boolean;
+  recorder: boolean;
+  isolation?: LoopSettings['isolation'];
+}): Promise<VisionRig> {
+  const { dir, camera, recorder, isolation = 'thread' } = options;
   const bus = new Bus();
   const definitions = new DefinitionsRegistry();
   const recording = recorder ? await startRecorderLoad({ bus, definitions, dir }) : undefined;
@@ -71,6 +77,7 @@ export async function startVisionRig(options: { dir: string; camera: boolean; re
     policy: 'vision',
     rate_hz: RIG.rateHz,
     max_observation_age_ms: 200,
+    isolation,
   }) as LoopSettings;
   const control = new ControlLoop({
     name: 'bench',
