@@ -1,8 +1,12 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { BenchResult } from './bench.ts';
 import { percentile, tail } from './bench.ts';
 import { arrivals, counted, onBus, payloads, sorted } from './joined-probes.ts';
 import { IMAGE } from './synthetic-camera.ts';
+import { wallNs } from './zenoh-fairness.ts';
+import { loadZenoh } from '../adapters/zenoh/index.ts';
+import { decodeAttachment } from '../adapters/zenoh/rmw-zenoh-keys.ts';
 import { typeDescriptionHash } from '../daemon/bus/type-hash.ts';
 import type { Daemon } from '../daemon/daemon.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
@@ -15,7 +19,8 @@ import { JOINED_DOMAINS, JoinedGraphs } from '../test/joined/joined-graphs.ts';
 // publisher of the same graph: first bridged only, then also relayed (counted on the DDS side by a subscriber in a
 // process of its own). No topic_qos: the camera's type alone takes it to the bulk lane's thread. The same rounds
 // again with zenoh.bulk_lane_thread off, where the frames are decoded on the daemon's event loop, as a camera at the
-// default priority was before the lane's thread took frames.
+// default priority was before the lane's thread took frames. Then, without the daemon, a bare zenoh-ts subscriber of
+// a 100 B topic beside a camera going to another process: what the frames cost any client of this machine's transport.
 const SMALL = 100;
 /** A 640 x 480 rgb8 sensor_msgs/msg/Image as CDR (synthetic-camera.ts's imageMessage). */
 const FRAME_BYTES = 921_652;
@@ -44,6 +49,8 @@ interface Rounds {
   /** Relayed frames on the bus, and those that reached the DDS side. */
   relayedOnBus: number;
   relayedArrived: number;
+  /** The RIHS01 hashes of the types published, by type. */
+  hashes: Record<string, string>;
 }
 
 /** The camera's frames on the bus: how many, and how many in a SharedArrayBuffer. */
@@ -61,6 +68,57 @@ function watchFrames(daemon: Daemon, topic: string) {
   return { seen, stop: () => daemon.bus.unsubscribe(sub) };
 }
 
+/**
+ * The same rounds without the daemon: a zenoh-ts subscriber of the 100 B topic on the rmw_zenoh graph's remote-api
+ * bridge, timed from the publisher's source timestamp, alone and while the camera goes to a zenoh-ts subscriber in
+ * another process through the same router and bridge. What the frames cost any client of this machine's transport
+ * (router, bridge, the CPU they take on 2 cores): the floor under the daemon's figures.
+ */
+async function bareRounds(graphs: JoinedGraphs, hash: (type: string) => string): Promise<Float64Array[][]> {
+  const zenoh = await loadZenoh();
+  const session = await zenoh.Session.open(new zenoh.Config(graphs.zenohNet.wsUrl));
+  const latencies: number[] = [];
+  await session.declareSubscriber('*/bare/**', {
+    handler: (sample: Sample) => {
+      const bytes = sample.attachment()?.toBytes();
+      const sent = bytes && decodeAttachment(bytes)?.timestampNs;
+      if (sent) latencies.push(Number(wallNs() - sent) / 1e6);
+    },
+  });
+  const publisher = await graphs.zenohPeer({
+    node: 'bench_bare',
+    publish: { topic: '/bare', type: BYTES, hash: hash(BYTES), rate_hz: 500, payloads: payloads(SMALL).map(hexOf) },
+  });
+  const arrived = await counted(graphs.zenohNet.wsUrl, '*/bare_camera/**');
+  try {
+    await waitFor(() => latencies.length >= 200, 'the bare topic flowing', 60_000);
+    const round = async (what: string) => {
+      latencies.length = 0;
+      await waitFor(() => latencies.length >= SAMPLES, what, 120_000);
+      return sorted(latencies);
+    };
+    const [alone, beside] = [[], []] as Float64Array[][];
+    for (let i = 0; i < REPEATS; i++) {
+      alone.push(await round('the bare topic alone'));
+      const camera = await graphs.zenohPeer({
+        node: 'bench_bare_camera',
+        publish: { topic: '/bare_camera', type: IMAGE, hash: hash(IMAGE), rate_hz: CAMERA_HZ, size: FRAME_BYTES },
+      });
+      const at = arrived.count();
+      await waitFor(() => arrived.count() >= at + 3, 'the bare camera flowing', 60_000);
+      beside.push(await round('the bare topic beside the camera'));
+      await camera.close();
+    }
+    return [alone, beside];
+  } finally {
+    arrived.stop();
+    await publisher.close();
+    await session.close();
+  }
+}
+
+const hexOf = (data: Uint8Array) => Buffer.from(data).toString('hex');
+
 async function rounds(graphs: JoinedGraphs, laneThread: boolean): Promise<Rounds> {
   const relays = { topics: ['/relay', '/camera'].map((topic) => ({ topic, from: 'rmw_zenoh', to: 'ros2dds' })) };
   const { daemon, stop } = await startDaemon(
@@ -71,7 +129,7 @@ async function rounds(graphs: JoinedGraphs, laneThread: boolean): Promise<Rounds
     const state = (c: string) => daemon.status().components[c]?.state;
     await waitFor(() => state('zenoh') === 'running' && state('zenoh_second') === 'running', 'both links', 60_000);
     const hash = (type: string) => typeDescriptionHash(daemon.definitions, type)!;
-    const small = payloads(SMALL).map((p) => Buffer.from(p).toString('hex'));
+    const small = payloads(SMALL).map(hexOf);
     const camera = (topic: string) =>
       graphs.zenohPeer({
         node: `camera${topic.replace('/', '_')}`,
@@ -129,6 +187,7 @@ async function rounds(graphs: JoinedGraphs, laneThread: boolean): Promise<Rounds
       frames: b.frames + r.frames,
       relayedOnBus: r.frames,
       relayedArrived: arrived.count(),
+      hashes: { [BYTES]: hash(BYTES), [IMAGE]: hash(IMAGE) },
     };
   } finally {
     await stop();
@@ -158,6 +217,8 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const lane = await rounds(graphs, true);
     const loop = await rounds(graphs, false);
+    const [bareAlone, bareBeside] = await bareRounds(graphs, (type) => lane.hashes[type]!);
+    const bareP99 = (rs: Float64Array[]) => percentile(sorted(rs.map((r) => percentile(r, 99))), 50);
     const p99s = (rs: Round[], hop: 'bridged' | 'relayed') => rs.map((r) => percentile(r[hop], 99));
     /** The median of the rounds' p99s. */
     const p99 = (rs: Round[], hop: 'bridged' | 'relayed') => percentile(sorted(p99s(rs, hop)), 50);
@@ -204,6 +265,15 @@ export async function run(): Promise<BenchResult[]> {
         ...row('relayed 100 B at 500 Hz beside a relayed 30 Hz 640x480 camera (p99)', ...onLane.relayed),
         goal: 'p99 within 2x alone, and no frame lost',
         met: onLane.relayed[0] <= 2 * onLane.relayed[1] && noFrameLost,
+      },
+      {
+        ...row('bare zenoh-ts subscriber, 100 B at 500 Hz beside a 30 Hz camera to another client (p99)', 0, 0),
+        ours: bareP99(bareBeside!),
+        baseline: { name: 'the same subscriber alone, same run', value: bareP99(bareAlone!) },
+        notes: [
+          `rounds' p99 (ms): alone ${bareAlone!.map((r) => percentile(r, 99).toFixed(1)).join(', ')}; beside the camera ` +
+            bareBeside!.map((r) => percentile(r, 99).toFixed(1)).join(', '),
+        ],
       },
       row('bridged 100 B beside the camera, bulk_lane_thread off (p99)', ...onLoop.bridged),
       row('relayed 100 B beside the camera, bulk_lane_thread off (p99)', ...onLoop.relayed),
