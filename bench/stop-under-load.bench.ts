@@ -16,7 +16,15 @@ import { waitFor } from '../test/helpers/wait.ts';
 import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
 import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
 import type { ListenerRound } from './stop-listener-rounds.ts';
-import { mergedPath, pathRound, pathRows, STOP_PATHS, type PathTargets, type StopPath } from './stop-paths.ts';
+import {
+  bridgeScheduler,
+  mergedPath,
+  pathRound,
+  pathRows,
+  STOP_PATHS,
+  type PathTargets,
+  type StopPath,
+} from './stop-paths.ts';
 
 // The operator's stop (POST /stop: answered, the zero Twist on /cmd_vel, and its stop.engaged event durable in the
 // journal, what the lakehouse and central read) on a daemon whose journal holds
@@ -37,7 +45,9 @@ import { mergedPath, pathRound, pathRows, STOP_PATHS, type PathTargets, type Sto
 // Then each stop a user can press, from a client process of its own, beside the listener's in the same rounds
 // (stop-paths.ts): the CLI's and the page's request to the listener, MCP's stop tool (on mcp_url, the listener's /mcp)
 // and central's signed stop intent (through a mosquitto of this run, read by the stop connection's thread and the
-// link), each to the stop line (central's also to the main thread's zero Twist), and answered.
+// link), each to the stop line (central's also to the main thread's zero Twist), and answered; and a robot process's
+// Zenoh get of agent/stop through the remote-api bridge, run real time as a robot's should be (and once at its default
+// priority, to show why).
 
 const RECORDS = 20_000;
 const STOPS = 40;
@@ -110,7 +120,7 @@ async function watchMqtt(url: string, topic: string) {
 }
 
 /** What the stop listener's thread and the operator's client ran with (the kernel's words), for the notes. */
-const scheduling = { listener: 'unknown', client: 'unknown' };
+const scheduling = { listener: 'unknown', client: 'unknown', bridge: 'unknown' };
 
 export async function run(): Promise<BenchResult[]> {
   const broker = await startBroker();
@@ -124,6 +134,9 @@ export async function run(): Promise<BenchResult[]> {
     await cleanup();
     throw error;
   });
+  const bridge = bridgeScheduler(zenoh.bridgePid!);
+  bridge.set('fifo');
+  scheduling.bridge = bridge.summary();
   const started = await startDaemon(
     {
       robot: { id: ROBOT, fleet: FLEET },
@@ -196,6 +209,7 @@ export async function run(): Promise<BenchResult[]> {
       prefix: PREFIX,
       keyFile,
       zenohUrl: zenoh.wsUrl,
+      bridge: bridge.set,
     };
     const zeros = { line: seen.line, twist: () => seen.zeros, mqtt: bare.times };
     const paths = Object.keys(STOP_PATHS) as StopPath[];
@@ -416,7 +430,7 @@ function figureRows(
         before(load, figure),
         `event-loop delay p99 ${times.loopDelayP99.toFixed(1)} ms; load average ${loadAverage.toFixed(1)}; ` +
           `stop listener's thread ${scheduling.listener}; the operator's client (a process here, standing for ` +
-          `one on another machine) ${scheduling.client}`,
+          `one on another machine) ${scheduling.client}; the remote-api bridge ${scheduling.bridge}`,
       ],
     };
   });

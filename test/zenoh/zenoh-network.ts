@@ -73,6 +73,11 @@ export class ZenohNetwork {
     return `ws://127.0.0.1:${this.wsPort}`;
   }
 
+  /** The remote-api bridge's process id while it runs (a bench sets its scheduling). */
+  get bridgePid(): number | undefined {
+    return this.#bridge?.exitCode === null ? this.#bridge.pid : undefined;
+  }
+
   /** Router and bridge, each ready. */
   async start(): Promise<void> {
     await this.startRouter();
