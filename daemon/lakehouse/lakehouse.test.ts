@@ -69,9 +69,14 @@ describe('Lakehouse component', () => {
     const again = lakehouse(dataDir, journal);
     await again.start();
     await again.close(); // a restart indexes nothing twice
-    const r = await lh.query(
-      "SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date, run_id, ts::VARCHAR FROM events ORDER BY seq, event_id",
-    );
+    // Read through a lakehouse that runs: a closed one's queries are stopped as the daemon stops.
+    const reader = lakehouse(dataDir, journal);
+    await reader.start();
+    const r = await reader
+      .query(
+        "SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date, run_id, ts::VARCHAR FROM events ORDER BY seq, event_id",
+      )
+      .finally(() => reader.close());
     expect(r.rows.map((row) => row.slice(0, 4))).toEqual([
       [1, 'e1', 'tool.called', 1],
       [3, 'e2', 'tool.called', 2],

@@ -10,10 +10,10 @@ const ports = (): number => queryObjects(MessagePort, { format: 'count' }) as nu
 
 async function cycle(): Promise<number> {
   const worker: Worker = spawnTsWorker(new URL('./soak-worker-entry.ts', import.meta.url));
-  const [message] = await Promise.all([
-    new Promise<{ crc: number }>((resolve, reject) => worker.once('message', resolve).once('error', reject)),
-    new Promise((resolve) => worker.once('exit', resolve)),
-  ]);
+  let message: { crc: number } | undefined;
+  worker.once('message', (m: { crc: number }) => (message = m));
+  const code = await new Promise<number>((resolve, reject) => worker.once('error', reject).once('exit', resolve));
+  if (message === undefined) throw new Error(`the worker exited (${code}) without its message`);
   return message.crc;
 }
 
@@ -37,5 +37,5 @@ describe('worker threads started for TypeScript entries', () => {
       `MessagePorts back to ${baseline} (+1) after ${cycles} workers`,
       10_000,
     );
-  });
+  }, 180_000); // 13 threads each loading TypeScript: a minute and more on a loaded 2-core machine
 });

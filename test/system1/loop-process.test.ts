@@ -97,7 +97,9 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       expect(first).toBeGreaterThan(0);
       expect(during.slice(0, first).every((c) => !c.safe)).toBe(true);
       expect(during.slice(first).every((c) => c.safe && c.values[0] === 0 && c.values[1] === 0)).toBe(true);
-      expect(during.length - first).toBeGreaterThanOrEqual(5);
+      // Written while this thread was blocked (the first read after it): the process switched by itself. How many
+      // depends on the CPU the process got (a full run on a loaded machine saw 3 of the block's 40 ticks).
+      expect(during.length - first).toBeGreaterThanOrEqual(1);
       expect(control.stats().held).toBeGreaterThan(0);
     } finally {
       await stopper.terminate();
