@@ -1,7 +1,11 @@
 import type { CommandSettings } from '../../daemon/config/index.ts';
 
-/** Builds the command message (a plain object for the CDR writer) from one action, or a chunk of them. */
-export type CommandBuilder = (actions: Float32Array, dim: number, stampNs: bigint, periodS: number) => unknown;
+/**
+ * Builds the command message (a plain object for the CDR writer) from one action, or a chunk of them. The message is
+ * the builder's own and the next call rewrites it (a loop builds one every tick): encode it before building another.
+ * `stampNs` is called only by a type with a stamp.
+ */
+export type CommandBuilder = (actions: Float32Array, stampNs: () => bigint, periodS: number) => unknown;
 
 export class CommandError extends Error {
   override name = 'CommandError';
@@ -39,58 +43,85 @@ export function compileCommand(settings: CommandSettings, dim: number, where: st
       const bad = fields.find((f) => !TWIST_FIELDS.has(f));
       if (bad)
         throw new CommandError(`${where}.fields: "${bad}" is not a Twist field (${[...TWIST_FIELDS].join(', ')})`);
+      const axes = fields.map((f) => f.split('.') as ['linear' | 'angular', 'x' | 'y' | 'z']);
+      const msg = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
       return (actions) => {
-        const msg = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
         for (let i = 0; i < dim; i++) {
-          const [part, axis] = fields[i]!.split('.') as ['linear' | 'angular', 'x' | 'y' | 'z'];
+          const [part, axis] = axes[i]!;
           msg[part][axis] = map(actions[i]!, i);
         }
         return msg;
       };
     }
-    case 'std_msgs/msg/Float64MultiArray':
+    case 'std_msgs/msg/Float64MultiArray': {
+      // Remade only when a call's length differs from the last one's: a loop's action has always the same.
+      let msg = float64MultiArray(0, dim);
       return (actions) => {
-        const data = new Float64Array(actions.length);
+        if (msg.data.length !== actions.length) msg = float64MultiArray(actions.length, dim);
+        const data = msg.data;
         for (let i = 0; i < actions.length; i++) data[i] = map(actions[i]!, i);
-        const count = actions.length / dim;
-        const dims =
-          count > 1
-            ? [
-                { label: 'chunk', size: count, stride: actions.length },
-                { label: 'action', size: dim, stride: dim },
-              ]
-            : [{ label: 'action', size: dim, stride: dim }];
-        return { layout: { dim: dims, data_offset: 0 }, data };
+        return msg;
       };
+    }
     case 'trajectory_msgs/msg/JointTrajectory': {
       if (jointNames.length !== dim)
         throw new CommandError(
           `${where}.joint_names names ${jointNames.length} joints, the action has ${dim} elements`,
         );
-      return (actions, _dim, stampNs, periodS) => {
+      const msg = {
+        header: { stamp: { sec: 0, nanosec: 0 }, frame_id: frameId },
+        joint_names: jointNames,
+        points: [] as TrajectoryPoint[],
+      };
+      return (actions, stampNs, periodS) => {
         const count = actions.length / dim;
-        const points = [];
+        const points = msg.points;
+        // Points are kept between calls: a loop's command has always as many.
+        while (points.length > count) points.pop();
+        while (points.length < count) points.push(trajectoryPoint(dim));
         for (let k = 0; k < count; k++) {
-          const positions = new Float64Array(dim);
-          for (let i = 0; i < dim; i++) positions[i] = map(actions[k * dim + i]!, i);
+          const point = points[k]!;
+          for (let i = 0; i < dim; i++) point.positions[i] = map(actions[k * dim + i]!, i);
           const t = (k + 1) * periodS;
-          points.push({
-            positions,
-            velocities: new Float64Array(0),
-            accelerations: new Float64Array(0),
-            effort: new Float64Array(0),
-            time_from_start: { sec: Math.floor(t), nanosec: Math.round((t - Math.floor(t)) * 1e9) },
-          });
+          point.time_from_start.sec = Math.floor(t);
+          point.time_from_start.nanosec = Math.round((t - Math.floor(t)) * 1e9);
         }
-        return {
-          header: {
-            stamp: { sec: Number(stampNs / 1_000_000_000n), nanosec: Number(stampNs % 1_000_000_000n) },
-            frame_id: frameId,
-          },
-          joint_names: jointNames,
-          points,
-        };
+        const ns = stampNs();
+        msg.header.stamp.sec = Number(ns / 1_000_000_000n);
+        msg.header.stamp.nanosec = Number(ns % 1_000_000_000n);
+        return msg;
       };
     }
   }
+}
+
+interface TrajectoryPoint {
+  positions: Float64Array;
+  velocities: Float64Array;
+  accelerations: Float64Array;
+  effort: Float64Array;
+  time_from_start: { sec: number; nanosec: number };
+}
+
+function trajectoryPoint(dim: number): TrajectoryPoint {
+  return {
+    positions: new Float64Array(dim),
+    velocities: new Float64Array(0),
+    accelerations: new Float64Array(0),
+    effort: new Float64Array(0),
+    time_from_start: { sec: 0, nanosec: 0 },
+  };
+}
+
+/** A Float64MultiArray of `length` values: one action of `dim`, or a chunk of them (K x dim). */
+function float64MultiArray(length: number, dim: number) {
+  const count = length / dim;
+  const dims =
+    count > 1
+      ? [
+          { label: 'chunk', size: count, stride: length },
+          { label: 'action', size: dim, stride: dim },
+        ]
+      : [{ label: 'action', size: dim, stride: dim }];
+  return { layout: { dim: dims, data_offset: 0 }, data: new Float64Array(length) };
 }

@@ -1,6 +1,7 @@
 // Over 400 lines because a loop's lifecycle (start, crash and restart, stop with its safe action) is one, whether a
 // thread or a process runs it; the runner, intake, state and metrics are modules of their own.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
@@ -368,6 +369,14 @@ export class ControlLoop {
   /** Recent per-tick latency and jitter samples (us), for exact percentiles. */
   recent(): { latencyUs: Float32Array; jitterUs: Float32Array } {
     return this.#state ? this.#state.recent() : { latencyUs: new Float32Array(), jitterUs: new Float32Array() };
+  }
+
+  /**
+   * The heap of the loop thread's own isolate (isolation: thread), read there without a message to the loop's code;
+   * undefined for a loop process, or before start.
+   */
+  heapStatistics(): Promise<HeapInfo> | undefined {
+    return this.#process ? undefined : this.#worker?.getHeapStatistics?.();
   }
 
   /** Stops the worker (it sends the safe action once on the way out) and leaves the bus. */

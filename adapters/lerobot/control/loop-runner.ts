@@ -1,3 +1,4 @@
+import type { HeapInfo } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 import { spawnTsWorker, workerEntry } from '../../../daemon/util/index.ts';
 import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
@@ -12,6 +13,8 @@ export interface LoopRunner {
   once(event: 'exit', listener: (code: number) => void): unknown;
   terminate(): Promise<unknown>;
   unref(): void;
+  /** A worker thread's heap, in its own isolate (a LoopProcess has none here). */
+  getHeapStatistics?(): Promise<HeapInfo>;
 }
 
 /** Starts a loop's thread (isolation: thread) on the daemon's shared buffers; an async loop's port is transferred. */

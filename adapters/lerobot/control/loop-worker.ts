@@ -1,8 +1,6 @@
 // Over 400 lines because it is the real-time thread whole: the tick path (gather, infer or pop, emit) reads
 // best in one place, and each of its jobs (board, chunker, reports, camera inputs, state) is already a module.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { MessageWriter } from '@foxglove/rosmsg2-serialization';
-import '../../../daemon/bus/index.ts';
 import { ActionChunker, type ActionSource } from '../action-chunker.ts';
 import { TemporalEnsembler } from '../temporal-ensembler.ts';
 import { compileCommand, type CommandBuilder } from '../action-command.ts';
@@ -20,6 +18,7 @@ import { ObservationBoard } from './observation-board.ts';
 import { CameraInputs } from './camera-inputs.ts';
 import { mapSharedFile, setNonBlocking } from './shared-mapping.ts';
 import { CommandRecordWriter } from './command-records.ts';
+import { CommandEncoder } from './command-encoder.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -34,7 +33,7 @@ import { StopLine } from '../../../daemon/safety/index.ts';
  */
 const data = workerData as LoopWorkerData;
 const port = parentPort!;
-const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+const post = (m: LoopWorkerMessage): void => port.postMessage(m);
 const state = new LoopState(data.topicCount, data.stateBuffer);
 /** The latest observations: the daemon's board, or (a loop process's) the board file mapped in setup(). */
 let board: ObservationBoard;
@@ -125,7 +124,7 @@ class LoopThread {
   readonly #plan: LoopPlan;
   readonly #inference: Inference;
   readonly #build: CommandBuilder | undefined;
-  readonly #writer: MessageWriter | undefined;
+  readonly #encoder: CommandEncoder | undefined;
   readonly #periodMs = 1000 / data.loop.rate_hz;
   readonly #inputs: PolicyInputs;
   readonly #previousSlices: { input: string; s: PolicySpec['inputs'][number]['sources'][number] }[];
@@ -138,7 +137,11 @@ class LoopThread {
   readonly #frame: ReturnType<typeof velocityFrame>;
   readonly #latchZero: boolean;
   /** The last action popped from a chunk and when (monotonic ms): what on_underrun: hold holds, and for how long. */
-  #held: { action: Float32Array; atMs: number } | undefined;
+  #held: Float32Array | undefined;
+  #heldAtMs = 0;
+  /** A thread's command message, posted (cloned) every tick: the action's values are copied into #values first. */
+  readonly #command: Extract<LoopWorkerMessage, { kind: 'command' }>;
+  readonly #values: Float32Array;
   #errors = 0;
   #nonFinite = 0;
   /**
@@ -154,7 +157,11 @@ class LoopThread {
     this.#plan = plan;
     this.#inference = inference;
     this.#build = build;
-    this.#writer = data.commandDefinitions ? new MessageWriter(data.commandDefinitions) : undefined;
+    const { command } = plan.output;
+    this.#encoder =
+      command && data.commandDefinitions ? new CommandEncoder(command.type, data.commandDefinitions) : undefined;
+    this.#values = new Float32Array(plan.output.dim);
+    this.#command = { kind: 'command', data: new Uint8Array(0), values: this.#values, safe: false };
     this.#inputs = inputBuffers(spec);
     this.#previousSlices = spec.inputs.flatMap((input) =>
       input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })),
@@ -183,7 +190,8 @@ class LoopThread {
       if (state.stopRequested) break;
       const started = performance.now();
       try {
-        await this.#tick();
+        const running = this.#tick();
+        if (running) await running;
       } catch (error) {
         this.#fail(error);
         this.#emit(this.#plan.safeAction, true);
@@ -216,7 +224,8 @@ class LoopThread {
     this.#inference.channel?.close();
   }
 
-  async #tick(): Promise<void> {
+  /** One tick; a promise only when the policy runs in it (step, inline), so that one that pops allocates none. */
+  #tick(): Promise<void> | undefined {
     const plan = this.#plan;
     const chunker = this.#chunker;
     this.#pollReplies();
@@ -228,11 +237,7 @@ class LoopThread {
       this.#emit(plan.safeAction, true);
       return;
     }
-    if (!chunker) {
-      const outputs = await this.#runHere(this.#inference.runner!);
-      this.#emit(outputs[plan.output.name]!.data, false);
-      return;
-    }
+    if (!chunker) return this.#step(this.#inference.runner!);
     if (state.inferenceDead) {
       // No chunk will come: the robot gets the safe action, not the rest of an old plan nor nothing
       // (on_underrun: skip), until the control component restarts the loop.
@@ -241,14 +246,21 @@ class LoopThread {
       this.#emit(plan.safeAction, true);
       return;
     }
-    if (this.#inference.runner && chunker.wantsObservation()) await this.#planInline(this.#inference.runner, chunker);
+    if (this.#inference.runner && chunker.wantsObservation()) return this.#planInline(this.#inference.runner, chunker);
     this.#emitNextAction(chunker);
     if (this.#inference.channel && chunker.wantsObservation()) this.#requestChunk(this.#inference.channel, chunker);
+    return undefined;
+  }
+
+  /** Step: the policy's action for this tick's observation. */
+  async #step(runner: PolicyRunner): Promise<void> {
+    const outputs = await this.#runHere(runner);
+    this.#emit(outputs[this.#plan.output.name]!.data, false);
   }
 
   /**
    * Inline: the chunk is planned from this tick's observation, before this tick's action: its first
-   * action is for the timestep this tick executes.
+   * action is for the timestep this tick executes, which it then emits.
    */
   async #planInline(runner: PolicyRunner, chunker: ActionSource): Promise<void> {
     const t = chunker.observationSent(true);
@@ -261,6 +273,7 @@ class LoopThread {
       chunker.observationFailed();
       throw error;
     }
+    this.#emitNextAction(chunker);
   }
 
   /** The chunk's next action, or on underrun what on_underrun says. */
@@ -268,13 +281,18 @@ class LoopThread {
     const next = chunker.pop();
     if (next) {
       this.#emit(next.action, false);
-      this.#held = { action: next.action, atMs: monotonicMs() };
+      this.#held = next.action;
+      this.#heldAtMs = monotonicMs();
     } else if (data.loop.on_underrun !== 'skip') {
       // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
       // inference) the robot gets the safe action, not a command planned that long ago.
       const held = this.#held;
-      if (data.loop.on_underrun === 'hold' && held && monotonicMs() - held.atMs <= data.loop.max_observation_age_ms)
-        this.#emit(held.action, false);
+      if (
+        data.loop.on_underrun === 'hold' &&
+        held &&
+        monotonicMs() - this.#heldAtMs <= data.loop.max_observation_age_ms
+      )
+        this.#emit(held, false);
       else this.#emit(this.#plan.safeAction, true);
     }
   }
@@ -315,9 +333,9 @@ class LoopThread {
     }
     state.add('published');
     const build = this.#build;
-    const writer = this.#writer;
-    if (!build || !writer) return;
-    let message = build(action, plan.output.dim, nowNs(), this.#periodMs / 1000);
+    const encoder = this.#encoder;
+    if (!build || !encoder) return;
+    let message = build(action, nowNs, this.#periodMs / 1000);
     // While latched a Twist goes out as zero, whatever the safe action: one that moves
     // (allow_moving_safe_action) is for stale observations, not for a robot an operator stopped.
     if (held && this.#latchZero) message = ZERO_TWIST;
@@ -326,13 +344,19 @@ class LoopThread {
       if (limited.clamped) state.add('clamped');
       message = limited.twist;
     }
-    const bytes = writer.writeMessage(message);
+    const bytes = encoder.encode(message);
     if (commandPipe) {
       if (!commandPipe.write(bytes, action, safe)) this.#fail(new Error('command dropped: the daemon is not reading'));
       return;
     }
-    const values = action.slice();
-    post({ kind: 'command', data: bytes, values, safe }, [bytes.buffer as ArrayBuffer, values.buffer]);
+    // Cloned, not transferred: the bytes are the encoder's and the values this thread's, both rewritten next tick,
+    // and the main thread (the bus, the recorder) gets a copy of its own. Both are whole buffers, so the clone
+    // copies only them.
+    const command = this.#command;
+    this.#values.set(action);
+    command.data = bytes;
+    command.safe = safe;
+    post(command);
   }
 
   #fail(error: unknown): void {
