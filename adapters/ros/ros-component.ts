@@ -83,7 +83,10 @@ export class RosComponent implements Component, MetricsProvider {
     const relays = this.#relays;
     const settings: RosSettings = {
       ...this.#settings,
-      services: { ...this.#settings.services, serve: [...this.#settings.services.serve, ...relays.servicesServe] },
+      services: {
+        ...this.#settings.services,
+        serve: this.#servedHere([...this.#settings.services.serve, ...relays.servicesServe]),
+      },
       actions: { ...this.#settings.actions, serve: [...this.#settings.actions.serve, ...relays.actionsServe] },
     };
     const inbound = inboundSelection(config);
@@ -179,6 +182,22 @@ export class RosComponent implements Component, MetricsProvider {
     void ready().then(() => {
       if (this.#running === running) this.#begin(running);
     });
+  }
+
+  /**
+   * The services this node serves: all of `serve` but the one ros.stop_service's process serves (two servers of one
+   * service would split the calls between them, and the stop must not wait for this loop).
+   */
+  #servedHere(serve: RosSettings['services']['serve']): RosSettings['services']['serve'] {
+    const { process: own, name } = this.#settings.stop_service;
+    if (!own) return serve;
+    const here = serve.filter((s) => s.service !== name);
+    if (here.length < serve.length)
+      this.#ctx.log.info(
+        { service: name },
+        'ros: ros.services.serve names the service ros.stop_service serves from its own process; only that process serves it',
+      );
+    return here;
   }
 
   /** Starts the bridges and the graph poll. */

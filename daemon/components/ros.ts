@@ -30,4 +30,22 @@ export function rosComponent(loadRclnodejs?: RclnodejsLoader): ComponentSpec {
   };
 }
 
-export const ROS_COMPONENTS: readonly ComponentSpec[] = [rosComponent()];
+/**
+ * The operator's stop as a ROS 2 service from a process of its own (ros.stop_service.process), off the main loop
+ * where rclnodejs runs; it needs no rclnodejs, so it runs with or without the bridge.
+ */
+const ROS_STOP: ComponentSpec = {
+  name: 'ros_stop',
+  enabled: (config) => config.ros.stop_service.process,
+  settings: (config) => ({
+    stop_service: config.ros.stop_service,
+    node_name: config.ros.node_name,
+    token: config.api.token,
+  }),
+  create: async (ctx) => {
+    const { RosStopServiceProcess } = await import('../../adapters/ros/index.ts');
+    return new RosStopServiceProcess(ctx);
+  },
+};
+
+export const ROS_COMPONENTS: readonly ComponentSpec[] = [rosComponent(), ROS_STOP];

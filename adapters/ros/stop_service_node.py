@@ -1,0 +1,91 @@
+"""The operator's stop as a ROS 2 service (std_srvs/srv/Trigger), served by a process of its own so that a call does
+not wait for the daemon's main loop: each call is POSTed to the daemon's stop listener (a thread of its own), and to
+the API's POST /stop only where the listener does not answer. The daemon starts and supervises it
+(ros.stop_service.process, adapters/ros/stop-service-process.ts).
+
+Usage: stop_service_node.py <service name> <node name> <data dir's run/api.json>
+The API's token, where it has one, comes in $AURAISON_EDGE_API_TOKEN. Writes {"event": "ready"} on stdout once the
+service exists, and one JSON line per call ({"event": "call", "success": ..., "door": ...}); exits when stdin closes.
+"""
+import json
+import os
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import rclpy
+import rclpy.executors
+from std_srvs.srv import Trigger
+
+# A stop either gets through at once or not at all: the listener answers without waiting for the main loop.
+LISTENER_TIMEOUT_S = 2.0
+# The API's POST /stop waits for the daemon's main loop, which may be busy.
+API_TIMEOUT_S = 10.0
+
+
+def emit(**event):
+    print(json.dumps(event), flush=True)
+
+
+def post_stop(base, order, timeout):
+    """POSTs the stop; the answer's text, or raises with why it was not taken."""
+    headers = {"content-type": "application/json"}
+    token = os.environ.get("AURAISON_EDGE_API_TOKEN")
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{base}/stop", data=json.dumps(order).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{base}/stop answered {error.code}: {error.read().decode(errors='replace')}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise RuntimeError(f"{base}/stop: {getattr(error, 'reason', error)}") from None
+
+
+def stop(api_file, service):
+    """Sends the stop to the listener, else the API; (success, message, door)."""
+    try:
+        with open(api_file, encoding="utf8") as f:
+            where = json.load(f)
+    except (OSError, ValueError) as error:
+        return False, f"no running daemon's API is known ({api_file}: {error})", None
+    order = {"by": "ros", "reason": f"ROS 2 service {service}"}
+    failures = []
+    doors = [("listener", where.get("stop_url"), LISTENER_TIMEOUT_S), ("api", where.get("url"), API_TIMEOUT_S)]
+    for door, base, timeout in doors:
+        if not base:
+            failures.append(f"{door}: none runs")
+            continue
+        try:
+            return True, post_stop(base, order, timeout), door
+        except RuntimeError as error:
+            failures.append(f"{door}: {error}")
+    return False, f"the stop was not delivered: {'; '.join(failures)}", None
+
+
+def main():
+    service, node_name, api_file = sys.argv[1:4]
+    rclpy.init()
+    node = rclpy.create_node(node_name)
+
+    def answer(request, response):
+        response.success, response.message, door = stop(api_file, service)
+        emit(event="call", success=response.success, door=door, message=response.message)
+        return response
+
+    node.create_service(Trigger, service, answer)
+    executor = rclpy.executors.SingleThreadedExecutor()
+    executor.add_node(node)
+    # The daemon ends this node by closing stdin (or a signal, if it does not end then).
+    threading.Thread(target=lambda: (sys.stdin.read(), rclpy.try_shutdown()), daemon=True).start()
+    emit(event="ready", service=node.resolve_service_name(service))
+    try:
+        executor.spin()
+    except rclpy.executors.ExternalShutdownException:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import type { Daemon } from '../../daemon/daemon.ts';
+import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
+import { waitFor, waitForValue } from '../helpers/wait.ts';
+import { ros2Peer } from '../peers/ros2.ts';
+import { listenerDaemon } from '../safety/listener-daemon.ts';
+import { DISTROS } from './rclpy-daemon.ts';
+import { RclpyPeer } from './rclpy-peer.ts';
+
+// ros.stop_service.process: the operator's stop as a ROS 2 service from a node of its own (rclpy), which sends each
+// call to the stop listener's thread. An rclpy client calls it while the daemon's main thread, which this test's
+// in-process daemon shares, is blocked on purpose; no rclnodejs runs.
+
+const SERVICE = '/auraison/stop';
+let domain = 60;
+
+/** The ros_stop component's health, as GET /status shows it. */
+function rosStop(daemon: Daemon) {
+  return daemon.componentHealth().ros_stop!;
+}
+
+/**
+ * Runs `body` with this process's environment as the peer's ROS 2 sets it: the daemon runs in this process, and its
+ * stop service node inherits its environment, as it would a sourced ROS 2's.
+ */
+async function inRos2<T>(env: NodeJS.ProcessEnv, body: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+  Object.assign(process.env, env);
+  try {
+    return await body();
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+}
+
+describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy ($name)", ({ name }) => {
+  const cleanups = cleanupStack();
+
+  it(
+    "marks the stop line while the main loop is blocked, answers with the listener's report, and latches once the loop runs",
+    { timeout: 180_000 },
+    async () => {
+      const peer = ros2Peer(name as 'jazzy');
+      const env = peer.env(domain++);
+      await inRos2(env, async () => {
+        const { daemon, line } = await listenerDaemon(cleanups, 'ros-stop-', {
+          ros: { stop_service: { process: true, python: peer.python } },
+        });
+        await waitFor(() => rosStop(daemon).details?.serving === true, 'the stop service node to serve');
+        const client = await RclpyPeer.start(peer.python, env, { role: 'trigger_client', service: SERVICE });
+        cleanups.push(() => client.kill());
+        const stopsBefore = line.stops;
+        // Blocked from here: the call is found, sent and answered by other processes and the listener's thread.
+        const marked = blockThisLoopUntil(() => line.stops > stopsBefore, 60_000);
+        const whileBlocked = { pending: line.pending, holds: line.holds, latch: daemon.robotStop.latch.state };
+        expect(marked, client.output).toBe(true);
+        expect(whileBlocked).toMatchObject({ pending: 1, holds: true, latch: undefined });
+
+        const response = await client.next((e) => e.event === 'response', 'the Trigger response');
+        expect(response.success).toBe(true);
+        expect(JSON.parse(response.message as string)).toMatchObject({
+          stopped: true,
+          by: 'ros',
+          reason: `ROS 2 service ${SERVICE}`,
+          zeroed: expect.arrayContaining(['line']),
+          taken_by_daemon: expect.any(String),
+        });
+        await waitFor(
+          () => daemon.robotStop.latch.state?.by === 'ros' && line.pending === 0,
+          'the main thread to latch the stop',
+        );
+        expect(rosStop(daemon).details).toMatchObject({ calls: 1, failed_calls: 0 });
+      });
+    },
+  );
+
+  it('starts the node again after it is killed, and the new one serves the stop', { timeout: 180_000 }, async () => {
+    const peer = ros2Peer(name as 'jazzy');
+    const env = peer.env(domain++);
+    await inRos2(env, async () => {
+      const { daemon } = await listenerDaemon(cleanups, 'ros-stop-restart-', {
+        ros: { stop_service: { process: true, python: peer.python } },
+      });
+      await waitFor(() => rosStop(daemon).details?.serving === true, 'the stop service node to serve');
+      const first = rosStop(daemon).details!.pid as number;
+      process.kill(first, 'SIGKILL');
+      await waitFor(() => rosStop(daemon).state === 'degraded', 'the component to say the node died');
+      expect(rosStop(daemon).reason).toMatch(/is not served: its node .* killed by SIGKILL; restarting it in \d+ ms/);
+      await waitFor(() => rosStop(daemon).details?.serving === true, 'the node to serve again');
+      expect(rosStop(daemon)).toMatchObject({ state: 'running', details: { starts: 2 } });
+      expect(rosStop(daemon).details!.pid).not.toBe(first);
+
+      const client = await RclpyPeer.start(peer.python, env, { role: 'trigger_client', service: SERVICE });
+      cleanups.push(() => client.kill());
+      const response = await client.next((e) => e.event === 'response', 'the Trigger response');
+      expect(response.success, client.output).toBe(true);
+      await waitFor(() => daemon.robotStop.latch.state?.by === 'ros', 'the stop latched');
+    });
+  });
+
+  it(
+    "falls back to the API's POST /stop where no stop listener runs, and answers with the daemon's report",
+    { timeout: 180_000 },
+    async () => {
+      const peer = ros2Peer(name as 'jazzy');
+      const env = peer.env(domain++);
+      await inRos2(env, async () => {
+        const { daemon } = await listenerDaemon(cleanups, 'ros-stop-api-', {
+          api: { stop_listener: false },
+          ros: { stop_service: { process: true, python: peer.python } },
+        });
+        await waitFor(() => rosStop(daemon).details?.serving === true, 'the stop service node to serve');
+        const client = await RclpyPeer.start(peer.python, env, { role: 'trigger_client', service: SERVICE });
+        cleanups.push(() => client.kill());
+        const response = await client.next((e) => e.event === 'response', 'the Trigger response');
+        expect(response.success, client.output).toBe(true);
+        // The API's own answer (a RobotStopOutcome), not the listener's
+        expect(JSON.parse(response.message as string)).toMatchObject({ cancelled: [], latched: expect.anything() });
+        expect(daemon.robotStop.latch.state?.by).toBe('ros');
+      });
+    },
+  );
+});
+
+describe("ROS 2's stop service in a process of its own, with a Python that does not exist", () => {
+  const cleanups = cleanupStack();
+
+  it('says in its status that the python could not be run, and keeps trying', async () => {
+    const { daemon } = await listenerDaemon(cleanups, 'ros-stop-nopython-', {
+      ros: { stop_service: { process: true, python: '/nonexistent/python3' } },
+    });
+    const health = await waitForValue(
+      () => (rosStop(daemon).state === 'degraded' ? rosStop(daemon) : undefined),
+      'the component degraded',
+    );
+    expect(health.reason).toContain('/nonexistent/python3 could not be run');
+    expect(health.reason).toContain('ENOENT');
+    await waitFor(() => (rosStop(daemon).details!.starts as number) > 1, 'another start');
+  });
+});
