@@ -5,7 +5,7 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { ros2Peer } from '../peers/ros2.ts';
 import { listenerDaemon } from '../safety/listener-daemon.ts';
-import { DISTROS } from './rclpy-daemon.ts';
+import { DISTROS, startRclpyWorld } from './rclpy-daemon.ts';
 import { RclpyPeer } from './rclpy-peer.ts';
 
 // ros.stop_service.process: the operator's stop as a ROS 2 service from a node of its own (rclpy), which sends each
@@ -121,6 +121,36 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
         expect(JSON.parse(response.message as string)).toMatchObject({ cancelled: [], latched: expect.anything() });
         expect(daemon.robotStop.latch.state?.by).toBe('ros');
       });
+    },
+  );
+
+  it(
+    'leaves the service name to its process: rclnodejs does not serve it from ros.services.serve too',
+    { timeout: 180_000 },
+    async () => {
+      const world = await startRclpyWorld(name, domain++, {
+        services: {
+          serve: [
+            { query: 'agent/stop', service: SERVICE, type: 'std_srvs/srv/Trigger' },
+            { query: 'agent/stop', service: '/other/stop', type: 'std_srvs/srv/Trigger' },
+          ],
+        },
+        stop_service: { process: true, python: ros2Peer(name as 'jazzy').python },
+      });
+      cleanups.push(() => world.bus.close());
+      cleanups.push(async () => void (await world.daemon.stop()));
+      const status = await waitForValue(async () => {
+        const now = await world.daemon.status();
+        const served = now.components.ros?.details?.services_served as string[] | undefined;
+        return now.components.ros_stop?.details?.serving === true && served?.length ? now : undefined;
+      }, 'the bridge serving its services and the stop service node serving');
+      expect(status.components.ros!.details!.services_served).toEqual(['/other/stop']);
+      const client = await RclpyPeer.start(world.peer.python, world.env, { role: 'trigger_client', service: SERVICE });
+      cleanups.push(() => client.kill());
+      const response = await client.next((e) => e.event === 'response', 'the Trigger response');
+      expect(response.success, client.output).toBe(true);
+      // The node's stop (by: ros), not the bridge's bus query (by: bus)
+      expect(JSON.parse(response.message as string)).toMatchObject({ by: 'ros' });
     },
   );
 });
