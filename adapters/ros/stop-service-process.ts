@@ -78,9 +78,13 @@ export class RosStopServiceProcess implements Component {
     const { python, name } = this.#settings;
     const { log, config, dataDir } = this.#ctx;
     this.#starts += 1;
-    const child = spawn(python, [SCRIPT, name, `${config.ros.node_name}_stop`, apiFilePath(dataDir)], {
-      env: { ...process.env, PYTHONUNBUFFERED: '1', AURAISON_EDGE_API_TOKEN: config.api.token },
-    });
+    const child = spawn(
+      python,
+      [SCRIPT, name, `${config.ros.node_name}_stop`, config.ros.namespace, apiFilePath(dataDir)],
+      {
+        env: { ...process.env, PYTHONUNBUFFERED: '1', AURAISON_EDGE_API_TOKEN: config.api.token },
+      },
+    );
     this.#child = child;
     let lastError = '';
     createInterface({ input: child.stdout }).on('line', (line) => this.#event(line));

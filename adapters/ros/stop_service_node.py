@@ -3,7 +3,8 @@ not wait for the daemon's main loop: each call is POSTed to the daemon's stop li
 the API's POST /stop only where the listener does not answer. The daemon starts and supervises it
 (ros.stop_service.process, adapters/ros/stop-service-process.ts).
 
-Usage: stop_service_node.py <service name> <node name> <data dir's run/api.json>
+Usage: stop_service_node.py <service name> <node name> <namespace> <data dir's run/api.json>
+A relative service name resolves in the namespace, as the daemon's own node's names do.
 The API's token, where it has one, comes in $AURAISON_EDGE_API_TOKEN. Writes {"event": "ready"} on stdout once the
 service exists, and one JSON line per call ({"event": "call", "success": ..., "door": ...}); exits when stdin closes.
 """
@@ -66,9 +67,9 @@ def stop(api_file, service):
 
 
 def main():
-    service, node_name, api_file = sys.argv[1:4]
+    service, node_name, namespace, api_file = sys.argv[1:5]
     rclpy.init()
-    node = rclpy.create_node(node_name)
+    node = rclpy.create_node(node_name, namespace=namespace)
 
     def answer(request, response):
         response.success, response.message, door = stop(api_file, service)

@@ -40,6 +40,7 @@ const ROS_STOP: ComponentSpec = {
   settings: (config) => ({
     stop_service: config.ros.stop_service,
     node_name: config.ros.node_name,
+    namespace: config.ros.namespace,
     token: config.api.token,
   }),
   create: async (ctx) => {
