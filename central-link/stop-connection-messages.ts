@@ -19,6 +19,8 @@ export interface StopConnectionData extends Pick<
 > {
   /** The daemon's stop line (StopLine's buffer). */
   line: SharedArrayBuffer;
+  /** Which path marks each of central's stops on the line (stop-claims.ts), shared with the link. */
+  claims: SharedArrayBuffer;
   /** The robot's intents topic: the one topic it subscribes to. */
   topic: string;
   fleet: string;

@@ -3,6 +3,7 @@ import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { applyThreadScheduling, Backoff, FloodGuard, StopLine } from '../daemon/util/index.ts';
 import { CommandCounterStore } from './command-signature-counter.ts';
+import { claimStop } from './stop-claims.ts';
 import { CommandSignatureCheck } from './command-signature-check.ts';
 import { COUNTER_PROPERTY, parseCommandKey, SIGNATURE_PROPERTY } from './command-signature.ts';
 import { stopIntentId } from './stop-intent.ts';
@@ -150,6 +151,8 @@ function take(topic: string, payload: Buffer, packet: IPublishPacket): void {
   const counter = properties[COUNTER_PROPERTY] as string;
   // Marked in the tick the signature is known good, before anything that can wait.
   const marked = () => {
+    // The link read it first and marks it itself: one mark per stop, and no message whose take would be another's.
+    if (!claimStop(data.claims, counter)) return;
     line.stoppedOffLoop();
     const at = (BigInt(Date.now()) * 1_000_000n).toString();
     post({ type: 'stop', counter, intentId, payload: new Uint8Array(payload), at });

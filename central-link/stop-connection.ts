@@ -5,6 +5,7 @@ import { closeWorker, spawnTsWorker, StopLine, workerEntry } from '../daemon/uti
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { COUNTER_PROPERTY } from './command-signature.ts';
 import { commandCounterPath } from './command-signature-counter.ts';
+import { claimStop, stopClaimsBuffer } from './stop-claims.ts';
 import { stopIntentId } from './stop-intent.ts';
 import { stopLogin, type CentralTopics } from './topics.ts';
 import type {
@@ -50,7 +51,16 @@ export function stopConnectionFor(options: {
   /** The link's own session (sessionOptions): the same broker, password and CA. */
   session: Omit<
     StopConnectionData,
-    'line' | 'topic' | 'fleet' | 'robot' | 'keys' | 'counterPath' | 'maxIntentBytes' | 'scheduling' | 'logLevel'
+    | 'line'
+    | 'claims'
+    | 'topic'
+    | 'fleet'
+    | 'robot'
+    | 'keys'
+    | 'counterPath'
+    | 'maxIntentBytes'
+    | 'scheduling'
+    | 'logLevel'
   > & { cert?: Buffer };
   topics: CentralTopics;
   config: Pick<EdgeConfig, 'api' | 'robot'>;
@@ -75,6 +85,7 @@ export function stopConnectionFor(options: {
   return new StopConnection({
     data: {
       line: stopLine,
+      claims: stopClaimsBuffer(),
       url,
       // Not a robot id's characters: no robot's own client id can be this one.
       clientId: `${clientId}/stop`,
@@ -168,9 +179,11 @@ export class StopConnection {
     if (typeof counter !== 'string') return this.#halt(payload, packet);
     this.#worker?.postMessage({ type: 'seen', counter } satisfies ToStopConnection);
     if (!this.#remember(counter)) return;
+    if (stopIntentId(payload, packet.retain, this.#data.maxIntentBytes) === undefined) return;
+    // The thread claimed it first: its mark is on the line and its message takes it; the halt need not wait for that.
+    if (!claimStop(this.#data.claims, counter)) return this.#halt(payload, packet);
     // Read here first (the thread's copy comes later, or never while its connection is down): the line is marked here,
     // so each of central's stops reaches it once, whichever path read it first.
-    if (stopIntentId(payload, packet.retain, this.#data.maxIntentBytes) === undefined) return;
     this.#line.stoppedOffLoop();
     try {
       this.#halt(payload, packet);
