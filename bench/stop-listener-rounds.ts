@@ -33,19 +33,30 @@ export function listenerRound(
  * its stops' and floors' times as stop-client-child.ts does): each stop's answer, and its zero as `zeros()` saw it
  * (and as each of `also` saw it).
  */
-export async function clientRound(
+export function clientRound(
   script: string,
   args: string[],
   zeros: () => bigint[],
   also: Record<string, () => bigint[]> = {},
 ): Promise<ListenerRound> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  return commandRound(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], zeros, also);
+}
+
+/** clientRound's round from a client that `command` runs with `args` (a Python one: stop-ros-child.py). */
+export async function commandRound(
+  command: string,
+  args: string[],
+  zeros: () => bigint[],
+  also: Record<string, () => bigint[]> = {},
+): Promise<ListenerRound> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`the operator's client (${script} ${args.join(' ')}) exited with ${code}`);
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(null));
+    child.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`the operator's client (${command} ${args.join(' ')}) exited with ${code}`);
   const { stops, floors } = JSON.parse(out) as { stops: [string, string][]; floors: [string, string][] };
   // The last zero may come after the client's last answer.
   await new Promise((r) => setTimeout(r, 200));

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { percentile, tail, type BenchResult } from './bench.ts';
-import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
+import { join } from 'node:path';
+import { clientRound, commandRound, type ListenerRound } from './stop-listener-rounds.ts';
 
 // The stops a user can press, for stop-under-load.bench.ts, each sent from a client process of its own as the stop
 // listener's are, each round beside them: the CLI's and the page's go to the stop listener and wait for the daemon's
@@ -8,7 +9,9 @@ import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
 // its report, central's comes in on the stop connection's thread (central.stop_connection) and on the link, which
 // acks it, and a robot process's Zenoh get of agent/stop is answered on the stop listener's thread. The remote-api
 // bridge between them is on the stop's path: it runs real time (SCHED_FIFO 50) as docs/api.md asks of a robot's, and
-// a round of its own at the default priority shows what the load costs a bridge left there.
+// a round of its own at the default priority shows what the load costs a bridge left there. A ROS 2 e-stop node's call
+// of ros.stop_service (an rclpy client, stop-ros-child.py) goes over DDS to the daemon's stop service node, a process
+// of its own that POSTs it to the stop listener.
 
 /**
  * Where a path's stop shows: the stop line (what the control loops' threads and the sim read), a zero Twist, or (for
@@ -18,7 +21,7 @@ import { clientRound, type ListenerRound } from './stop-listener-rounds.ts';
 type Zero = 'line' | 'twist' | 'mqtt';
 
 export const STOP_PATHS: Record<
-  'cli' | 'page' | 'mcp' | 'central' | 'zenoh' | 'zenohDefault',
+  'cli' | 'page' | 'mcp' | 'central' | 'zenoh' | 'zenohDefault' | 'ros',
   { what: string; zero: Zero; also?: Zero[]; goal?: false }
 > = {
   // POST /stop?report=full to the stop listener; the page's adds its Origin.
@@ -32,6 +35,8 @@ export const STOP_PATHS: Record<
   zenoh: { what: 'Zenoh agent/stop', zero: 'line' },
   // The same with the bridge at SCHED_OTHER nice 0, where it waits for the CPUs behind the load: no goal of its own.
   zenohDefault: { what: 'Zenoh agent/stop, bridge at default priority', zero: 'line', goal: false },
+  // A std_srvs/srv/Trigger call of ros.stop_service (Fast DDS on loopback), answered with the listener's answer.
+  ros: { what: 'ROS 2 stop service', zero: 'line' },
 };
 
 export type StopPath = keyof typeof STOP_PATHS;
@@ -51,6 +56,8 @@ export interface PathTargets {
   zenohUrl: string;
   /** Sets the bridge's scheduling (bridgeScheduler): real time, or the default for the zenohDefault rounds. */
   bridge: (policy: 'fifo' | 'other') => void;
+  /** ros.stop_service's name and a Python with rclpy, in this process's environment (a sourced ROS 2). */
+  ros?: { python: string; service: string };
 }
 
 /**
@@ -95,6 +102,13 @@ export function pathRound(
       return clientRound('stop-zenoh-child.ts', [to.zenohUrl, to.floorUrl, count], seen);
     case 'zenohDefault':
       return zenohAtDefault(to, count, seen);
+    case 'ros':
+      if (!to.ros) throw new Error('the ROS 2 path needs a Python with rclpy');
+      return commandRound(
+        to.ros.python,
+        [join(import.meta.dirname, 'stop-ros-child.py'), to.ros.service, to.floorUrl, count],
+        seen,
+      );
     case 'central':
       return clientRound(
         'stop-central-child.ts',
@@ -187,9 +201,9 @@ export function pathRows(
       ],
     },
     {
-      // Central's answer is its ack, sent once the run is durable; Zenoh's is the listener's own; the others' carry the
-      // daemon's report.
-      name: `${under}: ${what} ${path === 'central' ? 'acked' : path.startsWith('zenoh') ? 'answered' : 'answered with report'} (p99)`,
+      // Central's answer is its ack, sent once the run is durable; Zenoh's and ROS's are the listener's own; the
+      // others' carry the daemon's report.
+      name: `${under}: ${what} ${path === 'central' ? 'acked' : path.startsWith('zenoh') || path === 'ros' ? 'answered' : 'answered with report'} (p99)`,
       ours: percentile(times.answered, 99),
       baseline: {
         name: 'listener answered, same rounds',

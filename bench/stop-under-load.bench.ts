@@ -13,8 +13,9 @@ import { testCommandKeyFile } from '../test/helpers/command-key.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { startBroker } from '../test/helpers/mosquitto.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { ros2Peer } from '../test/peers/ros2.ts';
 import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
-import { percentile, tail as tailOf, type BenchResult } from './bench.ts';
+import { percentile, skippedResult, tail as tailOf, type BenchResult } from './bench.ts';
 import type { ListenerRound } from './stop-listener-rounds.ts';
 import {
   bridgeScheduler,
@@ -47,7 +48,8 @@ import {
 // and central's signed stop intent (through a mosquitto of this run, read by the stop connection's thread and the
 // link), each to the stop line (central's also to the main thread's zero Twist), and answered; and a robot process's
 // Zenoh get of agent/stop through the remote-api bridge, run real time as a robot's should be (and once at its default
-// priority, to show why).
+// priority, to show why), and a ROS 2 e-stop node's call of ros.stop_service (rclpy, real time as the other callers),
+// where ROS 2 from PyPI is installed (test/peers/ros2: the test peer); where it is not, its rows say skipped and why.
 
 const RECORDS = 20_000;
 const STOPS = 40;
@@ -119,6 +121,25 @@ async function watchMqtt(url: string, topic: string) {
   return { times, close: () => worker.terminate() };
 }
 
+/** ros.stop_service's name: the default. */
+const ROS_SERVICE = '/auraison/stop';
+/** The DDS domain of this run's ROS 2 nodes, away from the tests' (60 up). */
+const ROS_DOMAIN = 97;
+
+/**
+ * ROS 2 from PyPI (the test peer's jazzy), its environment laid over this process's (the in-process daemon's stop
+ * service node and the caller inherit it), or why the ROS path is skipped.
+ */
+function rosHere(): { python: string } | { skipped: string } {
+  try {
+    const peer = ros2Peer('jazzy');
+    Object.assign(process.env, peer.env(ROS_DOMAIN));
+    return { python: peer.python };
+  } catch (error) {
+    return { skipped: (error as Error).message };
+  }
+}
+
 /** What the stop listener's thread and the operator's client ran with (the kernel's words), for the notes. */
 const scheduling = { listener: 'unknown', client: 'unknown', bridge: 'unknown' };
 
@@ -134,6 +155,7 @@ export async function run(): Promise<BenchResult[]> {
     await cleanup();
     throw error;
   });
+  const ros = rosHere();
   const bridge = bridgeScheduler(zenoh.bridgePid!);
   bridge.set('fifo');
   scheduling.bridge = bridge.summary();
@@ -148,6 +170,7 @@ export async function run(): Promise<BenchResult[]> {
       // central.stop_connection: its stops reach the stop line from a thread of their own.
       central: centralConfig(broker.url, { rate_limits: { intents_per_min: 1_000_000 }, stop_connection: true }),
       zenoh: { enabled: true, endpoint: zenoh.wsUrl, queries: ['agent/stop'] },
+      ...('python' in ros ? { ros: { stop_service: { process: true, python: ros.python, name: ROS_SERVICE } } } : {}),
     },
     'bench-stop-',
   ).catch(async (error: unknown) => {
@@ -212,15 +235,37 @@ export async function run(): Promise<BenchResult[]> {
       bridge: bridge.set,
     };
     const zeros = { line: seen.line, twist: () => seen.zeros, mqtt: bare.times };
-    const paths = Object.keys(STOP_PATHS) as StopPath[];
+    // Why a path is not measured (ROS 2 not here, or its round failed): its rows say so, and the others go on.
+    const skipped: Partial<Record<StopPath, string>> = {};
+    if ('skipped' in ros) skipped.ros = ros.skipped;
+    else {
+      targets.ros = { python: ros.python, service: ROS_SERVICE };
+      await waitFor(
+        () => daemon.status().components.ros_stop?.details?.serving === true,
+        "ros.stop_service's node to serve",
+        60_000,
+      ).catch((error: unknown) => (skipped.ros = (error as Error).message));
+    }
+    const paths = () => (Object.keys(STOP_PATHS) as StopPath[]).filter((p) => skipped[p] === undefined);
+    /** A round of `path`, or (ROS's, which may fail for want of its peer's parts) undefined, saying why in skipped. */
+    const round = async (path: StopPath, n: number) => {
+      if (path !== 'ros') return pathRound(path, n, targets, zeros);
+      return pathRound(path, n, targets, zeros).catch((error: unknown) => {
+        skipped.ros = `its round failed: ${(error as Error).message}`;
+        return undefined;
+      });
+    };
     const measure = async (): Promise<Times> => {
       const rounds: Times[] = [];
       for (let i = 0; i < RUNS; i++) {
         const api = await stops(url, floorUrl, seen);
         const listener = await stops(stopUrl, floorUrl, seen, 'listener');
-        const round: Times = { ...api, listenerAnswered: listener.answered, listenerZeroed: listener.zeroed };
-        for (const path of paths) round.paths[path] = await pathRound(path, STOPS, targets, zeros);
-        rounds.push(round);
+        const times: Times = { ...api, listenerAnswered: listener.answered, listenerZeroed: listener.zeroed };
+        for (const path of paths()) {
+          const pathTimes = await round(path, STOPS);
+          if (pathTimes) times.paths[path] = pathTimes;
+        }
+        rounds.push(times);
       }
       return merged(rounds);
     };
@@ -236,12 +281,12 @@ export async function run(): Promise<BenchResult[]> {
       "agent/stop over Zenoh to be answered on the stop listener's thread",
       60_000,
     );
-    for (const path of paths) await pathRound(path, 5, targets, zeros);
+    for (const path of paths()) await round(path, 5);
     const results: BenchResult[] = [];
     for (const load of LOADS) {
       const before = loadavg()[0]!;
       const times = load === 'idle' ? await measure() : await underLoad(load, url, foxglove, measure);
-      results.push(...rows(load, times, before));
+      results.push(...rows(load, times, before, skipped));
     }
     return results;
   } finally {
@@ -311,8 +356,11 @@ function merged(rounds: readonly Times[]): Times {
     listenerAnswered: all((t) => t.listenerAnswered),
     listenerZeroed: all((t) => t.listenerZeroed),
     loopDelayP99: Math.max(...rounds.map((t) => t.loopDelayP99)),
+    // A path every round measured (ROS's may have failed in one: its rows then say skipped).
     paths: Object.fromEntries(
-      (Object.keys(STOP_PATHS) as StopPath[]).map((p) => [p, mergedPath(rounds.map((r) => r.paths[p]!))]),
+      (Object.keys(STOP_PATHS) as StopPath[])
+        .filter((p) => rounds.every((r) => r.paths[p]))
+        .map((p) => [p, mergedPath(rounds.map((r) => r.paths[p]!))]),
     ),
     rounds,
   };
@@ -384,7 +432,12 @@ function before(load: string, figure: Figure): string {
  * One row per figure: its p99 over every round beside the floor's (the bare server on the same event loop, the same
  * load, this run), its tail, each round's p99 with the best and the worst, and the figure before the stop owner.
  */
-function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
+function rows(
+  load: string,
+  times: Times,
+  loadAverage: number,
+  skipped: Partial<Record<StopPath, string>>,
+): BenchResult[] {
   const under = load === 'idle' ? 'idle' : `${load} load`;
   const floor = {
     // A bare HTTP server on the daemon's event loop, under the same load.
@@ -395,6 +448,8 @@ function rows(load: string, times: Times, loadAverage: number): BenchResult[] {
   const listener = { answered: times.listenerAnswered, zeroed: times.listenerZeroed };
   const paths = (Object.keys(STOP_PATHS) as StopPath[]).flatMap((path) => {
     const merged = times.paths[path];
+    const why = skipped[path];
+    if (why !== undefined) return skippedResult(`${under}: ${STOP_PATHS[path].what}`, 'ms', why);
     return merged?.rounds ? pathRows(under, path, { ...merged, rounds: merged.rounds }, listener) : [];
   });
   return [...figureRows(under, times, loadAverage, floor, rounds, load), ...paths];
