@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -82,6 +83,48 @@ def real_time():
         return f"default ({refused}; nice -10 refused: {error.strerror})"
 
 
+# Calls within a second past which this node stops running real time until they slow down.
+FLOOD_CALLS = int(os.environ.get("AURAISON_EDGE_STOP_FLOOD_CALLS", "50"))
+
+
+class FloodGuard:
+    """Real time only while calls come at an operator's pace: a node of the domain that floods the service must not
+    take the CPU from everything else at SCHED_FIFO. Every thread of the process goes back to the default policy, and
+    to real time once a second passes under the limit; each call is still answered."""
+
+    def __init__(self, real_time):
+        self.real_time = real_time
+        self.calls = []
+        self.lowered = False
+        self.lock = threading.Lock()
+
+    def call(self, now):
+        with self.lock:
+            self.calls = [t for t in self.calls if now - t < 1.0] + [now]
+            if self.real_time and not self.lowered and len(self.calls) > FLOOD_CALLS:
+                self.lowered = True
+                every_thread(os.SCHED_OTHER, 0)
+                emit(event="flooded", calls=len(self.calls))
+
+    def watch(self):
+        while True:
+            time.sleep(0.5)
+            with self.lock:
+                quiet = not any(time.monotonic() - t < 1.0 for t in self.calls)
+                if self.lowered and quiet:
+                    self.lowered = False
+                    every_thread(os.SCHED_FIFO, 50)
+                    emit(event="real_time_again")
+
+
+def every_thread(policy, priority):
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setscheduler(int(tid), policy, os.sched_param(priority))
+        except OSError:
+            pass  # a thread that ended meanwhile
+
+
 def main():
     service, node_name, namespace, api_file = sys.argv[1:5]
     # Before rclpy starts its threads and the DDS's, which inherit it; without CAP_SYS_NICE, the default.
@@ -89,7 +132,11 @@ def main():
     rclpy.init()
     node = rclpy.create_node(node_name, namespace=namespace)
 
+    guard = FloodGuard(scheduling == "SCHED_FIFO 50")
+    threading.Thread(target=guard.watch, daemon=True).start()
+
     def answer(request, response):
+        guard.call(time.monotonic())
         response.success, response.message, door = stop(api_file, service)
         emit(event="call", success=response.success, door=door, message=response.message)
         return response

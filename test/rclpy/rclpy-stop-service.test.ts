@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
@@ -100,6 +101,39 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
       await waitFor(() => daemon.robotStop.latch.state?.by === 'ros', 'the stop latched');
     });
   });
+
+  it(
+    'leaves real time while a node floods the service, every call still answered, and takes it again after',
+    {
+      timeout: 180_000,
+    },
+    async () => {
+      const peer = ros2Peer(name as 'jazzy');
+      // A flood here is past 3 calls a second (50 by default): a loaded machine answers fewer than 50 a second.
+      const env = { ...peer.env(domain++), AURAISON_EDGE_STOP_FLOOD_CALLS: '3' };
+      await inRos2(env, async () => {
+        const { daemon } = await listenerDaemon(cleanups, 'ros-stop-flood-', {
+          ros: { stop_service: { process: true, python: peer.python } },
+        });
+        await waitFor(() => rosStop(daemon).details?.serving === true, 'the stop service node to serve');
+        const pid = rosStop(daemon).details!.pid as number;
+        // A thread's policy: field 41 of its stat (0 SCHED_OTHER, 1 SCHED_FIFO), after the name's parenthesis.
+        const policies = () =>
+          readdirSync(`/proc/${pid}/task`).map((tid) => {
+            const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+          });
+        if (!policies().includes(1))
+          return void console.warn('the node could not run SCHED_FIFO here: nothing to test');
+        const flood = await RclpyPeer.start(peer.python, env, { role: 'trigger_client', service: SERVICE, calls: 40 });
+        cleanups.push(() => flood.kill());
+        await waitFor(() => policies().every((p) => p === 0), 'every thread of the node off real time', 120_000);
+        await waitFor(() => flood.all('response').length === 40, 'every call answered', 120_000);
+        expect(flood.all('response').every((r) => r.success === true)).toBe(true);
+        await waitFor(() => policies().includes(1), 'the node real time again', 30_000);
+      });
+    },
+  );
 
   it(
     "falls back to the API's POST /stop where no stop listener runs, and answers with the daemon's report",

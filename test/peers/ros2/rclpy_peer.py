@@ -119,9 +119,12 @@ def basic_client(node, executor, spec):
 
 
 def trigger_client(node, executor, spec):
+    """Calls it `calls` times (default 1), each once the last was answered; a response event each."""
     client = node.create_client(Trigger, spec["service"])
-    response = call_once(node, executor, client, Trigger.Request(), spec.get("timeout_s", 30))
-    if response is not None:
+    for _ in range(spec.get("calls", 1)):
+        response = call_once(node, executor, client, Trigger.Request(), spec.get("timeout_s", 30))
+        if response is None:
+            return
         emit(event="response", success=response.success, message=response.message)
 
 
