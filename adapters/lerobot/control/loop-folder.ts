@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BoardFile } from './board-file.ts';
@@ -17,6 +17,43 @@ function folderRoot(): string {
     }
   }
   return tmpdir();
+}
+
+const PREFIX = 'auraison-loop-';
+
+/** Whether a process with `pid` runs (one of another user's counts: it is not ours to judge). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the folders that daemons which are gone left in `root` (a daemon killed with SIGKILL removes nothing): each
+ * folder's name carries the daemon's pid. Exported for its test.
+ */
+export function sweepLoopFolders(root: string): string[] {
+  const swept: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return swept;
+  }
+  for (const name of names) {
+    const pid = Number(/^auraison-loop-(\d+)-/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    try {
+      rmSync(join(root, name), { recursive: true, force: true });
+      swept.push(name);
+    } catch {
+      // Another user's: theirs to remove.
+    }
+  }
+  return swept;
 }
 
 /**
@@ -39,7 +76,9 @@ export class LoopFolder {
 
   /** A folder with a board of `boardLengths` (ObservationBoard's slots) and a frame file per camera. */
   static async create(boardLengths: number[], images: ImageSlot[]): Promise<LoopFolder> {
-    const path = mkdtempSync(join(folderRoot(), 'auraison-loop-'));
+    const root = folderRoot();
+    sweepLoopFolders(root);
+    const path = mkdtempSync(join(root, `${PREFIX}${process.pid}-`));
     const frames: FrameFile[] = [];
     let board: BoardFile | undefined;
     try {
