@@ -19,7 +19,10 @@ export interface CatalogSnapshotsOptions {
   open: (file: string) => Promise<DuckDBInstance>;
   /** Runs `work` while the writer has no transaction open, so the copy is of committed state only. */
   quiet: <T>(work: () => Promise<T>) => Promise<T>;
-  /** Folds the catalog's WAL into its file (the writer's CHECKPOINT), run between commits when the WAL is large. */
+  /**
+   * Folds the catalog's WAL into its file (the writer's CHECKPOINT), run between commits when the WAL is large; when
+   * another connection's write transaction refuses it, the copy goes on with the WAL.
+   */
   checkpoint: () => Promise<void>;
 }
 
@@ -112,7 +115,11 @@ export class CatalogSnapshots {
     const file = join(this.#dir, `catalog-${n}.duckdb`);
     const { stamp, files } = await this.#quiet(async () => {
       const wal = `${this.#catalog}.wal`;
-      if ((statSync(wal, { throwIfNoEntry: false })?.size ?? 0) > CHECKPOINT_WAL_BYTES) await this.#checkpoint();
+      if ((statSync(wal, { throwIfNoEntry: false })?.size ?? 0) > CHECKPOINT_WAL_BYTES)
+        await this.#checkpoint().catch((error: unknown) => {
+          // Another connection's write transaction holds DuckDB's checkpoint lock: the copy takes the WAL with it.
+          if (!/Cannot CHECKPOINT/.test(String(error))) throw error;
+        });
       const copied = [file];
       copyFileSync(this.#catalog, file);
       if (existsSync(wal)) {

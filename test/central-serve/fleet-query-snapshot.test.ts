@@ -117,4 +117,22 @@ describe('the fleet query on a lake whose catalog is a DuckDB file', () => {
     for (let i = 0; i < 3; i++) await count(lake);
     expect(lake.snapshotsMade).toBe(made);
   });
+
+  it("reads every commit when another connection's write transaction refuses the catalog's CHECKPOINT", async () => {
+    const { lake, catalog } = await openLake();
+    // A write transaction open on the catalog's database from another connection holds DuckDB's checkpoint lock.
+    await lake.reader.run('CREATE TABLE __ducklake_metadata_fleet.main.held (x INTEGER)');
+    await lake.reader.run('BEGIN TRANSACTION');
+    await lake.reader.run('INSERT INTO __ducklake_metadata_fleet.main.held VALUES (1)');
+    // Commits until the WAL is past what the query folds before its copy.
+    let seq = 0;
+    while ((statSync(`${catalog}.wal`, { throwIfNoEntry: false })?.size ?? 0) <= 64 * 1024) await insert(lake, ++seq);
+    const refused = await lake.writer.run('CHECKPOINT __ducklake_metadata_fleet').then(
+      () => 'taken',
+      (error: unknown) => String(error),
+    );
+    expect(refused).toMatch(/Cannot CHECKPOINT/);
+    expect(await count(lake)).toBe(String(seq));
+    await lake.reader.run('ROLLBACK');
+  });
 });
