@@ -14,6 +14,7 @@ import {
   type AuthorityProbe,
   type CommandAuthority,
 } from './central-check-authority.ts';
+import { checkStopLogin, formatStopLogin, type StopLoginCheck } from './central-check-stop.ts';
 
 /**
  * `auraison-edge central check` (commands/central.ts reads its options): connect to the broker as the daemon
@@ -65,6 +66,8 @@ export interface CentralCheck {
   authority?: AuthorityProbe;
   /** Whether the robot's file lets central alone command it (its key pinned, unsigned commands refused). */
   commands: CommandAuthority;
+  /** The stop connection's login (central-check-stop.ts), once the link's login connected. */
+  stop_login?: StopLoginCheck;
   /** What passed but will bite the daemon (a broker that keeps no retained messages, small packets). */
   notes: string[];
 }
@@ -85,7 +88,7 @@ export async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   const { central: s, url, robot, fleet, timeoutMs } = target;
   const { default: mqtt, ReasonCodes } = await import('mqtt');
   const { describeFailure } = await loadVllm();
-  const { centralClientId, centralTopics, connackRefusal, readTlsFiles, parseCommandKey, NO_KEY_REMEDY } =
+  const { centralClientId, centralTopics, stopLogin, connackRefusal, readTlsFiles, parseCommandKey, NO_KEY_REMEDY } =
     await loadCentralLink();
   const reason = (code: number) =>
     `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
@@ -191,7 +194,19 @@ export async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   // A clean DISCONNECT; a broker that does not take it in time is left by closing the socket.
   const closed = await bounded(timeoutMs, false, (settle) => client.end(false, { reasonCode: 0 }, () => settle(true)));
   if (!closed) client.end(true);
-  report.ok = report.subscribe.ok && report.publish.ok && report.authority.ok && report.commands.ok;
+  report.stop_login = await checkStopLogin({
+    settings: s,
+    mqtt,
+    url,
+    tls,
+    clientId,
+    login: stopLogin(robot),
+    intents: topics.intents,
+    timeoutMs,
+    reason,
+  });
+  const stopOk = 'skipped' in report.stop_login || report.stop_login.ok;
+  report.ok = report.subscribe.ok && report.publish.ok && report.authority.ok && report.commands.ok && stopOk;
   return report;
 }
 
@@ -370,6 +385,7 @@ export function formatCheck(report: CentralCheck): string {
   const granted = report.subscribe.ok ? `granted (QoS ${report.subscribe.reason_code})` : '';
   lines.push(formatStep('subscribe', report.subscribe, granted), formatStep('publish', report.publish, 'acknowledged'));
   if (report.authority) lines.push(...formatAuthority(report.authority));
+  if (report.stop_login) lines.push(formatStopLogin(report.stop_login));
   lines.push(formatCommandAuthority(report.commands));
   for (const note of report.notes) lines.push(`     note: ${note}`);
   return `${lines.join('\n')}\n`;

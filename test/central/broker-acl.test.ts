@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GRANTS_SCHEMA, RESEND_SCHEMA } from '../../central-link/index.ts';
@@ -137,6 +137,7 @@ describe('`central check` probes the broker with the robot own login', () => {
           read: string[];
           holes: string[];
         };
+        stop_login: { ok: boolean; login?: string; subscribe_qos?: number; holes: string[]; error?: string };
       };
       const human = await runCli(['central', 'check', '--config', tb32Config(broker.url)]);
       if (acl) {
@@ -145,6 +146,9 @@ describe('`central check` probes the broker with the robot own login', () => {
         expect(human.stdout).toMatch(/^ok /);
         expect(human.stdout).toContain("authority: another robot's topics refused to this login: 6 publishes (0x87)");
         expect(human.stdout).toContain("commands: central's key pinned (1), unsigned commands refused");
+        // The stop connection's login reads the robot's intents, and may not publish there.
+        expect(report.stop_login).toMatchObject({ ok: true, login: 'tb3-2/intents', subscribe_qos: 1, holes: [] });
+        expect(human.stdout).toMatch(/stop login tb3-2\/intents as \S+\/stop: intents granted \(QoS 1\)/);
       } else {
         expect([json.code, report.ok, report.authority.ok], json.stdout + json.stderr).toEqual([1, false, false]);
         const probe = `auraison/${FLEET}/${report.authority.probe_robot}`;
@@ -160,6 +164,13 @@ describe('`central check` probes the broker with the robot own login', () => {
         expect(report.authority.read).toContain(`${PREFIX}/status`);
         expect(human.stdout).toMatch(/^FAIL /);
         expect(human.stdout).toContain("authority: NOT ok: set up the broker's ACL: `auraison-edge central acl`");
+        expect(report.stop_login.ok).toBe(false);
+        expect(report.stop_login.holes).toEqual([
+          expect.stringMatching(new RegExp(`^the stop login may publish on auraison/${FLEET}/tb3-2/intents: run`)),
+        ]);
+        expect(human.stdout).toContain(
+          `stop login: HOLE: the stop login may publish on auraison/${FLEET}/tb3-2/intents`,
+        );
       }
       // Nothing retained but tb3-1's own status.
       const look = await centralClient(broker.url, [`auraison/${FLEET}/#`], { ...login('central'), clientId: 'look' });
@@ -169,5 +180,29 @@ describe('`central check` probes the broker with the robot own login', () => {
       expect(await puback(look.client, `auraison/${FLEET}/tb3-1/intents`, '{}')).toBe(0);
       expect(look.received.filter((m) => m.packet.retain).map((m) => m.topic)).toEqual([`${PREFIX}/status`]);
     }
+  });
+
+  it('is NOT ok where the broker has no stop login (set up before it), naming what to add; ok with central.stop_connection false', async () => {
+    const { broker } = await labBroker(cleanups, { stopLogins: false });
+    const refused = await runCli(['central', 'check', '--config', tb32Config(broker.url), '--json']);
+    const report = JSON.parse(refused.stdout) as { ok: boolean; authority: { ok: boolean }; stop_login: unknown };
+    expect([refused.code, report.ok, report.authority.ok]).toEqual([1, false, true]);
+    expect(report.stop_login).toMatchObject({
+      ok: false,
+      login: 'tb3-2/intents',
+      error: expect.stringMatching(
+        /^refused: (Not authorized \(0x87\)|Bad User Name or Password \(0x86\)): add the stop login to the broker \(mosquitto_passwd FILE <robot id>\/intents/,
+      ),
+    });
+    const human = await runCli(['central', 'check', '--config', tb32Config(broker.url)]);
+    expect(human.stdout).toMatch(/^FAIL /);
+    expect(human.stdout).toMatch(/stop login tb3-2\/intents as \S+: failed: refused: /);
+    const off = tb32Config(broker.url);
+    const text = JSON.parse(readFileSync(off, 'utf8')) as { central: Record<string, unknown> };
+    text.central.stop_connection = false;
+    writeFileSync(off, JSON.stringify(text));
+    const skipped = await runCli(['central', 'check', '--config', off]);
+    expect(skipped.code, skipped.stdout).toBe(0);
+    expect(skipped.stdout).toContain('stop login: not used (central.stop_connection is false)');
   });
 });
