@@ -35,6 +35,10 @@ export class RosStopServiceProcess implements Component {
   #calls = 0;
   #failedCalls = 0;
   #problem: string | undefined;
+  /** What the node's ready line said: its resolved service name and the scheduling it got. */
+  #ready: { resolved?: string; scheduling?: string } = {};
+  /** Whether a flood of calls took the node out of real time (until a quiet second). */
+  #flooded = false;
 
   constructor(ctx: ComponentContext) {
     this.#ctx = ctx;
@@ -68,6 +72,9 @@ export class RosStopServiceProcess implements Component {
       starts: this.#starts,
       calls: this.#calls,
       failed_calls: this.#failedCalls,
+      ...(this.#ready.resolved ? { resolved: this.#ready.resolved } : {}),
+      ...(this.#ready.scheduling ? { scheduling: this.#ready.scheduling } : {}),
+      flooded: this.#flooded,
     };
     if (this.#serving) return { state: 'running', details };
     if (this.#problem === undefined) return { state: 'starting', details };
@@ -116,7 +123,15 @@ export class RosStopServiceProcess implements Component {
 
   /** One JSON line of the node's stdout. */
   #event(line: string): void {
-    let event: { event?: string; success?: boolean; door?: string | null; message?: string };
+    let event: {
+      event?: string;
+      success?: boolean;
+      door?: string | null;
+      message?: string;
+      service?: string;
+      scheduling?: string;
+      calls?: number;
+    };
     try {
       event = JSON.parse(line) as typeof event;
     } catch {
@@ -127,7 +142,24 @@ export class RosStopServiceProcess implements Component {
       this.#serving = true;
       this.#servedAt = performance.now();
       this.#problem = undefined;
-      this.#ctx.log.info({ service: this.#settings.name, pid: this.#child?.pid }, 'ros_stop: serving the stop');
+      this.#flooded = false;
+      this.#ready = {
+        ...(typeof event.service === 'string' ? { resolved: event.service } : {}),
+        ...(typeof event.scheduling === 'string' ? { scheduling: event.scheduling } : {}),
+      };
+      this.#ctx.log.info(
+        { service: this.#settings.name, pid: this.#child?.pid, ...this.#ready },
+        'ros_stop: serving the stop',
+      );
+    } else if (event.event === 'flooded') {
+      this.#flooded = true;
+      this.#ctx.log.warn(
+        { service: this.#settings.name, calls: event.calls },
+        'ros_stop: the stop service is flooded with calls: its node left real time until a quiet second',
+      );
+    } else if (event.event === 'real_time_again') {
+      this.#flooded = false;
+      this.#ctx.log.info({ service: this.#settings.name }, 'ros_stop: the flood ended: the node runs real time again');
     } else if (event.event === 'call') {
       this.#calls += 1;
       if (!event.success) {

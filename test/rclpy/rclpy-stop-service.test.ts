@@ -125,12 +125,20 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
           });
         if (!policies().includes(1))
           return void console.warn('the node could not run SCHED_FIFO here: nothing to test');
+        // Status says what the node got, and when a flood took it out of real time.
+        expect(rosStop(daemon).details).toMatchObject({
+          resolved: SERVICE,
+          scheduling: 'SCHED_FIFO 50',
+          flooded: false,
+        });
         const flood = await RclpyPeer.start(peer.python, env, { role: 'trigger_client', service: SERVICE, calls: 40 });
         cleanups.push(() => flood.kill());
         await waitFor(() => policies().every((p) => p === 0), 'every thread of the node off real time', 120_000);
+        await waitFor(() => rosStop(daemon).details?.flooded === true, 'status saying the node is flooded');
         await waitFor(() => flood.all('response').length === 40, 'every call answered', 120_000);
         expect(flood.all('response').every((r) => r.success === true)).toBe(true);
         await waitFor(() => policies().includes(1), 'the node real time again', 30_000);
+        await waitFor(() => rosStop(daemon).details?.flooded === false, 'status saying the flood ended');
       });
     },
   );
@@ -165,7 +173,8 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
       const world = await startRclpyWorld(name, domain++, {
         services: {
           serve: [
-            { query: 'agent/stop', service: SERVICE, type: 'std_srvs/srv/Trigger' },
+            // The stop's name spelled relative: it resolves in the node's namespace (/) to the stop service's.
+            { query: 'agent/stop', service: SERVICE.slice(1), type: 'std_srvs/srv/Trigger' },
             { query: 'agent/stop', service: '/other/stop', type: 'std_srvs/srv/Trigger' },
           ],
         },
