@@ -358,6 +358,8 @@ export class ZenohComponent implements Component, MetricsProvider {
   #serveStopHere(here: boolean): void {
     const doors = new Set(this.#offLoop.doors?.services.map((d) => d.key));
     for (const server of this.#servers) if (doors.has(server.key)) server.serveHere(here);
+    // A stop served on this session must not wait behind a frame of the bridge's held for an ACK (read-acks.ts).
+    this.#link.ackEveryRead = here && (doors.size > 0 || this.#offLoop.doors?.query === true);
     if (!this.#settings.queries.includes(STOP_QUERY)) return;
     if (here) this.#stopQuery ??= this.#queryServer([STOP_QUERY]);
     else {

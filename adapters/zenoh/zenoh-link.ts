@@ -379,6 +379,11 @@ export class ZenohLink {
     });
   }
 
+  /** Acknowledges every read at once (on), or only while a get is open (off): ZenohLinkOptions.ackEveryRead. */
+  set ackEveryRead(on: boolean) {
+    this.#ackEveryRead = on;
+  }
+
   /** Declares everything on `session`, then returns the reason once the session is lost. */
   async #serve(session: Session): Promise<string> {
     let reason = 'closed';

@@ -6,12 +6,14 @@ import { openOffLoopZero } from '../../adapters/zenoh/stop-zero.ts';
 import { ZenohLink } from '../../adapters/zenoh/zenoh-link.ts';
 import { loadZenoh } from '../../adapters/zenoh/zenoh-runtime.ts';
 import type { OffLoopTake } from '../../daemon/contract/index.ts';
+import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from './zenoh-network.ts';
 
 // The stop listener's own Zenoh session (stop-zero.ts) serves agent/stop and asks nothing: the remote-api bridge, which
 // leaves Nagle on, would hold a query behind a keepalive's answer that Linux has not yet acknowledged. The session
-// acknowledges what it reads at once, where the daemon's other sessions do only while a get of theirs is open.
+// acknowledges what it reads at once, where the daemon's other sessions do only while a get of theirs is open, but the
+// main session while it serves agent/stop itself (no stop listener).
 
 type Figures = { state: string; keepalives: number; readAcks: number };
 
@@ -61,5 +63,29 @@ describe("the stop listener's Zenoh session", () => {
     expect(taken).toEqual(['e-stop']);
     // Its acks stay in the bridge: no other session hears them.
     expect(heard).toEqual([]);
+  });
+
+  it("acknowledges every read on the daemon's main session while agent/stop is served there (no stop listener)", async () => {
+    const { daemon, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, keepalive_ms: 50, queries: ['agent/stop'] },
+    });
+    cleanups.push(stop);
+    const main = () => (daemon.status().components.zenoh!.details as { link: Figures }).link;
+    await waitFor(() => main().state === 'up', 'the link up');
+    // Past the start's own gets (discovery): the keepalives' answers are read with no get open.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const from = main();
+    await waitFor(
+      () => main().keepalives >= from.keepalives + 5 && main().readAcks >= from.readAcks + 5,
+      "the main session to acknowledge its keepalives' answers",
+    );
+    const caller = new ZenohLink({ ...link(), log });
+    cleanups.push(() => caller.close());
+    caller.start();
+    await waitFor(() => caller.state === 'up', 'the caller up');
+    const payload = new TextEncoder().encode('{"by":"e-stop"}');
+    const [reply] = await caller.get('agent/stop', { payload, timeoutMs: 10_000, firstReply: true });
+    if (!reply?.ok) throw new Error(`agent/stop was not answered: ${JSON.stringify(reply)}`);
+    expect(JSON.parse(reply.sample.payload().toString())).toMatchObject({ by: 'e-stop' });
   });
 });
