@@ -44,7 +44,10 @@ export class CameraInputs {
    * frame, half the next) is stale for this tick, and read again the next.
    */
   gather(inputs: PolicyInputs, now: number, staleSeen: boolean[], ages: number[]): void {
-    for (const image of this.#images) {
+    // Indexed, not for-of: an array iterator a tick is garbage until the loop's code is fully optimized.
+    const images = this.#images;
+    for (let k = 0; k < images.length; k++) {
+      const image = images[k]!;
       const slot = this.#slots[image.slot]!;
       if (slot.writes() !== this.#read[image.slot] && !slot.writing()) this.#readFrame(image, slot, inputs);
       const t = this.#times[image.slot]!;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { limitTwist } from '../../../daemon/policy/index.ts';
 import { defaultVelocityLimits, velocityFrame } from './command-safety.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
@@ -17,5 +18,18 @@ describe('velocityFrame', () => {
     }
     expect(velocityFrame({ topic: '/arm/twist', type: TWIST }, limits)).toBeUndefined();
     expect(velocityFrame({ topic: '/cmd_vel', type: 'std_msgs/msg/Float64MultiArray' }, limits)).toBeUndefined();
+  });
+
+  it('frames as limitTwist does, whatever the values, and says clamped exactly when it changed one', () => {
+    const limits = { ...defaultVelocityLimits(), max_linear_y: 0.2 };
+    const frame = velocityFrame({ topic: '/cmd_vel', type: TWIST }, limits)!;
+    const values = [0, -0, 0.1, -0.1, 0.5, -0.5, 3, -3, Number.NaN, Infinity, -Infinity];
+    for (const v of values)
+      for (const w of values) {
+        const given = { linear: { x: v, y: w, z: v }, angular: { x: w, y: v, z: w } };
+        const expected = limitTwist(given, limits);
+        const { twist, clamped } = frame(given);
+        expect({ twist, clamped }, `${v} ${w}`).toEqual({ twist: expected.twist, clamped: expected.broken.length > 0 });
+      }
   });
 });

@@ -2,7 +2,7 @@ import { Value } from 'typebox/value';
 import type { CommandSettings } from '../../../daemon/config/index.ts';
 import { AgentPolicyConfig } from '../../../daemon/config/index.ts';
 import { compileTopicSelection } from '../../../daemon/bus/index.ts';
-import { limitTwist, TWIST, type VelocityLimits } from '../../../daemon/policy/index.ts';
+import { TWIST, type VelocityLimits } from '../../../daemon/policy/index.ts';
 import type { Twist } from '../../../daemon/policy/index.ts';
 
 export type { VelocityLimits };
@@ -34,8 +34,32 @@ export function velocityFrame(
     !compileTopicSelection([limits.topic, ...(limits.topics ?? [])])(command.topic)
   )
     return undefined;
+  // limitTwist's clamp, into one Twist and one result kept across calls: a loop frames a command every tick, and the
+  // next call rewrites them (encode the twist before framing another).
+  const out = { twist: { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }, clamped: false };
+  const { linear, angular } = out.twist;
   return (twist) => {
-    const limited = limitTwist(twist, limits);
-    return { twist: limited.twist, clamped: limited.broken.length > 0 };
+    linear.x = clampAxis(twist.linear.x, limits.max_linear_x);
+    linear.y = clampAxis(twist.linear.y, limits.max_linear_y ?? 0);
+    linear.z = clampAxis(twist.linear.z, limits.max_linear_z ?? 0);
+    angular.x = clampAxis(twist.angular.x, limits.max_angular_x ?? 0);
+    angular.y = clampAxis(twist.angular.y, limits.max_angular_y ?? 0);
+    angular.z = clampAxis(twist.angular.z, limits.max_angular_z);
+    // A value that changed was clamped (NaN never equals itself: it became 0).
+    out.clamped =
+      linear.x !== twist.linear.x ||
+      linear.y !== twist.linear.y ||
+      linear.z !== twist.linear.z ||
+      angular.x !== twist.angular.x ||
+      angular.y !== twist.angular.y ||
+      angular.z !== twist.angular.z;
+    return out;
   };
+}
+
+/** limitTwist's clamp of one axis (daemon/policy/velocity.ts): 0 when not finite, else within +-max. */
+function clampAxis(value: number, max: number): number {
+  if (!Number.isFinite(value)) return 0;
+  if (Math.abs(value) <= max) return value;
+  return max === 0 ? 0 : Math.sign(value) * max;
 }

@@ -23,3 +23,8 @@ const OFFSET_MS = (() => {
 export function monotonicMs(): number {
   return performance.now() + OFFSET_MS;
 }
+
+/** monotonicMs() of a performance.now() reading already taken: a tick reads the clock once and derives the rest. */
+export function toMonotonicMs(performanceNowMs: number): number {
+  return performanceNowMs + OFFSET_MS;
+}

@@ -21,7 +21,7 @@ import { CommandRecordWriter } from './command-records.ts';
 import { CommandEncoder } from './command-encoder.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
-import { monotonicMs } from './loop-clock.ts';
+import { monotonicMs, toMonotonicMs } from './loop-clock.ts';
 import { nowNs } from '../../../daemon/util/index.ts';
 import { StopLine } from '../../../daemon/safety/index.ts';
 
@@ -139,6 +139,8 @@ class LoopThread {
   /** The last action popped from a chunk and when (monotonic ms): what on_underrun: hold holds, and for how long. */
   #held: Float32Array | undefined;
   #heldAtMs = 0;
+  /** monotonicMs() at this tick's start. */
+  #nowMs = 0;
   /** A thread's command message, posted (cloned) every tick: the action's values are copied into #values first. */
   readonly #command: Extract<LoopWorkerMessage, { kind: 'command' }>;
   readonly #values: Float32Array;
@@ -189,6 +191,8 @@ class LoopThread {
       state.sleep(scheduled - performance.now());
       if (state.stopRequested) break;
       const started = performance.now();
+      // This tick's clock (monotonicMs) for its ages, holds and waits: a reading of the clock allocates, so one a tick.
+      this.#nowMs = toMonotonicMs(started);
       try {
         const running = this.#tick();
         if (running) await running;
@@ -201,11 +205,11 @@ class LoopThread {
       state.add('ticks');
       if (this.#chunker) state.set('underruns', this.#chunker.counters.underruns);
       if (finished > scheduled + periodMs) state.add('missed');
-      state.set('heartbeat_ms', monotonicMs());
+      state.set('heartbeat_ms', toMonotonicMs(finished));
       this.#reports.tick();
       scheduled += periodMs;
       // More than a whole period behind: skip the ticks that can no longer be on time, and count them.
-      const behind = Math.floor((performance.now() - scheduled) / periodMs);
+      const behind = Math.floor((finished - scheduled) / periodMs);
       if (behind > 0) {
         scheduled += behind * periodMs;
         state.add('skipped', behind);
@@ -282,16 +286,12 @@ class LoopThread {
     if (next) {
       this.#emit(next.action, false);
       this.#held = next.action;
-      this.#heldAtMs = monotonicMs();
+      this.#heldAtMs = this.#nowMs;
     } else if (data.loop.on_underrun !== 'skip') {
       // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
       // inference) the robot gets the safe action, not a command planned that long ago.
       const held = this.#held;
-      if (
-        data.loop.on_underrun === 'hold' &&
-        held &&
-        monotonicMs() - this.#heldAtMs <= data.loop.max_observation_age_ms
-      )
+      if (data.loop.on_underrun === 'hold' && held && this.#nowMs - this.#heldAtMs <= data.loop.max_observation_age_ms)
         this.#emit(held, false);
       else this.#emit(this.#plan.safeAction, true);
     }
@@ -306,7 +306,7 @@ class LoopThread {
       timestep: chunker.observationSent(),
       inputs: this.#snapshotInputs(),
     } satisfies InferenceRequest);
-    this.#request = { sentMs: monotonicMs(), overdue: false, logged: false };
+    this.#request = { sentMs: this.#nowMs, overdue: false, logged: false };
     state.set('inference_sent_ms', this.#request.sentMs);
   }
 
@@ -372,9 +372,12 @@ class LoopThread {
     const staleSeen = this.#staleSeen;
     const staleNow = this.#staleNow;
     const ages = this.#ages;
-    const now = monotonicMs();
+    const now = this.#nowMs;
     staleSeen.fill(false);
-    for (const slot of this.#plan.slots) {
+    // Indexed, not for-of: an array iterator a tick is garbage until the loop's code is fully optimized.
+    const slots = this.#plan.slots;
+    for (let k = 0; k < slots.length; k++) {
+      const slot = slots[k]!;
       const t = board.read(slot.slot, inputs[slot.input] as Float32Array, slot.offset);
       const age = now - t;
       if (Number.isNaN(t) || age > slot.maxAgeMs) staleSeen[slot.topicIndex] = true;
@@ -408,8 +411,11 @@ class LoopThread {
    */
   async #runHere(runner: PolicyRunner): ReturnType<PolicyRunner['run']> {
     const inputs = this.#inputs;
-    for (const { input, s } of this.#previousSlices)
+    const slices = this.#previousSlices;
+    for (let k = 0; k < slices.length; k++) {
+      const { input, s } = slices[k]!;
       inputs[input]!.set(runner.previousOutput(s.settings.previous_output!, s.length), s.offset);
+    }
     const outputs = await runner.run(inputs, undefined, { unchanged: cameras?.unchanged() });
     cameras?.ran();
     return outputs;
@@ -418,7 +424,7 @@ class LoopThread {
   #checkOverdue(): void {
     const request = this.#request;
     if (!request || request.overdue) return;
-    const waitedMs = monotonicMs() - request.sentMs;
+    const waitedMs = this.#nowMs - request.sentMs;
     const limitMs = this.#timeoutMs;
     if (waitedMs <= limitMs) return;
     request.overdue = true;
