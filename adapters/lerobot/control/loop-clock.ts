@@ -1,6 +1,7 @@
 /**
- * performance.now() reads libuv's hrtime (CLOCK_MONOTONIC) from an origin of this process's, and, unlike
- * hrtime.bigint(), allocates nothing: a loop reads the clock several times a tick. The offset to CLOCK_MONOTONIC is
+ * performance.now() reads libuv's hrtime (CLOCK_MONOTONIC) from an origin of this process's. Unlike hrtime.bigint()
+ * it makes no BigInt, but until its caller is fully optimized it boxes its result and Node's brand check behind it
+ * gathers its arguments in an array: a loop reads it once a tick (toMonotonicMs). The offset to CLOCK_MONOTONIC is
  * taken once, from the reading pair that lay closest together (to a microsecond or so).
  */
 const OFFSET_MS = (() => {
