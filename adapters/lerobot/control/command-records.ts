@@ -44,21 +44,24 @@ export class CommandRecordWriter {
     this.#action.set(action);
     this.#record.set(cdr, start);
     // Taken in part: the rest goes first next time, so the daemon never reads half a record followed by another.
-    return this.#send(this.#record.subarray(0, bytes)) || this.#unsent !== undefined;
+    return this.#send(this.#record, bytes) || this.#unsent !== undefined;
   }
 
-  /** Writes `bytes`; true when all went. What the socket did not take is kept in #unsent. */
-  #send(bytes: Uint8Array): boolean {
+  /**
+   * Writes the first `length` bytes of `bytes` (a length, not a subarray: a view made each tick is an allocation
+   * each tick); true when all went. What the socket did not take is kept in #unsent.
+   */
+  #send(bytes: Uint8Array, length = bytes.byteLength): boolean {
     let written: number;
     try {
-      written = writeSync(this.#fd, bytes);
+      written = writeSync(this.#fd, bytes, 0, length);
     } catch (error) {
       // Full (EAGAIN), or the daemon's end is closed (EPIPE; its going stops this loop): this command is lost.
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN' || code === 'EPIPE') return false;
       throw error;
     }
-    this.#unsent = written === bytes.byteLength ? undefined : bytes.slice(written);
+    this.#unsent = written === length ? undefined : bytes.slice(written, length);
     return this.#unsent === undefined;
   }
 

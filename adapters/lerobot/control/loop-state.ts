@@ -197,11 +197,6 @@ export class LoopState {
     return Atomics.load(this.control, 3) === 1;
   }
 
-  /** Sleeps until `ms` have passed or a stop is requested. */
-  sleep(ms: number): void {
-    if (ms > 0) Atomics.wait(this.control, 0, 0, ms);
-  }
-
   snapshot(): LoopStats {
     return {
       ticks: this.get('ticks'),

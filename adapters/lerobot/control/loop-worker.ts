@@ -21,7 +21,8 @@ import { CommandRecordWriter } from './command-records.ts';
 import { CommandEncoder } from './command-encoder.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
-import { monotonicMs, toMonotonicMs } from './loop-clock.ts';
+import { monotonicMs } from './loop-clock.ts';
+import { TickSchedule } from './tick-schedule.ts';
 import { nowNs } from '../../../daemon/util/index.ts';
 import { StopLine } from '../../../daemon/safety/index.ts';
 
@@ -136,11 +137,11 @@ class LoopThread {
   readonly #reports: LoopReports;
   readonly #frame: ReturnType<typeof velocityFrame>;
   readonly #latchZero: boolean;
-  /** The last action popped from a chunk and when (monotonic ms): what on_underrun: hold holds, and for how long. */
+  /** The last action popped from a chunk, and when (#heldAtMs[0], monotonic ms): what on_underrun: hold holds. */
   #held: Float32Array | undefined;
-  #heldAtMs = 0;
-  /** monotonicMs() at this tick's start. */
-  #nowMs = 0;
+  /** In a typed array, as TickSchedule keeps its times: set each tick that pops, it is never a new heap number. */
+  readonly #heldAtMs = new Float64Array(1);
+  readonly #schedule: TickSchedule;
   /** A thread's command message, posted (cloned) every tick: the action's values are copied into #values first. */
   readonly #command: Extract<LoopWorkerMessage, { kind: 'command' }>;
   readonly #values: Float32Array;
@@ -179,43 +180,56 @@ class LoopThread {
     this.#staleSeen = new Array<boolean>(plan.topics.length).fill(false);
     this.#ages = new Array<number>(plan.topics.length).fill(Number.NaN);
     this.#reports = new LoopReports({ post, slots: plan.topics, intervalMs: data.logIntervalMs });
+    this.#schedule = new TickSchedule(state, this.#periodMs);
     this.#frame = velocityFrame(plan.output.command, data.velocity);
     this.#latchZero = plan.output.command?.type === 'geometry_msgs/msg/Twist';
   }
 
-  /** Ticks on schedule until the stop flag is set, counting timing, missed and skipped ticks. */
+  /**
+   * Ticks on schedule until the stop flag is set. The ticks run in #runTicks, a plain method, and this async one
+   * only waits for a tick that runs the policy here: V8 boxes a number that an async function's loop holds, or that
+   * code inlined into it computes, a heap allocation a tick.
+   */
   async runUntilStopped(): Promise<void> {
-    const periodMs = this.#periodMs;
-    let scheduled = performance.now() + periodMs;
-    while (!state.stopRequested) {
-      state.sleep(scheduled - performance.now());
-      if (state.stopRequested) break;
-      const started = performance.now();
-      // This tick's clock (monotonicMs) for its ages, holds and waits: a reading of the clock allocates, so one a tick.
-      this.#nowMs = toMonotonicMs(started);
+    const schedule = this.#schedule;
+    schedule.begin();
+    let due = schedule.awaitTick();
+    while (due) {
+      const running = this.#runTicks();
+      if (!running) return;
       try {
-        const running = this.#tick();
-        if (running) await running;
+        await running;
       } catch (error) {
         this.#fail(error);
         this.#emit(this.#plan.safeAction, true);
       }
-      const finished = performance.now();
-      state.recordTiming((finished - scheduled) * 1000, Math.max(0, started - scheduled) * 1000);
-      state.add('ticks');
-      if (this.#chunker) state.set('underruns', this.#chunker.counters.underruns);
-      if (finished > scheduled + periodMs) state.add('missed');
-      state.set('heartbeat_ms', toMonotonicMs(finished));
-      this.#reports.tick();
-      scheduled += periodMs;
-      // More than a whole period behind: skip the ticks that can no longer be on time, and count them.
-      const behind = Math.floor((finished - scheduled) / periodMs);
-      if (behind > 0) {
-        scheduled += behind * periodMs;
-        state.add('skipped', behind);
-        state.add('missed', behind);
-      }
+      due = this.#nextTick();
     }
+  }
+
+  /**
+   * Runs the tick that is due and those after it, until one runs the policy here (its promise is returned, the tick
+   * to be finished once it settles) or a stop is requested (undefined).
+   */
+  #runTicks(): Promise<void> | undefined {
+    for (;;) {
+      try {
+        const running = this.#tick();
+        if (running) return running;
+      } catch (error) {
+        this.#fail(error);
+        this.#emit(this.#plan.safeAction, true);
+      }
+      if (!this.#nextTick()) return undefined;
+    }
+  }
+
+  /** Records the tick that ran and sleeps until the next is due; false when a stop was requested. */
+  #nextTick(): boolean {
+    if (this.#chunker) state.set('underruns', this.#chunker.counters.underruns);
+    this.#reports.tick();
+    this.#schedule.finish();
+    return this.#schedule.awaitTick();
   }
 
   /** Leaves the robot in a safe state (one safe command on the way out) and lets go of the policy. */
@@ -286,12 +300,13 @@ class LoopThread {
     if (next) {
       this.#emit(next.action, false);
       this.#held = next.action;
-      this.#heldAtMs = this.#nowMs;
+      this.#heldAtMs[0] = this.#schedule.now[0]!;
     } else if (data.loop.on_underrun !== 'skip') {
       // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
       // inference) the robot gets the safe action, not a command planned that long ago.
       const held = this.#held;
-      if (data.loop.on_underrun === 'hold' && held && this.#nowMs - this.#heldAtMs <= data.loop.max_observation_age_ms)
+      const heldMs = this.#schedule.now[0]! - this.#heldAtMs[0]!;
+      if (data.loop.on_underrun === 'hold' && held && heldMs <= data.loop.max_observation_age_ms)
         this.#emit(held, false);
       else this.#emit(this.#plan.safeAction, true);
     }
@@ -306,7 +321,7 @@ class LoopThread {
       timestep: chunker.observationSent(),
       inputs: this.#snapshotInputs(),
     } satisfies InferenceRequest);
-    this.#request = { sentMs: this.#nowMs, overdue: false, logged: false };
+    this.#request = { sentMs: this.#schedule.now[0]!, overdue: false, logged: false };
     state.set('inference_sent_ms', this.#request.sentMs);
   }
 
@@ -372,7 +387,7 @@ class LoopThread {
     const staleSeen = this.#staleSeen;
     const staleNow = this.#staleNow;
     const ages = this.#ages;
-    const now = this.#nowMs;
+    const now = this.#schedule.now[0]!;
     staleSeen.fill(false);
     // Indexed, not for-of: an array iterator a tick is garbage until the loop's code is fully optimized.
     const slots = this.#plan.slots;
@@ -424,7 +439,7 @@ class LoopThread {
   #checkOverdue(): void {
     const request = this.#request;
     if (!request || request.overdue) return;
-    const waitedMs = this.#nowMs - request.sentMs;
+    const waitedMs = this.#schedule.now[0]! - request.sentMs;
     const limitMs = this.#timeoutMs;
     if (waitedMs <= limitMs) return;
     request.overdue = true;
