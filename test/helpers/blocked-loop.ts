@@ -51,12 +51,12 @@ export function requestFromThread(
     transferList: [port2],
   });
   let got: ThreadReply | undefined;
-  const done = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  return {
-    reply: () => {
-      got ??= receiveMessageOnPort(port1)?.message as ThreadReply | undefined;
-      return got;
-    },
-    done: done.then(() => void port1.close()),
-  };
+  const reply = () => (got ??= receiveMessageOnPort(port1)?.message as ThreadReply | undefined);
+  // The answer is read before the port closes: the thread exits right after posting it, and a message still queued
+  // on a closed port is lost (a test polling reply() every few ms missed it that way).
+  const done = new Promise<void>((resolve) => worker.once('exit', () => resolve())).then(() => {
+    reply();
+    port1.close();
+  });
+  return { reply, done };
 }
