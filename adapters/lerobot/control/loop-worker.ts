@@ -1,5 +1,5 @@
 // Over 400 lines because it is the real-time thread whole: the tick path (gather, infer or pop, emit) reads
-// best in one place, and each of its jobs (board, chunker, reports, camera inputs, state) is already a module.
+// best in one place, and each of its jobs (board, chunker, reports, camera inputs, state, tick schedule) is already a module.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ActionChunker, type ActionSource } from '../action-chunker.ts';
 import { TemporalEnsembler } from '../temporal-ensembler.ts';
@@ -200,8 +200,7 @@ class LoopThread {
       try {
         await running;
       } catch (error) {
-        this.#fail(error);
-        this.#emit(this.#plan.safeAction, true);
+        this.#failTick(error);
       }
       due = this.#nextTick();
     }
@@ -217,8 +216,7 @@ class LoopThread {
         const running = this.#tick();
         if (running) return running;
       } catch (error) {
-        this.#fail(error);
-        this.#emit(this.#plan.safeAction, true);
+        this.#failTick(error);
       }
       if (!this.#nextTick()) return undefined;
     }
@@ -372,6 +370,12 @@ class LoopThread {
     command.data = bytes;
     command.safe = safe;
     post(command);
+  }
+
+  /** A tick that threw: counted and reported, and the robot gets the safe action for it. */
+  #failTick(error: unknown): void {
+    this.#fail(error);
+    this.#emit(this.#plan.safeAction, true);
   }
 
   #fail(error: unknown): void {
