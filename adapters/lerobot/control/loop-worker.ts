@@ -1,5 +1,5 @@
-// Over 400 lines because it is the real-time thread whole: the tick path (gather, infer or pop, emit) reads
-// best in one place, and each of its jobs (board, chunker, reports, camera inputs, state, tick schedule) is already a module.
+// Over 400 lines because it is the real-time thread whole: the tick path (gather, infer or pop, emit) reads best in
+// one place, and each of its jobs (board, chunker, reports, camera inputs, state, tick schedule) is already a module.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ActionChunker, type ActionSource } from '../action-chunker.ts';
 import { TemporalEnsembler } from '../temporal-ensembler.ts';
