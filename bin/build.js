@@ -32,6 +32,8 @@ const WORKERS = [
   'central-link/stop-connection-worker.ts',
   // Not a thread: the process the daemon's lakehouse queries run in (daemon/lakehouse/query-process.ts).
   'daemon/lakehouse/query-child.ts',
+  // Not a thread: the process a camera's frames are decoded in (adapters/lerobot/vision/frame-decoder.ts).
+  'adapters/lerobot/vision/frame-decoder-child.ts',
 ];
 
 const commands = readdirSync(join(ROOT, 'daemon/cli/commands'))

@@ -12,7 +12,14 @@ import type { OnnxModelInfo, TensorInfo } from './onnx-model-file.ts';
  * A bare model's image input fed from a video feature: resized to the input as a loop would (the topic names nothing
  * here: replay reads the dataset's video).
  */
-const REPLAY_IMAGE = { topic: '/replay/image', resize: 'fill', depth_scale: 0.001, max_pixels: 16_777_216 } as const;
+const REPLAY_IMAGE = {
+  topic: '/replay/image',
+  resize: 'fill',
+  depth_scale: 0.001,
+  max_pixels: 16_777_216,
+  decode_timeout_ms: 250,
+  age_from: 'arrival',
+} as const;
 
 /** A model input a camera can feed: [1, C, H, W] or [1, H, W, C], C 1 or 3, float32 or uint8. */
 const isImageTensor = (t: TensorInfo): boolean => {

@@ -6,6 +6,7 @@ import type { InputSpec } from './policy-spec.ts';
 import type { PolicyExecutor } from './policy-thread.ts';
 import { decodeQueryFrame } from './query-frame.ts';
 import type { Frame } from './vision/frame.ts';
+import { FrameDecoder } from './vision/frame-decoder.ts';
 import { ImageError } from './vision/image-decode.ts';
 import type { ImageInputSpec } from './vision/image-input.ts';
 import {
@@ -56,9 +57,10 @@ export interface VlaServiceOptions {
  *
  * An image input takes a frame in the model's layout (float32 in [0, 1], or uint8 for a uint8 input), or an
  * encoded one (tensor-codec.ts: a raw sensor_msgs/msg/Image's bytes, or JPEG or PNG), which is decoded and resized
- * to the input as a camera's frames are (query-frame.ts), in the query's turn: one query's frames at a time keeps
- * libuv's threads, which the recorder's disk writes share, and the memory a decode takes, to what one query needs,
- * and a query whose caller gave up is not decoded either.
+ * to the input as a camera's frames are (query-frame.ts), in the query's turn: each image input's frames in a decode
+ * process of its own (FrameDecoder), within its decode_timeout_ms, never on the libuv threads the daemon's file I/O
+ * shares; one query's frames at a time keeps the memory a decode takes to what one query needs, and a query whose
+ * caller gave up is not decoded either.
  *
  * A request may also come as JSON (what `POST /inference/vla/:policy` forwards from `{"input": ...}`), so
  * that a policy can be tried with curl: `{"obs": [0.1, ...]}`, each input a number or nested lists, its
@@ -76,6 +78,8 @@ export class VlaService {
   #pending = 0;
   #stop: () => void;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Each image input's decode process, made with its first frame. */
+  #decoders = new Map<string, FrameDecoder>();
 
   constructor(bus: Bus, policy: PolicyExecutor, options: VlaServiceOptions = {}) {
     const { maxPending = policy.spec.settings.max_pending_queries } = options;
@@ -194,18 +198,30 @@ export class VlaService {
   }
 
   /**
-   * The query's inputs with its encoded frames decoded, each camera on a libuv thread of its own. All of them are
+   * The query's inputs with its encoded frames decoded, each input in its decode process. All of them are
    * waited for, so that no decode of this query is still running when the next one's begin.
    */
   async #withFrames({ inputs, frames }: Observation): Promise<StepInputs> {
     if (frames.length === 0) return inputs;
-    const decoded = await Promise.allSettled(frames.map((f) => decodeQueryFrame(f.name, f.input, f.image, f.data)));
+    const decoded = await Promise.allSettled(
+      frames.map((f) => decodeQueryFrame(f.name, f.input, f.image, f.data, this.#decoderOf(f.name, f.input))),
+    );
     const step: Record<string, Float32Array | Uint8Array | Frame> = Object.assign(Object.create(null), inputs);
     for (const [i, d] of decoded.entries()) {
       if (d.status === 'rejected') throw d.reason;
       step[frames[i]!.name] = d.value;
     }
     return step;
+  }
+
+  #decoderOf(name: string, input: ImageInputSpec): FrameDecoder {
+    let decoder = this.#decoders.get(name);
+    if (!decoder) {
+      const { decode_timeout_ms: timeoutMs } = input.settings;
+      decoder = new FrameDecoder({ name: `policy ${this.#policy.spec.name} input ${quoted(name)}`, timeoutMs });
+      this.#decoders.set(name, decoder);
+    }
+    return decoder;
   }
 
   /**
@@ -263,7 +279,7 @@ export class VlaService {
       if (error instanceof TensorCodecError || error instanceof PolicyInputError)
         return this.#error(error.code, error.message, json);
       if (error instanceof ImageError) return this.#error(error.code, `policy ${policy}: ${error.message}`, json);
-      return this.#error('inference_failed', `policy ${policy}: ${(error as Error).message}`, json);
+      return this.#error('inference_failed', `policy ${policy}: ${errorText(error)}`, json);
     }
   }
 
@@ -282,6 +298,8 @@ export class VlaService {
 
   close(): void {
     this.#stop();
+    for (const decoder of this.#decoders.values()) void decoder.close();
+    this.#decoders.clear();
   }
 }
 

@@ -2,8 +2,11 @@ import type { Bus, BusMessage, Subscription } from '../../../daemon/bus/index.ts
 import { MessageCodec, type DefinitionsRegistry } from '../../../daemon/bus/index.ts';
 import { nowNs } from '../../../daemon/util/index.ts';
 import type { Frame } from '../vision/frame.ts';
-import { decodeFrame, ImageError, type FrameTarget } from '../vision/image-decode.ts';
+import { FrameDecoder } from '../vision/frame-decoder.ts';
 import { FrameSlot } from '../vision/frame-slot.ts';
+import { ImageError } from '../vision/image-error.ts';
+import type { CompressedImage, FrameTarget, RawImage } from '../vision/raw-pixels.ts';
+import { FrameStamps } from './frame-stamps.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { ImageSlot } from './loop-plan.ts';
 
@@ -22,15 +25,17 @@ export interface FrameFeedOptions {
 }
 
 /**
- * The main thread's side of a loop's cameras: each frame is decoded and resized to its input's size on libuv's threads
- * (sharp), then written once into its sink: a shared frame slot, which the loop's thread reads straight into its input
- * tensor, or a loop process's frame file. One decode per camera at a time: a frame that comes meanwhile waits, and a
- * newer one replaces it, so a slow decode drops frames instead of queueing them. A frame is stamped with its age when
- * it arrived, so time spent decoding counts toward its staleness.
+ * The main thread's side of a loop's cameras: each frame is decoded and resized to its input's size in its camera's
+ * decode process (FrameDecoder: its own libuv threads, a time budget per frame), then written once into its sink: a
+ * shared frame slot, which the loop's thread reads straight into its input tensor, or a loop process's frame file.
+ * One decode per camera at a time: a frame that comes meanwhile waits, and a newer one replaces it, so a slow decode
+ * drops frames instead of queueing them, and costs only its own camera. A frame is stamped with its age when it
+ * arrived (or its header.stamp's, FrameStamps), so time spent decoding counts toward its staleness.
  */
 export class FrameFeed {
   #slots: FrameSlot[] | undefined;
   #subs: Subscription[] = [];
+  #decoders: FrameDecoder[] = [];
   #closed = false;
 
   constructor(private readonly options: FrameFeedOptions) {}
@@ -59,13 +64,22 @@ export class FrameFeed {
         resize: spec.settings.resize,
         maxPixels: spec.settings.max_pixels,
       };
+      const decoder = new FrameDecoder({ name: `camera ${image.topic}`, timeoutMs: spec.settings.decode_timeout_ms });
+      this.#decoders.push(decoder);
+      const stamps = spec.settings.age_from === 'stamp' ? new FrameStamps() : undefined;
       let busy = false;
-      let waiting: { msg: BusMessage; timeMs: number } | undefined;
-      const decode = (msg: BusMessage, timeMs: number): void => {
+      let waiting: { msg: BusMessage; arrivedMs: number } | undefined;
+      const decode = (msg: BusMessage, arrivedMs: number): void => {
         busy = true;
         void (async () => {
           try {
-            const frame = await decodeFrame(codec.decode(msg.type, msg.data), target);
+            const message = codec.decode(msg.type, msg.data) as RawImage | CompressedImage;
+            // Its age when it arrived, by the wall clock that stamped logTime (one from the future counts as 0).
+            const now = nowNs();
+            const arrivalAgeMs = Math.max(0, Number(now - msg.logTime) / 1e6) + (monotonicMs() - arrivedMs);
+            const ageMs = stamps ? stamps.ageMs(message, arrivalAgeMs, now) : arrivalAgeMs;
+            const timeMs = monotonicMs() - ageMs;
+            const frame = await decoder.decode(message, target);
             if (frame.order === 'depth16' && spec.dtype === 'uint8')
               throw new ImageError('bad_encoding', `16UC1 depth does not fit the uint8 input ${image.input}`);
             if (!this.#closed) await sink.write(frame, timeMs);
@@ -75,7 +89,7 @@ export class FrameFeed {
             busy = false;
             const next = waiting;
             waiting = undefined;
-            if (next && !this.#closed) decode(next.msg, next.timeMs);
+            if (next && !this.#closed) decode(next.msg, next.arrivedMs);
           }
         })();
       };
@@ -85,18 +99,31 @@ export class FrameFeed {
           topic: image.topic,
           queue: { policy: 'keep-latest' },
           handler: (msg: BusMessage) => {
-            const timeMs = monotonicMs() - Math.max(0, Number(nowNs() - msg.logTime) / 1e6);
-            if (busy) waiting = { msg, timeMs };
-            else decode(msg, timeMs);
+            const arrivedMs = monotonicMs();
+            if (busy) waiting = { msg, arrivedMs };
+            else decode(msg, arrivedMs);
           },
         }),
       );
     }
   }
 
+  /** Decodes, abandoned decodes and crashed decode processes, over the feed's cameras. */
+  get decodeStats(): { decoded: number; abandoned: number; crashed: number } {
+    const sum = { decoded: 0, abandoned: 0, crashed: 0 };
+    for (const { stats } of this.#decoders) {
+      sum.decoded += stats.decoded;
+      sum.abandoned += stats.abandoned;
+      sum.crashed += stats.crashed;
+    }
+    return sum;
+  }
+
   close(): void {
     this.#closed = true;
     for (const sub of this.#subs) this.options.bus.unsubscribe(sub);
     this.#subs = [];
+    // Their processes are killed: a frame still in one has no loop to go to.
+    for (const decoder of this.#decoders.splice(0)) void decoder.close();
   }
 }

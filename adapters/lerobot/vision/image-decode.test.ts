@@ -31,7 +31,14 @@ const spec = (layout: 'nchw' | 'nhwc', height: number, width: number, channels: 
   width,
   channels,
   dtype: 'float32',
-  settings: { topic: '/c', resize: 'fill', depth_scale: 0.001, max_pixels: 1_000_000 },
+  settings: {
+    topic: '/c',
+    resize: 'fill',
+    depth_scale: 0.001,
+    max_pixels: 1_000_000,
+    decode_timeout_ms: 250,
+    age_from: 'stamp',
+  },
 });
 
 const code = async (p: Promise<unknown>): Promise<string> => {

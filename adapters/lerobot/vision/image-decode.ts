@@ -1,69 +1,21 @@
 import sharp from 'sharp';
+import { errorText } from '../../../daemon/util/index.ts';
+import { compressedFormat } from './compressed-format.ts';
 import type { Frame } from './frame.ts';
+import { ImageError } from './image-error.ts';
+import { rawPixels, type CompressedImage, type FrameTarget, type RawImage } from './raw-pixels.ts';
+
+export { ImageError, type ImageErrorCode } from './image-error.ts';
+export { RAW_ENCODING_NAMES, rawPixels, type CompressedImage, type FrameTarget, type RawImage } from './raw-pixels.ts';
 
 // Frames are decoded one at a time per camera, small, and never again: libvips' cache only holds memory, and
 // one thread per frame leaves the other cores to the loop and the daemon.
 sharp.cache(false);
 sharp.concurrency(1);
-
-export type ImageErrorCode = 'bad_encoding' | 'bad_size' | 'too_large' | 'decode_failed';
-
-/** A frame that cannot become a model input: the message says what was sent and what is taken. */
-export class ImageError extends Error {
-  override name = 'ImageError';
-  readonly code: ImageErrorCode;
-  constructor(code: ImageErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** The fields of sensor_msgs/msg/Image that a frame is made of. */
-export interface RawImage {
-  width: number;
-  height: number;
-  encoding: string;
-  is_bigendian?: number | boolean;
-  step: number;
-  data: Uint8Array;
-}
-
-/** sensor_msgs/msg/CompressedImage: `format` names jpeg or png (image_transport: "bgr8; jpeg compressed bgr8"). */
-export interface CompressedImage {
-  format: string;
-  data: Uint8Array;
-}
-
-/** What a frame is decoded to: the model input's size and channels (16-bit for a depth input fed 16UC1). */
-export interface FrameTarget {
-  width: number;
-  height: number;
-  channels: 1 | 3;
-  /** fill: resize to width x height; none: a frame of another size is refused. */
-  resize: 'fill' | 'none';
-  /** A frame of more pixels is refused before it is decoded. */
-  maxPixels: number;
-}
-
-interface RawEncoding {
-  channels: 1 | 3 | 4;
-  bytes: 1 | 2;
-  order: Frame['order'];
-}
-
-/** sensor_msgs/image_encodings names this daemon decodes. */
-const RAW_ENCODINGS: Record<string, RawEncoding> = {
-  rgb8: { channels: 3, bytes: 1, order: 'rgb' },
-  bgr8: { channels: 3, bytes: 1, order: 'bgr' },
-  rgba8: { channels: 4, bytes: 1, order: 'rgb' },
-  bgra8: { channels: 4, bytes: 1, order: 'bgr' },
-  mono8: { channels: 1, bytes: 1, order: 'gray' },
-  '8UC1': { channels: 1, bytes: 1, order: 'gray' },
-  '16UC1': { channels: 1, bytes: 2, order: 'depth16' },
-  mono16: { channels: 1, bytes: 2, order: 'depth16' },
-};
-
-export const RAW_ENCODING_NAMES = Object.keys(RAW_ENCODINGS);
+// Only the loaders a camera needs: no SVG, GIF, WebP, TIFF, HEIF, PDF or other libvips loader is reachable through
+// this process's sharp, whatever bytes arrive (compressedFormat refuses them first, with words).
+sharp.block({ operation: ['VipsForeignLoad'] });
+sharp.unblock({ operation: ['VipsForeignLoadJpegBuffer', 'VipsForeignLoadPngBuffer'] });
 
 const isImage = (m: unknown): m is RawImage =>
   typeof m === 'object' && m !== null && 'encoding' in m && 'step' in m && 'data' in m;
@@ -79,50 +31,6 @@ export async function decodeFrame(message: unknown, target: FrameTarget): Promis
   if (isImage(message)) return decodeRaw(message, target);
   if (isCompressed(message)) return decodeCompressed(message, target);
   throw new ImageError('bad_encoding', 'not a sensor_msgs/msg/Image or sensor_msgs/msg/CompressedImage');
-}
-
-/** Checks a raw image against its encoding and size and returns its pixels with rows packed. */
-export function rawPixels(
-  image: RawImage,
-  maxPixels: number,
-): { encoding: RawEncoding; pixels: Uint8Array | Uint16Array } {
-  const { width, height, step, data } = image;
-  const encoding = RAW_ENCODINGS[image.encoding];
-  if (!encoding)
-    throw new ImageError(
-      'bad_encoding',
-      `encoding ${JSON.stringify(String(image.encoding).slice(0, 64))} is not decoded (taken: ${RAW_ENCODING_NAMES.join(', ')}; or send sensor_msgs/msg/CompressedImage with jpeg or png)`,
-    );
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
-    throw new ImageError('bad_size', `a frame of ${width} x ${height} pixels has nothing in it`);
-  if (width * height > maxPixels)
-    throw new ImageError(
-      'too_large',
-      `a frame of ${width} x ${height} (${width * height} pixels) is over max_pixels (${maxPixels})`,
-    );
-  const row = width * encoding.channels * encoding.bytes;
-  if (step < row)
-    throw new ImageError(
-      'bad_size',
-      `step ${step} is shorter than a row of ${width} ${image.encoding} pixels (${row} bytes)`,
-    );
-  if (data.length !== step * height)
-    throw new ImageError(
-      'bad_size',
-      `data holds ${data.length} bytes; height x step is ${height} x ${step} = ${step * height}`,
-    );
-  let packed = data;
-  if (step !== row) {
-    packed = new Uint8Array(row * height);
-    for (let y = 0; y < height; y++) packed.set(data.subarray(y * step, y * step + row), y * row);
-  }
-  if (encoding.bytes === 1) return { encoding, pixels: packed };
-  const big = image.is_bigendian === true || image.is_bigendian === 1;
-  // A Uint16Array needs an even offset; the CDR reader's views can start anywhere.
-  const words = new Uint16Array(width * height);
-  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
-  for (let i = 0; i < words.length; i++) words[i] = view.getUint16(i * 2, !big);
-  return { encoding, pixels: words };
 }
 
 async function decodeRaw(image: RawImage, target: FrameTarget): Promise<Frame> {
@@ -164,26 +72,13 @@ async function decodeRaw(image: RawImage, target: FrameTarget): Promise<Frame> {
 }
 
 async function decodeCompressed(image: CompressedImage, target: FrameTarget): Promise<Frame> {
-  const format = image.format.toLowerCase();
-  if (format.includes('compresseddepth'))
-    throw new ImageError(
-      'bad_encoding',
-      `format ${JSON.stringify(image.format.slice(0, 64))} (compressedDepth) is not decoded: send 16UC1 raw`,
-    );
-  if (!/jpe?g|png/.test(format))
-    throw new ImageError(
-      'bad_encoding',
-      `format ${JSON.stringify(image.format.slice(0, 64))} is not decoded (taken: jpeg, png)`,
-    );
+  const format = compressedFormat(image.format, image.data);
   let meta: sharp.Metadata;
   try {
     // The header alone: its size is checked before a pixel is decoded.
     meta = await sharp(image.data, { limitInputPixels: false }).metadata();
   } catch (error) {
-    throw new ImageError(
-      'decode_failed',
-      `${image.format.slice(0, 64)} frame does not decode: ${(error as Error).message}`,
-    );
+    throw new ImageError('decode_failed', `${format} frame does not decode: ${errorText(error)}`);
   }
   const { width = 0, height = 0 } = meta;
   if (width * height > target.maxPixels)
@@ -192,7 +87,9 @@ async function decodeCompressed(image: CompressedImage, target: FrameTarget): Pr
       `a frame of ${width} x ${height} (${width * height} pixels) is over max_pixels (${target.maxPixels})`,
     );
   sizeTaken(width, height, target);
-  let pipeline = sharp(image.data, { limitInputPixels: target.maxPixels, failOn: 'truncated' });
+  // failOn warning: libjpeg's "premature end of data segment" and "bad Huffman code", and a PNG's bad CRC, are
+  // warnings it decodes through (to uniform grey where data is missing); a frame with short or corrupt data is refused.
+  let pipeline = sharp(image.data, { limitInputPixels: target.maxPixels, failOn: 'warning' });
   if (meta.hasAlpha) pipeline = pipeline.removeAlpha();
   pipeline = pipeline.toColourspace(target.channels === 1 ? 'b-w' : 'srgb');
   return run(pipeline, target, target.channels === 1 ? 'gray' : 'rgb', false);
@@ -214,7 +111,7 @@ async function run(pipeline: sharp.Sharp, target: FrameTarget, order: Frame['ord
       .raw(depth ? { depth: 'ushort' } : {})
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new ImageError('decode_failed', `frame does not decode: ${(error as Error).message}`);
+    throw new ImageError('decode_failed', `frame does not decode: ${errorText(error)}`);
   }
   const { data, info } = out;
   if (info.channels !== target.channels)

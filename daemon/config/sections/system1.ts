@@ -127,6 +127,17 @@ export const ImageSourceConfig = Type.Object(
       default: 16_777_216,
       description: 'A frame with more pixels than this (width x height) is refused before it is decoded.',
     }),
+    decode_timeout_ms: Type.Integer({
+      minimum: 1,
+      default: 250,
+      description:
+        "A frame's decode budget: a decode past it is abandoned (its decode process killed), counted and refused.",
+    }),
+    age_from: Type.Union([Type.Literal('stamp'), Type.Literal('arrival')], {
+      default: 'stamp',
+      description:
+        "stamp: a frame is as old as its header.stamp says where the stamp is on the daemon's clock, and a frame not stamped after the one before it is refused; arrival: its age counts from its arrival alone (a camera whose clock is not the daemon's).",
+    }),
   },
   { additionalProperties: false },
 );

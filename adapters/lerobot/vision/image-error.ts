@@ -1,0 +1,22 @@
+/**
+ * Why a frame did not become a model input: bad_encoding (a format or encoding not decoded, or bytes that are not
+ * what it declares), bad_size, too_large (over max_pixels), decode_failed (short or corrupt data), over_budget (its
+ * decode ran past decode_timeout_ms and was abandoned), stale_stamp (its header.stamp says it is old or repeated).
+ */
+export type ImageErrorCode =
+  | 'bad_encoding'
+  | 'bad_size'
+  | 'too_large'
+  | 'decode_failed'
+  | 'over_budget'
+  | 'stale_stamp';
+
+/** A frame that cannot become a model input: the message says what was sent and what is taken. */
+export class ImageError extends Error {
+  override name = 'ImageError';
+  readonly code: ImageErrorCode;
+  constructor(code: ImageErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
