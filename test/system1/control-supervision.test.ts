@@ -59,6 +59,7 @@ class CrashingLoop implements LoopHandle {
       chunkSize: 1,
       topics: [],
       observationErrors: 0,
+      decodesAbandoned: 0,
       alive: this.#alive,
       starting: this.starting,
     };

@@ -11,12 +11,16 @@ import { loopHarness } from './loop-harness.ts';
 import { writeLinearModel } from './models.ts';
 import { writeChannelMeanModel } from './vision-models.ts';
 
-/** Every message the daemon's side sent a child process over its fork channel, and got from one. */
+/**
+ * Every message the daemon's side sent a loop process over its fork channel, and got from one (a camera's decode
+ * process, frame-decoder.ts, is sent frames to decode: that is its job, and not the loop's channel).
+ */
 const { sent, received } = vi.hoisted(() => ({ sent: [] as { kind: string }[], received: [] as { kind: string }[] }));
 vi.mock('node:child_process', async (importOriginal) => {
   const original = await importOriginal<typeof ChildProcesses>();
   const fork = ((...args: Parameters<typeof original.fork>) => {
     const child = original.fork(...args);
+    if (!String(args[0]).includes('loop-process-child')) return child;
     const send = child.send.bind(child) as (m: unknown) => boolean;
     child.send = ((m: { kind: string }) => (sent.push(m), send(m))) as typeof child.send;
     const emit = child.emit.bind(child) as (event: string, ...args: unknown[]) => boolean;

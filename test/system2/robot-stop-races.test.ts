@@ -366,6 +366,7 @@ class SlowStartLoop implements LoopHandle {
       chunkSize: 1,
       topics: [],
       observationErrors: 0,
+      decodesAbandoned: 0,
       alive: this.alive(),
       starting: this.starting,
     };

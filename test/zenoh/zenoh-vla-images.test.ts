@@ -9,6 +9,7 @@ import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
 import { decodeFrame } from '../../adapters/lerobot/vision/image-decode.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { hostileFrames } from '../helpers/hostile-frames.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { policySettings } from '../system1/models.ts';
@@ -71,7 +72,7 @@ describe('ai/inference/vla/<policy> with camera frames from a Python Zenoh clien
     return Array.from(out.action!.data);
   }
 
-  it('answers a raw rgb8 frame, a PNG and a JPEG with the chunk the model computes for them, and a truncated JPEG with decode_failed', async () => {
+  it('answers a raw rgb8 frame, a PNG and a JPEG with the chunk the model computes for them, and a truncated JPEG and each hostile frame with its code', async () => {
     const jpegPath = join(tmp.path, 'frame.jpg');
     const scene = new Uint8Array(64 * 48 * 3).map((_, i) => (i % 3 === 0 ? 220 : i % 3 === 1 ? (i >> 6) % 256 : 30));
     writeFileSync(
@@ -80,6 +81,11 @@ describe('ai/inference/vla/<policy> with camera frames from a Python Zenoh clien
         .jpeg()
         .toBuffer(),
     );
+    const hostile = (await hostileFrames()).map(({ name, format, data, code }, i) => {
+      const path = join(tmp.path, `hostile-${i}`);
+      writeFileSync(path, data);
+      return { name, format, path, code };
+    });
     const client = await zn.peer(
       {
         key: 'ai/inference/vla/eye',
@@ -87,6 +93,7 @@ describe('ai/inference/vla/<policy> with camera frames from a Python Zenoh clien
         jpeg: jpegPath,
         raw: { width: 40, height: 30 },
         png: { width: W, height: H },
+        hostile: hostile.map(({ name, format, path }) => ({ name, format, path })),
       },
       resolve('test/peers/zenoh/vla_client.py'),
     );
@@ -126,6 +133,13 @@ describe('ai/inference/vla/<policy> with camera frames from a Python Zenoh clien
     const truncated = replies.get('truncated jpeg')!;
     expect(truncated.fields?.error?.code, JSON.stringify(truncated)).toBe('decode_failed');
     expect(truncated.tensors).toEqual([]);
+
+    // Another format under a jpeg or png label, or a JPEG with short or corrupt data: its code, no outputs.
+    for (const { name, code } of hostile) {
+      const reply = replies.get(name);
+      expect([name, reply?.fields?.error?.code], JSON.stringify(reply)).toEqual([name, code]);
+      expect(reply!.tensors).toEqual([]);
+    }
 
     const json = replies.get('json rgb8')!;
     expect(json.encoding).toContain('application/json');

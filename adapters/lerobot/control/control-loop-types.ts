@@ -71,6 +71,8 @@ export interface ControlLoopStats extends LoopStats {
   topics: string[];
   /** Messages the main thread could not turn into observations (wrong shape, missing field). */
   observationErrors: number;
+  /** Camera frames whose decode ran past image.decode_timeout_ms: abandoned, and counted in observationErrors too. */
+  decodesAbandoned: number;
   alive: boolean;
   /** The worker and its model are still loading. */
   starting: boolean;

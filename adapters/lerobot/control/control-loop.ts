@@ -360,6 +360,7 @@ export class ControlLoop {
       chunkSize: this.#plan?.chunkSize ?? 1,
       topics: this.#plan?.topics.map((t) => t.topic) ?? [],
       observationErrors: this.#intake?.errors ?? 0,
+      decodesAbandoned: this.#intake?.decodesAbandoned ?? 0,
       alive: this.alive(),
       starting: this.#starting,
       fault: this.#crash?.message ?? overdue,

@@ -101,6 +101,11 @@ export function loopMetrics(stats: ComponentLoopStats[], now: number): MetricFam
       'Messages that could not become observations.',
       (s) => s.observationErrors,
     ),
+    counter(
+      'auraison_control_loop_decodes_abandoned_total',
+      'Camera frames whose decode ran past image.decode_timeout_ms, abandoned (also observation errors).',
+      (s) => s.decodesAbandoned,
+    ),
     {
       name: 'auraison_control_loop_alive',
       help: '1 while the loop ticks within its liveness timeout.',

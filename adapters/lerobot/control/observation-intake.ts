@@ -69,6 +69,11 @@ export class ObservationIntake {
     return this.#errors;
   }
 
+  /** Camera frames whose decode ran past its budget (counted in `errors` too). */
+  get decodesAbandoned(): number {
+    return this.#frames.decodeStats.abandoned;
+  }
+
   /** Subscribes to the plan's topics; the cameras' frames go to `frameSinks` (a loop process's files) if given. */
   subscribe(frameSinks?: FrameSink[]): void {
     const name = this.#name;

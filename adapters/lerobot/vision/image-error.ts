@@ -4,12 +4,7 @@
  * decode ran past decode_timeout_ms and was abandoned), stale_stamp (its header.stamp says it is old or repeated).
  */
 export type ImageErrorCode =
-  | 'bad_encoding'
-  | 'bad_size'
-  | 'too_large'
-  | 'decode_failed'
-  | 'over_budget'
-  | 'stale_stamp';
+  'bad_encoding' | 'bad_size' | 'too_large' | 'decode_failed' | 'over_budget' | 'stale_stamp';
 
 /** A frame that cannot become a model input: the message says what was sent and what is taken. */
 export class ImageError extends Error {

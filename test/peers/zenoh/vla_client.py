@@ -5,7 +5,7 @@ it made itself, with nothing but the standard library: a raw rgb8 frame (sensor_
 encodes itself (zlib), and a JPEG from a file (this venv has no JPEG encoder).
 
 python vla_client.py '<json spec>': spec {router, key, state: [..], jpeg: path, raw: {width, height}, png: {width,
-height}}. It prints {"event": "ready"} once its session is open; for each request {"event": "reply", "request", "sent" (the frame's bytes, hex), "encoding",
+height}, hostile: [{name, format, path}] (optional: frames sent with that format label after the others)}. It prints {"event": "ready"} once its session is open; for each request {"event": "reply", "request", "sent" (the frame's bytes, hex), "encoding",
 "fields", "tensors": [{name, shape, data}]}, then {"event": "done"}.
 """
 import base64
@@ -94,6 +94,10 @@ requests = [
     ("jpeg", jpeg, [frame(jpeg, {"format": "jpeg"}), state]),
     ("truncated jpeg", jpeg[: len(jpeg) // 2], [frame(jpeg[: len(jpeg) // 2], {"format": "jpeg"}), state]),
 ]
+for hostile in spec.get("hostile", []):
+    with open(hostile["path"], "rb") as f:
+        data = f.read()
+    requests.append((hostile["name"], data, [frame(data, {"format": hostile["format"]}), state]))
 
 session = zenoh.open(client_config(spec["router"]))
 emit(event="ready")
