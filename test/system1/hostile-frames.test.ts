@@ -59,6 +59,79 @@ describe('hostile frames on a camera topic', () => {
   });
 });
 
+describe('a camera replaying old frames', () => {
+  const rawAt = (stampNs: bigint) =>
+    codec.encode(IMAGE, {
+      header: { stamp: { sec: Number(stampNs / 1_000_000_000n), nanosec: Number(stampNs % 1_000_000_000n) } },
+      height: 12,
+      width: 16,
+      encoding: 'rgb8',
+      is_bigendian: 0,
+      step: 48,
+      data: new Uint8Array(16 * 12 * 3).fill(200),
+    });
+  const wallNs = () => BigInt(Date.now()) * 1_000_000n;
+
+  it.each([
+    [
+      'stamped 2 s ago on the daemon clock: stale',
+      'stamp',
+      (i: number) => wallNs() - 2_000_000_000n + BigInt(i),
+      false,
+    ],
+    ['stamped now: fresh', 'stamp', () => wallNs(), true],
+    ['stamped 2 s ago with age_from: arrival: fresh', 'arrival', () => wallNs() - 2_000_000_000n, true],
+  ] as const)('is seen by its header.stamp: %s', async (_what, ageFrom, stamp, moves) => {
+    const model = writeChannelMeanModel(tmp.path, `mean-stamp-${ageFrom}`, {
+      height: 12,
+      width: 16,
+      output: 'actions',
+    });
+    const { bus, control, commands } = loopHarness(
+      model,
+      { rate_hz: 100, max_observation_age_ms: 300, safe_action: SAFE },
+      { inputs: { [FRONT]: { image: { topic: '/camera/image_raw', age_from: ageFrom } } } },
+    );
+    await control.start();
+    cleanups.push(async () => {
+      await control.stop();
+      bus.close();
+    });
+    const camera = bus.advertise('/camera/image_raw', IMAGE, { source: 'test' });
+    let i = 0;
+    every(20, () => camera.publish(rawAt(stamp(i++))));
+    await waitFor(() => i >= 20 && control.stats().ticks >= 50, 'frames and ticks');
+    const from = commands.length;
+    await waitFor(() => commands.length >= from + 20, 'twenty more ticks');
+    expect(commands.slice(from).every((c) => !c.safe)).toBe(moves);
+    expect(commands.slice(from).every((c) => c.safe)).toBe(!moves);
+  });
+
+  it('refuses a frame whose stamp repeats the last one', async () => {
+    const model = writeChannelMeanModel(tmp.path, 'mean-stamp-repeat', { height: 12, width: 16, output: 'actions' });
+    const { bus, control, commands } = loopHarness(
+      model,
+      { rate_hz: 100, max_observation_age_ms: 300, safe_action: SAFE },
+      { inputs: { [FRONT]: { image: { topic: '/camera/image_raw' } } } },
+    );
+    await control.start();
+    cleanups.push(async () => {
+      await control.stop();
+      bus.close();
+    });
+    const camera = bus.advertise('/camera/image_raw', IMAGE, { source: 'test' });
+    // Sim time (another clock than the daemon's): its age counts from arrival, and it must move forward.
+    const replayed = rawAt(12_500_000_000n);
+    every(20, () => camera.publish(replayed));
+    await waitFor(() => control.stats().observationErrors >= 10, 'the repeats refused');
+    // The first was taken; once it is older than max_observation_age_ms, nothing fresh is left.
+    await waitFor(() => commands.slice(-3).every((c) => c.safe), 'the safe action');
+    const from = commands.length;
+    await waitFor(() => commands.length >= from + 20, 'twenty more ticks');
+    expect(commands.slice(from).every((c) => c.safe)).toBe(true);
+  });
+});
+
 describe('a flood of hostile frames on one camera', () => {
   it('costs only that camera: a good camera on another loop stays fresh, the stop holds, its release answers, and an inference query with a good frame is answered', async () => {
     const model = writeChannelMeanModel(tmp.path, 'mean-flood', { height: 12, width: 16, output: 'actions' });
