@@ -1,21 +1,18 @@
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { lfsPointerMessage, readLfsPointer } from '../../../daemon/util/index.ts';
+import type { DatasetFolder } from './dataset-folder.ts';
 import { episodeDataPath } from './dataset-metadata.ts';
-import { listFiles } from './dataset-reader.ts';
 import { DatasetError, type LeRobotEpisode, type LeRobotFeature } from './dataset-types.ts';
-
-/** Every file under `dir`, recursively, sorted. */
-const allFiles = (dir: string): string[] => listFiles(dir, '');
 
 /**
  * A dataset cloned without `git lfs` holds pointers in place of its files. Pointers among the files that
  * are read (meta/, data/) are a DatasetError saying so and what to do (reading one failed with "line 1 is
  * not JSON"); pointers among the videos, which inspect does not read, are a warning.
  */
-export function checkLfsPointers(root: string, warnings: string[]): void {
-  const read = [...allFiles(join(root, 'meta')), ...allFiles(join(root, 'data'))].filter((f) => readLfsPointer(f));
+export function checkLfsPointers(folder: DatasetFolder, warnings: string[]): void {
+  const read = [...folder.list('meta', ''), ...folder.list('data', '')].filter((f) => readLfsPointer(f));
   if (read.length > 0) throw new DatasetError(lfsPointerMessage(read, 'dataset file'));
-  const videos = allFiles(join(root, 'videos')).filter((f) => readLfsPointer(f));
+  const videos = folder.list('videos', '').filter((f) => readLfsPointer(f));
   if (videos.length > 0) warnings.push(lfsPointerMessage(videos, 'video'));
 }
 
@@ -25,7 +22,7 @@ export function checkLfsPointers(root: string, warnings: string[]): void {
  * (v3.0 packs episodes into files), a video feature with no .mp4 under videos/ at all is said.
  */
 export function warnAbsentVideos(
-  root: string,
+  folder: DatasetFolder,
   info: { video_path?: string | null; total_videos?: number; chunks_size?: number },
   features: Record<string, LeRobotFeature>,
   episodes: readonly LeRobotEpisode[],
@@ -35,9 +32,7 @@ export function warnAbsentVideos(
     .filter(([, f]) => f.dtype === 'video')
     .map(([k]) => k);
   if (keys.length === 0 && !info.total_videos) return;
-  const present = allFiles(join(root, 'videos'))
-    .filter((f) => f.endsWith('.mp4'))
-    .map((f) => relative(root, f));
+  const present = folder.list('videos', '.mp4').map((f) => relative(folder.root, f));
   const none = present.length === 0 ? ' (there is no .mp4 under videos/)' : '';
   if (info.video_path && !info.video_path.includes('{file_index')) {
     const have = new Set(present);

@@ -1,5 +1,7 @@
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { errorText } from '../../../daemon/util/index.ts';
+import { openRegularFile } from './dataset-folder.ts';
 import {
   DatasetError,
   flattenNames,
@@ -31,12 +33,27 @@ export interface InfoJson {
   features: Record<string, LeRobotFeature>;
 }
 
-/** A JSON file as LeRobot's Python writes it (Infinity and NaN bare); one that can't be read is a DatasetError. */
+/**
+ * A JSON file as LeRobot's Python writes it (Infinity and NaN bare); one that can't be read is a DatasetError, one
+ * that is not a regular file an UnsafeDatasetError.
+ */
 export function readJson(path: string): unknown {
+  let text: string;
   try {
-    return parsePythonJson(readFileSync(path, 'utf8'));
+    const fd = openRegularFile(path);
+    try {
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
-    throw new DatasetError(`cannot read ${path}: ${(error as Error).message}`);
+    if (error instanceof DatasetError) throw error;
+    throw new DatasetError(`cannot read ${path}: ${errorText(error)}`);
+  }
+  try {
+    return parsePythonJson(text);
+  } catch (error) {
+    throw new DatasetError(`cannot read ${path}: ${errorText(error)}`);
   }
 }
 
@@ -81,7 +98,7 @@ export function parseInfo(value: unknown, where: string): InfoJson {
     try {
       names = flattenNames(f.names);
     } catch (error) {
-      throw new DatasetError(`${at}.names: ${(error as Error).message}`);
+      throw new DatasetError(`${at}.names: ${errorText(error)}`);
     }
     if (f.info !== undefined && !isObject(f.info))
       throw new DatasetError(`${at}.info: expected an object, got ${shown(f.info)}`);
@@ -157,7 +174,15 @@ export function parseStats(value: unknown, where: string, warnings: string[]): R
  * line: a v2.1 episodes_stats.jsonl of a large dataset is bigger than a string can be.
  */
 export async function forEachJsonLine(path: string, fn: (value: unknown, line: number) => void): Promise<void> {
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let fd: number;
+  try {
+    fd = openRegularFile(path);
+  } catch (error) {
+    if (error instanceof DatasetError) throw error;
+    throw new DatasetError(`cannot read ${path}: ${errorText(error)}`);
+  }
+  const input = createReadStream(path, { fd, encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   try {
     for await (const line of lines) {
@@ -167,15 +192,16 @@ export async function forEachJsonLine(path: string, fn: (value: unknown, line: n
       try {
         value = parsePythonJson(line);
       } catch (error) {
-        throw new DatasetError(`${path} line ${n} is not JSON: ${(error as Error).message}`);
+        throw new DatasetError(`${path} line ${n} is not JSON: ${errorText(error)}`);
       }
       fn(value, n);
     }
   } catch (error) {
     if (error instanceof DatasetError) throw error;
-    throw new DatasetError(`cannot read ${path}: ${(error as Error).message}`);
+    throw new DatasetError(`cannot read ${path}: ${errorText(error)}`);
   } finally {
     lines.close();
+    input.destroy();
   }
 }
 

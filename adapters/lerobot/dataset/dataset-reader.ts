@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { checkLfsPointers, warnAbsentVideos } from './dataset-files.ts';
+import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
 import { episodeDataPath, forEachJsonLine, parseEpisode, parseInfo, parseStats, readJson } from './dataset-metadata.ts';
 import {
   DatasetError,
@@ -15,21 +16,6 @@ import { datasetVideos } from './dataset-videos.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { StatsAggregator } from './stats.ts';
 
-/** Files under `dir` (recursively) whose name ends with `suffix`, sorted. */
-export function listFiles(dir: string, suffix: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (entry.name.endsWith(suffix)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
 const parquetList = (files: string[]): string => `[${files.map(sqlString).join(', ')}]`;
 
 /** Names files for a message: one, or the first and how many more. */
@@ -38,7 +24,8 @@ const filesNamed = (files: string[]): string =>
 
 /**
  * Reads a LeRobot dataset's metadata (v2.0/v2.1: JSON lines; v3.0: parquet) and counts its frames from the
- * data files, so a dataset whose metadata disagrees with its data says so.
+ * data files, so a dataset whose metadata disagrees with its data says so. Every file it reads or lists is checked
+ * against the dataset's folder first (DatasetFolder): one outside it, or not a regular file, refuses the dataset.
  */
 export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSummary> {
   const infoPath = join(root, 'meta', 'info.json');
@@ -48,15 +35,16 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
     );
   }
   const warnings: string[] = [];
-  checkLfsPointers(root, warnings);
-  const info = parseInfo(readJson(infoPath), infoPath);
+  const folder = new DatasetFolder(root);
+  checkLfsPointers(folder, warnings);
+  const info = parseInfo(readJson(folder.file(infoPath)), infoPath);
   const version = info.codebase_version;
   const major = version.replace(/^v/, '').split('.')[0];
   if (major !== '2' && major !== '3')
     throw new DatasetError(`${root}: codebase_version ${version} is not supported (v2.0, v2.1 and v3.0 are)`);
   const { features } = info;
-  const dataFiles = listFiles(join(root, 'data'), '.parquet');
-  const videoFiles = listFiles(join(root, 'videos'), '.mp4');
+  const dataFiles = folder.list('data', '.parquet');
+  const videoFiles = folder.list('videos', '.mp4');
   for (const [key, f] of Object.entries(features)) {
     // Image and video names label the axes (height, width, channel), not the elements.
     if (f.dtype === 'image' || f.dtype === 'video' || !f.names) continue;
@@ -68,7 +56,7 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
   }
   return withDuckDB(async (conn) => {
     const { episodes, tasks, stats } =
-      major === '2' ? await readV2Meta(root, warnings) : await readV3Meta(conn, root, warnings);
+      major === '2' ? await readV2Meta(folder, warnings) : await readV3Meta(conn, folder, warnings);
     let frames = 0;
     if (dataFiles.length > 0) {
       frames = await checkData(conn, dataFiles, features, warnings);
@@ -87,13 +75,13 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
       // v2.x keeps one data file per episode: name the ones missing, not only the count that is off.
       const missing = episodes
         .map((e) => episodeDataPath(info.data_path!, e.episode_index, info.chunks_size ?? 1000))
-        .filter((p) => !existsSync(join(root, p)));
+        .filter((p, i) => !existsSync(folder.named(p, 'data_path', `episode ${episodes[i]!.episode_index}`)));
       if (missing.length > 0)
         warnings.push(
           `${missing.length} episode${missing.length > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing.length > 1 ? 'have' : 'has'} no data file: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
         );
     }
-    warnAbsentVideos(root, info, features, episodes, warnings);
+    warnAbsentVideos(folder, info, features, episodes, warnings);
     const videos = await videoSummary(root, warnings);
     for (const [key, st] of Object.entries(stats)) {
       for (const [stat, v] of Object.entries(st)) {
@@ -123,13 +111,16 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
   });
 }
 
-/** The video features with where their episodes are; metadata that does not say is a warning. */
+/**
+ * The video features with where their episodes are; metadata that does not say is a warning, a path that is not safe to
+ * open refuses the dataset.
+ */
 async function videoSummary(root: string, warnings: string[]): Promise<LeRobotDatasetSummary['videos']> {
   let videos;
   try {
     videos = await datasetVideos(root);
   } catch (error) {
-    if (!(error instanceof DatasetError)) throw error;
+    if (!(error instanceof DatasetError) || error instanceof UnsafeDatasetError) throw error;
     warnings.push(`video features: ${error.message}`);
     return [];
   }
@@ -209,18 +200,23 @@ async function checkData(
   return Number(row.n);
 }
 
+/** `meta/<name>` when it is there (and safe to open), else undefined. */
+const metaFile = (folder: DatasetFolder, name: string): string | undefined => {
+  const path = join(folder.root, 'meta', name);
+  return existsSync(path) ? folder.file(path) : undefined;
+};
+
 async function readV2Meta(
-  root: string,
+  folder: DatasetFolder,
   warnings: string[],
 ): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
-  const meta = join(root, 'meta');
   const episodes: LeRobotEpisode[] = [];
-  const episodesPath = join(meta, 'episodes.jsonl');
-  if (existsSync(episodesPath))
+  const episodesPath = metaFile(folder, 'episodes.jsonl');
+  if (episodesPath)
     await forEachJsonLine(episodesPath, (v, line) => episodes.push(parseEpisode(v, `${episodesPath} line ${line}`)));
   const tasks: LeRobotTask[] = [];
-  const tasksPath = join(meta, 'tasks.jsonl');
-  if (existsSync(tasksPath)) {
+  const tasksPath = metaFile(folder, 'tasks.jsonl');
+  if (tasksPath) {
     await forEachJsonLine(tasksPath, (v, line) => {
       const t = v as Partial<LeRobotTask> | null;
       if (typeof t !== 'object' || t === null || !Number.isInteger(t.task_index) || typeof t.task !== 'string') {
@@ -232,11 +228,11 @@ async function readV2Meta(
     });
   }
   let stats: Record<string, FeatureStats> = {};
-  const statsPath = join(meta, 'stats.json');
-  const episodesStatsPath = join(meta, 'episodes_stats.jsonl');
-  if (existsSync(statsPath)) {
+  const statsPath = metaFile(folder, 'stats.json');
+  const episodesStatsPath = metaFile(folder, 'episodes_stats.jsonl');
+  if (statsPath) {
     stats = parseStats(readJson(statsPath), statsPath, warnings);
-  } else if (existsSync(episodesStatsPath)) {
+  } else if (episodesStatsPath) {
     // v2.1 keeps statistics per episode; the dataset's are their aggregate.
     const aggregators = new Map<string, StatsAggregator>();
     await forEachJsonLine(episodesStatsPath, (v, line) => {
@@ -257,13 +253,12 @@ async function readV2Meta(
 
 async function readV3Meta(
   conn: DuckDBConnection,
-  root: string,
+  folder: DatasetFolder,
   warnings: string[],
 ): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
-  const meta = join(root, 'meta');
-  const tasksPath = join(meta, 'tasks.parquet');
+  const tasksPath = metaFile(folder, 'tasks.parquet');
   let tasks: LeRobotTask[] = [];
-  if (existsSync(tasksPath)) {
+  if (tasksPath) {
     const rows = await queryRows(conn, `SELECT * FROM read_parquet(${sqlString(tasksPath)})`);
     if (rows.length > 0 && !('task_index' in rows[0]!))
       throw new DatasetError(`${tasksPath} has no column task_index (columns: ${Object.keys(rows[0]!).join(', ')})`);
@@ -272,7 +267,7 @@ async function readV3Meta(
       .map((r) => ({ task_index: Number(r.task_index), task: String(r.task ?? r.__index_level_0__ ?? '') }))
       .sort((a, b) => a.task_index - b.task_index);
   }
-  const episodeFiles = listFiles(join(meta, 'episodes'), '.parquet');
+  const episodeFiles = folder.list(join('meta', 'episodes'), '.parquet');
   const episodes: LeRobotEpisode[] = [];
   if (episodeFiles.length > 0) {
     const from = `read_parquet(${parquetList(episodeFiles)}, union_by_name = true)`;
@@ -289,8 +284,8 @@ async function readV3Meta(
     );
     rows.forEach((r, i) => episodes.push(parseEpisode(r, `${filesNamed(episodeFiles)} row ${i}`)));
   }
-  const statsPath = join(meta, 'stats.json');
-  const stats = existsSync(statsPath) ? parseStats(readJson(statsPath), statsPath, warnings) : {};
+  const statsPath = metaFile(folder, 'stats.json');
+  const stats = statsPath ? parseStats(readJson(statsPath), statsPath, warnings) : {};
   return { episodes, tasks, stats };
 }
 
@@ -303,7 +298,7 @@ export interface FrameColumns {
 
 /** Reads vector or scalar features of the frames of `episodes` (all when undefined), ordered by episode and frame. */
 export async function readFrames(root: string, features: string[], episodes?: number[]): Promise<FrameColumns> {
-  const files = listFiles(join(root, 'data'), '.parquet');
+  const files = new DatasetFolder(root).list('data', '.parquet');
   if (files.length === 0) throw new DatasetError(`${root} has no data parquet files under data/`);
   return withDuckDB(async (conn) => {
     const available = (await queryRows(conn, `DESCRIBE SELECT * FROM read_parquet(${parquetList(files)})`)).map((r) =>

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
 import { forEachJsonLine, formatPath, parseEpisode, parseInfo, readJson } from './dataset-metadata.ts';
-import { listFiles } from './dataset-reader.ts';
 import { DatasetError, type LeRobotFeature } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 
@@ -15,6 +15,12 @@ export interface EpisodeVideo {
   /** The episode's frames. */
   length: number;
 }
+
+/**
+ * The most pixels a video frame may have: 8K UHD (7680 x 4320, 100 MB a frame as rgb24). A feature declared larger
+ * is refused before anything is decoded, and a video must be the size its feature declares, so no frame is larger.
+ */
+export const MAX_VIDEO_PIXELS = 7680 * 4320;
 
 /** A video feature as info.json declares it. */
 export interface VideoFeature {
@@ -38,16 +44,18 @@ export interface DatasetVideos {
 /**
  * The video features of a LeRobot dataset and their episodes' files. v3.0 packs episodes into files: meta/episodes
  * says which file and from/to timestamps (`videos/<key>/chunk_index`, `file_index`, `from_timestamp`,
- * `to_timestamp`); v2.x keeps a file per episode (info.json's video_path), each from 0.
+ * `to_timestamp`); v2.x keeps a file per episode (info.json's video_path), each from 0. Every file is checked against
+ * the dataset's folder (DatasetFolder): one outside it, or not a regular file, refuses the dataset.
  */
 export async function datasetVideos(root: string): Promise<DatasetVideos> {
   const infoPath = join(root, 'meta', 'info.json');
   if (!existsSync(infoPath)) throw new DatasetError(`${root} is not a LeRobot dataset: no meta/info.json`);
-  const info = parseInfo(readJson(infoPath), infoPath);
+  const folder = new DatasetFolder(root);
+  const info = parseInfo(readJson(folder.file(infoPath)), infoPath);
   const fps = info.fps ?? 0;
   const features = Object.entries(info.features)
     .filter(([, f]) => f.dtype === 'video')
-    .map(([key, f]) => videoFeature(key, f, fps));
+    .map(([key, f]) => videoFeature(key, f, fps, infoPath));
   const episodes = new Map<string, EpisodeVideo[]>(features.map((f) => [f.key, []]));
   if (features.length === 0) return { version: info.codebase_version, fps, features, episodes };
   if (!(fps > 0)) throw new DatasetError(`${infoPath}: fps: missing; a dataset with videos needs it`);
@@ -56,14 +64,14 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   if (info.codebase_version.replace(/^v/, '').startsWith('2')) {
     const path = join(root, 'meta', 'episodes.jsonl');
     if (!existsSync(path)) throw new DatasetError(`${root}: no meta/episodes.jsonl`);
-    await forEachJsonLine(path, (v, line) => {
+    await forEachJsonLine(folder.file(path), (v, line) => {
       const e = parseEpisode(v, `${path} line ${line}`);
       for (const f of features) {
         const chunk = Math.floor(e.episode_index / (info.chunks_size ?? 1000));
         const file = formatPath(template, { episode_chunk: chunk, episode_index: e.episode_index, video_key: f.key });
         episodes.get(f.key)!.push({
           episode: e.episode_index,
-          path: join(root, file),
+          path: folder.named(file, 'video_path', `${f.key} episode ${e.episode_index}`),
           fromTimestamp: 0,
           toTimestamp: e.length / fps,
           length: e.length,
@@ -72,7 +80,7 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
     });
     return { version: info.codebase_version, fps, features, episodes };
   }
-  const files = listFiles(join(root, 'meta', 'episodes'), '.parquet');
+  const files = folder.list(join('meta', 'episodes'), '.parquet');
   if (files.length === 0) throw new DatasetError(`${root}: no parquet files under meta/episodes`);
   const parts = ['chunk_index', 'file_index', 'from_timestamp', 'to_timestamp'];
   // Only the columns needed: meta/episodes also holds every feature's statistics, per episode.
@@ -97,7 +105,7 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
       const fields = { chunk_index: Number(chunk), file_index: Number(file), video_key: f.key };
       episodes.get(f.key)!.push({
         episode: e.episode_index,
-        path: join(root, formatPath(template, fields)),
+        path: folder.named(formatPath(template, fields), 'video_path', `${f.key} episode ${e.episode_index}`),
         fromTimestamp: Number(from),
         toTimestamp: Number(to),
         length: e.length,
@@ -107,17 +115,24 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   return { version: info.codebase_version, fps, features, episodes };
 }
 
-function videoFeature(key: string, f: LeRobotFeature, fps: number): VideoFeature {
+function videoFeature(key: string, f: LeRobotFeature, fps: number, infoPath: string): VideoFeature {
   const info = f.info ?? {};
   const names = f.names ?? [];
   // Old v2 datasets name the axes [channels, height, width]; LeRobot writes [height, width, channels].
   const at = (axis: string, fallback: number) =>
     names.includes(axis) ? f.shape[names.indexOf(axis)] : f.shape[fallback];
   const number = (v: unknown, or: number | undefined) => (typeof v === 'number' ? v : (or ?? 0));
+  const width = number(info['video.width'], at('width', 1));
+  const height = number(info['video.height'], at('height', 0));
+  if (width * height > MAX_VIDEO_PIXELS)
+    throw new UnsafeDatasetError(
+      `${infoPath}: features.${key} declares ${width}x${height} frames, more than any camera makes (at most ${MAX_VIDEO_PIXELS} pixels, 8K): ` +
+        `refused before decoding; fix its video.width, video.height and shape to the video's size`,
+    );
   return {
     key,
-    width: number(info['video.width'], at('width', 1)),
-    height: number(info['video.height'], at('height', 0)),
+    width,
+    height,
     codec: typeof info['video.codec'] === 'string' ? info['video.codec'] : null,
     pixFmt: typeof info['video.pix_fmt'] === 'string' ? info['video.pix_fmt'] : null,
     fps: number(info['video.fps'], fps),

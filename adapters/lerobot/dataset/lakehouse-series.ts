@@ -17,17 +17,26 @@ export interface FeatureMapping {
   columns: string[];
 }
 
-/** Parses `KEY=RELATION:col1,col2`, or `KEY=TOPIC` for a camera topic. */
+/**
+ * Parses `KEY=RELATION:col1,col2`, or `KEY=TOPIC` for a camera topic; what is wrong is said without the text, which
+ * the caller names as it was given. A camera's key is its video's folder (videos/KEY/), so it must be one plain name:
+ * a "/" or ".." would lead the video out of the dataset.
+ */
 export function parseFeatureMapping(text: string): FeatureMapping {
   const eq = text.indexOf('=');
   // ROS names have no ':', so a topic alone is KEY=TOPIC.
   const colon = text.lastIndexOf(':');
-  if (eq > 0 && colon < eq && eq < text.length - 1)
-    return { key: text.slice(0, eq), relation: text.slice(eq + 1), columns: [] };
+  if (eq > 0 && colon < eq && eq < text.length - 1) {
+    const key = text.slice(0, eq);
+    if (/[/\\\0]/.test(key) || key === '.' || key === '..')
+      throw new DatasetError(
+        `a camera's key is its video's folder in the dataset (videos/KEY/), and ${JSON.stringify(key)} is not one plain name: ` +
+          `a "/" or ".." leads out of the dataset; give a name such as observation.images.front`,
+      );
+    return { key, relation: text.slice(eq + 1), columns: [] };
+  }
   if (eq <= 0 || colon <= eq + 1 || colon === text.length - 1)
-    throw new DatasetError(
-      `feature mapping ${JSON.stringify(text)}: expected KEY=TOPIC:column[,column...], or KEY=TOPIC for a camera topic`,
-    );
+    throw new DatasetError('expected KEY=TOPIC:column[,column...], or KEY=TOPIC for a camera topic');
   return {
     key: text.slice(0, eq),
     relation: text.slice(eq + 1, colon),

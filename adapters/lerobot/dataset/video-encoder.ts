@@ -1,5 +1,5 @@
 import { PIXEL_BYTES, type PixelFormat } from './camera-frames.ts';
-import { FfmpegProcess } from './ffmpeg.ts';
+import { encodeTimeoutMs, FfmpegProcess } from './ffmpeg.ts';
 
 export type VideoCodec = 'av1' | 'h264';
 export const VIDEO_CODECS: readonly VideoCodec[] = ['av1', 'h264'];
@@ -54,6 +54,8 @@ export interface VideoEncoderOptions {
   /** What is encoded, for errors: "encoding observation.images.front". */
   what: string;
   env?: NodeJS.ProcessEnv;
+  /** The most frames it may be given: its time limit is sized by them (encodeTimeoutMs). */
+  maxFrames: number;
 }
 
 /**
@@ -69,7 +71,7 @@ export class VideoEncoder {
   #frames = 0;
 
   constructor(options: VideoEncoderOptions) {
-    const { path, width, height, pixFmt, fps, codec, what, env } = options;
+    const { path, width, height, pixFmt, fps, codec, what, env, maxFrames } = options;
     this.path = path;
     this.#frameBytes = width * height * PIXEL_BYTES[pixFmt];
     const args = [
@@ -79,7 +81,8 @@ export class VideoEncoder {
       // The index at the file's start, as LeRobot's files have it: a reader seeks without reading to the end.
       ...['-movflags', '+faststart', '-f', 'mp4', '-y', path],
     ];
-    this.#ffmpeg = new FfmpegProcess('ffmpeg', args, { what, env, stdin: true });
+    const timeoutMs = encodeTimeoutMs(maxFrames, width, height);
+    this.#ffmpeg = new FfmpegProcess('ffmpeg', args, { what, env, stdin: true, timeoutMs });
   }
 
   /** Frames written so far. */

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
+import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
 import { DatasetError } from './dataset-types.ts';
-import { datasetVideos, type DatasetVideos, type EpisodeVideo } from './dataset-videos.ts';
-import { FfmpegProcess } from './ffmpeg.ts';
+import {
+  datasetVideos,
+  MAX_VIDEO_PIXELS,
+  type DatasetVideos,
+  type EpisodeVideo,
+  type VideoFeature,
+} from './dataset-videos.ts';
+import { decodeTimeoutMs, FfmpegError, FfmpegProcess, PROBE_TIMEOUT_MS } from './ffmpeg.ts';
 
 /** One decoded frame of a video feature: rgb24, rows top first (height x width x 3), at the video's own size. */
 export interface VideoFrame {
@@ -13,6 +20,15 @@ export interface VideoFrame {
   height: number;
   data: Uint8Array;
 }
+
+/**
+ * A dataset's video is read as MP4 (LeRobot writes nothing else), never as what its bytes look like: ffmpeg would
+ * follow a playlist (HLS, concat) named .mp4 to files and URLs outside the dataset.
+ */
+const MP4_INPUT = ['-f', 'mp4', '-i'];
+
+/** ffprobe's arguments that print a video's frame size: `width,height`. */
+const PROBE_SIZE = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0'];
 
 /** A video that does not decode as the dataset says: a missing or broken file, or fewer frames than the episode. */
 export class VideoDecodeError extends DatasetError {
@@ -31,7 +47,8 @@ export interface VideoDecodeReport {
 /**
  * Decodes the video features of a LeRobot dataset (v2.x or v3.0) with ffmpeg, an episode at a time: frame i of an
  * episode is the video's frame at from_timestamp + i / fps, as LeRobot's loader takes it. Frames come as rgb24 at
- * the size they were stored at; decoding runs in ffmpeg's process, and a reader that stops early ends it.
+ * the size info.json declares (a video of another size is refused before it is decoded); decoding runs in ffmpeg's
+ * process, within a time limit sized by the episode's frames (ffmpeg.ts), and a reader that stops early ends it.
  */
 export class VideoFrameReader {
   readonly root: string;
@@ -39,6 +56,7 @@ export class VideoFrameReader {
   /** The dataset's video feature keys. */
   readonly keys: string[];
   #videos: DatasetVideos;
+  #folder: DatasetFolder;
   #env: NodeJS.ProcessEnv | undefined;
   #sizes = new Map<string, { width: number; height: number }>();
 
@@ -47,10 +65,14 @@ export class VideoFrameReader {
     this.fps = videos.fps;
     this.keys = videos.features.map((f) => f.key);
     this.#videos = videos;
+    this.#folder = new DatasetFolder(root);
     this.#env = env;
   }
 
-  /** Reads the dataset's metadata (info.json and its episodes) once; `env` is the one ffmpeg runs in. */
+  /**
+   * Reads the dataset's metadata (info.json and its episodes) once, checking every path it names; `env` is the one
+   * ffmpeg runs in.
+   */
   static async open(root: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<VideoFrameReader> {
     return new VideoFrameReader(root, await datasetVideos(root), options.env);
   }
@@ -70,8 +92,10 @@ export class VideoFrameReader {
     const video = this.episodes(key).find((e) => e.episode === episode);
     if (!video) throw new DatasetError(`${this.root}: ${key} has no episode ${episode}`);
     const where = `${key} episode ${episode} (${video.path}, from ${video.fromTimestamp} s)`;
+    // Checked again here: a replay reaches an episode long after open() checked its file.
+    this.#folder.file(video.path);
     if (!existsSync(video.path)) throw new VideoDecodeError(`${where}: the video file is missing`);
-    const { width, height } = await this.#size(video.path, where);
+    const { width, height } = await this.#size(video.path, where, this.#feature(key));
     const size = width * height * 3;
     // Half a frame either side of each frame's time: which frames are the episode's does not hang on rounding.
     const half = 0.5 / this.fps;
@@ -81,45 +105,45 @@ export class VideoFrameReader {
       'ffmpeg',
       [
         ...['-hide_banner', '-loglevel', 'error', '-nostdin'],
-        // Seek to a second before the episode (ffmpeg decodes from the keyframe before it), keeping the file's times.
-        ...['-ss', String(Math.max(0, from - 1)), '-copyts', '-i', video.path],
+        // From a second before the episode (ffmpeg decodes from the keyframe before it) to a second after, keeping the
+        // file's times: an episode packed in a long file costs its own frames, not the rest of the file's.
+        ...['-ss', String(Math.max(0, from - 1)), '-to', String(to + 1), '-copyts', ...MP4_INPUT, video.path],
         ...['-map', '0:v:0', '-vf', `select='gte(t,${from})*lt(t,${to})'`, '-fps_mode', 'passthrough'],
         ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
       ],
-      { what: `decoding ${where}`, env: this.#env },
+      {
+        what: `decoding ${where}`,
+        env: this.#env,
+        // The episode's frames and the two seconds around it.
+        timeoutMs: decodeTimeoutMs(video.length + 2 * this.fps, width, height),
+      },
     );
     let index = 0;
-    let frame = new Uint8Array(size);
-    let filled = 0;
+    let partial = false;
     let done = false;
     try {
-      for await (const chunk of ffmpeg.stdout as AsyncIterable<Buffer>) {
-        for (let at = 0; at < chunk.length;) {
-          const n = Math.min(size - filled, chunk.length - at);
-          frame.set(chunk.subarray(at, at + n), filled);
-          filled += n;
-          at += n;
-          if (filled < size) continue;
-          // Frames past the episode's length are counted, not given: the error below says how many there were.
-          if (index < video.length) yield { index, timestamp: index / this.fps, width, height, data: frame };
-          index++;
-          frame = new Uint8Array(size);
-          filled = 0;
+      for (let frame; (frame = await decoded(ffmpeg.read(size)));) {
+        if (frame.length < size) {
+          partial = true;
+          break;
         }
+        // Frames past the episode's length are counted, not given: the error below says how many there were.
+        if (index < video.length) yield { index, timestamp: index / this.fps, width, height, data: frame };
+        index++;
       }
-      try {
-        await ffmpeg.finish();
-      } catch (error) {
-        throw new VideoDecodeError((error as Error).message);
-      }
+      await decoded(ffmpeg.finish());
       done = true;
     } finally {
       if (!done) await ffmpeg.kill();
     }
-    if (index !== video.length || filled > 0)
+    if (index !== video.length || partial)
       throw new VideoDecodeError(
-        `${where}: decodes to ${index} frames${filled > 0 ? ' and a partial one' : ''}; the episode has ${video.length} (from ${video.fromTimestamp} s to ${video.toTimestamp} s at ${this.fps} fps)`,
+        `${where}: decodes to ${index} frames${partial ? ' and a partial one' : ''}; the episode has ${video.length} (from ${video.fromTimestamp} s to ${video.toTimestamp} s at ${this.fps} fps)`,
       );
+  }
+
+  #feature(key: string): VideoFeature {
+    return this.#videos.features.find((f) => f.key === key)!;
   }
 
   /** Decodes every episode of every video feature, counting frames and the episodes that fail; never throws for one. */
@@ -132,7 +156,7 @@ export class VideoFrameReader {
           for await (const _ of this.frames(key, e.episode)) report.frames++;
           report.episodes++;
         } catch (error) {
-          if (!(error instanceof DatasetError)) throw error;
+          if (!(error instanceof DatasetError) || error instanceof UnsafeDatasetError) throw error;
           report.failed.push({ episode: e.episode, error: error.message });
         }
       }
@@ -141,27 +165,48 @@ export class VideoFrameReader {
     return reports;
   }
 
-  /** A video file's frame size, from ffprobe (what it holds, whatever info.json says). */
-  async #size(path: string, where: string): Promise<{ width: number; height: number }> {
+  /**
+   * A video file's frame size, from ffprobe, which must be the size info.json declares for its feature (a feature
+   * that declares none takes any size up to MAX_VIDEO_PIXELS).
+   */
+  async #size(path: string, where: string, feature: VideoFeature): Promise<{ width: number; height: number }> {
     const known = this.#sizes.get(path);
     if (known) return known;
-    const probe = new FfmpegProcess(
-      'ffprobe',
-      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path],
-      { what: `reading ${where}`, env: this.#env },
-    );
-    let out = '';
-    for await (const chunk of probe.stdout as AsyncIterable<Buffer>) out += chunk.toString();
+    const probe = new FfmpegProcess('ffprobe', [...PROBE_SIZE, ...MP4_INPUT, path], {
+      what: `reading ${where}`,
+      env: this.#env,
+      timeoutMs: PROBE_TIMEOUT_MS,
+    });
+    let out: string;
+    let done = false;
     try {
-      await probe.finish();
-    } catch (error) {
-      throw new VideoDecodeError((error as Error).message);
+      out = await decoded(probe.text());
+      await decoded(probe.finish());
+      done = true;
+    } finally {
+      if (!done) await probe.kill();
     }
     const [width, height] = out.trim().split(',').map(Number);
     if (!width || !height) throw new VideoDecodeError(`${where}: the file has no video stream ffprobe can read`);
+    const declared = feature.width > 0 && feature.height > 0;
+    if (declared ? width !== feature.width || height !== feature.height : width * height > MAX_VIDEO_PIXELS)
+      throw new VideoDecodeError(
+        declared
+          ? `${where}: the video is ${width}x${height}, but info.json declares ${feature.width}x${feature.height} for ${feature.key} (features.${feature.key}: video.width, video.height, shape); not decoded: fix info.json, or encode the video at that size`
+          : `${where}: the video is ${width}x${height}, more than ${MAX_VIDEO_PIXELS} pixels a frame (8K); not decoded`,
+      );
     const size = { width, height };
     this.#sizes.set(path, size);
     return size;
+  }
+}
+
+/** `work`, its FfmpegError a VideoDecodeError: the episode's video did not decode. */
+async function decoded<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw error instanceof FfmpegError ? new VideoDecodeError(error.message) : error;
   }
 }
 

@@ -1,6 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RawFrame } from './camera-frames.ts';
+import { isInside } from './dataset-folder.ts';
 import { DatasetError, type FeatureStats } from './dataset-types.ts';
 import { ImageStats, sampleIndices } from './image-stats.ts';
 import { StatsAggregator } from './stats.ts';
@@ -85,11 +86,16 @@ async function writeVideo(
   let [chunk, file] = [0, 0];
   const episodes: Record<string, number>[] = [];
   const episodeStats: FeatureStats[] = [];
+  const total = lengths.reduce((a, b) => a + b, 0);
   const open = (frame: RawFrame): VideoEncoder => {
     const path = join(root, videoFile(key, chunk, file));
+    // parseFeatureMapping refuses such a key; this keeps any other caller inside the dataset too.
+    if (!isInside(join(root, 'videos'), path))
+      throw new DatasetError(`feature ${key}: its video would be written at ${path}, outside the dataset ${root}`);
     mkdirSync(dirname(path), { recursive: true });
     const { width, height, pixFmt } = frame;
-    return new VideoEncoder({ path, width, height, pixFmt, fps, codec, env, what: `encoding ${key} (${codec})` });
+    const what = `encoding ${key} (${codec})`;
+    return new VideoEncoder({ path, width, height, pixFmt, fps, codec, env, what, maxFrames: total });
   };
   try {
     for (const [e, length] of lengths.entries()) {

@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { resolveDataDir } from '../../config/index.ts';
-import { diskSpaceText, isDiskFull } from '../../util/index.ts';
+import { diskSpaceText, errorText, isDiskFull } from '../../util/index.ts';
 import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
@@ -17,7 +17,10 @@ inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fp
           meta/episodes) are listed with their size, codec and files.
           --episodes N lists the first N episodes (default 10; --json lists all).
           --decode decodes every episode of every video feature with ffmpeg and counts the frames; an episode
-          that does not decode (a missing or broken file, fewer frames than its length) is a warning.
+          that does not decode (a missing or broken file, fewer frames than its length, a size other than
+          info.json declares, ffmpeg past its time limit) is a warning.
+          A file the dataset names or holds that is outside DIR once .. and symlinks are resolved, or is not
+          a regular file (a named pipe, a device, a directory), refuses the dataset before it is opened.
 
 export    Writes recorded data from the local lakehouse as a LeRobot v3.0 dataset in OUT (a new directory):
           meta/info.json, meta/stats.json, meta/tasks.parquet, meta/episodes/chunk-000/file-000.parquet,
@@ -37,7 +40,8 @@ export    Writes recorded data from the local lakehouse as a LeRobot v3.0 datase
 
 Options (export):
   --feature KEY=TOPIC:COL[,COL]  e.g. observation.state=/joint_states:position, action=/cmd_vel:linear.x,angular.z
-  --feature KEY=TOPIC        a camera, e.g. observation.images.front=/camera/image_raw
+  --feature KEY=TOPIC        a camera, e.g. observation.images.front=/camera/image_raw (KEY is its video's
+                             folder: one name, no / or ..)
   --video-codec av1|h264     the cameras' codec: av1 (libsvtav1, crf 30, preset 12: LeRobot's) or h264
                              (libx264, crf 23); default av1
   --window START,END         one episode over this window
@@ -90,7 +94,7 @@ async function inspect(argv: string[], io: CommandIO): Promise<number> {
     io.stdout(values.json ? `${JSON.stringify(summary)}\n` : formatDatasetSummary(summary, listed));
     return 0;
   } catch (error) {
-    io.stderr(`auraison-edge lerobot inspect: ${(error as Error).message}\n`);
+    io.stderr(`auraison-edge lerobot inspect: ${errorText(error)}\n`);
     return 1;
   }
 }
@@ -129,12 +133,13 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
   const videoCodec = values['video-codec'] ?? 'av1';
   if (videoCodec !== 'av1' && videoCodec !== 'h264')
     throw new UsageError(`--video-codec ${JSON.stringify(videoCodec)}: give av1 or h264`);
-  let features;
-  try {
-    features = values.feature.map(parseFeatureMapping);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const features = values.feature.map((text) => {
+    try {
+      return parseFeatureMapping(text);
+    } catch (error) {
+      throw new UsageError(`--feature ${text}: ${errorText(error)}`);
+    }
+  });
   const repeated = features.find((f, i) => features.findIndex((g) => g.key === f.key) !== i);
   if (repeated)
     throw new UsageError(
@@ -195,7 +200,7 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     }
     return 0;
   } catch (error) {
-    io.stderr(`auraison-edge lerobot export: ${(error as Error).message}\n`);
+    io.stderr(`auraison-edge lerobot export: ${errorText(error)}\n`);
     if (isDiskFull(error)) {
       // The dataset is written beside OUT and renamed into place at the end: a failed export leaves nothing there.
       io.stderr(

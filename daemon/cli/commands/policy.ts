@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
+import { errorText } from '../../util/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
 const HELP = `Usage: auraison-edge policy inspect MODEL [--json]
@@ -157,7 +158,7 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
     );
     return 0;
   } catch (error) {
-    io.stderr(`auraison-edge policy replay: ${(error as Error).message}\n`);
+    io.stderr(`auraison-edge policy replay: ${errorText(error)}\n`);
     return 1;
   } finally {
     if (outputs) await new Promise<void>((done) => outputs.end(done));
