@@ -12,11 +12,12 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxGraphBuilder } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
 import { imageMessage, writeBag } from '../helpers/camera-bag.ts';
@@ -153,6 +154,32 @@ describe('a dataset is read only inside its folder', () => {
       `${join(root, VIDEO_1)} resolves to ${secret}, outside the dataset's folder ${root} (a symbolic link leads there): ` +
         "a dataset's files are inside its folder; copy the file into the dataset in place of the link (cp -L)",
     );
+  });
+});
+
+describe('a Hugging Face hub cache snapshot', () => {
+  it("links its files to its repo's blobs/, and is read; a link out of the repo is still refused", async () => {
+    // The hub's layout: datasets--<org>--<name>/{blobs/<hash>, snapshots/<revision>/<path> -> ../../blobs/<hash>}.
+    const repo = join(work.path, 'hub', 'datasets--lab--g1');
+    const blobs = join(repo, 'blobs');
+    mkdirSync(blobs, { recursive: true });
+    const root = join(repo, 'snapshots', 'abc123');
+    mkdirSync(dirname(root), { recursive: true });
+    renameSync(dataset('hub-source'), root);
+    cpSync(EPISODE_1, join(blobs, 'f00d'));
+    rmSync(join(root, VIDEO_1));
+    symlinkSync(relative(dirname(join(root, VIDEO_1)), join(blobs, 'f00d')), join(root, VIDEO_1));
+    const inspected = await inspect(root);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(inspected.stdout).toMatch(/decoded: 393 frames of 1 episode\b/);
+
+    const secret = join(work.path, 'hub', 'secret.mp4');
+    cpSync(EPISODE_1, secret);
+    rmSync(join(root, VIDEO_1));
+    symlinkSync(secret, join(root, VIDEO_1));
+    const refused = await inspect(root);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`resolves to ${secret}, outside the dataset's folder`);
   });
 });
 

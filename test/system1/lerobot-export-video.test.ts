@@ -22,6 +22,7 @@ import type { InfoJson } from '../../adapters/lerobot/dataset/dataset-metadata.t
 import { imageMessage, writeBag, type BagMessage } from '../helpers/camera-bag.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { needFfmpeg } from '../helpers/ffmpeg.ts';
+import { svgBomb } from '../helpers/hostile-frames.ts';
 
 const work = tempDir('lerobot-export-video-');
 afterAll(() => work.cleanup());
@@ -117,6 +118,11 @@ beforeAll(async () => {
     compressed('/cam/truncated', 0, 'jpeg', jpeg),
     compressed('/cam/truncated', 100, 'jpeg', jpeg.subarray(0, jpeg.length - 200)),
     compressed('/cam/truncated', 200, 'jpeg', jpeg),
+    // An SVG under a jpeg label, and a JPEG cut short but closed with its end-of-image marker.
+    ...thrice((at) => compressed('/cam/svg', at, 'jpeg', svgBomb())),
+    compressed('/cam/cut', 0, 'jpeg', jpeg),
+    compressed('/cam/cut', 100, 'jpeg', Buffer.concat([jpeg.subarray(0, jpeg.length >> 1), Buffer.from([0xff, 0xd9])])),
+    compressed('/cam/cut', 200, 'jpeg', jpeg),
     image('/cam/resized', 0, imageMessage(W, H, 'rgb8', pattern())),
     image('/cam/resized', 100, imageMessage(W + 32, H, 'rgb8', pattern(W + 32, H))),
     image('/cam/resized', 200, imageMessage(W, H, 'rgb8', pattern())),
@@ -292,6 +298,22 @@ describe('lerobot export: bad camera input is refused, and nothing is left behin
       'truncated',
       'observation.images.cam=/cam/truncated',
       /\/cam\/truncated at .*1700000000100000000 ns\): the jpeg image \(\d+ bytes\) does not decode: .*premature end/i,
+    ),
+  );
+
+  it('an SVG labelled jpeg: never given to a loader', { timeout: 60_000 }, () =>
+    refused(
+      'svg',
+      'observation.images.cam=/cam/svg',
+      /\/cam\/svg at .*: format "jpeg" declares jpeg, but the data \(\d+ bytes, starting 3c 73 76 67\) is an SVG or other XML; only the declared format is decoded \(not exported\)/,
+    ),
+  );
+
+  it('a JPEG cut short and closed with its end-of-image marker', { timeout: 60_000 }, () =>
+    refused(
+      'cut',
+      'observation.images.cam=/cam/cut',
+      /\/cam\/cut at .*1700000000100000000 ns\): the jpeg image \(\d+ bytes\) does not decode: .*premature end of data segment/i,
     ),
   );
 

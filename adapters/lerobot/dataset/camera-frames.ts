@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import { DatasetError } from './dataset-types.ts';
+import { compressedFormat } from '../vision/compressed-format.ts';
 import { ImageError, rawPixels, type RawImage } from '../vision/image-decode.ts';
+import { errorText } from '../../../daemon/util/index.ts';
 
 /** The layouts raw frames go to ffmpeg in, by its rawvideo pix_fmt names. */
 export type PixelFormat = 'rgb24' | 'bgr24' | 'rgba' | 'bgra' | 'gray';
@@ -72,12 +74,17 @@ function rawFrame(image: ImageMessage, where: string): RawFrame {
 }
 
 async function compressedFrame(image: CompressedImageMessage, where: string): Promise<RawFrame> {
-  const format = image.format.toLowerCase();
-  if (!/jpe?g|png/.test(format) || format.includes('compresseddepth'))
-    throw new DatasetError(`${where}: format ${JSON.stringify(image.format)} is not exported (taken: jpeg, png)`);
+  let format: string;
   try {
-    // failOn truncated: a JPEG cut short decodes to a grey lower half otherwise, and would be encoded as if whole.
-    const { data, info } = await sharp(image.data, { failOn: 'truncated' })
+    // Only the format the message declares, and only JPEG or PNG: the same check as a policy's camera input.
+    format = compressedFormat(image.format, image.data);
+  } catch (error) {
+    if (error instanceof ImageError) throw new DatasetError(`${where}: ${error.message} (not exported)`);
+    throw error;
+  }
+  try {
+    // failOn warning: a JPEG cut short or corrupt decodes to grey otherwise, and would be encoded as if whole.
+    const { data, info } = await sharp(image.data, { failOn: 'warning' })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
@@ -91,7 +98,7 @@ async function compressedFrame(image: CompressedImageMessage, where: string): Pr
     };
   } catch (error) {
     throw new DatasetError(
-      `${where}: the ${image.format} image (${image.data.byteLength} bytes) does not decode: ${(error as Error).message}`,
+      `${where}: the ${format} image (${image.data.byteLength} bytes) does not decode: ${errorText(error)}`,
     );
   }
 }

@@ -66,6 +66,8 @@ const notAFolder = (path: string, stat: Stats): string =>
 export class DatasetFolder {
   readonly root: string;
   #real: string;
+  /** A Hugging Face hub cache snapshot's (`<repo>/snapshots/<revision>`) files link to its repo's blobs/: taken. */
+  #blobs: string | undefined;
   #folders = new Map<string, string>();
 
   constructor(root: string) {
@@ -75,6 +77,9 @@ export class DatasetFolder {
     } catch (error) {
       throw new DatasetError(`cannot read the dataset ${root}: ${errorText(error)}`);
     }
+    const repo = dirname(dirname(this.#real));
+    if (basename(dirname(this.#real)) === 'snapshots' && statSync(join(repo, 'blobs'), { throwIfNoEntry: false }))
+      this.#blobs = join(repo, 'blobs');
   }
 
   /**
@@ -117,7 +122,7 @@ export class DatasetFolder {
   #checked(path: string, named: string, kind: 'file' | 'folder' = 'file'): string {
     const link = lstatSync(path, { throwIfNoEntry: false });
     const real = link?.isSymbolicLink() ? resolvedPath(path) : join(this.#folderOf(path), basename(path));
-    if (!isInside(this.#real, real))
+    if (!isInside(this.#real, real) && !(this.#blobs && link?.isSymbolicLink() && isInside(this.#blobs, real)))
       throw new UnsafeDatasetError(
         `${path}${named} resolves to ${real}, outside the dataset's folder ${this.#real} (a symbolic link leads there): ` +
           `a dataset's files are inside its folder; copy the file into the dataset in place of the link (cp -L)`,
