@@ -7,7 +7,8 @@ import { Value } from 'typebox/value';
 import { DefinitionsRegistry, MessageCodec } from '../daemon/bus/index.ts';
 import { PolicyConfig, type PolicySettings } from '../daemon/config/index.ts';
 import { createNormalizer } from '../adapters/lerobot/normalization.ts';
-import { decodeFrame, type FrameTarget, type RawImage } from '../adapters/lerobot/vision/image-decode.ts';
+import { FrameDecoder } from '../adapters/lerobot/vision/frame-decoder.ts';
+import type { FrameTarget, RawImage } from '../adapters/lerobot/vision/raw-pixels.ts';
 import { FrameSlot } from '../adapters/lerobot/vision/frame-slot.ts';
 import { frameToInput } from '../adapters/lerobot/vision/frame-tensor.ts';
 import { resolveImageInput } from '../adapters/lerobot/vision/image-input.ts';
@@ -17,7 +18,8 @@ import { percentile, skippedResult, spread, tail, type BenchResult } from './ben
 import { IMAGE, imageMessage, syntheticFrame } from './synthetic-camera.ts';
 
 // A 640 x 480 rgb8 camera frame to a 3 x 224 x 224 float32 policy input, as a control loop's path does it: the
-// message's CDR decoded, the frame resized on libvips' thread (decodeFrame, sharp), written into its shared frame slot
+// message's CDR decoded, the frame resized in the camera's decode process (FrameDecoder: sharp there, the frame sent
+// and its resized pixels returned over the process's channel), written into its shared frame slot
 // and read from it into the input's tensor (frameToInput: channels first, / 255), then ImageNet's normalization per
 // channel (createNormalizer, as PolicyRunner applies it). Baseline: the same in one Python process with Pillow's
 // bilinear resize and numpy (test/peers/python/pillow_preprocess.py in LeRobot's venv), timed by itself per frame.
@@ -79,7 +81,7 @@ class PillowBaseline {
   }
 }
 
-/** The loop's path for one frame, its stages timed (ms): CDR decode, decodeFrame, slot write and read, normalize. */
+/** The loop's path for one frame, its stages timed (ms): CDR decode, its decode process, slot write and read, normalize. */
 function loopPath() {
   const codec = new MessageCodec(new DefinitionsRegistry());
   const policy = Value.Default(PolicyConfig, {
@@ -98,13 +100,15 @@ function loopPath() {
   const normalizer = createNormalizer(input.normalize, 3, {}, 'bench', SIZE * SIZE);
   const slot = new FrameSlot({ width: SIZE, height: SIZE, channels: 3, depth16: false });
   const tensor = new Float32Array(3 * SIZE * SIZE);
+  const decoder = new FrameDecoder({ name: 'bench camera', timeoutMs: input.image!.decode_timeout_ms });
   return {
     tensor,
+    close: () => decoder.close(),
     async run(bytes: Uint8Array): Promise<{ total: number; cdr: number; decode: number; slot: number; norm: number }> {
       const t0 = performance.now();
       const message = codec.decode<RawImage>(IMAGE, bytes);
       const t1 = performance.now();
-      const frame = await decodeFrame(message, target);
+      const frame = await decoder.decode(message, target);
       const t2 = performance.now();
       slot.write(frame, t2);
       slot.read((pixels, order) => frameToInput(pixels, order, spec, tensor));
@@ -130,9 +134,9 @@ export async function run(): Promise<BenchResult[]> {
   writeFileSync(framePath, pixels);
   const bytes = imageMessage(new MessageCodec(new DefinitionsRegistry()), WIDTH, HEIGHT, pixels);
   const baseline = new PillowBaseline(python, framePath);
+  const ours = loopPath();
   try {
     const versions = await baseline.ready();
-    const ours = loopPath();
     const stages = { cdr: [] as number[], decode: [] as number[], slot: [] as number[], norm: [] as number[] };
     const oursMs: number[] = [];
     const baseMs: number[] = [];
@@ -180,7 +184,7 @@ export async function run(): Promise<BenchResult[]> {
     const baselineName = `Pillow ${versions.pillow} bilinear + numpy ${versions.numpy}, one Python process`;
     const notes = [
       `${FRAMES} frames each after ${WARMUP} warm-up, in turns of ${BATCH}: ours ${tail(o, 'ms', 3)}; baseline ${tail(b, 'ms', 3)}`,
-      `ours by stage: CDR decode ${tail(sorted(stages.cdr), 'ms', 3)}; decodeFrame (sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, a thread hop each way) ${tail(sorted(stages.decode), 'ms', 3)}; frame slot write + frameToInput ${tail(sorted(stages.slot), 'ms', 3)}; normalize ${tail(sorted(stages.norm), 'ms', 3)}`,
+      `ours by stage: CDR decode ${tail(sorted(stages.cdr), 'ms', 3)}; the decode process (sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}; the frame there and back over its channel) ${tail(sorted(stages.decode), 'ms', 3)}; frame slot write + frameToInput ${tail(sorted(stages.slot), 'ms', 3)}; normalize ${tail(sorted(stages.norm), 'ms', 3)}`,
       `p99 per turn of ${BATCH}, ms: ours ${spread(batchP99.ours, 2)}; baseline ${spread(batchP99.base, 2)}`,
       `the two tensors differ by ${(sum / theirs.length).toFixed(2)} 8-bit levels on average, ${worst.toFixed(1)} at most (both bilinear with antialiasing, different code)`,
     ];
@@ -207,6 +211,7 @@ export async function run(): Promise<BenchResult[]> {
     ];
   } finally {
     baseline.close();
+    await ours.close();
     work.cleanup();
   }
 }
