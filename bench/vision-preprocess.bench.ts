@@ -81,7 +81,7 @@ class PillowBaseline {
   }
 }
 
-/** The loop's path for one frame, its stages timed (ms): CDR decode, its decode process, slot write and read, normalize. */
+/** The loop's path for one frame, timed by stage (ms): CDR decode, decode process, slot write and read, normalize. */
 function loopPath() {
   const codec = new MessageCodec(new DefinitionsRegistry());
   const policy = Value.Default(PolicyConfig, {
