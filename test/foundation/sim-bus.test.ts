@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runMain } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 
@@ -42,6 +43,20 @@ describe('turtlebot-maze on the bus', () => {
     expect(scan.ranges).toHaveLength(360);
     expect(scan.range_max).toBeCloseTo(3.5);
     expect(scan.header.frame_id).toBe('base_scan');
+  });
+
+  it('publishes only what `sim --help` lists, the camera included', async () => {
+    const { daemon, sim } = await startSim();
+    await sim.until(1);
+    const published = daemon.bus
+      .stats()
+      .filter((s) => s.sources.includes('sim') && s.count > 0)
+      .map((s) => s.topic.replace(/\/_action\/.*$/, '')); // an action's topics, by the action's name
+    expect(published).toContain('/camera/image_raw');
+    const help = await runMain(['sim', '--help']);
+    expect(help.code).toBe(0);
+    const listed = help.stdout.slice(0, help.stdout.indexOf('drives the robot')).split(/[\s,]+/);
+    for (const topic of published) expect(listed, topic).toContain(topic);
   });
 
   it('starts paused when asked, holding its clock until the sim/unpause query', async () => {

@@ -17,9 +17,11 @@ export const command: Command = {
        auraison-edge sim turtlebot-maze --export-world DIR [--gazebo harmonic|fortress]
                                     [--render-engine ogre2|ogre] [--maze-seed N] [--config FILE]
 
-Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar in a maze:
-/scan, /odom, /joint_states, /tf, /tf_static, /map, /robot_description, /clock on the bus, /cmd_vel in) and drives the robot to the goal with
-the deterministic navigation skill: A* on /map and a path follower on /odom, with /scan as a safety stop.
+Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar and a camera in a
+maze: /scan, /odom, /joint_states, /tf, /tf_static, /map, /robot_description, /clock, /camera/image_raw and
+/camera/camera_info (sim.camera) on the bus, /cmd_vel in, Nav2's /navigate_to_pose action served) and drives the
+robot to the goal with the deterministic navigation skill: A* on /map and a path follower on /odom, with /scan as a
+safety stop.
 No model is needed. Everything else the config turns on (recorder, API, ...) runs too. With no config file
 (or with --record), the drive is recorded into a bag under the data dir and indexed into its lakehouse, and
 the summary ends with the bag's path and a query to try on it.
