@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { copyG1Dataset, editJson, editLine, rewriteParquet, type Features } from './datasets.ts';
+import { copyG1Dataset, editJson, editLine, G1, rewriteParquet, type Features } from './datasets.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -160,6 +160,18 @@ describe('auraison-edge lerobot inspect checks metadata against the data', () =>
       `${root}/meta/episodes_stats.jsonl line 2: action.mean element 0 is "x", not a number; left out`,
     );
     expect(r.stdout).toMatch(/action\s+mean \[-?\d/);
+  });
+});
+
+describe('auraison-edge lerobot inspect statistics', () => {
+  it("prints a camera's with the other features', one figure per channel", async () => {
+    const r = await runMain(['lerobot', 'inspect', G1]);
+    expect(r.code, r.stderr).toBe(0);
+    const stats = r.stdout.slice(r.stdout.indexOf('\nstats:\n'));
+    expect(stats).toMatch(/^ {2}observation\.state +mean \[/m);
+    expect(stats).toMatch(
+      /^ {2}observation\.images\.cam_high +mean \[0\.459, 0\.471, 0\.466\] std \[0\.162, 0\.163, 0\.189\] min \[0\.00, 0\.00, 0\.00\] max \[1\.00, 1\.00, 1\.00\] \(per channel\)$/m,
+    );
   });
 });
 

@@ -47,8 +47,11 @@ export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: num
     );
   lines.push('', 'stats:');
   for (const [key, st] of Object.entries(s.stats)) {
-    if (s.features[key]?.dtype === 'video' || s.features[key]?.dtype === 'image') continue;
-    lines.push(`  ${key.padEnd(32)} mean ${vec(st.mean)} std ${vec(st.std)} min ${vec(st.min)} max ${vec(st.max)}`);
+    // An image's statistics are one per channel (LeRobot's [C, 1, 1]), of pixels scaled to 0..1.
+    const image = s.features[key]?.dtype === 'video' || s.features[key]?.dtype === 'image';
+    lines.push(
+      `  ${key.padEnd(32)} mean ${vec(st.mean)} std ${vec(st.std)} min ${vec(st.min)} max ${vec(st.max)}${image ? ' (per channel)' : ''}`,
+    );
   }
   lines.push('', `episodes (first ${Math.min(listEpisodes, s.episodes.length)}):`);
   for (const e of s.episodes.slice(0, listEpisodes))
