@@ -1,5 +1,5 @@
 import { AgentEventRecord, Intent, RunState, type AgentEvent } from '../contract/index.ts';
-import { agentEventsOf } from '../util/index.ts';
+import { agentEventsOf, clipText } from '../util/index.ts';
 import type { JournalRecord } from '../contract/index.ts';
 import { Validator } from '../util/index.ts';
 import { findByPrefix, prefixProblem } from '../util/index.ts';
@@ -124,7 +124,9 @@ function seconds(ts: string, start: bigint): number {
   return Number(BigInt(ts) - start) / 1e9;
 }
 
-const clip = (text: string, max = 160) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+const clip = (text: string, max = 160) => clipText(text, max);
+/** A tool's error is the news of its run, written for people: shown whole up to this many characters. */
+const ERROR_SHOWN = 400;
 const json = (value: unknown) => clip(JSON.stringify(value) ?? 'undefined');
 
 type LlmContent = { type: string; text?: string; name?: string; arguments?: unknown };
@@ -146,7 +148,7 @@ export function describeEvent(event: AgentEvent): string {
       if (!result || typeof result.ok !== 'boolean') return json(p);
       const ms = typeof p.duration_ms === 'number' ? ` in ${p.duration_ms.toFixed(1)} ms` : '';
       const ended = typeof p.run_ended === 'string' ? ` [run ${p.run_ended}]` : '';
-      return `${String(p.tool)} ${result.ok ? `ok ${json(result.output)}` : `error: ${clip(String(result.error))}`}${ms}${ended}`;
+      return `${String(p.tool)} ${result.ok ? `ok ${json(result.output)}` : `error: ${clip(String(result.error), ERROR_SHOWN)}`}${ms}${ended}`;
     }
     case 'policy.decision':
       return `${String(p.rule)} ${String(p.action)}${p.tool ? ` ${String(p.tool)}` : ''}: ${String(p.reason)}`;

@@ -7,7 +7,7 @@ import { approvalRequirement } from '../policy/index.ts';
 import { hooksWith } from '../policy/index.ts';
 import { runPolicyChain } from '../policy/index.ts';
 import { INJECTION_RULE } from '../policy/index.ts';
-import { errorText } from '../util/index.ts';
+import { clipText, errorText } from '../util/index.ts';
 import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/index.ts';
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
@@ -162,7 +162,7 @@ export class ToolInvoker {
     const unknown = !this.#skills.has(tool);
     const reason = unknown
       ? `unknown tool ${tool}: the agent's tools are ${[...this.#skills.keys()].join(', ') || '(none)'}`
-      : `the arguments of ${tool} do not match its parameters: ${told.length > 300 ? `${told.slice(0, 297)}...` : told}`;
+      : `the arguments of ${tool} do not match its parameters: ${clipText(told, 300)}`;
     live.note('policy.decision', {
       hook: 'tools',
       rule: unknown ? 'tool.unknown' : 'tool.arguments',

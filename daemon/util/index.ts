@@ -1,4 +1,5 @@
 export { Backoff, exponentialBackoff, type BackoffOptions } from './backoff.ts';
+export { clipText } from './clip-text.ts';
 export { crc32 } from './crc32.ts';
 export { didYouMean } from './did-you-mean.ts';
 export { errorText } from './error-text.ts';

@@ -103,6 +103,36 @@ describe('auraison-edge runs list', () => {
       `ID${' '.repeat(13)}STATUS  INTENT      REASON\n${run.run_id.slice(0, 13)}  failed  read_topic  ${reason.slice(0, 77)}...\n`,
     );
   });
+
+  it('cuts a reason of words after a word', async () => {
+    const dir = join(cwd, 'runs-words');
+    const journal = new DurableJournal({ dir: join(dir, 'data', 'log'), fsync: 'never' });
+    const agent = new AgentComponent(componentContext({ agent: { read_topic: { timeout_ms: 60_000 } } }, { journal }));
+    await agent.start();
+    const run = await agent.submitIntent(
+      {
+        intent_id: newId(),
+        type: 'read_topic',
+        params: { topic: '/nobody' },
+        policy_ctx: { actor: 'ada', source: 'cli' },
+        targets: [],
+      },
+      'cli',
+    );
+    await agent.cancel(
+      run.run_id,
+      'ada',
+      'the robot stopped at (6.19, 2.63) after 39.4 s, 5.10 m (straight line) from it',
+    );
+    await agent.close();
+    await journal.close();
+    writeFileSync(join(dir, 'edge.yaml'), 'data_dir: ./data\n');
+    const list = await runMain(['runs', '--config', join(dir, 'edge.yaml')], { cwd: dir });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout.split('\n')[1]).toMatch(
+      / {2}cancelled by ada: the robot stopped at \(6\.19, 2\.63\) after 39\.4 s, 5\.10 m\.\.\.$/,
+    );
+  });
 });
 
 describe('auraison-edge install-service --output', () => {

@@ -78,6 +78,9 @@ describe('a run cancelled while its skill acts', () => {
     expect(show.stdout).toMatch(
       /tool\.result +navigate_to error: navigation to .* failed \(cancelled\): cancelled by ada: wrong room; the robot stopped at/,
     );
+    // Whole: where it stopped and how far it had left, not cut at 160 characters in the middle of a word.
+    const { error } = (resultsOf(events)[0] as { result: { error: string } }).result;
+    expect(show.stdout).toContain(`navigate_to error: ${error} in `);
     expect(show.stdout).toMatch(/state +cancelled: cancelled by ada: wrong room\n$/);
   });
 

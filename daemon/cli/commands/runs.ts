@@ -4,7 +4,7 @@ import { resolveDataDir } from '../../config/index.ts';
 import type { RunState, RunStatus } from '../../contract/index.ts';
 import { type Command, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveClientConfig } from '../config-option.ts';
-import { printable, shortIds } from '../../util/index.ts';
+import { clipText, printable, shortIds } from '../../util/index.ts';
 
 const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'];
 
@@ -161,7 +161,12 @@ function skippedText(skipped: readonly string[]): string {
  */
 function runsTable(runs: readonly RunState[], intents: readonly string[], known: readonly RunState[]): string {
   const short = shortIds(known.map((r) => r.run_id).concat(runs.map((r) => r.run_id)));
-  const rows = runs.map((r, i) => [short.get(r.run_id)!, r.status, cut(intents[i]!, 48), cut(r.reason ?? '', 80)]);
+  const rows = runs.map((r, i) => [
+    short.get(r.run_id)!,
+    r.status,
+    clipText(intents[i]!, 48),
+    clipText(r.reason ?? '', 80),
+  ]);
   const header = ['ID', 'STATUS', 'INTENT', 'REASON'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) =>
@@ -170,9 +175,4 @@ function runsTable(runs: readonly RunState[], intents: readonly string[], known:
       .join('  ')
       .trimEnd();
   return `${[header, ...rows].map(line).join('\n')}\n`;
-}
-
-/** Text cut at `max` characters, and then marked as cut, so a half sentence is not read as the whole. */
-function cut(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
