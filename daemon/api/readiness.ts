@@ -97,6 +97,15 @@ function fromHealth(
   }
 }
 
+/**
+ * Readiness in one line, as systemd's STATUS and the journal say it: `ready`, or `not ready: ` and each failed check's
+ * reason (a blind control loop names its input and topic).
+ */
+export function readinessLine(readiness: Readiness): string {
+  const failed = readiness.checks.filter((c) => c.status === 'fail' && !c.informational).map((c) => c.reason);
+  return failed.length === 0 ? 'ready' : `not ready: ${failed.join('; ')}`;
+}
+
 async function diskCheck(
   dataDir: string,
   freeBytes: () => Promise<number>,

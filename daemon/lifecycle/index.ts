@@ -16,6 +16,7 @@ export { Supervisor } from './supervisor.ts';
 export { changedKeys } from './settings-diff.ts';
 export { ProvidedPorts } from './wiring.ts';
 export { SystemdNotifier } from './systemd-notify.ts';
+export { HealthWatch } from './health-line.ts';
 export {
   ConfigOverlayStore,
   configOverlayPath,

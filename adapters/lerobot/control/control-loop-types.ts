@@ -3,6 +3,7 @@ import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
 import type { VelocityLimits } from './command-safety.ts';
 import type { LoopStats } from './loop-state.ts';
+import type { ObservationSummary } from './observation-watch.ts';
 import type { Logger } from 'pino';
 
 export interface ControlLoopOptions {
@@ -73,6 +74,13 @@ export interface ControlLoopStats extends LoopStats {
   observationErrors: number;
   /** Camera frames whose decode ran past image.decode_timeout_ms: abandoned, and counted in observationErrors too. */
   decodesAbandoned: number;
+  /**
+   * Why the loop is blind (it sends only its safe action for want of fresh observations): the inputs and topics at
+   * fault, and why. Undefined while it sees.
+   */
+  blind?: string;
+  /** Each topic it reads: messages, refusals, the newest observation's age. */
+  observations: ObservationSummary[];
   alive: boolean;
   /** The worker and its model are still loading. */
   starting: boolean;

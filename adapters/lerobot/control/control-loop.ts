@@ -361,6 +361,9 @@ export class ControlLoop {
       topics: this.#plan?.topics.map((t) => t.topic) ?? [],
       observationErrors: this.#intake?.errors ?? 0,
       decodesAbandoned: this.#intake?.decodesAbandoned ?? 0,
+      // Not while it starts (no observation is due yet) nor once stopped.
+      blind: this.#starting || this.#stopped ? undefined : this.#intake?.blind(),
+      observations: this.#intake?.observations() ?? [],
       alive: this.alive(),
       starting: this.#starting,
       fault: this.#crash?.message ?? overdue,

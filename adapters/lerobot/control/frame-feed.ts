@@ -22,6 +22,10 @@ export interface FrameFeedOptions {
   definitions: DefinitionsRegistry;
   /** A frame that cannot become the input (wrong encoding or size, no decode): counted and logged by the caller. */
   onError: (topic: string, error: Error) => void;
+  /** A frame arrived on `topic` (before its decode). */
+  onArrived?: (topic: string) => void;
+  /** A frame became its input, `timeMs` old as the loop judges it (monotonic ms). */
+  onTaken?: (topic: string, timeMs: number) => void;
 }
 
 /**
@@ -52,7 +56,7 @@ export class FrameFeed {
 
   /** Decodes each camera's frames into its sink (by LoopPlan.images' slot): `sinks`, or this feed's frame slots. */
   subscribe(sinks: FrameSink[] = this.slots): void {
-    const { name, images, bus, definitions, onError } = this.options;
+    const { name, images, bus, definitions, onError, onArrived, onTaken } = this.options;
     const codec = new MessageCodec(definitions);
     for (const image of images) {
       const sink = sinks[image.slot]!;
@@ -82,7 +86,9 @@ export class FrameFeed {
             const frame = await decoder.decode(message, target);
             if (frame.order === 'depth16' && spec.dtype === 'uint8')
               throw new ImageError('bad_encoding', `16UC1 depth does not fit the uint8 input ${image.input}`);
-            if (!this.#closed) await sink.write(frame, timeMs);
+            if (this.#closed) return;
+            await sink.write(frame, timeMs);
+            onTaken?.(image.topic, timeMs);
           } catch (error) {
             if (!this.#closed) onError(image.topic, error as Error);
           } finally {
@@ -100,6 +106,7 @@ export class FrameFeed {
           queue: { policy: 'keep-latest' },
           handler: (msg: BusMessage) => {
             const arrivedMs = monotonicMs();
+            onArrived?.(image.topic);
             if (busy) waiting = { msg, arrivedMs };
             else decode(msg, arrivedMs);
           },

@@ -1,5 +1,8 @@
 import type { ComponentHealth } from '../../../daemon/lifecycle/index.ts';
 import type { ComponentLoopStats } from './control-loop-types.ts';
+import { histogramPercentile } from './latency-histogram.ts';
+
+const ms = (us: number) => (Number.isFinite(us) ? Math.round(us) / 1000 : null);
 
 /**
  * The control component's health while it runs, from its loops' figures. `stoppedBy`: why the autostart loops
@@ -18,6 +21,10 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
         ticks: s.ticks,
         missed_deadlines: s.missedDeadlines,
         stale_ticks: s.staleTicks,
+        observation_errors: s.observationErrors,
+        decodes_abandoned: s.decodesAbandoned,
+        latency_p50_ms: ms(histogramPercentile(s.latency, 50)),
+        latency_p99_ms: ms(histogramPercentile(s.latency, 99)),
         underruns: s.underruns,
         errors: s.errors,
         non_finite_actions: s.nonFinite,
@@ -26,6 +33,8 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
         inference_overdue: s.inferenceOverdue,
         restarts: s.restarts,
         crashes: s.crashes,
+        ...(s.blind ? { blind: s.blind } : {}),
+        observations: s.observations,
         ...(s.fault ? { fault: s.fault } : {}),
         ...(s.lastCrash ? { last_crash: s.lastCrash } : {}),
       },
@@ -39,6 +48,15 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
   const faults = stats.filter((s) => s.fault && !s.starting).map((s) => `${s.name}: ${s.fault}`);
   if (faults.length > 0)
     return { state: 'degraded', alive: true, reason: `control loop ${faults.join('; ')}`, details };
+  // A loop that ticks on stale, missing or refused observations only sends its safe action: it is not ready.
+  const blind = stats.filter((s) => s.blind && !s.starting).map((s) => `${s.name} is blind (${s.blind})`);
+  if (blind.length > 0)
+    return {
+      state: 'degraded',
+      alive: true,
+      reason: `control loop ${blind.join('; ')}: it sends only its safe action`,
+      details,
+    };
   if (stoppedBy) return { state: 'degraded', alive: true, reason: `control loops ${stoppedBy}`, details };
   return { state: 'running', alive: true, details };
 }

@@ -7,6 +7,7 @@ import { FrameFeed, type FrameSink } from './frame-feed.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { LoopPlan } from './loop-plan.ts';
 import type { ObservationBoard } from './observation-board.ts';
+import { ObservationWatch, type ObservationSummary } from './observation-watch.ts';
 
 export interface ObservationIntakeOptions {
   /** The loop's name, in logs and as the subscriber's name (`control:<name>`). */
@@ -35,6 +36,7 @@ export class ObservationIntake {
   readonly #definitions: DefinitionsRegistry;
   readonly #log: Logger;
   readonly #frames: FrameFeed;
+  readonly #watch: ObservationWatch;
   /** Per topic: a publisher whose messages never fit (a missing field) would log one line per message. */
   readonly #skipped: LogBurst;
   #subs: Subscription[] = [];
@@ -50,12 +52,15 @@ export class ObservationIntake {
     this.#definitions = definitions;
     this.#log = log;
     this.#skipped = new LogBurst({ intervalMs: logIntervalMs });
+    const watch = (this.#watch = new ObservationWatch(plan));
     this.#frames = new FrameFeed({
       name,
       images: plan.images,
       bus,
       definitions,
       onError: (topic, error) => this.#observationSkipped(topic, error),
+      onArrived: (topic) => watch.arrived(topic),
+      onTaken: (topic, timeMs) => watch.taken(topic, timeMs),
     });
   }
 
@@ -69,6 +74,16 @@ export class ObservationIntake {
     return this.#errors;
   }
 
+  /** Why the loop is blind now (which input and topic, and why), or undefined while every topic is fresh. */
+  blind(): string | undefined {
+    return this.#watch.blind(monotonicMs());
+  }
+
+  /** Each topic's messages, refusals and newest observation's age, for status. */
+  observations(): ObservationSummary[] {
+    return this.#watch.summary(monotonicMs());
+  }
+
   /** Camera frames whose decode ran past its budget (counted in `errors` too). */
   get decodesAbandoned(): number {
     return this.#frames.decodeStats.abandoned;
@@ -79,6 +94,8 @@ export class ObservationIntake {
     const name = this.#name;
     const board = this.#board;
     const codec = new MessageCodec(this.#definitions);
+    const watch = this.#watch;
+    watch.started(monotonicMs());
     this.#frames.subscribe(frameSinks);
     const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
     for (const slot of this.#plan.slots) {
@@ -102,6 +119,7 @@ export class ObservationIntake {
           // A loop wants the latest observation only: an older one is worthless once a newer exists.
           queue: { policy: 'keep-latest' },
           handler: (msg: BusMessage) => {
+            watch.arrived(topic);
             try {
               const decoded = codec.decode(msg.type, msg.data);
               // The board is stamped on the monotonic clock the worker reads: the message's age by the
@@ -111,6 +129,7 @@ export class ObservationIntake {
               // never half of it beside the previous message's other half.
               for (const s of slots) s.extract(decoded, s.scratch, 0);
               for (const s of slots) board.write(s.slot, s.scratch, timeMs);
+              watch.taken(topic, timeMs);
             } catch (error) {
               this.#observationSkipped(topic, error as Error);
             }
@@ -130,6 +149,7 @@ export class ObservationIntake {
   /** A message that does not fit the policy (or a frame that does not decode): counted, logged once a window. */
   #observationSkipped(topic: string, error: Error): void {
     this.#errors++;
+    this.#watch.refused(topic, error.message, monotonicMs());
     const held = this.#skipped.take(topic);
     if (held !== undefined)
       this.#log.warn(

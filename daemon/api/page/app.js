@@ -148,17 +148,21 @@ async function refreshStatus() {
       el('td', {}, name),
       el('td', {}, l.mode ?? ''),
       el('td', { class: 'num' }, l.ticks ?? ''),
+      el('td', { class: `num${l.stale_ticks > 0 ? ' drops' : ''}` }, l.stale_ticks ?? ''),
+      el('td', { class: `num${l.observation_errors > 0 ? ' drops' : ''}` }, l.observation_errors ?? ''),
       el('td', { class: `num${l.missed_deadlines > 0 ? ' drops' : ''}` }, l.missed_deadlines ?? ''),
       el('td', { class: 'num' }, fmt(lat.p50 * 1000, 2)),
       el('td', { class: 'num' }, fmt(lat.p99 * 1000, 2)),
       el('td', { class: l.alive ? 'pass' : 'fail' }, l.alive ? 'yes' : 'no'),
+      // A blind loop sends only its safe action: what it does not see, and why.
+      el('td', { class: l.blind ? 'fail' : 'pass' }, l.blind ? `blind: ${l.blind}` : 'yes'),
     );
   });
   fill(
     'loops',
     loopRows.length > 0
       ? loopRows
-      : [el('tr', {}, el('td', { class: 'muted', colspan: '7' }, 'no control loops configured'))],
+      : [el('tr', {}, el('td', { class: 'muted', colspan: '10' }, 'no control loops configured'))],
   );
 }
 

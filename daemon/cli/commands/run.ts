@@ -1,7 +1,11 @@
+import { statfs } from 'node:fs/promises';
 import { deferSighup, installSignalHandlers } from '../../lifecycle/index.ts';
 import type { StatusFileWriter } from '../../status/index.ts';
 import { type Command, type CommandIO, parseCommandArgs } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
+
+/** How often the daemon's health line is read for systemd's STATUS and the journal. */
+const HEALTH_CHECK_MS = 2000;
 
 /** How far each EXTEND_TIMEOUT_USEC reaches while the daemon starts; sent at half of it. */
 const START_EXTENSION_MS = 30_000;
@@ -34,7 +38,8 @@ Signals:
 
 Under systemd (Type=notify, see \`auraison-edge install-service\`) it reports READY once every component
 has started, RELOADING on SIGHUP, STOPPING on SIGTERM, and pings the watchdog only while no component
-reports its real-time work stalled.
+reports its real-time work stalled. Its STATUS (and a journal line) changes with its readiness: \`running\`, or
+\`running, not ready: \` and each failed check, with why (a blind control loop names its input and topic).
 
 Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
 `,
@@ -61,7 +66,8 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
   const { startStatusFile } = await import('../../status/index.ts');
-  const { SystemdNotifier, nameMainThread } = await import('../../lifecycle/index.ts');
+  const { HealthWatch, SystemdNotifier, nameMainThread } = await import('../../lifecycle/index.ts');
+  const { checkReadiness, readinessLine } = await import('../../api/index.ts');
 
   // What top, ps -e and systemd's messages call it: Node.js 24 would show MainThread.
   nameMainThread('auraison-edge');
@@ -82,6 +88,26 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
   // sim: every timer of ours is unref'd). Without this, node would exit as soon as the loop drained.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   let statusFile: StatusFileWriter | undefined;
+  // What is wrong, as it changes: in systemd's STATUS (systemctl status) and the journal, once per change.
+  const health = new HealthWatch({
+    read: async () =>
+      readinessLine(
+        await checkReadiness({
+          status: daemon.status(),
+          dataDir: daemon.dataDir,
+          freeBytes: async () => ((s) => s.bavail * s.bsize)(await statfs(daemon.dataDir)),
+          minFreeBytes: config.api.ready.min_free_bytes,
+          modelConfigured: config.llm.endpoints.length > 0,
+        }),
+      ),
+    everyMs: HEALTH_CHECK_MS,
+    onChange: (line, before) => {
+      if (stopping || (before === undefined && line === 'ready')) return; // READY said so
+      void systemd.status(line === 'ready' ? 'running' : `running, ${line}`);
+      if (line === 'ready') log.info({ was: before }, 'daemon ready again');
+      else log.warn({ status: line }, 'daemon not ready');
+    },
+  });
   let stopping = false;
   // A SIGHUP during startup waits for the start to finish, then reloads: the file may have changed after
   // it was read, and a reload beside a start would start components twice.
@@ -92,6 +118,7 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
     {
       stop: async () => {
         stopping = true;
+        health.stop(); // no STATUS after STOPPING
         // Not awaited: systemd-notify waits until PID 1 has read the message (up to its 5 s timeout when PID 1
         // is busy), and TimeoutStopSec counts from the SIGTERM. systemd, which sent it, knows already.
         void systemd.stopping();
@@ -128,6 +155,8 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
           if (!stopping) {
             statusFile?.write(); // the outcome, at once: `auraison-edge reload` (systemd's ExecReload) waits on it
             await systemd.ready(status);
+            // READY's STATUS said the reload's outcome: the health line says what is wrong again, if anything is.
+            if (status === 'running') void health.check(true);
           }
         }
       },
@@ -155,6 +184,7 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
     }
     statusFile = startStatusFile(daemon);
     await systemd.ready('running');
+    health.start();
     if (stopping) return await stopped; // a stop signal while READY was being sent
     systemd.startWatchdog(() => {
       const stalled = Object.entries(daemon.status().components).filter(([, h]) => h.alive === false);
@@ -166,6 +196,7 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
     resolveStarted(true);
     return await stopped;
   } finally {
+    health.stop();
     clearInterval(keepAlive);
     removeSignals();
     process.off('unhandledRejection', onUnhandled);

@@ -5,6 +5,7 @@ import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status
 import { printable } from '../../util/index.ts';
 import { type Command, parseCommandArgs } from '../../cli-kit/index.ts';
 import { clientTargetOrOther } from '../daemon-target.ts';
+import { loopsTable } from '../loops-table.ts';
 
 /** A status file not rewritten for three periods belongs to a daemon that is gone (or hung). */
 const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
@@ -150,6 +151,7 @@ export function formatStatus(s: ApiStatus, source: string): string {
     typeof h.details?.url === 'string' ? ` at ${h.details.url}` : '';
   for (const [name, h] of Object.entries(s.components))
     lines.push(`  ${name.padEnd(nw)} ${h.state}${at(h)}${h.reason ? `: ${h.reason}` : ''}`);
+  lines.push(...loopsTable(s.components.control));
   const tw = width(
     s.topics.map((t) => t.topic),
     24,

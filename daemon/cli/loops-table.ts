@@ -1,0 +1,47 @@
+import type { ComponentHealth } from '../lifecycle/index.ts';
+import { printable } from '../util/index.ts';
+
+/** A loop's figures as the control component's health details give them (loops-health.ts). */
+interface LoopFigures {
+  ticks?: number;
+  stale_ticks?: number;
+  observation_errors?: number;
+  missed_deadlines?: number;
+  held_actions?: number;
+  latency_p50_ms?: number | null;
+  latency_p99_ms?: number | null;
+  alive?: boolean;
+  starting?: boolean;
+  blind?: string;
+  fault?: string;
+}
+
+const cell = (v: number | null | undefined) => (typeof v === 'number' ? String(v) : '-');
+
+/**
+ * The `control loops:` lines of `status`: each loop's ticks, stale ticks, refused observations, missed deadlines
+ * and latency, then what is wrong with it (blind, a fault). Empty without control loops.
+ */
+export function loopsTable(control: ComponentHealth | undefined): string[] {
+  const loops = Object.entries((control?.details ?? {}) as Record<string, LoopFigures>);
+  if (loops.length === 0) return [];
+  const nw = Math.max(12, ...loops.map(([name]) => name.length));
+  const head = ['ticks', 'stale', 'refused', 'missed', 'held', 'p50 ms', 'p99 ms'];
+  const lines = ['', 'control loops:', `  ${'loop'.padEnd(nw)} ${head.map((h) => h.padStart(8)).join(' ')}`];
+  for (const [name, l] of loops) {
+    const figures = [
+      l.ticks,
+      l.stale_ticks,
+      l.observation_errors,
+      l.missed_deadlines,
+      l.held_actions,
+      l.latency_p50_ms,
+      l.latency_p99_ms,
+    ];
+    const state = l.starting ? ' starting' : l.alive === false ? ' NOT TICKING' : '';
+    lines.push(`  ${name.padEnd(nw)} ${figures.map((f) => cell(f).padStart(8)).join(' ')}${state}`);
+    if (l.blind) lines.push(`    BLIND, sending its safe action: ${printable(l.blind)}`);
+    if (l.fault) lines.push(`    ${printable(l.fault)}`);
+  }
+  return lines;
+}
