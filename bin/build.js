@@ -7,7 +7,10 @@
 // typebox and yaml: their 700 and 80 small modules took most of a second to resolve at every start of the CLI;
 // and the workspace's own packages (auraison-edge/..., @auraison-edge/central), bundled from this checkout's
 // sources through tsconfig.json's paths, central's chunks loaded only by `auraison-edge central ...`.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+//
+// Nothing is built when no file the last build read has changed since it began (dist/.build-inputs.json, see
+// upToDate): `npm start` and the tests build first. `--force` builds anyway.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -40,10 +43,24 @@ const commands = readdirSync(join(ROOT, 'daemon/cli/commands'))
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
   .map((f) => `daemon/cli/commands/${f}`);
 
+const STAMP = join(OUT, '.build-inputs.json');
+/**
+ * Read by the build without being an input esbuild reports: this script (its entry and worker lists), the paths in
+ * tsconfig.json, the versions of the bundled packages (npm rewrites its hidden lockfile at every install, while the
+ * files it unpacks all carry one fixed mtime).
+ */
+const ALSO_READ = ['bin/build.js', 'tsconfig.json', 'package.json', 'node_modules/.package-lock.json'];
+const entryPoints = ['daemon/cli/main.ts', ...commands, ...WORKERS];
+
 const started = performance.now();
-const { outputFiles } = await build({
+if (!process.argv.includes('--force') && upToDate()) {
+  console.log(`dist/ is up to date (checked in ${Math.round(performance.now() - started)} ms)`);
+  process.exit(0);
+}
+const startedAt = Date.now();
+const { outputFiles, metafile } = await build({
   absWorkingDir: ROOT,
-  entryPoints: ['daemon/cli/main.ts', ...commands, ...WORKERS],
+  entryPoints,
   outdir: OUT,
   outbase: '.',
   bundle: true,
@@ -57,6 +74,7 @@ const { outputFiles } = await build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
   write: false,
+  metafile: true,
   // yaml is CommonJS: its require() of Node's modules needs a require in the ES module it is bundled into.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
@@ -79,8 +97,42 @@ let changed = 0;
 const INDEX = join(OUT, 'daemon/cli/commands.json');
 for (const { path, contents } of outputFiles) writeChanged(path, contents);
 // before the index is read from dist/: a command whose source is gone must not stay in it
-for (const path of listFiles(OUT)) if (!written.has(path) && path !== INDEX && !path.endsWith('.tmp')) rmSync(path);
+const kept = (path) => written.has(path) || path === INDEX || path === STAMP || path.endsWith('.tmp');
+for (const path of listFiles(OUT)) if (!kept(path)) rmSync(path);
 writeChanged(INDEX, await commandIndex());
+writeStamp();
+
+/**
+ * Whether dist/ holds what a build would write now: the last build's stamp is there with the same entry points,
+ * every file it wrote is there, and no file it read has changed (or gone) since that build began. An edit during
+ * a build is newer than its start, so the next build runs.
+ */
+function upToDate() {
+  let stamp;
+  try {
+    stamp = JSON.parse(readFileSync(STAMP, 'utf8'));
+  } catch {
+    return false; // no build yet, or one from before the stamp
+  }
+  if (JSON.stringify(stamp.entryPoints) !== JSON.stringify(entryPoints)) return false;
+  if (!stamp.outputs.every((path) => existsSync(join(ROOT, path)))) return false;
+  return stamp.inputs.every((path) => {
+    try {
+      return statSync(join(ROOT, path)).mtimeMs < stamp.startedAt;
+    } catch {
+      return false; // gone since: a build now would not read it
+    }
+  });
+}
+
+/** What upToDate compares with: the entry points, every file the build read, and every file it wrote. */
+function writeStamp() {
+  const inputs = [...Object.keys(metafile.inputs), ...ALSO_READ.filter((path) => existsSync(join(ROOT, path)))];
+  const outputs = [...written].map((path) => path.slice(ROOT.length));
+  // Not counted as a change: it is rewritten at every build.
+  writeFileSync(`${STAMP}.${process.pid}.tmp`, `${JSON.stringify({ startedAt, entryPoints, inputs, outputs })}\n`);
+  renameSync(`${STAMP}.${process.pid}.tmp`, STAMP);
+}
 
 function writeChanged(path, contents) {
   written.add(path);
