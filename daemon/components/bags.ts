@@ -75,7 +75,8 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         bagsDir: join(ctx.dataDir, 'bags'),
         settings: ctx.config.recorder,
         // Found at call time: the lakehouse may be restarting or disabled, and the recorder carries on.
-        onSplitClosed: (file, bagDir) => ctx.ports.get(PORTS.splitIndexer)?.indexRecordedSplit(file, bagDir),
+        onSplitClosed: (file, bagDir, byStop) =>
+          ctx.ports.get(PORTS.splitIndexer)?.indexRecordedSplit(file, bagDir, byStop),
       });
       ctx.provide(PORTS.recorder, recorder);
       ctx.provide(PORTS.recorderBags, recorder);

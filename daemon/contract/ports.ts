@@ -47,7 +47,11 @@ export interface RecordingActivity {
 
 /** Indexes a split once it is closed (the recorder and the snapshotter tell it). */
 export interface SplitIndexer {
-  indexRecordedSplit(file: string, bagDir: string): void;
+  /**
+   * `byStop`: the recorder closed it as it stopped. When the daemon stops, the lakehouse stops next and leaves that
+   * split to its next start, as it must, without a warning.
+   */
+  indexRecordedSplit(file: string, bagDir: string, byStop?: boolean): void;
 }
 
 /** What the central component offers for bulk sync (central-link/central-link.ts). */

@@ -25,7 +25,7 @@ import { QueryProcess } from './query-process.ts';
 import { RetentionPass } from './retention-pass.ts';
 import type { DiskSpace } from './disk-space.ts';
 import type { RecorderActivity } from './retention.ts';
-import { isIndexJob, SplitIndexer } from './split-indexer.ts';
+import { indexJob, isIndexJob, SplitIndexer } from './split-indexer.ts';
 import { markSegmentsSynced, type SyncFilter } from './sync-files.ts';
 import { registerSyncFiles } from './sync-register.ts';
 
@@ -99,6 +99,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #ticking = false;
   /** Jobs the stop interrupted or left queued: the next start does them. */
   #leftForNextStart: string[] = [];
+  /** The index jobs of splits the recorder's stop closed: a stop of the daemon leaves them, as it must. */
+  #closedByStop = new Set<string>();
   /** Set by start(): from then a query waits for the start's catalog work (a lakehouse never started does not). */
   #started = false;
 
@@ -200,13 +202,20 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     // After this, a free-space check that was waiting on statfs or a split closed late queues nothing: the
     // next start, or the next Lakehouse after a reload, runs its own passes and its start scan indexes what was missed.
     await Promise.all([this.#queue.close((kind) => kind === EVENTS_JOB), this.#queries.close()]);
-    if (this.#leftForNextStart.length > 0) {
-      const left = this.#leftForNextStart.splice(0);
+    const left = this.#leftForNextStart.splice(0);
+    // The split the recorder closed as the daemon stopped is always left: said where asked (info), not warned of
+    // at every Ctrl-C. A warning is for work that was there before the stop.
+    const backlog = left.filter((kind) => !this.#closedByStop.has(kind));
+    if (backlog.length > 0)
       this.#log.warn(
-        { jobs: left.length, first: left[0] },
+        { jobs: left.length, first: backlog[0] },
         `lakehouse: stopped with ${left.length} job(s) interrupted or not run; the next start does them`,
       );
-    }
+    else if (left.length > 0)
+      this.#log.info(
+        { jobs: left.length, first: left[0] },
+        `lakehouse: the split(s) the recorder closed as it stopped are indexed at the next start`,
+      );
   }
 
   /** Journal retention keeps what the events table has not indexed yet (everything, until the first pass). */
@@ -267,8 +276,9 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     return this.#queries.query(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes, signal: this.#stopSignal.signal });
   }
 
-  /** Indexes one closed split of a recorded bag (called by the recorder). */
-  indexRecordedSplit(file: string, bagDir: string): void {
+  /** Indexes one closed split of a recorded bag (called by the recorder; see SplitIndexer for `byStop`). */
+  indexRecordedSplit(file: string, bagDir: string, byStop = false): void {
+    if (byStop) this.#closedByStop.add(indexJob(file));
     this.#splits.index(file, bagDir);
   }
 

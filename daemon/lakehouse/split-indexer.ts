@@ -17,6 +17,11 @@ import type { RecorderActivity } from './retention.ts';
 /** How many recently indexed split paths splitIndexing remembers. */
 const INDEXED_FILES_KEPT = 1000;
 
+/** The lakehouse queue's job that indexes the split `file`. */
+export function indexJob(file: string): string {
+  return `index ${file}`;
+}
+
 /** Whether a job of the lakehouse's queue is a split's index job (which settles its failures itself). */
 export function isIndexJob(kind: string): boolean {
   return kind.startsWith('index ');
@@ -198,7 +203,7 @@ export class SplitIndexer {
 
   #enqueue(file: string, bagDir: string): void {
     this.#queue.add(
-      `index ${file}`,
+      indexJob(file),
       () => this.#indexSplit(file, bagDir),
       () => this.#waitForLock(file, bagDir),
     );
@@ -215,7 +220,7 @@ export class SplitIndexer {
         this.#indexedFiles.delete(this.#indexedFiles.values().next().value!);
       this.catalogFree();
     } catch (error) {
-      if (this.#signal.aborted) return void this.#interrupted(`index ${file}`);
+      if (this.#signal.aborted) return void this.#interrupted(indexJob(file));
       if (error instanceof CatalogLockedError) this.#lock.failed(error.message);
       if (!existsSync(file)) {
         this.#failed.delete(file); // retention deleted it meanwhile: nothing left to index

@@ -36,8 +36,11 @@ export interface RecorderOptions {
   bagsDir: string;
   settings: RecorderSettings;
   io?: SegmentIO;
-  /** Called with each split once it is closed and listed in metadata.yaml (the lakehouse indexes it). */
-  onSplitClosed?: (file: string, bagDir: string) => void;
+  /**
+   * Called with each split once it is closed and listed in metadata.yaml (the lakehouse indexes it); `byStop`: the
+   * recorder's close() closed it.
+   */
+  onSplitClosed?: (file: string, bagDir: string, byStop: boolean) => void;
   /** How often free disk space is checked (and a failed recorder retried), ms. */
   diskCheckMs?: number;
   /**
@@ -92,6 +95,8 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   #counts = new RecordedCounts();
   #pause: RecordingPause;
   #stopServing: (() => void)[] = [];
+  /** Set by close(): the splits closed from then on are closed by the stop. */
+  #stopping = false;
 
   constructor(options: RecorderOptions) {
     const { bagsDir, settings, bus, diskCheckMs, log, definitions, onSplitClosed, io = fsSegmentIO } = options;
@@ -111,7 +116,10 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       now: this.#quietClock,
     });
     this.#quietMs = Math.max(QUIET_TOPIC_MS, split_max_duration_s * 1000);
-    this.#bags = new RecorderBags({ bus, definitions, log, bagsDir, settings, io, onSplitClosed });
+    this.#bags = new RecorderBags({
+      ...{ bus, definitions, log, bagsDir, settings, io },
+      onSplitClosed: onSplitClosed && ((file, bagDir) => onSplitClosed(file, bagDir, this.#stopping)),
+    });
     this.#pause = new RecordingPause({
       log,
       latched: (topic) => bus.topicQos(topic)?.durability === 'transient_local',
@@ -173,6 +181,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   }
 
   async close(): Promise<void> {
+    this.#stopping = true;
     for (const stopServing of this.#stopServing.splice(0)) stopServing();
     clearInterval(this.#flushTimer);
     clearInterval(this.#diskTimer);

@@ -16,7 +16,7 @@ const registry = new DefinitionsRegistry({ distro: 'jazzy' });
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function lakehouse(dataDir: string, lines: { msg: string; jobs?: number }[]) {
+function lakehouse(dataDir: string, lines: { msg: string; jobs?: number; level?: number }[]) {
   const log = pino(
     { level: 'info' },
     { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) },
@@ -40,7 +40,7 @@ describe('the lakehouse stopping with many splits queued to index', () => {
     const { bag, files } = await recordSmallBag(dir.path, registry, 1600);
     expect(files.length).toBeGreaterThanOrEqual(15);
 
-    const lines: { msg: string; jobs?: number }[] = [];
+    const lines: { msg: string; jobs?: number; level?: number }[] = [];
     const first = lakehouse(dir.path, lines);
     await first.start();
     for (const file of files) first.indexRecordedSplit(file, bag);
@@ -50,6 +50,7 @@ describe('the lakehouse stopping with many splits queued to index', () => {
     expect(indexed).toBeLessThan(files.length / 2);
     const left = lines.find((l) => l.msg.includes('job(s) interrupted or not run; the next start does them'));
     expect(left?.jobs).toBeGreaterThanOrEqual(files.length - indexed);
+    expect(left?.level).toBe(40); // a warning: work queued before the stop was dropped
 
     // The next start's scan finds what was left.
     const next = lakehouse(dir.path, []);
