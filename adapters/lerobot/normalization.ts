@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { NormalizationSettings } from '../../daemon/config/index.ts';
 import { parsePythonJson } from './dataset/python-json.ts';
+import type { PolicySpec } from './policy-spec.ts';
 
 /**
  * Resolved statistics of one tensor, ready to apply. LeRobot's conventions: mean_std is (x - mean) / std,
@@ -58,19 +59,22 @@ export function parseNumberList(text: string, what: string): number[] {
   return values;
 }
 
-/** Reads `feature`'s statistics from a LeRobot stats.json ({feature: {mean, std, min, max, ...}}). */
-export function readStatsFile(path: string, feature: string): Record<string, number[]> {
+/**
+ * Reads `feature`'s statistics from a LeRobot stats.json ({feature: {mean, std, min, max, ...}}). `where` is the
+ * normalize key that names the file, so an error names the key to fix (`<where>.stats` or `<where>.feature`).
+ */
+export function readStatsFile(path: string, feature: string, where: string): Record<string, number[]> {
   let stats: unknown;
   try {
     // LeRobot writes it with Python's json: NaN and Infinity as bare tokens.
     stats = parsePythonJson(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new NormalizationError(`cannot read stats file ${path}: ${(error as Error).message}`);
+    throw new NormalizationError(`${where}.stats: cannot read stats file ${path}: ${(error as Error).message}`);
   }
   const entry = (stats as Record<string, unknown>)[feature];
   if (entry === null || typeof entry !== 'object') {
     const known = stats && typeof stats === 'object' ? Object.keys(stats).join(', ') : '';
-    throw new NormalizationError(`stats file ${path} has no feature "${feature}" (it has: ${known})`);
+    throw new NormalizationError(`${where}.feature: stats file ${path} has no feature "${feature}" (it has: ${known})`);
   }
   const out: Record<string, number[]> = {};
   for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
@@ -101,7 +105,7 @@ export function createNormalizer(
   }
   if (stride > 1) return perChannel(createNormalizer(settings, dim, metadata, where), dim, stride);
   const { mode, epsilon } = settings;
-  const fromFile = settings.stats ? readStatsFile(settings.stats, settings.feature ?? 'observation.state') : {};
+  const fromFile = settings.stats ? readStatsFile(settings.stats, settings.feature ?? 'observation.state', where) : {};
   const pick = (key: 'mean' | 'std' | 'min' | 'max'): Float32Array => {
     let values: number[] | undefined = settings[key];
     let origin = `${where}.${key}`;
@@ -156,4 +160,32 @@ export function createNormalizer(
       for (let i = 0; i < v.length; i++) v[i] = ((v[i]! + 1) / 2) * range[i % dim]! + min[i % dim]!;
     },
   };
+}
+
+/**
+ * Every normalizer of a policy, by input and output name, as its runner applies them: an image per channel (its planes,
+ * channels first, or its last dimension), any other tensor per element of its last dimension.
+ */
+export function policyNormalizers(spec: PolicySpec): {
+  normalizers: Map<string, Normalizer>;
+  unnormalizers: Map<string, Normalizer>;
+} {
+  const normalizers = new Map(
+    spec.inputs.map((i) => {
+      const where = `policies.${spec.name}.inputs.${i.name}.normalize`;
+      if (i.image) {
+        const { channels, layout, height, width } = i.image;
+        const stride = layout === 'nchw' ? height * width : 1;
+        return [i.name, createNormalizer(i.normalize, channels, spec.metadata, where, stride)];
+      }
+      return [i.name, createNormalizer(i.normalize, i.shape[i.shape.length - 1] ?? 1, spec.metadata, where)];
+    }),
+  );
+  const unnormalizers = new Map(
+    spec.outputs.map((o) => [
+      o.name,
+      createNormalizer(o.unnormalize, o.dim, spec.metadata, `policies.${spec.name}.outputs.${o.name}.unnormalize`),
+    ]),
+  );
+  return { normalizers, unnormalizers };
 }

@@ -1,5 +1,5 @@
 import type { PolicySettings } from '../../daemon/config/index.ts';
-import { createNormalizer, type Normalizer } from './normalization.ts';
+import { policyNormalizers, type Normalizer } from './normalization.ts';
 import { readOnnxModelInfo } from './onnx-model-file.ts';
 import { openOnnxSession, ort } from './onnx-session.ts';
 import { resolvePolicySpec, type InputSpec, type PolicySpec } from './policy-spec.ts';
@@ -59,30 +59,9 @@ export class PolicyRunner {
   private constructor(spec: PolicySpec, session: ort.InferenceSession) {
     this.spec = spec;
     this.#session = session;
-    this.#normalizers = new Map(
-      spec.inputs.map((i) => {
-        const where = `policies.${spec.name}.inputs.${i.name}.normalize`;
-        // An image is normalized per channel: its planes (channels first) or its last dimension.
-        if (i.image)
-          return [
-            i.name,
-            createNormalizer(
-              i.normalize,
-              i.image.channels,
-              spec.metadata,
-              where,
-              i.image.layout === 'nchw' ? i.image.height * i.image.width : 1,
-            ),
-          ];
-        return [i.name, createNormalizer(i.normalize, i.shape[i.shape.length - 1] ?? 1, spec.metadata, where)];
-      }),
-    );
-    this.#unnormalizers = new Map(
-      spec.outputs.map((o) => [
-        o.name,
-        createNormalizer(o.unnormalize, o.dim, spec.metadata, `policies.${spec.name}.outputs.${o.name}.unnormalize`),
-      ]),
-    );
+    const { normalizers, unnormalizers } = policyNormalizers(spec);
+    this.#normalizers = normalizers;
+    this.#unnormalizers = unnormalizers;
     this.#known = new Set(spec.inputs.map((i) => i.name));
     this.#inputBuffers = new Map(
       spec.inputs.map((i) => [i.name, i.dtype === 'uint8' ? new Uint8Array(i.size) : new Float32Array(i.size)]),

@@ -2,12 +2,37 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { checkConfigText, ConfigError, defaultConfig, loadConfigFile, type LoadedConfig } from '../config/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import type { ValidationIssue } from '../util/index.ts';
 
 /** The config a command runs with: `--config FILE`, else $AURAISON_EDGE_CONFIG, else the embedded default. */
 export function resolveConfig(file: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig {
   const path = file ?? env.AURAISON_EDGE_CONFIG;
   if (path) return loadConfigFile(path, env);
   return { config: defaultConfig(), file: undefined };
+}
+
+/**
+ * The config `run` starts: resolveConfig's, refused (ConfigError, exit 2) where a component would refuse it on every
+ * start (startIssues), before anything starts, rather than a component the supervisor retries for ever.
+ */
+export async function resolveRunConfig(file: string | undefined, env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
+  const loaded = resolveConfig(file, env);
+  const issues = await startIssues(loaded.config);
+  if (issues.length > 0) throw new ConfigError(loaded.file ? basename(loaded.file) : '<default config>', issues);
+  return loaded;
+}
+
+/**
+ * What the components would refuse on every start of a valid config: a policy's model missing, unreadable or not
+ * fitting its manifest, statistics a stats file lacks, a loop its policy cannot run. Each names its key path.
+ * `config check` reports them and `run` refuses them.
+ */
+export async function startIssues(config: EdgeConfig): Promise<ValidationIssue[]> {
+  // No policy, no model to read: not even the component registry is loaded (a loop needs a policy to be valid).
+  if (Object.keys(config.policies).length === 0) return [];
+  const { system1StartIssues } = await import('../components/index.ts');
+  return system1StartIssues(config);
 }
 
 /**

@@ -64,3 +64,4 @@ export {
   loadTurtlebotMaze,
   loadVllm,
 } from './loaders.ts';
+export { system1StartIssues } from './system1.ts';

@@ -1,5 +1,6 @@
 import { modelFingerprint } from '../../adapters/lerobot/onnx-model-file.ts';
 import type { EdgeConfig } from '../config/index.ts';
+import type { ValidationIssue } from '../util/index.ts';
 import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
 import { AGENT_PORTS } from '../agent/services.ts';
 
@@ -50,3 +51,13 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     },
   }),
 ];
+
+/**
+ * What the policies and control components would refuse on every start (a model missing or not fitting its manifest,
+ * a loop its policy cannot run), found before either starts; the checks load only for a config that runs one of them.
+ */
+export async function system1StartIssues(config: EdgeConfig): Promise<ValidationIssue[]> {
+  if (!SYSTEM1_COMPONENTS.some((spec) => spec.enabled(config))) return [];
+  const { policyStartIssues } = await import('../../adapters/lerobot/policy-check.ts');
+  return policyStartIssues(config);
+}

@@ -1,4 +1,5 @@
 import type { LoopSettings } from '../../../daemon/config/index.ts';
+import { compileCommand, type CommandBuilder } from '../action-command.ts';
 import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../policy-spec.ts';
 import type { ImageInputSpec } from '../vision/image-input.ts';
 import type { FrameSlotShape } from '../vision/frame-slot.ts';
@@ -141,4 +142,10 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
       `${at}.safe_action must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(safe)}`,
     );
   return { output, chunkSize: k, mode, slots, images, topics, safeAction };
+}
+
+/** What turns the loop's actions into its command message; undefined for an action output with no command. */
+export function compileLoopCommand(policyName: string, plan: LoopPlan): CommandBuilder | undefined {
+  const { command, dim, name } = plan.output;
+  return command ? compileCommand(command, dim, `policies.${policyName}.outputs.${name}.command`) : undefined;
 }

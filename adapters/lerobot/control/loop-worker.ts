@@ -3,14 +3,14 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ActionChunker, type ActionSource } from '../action-chunker.ts';
 import { TemporalEnsembler } from '../temporal-ensembler.ts';
-import { compileCommand, type CommandBuilder } from '../action-command.ts';
+import type { CommandBuilder } from '../action-command.ts';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { PolicyRunner, type PolicyInputs } from '../policy-runner.ts';
 import { resolvePolicySpec, type PolicySpec } from '../policy-spec.ts';
 import type { Twist } from '../../../daemon/policy/index.ts';
 import { ZERO_TWIST } from '../../../daemon/policy/index.ts';
 import { isFiniteAction, velocityFrame } from './command-safety.ts';
-import { planLoop, type LoopPlan } from './loop-plan.ts';
+import { compileLoopCommand, planLoop, type LoopPlan } from './loop-plan.ts';
 import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
 import { LoopReports } from './loop-reports.ts';
 import { LoopState } from './loop-state.ts';
@@ -71,10 +71,7 @@ async function setup(): Promise<Setup> {
     await setNonBlocking(data.commandFd);
     commandPipe = new CommandRecordWriter(data.commandFd, plan.output.dim);
   }
-  const command = plan.output.command;
-  const build = command
-    ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`)
-    : undefined;
+  const build = compileLoopCommand(data.policyName, plan);
   if (plan.mode !== 'async')
     return { spec, plan, inference: { runner: await PolicyRunner.open(data.policyName, data.policy) }, build };
   // The main thread loaded the session in the inference thread before it started this one.

@@ -4,6 +4,7 @@ import { formatIssue } from '../../util/index.ts';
 import { checkConfigFile, ConfigError, defaultConfig, type ConfigCheck } from '../../config/index.ts';
 import { restoreTemplates } from '../../config/index.ts';
 import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
+import { startIssues } from '../config-option.ts';
 
 export const command: Command = {
   name: 'config',
@@ -12,10 +13,13 @@ export const command: Command = {
        auraison-edge config show [--config FILE] [--json]
 
 check  validates the config as \`run\` does, without starting anything: the schema (unknown keys, types,
-       ranges), \${ENV} references, and the checks across keys (api.port and foxglove.port, api.host
+       ranges), \${ENV} references, the checks across keys (api.port and foxglove.port, api.host
        off loopback without api.token, foxglove.host without allow_remote, policy clip bounds, control
-       loops): what \`run\` and a reload refuse, with the same message. Every problem is printed, one per
-       line in the order of the file:
+       loops): what \`run\` and a reload refuse, with the same message. Then each policy that is served
+       or runs in a loop, read as its start reads it, without a session: its ONNX model's inputs and
+       outputs against the manifest (names, sizes, images), its stats files, its loops. \`run\` refuses
+       those too; a reload does not (it restarts the component, which fails and says why). Every problem
+       is printed, one per line in the order of the file:
          edge.yaml: sim.speed: expected number >= 0.01, got "fast"
        --json prints {"file", "valid", "problems": [{"path", "message", "line"?, "column"?}]}.
 show   prints the config in effect, every default filled in, as YAML (or JSON with --json). A value
@@ -43,6 +47,7 @@ Exit codes: 0 valid, 2 invalid config (or bad usage).
       ? checkConfigFile(resolve(io.cwd, path), io.env)
       : { ...embedded(), file: undefined, name: '<default config>' };
     if (action === 'check') {
+      if (config) issues.push(...(await startIssues(config)));
       if (values.json)
         io.stdout(`${JSON.stringify({ file: file ?? null, valid: issues.length === 0, problems: issues })}\n`);
       else if (issues.length === 0) io.stdout(`${name}: valid\n`);

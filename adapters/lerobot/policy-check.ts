@@ -1,0 +1,61 @@
+import type { EdgeConfig } from '../../daemon/config/index.ts';
+import type { ValidationIssue } from '../../daemon/util/index.ts';
+import { compileLoopCommand, planLoop } from './control/loop-plan.ts';
+import { policyNormalizers } from './normalization.ts';
+import { readOnnxModelInfo } from './onnx-model-file.ts';
+import { resolvePolicySpec, type PolicySpec } from './policy-spec.ts';
+
+/**
+ * What starting the policies and control components would refuse, found without starting them, so a config that can
+ * never run is a config error (exit 2) and not a component the supervisor retries for ever. Each policy a component
+ * loads (served, or run by a loop) goes through what PolicyRunner.open does short of the session: its model's graph
+ * read, its manifest resolved against it, its normalization statistics read; each loop is planned on its policy and
+ * its command compiled, as its worker does. Every issue names the key to fix; a policy's first problem hides the rest
+ * of it, as at its start.
+ */
+export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control'>): ValidationIssue[] {
+  const { policies, control } = config;
+  const loops = Object.entries(control.loops);
+  const loaded = new Set([
+    ...Object.entries(policies)
+      .filter(([, p]) => p.serve)
+      .map(([name]) => name),
+    ...loops.map(([, loop]) => loop.policy),
+  ]);
+  const issues: ValidationIssue[] = [];
+  const specs = new Map<string, PolicySpec>();
+  for (const name of loaded) {
+    const settings = policies[name];
+    if (!settings) continue; // a loop's policy that is not there: system1Issues names it
+    try {
+      const spec = resolvePolicySpec(name, settings, readOnnxModelInfo(settings.model));
+      policyNormalizers(spec);
+      specs.set(name, spec);
+    } catch (error) {
+      issues.push(keyedIssue(error, `policies.${name}.model`));
+    }
+  }
+  for (const [name, loop] of loops) {
+    const spec = specs.get(loop.policy);
+    if (!spec) continue; // its policy's own issue says why
+    try {
+      compileLoopCommand(loop.policy, planLoop(name, loop, spec));
+    } catch (error) {
+      issues.push(keyedIssue(error, `control.loops.${name}`));
+    }
+  }
+  return issues;
+}
+
+/** A config key path leading a start's error (`policies.p.inputs.obs: ...`, `control.loops.l.safe_action has ...`). */
+const KEY_FIRST = /^((?:policies|control)\.\S+?):?\s([\s\S]*)$/;
+
+/**
+ * An error of a start as a config issue: the components' errors lead with the key they are about, which becomes its
+ * path; one about no key (the model file's reader's) is put at `otherwise`.
+ */
+function keyedIssue(error: unknown, otherwise: string): ValidationIssue {
+  const message = error instanceof Error ? error.message : String(error);
+  const keyed = KEY_FIRST.exec(message);
+  return keyed ? { path: keyed[1]!, message: keyed[2]! } : { path: otherwise, message };
+}
