@@ -51,7 +51,7 @@ lakehouse: {enabled: true, events_flush_s: 10}
 retention: {enabled: true, max_bytes: 41943040, check_interval_s: 10}
 policies:
   avoid:
-    model: sim/turtlebot-maze/policy/avoid.onnx
+    model: ${ROOT}/sim/turtlebot-maze/policy/avoid.onnx
     serve: true
     inputs: {scan: {sources: [{topic: /scan, field: ranges, clip: [0, 3.5]}]}}
     outputs: {cmd: {command: {topic: /cmd_vel, type: geometry_msgs/msg/Twist, fields: [linear.x, angular.z]}}}
