@@ -19,6 +19,11 @@ export interface CommandIO {
   env: NodeJS.ProcessEnv;
   cwd: string;
   /**
+   * How a user runs this CLI again, as a shell command (`auraison-edge`, or `node bin/auraison-edge.js` in a checkout):
+   * the commands it prints to try next start with it. `auraison-edge` where not given.
+   */
+  self?: string;
+  /**
    * True where the command is the process's own (the CLI's entry), so it may change what is process-wide, such as
    * every thread's scheduling; not where a caller runs it inside a process of its own (a test, a tool).
    */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { didYouMean, errorText, printable } from '../util/index.ts';
 import { UsageError, type Command, type CommandIO } from '../cli-kit/index.ts';
 import { printForms, subcommandHelp, usageForms } from './help-text.ts';
+import { selfCommand } from './shell-command.ts';
 import { PACKAGE_ROOT } from '../util/index.ts';
 
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'commands');
@@ -179,6 +180,7 @@ function defaultIO(): CommandIO {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     cwd: process.cwd(),
+    self: selfCommand(process.argv[1], process.cwd(), process.env),
     ownsProcess: true,
   };
 }

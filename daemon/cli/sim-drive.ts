@@ -136,7 +136,7 @@ async function driveStarted(
           .map(([t, n]) => `${t} ${n}`)
           .join(', ')}`,
         ...failedLines(summary.failed_components),
-        ...recordingLines(bags, daemon.config, io.cwd),
+        ...recordingLines(bags, daemon.config, io),
         '',
       ].join('\n'),
     );

@@ -22,17 +22,20 @@ export interface StayState {
 
 const xy = (p: Point2D) => `'{"x": ${p.x.toFixed(2)}, "y": ${p.y.toFixed(2)}}'`;
 
-/** The lines printed before staying: that it runs on, and the commands a second shell can try on it. */
-export function stayLines({ goal, reached, latched, page }: StayState): string[] {
+/**
+ * The lines printed before staying: that it runs on, and the commands a second shell can try on it, each starting
+ * with `self` (CommandIO.self), so that they run as printed.
+ */
+export function stayLines({ goal, reached, latched, page }: StayState, self: string): string[] {
   const next = reached ? { x: 0.55, y: 0.55 } : goal;
   const where = reached ? 'back to the start' : 'on to the goal';
   return [
     `the daemon and the sim run on until Ctrl-C${page ? ` (status page: ${page}/)` : ''}; from another shell in this directory:`,
     ...(latched
-      ? ['  auraison-edge stop --release     # the stop is latched: release it (nothing moves until an intent asks)']
-      : ['  auraison-edge stop               # stops the robot; the sim runs on, and the stop holds until released']),
-    `  auraison-edge intent navigate_to --params ${xy(next)} --wait   # drive ${where}`,
-    '  auraison-edge status             # components, readiness, topics',
+      ? [`  ${self} stop --release     # the stop is latched: release it (nothing moves until an intent asks)`]
+      : [`  ${self} stop               # stops the robot; the sim runs on, and the stop holds until released`]),
+    `  ${self} intent navigate_to --params ${xy(next)} --wait   # drive ${where}`,
+    `  ${self} status             # components, readiness, topics`,
     '',
   ];
 }
@@ -74,7 +77,7 @@ export function interruptions(io: Pick<CommandIO, 'stderr'>): Interruptions {
 
 /** Prints what to try and waits for Ctrl-C (`interrupted`); the daemon is stopped by the caller after. */
 export async function stay(state: StayState, io: CommandIO, json: boolean, interrupted: AbortSignal): Promise<void> {
-  if (!json) io.stdout(stayLines(state).join('\n'));
+  if (!json) io.stdout(stayLines(state, io.self ?? 'auraison-edge').join('\n'));
   if (!interrupted.aborted)
     await new Promise((resolve) => interrupted.addEventListener('abort', resolve, { once: true }));
   if (!json) io.stdout('interrupted: stopping the daemon\n');

@@ -1,6 +1,8 @@
+import type { CommandIO } from '../cli-kit/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import { PORTS, type Ports } from '../contract/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
+import { shellWord } from './shell-command.ts';
 
 // What the sim's main job reports at its start and in its summary: where to watch, what the bus carried, where the
 // drive was recorded and what to try on it.
@@ -62,15 +64,17 @@ export function recordedBags(daemon: { ports: Ports }): string[] {
   return [...(daemon.ports.get(PORTS.recorderBags)?.bags ?? [])];
 }
 
-/** Where the drive was recorded, and what to try on it. */
-export function recordingLines(bags: string[], config: EdgeConfig, cwd: string): string[] {
+/** Where the drive was recorded, and what to try on it (commands as `self` runs them, see CommandIO.self). */
+export function recordingLines(
+  bags: string[],
+  config: EdgeConfig,
+  { cwd, self = 'auraison-edge' }: Pick<CommandIO, 'cwd' | 'self'>,
+): string[] {
   if (bags.length === 0) return [];
   const shown = bags.map((b) => (b.startsWith(`${cwd}/`) ? b.slice(cwd.length + 1) : b));
   const tries = [
-    ...(config.lakehouse.enabled
-      ? [`auraison-edge query 'SELECT count(*), max("pose.pose.position.x") FROM "/odom"'`]
-      : []),
-    `auraison-edge bag info ${shown[shown.length - 1]}`,
+    ...(config.lakehouse.enabled ? [`${self} query 'SELECT count(*), max("pose.pose.position.x") FROM "/odom"'`] : []),
+    `${self} bag info ${shellWord(shown[shown.length - 1]!)}`,
   ];
   return [
     `  recorded: ${shown.join(', ')}${config.lakehouse.enabled ? ' (indexed in the lakehouse)' : ''}`,

@@ -108,7 +108,7 @@ async function wanderStarted(
   if (json) io.stdout(`${JSON.stringify({ ...summary, bags })}\n`);
   else {
     const head = `${ended}drove ${summary.distance_m} m in ${summary.time_s} s (sim time), collisions ${summary.collisions}, dropped messages ${summary.dropped}`;
-    const tail = [...failedLines(summary.failed_components), ...recordingLines(bags, daemon.config, io.cwd)];
+    const tail = [...failedLines(summary.failed_components), ...recordingLines(bags, daemon.config, io)];
     io.stdout(`${[head, ...lines.map((l) => `  ${l}`), ...tail].join('\n')}\n`);
   }
   return ok ? 0 : 1;

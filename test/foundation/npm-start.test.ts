@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, tempDir } from '../helpers/cli.ts';
+import { ROOT, runCli, runShellLine, tempDir } from '../helpers/cli.ts';
 import { closedPortPair } from '../helpers/closed-port.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -49,6 +49,16 @@ describe('npm start', () => {
         120_000,
       );
       expect(run.out.stdout).toContain('reached the goal');
+      // The commands it says to try run as printed, from the checkout, with no auraison-edge on the PATH.
+      const tries = run.out.stdout.split('\n').filter((l) => /^ {2}(try: {6}| {10})?node /.test(l));
+      expect(tries.map((l) => /node \S+ (\w+)/.exec(l)![1])).toEqual(['query', 'bag', 'stop', 'intent', 'status']);
+      for (const line of tries.filter((l) => / (query|status) /.test(l))) {
+        const tried = await runShellLine(line.replace(/^ *(try:)? */, ''), {
+          cwd: ROOT,
+          env: { AURAISON_EDGE_CONFIG: config },
+        });
+        expect(tried.code, `${line}\n${tried.stderr}`).toBe(0);
+      }
       process.kill(-run.child.pid!, 'SIGINT');
       expect(await run.ended, run.out.stderr).toEqual({ code: 0, signal: null });
       // npm waited for the daemon's stop, and says no script failed

@@ -1,9 +1,10 @@
 // `sim --stay` (npm start) on a data dir whose stop is still latched from an earlier run: it does not drive, and the
-// next steps it prints (the release, then the intent) drive the robot as written, with no other call in between.
+// next steps it prints (the release, then the intent) drive the robot as written, run by bash with no other call in
+// between and no auraison-edge on the PATH.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { runCli, startCli, tempDir } from '../helpers/cli.ts';
+import { runCli, runShellLine, startCli, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('sim-stay-latched-');
 const config = join(work.path, 'edge.yaml');
@@ -31,14 +32,15 @@ describe('sim --stay with a stop latched from an earlier run', () => {
     try {
       await second.staying();
       expect(second.out.stdout).toMatch(/^not driving: the robot is stopped: latched by/);
-      const release = /^ {2}auraison-edge (stop --release)\b/m.exec(second.out.stdout);
-      const intent = /^ {2}auraison-edge intent navigate_to --params '([^']+)' --wait/m.exec(second.out.stdout);
+      const release = /^ {2}(node \S+ stop --release) +#/m.exec(second.out.stdout);
+      const intent = /^ {2}(node \S+ intent navigate_to --params '[^']+' --wait) +#/m.exec(second.out.stdout);
       expect(release, second.out.stdout).not.toBeNull();
       expect(intent, second.out.stdout).not.toBeNull();
 
-      const released = await cli(['stop', '--release']);
+      const shell = (line: string) => runShellLine(line, { cwd: work.path, env });
+      const released = await shell(release![1]!);
       expect(released.code, released.stderr).toBe(0);
-      const driven = await cli(['intent', 'navigate_to', '--params', intent![1]!, '--wait']);
+      const driven = await shell(intent![1]!);
       expect(driven.code, `${driven.stdout}\n${driven.stderr}`).toBe(0);
       expect(driven.stdout).toContain('"reached":true');
     } finally {

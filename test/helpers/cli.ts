@@ -82,6 +82,31 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
   return { child, out, ended, printed };
 }
 
+/**
+ * Runs a command line the CLI or a doc prints, as written, in bash in `cwd`, with nothing on PATH but this Node.js
+ * and the system's directories: no node_modules/.bin (npm test puts it there), so no `auraison-edge` of its own.
+ */
+export function runShellLine(line: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  const { cwd, env = {} } = options;
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', line], {
+      cwd,
+      env: {
+        ...process.env,
+        ...env,
+        PATH: [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
 /** A fresh temporary directory, removed by the returned cleanup function. */
 export function tempDir(prefix = 'auraison-edge-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError, loadConfigFile, resolveDataDir } from '../../config/index.ts';
 import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { serviceSecrets } from '../service-secrets.ts';
+import { shellWord } from '../shell-command.ts';
 
 export const command: Command = {
   name: 'install-service',
@@ -156,11 +157,6 @@ function lookUpAccount(name: string): { uid: number; gid: number; group: string 
   };
   const [uid, gid, group] = [id('-u'), id('-g'), id('-gn')];
   return uid && gid && group ? { uid: Number(uid), gid: Number(gid), group } : undefined;
-}
-
-/** A path as a shell word, for a command the user copies: quoted only when it has to be. */
-function shellWord(path: string): string {
-  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 /** Where a path lies under /tmp or /var/tmp, which one; undefined elsewhere. */
