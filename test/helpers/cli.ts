@@ -83,9 +83,12 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
 }
 
 /**
- * Runs a command line the CLI or a doc prints, as written, in bash in `cwd`, with nothing on PATH but this Node.js
- * and the system's directories: no node_modules/.bin (npm test puts it there), so no `auraison-edge` of its own.
+ * The PATH of a user's shell in a fresh checkout: this Node.js and the system's directories, no node_modules/.bin (npm
+ * test puts it there), so no `auraison-edge` of its own.
  */
+export const USER_PATH = [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
+
+/** Runs a command line the CLI or a doc prints, as written, in bash in `cwd`, with USER_PATH. */
 export function runShellLine(line: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
   const { cwd, env = {} } = options;
   return new Promise((resolve, reject) => {
@@ -94,7 +97,7 @@ export function runShellLine(line: string, options: { cwd: string; env?: NodeJS.
       env: {
         ...process.env,
         ...env,
-        PATH: [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
+        PATH: USER_PATH,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,131 +1,135 @@
-// docs/vision.md as written, step by step: the sim's drive recorded with its camera, the dataset exported with video,
-// LeRobot 0.6.1 loading it and decoding its frames, an ACT sized by it exported to ONNX (lerobot_act.py, as the page
-// runs it), and the page's act.yaml run in a daemon: the loop drives the robot from the camera and the odometry, and
-// the operator's stop holds it at zero. The CLI steps run through the CLI; the daemon of step 5 runs in this process
-// so the test can watch /cmd_vel.
-import { readFileSync, writeFileSync } from 'node:fs';
+// docs/vision.md as written: each of its command blocks run by bash, in order, from the checkout into the folder the
+// page puts the user in (a temporary one here for its /tmp/walk), with no auraison-edge on the PATH: the sim's drive
+// recorded with its camera, the dataset exported with video, LeRobot 0.6.1 loading it and decoding its frames, an ACT
+// sized by it exported to ONNX, the page's act.yaml run in a daemon, and the second shell's commands on it: the loop
+// drives the robot from the camera and the odometry, and the operator's stop holds it at zero.
+// Two changes, the machine's and not the page's: act.yaml gets free ports (another daemon there would answer on 7400),
+// and $PY is the LeRobot this machine's test/peers/install put in its cache.
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { loadConfigFile } from '../../daemon/config/load.ts';
-import { Daemon } from '../../daemon/daemon.ts';
-import { ROOT, runCli, tempDir } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/wait.ts';
-import { lerobotPython, runPeer } from '../peers/index.ts';
-import { exportActFromDataset } from '../system1/act-peer.ts';
+import { parseAllDocuments } from 'yaml';
+import { ROOT, runShellLine, tempDir, USER_PATH } from '../helpers/cli.ts';
 import { needFfmpeg } from '../helpers/ffmpeg.ts';
+import { waitFor, waitForValue } from '../helpers/wait.ts';
+import { lerobotPython } from '../peers/index.ts';
 
 const work = tempDir('vision-walkthrough-');
-afterAll(() => work.cleanup());
+const shells: { kill: (signal: NodeJS.Signals) => void }[] = [];
+afterAll(() => {
+  for (const shell of shells) shell.kill('SIGKILL');
+  work.cleanup();
+});
 
 const page = readFileSync(join(ROOT, 'docs', 'vision.md'), 'utf8');
+const blocks = [...page.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+const WALK = '/tmp/walk';
 
-/** The page's act.yaml (step 5), as its heredoc writes it. */
-function actYaml(): string {
-  const found = /cat > act\.yaml <<'YAML'\n([\s\S]*?)\nYAML\n/.exec(page);
-  expect(found, 'docs/vision.md writes act.yaml').not.toBeNull();
-  return found![1]!;
+/** The page's first block, as a shell in the checkout runs it, into this test's folder; then this machine's $PY. */
+function setup(): string {
+  const first = blocks[0]!;
+  expect(first).toContain(`mkdir -p ${WALK} && cd ${WALK}`);
+  return `set -e\n${first.replaceAll(WALK, work.path)}PY=${lerobotPython()}\n`;
+}
+
+const env = { HF_HUB_OFFLINE: '1' };
+/** The page's commands after its setup, in one shell started in the checkout. */
+const run = (commands: string) => runShellLine(`${setup()}${commands}`, { cwd: ROOT, env });
+
+/** The same, left running in a process group of its own (the daemon, topic echo), until `kill`. */
+function start(commands: string) {
+  const child = spawn('bash', ['-c', `${setup()}${commands}`], {
+    cwd: ROOT,
+    detached: true,
+    env: { ...process.env, ...env, PATH: USER_PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const shell = {
+    out,
+    kill: (signal: NodeJS.Signals) => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, signal);
+    },
+    ended: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))),
+  };
+  shells.push(shell);
+  return shell;
+}
+
+/** The Twists topic echo has printed so far. */
+function twists(echoed: string): { x: number; z: number }[] {
+  return parseAllDocuments(echoed)
+    .map((d) => d.toJS() as { linear?: { x: number }; angular?: { z: number } } | null)
+    .filter((t) => t?.linear && t.angular)
+    .map((t) => ({ x: t!.linear!.x, z: t!.angular!.z }));
 }
 
 describe('docs/vision.md, the vision walkthrough', () => {
   it(
-    'records the camera, exports video, LeRobot loads it, ACT exported from it drives the sim',
+    'records the camera, exports video, LeRobot loads it, ACT exported from it drives the sim, the stop holds it',
     { timeout: 600_000 },
     async () => {
       needFfmpeg();
-      // The sim's own ports would be the machine's: this run takes free ones, as the README tour's test does.
-      const base = join(work.path, 'edge.yaml');
-      writeFileSync(base, 'sim: {enabled: true}\nrecorder: {enabled: true}\napi: {port: 0}\nfoxglove: {port: 0}\n');
-      const env = { AURAISON_EDGE_CONFIG: base };
-      const cli = (args: string[]) => runCli(args, { cwd: work.path, env, timeoutMs: 240_000 });
+      const [, drive, exported, loaded, act, daemon, watch] = blocks;
+      expect(blocks).toHaveLength(7);
 
-      // 1. Drive and record (shorter than the page's 20 s).
-      const drive = await cli(['sim', 'turtlebot-maze', '--duration', '6', '--speed', '1']);
-      expect(drive.stdout).toMatch(/\/camera\/image_raw \d+/);
-      expect(drive.stdout).toMatch(/recorded: /);
+      // 1. Drive and record: it reaches the goal, as the page says.
+      const driven = await run(drive!);
+      expect(driven.code, driven.stderr).toBe(0);
+      expect(driven.stdout).toMatch(/^reached the goal in 1\d(\.\d+)? s/m);
+      expect(driven.stdout).toMatch(/\/camera\/image_raw \d+/);
 
-      // 2. Export: the page's query and export.
-      expect(page).toContain(
-        `auraison-edge query 'SELECT min(log_time)::VARCHAR, max(log_time)::VARCHAR FROM "/cmd_vel"' --csv`,
-      );
-      const span = await cli([
-        'query',
-        'SELECT min(log_time)::VARCHAR, max(log_time)::VARCHAR FROM "/cmd_vel"',
-        '--csv',
-      ]);
-      expect(span.code, span.stderr).toBe(0);
-      const window = span.stdout.trim().split('\n').at(-1)!;
-      const features = [
-        'observation.images.front=/camera/image_raw',
-        'observation.state=/odom:twist.twist.linear.x,twist.twist.angular.z',
-        'action=/cmd_vel:linear.x,angular.z',
-      ];
-      for (const f of features) expect(page).toContain(`--feature ${f}`);
-      const exported = await cli([
-        'lerobot',
-        'export',
-        'ds',
-        '--fps',
-        '15',
-        '--window',
-        window,
-        ...features.flatMap((f) => ['--feature', f]),
-      ]);
-      expect(exported.code, exported.stderr).toBe(0);
-      const inspected = await cli(['lerobot', 'inspect', 'ds', '--decode']);
-      expect(inspected.code, inspected.stderr).toBe(0);
-
-      // 3. LeRobot loads it and decodes its frames.
-      const loaded = await runPeer(lerobotPython(), [
-        '-c',
-        "import os; os.environ['HF_HUB_OFFLINE'] = '1'\n" +
-          'from lerobot.datasets.lerobot_dataset import LeRobotDataset as D\n' +
-          `d = D('local/walk', root=${JSON.stringify(join(work.path, 'ds'))})\n` +
-          "print(d.num_frames, d.fps, *d[d.num_frames - 1]['observation.images.front'].shape)",
-      ]);
-      const [frames, fps, c, h, w] = loaded.trim().split('\n').at(-1)!.split(' ').map(Number);
-      expect([fps, c, h, w]).toEqual([15, 3, 96, 128]);
-      expect(frames).toBeGreaterThan(60);
+      // 2. Export and inspect; 3. LeRobot loads it and decodes its frames.
+      const dataset = await run(`${exported!}${loaded!}`);
+      expect(dataset.code, dataset.stderr).toBe(0);
+      expect(dataset.stdout).toMatch(/^ {2}observation\.images\.front +decoded: \d+ frames/m);
+      // LeRobot's frame count, fps and first frame's shape (channels first)
+      const [, frames] = /^(\d+) 15 torch\.Size\(\[3, 96, 128\]\)$/m.exec(dataset.stdout) ?? [];
+      expect(Number(frames), dataset.stdout).toBeGreaterThan(200); // 17 s at 15 fps
 
       // 4. ACT sized by the dataset, as ONNX.
-      expect(page).toContain('lerobot_act.py export act --dataset ds --chunk 20 --small');
-      const act = await exportActFromDataset(join(work.path, 'act'), join(work.path, 'ds'), 20);
-      expect(act.inputs.map((i) => i.shape)).toEqual([
-        [1, 2],
-        [1, 3, 96, 128],
-      ]);
+      const exportedAct = await run(act!);
+      expect(exportedAct.code, exportedAct.stderr).toBe(0);
 
-      // 5. The page's act.yaml in a daemon; 6. its commands on /cmd_vel, then the stop.
-      const file = join(work.path, 'act.yaml');
-      const yaml = `${actYaml()}\napi: {port: 0}\nfoxglove: {enabled: false}\nlog: {level: warn}\n`;
-      writeFileSync(file, yaml);
-      const daemon = new Daemon({
-        config: loadConfigFile(file).config,
-        log: pino({ level: 'silent' }),
-        cwd: work.path,
-      });
-      const codec = new MessageCodec(daemon.definitions);
-      const twists: { x: number; z: number }[] = [];
-      daemon.bus.subscribe({
-        name: 'test',
-        topic: '/cmd_vel',
-        handler: (m) => {
-          const t = codec.decode<{ linear: { x: number }; angular: { z: number } }>(m.type, m.data);
-          twists.push({ x: t.linear.x, z: t.angular.z });
-        },
-      });
-      await daemon.start();
-      try {
-        await waitFor(() => twists.filter((t) => t.x !== 0 || t.z !== 0).length >= 15, 'the policy driving', 120_000);
-        // Behind the safety frame: policy.velocity's default limits.
-        for (const t of twists) {
-          expect(Math.abs(t.x)).toBeLessThanOrEqual(0.22 + 1e-9);
-          expect(Math.abs(t.z)).toBeLessThanOrEqual(2.84 + 1e-9);
-        }
-      } finally {
-        await daemon.stop();
+      // 5. The page's act.yaml in a daemon, on free ports.
+      const runLine = 'auraison-edge run --config act.yaml';
+      expect(daemon!.trimEnd().endsWith(runLine)).toBe(true);
+      const written = await run(daemon!.trimEnd().slice(0, -runLine.length));
+      expect(written.code, written.stderr).toBe(0);
+      appendFileSync(join(work.path, 'act.yaml'), 'api: {port: 0}\nfoxglove: {port: 0}\n');
+      const running = start(runLine);
+
+      // 6. From a second shell: the Twists the loop sends, within policy.velocity's limits; its status; the stop.
+      const [echo, status, stop] = watch!.split('\n').filter((l) => l.trim() !== '');
+      await waitForValue(
+        async () => (await run(status!)).code === 0,
+        `the daemon to run\n${running.out.stderr}`,
+        120_000,
+      );
+      const echoed = start(echo!);
+      const moving = () => twists(echoed.out.stdout).filter((t) => t.x !== 0 || t.z !== 0);
+      await waitFor(() => moving().length >= 15, `the policy driving\n${echoed.out.stderr}`, 120_000);
+      for (const t of twists(echoed.out.stdout)) {
+        expect(Math.abs(t.x)).toBeLessThanOrEqual(0.22 + 1e-9);
+        expect(Math.abs(t.z)).toBeLessThanOrEqual(2.84 + 1e-9);
       }
+      const shown = await run(status!);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toContain('act');
+      const stopped = await run(stop!);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      const after = twists(echoed.out.stdout).length;
+      await new Promise((r) => setTimeout(r, 1000));
+      const since = twists(echoed.out.stdout).slice(after);
+      expect(since.every((t) => t.x === 0 && t.z === 0)).toBe(true);
+      expect(twists(echoed.out.stdout).at(-1)).toEqual({ x: 0, z: 0 });
+
+      echoed.kill('SIGINT');
+      running.kill('SIGINT');
+      expect(await running.ended).toBe(0);
     },
   );
 });
