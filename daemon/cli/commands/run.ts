@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { deferSighup, installSignalHandlers } from '../../lifecycle/index.ts';
 import type { StatusFileWriter } from '../../status/index.ts';
 import { type Command, type CommandIO, parseCommandArgs } from '../../cli-kit/index.ts';
-import { resolveConfig } from '../config-option.ts';
+import { resolveRunConfig } from '../config-option.ts';
 
 /** How often the daemon's health line is read for systemd's STATUS and the journal. */
 const HEALTH_CHECK_MS = 2000;
@@ -62,7 +62,7 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
 
 /** The daemon from start to stop; `takeOverSighup` ends run's SIGHUP guard and says whether one came. */
 async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverSighup: () => boolean): Promise<number> {
-  const { config, file } = resolveConfig(configArg, io.env);
+  const { config, file } = await resolveRunConfig(configArg, io.env);
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
   const { startStatusFile } = await import('../../status/index.ts');
