@@ -1,4 +1,4 @@
-import type { Port } from '../contract/index.ts';
+import type { LoopStart, Port } from '../contract/index.ts';
 import type { ModelService } from './model-service.ts';
 
 /**
@@ -29,6 +29,8 @@ export interface NavigationService {
  */
 export interface PolicyRunnerService {
   runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }>;
+  /** Lets an autostart loop held since the stop's release drive again (ControlService.startLoop). */
+  startLoop(name: string): LoopStart;
 }
 
 /** The sim component's named poses (charging_dock, ...), when a sim runs. */

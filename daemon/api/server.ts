@@ -16,6 +16,7 @@ import { useJsonBodies } from './json-body.ts';
 import { LiveMapHub } from './live/live-map-hub.ts';
 import { mcpRoutes, type ListenerStops } from '../mcp/index.ts';
 import { actionRoutes } from './routes/actions.ts';
+import { controlRoutes } from './routes/control.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { inferenceRoutes } from './routes/inference.ts';
@@ -155,6 +156,7 @@ export async function buildApiServer(
     metricsRoutes,
     runRoutes,
     stopRoutes,
+    controlRoutes,
     eventRoutes,
     queryRoutes,
     recorderRoutes,

@@ -13,6 +13,7 @@ interface LoopFigures {
   alive?: boolean;
   starting?: boolean;
   blind?: string;
+  waiting?: string;
   fault?: string;
 }
 
@@ -20,7 +21,7 @@ const cell = (v: number | null | undefined) => (typeof v === 'number' ? String(v
 
 /**
  * The `control loops:` lines of `status`: each loop's ticks, stale ticks, refused observations, missed deadlines
- * and latency, then what is wrong with it (blind, a fault). Empty without control loops.
+ * and latency, then what holds it or is wrong with it (held after a release, blind, a fault). Empty without loops.
  */
 export function loopsTable(control: ComponentHealth | undefined): string[] {
   const loops = Object.entries((control?.details ?? {}) as Record<string, LoopFigures>);
@@ -40,6 +41,7 @@ export function loopsTable(control: ComponentHealth | undefined): string[] {
     ];
     const state = l.starting ? ' starting' : l.alive === false ? ' NOT TICKING' : '';
     lines.push(`  ${name.padEnd(nw)} ${figures.map((f) => cell(f).padStart(8)).join(' ')}${state}`);
+    if (l.waiting) lines.push(`    HELD at its safe action: ${printable(l.waiting)}`);
     if (l.blind) lines.push(`    BLIND, sending its safe action: ${printable(l.blind)}`);
     if (l.fault) lines.push(`    ${printable(l.fault)}`);
   }

@@ -8,7 +8,7 @@ export const API_COMPONENTS: readonly ComponentSpec[] = [
     enabled: (config) => config.api.enabled,
     provides: [PORTS.api],
     // Each route answers 503, naming the component, while the one it asks for does not run.
-    uses: [PORTS.agent, PORTS.externalRuns, PORTS.lakehouse, PORTS.recorder, PORTS.snapshot, PORTS.sync],
+    uses: [PORTS.agent, PORTS.externalRuns, PORTS.lakehouse, PORTS.recorder, PORTS.snapshot, PORTS.sync, PORTS.loops],
     settings: (config) => config.api,
     create: async (ctx) => {
       const { ApiComponent } = await import('../api/api-component.ts');

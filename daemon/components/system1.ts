@@ -3,6 +3,7 @@ import type { EdgeConfig } from '../config/index.ts';
 import type { ValidationIssue } from '../util/index.ts';
 import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
 import { AGENT_PORTS } from '../agent/services.ts';
+import { PORTS } from '../contract/index.ts';
 
 /**
  * Each policy's model file and every external data file it names (any name: each initializer's
@@ -32,7 +33,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
   defineComponent({
     name: 'control',
     enabled: (config) => Object.keys(config.control.loops).length > 0,
-    provides: [AGENT_PORTS.policies],
+    provides: [AGENT_PORTS.policies, PORTS.loops],
     // policy.velocity too: loops clamp their Twist commands to it, so a new limit restarts them. And
     // agent.stop_latch: the loops obey the latch only when it is on, as read at their start.
     settings: (config) => ({
@@ -47,6 +48,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
       const { ControlComponent } = await import('../../adapters/lerobot/control/control-component.ts');
       const control = new ControlComponent(ctx);
       ctx.provide(AGENT_PORTS.policies, control);
+      ctx.provide(PORTS.loops, control);
       return control;
     },
   }),

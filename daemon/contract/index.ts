@@ -39,6 +39,15 @@ export {
   type TakenSnapshot,
 } from './services.ts';
 export { PORTS, type Listening, type Port, type Ports, type Provide, type RecordingActivity } from './ports.ts';
-export type { ExternalRun, ExternalRuns, ExternalRunStatus, SplitIndexer, SyncService } from './ports.ts';
+export type {
+  ExternalRun,
+  ExternalRuns,
+  ExternalRunStatus,
+  LoopStart,
+  LoopStarter,
+  LoopStartRefusal,
+  SplitIndexer,
+  SyncService,
+} from './ports.ts';
 export type { BudgetStats, CurrentUpload, PausedBy, SyncPriority, SyncStatus } from './sync-status.ts';
 export type { StatusFigure, StatusFigures } from './status-figures.ts';

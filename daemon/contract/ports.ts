@@ -88,6 +88,26 @@ export interface ExternalRuns {
   openExternalRun(intent: Intent, treeRef: string, status: ExternalRunStatus, reason: string): Promise<ExternalRun>;
 }
 
+/** Why a loop was not started: no such autostart loop, the stop is latched, or a stop without a latch ended it. */
+export type LoopStartRefusal = 'unknown_loop' | 'latched' | 'stopped';
+
+/** What an operator's start of a loop did. */
+export interface LoopStart {
+  ok: boolean;
+  started: boolean;
+  message: string;
+  refused?: LoopStartRefusal;
+}
+
+/** The control loops, for an operator's start after the stop's release (the control component). */
+export interface LoopStarter {
+  /**
+   * Lets the autostart loop `name`, held since the operator's stop was released, drive again; refused while the stop
+   * is latched. `started` is false where nothing held it; `refused` says why it was not, `message` in words.
+   */
+  startLoop(name: string): LoopStart;
+}
+
 /** A component that listens somewhere (the API, the Foxglove bridge): its address once it does. */
 export interface Listening {
   readonly url: string | undefined;
@@ -105,6 +125,7 @@ export const PORTS = {
   lakehouse: { name: 'the lakehouse' } as Port<LakehouseService>,
   splitIndexer: { name: 'the lakehouse indexer' } as Port<SplitIndexer>,
   sync: { name: 'bulk sync' } as Port<SyncService>,
+  loops: { name: 'the control loops' } as Port<LoopStarter>,
   api: { name: 'the local API' } as Port<Listening>,
   foxglove: { name: 'the Foxglove bridge' } as Port<Listening>,
 } as const;

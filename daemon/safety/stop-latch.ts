@@ -316,11 +316,11 @@ function readLatchFile(path: string): StopLatchState | undefined {
 /**
  * The latch as a policy hook, first in the chain: while latched, every call that would move the robot is
  * denied with who latched it and how to release it (rule `stop_latch`), whoever makes it: a model, a skill
- * intent, a Foxglove teleop panel. `navigate_to`, `call_action` and `run_policy` are refused; a `publish` on a velocity
- * topic, or on `forwarded` (the topics the gate forwards to the velocity topic), is refused unless it is a
- * zero Twist (a stop). So is a Twist or TwistStamped that moves on any other topic (its type as the call names it
- * or as `topicType` knows the topic): a base may listen on a topic no glob of policy.velocity.topics names, and
- * while latched nothing moves. Every other call passes.
+ * intent, a Foxglove teleop panel. `navigate_to`, `call_action`, `run_policy` and `start_loop` are refused; a
+ * `publish` on a velocity topic, or on `forwarded` (the topics the gate forwards to the velocity topic), is refused
+ * unless it is a zero Twist (a stop). So is a Twist or TwistStamped that moves on any other topic (its type as the
+ * call names it or as `topicType` knows the topic): a base may listen on a topic no glob of policy.velocity.topics
+ * names, and while latched nothing moves. Every other call passes.
  */
 export function stopLatchHook(
   latch: Pick<StopLatchView, 'refusal'>,
@@ -334,7 +334,12 @@ export function stopLatchHook(
     beforeToolCall(ctx, input) {
       const refusal = latch.refusal();
       if (refusal === undefined) return ALLOW;
-      if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy' || ctx.tool === 'call_action')
+      if (
+        ctx.tool === 'navigate_to' ||
+        ctx.tool === 'run_policy' ||
+        ctx.tool === 'call_action' ||
+        ctx.tool === 'start_loop'
+      )
         return { action: 'deny', rule: 'stop_latch', reason: refusal };
       if (ctx.tool !== 'publish') return ALLOW;
       const topic = field<string>(input, 'topic');

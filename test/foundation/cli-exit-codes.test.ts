@@ -45,6 +45,7 @@ const FAILURES: Record<string, Failure> = {
   bag: { args: () => ['info', missing()], code: 1, says: /no-such-file/ },
   central: { args: () => ['check', '--url', 'mqtt://127.0.0.1:1', '--timeout-s', '2'], code: 1, says: /./ },
   config: { args: () => ['check', '--config', invalid], code: 2, says: /sim\.speed: expected number/ },
+  control: { args: () => ['start', 'arm', '--config', noDaemon], code: 1, says: /no answer from the API/ },
   'install-service': { args: () => ['--config', invalid, '--dry-run'], code: 2, says: /sim\.speed/ },
   intent: { args: () => ['stop', '--config', noDaemon], code: 1, says: /no answer from the API/ },
   lakehouse: { args: () => ['compact', '--config', invalid], code: 2, says: /sim\.speed/ },

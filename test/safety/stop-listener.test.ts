@@ -101,8 +101,11 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
       const mark = fromLoop.length;
       await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop');
       expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
-      expect((await postJson(daemon.ports.get(PORTS.api)!.url!, '/stop/release', { by: 'ada' })).status).toBe(200);
-      await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 30_000);
+      const url = daemon.ports.get(PORTS.api)!.url!;
+      expect((await postJson(url, '/stop/release', { by: 'ada' })).status).toBe(200);
+      // A release moves nothing by itself: the operator starts the loop.
+      expect((await postJson(url, '/control/loops/avoid/start', {})).status).toBe(200);
+      await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once started', 30_000);
     },
   );
 

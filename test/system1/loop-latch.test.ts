@@ -12,12 +12,22 @@ import { ControlComponent } from '../../adapters/lerobot/control/control-compone
 import { postJson } from '../helpers/post-json.ts';
 
 // The operator's stop latches (agent.stop_latch): a control loop that runs on its own (autostart) is held
-// at its safe action until the latch is released, not left driving beside a robot the page says is stopped.
+// at its safe action until the latch is released, not left driving beside a robot the page says is stopped; and
+// after the release until an operator starts it (a release moves nothing by itself).
 
 const cleanups = cleanupStack();
 
 type Twist = { linear: { x: number }; angular: { z: number } };
 const moving = (t: Twist) => t.linear.x !== 0 || t.angular.z !== 0;
+
+/** After the release: `twists` hold still for ten more ticks, until `start` lets the policy drive again. */
+async function heldUntilStarted(twists: () => Twist[], start: () => Promise<void> | void): Promise<void> {
+  const mark = twists().length;
+  await waitFor(() => twists().length >= mark + 10, 'ten ticks after the release', 20_000);
+  expect(twists().slice(mark).filter(moving)).toEqual([]);
+  await start();
+  await waitFor(() => twists().slice(mark).some(moving), 'the policy to drive once started', 20_000);
+}
 
 /** Every Twist the `avoid` loop puts on /cmd_vel, decoded, in order. */
 function loopTwists(daemon: Daemon, codec: MessageCodec): Twist[] {
@@ -33,7 +43,7 @@ function loopTwists(daemon: Daemon, codec: MessageCodec): Twist[] {
 
 describe('a latched stop and an autostart control loop', () => {
   it(
-    'holds the loop at its safe action while latched, and lets the policy drive again once released',
+    'holds the loop at its safe action while latched, and after the release until an operator starts it',
     { timeout: 60_000 },
     async () => {
       const config = simPolicyLoopConfig();
@@ -62,7 +72,10 @@ describe('a latched stop and an autostart control loop', () => {
       expect(sim.world.distance - distance).toBeLessThan(0.01);
 
       await agent.releaseStop('ada');
-      await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
+      await heldUntilStarted(
+        () => fromLoop,
+        () => void expect(control.startLoop('avoid')).toMatchObject({ ok: true, started: true }),
+      );
     },
   );
 
@@ -88,12 +101,16 @@ describe('a latched stop and an autostart control loop', () => {
       expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
 
       await agent.releaseStop('ada');
-      await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
+      const control = running(daemon, ControlComponent)!;
+      await heldUntilStarted(
+        () => fromLoop,
+        () => void control.startLoop('avoid'),
+      );
     },
   );
 
   it(
-    'with no agent (agent.enabled false), POST /stop still sends the zero Twist and latches, holding the loop until released',
+    'with no agent (agent.enabled false), POST /stop still sends the zero Twist and latches, holding the loop until released and started',
     { timeout: 60_000 },
     async () => {
       const config: Record<string, unknown> = { ...simPolicyLoopConfig(), api: { port: 0 }, agent: { enabled: false } };
@@ -132,10 +149,14 @@ describe('a latched stop and an autostart control loop', () => {
         status: 200,
         json: { released: true, latch: { by: 'ada' } },
       });
-      await waitFor(
-        () => commands.slice(mark).some((c) => moving(c.twist)),
-        'the policy to drive once released',
-        20_000,
+      // No agent: the operator starts the loop through the API.
+      await heldUntilStarted(
+        () => commands.map((c) => c.twist),
+        async () =>
+          void expect(await post('/control/loops/avoid/start', {})).toMatchObject({
+            status: 200,
+            json: { loop: 'avoid', started: true },
+          }),
       );
     },
   );

@@ -97,6 +97,7 @@ describe('a run cancelled while its skill acts', () => {
             { once: true },
           ),
         ),
+      startLoop: () => ({ ok: false, started: false, message: 'not used here' }),
     };
     const agent = await startAgent(ctx, { policies });
     const run = await agent.submitIntent(skillIntent('run_policy', { name: 'avoid', seconds: 60 }), 'http');
@@ -114,7 +115,10 @@ describe('a run cancelled while its skill acts', () => {
   it('journals a skill that does not return when stopped as unknown, after a short wait, and stops the robot', async () => {
     const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
-    const policies: PolicyRunnerService = { runPolicy: () => new Promise(() => {}) }; // deaf to its signal
+    const policies: PolicyRunnerService = {
+      runPolicy: () => new Promise(() => {}), // deaf to its signal
+      startLoop: () => ({ ok: false, started: false, message: 'not used here' }),
+    };
     const agent = await startAgent(ctx, { policies });
     const run = await agent.submitIntent(skillIntent('run_policy', { name: 'avoid', seconds: 60 }), 'http');
     await acting(agent, run.run_id);

@@ -1,5 +1,5 @@
 import { system1Issues } from '../../../daemon/config/index.ts';
-import type { StopHookOutcome, StopLatchView, StopOrder } from '../../../daemon/contract/index.ts';
+import type { LoopStart, StopHookOutcome, StopLatchView, StopOrder } from '../../../daemon/contract/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../../daemon/lifecycle/index.ts';
 import { exponentialBackoff } from '../../../daemon/util/index.ts';
@@ -54,6 +54,11 @@ export interface ControlService {
    * `signal` aborts; what the agent's run_policy skill calls. Resolves with what happened, never rejects.
    */
   runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }>;
+  /**
+   * Lets the autostart loop `name`, held since the operator's stop was released, drive again: what `auraison-edge
+   * control start`, the start_loop skill and MCP call. Refused while the stop is latched.
+   */
+  startLoop(name: string): LoopStart;
 }
 
 /** Component `control`: runs every loop of `control.loops`, each in its own worker thread (or process). */
@@ -71,6 +76,11 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #state: ComponentHealth['state'] = 'stopped';
   /** On-demand loops running now, by name. */
   #onDemand = new Map<string, LoopHandle>();
+  /**
+   * Autostart loops held at their safe action since the operator's stop, until an operator starts each
+   * (startLoop): a release lets the robot move again, it does not move it.
+   */
+  #awaitingStart = new Set<string>();
 
   constructor(ctx: ComponentContext, options: ControlComponentOptions = {}) {
     const { createLoop = (o) => new ControlLoop(o), restartDelayMs = 500, maxRestartDelayMs = 30_000 } = options;
@@ -97,8 +107,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       velocity: config.policy.velocity,
       onCrash,
       // The operator's latched stop (agent.stop_latch) holds every loop at its safe action until released,
-      // with the agent running or not (the daemon's one latch, ComponentContext.robotStop).
-      refusal: () => this.#latch.refusal(),
+      // with the agent running or not (the daemon's one latch, ComponentContext.robotStop); after the release an
+      // autostart loop holds on until an operator starts it.
+      refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
       stopLine: this.#ctx.robotStop.stopLine,
     };
   }
@@ -147,13 +158,16 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     }
     this.#offStop = this.#ctx.robotStop.onStop('control loops', (order) => this.#operatorStop(order));
-    // A stop latched before this start: loops start held.
+    // A stop latched before this start: loops start held, and hold on after its release until started.
     const { latched } = this.#ctx.robotStop.load();
     if (latched && Object.keys(config.control.loops).length > 0)
       this.#ctx.log.warn(
         { stop_latch: latched },
-        "control loops start held at their safe action: the operator's stop is latched",
+        "control loops start held at their safe action: the operator's stop is latched; once released, each waits for `auraison-edge control start <loop>`",
       );
+    if (latched)
+      for (const [name, loop] of Object.entries(config.control.loops))
+        if (loop.autostart) this.#awaitingStart.add(name);
     for (const [name, loop] of Object.entries(config.control.loops)) {
       const policy = config.policies[loop.policy];
       if (!policy) {
@@ -196,7 +210,11 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
    * loop ends with the run the stop cancels.
    */
   #operatorStop(order: StopOrder): StopHookOutcome | void {
-    if (this.#latch.enabled || this.#loops.length === 0) return;
+    if (this.#latch.enabled) {
+      for (const entry of this.#loops) this.#awaitingStart.add(entry.name);
+      return;
+    }
+    if (this.#loops.length === 0) return;
     const loops = this.#loops.splice(0);
     for (const entry of loops) clearTimeout(entry.timer);
     this.#stoppedBy = `stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''} (agent.stop_latch is false: they start again with the component)`;
@@ -215,6 +233,39 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#loops = [];
     this.#onDemand.clear();
     this.#state = 'stopped';
+  }
+
+  /** Why the autostart loop `name` holds after the stop's release, or undefined once it was started. */
+  #awaiting(name: string): string | undefined {
+    if (!this.#awaitingStart.has(name)) return undefined;
+    return `held since the operator's stop: the stop was released, and the loop waits for an operator's start (\`auraison-edge control start ${name}\`)`;
+  }
+
+  startLoop(name: string): LoopStart {
+    const loop = this.#ctx.config.control.loops[name];
+    if (!loop || !loop.autostart) {
+      const known = Object.entries(this.#ctx.config.control.loops).filter(([, l]) => l.autostart);
+      return {
+        ok: false,
+        started: false,
+        refused: 'unknown_loop',
+        message: `no autostart loop "${name}" (autostart loops: ${known.map(([n]) => n).join(', ') || 'none'}; an on-demand loop runs with run_policy)`,
+      };
+    }
+    const latched = this.#latch.refusal();
+    if (latched)
+      return {
+        ok: false,
+        started: false,
+        refused: 'latched',
+        message: `${latched}: release the stop first (\`auraison-edge stop --release\`)`,
+      };
+    if (this.#stoppedBy)
+      return { ok: false, started: false, refused: 'stopped', message: `loop "${name}" was ${this.#stoppedBy}` };
+    if (!this.#awaitingStart.delete(name))
+      return { ok: true, started: false, message: `loop "${name}" is running; nothing held it` };
+    this.#ctx.log.warn({ loop: name }, 'control loop started by an operator: its policy drives');
+    return { ok: true, started: true, message: `loop "${name}" started: its policy drives` };
   }
 
   #all(): LoopHandle[] {
@@ -297,6 +348,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     return [
       ...this.#loops.map((e) => ({
         ...e.loop.stats(),
+        ...(this.#awaitingStart.has(e.name) && !this.#latch.refusal() ? { waiting: this.#awaiting(e.name) } : {}),
         restarts: e.restarts,
         crashes: { ...e.crashes },
         ...(e.lastCrash ? { lastCrash: e.lastCrash } : {}),

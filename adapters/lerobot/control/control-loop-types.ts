@@ -95,4 +95,10 @@ export interface ControlLoopStats extends LoopStats {
 export type CrashCounts = Record<LoopCrash['thread'], number>;
 
 /** A loop's figures plus what the component adds: crashes by thread, the last one's cause, restarts after them. */
-export type ComponentLoopStats = ControlLoopStats & { restarts: number; crashes: CrashCounts; lastCrash?: string };
+export type ComponentLoopStats = ControlLoopStats & {
+  restarts: number;
+  crashes: CrashCounts;
+  lastCrash?: string;
+  /** An autostart loop held since the operator's stop was released, until an operator starts it: why, what to run. */
+  waiting?: string;
+};

@@ -286,7 +286,10 @@ export class ControlLoop {
     if (!this.#starting) this.#onCrash?.(this.#crash);
   }
 
-  /** Whether a latched stop holds the loop now; tells the loop thread when that changes, and logs it. */
+  /**
+   * Whether the loop is held now (the latched stop, or after its release until an operator's start); tells the loop
+   * thread when that changes, and logs it.
+   */
   #heldNow(): boolean {
     const state = this.#state;
     const refusal = this.#refusal?.();
@@ -294,11 +297,7 @@ export class ControlLoop {
     if (state && state.held !== held) {
       state.setHeld(held);
       this.#process?.setHeld(held);
-      if (held)
-        this.#log.warn(
-          { loop: this.name, reason: refusal },
-          "control loop held at its safe action: the operator's stop is latched",
-        );
+      if (held) this.#log.warn({ loop: this.name, reason: refusal }, 'control loop held at its safe action');
       else this.#log.warn({ loop: this.name }, 'control loop released: the policy drives again');
     }
     return held;

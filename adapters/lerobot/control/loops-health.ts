@@ -34,6 +34,7 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
         restarts: s.restarts,
         crashes: s.crashes,
         ...(s.blind ? { blind: s.blind } : {}),
+        ...(s.waiting ? { waiting: s.waiting } : {}),
         observations: s.observations,
         ...(s.fault ? { fault: s.fault } : {}),
         ...(s.lastCrash ? { last_crash: s.lastCrash } : {}),

@@ -6,6 +6,7 @@ import { navigateTo } from './navigate-to.ts';
 import { publish } from './publish.ts';
 import { readTopic } from './read-topic.ts';
 import { runPolicy } from './run-policy.ts';
+import { startLoop } from './start-loop.ts';
 import type { SkillDefinition } from './skill.ts';
 import { stop } from './stop.ts';
 
@@ -16,6 +17,7 @@ export { frameDecisions, type FrameDecision } from './skill.ts';
 export const SKILLS: Readonly<Record<SkillName, SkillDefinition>> = {
   navigate_to: navigateTo as unknown as SkillDefinition,
   run_policy: runPolicy as unknown as SkillDefinition,
+  start_loop: startLoop as unknown as SkillDefinition,
   read_topic: readTopic as unknown as SkillDefinition,
   publish: publish as unknown as SkillDefinition,
   call_service: callService as unknown as SkillDefinition,

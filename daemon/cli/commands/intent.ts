@@ -14,8 +14,8 @@ export const command: Command = {
 
 Submits an intent with POST /intents to the daemon that uses this config's data dir, and prints the run
 (its id in the short form \`runs list\`, \`approve\` and the status page use).
-A skill intent (navigate_to, run_policy, read_topic, publish, call_service, call_action, stop) runs with no
-model; a natural-language one (--text) is planned by System 2.
+A skill intent (navigate_to, run_policy, start_loop, read_topic, publish, call_service, call_action, stop) runs
+with no model; a natural-language one (--text) is planned by System 2.
 
 Options:
   --params JSON       the skill's arguments, e.g. '{"x": 1.5, "y": 2}'

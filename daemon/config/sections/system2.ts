@@ -14,6 +14,7 @@ const EndpointName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 
 const SkillName = Type.Union([
   Type.Literal('navigate_to'),
   Type.Literal('run_policy'),
+  Type.Literal('start_loop'),
   Type.Literal('read_topic'),
   Type.Literal('publish'),
   Type.Literal('call_service'),
@@ -163,7 +164,16 @@ export const AgentConfig = Section(
         "You are the planner of a mobile robot. Use the tools to achieve the operator's goal, then answer in one short sentence.",
     }),
     skills: Type.Array(SkillName, {
-      default: ['navigate_to', 'run_policy', 'read_topic', 'publish', 'call_service', 'call_action', 'stop'],
+      default: [
+        'navigate_to',
+        'run_policy',
+        'start_loop',
+        'read_topic',
+        'publish',
+        'call_service',
+        'call_action',
+        'stop',
+      ],
     }),
     require_approval: Type.Array(SkillName, {
       default: [],
