@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { alive } from '../../../daemon/lifecycle/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/helpers/wait.ts';
 import { costlyPng, hostileFrames, noiseJpeg } from '../../../test/helpers/hostile-frames.ts';
@@ -22,14 +23,6 @@ const codeOf = (p: Promise<unknown>) =>
     () => 'decoded',
     (e: unknown) => (e instanceof ImageError ? e.code : `not an ImageError: ${String(e)}`),
   );
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('a camera frame decoder', () => {
   it('decodes in a process of its own, and refuses every hostile frame with its code', async () => {
