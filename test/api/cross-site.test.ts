@@ -21,6 +21,7 @@ afterAll(() => chromium.close());
 const STATE_CHANGING = [
   '/stop',
   '/stop/release',
+  '/control/loops/any/start',
   '/sync/pause',
   '/sync/resume',
   '/recorder/pause',

@@ -2,7 +2,8 @@
 // page puts the user in (a temporary one here for its /tmp/walk), with no auraison-edge on the PATH: the sim's drive
 // recorded with its camera, the dataset exported with video, LeRobot 0.6.1 loading it and decoding its frames, an ACT
 // sized by it exported to ONNX, the page's act.yaml run in a daemon, and the second shell's commands on it: the loop
-// drives the robot from the camera and the odometry, and the operator's stop holds it at zero.
+// drives the robot from the camera and the odometry, the operator's stop holds it at zero, its release moves nothing,
+// and the operator's start lets the policy drive again.
 // Two changes, the machine's and not the page's: act.yaml gets free ports (another daemon there would answer on 7400),
 // and $PY is the LeRobot this machine's test/peers/install put in its cache.
 import { spawn } from 'node:child_process';
@@ -102,8 +103,9 @@ describe('docs/vision.md, the vision walkthrough', () => {
       appendFileSync(join(work.path, 'act.yaml'), 'api: {port: 0}\nfoxglove: {port: 0}\n');
       const running = start(runLine);
 
-      // 6. From a second shell: the Twists the loop sends, within policy.velocity's limits; its status; the stop.
-      const [echo, status, stop] = watch!.split('\n').filter((l) => l.trim() !== '');
+      // 6. From a second shell: the Twists the loop sends, within policy.velocity's limits; its status; the stop; its
+      // release, which moves nothing; the operator's start of the loop.
+      const [echo, status, stop, release, startLoop] = watch!.split('\n').filter((l) => l.trim() !== '');
       await waitForValue(
         async () => (await run(status!)).code === 0,
         `the daemon to run\n${running.out.stderr}`,
@@ -126,6 +128,27 @@ describe('docs/vision.md, the vision walkthrough', () => {
       const since = twists(echoed.out.stdout).slice(after);
       expect(since.every((t) => t.x === 0 && t.z === 0)).toBe(true);
       expect(twists(echoed.out.stdout).at(-1)).toEqual({ x: 0, z: 0 });
+
+      const released = await run(release!);
+      expect(released.code, released.stderr).toBe(0);
+      const atRelease = twists(echoed.out.stdout).length;
+      await waitFor(() => twists(echoed.out.stdout).length >= atRelease + 15, 'fifteen Twists after the release');
+      expect(
+        twists(echoed.out.stdout)
+          .slice(atRelease)
+          .filter((t) => t.x !== 0 || t.z !== 0),
+      ).toEqual([]);
+      const started = await run(startLoop!);
+      expect(started.code, started.stderr).toBe(0);
+      expect(started.stdout).toBe('loop "act" started: its policy drives\n');
+      const atStart = twists(echoed.out.stdout).length;
+      await waitFor(
+        () =>
+          twists(echoed.out.stdout)
+            .slice(atStart)
+            .some((t) => t.x !== 0 || t.z !== 0),
+        'the policy driving again once started',
+      );
 
       echoed.kill('SIGINT');
       running.kill('SIGINT');

@@ -210,6 +210,11 @@ describe('a flood of hostile frames on one camera', () => {
     expect(svgReply).toMatchObject({ status: 400, body: { error: 'bad_encoding' } });
     expect(String(svgReply.body.message)).toContain('is an SVG or other XML; only the declared format is decoded');
     expect(goodReply.status, JSON.stringify(goodReply.body)).toBe(200);
+    // Every hostile frame over HTTP: 400 with its code.
+    for (const { name, format, data, code } of await hostileFrames()) {
+      const reply = await query(format, data);
+      expect([name, reply.status, reply.body.error]).toEqual([name, 400, code]);
+    }
 
     expect(await post('/stop', { by: 'ada', reason: 'flood' })).toMatchObject({ status: 200 });
     const stoppedAt = fresh.length;
