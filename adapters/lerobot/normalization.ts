@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { NormalizationSettings } from '../../daemon/config/index.ts';
+import { errorText } from '../../daemon/util/index.ts';
 import { parsePythonJson } from './dataset/python-json.ts';
 import type { PolicySpec } from './policy-spec.ts';
 
@@ -69,7 +70,7 @@ export function readStatsFile(path: string, feature: string, where: string): Rec
     // LeRobot writes it with Python's json: NaN and Infinity as bare tokens.
     stats = parsePythonJson(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new NormalizationError(`${where}.stats: cannot read stats file ${path}: ${(error as Error).message}`);
+    throw new NormalizationError(`${where}.stats: cannot read stats file ${path}: ${errorText(error)}`);
   }
   const entry = (stats as Record<string, unknown>)[feature];
   if (entry === null || typeof entry !== 'object') {

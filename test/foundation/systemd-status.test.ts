@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { BIN, tempDir } from '../helpers/cli.ts';
@@ -51,7 +52,7 @@ describe("the daemon's STATUS under systemd", () => {
       await waitFor(() => seen().includes('--status=running, not ready'), 'a not-ready STATUS', 60_000);
       // A few more health checks: the same line is not sent again.
       await waitFor(() => journal.includes('"msg":"daemon not ready"'), 'the journal line', 10_000);
-      await new Promise((resolve) => setTimeout(resolve, 5000));
+      await sleep(5000);
     } finally {
       child.kill('SIGTERM');
     }
