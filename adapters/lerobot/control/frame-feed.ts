@@ -72,15 +72,16 @@ export class FrameFeed {
       this.#decoders.push(decoder);
       const stamps = spec.settings.age_from === 'stamp' ? new FrameStamps() : undefined;
       let busy = false;
-      let waiting: { msg: BusMessage; arrivedMs: number } | undefined;
-      const decode = (msg: BusMessage, arrivedMs: number): void => {
+      let waiting: BusMessage | undefined;
+      const decode = (msg: BusMessage): void => {
         busy = true;
         void (async () => {
           try {
             const message = codec.decode(msg.type, msg.data) as RawImage | CompressedImage;
-            // Its age when it arrived, by the wall clock that stamped logTime (one from the future counts as 0).
+            // Its age now, by the wall clock that stamped logTime (one from the future counts as 0): the time it
+            // waited for this decode counts, and so will the decode's own.
             const now = nowNs();
-            const arrivalAgeMs = Math.max(0, Number(now - msg.logTime) / 1e6) + (monotonicMs() - arrivedMs);
+            const arrivalAgeMs = Math.max(0, Number(now - msg.logTime) / 1e6);
             const ageMs = stamps ? stamps.ageMs(message, arrivalAgeMs, now) : arrivalAgeMs;
             const timeMs = monotonicMs() - ageMs;
             const frame = await decoder.decode(message, target);
@@ -95,7 +96,7 @@ export class FrameFeed {
             busy = false;
             const next = waiting;
             waiting = undefined;
-            if (next && !this.#closed) decode(next.msg, next.arrivedMs);
+            if (next && !this.#closed) decode(next);
           }
         })();
       };
@@ -105,10 +106,9 @@ export class FrameFeed {
           topic: image.topic,
           queue: { policy: 'keep-latest' },
           handler: (msg: BusMessage) => {
-            const arrivedMs = monotonicMs();
             onArrived?.(image.topic);
-            if (busy) waiting = { msg, arrivedMs };
-            else decode(msg, arrivedMs);
+            if (busy) waiting = msg;
+            else decode(msg);
           },
         }),
       );
