@@ -16,3 +16,4 @@ export { field, twistMoves } from './tool-inputs.ts';
 export { ZERO_TWIST, governedTopics, zeroVelocity } from './velocity.ts';
 export { sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from './velocity.ts';
 export { relayedVelocityGuard, type RelayedVelocityCounters, type RelayGuard } from './relayed-velocity.ts';
+export { actuation, mayActuate } from './actuation.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { PolicyHook } from '../contract/index.ts';
 import type { StopLatchState, StopLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
-import { field, fullTwist, twistMoves } from '../policy/index.ts';
+import { actuation, field, fullTwist, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
 import { StopLine, within, writeDurably } from '../util/index.ts';
 import type { StopOrder } from './stop-order.ts';
@@ -287,10 +287,6 @@ function notRemoved(path: string, error: unknown): string {
   return `${path} could not be removed (${(error as Error).message}); the robot stays stopped; remove ${path} by hand (or make its directory writable), then release again`;
 }
 
-/** A velocity command's type, as a publish call may name it (`geometry_msgs/Twist` too). */
-const VELOCITY_TYPE = /^geometry_msgs\/(msg\/)?Twist(Stamped)?$/;
-const STAMPED_TYPE = /Stamped$/;
-
 /** A latch record is a few hundred bytes: anything much larger is not one (and is not read whole). */
 const MAX_LATCH_BYTES = 64 * 1024;
 
@@ -316,11 +312,12 @@ function readLatchFile(path: string): StopLatchState | undefined {
 /**
  * The latch as a policy hook, first in the chain: while latched, every call that would move the robot is
  * denied with who latched it and how to release it (rule `stop_latch`), whoever makes it: a model, a skill
- * intent, a Foxglove teleop panel. `navigate_to`, `call_action`, `run_policy` and `start_loop` are refused; a
+ * intent, a Foxglove client. `navigate_to`, `call_action`, `run_policy` and `start_loop` are refused; a
  * `publish` on a velocity topic, or on `forwarded` (the topics the gate forwards to the velocity topic), is refused
- * unless it is a zero Twist (a stop). So is a Twist or TwistStamped that moves on any other topic (its type as the
- * call names it or as `topicType` knows the topic): a base may listen on a topic no glob of policy.velocity.topics
- * names, and while latched nothing moves. Every other call passes.
+ * unless it is a zero Twist (a stop). So is any message that actuates (`actuation`: a Twist and its kin that
+ * move, a joint trajectory, a forward controller's command, a JointState commanded) on any topic, by its type as
+ * the call names it or as `topicType` knows the topic: an arm or a base may listen on a topic no glob of
+ * policy.velocity.topics names, and while latched nothing moves. Every other call passes.
  */
 export function stopLatchHook(
   latch: Pick<StopLatchView, 'refusal'>,
@@ -345,17 +342,18 @@ export function stopLatchHook(
       const topic = field<string>(input, 'topic');
       if (topic === undefined) return ALLOW;
       const fields = field<unknown>(input, 'fields');
-      const moving = () => `${refusal} (a Twist that moves, on ${topic})`;
-      if (governed(topic) || forwarded.includes(topic))
-        // Not by its `type`: the publish skill sends whatever goes to the velocity topic as a Twist, whatever
-        // type it names. So it passes only when it is zero read either way, as a Twist or as a TwistStamped.
-        return twistMoves(fullTwist(fields)) || twistMoves(fullTwist(field(fields, 'twist')))
-          ? { action: 'deny', rule: 'stop_latch', reason: moving() }
-          : ALLOW;
+      // Not by its `type`: the publish skill sends whatever goes to the velocity topic as a Twist, whatever
+      // type it names. So it passes only when it is zero read either way, as a Twist or as a TwistStamped.
+      if (
+        (governed(topic) || forwarded.includes(topic)) &&
+        (twistMoves(fullTwist(fields)) || twistMoves(fullTwist(field(fields, 'twist'))))
+      )
+        return { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${topic})` };
       const type = field<string>(input, 'type') ?? topicType(topic);
-      if (type === undefined || !VELOCITY_TYPE.test(type)) return ALLOW;
-      const twist = STAMPED_TYPE.test(type) ? field(fields, 'twist') : fields;
-      return twistMoves(fullTwist(twist)) ? { action: 'deny', rule: 'stop_latch', reason: moving() } : ALLOW;
+      const actuates = type === undefined ? undefined : actuation(type, fields, topic);
+      return actuates === undefined
+        ? ALLOW
+        : { action: 'deny', rule: 'stop_latch', reason: `${refusal} (${actuates}, on ${topic})` };
     },
   };
 }

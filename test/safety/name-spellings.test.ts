@@ -119,7 +119,7 @@ describe('a governed name spelled another way', () => {
           const view = await d.settled((r.json.run as { run_id: string }).run_id);
           expect(view.run.status, spelling).toBe('failed');
           expect(view.run.reason, spelling).toContain(`the robot is stopped`);
-          expect(view.run.reason, spelling).toContain(`a Twist that moves, on ${topic}`);
+          expect(view.run.reason, spelling).toContain(`Twist that moves, on ${topic}`);
         }
         // The same spelling from a Foxglove client (`topic pub` is one): refused, naming the rule or the latch.
         const pub = await d.cli('topic', 'pub', spelling, 'geometry_msgs/msg/Twist', '{linear: {x: 50}}', '--once');

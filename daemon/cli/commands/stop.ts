@@ -27,9 +27,10 @@ approved. The reply waits about a second for the journal: a journal that cannot 
 disk), or has not yet (a stuck disk), does not undo the stop, and is reported.
 
 The stop latches (agent.stop_latch, on by default): until a person releases it, nothing the daemon
-governs moves the robot. navigate_to and run_policy are refused, and so is a Twist that moves on a
-velocity topic, from a model, a skill intent, \`topic pub\` or a Foxglove teleop panel; each refusal names
-who latched the stop and how to release it. The latch is kept in <data_dir>/state/stop-latch.json, so a
+governs moves the robot. navigate_to and run_policy are refused, and so is every command that actuates, on
+any topic (a Twist that moves, an arm's JointTrajectory, a forward controller's Float64MultiArray), from a
+model, a skill intent, \`topic pub\` or a Foxglove teleop panel; each refusal names who latched the stop, the
+type, and how to release it. The latch is kept in <data_dir>/state/stop-latch.json, so a
 restart, a reload or a crash does not release it. \`--release\` releases it (POST /stop/release): nothing
 that was stopped restarts, new intents are taken from then on. With no daemon running, --release removes
 the latch file itself.
