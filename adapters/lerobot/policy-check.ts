@@ -1,5 +1,5 @@
 import type { EdgeConfig } from '../../daemon/config/index.ts';
-import type { ValidationIssue } from '../../daemon/util/index.ts';
+import { errorText, type ValidationIssue } from '../../daemon/util/index.ts';
 import { compileLoopCommand, planLoop } from './control/loop-plan.ts';
 import { policyNormalizers } from './normalization.ts';
 import { readOnnxModelInfo } from './onnx-model-file.ts';
@@ -55,7 +55,7 @@ const KEY_FIRST = /^((?:policies|control)\.\S+?):?\s([\s\S]*)$/;
  * path; one about no key (the model file's reader's) is put at `otherwise`.
  */
 function keyedIssue(error: unknown, otherwise: string): ValidationIssue {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   const keyed = KEY_FIRST.exec(message);
   return keyed ? { path: keyed[1]!, message: keyed[2]! } : { path: otherwise, message };
 }
