@@ -5,7 +5,7 @@ import { sideRelays, type RosSettings, type SideRelays } from '../../daemon/conf
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import { relayMetricFamilies } from '../../daemon/util/index.ts';
 import type { RelayFigures } from '../../daemon/util/index.ts';
-import { goalOutsideFence, relayedVelocityGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import { goalOutsideFence, relayedCommandGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport } from './bridge-report.ts';
@@ -259,12 +259,12 @@ export class RosComponent implements Component, MetricsProvider {
     return [...this.#report.metrics(), ...relayMetricFamilies(this.#relayFigures())];
   }
 
-  /** A velocity command relayed into this graph is held to policy.velocity and the stop latch; others pass. */
+  /** A command relayed into this graph is held to policy.velocity and the stop latch (relayedCommandGuard). */
   #relayGuard(topic: string, type: string) {
     if (!this.#relays.topicsOut.has(topic)) return undefined;
     const counters = { clamped: 0, held: 0 };
     this.#relayGuards.set(topic, counters);
-    return relayedVelocityGuard({
+    return relayedCommandGuard({
       topic,
       type,
       codec: new MessageCodec(this.#ctx.definitions),

@@ -21,7 +21,7 @@ export interface TopicBridgeOptions {
   bridgeIn: (topic: string) => boolean;
   /** Bus topics to publish to ROS (ros.publish). */
   bridgeOut: (topic: string) => boolean;
-  /** The frame around a topic relayed into this graph from another (relayedVelocityGuard), if it needs one. */
+  /** The frame around a topic relayed into this graph from another (relayedCommandGuard), if it needs one. */
   guardOut?: (topic: string, type: string) => RelayGuard | undefined;
   report: BridgeReport;
   log: Logger;
@@ -275,6 +275,7 @@ export class RosTopicBridge {
     if (msg.source === SOURCE) return;
     try {
       const data = guard ? guard(msg.data) : msg.data;
+      if (data === undefined) return; // held while the stop is latched: the guard counted it
       // A Buffer over the same bytes: rclnodejs takes a raw message only as a Buffer (publisher.js), and
       // copies it into rcl synchronously.
       publisher.publish(Buffer.from(data.buffer, data.byteOffset, data.byteLength));

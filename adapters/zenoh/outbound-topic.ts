@@ -85,7 +85,7 @@ export class OutboundTopic {
     onOversize: (topic: string, bytes: number) => void;
     /** The bus source of what came from this link's graph, never sent back: `zenoh`, or the second link's. */
     source?: string;
-    /** The policy's frame around a command relayed from another graph (relayedVelocityGuard). */
+    /** The policy's frame around a command relayed from another graph (relayedCommandGuard). */
     guard?: RelayGuard;
   }) {
     const { link, dataLink = link, bus, mapping, node, entity, gid, publisherOptions, queueDepth } = options;
@@ -164,6 +164,7 @@ export class OutboundTopic {
       return;
     }
     const data = this.#guard ? this.#guard(msg.data) : msg.data;
+    if (data === undefined) return; // held while the stop is latched: the guard counted it
     const sequence = ++this.#sequence;
     // Encoded when put: a sample held for the link, or cached and put again, carries the GID of the token then
     // announced, not of the session it was first published in.

@@ -3,12 +3,12 @@ import type { SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily } from '../../daemon/contract/index.ts';
 import { relayMetricFamilies, type RelayFigures } from '../../daemon/util/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
-import { relayedVelocityGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import { relayedCommandGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import type { OutboundTopic } from './outbound-topic.ts';
 
 /**
- * The frame around a relayed topic's samples (`guard`, for OutboundTopic): a velocity command relayed to this graph
- * is held to the policy's limits and the stop latch; nothing for other topics, whose bytes pass as they are.
+ * The frame around a relayed topic's samples (`guard`, for OutboundTopic): a command relayed to this graph is held
+ * to the policy's limits and the stop latch (relayedCommandGuard); nothing for other types, whose bytes pass.
  */
 export function relayGuard(options: {
   topic: string;
@@ -22,7 +22,7 @@ export function relayGuard(options: {
   if (!relays.topicsOut.has(topic)) return {};
   const own = { clamped: 0, held: 0 };
   counters.set(topic, own);
-  const guard = relayedVelocityGuard({
+  const guard = relayedCommandGuard({
     topic,
     type,
     codec,

@@ -15,5 +15,5 @@ export { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '.
 export { field, twistMoves } from './tool-inputs.ts';
 export { ZERO_TWIST, governedTopics, zeroVelocity } from './velocity.ts';
 export { sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from './velocity.ts';
-export { relayedVelocityGuard, type RelayedVelocityCounters, type RelayGuard } from './relayed-velocity.ts';
+export { relayedCommandGuard, type RelayedVelocityCounters, type RelayGuard } from './relayed-command.ts';
 export { actuation, mayActuate } from './actuation.ts';

@@ -15,7 +15,7 @@ export type RelayFigures = {
   oversize: number;
   /** Velocity commands held to policy.velocity's limits. */
   clamped: number;
-  /** Velocity commands sent as zero while the operator's stop was latched. */
+  /** Commands that actuate, sent as zero (a governed velocity) or not sent while the operator's stop was latched. */
   held: number;
 };
 
@@ -34,6 +34,9 @@ export function relayMetricFamilies(relays: Record<string, RelayFigures>): Metri
     family('dropped', 'Relayed samples lost on the way out (queue overflow, link down, publish failed).'),
     family('oversize', "Relayed samples too large for the destination's link, never sent."),
     family('clamped', "Relayed velocity commands held to policy.velocity's limits."),
-    family('held', "Relayed velocity commands sent as zero while the operator's stop was latched."),
+    family(
+      'held',
+      "Relayed commands that actuate, sent as zero (a governed velocity) or not sent while the operator's stop was latched.",
+    ),
   ];
 }

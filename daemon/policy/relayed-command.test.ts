@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
-import { relayedVelocityGuard } from './relayed-velocity.ts';
+import { relayedCommandGuard } from './relayed-command.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 const STAMPED = 'geometry_msgs/msg/TwistStamped';
@@ -18,7 +18,7 @@ describe('a velocity command relayed from another graph', () => {
   function guarded(type: string, latched: () => string | undefined = () => undefined, topic = '/cmd_vel') {
     ctx = componentContext();
     const counters = { clamped: 0, held: 0 };
-    const guard = relayedVelocityGuard({ topic, type, codec: ctx.codec, limits: limits(ctx), latched, counters });
+    const guard = relayedCommandGuard({ topic, type, codec: ctx.codec, limits: limits(ctx), latched, counters });
     return { guard: guard!, counters, codec: ctx.codec };
   }
 
@@ -26,7 +26,7 @@ describe('a velocity command relayed from another graph', () => {
     const { guard, counters, codec } = guarded(TWIST);
     const within = codec.encode(TWIST, { linear: { x: 0.25 }, angular: { z: -0.5 } });
     expect(guard(within)).toBe(within);
-    const over = guard(codec.encode(TWIST, { linear: { x: 4, y: 1 }, angular: { z: -9 } }));
+    const over = guard(codec.encode(TWIST, { linear: { x: 4, y: 1 }, angular: { z: -9 } }))!;
     expect(codec.decode(TWIST, over)).toEqual({ linear: { x: 0.5, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -1 } });
     expect(counters).toEqual({ clamped: 1, held: 0 });
   });
@@ -38,7 +38,7 @@ describe('a velocity command relayed from another graph', () => {
       header: { stamp: { sec: 7, nanosec: 9 }, frame_id: 'base' },
       twist: { linear: { x: 0.1 } },
     });
-    expect(codec.decode(STAMPED, guard(moving))).toMatchObject({
+    expect(codec.decode(STAMPED, guard(moving)!)).toMatchObject({
       header: { stamp: { sec: 7, nanosec: 9 }, frame_id: 'base' },
       twist: { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } },
     });
@@ -49,25 +49,52 @@ describe('a velocity command relayed from another graph', () => {
 
   it('sends zero for bytes it cannot read: garbage must not pass the frame', () => {
     const { guard, counters, codec } = guarded(TWIST);
-    const out = guard(new Uint8Array([0, 1, 0, 0, 0xff]));
+    const out = guard(new Uint8Array([0, 1, 0, 0, 0xff]))!;
     expect(codec.decode(TWIST, out)).toEqual({ linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } });
     expect(counters.held).toBe(1);
   });
 
-  it('leaves other types and topics the limits do not govern alone', () => {
+  it('leaves types that never actuate alone; a Twist on a topic no glob governs passes unless latched', () => {
     ctx = componentContext();
     const counters = { clamped: 0, held: 0 };
+    let latch: string | undefined;
     const of = (topic: string, type: string) =>
-      relayedVelocityGuard({
-        topic,
-        type,
-        codec: ctx!.codec,
-        limits: limits(ctx!),
-        latched: () => 'latched',
-        counters,
-      });
-    expect(of('/chatter', TWIST)).toBeUndefined();
+      relayedCommandGuard({ topic, type, codec: ctx!.codec, limits: limits(ctx!), latched: () => latch, counters });
     expect(of('/cmd_vel', 'std_msgs/msg/String')).toBeUndefined();
-    expect(of('/robot2/cmd_vel', TWIST)).toBeDefined();
+    expect(of('/joint_states', 'sensor_msgs/msg/JointState')).toBeUndefined();
+    const chatter = of('/chatter', TWIST)!;
+    const moving = ctx.codec.encode(TWIST, { linear: { x: 4 } });
+    expect(chatter(moving)).toBe(moving);
+    latch = 'latched';
+    expect(chatter(moving)).toBeUndefined();
+    const zero = ctx.codec.encode(TWIST, {});
+    expect(chatter(zero)).toBe(zero);
+    expect(counters).toEqual({ clamped: 0, held: 1 });
+  });
+});
+
+describe('an arm command relayed from another graph', () => {
+  const TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory';
+
+  it('is not sent while the stop is latched (nor is one it cannot read); a hold with no points is', () => {
+    ctx = componentContext();
+    const counters = { clamped: 0, held: 0 };
+    let latch: string | undefined = 'latched';
+    const guard = relayedCommandGuard({
+      topic: '/arm_controller/joint_trajectory',
+      type: TRAJECTORY,
+      codec: ctx.codec,
+      limits: limits(ctx),
+      latched: () => latch,
+      counters,
+    })!;
+    const far = ctx.codec.encode(TRAJECTORY, { joint_names: ['a'], points: [{ positions: [3] }] });
+    expect(guard(far)).toBeUndefined();
+    expect(guard(new Uint8Array([0, 1, 0, 0, 0xff]))).toBeUndefined();
+    const hold = ctx.codec.encode(TRAJECTORY, { joint_names: ['a'] });
+    expect(guard(hold)).toBe(hold);
+    expect(counters).toEqual({ clamped: 0, held: 2 });
+    latch = undefined;
+    expect(guard(far)).toBe(far);
   });
 });

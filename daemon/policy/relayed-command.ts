@@ -1,0 +1,80 @@
+import type { MessageCodec } from '../bus/index.ts';
+import { actuation, mayActuate } from './actuation.ts';
+import { fullTwist, twistMoves } from './tool-inputs.ts';
+import { governedTopics, limitTwist, TWIST, TWIST_STAMPED, ZERO_TWIST, type VelocityLimits } from './velocity.ts';
+
+export interface RelayedVelocityCounters {
+  /** Commands sent with an axis held to its limit. */
+  clamped: number;
+  /** Commands that would have moved the robot while the operator's stop was latched: sent as zero, or not sent. */
+  held: number;
+}
+
+/**
+ * What a guard gives for one relayed command: the bytes to send (the same ones when nothing changed), or
+ * undefined when it is held back (an actuating command while the operator's stop is latched).
+ */
+export type RelayGuard = (data: Uint8Array) => Uint8Array | undefined;
+
+/**
+ * The frame around a command relayed from another graph (docs/joined-graphs.md). A velocity command on a topic
+ * `policy.velocity` governs is held to its limits, and to zero while the operator's stop is latched, as the
+ * CmdVelGate holds the agent's own; a command that cannot be decoded is sent as zero there, since a relay must
+ * not pass on what the frame cannot read. Any other type that may actuate (`mayActuate`: an arm's trajectory,
+ * a forward controller's array, a Twist on a topic no glob governs) is not sent while latched when it actuates,
+ * or cannot be read; unlatched its bytes pass untouched. Undefined for a type that never actuates: its bytes pass.
+ */
+export function relayedCommandGuard(options: {
+  topic: string;
+  type: string;
+  codec: MessageCodec;
+  limits: VelocityLimits;
+  /** Why nothing may move the robot now (the stop latched), or undefined. */
+  latched: () => string | undefined;
+  counters: RelayedVelocityCounters;
+}): RelayGuard | undefined {
+  const { topic, type, codec, limits, latched, counters } = options;
+  if ((type === TWIST || type === TWIST_STAMPED) && governedTopics(limits)(topic))
+    return velocityGuard(type, codec, limits, latched, counters);
+  if (!mayActuate(type, topic)) return undefined;
+  return (data) => {
+    if (latched() === undefined) return data;
+    let message: Record<string, unknown> | undefined;
+    try {
+      message = codec.decode(type, data);
+    } catch {
+      // unreadable: held below
+    }
+    if (message !== undefined && actuation(type, message, topic) === undefined) return data;
+    counters.held++;
+    return undefined;
+  };
+}
+
+/** A governed velocity topic's guard: limited, zero while latched. */
+function velocityGuard(
+  type: string,
+  codec: MessageCodec,
+  limits: VelocityLimits,
+  latched: () => string | undefined,
+  counters: RelayedVelocityCounters,
+): RelayGuard {
+  const stamped = type === TWIST_STAMPED;
+  return (data) => {
+    let message: Record<string, unknown>;
+    try {
+      message = codec.decode(type, data);
+    } catch {
+      counters.held++;
+      return codec.encode(type, stamped ? { twist: ZERO_TWIST } : ZERO_TWIST);
+    }
+    const { twist, broken } = limitTwist(fullTwist(stamped ? message.twist : message), limits);
+    if (twistMoves(twist) && latched() !== undefined) {
+      counters.held++;
+      return codec.encode(type, stamped ? { ...message, twist: ZERO_TWIST } : ZERO_TWIST);
+    }
+    if (broken.length === 0) return data; // within limits: the bytes as they came
+    counters.clamped++;
+    return codec.encode(type, stamped ? { ...message, twist } : twist);
+  };
+}
