@@ -171,7 +171,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
   },
   publish: {
     description:
-      "Publish one message on a topic, as a run of the agent's publish skill: a Twist on the velocity topic goes through the velocity gate and the stop latch.",
+      "Publish one message on a topic, as a run of the agent's publish skill: a Twist on the velocity topic goes through the velocity gate, and while the stop is latched any command that actuates (a moving Twist, an arm's trajectory, a forward controller's array) is refused.",
     input: {
       topic: z.string().min(1).max(256),
       fields: z.record(z.string(), z.unknown()),
