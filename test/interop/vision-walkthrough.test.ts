@@ -124,7 +124,7 @@ describe('docs/vision.md, the vision walkthrough', () => {
       const stopped = await run(stop!);
       expect(stopped.code, stopped.stderr).toBe(0);
       const after = twists(echoed.out.stdout).length;
-      await new Promise((r) => setTimeout(r, 1000));
+      await waitFor(() => twists(echoed.out.stdout).length >= after + 10, 'ten Twists after the stop');
       const since = twists(echoed.out.stdout).slice(after);
       expect(since.every((t) => t.x === 0 && t.z === 0)).toBe(true);
       expect(twists(echoed.out.stdout).at(-1)).toEqual({ x: 0, z: 0 });
