@@ -59,6 +59,8 @@ describe("central's stop connection", () => {
       properties: { userProperties: first.userProperties },
     });
     await ackOf(first.id);
+    // The stop skill's zero can come after the ack: both of the first stop's zeros are in before the count below.
+    await waitFor(() => zeros() >= 2, "the first stop's halt and its stop skill's zero");
     // The thread's copy may come after the link's ack: the count below is taken once both paths read it.
     await waitFor(() => threadRead(daemon) > readAtFirst && line.pending === 0, 'both paths to read the first stop');
     expect(line.stops).toBeGreaterThan(stopsAtFirst);
