@@ -16,4 +16,13 @@ export { field, twistMoves } from './tool-inputs.ts';
 export { ZERO_TWIST, governedTopics, zeroVelocity } from './velocity.ts';
 export { sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from './velocity.ts';
 export { relayedCommandGuard, type RelayedVelocityCounters, type RelayGuard } from './relayed-command.ts';
-export { actuation, mayActuate } from './actuation.ts';
+export { actuation, goalActuation, latchedGoalRefusal, mayActuate } from './actuation.ts';
+export {
+  JointFrame,
+  JointLimitsError,
+  type JointFrameSettings,
+  type JointLimit,
+  type JointLimits,
+  type JointOverride,
+} from './joint-limits.ts';
+export { MAX_URDF_CHARS, parseUrdfLimits } from './joint-limits-urdf.ts';
