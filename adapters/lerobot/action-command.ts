@@ -54,6 +54,10 @@ export function compileCommand(settings: CommandSettings, dim: number, where: st
       };
     }
     case 'std_msgs/msg/Float64MultiArray': {
+      if (jointNames.length > 0 && jointNames.length !== dim)
+        throw new CommandError(
+          `${where}.joint_names names ${jointNames.length} joints, the action has ${dim} elements`,
+        );
       // Remade only when a call's length differs from the last one's: a loop's action has always the same.
       let msg = float64MultiArray(0, dim);
       return (actions) => {

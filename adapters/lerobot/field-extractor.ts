@@ -32,7 +32,7 @@ function isNumberArray(value: unknown): value is ArrayLike<number> {
  * mismatch throws a FieldError naming the topic and field, and the caller counts it.
  */
 export function compileExtractor(source: SourceSettings, length: number, where: string): FieldExtractor {
-  const { field, fields, indices, scale = 1, offset: add = 0, clip } = source;
+  const { field, fields, indices, joints, scale = 1, offset: add = 0, clip } = source;
   const affine = scale !== 1 || add !== 0;
   const [lo, hi] = clip ?? [-Infinity, Infinity];
   const finish = (out: Float32Array, at: number): void => {
@@ -43,6 +43,14 @@ export function compileExtractor(source: SourceSettings, length: number, where: 
       out[i] = v < lo ? lo : v > hi ? hi : v;
     }
   };
+  if (joints) {
+    if (fields || indices) throw new FieldError(`${where}: give joints, or fields or indices, not both`);
+    const byName = jointReader(joints, field ?? 'position', where);
+    return (message, out, at) => {
+      byName(message, out, at);
+      finish(out, at);
+    };
+  }
   if (fields && fields.length > 0) {
     if (field) throw new FieldError(`${where}: give field or fields, not both`);
     const getters = fields.map(getter);
@@ -82,6 +90,47 @@ export function compileExtractor(source: SourceSettings, length: number, where: 
     }
     finish(out, at);
   };
+}
+
+/**
+ * Reads `field` (position, velocity, effort) of the named joints out of a sensor_msgs/msg/JointState, in the order
+ * `joints` names them. The message's `name` order is looked up again only when it changes (a broadcaster keeps one).
+ */
+export function jointReader(
+  joints: readonly string[],
+  field: string,
+  where: string,
+): (message: unknown, out: Float32Array | Float64Array, at: number) => void {
+  const get = getter(field);
+  const index = new Int32Array(joints.length);
+  let names: readonly unknown[] = [];
+  return (message, out, at) => {
+    const m = message as { name?: unknown };
+    const given = Array.isArray(m?.name) ? (m.name as unknown[]) : undefined;
+    if (!given) throw new FieldError(`${where}: the message has no name array (a sensor_msgs/msg/JointState has)`);
+    if (!sameNames(given, names)) {
+      for (let i = 0; i < joints.length; i++) {
+        index[i] = given.indexOf(joints[i]);
+        if (index[i]! < 0)
+          throw new FieldError(
+            `${where}: joint ${joints[i]} is not in the message (it names ${given.map(String).join(', ') || 'none'})`,
+          );
+      }
+      names = given.slice();
+    }
+    const values = get(message);
+    if (!isNumberArray(values) || values.length < given.length)
+      throw new FieldError(
+        `${where}: ${field} has ${isNumberArray(values) ? values.length : describe(values)} values for ${given.length} joints`,
+      );
+    for (let i = 0; i < joints.length; i++) out[at + i] = Number(values[index[i]!]);
+  };
+}
+
+function sameNames(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function describe(v: unknown): string {

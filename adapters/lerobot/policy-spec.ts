@@ -173,7 +173,7 @@ function resolveInput(
       }
       return dim;
     }
-    return s.indices?.length ?? s.fields?.length ?? s.length;
+    return s.joints?.length ?? s.indices?.length ?? s.fields?.length ?? s.length;
   });
   const unknown = lengths.filter((l) => l === undefined).length;
   const known = lengths.reduce<number>((a, l) => a + (l ?? 0), 0);

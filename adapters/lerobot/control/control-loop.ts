@@ -13,7 +13,7 @@ import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts'
 import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
 import { InferenceThread } from './inference-thread.ts';
 import { monotonicMs } from './loop-clock.ts';
-import { planLoop, type LoopPlan } from './loop-plan.ts';
+import { boardLengths, planLoop, type LoopPlan } from './loop-plan.ts';
 import { LoopProcess } from './loop-process.ts';
 import type { LoopProcessData, LoopWorkerMessage } from './loop-protocol.ts';
 import { spawnLoopThread, type LoopRunner } from './loop-runner.ts';
@@ -118,7 +118,7 @@ export class ControlLoop {
     const plan = planLoop(name, this.#loop, spec);
     this.#plan = plan;
     const isolated = this.#loop.isolation === 'process';
-    const layout = { lengths: plan.slots.map((s) => s.length) };
+    const layout = { lengths: boardLengths(plan) };
     const board = isolated
       ? new RelayedBoard(layout, (slot, values, timeMs) => this.#process?.observation(slot, values, timeMs))
       : new ObservationBoard(layout);

@@ -1,4 +1,5 @@
 import type { LoopSettings } from '../../../daemon/config/index.ts';
+import { TWIST } from '../../../daemon/policy/index.ts';
 import { compileCommand, type CommandBuilder } from '../action-command.ts';
 import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../policy-spec.ts';
 import type { ImageInputSpec } from '../vision/image-input.ts';
@@ -31,6 +32,17 @@ export interface ImageSlot {
 
 export type LoopMode = 'step' | 'inline' | 'async';
 
+/**
+ * Where a joint position command's hold comes from: the command's joints, by name, in a JointState topic, read onto
+ * a board slot of its own after the policy's (`slot`). A stale reading is no hold.
+ */
+export interface HoldPlan {
+  slot: number;
+  topic: string;
+  joints: readonly string[];
+  maxAgeMs: number;
+}
+
 /** How a loop runs its policy: which output acts, how big a chunk is, which slices come from topics. */
 export interface LoopPlan {
   output: OutputSpec;
@@ -44,6 +56,15 @@ export interface LoopPlan {
    */
   topics: { topic: string; maxAgeMs: number }[];
   safeAction: Float32Array;
+  /** A joint position command with no safe_action given: its safe command holds the measured position. */
+  hold?: HoldPlan;
+}
+
+/** The board's slot lengths: the policy's slices, then the hold's joints. */
+export function boardLengths(plan: LoopPlan): number[] {
+  const lengths = plan.slots.map((s) => s.length);
+  if (plan.hold) lengths.push(plan.hold.joints.length);
+  return lengths;
 }
 
 /**
@@ -141,7 +162,17 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
     throw new ManifestError(
       `${at}.safe_action must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(safe)}`,
     );
-  return { output, chunkSize: k, mode, slots, images, topics, safeAction };
+  const { command } = output;
+  const hold: HoldPlan | undefined =
+    loop.safe_action === undefined && command && command.type !== TWIST && command.joint_names.length > 0
+      ? {
+          slot: slots.length,
+          topic: command.joint_states,
+          joints: command.joint_names,
+          maxAgeMs: loop.max_observation_age_ms,
+        }
+      : undefined;
+  return { output, chunkSize: k, mode, slots, images, topics, safeAction, ...(hold ? { hold } : {}) };
 }
 
 /** What turns the loop's actions into its command message; undefined for an action output with no command. */

@@ -2,7 +2,10 @@ import { LogBurst } from '../../../daemon/util/index.ts';
 import type { LoopWorkerMessage } from './loop-protocol.ts';
 
 /** The problems a loop thread counts and reports: a failed tick, a non-finite action, an overdue chunk. */
-export type LoopProblem = Extract<LoopWorkerMessage, { kind: 'error' | 'non_finite' | 'inference_overdue' }>;
+export type LoopProblem = Extract<
+  LoopWorkerMessage,
+  { kind: 'error' | 'non_finite' | 'inference_overdue' | 'hold_unmeasured' }
+>;
 
 /**
  * What a loop thread asks the main thread to log: per problem one line per LogBurst window, per observation

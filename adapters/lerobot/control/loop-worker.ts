@@ -19,6 +19,7 @@ import { CameraInputs } from './camera-inputs.ts';
 import { mapSharedFile, setNonBlocking } from './shared-mapping.ts';
 import { CommandRecordWriter } from './command-records.ts';
 import { CommandEncoder } from './command-encoder.ts';
+import { JointHold } from './joint-hold.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -144,6 +145,9 @@ class LoopThread {
   readonly #values: Float32Array;
   #errors = 0;
   #nonFinite = 0;
+  #unmeasured = 0;
+  /** A joint position command's hold of the measured position (its safe command), when it has one. */
+  readonly #hold: JointHold | undefined;
   /**
    * The request in flight to the inference thread: when it went out (monotonic ms) and whether it has been
    * counted overdue. A run can't be interrupted (see closeWorker), so an overdue one is only reported; the
@@ -180,6 +184,7 @@ class LoopThread {
     this.#schedule = new TickSchedule(state, this.#periodMs);
     this.#frame = velocityFrame(plan.output.command, data.velocity);
     this.#latchZero = plan.output.command?.type === 'geometry_msgs/msg/Twist';
+    this.#hold = plan.hold && command ? new JointHold(plan.hold, command, plan.output.dim) : undefined;
   }
 
   /**
@@ -320,10 +325,12 @@ class LoopThread {
     state.set('inference_sent_ms', this.#request.sentMs);
   }
 
-  /** Posts an action's command bytes, with the operator's latch, the finite check and the velocity frame applied. */
+  /**
+   * Posts an action's command bytes, with the operator's latch, the finite check and the velocity frame applied. A
+   * safe command is the plan's safe action, or for a joint position command the hold of the measured position.
+   */
   #emit(given: Float32Array, givenSafe: boolean): void {
-    const plan = this.#plan;
-    let action = given;
+    let action: Float32Array | undefined = given;
     let safe = givenSafe;
     // The main thread's word (state.held), or the stop line's, read here each tick: a stop from the stop listener
     // holds the loop with no message from the main thread, however busy that is.
@@ -331,16 +338,20 @@ class LoopThread {
     // A latched operator's stop: the policy goes on (its chunks stay current), the robot gets the safe action.
     if (!safe && held) {
       state.add('held');
-      action = plan.safeAction;
       safe = true;
     }
-    if (!isFiniteAction(action)) {
+    if (!safe && !isFiniteAction(action)) {
       this.#nonFinite++;
       state.add('non_finite');
       this.#reports.problem({ kind: 'non_finite', values: Array.from(action), count: this.#nonFinite });
-      action = plan.safeAction;
       safe = true;
     }
+    const hold = this.#hold;
+    if (!safe) hold?.release();
+    else if (hold) {
+      action = hold.action(board, this.#schedule.now[0]!);
+      if (!action) return this.#holdUnmeasured(hold);
+    } else action = this.#plan.safeAction;
     state.add('published');
     const build = this.#build;
     const encoder = this.#encoder;
@@ -354,7 +365,33 @@ class LoopThread {
       if (limited.clamped) state.add('clamped');
       message = limited.twist;
     }
-    const bytes = encoder.encode(message);
+    this.#send(encoder.encode(message), action, safe);
+  }
+
+  /**
+   * A hold with no fresh measured position: a JointTrajectory with no points (what a joint trajectory controller
+   * takes as "hold where you are"), or nothing for a forward controller, which keeps its last command.
+   */
+  #holdUnmeasured(hold: JointHold): void {
+    this.#unmeasured++;
+    const trajectory = this.#plan.output.command?.type === 'trajectory_msgs/msg/JointTrajectory';
+    this.#reports.problem({
+      kind: 'hold_unmeasured',
+      topic: hold.topic,
+      joints: [...hold.joints],
+      sent: trajectory ? 'a JointTrajectory with no points' : 'nothing',
+      count: this.#unmeasured,
+    });
+    if (!trajectory || !this.#encoder) return;
+    state.add('published');
+    const command = this.#plan.output.command!;
+    const ns = nowNs();
+    const stamp = { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) };
+    const empty = { header: { stamp, frame_id: command.frame_id }, joint_names: command.joint_names, points: [] };
+    this.#send(this.#encoder.encode(empty), this.#plan.safeAction, true);
+  }
+
+  #send(bytes: Uint8Array, action: Float32Array, safe: boolean): void {
     if (commandPipe) {
       if (!commandPipe.write(bytes, action, safe)) this.#fail(new Error('command dropped: the daemon is not reading'));
       return;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { compileExtractor, type FieldExtractor } from '../field-extractor.ts';
+import { compileExtractor, jointReader, type FieldExtractor } from '../field-extractor.ts';
 import type { Bus, BusMessage, DefinitionsRegistry, Subscription } from '../../../daemon/bus/index.ts';
 import { MessageCodec } from '../../../daemon/bus/index.ts';
 import { LogBurst, nowNs, withSuppressed } from '../../../daemon/util/index.ts';
@@ -110,6 +110,17 @@ export class ObservationIntake {
         scratch: new Float32Array(slot.length),
       });
       byTopic.set(slot.topic, list);
+    }
+    // A joint position command's hold: the measured positions of its joints, by name, on a slot after the policy's.
+    const hold = this.#plan.hold;
+    if (hold) {
+      const list = byTopic.get(hold.topic) ?? [];
+      list.push({
+        slot: hold.slot,
+        extract: jointReader(hold.joints, 'position', `control.loops.${name}: the hold's ${hold.topic}`),
+        scratch: new Float32Array(hold.joints.length),
+      });
+      byTopic.set(hold.topic, list);
     }
     for (const [topic, slots] of byTopic) {
       this.#subs.push(

@@ -35,6 +35,12 @@ export function logWorkerReport(log: Logger, name: string, m: LoopWorkerMessage)
         'inference overdue: no chunk within chunking.inference_timeout_ms; the loop sends its on_underrun action meanwhile',
       );
       break;
+    case 'hold_unmeasured':
+      log.warn(
+        withSuppressed({ loop: name, count: m.count, topic: m.topic, joints: m.joints }, m.suppressed ?? 0),
+        `no fresh measured position of the joints to hold: sent ${m.sent}`,
+      );
+      break;
     case 'inference_late':
       log.info({ loop: name, took_ms: m.tookMs }, 'overdue inference came back');
       break;

@@ -75,6 +75,13 @@ export const SourceConfig = Type.Object(
     indices: Type.Optional(
       Type.Array(Type.Integer({ minimum: 0 }), { description: 'Elements of an array field to take, in order.' }),
     ),
+    joints: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description:
+          "A sensor_msgs/msg/JointState's values for these joints, in this order, found by the message's name (field: position by default, velocity or effort): a joint_state_broadcaster's order is not the policy's.",
+      }),
+    ),
     length: Type.Optional(
       Type.Integer({ minimum: 1, description: 'Elements this slice holds, when it cannot be inferred.' }),
     ),
@@ -171,7 +178,13 @@ export const CommandConfig = Type.Object(
     }),
     joint_names: Type.Array(Type.String(), {
       default: [],
-      description: 'JointTrajectory only: joint of each action element.',
+      description:
+        "The joint of each action element: a JointTrajectory's, or a Float64MultiArray's to a position controller (the stop then holds their measured positions). Leave it empty for a Float64MultiArray to a velocity or effort controller, whose stop is zeros.",
+    }),
+    joint_states: RosName({
+      default: '/joint_states',
+      description:
+        'sensor_msgs/msg/JointState of the joint_names, by name: on a stop, a stale observation, an overdue chunk or the loop\'s end the command holds the positions measured there at that moment (unless safe_action names a fixed action).',
     }),
     scale: Type.Number({ default: 1, description: 'Command = action * scale + offset, then clipped.' }),
     offset: Type.Union([Type.Number(), Numbers], { default: 0 }),
@@ -285,7 +298,10 @@ export const LoopConfig = Type.Object(
       description: 'An observation older than this is stale (per source: max_age_ms).',
     }),
     safe_action: Type.Optional(
-      Type.Array(Type.Number(), { description: 'Sent when an observation is stale or missing; zeros by default.' }),
+      Type.Array(Type.Number(), {
+        description:
+          "Sent when an observation is stale or missing, a chunk is overdue, the operator's stop holds or the loop ends. By default zeros, but a joint position command (joint_names) holds the measured position instead; a safe_action given here is sent as it is.",
+      }),
     ),
     allow_moving_safe_action: Type.Boolean({
       default: false,
@@ -458,14 +474,14 @@ export function system1Issues(config: {
 }
 
 /**
- * The action length the config itself declares, when it does: a Twist's fields, a JointTrajectory's joints,
+ * The action length the config itself declares, when it does: a Twist's fields, a joint command's joints,
  * or the unnormalize statistics. The model's own output shape is checked when the loop starts.
  */
 function declaredActionDim(o: Static<typeof OutputConfig>): { n: number; from: string } | undefined {
   const command = o.command;
   if (command?.type === 'geometry_msgs/msg/Twist')
     return { n: command.fields.length, from: `${command.fields.length} Twist fields` };
-  if (command?.type === 'trajectory_msgs/msg/JointTrajectory' && command.joint_names.length > 0)
+  if (command && command.joint_names.length > 0)
     return { n: command.joint_names.length, from: `${command.joint_names.length} joint_names` };
   const u = o.unnormalize;
   const stat = u && (['mean', 'std', 'min', 'max'] as const).find((k) => u[k] !== undefined);
