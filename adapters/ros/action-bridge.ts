@@ -35,20 +35,20 @@ export interface ActionBridgeOptions {
   node: RosNode;
   bus: Bus;
   codec: MessageCodec;
-  /** ROS action servers the bus may use (ros.actions.call). */
-  callable: (action: string) => boolean;
   /**
-   * The callable actions whose goals come from another graph's clients (relays into `ros`): such a goal is held to
-   * `refusal` before it reaches the ROS server, and is one of `track`'s, which the operator's stop cancels.
+   * ROS action servers the bus may use (ros.actions.call, and relays into `ros`). Every goal to one, whoever sent it on
+   * the bus (the daemon's own clients, a Zenoh client, another graph's through a relay), is held to `refusal` before
+   * it reaches the ROS server, and is one of `track`'s, which the operator's stop cancels.
    */
-  relayed: ReadonlySet<string>;
+  callable: (action: string) => boolean;
   /** Bus actions served to ROS (ros.actions.serve). */
   serve: readonly { action: string; type: string }[];
   /**
-   * Why a goal must not go on (the operator's stop latched, a pose outside the geofence), or undefined: the same
-   * rules as the daemon's own goals, for a ROS client's goal to a served action and a relayed goal to a ROS server.
+   * Why a goal of the action type `type` must not go on (the operator's stop latched, a pose outside the geofence),
+   * or undefined: the same rules as the daemon's own goals, for a ROS client's goal to a served action and any goal
+   * to a ROS server.
    */
-  refusal: (goal: Record<string, unknown>) => string | undefined;
+  refusal: (goal: Record<string, unknown>, type: string) => string | undefined;
   /** The daemon's goals in flight, which the operator's stop cancels: ROS clients' and relayed goals join them. */
   track: ActionGoals;
   self: string;
@@ -59,8 +59,6 @@ export interface ActionBridgeOptions {
 interface Proxy {
   action: string;
   type: string;
-  /** Its goals come from another graph (`relayed`). */
-  relayed: boolean;
   client: RosActionClient;
   server: BusActionServer;
   handles: Map<string, RosClientGoalHandle>;
@@ -82,7 +80,6 @@ export class RosActionBridge {
   #bus: Bus;
   #codec: MessageCodec;
   #callable: (action: string) => boolean;
-  #relayed: ReadonlySet<string>;
   #serve: ActionBridgeOptions['serve'];
   #refusal: ActionBridgeOptions['refusal'];
   #track: ActionBridgeOptions['track'];
@@ -93,13 +90,12 @@ export class RosActionBridge {
   #served = new Map<string, { server: RosActionServer; goals: Map<RosServerGoalHandle, () => void> }>();
 
   constructor(options: ActionBridgeOptions) {
-    const { rcl, node, bus, codec, callable, relayed, serve, refusal, track, self, report, log } = options;
+    const { rcl, node, bus, codec, callable, serve, refusal, track, self, report, log } = options;
     this.#rcl = rcl;
     this.#node = node;
     this.#bus = bus;
     this.#codec = codec;
     this.#callable = callable;
-    this.#relayed = relayed;
     this.#serve = serve;
     this.#refusal = refusal;
     this.#track = track;
@@ -155,7 +151,6 @@ export class RosActionBridge {
     const proxy: Proxy = {
       action,
       type,
-      relayed: this.#relayed.has(action),
       client,
       handles: new Map(),
       feedback: new Map(),
@@ -171,8 +166,9 @@ export class RosActionBridge {
         type,
         source: 'ros',
         handler: {
-          accept: (goal, goalId) =>
-            (proxy.relayed ? this.#refusal(goal) : undefined) ?? this.#forward(proxy, goal, goalId),
+          // Not only the daemon's own clients send goals here (they check before sending): a Zenoh client's goal to
+          // a served action, or another graph's through a relay, reaches the robot's server through this door alone.
+          accept: (goal, goalId) => this.#refusal(goal, type) ?? this.#forward(proxy, goal, goalId),
           execute: (_goal, context) => this.#follow(proxy, context),
         },
       });
@@ -220,14 +216,15 @@ export class RosActionBridge {
     };
     if (signal.aborted) onCancel();
     else signal.addEventListener('abort', onCancel, { once: true });
+    // The daemon's own client tracks its goal too, under the same id: the stop cancels it once.
     const tracked = { action: proxy.action, goalId, cancel: () => this.#cancelForStop(handle) };
-    if (proxy.relayed) this.#track.started(tracked);
+    this.#track.started(tracked);
     try {
       const result = (await handle.getResult()) as Record<string, unknown>;
       const state = handle.isSucceeded() ? 'succeeded' : handle.isCanceled() ? 'canceled' : 'aborted';
       return { state, result: result ?? {} };
     } finally {
-      if (proxy.relayed) this.#track.ended(tracked);
+      this.#track.ended(tracked);
       signal.removeEventListener('abort', onCancel);
       proxy.handles.delete(goalId);
       proxy.feedback.delete(goalId);
@@ -236,7 +233,7 @@ export class RosActionBridge {
   }
 
   /**
-   * The operator's stop cancelling a relayed goal at its ROS server: the server's return code (the stop's report), or
+   * The operator's stop cancelling a goal at its ROS server: the server's return code (the stop's report), or
    * an error when the server does not answer (a cancel to a server that left is lost, as a goal is).
    */
   async #cancelForStop(handle: RosClientGoalHandle): Promise<{ returnCode: number }> {
@@ -290,7 +287,7 @@ export class RosActionBridge {
 
   /** A ROS goal has no rejection reason on the wire: the log and the status say why one was rejected. */
   #admit(client: BusActionClient, goal: Record<string, unknown>): number {
-    const why = client.available() ? this.#refusal(goal) : `no server of ${client.name} is on the bus`;
+    const why = client.available() ? this.#refusal(goal, client.type) : `no server of ${client.name} is on the bus`;
     if (why === undefined) return ACCEPT;
     this.#report.count('auraison_ros_goals_rejected_total', { action: client.name });
     this.#log.warn({ action: client.name, reason: why }, 'ros: rejected a ROS goal');

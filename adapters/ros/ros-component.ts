@@ -3,9 +3,14 @@ import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
 import { sideRelays, type RosSettings, type SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
-import { relayMetricFamilies } from '../../daemon/util/index.ts';
+import { lastHeld, relayMetricFamilies } from '../../daemon/util/index.ts';
 import type { RelayFigures } from '../../daemon/util/index.ts';
-import { goalOutsideFence, relayedCommandGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import {
+  goalOutsideFence,
+  latchedGoalRefusal,
+  relayedCommandGuard,
+  type RelayedVelocityCounters,
+} from '../../daemon/policy/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport } from './bridge-report.ts';
@@ -124,10 +129,10 @@ export class RosComponent implements Component, MetricsProvider {
         bus,
         codec: new MessageCodec(this.#ctx.definitions),
         callable: compileTopicSelection([...settings.actions.call, ...relays.actionsCall]),
-        relayed: new Set(relays.actionsCall),
         serve: settings.actions.serve,
-        refusal: (goal) =>
-          this.#ctx.robotStop.latch.refusal() ?? goalOutsideFence(config.policy.geofence.polygon, goal),
+        refusal: (goal, type) =>
+          latchedGoalRefusal(this.#ctx.robotStop.latch.refusal(), type, goal) ??
+          goalOutsideFence(config.policy.geofence.polygon, goal),
         track: this.#ctx.actionGoals,
         self,
         report,
@@ -287,6 +292,7 @@ export class RosComponent implements Component, MetricsProvider {
           oversize: 0,
           clamped: this.#relayGuards.get(topic)?.clamped ?? 0,
           held: this.#relayGuards.get(topic)?.held ?? 0,
+          ...lastHeld(this.#relayGuards.get(topic)),
         },
       ]),
     );

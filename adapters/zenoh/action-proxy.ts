@@ -22,14 +22,13 @@ export interface ActionContext extends ServiceContext {
   /** The bus source of what the action's server sends (feedback, status): its link's. */
   source: string;
   /**
-   * The relayed actions (config relays), whose goals come from another graph's clients through the bus: each goal is
-   * one the operator's stop cancels (`track`), as the daemon's own clients' goals are, and none is sent while
-   * `refusal` says why not (the stop latched, a pose outside the geofence).
+   * The rules of every goal to a Zenoh server, whoever sent it on the bus (the daemon's own clients, a client of a
+   * served action, another graph's through a relay): each is one the operator's stop cancels (`track`), and none is
+   * sent while `refusal` says why not (the stop latched, a pose outside the geofence) for a goal of action type `type`.
    */
-  relayedGoals?: {
+  goalRules?: {
     track: ActionGoals;
-    actions: ReadonlySet<string>;
-    refusal: (goal: Record<string, unknown>) => string | undefined;
+    refusal: (goal: Record<string, unknown>, type: string) => string | undefined;
   };
 }
 
@@ -138,10 +137,7 @@ export class ZenohActionProxy {
       type,
       source: ctx.source,
       handler: {
-        accept: (goal, goalId) => {
-          const relayed = ctx.relayedGoals?.actions.has(name) ? ctx.relayedGoals : undefined;
-          return relayed?.refusal(goal) ?? this.#sendGoal(goal, goalId);
-        },
+        accept: (goal, goalId) => ctx.goalRules?.refusal(goal, type) ?? this.#sendGoal(goal, goalId),
         execute: (_goal, context) => {
           const following = this.#follow(context);
           this.#following.add(following);
@@ -205,7 +201,8 @@ export class ZenohActionProxy {
     const onCancel = () => void this.#cancel(goalId);
     if (signal.aborted) onCancel();
     else signal.addEventListener('abort', onCancel, { once: true });
-    const track = this.#ctx.relayedGoals?.actions.has(this.name) ? this.#ctx.relayedGoals.track : undefined;
+    // The daemon's own client tracks its goal too, under the same id: the stop cancels it once.
+    const track = this.#ctx.goalRules?.track;
     const handle = { action: this.name, goalId, cancel: () => this.#cancelForStop(goalId) };
     track?.started(handle);
     try {

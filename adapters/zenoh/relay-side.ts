@@ -1,7 +1,7 @@
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily } from '../../daemon/contract/index.ts';
-import { relayMetricFamilies, type RelayFigures } from '../../daemon/util/index.ts';
+import { lastHeld, relayMetricFamilies, type RelayFigures } from '../../daemon/util/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
 import { relayedCommandGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import type { OutboundTopic } from './outbound-topic.ts';
@@ -53,6 +53,7 @@ export function relayDetails(
           oversize: c?.oversize ?? 0,
           clamped: guards.get(topic)?.clamped ?? 0,
           held: guards.get(topic)?.held ?? 0,
+          ...lastHeld(guards.get(topic)),
         },
       ];
     }),

@@ -5,7 +5,7 @@ import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
-import { goalOutsideFence, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import { goalOutsideFence, latchedGoalRefusal, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import { STOP_QUERY } from '../../daemon/safety/index.ts';
 import { TWIST, TWIST_STAMPED } from '../../daemon/policy/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
@@ -407,12 +407,13 @@ export class ZenohComponent implements Component, MetricsProvider {
       ...this.#serviceContext(),
       resultTimeoutMs: this.#settings.actions.result_timeout_ms,
       source: this.#source,
-      relayedGoals: {
+      goalRules: {
         track: this.#ctx.actionGoals,
-        actions: new Set(this.#relays.actionsCall),
-        // A relayed goal is held to the rules of the daemon's own (as ros.actions.serve holds a ROS client's).
-        refusal: (goal) =>
-          this.#ctx.robotStop.latch.refusal() ?? goalOutsideFence(this.#ctx.config.policy.geofence.polygon, goal),
+        // Every goal to a Zenoh server is held to the rules of the daemon's own (as ros.actions.serve holds a ROS
+        // client's): one from a client of zenoh.actions.serve or a relay reaches the server through this door alone.
+        refusal: (goal, type) =>
+          latchedGoalRefusal(this.#ctx.robotStop.latch.refusal(), type, goal) ??
+          goalOutsideFence(this.#ctx.config.policy.geofence.polygon, goal),
       },
     };
   }

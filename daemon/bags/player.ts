@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import { MessageCodec } from '../bus/index.ts';
-import { nsToRosTime } from '../util/index.ts';
+import { errorText, nsToRosTime } from '../util/index.ts';
 import { canonicalType, type DefinitionsRegistry } from '../bus/index.ts';
 import type { Publisher } from '../bus/index.ts';
+import { actuation, mayActuate } from '../policy/index.ts';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
 import { locateBag, openBagFile, prepareStorage, type LocatedBag } from './open-bag.ts';
@@ -51,6 +52,15 @@ export interface PlayStats {
   empty: boolean;
   /** With --clock: its rate and how many Clock messages went out; else null. */
   clock: { hz: number; published: number } | null;
+  /** Messages that actuate, not published because the operator's stop was latched when they were due, per bus topic. */
+  held: Record<string, number>;
+  /** Why the last of them was held: the latch's refusal, naming what it would have done; null when none was. */
+  held_reason: string | null;
+}
+
+/** What the player asks of the operator's stop: why nothing may move the robot now, or undefined. */
+export interface PlayLatch {
+  refusal(): string | undefined;
 }
 
 /**
@@ -63,10 +73,16 @@ export interface PlayStats {
  *
  * A type the daemon has no definition for is learnt from the bag's own schema (MCAP `ros2msg`), so the
  * messages decode where they are read (Foxglove, read_topic); without one they still pass as bytes.
+ *
+ * A bag is a door like any other: while the operator's stop is latched (`latch`), a message that actuates
+ * (`actuation`: a joint trajectory, a Twist that moves, a forward controller's array, ...) is not published when
+ * it is due, nor one of such a type that does not decode; it is counted in `held`. The rest plays on.
  */
 export class BagPlayer {
   #bus: Bus;
   #registry: DefinitionsRegistry;
+  #codec: MessageCodec;
+  #latch: PlayLatch | undefined;
   #log: Logger;
   readonly #startOffsetNs: bigint;
   readonly #loop: boolean;
@@ -76,6 +92,8 @@ export class BagPlayer {
   readonly #select: (topic: string) => boolean;
   #bag: LocatedBag;
   #publishers = new Map<string, Publisher | null>();
+  /** The publishers whose type may actuate (mayActuate), with that type: each message of theirs is looked at. */
+  #mayActuate = new Map<Publisher, string>();
   #started: number | undefined;
   #signal: AbortSignal | undefined;
   #stats = {
@@ -84,15 +102,22 @@ export class BagPlayer {
     passes: 0,
     bagNs: 0n,
     empty: true,
+    held: {} as Record<string, number>,
+    heldReason: null as string | null,
   };
   #late = new LatenessHistogram();
   /** The pass's time base, once its first message is scheduled: bag time `first` plays at wall time `wallStart`. */
   #timeline: { first: bigint; wallStart: number } | undefined;
   #clockPublished = 0;
 
-  constructor(deps: { bus: Bus; definitions: DefinitionsRegistry; log: Logger }, options: PlayOptions) {
+  constructor(
+    deps: { bus: Bus; definitions: DefinitionsRegistry; log: Logger; latch?: PlayLatch },
+    options: PlayOptions,
+  ) {
     this.#bus = deps.bus;
     this.#registry = deps.definitions;
+    this.#codec = new MessageCodec(deps.definitions);
+    this.#latch = deps.latch;
     this.#log = deps.log;
     const { startOffsetNs, loop, clockHz, rate, remap, select } = options;
     this.#startOffsetNs = startOffsetNs;
@@ -153,6 +178,8 @@ export class BagPlayer {
       stopped: aborted,
       empty: this.#stats.empty && !aborted,
       clock: this.#clockHz ? { hz: this.#clockHz, published: this.#clockPublished } : null,
+      held: this.#stats.held,
+      held_reason: this.#stats.heldReason,
     };
   }
 
@@ -166,7 +193,7 @@ export class BagPlayer {
     const hz = this.#clockHz;
     if (!hz) return () => {};
     const publisher = this.#bus.advertise(CLOCK_TOPIC, CLOCK_TYPE, { source: 'bag-play' });
-    const codec = new MessageCodec(this.#registry);
+    const codec = this.#codec;
     const timer = setInterval(() => {
       const at = this.#timeline;
       if (!at) return;
@@ -223,10 +250,16 @@ export class BagPlayer {
               if (signal.aborted) return end();
               now = performance.now();
             }
-            publisher.publish(m.data);
-            this.#late.add(Math.max(0, now - due));
             const name = publisher.topic;
-            this.#stats.messages[name] = (this.#stats.messages[name] ?? 0) + 1;
+            const held = this.#held(publisher, m.data);
+            if (held === undefined) {
+              publisher.publish(m.data);
+              this.#late.add(Math.max(0, now - due));
+              this.#stats.messages[name] = (this.#stats.messages[name] ?? 0) + 1;
+            } else {
+              this.#stats.held[name] = (this.#stats.held[name] ?? 0) + 1;
+              this.#stats.heldReason = held;
+            }
             if (last === undefined || m.logTime > last) last = m.logTime;
             published = true;
           }
@@ -265,12 +298,31 @@ export class BagPlayer {
       const qos = parseOfferedQos(topic.offeredQosProfiles);
       try {
         publisher = this.#bus.advertise(name, topic.type, { source: 'bag-play', ...(qos ? { qos } : {}) });
+        if (mayActuate(topic.type, name)) this.#mayActuate.set(publisher, topic.type);
       } catch (error) {
         this.#skip(m.topic, (error as Error).message);
       }
     }
     this.#publishers.set(m.topic, publisher);
     return publisher;
+  }
+
+  /**
+   * Why a due message must not be published (the stop latched, and it actuates or cannot be read), or undefined.
+   * Decoded only while latched, and only for a type that may actuate: the rest pass as bytes.
+   */
+  #held(publisher: Publisher, data: Uint8Array): string | undefined {
+    const type = this.#mayActuate.get(publisher);
+    if (type === undefined) return undefined;
+    const refusal = this.#latch?.refusal();
+    if (refusal === undefined) return undefined;
+    let actuates: string | undefined;
+    try {
+      actuates = actuation(type, this.#codec.decode(type, data), publisher.topic);
+    } catch (error) {
+      actuates = `a ${type} that does not decode (${errorText(error)})`;
+    }
+    return actuates === undefined ? undefined : `${refusal} (${actuates}, on ${publisher.topic})`;
   }
 
   #skip(topic: string, reason: string): void {

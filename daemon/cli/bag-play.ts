@@ -17,7 +17,10 @@ export const BAG_PLAY_HELP = `  bag play PATH [--rate R] [--loop] [--topics GLOB
       start, times --rate, as the CDR bytes recorded. The agent, control loops, recorder, API and
       Foxglove server see it as they see the robot or the sim. Types the daemon has no definition for are
       learnt from the bag's MCAP schemas. It stops at the bag's end (with --loop, at Ctrl-C) and prints what
-      it published per topic and how late messages went out against their schedule. PATH is a rosbag2
+      it published per topic and how late messages went out against their schedule. While the operator's
+      stop is latched (its latch file in the data dir, or a stop sent to this daemon), a message that
+      actuates (a joint trajectory, a Twist that moves, a forward controller's command) is held back, not
+      published, and counted: the summary says how many and why. PATH is a rosbag2
       directory (mcap or sqlite3) or a bare .mcap or .db3 file. A file that can't be read stops the play
       with exit 1, naming it (\`bag repair\` finishes a bag cut off by a crash).
 `;
@@ -34,7 +37,7 @@ const OPTIONS_HELP = `Options (bag play):
   --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default warn)
   --json             print one JSON object: {bag, storage, rate, messages: {topic: n}, skipped, passes,
                      bag_s, wall_s, late_ms: {p50, p99, max}, stopped, clock: {hz, published} | null,
-                     dropped}
+                     held: {topic: n}, held_reason, dropped}
 `;
 
 export { OPTIONS_HELP as BAG_PLAY_OPTIONS_HELP };
@@ -56,7 +59,7 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   let player;
   try {
     player = new BagPlayer(
-      { bus: daemon.bus, definitions: daemon.definitions, log },
+      { bus: daemon.bus, definitions: daemon.definitions, log, latch: daemon.robotStop.latch },
       {
         path: resolve(io.cwd, positionals[0]!),
         rate,
@@ -174,6 +177,7 @@ function summaryText(s: PlayStats, dropped: number, notSelected: string): string
     ...topics.map(([t, c]) => `  ${t.padEnd(width)}  ${c}`),
     `late against the schedule: p50 ${s.late_ms.p50} ms, p99 ${s.late_ms.p99} ms, max ${s.late_ms.max} ms; dropped by subscribers: ${dropped}`,
     ...(s.clock ? [`/clock: ${s.clock.published} message(s) at ${s.clock.hz} Hz`] : []),
+    ...heldText(s),
     ...s.skipped.filter((k) => k.reason !== notSelected).map((k) => `not played: ${k.topic}: ${k.reason}`),
   ];
   const unselected = s.skipped.filter((k) => k.reason === notSelected).map((k) => k.topic);
@@ -182,6 +186,17 @@ function summaryText(s: PlayStats, dropped: number, notSelected: string): string
       `not selected (--topics, --exclude): ${unselected.length > 8 ? `${unselected.slice(0, 8).join(', ')}, ... (${unselected.length})` : unselected.join(', ')}`,
     );
   return `${lines.join('\n')}\n`;
+}
+
+/** The messages held back by the latched stop, per topic, and why. */
+function heldText(s: PlayStats): string[] {
+  const held = Object.entries(s.held);
+  if (held.length === 0) return [];
+  const total = held.reduce((n, [, c]) => n + c, 0);
+  return [
+    `held back, not published: ${total} message(s) that actuate, while the operator's stop was latched: ${s.held_reason}`,
+    ...held.map(([t, c]) => `  ${t}  ${c}`),
+  ];
 }
 
 /**

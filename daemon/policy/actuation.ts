@@ -49,6 +49,12 @@ const JOINT_STATES: ReadonlyMap<string, readonly string[]> = new Map([
 
 const MEASURED_JOINT_STATES = /(^|\/)joint_states$/;
 
+/** The forward command controllers' arrays, whose zeros are a command all the same. */
+const FORWARD_COMMANDS: ReadonlySet<string> = new Set([
+  'std_msgs/msg/Float64MultiArray',
+  'std_msgs/msg/Float32MultiArray',
+]);
+
 /**
  * Why a message actuates, as a phrase for a refusal (`a trajectory_msgs/msg/JointTrajectory with points`), or
  * undefined when it does not (another type, or a stop). `type` as a caller may name it (`geometry_msgs/Twist`
@@ -62,7 +68,14 @@ export function actuation(type: string, fields: unknown, topic: string): string 
     return pair.keys.some((key) => vectorMoves(member(vectors, key))) ? `a ${name} that moves` : undefined;
   }
   const arrays = JOINT_COMMANDS.get(name);
-  if (arrays) return arrays.some((key) => length(member(fields, key)) > 0) ? `a ${name} with ${arrays[0]}` : undefined;
+  if (arrays) {
+    const values = member(fields, arrays[0]!);
+    if (!arrays.some((key) => length(member(fields, key)) > 0)) return undefined;
+    // A forward controller's zeros: a stop to a velocity controller, a pose to go to for a position one.
+    return FORWARD_COMMANDS.has(name) && allZero(values)
+      ? `a ${name} of all zeros, which a position controller takes as a pose to go to`
+      : `a ${name} with ${arrays[0]}`;
+  }
   if (JOINT_TARGETS.has(name)) return `a ${name}`;
   const states = JOINT_STATES.get(name);
   if (states && !MEASURED_JOINT_STATES.test(topic))
@@ -83,9 +96,99 @@ export function mayActuate(type: string, topic: string): boolean {
   );
 }
 
+/**
+ * Action goals that move the robot, by action type: what the goal must hold to move it (`always`: any goal does;
+ * else the paths of arrays of which one non-empty moves it, or of a flag that, true, makes it a plan only).
+ */
+type GoalRule = { always: string } | { points: readonly (readonly string[])[] } | { unless: readonly string[] };
+
+const DRIVES = { always: 'it drives the base' };
+const GOALS: ReadonlyMap<string, GoalRule> = new Map<string, GoalRule>([
+  // ros2_control's joint trajectory controller: an empty trajectory is refused by it, and moves nothing.
+  [
+    'control_msgs/action/FollowJointTrajectory',
+    {
+      points: [
+        ['trajectory', 'points'],
+        ['multi_dof_trajectory', 'points'],
+      ],
+    },
+  ],
+  ['control_msgs/action/JointTrajectory', { points: [['trajectory', 'points']] }],
+  // A gripper command has no "hold": every position, 0 too, is one to close or open to.
+  ['control_msgs/action/GripperCommand', { always: 'it moves the gripper' }],
+  ['control_msgs/action/ParallelGripperCommand', { always: 'it moves the gripper' }],
+  ['control_msgs/action/SingleJointPosition', { always: 'it moves a joint' }],
+  ['control_msgs/action/PointHead', { always: 'it moves the head' }],
+  ['nav2_msgs/action/NavigateToPose', DRIVES],
+  ['nav2_msgs/action/NavigateThroughPoses', DRIVES],
+  ['nav2_msgs/action/FollowPath', DRIVES],
+  ['nav2_msgs/action/FollowWaypoints', DRIVES],
+  ['nav2_msgs/action/FollowGPSWaypoints', DRIVES],
+  ['nav2_msgs/action/Spin', DRIVES],
+  ['nav2_msgs/action/BackUp', DRIVES],
+  ['nav2_msgs/action/DriveOnHeading', DRIVES],
+  ['nav2_msgs/action/AssistedTeleop', DRIVES],
+  ['nav2_msgs/action/DockRobot', DRIVES],
+  ['nav2_msgs/action/UndockRobot', DRIVES],
+  [
+    'moveit_msgs/action/ExecuteTrajectory',
+    {
+      points: [
+        ['trajectory', 'joint_trajectory', 'points'],
+        ['trajectory', 'multi_dof_joint_trajectory', 'points'],
+      ],
+    },
+  ],
+  ['moveit_msgs/action/MoveGroup', { unless: ['planning_options', 'plan_only'] }],
+  ['moveit_msgs/action/MoveGroupSequence', { unless: ['planning_options', 'plan_only'] }],
+]);
+
+/**
+ * Why an action goal moves the robot, as a phrase for a refusal (`a control_msgs/action/FollowJointTrajectory goal
+ * with points`), or undefined when its type is not one known to move it or this goal does not (an empty
+ * trajectory, a plan only). `actionType` as a caller may name it (`control_msgs/FollowJointTrajectory` too). A
+ * door that refuses every goal while the stop is latched names the motion with it; the rule alone never lets a
+ * goal of an unknown type through a latch.
+ */
+export function goalActuation(actionType: string, goal: unknown): string | undefined {
+  const parts = actionType.split('/');
+  const name = parts.length === 2 ? `${parts[0]}/action/${parts[1]}` : actionType;
+  const rule = GOALS.get(name);
+  if (rule === undefined) return undefined;
+  if ('always' in rule) return `a ${name} goal: ${rule.always}`;
+  if ('unless' in rule) return path(goal, rule.unless) === true ? undefined : `a ${name} goal that is not a plan only`;
+  return rule.points.some((p) => length(path(goal, p)) > 0) ? `a ${name} goal with points` : undefined;
+}
+
+/**
+ * A latched stop's refusal of a goal (every goal: `refusal` is the latch's, undefined when the robot may move), with
+ * what the goal would have done when `goalActuation` knows it.
+ */
+export function latchedGoalRefusal(
+  refusal: string | undefined,
+  actionType: string | undefined,
+  goal: unknown,
+): string | undefined {
+  if (refusal === undefined) return undefined;
+  const moves = actionType === undefined ? undefined : goalActuation(actionType, goal);
+  return moves === undefined ? refusal : `${refusal} (${moves})`;
+}
+
 // Module-level helpers, not closures: this runs for every message a latched door is asked to pass.
 function member(value: unknown, key: string): unknown {
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function path(value: unknown, keys: readonly string[]): unknown {
+  return keys.reduce<unknown>((v, key) => member(v, key), value);
+}
+
+/** Every entry exactly 0 (NaN is not). */
+function allZero(values: unknown): boolean {
+  const n = length(values);
+  for (let i = 0; i < n; i++) if ((values as ArrayLike<unknown>)[i] !== 0) return false;
+  return n > 0;
 }
 
 /** A vector moves unless each of x, y, z is missing or exactly 0 (NaN moves: it is not a stop). */

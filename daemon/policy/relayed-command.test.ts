@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
-import { relayedCommandGuard } from './relayed-command.ts';
+import { relayedCommandGuard, type RelayedVelocityCounters } from './relayed-command.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 const STAMPED = 'geometry_msgs/msg/TwistStamped';
@@ -17,7 +17,7 @@ afterEach(() => ctx?.bus.close());
 describe('a velocity command relayed from another graph', () => {
   function guarded(type: string, latched: () => string | undefined = () => undefined, topic = '/cmd_vel') {
     ctx = componentContext();
-    const counters = { clamped: 0, held: 0 };
+    const counters: RelayedVelocityCounters = { clamped: 0, held: 0 };
     const guard = relayedCommandGuard({ topic, type, codec: ctx.codec, limits: limits(ctx), latched, counters });
     return { guard: guard!, counters, codec: ctx.codec };
   }
@@ -56,7 +56,7 @@ describe('a velocity command relayed from another graph', () => {
 
   it('leaves types that never actuate alone; a Twist on a topic no glob governs passes unless latched', () => {
     ctx = componentContext();
-    const counters = { clamped: 0, held: 0 };
+    const counters: RelayedVelocityCounters = { clamped: 0, held: 0 };
     let latch: string | undefined;
     const of = (topic: string, type: string) =>
       relayedCommandGuard({ topic, type, codec: ctx!.codec, limits: limits(ctx!), latched: () => latch, counters });
@@ -69,7 +69,11 @@ describe('a velocity command relayed from another graph', () => {
     expect(chatter(moving)).toBeUndefined();
     const zero = ctx.codec.encode(TWIST, {});
     expect(chatter(zero)).toBe(zero);
-    expect(counters).toEqual({ clamped: 0, held: 1 });
+    expect(counters).toEqual({
+      clamped: 0,
+      held: 1,
+      lastHeld: 'latched (a geometry_msgs/msg/Twist that moves, on /chatter)',
+    });
   });
 });
 
@@ -78,7 +82,7 @@ describe('an arm command relayed from another graph', () => {
 
   it('is not sent while the stop is latched (nor is one it cannot read); a hold with no points is', () => {
     ctx = componentContext();
-    const counters = { clamped: 0, held: 0 };
+    const counters: RelayedVelocityCounters = { clamped: 0, held: 0 };
     let latch: string | undefined = 'latched';
     const guard = relayedCommandGuard({
       topic: '/arm_controller/joint_trajectory',
@@ -90,11 +94,41 @@ describe('an arm command relayed from another graph', () => {
     })!;
     const far = ctx.codec.encode(TRAJECTORY, { joint_names: ['a'], points: [{ positions: [3] }] });
     expect(guard(far)).toBeUndefined();
+    expect(counters.lastHeld).toBe(
+      'latched (a trajectory_msgs/msg/JointTrajectory with points, on /arm_controller/joint_trajectory)',
+    );
     expect(guard(new Uint8Array([0, 1, 0, 0, 0xff]))).toBeUndefined();
     const hold = ctx.codec.encode(TRAJECTORY, { joint_names: ['a'] });
     expect(guard(hold)).toBe(hold);
-    expect(counters).toEqual({ clamped: 0, held: 2 });
+    expect(counters).toMatchObject({ clamped: 0, held: 2 });
+    expect(counters.lastHeld).toMatch(/^latched \(a trajectory_msgs\/msg\/JointTrajectory the frame cannot read, on /);
     latch = undefined;
     expect(guard(far)).toBe(far);
+  });
+});
+
+describe("a forward controller's command relayed from another graph", () => {
+  const ARRAY = 'std_msgs/msg/Float64MultiArray';
+
+  it('is held all zeros while the stop is latched, saying why: zeros are a pose to a position controller', () => {
+    ctx = componentContext();
+    const counters: RelayedVelocityCounters = { clamped: 0, held: 0 };
+    let latch: string | undefined = 'latched';
+    const guard = relayedCommandGuard({
+      topic: '/forward_position_controller/commands',
+      type: ARRAY,
+      codec: ctx.codec,
+      limits: limits(ctx),
+      latched: () => latch,
+      counters,
+    })!;
+    const zeros = ctx.codec.encode(ARRAY, { data: [0, 0, 0, 0, 0, 0] });
+    expect(guard(zeros)).toBeUndefined();
+    expect(counters.held).toBe(1);
+    expect(counters.lastHeld).toBe(
+      'latched (a std_msgs/msg/Float64MultiArray of all zeros, which a position controller takes as a pose to go to, on /forward_position_controller/commands)',
+    );
+    latch = undefined;
+    expect(guard(zeros)).toBe(zeros);
   });
 });

@@ -8,6 +8,8 @@ export interface RelayedVelocityCounters {
   clamped: number;
   /** Commands that would have moved the robot while the operator's stop was latched: sent as zero, or not sent. */
   held: number;
+  /** Why the last of them was held: the latch's refusal, with what the command would have done. */
+  lastHeld?: string;
 }
 
 /**
@@ -35,24 +37,28 @@ export function relayedCommandGuard(options: {
 }): RelayGuard | undefined {
   const { topic, type, codec, limits, latched, counters } = options;
   if ((type === TWIST || type === TWIST_STAMPED) && governedTopics(limits)(topic))
-    return velocityGuard(type, codec, limits, latched, counters);
+    return velocityGuard(topic, type, codec, limits, latched, counters);
   if (!mayActuate(type, topic)) return undefined;
   return (data) => {
-    if (latched() === undefined) return data;
+    const refusal = latched();
+    if (refusal === undefined) return data;
     let message: Record<string, unknown> | undefined;
     try {
       message = codec.decode(type, data);
     } catch {
       // unreadable: held below
     }
-    if (message !== undefined && actuation(type, message, topic) === undefined) return data;
+    const actuates = message === undefined ? `a ${type} the frame cannot read` : actuation(type, message, topic);
+    if (actuates === undefined) return data;
     counters.held++;
+    counters.lastHeld = `${refusal} (${actuates}, on ${topic})`;
     return undefined;
   };
 }
 
 /** A governed velocity topic's guard: limited, zero while latched. */
 function velocityGuard(
+  topic: string,
   type: string,
   codec: MessageCodec,
   limits: VelocityLimits,
@@ -69,8 +75,10 @@ function velocityGuard(
       return codec.encode(type, stamped ? { twist: ZERO_TWIST } : ZERO_TWIST);
     }
     const { twist, broken } = limitTwist(fullTwist(stamped ? message.twist : message), limits);
-    if (twistMoves(twist) && latched() !== undefined) {
+    const refusal = twistMoves(twist) ? latched() : undefined;
+    if (refusal !== undefined) {
       counters.held++;
+      counters.lastHeld = `${refusal} (a ${type} that moves, on ${topic}: sent as zero)`;
       return codec.encode(type, stamped ? { ...message, twist: ZERO_TWIST } : ZERO_TWIST);
     }
     if (broken.length === 0) return data; // within limits: the bytes as they came

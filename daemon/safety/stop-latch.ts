@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { PolicyHook } from '../contract/index.ts';
 import type { StopLatchState, StopLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
-import { actuation, field, fullTwist, twistMoves } from '../policy/index.ts';
+import { actuation, field, fullTwist, latchedGoalRefusal, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
 import { StopLine, within, writeDurably } from '../util/index.ts';
 import type { StopOrder } from './stop-order.ts';
@@ -331,12 +331,12 @@ export function stopLatchHook(
     beforeToolCall(ctx, input) {
       const refusal = latch.refusal();
       if (refusal === undefined) return ALLOW;
-      if (
-        ctx.tool === 'navigate_to' ||
-        ctx.tool === 'run_policy' ||
-        ctx.tool === 'call_action' ||
-        ctx.tool === 'start_loop'
-      )
+      if (ctx.tool === 'call_action') {
+        // Every goal, of any action: the one it names says what it would have moved.
+        const reason = latchedGoalRefusal(refusal, field<string>(input, 'type'), field<unknown>(input, 'goal'));
+        return { action: 'deny', rule: 'stop_latch', reason: reason ?? refusal };
+      }
+      if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy' || ctx.tool === 'start_loop')
         return { action: 'deny', rule: 'stop_latch', reason: refusal };
       if (ctx.tool !== 'publish') return ALLOW;
       const topic = field<string>(input, 'topic');

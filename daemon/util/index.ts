@@ -40,7 +40,7 @@ export { formatIssue, formatPath, issuesIn, ValidationError, Validator, type Val
 export { jsonHazard } from './json-hazards.ts';
 export { addressesRobot, misdirection } from './intent-targets.ts';
 export { agentEventsOf } from './agent-events-of.ts';
-export { relayMetricFamilies, type RelayFigures } from './relay-figures.ts';
+export { lastHeld, relayMetricFamilies, type RelayFigures } from './relay-figures.ts';
 export { counter, gauge } from './metric-family.ts';
 export {
   TENSOR_ENCODING,

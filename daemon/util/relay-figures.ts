@@ -17,13 +17,20 @@ export type RelayFigures = {
   clamped: number;
   /** Commands that actuate, sent as zero (a governed velocity) or not sent while the operator's stop was latched. */
   held: number;
+  /** Why the last held command was held (the latch's refusal, naming what it would have done); absent before one. */
+  last_held?: string;
 };
+
+/** A relay's `last_held`, when a command was held. */
+export function lastHeld(counters: { lastHeld?: string } | undefined): Pick<RelayFigures, 'last_held'> {
+  return counters?.lastHeld === undefined ? {} : { last_held: counters.lastHeld };
+}
 
 /** `auraison_relay_*_total{topic, from, to}`, one family per figure. */
 export function relayMetricFamilies(relays: Record<string, RelayFigures>): MetricFamily[] {
   const figures = Object.entries(relays);
   if (figures.length === 0) return [];
-  const family = (name: Exclude<keyof RelayFigures, 'from' | 'to'>, help: string): MetricFamily => ({
+  const family = (name: Exclude<keyof RelayFigures, 'from' | 'to' | 'last_held'>, help: string): MetricFamily => ({
     name: `auraison_relay_${name}_total`,
     help,
     type: 'counter',

@@ -4,7 +4,7 @@ import { BusActionClient, jsonText, listActions, type ActionOutcome } from '../.
 import { QueryError } from '../../bus/index.ts';
 import { nameScope } from '../../config/index.ts';
 import { resolveName, RosName } from '../../names/index.ts';
-import { goalOutsideFence } from '../../policy/index.ts';
+import { goalOutsideFence, latchedGoalRefusal } from '../../policy/index.ts';
 import { HttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -73,7 +73,7 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
         );
       const { name } = named;
       // As the agent's call_action: no goal goes out while the operator's stop is latched.
-      const latched = ctx.robotStop.latch.refusal();
+      const latched = latchedGoalRefusal(ctx.robotStop.latch.refusal(), type, goal);
       if (latched) throw new HttpError(409, 'stopped', `${latched}: the goal was not sent`);
       const outside = goalOutsideFence(ctx.config.policy.geofence.polygon, goal);
       if (outside) throw new HttpError(403, 'geofence', `${outside}: not sent`);
