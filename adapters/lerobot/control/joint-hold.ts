@@ -39,21 +39,26 @@ export class JointHold {
   }
 
   /**
-   * The action that holds the joints where they were when this hold began; undefined while no fresh, finite
-   * reading has come (each call tries again).
+   * The action that holds the joints where they were when this hold began; undefined while no fresh, finite reading
+   * has come (each call tries again). Then nothing is sent: the controller keeps the last target it took (a joint
+   * trajectory controller of ROS 2 Jazzy refuses a trajectory with no points, and the last target the loop made may
+   * be a command the latch kept from the robot).
    */
   action(board: ObservationBoard, nowMs: number): Float32Array | undefined {
-    if (this.#captured) return this.#action;
+    return this.#captured || this.#measure(board, nowMs) ? this.#action : undefined;
+  }
+
+  #measure(board: ObservationBoard, nowMs: number): boolean {
     const measured = this.#measured;
     const t = board.read(this.#plan.slot, measured, 0);
-    if (Number.isNaN(t) || nowMs - t > this.#plan.maxAgeMs) return undefined;
+    if (Number.isNaN(t) || nowMs - t > this.#plan.maxAgeMs) return false;
     const action = this.#action;
     for (let i = 0; i < action.length; i++) {
       // command = action * scale + offset, so the action that commands the measured position is this.
       action[i] = (measured[i]! - this.#offsets[i]!) / this.#scale;
-      if (!Number.isFinite(action[i]!)) return undefined;
+      if (!Number.isFinite(action[i]!)) return false;
     }
     this.#captured = true;
-    return action;
+    return true;
   }
 }

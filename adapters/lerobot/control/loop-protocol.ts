@@ -57,11 +57,8 @@ export type LoopWorkerMessage =
   | { kind: 'non_finite'; values: number[]; count: number; suppressed?: number }
   /** A chunk has been awaited past chunking.inference_timeout_ms (once per request). */
   | { kind: 'inference_overdue'; waitedMs: number; limitMs: number; count: number; suppressed?: number }
-  /**
-   * A joint position command's hold found no fresh measured position of its joints: a JointTrajectory with no points
-   * went out (a joint trajectory controller holds where it is), or nothing (a forward controller keeps its last).
-   */
-  | { kind: 'hold_unmeasured'; topic: string; joints: string[]; sent: string; count: number; suppressed?: number }
+  /** A joint position command's hold found no fresh measured position of its joints, and sent nothing. */
+  | { kind: 'hold_unmeasured'; topic: string; joints: string[]; count: number; suppressed?: number }
   /** An overdue chunk (or its error) came back after all. */
   | { kind: 'inference_late'; tookMs: number }
   | { kind: 'stopped' };

@@ -368,27 +368,15 @@ class LoopThread {
     this.#send(encoder.encode(message), action, safe);
   }
 
-  /**
-   * A hold with no fresh measured position: a JointTrajectory with no points (what a joint trajectory controller
-   * takes as "hold where you are"), or nothing for a forward controller, which keeps its last command.
-   */
+  /** A hold with no fresh measured position sends nothing: the controller keeps the last target it took. */
   #holdUnmeasured(hold: JointHold): void {
     this.#unmeasured++;
-    const trajectory = this.#plan.output.command?.type === 'trajectory_msgs/msg/JointTrajectory';
     this.#reports.problem({
       kind: 'hold_unmeasured',
       topic: hold.topic,
       joints: [...hold.joints],
-      sent: trajectory ? 'a JointTrajectory with no points' : 'nothing',
       count: this.#unmeasured,
     });
-    if (!trajectory || !this.#encoder) return;
-    state.add('published');
-    const command = this.#plan.output.command!;
-    const ns = nowNs();
-    const stamp = { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) };
-    const empty = { header: { stamp, frame_id: command.frame_id }, joint_names: command.joint_names, points: [] };
-    this.#send(this.#encoder.encode(empty), this.#plan.safeAction, true);
   }
 
   #send(bytes: Uint8Array, action: Float32Array, safe: boolean): void {
