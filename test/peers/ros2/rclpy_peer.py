@@ -22,6 +22,15 @@ spec: {"node": "peer", "role": ..., ...}
   role "goto_server":      {"action": "/goto"}   edge_goto_msgs/action/GoTo (test/joined/goto-action.ts builds it;
                            its prefix on the environment's paths): every goal accepted, succeeded at once with
                            arrived=True. Events: goal {goal, x, y} (its target's position).
+  role "arm_server":       {"action": "/arm_controller/follow_joint_trajectory", "gripper": "/gripper/gripper_cmd",
+                           "period_s": 0.1}   control_msgs/action/FollowJointTrajectory and GripperCommand, as
+                           ros2_control's controllers serve them (test/rclpy/arm-actions.ts builds them; their
+                           prefixes on the environment's paths): a trajectory goal with no points is rejected, one
+                           with points accepted and followed one point per period (a feedback each), succeeded at
+                           its last; a cancel is accepted and ends it canceled where it was. A gripper goal succeeds
+                           at once. Events: goal {goal, action, points} (a trajectory's) or {goal, action, position}
+                           (a gripper's), rejected {action}, feedback {goal, point}, cancel {goal}, done {goal,
+                           status}.
   role "fibonacci_client": {"action": "/fibonacci", "order": 5, "cancel_after": N, "timeout_s": 30}   one goal;
                            with cancel_after, asks to cancel it after that many feedbacks. Events: accepted {goal},
                            rejected, feedback {sequence}, cancel_response {return_code, goals}, result {status,
@@ -185,6 +194,60 @@ def goto_server(node, spec):
     return ActionServer(node, GoTo, spec["action"], execute_callback=execute, callback_group=ReentrantCallbackGroup())
 
 
+def arm_server(node, spec):
+    # built by the test that uses them, not installed with the wheels
+    from control_msgs.action import FollowJointTrajectory, GripperCommand
+
+    period_s = spec.get("period_s", 0.1)
+    group = ReentrantCallbackGroup()
+
+    def on_goal(goal):
+        if len(goal.trajectory.points) == 0:
+            emit(event="rejected", action=spec["action"])
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
+
+    def on_cancel(handle):
+        emit(event="cancel", goal=hex_id(handle.goal_id.uuid))
+        return CancelResponse.ACCEPT
+
+    def follow(handle):
+        goal = hex_id(handle.goal_id.uuid)
+        points = handle.request.trajectory.points
+        emit(event="goal", goal=goal, action=spec["action"], points=len(points))
+        for i, point in enumerate(points):
+            time.sleep(period_s)
+            if handle.is_cancel_requested:
+                handle.canceled()
+                emit(event="done", goal=goal, status="CANCELED")
+                return FollowJointTrajectory.Result(error_code=0, error_string="canceled")
+            feedback = FollowJointTrajectory.Feedback(joint_names=handle.request.trajectory.joint_names)
+            feedback.desired = point
+            handle.publish_feedback(feedback)
+            emit(event="feedback", goal=goal, point=i)
+        handle.succeed()
+        emit(event="done", goal=goal, status="SUCCEEDED")
+        return FollowJointTrajectory.Result(error_code=0)
+
+    def grip(handle):
+        position = handle.request.command.position
+        emit(event="goal", goal=hex_id(handle.goal_id.uuid), action=spec["gripper"], position=position)
+        handle.succeed()
+        return GripperCommand.Result(position=position, reached_goal=True)
+
+    trajectory = ActionServer(
+        node,
+        FollowJointTrajectory,
+        spec["action"],
+        execute_callback=follow,
+        goal_callback=on_goal,
+        cancel_callback=on_cancel,
+        callback_group=group,
+    )
+    gripper = ActionServer(node, GripperCommand, spec["gripper"], execute_callback=grip, callback_group=group)
+    return (trajectory, gripper)
+
+
 def fibonacci_client(node, executor, spec):
     timeout_s = spec.get("timeout_s", 30)
     cancel_after = spec.get("cancel_after")
@@ -240,6 +303,7 @@ SERVERS = {
     "basic_server": basic_server,
     "fibonacci_server": fibonacci_server,
     "goto_server": goto_server,
+    "arm_server": arm_server,
 }
 CLIENTS = {"basic_client": basic_client, "trigger_client": trigger_client, "fibonacci_client": fibonacci_client}
 
