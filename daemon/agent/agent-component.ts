@@ -19,7 +19,7 @@ import type {
   SubmittedIntent,
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
-import { CmdVelGate, runQuotas } from '../policy/index.ts';
+import { CmdVelGate, JointSources, runQuotas } from '../policy/index.ts';
 import { latchedMessage } from '../safety/index.ts';
 import { agentMetrics } from './agent-metrics.ts';
 import { AgentNavigation } from './agent-navigation.ts';
@@ -89,6 +89,9 @@ export class AgentComponent
   #gate: CmdVelGate;
   #skills: Map<string, SkillDefinition>;
   #policy: AgentPolicy;
+  /** policy.joints' limits and measured positions, open from start to close while it is set. */
+  #joints: JointSources | undefined;
+  #codec: MessageCodec;
   #runs: LiveRuns;
   #approvals: ApprovalFlow;
   #invoker: ToolInvoker;
@@ -113,6 +116,7 @@ export class AgentComponent
     this.store = new RunStore(ctx.journal, { keepFinished: settings.keep_finished_runs });
     this.actionGoals = ctx.actionGoals;
     const codec = new MessageCodec(ctx.definitions);
+    this.#codec = codec;
     this.#latch = ctx.robotStop.latch;
     this.#motion = new MotionLock(() => this.#latch.refusal());
     this.#gate = new CmdVelGate({
@@ -135,6 +139,7 @@ export class AgentComponent
       latch: this.#latch,
       topicType: (topic) => ctx.bus.topicType(topic),
       pose: robotPose(ctx.bus, codec, () => settings.navigation.odom_topic),
+      joints: () => this.#joints,
       extra: hooks,
     });
     this.#runs = new LiveRuns({
@@ -211,6 +216,7 @@ export class AgentComponent
   }
 
   async start(): Promise<void> {
+    this.#openJoints(this.#ctx.config.policy.joints);
     this.#offStop = this.#ctx.robotStop.onStop('agent', (order) => this.#robotStop.stop(order));
     const { latched, ignored } = this.#ctx.robotStop.load();
     if (latched)
@@ -247,17 +253,28 @@ export class AgentComponent
     this.#motion.abort('the agent stopped');
     this.#navigation.close();
     this.#gate.close();
+    this.#joints?.close();
+    this.#joints = undefined;
+  }
+
+  /** Opens policy.joints' sources anew (none when it is not set), closing those open. */
+  #openJoints(settings: EdgeConfig['policy']['joints']): void {
+    this.#joints?.close();
+    this.#joints =
+      settings && new JointSources({ settings, bus: this.#ctx.bus, codec: this.#codec, log: this.#ctx.log });
   }
 
   /**
-   * A config reload's policy.* for the running agent: the hook chain, the velocity gate's limits and the
-   * injection setting change for every tool call and Twist from now on, runs in progress included, so a
+   * A config reload's policy.* for the running agent: the hook chain, the velocity gate's limits, the joint
+   * limits and the injection setting change for every tool call and Twist from now on, runs in progress included, so a
    * tighter limit takes hold without ending them; so does sim.speed for the navigator. A run's quotas stay
    * those it started with. Throws when the velocity topic changed (the supervisor then restarts the agent).
    */
   applySettings(config: EdgeConfig): void {
     const policy = config.policy;
     this.#gate.setLimits(policy.velocity);
+    // New joint settings: the URDF read again (a file changed in place is read on the next reload of it).
+    if (JSON.stringify(policy.joints) !== JSON.stringify(this.#joints?.settings)) this.#openJoints(policy.joints);
     this.#policy.apply(policy);
     this.#invoker.setPolicy(this.#policy.hooks, policy.injection.on_suspect);
     this.#navigation.setTimeScale(timeScaleOf(config));

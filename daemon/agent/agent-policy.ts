@@ -1,6 +1,6 @@
 import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import type { PolicyHook, StopLatchView } from '../contract/index.ts';
-import { hooksWith, policyHooks, type RobotPose } from '../policy/index.ts';
+import { hooksWith, policyHooks, type JointInputs, type RobotPose } from '../policy/index.ts';
 import { stopLatchHook } from '../safety/index.ts';
 import { AGENT_NAV_CMD_VEL } from './agent-navigation.ts';
 
@@ -11,6 +11,8 @@ export interface AgentPolicyOptions {
   topicType: (topic: string) => string | undefined;
   /** The robot's last pose (odometry), for the geofence's hold on velocity commands. */
   pose: () => RobotPose | undefined;
+  /** The joint limits and measured positions of policy.joints, while it is set and they are loaded. */
+  joints: () => JointInputs | undefined;
   /** The application's hooks, after the configured ones. */
   extra: readonly PolicyHook[];
 }
@@ -26,15 +28,17 @@ export class AgentPolicy {
   readonly #latch: StopLatchView;
   readonly #topicType: (topic: string) => string | undefined;
   readonly #pose: () => RobotPose | undefined;
+  readonly #joints: () => JointInputs | undefined;
   readonly #extra: readonly PolicyHook[];
   #settings: PolicySettings;
   #intentHooks: PolicyHook[];
 
   constructor(options: AgentPolicyOptions) {
-    const { settings, latch, topicType, pose, extra } = options;
+    const { settings, latch, topicType, pose, joints, extra } = options;
     this.#latch = latch;
     this.#topicType = topicType;
     this.#pose = pose;
+    this.#joints = joints;
     this.#extra = extra;
     this.#settings = settings;
     this.hooks = this.#chain(settings);
@@ -59,7 +63,7 @@ export class AgentPolicy {
   #chain(settings: PolicySettings): PolicyHook[] {
     return [
       stopLatchHook(this.#latch, settings.velocity, [AGENT_NAV_CMD_VEL], this.#topicType),
-      ...policyHooks(settings, this.#pose),
+      ...policyHooks(settings, { pose: this.#pose, joints: this.#joints, topicType: this.#topicType }),
       ...this.#extra,
     ];
   }

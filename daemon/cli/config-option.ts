@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { checkConfigText, ConfigError, defaultConfig, loadConfigFile, type LoadedConfig } from '../config/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { ValidationIssue } from '../util/index.ts';
+import { jointStartIssues } from '../policy/index.ts';
 
 /** The config a command runs with: `--config FILE`, else $AURAISON_EDGE_CONFIG, else the embedded default. */
 export function resolveConfig(file: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig {
@@ -25,14 +26,17 @@ export async function resolveRunConfig(file: string | undefined, env: NodeJS.Pro
 
 /**
  * What the components would refuse on every start of a valid config: a policy's model missing, unreadable or not
- * fitting its manifest, statistics a stats file lacks, a loop its policy cannot run. Each names its key path.
+ * fitting its manifest, statistics a stats file lacks, a loop its policy cannot run, a URDF for policy.joints that
+ * cannot be used. Each names its key path.
  * `config check` reports them and `run` refuses them.
  */
 export async function startIssues(config: EdgeConfig): Promise<ValidationIssue[]> {
+  // A URDF policy.joints names that cannot be used: the agent would refuse every joint command.
+  const joints = jointStartIssues(config.policy.joints);
   // No policy, no model to read: not even the component registry is loaded (a loop needs a policy to be valid).
-  if (Object.keys(config.policies).length === 0) return [];
+  if (Object.keys(config.policies).length === 0) return joints;
   const { system1StartIssues } = await import('../components/index.ts');
-  return system1StartIssues(config);
+  return [...joints, ...(await system1StartIssues(config))];
 }
 
 /**

@@ -106,11 +106,14 @@ export function checkConfigFile(
 }
 
 /**
- * A policy's files (its .onnx, a stats.json) named by a relative path are found in the config file's folder, where its
- * author put them, whatever directory the daemon runs in (a systemd unit's, a launch file's, another shell's).
+ * A policy's files (its .onnx, a stats.json) and the robot's URDF (policy.joints.urdf) named by a relative path are
+ * found in the config file's folder, where its author put them, whatever directory the daemon runs in (a systemd
+ * unit's, a launch file's, another shell's).
  */
 function findPolicyFilesBeside(config: EdgeConfig, dir: string): void {
   const beside = (path: string) => resolve(dir, path);
+  const joints = config.policy.joints;
+  if (joints?.urdf !== undefined) joints.urdf = beside(joints.urdf);
   for (const policy of Object.values(config.policies)) {
     policy.model = beside(policy.model);
     for (const input of Object.values(policy.inputs))

@@ -3,20 +3,32 @@ import type { PolicyHook } from '../contract/index.ts';
 import { accessHook } from './access.ts';
 import { geofenceHook, type RobotPose } from './geofence.ts';
 import { injectionHook } from './injection.ts';
+import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
 import { toolCallQuotaHook } from './quotas.ts';
 import { velocityHook } from './velocity.ts';
 
+/** What the hooks read of the robot as it is now. */
+export interface PolicySources {
+  /** The robot's last pose, for the geofence's hold on velocity commands (without it, a fence holds all motion). */
+  pose?: () => RobotPose | undefined;
+  /** policy.joints' limits and measured positions (without them, joint commands are refused while it is set). */
+  joints?: () => JointInputs | undefined;
+  /** The type a topic carries, for a publish that names none. */
+  topicType?: (topic: string) => string | undefined;
+}
+
 /**
  * The policy chain from config, in the order it runs: who may do what first (access, quota), then the
- * limits on parameters (velocity, then the geofence, which judges the clamped command), then the screening of
- * results (injection). `pose`: the robot's last pose, for the geofence's hold on velocity commands (without
- * it, a fence holds every moving one).
+ * limits on parameters (velocity, joints, then the geofence, which judges the clamped command), then the
+ * screening of results (injection).
  */
-export function policyHooks(policy: PolicySettings, pose: () => RobotPose | undefined = () => undefined): PolicyHook[] {
+export function policyHooks(policy: PolicySettings, sources: PolicySources = {}): PolicyHook[] {
+  const { pose = () => undefined, joints = () => undefined, topicType } = sources;
   return [
     accessHook(policy),
     toolCallQuotaHook(policy.quotas),
     velocityHook(policy.velocity),
+    jointLimitsHook(policy.joints, joints, topicType),
     geofenceHook(policy.geofence, { limits: policy.velocity, pose }),
     injectionHook(),
   ];

@@ -26,3 +26,6 @@ export {
   type JointOverride,
 } from './joint-limits.ts';
 export { MAX_URDF_CHARS, parseUrdfLimits } from './joint-limits-urdf.ts';
+export { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
+export { JointSources, jointStartIssues, loadUrdfLimits, MeasuredJoints } from './joint-limits-source.ts';
+export { type PolicySources } from './hooks.ts';

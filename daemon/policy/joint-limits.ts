@@ -1,4 +1,4 @@
-import { didYouMean } from '../util/index.ts';
+import { didYouMean, formatPath } from '../util/index.ts';
 
 /** A joint's limits: positions in rad (revolute, continuous) or m (prismatic), velocity per second. */
 export interface JointLimit {
@@ -240,7 +240,7 @@ export function overrideProblems(limits: JointLimits, overrides: Readonly<Record
   const names = [...limits.keys()];
   for (const [name, override] of Object.entries(overrides)) {
     const limit = limits.get(name);
-    const key = `policy.joints.limits.${name}`;
+    const key = formatPath(['policy', 'joints', 'limits', name]);
     if (!limit) {
       const guess = didYouMean(name, names);
       problems.push(

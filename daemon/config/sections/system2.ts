@@ -3,6 +3,7 @@ import Type, { type Static } from 'typebox';
 import { baseUrlProblem, polygonProblems, splitCredentials } from '../../util/index.ts';
 import { NAME_KEYS_KEYWORD, RosGlob, RosName } from '../../names/index.ts';
 import { Section } from '../section.ts';
+import { JointsConfig, jointsIssues } from './policy-joints.ts';
 
 /**
  * Config sections of issue 5: `llm` (OpenAI-compatible endpoints and their fallback chain), `agent` (the
@@ -327,6 +328,7 @@ export const PolicyConfig = Section(
       },
       'Velocity limits, enforced on every Twist the agent sends to the velocity topic and on every publish to policy.velocity.topics.',
     ),
+    joints: Type.Optional(JointsConfig),
     geofence: Section(
       {
         polygon: Type.Array(Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false }), {
@@ -399,13 +401,13 @@ export type SkillName = Static<typeof SkillName>;
  * at the first request), credentials in it beside api_key_env (both would be the Authorization header),
  * and two endpoints of one name (each is the bus query ai/inference/llm/<name>). And a geofence that is no
  * region: one or two points (the hook would take them as no fence at all), a bow-tie, repeated or collinear
- * points, no area.
+ * points, no area. And policy.joints with no source of limits, or two.
  */
 export function system2Issues(config: {
   llm: LlmSettings;
   policy: PolicySettings;
 }): { path: string; message: string }[] {
-  const issues: { path: string; message: string }[] = [];
+  const issues: { path: string; message: string }[] = [...jointsIssues(config.policy.joints)];
   const fence = config.policy.geofence.polygon;
   if (fence.length > 0 && fence.length < 3) {
     issues.push({

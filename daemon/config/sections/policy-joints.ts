@@ -1,0 +1,110 @@
+import Type, { type Static } from 'typebox';
+import { NAME_KEYS_KEYWORD, RosName } from '../../names/index.ts';
+import { formatPath } from '../../util/index.ts';
+
+/**
+ * `policy.joints`: the robot's joint limits (from its URDF, a file or the robot_description topic) and the step
+ * from the measured position that every joint command from any door is held to. Left out: no joint limits.
+ */
+
+const JointName = Type.String({ minLength: 1, maxLength: 256 });
+
+const JointOverride = Type.Object(
+  {
+    lower: Type.Optional(Type.Number({ description: 'rad (m for a prismatic joint); at least the URDF lower.' })),
+    upper: Type.Optional(Type.Number({ description: 'rad (m for a prismatic joint); at most the URDF upper.' })),
+    velocity: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'rad/s (m/s); at most the URDF velocity.' }),
+    ),
+    max_step: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "This joint's max_step." })),
+  },
+  { additionalProperties: false },
+);
+
+export const JointsConfig = Type.Object(
+  {
+    urdf: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "The robot's URDF file (a relative path is found in the config file's folder), read at start: a file that does not parse or lacks a joint's limits refuses the config. Give this or robot_description.",
+      }),
+    ),
+    robot_description: Type.Optional(
+      RosName({
+        description:
+          "The topic a robot_state_publisher serves the URDF on (std_msgs/msg/String, transient local), e.g. /robot_description: its joints' limits are read from each description that arrives (a bad one is logged and the last good one kept); until one has, joint commands are refused.",
+      }),
+    ),
+    state_topic: RosName({
+      default: '/joint_states',
+      description:
+        'Where the measured joint positions come from (sensor_msgs/msg/JointState): the first point of a command is held within max_step of them.',
+    }),
+    max_state_age_ms: Type.Integer({
+      minimum: 1,
+      default: 500,
+      description:
+        "A measured position older than this is none; a joint command for a joint with none is refused (its step from where the arm is can't be bounded).",
+    }),
+    mode: Type.Union([Type.Literal('clamp'), Type.Literal('refuse')], {
+      default: 'clamp',
+      description:
+        'clamp: a command outside the limits is brought within them (and its time_from_start raised to what the velocity limits need); refuse: it is not sent.',
+    }),
+    max_step: Type.Number({
+      exclusiveMinimum: 0,
+      default: 0.2,
+      description:
+        "rad (m for a prismatic joint): the most a joint may move from where it is measured, and from a trajectory's point to the next (LeRobot's max_relative_target is the same bound).",
+    }),
+    limits: Type.Record(JointName, JointOverride, {
+      default: {},
+      description:
+        "Per joint: bounds that narrow the URDF's (never widen them; correct the URDF to widen), and a max_step of its own.",
+    }),
+    topics: Type.Record(Type.String({ minLength: 1 }), Type.Array(JointName, { minItems: 1 }), {
+      [NAME_KEYS_KEYWORD]: true,
+      default: {},
+      description:
+        "Forward position controllers' command topics (std_msgs/msg/Float64MultiArray, which names no joints) and the joint each element commands, in order, e.g. /forward_position_controller/commands: [shoulder_pan, ...]. Position controllers only: a velocity or effort controller's array is no position and must not be listed.",
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Joint limits from the robot's URDF: every JointTrajectory, JointState command and Float64MultiArray on `topics`, from any door, held to them and to max_step from the measured position. Left out: joint commands are not limited.",
+  },
+);
+
+export type JointsSettings = Static<typeof JointsConfig>;
+
+/** What the schema cannot see in policy.joints: where the limits come from, and each topic's joints. */
+export function jointsIssues(joints: JointsSettings | undefined): { path: string; message: string }[] {
+  if (joints === undefined) return [];
+  const issues: { path: string; message: string }[] = [];
+  const { urdf, robot_description: description } = joints;
+  if ((urdf === undefined) === (description === undefined))
+    issues.push({
+      path: 'policy.joints',
+      message:
+        urdf === undefined
+          ? "give urdf (the robot's URDF file) or robot_description (the topic a robot_state_publisher serves it on)"
+          : 'urdf and robot_description are both given: keep one source of the limits',
+    });
+  for (const [topic, names] of Object.entries(joints.topics)) {
+    const twice = names.filter((name, i) => names.indexOf(name) !== i);
+    if (twice.length > 0)
+      issues.push({
+        path: formatPath(['policy', 'joints', 'topics', topic]),
+        message: `${twice.map((n) => JSON.stringify(n)).join(', ')} listed twice: list each joint the array commands once, in its order`,
+      });
+  }
+  for (const [name, override] of Object.entries(joints.limits))
+    if (override.lower !== undefined && override.upper !== undefined && override.lower > override.upper)
+      issues.push({
+        path: formatPath(['policy', 'joints', 'limits', name]),
+        message: `lower ${override.lower} is above upper ${override.upper}: no position would be allowed`,
+      });
+  return issues;
+}

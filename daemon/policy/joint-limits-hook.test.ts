@@ -1,0 +1,186 @@
+import { Value } from 'typebox/value';
+import { describe, expect, it } from 'vitest';
+import { PolicyConfig, type PolicySettings } from '../config/sections/system2.ts';
+import type { ToolCallContext } from '../contract/policy-hook.ts';
+import { policyHooks } from './hooks.ts';
+import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
+import { parseUrdfLimits } from './joint-limits-urdf.ts';
+import { runPolicyChain } from './policy-chain.ts';
+
+const URDF = `<robot name="arm">
+  <joint name="pan" type="revolute"><limit lower="-1.5" upper="1.5" velocity="2"/></joint>
+  <joint name="lift" type="revolute"><limit lower="-1" upper="1" velocity="1"/></joint>
+  <joint name="base" type="fixed"/>
+</robot>`;
+const LIMITS = parseUrdfLimits(URDF, 'arm.urdf');
+const TRAJECTORY = '/arm_controller/joint_trajectory';
+const FORWARD = '/forward_position_controller/commands';
+
+const settings = (joints: Record<string, unknown> = {}): PolicySettings =>
+  Value.Default(PolicyConfig, {
+    joints: { urdf: 'arm.urdf', topics: { [FORWARD]: ['pan', 'lift'] }, ...joints },
+  }) as PolicySettings;
+
+/** Inputs with `measured` as the arm's positions by name (a joint left out is not measured). */
+const inputs = (measured: Record<string, number>, limits: JointInputs['limits'] = () => LIMITS): JointInputs => ({
+  limits,
+  measured: {
+    topic: '/joint_states',
+    read(names, out) {
+      names.forEach((name, j) => (out[j] = measured[name] ?? NaN));
+      return names.filter((name) => name in measured).length;
+    },
+  },
+});
+
+const AT_REST = { pan: 0, lift: 0 };
+const publish = (topic: string, type: string, fields: unknown) => ({ topic, type, fields });
+const trajectory = (points: { positions: number[]; time_from_start?: object }[], names = ['pan', 'lift']) =>
+  publish(TRAJECTORY, 'trajectory_msgs/msg/JointTrajectory', { joint_names: names, points });
+
+/** `joints` null: none loaded. */
+function decide(input: unknown, joints: JointInputs | null = inputs(AT_REST), policy = settings()) {
+  const hook = jointLimitsHook(policy.joints, () => joints ?? undefined);
+  return hook.beforeToolCall!({ tool: 'publish' } as ToolCallContext, input);
+}
+
+describe('the joint limits hook', () => {
+  it('lets a trajectory within the limits, the step and the velocity through as it is', () => {
+    expect(decide(trajectory([{ positions: [0.1, -0.1], time_from_start: { sec: 1, nanosec: 0 } }]))).toEqual({
+      action: 'allow',
+    });
+  });
+
+  it('clamps each point to the limits and the step, and raises time_from_start to what the velocity allows', () => {
+    const decision = decide(
+      trajectory([
+        { positions: [3, 0.1], time_from_start: { sec: 0, nanosec: 0 } },
+        { positions: [0.3, 0.1], time_from_start: { sec: 5, nanosec: 0 } },
+      ]),
+    );
+    expect(decision).toMatchObject({
+      action: 'rewrite',
+      rule: 'joints.limit',
+      reason:
+        'clamped on /arm_controller/joint_trajectory: 1 position (first: "pan" at point 0 is 3, above its upper limit 1.5); time_from_start raised on 1 point (first: point 0 at 0 s is sooner than the velocity limits allow (0.1 s))',
+    });
+    const fields = (decision as { value: { fields: { points: { positions: number[]; time_from_start: object }[] } } })
+      .value.fields;
+    // pan: 3 -> 1.5 (limit) -> 0.2 (a step of 0.2 from 0): 0.1 s at 2 rad/s. The second point's 5 s is kept.
+    expect(fields.points[0]!.positions.map((v) => +v.toFixed(9))).toEqual([0.2, 0.1]);
+    expect(fields.points[0]!.time_from_start).toEqual({ sec: 0, nanosec: 100_000_000 });
+    expect(fields.points[1]).toEqual({ positions: [0.3, 0.1], time_from_start: { sec: 5, nanosec: 0 } });
+  });
+
+  it('refuses instead in mode refuse, naming the joint, its value and the limit', () => {
+    const refuse = settings({ mode: 'refuse' });
+    expect(decide(trajectory([{ positions: [0, -2] }]), inputs(AT_REST), refuse)).toEqual({
+      action: 'deny',
+      rule: 'joints.limit',
+      reason:
+        '"lift" at point 0 is -2, below its lower limit -1 on /arm_controller/joint_trajectory (policy.joints, mode refuse)',
+    });
+    expect(
+      decide(trajectory([{ positions: [0.2, 0], time_from_start: { sec: 0, nanosec: 0 } }]), inputs(AT_REST), refuse),
+    ).toMatchObject({
+      action: 'deny',
+      reason: expect.stringMatching(/point 0 at 0 s is sooner than the velocity limits allow \(0\.1 s\)/),
+    });
+  });
+
+  it('refuses a command for a joint the robot does not have, or one no command may name', () => {
+    expect(decide(trajectory([{ positions: [0, 0] }], ['pan', 'lfit']))).toEqual({
+      action: 'deny',
+      rule: 'joints.command',
+      reason: expect.stringMatching(
+        /^\/arm_controller\/joint_trajectory: the robot has no joint "lfit" \(did you mean "lift"\?\); name the joints as the robot's description does: pan, lift$/,
+      ),
+    });
+    expect(decide(trajectory([{ positions: [0] }], ['base']))).toMatchObject({
+      action: 'deny',
+      reason: expect.stringContaining('joint "base" cannot be commanded: a fixed joint'),
+    });
+    expect(decide(trajectory([{ positions: [0, 0] }], []))).toMatchObject({
+      action: 'deny',
+      reason: 'a JointTrajectory with points and no joint_names on /arm_controller/joint_trajectory (policy.joints)',
+    });
+  });
+
+  it('holds a forward controller array and a JointState command, and lets a measurement and a stop through', () => {
+    expect(decide(publish(FORWARD, 'std_msgs/msg/Float64MultiArray', { data: [0.1, 9] }))).toMatchObject({
+      action: 'rewrite',
+      value: { fields: { data: [0.1, 0.2] } },
+    });
+    expect(decide(publish(FORWARD, 'std_msgs/msg/Float64MultiArray', { data: [0.1] }))).toMatchObject({
+      action: 'deny',
+      reason: expect.stringContaining('a Float64MultiArray of 1 values for the 2 joints policy.joints.topics lists'),
+    });
+    // A Float64MultiArray elsewhere (a velocity controller's) is not a position: the latch and other frames judge it.
+    expect(
+      decide(publish('/velocity_controller/commands', 'std_msgs/msg/Float64MultiArray', { data: [9, 9] })),
+    ).toEqual({ action: 'allow' });
+    const state = { name: ['pan'], position: [-9] };
+    expect(decide(publish('/arm/command', 'sensor_msgs/msg/JointState', state))).toMatchObject({
+      action: 'rewrite',
+      value: { fields: { name: ['pan'], position: [-0.2] } },
+    });
+    expect(decide(publish('/joint_states', 'sensor_msgs/msg/JointState', state))).toEqual({ action: 'allow' });
+    expect(decide(trajectory([]))).toEqual({ action: 'allow' });
+  });
+
+  it('refuses a command with no measured position to step from, and one with no limits yet', () => {
+    expect(decide(trajectory([{ positions: [0, 0] }]), inputs({ pan: 0 }))).toEqual({
+      action: 'deny',
+      rule: 'joints.unavailable',
+      reason:
+        '/arm_controller/joint_trajectory: no measured position of "lift" on /joint_states in the last 500 ms (policy.joints.state_topic): a joint command needs where the arm is to bound its step',
+    });
+    const waiting = inputs(AT_REST, () => 'no robot_description yet on /robot_description');
+    expect(decide(trajectory([{ positions: [0, 0] }]), waiting)).toMatchObject({
+      action: 'deny',
+      reason: '/arm_controller/joint_trajectory: no robot_description yet on /robot_description',
+    });
+    expect(decide(trajectory([{ positions: [0, 0] }]), null)).toMatchObject({
+      action: 'deny',
+      reason: '/arm_controller/joint_trajectory: policy.joints is set, and no joint limits are loaded here',
+    });
+  });
+
+  it('refuses a position that is not a number, and a trajectory of velocities only', () => {
+    expect(
+      decide(publish('/arm/command', 'sensor_msgs/msg/JointState', { name: ['pan'], position: [NaN] })),
+    ).toMatchObject({
+      action: 'rewrite',
+      value: { fields: { position: [0] } },
+    });
+    expect(decide(trajectory([{ positions: [] }]))).toMatchObject({
+      action: 'deny',
+      reason: expect.stringMatching(/point 0 of a JointTrajectory has no positions/),
+    });
+  });
+
+  it('lets every joint command through with no policy.joints, as before', () => {
+    const none = Value.Default(PolicyConfig, {}) as PolicySettings;
+    expect(decide(trajectory([{ positions: [9, 9] }], ['x']), null, none)).toEqual({ action: 'allow' });
+  });
+
+  it('runs in the chain after the velocity limits and before the geofence', () => {
+    const hooks = policyHooks(settings(), { joints: () => inputs(AT_REST) });
+    expect(hooks.map((h) => h.name)).toEqual(['access', 'quota', 'velocity', 'joints', 'geofence', 'injection']);
+    const intent = {
+      intent_id: 'i',
+      type: 'publish',
+      params: {},
+      policy_ctx: { actor: 't', source: 'cli' },
+      targets: [],
+    };
+    const ctx = { intent, tool: 'publish', callIndex: 1 } as unknown as ToolCallContext;
+    const outcome = runPolicyChain<unknown>(hooks, trajectory([{ positions: [0.5, 0] }]), (hook, value) =>
+      hook.beforeToolCall?.(ctx, value),
+    );
+    expect(outcome).toMatchObject({
+      allowed: true,
+      fired: [{ hook: 'joints', rule: 'joints.limit', action: 'rewrite' }],
+    });
+  });
+});

@@ -1,0 +1,125 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { JointLimitsSource, jointStartIssues, loadUrdfLimits, MeasuredJoints } from './joint-limits-source.ts';
+import type { JointsSettings } from './joint-limits-source.ts';
+
+const URDF = `<robot name="arm">
+  <joint name="pan" type="revolute"><limit lower="-1.5" upper="1.5" velocity="2"/></joint>
+  <joint name="lift" type="revolute"><limit lower="-1" upper="1" velocity="1"/></joint>
+</robot>`;
+const STRING = 'std_msgs/msg/String';
+const JOINT_STATE = 'sensor_msgs/msg/JointState';
+
+const joints = (over: Partial<JointsSettings>): JointsSettings => ({
+  state_topic: '/joint_states',
+  max_state_age_ms: 500,
+  mode: 'clamp',
+  max_step: 0.2,
+  limits: {},
+  topics: {},
+  ...over,
+});
+
+let ctx: TestContext | undefined;
+afterEach(() => ctx?.bus.close());
+
+/** A log that keeps its lines, to read what was said. */
+function keptLog() {
+  const lines: { level: number; msg: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { log, lines };
+}
+
+describe('joint limits from a URDF file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'joint-limits-'));
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  it('reads the limits, and names policy.joints.urdf and the file in what it refuses', () => {
+    expect([...loadUrdfLimits(file('arm.urdf', URDF)).keys()]).toEqual(['pan', 'lift']);
+    const bad = file('bad.urdf', '<robot><joint name="pan" type="revolute"/></robot>');
+    expect(jointStartIssues(joints({ urdf: bad }))).toEqual([
+      {
+        path: 'policy.joints.urdf',
+        message: `${bad}: joint "pan" is revolute with no <limit>: add <limit lower=".." upper=".." velocity=".."/> to it`,
+      },
+    ]);
+    expect(jointStartIssues(joints({ urdf: join(dir, 'none.urdf') }))[0]!.message).toMatch(
+      /none\.urdf: no such file: give the path of the robot's URDF$/,
+    );
+    expect(jointStartIssues(joints({ urdf: file('ok.urdf', URDF), limits: { pan: { upper: 2 } } }))).toEqual([
+      {
+        path: 'policy.joints.urdf',
+        message: expect.stringContaining("policy.joints.limits.pan.upper: 2 is outside the description's 1.5"),
+      },
+    ]);
+    expect(jointStartIssues(joints({ robot_description: '/robot_description' }))).toEqual([]);
+  });
+});
+
+describe('joint limits from robot_description', () => {
+  it('refuses until a description comes, takes a good one, and keeps it over a bad one', async () => {
+    ctx = componentContext();
+    const { bus, codec } = ctx;
+    const { log, lines } = keptLog();
+    const settings = joints({ robot_description: '/robot_description' });
+    const source = new JointLimitsSource({ settings, bus, codec, log });
+    expect(source.current()).toBe(
+      'no robot_description yet on /robot_description (policy.joints.robot_description): joint limits come from it',
+    );
+    const publisher = bus.advertise('/robot_description', STRING, {
+      source: 'test',
+      qos: { durability: 'transient_local' },
+    });
+    publisher.publish(codec.encode(STRING, { data: URDF }));
+    await waitFor(() => typeof source.current() !== 'string', 'the limits');
+    const good = source.current();
+    publisher.publish(codec.encode(STRING, { data: '<robot>' }));
+    await waitFor(() => lines.some((l) => l.level === 50), 'the refusal logged');
+    expect(source.current()).toBe(good);
+    expect(lines.at(-1)!.msg).toMatch(
+      /^robot_description refused \(the limits of the last good description stay\): robot_description on \/robot_description: not well-formed XML/,
+    );
+    source.close();
+  });
+
+  it('reads the description a robot_state_publisher latched before it subscribed', async () => {
+    ctx = componentContext();
+    const { bus, codec } = ctx;
+    bus
+      .advertise('/robot_description', STRING, { source: 'test', qos: { durability: 'transient_local' } })
+      .publish(codec.encode(STRING, { data: URDF }));
+    const settings = joints({ robot_description: '/robot_description' });
+    const source = new JointLimitsSource({ settings, bus, codec, log: keptLog().log });
+    await waitFor(() => typeof source.current() !== 'string', 'the latched description');
+    source.close();
+  });
+});
+
+describe('the measured joints', () => {
+  it('keeps the latest position of each joint by name, from messages that carry some, and ignores NaN', async () => {
+    ctx = componentContext();
+    const { bus, codec } = ctx;
+    const measured = new MeasuredJoints({ bus, codec, topic: '/joint_states' });
+    const states = bus.advertise('/joint_states', JOINT_STATE, { source: 'test' });
+    states.publish(codec.encode(JOINT_STATE, { name: ['pan', 'lift'], position: [0.5, -0.5] }));
+    states.publish(codec.encode(JOINT_STATE, { name: ['gripper', 'lift'], position: [0.1, NaN] }));
+    states.publish(codec.encode(JOINT_STATE, { name: ['pan'], position: [] }));
+    await waitFor(() => measured.latest('gripper') !== undefined && measured.rejected === 1, 'the states');
+    const out = new Float64Array(3);
+    expect(measured.read(['pan', 'lift', 'wrist'], out, 500)).toBe(2);
+    expect([...out]).toEqual([0.5, -0.5, NaN]);
+    // Older than the age asked: none.
+    expect(measured.read(['pan', 'lift', 'wrist'], out, 500, measured.latest('pan')!.receivedNs + 600_000_000n)).toBe(
+      0,
+    );
+    measured.close();
+  });
+});
