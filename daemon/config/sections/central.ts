@@ -90,7 +90,7 @@ export const CentralRemoteConfig = Section(
     protected_keys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_*-]+(\\.[A-Za-z0-9_*-]+)*$' }), {
       default: DEFAULT_PROTECTED_KEYS,
       description:
-        "Key paths central may not change (a key and everything under it; * stands for one key). By default the safety limits (policy: velocity, geofence, allow lists, quotas; loops' safe actions and clips), data_dir, who may reach the API, and the model endpoints (where the robot sends its API keys). The central and robot sections are always protected.",
+        "Key paths central may not change (a key and everything under it; * stands for one key). By default the safety limits (policy: velocity, joint limits, geofence, allow lists, quotas; loops' safe actions and clips), data_dir, who may reach the API, and the model endpoints (where the robot sends its API keys). The central and robot sections are always protected.",
     }),
   },
   'Config from central: applied over this file, kept in <data_dir>/state/central-config.json across restarts.',
