@@ -20,16 +20,17 @@ export interface RclpyWorld {
  * `auraison-edge run` as a child in the peer's ROS 2 (its env: Fast DDS, loopback, `domain`), loading the peer's
  * rclnodejs through `ros.rclnodejs` as a user would point it at theirs, with `ros` over it and `extra` beside it; and a
  * Foxglove client on its bus. Client publishing is on for `publish` (the daemon sends those topics to ROS), with room
- * for a 1 MB image.
+ * for a 1 MB image. `overlay`, where given, is the environment instead of the peer's (test/peers/arm.ts's).
  */
 export async function startRclpyWorld(
   distro: string,
   domain: number,
   ros: Record<string, unknown>,
   extra: Record<string, unknown> = {},
+  overlay?: NodeJS.ProcessEnv,
 ): Promise<RclpyWorld> {
   const peer = ros2Peer(distro as Ros2Peer['distro']);
-  const env = peer.env(domain);
+  const env = overlay ?? peer.env(domain);
   const publish = (ros.publish as string[] | undefined) ?? [];
   const daemon = await Ros2Daemon.start(
     env,
