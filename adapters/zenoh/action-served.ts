@@ -1,6 +1,6 @@
 import { actionEndpoints } from '../../daemon/actions/index.ts';
 import type { ActionContext } from './action-proxy.ts';
-import { ServiceServer, type serviceCounters } from './service-bridge.ts';
+import { ServiceServer, type ServedEntry, type serviceCounters } from './service-bridge.ts';
 import type { Handle } from './zenoh-link.ts';
 
 /**
@@ -15,6 +15,8 @@ export class ZenohServedAction {
   /** The bus topics of the action that go to Zenoh. */
   readonly publishedTopics: readonly string[];
   #servers: ServiceServer[];
+  #ctx: ActionContext;
+  #type: string;
   #token: Handle | undefined;
 
   constructor(options: {
@@ -25,11 +27,13 @@ export class ZenohServedAction {
     const { ctx, entry, counters } = options;
     const ends = actionEndpoints(entry.action, entry.type);
     this.name = entry.action;
+    this.#ctx = ctx;
+    this.#type = entry.type;
     this.publishedTopics = [ends.feedback, ends.status];
-    const serve = (service: string, type: string, timeoutMs = ctx.timeoutMs) =>
-      new ServiceServer({ ...ctx, timeoutMs }, { service, type, query: service }, counters);
+    const serve = (service: string, type: string, timeoutMs = ctx.timeoutMs, answerHere?: ServedEntry['answerHere']) =>
+      new ServiceServer({ ...ctx, timeoutMs }, { service, type, query: service, answerHere }, counters);
     this.#servers = [
-      serve(ends.sendGoal, ends.types.sendGoal),
+      serve(ends.sendGoal, ends.types.sendGoal, ctx.timeoutMs, (request) => this.#refused(request)),
       serve(ends.cancelGoal, ends.types.cancelGoal),
       serve(ends.getResult, ends.types.getResult, ctx.resultTimeoutMs),
     ];
@@ -38,6 +42,19 @@ export class ZenohServedAction {
     const { link, mapping, node } = ctx;
     if (mapping.actionToken(node(), 'service', entry.action, entry.type) !== undefined)
       this.#token = link.declareToken(() => mapping.actionToken(node(), 'service', entry.action, entry.type)!);
+  }
+
+  /**
+   * A Zenoh client's goal refused before it reaches the bus action (`accepted: false`, as rcl_action rejects one),
+   * the reason logged: the rules of the daemon's own goals (the stop latched, a pose outside the geofence), as
+   * ros.actions.serve holds a ROS client's. The bus action may be the daemon's own (the sim's navigate_to_pose).
+   */
+  #refused(request: Record<string, unknown>): Record<string, unknown> | undefined {
+    const goal = (request.goal ?? {}) as Record<string, unknown>;
+    const reason = this.#ctx.goalRules?.refusal(goal, this.#type);
+    if (reason === undefined) return undefined;
+    this.#ctx.log.warn({ action: this.name, reason }, 'zenoh: rejected a goal of a served action');
+    return { accepted: false };
   }
 
   async close(): Promise<void> {

@@ -124,6 +124,15 @@ export class ServiceClient {
   }
 }
 
+/** A service served from a bus query: its name and type, the query, and what it answers without asking the bus. */
+export interface ServedEntry {
+  service: string;
+  type: string;
+  query: string;
+  /** A reply given here instead of the bus query's (a goal refused while the stop is latched), or undefined. */
+  answerHere?: (request: Record<string, unknown>) => Record<string, unknown> | undefined;
+}
+
 /**
  * A bus query served as a ROS 2 service (rmw_zenoh): a complete queryable on the service's key and the
  * server's liveliness token. The CDR request is decoded to JSON for the bus query, whose JSON reply is encoded
@@ -142,15 +151,13 @@ export class ServiceServer {
   #query: string;
   #counters: ReturnType<typeof serviceCounters>;
   #dedupe: RequestDedupe;
+  #answerHere: ServedEntry['answerHere'];
 
-  constructor(
-    ctx: ServiceContext,
-    entry: { service: string; type: string; query: string },
-    counters: ReturnType<typeof serviceCounters>,
-  ) {
+  constructor(ctx: ServiceContext, entry: ServedEntry, counters: ReturnType<typeof serviceCounters>) {
     this.#ctx = ctx;
     this.#rosType = entry.type;
     this.#query = entry.query;
+    this.#answerHere = entry.answerHere;
     this.query = entry.query;
     this.#counters = counters;
     this.#dedupe = new RequestDedupe({ counters });
@@ -202,11 +209,21 @@ export class ServiceServer {
       let replyText = '';
       let error: string | undefined;
       try {
-        const answer = await bus.query(this.#query, { encoding: JSON_ENCODING, payload: json(fields) }, { timeoutMs });
-        if (answer.encoding === JSON_ENCODING) {
-          replyText = new TextDecoder().decode(answer.payload);
-          reply = replyText === '' ? {} : JSON.parse(replyText);
-        } else replyText = `${answer.payload.byteLength} bytes of ${answer.encoding}`;
+        const here = this.#answerHere?.(fields);
+        if (here !== undefined) {
+          reply = here;
+          replyText = JSON.stringify(here);
+        } else {
+          const answer = await bus.query(
+            this.#query,
+            { encoding: JSON_ENCODING, payload: json(fields) },
+            { timeoutMs },
+          );
+          if (answer.encoding === JSON_ENCODING) {
+            replyText = new TextDecoder().decode(answer.payload);
+            reply = replyText === '' ? {} : JSON.parse(replyText);
+          } else replyText = `${answer.payload.byteLength} bytes of ${answer.encoding}`;
+        }
       } catch (failure) {
         error = (failure as Error).message;
       }
