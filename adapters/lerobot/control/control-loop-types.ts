@@ -1,6 +1,7 @@
 import type { Bus } from '../../../daemon/bus/index.ts';
 import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
+import type { JointFrameSettings, JointLimits } from '../../../daemon/policy/index.ts';
 import type { VelocityLimits } from './command-safety.ts';
 import type { LoopStats } from './loop-state.ts';
 import type { ObservationSummary } from './observation-watch.ts';
@@ -23,6 +24,11 @@ export interface ControlLoopOptions {
    * unlimited).
    */
   velocity?: VelocityLimits;
+  /**
+   * policy.joints, when configured: a joint command (one that names its joints) is held to the robot's limits as
+   * they are when the loop starts (`current()`: the limits, or why there are none yet, which fails the start).
+   */
+  joints?: { current(): JointLimits | string; settings: JointFrameSettings };
   /**
    * Called once when the loop thread, or an async loop's inference thread, dies after the loop was ready,
    * other than by stop() (an uncaught error, an exit, running out of memory), with a LoopCrash that says which.

@@ -13,6 +13,7 @@ import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts'
 import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
 import { InferenceThread } from './inference-thread.ts';
 import { monotonicMs } from './loop-clock.ts';
+import type { LoopJointLimits } from './arm-command.ts';
 import { boardLengths, planLoop, type LoopPlan } from './loop-plan.ts';
 import { LoopProcess } from './loop-process.ts';
 import type { LoopProcessData, LoopWorkerMessage } from './loop-protocol.ts';
@@ -47,6 +48,7 @@ export class ControlLoop {
   readonly #livenessTimeoutMs: number | undefined;
   readonly #onCommand: ControlLoopOptions['onCommand'];
   readonly #velocity: VelocityLimits;
+  readonly #joints: ControlLoopOptions['joints'];
   readonly #onCrash: ControlLoopOptions['onCrash'];
   readonly #refusal: ControlLoopOptions['refusal'];
   readonly #stopLine: ControlLoopOptions['stopLine'];
@@ -95,6 +97,7 @@ export class ControlLoop {
     this.#livenessTimeoutMs = livenessTimeoutMs;
     this.#onCommand = onCommand;
     this.#velocity = velocity;
+    this.#joints = options.joints;
     this.#onCrash = onCrash;
     this.#refusal = refusal;
     this.#stopLine = options.stopLine;
@@ -148,6 +151,7 @@ export class ControlLoop {
       policy: this.#policy,
       loop: this.#loop,
       velocity: this.#velocity,
+      ...(plan.arm ? this.#jointLimits() : {}),
       boardLengths: board.lengths,
       topicCount: plan.topics.length,
       commandDefinitions,
@@ -182,6 +186,15 @@ export class ControlLoop {
       },
       'control loop running',
     );
+  }
+
+  /** policy.joints for the loop thread, as the limits are now; throws why there are none yet (the start fails). */
+  #jointLimits(): { joints?: LoopJointLimits } {
+    const joints = this.#joints;
+    if (!joints) return {};
+    const limits = joints.current();
+    if (typeof limits === 'string') throw new Error(`control.loops.${this.name}: ${limits}`);
+    return { joints: { limits: [...limits], settings: joints.settings } };
   }
 
   /**

@@ -33,14 +33,16 @@ export interface ImageSlot {
 export type LoopMode = 'step' | 'inline' | 'async';
 
 /**
- * Where a joint position command's hold comes from: the command's joints, by name, in a JointState topic, read onto
- * a board slot of its own after the policy's (`slot`). A stale reading is no hold.
+ * A joint position command's joints: their positions measured by name in a JointState topic, read onto a board slot
+ * of their own after the policy's (`slot`); a stale reading is none. They bound the command's step (the joint
+ * frame), and with `hold` (no safe_action given) the safe command holds them.
  */
-export interface HoldPlan {
+export interface ArmPlan {
   slot: number;
   topic: string;
   joints: readonly string[];
   maxAgeMs: number;
+  hold: boolean;
 }
 
 /** How a loop runs its policy: which output acts, how big a chunk is, which slices come from topics. */
@@ -56,14 +58,14 @@ export interface LoopPlan {
    */
   topics: { topic: string; maxAgeMs: number }[];
   safeAction: Float32Array;
-  /** A joint position command with no safe_action given: its safe command holds the measured position. */
-  hold?: HoldPlan;
+  /** A joint position command (one that names its joints): where their measured positions come from. */
+  arm?: ArmPlan;
 }
 
-/** The board's slot lengths: the policy's slices, then the hold's joints. */
+/** The board's slot lengths: the policy's slices, then the arm's joints. */
 export function boardLengths(plan: LoopPlan): number[] {
   const lengths = plan.slots.map((s) => s.length);
-  if (plan.hold) lengths.push(plan.hold.joints.length);
+  if (plan.arm) lengths.push(plan.arm.joints.length);
   return lengths;
 }
 
@@ -163,16 +165,17 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
       `${at}.safe_action must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(safe)}`,
     );
   const { command } = output;
-  const hold: HoldPlan | undefined =
-    loop.safe_action === undefined && command && command.type !== TWIST && command.joint_names.length > 0
+  const arm: ArmPlan | undefined =
+    command && command.type !== TWIST && command.joint_names.length > 0
       ? {
           slot: slots.length,
           topic: command.joint_states,
           joints: command.joint_names,
           maxAgeMs: loop.max_observation_age_ms,
+          hold: loop.safe_action === undefined,
         }
       : undefined;
-  return { output, chunkSize: k, mode, slots, images, topics, safeAction, ...(hold ? { hold } : {}) };
+  return { output, chunkSize: k, mode, slots, images, topics, safeAction, ...(arm ? { arm } : {}) };
 }
 
 /** What turns the loop's actions into its command message; undefined for an action output with no command. */

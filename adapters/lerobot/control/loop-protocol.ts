@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ResolvedType } from '../../../daemon/bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
+import type { LoopJointLimits } from './arm-command.ts';
 import type { VelocityLimits } from './command-safety.ts';
 import type { LoopStateUpdate } from './loop-state.ts';
 import type { PolicyInputs } from '../policy-runner.ts';
@@ -13,6 +14,8 @@ export interface LoopWorkerData {
   loop: LoopSettings;
   /** policy.velocity: a Twist command on its topic is clamped to these limits. */
   velocity: VelocityLimits;
+  /** policy.joints: a joint command (one that names its joints) is held to these limits. */
+  joints?: LoopJointLimits;
   stateBuffer: SharedArrayBuffer;
   /** The daemon's stop line (StopLine's buffer): read every tick; absent, only the main thread holds the loop. */
   stopLine?: SharedArrayBuffer;
@@ -57,6 +60,8 @@ export type LoopWorkerMessage =
   | { kind: 'non_finite'; values: number[]; count: number; suppressed?: number }
   /** A chunk has been awaited past chunking.inference_timeout_ms (once per request). */
   | { kind: 'inference_overdue'; waitedMs: number; limitMs: number; count: number; suppressed?: number }
+  /** A joint command outside policy.joints (its first violation): clamped into the limits, or refused. */
+  | { kind: 'joint_limit'; violation: string; refused: boolean; count: number; suppressed?: number }
   /** A joint position command's hold found no fresh measured position of its joints, and sent nothing. */
   | { kind: 'hold_unmeasured'; topic: string; joints: string[]; count: number; suppressed?: number }
   /** An overdue chunk (or its error) came back after all. */

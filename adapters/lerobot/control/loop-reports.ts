@@ -4,7 +4,7 @@ import type { LoopWorkerMessage } from './loop-protocol.ts';
 /** The problems a loop thread counts and reports: a failed tick, a non-finite action, an overdue chunk. */
 export type LoopProblem = Extract<
   LoopWorkerMessage,
-  { kind: 'error' | 'non_finite' | 'inference_overdue' | 'hold_unmeasured' }
+  { kind: 'error' | 'non_finite' | 'inference_overdue' | 'hold_unmeasured' | 'joint_limit' }
 >;
 
 /**

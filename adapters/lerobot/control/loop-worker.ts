@@ -19,7 +19,7 @@ import { CameraInputs } from './camera-inputs.ts';
 import { mapSharedFile, setNonBlocking } from './shared-mapping.ts';
 import { CommandRecordWriter } from './command-records.ts';
 import { CommandEncoder } from './command-encoder.ts';
-import { JointHold } from './joint-hold.ts';
+import { ArmCommand, Framed } from './arm-command.ts';
 import { applyThreadScheduling } from '../../../daemon/util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -58,6 +58,7 @@ interface Setup {
   plan: LoopPlan;
   inference: Inference;
   build: CommandBuilder | undefined;
+  arm: ArmCommand | undefined;
 }
 
 async function setup(): Promise<Setup> {
@@ -73,11 +74,16 @@ async function setup(): Promise<Setup> {
     commandPipe = new CommandRecordWriter(data.commandFd, plan.output.dim);
   }
   const build = compileLoopCommand(data.policyName, plan);
+  const { command, dim, name } = plan.output;
+  const arm =
+    plan.arm && command
+      ? new ArmCommand(plan.arm, command, dim, data.joints, `policies.${data.policyName}.outputs.${name}.command`)
+      : undefined;
   if (plan.mode !== 'async')
-    return { spec, plan, inference: { runner: await PolicyRunner.open(data.policyName, data.policy) }, build };
+    return { spec, plan, inference: { runner: await PolicyRunner.open(data.policyName, data.policy) }, build, arm };
   // The main thread loaded the session in the inference thread before it started this one.
   if (!data.inference) throw new Error('async chunking without a port to the inference thread');
-  return { spec, plan, inference: { channel: data.inference }, build };
+  return { spec, plan, inference: { channel: data.inference }, build, arm };
 }
 
 async function main(): Promise<void> {
@@ -146,8 +152,9 @@ class LoopThread {
   #errors = 0;
   #nonFinite = 0;
   #unmeasured = 0;
-  /** A joint position command's hold of the measured position (its safe command), when it has one. */
-  readonly #hold: JointHold | undefined;
+  /** A joint position command's measured joints, hold and joint frame, when it names its joints. */
+  readonly #arm: ArmCommand | undefined;
+  #outsideLimits = 0;
   /**
    * The request in flight to the inference thread: when it went out (monotonic ms) and whether it has been
    * counted overdue. A run can't be interrupted (see closeWorker), so an overdue one is only reported; the
@@ -157,7 +164,7 @@ class LoopThread {
   readonly #timeoutMs = data.loop.chunking.inference_timeout_ms;
   #overdue = 0;
 
-  constructor({ spec, plan, inference, build }: Setup) {
+  constructor({ spec, plan, inference, build, arm }: Setup) {
     this.#plan = plan;
     this.#inference = inference;
     this.#build = build;
@@ -184,7 +191,7 @@ class LoopThread {
     this.#schedule = new TickSchedule(state, this.#periodMs);
     this.#frame = velocityFrame(plan.output.command, data.velocity);
     this.#latchZero = plan.output.command?.type === 'geometry_msgs/msg/Twist';
-    this.#hold = plan.hold && command ? new JointHold(plan.hold, command, plan.output.dim) : undefined;
+    this.#arm = arm;
   }
 
   /**
@@ -346,11 +353,14 @@ class LoopThread {
       this.#reports.problem({ kind: 'non_finite', values: Array.from(action), count: this.#nonFinite });
       safe = true;
     }
-    const hold = this.#hold;
-    if (!safe) hold?.release();
-    else if (hold) {
-      action = hold.action(board, this.#schedule.now[0]!);
-      if (!action) return this.#holdUnmeasured(hold);
+    const arm = this.#arm;
+    const now = this.#schedule.now[0]!;
+    let measuredHold = false;
+    if (!safe) arm?.release();
+    else if (arm?.holds) {
+      action = arm.holdAction(board, now);
+      if (!action) return this.#holdUnmeasured(arm);
+      measuredHold = true;
     } else action = this.#plan.safeAction;
     state.add('published');
     const build = this.#build;
@@ -364,18 +374,36 @@ class LoopThread {
       const limited = this.#frame(message as Twist);
       if (limited.clamped) state.add('clamped');
       message = limited.twist;
+    } else if (arm && !measuredHold) {
+      // A hold of the measured position is where the arm is: the joint frame holds everything else.
+      const framed = arm.frame(message, board, now);
+      if (framed !== Framed.Within) this.#outsideJointLimits(arm, framed === Framed.Refused);
+      // Refused: the robot gets the safe command in its place (a safe command refused gets nothing).
+      if (framed === Framed.Refused) return safe ? undefined : this.#emit(this.#plan.safeAction, true);
     }
     this.#send(encoder.encode(message), action, safe);
   }
 
   /** A hold with no fresh measured position sends nothing: the controller keeps the last target it took. */
-  #holdUnmeasured(hold: JointHold): void {
+  #holdUnmeasured(arm: ArmCommand): void {
     this.#unmeasured++;
     this.#reports.problem({
       kind: 'hold_unmeasured',
-      topic: hold.topic,
-      joints: [...hold.joints],
+      topic: arm.topic,
+      joints: [...arm.joints],
       count: this.#unmeasured,
+    });
+  }
+
+  /** A joint command outside policy.joints: counted as clamped, and reported with its first violation. */
+  #outsideJointLimits(arm: ArmCommand, refused: boolean): void {
+    this.#outsideLimits++;
+    state.add('clamped');
+    this.#reports.problem({
+      kind: 'joint_limit',
+      violation: arm.violation() ?? 'outside the joint limits',
+      refused,
+      count: this.#outsideLimits,
     });
   }
 

@@ -111,16 +111,16 @@ export class ObservationIntake {
       });
       byTopic.set(slot.topic, list);
     }
-    // A joint position command's hold: the measured positions of its joints, by name, on a slot after the policy's.
-    const hold = this.#plan.hold;
-    if (hold) {
-      const list = byTopic.get(hold.topic) ?? [];
+    // A joint position command's joints: their measured positions, by name, on a slot after the policy's.
+    const arm = this.#plan.arm;
+    if (arm) {
+      const list = byTopic.get(arm.topic) ?? [];
       list.push({
-        slot: hold.slot,
-        extract: jointReader(hold.joints, 'position', `control.loops.${name}: the hold's ${hold.topic}`),
-        scratch: new Float32Array(hold.joints.length),
+        slot: arm.slot,
+        extract: jointReader(arm.joints, 'position', `control.loops.${name}: the measured joints on ${arm.topic}`),
+        scratch: new Float32Array(arm.joints.length),
       });
-      byTopic.set(hold.topic, list);
+      byTopic.set(arm.topic, list);
     }
     for (const [topic, slots] of byTopic) {
       this.#subs.push(

@@ -35,6 +35,14 @@ export function logWorkerReport(log: Logger, name: string, m: LoopWorkerMessage)
         'inference overdue: no chunk within chunking.inference_timeout_ms; the loop sends its on_underrun action meanwhile',
       );
       break;
+    case 'joint_limit':
+      log.warn(
+        withSuppressed({ loop: name, count: m.count, violation: m.violation }, m.suppressed ?? 0),
+        m.refused
+          ? 'joint command outside policy.joints: refused, the safe command sent in its place'
+          : 'joint command outside policy.joints: clamped into the limits',
+      );
+      break;
     case 'hold_unmeasured':
       log.warn(
         withSuppressed({ loop: name, count: m.count, topic: m.topic, joints: m.joints }, m.suppressed ?? 0),

@@ -1,0 +1,133 @@
+import pino from 'pino';
+import { Value } from 'typebox/value';
+import { afterAll, afterEach } from 'vitest';
+import { ControlLoop, type ControlLoopOptions } from '../../adapters/lerobot/control/control-loop.ts';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { policySettings, writeLinearModel } from './models.ts';
+
+export const TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory';
+export const ARRAY = 'std_msgs/msg/Float64MultiArray';
+const JOINT_STATE = 'sensor_msgs/msg/JointState';
+const codec = new MessageCodec(new DefinitionsRegistry());
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const closers: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+interface Trajectory {
+  joint_names: string[];
+  points: { positions: Float64Array; time_from_start: { sec: number; nanosec: number } }[];
+}
+
+/** A command as it reached the bus: its first point's positions (or the array's data), and its time_from_start. */
+export interface Sent {
+  positions: number[];
+  timeS: number;
+}
+
+/**
+ * A real ControlLoop on its own bus, its policy (actions = obs + `bias`, obs [1, 2] on /obs) commanding joints `a`
+ * and `b` on `/arm` as `type`; `latch` decides the operator's stop; `measured(a, b)` publishes /joint_states with the
+ * joints in the other order, every 10 ms. `sent` holds every command that reached the bus.
+ */
+export function armLoop(
+  type: string,
+  loop: Partial<LoopSettings>,
+  command: Record<string, unknown> = {},
+  options: Partial<ControlLoopOptions> & { bias?: [number, number] } = {},
+) {
+  const { bias = [0.3, 0.3], ...loopOptions } = options;
+  const bus = new Bus();
+  const model = writeLinearModel(tmp.path, `arm-${bias.join('_')}`, [1, 0, 0, 1], bias);
+  const policy = policySettings({
+    model,
+    inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
+    outputs: { actions: { command: { topic: '/arm', type, joint_names: ['a', 'b'], ...command } } },
+  });
+  let latched = false;
+  const sent: Sent[] = [];
+  bus.subscribe({
+    name: 'test',
+    topic: '/arm',
+    queue: { depth: 10_000 },
+    handler: (m) => {
+      if (type === ARRAY)
+        sent.push({ positions: Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data), timeS: 0 });
+      else {
+        const { points } = codec.decode<Trajectory>(m.type, m.data);
+        const t = points[0]?.time_from_start;
+        sent.push({ positions: Array.from(points[0]?.positions ?? []), timeS: t ? t.sec + t.nanosec / 1e9 : 0 });
+      }
+    },
+  });
+  const control = new ControlLoop({
+    name: 'arm',
+    loop: Value.Default(LoopConfig, {
+      policy: 'p',
+      rate_hz: 100,
+      max_observation_age_ms: 300,
+      ...loop,
+    }) as LoopSettings,
+    policyName: 'p',
+    policy,
+    bus,
+    definitions: new DefinitionsRegistry(),
+    log: pino({ level: 'silent' }),
+    refusal: () => (latched ? 'stopped by the test' : undefined),
+    ...loopOptions,
+  });
+  const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
+  const states = bus.advertise('/joint_states', JOINT_STATE, { source: 'test' });
+  const timers: NodeJS.Timeout[] = [];
+  const every = (f: () => void) => timers.push(setInterval(f, 10));
+  let arm: number[] | undefined;
+  every(
+    () =>
+      arm &&
+      states.publish(
+        codec.encode(JOINT_STATE, {
+          header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' },
+          name: ['b', 'a'],
+          position: Float64Array.from([arm[1]!, arm[0]!]),
+          velocity: new Float64Array(0),
+          effort: new Float64Array(0),
+        }),
+      ),
+  );
+  let observing = true;
+  every(
+    () =>
+      observing &&
+      obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from([1, 2]) })),
+  );
+  closers.push(async () => {
+    for (const t of timers) clearInterval(t);
+    await control.stop();
+    bus.close();
+  });
+  /** Waits for `n` more commands and returns them. */
+  const next = async (n: number): Promise<Sent[]> => {
+    const from = sent.length;
+    await waitFor(() => sent.length >= from + n, `${n} more commands`, 20_000);
+    return sent.slice(from, from + n);
+  };
+  return {
+    control,
+    sent,
+    /** The positions of every command that reached the bus. */
+    positions: () => sent.map((s) => s.positions),
+    next: async (n: number) => (await next(n)).map((s) => s.positions),
+    nextSent: next,
+    measured: (a: number, b: number) => void (arm = [a, b]),
+    latch: (on: boolean) => void (latched = on),
+    blind: () => void (observing = false),
+  };
+}
