@@ -29,7 +29,11 @@ export function loadUrdfLimits(path: string, overrides: JointsSettings['limits']
   }
   const limits = parseUrdfLimits(text, where);
   const problems = overrideProblems(limits, overrides);
-  if (problems.length > 0) throw new JointLimitsError(where, problems);
+  if (problems.length > 0)
+    throw new JointLimitsError(
+      where,
+      problems.map((p) => `${p.path}: ${p.message}`),
+    );
   return limits;
 }
 
@@ -99,7 +103,11 @@ export class JointLimitsSource {
         throw new JointLimitsError(where, [`a ${msg.type} with no text: expected std_msgs/msg/String`]);
       const limits = parseUrdfLimits(text, where);
       const problems = overrideProblems(limits, settings.limits);
-      if (problems.length > 0) throw new JointLimitsError(where, problems);
+      if (problems.length > 0)
+        throw new JointLimitsError(
+          where,
+          problems.map((p) => `${p.path}: ${p.message}`),
+        );
       this.#limits = limits;
       log.info({ topic, joints: limits.size }, `joint limits from ${where}`);
     } catch (error) {
@@ -221,12 +229,14 @@ export class JointSources {
   }
 }
 
-/** What `run` and `config check` refuse in policy.joints before anything starts: a URDF file that cannot be used. */
+/**
+ * What `run` and `config check` refuse in policy.joints before anything starts: a URDF file that cannot be used
+ * (at policy.joints.urdf), overrides that do not fit it (at their keys).
+ */
 export function jointStartIssues(joints: JointsSettings | undefined): { path: string; message: string }[] {
   if (joints?.urdf === undefined) return [];
   try {
-    loadUrdfLimits(joints.urdf, joints.limits);
-    return [];
+    return overrideProblems(loadUrdfLimits(joints.urdf), joints.limits);
   } catch (error) {
     const problems = error instanceof JointLimitsError ? error.problems.join('; ') : errorText(error);
     return [{ path: URDF_KEY, message: `${joints.urdf}: ${problems}` }];

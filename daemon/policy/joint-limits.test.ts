@@ -206,7 +206,7 @@ describe('a joint frame', () => {
     expect(durations[0]).toBeCloseTo(0.5 / 6);
   });
 
-  it('refuses overrides that widen a limit or name a joint the robot does not have', () => {
+  it('refuses overrides that widen a limit or name a joint the robot does not have, each at its key path', () => {
     expect(
       overrideProblems(limits, {
         shoulder_pam: { upper: 1 },
@@ -214,11 +214,16 @@ describe('a joint frame', () => {
         gripper: { lower: 1.5, upper: 1 },
       }),
     ).toEqual([
-      expect.stringMatching(
-        /^policy\.joints\.limits\.shoulder_pam: the robot has no joint "shoulder_pam" \(did you mean "shoulder_pan"\?\)/,
-      ),
-      "policy.joints.limits.elbow_flex.lower: -3 is outside the description's -1.69: an override narrows the robot's limits, never widens them (correct the URDF to widen)",
-      'policy.joints.limits.gripper: lower 1.5 is above upper 1: no position would be allowed',
+      {
+        path: 'policy.joints.limits.shoulder_pam',
+        message: expect.stringMatching(/^the robot has no joint "shoulder_pam" \(did you mean "shoulder_pan"\?\)/),
+      },
+      {
+        path: 'policy.joints.limits.elbow_flex.lower',
+        message:
+          "-3 is outside the description's -1.69: an override narrows the robot's limits, never widens them (correct the URDF to widen)",
+      },
+      { path: 'policy.joints.limits.gripper', message: 'lower 1.5 is above upper 1: no position would be allowed' },
     ]);
   });
 });

@@ -232,32 +232,38 @@ export class JointFrame {
 }
 
 /**
- * The problems with overrides (policy.joints.limits) against the robot's limits: a joint it does not have, or
- * one no command may name, a bound that widens the description's, a lower above the upper. Empty when none.
+ * The problems with overrides (policy.joints.limits) against the robot's limits, each at its key path: a joint it
+ * does not have, a bound that widens the description's, a lower above the upper. Empty when none.
  */
-export function overrideProblems(limits: JointLimits, overrides: Readonly<Record<string, JointOverride>>): string[] {
-  const problems: string[] = [];
+export function overrideProblems(
+  limits: JointLimits,
+  overrides: Readonly<Record<string, JointOverride>>,
+): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
   const names = [...limits.keys()];
   for (const [name, override] of Object.entries(overrides)) {
     const limit = limits.get(name);
-    const key = formatPath(['policy', 'joints', 'limits', name]);
+    const path = formatPath(['policy', 'joints', 'limits', name]);
     if (!limit) {
       const guess = didYouMean(name, names);
-      problems.push(
-        `${key}: the robot has no joint ${JSON.stringify(name)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; its joints: ${listed(names)}`,
-      );
+      problems.push({
+        path,
+        message: `the robot has no joint ${JSON.stringify(name)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; its joints: ${listed(names)}`,
+      });
       continue;
     }
-    const widens = (bound: 'lower' | 'upper' | 'velocity', value: number | undefined) =>
-      value !== undefined && (bound === 'lower' ? value < limit.lower : value > limit[bound]);
-    for (const bound of ['lower', 'upper', 'velocity'] as const)
-      if (widens(bound, override[bound]))
-        problems.push(
-          `${key}.${bound}: ${override[bound]} is outside the description's ${limit[bound]}: an override narrows the robot's limits, never widens them (correct the URDF to widen)`,
-        );
+    for (const bound of ['lower', 'upper', 'velocity'] as const) {
+      const value = override[bound];
+      if (value !== undefined && (bound === 'lower' ? value < limit.lower : value > limit[bound]))
+        problems.push({
+          path: `${path}.${bound}`,
+          message: `${value} is outside the description's ${limit[bound]}: an override narrows the robot's limits, never widens them (correct the URDF to widen)`,
+        });
+    }
     const lower = Math.max(limit.lower, override.lower ?? -Infinity);
     const upper = Math.min(limit.upper, override.upper ?? Infinity);
-    if (lower > upper) problems.push(`${key}: lower ${lower} is above upper ${upper}: no position would be allowed`);
+    if (lower > upper)
+      problems.push({ path, message: `lower ${lower} is above upper ${upper}: no position would be allowed` });
   }
   return problems;
 }
