@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-from so101_sim import ARM_JOINTS, JOINTS, Arm, Camera, physics_scene, urdf_text
+from so101_sim import ARM_JOINTS, JOINTS, SCENE, Arm, Camera, urdf_text
 
 import mujoco
 import rclpy
@@ -98,10 +98,10 @@ class So101Node:
             from so101_expert import Expert
 
             self.expert = Expert(args.seed, args.random_block, self.on_episode)
-            self.arm = Arm(self.expert.model, self.expert.data)
+            self.arm = Arm(self.expert.model, self.expert.data, gravcomp=not args.no_gravcomp)
         else:
-            model = physics_scene(gravcomp=not args.no_gravcomp)
-            self.arm = Arm(model, mujoco.MjData(model))
+            model = mujoco.MjModel.from_xml_path(str(SCENE))
+            self.arm = Arm(model, mujoco.MjData(model), gravcomp=not args.no_gravcomp)
             self.arm.set_positions(args.initial)
         self.snapshot = self.arm.data.qpos.copy()
         self.joint_states = node.create_publisher(JointState, "/joint_states", qos(10))

@@ -3,10 +3,11 @@ position targets its actuators track (ros2_control's position interfaces), a cam
 pick-and-place expert.
 
 The physics is the package's own scene (pick_scene.xml: the arm and a block) as it ships, with one change that can be
-turned off: gravity compensation through the actuators (MuJoCo's body gravcomp with actuatorgravcomp), as a servo's
-own position loop holds the angle it is given. Without it the scene's P-only position actuators (kp 17.8) sag under
+turned off: the arm's joints are given the torque that cancels gravity's (and the Coriolis forces'), as a servo's own
+position loop holds the angle it is given. Without it the scene's P-only position actuators (kp 17.8) sag under
 gravity (38 mrad at shoulder_lift in the pose 1.0,0.5,-0.5,1.2,0,0.8), so holding the measured position would move
-the arm; with it the arm rests at its targets. The expert's scene is the package's environment's, as shipped.
+the arm; with it the arm rests at its targets. (MuJoCo's own gravcomp cannot be set on a compiled model, and the
+expert's environment compiles its own.)
 
 The camera renders a copy of the scene whose meshes are coarsened by vertex clustering (2 mm cells): the package's
 meshes have 323k triangles, which Mesa's software rasterizer (llvmpipe, under EGL) draws in about 45 ms a frame; the
@@ -41,8 +42,9 @@ class Arm:
     ctrlrange (the joint's limits) when it applies them, and `targets()` says what was asked.
     """
 
-    def __init__(self, model, data):
+    def __init__(self, model, data, gravcomp=True):
         self.model, self.data = model, data
+        self.gravcomp = gravcomp
         joints = [model.joint(name) for name in JOINTS]
         self.qpos = np.asarray([j.qposadr[0] for j in joints])
         self.dof = np.asarray([j.dofadr[0] for j in joints])
@@ -114,37 +116,14 @@ class Arm:
                 before_step(self.steps)
             else:
                 self.data.ctrl[self.ctrl] = self.targets(self.start + self.steps * self.dt)
+            if self.gravcomp:
+                # the bias (gravity, Coriolis) of the state the last step began from: a step (2 ms) behind
+                self.data.qfrc_applied[self.dof] = self.data.qfrc_bias[self.dof]
             mujoco.mj_step(self.model, self.data)
             self.steps += 1
 
     def sim_time(self):
         return self.data.time
-
-
-def physics_scene(gravcomp):
-    """The package's scene, with gravity compensation through the arm's actuators where `gravcomp`. Set on the spec
-    and compiled: MuJoCo counts the compensated bodies as it compiles, so setting them on a compiled model does
-    nothing."""
-    spec = mujoco.MjSpec.from_file(str(SCENE))
-    if gravcomp:
-        model = spec.compile()
-        for body in subtree(model, model.joint(JOINTS[0]).bodyid[0]):
-            spec.body(model.body(body).name).gravcomp = 1.0
-        for name in JOINTS:
-            spec.joint(name).actgravcomp = True
-    return spec.compile()
-
-
-def subtree(model, root):
-    """The ids of `root` and every body under it."""
-    inside = {root}
-    for body in range(model.nbody):
-        parent = body
-        while parent not in inside and parent != 0:
-            parent = model.body_parentid[parent]
-        if parent in inside:
-            inside.add(body)
-    return sorted(inside)
 
 
 class Camera:
