@@ -27,5 +27,12 @@ export {
 } from './joint-limits.ts';
 export { MAX_URDF_CHARS, parseUrdfLimits } from './joint-limits-urdf.ts';
 export { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
-export { JointSources, jointStartIssues, loadUrdfLimits, MeasuredJoints } from './joint-limits-source.ts';
+export {
+  JointLimitsSource,
+  JointSources,
+  jointStartIssues,
+  loadUrdfLimits,
+  MeasuredJoints,
+} from './joint-limits-source.ts';
+export type { JointsSettings } from './joint-limits-source.ts';
 export { type PolicySources } from './hooks.ts';
