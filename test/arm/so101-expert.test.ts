@@ -37,7 +37,7 @@ describe("the simulated SO-101 driven by lerobot-env-so101's scripted pick-and-p
     if (world) expect(await world.daemon.stop()).toBe(0);
   });
 
-  it('plays a successful episode, its grasp (the gripper opening, closing on the block, opening) in the bus's joint states', async () => {
+  it("plays a successful episode, its grasp (the gripper opening, closing on the block, opening) in the bus's joint states", async () => {
     await world.bus.subscribe('/joint_states');
     const episode = await arm.next('episode', 120_000);
     expect(episode).toMatchObject({ index: 0, success: true });
