@@ -3,15 +3,12 @@
 // what does not (the arm's measured /joint_states, a hold, a zero Twist, a String) plays as recorded.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { McapWriter } from '@mcap/core';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BagPlayer } from '../../daemon/bags/player.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import type { BusMessage } from '../../daemon/bus/types.ts';
+import { playerOn } from '../helpers/bag-player.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { writeMessagesMcap } from '../helpers/mcap-file.ts';
 
 const work = tempDir('bag-play-latched-');
 afterAll(() => work.cleanup());
@@ -34,61 +31,22 @@ const MESSAGES: [string, string, Record<string, unknown>][] = [
   [ARM, TRAJECTORY, move],
 ];
 
-async function writeBag(file: string): Promise<void> {
-  const codec = new MessageCodec(new DefinitionsRegistry());
-  const chunks: Uint8Array[] = [];
-  let position = 0n;
-  const writable = {
-    position: () => position,
-    write: async (b: Uint8Array) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))),
-  };
-  const writer = new McapWriter({ writable, useChunks: true });
-  await writer.start({ profile: 'ros2', library: 'test' });
-  const schemas = new Map<string, number>();
-  const channels = new Map<string, number>();
-  let t = 1_700_000_000_000_000_000n;
-  for (const [i, [topic, type, fields]] of MESSAGES.entries()) {
-    let schemaId = schemas.get(type);
-    if (schemaId === undefined) {
-      // The daemon knows these types: the schema's text is not read.
-      schemaId = await writer.registerSchema({ name: type, encoding: 'ros2msg', data: new Uint8Array() });
-      schemas.set(type, schemaId);
-    }
-    let channelId = channels.get(topic);
-    if (channelId === undefined) {
-      channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() });
-      channels.set(topic, channelId);
-    }
-    const data = codec.encode(type, fields);
-    await writer.addMessage({ channelId, sequence: i, logTime: t, publishTime: t, data });
-    t += 1_000_000n;
-  }
-  await writer.end();
-  writeFileSync(file, Buffer.concat(chunks));
+/** The bag of MESSAGES, a millisecond apart. */
+function writeBag(file: string): Promise<void> {
+  const start = 1_700_000_000_000_000_000n;
+  return writeMessagesMcap(
+    file,
+    MESSAGES.map(([topic, type, fields], i) => ({ topic, type, fields, logTime: start + BigInt(i) * 1_000_000n })),
+  );
 }
 
 describe('bag play while the stop is latched', () => {
   it('publishes none of what actuates, counts it per topic and says why; the rest plays', async () => {
     const bag = join(work.path, 'arm.mcap');
     await writeBag(bag);
-    const bus = new Bus();
-    const seen: BusMessage[] = [];
-    bus.subscribe({
-      name: 'test',
-      topic: '**',
-      queue: { policy: 'drop-newest', depth: 1000 },
-      handler: (m) => void seen.push(m),
-    });
     let latched: string | undefined = 'the robot is stopped: latched by ada';
-    const player = new BagPlayer(
-      {
-        bus,
-        definitions: new DefinitionsRegistry(),
-        log: pino({ level: 'silent' }),
-        latch: { refusal: () => latched },
-      },
-      { path: bag, rate: 1000, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() },
-    );
+    const latch = { refusal: () => latched };
+    const { seen, player } = playerOn(bag, { rate: 1000 }, new DefinitionsRegistry(), latch);
     const stats = await player.play(new AbortController().signal);
     expect(stats.held).toEqual({ [ARM]: 2, [FORWARD]: 1, '/cmd_vel': 1 });
     expect(stats.messages).toEqual({ '/joint_states': 1, [ARM]: 1, '/chatter': 1, '/cmd_vel': 1 });
@@ -100,15 +58,7 @@ describe('bag play while the stop is latched', () => {
 
     // Released (nothing latched), the same bag plays whole.
     latched = undefined;
-    const again = new BagPlayer(
-      {
-        bus,
-        definitions: new DefinitionsRegistry(),
-        log: pino({ level: 'silent' }),
-        latch: { refusal: () => latched },
-      },
-      { path: bag, rate: 1000, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() },
-    );
+    const again = playerOn(bag, { rate: 1000 }, new DefinitionsRegistry(), latch).player;
     const whole = await again.play(new AbortController().signal);
     expect(whole.held).toEqual({});
     expect(whole.held_reason).toBeNull();

@@ -25,6 +25,25 @@ export async function writeStringMcap(
   messages: [string, bigint, string][],
   compress: (cdr: Uint8Array) => Uint8Array = (cdr) => cdr,
 ): Promise<void> {
+  const type = 'std_msgs/msg/String';
+  await writeMessagesMcap(
+    file,
+    messages.map(([topic, logTime, data]) => ({ topic, type, logTime, fields: { data } })),
+    { compress, schemas: { [type]: 'string data\n' } },
+  );
+}
+
+/**
+ * An MCAP file (rosbag2's profile) of messages of any types the daemon's Jazzy definitions know, CDR-encoded from
+ * their fields, in the order given: a channel per topic, a schema per type (its `ros2msg` text from `schemas`, else
+ * empty: the player reads a known type's definition from the daemon, not the bag).
+ */
+export async function writeMessagesMcap(
+  file: string,
+  messages: { topic: string; type: string; logTime: bigint; fields: Record<string, unknown> }[],
+  options: { compress?: (cdr: Uint8Array) => Uint8Array; schemas?: Record<string, string> } = {},
+): Promise<void> {
+  const { compress = (cdr) => cdr, schemas = {} } = options;
   const codec = new MessageCodec(new DefinitionsRegistry({ distro: 'jazzy' }));
   const chunks: Uint8Array[] = [];
   let position = 0n;
@@ -34,13 +53,14 @@ export async function writeStringMcap(
   };
   const writer = new McapWriter({ writable, useChunks: true });
   await writer.start({ profile: 'ros2', library: 'test' });
-  const schemaId = await writer.registerSchema({
-    name: 'std_msgs/msg/String',
-    encoding: 'ros2msg',
-    data: new TextEncoder().encode('string data\n'),
-  });
+  const schemaIds = new Map<string, number>();
   const channels = new Map<string, number>();
-  for (const [i, [topic, logTime, data]] of messages.entries()) {
+  for (const [i, { topic, type, logTime, fields }] of messages.entries()) {
+    let schemaId = schemaIds.get(type);
+    if (schemaId === undefined) {
+      const data = new TextEncoder().encode(schemas[type] ?? '');
+      schemaIds.set(type, (schemaId = await writer.registerSchema({ name: type, encoding: 'ros2msg', data })));
+    }
     let channelId = channels.get(topic);
     if (channelId === undefined)
       channels.set(
@@ -52,7 +72,7 @@ export async function writeStringMcap(
       sequence: i,
       logTime,
       publishTime: logTime,
-      data: compress(codec.encode('std_msgs/msg/String', { data })),
+      data: compress(codec.encode(type, fields)),
     });
   }
   await writer.end();
