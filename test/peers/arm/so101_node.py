@@ -77,7 +77,7 @@ def arguments():
     p.add_argument("--seed", type=int, default=0, help="--expert: the first episode's seed")
     p.add_argument("--random-block", action="store_true", help="--expert: the block and goal placed at random")
     p.add_argument("--no-gravcomp", action="store_true", help="the scene's actuators as shipped (they sag)")
-    p.add_argument("--shadows", action="store_true", help="render shadows (costs llvmpipe several ms a frame)")
+    p.add_argument("--shadows", action="store_true", help="render shadows (llvmpipe: about 0.4 s a frame more)")
     p.add_argument("--name", default="so101", help="the node's name")
     args = p.parse_args()
     args.initial = [float(v) for v in args.initial.split(",")] if args.initial else [0.0] * len(JOINTS)
