@@ -1,6 +1,7 @@
 import type { EdgeConfig } from '../../daemon/config/index.ts';
 import { errorText, type ValidationIssue } from '../../daemon/util/index.ts';
-import { compileLoopCommand, planLoop } from './control/loop-plan.ts';
+import { JointFrame, loadUrdfLimits, type JointLimits, type JointsSettings } from '../../daemon/policy/index.ts';
+import { compileLoopCommand, planLoop, type LoopPlan } from './control/loop-plan.ts';
 import { policyNormalizers } from './normalization.ts';
 import { readOnnxModelInfo } from './onnx-model-file.ts';
 import { resolvePolicySpec, type PolicySpec } from './policy-spec.ts';
@@ -13,8 +14,9 @@ import { resolvePolicySpec, type PolicySpec } from './policy-spec.ts';
  * its command compiled, as its worker does. Every issue names the key to fix; a policy's first problem hides the rest
  * of it, as at its start.
  */
-export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control'>): ValidationIssue[] {
+export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control' | 'policy'>): ValidationIssue[] {
   const { policies, control } = config;
+  const arms = armChecker(config.policy.joints);
   const loops = Object.entries(control.loops);
   const loaded = new Set([
     ...Object.entries(policies)
@@ -39,12 +41,49 @@ export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control
     const spec = specs.get(loop.policy);
     if (!spec) continue; // its policy's own issue says why
     try {
-      compileLoopCommand(loop.policy, planLoop(name, loop, spec));
+      const plan = planLoop(name, loop, spec);
+      compileLoopCommand(loop.policy, plan);
+      issues.push(...arms(loop.policy, plan));
     } catch (error) {
       issues.push(keyedIssue(error, `control.loops.${name}`));
     }
   }
   return issues;
+}
+
+/**
+ * A loop's joint command against policy.joints: each joint it names must be one the URDF file has (a
+ * robot_description's limits are known only once it arrives), and a forward controller's topic that
+ * policy.joints.topics lists must be commanded with those joints, in that order.
+ */
+function armChecker(joints: JointsSettings | undefined): (policy: string, plan: LoopPlan) => ValidationIssue[] {
+  if (!joints) return () => [];
+  let limits: JointLimits | undefined;
+  try {
+    if (joints.urdf !== undefined) limits = loadUrdfLimits(joints.urdf, joints.limits);
+  } catch {
+    // jointStartIssues names a URDF that cannot be used
+  }
+  return (policy, plan) => {
+    const { command, name } = plan.output;
+    if (!command || command.type === 'geometry_msgs/msg/Twist') return [];
+    const at = `policies.${policy}.outputs.${name}.command`;
+    const listed = joints.topics[command.topic];
+    if (listed && listed.join() !== command.joint_names.join())
+      return [
+        {
+          path: `${at}.joint_names`,
+          message: `${command.topic} commands ${listed.join(', ')} (policy.joints.topics), in that order: name them so (${command.joint_names.length > 0 ? `not ${command.joint_names.join(', ')}` : 'none named'})`,
+        },
+      ];
+    if (!limits || !plan.arm) return [];
+    try {
+      JointFrame.compile(plan.arm.joints, limits, joints, `${at}.joint_names`);
+      return [];
+    } catch (error) {
+      return [keyedIssue(error, `${at}.joint_names`)];
+    }
+  };
 }
 
 /** A config key path leading a start's error (`policies.p.inputs.obs: ...`, `control.loops.l.safe_action has ...`). */

@@ -6,6 +6,7 @@ import { exponentialBackoff } from '../../../daemon/util/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions } from './control-loop.ts';
 import type { ComponentLoopStats, CrashCounts } from './control-loop-types.ts';
 import { monotonicMs } from './loop-clock.ts';
+import { LoopJointLimits } from './loop-joint-limits.ts';
 import { loopMetrics } from './loop-metrics.ts';
 import { loopsHealth } from './loops-health.ts';
 
@@ -81,6 +82,8 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
    * (startLoop): a release lets the robot move again, it does not move it.
    */
   #awaitingStart = new Set<string>();
+  /** policy.joints' limits, which the loops' joint commands are held to: open while the component runs. */
+  readonly #jointLimits: LoopJointLimits;
 
   constructor(ctx: ComponentContext, options: ControlComponentOptions = {}) {
     const { createLoop = (o) => new ControlLoop(o), restartDelayMs = 500, maxRestartDelayMs = 30_000 } = options;
@@ -89,6 +92,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#restartDelayMs = restartDelayMs;
     this.#maxRestartDelayMs = maxRestartDelayMs;
     this.#latch = ctx.robotStop.latch;
+    this.#jointLimits = new LoopJointLimits(ctx);
   }
 
   #loopOptions(name: string, onCrash: (error: Error) => void): ControlLoopOptions {
@@ -105,6 +109,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       livenessTimeoutMs: config.control.liveness_timeout_ms,
       // The agent's limits: a loop's Twist on the velocity topic is held to them as the CmdVelGate holds the agent's.
       velocity: config.policy.velocity,
+      ...this.#jointLimits.options(),
       onCrash,
       // The operator's latched stop (agent.stop_latch) holds every loop at its safe action until released,
       // with the agent running or not (the daemon's one latch, ComponentContext.robotStop); after the release an
@@ -168,6 +173,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     if (latched)
       for (const [name, loop] of Object.entries(config.control.loops))
         if (loop.autostart) this.#awaitingStart.add(name);
+    await this.#jointLimits.open();
     for (const [name, loop] of Object.entries(config.control.loops)) {
       const policy = config.policies[loop.policy];
       if (!policy) {
@@ -228,6 +234,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   async close(): Promise<void> {
     this.#state = 'stopping';
     this.#offStop?.();
+    this.#jointLimits.close();
     for (const entry of this.#loops) clearTimeout(entry.timer);
     await Promise.all([...this.#loops.map((e) => e.loop), ...this.#onDemand.values()].map((l) => l.stop()));
     this.#loops = [];
