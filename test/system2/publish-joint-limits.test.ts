@@ -4,6 +4,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.ts';
 import { componentContext, type TestContext } from '../helpers/component-context.ts';
 import { skillIntent } from '../helpers/intents.ts';
+import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { checkConfigObject } from '../../daemon/config/load.ts';
 import { settled, startAgent, stopAgents } from './agent-harness.ts';
 
 // A `publish` skill intent of a JointTrajectory on a daemon with policy.joints: the agent's own door holds it to the
@@ -27,8 +29,10 @@ afterAll(() => dir.cleanup());
 type Event = { kind: string; payload: Record<string, unknown> };
 type Trajectory = { points: { positions: Float64Array; time_from_start: { sec: number; nanosec: number } }[] };
 
-function arm(): { ctx: TestContext; seen: Trajectory[] } {
-  const ctx = componentContext({ policy: { joints: { urdf: join(dir.path, 'arm.urdf'), max_step: 0.2 } } });
+const JOINTS = { urdf: join(dir.path, 'arm.urdf'), max_step: 0.2 };
+
+function arm(joints: boolean = true): { ctx: TestContext; seen: Trajectory[] } {
+  const ctx = componentContext(joints ? { policy: { joints: JOINTS } } : {});
   const seen: Trajectory[] = [];
   ctx.bus.subscribe({
     name: 'arm-controller',
@@ -38,8 +42,8 @@ function arm(): { ctx: TestContext; seen: Trajectory[] } {
   return { ctx, seen };
 }
 
-async function publishTrajectory(ctx: TestContext, names: string[], positions: number[]) {
-  const agent = await startAgent(ctx, {});
+async function publishTrajectory(ctx: TestContext, names: string[], positions: number[], agent?: AgentComponent) {
+  agent ??= await startAgent(ctx, {});
   // Where the arm is, as its driver says at 50 Hz, while the command is decided.
   const states = ctx.bus.advertise('/joint_states', JOINT_STATE, { source: 'test-arm' });
   const say = () => states.publish(ctx.codec.encode(JOINT_STATE, { name: ARM, position: [1, 0] }));
@@ -79,5 +83,18 @@ describe('a publish intent of a JointTrajectory with policy.joints', () => {
     expect(run.status).toBe('failed');
     expect(JSON.stringify(run)).toContain('the robot has no joint \\"lfit\\" (did you mean \\"lift\\"?)');
     expect(seen).toEqual([]);
+  });
+
+  it('takes policy.joints set by a reload for the next command', async () => {
+    const { ctx, seen } = arm(false);
+    const agent = await startAgent(ctx, {});
+    await publishTrajectory(ctx, ARM, [3, -3], agent);
+    expect([...seen[0]!.points[0]!.positions]).toEqual([3, -3]);
+    agent.applySettings({
+      ...ctx.config,
+      policy: checkConfigObject({ policy: { joints: JOINTS } }, {}).config!.policy,
+    });
+    await publishTrajectory(ctx, ARM, [3, -3], agent);
+    expect([...seen[1]!.points[0]!.positions].map((p) => +p.toFixed(6))).toEqual([1.2, -0.2]);
   });
 });
