@@ -169,7 +169,7 @@ export class RosActionBridge {
           // Not only the daemon's own clients send goals here (they check before sending): a Zenoh client's goal to
           // a served action, or another graph's through a relay, reaches the robot's server through this door alone.
           accept: (goal, goalId) => this.#refusal(goal, type) ?? this.#forward(proxy, goal, goalId),
-          execute: (_goal, context) => this.#follow(proxy, context),
+          execute: (goal, context) => this.#follow(proxy, goal, context),
         },
       });
     } catch (error) {
@@ -203,7 +203,11 @@ export class RosActionBridge {
   }
 
   /** Follows an accepted goal on the ROS side: its feedback, a cancel from the bus, its result. */
-  async #follow(proxy: Proxy, { goalId, feedback, signal }: GoalContext): Promise<GoalOutcome> {
+  async #follow(
+    proxy: Proxy,
+    goal: Record<string, unknown>,
+    { goalId, feedback, signal }: GoalContext,
+  ): Promise<GoalOutcome> {
     const handle = proxy.handles.get(goalId);
     if (handle === undefined) return { state: 'aborted', result: {} };
     proxy.feedback.set(goalId, feedback);
@@ -219,6 +223,8 @@ export class RosActionBridge {
     // The daemon's own client tracks its goal too, under the same id: the stop cancels it once.
     const tracked = { action: proxy.action, goalId, cancel: () => this.#cancelForStop(handle) };
     this.#track.started(tracked);
+    // A stop that came while the ROS server was accepting it found no goal to cancel: it is cancelled now.
+    if (!signal.aborted && this.#refusal(goal, proxy.type) !== undefined) onCancel();
     try {
       const result = (await handle.getResult()) as Record<string, unknown>;
       const state = handle.isSucceeded() ? 'succeeded' : handle.isCanceled() ? 'canceled' : 'aborted';

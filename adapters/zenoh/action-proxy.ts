@@ -138,8 +138,8 @@ export class ZenohActionProxy {
       source: ctx.source,
       handler: {
         accept: (goal, goalId) => ctx.goalRules?.refusal(goal, type) ?? this.#sendGoal(goal, goalId),
-        execute: (_goal, context) => {
-          const following = this.#follow(context);
+        execute: (goal, context) => {
+          const following = this.#follow(goal, context);
           this.#following.add(following);
           void following.catch(() => {}).finally(() => this.#following.delete(following));
           return following;
@@ -193,7 +193,7 @@ export class ZenohActionProxy {
   }
 
   /** Follows an accepted goal: its feedback, a cancel from the bus, its result, the remote server leaving. */
-  async #follow({ goalId, feedback, signal }: GoalContext): Promise<GoalOutcome> {
+  async #follow(goal: Fields, { goalId, feedback, signal }: GoalContext): Promise<GoalOutcome> {
     const follower = this.#followers.get(goalId) ?? { early: [] };
     follower.sink = feedback;
     for (const early of follower.early.splice(0)) feedback(early);
@@ -205,6 +205,8 @@ export class ZenohActionProxy {
     const track = this.#ctx.goalRules?.track;
     const handle = { action: this.name, goalId, cancel: () => this.#cancelForStop(goalId) };
     track?.started(handle);
+    // A stop that came while the server was accepting it found no goal to cancel: it is cancelled now.
+    if (!signal.aborted && this.#ctx.goalRules?.refusal(goal, this.type) !== undefined) onCancel();
     try {
       return await this.#result(goalId);
     } catch (error) {

@@ -1,4 +1,4 @@
-import { actionEndpoints } from '../../daemon/actions/index.ts';
+import { actionEndpoints, goalIdHex } from '../../daemon/actions/index.ts';
 import type { ActionContext } from './action-proxy.ts';
 import { ServiceServer, type ServedEntry, type serviceCounters } from './service-bridge.ts';
 import type { Handle } from './zenoh-link.ts';
@@ -53,7 +53,8 @@ export class ZenohServedAction {
     const goal = (request.goal ?? {}) as Record<string, unknown>;
     const reason = this.#ctx.goalRules?.refusal(goal, this.#type);
     if (reason === undefined) return undefined;
-    this.#ctx.log.warn({ action: this.name, reason }, 'zenoh: rejected a goal of a served action');
+    // Logged as the bus action server logs a goal it rejects: one line whichever door refused it.
+    this.#ctx.log.info({ action: this.name, goal: goalIdHex(request.goal_id), reason }, 'action: goal rejected');
     return { accepted: false };
   }
 
