@@ -155,6 +155,8 @@ class LoopThread {
   /** A joint position command's measured joints, hold and joint frame, when it names its joints. */
   readonly #arm: ArmCommand | undefined;
   #outsideLimits = 0;
+  /** When a joint_limit problem was last reported (monotonic ms), in a typed array: no heap number a tick. */
+  readonly #limitReportedMs = new Float64Array([Number.NEGATIVE_INFINITY]);
   /**
    * The request in flight to the inference thread: when it went out (monotonic ms) and whether it has been
    * counted overdue. A run can't be interrupted (see closeWorker), so an overdue one is only reported; the
@@ -399,6 +401,11 @@ class LoopThread {
   #outsideJointLimits(arm: ArmCommand, refused: boolean): void {
     this.#outsideLimits++;
     state.add('clamped');
+    // A policy that asks past a limit every tick is clamped every tick: its report (text and all) is made once a
+    // second at most, not each tick; the counter counts each.
+    const now = this.#schedule.now[0]!;
+    if (now - this.#limitReportedMs[0]! < 1000) return;
+    this.#limitReportedMs[0] = now;
     this.#reports.problem({
       kind: 'joint_limit',
       violation: arm.violation() ?? 'outside the joint limits',
