@@ -27,12 +27,8 @@ export {
 } from './joint-limits.ts';
 export { MAX_URDF_CHARS, parseUrdfLimits } from './joint-limits-urdf.ts';
 export { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
-export {
-  JointLimitsSource,
-  JointSources,
-  jointStartIssues,
-  loadUrdfLimits,
-  MeasuredJoints,
-} from './joint-limits-source.ts';
+export { JointLimitsSource, jointStartIssues, loadUrdfLimits } from './joint-limits-source.ts';
+export { JointSources } from './joint-limits-inputs.ts';
+export { MeasuredJoints } from './joint-limits-measured.ts';
 export type { JointsSettings } from './joint-limits-source.ts';
 export { type PolicySources } from './hooks.ts';

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
-import { JointLimitsSource, jointStartIssues, loadUrdfLimits, MeasuredJoints } from './joint-limits-source.ts';
+import { JointLimitsSource, jointStartIssues, loadUrdfLimits } from './joint-limits-source.ts';
 import type { JointsSettings } from './joint-limits-source.ts';
 
 const URDF = `<robot name="arm">
@@ -13,7 +13,6 @@ const URDF = `<robot name="arm">
   <joint name="lift" type="revolute"><limit lower="-1" upper="1" velocity="1"/></joint>
 </robot>`;
 const STRING = 'std_msgs/msg/String';
-const JOINT_STATE = 'sensor_msgs/msg/JointState';
 
 const joints = (over: Partial<JointsSettings>): JointsSettings => ({
   state_topic: '/joint_states',
@@ -100,26 +99,5 @@ describe('joint limits from robot_description', () => {
     const source = new JointLimitsSource({ settings, bus, codec, log: keptLog().log });
     await waitFor(() => typeof source.current() !== 'string', 'the latched description');
     source.close();
-  });
-});
-
-describe('the measured joints', () => {
-  it('keeps the latest position of each joint by name, from messages that carry some, and ignores NaN', async () => {
-    ctx = componentContext();
-    const { bus, codec } = ctx;
-    const measured = new MeasuredJoints({ bus, codec, topic: '/joint_states' });
-    const states = bus.advertise('/joint_states', JOINT_STATE, { source: 'test' });
-    states.publish(codec.encode(JOINT_STATE, { name: ['pan', 'lift'], position: [0.5, -0.5] }));
-    states.publish(codec.encode(JOINT_STATE, { name: ['gripper', 'lift'], position: [0.1, NaN] }));
-    states.publish(codec.encode(JOINT_STATE, { name: ['pan'], position: [] }));
-    await waitFor(() => measured.latest('gripper') !== undefined && measured.rejected === 1, 'the states');
-    const out = new Float64Array(3);
-    expect(measured.read(['pan', 'lift', 'wrist'], out, 500)).toBe(2);
-    expect([...out]).toEqual([0.5, -0.5, NaN]);
-    // Older than the age asked: none.
-    expect(measured.read(['pan', 'lift', 'wrist'], out, 500, measured.latest('pan')!.receivedNs + 600_000_000n)).toBe(
-      0,
-    );
-    measured.close();
   });
 });

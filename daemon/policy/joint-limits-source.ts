@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Bus, BusMessage, MessageCodec, Subscription } from '../bus/index.ts';
 import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import type { Logger } from '../log.ts';
-import { errorText, nowNs } from '../util/index.ts';
+import { errorText } from '../util/index.ts';
 import { JointLimitsError, overrideProblems, type JointLimits } from './joint-limits.ts';
 import { MAX_URDF_CHARS, parseUrdfLimits } from './joint-limits-urdf.ts';
 
@@ -115,117 +115,6 @@ export class JointLimitsSource {
       if (!this.#limits) this.#missing = `the robot_description on ${topic} is not usable: ${errorText(error)}`;
       log.error({ topic, err: errorText(error) }, `robot_description refused (${kept}): ${errorText(error)}`);
     }
-  }
-}
-
-interface JointStateMsg {
-  name?: readonly string[];
-  position?: ArrayLike<number>;
-}
-
-/**
- * The latest measured position of each joint, by name, from `topic` (sensor_msgs/msg/JointState): a message
- * may carry some joints only (an arm's and its gripper's drivers publish apart). A NaN position is no
- * measurement and leaves the last one. Each position keeps the time it came, so a reader sees its age.
- */
-export class MeasuredJoints {
-  readonly topic: string;
-  readonly #positions = new Map<string, { position: number; receivedNs: bigint }>();
-  readonly #bus: Bus;
-  readonly #subscription: Subscription;
-  /** Messages that did not decode as a JointState, or whose name and position disagree. */
-  rejected = 0;
-
-  constructor(options: { bus: Bus; codec: MessageCodec; topic: string }) {
-    const { bus, codec, topic } = options;
-    this.topic = topic;
-    this.#bus = bus;
-    this.#subscription = bus.subscribe({
-      name: 'measured-joints',
-      topic,
-      // Not keep-latest: messages may carry different joints (an arm's, its gripper's), and each counts.
-      queue: { policy: 'drop-oldest', depth: 16 },
-      handler: (msg) => this.#take(codec, msg),
-    });
-  }
-
-  /**
-   * Writes each of `names`' position into `out` (same order): NaN where none was measured, or the last is older
-   * than `maxAgeMs`. Returns how many are known.
-   */
-  read(names: readonly string[], out: Float64Array, maxAgeMs: number, now: bigint = nowNs()): number {
-    let known = 0;
-    const oldest = now - BigInt(Math.round(maxAgeMs * 1e6));
-    for (let j = 0; j < names.length; j++) {
-      const entry = this.#positions.get(names[j]!);
-      out[j] = entry !== undefined && entry.receivedNs >= oldest ? entry.position : NaN;
-      if (out[j] === out[j]) known++;
-    }
-    return known;
-  }
-
-  /** The last position of `name` and when it came, or undefined. */
-  latest(name: string): { position: number; receivedNs: bigint } | undefined {
-    return this.#positions.get(name);
-  }
-
-  close(): void {
-    this.#bus.unsubscribe(this.#subscription);
-  }
-
-  #take(codec: MessageCodec, msg: BusMessage): void {
-    let state: JointStateMsg;
-    try {
-      state = codec.decode<JointStateMsg>(msg.type, msg.data);
-    } catch {
-      this.rejected++; // not a JointState: counted, and the positions already measured stay
-      return;
-    }
-    const names = state.name ?? [];
-    const positions = state.position ?? [];
-    if (positions.length !== names.length) {
-      this.rejected++; // a position per name, or none is known to be whose
-      return;
-    }
-    for (let i = 0; i < names.length; i++) {
-      const position = positions[i]!;
-      if (Number.isFinite(position)) this.#positions.set(names[i]!, { position, receivedNs: msg.logTime });
-    }
-  }
-}
-
-/**
- * `policy.joints` as the hooks read it (JointInputs): the limits and the measured positions, open while the
- * settings are in force. A URDF file that cannot be used (a reload that broke it: `run` and `config check`
- * refuse it before) leaves no limits, and every joint command is refused with why, not passed unlimited.
- */
-export class JointSources {
-  readonly settings: JointsSettings;
-  readonly measured: MeasuredJoints;
-  readonly #limits: JointLimitsSource | undefined;
-  readonly #refusal: string;
-
-  constructor(options: JointLimitsSourceOptions) {
-    const { settings, bus, codec, log } = options;
-    this.settings = settings;
-    this.measured = new MeasuredJoints({ bus, codec, topic: settings.state_topic });
-    try {
-      this.#limits = new JointLimitsSource(options);
-      this.#refusal = '';
-    } catch (error) {
-      this.#refusal = errorText(error);
-      log.error({ err: this.#refusal }, `joint limits not loaded, joint commands are refused: ${this.#refusal}`);
-    }
-  }
-
-  /** The limits in force, or why there are none. */
-  limits(): JointLimits | string {
-    return this.#limits ? this.#limits.current() : this.#refusal;
-  }
-
-  close(): void {
-    this.#limits?.close();
-    this.measured.close();
   }
 }
 
