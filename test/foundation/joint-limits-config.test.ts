@@ -41,11 +41,15 @@ describe('policy.joints in the config', () => {
     }
   });
 
-  it('refuses policy.joints with no source of limits, or two', async () => {
+  it('refuses policy.joints with no source of limits, or two, and a topic that lists a joint twice', async () => {
     const none = await cli(CHECK, '    mode: clamp');
     expect(none.code).toBe(2);
     expect(none.text).toMatch(/policy\.joints: give urdf .* or robot_description/);
     const both = await cli(CHECK, '    urdf: arm.urdf\n    robot_description: /robot_description');
     expect(both.text).toMatch(/policy\.joints: urdf and robot_description are both given/);
+    const twice = await cli(CHECK, '    urdf: arm.urdf\n    topics: {/forward/commands: [pan, pan]}');
+    expect(twice.text).toMatch(
+      /policy\.joints\.topics\["\/forward\/commands"\]: "pan" listed twice: list each joint the array commands once/,
+    );
   });
 });
