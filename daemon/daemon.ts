@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errorText, rateLimitedErrors } from './util/index.ts';
 import { SyncThread } from './util/index.ts';
 import { Bus, MessageCodec } from './bus/index.ts';
-import { StopAuthority } from './safety/index.ts';
+import { ArmHold, StopAuthority } from './safety/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
 import { RobotGraph } from './bus/index.ts';
 import { resolveDataDir } from './config/index.ts';
@@ -60,6 +60,7 @@ export class Daemon {
   #supervisor: Supervisor;
   #startedAt = 0n;
   #journal: DurableJournal | undefined;
+  readonly #armHold: ArmHold;
   /** The journal's fsyncs and the stop's latch file, on a thread of their own (see SyncThread). */
   #syncThread = new SyncThread();
   #lock: DataDirLock | undefined;
@@ -111,6 +112,17 @@ export class Daemon {
     });
     // Every goal in flight ends with the stop, whoever sent it (the agent, the API, a bridge).
     this.robotStop.onStop('action goals', () => this.actionGoals.onOperatorStop());
+    // A joint trajectory sent before the stop would run to its end: each arm it went to is held where it is measured.
+    this.#armHold = new ArmHold({
+      bus: this.bus,
+      codec: new MessageCodec(this.definitions),
+      stateTopic: config.policy.joints?.state_topic ?? '/joint_states',
+    });
+    this.robotStop.onStop('arm hold', () => {
+      const { held, problems } = this.#armHold.hold();
+      for (const problem of problems) log.warn({ problem }, `robot stop: an arm could not be held: ${problem}`);
+      return { zeroed: held };
+    });
     this.#supervisor = new Supervisor({
       specs,
       log,
@@ -233,6 +245,7 @@ export class Daemon {
       this.#journal = undefined;
       await this.#syncThread.close();
       this.#freeDataDir(running);
+      this.#armHold.close();
       this.bus.close();
       if (running.length === 0) this.log.info('daemon stopped'); // else #freeDataDir said what still runs
     });

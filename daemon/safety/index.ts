@@ -5,3 +5,4 @@ export { STOP_QUERY, StopService } from './stop-service.ts';
 export { STOP_REPLY_WAIT_MS, StopAuthority } from './stop-authority.ts';
 export { isStopEvent, STOP_EVENT_KINDS, type StopEventPayload } from './stop-event.ts';
 export { StopLine } from '../util/index.ts';
+export { ArmHold } from './arm-hold.ts';
