@@ -5,8 +5,8 @@ import { canonicalType } from '../bus/index.ts';
  * tell, its fields and topic), commands the robot to move. The operator's latched stop holds every such
  * message, whatever topic it is on and whichever door it comes from; everything else passes.
  *
- * A stop stays allowed: a Twist and its kin all zero, a JointTrajectory with no points (what ros2_control's
- * joint trajectory controller takes as "hold where you are"), an empty command array. A JointState is a
+ * What does not move stays allowed: a Twist and its kin all zero, a JointTrajectory with no points (ROS 2 Jazzy's
+ * joint trajectory controller refuses one: it moves nothing), an empty command array. A JointState is a
  * measurement on `/joint_states` (or any `.../joint_states`), and a command anywhere else.
  */
 
