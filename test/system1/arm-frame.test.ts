@@ -68,10 +68,13 @@ describe('a control loop under policy.joints', () => {
     }
   });
 
-  it('with no measured position only the limits bound it', async () => {
-    const a = armLoop(TRAJECTORY, {}, { joint_states: '/nobody/joint_states' }, { bias: [5, -5], ...joints() });
+  it('with no measured position sends nothing (its step cannot be bounded), and drives again once measured', async () => {
+    const a = armLoop(TRAJECTORY, {}, {}, { bias: [0.1, -0.1], ...joints() });
     await a.control.start();
-    for (const s of await a.next(5)) close(s, [1.5, -2]);
+    await waitFor(() => a.control.stats().ticks > 30, 'thirty ticks');
+    expect(a.sent).toEqual([]);
+    a.measured(1.0, 2.0);
+    for (const s of await a.next(5)) close(s, [1.1, 1.9]);
   });
 
   it('mode refuse sends the hold of the measured position in place of a command outside', async () => {

@@ -15,7 +15,7 @@ interface TrajectoryPoint {
 }
 
 /** What holding a command to the joint frame did: within it, clamped into it, or not to be sent. */
-export const Framed = { Within: 0, Clamped: 1, Refused: 2 } as const;
+export const Framed = { Within: 0, Clamped: 1, Refused: 2, Unmeasured: 3 } as const;
 export type Framed = (typeof Framed)[keyof typeof Framed];
 
 /**
@@ -105,14 +105,16 @@ export class ArmCommand {
 
   /**
    * Holds the built command (the CommandBuilder's message, in place) to the joint frame: every position within the
-   * limits and within max_step of the one before (the first point's: of the measured position, when fresh), and a
-   * trajectory's time_from_start raised to what the velocity limits need. Refused: mode refuse and outside, or a
-   * value that is not a position with nothing to hold instead; the caller sends none of it.
+   * limits and within max_step of the one before (the first point's: of the measured position), and a trajectory's
+   * time_from_start raised to what the velocity limits need. Refused: mode refuse and outside, or a value that is not
+   * a position with nothing to hold instead; Unmeasured: no fresh measured position. The caller sends neither.
    */
   frame(message: unknown, board: ObservationBoard, nowMs: number): Framed {
     const frame = this.#frame;
     if (!frame) return Framed.Within;
     const measured = this.#read(board, nowMs);
+    // Where the arm is not known its step cannot be bounded: nothing goes out (the policy's doors refuse so too).
+    if (!measured) return Framed.Unmeasured;
     let changed = 0;
     if (this.#type === 'trajectory_msgs/msg/JointTrajectory') {
       const points = (message as { points: TrajectoryPoint[] }).points;

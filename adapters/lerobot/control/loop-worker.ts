@@ -379,6 +379,7 @@ class LoopThread {
     } else if (arm && !measuredHold) {
       // A hold of the measured position is where the arm is: the joint frame holds everything else.
       const framed = arm.frame(message, board, now);
+      if (framed === Framed.Unmeasured) return this.#holdUnmeasured(arm);
       if (framed !== Framed.Within) this.#outsideJointLimits(arm, framed === Framed.Refused);
       // Refused: the robot gets the safe command in its place (a safe command refused gets nothing).
       if (framed === Framed.Refused) return safe ? undefined : this.#emit(this.#plan.safeAction, true);
@@ -386,7 +387,10 @@ class LoopThread {
     this.#send(encoder.encode(message), action, safe);
   }
 
-  /** A hold with no fresh measured position sends nothing: the controller keeps the last target it took. */
+  /**
+   * No fresh measured position of the joints, for a hold or for the joint frame's step: nothing is sent (the
+   * controller keeps the last target it took), reported as hold_unmeasured.
+   */
   #holdUnmeasured(arm: ArmCommand): void {
     this.#unmeasured++;
     this.#reports.problem({

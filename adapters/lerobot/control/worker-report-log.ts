@@ -46,7 +46,7 @@ export function logWorkerReport(log: Logger, name: string, m: LoopWorkerMessage)
     case 'hold_unmeasured':
       log.warn(
         withSuppressed({ loop: name, count: m.count, topic: m.topic, joints: m.joints }, m.suppressed ?? 0),
-        'no fresh measured position of the joints to hold: sent nothing (the controller keeps its last target)',
+        'no fresh measured position of the joints (to hold them, or to bound a step): sent nothing, the controller keeps its last target',
       );
       break;
     case 'inference_late':
