@@ -10,6 +10,10 @@ Publishes:
   /joint_states               sensor_msgs/JointState at --rate: the six joints' qpos, qvel and actuator force
   /camera/front/image_raw     sensor_msgs/Image rgb8 at --camera-rate (0: no camera), the scene's front camera
   /robot_description          std_msgs/String, transient local (depth 1): the package's URDF
+  /leader/joint_states        sensor_msgs/JointState, --expert only, each tick: the expert's position targets (the
+      actuators' ctrl), where a leader arm a person moves would be: what LeRobot records as an SO-101's action
+  /expert/episode             std_msgs/String, --expert only: "begin N" as episode N starts (the scene reset), and
+      "end N success" or "end N failure" as it ends; the marks a dataset's episodes are cut by
 Subscribes (reliable, as the controllers' defaults):
   /arm_controller/joint_trajectory      trajectory_msgs/JointTrajectory: each point reached at its time_from_start
       (counted from receipt), the targets interpolated linearly from where they are; joint_names may be any of the six
@@ -48,6 +52,8 @@ TRAJECTORY = "/arm_controller/joint_trajectory"
 FORWARD = "/forward_position_controller/commands"
 GRIPPER = "/gripper_controller/commands"
 IMAGE = "/camera/front/image_raw"
+LEADER = "/leader/joint_states"
+EPISODE = "/expert/episode"
 STATS_S = 5.0
 
 
@@ -106,6 +112,9 @@ class So101Node:
         self.snapshot = self.arm.data.qpos.copy()
         self.joint_states = node.create_publisher(JointState, "/joint_states", qos(10))
         self.image = node.create_publisher(Image, IMAGE, qos(2)) if args.camera_rate > 0 else None
+        self.leader = node.create_publisher(JointState, LEADER, qos(10)) if self.expert else None
+        self.episode_marks = node.create_publisher(String, EPISODE, qos(10)) if self.expert else None
+        self.begun = None
         description = node.create_publisher(String, "/robot_description", qos(1, latched=True))
         description.publish(String(data=urdf_text()))
         node.create_subscription(JointTrajectory, TRAJECTORY, self.on_trajectory, qos(10))
@@ -156,6 +165,8 @@ class So101Node:
         msg.position, msg.velocity = position, self.arm.velocities().tolist()
         msg.effort = self.arm.efforts().tolist()
         self.joint_states.publish(msg)
+        if self.expert:
+            self.publish_expert(msg.header.stamp)
         self.snapshot = self.arm.data.qpos.copy()
         self.counts["joint_states"] += 1
         if self.trace:
@@ -163,6 +174,17 @@ class So101Node:
             self.write(sim=round(self.arm.sim_time(), 6), qpos=position, target=target.tolist())
         if now - self.stats_at >= STATS_S:
             self.stats(now)
+
+    def publish_expert(self, stamp):
+        """The expert's targets as a leader arm's joint states, and the mark of an episode begun since the last tick."""
+        leader = JointState()
+        leader.header.stamp = stamp
+        leader.name = list(JOINTS)
+        leader.position = self.arm.data.ctrl[self.arm.ctrl].tolist()
+        self.leader.publish(leader)
+        if self.expert.resting == 0 and self.begun != self.expert.episode:
+            self.begun = self.expert.episode
+            self.episode_marks.publish(String(data=f"begin {self.begun}"))
 
     def stop(self):
         self.stopping.set()
@@ -258,6 +280,7 @@ class So101Node:
         self.arm.command([JOINTS.index("gripper")], data)
 
     def on_episode(self, index, success, steps):
+        self.episode_marks.publish(String(data=f"end {index} {'success' if success else 'failure'}"))
         emit(event="episode", index=index, success=success, steps=steps)
         if self.trace:
             self.write(episode=index, success=success, steps=steps)
