@@ -13,6 +13,7 @@ interface LoopFigures {
   alive?: boolean;
   starting?: boolean;
   blind?: string;
+  unheard?: string;
   waiting?: string;
   fault?: string;
 }
@@ -43,6 +44,7 @@ export function loopsTable(control: ComponentHealth | undefined): string[] {
     lines.push(`  ${name.padEnd(nw)} ${figures.map((f) => cell(f).padStart(8)).join(' ')}${state}`);
     if (l.waiting) lines.push(`    HELD at its safe action: ${printable(l.waiting)}`);
     if (l.blind) lines.push(`    BLIND, sending its safe action: ${printable(l.blind)}`);
+    if (l.unheard) lines.push(`    UNHEARD, its commands move nothing: ${printable(l.unheard)}`);
     if (l.fault) lines.push(`    ${printable(l.fault)}`);
   }
   return lines;

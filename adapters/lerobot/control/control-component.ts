@@ -116,6 +116,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       // autostart loop holds on until an operator starts it.
       refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
       stopLine: this.#ctx.robotStop.stopLine,
+      graph: this.#ctx.graph,
     };
   }
 

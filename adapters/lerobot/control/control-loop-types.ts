@@ -1,4 +1,4 @@
-import type { Bus } from '../../../daemon/bus/index.ts';
+import type { Bus, RobotGraph } from '../../../daemon/bus/index.ts';
 import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
 import type { JointFrameSettings, JointLimits } from '../../../daemon/policy/index.ts';
@@ -42,6 +42,8 @@ export interface ControlLoopOptions {
   refusal?: () => string | undefined;
   /** The daemon's stop line (RobotStopAuthority.stopLine), which the loop's thread reads every tick. */
   stopLine?: SharedArrayBuffer;
+  /** The robot's graph: a command topic no node subscribes (a controller not loaded) makes the loop unheard. */
+  graph?: Pick<RobotGraph, 'endpoints'>;
   /**
    * Tests only: the module an async loop's inference thread runs (default inference-worker.ts), for a
    * stand-in that dies on cue. The control component never sets it, so no config can reach it.
@@ -85,6 +87,8 @@ export interface ControlLoopStats extends LoopStats {
    * fault, and why. Undefined while it sees.
    */
   blind?: string;
+  /** Why its commands go nowhere (no node in the robot's graph subscribes their topic), or undefined. */
+  unheard?: string;
   /** Each topic it reads: messages, refusals, the newest observation's age. */
   observations: ObservationSummary[];
   alive: boolean;

@@ -14,6 +14,7 @@ import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './con
 import { InferenceThread } from './inference-thread.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { LoopJointLimits } from './arm-command.ts';
+import { CommandListeners } from './command-listeners.ts';
 import { boardLengths, planLoop, type LoopPlan } from './loop-plan.ts';
 import { LoopProcess } from './loop-process.ts';
 import type { LoopProcessData, LoopWorkerMessage } from './loop-protocol.ts';
@@ -49,6 +50,7 @@ export class ControlLoop {
   readonly #onCommand: ControlLoopOptions['onCommand'];
   readonly #velocity: VelocityLimits;
   readonly #joints: ControlLoopOptions['joints'];
+  readonly #graph: ControlLoopOptions['graph'];
   readonly #onCrash: ControlLoopOptions['onCrash'];
   readonly #refusal: ControlLoopOptions['refusal'];
   readonly #stopLine: ControlLoopOptions['stopLine'];
@@ -62,6 +64,7 @@ export class ControlLoop {
   /** The crash reported (or, while starting, the one that fails the start). */
   #crash: LoopCrash | undefined;
   #intake: ObservationIntake | undefined;
+  #listeners: CommandListeners | undefined;
   #publisher: Publisher | undefined;
   #mode = 'starting';
   #scheduling = '';
@@ -98,6 +101,7 @@ export class ControlLoop {
     this.#onCommand = onCommand;
     this.#velocity = velocity;
     this.#joints = options.joints;
+    this.#graph = options.graph;
     this.#onCrash = onCrash;
     this.#refusal = refusal;
     this.#stopLine = options.stopLine;
@@ -144,6 +148,8 @@ export class ControlLoop {
     const command = plan.output.command;
     const commandDefinitions = command ? this.#definitions.resolve(command.type).definitions : undefined;
     if (command) this.#publisher = this.#bus.advertise(command.topic, command.type, { source: `control:${name}` });
+    const graph = this.#graph;
+    if (command && graph) this.#listeners = new CommandListeners(graph, command.topic, command.type, monotonicMs());
 
     const data = {
       name,
@@ -375,6 +381,7 @@ export class ControlLoop {
       decodesAbandoned: this.#intake?.decodesAbandoned ?? 0,
       // Not while it starts (no observation is due yet) nor once stopped.
       blind: this.#starting || this.#stopped ? undefined : this.#intake?.blind(),
+      unheard: this.#starting || this.#stopped ? undefined : this.#listeners?.unheard(monotonicMs()),
       observations: this.#intake?.observations() ?? [],
       alive: this.alive(),
       starting: this.#starting,

@@ -34,6 +34,7 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
         restarts: s.restarts,
         crashes: s.crashes,
         ...(s.blind ? { blind: s.blind } : {}),
+        ...(s.unheard ? { unheard: s.unheard } : {}),
         ...(s.waiting ? { waiting: s.waiting } : {}),
         observations: s.observations,
         ...(s.fault ? { fault: s.fault } : {}),
@@ -58,6 +59,10 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
       reason: `control loop ${blind.join('; ')}: it sends only its safe action`,
       details,
     };
+  // A loop whose commands no node takes (its controller not loaded) moves nothing: not ready either.
+  const unheard = stats.filter((s) => s.unheard && !s.starting).map((s) => `${s.name}: ${s.unheard}`);
+  if (unheard.length > 0)
+    return { state: 'degraded', alive: true, reason: `control loop ${unheard.join('; ')}`, details };
   if (stoppedBy) return { state: 'degraded', alive: true, reason: `control loops ${stoppedBy}`, details };
   return { state: 'running', alive: true, details };
 }
