@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Value } from 'typebox/value';
@@ -115,7 +116,7 @@ async function measure(dir: string): Promise<Run> {
     await control.start();
     for (let waited = 0; control.stats().ticks - control.stats().staleTicks < 5; waited += 50) {
       if (waited > 10_000) throw new Error(`no fresh tick within 10 s: ${JSON.stringify(control.stats())}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     const before = control.stats();
     const framesBefore = camera.published();
