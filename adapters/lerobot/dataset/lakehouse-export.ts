@@ -127,7 +127,7 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
   const specs: FeatureSpec[] = numeric.map(({ f, s }) => ({
     key: f.key,
     dim: s.dim,
-    names: f.columns.length === s.dim ? f.columns : null,
+    names: featureNames(f, s.dim),
   }));
   const videos: VideoFeatureSpec[] = features.flatMap((f, j) => {
     const s = series[j]!;
@@ -304,4 +304,14 @@ function lastAtOrBefore(times: bigint[], t: bigint): bigint | undefined {
     else hi = mid;
   }
   return lo > 0 ? times[lo - 1] : undefined;
+}
+
+/**
+ * info.json's names of a numeric feature: its joints (`joint.column` for several columns), or its columns where each
+ * is one value; none for a list column read in its own order.
+ */
+function featureNames(f: FeatureMapping, dim: number): string[] | null {
+  if (f.joints)
+    return f.columns.length === 1 ? f.joints : f.columns.flatMap((c) => f.joints!.map((joint) => `${joint}.${c}`));
+  return f.columns.length === dim ? f.columns : null;
 }

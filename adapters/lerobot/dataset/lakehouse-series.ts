@@ -15,6 +15,11 @@ export interface FeatureMapping {
   relation: string;
   /** Empty for a camera. */
   columns: string[];
+  /**
+   * Joint names: each list column is read by name, through the relation's `name` column (a JointState's), in this
+   * order, rather than in each message's own order. Absent: list elements in the order each row holds them.
+   */
+  joints?: string[];
 }
 
 /**
@@ -186,18 +191,21 @@ async function readNumericSeries(
       );
     }
   }
+  if (f.joints) checkJointColumns(f, relation, types);
   const time = timeType.startsWith('TIMESTAMP') ? `epoch_ns(log_time)` : `CAST(log_time AS BIGINT)`;
+  const selected = [...f.columns, ...(f.joints ? ['name'] : [])];
   const rows = await queryRows(
     conn,
-    `SELECT ${time} AS t, ${f.columns.map((c) => sqlIdent(c)).join(', ')} FROM ${schema}${sqlIdent(relation)} WHERE ${time} BETWEEN ${startNs} AND ${endNs} ORDER BY t`,
+    `SELECT ${time} AS t, ${selected.map((c) => sqlIdent(c)).join(', ')} FROM ${schema}${sqlIdent(relation)} WHERE ${time} BETWEEN ${startNs} AND ${endNs} ORDER BY t`,
   );
+  const byName = f.joints ? jointPicker(f, f.joints, relation) : undefined;
   const times: bigint[] = [];
   const values: Float32Array[] = [];
   let dim = -1;
   let nulls: NumericSeries['nulls'] = null;
   for (const r of rows) {
     // Number(null) is 0: a NULL sample would be exported as a command of 0. Skip the row, and say so.
-    const nullColumn = f.columns.find(
+    const nullColumn = selected.find(
       (c) =>
         r[c] === null || r[c] === undefined || (Array.isArray(r[c]) && (r[c] as unknown[]).some((x) => x === null)),
     );
@@ -206,10 +214,19 @@ async function readNumericSeries(
       else nulls = { rows: 1, column: nullColumn, firstNs: BigInt(r.t as bigint | number) };
       continue;
     }
-    const flat = f.columns.flatMap((c) => {
-      const v = r[c];
-      return Array.isArray(v) ? v.map(Number) : [Number(v)];
-    });
+    const flat = byName
+      ? byName(r)
+      : f.columns.flatMap((c) => {
+          const v = r[c];
+          return Array.isArray(v) ? v.map(Number) : [Number(v)];
+        });
+    if (flat === undefined) {
+      // a JointState may leave velocity or effort empty: no value for the joint, as a NULL
+      const column = f.columns.find((c) => (r[c] as unknown[]).length !== (r.name as unknown[]).length)!;
+      if (nulls) nulls.rows++;
+      else nulls = { rows: 1, column, firstNs: BigInt(r.t as bigint | number) };
+      continue;
+    }
     if (dim === -1) dim = flat.length;
     if (flat.length !== dim)
       throw new DatasetError(
@@ -238,4 +255,38 @@ async function readNumericSeries(
       `feature ${f.key}: every row of ${relation} between ${startNs} and ${endNs} has column "${nulls!.column}" NULL`,
     );
   return { kind: 'numeric', times, values, dim, nulls };
+}
+
+/** A feature read by joint name needs the relation's `name` list and list columns beside it. */
+function checkJointColumns(f: FeatureMapping, relation: string, types: Map<string, string>): void {
+  if (!types.get('name')?.endsWith('[]'))
+    throw new DatasetError(
+      `feature ${f.key}: --joints reads ${relation}'s list columns by joint name, and it has no list column "name" (a sensor_msgs/msg/JointState has one)`,
+    );
+  const single = f.columns.find((c) => !types.get(c)!.endsWith('[]'));
+  if (single !== undefined)
+    throw new DatasetError(
+      `feature ${f.key}: --joints picks joints from list columns, and "${single}" of ${relation} is one value a row`,
+    );
+}
+
+/**
+ * Reads a row's list columns by joint name: each column's values of `joints`, in that order, column after column.
+ * Undefined for a row whose list of a column is not one value per name (a JointState's empty velocity); a message
+ * without one of the joints is an error naming it, as a feature cannot leave a joint out.
+ */
+function jointPicker(f: FeatureMapping, joints: string[], relation: string) {
+  return (row: Record<string, unknown>): number[] | undefined => {
+    const names = row.name as string[];
+    const at = joints.map((joint) => {
+      const i = names.indexOf(joint);
+      if (i === -1)
+        throw new DatasetError(
+          `feature ${f.key}: the message of ${relation} at ${nsText(BigInt(row.t as bigint | number))} has no joint "${joint}" (its joints: ${names.join(', ')})`,
+        );
+      return i;
+    });
+    if (f.columns.some((c) => (row[c] as unknown[]).length !== names.length)) return undefined;
+    return f.columns.flatMap((c) => at.map((i) => Number((row[c] as unknown[])[i])));
+  };
 }

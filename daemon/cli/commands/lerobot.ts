@@ -42,6 +42,10 @@ Options (export):
   --feature KEY=TOPIC:COL[,COL]  e.g. observation.state=/joint_states:position, action=/cmd_vel:linear.x,angular.z
   --feature KEY=TOPIC        a camera, e.g. observation.images.front=/camera/image_raw (KEY is its video's
                              folder: one name, no / or ..)
+  --joints KEY=JOINT[,JOINT]  read feature KEY's list columns by joint name, through its topic's "name" list
+                             (a sensor_msgs/msg/JointState's), in this order; info.json names them so. A message
+                             without one of them is an error; one whose list is not one value per name is
+                             skipped as a NULL row. e.g. observation.state=shoulder_pan,shoulder_lift,gripper
   --video-codec av1|h264     the cameras' codec: av1 (libsvtav1, crf 30, preset 12: LeRobot's) or h264
                              (libx264, crf 23); default av1
   --window START,END         one episode over this window
@@ -112,6 +116,7 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     argv,
     {
       feature: { type: 'string', multiple: true },
+      joints: { type: 'string', multiple: true },
       window: { type: 'string' },
       episode: { type: 'string', multiple: true },
       task: { type: 'string' },
@@ -145,6 +150,19 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     throw new UsageError(
       `--feature ${repeated.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`,
     );
+  for (const text of values.joints ?? []) {
+    const [key, names] = [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)];
+    const joints = names.split(',').filter(Boolean);
+    const feature = features.find((f) => f.key === key);
+    if (!text.includes('=') || joints.length === 0)
+      throw new UsageError(
+        `--joints ${text}: expected KEY=JOINT[,JOINT...], e.g. observation.state=shoulder_pan,gripper`,
+      );
+    if (!feature || feature.columns.length === 0)
+      throw new UsageError(`--joints ${text}: ${key} is not a --feature with columns (KEY=TOPIC:position)`);
+    if (feature.joints) throw new UsageError(`--joints ${key} is given twice`);
+    feature.joints = joints;
+  }
   if (values.window && values.episode?.length) throw new UsageError('give --window or --episode, not both');
   const task = values.task ?? 'recorded';
   const windows = (values.window ? [values.window] : (values.episode ?? [])).map((text) => {
