@@ -17,6 +17,7 @@ export class BusClient {
   readonly #subscribed = new Map<number, string>();
   readonly #received = new Map<string, Buffer[]>();
   readonly #published = new Map<string, number>();
+  readonly #statuses: string[] = [];
   #ready = false;
 
   private constructor(url: string) {
@@ -25,6 +26,7 @@ export class BusClient {
       ws: this.#ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'],
     });
     this.#client.on('serverInfo', () => (this.#ready = true));
+    this.#client.on('status', ({ message }) => void this.#statuses.push(message));
     this.#client.on('advertise', (list) => list.forEach((c) => this.#channels.set(c.topic, c)));
     this.#client.on('message', ({ subscriptionId, data }) => {
       const topic = this.#subscribed.get(subscriptionId);
@@ -72,6 +74,11 @@ export class BusClient {
       this.#published.set(topic, channel);
     }
     this.#client.sendMessage(channel, cdr);
+  }
+
+  /** The status messages the server sent this client (a refused publish among them), in order. */
+  statuses(): readonly string[] {
+    return this.#statuses;
   }
 
   close(): void {
