@@ -7,14 +7,14 @@
 // operator's start lets the policy drive again. What the arm did is read from the node's own trace.
 // Changes, the machine's and not the page's: the configs get free ports (another daemon there would answer on 7400),
 // the peers' cache is this machine's, and the shells are in a ROS 2 domain of the test's own.
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorText } from '../../daemon/util/index.ts';
-import { ROOT, runShellLine, tempDir, USER_PATH } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { needFfmpeg } from '../helpers/ffmpeg.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
+import { shellBlocks, walkthroughShells, type WalkthroughShell } from '../helpers/walkthrough.ts';
 import { lerobotPython, PEERS_CACHE } from '../peers/index.ts';
 import { SO101_JOINTS, so101Peer, type So101Event, type So101TraceLine } from '../peers/arm.ts';
 
@@ -30,14 +30,6 @@ const PAST_LIMIT = 1e-3;
 /** How near the held position the arm settles (rad): P-only position servos with friction, as test/arm's. */
 const SETTLED = 0.02;
 
-const work = tempDir('arm-walkthrough-');
-const shells: { kill: (signal: NodeJS.Signals) => void }[] = [];
-afterAll(() => {
-  for (const shell of shells) shell.kill('SIGKILL');
-  work.cleanup();
-});
-
-const page = readFileSync(join(ROOT, 'docs', 'arm.md'), 'utf8');
 const CACHE = '~/.cache/auraison-edge-peers';
 /** A block with this machine's peers' cache for the page's. */
 const here = (block: string) =>
@@ -45,41 +37,22 @@ const here = (block: string) =>
     (text, cache) => text.replaceAll(cache, PEERS_CACHE),
     block,
   );
-const blocks = [...page.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => here(m[1]!));
+const blocks = shellBlocks('arm.md').map(here);
 const WALK = '/tmp/arm';
 
+const work = tempDir('arm-walkthrough-');
+let env: NodeJS.ProcessEnv = {};
 /** The page's setup block, as a shell in the checkout runs it, into this test's folder. */
 function setup(): string {
   const first = blocks[0]!;
   expect(first).toContain(`mkdir -p ${WALK} && cd ${WALK}`);
   return `set -e\n${first.replaceAll(WALK, work.path)}`;
 }
-
-let env: NodeJS.ProcessEnv = {};
-/** The page's commands after its setup, in one shell started in the checkout. */
-const run = (commands: string) => runShellLine(`${setup()}${commands}`, { cwd: ROOT, env });
-
-/** The same, left running in a process group of its own (a daemon, the arm), until `kill`. */
-function start(commands: string) {
-  const child = spawn('bash', ['-c', `${setup()}${commands}`], {
-    cwd: ROOT,
-    detached: true,
-    env: { ...process.env, ...env, PATH: USER_PATH },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out.stderr = (out.stderr + d.toString()).slice(-20_000)));
-  const shell = {
-    out,
-    kill: (signal: NodeJS.Signals) => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, signal);
-    },
-    ended: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))),
-  };
-  shells.push(shell);
-  return shell;
-}
+const { run, start, killAll } = walkthroughShells(setup, () => env);
+afterAll(() => {
+  killAll();
+  work.cleanup();
+});
 
 /** A block that ends with `line` (a daemon's run), as the commands before it and the line. */
 function beforeRun(block: string, line: string): string {
@@ -115,7 +88,7 @@ function trace() {
 }
 
 /** `waiting`, its failure told with what the shells wrote. */
-async function told(waiting: Promise<void>, ...from: ReturnType<typeof start>[]): Promise<void> {
+async function told(waiting: Promise<void>, ...from: WalkthroughShell[]): Promise<void> {
   try {
     await waiting;
   } catch (error) {

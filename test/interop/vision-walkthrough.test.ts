@@ -6,25 +6,18 @@
 // and the operator's start lets the policy drive again.
 // Two changes, the machine's and not the page's: act.yaml gets free ports (another daemon there would answer on 7400),
 // and $PY is the LeRobot this machine's test/peers/install put in its cache.
-import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { ROOT, runShellLine, tempDir, USER_PATH } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { needFfmpeg } from '../helpers/ffmpeg.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
+import { shellBlocks, walkthroughShells } from '../helpers/walkthrough.ts';
 import { lerobotPython } from '../peers/index.ts';
 
 const work = tempDir('vision-walkthrough-');
-const shells: { kill: (signal: NodeJS.Signals) => void }[] = [];
-afterAll(() => {
-  for (const shell of shells) shell.kill('SIGKILL');
-  work.cleanup();
-});
-
-const page = readFileSync(join(ROOT, 'docs', 'vision.md'), 'utf8');
-const blocks = [...page.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+const blocks = shellBlocks('vision.md');
 const WALK = '/tmp/walk';
 
 /** The page's first block, as a shell in the checkout runs it, into this test's folder; then this machine's $PY. */
@@ -34,31 +27,11 @@ function setup(): string {
   return `set -e\n${first.replaceAll(WALK, work.path)}PY=${lerobotPython()}\n`;
 }
 
-const env = { HF_HUB_OFFLINE: '1' };
-/** The page's commands after its setup, in one shell started in the checkout. */
-const run = (commands: string) => runShellLine(`${setup()}${commands}`, { cwd: ROOT, env });
-
-/** The same, left running in a process group of its own (the daemon, topic echo), until `kill`. */
-function start(commands: string) {
-  const child = spawn('bash', ['-c', `${setup()}${commands}`], {
-    cwd: ROOT,
-    detached: true,
-    env: { ...process.env, ...env, PATH: USER_PATH },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const shell = {
-    out,
-    kill: (signal: NodeJS.Signals) => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, signal);
-    },
-    ended: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))),
-  };
-  shells.push(shell);
-  return shell;
-}
+const { run, start, killAll } = walkthroughShells(setup, () => ({ HF_HUB_OFFLINE: '1' }));
+afterAll(() => {
+  killAll();
+  work.cleanup();
+});
 
 /** The Twists topic echo has printed so far. */
 function twists(echoed: string): { x: number; z: number }[] {
