@@ -217,7 +217,7 @@ describe('the operator stop and the other velocity topics', () => {
         const url = daemon.ports.get(PORTS.api)!.url!;
         const cli = await runMain(['stop', '--by', 'ada', '--url', url]);
         expect(cli.stdout).toMatch(
-          /^daemon: .*\nstopped: zero Twist on \/cmd_vel \(and a zero command on \/robot1\/cmd_vel, \/robot2\/cmd_vel\)/,
+          /^daemon: .*\nstopped: zero Twist on \/cmd_vel \(and a stop command on \/robot1\/cmd_vel, \/robot2\/cmd_vel\)/,
         );
 
         // A reload that narrows policy.velocity.topics: the next stop sweeps the topics in force.

@@ -6,7 +6,7 @@ import { errorText } from '../../../daemon/util/index.ts';
 import type { ControlLoopOptions } from './control-loop-types.ts';
 
 /** How long the loops wait for a robot_description (policy.joints) before they start; without it they fail to. */
-const DESCRIPTION_WAIT_MS = 3000;
+const DESCRIPTION_WAIT_MS = 10_000;
 
 /**
  * policy.joints' limits for the control loops (a URDF file, or the robot_description topic), open while the

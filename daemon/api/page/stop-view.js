@@ -183,7 +183,7 @@ function stoppedText(o) {
     o.cancelled.length === 0
       ? 'no run was active'
       : `${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'} cancelled`;
-  const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
+  const also = o.zeroed?.length ? ` (and a stop command on ${o.zeroed.join(', ')})` : '';
   return `stopped ${new Date().toLocaleTimeString()}: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}, ${runs}`;
 }
 

@@ -142,7 +142,7 @@ function unconfirmedText(o: ListenerStop): string {
 }
 
 function stopText(o: RobotStopOutcome): string {
-  const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
+  const also = o.zeroed?.length ? ` (and a stop command on ${o.zeroed.join(', ')})` : '';
   const lines = [`stopped: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}`];
   const short = shortIds(o.cancelled); // the form `runs list` shows and `runs show` takes
   const cancelled = o.cancelled.map((id) => short.get(id)).join(', ');
