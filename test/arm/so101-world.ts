@@ -15,8 +15,8 @@ export const GRIPPER_TOPIC = '/gripper_controller/commands';
 export const TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory';
 export const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
-/** A tick of the trace: the simulator's joint positions and the actuators' targets at wall time t (s). */
-export type Tick = Required<Pick<So101TraceLine, 't' | 'qpos' | 'target'>>;
+/** A tick of the trace: the simulator's joint positions and the actuators' targets at wall time t and sim time (s). */
+export type Tick = Required<Pick<So101TraceLine, 't' | 'sim' | 'qpos' | 'target'>>;
 
 /** A command the node took, as its trace logged it. */
 export interface TracedCommand {
