@@ -18,7 +18,8 @@ const HOLD_AFTER_NS = 50_000_000;
 export class ArmHold {
   readonly #bus: Bus;
   readonly #codec: MessageCodec;
-  readonly #measured: MeasuredJoints;
+  /** The measured joints, from the first JointTrajectory topic on: a robot with no arm reads no joint states. */
+  #measured: MeasuredJoints | undefined;
   /** Per JointTrajectory topic, its last message (the bus keeps it from the topic's first). */
   readonly #last = new Map<string, () => BusMessage | undefined>();
   readonly #unlisten: () => void;
@@ -27,9 +28,10 @@ export class ArmHold {
     const { bus, codec, stateTopic } = options;
     this.#bus = bus;
     this.#codec = codec;
-    this.#measured = new MeasuredJoints({ bus, codec, topic: stateTopic });
     this.#unlisten = bus.onTopic((topic, type) => {
-      if (type === TRAJECTORY && !this.#last.has(topic)) this.#last.set(topic, bus.retainLatest(topic));
+      if (type !== TRAJECTORY || this.#last.has(topic)) return;
+      this.#last.set(topic, bus.retainLatest(topic));
+      this.#measured ??= new MeasuredJoints({ bus, codec, topic: stateTopic });
     });
   }
 
@@ -38,17 +40,19 @@ export class ArmHold {
     const held: string[] = [];
     const problems: string[] = [];
     const now = nowNs();
+    const measuredJoints = this.#measured;
+    if (!measuredJoints) return { held, problems };
     for (const [topic, last] of this.#last) {
       const message = last();
       if (!message) continue;
       try {
         const { joint_names: names = [] } = this.#codec.decode<{ joint_names?: string[] }>(message.type, message.data);
         const measured = new Float64Array(names.length);
-        this.#measured.read(names, measured, MAX_AGE_MS, now);
+        measuredJoints.read(names, measured, MAX_AGE_MS, now);
         const known = names.filter((_, j) => !Number.isNaN(measured[j]!));
         if (known.length === 0) {
           if (names.length > 0)
-            problems.push(`${topic}: no position of ${names.join(', ')} measured on ${this.#measured.topic} to hold`);
+            problems.push(`${topic}: no position of ${names.join(', ')} measured on ${measuredJoints.topic} to hold`);
           continue;
         }
         const positions = Float64Array.from(known, (name) => measured[names.indexOf(name)]!);
@@ -63,7 +67,7 @@ export class ArmHold {
 
   close(): void {
     this.#unlisten();
-    this.#measured.close();
+    this.#measured?.close();
   }
 
   #publish(topic: string, names: string[], positions: Float64Array, now: bigint): void {
