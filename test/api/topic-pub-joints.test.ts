@@ -44,7 +44,11 @@ beforeAll(async () => {
   ));
   // The arm where it is, at 20 Hz, as its driver would say.
   const publisher = daemon.bus.advertise('/joint_states', JOINT_STATE, { source: 'test-arm' });
-  states = setInterval(() => publisher.publish(codec.encode(JOINT_STATE, { name: ARM, position: AT })), 50);
+  let sent = 0;
+  const measure = () => void (publisher.publish(codec.encode(JOINT_STATE, { name: ARM, position: AT })), sent++);
+  states = setInterval(measure, 50);
+  // Measured before the first command: one sent at once could beat the daemon's subscription to it.
+  await waitFor(() => sent >= 3, 'three joint states');
 }, 60_000);
 afterAll(async () => {
   clearInterval(states);
