@@ -184,7 +184,7 @@ export const CommandConfig = Type.Object(
     joint_states: RosName({
       default: '/joint_states',
       description:
-        'sensor_msgs/msg/JointState of the joint_names, by name: on a stop, a stale observation, an overdue chunk or the loop\'s end the command holds the positions measured there at that moment (unless safe_action names a fixed action).',
+        "sensor_msgs/msg/JointState of the joint_names, by name: on a stop, a stale observation, an overdue chunk or the loop's end the command holds the positions measured there at that moment (unless safe_action names a fixed action).",
     }),
     scale: Type.Number({ default: 1, description: 'Command = action * scale + offset, then clipped.' }),
     offset: Type.Union([Type.Number(), Numbers], { default: 0 }),
