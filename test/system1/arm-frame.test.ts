@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { JointFrameSettings, JointLimits } from '../../daemon/policy/index.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ARRAY, armLoop, TRAJECTORY } from './arm-loop.ts';
+import { ARRAY, armLoops, TRAJECTORY } from './arm-loop.ts';
+
+const armLoop = armLoops();
 
 // policy.joints in a control loop: a joint command is held to the robot's limits and to max_step from the position
 // measured now, and its time_from_start to what the velocity limits need; in mode refuse the arm gets the hold.

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Value } from 'typebox/value';
-import { afterAll, afterEach } from 'vitest';
+import { afterEach } from 'vitest';
 import { ControlLoop, type ControlLoopOptions } from '../../adapters/lerobot/control/control-loop.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -14,13 +14,6 @@ export const TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory';
 export const ARRAY = 'std_msgs/msg/Float64MultiArray';
 const JOINT_STATE = 'sensor_msgs/msg/JointState';
 const codec = new MessageCodec(new DefinitionsRegistry());
-
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
 
 interface Trajectory {
   joint_names: string[];
@@ -38,7 +31,24 @@ export interface Sent {
  * and `b` on `/arm` as `type`; `latch` decides the operator's stop; `measured(a, b)` publishes /joint_states with the
  * joints in the other order, every 10 ms. `sent` holds every command that reached the bus.
  */
-export function armLoop(
+export type ArmLoop = ReturnType<typeof armLoopOf>;
+
+/**
+ * The test file's armLoop: each loop is stopped, its bus closed and its model's folder removed after its test. Called
+ * at a file's top level (the shared test project imports this module once for many files: its hooks are each file's).
+ */
+type ArmLoopArgs = Parameters<typeof armLoopOf> extends [unknown, ...infer Rest] ? Rest : never;
+
+export function armLoops(): (...args: ArmLoopArgs) => ArmLoop {
+  const closers: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+  return (...args) => armLoopOf(closers, ...args);
+}
+
+function armLoopOf(
+  closers: (() => Promise<void> | void)[],
   type: string,
   loop: Partial<LoopSettings>,
   command: Record<string, unknown> = {},
@@ -46,6 +56,8 @@ export function armLoop(
 ) {
   const { bias = [0.3, 0.3], ...loopOptions } = options;
   const bus = new Bus();
+  const tmp = tempDir('arm-loop-');
+  closers.push(() => tmp.cleanup());
   const model = writeLinearModel(tmp.path, `arm-${bias.join('_')}`, [1, 0, 0, 1], bias);
   const policy = policySettings({
     model,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
-import { ARRAY, armLoop as arm, TRAJECTORY } from './arm-loop.ts';
+import { ARRAY, armLoops, TRAJECTORY } from './arm-loop.ts';
+
+const arm = armLoops();
 
 // A joint position command's safe command holds the arm where it was measured (by joint name, off /joint_states) when
 // the hold began: on the operator's stop, a stale observation and the loop's end; never the zero pose.
