@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fibonacciHashes } from './fibonacci-hashes.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { fibonacciServer } from '../helpers/fibonacci-server.ts';
@@ -14,6 +14,11 @@ const TYPE = 'test_msgs/action/Fibonacci';
 describe('a bus action served to action clients on Zenoh', () => {
   const zn = useZenohNetwork();
   const { cleanups, peer } = zn;
+  // Each test's daemon leaves the network with its test: two daemons serving /fibonacci, one latched and one not,
+  // would each answer a client's goal, and the one that answered first decided the test.
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
 
   async function serving() {
     const { daemon, codec, stop } = await startDaemon({
