@@ -101,6 +101,20 @@ export const LakehouseSection = Section(
       default: 5000,
       description: 'A commit starts early once this many events wait.',
     }),
+    maintenance_s: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      default: 600,
+      description:
+        "How often this process merges the small parquet files events commits leave, expires old snapshots and deletes the files they alone used (at a random phase per process). 0: never (run DuckLake's ducklake_merge_adjacent_files by hand).",
+    }),
+    snapshot_keep_s: Type.Integer({
+      minimum: 60,
+      maximum: 31_536_000,
+      default: 3600,
+      description:
+        'Snapshots (time travel) older than this are expired by the upkeep; keep it longer than the longest fleet query.',
+    }),
   },
   'The fleet lakehouse (DuckLake).',
 );

@@ -3,7 +3,7 @@ import { Validator } from 'auraison-edge/util';
 import type { Logger } from 'auraison-edge/log';
 import { Backoff } from 'auraison-edge/util';
 import { EVENTS_SCHEMA } from 'auraison-edge/protocol';
-import { isConflict, sql, type FleetLake } from './lake.ts';
+import { isConflict, LAKE, sql, type FleetLake } from './lake.ts';
 
 /** An events payload as the outbox sends it (central-link/outbox.ts): a header, `lost` gaps, the records. */
 const EventRecord = Type.Object({
@@ -51,6 +51,32 @@ export function addRange(ranges: Ranges, from: number, to: number): Ranges {
   return out;
 }
 
+/** The parts of from..to that `ranges` does not cover, ascending. */
+export function uncovered(ranges: Ranges, from: number, to: number): Ranges {
+  const out: Ranges = [];
+  let next = from;
+  for (const [a, b] of ranges) {
+    if (b < next) continue;
+    if (a > to) break;
+    if (a > next) out.push([next, a - 1]);
+    next = b + 1;
+    if (next > to) return out;
+  }
+  out.push([next, to]);
+  return out;
+}
+
+/** Ascending seqs as runs of consecutive ones. */
+export function seqRuns(records: readonly { seq: number }[]): Ranges {
+  const runs: Ranges = [];
+  for (const { seq } of records) {
+    const last = runs.at(-1);
+    if (last && seq === last[1] + 1) last[1] = seq;
+    else runs.push([seq, seq]);
+  }
+  return runs;
+}
+
 export function covers(ranges: Ranges, seq: number): boolean {
   for (const [a, b] of ranges) if (seq >= a && seq <= b) return true;
   return false;
@@ -91,10 +117,15 @@ export interface IngestCounts {
   commits: number;
   conflicts: number;
   failed_commits: number;
+  /** Commits that read cursors from the lake (the others had them from this process's last commit). */
+  cursor_reads: number;
 }
 
 /** What the ingest uses of the fleet lake: its writer, between transactions and in one. */
 export type IngestLake = Pick<FleetLake, 'between' | 'transaction'>;
+
+/** The most journal cursors kept in memory between commits (beyond, they are read again). */
+const MAX_CACHED = 100_000;
 
 /** The first wait after a failed commit (the catalog away), doubling up to MAX_BACKOFF_MS. */
 const FIRST_BACKOFF_MS = 250;
@@ -129,6 +160,10 @@ export class EventIngest {
   readonly #backoff = new Backoff({ firstMs: FIRST_BACKOFF_MS, maxMs: MAX_BACKOFF_MS });
   #stopped = false;
   #lastError: string | undefined;
+  /** The cursors as this process's last commit left them, and that commit's snapshot (#cursors). */
+  #cache: { snapshot: bigint; cursors: Map<string, Ranges> } | undefined;
+  /** The cached cursors the commit under way started from. */
+  #known: Map<string, Ranges> | undefined;
   readonly counts: IngestCounts = {
     batches: 0,
     events_written: 0,
@@ -137,6 +172,7 @@ export class EventIngest {
     commits: 0,
     conflicts: 0,
     failed_commits: 0,
+    cursor_reads: 0,
   };
 
   constructor(o: { lake: IngestLake; log: Logger; commitMs: number; commitRows: number }) {
@@ -180,10 +216,24 @@ export class EventIngest {
     const taken = this.#queue.splice(0);
     this.#queuedRows = 0;
     try {
+      const t0 = performance.now();
       await this.#lake.between((c) => stage(c, taken));
+      const t1 = performance.now();
       for (let attempt = 0; ; attempt++) {
         try {
-          const { written, lost } = await this.#lake.transaction((c) => this.#commit(c, taken));
+          const { written, lost, cursors } = await this.#lake.transaction((c) => this.#commit(c, taken));
+          const t2 = performance.now();
+          await this.#remember(cursors);
+          this.#log.debug(
+            {
+              payloads: taken.length,
+              events: written,
+              stage_ms: Math.round(t1 - t0),
+              commit_ms: Math.round(t2 - t1),
+              attempt,
+            },
+            'central serve: events committed',
+          );
           this.counts.commits++;
           this.counts.batches += taken.length;
           this.counts.events_written += written;
@@ -220,19 +270,49 @@ export class EventIngest {
   }
 
   /**
+   * The cursors of the journals in `taken` as this transaction's snapshot has them. Those this process committed last
+   * are taken from memory while the lake's newest snapshot is still that commit's (no other process committed since;
+   * one that commits meanwhile conflicts on the fence); the rest are read.
+   */
+  async #cursors(c: FleetLake['writer'], taken: Pending[]): Promise<Map<string, Ranges>> {
+    const cache = this.#cache;
+    this.#cache = undefined; // Given back with what this commit wrote, once it is committed (#remember).
+    let known = new Map<string, Ranges>();
+    if (cache) {
+      const now = await c.runAndReadAll(`SELECT id FROM ${LAKE}.current_snapshot()`);
+      if (BigInt(now.getRows()[0]![0] as bigint) === cache.snapshot) known = cache.cursors;
+    }
+    const cursors = new Map<string, Ranges>();
+    const unknown = new Set<string>();
+    for (const { payload } of taken) {
+      const key = `${payload.robot}\u0000${payload.journal_id}`;
+      const ranges = known.get(key);
+      if (ranges) cursors.set(key, ranges);
+      else unknown.add(payload.robot);
+    }
+    if (unknown.size > 0) {
+      this.counts.cursor_reads++;
+      const read = await c.runAndReadAll(
+        `SELECT robot, journal_id, ranges FROM event_cursors WHERE robot IN (${[...unknown].map(sql).join(', ')})`,
+      );
+      for (const [robot, journal, ranges] of read.getRows() as [string, string, string][])
+        cursors.set(`${robot}\u0000${journal}`, JSON.parse(ranges) as Ranges);
+    }
+    this.#known = known.size < MAX_CACHED ? known : new Map();
+    return cursors;
+  }
+
+  /**
    * One transaction's work (see the class) over the staged events: which seqs of each payload are new is worked out
    * here, from the cursors as this transaction's snapshot has them; returns the events written and the seqs
    * reported lost.
    */
-  async #commit(c: FleetLake['writer'], taken: Pending[]): Promise<{ written: number; lost: number }> {
+  async #commit(
+    c: FleetLake['writer'],
+    taken: Pending[],
+  ): Promise<{ written: number; lost: number; cursors: Map<string, Ranges> }> {
     await c.run('UPDATE ingest_fence SET n = n + 1');
-    const robots = [...new Set(taken.map((p) => p.payload.robot))];
-    const read = await c.runAndReadAll(
-      `SELECT robot, journal_id, ranges FROM event_cursors WHERE robot IN (${robots.map(sql).join(', ')})`,
-    );
-    const cursors = new Map<string, Ranges>();
-    for (const [robot, journal, ranges] of read.getRows() as [string, string, string][])
-      cursors.set(`${robot}\u0000${journal}`, JSON.parse(ranges) as Ranges);
+    const cursors = await this.#cursors(c, taken);
     const changed = new Set<string>();
     // What an attempt before this one kept is not this snapshot's.
     await c.run('DELETE FROM temp.main.staged_keep');
@@ -252,28 +332,18 @@ export class EventIngest {
         ranges = addRange(ranges, l.from, l.to);
         lost += l.to - l.from + 1;
       }
-      // The payload's records not yet in the lake, as runs of them in a row: its seqs ascend, so a run's
-      // first..last takes in no record of the payload outside it.
-      let run: [number, number] | undefined;
-      const close = () => {
-        if (!run) return;
-        keep.appendInteger(batch);
-        keep.appendBigInt(BigInt(run[0]));
-        keep.appendBigInt(BigInt(run[1]));
-        keep.endRow();
-        run = undefined;
-      };
-      for (const r of payload.records) {
-        if (covers(ranges, r.seq)) {
-          close();
-          continue;
+      // The payload's records not yet in the lake, as runs of seqs in a row: its seqs ascend, so a run's first..last
+      // takes in no record of the payload outside it.
+      for (const [from, to] of seqRuns(payload.records)) {
+        for (const [a, b] of uncovered(ranges, from, to)) {
+          keep.appendInteger(batch);
+          keep.appendBigInt(BigInt(a));
+          keep.appendBigInt(BigInt(b));
+          keep.endRow();
+          written += b - a + 1;
         }
-        if (run) run[1] = r.seq;
-        else run = [r.seq, r.seq];
-        ranges = addRange(ranges, r.seq, r.seq);
-        written++;
+        ranges = addRange(ranges, from, to);
       }
-      close();
       cursors.set(key, ranges);
       changed.add(key);
     });
@@ -288,19 +358,44 @@ export class EventIngest {
          ORDER BY e.batch, e.seq`,
       );
     }
+
     for (const table of ['staged_keep', 'staged_events', 'staged_batches'])
       await c.run(`DELETE FROM temp.main.${table}`);
+
     if (lostRows.length > 0) await c.run(`INSERT INTO lost_ranges VALUES ${lostRows.join(', ')}`);
-    const keys = [...changed].map((k) => k.split('\u0000') as [string, string]);
+
+    // The cursors grown, through a staged table: a statement naming a thousand journals takes DuckDB seconds to plan.
+    const staged = await c.createAppender('staged_cursors', 'main', 'temp');
+    for (const key of changed) {
+      const [robot, journal] = key.split('\u0000') as [string, string];
+      staged.appendVarchar(robot);
+      staged.appendVarchar(journal);
+      staged.appendVarchar(JSON.stringify(cursors.get(key)));
+      staged.endRow();
+    }
+    staged.flushSync();
+    staged.closeSync();
     await c.run(
-      `DELETE FROM event_cursors WHERE ${keys.map(([r, j]) => `(robot = ${sql(r)} AND journal_id = ${sql(j)})`).join(' OR ')}`,
+      `DELETE FROM event_cursors e USING temp.main.staged_cursors s
+         WHERE e.robot = s.robot AND e.journal_id = s.journal_id`,
     );
-    await c.run(
-      `INSERT INTO event_cursors VALUES ${keys
-        .map(([r, j]) => `(${sql(r)}, ${sql(j)}, ${sql(JSON.stringify(cursors.get(`${r}\u0000${j}`)))})`)
-        .join(', ')}`,
-    );
-    return { written, lost };
+    await c.run('INSERT INTO event_cursors SELECT robot, journal_id, ranges FROM temp.main.staged_cursors');
+    await c.run('DELETE FROM temp.main.staged_cursors');
+
+    return { written, lost, cursors };
+  }
+
+  /** Keeps the cursors a commit wrote, with its snapshot: the next commit need not read them while it is the newest. */
+  async #remember(written: Map<string, Ranges>): Promise<void> {
+    const cursors = this.#known ?? new Map<string, Ranges>();
+    this.#known = undefined;
+    for (const [key, ranges] of written) cursors.set(key, ranges);
+    // Not known (the catalog gone meanwhile): the next commit reads its cursors.
+    const snapshot = await this.#lake
+      .between((c) => c.runAndReadAll(`SELECT id FROM ${LAKE}.last_committed_snapshot()`))
+      .then((read) => BigInt(read.getRows()[0]![0] as bigint))
+      .catch(() => undefined);
+    if (snapshot !== undefined) this.#cache = { snapshot, cursors };
   }
 
   /** Stops committing; what waits stays unacknowledged (the broker sends it again to this or another process). */
@@ -317,7 +412,8 @@ export class EventIngest {
  * failed otherwise left staged is cleared first.
  */
 async function stage(c: FleetLake['writer'], taken: Pending[]): Promise<void> {
-  for (const table of ['staged_keep', 'staged_events', 'staged_batches']) await c.run(`DELETE FROM temp.main.${table}`);
+  for (const table of ['staged_keep', 'staged_events', 'staged_batches', 'staged_cursors'])
+    await c.run(`DELETE FROM temp.main.${table}`);
   const batches = await c.createAppender('staged_batches', 'main', 'temp');
   const events = await c.createAppender('staged_events', 'main', 'temp');
   taken.forEach(({ payload, received }, batch) => {

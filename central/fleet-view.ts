@@ -1,3 +1,4 @@
+import type { MaintenanceCounts } from './lake-maintenance.ts';
 import type { SenderProofState } from './sender-proof.ts';
 
 /**
@@ -62,4 +63,6 @@ export interface FleetView {
   uploads(): UploadCounts;
   /** This process's ingest: events written, duplicates, commits, failed commits, resends asked and seqs asked. */
   ingest?(): Record<string, number>;
+  /** The lake's upkeep (lake-maintenance.ts): runs, skips, failures, the events table's files. */
+  maintenance?(): MaintenanceCounts;
 }

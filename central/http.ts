@@ -71,6 +71,7 @@ export async function fleetHttp(
   }));
   app.get('/api/uploads', { schema: { querystring: NO_QUERY } }, async () => view.uploads());
   app.get('/api/ingest', { schema: { querystring: NO_QUERY } }, async () => view.ingest?.() ?? {});
+  app.get('/api/maintenance', { schema: { querystring: NO_QUERY } }, async () => view.maintenance?.() ?? {});
   app.get<{ Querystring: { limit?: number } }>(
     '/api/events',
     {

@@ -17,6 +17,38 @@ interface Deferred {
   code: number | undefined;
 }
 
+/**
+ * The PUBACKs held back, in the order their messages came, each found by its message id (a broker may send thousands
+ * before the commit that acknowledges them: a search of the line for each would cost its length).
+ */
+class HeldAcks {
+  #line: Deferred[] = [];
+  #head = 0;
+  readonly #byId = new Map<number, Deferred>();
+
+  push(d: Deferred): void {
+    this.#line.push(d);
+    this.#byId.set(d.messageId, d);
+  }
+
+  has(messageId: number): boolean {
+    return this.#byId.has(messageId);
+  }
+
+  /** Takes from the head of the line those whose handlers are done. */
+  *ready(): Generator<Deferred> {
+    while (this.#head < this.#line.length && this.#line[this.#head]!.code !== undefined) {
+      const d = this.#line[this.#head++]!;
+      if (this.#byId.get(d.messageId) === d) this.#byId.delete(d.messageId);
+      yield d;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#line.length) {
+      this.#line = this.#line.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
 type SendPacket = (packet: Packet, cb?: () => void, cbStorePut?: () => void, noStore?: boolean) => void;
 
 /**
@@ -36,7 +68,7 @@ export class FleetIntake {
   readonly #url: string;
   readonly #send: SendPacket;
   #connection = 0;
-  #held: Deferred[] = [];
+  #held = new HeldAcks();
   #connected = false;
   #lastError: string | undefined;
   #stopped = false;
@@ -75,7 +107,7 @@ export class FleetIntake {
     const client = this.#client as unknown as { _sendPacket: SendPacket };
     this.#send = client._sendPacket.bind(this.#client);
     client._sendPacket = (packet, cb, cbStorePut, noStore) => {
-      const held = packet.cmd === 'puback' && this.#held.find((d) => d.messageId === packet.messageId);
+      const held = packet.cmd === 'puback' && this.#held.has(packet.messageId!);
       if (!held) return this.#send(packet, cb, cbStorePut, noStore);
       cb?.(); // mqtt.js reads the next packet; the PUBACK goes in #release
     };
@@ -104,7 +136,7 @@ export class FleetIntake {
         this.#log.warn({ url: redactUrl(m.url) }, 'central serve: the broker connection closed');
       this.#connected = false;
       this.#connection++;
-      this.#held = [];
+      this.#held = new HeldAcks();
     });
     this.#client.on('error', (error) => {
       if (error.message !== this.#lastError)
@@ -173,8 +205,7 @@ export class FleetIntake {
 
   /** Sends the PUBACKs at the head of the line whose handlers are done, in the order the messages came. */
   #release(): void {
-    while (this.#held[0]?.code !== undefined) {
-      const d = this.#held.shift()!;
+    for (const d of this.#held.ready()) {
       if (d.connection !== this.#connection || !this.#connected) continue;
       this.#send({ cmd: 'puback', messageId: d.messageId, reasonCode: d.code } as Packet);
     }
@@ -184,7 +215,7 @@ export class FleetIntake {
   async close(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#held = [];
+    this.#held = new HeldAcks();
     await new Promise<void>((resolve) => {
       const backstop = setTimeout(() => {
         this.#client.stream?.destroy();

@@ -53,6 +53,7 @@ const STAGING = [
   'staged_batches (batch INTEGER, fleet VARCHAR, robot VARCHAR, journal_id VARCHAR, received_at VARCHAR)',
   'staged_events (batch INTEGER, seq BIGINT, ts_ns BIGINT, kind VARCHAR, data VARCHAR, omitted VARCHAR)',
   'staged_keep (batch INTEGER, from_seq BIGINT, to_seq BIGINT)',
+  'staged_cursors (robot VARCHAR, journal_id VARCHAR, ranges VARCHAR)',
 ];
 
 /** DuckLake's word for two writers whose commits clash: the later one is tried again. */
@@ -182,6 +183,10 @@ export class FleetLake {
       writer.run(
         `CALL ${LAKE}.set_option('data_inlining_row_limit', ${CURSOR_INLINING_ROWS}, table_name => 'event_cursors')`,
       ),
+    );
+    // The fence's one row, updated by every commit, kept there too: no parquet file and delete file a commit.
+    await retryConflicts(() =>
+      writer.run(`CALL ${LAKE}.set_option('data_inlining_row_limit', 10, table_name => 'ingest_fence')`),
     );
     await retryConflicts(async () => {
       const fence = await writer.runAndReadAll('SELECT count(*) FROM ingest_fence');

@@ -11,6 +11,7 @@ import type { FleetView } from './fleet-view.ts';
 import { unguardedBindProblem } from './http-guard.ts';
 import { FleetIntake } from './intake.ts';
 import { FleetLake, sql } from './lake.ts';
+import { LakeMaintenance } from './lake-maintenance.ts';
 import { CommandSigner } from './command-signer.ts';
 import { GrantMaker } from './presign.ts';
 import { GapRecovery } from './resend.ts';
@@ -38,6 +39,8 @@ export interface CentralServe {
   senders: SenderProof;
   /** Gap recovery (resend requests); undefined when events.resend is off. */
   resend: GapRecovery | undefined;
+  /** The lake's upkeep: merging small files, expiring snapshots (lakehouse.maintenance_s). */
+  maintenance: LakeMaintenance;
   lake: FleetLake;
   garbage: { count: number };
   /** The fleet page's URL, when http.enabled. */
@@ -97,6 +100,12 @@ export async function startCentralServe(
     commitMs: settings.lakehouse.commit_ms,
     commitRows: settings.lakehouse.commit_rows,
   });
+  const maintenance = new LakeMaintenance({
+    lake,
+    log,
+    everyMs: lakehouse.maintenance_s * 1000,
+    keepMs: lakehouse.snapshot_keep_s * 1000,
+  });
   const robots = new RobotRegistry(mqtt.fleet);
   const garbage = { count: 0 };
   const logGarbage = rateLimitedErrors(log);
@@ -131,13 +140,17 @@ export async function startCentralServe(
     : new GapRecovery({
         afterMs: settings.events.resend_after_s * 1000,
         readCursors: async (journals) => {
-          const where = journals.map((j) => `(robot = ${sql(j.robot)} AND journal_id = ${sql(j.journal_id)})`);
+          // By robot, then the journals asked for: a statement naming a thousand pairs takes seconds to plan.
+          const wanted = new Set(journals.map((j) => `${j.robot}\u0000${j.journal_id}`));
+          const robots = [...new Set(journals.map((j) => j.robot))];
           const read = await lake.reader.runAndReadAll(
-            `SELECT robot, journal_id, ranges FROM event_cursors WHERE ${where.join(' OR ')}`,
+            `SELECT robot, journal_id, ranges FROM event_cursors WHERE robot IN (${robots.map(sql).join(', ')})`,
           );
           const cursors = new Map<string, [number, number][]>();
-          for (const [robot, journal, ranges] of read.getRows() as [string, string, string][])
-            cursors.set(`${robot}\u0000${journal}`, JSON.parse(ranges) as [number, number][]);
+          for (const [robot, journal, ranges] of read.getRows() as [string, string, string][]) {
+            const key = `${robot}\u0000${journal}`;
+            if (wanted.has(key)) cursors.set(key, JSON.parse(ranges) as [number, number][]);
+          }
           return cursors;
         },
         publish: (robot, message) => command(robot, 'resend', message),
@@ -253,6 +266,7 @@ export async function startCentralServe(
       refused: intake.counts.refused,
       ...(resend ? resend.counts : {}),
     }),
+    maintenance: () => ({ ...maintenance.counts }),
   };
 
   let server: { close(): Promise<unknown> } | undefined;
@@ -266,12 +280,14 @@ export async function startCentralServe(
   }
 
   resend?.start(Math.min(5000, (settings.events.resend_after_s * 1000) / 3));
+  maintenance.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(reprobe);
       await resend?.stop();
+      await maintenance.stop();
       await intake.close();
       await ingest.stop();
       await lake.queries.stop();
@@ -279,7 +295,7 @@ export async function startCentralServe(
       grants?.close();
       await lake.close();
     })());
-  return { view, ingest, intake, uploads, senders, resend, lake, garbage, httpUrl, stop };
+  return { view, ingest, intake, uploads, senders, resend, maintenance, lake, garbage, httpUrl, stop };
 }
 
 /** `auraison-edge central serve --config central.yaml`: runs until SIGINT or SIGTERM. */

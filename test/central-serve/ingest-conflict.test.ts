@@ -78,4 +78,23 @@ describe('central serve: an events commit run again', () => {
     expect(ingest.counts).toMatchObject({ failed_commits: 1, commits: 1, events_written: 100 });
     expect(await seqs(lakeA)).toEqual([['100', '100', '1', '100']]);
   });
+
+  it('keeps the cursors of its last commit while no other process commits, and reads them again once one did', async () => {
+    const [lakeA, lakeB] = await twoLakes();
+    const ingestA = new EventIngest({ lake: lakeA, log: silentLogger(), commitMs: 1, commitRows: 1 });
+    const ingestB = new EventIngest({ lake: lakeB, log: silentLogger(), commitMs: 1, commitRows: 1 });
+    cleanups.push(
+      () => ingestA.stop(),
+      () => ingestB.stop(),
+    );
+    expect(await ingestA.add(payload(1, 100))).toBe(0);
+    expect(await ingestA.add(payload(51, 120))).toBe(0);
+    // The second commit took r1's cursor from the first: no read.
+    expect(ingestA.counts).toMatchObject({ commits: 2, cursor_reads: 1, events_written: 120, events_duplicate: 50 });
+    // B commits after A's last commit: A's cursor of r1 is stale (1..120), the lake's is 1..200.
+    expect(await ingestB.add(payload(101, 200))).toBe(0);
+    expect(await ingestA.add(payload(150, 250))).toBe(0);
+    expect(ingestA.counts).toMatchObject({ commits: 3, cursor_reads: 2, events_written: 170, events_duplicate: 101 });
+    expect(await seqs(lakeA)).toEqual([['250', '250', '1', '250']]);
+  });
 });
