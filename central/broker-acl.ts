@@ -93,6 +93,18 @@ export interface BrokerConfOptions {
 }
 
 /**
+ * What the broker queues for a client that falls behind (central busy, a robot away) beyond its in-flight window, as
+ * mosquitto.conf lines. Past them it drops that client's messages: a robot's journal keeps every event until central
+ * has it, and central asks for what it lacks (events.resend), so the broker need not hold a backlog in memory.
+ */
+export const BROKER_QUEUE_LIMITS = [
+  '# What the broker queues for a client that falls behind, past its in-flight window; beyond it, it drops. The',
+  "# robots' journals keep every event until central has it, and central asks them again (events.resend).",
+  'max_queued_messages 1000',
+  'max_queued_bytes 16777216',
+];
+
+/**
  * The mosquitto.conf that puts the file to use, with two listeners (per_listener_settings): the robots', where
  * use_username_as_clientid makes each login's client id its username, so no login can connect under another
  * robot's client id and knock it off the broker (or clear its session); and central's, whose password file holds
@@ -114,6 +126,8 @@ export function brokerAclConf(options: BrokerConfOptions): string {
   const listener = (p: number) => `listener ${p}${host === '' ? '' : ` ${host}`}`;
   return [
     'per_listener_settings true',
+    '',
+    ...BROKER_QUEUE_LIMITS,
     '',
     "# PUBACKs go out at once: with Nagle's algorithm on, the broker holds a PUBACK while its previous small packet",
     "# waits for the client's delayed ACK (40 ms), and a robot's outbox waits on that PUBACK to send more.",

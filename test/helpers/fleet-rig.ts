@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
-import { brokerAcl } from '../../central/broker-acl.ts';
+import { BROKER_QUEUE_LIMITS, brokerAcl } from '../../central/broker-acl.ts';
 import { CentralLink } from '../../central-link/index.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import type { DaemonStatus } from '../../daemon/lifecycle/daemon-status.ts';
@@ -34,7 +34,10 @@ export async function fleetBroker(fleet: string, robots: readonly string[]): Pro
   const acl = join(dir.path, 'acl');
   writeFileSync(acl, brokerAcl({ prefix: PREFIX, fleets: [fleet], centralUser: CENTRAL_USER }));
   const broker = await startBroker({
-    extraConfig: `allow_anonymous false\npassword_file ${passwords}\nacl_file ${acl}`,
+    // The queue limits of `central acl`'s conf, over the helper's own (a broker that keeps whatever central has not taken).
+    extraConfig: [`allow_anonymous false\npassword_file ${passwords}\nacl_file ${acl}`, ...BROKER_QUEUE_LIMITS].join(
+      '\n',
+    ),
   });
   return {
     ...broker,
