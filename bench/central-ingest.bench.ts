@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { EVENTS_SCHEMA } from '../central-link/outbox.ts';
@@ -16,7 +16,9 @@ import type { BenchResult } from './bench.ts';
 // BENCH_SMOKE=1 makes it small.
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const ROBOTS = 10;
-const EVENTS = Number(process.env.BENCH_CENTRAL_EVENTS ?? (SMOKE ? 20_000 : 200_000));
+// A million: five seconds or so of the bare subscriber's pace, so that the rate is the pace kept and not the last
+// commit's wait (200,000 took a second, a third of it the last commit).
+const EVENTS = Number(process.env.BENCH_CENTRAL_EVENTS ?? (SMOKE ? 20_000 : 1_000_000));
 /** Records per events message: central.outbox.batch_records' default. */
 const BATCH = 100;
 const ROOT = join(import.meta.dirname, '..');
@@ -159,16 +161,27 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const one = await round(1, broker, pg, dir, 0);
     const two = await round(2, broker, pg, dir, 1);
-    const result = (n: number, r: { serve: number; bare: number }, goal: number): BenchResult => ({
-      name: `central serve: events ingested into DuckLake on PostgreSQL, ${n} process${n > 1 ? 'es' : ''} (${EVENTS} events, ${ROBOTS} robots)`,
+    const cores = availableParallelism();
+    const result = (n: number, r: { serve: number; bare: number }): BenchResult => ({
+      name: `central serve: events ingested into DuckLake on PostgreSQL, ${n} process${n > 1 ? 'es' : ''} (${EVENTS} events, ${ROBOTS} robots, ${cores} cores)`,
       ours: Math.round(r.serve),
       baseline: { name: 'bare mqtt.js subscriber counting them', value: Math.round(r.bare) },
       unit: 'events/s',
       better: 'higher',
-      goal: `>= ${goal}x the bare subscriber`,
-      met: r.serve >= goal * r.bare,
+      ...(n === 1 ? { goal: '>= 0.9x the bare subscriber', met: r.serve >= 0.9 * r.bare } : {}),
     });
-    return [result(1, one, 0.5), result(2, two, 0.9)];
+    // Two processes against one: what a second adds. It needs cores of its own (with the broker, PostgreSQL and the
+    // publishers beside it), so the goal is judged from 4 cores up.
+    const scaling: BenchResult = {
+      name: `central serve: 2 processes against 1 (${cores} cores)`,
+      ours: Math.round(two.serve),
+      baseline: { name: 'one process, the run before', value: Math.round(one.serve) },
+      unit: 'events/s',
+      better: 'higher',
+      goal: cores >= 4 ? '>= 1.6x one process' : `>= 1.6x one process where the cores allow (${cores} here: not judged)`,
+      ...(cores >= 4 ? { met: two.serve >= 1.6 * one.serve } : {}),
+    };
+    return [result(1, one), result(2, two), scaling];
   } finally {
     await pg.cleanup();
     await broker.cleanup();

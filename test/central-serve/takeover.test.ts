@@ -211,4 +211,47 @@ describe('central serve: two processes share the fleet', () => {
     expect(rows).toEqual([[last, last, '1', last]]);
     expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
   });
+
+  it('a robot back from an outage with its backlog while one process is killed mid-batch: the other takes over and asks for what the killed one held; every journal record once', async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.cleanup());
+    const pg = await startPostgres();
+    cleanups.push(() => pg.cleanup());
+    const dir = tempDir('central-serve-');
+    cleanups.push(() => dir.cleanup());
+    const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
+    const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 60_000, commit_rows: 1_000_000 } };
+    const a = await serveChild(slow, 'central-a');
+    cleanups.push(() => killed(a));
+    const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
+    cleanups.push(() => b.stop());
+    await waitFor(() => b.intake.connected, 'central b to connect');
+    // Small batches: the backlog is many messages, shared between A and B as they come.
+    const { daemon } = await centralDaemon(broker.url, {}, { outbox: { batch_records: 10 } });
+    const append = async (n: number) => {
+      for (let i = 0; i < n; i++) await daemon.journal.append('agent_event', { i, pad: 'x'.repeat(50) });
+    };
+    await append(100);
+    const inLake = async () => {
+      const { rows } = await b.view.query(`SELECT count(*) FROM events WHERE robot = '${ROBOT}'`);
+      return Number(rows[0]![0]);
+    };
+    await waitFor(async () => (await inLake()) > 0, "B's share of the first records in the lake");
+    // The outage: the broker goes away; the robot keeps appending to its journal.
+    await broker.stop();
+    await append(2000);
+    await broker.restart();
+    // The robot drains its backlog; once B has taken part of it, A (holding its share unacknowledged) is killed.
+    const bBefore = b.ingest.counts.batches;
+    await waitFor(() => b.ingest.counts.batches >= bBefore + 20, 'central b to take part of the backlog', 30_000);
+    await killed(a);
+    await append(100);
+    await waitFor(async () => (await inLake()) >= daemon.journal.lastSeq, 'every journal record in the lake', 90_000);
+    const last = String(daemon.journal.lastSeq);
+    const { rows } = await b.view.query(
+      `SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events WHERE robot = '${ROBOT}'`,
+    );
+    expect(rows).toEqual([[last, last, '1', last]]);
+    expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
+  });
 });
