@@ -178,7 +178,8 @@ export async function run(): Promise<BenchResult[]> {
       baseline: { name: 'one process, the run before', value: Math.round(one.serve) },
       unit: 'events/s',
       better: 'higher',
-      goal: cores >= 4 ? '>= 1.6x one process' : `>= 1.6x one process where the cores allow (${cores} here: not judged)`,
+      goal:
+        cores >= 4 ? '>= 1.6x one process' : `>= 1.6x one process where the cores allow (${cores} here: not judged)`,
       ...(cores >= 4 ? { met: two.serve >= 1.6 * one.serve } : {}),
     };
     return [result(1, one), result(2, two), scaling];

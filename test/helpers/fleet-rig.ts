@@ -34,7 +34,7 @@ export async function fleetBroker(fleet: string, robots: readonly string[]): Pro
   const acl = join(dir.path, 'acl');
   writeFileSync(acl, brokerAcl({ prefix: PREFIX, fleets: [fleet], centralUser: CENTRAL_USER }));
   const broker = await startBroker({
-    // The queue limits of `central acl`'s conf, over the helper's own (a broker that keeps whatever central has not taken).
+    // The queue limits of `central acl`'s conf, over the helper's own (which keeps whatever central has not taken).
     extraConfig: [`allow_anonymous false\npassword_file ${passwords}\nacl_file ${acl}`, ...BROKER_QUEUE_LIMITS].join(
       '\n',
     ),
