@@ -61,6 +61,13 @@ export const MqttSection = Section(
         "How long the broker keeps this process's session while it is away. 0: a killed process's share of the shared subscription goes to the others at once; events in flight to it are asked again (events.resend).",
     }),
     keepalive_s: Type.Integer({ minimum: 1, maximum: 65_535, default: 30 }),
+    receive_maximum: Type.Integer({
+      minimum: 1,
+      maximum: 65_535,
+      default: 10_000,
+      description:
+        "Messages the broker may send this process before their PUBACKs (held until committed): it must cover the fleet's messages a second times a commit's time, or the broker's queue (central acl's conf: 1000) overflows and the robots are asked again. Central holds up to this many payloads in memory.",
+    }),
     command_key: Type.String({
       default: '',
       description:

@@ -93,7 +93,7 @@ export class FleetIntake {
       keepalive: m.keepalive_s,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      properties: { sessionExpiryInterval: m.session_expiry_s, receiveMaximum: 1000 },
+      properties: { sessionExpiryInterval: m.session_expiry_s, receiveMaximum: m.receive_maximum },
       resubscribe: false,
       customHandleAcks: (topic, message, packet, done) => {
         this.#take(topic, message, packet as IPublishPacket, handler);

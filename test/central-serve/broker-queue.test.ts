@@ -25,16 +25,20 @@ describe('central serve: a broker that keeps no backlog for central', () => {
     const dir = tempDir('broker-queue-');
     cleanups.push(() => dir.cleanup());
     const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
-    // Central commits every 3 s: its window (1000 messages unacknowledged) fills, then the broker's queue.
-    const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 3000, commit_rows: 1_000_000 } };
+    // Central commits every 3 s: its window (100 messages unacknowledged) fills, then the broker's queue.
+    const slow = {
+      ...settings,
+      mqtt: { ...settings.mqtt, receive_maximum: 100 },
+      lakehouse: { ...settings.lakehouse, commit_ms: 3000, commit_rows: 1_000_000 },
+    };
     const central = await startCentralServe(slow, { log: silentLogger(), clientId: 'central-a' });
     cleanups.push(() => central.stop());
     await waitFor(() => central.intake.connected, 'central to connect');
-    // A message a record: 1,500 messages, past the window and the queue.
+    // A message a record: 600 messages, past the window and the queue.
     const { daemon } = await centralDaemon(broker.url, {}, { outbox: { batch_records: 1 } });
-    for (let i = 0; i < 1500; i++) await daemon.journal.append('agent_event', { i });
+    for (let i = 0; i < 600; i++) await daemon.journal.append('agent_event', { i });
     const outbox = () => (daemon.status().components.central?.details as { outbox: { acked_seq: number } }).outbox;
-    await waitFor(() => outbox().acked_seq >= 1500, 'the broker to take every record');
+    await waitFor(() => outbox().acked_seq >= 600, 'the broker to take every record');
     await waitFor(
       async () => {
         const { rows } = await central.view.query(`SELECT count(*) FROM events WHERE robot = '${ROBOT}'`);
