@@ -1,6 +1,6 @@
 import type { Logger } from 'auraison-edge/log';
 import { RESEND_SCHEMA } from 'auraison-edge/protocol';
-import type { Ranges } from './events-ingest.ts';
+import type { Ranges } from './events-payload.ts';
 
 export { RESEND_SCHEMA };
 

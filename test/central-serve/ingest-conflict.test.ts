@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
-import { EventIngest, type EventsPayload, type IngestLake } from '../../central/events-ingest.ts';
+import { EventIngest, type IngestLake } from '../../central/events-ingest.ts';
+import type { EventsPayload } from '../../central/events-payload.ts';
 import { FleetLake } from '../../central/lake.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
-import type { Ranges } from '../../central/events-ingest.ts';
+import type { Ranges } from '../../central/events-payload.ts';
 import { firstGap, GapRecovery, resendSpan, type ResendMessage } from '../../central/resend.ts';
 
 describe('firstGap: the first seqs up to acked_seq a cursor lacks', () => {
