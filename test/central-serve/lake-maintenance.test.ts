@@ -21,15 +21,21 @@ function parquetFiles(dir: string): number {
   return readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.parquet')).length;
 }
 
+/** A fleet lake on a PostgreSQL of its own, its data in a temp dir (no broker: the ingest is fed directly). */
+async function openLake() {
+  const pg = await startPostgres();
+  cleanups.push(() => pg.cleanup());
+  const dir = tempDir('lake-maintenance-');
+  cleanups.push(() => dir.cleanup());
+  const settings = serveSettings({ broker: { url: 'mqtt://127.0.0.1:1883' } as Broker, pg, dir: dir.path });
+  const lake = await FleetLake.open(settings);
+  cleanups.push(() => lake.close());
+  return { pg, dir, lake };
+}
+
 describe("central serve: the lake's upkeep", () => {
   it('merges the small files commits left, expires old snapshots and deletes the files they alone used; every event once', async () => {
-    const pg = await startPostgres();
-    cleanups.push(() => pg.cleanup());
-    const dir = tempDir('lake-maintenance-');
-    cleanups.push(() => dir.cleanup());
-    const settings = serveSettings({ broker: { url: 'mqtt://127.0.0.1:1883' } as Broker, pg, dir: dir.path });
-    const lake = await FleetLake.open(settings);
-    cleanups.push(() => lake.close());
+    const { dir, lake } = await openLake();
     const ingest = new EventIngest({ lake, log: silentLogger(), commitMs: 1, commitRows: 1 });
     cleanups.push(() => ingest.stop());
     // One commit a payload: a parquet file each.
@@ -63,13 +69,7 @@ describe("central serve: the lake's upkeep", () => {
   });
 
   it('runs on its schedule, and says why a run failed without throwing', async () => {
-    const pg = await startPostgres();
-    cleanups.push(() => pg.cleanup());
-    const dir = tempDir('lake-maintenance-');
-    cleanups.push(() => dir.cleanup());
-    const settings = serveSettings({ broker: { url: 'mqtt://127.0.0.1:1883' } as Broker, pg, dir: dir.path });
-    const lake = await FleetLake.open(settings);
-    cleanups.push(() => lake.close());
+    const { pg, lake } = await openLake();
     const maintenance = new LakeMaintenance({ lake, log: silentLogger(), everyMs: 100, keepMs: 60_000 });
     maintenance.start();
     await waitFor(() => maintenance.counts.runs >= 2, 'two runs on the schedule');

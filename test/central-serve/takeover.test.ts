@@ -98,6 +98,28 @@ async function fakeRobots(broker: Parameters<typeof robotClient>[0], robots: str
   return fake;
 }
 
+/**
+ * A broker, PostgreSQL and two serve processes on one share group: A a process of its own that commits only after a
+ * minute (whatever it takes is unacknowledged when it is killed), B in this one, committing as configured; gap
+ * recovery asks after 1 s.
+ */
+async function slowAndQuick() {
+  const broker = await startBroker();
+  cleanups.push(() => broker.cleanup());
+  const pg = await startPostgres();
+  cleanups.push(() => pg.cleanup());
+  const dir = tempDir('central-serve-');
+  cleanups.push(() => dir.cleanup());
+  const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
+  const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 60_000, commit_rows: 1_000_000 } };
+  const a = await serveChild(slow, 'central-a');
+  cleanups.push(() => killed(a));
+  const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
+  cleanups.push(() => b.stop());
+  await waitFor(() => b.intake.connected, 'central b to connect');
+  return { broker, a, b };
+}
+
 describe('central serve: two processes share the fleet', () => {
   it(
     'one killed (SIGKILL) in a burst and not restarted: the other takes the traffic and has the robots send again what the killed one held; nothing lost or doubled; PostgreSQL restarted mid-burst: caught up',
@@ -174,19 +196,7 @@ describe('central serve: two processes share the fleet', () => {
   );
 
   it('with a real daemon: one process killed with events it took unacknowledged, not restarted; the daemon sends them again when asked; every journal record once', async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.cleanup());
-    const pg = await startPostgres();
-    cleanups.push(() => pg.cleanup());
-    const dir = tempDir('central-serve-');
-    cleanups.push(() => dir.cleanup());
-    const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
-    const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 60_000, commit_rows: 1_000_000 } };
-    const a = await serveChild(slow, 'central-a');
-    cleanups.push(() => killed(a));
-    const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
-    cleanups.push(() => b.stop());
-    await waitFor(() => b.intake.connected, 'central b to connect');
+    const { broker, a, b } = await slowAndQuick();
     const { daemon } = await centralDaemon(broker.url);
     const outbox = () => (daemon.status().components.central?.details as { outbox: { acked_seq: number } }).outbox;
     const append = async (n: number) => {
@@ -213,19 +223,7 @@ describe('central serve: two processes share the fleet', () => {
   });
 
   it('a robot back from an outage with its backlog while one process is killed mid-batch: the other takes over and asks for what the killed one held; every journal record once', async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.cleanup());
-    const pg = await startPostgres();
-    cleanups.push(() => pg.cleanup());
-    const dir = tempDir('central-serve-');
-    cleanups.push(() => dir.cleanup());
-    const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
-    const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 60_000, commit_rows: 1_000_000 } };
-    const a = await serveChild(slow, 'central-a');
-    cleanups.push(() => killed(a));
-    const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
-    cleanups.push(() => b.stop());
-    await waitFor(() => b.intake.connected, 'central b to connect');
+    const { broker, a, b } = await slowAndQuick();
     // Small batches: the backlog is many messages, shared between A and B as they come.
     const { daemon } = await centralDaemon(broker.url, {}, { outbox: { batch_records: 10 } });
     const append = async (n: number) => {
