@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { loadCompressor } from '../../daemon/recorder/chunk-compression.ts';
 import { McapSegmentWriter } from '../../daemon/recorder/mcap-segment-writer.ts';
 import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
+import { copyBag } from '../helpers/bag-copy.ts';
 
 const BAGS = join(FIXTURES, 'bags');
 const work = tempDir('bad-input-');
@@ -16,13 +17,6 @@ const dataDir = join(work.path, 'data');
 const config = join(work.path, 'edge.yaml');
 writeFileSync(config, `data_dir: ${dataDir}\nbus:\n  definitions:\n    dirs: [${join(FIXTURES, 'msgs')}]\n`);
 afterAll(() => work.cleanup());
-
-function copyBag(from: string, name: string): string {
-  const dir = join(work.path, name);
-  mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(from)) copyFileSync(join(from, f), join(dir, f));
-  return dir;
-}
 
 /** Nothing half-written: no parquet file and no staging left in the lakehouse. */
 function lakehouseFiles(): string[] {
@@ -56,7 +50,7 @@ async function importFails(path: string, pattern: RegExp): Promise<void> {
 
 describe('bad input: a clear error naming the file, exit 1, nothing half-written', () => {
   it('a truncated MCAP', async () => {
-    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/talker'), 'truncated');
+    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/talker'), work.path, 'truncated');
     const file = join(dir, 'talker.mcap');
     truncateSync(file, Math.floor(readFileSync(file).byteLength * 0.6));
     await importFails(dir, /talker\.mcap: (truncated MCAP|corrupt MCAP)/);
@@ -77,7 +71,7 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
       ['empty', () => Buffer.alloc(0), /the file is empty \(0 bytes\)/],
     ];
     for (const [name, change, problem] of cases) {
-      const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_mcap'), `info-${name}`);
+      const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_mcap'), work.path, `info-${name}`);
       const file = join(dir, 'test_bag_mcap.mcap');
       writeFileSync(file, change(readFileSync(file)));
       const r = await runMain(['bag', 'info', dir]);
@@ -92,7 +86,7 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
   });
 
   it('a corrupt MCAP (bytes overwritten in a chunk)', async () => {
-    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_tests/resources/mcap/cdr_test'), 'corrupt');
+    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_tests/resources/mcap/cdr_test'), work.path, 'corrupt');
     const file = join(dir, 'cdr_test_0.mcap');
     const bytes = readFileSync(file);
     for (let i = 200; i < 600; i++) bytes[i] = 0xff;
@@ -160,7 +154,7 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
   });
 
   it('a corrupt .db3', async () => {
-    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_tests/resources/sqlite3/cdr_test'), 'corrupt-db3');
+    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_tests/resources/sqlite3/cdr_test'), work.path, 'corrupt-db3');
     writeFileSync(join(dir, 'cdr_test_0.db3'), Buffer.alloc(8192, 0x42));
     await importRejects(
       dir,
@@ -169,7 +163,7 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
   });
 
   it('a truncated .db3: bag repair and bag info say it is damaged and what salvages it; a whole one has nothing to repair', async () => {
-    const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_sqlite3'), 'truncated-db3');
+    const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_sqlite3'), work.path, 'truncated-db3');
     const file = join(dir, 'test_bag_sqlite3.db3');
     const whole = await runMain(['bag', 'repair', dir]);
     expect(whole.code).toBe(0);
@@ -221,7 +215,7 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const fake = join(work.path, 'fake.mcap');
     writeFileSync(fake, 'not really');
     await importRejects(fake, /fake\.mcap: not an MCAP file/);
-    const bad = copyBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/talker'), 'bad-yaml');
+    const bad = copyBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/talker'), work.path, 'bad-yaml');
     writeFileSync(join(bad, 'metadata.yaml'), 'rosbag2_bagfile_information: [unclosed');
     await importRejects(bad, /bad-yaml\/metadata\.yaml: not valid YAML/);
     // A YAML bomb ("billion laughs"): the yaml library's own message named no file.
@@ -268,7 +262,7 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
   });
 
   it('messages that do not decode as their known type: reported as corrupt, not as unknown types; committed, exit 3 even with --allow-unknown', async () => {
-    const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_sqlite3'), 'corrupt-messages');
+    const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_sqlite3'), work.path, 'corrupt-messages');
     const file = join(dir, 'test_bag_sqlite3.db3');
     const db = new Database(file);
     // A CDR header, a stamp, then a frame_id claiming 2 GiB: as bit flips in the messages would leave them.

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
+import { copyBag, folderSnapshot } from '../helpers/bag-copy.ts';
 
 /** rosbags-rs bags (metadata.yaml version 5): 188 messages in one .mcap, and the same in one .db3. */
 const MCAP_BAG = join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap');
@@ -10,28 +11,12 @@ const DB3_BAG = join(FIXTURES, 'bags/rosbags-rs/test_bag_sqlite3');
 const work = tempDir('bags-odd-');
 afterAll(() => work.cleanup());
 
-function copyBag(from: string, name: string): string {
-  const dir = join(work.path, name);
-  cpSync(from, dir, { recursive: true });
-  return dir;
-}
-
-/** Every file of a directory with its bytes (directories by name), to show that nothing changed. */
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(
-    readdirSync(dir, { withFileTypes: true }).map((e) => [
-      e.name,
-      e.isFile() ? readFileSync(join(dir, e.name)).toString('base64') : 'dir',
-    ]),
-  );
-}
-
 describe('bag info, repair and import with odd input: an error naming the file and what to do, exit 1, nothing changed', () => {
   it(
     'a torn metadata.yaml beside an .mcap file: info says bag repair rebuilds it, and after the repair it reads',
     { timeout: 60_000 },
     async () => {
-      const dir = copyBag(MCAP_BAG, 'torn-meta');
+      const dir = copyBag(MCAP_BAG, work.path, 'torn-meta');
       const meta = join(dir, 'metadata.yaml');
       writeFileSync(meta, readFileSync(meta).subarray(0, 300));
       const info = await runMain(['bag', 'info', dir]);
@@ -49,7 +34,7 @@ describe('bag info, repair and import with odd input: an error naming the file a
   );
 
   it('a metadata.yaml listing a file that is not there: repair says it left it off', async () => {
-    const dir = copyBag(MCAP_BAG, 'missing-listed');
+    const dir = copyBag(MCAP_BAG, work.path, 'missing-listed');
     const meta = join(dir, 'metadata.yaml');
     writeFileSync(meta, readFileSync(meta, 'utf8').replaceAll('test_bag_mcap.mcap', 'gone.mcap'));
     const repair = await runMain(['bag', 'repair', dir]);
@@ -63,10 +48,10 @@ describe('bag info, repair and import with odd input: an error naming the file a
     "a 0-byte .db3 file (SQLite takes it for an empty database): info no longer shows metadata.yaml's 188 messages",
     { timeout: 60_000 },
     async () => {
-      const dir = copyBag(DB3_BAG, 'empty-db3');
+      const dir = copyBag(DB3_BAG, work.path, 'empty-db3');
       const file = join(dir, 'test_bag_sqlite3.db3');
       writeFileSync(file, '');
-      const before = snapshot(dir);
+      const before = folderSnapshot(dir);
       const empty = `${file}: the file is empty (0 bytes): it holds no message (cut short by a crash or a full disk, or never written)`;
       const info = await runMain(['bag', 'info', dir]);
       expect(info.code).toBe(1);
@@ -81,12 +66,12 @@ describe('bag info, repair and import with odd input: an error naming the file a
       const imported = await runMain(['bag', 'import', dir, '--config', join(work.path, 'empty-db3.yaml')]);
       expect(imported.code).toBe(1);
       expect(imported.stderr).toContain(`${empty}; nothing can be read from it`);
-      expect(snapshot(dir)).toEqual(before);
+      expect(folderSnapshot(dir)).toEqual(before);
     },
   );
 
   it('a damaged .db3 page: the error quotes what quick_check found, not its "*** in database main ***" heading', async () => {
-    const dir = copyBag(DB3_BAG, 'damaged-db3');
+    const dir = copyBag(DB3_BAG, work.path, 'damaged-db3');
     const file = join(dir, 'test_bag_sqlite3.db3');
     const bytes = readFileSync(file);
     bytes.fill(0xde, 4096 * 5, 4096 * 5 + 4000);
@@ -100,14 +85,14 @@ describe('bag info, repair and import with odd input: an error naming the file a
   });
 
   it('a bag in a directory it may not write: permission denied, named, with what to do; nothing changed', async () => {
-    const dir = copyBag(MCAP_BAG, 'read-only');
+    const dir = copyBag(MCAP_BAG, work.path, 'read-only');
     const file = join(dir, 'test_bag_mcap.mcap');
     const bytes = readFileSync(file);
     bytes[1]! ^= 0x01; // damaged magic: repair must write (a backup, then the rewrite)
     writeFileSync(file, bytes);
     chmodSync(work.path, 0o755);
     chmodSync(dir, 0o555);
-    const before = snapshot(dir);
+    const before = folderSnapshot(dir);
     // root may write anywhere: the CLI runs as nobody then.
     const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
     const run = spawnSync(
@@ -125,7 +110,7 @@ describe('bag info, repair and import with odd input: an error naming the file a
         `${esc(file)}: permission denied \\((link|copyfile) to ${esc(file)}\\.orig\\); the repair stopped there, and each split is whole or as it was\\. Run \`auraison-edge bag repair\` as a user who may read and write the bag`,
       ),
     );
-    expect(snapshot(dir)).toEqual(before);
+    expect(folderSnapshot(dir)).toEqual(before);
   });
 
   it('a metadata.yaml that is a directory', async () => {
@@ -133,7 +118,7 @@ describe('bag info, repair and import with odd input: an error naming the file a
     mkdirSync(dir);
     cpSync(join(MCAP_BAG, 'test_bag_mcap.mcap'), join(dir, 'test_bag_mcap.mcap'));
     mkdirSync(join(dir, 'metadata.yaml'));
-    const before = snapshot(dir);
+    const before = folderSnapshot(dir);
     const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(1);
     expect(info.stderr).toContain(`${join(dir, 'metadata.yaml')}: cannot be read (EISDIR)`);
@@ -142,6 +127,6 @@ describe('bag info, repair and import with odd input: an error naming the file a
     expect(repair.stderr).toContain(
       `${join(dir, 'metadata.yaml')}: is not a file: not modified, nor is anything else in the bag. Move it out of the bag directory`,
     );
-    expect(snapshot(dir)).toEqual(before);
+    expect(folderSnapshot(dir)).toEqual(before);
   });
 });

@@ -1,7 +1,8 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
+import { readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
+import { copyBag } from '../helpers/bag-copy.ts';
 
 /** A bag of five splits, wbag_0.mcap ... wbag_4.mcap. */
 const WBAG = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/wbag');
@@ -10,9 +11,7 @@ afterAll(() => work.cleanup());
 
 describe('bag play of a bag with a file cut part way', () => {
   it('reports the messages it published before the cut, then the error, exit 1', async () => {
-    const bag = join(work.path, 'wbag');
-    mkdirSync(bag);
-    for (const f of readdirSync(WBAG)) copyFileSync(join(WBAG, f), join(bag, f));
+    const bag = copyBag(WBAG, work.path, 'wbag');
     const cut = join(bag, 'wbag_2.mcap');
     truncateSync(cut, Math.floor(readFileSync(cut).length / 2));
 

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { mcapMessageCount } from '../helpers/mcap-file.ts';
+import { copyBag } from '../helpers/bag-copy.ts';
 
 const MCAP = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap');
 /** rosbags-rs's one-file bag: 188 messages. */
@@ -62,9 +63,7 @@ describe('bag repair never joins the files of different recordings', () => {
   });
 
   it("a bag's truncated last split beside another recording's file: the bag is repaired and listed alone", async () => {
-    const dir = join(work.path, 'wbag');
-    mkdirSync(dir);
-    for (const f of readdirSync(WBAG)) copyFileSync(join(WBAG, f), join(dir, f));
+    const dir = copyBag(WBAG, work.path, 'wbag');
     unlinkSync(join(dir, 'metadata.yaml')); // a crash before the recorder wrote it
     const last = join(dir, 'wbag_4.mcap');
     truncateSync(last, readFileSync(last).length - 40);
@@ -87,9 +86,7 @@ describe('bag repair never joins the files of different recordings', () => {
   });
 
   it('a metadata.yaml naming a split that is gone: the warning names the files read instead', async () => {
-    const dir = join(work.path, 'gone');
-    mkdirSync(dir);
-    for (const f of readdirSync(WBAG)) copyFileSync(join(WBAG, f), join(dir, f));
+    const dir = copyBag(WBAG, work.path, 'gone');
     unlinkSync(join(dir, 'wbag_4.mcap'));
     const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(0);

@@ -8,6 +8,7 @@ import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { mcapMessageCount } from '../helpers/mcap-file.ts';
+import { copyBag as copyFolder, folderSnapshot } from '../helpers/bag-copy.ts';
 
 /** A foreign bag (rosbags-rs, metadata.yaml version 5): one uncompressed chunk of 188 messages from byte 44. */
 const FOREIGN = join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap');
@@ -16,19 +17,12 @@ const work = tempDir('repair-');
 afterAll(() => work.cleanup());
 
 function copyBag(name: string, change?: (bytes: Buffer) => void): { dir: string; file: string; bytes: Buffer } {
-  const dir = join(work.path, name);
-  mkdirSync(dir);
-  for (const f of readdirSync(FOREIGN)) copyFileSync(join(FOREIGN, f), join(dir, f));
+  const dir = copyFolder(FOREIGN, work.path, name);
   const file = join(dir, SPLIT);
   const bytes = readFileSync(file);
   change?.(bytes);
   writeFileSync(file, bytes);
   return { dir, file, bytes };
-}
-
-/** Every file of a directory with its bytes, to show that nothing changed. */
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
 }
 
 describe('bag repair never deletes or empties what it cannot read', () => {
@@ -86,13 +80,13 @@ describe('bag repair never deletes or empties what it cannot read', () => {
       b[1]! ^= 0x01;
       b[44] = 0; // the chunk's opcode: no chunk is left to find
     });
-    const before = snapshot(dir);
+    const before = folderSnapshot(dir);
     const r = await runMain(['bag', 'repair', dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `auraison-edge bag: ${file}: header unreadable (no MCAP magic at its start) and no chunk in it checks; not modified, and nothing else in the bag either. Try \`mcap recover\` on a copy of it, or move it out of the bag directory and run \`auraison-edge bag repair\` again for the rest\n`,
     );
-    expect(snapshot(dir)).toEqual(before);
+    expect(folderSnapshot(dir)).toEqual(before);
   });
 
   it('a 0-byte split is left in place, not listed', async () => {
@@ -195,13 +189,13 @@ describe('bag repair never deletes or empties what it cannot read', () => {
 describe('bag repair leaves alone what needs no repair', () => {
   it('an intact foreign bag (metadata.yaml version 5, from rosbags-rs): nothing to repair, nothing written', async () => {
     const { dir } = copyBag('intact');
-    const before = snapshot(dir);
+    const before = folderSnapshot(dir);
     const r = await runMain(['bag', 'repair', dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       `${join(dir, SPLIT)}: intact, 188 messages\n${dir}: nothing to repair: every split is whole and metadata.yaml lists them (188 messages); nothing was changed\n`,
     );
-    expect(snapshot(dir)).toEqual(before);
+    expect(folderSnapshot(dir)).toEqual(before);
   });
 
   it('a split cut in half: the figure is the bytes of the original that held no record (never negative), and a metadata.yaml that still lists it rightly is kept', async () => {
