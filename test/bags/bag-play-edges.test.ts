@@ -1,14 +1,12 @@
 // BagPlayer (`auraison-edge bag play`): cases a robotics engineer meets that the
 // feature's own tests leave out. Real bags from test/fixtures, and MCAP files written here with
 // @mcap/core where a case needs a layout no fixture has (chunks that overlap in time, a month-long gap).
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { McapIndexedReader, McapWriter } from '@mcap/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { decompressHandlers } from '../../daemon/bags/decompress.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { playerOn } from '../helpers/bag-player.ts';
+import { openIndexedMcap, writeStringMcap } from '../helpers/mcap-file.ts';
 import { FIXTURES, tempDir } from '../helpers/cli.ts';
 import { tick, waitFor } from '../helpers/wait.ts';
 
@@ -22,55 +20,10 @@ const codec = new MessageCodec(registry);
 
 /** The talker bag's messages as recorded: data (hex) to log time. */
 async function recordedTimes(file: string): Promise<Map<string, bigint>> {
-  const bytes = readFileSync(file);
-  const reader = await McapIndexedReader.Initialize({
-    readable: {
-      size: async () => BigInt(bytes.byteLength),
-      read: async (o, l) => bytes.subarray(Number(o), Number(o + l)),
-    },
-    decompressHandlers: await decompressHandlers(),
-  });
   const out = new Map<string, bigint>();
-  for await (const m of reader.readMessages()) out.set(Buffer.from(m.data).toString('hex'), m.logTime);
+  for await (const m of (await openIndexedMcap(file)).readMessages())
+    out.set(Buffer.from(m.data).toString('hex'), m.logTime);
   return out;
-}
-
-/** An MCAP file of std_msgs/String messages: [topic, log time ns, text], written in the order given. */
-async function writeMcap(file: string, messages: [string, bigint, string][], chunkSize = 1 << 20): Promise<void> {
-  const chunks: Uint8Array[] = [];
-  let position = 0n;
-  const writer = new McapWriter({
-    writable: {
-      position: () => position,
-      write: async (b) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))),
-    },
-    useChunks: true,
-    chunkSize,
-  });
-  await writer.start({ profile: 'ros2', library: 'test' });
-  const schemaId = await writer.registerSchema({
-    name: 'std_msgs/msg/String',
-    encoding: 'ros2msg',
-    data: new TextEncoder().encode('string data\n'),
-  });
-  const channels = new Map<string, number>();
-  for (const [i, [topic, logTime, data]] of messages.entries()) {
-    let channelId = channels.get(topic);
-    if (channelId === undefined)
-      channels.set(
-        topic,
-        (channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() })),
-      );
-    await writer.addMessage({
-      channelId,
-      sequence: i,
-      logTime,
-      publishTime: logTime,
-      data: codec.encode('std_msgs/msg/String', { data }),
-    });
-  }
-  await writer.end();
-  writeFileSync(file, Buffer.concat(chunks));
 }
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -126,7 +79,7 @@ describe('BagPlayer at the edges of a play', () => {
         T0 + BigInt(i) * 25_000_000n,
         `${topic} ${i}`,
       ]);
-    await writeMcap(file, [...per('/a'), ...per('/b')], 512);
+    await writeStringMcap(file, [...per('/a'), ...per('/b')], undefined, 512);
     const { player, seen } = playerOn(file, { rate: 1000 });
     await player.play(new AbortController().signal);
     await tick();
@@ -160,7 +113,7 @@ describe('BagPlayer at the edges of a play', () => {
 
   it('waits out a gap longer than a timer can hold without spinning (a first message stamped 0 before /clock came)', async () => {
     const file = join(work.path, 'gap.mcap');
-    await writeMcap(file, [
+    await writeStringMcap(file, [
       ['/x', 0n, 'before /clock'],
       ['/x', T0, 'after'],
     ]);

@@ -18,18 +18,20 @@ export async function openIndexedMcap(file: string): Promise<McapIndexedReader> 
 
 /**
  * An MCAP file of std_msgs/msg/String messages, [topic, log time ns, text] each, in the order given;
- * `compress` stores each message's CDR as it returns it (rosbag2's compression_mode MESSAGE).
+ * `compress` stores each message's CDR as it returns it (rosbag2's compression_mode MESSAGE); `chunkSize` as
+ * @mcap/core's (its default: 1 MiB).
  */
 export async function writeStringMcap(
   file: string,
   messages: [string, bigint, string][],
   compress: (cdr: Uint8Array) => Uint8Array = (cdr) => cdr,
+  chunkSize?: number,
 ): Promise<void> {
   const type = 'std_msgs/msg/String';
   await writeMessagesMcap(
     file,
     messages.map(([topic, logTime, data]) => ({ topic, type, logTime, fields: { data } })),
-    { compress, schemas: { [type]: 'string data\n' } },
+    { compress, schemas: { [type]: 'string data\n' }, ...(chunkSize === undefined ? {} : { chunkSize }) },
   );
 }
 
@@ -41,9 +43,9 @@ export async function writeStringMcap(
 export async function writeMessagesMcap(
   file: string,
   messages: { topic: string; type: string; logTime: bigint; fields: Record<string, unknown> }[],
-  options: { compress?: (cdr: Uint8Array) => Uint8Array; schemas?: Record<string, string> } = {},
+  options: { compress?: (cdr: Uint8Array) => Uint8Array; schemas?: Record<string, string>; chunkSize?: number } = {},
 ): Promise<void> {
-  const { compress = (cdr) => cdr, schemas = {} } = options;
+  const { compress = (cdr) => cdr, schemas = {}, chunkSize } = options;
   const codec = new MessageCodec(new DefinitionsRegistry({ distro: 'jazzy' }));
   const chunks: Uint8Array[] = [];
   let position = 0n;
@@ -51,7 +53,7 @@ export async function writeMessagesMcap(
     position: () => position,
     write: async (b: Uint8Array) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))),
   };
-  const writer = new McapWriter({ writable, useChunks: true });
+  const writer = new McapWriter({ writable, useChunks: true, ...(chunkSize === undefined ? {} : { chunkSize }) });
   await writer.start({ profile: 'ros2', library: 'test' });
   const schemaIds = new Map<string, number>();
   const channels = new Map<string, number>();
