@@ -105,7 +105,7 @@ export function renderApiReference(routes: readonly RouteOptions[]): string {
     '403 `cross_site` for a web page on another origin, and 503 while the daemon shuts down. A GET route also answers',
     'HEAD. Parameters marked `?` may be left out.',
     '',
-    `Routes: ${shown.map((r) => `[\`${methods(r)} ${r.url}\`](#${anchor(`${methods(r)} ${r.url}`)})`).join(', ')}.`,
+    `Routes: ${shown.map((r) => `[\`${methods(r)} ${r.url}\`](#${anchor(`${methods(r)} ${r.url}`)})`).join(',\n')}.`,
   ];
   for (const route of shown) out.push('', ...section(route));
   return `${out.join('\n')}\n`;
