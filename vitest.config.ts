@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { PeerSkipSummary } from './test/peers/skip-summary.ts';
 import { WorkerEndSummary } from './test/worker-watch-main.ts';
@@ -16,23 +18,24 @@ import { WorkerEndSummary } from './test/worker-watch-main.ts';
  * - the wall clock: nowNs (daemon/util/time.ts) re-reads Date.now once a second, so a file that steps a
  *   faked Date.now leaves the stamps of the next second off by the step (the files that fake it are listed);
  * - a mocked built-in module: a module an earlier file imported keeps the real one.
- * A new test file that does either belongs in this list.
+ * Such a file says so on its first line, `// isolated: <why>`, and isolatedFiles() finds it.
  */
-const ISOLATED = [
-  // MCAP's decompressors as the process has them
-  'daemon/bags/decompress.test.ts',
-  'daemon/recorder/chunk-compression.test.ts',
-  // the wall clock faked
-  'daemon/util/time.test.ts',
-  'daemon/util/ids.test.ts',
-  'daemon/journal/journal-retention.test.ts',
-  'daemon/policy/cmd-vel-gate.test.ts',
-  'test/foundation/clock-steps*.test.ts',
-  'test/system1/loop-clock-faults.test.ts',
-  // node:child_process mocked, to see what crosses a loop process's fork channel
-  'test/system1/loop-process-channel.test.ts',
-];
+const ISOLATED = isolatedFiles();
 const EXCLUDE = ['node_modules/**', 'scratch/**'];
+
+/** The test files whose first line is `// isolated: <why>`, relative to the repository's root. */
+function isolatedFiles(dir = '.'): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = dir === '.' ? entry.name : join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!['node_modules', 'scratch', 'dist', '.git'].includes(entry.name)) found.push(...isolatedFiles(path));
+    } else if (entry.name.endsWith('.test.ts') && readFileSync(path, 'utf8').startsWith('// isolated: ')) {
+      found.push(path);
+    }
+  }
+  return found;
+}
 
 export default defineConfig({
   // the workspace's packages by name (auraison-edge/..., @auraison-edge/central) to this checkout's sources

@@ -1,3 +1,4 @@
+// isolated: MCAP's decompressors as the process first loads them (vitest.config.ts)
 import { compressFrameSync } from 'lz4-napi';
 import { describe, expect, it } from 'vitest';
 import { decompressHandlers } from './decompress.ts';

@@ -1,3 +1,4 @@
+// isolated: decodes with wasm-lz4 directly, whose one context an earlier file's damaged chunk breaks (vitest.config.ts)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+// isolated: fakes the wall clock (vitest.config.ts)
 import { validate, version } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { newId, uuidv7Time } from './ids.ts';

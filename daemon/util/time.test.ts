@@ -1,3 +1,4 @@
+// isolated: fakes the wall clock (vitest.config.ts)
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nowNs, nsFromJson, nsToJson } from './time.ts';
 

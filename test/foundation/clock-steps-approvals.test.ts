@@ -1,3 +1,4 @@
+// isolated: fakes the wall clock (vitest.config.ts)
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/util/ids.ts';

@@ -1,3 +1,4 @@
+// isolated: fakes the wall clock (vitest.config.ts)
 import type { Context } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EndpointChain } from '../../adapters/vllm/endpoint-chain.ts';

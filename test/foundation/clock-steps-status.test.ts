@@ -1,3 +1,4 @@
+// isolated: fakes the wall clock (vitest.config.ts)
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.ts';

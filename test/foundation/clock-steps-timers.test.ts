@@ -1,3 +1,4 @@
+// isolated: fakes the wall clock (vitest.config.ts)
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';

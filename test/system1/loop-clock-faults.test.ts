@@ -1,3 +1,4 @@
+// isolated: fakes the wall clock (vitest.config.ts)
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { nowNs } from '../../daemon/util/time.ts';
 import { tempDir } from '../helpers/cli.ts';

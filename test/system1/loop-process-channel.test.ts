@@ -1,3 +1,4 @@
+// isolated: mocks node:child_process, to see what crosses a loop process's fork channel (vitest.config.ts)
 // A loop in a process of its own (isolation: process) gets its observations and camera frames through files of its
 // tmpfs folder, which the daemon writes and the process maps, and sends its commands down a pipe of their own: its
 // fork channel carries none of them (seen here by wrapping fork's child).
