@@ -246,7 +246,15 @@ const codeOf = (payload: Uint8Array): string | undefined => {
 describe('fuzz: ai/inference/vla/<policy> image observations', () => {
   const IMAGE = 'observation.images.front';
   /** What a frame may be refused for, beyond the tensor payload's own codes. */
-  const IMAGE_ERRORS = new Set([...REPLY_ERRORS, 'bad_encoding', 'bad_size', 'too_large', 'decode_failed']);
+  // over_budget: a frame whose decode ran past image.decode_timeout_ms (a loaded machine), refused as such.
+  const IMAGE_ERRORS = new Set([
+    ...REPLY_ERRORS,
+    'bad_encoding',
+    'bad_size',
+    'too_large',
+    'decode_failed',
+    'over_budget',
+  ]);
   let imageRunner: PolicyRunner;
   let imageService: VlaService;
   /** Encoded frames that decode, each as an image entry's `image` and bytes. */

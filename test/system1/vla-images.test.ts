@@ -18,12 +18,14 @@ const runners: PolicyRunner[] = [];
 const services = new Map<string, VlaService>();
 const IMAGE = 'observation.images.front';
 const [W, H] = [16, 12];
+/** A decode budget far past any frame here: the codes are the frames', not a loaded machine's. */
+const BUDGET = { decode_timeout_ms: 10_000 };
 
 /** A policy of the channel-mean model named `name`, served on the bus; `input` is its image input's manifest. */
 async function serve(
   name: string,
   model: Parameters<typeof writeChannelMeanModel>[2],
-  input: Record<string, unknown> | null = { image: { topic: '/camera' } },
+  input: Record<string, unknown> | null = { image: { topic: '/camera', ...BUDGET } },
 ): Promise<PolicyRunner> {
   const settings = policySettings({
     model: writeChannelMeanModel(tmp.path, name, model),
@@ -38,9 +40,13 @@ async function serve(
 beforeAll(async () => {
   await serve('mean', { height: H, width: W });
   await serve('state', { height: H, width: W, state: 2, chunk: 3 });
-  await serve('small', { height: H, width: W }, { image: { topic: '/camera', max_pixels: 100_000 } });
-  await serve('exact', { height: H, width: W }, { image: { topic: '/camera', resize: 'none' } });
-  await serve('imagenet', { height: H, width: W }, { image: { topic: '/camera' }, normalize: { mode: 'imagenet' } });
+  await serve('small', { height: H, width: W }, { image: { topic: '/camera', max_pixels: 100_000, ...BUDGET } });
+  await serve('exact', { height: H, width: W }, { image: { topic: '/camera', resize: 'none', ...BUDGET } });
+  await serve(
+    'imagenet',
+    { height: H, width: W },
+    { image: { topic: '/camera', ...BUDGET }, normalize: { mode: 'imagenet' } },
+  );
   await serve('bytes', { height: H, width: W, dtype: 'uint8' });
   await serve('nhwc', { height: H, width: W, layout: 'nhwc' });
   // The same model with no image: in its manifest: its input is a float32 tensor, not a camera.
@@ -367,7 +373,7 @@ describe('ai/inference/vla/<policy> frames in the serving thread', () => {
   beforeAll(async () => {
     const settings = policySettings({
       model: writeChannelMeanModel(tmp.path, 'threaded', { height: H, width: W }),
-      inputs: { [IMAGE]: { image: { topic: '/camera' } } },
+      inputs: { [IMAGE]: { image: { topic: '/camera', ...BUDGET } } },
     });
     thread = await PolicyThread.open('threaded', settings);
     service = new VlaService(bus, thread);

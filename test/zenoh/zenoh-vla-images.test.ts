@@ -39,7 +39,9 @@ describe('ai/inference/vla/<policy> with camera frames from a Python Zenoh clien
   const policy = {
     model: '',
     serve: true,
-    inputs: { [IMAGE]: { image: { topic: '/camera/image_raw' } } },
+    // A decode budget far past any frame here: the codes are the frames', not a loaded machine's (a hostile JPEG
+    // took past the default 250 ms to refuse in a full run, and was answered over_budget).
+    inputs: { [IMAGE]: { image: { topic: '/camera/image_raw', decode_timeout_ms: 10_000 } } },
   };
 
   beforeAll(async () => {
