@@ -24,7 +24,7 @@ async function post(url: string, body: unknown): Promise<{ status: number; body:
 }
 
 describe('the fleet HTTP API', () => {
-  it('lists the robots, the uploads and the latest events as the fleet view has them', async () => {
+  it('lists the robots, the uploads, the lake upkeep and the latest events as the fleet view has them', async () => {
     const view = new FleetDouble();
     view.robotList = [
       {
@@ -42,6 +42,14 @@ describe('the fleet HTTP API', () => {
     const url = await serve(view);
     expect(await (await fetch(`${url}/api/robots`)).json()).toEqual({ robots: view.robotList });
     expect(await (await fetch(`${url}/api/uploads`)).json()).toEqual(view.counts);
+    view.upkeep = {
+      ...view.upkeep,
+      runs: 3,
+      files_before: 40,
+      files_after: 2,
+      last_run_at: '2026-11-27T22:00:00.000Z',
+    };
+    expect(await (await fetch(`${url}/api/maintenance`)).json()).toEqual(view.upkeep);
     const all = (await (await fetch(`${url}/api/events`)).json()) as { events: { seq: number }[] };
     expect(all.events).toHaveLength(100);
     const few = (await (await fetch(`${url}/api/events?limit=5`)).json()) as { events: { seq: number }[] };
