@@ -36,7 +36,7 @@ describe('a control loop under policy.joints', () => {
       expect(a.control.stats().clamped).toBeGreaterThan(0);
       // The arm follows: the next commands step on from there, and stop at the limit.
       a.measured(1.45, -1.95);
-      await a.next(3);
+      await a.reaches([1.5, -2]);
       for (const s of await a.next(5)) close(s, [1.5, -2]);
     },
   );
@@ -47,7 +47,7 @@ describe('a control loop under policy.joints', () => {
     await a.control.start();
     for (const s of await a.next(10)) close(s, [1.2, 0.3]);
     a.latch(true);
-    await a.next(5);
+    await a.reaches([1.0, 0.5]);
     for (const s of await a.next(5)) close(s, [1.0, 0.5]);
   });
 
@@ -63,7 +63,7 @@ describe('a control loop under policy.joints', () => {
     expect(a.control.stats().clamped).toBe(0);
     // 0.1 rad away: within max_step, but it needs 0.1 s at 1 rad/s, and is given that.
     a.measured(1.0, -0.1);
-    await a.next(3);
+    await a.reaches([1.1, -0.1], 0.1);
     for (const s of await a.nextSent(5)) {
       close(s.positions, [1.1, -0.1]);
       expect(s.timeS).toBeCloseTo(0.1, 5);
@@ -120,7 +120,7 @@ describe('a control loop under policy.joints', () => {
     await a.control.start();
     await waitFor(() => a.sent.length > 3, 'commands');
     a.latch(true);
-    await a.next(5);
+    await a.reaches([1.7, 0.5]);
     for (const s of await a.next(5)) close(s, [1.7, 0.5]);
   });
 });

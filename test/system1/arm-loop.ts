@@ -138,6 +138,25 @@ function armLoopOf(
     positions: () => sent.map((s) => s.positions),
     next: async (n: number) => (await next(n)).map((s) => s.positions),
     nextSent: next,
+    /**
+     * Waits for the first command within 1e-5 of `want` (and of `timeS`, a trajectory's time from start): what the loop
+     * sends once a change (a measured position, the latch) reached its thread, however many ticks that takes.
+     */
+    reaches: async (want: number[], timeS?: number) => {
+      const near = (s: Sent) =>
+        want.every((w, i) => Math.abs((s.positions[i] ?? NaN) - w) < 1e-5) &&
+        (timeS === undefined || Math.abs(s.timeS - timeS) < 1e-5);
+      let from = sent.length;
+      await waitFor(
+        () => {
+          if (sent.slice(from).some(near)) return true;
+          from = sent.length;
+          return false;
+        },
+        `a command at ${want.join(', ')}`,
+        20_000,
+      );
+    },
     measured: (a: number, b: number) => void (arm = [a, b]),
     latch: (on: boolean) => void (latched = on),
     blind: () => void (observing = false),
