@@ -55,7 +55,7 @@ describe("a joint position command's safe command holds the measured position", 
     a.measured(0.7, -0.3);
     await a.control.start();
     a.latch(true);
-    await a.next(5);
+    await a.reaches([0.7, -0.3]);
     for (const s of await a.next(10)) close(s, [0.7, -0.3]);
   });
 
@@ -92,7 +92,7 @@ describe("a joint position command's safe command holds the measured position", 
     a.measured(1.0, 0.5);
     await a.control.start();
     a.latch(true);
-    await a.next(5);
+    await a.reaches([0.1, 0.2]);
     for (const s of await a.next(10)) close(s, [0.1, 0.2]);
   });
 
@@ -101,7 +101,7 @@ describe("a joint position command's safe command holds the measured position", 
     a.measured(1.0, 0.5);
     await a.control.start();
     a.latch(true);
-    await a.next(5);
+    await a.reaches([0, 0]);
     for (const s of await a.next(10)) close(s, [0, 0]);
   });
 });
