@@ -15,6 +15,19 @@ export interface MaintenanceCounts {
   last_error: string | undefined;
 }
 
+/** The counts of an upkeep that has not run yet. */
+export function noMaintenance(): MaintenanceCounts {
+  return {
+    runs: 0,
+    skipped: 0,
+    failed: 0,
+    files_before: undefined,
+    files_after: undefined,
+    last_run_at: undefined,
+    last_error: undefined,
+  };
+}
+
 export interface MaintenanceOptions {
   lake: Pick<FleetLake, 'between'>;
   log: Logger;
@@ -34,15 +47,7 @@ export class LakeMaintenance {
   readonly #o: MaintenanceOptions;
   readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
-  readonly counts: MaintenanceCounts = {
-    runs: 0,
-    skipped: 0,
-    failed: 0,
-    files_before: undefined,
-    files_after: undefined,
-    last_run_at: undefined,
-    last_error: undefined,
-  };
+  readonly counts: MaintenanceCounts = noMaintenance();
 
   constructor(o: MaintenanceOptions) {
     this.#o = o;

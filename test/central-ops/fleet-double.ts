@@ -1,5 +1,5 @@
 import type { FleetView, RobotView, UploadCounts } from '../../central/fleet-view.ts';
-import type { MaintenanceCounts } from '../../central/lake-maintenance.ts';
+import { noMaintenance, type MaintenanceCounts } from '../../central/lake-maintenance.ts';
 
 /**
  * A FleetView with the robots, events and query answers a test sets: what the HTTP API and the operator
@@ -9,15 +9,7 @@ export class FleetDouble implements FleetView {
   robotList: RobotView[] = [];
   events: Record<string, unknown>[] = [];
   counts: UploadCounts = { offered: 0, granted: 0, stored: 0, rejected: 0, bytes_stored: 0 };
-  upkeep: MaintenanceCounts = {
-    runs: 0,
-    skipped: 0,
-    failed: 0,
-    files_before: undefined,
-    files_after: undefined,
-    last_run_at: undefined,
-    last_error: undefined,
-  };
+  upkeep: MaintenanceCounts = noMaintenance();
   answer: (sql: string) => { columns: string[]; rows: unknown[][] } = () => ({ columns: [], rows: [] });
   readonly queries: string[] = [];
 
