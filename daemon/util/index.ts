@@ -19,6 +19,7 @@ export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.t
 export { rateLimitedErrors } from './rate-limited-errors.ts';
 export { TokenBucket } from './token-bucket.ts';
 export { TimeoutError, withTimeout, within, type TimeoutOptions } from './timeout.ts';
+export { sleep, type SleepOptions } from './sleep.ts';
 export { JobQueue, type JobQueueOptions } from './job-queue.ts';
 export { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
 export {
