@@ -18,7 +18,7 @@ export { SyncThread } from './sync-thread.ts';
 export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.ts';
 export { rateLimitedErrors } from './rate-limited-errors.ts';
 export { TokenBucket } from './token-bucket.ts';
-export { TimeoutError, withTimeout, within, type TimeoutOptions } from './timeout.ts';
+export { TimeoutError, unlessAborted, withTimeout, within, type TimeoutOptions } from './timeout.ts';
 export { sleep, type SleepOptions } from './sleep.ts';
 export { JobQueue, type JobQueueOptions } from './job-queue.ts';
 export { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';

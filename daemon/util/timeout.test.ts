@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError, withTimeout, within } from './timeout.ts';
+import { TimeoutError, unlessAborted, withTimeout, within } from './timeout.ts';
 
 const never = new Promise<never>(() => {});
 
@@ -150,5 +150,40 @@ describe('within', () => {
 
   it("passes the work's own failure through", async () => {
     await expect(within(Promise.reject(new Error('refused')), 100, 'late')).rejects.toThrow('refused');
+  });
+});
+
+describe('unlessAborted', () => {
+  it("is the work's outcome when it ends first, and stops listening to the signal", async () => {
+    const stop = new AbortController();
+    const removed = vi.spyOn(stop.signal, 'removeEventListener');
+    await expect(unlessAborted(Promise.resolve('result'), stop.signal)).resolves.toBe('result');
+    await expect(unlessAborted(Promise.reject(new Error('refused')), stop.signal)).rejects.toThrow('refused');
+    expect(removed).toHaveBeenCalledTimes(2);
+  });
+
+  it("fails with the signal's reason when it aborts first, however long the work would take", async () => {
+    const stop = new AbortController();
+    const caught = unlessAborted(never, stop.signal).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    const reason = new Error('the server left the graph');
+    stop.abort(reason);
+    expect(await caught).toBe(reason);
+  });
+
+  it('fails at once on a signal already aborted', async () => {
+    const reason = new Error('gone before');
+    await expect(unlessAborted(never, AbortSignal.abort(reason))).rejects.toBe(reason);
+  });
+
+  it('starts work given as a function after it listens, so work that answers the abort at once does not win', async () => {
+    const stop = new AbortController();
+    const caught = unlessAborted(
+      () => new Promise<string>((resolve) => stop.signal.addEventListener('abort', () => resolve('answered'))),
+      stop.signal,
+    ).catch((error: unknown) => error);
+    const reason = new Error('stopping');
+    stop.abort(reason);
+    expect(await caught).toBe(reason);
   });
 });

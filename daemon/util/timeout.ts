@@ -24,21 +24,32 @@ export async function withTimeout<T>(
   const { signal: outer, unref = false } = options;
   const timeUp = new AbortController();
   const signal = outer ? AbortSignal.any([outer, timeUp.signal]) : timeUp.signal;
+  const timer = setTimeout(() => timeUp.abort(typeof message === 'string' ? new TimeoutError(message) : message()), ms);
+  if (unref) timer.unref();
+  try {
+    return await unlessAborted(typeof work === 'function' ? () => work(signal) : work, signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * `work`'s outcome, unless `signal` aborts first (or has): then rejects with the signal's reason. For a wait with
+ * no time limit that something else ends (a server leaving, a stop). Given as a function, `work` starts after the
+ * listening does, so its own answer to the abort does not win. The listener goes as soon as either ends.
+ */
+export async function unlessAborted<T>(work: Promise<T> | (() => Promise<T>), signal: AbortSignal): Promise<T> {
   let giveUp = (): void => undefined;
   const given = new Promise<never>((_, reject) => {
     giveUp = () => reject(signal.reason);
-    // Listening before `work` does: this rejection is the first reaction to the abort.
     if (signal.aborted) giveUp();
     else signal.addEventListener('abort', giveUp, { once: true });
   });
   // Raced below; unobserved when `work` throws before the race begins (on a signal already aborted, a crash).
   given.catch(() => undefined);
-  const timer = setTimeout(() => timeUp.abort(typeof message === 'string' ? new TimeoutError(message) : message()), ms);
-  if (unref) timer.unref();
   try {
-    return await Promise.race([typeof work === 'function' ? work(signal) : work, given]);
+    return await Promise.race([typeof work === 'function' ? work() : work, given]);
   } finally {
-    clearTimeout(timer);
     signal.removeEventListener('abort', giveUp);
   }
 }
