@@ -10,12 +10,13 @@ import { Bus } from '../daemon/bus/index.ts';
 import { MessageCodec } from '../daemon/bus/index.ts';
 import { DefinitionsRegistry } from '../daemon/bus/index.ts';
 import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../daemon/config/index.ts';
-import { ControlLoop } from '../adapters/lerobot/index.ts';
-import { monotonicMs } from '../adapters/lerobot/control/loop-clock.ts';
+import { ControlLoop } from '../daemon/system1/index.ts';
+import { monotonicMs } from '../daemon/system1/control/loop-clock.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
 import { startApiLoad } from './api-load.ts';
 import { emptyLoop } from './empty-loop.ts';
 import { startRecorderLoad, type RecorderLoad } from './recorder-load.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // A 200 Hz control loop running an MLP policy (mjlab_microban, 63 -> 18) while the recorder writes
 // 10 MB/s (100 messages of 100 KB per second) into an MCAP bag on this machine's disk and an HTTP server on the
@@ -98,7 +99,7 @@ async function mainThreadLoop(seconds: number) {
   let scheduled = performance.now() + period;
   const end = performance.now() + seconds * 1000;
   while (scheduled < end) {
-    await new Promise((r) => setTimeout(r, Math.max(0, scheduled - performance.now())));
+    await sleep(Math.max(0, scheduled - performance.now()));
     const started = performance.now();
     await session.run(feeds);
     const finished = performance.now();
@@ -157,7 +158,7 @@ async function oursLoop(seconds: number, isolation: LoopSettings['isolation']) {
   const floor = await emptyLoop(seconds, RATE_HZ, loop);
   const pings = (await pinging?.stop()) ?? [];
   // A loop process's figures come every 50 ms: two updates later they hold the run's last ticks.
-  if (pinging) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (pinging) await sleep(100);
   const stats = control.stats();
   const recent = control.recent();
   // After the figures: a thousand observations at once, which the run must not count.
@@ -194,7 +195,7 @@ function pingLoop(control: ControlLoop): { stop: () => Promise<number[]> } {
   const done = (async () => {
     while (running) {
       pings.push(await loopProcess.ping(values));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
   })();
   return {

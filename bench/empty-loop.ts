@@ -1,5 +1,5 @@
 import type { LoopSettings } from '../daemon/config/index.ts';
-import { spawnTsWorker, type SchedulingRequest } from '../adapters/lerobot/index.ts';
+import { spawnTsWorker, type SchedulingRequest } from '../daemon/util/index.ts';
 
 /** What the empty loop missed and how late it woke (us, sorted), under the scheduling it was given. */
 export interface EmptyLoopRun {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Value } from 'typebox/value';
-import { ControlLoop } from '../adapters/lerobot/index.ts';
+import { ControlLoop } from '../daemon/system1/index.ts';
 import { Bus, DefinitionsRegistry, MessageCodec } from '../daemon/bus/index.ts';
 import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../daemon/config/index.ts';
 import { queryLakehouse } from '../daemon/lakehouse/query.ts';

@@ -1,12 +1,13 @@
 import * as ort from 'onnxruntime-node';
 import { Value } from 'typebox/value';
-import { PolicyRunner } from '../adapters/lerobot/index.ts';
-import { createNormalizer } from '../adapters/lerobot/normalization.ts';
+import { PolicyRunner } from '../daemon/system1/index.ts';
+import { createNormalizer } from '../daemon/system1/normalization.ts';
 import { PolicyConfig, type PolicySettings } from '../daemon/config/index.ts';
 import { tempDir } from '../test/helpers/cli.ts';
 import { actPeer, benchAct, exportAct } from '../test/system1/act-peer.ts';
 import { writeChannelMeanModel } from '../test/system1/vision-models.ts';
 import { percentile, skippedResult, tail, type BenchResult } from './bench.ts';
+import { errorText } from '../daemon/util/index.ts';
 
 // Observation to chunk on LeRobot's ACT as it exports it (test/system1/act-peer.ts: a random-weight ACTPolicy, the
 // small configuration beside ACT's resnet18, one 224 x 224 camera, a 6-element state, chunks of 100 actions of 6).
@@ -29,7 +30,7 @@ export async function run(): Promise<BenchResult[]> {
     actPeer();
   } catch (error) {
     // No LeRobot, no ACT to run: one row saying so, and the other benches run.
-    return skippedResult('vision ACT observation to chunk', 'ms', (error as Error).message);
+    return skippedResult('vision ACT observation to chunk', 'ms', errorText(error));
   }
   const work = tempDir('bench-vision-act-');
   try {

@@ -1,4 +1,4 @@
-import type { ControlLoopStats } from '../adapters/lerobot/index.ts';
+import type { ControlLoopStats } from '../daemon/system1/index.ts';
 import { tempDir } from '../test/helpers/cli.ts';
 import { spread, tail, type BenchResult } from './bench.ts';
 import { emptyLoop, type EmptyLoopRun } from './empty-loop.ts';

@@ -6,16 +6,17 @@ import sharp from 'sharp';
 import { Value } from 'typebox/value';
 import { DefinitionsRegistry, MessageCodec } from '../daemon/bus/index.ts';
 import { PolicyConfig, type PolicySettings } from '../daemon/config/index.ts';
-import { createNormalizer } from '../adapters/lerobot/normalization.ts';
-import { FrameDecoder } from '../adapters/lerobot/vision/frame-decoder.ts';
-import type { FrameTarget, RawImage } from '../adapters/lerobot/vision/raw-pixels.ts';
-import { FrameSlot } from '../adapters/lerobot/vision/frame-slot.ts';
-import { frameToInput } from '../adapters/lerobot/vision/frame-tensor.ts';
-import { resolveImageInput } from '../adapters/lerobot/vision/image-input.ts';
+import { createNormalizer } from '../daemon/system1/normalization.ts';
+import { FrameDecoder } from '../daemon/system1/vision/frame-decoder.ts';
+import type { FrameTarget, RawImage } from '../daemon/system1/vision/raw-pixels.ts';
+import { FrameSlot } from '../daemon/system1/vision/frame-slot.ts';
+import { frameToInput } from '../daemon/system1/vision/frame-tensor.ts';
+import { resolveImageInput } from '../daemon/system1/vision/image-input.ts';
 import { tempDir } from '../test/helpers/cli.ts';
 import { lerobotPython } from '../test/peers/index.ts';
 import { percentile, skippedResult, spread, tail, type BenchResult } from './bench.ts';
 import { IMAGE, imageMessage, syntheticFrame } from './synthetic-camera.ts';
+import { errorText } from '../daemon/util/index.ts';
 
 // A 640 x 480 rgb8 camera frame to a 3 x 224 x 224 float32 policy input, as a control loop's path does it: the
 // message's CDR decoded, the frame resized in the camera's decode process (FrameDecoder: sharp there, the frame sent
@@ -126,7 +127,7 @@ export async function run(): Promise<BenchResult[]> {
     python = lerobotPython();
   } catch (error) {
     // No baseline, no figures: one row saying so, and the other benches run.
-    return skippedResult('vision preprocess', 'ms', (error as Error).message);
+    return skippedResult('vision preprocess', 'ms', errorText(error));
   }
   const work = tempDir('bench-vision-preprocess-');
   const pixels = syntheticFrame(WIDTH, HEIGHT);

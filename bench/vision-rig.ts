@@ -2,13 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Value } from 'typebox/value';
-import { ControlLoop } from '../adapters/lerobot/index.ts';
-import { buildLinearPolicy } from '../adapters/lerobot/sim-policy/onnx-builder.ts';
+import { ControlLoop } from '../daemon/system1/index.ts';
+import { buildLinearPolicy } from '../sim/scan-policy/onnx-builder.ts';
 import { Bus, DefinitionsRegistry, MessageCodec } from '../daemon/bus/index.ts';
 import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../daemon/config/index.ts';
 import { writeChannelMeanModel } from '../test/system1/vision-models.ts';
 import { startRecorderLoad } from './recorder-load.ts';
 import { startCamera } from './synthetic-camera.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 export const RIG = { rateHz: 50, camera: { width: 640, height: 480, rateHz: 30 }, size: 224, state: 6 };
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
@@ -101,7 +102,7 @@ export async function startVisionRig(options: {
     // Fresh ticks before anything is measured: a loop waiting for its first frame is not what is measured.
     for (let waited = 0; control.stats().ticks - control.stats().staleTicks < 5; waited += 50) {
       if (waited > 10_000) throw new Error(`no fresh tick within 10 s: ${JSON.stringify(control.stats())}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   } catch (error) {
     await stop();

@@ -21,12 +21,12 @@ const BUNDLED_PACKAGES = /^(typebox|yaml|auraison-edge|@auraison-edge\/central)(
 
 /** Modules that spawnTsWorker runs in worker threads (see workerEntry in daemon/util/spawn-worker.ts). */
 const WORKERS = [
-  'adapters/lerobot/control/loop-worker.ts',
-  'adapters/lerobot/control/inference-worker.ts',
+  'daemon/system1/control/loop-worker.ts',
+  'daemon/system1/control/inference-worker.ts',
   // A loop with isolation: process: its process's entry, and the thread that relays the stop line to it.
-  'adapters/lerobot/control/loop-process-child.ts',
-  'adapters/lerobot/control/stop-relay-worker.ts',
-  'adapters/lerobot/serving-worker.ts',
+  'daemon/system1/control/loop-process-child.ts',
+  'daemon/system1/control/stop-relay-worker.ts',
+  'daemon/system1/serving-worker.ts',
   'adapters/zenoh/bulk-lane-worker.ts',
   // The stop listener's thread, and the module it loads there for the Zenoh graph's zero command.
   'daemon/api/stop-listener-worker.ts',
@@ -35,8 +35,8 @@ const WORKERS = [
   'central-link/stop-connection-worker.ts',
   // Not a thread: the process the daemon's lakehouse queries run in (daemon/lakehouse/query-process.ts).
   'daemon/lakehouse/query-child.ts',
-  // Not a thread: the process a camera's frames are decoded in (adapters/lerobot/vision/frame-decoder.ts).
-  'adapters/lerobot/vision/frame-decoder-child.ts',
+  // Not a thread: the process a camera's frames are decoded in (daemon/system1/vision/frame-decoder.ts).
+  'daemon/system1/vision/frame-decoder-child.ts',
 ];
 
 const commands = readdirSync(join(ROOT, 'daemon/cli/commands'))

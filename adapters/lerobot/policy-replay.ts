@@ -1,8 +1,8 @@
 import type { NormalizationSettings, PolicySettings } from '../../daemon/config/index.ts';
 import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
 import { DatasetError, type FeatureStats } from './dataset/dataset-types.ts';
-import { readOnnxModelInfo, type TensorInfo } from './onnx-model-file.ts';
-import { PolicyInputError, PolicyRunner, type PolicyInputs } from './policy-runner.ts';
+import { readOnnxModelInfo, type TensorInfo } from '../../daemon/system1/index.ts';
+import { PolicyInputError, PolicyRunner, type PolicyInputs } from '../../daemon/system1/index.ts';
 import { cameraFeeds, withCameraInputs, type CameraFeed } from './replay-cameras.ts';
 import { checkMapping, isVideo } from './replay-mapping.ts';
 

@@ -1,10 +1,10 @@
 import { VideoFrameReader, type VideoFrame } from './dataset/video-frames.ts';
 import { DatasetError } from './dataset/dataset-types.ts';
-import { decodeFrame } from './vision/image-decode.ts';
-import { frameToInput } from './vision/frame-tensor.ts';
-import { resolveImageInput, type ImageInputSpec } from './vision/image-input.ts';
+import { decodeFrame } from '../../daemon/system1/index.ts';
+import { frameToInput } from '../../daemon/system1/index.ts';
+import { resolveImageInput, type ImageInputSpec } from '../../daemon/system1/index.ts';
 import type { PolicySettings } from '../../daemon/config/index.ts';
-import type { OnnxModelInfo, TensorInfo } from './onnx-model-file.ts';
+import type { OnnxModelInfo, TensorInfo } from '../../daemon/system1/index.ts';
 
 /** Replay's cameras: a dataset's video features fed into a policy's image inputs, frame by frame. */
 

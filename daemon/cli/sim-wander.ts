@@ -1,6 +1,6 @@
 import type { CommandIO } from '../cli-kit/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { loadLeRobot } from '../components/index.ts';
+import type { loadScanPolicy } from '../components/index.ts';
 import { abortReason, holdRobot, runStartedSim, type SimStarted, stoppedBy } from './sim-start.ts';
 import {
   busSummary,
@@ -22,16 +22,22 @@ export async function wander(
   { json, textLog }: { json: boolean; textLog: boolean },
   io: CommandIO,
 ): Promise<number> {
-  const lerobot = await (await import('../components/index.ts')).loadLeRobot();
+  const scanPolicy = await (await import('../components/index.ts')).loadScanPolicy();
+  const { histogramPercentile } = await import('../system1/index.ts');
   // wanderStarted holds the robot before its first await, in the tick startSim checked the latch in.
   return runStartedSim(config, file, io, { textLog }, (started, signal) =>
-    wanderStarted(started, lerobot, config, duration, json, signal, io),
+    wanderStarted(started, { ...scanPolicy, histogramPercentile }, config, duration, json, signal, io),
   );
 }
 
 async function wanderStarted(
   { daemon, sim, log }: SimStarted,
-  { createPolicyDriver, histogramPercentile }: Awaited<ReturnType<typeof loadLeRobot>>,
+  {
+    createPolicyDriver,
+    histogramPercentile,
+  }: Awaited<ReturnType<typeof loadScanPolicy>> & {
+    histogramPercentile: (typeof import('../system1/index.ts'))['histogramPercentile'];
+  },
   config: EdgeConfig,
   duration: number,
   json: boolean,

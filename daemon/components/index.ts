@@ -61,6 +61,7 @@ export {
   loadCentralLink,
   loadLeRobot,
   loadOnnxModelFile,
+  loadScanPolicy,
   loadTurtlebotMaze,
   loadVllm,
 } from './loaders.ts';

@@ -23,5 +23,7 @@ export async function loadCentralCli() {
   return import('@auraison-edge/central/cli');
 }
 export const loadTurtlebotMaze = () => import('../../sim/turtlebot-maze/index.ts');
+/** The maze's scan policy (`sim --wander`): its driver, and the trainer's model layout. */
+export const loadScanPolicy = () => import('../../sim/scan-policy/index.ts');
 /** The ONNX model file reader alone (`policy inspect`): no onnxruntime, no DuckDB. */
-export const loadOnnxModelFile = () => import('../../adapters/lerobot/onnx-model-file.ts');
+export const loadOnnxModelFile = () => import('../system1/onnx-model-file.ts');

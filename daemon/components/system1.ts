@@ -1,4 +1,4 @@
-import { modelFingerprint } from '../../adapters/lerobot/onnx-model-file.ts';
+import { modelFingerprint } from '../system1/onnx-model-file.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { ValidationIssue } from '../util/index.ts';
 import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
@@ -26,7 +26,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ policies: config.policies, models: modelFiles(config) }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
-      const { PoliciesComponent } = await import('../../adapters/lerobot/policies-component.ts');
+      const { PoliciesComponent } = await import('../system1/policies-component.ts');
       return new PoliciesComponent(ctx);
     },
   },
@@ -45,7 +45,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
-      const { ControlComponent } = await import('../../adapters/lerobot/control/control-component.ts');
+      const { ControlComponent } = await import('../system1/control/control-component.ts');
       const control = new ControlComponent(ctx);
       ctx.provide(AGENT_PORTS.policies, control);
       ctx.provide(PORTS.loops, control);
@@ -60,6 +60,6 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
  */
 export async function system1StartIssues(config: EdgeConfig): Promise<ValidationIssue[]> {
   if (!SYSTEM1_COMPONENTS.some((spec) => spec.enabled(config))) return [];
-  const { policyStartIssues } = await import('../../adapters/lerobot/policy-check.ts');
+  const { policyStartIssues } = await import('../system1/policy-check.ts');
   return policyStartIssues(config);
 }

@@ -39,6 +39,7 @@ export { newId, uuidv7Time } from './ids.ts';
 export { nowNs, nsFromJson, nsToIso, nsToJson, nsToRosTime, rosTimeToNs } from './time.ts';
 export { formatIssue, formatPath, issuesIn, ValidationError, Validator, type ValidationIssue } from './validate.ts';
 export { jsonHazard } from './json-hazards.ts';
+export { parsePythonJson, stringifyPythonJson } from './python-json.ts';
 export { addressesRobot, misdirection } from './intent-targets.ts';
 export { agentEventsOf } from './agent-events-of.ts';
 export { lastHeld, relayMetricFamilies, type RelayFigures } from './relay-figures.ts';

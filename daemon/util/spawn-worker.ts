@@ -24,7 +24,7 @@ const COMPILED = !import.meta.url.endsWith('.ts');
 
 /**
  * The URL of a worker module, given by its source path from the package root without extension
- * (`adapters/lerobot/control/loop-worker`): the .ts source, or its build in dist/ (bin/build.js's WORKERS)
+ * (`daemon/system1/control/loop-worker`): the .ts source, or its build in dist/ (bin/build.js's WORKERS)
  * when this code runs compiled. Not relative to the caller: compiled, the caller is a shared chunk.
  */
 export function workerEntry(path: string): URL {

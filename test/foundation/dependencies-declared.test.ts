@@ -30,7 +30,7 @@ describe("the run-time code's packages", () => {
     expect(report.modules).toEqual(
       expect.arrayContaining([
         'daemon/daemon.ts',
-        'adapters/lerobot/control/loop-worker.ts',
+        'daemon/system1/control/loop-worker.ts',
         'central-link/mqtt-connection.ts',
         'sim/turtlebot-maze/turtlebot-maze-sim.ts',
       ]),

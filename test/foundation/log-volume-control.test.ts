@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { ControlLoop } from '../../adapters/lerobot/control/control-loop.ts';
-import type { LoopWorkerMessage } from '../../adapters/lerobot/control/loop-protocol.ts';
-import { LoopReports } from '../../adapters/lerobot/control/loop-reports.ts';
+import type { ControlLoop } from '../../daemon/system1/control/control-loop.ts';
+import type { LoopWorkerMessage } from '../../daemon/system1/control/loop-protocol.ts';
+import { LoopReports } from '../../daemon/system1/control/loop-reports.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { loopHarness } from '../system1/loop-harness.ts';

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
+import { PolicyRunner } from '../../daemon/system1/policy-runner.ts';
 import {
   decodeTensors,
   encodeTensors,
@@ -8,7 +8,7 @@ import {
   TensorCodecError,
   type TensorImage,
 } from '../../daemon/util/tensor-codec.ts';
-import { VlaService } from '../../adapters/lerobot/vla-service.ts';
+import { VlaService } from '../../daemon/system1/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { policySettings, writeLinearModel } from '../system1/models.ts';

@@ -1,7 +1,7 @@
 // The frames an attacker with a camera publisher or an inference client sent (issue 63), made here, each small: other
 // image formats under a jpeg or png label, and JPEGs whose data is short or corrupt. `code` is the refusal each gets.
 import sharp from 'sharp';
-import type { ImageErrorCode } from '../../adapters/lerobot/vision/image-error.ts';
+import type { ImageErrorCode } from '../../daemon/system1/vision/image-error.ts';
 
 export interface HostileFrame {
   name: string;

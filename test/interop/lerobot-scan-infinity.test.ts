@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePythonJson } from '../../adapters/lerobot/dataset/python-json.ts';
+import { parsePythonJson } from '../../daemon/util/python-json.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { readerPeers } from '../peers/index.ts';
 import { lerobotLoad, loaded } from './lerobot-views.ts';

@@ -1,6 +1,6 @@
 // A LeRobot dataset as LeRobot's own loader sees it (LeRobotDataset, in test/peers/python/lerobot_load.py) and the
 // same view built from our reader, so the interop tests can compare them with one toEqual.
-import { parsePythonJson } from '../../adapters/lerobot/dataset/python-json.ts';
+import { parsePythonJson } from '../../daemon/util/python-json.ts';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { readFrames } from '../../adapters/lerobot/dataset/dataset-reader.ts';

@@ -2,7 +2,7 @@
 // daemon reads, and LeRobot's chunk depends on the camera frame, so a parity test against it can see images arrive.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
+import { readOnnxModelInfo } from '../../daemon/system1/onnx-model-file.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { type ActExport, type ActFrame, exportAct, predictAct } from './act-peer.ts';
 

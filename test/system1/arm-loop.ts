@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { Value } from 'typebox/value';
 import { afterEach } from 'vitest';
-import { ControlLoop, type ControlLoopOptions } from '../../adapters/lerobot/control/control-loop.ts';
+import { ControlLoop, type ControlLoopOptions } from '../../daemon/system1/control/control-loop.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
+import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { componentContext } from '../helpers/component-context.ts';
 

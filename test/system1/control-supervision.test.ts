@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
-import { ControlComponent, type LoopHandle } from '../../adapters/lerobot/control/control-component.ts';
-import type { ControlLoopOptions, ControlLoopStats } from '../../adapters/lerobot/control/control-loop.ts';
-import { LoopState } from '../../adapters/lerobot/control/loop-state.ts';
+import { ControlComponent, type LoopHandle } from '../../daemon/system1/control/control-component.ts';
+import type { ControlLoopOptions, ControlLoopStats } from '../../daemon/system1/control/control-loop.ts';
+import { LoopState } from '../../daemon/system1/control/loop-state.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { controlContext } from './control-component-harness.ts';
 import { writeLinearModel } from './models.ts';

@@ -3,7 +3,7 @@
 // observation, none moves a loop, and a flood of them costs only their own camera: the stop, its release and a good
 // camera on another loop go on.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
+import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { PORTS } from '../../daemon/contract/index.ts';

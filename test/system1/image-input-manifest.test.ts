@@ -1,9 +1,9 @@
 // What a manifest's image input must say, checked at start with the key to fix: a loop needs the camera's topic (a
 // policy only served does not), the model input must be a frame, and a uint8 input takes no normalization.
 import { afterAll, describe, expect, it } from 'vitest';
-import { planLoop } from '../../adapters/lerobot/control/loop-plan.ts';
-import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
-import { resolvePolicySpec } from '../../adapters/lerobot/policy-spec.ts';
+import { planLoop } from '../../daemon/system1/control/loop-plan.ts';
+import { readOnnxModelInfo } from '../../daemon/system1/onnx-model-file.ts';
+import { resolvePolicySpec } from '../../daemon/system1/policy-spec.ts';
 import { Value } from 'typebox/value';
 import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
 import { tempDir } from '../helpers/cli.ts';

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { workerData, type MessagePort } from 'node:worker_threads';
 
-// A stand-in for adapters/lerobot/control/inference-worker.ts that runs the real one and then dies on cue, as a
+// A stand-in for daemon/system1/control/inference-worker.ts that runs the real one and then dies on cue, as a
 // thread does from an uncaught error or a process.exit in its code or a library's. The query of this
 // module's URL (workerData.__url: it is loaded as CommonJS, see spawnTsWorker) says how and when
 // (ControlLoopOptions.inferenceWorker, which no config reaches):
@@ -22,4 +22,4 @@ data.port.on('message', () => {
   if (++seen === nth) die();
 });
 // Loaded after the listener above (a static import would run first).
-createRequire(fileURLToPath(data.__url))('../../adapters/lerobot/control/inference-worker.ts');
+createRequire(fileURLToPath(data.__url))('../../daemon/system1/control/inference-worker.ts');

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
-import { ControlLoop, LoopCrash } from '../../adapters/lerobot/control/control-loop.ts';
+import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
+import { ControlLoop, LoopCrash } from '../../daemon/system1/control/control-loop.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { controlContext } from './control-component-harness.ts';

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnnxGraphBuilder } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
+import { OnnxGraphBuilder } from '../../sim/scan-policy/onnx-builder.ts';
 import { imageMessage, writeBag } from '../helpers/camera-bag.ts';
 import { runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { needFfmpeg } from '../helpers/ffmpeg.ts';

@@ -4,7 +4,7 @@ import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
-import { ControlLoop, type ControlLoopOptions } from '../../adapters/lerobot/control/control-loop.ts';
+import { ControlLoop, type ControlLoopOptions } from '../../daemon/system1/control/control-loop.ts';
 import { policySettings } from './models.ts';
 
 const ARRAY = 'std_msgs/msg/Float64MultiArray';

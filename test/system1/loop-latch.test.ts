@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { simPolicyLoopConfig } from './sim-policy-config.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
-import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
+import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
 import { postJson } from '../helpers/post-json.ts';
 
 // The operator's stop latches (agent.stop_latch): a control loop that runs on its own (autostart) is held

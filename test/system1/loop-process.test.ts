@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
+import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
 import { StopLine } from '../../daemon/util/stop-line.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from 'typebox/value';
-import { OnnxGraphBuilder, buildLinearPolicy } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
+import { OnnxGraphBuilder, buildLinearPolicy } from '../../sim/scan-policy/onnx-builder.ts';
 import { PolicyConfig, type PolicySettings } from '../../daemon/config/sections/system1.ts';
 
 /** Test models built with the project's own ONNX builder. */

@@ -3,7 +3,7 @@
 // thread's CPU time and the wall time it took.
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ObservationBoard } from '../../adapters/lerobot/control/observation-board.ts';
+import { ObservationBoard } from '../../daemon/system1/control/observation-board.ts';
 
 const { buffer, lengths, mode, reads } = workerData as {
   buffer: SharedArrayBuffer;

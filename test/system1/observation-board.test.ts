@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ObservationBoard } from '../../adapters/lerobot/control/observation-board.ts';
+import { ObservationBoard } from '../../daemon/system1/control/observation-board.ts';
 import { spawnTsWorker } from '../../daemon/util/index.ts';
 
 // The board is a seqlock between the main thread (the writer) and a loop thread (the reader). The reader

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PoliciesComponent } from '../../adapters/lerobot/policies-component.ts';
+import { PoliciesComponent } from '../../daemon/system1/policies-component.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { writeLinearModel } from './models.ts';

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PolicyInputError, PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
-import { ManifestError } from '../../adapters/lerobot/policy-spec.ts';
-import { NormalizationError } from '../../adapters/lerobot/normalization.ts';
+import { PolicyInputError, PolicyRunner } from '../../daemon/system1/policy-runner.ts';
+import { ManifestError } from '../../daemon/system1/policy-spec.ts';
+import { NormalizationError } from '../../daemon/system1/normalization.ts';
 import { FIXTURES, tempDir } from '../helpers/cli.ts';
 import { policySettings, writeLinearModel, writeRecurrentModel } from './models.ts';
 

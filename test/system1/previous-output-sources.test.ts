@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OnnxGraphBuilder } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
+import { OnnxGraphBuilder } from '../../sim/scan-policy/onnx-builder.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { loopHarness } from './loop-harness.ts';

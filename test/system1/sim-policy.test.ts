@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPolicyDriver } from '../../adapters/lerobot/sim-policy/policy-driver.ts';
+import { createPolicyDriver } from '../../sim/scan-policy/policy-driver.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { componentContext } from '../helpers/component-context.ts';

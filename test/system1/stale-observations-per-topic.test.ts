@@ -5,7 +5,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { writeLinearModel } from './models.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
-import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
+import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { PolicyThread } from '../../adapters/lerobot/policy-thread.ts';
+import { PolicyThread } from '../../daemon/system1/policy-thread.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { CONSTANT_OBS, loopHarness } from './loop-harness.ts';
 import { policySettings, writeSlowChunkModel, writeSlowModel } from './models.ts';

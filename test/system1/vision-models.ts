@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OnnxGraphBuilder } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
+import { OnnxGraphBuilder } from '../../sim/scan-policy/onnx-builder.ts';
 
 /**
  * Vision test models built with the project's own ONNX builder: an image [1, 3, H, W] (or [1, H, W, 3], or uint8)

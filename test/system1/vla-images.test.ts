@@ -3,9 +3,9 @@
 // mean, so a reply says what reached the model: channel order, scale, resize, normalization.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
-import { PolicyThread, type PolicyExecutor } from '../../adapters/lerobot/policy-thread.ts';
-import { VlaService } from '../../adapters/lerobot/vla-service.ts';
+import { PolicyRunner } from '../../daemon/system1/policy-runner.ts';
+import { PolicyThread, type PolicyExecutor } from '../../daemon/system1/policy-thread.ts';
+import { VlaService } from '../../daemon/system1/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { decodeTensors, encodeTensors, TENSOR_ENCODING, type NamedTensor } from '../../daemon/util/tensor-codec.ts';
 import { tempDir } from '../helpers/cli.ts';

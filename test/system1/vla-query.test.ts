@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
+import { PolicyRunner } from '../../daemon/system1/policy-runner.ts';
 import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/util/tensor-codec.ts';
-import { VlaService } from '../../adapters/lerobot/vla-service.ts';
+import { VlaService } from '../../daemon/system1/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { FIXTURES, tempDir } from '../helpers/cli.ts';
 import { policySettings, writeChunkModel } from './models.ts';

@@ -12,9 +12,9 @@ import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { PolicyDecision } from '../../daemon/contract/policy-hook.ts';
 import type { Intent, RunState } from '../../daemon/contract/schemas.ts';
 import type { JournalRecord, RobotStopOutcome } from '../../daemon/contract/services.ts';
-import { ControlComponent, type LoopHandle } from '../../adapters/lerobot/control/control-component.ts';
-import type { ControlLoopOptions, ControlLoopStats } from '../../adapters/lerobot/control/control-loop.ts';
-import { LoopState } from '../../adapters/lerobot/control/loop-state.ts';
+import { ControlComponent, type LoopHandle } from '../../daemon/system1/control/control-component.ts';
+import type { ControlLoopOptions, ControlLoopStats } from '../../daemon/system1/control/control-loop.ts';
+import { LoopState } from '../../daemon/system1/control/loop-state.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { startHarness } from '../api/harness.ts';
@@ -405,7 +405,7 @@ describe('a stop and a control loop run_policy started', () => {
     },
   );
 
-  // adapters/lerobot/control/control-component.ts runPolicy listens for the abort only once the loop has started: a
+  // daemon/system1/control/control-component.ts runPolicy listens for the abort only once the loop has started: a
   // stop that comes while the worker loads its model is missed, and the loop runs its whole `seconds`.
   it('stops a loop the stop caught starting: it never runs its seconds, and its safe action goes out', async () => {
     const dir = tempDir('robot-stop-loop-');

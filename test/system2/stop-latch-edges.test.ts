@@ -25,8 +25,8 @@ import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
  */
 const policyDriver = vi.hoisted(() => ({ stopWhileLoading: false, stopped: 0 }));
 // The main job loads the driver through the LeRobot part's index (daemon/components/loaders.ts).
-vi.mock('../../adapters/lerobot/index.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../adapters/lerobot/index.ts')>();
+vi.mock('../../sim/scan-policy/index.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../sim/scan-policy/index.ts')>();
   return {
     ...real,
     createPolicyDriver: async (...args: Parameters<typeof real.createPolicyDriver>) => {

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { DatasetError } from './dataset-types.ts';
-import { compressedFormat } from '../vision/compressed-format.ts';
-import { ImageError, rawPixels, type RawImage } from '../vision/image-decode.ts';
+import { compressedFormat } from '../../../daemon/system1/index.ts';
+import { ImageError, rawPixels, type RawImage } from '../../../daemon/system1/index.ts';
 import { errorText } from '../../../daemon/util/index.ts';
 
 /** The layouts raw frames go to ffmpeg in, by its rawvideo pix_fmt names. */

@@ -9,7 +9,7 @@ import {
   type LeRobotEpisode,
   type LeRobotFeature,
 } from './dataset-types.ts';
-import { parsePythonJson } from './python-json.ts';
+import { parsePythonJson } from '../../../daemon/util/index.ts';
 
 /**
  * Validation of LeRobot metadata as read from JSON: every value is `unknown` until checked here, and a

@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { DatasetError, type FeatureStats } from './dataset-types.ts';
 import { sqlString, withDuckDB } from './duckdb.ts';
 import { writeRowsParquet, type ColumnType, type ParquetColumn } from './parquet-rows.ts';
-import { stringifyPythonJson } from './python-json.ts';
+import { stringifyPythonJson } from '../../../daemon/util/index.ts';
 import { computeStats } from './stats.ts';
 import type { VideoCodec } from './video-encoder.ts';
 import { imageStatsJson, VIDEO_PATH, writeVideos, type VideoFeatureSpec, type WrittenVideo } from './video-writer.ts';

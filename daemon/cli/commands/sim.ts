@@ -27,7 +27,7 @@ No model is needed. Everything else the config turns on (recorder, API, ...) run
 the summary ends with the bag's path and a query to try on it.
 
 With --driver policy, System 1 drives instead: the obstacle-avoidance ONNX policy shipped in
-sim/turtlebot-maze/policy/avoid.onnx (an MLP fitted on sim data by adapters/lerobot/sim-policy/fit.ts) runs in
+sim/turtlebot-maze/policy/avoid.onnx (an MLP fitted on sim data by sim/scan-policy/fit.ts) runs in
 a control loop in a worker thread, /scan in and /cmd_vel out, for --duration sim seconds (default 30). It
 wanders without a goal; the summary reports the loop's ticks, missed deadlines, stale scans and latency.
 

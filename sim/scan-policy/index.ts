@@ -1,0 +1,1 @@
+export { createPolicyDriver } from './policy-driver.ts';
