@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomInt, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rawPublicKey, signCommand, type CommandAddress } from 'auraison-edge/protocol';
+import { errorText } from 'auraison-edge/util';
 
 /**
  * Central's signing key for what it sends robots (central-link/command-signature.ts): each command gets a
@@ -26,14 +27,14 @@ export class CommandSigner {
       text = readFileSync(path, 'utf8');
     } catch (error) {
       throw new Error(
-        `${where}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): make one with \`auraison-edge central keygen --out ${path}\``,
+        `${where}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? errorText(error)}): make one with \`auraison-edge central keygen --out ${path}\``,
       );
     }
     let key: KeyObject;
     try {
       key = createPrivateKey(text);
     } catch (error) {
-      throw new Error(`${where}: ${path} is not a PEM private key (${(error as Error).message})`);
+      throw new Error(`${where}: ${path} is not a PEM private key (${errorText(error)})`);
     }
     if (key.asymmetricKeyType !== 'ed25519')
       throw new Error(

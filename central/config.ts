@@ -10,7 +10,7 @@ import {
   restoreTemplates,
   type ConfigIssue,
 } from 'auraison-edge/config';
-import { formatPath, Validator, type ValidationIssue } from 'auraison-edge/util';
+import { errorText, formatPath, Validator, type ValidationIssue } from 'auraison-edge/util';
 import { isLoopback } from './http-guard.ts';
 import { compileStatusUrlPatterns } from './status-links.ts';
 
@@ -288,7 +288,7 @@ export function loadCentralServeConfig(
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}`;
+    const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${errorText(error)}`;
     throw new ConfigError(basename(file), [{ path: '', message }]);
   }
   const { config, issues } = checkCentralServeText(text, env, sections);

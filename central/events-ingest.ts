@@ -1,5 +1,5 @@
 import type { Logger } from 'auraison-edge/log';
-import { Backoff } from 'auraison-edge/util';
+import { Backoff, errorText, sleep } from 'auraison-edge/util';
 import { ACCEPTED, addRange, covers, seqRuns, uncovered, type EventsPayload, type Ranges } from './events-payload.ts';
 import { isConflict, LAKE, sql, type FleetLake } from './lake.ts';
 
@@ -150,12 +150,12 @@ export class EventIngest {
           if (!isConflict(error) || attempt >= 50) throw error;
           // Run again from a fresh snapshot: the events stay staged, only the seqs kept are worked out again.
           this.counts.conflicts++;
-          await new Promise((r) => setTimeout(r, Math.random() * 20 * Math.min(attempt + 1, 10)));
+          await sleep(Math.random() * 20 * Math.min(attempt + 1, 10));
         }
       }
     } catch (error) {
       this.counts.failed_commits++;
-      const message = (error as Error).message.split('\n')[0]!;
+      const message = errorText(error).split('\n')[0]!;
       this.#backoffMs = this.#backoff.next();
       if (message !== this.#lastError)
         this.#log.warn(

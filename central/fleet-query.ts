@@ -1,5 +1,6 @@
 import { StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { missingTableHint } from './table-hint.ts';
+import { errorText } from 'auraison-edge/util';
 
 /** What a fleet query may take: how long, how many rows and how much text back, how many at once. */
 export interface FleetQueryLimits {
@@ -162,7 +163,7 @@ export class FleetQueryRunner {
       if (error instanceof FleetQueryError) throw error;
       if (timedOut) throw this.#timeout();
       await c.run('ROLLBACK').catch(() => undefined);
-      const message = await missingTableHint(c, (error as Error).message);
+      const message = await missingTableHint(c, errorText(error));
       throw new FleetQueryError('query_failed', this.#redact(message));
     } finally {
       clearTimeout(timer);

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { PACKAGE_ROOT } from 'auraison-edge/util';
+import { errorText, PACKAGE_ROOT } from 'auraison-edge/util';
 import { FleetQueryError } from './fleet-query.ts';
 import type { FleetView } from './fleet-view.ts';
 import { guardFleetHttp } from './http-guard.ts';
@@ -108,7 +108,7 @@ export async function fleetHttp(
         // Central too busy for it is not the SQL's fault; anything else is: refused, stopped, or DuckDB's error.
         if (error instanceof FleetQueryError)
           throw new FleetHttpError(error.code === 'busy' ? 503 : 400, error.code, `body.sql: ${error.message}`);
-        throw new FleetHttpError(400, 'query_failed', `body.sql: ${(error as Error).message}`);
+        throw new FleetHttpError(400, 'query_failed', `body.sql: ${errorText(error)}`);
       }
       const { columns, rows, truncated = false, truncated_by } = result;
       const elapsed_ms = Math.round(performance.now() - started);

@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Logger } from 'auraison-edge/log';
-import { redactUrl } from 'auraison-edge/util';
+import { errorText, redactUrl } from 'auraison-edge/util';
 import { readTlsFiles } from 'auraison-edge/protocol';
 import type { CentralServeConfig } from './config.ts';
 import { noDelay } from 'auraison-edge/protocol';
@@ -198,7 +198,7 @@ export class FleetIntake {
       this.#release();
     };
     handler(topic, payload, packet).then(settle, (error: unknown) => {
-      this.#log.error({ err: (error as Error).message, topic }, 'central serve: handling a message failed');
+      this.#log.error({ err: errorText(error), topic }, 'central serve: handling a message failed');
       settle(0x80);
     });
   }

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CentralServeConfig } from './config.ts';
+import { errorText } from 'auraison-edge/util';
 
 /**
  * What the fleet lakehouse's DuckDBs are set up with (central/lake.ts): the extensions, the secrets (the catalog's
@@ -15,7 +16,7 @@ export async function loadExtension(c: DuckDBConnection, name: string, directory
       await c.run(`LOAD ${sql(path)}`);
     } catch (error) {
       throw new Error(
-        `lakehouse.extension_directory: cannot load ${path}: ${(error as Error).message} (take the files from PyPI's duckdb-extension-${name.replace('_', '-')} wheel at the DuckDB version of @duckdb/node-api)`,
+        `lakehouse.extension_directory: cannot load ${path}: ${errorText(error)} (take the files from PyPI's duckdb-extension-${name.replace('_', '-')} wheel at the DuckDB version of @duckdb/node-api)`,
         { cause: error },
       );
     }
@@ -26,7 +27,7 @@ export async function loadExtension(c: DuckDBConnection, name: string, directory
     await c.run(`LOAD ${name}`);
   } catch (error) {
     throw new Error(
-      `cannot INSTALL the DuckDB extension ${name}: ${(error as Error).message}; offline, set lakehouse.extension_directory to a dir of <name>.duckdb_extension files`,
+      `cannot INSTALL the DuckDB extension ${name}: ${errorText(error)}; offline, set lakehouse.extension_directory to a dir of <name>.duckdb_extension files`,
       { cause: error },
     );
   }

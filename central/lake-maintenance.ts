@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'auraison-edge/log';
-import { errorText } from 'auraison-edge/util';
+import { errorText, sleep } from 'auraison-edge/util';
 import { isConflict, LAKE, type FleetLake } from './lake.ts';
 
 export interface MaintenanceCounts {
@@ -60,7 +59,7 @@ export class LakeMaintenance {
       // A random phase: processes started together do not all merge at once.
       let wait = this.#o.everyMs * (0.5 + Math.random());
       while (!signal.aborted) {
-        await sleep(wait, undefined, { signal }).catch(() => undefined);
+        await sleep(wait, { signal });
         if (signal.aborted) return;
         await this.run();
         wait = this.#o.everyMs;

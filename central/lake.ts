@@ -17,6 +17,7 @@ import {
 import { trackConnection, type TrackedConnection } from 'auraison-edge/lakehouse';
 import { CatalogSnapshots } from './query-snapshot.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
+import { errorText, sleep } from 'auraison-edge/util';
 
 /** The DuckLake catalog attached under this name: fleet SQL reads `fleet.<table>` or, after USE, `<table>`. */
 export const LAKE = 'fleet';
@@ -58,7 +59,7 @@ const STAGING = [
 
 /** DuckLake's word for two writers whose commits clash: the later one is tried again. */
 export function isConflict(error: unknown): boolean {
-  return /conflict/i.test((error as Error).message);
+  return /conflict/i.test(errorText(error));
 }
 
 /**
@@ -350,7 +351,7 @@ async function retryConflicts<T>(work: () => Promise<T>, tries = 20): Promise<T>
       return await work();
     } catch (error) {
       if (!isConflict(error) || i >= tries) throw error;
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 50 * (i + 1)));
+      await sleep(20 + Math.random() * 50 * (i + 1));
     }
   }
 }

@@ -22,6 +22,7 @@ import {
   type SingleGrant,
   type UploadedPart,
 } from 'auraison-edge/protocol';
+import { errorText } from 'auraison-edge/util';
 
 /** Central's object storage (S3-compatible) and how it grants uploads. */
 export interface StorageSettings {
@@ -185,7 +186,7 @@ export class GrantMaker {
           }),
         );
       } catch (e) {
-        return { ok: false, reason: `completing the multipart upload failed: ${errorText(e)}` };
+        return { ok: false, reason: `completing the multipart upload failed: ${s3ErrorText(e)}` };
       }
     }
     return this.verify(msg.object_key, msg.sha256, msg.size);
@@ -199,7 +200,7 @@ export class GrantMaker {
         new HeadObjectCommand({ Bucket: this.#bucket, Key: objectKey, ChecksumMode: 'ENABLED' }),
       );
     } catch (e) {
-      return { ok: false, reason: `${objectKey}: ${errorText(e)}` };
+      return { ok: false, reason: `${objectKey}: ${s3ErrorText(e)}` };
     }
     if (head.ContentLength !== size) {
       return { ok: false, reason: `${objectKey} is ${head.ContentLength} bytes, the file ${size}` };
@@ -214,7 +215,7 @@ export class GrantMaker {
     try {
       got = await this.#hashObject(objectKey);
     } catch (e) {
-      return { ok: false, reason: `reading ${objectKey} back failed: ${errorText(e)}` };
+      return { ok: false, reason: `reading ${objectKey} back failed: ${s3ErrorText(e)}` };
     }
     return got === sha256
       ? { ok: true }
@@ -293,6 +294,6 @@ function errorName(e: unknown): string | undefined {
   return (e as { name?: string; Code?: string }).Code ?? (e as Error).name;
 }
 
-function errorText(e: unknown): string {
-  return `${errorName(e) ?? 'error'}: ${(e as Error).message}`;
+function s3ErrorText(e: unknown): string {
+  return `${errorName(e) ?? 'error'}: ${errorText(e)}`;
 }

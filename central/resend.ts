@@ -1,6 +1,7 @@
 import type { Logger } from 'auraison-edge/log';
 import { RESEND_SCHEMA } from 'auraison-edge/protocol';
 import type { Ranges } from './events-payload.ts';
+import { errorText } from 'auraison-edge/util';
 
 export { RESEND_SCHEMA };
 
@@ -158,7 +159,7 @@ export class GapRecovery {
       cursors = await this.#o.readCursors(due.map(({ robot, sample }) => ({ robot, journal_id: sample.journal_id })));
     } catch (error) {
       this.#o.log.warn(
-        { err: (error as Error).message.split('\n')[0] },
+        { err: errorText(error).split('\n')[0] },
         'central serve: reading the event cursors for gap recovery failed; tried again later',
       );
       return;
@@ -184,7 +185,7 @@ export class GapRecovery {
       try {
         await this.#o.publish(robot, message);
       } catch (error) {
-        this.#o.log.warn({ robot, err: (error as Error).message }, 'central serve: publishing a resend failed');
+        this.#o.log.warn({ robot, err: errorText(error) }, 'central serve: publishing a resend failed');
         continue;
       }
       this.#asked.set(robot, { key, at: this.#now() });
@@ -209,9 +210,7 @@ export class GapRecovery {
     this.#timer = setInterval(() => {
       if (this.#running) return;
       this.#running = this.check()
-        .catch((error: unknown) =>
-          this.#o.log.warn({ err: (error as Error).message }, 'central serve: gap recovery failed'),
-        )
+        .catch((error: unknown) => this.#o.log.warn({ err: errorText(error) }, 'central serve: gap recovery failed'))
         .finally(() => (this.#running = undefined));
     }, everyMs);
     this.#timer.unref();

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { IPublishPacket } from 'mqtt';
 import { createLogger, type Logger } from 'auraison-edge/log';
-import { Backoff, rateLimitedErrors } from 'auraison-edge/util';
+import { Backoff, errorText, rateLimitedErrors, sleep } from 'auraison-edge/util';
 import { centralTopics } from 'auraison-edge/protocol';
 import { uploadsValidator, type GrantsMessage } from 'auraison-edge/protocol';
 import type { CentralServeConfig } from './config.ts';
@@ -56,7 +56,7 @@ async function openLake(settings: CentralServeConfig, log: Logger, signal: Abort
     try {
       return await FleetLake.open(settings);
     } catch (error) {
-      const message = (error as Error).message;
+      const message = errorText(error);
       // A missing extension or a bad path is not cured by waiting.
       if (/extension_directory|cannot INSTALL/.test(message) || signal.aborted) throw error;
       const wait = backoff.next();
@@ -64,7 +64,7 @@ async function openLake(settings: CentralServeConfig, log: Logger, signal: Abort
         { err: redactPasswords(message.split('\n')[0]!), retry_in_ms: wait },
         'central serve: the fleet lakehouse cannot be opened yet',
       );
-      await new Promise((r) => setTimeout(r, wait));
+      await sleep(wait);
     }
   }
 }
@@ -209,7 +209,7 @@ export async function startCentralServe(
           await uploads.handle(robot, m);
         } catch (error) {
           log.warn(
-            { robot, type: m.type, file_id: m.file_id, err: (error as Error).message.split('\n')[0] },
+            { robot, type: m.type, file_id: m.file_id, err: errorText(error).split('\n')[0] },
             'central serve: an upload message could not be handled; the robot asks again',
           );
           return 0x80;

@@ -1,3 +1,4 @@
+import { errorText } from 'auraison-edge/util';
 /**
  * Which robot-supplied status page URLs the fleet page may show as links. A robot's status and heartbeat name
  * its page (`status_url`), and a robot's login, or any client of a broker without an ACL, may name any URL
@@ -15,7 +16,7 @@ export function compileStatusUrlPatterns(patterns: string[]): RegExp[] | { index
     try {
       compiled.push(new RegExp(`^(?:${pattern})$`, 'u'));
     } catch (error) {
-      return { index, error: (error as Error).message };
+      return { index, error: errorText(error) };
     }
   }
   return compiled;

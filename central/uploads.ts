@@ -11,6 +11,7 @@ import type { CentralServeConfig } from './config.ts';
 import type { UploadCounts } from './fleet-view.ts';
 import { ident, sql, type FleetLake } from './lake.ts';
 import type { GrantMaker } from './presign.ts';
+import { errorText, sleep } from 'auraison-edge/util';
 
 type Decision =
   { type: 'grant' } | { type: 'later'; reason: string; retry_after_s: number } | { type: 'not_wanted'; reason: string };
@@ -155,9 +156,7 @@ export class UploadDesk {
     try {
       await this.#register(robot, offer, msg);
     } catch (error) {
-      return reject(
-        `the object is stored but registering it in the fleet lakehouse failed: ${(error as Error).message}`,
-      );
+      return reject(`the object is stored but registering it in the fleet lakehouse failed: ${errorText(error)}`);
     }
     this.counts.stored++;
     this.counts.bytes_stored += msg.size;
@@ -205,8 +204,8 @@ export class UploadDesk {
         });
         return;
       } catch (error) {
-        if (!/conflict/i.test((error as Error).message) || attempt >= 50) throw error;
-        await new Promise((r) => setTimeout(r, Math.random() * 50));
+        if (!/conflict/i.test(errorText(error)) || attempt >= 50) throw error;
+        await sleep(Math.random() * 50);
       }
     }
   }

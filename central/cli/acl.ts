@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type CommandIO, parseCommandArgs, UsageError } from 'auraison-edge/cli-kit';
 import { readCentralYaml } from './fleet-api.ts';
+import { errorText } from 'auraison-edge/util';
 
 /**
  * `auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U] [--out FILE]`:
@@ -81,7 +82,7 @@ function written(path: string, text: string, io: CommandIO): boolean {
     writeFileSync(path, text, { mode: 0o644 });
     return true;
   } catch (error) {
-    io.stderr(`auraison-edge central acl: cannot write ${path}: ${(error as Error).message}\n`);
+    io.stderr(`auraison-edge central acl: cannot write ${path}: ${errorText(error)}\n`);
     return false;
   }
 }

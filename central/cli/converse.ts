@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { CommandIO } from 'auraison-edge/cli-kit';
-import { within } from 'auraison-edge/util';
+import { errorText, within } from 'auraison-edge/util';
 
 /** Where a command goes and how: the broker, the robot's topics, the signature, its expiry. */
 export interface Target {
@@ -117,7 +117,7 @@ export async function converse(t: Target, io: CommandIO, c: Conversation): Promi
   try {
     session = await open(t, c.extraTopics);
   } catch (error) {
-    io.stderr(`auraison-edge central: ${(error as Error).message}\n`);
+    io.stderr(`auraison-edge central: ${errorText(error)}\n`);
     return 1;
   }
   const { client } = session;

@@ -1,4 +1,5 @@
 import { type CommandIO, parseCommandArgs, UsageError } from 'auraison-edge/cli-kit';
+import { errorText } from 'auraison-edge/util';
 
 /**
  * `auraison-edge central keygen --out FILE [--json]`: central's command signing key (Ed25519). The private key
@@ -16,7 +17,7 @@ export async function centralKeygen(argv: string[], io: CommandIO): Promise<numb
   try {
     publicKey = writeCommandKey(out);
   } catch (error) {
-    io.stderr(`auraison-edge central keygen: ${(error as Error).message}\n`);
+    io.stderr(`auraison-edge central keygen: ${errorText(error)}\n`);
     return 1;
   }
   if (values.json) io.stdout(`${JSON.stringify({ private_key_file: out, public_key: publicKey })}\n`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import { newId } from 'auraison-edge/util';
+import { errorText, newId } from 'auraison-edge/util';
 import { brokerUrlProblem } from 'auraison-edge/config';
 import {
   type CommandIO,
@@ -84,7 +84,7 @@ async function target(
         values['command-key'] !== undefined ? '--command-key' : 'mqtt.command_key',
       );
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      throw new UsageError(errorText(error));
     }
     sign = (topic, payload) => signer.sign({ fleet, robot, topic }, payload, expiryS || undefined);
   } else
@@ -194,9 +194,7 @@ export async function centralConfigPush(argv: string[], io: CommandIO): Promise<
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(
-      `${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
+    throw new UsageError(`${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? errorText(error)})`);
   }
   const configId = values.id ?? newId();
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(configId))
@@ -225,6 +223,6 @@ function jsonOption(name: string, text: string | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--${name}: not JSON (${(error as Error).message})`);
+    throw new UsageError(`--${name}: not JSON (${errorText(error)})`);
   }
 }
