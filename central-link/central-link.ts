@@ -1,7 +1,7 @@
 // Over 400 lines because it is the one lifecycle of the link's parts (connection, outbox, command router, heartbeat,
 // sync, the stop connection) and its status; each part is a module of its own, started and closed here.
 import { CommandRates } from './command-rate.ts';
-import { redactUrl } from '../daemon/util/index.ts';
+import { errorText, redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { PORTS, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
@@ -373,7 +373,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     connection
       .publish(topics.status, JSON.stringify(this.#statusMessage('online', undefined)), { retain: true })
       .catch((error: unknown) => {
-        this.#ctx.log.warn({ err: (error as Error).message }, 'central: publishing the online status failed');
+        this.#ctx.log.warn({ err: errorText(error) }, 'central: publishing the online status failed');
       });
     outbox.online();
     running.sync?.online();
@@ -409,7 +409,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       this.#ackFailures++;
       logErrors(
         'ack',
-        { err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id, config_id: ack.config_id },
+        { err: errorText(error), topic: to.topic, intent_id: ack.intent_id, config_id: ack.config_id },
         'central: an ack could not be published',
       );
     });

@@ -10,6 +10,7 @@ import {
   type CommandAddress,
   type CommandTopic,
 } from './command-signature.ts';
+import { errorText } from '../daemon/util/index.ts';
 
 /** Why a command from the link was refused before it acted. */
 export type SignatureRefusalCode =
@@ -155,7 +156,7 @@ export class CommandSignatureCheck {
     } catch (error) {
       return this.#refuse(
         'counter_not_saved',
-        `the command's counter could not be written to ${this.#counters.path} (${(error as Error).message}); nothing was done: send it again once the disk is writable`,
+        `the command's counter could not be written to ${this.#counters.path} (${errorText(error)}); nothing was done: send it again once the disk is writable`,
       );
     }
     this.counts.verified++;

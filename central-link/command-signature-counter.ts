@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeDurably } from '../daemon/util/index.ts';
+import { errorText, writeDurably } from '../daemon/util/index.ts';
 
 /** The file of the counters of central's commands the robot took: `<data_dir>/state/central-command-counter.json`. */
 export function commandCounterPath(dataDir: string): string {
@@ -64,13 +64,13 @@ export class CommandCounterStore {
       text = readFileSync(this.#path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw this.#unreadable((error as Error).message);
+      throw this.#unreadable(errorText(error));
     }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw this.#unreadable(`not JSON (${(error as Error).message})`);
+      throw this.#unreadable(`not JSON (${errorText(error)})`);
     }
     const { floor, kept } = (value ?? {}) as { floor?: unknown; kept?: unknown };
     if (typeof floor !== 'string' || !/^[0-9]+$/.test(floor) || !Array.isArray(kept))

@@ -1,5 +1,6 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { errorText } from '../daemon/util/index.ts';
 
 /**
  * Central's signature on what it sends a robot (docs/central-link.md, "Signed commands"): Ed25519 over the
@@ -99,7 +100,7 @@ export function parseCommandKey(value: string, where: string): KeyObject {
     file = readFileSync(text, 'utf8').trim();
   } catch (error) {
     throw new Error(
-      `${where}: neither a public key nor a file that can be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the base64 line \`auraison-edge central keygen\` prints, a PEM public key, or the path of a file holding one`,
+      `${where}: neither a public key nor a file that can be read (${(error as NodeJS.ErrnoException).code ?? errorText(error)}): give the base64 line \`auraison-edge central keygen\` prints, a PEM public key, or the path of a file holding one`,
     );
   }
   if (!isKeyText(file)) throw new Error(`${where}: ${text} holds no PEM or base64 public key`);
@@ -125,7 +126,7 @@ function pemKey(text: string, where: string): KeyObject {
   try {
     return createPublicKey(text);
   } catch (error) {
-    throw new Error(`${where}: not a PEM public key: ${(error as Error).message}`);
+    throw new Error(`${where}: not a PEM public key: ${errorText(error)}`);
   }
 }
 

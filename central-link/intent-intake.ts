@@ -1,5 +1,5 @@
 import type { IPublishPacket } from 'mqtt';
-import { jsonHazard } from '../daemon/util/index.ts';
+import { errorText, jsonHazard, sleep } from '../daemon/util/index.ts';
 import { nowNs } from '../daemon/util/index.ts';
 import type { AgentService, SubmittedIntent } from '../daemon/contract/index.ts';
 import { ValidationError, type ValidationIssue } from '../daemon/util/index.ts';
@@ -150,7 +150,7 @@ export class IntentIntake {
       intentId = idOf(raw);
       return await this.#submit(raw, intentId, to);
     } catch (error) {
-      const refusal = error instanceof Refusal ? error : new Refusal('failed', (error as Error).message, REFUSED);
+      const refusal = error instanceof Refusal ? error : new Refusal('failed', errorText(error), REFUSED);
       intentId ??= refusal.intentId ?? null;
       this.counts.refused++;
       this.#ack(
@@ -228,7 +228,7 @@ export class IntentIntake {
     try {
       raw = JSON.parse(text);
     } catch (error) {
-      throw new Refusal('bad_request', `the intent is not JSON: ${(error as Error).message}`, PAYLOAD_FORMAT_INVALID);
+      throw new Refusal('bad_request', `the intent is not JSON: ${errorText(error)}`, PAYLOAD_FORMAT_INVALID);
     }
     const hazard = jsonHazard(raw);
     if (hazard)
@@ -320,7 +320,7 @@ export class IntentIntake {
           'the agent is not running (it failed to start, or is restarting): see `auraison-edge status`; send the intent again',
           REFUSED,
         );
-      await new Promise((resolve) => setTimeout(resolve, AGENT_POLL_MS));
+      await sleep(AGENT_POLL_MS);
     }
   }
 

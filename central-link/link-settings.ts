@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CentralSettings } from '../daemon/config/index.ts';
 import type { MqttConnectionOptions } from './mqtt-connection.ts';
 import type { CentralTopics } from './topics.ts';
+import { errorText } from '../daemon/util/index.ts';
 
 /** Room for an intent's MQTT packet around its payload (topic, properties). */
 const PACKET_HEADROOM = 64 * 1024;
@@ -67,7 +68,7 @@ function readPem(key: string, path: string, as: 'ca' | 'cert' | 'key'): Partial<
   try {
     return { [as]: readFileSync(path) };
   } catch (error) {
-    throw new Error(`${key}: cannot read ${path}: ${(error as Error).message}`);
+    throw new Error(`${key}: cannot read ${path}: ${errorText(error)}`);
   }
 }
 

@@ -6,7 +6,7 @@ import mqtt, {
   type IPublishPacket,
   type MqttClient,
 } from 'mqtt';
-import { Backoff, redactUrl } from '../daemon/util/index.ts';
+import { Backoff, errorText, redactUrl } from '../daemon/util/index.ts';
 import type { Logger } from '../daemon/log.ts';
 import { clientOptions, drained, endClient } from './mqtt-client.ts';
 import { describeError, publishPacketBytes } from './mqtt-packets.ts';
@@ -135,7 +135,7 @@ export class MqttConnection {
     this.#client.on('message', (topic, payload, packet) => {
       if (packet.qos === 0)
         void this.#onMessage(topic, payload, packet).catch((error: unknown) =>
-          this.#log.error({ err: (error as Error).message, topic }, 'central: a message failed'),
+          this.#log.error({ err: errorText(error), topic }, 'central: a message failed'),
         );
     });
   }
@@ -261,7 +261,7 @@ export class MqttConnection {
       (code) => done(PUBACK_CODES.has(code) ? code : 0x80),
       (error: unknown) => {
         this.#log.error(
-          { err: (error as Error).message, topic },
+          { err: errorText(error), topic },
           'central: handling a message failed; it is refused (PUBACK 0x80)',
         );
         done(0x80);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newId } from '../daemon/util/index.ts';
+import { errorText, newId } from '../daemon/util/index.ts';
 import { writeDurably } from '../daemon/util/index.ts';
 
 /** Where the outbox keeps its cursor: `<data_dir>/state/central-outbox.json`. */
@@ -40,7 +40,7 @@ export function loadCursor(path: string, firstSeq: number, lastSeq: number): Loa
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: fresh() };
-    return { state: fresh(), problem: `cannot read ${path}: ${(error as Error).message}` };
+    return { state: fresh(), problem: `cannot read ${path}: ${errorText(error)}` };
   }
   try {
     const value = JSON.parse(text) as Partial<CursorState>;
@@ -96,7 +96,7 @@ export class CursorWriter {
           await writeDurably(this.#path, `${JSON.stringify(state())}\n`);
           this.#lastError = undefined;
         } catch (error) {
-          this.#lastError = `cannot write ${this.#path}: ${(error as Error).message}`;
+          this.#lastError = `cannot write ${this.#path}: ${errorText(error)}`;
         }
       } while (this.#again);
       this.#writing = undefined;

@@ -1,6 +1,6 @@
 import type { Journal } from '../daemon/contract/index.ts';
 import type { Logger } from '../daemon/log.ts';
-import { exponentialBackoff } from '../daemon/util/index.ts';
+import { errorText, exponentialBackoff } from '../daemon/util/index.ts';
 import type { CursorState, CursorWriter } from './outbox-cursor.ts';
 import { EventsPacker, type LostRange } from './events-packer.ts';
 
@@ -251,7 +251,7 @@ export class Outbox {
       this.counts.published_records += batch.records;
       this.#publish(payload).then(
         () => this.#settled(batch, 'acked'),
-        (error: unknown) => this.#settled(batch, 'failed', (error as Error).message),
+        (error: unknown) => this.#settled(batch, 'failed', errorText(error)),
       );
     }
   }

@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { jsonHazard, nowNs, type ValidationIssue } from '../daemon/util/index.ts';
+import { errorText, jsonHazard, nowNs, type ValidationIssue } from '../daemon/util/index.ts';
 import type { OverlayApplied, OverlayRequest, OverlayStaged } from '../daemon/lifecycle/index.ts';
 import { ACK_SCHEMA, type Ack, type ReplyTo } from './intent-intake.ts';
 
@@ -82,11 +82,11 @@ export class RemoteConfig {
       // Durable now: the broker may forget it. The outcome's ack follows once the reload ran.
       void staged.applied.then(
         (applied) => this.#applied(applied, configId, to),
-        (error: unknown) => this.#applied({ status: 'failed', message: (error as Error).message }, configId, to),
+        (error: unknown) => this.#applied({ status: 'failed', message: errorText(error) }, configId, to),
       );
       return ACCEPTED;
     } catch (error) {
-      const refusal = error instanceof Refusal ? error : new Refusal('failed', (error as Error).message, REFUSED);
+      const refusal = error instanceof Refusal ? error : new Refusal('failed', errorText(error), REFUSED);
       this.counts.refused++;
       const { code, message, issues } = refusal;
       this.#ack(
@@ -124,7 +124,7 @@ export class RemoteConfig {
     } catch (error) {
       throw new Refusal(
         'bad_request',
-        `the config message is not UTF-8 JSON (${(error as Error).message}): send {"config_id": "...", "config": {...}}`,
+        `the config message is not UTF-8 JSON (${errorText(error)}): send {"config_id": "...", "config": {...}}`,
         PAYLOAD_FORMAT_INVALID,
       );
     }
@@ -193,7 +193,7 @@ function fromYaml(text: string): unknown {
     if (hazard) throw new Error(`${hazard.path}: ${hazard.message}`);
     return keys;
   } catch (error) {
-    const message = (error as Error).message;
+    const message = errorText(error);
     throw new Refusal('bad_request', `config: ${message}`, PAYLOAD_FORMAT_INVALID, [{ path: 'config', message }]);
   }
 }

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { Validator } from '../daemon/util/index.ts';
+import { errorText, Validator } from '../daemon/util/index.ts';
 
 /** The schema of a resend request from central (down, `<prefix>/<fleet>/<robot>/resend`). */
 export const RESEND_SCHEMA = 'auraison.resend/1';
@@ -34,7 +34,7 @@ export function parseResend(payload: Buffer): ResendRequest | string {
   try {
     value = JSON.parse(payload.toString('utf8'));
   } catch (error) {
-    return `not JSON: ${(error as Error).message}`;
+    return `not JSON: ${errorText(error)}`;
   }
   const issue = validator.issues(value)[0];
   if (issue) return `${issue.path || 'payload'}: ${issue.message}`;

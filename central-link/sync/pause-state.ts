@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import Type, { type Static } from 'typebox';
 import type { PausedBy } from '../../daemon/contract/index.ts';
-import { Validator } from '../../daemon/util/index.ts';
+import { errorText, Validator } from '../../daemon/util/index.ts';
 import { writeDurably } from '../../daemon/util/index.ts';
 
 /** Where bulk sync keeps its pause: `<data_dir>/state/sync-pause.json`, beside the outbox cursor. */
@@ -76,7 +76,7 @@ export class PauseState {
       text = readFileSync(this.#path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      return this.#unreadable((error as Error).message);
+      return this.#unreadable(errorText(error));
     }
     let value: unknown;
     try {
@@ -118,8 +118,8 @@ export class PauseState {
         this.#problem = undefined;
       } catch (error) {
         const after = paused ? 'a restart would not find the pause as it is now' : 'a restart would find bulk paused';
-        this.#problem = `cannot write ${this.#path} (${(error as Error).message}): ${after}`;
-        this.#log.error({ path: this.#path, err: (error as Error).message }, `sync: ${this.#problem}`);
+        this.#problem = `cannot write ${this.#path} (${errorText(error)}): ${after}`;
+        this.#log.error({ path: this.#path, err: errorText(error) }, `sync: ${this.#problem}`);
       }
     });
     return this.#writing;

@@ -6,7 +6,7 @@ import {
   type SyncPatch,
   type SyncSummary,
 } from '../../daemon/lakehouse/index.ts';
-import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 
 /**
  * The sync manager's hold on the catalog's sync_files rows: changes a row (and the row object with it),
@@ -69,10 +69,10 @@ export class SyncRows {
 
   /** A catalog call failed: said in the log (rate-limited) and kept for status. */
   failed(what: string, error: unknown): void {
-    this.#degraded = `${what} failed: ${(error as Error).message}`;
+    this.#degraded = `${what} failed: ${errorText(error)}`;
     this.#logErrors(
       'catalog',
-      { err: (error as Error).message, what },
+      { err: errorText(error), what },
       'sync: a catalog update failed; sync carries on from what the catalog holds',
     );
   }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CentralSettings } from '../../daemon/config/index.ts';
 import { listSyncFiles, type SyncFile } from '../../daemon/lakehouse/index.ts';
-import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import type { Complete, Lost, Offer } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
 import { completeMessage, lostMessage, offerMessage } from './sync-messages.ts';
@@ -153,7 +153,7 @@ export class SyncSender {
       if (message.type === 'offer') this.#offered.delete(message.file_id);
       this.#logErrors(
         'send',
-        { err: (error as Error).message, path, type: message.type },
+        { err: errorText(error), path, type: message.type },
         'sync: a message to central was not sent; sent again later',
       );
       return false;

@@ -1,7 +1,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { partCount, partRange, type MultipartGrant, type SignedRequest, type SingleGrant } from '../sync-protocol.ts';
 import type { UploadedPart } from '../sync-protocol.ts';
-import { exponentialBackoff } from '../../daemon/util/index.ts';
+import { errorText, exponentialBackoff, sleep } from '../../daemon/util/index.ts';
 import type { Budget } from './budget.ts';
 import { httpPut } from './http-put.ts';
 import { chunkFor, FileGone, md5OfRange, writeRange } from './part-bytes.ts';
@@ -167,7 +167,7 @@ async function sendParts(
       finish({ kind: 'gone', error: changed });
       break;
     }
-    const task = send(part).catch((e: unknown) => finish({ kind: 'failed', error: (e as Error).message }));
+    const task = send(part).catch((e: unknown) => finish({ kind: 'failed', error: errorText(e) }));
     inFlight.add(task);
     void task.finally(() => inFlight.delete(task));
   }
@@ -196,7 +196,7 @@ async function sendWithRetries(job: UploadJob, part: PlannedPart, o: UploadOptio
       // Half fixed, half random: robots cut off together do not come back in step.
       const d = exponentialBackoff(attempt - 1, { firstMs: backoffMs.base, maxMs: backoffMs.max, jitter: 0.5 });
       const wait = Math.max(last.kind === 'retry' ? (last.afterMs ?? 0) : 0, d);
-      if (!(await sleep(wait, o.signal))) return { kind: 'aborted', error: 'aborted' };
+      if (!(await sleep(wait, { signal: o.signal }))) return { kind: 'aborted', error: 'aborted' };
       const changed = await fileChanged(job);
       if (changed) return { kind: 'gone', error: changed };
     }
@@ -297,21 +297,6 @@ function readError(e: unknown, signal: AbortSignal | undefined): Attempt {
   if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone', error: err.message };
   const cause = err.cause ? ` (${err.cause.code ?? err.cause.message})` : '';
   return { kind: 'retry', error: `${err.message}${cause}` };
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (v: boolean) => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(v);
-    };
-    const onAbort = () => done(false);
-    const t = setTimeout(() => done(true), ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Fires once `ms` pass between arm() and pause() (re-arming restarts the count). */
