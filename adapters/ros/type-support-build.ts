@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, w
 import { constants, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { typeSupportLibrary, type LocalInterfacePackage } from './local-interfaces.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /** What of a failed step's output an error keeps: the end, where cmake and the compiler say what went wrong. */
 const TAIL_CHARS = 1500;
@@ -184,7 +185,7 @@ export async function loadTypeSupport(options: {
       process.dlopen({ exports: {} }, path, flags);
     } catch (error) {
       // Loaded, but no Node addon: what is expected of a plain shared library.
-      if (!/did not self-register/.test((error as Error).message)) throw error;
+      if (!/did not self-register/.test(errorText(error))) throw error;
     }
   }
   await generateJavaScript({ prefix, rclnodejsRoot, signal });
