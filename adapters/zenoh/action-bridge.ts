@@ -1,6 +1,7 @@
 import { actionOfService, actionTypeOfSendGoal } from '../../daemon/actions/index.ts';
 import { actionCounters, ZenohActionProxy, type ActionContext } from './action-proxy.ts';
 import type { StatusFigures } from '../../daemon/contract/index.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /**
  * The Zenoh graph's action servers selected by zenoh.actions.call, each served on the bus as the same action while
@@ -64,8 +65,8 @@ export class ZenohActionBridge {
         this.#refused.delete(action);
         this.#ctx.log.info({ action, type }, 'zenoh: serving an action of the graph on the bus');
       } catch (error) {
-        this.#refused.set(action, (error as Error).message);
-        this.#ctx.log.warn({ action, type, err: (error as Error).message }, 'zenoh: action not bridged');
+        this.#refused.set(action, errorText(error));
+        this.#ctx.log.warn({ action, type, err: errorText(error) }, 'zenoh: action not bridged');
       }
     }
   }

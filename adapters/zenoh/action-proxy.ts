@@ -15,6 +15,7 @@ import { ClientAttachments } from './current-gid.ts';
 import type { LocalEntity } from './mapping.ts';
 import type { ServiceContext } from './service-bridge.ts';
 import type { Handle } from './zenoh-link.ts';
+import { errorText, unlessAborted } from '../../daemon/util/index.ts';
 
 export interface ActionContext extends ServiceContext {
   /** How long a get_result may wait for the goal's end (the remote server answers it then). */
@@ -210,7 +211,7 @@ export class ZenohActionProxy {
     try {
       return await this.#result(goalId);
     } catch (error) {
-      this.#onAborted(goalId, (error as Error).message);
+      this.#onAborted(goalId, errorText(error));
       throw error;
     } finally {
       track?.ended(handle);
@@ -276,16 +277,8 @@ export class ZenohActionProxy {
   }
 
   /** `work`, unless the server leaves the graph first: then rejects with the reason. */
-  async #unlessGone<T>(work: Promise<T>): Promise<T> {
-    const gone = this.#gone.signal;
-    let fail = () => {};
-    const left = new Promise<never>((_, reject) => {
-      fail = () => reject(gone.reason as Error);
-      if (gone.aborted) fail();
-      else gone.addEventListener('abort', fail, { once: true });
-    });
-    left.catch(() => {}); // raced below; unobserved when the work ends first
-    return Promise.race([work, left]).finally(() => gone.removeEventListener('abort', fail));
+  #unlessGone<T>(work: Promise<T>): Promise<T> {
+    return unlessAborted(work, this.#gone.signal);
   }
 
   /** The operator's stop cancelling a relayed goal: the cancel sent as a bus client's is (the handle's answer). */
@@ -312,8 +305,8 @@ export class ZenohActionProxy {
         );
       return typeof response === 'string' ? response : Number(response.return_code);
     } catch (error) {
-      log.warn({ action: this.name, goal: goalId, err: (error as Error).message }, 'zenoh: a cancel was not sent');
-      return `the cancel was not sent: ${(error as Error).message}`;
+      log.warn({ action: this.name, goal: goalId, err: errorText(error) }, 'zenoh: a cancel was not sent');
+      return `the cancel was not sent: ${errorText(error)}`;
     }
   }
 
@@ -352,7 +345,7 @@ export class ZenohActionProxy {
     try {
       return this.#ctx.codec.decode<T>(type, first.sample.payload().toBytes());
     } catch (error) {
-      return `the action server of ${this.name} answered what is no ${type}: ${(error as Error).message}`;
+      return `the action server of ${this.name} answered what is no ${type}: ${errorText(error)}`;
     }
   }
 

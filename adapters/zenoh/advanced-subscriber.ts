@@ -3,6 +3,7 @@ import type { Reply, Sample } from '@eclipse-zenoh/zenoh-ts';
 import { historyKey, parseAdvancedKey, publisherDetectionKey, subscriberToken } from './advanced-keys.ts';
 import type { Handle, ZenohLink } from './zenoh-link.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /** Entity ids for subscriber tokens, far above the small counters a bridge's own session hands out. */
 let nextEid = 0x7e000000;
@@ -88,7 +89,7 @@ export class AdvancedHistory {
           try {
             this.#onSample(result);
           } catch (error) {
-            this.#log.warn({ key, err: (error as Error).message }, 'zenoh: a history sample failed');
+            this.#log.warn({ key, err: errorText(error) }, 'zenoh: a history sample failed');
           }
         };
         session
@@ -102,7 +103,7 @@ export class AdvancedHistory {
           .catch((error: unknown) => (clearTimeout(timer), reject(error)));
       });
     } catch (error) {
-      this.#log.debug({ key, err: (error as Error).message }, 'zenoh: a transient_local history query failed');
+      this.#log.debug({ key, err: errorText(error) }, 'zenoh: a transient_local history query failed');
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { ZenohSettings } from '../../daemon/config/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
-import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import type { GraphDiscovery } from './graph-discovery.ts';
 import type { BulkLane } from './bulk-lane.ts';
 import { InboundTopic } from './inbound-topic.ts';
@@ -163,10 +163,10 @@ export class InboundBridge {
       if (!this.#refused.has(name))
         this.#typeConflictLog(
           'type',
-          { topic: name, type: topic.rosType, err: (error as Error).message },
+          { topic: name, type: topic.rosType, err: errorText(error) },
           'zenoh: topic not bridged',
         );
-      this.#refused.set(name, (error as Error).message);
+      this.#refused.set(name, errorText(error));
       return false;
     }
   }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, MessageCodec, Publisher, TopicQos } from '../../daemon/bus/index.ts';
-import { nowNs } from '../../daemon/util/index.ts';
+import { errorText, nowNs } from '../../daemon/util/index.ts';
 import { AdvancedHistory } from './advanced-subscriber.ts';
 import type { BulkLane } from './bulk-lane.ts';
 import type { LaneSample } from './bulk-lane-messages.ts';
@@ -259,7 +259,7 @@ export class InboundTopic {
       this.#codec.decode(this.rosType, data);
       return undefined;
     } catch (error) {
-      return (error as Error).message;
+      return errorText(error);
     }
   }
 }

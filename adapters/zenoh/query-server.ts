@@ -3,6 +3,7 @@ import type { Query } from '@eclipse-zenoh/zenoh-ts';
 import { QueryError, type Bus } from '../../daemon/bus/index.ts';
 import type { Handle, ZenohLink } from './zenoh-link.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 export const OCTET_STREAM = 'application/octet-stream';
 
@@ -77,7 +78,7 @@ export class QueryServer {
     } catch (error) {
       this.counters.errors++;
       const code = error instanceof QueryError ? error.code : 'handler_error';
-      const text = JSON.stringify({ code, message: (error as Error).message });
+      const text = JSON.stringify({ code, message: errorText(error) });
       const { Encoding } = await loadZenoh();
       await query.replyErr(text, { encoding: Encoding.APPLICATION_JSON }).catch(() => {});
       this.#log.debug({ query: name, code }, 'zenoh: a query was answered with an error');

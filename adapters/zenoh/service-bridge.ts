@@ -7,6 +7,7 @@ import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { RequestDedupe, type ServedReply } from './request-dedupe.ts';
 import { answerServiceQuery, json, servedResponse } from './served-reply.ts';
 import type { Handle, ZenohLink } from './zenoh-link.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const JSON_ENCODING = 'application/json';
 const SERVICE_QOS = { reliability: 'reliable', durability: 'volatile', depth: 10 } as const;
@@ -90,7 +91,7 @@ export class ServiceClient {
     try {
       fields = request.payload.length === 0 ? {} : JSON.parse(new TextDecoder().decode(request.payload));
     } catch (error) {
-      throw new QueryError('bad_request', `the request to ${this.name} is not JSON: ${(error as Error).message}`);
+      throw new QueryError('bad_request', `the request to ${this.name} is not JSON: ${errorText(error)}`);
     }
     // The writer trusts its input: an unknown field or a 64-bit integer as a decimal string (how JSON carries one past
     // 2^53) would be written as the field's zero and the service called with it.
@@ -225,7 +226,7 @@ export class ServiceServer {
           } else replyText = `${answer.payload.byteLength} bytes of ${answer.encoding}`;
         }
       } catch (failure) {
-        error = (failure as Error).message;
+        error = errorText(failure);
       }
       const response = servedResponse(codec, this.#rosType, this.#query, { reply, replyText, error });
       if (response.byteLength > this.#ctx.maxReplyBytes) {
@@ -238,8 +239,8 @@ export class ServiceServer {
       else this.#fail(error);
       return { ok: true, payload: response };
     } catch (error) {
-      this.#fail((error as Error).message);
-      return { ok: false, error: (error as Error).message };
+      this.#fail(errorText(error));
+      return { ok: false, error: errorText(error) };
     }
   }
 

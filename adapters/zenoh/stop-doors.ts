@@ -7,6 +7,7 @@ import { RequestDedupe, type ServedReply } from './request-dedupe.ts';
 import { answerServiceQuery, json, servedResponse } from './served-reply.ts';
 import type { Handle, ZenohLink } from './zenoh-link.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const JSON_ENCODING = 'application/json';
 
@@ -56,7 +57,7 @@ function resolved(door: StopServiceDoor, type: string): ResolvedType {
 }
 
 /** What the main path's bus query fails with for this request: its error's text. */
-const failed = (error: unknown) => `query ${STOP_QUERY} failed: ${(error as Error).message}`;
+const failed = (error: unknown) => `query ${STOP_QUERY} failed: ${errorText(error)}`;
 
 /** The stop, and this thread's answer of it. */
 async function stop(payload: Uint8Array, take: OffLoopTake): Promise<Uint8Array> {
@@ -119,7 +120,7 @@ async function stopByService(
     if (error !== undefined) log.warn({ service: door.key, err: error }, 'zenoh: a service call failed');
     return { ok: true, payload: response };
   } catch (error) {
-    log.warn({ service: door.key, err: (error as Error).message }, 'zenoh: a service call failed');
-    return { ok: false, error: (error as Error).message };
+    log.warn({ service: door.key, err: errorText(error) }, 'zenoh: a service call failed');
+    return { ok: false, error: errorText(error) };
   }
 }

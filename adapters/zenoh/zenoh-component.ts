@@ -8,7 +8,7 @@ import type { Component, ComponentContext, ComponentHealth } from '../../daemon/
 import { goalOutsideFence, latchedGoalRefusal, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import { STOP_QUERY } from '../../daemon/safety/index.ts';
 import { TWIST, TWIST_STAMPED } from '../../daemon/policy/index.ts';
-import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';
 import { BulkLane } from './bulk-lane.ts';
 import type { ActionContext } from './action-proxy.ts';
@@ -215,7 +215,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       this.#link.livelinessGet(this.#mapping.livelinessKey, this.#settings.response_timeout_ms).then(
         (keys) => keys.forEach((key) => this.#discovery.token(key, true)),
         (error: unknown) =>
-          this.#ctx.log.warn({ err: (error as Error).message }, "zenoh: could not read the graph's liveliness tokens"),
+          this.#ctx.log.warn({ err: errorText(error) }, "zenoh: could not read the graph's liveliness tokens"),
       );
     });
     this.#queries = this.#queryServer(
@@ -443,7 +443,7 @@ export class ZenohComponent implements Component, MetricsProvider {
           new ServiceClient(this.#serviceContext(), name, server.rosType, server.typeHash, this.#serviceCounters),
         );
       } catch (error) {
-        this.#refused.set(name, (error as Error).message);
+        this.#refused.set(name, errorText(error));
       }
     }
     return more;

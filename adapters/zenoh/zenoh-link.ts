@@ -2,7 +2,7 @@
 // (declarations, gets) share its one session and counters; the keepalive and the held declarations are modules.
 import type { Logger } from 'pino';
 import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
-import { Backoff, errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
+import { Backoff, errorText, rateLimitedErrors, sleep } from '../../daemon/util/index.ts';
 import { READ_ACK_KEY, ReadAcks } from './read-acks.ts';
 import { HeldDeclarations, type Declaration } from './held-declarations.ts';
 import type { GetOptions, GetReply, Handle, LinkPublisher, LinkState, ZenohLinkOptions } from './link-types.ts';
@@ -14,12 +14,6 @@ import { borrowedZBytes } from './borrowed-bytes.ts';
 import type { StatusFigures } from '../../daemon/contract/index.ts';
 
 export type { GetOptions, GetReply, Handle, LinkPublisher, LinkState, ZenohLinkOptions } from './link-types.ts';
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 
 const READ_ACK_PAYLOAD = new Uint8Array(0);
 
@@ -363,7 +357,7 @@ export class ZenohLink {
       const delay = backoff.next();
       this.#setState('down', reason);
       this.#nextTryAt = performance.now() + delay;
-      await sleep(delay, signal);
+      await sleep(delay, { signal });
       this.#nextTryAt = undefined;
     }
   }

@@ -1,4 +1,5 @@
 import type { MetricFamily } from '../../daemon/contract/index.ts';
+import { counter, gauge } from '../../daemon/util/index.ts';
 import type { InboundTopic } from './inbound-topic.ts';
 import type { OutboundTopic } from './outbound-topic.ts';
 import type { TopicCap } from './topic-cap.ts';
@@ -106,20 +107,16 @@ export function zenohMetrics(parts: {
       'counter',
       perTopic(inbound, (t) => t.counters.lost),
     ),
-    family(
+    gauge(
       'auraison_zenoh_topics_waiting',
       'Graph topics not bridged because zenoh.max_bridged_topics are bridged already.',
-      'gauge',
-      [{ value: cap.waiting }],
+      cap.waiting,
     ),
-    family(
+    counter(
       'auraison_zenoh_topic_refusals_total',
       'Graph topics refused for zenoh.max_bridged_topics, each counted when it first had to wait.',
-      'counter',
-      [{ value: cap.refusals }],
+      cap.refusals,
     ),
-    family('auraison_zenoh_graph_endpoints', "Endpoints of the robot's graph seen over Zenoh.", 'gauge', [
-      { value: graphEndpoints },
-    ]),
+    gauge('auraison_zenoh_graph_endpoints', "Endpoints of the robot's graph seen over Zenoh.", graphEndpoints),
   ];
 }

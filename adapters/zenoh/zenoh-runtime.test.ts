@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { closedPort } from '../../test/helpers/closed-port.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
+import { sleep } from '../../daemon/util/index.ts';
 
 describe("zenoh-ts's WebSocket on Node 20", () => {
   it('lets a socket that zenoh-ts made and never listened to fail without an uncaught exception', async () => {
@@ -16,7 +17,7 @@ describe("zenoh-ts's WebSocket on Node 20", () => {
           if (ws.readyState === 3) resolve(clearInterval(poll));
         }, 10);
       });
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     } finally {
       process.off('uncaughtException', onUncaught);
     }
