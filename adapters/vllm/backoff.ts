@@ -10,22 +10,6 @@ export function backoffDelay(
   return Math.round(exponentialBackoff(attempt - 1, { firstMs: baseMs, maxMs, jitter: 0.25, random }));
 }
 
-/** Resolves after `ms`, or rejects at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('aborted'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Whether a failure is worth retrying on the same endpoint: connection trouble, timeouts, 5xx and 429
  * are; other 4xx (bad request, bad key, unknown model) will fail the same way again.

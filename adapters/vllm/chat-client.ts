@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { TSchema } from 'typebox';
-import { Validator } from '../../daemon/util/index.ts';
-import { backoffDelay, isRetryable, retryAfter, sleep } from './backoff.ts';
+import { errorText, sleep, Validator } from '../../daemon/util/index.ts';
+import { backoffDelay, isRetryable, retryAfter } from './backoff.ts';
 import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { Watchdog } from './watchdog.ts';
@@ -251,11 +251,14 @@ export async function chatWithFallback(
     const { settings } = endpoint;
     let wait: number | undefined;
     for (let attempt = 0; attempt <= settings.retries; attempt++) {
-      if (attempt > 0) await sleep(wait ?? backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms), signal);
+      if (attempt > 0) {
+        const delay = wait ?? backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms);
+        if (!(await sleep(delay, { signal }))) throw new Error('aborted');
+      }
       try {
         return await chatOnce(endpoint, request, signal, limits);
       } catch (error) {
-        const message = (error as Error).message;
+        const message = errorText(error);
         if (signal?.aborted) throw error;
         failures.push(`${settings.name} attempt ${attempt + 1}: ${message}`);
         if (error instanceof ReplyTooLargeError || !isRetryable(message)) break;
@@ -283,7 +286,7 @@ function parseStructured(content: string, schema: ResponseSchema): unknown {
     value = JSON.parse(content);
   } catch (error) {
     throw new Error(
-      `the reply is not JSON though a response schema was asked for (${(error as Error).message}): ${content.slice(0, 120)}`,
+      `the reply is not JSON though a response schema was asked for (${errorText(error)}): ${content.slice(0, 120)}`,
     );
   }
   // Structured output is a server feature we cannot see: check the reply rather than trust it (all but the

@@ -2,7 +2,7 @@ import type { AssistantMessage, AssistantMessageEvent, Context } from '@mariozec
 import OpenAI from 'openai';
 import { retryAfter } from './backoff.ts';
 import { openaiClient } from './chat-client.ts';
-import { redactUrl } from '../../daemon/util/index.ts';
+import { errorText, redactUrl } from '../../daemon/util/index.ts';
 import type { Endpoint } from './model.ts';
 import { LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { ReplyBuilder, type Completion, type Failed } from './reply-builder.ts';
@@ -61,7 +61,7 @@ export async function streamCompletion(
   } catch (error) {
     const retryAfterMs =
       error instanceof OpenAI.APIError && error.status === 429 ? retryAfter(error.headers) : undefined;
-    const reason = (error as Error).message;
+    const reason = errorText(error);
     return { ok: false, reason, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
   options.onResponse?.();

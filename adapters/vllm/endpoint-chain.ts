@@ -8,13 +8,13 @@ import {
   type Model,
   type SimpleStreamOptions,
 } from '@mariozechner/pi-ai';
-import { backoffDelay, isRequestFault, isRetryable, sleep } from './backoff.ts';
+import { backoffDelay, isRequestFault, isRetryable } from './backoff.ts';
 import { replyEvents, streamCompletion } from './completion-stream.ts';
 import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-limits.ts';
 import type { ResponseSchema } from './structured-output.ts';
 import { Watchdog } from './watchdog.ts';
-import { redactUrl } from '../../daemon/util/index.ts';
+import { errorText, redactUrl, sleep } from '../../daemon/util/index.ts';
 
 export interface ChainStreamOptions {
   signal?: AbortSignal;
@@ -175,14 +175,8 @@ export class EndpointChain {
       let requestFault = false;
       for (let attempt = 0; attempt <= settings.retries; attempt++) {
         if (attempt > 0) {
-          try {
-            await sleep(
-              wait ?? backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms, this.#random),
-              signal,
-            );
-          } catch {
-            return this.#fail(outer, 'aborted', 'the request was cancelled');
-          }
+          const delay = wait ?? backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms, this.#random);
+          if (!(await sleep(delay, { signal }))) return this.#fail(outer, 'aborted', 'the request was cancelled');
         }
         state.requests++;
         const result = await this.#attempt(state, context, options);
@@ -319,7 +313,7 @@ export class EndpointChain {
         watchdog.expired ??
         (controller.signal.aborted
           ? `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)`
-          : (error as Error).message);
+          : errorText(error));
       return { ok: false, reason, retryable: watchdog.expired !== undefined || isRetryable(reason), aborted: false };
     } finally {
       clearTimeout(whole);
@@ -351,7 +345,7 @@ function checkToolCalls(message: AssistantMessage, rawArgs: ReadonlyMap<number, 
     try {
       parsed = JSON.parse(raw);
     } catch (error) {
-      return `malformed tool-call arguments for ${block.name} (${(error as Error).message}): ${raw.length > 120 ? `${raw.slice(0, 117)}...` : raw}`;
+      return `malformed tool-call arguments for ${block.name} (${errorText(error)}): ${raw.length > 120 ? `${raw.slice(0, 117)}...` : raw}`;
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
       return `tool-call arguments for ${block.name} are not a JSON object: ${raw.slice(0, 120)}`;

@@ -5,6 +5,7 @@ import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
 import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
 import { llmQueryHandler } from './llm-query.ts';
 import { resolveEndpoint } from './model.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const encoder = new TextEncoder();
 const json = (value: unknown) => ({ encoding: 'application/json', payload: encoder.encode(JSON.stringify(value)) });
@@ -53,8 +54,8 @@ describe('the ai/inference/llm query handler', () => {
       'bad_request',
       'bad_request',
     ]);
-    expect((errors[0] as Error).message).toMatch(/expected encoding application\/json, got text\/plain/);
-    expect((errors[2] as Error).message).toMatch(/llm query request: messages/);
+    expect(errorText(errors[0])).toMatch(/expected encoding application\/json, got text\/plain/);
+    expect(errorText(errors[2])).toMatch(/llm query request: messages/);
     expect(server.chats).toHaveLength(0);
   });
 

@@ -1,7 +1,7 @@
 import Type, { type TSchema } from 'typebox';
 import { QueryError } from '../../daemon/bus/index.ts';
 import type { QueryPayload } from '../../daemon/bus/index.ts';
-import { jsonHazard } from '../../daemon/util/index.ts';
+import { errorText, jsonHazard } from '../../daemon/util/index.ts';
 import { formatIssue, ValidationError, Validator } from '../../daemon/util/index.ts';
 import { chatWithFallback, type ChatRequest } from './chat-client.ts';
 import type { Endpoint } from './model.ts';
@@ -58,7 +58,7 @@ export function llmQueryHandler(endpoints: readonly Endpoint[], limits?: ReplyLi
     try {
       body = JSON.parse(decoder.decode(request.payload));
     } catch (error) {
-      throw new QueryError('bad_request', `llm query: the request is not JSON: ${(error as Error).message}`);
+      throw new QueryError('bad_request', `llm query: the request is not JSON: ${errorText(error)}`);
     }
     const chat = checkRequest(body);
     const reply = await chatWithFallback(endpoints, chat, signal, limits);
@@ -85,7 +85,7 @@ function checkRequest(body: unknown): ChatRequest {
     // parse throws only for a value it refused: describing why failed (a key such as "" it did not foresee).
     throw new QueryError(
       'bad_request',
-      `llm query request: does not match the expected shape (the daemon could not say where: ${(error as Error).message})`,
+      `llm query request: does not match the expected shape (the daemon could not say where: ${errorText(error)})`,
     );
   }
   if (chat.response_schema) {
@@ -94,7 +94,7 @@ function checkRequest(body: unknown): ChatRequest {
     } catch (error) {
       throw new QueryError(
         'bad_request',
-        `llm query request: response_schema.schema is not a schema the daemon can check replies against: ${(error as Error).message}`,
+        `llm query request: response_schema.schema is not a schema the daemon can check replies against: ${errorText(error)}`,
       );
     }
   }
