@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../daemon/util/index.ts';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';

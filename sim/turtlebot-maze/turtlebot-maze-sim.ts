@@ -1,10 +1,10 @@
-import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Publisher, Subscription } from '../../daemon/bus/index.ts';
 import { MessageCodec } from '../../daemon/bus/index.ts';
 import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { StopLine } from '../../daemon/safety/index.ts';
-import { errorText } from '../../daemon/util/index.ts';
+import { errorText, sleep } from '../../daemon/util/index.ts';
 import { Camera } from './camera.ts';
 import { generateMaze, type Maze } from './maze.ts';
 import { NavigateToPoseServer } from './navigate-to-pose-server.ts';
@@ -299,8 +299,8 @@ export class TurtlebotMazeSim implements Component {
     if (aheadMs < 1) return yieldToIo();
     const { signal } = this.#stopping;
     while (aheadMs >= 1 && !signal.aborted) {
-      // A close() aborts the sleep; the rejection it causes is that, not an error.
-      await sleep(Math.min(aheadMs, PACE_SLICE_MS), undefined, { signal }).catch(() => {});
+      // A close() ends the sleep early.
+      await sleep(Math.min(aheadMs, PACE_SLICE_MS), { signal });
       aheadMs = dueMs - performance.now();
     }
   }
