@@ -9,6 +9,7 @@ import { DurableJournal } from '../daemon/journal/index.ts';
 import { startHarness } from '../test/api/harness.ts';
 import { SseClient } from '../test/api/sse-client.ts';
 import { percentile, type BenchResult } from './bench.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // The local API's two hot paths, each beside a bare fastify route measured in the same run:
 // - GET /metrics with 200 topics (and their subscribers) against a route that sends a precomputed string of
@@ -83,7 +84,7 @@ async function deliver(url: string, produce: () => Promise<void>): Promise<numbe
   const clients = Array.from({ length: SSE_CLIENTS }, () => new SseClient(url, {}, { keepEvents: false }));
   try {
     await Promise.all(clients.map((c) => c.until(() => c.status === 200, 'open')));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     const start = performance.now();
     await produce();
     // A skip (a gap event, ids out of order) means the rest never comes: say so now rather than time out.

@@ -8,6 +8,7 @@ import { startBroker, type Broker } from '../test/helpers/mosquitto.ts';
 import { startPostgres, type Postgres } from '../test/helpers/postgres.ts';
 import { duckdbExtension } from '../test/peers/index.ts';
 import type { BenchResult } from './bench.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // Events ingested per second by one and by two `central serve` processes (the built CLI, DuckLake on a real
 // PostgreSQL, data in a local dir), beside a bare mqtt.js subscriber counting the same messages in the same
@@ -144,7 +145,7 @@ async function round(serves: number, broker: Broker, pg: Postgres, dir: string, 
   const t0 = performance.now();
   await publishAll(robots, offset * EVENTS);
   const bareAt = await bare.done;
-  while ((await committed(started[0]!.url)) < before + EVENTS) await new Promise((r) => setTimeout(r, 20));
+  while ((await committed(started[0]!.url)) < before + EVENTS) await sleep(20);
   const serveAt = performance.now();
   await Promise.all([...robots, bare.client].map((c) => c.endAsync()));
   for (const { child } of started) {

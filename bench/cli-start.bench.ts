@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile, type BenchResult } from './bench.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // How long `auraison-edge` takes before it does anything: `--help` and short commands, run as a user runs
 // them (a new process each time), beside `node -e 0` measured in the same run. The goal is the issue's: at
@@ -53,7 +54,7 @@ async function startDaemon(cwd: string): Promise<{ config: string; child: ChildP
   const child = spawn(process.execPath, [BIN, 'run', '--config', config], { cwd, stdio: 'ignore' });
   for (let waited = 0; !existsSync(join(cwd, 'data', 'run', 'api.json')); waited += 100) {
     if (waited > 30_000 || child.exitCode !== null) throw new Error('the daemon for `status` did not start in 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   return { config, child };
 }

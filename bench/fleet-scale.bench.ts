@@ -15,6 +15,7 @@ import {
 import { startMinio, type Minio } from '../test/helpers/minio.ts';
 import { startPostgres, type Postgres } from '../test/helpers/postgres.ts';
 import { percentile, skippedResult, type BenchResult } from './bench.ts';
+import { errorText, sleep } from '../daemon/util/index.ts';
 
 // N robots against one `central serve` (the built CLI; DuckLake on PostgreSQL, its data in MinIO), each robot the
 // daemon's CentralLink over a DurableJournal of its own, with its own broker login under `central acl`'s ACL, all in
@@ -66,7 +67,7 @@ async function paced(n: number, tick: (r: number, t: number) => void): Promise<v
         done[r]!++;
         left--;
       }
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
 }
 
@@ -156,7 +157,7 @@ async function fleetRound(fleet: string, n: number, pg: Postgres, minio: Minio |
     while (!links.every((l) => l.online())) {
       if (performance.now() - up0 > DRAIN_LIMIT_MS)
         throw new Error(`${links.filter((l) => !l.online()).length} of ${n} links still offline`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     const upS = (performance.now() - up0) / 1000;
     const perRobot = TICKS * PER_TICK;
@@ -180,7 +181,7 @@ async function fleetRound(fleet: string, n: number, pg: Postgres, minio: Minio |
           seen[r] = visible;
         }
         if (seen.every((s) => s === perRobot)) return;
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        await sleep(POLL_MS);
       }
     })();
     const t0 = performance.now();
@@ -229,7 +230,7 @@ export async function run(): Promise<BenchResult[]> {
   try {
     pg = await startPostgres();
   } catch (error) {
-    return skippedResult('fleet at scale', 'events/s', (error as Error).message);
+    return skippedResult('fleet at scale', 'events/s', errorText(error));
   }
   // MinIO holds the lake's data as it would in a fleet; without it the data goes to a local dir (said in the notes).
   const minio = await startMinio().catch(() => undefined);

@@ -3,6 +3,7 @@ import { tempDir } from '../test/helpers/cli.ts';
 import { driveToDock, startDriveSession, stopWhileDriving } from '../test/gazebo-live/drive-session.ts';
 import { gazeboHere } from '../test/gazebo-live/gazebo-env.ts';
 import type { BenchResult } from './bench.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // The daemon driving the maze in a hand-built Gazebo (docs/simulator.md#gazebo-built-by-hand), beside the built-in
 // sim on the same maze and goal, in the same run: Gazebo's real-time factor idle and while the daemon drives, the
@@ -33,7 +34,7 @@ export async function run(): Promise<BenchResult[]> {
   try {
     // Idle: sim time over wall time for IDLE_S, the daemon up and nothing driving (as the drive's own is taken).
     const [simFrom, wallFrom] = [session.simNow(), performance.now()];
-    await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
+    await sleep(IDLE_S * 1000);
     const idle = (session.simNow() - simFrom) / ((performance.now() - wallFrom) / 1000);
     const drive = await driveToDock(session, work.path);
     if (drive.run.code !== 0) throw new Error(`navigate_to the dock failed: ${drive.run.stdout}${drive.run.stderr}`);

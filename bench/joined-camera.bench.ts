@@ -12,6 +12,7 @@ import type { Daemon } from '../daemon/daemon.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { JOINED_DOMAINS, JoinedGraphs } from '../test/joined/joined-graphs.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // A 100 B topic at 500 Hz from an rmw_zenoh-keyed Python publisher, bridged onto the bus (timed there) and relayed to
 // the DDS side's graph (timed at a zenoh-ts subscriber there), alone and then beside a 30 Hz 640 x 480 rgb8 camera
@@ -170,7 +171,7 @@ async function rounds(graphs: JoinedGraphs, laneThread: boolean): Promise<Rounds
       await relayedCamera.close();
     }
     // Every frame the bus had reaches the other side (after the last one's own trip).
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     loop.disable();
     arrived.stop();
     relayedFrames.stop();

@@ -7,6 +7,7 @@ import { typeDescriptionHash } from '../daemon/bus/type-hash.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { JOINED_DOMAINS, JoinedGraphs } from '../test/joined/joined-graphs.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // A relay between the two Zenoh sides (docs/joined-graphs.md): 100 B samples at 500 Hz from an rmw_zenoh-keyed
 // Python publisher, through its router and remote-api bridge, the daemon's bus, its second link and the DDS side's
@@ -98,7 +99,7 @@ export async function run(): Promise<BenchResult[]> {
     loop.disable();
     await bigPeer.close();
     // Every 1 MB sample the bus had reaches the other side (after the last one's own trip).
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const bigOnBus = bigBus.latencies.length - bigFrom.bus;
     const bigArrived = bigLane.count() - bigFrom.lane;
     await relayPeer.close();

@@ -7,6 +7,7 @@ import { startDaemon } from '../test/helpers/daemon.ts';
 import { endpointSettings } from '../test/system2/endpoint-settings.ts';
 import { MODEL_ID, startModelServer, writeTestModel, type ModelServer } from '../test/system2-real/model-servers.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
+import { errorText } from '../daemon/util/index.ts';
 
 // System 2's own cost on a real server: llama.cpp's llama-server on the tests' made model (test/peers/llm), each
 // figure beside the OpenAI SDK talking to the same server in the same run, interleaved call by call so both see the
@@ -40,7 +41,7 @@ export async function run(): Promise<BenchResult[]> {
         ours: NaN,
         unit: 'ms',
         better: 'lower',
-        notes: [`skipped: ${(error as Error).message.split('\n')[0]}`],
+        notes: [`skipped: ${errorText(error).split('\n')[0]}`],
       },
     ];
   }

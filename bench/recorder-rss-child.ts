@@ -10,6 +10,7 @@ import { Bus } from '../daemon/bus/index.ts';
 import { DefinitionsRegistry } from '../daemon/bus/index.ts';
 import { RecorderConfig } from '../daemon/config/index.ts';
 import { Recorder, type RecorderSettings } from '../daemon/recorder/index.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 const registry = new DefinitionsRegistry();
 function scratch(name: string): string {
@@ -49,7 +50,7 @@ async function rssWhileRecording(
     }
     if (++tick % 10 === 0) samples.push(process.memoryUsage().rss);
     next += 100;
-    await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    await sleep(Math.max(0, next - Date.now()));
   }
   await recorder.close();
   bus.close();

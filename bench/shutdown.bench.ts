@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { within } from '../daemon/util/index.ts';
+import { sleep, within } from '../daemon/util/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
 // SIGTERM to exit of `auraison-edge run` (as systemd stops it) while the sim drives at 20x speed, the recorder
@@ -45,9 +45,8 @@ async function stopTime(lines: string[], loadMs: number): Promise<number> {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     // Running once its API writes run/api.json; then the load runs for `loadMs`.
     const started = performance.now();
-    while (!stderr.includes('daemon running') && performance.now() - started < 60_000)
-      await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, loadMs));
+    while (!stderr.includes('daemon running') && performance.now() - started < 60_000) await sleep(50);
+    await sleep(loadMs);
     const t0 = performance.now();
     child.kill('SIGTERM');
     const code = await within(exited, 30_000, 'hung' as const);

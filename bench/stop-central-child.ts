@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import mqtt from 'mqtt';
 import { CommandSigner } from '../central/command-signer.ts';
-import { applyThreadScheduling } from '../daemon/util/index.ts';
+import { applyThreadScheduling, sleep } from '../daemon/util/index.ts';
 import { skillIntent } from '../test/helpers/intents.ts';
 
 const scheduling = applyThreadScheduling({ policy: 'fifo', rtPriority: 50, nice: -10 });
@@ -51,9 +51,9 @@ for (let i = 0; i < Number(count); i++) {
   await client.publishAsync(`${prefix}/intents`, payload, { qos: 1, properties: { userProperties } });
   stops.push([sent.toString(), (await answered).toString()]);
   acked.delete(intent.intent_id);
-  await new Promise((r) => setTimeout(r, 25));
+  await sleep(25);
   floors.push(await get(floor));
-  await new Promise((r) => setTimeout(r, 25));
+  await sleep(25);
 }
 await client.endAsync();
 process.stdout.write(`${JSON.stringify({ stops, floors, scheduling: scheduling.summary })}\n`);

@@ -11,7 +11,7 @@
 // `page` (the same with the headers a browser sends from the API's status page at `page origin`: its Origin,
 // Sec-Fetch-Site same-site), `mcp` (the stop tool of an MCP session at <url>, the MCP endpoint, as an agent calls it).
 import { request } from 'node:http';
-import { applyProcessScheduling } from '../daemon/util/index.ts';
+import { applyProcessScheduling, sleep } from '../daemon/util/index.ts';
 
 // Refused without CAP_SYS_NICE: then at the default, and the load generator's processes compete with it for the cores.
 // Every thread of the process, V8's garbage collection helpers too: an MCP client's SDK allocates enough that its
@@ -81,9 +81,9 @@ const stops: [string, string][] = [];
 const floors: [string, string][] = [];
 for (let i = 0; i < Number(count); i++) {
   stops.push(await stop());
-  await new Promise((r) => setTimeout(r, 25));
+  await sleep(25);
   floors.push(await timed(floor, 'GET'));
-  await new Promise((r) => setTimeout(r, 25));
+  await sleep(25);
 }
 process.stdout.write(`${JSON.stringify({ stops, floors, scheduling: scheduling.summary })}\n`);
 process.exit(0); // an MCP session's keep-alive socket would hold the process

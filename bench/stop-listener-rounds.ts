@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { sleep } from '../daemon/util/index.ts';
 
 /** A round of stops to the stop listener: each stop's answer and zero time, and the floor's answers, ms, sorted. */
 export interface ListenerRound {
@@ -59,7 +60,7 @@ export async function commandRound(
   if (code !== 0) throw new Error(`the operator's client (${command} ${args.join(' ')}) exited with ${code}`);
   const { stops, floors } = JSON.parse(out) as { stops: [string, string][]; floors: [string, string][] };
   // The last zero may come after the client's last answer.
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   const sorted = (times: bigint[]) => times.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const seen = sorted(zeros());
   const seenAlso = Object.entries(also).map(([name, times]) => [name, sorted(times())] as const);

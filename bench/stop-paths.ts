@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { percentile, tail, type BenchResult } from './bench.ts';
 import { join } from 'node:path';
 import { clientRound, commandRound, type ListenerRound } from './stop-listener-rounds.ts';
+import { errorText } from '../daemon/util/index.ts';
 
 // The stops a user can press, for stop-under-load.bench.ts, each sent from a client process of its own as the stop
 // listener's are, each round beside them: the CLI's and the page's go to the stop listener and wait for the daemon's
@@ -74,7 +75,7 @@ export function bridgeScheduler(pid: number): { set: (policy: 'fifo' | 'other') 
         if (policy === 'fifo') summary = 'SCHED_FIFO 50';
       } catch (error) {
         const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-        summary = `${policy === 'fifo' ? 'SCHED_FIFO 50' : 'SCHED_OTHER'} refused: ${stderr || (error as Error).message}`;
+        summary = `${policy === 'fifo' ? 'SCHED_FIFO 50' : 'SCHED_OTHER'} refused: ${stderr || errorText(error)}`;
       }
     },
     summary: () => summary,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readApiFile } from '../daemon/api/index.ts';
 import { PORTS } from '../daemon/contract/index.ts';
-import { spawnTsWorker } from '../daemon/util/index.ts';
+import { errorText, sleep, spawnTsWorker } from '../daemon/util/index.ts';
 import { centralConfig, FLEET, PREFIX, ROBOT, waitOnline } from '../test/central/central-harness.ts';
 import { testCommandKeyFile } from '../test/helpers/command-key.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
@@ -136,7 +136,7 @@ function rosHere(): { python: string } | { skipped: string } {
     Object.assign(process.env, peer.env(ROS_DOMAIN));
     return { python: peer.python };
   } catch (error) {
-    return { skipped: (error as Error).message };
+    return { skipped: errorText(error) };
   }
 }
 
@@ -244,14 +244,14 @@ export async function run(): Promise<BenchResult[]> {
         () => daemon.status().components.ros_stop?.details?.serving === true,
         "ros.stop_service's node to serve",
         60_000,
-      ).catch((error: unknown) => (skipped.ros = (error as Error).message));
+      ).catch((error: unknown) => (skipped.ros = errorText(error)));
     }
     const paths = () => (Object.keys(STOP_PATHS) as StopPath[]).filter((p) => skipped[p] === undefined);
     /** A round of `path`, or (ROS's, which may fail for want of its peer's parts) undefined, saying why in skipped. */
     const round = async (path: StopPath, n: number) => {
       if (path !== 'ros') return pathRound(path, n, targets, zeros);
       return pathRound(path, n, targets, zeros).catch((error: unknown) => {
-        skipped.ros = `its round failed: ${(error as Error).message}`;
+        skipped.ros = `its round failed: ${errorText(error)}`;
         return undefined;
       });
     };
@@ -321,7 +321,7 @@ async function stops(url: string, floorUrl: string, seen: Seen, to: 'api' | 'lis
   const lastSent = BigInt(sent.at(-1)![0]);
   for (const deadline = performance.now() + 2000; to === 'api' && !seen.durable.some((t) => t >= lastSent);) {
     if (performance.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
   }
   const times: Times = {
     answered: [],
@@ -392,11 +392,11 @@ async function underLoad(
       child.stdout.once('data', () => resolve());
       child.once('exit', (code) => reject(new Error(`the ${surface} load exited (${code}) before loading`)));
     });
-    await new Promise((r) => setTimeout(r, 1000)); // let the load reach its steady state
+    await sleep(1000); // let the load reach its steady state
     return await measure();
   } finally {
     child.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
 }
 

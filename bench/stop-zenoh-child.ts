@@ -5,7 +5,7 @@
 //   node --import tsx stop-zenoh-child.ts <ws url> <floor url> <n>
 import { pino } from 'pino';
 import { ZenohLink } from '../adapters/zenoh/zenoh-link.ts';
-import { applyThreadScheduling } from '../daemon/util/index.ts';
+import { applyThreadScheduling, sleep } from '../daemon/util/index.ts';
 
 const scheduling = applyThreadScheduling({ policy: 'fifo', rtPriority: 50, nice: -10 });
 const [url, floor, count] = process.argv.slice(2) as [string, string, string];
@@ -40,9 +40,9 @@ const stops: [string, string][] = [];
 const floors: [string, string][] = [];
 for (let i = 0; i < Number(count); i++) {
   stops.push(await stop());
-  await new Promise((r) => setTimeout(r, 25));
+  await sleep(25);
   floors.push(await timedFloor());
-  await new Promise((r) => setTimeout(r, 25));
+  await sleep(25);
 }
 process.stdout.write(`${JSON.stringify({ stops, floors, scheduling: scheduling.summary })}\n`);
 process.exit(0); // the session's socket would hold the process

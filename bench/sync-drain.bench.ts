@@ -9,6 +9,7 @@ import { MqttConnection } from '../central-link/mqtt-connection.ts';
 import { DurableJournal } from '../daemon/journal/durable-journal.ts';
 import { startBroker } from '../test/helpers/mosquitto.ts';
 import type { BenchResult } from './bench.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // The events backlog drained after an outage: a journal of agent events written while the broker was away,
 // sent by the outbox through the central link's MqttConnection (batches of central.outbox.batch_records,
@@ -109,7 +110,7 @@ async function drainOutbox(
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   outbox.online();
-  while (outbox.ackedSeq < journal.lastSeq) await new Promise((resolve) => setTimeout(resolve, 1));
+  while (outbox.ackedSeq < journal.lastSeq) await sleep(1);
   const seconds = (performance.now() - t0) / 1000;
   const cpuMs = cpuMsSince(cpu0);
   await count.seen(payloads.length);

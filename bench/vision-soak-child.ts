@@ -3,6 +3,7 @@
 // so that nothing else's memory counts.
 //   node --import tsx bench/vision-soak-child.ts SECONDS SAMPLE_S camera|none DIR
 import { startVisionRig } from './vision-rig.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 export interface SoakSample {
   /** Seconds since the loop started. */
@@ -32,7 +33,7 @@ const rig = await startVisionRig({ dir, camera, recorder: false });
 const started = performance.now();
 const samples: SoakSample[] = [];
 while (performance.now() - started < seconds * 1000) {
-  await new Promise((resolve) => setTimeout(resolve, sampleS * 1000));
+  await sleep(sampleS * 1000);
   const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
   samples.push({ s: (performance.now() - started) / 1000, rss, heapUsed, arrayBuffers });
 }

@@ -7,6 +7,7 @@ import type { Daemon } from '../daemon/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import type { Peer, ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
 import { FLOOR_TOPIC, startBulkSources, type FloorSource } from './zenoh-bulk-sources.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 const BYTES = 'std_msgs/msg/ByteMultiArray';
 const GID = new Uint8Array(16);
@@ -136,11 +137,11 @@ export async function fairness(
         void bare.put(smallData, { attachment });
       }
       if (kind === 'lane' || kind === 'main') for (; sentLarge < elapsed / 100; sentLarge++) large.publish(largeData);
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1);
     }
     await floors.stop();
     loop.disable();
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const topics = await report();
     const loopP99 = loop.percentile(99) / 1e6;
     if (topics['/joint_states']!.count === 0 && topics['/bare_small']!.count === 0) {

@@ -14,6 +14,7 @@ import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
 import { readApiFile } from '../daemon/api/index.ts';
 import { percentile, tail, type BenchResult } from './bench.ts';
 import { listenerRound, type ListenerRound } from './stop-listener-rounds.ts';
+import { sleep } from '../daemon/util/index.ts';
 
 // The operator's stop (POST /stop answered) on a daemon bridging every graph topic (`zenoh.topics: ['**']`, as
 // the default recorder's `include: ["**"]` does), while one Zenoh peer announces 10,000 publisher tokens and
@@ -64,7 +65,7 @@ async function stops(url: string, n: number): Promise<{ times: number[]; notDura
     if (res.status !== 200) throw new Error(`POST /stop answered ${res.status}`);
     times.push(performance.now() - start);
     if (reply.journal_error !== null || (reply.latched !== null && reply.latched.error !== null)) notDurable++;
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   return { times: times.sort((a, b) => a - b), notDurable };
 }
@@ -241,9 +242,9 @@ async function afterThePeerLeft(zenoh: () => Promise<ZenohDetails>): Promise<Pee
       goneS = (performance.now() - left) / 1000;
       break;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
-  await new Promise((r) => setTimeout(r, AFTER_S * 1000));
+  await sleep(AFTER_S * 1000);
   const memory = process.memoryUsage();
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
