@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { Value } from 'typebox/value';
-import { PolicyRunner } from '../adapters/lerobot/index.ts';
-import { createNormalizer } from '../adapters/lerobot/normalization.ts';
+import { PolicyRunner } from '../daemon/system1/index.ts';
+import { createNormalizer } from '../daemon/system1/normalization.ts';
 import { PolicyConfig, type PolicySettings } from '../daemon/config/index.ts';
 import { tempDir } from '../test/helpers/cli.ts';
 import { actPeer, benchAct, exportAct } from '../test/system1/act-peer.ts';
