@@ -3,7 +3,7 @@
 // with a control loop's default scheduling (SCHED_FIFO 50, else nice -10, as the loop falls back).
 // workerData: { line: the line's buffer, out: a BigInt64Array's buffer, [0] the count, then the times }.
 import { workerData } from 'node:worker_threads';
-import { StopLine } from '../daemon/safety/index.ts';
+import { StopLine } from '../daemon/halt/index.ts';
 import { applyThreadScheduling } from '../daemon/util/index.ts';
 
 applyThreadScheduling({ policy: 'fifo', rtPriority: 50, nice: -10 });

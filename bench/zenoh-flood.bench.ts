@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createInterface } from 'node:readline';
 import { PORTS, type RobotStopOutcome } from '../daemon/contract/index.ts';
-import { STOP_REPLY_WAIT_MS } from '../daemon/safety/index.ts';
+import { STOP_REPLY_WAIT_MS } from '../daemon/halt/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';

@@ -25,11 +25,11 @@ const WORKERS = [
   'daemon/system1/control/inference-worker.ts',
   // A loop with isolation: process: its process's entry, and the thread that relays the stop line to it.
   'daemon/system1/control/loop-process-child.ts',
-  'daemon/system1/control/stop-relay-worker.ts',
+  'daemon/system1/control/halt-relay-worker.ts',
   'daemon/system1/serving-worker.ts',
   'adapters/zenoh/bulk-lane-worker.ts',
   // The stop listener's thread, and the module it loads there for the Zenoh graph's zero command.
-  'daemon/api/stop-listener-worker.ts',
+  'daemon/api/halt-listener-worker.ts',
   'adapters/zenoh/stop-zero.ts',
   // Central's stop connection's thread (central.stop_connection).
   'central-link/stop-connection-worker.ts',

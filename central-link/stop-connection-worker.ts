@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { applyThreadScheduling, Backoff, FloodGuard, StopLine } from '../daemon/util/index.ts';
+import { applyThreadScheduling, Backoff, FloodGuard } from '../daemon/util/index.ts';
 import { CommandCounterStore } from './command-signature-counter.ts';
 import { claimStop } from './stop-claims.ts';
 import { CommandSignatureCheck } from './command-signature-check.ts';
@@ -13,6 +13,7 @@ import type {
   StopConnectionState,
   ToStopConnection,
 } from './stop-connection-messages.ts';
+import { StopLine } from '../daemon/halt/index.ts';
 
 // The stop connection's thread (see StopConnection): a second MQTT connection of the robot's, subscribed to its intents
 // topic, that takes central's stop intents off the daemon's event loop. A stop central signed for this robot, with a

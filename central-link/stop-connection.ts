@@ -1,7 +1,7 @@
 import type { IPublishPacket } from 'mqtt';
 import type { Worker } from 'node:worker_threads';
 import { relayThreadLog, type Logger } from '../daemon/log.ts';
-import { closeWorker, spawnTsWorker, StopLine, workerEntry } from '../daemon/util/index.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { COUNTER_PROPERTY } from './command-signature.ts';
 import { commandCounterPath } from './command-signature-counter.ts';
@@ -14,6 +14,7 @@ import type {
   StopConnectionState,
   ToStopConnection,
 } from './stop-connection-messages.ts';
+import { StopLine } from '../daemon/halt/index.ts';
 
 export interface StopConnectionOptions {
   /** What its thread is started with: the robot's session, central's keys, the line's buffer. */

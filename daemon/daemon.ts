@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errorText, rateLimitedErrors } from './util/index.ts';
 import { SyncThread } from './util/index.ts';
 import { Bus, MessageCodec } from './bus/index.ts';
-import { ArmHold, StopAuthority } from './safety/index.ts';
+import { ArmHold, StopAuthority } from './halt/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
 import { RobotGraph } from './bus/index.ts';
 import { resolveDataDir } from './config/index.ts';

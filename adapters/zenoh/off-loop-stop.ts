@@ -1,6 +1,6 @@
 import { compileTopicGlob, type DefinitionsRegistry } from '../../daemon/bus/index.ts';
 import type { RobotStopAuthority } from '../../daemon/contract/index.ts';
-import { STOP_QUERY } from '../../daemon/safety/index.ts';
+import { STOP_QUERY } from '../../daemon/halt/index.ts';
 import { workerEntry } from '../../daemon/util/index.ts';
 import type { Mapping } from './mapping.ts';
 import type { StopDoorsOptions, StopServiceDoor } from './stop-doors.ts';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Query } from '@eclipse-zenoh/zenoh-ts';
 import { MessageCodec, type ResolvedType } from '../../daemon/bus/index.ts';
 import type { OffLoopTake } from '../../daemon/contract/index.ts';
-import { parseStopQuery, STOP_QUERY } from '../../daemon/safety/index.ts';
+import { parseStopQuery, STOP_QUERY } from '../../daemon/halt/index.ts';
 import { RequestDedupe, type ServedReply } from './request-dedupe.ts';
 import { answerServiceQuery, json, servedResponse } from './served-reply.ts';
 import type { Handle, ZenohLink } from './zenoh-link.ts';

@@ -6,7 +6,7 @@ import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/co
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { goalOutsideFence, latchedGoalRefusal, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
-import { STOP_QUERY } from '../../daemon/safety/index.ts';
+import { STOP_QUERY } from '../../daemon/halt/index.ts';
 import { TWIST, TWIST_STAMPED } from '../../daemon/policy/index.ts';
 import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';

@@ -20,7 +20,7 @@ import type {
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
 import { CmdVelGate, JointSources, runQuotas } from '../policy/index.ts';
-import { latchedMessage } from '../safety/index.ts';
+import { latchedMessage } from '../halt/index.ts';
 import { agentMetrics } from './agent-metrics.ts';
 import { AgentNavigation } from './agent-navigation.ts';
 import { AgentPolicy } from './agent-policy.ts';
@@ -32,14 +32,14 @@ import type { IntentSource } from './intents.ts';
 import { LiveRuns } from './live-runs.ts';
 import type { ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
-import { RobotStop } from './robot-stop.ts';
+import { RobotStop } from './robot-halt.ts';
 import { robotPose } from './robot-pose.ts';
 import { RunExecutor } from './run-executor.ts';
 import { recoverRuns } from './run-recovery.ts';
 import { RunStore } from './run-store.ts';
 import { AGENT_PORTS, type MotionHolder, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
-import { haltRobot } from './skills/stop.ts';
+import { haltRobot } from './skills/halt.ts';
 import { ToolInvoker } from './tool-invoker.ts';
 
 export { AGENT_NAV_CMD_VEL } from './agent-navigation.ts';

@@ -1,7 +1,7 @@
 import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import type { PolicyHook, StopLatchView } from '../contract/index.ts';
 import { hooksWith, policyHooks, type JointInputs, type RobotPose } from '../policy/index.ts';
-import { stopLatchHook } from '../safety/index.ts';
+import { stopLatchHook } from '../halt/index.ts';
 import { AGENT_NAV_CMD_VEL } from './agent-navigation.ts';
 
 export interface AgentPolicyOptions {

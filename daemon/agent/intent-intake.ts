@@ -8,7 +8,7 @@ import { intentDifferences, parseIntent, type IntentSource, type ParsedIntent } 
 import type { LiveRun } from './live-run.ts';
 import type { LiveRuns } from './live-runs.ts';
 import type { ModelService } from './model-service.ts';
-import type { RobotStop } from './robot-stop.ts';
+import type { RobotStop } from './robot-halt.ts';
 import type { RunStore } from './run-store.ts';
 import type { SkillDefinition } from './skills/index.ts';
 

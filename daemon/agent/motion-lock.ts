@@ -1,4 +1,4 @@
-import type { StopOrder } from '../safety/index.ts';
+import type { StopOrder } from '../halt/index.ts';
 
 /** Why a motion was aborted: its signal's reason. `stop` is set when an operator's stop aborted it. */
 export class MotionAborted extends Error {

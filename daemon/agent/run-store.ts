@@ -7,7 +7,7 @@ import { nowNs } from '../util/index.ts';
 import { Validator } from '../util/index.ts';
 import { appendMany } from '../journal/index.ts';
 import { EventEntry, heldEntry } from './event-entries.ts';
-import { isStopEvent } from '../safety/index.ts';
+import { isStopEvent } from '../halt/index.ts';
 
 /** Journal record kinds the agent writes (the contract's: the stop writes agent events too). */
 export { AGENT_EVENT, RUN_STATE };

@@ -4,7 +4,7 @@ import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/
 import { isDiskFull } from '../util/index.ts';
 import { apiFilePath, removeApiFile, writeApiFile } from './discovery.ts';
 import { buildApiServer, type ApiServer } from './server.ts';
-import { StopListener } from './stop-listener.ts';
+import { StopListener } from './halt-listener.ts';
 
 /**
  * Component `api`: the local HTTP API and status page, and the stop listener (POST /stop on a thread and a port

@@ -8,7 +8,8 @@ import { parseConfigText } from '../config/index.ts';
 import { DurableJournal } from '../journal/index.ts';
 import { ProvidedPorts, type Component } from '../lifecycle/index.ts';
 import { silentLogger } from '../log.ts';
-import { StopAuthority } from '../safety/index.ts';
+import { StopAuthority } from '../halt/index.ts';
+import { API_ERRORS, type ApiErrorEntry } from './error-codes.ts';
 import './route-docs.ts';
 import { buildApiServer } from './server.ts';
 
@@ -106,9 +107,32 @@ export function renderApiReference(routes: readonly RouteOptions[]): string {
     'HEAD. Parameters marked `?` may be left out.',
     '',
     `Routes: ${shown.map((r) => `[\`${methods(r)} ${r.url}\`](#${anchor(`${methods(r)} ${r.url}`)})`).join(',\n')}.`,
+    'See also [the error codes](#error-codes).',
   ];
   for (const route of shown) out.push('', ...section(route));
+  out.push('', ...errorCodesSection());
   return `${out.join('\n')}\n`;
+}
+
+/** The catalogue (error-codes.ts) as a table: every code an error reply's `error` can hold. */
+function errorCodesSection(): string[] {
+  const entries: [string, ApiErrorEntry][] = Object.entries(API_ERRORS);
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const status = ({ status, alsoStatus }: ApiErrorEntry) =>
+    alsoStatus ? `${status}; ${alsoStatus.status} when ${alsoStatus.when}` : String(status);
+  return [
+    '## Error codes',
+    '',
+    'An error reply is `{error, message, issues?}`: `error` is one of these codes, always with the status given here;',
+    '`message` names what was wrong and what to do, and `issues` lists each failing path of a 400. Two kinds of code',
+    'come from elsewhere: a VLA policy served by another program may answer a code of its own (passed on with 400),',
+    "and an unexpected failure answers 500 with its cause's code lower-cased (fastify's `fst_err_...`) when it has one.",
+    'A request that comes while the daemon shuts down gets fastify\'s own 503 body, `{error: "Service Unavailable", ...}`.',
+    '',
+    '| code | status | meaning | what to do |',
+    '| --- | --- | --- | --- |',
+    ...entries.map(([code, e]) => `| \`${code}\` | ${status(e)} | ${cell(e.meaning)} | ${cell(e.action)} |`),
+  ];
 }
 
 function section(route: RouteOptions): string[] {

@@ -44,7 +44,7 @@ export function makeCrossSiteHook({ refused }: CrossSiteOptions) {
 
 /**
  * Why `headers` may not change state (`what` names the request for the message), or undefined. The stop
- * listener's thread asks the same (stop-listener-worker.ts).
+ * listener's thread asks the same (halt-listener-worker.ts).
  */
 export function crossSiteRefusal(
   method: string,
@@ -57,7 +57,6 @@ export function crossSiteRefusal(
     return {
       reason: 'sec_fetch_site',
       error: new HttpError(
-        403,
         'cross_site',
         `${what} refused: the browser says it came from a page on another origin (Sec-Fetch-Site: ${site}); ${HOW_TO_CALL}`,
       ),
@@ -67,7 +66,6 @@ export function crossSiteRefusal(
     return {
       reason: 'origin',
       error: new HttpError(
-        403,
         'cross_site',
         `${what} refused: it came from a page at ${JSON.stringify(origin)}, not from the API's own origin http://${headers.host ?? ''}; ${HOW_TO_CALL}`,
       ),
@@ -91,7 +89,6 @@ export function jsonTypeRefusal(
     return {
       reason: 'content_type',
       error: new HttpError(
-        415,
         'unsupported_media_type',
         `${what} needs the header Content-Type: application/json, also with no body (got ${
           headers['content-type'] === undefined ? 'none' : JSON.stringify(headers['content-type'])

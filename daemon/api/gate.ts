@@ -25,7 +25,7 @@ export interface ApiGate {
  * - bound to loopback, the Host header must name loopback too, so a web page cannot reach the API through
  *   DNS rebinding (together with JSON-only bodies, which a cross-site form cannot send, this keeps a
  *   browser on the robot from approving runs on a stranger's behalf).
- * The stop listener's thread asks the same (stop-listener-worker.ts).
+ * The stop listener's thread asks the same (halt-listener-worker.ts).
  */
 export function gateRefusal(
   gate: ApiGate,
@@ -34,12 +34,11 @@ export function gateRefusal(
   const { headers } = request;
   // Node's own check answers this with a bare 400 (no body); HTTP/1.1 requires Host (RFC 9112).
   if (headers.host === undefined && request.httpVersion === '1.1')
-    return new HttpError(400, 'bad_request', 'missing Host header: HTTP/1.1 requires one');
+    return new HttpError('bad_request', 'missing Host header: HTTP/1.1 requires one');
   if (gate.loopback) {
     const hostHeader = (headers.host ?? '').replace(/:\d+$/, '');
     if (!isLoopbackHost(hostHeader))
       return new HttpError(
-        403,
         'forbidden',
         `Host ${JSON.stringify(headers.host ?? '')} is not a loopback name; the API is bound to ${gate.host}`,
       );
@@ -47,9 +46,8 @@ export function gateRefusal(
   if (!gate.expected || PUBLIC.test(request.url)) return undefined;
   const header = headers.authorization;
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!match) return new HttpError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <api.token>');
-  if (!timingSafeEqual(digest(match[1]!), gate.expected))
-    return new HttpError(401, 'unauthorized', 'wrong bearer token');
+  if (!match) return new HttpError('unauthorized', 'missing bearer token: send Authorization: Bearer <api.token>');
+  if (!timingSafeEqual(digest(match[1]!), gate.expected)) return new HttpError('unauthorized', 'wrong bearer token');
   return undefined;
 }
 

@@ -33,7 +33,7 @@ const STOP: ComponentSpec = {
   // Never restarted by a reload: the daemon's StopAuthority takes the velocity topics and the latch setting.
   settings: () => null,
   create: async (ctx) => {
-    const { StopService } = await import('../safety/index.ts');
+    const { StopService } = await import('../halt/index.ts');
     return new StopService(ctx);
   },
 };

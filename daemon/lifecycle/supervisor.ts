@@ -5,7 +5,7 @@ import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
 import { errorText, exponentialBackoff, withTimeout } from '../util/index.ts';
 import { Wiring, type Provisions } from './wiring.ts';
-import { STOP_FLOOR_MS, STOPPED, StopBudget } from './stop-budget.ts';
+import { STOP_FLOOR_MS, STOPPED, StopBudget } from './close-budget.ts';
 import { changedKeys, liveSlice } from './settings-diff.ts';
 
 export interface SupervisorOptions {

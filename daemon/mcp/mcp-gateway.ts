@@ -6,7 +6,6 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpSettings, McpToolName } from '../config/index.ts';
 import type { ExternalRuns, MetricFamily, OffLoopStop, RobotStopOutcome } from '../contract/index.ts';
-import { STOP_TAKEN_HEADER, stopCalls } from '../util/index.ts';
 import { ApiCallError, ApiCaller, type Inject } from './api-caller.ts';
 import { CallWindow } from './call-window.ts';
 import { gatewayMetrics } from './gateway-metrics.ts';
@@ -14,6 +13,7 @@ import { registerResources } from './resources.ts';
 import { SessionRun, type RefusalReason } from './session-run.ts';
 import { registerTools, TOOLS } from './tools.ts';
 import { guardUnexposed } from './unexposed-guard.ts';
+import { STOP_TAKEN_HEADER, stopCalls } from '../halt/index.ts';
 
 interface Session {
   transport: StreamableHTTPServerTransport;

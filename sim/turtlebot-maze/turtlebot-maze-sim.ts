@@ -3,7 +3,7 @@ import type { Publisher, Subscription } from '../../daemon/bus/index.ts';
 import { MessageCodec } from '../../daemon/bus/index.ts';
 import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
-import { StopLine } from '../../daemon/safety/index.ts';
+import { StopLine } from '../../daemon/halt/index.ts';
 import { errorText, sleep } from '../../daemon/util/index.ts';
 import { Camera } from './camera.ts';
 import { generateMaze, type Maze } from './maze.ts';

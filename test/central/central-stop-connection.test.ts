@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CommandSigner } from '../../central/command-signer.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/util/index.ts';
 import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { testKey } from '../helpers/command-key.ts';
@@ -9,6 +8,7 @@ import { skillIntent } from '../helpers/intents.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { brokerAndCentral, centralDaemon, PREFIX } from './central-harness.ts';
 import { publishFromThread, signedStop } from './stop-publisher.ts';
+import { StopLine } from '../../daemon/halt/index.ts';
 
 // Central's stop on the stop connection (central.stop_connection): a thread of the daemon's own, on a second MQTT
 // connection, marks central's signed stop on the stop line while the daemon's event loop is blocked (the test's, which

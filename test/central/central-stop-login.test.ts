@@ -2,7 +2,6 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/util/index.ts';
 import { publishQos1 as puback } from '../central-serve/fixtures.ts';
 import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
@@ -14,6 +13,7 @@ import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { centralConfig, FLEET, PREFIX, ROBOT, waitOnline } from './central-harness.ts';
 import { labBroker } from './lab-broker.ts';
 import { publishFromThread, signedStop } from './stop-publisher.ts';
+import { StopLine } from '../../daemon/halt/index.ts';
 
 // Central's stop on the broker `central acl` sets up, with nothing in the robot's config about it: the stop connection
 // logs in as the robot's stop login (<robot id>/intents, the robot's password), which reads that robot's intents alone,

@@ -10,8 +10,8 @@ import { ROOT } from '../helpers/cli.ts';
  */
 const STOPS_THE_ROBOT = new Set([
   'daemon/contract/services.ts', // RobotStopAuthority, RobotStopService
-  'daemon/safety/stop-authority.ts',
-  'daemon/safety/stop-service.ts',
+  'daemon/halt/halt-authority.ts',
+  'daemon/halt/halt-service.ts',
   'daemon/agent/agent-component.ts',
   'daemon/policy/cmd-vel-gate.ts', // the zero Twist the stop sends
 ]);
@@ -38,6 +38,6 @@ describe('halt', () => {
   });
 
   it('is found where the robot is stopped (an empty scan would pass everything)', () => {
-    expect(declaring).toContain('daemon/safety/stop-authority.ts');
+    expect(declaring).toContain('daemon/halt/halt-authority.ts');
   });
 });

@@ -11,7 +11,7 @@ import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
 import type { Journal, RobotStopAuthority } from '../../daemon/contract/services.ts';
-import { StopAuthority } from '../../daemon/safety/stop-authority.ts';
+import { StopAuthority } from '../../daemon/halt/halt-authority.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { ProvidedPorts } from '../../daemon/lifecycle/wiring.ts';
 import { COMPONENTS } from '../../daemon/components/index.ts';

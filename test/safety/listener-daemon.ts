@@ -1,7 +1,7 @@
 import { readApiFile } from '../../daemon/api/index.ts';
 import { PORTS, type JournalRecord } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/safety/index.ts';
+import { StopLine } from '../../daemon/halt/index.ts';
 import type { Cleanup } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 

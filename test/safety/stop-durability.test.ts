@@ -8,7 +8,7 @@ import { Bus, DefinitionsRegistry, MessageCodec } from '../../daemon/bus/index.t
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { AgentEvent, RobotStopOutcome } from '../../daemon/contract/index.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
-import { StopAuthority } from '../../daemon/safety/index.ts';
+import { StopAuthority } from '../../daemon/halt/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { stopLatchPath } from '../../daemon/safety/index.ts';
+import { stopLatchPath } from '../../daemon/halt/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { postJson } from '../helpers/post-json.ts';

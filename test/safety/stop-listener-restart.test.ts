@@ -1,10 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { spawnStopListener, StopListener } from '../../daemon/api/stop-listener.ts';
+import { spawnStopListener, StopListener } from '../../daemon/api/halt-listener.ts';
 import { Bus, DefinitionsRegistry, MessageCodec } from '../../daemon/bus/index.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
-import { StopAuthority } from '../../daemon/safety/index.ts';
+import { StopAuthority } from '../../daemon/halt/index.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';

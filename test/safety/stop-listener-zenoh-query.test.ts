@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { JournalRecord } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/safety/index.ts';
+import { StopLine } from '../../daemon/halt/index.ts';
 import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readApiFile } from '../../daemon/api/index.ts';
 import { PORTS, type JournalRecord } from '../../daemon/contract/index.ts';
-import { StopLine } from '../../daemon/safety/index.ts';
+import { StopLine } from '../../daemon/halt/index.ts';
 import { blockThisLoopUntil, requestFromThread } from '../helpers/blocked-loop.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';

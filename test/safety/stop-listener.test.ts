@@ -5,7 +5,7 @@ import { readApiFile } from '../../daemon/api/index.ts';
 import type { MessageCodec } from '../../daemon/bus/codec.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/safety/index.ts';
+import { StopLine } from '../../daemon/halt/index.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { blockThisLoopUntil, requestFromThread } from '../helpers/blocked-loop.ts';
 import { closedPort } from '../helpers/closed-port.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
-import { StopLine } from '../../daemon/util/stop-line.ts';
+import { StopLine } from '../../daemon/halt/halt-line.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { controlContext } from './control-component-harness.ts';

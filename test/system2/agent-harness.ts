@@ -1,7 +1,7 @@
 import { registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { ModelService } from '../../daemon/agent/model-service.ts';
-import { StopService } from '../../daemon/safety/stop-service.ts';
+import { StopService } from '../../daemon/halt/halt-service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { TestContext } from '../helpers/component-context.ts';
 

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stopLatchPath } from '../../daemon/safety/stop-latch.ts';
+import { stopLatchPath } from '../../daemon/halt/halt-latch.ts';
 import { CmdVelGate } from '../../daemon/policy/cmd-vel-gate.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';

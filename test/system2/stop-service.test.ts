@@ -7,7 +7,7 @@ import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
-import { StopService } from '../../daemon/safety/index.ts';
+import { StopService } from '../../daemon/halt/index.ts';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 
 // The bus query agent/stop is the operator's stop for any process on the bus (a ROS node's e-stop button, a

@@ -8,7 +8,7 @@ import { readTopic } from './read-topic.ts';
 import { runPolicy } from './run-policy.ts';
 import { startLoop } from './start-loop.ts';
 import type { SkillDefinition } from './skill.ts';
-import { stop } from './stop.ts';
+import { stop } from './halt.ts';
 
 export type { SkillDefinition, SkillEnv, SkillNote } from './skill.ts';
 export { frameDecisions, type FrameDecision } from './skill.ts';

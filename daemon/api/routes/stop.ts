@@ -3,7 +3,7 @@ import type { Static, TSchema } from 'typebox';
 import type { RobotStopOutcome, StopReleaseOutcome } from '../../contract/index.ts';
 import { StopReleaseRequest, StopRequest } from '../../contract/index.ts';
 import { Validator, ValidationError } from '../../util/index.ts';
-import { StopLatchConflict } from '../../safety/index.ts';
+import { StopLatchConflict } from '../../halt/index.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -60,7 +60,7 @@ export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx })
     try {
       return await ctx.robotStop.release(body.by ?? 'api', body.since);
     } catch (error) {
-      if (error instanceof StopLatchConflict) throw new HttpError(409, 'conflict', error.message);
+      if (error instanceof StopLatchConflict) throw new HttpError('conflict', error.message);
       throw error;
     }
   });

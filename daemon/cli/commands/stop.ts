@@ -221,7 +221,7 @@ async function release(
         return 1;
       }
     }
-    const { releaseLatchFile } = await import('../../safety/index.ts');
+    const { releaseLatchFile } = await import('../../halt/index.ts');
     let removed: StopLatchState | undefined;
     try {
       removed = releaseLatchFile(dataDir);

@@ -2,13 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
-import {
-  applyProcessScheduling,
-  applyThreadScheduling,
-  spawnTsWorker,
-  StopLine,
-  workerEntry,
-} from '../../util/index.ts';
+import { applyProcessScheduling, applyThreadScheduling, spawnTsWorker, workerEntry } from '../../util/index.ts';
 import { InferenceThread } from './inference-thread.ts';
 import { planLoop } from './loop-plan.ts';
 import type {
@@ -19,6 +13,7 @@ import type {
   ToLoopProcess,
 } from './loop-protocol.ts';
 import { LoopState } from './loop-state.ts';
+import { StopLine } from '../../halt/index.ts';
 
 /** How often the loop's counters and samples go to the daemon: its watchdog reads the heartbeat among them. */
 const LOOP_STATE_INTERVAL_MS = 50;

@@ -10,7 +10,7 @@ import { LoopFolder } from './loop-folder.ts';
 import type { ImageSlot } from './loop-plan.ts';
 import type { FromLoopProcess, LoopProcessData, LoopWorkerMessage, ToLoopProcess } from './loop-protocol.ts';
 import type { LoopState } from './loop-state.ts';
-import type { StopRelayData } from './stop-relay-worker.ts';
+import type { StopRelayData } from './halt-relay-worker.ts';
 
 /**
  * A loop process's heaps hold the loop's modules, its model's session and its state's updates, never the daemon's
@@ -23,7 +23,7 @@ export interface LoopProcessOptions {
   data: LoopProcessData;
   /** The daemon's copy of the loop's state, kept current from the process's updates (alive, stats, recent). */
   state: LoopState;
-  /** The daemon's stop line: relayed to the process by a thread of its own (stop-relay-worker.ts). */
+  /** The daemon's stop line: relayed to the process by a thread of its own (halt-relay-worker.ts). */
   stopLine?: SharedArrayBuffer;
   /** The loop's cameras (LoopPlan.images): each gets a frame file in the process's folder (frameSinks). */
   images: ImageSlot[];
@@ -89,7 +89,7 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
     if (stopLine) {
       stopSocket = join(folder.path, 'stop.sock');
       const { scheduling: policy, rt_priority: rtPriority, nice, cpu_affinity: cpus } = data.loop;
-      relay = spawnTsWorker(workerEntry('daemon/system1/control/stop-relay-worker'), {
+      relay = spawnTsWorker(workerEntry('daemon/system1/control/halt-relay-worker'), {
         workerData: {
           stopLine,
           path: stopSocket,

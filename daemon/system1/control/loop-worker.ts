@@ -25,7 +25,7 @@ import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { TickSchedule } from './tick-schedule.ts';
 import { nowNs } from '../../util/index.ts';
-import { StopLine } from '../../safety/index.ts';
+import { StopLine } from '../../halt/index.ts';
 
 /**
  * A control loop's thread. It sleeps on the shared stop flag until each tick is due, reads the latest

@@ -5,10 +5,10 @@ import type { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
 import type { MotionLock } from './motion-lock.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
-import { HaltError, haltRobot } from './skills/stop.ts';
-import type { StopOrder } from '../safety/index.ts';
+import { HaltError, haltRobot } from './skills/halt.ts';
+import type { StopOrder } from '../halt/index.ts';
 
-import { STOP_REPLY_WAIT_MS } from '../safety/index.ts';
+import { STOP_REPLY_WAIT_MS } from '../halt/index.ts';
 import { within } from '../util/index.ts';
 
 export interface RobotStopOptions {

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import type { StopOrder } from '../../safety/index.ts';
+import type { StopOrder } from '../../halt/index.ts';
 import { defineSkill, type SkillEnv } from './skill.ts';
 
 export const stop = defineSkill({

@@ -1,6 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { applyThreadScheduling, StopLine, type SchedulingRequest } from '../../util/index.ts';
+import { applyThreadScheduling, type SchedulingRequest } from '../../util/index.ts';
+import { StopLine } from '../../halt/index.ts';
 
 /** What the stop relay gets at start. */
 export interface StopRelayData {

@@ -7,7 +7,7 @@ import { closeWorker, spawnTsWorker, workerEntry } from '../util/index.ts';
 import type { SchedulingRequest } from '../util/index.ts';
 import { apiGate } from './auth.ts';
 import { errorReply } from './errors.ts';
-import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
+import type { FromListener, StopListenerData, ToListener } from './halt-listener-messages.ts';
 
 export interface StopListenerOptions {
   robotStop: RobotStopAuthority;
@@ -32,7 +32,7 @@ export interface StopListenerOptions {
 const WORKER_ARGV = ['--experimental-wasm-modules', '--disable-warning=ExperimentalWarning'];
 
 export const spawnStopListener = (data: StopListenerData): Worker =>
-  spawnTsWorker(workerEntry('daemon/api/stop-listener-worker'), {
+  spawnTsWorker(workerEntry('daemon/api/halt-listener-worker'), {
     workerData: data as unknown as Record<string, unknown>,
     execArgv: WORKER_ARGV,
   });
@@ -46,7 +46,7 @@ export const spawnStopListener = (data: StopListenerData): Worker =>
  * (RobotStopAuthority.halt): the hooks, the zero Twist on the bus (ROS 2 included), the latch and its file, the
  * journal. Asked for it (`POST /stop?report=full`: the CLI, the status page), it answers with that stop's full
  * report, as the API's POST /stop does, once the main thread has it. With `mcp.enabled` it takes MCP's /mcp too
- * (stop-listener-mcp.ts): a stop tool call is taken there as a POST /stop is, through the MCP gateway's ListenerStops
+ * (halt-listener-mcp.ts): a stop tool call is taken there as a POST /stop is, through the MCP gateway's ListenerStops
  * on this thread, and the request goes on to the API's /mcp, which answers it. It is held to the API's own gate (Host,
  * token, cross-site; the API's own page is let in by CORS to POST /stop), and serves nothing else: the latch is
  * released through the API alone.

@@ -7,8 +7,8 @@ import type {
   StopReleaseOutcome,
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
-import { latchedMessage } from './stop-latch.ts';
-import { parseStopQuery } from './stop-order.ts';
+import { latchedMessage } from './halt-latch.ts';
+import { parseStopQuery } from './halt-order.ts';
 
 /** The bus query every robot process can stop the robot with. */
 export const STOP_QUERY = 'agent/stop';

@@ -6,13 +6,14 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import { jsonHazard, STOP_TAKEN_HEADER, stopCalls } from '../util/index.ts';
+import { jsonHazard } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { crossSiteRefusal } from './cross-site.ts';
 import { gateRefusal, type ApiGate } from './gate.ts';
 import { HttpError } from './http-error.ts';
-import { readBody } from './stop-listener-body.ts';
-import type { McpStopCall } from './stop-listener-messages.ts';
+import { readBody } from './halt-listener-body.ts';
+import type { McpStopCall } from './halt-listener-messages.ts';
+import { STOP_TAKEN_HEADER, stopCalls } from '../halt/index.ts';
 
 export interface StopListenerMcpOptions {
   /** The API's URL: its /mcp answers every request. */
@@ -87,7 +88,7 @@ export class StopListenerMcp {
     try {
       body = await readBody(req, this.#bodyLimit, () => this.#tooLarge());
     } catch (error) {
-      return this.#refuse(res, error instanceof HttpError ? error : new HttpError(400, 'bad_request', String(error)));
+      return this.#refuse(res, error instanceof HttpError ? error : new HttpError('bad_request', String(error)));
     }
     const held = method === 'POST' ? this.#takeStops(req.headers, body) : [];
     await Promise.all(held);
@@ -146,7 +147,7 @@ export class StopListenerMcp {
       const stop = stopsTaken ? '; its stop was taken all the same (GET /status shows it)' : '';
       this.#refuse(
         res,
-        new HttpError(502, 'bad_gateway', `the API's /mcp at ${this.#api.url} did not answer: ${error.message}${stop}`),
+        new HttpError('bad_gateway', `the API's /mcp at ${this.#api.url} did not answer: ${error.message}${stop}`),
       );
     });
     // A client gone before its answer ended (an event stream it closed): the API's end of it goes too.
@@ -156,7 +157,6 @@ export class StopListenerMcp {
 
   #tooLarge(): HttpError {
     return new HttpError(
-      413,
       'payload_too_large',
       `a body is at most ${this.#bodyLimit} bytes; send a smaller body (api.body_limit_bytes)`,
     );

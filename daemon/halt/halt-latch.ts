@@ -6,8 +6,9 @@ import type { StopLatchState, StopLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
 import { actuation, field, fullTwist, latchedGoalRefusal, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
-import { StopLine, within, writeDurably } from '../util/index.ts';
-import type { StopOrder } from './stop-order.ts';
+import { within, writeDurably } from '../util/index.ts';
+import type { StopOrder } from './halt-order.ts';
+import { StopLine } from './halt-line.ts';
 
 /**
  * The operator's stop latches (agent.stop_latch, on by default): once the robot is stopped by POST /stop,

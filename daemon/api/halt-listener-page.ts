@@ -34,7 +34,6 @@ export function pagePreflight(
     !asked.every((h) => PAGE_HEADERS.has(h))
   )
     return new HttpError(
-      403,
       'cross_site',
       `OPTIONS ${path} refused: the stop listener takes a page's POST /stop from the API's own status page (port ${apiPort}) alone, with no header but Authorization and Content-Type`,
     );

@@ -4,16 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { OffLoopTake, OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
-import { applyThreadScheduling, FloodGuard, StopLine, within } from '../util/index.ts';
+import { applyThreadScheduling, FloodGuard, within } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { clientErrorHandler } from './client-error.ts';
 import { apiPageOrigin, crossSiteRefusal, jsonTypeRefusal } from './cross-site.ts';
-import { pageCors, pagePreflight } from './stop-listener-page.ts';
+import { pageCors, pagePreflight } from './halt-listener-page.ts';
 import { gateRefusal } from './gate.ts';
-import { HttpError } from './http-error.ts';
-import { readBody } from './stop-listener-body.ts';
-import { StopListenerMcp } from './stop-listener-mcp.ts';
-import type { FromListener, StopListenerData, ToListener } from './stop-listener-messages.ts';
+import { apiErrorReply, HttpError } from './http-error.ts';
+import { readBody } from './halt-listener-body.ts';
+import { StopListenerMcp } from './halt-listener-mcp.ts';
+import type { FromListener, StopListenerData, ToListener } from './halt-listener-messages.ts';
+import { StopLine } from '../halt/index.ts';
 
 // The stop listener's thread (see StopListener): POST /stop served off the daemon's event loop. A stop counts on
 // the stop line at once (the control loops' threads and the sim hold from their next tick), goes to the main
@@ -139,15 +140,11 @@ function wantsReport(url: string): boolean {
   const query = new URLSearchParams(url.split('?')[1] ?? '');
   for (const key of query.keys())
     if (key !== 'report')
-      throw new HttpError(400, 'bad_request', `querystring.${key}: unknown (POST /stop takes ?report=full or nothing)`);
+      throw new HttpError('bad_request', `querystring.${key}: unknown (POST /stop takes ?report=full or nothing)`);
   const report = query.getAll('report');
   if (report.length === 0) return false;
   if (report.length === 1 && report[0] === 'full') return true;
-  throw new HttpError(
-    400,
-    'bad_request',
-    "querystring.report: expected full (the daemon's report), or no report at all",
-  );
+  throw new HttpError('bad_request', "querystring.report: expected full (the daemon's report), or no report at all");
 }
 
 /** The main thread's report of the stop `id`, or undefined when it has not come within REPORT_WAIT_MS. */
@@ -172,7 +169,7 @@ function refuse(res: ServerResponse, error: HttpError): void {
   answer(res, error.statusCode, { error: code, message, ...(issues ? { issues } : {}) }, true);
 }
 
-const tooLarge = () => new HttpError(413, 'payload_too_large', `a stop's body is at most ${MAX_BODY_BYTES} bytes`);
+const tooLarge = () => new HttpError('payload_too_large', `a stop's body is at most ${MAX_BODY_BYTES} bytes`);
 
 /**
  * The body, whole, or an HttpError: too large (413), not JSON as UTF-8 (415, 400, as the API's parser: body-text.ts)
@@ -189,7 +186,7 @@ function stopOrder(req: IncomingMessage, bytes: Buffer): StopRequest {
   if (text.trim() === '') return {};
   const value = jsonValue(text);
   const problem = stopRequestProblem(value);
-  if (problem) throw new HttpError(400, 'bad_request', `body${problem}; send {"by"?, "reason"?} or nothing`);
+  if (problem) throw new HttpError('bad_request', `body${problem}; send {"by"?, "reason"?} or nothing`);
   return value as StopRequest;
 }
 
@@ -260,7 +257,6 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (refused) return refuse(res, refused);
   if (path !== '/stop') {
     const error = new HttpError(
-      404,
       'not_found',
       `the stop listener takes POST /stop${mcp ? " and MCP's /mcp" : ''} and nothing else; ${req.method} ${path} (releasing the latch included) is the API's, at ${data.apiUrl}`,
     );
@@ -268,7 +264,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   }
   if (req.method !== 'POST') {
     res.setHeader('allow', 'POST');
-    return refuse(res, new HttpError(405, 'method_not_allowed', `${req.method} /stop: this route takes POST`));
+    return refuse(res, new HttpError('method_not_allowed', `${req.method} /stop: this route takes POST`));
   }
   // The API's page is on another port of this host (same-site to the browser), and let in as the API lets it in.
   const crossSite = page
@@ -281,7 +277,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     report = wantsReport(url);
     order = await readOrder(req);
   } catch (error) {
-    return refuse(res, error instanceof HttpError ? error : new HttpError(400, 'bad_request', String(error)));
+    return refuse(res, error instanceof HttpError ? error : new HttpError('bad_request', String(error)));
   }
   const by = order.by ?? 'api';
   const reason = order.reason ?? null;
@@ -355,7 +351,10 @@ const server = createServer(
     counted();
     serve(req, res).catch((error: Error) => {
       log.error({ err: error.message }, 'stop listener: a request failed');
-      if (!res.headersSent) answer(res, 500, { error: 'internal', message: error.message }, true);
+      if (!res.headersSent) {
+        const { status, body } = apiErrorReply('internal', error.message);
+        answer(res, status, body, true);
+      }
     });
   },
 );

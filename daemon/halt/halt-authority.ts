@@ -6,9 +6,9 @@ import type { OffLoopStop, OffLoopZero } from '../contract/index.ts';
 import type { StopHook, StopHookOutcome, StopHookReport } from '../contract/index.ts';
 import { newId, nowNs } from '../util/index.ts';
 import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../policy/index.ts';
-import { stopEvent, STOP_EVENT_KINDS, type StopEventPayload } from './stop-event.ts';
-import { RobotNotStoppedError, type StopOrder } from './stop-order.ts';
-import { latchReport, StopLatch } from './stop-latch.ts';
+import { stopEvent, STOP_EVENT_KINDS, type StopEventPayload } from './halt-event.ts';
+import { RobotNotStoppedError, type StopOrder } from './halt-order.ts';
+import { latchReport, StopLatch } from './halt-latch.ts';
 import { within } from '../util/index.ts';
 
 /** How long a stop's reply waits for the hooks' cancels, the latch file and the stop's event to be written. */
