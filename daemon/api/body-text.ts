@@ -16,7 +16,6 @@ export function jsonBodyText(headers: IncomingHttpHeaders, body: Uint8Array): st
   const encoding = headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') {
     throw new HttpError(
-      415,
       'unsupported_media_type',
       `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body uncompressed`,
     );
@@ -24,7 +23,6 @@ export function jsonBodyText(headers: IncomingHttpHeaders, body: Uint8Array): st
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new HttpError(
-      415,
       'unsupported_media_type',
       `charset ${JSON.stringify(charset)} is not supported: send JSON as UTF-8 (Content-Type: application/json)`,
     );
@@ -48,5 +46,5 @@ export function jsonValue(text: string): unknown {
 /** A 400 for the body itself: `body: <message>`, with the one issue at path `body`. */
 export function bodyError(message: string): HttpError {
   const issues: ValidationIssue[] = [{ path: 'body', message }];
-  return new HttpError(400, 'bad_request', `body: ${message}`, issues);
+  return new HttpError('bad_request', `body: ${message}`, issues);
 }

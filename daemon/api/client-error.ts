@@ -1,6 +1,7 @@
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorBody } from './errors.ts';
+import { API_ERRORS } from './error-codes.ts';
+import { apiErrorReply, type ErrorBody } from './http-error.ts';
 
 // Shared by the API (fastify's clientErrorHandler) and the stop listener's thread (its server's 'clientError'), so
 // both answer a request node refused the same way. Node alone: the listener's thread loads no more than a stop needs.
@@ -18,7 +19,7 @@ export function clientErrorHandler(
   timeoutSetting = 'api.request_timeout_s',
 ): string | undefined {
   if (error.code === 'ECONNRESET' || socket.destroyed) return undefined; // the client is gone: nobody to answer
-  const [status, body] = clientErrorReply(error, timeoutSetting);
+  const { status, body } = clientErrorReply(error, timeoutSetting);
   // A reply already under way on this socket (an event stream opened before its request's body came in
   // full) must not get another status line in the middle of it: the connection just closes, as node does.
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
@@ -32,20 +33,21 @@ export function clientErrorHandler(
   return body.error;
 }
 
-function clientErrorReply(error: Error & { code?: string }, timeoutSetting: string): [number, ErrorBody] {
-  if (error.code === 'HPE_HEADER_OVERFLOW') {
-    return [
-      431,
-      {
-        error: 'headers_too_large',
-        message: `the request line and headers (the URL included) passed ${maxHeaderSize} bytes: send a shorter URL or fewer headers`,
-      },
-    ];
+function clientErrorReply(
+  error: Error & { code?: string },
+  timeoutSetting: string,
+): { status: number; body: ErrorBody } {
+  if (error.code === 'HPE_HEADER_OVERFLOW')
+    return apiErrorReply(
+      'headers_too_large',
+      `the request line and headers (the URL included) passed ${maxHeaderSize} bytes: send a shorter URL or fewer headers`,
+    );
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    const { body } = apiErrorReply(
+      'timeout',
+      `the request did not arrive whole within ${timeoutSetting}: send it again`,
+    );
+    return { status: API_ERRORS.timeout.alsoStatus.status, body };
   }
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT')
-    return [
-      408,
-      { error: 'timeout', message: `the request did not arrive whole within ${timeoutSetting}: send it again` },
-    ];
-  return [400, { error: 'bad_request', message: `malformed HTTP request (${error.code ?? error.message})` }];
+  return apiErrorReply('bad_request', `malformed HTTP request (${error.code ?? error.message})`);
 }

@@ -1,26 +1,20 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { issuesIn, ValidationError, type ValidationIssue } from '../util/index.ts';
-import { HttpError } from './http-error.ts';
+import type { ApiErrorCode } from './error-codes.ts';
+import { apiErrorReply, HttpError, type ErrorBody } from './http-error.ts';
 
-export { HttpError } from './http-error.ts';
-
-/** The JSON body of every error reply. */
-export interface ErrorBody {
-  error: string;
-  message: string;
-  issues?: ValidationIssue[];
-}
+export { apiErrorReply, HttpError, type ErrorBody } from './http-error.ts';
 
 /** A service that is not running (its component is absent or failed): 503 with the reason, never a crash. */
 export function unavailable(what: string, why: string): HttpError {
-  return new HttpError(503, 'unavailable', `${what} is unavailable: ${why}`);
+  return new HttpError('unavailable', `${what} is unavailable: ${why}`);
 }
 
 /** A 400 whose issues are prefixed with the request part they came from: `body.params.x`, `params.id`. */
 export function validationHttpError(part: string, error: ValidationError): HttpError {
   const issues = issuesIn(part, error.issues); // never empty: the validator names what it can't describe
-  return new HttpError(400, 'bad_request', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
+  return new HttpError('bad_request', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
 }
 
 /**
@@ -59,28 +53,28 @@ function toErrorBody(error: Error): ErrorBody {
   const fastifyCode = (error as FastifyError).code;
   // From fastify's router (frameworkErrors): the URL is at fault, not the body.
   if (fastifyCode === 'FST_ERR_BAD_URL')
-    return { error: 'bad_request', message: `url: ${clipQuotedUrl(error.message)} (check its percent-encoding)` };
+    return body('bad_request', `url: ${clipQuotedUrl(error.message)} (check its percent-encoding)`);
   if (fastifyCode === 'FST_ERR_MAX_PARAM_LENGTH')
-    return { error: 'uri_too_long', message: `url: ${clipQuotedUrl(error.message)}: send a shorter path` };
-  if (status === 413)
-    return { error: 'payload_too_large', message: `${error.message}; send a smaller body (api.body_limit_bytes)` };
-  if (status === 415)
-    return { error: 'unsupported_media_type', message: `${error.message}; send Content-Type: application/json` };
+    return body('uri_too_long', `url: ${clipQuotedUrl(error.message)}: send a shorter path`);
+  if (status === 413) return body('payload_too_large', `${error.message}; send a smaller body (api.body_limit_bytes)`);
+  if (status === 415) return body('unsupported_media_type', `${error.message}; send Content-Type: application/json`);
   if (status === 400) {
     // A body fastify could not parse: the failing path is the body itself.
-    return {
-      error: 'bad_request',
-      message: `body: ${error.message}`,
-      issues: [{ path: 'body', message: error.message }],
-    };
+    return body('bad_request', `body: ${error.message}`, [{ path: 'body', message: error.message }]);
   }
-  if (status === 404) return { error: 'not_found', message: error.message };
+  if (status === 404) return body('not_found', error.message);
   if (status === 507)
-    return {
-      error: 'insufficient_storage',
-      message: `${error.message}; nothing was accepted: free space on the data dir's disk and send it again`,
-    };
-  return { error: fastifyCode ? fastifyCode.toLowerCase() : 'internal', message: error.message };
+    return body(
+      'insufficient_storage',
+      `${error.message}; nothing was accepted: free space on the data dir's disk and send it again`,
+    );
+  // Another error keeps its own code (RobotNotStoppedError's `not_stopped`, fastify's `fst_err_...`), lower-cased.
+  if (fastifyCode) return { error: fastifyCode.toLowerCase(), message: error.message };
+  return body('internal', error.message);
+}
+
+function body(code: ApiErrorCode, message: string, issues?: ValidationIssue[]): ErrorBody {
+  return apiErrorReply(code, message, issues).body;
 }
 
 /** Longest URL an error message echoes whole. */

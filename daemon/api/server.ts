@@ -11,10 +11,10 @@ import { ApiMetrics } from './api-metrics.ts';
 import { makeAuthHook } from './auth.ts';
 import { clientErrorHandler } from './client-error.ts';
 import { makeCrossSiteHook } from './cross-site.ts';
-import { makeErrorHandler } from './errors.ts';
+import { apiErrorReply, makeErrorHandler } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
 import { LiveMapHub } from './live/live-map-hub.ts';
-import { mcpRoutes, type ListenerStops } from '../mcp/index.ts';
+import { mcpRoutes, type ListenerHalts } from '../mcp/index.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { controlRoutes } from './routes/control.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -30,7 +30,7 @@ import { queryRoutes } from './routes/query.ts';
 import { recorderRoutes } from './routes/recorder.ts';
 import { runRoutes } from './routes/runs.ts';
 import { statusRoutes } from './routes/status.ts';
-import { stopRoutes } from './routes/stop.ts';
+import { haltRoutes } from './routes/stop.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { typeboxValidatorCompiler } from './schema-compiler.ts';
 import { SseHub } from './sse/sse-hub.ts';
@@ -43,7 +43,7 @@ export interface ApiServer {
   /** Every route as registered, with its schema: what docs/api-reference.md is written from. */
   routes: readonly RouteOptions[];
   /** The MCP gateway's part for the stop listener, which takes MCP's /mcp too; undefined without `mcp.enabled`. */
-  mcpStops: ListenerStops | undefined;
+  mcpStops: ListenerHalts | undefined;
   /** Ends the event streams, then stops taking requests. */
   close(): Promise<void>;
 }
@@ -94,16 +94,19 @@ export async function buildApiServer(
     const path = request.url.split('?')[0]!;
     const methods = allowed.of(path);
     if (methods.length === 0) {
-      void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${path}` });
+      const { status, body } = apiErrorReply('not_found', `no route ${request.method} ${path}`);
+      void reply.code(status).send(body);
       return;
     }
     reply.header('allow', methods.join(', '));
     if (request.method === 'OPTIONS') void reply.code(204).send();
-    else
-      void reply.code(405).send({
-        error: 'method_not_allowed',
-        message: `${request.method} ${path}: this route takes ${methods.join(', ')}`,
-      });
+    else {
+      const { status, body } = apiErrorReply(
+        'method_not_allowed',
+        `${request.method} ${path}: this route takes ${methods.join(', ')}`,
+      );
+      void reply.code(status).send(body);
+    }
   });
   app.addHook('onRequest', makeAuthHook({ host: settings.host, token: settings.token }));
   app.addHook('onRequest', makeCrossSiteHook({ refused: (reason) => metrics.crossSiteRefused(reason) }));
@@ -137,7 +140,7 @@ export async function buildApiServer(
   });
   const freeBytes = new Sampled({ read: () => statfs(ctx.dataDir).then((s) => s.bavail * s.bsize) });
   const memory = new Sampled({ read: readProcessMemory });
-  let mcpStops: ListenerStops | undefined;
+  let mcpStops: ListenerHalts | undefined;
   const routeContext: RouteContext = {
     ctx,
     settings,
@@ -155,7 +158,7 @@ export async function buildApiServer(
     statusRoutes,
     metricsRoutes,
     runRoutes,
-    stopRoutes,
+    haltRoutes,
     controlRoutes,
     eventRoutes,
     queryRoutes,

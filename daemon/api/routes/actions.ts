@@ -66,17 +66,13 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
       const { type, goal, feedback, timeout_s: timeoutS } = request.body;
       const named = resolveName(request.body.name, nameScope(ctx.config));
       if (!named.ok)
-        throw new HttpError(
-          400,
-          'bad_name',
-          `${JSON.stringify(request.body.name)} is not a ROS 2 name: it ${named.rule}`,
-        );
+        throw new HttpError('bad_name', `${JSON.stringify(request.body.name)} is not a ROS 2 name: it ${named.rule}`);
       const { name } = named;
       // As the agent's call_action: no goal goes out while the operator's stop is latched.
-      const latched = latchedGoalRefusal(ctx.robotStop.latch.refusal(), type, goal);
-      if (latched) throw new HttpError(409, 'stopped', `${latched}: the goal was not sent`);
+      const latched = latchedGoalRefusal(ctx.haltAuthority.latch.refusal(), type, goal);
+      if (latched) throw new HttpError('stopped', `${latched}: the goal was not sent`);
       const outside = goalOutsideFence(ctx.config.policy.geofence.polygon, goal);
-      if (outside) throw new HttpError(403, 'geofence', `${outside}: not sent`);
+      if (outside) throw new HttpError('geofence', `${outside}: not sent`);
       const client = new BusActionClient({ bus: ctx.bus, codec, name, type, track: ctx.actionGoals });
       const early: string[] = [];
       let streaming = false;
@@ -96,8 +92,8 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
       } catch (error) {
         client.close();
         if (error instanceof QueryError && error.code === 'no_queryable')
-          throw new HttpError(404, 'no_action_server', `no server of action ${name} is on the bus`);
-        throw new HttpError(400, 'bad_goal', (error as Error).message);
+          throw new HttpError('no_action_server', `no server of action ${name} is on the bus`);
+        throw new HttpError('bad_goal', (error as Error).message);
       }
       if (handle === undefined) {
         client.close();

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { PORTS, SERVICE_NAMES, type LoopStartRefusal } from '../../contract/index.ts';
+import type { ApiErrorCode } from '../error-codes.ts';
 import { HttpError, unavailable } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
@@ -10,10 +11,10 @@ const LoopParams = Type.Object(
   { additionalProperties: false },
 );
 
-const STATUS_OF: Record<LoopStartRefusal, [number, string]> = {
-  unknown_loop: [404, 'not_found'],
-  latched: [409, 'stopped'],
-  stopped: [409, 'conflict'],
+const CODE_OF: Record<LoopStartRefusal, ApiErrorCode> = {
+  unknown_loop: 'not_found',
+  latched: 'stopped',
+  stopped: 'conflict',
 };
 
 /**
@@ -43,10 +44,7 @@ export const controlRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx
       if (!loops) throw unavailable('the control loops', absentReason(ctx, SERVICE_NAMES.control));
       const { name } = request.params;
       const outcome = loops.startLoop(name);
-      if (outcome.refused) {
-        const [status, code] = STATUS_OF[outcome.refused];
-        throw new HttpError(status, code, outcome.message);
-      }
+      if (outcome.refused) throw new HttpError(CODE_OF[outcome.refused], outcome.message);
       return { loop: name, started: outcome.started, message: outcome.message };
     },
   );

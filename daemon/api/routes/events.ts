@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { AGENT_EVENT, RUN_STATE } from '../../agent/index.ts';
 import { didYouMean } from '../../util/index.ts';
-import { HttpError, type ErrorBody } from '../errors.ts';
+import { apiErrorReply, HttpError } from '../errors.ts';
 import { sseHeaders } from '../sse/sse-frame.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
@@ -41,7 +41,7 @@ function parseKinds(kinds: string): Set<string> {
       ? `; "${kind}" looks like an agent event kind: ask for kinds=${AGENT_EVENT} and read each event's data.kind`
       : ((m) => (m ? `; did you mean "${m}"?` : ''))(didYouMean(kind, JOURNAL_KINDS));
     const message = `unknown journal record kind "${kind}" (the journal holds ${JOURNAL_KINDS.join(', ')})${hint}`;
-    throw new HttpError(400, 'bad_request', `querystring.kinds: ${message}`, [{ path: 'querystring.kinds', message }]);
+    throw new HttpError('bad_request', `querystring.kinds: ${message}`, [{ path: 'querystring.kinds', message }]);
   }
   return new Set(list);
 }
@@ -88,8 +88,8 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (app, { hub, 
       if (refusal) {
         // Answered, not thrown: under a flood of clients this is the hot path, and an Error's stack trace was
         // a twelfth of the event loop the operator's stop waits on.
-        const body: ErrorBody = { error: 'busy', message: `${refusal.message}; try again in ${refusal.retryAfterS} s` };
-        return reply.code(503).header('retry-after', String(refusal.retryAfterS)).send(body);
+        const { status, body } = apiErrorReply('busy', `${refusal.message}; try again in ${refusal.retryAfterS} s`);
+        return reply.code(status).header('retry-after', String(refusal.retryAfterS)).send(body);
       }
       reply.hijack();
       hub.open(reply.raw, options);

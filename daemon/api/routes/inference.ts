@@ -4,6 +4,7 @@ import { decodeTensors, TENSOR_ENCODING } from '../../util/index.ts';
 import { QueryError } from '../../bus/index.ts';
 import type { QueryPayload } from '../../bus/index.ts';
 import { ValidationError, Validator } from '../../util/index.ts';
+import { isApiErrorCode, type ApiErrorCode } from '../error-codes.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -27,20 +28,17 @@ const LlmParams = Type.Object(
 );
 const modelName = new Validator(Name);
 
-const STATUS_OF: Record<QueryError['code'], number> = {
-  no_queryable: 503,
-  timeout: 504,
-  handler_error: 502,
-  bad_request: 400,
-};
 const JSON_ENCODING = 'application/json';
-/** Error replies of ai/inference/vla that are not the caller's fault; every other code is a bad request (400). */
-const VLA_ERROR_STATUS: Record<string, number> = {
-  busy: 503,
-  timeout: 504,
-  inference_failed: 502,
-  non_finite_output: 502,
-};
+/**
+ * The codes of ai/inference/vla's error replies the daemon's own policies answer (vla-service.ts), each with its
+ * status in the catalogue. A policy served by another program may answer a code of its own: passed on as a 400.
+ */
+const POLICY_CODES: ReadonlySet<ApiErrorCode> = new Set<ApiErrorCode>([
+  ...(['bad_payload', 'bad_dtype', 'bad_shape', 'not_finite', 'bad_image'] as const), // TensorCodecError
+  ...(['missing_input', 'unknown_input'] as const), // PolicyInputError
+  ...(['bad_encoding', 'bad_size', 'too_large', 'decode_failed', 'over_budget', 'stale_stamp'] as const), // ImageError
+  ...(['busy', 'timeout', 'inference_failed', 'non_finite_output'] as const),
+]);
 /** What both inference routes answer when the query does not succeed. */
 const INFERENCE_STATUSES = {
   502: '`handler_error` or the policy failed (`inference_failed`, `non_finite_output`)',
@@ -68,7 +66,10 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
       const refused = kind === 'vla' ? vlaError(answer) : undefined;
       if (refused) {
         outcome = refused.code;
-        throw new HttpError(VLA_ERROR_STATUS[refused.code] ?? 400, refused.code, refused.message);
+        const { code, message } = refused;
+        throw isApiErrorCode(code) && POLICY_CODES.has(code)
+          ? new HttpError(code, message)
+          : HttpError.passedOn(400, code, message);
       }
       return reply.send({
         ...fromPayload(answer),
@@ -77,7 +78,7 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
     } catch (error) {
       if (!(error instanceof QueryError)) throw error;
       outcome = error.code;
-      throw new HttpError(STATUS_OF[error.code], error.code, error.message);
+      throw new HttpError(error.code, error.message);
     } finally {
       // The name comes from the URL: it becomes a label only once a queryable answered to it, so a client
       // probing made-up names cannot add a histogram series per name (they share `unknown`).
@@ -160,11 +161,11 @@ function toPayload(body: Static<typeof InferenceBody>): QueryPayload {
     const message = hasInput
       ? 'send either input or payload_base64, not both'
       : 'required: a JSON input, or payload_base64 with its encoding';
-    throw new HttpError(400, 'bad_request', `body.input: ${message}`, [{ path: 'body.input', message }]);
+    throw new HttpError('bad_request', `body.input: ${message}`, [{ path: 'body.input', message }]);
   }
   if (hasInput) return { encoding: JSON_ENCODING, payload: new TextEncoder().encode(JSON.stringify(body.input)) };
   if (!body.encoding)
-    throw new HttpError(400, 'bad_request', 'body.encoding: required with payload_base64', [
+    throw new HttpError('bad_request', 'body.encoding: required with payload_base64', [
       { path: 'body.encoding', message: 'required with payload_base64' },
     ]);
   return { encoding: body.encoding, payload: Buffer.from(body.payload_base64!, 'base64') };

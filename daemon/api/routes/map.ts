@@ -86,7 +86,6 @@ export const mapRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, co
     const msg = latest();
     if (!msg)
       throw new HttpError(
-        404,
         'no_map',
         `no message on ${MAP_TOPIC} since the daemon started: start what publishes the map (map_server, SLAM, the sim)`,
       );
@@ -97,7 +96,6 @@ export const mapRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, co
       return mapSnapshot(msg, codec);
     } catch (error) {
       throw new HttpError(
-        502,
         'bad_map',
         `the message on ${MAP_TOPIC} is not a readable ${msg.type} (${(error as Error).message}): check its publisher`,
       );

@@ -55,11 +55,7 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
         lakehouse.query(request.body.sql, { timeoutMs, maxRows, maxBytes }),
         timeoutMs + GRACE_MS,
         () =>
-          new HttpError(
-            504,
-            'timeout',
-            `query did not finish within ${timeoutMs} ms (api.query.timeout_ms or timeout_ms)`,
-          ),
+          new HttpError('timeout', `query did not finish within ${timeoutMs} ms (api.query.timeout_ms or timeout_ms)`),
       );
       const why =
         result.truncated_by === 'max_bytes'
@@ -80,13 +76,13 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
       outcome = 'error';
       const message = (error as Error).message;
       // The query process crashed or was killed (out of memory): not the SQL's fault, and the next query restarts it.
-      if ((error as Error).name === 'QueryProcessExited') throw new HttpError(503, 'unavailable', message);
+      if ((error as Error).name === 'QueryProcessExited') throw new HttpError('unavailable', message);
       if (/timeout|timed out|interrupt|ran past/i.test(message)) {
         outcome = 'timeout';
-        throw new HttpError(504, 'timeout', `query did not finish within ${timeoutMs} ms: ${message}`);
+        throw new HttpError('timeout', `query did not finish within ${timeoutMs} ms: ${message}`);
       }
       // The lakehouse rejects what it will not run (a write, a syntax error): the client's SQL is at fault.
-      throw new HttpError(400, 'query_failed', `body.sql: ${message}`, [{ path: 'body.sql', message }]);
+      throw new HttpError('query_failed', `body.sql: ${message}`, [{ path: 'body.sql', message }]);
     } finally {
       metrics.query.observe({ outcome }, (performance.now() - started) / 1000);
     }

@@ -122,7 +122,7 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
         split = await recorder.split();
       } catch (error) {
         const e = error as Error & { statusCode?: number; code?: string };
-        if (e.statusCode === 409) throw new HttpError(409, e.code ?? 'conflict', e.message);
+        if (e.statusCode === 409) throw new HttpError(e.code === 'not_recording' ? e.code : 'conflict', e.message);
         throw error;
       }
       if (!split) return { split: null, indexing: null };
@@ -174,8 +174,8 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
       } catch (error) {
         const e = error as Error & { statusCode?: number; code?: string };
         if (e.statusCode === 503) throw unavailable('the snapshot buffer', e.message);
-        if (e.code === 'ENOSPC' || e.code === 'EDQUOT') throw new HttpError(507, 'insufficient_storage', e.message);
-        throw new HttpError(500, 'snapshot_failed', e.message);
+        if (e.code === 'ENOSPC' || e.code === 'EDQUOT') throw new HttpError('insufficient_storage', e.message);
+        throw new HttpError('snapshot_failed', e.message);
       }
       if (!snapshot) return { snapshot: null, indexing: null };
       if (!request.body.wait) return { snapshot, indexing: { state: 'not_waited' } };

@@ -166,11 +166,7 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
       const id = runIdOf(agent, request.params.id);
       const found = agent.getRun(id)!;
       if (found.run.status !== 'awaiting_approval')
-        throw new HttpError(
-          409,
-          'conflict',
-          `run ${id} is ${found.run.status}, not awaiting_approval: nothing to approve`,
-        );
+        throw new HttpError('conflict', `run ${id} is ${found.run.status}, not awaiting_approval: nothing to approve`);
       return { run: await agentCall(() => agent.approve(id, request.body.by, request.body.source ?? 'http'), 'body') };
     },
   );
@@ -191,7 +187,7 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
       const id = runIdOf(agent, request.params.id);
       const found = agent.getRun(id)!;
       if (TERMINAL.has(found.run.status))
-        throw new HttpError(409, 'conflict', `run ${id} already ended (${found.run.status}): nothing to cancel`);
+        throw new HttpError('conflict', `run ${id} already ended (${found.run.status}): nothing to cancel`);
       return { run: await agentCall(() => agent.cancel(id, request.body.by, request.body.reason), 'body') };
     },
   );
@@ -209,22 +205,20 @@ function runIdOf(agent: AgentService, idOrPrefix: string): string {
   );
   if (found.id !== undefined) return found.id;
   const problem = prefixProblem(idOrPrefix, found.matches);
-  if (found.matches.length > 0) throw new HttpError(400, 'ambiguous', problem);
-  throw new HttpError(404, 'not_found', `${problem}: list runs with GET /runs`);
+  if (found.matches.length > 0) throw new HttpError('ambiguous', problem);
+  throw new HttpError('not_found', `${problem}: list runs with GET /runs`);
 }
 
 /**
- * The agent's errors as replies: its ValidationErrors are 400s naming the path, a status it gives is kept
- * (with its code, `conflict` or `not_found`, when it is an AgentError).
+ * The agent's errors as replies: its ValidationErrors are 400s naming the path, an AgentError its code (`conflict`,
+ * `not_found`, ...) with the catalogue's status, which is the agent's own.
  */
 async function agentCall<T>(call: () => Promise<T>, part: string): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof ValidationError) throw validationHttpError(part, error);
-    const status = (error as { statusCode?: unknown }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500)
-      throw new HttpError(status, error instanceof AgentError ? error.code : 'rejected', (error as Error).message);
+    if (error instanceof AgentError) throw new HttpError(error.code, error.message);
     throw error;
   }
 }
