@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FLEET_API_ERRORS, type FleetApiErrorCode } from './http-errors.ts';
 
 /** The cookie the page keeps the token in, once opened at /?token=...: SameSite=Strict, so no other site sends it. */
 const COOKIE = 'auraison_central_token';
@@ -41,7 +42,6 @@ export function guardFleetHttp(app: FastifyInstance, { host, token = '', allowed
     if (named === undefined || !names.has(named))
       return refuse(
         reply,
-        421,
         'host_refused',
         `Host ${request.headers.host ?? '(none)'} is not a name central serve answers to (a guard against DNS rebinding): browse to ${[...names].join(', ')}, or add the name to http.allowed_hosts in central.yaml`,
       );
@@ -55,7 +55,6 @@ export function guardFleetHttp(app: FastifyInstance, { host, token = '', allowed
     void reply.header('www-authenticate', 'Bearer realm="auraison-central"');
     return refuse(
       reply,
-      401,
       'unauthorized',
       `${given === undefined ? 'no' : 'a wrong'} token: the fleet API asks http.token as Authorization: Bearer <token> (central query and robots send it from central.yaml or $AURAISON_CENTRAL_TOKEN); a browser opens the page once at /?token=<token>`,
     );
@@ -66,14 +65,14 @@ export function guardFleetHttp(app: FastifyInstance, { host, token = '', allowed
 function openWithToken(request: FastifyRequest, reply: FastifyReply, expected: Buffer): FastifyReply {
   const given = (request.query as { token: string }).token;
   if (!timingSafeEqual(digest(given), expected))
-    return refuse(reply, 401, 'unauthorized', 'a wrong token in /?token=: give http.token of central.yaml');
+    return refuse(reply, 'unauthorized', 'a wrong token in /?token=: give http.token of central.yaml');
   return reply
     .header('set-cookie', `${COOKIE}=${encodeURIComponent(given)}; Path=/; HttpOnly; SameSite=Strict`)
     .redirect('/', 303);
 }
 
-function refuse(reply: FastifyReply, status: number, error: string, message: string): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send({ error, message });
+function refuse(reply: FastifyReply, error: FleetApiErrorCode, message: string): FastifyReply {
+  return reply.code(FLEET_API_ERRORS[error].status).type('application/json; charset=utf-8').send({ error, message });
 }
 
 /** The token a request carries: its Bearer authorization, else the page's cookie. */

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { errorText, PACKAGE_ROOT } from 'auraison-edge/util';
 import { FleetQueryError } from './fleet-query.ts';
 import type { FleetView } from './fleet-view.ts';
+import { FleetHttpError, type FleetApiErrorCode } from './http-errors.ts';
 import { guardFleetHttp } from './http-guard.ts';
 import { compileStatusUrlPatterns, isLinkableStatusUrl } from './status-links.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
@@ -47,16 +48,15 @@ export async function fleetHttp(
   });
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    const code = status === 400 ? 'bad_request' : status === 404 ? 'not_found' : 'internal';
+    const code: FleetApiErrorCode = status === 400 ? 'bad_request' : status === 404 ? 'not_found' : 'internal';
     void reply
       .code(status)
       .send({ error: error instanceof FleetHttpError ? error.code : code, message: error.message });
   });
   guardFleetHttp(app, { host: http.host, token: http.token, allowedHosts: http.allowed_hosts });
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    const error = new FleetHttpError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    void reply.code(error.statusCode).send({ error: error.code, message: error.message });
   });
 
   app.get('/api/robots', { schema: { querystring: NO_QUERY } }, async () => ({
@@ -99,16 +99,15 @@ export async function fleetHttp(
     },
     async (request, reply) => {
       const problem = readOnlyProblem(request.body.sql);
-      if (problem) throw new FleetHttpError(400, 'read_only', `body.sql: ${problem}`);
+      if (problem) throw new FleetHttpError('read_only', `body.sql: ${problem}`);
       const started = performance.now();
       let result: Awaited<ReturnType<FleetView['query']>>;
       try {
         result = await view.query(request.body.sql);
       } catch (error) {
         // Central too busy for it is not the SQL's fault; anything else is: refused, stopped, or DuckDB's error.
-        if (error instanceof FleetQueryError)
-          throw new FleetHttpError(error.code === 'busy' ? 503 : 400, error.code, `body.sql: ${error.message}`);
-        throw new FleetHttpError(400, 'query_failed', `body.sql: ${errorText(error)}`);
+        if (error instanceof FleetQueryError) throw new FleetHttpError(error.code, `body.sql: ${error.message}`);
+        throw new FleetHttpError('query_failed', `body.sql: ${errorText(error)}`);
       }
       const { columns, rows, truncated = false, truncated_by } = result;
       const elapsed_ms = Math.round(performance.now() - started);
@@ -126,16 +125,6 @@ export function fleetHttpUrl(app: FastifyInstance): string {
   if (address === null || typeof address === 'string') throw new Error('the fleet HTTP server is not listening');
   const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
   return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-}
-
-class FleetHttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -168,7 +157,7 @@ async function pageRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       if (!names.has(request.params.file))
-        throw new FleetHttpError(404, 'not_found', `no page asset ${request.params.file}`);
+        throw new FleetHttpError('not_found', `no page asset ${request.params.file}`);
       return reply.sendFile(request.params.file);
     },
   );

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FLEET_API_ERRORS } from '../../central/http-errors.ts';
 import { fleetHttp, fleetHttpUrl } from '../../central/http.ts';
+import { ROOT } from '../helpers/cli.ts';
 import { FleetDouble } from './fleet-double.ts';
 
 let app: FastifyInstance | undefined;
@@ -161,5 +165,34 @@ describe('the fleet HTTP API', () => {
     expect(await missing.json()).toMatchObject({ error: 'not_found', message: 'no page asset nope.js' });
     expect((await fetch(`${url}/page/..%2Fhttp.ts`)).status).toBe(400);
     expect((await fetch(`${url}/api/nothing`)).status).toBe(404);
+  });
+
+  it('answers each error with a code docs/central.md lists, with its status', async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'central.md'), 'utf8');
+    const statuses = new Map(Object.entries(FLEET_API_ERRORS).map(([code, { status }]) => [code, status]));
+    expect(statuses.size).toBeGreaterThan(5); // not vacuous
+    for (const [code, status] of statuses)
+      expect(doc, code).toMatch(new RegExp(`^\\| \`${code}\` \\| ${status} \\|`, 'm'));
+    const view = new FleetDouble();
+    view.answer = () => {
+      throw new Error('Catalog Error: Table with name nope does not exist!');
+    };
+    const url = await serve(view);
+    const replies = [
+      await post(`${url}/api/query`, { sql: 'DELETE FROM events' }),
+      await post(`${url}/api/query`, { sql: 'SELECT * FROM nope' }),
+      await post(`${url}/api/query`, { nope: 1 }),
+      await fetch(`${url}/api/nothing`).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as Record<string, unknown>,
+      })),
+    ];
+    expect(replies.map((r) => [r.body.error, r.status])).toEqual([
+      ['read_only', 400],
+      ['query_failed', 400],
+      ['bad_request', 400],
+      ['not_found', 404],
+    ]);
+    for (const { status, body } of replies) expect(statuses.get(body.error as string)).toBe(status);
   });
 });
