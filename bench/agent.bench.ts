@@ -29,7 +29,7 @@ import { RunStore } from '../daemon/agent/index.ts';
 import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import { DurableJournal, type FsyncPolicy } from '../daemon/journal/index.ts';
 import { CmdVelGate } from '../daemon/policy/index.ts';
-import { StopAuthority } from '../daemon/halt/index.ts';
+import { HaltAuthority } from '../daemon/halt/index.ts';
 import { ProvidedPorts } from '../daemon/lifecycle/index.ts';
 import { MotionLock } from '../daemon/agent/index.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
@@ -227,7 +227,7 @@ async function agentFor(
     dataDir: dir,
     journal,
     actionGoals: new ActionGoals(),
-    robotStop: new StopAuthority({
+    haltAuthority: new HaltAuthority({
       bus,
       codec: new MessageCodec(definitions),
       config,

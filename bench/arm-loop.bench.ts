@@ -136,8 +136,8 @@ async function measure(dir: string): Promise<Run> {
     };
   } finally {
     clearInterval(stateTimer);
-    camera.stop();
-    await control.stop();
+    camera.close();
+    await control.close();
     bus.close();
   }
 }

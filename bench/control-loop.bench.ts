@@ -80,10 +80,10 @@ async function startLoad(bus: Bus, definitions: DefinitionsRegistry, dir: string
   });
   const obsTimer = setInterval(() => obs.publish(obsBytes), 1000 / RATE_HZ);
   return {
-    async stop() {
+    async close() {
       clearInterval(obsTimer);
       await stopApi();
-      return recording.stop();
+      return recording.close();
     },
   };
 }
@@ -156,15 +156,15 @@ async function oursLoop(seconds: number, isolation: LoopSettings['isolation']) {
   await control.start();
   const pinging = isolation === 'process' ? pingLoop(control) : undefined;
   const floor = await emptyLoop(seconds, RATE_HZ, loop);
-  const pings = (await pinging?.stop()) ?? [];
+  const pings = (await pinging?.close()) ?? [];
   // A loop process's figures come every 50 ms: two updates later they hold the run's last ticks.
   if (pinging) await sleep(100);
   const stats = control.stats();
   const recent = control.recent();
   // After the figures: a thousand observations at once, which the run must not count.
   const crossing: Crossing | undefined = pinging ? { pings, sendUs: measureSends(control) } : undefined;
-  await control.stop();
-  const loadStats = await load.stop();
+  await control.close();
+  const loadStats = await load.close();
   if (LOOP_CPUS.length > 0) pinProcess(allCpus());
   bus.close();
   rmSync(dir, { recursive: true, force: true });
@@ -187,7 +187,7 @@ async function oursLoop(seconds: number, isolation: LoopSettings['isolation']) {
 }
 
 /** Pings the loop's process every 20 ms (one in flight) until stopped; resolves with the round trips, ms. */
-function pingLoop(control: ControlLoop): { stop: () => Promise<number[]> } {
+function pingLoop(control: ControlLoop): { close: () => Promise<number[]> } {
   const loopProcess = control.isolatedProcess!;
   const values = Float32Array.from({ length: 63 }, (_, i) => Math.sin(i));
   const pings: number[] = [];
@@ -199,7 +199,7 @@ function pingLoop(control: ControlLoop): { stop: () => Promise<number[]> } {
     }
   })();
   return {
-    async stop() {
+    async close() {
       running = false;
       await done;
       return pings.sort((a, b) => a - b);
@@ -222,7 +222,7 @@ async function baselineLoop(seconds: number) {
   const bus = new Bus();
   const load = await startLoad(bus, new DefinitionsRegistry(), dir);
   const base = await mainThreadLoop(seconds);
-  const loadStats = await load.stop();
+  const loadStats = await load.close();
   bus.close();
   rmSync(dir, { recursive: true, force: true });
   return { ...base, loadStats };

@@ -112,7 +112,7 @@ async function bareRounds(graphs: JoinedGraphs, hash: (type: string) => string):
     }
     return [alone, beside];
   } finally {
-    arrived.stop();
+    arrived.close();
     await publisher.close();
     await session.close();
   }
@@ -173,10 +173,10 @@ async function rounds(graphs: JoinedGraphs, laneThread: boolean): Promise<Rounds
     // Every frame the bus had reaches the other side (after the last one's own trip).
     await sleep(1000);
     loop.disable();
-    arrived.stop();
+    arrived.close();
     relayedFrames.stop();
     await publisher.close();
-    await lane.stop();
+    await lane.close();
     bus.stop();
     const { seen: b } = bridgedFrames;
     const { seen: r } = relayedFrames;

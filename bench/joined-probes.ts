@@ -25,7 +25,7 @@ export const payloads = (size: number) =>
 
 export interface Lane {
   latencies: number[];
-  stop(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Latencies at a zenoh-ts subscriber of `key` on `url`, each from the send time the bus saw for its payload. */
@@ -39,7 +39,7 @@ export async function arrivals(url: string, key: string, sentAt: Map<number, big
       if (sent !== undefined) latencies.push(Number(wallNs() - sent) / 1e6);
     },
   });
-  return { latencies, stop: () => session.close() };
+  return { latencies, close: () => session.close() };
 }
 
 /** The bus's view of a topic: each payload's send time (the publisher's source timestamp), and hop 1's latency. */
@@ -59,7 +59,7 @@ export function onBus(daemon: Daemon, topic: string) {
 }
 
 /** A count of the samples of `key` on `url`, heard by a zenoh-ts subscriber in a child process. */
-export async function counted(url: string, key: string): Promise<{ count(): number; stop(): void }> {
+export async function counted(url: string, key: string): Promise<{ count(): number; close(): void }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(import.meta.dirname, 'zenoh-count-child.ts'), url, key],
@@ -73,7 +73,7 @@ export async function counted(url: string, key: string): Promise<{ count(): numb
     lines.on('line', (line) => (line === 'ready' ? resolve() : count++));
     child.once('exit', (code) => reject(new Error(`bench/zenoh-count-child.ts exited (${code}) before it was ready`)));
   });
-  return { count: () => count, stop: () => child.stdin.end() };
+  return { count: () => count, close: () => child.stdin.end() };
 }
 
 export const sorted = (figures: number[]) => Float64Array.from(figures).sort();

@@ -67,7 +67,7 @@ export async function run(): Promise<BenchResult[]> {
     await waitFor(() => hop2Lane.latencies.length >= SAMPLES, 'hop 2 samples', 120_000);
     clearInterval(timer);
     pub.close();
-    await hop2Lane.stop();
+    await hop2Lane.close();
     const hop2 = sorted(hop2Lane.latencies);
 
     // The relay, alone and then beside 1 MB at 10 Hz.
@@ -103,8 +103,8 @@ export async function run(): Promise<BenchResult[]> {
     const bigOnBus = bigBus.latencies.length - bigFrom.bus;
     const bigArrived = bigLane.count() - bigFrom.lane;
     await relayPeer.close();
-    bigLane.stop();
-    await relayLane.stop();
+    bigLane.close();
+    await relayLane.close();
     relayBus.stop();
     bigBus.stop();
     const figures = (daemon.status().components.zenoh_second?.details?.relays ?? {}) as Record<

@@ -92,7 +92,7 @@ async function measure(where: Where, queries: QueryProcess, dataDir: string): Pr
   } finally {
     loading = false;
     await Promise.all(load);
-    await control.stop();
+    await control.close();
     clearInterval(obsTimer);
     bus.close();
   }

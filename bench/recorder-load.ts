@@ -7,7 +7,7 @@ import { Recorder, type RecorderSettings } from '../daemon/recorder/index.ts';
 
 /** The recorder writing beside a loop: what it wrote and dropped once stopped. */
 export interface RecorderLoad {
-  stop(): Promise<{ written: number; drops: number }>;
+  close(): Promise<{ written: number; drops: number }>;
 }
 
 export interface RecorderLoadOptions {
@@ -59,7 +59,7 @@ export async function startRecorderLoad(options: RecorderLoadOptions): Promise<R
     }
   }, 10);
   return {
-    async stop() {
+    async close() {
       clearInterval(timer);
       await recorder.close();
       load.close();

@@ -114,7 +114,7 @@ async function drainOutbox(
   const seconds = (performance.now() - t0) / 1000;
   const cpuMs = cpuMsSince(cpu0);
   await count.seen(payloads.length);
-  await outbox.stop();
+  await outbox.close();
   count.close();
   return { seconds, cpuMs, payloads };
 }

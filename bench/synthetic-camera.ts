@@ -49,7 +49,7 @@ export interface CameraOptions {
  * message is a fresh buffer, as a driver's or an adapter's is (a few scenes taken in turn, copied), so what a
  * frame costs to allocate and to collect counts. Returns how many were published so far and a stop.
  */
-export function startCamera(options: CameraOptions): { published(): number; stop(): void } {
+export function startCamera(options: CameraOptions): { published(): number; close(): void } {
   const { bus, definitions, topic, width, height, rateHz } = options;
   const codec = new MessageCodec(definitions);
   const scenes = [0, 1, 2, 3].map((seed) => imageMessage(codec, width, height, syntheticFrame(width, height, seed)));
@@ -58,7 +58,7 @@ export function startCamera(options: CameraOptions): { published(): number; stop
   const timer = setInterval(() => camera.publish(scenes[published++ % scenes.length]!.slice()), 1000 / rateHz);
   return {
     published: () => published,
-    stop() {
+    close() {
       clearInterval(timer);
       camera.close();
     },

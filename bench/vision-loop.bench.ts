@@ -57,10 +57,10 @@ async function measure(dir: string, isolation: 'thread' | 'process'): Promise<Ru
       latency: window(recent.latencyUs),
       floor,
       frames,
-      ...(await rig.stop()),
+      ...(await rig.close()),
     };
   } catch (error) {
-    await rig.stop();
+    await rig.close();
     throw error;
   }
 }

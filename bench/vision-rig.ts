@@ -20,7 +20,7 @@ export interface VisionRig {
   /** Camera frames published so far (0 without a camera). */
   frames(): number;
   /** Stops the loop, the camera and the recorder; what the recorder wrote and dropped (0 without one). */
-  stop(): Promise<{ written: number; drops: number }>;
+  close(): Promise<{ written: number; drops: number }>;
 }
 
 /**
@@ -89,11 +89,11 @@ export async function startVisionRig(options: {
     definitions,
     log: pino({ level: 'silent' }),
   });
-  const stop = async () => {
+  const close = async () => {
     clearInterval(obsTimer);
-    frames?.stop();
-    await control.stop();
-    const load = (await recording?.stop()) ?? { written: 0, drops: 0 };
+    frames?.close();
+    await control.close();
+    const load = (await recording?.close()) ?? { written: 0, drops: 0 };
     bus.close();
     return load;
   };
@@ -105,8 +105,8 @@ export async function startVisionRig(options: {
       await sleep(50);
     }
   } catch (error) {
-    await stop();
+    await close();
     throw error;
   }
-  return { control, loop, frames: () => frames?.published() ?? 0, stop };
+  return { control, loop, frames: () => frames?.published() ?? 0, close };
 }

@@ -39,7 +39,7 @@ while (performance.now() - started < seconds * 1000) {
 }
 const stats = rig.control.stats();
 const frames = rig.frames();
-await rig.stop();
+await rig.close();
 const result: SoakChildResult = {
   samples,
   ticks: stats.ticks,

@@ -138,10 +138,10 @@ async function fromTheBus(): Promise<BenchResult[]> {
 
 const STOP_N = Number(process.env.ZENOH_ACTIONS_STOP_N ?? 30);
 
-// The operator's stop cancelling a goal a DDS node executes behind the real zenoh-bridge-ros2dds: from the call of
-// robotStop.halt to the node taking cancel_goal (its own clock, time.time_ns(), the same host's wall clock; the node
-// polls its readers every 5 ms). Beside a bare zenoh-ts get of the same server's cancel_goal through the bridge, to
-// its reply (a round trip, where the stop's figure is one way plus the stop's own work).
+// The operator's stop cancelling a goal a DDS node executes behind the real zenoh-bridge-ros2dds: from the call
+// of HaltAuthority.halt to the node taking cancel_goal (its own clock, time.time_ns(), the same host's wall clock;
+// the node polls its readers every 5 ms). Beside a bare zenoh-ts get of the same server's cancel_goal through the
+// bridge, to its reply (a round trip, where the stop's figure is one way plus the stop's own work).
 async function stopToServer(): Promise<BenchResult[]> {
   const net = await ZenohNetwork.create();
   const dds = new DdsWorld(freshDomain());
@@ -193,10 +193,10 @@ async function stopToServer(): Promise<BenchResult[]> {
         const seen = (e: { event: string; goal_id?: unknown }) => e.goal_id === handle.goalId;
         await server.next((e) => e.event === 'goal' && seen(e), 'the goal at the DDS node');
         const t0 = performance.timeOrigin + performance.now();
-        await daemon.robotStop.halt('bench', 'bench');
+        await daemon.haltAuthority.halt('bench', 'bench');
         const cancel = await server.next((e) => e.event === 'cancel' && seen(e), 'the cancel at the DDS node');
         if ((await ended).state !== 'canceled') throw new Error('the goal did not end canceled');
-        await daemon.robotStop.release('bench');
+        await daemon.haltAuthority.release('bench');
         const b = await bareGet();
         if (i < 3) continue;
         reached.push(Number(cancel.t_ns) / 1e6 - t0);

@@ -39,7 +39,7 @@ export async function startBulkSources(net: ZenohNetwork) {
           publish: { topic: FLOOR_TOPIC, type: BYTES, hash: 'RIHS01_floor', rate_hz: 10, size: LARGE },
         });
     },
-    async stop(): Promise<void> {
+    async off(): Promise<void> {
       child.stdin!.write('off\n');
       await camera?.close();
       camera = undefined;

@@ -139,7 +139,7 @@ export async function fairness(
       if (kind === 'lane' || kind === 'main') for (; sentLarge < elapsed / 100; sentLarge++) large.publish(largeData);
       await sleep(1);
     }
-    await floors.stop();
+    await floors.off();
     loop.disable();
     await sleep(300);
     const topics = await report();

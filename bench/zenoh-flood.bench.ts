@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createInterface } from 'node:readline';
-import { PORTS, type RobotStopOutcome } from '../daemon/contract/index.ts';
-import { STOP_REPLY_WAIT_MS } from '../daemon/halt/index.ts';
+import { PORTS, type RobotHaltOutcome } from '../daemon/contract/index.ts';
+import { HALT_REPLY_WAIT_MS } from '../daemon/halt/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
@@ -61,7 +61,7 @@ async function stops(url: string, n: number): Promise<{ times: number[]; notDura
       headers: { 'content-type': 'application/json' },
       body: '{"by":"bench"}',
     });
-    const reply = (await res.json()) as RobotStopOutcome;
+    const reply = (await res.json()) as RobotHaltOutcome;
     if (res.status !== 200) throw new Error(`POST /stop answered ${res.status}`);
     times.push(performance.now() - start);
     if (reply.journal_error !== null || (reply.latched !== null && reply.latched.error !== null)) notDurable++;
@@ -166,7 +166,7 @@ export async function run(): Promise<BenchResult[]> {
         met: multiple < 2,
         notes: [
           `flood p50 ${percentile(flooded.times, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; idle p50 ${percentile(idle.times, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms; flood/idle p99 ${multiple.toFixed(2)}x`,
-          `replies sent before the stop's event or latch file was durable (after the ${STOP_REPLY_WAIT_MS} ms wait): ${flooded.notDurable} of ${STOPS} flooded, ${idle.notDurable} of ${STOPS} idle`,
+          `replies sent before the stop's event or latch file was durable (after the ${HALT_REPLY_WAIT_MS} ms wait): ${flooded.notDurable} of ${STOPS} flooded, ${idle.notDurable} of ${STOPS} idle`,
           `bridged ${after.bridged_topics.bridged}, waiting ${after.bridged_topics.waiting}, refusals ${after.bridged_topics.refusals}; ` +
             `link ${after.link.state}, losses ${after.link.losses}, declare failures ${after.link.declareFailures}; ` +
             `event loop delay p99 ${(floodLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(floodLoop.max / 1e6).toFixed(1)} ms flooded; ` +

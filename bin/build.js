@@ -30,9 +30,9 @@ const WORKERS = [
   'adapters/zenoh/bulk-lane-worker.ts',
   // The stop listener's thread, and the module it loads there for the Zenoh graph's zero command.
   'daemon/api/halt-listener-worker.ts',
-  'adapters/zenoh/stop-zero.ts',
+  'adapters/zenoh/halt-zero.ts',
   // Central's stop connection's thread (central.stop_connection).
-  'central-link/stop-connection-worker.ts',
+  'central-link/halt-connection-worker.ts',
   // Not a thread: the process the daemon's lakehouse queries run in (daemon/lakehouse/query-process.ts).
   'daemon/lakehouse/query-child.ts',
   // Not a thread: the process a camera's frames are decoded in (daemon/system1/vision/frame-decoder.ts).

@@ -20,7 +20,7 @@ import { linkProblem, statusMessage, type StatusMessage } from './link-status.ts
 import type { CommandSignatureCheck } from './command-signature-check.ts';
 import { linkMetrics } from './link-metrics.ts';
 import { RefusalWatch, refusalWords, type RefusalReport } from './link-refusals.ts';
-import { stopConnectionFor, type StopConnection } from './stop-connection.ts';
+import { haltConnectionFor, type HaltConnection } from './halt-connection.ts';
 import { Budget } from './sync/budget.ts';
 import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
 
@@ -48,7 +48,7 @@ interface Running {
   /** Central's signature on each command, checked before the command acts. */
   signatures: CommandSignatureCheck;
   /** Central's stop on a thread and connection of its own (central.stop_connection), or why there is none. */
-  stops: StopConnection | string | undefined;
+  stops: HaltConnection | string | undefined;
 }
 
 /**
@@ -176,12 +176,12 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     });
     // Before the first message can come: a counter file that cannot be read stops the link here, not later.
     const signatures = commandGate({ settings: s, dataDir, fleet, robot, log });
-    const stops = stopConnectionFor({
+    const stops = haltConnectionFor({
       settings: s,
       session,
       topics,
       config,
-      stopLine: this.#ctx.robotStop.stopLine,
+      stopLine: this.#ctx.haltAuthority.stopLine,
       dataDir,
       log,
       halt: (payload, packet) => intake.haltFirst(payload, packet),
@@ -248,7 +248,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const running = this.#running;
     if (!running) return;
     this.#running = undefined;
-    running.heartbeat.stop();
+    running.heartbeat.close();
     if (typeof running.stops === 'object') await running.stops.close();
     const { connection, outbox, topics } = running;
     // No new batches: the link waits only for what is in flight, and the cursor is written once it settled.
@@ -256,7 +256,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     // Bulk sync ends first, while the connection is still open: a pump pass in flight publishes its offers on a
     // client that is there, not on one being closed (which threw "Cannot read properties of null" at SIGTERM).
     running.sync?.offline(); // a pump pass in flight sends nothing more
-    await bounded(running.sync?.stop(), STOP_GRACE_MS);
+    await bounded(running.sync?.close(), STOP_GRACE_MS);
     if (connection.connected) {
       // Said before the clean DISCONNECT, which keeps the broker from publishing the will; close() waits for
       // its PUBACK with the rest in flight (a failure is the will's to cover).
@@ -267,7 +267,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         .catch(() => undefined);
     }
     await connection.close(STOP_GRACE_MS);
-    await outbox.stop();
+    await outbox.close();
   }
 
   health(): ComponentHealth {

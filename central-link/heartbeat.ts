@@ -51,7 +51,7 @@ export class Heartbeat {
     this.#timer.unref();
   }
 
-  stop(): void {
+  close(): void {
     clearInterval(this.#timer);
   }
 

@@ -4,7 +4,7 @@ import { nowNs } from '../daemon/util/index.ts';
 import type { AgentService, SubmittedIntent } from '../daemon/contract/index.ts';
 import { ValidationError, type ValidationIssue } from '../daemon/util/index.ts';
 import { within } from '../daemon/util/index.ts';
-import { stopIntentId } from './stop-intent.ts';
+import { haltIntentId } from './halt-intent.ts';
 import { isPublishableTopic, type CentralTopics } from './topics.ts';
 
 /** The acks payload's schema name. */
@@ -184,7 +184,7 @@ export class IntentIntake {
    */
   haltFirst(payload: Buffer, packet: { retain?: boolean }): void {
     if (!this.#takeIntents) return;
-    const id = stopIntentId(payload, packet.retain, this.#maxIntentBytes);
+    const id = haltIntentId(payload, packet.retain, this.#maxIntentBytes);
     if (id === undefined) return;
     this.#agent()?.haltMotion(`stopped by central's stop intent${id === null ? '' : ` ${id}`}`);
   }

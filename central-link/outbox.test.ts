@@ -52,7 +52,7 @@ function outboxOver(journal: DurableJournal, dir: string, refuse?: string) {
     maxPacketBytes: () => undefined,
     log,
   });
-  cleanups.push(() => outbox.stop());
+  cleanups.push(() => outbox.close());
   return { outbox, sent, warnings, records: () => sent.flatMap((b) => b.records) };
 }
 
@@ -121,7 +121,7 @@ describe('Outbox', () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
       peaks[String(receiveMaximum)] = peak;
-      await outbox.stop();
+      await outbox.close();
     }
     // None named: max_inflight. 10: 10 less 4 for the link's acks, status and offers. 3: one at a time.
     expect(peaks).toEqual({ undefined: 16, '10': 6, '3': 1 });

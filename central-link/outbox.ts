@@ -80,7 +80,7 @@ export class Outbox {
   #inflight: Batch[] = [];
   #generation = 0;
   #online = false;
-  #stopped = false;
+  #closed = false;
   #unsubscribe: (() => void) | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #saveTimer: NodeJS.Timeout | undefined;
@@ -202,7 +202,7 @@ export class Outbox {
     if (this.#resending) return;
     this.#resending = true;
     try {
-      while (this.#online && !this.#stopped && this.#resends.length > 0) {
+      while (this.#online && !this.#closed && this.#resends.length > 0) {
         const range = this.#resends[0]!;
         const packed = this.#packer.pack(range.from, range.to);
         const lost = packed.gaps;
@@ -225,8 +225,8 @@ export class Outbox {
   }
 
   /** Stops sending and writes the cursor as the broker's acknowledgements left it. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
+  async close(): Promise<void> {
+    this.#closed = true;
     this.#online = false;
     this.#unsubscribe?.();
     clearTimeout(this.#retryTimer);
@@ -240,7 +240,7 @@ export class Outbox {
   }
 
   #pump(): void {
-    if (!this.#online || this.#stopped || this.#retryTimer !== undefined) return;
+    if (!this.#online || this.#closed || this.#retryTimer !== undefined) return;
     const window = this.#refusals > 0 ? 1 : this.#window();
     while (this.inflight < window && this.#next <= this.#durable) {
       const built = this.#build();
@@ -291,7 +291,7 @@ export class Outbox {
   }
 
   #settled(batch: Batch, state: 'acked' | 'failed', error?: string): void {
-    if (batch.generation !== this.#generation || this.#stopped) return; // sent before a rewind: a duplicate at most
+    if (batch.generation !== this.#generation || this.#closed) return; // sent before a rewind: a duplicate at most
     batch.state = state;
     batch.error = error;
     let moved = false;

@@ -32,7 +32,7 @@ export function centralTopics(prefix: string, fleet: string, robot: string): Cen
 }
 
 /**
- * The login of a robot's stop connection (central-link/stop-connection.ts): its intents topic below the fleet's, so one
+ * The login of a robot's stop connection (central-link/halt-connection.ts): its intents topic below the fleet's, so one
  * pattern for a whole fleet (`pattern read <prefix>/<fleet>/%u`, central/broker-acl.ts) lets it read that topic alone,
  * and its client id, where the broker makes a login's client id its username, is no robot's (ids hold no `/`).
  */

@@ -5,7 +5,7 @@
  * needs is that a robot's MQTT username is its robot id (docs/central-link.md, "Broker ACL and threat model").
  *
  * Each robot also has a stop login, `<robot id>/intents` (central-link/topics.ts's stopLogin), that reads its intents
- * topic and nothing else: its stop connection's (central-link/stop-connection.ts).
+ * topic and nothing else: its stop connection's (central-link/halt-connection.ts).
  *
  * The topic layout is central-link/topics.ts's: up `events, heartbeat, status, acks, uploads` (acks also on
  * the response topics central names under `acks/`), down `intents, config, grants, resend` (grants carries

@@ -58,7 +58,7 @@ export class EventIngest {
   #running: Promise<void> | undefined;
   #backoffMs = 0;
   readonly #backoff = new Backoff({ firstMs: FIRST_BACKOFF_MS, maxMs: MAX_BACKOFF_MS });
-  #stopped = false;
+  #closed = false;
   #lastError: string | undefined;
   /** The cursors as this process's last commit left them, and that commit's snapshot (#cursors). */
   #cache: { snapshot: bigint; cursors: Map<string, Ranges> } | undefined;
@@ -101,7 +101,7 @@ export class EventIngest {
   }
 
   #schedule(): void {
-    if (this.#stopped || this.#running || this.#timer || this.#queue.length === 0) return;
+    if (this.#closed || this.#running || this.#timer || this.#queue.length === 0) return;
     const delay = this.#backoffMs > 0 ? this.#backoffMs : this.#queuedRows >= this.#commitRows ? 0 : this.#commitMs;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
@@ -299,8 +299,8 @@ export class EventIngest {
   }
 
   /** Stops committing; what waits stays unacknowledged (the broker sends it again to this or another process). */
-  async stop(): Promise<void> {
-    this.#stopped = true;
+  async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
     await this.#running;
   }

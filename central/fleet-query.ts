@@ -60,7 +60,7 @@ export class FleetQueryRunner {
   readonly #redact: (message: string) => string;
   readonly #open = new Set<DuckDBConnection>();
   #connecting = 0;
-  #stopped = false;
+  #closed = false;
   readonly #answers = new Set<Promise<FleetQueryAnswer>>();
 
   constructor({ connect, limits, redact = (message) => message }: FleetQueryRunnerOptions) {
@@ -83,8 +83,8 @@ export class FleetQueryRunner {
    * Refuses new queries, interrupts every query running (again and again: DuckDB forgets an interrupt that comes
    * between one statement of a query and the next) and resolves once each has answered and closed its connection.
    */
-  async stop(): Promise<void> {
-    this.#stopped = true;
+  async close(): Promise<void> {
+    this.#closed = true;
     const again = setInterval(() => this.interruptAll(), INTERRUPT_EVERY_MS);
     this.interruptAll();
     try {
@@ -103,7 +103,7 @@ export class FleetQueryRunner {
   }
 
   async #run(text: string): Promise<FleetQueryAnswer> {
-    if (this.#stopped) throw stopping();
+    if (this.#closed) throw stopping();
     const { concurrent } = this.#limits;
     // DuckDB's memory_limit is the instance's: more queries at once share it, so they are turned away instead.
     if (this.#open.size + this.#connecting >= concurrent)
@@ -119,7 +119,7 @@ export class FleetQueryRunner {
       this.#connecting--;
     }
     const { connection: c, release } = opened;
-    if (this.#stopped) {
+    if (this.#closed) {
       release();
       throw stopping();
     }

@@ -71,7 +71,7 @@ export class FleetIntake {
   #held = new HeldAcks();
   #connected = false;
   #lastError: string | undefined;
-  #stopped = false;
+  #closed = false;
   readonly counts = { messages: 0, refused: 0 };
 
   constructor(o: {
@@ -132,7 +132,7 @@ export class FleetIntake {
       );
     });
     this.#client.on('close', () => {
-      if (this.#connected && !this.#stopped)
+      if (this.#connected && !this.#closed)
         this.#log.warn({ url: redactUrl(m.url) }, 'central serve: the broker connection closed');
       this.#connected = false;
       this.#connection++;
@@ -213,8 +213,8 @@ export class FleetIntake {
 
   /** Disconnects; what was not acknowledged is sent again by the broker. */
   async close(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
+    if (this.#closed) return;
+    this.#closed = true;
     this.#held = new HeldAcks();
     await new Promise<void>((resolve) => {
       const backstop = setTimeout(() => {

@@ -102,7 +102,7 @@ export class LakeMaintenance {
     }
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
   }

@@ -324,7 +324,7 @@ export class FleetLake {
     return (this.#closing ??= (async () => {
       // The reader refuses from now on; the writer once the transactions queued before now are done.
       const reader = this.#reader.close({ interrupt: true });
-      await this.queries.stop();
+      await this.queries.close();
       for (const release of this.#lent.splice(0)) release();
       this.#query.close();
       await Promise.all([reader, this.#writing.then(() => this.#writer.close())]);

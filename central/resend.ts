@@ -106,7 +106,7 @@ export class GapRecovery {
   readonly counts: ResendCounts = { resends_asked: 0, seqs_asked: 0, skipped_busy: 0 };
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
-  #stopped = false;
+  #closed = false;
 
   constructor(o: GapRecoveryOptions) {
     this.#o = o;
@@ -165,7 +165,7 @@ export class GapRecovery {
       return;
     }
     for (const { robot, sample } of due) {
-      if (this.#stopped) return;
+      if (this.#closed) return;
       const gap = resendSpan(cursors.get(`${robot}\u0000${sample.journal_id}`) ?? [], sample.acked_seq);
       if (!gap) {
         this.#covered.set(robot, `${sample.journal_id}:${sample.acked_seq}`);
@@ -206,7 +206,7 @@ export class GapRecovery {
 
   /** Checks every `everyMs` until stop. */
   start(everyMs: number): void {
-    if (this.#timer || this.#stopped) return;
+    if (this.#timer || this.#closed) return;
     this.#timer = setInterval(() => {
       if (this.#running) return;
       this.#running = this.check()
@@ -216,8 +216,8 @@ export class GapRecovery {
     this.#timer.unref();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
+  async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
     await this.#running;
   }

@@ -46,7 +46,7 @@ export interface CentralServe {
   garbage: { count: number };
   /** The fleet page's URL, when http.enabled. */
   httpUrl: string | undefined;
-  stop(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Opens the lake, waiting (with backoff, saying why) while its catalog or storage cannot be reached. */
@@ -284,19 +284,19 @@ export async function startCentralServe(
   maintenance.start();
 
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
+  const close = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(reprobe);
-      await resend?.stop();
-      await maintenance.stop();
+      await resend?.close();
+      await maintenance.close();
       await intake.close();
-      await ingest.stop();
-      await lake.queries.stop();
+      await ingest.close();
+      await lake.queries.close();
       await server?.close();
       grants?.close();
       await lake.close();
     })());
-  return { view, ingest, intake, uploads, senders, resend, maintenance, lake, garbage, httpUrl, stop };
+  return { view, ingest, intake, uploads, senders, resend, maintenance, lake, garbage, httpUrl, close };
 }
 
 /** `auraison-edge central serve --config central.yaml`: runs until SIGINT or SIGTERM. */
@@ -332,7 +332,7 @@ export async function runCentralServe(
       if (abort.signal.aborted) resolve();
       abort.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    await serve.stop();
+    await serve.close();
     log.info('central serve: stopped');
     return 0;
   } finally {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errorText, rateLimitedErrors } from './util/index.ts';
 import { SyncThread } from './util/index.ts';
 import { Bus, MessageCodec } from './bus/index.ts';
-import { ArmHold, StopAuthority } from './halt/index.ts';
+import { ArmHold, HaltAuthority } from './halt/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
 import { RobotGraph } from './bus/index.ts';
 import { resolveDataDir } from './config/index.ts';
@@ -52,7 +52,7 @@ export class Daemon {
   /** Every action goal the daemon's clients have in flight (the agent's, the API's): the stop cancels them. */
   readonly actionGoals = new ActionGoals();
   /** The operator's stop: its one latch, its zero commands, the hooks of whatever drives the robot. */
-  readonly robotStop: StopAuthority;
+  readonly haltAuthority: HaltAuthority;
   readonly log: Logger;
   readonly dataDir: string;
   #config: EdgeConfig;
@@ -67,8 +67,8 @@ export class Daemon {
   #retentionTimer: NodeJS.Timeout | undefined;
   /** start, reload and stop run one at a time, in call order (a signal may come in the middle of one). */
   #chain: Promise<unknown> = Promise.resolve();
-  #stopRequested = false;
-  #stopped = false;
+  #closeRequested = false;
+  #closed = false;
   /** Health reported by parts that are not components (the systemd notifier), by name. */
   #healthSources = new Map<string, () => ComponentHealth>();
   #reloads = new ReloadHistory();
@@ -101,7 +101,7 @@ export class Daemon {
           'subscriber handler failed; message skipped',
         ),
     });
-    this.robotStop = new StopAuthority({
+    this.haltAuthority = new HaltAuthority({
       bus: this.bus,
       codec: new MessageCodec(this.definitions),
       config,
@@ -111,14 +111,14 @@ export class Daemon {
       writeDurably: this.#syncThread.writeDurably,
     });
     // Every goal in flight ends with the stop, whoever sent it (the agent, the API, a bridge).
-    this.robotStop.onStop('action goals', () => this.actionGoals.onOperatorStop());
+    this.haltAuthority.onHalt('action goals', () => this.actionGoals.onOperatorHalt());
     // A joint trajectory sent before the stop would run to its end: each arm it went to is held where it is measured.
     this.#armHold = new ArmHold({
       bus: this.bus,
       codec: new MessageCodec(this.definitions),
       stateTopic: config.policy.joints?.state_topic ?? '/joint_states',
     });
-    this.robotStop.onStop('arm hold', () => {
+    this.haltAuthority.onHalt('arm hold', () => {
       const { held, problems } = this.#armHold.hold();
       for (const problem of problems) log.warn({ problem }, `robot stop: an arm could not be held: ${problem}`);
       return { zeroed: held };
@@ -136,7 +136,7 @@ export class Daemon {
         dataDir: this.dataDir,
         journal: this.journal,
         actionGoals: this.actionGoals,
-        robotStop: this.robotStop,
+        haltAuthority: this.haltAuthority,
         daemonStatus: () => this.status(),
         stageConfigOverlay: (request) => this.stageConfigOverlay(request),
       }),
@@ -180,11 +180,11 @@ export class Daemon {
 
   /** Whether stop() was called; from then on start and reload do nothing. */
   get stopping(): boolean {
-    return this.#stopRequested;
+    return this.#closeRequested;
   }
 
   async #start(): Promise<void> {
-    if (this.#stopRequested) return;
+    if (this.#closeRequested) return;
     this.#startedAt = nowNs();
     this.log.info(
       { robot: this.#config.robot.id, dataDir: this.dataDir, config: this.#configFile ?? '<default>' },
@@ -194,7 +194,7 @@ export class Daemon {
     const lock = await DataDirLock.acquire(this.dataDir, this.#configFile, (message) => this.log.warn(message));
     this.#lock = lock;
     this.#startWithOverlay();
-    this.robotStop.applySettings(this.#config);
+    this.haltAuthority.applySettings(this.#config);
     try {
       await prepareDataDirFormat(this.dataDir, this.log); // a newer format refused; a moved data dir's catalog rebased
       this.#journal = openDaemonJournal({
@@ -208,7 +208,7 @@ export class Daemon {
       // A critical component failed: what did start stops, and the data dir is free again.
       let running: string[] = [];
       try {
-        running = await this.#supervisor.stop(2000).catch(() => []);
+        running = await this.#supervisor.close(2000).catch(() => []);
         await this.#journal?.close();
         this.#journal = undefined;
       } finally {
@@ -216,7 +216,7 @@ export class Daemon {
       }
       throw error;
     }
-    if (this.#stopRequested) return; // stop() runs next and undoes the rest
+    if (this.#closeRequested) return; // stop() runs next and undoes the rest
     // Journal retention runs after the components are up: they say which records they still need.
     this.#retentionTimer = setInterval(() => this.pruneJournal(), 60_000);
     this.#retentionTimer.unref();
@@ -229,15 +229,15 @@ export class Daemon {
    * A component that did not stop within the budget is logged, and the data dir then stays locked until
    * this process exits (see #freeDataDir): the caller should exit soon after.
    */
-  stop(budgetMs = 5000): Promise<void> {
-    if (!this.#stopRequested) this.log.info('daemon stopping');
-    this.#stopRequested = true;
+  close(budgetMs = 5000): Promise<void> {
+    if (!this.#closeRequested) this.log.info('daemon stopping');
+    this.#closeRequested = true;
     // Called now, not in turn: it tells a start in flight to start nothing more.
-    const components = this.#supervisor.stop(budgetMs);
+    const components = this.#supervisor.close(budgetMs);
     return this.#serialize(async () => {
       const running = await components;
-      if (this.#stopped) return;
-      this.#stopped = true;
+      if (this.#closed) return;
+      this.#closed = true;
       clearInterval(this.#retentionTimer);
       // Closed even under a component still running: what was appended is made durable, and a late
       // append is refused ("journal is closed") rather than written by no one's lock.
@@ -306,7 +306,7 @@ export class Daemon {
    */
   reloadFile(env: NodeJS.ProcessEnv = process.env): Promise<ReloadOutcome | undefined> {
     return this.#serialize(async () => {
-      if (this.#stopRequested) return this.#reload(this.#config, null); // logs the skip
+      if (this.#closeRequested) return this.#reload(this.#config, null); // logs the skip
       if (!this.#configFile) throw new Error('no config file to reload: the daemon runs the embedded default');
       const read = readConfigForReload(this.#configFile, env);
       if ('config' in read) return this.#reload(this.#overlays.layOver(read.config, env), this.#configFile);
@@ -336,7 +336,7 @@ export class Daemon {
   }
 
   async #stageOverlay(request: OverlayRequest): Promise<OverlayStaged> {
-    if (this.#stopRequested)
+    if (this.#closeRequested)
       return {
         status: 'refused',
         code: 'stopping',
@@ -380,15 +380,15 @@ export class Daemon {
   }
 
   async #reload(next: EdgeConfig, file: string | null): Promise<ReloadOutcome | undefined> {
-    if (this.#stopRequested) {
+    if (this.#closeRequested) {
       this.log.warn('config reload skipped: the daemon is stopping');
       return undefined;
     }
     const { config, pending } = planReload(this.#config, next, { definitions: this.definitions, log: this.log });
     // Before the components: a reload that turns the latch on holds from the first component it restarts.
-    this.robotStop.applySettings(config);
+    this.haltAuthority.applySettings(config);
     const restarted = await this.#supervisor.reload(config);
-    if (this.#stopRequested) {
+    if (this.#closeRequested) {
       // The stop that came meanwhile cut the reload short: what it had not started stays stopped.
       this.log.warn({ restarted }, 'config reload cut short: the daemon is stopping');
       return undefined;

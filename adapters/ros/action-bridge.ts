@@ -221,7 +221,7 @@ export class RosActionBridge {
     if (signal.aborted) onCancel();
     else signal.addEventListener('abort', onCancel, { once: true });
     // The daemon's own client tracks its goal too, under the same id: the stop cancels it once.
-    const tracked = { action: proxy.action, goalId, cancel: () => this.#cancelForStop(handle) };
+    const tracked = { action: proxy.action, goalId, cancel: () => this.#cancelForHalt(handle) };
     this.#track.started(tracked);
     // A stop that came while the ROS server was accepting it found no goal to cancel: it is cancelled now.
     if (!signal.aborted && this.#refusal(goal, proxy.type) !== undefined) onCancel();
@@ -242,7 +242,7 @@ export class RosActionBridge {
    * The operator's stop cancelling a goal at its ROS server: the server's return code (the stop's report), or
    * an error when the server does not answer (a cancel to a server that left is lost, as a goal is).
    */
-  async #cancelForStop(handle: RosClientGoalHandle): Promise<{ returnCode: number }> {
+  async #cancelForHalt(handle: RosClientGoalHandle): Promise<{ returnCode: number }> {
     const answer = await withTimeout(
       handle.cancelGoal(),
       ANSWER_TIMEOUT_MS,

@@ -13,4 +13,4 @@ export {
   type TypeClass,
 } from './rcl-api.ts';
 export { inboundSelection, RosComponent } from './ros-component.ts';
-export { RosStopServiceProcess } from './stop-service-process.ts';
+export { RosHaltServiceProcess } from './halt-service-process.ts';

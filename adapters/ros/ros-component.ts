@@ -131,7 +131,7 @@ export class RosComponent implements Component, MetricsProvider {
         callable: compileTopicSelection([...settings.actions.call, ...relays.actionsCall]),
         serve: settings.actions.serve,
         refusal: (goal, type) =>
-          latchedGoalRefusal(this.#ctx.robotStop.latch.refusal(), type, goal) ??
+          latchedGoalRefusal(this.#ctx.haltAuthority.latch.refusal(), type, goal) ??
           goalOutsideFence(config.policy.geofence.polygon, goal),
         track: this.#ctx.actionGoals,
         self,
@@ -274,7 +274,7 @@ export class RosComponent implements Component, MetricsProvider {
       type,
       codec: new MessageCodec(this.#ctx.definitions),
       limits: this.#ctx.config.policy.velocity,
-      latched: () => this.#ctx.robotStop.latch.refusal(),
+      latched: () => this.#ctx.haltAuthority.latch.refusal(),
       counters,
     });
   }

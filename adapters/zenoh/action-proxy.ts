@@ -204,7 +204,7 @@ export class ZenohActionProxy {
     else signal.addEventListener('abort', onCancel, { once: true });
     // The daemon's own client tracks its goal too, under the same id: the stop cancels it once.
     const track = this.#ctx.goalRules?.track;
-    const handle = { action: this.name, goalId, cancel: () => this.#cancelForStop(goalId) };
+    const handle = { action: this.name, goalId, cancel: () => this.#cancelForHalt(goalId) };
     track?.started(handle);
     // A stop that came while the server was accepting it found no goal to cancel: it is cancelled now.
     if (!signal.aborted && this.#ctx.goalRules?.refusal(goal, this.type) !== undefined) onCancel();
@@ -282,7 +282,7 @@ export class ZenohActionProxy {
   }
 
   /** The operator's stop cancelling a relayed goal: the cancel sent as a bus client's is (the handle's answer). */
-  async #cancelForStop(goalId: string): Promise<{ returnCode: number }> {
+  async #cancelForHalt(goalId: string): Promise<{ returnCode: number }> {
     const answer = await this.#cancel(goalId);
     if (typeof answer === 'string') throw new Error(answer);
     return { returnCode: answer };

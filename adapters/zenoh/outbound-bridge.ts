@@ -6,11 +6,11 @@ import { governedTopics, TWIST_STAMPED, VELOCITY_TYPES, zeroVelocity } from '../
 import { BulkLane } from './bulk-lane.ts';
 import { CurrentGid } from './current-gid.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
-import type { OffLoopStop } from './off-loop-stop.ts';
+import type { OffLoopHalt } from './off-loop-halt.ts';
 import { OutboundTopic } from './outbound-topic.ts';
 import { FRAME_TYPES, publisherQos } from './publisher-qos.ts';
 import { relayGuard } from './relay-side.ts';
-import type { StopZeroTarget } from './stop-zero.ts';
+import type { HaltZeroTarget } from './halt-zero.ts';
 import type { ZenohLink } from './zenoh-link.ts';
 import type { ZenohModule } from './zenoh-runtime.ts';
 
@@ -25,7 +25,7 @@ export interface OutboundBridgeOptions {
   link: ZenohLink;
   bulkLink: ZenohLink | BulkLane | undefined;
   /** This link's part of the stop listener's thread, which the velocity topics' zero commands go to. */
-  offLoop: OffLoopStop;
+  offLoop: OffLoopHalt;
   mapping: Mapping;
   codec: MessageCodec;
   relays: SideRelays;
@@ -54,7 +54,7 @@ export class OutboundBridge {
   readonly #source: string;
   readonly #link: ZenohLink;
   readonly #bulkLink: ZenohLink | BulkLane | undefined;
-  readonly #offLoop: OffLoopStop;
+  readonly #offLoop: OffLoopHalt;
   readonly #mapping: Mapping;
   readonly #codec: MessageCodec;
   readonly #relays: SideRelays;
@@ -70,7 +70,7 @@ export class OutboundBridge {
   readonly #ctx: ComponentContext;
   readonly #settings: ZenohSettings;
   /** The velocity topics this bridge publishes, by type: the stop listener's thread zeroes them on its own. */
-  #stopTargets = new Map<string, string>();
+  #haltTargets = new Map<string, string>();
   #closed = false;
 
   constructor(options: OutboundBridgeOptions) {
@@ -121,7 +121,7 @@ export class OutboundBridge {
     const link = this.#link;
     const node = this.#node;
     if (!this.#closed && published(topic) && VELOCITY_TYPES.has(type)) {
-      if (governedTopics(this.#ctx.config.policy.velocity)(topic)) this.stopTarget(topic, type);
+      if (governedTopics(this.#ctx.config.policy.velocity)(topic)) this.haltTarget(topic, type);
     }
     if (this.#closed || this.topics.has(topic) || !published(topic)) return;
     // A topic bridged from this graph is already there; the ros2dds mapping has no GID to tell our samples apart.
@@ -183,11 +183,11 @@ export class OutboundBridge {
    * Hands the stop listener's thread this bridge's zero command for `topic` (of `type`): a session of that
    * thread's own puts it on the topic's key when a stop comes in, not waiting for this thread (docs/api.md).
    */
-  stopTarget(topic: string, type: string): void {
-    if (this.#stopTargets.get(topic) === type) return;
-    this.#stopTargets.set(topic, type);
+  haltTarget(topic: string, type: string): void {
+    if (this.#haltTargets.get(topic) === type) return;
+    this.#haltTargets.set(topic, type);
     const mapping = this.#mapping;
-    const targets: StopZeroTarget[] = [...this.#stopTargets].map(([name, rosType]) => ({
+    const targets: HaltZeroTarget[] = [...this.#haltTargets].map(([name, rosType]) => ({
       topic: name,
       key: mapping.dataKey(name, rosType, this.#publishHash(name, rosType)),
       payload: this.#codec.encode(rosType, zeroVelocity(rosType, 0n)),
@@ -197,7 +197,7 @@ export class OutboundBridge {
   }
 
   /** No topic is declared after this; the topics declared close with close(). */
-  stop(): void {
+  seal(): void {
     this.#closed = true;
   }
 

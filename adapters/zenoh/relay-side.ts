@@ -15,7 +15,7 @@ export function relayGuard(options: {
   type: string;
   relays: SideRelays;
   counters: Map<string, RelayedVelocityCounters>;
-  ctx: Pick<ComponentContext, 'config' | 'robotStop'>;
+  ctx: Pick<ComponentContext, 'config' | 'haltAuthority'>;
   codec: MessageCodec;
 }) {
   const { topic, type, relays, counters, ctx, codec } = options;
@@ -27,7 +27,7 @@ export function relayGuard(options: {
     type,
     codec,
     limits: ctx.config.policy.velocity,
-    latched: () => ctx.robotStop.latch.refusal(),
+    latched: () => ctx.haltAuthority.latch.refusal(),
     counters: own,
   });
   return guard ? { guard } : {};

@@ -19,7 +19,7 @@ export interface KeepaliveOptions {
 }
 
 /** Asks the bridge for its session info every interval; a request left unanswered on a silent socket loses the link. */
-export function startKeepalive(options: KeepaliveOptions): { stop(): void } {
+export function startKeepalive(options: KeepaliveOptions): { close(): void } {
   const { session, socket, intervalMs, whenQuiet, heard, onAsk, onRouters, onLost } = options;
   let heardAtLastTick = heard();
   const timer = setInterval(() => {
@@ -44,5 +44,5 @@ export function startKeepalive(options: KeepaliveOptions): { stop(): void } {
         }),
     );
   }, intervalMs);
-  return { stop: () => clearInterval(timer) };
+  return { close: () => clearInterval(timer) };
 }

@@ -6,7 +6,7 @@ import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/co
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { goalOutsideFence, latchedGoalRefusal, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
-import { STOP_QUERY } from '../../daemon/halt/index.ts';
+import { HALT_QUERY } from '../../daemon/halt/index.ts';
 import { TWIST, TWIST_STAMPED } from '../../daemon/policy/index.ts';
 import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';
@@ -16,7 +16,7 @@ import { ZenohServedAction } from './action-served.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundBridge } from './inbound-bridge.ts';
 import { ros2ddsMapping, rmwZenohMapping, type AnnouncedEntity, type LocalNode, type Mapping } from './mapping.ts';
-import { OffLoopStop, stopDoorsOf } from './off-loop-stop.ts';
+import { OffLoopHalt, haltDoorsOf } from './off-loop-halt.ts';
 import { OutboundBridge } from './outbound-bridge.ts';
 import { PacedWork } from './paced-work.ts';
 import { relayDetails, relayMetrics, withLabel } from './relay-side.ts';
@@ -69,14 +69,14 @@ export class ZenohComponent implements Component, MetricsProvider {
   #queries: QueryServer | undefined;
   /** agent/stop as a queryable on the main loop (zenoh.queries names it), while the stop listener's thread does not. */
   #stopQuery: QueryServer | undefined;
-  #offLoop: OffLoopStop;
+  #offLoop: OffLoopHalt;
   #actions: ZenohActionBridge | undefined;
   #servedActions: ZenohServedAction[] = [];
   /** The feedback and status topics of the served actions: published as zenoh.publish's are. */
   #servedActionTopics = new Set<string>();
   #unlisten: (() => void) | undefined;
   #zenoh: ZenohModule | undefined;
-  #stopped = false;
+  #closed = false;
   #oversizeLog: ReturnType<typeof rateLimitedErrors>;
   #cap: TopicCap;
   #reconciling: PacedWork;
@@ -136,18 +136,18 @@ export class ZenohComponent implements Component, MetricsProvider {
       ? new ZenohLink({ ...this.#linkOptions(settings, ctx), onState: undefined, keepaliveWhenQuiet: true })
       : undefined;
     const { log: _log, ...linkSettings } = this.#linkOptions(settings, ctx);
-    this.#offLoop = new OffLoopStop({
+    this.#offLoop = new OffLoopHalt({
       name,
-      robotStop: ctx.robotStop,
+      haltAuthority: ctx.haltAuthority,
       linkSettings,
       attachments: this.#mapping.attachments,
-      doors: stopDoorsOf({
+      doors: haltDoorsOf({
         queries: settings.queries,
         services: this.#servedServices(),
         mapping: this.#mapping,
         definitions: ctx.definitions,
       }),
-      serveHere: (here) => this.#serveStopHere(here),
+      serveHere: (here) => this.#serveHaltHere(here),
     });
     this.#outbound = new OutboundBridge({
       ctx,
@@ -219,8 +219,8 @@ export class ZenohComponent implements Component, MetricsProvider {
       );
     });
     this.#queries = this.#queryServer(
-      this.#settings.queries.filter((key) => key !== STOP_QUERY),
-      (name) => name === STOP_QUERY && this.#offLoop.offLoop,
+      this.#settings.queries.filter((key) => key !== HALT_QUERY),
+      (name) => name === HALT_QUERY && this.#offLoop.offLoop,
     );
     const actionCalls = [...this.#settings.actions.call, ...this.#relays.actionsCall];
     if (actionCalls.length > 0)
@@ -239,7 +239,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#outbound.offer(topic, type));
     const { topic: velocityTopic } = this.#ctx.config.policy.velocity;
     if (this.#published(velocityTopic))
-      this.#outbound.stopTarget(
+      this.#outbound.haltTarget(
         velocityTopic,
         this.#ctx.bus.topicType(velocityTopic) === TWIST_STAMPED ? TWIST_STAMPED : TWIST,
       );
@@ -249,9 +249,9 @@ export class ZenohComponent implements Component, MetricsProvider {
   }
 
   async close(): Promise<void> {
-    this.#stopped = true;
-    this.#outbound.stop();
-    this.#offLoop.stop();
+    this.#closed = true;
+    this.#outbound.seal();
+    this.#offLoop.close();
     this.#reconciling.close();
     this.#unlisten?.();
     const closing = [
@@ -355,13 +355,13 @@ export class ZenohComponent implements Component, MetricsProvider {
   }
 
   /** agent/stop served here, on the main loop, or left to the stop listener's thread (OffLoopStop). */
-  #serveStopHere(here: boolean): void {
+  #serveHaltHere(here: boolean): void {
     const doors = new Set(this.#offLoop.doors?.services.map((d) => d.key));
     for (const server of this.#servers) if (doors.has(server.key)) server.serveHere(here);
     // A stop served on this session must not wait behind a frame of the bridge's held for an ACK (read-acks.ts).
     this.#link.ackEveryRead = here && (doors.size > 0 || this.#offLoop.doors?.query === true);
-    if (!this.#settings.queries.includes(STOP_QUERY)) return;
-    if (here) this.#stopQuery ??= this.#queryServer([STOP_QUERY]);
+    if (!this.#settings.queries.includes(HALT_QUERY)) return;
+    if (here) this.#stopQuery ??= this.#queryServer([HALT_QUERY]);
     else {
       void this.#stopQuery?.close();
       this.#stopQuery = undefined;
@@ -412,7 +412,7 @@ export class ZenohComponent implements Component, MetricsProvider {
         // Every goal to a Zenoh server is held to the rules of the daemon's own (as ros.actions.serve holds a ROS
         // client's): one from a client of zenoh.actions.serve or a relay reaches the server through this door alone.
         refusal: (goal, type) =>
-          latchedGoalRefusal(this.#ctx.robotStop.latch.refusal(), type, goal) ??
+          latchedGoalRefusal(this.#ctx.haltAuthority.latch.refusal(), type, goal) ??
           goalOutsideFence(this.#ctx.config.policy.geofence.polygon, goal),
       },
     };
@@ -424,7 +424,7 @@ export class ZenohComponent implements Component, MetricsProvider {
    * than zenoh.max_bridged_topics. True when some were left for a later run.
    */
   #reconcile(budget: number): boolean {
-    if (this.#stopped) return false;
+    if (this.#closed) return false;
     const more = this.#inbound.reconcile(budget);
     // Reading the graph's servers costs a pass over every token: only when some service may be called.
     if (!this.#callsServices && this.#actions === undefined) return more;

@@ -431,7 +431,7 @@ export class ZenohLink {
     } catch (error) {
       reason = `declaring on a new session failed: ${errorText(error)}`;
     } finally {
-      keepalive.stop();
+      keepalive.close();
       this.#lost = undefined;
       this.#session = undefined;
       this.counters.losses++;

@@ -42,7 +42,7 @@ export class SyncManager {
   readonly #tickMs: number;
   readonly #now: () => number;
   #online = false;
-  #stopped = false;
+  #closed = false;
   #timer: NodeJS.Timeout | undefined;
   #pumping: Promise<void> | undefined;
   /** Work started by messages and timers, awaited by stop() so no catalog write outlives the component. */
@@ -102,7 +102,7 @@ export class SyncManager {
 
   /** Runs a pump pass in the background (one at a time), tracked for stop(). */
   #kick(): void {
-    if (this.#pumping || this.#stopped) return;
+    if (this.#pumping || this.#closed) return;
     this.#pumping = this.#track(this.#pump()).finally(() => (this.#pumping = undefined));
   }
 
@@ -113,10 +113,10 @@ export class SyncManager {
   }
 
   /** Ends the upload under way (its row stays `uploading`: the next start offers it again with its upload id). */
-  async stop(): Promise<void> {
-    this.#stopped = true;
+  async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
-    await this.#slot.stop();
+    await this.#slot.close();
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 

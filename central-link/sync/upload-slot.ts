@@ -46,7 +46,7 @@ export class UploadSlot {
   readonly #now: () => number;
   readonly #lose: (row: SyncFile, reason: string) => Promise<void>;
   readonly #setLastError: (error: LastError | undefined) => void;
-  #stopped = false;
+  #closed = false;
   /** Grants waiting for the upload slot, by file id (a newer grant replaces an older one). */
   readonly #grants = new Map<string, SingleGrant | MultipartGrant>();
   #uploading: Promise<void> | undefined;
@@ -85,8 +85,8 @@ export class UploadSlot {
   }
 
   /** Ends the upload under way (its row stays `uploading`: the next start offers it again with its upload id). */
-  async stop(): Promise<void> {
-    this.#stopped = true;
+  async close(): Promise<void> {
+    this.#closed = true;
     this.#abort?.abort();
     await this.#uploading;
   }
@@ -97,9 +97,9 @@ export class UploadSlot {
   }
 
   #start(): void {
-    if (this.#uploading || this.#stopped) return;
+    if (this.#uploading || this.#closed) return;
     this.#uploading = (async () => {
-      while (!this.#stopped) {
+      while (!this.#closed) {
         const [fileId, grant] = this.#grants.entries().next().value ?? [];
         if (!fileId || !grant) break;
         this.#grants.delete(fileId);

@@ -31,7 +31,7 @@ describe("the daemon's goals in flight", () => {
   it("lists and cancels once a goal that both the daemon's client and the relay carrying it follow", async () => {
     const { goals, id, relay, client } = followedTwice();
     expect(goals.inFlight()).toEqual([{ action: '/fibonacci', goalId: id }]);
-    const report = await goals.onOperatorStop().settled;
+    const report = await goals.onOperatorHalt().settled;
     expect(report).toEqual({ goals: [`/fibonacci ${id}`], problems: [] });
     expect(relay.cancels + client.cancels).toBe(1);
   });

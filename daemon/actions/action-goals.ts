@@ -1,4 +1,4 @@
-import type { StopHookOutcome } from '../contract/index.ts';
+import type { HaltHookOutcome } from '../contract/index.ts';
 import type { GoalHandle } from './action-client.ts';
 
 /** What cancelling one goal gave. */
@@ -57,7 +57,7 @@ export class ActionGoals {
   }
 
   /** The operator's stop's hook (StopAuthority.onStop): every goal in flight cancelled, named in the stop's report. */
-  onOperatorStop(): StopHookOutcome {
+  onOperatorHalt(): HaltHookOutcome {
     return {
       settled: this.cancelAll().then((goals) => ({
         goals: goals.map((g) => `${g.action} ${g.goalId}`),

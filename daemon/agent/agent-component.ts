@@ -2,7 +2,7 @@ import type { ActionGoals } from '../actions/index.ts';
 import { MessageCodec } from '../bus/index.ts';
 import { nameScope, type EdgeConfig } from '../config/index.ts';
 import type { SkillName } from '../config/index.ts';
-import type { PolicyHook, StopLatchView } from '../contract/index.ts';
+import type { PolicyHook, HaltLatchView } from '../contract/index.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/index.ts';
 import type {
   AgentService,
@@ -13,9 +13,9 @@ import type {
   ExternalRun,
   ExternalRuns,
   ExternalRunStatus,
-  RobotStopOutcome,
-  RobotStopService,
-  StopReleaseOutcome,
+  RobotHaltOutcome,
+  RobotHaltService,
+  HaltReleaseOutcome,
   SubmittedIntent,
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
@@ -32,7 +32,7 @@ import type { IntentSource } from './intents.ts';
 import { LiveRuns } from './live-runs.ts';
 import type { ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
-import { RobotStop } from './robot-halt.ts';
+import { RobotHalt } from './robot-halt.ts';
 import { robotPose } from './robot-pose.ts';
 import { RunExecutor } from './run-executor.ts';
 import { recoverRuns } from './run-recovery.ts';
@@ -70,7 +70,7 @@ export class AgentComponent
   implements
     Component,
     AgentService,
-    RobotStopService,
+    RobotHaltService,
     MotionHolder,
     MetricsProvider,
     PolicyHooksProvider,
@@ -97,14 +97,14 @@ export class AgentComponent
   #invoker: ToolInvoker;
   #intake: IntentIntake;
   #intentTopic: IntentTopic;
-  #latch: StopLatchView;
+  #latch: HaltLatchView;
   /** Unregisters the agent's part of the operator's stop (registered while it runs). */
   #offStop: (() => void) | undefined;
   #motion: MotionLock;
   #navigation: AgentNavigation;
-  #robotStop: RobotStop;
+  #haltAuthority: RobotHalt;
   /** Why the agent stopped, once close() was called: a start or an acceptance still going then must not act. */
-  #stopped: string | undefined;
+  #closed: string | undefined;
 
   constructor(ctx: ComponentContext, options: AgentComponentOptions = {}) {
     this.#ctx = ctx;
@@ -117,7 +117,7 @@ export class AgentComponent
     this.actionGoals = ctx.actionGoals;
     const codec = new MessageCodec(ctx.definitions);
     this.#codec = codec;
-    this.#latch = ctx.robotStop.latch;
+    this.#latch = ctx.haltAuthority.latch;
     this.#motion = new MotionLock(() => this.#latch.refusal());
     this.#gate = new CmdVelGate({
       bus: ctx.bus,
@@ -156,7 +156,7 @@ export class AgentComponent
       timeoutS: settings.approval_timeout_s,
       approvers: () => this.#policy.settings.approval,
     });
-    this.#robotStop = new RobotStop({
+    this.#haltAuthority = new RobotHalt({
       motion: this.#motion,
       gate: this.#gate,
       store: this.store,
@@ -197,14 +197,14 @@ export class AgentComponent
     this.#intake = new IntentIntake({
       store: this.store,
       runs: this.#runs,
-      robotStop: this.#robotStop,
+      haltAuthority: this.#haltAuthority,
       skills: this.#skills,
       names,
       robotId: () => ctx.config.robot.id,
       llmRunner: `llm:${settings.name}`,
       intentHooks: () => this.#policy.intentHooks,
       model: () => this.#model(),
-      stopped: () => this.#stopped,
+      stopped: () => this.#closed,
     });
     this.#intentTopic = new IntentTopic({
       bus: ctx.bus,
@@ -217,8 +217,8 @@ export class AgentComponent
 
   async start(): Promise<void> {
     this.#openJoints(this.#ctx.config.policy.joints);
-    this.#offStop = this.#ctx.robotStop.onStop('agent', (order) => this.#robotStop.stop(order));
-    const { latched, ignored } = this.#ctx.robotStop.load();
+    this.#offStop = this.#ctx.haltAuthority.onHalt('agent', (order) => this.#haltAuthority.halt(order));
+    const { latched, ignored } = this.#ctx.haltAuthority.load();
     if (latched)
       this.#ctx.log.warn(
         { stop_latch: latched, file: this.#latch.path },
@@ -227,9 +227,9 @@ export class AgentComponent
     if (ignored) this.#ctx.log.warn({ file: this.#latch.path }, ignored);
     this.store.rebuild();
     for (const warning of this.store.warnings) this.#ctx.log.warn({ warning }, 'agent journal record skipped');
-    await recoverRuns(this.store, this.#approvals, () => this.#stopped !== undefined);
+    await recoverRuns(this.store, this.#approvals, () => this.#closed !== undefined);
     // Stopped while starting (the supervisor's budget ran out): the agent made next serves, not this one.
-    if (this.#stopped !== undefined) return;
+    if (this.#closed !== undefined) return;
     this.#intentTopic.start();
   }
 
@@ -245,11 +245,11 @@ export class AgentComponent
 
   /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */
   async close(reason = 'the daemon stopped'): Promise<void> {
-    this.#stopped = reason;
+    this.#closed = reason;
     this.#offStop?.();
     this.#intentTopic.close();
-    await this.#runs.stop(reason);
-    this.#approvals.stop();
+    await this.#runs.close(reason);
+    this.#approvals.close();
     this.#motion.abort('the agent stopped');
     this.#navigation.close();
     this.#gate.close();
@@ -363,16 +363,16 @@ export class AgentComponent
    * has not ended is cancelled, and so is the run of any intent being accepted (see RobotStop). The reply
    * waits a bounded time for the journal. With agent.stop_latch it latches: no motion until `releaseStop`.
    */
-  halt(by: string, reason?: string): Promise<RobotStopOutcome> {
-    return this.#ctx.robotStop.halt(by, reason);
+  halt(by: string, reason?: string): Promise<RobotHaltOutcome> {
+    return this.#ctx.haltAuthority.halt(by, reason);
   }
 
   /**
    * A person releases the latched stop (POST /stop/release, `auraison-edge stop --release`): the robot may
    * move again. Nothing that was stopped restarts; new intents and motion are taken from now on.
    */
-  releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
-    return this.#ctx.robotStop.release(by, since);
+  releaseHalt(by: string, since?: string): Promise<HaltReleaseOutcome> {
+    return this.#ctx.haltAuthority.release(by, since);
   }
 
   #model(): ModelService | undefined {

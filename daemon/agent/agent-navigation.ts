@@ -67,6 +67,6 @@ export class AgentNavigation {
   }
 
   close(): void {
-    this.#navigator?.stop();
+    this.#navigator?.close();
   }
 }

@@ -1,12 +1,12 @@
 import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
-import type { PolicyHook, StopLatchView } from '../contract/index.ts';
+import type { PolicyHook, HaltLatchView } from '../contract/index.ts';
 import { hooksWith, policyHooks, type JointInputs, type RobotPose } from '../policy/index.ts';
-import { stopLatchHook } from '../halt/index.ts';
+import { haltLatchHook } from '../halt/index.ts';
 import { AGENT_NAV_CMD_VEL } from './agent-navigation.ts';
 
 export interface AgentPolicyOptions {
   settings: PolicySettings;
-  latch: StopLatchView;
+  latch: HaltLatchView;
   /** The type a topic carries, when the bus knows it: a moving Twist on any topic is held while latched. */
   topicType: (topic: string) => string | undefined;
   /** The robot's last pose (odometry), for the geofence's hold on velocity commands. */
@@ -25,7 +25,7 @@ export interface AgentPolicyOptions {
 export class AgentPolicy {
   /** The hooks every tool call passes through; other ways of acting (Foxglove teleop) use the same ones. */
   readonly hooks: PolicyHook[];
-  readonly #latch: StopLatchView;
+  readonly #latch: HaltLatchView;
   readonly #topicType: (topic: string) => string | undefined;
   readonly #pose: () => RobotPose | undefined;
   readonly #joints: () => JointInputs | undefined;
@@ -62,7 +62,7 @@ export class AgentPolicy {
 
   #chain(settings: PolicySettings): PolicyHook[] {
     return [
-      stopLatchHook(this.#latch, settings.velocity, [AGENT_NAV_CMD_VEL], this.#topicType),
+      haltLatchHook(this.#latch, settings.velocity, [AGENT_NAV_CMD_VEL], this.#topicType),
       ...policyHooks(settings, { pose: this.#pose, joints: this.#joints, topicType: this.#topicType }),
       ...this.#extra,
     ];

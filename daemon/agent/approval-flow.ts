@@ -62,7 +62,7 @@ export class ApprovalFlow {
     this.#deadlines.set(record.run.run_id, this.gate.arm(record.run.run_id, approvalDeadline(record)));
   }
 
-  stop(): void {
+  close(): void {
     this.gate.clearAll();
     for (const timer of this.#deadlines.values()) clearTimeout(timer);
   }

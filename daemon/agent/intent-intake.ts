@@ -8,14 +8,14 @@ import { intentDifferences, parseIntent, type IntentSource, type ParsedIntent } 
 import type { LiveRun } from './live-run.ts';
 import type { LiveRuns } from './live-runs.ts';
 import type { ModelService } from './model-service.ts';
-import type { RobotStop } from './robot-halt.ts';
+import type { RobotHalt } from './robot-halt.ts';
 import type { RunStore } from './run-store.ts';
 import type { SkillDefinition } from './skills/index.ts';
 
 export interface IntentIntakeOptions {
   store: RunStore;
   runs: LiveRuns;
-  robotStop: RobotStop;
+  haltAuthority: RobotHalt;
   skills: ReadonlyMap<string, SkillDefinition>;
   names: NameScope;
   /** This robot's id, asked per intent: an intent for another robot is refused. */
@@ -38,29 +38,29 @@ export interface IntentIntakeOptions {
 export class IntentIntake {
   readonly #store: RunStore;
   readonly #runs: LiveRuns;
-  readonly #robotStop: RobotStop;
+  readonly #haltAuthority: RobotHalt;
   readonly #skills: ReadonlyMap<string, SkillDefinition>;
   readonly #names: NameScope;
   readonly #robotId: () => string;
   readonly #llmRunner: string;
   readonly #intentHooks: () => readonly PolicyHook[];
   readonly #model: () => ModelService | undefined;
-  readonly #stopped: () => string | undefined;
+  readonly #closed: () => string | undefined;
   /** Intents being accepted (before their run is durable), by intent id: a second delivery waits on the first. */
   #submitting = new Map<string, { intent: Intent; accepting: Promise<RunState> }>();
 
   constructor(options: IntentIntakeOptions) {
-    const { store, runs, robotStop, skills, names, robotId, llmRunner, intentHooks, model, stopped } = options;
+    const { store, runs, haltAuthority, skills, names, robotId, llmRunner, intentHooks, model, stopped } = options;
     this.#store = store;
     this.#runs = runs;
-    this.#robotStop = robotStop;
+    this.#haltAuthority = haltAuthority;
     this.#skills = skills;
     this.#names = names;
     this.#robotId = robotId;
     this.#llmRunner = llmRunner;
     this.#intentHooks = intentHooks;
     this.#model = model;
-    this.#stopped = stopped;
+    this.#closed = stopped;
   }
 
   /** The intents being accepted now, whose runs may not be in the store yet (the operator's stop cancels them). */
@@ -97,7 +97,7 @@ export class IntentIntake {
 
   async #accept(parsed: ParsedIntent): Promise<RunState> {
     const { intent } = parsed;
-    const stops = this.#robotStop.mark;
+    const stops = this.#haltAuthority.mark;
     const record = await this.#store.create(
       intent,
       intent.type === 'natural_language' ? this.#llmRunner : `skill:${intent.type}`,
@@ -132,7 +132,7 @@ export class IntentIntake {
    * once that is journaled; undefined when it may start.
    */
   #haltedWhileAccepting(live: LiveRun, intent: Intent, stops: number): Promise<RunState> | undefined {
-    const stopped = this.#stopped();
+    const stopped = this.#closed();
     if (stopped !== undefined) {
       const ended = live.finish(
         'interrupted',
@@ -140,8 +140,8 @@ export class IntentIntake {
       );
       return ended.finally(() => this.#runs.dropIdle(live));
     }
-    const order = this.#robotStop.since(stops);
-    if (order) return this.#robotStop.cancelAccepted(intent, live.run.run_id, order);
+    const order = this.#haltAuthority.since(stops);
+    if (order) return this.#haltAuthority.cancelAccepted(intent, live.run.run_id, order);
     // Ended by something else meanwhile (a cancel): the run as its end left it.
     if (live.closed) return live.endError().then(() => live.run);
     return undefined;

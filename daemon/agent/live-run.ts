@@ -159,7 +159,7 @@ export class LiveRun {
     if (this.closed) return Promise.resolve(this.run);
     this.#ended = true;
     this.pauseClock();
-    this.#stop(reason ?? status);
+    this.#abort(reason ?? status);
     const ending =
       this.#open.size === 0
         ? this.#end(status, reason)
@@ -282,11 +282,11 @@ export class LiveRun {
     this.#flushNoted();
     this.#detached = true;
     this.pauseClock();
-    this.#stop('the daemon is stopping');
+    this.#abort('the daemon is stopping');
   }
 
   /** Stops whatever the run is doing: its end listeners, then its signal (if anyone has it). */
-  #stop(reason: string): void {
+  #abort(reason: string): void {
     this.#stopReason ??= reason;
     const listeners = [...this.#endListeners];
     this.#endListeners.clear();

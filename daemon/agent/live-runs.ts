@@ -101,7 +101,7 @@ export class LiveRuns {
   }
 
   /** `reason`: why the agent stops. Waits up to 2 s for the tasks to end. */
-  async stop(reason: string): Promise<void> {
+  async close(reason: string): Promise<void> {
     // All at once: each end may wait for a skill it stopped to say what it did.
     await Promise.all([...this.#live.values()].map((live) => this.#letGo(live, reason)));
     await within(Promise.allSettled([...this.#tasks]), 2000);

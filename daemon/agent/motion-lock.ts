@@ -1,10 +1,10 @@
-import type { StopOrder } from '../halt/index.ts';
+import type { HaltOrder } from '../halt/index.ts';
 
 /** Why a motion was aborted: its signal's reason. `stop` is set when an operator's stop aborted it. */
 export class MotionAborted extends Error {
   override name = 'MotionAborted';
-  readonly stop: StopOrder | undefined;
-  constructor(message: string, stop?: StopOrder) {
+  readonly stop: HaltOrder | undefined;
+  constructor(message: string, stop?: HaltOrder) {
     super(message);
     this.stop = stop;
   }
@@ -67,7 +67,7 @@ export class MotionLock {
    * Aborts the running motion (with a MotionAborted naming `stop`, when an operator's stop did); returns its name, if
    * any.
    */
-  abort(reason: string, stop?: StopOrder): string | undefined {
+  abort(reason: string, stop?: HaltOrder): string | undefined {
     const current = this.#current;
     if (!current) return undefined;
     this.#current = undefined;

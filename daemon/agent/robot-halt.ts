@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
-import type { Intent, RunState, StopHookOutcome, StopHookReport } from '../contract/index.ts';
+import type { Intent, RunState, HaltHookOutcome, HaltHookReport } from '../contract/index.ts';
 import type { CmdVelGate } from '../policy/index.ts';
 import type { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
 import type { MotionLock } from './motion-lock.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
 import { HaltError, haltRobot } from './skills/halt.ts';
-import type { StopOrder } from '../halt/index.ts';
+import type { HaltOrder } from '../halt/index.ts';
 
-import { STOP_REPLY_WAIT_MS } from '../halt/index.ts';
+import { HALT_REPLY_WAIT_MS } from '../halt/index.ts';
 import { within } from '../util/index.ts';
 
-export interface RobotStopOptions {
+export interface RobotHaltOptions {
   motion: MotionLock;
   gate: CmdVelGate;
   store: RunStore;
@@ -41,20 +41,20 @@ const PENDING = Symbol('pending');
  * before it starts a run). The reply waits a bounded time for the cancels to be journaled: a journal that
  * refuses them (a full disk) or does not answer (a stuck fsync) undoes nothing, and the reply says so.
  */
-export class RobotStop {
+export class RobotHalt {
   readonly #motion: MotionLock;
   readonly #store: RunStore;
-  readonly #accepting: RobotStopOptions['accepting'];
+  readonly #accepting: RobotHaltOptions['accepting'];
   readonly #gate: CmdVelGate;
   readonly #log: Logger;
   readonly #approvals: ApprovalFlow;
   #waitMs: number;
   #count = 0;
-  #last: StopOrder | undefined;
+  #last: HaltOrder | undefined;
   /** How the cancel of a run accepted after a stop went, by its intent, for that stop's reply. */
   #late = new WeakMap<Intent, Promise<Cancelled>>();
 
-  constructor(options: RobotStopOptions) {
+  constructor(options: RobotHaltOptions) {
     const { motion, store, accepting, gate, log, approvals } = options;
     this.#motion = motion;
     this.#store = store;
@@ -62,7 +62,7 @@ export class RobotStop {
     this.#gate = gate;
     this.#log = log;
     this.#approvals = approvals;
-    this.#waitMs = options.replyWaitMs ?? STOP_REPLY_WAIT_MS;
+    this.#waitMs = options.replyWaitMs ?? HALT_REPLY_WAIT_MS;
   }
 
   /** Taken when an intent starts being accepted, to ask `since` before its run starts. */
@@ -71,7 +71,7 @@ export class RobotStop {
   }
 
   /** The last stop since `mark`, if one came: the run must not start. */
-  since(mark: number): StopOrder | undefined {
+  since(mark: number): HaltOrder | undefined {
     return this.#count === mark ? undefined : this.#last;
   }
 
@@ -80,7 +80,7 @@ export class RobotStop {
    * skill is aborted and a zero Twist goes through the gate; the runs' cancels follow in `settled`, which
    * resolves within the reply's wait whatever the journal does.
    */
-  stop(order: StopOrder): StopHookOutcome {
+  halt(order: HaltOrder): HaltHookOutcome {
     this.#count++;
     this.#last = order;
     const { by, reason } = order;
@@ -99,7 +99,7 @@ export class RobotStop {
   }
 
   /** Every run that has not ended, and each being accepted, cancelled; what is not journaled within the wait. */
-  async #cancelAll(order: StopOrder): Promise<StopHookReport> {
+  async #cancelAll(order: HaltOrder): Promise<HaltHookReport> {
     const active = [...this.#store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
     const cancels = active.map(async (runId): Promise<Cancelled> => ({
       runId,
@@ -152,7 +152,7 @@ export class RobotStop {
    * same (nothing of it acts again), and shown so here rather than as it was: after a restart it comes back
    * from its last journaled state.
    */
-  async cancel(runId: string, order: StopOrder): Promise<CancelOutcome> {
+  async cancel(runId: string, order: HaltOrder): Promise<CancelOutcome> {
     const why = order.reason ? `stop: ${order.reason}` : 'stop';
     try {
       await this.#approvals.cancel(runId, order.by, why);
@@ -175,7 +175,7 @@ export class RobotStop {
    * The run of an intent that was being accepted when `order` came: it is cancelled before it starts, and
    * that stop's reply names it. Resolves with the run as it then is.
    */
-  async cancelAccepted(intent: Intent, runId: string, order: StopOrder): Promise<RunState> {
+  async cancelAccepted(intent: Intent, runId: string, order: HaltOrder): Promise<RunState> {
     const cancelling = this.cancel(runId, order).then((outcome) => ({ runId, outcome }));
     this.#late.set(intent, cancelling);
     await cancelling;
@@ -183,7 +183,7 @@ export class RobotStop {
   }
 
   /** Cancels still being written when the reply went: how they went, once they have. */
-  #logLate(order: StopOrder, cancels: Promise<Cancelled>[]): void {
+  #logLate(order: HaltOrder, cancels: Promise<Cancelled>[]): void {
     void Promise.all(cancels).then((done) => {
       const refused = done.map((d) => d.outcome).filter((o): o is Error => o instanceof Error);
       const fields = {

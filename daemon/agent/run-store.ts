@@ -7,7 +7,7 @@ import { nowNs } from '../util/index.ts';
 import { Validator } from '../util/index.ts';
 import { appendMany } from '../journal/index.ts';
 import { EventEntry, heldEntry } from './event-entries.ts';
-import { isStopEvent } from '../halt/index.ts';
+import { isHaltEvent } from '../halt/index.ts';
 
 /** Journal record kinds the agent writes (the contract's: the stop writes agent events too). */
 export { AGENT_EVENT, RUN_STATE };
@@ -96,7 +96,7 @@ export class RunStore {
 
   #apply(record: JournalRecord, pending: Map<string, AgentEvent[]>): void {
     // The operator's stop and release: events of no run, which would otherwise hold the journal for good.
-    if (record.kind === AGENT_EVENT && isStopEvent(record.data as { kind?: unknown })) return;
+    if (record.kind === AGENT_EVENT && isHaltEvent(record.data as { kind?: unknown })) return;
     const runId = (record.data as { run_id?: unknown } | null)?.run_id;
     if (typeof runId === 'string' && !this.#liveFirstSeq.has(runId) && !this.#runs.has(runId))
       this.#liveFirstSeq.set(runId, record.seq);

@@ -4,7 +4,7 @@ import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/
 import { isDiskFull } from '../util/index.ts';
 import { apiFilePath, removeApiFile, writeApiFile } from './discovery.ts';
 import { buildApiServer, type ApiServer } from './server.ts';
-import { StopListener } from './halt-listener.ts';
+import { HaltListener } from './halt-listener.ts';
 
 /**
  * Component `api`: the local HTTP API and status page, and the stop listener (POST /stop on a thread and a port
@@ -17,7 +17,7 @@ export class ApiComponent implements Component {
   #settings: ApiSettings;
   #server: ApiServer | undefined;
   #url: string | undefined;
-  #stopListener: StopListener | undefined;
+  #stopListener: HaltListener | undefined;
 
   constructor(ctx: ComponentContext, settings: ApiSettings = ctx.config.api) {
     this.#ctx = ctx;
@@ -53,8 +53,8 @@ export class ApiComponent implements Component {
     this.#url = `http://${shownHost}:${address.port}`;
     this.#server = server;
     if (this.#settings.stop_listener) {
-      const listener = new StopListener({
-        robotStop: this.#ctx.robotStop,
+      const listener = new HaltListener({
+        haltAuthority: this.#ctx.haltAuthority,
         host,
         port: this.#settings.stop_port ?? (port === 0 ? 0 : port + 1),
         token: this.#settings.token,

@@ -8,7 +8,7 @@ import { parseConfigText } from '../config/index.ts';
 import { DurableJournal } from '../journal/index.ts';
 import { ProvidedPorts, type Component } from '../lifecycle/index.ts';
 import { silentLogger } from '../log.ts';
-import { StopAuthority } from '../halt/index.ts';
+import { HaltAuthority } from '../halt/index.ts';
 import { API_ERRORS, type ApiErrorEntry } from './error-codes.ts';
 import './route-docs.ts';
 import { buildApiServer } from './server.ts';
@@ -52,7 +52,7 @@ export async function documentedRoutes(): Promise<RouteOptions[]> {
     const log = silentLogger();
     const components = new Map<string, Component>();
     const ports = new ProvidedPorts();
-    const robotStop = new StopAuthority({
+    const haltAuthority = new HaltAuthority({
       bus,
       codec: new MessageCodec(definitions),
       config,
@@ -69,7 +69,7 @@ export async function documentedRoutes(): Promise<RouteOptions[]> {
         log,
         dataDir,
         journal,
-        robotStop,
+        haltAuthority,
         actionGoals: new ActionGoals(),
         daemonStatus: () => {
           throw new Error('the API reference reads the routes only');

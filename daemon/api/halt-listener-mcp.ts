@@ -12,10 +12,10 @@ import { crossSiteRefusal } from './cross-site.ts';
 import { gateRefusal, type ApiGate } from './gate.ts';
 import { HttpError } from './http-error.ts';
 import { readBody } from './halt-listener-body.ts';
-import type { McpStopCall } from './halt-listener-messages.ts';
-import { STOP_TAKEN_HEADER, stopCalls } from '../halt/index.ts';
+import type { McpHaltCall } from './halt-listener-messages.ts';
+import { HALT_TAKEN_HEADER, haltCalls } from '../halt/index.ts';
 
-export interface StopListenerMcpOptions {
+export interface HaltListenerMcpOptions {
   /** The API's URL: its /mcp answers every request. */
   apiUrl: string;
   gate: ApiGate;
@@ -24,7 +24,7 @@ export interface StopListenerMcpOptions {
   /** The API's own body limit (api.body_limit_bytes). */
   bodyLimit: number;
   /** Takes a stop tool call's stop on this thread (the line, the main thread told, the zero commands): its id. */
-  take: (call: McpStopCall, reason: string | undefined) => number;
+  take: (call: McpHaltCall, reason: string | undefined) => number;
   /** Answers a refusal in the API's error shape, and closes the connection. */
   refuse: (res: ServerResponse, error: HttpError) => void;
 }
@@ -41,7 +41,7 @@ const TAKEN_WAIT_MS = 10_000;
 /** Headers of one hop (RFC 9110 7.6.1), not passed on either way. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
 /** Also not passed on to the API: the body's length is its own, its 100-continue was answered here. */
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'content-length', 'expect', STOP_TAKEN_HEADER]);
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'content-length', 'expect', HALT_TAKEN_HEADER]);
 const NOT_RETURNED = new Set(HOP_BY_HOP);
 
 /**
@@ -53,19 +53,19 @@ const NOT_RETURNED = new Set(HOP_BY_HOP);
  * (`taken`), and the request carries STOP_TAKEN_HEADER with the pass this thread shares with the gateway, so the call
  * is stopped once. Held to the API's gate (Host, token, cross-site) and body limit before any of it.
  */
-export class StopListenerMcp {
+export class HaltListenerMcp {
   readonly #gate: ApiGate;
   readonly #pass: string;
   readonly #bodyLimit: number;
-  readonly #take: StopListenerMcpOptions['take'];
-  readonly #refuse: StopListenerMcpOptions['refuse'];
+  readonly #take: HaltListenerMcpOptions['take'];
+  readonly #refuse: HaltListenerMcpOptions['refuse'];
   readonly #api: { hostname: string; port: string; url: string };
   /** Kept open: a client's requests go on over the same few connections. */
   readonly #agent = new Agent({ keepAlive: true });
   /** The stops whose request waits for the gateway to hold them, by id. */
   readonly #waiting = new Map<number, () => void>();
 
-  constructor(options: StopListenerMcpOptions) {
+  constructor(options: HaltListenerMcpOptions) {
     const { apiUrl, gate, pass, bodyLimit, take, refuse } = options;
     this.#gate = gate;
     this.#pass = pass;
@@ -90,7 +90,7 @@ export class StopListenerMcp {
     } catch (error) {
       return this.#refuse(res, error instanceof HttpError ? error : new HttpError('bad_request', String(error)));
     }
-    const held = method === 'POST' ? this.#takeStops(req.headers, body) : [];
+    const held = method === 'POST' ? this.#takeHalts(req.headers, body) : [];
     await Promise.all(held);
     this.#relay(req, res, body, held.length > 0);
   }
@@ -106,7 +106,7 @@ export class StopListenerMcp {
    * with 400 or 404, before its gateway stops anything), and only in a body the API's parser takes: one it refuses
    * (not UTF-8 JSON, a hazard) stops nothing there either, and its 400 or 415 comes from the API.
    */
-  #takeStops(headers: IncomingHttpHeaders, body: Buffer): Promise<void>[] {
+  #takeHalts(headers: IncomingHttpHeaders, body: Buffer): Promise<void>[] {
     const session = headers['mcp-session-id'];
     if (typeof session !== 'string') return [];
     let value: unknown;
@@ -116,7 +116,7 @@ export class StopListenerMcp {
       return []; // the API says why
     }
     if (jsonHazard(value)) return [];
-    return stopCalls(value).map(({ id: call, reason }) => {
+    return haltCalls(value).map(({ id: call, reason }) => {
       const id = this.#take({ session, call }, reason);
       return new Promise<void>((resolve) => {
         const late = setTimeout(() => this.taken(id), TAKEN_WAIT_MS);
@@ -132,7 +132,7 @@ export class StopListenerMcp {
   #relay(req: IncomingMessage, res: ServerResponse, body: Buffer, stopsTaken: boolean): void {
     const headers = kept(req.headers, NOT_FORWARDED);
     if (body.length > 0 || req.headers['content-length'] !== undefined) headers['content-length'] = body.length;
-    if (stopsTaken) headers[STOP_TAKEN_HEADER] = this.#pass;
+    if (stopsTaken) headers[HALT_TAKEN_HEADER] = this.#pass;
     const { hostname, port } = this.#api;
     const upstream = request(
       { hostname, port, method: req.method, path: req.url, headers, agent: this.#agent },

@@ -3,7 +3,7 @@ import type { SchedulingRequest } from '../util/index.ts';
 import type { ApiGate } from './gate.ts';
 
 /** What the stop listener's thread is started with (structured-cloned; the line's buffer is shared). */
-export interface StopListenerData {
+export interface HaltListenerData {
   /** The daemon's stop line (StopLine's buffer). */
   line: SharedArrayBuffer;
   host: string;
@@ -26,7 +26,7 @@ export interface StopListenerData {
 }
 
 /** A stop tool call of an MCP session that the listener's thread took: its session and JSON-RPC id. */
-export interface McpStopCall {
+export interface McpHaltCall {
   session: string;
   call: string | number;
 }
@@ -64,7 +64,7 @@ export type FromListener =
       at: string;
       report: boolean;
       /** A stop tool call on the listener's /mcp: the main thread answers `taken` once the MCP gateway holds it. */
-      mcp?: McpStopCall;
+      mcp?: McpHaltCall;
     }
   /** What the stop `id`'s zero commands did, once each answered (or its wait ran out). */
   | { type: 'zeroed'; id: number; zeroed: string[]; failed: Record<string, string> }

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import type { OffLoopTake, OffLoopZero, OffLoopZeroSender, StopRequest } from '../contract/index.ts';
+import type { OffLoopTake, OffLoopZero, OffLoopZeroSender, HaltRequest } from '../contract/index.ts';
 import { applyThreadScheduling, FloodGuard, within } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { clientErrorHandler } from './client-error.ts';
@@ -12,9 +12,9 @@ import { pageCors, pagePreflight } from './halt-listener-page.ts';
 import { gateRefusal } from './gate.ts';
 import { apiErrorReply, HttpError } from './http-error.ts';
 import { readBody } from './halt-listener-body.ts';
-import { StopListenerMcp } from './halt-listener-mcp.ts';
-import type { FromListener, StopListenerData, ToListener } from './halt-listener-messages.ts';
-import { StopLine } from '../halt/index.ts';
+import { HaltListenerMcp } from './halt-listener-mcp.ts';
+import type { FromListener, HaltListenerData, ToListener } from './halt-listener-messages.ts';
+import { HaltLine } from '../halt/index.ts';
 
 // The stop listener's thread (see StopListener): POST /stop served off the daemon's event loop. A stop counts on
 // the stop line at once (the control loops' threads and the sim hold from their next tick), goes to the main
@@ -23,14 +23,14 @@ import { StopLine } from '../halt/index.ts';
 // It holds no latch and releases nothing: the main thread's StopLatch is the one latch.
 // It loads only what a stop needs (the gate's functions, the line): from the TypeScript sources every module a thread
 // loads is compiled anew, and the contract's schemas and the config's took seconds of CPU per daemon start.
-const data = workerData as StopListenerData;
+const data = workerData as HaltListenerData;
 const port = parentPort!;
 const post = (m: FromListener): void => port.postMessage(m);
 const log = pino(
   { level: data.logLevel, base: { component: 'stop-listener' }, timestamp: false },
   { write: (line: string) => post({ type: 'log', line }) },
 );
-const line = new StopLine(data.line);
+const line = new HaltLine(data.line);
 const { gate } = data;
 /** A stop's body is a name and a reason: anything larger is not one, and is not read on. */
 const MAX_BODY_BYTES = 4096;
@@ -48,7 +48,7 @@ const apiPort = new URL(data.apiUrl).port;
 
 /** The off-loop zero commands, by name: each opened once in this thread, kept until set otherwise. */
 const zeros = new Map<string, { spec: string; sender: Promise<OffLoopZeroSender> }>();
-let nextStop = 1;
+let nextHalt = 1;
 /** The stops whose answer waits for the main thread's report, by id. */
 const reports = new Map<number, (report: { status: number; body: unknown }) => void>();
 
@@ -175,26 +175,26 @@ const tooLarge = () => new HttpError('payload_too_large', `a stop's body is at m
  * The body, whole, or an HttpError: too large (413), not JSON as UTF-8 (415, 400, as the API's parser: body-text.ts)
  * or not a stop request (400). A body that says it is too large is refused before a byte of it is read.
  */
-async function readOrder(req: IncomingMessage): Promise<StopRequest> {
-  return stopOrder(req, await readBody(req, MAX_BODY_BYTES, tooLarge));
+async function readOrder(req: IncomingMessage): Promise<HaltRequest> {
+  return haltOrder(req, await readBody(req, MAX_BODY_BYTES, tooLarge));
 }
 
 /** A stop's body as the API's parser reads it; no body, or only blanks, is a stop with no name or reason. */
-function stopOrder(req: IncomingMessage, bytes: Buffer): StopRequest {
+function haltOrder(req: IncomingMessage, bytes: Buffer): HaltRequest {
   if (bytes.length === 0) return {};
   const text = jsonBodyText(req.headers, bytes);
   if (text.trim() === '') return {};
   const value = jsonValue(text);
-  const problem = stopRequestProblem(value);
+  const problem = haltRequestProblem(value);
   if (problem) throw new HttpError('bad_request', `body${problem}; send {"by"?, "reason"?} or nothing`);
-  return value as StopRequest;
+  return value as HaltRequest;
 }
 
 /**
- * What is wrong with a stop's body, or undefined: the contract's StopRequest (`{by?: 1-128 characters, reason?: up to
+ * What is wrong with a stop's body, or undefined: the contract's HaltRequest (`{by?: 1-128 characters, reason?: up to
  * 1024}`, nothing else), checked by hand so this thread does not load the contract's schemas (see above).
  */
-function stopRequestProblem(value: unknown): string | undefined {
+function haltRequestProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return ': expected an object';
   for (const [key, v] of Object.entries(value)) {
     if (key === 'by') {
@@ -211,14 +211,14 @@ function stopRequestProblem(value: unknown): string | undefined {
  * hears of it), then told to the main thread, then the off-loop zero commands; `zeroes` resolves with what they did,
  * once the main thread is told that too.
  */
-function takeStop(stop: Omit<Extract<FromListener, { type: 'stop' }>, 'type' | 'id' | 'at'>): {
+function takeHalt(stop: Omit<Extract<FromListener, { type: 'stop' }>, 'type' | 'id' | 'at'>): {
   id: number;
   at: string;
   zeroes: Promise<{ zeroed: string[]; failed: Record<string, string> }>;
 } {
   const at = (BigInt(Date.now()) * 1_000_000n).toString();
-  const id = nextStop++;
-  line.stoppedOffLoop();
+  const id = nextHalt++;
+  line.haltedOffLoop();
   post({ type: 'stop', id, at, ...stop });
   const zeroes = sendZeros().then((done) => {
     post({ type: 'zeroed', id, ...done });
@@ -229,18 +229,18 @@ function takeStop(stop: Omit<Extract<FromListener, { type: 'stop' }>, 'type' | '
 
 /** The stop as a door an off-loop zero's module serves takes it (the Zenoh graph's agent/stop): no report asked. */
 const take: OffLoopTake = async ({ by, reason }) => {
-  const { at, zeroes } = takeStop({ by, reason, report: false });
+  const { at, zeroes } = takeHalt({ by, reason, report: false });
   return { at, ...(await zeroes) };
 };
 
 /** MCP's /mcp, relayed to the API's with its stop calls taken here first (with `mcp.enabled`). */
 const mcp =
   data.mcp &&
-  new StopListenerMcp({
+  new HaltListenerMcp({
     ...data.mcp,
     apiUrl: data.apiUrl,
     gate,
-    take: (call, reason) => takeStop({ by: 'mcp', reason: reason ?? null, report: false, mcp: call }).id,
+    take: (call, reason) => takeHalt({ by: 'mcp', reason: reason ?? null, report: false, mcp: call }).id,
     refuse,
   });
 
@@ -271,7 +271,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     ? jsonTypeRefusal('POST', 'POST /stop', req.headers)
     : crossSiteRefusal('POST', 'POST /stop', req.headers);
   if (crossSite) return refuse(res, crossSite.error);
-  let order: StopRequest;
+  let order: HaltRequest;
   let report: boolean;
   try {
     report = wantsReport(url);
@@ -281,7 +281,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   }
   const by = order.by ?? 'api';
   const reason = order.reason ?? null;
-  const { id, at, zeroes } = takeStop({ by, reason, report });
+  const { id, at, zeroes } = takeHalt({ by, reason, report });
   const reported = report ? reportOf(id) : undefined;
   const { zeroed, failed } = await zeroes;
   const own = { stopped: true, by, reason, at, zeroed, not_zeroed: failed };

@@ -1,16 +1,16 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { relayThreadLog } from '../log.ts';
-import type { RobotStopAuthority, RobotStopOutcome } from '../contract/index.ts';
-import type { ListenerStops } from '../mcp/index.ts';
+import type { RobotHaltAuthority, RobotHaltOutcome } from '../contract/index.ts';
+import type { ListenerHalts } from '../mcp/index.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../util/index.ts';
 import type { SchedulingRequest } from '../util/index.ts';
 import { apiGate } from './auth.ts';
 import { errorReply } from './errors.ts';
-import type { FromListener, StopListenerData, ToListener } from './halt-listener-messages.ts';
+import type { FromListener, HaltListenerData, ToListener } from './halt-listener-messages.ts';
 
-export interface StopListenerOptions {
-  robotStop: RobotStopAuthority;
+export interface HaltListenerOptions {
+  haltAuthority: RobotHaltAuthority;
   host: string;
   port: number;
   token: string;
@@ -23,15 +23,15 @@ export interface StopListenerOptions {
    * With `mcp.enabled`: the MCP gateway's part (the listener takes MCP's /mcp too, a POST's stop calls first, and
    * relays it to the API's), and the API's body limit, which the relay holds too.
    */
-  mcp?: { stops: ListenerStops; bodyLimit: number };
+  mcp?: { stops: ListenerHalts; bodyLimit: number };
   /** Starts the thread; a test gives its own. */
-  spawn?: (data: StopListenerData) => Worker;
+  spawn?: (data: HaltListenerData) => Worker;
 }
 
 /** An off-loop zero's module may import WebAssembly (zenoh-ts does), as the bulk lane's thread does. */
 const WORKER_ARGV = ['--experimental-wasm-modules', '--disable-warning=ExperimentalWarning'];
 
-export const spawnStopListener = (data: StopListenerData): Worker =>
+export const spawnHaltListener = (data: HaltListenerData): Worker =>
   spawnTsWorker(workerEntry('daemon/api/halt-listener-worker'), {
     workerData: data as unknown as Record<string, unknown>,
     execArgv: WORKER_ARGV,
@@ -51,12 +51,12 @@ export const spawnStopListener = (data: StopListenerData): Worker =>
  * token, cross-site; the API's own page is let in by CORS to POST /stop), and serves nothing else: the latch is
  * released through the API alone.
  */
-export class StopListener {
-  readonly #robotStop: RobotStopAuthority;
-  readonly #data: StopListenerData;
+export class HaltListener {
+  readonly #haltAuthority: RobotHaltAuthority;
+  readonly #data: HaltListenerData;
   readonly #log: Logger;
-  readonly #spawn: (data: StopListenerData) => Worker;
-  readonly #mcpStops: ListenerStops | undefined;
+  readonly #spawn: (data: HaltListenerData) => Worker;
+  readonly #mcpHalts: ListenerHalts | undefined;
   #worker: Worker | undefined;
   #url: string | undefined;
   #scheduling: { summary: string; tid: number } | undefined;
@@ -66,15 +66,15 @@ export class StopListener {
   /** Stops this listener took, and those whose off-loop zero commands failed in part. */
   readonly counters = { stops: 0, zeroFailures: 0, threadExits: 0, floodDemotions: 0 };
 
-  constructor(options: StopListenerOptions) {
-    const { robotStop, host, port, token, apiUrl, log, mcp, spawn = spawnStopListener } = options;
+  constructor(options: HaltListenerOptions) {
+    const { haltAuthority, host, port, token, apiUrl, log, mcp, spawn = spawnHaltListener } = options;
     const scheduling = options.scheduling ?? { policy: 'fifo', rtPriority: 60, nice: -10 };
-    this.#robotStop = robotStop;
+    this.#haltAuthority = haltAuthority;
     this.#log = log;
     this.#spawn = spawn;
-    this.#mcpStops = mcp?.stops;
+    this.#mcpHalts = mcp?.stops;
     this.#data = {
-      line: robotStop.stopLine,
+      line: haltAuthority.stopLine,
       host,
       port,
       gate: apiGate({ host, token }),
@@ -99,7 +99,7 @@ export class StopListener {
   /** Starts the thread; resolves once it listens, rejects when it cannot (the port in use, named). */
   async start(): Promise<void> {
     this.#unlisten?.(); // a thread started again listens once
-    const { zeros, unlisten } = this.#robotStop.offLoopZeros((z) => this.#post({ type: 'zeros', zeros: [...z] }));
+    const { zeros, unlisten } = this.#haltAuthority.offLoopZeros((z) => this.#post({ type: 'zeros', zeros: [...z] }));
     this.#unlisten = unlisten;
     const worker = this.#spawn({ ...this.#data, zeros: [...zeros] });
     this.#worker = worker;
@@ -177,7 +177,7 @@ export class StopListener {
     const zeroes = new Promise<{ zeroed: string[]; failed: Record<string, string> }>((resolve) =>
       this.#zeroes.set(m.id, resolve),
     );
-    this.#stopTaken(m, { at: m.at, zeroes }).then(
+    this.#haltTaken(m, { at: m.at, zeroes }).then(
       (outcome) => m.report && this.#post({ type: 'report', id: m.id, status: 200, body: outcome }),
       (error: Error) => {
         // The daemon's stop logged what it did and why not; this says where it came from.
@@ -191,14 +191,14 @@ export class StopListener {
    * The daemon's one stop for the listener's stop `m`: a stop tool call on its /mcp through the MCP gateway (by the
    * session's client, kept for the call's answer), whose request the thread relays to the API's /mcp once told here.
    */
-  #stopTaken(
+  #haltTaken(
     m: Extract<FromListener, { type: 'stop' }>,
     offLoop: { at: string; zeroes: Promise<{ zeroed: string[]; failed: Record<string, string> }> },
-  ): Promise<RobotStopOutcome> {
+  ): Promise<RobotHaltOutcome> {
     const reason = m.reason ?? undefined;
-    if (!m.mcp || !this.#mcpStops) return this.#robotStop.halt(m.by, reason, offLoop);
+    if (!m.mcp || !this.#mcpHalts) return this.#haltAuthority.halt(m.by, reason, offLoop);
     try {
-      return this.#mcpStops.take({ ...m.mcp, reason }, offLoop);
+      return this.#mcpHalts.take({ ...m.mcp, reason }, offLoop);
     } finally {
       this.#post({ type: 'taken', id: m.id });
     }

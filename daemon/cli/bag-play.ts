@@ -59,7 +59,7 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   let player;
   try {
     player = new BagPlayer(
-      { bus: daemon.bus, definitions: daemon.definitions, log, latch: daemon.robotStop.latch },
+      { bus: daemon.bus, definitions: daemon.definitions, log, latch: daemon.haltAuthority.latch },
       {
         path: resolve(io.cwd, positionals[0]!),
         rate,
@@ -106,7 +106,7 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
     // What was published is delivered (the recorder writes it) before the daemon stops.
     await new Promise((r) => setImmediate(r));
     dropped = daemon.status().subscribers.reduce((n, sub) => n + sub.dropped, 0);
-    await daemon.stop();
+    await daemon.close();
   }
   if (failure !== undefined) {
     // What was published before the failure (a file cut part way) stays published: say how much it was.

@@ -51,7 +51,7 @@ async function driveStarted(
     const name = goalArg.kind === 'name' ? goalArg.name : 'far_corner';
     const pose = sim.namedPoses[name];
     if (!pose) {
-      await daemon.stop();
+      await daemon.close();
       throw new UsageError(`--goal: no named pose "${name}" (named poses: ${Object.keys(sim.namedPoses).join(', ')})`);
     }
     goal = { x: pose.x, y: pose.y };
@@ -66,7 +66,7 @@ async function driveStarted(
       io.stdout(`${JSON.stringify({ reached: false, outcome: 'stopped', message: `not driving: ${refusal}` })}\n`);
     else io.stdout(`not driving: ${refusal}\n${watchHints(daemon)}`);
     await stay({ goal, reached: false, latched: true, page }, io, json, interrupted);
-    await daemon.stop();
+    await daemon.close();
     return 1;
   }
 
@@ -100,7 +100,7 @@ async function driveStarted(
   const hold = holdRobot(daemon, interrupted);
   const result = await navigator.navigateTo(goal, { timeoutS: duration, signal: hold.signal });
   clearInterval(progress);
-  navigator.stop();
+  navigator.close();
   hold.release();
   const status = daemon.status();
   const summary = {
@@ -122,7 +122,7 @@ async function driveStarted(
   // Ctrl-C during the drive ends the command, --stay or not.
   const staysUp = staying && !interrupted.aborted;
   if (staysUp) daemon.ports.get(PORTS.recorder)?.resume();
-  else await daemon.stop();
+  else await daemon.close();
 
   if (json) io.stdout(`${JSON.stringify({ ...summary, bags })}\n`);
   else {
@@ -142,9 +142,9 @@ async function driveStarted(
     );
   }
   if (staysUp) {
-    const latched = daemon.robotStop.latch.refusal() !== undefined;
+    const latched = daemon.haltAuthority.latch.refusal() !== undefined;
     await stay({ goal, reached: result.reached, latched, page }, io, json, interrupted);
-    await daemon.stop();
+    await daemon.close();
   }
   return result.reached && Object.keys(summary.failed_components).length === 0 ? 0 : 1;
 }

@@ -1,6 +1,6 @@
 import type { CommandIO } from '../cli-kit/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { Ports, RobotStopAuthority } from '../contract/index.ts';
+import type { Ports, RobotHaltAuthority } from '../contract/index.ts';
 import type * as AgentPart from '../agent/index.ts';
 import { interruptions } from './sim-stay.ts';
 
@@ -25,15 +25,15 @@ export async function startSim(
     (c): c is InstanceType<typeof TurtlebotMazeSim> => c instanceof TurtlebotMazeSim,
   );
   if (!sim) {
-    await daemon.stop();
+    await daemon.close();
     throw new Error(`the simulator did not start: ${daemon.status().components.sim?.reason ?? 'unknown reason'}`);
   }
   // A stop latched on this data dir (the page's STOP button, `auraison-edge stop`) holds for the main job too,
   // with the agent running or not.
   // With --stay the daemon runs on for the release (the drive does not start).
-  const refusal = daemon.robotStop.latch.refusal();
+  const refusal = daemon.haltAuthority.latch.refusal();
   if (refusal && !latchedOk) {
-    await daemon.stop();
+    await daemon.close();
     throw new Error(`not driving: ${refusal}`);
   }
   return { daemon, sim, log, refusal };
@@ -67,7 +67,7 @@ export async function runStartedSim(
  * run_policy takes the robot over. With no agent (agent.enabled: false) nothing else drives or stops it.
  */
 export function holdRobot(
-  daemon: { ports: Ports; robotStop: RobotStopAuthority },
+  daemon: { ports: Ports; haltAuthority: RobotHaltAuthority },
   signal: AbortSignal,
 ): { signal: AbortSignal; release: () => void } {
   const agent = daemon.ports.get(agentPart.AGENT_PORTS.motion);
@@ -76,7 +76,7 @@ export function holdRobot(
   const controller = new AbortController();
   const onParent = () => controller.abort(signal.reason);
   signal.addEventListener('abort', onParent, { once: true });
-  const off = daemon.robotStop.onStop('sim drive', (order) =>
+  const off = daemon.haltAuthority.onHalt('sim drive', (order) =>
     controller.abort(
       new agentPart.MotionAborted(`stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''}`, order),
     ),

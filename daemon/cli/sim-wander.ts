@@ -55,11 +55,11 @@ async function wanderStarted(
   ).catch(async (error: unknown) => {
     // A driver that cannot start (its model or worker thread) stops the daemon it started.
     hold.release();
-    await daemon.stop();
+    await daemon.close();
     throw error;
   });
   // In the stop's own tick, before its zero Twist: the loop publishes nothing but its safe action from then on.
-  const onHoldAbort = () => void driver.stop();
+  const onHoldAbort = () => void driver.close();
   if (hold.signal.aborted) onHoldAbort();
   else hold.signal.addEventListener('abort', onHoldAbort, { once: true });
   sim.unpause();
@@ -74,7 +74,7 @@ async function wanderStarted(
     : new Promise((resolve) => hold.signal.addEventListener('abort', resolve));
   await Promise.race([sim.until(startedAt + duration), aborted]);
   hold.signal.removeEventListener('abort', onHoldAbort);
-  await driver.stop();
+  await driver.close();
   hold.release();
   const stopped = stoppedBy(hold.signal);
   const s = driver.stats();
@@ -104,7 +104,7 @@ async function wanderStarted(
   const lines = driver.summary();
   const bags = recordedBags(daemon);
   await indexLastSplit(daemon);
-  await daemon.stop();
+  await daemon.close();
   const ok =
     summary.collisions === 0 &&
     s.errors === 0 &&

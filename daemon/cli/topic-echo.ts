@@ -5,7 +5,7 @@ import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import { checkFieldPath, pickField, type FieldStep } from './topic-field.ts';
 import { MessageLayout, toJsonLine, toYaml, type FormatOptions, type Shape } from './topic-format.ts';
 import { followTopic, type FollowOptions } from './topic-follow.ts';
-import { findChannel, onStop, type TopicSession } from './topic-session.ts';
+import { findChannel, onHalt, type TopicSession } from './topic-session.ts';
 
 export interface EchoOptions extends FormatOptions {
   /** Messages to print before exiting 0; undefined: until Ctrl-C. */
@@ -109,7 +109,7 @@ class Echo {
   run(session: TopicSession, channel: Channel, reopen: FollowOptions['reopen']): Promise<number> {
     return new Promise<number>((resolve) => {
       this.#resolve = resolve;
-      this.#removeStopHandlers = onStop(() => this.#finish(0));
+      this.#removeStopHandlers = onHalt(() => this.#finish(0));
       session.conn.subscribe(channel, (message) => this.#onMessage(message.data));
       this.#unfollow = followTopic(session, this.#topic, {
         verb: 'echo',

@@ -1,6 +1,6 @@
 import type { CommandIO } from '../cli-kit/index.ts';
 import { followTopic, type FollowOptions } from './topic-follow.ts';
-import { findChannel, onStop, type TopicSession } from './topic-session.ts';
+import { findChannel, onHalt, type TopicSession } from './topic-session.ts';
 
 export interface HzOptions {
   /** Intervals the statistics are taken over, the latest (`--window`, ros2's default 10000). */
@@ -130,7 +130,7 @@ export async function hz(
     };
     const ticker = setInterval(print, 1000);
     const deadline = options.durationS === undefined ? undefined : setTimeout(end, options.durationS * 1000);
-    const removeStopHandlers = onStop(end);
+    const removeStopHandlers = onHalt(end);
     conn.subscribe(channel, (_message, receivedMs) => rates.add(receivedMs));
     const unfollow = followTopic(session, topic, {
       verb: 'hz',

@@ -5,7 +5,7 @@ import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import type { Feedback } from './topic-pub-feedback.ts';
 import { cannotPublish, moves, resolveTemplate } from './publish-template.ts';
 import { ServerWords } from './server-words.ts';
-import { onStop, type TopicSession } from './topic-session.ts';
+import { onHalt, type TopicSession } from './topic-session.ts';
 import { changedFields, type MessageTemplate, pythonRepr } from './topic-values.ts';
 
 export { resolveTemplate } from './publish-template.ts';
@@ -210,7 +210,7 @@ class Publication {
   run(): Promise<number> {
     return new Promise<number>((resolve) => {
       this.#resolve = resolve;
-      this.#removeStopHandlers = onStop(() => this.#finish(0));
+      this.#removeStopHandlers = onHalt(() => this.#finish(0));
       this.#relay.onClosed = (why) =>
         this.#finish(1, `${why}. Is the daemon still running? (\`auraison-edge status\`)`);
       this.#relay.onFeedback = (f) => this.#feedback(f);

@@ -70,7 +70,7 @@ export function findChannel(session: TopicSession, topic: string): Channel | str
  * Calls `stop` on Ctrl-C (SIGINT), SIGTERM, or when stdout is a pipe whose reader has gone (`| head`):
  * ending there is what the user asked for. Returns the function that removes the handlers.
  */
-export function onStop(stop: () => void): () => void {
+export function onHalt(stop: () => void): () => void {
   const onSignal = () => stop();
   const onOutputError = (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') stop();

@@ -33,8 +33,8 @@ const STOP: ComponentSpec = {
   // Never restarted by a reload: the daemon's StopAuthority takes the velocity topics and the latch setting.
   settings: () => null,
   create: async (ctx) => {
-    const { StopService } = await import('../halt/index.ts');
-    return new StopService(ctx);
+    const { HaltService } = await import('../halt/index.ts');
+    return new HaltService(ctx);
   },
 };
 

@@ -44,8 +44,8 @@ const ROS_STOP: ComponentSpec = {
     token: config.api.token,
   }),
   create: async (ctx) => {
-    const { RosStopServiceProcess } = await import('../../adapters/ros/index.ts');
-    return new RosStopServiceProcess(ctx);
+    const { RosHaltServiceProcess } = await import('../../adapters/ros/index.ts');
+    return new RosHaltServiceProcess(ctx);
   },
 };
 

@@ -145,7 +145,7 @@ export type AgentEvent = Static<typeof AgentEvent>;
 export type ProjectionEvent = Static<typeof ProjectionEvent>;
 
 /** A stop request (POST /stop, the bus query `agent/stop`); none at all is `{}`. */
-export const StopRequest = Type.Object(
+export const HaltRequest = Type.Object(
   {
     by: Type.Optional(
       Type.String({ minLength: 1, maxLength: 128, description: 'who stops the robot (default api, or bus)' }),
@@ -154,10 +154,10 @@ export const StopRequest = Type.Object(
   },
   { additionalProperties: false },
 );
-export type StopRequest = Static<typeof StopRequest>;
+export type HaltRequest = Static<typeof HaltRequest>;
 
 /** Releasing the latched stop (POST /stop/release): who releases it; no body at all is fine too. */
-export const StopReleaseRequest = Type.Object(
+export const HaltReleaseRequest = Type.Object(
   {
     by: Type.Optional(
       Type.String({ minLength: 1, maxLength: 128, description: 'who releases the latch (default api)' }),
@@ -172,4 +172,4 @@ export const StopReleaseRequest = Type.Object(
   },
   { additionalProperties: false },
 );
-export type StopReleaseRequest = Static<typeof StopReleaseRequest>;
+export type HaltReleaseRequest = Static<typeof HaltReleaseRequest>;

@@ -122,7 +122,7 @@ export interface AgentService {
 }
 
 /** What the operator's stop did (POST /stop, `auraison-edge stop`, the bus query `agent/stop`). */
-export interface RobotStopOutcome {
+export interface RobotHaltOutcome {
   /** The velocity topic the zero Twist went to. */
   topic: string;
   /** The motion skill that was driving the robot and was aborted (navigate_to, run_policy), or null. */
@@ -140,7 +140,7 @@ export interface RobotStopOutcome {
    * The latch this stop engaged (agent.stop_latch), or null when stops do not latch: nothing the agent
    * governs moves the robot until a person releases it.
    */
-  latched: StopLatchState | null;
+  latched: HaltLatchState | null;
   /**
    * The other velocity topics the stop sent a zero command to: those `policy.velocity.topics` govern that
    * carry a Twist or a TwistStamped on the bus (set by the daemon's stop: POST /stop, agent/stop).
@@ -151,7 +151,7 @@ export interface RobotStopOutcome {
 }
 
 /** A latched stop: who stopped the robot, why, and since when (ISO 8601). */
-export type StopLatchState = {
+export type HaltLatchState = {
   by: string;
   reason: string | null;
   since: string;
@@ -162,13 +162,13 @@ export type StopLatchState = {
 };
 
 /** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */
-export interface StopOrder {
+export interface HaltOrder {
   by: string;
   reason: string | undefined;
 }
 
 /** What a stop hook reports of what it ended after the stop's tick: for the reply and the journal. */
-export interface StopHookReport {
+export interface HaltHookReport {
   /** Runs it cancelled (the agent). */
   cancelled?: readonly string[];
   /** Action goals it cancelled. */
@@ -182,11 +182,11 @@ export interface StopHookReport {
  * agent's gate, which also drops the Twists still queued), a zero it could not send, and a promise of what it
  * ends after the tick.
  */
-export interface StopHookOutcome {
+export interface HaltHookOutcome {
   aborted?: string | null;
   zeroed?: readonly string[];
   zeroError?: Error;
-  settled?: Promise<StopHookReport>;
+  settled?: Promise<HaltHookReport>;
 }
 
 /**
@@ -194,32 +194,32 @@ export interface StopHookOutcome {
  * drives the robot (the agent's motion skill, a control loop, an action client, the sim's main job, a
  * Foxglove teleop) ends its drive there. It must not wait; what it ends later goes in `settled`.
  */
-export type StopHook = (order: StopOrder) => StopHookOutcome | void;
+export type HaltHook = (order: HaltOrder) => HaltHookOutcome | void;
 
 /** The daemon's one latch, as those who obey it see it. */
-export interface StopLatchView {
+export interface HaltLatchView {
   readonly path: string;
   readonly enabled: boolean;
   /** The latch, or undefined when the robot may move. */
-  readonly state: StopLatchState | undefined;
+  readonly state: HaltLatchState | undefined;
   /** Why a motion is refused now, or undefined when the robot may move. */
   refusal(): string | undefined;
 }
 
 /**
  * The one owner of the operator's stop (safety/StopAuthority), handed to every component as
- * ComponentContext.robotStop: whoever stops the robot calls `halt`, whoever drives it registers `onStop` and
+ * ComponentContext.haltAuthority: whoever stops the robot calls `halt`, whoever drives it registers `onStop` and
  * obeys `latch`.
  */
-export interface RobotStopAuthority {
-  readonly latch: StopLatchView;
+export interface RobotHaltAuthority {
+  readonly latch: HaltLatchView;
   readonly counters: { stops: number; releases: number };
   /** `offLoop`: the stop came in on the stop listener's thread, which already sent these zero commands. */
-  halt(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome>;
-  release(by: string, since?: string): Promise<StopReleaseOutcome>;
-  onStop(name: string, hook: StopHook): () => void;
+  halt(by: string, reason?: string, offLoop?: OffLoopHalt): Promise<RobotHaltOutcome>;
+  release(by: string, since?: string): Promise<HaltReleaseOutcome>;
+  onHalt(name: string, hook: HaltHook): () => void;
   /** Reads the latch file (at start): a stop latched before it holds from now on. */
-  load(): { latched: StopLatchState | undefined; ignored: string | undefined };
+  load(): { latched: HaltLatchState | undefined; ignored: string | undefined };
   /**
    * The stop line's shared memory (safety/StopLine): a thread that drives the robot reads it every tick, and
    * holds its commands from the moment a stop comes in, without a message from the main thread.
@@ -273,7 +273,7 @@ export interface OffLoopZeroSender {
  * A stop the stop listener's thread took: when, and what its zero commands did. The main thread hears of it at
  * once, while the thread's zero commands may still be on their way (`zeroes`).
  */
-export interface OffLoopStop {
+export interface OffLoopHalt {
   /** When the listener took it: ns since the epoch, as a decimal string. */
   at: string;
   /** What the thread's zero commands did, by name (`line`, `zenoh /cmd_vel`): sent, or why not. */
@@ -281,19 +281,19 @@ export interface OffLoopStop {
 }
 
 /** What releasing the latch did: whether one was held, and which. */
-export interface StopReleaseOutcome {
+export interface HaltReleaseOutcome {
   released: boolean;
-  latch: StopLatchState | null;
+  latch: HaltLatchState | null;
 }
 
 /**
  * The agent's stop: stops the robot at once, whatever the journal or the model is doing, and ends every run;
  * with agent.stop_latch it holds until `releaseStop`.
  */
-export interface RobotStopService {
-  halt(by: string, reason?: string): Promise<RobotStopOutcome>;
+export interface RobotHaltService {
+  halt(by: string, reason?: string): Promise<RobotHaltOutcome>;
   /** `since`: the latch the releaser was shown; a newer one is not released (StopLatchConflict). */
-  releaseStop(by: string, since?: string): Promise<StopReleaseOutcome>;
+  releaseHalt(by: string, since?: string): Promise<HaltReleaseOutcome>;
 }
 
 /**

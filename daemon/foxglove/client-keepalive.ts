@@ -45,7 +45,7 @@ export class ClientKeepalive {
     ws.once('close', () => this.#clients.delete(ws));
   }
 
-  stop(): void {
+  close(): void {
     clearInterval(this.#timer);
     this.#clients.clear();
   }

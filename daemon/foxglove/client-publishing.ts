@@ -11,7 +11,7 @@ import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
 
 export interface ClientPublishingOptions {
-  ctx: Pick<ComponentContext, 'bus' | 'config' | 'definitions' | 'ports' | 'robotStop'>;
+  ctx: Pick<ComponentContext, 'bus' | 'config' | 'definitions' | 'ports' | 'haltAuthority'>;
   server: FoxgloveServer;
   settings: FoxgloveSettings['client_publish'];
   feedback: ClientFeedback;
@@ -67,7 +67,7 @@ export class ClientPublishing {
       },
     });
     this.#gate = gate;
-    this.#offStop = ctx.robotStop.onStop('foxglove teleop', () => ({ zeroed: gate.operatorStop() }));
+    this.#offStop = ctx.haltAuthority.onHalt('foxglove teleop', () => ({ zeroed: gate.operatorHalt() }));
     this.#feedback = feedback;
     const queues = new PublishQueues({ maxPending: settings.max_pending });
     this.#queues = queues;

@@ -170,7 +170,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     this.#running = undefined;
     this.#clients.clear();
     if (!running) return;
-    running.keepalive.stop();
+    running.keepalive.close();
     this.#channels.close();
     running.publishing?.close();
     running.feedback.close();

@@ -325,12 +325,12 @@ export class PublishGate {
    * The operator's stop (a StopAuthority hook, in the stop's own tick): each channel whose last command moves the
    * robot gets its stop now, of its own type on its own topic, rather than at stop_after_ms. Returns those topics.
    */
-  operatorStop(): string[] {
+  operatorHalt(): string[] {
     const topics: string[] = [];
     for (const [client, session] of this.#sessions)
       for (const channel of session.channels.values())
         if (channel.deadman) {
-          this.#stop(client, channel, 'operator');
+          this.#haltChannel(client, channel, 'operator');
           topics.push(channel.topic);
         }
     return topics;
@@ -341,17 +341,17 @@ export class PublishGate {
     clearTimeout(channel.deadman);
     channel.deadman = undefined;
     if (stop || !isTwist(channel.type)) return;
-    channel.deadman = setTimeout(() => this.#stop(client, channel, 'silent'), this.#stopAfterMs);
+    channel.deadman = setTimeout(() => this.#haltChannel(client, channel, 'silent'), this.#stopAfterMs);
     channel.deadman.unref();
   }
 
   /** The channel goes (unadvertised, or its client left): a stop first if its last command moves the robot. */
   #release(client: object, channel: ClientChannel, reason: StopReason): void {
-    if (channel.deadman) this.#stop(client, channel, reason);
+    if (channel.deadman) this.#haltChannel(client, channel, reason);
     channel.publisher.close();
   }
 
-  #stop(client: object, channel: ClientChannel, reason: StopReason): void {
+  #haltChannel(client: object, channel: ClientChannel, reason: StopReason): void {
     clearTimeout(channel.deadman);
     channel.deadman = undefined;
     try {

@@ -1,20 +1,20 @@
 import type { Logger } from 'pino';
 import type { Bus, MessageCodec } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { Journal, RobotStopAuthority, RobotStopOutcome, StopReleaseOutcome } from '../contract/index.ts';
-import type { OffLoopStop, OffLoopZero } from '../contract/index.ts';
-import type { StopHook, StopHookOutcome, StopHookReport } from '../contract/index.ts';
+import type { Journal, RobotHaltAuthority, RobotHaltOutcome, HaltReleaseOutcome } from '../contract/index.ts';
+import type { OffLoopHalt, OffLoopZero } from '../contract/index.ts';
+import type { HaltHook, HaltHookOutcome, HaltHookReport } from '../contract/index.ts';
 import { newId, nowNs } from '../util/index.ts';
 import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../policy/index.ts';
-import { stopEvent, STOP_EVENT_KINDS, type StopEventPayload } from './halt-event.ts';
-import { RobotNotStoppedError, type StopOrder } from './halt-order.ts';
-import { latchReport, StopLatch } from './halt-latch.ts';
+import { haltEvent, HALT_EVENT_KINDS, type HaltEventPayload } from './halt-event.ts';
+import { RobotNotHaltedError, type HaltOrder } from './halt-order.ts';
+import { latchReport, HaltLatch } from './halt-latch.ts';
 import { within } from '../util/index.ts';
 
 /** How long a stop's reply waits for the hooks' cancels, the latch file and the stop's event to be written. */
-export const STOP_REPLY_WAIT_MS = 1000;
+export const HALT_REPLY_WAIT_MS = 1000;
 
-export interface StopAuthorityOptions {
+export interface HaltAuthorityOptions {
   bus: Bus;
   codec: MessageCodec;
   config: EdgeConfig;
@@ -29,40 +29,40 @@ export interface StopAuthorityOptions {
 
 /**
  * The one owner of the operator's stop, built by the daemon beside the bus and the journal and handed to every
- * component (ComponentContext.robotStop). Whichever door a stop comes in by (POST /stop, the bus query agent/stop,
+ * component (ComponentContext.haltAuthority). Whichever door a stop comes in by (POST /stop, the bus query agent/stop,
  * the status page, the agent's own), it does the same, in one tick: each registered hook ends its drive, one
  * zero command goes to every velocity topic the limits govern (of the type each carries), and the latch
  * engages. Then, within a bounded wait, the hooks' cancels, the latch file and the stop's event in the journal
  * (`stop.engaged`, and `stop.released` for a release: who, why, where the robot was, what was cancelled), which
  * the lakehouse and central read as they read every agent event.
  */
-export class StopAuthority implements RobotStopAuthority {
-  readonly latch: StopLatch;
+export class HaltAuthority implements RobotHaltAuthority {
+  readonly latch: HaltLatch;
   readonly #bus: Bus;
   readonly #codec: MessageCodec;
   readonly #journal: () => Journal | undefined;
   readonly #log: Logger;
   readonly #waitMs: number;
-  readonly #hooks = new Map<string, StopHook>();
+  readonly #hooks = new Map<string, HaltHook>();
   #config: EdgeConfig;
   /** The last odometry message, decoded only when a stop asks where the robot was. */
   #lastOdom: () => { data: Uint8Array; type: string } | undefined = () => undefined;
-  #stops = 0;
+  #halts = 0;
   #releases = 0;
   readonly #offLoopZeros = new Map<string, OffLoopZero>();
   readonly #offLoopListeners = new Set<(zeros: ReadonlyMap<string, OffLoopZero>) => void>();
   readonly #takerListeners = new Set<(present: boolean) => void>();
   #takerPresent = false;
 
-  constructor(options: StopAuthorityOptions) {
-    const { bus, codec, config, dataDir, journal, log, replyWaitMs = STOP_REPLY_WAIT_MS, writeDurably } = options;
+  constructor(options: HaltAuthorityOptions) {
+    const { bus, codec, config, dataDir, journal, log, replyWaitMs = HALT_REPLY_WAIT_MS, writeDurably } = options;
     this.#bus = bus;
     this.#codec = codec;
     this.#config = config;
     this.#journal = journal;
     this.#log = log;
     this.#waitMs = replyWaitMs;
-    this.latch = new StopLatch({ dataDir, enabled: config.agent.stop_latch, writeDurably });
+    this.latch = new HaltLatch({ dataDir, enabled: config.agent.stop_latch, writeDurably });
     this.#watchPose();
   }
 
@@ -110,7 +110,7 @@ export class StopAuthority implements RobotStopAuthority {
 
   /** Stops and releases since the daemon started. */
   get counters(): { stops: number; releases: number } {
-    return { stops: this.#stops, releases: this.#releases };
+    return { stops: this.#halts, releases: this.#releases };
   }
 
   /** Why no motion may start now (the stop is latched), or undefined. */
@@ -122,7 +122,7 @@ export class StopAuthority implements RobotStopAuthority {
    * Registers a hook under `name` (one per name: a component restarted by a reload replaces its own).
    * Returns what unregisters it (only the hook it registered).
    */
-  onStop(name: string, hook: StopHook): () => void {
+  onHalt(name: string, hook: HaltHook): () => void {
     this.#hooks.set(name, hook);
     return () => {
       if (this.#hooks.get(name) === hook) this.#hooks.delete(name);
@@ -140,7 +140,7 @@ export class StopAuthority implements RobotStopAuthority {
   }
 
   /** Reads the latch file at the daemon's start: a stop latched before it holds from now on. */
-  load(): ReturnType<StopLatch['load']> {
+  load(): ReturnType<HaltLatch['load']> {
     return this.latch.load();
   }
 
@@ -149,13 +149,13 @@ export class StopAuthority implements RobotStopAuthority {
    * velocity topic (its runs are cancelled and the latch engaged all the same): a person must stop the robot
    * another way.
    */
-  async halt(by: string, reason?: string, offLoop?: OffLoopStop): Promise<RobotStopOutcome> {
-    const order: StopOrder = { by, reason };
+  async halt(by: string, reason?: string, offLoop?: OffLoopHalt): Promise<RobotHaltOutcome> {
+    const order: HaltOrder = { by, reason };
     // The line first, whichever door the stop came in by: the threads that drive the robot (the control loops, the
     // sim) hold from their next tick, before the hooks and the zero commands below. The listener's stop is on it.
-    if (!offLoop) this.latch.line.stoppedOffLoop();
+    if (!offLoop) this.latch.line.haltedOffLoop();
     const stopId = newId();
-    this.#stops++;
+    this.#halts++;
     const topic = this.#config.policy.velocity.topic;
     const hooks = [...this.#hooks].map(([name, hook]) => ({ name, outcome: this.#runHook(name, hook, order) }));
     const zeroedByHooks = new Set(hooks.flatMap(({ outcome }) => outcome.zeroed ?? []));
@@ -176,7 +176,7 @@ export class StopAuthority implements RobotStopAuthority {
     // waits for the slower of two writes instead of one after the other.
     const journaled = this.#reports(hooks).then(async (reports) => {
       const offLoopReport = offLoop && (await this.#offLoopReport(offLoop));
-      const payload: StopEventPayload = {
+      const payload: HaltEventPayload = {
         by,
         reason: reason ?? null,
         pose: this.#poseNow(),
@@ -188,7 +188,7 @@ export class StopAuthority implements RobotStopAuthority {
         not_stopped: zeroError ? zeroError.message : null,
         ...(offLoopReport ? { off_loop: offLoopReport } : {}),
       };
-      return { reports, payload, eventError: await this.#journalEvent(stopId, STOP_EVENT_KINDS.engaged, payload) };
+      return { reports, payload, eventError: await this.#journalEvent(stopId, HALT_EVENT_KINDS.engaged, payload) };
     });
     const [{ reports, payload, eventError }, latched] = await Promise.all([
       journaled,
@@ -196,7 +196,7 @@ export class StopAuthority implements RobotStopAuthority {
     ]);
     const problems = [...new Set(reports.flatMap((r) => r.problems ?? []))];
     const { aborted, cancelled, goals } = payload;
-    const outcome: RobotStopOutcome = {
+    const outcome: RobotHaltOutcome = {
       topic,
       aborted,
       cancelled,
@@ -218,8 +218,8 @@ export class StopAuthority implements RobotStopAuthority {
     }
     // A stop that did not stop the robot is an error: a person must stop it another way.
     this.#log.error(fields, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
-    throw new RobotNotStoppedError(
-      this.#notStopped(
+    throw new RobotNotHaltedError(
+      this.#notHalted(
         zeroError,
         outcome,
         hooks.some(({ name }) => name === 'agent'),
@@ -231,13 +231,13 @@ export class StopAuthority implements RobotStopAuthority {
    * A person releases the latched stop: the robot may move again; nothing that was stopped restarts. With
    * `since` (the latch the releaser was shown), a newer latch is not released (StopLatchConflict).
    */
-  async release(by: string, since?: string): Promise<StopReleaseOutcome> {
+  async release(by: string, since?: string): Promise<HaltReleaseOutcome> {
     this.latch.load(); // a latch file from before that nothing in this process read yet
     const was = await this.latch.release(since);
     if (was) {
       this.#releases++;
       this.#log.warn({ by, stop_latch: was }, `robot stop latch released by ${by}: the robot may move again`);
-      const error = await this.#journalEvent(newId(), STOP_EVENT_KINDS.released, {
+      const error = await this.#journalEvent(newId(), HALT_EVENT_KINDS.released, {
         by,
         latch: was,
         pose: this.#poseNow(),
@@ -248,7 +248,7 @@ export class StopAuthority implements RobotStopAuthority {
   }
 
   /** What a listener's stop's own zero commands did, as its event says it: within the reply's wait. */
-  async #offLoopReport(offLoop: OffLoopStop): Promise<StopEventPayload['off_loop']> {
+  async #offLoopReport(offLoop: OffLoopHalt): Promise<HaltEventPayload['off_loop']> {
     const zeroes = await within(
       offLoop.zeroes.catch(() => undefined),
       this.#waitMs,
@@ -261,7 +261,7 @@ export class StopAuthority implements RobotStopAuthority {
   }
 
   /** Why a stop that sent no zero to the velocity topic failed, with what it did all the same. */
-  #notStopped(zeroError: Error, outcome: RobotStopOutcome, runs: boolean): string {
+  #notHalted(zeroError: Error, outcome: RobotHaltOutcome, runs: boolean): string {
     const { cancelled, journal_error: journalError } = outcome;
     const parts = [zeroError.message];
     if (runs)
@@ -275,7 +275,7 @@ export class StopAuthority implements RobotStopAuthority {
     return `${parts.join('; ')}. Stop the robot another way (its hardware e-stop)`;
   }
 
-  #runHook(name: string, hook: StopHook, order: StopOrder): StopHookOutcome {
+  #runHook(name: string, hook: HaltHook, order: HaltOrder): HaltHookOutcome {
     try {
       return hook(order) ?? {};
     } catch (error) {
@@ -289,8 +289,8 @@ export class StopAuthority implements RobotStopAuthority {
    * The hooks' reports. Each bounds its own wait (the agent's is the reply's); one that has not answered
    * within ten of them is named, so a hook that never ends cannot keep the operator from the reply.
    */
-  async #reports(hooks: { name: string; outcome: StopHookOutcome }[]): Promise<StopHookReport[]> {
-    const late: StopHookReport = {};
+  async #reports(hooks: { name: string; outcome: HaltHookOutcome }[]): Promise<HaltHookReport[]> {
+    const late: HaltHookReport = {};
     return Promise.all(
       hooks.map(async ({ name, outcome }) => {
         if (!outcome.settled) return late;
@@ -336,7 +336,7 @@ export class StopAuthority implements RobotStopAuthority {
   async #journalEvent(id: string, kind: string, payload: Record<string, unknown>): Promise<string | undefined> {
     const journal = this.#journal();
     if (!journal) return 'the stop is not journaled: the journal is not open';
-    const appended = journal.append(...stopEvent(id, kind, payload)).then(
+    const appended = journal.append(...haltEvent(id, kind, payload)).then(
       () => undefined,
       (error: Error) => `the stop's event could not be journaled: ${error.message}`,
     );

@@ -1,16 +1,16 @@
-import { AGENT_EVENT, type AgentEvent, type StopLatchState } from '../contract/index.ts';
+import { AGENT_EVENT, type AgentEvent, type HaltLatchState } from '../contract/index.ts';
 import { newId, nowNs } from '../util/index.ts';
-import type { OffLoopStop } from '../contract/index.ts';
+import type { OffLoopHalt } from '../contract/index.ts';
 
 /**
  * The operator's stop and its release as agent events in the journal, so the lakehouse's `events` table and
  * central see them as they see every run's events. Each has a run_id of its own (the stop's id): no run
  * state is ever written under it, and the run store leaves these events out (isStopEvent).
  */
-export const STOP_EVENT_KINDS = { engaged: 'stop.engaged', released: 'stop.released' } as const;
+export const HALT_EVENT_KINDS = { engaged: 'stop.engaged', released: 'stop.released' } as const;
 
 /** What a stop's event says: who, why, where the robot was, and what it ended. */
-export interface StopEventPayload {
+export interface HaltEventPayload {
   [key: string]: unknown;
   by: string;
   reason: string | null;
@@ -24,21 +24,21 @@ export interface StopEventPayload {
    * The latch this stop engaged (null with agent.stop_latch off). Whether its file was written is the
    * reply's `latched` and the log's: the event is written beside the file, not after it.
    */
-  latched: Pick<StopLatchState, 'by' | 'reason' | 'since'> | null;
+  latched: Pick<HaltLatchState, 'by' | 'reason' | 'since'> | null;
   /** Why the zero command could not be sent to the velocity topic (the robot was NOT stopped), or null. */
   not_stopped: string | null;
   /** A stop that came in on the stop listener: the zero commands its thread sent before this one heard. */
-  off_loop?: { at: OffLoopStop['at']; zeroed: string[]; failed: Record<string, string> };
+  off_loop?: { at: OffLoopHalt['at']; zeroed: string[]; failed: Record<string, string> };
 }
 
 /** The journal append (kind, data) of one stop event. */
-export function stopEvent(stopId: string, kind: string, payload: Record<string, unknown>): [string, AgentEvent] {
+export function haltEvent(stopId: string, kind: string, payload: Record<string, unknown>): [string, AgentEvent] {
   return [AGENT_EVENT, { event_id: newId(), run_id: stopId, kind, payload: toJson(payload), ts: nowNs().toString() }];
 }
 
 /** An agent event of the stop, not of a run. */
-export function isStopEvent(event: { kind?: unknown }): boolean {
-  return event.kind === STOP_EVENT_KINDS.engaged || event.kind === STOP_EVENT_KINDS.released;
+export function isHaltEvent(event: { kind?: unknown }): boolean {
+  return event.kind === HALT_EVENT_KINDS.engaged || event.kind === HALT_EVENT_KINDS.released;
 }
 
 /** The payload as JSON holds it (undefined fields left out), as AgentEvent's payload schema takes it. */

@@ -2,13 +2,13 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PolicyHook } from '../contract/index.ts';
-import type { StopLatchState, StopLatchView } from '../contract/index.ts';
+import type { HaltLatchState, HaltLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
 import { actuation, field, fullTwist, latchedGoalRefusal, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
 import { within, writeDurably } from '../util/index.ts';
-import type { StopOrder } from './halt-order.ts';
-import { StopLine } from './halt-line.ts';
+import type { HaltOrder } from './halt-order.ts';
+import { HaltLine } from './halt-line.ts';
 
 /**
  * The operator's stop latches (agent.stop_latch, on by default): once the robot is stopped by POST /stop,
@@ -18,7 +18,7 @@ import { StopLine } from './halt-line.ts';
  * crash does not release it. A latch file that cannot be read latches too: it errs on the side of the stop.
  */
 
-export function stopLatchPath(dataDir: string): string {
+export function haltLatchPath(dataDir: string): string {
   return join(dataDir, 'state', 'stop-latch.json');
 }
 
@@ -33,16 +33,16 @@ interface LatchFile {
  * The daemon's one latch (held by its StopAuthority, which every surface that stops or moves the robot is
  * handed): what it holds in memory is what is obeyed at once; the file is what a restart finds.
  */
-export class StopLatch {
+export class HaltLatch {
   readonly path: string;
   /** What other threads see of this latch (and of stops the stop listener took that it has not yet). */
-  readonly line: StopLine;
+  readonly line: HaltLine;
   #enabled: boolean;
-  #held: StopLatchState | undefined;
+  #held: HaltLatchState | undefined;
   /** The held latch's file write, while it is the one last asked for. */
-  #written: Promise<StopLatchState> | undefined;
+  #written: Promise<HaltLatchState> | undefined;
   /** The latch a release is removing the file of: a stop meanwhile latches anew rather than repeat it. */
-  #releasing: StopLatchState | undefined;
+  #releasing: HaltLatchState | undefined;
   /** The engage or release being written: each writes in turn, so the file ends as the last one left it. */
   #writes: Promise<unknown> = Promise.resolve();
 
@@ -56,10 +56,10 @@ export class StopLatch {
     dataDir: string;
     enabled: boolean;
     writeDurably?: (path: string, text: string) => Promise<void>;
-    line?: StopLine;
+    line?: HaltLine;
   }) {
-    const { dataDir, enabled, writeDurably: write = writeDurably, line = new StopLine() } = options;
-    this.path = stopLatchPath(dataDir);
+    const { dataDir, enabled, writeDurably: write = writeDurably, line = new HaltLine() } = options;
+    this.path = haltLatchPath(dataDir);
     this.#enabled = enabled;
     this.#writeDurably = write;
     this.line = line;
@@ -80,7 +80,7 @@ export class StopLatch {
   }
 
   /** The latch, or undefined when the robot may move. */
-  get state(): StopLatchState | undefined {
+  get state(): HaltLatchState | undefined {
     return this.#enabled ? this.#held : undefined;
   }
 
@@ -89,7 +89,7 @@ export class StopLatch {
    * that is there but unreadable (cut short by a full disk, edited by hand) latches all the same, saying so.
    * With the latch off (agent.stop_latch: false) a file left from before is reported, not obeyed.
    */
-  load(): { latched: StopLatchState | undefined; ignored: string | undefined } {
+  load(): { latched: HaltLatchState | undefined; ignored: string | undefined } {
     const state = this.#held ?? readLatchFile(this.path);
     if (!state) return { latched: undefined, ignored: undefined };
     if (!this.#enabled)
@@ -108,7 +108,7 @@ export class StopLatch {
    * naming that `since` is not refused as a newer stop's for as long as stops keep coming. Its file is written
    * again only when it was not written.
    */
-  engage(order: StopOrder): { state: StopLatchState; written: Promise<StopLatchState> } {
+  engage(order: HaltOrder): { state: HaltLatchState; written: Promise<HaltLatchState> } {
     const held = this.#held;
     // Not one being released (a stop meanwhile is a new latch), nor one read from an unreadable file (a stop
     // writes a readable one in its place).
@@ -117,7 +117,7 @@ export class StopLatch {
       const written = held.error === null ? (this.#written ?? Promise.resolve(held)) : this.#write(held);
       return { state: held, written };
     }
-    const state: StopLatchState = {
+    const state: HaltLatchState = {
       by: order.by,
       reason: order.reason ?? null,
       since: new Date().toISOString(),
@@ -129,7 +129,7 @@ export class StopLatch {
   }
 
   /** Writes the latch's file, after any engage or release before it; `state` says whether it was written. */
-  #write(state: StopLatchState): Promise<StopLatchState> {
+  #write(state: HaltLatchState): Promise<HaltLatchState> {
     const file: LatchFile = { by: state.by, reason: state.reason, since: state.since };
     const written = this.#serially(async () => {
       try {
@@ -151,13 +151,13 @@ export class StopLatch {
    * `expectedSince` (the `since` of the latch the releaser was shown) a newer latch is not released: a
    * StopLatchConflict says whose it is.
    */
-  async release(expectedSince?: string): Promise<StopLatchState | undefined> {
+  async release(expectedSince?: string): Promise<HaltLatchState | undefined> {
     // What this process holds, also with the latch off (agent.stop_latch false after a reload): a reload
     // that turns it on again must not bring back a latch a person released, and that no restart would find.
     const seen = this.#held;
     // The person releasing saw another latch (a page shown before a newer stop): they have not seen this one.
     if (expectedSince !== undefined && seen && seen.since !== expectedSince)
-      throw new StopLatchConflict(seen, expectedSince);
+      throw new HaltLatchConflict(seen, expectedSince);
     const was = this.state;
     this.#releasing = seen;
     try {
@@ -190,7 +190,7 @@ export class StopLatch {
   }
 
   /** Holds `state` here and on the line, where the other threads read it. */
-  #hold(state: StopLatchState | undefined): void {
+  #hold(state: HaltLatchState | undefined): void {
     if (state !== this.#held) this.#written = undefined;
     this.#held = state;
     this.line.setLatched(this.#enabled && state !== undefined);
@@ -212,10 +212,10 @@ export class StopLatch {
  * answered by then, as held here with `error` saying a restart finds it only once written.
  */
 export async function latchReport(
-  engaged: ReturnType<StopLatch['engage']>,
+  engaged: ReturnType<HaltLatch['engage']>,
   path: string,
   waitMs: number,
-): Promise<StopLatchState> {
+): Promise<HaltLatchState> {
   await within(engaged.written, waitMs);
   const state = { ...engaged.state };
   if (!state.persisted && state.error === null)
@@ -224,10 +224,10 @@ export async function latchReport(
 }
 
 /** A release of a latch the releaser was not shown: a newer stop holds, and stays. */
-export class StopLatchConflict extends Error {
+export class HaltLatchConflict extends Error {
   override name = 'StopLatchConflict';
-  readonly latch: StopLatchState;
-  constructor(latch: StopLatchState, expectedSince: string) {
+  readonly latch: HaltLatchState;
+  constructor(latch: HaltLatchState, expectedSince: string) {
     super(
       `not released: the stop now latched is a newer one, by ${latchText(latch)}, not the one of ${expectedSince} you were shown; look at it, then release again`,
     );
@@ -236,16 +236,16 @@ export class StopLatchConflict extends Error {
 }
 
 /** What a refused motion says: who latched the stop, when, why, and how to release it. */
-export function latchedMessage(state: Pick<StopLatchState, 'by' | 'reason' | 'since'>): string {
+export function latchedMessage(state: Pick<HaltLatchState, 'by' | 'reason' | 'since'>): string {
   return `the robot is stopped: latched by ${latchText(state)}; nothing moves it until a person releases it with \`auraison-edge stop --release\` (or POST /stop/release, or the status page)`;
 }
 
 /** Who latched the stop, when, and why: `ada at 2026-...Z (person in the aisle)`. */
-function latchText(state: Pick<StopLatchState, 'by' | 'reason' | 'since'>): string {
+function latchText(state: Pick<HaltLatchState, 'by' | 'reason' | 'since'>): string {
   return `${state.by} at ${state.since}${state.reason ? ` (${state.reason})` : ''}`;
 }
 
-function parseLatchFile(text: string, path: string): StopLatchState {
+function parseLatchFile(text: string, path: string): HaltLatchState {
   try {
     const value = JSON.parse(text) as Partial<LatchFile>;
     if (
@@ -272,8 +272,8 @@ function parseLatchFile(text: string, path: string): StopLatchState {
  * Releases a latch with no daemon running (`auraison-edge stop --release` when none answers): removes the
  * file, which is all a latch is while the daemon is down. Returns the latch it removed, or undefined.
  */
-export function releaseLatchFile(dataDir: string): StopLatchState | undefined {
-  const path = stopLatchPath(dataDir);
+export function releaseLatchFile(dataDir: string): HaltLatchState | undefined {
+  const path = haltLatchPath(dataDir);
   const state = readLatchFile(path);
   try {
     if (state) rmSync(path, { force: true });
@@ -296,7 +296,7 @@ const MAX_LATCH_BYTES = 64 * 1024;
  * file cut short or edited by hand, a directory, and a FIFO or device (checked before reading, since reading
  * one would block the daemon's start).
  */
-function readLatchFile(path: string): StopLatchState | undefined {
+function readLatchFile(path: string): HaltLatchState | undefined {
   let text: string;
   try {
     const stat = statSync(path);
@@ -320,8 +320,8 @@ function readLatchFile(path: string): StopLatchState | undefined {
  * the call names it or as `topicType` knows the topic: an arm or a base may listen on a topic no glob of
  * policy.velocity.topics names, and while latched nothing moves. Every other call passes.
  */
-export function stopLatchHook(
-  latch: Pick<StopLatchView, 'refusal'>,
+export function haltLatchHook(
+  latch: Pick<HaltLatchView, 'refusal'>,
   limits: VelocityLimits,
   forwarded: readonly string[] = [],
   topicType: (topic: string) => string | undefined = () => undefined,

@@ -1,5 +1,5 @@
 /** The words of a stop line, in its shared buffer. */
-const STOPS = 0;
+const HALTS = 0;
 const LATCHED = 1;
 const PENDING = 2;
 const WORDS = 3;
@@ -15,7 +15,7 @@ const WORDS = 3;
  * not yet (it holds the robot meanwhile, latch or none). Construct it over the buffer another thread shared to
  * read and write the same line.
  */
-export class StopLine {
+export class HaltLine {
   readonly buffer: SharedArrayBuffer;
   readonly #words: Int32Array;
 
@@ -28,7 +28,7 @@ export class StopLine {
 
   /** Stops so far: a reader that saw another count has missed a stop since. */
   get stops(): number {
-    return Atomics.load(this.#words, STOPS);
+    return Atomics.load(this.#words, HALTS);
   }
 
   /** Whether nothing may move: the latch holds, or a stop is on its way to the main thread. */
@@ -45,7 +45,7 @@ export class StopLine {
    * A stop, held until it is taken (`taken`): one on another thread than the main one, until the main thread takes
    * it; the main thread's own, until its latch engaged.
    */
-  stoppedOffLoop(): void {
+  haltedOffLoop(): void {
     Atomics.add(this.#words, PENDING, 1);
     this.#count();
   }
@@ -73,16 +73,16 @@ export class StopLine {
   mirror(words: ArrayLike<number>): void {
     const stops = this.stops;
     for (let i = 0; i < WORDS; i++) Atomics.store(this.#words, i, words[i] ?? 0);
-    if (this.stops !== stops) Atomics.notify(this.#words, STOPS);
+    if (this.stops !== stops) Atomics.notify(this.#words, HALTS);
   }
 
   /** Sleeps (off the main thread only) until the count of stops is no longer `seen`, or `ms` passed. */
-  waitForStop(seen: number, ms: number): void {
-    Atomics.wait(this.#words, STOPS, seen, ms);
+  waitForHalt(seen: number, ms: number): void {
+    Atomics.wait(this.#words, HALTS, seen, ms);
   }
 
   #count(): void {
-    Atomics.add(this.#words, STOPS, 1);
-    Atomics.notify(this.#words, STOPS);
+    Atomics.add(this.#words, HALTS, 1);
+    Atomics.notify(this.#words, HALTS);
   }
 }

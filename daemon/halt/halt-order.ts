@@ -1,22 +1,22 @@
-import { StopRequest } from '../contract/index.ts';
+import { HaltRequest } from '../contract/index.ts';
 import { Validator } from '../util/index.ts';
 
-export type { StopOrder } from '../contract/index.ts';
+export type { HaltOrder } from '../contract/index.ts';
 
 /** The robot was not stopped: the zero Twist did not go out. A 500 through the API, with `code`. */
-export class RobotNotStoppedError extends Error {
+export class RobotNotHaltedError extends Error {
   override name = 'RobotNotStoppedError';
   readonly code = 'not_stopped';
   readonly statusCode = 500;
 }
 
-const STOP_REQUEST = new Validator(StopRequest);
+const HALT_REQUEST = new Validator(HaltRequest);
 
 /**
  * The bus query agent/stop's request: JSON `{by?, reason?}`, or nothing. Anything else throws an error
  * naming what is wrong: nothing is stopped then, as POST /stop answers 400.
  */
-export function parseStopQuery(payload: Uint8Array): StopRequest {
+export function parseHaltQuery(payload: Uint8Array): HaltRequest {
   if (payload.length === 0) return {};
   let value: unknown;
   try {
@@ -26,10 +26,10 @@ export function parseStopQuery(payload: Uint8Array): StopRequest {
       `agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`,
     );
   }
-  const issues = STOP_REQUEST.issues(value);
+  const issues = HALT_REQUEST.issues(value);
   if (issues.length > 0)
     throw new Error(
       `agent/stop: ${issues.map((i) => `${i.path || '(request)'}: ${i.message}`).join('; ')}. The robot was NOT stopped`,
     );
-  return value as StopRequest;
+  return value as HaltRequest;
 }

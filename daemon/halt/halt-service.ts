@@ -2,16 +2,16 @@ import type { QueryPayload } from '../bus/index.ts';
 import type {
   MetricFamily,
   MetricsProvider,
-  RobotStopOutcome,
-  RobotStopService,
-  StopReleaseOutcome,
+  RobotHaltOutcome,
+  RobotHaltService,
+  HaltReleaseOutcome,
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
 import { latchedMessage } from './halt-latch.ts';
-import { parseStopQuery } from './halt-order.ts';
+import { parseHaltQuery } from './halt-order.ts';
 
 /** The bus query every robot process can stop the robot with. */
-export const STOP_QUERY = 'agent/stop';
+export const HALT_QUERY = 'agent/stop';
 
 /**
  * Serves the bus query `agent/stop` (JSON `{by?, reason?}`, or nothing): the operator's stop for any
@@ -21,13 +21,13 @@ export const STOP_QUERY = 'agent/stop';
  * agent, is stopped and latched all the same. There is no bus query to release: a person releases the
  * robot (POST /stop/release, `auraison-edge stop --release`, the status page).
  *
- * The stop itself is the daemon's StopAuthority (ComponentContext.robotStop), which POST /stop and the status page
+ * The stop itself is the daemon's StopAuthority (ComponentContext.haltAuthority), which POST /stop and the status page
  * call as well.
  *
  * It also shows the latch, agent or none: `stop_latch` in its status details (what the status page and
  * `auraison-edge status` show) and the gauge auraison_agent_stop_latched (named when only the agent had it).
  */
-export class StopService implements Component, RobotStopService, MetricsProvider {
+export class HaltService implements Component, RobotHaltService, MetricsProvider {
   readonly name = 'stop';
   readonly #ctx: ComponentContext;
   #unserve: (() => void) | undefined;
@@ -38,27 +38,27 @@ export class StopService implements Component, RobotStopService, MetricsProvider
     this.#ctx = ctx;
   }
 
-  halt(by: string, reason?: string): Promise<RobotStopOutcome> {
-    return this.#ctx.robotStop.halt(by, reason);
+  halt(by: string, reason?: string): Promise<RobotHaltOutcome> {
+    return this.#ctx.haltAuthority.halt(by, reason);
   }
 
-  releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
-    return this.#ctx.robotStop.release(by, since);
+  releaseHalt(by: string, since?: string): Promise<HaltReleaseOutcome> {
+    return this.#ctx.haltAuthority.release(by, since);
   }
 
   async start(): Promise<void> {
     // A latch from before this start: held from now on, whoever reads it first. The agent logs it as it
     // starts; with no agent, this is the daemon's only word of why nothing moves.
-    const { latched, ignored } = this.#ctx.robotStop.load();
+    const { latched, ignored } = this.#ctx.haltAuthority.load();
     if (!this.#ctx.config.agent.enabled) {
       if (latched)
         this.#ctx.log.warn(
-          { stop_latch: latched, file: this.#ctx.robotStop.latch.path },
+          { stop_latch: latched, file: this.#ctx.haltAuthority.latch.path },
           `${latchedMessage(latched)}: the stop is latched since before this start`,
         );
-      if (ignored) this.#ctx.log.warn({ file: this.#ctx.robotStop.latch.path }, ignored);
+      if (ignored) this.#ctx.log.warn({ file: this.#ctx.haltAuthority.latch.path }, ignored);
     }
-    this.#unserve = this.#ctx.bus.serve(STOP_QUERY, (request) => this.#stop(request));
+    this.#unserve = this.#ctx.bus.serve(HALT_QUERY, (request) => this.#answerHalt(request));
   }
 
   async close(): Promise<void> {
@@ -70,10 +70,10 @@ export class StopService implements Component, RobotStopService, MetricsProvider
     return {
       state: this.#unserve ? 'running' : 'stopped',
       details: {
-        query: STOP_QUERY,
+        query: HALT_QUERY,
         asked: this.#asked,
-        ...this.#ctx.robotStop.counters,
-        stop_latch: this.#ctx.robotStop.latch.state ?? null,
+        ...this.#ctx.haltAuthority.counters,
+        stop_latch: this.#ctx.haltAuthority.latch.state ?? null,
       },
     };
   }
@@ -84,14 +84,14 @@ export class StopService implements Component, RobotStopService, MetricsProvider
         name: 'auraison_agent_stop_latched',
         help: "1 while the operator's stop is latched (nothing the daemon governs moves the robot), else 0.",
         type: 'gauge',
-        samples: [{ value: this.#ctx.robotStop.latch.state ? 1 : 0 }],
+        samples: [{ value: this.#ctx.haltAuthority.latch.state ? 1 : 0 }],
       },
     ];
   }
 
-  async #stop(request: QueryPayload): Promise<QueryPayload> {
+  async #answerHalt(request: QueryPayload): Promise<QueryPayload> {
     this.#asked++;
-    const body = parseStopQuery(request.payload);
+    const body = parseHaltQuery(request.payload);
     const outcome = await this.halt(body.by ?? 'bus', body.reason);
     return { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(outcome)) };
   }

@@ -5,10 +5,10 @@
  * The header by which the stop listener's thread tells the API's MCP gateway that it took a body's stop calls already:
  * its value is a pass the two share, so no client can say it (and so keep its stop from being taken).
  */
-export const STOP_TAKEN_HEADER = 'x-auraison-stop-taken';
+export const HALT_TAKEN_HEADER = 'x-auraison-stop-taken';
 
 /** A `stop` tool call in a request's body: its JSON-RPC id and its reason. */
-export interface StopCall {
+export interface HaltCall {
   id: string | number;
   reason: string | undefined;
 }
@@ -22,9 +22,9 @@ const MAX_REASON = 1024;
  * the tool's own turn: a call the tool would refuse (a reason too long) is left to it, and stops nothing, as POST
  * /stop's 400.
  */
-export function stopCalls(body: unknown): StopCall[] {
+export function haltCalls(body: unknown): HaltCall[] {
   const messages = Array.isArray(body) ? (body as unknown[]) : [body];
-  const calls: StopCall[] = [];
+  const calls: HaltCall[] = [];
   for (const m of messages) {
     if (typeof m !== 'object' || m === null) continue;
     const { jsonrpc, method, id, params } = m as {

@@ -130,7 +130,7 @@ export class CompactionJob {
   }
 
   /** Stops a merge in progress (what was committed stays; the rest is left as it was). */
-  stop(): void {
+  close(): void {
     this.#abort.abort();
   }
 

@@ -195,7 +195,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    */
   async close(): Promise<void> {
     this.#stopSignal.abort(new Error('the lakehouse is stopping'));
-    this.#compaction.stop(); // a merge in progress is interrupted and left as it was
+    this.#compaction.close(); // a merge in progress is interrupted and left as it was
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.#events?.enqueue();

@@ -2,16 +2,16 @@
  * Least time each component gets to stop, also once stop's budget is spent: one that hangs must not take
  * the recorder's chance to close its bag, or the lakehouse's to flush.
  */
-export const STOP_FLOOR_MS = 100;
+export const CLOSE_FLOOR_MS = 100;
 
 /** What untilStop gives when the stop came first. */
-export const STOPPED = Symbol('stopped');
+export const CLOSED = Symbol('stopped');
 
 /**
  * The supervisor's waits, bounded once a stop begins: each then ends by the stop's deadline (the earliest of the
  * budgets given), so a component that never settles cannot hold the daemon.
  */
-export class StopBudget {
+export class CloseBudget {
   /** An event target, not a promise: a waiter removes its listener when done, so the waits of a component that
    * keeps failing and retrying do not pile up until stop. */
   #requested = new AbortController();
@@ -50,12 +50,12 @@ export class StopBudget {
   }
 
   /** `promise`'s outcome, or STOPPED as soon as a stop begins, whichever comes first. */
-  async untilStop<T>(promise: Promise<T>): Promise<T | typeof STOPPED> {
+  async untilClosed<T>(promise: Promise<T>): Promise<T | typeof CLOSED> {
     const signal = this.#requested.signal;
-    if (signal.aborted) return STOPPED;
+    if (signal.aborted) return CLOSED;
     let onStop = (): void => undefined;
-    const stopped = new Promise<typeof STOPPED>((resolve) => {
-      onStop = () => resolve(STOPPED);
+    const stopped = new Promise<typeof CLOSED>((resolve) => {
+      onStop = () => resolve(CLOSED);
       signal.addEventListener('abort', onStop, { once: true });
     });
     try {

@@ -4,7 +4,7 @@ import type { Bus } from '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 import type { RobotGraph } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { Journal, Port, Ports, Provide, RobotStopAuthority, StatusFigures } from '../contract/index.ts';
+import type { Journal, Port, Ports, Provide, RobotHaltAuthority, StatusFigures } from '../contract/index.ts';
 import type { OverlayRequest, OverlayStaged } from './config-overlay.ts';
 import type { DaemonStatus } from './daemon-status.ts';
 
@@ -56,7 +56,7 @@ export interface ComponentContext {
    * The operator's stop: one latch, one zero command per governed topic, and the hooks of whatever drives the
    * robot (onStop). Whoever stops the robot calls it; whoever moves it obeys its latch.
    */
-  readonly robotStop: RobotStopAuthority;
+  readonly haltAuthority: RobotHaltAuthority;
   /** The action goals the daemon has in flight, from any of its clients: what the operator's stop cancels. */
   readonly actionGoals: ActionGoals;
   /** The daemon's status snapshot: components' health, topic stats, subscribers, queryables. */

@@ -34,7 +34,7 @@ export class HealthWatch {
     this.#options.onChange(line, before);
   }
 
-  stop(): void {
+  close(): void {
     clearInterval(this.#timer);
   }
 }

@@ -77,7 +77,7 @@ describe('ports between components', () => {
     await s.reload(structuredClone(config));
     expect(ctx!.ports.get(CLOCK)).toBeUndefined();
     expect(ctx!.ports.all(CLOCK)).toEqual([]);
-    await s.stop(1000);
+    await s.close(1000);
   });
 
   it('hands a component what it needs, typed, before it is created, and restarts it with a provider a reload restarts', async () => {
@@ -98,7 +98,7 @@ describe('ports between components', () => {
     const restarted = await s.reload({ ...config, sim: { ...config.sim, seed: 99 } });
     expect(restarted).toEqual(['clock', 'consumer']);
     expect(clocks).toEqual([config.sim.seed, 99]);
-    await s.stop(1000);
+    await s.close(1000);
   });
 
   it('does not start a component that needs a port no enabled component provides, says which to enable, and starts it once a reload enables it', async () => {
@@ -123,7 +123,7 @@ describe('ports between components', () => {
     clockOn = true;
     await s.reload(structuredClone(config));
     expect(s.health().consumer).toEqual({ state: 'running' });
-    await s.stop(1000);
+    await s.close(1000);
   });
 
   it('does not start a component whose needed provider failed, and says why it failed', async () => {
@@ -146,7 +146,7 @@ describe('ports between components', () => {
     expect(s.health().consumer?.reason).toBe(
       'consumer needs the clock, which the clock component provides, and it is not running (no time source): consumer starts once it runs',
     );
-    await s.stop(1000);
+    await s.close(1000);
   });
 
   it('hands undefined for a need its config leaves out, and needs it when the config asks', async () => {
@@ -164,7 +164,7 @@ describe('ports between components', () => {
     expect(handed).toEqual([undefined]);
     await s.reload({ ...config, sim: { ...config.sim, enabled: true } });
     expect(s.health().consumer?.reason).toMatch(/^consumer \(sim\) needs the clock.*or turn sim off$/);
-    await s.stop(1000);
+    await s.close(1000);
   });
 
   it('refuses a port the component asked for without declaring it, naming both', async () => {
@@ -184,7 +184,7 @@ describe('ports between components', () => {
     );
     // Outside the components (the CLI, tests) every port is asked for as its providers declare it.
     expect(s.ports.get(CLOCK)?.now()).toBe(defaultConfig().sim.seed);
-    await s.stop(1000);
+    await s.close(1000);
   });
 
   it('fails the start of a component that registers a port its spec does not provide, naming both', async () => {
@@ -194,7 +194,7 @@ describe('ports between components', () => {
       state: 'failed',
       reason: "the clock component provided the clock, which its spec does not: declare it in its spec's provides",
     });
-    await s.stop(1000);
+    await s.close(1000);
   });
 
   it('fails the start of a component that lacks a port its spec provides', async () => {
@@ -205,7 +205,7 @@ describe('ports between components', () => {
       reason: 'the clock component does not offer the clock, which its spec provides',
     });
     expect(s.ports.get(CLOCK)).toBeUndefined();
-    await s.stop(1000);
+    await s.close(1000);
   });
 
   it('refuses specs where a need is provided only by a component that starts after its consumer', () => {

@@ -63,7 +63,7 @@ describe('Supervisor.stop with components that never settle', () => {
     ]);
     const started = supervisor.start(defaultConfig());
     await creating.promise;
-    expect(await supervisor.stop(20)).toEqual(['stuck']);
+    expect(await supervisor.close(20)).toEqual(['stuck']);
     await started;
     expect(events).toEqual(['stop first']);
     expect(lines.some((l) => l.component === 'stuck' && l.msg.includes('did not stop'))).toBe(true);
@@ -81,7 +81,7 @@ describe('Supervisor.stop with components that never settle', () => {
     ]);
     const started = supervisor.start(defaultConfig());
     await creating.promise;
-    expect(await supervisor.stop(20)).toEqual(['late']);
+    expect(await supervisor.close(20)).toEqual(['late']);
     await started;
     made.resolve(component('late', { close: async () => stopped.resolve() }));
     await stopped.promise; // the test times out if it is never stopped
@@ -113,7 +113,7 @@ describe('Supervisor.stop with components that never settle', () => {
       const started = supervisor.start(defaultConfig());
       // Either the start failed and its clean-up stop is now hanging, or the start is in flight.
       await (start ? stopCalled.promise : startCalled.promise);
-      const stopping = supervisor.stop(20);
+      const stopping = supervisor.close(20);
       failStart.resolve();
       expect(await stopping).toEqual(['hung']);
       await started;
@@ -129,14 +129,14 @@ describe('Supervisor.stop with components that never settle', () => {
       spec('c', () => component('c', { close: async () => void events.push('stop c') })),
     ]);
     await supervisor.start(defaultConfig());
-    expect(await supervisor.stop(20)).toEqual(['hung']);
+    expect(await supervisor.close(20)).toEqual(['hung']);
     expect(events).toEqual(['stop c', 'stop a']);
   });
 
   it('returns [] when every component stops', async () => {
     const { supervisor } = harness([spec('a', () => component('a')), spec('b', () => component('b'))]);
     await supervisor.start(defaultConfig());
-    expect(await supervisor.stop(1000)).toEqual([]);
+    expect(await supervisor.close(1000)).toEqual([]);
   });
 
   it('gives a component its 100 ms floor to stop even after another spent the whole budget', async () => {
@@ -151,7 +151,7 @@ describe('Supervisor.stop with components that never settle', () => {
       spec('stuck', () => component('stuck', { close: never })),
     ]);
     await supervisor.start(defaultConfig());
-    expect(await supervisor.stop(1)).toEqual(['stuck']);
+    expect(await supervisor.close(1)).toEqual(['stuck']);
     expect(stopped).toEqual(['recorder']);
   });
 });
@@ -189,7 +189,7 @@ describe('Supervisor waits for stop', () => {
         expect(getEventListeners(target as AbortSignal, 'abort').length).toBeLessThanOrEqual(1);
     } finally {
       addListener.mockRestore();
-      await supervisor.stop(50);
+      await supervisor.close(50);
     }
   });
 });

@@ -67,14 +67,14 @@ describe('Supervisor', () => {
       state: 'failed',
       reason: expect.stringContaining('slow did not start within 30 ms (control.start_timeout_s)'),
     });
-    await s.stop();
+    await s.close();
   });
 
   it('starts components in order and stops them in reverse', async () => {
     const events: string[] = [];
     const s = harness([spec('a', events), spec('b', events), spec('c', events)]);
     await s.start(defaultConfig());
-    await s.stop();
+    await s.close();
     expect(events).toEqual(['start a', 'start b', 'start c', 'stop c', 'stop b', 'stop a']);
   });
 
@@ -89,7 +89,7 @@ describe('Supervisor', () => {
     await waitFor(() => s.components.has('adapter'), 'the adapter to start on its second retry');
     expect(s.health().adapter).toMatchObject({ state: 'running' });
     expect(events.filter((e) => e === 'start adapter')).toEqual(['start adapter']);
-    await s.stop();
+    await s.close();
   });
 
   it('a critical component that fails fails the start', async () => {
@@ -108,6 +108,6 @@ describe('Supervisor', () => {
     expect(await s.reload(next)).toEqual(['sim']);
     expect(events).toEqual(['stop sim', 'start sim']);
     expect(await s.reload(next)).toEqual([]);
-    await s.stop();
+    await s.close();
   });
 });

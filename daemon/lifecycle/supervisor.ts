@@ -5,7 +5,7 @@ import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
 import { errorText, exponentialBackoff, withTimeout } from '../util/index.ts';
 import { Wiring, type Provisions } from './wiring.ts';
-import { STOP_FLOOR_MS, STOPPED, StopBudget } from './close-budget.ts';
+import { CLOSE_FLOOR_MS, CLOSED, CloseBudget } from './close-budget.ts';
 import { changedKeys, liveSlice } from './settings-diff.ts';
 
 export interface SupervisorOptions {
@@ -67,11 +67,11 @@ export class Supervisor {
   /** The live components' ports, resolved at each call (a provider may be restarting or disabled). */
   readonly ports: Ports;
   #config: EdgeConfig | undefined;
-  #stopping = false;
+  #closing = false;
   /** Bounds every wait once stop() is called. */
-  #budget = new StopBudget();
+  #budget = new CloseBudget();
   /** Components that did not finish their create, start or stop within the stop budget. */
-  #unstopped = new Set<string>();
+  #unclosed = new Set<string>();
   /** The component the lifecycle operation in flight is creating, starting or stopping, for the log. */
   #busy: string | undefined;
   /** The lifecycle operation running now; the next one waits for it. */
@@ -105,14 +105,14 @@ export class Supervisor {
 
   /** Whether stop() was called; no component starts after that. */
   get stopping(): boolean {
-    return this.#stopping;
+    return this.#closing;
   }
 
   start(config: EdgeConfig): Promise<void> {
     return this.#serialize(async () => {
       this.#config = config;
       for (const spec of this.#specs) {
-        if (this.#stopping) return;
+        if (this.#closing) return;
         if (spec.enabled(config)) await this.#startSlot(spec, config);
       }
     });
@@ -122,8 +122,8 @@ export class Supervisor {
    * Stops everything in reverse start order within `budgetMs` in all; a start or reload in flight ends
    * first. Resolves with the components that did not stop within the budget (each is logged), [] when all did.
    */
-  stop(budgetMs = 5000): Promise<string[]> {
-    this.#stopping = true;
+  close(budgetMs = 5000): Promise<string[]> {
+    this.#closing = true;
     const deadline = this.#budget.begin(budgetMs);
     // Not #serialize: the operation in flight gets the budget, not forever (its own waits are bounded by
     // it too, so this only gives up on one that is stuck where nothing bounds it).
@@ -131,7 +131,7 @@ export class Supervisor {
     const result = (async () => {
       if ((await this.#budget.within(previous, budgetMs)) === 'timeout') {
         const busy = this.#busy;
-        if (busy !== undefined) this.#unstopped.add(busy);
+        if (busy !== undefined) this.#unclosed.add(busy);
         this.#log.error(
           { component: busy },
           'a lifecycle operation was still running when the stop budget ran out; stopping the rest',
@@ -140,10 +140,10 @@ export class Supervisor {
       const slots = [...this.#slots.values()].reverse();
       for (const slot of slots) {
         clearTimeout(slot.retryTimer);
-        await this.#stopSlot(slot, Math.max(deadline - performance.now(), STOP_FLOOR_MS));
+        await this.#closeSlot(slot, Math.max(deadline - performance.now(), CLOSE_FLOOR_MS));
       }
       this.#slots.clear();
-      return [...this.#unstopped];
+      return [...this.#unclosed];
     })();
     this.#chain = result.catch(() => undefined);
     return result;
@@ -153,7 +153,7 @@ export class Supervisor {
   reload(config: EdgeConfig): Promise<string[]> {
     return this.#serialize(async () => {
       const restarted: string[] = [];
-      if (this.#stopping) return restarted;
+      if (this.#closing) return restarted;
       const changed = this.#specs.filter((spec) => {
         const slot = this.#slots.get(spec.name);
         const wanted = spec.enabled(config);
@@ -196,14 +196,14 @@ export class Supervisor {
           const why = spec.enabled(config)
             ? `restarted for a config reload (${[...keys, ...live].join(', ') || 'settings'} changed)`
             : 'disabled by a config reload';
-          await this.#stopSlot(slot, 5000, `the ${spec.name} component ${why}`);
+          await this.#closeSlot(slot, 5000, `the ${spec.name} component ${why}`);
           this.#slots.delete(spec.name);
         }
       }
       this.#config = config;
       for (const spec of changed) {
         // A stop that came meanwhile wins: what is left stays stopped (stop() runs right after this).
-        if (this.#stopping) break;
+        if (this.#closing) break;
         if (spec.enabled(config)) await this.#startSlot(spec, config);
         restarted.push(spec.name);
       }
@@ -242,7 +242,7 @@ export class Supervisor {
     };
     this.#slots.set(spec.name, slot);
     // Never two instances of one component: a live one is stopped before another is made.
-    if (slot.component) await this.#stopSlot(slot, 5000);
+    if (slot.component) await this.#closeSlot(slot, 5000);
     this.#busy = spec.name;
     try {
       const needs = this.#wiring.resolve(spec, config, this.#running, (name) => this.#slots.get(name)?.failure);
@@ -261,8 +261,8 @@ export class Supervisor {
         .then(() => spec.create({ ...this.#makeContext(config), components: this.#live, ports, provide }, needs))
         .finally(() => (creating = false));
       // A stop does not wait for create either (it may connect somewhere): it takes over, as for start below.
-      const made = await this.#budget.untilStop(created);
-      if (made === STOPPED) {
+      const made = await this.#budget.untilClosed(created);
+      if (made === CLOSED) {
         slot.starting = created.then(
           (component) => void (slot.component = component),
           () => undefined,
@@ -281,7 +281,7 @@ export class Supervisor {
       );
       // A stop does not wait for a model to load: it takes over this start (and stops the component once
       // the start has settled, within its budget).
-      if ((await this.#budget.untilStop(starting)) === STOPPED) {
+      if ((await this.#budget.untilClosed(starting)) === CLOSED) {
         slot.starting = starting.catch(() => undefined);
         return;
       }
@@ -302,9 +302,9 @@ export class Supervisor {
       if (never) {
         // Best effort, as it never started; bounded, as its stop may wait on that start.
         const stopped = await this.#budget.within(never.close(), this.#startTimeoutMs).catch(() => 'failed' as const);
-        if (stopped === 'timeout') this.#didNotStop(spec.name, 'after its failed start');
+        if (stopped === 'timeout') this.#didNotClose(spec.name, 'after its failed start');
       }
-      if (this.#stopping) return;
+      if (this.#closing) return;
       const delay = exponentialBackoff(slot.retries, { firstMs: this.#retryBaseMs, maxMs: 30_000 });
       slot.retries++;
       this.#failureLog.failed(spec.name, reason, { retryInMs: delay, failedStarts: slot.retries });
@@ -320,7 +320,7 @@ export class Supervisor {
     slot.retryTimer = setTimeout(() => {
       // In line with reloads and stop, never beside them.
       void this.#serialize(async () => {
-        if (this.#stopping || !this.#config || this.#slots.get(slot.spec.name) !== slot) return;
+        if (this.#closing || !this.#config || this.#slots.get(slot.spec.name) !== slot) return;
         await this.#startSlot(slot.spec, this.#config);
       }).catch((error: unknown) =>
         this.#log.error({ component: slot.spec.name, err: (error as Error).message }, 'component retry failed'),
@@ -329,7 +329,7 @@ export class Supervisor {
     slot.retryTimer.unref();
   }
 
-  async #stopSlot(slot: Slot, budgetMs: number, reason?: string): Promise<void> {
+  async #closeSlot(slot: Slot, budgetMs: number, reason?: string): Promise<void> {
     const name = slot.spec.name;
     this.#live.delete(name);
     this.#provided.delete(name);
@@ -337,11 +337,11 @@ export class Supervisor {
     const pending = slot.starting;
     if (pending) {
       // Stopping a component halfway through its start would leave what the rest of start() opens running.
-      const settled = (await this.#budget.within(pending, budgetMs, STOP_FLOOR_MS)) === 'done';
+      const settled = (await this.#budget.within(pending, budgetMs, CLOSE_FLOOR_MS)) === 'done';
       slot.starting = undefined;
       if (!settled && !slot.component) {
         // Still in create(): there is nothing to stop yet. Should it be made after all, it is stopped then.
-        this.#didNotStop(name, 'it was still being created');
+        this.#didNotClose(name, 'it was still being created');
         void pending.then(() => {
           const late = slot.component;
           slot.component = undefined;
@@ -358,11 +358,11 @@ export class Supervisor {
     const component = slot.component;
     slot.component = undefined;
     if (!component) return;
-    const left = Math.max(deadline - performance.now(), STOP_FLOOR_MS);
+    const left = Math.max(deadline - performance.now(), CLOSE_FLOOR_MS);
     this.#busy = name;
     try {
-      if ((await this.#budget.within(component.close(reason), left, STOP_FLOOR_MS)) === 'timeout')
-        this.#didNotStop(name, `within ${left} ms`);
+      if ((await this.#budget.within(component.close(reason), left, CLOSE_FLOOR_MS)) === 'timeout')
+        this.#didNotClose(name, `within ${left} ms`);
       else this.#log.info({ component: name }, 'component stopped');
     } catch (error) {
       this.#log.error({ component: name, err: (error as Error).message }, 'component stop failed');
@@ -371,8 +371,8 @@ export class Supervisor {
     }
   }
 
-  #didNotStop(name: string, why: string): void {
-    if (this.#stopping) this.#unstopped.add(name);
+  #didNotClose(name: string, why: string): void {
+    if (this.#closing) this.#unclosed.add(name);
     this.#log.error({ component: name }, `component did not stop (${why}); the daemon goes on without waiting for it`);
   }
 }

@@ -5,7 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpSettings, McpToolName } from '../config/index.ts';
-import type { ExternalRuns, MetricFamily, OffLoopStop, RobotStopOutcome } from '../contract/index.ts';
+import type { ExternalRuns, MetricFamily, OffLoopHalt, RobotHaltOutcome } from '../contract/index.ts';
 import { ApiCallError, ApiCaller, type Inject } from './api-caller.ts';
 import { CallWindow } from './call-window.ts';
 import { gatewayMetrics } from './gateway-metrics.ts';
@@ -13,7 +13,7 @@ import { registerResources } from './resources.ts';
 import { SessionRun, type RefusalReason } from './session-run.ts';
 import { registerTools, TOOLS } from './tools.ts';
 import { guardUnexposed } from './unexposed-guard.ts';
-import { STOP_TAKEN_HEADER, stopCalls } from '../halt/index.ts';
+import { HALT_TAKEN_HEADER, haltCalls } from '../halt/index.ts';
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -24,7 +24,7 @@ interface Session {
   /** The Authorization header of the session's latest request: the tools call the API with it. */
   authorization: string | undefined;
   /** The stops taken as their requests were read, by JSON-RPC id, until the stop tool's call takes each. */
-  stops: Map<string | number, Promise<RobotStopOutcome>>;
+  stops: Map<string | number, Promise<RobotHaltOutcome>>;
 }
 
 /** The longest actor name the contract takes (PolicyContext.actor). */
@@ -32,13 +32,13 @@ const MAX_ACTOR = 128;
 /** The rate's window (max_calls_per_minute), and a session run's. */
 const MINUTE_MS = 60_000;
 /** Stops taken whose tool call has not come: a client that sends stops the SDK never runs keeps no more. */
-const MAX_UNCLAIMED_STOPS = 64;
+const MAX_UNCLAIMED_HALTS = 64;
 
 /** The daemon's one stop, as the gateway is given it (RobotStopAuthority.halt). */
-type Halt = (by: string, reason?: string, offLoop?: OffLoopStop) => Promise<RobotStopOutcome>;
+type Halt = (by: string, reason?: string, offLoop?: OffLoopHalt) => Promise<RobotHaltOutcome>;
 
 /** A stop tool call the stop listener's thread took off the loop: its session, JSON-RPC id and reason. */
-export interface ListenerStopCall {
+export interface ListenerHaltCall {
   session: string;
   call: string | number;
   reason: string | undefined;
@@ -48,9 +48,9 @@ export interface ListenerStopCall {
  * The stop listener's part in MCP (its thread takes POST /mcp too, and relays it to the API's): `pass`, what its thread
  * sends in STOP_TAKEN_HEADER with a body whose stop calls it took, and `take`, the main thread's half of such a call.
  */
-export interface ListenerStops {
+export interface ListenerHalts {
   pass: string;
-  take(call: ListenerStopCall, offLoop: OffLoopStop): Promise<RobotStopOutcome>;
+  take(call: ListenerHaltCall, offLoop: OffLoopHalt): Promise<RobotHaltOutcome>;
 }
 
 /**
@@ -135,7 +135,7 @@ export class McpGateway {
       this.#sessions.set(session.transport.sessionId, session);
     }
     session.authorization = authorization;
-    this.#stopFirst(session, body, this.#fromListener(req.headers[STOP_TAKEN_HEADER]));
+    this.#haltFirst(session, body, this.#fromListener(req.headers[HALT_TAKEN_HEADER]));
     await session.transport.handleRequest(req, res, body);
   }
 
@@ -145,8 +145,8 @@ export class McpGateway {
    * with other work. The stop tool's call then answers with this stop's report, as POST /stop's. A session's client has
    * passed the API's gate (its token, Host and origin), the same authority as POST /stop.
    */
-  #stopFirst(session: Session, body: unknown, takenByListener: boolean): void {
-    for (const { id, reason } of stopCalls(body)) {
+  #haltFirst(session: Session, body: unknown, takenByListener: boolean): void {
+    for (const { id, reason } of haltCalls(body)) {
       // The listener's thread took it, and its main-thread half (takeListenerStop) kept it, before relaying this body.
       if (takenByListener && session.stops.has(id)) continue;
       void this.#keep(session, id, this.#halt(this.#actor(session.server), reason));
@@ -157,11 +157,11 @@ export class McpGateway {
    * The stop listener's part (ListenerStops); its `take` is the daemon's one stop, by the session's client, kept for
    * the call's answer so the relayed body does not stop again.
    */
-  get listenerStops(): ListenerStops {
-    return { pass: this.#listenerPass, take: (call, offLoop) => this.#takeListenerStop(call, offLoop) };
+  get listenerStops(): ListenerHalts {
+    return { pass: this.#listenerPass, take: (call, offLoop) => this.#takeListenerHalt(call, offLoop) };
   }
 
-  #takeListenerStop({ session: id, call, reason }: ListenerStopCall, offLoop: OffLoopStop): Promise<RobotStopOutcome> {
+  #takeListenerHalt({ session: id, call, reason }: ListenerHaltCall, offLoop: OffLoopHalt): Promise<RobotHaltOutcome> {
     const session = this.#sessions.get(id);
     // A session not open here (the daemon restarted) is answered 404 when its body comes; the stop holds all the same.
     const taken = this.#halt(session ? this.#actor(session.server) : 'mcp', reason, offLoop);
@@ -170,8 +170,8 @@ export class McpGateway {
   }
 
   /** Keeps a stop taken for the call `id`, for the tool's answer (#stopTaken). */
-  #keep(session: Session, id: string | number, halted: Promise<RobotStopOutcome>): Promise<RobotStopOutcome> {
-    if (session.stops.size >= MAX_UNCLAIMED_STOPS) session.stops.delete(session.stops.keys().next().value!);
+  #keep(session: Session, id: string | number, halted: Promise<RobotHaltOutcome>): Promise<RobotHaltOutcome> {
+    if (session.stops.size >= MAX_UNCLAIMED_HALTS) session.stops.delete(session.stops.keys().next().value!);
     const taken = halted.catch((error: Error) => {
       // As the tool's POST /stop would fail: RobotNotStoppedError is the API's 500 not_stopped.
       const { statusCode = 500, code = 'internal' } = error as { statusCode?: number; code?: string };
@@ -191,12 +191,12 @@ export class McpGateway {
     const given = Buffer.from(String(header));
     const pass = Buffer.from(this.#listenerPass);
     if (given.length === pass.length && timingSafeEqual(given, pass)) return true;
-    this.#log.warn(`MCP: a request's ${STOP_TAKEN_HEADER} is not the stop listener's; its stop calls are taken here`);
+    this.#log.warn(`MCP: a request's ${HALT_TAKEN_HEADER} is not the stop listener's; its stop calls are taken here`);
     return false;
   }
 
   /** The stop taken for the call `id` as its request was read, once. */
-  #stopTaken(session: Session, id: string | number): Promise<RobotStopOutcome> | undefined {
+  #haltTaken(session: Session, id: string | number): Promise<RobotHaltOutcome> | undefined {
     const taken = session.stops.get(id);
     session.stops.delete(id);
     return taken;
@@ -252,7 +252,7 @@ export class McpGateway {
       env: (requestId) => ({
         api: api(),
         actor: this.#actor(server),
-        stopTaken: this.#stopTaken(session, requestId),
+        stopTaken: this.#haltTaken(session, requestId),
       }),
       admit: (tool) => {
         this.#count(this.#calls, tool);

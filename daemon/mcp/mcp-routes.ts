@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PORTS, type MetricFamily } from '../contract/index.ts';
 import type { ComponentContext } from '../lifecycle/index.ts';
-import { McpGateway, type ListenerStops } from './mcp-gateway.ts';
+import { McpGateway, type ListenerHalts } from './mcp-gateway.ts';
 
 /** The reference's word on the /mcp routes: the protocol's own documents say the rest. */
 const MCP_DESCRIPTION =
@@ -17,7 +17,7 @@ export const mcpRoutes: FastifyPluginAsync<{
   ctx: ComponentContext;
   metrics: { provide(source: () => MetricFamily[]): void };
   /** Told the gateway's part for the stop listener, which takes MCP's stop calls off the event loop. */
-  mcpStops: (stops: ListenerStops) => void;
+  mcpStops: (stops: ListenerHalts) => void;
 }> = async (app, { ctx, metrics, mcpStops }) => {
   const settings = ctx.config.mcp;
   if (!settings.enabled) return;
@@ -26,7 +26,7 @@ export const mcpRoutes: FastifyPluginAsync<{
     inject: (request) => app.inject(request),
     log: ctx.log.child({ component: 'mcp' }),
     runs: () => ctx.ports.get(PORTS.externalRuns),
-    halt: (by, reason, offLoop) => ctx.robotStop.halt(by, reason, offLoop),
+    halt: (by, reason, offLoop) => ctx.haltAuthority.halt(by, reason, offLoop),
   });
   metrics.provide(() => gateway.metrics());
   mcpStops(gateway.listenerStops);

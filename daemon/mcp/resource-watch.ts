@@ -32,7 +32,7 @@ export class ResourceWatch {
     this.#timer = setInterval(() => void this.#poll(), this.#intervalMs);
   }
 
-  stop(): void {
+  close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
   }

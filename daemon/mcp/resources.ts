@@ -95,7 +95,7 @@ export function registerResources({
 function subscribe(server: McpServer, watches: Record<string, (changed: () => void) => ResourceWatch>): void {
   const open = new Map<string, ResourceWatch>();
   const stopAll = () => {
-    for (const watch of open.values()) watch.stop();
+    for (const watch of open.values()) watch.close();
     open.clear();
   };
   server.server.registerCapabilities({ resources: { subscribe: true } });
@@ -118,7 +118,7 @@ function subscribe(server: McpServer, watches: Record<string, (changed: () => vo
   });
   server.server.setRequestHandler(UnsubscribeRequestSchema, async ({ params: { uri } }) => {
     watchOf(uri);
-    open.get(uri)?.stop();
+    open.get(uri)?.close();
     open.delete(uri);
     return {};
   });

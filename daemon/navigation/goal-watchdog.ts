@@ -43,7 +43,7 @@ export class GoalWatchdog {
     this.#silentMs = 0;
   }
 
-  stop(): void {
+  close(): void {
     clearInterval(this.#timer);
   }
 
@@ -54,10 +54,10 @@ export class GoalWatchdog {
     this.#silentMs += counted;
     this.#elapsedMs += counted;
     if (this.#silentMs >= this.#silenceMs) {
-      this.stop();
+      this.close();
       this.#onSilence();
     } else if (this.#elapsedMs >= this.#limitMs) {
-      this.stop();
+      this.close();
       this.#onLimit();
     }
   }

@@ -39,7 +39,7 @@ function robot(options: Partial<NavigatorOptions> = {}) {
   const odomPub = bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'test' });
   const scanPub = bus.advertise('/scan', 'sensor_msgs/msg/LaserScan', { source: 'test' });
   cleanups.push(() => {
-    nav.stop();
+    nav.close();
     bus.close();
   });
   return {

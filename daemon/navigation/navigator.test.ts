@@ -37,7 +37,7 @@ describe('Navigator', () => {
     map.publish(codec.encode('nav_msgs/msg/OccupancyGrid', grid(40, 100)));
     await tick();
     expect(nav.mapsLoaded).toBe(2);
-    nav.stop();
+    nav.close();
     bus.close();
   });
 
@@ -51,7 +51,7 @@ describe('Navigator', () => {
       outcome: 'no_data',
       message: 'no /map and /odom received within 50 ms: is the robot (or sim) running?',
     });
-    nav.stop();
+    nav.close();
     bus.close();
   });
 });

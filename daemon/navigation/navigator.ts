@@ -72,7 +72,7 @@ export class Navigator {
   #active: ActiveGoal | undefined;
   // Counts navigateTo calls, so a call that waited for data knows whether a newer one came meanwhile.
   #calls = 0;
-  #stopped = false;
+  #closed = false;
   #scanOrigin: Point2D | undefined;
   #dataWaiters = new DataWaiters();
 
@@ -116,7 +116,7 @@ export class Navigator {
   }
 
   start(): void {
-    this.#stopped = false;
+    this.#closed = false;
     const t = this.#topics;
     this.#outputs = new NavigatorOutputs(this.#bus, this.#codec, t);
     const sub = (topic: string, handler: (msg: BusMessage) => void) =>
@@ -153,8 +153,8 @@ export class Navigator {
     });
   }
 
-  stop(): void {
-    this.#stopped = true;
+  close(): void {
+    this.#closed = true;
     this.cancel('navigator stopped');
     this.#dataWaiters.wake();
     for (const s of this.#subs) this.#bus.unsubscribe(s);
@@ -177,12 +177,12 @@ export class Navigator {
     this.#dataWaiters.wake();
     const data = await this.#dataWaiters.wait(dataTimeoutMs, signal, {
       ready: () => Boolean(this.#planner && this.#pose),
-      ended: () => call !== this.#calls || this.#stopped,
+      ended: () => call !== this.#calls || this.#closed,
     });
     // The signal's reason first: when another run took the robot, it names that run (the newer call, which
     // also makes `call` stale, can only say that some goal came).
     if (signal?.aborted) return notStarted('cancelled', `${abortReason(signal)} before the robot moved`);
-    if (this.#stopped) return notStarted('cancelled', 'navigator stopped before the robot moved');
+    if (this.#closed) return notStarted('cancelled', 'navigator stopped before the robot moved');
     // Another call came while this one waited: that one is the goal now.
     if (call !== this.#calls) return notStarted('cancelled', superseded);
     if (data === 'timeout') {
@@ -369,7 +369,7 @@ export class Navigator {
   }
 
   #end(active: ActiveGoal, result: Pick<NavigationResult, 'reached' | 'outcome' | 'message'>): void {
-    active.watchdog.stop();
+    active.watchdog.close();
     if (this.#active === active) this.#active = undefined;
     this.#sendTwist(0, 0);
     // an empty /plan: no goal is active now, so a viewer (the status page's map) stops drawing the last one

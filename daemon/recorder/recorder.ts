@@ -96,7 +96,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   #pause: RecordingPause;
   #stopServing: (() => void)[] = [];
   /** Set by close(): the splits closed from then on are closed by the stop. */
-  #stopping = false;
+  #closing = false;
 
   constructor(options: RecorderOptions) {
     const { bagsDir, settings, bus, diskCheckMs, log, definitions, onSplitClosed, io = fsSegmentIO } = options;
@@ -118,7 +118,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     this.#quietMs = Math.max(QUIET_TOPIC_MS, split_max_duration_s * 1000);
     this.#bags = new RecorderBags({
       ...{ bus, definitions, log, bagsDir, settings, io },
-      onSplitClosed: onSplitClosed && ((file, bagDir) => onSplitClosed(file, bagDir, this.#stopping)),
+      onSplitClosed: onSplitClosed && ((file, bagDir) => onSplitClosed(file, bagDir, this.#closing)),
     });
     this.#pause = new RecordingPause({
       log,
@@ -181,7 +181,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   }
 
   async close(): Promise<void> {
-    this.#stopping = true;
+    this.#closing = true;
     for (const stopServing of this.#stopServing.splice(0)) stopServing();
     clearInterval(this.#flushTimer);
     clearInterval(this.#diskTimer);

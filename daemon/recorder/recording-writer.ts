@@ -45,7 +45,7 @@ export class RecordingWriter {
   /** The disk check running now: one at a time, and close() waits for it. */
   #checking: Promise<void> | undefined;
   /** Set by quiesce(): a disk check that was waiting neither resumes nor stops recording after that. */
-  #stopping = false;
+  #closing = false;
 
   constructor(options: RecordingWriterOptions) {
     const { log, bagsDir, io, bags, recording, compression, maxPendingBytes, drops } = options;
@@ -88,7 +88,7 @@ export class RecordingWriter {
    * there is room, as after a disk that filled while recording.
    */
   async open(): Promise<void> {
-    this.#stopping = false;
+    this.#closing = false;
     let full: { error: NodeJS.ErrnoException; bag?: string } | undefined;
     try {
       mkdirSync(this.#bagsDir, { recursive: true });
@@ -140,7 +140,7 @@ export class RecordingWriter {
 
   /** No disk check or flush acts after this resolves: those under way end first. */
   async quiesce(): Promise<void> {
-    this.#stopping = true;
+    this.#closing = true;
     // A check or flush that was waiting on the disk ends first: either would still abandon this bag, or
     // open a new one after this returned.
     await this.#checking;
@@ -268,7 +268,7 @@ export class RecordingWriter {
       } catch {
         return; // statfs failing says nothing about space; the next write will tell
       }
-      if (this.#stopping) return;
+      if (this.#closing) return;
       const short = this.#recording.shortage(this.#recording.space);
       if (this.#recording.status === 'recording' && short) {
         await this.#stopForError(Object.assign(new Error(short), { code: 'ENOSPC' }), true);
@@ -302,9 +302,9 @@ export class RecordingWriter {
   }
 
   async #resume(): Promise<void> {
-    const blocked = await this.#bags.repairAbandoned(() => this.#stopping);
+    const blocked = await this.#bags.repairAbandoned(() => this.#closing);
     // Stopped while repairing: the next start repairs what is left, and opens the bag.
-    if (this.#stopping) return;
+    if (this.#closing) return;
     if (blocked) return this.#enterStopped(blocked.error, blocked.bag);
     try {
       this.#writer = this.#bags.open(this.#compressor);

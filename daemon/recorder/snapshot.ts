@@ -76,7 +76,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   #quietTimer: NodeJS.Timeout | undefined;
   #compressor: Compressor | undefined;
   #running = false;
-  #stopping = false;
+  #closing = false;
   /** The snapshot being written now: a trigger meanwhile gets it. */
   #writing: Promise<SnapshotBag | undefined> | undefined;
   /** Finishing what a killed daemon left (started by start(), waited for by close()). */
@@ -117,7 +117,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   }
 
   async start(): Promise<void> {
-    this.#stopping = false;
+    this.#closing = false;
     try {
       mkdirSync(this.#bagsDir, { recursive: true });
     } catch (error) {
@@ -162,7 +162,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       log: this.#log,
       busy: this.#busy,
       onBag: (file, bag) => this.#onBag?.(file, bag),
-      stop: () => this.#stopping,
+      stop: () => this.#closing,
     }).catch((error: unknown) => {
       this.#log.error(
         { err: (error as Error).message },
@@ -172,7 +172,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   }
 
   async close(): Promise<void> {
-    this.#stopping = true;
+    this.#closing = true;
     this.#running = false;
     this.#stopServing?.();
     this.#unlisten?.();

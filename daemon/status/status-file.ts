@@ -17,7 +17,7 @@ export const STATUS_FILE_PERIOD_MS = 5000;
 export interface StatusFileWriter {
   write(): void;
   /** Stops the periodic writes and writes the final state. */
-  stop(final: 'stopped'): void;
+  close(final: 'stopped'): void;
 }
 
 /**
@@ -50,7 +50,7 @@ export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS
   timer.unref();
   return {
     write: () => write('running'),
-    stop: (final) => {
+    close: (final) => {
       clearInterval(timer);
       write(final);
     },

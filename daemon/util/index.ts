@@ -32,9 +32,7 @@ export {
   type SchedulingRequest,
   type SchedulingResult,
 } from './thread-scheduling.ts';
-export { StopLine } from './stop-line.ts';
 export { FloodGuard } from './flood-guard.ts';
-export { STOP_TAKEN_HEADER, stopCalls, type StopCall } from './mcp-stop-calls.ts';
 export { newId, uuidv7Time } from './ids.ts';
 export { nowNs, nsFromJson, nsToIso, nsToJson, nsToRosTime, rosTimeToNs } from './time.ts';
 export { formatIssue, formatPath, issuesIn, ValidationError, Validator, type ValidationIssue } from './validate.ts';

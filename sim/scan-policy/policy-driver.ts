@@ -81,8 +81,8 @@ export class PolicyDriver {
     return this.#control.start();
   }
 
-  stop(): Promise<void> {
-    return this.#control.stop();
+  close(): Promise<void> {
+    return this.#control.close();
   }
 
   alive(): boolean {

@@ -58,7 +58,7 @@ export class NavigateToPoseServer {
 
   close(): void {
     this.#server.close();
-    this.#navigator?.stop();
+    this.#navigator?.close();
   }
 
   async #execute(pose: PoseStamped, { feedback, signal }: GoalContext): Promise<GoalOutcome> {

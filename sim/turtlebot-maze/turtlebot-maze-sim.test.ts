@@ -32,7 +32,7 @@ describe('TurtlebotMazeSim pacing', () => {
       await sim.close();
       expect(sim.health().state).toBe('stopped');
     } finally {
-      await daemon.stop();
+      await daemon.close();
       cleanup();
     }
   });
@@ -46,7 +46,7 @@ describe('TurtlebotMazeSim pacing', () => {
       await sleep(50);
       expect(sim.time).toBeCloseTo(0.01, 9);
     } finally {
-      await daemon.stop();
+      await daemon.close();
       cleanup();
     }
   });

@@ -3,7 +3,7 @@ import type { Publisher, Subscription } from '../../daemon/bus/index.ts';
 import { MessageCodec } from '../../daemon/bus/index.ts';
 import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
-import { StopLine } from '../../daemon/halt/index.ts';
+import { HaltLine } from '../../daemon/halt/index.ts';
 import { errorText, sleep } from '../../daemon/util/index.ts';
 import { Camera } from './camera.ts';
 import { generateMaze, type Maze } from './maze.ts';
@@ -79,10 +79,10 @@ export class TurtlebotMazeSim implements Component {
   #paused: boolean;
   #resume: (() => void) | undefined;
   #stopServing: (() => void)[] = [];
-  #stopping = new AbortController();
+  #closing = new AbortController();
   #navigateAction: NavigateToPoseServer | undefined;
   /** The daemon's stop line, and the count of stops it showed when this sim last stepped. */
-  #stopLine: StopLine;
+  #stopLine: HaltLine;
   #stopsSeen: number;
   #stopsTaken = 0;
 
@@ -91,7 +91,7 @@ export class TurtlebotMazeSim implements Component {
     this.#paused = paused;
     this.#ctx = ctx;
     this.#codec = new MessageCodec(ctx.definitions);
-    this.#stopLine = new StopLine(ctx.robotStop.stopLine);
+    this.#stopLine = new HaltLine(ctx.haltAuthority.stopLine);
     this.#stopsSeen = this.#stopLine.stops;
     this.maze = generateMaze({ seed: mazeSeed });
     this.world = new MazeWorld({ maze: this.maze, seed });
@@ -181,7 +181,7 @@ export class TurtlebotMazeSim implements Component {
       });
     }
     this.#running = true;
-    this.#stopping = new AbortController();
+    this.#closing = new AbortController();
     this.#wallStart = performance.now();
     this.#loop = this.#run().catch((error: unknown) => {
       this.#failure = errorText(error);
@@ -208,7 +208,7 @@ export class TurtlebotMazeSim implements Component {
     for (const stop of this.#stopServing.splice(0)) stop();
     this.#navigateAction?.close();
     this.#navigateAction = undefined;
-    this.#stopping.abort();
+    this.#closing.abort();
     this.#resume?.();
     await this.#loop;
     if (this.#cmdSub) this.#ctx.bus.unsubscribe(this.#cmdSub);
@@ -266,7 +266,7 @@ export class TurtlebotMazeSim implements Component {
       // Let every subscriber handle this step's messages (and answer on /cmd_vel) before physics moves on.
       await this.#pace(t);
       if (!this.#running) break;
-      this.#obeyStopLine();
+      this.#obeyHaltLine();
       this.world.step(PHYSICS_DT);
       this.#wakeWaiters();
     }
@@ -277,7 +277,7 @@ export class TurtlebotMazeSim implements Component {
    * stop listener's, on its thread, before any zero Twist reached the bus) zeroes the command before physics
    * moves on, whatever /cmd_vel last said.
    */
-  #obeyStopLine(): void {
+  #obeyHaltLine(): void {
     const stops = this.#stopLine.stops;
     if (stops === this.#stopsSeen) return;
     this.#stopsSeen = stops;
@@ -297,7 +297,7 @@ export class TurtlebotMazeSim implements Component {
     const dueMs = this.#wallStart + (simTime * 1000) / this.speed;
     let aheadMs = dueMs - performance.now();
     if (aheadMs < 1) return yieldToIo();
-    const { signal } = this.#stopping;
+    const { signal } = this.#closing;
     while (aheadMs >= 1 && !signal.aborted) {
       // A close() ends the sleep early.
       await sleep(Math.min(aheadMs, PACE_SLICE_MS), { signal });

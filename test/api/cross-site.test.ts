@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiComponent } from '../../daemon/api/api-component.ts';
-import type { StopLatchState } from '../../daemon/contract/services.ts';
+import type { HaltLatchState } from '../../daemon/contract/services.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startDaemon, running } from '../helpers/daemon.ts';
 import { sharedChromium } from './chromium.ts';
@@ -155,7 +155,7 @@ describe('a web page on another origin', () => {
   let attackerPort = 0;
 
   const latch = async () =>
-    ((await http(url, '/status')).json.components as Record<string, { details: { stop_latch: StopLatchState | null } }>)
+    ((await http(url, '/status')).json.components as Record<string, { details: { stop_latch: HaltLatchState | null } }>)
       .agent!.details.stop_latch;
 
   beforeAll(async () => {

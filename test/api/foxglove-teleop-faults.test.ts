@@ -48,7 +48,7 @@ describe('a teleop client that stops commanding the robot', () => {
     const t = await teleop();
     t.send(0.2);
     await waitFor(() => t.received.length === 1, 'the command');
-    const outcome = await t.h.ctx.robotStop.halt('ada', 'person in the aisle');
+    const outcome = await t.h.ctx.haltAuthority.halt('ada', 'person in the aisle');
     expect(outcome).toMatchObject({ topic: '/cmd_vel', zeroed: [] });
     await waitFor(() => t.received.length === 2, "the teleop's stop");
     expect(t.received).toEqual([twist(0.2), twist(0)]);

@@ -4,7 +4,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { ApiSettings, FoxgloveSettings } from '../../daemon/config/sections/api.ts';
-import type { Journal, RobotStopAuthority, RobotStopService } from '../../daemon/contract/services.ts';
+import type { Journal, RobotHaltAuthority, RobotHaltService } from '../../daemon/contract/services.ts';
 import type { DaemonStatus } from '../../daemon/lifecycle/daemon-status.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { silentLogger } from '../../daemon/log.ts';
@@ -62,23 +62,23 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
  * The API listens on a free loopback port and writes <data_dir>/run/api.json as in the daemon.
  */
 /** A test's own stop (an agent double, or the stop component) put in the harness's components. */
-const isStopDouble = (c: Component): c is Component & RobotStopService =>
-  typeof (c as Partial<RobotStopService>).halt === 'function';
+const isStopDouble = (c: Component): c is Component & RobotHaltService =>
+  typeof (c as Partial<RobotHaltService>).halt === 'function';
 
 /**
  * The API's stop in a harness: an agent (or a stop double) a test puts in `components` answers it, as the
  * agent's own StopAuthority would in a daemon; with none, the context's real StopAuthority.
  */
-function stopOfDoubles(real: RobotStopAuthority, components: ReadonlyMap<string, Component>): RobotStopAuthority {
-  const double = (): RobotStopService | undefined => [...components.values()].find(isStopDouble);
+function stopOfDoubles(real: RobotHaltAuthority, components: ReadonlyMap<string, Component>): RobotHaltAuthority {
+  const double = (): RobotHaltService | undefined => [...components.values()].find(isStopDouble);
   return {
     latch: real.latch,
     get counters() {
       return real.counters;
     },
     halt: (by, reason) => double()?.halt(by, reason) ?? real.halt(by, reason),
-    release: (by, since) => double()?.releaseStop(by, since) ?? real.release(by, since),
-    onStop: (name, hook) => real.onStop(name, hook),
+    release: (by, since) => double()?.releaseHalt(by, since) ?? real.release(by, since),
+    onHalt: (name, hook) => real.onHalt(name, hook),
     load: () => real.load(),
     stopLine: real.stopLine,
     setOffLoopZero: (name, zero) => real.setOffLoopZero(name, zero),
@@ -119,7 +119,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     {},
     { bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components },
   );
-  const ctx: ComponentContext = { ...parts, config, robotStop: stopOfDoubles(parts.robotStop, components) };
+  const ctx: ComponentContext = { ...parts, config, haltAuthority: stopOfDoubles(parts.haltAuthority, components) };
   let api: ApiComponent | undefined;
   if (startApi) {
     api = new ApiComponent(ctx);

@@ -4,10 +4,10 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import type {
-  RobotStopOutcome,
-  RobotStopService,
-  StopLatchState,
-  StopReleaseOutcome,
+  RobotHaltOutcome,
+  RobotHaltService,
+  HaltLatchState,
+  HaltReleaseOutcome,
 } from '../../daemon/contract/services.ts';
 import type { Component, ComponentHealth } from '../../daemon/lifecycle/component.ts';
 import { ROOT } from '../helpers/cli.ts';
@@ -35,16 +35,16 @@ afterAll(() => chromium.close());
  * answers `outcome`; with `hold` set, the answers wait until `release`. It holds the latch the outcome names
  * (`latch`, in its health as the agent's is) until `releaseStop`, which fails with `releaseError` when set.
  */
-class StopOnlyAgent implements Component, RobotStopService {
+class StopOnlyAgent implements Component, RobotHaltService {
   readonly name = 'agent';
   readonly calls: { by: string; reason: string | undefined }[] = [];
   readonly releases: string[] = [];
-  latch: StopLatchState | null = null;
+  latch: HaltLatchState | null = null;
   releaseError: string | undefined;
   hold = false;
   #held: (() => void)[] = [];
 
-  constructor(public outcome: RobotStopOutcome) {}
+  constructor(public outcome: RobotHaltOutcome) {}
 
   async start(): Promise<void> {}
   async close(): Promise<void> {
@@ -54,7 +54,7 @@ class StopOnlyAgent implements Component, RobotStopService {
     return { state: 'running', details: { stop_latch: this.latch } };
   }
 
-  async halt(by: string, reason?: string): Promise<RobotStopOutcome> {
+  async halt(by: string, reason?: string): Promise<RobotHaltOutcome> {
     this.calls.push({ by, reason });
     if (this.hold) await new Promise<void>((resolve) => this.#held.push(resolve));
     this.latch = this.outcome.latched ?? this.latch;
@@ -64,7 +64,7 @@ class StopOnlyAgent implements Component, RobotStopService {
   /** The `since` each release named: the latch the page showed. */
   releaseSinces: (string | undefined)[] = [];
 
-  async releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
+  async releaseHalt(by: string, since?: string): Promise<HaltReleaseOutcome> {
     this.releases.push(by);
     this.releaseSinces.push(since);
     if (this.releaseError) throw new Error(this.releaseError);
@@ -122,7 +122,7 @@ const releaseButton = (page: Page) => page.getByRole('button', { name: 'Release 
 const releaseLine = (page: Page) => page.locator('#release-result');
 
 /** A latch as the agent reports it, latched by the page now unless told otherwise. */
-function latchOf(over: Partial<StopLatchState> = {}): StopLatchState {
+function latchOf(over: Partial<HaltLatchState> = {}): HaltLatchState {
   return { by: 'status-page', reason: null, since: new Date().toISOString(), persisted: true, error: null, ...over };
 }
 
@@ -189,7 +189,7 @@ async function askStatusNow(page: Page): Promise<void> {
 }
 
 /** The banner's sentence for a latch, the time as the page's browser writes it. */
-async function latchText(page: Page, latch: StopLatchState): Promise<string> {
+async function latchText(page: Page, latch: HaltLatchState): Promise<string> {
   const time = await page.evaluate((since) => new Date(since).toLocaleTimeString(), latch.since);
   return `STOPPED (latched) by ${latch.by} at ${time}${latch.reason ? `: ${latch.reason}` : ''}`;
 }
@@ -395,7 +395,7 @@ describe('the STOP button of the status page', () => {
       (
         (await http(url, '/status')).json.components as Record<
           string,
-          { details: { stop_latch: StopLatchState | null } }
+          { details: { stop_latch: HaltLatchState | null } }
         >
       ).agent!.details;
     const { stop_latch: latch } = await agentDetails();

@@ -1,7 +1,7 @@
 import { get, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
+import type { RobotHaltOutcome } from '../../daemon/contract/services.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { recordCmdVel, type PlanarTwist } from '../helpers/cmd-vel.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -120,19 +120,19 @@ const SURFACES: Record<string, () => Flood> = {
     flood(16, () => httpOnce('/query', 'POST', JSON.stringify({ sql: 'SELECT sum(range) FROM range(300000)' }))),
 };
 
-async function busStop(by: string): Promise<RobotStopOutcome> {
+async function busStop(by: string): Promise<RobotHaltOutcome> {
   const payload = new TextEncoder().encode(JSON.stringify({ by }));
   const reply = await daemon.bus.query('agent/stop', { encoding: 'application/json', payload });
-  return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome;
+  return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotHaltOutcome;
 }
 
-async function httpStop(by: string): Promise<{ status: number; outcome: RobotStopOutcome }> {
+async function httpStop(by: string): Promise<{ status: number; outcome: RobotHaltOutcome }> {
   const res = await fetch(`${url}/stop`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ by }),
   });
-  return { status: res.status, outcome: (await res.json()) as RobotStopOutcome };
+  return { status: res.status, outcome: (await res.json()) as RobotHaltOutcome };
 }
 
 describe("the operator's stop under load", () => {

@@ -37,7 +37,7 @@ function restartable() {
     return daemon.ports.get(PORTS.foxglove)!.url!;
   };
   const stop = async () => {
-    await daemon?.stop();
+    await daemon?.close();
     daemon = undefined;
   };
   cleanups.push(stop);

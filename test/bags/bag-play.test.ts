@@ -217,7 +217,7 @@ describe('auraison-edge bag play', () => {
       const sim = running(daemon, TurtlebotMazeSim)!;
       sim.unpause();
       await sim.until(1);
-      await daemon.stop();
+      await daemon.close();
 
       const bag = join(rec, 'bags', readdirSync(join(rec, 'bags'))[0]!);
       const played = playerOn(bag, { rate: 5 });

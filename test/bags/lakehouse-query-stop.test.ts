@@ -48,7 +48,7 @@ describe('a lakehouse query in flight at the daemon stop', () => {
       (error: Error) => error.message,
     );
     await new Promise((resolve) => setTimeout(resolve, 300)); // under way
-    await daemon.stop(5000);
+    await daemon.close(5000);
     expect(await query).toBe('the query was stopped: the daemon is stopping');
     expect(lines.filter((l) => l.msg.includes('still running after stop'))).toEqual([]);
   }, 60_000);

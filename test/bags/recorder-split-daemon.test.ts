@@ -70,7 +70,7 @@ describe('bag split on a running daemon', () => {
         expect(Number(rows[0]![1])).toBeGreaterThanOrEqual(60);
         expect(Number(rows[1]![1])).toBeGreaterThanOrEqual(10);
       } finally {
-        await daemon.stop();
+        await daemon.close();
       }
     },
   );

@@ -43,7 +43,7 @@ describe('round trip: record the simulator, read back with @mcap/core', () => {
     const sim = running(daemon, TurtlebotMazeSim)!;
     sim.unpause();
     await sim.until(3); // 3 s of sim time: 15 scans, 90 odometry messages
-    await daemon.stop();
+    await daemon.close();
 
     const bagsDir = join(work.path, 'data', 'bags');
     const [bag] = readdirSync(bagsDir);

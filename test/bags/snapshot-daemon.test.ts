@@ -127,7 +127,7 @@ describe('bag snapshot on a running daemon', () => {
           'auraison-edge bag snapshot: the snapshot buffer is unavailable: component snapshot is not running (not enabled in the config): set recorder.snapshot.enabled: true (and reload the daemon)\n',
         );
       } finally {
-        await daemon.stop();
+        await daemon.close();
       }
     },
   );
@@ -212,7 +212,7 @@ describe('bag snapshot on a running daemon', () => {
         expect(await taken).toMatchObject({ messages: 50 });
       } finally {
         release();
-        await daemon.stop();
+        await daemon.close();
       }
     },
   );

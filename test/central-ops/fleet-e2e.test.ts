@@ -33,7 +33,7 @@ describe('a lab’s fleet end to end: three robots, two central serve processes'
         { ...settings, http: { ...settings.http, enabled: http, host: '127.0.0.1', port: 0 } },
         { log, clientId: `central-${i}` },
       );
-      cleanups.push(() => serve.stop());
+      cleanups.push(() => serve.close());
       serves.push(serve);
     }
     const url = serves[0]!.httpUrl!;

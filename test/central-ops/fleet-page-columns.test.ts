@@ -50,7 +50,7 @@ describe("the fleet page's sync and intent columns, in headless Chromium", () =>
         { ...settings, http: { ...settings.http, enabled: true, host: '127.0.0.1', port: 0 } },
         { log },
       );
-      cleanups.push(() => serve.stop());
+      cleanups.push(() => serve.close());
       const robot = await startDaemon(
         {
           robot: { id: 'tb1', fleet: 'lab' },

@@ -50,7 +50,7 @@ describe('the fleet page, in headless Chromium', () => {
       },
       { log: silentLogger() },
     );
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
 
     for (const robot of ['tb1', 'tb2']) {
       const started = await startDaemon(robotConfig(robot, broker.url), `fleet-page-${robot}-`);

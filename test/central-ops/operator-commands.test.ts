@@ -132,7 +132,7 @@ async function robotDaemon(broker: Broker, robot: string, stack: Cleanup[]) {
     cwd: dir.path,
   });
   stack.push(async () => {
-    await daemon.stop();
+    await daemon.close();
     dir.cleanup();
   });
   await daemon.start();

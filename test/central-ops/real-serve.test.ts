@@ -15,7 +15,7 @@ describe('the operator commands against a real central serve (mosquitto, DuckLak
       { ...settings, http: { ...settings.http, enabled: true, host: '127.0.0.1', port: 0 } },
       { log: silentLogger() },
     );
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
     await waitFor(() => serve.intake.connected, 'central serve to connect');
     const url = serve.httpUrl!;
 

@@ -32,7 +32,7 @@ describe('central serve: a broker that keeps no backlog for central', () => {
       lakehouse: { ...settings.lakehouse, commit_ms: 3000, commit_rows: 1_000_000 },
     };
     const central = await startCentralServe(slow, { log: silentLogger(), clientId: 'central-a' });
-    cleanups.push(() => central.stop());
+    cleanups.push(() => central.close());
     await waitFor(() => central.intake.connected, 'central to connect');
     // A message a record: 600 messages, past the window and the queue.
     const { daemon } = await centralDaemon(broker.url, {}, { outbox: { batch_records: 1 } });

@@ -150,7 +150,7 @@ describe('the catalog password of a lake on PostgreSQL', () => {
   it('lets central serve ingest events and answer the fleet query', async () => {
     const catalog = `postgres:${pg.conninfo} password=${quoted(PASSWORD)}`;
     const serve = await startCentralServe(settingsFor(broker, dir, catalog), { log: keptLogger([]) });
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
     await waitFor(() => serve.intake.connected, 'central serve to connect');
     const robot = await robotClient(broker, 'pw-robot');
     cleanups.push(() => robot.endAsync());

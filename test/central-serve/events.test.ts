@@ -21,7 +21,7 @@ describe('central serve: events into the fleet lakehouse', () => {
     const dir = tempDir('central-serve-');
     cleanups.push(() => dir.cleanup());
     const serve = await startCentralServe(serveSettings({ broker, pg, dir: dir.path }), { log: silentLogger() });
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
     await waitFor(() => serve.intake.connected, 'central serve to connect');
     const robot = await robotClient(broker, 'r1-test');
     cleanups.push(() => robot.endAsync());
@@ -72,7 +72,7 @@ describe('central serve: the lake on a local DuckDB file (a laptop)', () => {
       await waitFor(() => serve.ingest.counts.batches === 1, 'the batch committed');
       const { rows } = await serve.view.query('SELECT count(*), count(DISTINCT seq) FROM events');
       expect(rows).toEqual([[String(50 * round), String(50 * round)]]);
-      await serve.stop();
+      await serve.close();
     }
     expect(existsSync(join(dir.path, 'fleet.ducklake'))).toBe(true);
   });

@@ -91,7 +91,7 @@ async function startLake(onPostgres: boolean): Promise<Lake> {
     },
     { log: silentLogger() },
   );
-  cleanups.push(() => serve.stop());
+  cleanups.push(() => serve.close());
   await waitFor(() => serve.intake.connected, 'central serve to connect');
   const robot = await robotClient(broker, 'r1-attacks');
   cleanups.push(() => robot.endAsync());
@@ -309,7 +309,7 @@ describe.each([
       () => 'closed',
     );
     await waitFor(() => lake.serve.lake.queries.running === 1, 'the query running');
-    await lake.serve.stop();
+    await lake.serve.close();
     expect(lake.serve.lake.queries.running).toBe(0);
     expect([400, 500, 503, 'closed']).toContain(await running);
   });

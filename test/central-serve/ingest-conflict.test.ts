@@ -52,8 +52,8 @@ describe('central serve: an events commit run again', () => {
     };
     const ingestA = new EventIngest({ lake, log: silentLogger(), commitMs: 1, commitRows: 1 });
     cleanups.push(
-      () => ingestA.stop(),
-      () => ingestB.stop(),
+      () => ingestA.close(),
+      () => ingestB.close(),
     );
     expect(await ingestA.add(payload(1, 100))).toBe(0);
     expect(ingestA.counts).toMatchObject({ conflicts: 1, commits: 1, events_written: 49, events_duplicate: 51 });
@@ -74,7 +74,7 @@ describe('central serve: an events commit run again', () => {
         }),
     };
     const ingest = new EventIngest({ lake, log: silentLogger(), commitMs: 1, commitRows: 1 });
-    cleanups.push(() => ingest.stop());
+    cleanups.push(() => ingest.close());
     expect(await ingest.add(payload(1, 100))).toBe(0);
     expect(ingest.counts).toMatchObject({ failed_commits: 1, commits: 1, events_written: 100 });
     expect(await seqs(lakeA)).toEqual([['100', '100', '1', '100']]);
@@ -85,8 +85,8 @@ describe('central serve: an events commit run again', () => {
     const ingestA = new EventIngest({ lake: lakeA, log: silentLogger(), commitMs: 1, commitRows: 1 });
     const ingestB = new EventIngest({ lake: lakeB, log: silentLogger(), commitMs: 1, commitRows: 1 });
     cleanups.push(
-      () => ingestA.stop(),
-      () => ingestB.stop(),
+      () => ingestA.close(),
+      () => ingestB.close(),
     );
     expect(await ingestA.add(payload(1, 100))).toBe(0);
     expect(await ingestA.add(payload(51, 120))).toBe(0);

@@ -37,7 +37,7 @@ describe("central serve: the lake's upkeep", () => {
   it('merges the small files commits left, expires old snapshots and deletes the files they alone used; every event once', async () => {
     const { dir, lake } = await openLake();
     const ingest = new EventIngest({ lake, log: silentLogger(), commitMs: 1, commitRows: 1 });
-    cleanups.push(() => ingest.stop());
+    cleanups.push(() => ingest.close());
     // One commit a payload: a parquet file each.
     for (let i = 0; i < 12; i++) {
       const payload = JSON.parse(eventsPayload(`r${i % 3}`, 'j1', i * 50 + 1, i * 50 + 50)) as EventsPayload;
@@ -73,7 +73,7 @@ describe("central serve: the lake's upkeep", () => {
     const maintenance = new LakeMaintenance({ lake, log: silentLogger(), everyMs: 100, keepMs: 60_000 });
     maintenance.start();
     await waitFor(() => maintenance.counts.runs >= 2, 'two runs on the schedule');
-    await maintenance.stop();
+    await maintenance.close();
     // The catalog gone: the run fails, says why, and the next one is tried on schedule.
     await pg.stop('SIGKILL');
     await maintenance.run();

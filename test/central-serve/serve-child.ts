@@ -11,4 +11,4 @@ const timer = setInterval(() => {
   clearInterval(timer);
   process.stdout.write('ready\n');
 }, 20);
-process.on('SIGTERM', () => void serve.stop().then(() => process.exit(0)));
+process.on('SIGTERM', () => void serve.close().then(() => process.exit(0)));

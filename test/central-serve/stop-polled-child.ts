@@ -22,7 +22,7 @@ for (let round = 0; round < Number(process.argv[3]); round++) {
   };
   const pollers = Array.from({ length: 8 }, poll);
   await new Promise((resolve) => setTimeout(resolve, 150 + round * 20));
-  await serve.stop();
+  await serve.close();
   polling = false;
   await Promise.all(pollers);
   process.stdout.write(`stopped ${round}\n`);

@@ -115,7 +115,7 @@ async function slowAndQuick() {
   const a = await serveChild(slow, 'central-a');
   cleanups.push(() => killed(a));
   const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
-  cleanups.push(() => b.stop());
+  cleanups.push(() => b.close());
   await waitFor(() => b.intake.connected, 'central b to connect');
   return { broker, a, b };
 }
@@ -140,7 +140,7 @@ describe('central serve: two processes share the fleet', () => {
       const a = await serveChild(slow, 'central-a');
       cleanups.push(() => killed(a));
       const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
-      cleanups.push(() => b.stop());
+      cleanups.push(() => b.close());
       await waitFor(() => b.intake.connected, 'central b to connect');
 
       const robots = ['r1', 'r2'];

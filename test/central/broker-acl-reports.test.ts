@@ -20,7 +20,7 @@ describe("central serve refuses a robot's report whose payload names another rob
     const dir = tempDir('broker-acl-reports-');
     cleanups.push(dir.cleanup);
     const serve = await startCentralServe(serveSettings({ broker, dir: dir.path }), { log: silentLogger() });
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
     await waitFor(() => serve.intake.connected, 'central serve to connect');
     const attacker = await robotClient(broker, 'tb3-2-attacker');
     cleanups.push(() => attacker.endAsync());

@@ -181,11 +181,11 @@ export function restartableDaemon(
       return daemon;
     },
     async stop(): Promise<void> {
-      await daemon?.stop();
+      await daemon?.close();
       daemon = undefined;
     },
     async cleanup(): Promise<void> {
-      await daemon?.stop();
+      await daemon?.close();
       daemon = undefined;
       dir.cleanup();
     },

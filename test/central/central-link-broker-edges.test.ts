@@ -300,7 +300,7 @@ describe('the central link against a broker that hangs, caps packets, retains in
       {},
     );
     const daemon = new Daemon({ config, log, cwd: dir.path });
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     await daemon.start();
     await waitOnline(daemon);
     for (let i = 0; i < 20; i++) await sendIntent(central.client, 'not json');

@@ -8,7 +8,7 @@ import { skillIntent } from '../helpers/intents.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { brokerAndCentral, centralDaemon, PREFIX } from './central-harness.ts';
 import { publishFromThread, signedStop } from './stop-publisher.ts';
-import { StopLine } from '../../daemon/halt/index.ts';
+import { HaltLine } from '../../daemon/halt/index.ts';
 
 // Central's stop on the stop connection (central.stop_connection): a thread of the daemon's own, on a second MQTT
 // connection, marks central's signed stop on the stop line while the daemon's event loop is blocked (the test's, which
@@ -44,7 +44,7 @@ describe("central's stop connection", () => {
     cleanups.push(started.stop);
     const { daemon } = started;
     await waitFor(() => stopConnection(daemon).state === 'connected', 'the stop connection to be up');
-    const line = new StopLine(daemon.robotStop.stopLine);
+    const line = new HaltLine(daemon.haltAuthority.stopLine);
     const zeros = zeroTwists(daemon);
     const ackOf = (id: string) =>
       waitForValue(() => central.acks().find((a) => a.intent_id === id && a.status !== 'pending'), `the ack of ${id}`);

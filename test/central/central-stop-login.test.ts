@@ -13,7 +13,7 @@ import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { centralConfig, FLEET, PREFIX, ROBOT, waitOnline } from './central-harness.ts';
 import { labBroker } from './lab-broker.ts';
 import { publishFromThread, signedStop } from './stop-publisher.ts';
-import { StopLine } from '../../daemon/halt/index.ts';
+import { HaltLine } from '../../daemon/halt/index.ts';
 
 // Central's stop on the broker `central acl` sets up, with nothing in the robot's config about it: the stop connection
 // logs in as the robot's stop login (<robot id>/intents, the robot's password), which reads that robot's intents alone,
@@ -74,7 +74,7 @@ describe("central's stop on `central acl`'s broker", () => {
     const central = await centralClient(centralUrl, [`${PREFIX}/acks`], { ...login('central'), clientId: 'central' });
     cleanups.push(central.end);
 
-    const line = new StopLine(daemon.robotStop.stopLine);
+    const line = new HaltLine(daemon.haltAuthority.stopLine);
     const stop = signedStop(INTENTS);
     const stopsBefore = line.stops;
     const published = publishFromThread(cleanups, {

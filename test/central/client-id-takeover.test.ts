@@ -77,7 +77,7 @@ describe("another login with a robot's client id", () => {
     cleanups.push(stop);
     // As `auraison-edge run` does: the status file the CLI finds the daemon by.
     const statusFile = startStatusFile(daemon);
-    cleanups.push(() => statusFile.stop('stopped'));
+    cleanups.push(() => statusFile.close('stopped'));
     // The robot's own config file, as an operator on the robot would pass it.
     const file = join(dir, 'edge.yaml');
     writeFileSync(

@@ -29,7 +29,7 @@ async function serveWith(broker: Broker, name: string, allowed: string[]) {
     { ...settings, http: { ...settings.http, enabled: true, port: 0, allowed_status_urls: allowed } },
     { log: silentLogger(), clientId: `central-${name}` },
   );
-  cleanups.push(() => serve.stop());
+  cleanups.push(() => serve.close());
   return serve;
 }
 

@@ -43,7 +43,7 @@ describe('who may command a robot, in a lab set up as the docs say', () => {
     settings.mqtt = { ...settings.mqtt, url: centralUrl, ...login(CENTRAL_USER) };
     settings.http = { ...settings.http, enabled: true, host: '127.0.0.1', port: 0 };
     const serve = await startCentralServe(settings, { log: silentLogger() });
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
     const { daemon, stop } = await centralDaemon(
       broker.url,
       { api: { enabled: true, port: 0 } },

@@ -63,7 +63,7 @@ function fileDaemon(url: string, config: Record<string, unknown> = {}, central: 
       return daemon;
     },
     async stop(): Promise<void> {
-      await daemon?.stop();
+      await daemon?.close();
       daemon = undefined;
     },
   };

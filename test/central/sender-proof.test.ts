@@ -39,7 +39,7 @@ describe("central serve says whether the broker proves who sent each robot's rep
     const logged: { level: number; msg: string; detail?: string }[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
     const serve = await startCentralServe(settings, { log });
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
     // tb3-1 with its own login: its retained status, as its daemon's link publishes it.
     const tb31 = await centralClient(broker.url, [], { ...login(ROBOT), clientId: ROBOT });
     cleanups.push(tb31.end);

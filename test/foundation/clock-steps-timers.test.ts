@@ -68,6 +68,6 @@ describe('durations across a wall clock step', () => {
     await supervisor.start(defaultConfig());
     // Stops run in reverse: `stepper` steps the clock back and hangs; `hung` must still get only what is left
     // of 300 ms (or its 100 ms floor), not that plus the hour the clock went back.
-    expect((await supervisor.stop(300)).sort()).toEqual(['hung', 'stepper']);
+    expect((await supervisor.close(300)).sort()).toEqual(['hung', 'stepper']);
   });
 });

@@ -55,7 +55,7 @@ describe('config check, run and reload agree', () => {
         cwd: good.dir,
       });
       await daemon.start();
-      cleanups.push(() => daemon.stop());
+      cleanups.push(() => daemon.close());
       writeFileSync(good.file, `${PREFIX}${yaml}`);
       expect(await daemon.reloadFile({})).toMatchObject({ ok: false, error: expect.stringContaining(message) });
       expect(daemon.config.api.host).toBe('127.0.0.1');

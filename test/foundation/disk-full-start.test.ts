@@ -57,7 +57,7 @@ describe.runIf(canMountTmpfs())('starting on a disk that is already full', () =>
       {},
     );
     const daemon = new Daemon({ config, log: silentLogger(), specs: COMPONENTS.filter((s) => s.name === 'recorder') });
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     await daemon.start();
     const recorder = () => daemon.status().components.recorder!;
     expect(recorder()).toMatchObject({
@@ -83,7 +83,7 @@ describe.runIf(canMountTmpfs())('the API and the status file on a full disk', ()
     );
     const config = parseConfigText(stringify({ data_dir: dataDir, api: { port: 0 } }), 'edge.yaml', {});
     const daemon = new Daemon({ config, log, specs: COMPONENTS.filter((s) => s.name === 'api') });
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     await daemon.start();
     expect(daemon.status().components.api).toMatchObject({ state: 'running' });
     const url = (daemon.status().components.api!.details as { url: string }).url;
@@ -96,7 +96,7 @@ describe.runIf(canMountTmpfs())('the API and the status file on a full disk', ()
       `api: cannot write ${dataDir}/run/api.json: the disk is full; serving anyway. The CLI finds the API by api.port (0 here: give the CLI --url ${url})`,
     );
 
-    startStatusFile(daemon).stop('stopped');
+    startStatusFile(daemon).close('stopped');
     expect(readdirSync(join(dataDir, 'run'))).toEqual([]); // no api.json.tmp, no status.json.tmp cut short
   });
 });

@@ -81,7 +81,7 @@ describe('daemon lifecycle: stop, start and reload are serialized', () => {
     const { daemon } = daemonWith(world, [world.spec('a'), world.spec('slow', { gated: true }), world.spec('c')]);
     const starting = daemon.start();
     await world.waiting('slow');
-    const stopping = daemon.stop();
+    const stopping = daemon.close();
     world.open('slow');
     await stopping;
     await starting;
@@ -110,7 +110,7 @@ describe('daemon lifecycle: stop, start and reload are serialized', () => {
       'started slow#2',
       'started c#3',
     ]);
-    await daemon.stop();
+    await daemon.close();
     expect(world.running).toEqual(new Set());
     await expectLockFree(daemon);
   });
@@ -132,7 +132,7 @@ describe('daemon lifecycle: stop, start and reload are serialized', () => {
     next.sim.seed = 99;
     const reloading = daemon.reload(next);
     await world.waiting('slow');
-    const stopping = daemon.stop();
+    const stopping = daemon.close();
     world.open('slow');
     await stopping;
     await reloading;
@@ -146,7 +146,7 @@ describe('daemon lifecycle: stop, start and reload are serialized', () => {
     const world = new World();
     const { daemon, config } = daemonWith(world, [world.spec('a', { key: (c) => c.sim.seed })]);
     await daemon.start();
-    await daemon.stop();
+    await daemon.close();
     const next = structuredClone(config);
     next.sim.seed = 7;
     expect(await daemon.reload(next)).toEqual([]);
@@ -172,7 +172,7 @@ describe('daemon reload: log.level', () => {
     child.info('an info line from a component');
     child.error('an error line from a component');
     expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['an error line from a component']);
-    await daemon.stop();
+    await daemon.close();
   });
 });
 
@@ -186,7 +186,7 @@ describe('daemon status: health of parts that are not components', () => {
       a: { state: 'running' },
       systemd: { state: 'degraded', reason: 'systemd-notify failed 3 times in a row' },
     });
-    await daemon.stop();
+    await daemon.close();
   });
 });
 
@@ -202,7 +202,7 @@ describe('daemon reload: data_dir', () => {
     expect(await daemon.reload(next)).toEqual([]);
     expect(daemon.config.data_dir).toBe('./data');
     expect(world.events.filter((e) => e.startsWith('started'))).toEqual(['started lakehouse#1']);
-    await daemon.stop();
+    await daemon.close();
   });
 });
 
@@ -230,7 +230,7 @@ describe('daemon stop: a component that does not stop', () => {
     };
     const daemon = new Daemon({ config, log, cwd: dir.path, specs: [recorder] });
     await daemon.start();
-    await daemon.stop(1);
+    await daemon.close(1);
     expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toContain(
       'components still running after stop: recorder; the data dir stays locked until this process exits',
     );

@@ -19,7 +19,7 @@ afterAll(() => tmp.cleanup());
 const running: { control: ControlLoop; close: () => void }[] = [];
 afterEach(async () => {
   for (const { control, close } of running.splice(0)) {
-    await control.stop();
+    await control.close();
     close();
   }
 });
@@ -53,7 +53,7 @@ async function linesFor(control: ControlLoop, counter: 'errors' | 'nonFinite', l
   await control.start();
   // The rate only sets how soon 120 ticks have passed: the lines are counted per tick, not per second.
   await waitFor(() => control.stats()[counter] >= 120, `120 ${counter}`, 30_000);
-  await control.stop();
+  await control.close();
   const total = control.stats()[counter];
   const found = lines();
   expect(found).toHaveLength(2);
@@ -106,7 +106,7 @@ describe('control loop log volume', () => {
       const fresh = commands.length;
       await waitFor(() => commands.slice(fresh).some((c) => c.safe), `stale ${i}`, 30_000);
     }
-    await control.stop();
+    await control.close();
     const stale = byMsg('observation stale: sending the safe action');
     const transitions = [
       ...byMsg('no observation yet: sending the safe action'),

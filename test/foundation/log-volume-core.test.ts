@@ -43,7 +43,7 @@ describe('config reload rejected: repeats of one error', () => {
       logClock: () => now,
     });
     await daemon.start();
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     const rejected = () => byMsg('config reload rejected; the running config stays in force');
 
     // A script sending SIGHUP every second with a bad file: 60 reloads in 59 s are one line.
@@ -111,7 +111,7 @@ describe('component failed to start: repeats of one error', () => {
         return { ...componentContext({}, { definitions, log, dataDir: '/nonexistent' }), config };
       },
     });
-    cleanups.push(async () => void (await supervisor.stop()));
+    cleanups.push(async () => void (await supervisor.close()));
     const failed = () => byMsg('component failed to start; the rest of the daemon keeps running');
     await supervisor.start(defaultConfig());
     await waitFor(() => state.starts >= 200, '200 failed starts');

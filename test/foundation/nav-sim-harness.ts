@@ -21,7 +21,7 @@ export async function startNavSim(prefix: string, topics?: NavigatorOptions['top
   const { daemon, sim, codec } = await startSimDaemon(running, { speed: 1000, paused: true, prefix });
   const navigator = new Navigator({ bus: daemon.bus, codec, timeScale: 1000, ...(topics ? { topics } : {}) });
   navigator.start();
-  running.push(() => navigator.stop());
+  running.push(() => navigator.close());
   return { daemon, sim, codec, navigator };
 }
 

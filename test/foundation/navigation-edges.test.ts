@@ -176,7 +176,7 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
     const waiting = new Navigator({ bus: daemon.bus, codec, topics: { odom: '/nothing', cmdVel: '/nothing_cmd' } });
     waiting.start();
     const result = waiting.navigateTo({ x: 1, y: 1 }, { dataTimeoutMs: 600_000 });
-    waiting.stop();
+    waiting.close();
     await expect(result).resolves.toMatchObject({
       reached: false,
       outcome: 'cancelled',

@@ -46,7 +46,7 @@ async function startLoggedDaemon() {
   );
   const daemon = new Daemon({ config, log: createLogger({ level: 'info', destination: fd }), cwd: dir.path });
   await daemon.start();
-  cleanups.push(() => daemon.stop());
+  cleanups.push(() => daemon.close());
   return {
     daemon,
     dir: dir.path,

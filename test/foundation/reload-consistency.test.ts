@@ -56,6 +56,6 @@ describe('daemon reload: what can only change on restart', () => {
     expect(formatStatus(rejected, 'test').split('\n')[3]).toBe(
       `last reload ${status.last_reload!.at}: REJECTED, the running config stays: edge.yaml: sim.sped: unknown key; edge.yaml: api.port: expected integer (fix the file and reload again)`,
     );
-    await daemon.stop();
+    await daemon.close();
   });
 });

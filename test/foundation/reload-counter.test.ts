@@ -44,7 +44,7 @@ describe('auraison_config_reloads_total', () => {
       specs: API_COMPONENTS.filter((s) => s.name === 'api'),
     });
     await daemon.start();
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     const url = daemon.ports.get(PORTS.api)!.url!;
 
     // Both series from the start, at 0: a first reload is then an increase Prometheus sees.

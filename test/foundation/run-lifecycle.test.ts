@@ -124,7 +124,7 @@ describe('auraison-edge run', () => {
       cwd: dir.path,
     });
     await third.start(); // throws if the data dir is still taken
-    await third.stop();
+    await third.close();
   });
 
   it('names a data_dir it cannot create and exits 2 instead of hanging (recursive mkdir never returns under /proc)', async () => {
@@ -293,7 +293,7 @@ describe('auraison-edge status', () => {
         `belongs to the daemon of ${join(dir.path, 'old')}: if data_dir changed, it takes effect when that daemon restarts`,
       );
     } finally {
-      await daemon.stop();
+      await daemon.close();
     }
   });
 });

@@ -178,7 +178,7 @@ describe('the sim camera', () => {
       const result = await navigator.navigateTo({ x: dock.x, y: dock.y }, { timeoutS: 150 });
       expect(result.reached).toBe(true);
       await sim.until(sim.time + 0.2); // a frame from where it stopped
-      navigator.stop();
+      navigator.close();
     });
     const [first, last] = [images[0]!, images.at(-1)!];
     expect(pixels(first, isSky)).toBeGreaterThan(128 * 10);

@@ -102,7 +102,7 @@ beforeAll(async () => {
     );
     await sim.until(t + 0.1);
   }
-  await daemon.stop();
+  await daemon.close();
   expect(sim.world.collisions).toBe(0);
 });
 

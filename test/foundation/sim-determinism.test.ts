@@ -38,9 +38,9 @@ async function run(seed: number): Promise<{ hash: string; messages: number }> {
     navigator.start();
     running(daemon, TurtlebotMazeSim)!.unpause();
     const result = await navigator.navigateTo({ x: 6.55, y: 1.55 }, { timeoutS: 120 });
-    navigator.stop();
+    navigator.close();
     expect(result.reached).toBe(true);
-    await daemon.stop();
+    await daemon.close();
     return { hash: hash.digest('hex'), messages };
   } finally {
     dir.cleanup();

@@ -223,7 +223,7 @@ describe('the robot model on the bus', () => {
       handler: (m) => void late.push(codec.decode<{ data: string }>(m.type, m.data).data),
     });
     await waitFor(() => late.length > 0, 'the latched /robot_description');
-    await daemon.stop();
+    await daemon.close();
     urdf = parseUrdf(of<{ data: string }>('/robot_description')[0]!.data);
   });
 

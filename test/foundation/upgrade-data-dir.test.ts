@@ -69,7 +69,7 @@ async function startAndStop(dataDir: string): Promise<Record<string, unknown>[]>
   );
   const daemon = new Daemon({ config, log: pino({ level: 'info' }, sink), cwd: work.path });
   await daemon.start();
-  await daemon.stop();
+  await daemon.close();
   return lines;
 }
 
@@ -266,7 +266,7 @@ describe('a data dir of a newer format (a rollback)', () => {
     const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: dir });
     const refused = await daemon.start().then(
       async () => {
-        await daemon.stop();
+        await daemon.close();
         return undefined;
       },
       (error: unknown) => error,

@@ -10,8 +10,8 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
-import type { Journal, RobotStopAuthority } from '../../daemon/contract/services.ts';
-import { StopAuthority } from '../../daemon/halt/halt-authority.ts';
+import type { Journal, RobotHaltAuthority } from '../../daemon/contract/services.ts';
+import { HaltAuthority } from '../../daemon/halt/halt-authority.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { ProvidedPorts } from '../../daemon/lifecycle/wiring.ts';
 import { COMPONENTS } from '../../daemon/components/index.ts';
@@ -34,7 +34,7 @@ export interface TestContextOptions {
   daemonStatus?: ComponentContext['daemonStatus'];
   components?: Map<string, Component>;
   /** The stop of another context on the same bus (a component restarted as a reload restarts it). */
-  robotStop?: RobotStopAuthority;
+  haltAuthority?: RobotHaltAuthority;
 }
 
 const dataDirs: string[] = [];
@@ -76,7 +76,8 @@ export function componentContext(
     dataDir,
     journal,
     actionGoals,
-    robotStop: options.robotStop ?? robotStop({ bus, codec, config: parsed, dataDir, journal, log, actionGoals }),
+    haltAuthority:
+      options.haltAuthority ?? newHaltAuthority({ bus, codec, config: parsed, dataDir, journal, log, actionGoals }),
     daemonStatus,
     components,
     ...testPorts(components),
@@ -104,7 +105,7 @@ function testPorts(components: ReadonlyMap<string, Component>): Pick<ComponentCo
 }
 
 /** The stop the daemon builds: its one latch, the zero commands, and the action goals cancelled with it. */
-function robotStop(options: {
+function newHaltAuthority(options: {
   bus: Bus;
   codec: MessageCodec;
   config: EdgeConfig;
@@ -112,10 +113,10 @@ function robotStop(options: {
   journal: Journal;
   log: Logger;
   actionGoals: ActionGoals;
-}): StopAuthority {
+}): HaltAuthority {
   const { journal, actionGoals, ...rest } = options;
-  const stop = new StopAuthority({ ...rest, journal: () => journal });
-  stop.onStop('action goals', () => actionGoals.onOperatorStop());
+  const stop = new HaltAuthority({ ...rest, journal: () => journal });
+  stop.onHalt('action goals', () => actionGoals.onOperatorHalt());
   return stop;
 }
 

@@ -41,7 +41,7 @@ export async function startDaemon(
     codec: new MessageCodec(daemon.definitions),
     dir: dir.path,
     stop: async () => {
-      await daemon.stop();
+      await daemon.close();
       dir.cleanup();
     },
   };

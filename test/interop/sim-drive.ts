@@ -54,7 +54,7 @@ export async function recordDrive(
     sim.unpause();
     await sim.until(3);
   } finally {
-    await daemon.stop();
+    await daemon.close();
   }
   return { dataDir, configFile, seen };
 }

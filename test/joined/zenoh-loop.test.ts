@@ -116,7 +116,7 @@ describe('relays between two graphs that see each other', () => {
     const counts = { chatter: onBus('/chatter'), status: onBus('/status_text') };
     expect(counts.status).toBe(figures('zenoh_second', '/status_text').relayed);
     stopped = true;
-    await daemon.stop();
+    await daemon.close();
     const bags = join(dir, 'data', 'bags');
     const info = await bagInfo(join(bags, readdirSync(bags)[0]!));
     expect(info.topics.find((t) => t.name === '/chatter')).toMatchObject({ type: STRING, count: counts.chatter });

@@ -123,7 +123,7 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
     // Over the limit: held to policy.velocity.max_linear_x.
     await waitFor(() => (send(3), received().some((t) => t.linear[0] === 0.5)), 'a clamped /cmd_vel at the base');
     expect(received().some((t) => t.linear[0] === 3)).toBe(false);
-    await daemon.robotStop.halt('test', 'relayed commands must not move the robot');
+    await daemon.haltAuthority.halt('test', 'relayed commands must not move the robot');
     const before = received().length;
     await waitFor(() => (send(0.2), received().length >= before + 5), 'five /cmd_vel sent while latched at the base');
     expect(
@@ -134,7 +134,7 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
     expect(relaysOf(daemon, 'zenoh_second')['/cmd_vel']).toMatchObject({ from: 'rmw_zenoh', to: 'ros2dds' });
     expect(relaysOf(daemon, 'zenoh_second')['/cmd_vel']!.held).toBeGreaterThanOrEqual(5);
     expect(relaysOf(daemon, 'zenoh_second')['/cmd_vel']!.clamped).toBeGreaterThanOrEqual(1);
-    await daemon.robotStop.release('test');
+    await daemon.haltAuthority.release('test');
     const released = received().length;
     await waitFor(
       () => (
@@ -272,7 +272,7 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
     // A long goal, then the operator's stop: the DDS server takes a cancel, the client sees the goal end canceled.
     const long = await joined.graphs.zenohPeer({ action: '/fibonacci', hashes, order: 200 }, script);
     await long.next((e) => e.event === 'feedback', 'feedback of the long goal', 30_000);
-    const stopped = await daemon.robotStop.halt('test', 'relayed goals end with the stop');
+    const stopped = await daemon.haltAuthority.halt('test', 'relayed goals end with the stop');
     expect(stopped.goals?.some((g) => g.startsWith('/fibonacci '))).toBe(true);
     await server.next((e) => e.event === 'cancel', 'the cancel at the DDS server', 30_000);
     const ended = await long.next((e) => e.event === 'result', 'the long goal ended', 30_000);
@@ -280,7 +280,7 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
     // While latched, a relayed goal is refused before it reaches the server.
     const refused = await joined.graphs.zenohPeer({ action: '/fibonacci', hashes, order: 3 }, script);
     await refused.next((e) => e.event === 'rejected', 'the goal rejected while latched', 30_000);
-    await daemon.robotStop.release('test');
+    await daemon.haltAuthority.release('test');
   });
 
   it("lists the daemon's own goal to the relayed action once in the stop's report, and the DDS server takes one cancel", async () => {
@@ -294,7 +294,7 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
     const goal = await client.sendGoal({ order: 200 }, { onFeedback: () => fed++ });
     expect(goal).toBeDefined();
     await waitFor(() => fed > 0, 'feedback of the goal', 30_000);
-    const stopped = await daemon.robotStop.halt('test', "the daemon's own relayed goal ends with the stop");
+    const stopped = await daemon.haltAuthority.halt('test', "the daemon's own relayed goal ends with the stop");
     expect(stopped.goals?.filter((g) => g.includes(goal!.goalId))).toEqual([`/fibonacci ${goal!.goalId}`]);
     const result = await goal!.result({ timeoutMs: 30_000 });
     // Named whole when it fails: a full run once saw another state, which no run alone has shown since.
@@ -302,7 +302,7 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
     expect(result, shown).toMatchObject({ state: 'canceled' });
     // The DDS server says each cancel_goal it took, one for an ended goal too.
     expect(server.events.filter((e) => e.event === 'cancel' && e.goal_id === goal!.goalId)).toHaveLength(1);
-    await daemon.robotStop.release('test');
+    await daemon.haltAuthority.release('test');
   });
 
   it('shows each relay in /metrics with its sides', async () => {

@@ -24,7 +24,7 @@ describe("an MCP session's run, followed to central", () => {
     const lake = tempDir('mcp-central-');
     cleanups.push(lake.cleanup);
     const serve = await startCentralServe(serveSettings({ broker, dir: lake.path }), { log: silentLogger() });
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
     await waitFor(() => serve.intake.connected, 'central serve to connect');
 
     const { daemon, url } = await startMcpDaemon(

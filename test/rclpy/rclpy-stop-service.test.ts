@@ -56,7 +56,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
         const stopsBefore = line.stops;
         // Blocked from here: the call is found, sent and answered by other processes and the listener's thread.
         const marked = blockThisLoopUntil(() => line.stops > stopsBefore, 60_000);
-        const whileBlocked = { pending: line.pending, holds: line.holds, latch: daemon.robotStop.latch.state };
+        const whileBlocked = { pending: line.pending, holds: line.holds, latch: daemon.haltAuthority.latch.state };
         expect(marked, client.output).toBe(true);
         expect(whileBlocked).toMatchObject({ pending: 1, holds: true, latch: undefined });
 
@@ -70,7 +70,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
           taken_by_daemon: expect.any(String),
         });
         await waitFor(
-          () => daemon.robotStop.latch.state?.by === 'ros' && line.pending === 0,
+          () => daemon.haltAuthority.latch.state?.by === 'ros' && line.pending === 0,
           'the main thread to latch the stop',
         );
         expect(rosStop(daemon).details).toMatchObject({ calls: 1, failed_calls: 0 });
@@ -98,7 +98,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
       cleanups.push(() => client.kill());
       const response = await client.next((e) => e.event === 'response', 'the Trigger response');
       expect(response.success, client.output).toBe(true);
-      await waitFor(() => daemon.robotStop.latch.state?.by === 'ros', 'the stop latched');
+      await waitFor(() => daemon.haltAuthority.latch.state?.by === 'ros', 'the stop latched');
     });
   });
 
@@ -161,7 +161,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
         expect(response.success, client.output).toBe(true);
         // The API's own answer (a RobotStopOutcome), not the listener's
         expect(JSON.parse(response.message as string)).toMatchObject({ cancelled: [], latched: expect.anything() });
-        expect(daemon.robotStop.latch.state?.by).toBe('ros');
+        expect(daemon.haltAuthority.latch.state?.by).toBe('ros');
       });
     },
   );

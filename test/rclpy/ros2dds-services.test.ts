@@ -67,6 +67,6 @@ describe('services between the daemon and rclpy nodes on Fast DDS behind zenoh-b
     await operator.next((e) => e.event === 'ready', 'the stop service seen by the rclpy client', 30_000);
     const end = await operator.next((e) => e.event === 'timeout' || e.event === 'response', 'the call to end', 30_000);
     expect(end).toEqual({ event: 'timeout', what: 'the response' });
-    expect(daemon.robotStop.refusal()).toBeUndefined();
+    expect(daemon.haltAuthority.refusal()).toBeUndefined();
   });
 });

@@ -88,7 +88,7 @@ describe('the ROS 2 bridge, topics', () => {
     );
     for (const bytes of sent) odom.publish(bytes);
     await waitFor(() => d.daemon.status().topics.find((t) => t.topic === '/odom')?.count === 2, 'both on the bus');
-    await d.daemon.stop();
+    await d.daemon.close();
     const [bag] = readdirSync(join(d.dir, 'data', 'bags'));
     const bagDir = join(d.dir, 'data', 'bags', bag!);
     const metadata = parseMetadata(readFileSync(join(bagDir, 'metadata.yaml'), 'utf8'), 'metadata.yaml');

@@ -355,11 +355,11 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
       expect(handle, server.output()).toBeDefined();
       const result = handle.result({ timeoutMs: 60_000 });
       await waitFor(() => feedbacks > 0, 'the goal running', 60_000);
-      const stopped = await daemon.robotStop.halt('ada', 'test');
+      const stopped = await daemon.haltAuthority.halt('ada', 'test');
       expect(stopped.goals).toEqual([`/fibonacci ${handle.goalId}`]);
       expect((await result).state).toBe('canceled');
       await waitFor(() => server.output().includes('Goal canceled'), `the cancel at the server (${server.output()})`);
-      await daemon.robotStop.release('ada');
+      await daemon.haltAuthority.release('ada');
     } finally {
       await stopChild(server, 'SIGINT');
     }

@@ -116,13 +116,13 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
       () => daemon.graph.endpoints({ name: '/auraison/stop', kind: 'service' }).some((e) => e.local),
       'our stop service token',
     );
-    expect(daemon.robotStop.refusal()).toBeUndefined();
+    expect(daemon.haltAuthority.refusal()).toBeUndefined();
     const operator = await world.dds.node({ node: 'operator', role: 'trigger_client', service: '/auraison/stop' });
     cleanups.push(() => operator.close());
     const answer = await operator.next((e) => e.event === 'response' || e.event === 'timeout', 'the answer', 30_000);
     expect(answer).toMatchObject({ event: 'response', success: true });
     expect(JSON.parse(String(answer.message))).toMatchObject({ latched: { by: 'bus', persisted: true } });
-    expect(daemon.robotStop.refusal()).toBeDefined();
+    expect(daemon.haltAuthority.refusal()).toBeDefined();
   });
 
   it('gets a transient_local topic a DDS node published before the daemon started', async () => {
@@ -200,7 +200,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     const long = (await client.sendGoal({ order: 10_000 }))!;
     const ended = long.result({ timeoutMs: 20_000 });
     await waitFor(() => server.events.filter((e) => e.event === 'goal').length === 3, 'the long goal at the server');
-    const stopped = await daemon.robotStop.halt('ada', 'test');
+    const stopped = await daemon.haltAuthority.halt('ada', 'test');
     expect(stopped.goals).toEqual([`/fibonacci ${long.goalId}`]);
     await server.next((e) => e.event === 'cancel' && e.canceling === 1, 'the cancel at the DDS node');
     expect((await ended).state).toBe('canceled');

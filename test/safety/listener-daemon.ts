@@ -1,7 +1,7 @@
 import { readApiFile } from '../../daemon/api/index.ts';
 import { PORTS, type JournalRecord } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/halt/index.ts';
+import { HaltLine } from '../../daemon/halt/index.ts';
 import type { Cleanup } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 
@@ -21,7 +21,7 @@ export async function listenerDaemon(cleanups: Cleanup[], prefix: string, config
     daemon,
     apiUrl: daemon.ports.get(PORTS.api)!.url!,
     stopUrl: readApiFile(daemon.dataDir)!.stop_url!,
-    line: new StopLine(daemon.robotStop.stopLine),
+    line: new HaltLine(daemon.haltAuthority.stopLine),
   };
 }
 

@@ -6,9 +6,9 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus, DefinitionsRegistry, MessageCodec } from '../../daemon/bus/index.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
-import type { AgentEvent, RobotStopOutcome } from '../../daemon/contract/index.ts';
+import type { AgentEvent, RobotHaltOutcome } from '../../daemon/contract/index.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
-import { StopAuthority } from '../../daemon/halt/index.ts';
+import { HaltAuthority } from '../../daemon/halt/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -74,7 +74,7 @@ describe("the operator's stop, durable on its own", () => {
       body: JSON.stringify({ by: 'ada', reason: 'person in the aisle' }),
     });
     expect(res.status).toBe(200);
-    const outcome = (await res.json()) as RobotStopOutcome;
+    const outcome = (await res.json()) as RobotHaltOutcome;
     expect(outcome).toMatchObject({
       journal_error: null,
       latched: { by: 'ada', reason: 'person in the aisle', persisted: true, error: null },
@@ -88,7 +88,7 @@ describe("the operator's stop, durable on its own", () => {
 
     release();
     await waitFor(() => poolAnswered, "libuv's pool to answer once let go");
-    const file = JSON.parse(await readFile(daemon.robotStop.latch.path, 'utf8')) as { by: string };
+    const file = JSON.parse(await readFile(daemon.haltAuthority.latch.path, 'utf8')) as { by: string };
     expect(file.by).toBe('ada');
   });
 
@@ -100,7 +100,7 @@ describe("the operator's stop, durable on its own", () => {
     const latchWritten = new Promise<void>((resolve) => (letLatchGo = resolve));
     cleanups.push(() => letLatchGo());
     const definitions = new DefinitionsRegistry();
-    const authority = new StopAuthority({
+    const authority = new HaltAuthority({
       bus: new Bus(),
       codec: new MessageCodec(definitions),
       config: parseConfigText('data_dir: ./data\n', 'edge.yaml', {}),

@@ -27,7 +27,7 @@ describe("the operator's stop, followed into the lakehouse and to central", () =
     const lake = tempDir('stop-audit-central-');
     cleanups.push(lake.cleanup);
     const serve = await startCentralServe(serveSettings({ broker, dir: lake.path }), { log: silentLogger() });
-    cleanups.push(() => serve.stop());
+    cleanups.push(() => serve.close());
     await waitFor(() => serve.intake.connected, 'central serve to connect');
 
     const { daemon, sim, dir } = await startSimDaemon(cleanups, {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { stopLatchPath } from '../../daemon/halt/index.ts';
+import { haltLatchPath } from '../../daemon/halt/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { postJson } from '../helpers/post-json.ts';
@@ -113,7 +113,7 @@ const listenerDaemonAt = (prefix: string, dataDir?: string) =>
 
 /** The latch file as a restart would read it. */
 const latchFile = (daemon: Daemon) =>
-  JSON.parse(readFileSync(stopLatchPath(daemon.dataDir), 'utf8')) as {
+  JSON.parse(readFileSync(haltLatchPath(daemon.dataDir), 'utf8')) as {
     by: string;
     reason: string | null;
     since: string;
@@ -128,13 +128,13 @@ describe('the stop listener, sent what the API refuses', () => {
       expect({ what, status: api.status, error: api.error }).toEqual({ what, status, error });
     }
     expect(line.stops).toBe(0);
-    expect(daemon.robotStop.latch.state).toBeUndefined();
-    expect(existsSync(stopLatchPath(daemon.dataDir))).toBe(false);
+    expect(daemon.haltAuthority.latch.state).toBeUndefined();
+    expect(existsSync(haltLatchPath(daemon.dataDir))).toBe(false);
 
     // A name the listener reads as UTF-8 is the name the latch file keeps.
     const order = Buffer.from('{"by": "Ada Lovelace ✓", "reason": "gärtner im gang"}');
     expect(await raw(stopUrl, ...stopRequest(stopUrl, JSON_TYPE, order))).toMatchObject({ status: 200 });
-    await waitFor(() => daemon.robotStop.latch.state?.persisted === true, 'the latch written');
+    await waitFor(() => daemon.haltAuthority.latch.state?.persisted === true, 'the latch written');
     expect(latchFile(daemon)).toMatchObject({ by: 'Ada Lovelace ✓', reason: 'gärtner im gang' });
   });
 });
@@ -148,8 +148,8 @@ describe('stops while latched', () => {
     async () => {
       const { daemon, apiUrl, stopUrl, line } = await listenerDaemonAt('stop-since-');
       expect((await postJson(stopUrl, '/stop', { by: 'ada', reason: 'person in the aisle' })).status).toBe(200);
-      await waitFor(() => daemon.robotStop.latch.state?.persisted === true, 'the first latch written');
-      const first = { ...daemon.robotStop.latch.state! };
+      await waitFor(() => daemon.haltAuthority.latch.state?.persisted === true, 'the first latch written');
+      const first = { ...daemon.haltAuthority.latch.state! };
       expect(first).toMatchObject({ by: 'ada', reason: 'person in the aisle' });
 
       for (let i = 0; i < 200; i++) {
@@ -160,7 +160,7 @@ describe('stops while latched', () => {
         if (url === apiUrl) expect(json.latched).toMatchObject({ by: 'ada', since: first.since });
       }
       await waitFor(() => line.pending === 0, 'the listener stops taken');
-      expect(daemon.robotStop.latch.state).toMatchObject({ by: 'ada', since: first.since });
+      expect(daemon.haltAuthority.latch.state).toMatchObject({ by: 'ada', since: first.since });
       expect(latchFile(daemon)).toEqual({ by: 'ada', reason: 'person in the aisle', since: first.since });
 
       let flooding = true;
@@ -189,7 +189,7 @@ describe('stops while latched', () => {
     const before = { by: 'ada', reason: 'wheel slipping', since: '2026-01-01T00:00:00.000Z' };
     writeFileSync(join(dataDir, 'state', 'stop-latch.json'), JSON.stringify(before));
     const { daemon, apiUrl, stopUrl, line } = await listenerDaemonAt('stop-since-restart-', dataDir);
-    expect(daemon.robotStop.latch.state).toMatchObject(before);
+    expect(daemon.haltAuthority.latch.state).toMatchObject(before);
 
     expect((await postJson(stopUrl, '/stop', { by: 'mallory' })).status).toBe(200);
     expect((await postJson(apiUrl, '/stop', { by: 'mallory' })).json.latched).toMatchObject(before);
@@ -197,11 +197,11 @@ describe('stops while latched', () => {
     expect(latchFile(daemon)).toEqual(before);
 
     // Released, and a stop in the same tick: that stop is a new latch, not the one released.
-    const releasing = daemon.robotStop.release('ada', before.since);
-    const stopping = daemon.robotStop.halt('bob', 'came during the release');
+    const releasing = daemon.haltAuthority.release('ada', before.since);
+    const stopping = daemon.haltAuthority.halt('bob', 'came during the release');
     expect(await releasing).toMatchObject({ released: true, latch: before });
     await stopping;
-    const after = daemon.robotStop.latch.state!;
+    const after = daemon.haltAuthority.latch.state!;
     expect(after).toMatchObject({ by: 'bob', reason: 'came during the release' });
     expect(after.since).not.toBe(before.since);
     expect(latchFile(daemon)).toEqual({ by: 'bob', reason: 'came during the release', since: after.since });

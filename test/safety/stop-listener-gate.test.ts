@@ -44,7 +44,7 @@ function send(url: string, method: string, headers: Record<string, string>, body
 
 const daemonWithToken = (prefix: string) => listenerDaemon(cleanups, prefix, { api: { token: TOKEN } });
 
-const latched = (daemon: Daemon) => daemon.robotStop.latch.state;
+const latched = (daemon: Daemon) => daemon.haltAuthority.latch.state;
 
 describe('the stop listener as the local operator holds it', () => {
   it('refuses a page on another origin, a rebinding Host, a form and a missing or wrong token, and stops nothing', async () => {

@@ -1,10 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { spawnStopListener, StopListener } from '../../daemon/api/halt-listener.ts';
+import { spawnHaltListener, HaltListener } from '../../daemon/api/halt-listener.ts';
 import { Bus, DefinitionsRegistry, MessageCodec } from '../../daemon/bus/index.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
-import { StopAuthority } from '../../daemon/halt/index.ts';
+import { HaltAuthority } from '../../daemon/halt/index.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
@@ -19,7 +19,7 @@ describe("the stop listener's thread, when it dies", () => {
     const dir = tempDir('stop-listener-restart-');
     cleanups.push(() => dir.cleanup());
     const journal = new MemoryJournal();
-    const robotStop = new StopAuthority({
+    const haltAuthority = new HaltAuthority({
       bus: new Bus(),
       codec: new MessageCodec(new DefinitionsRegistry()),
       config: parseConfigText('data_dir: ./data\n', 'edge.yaml', {}),
@@ -28,8 +28,8 @@ describe("the stop listener's thread, when it dies", () => {
       log: pino({ level: 'silent' }),
     });
     const workers: Worker[] = [];
-    const listener = new StopListener({
-      robotStop,
+    const listener = new HaltListener({
+      haltAuthority,
       host: '127.0.0.1',
       port: 0,
       token: '',
@@ -37,14 +37,14 @@ describe("the stop listener's thread, when it dies", () => {
       log: pino({ level: 'silent' }),
       scheduling: { policy: 'other', rtPriority: 1, nice: 0 },
       spawn: (data) => {
-        const worker = spawnStopListener(data);
+        const worker = spawnHaltListener(data);
         workers.push(worker);
         return worker;
       },
     });
     cleanups.push(() => listener.close());
     const takers: boolean[] = [];
-    const { unlisten } = robotStop.offLoopTaker((present) => takers.push(present));
+    const { unlisten } = haltAuthority.offLoopTaker((present) => takers.push(present));
     cleanups.push(unlisten);
 
     await listener.start();

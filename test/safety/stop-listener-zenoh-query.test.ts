@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { JournalRecord } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/halt/index.ts';
+import { HaltLine } from '../../daemon/halt/index.ts';
 import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -74,11 +74,11 @@ describe('agent/stop over Zenoh, with the stop listener on', () => {
       const data = record.data as { kind?: string; payload?: Record<string, unknown> };
       if (data.kind === 'stop.engaged') engaged.push(data.payload!);
     });
-    return { ...started, stop, engaged, line: new StopLine(started.daemon.robotStop.stopLine) };
+    return { ...started, stop, engaged, line: new HaltLine(started.daemon.haltAuthority.stopLine) };
   }
 
-  async function release(daemon: Daemon, line: StopLine): Promise<void> {
-    await daemon.robotStop.release('test');
+  async function release(daemon: Daemon, line: HaltLine): Promise<void> {
+    await daemon.haltAuthority.release('test');
     expect(line.pending).toBe(0);
   }
 
@@ -119,7 +119,7 @@ describe('agent/stop over Zenoh, with the stop listener on', () => {
 
       // The main thread takes it once: its latch, one stop.engaged with what the thread did.
       await waitFor(
-        () => daemon.robotStop.latch.state?.by === 'ada' && line.pending === 0,
+        () => daemon.haltAuthority.latch.state?.by === 'ada' && line.pending === 0,
         'the main thread to latch it',
       );
       await waitFor(() => engaged.some((e) => e.by === 'ada'), 'the stop.engaged event');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readApiFile } from '../../daemon/api/index.ts';
 import { PORTS, type JournalRecord } from '../../daemon/contract/index.ts';
-import { StopLine } from '../../daemon/halt/index.ts';
+import { HaltLine } from '../../daemon/halt/index.ts';
 import { blockThisLoopUntil, requestFromThread } from '../helpers/blocked-loop.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -71,7 +71,7 @@ describe("the operator's stop on the stop listener, to a Zenoh graph, with the d
       const zeros = () => heard().filter((e) => e.event === 'sample' && e.payload === ZERO_TWIST_HEX);
       await waitFor(() => heard().some((e) => e.event === 'ready'), 'the base node to be ready');
 
-      const line = new StopLine(daemon.robotStop.stopLine);
+      const line = new HaltLine(daemon.haltAuthority.stopLine);
       // Once, with the main thread free: the stop's session is up and its samples reach the base.
       await waitFor(
         async () => {
@@ -84,7 +84,7 @@ describe("the operator's stop on the stop listener, to a Zenoh graph, with the d
       );
       await waitFor(async () => {
         await postJson(apiUrl, '/stop/release', { by: 'warm-up' });
-        return line.pending === 0 && daemon.robotStop.latch.state === undefined && events.length > 0;
+        return line.pending === 0 && daemon.haltAuthority.latch.state === undefined && events.length > 0;
       }, 'the warm-up stops taken and released');
       // The main thread's own zero Twists of the warm-up (on the bus, then its main session) have all come: none
       // arrives while it is blocked below and passes for the listener's.
@@ -108,7 +108,7 @@ describe("the operator's stop on the stop listener, to a Zenoh graph, with the d
       // rmw_zenoh's attachment, with the GID of the stop's own publisher.
       expect(zeros().at(-1)!.attachment?.gid).toMatch(/^[0-9a-f]{32}$/);
 
-      await waitFor(() => daemon.robotStop.latch.state?.by === 'ada', 'the main thread to latch it');
+      await waitFor(() => daemon.haltAuthority.latch.state?.by === 'ada', 'the main thread to latch it');
       const event = await waitForValue(() => events.find((e) => e.by === 'ada'), 'the stop.engaged event');
       expect(event).toMatchObject({ off_loop: { zeroed: ['line', 'zenoh /cmd_vel'], failed: {} } });
       await operator.done;

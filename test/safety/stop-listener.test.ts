@@ -5,7 +5,7 @@ import { readApiFile } from '../../daemon/api/index.ts';
 import type { MessageCodec } from '../../daemon/bus/codec.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { StopLine } from '../../daemon/halt/index.ts';
+import { HaltLine } from '../../daemon/halt/index.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { blockThisLoopUntil, requestFromThread } from '../helpers/blocked-loop.ts';
 import { closedPort } from '../helpers/closed-port.ts';
@@ -62,7 +62,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
       cleanups.push(stop);
       const fromLoop = twistsFrom(daemon, codec, (s) => s === 'control:avoid');
       const events = stopEvents(daemon);
-      const line = new StopLine(daemon.robotStop.stopLine);
+      const line = new HaltLine(daemon.haltAuthority.stopLine);
       const heldActions = () =>
         (daemon.status().components.control?.details as Record<string, { held_actions: number }>).avoid!.held_actions;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 30_000);
@@ -77,8 +77,8 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
         held: heldActions(),
         stops: line.stops,
         pending: line.pending,
-        latch: daemon.robotStop.latch.state,
-        refusal: daemon.robotStop.latch.refusal(),
+        latch: daemon.haltAuthority.latch.state,
+        refusal: daemon.haltAuthority.latch.refusal(),
       };
       expect(held, JSON.stringify(whileBlocked)).toBe(true);
       expect(whileBlocked.reply).toMatchObject({ status: 200 });
@@ -91,8 +91,8 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
       expect(whileBlocked.refusal).toMatch(/stop listener/);
 
       // The main thread takes it when it runs again: the latch, and the stop's event naming what the listener did.
-      await waitFor(() => daemon.robotStop.latch.state !== undefined, 'the latch');
-      expect(daemon.robotStop.latch.state).toMatchObject({ by: 'ada', reason: 'person in the aisle' });
+      await waitFor(() => daemon.haltAuthority.latch.state !== undefined, 'the latch');
+      expect(daemon.haltAuthority.latch.state).toMatchObject({ by: 'ada', reason: 'person in the aisle' });
       expect(line.pending).toBe(0);
       const event = await waitForValue(() => events[0], 'the stop.engaged event');
       expect(event).toMatchObject({ by: 'ada', off_loop: { at: answer.at, zeroed: ['line'], failed: {} } });
@@ -124,7 +124,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
     expect(status).toBe(200);
     expect(json).toMatchObject({ stopped: true, zeroed: ['line'] });
     expect((json.not_zeroed as Record<string, string>).zenoh).toMatch(/could not be put on \/cmd_vel/);
-    await waitFor(() => daemon.robotStop.latch.state?.by === 'ada', 'the latch');
+    await waitFor(() => daemon.haltAuthority.latch.state?.by === 'ada', 'the latch');
     const event = await waitForValue(() => events[0], 'the stop.engaged event');
     expect((event.off_loop as { failed: Record<string, string> }).failed.zenoh).toMatch(/\/cmd_vel/);
   });
@@ -142,7 +142,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
     drive.publish(codec.encode(TWIST, { linear: { x: 0.2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }));
     const commandedAt = await waitForValue(() => sim.world.twist().linear > 0 && sim.world.time, 'the robot to move');
     // As the stop listener's thread does: a stop counted on the line, and no message to anyone.
-    new StopLine(daemon.robotStop.stopLine).stoppedOffLoop();
+    new HaltLine(daemon.haltAuthority.stopLine).haltedOffLoop();
     await waitFor(() => sim.world.twist().linear === 0, 'the robot to stop');
     // Stopped by the line, well before its command went stale (the sim's 0.5 s command timeout).
     expect(sim.world.time - commandedAt).toBeLessThan(0.5);

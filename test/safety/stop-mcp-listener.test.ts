@@ -69,7 +69,7 @@ describe("MCP's stop tool on the stop listener", () => {
       const whileBlocked = {
         pending: line.pending,
         holds: line.holds,
-        latch: daemon.robotStop.latch.state,
+        latch: daemon.haltAuthority.latch.state,
         answered: asked.reply(),
       };
       expect(held).toBe(true);
@@ -92,7 +92,7 @@ describe("MCP's stop tool on the stop listener", () => {
       expect(event).toMatchObject({ by: 'mcp:desk-agent', reason: 'hands off', off_loop: { zeroed: ['line'] } });
       // One stop: the listener's, which the gateway kept for the call rather than taking it again.
       expect(events).toHaveLength(1);
-      expect(daemon.robotStop.counters.stops).toBe(1);
+      expect(daemon.haltAuthority.counters.stops).toBe(1);
       expect(line.pending).toBe(0);
       await asked.done;
     },
@@ -130,7 +130,7 @@ describe("MCP's stop tool on the stop listener", () => {
       ['mcp:forger', 'two', false],
       ['mcp:forger-2', 'three', true],
     ]);
-    expect(daemon.robotStop.counters.stops).toBe(3);
+    expect(daemon.haltAuthority.counters.stops).toBe(3);
     expect(line.stops).toBe(3);
   });
 
@@ -149,7 +149,7 @@ describe("MCP's stop tool on the stop listener", () => {
     });
     expect(unclaimed.status).toBe(406);
     await waitFor(() => events.length === 1, 'the first stop.engaged event');
-    await daemon.robotStop.release('test');
+    await daemon.haltAuthority.release('test');
     // The same id again, saying the listener took it: were that believed, the kept stop would answer and none be taken.
     const forged = await fetch(`${apiUrl}/mcp`, {
       method: 'POST',
@@ -157,7 +157,7 @@ describe("MCP's stop tool on the stop listener", () => {
       body: stopCall(5, 'two'),
     });
     expect(forged.status).toBe(200);
-    expect(daemon.robotStop.latch.state).toMatchObject({ by: 'mcp:forger', reason: 'two' });
+    expect(daemon.haltAuthority.latch.state).toMatchObject({ by: 'mcp:forger', reason: 'two' });
     await waitFor(() => events.length === 2, 'the second stop.engaged event');
   });
 
@@ -177,7 +177,7 @@ describe("MCP's stop tool on the stop listener", () => {
     // off_loop: taken on the listener's thread, the API's /mcp told so.
     const event = await waitForValue(() => events[0], 'the stop.engaged event');
     expect(event).toMatchObject({ by: 'mcp:claude-desktop', off_loop: { zeroed: ['line'] } });
-    expect(daemon.robotStop.counters.stops).toBe(1);
+    expect(daemon.haltAuthority.counters.stops).toBe(1);
   });
 });
 
@@ -195,7 +195,7 @@ describe("the stop listener's /mcp", () => {
     // DELETE ends the session at the gateway, through the listener.
     await (client.transport as StreamableHTTPClientTransport).terminateSession();
     expect(await gatewayCounters(direct)).toMatchObject({ sessions: 1 });
-    expect(daemon.robotStop.counters.stops).toBe(0);
+    expect(daemon.haltAuthority.counters.stops).toBe(0);
     const status = (await (await fetch(`${apiUrl}/status`)).json()) as {
       components: { api: { details: { stop_url: string; mcp_url: string } } };
     };
@@ -235,7 +235,7 @@ describe("the stop listener's /mcp", () => {
     expect(preflight.status).toBe(403);
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     expect(line.stops).toBe(0);
-    expect(daemon.robotStop.counters.stops).toBe(0);
-    expect(daemon.robotStop.latch.state).toBeUndefined();
+    expect(daemon.haltAuthority.counters.stops).toBe(0);
+    expect(daemon.haltAuthority.latch.state).toBeUndefined();
   });
 });

@@ -44,8 +44,8 @@ describe("the stops a person presses, with the daemon's main thread blocked", ()
       const whileBlocked = {
         pending: line.pending,
         holds: line.holds,
-        latch: daemon.robotStop.latch.state,
-        refusal: daemon.robotStop.latch.refusal(),
+        latch: daemon.haltAuthority.latch.state,
+        refusal: daemon.haltAuthority.latch.refusal(),
       };
       expect(held).toBe(true);
       expect(whileBlocked).toMatchObject({ pending: 1, holds: true, latch: undefined });
@@ -61,11 +61,11 @@ describe("the stops a person presses, with the daemon's main thread blocked", ()
         'latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)',
         '',
       ]);
-      expect(daemon.robotStop.latch.state).toMatchObject({ by: 'ada', reason: 'person in the aisle' });
+      expect(daemon.haltAuthority.latch.state).toMatchObject({ by: 'ada', reason: 'person in the aisle' });
       expect(line.pending).toBe(0);
       const event = await waitForValue(() => events[0], 'the stop.engaged event');
       expect(event).toMatchObject({ by: 'ada', off_loop: { zeroed: ['line'], failed: {} } });
-      expect(daemon.robotStop.counters.stops).toBe(1);
+      expect(daemon.haltAuthority.counters.stops).toBe(1);
     },
   );
 
@@ -82,7 +82,7 @@ describe("the stops a person presses, with the daemon's main thread blocked", ()
       expect(code).toBe(1);
       expect(JSON.parse(stdout)).toMatchObject({ stopped: true, by: 'ada', zeroed: ['line'], report: null });
       // The main thread takes it all the same once it runs.
-      await waitFor(() => daemon.robotStop.latch.state?.by === 'ada', 'the latch');
+      await waitFor(() => daemon.haltAuthority.latch.state?.by === 'ada', 'the latch');
     },
   );
 
@@ -101,7 +101,7 @@ describe("the stops a person presses, with the daemon's main thread blocked", ()
       // The click comes from the page's own timer, while this thread (the daemon's main one) is blocked.
       await page.evaluate("setTimeout(() => document.getElementById('stop').click(), 300)");
       const held = blockThisLoopUntil(() => line.stops === 1, 30_000);
-      const whileBlocked = { pending: line.pending, latch: daemon.robotStop.latch.state };
+      const whileBlocked = { pending: line.pending, latch: daemon.haltAuthority.latch.state };
       expect(held).toBe(true);
       expect(whileBlocked).toEqual({ pending: 1, latch: undefined });
 
@@ -109,8 +109,8 @@ describe("the stops a person presses, with the daemon's main thread blocked", ()
       await result.locator('.stopped').waitFor();
       expect(await result.textContent()).toMatch(/^stopped \S.*: zero Twist on \/cmd_vel, no run was active$/);
       await page.locator('#stop-latch', { hasText: 'STOPPED (latched) by status-page' }).waitFor();
-      expect(daemon.robotStop.latch.state?.by).toBe('status-page');
-      expect(daemon.robotStop.counters.stops).toBe(1);
+      expect(daemon.haltAuthority.latch.state?.by).toBe('status-page');
+      expect(daemon.haltAuthority.counters.stops).toBe(1);
       expect(errors).toEqual([]);
     },
   );
@@ -125,9 +125,9 @@ describe('the stops that come in on the main thread', () => {
     expect(result.isError).toBeFalsy();
     expect(untrustedData(result).data).toMatchObject({ topic: '/cmd_vel', latched: { by: 'mcp:desk-agent' } });
     expect(line.stops).toBe(1);
-    expect(daemon.robotStop.latch.state).toMatchObject({ by: 'mcp:desk-agent', reason: 'hands off' });
+    expect(daemon.haltAuthority.latch.state).toMatchObject({ by: 'mcp:desk-agent', reason: 'hands off' });
     await waitForValue(() => events[0], 'the stop.engaged event');
-    expect(daemon.robotStop.counters.stops).toBe(1);
+    expect(daemon.haltAuthority.counters.stops).toBe(1);
     expect(events).toHaveLength(1);
     // Taken by the gateway as it read the call, not by a second pass through the API's POST /stop.
     expect(await metric(apiUrl, 'auraison_api_requests_total{method="POST",route="/stop",code="200"}')).toBeUndefined();
@@ -140,7 +140,7 @@ describe('the stops that come in on the main thread', () => {
       payload: new TextEncoder().encode(JSON.stringify({ by: 'ros-button' })),
     });
     // Nothing awaited yet: the line, the zero command and the latch are there already.
-    expect({ stops: line.stops, holds: line.holds, latch: daemon.robotStop.latch.state?.by }).toEqual({
+    expect({ stops: line.stops, holds: line.holds, latch: daemon.haltAuthority.latch.state?.by }).toEqual({
       stops: 1,
       holds: true,
       latch: 'ros-button',

@@ -15,4 +15,4 @@ const daemon = new Daemon({
 });
 await daemon.start();
 process.stdout.write('started\n');
-process.on('SIGTERM', () => void daemon.stop().then(() => process.exit(0)));
+process.on('SIGTERM', () => void daemon.close().then(() => process.exit(0)));

@@ -62,14 +62,14 @@ describe('a bulk sync pause across restarts', () => {
     const first = manager(dir);
     first.sync.start();
     await first.sync.pause('local', 'metered link');
-    await first.sync.stop();
+    await first.sync.close();
     expect(JSON.parse(readFileSync(syncPausePath(dir), 'utf8'))).toMatchObject({ local: { reason: 'metered link' } });
 
     const sent: { type: string }[] = [];
     const logs: string[] = [];
     const second = manager(dir, sent, logs);
     await startCounting(second.sync, 2);
-    await second.sync.stop();
+    await second.sync.close();
     expect(sent).toEqual([]);
     expect((await listSyncFiles(dir)).map((r) => r.state)).toEqual(['awaiting', 'awaiting']);
     const paused = second.sync.status().paused;
@@ -82,12 +82,12 @@ describe('a bulk sync pause across restarts', () => {
     await startCounting(third.sync, 2);
     await third.sync.resume('local');
     await waitFor(() => sent.filter((m) => m.type === 'offer').length === 2, 'both files offered after the resume');
-    await third.sync.stop();
+    await third.sync.close();
     expect(existsSync(syncPausePath(dir))).toBe(false);
     const fourth = manager(dir);
     fourth.sync.start();
     expect(fourth.sync.status().paused).toBeNull();
-    await fourth.sync.stop();
+    await fourth.sync.close();
   });
 
   it("keeps central's pause across a restart; a resume here leaves it, central's resume lifts it", async () => {
@@ -97,7 +97,7 @@ describe('a bulk sync pause across restarts', () => {
     first.sync.start();
     await first.sync.handle(grants({ type: 'pause', reason: 'storage full' }), true);
     await first.sync.pause('local', 'metered link');
-    await first.sync.stop(); // waits for the message's work, the pause's write with it
+    await first.sync.close(); // waits for the message's work, the pause's write with it
 
     const sent: { type: string }[] = [];
     const second = manager(dir, sent);
@@ -105,7 +105,7 @@ describe('a bulk sync pause across restarts', () => {
     expect(second.sync.status().paused).toMatchObject({ by: 'local' });
     await second.sync.resume('local');
     expect(second.sync.status().paused).toMatchObject({ by: 'central', reason: 'storage full' });
-    await second.sync.stop();
+    await second.sync.close();
     expect(sent).toEqual([]);
 
     const third = manager(dir, sent);
@@ -113,7 +113,7 @@ describe('a bulk sync pause across restarts', () => {
     expect(third.sync.status().paused).toMatchObject({ by: 'central', reason: 'storage full' });
     await third.sync.handle(grants({ type: 'resume' }), true);
     await waitFor(() => sent.some((m) => m.type === 'offer'), "the file offered after central's resume");
-    await third.sync.stop();
+    await third.sync.close();
     expect(third.sync.status().paused).toBeNull();
     expect(existsSync(syncPausePath(dir))).toBe(false);
   });
@@ -129,7 +129,7 @@ describe('a bulk sync pause across restarts', () => {
       await addSyncFiles(dir, [1024]);
       await startCounting(sync, 1);
       await waitFor(() => sent.some((m) => m.type === 'offer'), 'the file offered');
-      await sync.stop();
+      await sync.close();
       expect(sync.status().paused).toBeNull();
       const warning = logs.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.level === 40);
       expect(warning?.msg).toContain(`the bulk pause file ${syncPausePath(dir)} cannot be read`);
@@ -149,7 +149,7 @@ describe('a bulk sync pause across restarts', () => {
     expect(status.paused).toMatchObject({ by: 'local', reason: 'metered link' });
     expect(status.last_error).toContain(`cannot write ${syncPausePath(dir)}`);
     expect(logs.some((l) => l.includes('"level":50') && l.includes('sync-pause.json'))).toBe(true);
-    await sync.stop();
+    await sync.close();
   });
 
   it('keeps `sync pause` across a daemon restart (status says since when) until `sync resume`', async () => {

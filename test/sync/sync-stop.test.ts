@@ -50,7 +50,7 @@ describe('stopping during bulk sync', () => {
         () => watcher.received.filter((m) => (m.json as { type?: string })?.type === 'offer').length > before,
         'the first offers',
       );
-      await daemon.stop();
+      await daemon.close();
       const failed = lines.filter((l) => l.msg.startsWith('sync: a message to central was not sent'));
       expect(failed.map((l) => l.err)).toEqual([]);
       expect(lines.filter((l) => l.msg.includes('still running after stop'))).toEqual([]);

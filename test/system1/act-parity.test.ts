@@ -186,7 +186,7 @@ describe('ACT from LeRobot 0.6.1, run by the daemon', () => {
         await waitFor(() => commands.filter((c) => !c.safe).length >= 2 * K, 'two chunks of commands', 240_000);
       } finally {
         clearInterval(timer);
-        await loop.stop();
+        await loop.close();
         bus.close();
       }
       const policy = commands.filter((c) => !c.safe);

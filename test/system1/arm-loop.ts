@@ -122,7 +122,7 @@ function armLoopOf(
   );
   closers.push(async () => {
     for (const t of timers) clearInterval(t);
-    await control.stop();
+    await control.close();
     bus.close();
   });
   /** Waits for `n` more commands and returns them. */

@@ -28,7 +28,7 @@ async function run(inference: 'async' | 'inline', rateHz: number, chunks: number
   try {
     await waitFor(() => control.stats().chunks >= chunks, `${chunks} chunks`);
   } finally {
-    await control.stop();
+    await control.close();
     bus.close();
   }
   return commands.filter((c) => !c.safe).map((c) => c.values[0]!);

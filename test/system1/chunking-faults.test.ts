@@ -26,7 +26,7 @@ describe('action chunking faults', () => {
       await vi.waitFor(() => expect(commands.slice(first).some((c) => c.safe)).toBe(true), wait);
       expect(control.stats().underruns).toBeGreaterThan(0);
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });

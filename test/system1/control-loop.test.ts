@@ -22,7 +22,7 @@ describe('ControlLoop (worker thread)', () => {
         expect(tid).not.toBe(process.pid);
         expect(readThreadScheduling(tid)).toMatchObject({ policy: 'other', nice: 2, cpus: String(cpu) });
       } finally {
-        await control.stop();
+        await control.close();
         bus.close();
       }
     },
@@ -50,7 +50,7 @@ describe('ControlLoop (worker thread)', () => {
     const afterFresh = commands.length;
     await waitFor(() => commands.slice(afterFresh).some((c) => c.safe), 'the safe action again');
     expect(control.alive()).toBe(true);
-    await control.stop();
+    await control.close();
     expect(control.alive()).toBe(false);
     // Counters compared once the worker has stopped, so no tick lands between two reads.
     const stats = control.stats();
@@ -78,7 +78,7 @@ describe('ControlLoop (worker thread)', () => {
     expect(control.stats().chunkSize).toBe(4);
     await waitFor(() => control.stats().chunks >= 5, 'several chunks');
     stopPublishing();
-    await control.stop();
+    await control.close();
     const acted = commands.filter((c) => !c.safe);
     expect(acted.length).toBeGreaterThan(0);
     // Every action is k * [1, -1] for k in 1..4, or a 0.3/0.7 blend of two such: it stays on that line.

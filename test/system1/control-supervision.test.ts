@@ -37,7 +37,7 @@ class CrashingLoop implements LoopHandle {
   async start(): Promise<void> {
     this.#alive = true;
   }
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.#alive = false;
   }
   alive(): boolean {

@@ -42,7 +42,7 @@ describe('hostile frames on a camera topic', () => {
     );
     await control.start();
     cleanups.push(async () => {
-      await control.stop();
+      await control.close();
       bus.close();
     });
     const frames = await hostileFrames();
@@ -94,7 +94,7 @@ describe('a camera replaying old frames', () => {
     );
     await control.start();
     cleanups.push(async () => {
-      await control.stop();
+      await control.close();
       bus.close();
     });
     const camera = bus.advertise('/camera/image_raw', IMAGE, { source: 'test' });
@@ -116,7 +116,7 @@ describe('a camera replaying old frames', () => {
     );
     await control.start();
     cleanups.push(async () => {
-      await control.stop();
+      await control.close();
       bus.close();
     });
     const camera = bus.advertise('/camera/image_raw', IMAGE, { source: 'test' });

@@ -27,7 +27,7 @@ async function dyingLoop(query: string) {
     { inputs: CONSTANT_OBS, inferenceWorker: dying(query), onCrash: (e) => void crashes.push(e) },
   );
   cleanups.push(async () => {
-    await h.control.stop();
+    await h.control.close();
     h.bus.close();
   });
   await h.control.start();
@@ -55,7 +55,7 @@ describe('an async loop whose inference thread dies', () => {
     expect(control.alive()).toBe(true);
     expect(control.stats().fault).toBe(crash.message);
     expect(crashes).toHaveLength(1);
-    await control.stop();
+    await control.close();
     expect(commands.at(-1)).toEqual({ values: [0, 0], safe: true });
   });
 
@@ -79,7 +79,7 @@ describe('an async loop whose inference thread dies', () => {
       );
       await expect(h.control.start()).rejects.toThrow(message);
       expect(h.control.starting).toBe(false);
-      await h.control.stop();
+      await h.control.close();
       h.bus.close();
     }
   });
@@ -87,7 +87,7 @@ describe('an async loop whose inference thread dies', () => {
   it('ends a start that a stop overtook while the inference thread was loading, rather than running the loop after it', async () => {
     const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT_OBS });
     const starting = h.control.start(); // now loading the model in the inference thread
-    await h.control.stop();
+    await h.control.close();
     await expect(starting).rejects.toThrow('control loop test: stopped while starting');
     expect(h.control.stats().ticks).toBe(0);
     h.bus.close();

@@ -68,7 +68,7 @@ describe("a joint position command's safe command holds the measured position", 
     await waitFor(() => a.control.stats().staleTicks > 5, 'the observation to go stale');
     for (const s of await a.next(5)) close(s, [0.25, 0.75]);
     const count = a.sent.length;
-    await a.control.stop();
+    await a.control.close();
     expect(a.sent.length).toBeGreaterThan(count);
     close(a.positions().at(-1)!, [0.25, 0.75]);
   });

@@ -75,7 +75,7 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
     const sim = running(daemon, TurtlebotMazeSim)!;
     sim.unpause();
     await sim.until(4); // 4 s of sim time: about 120 odometry messages
-    await daemon.stop();
+    await daemon.close();
     expect(n).toBeGreaterThan(50);
   }, 60_000);
 

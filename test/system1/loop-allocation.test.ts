@@ -56,7 +56,7 @@ describe('control loop allocation (worker thread)', () => {
         }
         expect(control.stats().underruns).toBe(underruns);
       } finally {
-        await control.stop();
+        await control.close();
         bus.close();
       }
       expect(windows.at(-1), `bytes a tick, per window of ${WINDOW_TICKS} ticks: ${windows.join(', ')}`).toBe(0);

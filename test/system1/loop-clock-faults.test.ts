@@ -57,7 +57,7 @@ describe('control loop across wall-clock steps', () => {
       await vi.waitFor(() => expect(commands.slice(afterSilence).some((c) => c.safe)).toBe(true), wait);
     } finally {
       stopPublishing();
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });
@@ -81,7 +81,7 @@ describe('control loop across wall-clock steps', () => {
       );
     } finally {
       stopPublishing();
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });

@@ -38,6 +38,6 @@ export async function startLoopDaemon(dir: string, model: string, cleanups: (() 
     handler: (m) => void sent.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)),
   });
   await daemon.start();
-  cleanups.push(() => daemon.stop());
+  cleanups.push(() => daemon.close());
   return { daemon, config, sent };
 }

@@ -71,7 +71,7 @@ describe('a latched stop and an autostart control loop', () => {
       await waitFor(() => fromLoop.length >= mark + 15, 'five more ticks');
       expect(sim.world.distance - distance).toBeLessThan(0.01);
 
-      await agent.releaseStop('ada');
+      await agent.releaseHalt('ada');
       await heldUntilStarted(
         () => fromLoop,
         () => void expect(control.startLoop('avoid')).toMatchObject({ ok: true, started: true }),
@@ -100,7 +100,7 @@ describe('a latched stop and an autostart control loop', () => {
       await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
       expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
 
-      await agent.releaseStop('ada');
+      await agent.releaseHalt('ada');
       const control = running(daemon, ControlComponent)!;
       await heldUntilStarted(
         () => fromLoop,
@@ -179,7 +179,7 @@ describe("the operator's stop with agent.stop_latch false and an autostart contr
       const sim = running(daemon, TurtlebotMazeSim)!;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
-      const outcome = await daemon.robotStop.halt('ada', 'person in the aisle');
+      const outcome = await daemon.haltAuthority.halt('ada', 'person in the aisle');
       expect(outcome.latched).toBeNull();
       await waitFor(() => !moving(fromLoop.at(-1)!), 'the safe action', 20_000);
       const mark = fromLoop.length;

@@ -96,7 +96,7 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       expect(published.length).toBeGreaterThan(0);
       expect(published.some((p) => close(p, [2, 3], 1e-6))).toBe(true);
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
     expect(sent.some((m) => m.kind === 'start')).toBe(true);
@@ -163,7 +163,7 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       }
       camera.close();
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
     // What went to the process over its channel: the start and the control words, never a frame's bytes.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
-import { StopLine } from '../../daemon/halt/halt-line.ts';
+import { HaltLine } from '../../daemon/halt/halt-line.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { controlContext } from './control-component-harness.ts';
@@ -33,7 +33,7 @@ const processOf = (tid: number): number =>
   Number(/^Tgid:\s*(\d+)$/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'))![1]);
 
 /** Counts a stop on `line` from another thread after `ms`, as the stop listener's thread does. */
-function stopFromAnotherThread(line: StopLine, ms: number): Worker {
+function stopFromAnotherThread(line: HaltLine, ms: number): Worker {
   const code = `
     const { workerData } = require('node:worker_threads');
     setTimeout(() => {
@@ -69,14 +69,14 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       expect(commands.length - atUnblock).toBeGreaterThanOrEqual(10);
       expect(commands.slice(before).every((c) => !c.safe && c.values[0] === 1 && c.values[1] === -1)).toBe(true);
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });
 
   it('holds its commands at the safe action on a stop counted off the main thread, while that thread is blocked', async () => {
     const model = writeLinearModel(tmp.path, 'held', [1, 0, 0, 1], [0, 0]);
-    const line = new StopLine();
+    const line = new HaltLine();
     const { bus, control, commands } = loopHarness(
       model,
       { rate_hz: 50, isolation: 'process', scheduling: 'other' },
@@ -103,7 +103,7 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       expect(control.stats().held).toBeGreaterThan(0);
     } finally {
       await stopper.terminate();
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });
@@ -134,7 +134,7 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       await waitFor(() => commands.slice(mark).some((c) => c.safe), 'the safe action once /obs is stale');
     } finally {
       stopPublishing();
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });

@@ -28,7 +28,7 @@ describe('ControlLoop.stop', () => {
       const busyUntil = performance.now() + 50;
       while (performance.now() < busyUntil);
       const before = published.length;
-      const stopping = control.stop();
+      const stopping = control.close();
       await stopping;
       const after = published.slice(before);
       expect(after.length, 'the safe action on the way out').toBeGreaterThan(0);
@@ -37,7 +37,7 @@ describe('ControlLoop.stop', () => {
         'policy commands published after stop()',
       ).toEqual([]);
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });

@@ -67,7 +67,7 @@ describe('a step loop whose policy once returned NaN drives again on good observ
         await waitFor(() => commands.some((m) => !m.safe && m.values[0] === 2), 'the policy action 2 after the NaN');
       } finally {
         stopPublishing();
-        await control.stop();
+        await control.close();
         bus.close();
       }
       expect(control.stats().nonFinite).toBeGreaterThan(0);

@@ -45,7 +45,7 @@ describe('previous_output sources of a chunk policy run inline', () => {
       // The third run was fed the second's state [2, 2]: its actions are [3, 3].
       await waitFor(() => control.stats().chunks >= 4, 'four chunks', 20_000);
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
     const acted = commands.filter((c) => !c.safe).map((c) => c.values);

@@ -18,7 +18,7 @@ describe('turtlebot-maze driven by the ONNX policy through a control loop', () =
     await sim.start();
     await sim.until(8);
     const stats = driver.stats();
-    await driver.stop();
+    await driver.close();
     await sim.close();
     bus.close();
 

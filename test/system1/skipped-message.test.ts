@@ -41,7 +41,7 @@ describe('a message that does not fit the policy is skipped whole', () => {
       );
     } finally {
       stopPublishing();
-      await control.stop();
+      await control.close();
       bus.close();
     }
     expect(commands.filter((c) => c.values[0] === 5)).toEqual([]);

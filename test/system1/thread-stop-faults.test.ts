@@ -25,7 +25,7 @@ describe('stopping threads that are inside an inference', () => {
     );
     await control.start();
     await vi.waitFor(() => expect(control.stats().chunks).toBeGreaterThanOrEqual(2), wait);
-    await control.stop();
+    await control.close();
     expect(commands.at(-1)).toEqual({ values: [0, 0], safe: true });
     bus.close();
   });

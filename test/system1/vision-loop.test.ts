@@ -71,7 +71,7 @@ describe('a control loop with a camera input', () => {
       expect(control.stats().staleTicks).toBeGreaterThan(0);
       camera.close();
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });
@@ -123,7 +123,7 @@ describe('a control loop with a camera input', () => {
       await waitFor(() => commands.slice(from).some((c) => !c.safe), 'the policy again after a good frame');
       clearInterval(timer);
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });
@@ -178,7 +178,7 @@ describe('a control loop with a camera input', () => {
       }
     } finally {
       for (const h of [normalized, raw]) {
-        await h.control.stop();
+        await h.control.close();
         h.bus.close();
       }
     }
@@ -231,7 +231,7 @@ describe('a control loop with a camera input', () => {
         clearInterval(timer);
       }
     } finally {
-      await control.stop();
+      await control.close();
       bus.close();
     }
   });

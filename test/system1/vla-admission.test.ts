@@ -164,7 +164,7 @@ describe('ai/inference/vla/<policy> admission', () => {
           else throw new Error(`unexpected error reply ${code}`);
         }
       }
-      await loop.stop();
+      await loop.close();
       const after = loop.stats();
       expect({ answered, busy }).toEqual({ answered: 4, busy: 8 });
       expect(after.ticks - before.ticks).toBeGreaterThan(0);
@@ -173,7 +173,7 @@ describe('ai/inference/vla/<policy> admission', () => {
       expect(after.staleTicks - before.staleTicks).toBe(0);
     } finally {
       clearInterval(timer);
-      await loop?.stop();
+      await loop?.close();
       await policies.close();
       bus.close();
     }

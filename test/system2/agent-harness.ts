@@ -1,14 +1,14 @@
 import { registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { ModelService } from '../../daemon/agent/model-service.ts';
-import { StopService } from '../../daemon/halt/halt-service.ts';
+import { HaltService } from '../../daemon/halt/halt-service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { TestContext } from '../helpers/component-context.ts';
 
 /** Agents and faux providers started by a test file; `stopAgents()` in its afterEach cleans them up. */
 const fauxes: FauxProviderRegistration[] = [];
 const agents: AgentComponent[] = [];
-const stopServices: StopService[] = [];
+const stopServices: HaltService[] = [];
 
 export async function stopAgents(): Promise<void> {
   for (const service of stopServices.splice(0)) await service.close();
@@ -37,9 +37,9 @@ export async function startAgent(
  * The daemon's stop component on the test's bus (the bus query agent/stop). It reaches the agent as in the
  * daemon, through the component map: `agent` is put there, as the supervisor puts a started one.
  */
-export async function serveStop(ctx: TestContext, agent?: AgentComponent): Promise<StopService> {
+export async function serveStop(ctx: TestContext, agent?: AgentComponent): Promise<HaltService> {
   if (agent) ctx.components.set('agent', agent);
-  const service = new StopService(ctx);
+  const service = new HaltService(ctx);
   stopServices.push(service);
   await service.start();
   return service;

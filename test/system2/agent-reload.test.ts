@@ -36,7 +36,7 @@ async function daemonWithAgent() {
     specs: [{ ...spec, create: (ctx) => provideAgent(ctx, new AgentComponent(ctx, { navigation })) }],
   });
   await daemon.start();
-  cleanups.push(dir.cleanup, () => daemon.stop());
+  cleanups.push(dir.cleanup, () => daemon.close());
   const agent = () => running(daemon, AgentComponent)!;
   return { daemon, config, agent };
 }

@@ -50,7 +50,7 @@ describe("the operator's stop and an arm", () => {
     measure(['elbow', 'shoulder'], [-0.4, 0.7]);
     measure(['gripper'], [0.1]);
     await waitFor(() => got.length === 1, 'the move');
-    const outcome = await daemon.robotStop.halt('ada', 'arm swinging');
+    const outcome = await daemon.haltAuthority.halt('ada', 'arm swinging');
     expect(outcome.zeroed).toContain('/arm_controller/joint_trajectory');
     await waitFor(() => got.length === 2, 'the hold');
     const { source, message } = got[1]!;
@@ -76,7 +76,7 @@ describe("the operator's stop and an arm", () => {
       }),
     );
     await waitFor(() => count === 1, 'the move');
-    const outcome = await daemon.robotStop.halt('ada');
+    const outcome = await daemon.haltAuthority.halt('ada');
     expect(outcome.zeroed).not.toContain('/arm');
     await new Promise((resolve) => setImmediate(resolve));
     expect(count).toBe(1);

@@ -48,7 +48,7 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
       log: silentLogger(),
       cwd: dir.path,
     });
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     await daemon.start();
     return daemon;
   };
@@ -118,7 +118,7 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     const kinds = replay.entries.map((e) => e.kind);
     expect(kinds.filter((k) => k === 'tool.call')).toHaveLength(1);
     expect(kinds).toEqual(expect.arrayContaining(['approval.requested', 'approval.granted', 'tool.result']));
-    await resumed.stop();
+    await resumed.close();
   });
 
   it('brings a run that was acting at kill -9 back as interrupted, with every acknowledged event', async () => {
@@ -141,7 +141,7 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     expect((shown.body as { entries: { kind: string }[] }).entries.map((e) => e.kind)).toEqual(
       expect.arrayContaining(['intent.accepted', 'llm.message', 'tool.call']),
     );
-    await restarted.stop();
+    await restarted.close();
   });
 
   it('degrades with no reachable model: natural-language intents fail fast with the reason, skill intents run', async () => {
@@ -169,6 +169,6 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     expect((status.body.status as { components: Record<string, { state: string }> }).components.agent).toMatchObject({
       state: 'degraded',
     });
-    await daemon.stop();
+    await daemon.close();
   });
 });

@@ -30,7 +30,7 @@ describe('agent on a sim.speed reload', () => {
     );
     const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path, specs: [spec] });
     await daemon.start();
-    cleanups.push(dir.cleanup, () => daemon.stop());
+    cleanups.push(dir.cleanup, () => daemon.close());
     const agent = running(daemon, AgentComponent)!;
     // The navigator is made on the first navigate_to; the goal is cancelled once it acts (no map comes).
     const run = await agent.submitIntent(

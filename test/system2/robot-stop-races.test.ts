@@ -11,7 +11,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { PolicyDecision } from '../../daemon/contract/policy-hook.ts';
 import type { Intent, RunState } from '../../daemon/contract/schemas.ts';
-import type { JournalRecord, RobotStopOutcome } from '../../daemon/contract/services.ts';
+import type { JournalRecord, RobotHaltOutcome } from '../../daemon/contract/services.ts';
 import { ControlComponent, type LoopHandle } from '../../daemon/system1/control/control-component.ts';
 import type { ControlLoopOptions, ControlLoopStats } from '../../daemon/system1/control/control-loop.ts';
 import { LoopState } from '../../daemon/system1/control/loop-state.ts';
@@ -292,7 +292,7 @@ describe('a stop and the agent restarting', () => {
       ],
     });
     await daemon.start();
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     const twists = watchCmdVel(daemon.bus, codec);
     const agent = () => running(daemon, AgentComponent)!;
     const ask = async () =>
@@ -300,7 +300,7 @@ describe('a stop and the agent restarting', () => {
         new TextDecoder().decode(
           (await daemon.bus.query('agent/stop', { encoding: 'application/json', payload: new Uint8Array() })).payload,
         ),
-      ) as RobotStopOutcome;
+      ) as RobotHaltOutcome;
 
     const before = agent();
     const drive = await before.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
@@ -320,7 +320,7 @@ describe('a stop and the agent restarting', () => {
       'the latched stop to refuse the drive',
     );
     expect(agent().getRun(refused.run_id)!.run.reason).toMatch(/the robot is stopped: latched by bus/);
-    expect(await agent().releaseStop('ada')).toMatchObject({ released: true, latch: { by: 'bus' } });
+    expect(await agent().releaseHalt('ada')).toMatchObject({ released: true, latch: { by: 'bus' } });
 
     const again = await agent().submitIntent(skillIntent('navigate_to', { x: 2, y: 2 }), 'http');
     await waitFor(() => twists.length > 0 && !isZero(twists.at(-1)!), 'the robot to drive again');
@@ -348,7 +348,7 @@ class SlowStartLoop implements LoopHandle {
     await this.#started;
     this.starting = false;
   }
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.stopped++;
   }
   alive(): boolean {
@@ -685,7 +685,7 @@ describe('auraison-edge stop', () => {
     writeFileSync(configFile, yaml);
     const daemon = new Daemon({ config: parseConfigText(yaml, configFile), log: silentLogger(), cwd: dir.path });
     await daemon.start();
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     const stop = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: '' } });
     expect(stop.stderr).toBe('');
     expect(stop.code).toBe(0);

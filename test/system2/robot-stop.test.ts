@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
-import type { JournalRecord, RobotStopOutcome } from '../../daemon/contract/services.ts';
+import type { JournalRecord, RobotHaltOutcome } from '../../daemon/contract/services.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
@@ -211,7 +211,7 @@ describe('the operator stop', () => {
         encoding: 'application/json',
         payload: new TextEncoder().encode(text),
       });
-      return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome;
+      return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotHaltOutcome;
     };
     expect(await ask('')).toEqual({
       topic: '/cmd_vel',
@@ -255,7 +255,7 @@ describe('auraison-edge stop', () => {
       cwd: dir.path,
     });
     await daemon.start();
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     const agent = running(daemon, AgentComponent)!;
     const twists = watchCmdVel(daemon.bus, new MessageCodec(daemon.definitions));
     const dock = running(daemon, TurtlebotMazeSim)!.namedPoses.charging_dock!;

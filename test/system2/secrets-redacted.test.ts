@@ -39,7 +39,7 @@ describe('secrets in LLM endpoint settings', () => {
       specs: SYSTEM2_COMPONENTS.filter((s) => s.name === 'llm'),
     });
     await daemon.start();
-    cleanups.push(() => daemon.stop());
+    cleanups.push(() => daemon.close());
     const status = JSON.stringify(daemon.status());
     const shown = `${status}\n${lines.join('')}`;
     expect(status).toContain('http://probe:***@127.0.0.1:9/v1');

@@ -33,11 +33,11 @@ describe('the stop authority', () => {
     it(`journals the stop and its release, with who, why and where the robot was (agent ${agent ? 'on' : 'off'})`, async () => {
       const { daemon, sim } = await startSimDaemon(cleanups, { speed: 5, config: { agent: { enabled: agent } } });
       await sim.until(0.5); // odometry has come
-      const outcome = await daemon.robotStop.halt('ada', 'person in the aisle');
+      const outcome = await daemon.haltAuthority.halt('ada', 'person in the aisle');
       expect(outcome).toMatchObject({ topic: '/cmd_vel', latched: { by: 'ada', reason: 'person in the aisle' } });
       const pose = sim.world.pose();
 
-      const released = await daemon.robotStop.release('bob');
+      const released = await daemon.haltAuthority.release('bob');
       expect(released.released).toBe(true);
       const events = stopEvents(daemon);
       expect(events.map((e) => e.kind)).toEqual(['stop.engaged', 'stop.released']);
@@ -71,7 +71,7 @@ describe('the stop authority', () => {
     });
     const handle = (await client.sendGoal(goalAt(dock.x, dock.y)))!;
     const result = handle.result({ timeoutMs: 60_000 });
-    const outcome = await daemon.robotStop.halt('ada');
+    const outcome = await daemon.haltAuthority.halt('ada');
     expect(outcome.goals).toEqual([`/navigate_to_pose ${handle.goalId}`]);
     expect((await result).state).toBe('canceled');
     expect((stopEvents(daemon)[0]!.payload as { goals: string[] }).goals).toEqual(outcome.goals);
@@ -88,16 +88,16 @@ describe('the stop authority', () => {
 
   it('sends the zero and latches though a hook throws, and says which hook failed', async () => {
     const { daemon } = await startSimDaemon(cleanups, { config: { agent: { enabled: false } } });
-    daemon.robotStop.onStop('broken driver', () => {
+    daemon.haltAuthority.onHalt('broken driver', () => {
       throw new Error('driver lost');
     });
     const told: string[] = [];
-    daemon.robotStop.onStop('driver', (order) => void told.push(order.by));
-    const outcome = await daemon.robotStop.halt('ada');
+    daemon.haltAuthority.onHalt('driver', (order) => void told.push(order.by));
+    const outcome = await daemon.haltAuthority.halt('ada');
     expect(told).toEqual(['ada']);
     expect(outcome.latched).toMatchObject({ by: 'ada' });
     expect(outcome.journal_error).toMatch(/broken driver: driver lost/);
-    expect(daemon.robotStop.latch.refusal()).toMatch(/latched by ada/);
+    expect(daemon.haltAuthority.latch.refusal()).toMatch(/latched by ada/);
     await waitFor(() => stopEvents(daemon).length === 1, 'the stop journaled');
   });
 });

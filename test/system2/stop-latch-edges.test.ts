@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_NAV_CMD_VEL, AgentComponent } from '../../daemon/agent/agent-component.ts';
-import type { StopAuthority } from '../../daemon/halt/halt-authority.ts';
-import { stopLatchPath } from '../../daemon/halt/halt-latch.ts';
+import type { HaltAuthority } from '../../daemon/halt/halt-authority.ts';
+import { haltLatchPath } from '../../daemon/halt/halt-latch.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -31,8 +31,8 @@ vi.mock('../../sim/scan-policy/index.ts', async (importOriginal) => {
     ...real,
     createPolicyDriver: async (...args: Parameters<typeof real.createPolicyDriver>) => {
       const driver = await real.createPolicyDriver(...args);
-      const stop = driver.stop.bind(driver);
-      driver.stop = () => {
+      const stop = driver.close.bind(driver);
+      driver.close = () => {
         policyDriver.stopped++;
         return stop();
       };
@@ -145,7 +145,7 @@ describe('auraison-edge stop --release with a daemon running', () => {
       expect(released.code, released.stderr).toBe(0);
       // The daemon's latch, not only its file: what the robot obeys.
       expect(running(daemon, AgentComponent)!.health().details).toMatchObject({ stop_latch: null });
-      expect(existsSync(stopLatchPath(join(dir, 'data')))).toBe(false);
+      expect(existsSync(haltLatchPath(join(dir, 'data')))).toBe(false);
       expect(released.stdout).toMatch(/^daemon: .+\nreleased: the stop latched by ada/);
     },
   );
@@ -180,11 +180,11 @@ describe('releasing the latch', () => {
     // A reload with agent.stop_latch: false restarts the agent on the same data dir; a person releases the stop.
     // The daemon's one stop takes the reload's setting (Daemon.reload applies it before restarting the agent).
     const off = componentContext({ agent: { stop_latch: false } });
-    const stop = ctx.robotStop as StopAuthority;
+    const stop = ctx.haltAuthority as HaltAuthority;
     stop.applySettings(off.config);
     const unlatched = await startAgent({ ...ctx, config: off.config });
-    await unlatched.releaseStop('bob');
-    expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
+    await unlatched.releaseHalt('bob');
+    expect(existsSync(haltLatchPath(ctx.dataDir))).toBe(false);
     await unlatched.close();
     forgetAgent(unlatched);
     // Back to true: nothing on disk, and nothing in memory either (a restart would find none).
@@ -195,10 +195,10 @@ describe('releasing the latch', () => {
 
   it('a latch file that cannot be removed (a directory put there) says what to do', async () => {
     const ctx = componentContext();
-    mkdirSync(join(stopLatchPath(ctx.dataDir), 'x'), { recursive: true });
+    mkdirSync(join(haltLatchPath(ctx.dataDir), 'x'), { recursive: true });
     const agent = await startAgent(ctx);
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'unknown' } });
-    await expect(agent.releaseStop('bob')).rejects.toThrow(
+    await expect(agent.releaseHalt('bob')).rejects.toThrow(
       /the robot stays stopped; remove .*stop-latch\.json by hand .*, then release again/,
     );
   });

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stopLatchPath } from '../../daemon/halt/halt-latch.ts';
+import { haltLatchPath } from '../../daemon/halt/halt-latch.ts';
 import { CmdVelGate } from '../../daemon/policy/cmd-vel-gate.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
@@ -90,23 +90,23 @@ describe('a latched stop', () => {
     );
     expect(other.run.status).toBe('succeeded');
 
-    expect(await agent.releaseStop('bob')).toMatchObject({ released: true, latch: { by: 'ada' } });
+    expect(await agent.releaseHalt('bob')).toMatchObject({ released: true, latch: { by: 'ada' } });
     expect(agent.health().details).toMatchObject({ stop_latch: null });
-    expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
+    expect(existsSync(haltLatchPath(ctx.dataDir))).toBe(false);
     const again = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => nav.goals === 1 && !isZero(twists.at(-1)!), 'the robot to drive once released');
     const latch = (await agent.halt('bob', 'first stop')).latched!;
     expect((await settled(agent, again.run_id)).run.status).toBe('cancelled');
     // A stop while latched keeps the latch it found; a release that names another latch does not release it.
     expect((await agent.halt('carol', 'second stop')).latched).toMatchObject({ by: 'bob', since: latch.since });
-    await expect(agent.releaseStop('bob', '2026-01-01T00:00:00.000Z')).rejects.toThrow(
+    await expect(agent.releaseHalt('bob', '2026-01-01T00:00:00.000Z')).rejects.toThrow(
       /^not released: the stop now latched is a newer one, by bob at .* \(first stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/,
     );
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'bob' } });
-    expect(await agent.releaseStop('bob', latch.since)).toMatchObject({ released: true, latch: { by: 'bob' } });
+    expect(await agent.releaseHalt('bob', latch.since)).toMatchObject({ released: true, latch: { by: 'bob' } });
     // Releasing twice: nothing was latched the second time.
-    await agent.releaseStop('bob');
-    expect(await agent.releaseStop('bob')).toEqual({ released: false, latch: null });
+    await agent.releaseHalt('bob');
+    expect(await agent.releaseHalt('bob')).toEqual({ released: false, latch: null });
   });
 
   it('holds across a restart: the next agent reads it from the data dir, and says so', async () => {
@@ -115,7 +115,7 @@ describe('a latched stop', () => {
     await first.halt('ada', 'wheel slipping');
     await first.close();
     forgetAgent(first);
-    expect(JSON.parse(readFileSync(stopLatchPath(ctx.dataDir), 'utf8'))).toEqual({
+    expect(JSON.parse(readFileSync(haltLatchPath(ctx.dataDir), 'utf8'))).toEqual({
       by: 'ada',
       reason: 'wheel slipping',
       since: expect.any(String),
@@ -138,7 +138,7 @@ describe('a latched stop', () => {
   it('a latch file it cannot read latches all the same (a file cut short by a full disk)', async () => {
     const ctx = componentContext();
     mkdirSync(join(ctx.dataDir, 'state'));
-    writeFileSync(stopLatchPath(ctx.dataDir), '{"by": "ad');
+    writeFileSync(haltLatchPath(ctx.dataDir), '{"by": "ad');
     const agent = await startAgent(ctx);
     expect(agent.health().details).toMatchObject({
       stop_latch: {
@@ -148,15 +148,15 @@ describe('a latched stop', () => {
     });
     const run = await settled(agent, (await agent.submitIntent(skillIntent('publish', moving), 'http')).run_id);
     expect(run.run.status).toBe('failed');
-    expect(await agent.releaseStop('ada')).toMatchObject({ released: true });
-    expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
+    expect(await agent.releaseHalt('ada')).toMatchObject({ released: true });
+    expect(existsSync(haltLatchPath(ctx.dataDir))).toBe(false);
   });
 
   it("a FIFO at the latch path latches as unreadable rather than block the agent's start on reading it", async () => {
     const ctx = componentContext();
     mkdirSync(join(ctx.dataDir, 'state'));
     const { execFileSync } = await import('node:child_process');
-    execFileSync('mkfifo', [stopLatchPath(ctx.dataDir)]);
+    execFileSync('mkfifo', [haltLatchPath(ctx.dataDir)]);
     const agent = await startAgent(ctx);
     expect(agent.health().details).toMatchObject({
       stop_latch: {
@@ -189,12 +189,12 @@ describe('a latched stop', () => {
       const ctx = componentContext();
       const agent = await startAgent(ctx);
       await agent.halt('ada');
-      const path = stopLatchPath(ctx.dataDir);
+      const path = haltLatchPath(ctx.dataDir);
       // A directory where the file was: rm without recursive fails as a busy or read-only disk would.
       const { rmSync } = await import('node:fs');
       rmSync(path);
       mkdirSync(join(path, 'x'), { recursive: true });
-      await expect(agent.releaseStop('bob')).rejects.toThrow(
+      await expect(agent.releaseHalt('bob')).rejects.toThrow(
         /the stop latch could not be released: .*stop-latch\.json could not be removed .*the robot stays stopped/,
       );
       expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
@@ -205,7 +205,7 @@ describe('a latched stop', () => {
     await agent.halt('ada');
     chmodSync(join(ctx.dataDir, 'state'), 0o500);
     cleanups.push(() => chmodSync(join(ctx.dataDir, 'state'), 0o700));
-    await expect(agent.releaseStop('bob')).rejects.toThrow(/the robot stays stopped/);
+    await expect(agent.releaseHalt('bob')).rejects.toThrow(/the robot stays stopped/);
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
   });
 
@@ -213,7 +213,7 @@ describe('a latched stop', () => {
     const ctx = componentContext({ agent: { stop_latch: false } });
     mkdirSync(join(ctx.dataDir, 'state'));
     writeFileSync(
-      stopLatchPath(ctx.dataDir),
+      haltLatchPath(ctx.dataDir),
       JSON.stringify({ by: 'ada', reason: null, since: '2026-11-23T00:00:00.000Z' }),
     );
     const warnings: string[] = [];
@@ -273,7 +273,7 @@ describe('the CmdVelGate under a latched stop', () => {
     await agent.halt('ada');
     expect(gauge()).toBe(1);
     expect(agent.metrics().find((m) => m.name === 'auraison_agent_cmd_vel_held_total')!.samples[0]!.value).toBe(0);
-    await agent.releaseStop('ada');
+    await agent.releaseHalt('ada');
     expect(gauge()).toBe(0);
   });
 });
@@ -339,8 +339,8 @@ describe('auraison-edge stop --release', () => {
 
       // Stopped again, then the daemon goes away: the latch is only its file, which --release removes.
       expect((await cli('stop')).code).toBe(0);
-      await daemon.stop();
-      const path = stopLatchPath(join(dir, 'data'));
+      await daemon.close();
+      const path = haltLatchPath(join(dir, 'data'));
       expect(existsSync(path)).toBe(true);
       const offline = await cli('stop', '--release');
       expect(offline.code, offline.stderr).toBe(0);
@@ -359,7 +359,7 @@ describe('auraison-edge stop --release', () => {
       cleanups.push(dir.cleanup);
       mkdirSync(join(dir.path, '.auraison-edge', 'state'), { recursive: true });
       writeFileSync(
-        stopLatchPath(join(dir.path, '.auraison-edge')),
+        haltLatchPath(join(dir.path, '.auraison-edge')),
         JSON.stringify({ by: 'status-page', reason: null, since: '2026-11-23T10:00:00.000Z' }),
       );
       const job = await runMain(['sim', 'turtlebot-maze', '--speed', '10', '--duration', '5'], { cwd: dir.path });
@@ -369,7 +369,7 @@ describe('auraison-edge stop --release', () => {
       );
       const released = await runMain(['stop', '--release'], { cwd: dir.path });
       expect(released.code, released.stderr).toBe(0);
-      expect(existsSync(stopLatchPath(join(dir.path, '.auraison-edge')))).toBe(false);
+      expect(existsSync(haltLatchPath(join(dir.path, '.auraison-edge')))).toBe(false);
     },
   );
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
-import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
+import type { RobotHaltOutcome } from '../../daemon/contract/services.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -29,11 +29,11 @@ const bare = {
   retention: { enabled: false },
 };
 
-function ask(daemon: Daemon, body?: unknown): Promise<RobotStopOutcome> {
+function ask(daemon: Daemon, body?: unknown): Promise<RobotHaltOutcome> {
   const payload = body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(body));
   return daemon.bus
     .query('agent/stop', { encoding: 'application/json', payload })
-    .then((reply) => JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome);
+    .then((reply) => JSON.parse(new TextDecoder().decode(reply.payload)) as RobotHaltOutcome);
 }
 
 describe('agent/stop through a reload of what the stop uses', () => {
@@ -58,7 +58,7 @@ describe('agent/stop through a reload of what the stop uses', () => {
         const reloading = daemon.reload(next);
         let done = false;
         void reloading.finally(() => (done = true));
-        const replies: Promise<RobotStopOutcome | string>[] = [];
+        const replies: Promise<RobotHaltOutcome | string>[] = [];
         for (let i = 0; !done; i++) {
           replies.push(ask(daemon, { by: 'estop_node' }).catch((error: Error) => error.message));
           await (i % 50 === 49 ? new Promise((resolve) => setImmediate(resolve)) : Promise.resolve());
@@ -171,7 +171,7 @@ describe('the log of a stop with no agent', () => {
       );
       const daemon = new Daemon({ config, log, cwd: dir.path });
       await daemon.start();
-      cleanups.push(() => daemon.stop().then(() => undefined));
+      cleanups.push(() => daemon.close().then(() => undefined));
       const codec = new MessageCodec(daemon.definitions);
       expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toContainEqual(
         expect.stringMatching(

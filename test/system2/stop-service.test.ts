@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
-import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
+import type { RobotHaltOutcome } from '../../daemon/contract/services.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { runMain } from '../helpers/cli.ts';
 import { startDaemon, running } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
-import { StopService } from '../../daemon/halt/index.ts';
+import { HaltService } from '../../daemon/halt/index.ts';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 
 // The bus query agent/stop is the operator's stop for any process on the bus (a ROS node's e-stop button, a
@@ -25,10 +25,10 @@ const bare = {
   retention: { enabled: false },
 };
 
-async function ask(daemon: Daemon, body?: unknown): Promise<RobotStopOutcome> {
+async function ask(daemon: Daemon, body?: unknown): Promise<RobotHaltOutcome> {
   const payload = body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(body));
   const reply = await daemon.bus.query('agent/stop', { encoding: 'application/json', payload });
-  return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome;
+  return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotHaltOutcome;
 }
 
 /** Every Twist on `topic`, decoded, with who sent it. */
@@ -81,7 +81,7 @@ describe('the bus query agent/stop', () => {
       state: 'running',
       details: { query: 'agent/stop', asked: 2 },
     });
-    const gauge = running(daemon, StopService)!.metrics();
+    const gauge = running(daemon, HaltService)!.metrics();
     expect(gauge).toEqual([expect.objectContaining({ name: 'auraison_agent_stop_latched', samples: [{ value: 1 }] })]);
   });
 
@@ -96,7 +96,7 @@ describe('the bus query agent/stop', () => {
       const reloading = daemon.reload(next);
       // Asked again and again through the restart, also while no agent is in the daemon (the old one stopping,
       // the new one starting): every one answered. Before, the query went and came with the agent.
-      const replies: Promise<RobotStopOutcome>[] = [];
+      const replies: Promise<RobotHaltOutcome>[] = [];
       let done = false;
       let withoutAgent = 0;
       void reloading.finally(() => (done = true));
@@ -112,7 +112,7 @@ describe('the bus query agent/stop', () => {
       for (const outcome of outcomes)
         expect(outcome).toMatchObject({ topic: '/cmd_vel', latched: { by: 'estop_node' } });
       const agent = running(daemon, AgentComponent)!;
-      expect(await agent.releaseStop('ada')).toMatchObject({ released: true, latch: { by: 'estop_node' } });
+      expect(await agent.releaseHalt('ada')).toMatchObject({ released: true, latch: { by: 'estop_node' } });
     },
   );
 

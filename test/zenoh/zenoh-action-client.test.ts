@@ -67,12 +67,12 @@ describe('an action server on Zenoh, used by the daemon', () => {
     const handle = (await client.sendGoal({ order: 100 }))!;
     const result = handle.result({ timeoutMs: 20_000 });
     await server.next((e) => e.event === 'feedback', 'the goal running');
-    const stopped = await daemon.robotStop.halt('ada', 'test');
+    const stopped = await daemon.haltAuthority.halt('ada', 'test');
     expect(stopped.goals).toEqual([`/fibonacci ${handle.goalId}`]);
     const cancel = await server.next((e) => e.event === 'cancel', 'the cancel at the server');
     expect(cancel).toMatchObject({ goal: handle.goalId, known: true });
     expect((await result).state).toBe('canceled');
-    await daemon.robotStop.release('ada');
+    await daemon.haltAuthority.release('ada');
     await server.close();
   });
 

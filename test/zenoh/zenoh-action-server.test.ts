@@ -71,13 +71,13 @@ describe('a bus action served to action clients on Zenoh', () => {
 
   it("rejects a goal while the operator's stop is latched, before the bus server sees it; released, accepts it", async () => {
     const { daemon, hashes } = await serving();
-    await daemon.robotStop.halt('ada', 'zenoh served goal test');
+    await daemon.haltAuthority.halt('ada', 'zenoh served goal test');
     try {
       const latched = await peer({ action: '/fibonacci', hashes, order: 3 }, CLIENT);
       expect(await latched.next((e) => e.event === 'rejected', 'the goal rejected')).toMatchObject({ answered: true });
       await latched.close();
     } finally {
-      await daemon.robotStop.latch.release();
+      await daemon.haltAuthority.latch.release();
     }
     const released = await peer({ action: '/fibonacci', hashes, order: 3 }, CLIENT);
     expect(await released.next((e) => e.event === 'result', 'the result')).toMatchObject({ status: 4 });

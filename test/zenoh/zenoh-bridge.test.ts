@@ -286,7 +286,7 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     const count = daemon.bus.stats().find((s) => s.topic === '/scan')!.count;
     expect(count).toBeGreaterThan(0);
     const widgets = daemon.bus.stats().find((s) => s.topic === '/widget')!.count;
-    await daemon.stop();
+    await daemon.close();
     const bags = join(dataDir, 'bags');
     const info = await bagInfo(join(bags, readdirSync(bags)[0]!));
     expect(info.topics.find((t) => t.name === '/scan')).toMatchObject({ type: SCAN, count });

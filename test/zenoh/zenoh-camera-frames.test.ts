@@ -114,7 +114,7 @@ describe('camera frames from the graph', () => {
       expect(lane.receivedBytes).toBeGreaterThanOrEqual(seen.length * frames[0]!.byteLength);
 
       // The recorder wrote what the bus held by reference, byte for byte.
-      await daemon.stop();
+      await daemon.close();
       const bags = join(dir, 'data', 'bags');
       const files = readdirSync(bags, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mcap'));
       const recorded: string[] = [];

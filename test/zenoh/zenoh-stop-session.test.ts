@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import { describe, expect, it } from 'vitest';
 import { READ_ACK_KEY } from '../../adapters/zenoh/read-acks.ts';
-import { openOffLoopZero } from '../../adapters/zenoh/stop-zero.ts';
+import { openOffLoopZero } from '../../adapters/zenoh/halt-zero.ts';
 import { ZenohLink } from '../../adapters/zenoh/zenoh-link.ts';
 import { loadZenoh } from '../../adapters/zenoh/zenoh-runtime.ts';
 import type { OffLoopTake } from '../../daemon/contract/index.ts';
@@ -10,7 +10,7 @@ import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from './zenoh-network.ts';
 
-// The stop listener's own Zenoh session (stop-zero.ts) serves agent/stop and asks nothing: the remote-api bridge, which
+// The stop listener's own Zenoh session (halt-zero.ts) serves agent/stop and asks nothing: the remote-api bridge, which
 // leaves Nagle on, would hold a query behind a keepalive's answer that Linux has not yet acknowledged. The session
 // acknowledges what it reads at once, where the daemon's other sessions do only while a get of theirs is open, but the
 // main session while it serves agent/stop itself (no stop listener).

@@ -1,8 +1,8 @@
 import Type from 'typebox';
-import type { StopOrder } from '../../halt/index.ts';
+import type { HaltOrder } from '../../halt/index.ts';
 import { defineSkill, type SkillEnv } from './skill.ts';
 
-export const stop = defineSkill({
+export const halt = defineSkill({
   name: 'stop',
   description: 'Stop the robot now: cancel any navigation or policy and send zero velocity.',
   parameters: Type.Object({}, { additionalProperties: false }),
@@ -32,7 +32,7 @@ export class HaltError extends Error {
  * operator's stop (POST /stop) both do exactly this. A zero Twist the bus refuses (the velocity topic
  * taken with another type) is a HaltError, thrown once the motion is aborted: a stop never skips a step.
  */
-export function haltRobot(env: Pick<SkillEnv, 'motion' | 'gate'>, reason: string, order?: StopOrder): string | null {
+export function haltRobot(env: Pick<SkillEnv, 'motion' | 'gate'>, reason: string, order?: HaltOrder): string | null {
   const aborted = env.motion.abort(reason, order) ?? null;
   try {
     env.gate.halt();

@@ -8,7 +8,7 @@ import { readTopic } from './read-topic.ts';
 import { runPolicy } from './run-policy.ts';
 import { startLoop } from './start-loop.ts';
 import type { SkillDefinition } from './skill.ts';
-import { stop } from './halt.ts';
+import { halt } from './halt.ts';
 
 export type { SkillDefinition, SkillEnv, SkillNote } from './skill.ts';
 export { frameDecisions, type FrameDecision } from './skill.ts';
@@ -22,7 +22,7 @@ export const SKILLS: Readonly<Record<SkillName, SkillDefinition>> = {
   publish: publish as unknown as SkillDefinition,
   call_service: callService as unknown as SkillDefinition,
   call_action: callAction as unknown as SkillDefinition,
-  stop: stop as unknown as SkillDefinition,
+  stop: halt as unknown as SkillDefinition,
 };
 
 /** A skill as the contract describes it (for listings and the API). */

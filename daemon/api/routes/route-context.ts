@@ -1,7 +1,7 @@
 import type { MessageCodec } from '../../bus/index.ts';
 import type { ApiSettings } from '../../config/index.ts';
 import type { ComponentContext } from '../../lifecycle/index.ts';
-import type { ListenerStops } from '../../mcp/index.ts';
+import type { ListenerHalts } from '../../mcp/index.ts';
 import type { ApiMetrics } from '../api-metrics.ts';
 import type { ProcessMemory } from '../daemon-metrics.ts';
 import type { Sampled } from '../sampled.ts';
@@ -23,5 +23,5 @@ export interface RouteContext {
   /** The stop listener's port while it listens (the status page sends its stops there), else undefined. */
   stopPort: () => string | undefined;
   /** Told the MCP gateway's part for the stop listener (with `mcp.enabled`). */
-  mcpStops: (stops: ListenerStops) => void;
+  mcpStops: (stops: ListenerHalts) => void;
 }

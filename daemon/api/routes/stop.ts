@@ -1,22 +1,22 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static, TSchema } from 'typebox';
-import type { RobotStopOutcome, StopReleaseOutcome } from '../../contract/index.ts';
-import { StopReleaseRequest, StopRequest } from '../../contract/index.ts';
+import type { RobotHaltOutcome, HaltReleaseOutcome } from '../../contract/index.ts';
+import { HaltReleaseRequest, HaltRequest } from '../../contract/index.ts';
 import { Validator, ValidationError } from '../../util/index.ts';
-import { StopLatchConflict } from '../../halt/index.ts';
+import { HaltLatchConflict } from '../../halt/index.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 
-const StopBody = new Validator(StopRequest);
-const ReleaseBody = new Validator(StopReleaseRequest);
+const HaltBody = new Validator(HaltRequest);
+const ReleaseBody = new Validator(HaltReleaseRequest);
 
-const STOP_DOCS = {
+const HALT_DOCS = {
   summary: "The operator's stop: the robot stops at once, then every run that has not ended is cancelled.",
   description:
     'A zero Twist goes to every governed velocity topic, agent or none. With `agent.stop_latch` (the default) the ' +
     "stop holds until released; a stop while latched keeps the first latch's `by`, `reason` and `since`. It answers " +
     'within about a second whatever the disk does; the stop listener (api.md) takes it off the event loop.',
-  optionalBody: StopRequest,
+  optionalBody: HaltRequest,
   reply:
     '{topic, aborted, cancelled: [run id], journal_error, latched: {by, reason, since, persisted, error} | null, zeroed}',
   statuses: {
@@ -27,7 +27,7 @@ const STOP_DOCS = {
 
 const RELEASE_DOCS = {
   summary: 'Releases the latched stop: the robot may move again; nothing that was stopped restarts.',
-  optionalBody: StopReleaseRequest,
+  optionalBody: HaltReleaseRequest,
   reply: '{released, latch}; released is false and latch null when none was latched',
   statuses: {
     409: '`conflict`: `since` names another latch than the one held (a newer stop)',
@@ -47,20 +47,20 @@ const RELEASE_DOCS = {
  * (`released` false when none was held); 409 when `since` names another latch than the one held (a newer
  * stop the releaser has not seen).
  */
-export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
+export const haltRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
   // The daemon's one stop (its StopAuthority), with the config in force, agent or none.
-  app.post('/stop', { schema: STOP_DOCS }, async (request): Promise<RobotStopOutcome> => {
-    const body = parseBody(StopBody, request.body);
-    return ctx.robotStop.halt(body.by ?? 'api', body.reason);
+  app.post('/stop', { schema: HALT_DOCS }, async (request): Promise<RobotHaltOutcome> => {
+    const body = parseBody(HaltBody, request.body);
+    return ctx.haltAuthority.halt(body.by ?? 'api', body.reason);
   });
 
   // A person releases the latched stop: nothing restarts, new motion is taken from now on.
-  app.post('/stop/release', { schema: RELEASE_DOCS }, async (request): Promise<StopReleaseOutcome> => {
+  app.post('/stop/release', { schema: RELEASE_DOCS }, async (request): Promise<HaltReleaseOutcome> => {
     const body = parseBody(ReleaseBody, request.body);
     try {
-      return await ctx.robotStop.release(body.by ?? 'api', body.since);
+      return await ctx.haltAuthority.release(body.by ?? 'api', body.since);
     } catch (error) {
-      if (error instanceof StopLatchConflict) throw new HttpError('conflict', error.message);
+      if (error instanceof HaltLatchConflict) throw new HttpError('conflict', error.message);
       throw error;
     }
   });

@@ -118,14 +118,14 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
     {
       stop: async () => {
         stopping = true;
-        health.stop(); // no STATUS after STOPPING
+        health.close(); // no STATUS after STOPPING
         // Not awaited: systemd-notify waits until PID 1 has read the message (up to its 5 s timeout when PID 1
         // is busy), and TimeoutStopSec counts from the SIGTERM. systemd, which sent it, knows already.
         void systemd.stopping();
         try {
           // Also cuts a start or reload in flight short, and stops what it started.
-          await daemon.stop(4500);
-          statusFile?.stop('stopped');
+          await daemon.close(4500);
+          statusFile?.close('stopped');
           resolveStopped(0);
         } catch (error) {
           log.error({ err: (error as Error).message }, 'stop failed');
@@ -196,7 +196,7 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
     resolveStarted(true);
     return await stopped;
   } finally {
-    health.stop();
+    health.close();
     clearInterval(keepAlive);
     removeSignals();
     process.off('unhandledRejection', onUnhandled);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { ApiClient } from '../../api/index.ts';
-import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/index.ts';
+import type { RobotHaltOutcome, HaltLatchState, HaltReleaseOutcome } from '../../contract/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
 import { printable, shortIds } from '../../util/index.ts';
 import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
@@ -119,7 +119,7 @@ async function sendStop(
   client: ApiClient,
   order: { by: string; reason?: string },
   io: CommandIO,
-): Promise<RobotStopOutcome | ListenerStop> {
+): Promise<RobotHaltOutcome | ListenerStop> {
   const { stopUrl, token, from } = client.target;
   if (stopUrl) {
     const { ApiClient: Client, ApiClientError } = await import('../../api/index.ts');
@@ -130,7 +130,7 @@ async function sendStop(
       io.stderr(`auraison-edge stop: warning: ${error.message}; sending the stop to the API instead\n`);
     }
   }
-  return client.post<RobotStopOutcome>('/stop', order);
+  return client.post<RobotHaltOutcome>('/stop', order);
 }
 
 function unconfirmedText(o: ListenerStop): string {
@@ -141,7 +141,7 @@ function unconfirmedText(o: ListenerStop): string {
   );
 }
 
-function stopText(o: RobotStopOutcome): string {
+function stopText(o: RobotHaltOutcome): string {
   const also = o.zeroed?.length ? ` (and a stop command on ${o.zeroed.join(', ')})` : '';
   const lines = [`stopped: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}`];
   const short = shortIds(o.cancelled); // the form `runs list` shows and `runs show` takes
@@ -207,7 +207,7 @@ async function release(
       const api = await daemonApi('stop --release', values, io, { notDone: 'the stop was NOT released: ' });
       if (!api) return 1;
       try {
-        const outcome = await api.client.post<StopReleaseOutcome>('/stop/release', { by });
+        const outcome = await api.client.post<HaltReleaseOutcome>('/stop/release', { by });
         // As a stop says which daemon it stopped: the one that answered.
         const daemon = values.json ? undefined : await api.addressed();
         io.stdout(
@@ -222,7 +222,7 @@ async function release(
       }
     }
     const { releaseLatchFile } = await import('../../halt/index.ts');
-    let removed: StopLatchState | undefined;
+    let removed: HaltLatchState | undefined;
     try {
       removed = releaseLatchFile(dataDir);
     } catch (error) {
@@ -240,7 +240,7 @@ async function release(
   }
 }
 
-function releaseText(latch: StopLatchState | null | undefined, done: string): string {
+function releaseText(latch: HaltLatchState | null | undefined, done: string): string {
   if (!latch) return 'no stop was latched: the robot may move\n';
   return `${done}: the stop latched by ${printable(latch.by)} at ${latch.since}${latch.reason ? ` (${printable(latch.reason)})` : ''}; the robot may move again\n`;
 }

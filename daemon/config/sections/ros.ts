@@ -108,7 +108,7 @@ export const RosConfig = Section(
         process: Type.Boolean({
           default: false,
           description:
-            "Serve the operator's stop as a ROS 2 service (std_srvs/srv/Trigger) from a process of its own (adapters/ros/stop_service_node.py, rclpy), which sends each call to the stop listener (api.stop_listener), so the call does not wait for the daemon's main loop; restarted when it dies. Needs no rclnodejs; ros.services.serve may not serve the same name then.",
+            "Serve the operator's stop as a ROS 2 service (std_srvs/srv/Trigger) from a process of its own (adapters/ros/halt_service_node.py, rclpy), which sends each call to the stop listener (api.stop_listener), so the call does not wait for the daemon's main loop; restarted when it dies. Needs no rclnodejs; ros.services.serve may not serve the same name then.",
         }),
         python: Type.String({
           minLength: 1,

@@ -1,5 +1,5 @@
 import { system1Issues } from '../../config/index.ts';
-import type { LoopStart, StopHookOutcome, StopLatchView, StopOrder } from '../../contract/index.ts';
+import type { LoopStart, HaltHookOutcome, HaltLatchView, HaltOrder } from '../../contract/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../lifecycle/index.ts';
 import { exponentialBackoff } from '../../util/index.ts';
@@ -13,7 +13,7 @@ import { loopsHealth } from './loops-health.ts';
 export type { ComponentLoopStats, CrashCounts } from './control-loop-types.ts';
 
 /** What the component needs of a loop; a ControlLoop, or a double in tests. */
-export type LoopHandle = Pick<ControlLoop, 'name' | 'starting' | 'start' | 'stop' | 'alive' | 'stats'>;
+export type LoopHandle = Pick<ControlLoop, 'name' | 'starting' | 'start' | 'close' | 'alive' | 'stats'>;
 
 export interface ControlComponentOptions {
   createLoop?: (options: ControlLoopOptions) => LoopHandle;
@@ -70,7 +70,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #restartDelayMs: number;
   #maxRestartDelayMs: number;
   #loops: AutostartLoop[] = [];
-  #latch: StopLatchView;
+  #latch: HaltLatchView;
   #offStop: (() => void) | undefined;
   /** Why the autostart loops are not running: an operator's stop with no latch to hold them (#operatorStop). */
   #stoppedBy: string | undefined;
@@ -91,7 +91,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#createLoop = createLoop;
     this.#restartDelayMs = restartDelayMs;
     this.#maxRestartDelayMs = maxRestartDelayMs;
-    this.#latch = ctx.robotStop.latch;
+    this.#latch = ctx.haltAuthority.latch;
     this.#jointLimits = new LoopJointLimits(ctx);
   }
 
@@ -112,10 +112,10 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       ...this.#jointLimits.options(),
       onCrash,
       // The operator's latched stop (agent.stop_latch) holds every loop at its safe action until released,
-      // with the agent running or not (the daemon's one latch, ComponentContext.robotStop); after the release an
+      // with the agent running or not (the daemon's one latch, ComponentContext.haltAuthority); after the release an
       // autostart loop holds on until an operator starts it.
       refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
-      stopLine: this.#ctx.robotStop.stopLine,
+      stopLine: this.#ctx.haltAuthority.stopLine,
       graph: this.#ctx.graph,
     };
   }
@@ -142,7 +142,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     entry.timer = undefined;
     if (this.#state !== 'running') return;
     const { log } = this.#ctx;
-    await entry.loop.stop().catch(() => undefined); // leaves the bus; the dead worker sends nothing
+    await entry.loop.close().catch(() => undefined); // leaves the bus; the dead worker sends nothing
     const loop = this.#createLoop(entry.options);
     entry.loop = loop;
     entry.restarts++;
@@ -163,9 +163,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       this.#state = 'stopped';
       throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     }
-    this.#offStop = this.#ctx.robotStop.onStop('control loops', (order) => this.#operatorStop(order));
+    this.#offStop = this.#ctx.haltAuthority.onHalt('control loops', (order) => this.#operatorHalt(order));
     // A stop latched before this start: loops start held, and hold on after its release until started.
-    const { latched } = this.#ctx.robotStop.load();
+    const { latched } = this.#ctx.haltAuthority.load();
     if (latched && Object.keys(config.control.loops).length > 0)
       this.#ctx.log.warn(
         { stop_latch: latched },
@@ -216,7 +216,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
    * once) and stay stopped until the daemon's next start or a reload that restarts this component. An on-demand
    * loop ends with the run the stop cancels.
    */
-  #operatorStop(order: StopOrder): StopHookOutcome | void {
+  #operatorHalt(order: HaltOrder): HaltHookOutcome | void {
     if (this.#latch.enabled) {
       for (const entry of this.#loops) this.#awaitingStart.add(entry.name);
       return;
@@ -229,7 +229,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       { loops: loops.map((e) => e.name), by: order.by },
       `control loops stopped by the operator's stop; ${this.#stoppedBy}`,
     );
-    return { settled: Promise.all(loops.map((e) => e.loop.stop())).then(() => ({})) };
+    return { settled: Promise.all(loops.map((e) => e.loop.close())).then(() => ({})) };
   }
 
   async close(): Promise<void> {
@@ -237,7 +237,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#offStop?.();
     this.#jointLimits.close();
     for (const entry of this.#loops) clearTimeout(entry.timer);
-    await Promise.all([...this.#loops.map((e) => e.loop), ...this.#onDemand.values()].map((l) => l.stop()));
+    await Promise.all([...this.#loops.map((e) => e.loop), ...this.#onDemand.values()].map((l) => l.close()));
     this.#loops = [];
     this.#onDemand.clear();
     this.#state = 'stopped';
@@ -340,7 +340,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     } catch (error) {
       return { ok: false, message: `loop "${name}" failed to start: ${(error as Error).message}` };
     } finally {
-      await control.stop(); // sends the safe action once
+      await control.close(); // sends the safe action once
       this.#onDemand.delete(name);
     }
     const s = control.stats();

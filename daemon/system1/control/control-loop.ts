@@ -69,7 +69,7 @@ export class ControlLoop {
   #mode = 'starting';
   #scheduling = '';
   #tid = 0;
-  #stopped: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
   #exited = false;
   #starting = false;
   #leftBus = false;
@@ -222,7 +222,7 @@ export class ControlLoop {
       throw new Error(`control loop ${name}: ${(error as Error).message}`);
     });
     // stop() came while the model loaded: it found no thread to close, so this closes it.
-    if (this.#stopped) {
+    if (this.#closed) {
       port1.close();
       await this.#inference.close(STOP_TIMEOUT_MS);
       throw new Error(`control loop ${name}: stopped while starting`);
@@ -243,9 +243,9 @@ export class ControlLoop {
   }
 
   /** Asks the loop's thread (over the shared state) or process (over its channel) to send its safe action and end. */
-  #requestStop(): void {
-    if (this.#process) this.#process.requestStop();
-    else this.#state?.requestStop();
+  #requestClose(): void {
+    if (this.#process) this.#process.requestClose();
+    else this.#state?.requestClose();
   }
 
   /**
@@ -279,7 +279,7 @@ export class ControlLoop {
       if (this.#crash) throw new Error(`control loop ${name}: ${this.#crash.message}`);
     } catch (error) {
       // A ready async loop runs no model in its own thread: asked to stop, it sends the safe action and exits.
-      if (isReady) await closeWorker(worker, () => this.#requestStop(), STOP_TIMEOUT_MS);
+      if (isReady) await closeWorker(worker, () => this.#requestClose(), STOP_TIMEOUT_MS);
       await worker.terminate();
       await this.#inference?.close(STOP_TIMEOUT_MS);
       this.#publisher?.close();
@@ -299,7 +299,7 @@ export class ControlLoop {
    * until the loop is restarted, and the loop stays alive for the watchdog, since the loop frame still works.
    */
   #crashed(thread: 'loop' | 'inference', message: string): void {
-    if (this.#crash || this.#stopped) return;
+    if (this.#crash || this.#closed) return;
     this.#crash = new LoopCrash(thread, message);
     if (thread === 'inference') this.#state?.markInferenceDead();
     if (!this.#starting) this.#onCrash?.(this.#crash);
@@ -328,7 +328,7 @@ export class ControlLoop {
     if (this.#leftBus) return;
     // Once stop() is called only the safe action goes out: a policy command the thread posted before it
     // heard of the stop would move the robot after the stop's zero Twist (the operator's stop).
-    if (this.#stopped && !m.safe) return;
+    if (this.#closed && !m.safe) return;
     // A policy command the thread posted before it saw the latch goes no further either.
     if (this.#heldNow() && !m.safe) return;
     this.#publisher?.publish(m.data);
@@ -380,8 +380,8 @@ export class ControlLoop {
       observationErrors: this.#intake?.errors ?? 0,
       decodesAbandoned: this.#intake?.decodesAbandoned ?? 0,
       // Not while it starts (no observation is due yet) nor once stopped.
-      blind: this.#starting || this.#stopped ? undefined : this.#intake?.blind(),
-      unheard: this.#starting || this.#stopped ? undefined : this.#listeners?.unheard(monotonicMs()),
+      blind: this.#starting || this.#closed ? undefined : this.#intake?.blind(),
+      unheard: this.#starting || this.#closed ? undefined : this.#listeners?.unheard(monotonicMs()),
       observations: this.#intake?.observations() ?? [],
       alive: this.alive(),
       starting: this.#starting,
@@ -403,12 +403,12 @@ export class ControlLoop {
   }
 
   /** Stops the worker (it sends the safe action once on the way out) and leaves the bus. */
-  stop(): Promise<void> {
-    this.#stopped ??= this.#stop();
-    return this.#stopped;
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
   }
 
-  async #stop(): Promise<void> {
+  async #close(): Promise<void> {
     const { name } = this;
     const log = this.#log;
     const worker = this.#worker;
@@ -418,7 +418,7 @@ export class ControlLoop {
       // closeWorker): terminating it inside onnxruntime would abort the daemon.
       let stopped = false;
       worker.on('message', (m: LoopWorkerMessage) => void (m.kind === 'stopped' && (stopped = true)));
-      const exited = await closeWorker(worker, () => this.#requestStop(), STOP_TIMEOUT_MS);
+      const exited = await closeWorker(worker, () => this.#requestClose(), STOP_TIMEOUT_MS);
       // Past its last run a thread is safe to end; a process is at any point (only it goes).
       if (!exited && (stopped || this.#process)) await worker.terminate();
       else if (!exited)

@@ -1,10 +1,10 @@
 import { createServer, type Socket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { applyThreadScheduling, type SchedulingRequest } from '../../util/index.ts';
-import { StopLine } from '../../halt/index.ts';
+import { HaltLine } from '../../halt/index.ts';
 
 /** What the stop relay gets at start. */
-export interface StopRelayData {
+export interface HaltRelayData {
   /** The daemon's stop line (StopLine's buffer). */
   stopLine: SharedArrayBuffer;
   /** The Unix socket to listen on, in a folder only the daemon's user can enter. */
@@ -23,8 +23,8 @@ const LOOK_MS = 10;
  * the listener knows of it, so a loop process hears every stop that holds a thread's loop, however busy the main
  * thread is. One client only: the loop process, which connects before its loop starts.
  */
-const { stopLine, path, scheduling } = workerData as StopRelayData;
-const line = new StopLine(stopLine);
+const { stopLine, path, scheduling } = workerData as HaltRelayData;
+const line = new HaltLine(stopLine);
 applyThreadScheduling(scheduling);
 let client: Socket | undefined;
 let closing = false;
@@ -46,7 +46,7 @@ async function relay(socket: Socket): Promise<void> {
   let sent = line.words();
   socket.write(new Uint8Array(sent.buffer));
   while (!closing && !socket.destroyed) {
-    line.waitForStop(sent[0]!, LOOK_MS);
+    line.waitForHalt(sent[0]!, LOOK_MS);
     const now = line.words();
     // A write on an idle socket goes out at once (libuv writes before it queues), blocked event loop or not.
     if (now.some((w, i) => w !== sent[i])) socket.write(new Uint8Array(now.buffer));

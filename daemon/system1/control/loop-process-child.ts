@@ -13,7 +13,7 @@ import type {
   ToLoopProcess,
 } from './loop-protocol.ts';
 import { LoopState } from './loop-state.ts';
-import { StopLine } from '../../halt/index.ts';
+import { HaltLine } from '../../halt/index.ts';
 
 /** How often the loop's counters and samples go to the daemon: its watchdog reads the heartbeat among them. */
 const LOOP_STATE_INTERVAL_MS = 50;
@@ -46,7 +46,7 @@ process.once('message', (m: ToLoopProcess) => {
 });
 
 async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start' }>): Promise<void> {
-  const stopLine = new StopLine();
+  const stopLine = new HaltLine();
   // Heard before the first tick: a loop started under a latched stop is held from its first command.
   const relaySocket = stopSocket ? await hearStops(stopSocket, stopLine) : undefined;
   const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
@@ -83,7 +83,7 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
 }
 
 /** Connects to the daemon's stop relay and mirrors its words onto `line`; resolves once the first came. */
-function hearStops(path: string, line: StopLine): Promise<Socket> {
+function hearStops(path: string, line: HaltLine): Promise<Socket> {
   const frame = line.words().byteLength;
   return new Promise((resolve, reject) => {
     let pending = Buffer.alloc(0);
@@ -113,13 +113,13 @@ function relay(worker: Worker, state: LoopState, inference: InferenceThread | un
   const timer = setInterval(sendState, LOOP_STATE_INTERVAL_MS);
   process.on('message', (m: ToLoopProcess) => {
     if (m.kind === 'held') state.setHeld(m.held);
-    else if (m.kind === 'stop') state.requestStop();
+    else if (m.kind === 'stop') state.requestClose();
     else if (m.kind === 'ping') send({ kind: 'pong', id: m.id });
   });
   // The daemon is gone (or let go of this process): the loop sends its safe action and ends, as on a stop. A loop
   // thread that cannot (inside a run, or waiting on a board slot the daemon died writing) goes with the process.
   process.on('disconnect', () => {
-    state.requestStop();
+    state.requestClose();
     setTimeout(() => process.exit(1), STOP_TIMEOUT_MS).unref();
   });
   worker.on('message', (m: LoopWorkerMessage) => {

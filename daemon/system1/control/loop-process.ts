@@ -10,7 +10,7 @@ import { LoopFolder } from './loop-folder.ts';
 import type { ImageSlot } from './loop-plan.ts';
 import type { FromLoopProcess, LoopProcessData, LoopWorkerMessage, ToLoopProcess } from './loop-protocol.ts';
 import type { LoopState } from './loop-state.ts';
-import type { StopRelayData } from './halt-relay-worker.ts';
+import type { HaltRelayData } from './halt-relay-worker.ts';
 
 /**
  * A loop process's heaps hold the loop's modules, its model's session and its state's updates, never the daemon's
@@ -48,7 +48,7 @@ type LoopProcessEvents = {
  * files of its folder, which it maps (board-file.ts, frame-file.ts); its loop thread writes its commands to a pipe of
  * their own (command-records.ts); the daemon's stop line goes through a relay thread and a Unix socket. Its fork
  * channel carries only control: the start, the latch's word, the stop, its state every 50 ms and its reports.
- * Callers must `requestStop()` and wait for `exit` (or `terminate()`) before dropping it: its relay thread and
+ * Callers must `requestClose()` and wait for `exit` (or `terminate()`) before dropping it: its relay thread and
  * folder go with the process.
  */
 export class LoopProcess extends EventEmitter<LoopProcessEvents> {
@@ -94,7 +94,7 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
           stopLine,
           path: stopSocket,
           scheduling: { policy, rtPriority, nice, cpus },
-        } satisfies StopRelayData,
+        } satisfies HaltRelayData,
       });
       await listening(relay).catch(async (error: unknown) => {
         await folder.remove();
@@ -134,7 +134,7 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
   }
 
   /** Asks the loop to send its safe action and end, with its process. */
-  requestStop(): void {
+  requestClose(): void {
     this.#send({ kind: 'stop' });
   }
 

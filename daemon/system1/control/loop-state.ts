@@ -170,12 +170,12 @@ export class LoopState {
     return { written, latencyUs: lat, jitterUs: jit };
   }
 
-  requestStop(): void {
+  requestClose(): void {
     Atomics.store(this.control, 0, 1);
     Atomics.notify(this.control, 0);
   }
 
-  get stopRequested(): boolean {
+  get closeRequested(): boolean {
     return Atomics.load(this.control, 0) === 1;
   }
 

@@ -25,7 +25,7 @@ import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { TickSchedule } from './tick-schedule.ts';
 import { nowNs } from '../../util/index.ts';
-import { StopLine } from '../../halt/index.ts';
+import { HaltLine } from '../../halt/index.ts';
 
 /**
  * A control loop's thread. It sleeps on the shared stop flag until each tick is due, reads the latest
@@ -44,7 +44,7 @@ let commandPipe: CommandRecordWriter | undefined;
 /** The cameras' latest frames, shaped as the plan's images (the same plan the main thread made). */
 let cameras: CameraInputs | undefined;
 /** The daemon's stop line: a stop holds this loop from its next tick, before the main thread hears of it. */
-const stopLine = data.stopLine ? new StopLine(data.stopLine) : undefined;
+const stopLine = data.stopLine ? new HaltLine(data.stopLine) : undefined;
 
 interface Inference {
   /** Step and inline: runs the policy here. */
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   await setupResult.inference.runner?.warmUp();
   collectGarbage();
   post({ kind: 'ready', mode, chunkSize, dim: output.dim, tid: scheduling.tid, scheduling: scheduling.summary });
-  await loop.runUntilStopped();
+  await loop.runUntilClosed();
   await loop.close();
   post({ kind: 'stopped' });
 }
@@ -201,7 +201,7 @@ class LoopThread {
    * only waits for a tick that runs the policy here: V8 boxes a number that an async function's loop holds, or that
    * code inlined into it computes, a heap allocation a tick.
    */
-  async runUntilStopped(): Promise<void> {
+  async runUntilClosed(): Promise<void> {
     const schedule = this.#schedule;
     schedule.begin();
     let due = schedule.awaitTick();

@@ -54,7 +54,7 @@ describe('TickSchedule', () => {
     const before = new LoopState(0);
     const first = new TickSchedule(before, 60_000);
     first.begin();
-    before.requestStop();
+    before.requestClose();
     expect(first.awaitTick()).toBe(false);
 
     // A minute's wait, woken by a stop from another thread (as the main thread stops a loop thread).

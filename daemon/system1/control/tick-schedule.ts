@@ -52,15 +52,15 @@ export class TickSchedule {
   awaitTick(): boolean {
     const state = this.#state;
     const times = this.#times;
-    if (state.stopRequested) return false;
+    if (state.closeRequested) return false;
     const control = state.control;
     const deadline = times[SCHEDULED]!;
     for (let left = deadline - performance.now(); left > 0; left = deadline - performance.now()) {
-      if (state.stopRequested) return false;
+      if (state.closeRequested) return false;
       if (left >= WAIT_TABLE_MS) Atomics.wait(control, 0, 0, Math.floor(left) - 1);
       else Atomics.wait(control, 0, 0, WAIT_TIMEOUTS[Math.ceil(left * 1000)] as number);
     }
-    if (state.stopRequested) return false;
+    if (state.closeRequested) return false;
     const started = performance.now();
     times[STARTED] = started;
     this.now[0] = toMonotonicMs(started);

@@ -3,17 +3,17 @@ import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { applyThreadScheduling, Backoff, FloodGuard } from '../daemon/util/index.ts';
 import { CommandCounterStore } from './command-signature-counter.ts';
-import { claimStop } from './stop-claims.ts';
+import { claimHalt } from './halt-claims.ts';
 import { CommandSignatureCheck } from './command-signature-check.ts';
 import { COUNTER_PROPERTY, parseCommandKey, SIGNATURE_PROPERTY } from './command-signature.ts';
-import { stopIntentId } from './stop-intent.ts';
+import { haltIntentId } from './halt-intent.ts';
 import type {
-  FromStopConnection,
-  StopConnectionData,
-  StopConnectionState,
-  ToStopConnection,
-} from './stop-connection-messages.ts';
-import { StopLine } from '../daemon/halt/index.ts';
+  FromHaltConnection,
+  HaltConnectionData,
+  HaltConnectionState,
+  ToHaltConnection,
+} from './halt-connection-messages.ts';
+import { HaltLine } from '../daemon/halt/index.ts';
 
 // The stop connection's thread (see StopConnection): a second MQTT connection of the robot's, subscribed to its intents
 // topic, that takes central's stop intents off the daemon's event loop. A stop central signed for this robot, with a
@@ -22,14 +22,14 @@ import { StopLine } from '../daemon/halt/index.ts';
 // link does. Everything else is left to the link, which reads the same messages: unsigned ones (the file's opt-out),
 // other intents, refusals (their acks are the link's). It loads only what a stop needs: the signature check, the
 // counters, the line and mqtt.
-const data = workerData as StopConnectionData;
+const data = workerData as HaltConnectionData;
 const port = parentPort!;
-const post = (m: FromStopConnection): void => port.postMessage(m);
+const post = (m: FromHaltConnection): void => port.postMessage(m);
 const log = pino(
   { level: data.logLevel, base: { component: 'central-stop' }, timestamp: false },
   { write: (line: string) => post({ type: 'log', line }) },
 );
-const line = new StopLine(data.line);
+const line = new HaltLine(data.line);
 
 // The link's counters as the file holds them, and each the link takes from now on ('seen'): a stop the link took
 // while this connection was down is a replay here too.
@@ -72,12 +72,12 @@ if (realTime)
 /** A connection up this long resets the reconnect backoff, as the link's (MqttConnection). */
 const STABLE_MS = 30_000;
 const backoff = new Backoff({ firstMs: data.reconnectMinMs, maxMs: data.reconnectMaxMs, jitter: 0.5 });
-const state: StopConnectionState = { state: 'connecting', connects: 0 };
+const state: HaltConnectionState = { state: 'connecting', connects: 0 };
 let connectedAt: number | undefined;
 let closing = false;
 let timer: NodeJS.Timeout | undefined;
 
-function setState(change: Partial<StopConnectionState>): void {
+function setState(change: Partial<HaltConnectionState>): void {
   Object.assign(state, change);
   post({ type: 'state', connection: { ...state } });
 }
@@ -147,14 +147,14 @@ function take(topic: string, payload: Buffer, packet: IPublishPacket): void {
   const properties = packet.properties?.userProperties;
   // Unsigned: taken or refused by the link alone (the file's opt-out takes them; else they are refused).
   if (typeof properties?.[SIGNATURE_PROPERTY] !== 'string') return;
-  const intentId = stopIntentId(payload, packet.retain, data.maxIntentBytes);
+  const intentId = haltIntentId(payload, packet.retain, data.maxIntentBytes);
   if (intentId === undefined) return;
   const counter = properties[COUNTER_PROPERTY] as string;
   // Marked in the tick the signature is known good, before anything that can wait.
   const marked = () => {
     // The link read it first and marks it itself: one mark per stop, and no message whose take would be another's.
-    if (!claimStop(data.claims, counter)) return;
-    line.stoppedOffLoop();
+    if (!claimHalt(data.claims, counter)) return;
+    line.haltedOffLoop();
     const at = (BigInt(Date.now()) * 1_000_000n).toString();
     post({ type: 'stop', counter, intentId, payload: new Uint8Array(payload), at });
   };
@@ -163,7 +163,7 @@ function take(topic: string, payload: Buffer, packet: IPublishPacket): void {
   });
 }
 
-port.on('message', (m: ToStopConnection) => {
+port.on('message', (m: ToHaltConnection) => {
   if (m.type === 'seen') {
     counters.claim(BigInt(m.counter));
     return;

@@ -5,25 +5,25 @@ import { closeWorker, spawnTsWorker, workerEntry } from '../daemon/util/index.ts
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { COUNTER_PROPERTY } from './command-signature.ts';
 import { commandCounterPath } from './command-signature-counter.ts';
-import { claimStop, stopClaimsBuffer } from './stop-claims.ts';
-import { stopIntentId } from './stop-intent.ts';
+import { claimHalt, haltClaimsBuffer } from './halt-claims.ts';
+import { haltIntentId } from './halt-intent.ts';
 import { stopLogin, type CentralTopics } from './topics.ts';
 import type {
-  FromStopConnection,
-  StopConnectionData,
-  StopConnectionState,
-  ToStopConnection,
-} from './stop-connection-messages.ts';
-import { StopLine } from '../daemon/halt/index.ts';
+  FromHaltConnection,
+  HaltConnectionData,
+  HaltConnectionState,
+  ToHaltConnection,
+} from './halt-connection-messages.ts';
+import { HaltLine } from '../daemon/halt/index.ts';
 
-export interface StopConnectionOptions {
+export interface HaltConnectionOptions {
   /** What its thread is started with: the robot's session, central's keys, the line's buffer. */
-  data: StopConnectionData;
+  data: HaltConnectionData;
   /** The link's halt for a stop intent as it reads one (IntentIntake.haltFirst): the main thread's part. */
   halt: (payload: Buffer, packet: { retain?: boolean }) => void;
   log: Logger;
   /** Starts the thread; a test gives its own. */
-  spawn?: (data: StopConnectionData) => Worker;
+  spawn?: (data: HaltConnectionData) => Worker;
 }
 
 /** How many counters of stops already halted are remembered: far more than central sends within their window. */
@@ -32,7 +32,7 @@ const HALTED_KEPT = 1024;
 const RESTART_MS = 1000;
 
 /** What status shows of the stop connection. */
-export type StopConnectionStatus = Partial<StopConnectionState> & {
+export type HaltConnectionStatus = Partial<HaltConnectionState> & {
   client_id: string;
   /** The stop login it connects as (the robot's id with /intents), when the link has a login. */
   login?: string;
@@ -47,11 +47,11 @@ export type StopConnectionStatus = Partial<StopConnectionState> & {
  * The stop connection central.stop_connection asks for, or why it cannot run (it reads central's signed stop intents,
  * so it needs intents and a key); undefined when it is off.
  */
-export function stopConnectionFor(options: {
+export function haltConnectionFor(options: {
   settings: CentralSettings;
   /** The link's own session (sessionOptions): the same broker, password and CA. */
   session: Omit<
-    StopConnectionData,
+    HaltConnectionData,
     | 'line'
     | 'claims'
     | 'topic'
@@ -68,8 +68,8 @@ export function stopConnectionFor(options: {
   stopLine: SharedArrayBuffer;
   dataDir: string;
   log: Logger;
-  halt: StopConnectionOptions['halt'];
-}): StopConnection | string | undefined {
+  halt: HaltConnectionOptions['halt'];
+}): HaltConnection | string | undefined {
   const { settings: s, session, topics, config, stopLine, dataDir, log, halt } = options;
   if (!s.stop_connection) return undefined;
   if (!s.intents) return 'central.intents is false: there are no stop intents to read';
@@ -83,10 +83,10 @@ export function stopConnectionFor(options: {
   // link's client certificate, which such a broker may take for the username.
   if (cert && !username)
     return 'the link logs in by its client certificate alone (central.cert_file): the stop connection needs the stop login, a username and password';
-  return new StopConnection({
+  return new HaltConnection({
     data: {
       line: stopLine,
-      claims: stopClaimsBuffer(),
+      claims: haltClaimsBuffer(),
       url,
       // Not a robot id's characters: no robot's own client id can be this one.
       clientId: `${clientId}/stop`,
@@ -111,8 +111,8 @@ export function stopConnectionFor(options: {
   });
 }
 
-export const spawnStopConnection = (data: StopConnectionData): Worker =>
-  spawnTsWorker(workerEntry('central-link/stop-connection-worker'), {
+export const spawnHaltConnection = (data: HaltConnectionData): Worker =>
+  spawnTsWorker(workerEntry('central-link/halt-connection-worker'), {
     workerData: data as unknown as Record<string, unknown>,
   });
 
@@ -126,35 +126,35 @@ export const spawnStopConnection = (data: StopConnectionData): Worker =>
  * line and halts, once: the stops halted for are kept by their signed counter, and the link's counters go to the
  * thread, which refuses them from then on (a replay that the link took while this connection was down marks nothing).
  */
-export class StopConnection {
-  readonly #data: StopConnectionData;
-  readonly #halt: StopConnectionOptions['halt'];
+export class HaltConnection {
+  readonly #data: HaltConnectionData;
+  readonly #halt: HaltConnectionOptions['halt'];
   readonly #log: Logger;
-  readonly #spawn: (data: StopConnectionData) => Worker;
-  readonly #line: StopLine;
+  readonly #spawn: (data: HaltConnectionData) => Worker;
+  readonly #line: HaltLine;
   /** Counters of the stops the main thread halted for, oldest first. */
   readonly #halted = new Set<string>();
   #worker: Worker | undefined;
   #closing = false;
-  #state: StopConnectionState | undefined;
+  #state: HaltConnectionState | undefined;
   #scheduling: string | undefined;
   /** The last error logged (#sayError). */
   #said: string | undefined;
   readonly #counts = { stops: 0, refused: {} as Record<string, number>, threadExits: 0 };
 
-  constructor(options: StopConnectionOptions) {
-    const { data, halt, log, spawn = spawnStopConnection } = options;
+  constructor(options: HaltConnectionOptions) {
+    const { data, halt, log, spawn = spawnHaltConnection } = options;
     this.#data = data;
     this.#halt = halt;
     this.#log = log;
     this.#spawn = spawn;
-    this.#line = new StopLine(data.line);
+    this.#line = new HaltLine(data.line);
   }
 
   start(): void {
     const worker = this.#spawn(this.#data);
     this.#worker = worker;
-    worker.on('message', (m: FromStopConnection) => this.#onMessage(m));
+    worker.on('message', (m: FromHaltConnection) => this.#onMessage(m));
     worker.on('error', (error) =>
       this.#log.error({ err: error.message }, 'central stop connection: its thread failed'),
     );
@@ -166,7 +166,7 @@ export class StopConnection {
     const worker = this.#worker;
     this.#worker = undefined;
     if (!worker) return;
-    const ask = () => worker.postMessage({ type: 'close' } satisfies ToStopConnection);
+    const ask = () => worker.postMessage({ type: 'close' } satisfies ToHaltConnection);
     if (!(await closeWorker(worker, ask, 2000))) await worker.terminate();
   }
 
@@ -178,14 +178,14 @@ export class StopConnection {
     const counter = packet.properties?.userProperties?.[COUNTER_PROPERTY];
     // Unsigned (the file's opt-out): this path never takes one, so the link halts for it as ever.
     if (typeof counter !== 'string') return this.#halt(payload, packet);
-    this.#worker?.postMessage({ type: 'seen', counter } satisfies ToStopConnection);
+    this.#worker?.postMessage({ type: 'seen', counter } satisfies ToHaltConnection);
     if (!this.#remember(counter)) return;
-    if (stopIntentId(payload, packet.retain, this.#data.maxIntentBytes) === undefined) return;
+    if (haltIntentId(payload, packet.retain, this.#data.maxIntentBytes) === undefined) return;
     // The thread claimed it first: its mark is on the line and its message takes it; the halt need not wait for that.
-    if (!claimStop(this.#data.claims, counter)) return this.#halt(payload, packet);
+    if (!claimHalt(this.#data.claims, counter)) return this.#halt(payload, packet);
     // Read here first (the thread's copy comes later, or never while its connection is down): the line is marked here,
     // so each of central's stops reaches it once, whichever path read it first.
-    this.#line.stoppedOffLoop();
+    this.#line.haltedOffLoop();
     try {
       this.#halt(payload, packet);
     } finally {
@@ -193,7 +193,7 @@ export class StopConnection {
     }
   }
 
-  status(): StopConnectionStatus {
+  status(): HaltConnectionStatus {
     const { stops, refused, threadExits } = this.#counts;
     return {
       client_id: this.#data.clientId,
@@ -206,7 +206,7 @@ export class StopConnection {
     };
   }
 
-  #onMessage(m: FromStopConnection): void {
+  #onMessage(m: FromHaltConnection): void {
     switch (m.type) {
       case 'stop':
         return this.#take(m);
@@ -231,7 +231,7 @@ export class StopConnection {
    * Logs why the connection is down once, not at each try: a broker that refuses the stop login refuses it every few
    * seconds until its conf changes. Said again after the connection was up.
    */
-  #sayError({ state, last_error: reason }: StopConnectionState): void {
+  #sayError({ state, last_error: reason }: HaltConnectionState): void {
     if (state === 'connected') this.#said = undefined;
     if (!reason || reason === this.#said) return;
     this.#said = reason;
@@ -239,7 +239,7 @@ export class StopConnection {
   }
 
   /** The thread marked a stop on the line: the main thread halts for it (unless the link did) and takes the mark. */
-  #take(m: Extract<FromStopConnection, { type: 'stop' }>): void {
+  #take(m: Extract<FromHaltConnection, { type: 'stop' }>): void {
     this.#counts.stops++;
     try {
       if (this.#remember(m.counter)) this.#halt(Buffer.from(m.payload), {});

@@ -1,21 +1,21 @@
 import { compileTopicGlob, type DefinitionsRegistry } from '../../daemon/bus/index.ts';
-import type { RobotStopAuthority } from '../../daemon/contract/index.ts';
-import { STOP_QUERY } from '../../daemon/halt/index.ts';
+import type { RobotHaltAuthority } from '../../daemon/contract/index.ts';
+import { HALT_QUERY } from '../../daemon/halt/index.ts';
 import { workerEntry } from '../../daemon/util/index.ts';
 import type { Mapping } from './mapping.ts';
-import type { StopDoorsOptions, StopServiceDoor } from './stop-doors.ts';
-import type { StopZeroOptions, StopZeroTarget } from './stop-zero.ts';
+import type { HaltDoorsOptions, HaltServiceDoor } from './halt-doors.ts';
+import type { HaltZeroOptions, HaltZeroTarget } from './halt-zero.ts';
 
-export interface OffLoopStopOptions {
+export interface OffLoopHaltOptions {
   /** The component's name (zenoh, zenoh_second): each link's graph gets its own session on the listener's thread. */
   name: string;
-  robotStop: RobotStopAuthority;
+  haltAuthority: RobotHaltAuthority;
   /** The session's settings that can cross to the stop listener's thread (no logger). */
-  linkSettings: StopZeroOptions['link'];
+  linkSettings: HaltZeroOptions['link'];
   /** rmw_zenoh's attachment on each zero sample. */
   attachments: boolean;
   /** Where this link serves agent/stop (none: it does not). */
-  doors: StopDoorsOptions | undefined;
+  doors: HaltDoorsOptions | undefined;
   /** Serves agent/stop on the main loop (`true`), or leaves it to the listener's thread (`false`). */
   serveHere: (here: boolean) => void;
 }
@@ -23,26 +23,26 @@ export interface OffLoopStopOptions {
 /**
  * This Zenoh link's part of the stop listener's thread (docs/api.md): a session of that thread's own, which puts the
  * zero command on each velocity topic the bridge publishes (`setTargets`), and serves agent/stop where this link
- * serves it (stop-doors.ts), so neither waits for the main loop. agent/stop is served there while a listener runs
+ * serves it (halt-doors.ts), so neither waits for the main loop. agent/stop is served there while a listener runs
  * (RobotStopAuthority.offLoopTaker), and on the main loop while none does (api.stop_listener off, the API not
  * running, its thread down until it starts again): never on both, which would answer a request twice. Handed to the
  * thread, it is served by neither for as long as the thread takes to declare it.
  */
-export class OffLoopStop {
+export class OffLoopHalt {
   readonly #name: string;
-  readonly #robotStop: RobotStopAuthority;
-  readonly #linkSettings: StopZeroOptions['link'];
+  readonly #haltAuthority: RobotHaltAuthority;
+  readonly #linkSettings: HaltZeroOptions['link'];
   readonly #attachments: boolean;
-  readonly #doors: StopDoorsOptions | undefined;
+  readonly #doors: HaltDoorsOptions | undefined;
   readonly #serveHere: (here: boolean) => void;
-  #targets: StopZeroTarget[] = [];
+  #targets: HaltZeroTarget[] = [];
   #offLoop = false;
   #unlisten: (() => void) | undefined;
 
-  constructor(options: OffLoopStopOptions) {
-    const { name, robotStop, linkSettings, attachments, doors, serveHere } = options;
+  constructor(options: OffLoopHaltOptions) {
+    const { name, haltAuthority, linkSettings, attachments, doors, serveHere } = options;
     this.#name = name;
-    this.#robotStop = robotStop;
+    this.#haltAuthority = haltAuthority;
     this.#linkSettings = linkSettings;
     this.#attachments = attachments;
     this.#doors = doors;
@@ -50,7 +50,7 @@ export class OffLoopStop {
   }
 
   /** Where this link serves agent/stop, on whichever thread. */
-  get doors(): StopDoorsOptions | undefined {
+  get doors(): HaltDoorsOptions | undefined {
     return this.#doors;
   }
 
@@ -60,24 +60,24 @@ export class OffLoopStop {
   }
 
   start(): void {
-    const { present, unlisten } = this.#robotStop.offLoopTaker((taker) => this.#hand(taker));
+    const { present, unlisten } = this.#haltAuthority.offLoopTaker((taker) => this.#hand(taker));
     this.#unlisten = unlisten;
     this.#hand(present);
   }
 
   /** The velocity topics' zero commands, each on the key the bridge publishes the topic to. */
-  setTargets(targets: StopZeroTarget[]): void {
+  setTargets(targets: HaltZeroTarget[]): void {
     this.#targets = targets;
     this.#register();
   }
 
   /** The listener's thread has nothing of this link's from here (the link is closing). */
-  stop(): void {
+  close(): void {
     this.#unlisten?.();
     this.#unlisten = undefined;
     this.#targets = [];
     this.#offLoop = false;
-    this.#robotStop.setOffLoopZero(this.#name, undefined);
+    this.#haltAuthority.setOffLoopZero(this.#name, undefined);
   }
 
   /** agent/stop to the listener's thread (`taker`: one runs) or back here; here first undeclared, then declared. */
@@ -92,16 +92,16 @@ export class OffLoopStop {
   #register(): void {
     const doors = this.#offLoop ? this.#doors : undefined;
     if (this.#targets.length === 0 && doors === undefined) {
-      this.#robotStop.setOffLoopZero(this.#name, undefined);
+      this.#haltAuthority.setOffLoopZero(this.#name, undefined);
       return;
     }
-    const options: StopZeroOptions = {
+    const options: HaltZeroOptions = {
       link: this.#linkSettings,
       targets: this.#targets,
       attachments: this.#attachments,
       ...(doors ? { doors } : {}),
     };
-    this.#robotStop.setOffLoopZero(this.#name, { module: workerEntry('adapters/zenoh/stop-zero').href, options });
+    this.#haltAuthority.setOffLoopZero(this.#name, { module: workerEntry('adapters/zenoh/halt-zero').href, options });
   }
 }
 
@@ -110,17 +110,17 @@ export class OffLoopStop {
  * it, with its Request and Response resolved here (the thread loads no definitions); undefined where it does not.
  * A service whose type does not resolve stays on the main loop, which answers each request with why.
  */
-export function stopDoorsOf(options: {
+export function haltDoorsOf(options: {
   queries: readonly string[];
   services: readonly { query: string; service: string; type: string }[];
   mapping: Mapping;
   definitions: DefinitionsRegistry;
-}): StopDoorsOptions | undefined {
+}): HaltDoorsOptions | undefined {
   const { queries, services, mapping, definitions } = options;
-  const query = queries.some((key) => compileTopicGlob(key)(STOP_QUERY));
-  const doors: StopServiceDoor[] = [];
+  const query = queries.some((key) => compileTopicGlob(key)(HALT_QUERY));
+  const doors: HaltServiceDoor[] = [];
   for (const entry of services) {
-    if (entry.query !== STOP_QUERY) continue;
+    if (entry.query !== HALT_QUERY) continue;
     const names = [`${entry.type}_Request`, `${entry.type}_Response`];
     try {
       const types = Object.fromEntries(names.map((name) => [name, definitions.resolve(name)]));

@@ -7,7 +7,7 @@ import type { Component, ComponentContext, ComponentHealth } from '../../daemon/
 import { Backoff, errorText, PACKAGE_ROOT } from '../../daemon/util/index.ts';
 
 // Shipped as it is (not bundled): the same path from the sources and from dist/.
-const SCRIPT = join(PACKAGE_ROOT, 'adapters', 'ros', 'stop_service_node.py');
+const SCRIPT = join(PACKAGE_ROOT, 'adapters', 'ros', 'halt_service_node.py');
 /** How long a node that was asked to end (its stdin closed) has before it is killed. */
 const END_GRACE_MS = 3000;
 /** A node that served this long before it died is restarted after the first wait again. */
@@ -16,12 +16,12 @@ const HELD_MS = 30_000;
 type Settings = RosSettings['stop_service'];
 
 /**
- * The operator's stop as a ROS 2 service served by a process of its own (stop_service_node.py, rclpy), so a ROS
+ * The operator's stop as a ROS 2 service served by a process of its own (halt_service_node.py, rclpy), so a ROS
  * client's stop reaches the stop listener's thread without waiting for the daemon's main loop, where rclnodejs runs.
  * The node is started at start and again, after a backoff, whenever it dies; this component is degraded, saying why,
  * while it does not serve. Its stderr goes to the daemon's log.
  */
-export class RosStopServiceProcess implements Component {
+export class RosHaltServiceProcess implements Component {
   readonly name = 'ros_stop';
   readonly #ctx: ComponentContext;
   readonly #settings: Settings;

@@ -6,7 +6,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * are not a JSON object of type `stop` are not stops: the link refuses them whole, saying why. The link's reader and
  * the stop connection's thread ask the same question here, so both take the same messages for stops.
  */
-export function stopIntentId(
+export function haltIntentId(
   payload: Buffer,
   retain: boolean | undefined,
   maxBytes: number,

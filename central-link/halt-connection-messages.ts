@@ -5,7 +5,7 @@ import type { MqttConnectionOptions } from './mqtt-connection.ts';
  * What the stop connection's thread is started with (structured-cloned; the line's buffer is shared): the robot's
  * stop login for a username (stopLogin), never the link's client certificate.
  */
-export interface StopConnectionData extends Pick<
+export interface HaltConnectionData extends Pick<
   MqttConnectionOptions,
   | 'url'
   | 'clientId'
@@ -19,7 +19,7 @@ export interface StopConnectionData extends Pick<
 > {
   /** The daemon's stop line (StopLine's buffer). */
   line: SharedArrayBuffer;
-  /** Which path marks each of central's stops on the line (stop-claims.ts), shared with the link. */
+  /** Which path marks each of central's stops on the line (halt-claims.ts), shared with the link. */
   claims: SharedArrayBuffer;
   /** The robot's intents topic: the one topic it subscribes to. */
   topic: string;
@@ -35,7 +35,7 @@ export interface StopConnectionData extends Pick<
 }
 
 /** The connection's state, as status shows it. */
-export type StopConnectionState = {
+export type HaltConnectionState = {
   state: 'connecting' | 'connected' | 'offline';
   connects: number;
   last_error?: string;
@@ -43,15 +43,15 @@ export type StopConnectionState = {
 };
 
 /** From the daemon's thread to the stop connection's. */
-export type ToStopConnection =
+export type ToHaltConnection =
   /** A counter the link took: this thread refuses it from now on (the link's stop already acted). */
   { type: 'seen'; counter: string } | { type: 'close' };
 
 /** From the stop connection's thread to the daemon's. */
-export type FromStopConnection =
+export type FromHaltConnection =
   /** Central's stop, verified: the line is marked; the main thread takes the rest. `at`: ns since the epoch. */
   | { type: 'stop'; counter: string; intentId: string | null; payload: Uint8Array; at: string }
-  | { type: 'state'; connection: StopConnectionState }
+  | { type: 'state'; connection: HaltConnectionState }
   /** A stop-looking message the signature check refused, by its reason (the link refuses and acks it too). */
   | { type: 'refused'; code: string }
   | { type: 'scheduling'; scheduling: string }

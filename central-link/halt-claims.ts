@@ -2,7 +2,7 @@
 const SLOTS = 256;
 
 /** A buffer of stop claims, shared by the link's main thread and the stop connection's thread. */
-export const stopClaimsBuffer = (): SharedArrayBuffer => new SharedArrayBuffer(SLOTS * BigInt64Array.BYTES_PER_ELEMENT);
+export const haltClaimsBuffer = (): SharedArrayBuffer => new SharedArrayBuffer(SLOTS * BigInt64Array.BYTES_PER_ELEMENT);
 
 /**
  * Claims the stop with central's signed `counter` for marking the stop line: true for the first of the two paths that
@@ -10,7 +10,7 @@ export const stopClaimsBuffer = (): SharedArrayBuffer => new SharedArrayBuffer(S
  * the counter's slot, so two reads at the same moment cannot both win. A newer stop in the same slot takes it over;
  * an older stop's late copy then marks once more, which only counts one stop more.
  */
-export function claimStop(claims: SharedArrayBuffer, counter: string): boolean {
+export function claimHalt(claims: SharedArrayBuffer, counter: string): boolean {
   const slots = new BigInt64Array(claims);
   let value: bigint;
   try {

@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { OffLoopTake, OffLoopZeroSender, StatusFigures } from '../../daemon/contract/index.ts';
 import type { BulkLaneLinkSettings } from './bulk-lane-messages.ts';
 import { encodeAttachment } from './rmw-zenoh-keys.ts';
-import { serveStopDoors, type StopDoorsOptions } from './stop-doors.ts';
+import { serveHaltDoors, type HaltDoorsOptions } from './halt-doors.ts';
 import { ZenohLink, type LinkPublisher } from './zenoh-link.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
 
 /** One velocity topic's zero command as its Zenoh sample: the key, the CDR bytes, and whether to stamp them. */
-export interface StopZeroTarget {
+export interface HaltZeroTarget {
   topic: string;
   key: string;
   /** The zero command's CDR (its 4-byte encapsulation header first), stamped 0 when `stamped`. */
@@ -17,13 +17,13 @@ export interface StopZeroTarget {
 }
 
 /** What the Zenoh bridge hands the stop listener's thread (structured-cloned). */
-export interface StopZeroOptions {
+export interface HaltZeroOptions {
   link: BulkLaneLinkSettings;
-  targets: StopZeroTarget[];
+  targets: HaltZeroTarget[];
   /** rmw_zenoh's attachment (sequence, source timestamp, GID) on each sample. */
   attachments: boolean;
-  /** agent/stop served on this session too (stop-doors.ts), while the main thread leaves it to this one. */
-  doors?: StopDoorsOptions;
+  /** agent/stop served on this session too (halt-doors.ts), while the main thread leaves it to this one. */
+  doors?: HaltDoorsOptions;
 }
 
 /** The GID of the stop's own publisher: rmw_zenoh's 16 bytes, random per start. */
@@ -39,7 +39,7 @@ function randomGid(): Uint8Array {
  * loop or its main session. Resolves with the topics it went to; rejects naming those it could not reach.
  */
 export async function openOffLoopZero(
-  options: StopZeroOptions,
+  options: HaltZeroOptions,
   log: Logger,
   take: OffLoopTake,
 ): Promise<OffLoopZeroSender & { details(): StatusFigures }> {
@@ -57,7 +57,7 @@ export async function openOffLoopZero(
   const publishers = targets.map((t) => ({ target: t, publisher: link.declarePublisher(t.key, publisherOptions) }));
   const gid = randomGid();
   let sequence = 0n;
-  const served = doors ? serveStopDoors(link, doors, take, log) : [];
+  const served = doors ? serveHaltDoors(link, doors, take, log) : [];
   link.start();
   return {
     async zero(): Promise<string[]> {
@@ -78,7 +78,7 @@ export async function openOffLoopZero(
     },
   };
 
-  function put(target: StopZeroTarget, publisher: LinkPublisher, ns: bigint): Promise<boolean> {
+  function put(target: HaltZeroTarget, publisher: LinkPublisher, ns: bigint): Promise<boolean> {
     const payload = target.stamped ? stampedNow(target.payload, ns) : target.payload;
     const attachment = attachments ? encodeAttachment({ sequence: ++sequence, timestampNs: ns, gid }) : undefined;
     return publisher.put(payload, attachment);
