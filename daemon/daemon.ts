@@ -289,8 +289,8 @@ export class Daemon {
         log: this.log,
       });
     } catch (error) {
-      this.log.error({ err: (error as Error).message }, 'journal retention failed; it will try again');
-      return { skipped: (error as Error).message };
+      this.log.error({ err: errorText(error) }, 'journal retention failed; it will try again');
+      return { skipped: errorText(error) };
     }
   }
 

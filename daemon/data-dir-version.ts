@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DataDirError } from './lifecycle/index.ts';
-import { PACKAGE_ROOT } from './util/index.ts';
+import { PACKAGE_ROOT, errorText } from './util/index.ts';
 
 /**
  * The format of the data dir this version writes and reads. Bump it when a change would make an older
@@ -44,7 +44,7 @@ export function readDataDirFormat(dataDir: string): DataDirFormat | undefined {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DataDirError(`data_dir ${dataDir}: cannot read ${FORMAT_FILE}: ${(error as Error).message}`);
+    throw new DataDirError(`data_dir ${dataDir}: cannot read ${FORMAT_FILE}: ${errorText(error)}`);
   }
   let value: Partial<DataDirFormat>;
   try {
@@ -120,7 +120,7 @@ export async function prepareDataDirFormat(dataDir: string, log: Logger, catalog
     try {
       report = await rebaseCatalogPaths(dataDir, found?.path, catalogWaitMs);
     } catch (error) {
-      const message = (error as Error).message;
+      const message = errorText(error);
       const what = `data_dir ${dataDir} ${where}, so its lakehouse catalog, which lists files by path, must be checked for paths of another place, and it could not be opened: ${message}`;
       if (
         (error as Error).name === 'CatalogLockedError' ||
@@ -145,7 +145,7 @@ export async function prepareDataDirFormat(dataDir: string, log: Logger, catalog
     // written at a later start. Until then a rolled-back older version is not refused by it.
     rmSync(join(dataDir, `${FORMAT_FILE}.tmp`), { force: true });
     log.warn(
-      { err: (error as Error).message },
+      { err: errorText(error) },
       `data dir: cannot write ${join(dataDir, FORMAT_FILE)} (it says which data format the data dir holds); carrying on, it is written at the next start`,
     );
   }

@@ -5,6 +5,7 @@ import { readOnnxModelInfo, type TensorInfo } from '../../daemon/system1/index.t
 import { PolicyInputError, PolicyRunner, type PolicyInputs } from '../../daemon/system1/index.ts';
 import { cameraFeeds, withCameraInputs, type CameraFeed } from './replay-cameras.ts';
 import { checkMapping, isVideo } from './replay-mapping.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /**
  * How to go on from an input the dataset holds as not finite: a LaserScan's +inf (REP 117) is what the robot
@@ -313,7 +314,7 @@ async function compareActions(
       out = (await active.run(feed))[output]!;
     } catch (error) {
       const hint = error instanceof PolicyInputError && error.code === 'not_finite' ? `. ${NOT_FINITE_INPUT}` : '';
-      throw new DatasetError(`${at}: ${(error as Error).message}${hint}`);
+      throw new DatasetError(`${at}: ${errorText(error)}${hint}`);
     }
     inferenceMs += performance.now() - started;
     onOutput?.(episode, frames.frameIndex[i]!, { data: out.data, shape: out.shape });

@@ -3,6 +3,7 @@ import { QueryError } from '../bus/index.ts';
 import { actionEndpoints, CANCEL_CODE, goalState, isTerminal, type GoalState } from './action-names.ts';
 import { goalIdHex, newGoalId, uuidMessage } from './goal-id.ts';
 import { checkedMessage, jsonObject, jsonPayload } from './json-payload.ts';
+import { errorText } from '../util/index.ts';
 
 /** How a goal ended, as the client saw it. `reason` says why when the server gave no result. */
 export interface ActionOutcome {
@@ -133,7 +134,7 @@ export class BusActionClient {
         ? `the action server of ${this.name} is gone`
         : signal?.aborted
           ? `cancelled: ${reasonText(signal.reason)}`
-          : (error as Error).message;
+          : errorText(error);
       return { goalId, state: signal?.aborted ? 'canceled' : 'aborted', result: {}, reason };
     } finally {
       this.#unlisten(goalId);

@@ -1,5 +1,6 @@
 import type { HaltHookOutcome } from '../contract/index.ts';
 import type { GoalHandle } from './action-client.ts';
+import { errorText } from '../util/index.ts';
 
 /** What cancelling one goal gave. */
 export interface CancelledGoal {
@@ -50,7 +51,7 @@ export class ActionGoals {
         try {
           return { action, goalId, returnCode: (await goal.cancel()).returnCode };
         } catch (error) {
-          return { action, goalId, error: (error as Error).message };
+          return { action, goalId, error: errorText(error) };
         }
       }),
     );

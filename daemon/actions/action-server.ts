@@ -11,6 +11,7 @@ import {
 } from './action-names.ts';
 import { goalIdHex, uuidMessage, ZERO_GOAL_ID } from './goal-id.ts';
 import { checkedMessage, jsonObject, jsonPayload, timeMessage } from './json-payload.ts';
+import { errorText } from '../util/index.ts';
 
 /** How an accepted goal ended, as the server's handler says. */
 export interface GoalOutcome {
@@ -153,7 +154,7 @@ export class BusActionServer {
     try {
       verdict = this.#closed ? 'the action server is closed' : await (this.#handler.accept?.(goal, id) ?? true);
     } catch (error) {
-      verdict = (error as Error).message;
+      verdict = errorText(error);
     } finally {
       this.#deciding.delete(id);
     }
@@ -197,7 +198,7 @@ export class BusActionServer {
         const ended = goal.state === 'canceling' && state !== 'succeeded' ? 'canceled' : state;
         this.#finish(goal, ended, result);
       },
-      (error: unknown) => this.#finish(goal, 'aborted', {}, (error as Error).message),
+      (error: unknown) => this.#finish(goal, 'aborted', {}, errorText(error)),
     );
   }
 
@@ -207,7 +208,7 @@ export class BusActionServer {
       const data = this.#codec.encode(this.#ends.types.feedbackMessage, { goal_id: uuidMessage(goal.id), feedback });
       this.#feedback.publish(data);
     } catch (error) {
-      this.#log.warn({ action: this.name, err: (error as Error).message }, 'action: feedback not published');
+      this.#log.warn({ action: this.name, err: errorText(error) }, 'action: feedback not published');
     }
   }
 
@@ -290,7 +291,7 @@ export class BusActionServer {
       this.#status.publish(this.#codec.encode(this.#ends.types.status, { status_list }));
     } catch (error) {
       // The bus refuses a closed publisher: the last status went out before close.
-      this.#log.debug({ action: this.name, err: (error as Error).message }, 'action: status not published');
+      this.#log.debug({ action: this.name, err: errorText(error) }, 'action: status not published');
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { MessageCodec, QueryPayload } from '../bus/index.ts';
+import { errorText } from '../util/index.ts';
 
 export const JSON_ENCODING = 'application/json';
 
@@ -24,7 +25,7 @@ export function jsonObject(what: string, payload: QueryPayload): Record<string, 
   try {
     value = JSON.parse(decoder.decode(payload.payload));
   } catch (error) {
-    throw new Error(`${what} is not JSON: ${(error as Error).message}`);
+    throw new Error(`${what} is not JSON: ${errorText(error)}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new Error(`${what} must be a JSON object`);

@@ -41,6 +41,7 @@ import { AGENT_PORTS, type MotionHolder, type NavigationService, type PolicyRunn
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 import { haltRobot } from './skills/halt.ts';
 import { ToolInvoker } from './tool-invoker.ts';
+import { errorText } from '../util/index.ts';
 
 export { AGENT_NAV_CMD_VEL } from './agent-navigation.ts';
 
@@ -354,7 +355,7 @@ export class AgentComponent
       haltRobot({ motion: this.#motion, gate: this.#gate }, reason);
     } catch (error) {
       // The stop intent's own stop skill halts again, and its run says why it could not.
-      this.#ctx.log.error({ err: (error as Error).message }, `agent: ${reason}: the robot was NOT halted`);
+      this.#ctx.log.error({ err: errorText(error) }, `agent: ${reason}: the robot was NOT halted`);
     }
   }
 

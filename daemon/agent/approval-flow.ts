@@ -10,6 +10,7 @@ import type { LiveRuns } from './live-runs.ts';
 import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';
 import type { SkillDefinition } from './skills/index.ts';
 import { sentTo } from './tool-invoker.ts';
+import { errorText } from '../util/index.ts';
 
 export interface ApprovalFlowOptions {
   store: RunStore;
@@ -137,7 +138,7 @@ export class ApprovalFlow {
     try {
       parsed = parseIntent(record.intent, record.intent.policy_ctx.source, this.#skills, this.#names);
     } catch (error) {
-      const reason = `approved by ${by}, but the run cannot resume under the current config: ${(error as Error).message}`;
+      const reason = `approved by ${by}, but the run cannot resume under the current config: ${errorText(error)}`;
       resumed.note('approval.granted', { by, call_id: callId });
       await resumed.finish('failed', reason);
       this.#untrackIdle(resumed);

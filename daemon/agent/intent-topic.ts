@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Bus, MessageCodec, Subscription } from '../bus/index.ts';
-import { LogBurst, withSuppressed } from '../util/index.ts';
+import { LogBurst, withSuppressed, errorText } from '../util/index.ts';
 
 export interface IntentTopicOptions {
   bus: Bus;
@@ -56,14 +56,14 @@ export class IntentTopic {
     try {
       raw = JSON.parse(this.#codec.decode<{ data: string }>(type, data).data);
     } catch (error) {
-      return this.#problem('not_json', { err: (error as Error).message }, 'intent message is not JSON; ignored');
+      return this.#problem('not_json', { err: errorText(error) }, 'intent message is not JSON; ignored');
     }
     this.#submit(raw).catch((error: unknown) => {
       // Keyed by the kind of refusal: a flood of invalid intents must not hide the first one the journal refused.
       const { name, code } = error as Error & { code?: unknown };
       this.#problem(
         `refused:${name}:${typeof code === 'string' ? code : ''}`,
-        { err: (error as Error).message },
+        { err: errorText(error) },
         'intent from the topic refused',
       );
     });

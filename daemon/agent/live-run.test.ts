@@ -6,6 +6,7 @@ import type { AgentEventRecord } from '../contract/agent-event-record.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { LiveRun } from './live-run.ts';
 import { RunStore } from './run-store.ts';
+import { errorText } from '../util/index.ts';
 
 const intent = stopIntent;
 
@@ -136,14 +137,14 @@ describe('LiveRun', () => {
     await quiet.finish('failed');
     expect(ended).toEqual(['first']); // once
     expect(quiet.signal.aborted).toBe(true); // taken after the end: aborted already
-    expect((quiet.signal.reason as Error).message).toBe('succeeded');
+    expect(errorText(quiet.signal.reason)).toBe('succeeded');
 
     const held = await liveRun(journal);
     const signal = held.signal;
     expect(signal.aborted).toBe(false);
     await held.finish('cancelled', 'cancelled by t');
     expect(signal.aborted).toBe(true);
-    expect((signal.reason as Error).message).toBe('cancelled by t');
+    expect(errorText(signal.reason)).toBe('cancelled by t');
     expect(held.signal).toBe(signal);
   });
 

@@ -4,7 +4,7 @@ import type { RunQuotas } from '../policy/index.ts';
 import type { ParsedIntent } from './intents.ts';
 import { LiveRun } from './live-run.ts';
 import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';
-import { within } from '../util/index.ts';
+import { within, errorText } from '../util/index.ts';
 
 export interface LiveRunsOptions {
   store: RunStore;
@@ -72,8 +72,8 @@ export class LiveRuns {
         // A runner that returns without ending the run (it should not) must not leave it running forever.
         if (!live.closed) await live.finish('failed', 'the run ended without a result');
       } catch (error) {
-        this.#log.error({ run: live.run.run_id, err: (error as Error).message }, 'agent run failed');
-        const reason = `internal error: ${(error as Error).message}`;
+        this.#log.error({ run: live.run.run_id, err: errorText(error) }, 'agent run failed');
+        const reason = `internal error: ${errorText(error)}`;
         // Its error is also what endError() reports, below.
         await live.finish('failed', reason).catch(() => undefined);
         // The end did not reach the journal (this finish failed, or an earlier one did, the runner's own or a
@@ -126,14 +126,14 @@ export class LiveRuns {
     } catch (error) {
       // Called from a timer: nothing awaits it. The journal refused the end; show the run ended here anyway.
       this.#log.error(
-        { run: live.run.run_id, err: (error as Error).message },
+        { run: live.run.run_id, err: errorText(error) },
         'the wall-time end of an agent run could not be journaled',
       );
       if (!TERMINAL.has(live.run.status))
         this.#store.setUndurable(
           live.run.run_id,
           'failed',
-          `quota.wall_time: ${reason} (not journaled: ${(error as Error).message})`,
+          `quota.wall_time: ${reason} (not journaled: ${errorText(error)})`,
         );
     }
   }

@@ -9,7 +9,7 @@ import { HaltError, haltRobot } from './skills/halt.ts';
 import type { HaltOrder } from '../halt/index.ts';
 
 import { HALT_REPLY_WAIT_MS } from '../halt/index.ts';
-import { within } from '../util/index.ts';
+import { within, errorText } from '../util/index.ts';
 
 export interface RobotHaltOptions {
   motion: MotionLock;
@@ -165,7 +165,7 @@ export class RobotHalt {
         this.#store.setUndurable(
           runId,
           'cancelled',
-          `cancelled by ${order.by}: ${why} (not journaled: ${(error as Error).message})`,
+          `cancelled by ${order.by}: ${why} (not journaled: ${errorText(error)})`,
         );
       return error as Error;
     }

@@ -231,7 +231,7 @@ export class ToolInvoker {
       const what = skill.actsFirst
         ? `${tool} acted, but its call could not be journaled`
         : `${tool} did not act: its call could not be journaled`;
-      live.settleCall(callId, { ok: false, error: `${what}: ${(error as Error).message}` });
+      live.settleCall(callId, { ok: false, error: `${what}: ${errorText(error)}` });
       throw error;
     }
   }

@@ -3,6 +3,7 @@ import type { Bus } from '../bus/index.ts';
 import type { MessageCodec } from '../bus/index.ts';
 import { nextMessage } from './bus-read.ts';
 import { TopicName } from './skills/skill.ts';
+import { errorText } from '../util/index.ts';
 
 /**
  * Checks a run declares on its outcome (in the intent's params, `validators`). When one fails, the run is
@@ -87,7 +88,7 @@ export async function evaluateValidator(spec: ValidatorSpec, env: ValidatorEnv):
         validator: name,
         passed: false,
         score: 0,
-        feedback: `cannot read the robot's position: ${(error as Error).message}`,
+        feedback: `cannot read the robot's position: ${errorText(error)}`,
       };
     }
     const p = odom.pose.pose.position;
@@ -111,7 +112,7 @@ export async function evaluateValidator(spec: ValidatorSpec, env: ValidatorEnv):
         env.codec.decode(msg.type, msg.data),
       );
   } catch (error) {
-    return { validator: name, passed: false, score: 0, feedback: (error as Error).message };
+    return { validator: name, passed: false, score: 0, feedback: errorText(error) };
   }
   if (typeof actual === 'bigint') actual = Number(actual);
   const passed = compare(actual, spec.op, spec.value);

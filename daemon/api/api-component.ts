@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { ApiSettings } from '../config/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
-import { isDiskFull } from '../util/index.ts';
+import { isDiskFull, errorText } from '../util/index.ts';
 import { apiFilePath, removeApiFile, writeApiFile } from './discovery.ts';
 import { buildApiServer, type ApiServer } from './server.ts';
 import { HaltListener } from './halt-listener.ts';
@@ -46,7 +46,7 @@ export class ApiComponent implements Component {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE')
         throw new Error(`api: ${host}:${port} is in use (another daemon?): set api.port to a free port, or 0 for any`);
-      throw new Error(`api: cannot listen on ${host}:${port}: ${(error as Error).message}`);
+      throw new Error(`api: cannot listen on ${host}:${port}: ${errorText(error)}`);
     }
     const address = server.app.server.address() as AddressInfo;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -91,7 +91,7 @@ export class ApiComponent implements Component {
       // is passed over).
       if (!isDiskFull(error)) throw error;
       this.#ctx.log.warn(
-        { err: (error as Error).message },
+        { err: errorText(error) },
         `api: cannot write ${apiFilePath(this.#ctx.dataDir)}: the disk is full; serving anyway. The CLI finds the API by api.port${port === 0 ? ` (0 here: give the CLI --url ${this.#url})` : ''}`,
       );
     }

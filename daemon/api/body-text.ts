@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ValidationIssue } from '../util/index.ts';
 import { HttpError } from './http-error.ts';
+import { errorText } from '../util/index.ts';
 
 // The API's parser and the stop listener's thread read a body's bytes here, so both refuse the same bodies the same
 // way. It imports no value from the contract: the listener's thread would compile its schemas at every start.
@@ -39,7 +40,7 @@ export function jsonValue(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw bodyError(`not valid JSON: ${(error as Error).message}`);
+    throw bodyError(`not valid JSON: ${errorText(error)}`);
   }
 }
 

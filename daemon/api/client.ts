@@ -3,6 +3,7 @@ import type { EdgeConfig } from '../config/index.ts';
 import type { ValidationIssue } from '../util/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { readApiFile } from './discovery.ts';
+import { errorText } from '../util/index.ts';
 
 export interface ApiTarget {
   url: string;
@@ -102,7 +103,7 @@ export class ApiClient {
       response = await this.#send('POST', path, headers, JSON.stringify(body), { signal: options.signal });
     } catch (error) {
       if (options.signal?.aborted) return;
-      throw this.#unreachable((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+      throw this.#unreachable((error as NodeJS.ErrnoException).code ?? errorText(error));
     }
     if (response.statusCode === undefined || response.statusCode >= 300) {
       const text = await readText(response);
@@ -155,7 +156,7 @@ export class ApiClient {
       throw this.#unreachable(
         deadline.aborted
           ? `no reply within ${this.#timeoutMs} ms`
-          : ((error as NodeJS.ErrnoException).code ?? (error as Error).message),
+          : ((error as NodeJS.ErrnoException).code ?? errorText(error)),
       );
     }
     let parsed: unknown;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { OffLoopTake, OffLoopZero, OffLoopZeroSender, HaltRequest } from '../contract/index.ts';
-import { applyThreadScheduling, FloodGuard, within } from '../util/index.ts';
+import { applyThreadScheduling, FloodGuard, within, errorText } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { clientErrorHandler } from './client-error.ts';
 import { apiPageOrigin, crossSiteRefusal, jsonTypeRefusal } from './cross-site.ts';
@@ -101,7 +101,7 @@ async function sendZeros(): Promise<{ zeroed: string[]; failed: Record<string, s
         if (topics === 'late') failed[name] = `no answer within ${ZERO_WAIT_MS} ms`;
         else zeroed.push(...topics.map((t) => `${name} ${t}`));
       } catch (error) {
-        failed[name] = (error as Error).message;
+        failed[name] = errorText(error);
       }
     }),
   );

@@ -1,6 +1,7 @@
 import { SERVICE_NAMES } from '../contract/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
 import type { ComponentHealth } from '../lifecycle/index.ts';
+import { errorText } from '../util/index.ts';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -122,6 +123,6 @@ async function diskCheck(
           reason: `${mb(free)} free in ${dataDir}, below api.ready.min_free_bytes (${mb(minFreeBytes)}): free space or lower the retention limits`,
         };
   } catch (error) {
-    return { name: 'disk', status: 'fail', reason: `cannot stat ${dataDir}: ${(error as Error).message}` };
+    return { name: 'disk', status: 'fail', reason: `cannot stat ${dataDir}: ${errorText(error)}` };
   }
 }

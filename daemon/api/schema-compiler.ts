@@ -1,7 +1,7 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { ValidationError, type ValidationIssue, Validator } from '../util/index.ts';
+import { ValidationError, type ValidationIssue, Validator, errorText } from '../util/index.ts';
 
 /**
  * Validates every route's request parts with the contract's TypeBox validator instead of fastify's Ajv, so
@@ -43,7 +43,7 @@ function issuesOf(validator: Validator<TSchema>, value: unknown): ValidationIssu
     return [
       {
         path: '',
-        message: `does not match the expected shape (the daemon could not say where: ${(error as Error).message})`,
+        message: `does not match the expected shape (the daemon could not say where: ${errorText(error)})`,
       },
     ];
   }

@@ -7,6 +7,7 @@ import { emptyDb3, SqliteFileReader } from './sqlite-file-reader.ts';
 
 export { emptyDb3 };
 import type { StorageId } from './open-bag.ts';
+import { errorText } from '../util/index.ts';
 
 /**
  * Checks that a storage file is what figures read from metadata.yaml take for granted: an MCAP file's
@@ -97,7 +98,7 @@ function headerProblem(head: Uint8Array, size: number): string | undefined {
     f.string();
     f.string();
   } catch (error) {
-    return (error as Error).message.replace(/^a/, 'has a');
+    return errorText(error).replace(/^a/, 'has a');
   }
   return f.at === f.end ? undefined : `has ${f.end - f.at} bytes left over after its fields`;
 }

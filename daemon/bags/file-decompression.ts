@@ -6,6 +6,7 @@ import zstd from '@foxglove/wasm-zstd';
 import { BagError } from './errors.ts';
 import { ZSTD_MAGIC, zstdContentSize } from './message-compression.ts';
 import type { StorageFileReader } from './storage-reader.ts';
+import { errorText } from '../util/index.ts';
 
 /** The most a split compressed whole is decompressed to: it is held in memory (wasm's heap) while it is. */
 const MAX_DECOMPRESSED = 1 << 30;
@@ -63,7 +64,7 @@ async function inflate(file: string, bytes: Uint8Array): Promise<Uint8Array> {
       if (stated === undefined && room < MAX_DECOMPRESSED) continue;
       throw new BagError(
         file,
-        `does not decompress (${(error as Error).message}${room >= MAX_DECOMPRESSED ? `; more than ${MAX_DECOMPRESSED / 2 ** 30} GiB decompressed is not read here` : ''}): decompress it with \`zstd -d ${file}\`, list the .mcap file in metadata.yaml instead and set compression_mode to none, or use \`ros2 bag convert\``,
+        `does not decompress (${errorText(error)}${room >= MAX_DECOMPRESSED ? `; more than ${MAX_DECOMPRESSED / 2 ** 30} GiB decompressed is not read here` : ''}): decompress it with \`zstd -d ${file}\`, list the .mcap file in metadata.yaml instead and set compression_mode to none, or use \`ros2 bag convert\``,
       );
     }
   }

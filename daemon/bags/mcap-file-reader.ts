@@ -4,6 +4,7 @@ import { decompressHandlers } from './decompress.ts';
 import { BagError } from './errors.ts';
 import { McapFormatError, readMcap, type McapChannel, type McapSchema } from './mcap-stream.ts';
 import type { StorageFileReader, StorageMessage, StorageSummary, StorageTopic } from './storage-reader.ts';
+import { errorText } from '../util/index.ts';
 
 /**
  * Reads an MCAP file of a rosbag2 bag. Messages are streamed in file order with CRCs checked (readMcap),
@@ -30,7 +31,7 @@ export class McapFileReader implements StorageFileReader {
     try {
       fh = await open(path, 'r');
     } catch (error) {
-      throw new BagError(path, `cannot open: ${(error as Error).message}`);
+      throw new BagError(path, `cannot open: ${errorText(error)}`);
     }
     const { size } = await fh.stat();
     const magic = new Uint8Array(8);

@@ -12,6 +12,7 @@ import {
   type McapChannel,
   type McapSchema,
 } from './mcap-records.ts';
+import { errorText } from '../util/index.ts';
 
 /**
  * What a recovery reads out of a file, in file order; byte fields are views into buffers that are never
@@ -176,7 +177,7 @@ class Recovery {
       }
       record = this.#readRecord(opcode, body, pos);
     } catch (error) {
-      return this.#resync(pos, (error as Error).message);
+      return this.#resync(pos, errorText(error));
     }
     if (record) await visit(record);
     return end;
@@ -251,7 +252,7 @@ class Recovery {
       const records = openChunk(body, 0, body.length, this.#decompress);
       return { records: chunkRecords(records), end: at + 9 + Number(length) };
     } catch (error) {
-      return { problem: (error as Error).message };
+      return { problem: errorText(error) };
     }
   }
 
@@ -333,7 +334,7 @@ function derivedRecordProblem(opcode: number, body: Uint8Array): string | undefi
       f.u32();
     }
   } catch (error) {
-    return `a damaged index or summary record (opcode ${opcode}): ${(error as Error).message}`;
+    return `a damaged index or summary record (opcode ${opcode}): ${errorText(error)}`;
   }
   return f.at === f.end
     ? undefined

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
-import { crc32 } from '../util/index.ts';
+import { crc32, errorText } from '../util/index.ts';
 import {
   channelRecord,
   chunkRecordSpans,
@@ -147,7 +147,7 @@ export async function* readMcap(
       const offset = inFile ? start + (error.bytes.byteOffset + error.at - (bytes.byteOffset + at - 9)) : start;
       throw new McapFormatError(
         offset,
-        (error as Error).message,
+        errorText(error),
         false,
         opcode === CHUNK ? { start, end: start + 9 + length } : undefined,
       );

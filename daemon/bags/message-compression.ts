@@ -2,6 +2,7 @@ import { BagError } from './errors.ts';
 import { decompressHandlers } from './decompress.ts';
 import type { BagMetadata } from './metadata.ts';
 import type { StorageFileReader, StorageMessage } from './storage-reader.ts';
+import { errorText } from '../util/index.ts';
 
 /** Turns one stored message's bytes back into its CDR. */
 export type MessageDecompressor = (data: Uint8Array, where: string) => Uint8Array;
@@ -33,7 +34,7 @@ export async function messageDecompressor(
     try {
       return zstd(data, BigInt(size));
     } catch (error) {
-      throw new BagError(where, `a zstd-compressed message does not decompress: ${(error as Error).message}`);
+      throw new BagError(where, `a zstd-compressed message does not decompress: ${errorText(error)}`);
     }
   };
 }

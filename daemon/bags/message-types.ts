@@ -3,6 +3,7 @@ import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
+import { errorText } from '../util/index.ts';
 
 /** A service event as rosidl makes it: the event's info, then at most one request and one response. */
 function eventRoot(type: string, service: string): MessageDefinition {
@@ -75,7 +76,7 @@ export class BagTypeResolver {
           return { definitions, source: 'bag' };
         }
       } catch (error) {
-        bagProblem = (error as Error).message;
+        bagProblem = errorText(error);
       }
     }
     try {
@@ -91,7 +92,7 @@ export class BagTypeResolver {
         bagProblem && `the bag's own definition did not parse: ${bagProblem}`,
         eventProblem && `building it from the service's request and response failed: ${eventProblem}`,
       ].filter(Boolean);
-      return { error: `${(error as Error).message}${why.length > 0 ? ` (${why.join('; ')})` : ''}` };
+      return { error: `${errorText(error)}${why.length > 0 ? ` (${why.join('; ')})` : ''}` };
     }
   }
 
@@ -125,7 +126,7 @@ export class BagTypeResolver {
       new MessageReader(definitions); // fails now, not on the first message, if a type is missing
       return { definitions, source: 'bag' };
     } catch (error) {
-      return { error: (error as Error).message };
+      return { error: errorText(error) };
     }
   }
 
@@ -140,7 +141,7 @@ export class BagTypeResolver {
       const deps = parts.flat().filter((d) => (seen.has(d.name!) ? false : (seen.add(d.name!), true)));
       return { definitions: [root, ...deps], source: 'registry' };
     } catch (error) {
-      return { error: (error as Error).message };
+      return { error: errorText(error) };
     }
   }
 }

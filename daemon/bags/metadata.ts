@@ -1,5 +1,6 @@
 import { parseDocument, stringify } from 'yaml';
 import { BagError } from './errors.ts';
+import { errorText } from '../util/index.ts';
 
 /** One topic of a bag, as metadata.yaml lists it. */
 export interface BagTopic {
@@ -60,9 +61,9 @@ export function parseMetadata(text: string, file: string): BagMetadata {
     root = doc.toJS({ maxAliasCount: MAX_ALIASES }) as Record<string, unknown> | null;
   } catch (error) {
     // The yaml library's "Excessive alias count indicates a resource exhaustion attack" names no file.
-    if (/alias/i.test((error as Error).message))
+    if (/alias/i.test(errorText(error)))
       throw new BagError(file, `too many YAML aliases (more than ${MAX_ALIASES} expansions; rosbag2 writes none)`);
-    throw new BagError(file, `not valid YAML: ${(error as Error).message}`);
+    throw new BagError(file, `not valid YAML: ${errorText(error)}`);
   }
   const info = root?.rosbag2_bagfile_information as Record<string, unknown> | undefined;
   if (!info || typeof info !== 'object')

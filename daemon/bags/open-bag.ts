@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import { lfsPointerMessage, readLfsPointer } from '../util/index.ts';
+import { lfsPointerMessage, readLfsPointer, errorText } from '../util/index.ts';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
 import { openDecompressedSplit } from './file-decompression.ts';
@@ -137,10 +137,7 @@ function readMetadata(metaFile: string, dir: string, present: string[]): BagMeta
     return parseMetadata(readFileSync(metaFile, 'utf8'), metaFile);
   } catch (error) {
     if (!(error instanceof BagError))
-      throw new BagError(
-        metaFile,
-        `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      );
+      throw new BagError(metaFile, `cannot be read (${(error as NodeJS.ErrnoException).code ?? errorText(error)})`);
     // A torn file (a crash mid-write by a writer that was not atomic) is what a rebuild is for; a YAML
     // alias bomb or a file of another kind is reported as it is.
     if (present.length === 0 || !/: not valid YAML: /.test(error.message)) throw error;

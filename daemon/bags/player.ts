@@ -268,7 +268,7 @@ export class BagPlayer {
         if (error instanceof BagError) throw error;
         throw new BagError(
           file,
-          `${(error as Error).message}; if a recorder was cut off while writing it, \`auraison-edge bag repair ${this.#bag.path}\` finishes it`,
+          `${errorText(error)}; if a recorder was cut off while writing it, \`auraison-edge bag repair ${this.#bag.path}\` finishes it`,
         );
       } finally {
         await reader.close();
@@ -300,7 +300,7 @@ export class BagPlayer {
         publisher = this.#bus.advertise(name, topic.type, { source: 'bag-play', ...(qos ? { qos } : {}) });
         if (mayActuate(topic.type, name)) this.#mayActuate.set(publisher, topic.type);
       } catch (error) {
-        this.#skip(m.topic, (error as Error).message);
+        this.#skip(m.topic, errorText(error));
       }
     }
     this.#publishers.set(m.topic, publisher);
@@ -343,7 +343,7 @@ export class BagPlayer {
       this.#registry.addMessageText(topic.type, root, `bag ${this.#bag.path}`);
     } catch (error) {
       this.#log.warn(
-        { topic: topic.name, type: topic.type, err: (error as Error).message },
+        { topic: topic.name, type: topic.type, err: errorText(error) },
         "bag play: the bag's definition of this type does not parse; its messages pass as bytes",
       );
     }

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { BagError } from './errors.ts';
 import type { StorageFileReader, StorageMessage, StorageSummary, StorageTopic } from './storage-reader.ts';
+import { errorText } from '../util/index.ts';
 
 interface TopicRow {
   id: number;
@@ -36,7 +37,7 @@ export class SqliteFileReader implements StorageFileReader {
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
     } catch (error) {
-      throw new BagError(path, `cannot open as SQLite: ${(error as Error).message}`);
+      throw new BagError(path, `cannot open as SQLite: ${errorText(error)}`);
     }
     const reader = new SqliteFileReader(path, db);
     try {
@@ -44,7 +45,7 @@ export class SqliteFileReader implements StorageFileReader {
     } catch (error) {
       db.close();
       if (error instanceof BagError) throw error;
-      throw new BagError(path, `not a readable rosbag2 sqlite3 file: ${(error as Error).message}`);
+      throw new BagError(path, `not a readable rosbag2 sqlite3 file: ${errorText(error)}`);
     }
     return reader;
   }
@@ -58,14 +59,14 @@ export class SqliteFileReader implements StorageFileReader {
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
     } catch (error) {
-      return (error as Error).message;
+      return errorText(error);
     }
     try {
       const rows = db.pragma('quick_check(1)') as { quick_check: string }[];
       const finding = rows[0]?.quick_check ?? 'no result';
       return finding === 'ok' ? undefined : finding;
     } catch (error) {
-      return (error as Error).message;
+      return errorText(error);
     } finally {
       db.close();
     }
@@ -97,7 +98,7 @@ export class SqliteFileReader implements StorageFileReader {
         })),
       };
     } catch (error) {
-      throw new BagError(this.path, `corrupt sqlite3 bag: ${(error as Error).message}`);
+      throw new BagError(this.path, `corrupt sqlite3 bag: ${errorText(error)}`);
     }
   }
 
@@ -109,14 +110,14 @@ export class SqliteFileReader implements StorageFileReader {
         .safeIntegers(true)
         .iterate();
     } catch (error) {
-      throw new BagError(this.path, `corrupt sqlite3 bag: ${(error as Error).message}`);
+      throw new BagError(this.path, `corrupt sqlite3 bag: ${errorText(error)}`);
     }
     for (;;) {
       let next: IteratorResult<unknown>;
       try {
         next = rows.next();
       } catch (error) {
-        throw new BagError(this.path, `corrupt sqlite3 bag: ${(error as Error).message}`);
+        throw new BagError(this.path, `corrupt sqlite3 bag: ${errorText(error)}`);
       }
       if (next.done) return;
       const row = next.value as { id: bigint; topic_id: bigint; timestamp: bigint; data: Buffer };

@@ -3,6 +3,7 @@ import { Bus } from './bus.ts';
 import { QueryError } from './errors.ts';
 import type { BusMessage } from './types.ts';
 import { tick } from '../../test/helpers/wait.ts';
+import { errorText } from '../util/index.ts';
 
 const TYPE = 'std_msgs/msg/String';
 const bytes = (n: number) => new Uint8Array([0, 1, 0, 0, n & 0xff]);
@@ -85,7 +86,7 @@ describe('Bus topics', () => {
 
   it('keeps a subscriber that throws from hurting the publisher or the others, and reports it', async () => {
     const errors: string[] = [];
-    bus = new Bus({ onHandlerError: (sub, topic, e) => errors.push(`${sub} ${topic} ${(e as Error).message}`) });
+    bus = new Bus({ onHandlerError: (sub, topic, e) => errors.push(`${sub} ${topic} ${errorText(e)}`) });
     const pub = bus.advertise('/x', TYPE, { source: 't' });
     const ok: number[] = [];
     const bad = bus.subscribe({

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FIXTURES } from '../../test/helpers/cli.ts';
 import { MessageCodec } from './codec.ts';
 import { DefinitionsRegistry } from './definitions.ts';
+import { errorText } from '../util/index.ts';
 
 const registry = new DefinitionsRegistry({ distro: 'jazzy', dirs: [join(FIXTURES, 'msgs')] });
 const codec = new MessageCodec(registry);
@@ -42,7 +43,7 @@ describe('MessageCodec defaults', () => {
         }
         checked++;
       } catch (error) {
-        failures.push(`${type}: ${(error as Error).message}`);
+        failures.push(`${type}: ${errorText(error)}`);
       }
     }
     expect(failures).toEqual([]);

@@ -4,6 +4,7 @@ import './cdr-bounds.ts';
 import './cdr-utf8.ts';
 import type { DefinitionsRegistry } from './definitions.ts';
 import { FieldValidator } from './field-validator.ts';
+import { errorText } from '../util/index.ts';
 
 export class DecodeError extends Error {
   override name = 'DecodeError';
@@ -44,7 +45,7 @@ export class MessageCodec {
     try {
       return reader.readMessage<T>(data);
     } catch (error) {
-      throw new DecodeError(`cannot decode ${data.byteLength} bytes as ${type}: ${(error as Error).message}`);
+      throw new DecodeError(`cannot decode ${data.byteLength} bytes as ${type}: ${errorText(error)}`);
     }
   }
 

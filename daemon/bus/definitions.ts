@@ -5,6 +5,7 @@ import type { MessageDefinition, MessageDefinitionField } from '@foxglove/messag
 import { parse } from '@foxglove/rosmsg';
 import { ros2humble, ros2iron, ros2jazzy } from '@foxglove/rosmsg-msgs-common';
 import { coreFileOf, coreTypes, interfaceTypes, type InterfaceKind } from './interface-files.ts';
+import { errorText } from '../util/index.ts';
 
 const BUILTIN_SETS = { jazzy: ros2jazzy, iron: ros2iron, humble: ros2humble } as const;
 export type BuiltinDistro = keyof typeof BUILTIN_SETS | 'none';
@@ -100,7 +101,7 @@ export class DefinitionsRegistry {
     try {
       this.#addInterface(file.pkg, file.kind, file.name, file.text, `ros2 core: ${file.source}`, false);
     } catch (error) {
-      this.warnings.push(`${file.source}: ${(error as Error).message}`);
+      this.warnings.push(`${file.source}: ${errorText(error)}`);
     }
     return this.#entries.get(type);
   }
@@ -136,7 +137,7 @@ export class DefinitionsRegistry {
       try {
         names = readdirSync(path);
       } catch (error) {
-        throw new Error(`message definitions: cannot read directory ${path}: ${(error as Error).message}`);
+        throw new Error(`message definitions: cannot read directory ${path}: ${errorText(error)}`);
       }
       for (const name of names) {
         const full = join(path, name);
@@ -251,7 +252,7 @@ export class DefinitionsRegistry {
       try {
         added += this.#addInterface(pkg, kind, file.slice(0, -kind.length - 1), readFileSync(path, 'utf8'), path);
       } catch (error) {
-        this.warnings.push(`${path}: ${(error as Error).message}`);
+        this.warnings.push(`${path}: ${errorText(error)}`);
       }
     }
     return added;

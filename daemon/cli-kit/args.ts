@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './command.ts';
+import { errorText } from '../util/index.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -17,7 +18,7 @@ export function parseCommandArgs<O extends Options>(
   try {
     parsed = parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: max > 0, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+    throw new UsageError(errorText(error).replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
   if (parsed.positionals.length < min) throw new UsageError(`missing argument${names ? `: ${names}` : ''}`);
   if (parsed.positionals.length > max) throw new UsageError(`unexpected argument: ${parsed.positionals[max]}`);

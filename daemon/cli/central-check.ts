@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
-import { redactUrl } from '../util/index.ts';
+import { redactUrl, errorText } from '../util/index.ts';
 import { loadCentralLink, loadVllm } from '../components/index.ts';
 import { resolveDataDir, type CentralSettings, type EdgeConfig } from '../config/index.ts';
 import { alive } from '../lifecycle/index.ts';
@@ -109,13 +109,13 @@ export async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   try {
     report.commands = commandAuthority(s, parseCommandKey, NO_KEY_REMEDY);
   } catch (error) {
-    report.commands.problem = (error as Error).message;
+    report.commands.problem = errorText(error);
   }
   let tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'>;
   try {
     tls = readTlsFiles(s);
   } catch (error) {
-    report.connect = { ok: false, error: (error as Error).message };
+    report.connect = { ok: false, error: errorText(error) };
     return report;
   }
   const late = (what: string) => `no ${what} within ${timeoutMs / 1000} s`;

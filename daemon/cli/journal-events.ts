@@ -1,4 +1,5 @@
 import type { ApiTarget } from '../api/index.ts';
+import { errorText } from '../util/index.ts';
 
 /** One Server-Sent Event of GET /events: `id` is the journal record's seq, `data` the record as JSON. */
 export interface JournalEvent {
@@ -49,7 +50,7 @@ export class JournalEvents {
       throw new ApiClientError(
         0,
         'unreachable',
-        `no event stream from ${target.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+        `no event stream from ${target.url}: ${cause?.code ?? cause?.message ?? errorText(error)}`,
       );
     } finally {
       clearTimeout(timer);

@@ -4,6 +4,7 @@ import { canonicalType, DefinitionsRegistry } from '../bus/index.ts';
 import { clientPublishOff } from './topic-pub-feedback.ts';
 import type { TopicSession } from './topic-session.ts';
 import { MessageTemplate } from './topic-values.ts';
+import { errorText } from '../util/index.ts';
 
 // What `topic pub` builds its messages with, and checks of its topic and messages.
 
@@ -21,7 +22,7 @@ export function resolveTemplate(type: string, channel: Channel | undefined): Mes
   try {
     return new MessageTemplate(type, resolved.definitions);
   } catch (error) {
-    return { error: `cannot build messages of ${type}: ${(error as Error).message}` };
+    return { error: `cannot build messages of ${type}: ${errorText(error)}` };
   }
 }
 

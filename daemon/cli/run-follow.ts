@@ -1,6 +1,6 @@
 import type { ApiClient } from '../api/index.ts';
 import type { AgentEvent, AgentEventRecord, RunState } from '../contract/index.ts';
-import { printable, shortId, withTimeout } from '../util/index.ts';
+import { printable, shortId, withTimeout, errorText } from '../util/index.ts';
 import type { CommandIO } from '../cli-kit/index.ts';
 import { JournalEvents } from './journal-events.ts';
 
@@ -132,9 +132,7 @@ export class RunFollow {
       const { status } = error as { status?: number };
       // No daemon, or a wrong token: sending the intent fails too, and says so.
       if (status !== 0 && status !== 401 && status !== 403) {
-        this.#io.stderr(
-          `auraison-edge intent: no event stream (${(error as Error).message}); polling the run instead\n`,
-        );
+        this.#io.stderr(`auraison-edge intent: no event stream (${errorText(error)}); polling the run instead\n`);
       }
       return undefined;
     }
@@ -157,7 +155,7 @@ export class RunFollow {
       } catch (error) {
         if ((error as { status?: number }).status !== 0) return this.#open(this.#lastSeq);
         if (!said)
-          this.#io.stderr(`auraison-edge intent: the event stream ended (${(error as Error).message}); reconnecting\n`);
+          this.#io.stderr(`auraison-edge intent: the event stream ended (${errorText(error)}); reconnecting\n`);
         said = true;
       }
     }

@@ -5,6 +5,7 @@ import wsProtocol, {
   type StatusMessage,
 } from '@foxglove/ws-protocol';
 import { WebSocket } from 'ws';
+import { errorText } from '../util/index.ts';
 
 const { FoxgloveClient } = wsProtocol;
 type Client = InstanceType<typeof FoxgloveClient>;
@@ -138,7 +139,7 @@ export function connectTopics(url: string, options: { timeoutMs: number }): Prom
       // No handshakeTimeout of ws's own: the timer below bounds the connect, the handshake and the first frames.
       ws = new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL], { perMessageDeflate: false });
     } catch (error) {
-      reject(new TopicConnectionError(`cannot connect to ${url}: ${(error as Error).message}`));
+      reject(new TopicConnectionError(`cannot connect to ${url}: ${errorText(error)}`));
       return;
     }
     const client = new FoxgloveClient({ ws: ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });

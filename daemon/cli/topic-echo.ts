@@ -6,6 +6,7 @@ import { checkFieldPath, pickField, type FieldStep } from './topic-field.ts';
 import { MessageLayout, toJsonLine, toYaml, type FormatOptions, type Shape } from './topic-format.ts';
 import { followTopic, type FollowOptions } from './topic-follow.ts';
 import { findChannel, onHalt, type TopicSession } from './topic-session.ts';
+import { errorText } from '../util/index.ts';
 
 export interface EchoOptions extends FormatOptions {
   /** Messages to print before exiting 0; undefined: until Ctrl-C. */
@@ -176,7 +177,7 @@ class Echo {
     } catch (error) {
       this.#skipped++;
       this.#tell(
-        `a message on ${this.#topic} (${data.byteLength} bytes) does not decode as ${printer.type}, skipped: ${(error as Error).message}`,
+        `a message on ${this.#topic} (${data.byteLength} bytes) does not decode as ${printer.type}, skipped: ${errorText(error)}`,
       );
       return;
     }
@@ -191,7 +192,7 @@ class Echo {
       text = printer.format(picked.value);
     } catch (error) {
       // A fault of this command's, not of the message: said, rather than lost in the socket's event handler.
-      this.#finish(1, `cannot print a message on ${this.#topic}: ${(error as Error).message}`);
+      this.#finish(1, `cannot print a message on ${this.#topic}: ${errorText(error)}`);
       return;
     }
     this.#io.stdout(text);

@@ -1,6 +1,6 @@
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
 import type { Channel } from '@foxglove/ws-protocol';
-import { nowNs } from '../util/index.ts';
+import { nowNs, errorText } from '../util/index.ts';
 import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import type { Feedback } from './topic-pub-feedback.ts';
 import { cannotPublish, moves, resolveTemplate } from './publish-template.ts';
@@ -299,7 +299,7 @@ class Publication {
         );
       } catch (error) {
         this.#say(
-          `#${entry.n} reached ${topic} changed by the daemon's policy, in a form this command cannot decode as ${type}: ${(error as Error).message}${caveat}`,
+          `#${entry.n} reached ${topic} changed by the daemon's policy, in a form this command cannot decode as ${type}: ${errorText(error)}${caveat}`,
         );
       }
     }
@@ -368,7 +368,7 @@ class Publication {
       this.#sendOne();
     } catch (error) {
       // A fault of this command's (the message was checked against the type): said, not lost in a timer.
-      this.#finish(1, `cannot send message #${this.#sent} on ${this.#topic}: ${(error as Error).message}`);
+      this.#finish(1, `cannot send message #${this.#sent} on ${this.#topic}: ${errorText(error)}`);
     }
   };
 

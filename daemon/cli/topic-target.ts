@@ -6,6 +6,7 @@ import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs, statusFilePath } fr
 import { unreachableAdvice } from './api-unreachable.ts';
 import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import { clientTargetOrOther } from './daemon-target.ts';
+import { errorText } from '../util/index.ts';
 
 /** Where `auraison-edge topic` finds the daemon's Foxglove WebSocket server. */
 export interface FoxgloveTarget {
@@ -100,9 +101,8 @@ export async function findDaemonStatus(
         found?.status ?? (await new ApiClient(api, { timeoutMs: API_TIMEOUT_MS }).get<DaemonStatus>('/status'));
       return { status, from: `GET /status of the API at ${api.url}` };
     } catch (error) {
-      if (url !== undefined)
-        throw new TopicTargetError(`${(error as Error).message}\n${unreachableAdvice(api, dataDir)}`);
-      notes.push((error as Error).message);
+      if (url !== undefined) throw new TopicTargetError(`${errorText(error)}\n${unreachableAdvice(api, dataDir)}`);
+      notes.push(errorText(error));
     }
   }
   const file = readStatusFile(dataDir);

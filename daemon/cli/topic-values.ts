@@ -2,7 +2,7 @@ import type { MessageDefinition, MessageDefinitionField } from '@foxglove/messag
 import { parse as parseYaml } from 'yaml';
 import { canonicalType } from '../bus/index.ts';
 import { FieldValidator } from '../bus/index.ts';
-import { didYouMean } from '../util/index.ts';
+import { didYouMean, errorText } from '../util/index.ts';
 import { pythonFloat } from './topic-format.ts';
 
 /**
@@ -34,7 +34,7 @@ export function parseValues(text: string, json: boolean): { value: Record<string
     // Integers as bigints, so an int64 past 2^53 keeps its digits; each becomes a number where its field wants one.
     value = json ? JSON.parse(text) : parseYaml(text, { intAsBigInt: true });
   } catch (error) {
-    return { error: `VALUES is not ${json ? 'JSON' : 'YAML'}: ${(error as Error).message.trim()}` };
+    return { error: `VALUES is not ${json ? 'JSON' : 'YAML'}: ${errorText(error).trim()}` };
   }
   if (value === null || value === undefined) return { value: {} }; // '' sends the defaults, as ros2's '{}'
   if (typeof value !== 'object' || Array.isArray(value)) {

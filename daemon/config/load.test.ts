@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/cli.ts';
 import { ConfigError, defaultConfig, loadConfigFile, parseConfigText } from './load.ts';
+import { errorText } from '../util/index.ts';
 
 const errorOf = (text: string, env: NodeJS.ProcessEnv = {}) => {
   try {
     parseConfigText(text, 'edge.yaml', env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
+    return errorText(error);
   }
   throw new Error('expected a ConfigError');
 };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
-import { formatIssue, formatPath, Validator, type ValidationIssue } from '../util/index.ts';
+import { formatIssue, formatPath, Validator, type ValidationIssue, errorText } from '../util/index.ts';
 import { resolveNames, type NameScope } from '../names/index.ts';
 import { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolate.ts';
 import { placeIssues, type ConfigIssue } from './issue-positions.ts';
@@ -97,7 +97,7 @@ export function checkConfigFile(
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}`;
+    const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${errorText(error)}`;
     return { config: undefined, issues: [{ path: '', message }], templates: [], file, name };
   }
   const check = checkConfigText(text, env, options);
@@ -197,7 +197,7 @@ export function readConfigYaml(
     raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
   } catch (error) {
     // The yaml library refuses an alias bomb ("billion laughs") here, in its own words and with no file.
-    const message = (error as Error).message;
+    const message = errorText(error);
     if (/^Merge sources/.test(message))
       return refused(
         'a merge key (<<) must take a mapping, an alias of one (<<: *base) or a list of them (<<: [*a, *b])',

@@ -5,6 +5,7 @@ import type { ComponentContext } from '../lifecycle/index.ts';
 import type { TakenSubscription } from './client-subscriptions.ts';
 import type { FoxgloveServer } from './protocol-server.ts';
 import { EVENTS_TOPIC, JOURNAL_RECORD_SCHEMA, messageFrame } from './server-frames.ts';
+import { errorText } from '../util/index.ts';
 
 interface ChannelState {
   topic: string;
@@ -150,7 +151,7 @@ export class BusChannels {
       // A type with no definition cannot be shown; it is reported in health and the log, once.
       if (!this.#unadvertisable.has(topic))
         this.#ctx.log.warn(
-          { topic, type, err: (error as Error).message },
+          { topic, type, err: errorText(error) },
           'foxglove: topic not advertised (no message definition)',
         );
       this.#unadvertisable.set(topic, type);

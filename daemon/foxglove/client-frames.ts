@@ -1,3 +1,4 @@
+import { errorText } from '../util/index.ts';
 /**
  * Words for what was wrong with a client's frame, for the status the client gets and the daemon's log. The
  * protocol server (@foxglove/ws-protocol) reports a bad frame only as an Error, often a JavaScript one
@@ -103,7 +104,7 @@ function describeText(text: string, error: Error): string {
   try {
     message = JSON.parse(text);
   } catch (parseError) {
-    return `text frame is not JSON: ${(parseError as Error).message}`;
+    return `text frame is not JSON: ${errorText(parseError)}`;
   }
   if (!isObject(message))
     return `text frame is not a JSON object with an "op", got ${message === null ? 'null' : Array.isArray(message) ? 'an array' : typeof message}`;

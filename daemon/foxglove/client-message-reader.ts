@@ -2,6 +2,7 @@ import type { MessageDefinition } from '@foxglove/message-definition';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import '../bus/index.ts';
 import { FieldValidator } from '../bus/index.ts';
+import { errorText } from '../util/index.ts';
 
 export type ReadResult = { ok: true; fields: unknown } | { ok: false; problem: string };
 
@@ -60,7 +61,7 @@ export class ClientMessageReader {
       const hint = error instanceof RangeError ? ' (cut short, or a length in it is wrong)' : '';
       return {
         ok: false,
-        problem: `${bytes.byteLength} bytes do not decode as CDR ${this.type}${hint}: ${(error as Error).message}`,
+        problem: `${bytes.byteLength} bytes do not decode as CDR ${this.type}${hint}: ${errorText(error)}`,
       };
     }
     // No read went past the view's end (cdr-bounds.ts), so what it used is within the bytes.
@@ -79,7 +80,7 @@ export class ClientMessageReader {
     try {
       value = JSON.parse(UTF8.decode(bytes));
     } catch (error) {
-      return { ok: false, problem: `not JSON: ${(error as Error).message}` };
+      return { ok: false, problem: `not JSON: ${errorText(error)}` };
     }
     const checked = this.#fields.check(value, { anyFloat: true });
     return checked.ok ? { ok: true, fields: checked.value } : checked;

@@ -9,6 +9,7 @@ import type { ClientFeedback } from './client-feedback.ts';
 import { StatusLevel, type FoxgloveServer } from './protocol-server.ts';
 import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
+import { errorText } from '../util/index.ts';
 
 export interface ClientPublishingOptions {
   ctx: Pick<ComponentContext, 'bus' | 'config' | 'definitions' | 'ports' | 'haltAuthority'>;
@@ -104,7 +105,7 @@ export class ClientPublishing {
           if (!result.ok) feedback.tell(key, StatusLevel.WARNING, result.reason);
           else this.#tellRewrite(key, channel.id, channel.topic, result.fired);
         },
-        (error: unknown) => log.error({ err: (error as Error).message }, 'foxglove publish failed'),
+        (error: unknown) => log.error({ err: errorText(error) }, 'foxglove publish failed'),
         { channel: channel.id, stop: message.stop },
       );
       // Told once per burst, not per dropped message: a status always goes out, so one per drop would

@@ -15,6 +15,7 @@ import {
   type Session,
   type StopReason,
 } from './client-session.ts';
+import { errorText } from '../util/index.ts';
 
 export type { PolicyHooksProvider };
 export type { ClientMessage, StopReason };
@@ -201,7 +202,7 @@ export class PublishGate {
       try {
         reader = new ClientMessageReader(type, this.#definitions.resolve(type).definitions);
       } catch (error) {
-        return refuse((error as Error).message); // a type whose dependencies have no definition
+        return refuse(errorText(error)); // a type whose dependencies have no definition
       }
       this.#readers.set(type, reader);
     }
@@ -300,7 +301,7 @@ export class PublishGate {
       // took them as exactly one message of the type, in an encapsulation ROS 2 sends.
       out = !rewritten && channel.encoding === 'cdr' ? bytes : this.#codec.encode(channel.type, final.fields);
     } catch (error) {
-      return deny(`cannot encode it as ${channel.type}: ${(error as Error).message}`, outcome.fired);
+      return deny(`cannot encode it as ${channel.type}: ${errorText(error)}`, outcome.fired);
     }
     channel.publisher.publish(out);
     this.#arm(client, channel, message.stop);

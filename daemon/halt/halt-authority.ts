@@ -4,7 +4,7 @@ import type { EdgeConfig } from '../config/index.ts';
 import type { Journal, RobotHaltAuthority, RobotHaltOutcome, HaltReleaseOutcome } from '../contract/index.ts';
 import type { OffLoopHalt, OffLoopZero } from '../contract/index.ts';
 import type { HaltHook, HaltHookOutcome, HaltHookReport } from '../contract/index.ts';
-import { newId, nowNs } from '../util/index.ts';
+import { newId, nowNs, errorText } from '../util/index.ts';
 import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../policy/index.ts';
 import { haltEvent, HALT_EVENT_KINDS, type HaltEventPayload } from './halt-event.ts';
 import { RobotNotHaltedError, type HaltOrder } from './halt-order.ts';
@@ -280,8 +280,8 @@ export class HaltAuthority implements RobotHaltAuthority {
       return hook(order) ?? {};
     } catch (error) {
       // One hook's fault must not keep the zero commands or the latch from the others.
-      this.#log.error({ hook: name, err: (error as Error).message }, `robot stop: the ${name} stop hook threw`);
-      return { settled: Promise.resolve({ problems: [`${name}: ${(error as Error).message}`] }) };
+      this.#log.error({ hook: name, err: errorText(error) }, `robot stop: the ${name} stop hook threw`);
+      return { settled: Promise.resolve({ problems: [`${name}: ${errorText(error)}`] }) };
     }
   }
 

@@ -6,7 +6,7 @@ import type { HaltLatchState, HaltLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
 import { actuation, field, fullTwist, latchedGoalRefusal, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
-import { within, writeDurably } from '../util/index.ts';
+import { within, writeDurably, errorText } from '../util/index.ts';
 import type { HaltOrder } from './halt-order.ts';
 import { HaltLine } from './halt-line.ts';
 
@@ -137,7 +137,7 @@ export class HaltLatch {
         state.persisted = true;
         state.error = null;
       } catch (error) {
-        state.error = `the latch could not be written to ${this.path} (${(error as Error).message}): it holds until the daemon stops, and a restart would not find it`;
+        state.error = `the latch could not be written to ${this.path} (${errorText(error)}): it holds until the daemon stops, and a restart would not find it`;
       }
       return state;
     });
@@ -285,7 +285,7 @@ export function releaseLatchFile(dataDir: string): HaltLatchState | undefined {
 
 /** A latch file that could not be removed: the latch holds, and what a person does about it. */
 function notRemoved(path: string, error: unknown): string {
-  return `${path} could not be removed (${(error as Error).message}); the robot stays stopped; remove ${path} by hand (or make its directory writable), then release again`;
+  return `${path} could not be removed (${errorText(error)}); the robot stays stopped; remove ${path} by hand (or make its directory writable), then release again`;
 }
 
 /** A latch record is a few hundred bytes: anything much larger is not one (and is not read whole). */
@@ -305,7 +305,7 @@ function readLatchFile(path: string): HaltLatchState | undefined {
     else text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    text = `\0${(error as Error).message}`;
+    text = `\0${errorText(error)}`;
   }
   return parseLatchFile(text, path);
 }

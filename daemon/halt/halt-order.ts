@@ -1,5 +1,5 @@
 import { HaltRequest } from '../contract/index.ts';
-import { Validator } from '../util/index.ts';
+import { Validator, errorText } from '../util/index.ts';
 
 export type { HaltOrder } from '../contract/index.ts';
 
@@ -23,7 +23,7 @@ export function parseHaltQuery(payload: Uint8Array): HaltRequest {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
   } catch (error) {
     throw new Error(
-      `agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`,
+      `agent/stop: the request is not JSON (${errorText(error)}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`,
     );
   }
   const issues = HALT_REQUEST.issues(value);

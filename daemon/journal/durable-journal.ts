@@ -1,6 +1,6 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
-import { nowNs } from '../util/index.ts';
+import { nowNs, errorText } from '../util/index.ts';
 import type { SerializedEntry } from './append-many.ts';
 import { MAX_RECORD_BYTES } from './frame.ts';
 import { JournalSegments, type RawRecord } from './journal-segments.ts';
@@ -166,7 +166,7 @@ export class DurableJournal implements Journal {
         this.#flushWrites();
         this.#startSegment(this.#nextSeq);
       } catch (error) {
-        return new Error(`journal ${this.dir}: cannot start a new segment: ${(error as Error).message}`);
+        return new Error(`journal ${this.dir}: cannot start a new segment: ${errorText(error)}`);
       }
     }
     return undefined;
@@ -188,9 +188,7 @@ export class DurableJournal implements Journal {
   }
 
   #notJson(kind: string, error: unknown): Error {
-    return new Error(
-      `journal ${this.dir}: cannot append a ${kind} record: its data is not JSON (${(error as Error).message})`,
-    );
+    return new Error(`journal ${this.dir}: cannot append a ${kind} record: its data is not JSON (${errorText(error)})`);
   }
 
   /** Takes the next seq and encodes the record into the write buffer. */
@@ -231,7 +229,7 @@ export class DurableJournal implements Journal {
       // The errno goes with it: the API answers a full disk with 507, not 500.
       const failure = Object.assign(
         new Error(
-          `journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`,
+          `journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${errorText(error)}`,
         ),
         { code },
       );

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { type Damage, lastSeqOf, recordStarts, type SegmentScan, type SeqRun } from './segment-scan.ts';
+import { errorText } from '../util/index.ts';
 
 export interface RecoveredSegment {
   offsets: number[];
@@ -54,7 +55,7 @@ export function recoverSegment(
     } catch (error) {
       // Nothing is taken out then: readers skip the damage in place, and the next start tries again.
       for (const d of aside)
-        report(`${path}: ${describe(d)} skipped and left in place: cannot copy it aside (${(error as Error).message})`);
+        report(`${path}: ${describe(d)} skipped and left in place: cannot copy it aside (${errorText(error)})`);
       if (cutOnly) cut(path, tail, result, report);
       return result;
     }

@@ -21,6 +21,7 @@ import { SegmentLabel } from './segment-label.ts';
 import { openProjection, projectionTable, projectRow, type Projection } from './projection.ts';
 import { partitionDate } from './parquet-files.ts';
 import { TableWriter } from './table-writer.ts';
+import { errorText } from '../util/index.ts';
 
 /** What the import loop keeps per topic of a file. */
 interface TopicInfo {
@@ -216,7 +217,7 @@ export class BagImport {
               decoder.readMessage(m.data); // not projected, but checked: a message that doesn't decode is reported
               decoded = true;
             } catch (error) {
-              failure = (error as Error).message;
+              failure = errorText(error);
             }
           }
           const s = messages.stores as FixedColumn[];

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { errorText } from '../util/index.ts';
 
 /** Where the lakehouse lives under the data dir. */
 export function lakehousePaths(dataDir: string) {
@@ -211,7 +212,7 @@ export async function withCatalog<T>(
       instance = await DuckDBInstance.create(catalogPath, readOnly ? { access_mode: 'READ_ONLY' } : {});
       break;
     } catch (error) {
-      const message = (error as Error).message;
+      const message = errorText(error);
       if (!/lock/i.test(message))
         throw new Error(`lakehouse catalog ${catalogPath}: ${withDamageHint(catalogPath, message)}`);
       if (performance.now() > deadline)
@@ -226,7 +227,7 @@ export async function withCatalog<T>(
       return await work(conn);
     } catch (error) {
       // A catalog torn past its header opens, and fails on the first read: say so, and what to do.
-      const message = (error as Error).message;
+      const message = errorText(error);
       const hinted = withDamageHint(catalogPath, message);
       throw hinted === message ? error : new Error(`lakehouse catalog ${catalogPath}: ${hinted}`, { cause: error });
     } finally {

@@ -12,6 +12,7 @@ import { FIXTURES } from '../../test/helpers/cli.ts';
 import { columnStore, listMarks, rollbackLists, setValue, type ColumnStore, type ListColumn } from './column-batch.ts';
 import { compileColumnarDecoder } from './columnar-decoder.ts';
 import { flattenColumns } from './flatten.ts';
+import { errorText } from '../util/index.ts';
 
 const registry = new DefinitionsRegistry({ dirs: [join(FIXTURES, 'msgs')] });
 
@@ -153,7 +154,7 @@ describe('compileColumnarDecoder', () => {
             compared++;
           }
         } catch (error) {
-          if (!/corrupt|truncated/i.test((error as Error).message)) throw error;
+          if (!/corrupt|truncated/i.test(errorText(error))) throw error;
         } finally {
           await reader.close();
         }

@@ -12,7 +12,7 @@ import type {
   SplitIndexing,
 } from '../contract/index.ts';
 import type { Component, ComponentHealth } from '../lifecycle/index.ts';
-import { JobQueue, type BackoffOptions } from '../util/index.ts';
+import { JobQueue, type BackoffOptions, errorText } from '../util/index.ts';
 import { lakehousePaths } from './catalog.ts';
 import { CatalogLockBackoff, catalogLockOf } from './catalog-lock.ts';
 import { CatalogSetup } from './catalog-setup.ts';
@@ -334,7 +334,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       await this.#retention.checkSpace();
     } catch (error) {
       // statfs failing says nothing about space
-      this.#log.debug({ err: (error as Error).message }, 'lakehouse: free space check failed');
+      this.#log.debug({ err: errorText(error) }, 'lakehouse: free space check failed');
     } finally {
       this.#ticking = false;
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryLakehouse, QueryRefused } from './query.ts';
 import { QueryProcess, QueryProcessExited } from './query-process.ts';
+import { errorText } from '../util/index.ts';
 
 /** Runs until stopped: 10^10 rows. */
 const ENDLESS = 'SELECT sum(a.range * b.range) FROM range(100000) a, range(100000) b';
@@ -60,7 +61,7 @@ describe('queries in a process of their own', () => {
     process.kill(first, 'SIGKILL');
     const error = await running.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QueryProcessExited);
-    expect((error as Error).message).toMatch(/the query process \(pid \d+\) ended \(SIGKILL\) while this query ran/);
+    expect(errorText(error)).toMatch(/the query process \(pid \d+\) ended \(SIGKILL\) while this query ran/);
     expect((await queries.query(dataDir, 'SELECT 42 AS n')).rows).toEqual([[42]]);
     expect(queries.pid).not.toBe(first);
   });
@@ -81,7 +82,7 @@ describe('queries in a process of their own', () => {
       const there = await queries.query(dataDir, sql, options).catch((e: Error) => e);
       if (here instanceof Error) {
         expect(there, sql).toBeInstanceOf(here.constructor);
-        expect((there as Error).message, sql).toBe(here.message);
+        expect(errorText(there), sql).toBe(here.message);
       } else expect(there, sql).toEqual(here);
     }
     await expect(queries.query(dataDir, 'DROP TABLE events')).rejects.toBeInstanceOf(QueryRefused);

@@ -4,6 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_WAIT_MS, catalogLockedMessage, CatalogLockedError, withDamageHint } from './catalog.ts';
 import { unindexedNote } from './recorded-splits.ts';
 import { quoteIdent, quoteString } from './sql-text.ts';
+import { errorText } from '../util/index.ts';
 
 /** Column layouts of the parquet tables, for empty views before any file exists. */
 const EMPTY: Record<string, string> = {
@@ -119,7 +120,7 @@ export async function openViews(
       ).getRows())
         add(String(r[0]).slice(prefix.length));
     } catch (error) {
-      const message = (error as Error).message;
+      const message = errorText(error);
       const hinted = withDamageHint(paths.catalog, message);
       throw hinted === message ? error : new Error(hinted, { cause: error });
     } finally {
@@ -184,7 +185,7 @@ async function attachCatalog(conn: DuckDBConnection, catalog: string, waitMs: nu
       await conn.run(`ATTACH ${quoteString(catalog)} AS catalog (READ_ONLY)`);
       return;
     } catch (error) {
-      const message = (error as Error).message;
+      const message = errorText(error);
       if (!/lock/i.test(message)) throw new Error(withDamageHint(catalog, message), { cause: error });
       if (performance.now() > deadline)
         throw new CatalogLockedError(
@@ -256,7 +257,7 @@ async function view(
       good.push(f);
     } catch (error) {
       warnings.push(
-        `${f}: ${firstLine((error as Error).message)}; its rows are left out of ${quoteIdent(name)} (delete the file to clear this warning: the daemon then takes it off the catalog)`,
+        `${f}: ${firstLine(errorText(error))}; its rows are left out of ${quoteIdent(name)} (delete the file to clear this warning: the daemon then takes it off the catalog)`,
       );
     }
   }
@@ -271,7 +272,7 @@ async function view(
     await create(good.length > 0 ? over(good) : empty);
     return good;
   } catch (error) {
-    warnings.push(`${of} could not be read and is empty here: ${firstLine((error as Error).message)}`);
+    warnings.push(`${of} could not be read and is empty here: ${firstLine(errorText(error))}`);
     await create(empty);
     return [];
   }

@@ -3,6 +3,7 @@ import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection } from 
 import { lakehousePaths } from './catalog.ts';
 import { openViews, statementTables, vanishedFile, type LazyViews } from './query-views.ts';
 import { quoteIdent, quoteString } from './sql-text.ts';
+import { errorText } from '../util/index.ts';
 
 export { defineViewsOver, openViews, statementTables, topicViews, vanishedFile } from './query-views.ts';
 
@@ -189,7 +190,7 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
       }
       return done();
     } catch (error) {
-      if (/interrupt/i.test((error as Error).message))
+      if (/interrupt/i.test(errorText(error)))
         throw new QueryRefused(
           signal?.aborted
             ? 'the query was stopped: the daemon is stopping'
@@ -229,7 +230,7 @@ async function prepare(
     try {
       return await (first ? statements.prepare(0) : again());
     } catch (error) {
-      const missing = /Table with name (.*?) does not exist/.exec((error as Error).message)?.[1];
+      const missing = /Table with name (.*?) does not exist/.exec(errorText(error))?.[1];
       if (missing !== undefined && views.pending(missing)) {
         await views.define([missing]);
         continue;

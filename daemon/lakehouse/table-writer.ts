@@ -23,6 +23,7 @@ import {
 } from './column-batch.ts';
 import { listParquet } from './parquet-files.ts';
 import { quoteIdent, quoteString } from './sql-text.ts';
+import { errorText } from '../util/index.ts';
 
 export interface TableColumn {
   name: string;
@@ -313,7 +314,7 @@ export class TableWriter {
             }
             fillChunk(out, stores, chunk.rows);
           } catch (error) {
-            info.setError(`lakehouse table ${this.table}: cannot hand rows to DuckDB: ${(error as Error).message}`);
+            info.setError(`lakehouse table ${this.table}: cannot hand rows to DuckDB: ${errorText(error)}`);
             return;
           }
           this.#source[this.#next++] = undefined;

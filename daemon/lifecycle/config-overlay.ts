@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EdgeConfig } from '../config/index.ts';
 import type { ValidationIssue } from '../util/index.ts';
-import { writeDurably } from '../util/index.ts';
+import { writeDurably, errorText } from '../util/index.ts';
 
 /** The schema name of the overlay file. */
 const OVERLAY_SCHEMA = 'auraison.central-config/1';
@@ -69,7 +69,7 @@ export class ConfigOverlayStore {
       text = readFileSync(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      return `cannot read ${this.path}: ${(error as Error).message}`;
+      return `cannot read ${this.path}: ${errorText(error)}`;
     }
     try {
       const file = JSON.parse(text) as Partial<OverlayFile>;
@@ -86,7 +86,7 @@ export class ConfigOverlayStore {
       this.#file = { schema: OVERLAY_SCHEMA, overlay, seen: file.seen.filter((id) => typeof id === 'string') };
       return undefined;
     } catch (error) {
-      return `${this.path} is not JSON: ${(error as Error).message}`;
+      return `${this.path} is not JSON: ${errorText(error)}`;
     }
   }
 

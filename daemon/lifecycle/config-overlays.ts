@@ -4,6 +4,7 @@ import { ConfigOverlayStore, overlayHash, unsettableChanges } from './config-ove
 import type { OverlayRequest, OverlayStaged } from './config-overlay.ts';
 import { readConfigForReload } from './config-reload.ts';
 import type { DaemonStatus } from './daemon-status.ts';
+import { errorText } from '../util/index.ts';
 
 export interface ConfigOverlaysOptions {
   dataDir: string;
@@ -116,7 +117,7 @@ export class ConfigOverlays {
     try {
       await this.#store.save({ config_id, hash, config: overlay, received_at: new Date().toISOString() });
     } catch (error) {
-      const message = (error as Error).message;
+      const message = errorText(error);
       return refused('failed', `could not keep the config (${this.#store.path}): ${message}; nothing was applied`);
     }
     return { status: 'persisted' };

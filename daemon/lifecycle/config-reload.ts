@@ -1,6 +1,7 @@
 import { ConfigError, loadConfigFile } from '../config/index.ts';
 import type { ValidationIssue } from '../util/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
+import { errorText } from '../util/index.ts';
 
 /** What the last config reload did, for /status and the status file (`last_reload`). */
 export interface ReloadOutcome {
@@ -66,7 +67,7 @@ export function readConfigForReload(
     return { config: loadConfigFile(file, env, { refuseEmpty: true, ...(overlay ? { overlay } : {}) }).config };
   } catch (error) {
     const issues = error instanceof ConfigError ? error.issues.map(({ path, message }) => ({ path, message })) : [];
-    const message = (error as Error).message;
+    const message = errorText(error);
     // The usual surprise: a variable exported in a shell after the daemon started never reaches it.
     const hint = /environment variable \S+ is not set/.test(message)
       ? "the daemon's environment is fixed when it starts: set the variable where it is started (systemd: Environment= or EnvironmentFile= in the unit, `systemctl edit auraison-edge`) and restart it, or give the key a default (${VAR:-default})"

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { errorText } from '../util/index.ts';
 
 /** The data dir can't be used: it can't be created or written, or another daemon holds it. The CLI exits 2. */
 export class DataDirError extends Error {
@@ -34,14 +35,14 @@ export function prepareDataDir(dataDir: string): void {
       mkdirSync(level);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new DataDirError(`data_dir ${dataDir}: cannot create ${level}: ${(error as Error).message}`);
+        throw new DataDirError(`data_dir ${dataDir}: cannot create ${level}: ${errorText(error)}`);
     }
   }
   let isDirectory: boolean;
   try {
     isDirectory = statSync(dataDir).isDirectory();
   } catch (error) {
-    throw new DataDirError(`data_dir ${dataDir}: ${(error as Error).message}`);
+    throw new DataDirError(`data_dir ${dataDir}: ${errorText(error)}`);
   }
   if (!isDirectory) throw new DataDirError(`data_dir ${dataDir} exists and is not a directory`);
   try {
@@ -106,12 +107,12 @@ export class DataDirLock {
         // A dead daemon's file would name it as the holder to a second daemon: gone (unlinking takes no space).
         rmSync(ownerPath(dataDir), { force: true });
         warn?.(
-          `data dir: cannot write ${ownerPath(dataDir)} (${(error as Error).message}): the disk is full; starting anyway (the data dir lock holds without it; it names this daemon to a second one)`,
+          `data dir: cannot write ${ownerPath(dataDir)} (${errorText(error)}): the disk is full; starting anyway (the data dir lock holds without it; it names this daemon to a second one)`,
         );
         return new DataDirLock(dataDir, server);
       }
       server?.close();
-      throw new DataDirError(`data_dir ${dataDir}: cannot write run/daemon.json: ${(error as Error).message}`);
+      throw new DataDirError(`data_dir ${dataDir}: cannot write run/daemon.json: ${errorText(error)}`);
     }
     return new DataDirLock(dataDir, server);
   }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorText } from '../util/index.ts';
 
 export interface SignalHandlers {
   /**
@@ -74,9 +75,7 @@ export function installSignalHandlers(handlers: SignalHandlers, log: Logger, opt
     void (async () => {
       do {
         again = false;
-        await handlers
-          .reload()
-          .catch((error: unknown) => log.error({ err: (error as Error).message }, 'config reload failed'));
+        await handlers.reload().catch((error: unknown) => log.error({ err: errorText(error) }, 'config reload failed'));
       } while (again && stopSignals === 0);
       reloading = false;
     })();

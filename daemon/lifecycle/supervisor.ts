@@ -172,7 +172,7 @@ export class Supervisor {
         } catch (error) {
           // It could not take them live: a restart brings it up with them.
           this.#log.warn(
-            { component: spec.name, changed: keys, err: (error as Error).message },
+            { component: spec.name, changed: keys, err: errorText(error) },
             'settings could not be applied live; restarting the component',
           );
           changed.push(spec);
@@ -323,7 +323,7 @@ export class Supervisor {
         if (this.#closing || !this.#config || this.#slots.get(slot.spec.name) !== slot) return;
         await this.#startSlot(slot.spec, this.#config);
       }).catch((error: unknown) =>
-        this.#log.error({ component: slot.spec.name, err: (error as Error).message }, 'component retry failed'),
+        this.#log.error({ component: slot.spec.name, err: errorText(error) }, 'component retry failed'),
       );
     }, delay);
     slot.retryTimer.unref();
@@ -365,7 +365,7 @@ export class Supervisor {
         this.#didNotClose(name, `within ${left} ms`);
       else this.#log.info({ component: name }, 'component stopped');
     } catch (error) {
-      this.#log.error({ component: name, err: (error as Error).message }, 'component stop failed');
+      this.#log.error({ component: name, err: errorText(error) }, 'component stop failed');
     } finally {
       this.#busy = undefined;
     }
@@ -381,6 +381,6 @@ function safeHealth(component: Component): ComponentHealth {
   try {
     return component.health();
   } catch (error) {
-    return { state: 'degraded', reason: `health check threw: ${(error as Error).message}` };
+    return { state: 'degraded', reason: `health check threw: ${errorText(error)}` };
   }
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
-import { rateLimitedErrors } from '../util/index.ts';
+import { rateLimitedErrors, errorText } from '../util/index.ts';
 import type { ComponentHealth } from './component.ts';
 
 export type NotifySender = (args: string[]) => Promise<void>;
@@ -147,7 +147,7 @@ export class SystemdNotifier {
       // Losing a notification must not take the daemon down; systemd will act on the missing ping.
       this.#failures++;
       this.#totalFailures++;
-      this.#lastError = (error as Error).message;
+      this.#lastError = errorText(error);
       this.#logFailure('systemd-notify', { err: this.#lastError, args }, 'systemd-notify failed');
     }
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ExternalRun, ExternalRuns } from '../contract/index.ts';
-import { newId, nowNs } from '../util/index.ts';
+import { newId, nowNs, errorText } from '../util/index.ts';
 
 /** The refused calls journaled one by one in a window; the rest are counted, by tool and reason, in its summary. */
 export const MAX_NOTED = 10;
@@ -135,7 +135,7 @@ export class SessionRun {
       return await this.#runs()?.openExternalRun(intent, 'mcp:session', 'succeeded', until);
     } catch (error) {
       // A journal that refuses the run must not fail the call: the counters and the log still tell.
-      this.#log.warn({ err: (error as Error).message }, 'MCP session run not journaled');
+      this.#log.warn({ err: errorText(error) }, 'MCP session run not journaled');
       return undefined;
     }
   }
@@ -164,7 +164,7 @@ export class SessionRun {
       try {
         await step(run);
       } catch (error) {
-        this.#log.warn({ run: run.runId, err: (error as Error).message }, 'MCP call not journaled');
+        this.#log.warn({ run: run.runId, err: errorText(error) }, 'MCP call not journaled');
       }
     });
   }

@@ -14,6 +14,7 @@ import { repairBag, RepairDiskFullError } from './repair.ts';
 import type { SegmentIO } from './segment-io.ts';
 import { sweepStaleTempFiles } from './stale-temp-files.ts';
 import { RECORDING_MARKER } from './recording-marker.ts';
+import { errorText } from '../util/index.ts';
 
 export { RECORDING_MARKER } from './recording-marker.ts';
 
@@ -137,7 +138,7 @@ export class RecorderBags {
         // Left with its marker: repaired when recording resumes after an error, or at the next start.
         this.#abandon(full.dir, full.activeFiles);
         this.#log.error(
-          { bag: full.dir, err: (error as Error).message },
+          { bag: full.dir, err: errorText(error) },
           'recorder: could not close a full bag cleanly; it will be repaired',
         );
       })
@@ -154,7 +155,7 @@ export class RecorderBags {
       rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
     } catch (error) {
       this.#log.error(
-        { bag: writer.dir, err: (error as Error).message },
+        { bag: writer.dir, err: errorText(error) },
         'recorder: could not close the bag cleanly; it will be repaired on the next start',
       );
     } finally {
@@ -177,7 +178,7 @@ export class RecorderBags {
     } catch (error) {
       this.#abandon(writer.dir, writer.activeFiles);
       this.#log.warn(
-        { bag: writer.dir, err: (error as Error).message },
+        { bag: writer.dir, err: errorText(error) },
         'recorder: could not close the bag on a nearly full disk; it is repaired before recording resumes',
       );
       await writer.abandon().catch(() => undefined);
@@ -198,7 +199,7 @@ export class RecorderBags {
       await writer.abandon();
     } catch (abandonError) {
       this.#log.error(
-        { bag: writer.dir, err: (abandonError as Error).message },
+        { bag: writer.dir, err: errorText(abandonError) },
         'recorder: could not close the abandoned bag; it is repaired when recording resumes',
       );
     }
@@ -256,7 +257,7 @@ export class RecorderBags {
       } catch (error) {
         // Leftovers cost a few KiB and confuse no reader: recording goes on, and the next start tries again.
         this.#log.error(
-          { bag: dir, err: (error as Error).message },
+          { bag: dir, err: errorText(error) },
           'recorder: could not remove temporary files left in a bag',
         );
       }
@@ -324,7 +325,7 @@ export class RecorderBags {
       }
       if (options.quietIfFull && isFullDisk(error as NodeJS.ErrnoException)) return error as Error;
       this.#log.error(
-        { bag: dir, err: (error as Error).message },
+        { bag: dir, err: errorText(error) },
         'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details',
       );
       return error as Error;

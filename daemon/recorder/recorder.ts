@@ -16,6 +16,7 @@ import { RecordingState, type RecordingStatus } from './recording-state.ts';
 import { RecordingWriter } from './recording-writer.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
 import { TopicSubscriptions } from './topic-subscriptions.ts';
+import { errorText } from '../util/index.ts';
 
 export { RECORDING_MARKER } from './recorder-bags.ts';
 export { MIN_FREE_INODES } from './recording-state.ts';
@@ -302,7 +303,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     try {
       this.#forgetQuietTopics();
     } catch (error) {
-      this.#log.error({ err: (error as Error).message }, 'recorder: letting go of quiet topics failed');
+      this.#log.error({ err: errorText(error) }, 'recorder: letting go of quiet topics failed');
     }
     return this.#writer.checkDisk();
   }

@@ -8,6 +8,7 @@ import { loadCompressor, type Compressor } from './chunk-compression.ts';
 import type { RecorderBags } from './recorder-bags.ts';
 import { isFullDisk, type RecordingState, type RecordingStatus } from './recording-state.ts';
 import type { SegmentIO } from './segment-io.ts';
+import { errorText } from '../util/index.ts';
 
 export interface RecordingWriterOptions {
   log: Logger;
@@ -276,7 +277,7 @@ export class RecordingWriter {
         await this.#resume();
       }
     } catch (error) {
-      this.#log.error({ err: (error as Error).message }, 'recorder: disk check failed');
+      this.#log.error({ err: errorText(error) }, 'recorder: disk check failed');
     }
   }
 

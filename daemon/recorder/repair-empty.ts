@@ -8,6 +8,7 @@ import type { BagMetadata } from '../bags/index.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { RECORDING_MARKER } from './recording-marker.ts';
 import type { SegmentIO } from './segment-io.ts';
+import { errorText } from '../util/index.ts';
 
 /**
  * The names in a bag directory; a BagError naming the path and what to do when it is not a directory that can be read.
@@ -18,10 +19,7 @@ export function listBag(dir: string): string[] {
     isDir = statSync(dir).isDirectory();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new BagError(
-      dir,
-      code === 'ENOENT' ? 'no such directory' : `cannot be read (${code ?? (error as Error).message})`,
-    );
+    throw new BagError(dir, code === 'ENOENT' ? 'no such directory' : `cannot be read (${code ?? errorText(error)})`);
   }
   if (!isDir)
     throw new BagError(
@@ -34,7 +32,7 @@ export function listBag(dir: string): string[] {
     const code = (error as NodeJS.ErrnoException).code;
     throw new BagError(
       dir,
-      `cannot list the directory (${code ?? (error as Error).message}); nothing was modified. Run as a user who may read and write it`,
+      `cannot list the directory (${code ?? errorText(error)}); nothing was modified. Run as a user who may read and write it`,
     );
   }
 }

@@ -7,6 +7,7 @@ import type { ChunkCompression, Compressor } from './chunk-compression.ts';
 import { repairBag } from './repair.ts';
 import type { SegmentIO } from './segment-io.ts';
 import type { SnapshotBag } from '../contract/index.ts';
+import { errorText } from '../util/index.ts';
 
 /**
  * Where snapshot bags are written before they are renamed into `<data_dir>/bags`: a bag named `snapshot_*`
@@ -152,7 +153,7 @@ export async function finishLeftoverSnapshots(o: {
       for (const f of report.files) if (f.messages > 0) onBag(join(bag, basename(f.file)), bag);
     } catch (error) {
       log.error(
-        { bag: dir, err: (error as Error).message },
+        { bag: dir, err: errorText(error) },
         'snapshot: could not finish a snapshot bag a daemon stopped while writing it; left as it is (`auraison-edge bag repair` says why)',
       );
     } finally {

@@ -9,7 +9,7 @@ import { typeDescriptionHash } from '../bus/index.ts';
 import type { BusMessage } from '../bus/index.ts';
 import type { RecorderConfig, SnapshotConfig } from '../config/index.ts';
 import type { MetricFamily, MetricsProvider, SnapshotBag, SnapshotService, TakenSnapshot } from '../contract/index.ts';
-import { counter, gauge } from '../util/index.ts';
+import { counter, gauge, errorText } from '../util/index.ts';
 import type { Component, ComponentHealth } from '../lifecycle/index.ts';
 import { diskSpaceText } from '../util/index.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
@@ -122,10 +122,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       mkdirSync(this.#bagsDir, { recursive: true });
     } catch (error) {
       // The buffer works without it; a snapshot says what is wrong with the disk when asked for.
-      this.#log.warn(
-        { dir: this.#bagsDir, err: (error as Error).message },
-        'snapshot: could not make the bags directory',
-      );
+      this.#log.warn({ dir: this.#bagsDir, err: errorText(error) }, 'snapshot: could not make the bags directory');
     }
     try {
       this.#compressor = await loadCompressor(this.#writeSettings.compression);
@@ -151,7 +148,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
         this.#topics.forgetQuiet(QUIET_TOPIC_MS, () => false);
       } catch (error) {
         // from a timer: never thrown
-        this.#log.error({ err: (error as Error).message }, 'snapshot: letting go of quiet topics failed');
+        this.#log.error({ err: errorText(error) }, 'snapshot: letting go of quiet topics failed');
       }
     }, QUIET_TOPIC_MS / 10);
     this.#quietTimer.unref();
@@ -165,7 +162,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       stop: () => this.#closing,
     }).catch((error: unknown) => {
       this.#log.error(
-        { err: (error as Error).message },
+        { err: errorText(error) },
         'snapshot: could not look for snapshot bags a daemon stopped while writing',
       );
     });

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Daemon } from '../daemon.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
+import { errorText } from '../util/index.ts';
 
 /** Where a running daemon leaves its status, for `auraison-edge status` when no API answers. */
 export function statusFilePath(dataDir: string): string {
@@ -41,7 +42,7 @@ export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS
     } catch (error) {
       rmSync(`${path}.tmp`, { force: true }); // a full disk leaves it empty or cut short
       // Once per failure streak (a full disk would otherwise log this every period).
-      if (!failing) daemon.log.warn({ err: (error as Error).message, path }, 'cannot write the status file');
+      if (!failing) daemon.log.warn({ err: errorText(error), path }, 'cannot write the status file');
       failing = true;
     }
   };

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type onnxProto from 'onnx-proto';
-import { lfsPointerMessage, printable, readLfsPointer } from '../util/index.ts';
+import { lfsPointerMessage, printable, readLfsPointer, errorText } from '../util/index.ts';
 
 // onnx-proto (protobufjs, ~80 ms to load) is loaded on first use: the daemon imports this module for the
 // model fingerprints of its SIGHUP check whether or not any policy is configured.
@@ -126,7 +126,7 @@ export function assertModelIsFile(path: string): void {
   try {
     stat = statSync(path);
   } catch (error) {
-    throw new OnnxModelError(`cannot read ONNX model ${path}: ${(error as Error).message}`);
+    throw new OnnxModelError(`cannot read ONNX model ${path}: ${errorText(error)}`);
   }
   if (!stat.isFile()) {
     const kind = stat.isFIFO()
@@ -147,12 +147,12 @@ function decodeModel(path: string): onnxProto.onnx.ModelProto {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    throw new OnnxModelError(`cannot read ONNX model ${path}: ${(error as Error).message}`);
+    throw new OnnxModelError(`cannot read ONNX model ${path}: ${errorText(error)}`);
   }
   try {
     return onnx().ModelProto.decode(bytes);
   } catch (error) {
-    throw new OnnxModelError(`${path} is not an ONNX model (protobuf decode failed: ${(error as Error).message})`);
+    throw new OnnxModelError(`${path} is not an ONNX model (protobuf decode failed: ${errorText(error)})`);
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { lfsPointerMessage, readLfsPointer } from '../util/index.ts';
+import { lfsPointerMessage, readLfsPointer, errorText } from '../util/index.ts';
 import { assertModelIsFile } from './onnx-model-file.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
@@ -62,7 +62,7 @@ export async function openOnnxSession(modelPath: string, options: SessionOptions
       graphOptimizationLevel: 'all',
     });
   } catch (error) {
-    throw new Error(`cannot load ONNX model ${modelPath} with provider ${provider}: ${(error as Error).message}`);
+    throw new Error(`cannot load ONNX model ${modelPath} with provider ${provider}: ${errorText(error)}`);
   }
 }
 

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PolicySettings } from '../config/index.ts';
 import { PolicyInputError, PolicyRunner } from './policy-runner.ts';
 import type { ServingReply, ServingRequest } from './policy-thread.ts';
+import { errorText } from '../util/index.ts';
 
 // The serving side of ai/inference/vla/<policy>: onnxruntime-node's session.run computes on the calling
 // thread (its promise only defers the call), so a served policy runs here, never on the daemon's main thread.
@@ -34,13 +35,13 @@ async function main(): Promise<void> {
         },
         (error: unknown) => {
           const code = error instanceof PolicyInputError ? error.code : undefined;
-          post({ kind: 'error', id: req.id, code, message: (error as Error).message });
+          post({ kind: 'error', id: req.id, code, message: errorText(error) });
         },
       );
     });
     post({ kind: 'ready', spec: runner.spec });
   } catch (error) {
-    post({ kind: 'fatal', message: (error as Error).message });
+    post({ kind: 'fatal', message: errorText(error) });
   }
 }
 

@@ -142,7 +142,7 @@ export class VlaService {
     try {
       body = JSON.parse(new TextDecoder().decode(payload));
     } catch (error) {
-      throw new TensorCodecError('bad_payload', `the JSON request does not parse: ${(error as Error).message}`);
+      throw new TensorCodecError('bad_payload', `the JSON request does not parse: ${errorText(error)}`);
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       const names = [...this.#inputSpecs.keys()];

@@ -1,3 +1,4 @@
+import { errorText } from './error-text.ts';
 /**
  * The payload of `ai/inference/vla/<policy>`: a small JSON header followed by raw little-endian tensors.
  * Any language can read it with a JSON parser and a byte buffer; nothing is pickled.
@@ -103,7 +104,7 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
   try {
     header = JSON.parse(decoder.decode(payload.subarray(4, 4 + headerLength)));
   } catch (error) {
-    throw new TensorCodecError('bad_payload', `header is not UTF-8 JSON: ${(error as Error).message}`);
+    throw new TensorCodecError('bad_payload', `header is not UTF-8 JSON: ${errorText(error)}`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header))
     throw new TensorCodecError('bad_payload', 'header must be a JSON object');

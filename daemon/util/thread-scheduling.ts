@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
+import { errorText } from './error-text.ts';
 
 export type SchedulingPolicy = 'other' | 'fifo' | 'rr';
 
@@ -106,7 +107,7 @@ export function applyThreadScheduling(request: SchedulingRequest): SchedulingRes
       setPriority(tid, request.nice);
     } catch (error) {
       notes.push(
-        `nice ${request.nice} refused: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (give the daemon CAP_SYS_NICE)`,
+        `nice ${request.nice} refused: ${(error as NodeJS.ErrnoException).code ?? errorText(error)} (give the daemon CAP_SYS_NICE)`,
       );
     }
     now = { ...readThreadScheduling(tid), nice: getPriority(tid) };
@@ -141,7 +142,7 @@ export function lowerProcess(to: LowPriority): string {
       setPriority(0, 19);
       return 'nice 19';
     } catch (error) {
-      return `not lowered: ${(error as Error).message}`;
+      return `not lowered: ${errorText(error)}`;
     }
   }
   try {
@@ -152,7 +153,7 @@ export function lowerProcess(to: LowPriority): string {
       });
     else for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 19);
   } catch (error) {
-    return `not lowered: ${to === 'idle' ? toolFailure(error, 'chrt') : (error as Error).message}`;
+    return `not lowered: ${to === 'idle' ? toolFailure(error, 'chrt') : errorText(error)}`;
   }
   const held = new Set<string>();
   for (const tid of readdirSync('/proc/self/task').map(Number)) {
@@ -204,7 +205,7 @@ export function applyProcessScheduling(request: SchedulingRequest): string {
     } catch (error) {
       // An exited thread has no /proc entry left; a refused niceness stays as it was, and says so.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-        notes.push(`nice ${request.nice} refused: ${(error as Error).message}`);
+        notes.push(`nice ${request.nice} refused: ${errorText(error)}`);
     }
   }
   const summary = `${[...held].join(', ')} (${readdirSync('/proc/self/task').length} threads)`;

@@ -6,6 +6,7 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { withCatalog } from '../../daemon/lakehouse/catalog.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const [mode, catalog, wait] = process.argv.slice(2) as [string, string, string | undefined];
 if (mode === 'write') {
@@ -13,7 +14,7 @@ if (mode === 'write') {
     await withCatalog(catalog, async (conn) => void (await conn.run('CHECKPOINT')), { timeoutMs: Number(wait) });
     process.stdout.write('wrote\n');
   } catch (error) {
-    process.stdout.write(`locked: ${(error as Error).message}\n`);
+    process.stdout.write(`locked: ${errorText(error)}\n`);
   }
 } else {
   let instance: DuckDBInstance | undefined;

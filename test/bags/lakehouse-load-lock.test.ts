@@ -10,6 +10,7 @@ import { bundleChild } from '../helpers/fast-child.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { RETENTION_DEFAULTS, testLakehouse } from '../helpers/test-lakehouse.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 // A user's DuckDB shell or script on catalog.duckdb beside the running daemon: DuckDB lets a process write a
 // database file only while no other process has it open, read-only included.
@@ -126,8 +127,8 @@ describe('another process holding the lakehouse catalog', () => {
       (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toContain(`the lakehouse catalog ${catalog} is locked by process ${writer.pid} (`);
-    expect((error as Error).message).toMatch(
+    expect(errorText(error)).toContain(`the lakehouse catalog ${catalog} is locked by process ${writer.pid} (`);
+    expect(errorText(error)).toMatch(
       /nothing was read\. .*close it\. To read the lakehouse beside the daemon use `auraison-edge query`/,
     );
     await writer.release();

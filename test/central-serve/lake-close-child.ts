@@ -3,6 +3,7 @@
 // argv[2]: the settings as JSON. Prints one JSON line: what each statement and the close came to.
 import type { CentralServeConfig } from '../../central/config.ts';
 import { FleetLake } from '../../central/lake.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /** Long enough to be running when close() is called, short enough for a transaction to finish. */
 const SLOW_READ = 'SELECT sum(range % 7) FROM range(3000000000)';
@@ -11,7 +12,7 @@ const SLOW_WRITE = 'SELECT sum(range % 7)::BIGINT AS s FROM range(150000000)';
 const settled = (p: Promise<unknown>): Promise<string> =>
   p.then(
     () => 'answered',
-    (error: unknown) => `refused: ${(error as Error).message.split('\n')[0]}`,
+    (error: unknown) => `refused: ${errorText(error).split('\n')[0]}`,
   );
 
 const lake = await FleetLake.open(JSON.parse(process.argv[2]!) as CentralServeConfig);

@@ -23,6 +23,7 @@ import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.
 import { repairBag } from '../../daemon/recorder/repair.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { catalogSnapshot, deadStaging, diskBags, RECORDING } from './checks.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const registry = new DefinitionsRegistry();
 const silent = pino({ level: 'silent' });
@@ -274,7 +275,7 @@ export async function check(dataDir: string): Promise<{ problems: string[]; stat
       if (i.warnings.length > 0) problems.push(`bag info ${b.dir}: ${i.warnings.join('; ')}`);
       if (i.messageCount > 0) bags.push(`${b.dir.slice(b.dir.lastIndexOf('/') + 1)}: ${i.messageCount}`);
     } catch (error) {
-      problems.push(`bag info ${b.dir}: ${(error as Error).message}`);
+      problems.push(`bag info ${b.dir}: ${errorText(error)}`);
     }
     for (const s of b.listed ?? [])
       if (s.messages > 0 && existsSync(s.file) && !snap.segments.has(s.file))

@@ -26,6 +26,7 @@ import { within } from '../../daemon/util/timeout.ts';
 import { generateMaze, DEFAULT_MAZE_SEED } from '../../sim/turtlebot-maze/maze.ts';
 import { BIN } from '../helpers/cli.ts';
 import { catalogSnapshot, deadStaging, diskBags, journalProblems, RECORDING, type CatalogSnapshot } from './checks.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -134,7 +135,7 @@ async function until<T>(
       last = e;
     }
     if (performance.now() > deadline)
-      throw new Error(`timed out (${timeoutMs} ms) waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+      throw new Error(`timed out (${timeoutMs} ms) waiting for ${what}${last ? `: ${errorText(last)}` : ''}`);
     await sleep(200);
   }
 }
@@ -219,7 +220,7 @@ async function checkAfterRestart(
       return s.problems.length === 0 ? s : undefined;
     });
   } catch (e) {
-    problems.push(`catalog: ${(e as Error).message}`);
+    problems.push(`catalog: ${errorText(e)}`);
     snap = await catalogSnapshot(dataDir).catch(
       (err: Error) => (problems.push(`catalog does not open: ${err.message}`), undefined),
     );
@@ -272,7 +273,7 @@ async function checkAfterRestart(
   } catch (e) {
     const s = await catalogSnapshot(dataDir).catch(() => undefined);
     problems.push(
-      `${(e as Error).message}: not indexed: ${wanted()
+      `${errorText(e)}: not indexed: ${wanted()
         .filter((f) => !s?.segments.has(f))
         .join(', ')}`,
     );
@@ -507,7 +508,7 @@ for (let round = 0; round < rounds; round++) {
       );
     } catch (e) {
       roundProblems.push(
-        `start: ${(e as Error).message}; log: ${d.logs
+        `start: ${errorText(e)}; log: ${d.logs
           .filter((l) => (l.level as number) >= 40)
           .map((l) => JSON.stringify(l))
           .join('\n')

@@ -27,6 +27,7 @@ import {
 import { FIXTURES, ROOT, runMain, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const work = tempDir('upgrade-');
 afterAll(() => work.cleanup());
@@ -272,7 +273,7 @@ describe('a data dir of a newer format (a rollback)', () => {
       (error: unknown) => error,
     );
     expect(refused).toBeInstanceOf(DataDirError);
-    expect((refused as Error).message).toContain(expected);
+    expect(errorText(refused)).toContain(expected);
     // Through the CLI, after the first refusal freed the data-dir lock: exit 2 (systemd does not restart-loop), for its
     // format, not "in use".
     const r = await runMain(['run', '--config', join(dir, 'edge.yaml')], { cwd: dir });

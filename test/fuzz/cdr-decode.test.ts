@@ -8,6 +8,7 @@ import { newId } from '../../daemon/util/ids.ts';
 import { startHarness, type Harness } from '../api/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { fuzz, replaying, type Gen } from './fuzz-kit.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /**
  * CDR from the bus fuzzed through the daemon's codec, and through the two consumers that decode what a peer
@@ -112,9 +113,9 @@ describe('fuzz: CDR messages from the bus', () => {
         try {
           message = codec.decode(type, bytes);
         } catch (error) {
-          expect(error, (error as Error).message).toBeInstanceOf(DecodeError);
-          expect((error as Error).message).toMatch(new RegExp(`^cannot decode ${bytes.length} bytes as ${type}: `));
-          expect((error as Error).message.length).toBeLessThan(400);
+          expect(error, errorText(error)).toBeInstanceOf(DecodeError);
+          expect(errorText(error)).toMatch(new RegExp(`^cannot decode ${bytes.length} bytes as ${type}: `));
+          expect(errorText(error).length).toBeLessThan(400);
           refused++;
           continue;
         }

@@ -14,6 +14,7 @@ import { tempDir } from '../helpers/cli.ts';
 import { policySettings, writeLinearModel } from '../system1/models.ts';
 import { writeChannelMeanModel } from '../system1/vision-models.ts';
 import { fuzz, replaying, type Gen } from './fuzz-kit.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /**
  * `ai/inference/vla/<policy>` fuzzed in-process against a real ONNX policy (obs [1, 2] -> actions [1, 2]):
@@ -142,7 +143,7 @@ function checkDecoded(payload: Uint8Array): void {
     decoded = decodeTensors(payload);
   } catch (error) {
     expect(error, 'decodeTensors throws only TensorCodecError').toBeInstanceOf(TensorCodecError);
-    expect((error as Error).message.length).toBeLessThan(600);
+    expect(errorText(error).length).toBeLessThan(600);
     return;
   }
   let bytes = 0;
@@ -239,7 +240,7 @@ const codeOf = (payload: Uint8Array): string | undefined => {
     decodeTensors(payload);
     return undefined;
   } catch (error) {
-    return `${(error as TensorCodecError).code}: ${(error as Error).message}`;
+    return `${(error as TensorCodecError).code}: ${errorText(error)}`;
   }
 };
 

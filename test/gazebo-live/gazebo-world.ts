@@ -7,6 +7,7 @@ import { exportWorld } from '../gazebo/exported.ts';
 import { waitForValue } from '../helpers/wait.ts';
 import { gazeboSetup, type GazeboSetup } from './gazebo-env.ts';
 import { num, parseTextProto, type TextProto } from './text-proto.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /**
  * A process of the test's with its output so far (`stdoutText` its stdout alone, `output` both streams); `stop`
@@ -159,7 +160,7 @@ export async function startGazeboWorld(options: {
   } catch (error) {
     const output = workspace.started.map((p) => p.output()).join('\n');
     await workspace.stop();
-    throw new Error(`${(error as Error).message}\n--- Gazebo's output ---\n${output.slice(-4000)}`);
+    throw new Error(`${errorText(error)}\n--- Gazebo's output ---\n${output.slice(-4000)}`);
   }
   return {
     ...workspace,

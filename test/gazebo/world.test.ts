@@ -21,6 +21,7 @@ import {
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { ignSdf, runPeer } from '../peers/index.ts';
 import { exportWorld, inspect, type SdfWorld } from './exported.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const SEEDS = [7, 3, 2024];
 const exports = new Map<number, { dir: string; stdout: string; cleanup: () => void }>();
@@ -42,7 +43,7 @@ async function ignCheck(path: string): Promise<{ ok: boolean; output: string }> 
   try {
     return { ok: true, output: await runPeer(ignSdf(), ['sdf', '-k', path]) };
   } catch (error) {
-    return { ok: false, output: (error as Error).message };
+    return { ok: false, output: errorText(error) };
   }
 }
 

@@ -9,6 +9,7 @@ import {
 import { publishCommand } from './command-key.ts';
 import type { Minio } from './minio.ts';
 import { centralClient, type Received } from './mosquitto.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /** How the test central answers an offer. */
 export type OfferAnswer = 'grant' | 'later' | 'not_wanted' | 'expired' | 'ignore';
@@ -149,7 +150,7 @@ export async function startTestCentral(options: TestCentralOptions) {
         : m.type === 'complete'
           ? onComplete(robot, m)
           : (state.lost.push(m), undefined);
-    void Promise.resolve(handled).catch((error: unknown) => state.errors.push((error as Error).message));
+    void Promise.resolve(handled).catch((error: unknown) => state.errors.push(errorText(error)));
   });
   return {
     state,

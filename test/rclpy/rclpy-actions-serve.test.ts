@@ -7,6 +7,7 @@ import { Ros2Daemon } from '../ros2/ros2-daemon.ts';
 import { fibonacciHashes } from '../zenoh/fibonacci-hashes.ts';
 import { useZenohNetwork, type Peer } from '../zenoh/zenoh-network.ts';
 import { RclpyPeer, shares } from './rclpy-peer.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /**
  * rclpy clients' test_msgs/action/Fibonacci goals at the daemon (ros.actions.serve, rclnodejs 2.2.0's ActionServer
@@ -42,7 +43,7 @@ describe.each(ROS2_DISTROS)("rclpy clients' goals at the daemon's action on ROS 
       const zenoh = (await daemon.status()).components.zenoh;
       const logs = daemon.process.logs.filter((l) => /zenoh/i.test(String(l.msg))).slice(-30);
       throw new Error(
-        `${(error as Error).message}\nzenoh component: ${JSON.stringify(zenoh)}\n` +
+        `${errorText(error)}\nzenoh component: ${JSON.stringify(zenoh)}\n` +
           `its log: ${logs.map((l) => JSON.stringify(l)).join('\n')}\n` +
           `the Zenoh server: ${JSON.stringify(zenohServer.events)}`,
       );

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { componentContext } from '../helpers/component-context.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
@@ -15,7 +16,7 @@ async function start(policies: Record<string, unknown>, loops: Record<string, un
   try {
     ctx = componentContext({ policies, control: { loops } }, { dataDir: '/nonexistent' });
   } catch (error) {
-    return (error as Error).message;
+    return errorText(error);
   }
   const control = new ControlComponent(ctx, {
     createLoop: () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../daemon/config/load.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const config = (loop: Record<string, unknown>) =>
   JSON.stringify({
@@ -21,7 +22,7 @@ const loadError = (text: string): string | undefined => {
     parseConfigText(text, 'edge.yaml');
     return undefined;
   } catch (error) {
-    return (error as Error).message;
+    return errorText(error);
   }
 };
 

@@ -8,6 +8,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { controlContext } from './control-component-harness.ts';
 import { CONSTANT_OBS, loopHarness } from './loop-harness.ts';
 import { writeChunkModel, writeLinearModel } from './models.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 // control.loops.<name>.isolation: process runs the loop in a child process of its own. What the daemon's main thread
 // does (here: a busy-wait) delays neither its ticks nor a stop from another thread; a killed process restarts.
@@ -184,7 +185,7 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
         });
         return 'accepted';
       } catch (error) {
-        return (error as Error).message;
+        return errorText(error);
       }
     };
     expect(refused({}, 'fork')).toMatch(/control\.loops\.l\.isolation/);

@@ -16,6 +16,7 @@ import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /**
  * A run that ends while its skill acts (cancelled, interrupted by the daemon stopping, or killed) journals
@@ -138,7 +139,7 @@ const endless: NavigationService = {
     new Promise((resolve) =>
       signal!.addEventListener(
         'abort',
-        () => resolve({ reached: false, outcome: 'cancelled', message: String((signal!.reason as Error).message) }),
+        () => resolve({ reached: false, outcome: 'cancelled', message: String(errorText(signal!.reason)) }),
         { once: true },
       ),
     ),

@@ -6,6 +6,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import type { LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { runCli, runMain } from '../helpers/cli.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 // A base_url with credentials (a proxy with basic auth in front of vLLM): Node's fetch refuses such a URL,
 // so they travel as an Authorization: Basic header, on both paths to the endpoint (pi-ai for the agent,
@@ -72,7 +73,7 @@ describe('credentials in an endpoint base_url', () => {
         );
         return '';
       } catch (error) {
-        return (error as Error).message;
+        return errorText(error);
       }
     };
     expect(refused('http://u:secret@127.0.0.1:8000/v1', { api_key_env: 'VLLM_API_KEY' })).toBe(

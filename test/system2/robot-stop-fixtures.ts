@@ -1,6 +1,7 @@
 import type { NavigationService } from '../../daemon/agent/services.ts';
 import type { Bus } from '../../daemon/bus/bus.ts';
 import type { MessageCodec } from '../../daemon/bus/codec.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 export { isZero, watchCmdVel, type Twist } from './cmd-vel-watch.ts';
 
@@ -19,7 +20,7 @@ export function drivingNavigator(bus: Bus, codec: MessageCodec): NavigationServi
         const stop = () => {
           clearInterval(timer);
           pub.close();
-          resolve({ reached: false, outcome: 'cancelled', message: String((signal!.reason as Error).message) });
+          resolve({ reached: false, outcome: 'cancelled', message: String(errorText(signal!.reason)) });
         };
         if (signal!.aborted) stop();
         else signal!.addEventListener('abort', stop, { once: true });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { waitForValue } from '../helpers/wait.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 /** Where test/systemd/build-root leaves the Debian root (its recipe in .auraison-recipe once finished). */
 export const DEBIAN_ROOT = join(
@@ -96,7 +97,7 @@ export class BootedContainer {
       return container;
     } catch (error) {
       await new BootedContainer(nspawn, pid1 ?? 0, console).destroy();
-      throw new Error(`${(error as Error).message}\nsystemd-nspawn's console:\n${console.text}`, { cause: error });
+      throw new Error(`${errorText(error)}\nsystemd-nspawn's console:\n${console.text}`, { cause: error });
     }
   }
 

@@ -5,6 +5,7 @@ import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from './zenoh-network.ts';
+import { errorText } from '../../daemon/util/index.ts';
 
 const MSGS = resolve('test/fixtures/msgs/common_interfaces');
 
@@ -32,7 +33,7 @@ describe('a request to a ROS 2 service on Zenoh', () => {
     const refused = await ask('{"dta": true}').catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(QueryError);
     expect(refused).toMatchObject({ code: 'bad_request' });
-    expect((refused as Error).message).toBe(
+    expect(errorText(refused)).toBe(
       'the request to ROS service /set_flag (std_srvs/srv/SetBool) is not valid: ' +
         'dta: not a field of std_srvs/srv/SetBool_Request (did you mean "data"?)',
     );

@@ -7,6 +7,7 @@ import { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
 import { decodeCameraFrame, IMAGE_TYPES, type RawFrame } from './camera-frames.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlString } from './duckdb.ts';
+import { errorText } from '../../../daemon/util/index.ts';
 
 /** A time as both the forms --window takes: ISO 8601 (UTC) and ns since the epoch. */
 export function nsText(ns: bigint): string {
@@ -89,7 +90,7 @@ export class CameraSamples {
       decoded = reader.readMessage(message.data);
     } catch (error) {
       throw new DatasetError(
-        `${where}: ${message.data.byteLength} bytes do not decode as ${topic.type}: ${(error as Error).message}`,
+        `${where}: ${message.data.byteLength} bytes do not decode as ${topic.type}: ${errorText(error)}`,
       );
     }
     return decodeCameraFrame(this.type, decoded, where);

@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DatasetError } from './dataset-types.ts';
+import { errorText } from '../../../daemon/util/index.ts';
 
 /** A quoted SQL string literal. */
 export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
@@ -26,6 +27,6 @@ export async function queryRows(conn: DuckDBConnection, sql: string): Promise<Re
     return result.getRowObjectsJS() as Record<string, unknown>[];
   } catch (error) {
     // DuckDB appends the SQL it was given ("LINE 1: SELECT ..."): our query, not something the user wrote.
-    throw new DatasetError((error as Error).message.replace(/\n+LINE \d+:[\s\S]*$/, ''));
+    throw new DatasetError(errorText(error).replace(/\n+LINE \d+:[\s\S]*$/, ''));
   }
 }

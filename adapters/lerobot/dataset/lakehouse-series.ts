@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { cameraType, nsText, readCameraSamples, type CameraSamples } from './bag-images.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString } from './duckdb.ts';
+import { errorText } from '../../../daemon/util/index.ts';
 
 /**
  * A dataset feature from the lakehouse: `observation.state=/joint_states:position` (columns of a topic's
@@ -125,8 +126,8 @@ export async function openLakehouse(conn: DuckDBConnection, database: string): P
     // Another process holding the catalog: its message says which and what to do.
     if (error instanceof CatalogLockedError) throw new DatasetError(error.message);
     // Any other failure (a damaged file) is the user's to see.
-    if (!/Table with name (bags|projections|event_files) does not exist/.test((error as Error).message))
-      throw new DatasetError(`lakehouse catalog ${database}: ${(error as Error).message.split('\n')[0]}`);
+    if (!/Table with name (bags|projections|event_files) does not exist/.test(errorText(error)))
+      throw new DatasetError(`lakehouse catalog ${database}: ${errorText(error).split('\n')[0]}`);
   }
   await conn.run('DETACH DATABASE IF EXISTS catalog');
   await conn.run(`ATTACH ${sqlString(database)} AS own (READ_ONLY)`);
@@ -159,7 +160,7 @@ async function readNumericSeries(
       break;
     } catch (error) {
       // Not this name: try the next spelling. Anything else (a file of the view deleted under it) is thrown.
-      if (!/does not exist/.test((error as Error).message)) throw error;
+      if (!/does not exist/.test(errorText(error))) throw error;
     }
   }
   if (!relation) {

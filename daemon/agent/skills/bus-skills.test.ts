@@ -13,6 +13,7 @@ import { publish } from './publish.ts';
 import { readTopic } from './read-topic.ts';
 import type { SkillEnv } from './skill.ts';
 import { tick } from '../../../test/helpers/wait.ts';
+import { errorText } from '../../util/index.ts';
 
 const registry = new DefinitionsRegistry({ distro: 'jazzy' });
 let bus: Bus;
@@ -52,7 +53,7 @@ describe('the publish skill', () => {
       const error = await publish
         .execute({ topic, fields, ...(type ? { type } : {}) }, env, signal)
         .catch((e: unknown) => e as Error);
-      return (error as Error).message;
+      return errorText(error);
     };
     expect(await refused('/s', 'std_msgs/msg/String', { data: 5 })).toBe(
       'not published on /s: fields do not match std_msgs/msg/String: data: expected string, got number',

@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { defineSkill } from './skill.ts';
+import { errorText } from '../../util/index.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -25,7 +26,7 @@ export const callService = defineSkill({
       return { service: name, reply: JSON.parse(decoder.decode(reply.payload)) as unknown };
     } catch (error) {
       throw new Error(
-        `service ${name} replied with ${reply.payload.byteLength} bytes labelled application/json that are not JSON: ${(error as Error).message}`,
+        `service ${name} replied with ${reply.payload.byteLength} bytes labelled application/json that are not JSON: ${errorText(error)}`,
       );
     }
   },

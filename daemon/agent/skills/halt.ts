@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { HaltOrder } from '../../halt/index.ts';
 import { defineSkill, type SkillEnv } from './skill.ts';
+import { errorText } from '../../util/index.ts';
 
 export const halt = defineSkill({
   name: 'stop',
@@ -39,7 +40,7 @@ export function haltRobot(env: Pick<SkillEnv, 'motion' | 'gate'>, reason: string
   } catch (error) {
     throw new HaltError(
       aborted,
-      `the zero Twist could not be sent to ${env.gate.topic}: ${(error as Error).message}${aborted ? ` (${aborted} was aborted)` : ''}`,
+      `the zero Twist could not be sent to ${env.gate.topic}: ${errorText(error)}${aborted ? ` (${aborted} was aborted)` : ''}`,
     );
   }
   return aborted;

@@ -7,6 +7,7 @@ import { resolveName, RosName } from '../../names/index.ts';
 import { goalOutsideFence, latchedGoalRefusal } from '../../policy/index.ts';
 import { HttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
+import { errorText } from '../../util/index.ts';
 
 const GoalBody = Type.Object(
   {
@@ -93,7 +94,7 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
         client.close();
         if (error instanceof QueryError && error.code === 'no_queryable')
           throw new HttpError('no_action_server', `no server of action ${name} is on the bus`);
-        throw new HttpError('bad_goal', (error as Error).message);
+        throw new HttpError('bad_goal', errorText(error));
       }
       if (handle === undefined) {
         client.close();

@@ -4,6 +4,7 @@ import type { BusMessage } from '../../bus/index.ts';
 import { HttpError } from '../errors.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
+import { errorText } from '../../util/index.ts';
 
 /** The map topic, as the navigator and the live map read it. */
 export const MAP_TOPIC = '/map';
@@ -97,7 +98,7 @@ export const mapRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, co
     } catch (error) {
       throw new HttpError(
         'bad_map',
-        `the message on ${MAP_TOPIC} is not a readable ${msg.type} (${(error as Error).message}): check its publisher`,
+        `the message on ${MAP_TOPIC} is not a readable ${msg.type} (${errorText(error)}): check its publisher`,
       );
     }
   });

@@ -5,6 +5,7 @@ import { renderPrometheus } from '../prometheus.ts';
 import { findAgent } from '../services.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
+import { errorText } from '../../util/index.ts';
 
 const METRICS_DOCS = {
   summary:
@@ -48,7 +49,7 @@ export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx
           type: 'gauge',
           samples: [{ labels: { component: name }, value: 1 }],
         });
-        ctx.log.warn({ component: name, err: (error as Error).message }, 'metrics() failed');
+        ctx.log.warn({ component: name, err: errorText(error) }, 'metrics() failed');
       }
     }
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderPrometheus(families));

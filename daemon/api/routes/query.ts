@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { withTimeout } from '../../util/index.ts';
+import { withTimeout, errorText } from '../../util/index.ts';
 import { HttpError } from '../errors.ts';
 import { requireLakehouse } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
@@ -74,7 +74,7 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
         throw error;
       }
       outcome = 'error';
-      const message = (error as Error).message;
+      const message = errorText(error);
       // The query process crashed or was killed (out of memory): not the SQL's fault, and the next query restarts it.
       if ((error as Error).name === 'QueryProcessExited') throw new HttpError('unavailable', message);
       if (/timeout|timed out|interrupt|ran past/i.test(message)) {

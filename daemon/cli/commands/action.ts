@@ -2,6 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ActionInfo } from '../../actions/index.ts';
 import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from '../api-command.ts';
+import { errorText } from '../../util/index.ts';
 
 const HELP = `Usage: auraison-edge action list [-t] [--json] [options]
        auraison-edge action info ACTION [--json] [options]
@@ -124,7 +125,7 @@ async function sendGoal(argv: string[], io: CommandIO): Promise<number> {
   try {
     goal = parseYaml(text);
   } catch (error) {
-    throw new UsageError(`action send_goal: GOAL is not YAML: ${(error as Error).message}`);
+    throw new UsageError(`action send_goal: GOAL is not YAML: ${errorText(error)}`);
   }
   goal ??= {};
   if (typeof goal !== 'object' || Array.isArray(goal))

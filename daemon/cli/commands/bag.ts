@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { resolveDataDir } from '../../config/index.ts';
 import type { ImportReport } from '../../lakehouse/index.ts';
 import type { FileRepair } from '../../recorder/index.ts';
-import { diskSpaceText, isDiskFull } from '../../util/index.ts';
+import { diskSpaceText, isDiskFull, errorText } from '../../util/index.ts';
 import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { BAG_PAUSE_HELP, bagPause } from '../bag-pause.ts';
 import { BAG_PLAY_HELP, BAG_PLAY_OPTIONS_HELP, bagPlay } from '../bag-play.ts';
@@ -178,7 +178,7 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
     } catch (error) {
       if (values.json)
         io.stdout(
-          `${toJson({ imported: await namedForQuery(reports, dataDir).catch(() => reports), error: (error as Error).message })}\n`,
+          `${toJson({ imported: await namedForQuery(reports, dataDir).catch(() => reports), error: errorText(error) })}\n`,
         ); // the import's error is the one to report
       const code = fail(io, error, BagError);
       const committed = reports.filter((r) => r.segments.some((s) => s.state === 'imported')).map((r) => r.bag);
@@ -334,7 +334,7 @@ function diskFullHint(dataDir: string): string {
 }
 
 function fail(io: CommandIO, error: unknown, known: new (...args: never[]) => Error): number {
-  const message = error instanceof known ? error.message : `${(error as Error).message ?? String(error)}`;
+  const message = error instanceof known ? error.message : `${errorText(error) ?? String(error)}`;
   io.stderr(`auraison-edge bag: ${message}\n`);
   return 1;
 }

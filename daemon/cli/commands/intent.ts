@@ -4,7 +4,7 @@ import { daemonApi } from '../api-command.ts';
 import { RunFollow } from '../run-follow.ts';
 import type { ApiClient } from '../../api/index.ts';
 import type { DaemonStatus } from '../../lifecycle/index.ts';
-import { printable, shortId } from '../../util/index.ts';
+import { printable, shortId, errorText } from '../../util/index.ts';
 
 export const command: Command = {
   name: 'intent',
@@ -67,7 +67,7 @@ failed or no daemon, 2 bad usage.
       try {
         return JSON.parse(text);
       } catch (error) {
-        throw new UsageError(`--${name}: not JSON (${(error as Error).message})`);
+        throw new UsageError(`--${name}: not JSON (${errorText(error)})`);
       }
     };
     const params = (parseJson('params', values.params) ?? {}) as Record<string, unknown>;

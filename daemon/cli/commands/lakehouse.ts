@@ -4,6 +4,7 @@ import type { Room } from '../../lakehouse/index.ts';
 import type { CompactionReport, MergeReport } from '../../lakehouse/index.ts';
 import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
+import { errorText } from '../../util/index.ts';
 
 const HELP = `Usage: auraison-edge lakehouse compact [--all] [--config FILE] [--json]
 
@@ -81,7 +82,7 @@ export const command: Command = {
         },
       });
     } catch (error) {
-      io.stderr(`auraison-edge lakehouse compact: ${(error as Error).message}\n`);
+      io.stderr(`auraison-edge lakehouse compact: ${errorText(error)}\n`);
       return 1;
     }
     const { merged, filesBefore, filesAfter, pending, changed, failed, stoppedBy } = report;

@@ -10,7 +10,7 @@ import {
   TablePrinter,
   UsageError,
 } from '../../cli-kit/index.ts';
-import { lowerProcess } from '../../util/index.ts';
+import { lowerProcess, errorText } from '../../util/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
 export const command: Command = {
@@ -78,7 +78,7 @@ Exit codes: 0 done, 1 the query failed or was refused (anything but SELECT), 2 b
       );
     } catch (error) {
       out.flush();
-      const message = (error as Error).message;
+      const message = errorText(error);
       const hint = /ran past \d+ ms and was stopped/.test(message)
         ? ` (lakehouse.query_timeout_ms, ${config.lakehouse.query_timeout_ms} ms in this config, sets how long a query may run; rows count too as they are printed)`
         : '';

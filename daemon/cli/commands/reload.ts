@@ -3,6 +3,7 @@ import { alive, dataDirHeld, readOwner } from '../../lifecycle/index.ts';
 import { readStatusFile, type StatusFile } from '../../status/index.ts';
 import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveClientConfig } from '../config-option.ts';
+import { errorText } from '../../util/index.ts';
 
 /** systemd's TimeoutStartSec of our unit (60 s) bounds ExecReload: give up, and say so, before it does. */
 const DEFAULT_TIMEOUT_S = 50;
@@ -145,7 +146,7 @@ function signal(target: number, io: CommandIO): boolean {
     return true;
   } catch (error) {
     io.stderr(
-      `auraison-edge reload: cannot signal pid ${target}: ${(error as Error).message} (run it as the daemon's user, or with sudo)\n`,
+      `auraison-edge reload: cannot signal pid ${target}: ${errorText(error)} (run it as the daemon's user, or with sudo)\n`,
     );
     return false;
   }

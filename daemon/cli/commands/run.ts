@@ -3,6 +3,7 @@ import { deferSighup, installSignalHandlers } from '../../lifecycle/index.ts';
 import type { StatusFileWriter } from '../../status/index.ts';
 import { type Command, type CommandIO, parseCommandArgs } from '../../cli-kit/index.ts';
 import { resolveRunConfig } from '../config-option.ts';
+import { errorText } from '../../util/index.ts';
 
 /** How often the daemon's health line is read for systemd's STATUS and the journal. */
 const HEALTH_CHECK_MS = 2000;
@@ -128,7 +129,7 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
           statusFile?.close('stopped');
           resolveStopped(0);
         } catch (error) {
-          log.error({ err: (error as Error).message }, 'stop failed');
+          log.error({ err: errorText(error) }, 'stop failed');
           resolveStopped(1);
         }
       },

@@ -4,7 +4,7 @@ import { resolveDataDir } from '../../config/index.ts';
 import type { RunState, RunStatus } from '../../contract/index.ts';
 import { type Command, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveClientConfig } from '../config-option.ts';
-import { clipText, printable, shortIds } from '../../util/index.ts';
+import { clipText, printable, shortIds, errorText } from '../../util/index.ts';
 
 const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'];
 
@@ -139,7 +139,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
       }
       return 0;
     } catch (error) {
-      io.stderr(`auraison-edge runs: ${(error as Error).message}\n`);
+      io.stderr(`auraison-edge runs: ${errorText(error)}\n`);
       return 1;
     }
   },

@@ -2,7 +2,7 @@ import type { Readiness } from '../../api/index.ts';
 import type { DaemonStatus } from '../../lifecycle/index.ts';
 import { alive } from '../../lifecycle/index.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/index.ts';
-import { printable } from '../../util/index.ts';
+import { printable, errorText } from '../../util/index.ts';
 import { type Command, parseCommandArgs } from '../../cli-kit/index.ts';
 import { clientTargetOrOther } from '../daemon-target.ts';
 import { loopsTable } from '../loops-table.ts';
@@ -63,7 +63,7 @@ failed: the list says which, and what to do).
         // A script or a health check reads the exit code, not the words: running but not ready is not success.
         return status.readiness?.ready === false ? EXIT_NOT_READY : 0;
       } catch (error) {
-        apiNote = (error as Error).message;
+        apiNote = errorText(error);
       }
     }
     if (other) apiNote = other.whose;

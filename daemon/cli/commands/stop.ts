@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { ApiClient } from '../../api/index.ts';
 import type { RobotHaltOutcome, HaltLatchState, HaltReleaseOutcome } from '../../contract/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
-import { printable, shortIds } from '../../util/index.ts';
+import { printable, shortIds, errorText } from '../../util/index.ts';
 import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from '../api-command.ts';
 import { clientTargetOrOther, describeDaemon } from '../daemon-target.ts';
@@ -226,7 +226,7 @@ async function release(
     try {
       removed = releaseLatchFile(dataDir);
     } catch (error) {
-      io.stderr(`auraison-edge stop --release: the stop was NOT released: ${(error as Error).message}\n`);
+      io.stderr(`auraison-edge stop --release: the stop was NOT released: ${errorText(error)}\n`);
       return 1;
     }
     io.stdout(

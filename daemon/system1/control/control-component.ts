@@ -2,7 +2,7 @@ import { system1Issues } from '../../config/index.ts';
 import type { LoopStart, HaltHookOutcome, HaltLatchView, HaltOrder } from '../../contract/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../lifecycle/index.ts';
-import { exponentialBackoff } from '../../util/index.ts';
+import { exponentialBackoff, errorText } from '../../util/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions } from './control-loop.ts';
 import type { ComponentLoopStats, CrashCounts } from './control-loop-types.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -338,7 +338,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
           );
         });
     } catch (error) {
-      return { ok: false, message: `loop "${name}" failed to start: ${(error as Error).message}` };
+      return { ok: false, message: `loop "${name}" failed to start: ${errorText(error)}` };
     } finally {
       await control.close(); // sends the safe action once
       this.#onDemand.delete(name);

@@ -8,7 +8,7 @@ import { resolvePolicySpec } from '../policy-spec.ts';
 import type { Bus, Publisher } from '../../bus/index.ts';
 import type { DefinitionsRegistry } from '../../bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../config/index.ts';
-import { closeWorker } from '../../util/index.ts';
+import { closeWorker, errorText } from '../../util/index.ts';
 import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
 import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
 import { InferenceThread } from './inference-thread.ts';
@@ -219,7 +219,7 @@ export class ControlLoop {
       onDeath: (error) => this.#crashed('inference', error.message),
     }).catch((error: unknown) => {
       port1.close();
-      throw new Error(`control loop ${name}: ${(error as Error).message}`);
+      throw new Error(`control loop ${name}: ${errorText(error)}`);
     });
     // stop() came while the model loaded: it found no thread to close, so this closes it.
     if (this.#closed) {
@@ -235,7 +235,7 @@ export class ControlLoop {
     const { images } = plan;
     const loop = await LoopProcess.start({ data, state, images, stopLine: this.#stopLine }).catch((error: unknown) => {
       this.#publisher?.close();
-      throw new Error(`control loop ${this.name}: ${(error as Error).message}`);
+      throw new Error(`control loop ${this.name}: ${errorText(error)}`);
     });
     loop.on('inferenceDeath', (error) => this.#crashed('inference', error.message));
     this.#process = loop;

@@ -7,6 +7,7 @@ import type {
   InferenceStatus,
   InferenceWorkerData,
 } from './loop-protocol.ts';
+import { errorText } from '../../util/index.ts';
 
 // The inference side of async chunking: runs the policy on each observation the loop thread sends and
 // replies with the chunk. It may take many loop periods; the loop keeps executing its queue meanwhile.
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
             inferenceUs: Math.round((performance.now() - started) * 1000),
           });
         },
-        (error: unknown) => reply({ kind: 'error', timestep: req.timestep, message: (error as Error).message }),
+        (error: unknown) => reply({ kind: 'error', timestep: req.timestep, message: errorText(error) }),
       );
     });
     parentPort!.once('message', (_: InferenceClose) => {
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     });
     status({ kind: 'ready' });
   } catch (error) {
-    status({ kind: 'fatal', message: (error as Error).message });
+    status({ kind: 'fatal', message: errorText(error) });
   }
 }
 

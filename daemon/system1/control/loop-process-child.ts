@@ -2,7 +2,13 @@ import { connect, type Socket } from 'node:net';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
-import { applyProcessScheduling, applyThreadScheduling, spawnTsWorker, workerEntry } from '../../util/index.ts';
+import {
+  applyProcessScheduling,
+  applyThreadScheduling,
+  spawnTsWorker,
+  workerEntry,
+  errorText,
+} from '../../util/index.ts';
 import { InferenceThread } from './inference-thread.ts';
 import { planLoop } from './loop-plan.ts';
 import type {
@@ -39,9 +45,7 @@ process.once('message', (m: ToLoopProcess) => {
   start(m).catch((error: unknown) => {
     // Out once the message is: the daemon's start fails with it, not with this process's exit.
     process.exitCode = 1;
-    process.send!({ kind: 'fatal', message: (error as Error).message } satisfies FromLoopProcess, () =>
-      process.disconnect(),
-    );
+    process.send!({ kind: 'fatal', message: errorText(error) } satisfies FromLoopProcess, () => process.disconnect());
   });
 });
 

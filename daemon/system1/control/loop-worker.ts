@@ -20,7 +20,7 @@ import { mapSharedFile, setNonBlocking } from './shared-mapping.ts';
 import { CommandRecordWriter } from './command-records.ts';
 import { CommandEncoder } from './command-encoder.ts';
 import { ArmCommand, Framed } from './arm-command.ts';
-import { applyThreadScheduling } from '../../util/index.ts';
+import { applyThreadScheduling, errorText } from '../../util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { TickSchedule } from './tick-schedule.ts';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   try {
     setupResult = await setup();
   } catch (error) {
-    post({ kind: 'fatal', message: (error as Error).message });
+    post({ kind: 'fatal', message: errorText(error) });
     return;
   }
   const loop = new LoopThread(setupResult);
@@ -443,7 +443,7 @@ class LoopThread {
     this.#errors++;
     state.add('errors');
     // A broken input at 1 kHz must not flood the log: LoopReports lets a line a minute through.
-    this.#reports.problem({ kind: 'error', message: (error as Error).message, count: this.#errors });
+    this.#reports.problem({ kind: 'error', message: errorText(error), count: this.#errors });
   }
 
   /** Reads the board; true when every topic slice is fresh. Staleness is counted and reported per topic. */
