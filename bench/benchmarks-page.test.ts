@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { BenchResult } from './bench.ts';
 import { updateBenchmarksPage } from './benchmarks-page.ts';
@@ -74,6 +75,64 @@ describe('npm run bench writes docs/benchmarks.md', () => {
       '| plain | 4.00 msg/s | 8.00 msg/s (EventEmitter) | 0.50x | - |',
     );
     expect(out).not.toContain('NaN');
+  });
+
+  it('writes one thing measured under several loads as a row with a column per load', () => {
+    const stop = (under: string, what: string, ours: number, floor: number, met?: boolean): BenchResult => ({
+      name: `${under}: ${what} (p99)`,
+      ours,
+      baseline: { name: 'floor', value: floor },
+      unit: 'ms',
+      better: 'lower',
+      ...(met === undefined ? {} : { goal: '<= 100 ms', met }),
+    });
+    const results = [
+      { ...result('stop p99 under a flood, as a multiple of idle', 9.99), baseline: undefined },
+      stop('idle', 'POST /stop answered', 5.75, 2.79, true),
+      stop('idle', 'listener answered', 2.8, 2.79),
+      stop('api load', 'POST /stop answered', 169, 88.3, false),
+      stop('api load', 'listener answered', 2.05, 88.3),
+    ];
+    const out = updateBenchmarksPage(page, [{ name: 'bus', results, ranAt, host }]);
+    // the rows that fit no grid keep their table, above it
+    expect(out).toContain(
+      '| stop p99 under a flood, as a multiple of idle | 9.99 msg/s | - | - | >= 0.5x \\| 1 M: yes |',
+    );
+    expect(out).toContain(
+      [
+        '| benchmark (p99) | baseline | goal | idle | api load |',
+        '| --- | --- | --- | --- | --- |',
+        '| POST /stop answered | floor | <= 100 ms | 5.75 ms (2.79): yes | 169 ms (88.3): NO |',
+        '| listener answered | floor | - | 2.80 ms (2.79) | 2.05 ms (88.3) |',
+      ].join('\n'),
+    );
+    expect(out).not.toContain('idle: ');
+  });
+
+  it('says once, in the header, a label every row of a table repeats', () => {
+    const run = (name: string, ours: number): BenchResult => ({
+      ...result(`CLI start: ${name}`, ours),
+      baseline: { name: 'node -e 0', value: 0.03 },
+      unit: 's',
+      better: 'lower',
+      goal: '<= 0.3 s',
+    });
+    const out = updateBenchmarksPage(page, [
+      { name: 'bus', results: [run('--help', 0.07), run('status', 0.13)], ranAt, host },
+    ]);
+    expect(out).toContain(
+      [
+        '| CLI start | ours | baseline: node -e 0 | ratio | <= 0.3 s: met |',
+        '| --- | --- | --- | --- | --- |',
+        '| --help | 0.0700 s | 0.0300 s | 0.43x | yes |',
+        '| status | 0.130 s | 0.0300 s | 0.23x | yes |',
+      ].join('\n'),
+    );
+  });
+
+  it('gives docs/benchmarks.md back unchanged when no bench ran', () => {
+    const docs = readFileSync(new URL('../docs/benchmarks.md', import.meta.url), 'utf8');
+    expect(updateBenchmarksPage(docs, [])).toBe(docs);
   });
 
   it('puts the results at the end of a page that has no place for them yet', () => {
