@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JournalRecord } from '../daemon/contract/services.ts';
 import { DurableJournal } from '../daemon/journal/durable-journal.ts';
-import { tempDir } from '../test/helpers/cli.ts';
+import { tempDir } from '../test/helpers/paths.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { Outbox } from './outbox.ts';
 import { CursorWriter } from './outbox-cursor.ts';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { stopIntent } from '../../test/helpers/stop-intent.ts';
 import { DurableJournal } from '../journal/durable-journal.ts';
 import { decodeFrame } from '../journal/frame.ts';
-import { tempDir } from '../../test/helpers/cli.ts';
+import { tempDir } from '../../test/helpers/paths.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { RunStore } from './run-store.ts';
 

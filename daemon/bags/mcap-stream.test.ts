@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { McapStreamReader, McapWriter, type TypedMcapRecord } from '@mcap/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, tempDir } from '../../test/helpers/cli.ts';
+import { FIXTURES, tempDir } from '../../test/helpers/paths.ts';
 import { crc32 } from '../util/crc32.ts';
 import { decompressHandlers } from './decompress.ts';
 import { McapFormatError, readMcap, type McapMessage } from './mcap-stream.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES } from '../../test/helpers/cli.ts';
+import { FIXTURES } from '../../test/helpers/paths.ts';
 import { MessageCodec } from './codec.ts';
 import { DefinitionsRegistry } from './definitions.ts';
 import { errorText } from '../util/index.ts';

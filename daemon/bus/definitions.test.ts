@@ -5,7 +5,7 @@ import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import { describe, expect, it } from 'vitest';
 import { decompressHandlers } from '../bags/decompress.ts';
-import { FIXTURES } from '../../test/helpers/cli.ts';
+import { FIXTURES } from '../../test/helpers/paths.ts';
 import { MessageCodec } from './codec.ts';
 import { DefinitionsRegistry, UnknownTypeError } from './definitions.ts';
 

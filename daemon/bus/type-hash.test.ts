@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES } from '../../test/helpers/cli.ts';
+import { FIXTURES } from '../../test/helpers/paths.ts';
 import { parseMetadata } from '../bags/metadata.ts';
 import { DefinitionsRegistry } from './definitions.ts';
 import { typeDescriptionHash } from './type-hash.ts';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/helpers/cli.ts';
+import { tempDir } from '../../test/helpers/paths.ts';
 import { ConfigError, defaultConfig, loadConfigFile, parseConfigText } from './load.ts';
 import { errorText } from '../util/index.ts';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, fdatasync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from '../../test/helpers/cli.ts';
+import { ROOT, tempDir } from '../../test/helpers/paths.ts';
 import { DurableJournal } from './durable-journal.ts';
 import { encodeFrame } from './frame.ts';
 

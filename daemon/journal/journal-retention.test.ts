@@ -1,6 +1,6 @@
 // isolated: fakes the wall clock (vitest.config.ts)
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { tempDir } from '../../test/helpers/cli.ts';
+import { tempDir } from '../../test/helpers/paths.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { nowNs } from '../util/time.ts';
 import { silentLogger } from '../log.ts';

@@ -1,7 +1,7 @@
 import { openSync, readdirSync, readSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/helpers/cli.ts';
+import { tempDir } from '../../test/helpers/paths.ts';
 import { DurableJournal } from './durable-journal.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,7 +1,7 @@
 import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/helpers/cli.ts';
+import { tempDir } from '../../test/helpers/paths.ts';
 import { DurableJournal } from './durable-journal.ts';
 import { decodeFrame, encodeFrame, MAX_RECORD_BYTES } from './frame.ts';
 import { readJournalDir } from './read-only.ts';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BagTypeResolver } from '../bags/message-types.ts';
 import { locateBag, openStorageFile } from '../bags/open-bag.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
-import { FIXTURES } from '../../test/helpers/cli.ts';
+import { FIXTURES } from '../../test/helpers/paths.ts';
 import { columnStore, listMarks, rollbackLists, setValue, type ColumnStore, type ListColumn } from './column-batch.ts';
 import { compileColumnarDecoder } from './columnar-decoder.ts';
 import { flattenColumns } from './flatten.ts';

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES } from '../../test/helpers/cli.ts';
+import { FIXTURES } from '../../test/helpers/paths.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { LakehouseConfig, RetentionConfig } from '../config/sections/bags.ts';
 import { Lakehouse, type LakehouseOptions } from './lakehouse.ts';

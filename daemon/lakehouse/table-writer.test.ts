@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/helpers/cli.ts';
+import { tempDir } from '../../test/helpers/paths.ts';
 import { reserveList, setValue, type FixedColumn, type ListColumn, type TimeColumn } from './column-batch.ts';
 import { TableWriter } from './table-writer.ts';
 

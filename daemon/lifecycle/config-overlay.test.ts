@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/helpers/cli.ts';
+import { tempDir } from '../../test/helpers/paths.ts';
 import { cleanupStack } from '../../test/helpers/cleanups.ts';
 import { mergeOverlay } from '../config/index.ts';
 import type { EdgeConfig } from '../config/index.ts';

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './paths.ts';
 import { waitFor } from './wait.ts';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The paths and temporary folders, for the many tests that import them from here with the runners.
+export { FIXTURES, ROOT, tempDir } from './paths.ts';
+
 export const BIN = join(ROOT, 'bin', 'auraison-edge.js');
-export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 export interface CliResult {
   code: number | null;
@@ -108,12 +108,6 @@ export function runShellLine(line: string, options: { cwd: string; env?: NodeJS.
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-}
-
-/** A fresh temporary directory, removed by the returned cleanup function. */
-export function tempDir(prefix = 'auraison-edge-test-'): { path: string; cleanup: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { ComponentSpec } from '../../daemon/lifecycle/component.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
-import { tempDir } from './cli.ts';
+import { tempDir } from './paths.ts';
 import type { Cleanup } from './cleanups.ts';
 
 /**

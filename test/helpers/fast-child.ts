@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
-import { ROOT } from './cli.ts';
+import { ROOT } from './paths.ts';
 
 // tsx's own esbuild (tsx depends on it): the same transform that `node --import tsx` applies.
 const { build } = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'))(

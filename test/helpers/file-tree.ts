@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { tempDir } from './cli.ts';
+import { tempDir } from './paths.ts';
 
 /**
  * A temporary folder holding `files` (relative path to text), for code that reads a tree laid out as an install or a

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES } from './cli.ts';
+import { FIXTURES } from './paths.ts';
 
 /** Every bag directory (one holding metadata.yaml) under the fixtures' rosbag2/ and rosbags-rs/, sorted. */
 export function fixtureBagDirs(): string[] {

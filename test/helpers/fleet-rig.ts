@@ -7,7 +7,7 @@ import { CentralLink } from '../../central-link/index.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import type { DaemonStatus } from '../../daemon/lifecycle/daemon-status.ts';
 import { duckdbExtension } from '../peers/index.ts';
-import { tempDir } from './cli.ts';
+import { tempDir } from './paths.ts';
 import { componentContext } from './component-context.ts';
 import type { Minio } from './minio.ts';
 import { startBroker, type Broker } from './mosquitto.ts';

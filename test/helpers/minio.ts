@@ -5,7 +5,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { minioBinary } from '../peers/index.ts';
 import { closedPort } from './closed-port.ts';
 import { stopChild } from './stop-child.ts';
-import { tempDir } from './cli.ts';
+import { tempDir } from './paths.ts';
 import { waitFor } from './wait.ts';
 
 /**

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { closedPort } from './closed-port.ts';
-import { tempDir } from './cli.ts';
+import { tempDir } from './paths.ts';
 import { peerMissing } from '../peers/missing.ts';
 
 /** Where Debian's mosquitto package puts the broker (.ci/run installs it). */

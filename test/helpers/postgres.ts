@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { postgresBinDir } from '../peers/index.ts';
 import { closedPort } from './closed-port.ts';
 import { stopChild } from './stop-child.ts';
-import { tempDir } from './cli.ts';
+import { tempDir } from './paths.ts';
 import { waitFor } from './wait.ts';
 
 const run = promisify(execFile);

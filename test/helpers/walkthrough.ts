@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, runShellLine, USER_PATH } from './cli.ts';
+import { runShellLine, USER_PATH } from './cli.ts';
+import { ROOT } from './paths.ts';
 
 /** A shell a walkthrough left running: what it wrote so far, a signal to its process group, and its exit code. */
 export interface WalkthroughShell {

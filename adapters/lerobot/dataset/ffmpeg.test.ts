@@ -2,7 +2,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../../test/helpers/cli.ts';
+import { tempDir } from '../../../test/helpers/paths.ts';
 import { FfmpegError, FfmpegProcess } from './ffmpeg.ts';
 
 const work = tempDir('ffmpeg-process-');
