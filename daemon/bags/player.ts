@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import { MessageCodec } from '../bus/index.ts';
-import { errorText, nsToRosTime } from '../util/index.ts';
+import { errorText, nsToRosTime, sleep } from '../util/index.ts';
 import { canonicalType, type DefinitionsRegistry } from '../bus/index.ts';
 import type { Publisher } from '../bus/index.ts';
 import { actuation, mayActuate } from '../policy/index.ts';
@@ -244,10 +244,10 @@ export class BagPlayer {
             }
             const due = wallStart + Number(m.logTime - first) / 1e6 / rate;
             let now = performance.now();
-            // Never early: a timer may fire up to a millisecond before its time (libuv's cached loop time).
+            // Never early: a timer may fire up to a millisecond before its time (libuv's cached loop time), and
+            // a wait past a timer's limit (about 24.8 days) ends there; the loop sleeps again.
             while (now < due) {
-              await sleep(due - now, signal);
-              if (signal.aborted) return end();
+              if (!(await sleep(due - now, { signal }))) return end();
               now = performance.now();
             }
             const name = publisher.topic;
@@ -348,19 +348,6 @@ export class BagPlayer {
       );
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    // A timer of more than 2^31-1 ms fires after 1 ms (TimeoutOverflowWarning): the caller sleeps again.
-    const timer = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Lateness in 0.1 ms buckets up to 100 ms (the rest in one), and the exact maximum: bounded however long it loops. */

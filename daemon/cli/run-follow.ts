@@ -1,6 +1,6 @@
 import type { ApiClient } from '../api/index.ts';
 import type { AgentEvent, AgentEventRecord, RunState } from '../contract/index.ts';
-import { printable, shortId, withTimeout, errorText } from '../util/index.ts';
+import { printable, shortId, sleep, withTimeout, errorText } from '../util/index.ts';
 import type { CommandIO } from '../cli-kit/index.ts';
 import { JournalEvents } from './journal-events.ts';
 
@@ -117,7 +117,7 @@ export class RunFollow {
       if (WAIT_ENDS.has(run.status)) return run;
       this.#latest = run;
       if (performance.now() > this.#deadline) throw this.#timedOut();
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await sleep(POLL_MS);
     }
   }
 
@@ -146,7 +146,7 @@ export class RunFollow {
     if (this.#lastSeq === undefined) return undefined;
     let said = false;
     for (;;) {
-      await this.#beforeDeadline(new Promise((resolve) => setTimeout(resolve, RECONNECT_MS)));
+      await this.#beforeDeadline(sleep(RECONNECT_MS));
       try {
         return await JournalEvents.open(this.#client.target, {
           kinds: 'agent_event,run_state',

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { errorText } from '../util/index.ts';
+import { errorText, sleep } from '../util/index.ts';
 
 /** Where the lakehouse lives under the data dir. */
 export function lakehousePaths(dataDir: string) {
@@ -217,7 +217,7 @@ export async function withCatalog<T>(
         throw new Error(`lakehouse catalog ${catalogPath}: ${withDamageHint(catalogPath, message)}`);
       if (performance.now() > deadline)
         throw new CatalogLockedError(catalogLockedMessage(catalogPath, message, timeoutMs, 'nothing was changed'));
-      await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
+      await sleep(LOCK_RETRY_MS);
     }
   }
   try {

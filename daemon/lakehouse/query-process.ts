@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { workerEntry, type LowPriority } from '../util/index.ts';
+import { sleep, workerEntry, type LowPriority } from '../util/index.ts';
 import {
   collectRows,
   QueryRefused,
@@ -121,8 +121,7 @@ export class QueryProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const deadline = performance.now() + CLOSE_WAIT_MS;
-    while ([...this.#pending.values()].some((p) => p.child === child) && performance.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    while ([...this.#pending.values()].some((p) => p.child === child) && performance.now() < deadline) await sleep(10);
     if (child.connected) child.disconnect();
     const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_WAIT_MS);
     await exited;

@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_WAIT_MS, catalogLockedMessage, CatalogLockedError, withDamageHint } from './catalog.ts';
 import { unindexedNote } from './recorded-splits.ts';
 import { quoteIdent, quoteString } from './sql-text.ts';
-import { errorText } from '../util/index.ts';
+import { errorText, sleep } from '../util/index.ts';
 
 /** Column layouts of the parquet tables, for empty views before any file exists. */
 const EMPTY: Record<string, string> = {
@@ -196,7 +196,7 @@ async function attachCatalog(conn: DuckDBConnection, catalog: string, waitMs: nu
             'nothing was read. It is locked for writing, which the daemon does only for a moment at a time',
           ),
         );
-      await new Promise((r) => setTimeout(r, ATTACH_RETRY_MS));
+      await sleep(ATTACH_RETRY_MS);
     }
   }
 }

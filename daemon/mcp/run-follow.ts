@@ -1,5 +1,6 @@
 import type { AgentEvent, RunState } from '../contract/index.ts';
 import { TERMINAL } from '../agent/index.ts';
+import { sleep } from '../util/index.ts';
 import type { ApiCaller } from './api-caller.ts';
 
 /** How often a followed run is asked for: runs end in tens of ms (a publish) to minutes (navigation). */
@@ -22,6 +23,6 @@ export async function followRun(api: ApiCaller, runId: string, waitS: number): P
     const found = await api.get<{ run: RunState; events: AgentEvent[] }>(`/runs/${runId}`);
     const settled = TERMINAL.has(found.run.status) || found.run.status === 'awaiting_approval';
     if (settled || performance.now() >= deadline) return { ...found, still_running: !settled };
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await sleep(POLL_MS);
   }
 }

@@ -3,7 +3,7 @@ import { alive, dataDirHeld, readOwner } from '../../lifecycle/index.ts';
 import { readStatusFile, type StatusFile } from '../../status/index.ts';
 import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveClientConfig } from '../config-option.ts';
-import { errorText } from '../../util/index.ts';
+import { errorText, sleep } from '../../util/index.ts';
 
 /** systemd's TimeoutStartSec of our unit (60 s) bounds ExecReload: give up, and say so, before it does. */
 const DEFAULT_TIMEOUT_S = 50;
@@ -105,7 +105,7 @@ async function reloadOutcome(
 ): Promise<NonNullable<StatusFile['last_reload']> | undefined> {
   const deadline = performance.now() + timeoutS * 1000;
   for (;;) {
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep(POLL_MS);
     const now = readStatusFile(dataDir);
     if (now?.pid === pid && reloadsSoFar(now) > baseline && now.last_reload) return now.last_reload;
     if (!alive(pid)) {

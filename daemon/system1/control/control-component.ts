@@ -2,7 +2,7 @@ import { system1Issues } from '../../config/index.ts';
 import type { LoopStart, HaltHookOutcome, HaltLatchView, HaltOrder } from '../../contract/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../lifecycle/index.ts';
-import { exponentialBackoff, errorText } from '../../util/index.ts';
+import { exponentialBackoff, errorText, sleep } from '../../util/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions } from './control-loop.ts';
 import type { ComponentLoopStats, CrashCounts } from './control-loop-types.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -308,35 +308,20 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       };
     if (this.#onDemand.has(name)) return { ok: false, message: `loop "${name}" is already running for another run` };
     let crash: Error | undefined;
-    let crashed = (): void => undefined;
+    // An on-demand run is not restarted: a crash ends it, and the run says so.
+    const crashed = new AbortController();
     const control = this.#createLoop(
       this.#loopOptions(name, (error) => {
         crash = error;
-        crashed();
+        crashed.abort();
       }),
     );
     this.#onDemand.set(name, control);
     try {
       await control.start();
       // A stop (the run's abort) that came while the worker loaded its model: the loop stops at once and
-      // sends its safe action, rather than run its whole `seconds` (a listener added now would never fire).
-      if (!signal.aborted)
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, seconds * 1000);
-          // An on-demand run is not restarted: a crash ends it, and the run says so.
-          crashed = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          signal.addEventListener(
-            'abort',
-            () => {
-              clearTimeout(timer);
-              resolve();
-            },
-            { once: true },
-          );
-        });
+      // sends its safe action, rather than run its whole `seconds`.
+      await sleep(seconds * 1000, { signal: AbortSignal.any([signal, crashed.signal]) });
     } catch (error) {
       return { ok: false, message: `loop "${name}" failed to start: ${errorText(error)}` };
     } finally {

@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageCodec } from '../../bus/index.ts';
 import type { ComponentContext } from '../../lifecycle/index.ts';
 import { JointLimitsSource } from '../../policy/index.ts';
-import { errorText } from '../../util/index.ts';
+import { errorText, sleep } from '../../util/index.ts';
 import type { ControlLoopOptions } from './control-loop-types.ts';
 
 /** How long the loops wait for a robot_description (policy.joints) before they start; without it they fail to. */
