@@ -3,7 +3,7 @@ import { QueryError } from '../bus/index.ts';
 import { actionEndpoints, CANCEL_CODE, goalState, isTerminal, type GoalState } from './action-names.ts';
 import { goalIdHex, newGoalId, uuidMessage } from './goal-id.ts';
 import { checkedMessage, jsonObject, jsonPayload } from './json-payload.ts';
-import { errorText } from '../util/index.ts';
+import { errorText, unlessAborted } from '../util/index.ts';
 
 /** How a goal ended, as the client saw it. `reason` says why when the server gave no result. */
 export interface ActionOutcome {
@@ -121,7 +121,8 @@ export class BusActionClient {
       const query = this.#bus.query(this.#ends.getResult, jsonPayload({ goal_id: uuidMessage(goalId) }), {
         timeoutMs,
       });
-      const reply = jsonObject(`${this.#ends.getResult} reply`, await abortable(query, signal));
+      // On an abort the catch below answers with the signal's reason, whatever was thrown.
+      const reply = jsonObject(`${this.#ends.getResult} reply`, await (signal ? unlessAborted(query, signal) : query));
       const state = goalState(Number(reply.status));
       const result = (reply.result ?? {}) as Record<string, unknown>;
       if (!isTerminal(state))
@@ -179,26 +180,6 @@ export class BusActionClient {
   #unlisten(goalId: string): void {
     this.#listeners.delete(goalId);
   }
-}
-
-/** Races `promise` against `signal`'s abort. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(new Error(reasonText(signal.reason)));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error(reasonText(signal.reason)));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }
 
 function reasonText(reason: unknown): string {

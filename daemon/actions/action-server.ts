@@ -11,7 +11,7 @@ import {
 } from './action-names.ts';
 import { goalIdHex, uuidMessage, ZERO_GOAL_ID } from './goal-id.ts';
 import { checkedMessage, jsonObject, jsonPayload, timeMessage } from './json-payload.ts';
-import { errorText } from '../util/index.ts';
+import { errorText, unlessAborted } from '../util/index.ts';
 
 /** How an accepted goal ended, as the server's handler says. */
 export interface GoalOutcome {
@@ -265,10 +265,9 @@ export class BusActionServer {
     const goal = this.#goals.get(id);
     if (goal === undefined) return jsonPayload({ status: GOAL_STATUS.unknown, result: {} });
     if (!isTerminal(goal.state)) {
-      await new Promise<void>((resolve) => {
-        goal.waiters.push(resolve);
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      const ended = new Promise<void>((resolve) => goal.waiters.push(resolve));
+      // An abort (the asker gone) is no failure: the answer is the goal's state as it stands.
+      await unlessAborted(ended, signal).catch(() => undefined);
     }
     return jsonPayload({ status: GOAL_STATUS[goal.state], result: goal.result });
   }

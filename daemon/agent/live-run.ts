@@ -1,5 +1,6 @@
 import type { Intent, RunState, RunStatus, ToolResult } from '../contract/index.ts';
 import type { RunQuotas } from '../policy/index.ts';
+import { within } from '../util/index.ts';
 import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';
 
 /**
@@ -348,11 +349,5 @@ function durationSince(started: number | undefined): number | null {
 }
 
 function settledWithin(call: OpenCall, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    call.settled = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
+  return within(new Promise<void>((resolve) => (call.settled = resolve)), ms);
 }

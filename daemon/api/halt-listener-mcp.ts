@@ -6,7 +6,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import { jsonHazard } from '../util/index.ts';
+import { jsonHazard, within } from '../util/index.ts';
 import { jsonBodyText, jsonValue } from './body-text.ts';
 import { crossSiteRefusal } from './cross-site.ts';
 import { gateRefusal, type ApiGate } from './gate.ts';
@@ -118,13 +118,8 @@ export class HaltListenerMcp {
     if (jsonHazard(value)) return [];
     return haltCalls(value).map(({ id: call, reason }) => {
       const id = this.#take({ session, call }, reason);
-      return new Promise<void>((resolve) => {
-        const late = setTimeout(() => this.taken(id), TAKEN_WAIT_MS);
-        this.#waiting.set(id, () => {
-          clearTimeout(late);
-          resolve();
-        });
-      });
+      const taken = new Promise<void>((resolve) => this.#waiting.set(id, resolve));
+      return within(taken, TAKEN_WAIT_MS).finally(() => this.#waiting.delete(id));
     });
   }
 

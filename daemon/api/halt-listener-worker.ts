@@ -49,8 +49,13 @@ const apiPort = new URL(data.apiUrl).port;
 /** The off-loop zero commands, by name: each opened once in this thread, kept until set otherwise. */
 const zeros = new Map<string, { spec: string; sender: Promise<OffLoopZeroSender> }>();
 let nextHalt = 1;
+/** The main thread's report of a stop: the status and body to answer with. */
+interface Report {
+  status: number;
+  body: unknown;
+}
 /** The stops whose answer waits for the main thread's report, by id. */
-const reports = new Map<number, (report: { status: number; body: unknown }) => void>();
+const reports = new Map<number, (report: Report) => void>();
 
 /** Loads an off-loop zero's module: TypeScript through the require hook this thread was started with. */
 async function load(zero: OffLoopZero): Promise<OffLoopZeroSender> {
@@ -148,18 +153,12 @@ function wantsReport(url: string): boolean {
 }
 
 /** The main thread's report of the stop `id`, or undefined when it has not come within REPORT_WAIT_MS. */
-function reportOf(id: number): Promise<{ status: number; body: unknown } | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      reports.delete(id);
-      resolve(undefined);
-    }, REPORT_WAIT_MS);
-    reports.set(id, (report) => {
-      clearTimeout(timer);
-      reports.delete(id);
-      resolve(report);
-    });
-  });
+async function reportOf(id: number): Promise<Report | undefined> {
+  try {
+    return await within(new Promise<Report>((resolve) => reports.set(id, resolve)), REPORT_WAIT_MS);
+  } finally {
+    reports.delete(id);
+  }
 }
 
 function refuse(res: ServerResponse, error: HttpError): void {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { CentralSettings } from '../config/index.ts';
+import { within } from '../util/index.ts';
 
 /**
  * `central check`'s probe of the broker's authorization, with the robot's own login: may it publish what only
@@ -103,13 +104,16 @@ export async function probeAuthority({
 }
 
 function subscribe(client: MqttClient, filters: string[], timeoutMs: number): Promise<AuthorityProbe['subscriptions']> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(filters.map((filter) => ({ filter }))), timeoutMs);
-    client.subscribe(filters, { qos: 1 }, (_error, granted) => {
-      clearTimeout(timer);
-      resolve(filters.map((filter, i) => ({ filter, reason_code: granted?.[i]?.qos })));
-    });
-  });
+  const answered = new Promise<AuthorityProbe['subscriptions']>((resolve) =>
+    client.subscribe(filters, { qos: 1 }, (_error, granted) =>
+      resolve(filters.map((filter, i) => ({ filter, reason_code: granted?.[i]?.qos }))),
+    ),
+  );
+  return within(
+    answered,
+    timeoutMs,
+    filters.map((filter) => ({ filter })),
+  );
 }
 
 /** One QoS 1 publish, not retained, expiring soon: refused (the PUBACK's code >= 0x80) or taken. */
@@ -120,14 +124,8 @@ function publish(
   timeoutMs: number,
 ): Promise<{ reason_code?: number; refused: boolean; error?: string }> {
   const properties = { contentType: 'application/json', messageExpiryInterval: 10 };
-  return new Promise((resolve) => {
-    const timer = setTimeout(
-      // No PUBACK in time says nothing about authorization: not counted as refused.
-      () => resolve({ refused: false, error: `no PUBACK within ${timeoutMs / 1000} s` }),
-      timeoutMs,
-    );
+  const acked = new Promise<{ reason_code?: number; refused: boolean; error?: string }>((resolve) => {
     client.publish(topic, payload, { qos: 1, retain: false, properties }, (error, packet) => {
-      clearTimeout(timer);
       const code =
         (error as { code?: unknown } | undefined)?.code ??
         (packet as { reasonCode?: number } | undefined)?.reasonCode ??
@@ -136,6 +134,8 @@ function publish(
       resolve({ reason_code: code, refused: code >= 0x80 });
     });
   });
+  // No PUBACK in time says nothing about authorization: not counted as refused.
+  return within(acked, timeoutMs, { refused: false, error: `no PUBACK within ${timeoutMs / 1000} s` });
 }
 
 /** The probe in the check's human output: one line when all is refused, else a line per hole and the fix. */

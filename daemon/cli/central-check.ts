@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
-import { redactUrl, errorText } from '../util/index.ts';
+import { redactUrl, errorText, within } from '../util/index.ts';
 import { loadCentralLink, loadVllm } from '../components/index.ts';
 import { resolveDataDir, type CentralSettings, type EdgeConfig } from '../config/index.ts';
 import { alive } from '../lifecycle/index.ts';
@@ -277,13 +277,7 @@ function publishStep(
 
 /** Resolves with what `start` settles with, or with `late` once `ms` have passed: no step waits longer. */
 function bounded<T>(ms: number, late: T, start: (settle: (value: T) => void) => void): Promise<T> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(late), ms);
-    start((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
+  return within(new Promise<T>(start), ms, late);
 }
 
 /** What to check for a socket or TLS error, by its code. */

@@ -1,5 +1,5 @@
 import type { ApiTarget } from '../api/index.ts';
-import { errorText } from '../util/index.ts';
+import { errorText, withTimeout } from '../util/index.ts';
 
 /** One Server-Sent Event of GET /events: `id` is the journal record's seq, `data` the record as JSON. */
 export interface JournalEvent {
@@ -39,12 +39,17 @@ export class JournalEvents {
     });
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (target.token) headers.authorization = `Bearer ${target.token}`;
+    // Ends the stream when the caller closes it.
     const abort = new AbortController();
-    // Only the answer's headers are timed: the stream itself stays open as long as the caller reads.
-    const timer = setTimeout(() => abort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     let response: Response;
     try {
-      response = await fetch(`${target.url}/events?${query}`, { headers, signal: abort.signal });
+      // Only the answer's headers are timed: the stream itself stays open as long as the caller reads.
+      response = await withTimeout(
+        (signal) => fetch(`${target.url}/events?${query}`, { headers, signal }),
+        timeoutMs,
+        `no answer within ${timeoutMs} ms`,
+        { signal: abort.signal },
+      );
     } catch (error) {
       const { cause } = error as { cause?: { code?: string; message?: string } };
       throw new ApiClientError(
@@ -52,8 +57,6 @@ export class JournalEvents {
         'unreachable',
         `no event stream from ${target.url}: ${cause?.code ?? cause?.message ?? errorText(error)}`,
       );
-    } finally {
-      clearTimeout(timer);
     }
     if (!response.ok || !response.body) {
       const text = await response.text().catch(() => '');

@@ -1,6 +1,7 @@
 import type { CommandIO } from '../cli-kit/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { loadScanPolicy } from '../components/index.ts';
+import { unlessAborted } from '../util/index.ts';
 import { abortReason, holdRobot, runStartedSim, type SimStarted, stoppedBy } from './sim-start.ts';
 import {
   busSummary,
@@ -69,10 +70,8 @@ async function wanderStarted(
     );
   // The loop's worker takes a moment to start: the drive lasts `duration` from when the policy is in charge.
   const startedAt = sim.time;
-  const aborted = hold.signal.aborted
-    ? Promise.resolve()
-    : new Promise((resolve) => hold.signal.addEventListener('abort', resolve));
-  await Promise.race([sim.until(startedAt + duration), aborted]);
+  // A stop ends the drive early, which is no failure (until never rejects): the summary says who stopped it.
+  await unlessAborted(sim.until(startedAt + duration), hold.signal).catch(() => undefined);
   hold.signal.removeEventListener('abort', onHoldAbort);
   await driver.close();
   hold.release();

@@ -1,3 +1,5 @@
+import { unlessAborted } from '../util/index.ts';
+
 /**
  * Least time each component gets to stop, also once stop's budget is spent: one that hangs must not take
  * the recorder's chance to close its bag, or the lakehouse's to flush.
@@ -53,15 +55,11 @@ export class CloseBudget {
   async untilClosed<T>(promise: Promise<T>): Promise<T | typeof CLOSED> {
     const signal = this.#requested.signal;
     if (signal.aborted) return CLOSED;
-    let onStop = (): void => undefined;
-    const stopped = new Promise<typeof CLOSED>((resolve) => {
-      onStop = () => resolve(CLOSED);
-      signal.addEventListener('abort', onStop, { once: true });
-    });
     try {
-      return await Promise.race([promise, stopped]);
-    } finally {
-      signal.removeEventListener('abort', onStop);
+      return await unlessAborted(promise, signal);
+    } catch (error) {
+      if (error === signal.reason) return CLOSED;
+      throw error;
     }
   }
 }
