@@ -1,5 +1,5 @@
 // POST /recorder/split: what a caller is told when another split request is in
-// flight. A real recorder hands its splits to a real lakehouse, as in recorder-split.test.ts.
+// flight. A real recorder hands its splits to a real lakehouse, as in daemon/recorder/recorder.split.test.ts.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '../util/ids.ts';
 import { ValidationError, Validator } from '../util/validate.ts';
-import { runPolicyChain } from '../policy/policy-chain.ts';
 import { AgentEvent, Intent, ProjectionEvent, RunState, ToolCall } from './schemas.ts';
-import type { PolicyHook } from './policy-hook.ts';
 
 const intent = () => ({
   intent_id: newId(),
@@ -143,39 +141,5 @@ describe('contract validation', () => {
     const b = newId();
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a < b).toBe(true);
-  });
-});
-
-describe('policy hook chain', () => {
-  it('threads rewrites, stops at the first deny and names every rule that fired', async () => {
-    const clamp: PolicyHook = {
-      name: 'limits',
-      beforeToolCall: (_c, input) => ({
-        action: 'rewrite',
-        rule: 'max_linear_x',
-        reason: 'clamped 2.0 to 0.22',
-        value: { x: 0.22, was: input },
-      }),
-    };
-    const deny: PolicyHook = {
-      name: 'allowlist',
-      beforeToolCall: () => ({ action: 'deny', rule: 'topic_allowlist', reason: '/arm is not allowed' }),
-    };
-    const never: PolicyHook = {
-      name: 'never',
-      beforeToolCall: () => {
-        throw new Error('must not run after a deny');
-      },
-    };
-    const pick = (h: PolicyHook, v: unknown) => h.beforeToolCall?.({} as never, v);
-    const allowed = await runPolicyChain([clamp], { x: 2 }, pick);
-    expect(allowed).toEqual({
-      allowed: true,
-      value: { x: 0.22, was: { x: 2 } },
-      fired: [{ hook: 'limits', rule: 'max_linear_x', action: 'rewrite', reason: 'clamped 2.0 to 0.22' }],
-    });
-    const denied = await runPolicyChain([clamp, deny, never], { x: 2 }, pick);
-    expect(denied).toMatchObject({ allowed: false, reason: 'topic_allowlist: /arm is not allowed' });
-    expect(denied.fired.map((f) => f.rule)).toEqual(['max_linear_x', 'topic_allowlist']);
   });
 });
