@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusActionClient, type GoalHandle } from '../../daemon/actions/index.ts';
 import { MessageCodec } from '../../daemon/bus/index.ts';
-import { runCleanups, type Cleanup } from '../../test/helpers/cleanups.ts';
-import { startSimDaemon } from '../../test/helpers/daemon.ts';
-import { waitFor } from '../../test/helpers/wait.ts';
-import { NAVIGATE_TO_POSE, NAVIGATE_TO_POSE_TYPE } from './navigate-to-pose-server.ts';
+import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
+import { startSimDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { NAVIGATE_TO_POSE, NAVIGATE_TO_POSE_TYPE } from '../../sim/turtlebot-maze/navigate-to-pose-server.ts';
 
 const cleanups: Cleanup[] = [];
 afterEach(() => runCleanups(cleanups));

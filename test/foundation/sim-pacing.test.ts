@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
-import { tempDir } from '../../test/helpers/paths.ts';
-import { TurtlebotMazeSim } from './turtlebot-maze-sim.ts';
-import { running } from '../../test/helpers/daemon.ts';
+import { tempDir } from '../helpers/paths.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/turtlebot-maze-sim.ts';
+import { running } from '../helpers/daemon.ts';
 
 /** A daemon running only the sim, at a speed set past the config's bounds (the component must cope). */
 async function simAt(speed: number) {
