@@ -1,6 +1,7 @@
 import type { MetricFamily } from '../contract/index.ts';
 import type { CrossSiteRefusal } from './cross-site.ts';
 import { Histogram } from './histogram.ts';
+import { counterBy } from '../util/index.ts';
 
 /** The API's own figures: requests by route and status, request and inference latency. */
 export class ApiMetrics {
@@ -55,18 +56,18 @@ export class ApiMetrics {
         type: 'counter',
         samples: [...this.#requests.values()],
       },
-      {
-        name: 'auraison_api_client_errors_total',
-        help: 'Connections closed before any route ran, by error: timeout (the request did not arrive within api.request_timeout_s), headers_too_large, bad_request (malformed HTTP).',
-        type: 'counter',
-        samples: [...this.#clientErrors].map(([error, value]) => ({ labels: { error }, value })),
-      },
-      {
-        name: 'auraison_api_cross_site_refused_total',
-        help: "State-changing requests refused as sent by a web page, by reason: sec_fetch_site (the browser said cross-site or same-site), origin (an Origin not the API's own), content_type (not application/json).",
-        type: 'counter',
-        samples: [...this.#crossSiteRefused].map(([reason, value]) => ({ labels: { reason }, value })),
-      },
+      counterBy(
+        'auraison_api_client_errors_total',
+        'Connections closed before any route ran, by error: timeout (the request did not arrive within api.request_timeout_s), headers_too_large, bad_request (malformed HTTP).',
+        'error',
+        this.#clientErrors,
+      ),
+      counterBy(
+        'auraison_api_cross_site_refused_total',
+        "State-changing requests refused as sent by a web page, by reason: sec_fetch_site (the browser said cross-site or same-site), origin (an Origin not the API's own), content_type (not application/json).",
+        'reason',
+        this.#crossSiteRefused,
+      ),
       this.#latency.family(),
       this.inference.family(),
       this.query.family(),

@@ -1,5 +1,6 @@
 import type { AgentService, MetricFamily } from '../contract/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
+import { gauge, gaugeBy } from '../util/index.ts';
 
 const STATES = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'failed'] as const;
 const RUN_STATUSES = [
@@ -40,12 +41,7 @@ export function daemonMetrics(status: DaemonStatus, mem: ProcessMemory = readPro
       type: 'gauge',
       samples: [{ labels: { robot: status.robot.id, fleet: status.robot.fleet }, value: 1 }],
     },
-    {
-      name: 'auraison_uptime_seconds',
-      help: 'Seconds since the daemon started.',
-      type: 'gauge',
-      samples: [{ value: status.uptime_s }],
-    },
+    gauge('auraison_uptime_seconds', 'Seconds since the daemon started.', status.uptime_s),
     // Both results from the start, at 0 before the first reload, so that increase() sees the first one.
     {
       name: 'auraison_config_reloads_total',
@@ -59,32 +55,20 @@ export function daemonMetrics(status: DaemonStatus, mem: ProcessMemory = readPro
     // As Prometheus reports its own: whether the last config reload (SIGHUP) applied, and when; none before one.
     ...(status.last_reload
       ? ([
-          {
-            name: 'auraison_config_last_reload_successful',
-            help: 'Whether the last config reload applied (1) or was rejected or failed (0).',
-            type: 'gauge',
-            samples: [{ value: status.last_reload.ok ? 1 : 0 }],
-          },
-          {
-            name: 'auraison_config_last_reload_timestamp_seconds',
-            help: 'When the last config reload ended, seconds since the epoch.',
-            type: 'gauge',
-            samples: [{ value: Date.parse(status.last_reload.at) / 1000 }],
-          },
+          gauge(
+            'auraison_config_last_reload_successful',
+            'Whether the last config reload applied (1) or was rejected or failed (0).',
+            status.last_reload.ok ? 1 : 0,
+          ),
+          gauge(
+            'auraison_config_last_reload_timestamp_seconds',
+            'When the last config reload ended, seconds since the epoch.',
+            Date.parse(status.last_reload.at) / 1000,
+          ),
         ] satisfies MetricFamily[])
       : []),
-    {
-      name: 'auraison_process_resident_memory_bytes',
-      help: 'Resident set size of the daemon.',
-      type: 'gauge',
-      samples: [{ value: mem.rss }],
-    },
-    {
-      name: 'auraison_process_heap_used_bytes',
-      help: 'V8 heap in use.',
-      type: 'gauge',
-      samples: [{ value: mem.heapUsed }],
-    },
+    gauge('auraison_process_resident_memory_bytes', 'Resident set size of the daemon.', mem.rss),
+    gauge('auraison_process_heap_used_bytes', 'V8 heap in use.', mem.heapUsed),
     {
       name: 'auraison_bus_messages_total',
       help: 'Messages published on a bus topic.',
@@ -159,12 +143,7 @@ export function daemonMetrics(status: DaemonStatus, mem: ProcessMemory = readPro
         STATES.map((state) => ({ labels: { component, state }, value: h.state === state ? 1 : 0 })),
       ),
     },
-    {
-      name: 'auraison_queryables',
-      help: 'Query names served on the bus.',
-      type: 'gauge',
-      samples: [{ value: status.queryables.length }],
-    },
+    gauge('auraison_queryables', 'Query names served on the bus.', status.queryables.length),
   ];
 }
 
@@ -191,10 +170,5 @@ export function runMetrics(agent: AgentService): MetricFamily {
   const counts = new Map<string, number>(RUN_STATUSES.map((s) => [s, 0]));
   for (const run of agent.listRuns({ limit: Number.POSITIVE_INFINITY }))
     counts.set(run.status, (counts.get(run.status) ?? 0) + 1);
-  return {
-    name: 'auraison_runs',
-    help: 'Runs the agent knows, by status.',
-    type: 'gauge',
-    samples: [...counts].map(([status, value]) => ({ labels: { status }, value })),
-  };
+  return gaugeBy('auraison_runs', 'Runs the agent knows, by status.', 'status', counts);
 }

@@ -9,7 +9,7 @@ import type { ClientFeedback } from './client-feedback.ts';
 import { StatusLevel, type FoxgloveServer } from './protocol-server.ts';
 import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
-import { errorText } from '../util/index.ts';
+import { errorText, counterBy } from '../util/index.ts';
 
 export interface ClientPublishingOptions {
   ctx: Pick<ComponentContext, 'bus' | 'config' | 'definitions' | 'ports' | 'haltAuthority'>;
@@ -167,18 +167,18 @@ export class ClientPublishing {
     const gate = this.#gate;
     const outcomes = { ...gate.counters, dropped: this.#queues.dropped };
     return [
-      {
-        name: 'auraison_foxglove_client_publish_total',
-        help: "Messages Foxglove clients sent, by outcome (denied: by a policy hook; invalid: not its channel's type, or on a channel not advertised; limited: over foxglove.client_publish.max_rate_hz; refused: advertisement refused; dropped: the client had foxglove.client_publish.max_pending waiting).",
-        type: 'counter',
-        samples: Object.entries(outcomes).map(([outcome, value]) => ({ labels: { outcome }, value })),
-      },
-      {
-        name: 'auraison_foxglove_teleop_stops_total',
-        help: 'Stops (zero Twists) the daemon published for a Foxglove client whose last command moved the robot, by why: it disconnected, unadvertised the channel, or sent nothing for foxglove.client_publish.stop_after_ms.',
-        type: 'counter',
-        samples: Object.entries(gate.stops).map(([reason, value]) => ({ labels: { reason }, value })),
-      },
+      counterBy(
+        'auraison_foxglove_client_publish_total',
+        "Messages Foxglove clients sent, by outcome (denied: by a policy hook; invalid: not its channel's type, or on a channel not advertised; limited: over foxglove.client_publish.max_rate_hz; refused: advertisement refused; dropped: the client had foxglove.client_publish.max_pending waiting).",
+        'outcome',
+        outcomes,
+      ),
+      counterBy(
+        'auraison_foxglove_teleop_stops_total',
+        'Stops (zero Twists) the daemon published for a Foxglove client whose last command moved the robot, by why: it disconnected, unadvertised the channel, or sent nothing for foxglove.client_publish.stop_after_ms.',
+        'reason',
+        gate.stops,
+      ),
     ];
   }
 }

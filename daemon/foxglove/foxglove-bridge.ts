@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ChannelId } from '@foxglove/ws-protocol';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { foxgloveExposure } from '../config/index.ts';
-import { formatIssue } from '../util/index.ts';
+import { formatIssue, counter, counterBy, gauge } from '../util/index.ts';
 import type { FoxgloveSettings } from '../config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
@@ -201,45 +201,29 @@ export class FoxgloveBridge implements Component, MetricsProvider {
 
   metrics(): MetricFamily[] {
     return [
-      {
-        name: 'auraison_foxglove_clients',
-        help: 'Foxglove WebSocket clients connected.',
-        type: 'gauge',
-        samples: [{ value: this.#clients.size }],
-      },
-      {
-        name: 'auraison_foxglove_messages_sent_total',
-        help: 'Messages handed to Foxglove clients.',
-        type: 'counter',
-        samples: [{ value: this.#channels.sent }],
-      },
-      {
-        name: 'auraison_foxglove_dropped_total',
-        help: 'Messages dropped for Foxglove clients whose socket was full.',
-        type: 'counter',
-        samples: [{ value: this.#dropped }],
-      },
-      {
-        name: 'auraison_foxglove_refused_origins_total',
-        help: "WebSocket handshakes refused because the web page's origin is not in foxglove.allowed_origins.",
-        type: 'counter',
-        samples: [{ value: this.#origins.refused }],
-      },
-      {
-        name: 'auraison_foxglove_refused_clients_total',
-        help: 'Foxglove connections refused, by reason (max_clients: foxglove.max_clients were connected; subprotocol: the handshake offered only other subprotocols; pending_per_ip: its address had foxglove.max_pending_per_ip unfinished handshakes; handshake_timeout: no whole handshake within foxglove.handshake_timeout_ms).',
-        type: 'counter',
-        samples: Object.entries({ ...this.#admission.refused, ...this.#handshakes.refused }).map(([reason, value]) => ({
-          labels: { reason },
-          value,
-        })),
-      },
-      {
-        name: 'auraison_foxglove_statuses_suppressed_total',
-        help: 'Status messages to Foxglove clients held back by the per-client throttle (10 a second of each kind).',
-        type: 'counter',
-        samples: [{ value: this.#suppressed }],
-      },
+      gauge('auraison_foxglove_clients', 'Foxglove WebSocket clients connected.', this.#clients.size),
+      counter('auraison_foxglove_messages_sent_total', 'Messages handed to Foxglove clients.', this.#channels.sent),
+      counter(
+        'auraison_foxglove_dropped_total',
+        'Messages dropped for Foxglove clients whose socket was full.',
+        this.#dropped,
+      ),
+      counter(
+        'auraison_foxglove_refused_origins_total',
+        "WebSocket handshakes refused because the web page's origin is not in foxglove.allowed_origins.",
+        this.#origins.refused,
+      ),
+      counterBy(
+        'auraison_foxglove_refused_clients_total',
+        'Foxglove connections refused, by reason (max_clients: foxglove.max_clients were connected; subprotocol: the handshake offered only other subprotocols; pending_per_ip: its address had foxglove.max_pending_per_ip unfinished handshakes; handshake_timeout: no whole handshake within foxglove.handshake_timeout_ms).',
+        'reason',
+        { ...this.#admission.refused, ...this.#handshakes.refused },
+      ),
+      counter(
+        'auraison_foxglove_statuses_suppressed_total',
+        'Status messages to Foxglove clients held back by the per-client throttle (10 a second of each kind).',
+        this.#suppressed,
+      ),
       ...(this.#running?.publishing?.metrics() ?? []),
     ];
   }

@@ -9,6 +9,7 @@ import type {
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
 import { latchedMessage } from './halt-latch.ts';
 import { parseHaltQuery } from './halt-order.ts';
+import { gauge } from '../util/index.ts';
 
 /** The bus query every robot process can stop the robot with. */
 export const HALT_QUERY = 'agent/stop';
@@ -80,12 +81,11 @@ export class HaltService implements Component, RobotHaltService, MetricsProvider
 
   metrics(): MetricFamily[] {
     return [
-      {
-        name: 'auraison_agent_stop_latched',
-        help: "1 while the operator's stop is latched (nothing the daemon governs moves the robot), else 0.",
-        type: 'gauge',
-        samples: [{ value: this.#ctx.haltAuthority.latch.state ? 1 : 0 }],
-      },
+      gauge(
+        'auraison_agent_stop_latched',
+        "1 while the operator's stop is latched (nothing the daemon governs moves the robot), else 0.",
+        this.#ctx.haltAuthority.latch.state ? 1 : 0,
+      ),
     ];
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { MetricFamily } from '../contract/index.ts';
 import { compactLakehouse, CompactionError, type CompactionOptions } from './compaction.ts';
 import { freeSpaceTarget, statfsSpace, type DiskSpace } from './disk-space.ts';
+import { counter } from '../util/index.ts';
 
 export interface CompactionJobOptions {
   dataDir: string;
@@ -141,18 +142,12 @@ export class CompactionJob {
 
   metrics(): MetricFamily[] {
     return [
-      {
-        name: 'auraison_lakehouse_compactions_total',
-        help: 'Merges of small lakehouse parquet files into one per table and partition.',
-        type: 'counter',
-        samples: [{ value: this.#merges }],
-      },
-      {
-        name: 'auraison_lakehouse_compacted_files_total',
-        help: 'Parquet files replaced by merged ones.',
-        type: 'counter',
-        samples: [{ value: this.#filesMerged }],
-      },
+      counter(
+        'auraison_lakehouse_compactions_total',
+        'Merges of small lakehouse parquet files into one per table and partition.',
+        this.#merges,
+      ),
+      counter('auraison_lakehouse_compacted_files_total', 'Parquet files replaced by merged ones.', this.#filesMerged),
       {
         name: 'auraison_lakehouse_parquet_files',
         help: 'Parquet files the lakehouse catalog lists, as the last compaction run counted (no sample before the first).',

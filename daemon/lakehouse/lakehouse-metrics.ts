@@ -1,4 +1,5 @@
 import type { MetricFamily } from '../contract/index.ts';
+import { counter, gauge } from '../util/index.ts';
 
 /** What the lakehouse's metrics show, from its parts. */
 export interface LakehouseFigures {
@@ -14,47 +15,24 @@ export interface LakehouseFigures {
 
 export function lakehouseMetrics(f: LakehouseFigures): MetricFamily[] {
   return [
-    {
-      name: 'auraison_lakehouse_segments_indexed_total',
-      help: 'Bag segments indexed into the lakehouse.',
-      type: 'counter',
-      samples: [{ value: f.segmentsIndexed }],
-    },
-    {
-      name: 'auraison_lakehouse_events_indexed_total',
-      help: 'Agent events written to the events table.',
-      type: 'counter',
-      samples: [{ value: f.eventsIndexed }],
-    },
-    {
-      name: 'auraison_lakehouse_index_failures_total',
-      help: 'Failed attempts to index a recorded split.',
-      type: 'counter',
-      samples: [{ value: f.indexFailures }],
-    },
-    {
-      name: 'auraison_lakehouse_splits_failed',
-      help: 'Recorded splits whose indexing failed, waiting for a retry.',
-      type: 'gauge',
-      samples: [{ value: f.splitsFailed }],
-    },
-    {
-      name: 'auraison_data_bytes',
-      help: 'Bags plus lakehouse tables on disk, as retention last measured.',
-      type: 'gauge',
-      samples: [{ value: f.dataBytes }],
-    },
-    {
-      name: 'auraison_retention_low_free_space',
-      help: '1 while retention deletes data to keep free space for the recorder, or cannot free enough.',
-      type: 'gauge',
-      samples: [{ value: f.lowFreeSpace ? 1 : 0 }],
-    },
-    {
-      name: 'auraison_retention_free_space_deleted_total',
-      help: 'Files retention deleted to keep free space for the recorder.',
-      type: 'counter',
-      samples: [{ value: f.deletedForSpace }],
-    },
+    counter('auraison_lakehouse_segments_indexed_total', 'Bag segments indexed into the lakehouse.', f.segmentsIndexed),
+    counter('auraison_lakehouse_events_indexed_total', 'Agent events written to the events table.', f.eventsIndexed),
+    counter('auraison_lakehouse_index_failures_total', 'Failed attempts to index a recorded split.', f.indexFailures),
+    gauge(
+      'auraison_lakehouse_splits_failed',
+      'Recorded splits whose indexing failed, waiting for a retry.',
+      f.splitsFailed,
+    ),
+    gauge('auraison_data_bytes', 'Bags plus lakehouse tables on disk, as retention last measured.', f.dataBytes),
+    gauge(
+      'auraison_retention_low_free_space',
+      '1 while retention deletes data to keep free space for the recorder, or cannot free enough.',
+      f.lowFreeSpace ? 1 : 0,
+    ),
+    counter(
+      'auraison_retention_free_space_deleted_total',
+      'Files retention deleted to keep free space for the recorder.',
+      f.deletedForSpace,
+    ),
   ];
 }

@@ -41,7 +41,7 @@ export { parsePythonJson, stringifyPythonJson } from './python-json.ts';
 export { addressesRobot, misdirection } from './intent-targets.ts';
 export { agentEventsOf } from './agent-events-of.ts';
 export { lastHeld, relayMetricFamilies, type RelayFigures } from './relay-figures.ts';
-export { counter, gauge } from './metric-family.ts';
+export { counter, counterBy, gauge, gaugeBy, type FiguresByKey } from './metric-family.ts';
 export {
   TENSOR_ENCODING,
   TensorCodecError,

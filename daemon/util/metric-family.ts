@@ -1,5 +1,8 @@
 import type { MetricFamily } from '../contract/index.ts';
 
+/** Figures by key, in their order: a Map's or a record's. */
+export type FiguresByKey = ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+
 /** A metric family of one unlabelled gauge sample. */
 export function gauge(name: string, help: string, value: number): MetricFamily {
   return { name, help, type: 'gauge', samples: [{ value }] };
@@ -8,4 +11,20 @@ export function gauge(name: string, help: string, value: number): MetricFamily {
 /** A metric family of one unlabelled counter sample. */
 export function counter(name: string, help: string, value: number): MetricFamily {
   return { name, help, type: 'counter', samples: [{ value }] };
+}
+
+/** A gauge family of one sample per key of `figures` (`auraison_runs{status="running"}`), the key as `label`. */
+export function gaugeBy(name: string, help: string, label: string, figures: FiguresByKey): MetricFamily {
+  return { name, help, type: 'gauge', samples: samplesBy(label, figures) };
+}
+
+/** A counter family of one sample per key of `figures`, the key as `label`. */
+export function counterBy(name: string, help: string, label: string, figures: FiguresByKey): MetricFamily {
+  return { name, help, type: 'counter', samples: samplesBy(label, figures) };
+}
+
+function samplesBy(label: string, figures: FiguresByKey): MetricFamily['samples'] {
+  const entries: Iterable<readonly [string, number]> =
+    figures instanceof Map ? figures : Object.entries(figures as Readonly<Record<string, number>>);
+  return Array.from(entries, ([key, value]) => ({ labels: { [label]: key }, value }));
 }

@@ -4,6 +4,7 @@ import type { MessageCodec } from '../../bus/index.ts';
 import type { MetricFamily } from '../../contract/index.ts';
 import { PING_FRAME, sseHeaders } from '../sse/sse-frame.ts';
 import { LiveMap, type LiveKind } from './live-map.ts';
+import { counter, counterBy, gauge } from '../../util/index.ts';
 
 /**
  * Viewers of the live 2D map (GET /live/map, SSE). The LiveMap and its bus subscriptions exist only while
@@ -130,30 +131,23 @@ export class LiveMapHub {
     const errors = new Map(this.#decodeErrors);
     for (const [topic, n] of this.#map?.decodeErrors ?? []) errors.set(topic, (errors.get(topic) ?? 0) + n);
     return [
-      {
-        name: 'auraison_live_map_viewers',
-        help: "Viewers of the status page's live map.",
-        type: 'gauge',
-        samples: [{ value: this.#viewers.size }],
-      },
-      {
-        name: 'auraison_live_map_skipped_total',
-        help: 'Live map updates a slow viewer skipped (it got the latest state instead).',
-        type: 'counter',
-        samples: [{ value: this.#skipped }],
-      },
-      {
-        name: 'auraison_live_map_stalled_total',
-        help: 'Live map viewers cut off for reading nothing for api.events.stall_timeout_s with a full buffer.',
-        type: 'counter',
-        samples: [{ value: this.#stalled }],
-      },
-      {
-        name: 'auraison_live_map_decode_errors_total',
-        help: 'Messages the live map could not decode, by topic.',
-        type: 'counter',
-        samples: [...errors].map(([topic, value]) => ({ labels: { topic }, value })),
-      },
+      gauge('auraison_live_map_viewers', "Viewers of the status page's live map.", this.#viewers.size),
+      counter(
+        'auraison_live_map_skipped_total',
+        'Live map updates a slow viewer skipped (it got the latest state instead).',
+        this.#skipped,
+      ),
+      counter(
+        'auraison_live_map_stalled_total',
+        'Live map viewers cut off for reading nothing for api.events.stall_timeout_s with a full buffer.',
+        this.#stalled,
+      ),
+      counterBy(
+        'auraison_live_map_decode_errors_total',
+        'Messages the live map could not decode, by topic.',
+        'topic',
+        errors,
+      ),
     ];
   }
 }

@@ -5,7 +5,7 @@ import { renderPrometheus } from '../prometheus.ts';
 import { findAgent } from '../services.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
-import { errorText } from '../../util/index.ts';
+import { errorText, gauge } from '../../util/index.ts';
 
 const METRICS_DOCS = {
   summary:
@@ -25,12 +25,7 @@ export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx
   app.get('/metrics', { schema: { querystring: NoQuery, ...METRICS_DOCS } }, async (_request, reply) => {
     const families: MetricFamily[] = [
       ...daemonMetrics(ctx.daemonStatus(), memory.get()),
-      {
-        name: 'auraison_journal_last_seq',
-        help: 'Seq of the last record in the durable journal.',
-        type: 'gauge',
-        samples: [{ value: ctx.journal.lastSeq }],
-      },
+      gauge('auraison_journal_last_seq', 'Seq of the last record in the durable journal.', ctx.journal.lastSeq),
       ...metrics.families(),
       ...hub.metrics(),
       ...live.metrics(),

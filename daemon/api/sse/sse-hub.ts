@@ -4,6 +4,7 @@ import { FrameRing } from './frame-ring.ts';
 import { JournalStream } from './journal-stream.ts';
 import { ReplayReader } from './replay-reader.ts';
 import { recordFrame, sseHeaders } from './sse-frame.ts';
+import { counter, counterBy, gauge } from '../../util/index.ts';
 
 export interface SseHubOptions {
   journal: Journal;
@@ -167,60 +168,33 @@ export class SseHub {
     let buffered = 0;
     for (const s of this.#streams) buffered += s.buffered;
     return [
-      {
-        name: 'auraison_sse_clients',
-        help: 'SSE clients of GET /events now connected.',
-        type: 'gauge',
-        samples: [{ value: this.#streams.size }],
-      },
-      {
-        name: 'auraison_sse_connections_total',
-        help: 'SSE connections opened.',
-        type: 'counter',
-        samples: [{ value: this.#opened }],
-      },
-      {
-        name: 'auraison_sse_events_sent_total',
-        help: 'Journal records written to SSE clients.',
-        type: 'counter',
-        samples: [{ value: this.#counters.sent }],
-      },
-      {
-        name: 'auraison_sse_gaps_total',
-        help: 'Gap events: a client skipped ahead (too slow, or records no longer in the journal).',
-        type: 'counter',
-        samples: [{ value: this.#counters.gaps }],
-      },
-      {
-        name: 'auraison_sse_skipped_records_total',
-        help: 'Records SSE clients skipped in gaps.',
-        type: 'counter',
-        samples: [{ value: this.#counters.skipped }],
-      },
-      {
-        name: 'auraison_sse_disconnects_total',
-        help: 'SSE streams ended, by reason (stalled: cut off for reading nothing).',
-        type: 'counter',
-        samples: Object.entries(this.#ended).map(([reason, value]) => ({ labels: { reason }, value })),
-      },
-      {
-        name: 'auraison_sse_replays',
-        help: 'SSE clients now replaying journal records older than the recent ones held in memory.',
-        type: 'gauge',
-        samples: [{ value: this.#replaying.size }],
-      },
-      {
-        name: 'auraison_sse_refused_total',
-        help: 'SSE clients answered 503 with Retry-After, by the cap they met (api.events.max_clients, max_replays).',
-        type: 'counter',
-        samples: Object.entries(this.#refused).map(([cap, value]) => ({ labels: { cap }, value })),
-      },
-      {
-        name: 'auraison_sse_buffered_bytes',
-        help: 'Bytes written to SSE clients and not yet read by them.',
-        type: 'gauge',
-        samples: [{ value: buffered }],
-      },
+      gauge('auraison_sse_clients', 'SSE clients of GET /events now connected.', this.#streams.size),
+      counter('auraison_sse_connections_total', 'SSE connections opened.', this.#opened),
+      counter('auraison_sse_events_sent_total', 'Journal records written to SSE clients.', this.#counters.sent),
+      counter(
+        'auraison_sse_gaps_total',
+        'Gap events: a client skipped ahead (too slow, or records no longer in the journal).',
+        this.#counters.gaps,
+      ),
+      counter('auraison_sse_skipped_records_total', 'Records SSE clients skipped in gaps.', this.#counters.skipped),
+      counterBy(
+        'auraison_sse_disconnects_total',
+        'SSE streams ended, by reason (stalled: cut off for reading nothing).',
+        'reason',
+        this.#ended,
+      ),
+      gauge(
+        'auraison_sse_replays',
+        'SSE clients now replaying journal records older than the recent ones held in memory.',
+        this.#replaying.size,
+      ),
+      counterBy(
+        'auraison_sse_refused_total',
+        'SSE clients answered 503 with Retry-After, by the cap they met (api.events.max_clients, max_replays).',
+        'cap',
+        this.#refused,
+      ),
+      gauge('auraison_sse_buffered_bytes', 'Bytes written to SSE clients and not yet read by them.', buffered),
     ];
   }
 }
