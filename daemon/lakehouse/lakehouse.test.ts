@@ -13,6 +13,7 @@ import { Recorder, type RecorderSettings } from '../recorder/recorder.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { Lakehouse, type LakehouseOptions } from './lakehouse.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
+import { sleep } from '../util/index.ts';
 
 const registry = new DefinitionsRegistry();
 const log = pino({ level: 'silent' });
@@ -214,8 +215,8 @@ describe('a query asked as the lakehouse starts', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lh-query-held-'));
     dirs.push(dataDir);
     // Another process's DuckDB holding the catalog, as a shell left open on it would.
-    const held = withCatalog(lakehousePaths(dataDir).catalog, () => new Promise((r) => setTimeout(r, 3000)));
-    await new Promise((r) => setTimeout(r, 200));
+    const held = withCatalog(lakehousePaths(dataDir).catalog, () => sleep(3000));
+    await sleep(200);
     const lh = new Lakehouse({
       dataDir,
       robot: 'r1',

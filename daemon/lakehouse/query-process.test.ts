@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryLakehouse, QueryRefused } from './query.ts';
 import { QueryProcess, QueryProcessExited } from './query-process.ts';
-import { errorText } from '../util/index.ts';
+import { errorText, sleep } from '../util/index.ts';
 
 /** Runs until stopped: 10^10 rows. */
 const ENDLESS = 'SELECT sum(a.range * b.range) FROM range(100000) a, range(100000) b';
@@ -31,7 +31,7 @@ function threads(pid: number): { name: string; policy: number }[] {
 
 /** Resolves once process `pid` has more threads than `before`: DuckDB's, started for the query. */
 async function threadsStarted(pid: number, before: number): Promise<void> {
-  while (threads(pid).length <= before) await new Promise((r) => setTimeout(r, 20));
+  while (threads(pid).length <= before) await sleep(20);
 }
 
 describe('queries in a process of their own', () => {
@@ -94,7 +94,7 @@ describe('queries in a process of their own', () => {
     expect((await closed.query(dataDir, 'SELECT 7 AS n')).rows).toEqual([[7]]);
     const pid = closed.pid;
     // The process ends on its own: its exit clears the pid (the test's timeout fails a process left running).
-    while (closed.pid !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (closed.pid !== undefined) await sleep(20);
     expect(pid).toBeDefined();
   });
 

@@ -8,6 +8,7 @@ import { loadCompressor, type ChunkCompression } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { repairBag } from './repair.ts';
 import { fsSegmentIO, type SegmentFile } from './segment-io.ts';
+import { sleep } from '../util/index.ts';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -181,7 +182,7 @@ describe('McapSegmentWriter', () => {
     const file: SegmentFile = {
       writev: async (pieces, position) => {
         sizes.push(pieces.reduce((n, p) => n + p.byteLength, 0));
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         await real.writev(pieces, position);
       },
       sync: () => real.sync(),

@@ -9,6 +9,7 @@ import { DROPS_KEY } from './bag-writer.ts';
 import { RECORDING_MARKER } from './recorder.ts';
 import { recorderFixture } from './recorder-fixture.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
+import { sleep } from '../util/index.ts';
 
 const { setup, faultyIO, readMcap, codec } = recorderFixture();
 
@@ -125,7 +126,7 @@ describe('Recorder', () => {
     await byTime.recorder.start();
     for (let i = 0; i < 3; i++) {
       p2.publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
-      await new Promise((r) => setTimeout(r, 2));
+      await sleep(2);
     }
     await byTime.recorder.close();
     const meta2 = parseMetadata(readFileSync(join(byTime.recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
