@@ -98,18 +98,23 @@ export function renderApiReference(routes: readonly RouteOptions[]): string {
     '',
     '<!-- Written by `npm run docs:api` from the route schemas (daemon/api/routes, daemon/mcp): edit those, not this. -->',
     '',
-    "The daemon's local HTTP API, route by route, as its schemas declare it. What holds for every route (the token,",
-    'the guard against web pages, error bodies, limits) and the stop listener are in [the API guide](api.md).',
+    "The daemon's local HTTP API, route by route, as its schemas declare it. The token, the guard against web pages,",
+    'limits and the stop listener are in [the API guide](api.md).',
     '',
-    'Every route answers 400 `bad_request` naming the failing path (`body.sql`) for input its schema refuses (any',
-    'query key where none is listed), 401 without the token when `api.token` is set (unless it says it needs none),',
-    '403 `cross_site` for a web page on another origin, and 503 while the daemon shuts down. A GET route also answers',
-    'HEAD. Parameters marked `?` may be left out.',
+    'For every route: a body is `application/json`; an error reply is `{error, message, issues?}` with a code from',
+    '[Error codes](#error-codes); input the schema refuses (any query key where none is listed) is 400 `bad_request`',
+    'naming the failing path (`body.sql`); no token when `api.token` is set is 401 (unless the route needs none); a',
+    'web page on another origin is 403 `cross_site`; and a request while the daemon shuts down is 503. A GET route',
+    'also answers HEAD. A field marked `?` may be left out. Each route lists the other statuses it answers.',
     '',
     `Routes: ${shown.map((r) => `[\`${methods(r)} ${r.url}\`](#${anchor(`${methods(r)} ${r.url}`)})`).join(',\n')}.`,
-    'See also [the error codes](#error-codes).',
   ];
-  for (const route of shown) out.push('', ...section(route));
+  let above: string | undefined;
+  for (const route of shown) {
+    const { description } = schemaOf(route);
+    out.push('', ...section(route, description !== above));
+    above = description;
+  }
   out.push('', ...errorCodesSection());
   return `${out.join('\n')}\n`;
 }
@@ -123,23 +128,23 @@ function errorCodesSection(): string[] {
   return [
     '## Error codes',
     '',
-    'An error reply is `{error, message, issues?}`: `error` is one of these codes, always with the status given here;',
-    '`message` names what was wrong and what to do, and `issues` lists each failing path of a 400. Two kinds of code',
-    'come from elsewhere: a VLA policy served by another program may answer a code of its own (passed on with 400),',
-    "and an unexpected failure answers 500 with its cause's code lower-cased (fastify's `fst_err_...`) when it has one.",
-    'A request that comes while the daemon shuts down gets fastify\'s own 503 body, `{error: "Service Unavailable", ...}`.',
+    "Every code an error reply's `error` can hold, always with the status given here. `message` says what was wrong",
+    'and what to do. Besides these: a VLA policy served by another program may answer a code of its own (passed on',
+    "with 400); an unexpected failure answers 500 with its cause's code lower-cased (fastify's `fst_err_...`) when it",
+    'has one; and a request while the daemon shuts down gets fastify\'s 503 body, `{error: "Service Unavailable"}`.',
     '',
-    '| code | status | meaning | what to do |',
-    '| --- | --- | --- | --- |',
-    ...entries.map(([code, e]) => `| \`${code}\` | ${status(e)} | ${cell(e.meaning)} | ${cell(e.action)} |`),
+    '| code | status | meaning; what to do |',
+    '| --- | --- | --- |',
+    ...entries.map(([code, e]) => `| \`${code}\` | ${status(e)} | ${cell(e.meaning)} ${cell(e.action)} |`),
   ];
 }
 
-function section(route: RouteOptions): string[] {
+/** A route's section; `describe` false leaves out a description the route above already gave (/mcp's three). */
+function section(route: RouteOptions, describe: boolean): string[] {
   const schema = schemaOf(route);
   const lines = [`## ${methods(route)} ${route.url}`, ''];
   if (schema.summary) lines.push(schema.summary, '');
-  if (schema.description) lines.push(schema.description, '');
+  if (schema.description && describe) lines.push(schema.description, '');
   const parts: [string, unknown][] = [
     ['Path', schema.params],
     ['Query', schema.querystring],
@@ -155,7 +160,7 @@ function section(route: RouteOptions): string[] {
   if (schema.reply) lines.push(`Reply: \`${schema.reply}\``, '');
   const statuses = Object.entries(schema.statuses ?? {});
   if (statuses.length > 0)
-    lines.push('| status | when |', '| --- | --- |', ...statuses.map(([code, when]) => `| ${code} | ${when} |`), '');
+    lines.push('Other statuses:', '', ...statuses.map(([code, when]) => `- ${code}: ${when}`), '');
   return lines.slice(0, -1);
 }
 

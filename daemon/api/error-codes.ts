@@ -19,7 +19,7 @@ export const API_ERRORS = {
     status: 400,
     meaning:
       'The URL, query, headers or body is not what the route takes; `issues` names each failing path (`body.sql`).',
-    action: 'Fix what the message names and send it again.',
+    action: 'Fix what it names.',
   },
   bad_name: {
     status: 400,
@@ -29,12 +29,12 @@ export const API_ERRORS = {
   bad_goal: {
     status: 400,
     meaning: "The goal does not encode as the action's goal type.",
-    action: 'Check the goal against the type the message names.',
+    action: 'Check it against the type it names.',
   },
   query_failed: {
     status: 400,
     meaning: 'The lakehouse refused the SQL (a write, a syntax error, an unknown table).',
-    action: "Fix `body.sql` as the lakehouse's message says.",
+    action: 'Fix `body.sql` as the message says.',
   },
   ambiguous: {
     status: 400,
@@ -49,12 +49,12 @@ export const API_ERRORS = {
   bad_dtype: {
     status: 400,
     meaning: "An input's element type is not the model's.",
-    action: 'Send the input as the type the message names.',
+    action: 'Send the type it names.',
   },
   bad_shape: {
     status: 400,
     meaning: "An input's shape is not the model's.",
-    action: 'Send the shape the message names.',
+    action: 'Send the shape it names.',
   },
   not_finite: {
     status: 400,
@@ -69,7 +69,7 @@ export const API_ERRORS = {
   missing_input: {
     status: 400,
     meaning: 'The request leaves out an input the model needs.',
-    action: 'Send every input the message names.',
+    action: 'Send every input it names.',
   },
   unknown_input: {
     status: 400,
@@ -79,7 +79,7 @@ export const API_ERRORS = {
   bad_encoding: {
     status: 400,
     meaning: "An image's encoding does not fit the input (depth for color, an undecoded format).",
-    action: 'Send an encoding the message names.',
+    action: 'Send an encoding it names.',
   },
   bad_size: {
     status: 400,
@@ -119,7 +119,7 @@ export const API_ERRORS = {
   cross_site: {
     status: 403,
     meaning: 'A state-changing request came from a web page on another origin.',
-    action: "Call from the API's own status page, the CLI, or a client that sends no Origin.",
+    action: 'Call from the status page, the CLI, or a client that sends no Origin.',
   },
   geofence: {
     status: 403,
@@ -134,7 +134,7 @@ export const API_ERRORS = {
   no_map: {
     status: 404,
     meaning: 'No map has been published since the daemon started.',
-    action: 'Start what publishes the map (map_server, SLAM, the sim).',
+    action: 'Start its publisher (map_server, SLAM, the sim).',
   },
   no_action_server: {
     status: 404,
@@ -149,7 +149,7 @@ export const API_ERRORS = {
   conflict: {
     status: 409,
     meaning: "The target's state does not allow it (a run already ended, a stop with a latch held, a loop ended).",
-    action: 'Read the state (`GET /status`, `GET /runs/<id>`) and ask again if it still makes sense.',
+    action: 'Read the state (`GET /status`, `GET /runs/<id>`) first.',
   },
   stopped: {
     status: 409,
@@ -159,7 +159,7 @@ export const API_ERRORS = {
   not_recording: {
     status: 409,
     meaning: 'The recorder is not recording (disk full, failed); the message says why.',
-    action: 'Fix the cause the message names; recording restarts with the daemon.',
+    action: 'Fix the cause it names; recording restarts with the daemon.',
   },
   payload_too_large: {
     status: 413,
@@ -189,7 +189,7 @@ export const API_ERRORS = {
   internal: {
     status: 500,
     meaning: 'The daemon failed at something it should not have; the log has it.',
-    action: 'Report it with the log line; retrying may work.',
+    action: 'Report it with the log line; a retry may work.',
   },
   not_stopped: {
     status: 500,
@@ -199,7 +199,7 @@ export const API_ERRORS = {
   snapshot_failed: {
     status: 500,
     meaning: 'Writing the snapshot failed with an I/O error other than a full disk; the buffer is kept.',
-    action: 'Fix the data dir as the message says and ask again.',
+    action: 'Fix the data dir as the message says.',
   },
   bad_gateway: {
     status: 502,
@@ -230,7 +230,7 @@ export const API_ERRORS = {
     status: 503,
     meaning:
       'The service behind the route is not running (off in the config, failed, restarting); the message says why.',
-    action: 'Enable or fix it as the message says, or ask again once it runs.',
+    action: 'Enable or fix it as the message says.',
   },
   busy: {
     status: 503,
@@ -247,12 +247,12 @@ export const API_ERRORS = {
     alsoStatus: { status: 408, when: "the request itself did not arrive whole within the server's time" },
     meaning:
       'It did not finish within its time limit (`timeout_ms`, `api.query.timeout_ms`, `api.inference.timeout_ms`).',
-    action: 'Ask for less, or a longer limit where the route takes one.',
+    action: 'Ask for less, or a longer limit.',
   },
   insufficient_storage: {
     status: 507,
     meaning: "The data dir's disk is full: nothing was accepted.",
-    action: 'Free space on the disk and send it again.',
+    action: 'Free space and send it again.',
   },
 } as const satisfies Record<string, ApiErrorEntry>;
 

@@ -24,6 +24,7 @@ const ResumeBody = Type.Object(
 
 const SYNC_STATE =
   '{enabled: true, online, paused, awaiting: {files, bytes}, states, current, last_error, degraded, uploads, budget}';
+const AS_GET_SYNC = 'the sync state, as `GET /sync` answers it';
 const SYNC_DOCS = {
   summary: "Bulk sync's state: files awaiting, the upload under way with its rate and ETA, the last error, the budget.",
   reply: `${SYNC_STATE}, or {enabled: false, reason}`,
@@ -31,13 +32,13 @@ const SYNC_DOCS = {
 const SYNC_PAUSE_DOCS = {
   body: PauseBody,
   summary: 'Holds bulk uploads (events and heartbeats go on).',
-  reply: SYNC_STATE,
+  reply: AS_GET_SYNC,
   statuses: { 503: '`unavailable`: bulk sync is not running (the message says why)' },
 };
 const SYNC_RESUME_DOCS = {
   body: ResumeBody,
   summary: "Lifts the robot's pause of bulk uploads, and central's too with `central: true`.",
-  reply: SYNC_STATE,
+  reply: AS_GET_SYNC,
   statuses: SYNC_PAUSE_DOCS.statuses,
 };
 
