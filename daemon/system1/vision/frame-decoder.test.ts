@@ -72,16 +72,24 @@ describe('a camera frame decoder', () => {
   });
 
   it("leaves the caller's libuv threads free: a file read answers while four cameras decode", async () => {
-    const cameras = [decoder(), decoder(), decoder(), decoder()];
+    const cameras = [decoder(60_000), decoder(60_000), decoder(60_000), decoder(60_000)];
     const good = { format: 'jpeg', data: await noiseJpeg() };
     await Promise.all(cameras.map((c) => c.decode(good, target)));
     const png = { format: 'png', data: await costlyPng() };
     let settled = 0;
     const decoding = cameras.map((c) => c.decode(png, target).finally(() => settled++));
-    // In the caller's process, four such decodes held all four of libuv's threads, and a read waited behind them.
-    await readFile(new URL(import.meta.url));
-    expect(settled).toBe(0);
+    // The decode processes are held mid-decode, so however fast or loaded the machine, no decode ends before the
+    // read: a decode on the caller's own libuv threads (as it was) would not be held, and would hold the read.
+    const pids = cameras.map((c) => c.pid!);
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    try {
+      await readFile(new URL(import.meta.url));
+      expect(settled).toBe(0);
+    } finally {
+      for (const pid of pids) process.kill(pid, 'SIGCONT');
+    }
     await Promise.all(decoding);
+    expect(settled).toBe(4);
   });
 
   it('refuses the frames still waiting when it closes', async () => {
