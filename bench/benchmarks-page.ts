@@ -32,7 +32,7 @@ export function formatNumber(n: number): string {
   return Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3);
 }
 
-/** A figure as the tables write it: `5.75 ms`; NaN is a figure the run could not take (no samples): its notes say why. */
+/** A figure as the tables write it: `5.75 ms`; NaN is one the run could not take (no samples): the notes say why. */
 function figure(n: number, unit: string): string {
   return Number.isFinite(n) ? `${formatNumber(n)} ${unit}` : 'none (see notes)';
 }

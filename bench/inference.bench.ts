@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Value } from 'typebox/value';
 import { PolicyRunner } from '../daemon/system1/index.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../daemon/util/index.ts';
 import { VlaService } from '../daemon/system1/index.ts';
 import { Bus } from '../daemon/bus/index.ts';
 import { PolicyConfig, type PolicySettings } from '../daemon/config/index.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../daemon/contract/index.ts';
 
 // Overhead of the ai/inference/vla query over a raw session.run, for an MLP policy (mjlab_microban,
 // obs [1, 63] -> actions [1, 18], 199k parameters). Both run in the same process on the same input,

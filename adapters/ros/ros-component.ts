@@ -3,8 +3,6 @@ import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
 import { sideRelays, type RosSettings, type SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
-import { lastHeld, relayMetricFamilies } from '../../daemon/util/index.ts';
-import type { RelayFigures } from '../../daemon/util/index.ts';
 import {
   goalOutsideFence,
   latchedGoalRefusal,
@@ -23,6 +21,7 @@ import { fullyQualified, GraphMirror, readRosGraph } from './ros-graph.ts';
 import { RosServiceBridge } from './service-bridge.ts';
 import { RosTopicBridge } from './topic-bridge.ts';
 import { ungeneratedPackages } from './ungenerated-interfaces.ts';
+import { lastHeld, relayMetricFamilies, type RelayFigures } from '../../daemon/contract/index.ts';
 
 const NEVER = () => false;
 

@@ -1,10 +1,10 @@
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily } from '../../daemon/contract/index.ts';
-import { lastHeld, relayMetricFamilies, type RelayFigures } from '../../daemon/util/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
 import { relayedCommandGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import type { OutboundTopic } from './outbound-topic.ts';
+import { lastHeld, relayMetricFamilies, type RelayFigures } from '../../daemon/contract/index.ts';
 
 /**
  * The frame around a relayed topic's samples (`guard`, for OutboundTopic): a command relayed to this graph is held

@@ -1,5 +1,4 @@
 import type { PolicyHook } from '../contract/index.ts';
-import { misdirection } from '../util/index.ts';
 import { runPolicyChain } from '../policy/index.ts';
 import type { Intent, RunState, SubmittedIntent } from '../contract/index.ts';
 import type { NameScope } from '../names/index.ts';
@@ -11,6 +10,7 @@ import type { ModelService } from './model-service.ts';
 import type { RobotHalt } from './robot-halt.ts';
 import type { RunStore } from './run-store.ts';
 import type { SkillDefinition } from './skills/index.ts';
+import { misdirection } from './intent-targets.ts';
 
 export interface IntentIntakeOptions {
   store: RunStore;

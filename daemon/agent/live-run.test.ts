@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stopIntent } from '../../test/helpers/stop-intent.ts';
 import type { JournalRecord } from '../contract/services.ts';
-import { agentEventsOf } from '../util/agent-events-of.ts';
+import { agentEventsOf } from '../contract/agent-events-of.ts';
 import type { AgentEventRecord } from '../contract/agent-event-record.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { LiveRun } from './live-run.ts';

@@ -1,9 +1,10 @@
 import { AgentEventRecord, Intent, RunState, type AgentEvent } from '../contract/index.ts';
-import { agentEventsOf, clipText } from '../util/index.ts';
+import { clipText } from '../util/index.ts';
 import type { JournalRecord } from '../contract/index.ts';
 import { Validator } from '../util/index.ts';
 import { findByPrefix, prefixProblem } from '../util/index.ts';
 import { AGENT_EVENT, RUN_STATE } from './run-store.ts';
+import { agentEventsOf } from '../contract/index.ts';
 
 /**
  * One step of a run as replayed from the journal: a state change or an event; or, where the journal could

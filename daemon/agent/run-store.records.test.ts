@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AgentEventRecord } from '../contract/agent-event-record.ts';
-import { agentEventsOf } from '../util/agent-events-of.ts';
+import { agentEventsOf } from '../contract/agent-events-of.ts';
 import { newId } from '../util/ids.ts';
 import { stopIntent } from '../../test/helpers/stop-intent.ts';
 import { DurableJournal } from '../journal/durable-journal.ts';

@@ -1,13 +1,13 @@
 import { AGENT_EVENT, RUN_STATE } from '../contract/index.ts';
 import { newId } from '../util/index.ts';
 import { AgentEventRecord, Intent, RunState, type AgentEvent, type RunStatus } from '../contract/index.ts';
-import { agentEventsOf } from '../util/index.ts';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
 import { nowNs } from '../util/index.ts';
 import { Validator } from '../util/index.ts';
 import { appendMany } from '../journal/index.ts';
 import { EventEntry, heldEntry } from './event-entries.ts';
 import { isHaltEvent } from '../halt/index.ts';
+import { agentEventsOf } from '../contract/index.ts';
 
 /** Journal record kinds the agent writes (the contract's: the stop writes agent events too). */
 export { AGENT_EVENT, RUN_STATE };

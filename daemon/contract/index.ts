@@ -51,3 +51,20 @@ export type {
 } from './ports.ts';
 export type { BudgetStats, CurrentUpload, PausedBy, SyncPriority, SyncStatus } from './sync-status.ts';
 export type { StatusFigure, StatusFigures } from './status-figures.ts';
+export { agentEventsOf } from './agent-events-of.ts';
+export { lastHeld, relayMetricFamilies, type RelayFigures } from './relay-figures.ts';
+export {
+  TENSOR_ENCODING,
+  TensorCodecError,
+  decodeTensors,
+  encodeError,
+  encodeTensors,
+  imageFromJson,
+  quoted,
+  tensorFromJson,
+  tensorToJson,
+  withoutLeadingOnes,
+  type NamedTensor,
+  type TensorImage,
+  type TensorMessage,
+} from './tensor-codec.ts';

@@ -1,3 +1,4 @@
+import type { MetricFamily } from '../util/index.ts';
 import type { PolicyHook } from './policy-hook.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from './schemas.ts';
 
@@ -396,20 +397,7 @@ export type SplitIndexing =
   | { state: 'pending'; reason: string }
   | { state: 'off'; reason: string };
 
-/** A Prometheus metric family a component exposes (rendered by the API at /metrics). */
-export interface MetricFamily {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge' | 'histogram';
-  samples: { labels?: Record<string, string>; value: number }[];
-  /** For histograms: cumulative buckets per label set. */
-  histograms?: {
-    labels?: Record<string, string>;
-    buckets: { le: number; count: number }[];
-    sum: number;
-    count: number;
-  }[];
-}
+export type { MetricFamily };
 
 /** Implemented by components that have metrics of their own. */
 export interface MetricsProvider {

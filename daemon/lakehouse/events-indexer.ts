@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { AgentEventRecord, Journal } from '../contract/index.ts';
-import { agentEventsOf } from '../util/index.ts';
 import { newId } from '../util/index.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
 import { newStagingDir } from './housekeeping.ts';
@@ -9,6 +8,7 @@ import { commitStaged } from './parquet-files.ts';
 import { partitionDate } from './parquet-files.ts';
 import { TableWriter } from './table-writer.ts';
 import { quoteString } from './sql-text.ts';
+import { agentEventsOf } from '../contract/index.ts';
 
 const COLUMNS = [
   { name: 'seq', sql: 'BIGINT' },

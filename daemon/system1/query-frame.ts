@@ -1,9 +1,9 @@
-import type { TensorImage } from '../util/index.ts';
 import { errorText } from '../util/index.ts';
 import type { Frame } from './vision/frame.ts';
 import type { FrameDecoder } from './vision/frame-decoder.ts';
 import { ImageError } from './vision/image-error.ts';
 import type { ImageInputSpec } from './vision/image-input.ts';
+import type { TensorImage } from '../contract/index.ts';
 
 /**
  * An encoded frame of an `ai/inference/vla` query as its image input takes it: checked, decoded and resized in the

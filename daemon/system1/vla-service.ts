@@ -22,7 +22,7 @@ import {
   tensorFromJson,
   tensorToJson,
   withoutLeadingOnes,
-} from '../util/index.ts';
+} from '../contract/index.ts';
 
 export const VLA_QUERY_PREFIX = 'ai/inference/vla/';
 /** The other request encoding: `{"<input name>": number or nested lists}`, answered in JSON (see handle). */

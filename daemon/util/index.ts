@@ -38,22 +38,5 @@ export { nowNs, nsFromJson, nsToIso, nsToJson, nsToRosTime, rosTimeToNs } from '
 export { formatIssue, formatPath, issuesIn, ValidationError, Validator, type ValidationIssue } from './validate.ts';
 export { jsonHazard } from './json-hazards.ts';
 export { parsePythonJson, stringifyPythonJson } from './python-json.ts';
-export { addressesRobot, misdirection } from './intent-targets.ts';
-export { agentEventsOf } from './agent-events-of.ts';
-export { lastHeld, relayMetricFamilies, type RelayFigures } from './relay-figures.ts';
 export { counter, counterBy, gauge, gaugeBy, type FiguresByKey } from './metric-family.ts';
-export {
-  TENSOR_ENCODING,
-  TensorCodecError,
-  decodeTensors,
-  encodeError,
-  encodeTensors,
-  imageFromJson,
-  quoted,
-  tensorFromJson,
-  tensorToJson,
-  withoutLeadingOnes,
-  type NamedTensor,
-  type TensorImage,
-  type TensorMessage,
-} from './tensor-codec.ts';
+export type { MetricFamily } from './metric-family.ts';

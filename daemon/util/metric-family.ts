@@ -1,4 +1,17 @@
-import type { MetricFamily } from '../contract/index.ts';
+/** A Prometheus metric family a component exposes (rendered by the API at /metrics). */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  samples: { labels?: Record<string, string>; value: number }[];
+  /** For histograms: cumulative buckets per label set. */
+  histograms?: {
+    labels?: Record<string, string>;
+    buckets: { le: number; count: number }[];
+    sum: number;
+    count: number;
+  }[];
+}
 
 /** Figures by key, in their order: a Map's or a record's. */
 export type FiguresByKey = ReadonlyMap<string, number> | Readonly<Record<string, number>>;

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import type { AgentEventRecord } from '../../daemon/contract/agent-event-record.ts';
-import { agentEventsOf } from '../../daemon/util/agent-events-of.ts';
+import { agentEventsOf } from '../../daemon/contract/agent-events-of.ts';
 import { readJournalDir } from '../../daemon/journal/read-only.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { listParquet } from '../../daemon/lakehouse/parquet-files.ts';

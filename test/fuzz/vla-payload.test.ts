@@ -7,7 +7,7 @@ import {
   TENSOR_ENCODING,
   TensorCodecError,
   type TensorImage,
-} from '../../daemon/util/tensor-codec.ts';
+} from '../../daemon/contract/tensor-codec.ts';
 import { VlaService } from '../../daemon/system1/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { tempDir } from '../helpers/cli.ts';

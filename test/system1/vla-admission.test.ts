@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PoliciesComponent } from '../../daemon/system1/policies-component.ts';
 import { PolicyRunner } from '../../daemon/system1/policy-runner.ts';
 import type { PolicyExecutor } from '../../daemon/system1/policy-thread.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/util/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/contract/tensor-codec.ts';
 import { VlaService } from '../../daemon/system1/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';

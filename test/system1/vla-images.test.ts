@@ -7,7 +7,7 @@ import { PolicyRunner } from '../../daemon/system1/policy-runner.ts';
 import { PolicyThread, type PolicyExecutor } from '../../daemon/system1/policy-thread.ts';
 import { VlaService } from '../../daemon/system1/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING, type NamedTensor } from '../../daemon/util/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING, type NamedTensor } from '../../daemon/contract/tensor-codec.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { policySettings } from './models.ts';
 import { writeChannelMeanModel } from './vision-models.ts';

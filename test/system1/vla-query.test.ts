@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyRunner } from '../../daemon/system1/policy-runner.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/util/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/contract/tensor-codec.ts';
 import { VlaService } from '../../daemon/system1/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { FIXTURES, tempDir } from '../helpers/cli.ts';

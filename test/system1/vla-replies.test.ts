@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyRunner } from '../../daemon/system1/policy-runner.ts';
 import { OnnxGraphBuilder } from '../../sim/scan-policy/onnx-builder.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/util/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/contract/tensor-codec.ts';
 import { VlaService } from '../../daemon/system1/vla-service.ts';
 import { startHarness, type Harness } from '../api/harness.ts';
 import { http } from '../api/http.ts';

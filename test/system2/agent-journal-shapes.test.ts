@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runTimeline } from '../../daemon/agent/run-replay.ts';
 import { RunStore } from '../../daemon/agent/run-store.ts';
 import type { AgentEventRecord } from '../../daemon/contract/agent-event-record.ts';
-import { agentEventsOf } from '../../daemon/util/agent-events-of.ts';
+import { agentEventsOf } from '../../daemon/contract/agent-events-of.ts';
 import { newId } from '../../daemon/util/ids.ts';
 import type { JournalRecord } from '../../daemon/contract/services.ts';
 import { componentContext } from '../helpers/component-context.ts';

@@ -11,7 +11,7 @@ import { RunStore } from '../../daemon/agent/run-store.ts';
 import { newId } from '../../daemon/util/ids.ts';
 import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
 import type { AgentEvent, RunState } from '../../daemon/contract/schemas.ts';
-import { agentEventsOf } from '../../daemon/util/agent-events-of.ts';
+import { agentEventsOf } from '../../daemon/contract/agent-events-of.ts';
 import type { AgentEventRecord } from '../../daemon/contract/agent-event-record.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { tempDir } from '../helpers/cli.ts';

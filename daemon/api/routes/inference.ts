@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { decodeTensors, TENSOR_ENCODING } from '../../util/index.ts';
 import { QueryError } from '../../bus/index.ts';
 import type { QueryPayload } from '../../bus/index.ts';
 import { ValidationError, Validator } from '../../util/index.ts';
 import { isApiErrorCode, type ApiErrorCode } from '../error-codes.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
+import { decodeTensors, TENSOR_ENCODING } from '../../contract/index.ts';
 
 const InferenceBody = Type.Object(
   {

@@ -1,4 +1,4 @@
-import type { MetricFamily } from '../contract/index.ts';
+import type { MetricFamily } from './services.ts';
 
 /**
  * One relay's figures as the bridge of its destination side counts them (docs/joined-graphs.md): the same shape in

@@ -1,4 +1,4 @@
-import { errorText } from './error-text.ts';
+import { errorText } from '../util/index.ts';
 /**
  * The payload of `ai/inference/vla/<policy>`: a small JSON header followed by raw little-endian tensors.
  * Any language can read it with a JSON parser and a byte buffer; nothing is pickled.

@@ -1,4 +1,5 @@
-import type { AgentEvent, AgentEventRecord, NotedEvent } from '../contract/index.ts';
+import type { AgentEventRecord, NotedEvent } from './agent-event-record.ts';
+import type { AgentEvent } from './schemas.ts';
 
 // A file of its own, with type imports only: the CLI follows a run with it without loading the schemas.
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTensors, encodeError, encodeTensors, imageFromJson, TensorCodecError } from './tensor-codec.ts';
-import { errorText } from './error-text.ts';
+import { errorText } from '../util/index.ts';
 
 describe('tensor codec', () => {
   it('round-trips tensors and fields, 8-byte aligned', () => {
