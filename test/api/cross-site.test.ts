@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiComponent } from '../../daemon/api/api-component.ts';
-import type { HaltLatchState } from '../../daemon/contract/services.ts';
+import type { HaltLatchState } from '../../daemon/contract/halt.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startDaemon, running } from '../helpers/daemon.ts';
 import { sharedChromium } from './chromium.ts';

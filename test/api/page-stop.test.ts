@@ -8,7 +8,7 @@ import type {
   RobotHaltService,
   HaltLatchState,
   HaltReleaseOutcome,
-} from '../../daemon/contract/services.ts';
+} from '../../daemon/contract/halt.ts';
 import type { Component, ComponentHealth } from '../../daemon/lifecycle/component.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { recordCmdVel } from '../helpers/cmd-vel.ts';

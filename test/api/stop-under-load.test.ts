@@ -1,7 +1,7 @@
 import { get, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { RobotHaltOutcome } from '../../daemon/contract/services.ts';
+import type { RobotHaltOutcome } from '../../daemon/contract/halt.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { recordCmdVel, type PlanarTwist } from '../helpers/cmd-vel.ts';
 import { startDaemon } from '../helpers/daemon.ts';

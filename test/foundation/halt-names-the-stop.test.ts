@@ -11,7 +11,7 @@ import { ROOT } from '../helpers/cli.ts';
  * stays in the API, the CLI and the bus, and in code it is `halt`.
  */
 const STOPS_THE_ROBOT = new Set([
-  'daemon/contract/services.ts', // RobotHaltAuthority, RobotHaltService
+  'daemon/contract/halt.ts', // RobotHaltAuthority, RobotHaltService
   'daemon/halt/halt-authority.ts',
   'daemon/halt/halt-service.ts',
   'daemon/agent/agent-component.ts',

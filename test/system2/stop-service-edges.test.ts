@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
-import type { RobotHaltOutcome } from '../../daemon/contract/services.ts';
+import type { RobotHaltOutcome } from '../../daemon/contract/halt.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';

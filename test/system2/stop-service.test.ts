@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
-import type { RobotHaltOutcome } from '../../daemon/contract/services.ts';
+import type { RobotHaltOutcome } from '../../daemon/contract/halt.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { runMain } from '../helpers/cli.ts';
 import { startDaemon, running } from '../helpers/daemon.ts';
