@@ -17,7 +17,7 @@ export interface HaltConnectionData extends Pick<
   | 'reconnectMinMs'
   | 'reconnectMaxMs'
 > {
-  /** The daemon's stop line (StopLine's buffer). */
+  /** The daemon's stop line (HaltLine's buffer). */
   line: SharedArrayBuffer;
   /** Which path marks each of central's stops on the line (halt-claims.ts), shared with the link. */
   claims: SharedArrayBuffer;

@@ -65,7 +65,7 @@ export interface AgentComponentOptions {
  * the journal, and are rebuilt from it at start: runs that were running come back `interrupted`, runs that
  * waited for approval wait again and resume where they stopped. This class wires the parts and holds their
  * lifecycle: IntentIntake takes intents, LiveRuns and RunExecutor run them, ApprovalFlow waits on people,
- * RobotStop is the agent's part of the operator's stop, AgentPolicy the hook chain.
+ * RobotHalt is the agent's part of the operator's stop, AgentPolicy the hook chain.
  */
 export class AgentComponent
   implements
@@ -361,7 +361,7 @@ export class AgentComponent
 
   /**
    * The operator's stop: the robot stops in this tick, before anything that can wait, then every run that
-   * has not ended is cancelled, and so is the run of any intent being accepted (see RobotStop). The reply
+   * has not ended is cancelled, and so is the run of any intent being accepted (see RobotHalt). The reply
    * waits a bounded time for the journal. With agent.stop_latch it latches: no motion until `releaseStop`.
    */
   halt(by: string, reason?: string): Promise<RobotHaltOutcome> {

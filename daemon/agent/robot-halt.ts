@@ -34,7 +34,7 @@ interface Cancelled {
 const PENDING = Symbol('pending');
 
 /**
- * The agent's part of the operator's stop (the daemon's StopAuthority calls it). First, in this tick and
+ * The agent's part of the operator's stop (the daemon's HaltAuthority calls it). First, in this tick and
  * before anything that can wait: the motion skill driving the robot is aborted and a zero Twist goes
  * through the gate, as the `stop` skill does. Then every run that has not ended is cancelled, and so is
  * each run of an intent being accepted at that moment, as soon as it exists (the agent asks `since`
@@ -76,7 +76,7 @@ export class RobotHalt {
   }
 
   /**
-   * The agent's part of the operator's stop (its StopAuthority hook), in the stop's own tick: the motion
+   * The agent's part of the operator's stop (its HaltAuthority hook), in the stop's own tick: the motion
    * skill is aborted and a zero Twist goes through the gate; the runs' cancels follow in `settled`, which
    * resolves within the reply's wait whatever the journal does.
    */

@@ -4,7 +4,7 @@ import type { ApiGate } from './gate.ts';
 
 /** What the stop listener's thread is started with (structured-cloned; the line's buffer is shared). */
 export interface HaltListenerData {
-  /** The daemon's stop line (StopLine's buffer). */
+  /** The daemon's stop line (HaltLine's buffer). */
   line: SharedArrayBuffer;
   host: string;
   port: number;
@@ -12,7 +12,7 @@ export interface HaltListenerData {
   gate: ApiGate;
   /** The API's own URL, named in what the listener answers to anything but POST /stop; its page's port is its own. */
   apiUrl: string;
-  /** The off-loop zero commands set when it starts (RobotStopAuthority.setOffLoopZero), by name. */
+  /** The off-loop zero commands set when it starts (RobotHaltAuthority.setOffLoopZero), by name. */
   zeros: [string, OffLoopZero][];
   /** The daemon's log level: lines below it are not even sent. */
   logLevel: string;

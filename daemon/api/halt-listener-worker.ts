@@ -16,11 +16,11 @@ import { HaltListenerMcp } from './halt-listener-mcp.ts';
 import type { FromListener, HaltListenerData, ToListener } from './halt-listener-messages.ts';
 import { HaltLine } from '../halt/index.ts';
 
-// The stop listener's thread (see StopListener): POST /stop served off the daemon's event loop. A stop counts on
+// The stop listener's thread (see HaltListener): POST /stop served off the daemon's event loop. A stop counts on
 // the stop line at once (the control loops' threads and the sim hold from their next tick), goes to the main
 // thread as a message, and sends the off-loop zero commands (the Zenoh graph's, on a session of this thread's
-// own), then answers. MCP's /mcp is relayed to the API's, its stop calls taken the same way first (StopListenerMcp).
-// It holds no latch and releases nothing: the main thread's StopLatch is the one latch.
+// own), then answers. MCP's /mcp is relayed to the API's, its stop calls taken the same way first (HaltListenerMcp).
+// It holds no latch and releases nothing: the main thread's HaltLatch is the one latch.
 // It loads only what a stop needs (the gate's functions, the line): from the TypeScript sources every module a thread
 // loads is compiled anew, and the contract's schemas and the config's took seconds of CPU per daemon start.
 const data = workerData as HaltListenerData;

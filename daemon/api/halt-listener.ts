@@ -43,7 +43,7 @@ export const spawnHaltListener = (data: HaltListenerData): Worker =>
  * The thread counts the stop on the stop line at once (the control loops' threads and the sim hold from their
  * next tick, latch or none), sends the off-loop zero commands itself (the Zenoh graph's, on a session of its
  * own), and answers; the main thread hears of it by message and takes the rest through the daemon's one stop
- * (RobotStopAuthority.halt): the hooks, the zero Twist on the bus (ROS 2 included), the latch and its file, the
+ * (RobotHaltAuthority.halt): the hooks, the zero Twist on the bus (ROS 2 included), the latch and its file, the
  * journal. Asked for it (`POST /stop?report=full`: the CLI, the status page), it answers with that stop's full
  * report, as the API's POST /stop does, once the main thread has it. With `mcp.enabled` it takes MCP's /mcp too
  * (halt-listener-mcp.ts): a stop tool call is taken there as a POST /stop is, through the MCP gateway's ListenerStops

@@ -30,7 +30,7 @@ const SIM: ComponentSpec = {
 const STOP: ComponentSpec = {
   name: 'stop',
   enabled: () => true,
-  // Never restarted by a reload: the daemon's StopAuthority takes the velocity topics and the latch setting.
+  // Never restarted by a reload: the daemon's HaltAuthority takes the velocity topics and the latch setting.
   settings: () => null,
   create: async (ctx) => {
     const { HaltService } = await import('../halt/index.ts');

@@ -323,7 +323,7 @@ export class PublishGate {
   }
 
   /**
-   * The operator's stop (a StopAuthority hook, in the stop's own tick): each channel whose last command moves the
+   * The operator's stop (a HaltAuthority hook, in the stop's own tick): each channel whose last command moves the
    * robot gets its stop now, of its own type on its own topic, rather than at stop_after_ms. Returns those topics.
    */
   operatorHalt(): string[] {

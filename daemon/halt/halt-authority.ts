@@ -66,7 +66,7 @@ export class HaltAuthority implements RobotHaltAuthority {
     this.#watchPose();
   }
 
-  /** The stop line's shared memory: what the daemon's threads read of the stop (see StopLine). */
+  /** The stop line's shared memory: what the daemon's threads read of the stop (see HaltLine). */
   get stopLine(): SharedArrayBuffer {
     return this.latch.line.buffer;
   }
@@ -229,7 +229,7 @@ export class HaltAuthority implements RobotHaltAuthority {
 
   /**
    * A person releases the latched stop: the robot may move again; nothing that was stopped restarts. With
-   * `since` (the latch the releaser was shown), a newer latch is not released (StopLatchConflict).
+   * `since` (the latch the releaser was shown), a newer latch is not released (HaltLatchConflict).
    */
   async release(by: string, since?: string): Promise<HaltReleaseOutcome> {
     this.latch.load(); // a latch file from before that nothing in this process read yet

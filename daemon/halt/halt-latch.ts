@@ -30,7 +30,7 @@ interface LatchFile {
 }
 
 /**
- * The daemon's one latch (held by its StopAuthority, which every surface that stops or moves the robot is
+ * The daemon's one latch (held by its HaltAuthority, which every surface that stops or moves the robot is
  * handed): what it holds in memory is what is obeyed at once; the file is what a restart finds.
  */
 export class HaltLatch {
@@ -149,7 +149,7 @@ export class HaltLatch {
    * Releases the latch: the robot may move again. Resolves with the latch it released (undefined when none
    * was). Throws when the file cannot be removed: the latch then stays, since a restart would read it. With
    * `expectedSince` (the `since` of the latch the releaser was shown) a newer latch is not released: a
-   * StopLatchConflict says whose it is.
+   * HaltLatchConflict says whose it is.
    */
   async release(expectedSince?: string): Promise<HaltLatchState | undefined> {
     // What this process holds, also with the latch off (agent.stop_latch false after a reload): a reload
@@ -225,7 +225,7 @@ export async function latchReport(
 
 /** A release of a latch the releaser was not shown: a newer stop holds, and stays. */
 export class HaltLatchConflict extends Error {
-  override name = 'StopLatchConflict';
+  override name = 'HaltLatchConflict';
   readonly latch: HaltLatchState;
   constructor(latch: HaltLatchState, expectedSince: string) {
     super(

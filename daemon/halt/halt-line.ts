@@ -7,7 +7,7 @@ const WORDS = 3;
 /**
  * The operator's stop in shared memory, read by every thread without asking the main one: the stop listener's
  * thread writes it the moment a stop comes in, the main thread when it stops or latches, and the loops that
- * drive the robot (a control loop's thread, the sim's steps) read it every tick. The daemon's StopLatch stays
+ * drive the robot (a control loop's thread, the sim's steps) read it every tick. The daemon's HaltLatch stays
  * the latch's one owner (its file, its release, who latched it): this is what the other threads see of it.
  *
  * The words: the stops so far (each stop, whoever took it, counts one, so a reader that remembers the count
@@ -59,7 +59,7 @@ export class HaltLine {
     }
   }
 
-  /** The latch engaged (true) or released (false): StopLatch's to call. */
+  /** The latch engaged (true) or released (false): HaltLatch's to call. */
   setLatched(latched: boolean): void {
     Atomics.store(this.#words, LATCHED, latched ? 1 : 0);
   }

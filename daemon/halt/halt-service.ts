@@ -22,7 +22,7 @@ export const HALT_QUERY = 'agent/stop';
  * agent, is stopped and latched all the same. There is no bus query to release: a person releases the
  * robot (POST /stop/release, `auraison-edge stop --release`, the status page).
  *
- * The stop itself is the daemon's StopAuthority (ComponentContext.haltAuthority), which POST /stop and the status page
+ * The stop itself is the daemon's HaltAuthority (ComponentContext.haltAuthority), which POST /stop and the status page
  * call as well.
  *
  * It also shows the latch, agent or none: `stop_latch` in its status details (what the status page and

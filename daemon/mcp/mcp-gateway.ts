@@ -34,7 +34,7 @@ const MINUTE_MS = 60_000;
 /** Stops taken whose tool call has not come: a client that sends stops the SDK never runs keeps no more. */
 const MAX_UNCLAIMED_HALTS = 64;
 
-/** The daemon's one stop, as the gateway is given it (RobotStopAuthority.halt). */
+/** The daemon's one stop, as the gateway is given it (RobotHaltAuthority.halt). */
 type Halt = (by: string, reason?: string, offLoop?: OffLoopHalt) => Promise<RobotHaltOutcome>;
 
 /** A stop tool call the stop listener's thread took off the loop: its session, JSON-RPC id and reason. */
@@ -75,7 +75,7 @@ export class McpGateway {
 
   /**
    * `runs`: where a session's reads and refusals become runs (the agent's store, resolved at each window); `halt`: the
-   * daemon's one stop (RobotStopAuthority.halt), which a stop tool call takes as its request is read.
+   * daemon's one stop (RobotHaltAuthority.halt), which a stop tool call takes as its request is read.
    */
   constructor({
     settings,

@@ -68,7 +68,7 @@ const isStopDouble = (c: Component): c is Component & RobotHaltService =>
 
 /**
  * The API's stop in a harness: an agent (or a stop double) a test puts in `components` answers it, as the
- * agent's own StopAuthority would in a daemon; with none, the context's real StopAuthority.
+ * agent's own HaltAuthority would in a daemon; with none, the context's real HaltAuthority.
  */
 function stopOfDoubles(real: RobotHaltAuthority, components: ReadonlyMap<string, Component>): RobotHaltAuthority {
   const double = (): RobotHaltService | undefined => [...components.values()].find(isStopDouble);

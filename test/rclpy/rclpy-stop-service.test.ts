@@ -159,7 +159,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
         cleanups.push(() => client.kill());
         const response = await client.next((e) => e.event === 'response', 'the Trigger response');
         expect(response.success, client.output).toBe(true);
-        // The API's own answer (a RobotStopOutcome), not the listener's
+        // The API's own answer (a RobotHaltOutcome), not the listener's
         expect(JSON.parse(response.message as string)).toMatchObject({ cancelled: [], latched: expect.anything() });
         expect(daemon.haltAuthority.latch.state?.by).toBe('ros');
       });

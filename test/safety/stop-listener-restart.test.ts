@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.ts';
 const cleanups = cleanupStack();
 
 // What the listener's thread serves off the loop (agent/stop over Zenoh) is the main loop's again while the thread is
-// down: RobotStopAuthority.offLoopTaker says no thread takes stops from its exit until it listens again.
+// down: RobotHaltAuthority.offLoopTaker says no thread takes stops from its exit until it listens again.
 describe("the stop listener's thread, when it dies", () => {
   it('hands what it served off the loop back to the main loop until it listens again', async () => {
     const dir = tempDir('stop-listener-restart-');

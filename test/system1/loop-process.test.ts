@@ -39,7 +39,7 @@ function stopFromAnotherThread(line: HaltLine, ms: number): Worker {
     const { workerData } = require('node:worker_threads');
     setTimeout(() => {
       const words = new Int32Array(workerData);
-      ${/* StopLine.stoppedOffLoop: one pending stop, then the count, notified */ ''}
+      ${/* HaltLine.haltedOffLoop: one pending stop, then the count, notified */ ''}
       Atomics.add(words, 2, 1);
       Atomics.add(words, 0, 1);
       Atomics.notify(words, 0);

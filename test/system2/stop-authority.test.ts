@@ -11,7 +11,7 @@ import { goalAt, NAV } from '../helpers/nav2-goal.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
- * The daemon's one stop (StopAuthority): whichever door it comes in by, agent or none, it journals the stop and its
+ * The daemon's one stop (HaltAuthority): whichever door it comes in by, agent or none, it journals the stop and its
  * release as agent events (who, why, where the robot was, what it ended), ends every action goal in flight, and
  * one hook's fault keeps neither the zero nor the latch from the others.
  */

@@ -42,13 +42,13 @@ const RELEASE_DOCS = {
  * nothing is stopped. 200 with what it did, within about a second whatever the disk does, also when the
  * journal refused or has not yet recorded the cancels (`journal_error`): the robot is stopped either way.
  * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same). With no
- * agent running, the zero Twist and the latch still go out (see StopAuthority). With agent.stop_latch (the
+ * agent running, the zero Twist and the latch still go out (see HaltAuthority). With agent.stop_latch (the
  * default) the stop holds: POST /stop/release (`{by?, since?}`) releases it, 200 `{released, latch}`
  * (`released` false when none was held); 409 when `since` names another latch than the one held (a newer
  * stop the releaser has not seen).
  */
 export const haltRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
-  // The daemon's one stop (its StopAuthority), with the config in force, agent or none.
+  // The daemon's one stop (its HaltAuthority), with the config in force, agent or none.
   app.post('/stop', { schema: HALT_DOCS }, async (request): Promise<RobotHaltOutcome> => {
     const body = parseBody(HaltBody, request.body);
     return ctx.haltAuthority.halt(body.by ?? 'api', body.reason);

@@ -40,7 +40,7 @@ export interface ControlLoopOptions {
    * its safe action instead.
    */
   refusal?: () => string | undefined;
-  /** The daemon's stop line (RobotStopAuthority.stopLine), which the loop's thread reads every tick. */
+  /** The daemon's stop line (RobotHaltAuthority.stopLine), which the loop's thread reads every tick. */
   stopLine?: SharedArrayBuffer;
   /** The robot's graph: a command topic no node subscribes (a controller not loaded) makes the loop unheard. */
   graph?: Pick<RobotGraph, 'endpoints'>;

@@ -5,7 +5,7 @@ import { HaltLine } from '../../halt/index.ts';
 
 /** What the stop relay gets at start. */
 export interface HaltRelayData {
-  /** The daemon's stop line (StopLine's buffer). */
+  /** The daemon's stop line (HaltLine's buffer). */
   stopLine: SharedArrayBuffer;
   /** The Unix socket to listen on, in a folder only the daemon's user can enter. */
   path: string;

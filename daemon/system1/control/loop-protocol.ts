@@ -17,7 +17,7 @@ export interface LoopWorkerData {
   /** policy.joints: a joint command (one that names its joints) is held to these limits. */
   joints?: LoopJointLimits;
   stateBuffer: SharedArrayBuffer;
-  /** The daemon's stop line (StopLine's buffer): read every tick; absent, only the main thread holds the loop. */
+  /** The daemon's stop line (HaltLine's buffer): read every tick; absent, only the main thread holds the loop. */
   stopLine?: SharedArrayBuffer;
   /** The observation board (ObservationBoard's buffer); absent: boardFile. */
   boardBuffer?: SharedArrayBuffer;
