@@ -255,6 +255,9 @@ export class GrantMaker {
       if (errorName(e) === 'NoSuchUpload') return undefined;
       throw e;
     }
+    // A part listed with an empty ETag is one the storage is still writing or cannot read (MinIO lists part.N
+    // before its metadata is written): not held, so it is sent again. The others must fit this part size.
+    listed = listed.filter((p) => p.etag.replaceAll('"', '') !== '');
     const total = partCount(size, partSize);
     const fits = listed.every((p) => {
       const r = partRange(p.part_number, partSize, size);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -299,6 +299,31 @@ describe('uploads to granted URLs on real MinIO', () => {
     expect(after).toBe(missing);
     // Part 3 was at the storage but not persisted by the edge: it is not sent again either.
     expect(after).toBeLessThanOrEqual(offer.size - 3 * 5 * MiB);
+    await completeAndCheck(g, again, done.kind === 'done' ? done.parts : []);
+  });
+
+  it('a part the storage lists while still writing it (no ETag yet) is sent again, on the same upload', async () => {
+    const g = grants();
+    const { path, offer } = makeFile(16 * MiB);
+    const job = await jobFor(g, path, offer);
+    expect((await uploadFile(job, options())).kind).toBe('done');
+    // MinIO renames part.N into the upload, then writes part.N.meta: between the two, ListParts lists the part
+    // with no ETag and size 0. An empty part.2.meta is that moment, held still.
+    const sha = createHash('sha256').update(`${BUCKET}/${job.grant.object_key}`).digest('hex');
+    const uploads = join(minio.dir, 'data', '.minio.sys', 'multipart', sha);
+    const meta = readdirSync(uploads, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('part.2.meta'));
+    expect(meta).toHaveLength(1);
+    writeFileSync(join(uploads, meta[0]!), '');
+    const upload_id = (job.grant as MultipartGrant).upload_id;
+    const again = await jobFor(grants(), path, { ...offer, upload_id });
+    const grant = again.grant as MultipartGrant;
+    expect(grant.upload_id).toBe(upload_id);
+    expect(grant.uploaded.map((p) => p.part_number).sort()).toEqual([1, 3, 4]);
+    expect(grant.parts.map((p) => p.part_number)).toEqual([2]);
+    proxy.bodyBytes = 0;
+    const done = await uploadFile(again, options());
+    expect(done.kind).toBe('done');
+    expect(proxy.bodyBytes).toBe(5 * MiB);
     await completeAndCheck(g, again, done.kind === 'done' ? done.parts : []);
   });
 
