@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closedPort } from '../../test/helpers/closed-port.ts';
+import { deadPort } from '../../test/helpers/closed-port.ts';
 import { loadZenoh } from './zenoh-runtime.ts';
 import { sleep } from '../../daemon/util/index.ts';
 
@@ -11,7 +11,7 @@ describe("zenoh-ts's WebSocket on Node 20", () => {
     process.on('uncaughtException', onUncaught);
     try {
       // As zenoh-ts's RemoteLink.new does when it retries an open: a socket with no handler of its own.
-      const ws = new globalThis.WebSocket(`ws://127.0.0.1:${await closedPort()}/`);
+      const ws = new globalThis.WebSocket(`ws://127.0.0.1:${await deadPort()}/`);
       await new Promise<void>((resolve) => {
         const poll = setInterval(() => {
           if (ws.readyState === 3) resolve(clearInterval(poll));

@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { foxgloveTestBed, topicStats } from './foxglove-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
@@ -29,7 +29,7 @@ const WIDGET = 'acme_msgs/msg/Widget';
 
 describe('auraison-edge topic finding the daemon', () => {
   it('says no daemon runs, and what to do, when nothing listens (exit 1)', async () => {
-    const topic = noDaemon(`api: {enabled: false}\nfoxglove: {port: ${await closedPort()}}\n`);
+    const topic = noDaemon(`api: {enabled: false}\nfoxglove: {port: ${await deadPort()}}\n`);
     const r = await topic('list');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('ECONNREFUSED');
@@ -38,7 +38,7 @@ describe('auraison-edge topic finding the daemon', () => {
   });
 
   it('says to enable the Foxglove server when the config turns it off (exit 1)', async () => {
-    const topic = noDaemon(`api: {port: ${await closedPort()}}\nfoxglove: {enabled: false}\n`);
+    const topic = noDaemon(`api: {port: ${await deadPort()}}\nfoxglove: {enabled: false}\n`);
     const r = await topic('echo', '/odom');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(

@@ -6,7 +6,7 @@ import { startTopicDaemon } from './topic-daemon.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
 
 let daemon: Daemon;
@@ -107,7 +107,7 @@ describe('auraison-edge topic info', () => {
     const empty = tempDir('topic-info-none-');
     try {
       const file = join(empty.path, 'edge.yaml');
-      writeFileSync(file, `data_dir: ./data\napi: {port: ${await closedPort()}}\n`);
+      writeFileSync(file, `data_dir: ./data\napi: {port: ${await deadPort()}}\n`);
       const r = await runMain(['topic', 'info', '/odom', '--config', file], { cwd: empty.path });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('ECONNREFUSED');

@@ -13,7 +13,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { policyHooks } from '../../daemon/policy/hooks.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cmdVel, foxgloveTestBed, policyAgent, topicStats, type Twist } from './foxglove-harness.ts';
 
@@ -329,7 +329,7 @@ describe('auraison-edge topic pub finding the daemon', () => {
     const empty = tempDir('topic-pub-none-');
     try {
       const file = join(empty.path, 'edge.yaml');
-      writeFileSync(file, `data_dir: ./data\napi: {enabled: false}\nfoxglove: {port: ${await closedPort()}}\n`);
+      writeFileSync(file, `data_dir: ./data\napi: {enabled: false}\nfoxglove: {port: ${await deadPort()}}\n`);
       const r = await runMain(['topic', 'pub', '/cmd_vel', TWIST, '{linear: {x: 0.1}}', '--once', '--config', file], {
         cwd: empty.path,
       });

@@ -11,7 +11,7 @@ import { centralConfig, waitOnline } from '../central/central-harness.ts';
 import { testCommandKeyFile } from '../helpers/command-key.ts';
 import { cleanupStack, runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { startBroker, type Broker } from '../helpers/mosquitto.ts';
 import { FleetDouble } from './fleet-double.ts';
 
@@ -102,7 +102,7 @@ describe('central query and central robots, against central serve’s HTTP API',
   });
 
   it('says how to start central serve when none answers', async () => {
-    const port = await closedPort();
+    const port = await deadPort();
     const r = await runCli(['central', 'robots', '--url', `http://127.0.0.1:${port}`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(

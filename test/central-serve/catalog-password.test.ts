@@ -9,7 +9,7 @@ import { FleetLake, sql } from '../../central/lake.ts';
 import { startCentralServe } from '../../central/serve.ts';
 import type { Logger } from '../../daemon/log.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker, type Broker } from '../helpers/mosquitto.ts';
 import { startPostgres, type Postgres } from '../helpers/postgres.ts';
@@ -122,7 +122,7 @@ describe('the catalog password of a lake on PostgreSQL', () => {
     const wrong = FleetLake.open(settingsFor(broker, dir, `postgres:${pg.conninfo} password=${WRONG}`));
     await expect(wrong).rejects.toThrow(/password authentication failed/);
     expect(((await wrong.catch((e: unknown) => e)) as Error).message).not.toContain(WRONG);
-    const port = await closedPort();
+    const port = await deadPort();
     const away = FleetLake.open(
       settingsFor(broker, dir, `postgres:host=127.0.0.1 port=${port} user=auraison dbname=fleet password=${WRONG}`),
     );
@@ -134,7 +134,7 @@ describe('the catalog password of a lake on PostgreSQL', () => {
   it("is not in central serve's log while the catalog cannot be reached", async () => {
     const lines: string[] = [];
     const abort = new AbortController();
-    const port = await closedPort();
+    const port = await deadPort();
     const catalog = `postgres:host=127.0.0.1 port=${port} user=auraison dbname=fleet password=${WRONG}`;
     const serving = startCentralServe(settingsFor(broker, dir, catalog), {
       log: keptLogger(lines),

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IConnackPacket } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { TEST_COMMAND_KEY } from '../helpers/command-key.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { centralClient, startBroker } from '../helpers/mosquitto.ts';
@@ -130,7 +130,7 @@ describe('auraison-edge central check', () => {
   });
 
   it('says a broker is not there (refused, DNS) or does not answer, and gives up within --timeout-s', async () => {
-    const port = await closedPort();
+    const port = await deadPort();
     const refused = await runMain(['central', 'check', '--url', `mqtt://127.0.0.1:${port}`, '--timeout-s', '5']);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/^FAIL /);

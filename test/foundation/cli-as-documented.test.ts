@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
 
 const work = tempDir('cli-as-documented-');
@@ -39,7 +39,7 @@ describe('client commands while the config file is invalid', () => {
   });
 
   it('approve and intent reach for the daemon the file names; a file whose api itself is invalid still fails', async () => {
-    const port = await closedPort();
+    const port = await deadPort();
     const config = join(work.path, 'approve.yaml');
     writeFileSync(config, `data_dir: ./approve-data\napi:\n  port: ${port}\nagent:\n  max_refines: lots\n`);
     for (const args of [
@@ -94,7 +94,7 @@ describe('auraison-edge llm check and API keys', () => {
   });
 
   it("warns that a configured endpoint's key variable is unset, as the daemon does, instead of checking it keyless in silence", async () => {
-    const port = await closedPort();
+    const port = await deadPort();
     const config = join(work.path, 'llm.yaml');
     writeFileSync(
       config,

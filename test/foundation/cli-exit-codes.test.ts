@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCommands } from '../../daemon/cli/main.ts';
 import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 
 const work = tempDir('cli-exit-codes-');
 afterAll(() => work.cleanup());
@@ -21,7 +21,7 @@ let noApi: string;
 
 beforeAll(async () => {
   noDaemon = join(cwd, 'no-daemon.yaml');
-  writeFileSync(noDaemon, `data_dir: ./no-daemon-data\napi:\n  port: ${await closedPort()}\n`);
+  writeFileSync(noDaemon, `data_dir: ./no-daemon-data\napi:\n  port: ${await deadPort()}\n`);
   invalid = join(cwd, 'invalid.yaml');
   writeFileSync(invalid, 'sim:\n  speed: fast\n');
   noApi = join(cwd, 'no-api.yaml');

@@ -1,6 +1,5 @@
 // Where a user following the README needs the CLI to say what to do next: each case says enough, and
 // nothing wrong, about it.
-import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,19 +9,11 @@ import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 
 const work = tempDir('cli-next-steps-');
 afterAll(() => work.cleanup());
 const cwd = work.path;
-
-/** A loopback port nothing listens on (taken from the kernel, then given back). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('auraison-edge config show', () => {
   it('hides a password written in a URL, as status and llm check do, and keeps a ${ENV} one as written', async () => {
@@ -55,7 +46,7 @@ describe('auraison-edge config show', () => {
 
 describe('auraison-edge intent and approve with no daemon to answer', () => {
   it('say that no daemon runs with this data dir and how to start one, not only ECONNREFUSED', async () => {
-    const port = await closedPort();
+    const port = await deadPort();
     const config = join(cwd, 'nodaemon.yaml');
     writeFileSync(config, `data_dir: ./nodaemon\napi:\n  port: ${port}\n`);
     const intent = await runMain(['intent', 'stop', '--config', config], { cwd });

@@ -2,7 +2,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { connectClient, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
 
 const cleanups: Cleanup[] = [];
@@ -42,7 +42,7 @@ describe('auraison-edge mcp (stdio)', () => {
   it('answers a call with an error naming the daemon when none runs at the URL', async () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [BIN, 'mcp', '--url', `http://127.0.0.1:${await closedPort()}`],
+      args: [BIN, 'mcp', '--url', `http://127.0.0.1:${await deadPort()}`],
       stderr: 'pipe',
     });
     await expect(connectClient(cleanups, transport)).rejects.toThrow(/did not answer/);
@@ -67,7 +67,7 @@ describe('auraison-edge mcp (stdio)', () => {
   });
 
   it('exits 0 when its input closes with no daemon, having said once what is wrong and what to do', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = `http://127.0.0.1:${await deadPort()}`;
     const idle = await runCli(['mcp', '--url', url]);
     expect(idle.code).toBe(0);
     expect(idle.stderr.trim().split('\n')).toEqual([

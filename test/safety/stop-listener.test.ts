@@ -8,7 +8,7 @@ import type { Daemon } from '../../daemon/daemon.ts';
 import { HaltLine } from '../../daemon/halt/index.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { blockThisLoopUntil, requestFromThread } from '../helpers/blocked-loop.ts';
-import { closedPort } from '../helpers/closed-port.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { running, startDaemon } from '../helpers/daemon.ts';
 import { postJson } from '../helpers/post-json.ts';
@@ -114,7 +114,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
       {
         api: { port: 0, stop_listener: true },
         foxglove: { enabled: false },
-        zenoh: { enabled: true, endpoint: `ws://127.0.0.1:${await closedPort()}`, publish: ['/cmd_vel'] },
+        zenoh: { enabled: true, endpoint: `ws://127.0.0.1:${await deadPort()}`, publish: ['/cmd_vel'] },
       },
       'stop-listener-no-zenoh-',
     );

@@ -1,24 +1,15 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { LlmComponent } from '../../adapters/vllm/llm-component.ts';
 import { runCli, runMain } from '../helpers/cli.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { componentContext } from '../helpers/component-context.ts';
+import { deadPort } from '../helpers/closed-port.ts';
 
 const servers: OpenAiSseServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
-
-/** A loopback port nothing listens on: bound, then closed. */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 async function server(models?: string[]): Promise<OpenAiSseServer> {
   const s = new OpenAiSseServer({ models });
