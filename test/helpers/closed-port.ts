@@ -17,13 +17,7 @@ export async function closedPort(): Promise<number> {
 export async function closedPortPair(): Promise<number> {
   for (;;) {
     const port = await closedPort();
-    const next = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      next.once('error', () => resolve(false));
-      next.listen(port + 1, '127.0.0.1', () => resolve(true));
-    });
-    if (free) await new Promise<void>((resolve) => next.close(() => resolve()));
-    if (free && port < 65535) return port;
+    if (port < 65535 && (await free(port + 1))) return port;
   }
 }
 
