@@ -30,6 +30,7 @@ import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import { DurableJournal, type FsyncPolicy } from '../daemon/journal/index.ts';
 import { CmdVelGate } from '../daemon/policy/index.ts';
 import { HaltAuthority } from '../daemon/halt/index.ts';
+import { RobotInputs } from '../daemon/motion/index.ts';
 import { ProvidedPorts } from '../daemon/lifecycle/index.ts';
 import { MotionLock } from '../daemon/agent/index.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
@@ -223,6 +224,13 @@ async function agentFor(
     bus,
     definitions,
     graph: new RobotGraph(),
+    robot: new RobotInputs({
+      bus,
+      graph: new RobotGraph(),
+      codec: new MessageCodec(definitions),
+      settings: config.policy.joints,
+      log: pino({ level: 'silent' }),
+    }),
     log: pino({ level: 'silent' }),
     dataDir: dir,
     journal,

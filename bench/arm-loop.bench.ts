@@ -10,7 +10,7 @@ import { ControlLoop } from '../daemon/system1/index.ts';
 import { OnnxGraphBuilder } from '../sim/scan-policy/onnx-builder.ts';
 import { Bus, DefinitionsRegistry, MessageCodec } from '../daemon/bus/index.ts';
 import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../daemon/config/index.ts';
-import type { JointLimits } from '../daemon/policy/index.ts';
+import type { JointLimits } from '../daemon/motion/index.ts';
 import { nowNs, sleep } from '../daemon/util/index.ts';
 import { tempDir } from '../test/helpers/cli.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';

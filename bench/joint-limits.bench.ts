@@ -3,8 +3,8 @@ import { PolicyConfig, type PolicySettings } from '../daemon/config/sections/sys
 import type { ToolCallContext } from '../daemon/contract/index.ts';
 import { policyHooks } from '../daemon/policy/hooks.ts';
 import type { JointInputs } from '../daemon/policy/joint-limits-hook.ts';
-import { JointFrame } from '../daemon/policy/joint-limits.ts';
-import { parseUrdfLimits } from '../daemon/policy/joint-limits-urdf.ts';
+import { JointFrame } from '../daemon/motion/joint-frame.ts';
+import { parseUrdfLimits } from '../daemon/motion/urdf-limits.ts';
 import { runPolicyChain } from '../daemon/policy/policy-chain.ts';
 import { limitTwist } from '../daemon/policy/velocity.ts';
 import { percentile, tail, type BenchResult } from './bench.ts';

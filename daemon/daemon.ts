@@ -5,6 +5,7 @@ import { errorText, rateLimitedErrors } from './util/index.ts';
 import { SyncThread } from './util/index.ts';
 import { Bus, MessageCodec } from './bus/index.ts';
 import { ArmHold, HaltAuthority } from './halt/index.ts';
+import { RobotInputs } from './motion/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
 import { RobotGraph } from './bus/index.ts';
 import { resolveDataDir } from './config/index.ts';
@@ -61,6 +62,8 @@ export class Daemon {
   #startedAt = 0n;
   #journal: DurableJournal | undefined;
   readonly #armHold: ArmHold;
+  /** The robot's own inputs (its measured joints, its limits): one for the daemon, handed to every component. */
+  readonly robot: RobotInputs;
   /** The journal's fsyncs and the stop's latch file, on a thread of their own (see SyncThread). */
   #syncThread = new SyncThread();
   #lock: DataDirLock | undefined;
@@ -113,11 +116,15 @@ export class Daemon {
     // Every goal in flight ends with the stop, whoever sent it (the agent, the API, a bridge).
     this.haltAuthority.onHalt('action goals', () => this.actionGoals.onOperatorHalt());
     // A joint trajectory sent before the stop would run to its end: each arm it went to is held where it is measured.
-    this.#armHold = new ArmHold({
+    // Before any door opens: the robot's own topics are reserved for the robot from the first publisher on.
+    this.robot = new RobotInputs({
       bus: this.bus,
+      graph: this.graph,
       codec: new MessageCodec(this.definitions),
-      stateTopic: config.policy.joints?.state_topic ?? '/joint_states',
+      settings: config.policy.joints,
+      log,
     });
+    this.#armHold = new ArmHold({ bus: this.bus, codec: new MessageCodec(this.definitions), robot: this.robot });
     this.haltAuthority.onHalt('arm hold', () => {
       const { held, problems } = this.#armHold.hold();
       for (const problem of problems) log.warn({ problem }, `robot stop: an arm could not be held: ${problem}`);
@@ -137,6 +144,7 @@ export class Daemon {
         journal: this.journal,
         actionGoals: this.actionGoals,
         haltAuthority: this.haltAuthority,
+        robot: this.robot,
         daemonStatus: () => this.status(),
         stageConfigOverlay: (request) => this.stageConfigOverlay(request),
       }),
@@ -246,6 +254,7 @@ export class Daemon {
       await this.#syncThread.close();
       this.#freeDataDir(running);
       this.#armHold.close();
+      this.robot.close();
       this.bus.close();
       if (running.length === 0) this.log.info('daemon stopped'); // else #freeDataDir said what still runs
     });
@@ -387,6 +396,7 @@ export class Daemon {
     const { config, pending } = planReload(this.#config, next, { definitions: this.definitions, log: this.log });
     // Before the components: a reload that turns the latch on holds from the first component it restarts.
     this.haltAuthority.applySettings(config);
+    this.robot.applySettings(config.policy.joints);
     const restarted = await this.#supervisor.reload(config);
     if (this.#closeRequested) {
       // The stop that came meanwhile cut the reload short: what it had not started stays stopped.
@@ -434,6 +444,7 @@ export class Daemon {
       ...busStatus(this.bus, this.graph),
       last_reload: this.#reloads.last,
       central_config: this.#overlays.status(),
+      robot_inputs: this.robot.status(),
     };
   }
 }

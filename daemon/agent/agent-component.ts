@@ -19,7 +19,7 @@ import type {
   SubmittedIntent,
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
-import { CmdVelGate, JointSources, runQuotas } from '../policy/index.ts';
+import { CmdVelGate, runQuotas } from '../policy/index.ts';
 import { latchedMessage } from '../halt/index.ts';
 import { agentMetrics } from './agent-metrics.ts';
 import { AgentNavigation } from './agent-navigation.ts';
@@ -90,9 +90,6 @@ export class AgentComponent
   #gate: CmdVelGate;
   #skills: Map<string, SkillDefinition>;
   #policy: AgentPolicy;
-  /** policy.joints' limits and measured positions, open from start to close while it is set. */
-  #joints: JointSources | undefined;
-  #codec: MessageCodec;
   #runs: LiveRuns;
   #approvals: ApprovalFlow;
   #invoker: ToolInvoker;
@@ -117,7 +114,6 @@ export class AgentComponent
     this.store = new RunStore(ctx.journal, { keepFinished: settings.keep_finished_runs });
     this.actionGoals = ctx.actionGoals;
     const codec = new MessageCodec(ctx.definitions);
-    this.#codec = codec;
     this.#latch = ctx.haltAuthority.latch;
     this.#motion = new MotionLock(() => this.#latch.refusal());
     this.#gate = new CmdVelGate({
@@ -140,7 +136,8 @@ export class AgentComponent
       latch: this.#latch,
       topicType: (topic) => ctx.bus.topicType(topic),
       pose: robotPose(ctx.bus, codec, () => settings.navigation.odom_topic),
-      joints: () => this.#joints,
+      // The daemon's one view of the robot (its measured joints and limits), while policy.joints is set.
+      joints: () => (ctx.robot.settings ? ctx.robot : undefined),
       extra: hooks,
     });
     this.#runs = new LiveRuns({
@@ -217,7 +214,6 @@ export class AgentComponent
   }
 
   async start(): Promise<void> {
-    this.#openJoints(this.#ctx.config.policy.joints);
     this.#offStop = this.#ctx.haltAuthority.onHalt('agent', (order) => this.#haltAuthority.halt(order));
     const { latched, ignored } = this.#ctx.haltAuthority.load();
     if (latched)
@@ -254,15 +250,6 @@ export class AgentComponent
     this.#motion.abort('the agent stopped');
     this.#navigation.close();
     this.#gate.close();
-    this.#joints?.close();
-    this.#joints = undefined;
-  }
-
-  /** Opens policy.joints' sources anew (none when it is not set), closing those open. */
-  #openJoints(settings: EdgeConfig['policy']['joints']): void {
-    this.#joints?.close();
-    this.#joints =
-      settings && new JointSources({ settings, bus: this.#ctx.bus, codec: this.#codec, log: this.#ctx.log });
   }
 
   /**
@@ -274,8 +261,6 @@ export class AgentComponent
   applySettings(config: EdgeConfig): void {
     const policy = config.policy;
     this.#gate.setLimits(policy.velocity);
-    // New joint settings: the URDF read again (a file changed in place is read on the next reload of it).
-    if (JSON.stringify(policy.joints) !== JSON.stringify(this.#joints?.settings)) this.#openJoints(policy.joints);
     this.#policy.apply(policy);
     this.#invoker.setPolicy(this.#policy.hooks, policy.injection.on_suspect);
     this.#navigation.setTimeScale(timeScaleOf(config));

@@ -9,6 +9,7 @@ import { DurableJournal } from '../journal/index.ts';
 import { ProvidedPorts, type Component } from '../lifecycle/index.ts';
 import { silentLogger } from '../log.ts';
 import { HaltAuthority } from '../halt/index.ts';
+import { RobotInputs } from '../motion/index.ts';
 import { API_ERRORS, type ApiErrorEntry } from './error-codes.ts';
 import './route-docs.ts';
 import { buildApiServer } from './server.ts';
@@ -66,6 +67,13 @@ export async function documentedRoutes(): Promise<RouteOptions[]> {
         bus,
         definitions,
         graph: new RobotGraph(),
+        robot: new RobotInputs({
+          bus,
+          graph: new RobotGraph(),
+          codec: new MessageCodec(definitions),
+          settings: undefined,
+          log,
+        }),
         log,
         dataDir,
         journal,

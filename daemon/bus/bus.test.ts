@@ -427,3 +427,17 @@ describe('Bus exact-topic subscribers sharing the topic ring', () => {
     expect(sub.counters).toEqual({ received: 3, delivered: 3, dropped: 0, queued: 0 });
   });
 });
+
+describe('a reserved topic', () => {
+  it("refuses a publisher of a source it does not admit, saying why, and admits the robot's", () => {
+    const bus = new Bus();
+    const lift = bus.reserve('/joint_states', { allows: (source) => source === 'ros', why: 'only the robot' });
+    expect(() => bus.advertise('/joint_states', 'sensor_msgs/msg/JointState', { source: 'agent' })).toThrow(
+      'agent may not publish on /joint_states: only the robot',
+    );
+    bus.advertise('/joint_states', 'sensor_msgs/msg/JointState', { source: 'ros' }).close();
+    lift();
+    bus.advertise('/joint_states', 'sensor_msgs/msg/JointState', { source: 'agent' }).close();
+    bus.close();
+  });
+});

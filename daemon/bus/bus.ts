@@ -17,6 +17,12 @@ export interface AdvertiseOptions {
   qos?: Partial<TopicQos>;
 }
 
+/** Who may publish on a reserved topic, and what a refused publisher is told. */
+export interface TopicReservation {
+  allows: (source: string) => boolean;
+  why: string;
+}
+
 export interface BusOptions {
   /** Called when a subscriber's handler throws or rejects; the bus itself never rethrows into a publisher. */
   onHandlerError?: (subscriber: string, topic: string, error: unknown) => void;
@@ -44,6 +50,8 @@ export class Bus {
   /** Monotonic (ms): a rate is per second of elapsed time, which a wall clock step must not bend. */
   #lastWindow = performance.now();
   #listeners = new Set<(topic: string, type: string) => void>();
+  /** Topics only some sources may publish on (the robot's own: what it measures, what it is), and why. */
+  #reserved = new Map<string, TopicReservation>();
   #closed = false;
 
   constructor(options: BusOptions = {}) {
@@ -59,10 +67,25 @@ export class Bus {
    */
   advertise(topic: string, type: string, options: AdvertiseOptions): Publisher {
     this.#refuseIfClosed(`advertise ${topic}`);
+    const reservation = this.#reserved.get(topic);
+    if (reservation && !reservation.allows(options.source))
+      throw new BusError(`${options.source} may not publish on ${topic}: ${reservation.why}`);
     const record = this.#topic(topic, type, options.qos);
     record.publishers++;
     record.sources.set(options.source, (record.sources.get(options.source) ?? 0) + 1);
     return new Publisher(this, record, options.source);
+  }
+
+  /**
+   * Reserves `topic` for the sources `allows` admits: any other's advertise throws a BusError with `why`. Publishers
+   * already advertised stay (a reservation is made before the doors open). Replaces the topic's reservation; returns
+   * what lifts it (only this one).
+   */
+  reserve(topic: string, reservation: TopicReservation): () => void {
+    this.#reserved.set(topic, reservation);
+    return () => {
+      if (this.#reserved.get(topic) === reservation) this.#reserved.delete(topic);
+    };
   }
 
   subscribe(options: SubscribeOptions): Subscription {

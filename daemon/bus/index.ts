@@ -1,4 +1,12 @@
-export { Bus, Publisher, Subscription, type AdvertiseOptions, type BusOptions, type SubscribeOptions } from './bus.ts';
+export {
+  Bus,
+  Publisher,
+  Subscription,
+  type AdvertiseOptions,
+  type BusOptions,
+  type SubscribeOptions,
+  type TopicReservation,
+} from './bus.ts';
 export { MessageCodec, DecodeError } from './codec.ts';
 export {
   canonicalType,

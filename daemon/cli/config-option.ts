@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 import { checkConfigText, ConfigError, defaultConfig, loadConfigFile, type LoadedConfig } from '../config/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { ValidationIssue } from '../util/index.ts';
-import { jointStartIssues } from '../policy/index.ts';
+import { jointStartIssues } from '../motion/index.ts';
 
 /** The config a command runs with: `--config FILE`, else $AURAISON_EDGE_CONFIG, else the embedded default. */
 export function resolveConfig(file: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig {

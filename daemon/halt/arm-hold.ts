@@ -1,5 +1,5 @@
 import type { Bus, BusMessage, MessageCodec } from '../bus/index.ts';
-import { MeasuredJoints } from '../policy/index.ts';
+import type { MeasuredJoints } from '../motion/index.ts';
 import { errorText, nowNs, nsToRosTime } from '../util/index.ts';
 
 const TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory';
@@ -18,20 +18,20 @@ const HOLD_AFTER_NS = 50_000_000;
 export class ArmHold {
   readonly #bus: Bus;
   readonly #codec: MessageCodec;
-  /** The measured joints, from the first JointTrajectory topic on: a robot with no arm reads no joint states. */
-  #measured: MeasuredJoints | undefined;
+  /** The robot's measured joints (the daemon's one view of them, from the robot alone). */
+  readonly #robot: { readonly measured: MeasuredJoints };
   /** Per JointTrajectory topic, its last message (the bus keeps it from the topic's first). */
   readonly #last = new Map<string, () => BusMessage | undefined>();
   readonly #unlisten: () => void;
 
-  constructor(options: { bus: Bus; codec: MessageCodec; stateTopic: string }) {
-    const { bus, codec, stateTopic } = options;
+  constructor(options: { bus: Bus; codec: MessageCodec; robot: { readonly measured: MeasuredJoints } }) {
+    const { bus, codec, robot } = options;
     this.#bus = bus;
     this.#codec = codec;
+    this.#robot = robot;
     this.#unlisten = bus.onTopic((topic, type) => {
       if (type !== TRAJECTORY || this.#last.has(topic)) return;
       this.#last.set(topic, bus.retainLatest(topic));
-      this.#measured ??= new MeasuredJoints({ bus, codec, topic: stateTopic });
     });
   }
 
@@ -40,8 +40,13 @@ export class ArmHold {
     const held: string[] = [];
     const problems: string[] = [];
     const now = nowNs();
-    const measuredJoints = this.#measured;
-    if (!measuredJoints) return { held, problems };
+    const measuredJoints = this.#robot.measured;
+    if (this.#last.size === 0) return { held, problems };
+    const ambiguous = measuredJoints.ambiguity();
+    if (ambiguous !== undefined) {
+      for (const topic of this.#last.keys()) problems.push(`${topic}: not held: ${ambiguous}`);
+      return { held, problems };
+    }
     for (const [topic, last] of this.#last) {
       const message = last();
       if (!message) continue;
@@ -67,7 +72,6 @@ export class ArmHold {
 
   close(): void {
     this.#unlisten();
-    this.#measured?.close();
   }
 
   #publish(topic: string, names: string[], positions: Float64Array, now: bigint): void {

@@ -4,6 +4,7 @@ import type { Bus } from '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 import type { RobotGraph } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
+import type { RobotInputs } from '../motion/index.ts';
 import type { Journal, Port, Ports, Provide, RobotHaltAuthority, StatusFigures } from '../contract/index.ts';
 import type { OverlayRequest, OverlayStaged } from './config-overlay.ts';
 import type { DaemonStatus } from './daemon-status.ts';
@@ -57,6 +58,11 @@ export interface ComponentContext {
    * robot (onStop). Whoever stops the robot calls it; whoever moves it obeys its latch.
    */
   readonly haltAuthority: RobotHaltAuthority;
+  /**
+   * The robot's own inputs: its measured joints and its joint limits, taken from the robot alone (never from a client
+   * door). Whatever holds or limits the arm reads them here.
+   */
+  readonly robot: RobotInputs;
   /** The action goals the daemon has in flight, from any of its clients: what the operator's stop cancels. */
   readonly actionGoals: ActionGoals;
   /** The daemon's status snapshot: components' health, topic stats, subscribers, queryables. */

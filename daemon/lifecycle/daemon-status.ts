@@ -1,6 +1,7 @@
 import type { ActionInfo } from '../actions/index.ts';
 import type { GraphEndpoint, GraphNode } from '../bus/index.ts';
 import type { TopicQos } from '../bus/index.ts';
+import type { RobotInputsStatus } from '../motion/index.ts';
 import type { ComponentHealth } from './component.ts';
 import type { ReloadOutcome } from './config-reload.ts';
 
@@ -50,4 +51,9 @@ export interface DaemonStatus {
    * false, with `set_aside` saying why, when the local file no longer allows it. Absent from an older daemon's.
    */
   central_config?: { config_id: string; received_at: string; in_force: boolean; set_aside?: string } | null;
+  /**
+   * Where the robot's measured joints and its joint limits come from, their age, and why either is none now (another
+   * node publishes the joint states; no description yet). Absent from an older daemon's status.
+   */
+  robot_inputs?: RobotInputsStatus;
 }

@@ -17,18 +17,5 @@ export { ZERO_TWIST, governedTopics, zeroVelocity } from './velocity.ts';
 export { sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from './velocity.ts';
 export { relayedCommandGuard, type RelayedVelocityCounters, type RelayGuard } from './relayed-command.ts';
 export { actuation, goalActuation, latchedGoalRefusal, mayActuate } from './actuation.ts';
-export {
-  JointFrame,
-  JointLimitsError,
-  type JointFrameSettings,
-  type JointLimit,
-  type JointLimits,
-  type JointOverride,
-} from './joint-limits.ts';
-export { MAX_URDF_CHARS, parseUrdfLimits } from './joint-limits-urdf.ts';
 export { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
-export { JointLimitsSource, jointStartIssues, loadUrdfLimits } from './joint-limits-source.ts';
-export { JointSources } from './joint-limits-inputs.ts';
-export { MeasuredJoints } from './joint-limits-measured.ts';
-export type { JointsSettings } from './joint-limits-source.ts';
 export { type PolicySources } from './hooks.ts';

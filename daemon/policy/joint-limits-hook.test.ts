@@ -4,7 +4,7 @@ import { PolicyConfig, type PolicySettings } from '../config/sections/system2.ts
 import type { ToolCallContext } from '../contract/policy-hook.ts';
 import { policyHooks } from './hooks.ts';
 import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
-import { parseUrdfLimits } from './joint-limits-urdf.ts';
+import { parseUrdfLimits } from '../motion/index.ts';
 import { runPolicyChain } from './policy-chain.ts';
 
 const URDF = `<robot name="arm">

@@ -3,9 +3,7 @@ import type { PolicyDecision, PolicyHook } from '../contract/index.ts';
 import { errorText } from '../util/index.ts';
 import { mayActuate } from './actuation.ts';
 import { ALLOW } from './chain.ts';
-import { JointFrame, type JointLimits } from './joint-limits.ts';
-import type { MeasuredJoints } from './joint-limits-measured.ts';
-import type { JointsSettings } from './joint-limits-source.ts';
+import { JointFrame, type JointLimits, type JointsSettings, type MeasuredJoints } from '../motion/index.ts';
 import { field } from './tool-inputs.ts';
 
 /** What the hook needs of a daemon running `policy.joints`: the limits now and the measured positions. */

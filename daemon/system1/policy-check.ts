@@ -1,6 +1,6 @@
 import type { EdgeConfig } from '../config/index.ts';
 import { errorText, type ValidationIssue } from '../util/index.ts';
-import { JointFrame, loadUrdfLimits, type JointLimits, type JointsSettings } from '../policy/index.ts';
+import { JointFrame, loadUrdfLimits, type JointLimits, type JointsSettings } from '../motion/index.ts';
 import { compileLoopCommand, planLoop, type LoopPlan } from './control/loop-plan.ts';
 import { policyNormalizers } from './normalization.ts';
 import { readOnnxModelInfo } from './onnx-model-file.ts';

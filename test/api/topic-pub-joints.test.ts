@@ -43,7 +43,7 @@ beforeAll(async () => {
     'topic-pub-joints-',
   ));
   // The arm where it is, at 20 Hz, as its driver would say.
-  const publisher = daemon.bus.advertise('/joint_states', JOINT_STATE, { source: 'test-arm' });
+  const publisher = daemon.bus.advertise('/joint_states', JOINT_STATE, { source: 'ros' });
   let sent = 0;
   const measure = () => void (publisher.publish(codec.encode(JOINT_STATE, { name: ARM, position: AT })), sent++);
   states = setInterval(measure, 50);

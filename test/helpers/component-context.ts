@@ -13,6 +13,7 @@ import type { EdgeConfig } from '../../daemon/config/index.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
 import type { RobotHaltAuthority } from '../../daemon/contract/halt.ts';
 import { HaltAuthority } from '../../daemon/halt/halt-authority.ts';
+import { RobotInputs } from '../../daemon/motion/index.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { ProvidedPorts } from '../../daemon/lifecycle/wiring.ts';
 import { COMPONENTS } from '../../daemon/components/index.ts';
@@ -36,6 +37,8 @@ export interface TestContextOptions {
   components?: Map<string, Component>;
   /** The stop of another context on the same bus (a component restarted as a reload restarts it). */
   haltAuthority?: RobotHaltAuthority;
+  /** The robot's inputs the context's components share (a new one on the context's bus by default). */
+  robot?: RobotInputs;
 }
 
 const dataDirs: string[] = [];
@@ -68,11 +71,13 @@ export function componentContext(
   const parsed = parseConfigText(text, 'test.yaml', {});
   const codec = new MessageCodec(definitions);
   const actionGoals = new ActionGoals();
+  const graph = new RobotGraph();
   return {
     config: parsed,
     bus,
     definitions,
-    graph: new RobotGraph(),
+    graph,
+    robot: options.robot ?? new RobotInputs({ bus, graph, codec, settings: parsed.policy.joints, log }),
     log,
     dataDir,
     journal,

@@ -61,7 +61,7 @@ describe('policy.joints in a daemon', () => {
     async () => {
       const { daemon, codec, stop } = await startDaemon(config({ joint_names: ['a', 'b'] }), 'arm-daemon-');
       cleanups.push(stop);
-      const states = daemon.bus.advertise('/joint_states', 'sensor_msgs/msg/JointState', { source: 'test' });
+      const states = daemon.bus.advertise('/joint_states', 'sensor_msgs/msg/JointState', { source: 'ros' });
       const sent: number[][] = [];
       daemon.bus.subscribe({
         name: 'test',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JointFrameSettings, JointLimits } from '../../daemon/policy/index.ts';
+import type { JointFrameSettings, JointLimits } from '../../daemon/motion/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ARRAY, armLoops, TRAJECTORY } from './arm-loop.ts';
 

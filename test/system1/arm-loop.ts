@@ -97,7 +97,7 @@ function armLoopOf(
     ...loopOptions,
   });
   const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
-  const states = bus.advertise('/joint_states', JOINT_STATE, { source: 'test' });
+  const states = bus.advertise('/joint_states', JOINT_STATE, { source: 'ros' });
   const timers: NodeJS.Timeout[] = [];
   const every = (f: () => void) => timers.push(setInterval(f, 10));
   let arm: number[] | undefined;

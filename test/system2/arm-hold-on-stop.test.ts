@@ -25,7 +25,7 @@ describe("the operator's stop and an arm", () => {
       topic: '/arm_controller/joint_trajectory',
       handler: (m) => void got.push({ source: m.source, message: codec.decode<Trajectory>(m.type, m.data) }),
     });
-    const states = daemon.bus.advertise('/joint_states', STATE, { source: 'test' });
+    const states = daemon.bus.advertise('/joint_states', STATE, { source: 'ros' });
     const measure = (names: string[], positions: number[]) =>
       states.publish(
         codec.encode(STATE, {

@@ -45,7 +45,7 @@ function arm(joints: boolean = true): { ctx: TestContext; seen: Trajectory[] } {
 async function publishTrajectory(ctx: TestContext, names: string[], positions: number[], agent?: AgentComponent) {
   agent ??= await startAgent(ctx, {});
   // Where the arm is, as its driver says at 50 Hz, while the command is decided.
-  const states = ctx.bus.advertise('/joint_states', JOINT_STATE, { source: 'test-arm' });
+  const states = ctx.bus.advertise('/joint_states', JOINT_STATE, { source: 'ros' });
   const say = () => states.publish(ctx.codec.encode(JOINT_STATE, { name: ARM, position: [1, 0] }));
   const driver = setInterval(say, 20);
   try {
@@ -90,10 +90,10 @@ describe('a publish intent of a JointTrajectory with policy.joints', () => {
     const agent = await startAgent(ctx, {});
     await publishTrajectory(ctx, ARM, [3, -3], agent);
     expect([...seen[0]!.points[0]!.positions]).toEqual([3, -3]);
-    agent.applySettings({
-      ...ctx.config,
-      policy: checkConfigObject({ policy: { joints: JOINTS } }, {}).config!.policy,
-    });
+    const policy = checkConfigObject({ policy: { joints: JOINTS } }, {}).config!.policy;
+    // As the daemon's reload does: the robot's inputs first, then the components.
+    ctx.robot.applySettings(policy.joints);
+    agent.applySettings({ ...ctx.config, policy });
     await publishTrajectory(ctx, ARM, [3, -3], agent);
     expect([...seen[1]!.points[0]!.positions].map((p) => +p.toFixed(6))).toEqual([1.2, -0.2]);
   });

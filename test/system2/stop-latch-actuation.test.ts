@@ -8,7 +8,7 @@ import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 /**
  * The latched stop holds every command that actuates, by its type, on any topic: an arm's trajectory, a forward
  * controller's array, a Twist's kin, from a Foxglove client (`topic pub`), an intent and the actions API alike.
- * What measures (/joint_states) and what stops (a trajectory with no points) still pass.
+ * What stops (a trajectory with no points) still passes; what measures (/joint_states) is the robot's alone.
  */
 
 const cleanups: Cleanup[] = [];
@@ -29,7 +29,7 @@ const ACTUATING: [string, string, string][] = [
 
 describe('a latched stop holds what actuates, by type', () => {
   it(
-    'refuses an arm trajectory, a forward command, a Twist kin from topic pub and an intent; a stop and /joint_states pass; a release lets them through',
+    'refuses an arm trajectory, a forward command, a Twist kin from topic pub and an intent; a stop passes, /joint_states never does; a release lets them through',
     { timeout: 90_000 },
     async () => {
       const { dir, stop } = await startDaemon(
@@ -58,7 +58,8 @@ describe('a latched stop holds what actuates, by type', () => {
         expect(pub.stderr).toContain(`a ${type}`);
         expect(pub.stderr).toContain(`on ${topic}`);
       }
-      // A trajectory with no points is the controller's "hold": a stop. /joint_states is a measurement.
+      // A trajectory with no points is the controller's "hold": a stop. /joint_states is the robot's measurement,
+      // which no client publishes, latched or not (policy.joints.clients_may_publish).
       const hold = await cli('topic', 'pub', TRAJECTORY, JOINT_TRAJECTORY, '{joint_names: [shoulder]}', '--once');
       expect(hold.code, hold.stderr).toBe(0);
       const measured = await cli(
@@ -69,7 +70,8 @@ describe('a latched stop holds what actuates, by type', () => {
         '{name: [shoulder], position: [1.2]}',
         '--once',
       );
-      expect(measured.code, measured.stderr).toBe(0);
+      expect(measured.code, measured.stdout).toBe(1);
+      expect(measured.stderr).toMatch(/may not publish on \/joint_states: .*only the robot publishes/);
 
       // The same trajectory as a publish intent: refused by the latch's rule.
       const params = JSON.stringify({

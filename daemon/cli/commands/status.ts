@@ -101,6 +101,26 @@ failed: the list says which, and what to do).
   },
 };
 
+/**
+ * Where the arm's measurement and limits come from (policy.joints), and why either is none now: said near the top, as
+ * it is why an arm's commands and the stop's hold are refused. Nothing for a robot with no joints measured or limited.
+ */
+function robotInputLines(inputs: ApiStatus['robot_inputs']): string[] {
+  if (!inputs) return [];
+  const { state, limits } = inputs;
+  if (limits.from === null && state.age_ms === null && state.ambiguous === null) return [];
+  const age = (ms: number | null) => (ms === null ? 'none yet' : `${(ms / 1000).toFixed(1)} s old`);
+  const lines = [
+    `joint states: ${state.topic}${state.publishers.length > 0 ? ` from ${state.publishers.join(', ')}` : ''}, ${age(state.age_ms)}${state.foreign > 0 ? `, ${state.foreign} from client doors ignored` : ''}`,
+  ];
+  if (state.ambiguous) lines.push(`  NO MEASUREMENT: ${printable(state.ambiguous)}`);
+  if (limits.from !== null)
+    lines.push(
+      `joint limits: ${limits.from}${limits.missing ? `: NONE (${printable(limits.missing)})` : `, set ${age(limits.age_ms)}`}`,
+    );
+  return lines;
+}
+
 export function formatStatus(s: ApiStatus, source: string): string {
   // Columns as wide as their longest entry, so a long topic or type name does not push the rest out of line.
   const width = (values: string[], min: number) => Math.max(min, ...values.map((v) => v.length));
@@ -133,6 +153,7 @@ export function formatStatus(s: ApiStatus, source: string): string {
     lines.push(
       `ROBOT STOPPED: latched by ${printable(String(latch.by))} at ${latch.since}${latch.reason ? ` (${printable(latch.reason)})` : ''}; nothing moves it until \`auraison-edge stop --release\``,
     );
+  lines.push(...robotInputLines(s.robot_inputs));
   if (s.readiness) {
     const cw = width(
       s.readiness.checks.map((c) => c.name),

@@ -41,8 +41,19 @@ export const JointsConfig = Type.Object(
       description:
         'Where the measured joint positions come from (sensor_msgs/msg/JointState): the first point of a command is held within max_step of them.',
     }),
+    state_publishers: Type.Array(RosName(), {
+      default: [],
+      description:
+        "The nodes that publish the robot's joint states on state_topic (e.g. [/joint_state_broadcaster], or an arm's and its gripper's drivers). Empty: one node must. Any other publisher there makes the measurement ambiguous: no hold and no joint command is sent on it, and the stop says so.",
+    }),
+    clients_may_publish: Type.Boolean({
+      default: false,
+      description:
+        "Whether the daemon's doors (topic pub, Foxglove, intents, MCP, central, bag play) may publish on state_topic and robot_description (a test rig). Even then what they publish is never the measurement nor the description: only the robot's own graph and the simulator are.",
+    }),
     max_state_age_ms: Type.Integer({
       minimum: 1,
+      maximum: 1000,
       default: 500,
       description:
         "A measured position older than this is none; a joint command for a joint with none is refused (its step from where the arm is can't be bounded).",

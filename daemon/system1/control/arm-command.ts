@@ -1,5 +1,5 @@
 import type { CommandSettings } from '../../config/index.ts';
-import { JointFrame, type JointFrameSettings, type JointLimit } from '../../policy/index.ts';
+import { JointFrame, type JointFrameSettings, type JointLimit } from '../../motion/index.ts';
 import type { ArmPlan } from './loop-plan.ts';
 import type { ObservationBoard } from './observation-board.ts';
 

@@ -117,6 +117,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
       stopLine: this.#ctx.haltAuthority.stopLine,
       graph: this.#ctx.graph,
+      robot: this.#ctx.robot,
     };
   }
 

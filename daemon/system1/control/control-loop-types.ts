@@ -1,7 +1,7 @@
 import type { Bus, RobotGraph } from '../../bus/index.ts';
 import type { DefinitionsRegistry } from '../../bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../config/index.ts';
-import type { JointFrameSettings, JointLimits } from '../../policy/index.ts';
+import type { JointFrameSettings, JointLimits } from '../../motion/index.ts';
 import type { VelocityLimits } from './command-safety.ts';
 import type { LoopStats } from './loop-state.ts';
 import type { ObservationSummary } from './observation-watch.ts';
@@ -15,6 +15,8 @@ export interface ControlLoopOptions {
   bus: Bus;
   definitions: DefinitionsRegistry;
   log: Logger;
+  /** The robot's measured joints: a state message from a client door, or while another node publishes them, is none. */
+  robot?: { readonly measured: { readonly topic: string; ambiguity(): string | undefined } };
   /** A loop that has not ticked for this long is not alive. */
   livenessTimeoutMs?: number;
   /** Called on the main thread for each command the loop sends (after it is published). */

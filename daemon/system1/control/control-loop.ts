@@ -4,6 +4,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
 import { readOnnxModelInfo } from '../onnx-model-file.ts';
+import { distrustedState } from '../../motion/index.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
 import type { Bus, Publisher } from '../../bus/index.ts';
 import type { DefinitionsRegistry } from '../../bus/index.ts';
@@ -51,6 +52,7 @@ export class ControlLoop {
   readonly #velocity: VelocityLimits;
   readonly #joints: ControlLoopOptions['joints'];
   readonly #graph: ControlLoopOptions['graph'];
+  readonly #robot: ControlLoopOptions['robot'];
   readonly #onCrash: ControlLoopOptions['onCrash'];
   readonly #refusal: ControlLoopOptions['refusal'];
   readonly #stopLine: ControlLoopOptions['stopLine'];
@@ -102,6 +104,7 @@ export class ControlLoop {
     this.#velocity = velocity;
     this.#joints = options.joints;
     this.#graph = options.graph;
+    this.#robot = options.robot;
     this.#onCrash = onCrash;
     this.#refusal = refusal;
     this.#stopLine = options.stopLine;
@@ -138,6 +141,7 @@ export class ControlLoop {
       definitions: this.#definitions,
       log: this.#log,
       logIntervalMs: this.#logIntervalMs,
+      distrust: this.#robot && ((msg) => distrustedState(this.#robot!.measured, msg)),
     });
     this.#intake = intake;
     const state = new LoopState(plan.topics.length);

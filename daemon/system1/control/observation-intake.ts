@@ -19,6 +19,8 @@ export interface ObservationIntakeOptions {
   definitions: DefinitionsRegistry;
   log: Logger;
   logIntervalMs: number;
+  /** Why a message is no observation though its topic is one (the robot's state from a client door); none: all are. */
+  distrust?: (msg: BusMessage) => string | undefined;
 }
 
 /**
@@ -37,13 +39,15 @@ export class ObservationIntake {
   readonly #log: Logger;
   readonly #frames: FrameFeed;
   readonly #watch: ObservationWatch;
+  readonly #distrust: ((msg: BusMessage) => string | undefined) | undefined;
   /** Per topic: a publisher whose messages never fit (a missing field) would log one line per message. */
   readonly #skipped: LogBurst;
   #subs: Subscription[] = [];
   #errors = 0;
 
   constructor(options: ObservationIntakeOptions) {
-    const { name, policyName, plan, board, bus, definitions, log, logIntervalMs } = options;
+    const { name, policyName, plan, board, bus, definitions, log, logIntervalMs, distrust } = options;
+    this.#distrust = distrust;
     this.#name = name;
     this.#policyName = policyName;
     this.#plan = plan;
@@ -130,6 +134,8 @@ export class ObservationIntake {
           // A loop wants the latest observation only: an older one is worthless once a newer exists.
           queue: { policy: 'keep-latest' },
           handler: (msg: BusMessage) => {
+            const distrusted = this.#distrust?.(msg);
+            if (distrusted !== undefined) return this.#observationSkipped(topic, new Error(distrusted));
             watch.arrived(topic);
             try {
               const decoded = codec.decode(msg.type, msg.data);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JointFrame, JointLimitsError, overrideProblems, type JointFrameSettings } from './joint-limits.ts';
-import { parseUrdfLimits } from './joint-limits-urdf.ts';
+import { JointFrame, JointLimitsError, overrideProblems, type JointFrameSettings } from './joint-frame.ts';
+import { parseUrdfLimits } from './urdf-limits.ts';
 
 const ARM = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
 
@@ -164,11 +164,37 @@ describe('a joint frame', () => {
     expect(frame.apply(first, 1, Float64Array.of(NaN, -0.5), undefined)).toBe(0);
   });
 
-  it('steps back towards the limits from a measured position outside them, never jumping', () => {
+  it('from a measured position within a step outside the limits, commands within them (an arm a little off its URDF)', () => {
     const frame = JointFrame.compile(['shoulder_pan'], limits, settings({ max_step: 0.1 }), 'cmd');
     const point = Float64Array.of(2.5);
-    frame.apply(point, 1, Float64Array.of(2.3), undefined);
-    expect(point[0]).toBeCloseTo(2.2);
+    frame.apply(point, 1, Float64Array.of(1.97), undefined);
+    expect(point[0]).toBeCloseTo(1.92);
+    expect(frame.unresolved).toBe(false);
+  });
+
+  it('sends nothing from a measured position further outside the limits than a step: no command goes past them', () => {
+    const frame = JointFrame.compile(['shoulder_pan'], limits, settings({ max_step: 0.1 }), 'cmd');
+    const upper = limits.get('shoulder_pan')!.upper;
+    // A measurement 2 rad past the upper limit (a lie, or a description far off the arm): a step from it is still past.
+    const point = Float64Array.of(0);
+    frame.apply(point, 1, Float64Array.of(upper + 2), undefined);
+    expect(frame.unresolved).toBe(true);
+    expect(frame.violation()).toMatch(/outside the limits .* by more than a step: nothing is sent/);
+    const below = Float64Array.of(0);
+    frame.apply(below, 1, Float64Array.of(limits.get('shoulder_pan')!.lower - 0.5), undefined);
+    expect(frame.unresolved).toBe(true);
+  });
+
+  it('refuses a joint with no velocity limit unless an override gives one: its moves would have no time bound', () => {
+    const free = parseUrdfLimits(
+      '<robot name="r"><joint name="j" type="revolute"><limit lower="-1" upper="1"/></joint></robot>',
+      'test',
+    );
+    expect(() => JointFrame.compile(['j'], free, settings(), 'cmd')).toThrow(/"j" has no velocity limit/);
+    const given = JointFrame.compile(['j'], free, settings({ limits: { j: { velocity: 1 } } }), 'cmd');
+    const durations = new Float64Array(1);
+    given.apply(Float64Array.of(0.5), 1, Float64Array.of(0), durations);
+    expect(durations[0]).toBeCloseTo(0.5);
   });
 
   it('holds a value that is not a number where it was, or says it cannot', () => {

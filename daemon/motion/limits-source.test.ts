@@ -5,8 +5,9 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
-import { JointLimitsSource, jointStartIssues, loadUrdfLimits } from './joint-limits-source.ts';
-import type { JointsSettings } from './joint-limits-source.ts';
+import { JointLimitsSource, jointStartIssues, loadUrdfLimits } from './limits-source.ts';
+import type { JointsSettings } from './limits-source.ts';
+import type { JointLimits } from './joint-frame.ts';
 
 const URDF = `<robot name="arm">
   <joint name="pan" type="revolute"><limit lower="-1.5" upper="1.5" velocity="2"/></joint>
@@ -16,6 +17,8 @@ const STRING = 'std_msgs/msg/String';
 
 const joints = (over: Partial<JointsSettings>): JointsSettings => ({
   state_topic: '/joint_states',
+  state_publishers: [],
+  clients_may_publish: false,
   max_state_age_ms: 500,
   mode: 'clamp',
   max_step: 0.2,
@@ -74,7 +77,7 @@ describe('joint limits from robot_description', () => {
       'no robot_description yet on /robot_description (policy.joints.robot_description): joint limits come from it',
     );
     const publisher = bus.advertise('/robot_description', STRING, {
-      source: 'test',
+      source: 'ros',
       qos: { durability: 'transient_local' },
     });
     publisher.publish(codec.encode(STRING, { data: URDF }));
@@ -93,11 +96,44 @@ describe('joint limits from robot_description', () => {
     ctx = componentContext();
     const { bus, codec } = ctx;
     bus
-      .advertise('/robot_description', STRING, { source: 'test', qos: { durability: 'transient_local' } })
+      .advertise('/robot_description', STRING, { source: 'ros', qos: { durability: 'transient_local' } })
       .publish(codec.encode(STRING, { data: URDF }));
     const settings = joints({ robot_description: '/robot_description' });
     const source = new JointLimitsSource({ settings, bus, codec, log: keptLog().log });
     await waitFor(() => typeof source.current() !== 'string', 'the latched description');
+    source.close();
+  });
+});
+
+describe('a description at run time', () => {
+  const WIDE = URDF.replace('lower="-1.5" upper="1.5" velocity="2"', 'lower="-50" upper="50" velocity="1000000"');
+  const NARROW = URDF.replace('lower="-1.5" upper="1.5" velocity="2"', 'lower="-1" upper="0.5" velocity="1"');
+
+  it('narrows the limits and never widens them; one from a client door is no description', async () => {
+    ctx = componentContext();
+    const { bus, codec } = ctx;
+    const source = new JointLimitsSource({
+      settings: joints({ robot_description: '/description' }),
+      bus,
+      codec,
+      log: keptLog().log,
+    });
+    const robot = bus.advertise('/description', STRING, { source: 'ros' });
+    const intent = bus.advertise('/description', STRING, { source: 'agent' });
+    robot.publish(codec.encode(STRING, { data: URDF }));
+    await waitFor(() => source.descriptions === 1, 'the first description');
+    intent.publish(codec.encode(STRING, { data: WIDE }));
+    await waitFor(() => source.foreign === 1, "the intent's");
+    robot.publish(codec.encode(STRING, { data: WIDE }));
+    await waitFor(() => source.descriptions === 2, "the robot's wide one");
+    const pan = () => (source.current() as JointLimits).get('pan')!;
+    expect(pan()).toMatchObject({ lower: -1.5, upper: 1.5, velocity: 2 });
+    robot.publish(codec.encode(STRING, { data: NARROW }));
+    await waitFor(() => source.descriptions === 3, 'the narrow one');
+    expect(pan()).toMatchObject({ lower: -1, upper: 0.5, velocity: 1 });
+    robot.publish(codec.encode(STRING, { data: URDF }));
+    await waitFor(() => source.descriptions === 4, 'the first again');
+    expect(pan()).toMatchObject({ lower: -1, upper: 0.5, velocity: 1 });
     source.close();
   });
 });

@@ -91,6 +91,10 @@ export class JointFrame {
         );
       } else if (limit.uncommandable !== undefined)
         problems.push(`joint ${JSON.stringify(name)} cannot be commanded: ${limit.uncommandable}`);
+      else if (!(Math.min(limit.velocity, overrideOf(settings, name).velocity ?? Infinity) < Infinity))
+        problems.push(
+          `joint ${JSON.stringify(name)} has no velocity limit (its URDF <limit> gives no velocity, and policy.joints.limits.${name}.velocity none): a command could move it at any speed; give one`,
+        );
     });
     if (problems.length > 0) {
       problems.push(`name the joints as the robot's description does: ${listed(commandable)}`);
@@ -100,7 +104,7 @@ export class JointFrame {
   }
 
   private constructor(names: readonly string[], limits: JointLimits, settings: JointFrameSettings) {
-    const { mode, max_step, limits: overrides = {} } = settings;
+    const { mode, max_step } = settings;
     const n = names.length;
     this.names = [...names];
     this.mode = mode;
@@ -110,7 +114,7 @@ export class JointFrame {
     this.#step = new Float64Array(n);
     for (let j = 0; j < n; j++) {
       const limit = limits.get(names[j]!)!;
-      const override = Object.hasOwn(overrides, names[j]!) ? overrides[names[j]!]! : {};
+      const override = overrideOf(settings, names[j]!);
       this.#lower[j] = Math.max(limit.lower, override.lower ?? -Infinity);
       this.#upper[j] = Math.min(limit.upper, override.upper ?? Infinity);
       this.#velocity[j] = Math.min(limit.velocity, override.velocity ?? Infinity);
@@ -125,8 +129,8 @@ export class JointFrame {
 
   /**
    * Whether the last `apply` met a value it could not make safe: not a finite number where there was nothing
-   * to hold instead (the first point, with the joint's measured position unknown). It is left as it was and
-   * counted; whatever the mode, the command must not be sent.
+   * to hold instead (the first point, with the joint's measured position unknown), or a step from a position
+   * outside the limits that no value within them meets. Whatever the mode, the command must not be sent.
    */
   get unresolved(): boolean {
     return this.#unresolved;
@@ -182,6 +186,10 @@ export class JointFrame {
           if (known && (out > previous + step[j]! || out < previous - step[j]!)) {
             out = out > previous ? previous + step[j]! : previous - step[j]!;
             if (this.#kind === Violation.None) this.#note(Violation.Step, p, j, value, previous);
+            // From a position further outside the limits than a step (a description far off the arm, or a
+            // measurement that lies) a step would still be outside them: nothing is sent rather than a command
+            // past the robot's limits.
+            if (previous > upper[j]! + step[j]! || previous < lower[j]! - step[j]!) this.#unresolved = true;
           }
         }
         if (out !== value || out - out !== 0) {
@@ -217,7 +225,12 @@ export class JointFrame {
         return `${at} is ${value}, above its upper limit ${this.#upper[j]}`;
       case Violation.Step: {
         const from = this.#point === 0 ? 'the measured position' : 'the point before';
-        return `${at} is ${value}, ${round(Math.abs(value - this.#reference))} from ${from} ${round(this.#reference)}: more than max_step ${this.#step[j]}`;
+        const outside =
+          this.#unresolved &&
+          (this.#reference < this.#lower[j]! - this.#step[j]! || this.#reference > this.#upper[j]! + this.#step[j]!)
+            ? `, which is outside the limits [${this.#lower[j]}, ${this.#upper[j]}] by more than a step: nothing is sent until the arm is measured within a step of them`
+            : '';
+        return `${at} is ${value}, ${round(Math.abs(value - this.#reference))} from ${from} ${round(this.#reference)}: more than max_step ${this.#step[j]}${outside}`;
       }
     }
   }
@@ -229,6 +242,12 @@ export class JointFrame {
     this.#value = value;
     this.#reference = reference;
   }
+}
+
+/** One joint's override in `settings` (none: {}). */
+function overrideOf(settings: JointFrameSettings, name: string): JointOverride {
+  const overrides = settings.limits ?? {};
+  return Object.hasOwn(overrides, name) ? overrides[name]! : {};
 }
 
 /**

@@ -2,9 +2,10 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Bus, BusMessage, MessageCodec, Subscription } from '../bus/index.ts';
 import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import type { Logger } from '../log.ts';
-import { errorText } from '../util/index.ts';
-import { JointLimitsError, overrideProblems, type JointLimits } from './joint-limits.ts';
-import { MAX_URDF_CHARS, parseUrdfLimits } from './joint-limits-urdf.ts';
+import { errorText, nowNs } from '../util/index.ts';
+import { JointLimitsError, overrideProblems, type JointLimit, type JointLimits } from './joint-frame.ts';
+import { MAX_URDF_CHARS, parseUrdfLimits } from './urdf-limits.ts';
+import { isRobotSource } from './robot-sources.ts';
 
 export type JointsSettings = NonNullable<PolicySettings['joints']>;
 
@@ -58,25 +59,38 @@ export interface JointLimitsSourceOptions {
 
 /**
  * The robot's joint limits now: read from `policy.joints.urdf` once, at construction (a bad file throws, and the
- * config is refused), or from each description that arrives on `policy.joints.robot_description`. A bad
- * description is logged and the last good limits are kept; before a good one, `current()` says why there are
- * none, and joint commands are refused with it.
+ * config is refused; the file pins them), or from the descriptions that arrive on `policy.joints.robot_description`
+ * from the robot (a message a client door put there is no description, counted in `foreign`). The first good
+ * description sets them; each later one can only narrow them (`narrowLimits`), so a description sent at run time
+ * never widens what the robot may do. A bad description is logged and the limits stay; before a good one,
+ * `current()` says why there are none, and joint commands are refused with it.
  */
 export class JointLimitsSource {
   #limits: JointLimits | undefined;
   #missing: string;
   readonly #bus: Bus;
   readonly #subscription: Subscription | undefined;
+  /** Where the limits come from: the URDF file, or the description topic. */
+  readonly from: { urdf: string } | { topic: string };
+  /** Descriptions taken from the robot (the first, and each that narrowed or kept the limits). */
+  descriptions = 0;
+  /** Messages on the description topic from a source that is not the robot. */
+  foreign = 0;
+  /** When the limits were last set or narrowed (ns since the epoch); 0n before. */
+  sinceNs = 0n;
 
   constructor(options: JointLimitsSourceOptions) {
     const { settings, bus, codec, log } = options;
     this.#bus = bus;
     if (settings.urdf !== undefined) {
+      this.from = { urdf: settings.urdf };
       this.#limits = loadUrdfLimits(settings.urdf, settings.limits);
+      this.sinceNs = nowNs();
       this.#missing = '';
       return;
     }
     const topic = settings.robot_description!;
+    this.from = { topic };
     this.#missing = `no robot_description yet on ${topic} (policy.joints.robot_description): joint limits come from it`;
     this.#subscription = bus.subscribe({
       name: 'joint-limits',
@@ -97,6 +111,14 @@ export class JointLimitsSource {
 
   #take(msg: BusMessage, topic: string, settings: JointsSettings, codec: MessageCodec, log: Logger): void {
     const where = `robot_description on ${topic}`;
+    if (!isRobotSource(msg.source)) {
+      this.foreign++;
+      log.warn(
+        { topic, source: msg.source },
+        `robot_description from ${msg.source} ignored: only the robot says what it is`,
+      );
+      return;
+    }
     try {
       const text = codec.decode<{ data?: unknown }>(msg.type, msg.data).data;
       if (typeof text !== 'string')
@@ -108,14 +130,49 @@ export class JointLimitsSource {
           where,
           problems.map((p) => `${p.path}: ${p.message}`),
         );
-      this.#limits = limits;
-      log.info({ topic, joints: limits.size }, `joint limits from ${where}`);
+      const before = this.#limits;
+      this.#limits = before === undefined ? limits : narrowLimits(before, limits);
+      this.descriptions++;
+      this.sinceNs = msg.logTime;
+      log.info(
+        { topic, joints: this.#limits.size },
+        before === undefined ? `joint limits from ${where}` : `joint limits narrowed by ${where} (never widened)`,
+      );
     } catch (error) {
       const kept = this.#limits ? 'the limits of the last good description stay' : 'joint commands stay refused';
       if (!this.#limits) this.#missing = `the robot_description on ${topic} is not usable: ${errorText(error)}`;
       log.error({ topic, err: errorText(error) }, `robot_description refused (${kept}): ${errorText(error)}`);
     }
   }
+}
+
+/**
+ * `before` narrowed by `next`: each joint's range is the overlap of both, its velocity the lower; a joint `next`
+ * does not have keeps `before`'s, and a joint `before` did not have is not added. A joint whose ranges do not overlap
+ * becomes uncommandable: no position would be within both.
+ */
+export function narrowLimits(before: JointLimits, next: JointLimits): JointLimits {
+  const out = new Map<string, JointLimit>();
+  for (const [name, limit] of before) {
+    const other = next.get(name);
+    if (!other) {
+      out.set(name, limit);
+      continue;
+    }
+    const lower = Math.max(limit.lower, other.lower);
+    const upper = Math.min(limit.upper, other.upper);
+    const uncommandable =
+      limit.uncommandable ??
+      other.uncommandable ??
+      (lower > upper ? `two descriptions give it ranges that do not overlap` : undefined);
+    out.set(name, {
+      lower,
+      upper,
+      velocity: Math.min(limit.velocity, other.velocity),
+      ...(uncommandable === undefined ? {} : { uncommandable }),
+    });
+  }
+  return out;
 }
 
 /**

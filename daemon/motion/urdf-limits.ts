@@ -1,6 +1,6 @@
 import { errorText } from '../util/index.ts';
-import { JointLimitsError, type JointLimit, type JointLimits } from './joint-limits.ts';
-import { scanXml, XmlSyntaxError } from './joint-limits-xml.ts';
+import { JointLimitsError, type JointLimit, type JointLimits } from './joint-frame.ts';
+import { scanXml, XmlSyntaxError } from './urdf-xml.ts';
 
 /**
  * The most text a robot description may be. Real ones are tens of kB (meshes are files they name, not text they
