@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import { errorText, rateLimitedErrors } from './util/index.ts';
 import { SyncThread } from './util/index.ts';
 import { Bus, MessageCodec } from './bus/index.ts';
-import { ArmHold, HaltAuthority } from './halt/index.ts';
-import { RobotInputs } from './motion/index.ts';
+import { HaltAuthority } from './halt/index.ts';
+import { ArmHold, ArmTopics, configuredArmTopics, RobotInputs } from './motion/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
 import { RobotGraph } from './bus/index.ts';
 import { resolveDataDir } from './config/index.ts';
@@ -124,11 +124,18 @@ export class Daemon {
       settings: config.policy.joints,
       log,
     });
-    this.#armHold = new ArmHold({ bus: this.bus, codec: new MessageCodec(this.definitions), robot: this.robot });
+    this.#armHold = new ArmHold({
+      bus: this.bus,
+      codec: new MessageCodec(this.definitions),
+      robot: this.robot,
+      topics: new ArmTopics({ dataDir: this.dataDir, write: this.#syncThread.writeDurably }),
+      configured: () => configuredArmTopics(this.#config),
+    });
     this.haltAuthority.onHalt('arm hold', () => {
-      const { held, problems } = this.#armHold.hold();
-      for (const problem of problems) log.warn({ problem }, `robot stop: an arm could not be held: ${problem}`);
-      return { zeroed: held };
+      const { held, notHeld } = this.#armHold.hold();
+      for (const [topic, why] of Object.entries(notHeld))
+        log.warn({ topic, problem: why }, `robot stop: the arm on ${topic} is not held: ${why}`);
+      return { held, notHeld };
     });
     this.#supervisor = new Supervisor({
       specs,
@@ -404,6 +411,7 @@ export class Daemon {
       return undefined;
     }
     this.#config = config;
+    this.#armHold.openPublishers();
     // The last rejection's repeats that were held back go on this line; the next rejection logs at once.
     const heldRejections = this.#rejections.settle();
     // pending_restart: what the file changed that this daemon only takes on its next start (each was warned above).

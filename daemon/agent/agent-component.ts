@@ -174,6 +174,14 @@ export class AgentComponent
       navigation: () => this.#givenNavigation ?? this.#navigation.navigator(),
       policies: () => this.#policiesService(),
       actionGoals: this.actionGoals,
+      // The stop skill is the operator's stop: the latch, the arm's hold, every door's drive ended.
+      halt: ({ by, spare }) =>
+        this.#haltAuthority.haltSparing(spare, () => {
+          const { tick, done } = ctx.haltAuthority.haltNow(by);
+          // Logged by the authority; the skill has its tick, and the run does not wait on the journal's disk.
+          done.catch(() => {});
+          return tick;
+        }),
     };
     this.#invoker = new ToolInvoker({
       hooks: this.#policy.hooks,

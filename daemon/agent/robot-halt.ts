@@ -51,6 +51,8 @@ export class RobotHalt {
   #waitMs: number;
   #count = 0;
   #last: HaltOrder | undefined;
+  /** The run that asked for the stop being taken now (the stop skill's): not cancelled by it. */
+  #spared: string | undefined;
   /** How the cancel of a run accepted after a stop went, by its intent, for that stop's reply. */
   #late = new WeakMap<Intent, Promise<Cancelled>>();
 
@@ -63,6 +65,19 @@ export class RobotHalt {
     this.#log = log;
     this.#approvals = approvals;
     this.#waitMs = options.replyWaitMs ?? HALT_REPLY_WAIT_MS;
+  }
+
+  /**
+   * The operator's stop asked for by run `runId` (the stop skill): `halt` calls the daemon's stop, whose hooks run in
+   * its first tick, and this one cancels every run but that one.
+   */
+  haltSparing<T>(runId: string, halt: () => T): T {
+    this.#spared = runId;
+    try {
+      return halt();
+    } finally {
+      this.#spared = undefined;
+    }
   }
 
   /** Taken when an intent starts being accepted, to ask `since` before its run starts. */
@@ -100,7 +115,10 @@ export class RobotHalt {
 
   /** Every run that has not ended, and each being accepted, cancelled; what is not journaled within the wait. */
   async #cancelAll(order: HaltOrder): Promise<HaltHookReport> {
-    const active = [...this.#store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
+    const spared = this.#spared;
+    const active = [...this.#store.all()]
+      .filter((r) => !TERMINAL.has(r.run.status) && r.run.run_id !== spared)
+      .map((r) => r.run.run_id);
     const cancels = active.map(async (runId): Promise<Cancelled> => ({
       runId,
       outcome: await this.cancel(runId, order),

@@ -286,7 +286,8 @@ export class ToolInvoker {
    */
   async #actFirst(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
     live.started.set(callId, performance.now());
-    const acting = skill.execute(input, this.#env, NEVER_ABORTED);
+    // Its run given (a stop is rare: the copy costs nothing that matters), so the operator's stop spares it.
+    const acting = skill.execute(input, { ...this.#env, runId: live.run.run_id }, NEVER_ABORTED);
     const journaled = live.event('tool.call', { call_id: callId, tool: skill.name, input });
     journaled.catch(() => {}); // awaited below, once the skill has acted
     let result: ToolResult;

@@ -27,6 +27,22 @@ export interface RobotHaltOutcome {
   zeroed?: string[];
   /** The action goals in flight that the stop cancelled (the agent's, the API's, a bridge's). */
   goals?: string[];
+  /** The arm command topics held where the arm was measured (every joint each commands). */
+  held?: string[];
+  /**
+   * The arm command topics not held, or held in part, and why (no fresh measurement of a joint; another node publishes
+   * the joint states). The robot may still move there: a stop with any is not a full stop.
+   */
+  not_held?: Record<string, string>;
+}
+
+/** What a stop did in its own tick: the motion skill aborted, the arm topics held and not, a zero not sent. */
+export interface HaltTick {
+  aborted: string | null;
+  held: string[];
+  notHeld: Record<string, string>;
+  /** Why the zero Twist could not be sent (the robot was NOT stopped), or undefined. */
+  zeroError?: string;
 }
 
 /** A latched stop: who stopped the robot, why, and since when (ISO 8601). */
@@ -64,6 +80,9 @@ export interface HaltHookReport {
 export interface HaltHookOutcome {
   aborted?: string | null;
   zeroed?: readonly string[];
+  /** Arm command topics held, and those not held with why (the arm's hold). */
+  held?: readonly string[];
+  notHeld?: Readonly<Record<string, string>>;
   zeroError?: Error;
   settled?: Promise<HaltHookReport>;
 }
@@ -95,6 +114,11 @@ export interface RobotHaltAuthority {
   readonly counters: { stops: number; releases: number };
   /** `offLoop`: the stop came in on the stop listener's thread, which already sent these zero commands. */
   halt(by: string, reason?: string, offLoop?: OffLoopHalt): Promise<RobotHaltOutcome>;
+  /**
+   * `halt`, with what its first tick did at once (the motion aborted, the arms held or not), for a caller that must
+   * not wait on the journal's disk (the stop skill); `done` is halt's promise.
+   */
+  haltNow(by: string, reason?: string): { tick: HaltTick; done: Promise<RobotHaltOutcome> };
   release(by: string, since?: string): Promise<HaltReleaseOutcome>;
   onHalt(name: string, hook: HaltHook): () => void;
   /** Reads the latch file (at start): a stop latched before it holds from now on. */

@@ -32,6 +32,7 @@ export type {
   HaltLatchView,
   HaltOrder,
   HaltReleaseOutcome,
+  HaltTick,
   OffLoopHalt,
   OffLoopTake,
   OffLoopZero,

@@ -3,7 +3,7 @@ import type { Bus, MessageCodec } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { Journal, RobotHaltAuthority, RobotHaltOutcome, HaltReleaseOutcome } from '../contract/index.ts';
 import type { OffLoopHalt, OffLoopZero } from '../contract/index.ts';
-import type { HaltHook, HaltHookOutcome, HaltHookReport } from '../contract/index.ts';
+import type { HaltHook, HaltHookOutcome, HaltHookReport, HaltTick } from '../contract/index.ts';
 import { newId, nowNs, errorText } from '../util/index.ts';
 import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../policy/index.ts';
 import { haltEvent, HALT_EVENT_KINDS, type HaltEventPayload } from './halt-event.ts';
@@ -53,6 +53,8 @@ export class HaltAuthority implements RobotHaltAuthority {
   readonly #offLoopListeners = new Set<(zeros: ReadonlyMap<string, OffLoopZero>) => void>();
   readonly #takerListeners = new Set<(present: boolean) => void>();
   #takerPresent = false;
+  /** What the last stop did in its own tick (haltNow). */
+  #lastTick: HaltTick = { aborted: null, held: [], notHeld: {} };
 
   constructor(options: HaltAuthorityOptions) {
     const { bus, codec, config, dataDir, journal, log, replyWaitMs = HALT_REPLY_WAIT_MS, writeDurably } = options;
@@ -164,9 +166,16 @@ export class HaltAuthority implements RobotHaltAuthority {
     const ownError = failed.get(topic);
     const zeroError =
       hookError ?? (ownError && new Error(`the zero Twist could not be sent to ${topic}: ${ownError.message}`));
+    this.#lastTick = {
+      aborted: hooks.map(({ outcome }) => outcome.aborted).find((a) => a) ?? null,
+      held: [...new Set(hooks.flatMap(({ outcome }) => outcome.held ?? []))],
+      notHeld: Object.assign({}, ...hooks.map(({ outcome }) => outcome.notHeld ?? {})) as Record<string, string>,
+      ...(zeroError ? { zeroError: zeroError.message } : {}),
+    };
     for (const [t, error] of failed)
       if (t !== topic)
         this.#log.error({ topic: t, err: error.message }, `robot stop: the zero command could not be sent to ${t}`);
+    const tick = this.#lastTick;
     // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
     const engaged = this.latch.enabled ? this.latch.engage(order) : undefined;
     // Taken: the latch holds the line from here (agent.stop_latch), or the hooks ended what the line held.
@@ -184,6 +193,8 @@ export class HaltAuthority implements RobotHaltAuthority {
         cancelled: [...new Set(reports.flatMap((r) => r.cancelled ?? []))],
         goals: [...new Set(reports.flatMap((r) => r.goals ?? []))],
         zeroed: [...new Set([...zeroedByHooks, ...zeroed])],
+        held: tick.held,
+        not_held: tick.notHeld,
         latched: engaged ? { by: engaged.state.by, reason: engaged.state.reason, since: engaged.state.since } : null,
         not_stopped: zeroError ? zeroError.message : null,
         ...(offLoopReport ? { off_loop: offLoopReport } : {}),
@@ -204,6 +215,8 @@ export class HaltAuthority implements RobotHaltAuthority {
       latched,
       zeroed: payload.zeroed.filter((t) => t !== topic),
       ...(goals.length > 0 ? { goals } : {}),
+      ...(payload.held.length > 0 ? { held: payload.held } : {}),
+      ...(Object.keys(payload.not_held).length > 0 ? { not_held: payload.not_held } : {}),
     };
     if (eventError) outcome.journal_error = [outcome.journal_error, eventError].filter(Boolean).join('; ');
     const fields = {
@@ -225,6 +238,11 @@ export class HaltAuthority implements RobotHaltAuthority {
         hooks.some(({ name }) => name === 'agent'),
       ),
     );
+  }
+
+  haltNow(by: string, reason?: string): { tick: HaltTick; done: Promise<RobotHaltOutcome> } {
+    const done = this.halt(by, reason);
+    return { tick: this.#lastTick, done };
   }
 
   /**

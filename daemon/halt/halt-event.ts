@@ -20,6 +20,9 @@ export interface HaltEventPayload {
   cancelled: string[];
   goals: string[];
   zeroed: string[];
+  /** The arm command topics held where the arm was measured, and those not held (or in part) with why. */
+  held: string[];
+  not_held: Record<string, string>;
   /**
    * The latch this stop engaged (null with agent.stop_latch off). Whether its file was written is the
    * reply's `latched` and the log's: the event is written beside the file, not after it.

@@ -6,4 +6,3 @@ export { HALT_REPLY_WAIT_MS, HaltAuthority } from './halt-authority.ts';
 export { isHaltEvent, HALT_EVENT_KINDS, type HaltEventPayload } from './halt-event.ts';
 export { HaltLine } from './halt-line.ts';
 export { HALT_TAKEN_HEADER, haltCalls, type HaltCall } from './mcp-halt-calls.ts';
-export { ArmHold } from './arm-hold.ts';

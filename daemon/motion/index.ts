@@ -19,3 +19,5 @@ export {
 export { MeasuredJoints } from './measured-joints.ts';
 export { RobotInputs, type RobotInputsStatus } from './robot.ts';
 export { distrustedState, isRobotSource, ROBOT_SOURCES } from './robot-sources.ts';
+export { ArmHold, type ArmHoldReport } from './arm-hold.ts';
+export { ArmTopics, armTopicsPath, configuredArmTopics, type ArmTopic } from './arm-topics.ts';

@@ -24,6 +24,7 @@ const joints = (over: Partial<JointsSettings>): JointsSettings => ({
   max_step: 0.2,
   limits: {},
   topics: {},
+  trajectory_topics: {},
   ...over,
 });
 

@@ -78,6 +78,7 @@ function stopOfDoubles(real: RobotHaltAuthority, components: ReadonlyMap<string,
       return real.counters;
     },
     halt: (by, reason) => double()?.halt(by, reason) ?? real.halt(by, reason),
+    haltNow: (by, reason) => real.haltNow(by, reason),
     release: (by, since) => double()?.releaseHalt(by, since) ?? real.release(by, since),
     onHalt: (name, hook) => real.onHalt(name, hook),
     load: () => real.load(),

@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { tempDir } from '../helpers/cli.ts';
-import { SO101_JOINTS, So101Node, so101Peer, type So101Options, type So101TraceLine } from '../peers/arm.ts';
+import {
+  SO101_JOINTS,
+  So101Node,
+  so101Peer,
+  type So101Options,
+  type So101Peer,
+  type So101TraceLine,
+} from '../peers/arm.ts';
 import { codec, startRclpyWorld, type RclpyWorld } from '../rclpy/rclpy-daemon.ts';
 
 /**
@@ -30,6 +37,9 @@ export interface TracedCommand {
 export interface ArmWorld {
   world: RclpyWorld;
   arm: So101Node;
+  /** The arm's peer and the environment of its ROS 2 domain, for another node there (a spoofer). */
+  peer: So101Peer;
+  env: NodeJS.ProcessEnv;
   /** Each joint's [lower, upper] from the URDF the node serves on /robot_description, in SO101_JOINTS' order. */
   limits: [number, number][];
   /** The trace's ticks from line `from` on. */
@@ -68,6 +78,8 @@ export async function startArmWorld(options: {
     return {
       world,
       arm,
+      peer,
+      env,
       limits,
       ticks: (from = 0) => lines(from).filter((l): l is Tick & So101TraceLine => l.qpos !== undefined),
       commands: (from = 0) =>
@@ -79,7 +91,7 @@ export async function startArmWorld(options: {
         await started.stop();
         world!.bus.close();
         await world!.daemon.stop();
-        //DEBUG dir.cleanup();
+        dir.cleanup();
       },
     };
   } catch (error) {

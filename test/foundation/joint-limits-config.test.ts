@@ -49,7 +49,7 @@ describe('policy.joints in the config', () => {
     expect(both.text).toMatch(/policy\.joints: urdf and robot_description are both given/);
     const twice = await cli(CHECK, '    urdf: arm.urdf\n    topics: {/forward/commands: [pan, pan]}');
     expect(twice.text).toMatch(
-      /policy\.joints\.topics\["\/forward\/commands"\]: "pan" listed twice: list each joint the array commands once/,
+      /policy\.joints\.topics\["\/forward\/commands"\]: "pan" listed twice: list each joint its controller commands once/,
     );
   });
 });

@@ -34,9 +34,10 @@ describe('one motion at a time', () => {
     );
     const stop = await agent.submitIntent(skillIntent('stop', {}), 'internal');
     await waitFor(() => ended(second.run_id) && ended(stop.run_id), 'the second run and the stop to end', 30_000);
+    // The stop skill is the operator's stop: every other run is cancelled, by it.
     expect(agent.getRun(second.run_id)!.run).toMatchObject({
-      status: 'failed',
-      reason: expect.stringContaining('failed (cancelled): stopped by the stop skill'),
+      status: 'cancelled',
+      reason: expect.stringContaining('cancelled by the stop skill'),
     });
   });
 });

@@ -5,13 +5,26 @@ import { errorText } from '../../util/index.ts';
 
 export const halt = defineSkill({
   name: 'stop',
-  description: 'Stop the robot now: cancel any navigation or policy and send zero velocity.',
+  description:
+    "Stop the robot now, as the operator's stop does: cancel any navigation or policy, send zero velocity, hold an arm where it is, and latch until a person releases it.",
   parameters: Type.Object({}, { additionalProperties: false }),
   motion: false,
   cancellable: false,
   actsFirst: true,
   async execute(_args, env) {
-    return { stopped: true, cancelled: haltRobot(env, 'stopped by the stop skill') };
+    if (!env.halt || env.runId === undefined)
+      return { stopped: true, cancelled: haltRobot(env, 'stopped by the stop skill') };
+    // The operator's stop: its first tick aborts the motion and sends the zero Twist through the agent's own hook,
+    // holds the arm, ends the loops' and goals' drive and latches. Its event and latch file are written after.
+    const tick = env.halt({ by: 'the stop skill', spare: env.runId });
+    if (tick.zeroError !== undefined) throw new HaltError(tick.aborted, tick.zeroError);
+    const notHeld = Object.entries(tick.notHeld);
+    // The robot is stopped (and latched) all the same; a run that asked for a stop must not read as a full one.
+    if (notHeld.length > 0)
+      throw new Error(
+        `the robot is stopped, but not every arm is held: ${notHeld.map(([topic, why]) => `${topic}: ${why}`).join('; ')}`,
+      );
+    return { stopped: true, cancelled: tick.aborted, ...(tick.held.length > 0 ? { held: tick.held } : {}) };
   },
 });
 

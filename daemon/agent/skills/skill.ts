@@ -5,6 +5,7 @@ import type { Bus } from '../../bus/index.ts';
 import type { MessageCodec } from '../../bus/index.ts';
 import type { AgentSettings, SkillName } from '../../config/index.ts';
 import type { CmdVelGate } from '../../policy/index.ts';
+import type { HaltTick } from '../../contract/index.ts';
 import { RosName, type NameScope } from '../../names/index.ts';
 import type { MotionLock } from '../motion-lock.ts';
 import type { NavigationService, PolicyRunnerService } from '../services.ts';
@@ -31,6 +32,14 @@ export interface SkillEnv {
   policies(): PolicyRunnerService | undefined;
   /** The goals the daemon has in flight, which the operator's stop cancels (call_action adds its own). */
   actionGoals?: ActionGoals;
+  /**
+   * The operator's stop (the daemon's HaltAuthority), by `by`: the latch, the arm's hold, the loops, the goals, every
+   * run but `spare` (the run that asked for it) cancelled. What its first tick did, at once; the rest (its event, the
+   * latch file) goes on without the caller.
+   */
+  halt?: (order: { by: string; spare: string }) => HaltTick;
+  /** The run the call is made in: given to a skill that acts first (`stop`). */
+  runId?: string;
 }
 
 /** Journals an event of the run with this call (`action.feedback`), beside its tool.call and tool.result. */

@@ -51,12 +51,15 @@ Options:
   --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --json          print the reply: {topic, aborted, cancelled: [run ids], journal_error, latched,
-                  zeroed: [the other velocity topics zeroed]}
+                  zeroed: [the other velocity topics zeroed], held: [arm command topics held],
+                  not_held: {topic: why}}
                   (--release: {released, latch})
 
 Exit codes: 0 stopped (also when the journal could not record the cancels: see the warning), 1 no daemon
 answered or the zero Twist could not be sent (the robot was NOT stopped by this
-command: use its hardware e-stop), or the stop listener took the stop and the daemon did not confirm it
+command: use its hardware e-stop), an arm command topic was not held where the arm is (no fresh measurement of a
+joint, or another node publishes the joint states: NOT HELD names each; the stop is latched all the same), or the
+stop listener took the stop and the daemon did not confirm it
 within 3 s (its event loop is stuck: the message says what was zeroed), 2 bad usage. --release: 0 released (or none was latched), 1 the
 latch could not be released (it holds: the message says why).
 `,
@@ -95,7 +98,8 @@ latch could not be released (it holds: the message says why).
           ? `${JSON.stringify(answer)}\n`
           : `${daemon ? `${describeDaemon(daemon)}\n` : ''}${full ? stopText(answer) : unconfirmedText(answer)}`,
       );
-      return full ? 0 : 1;
+      // A stop that left an arm unheld is not a full stop: said (NOT HELD), and exit 1.
+      return full && Object.keys(answer.not_held ?? {}).length === 0 ? 0 : 1;
     } catch (error) {
       api.report(error);
       return 1;
@@ -151,6 +155,9 @@ function stopText(o: RobotHaltOutcome): string {
       ? 'no run was active'
       : `cancelled ${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'}: ${cancelled}`,
   );
+  if (o.held?.length) lines.push(`held where measured: ${o.held.join(', ')}`);
+  for (const [topic, why] of Object.entries(o.not_held ?? {}))
+    lines.push(`NOT HELD: ${printable(topic)}: ${printable(why)} (the arm may go on moving there: use its e-stop)`);
   if (o.journal_error)
     lines.push(
       `warning: the robot is stopped and the runs are ended, but their cancels are not all journaled: ${o.journal_error}`,

@@ -80,6 +80,12 @@ export const JointsConfig = Type.Object(
       description:
         "Forward position controllers' command topics (std_msgs/msg/Float64MultiArray, which names no joints) and the joint each element commands, in order, e.g. /forward_position_controller/commands: [shoulder_pan, ...]. Position controllers only: a velocity or effort controller's array is no position and must not be listed.",
     }),
+    trajectory_topics: Type.Record(Type.String({ minLength: 1 }), Type.Array(JointName, { minItems: 1 }), {
+      [NAME_KEYS_KEYWORD]: true,
+      default: {},
+      description:
+        "Joint trajectory controllers' command topics (trajectory_msgs/msg/JointTrajectory) and every joint each controller commands, e.g. /arm_controller/joint_trajectory: [shoulder_pan, ..., gripper]. The stop holds each of them at its measured position, whichever joints the last trajectory named; a topic a trajectory was sent on is held too, with the joints ever named on it.",
+    }),
   },
   {
     additionalProperties: false,
@@ -103,14 +109,21 @@ export function jointsIssues(joints: JointsSettings | undefined): { path: string
           ? "give urdf (the robot's URDF file) or robot_description (the topic a robot_state_publisher serves it on)"
           : 'urdf and robot_description are both given: keep one source of the limits',
     });
-  for (const [topic, names] of Object.entries(joints.topics)) {
-    const twice = names.filter((name, i) => names.indexOf(name) !== i);
-    if (twice.length > 0)
+  for (const key of ['topics', 'trajectory_topics'] as const)
+    for (const [topic, names] of Object.entries(joints[key])) {
+      const twice = names.filter((name, i) => names.indexOf(name) !== i);
+      if (twice.length > 0)
+        issues.push({
+          path: formatPath(['policy', 'joints', key, topic]),
+          message: `${twice.map((n) => JSON.stringify(n)).join(', ')} listed twice: list each joint its controller commands once`,
+        });
+    }
+  for (const topic of Object.keys(joints.trajectory_topics))
+    if (Object.hasOwn(joints.topics, topic))
       issues.push({
-        path: formatPath(['policy', 'joints', 'topics', topic]),
-        message: `${twice.map((n) => JSON.stringify(n)).join(', ')} listed twice: list each joint the array commands once, in its order`,
+        path: formatPath(['policy', 'joints', 'trajectory_topics', topic]),
+        message: `${topic} is in policy.joints.topics too: a topic carries a forward controller's array or a trajectory, not both`,
       });
-  }
   for (const [name, override] of Object.entries(joints.limits))
     if (override.lower !== undefined && override.upper !== undefined && override.lower > override.upper)
       issues.push({

@@ -6,6 +6,7 @@ import { exponentialBackoff, errorText, sleep } from '../../util/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions } from './control-loop.ts';
 import type { ComponentLoopStats, CrashCounts } from './control-loop-types.ts';
 import { monotonicMs } from './loop-clock.ts';
+import { HeldLoops } from './held-loops.ts';
 import { LoopJointLimits } from './loop-joint-limits.ts';
 import { loopMetrics } from './loop-metrics.ts';
 import { loopsHealth } from './loops-health.ts';
@@ -81,7 +82,8 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
    * Autostart loops held at their safe action since the operator's stop, until an operator starts each
    * (startLoop): a release lets the robot move again, it does not move it.
    */
-  #awaitingStart = new Set<string>();
+  /** The loops the stop held that wait for an operator's start, kept across reloads and restarts. */
+  readonly #awaitingStart: HeldLoops;
   /** policy.joints' limits, which the loops' joint commands are held to: open while the component runs. */
   readonly #jointLimits: LoopJointLimits;
 
@@ -93,6 +95,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#maxRestartDelayMs = maxRestartDelayMs;
     this.#latch = ctx.haltAuthority.latch;
     this.#jointLimits = new LoopJointLimits(ctx);
+    this.#awaitingStart = new HeldLoops(ctx.dataDir);
   }
 
   #loopOptions(name: string, onCrash: (error: Error) => void): ControlLoopOptions {
@@ -172,9 +175,13 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
         { stop_latch: latched },
         "control loops start held at their safe action: the operator's stop is latched; once released, each waits for `auraison-edge control start <loop>`",
       );
-    if (latched)
-      for (const [name, loop] of Object.entries(config.control.loops))
-        if (loop.autostart) this.#awaitingStart.add(name);
+    const autostart = Object.entries(config.control.loops)
+      .filter(([, loop]) => loop.autostart)
+      .map(([name]) => name);
+    this.#awaitingStart.keepOnly(autostart);
+    if (latched) this.#awaitingStart.add(autostart);
+    if (this.#awaitingStart.problem)
+      this.#ctx.log.warn({ file: this.#awaitingStart.path }, this.#awaitingStart.problem);
     await this.#jointLimits.open();
     for (const [name, loop] of Object.entries(config.control.loops)) {
       const policy = config.policies[loop.policy];
@@ -219,7 +226,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
    */
   #operatorHalt(order: HaltOrder): HaltHookOutcome | void {
     if (this.#latch.enabled) {
-      for (const entry of this.#loops) this.#awaitingStart.add(entry.name);
+      // Every autostart loop of the config, also one whose start is still under way.
+      const loops = Object.entries(this.#ctx.config.control.loops);
+      this.#awaitingStart.add(loops.filter(([, loop]) => loop.autostart).map(([name]) => name));
       return;
     }
     if (this.#loops.length === 0) return;
