@@ -3,7 +3,10 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
-import { readOnnxModelInfo } from '../onnx-model-file.ts';
+import { policyModelInfo } from '../remote/remote-spec.ts';
+import type { RemoteInference } from '../remote/remote-inference.ts';
+import type { RemoteStatus } from '../remote/remote-status.ts';
+import { zenohInference } from '../remote/zenoh-client.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
 import type { Bus, Publisher } from '../../bus/index.ts';
 import type { DefinitionsRegistry } from '../../bus/index.ts';
@@ -55,12 +58,15 @@ export class ControlLoop {
   readonly #refusal: ControlLoopOptions['refusal'];
   readonly #stopLine: ControlLoopOptions['stopLine'];
   readonly #inferenceWorker: URL | undefined;
+  readonly #graphQueries: ControlLoopOptions['graphQueries'];
   readonly #logIntervalMs: number;
   #plan: LoopPlan | undefined;
   #state: LoopState | undefined;
   #worker: LoopRunner | undefined;
   #process: LoopProcess | undefined;
   #inference: InferenceThread | undefined;
+  /** A policy served over Zenoh: its inference side, here on the main thread with the Zenoh link. */
+  #remoteHere: RemoteInference | undefined;
   /** The crash reported (or, while starting, the one that fails the start). */
   #crash: LoopCrash | undefined;
   #intake: ObservationIntake | undefined;
@@ -106,6 +112,7 @@ export class ControlLoop {
     this.#refusal = refusal;
     this.#stopLine = options.stopLine;
     this.#inferenceWorker = inferenceWorker;
+    this.#graphQueries = options.graphQueries;
     this.#logIntervalMs = logIntervalMs;
   }
 
@@ -121,7 +128,7 @@ export class ControlLoop {
   /** Plans the loop, starts its threads (the inference thread first, when async), and subscribes once ready. */
   async #start(): Promise<void> {
     const { name } = this;
-    const spec = resolvePolicySpec(this.#policyName, this.#policy, readOnnxModelInfo(this.#policy.model));
+    const spec = resolvePolicySpec(this.#policyName, this.#policy, policyModelInfo(this.#policyName, this.#policy));
     const plan = planLoop(name, this.#loop, spec);
     this.#plan = plan;
     const isolated = this.#loop.isolation === 'process';
@@ -210,6 +217,12 @@ export class ControlLoop {
   async #startInference(plan: LoopPlan): Promise<MessagePort> {
     const name = this.name;
     const { port1, port2 } = new MessageChannel();
+    if (this.#policy.remote?.zenoh !== undefined) {
+      const queries = this.#graphQueries ?? (() => undefined);
+      const options = { policyName: this.#policyName, policy: this.#policy, output: plan.output.name, port: port2 };
+      this.#remoteHere = zenohInference({ ...options, queries });
+      return port1;
+    }
     this.#inference = await InferenceThread.start({
       policyName: this.#policyName,
       policy: this.#policy,
@@ -281,6 +294,7 @@ export class ControlLoop {
       // A ready async loop runs no model in its own thread: asked to stop, it sends the safe action and exits.
       if (isReady) await closeWorker(worker, () => this.#requestClose(), STOP_TIMEOUT_MS);
       await worker.terminate();
+      await this.#remoteHere?.close();
       await this.#inference?.close(STOP_TIMEOUT_MS);
       this.#publisher?.close();
       throw error;
@@ -367,6 +381,11 @@ export class ControlLoop {
       waiting > limit
         ? `inference overdue: no chunk for ${waiting} ms (chunking.inference_timeout_ms: ${limit})`
         : undefined;
+    const remote = this.remote();
+    const unreachable =
+      remote && remote.state !== 'up'
+        ? `remote policy ${remote.endpoint} is ${remote.state}: ${remote.reason}`
+        : undefined;
     return {
       ...snapshot,
       name: this.name,
@@ -385,8 +404,14 @@ export class ControlLoop {
       observations: this.#intake?.observations() ?? [],
       alive: this.alive(),
       starting: this.#starting,
-      fault: this.#crash?.message ?? overdue,
+      fault: this.#crash?.message ?? unreachable ?? overdue,
+      ...(remote ? { remote } : {}),
     };
+  }
+
+  /** Its remote policy's link and round trips; undefined for a policy run here. */
+  remote(): RemoteStatus | undefined {
+    return this.#remoteHere?.status() ?? this.#inference?.remote ?? this.#process?.remote;
   }
 
   /** Recent per-tick latency and jitter samples (us), for exact percentiles. */
@@ -428,6 +453,7 @@ export class ControlLoop {
         );
     }
     // After the loop thread, which sends its safe action without waiting for a chunk.
+    await this.#remoteHere?.close();
     if (this.#inference && !(await this.#inference.close(STOP_TIMEOUT_MS))) {
       log.warn(
         { loop: name, waited_ms: STOP_TIMEOUT_MS },

@@ -51,6 +51,11 @@ export function loopMetrics(stats: ComponentLoopStats[], now: number): MetricFam
       (s) => s.underruns,
     ),
     counter(
+      'auraison_control_loop_late_actions_total',
+      "Actions of chunks that came back for timesteps already executed, dropped (an async or remote policy's lag).",
+      (s) => s.lateActions,
+    ),
+    counter(
       'auraison_control_loop_errors_total',
       'Ticks whose inference failed (the safe action was sent).',
       (s) => s.errors,

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { readOnnxModelInfo } from '../onnx-model-file.ts';
+import { policyModelInfo } from '../remote/remote-spec.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
 import {
   applyProcessScheduling,
@@ -53,7 +53,7 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
   const stopLine = new HaltLine();
   // Heard before the first tick: a loop started under a latched stop is held from its first command.
   const relaySocket = stopSocket ? await hearStops(stopSocket, stopLine) : undefined;
-  const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
+  const spec = resolvePolicySpec(data.policyName, data.policy, policyModelInfo(data.policyName, data.policy));
   const plan = planLoop(data.name, data.loop, spec);
   const state = new LoopState(plan.topics.length);
   let inference: InferenceThread | undefined;
@@ -69,6 +69,7 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
         state.markInferenceDead();
         send({ kind: 'inference_died', message: error.message });
       },
+      onRemote: (status) => send({ kind: 'remote', status }),
     });
     inferencePort = port1;
   }

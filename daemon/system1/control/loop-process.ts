@@ -11,6 +11,7 @@ import type { ImageSlot } from './loop-plan.ts';
 import type { FromLoopProcess, LoopProcessData, LoopWorkerMessage, ToLoopProcess } from './loop-protocol.ts';
 import type { LoopState } from './loop-state.ts';
 import type { HaltRelayData } from './halt-relay-worker.ts';
+import type { RemoteStatus } from '../remote/remote-status.ts';
 
 /**
  * A loop process's heaps hold the loop's modules, its model's session and its state's updates, never the daemon's
@@ -57,6 +58,7 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
   readonly #pings = new Map<number, () => void>();
   readonly #folder: LoopFolder;
   #nextPing = 0;
+  #remote: RemoteStatus | undefined;
 
   private constructor(child: ChildProcess, relay: Worker | undefined, folder: LoopFolder, state: LoopState) {
     super();
@@ -111,6 +113,11 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
     const files = { boardFile: folder.board.path, frameFiles: folder.framePaths, commandFd: COMMAND_FD };
     loop.#send({ kind: 'start', data: { ...data, ...files }, stopSocket });
     return loop;
+  }
+
+  /** Its remote policy's status as the process last said; undefined for a local policy. */
+  get remote(): RemoteStatus | undefined {
+    return this.#remote;
   }
 
   /** Where the loop's cameras' frames go, by slot: the files its loop thread maps. */
@@ -174,6 +181,7 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
       this.#pings.get(m.id)?.();
       this.#pings.delete(m.id);
     } else if (m.kind === 'inference_died') this.emit('inferenceDeath', new Error(m.message));
+    else if (m.kind === 'remote') this.#remote = m.status;
     else if (m.kind === 'thread_error') this.#fail(new Error(m.message));
     else this.emit('message', m);
   }
