@@ -127,10 +127,10 @@ export interface GraphQueries {
   /** Why the link is not up now, or undefined while it is. */
   down(): string | undefined;
   /**
-   * The first reply to a query of `key`; rejects saying why none came: the link down, no reply within `timeoutMs`
-   * (nothing answers the key, or it is slower), or the queryable's error reply (its code and message).
+   * The first reply to a query of `key`, or undefined when none came within `timeoutMs` (nothing on the graph answers
+   * the key, or not in time); rejects when the link is down or the queryable answers an error (with its text).
    */
-  query(key: string, request: QueryBytes, options: { timeoutMs: number }): Promise<QueryBytes>;
+  query(key: string, request: QueryBytes, options: { timeoutMs: number }): Promise<QueryBytes | undefined>;
 }
 
 /** The ports the daemon's own parts offer each other. */

@@ -23,6 +23,8 @@ export interface OpenpiServerOptions {
   tls?: { cert: string; key: string };
   fault?: OpenpiFault;
   delayMs?: number;
+  /** The port to listen on (a server's again); default: one the kernel gives. */
+  port?: number;
 }
 
 /** A running openpi_server.py. */
@@ -56,11 +58,11 @@ export const OPENPI_SCRIPTS = join(HERE, 'python');
 
 /** Starts openpi_server.py on a port of the kernel's and waits until it listens. */
 export async function startOpenpiServer(options: OpenpiServerOptions): Promise<OpenpiServer> {
-  const { policy, chunk, actionDim, stateDim = 6, camera = [48, 64], apiKey, tls, fault, delayMs } = options;
+  const { policy, chunk, actionDim, stateDim = 6, camera = [48, 64], apiKey, tls, fault, delayMs, port = 0 } = options;
   const args = [
     join(OPENPI_SCRIPTS, 'openpi_server.py'),
     ...['--policy', policy, '--chunk', String(chunk), '--action-dim', String(actionDim)],
-    ...['--state-dim', String(stateDim), '--camera', `${camera[0]}x${camera[1]}`],
+    ...['--state-dim', String(stateDim), '--camera', `${camera[0]}x${camera[1]}`, '--port', String(port)],
     ...(apiKey ? ['--api-key', apiKey] : []),
     ...(tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : []),
     ...(fault ? ['--fault', fault] : []),
@@ -79,14 +81,14 @@ export async function startOpenpiServer(options: OpenpiServerOptions): Promise<O
     if (line.done) throw new Error(`openpi_server.py ended before ${what}:\n${stderr}`);
     return JSON.parse(line.value) as Record<string, unknown>;
   };
-  const { port } = (await next('listening')) as { port: number };
+  const { port: listening } = (await next('listening')) as { port: number };
   const say = async (line: string): Promise<void> => {
     child.stdin!.write(`${line}\n`);
     await next(`taking "${line}"`);
   };
   return {
-    url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}`,
-    port,
+    url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${listening}`,
+    port: listening,
     get served() {
       return stats.served;
     },

@@ -183,11 +183,10 @@ export class OpenpiClient implements RemoteClient {
   #reply(ws: WebSocket, data: RawData, isBinary: boolean): void {
     const pending = this.#pending;
     this.#pending = undefined;
-    // openpi's server sends its traceback as text, then closes with 1011.
+    // openpi's server sends its traceback as text, then closes with 1011: the traceback is the news, not the close.
     if (!isBinary) {
-      const said = `the server failed: ${text(data)}`;
-      if (pending) return pending.reject(new RemoteFailed('server_error', said));
-      return this.#lost(ws, 'server_error', said);
+      this.#pending = pending;
+      return this.#lost(ws, 'server_error', `the server failed: ${text(data)}`);
     }
     if (!pending) return this.#lost(ws, 'malformed', 'the server sent a message no observation asked for');
     pending.resolve(bytesOf(data));

@@ -1,9 +1,13 @@
 import type { MessagePort } from 'node:worker_threads';
-import { errorText, TimeoutError, withTimeout } from '../../util/index.ts';
+import { Backoff, errorText, TimeoutError, withTimeout } from '../../util/index.ts';
 import type { InferenceReply, InferenceRequest } from '../control/loop-protocol.ts';
 import { checkedChunk, RemoteFailed } from './chunk-check.ts';
 import type { RemoteClient } from './remote-client.ts';
 import { RoundTrips, type RemoteStatus } from './remote-status.ts';
+
+/** The wait after a failed request before the loop asks again, doubling per failure in a row up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 1000;
 
 export interface RemoteInferenceOptions {
   /** The inference side of the loop thread's channel: observations come in, chunks and failures go back. */
@@ -39,6 +43,8 @@ export class RemoteInference {
   #lastError: string | null = null;
   #lastErrorAtMs: number | null = null;
   #inFlight: Promise<void> = Promise.resolve();
+  /** Failed requests in a row: the loop asks again no sooner than it says, so a failing server is not hammered. */
+  readonly #retry = new Backoff({ firstMs: RETRY_FIRST_MS, maxMs: RETRY_MAX_MS });
 
   constructor(options: RemoteInferenceOptions) {
     const { port, client, chunk, timeoutMs, onStatus = () => undefined } = options;
@@ -50,7 +56,11 @@ export class RemoteInference {
     port.on('message', (request: InferenceRequest) => {
       this.#inFlight = this.#request(request);
     });
-    client.start(() => this.#onStatus(this.status()));
+    client.start(() => {
+      // A connection lost between requests (a message nobody asked for) fails none of them: its reason is the news.
+      if (client.state === 'down') this.#noteError(client.reason);
+      this.#onStatus(this.status());
+    });
   }
 
   status(): RemoteStatus {
@@ -95,6 +105,7 @@ export class RemoteInference {
       const rttMs = performance.now() - sent;
       this.#trips.record(rttMs);
       this.#chunks++;
+      this.#retry.reset();
       if (wire.serverMs !== undefined) this.#serverMs = wire.serverMs;
       this.#reply({ kind: 'chunk', timestep, data, dim: this.#chunk[1], inferenceUs: Math.round(rttMs * 1000) });
     } catch (error) {
@@ -105,16 +116,20 @@ export class RemoteInference {
             ? new RemoteFailed('timeout', error.message)
             : new RemoteFailed('malformed', errorText(error));
       this.#failures[failed.reason] = (this.#failures[failed.reason] ?? 0) + 1;
-      this.#lastError = `${failed.reason}: ${failed.message}`;
-      this.#lastErrorAtMs = Date.now();
+      this.#noteError(`${failed.reason}: ${failed.message}`);
       this.#reply({
         kind: 'error',
         timestep,
         message: `${client.endpoint}: ${this.#lastError}`,
-        retryInMs: Math.round(client.retryInMs()),
+        retryInMs: Math.round(Math.max(client.retryInMs(), this.#retry.next())),
       });
     }
     this.#onStatus(this.status());
+  }
+
+  #noteError(text: string): void {
+    this.#lastError = text;
+    this.#lastErrorAtMs = Date.now();
   }
 
   #reply(reply: InferenceReply): void {

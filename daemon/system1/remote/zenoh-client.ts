@@ -76,6 +76,8 @@ export class ZenohPolicyClient implements RemoteClient {
       const down = link.down();
       throw new RemoteFailed(down ? 'unreachable' : 'server_error', clipText(down ?? errorText(error), 300));
     }
+    if (reply === undefined)
+      throw new RemoteFailed('unreachable', `nothing on the graph answered ${key} within ${timeoutMs} ms`);
     if (reply.payload.byteLength > maxReplyBytes)
       throw new RemoteFailed(
         'too_large',

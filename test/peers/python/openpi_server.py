@@ -110,8 +110,12 @@ class Server:
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, 'a valid Api-Key is needed\n')
         return None
 
+    def stats(self):
+        print(json.dumps({'served': self.served, 'connections': self.connections}), file=sys.stderr, flush=True)
+
     async def handle(self, websocket):
         self.connections += 1
+        self.stats()
         packer = msgpack_numpy.Packer()
         if self.fault == 'metadata':
             await websocket.wait_closed()
@@ -163,7 +167,7 @@ class Server:
         await websocket.send(packer.pack(reply))
         if fault == 'unasked':
             await websocket.send(packer.pack(reply))
-        print(json.dumps({'served': self.served, 'connections': self.connections}), file=sys.stderr, flush=True)
+        self.stats()
 
     async def commands(self):
         loop = asyncio.get_running_loop()
