@@ -3,10 +3,11 @@ import { clipText } from '../../daemon/util/index.ts';
 import type { ZenohLink } from './zenoh-link.ts';
 
 /**
- * The daemon's queries to the graph over its link (PORTS.graphQueries): the first reply of the best matching
- * queryable (none: nothing answered by its final or the timeout), as a service call takes it (see ServiceClient: the
- * query's final can come a delayed ACK later). A queryable's error reply (a bus error the other daemon's
- * QueryServer sends as JSON `{code, message}`) rejects with its text.
+ * The daemon's queries to the graph over its link (PORTS.graphQueries). A key such as `ai/inference/vla/act` is covered
+ * by the `ai/inference/vla/*` queryable of every daemon on the graph, this one's too, and each that does not serve the
+ * name answers `no_queryable`: so the query resolves at the first reply that is no error, and only once none came
+ * (at its final, or the timeout) is an error the answer. Errors that only say `no_queryable` mean nothing answered
+ * (undefined); another error reply (a bus error of the serving daemon, a queryable's own) rejects with its text.
  */
 export function graphQueries(link: ZenohLink): GraphQueries {
   return {
@@ -19,13 +20,17 @@ export function graphQueries(link: ZenohLink): GraphQueries {
         payload: request.payload,
         encoding: request.encoding,
         timeoutMs,
-        firstReply: true,
+        firstOk: true,
       });
-      const first = replies[0];
-      if (first === undefined) return undefined;
-      if (!first.ok)
-        throw new Error(`${key} answered an error: ${clipText(new TextDecoder().decode(first.payload), 300)}`);
-      return { encoding: first.sample.encoding().toString(), payload: first.sample.payload().toBytes() };
+      const ok = replies.find((r) => r.ok);
+      if (ok) return { encoding: ok.sample.encoding().toString(), payload: ok.sample.payload().toBytes() };
+      const errors = replies.flatMap((r) => (r.ok ? [] : [new TextDecoder().decode(r.payload)]));
+      const real = errors.find((text) => !NO_QUERYABLE.test(text));
+      if (real === undefined) return undefined;
+      throw new Error(`${key} answered an error: ${clipText(real, 300)}`);
     },
   };
 }
+
+/** A QueryServer's error reply for a name its daemon's bus does not serve. */
+const NO_QUERYABLE = /^\{"code":"no_queryable"/;

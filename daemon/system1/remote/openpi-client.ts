@@ -2,7 +2,7 @@ import { WebSocket, type RawData } from 'ws';
 import { Backoff, clipText, errorText, redactUrl } from '../../util/index.ts';
 import type { PolicyInputs } from '../policy-runner.ts';
 import { RemoteFailed, type RemoteFailure, type WireTensor } from './chunk-check.ts';
-import { decodeMessage, encodeObservation, OpenpiWireError, replyArray, type ObservationArray } from './openpi-wire.ts';
+import { encodeObservation, messageReader, OpenpiWireError, replyArray, type ObservationArray } from './openpi-wire.ts';
 import type { RemoteClient } from './remote-client.ts';
 import type { RemoteState } from './remote-status.ts';
 
@@ -42,6 +42,7 @@ export class OpenpiClient implements RemoteClient {
   readonly endpoint: string;
   readonly #options: OpenpiClientOptions;
   readonly #backoff: Backoff;
+  readonly #read: (bytes: Uint8Array) => unknown;
   #ws: WebSocket | undefined;
   #state: RemoteState = 'connecting';
   #reason = 'connecting';
@@ -55,6 +56,7 @@ export class OpenpiClient implements RemoteClient {
     this.#options = options;
     this.endpoint = `openpi ${redactUrl(options.url)}`;
     this.#backoff = new Backoff({ firstMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs, jitter: 0.2 });
+    this.#read = messageReader(options.maxReplyBytes);
   }
 
   get state(): RemoteState {
@@ -99,7 +101,7 @@ export class OpenpiClient implements RemoteClient {
       ws.send(encodeObservation(arrays, this.#options.fields), { binary: true });
     });
     try {
-      return replyArray(decodeMessage(bytes, { maxBytes: this.#options.maxReplyBytes }), this.#options.output);
+      return replyArray(this.#read(bytes), this.#options.output);
     } catch (error) {
       if (error instanceof OpenpiWireError) throw new RemoteFailed('malformed', error.message);
       throw error;
@@ -169,7 +171,7 @@ export class OpenpiClient implements RemoteClient {
     if (!isBinary) return this.#lost(ws, 'server_error', `the server said, in place of its metadata: ${text(data)}`);
     let metadata: unknown;
     try {
-      metadata = decodeMessage(bytesOf(data), { maxBytes: this.#options.maxReplyBytes });
+      metadata = this.#read(bytesOf(data));
     } catch (error) {
       return this.#lost(ws, 'malformed', `its metadata: ${errorText(error)}`);
     }

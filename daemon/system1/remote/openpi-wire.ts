@@ -17,22 +17,22 @@ export interface ObservationArray {
 }
 
 const BIN_KEYS = {
-  ndarray: utf8('__ndarray__'),
-  data: utf8('data'),
-  dtype: utf8('dtype'),
-  shape: utf8('shape'),
+  ndarray: Buffer.from('__ndarray__'),
+  data: Buffer.from('data'),
+  dtype: Buffer.from('dtype'),
+  shape: Buffer.from('shape'),
 };
 
 /**
  * One observation as openpi-client's Packer writes it: the arrays (float32 `<f4`, uint8 `|u1`), then the constant
- * fields (a prompt). Written in one buffer of its exact size: a camera's frame is copied once, into the message.
+ * fields (a prompt). Written in one buffer: a camera's frame is copied once, into the message.
  */
 export function encodeObservation(
   arrays: readonly ObservationArray[],
   fields: Record<string, string | number>,
 ): Uint8Array {
-  const writer = new MsgpackWriter();
   const entries = Object.entries(fields);
+  const writer = new MsgpackWriter(MsgpackWriter.capacity(arrays, entries));
   writer.mapHeader(arrays.length + entries.length);
   for (const a of arrays) {
     writer.str(a.name);
@@ -61,34 +61,39 @@ export class OpenpiWireError extends Error {
   override name = 'OpenpiWireError';
 }
 
+const KEY_TEXT = new TextDecoder();
+
 /**
- * A server's message decoded: msgpack with bin map keys read as text (`__ndarray__`). The key `__proto__` is refused
- * in either form (as text, @msgpack/msgpack refuses it itself): set on a plain object it would replace its prototype.
- * Any msgpack fault (truncated, a reserved byte, a string that is not UTF-8) is an OpenpiWireError.
+ * A reader of a server's messages: msgpack with bin map keys read as text (`__ndarray__`), strings and bins up to
+ * `maxBytes`. The key `__proto__` is refused in either form (as text, @msgpack/msgpack refuses it itself): set on a
+ * plain object it would replace its prototype. Any msgpack fault (truncated, a reserved byte, a string that is not
+ * UTF-8) is an OpenpiWireError. One reader serves one connection's messages, one at a time.
  */
-export function decodeMessage(bytes: Uint8Array, limits: { maxBytes: number }): unknown {
+export function messageReader(maxBytes: number): (bytes: Uint8Array) => unknown {
   const decoder = new Decoder({
-    maxBinLength: limits.maxBytes,
-    maxStrLength: limits.maxBytes,
+    maxBinLength: maxBytes,
+    maxStrLength: maxBytes,
     // A reply is a few keys and a shape; metadata a few more. Tens of thousands of entries are a flood.
     maxArrayLength: 65_536,
     maxMapLength: 4096,
     mapKeyConverter: (key) => {
       if (typeof key === 'string' || typeof key === 'number') return key;
       if (key instanceof Uint8Array) {
-        const text = new TextDecoder().decode(key);
+        const text = KEY_TEXT.decode(key);
         if (text === '__proto__') throw new OpenpiWireError('a map key __proto__ (bytes) is not accepted');
         return text;
       }
       throw new OpenpiWireError(`a map key of type ${typeof key} is not accepted (keys are text or bytes)`);
     },
   });
-  try {
-    return decoder.decode(bytes);
-  } catch (error) {
-    if (error instanceof OpenpiWireError) throw error;
-    throw new OpenpiWireError(`not msgpack as openpi writes it: ${(error as Error).message}`);
-  }
+  return (bytes) => {
+    try {
+      return decoder.decode(bytes);
+    } catch (error) {
+      if (error instanceof OpenpiWireError) throw error;
+      throw new OpenpiWireError(`not msgpack as openpi writes it: ${(error as Error).message}`);
+    }
+  };
 }
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -122,32 +127,47 @@ function describe(v: unknown): string {
   return 'a map';
 }
 
-function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
-}
+/** A map key, a dtype, a shape's dimension: the room each takes at most beyond its bytes (msgpack's longest header). */
+const HEADER_ROOM = 9;
 
 /**
- * The few msgpack forms an observation needs, written by hand: @msgpack/msgpack writes every map key as text, and
- * msgpack_numpy looks its keys up as bytes. Sizes are measured first (`#parts`), then copied into one buffer.
+ * The few msgpack forms an observation needs, written by hand into one buffer: @msgpack/msgpack writes every map key as
+ * text, and msgpack_numpy looks its keys up as bytes. `capacity` is an upper bound of the message's size, so nothing
+ * is copied twice: a camera's frame goes straight into the message.
  */
 class MsgpackWriter {
-  #parts: Uint8Array[] = [];
-  #length = 0;
+  readonly #out: Buffer;
+  #at = 0;
 
-  #push(part: Uint8Array): void {
-    this.#parts.push(part);
-    this.#length += part.byteLength;
+  constructor(capacity: number) {
+    this.#out = Buffer.allocUnsafe(capacity);
   }
 
-  #head(...bytes: number[]): void {
-    this.#push(Uint8Array.from(bytes));
+  /** An upper bound of what `arrays` and `fields` take once written. */
+  static capacity(arrays: readonly ObservationArray[], fields: [string, string | number][]): number {
+    let n = HEADER_ROOM;
+    for (const a of arrays) n += 4 * a.name.length + a.data.byteLength + (12 + a.shape.length) * HEADER_ROOM + 64;
+    for (const [key, value] of fields) n += 4 * key.length + (typeof value === 'string' ? 4 * value.length : 0) + 32;
+    return n;
+  }
+
+  #byte(b: number): void {
+    this.#out[this.#at++] = b;
   }
 
   #sized(small: number | undefined, tiny: number, b8: number | undefined, b16: number, b32: number, n: number): void {
-    if (small !== undefined && n < tiny) this.#head(small + n);
-    else if (b8 !== undefined && n < 0x100) this.#head(b8, n);
-    else if (n < 0x10000) this.#head(b16, n >> 8, n & 0xff);
-    else this.#head(b32, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+    if (small !== undefined && n < tiny) return this.#byte(small + n);
+    if (b8 !== undefined && n < 0x100) {
+      this.#byte(b8);
+      return this.#byte(n);
+    }
+    if (n < 0x10000) {
+      this.#byte(b16);
+      this.#at = this.#out.writeUInt16BE(n, this.#at);
+      return;
+    }
+    this.#byte(b32);
+    this.#at = this.#out.writeUInt32BE(n, this.#at);
   }
 
   mapHeader(n: number): void {
@@ -159,40 +179,33 @@ class MsgpackWriter {
   }
 
   str(text: string): void {
-    const bytes = utf8(text);
-    this.#sized(0xa0, 32, 0xd9, 0xda, 0xdb, bytes.byteLength);
-    this.#push(bytes);
+    const length = Buffer.byteLength(text, 'utf8');
+    this.#sized(0xa0, 32, 0xd9, 0xda, 0xdb, length);
+    this.#at += this.#out.write(text, this.#at, 'utf8');
   }
 
   bin(bytes: Uint8Array): void {
     this.#sized(undefined, 0, 0xc4, 0xc5, 0xc6, bytes.byteLength);
-    this.#push(bytes);
+    this.#out.set(bytes, this.#at);
+    this.#at += bytes.byteLength;
   }
 
   bool(value: boolean): void {
-    this.#head(value ? 0xc3 : 0xc2);
+    this.#byte(value ? 0xc3 : 0xc2);
   }
 
-  /** A shape's dimension: a whole number below 2^32. */
+  /** A shape's dimension, a whole number below 2^32. */
   uint(n: number): void {
-    if (n < 0x80) this.#head(n);
+    if (n < 0x80) this.#byte(n);
     else this.#sized(undefined, 0, 0xcc, 0xcd, 0xce, n);
   }
 
   float64(value: number): void {
-    const out = new Uint8Array(9);
-    out[0] = 0xcb;
-    new DataView(out.buffer).setFloat64(1, value);
-    this.#push(out);
+    this.#byte(0xcb);
+    this.#at = this.#out.writeDoubleBE(value, this.#at);
   }
 
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.#length);
-    let at = 0;
-    for (const part of this.#parts) {
-      out.set(part, at);
-      at += part.byteLength;
-    }
-    return out;
+  finish(): Buffer {
+    return this.#out.subarray(0, this.#at);
   }
 }
