@@ -3,6 +3,8 @@
 // websockets package's TLS); and the same link run by the daemon, whose status names the endpoint, never the key.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { PORTS } from '../../daemon/contract/index.ts';
+import { runMain } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { tempDir } from '../helpers/paths.ts';
 import { selfSignedCert } from '../helpers/self-signed-cert.ts';
@@ -68,6 +70,7 @@ describe('an openpi server behind TLS', () => {
     cleanups.push(() => server.close());
     const { daemon, stop } = await startDaemon(
       {
+        api: { port: 0 },
         policies: {
           pi0: {
             remote: { openpi: server.url, api_key: KEY, ca_file: tls.cert },
@@ -87,5 +90,10 @@ describe('an openpi server behind TLS', () => {
     expect(details().rtt_p50_ms).toBeGreaterThan(0);
     expect(daemon.componentHealth().control!.state).toBe('running');
     expect(JSON.stringify(daemon.componentHealth())).not.toContain(KEY);
+    const status = await runMain(['status', '--url', daemon.ports.get(PORTS.api)!.url!]);
+    expect(status.stdout).toMatch(
+      /\n {4}remote openpi wss:\/\/127\.0\.0\.1:\d+ up, \d+ chunks, round trip p50 [\d.]+, p99 [\d.]+ ms\n/,
+    );
+    expect(status.stdout).not.toContain(KEY);
   });
 });
