@@ -6,7 +6,7 @@ daemon's remote policy is checked and measured against.
 
 infer sends one observation (observation/state float32, observation/image uint8 [H, W, 3] filled with r,g,b) and
 prints the reply's actions as a JSON list of rows. bench sends the same observation --runs times, one after the other
-as a robot's loop would, after --warmup untimed, and prints {p50_ms, p99_ms, mean_ms, runs}: the round trip of
+as a robot's loop would, after --warmup untimed, and prints {p50_ms, p99_ms, mean_ms, runs, times_ms}: the round trip of
 client.infer (packing, the socket both ways, the server's work, unpacking), nearest-rank percentiles as
 bench/bench.ts takes them."""
 
@@ -59,7 +59,7 @@ def main():
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
     print(json.dumps({'p50_ms': percentile(times, 50), 'p99_ms': percentile(times, 99),
-                      'mean_ms': sum(times) / len(times), 'runs': len(times)}))
+                      'mean_ms': sum(times) / len(times), 'runs': len(times), 'times_ms': times}))
 
 
 if __name__ == '__main__':
