@@ -35,6 +35,8 @@ export interface OpenpiServer {
   /** Observations answered so far, and connections taken (its stderr's stats lines). */
   readonly served: number;
   readonly connections: number;
+  /** The last observation answered as the server took it: each array's NumPy dtype and shape, other values as sent. */
+  readonly observation: Record<string, unknown> | undefined;
   /** From now on, fail so (or not: `none`); resolves once the server said it took it. */
   fault(fault: OpenpiFault): Promise<void>;
   /** Sleeps this long before each reply from now on. */
@@ -70,10 +72,13 @@ export async function startOpenpiServer(options: OpenpiServerOptions): Promise<O
   ];
   const child = spawn(openpiPython(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  let stats = { served: 0, connections: 0 };
+  let stats: { served: number; connections: number; observation?: Record<string, unknown> } = {
+    served: 0,
+    connections: 0,
+  };
   let stderr = '';
   createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (line.startsWith('{"served"')) stats = JSON.parse(line) as typeof stats;
+    if (line.startsWith('{"served"')) stats = { ...stats, ...(JSON.parse(line) as typeof stats) };
     else stderr = `${stderr}${line}\n`.slice(-4000);
   });
   const next = async (what: string): Promise<Record<string, unknown>> => {
@@ -94,6 +99,9 @@ export async function startOpenpiServer(options: OpenpiServerOptions): Promise<O
     },
     get connections() {
       return stats.connections;
+    },
+    get observation() {
+      return stats.observation;
     },
     fault: (name) => say(`fault ${name}`),
     delay: (ms) => say(`delay ${ms}`),

@@ -26,11 +26,18 @@ export function loopHarness(
     inputs?: Record<string, unknown>;
     /** A remote policy's settings (policies.<name>.remote), in place of `model`, and its action chunk's shape. */
     remote?: { settings: Record<string, unknown>; chunk: [number, number] };
+    /** More of the command's settings (a clip). */
+    command?: Record<string, unknown>;
   } = {},
 ) {
-  const { inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, remote, ...loopOptions } = options;
+  const {
+    inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
+    remote,
+    command: more,
+    ...loopOptions
+  } = options;
   const bus = new Bus();
-  const command = { topic: '/cmd', type: ARRAY };
+  const command = { topic: '/cmd', type: ARRAY, ...more };
   const policy = policySettings({
     ...(remote ? { remote: remote.settings } : { model }),
     inputs,

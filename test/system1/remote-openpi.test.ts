@@ -87,6 +87,11 @@ describe("a loop whose policy is LeRobot's ACT on an openpi server", () => {
       const row = reference.find((r) => r.every((v, i) => Math.abs(Math.fround(v) - c.values[i]!) < 1e-5));
       expect(row, `command ${JSON.stringify(c.values)} is a row of openpi-client's chunk`).toBeDefined();
     }
+    // The server took the arrays as openpi's examples send them: float32 state, the frame's bytes channels last.
+    expect(server.observation).toEqual({
+      'observation/state': { dtype: '<f4', shape: [6] },
+      'observation/image': { dtype: '|u1', shape: [H, W, 3] },
+    });
     const remote = control.stats().remote!;
     expect(remote).toMatchObject({ endpoint: `openpi ${server.url}`, state: 'up', connects: 1, failures: {} });
     expect(remote.rttP50Ms).toBeGreaterThan(0);
@@ -115,5 +120,67 @@ describe('a loop on an openpi server whose chunks come back late', () => {
     expect(later.length).toBeGreaterThan(0);
     expect(Math.min(...later)).toBeGreaterThanOrEqual(2);
     expect(control.stats().lateActions).toBeGreaterThan(0);
+  });
+});
+
+describe("a remote policy's actions pass the loop's frame, in a thread or a process of its own", () => {
+  let server: OpenpiServer;
+  beforeAll(async () => {
+    server = await startOpenpiServer({ policy: 'ramp', chunk: 10, actionDim: 2 });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it('clips every action, and sends only the safe action while the stop is latched, the chunks still coming', async () => {
+    let latched: string | undefined;
+    const { control, commands, published, publishing, bus } = loopHarness(
+      '',
+      { rate_hz: 50, on_underrun: 'hold' },
+      {
+        inputs: STATE_ONLY,
+        remote: {
+          settings: { openpi: server.url, fields: { prompt: 'pick up the cube', episode: 3 } },
+          chunk: [10, 2],
+        },
+        command: { clip: [-0.5, 0.5] },
+        refusal: () => latched,
+      },
+    );
+    await control.start();
+    cleanups.push(() => bus.close());
+    cleanups.push(() => control.close());
+    cleanups.push(publishing(STATE));
+    await waitFor(() => published.length > 20 && control.stats().chunks >= 2, 'commands from two chunks');
+    // The ramp's actions are 1 and more: every one sent was clipped to 0.5.
+    expect(published.every((values) => values.every((v) => Math.abs(v) <= 0.5))).toBe(true);
+    expect(published.some((values) => values[0] === 0.5)).toBe(true);
+    // What the server took: the state as float32 [6], and the constant fields beside it.
+    expect(server.observation).toEqual({
+      'observation/state': { dtype: '<f4', shape: [6] },
+      prompt: 'pick up the cube',
+      episode: 3,
+    });
+    latched = "the operator's stop is latched";
+    const chunks = control.stats().chunks;
+    const from = commands.length;
+    await waitFor(() => control.stats().chunks >= chunks + 3, 'three more chunks while latched');
+    // A policy command posted before the loop thread saw the latch is not published (nor counted here) either.
+    const since = commands.slice(from);
+    expect(since.length).toBeGreaterThan(0);
+    expect(since.every((c) => c.safe && c.values.every((v) => v === 0))).toBe(true);
+  });
+
+  it('runs its openpi client in the loop process under isolation: process, its status relayed to the daemon', async () => {
+    const { control, commands, publishing, bus } = loopHarness(
+      '',
+      { rate_hz: 50, on_underrun: 'hold', isolation: 'process' },
+      { inputs: STATE_ONLY, remote: { settings: { openpi: server.url }, chunk: [10, 2] } },
+    );
+    await control.start();
+    cleanups.push(() => bus.close());
+    cleanups.push(() => control.close());
+    cleanups.push(publishing(STATE));
+    await waitFor(() => (control.stats().remote?.chunks ?? 0) >= 3, 'three chunks, said by the process');
+    expect(control.stats().remote).toMatchObject({ endpoint: `openpi ${server.url}`, state: 'up', failures: {} });
+    await waitFor(() => commands.some((c) => !c.safe), 'a command from a chunk');
   });
 });

@@ -19,7 +19,8 @@ It prints one JSON line {"port": N} once it listens. Faults, from --fault or at 
 dtype (int64 actions), nan (a NaN in the actions), huge (a 100 MB reply), garbage (bytes that are not msgpack),
 text (a failure: its traceback as text, then close 1011), unasked (two replies to one observation), metadata (never
 send the metadata). --delay-ms sleeps before each reply (the network's latency, for the bench). Requests without
-the --api-key as `Authorization: Api-Key KEY` get HTTP 401. It counts what it served in stats lines on stderr.
+the --api-key as `Authorization: Api-Key KEY` get HTTP 401. It counts what it served in stats lines on stderr, with
+the last observation as it took it (each array's dtype and shape, other values as they are).
 """
 
 import argparse
@@ -110,8 +111,11 @@ class Server:
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, 'a valid Api-Key is needed\n')
         return None
 
-    def stats(self):
-        print(json.dumps({'served': self.served, 'connections': self.connections}), file=sys.stderr, flush=True)
+    def stats(self, obs=None):
+        line = {'served': self.served, 'connections': self.connections}
+        if obs is not None:
+            line['observation'] = {k: describe(v) for k, v in obs.items()}
+        print(json.dumps(line), file=sys.stderr, flush=True)
 
     async def handle(self, websocket):
         self.connections += 1
@@ -167,7 +171,7 @@ class Server:
         await websocket.send(packer.pack(reply))
         if fault == 'unasked':
             await websocket.send(packer.pack(reply))
-        self.stats()
+        self.stats(obs)
 
     async def commands(self):
         loop = asyncio.get_running_loop()
@@ -193,6 +197,13 @@ class Server:
             print(json.dumps({'port': port}), flush=True)
             await self.commands()
             await server.serve_forever()
+
+
+def describe(value):
+    """An observation's entry as the server took it: an array's dtype and shape, or a plain value as it is."""
+    if isinstance(value, np.ndarray):
+        return {'dtype': value.dtype.str, 'shape': list(value.shape)}
+    return value
 
 
 def size(text):
