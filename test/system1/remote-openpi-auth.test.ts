@@ -95,5 +95,10 @@ describe('an openpi server behind TLS', () => {
       /\n {4}remote openpi wss:\/\/127\.0\.0\.1:\d+ up, \d+ chunks, round trip p50 [\d.]+, p99 [\d.]+ ms\n/,
     );
     expect(status.stdout).not.toContain(KEY);
+    const metrics = await (await fetch(`${daemon.ports.get(PORTS.api)!.url!}/metrics`)).text();
+    expect(metrics).toContain('auraison_control_loop_remote_up{loop="arm"} 1');
+    expect(metrics).toMatch(
+      /auraison_control_loop_remote_round_trip_seconds\{loop="arm",quantile="0\.99"\} [\d.e-]+\n/,
+    );
   });
 });
