@@ -49,8 +49,8 @@ describe("a robot's loop driven by a policy another daemon serves over Zenoh", (
   const startServer = () =>
     startDaemon({ zenoh: { enabled: true, endpoint: zn.net.wsUrl }, policies: { act: { model } } }, 'gpu-host-');
 
-  /** The robot: a loop at 30 Hz on `key`, its observation published on its own bus. */
-  async function startRobot(key: string): Promise<Daemon> {
+  /** The robot: a loop at 30 Hz on `key`, in a thread or a process of its own, its observation on its own bus. */
+  async function startRobot(key: string, isolation: 'thread' | 'process' = 'thread'): Promise<Daemon> {
     const started = await startDaemon(
       {
         zenoh: { enabled: true, endpoint: zn.net.wsUrl },
@@ -63,7 +63,9 @@ describe("a robot's loop driven by a policy another daemon serves over Zenoh", (
         },
         // latest_only: each command is one action of a chunk as the server computed it, not a blend of two.
         control: {
-          loops: { arm: { policy: 'gpu', rate_hz: 30, on_underrun: 'hold', chunking: { aggregate: 'latest_only' } } },
+          loops: {
+            arm: { policy: 'gpu', rate_hz: 30, on_underrun: 'hold', isolation, chunking: { aggregate: 'latest_only' } },
+          },
         },
       },
       'robot-',
@@ -126,6 +128,13 @@ describe("a robot's loop driven by a policy another daemon serves over Zenoh", (
     server = await startServer();
     const chunks = loopOf(robot).remote.chunks;
     await waitFor(() => loopOf(robot).remote.chunks >= chunks + 2, 'chunks once the server is back');
+  });
+
+  it('drives a loop process (isolation: process), whose requests the daemon asks over its link', async () => {
+    const isolated = await startRobot('ai/inference/vla/act', 'process');
+    await waitFor(() => loopOf(isolated).remote.chunks >= 3, 'three chunks for the loop process');
+    expect(loopOf(isolated)).toMatchObject({ alive: true, remote: { state: 'up', failures: {} } });
+    expect(loopOf(isolated).fault).toBeUndefined();
   });
 });
 

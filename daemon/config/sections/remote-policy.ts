@@ -73,7 +73,6 @@ interface PolicyShape {
 
 interface LoopShape {
   policy: string;
-  isolation: string;
   chunking: { inference: string; temporal_ensemble_coeff?: number };
 }
 
@@ -125,11 +124,6 @@ export function remotePolicyIssues(
       issues.push({
         path: `${at}.chunking`,
         message: `policy ${loop.policy} is remote: its chunks come over the network, so the loop asks for them off the tick (inference: async, no temporal_ensemble_coeff), never waits for one inside it`,
-      });
-    if (remote.zenoh !== undefined && loop.isolation === 'process')
-      issues.push({
-        path: `${at}.isolation`,
-        message: `policy ${loop.policy} is asked over the daemon's Zenoh link, which a loop process does not have: use isolation: thread (an openpi policy runs in either)`,
       });
   }
   return issues;

@@ -1,12 +1,10 @@
 // Over 400 lines because a loop's lifecycle (start, crash and restart, stop with its safe action) is one, whether a
 // thread or a process runs it; the runner, intake, state and metrics are modules of their own.
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
 import { policyModelInfo } from '../remote/remote-spec.ts';
-import type { RemoteInference } from '../remote/remote-inference.ts';
 import type { RemoteStatus } from '../remote/remote-status.ts';
-import { zenohInference } from '../remote/zenoh-client.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
 import type { Bus, Publisher } from '../../bus/index.ts';
 import type { DefinitionsRegistry } from '../../bus/index.ts';
@@ -14,7 +12,7 @@ import type { LoopSettings, PolicySettings } from '../../config/index.ts';
 import { closeWorker, errorText } from '../../util/index.ts';
 import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
 import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
-import { InferenceThread } from './inference-thread.ts';
+import { LoopInference, type LoopInferenceOptions } from './loop-inference.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { LoopJointLimits } from './arm-command.ts';
 import { CommandListeners } from './command-listeners.ts';
@@ -64,9 +62,7 @@ export class ControlLoop {
   #state: LoopState | undefined;
   #worker: LoopRunner | undefined;
   #process: LoopProcess | undefined;
-  #inference: InferenceThread | undefined;
-  /** A policy served over Zenoh: its inference side, here on the main thread with the Zenoh link. */
-  #remoteHere: RemoteInference | undefined;
+  #inference: LoopInference | undefined;
   /** The crash reported (or, while starting, the one that fails the start). */
   #crash: LoopCrash | undefined;
   #intake: ObservationIntake | undefined;
@@ -210,37 +206,35 @@ export class ControlLoop {
     return { joints: { limits: [...limits], settings: joints.settings } };
   }
 
-  /**
-   * An async loop's inference thread, loaded before the loop thread starts, so a bad model fails the start,
-   * not the loop. Returns the loop thread's end of their channel.
-   */
-  async #startInference(plan: LoopPlan): Promise<MessagePort> {
-    const name = this.name;
-    const { port1, port2 } = new MessageChannel();
-    if (this.#policy.remote?.zenoh !== undefined) {
-      const queries = this.#graphQueries ?? (() => undefined);
-      const options = { policyName: this.#policyName, policy: this.#policy, output: plan.output.name, port: port2 };
-      this.#remoteHere = zenohInference({ ...options, queries });
-      return port1;
-    }
-    this.#inference = await InferenceThread.start({
+  /** How the loop's inference side is made: for its thread (LoopInference.start), or beside its process. */
+  #inferenceOptions(plan: LoopPlan): LoopInferenceOptions {
+    return {
       policyName: this.#policyName,
       policy: this.#policy,
       output: plan.output.name,
-      port: port2,
       entry: this.#inferenceWorker,
+      graphQueries: this.#graphQueries,
       onDeath: (error) => this.#crashed('inference', error.message),
-    }).catch((error: unknown) => {
-      port1.close();
+    };
+  }
+
+  /**
+   * An async loop's inference side, started before the loop thread, so a bad model fails the start, not the loop.
+   * Returns the loop thread's end of their channel.
+   */
+  async #startInference(plan: LoopPlan): Promise<MessagePort> {
+    const name = this.name;
+    const { inference, port } = await LoopInference.start(this.#inferenceOptions(plan)).catch((error: unknown) => {
       throw new Error(`control loop ${name}: ${errorText(error)}`);
     });
+    this.#inference = inference;
     // stop() came while the model loaded: it found no thread to close, so this closes it.
     if (this.#closed) {
-      port1.close();
-      await this.#inference.close(STOP_TIMEOUT_MS);
+      port.close();
+      await inference.close(STOP_TIMEOUT_MS);
       throw new Error(`control loop ${name}: stopped while starting`);
     }
-    return port1;
+    return port;
   }
 
   /** The loop's process (with a frame file per camera), its inference thread's death told as a thread's is. */
@@ -252,6 +246,7 @@ export class ControlLoop {
     });
     loop.on('inferenceDeath', (error) => this.#crashed('inference', error.message));
     this.#process = loop;
+    if (plan.mode === 'async') this.#inference = LoopInference.forProcess(this.#inferenceOptions(plan), loop);
     return loop;
   }
 
@@ -294,7 +289,6 @@ export class ControlLoop {
       // A ready async loop runs no model in its own thread: asked to stop, it sends the safe action and exits.
       if (isReady) await closeWorker(worker, () => this.#requestClose(), STOP_TIMEOUT_MS);
       await worker.terminate();
-      await this.#remoteHere?.close();
       await this.#inference?.close(STOP_TIMEOUT_MS);
       this.#publisher?.close();
       throw error;
@@ -411,7 +405,7 @@ export class ControlLoop {
 
   /** Its remote policy's link and round trips; undefined for a policy run here. */
   remote(): RemoteStatus | undefined {
-    return this.#remoteHere?.status() ?? this.#inference?.remote ?? this.#process?.remote;
+    return this.#inference?.remote ?? this.#process?.remote;
   }
 
   /** Recent per-tick latency and jitter samples (us), for exact percentiles. */
@@ -453,7 +447,6 @@ export class ControlLoop {
         );
     }
     // After the loop thread, which sends its safe action without waiting for a chunk.
-    await this.#remoteHere?.close();
     if (this.#inference && !(await this.#inference.close(STOP_TIMEOUT_MS))) {
       log.warn(
         { loop: name, waited_ms: STOP_TIMEOUT_MS },

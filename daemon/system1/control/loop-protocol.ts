@@ -85,7 +85,9 @@ export type ToLoopProcess =
   | { kind: 'held'; held: boolean }
   | { kind: 'stop' }
   /** Answered with `pong` at once: the fork channel's round trip, for the bench. */
-  | { kind: 'ping'; id: number; values: Float32Array };
+  | { kind: 'ping'; id: number; values: Float32Array }
+  /** A chunk (or its failure) for the loop thread, from a policy the daemon asks over Zenoh. */
+  | { kind: 'inference_reply'; reply: InferenceReply };
 
 /** A loop process -> the daemon's main thread: its loop thread's messages, and what the process adds. */
 export type FromLoopProcess =
@@ -98,6 +100,8 @@ export type FromLoopProcess =
   | { kind: 'remote'; status: RemoteStatus }
   /** The loop thread failed (an uncaught error); its exit, the process's, follows. */
   | { kind: 'thread_error'; message: string }
+  /** An observation for a policy the daemon asks over Zenoh, which the process has no link to. */
+  | { kind: 'inference_request'; request: InferenceRequest }
   | { kind: 'pong'; id: number };
 
 /**
