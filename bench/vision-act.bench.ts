@@ -130,7 +130,7 @@ async function takeTurns(
   runs: number,
 ): Promise<{ ours: number[]; raw: number[]; diff: number[] }> {
   const runner = await PolicyRunner.open('bench', settings);
-  const session = await ort.InferenceSession.create(settings.model, {
+  const session = await ort.InferenceSession.create(settings.model!, {
     executionProviders: ['cpu'],
     intraOpNumThreads: 1,
     interOpNumThreads: 1,

@@ -1,7 +1,7 @@
 import type { NormalizationSettings, PolicySettings } from '../../daemon/config/index.ts';
 import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
 import { DatasetError, type FeatureStats } from './dataset/dataset-types.ts';
-import { readOnnxModelInfo, type TensorInfo } from '../../daemon/system1/index.ts';
+import { modelFile, readOnnxModelInfo, type TensorInfo } from '../../daemon/system1/index.ts';
 import { PolicyInputError, PolicyRunner, type PolicyInputs } from '../../daemon/system1/index.ts';
 import { cameraFeeds, withCameraInputs, type CameraFeed } from './replay-cameras.ts';
 import { checkMapping, isVideo } from './replay-mapping.ts';
@@ -99,7 +99,7 @@ function datasetStats(
 export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport> {
   const { name, dataset, episodes, normalize, actionFeature = 'action' } = options;
   const summary = await readLeRobotDataset(dataset);
-  const model = readOnnxModelInfo(options.settings.model);
+  const model = readOnnxModelInfo(modelFile(name, options.settings));
   const { inputs, output } = modelInputsAndOutput(model, options);
   const videos = Object.entries(inputs).filter(([, feature]) => isVideo(summary.features[feature]));
   const withImages = withCameraInputs(options.settings, model, videos, options.inputs !== undefined);
@@ -134,7 +134,7 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
     const { n, dim, absSum, sq } = measured;
     return {
       policy: name,
-      model: settings.model,
+      model: modelFile(name, settings),
       dataset,
       episodes: new Set(frames.episodeIndex).size,
       frames: n,

@@ -54,6 +54,11 @@ export interface GetOptions {
    * to 40 ms. For a call that takes one answer (a service's, an action's).
    */
   firstReply?: boolean;
+  /**
+   * Resolve at the first reply that is no error, the errors before it included; with none, at the final as without.
+   * For a key that glob queryables of several nodes cover, where those that do not serve the name answer an error.
+   */
+  firstOk?: boolean;
 }
 
 export type GetReply = { ok: true; sample: Sample } | { ok: false; payload: Uint8Array; encoding: string };

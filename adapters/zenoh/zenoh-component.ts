@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/config/index.ts';
-import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
+import type { GraphQueries, MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { goalOutsideFence, latchedGoalRefusal, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import { HALT_QUERY } from '../../daemon/halt/index.ts';
@@ -26,6 +26,7 @@ import { TopicCap } from './topic-cap.ts';
 import { TypeHashes } from './type-hashes.ts';
 import { ZenohLink, type Handle } from './zenoh-link.ts';
 import { linkHealth } from './link-health.ts';
+import { graphQueries } from './graph-queries.ts';
 import { zenohMetrics } from './zenoh-metrics.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
 
@@ -80,6 +81,11 @@ export class ZenohComponent implements Component, MetricsProvider {
   #oversizeLog: ReturnType<typeof rateLimitedErrors>;
   #cap: TopicCap;
   #reconciling: PacedWork;
+
+  /** Queries to the graph over this link (PORTS.graphQueries): a loop asks another daemon's served policy so. */
+  get graphQueries(): GraphQueries {
+    return graphQueries(this.#link);
+  }
 
   /** `settings` and `name` (also its source) default to zenoh's; the second link passes its own. */
   constructor(ctx: ComponentContext, options: { settings?: ZenohSettings; name?: string } = {}) {

@@ -226,7 +226,15 @@ export class ZenohLink {
     const session = this.#session;
     const zenoh = this.#zenoh;
     if (session === undefined || zenoh === undefined) throw new Error(`the Zenoh link to ${this.endpoint} is down`);
-    const { payload, encoding, attachment, timeoutMs, allComplete = false, firstReply = false } = options;
+    const {
+      payload,
+      encoding,
+      attachment,
+      timeoutMs,
+      allComplete = false,
+      firstReply = false,
+      firstOk = false,
+    } = options;
     const replies: GetReply[] = [];
     return new Promise<GetReply[]>((resolve, reject) => {
       // Open until its final, also when answered at the first reply: the final is one more frame of the bridge.
@@ -236,8 +244,10 @@ export class ZenohLink {
       const onReply = this.#guard((reply: InstanceType<ZenohModule['Reply']>) => {
         if (firstReply && replies.length > 0) return;
         const result = reply.result();
-        if (result instanceof zenoh.Sample) replies.push({ ok: true, sample: result });
-        else replies.push({ ok: false, payload: result.payload().toBytes(), encoding: result.encoding().toString() });
+        if (result instanceof zenoh.Sample) {
+          replies.push({ ok: true, sample: result });
+          if (firstOk) resolve(replies);
+        } else replies.push({ ok: false, payload: result.payload().toBytes(), encoding: result.encoding().toString() });
         if (firstReply) resolve(replies);
       });
       session

@@ -16,6 +16,16 @@ interface LoopFigures {
   unheard?: string;
   waiting?: string;
   fault?: string;
+  /** A remote policy's link (remoteDetails in loops-health.ts). */
+  remote?: {
+    endpoint: string;
+    state: string;
+    rtt_p50_ms: number | null;
+    rtt_p99_ms: number | null;
+    chunks: number;
+    failures: Record<string, number>;
+    last_error: string | null;
+  };
 }
 
 const cell = (v: number | null | undefined) => (typeof v === 'number' ? String(v) : '-');
@@ -45,7 +55,19 @@ export function loopsTable(control: ComponentHealth | undefined): string[] {
     if (l.waiting) lines.push(`    HELD at its safe action: ${printable(l.waiting)}`);
     if (l.blind) lines.push(`    BLIND, sending its safe action: ${printable(l.blind)}`);
     if (l.unheard) lines.push(`    UNHEARD, its commands move nothing: ${printable(l.unheard)}`);
+    if (l.remote) lines.push(`    ${remoteLine(l.remote)}`);
     if (l.fault) lines.push(`    ${printable(l.fault)}`);
   }
   return lines;
+}
+
+/** `remote openpi ws://gpu:8000 up, 41 chunks, round trip p50 23.1, p99 29.4 ms, failures: timeout 1 (last: ...)`. */
+function remoteLine(r: NonNullable<LoopFigures['remote']>): string {
+  const failures = Object.entries(r.failures);
+  const failed = failures.length
+    ? `, failures: ${failures.map(([why, n]) => `${why} ${n}`).join(', ')} (last: ${r.last_error ?? '-'})`
+    : '';
+  return printable(
+    `remote ${r.endpoint} ${r.state}, ${r.chunks} chunks, round trip p50 ${cell(r.rtt_p50_ms)}, p99 ${cell(r.rtt_p99_ms)} ms${failed}`,
+  );
 }

@@ -12,7 +12,12 @@ import { PORTS } from '../contract/index.ts';
  * recorded as such (the restart then fails and says why, as a start would).
  */
 function modelFiles(config: EdgeConfig): Record<string, string> {
-  return Object.fromEntries(Object.entries(config.policies).map(([name, p]) => [name, modelFingerprint(p.model)]));
+  return Object.fromEntries(
+    Object.entries(config.policies).map(([name, p]) => [
+      name,
+      p.model === undefined ? 'remote' : modelFingerprint(p.model),
+    ]),
+  );
 }
 
 /**
@@ -22,7 +27,7 @@ function modelFiles(config: EdgeConfig): Record<string, string> {
 export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'policies',
-    enabled: (config) => Object.values(config.policies).some((p) => p.serve),
+    enabled: (config) => Object.values(config.policies).some((p) => p.serve && !p.remote),
     settings: (config) => ({ policies: config.policies, models: modelFiles(config) }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
@@ -34,6 +39,8 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     name: 'control',
     enabled: (config) => Object.keys(config.control.loops).length > 0,
     provides: [AGENT_PORTS.policies, PORTS.loops],
+    // A loop whose policy another daemon serves asks it over the Zenoh link, when there is one.
+    uses: [PORTS.graphQueries],
     // policy.velocity too: loops clamp their Twist commands to it, so a new limit restarts them. And
     // agent.stop_latch: the loops obey the latch only when it is on, as read at their start.
     settings: (config) => ({

@@ -1,5 +1,6 @@
 import type { EdgeConfig, ZenohSettings } from '../config/index.ts';
-import type { ComponentSpec } from '../lifecycle/index.ts';
+import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
+import { PORTS } from '../contract/index.ts';
 
 /**
  * The second Zenoh link's settings: zenoh's, with the second link's endpoint, mapping, domain and namespace, and
@@ -43,15 +44,18 @@ const linkSettings = (config: EdgeConfig, zenoh: ZenohSettings) => ({
  * bridge_recorded, what the recorder records is bridged.
  */
 export const ZENOH_COMPONENTS: readonly ComponentSpec[] = [
-  {
+  defineComponent({
     name: 'zenoh',
     enabled: (config) => config.zenoh.enabled,
+    provides: [PORTS.graphQueries],
     settings: (config) => linkSettings(config, config.zenoh),
     create: async (ctx) => {
       const { ZenohComponent } = await import('../../adapters/zenoh/index.ts');
-      return new ZenohComponent(ctx);
+      const zenoh = new ZenohComponent(ctx);
+      ctx.provide(PORTS.graphQueries, zenoh.graphQueries);
+      return zenoh;
     },
-  },
+  }),
   {
     name: 'zenoh_second',
     enabled: (config) => config.zenoh.enabled && config.zenoh.second_link.enabled,

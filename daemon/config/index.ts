@@ -42,3 +42,4 @@ export {
   type SkillName,
 } from './sections/system2.ts';
 export type { ZenohSettings, ZenohTopicQosSettings } from './sections/zenoh.ts';
+export type { RemotePolicySettings } from './sections/remote-policy.ts';

@@ -115,7 +115,8 @@ function findPolicyFilesBeside(config: EdgeConfig, dir: string): void {
   const joints = config.policy.joints;
   if (joints?.urdf !== undefined) joints.urdf = beside(joints.urdf);
   for (const policy of Object.values(config.policies)) {
-    policy.model = beside(policy.model);
+    if (policy.model !== undefined) policy.model = beside(policy.model);
+    if (policy.remote?.ca_file) policy.remote.ca_file = beside(policy.remote.ca_file);
     for (const input of Object.values(policy.inputs))
       if (input.normalize?.stats !== undefined) input.normalize.stats = beside(input.normalize.stats);
     for (const output of Object.values(policy.outputs))

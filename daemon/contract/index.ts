@@ -46,9 +46,11 @@ export type {
   ExternalRun,
   ExternalRuns,
   ExternalRunStatus,
+  GraphQueries,
   LoopStart,
   LoopStarter,
   LoopStartRefusal,
+  QueryBytes,
   SplitIndexer,
   SyncService,
 } from './ports.ts';

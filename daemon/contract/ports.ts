@@ -113,6 +113,26 @@ export interface Listening {
   readonly url: string | undefined;
 }
 
+/** A query's request or reply as the bus carries one: its encoding and its bytes. */
+export interface QueryBytes {
+  encoding: string;
+  payload: Uint8Array;
+}
+
+/**
+ * Queries to the robot's Zenoh graph through the daemon's Zenoh link (the Zenoh component): what a loop asks another
+ * daemon's served policy through (`ai/inference/vla/<policy>`).
+ */
+export interface GraphQueries {
+  /** Why the link is not up now, or undefined while it is. */
+  down(): string | undefined;
+  /**
+   * The first reply to a query of `key`, or undefined when none came within `timeoutMs` (nothing on the graph answers
+   * the key, or not in time); rejects when the link is down or the queryable answers an error (with its text).
+   */
+  query(key: string, request: QueryBytes, options: { timeoutMs: number }): Promise<QueryBytes | undefined>;
+}
+
 /** The ports the daemon's own parts offer each other. */
 export const PORTS = {
   agent: { name: 'the agent' } as Port<AgentService>,
@@ -128,4 +148,5 @@ export const PORTS = {
   loops: { name: 'the control loops' } as Port<LoopStarter>,
   api: { name: 'the local API' } as Port<Listening>,
   foxglove: { name: 'the Foxglove bridge' } as Port<Listening>,
+  graphQueries: { name: "the Zenoh link's queries" } as Port<GraphQueries>,
 } as const;

@@ -115,7 +115,8 @@ export class ConfigOverlayStore {
 /**
  * Keys central may never change, whatever the file lists as settable: who may reach the robot's API, the
  * operator's stop latch and the approvals a person gives, where the data lives and whether unsynced data may be
- * deleted, the journal's durability, where the bridges and the model endpoints connect, the safety policy, and
+ * deleted, the journal's durability, where the bridges, the model endpoints and remote policies connect (a loop
+ * driven by a server of central's choosing would obey it), the safety policy, and
  * the link itself (a config that moved or shut the link, or renamed the robot, would cut central off).
  */
 export const NEVER_SETTABLE: readonly string[] = [
@@ -132,6 +133,7 @@ export const NEVER_SETTABLE: readonly string[] = [
   'journal.interval_ms',
   'zenoh.endpoint',
   'llm.endpoints',
+  'policies.*.remote',
 ];
 
 /**

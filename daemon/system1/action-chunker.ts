@@ -63,6 +63,7 @@ export class ActionChunker implements ActionSource {
   readonly #actionSteps: number;
   #latest = -1;
   #awaiting: number | undefined;
+  #lead = 0;
 
   constructor(options: ActionChunkerOptions) {
     const { chunkSize, threshold = 0.5, aggregate = 'weighted_average', actionSteps = chunkSize } = options;
@@ -95,8 +96,18 @@ export class ActionChunker implements ActionSource {
     return this.#queue.map((a) => ({ timestep: a.timestep, action: a.action.slice() }));
   }
 
+  /**
+   * Also ask while the queue holds no more than this many actions, whatever the threshold: a remote policy's round
+   * trip in ticks (RequestLead), so that its chunk comes before the queue runs dry. 0 (the default): the threshold
+   * alone decides, as LeRobot's client does.
+   */
+  set lead(actions: number) {
+    this.#lead = actions;
+  }
+
   wantsObservation(): boolean {
-    return this.#awaiting === undefined && this.#queue.length / this.#actionSteps <= this.threshold;
+    const queued = this.#queue.length;
+    return this.#awaiting === undefined && (queued / this.#actionSteps <= this.threshold || queued <= this.#lead);
   }
 
   /**

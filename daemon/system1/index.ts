@@ -3,6 +3,7 @@ export { compileCommand, type CommandBuilder } from './action-command.ts';
 export { compileExtractor, type FieldExtractor } from './field-extractor.ts';
 export { OnnxModelError, formatOnnxModelInfo, modelFingerprint, readOnnxModelInfo } from './onnx-model-file.ts';
 export { PoliciesComponent } from './policies-component.ts';
+export { modelFile, policyModelInfo, remoteEndpoint } from './remote/index.ts';
 export { PolicyRunner } from './policy-runner.ts';
 export {
   ManifestError,

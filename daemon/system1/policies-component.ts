@@ -28,7 +28,7 @@ export class PoliciesComponent implements Component, MetricsProvider {
     const generation = this.#generation;
     try {
       for (const [name, settings] of Object.entries(config.policies)) {
-        if (!settings.serve) continue;
+        if (!settings.serve || settings.remote) continue;
         const thread = await PolicyThread.open(name, settings);
         if (generation !== this.#generation) {
           await thread.close(); // stopped while it loaded: its thread and query must not outlive the stop

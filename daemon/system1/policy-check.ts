@@ -3,7 +3,7 @@ import { errorText, type ValidationIssue } from '../util/index.ts';
 import { JointFrame, loadUrdfLimits, type JointLimits, type JointsSettings } from '../motion/index.ts';
 import { compileLoopCommand, planLoop, type LoopPlan } from './control/loop-plan.ts';
 import { policyNormalizers } from './normalization.ts';
-import { readOnnxModelInfo } from './onnx-model-file.ts';
+import { policyModelInfo } from './remote/remote-spec.ts';
 import { resolvePolicySpec, type PolicySpec } from './policy-spec.ts';
 
 /**
@@ -20,7 +20,7 @@ export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control
   const loops = Object.entries(control.loops);
   const loaded = new Set([
     ...Object.entries(policies)
-      .filter(([, p]) => p.serve)
+      .filter(([, p]) => p.serve && !p.remote)
       .map(([name]) => name),
     ...loops.map(([, loop]) => loop.policy),
   ]);
@@ -30,7 +30,7 @@ export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control
     const settings = policies[name];
     if (!settings) continue; // a loop's policy that is not there: system1Issues names it
     try {
-      const spec = resolvePolicySpec(name, settings, readOnnxModelInfo(settings.model));
+      const spec = resolvePolicySpec(name, settings, policyModelInfo(name, settings));
       policyNormalizers(spec);
       specs.set(name, spec);
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { PolicySettings } from '../config/index.ts';
 import { policyNormalizers, type Normalizer } from './normalization.ts';
 import { readOnnxModelInfo } from './onnx-model-file.ts';
+import { modelFile } from './remote/remote-spec.ts';
 import { openOnnxSession, ort } from './onnx-session.ts';
 import { resolvePolicySpec, type InputSpec, type PolicySpec } from './policy-spec.ts';
 import type { Frame } from './vision/frame.ts';
@@ -76,9 +77,9 @@ export class PolicyRunner {
   }
 
   static async open(name: string, settings: PolicySettings): Promise<PolicyRunner> {
-    const info = readOnnxModelInfo(settings.model);
-    const spec = resolvePolicySpec(name, settings, info);
-    const session = await openOnnxSession(settings.model, { provider: settings.provider, threads: settings.threads });
+    const model = modelFile(name, settings);
+    const spec = resolvePolicySpec(name, settings, readOnnxModelInfo(model));
+    const session = await openOnnxSession(model, { provider: settings.provider, threads: settings.threads });
     return new PolicyRunner(spec, session);
   }
 

@@ -289,10 +289,10 @@ describe('config from central, against a real mosquitto', () => {
     });
   });
 
-  it('refuses, by key, what took a robot over: the API off, the latch off, approvals gone, unsynced data deleted, the journal cut, the bridge moved', async () => {
+  it('refuses, by key, what took a robot over: the API off, the latch off, approvals gone, unsynced data deleted, the journal cut, the bridge moved, a policy served elsewhere', async () => {
     const { send, robot } = await setup(
       { agent: { require_approval: ['publish'] } },
-      { remote_config: { settable_keys: ['agent', 'retention', 'journal', 'zenoh'] } },
+      { remote_config: { settable_keys: ['agent', 'retention', 'journal', 'zenoh', 'policies'] } },
     );
     const before = structuredClone(robot.daemon.config);
     const ack = await send({
@@ -303,13 +303,31 @@ describe('config from central, against a real mosquitto', () => {
         retention: { allow_unsynced_delete: true },
         journal: { fsync: 'never' },
         zenoh: { endpoint: 'ws://attacker.example:10000' },
+        // A remote policy of central's choosing would drive the robot's loops.
+        policies: {
+          pi0: {
+            remote: { openpi: 'ws://attacker.example:8000' },
+            inputs: { obs: { shape: [2], sources: [{ constant: [0, 0] }] } },
+            outputs: { actions: { shape: [10, 2] } },
+          },
+        },
         recorder: { enabled: true },
         policy: { velocity: { max_linear_x: 5 } },
       },
     });
     expect(ack).toMatchObject({ status: 'refused', error: { code: 'protected' } });
     const issues = (ack.error as { issues: { path: string; message: string }[] }).issues;
-    expect(issues.map((i) => i.path).sort()).toEqual(
+    // Every key of the remote policy (its defaults filled in), none taken.
+    const remote = issues.filter((i) => i.path.startsWith('policies.pi0.remote.'));
+    expect(remote.map((i) => i.path)).toContain('policies.pi0.remote.openpi');
+    for (const i of remote)
+      expect(i.message).toBe("central may never change policies.*.remote: only the robot's config file may");
+    expect(
+      issues
+        .map((i) => i.path)
+        .filter((path) => !path.startsWith('policies.pi0.remote.'))
+        .sort(),
+    ).toEqual(
       [
         'agent.require_approval',
         'agent.stop_latch',

@@ -16,20 +16,32 @@ export const CONSTANT_OBS = { obs: { sources: [{ constant: [1, -1] }] } };
 
 /**
  * A real ControlLoop on its own bus: policy `p` reads `/obs` (Float64MultiArray data) into input `obs` and sends
- * Float64MultiArray commands on `/cmd` (`inputs` replaces that mapping). `commands` holds what the loop sent, in order;
- * `published` the data of each command that reached the bus on `/cmd`, in order.
+ * Float64MultiArray commands on `/cmd` (`inputs` replaces that mapping; `remote` makes it a remote policy). `commands`
+ * holds what the loop sent, in order; `published` the data of each command that reached the bus on `/cmd`, in order.
  */
 export function loopHarness(
   model: string,
   loop: Partial<LoopSettings>,
-  options: Partial<ControlLoopOptions> & { inputs?: Record<string, unknown> } = {},
+  options: Partial<ControlLoopOptions> & {
+    inputs?: Record<string, unknown>;
+    /** A remote policy's settings (policies.<name>.remote), in place of `model`, and its action chunk's shape. */
+    remote?: { settings: Record<string, unknown>; chunk: [number, number] };
+    /** More of the command's settings (a clip). */
+    command?: Record<string, unknown>;
+  } = {},
 ) {
-  const { inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, ...loopOptions } = options;
+  const {
+    inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
+    remote,
+    command: more,
+    ...loopOptions
+  } = options;
   const bus = new Bus();
+  const command = { topic: '/cmd', type: ARRAY, ...more };
   const policy = policySettings({
-    model,
+    ...(remote ? { remote: remote.settings } : { model }),
     inputs,
-    outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
+    outputs: { actions: remote ? { command, shape: remote.chunk } : { command } },
   });
   const commands: { values: number[]; safe: boolean }[] = [];
   const published: number[][] = [];

@@ -118,6 +118,8 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
       );
     }
     name = model;
+    if (found.model === undefined)
+      throw new UsageError(`policy ${model} is remote (policies.${model}.remote): replay runs a model file here`);
     settings = { ...found, model: resolve(io.cwd, found.model) };
   }
   const { replayPolicy } = await (await import('../../components/index.ts')).loadLeRobot();

@@ -2,6 +2,7 @@
 import Type, { type Static } from 'typebox';
 import { RosName } from '../../names/index.ts';
 import { Section } from '../section.ts';
+import { RemotePolicyConfig, remotePolicyIssues } from './remote-policy.ts';
 
 /**
  * Config sections of issue 4: `policies` (ONNX policy manifests) and `control` (fixed-rate loops that run
@@ -157,6 +158,17 @@ export const InputConfig = Type.Object(
       Type.String({ description: 'Feed this input from the named output of the previous step (zeros at the start).' }),
     ),
     normalize: Type.Optional(NormalizationConfig),
+    shape: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1 }), {
+        minItems: 1,
+        description: 'A remote policy: the input as its server takes it, e.g. [6], or [224, 224, 3] for a camera.',
+      }),
+    ),
+    dtype: Type.Optional(
+      Type.Union([Type.Literal('float32'), Type.Literal('uint8')], {
+        description: "A remote policy: float32 (default), or uint8 for a camera's frame as its bytes.",
+      }),
+    ),
   },
   RECORD_VALUE,
 );
@@ -200,22 +212,34 @@ export const OutputConfig = Type.Object(
   {
     unnormalize: Type.Optional(NormalizationConfig),
     command: Type.Optional(CommandConfig),
+    shape: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1 }), {
+        description: 'A remote policy: its action chunk as the server replies it, [chunk, action size], e.g. [50, 6].',
+      }),
+    ),
   },
   RECORD_VALUE,
 );
 
 export const PolicyConfig = Type.Object(
   {
-    model: Type.String({
-      minLength: 1,
-      description: "Path of the .onnx file (relative to the config file's folder); .onnx.data beside it.",
-    }),
+    model: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "Path of the .onnx file (relative to the config file's folder); .onnx.data beside it.",
+      }),
+    ),
+    remote: Type.Optional(RemotePolicyConfig),
     provider: Type.Union([Type.Literal('cpu'), Type.Literal('cuda'), Type.Literal('tensorrt')], {
       default: 'cpu',
       description: 'Execution provider; cuda and tensorrt need onnxruntime-node with its GPU libraries.',
     }),
     threads: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'Intra-op threads of the session.' }),
-    serve: Type.Boolean({ default: true, description: 'Answer the bus query ai/inference/vla/<name>.' }),
+    serve: Type.Boolean({
+      default: true,
+      description:
+        'Answer the bus query ai/inference/vla/<name> (a model run here; a remote policy is never served again).',
+    }),
     max_pending_queries: Type.Integer({
       minimum: 1,
       maximum: 10_000,
@@ -385,7 +409,7 @@ export function system1Issues(config: {
   policies: Static<typeof PoliciesConfig>;
   control: ControlSettings;
 }): { path: string; message: string }[] {
-  const issues: { path: string; message: string }[] = [];
+  const issues = remotePolicyIssues(config.policies, config.control.loops);
   const clip = (path: string, bounds: [number, number] | undefined): void => {
     if (bounds && bounds[0] > bounds[1])
       issues.push({ path, message: `[low, high]: low ${bounds[0]} is greater than high ${bounds[1]}` });

@@ -1,6 +1,6 @@
 import { system1Issues } from '../../config/index.ts';
 import type { LoopStart, HaltHookOutcome, HaltLatchView, HaltOrder } from '../../contract/index.ts';
-import type { MetricFamily, MetricsProvider } from '../../contract/index.ts';
+import { PORTS, type MetricFamily, type MetricsProvider } from '../../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../lifecycle/index.ts';
 import { exponentialBackoff, errorText, sleep } from '../../util/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions } from './control-loop.ts';
@@ -121,6 +121,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       stopLine: this.#ctx.haltAuthority.stopLine,
       graph: this.#ctx.graph,
       robot: this.#ctx.robot,
+      graphQueries: () => this.#ctx.ports.get(PORTS.graphQueries),
     };
   }
 

@@ -5,6 +5,8 @@ import type { JointFrameSettings, JointLimits } from '../../motion/index.ts';
 import type { VelocityLimits } from './command-safety.ts';
 import type { LoopStats } from './loop-state.ts';
 import type { ObservationSummary } from './observation-watch.ts';
+import type { RemoteStatus } from '../remote/remote-status.ts';
+import type { GraphQueries } from '../../contract/index.ts';
 import type { Logger } from 'pino';
 
 export interface ControlLoopOptions {
@@ -51,6 +53,8 @@ export interface ControlLoopOptions {
    * stand-in that dies on cue. The control component never sets it, so no config can reach it.
    */
   inferenceWorker?: URL;
+  /** The Zenoh link's queries, as they are now: what a policy served over Zenoh is asked through. */
+  graphQueries?: () => GraphQueries | undefined;
   /**
    * The window of the loop's recurring log lines (a failing tick, a stale observation, a message that does
    * not fit the policy): the first at once, then one per window with the count held back. Default 60 s;
@@ -98,9 +102,12 @@ export interface ControlLoopStats extends LoopStats {
   starting: boolean;
   /**
    * What is wrong while the loop still ticks, for health: its inference thread died (the loop sends the
-   * safe action until it is restarted), or a chunk is overdue. Undefined when nothing is.
+   * safe action until it is restarted), its remote policy's link is not up, or a chunk is overdue. Undefined when
+   * nothing is.
    */
   fault?: string;
+  /** A remote policy's link, round trips and failures; absent for a policy run here. */
+  remote?: RemoteStatus;
 }
 
 /** Crashes of an autostart loop by the thread that died (kept across its restarts). */

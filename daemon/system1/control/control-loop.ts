@@ -1,10 +1,11 @@
 // Over 400 lines because a loop's lifecycle (start, crash and restart, stop with its safe action) is one, whether a
 // thread or a process runs it; the runner, intake, state and metrics are modules of their own.
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
-import { readOnnxModelInfo } from '../onnx-model-file.ts';
 import { distrustedState } from '../../motion/index.ts';
+import { policyModelInfo } from '../remote/remote-spec.ts';
+import type { RemoteStatus } from '../remote/remote-status.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
 import type { Bus, Publisher } from '../../bus/index.ts';
 import type { DefinitionsRegistry } from '../../bus/index.ts';
@@ -12,7 +13,7 @@ import type { LoopSettings, PolicySettings } from '../../config/index.ts';
 import { closeWorker, errorText } from '../../util/index.ts';
 import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
 import { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
-import { InferenceThread } from './inference-thread.ts';
+import { LoopInference, type LoopInferenceOptions } from './loop-inference.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { LoopJointLimits } from './arm-command.ts';
 import { CommandListeners } from './command-listeners.ts';
@@ -57,12 +58,13 @@ export class ControlLoop {
   readonly #refusal: ControlLoopOptions['refusal'];
   readonly #stopLine: ControlLoopOptions['stopLine'];
   readonly #inferenceWorker: URL | undefined;
+  readonly #graphQueries: ControlLoopOptions['graphQueries'];
   readonly #logIntervalMs: number;
   #plan: LoopPlan | undefined;
   #state: LoopState | undefined;
   #worker: LoopRunner | undefined;
   #process: LoopProcess | undefined;
-  #inference: InferenceThread | undefined;
+  #inference: LoopInference | undefined;
   /** The crash reported (or, while starting, the one that fails the start). */
   #crash: LoopCrash | undefined;
   #intake: ObservationIntake | undefined;
@@ -109,6 +111,7 @@ export class ControlLoop {
     this.#refusal = refusal;
     this.#stopLine = options.stopLine;
     this.#inferenceWorker = inferenceWorker;
+    this.#graphQueries = options.graphQueries;
     this.#logIntervalMs = logIntervalMs;
   }
 
@@ -124,7 +127,7 @@ export class ControlLoop {
   /** Plans the loop, starts its threads (the inference thread first, when async), and subscribes once ready. */
   async #start(): Promise<void> {
     const { name } = this;
-    const spec = resolvePolicySpec(this.#policyName, this.#policy, readOnnxModelInfo(this.#policy.model));
+    const spec = resolvePolicySpec(this.#policyName, this.#policy, policyModelInfo(this.#policyName, this.#policy));
     const plan = planLoop(name, this.#loop, spec);
     this.#plan = plan;
     const isolated = this.#loop.isolation === 'process';
@@ -207,31 +210,35 @@ export class ControlLoop {
     return { joints: { limits: [...limits], settings: joints.settings } };
   }
 
-  /**
-   * An async loop's inference thread, loaded before the loop thread starts, so a bad model fails the start,
-   * not the loop. Returns the loop thread's end of their channel.
-   */
-  async #startInference(plan: LoopPlan): Promise<MessagePort> {
-    const name = this.name;
-    const { port1, port2 } = new MessageChannel();
-    this.#inference = await InferenceThread.start({
+  /** How the loop's inference side is made: for its thread (LoopInference.start), or beside its process. */
+  #inferenceOptions(plan: LoopPlan): LoopInferenceOptions {
+    return {
       policyName: this.#policyName,
       policy: this.#policy,
       output: plan.output.name,
-      port: port2,
       entry: this.#inferenceWorker,
+      graphQueries: this.#graphQueries,
       onDeath: (error) => this.#crashed('inference', error.message),
-    }).catch((error: unknown) => {
-      port1.close();
+    };
+  }
+
+  /**
+   * An async loop's inference side, started before the loop thread, so a bad model fails the start, not the loop.
+   * Returns the loop thread's end of their channel.
+   */
+  async #startInference(plan: LoopPlan): Promise<MessagePort> {
+    const name = this.name;
+    const { inference, port } = await LoopInference.start(this.#inferenceOptions(plan)).catch((error: unknown) => {
       throw new Error(`control loop ${name}: ${errorText(error)}`);
     });
+    this.#inference = inference;
     // stop() came while the model loaded: it found no thread to close, so this closes it.
     if (this.#closed) {
-      port1.close();
-      await this.#inference.close(STOP_TIMEOUT_MS);
+      port.close();
+      await inference.close(STOP_TIMEOUT_MS);
       throw new Error(`control loop ${name}: stopped while starting`);
     }
-    return port1;
+    return port;
   }
 
   /** The loop's process (with a frame file per camera), its inference thread's death told as a thread's is. */
@@ -243,6 +250,7 @@ export class ControlLoop {
     });
     loop.on('inferenceDeath', (error) => this.#crashed('inference', error.message));
     this.#process = loop;
+    if (plan.mode === 'async') this.#inference = LoopInference.forProcess(this.#inferenceOptions(plan), loop);
     return loop;
   }
 
@@ -371,6 +379,11 @@ export class ControlLoop {
       waiting > limit
         ? `inference overdue: no chunk for ${waiting} ms (chunking.inference_timeout_ms: ${limit})`
         : undefined;
+    const remote = this.remote();
+    const unreachable =
+      remote && remote.state !== 'up'
+        ? `remote policy ${remote.endpoint} is ${remote.state}: ${remote.reason}`
+        : undefined;
     return {
       ...snapshot,
       name: this.name,
@@ -389,8 +402,14 @@ export class ControlLoop {
       observations: this.#intake?.observations() ?? [],
       alive: this.alive(),
       starting: this.#starting,
-      fault: this.#crash?.message ?? overdue,
+      fault: this.#crash?.message ?? unreachable ?? overdue,
+      ...(remote ? { remote } : {}),
     };
+  }
+
+  /** Its remote policy's link and round trips; undefined for a policy run here. */
+  remote(): RemoteStatus | undefined {
+    return this.#inference?.remote ?? this.#process?.remote;
   }
 
   /** Recent per-tick latency and jitter samples (us), for exact percentiles. */

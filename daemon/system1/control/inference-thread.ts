@@ -1,6 +1,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import type { PolicySettings } from '../../config/index.ts';
 import type { InferenceClose, InferenceStatus, InferenceWorkerData } from './loop-protocol.ts';
+import type { RemoteStatus } from '../remote/remote-status.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from '../../util/index.ts';
 
 export interface InferenceThreadOptions {
@@ -12,8 +13,13 @@ export interface InferenceThreadOptions {
   port: MessagePort;
   /** Called once if the thread dies after it was ready, other than by close(): an uncaught error, an exit. */
   onDeath: (error: Error) => void;
-  /** The module the thread runs: inference-worker.ts; a test passes a stand-in that dies on cue. */
+  /**
+   * The module the thread runs: inference-worker.ts, or for a remote policy remote-inference-worker.ts; a test passes
+   * a stand-in that dies on cue.
+   */
   entry?: URL;
+  /** Called with a remote policy's status at each change. */
+  onRemote?: (status: RemoteStatus) => void;
 }
 
 /**
@@ -28,6 +34,7 @@ export class InferenceThread {
   #exited = false;
   #closing = false;
   #dead: Error | undefined;
+  #remote: RemoteStatus | undefined;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -41,7 +48,10 @@ export class InferenceThread {
       output,
       port,
       onDeath,
-      entry = workerEntry('daemon/system1/control/inference-worker'),
+      onRemote,
+      entry = workerEntry(
+        policy.remote ? 'daemon/system1/remote/remote-inference-worker' : 'daemon/system1/control/inference-worker',
+      ),
     } = options;
     const worker = spawnTsWorker(entry, {
       workerData: { policyName, policy, output, port } satisfies InferenceWorkerData,
@@ -68,6 +78,11 @@ export class InferenceThread {
       await worker.terminate();
       throw new Error(first.message);
     }
+    worker.on('message', (m: InferenceStatus) => {
+      if (m.kind !== 'remote') return;
+      thread.#remote = m.status;
+      onRemote?.(m.status);
+    });
     worker.on('exit', (code) => {
       thread.#exited = true;
       if (thread.#closing) return;
@@ -77,6 +92,11 @@ export class InferenceThread {
       onDeath(thread.#dead);
     });
     return thread;
+  }
+
+  /** A remote policy's status as its thread last said; undefined for a local policy. */
+  get remote(): RemoteStatus | undefined {
+    return this.#remote;
   }
 
   /** Why the thread died after it was ready; undefined while it runs (or once closed). */

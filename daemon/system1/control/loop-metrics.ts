@@ -51,6 +51,11 @@ export function loopMetrics(stats: ComponentLoopStats[], now: number): MetricFam
       (s) => s.underruns,
     ),
     counter(
+      'auraison_control_loop_late_actions_total',
+      "Actions of chunks that came back for timesteps already executed, dropped (an async or remote policy's lag).",
+      (s) => s.lateActions,
+    ),
+    counter(
       'auraison_control_loop_errors_total',
       'Ticks whose inference failed (the safe action was sent).',
       (s) => s.errors,
@@ -106,6 +111,7 @@ export function loopMetrics(stats: ComponentLoopStats[], now: number): MetricFam
       'Camera frames whose decode ran past image.decode_timeout_ms, abandoned (also observation errors).',
       (s) => s.decodesAbandoned,
     ),
+    ...remoteMetrics(stats),
     {
       name: 'auraison_control_loop_alive',
       help: '1 while the loop ticks within its liveness timeout.',
@@ -122,5 +128,40 @@ export function loopMetrics(stats: ComponentLoopStats[], now: number): MetricFam
       "Lateness of a tick's start against its schedule.",
       (s) => s.jitter,
     ),
+  ];
+}
+
+/** A remote policy's failures by reason and its round trips, for the loops whose policy is remote. */
+function remoteMetrics(stats: ComponentLoopStats[]): MetricFamily[] {
+  const remote = stats.flatMap((s) => (s.remote ? [{ loop: s.name, r: s.remote }] : []));
+  if (remote.length === 0) return [];
+  return [
+    {
+      name: 'auraison_control_loop_remote_failures_total',
+      help: "Requests to a loop's remote policy that came to nothing, by reason (a hold each, until a chunk comes).",
+      type: 'counter',
+      samples: remote.flatMap(({ loop, r }) =>
+        Object.entries(r.failures).map(([reason, value]) => ({ labels: { loop, reason }, value })),
+      ),
+    },
+    {
+      name: 'auraison_control_loop_remote_round_trip_seconds',
+      help: "Round trips of a loop's remote policy (observation out to chunk in), over its last 256 chunks.",
+      type: 'gauge',
+      samples: remote.flatMap(({ loop, r }) =>
+        (
+          [
+            ['0.5', r.rttP50Ms],
+            ['0.99', r.rttP99Ms],
+          ] as const
+        ).flatMap(([quantile, ms]) => (ms === null ? [] : [{ labels: { loop, quantile }, value: ms / 1000 }])),
+      ),
+    },
+    {
+      name: 'auraison_control_loop_remote_up',
+      help: "1 while a loop's remote policy's link is up.",
+      type: 'gauge',
+      samples: remote.map(({ loop, r }) => ({ labels: { loop }, value: r.state === 'up' ? 1 : 0 })),
+    },
   ];
 }

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { readOnnxModelInfo } from '../onnx-model-file.ts';
+import { policyModelInfo } from '../remote/remote-spec.ts';
 import { resolvePolicySpec } from '../policy-spec.ts';
 import {
   applyProcessScheduling,
@@ -13,6 +13,7 @@ import { InferenceThread } from './inference-thread.ts';
 import { planLoop } from './loop-plan.ts';
 import type {
   FromLoopProcess,
+  InferenceRequest,
   LoopProcessData,
   LoopWorkerData,
   LoopWorkerMessage,
@@ -53,12 +54,18 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
   const stopLine = new HaltLine();
   // Heard before the first tick: a loop started under a latched stop is held from its first command.
   const relaySocket = stopSocket ? await hearStops(stopSocket, stopLine) : undefined;
-  const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
+  const spec = resolvePolicySpec(data.policyName, data.policy, policyModelInfo(data.policyName, data.policy));
   const plan = planLoop(data.name, data.loop, spec);
   const state = new LoopState(plan.topics.length);
   let inference: InferenceThread | undefined;
   let inferencePort: MessagePort | undefined;
-  if (plan.mode === 'async') {
+  /** A policy served over Zenoh: the daemon asks it, with its link; this end relays the loop thread's channel. */
+  let relayed: MessagePort | undefined;
+  if (plan.mode === 'async' && data.policy.remote?.zenoh !== undefined) {
+    const { port1, port2 } = new MessageChannel();
+    port2.on('message', (request: InferenceRequest) => send({ kind: 'inference_request', request }));
+    [inferencePort, relayed] = [port1, port2];
+  } else if (plan.mode === 'async') {
     const { port1, port2 } = new MessageChannel();
     inference = await InferenceThread.start({
       policyName: data.policyName,
@@ -69,6 +76,7 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
         state.markInferenceDead();
         send({ kind: 'inference_died', message: error.message });
       },
+      onRemote: (status) => send({ kind: 'remote', status }),
     });
     inferencePort = port1;
   }
@@ -82,7 +90,7 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
     } satisfies LoopWorkerData,
     transferList: inferencePort ? [inferencePort] : [],
   });
-  relay(worker, state, inference, data);
+  relay(worker, state, inference, data, relayed);
   worker.once('exit', () => relaySocket?.destroy());
 }
 
@@ -107,7 +115,13 @@ function hearStops(path: string, line: HaltLine): Promise<Socket> {
 }
 
 /** Relays the daemon's messages to the loop, and the loop's to the daemon, until the loop thread exits. */
-function relay(worker: Worker, state: LoopState, inference: InferenceThread | undefined, data: LoopProcessData): void {
+function relay(
+  worker: Worker,
+  state: LoopState,
+  inference: InferenceThread | undefined,
+  data: LoopProcessData,
+  relayed: MessagePort | undefined,
+): void {
   let written = 0;
   const sendState = (): void => {
     const update = state.update(written);
@@ -119,6 +133,9 @@ function relay(worker: Worker, state: LoopState, inference: InferenceThread | un
     if (m.kind === 'held') state.setHeld(m.held);
     else if (m.kind === 'stop') state.requestClose();
     else if (m.kind === 'ping') send({ kind: 'pong', id: m.id });
+    // Transferred on: the loop thread takes the chunk's buffer as it is.
+    else if (m.kind === 'inference_reply')
+      relayed?.postMessage(m.reply, m.reply.kind === 'chunk' ? [m.reply.data.buffer as ArrayBuffer] : []);
   });
   // The daemon is gone (or let go of this process): the loop sends its safe action and ends, as on a stop. A loop
   // thread that cannot (inside a run, or waiting on a board slot the daemon died writing) goes with the process.
@@ -145,6 +162,7 @@ function relay(worker: Worker, state: LoopState, inference: InferenceThread | un
   worker.on('error', (error) => send({ kind: 'thread_error', message: error.message }));
   worker.on('exit', (code) => {
     clearInterval(timer);
+    relayed?.close();
     sendState();
     void (inference?.close(STOP_TIMEOUT_MS) ?? Promise.resolve()).then(() => {
       process.exitCode = code;

@@ -8,9 +8,17 @@ import { COMMAND_FD, CommandRecordReader } from './command-records.ts';
 import type { FrameSink } from './frame-feed.ts';
 import { LoopFolder } from './loop-folder.ts';
 import type { ImageSlot } from './loop-plan.ts';
-import type { FromLoopProcess, LoopProcessData, LoopWorkerMessage, ToLoopProcess } from './loop-protocol.ts';
+import type {
+  FromLoopProcess,
+  InferenceReply,
+  InferenceRequest,
+  LoopProcessData,
+  LoopWorkerMessage,
+  ToLoopProcess,
+} from './loop-protocol.ts';
 import type { LoopState } from './loop-state.ts';
 import type { HaltRelayData } from './halt-relay-worker.ts';
+import type { RemoteStatus } from '../remote/remote-status.ts';
 
 /**
  * A loop process's heaps hold the loop's modules, its model's session and its state's updates, never the daemon's
@@ -40,6 +48,8 @@ type LoopProcessEvents = {
   exit: [number];
   /** The async loop's inference thread died in the process; the loop ticks on at its safe action. */
   inferenceDeath: [Error];
+  /** An observation for a policy asked over Zenoh: the daemon asks it and answers with inferenceReply. */
+  inferenceRequest: [InferenceRequest];
 };
 
 /**
@@ -57,6 +67,7 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
   readonly #pings = new Map<number, () => void>();
   readonly #folder: LoopFolder;
   #nextPing = 0;
+  #remote: RemoteStatus | undefined;
 
   private constructor(child: ChildProcess, relay: Worker | undefined, folder: LoopFolder, state: LoopState) {
     super();
@@ -111,6 +122,16 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
     const files = { boardFile: folder.board.path, frameFiles: folder.framePaths, commandFd: COMMAND_FD };
     loop.#send({ kind: 'start', data: { ...data, ...files }, stopSocket });
     return loop;
+  }
+
+  /** The chunk (or failure) for an inferenceRequest, to the loop thread. */
+  inferenceReply(reply: InferenceReply): void {
+    this.#send({ kind: 'inference_reply', reply });
+  }
+
+  /** Its remote policy's status as the process last said; undefined for a local policy. */
+  get remote(): RemoteStatus | undefined {
+    return this.#remote;
   }
 
   /** Where the loop's cameras' frames go, by slot: the files its loop thread maps. */
@@ -174,6 +195,8 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
       this.#pings.get(m.id)?.();
       this.#pings.delete(m.id);
     } else if (m.kind === 'inference_died') this.emit('inferenceDeath', new Error(m.message));
+    else if (m.kind === 'remote') this.#remote = m.status;
+    else if (m.kind === 'inference_request') this.emit('inferenceRequest', m.request);
     else if (m.kind === 'thread_error') this.#fail(new Error(m.message));
     else this.emit('message', m);
   }

@@ -5,6 +5,7 @@ import type { LoopJointLimits } from './arm-command.ts';
 import type { VelocityLimits } from './command-safety.ts';
 import type { LoopStateUpdate } from './loop-state.ts';
 import type { PolicyInputs } from '../policy-runner.ts';
+import type { RemoteStatus } from '../remote/remote-status.ts';
 
 /** What a loop worker gets at start (structured-cloned; the buffers are shared). */
 export interface LoopWorkerData {
@@ -84,7 +85,9 @@ export type ToLoopProcess =
   | { kind: 'held'; held: boolean }
   | { kind: 'stop' }
   /** Answered with `pong` at once: the fork channel's round trip, for the bench. */
-  | { kind: 'ping'; id: number; values: Float32Array };
+  | { kind: 'ping'; id: number; values: Float32Array }
+  /** A chunk (or its failure) for the loop thread, from a policy the daemon asks over Zenoh. */
+  | { kind: 'inference_reply'; reply: InferenceReply };
 
 /** A loop process -> the daemon's main thread: its loop thread's messages, and what the process adds. */
 export type FromLoopProcess =
@@ -93,8 +96,12 @@ export type FromLoopProcess =
   | { kind: 'state'; update: LoopStateUpdate }
   /** The async loop's inference thread (run by the loop process) died: the loop sends its safe action. */
   | { kind: 'inference_died'; message: string }
+  /** Its remote policy's status changed (the inference thread's, relayed). */
+  | { kind: 'remote'; status: RemoteStatus }
   /** The loop thread failed (an uncaught error); its exit, the process's, follows. */
   | { kind: 'thread_error'; message: string }
+  /** An observation for a policy the daemon asks over Zenoh, which the process has no link to. */
+  | { kind: 'inference_request'; request: InferenceRequest }
   | { kind: 'pong'; id: number };
 
 /**
@@ -119,12 +126,17 @@ export interface InferenceRequest {
 /** Inference thread -> loop thread, over the channel. */
 export type InferenceReply =
   | { kind: 'chunk'; timestep: number; data: Float32Array; dim: number; inferenceUs: number }
-  | { kind: 'error'; timestep: number; message: string };
+  /** No chunk for this observation; `retryInMs`: a remote policy's link is not up, so ask again no sooner. */
+  | { kind: 'error'; timestep: number; message: string; retryInMs?: number };
 
 /** Main thread -> inference thread, over its parent port: finish the run in flight, release the session and exit. */
 export interface InferenceClose {
   close: true;
 }
 
-/** Inference thread -> main thread, over its parent port: the session loaded, or could not. */
-export type InferenceStatus = { kind: 'ready' } | { kind: 'fatal'; message: string };
+/**
+ * Inference thread -> main thread, over its parent port: the session loaded, or could not; and a remote policy's
+ * status at each change.
+ */
+export type InferenceStatus =
+  { kind: 'ready' } | { kind: 'fatal'; message: string } | { kind: 'remote'; status: RemoteStatus };

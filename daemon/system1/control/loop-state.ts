@@ -19,6 +19,7 @@ const COUNTERS = [
   'inference_overdue',
   'inference_sent_ms',
   'held',
+  'late',
 ] as const;
 type Counter = (typeof COUNTERS)[number];
 /** Int32 control words before the counters; a multiple of 8 bytes, so the Float64 views that follow are aligned. */
@@ -34,6 +35,8 @@ export interface LoopStats {
   /** Stale ticks per topic, by index in the loop's topics (ControlLoopStats.topics). */
   staleBySource: number[];
   underruns: number;
+  /** Actions of chunks that came back for timesteps already executed, dropped (a remote policy's round trip). */
+  lateActions: number;
   errors: number;
   published: number;
   chunks: number;
@@ -204,6 +207,7 @@ export class LoopState {
       staleTicks: this.get('stale'),
       staleBySource: Array.from(this.staleBySource),
       underruns: this.get('underruns'),
+      lateActions: this.get('late'),
       errors: this.get('errors'),
       published: this.get('published'),
       chunks: this.get('chunks'),

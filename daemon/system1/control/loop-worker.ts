@@ -4,7 +4,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { ActionChunker, type ActionSource } from '../action-chunker.ts';
 import { TemporalEnsembler } from '../temporal-ensembler.ts';
 import type { CommandBuilder } from '../action-command.ts';
-import { readOnnxModelInfo } from '../onnx-model-file.ts';
+import { policyModelInfo } from '../remote/remote-spec.ts';
 import { PolicyRunner, type PolicyInputs } from '../policy-runner.ts';
 import { resolvePolicySpec, type PolicySpec } from '../policy-spec.ts';
 import type { Twist } from '../../policy/index.ts';
@@ -24,6 +24,7 @@ import { applyThreadScheduling, errorText } from '../../util/index.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { TickSchedule } from './tick-schedule.ts';
+import { RequestLead } from './request-lead.ts';
 import { nowNs } from '../../util/index.ts';
 import { HaltLine } from '../../halt/index.ts';
 
@@ -62,7 +63,7 @@ interface Setup {
 }
 
 async function setup(): Promise<Setup> {
-  const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
+  const spec = resolvePolicySpec(data.policyName, data.policy, policyModelInfo(data.policyName, data.policy));
   const plan = planLoop(data.name, data.loop, spec);
   // A loop process's board and frames are files it maps here: memory it shares with the daemon's process.
   const boardBuffer = data.boardFile ? await mapSharedFile(data.boardFile) : data.boardBuffer;
@@ -165,6 +166,10 @@ class LoopThread {
   #request: { sentMs: number; overdue: boolean; logged: boolean } | undefined;
   readonly #timeoutMs = data.loop.chunking.inference_timeout_ms;
   #overdue = 0;
+  /** A remote policy's lead (RequestLead): set on its chunker after each chunk; undefined for a local policy. */
+  readonly #lead: { lead: RequestLead; chunker: ActionChunker } | undefined;
+  /** No request before this (monotonic ms): a remote policy's link is not up, and says when to ask again. */
+  readonly #retryAtMs = new Float64Array(1);
 
   constructor({ spec, plan, inference, build, arm }: Setup) {
     this.#plan = plan;
@@ -180,12 +185,15 @@ class LoopThread {
       input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })),
     );
     const { threshold, aggregate, n_action_steps: actionSteps, temporal_ensemble_coeff: coeff } = data.loop.chunking;
-    this.#chunker =
-      plan.mode === 'step'
+    const chunker =
+      plan.mode === 'step' || coeff !== undefined
         ? undefined
-        : coeff !== undefined
-          ? new TemporalEnsembler({ chunkSize: plan.chunkSize, coeff })
-          : new ActionChunker({ chunkSize: plan.chunkSize, threshold, aggregate, actionSteps });
+        : new ActionChunker({ chunkSize: plan.chunkSize, threshold, aggregate, actionSteps });
+    this.#chunker =
+      coeff !== undefined && plan.mode !== 'step'
+        ? new TemporalEnsembler({ chunkSize: plan.chunkSize, coeff })
+        : chunker;
+    this.#lead = data.policy.remote && chunker ? { lead: new RequestLead(this.#periodMs), chunker } : undefined;
     this.#staleNow = new Array<boolean>(plan.topics.length).fill(false);
     this.#staleSeen = new Array<boolean>(plan.topics.length).fill(false);
     this.#ages = new Array<number>(plan.topics.length).fill(Number.NaN);
@@ -235,7 +243,11 @@ class LoopThread {
 
   /** Records the tick that ran and sleeps until the next is due; false when a stop was requested. */
   #nextTick(): boolean {
-    if (this.#chunker) state.set('underruns', this.#chunker.counters.underruns);
+    const counters = this.#chunker?.counters;
+    if (counters) {
+      state.set('underruns', counters.underruns);
+      state.set('late', counters.late);
+    }
     this.#reports.tick();
     this.#schedule.finish();
     return this.#schedule.awaitTick();
@@ -275,7 +287,9 @@ class LoopThread {
     }
     if (this.#inference.runner && chunker.wantsObservation()) return this.#planInline(this.#inference.runner, chunker);
     this.#emitNextAction(chunker);
-    if (this.#inference.channel && chunker.wantsObservation()) this.#requestChunk(this.#inference.channel, chunker);
+    const channel = this.#inference.channel;
+    if (channel && this.#schedule.now[0]! >= this.#retryAtMs[0]! && chunker.wantsObservation())
+      this.#requestChunk(channel, chunker);
     return undefined;
   }
 
@@ -528,13 +542,17 @@ class LoopThread {
       // Said only of a chunk whose overdue line was logged, so the two pair up.
       if (this.#request?.logged)
         post({ kind: 'inference_late', tookMs: Math.round(monotonicMs() - this.#request.sentMs) });
+      const sentMs = this.#request?.sentMs;
       this.#request = undefined;
       state.set('inference_sent_ms', 0);
       if (reply.kind === 'chunk') {
         chunker.receive(reply.timestep, reply.data, reply.dim);
         state.add('chunks');
+        const lead = this.#lead;
+        if (lead && sentMs !== undefined) lead.chunker.lead = lead.lead.record(this.#schedule.now[0]! - sentMs);
       } else if (reply.kind === 'error') {
         chunker.observationFailed();
+        if (reply.retryInMs) this.#retryAtMs[0] = this.#schedule.now[0]! + reply.retryInMs;
         this.#fail(new Error(`inference failed: ${reply.message}`));
       }
     }

@@ -1,6 +1,8 @@
 import type { ComponentHealth } from '../../lifecycle/index.ts';
 import type { ComponentLoopStats } from './control-loop-types.ts';
 import { histogramPercentile } from './latency-histogram.ts';
+import type { RemoteStatus } from '../remote/remote-status.ts';
+import type { StatusFigures } from '../../contract/index.ts';
 
 const ms = (us: number) => (Number.isFinite(us) ? Math.round(us) / 1000 : null);
 
@@ -26,6 +28,7 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
         latency_p50_ms: ms(histogramPercentile(s.latency, 50)),
         latency_p99_ms: ms(histogramPercentile(s.latency, 99)),
         underruns: s.underruns,
+        late_actions: s.lateActions,
         errors: s.errors,
         non_finite_actions: s.nonFinite,
         held_actions: s.held,
@@ -39,6 +42,7 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
         observations: s.observations,
         ...(s.fault ? { fault: s.fault } : {}),
         ...(s.lastCrash ? { last_crash: s.lastCrash } : {}),
+        ...(s.remote ? { remote: remoteDetails(s.remote) } : {}),
       },
     ]),
   );
@@ -65,4 +69,23 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
     return { state: 'degraded', alive: true, reason: `control loop ${unheard.join('; ')}`, details };
   if (stoppedBy) return { state: 'degraded', alive: true, reason: `control loops ${stoppedBy}`, details };
   return { state: 'running', alive: true, details };
+}
+
+/** A remote policy's link as status shows it: where, its state and why, round trips, failures by reason. */
+function remoteDetails(r: RemoteStatus): StatusFigures {
+  const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+  return {
+    endpoint: r.endpoint,
+    state: r.state,
+    ...(r.reason ? { reason: r.reason } : {}),
+    rtt_p50_ms: round(r.rttP50Ms),
+    rtt_p99_ms: round(r.rttP99Ms),
+    server_ms: round(r.serverMs),
+    requests: r.requests,
+    chunks: r.chunks,
+    failures: r.failures,
+    connects: r.connects,
+    last_error: r.lastError,
+    last_error_at: r.lastErrorAtMs === null ? null : new Date(r.lastErrorAtMs).toISOString(),
+  };
 }

@@ -1,0 +1,1 @@
+export { modelFile, policyModelInfo, remoteEndpoint } from './remote-spec.ts';
