@@ -4,8 +4,10 @@ import type { EdgeConfig } from '../../daemon/config/index.ts';
 import { sideRelays, type RosSettings, type SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import {
+  goalJointRefusal,
   goalOutsideFence,
   latchedGoalRefusal,
+  commandGuard,
   relayedCommandGuard,
   type RelayedVelocityCounters,
 } from '../../daemon/policy/index.ts';
@@ -122,6 +124,10 @@ export class RosComponent implements Component, MetricsProvider {
         report,
         log,
       });
+      // An arm's goal is held to policy.joints, as a published trajectory is.
+      const armGoals = goalJointRefusal(config.policy.joints, () =>
+        this.#ctx.robot.settings ? this.#ctx.robot : undefined,
+      );
       const actions = new RosActionBridge({
         rcl,
         node,
@@ -131,7 +137,8 @@ export class RosComponent implements Component, MetricsProvider {
         serve: settings.actions.serve,
         refusal: (goal, type) =>
           latchedGoalRefusal(this.#ctx.haltAuthority.latch.refusal(), type, goal) ??
-          goalOutsideFence(config.policy.geofence.polygon, goal),
+          goalOutsideFence(config.policy.geofence.polygon, goal) ??
+          armGoals(goal, type),
         track: this.#ctx.actionGoals,
         self,
         report,
@@ -263,18 +270,29 @@ export class RosComponent implements Component, MetricsProvider {
     return [...this.#report.metrics(), ...relayMetricFamilies(this.#relayFigures())];
   }
 
-  /** A command relayed into this graph is held to policy.velocity and the stop latch (relayedCommandGuard). */
+  /**
+   * The frame of each bus topic published into this graph (commandGuard): on a command topic nothing moves the robot
+   * while the stop is latched, and a joint command no frame held before the bus is held to policy.joints; a command
+   * relayed from another graph is also held to policy.velocity (relayedCommandGuard).
+   */
   #relayGuard(topic: string, type: string) {
-    if (!this.#relays.topicsOut.has(topic)) return undefined;
+    const codec = new MessageCodec(this.#ctx.definitions);
+    const latched = () => this.#ctx.haltAuthority.latch.refusal();
     const counters = { clamped: 0, held: 0 };
-    this.#relayGuards.set(topic, counters);
-    return relayedCommandGuard({
+    const relayed = this.#relays.topicsOut.has(topic);
+    if (relayed) this.#relayGuards.set(topic, counters);
+    const inner = relayed
+      ? relayedCommandGuard({ topic, type, codec, limits: this.#ctx.config.policy.velocity, latched, counters })
+      : undefined;
+    return commandGuard({
       topic,
       type,
-      codec: new MessageCodec(this.#ctx.definitions),
-      limits: this.#ctx.config.policy.velocity,
-      latched: () => this.#ctx.haltAuthority.latch.refusal(),
+      codec,
+      policy: this.#ctx.config.policy,
+      latched,
+      joints: () => (this.#ctx.robot.settings ? this.#ctx.robot : undefined),
       counters,
+      ...(inner ? { inner } : {}),
     });
   }
 

@@ -274,7 +274,7 @@ export class RosTopicBridge {
   #send(topic: string, publisher: RosPublisher, msg: BusMessage, guard: RelayGuard | undefined): void {
     if (msg.source === SOURCE) return;
     try {
-      const data = guard ? guard(msg.data) : msg.data;
+      const data = guard ? guard(msg.data, msg.source) : msg.data;
       if (data === undefined) return; // held while the stop is latched: the guard counted it
       // A Buffer over the same bytes: rclnodejs takes a raw message only as a Buffer (publisher.js), and
       // copies it into rcl synchronously.

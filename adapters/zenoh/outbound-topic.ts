@@ -163,7 +163,7 @@ export class OutboundTopic {
       this.#onOversize(this.name, msg.data.byteLength);
       return;
     }
-    const data = this.#guard ? this.#guard(msg.data) : msg.data;
+    const data = this.#guard ? this.#guard(msg.data, msg.source) : msg.data;
     if (data === undefined) return; // held while the stop is latched: the guard counted it
     const sequence = ++this.#sequence;
     // Encoded when put: a sample held for the link, or cached and put again, carries the GID of the token then

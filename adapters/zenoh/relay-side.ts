@@ -2,33 +2,41 @@ import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily } from '../../daemon/contract/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
-import { relayedCommandGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import { commandGuard, relayedCommandGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
 import type { OutboundTopic } from './outbound-topic.ts';
 import { lastHeld, relayMetricFamilies, type RelayFigures } from '../../daemon/contract/index.ts';
 
 /**
- * The frame around a relayed topic's samples (`guard`, for OutboundTopic): a command relayed to this graph is held
- * to the policy's limits and the stop latch (relayedCommandGuard); nothing for other types, whose bytes pass.
+ * The frame of a bus topic's samples sent into this side's graph (`guard`, for OutboundTopic, commandGuard): on a
+ * command topic nothing moves the robot while the stop is latched, and a joint command no frame held before the bus is
+ * held to policy.joints; a command relayed from another graph is also held to the velocity limits
+ * (relayedCommandGuard).
  */
 export function relayGuard(options: {
   topic: string;
   type: string;
   relays: SideRelays;
   counters: Map<string, RelayedVelocityCounters>;
-  ctx: Pick<ComponentContext, 'config' | 'haltAuthority'>;
+  ctx: Pick<ComponentContext, 'config' | 'haltAuthority' | 'robot'>;
   codec: MessageCodec;
 }) {
   const { topic, type, relays, counters, ctx, codec } = options;
-  if (!relays.topicsOut.has(topic)) return {};
+  const latched = () => ctx.haltAuthority.latch.refusal();
   const own = { clamped: 0, held: 0 };
-  counters.set(topic, own);
-  const guard = relayedCommandGuard({
+  const relayed = relays.topicsOut.has(topic);
+  if (relayed) counters.set(topic, own);
+  const inner = relayed
+    ? relayedCommandGuard({ topic, type, codec, limits: ctx.config.policy.velocity, latched, counters: own })
+    : undefined;
+  const guard = commandGuard({
     topic,
     type,
     codec,
-    limits: ctx.config.policy.velocity,
-    latched: () => ctx.haltAuthority.latch.refusal(),
+    policy: ctx.config.policy,
+    latched,
+    joints: () => (ctx.robot.settings ? ctx.robot : undefined),
     counters: own,
+    ...(inner ? { inner } : {}),
   });
   return guard ? { guard } : {};
 }

@@ -5,7 +5,12 @@ import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/config/index.ts';
 import type { GraphQueries, MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
-import { goalOutsideFence, latchedGoalRefusal, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import {
+  goalJointRefusal,
+  goalOutsideFence,
+  latchedGoalRefusal,
+  type RelayedVelocityCounters,
+} from '../../daemon/policy/index.ts';
 import { HALT_QUERY } from '../../daemon/halt/index.ts';
 import { TWIST, TWIST_STAMPED } from '../../daemon/policy/index.ts';
 import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
@@ -419,7 +424,10 @@ export class ZenohComponent implements Component, MetricsProvider {
         // client's): one from a client of zenoh.actions.serve or a relay reaches the server through this door alone.
         refusal: (goal, type) =>
           latchedGoalRefusal(this.#ctx.haltAuthority.latch.refusal(), type, goal) ??
-          goalOutsideFence(this.#ctx.config.policy.geofence.polygon, goal),
+          goalOutsideFence(this.#ctx.config.policy.geofence.polygon, goal) ??
+          goalJointRefusal(this.#ctx.config.policy.joints, () =>
+            this.#ctx.robot.settings ? this.#ctx.robot : undefined,
+          )(goal, type),
       },
     };
   }

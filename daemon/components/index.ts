@@ -1,6 +1,6 @@
 import { AGENT_PORTS } from '../agent/services.ts';
 import type { ComponentSpec } from '../lifecycle/index.ts';
-import { API_COMPONENTS } from './api.ts';
+import { API, FOXGLOVE } from './api.ts';
 import { BAGS_COMPONENTS } from './bags.ts';
 import { CENTRAL_COMPONENTS } from './central.ts';
 import { ROS_COMPONENTS } from './ros.ts';
@@ -40,19 +40,22 @@ const STOP: ComponentSpec = {
 
 /**
  * Every component the daemon can run, in start order; they stop in reverse, so the central link and the
- * API stop taking intents and requests first and the recorder flushes last. Parts outside the core
+ * API stop taking intents and requests first and the recorder flushes last. The stop's doors open first (the bus
+ * door, then the API with its stop listener), before any part that can move the robot; the robot's graph (Zenoh, ROS)
+ * comes before what reads it (the control loops wait for its robot_description). Parts outside the core
  * (simulators, adapters, the central link) are imported lazily in `create`, so a daemon that doesn't
  * configure them never loads them.
  */
 export const COMPONENTS: readonly ComponentSpec[] = [
   STOP,
+  API,
   ...BAGS_COMPONENTS,
   SIM,
-  ...SYSTEM1_COMPONENTS,
-  ...SYSTEM2_COMPONENTS,
   ...ZENOH_COMPONENTS,
   ...ROS_COMPONENTS,
-  ...API_COMPONENTS,
+  ...SYSTEM1_COMPONENTS,
+  ...SYSTEM2_COMPONENTS,
+  FOXGLOVE,
   ...CENTRAL_COMPONENTS,
 ];
 

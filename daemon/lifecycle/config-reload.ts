@@ -1,6 +1,7 @@
 import { ConfigError, loadConfigFile } from '../config/index.ts';
 import type { ValidationIssue } from '../util/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
+import { jointStartIssues } from '../motion/index.ts';
 import { errorText } from '../util/index.ts';
 
 /** What the last config reload did, for /status and the status file (`last_reload`). */
@@ -64,7 +65,16 @@ export function readConfigForReload(
   overlay?: Record<string, unknown>,
 ): { config: EdgeConfig } | { error: string; hint: string; issues: ValidationIssue[] } {
   try {
-    return { config: loadConfigFile(file, env, { refuseEmpty: true, ...(overlay ? { overlay } : {}) }).config };
+    const { config } = loadConfigFile(file, env, { refuseEmpty: true, ...(overlay ? { overlay } : {}) });
+    // As `run` and `config check` refuse them: a reload must not leave joint commands with no limits loaded.
+    const joints = jointStartIssues(config.policy.joints);
+    if (joints.length > 0)
+      return {
+        error: `${file}: ${joints.map(({ path, message }) => `${path}: ${message}`).join('; ')}`,
+        hint: RELOAD_AGAIN,
+        issues: joints,
+      };
+    return { config };
   } catch (error) {
     const issues = error instanceof ConfigError ? error.issues.map(({ path, message }) => ({ path, message })) : [];
     const message = errorText(error);

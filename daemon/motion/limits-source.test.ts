@@ -25,6 +25,7 @@ const joints = (over: Partial<JointsSettings>): JointsSettings => ({
   limits: {},
   topics: {},
   trajectory_topics: {},
+  gripper_joint: 'gripper',
   ...over,
 });
 

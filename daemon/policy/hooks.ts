@@ -2,6 +2,7 @@ import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import type { PolicyHook } from '../contract/index.ts';
 import { accessHook } from './access.ts';
 import { geofenceHook, type RobotPose } from './geofence.ts';
+import { goalJointsHook } from './goal-joints.ts';
 import { injectionHook } from './injection.ts';
 import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
 import { toolCallQuotaHook } from './quotas.ts';
@@ -29,6 +30,7 @@ export function policyHooks(policy: PolicySettings, sources: PolicySources = {})
     toolCallQuotaHook(policy.quotas),
     velocityHook(policy.velocity),
     jointLimitsHook(policy.joints, joints, topicType),
+    goalJointsHook(policy.joints, joints),
     geofenceHook(policy.geofence, { limits: policy.velocity, pose }),
     injectionHook(),
   ];

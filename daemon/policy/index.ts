@@ -16,6 +16,8 @@ export { field, twistMoves } from './tool-inputs.ts';
 export { ZERO_TWIST, governedTopics, zeroVelocity } from './velocity.ts';
 export { sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from './velocity.ts';
 export { relayedCommandGuard, type RelayedVelocityCounters, type RelayGuard } from './relayed-command.ts';
+export { commandGuard, type CommandGuardCounters } from './command-guard.ts';
+export { goalJointRefusal } from './goal-joints.ts';
 export { actuation, goalActuation, latchedGoalRefusal, mayActuate } from './actuation.ts';
 export { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
 export { type PolicySources } from './hooks.ts';

@@ -166,7 +166,15 @@ describe('the joint limits hook', () => {
 
   it('runs in the chain after the velocity limits and before the geofence', () => {
     const hooks = policyHooks(settings(), { joints: () => inputs(AT_REST) });
-    expect(hooks.map((h) => h.name)).toEqual(['access', 'quota', 'velocity', 'joints', 'geofence', 'injection']);
+    expect(hooks.map((h) => h.name)).toEqual([
+      'access',
+      'quota',
+      'velocity',
+      'joints',
+      'joint_goals',
+      'geofence',
+      'injection',
+    ]);
     const intent = {
       intent_id: 'i',
       type: 'publish',

@@ -16,7 +16,7 @@ export interface RelayedVelocityCounters {
  * What a guard gives for one relayed command: the bytes to send (the same ones when nothing changed), or
  * undefined when it is held back (an actuating command while the operator's stop is latched).
  */
-export type RelayGuard = (data: Uint8Array) => Uint8Array | undefined;
+export type RelayGuard = (data: Uint8Array, source?: string) => Uint8Array | undefined;
 
 /**
  * The frame around a command relayed from another graph (docs/joined-graphs.md). A velocity command on a topic

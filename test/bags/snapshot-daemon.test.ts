@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { API_COMPONENTS } from '../../daemon/components/api.ts';
+import { API, FOXGLOVE } from '../../daemon/components/api.ts';
 import { BAGS_COMPONENTS } from '../../daemon/components/bags.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
@@ -46,7 +46,7 @@ describe('bag snapshot on a running daemon', () => {
         config: config(yaml('{enabled: true, include: ["/chatter", "/map_name"]}')),
         log: pino({ level: 'silent' }),
         cwd: work.path,
-        specs: [...BAGS_COMPONENTS, ...API_COMPONENTS],
+        specs: [...BAGS_COMPONENTS, API, FOXGLOVE],
       });
       await daemon.start();
       try {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_COMPONENTS } from '../../daemon/components/api.ts';
+import { API } from '../../daemon/components/api.ts';
 import { loadConfigFile } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
@@ -41,7 +41,7 @@ describe('auraison_config_reloads_total', () => {
       configFile: file,
       log: silentLogger(),
       cwd: dir.path,
-      specs: API_COMPONENTS.filter((s) => s.name === 'api'),
+      specs: [API],
     });
     await daemon.start();
     cleanups.push(() => daemon.close());

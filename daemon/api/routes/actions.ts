@@ -4,7 +4,7 @@ import { BusActionClient, jsonText, listActions, type ActionOutcome } from '../.
 import { QueryError } from '../../bus/index.ts';
 import { nameScope } from '../../config/index.ts';
 import { resolveName, RosName } from '../../names/index.ts';
-import { goalOutsideFence, latchedGoalRefusal } from '../../policy/index.ts';
+import { goalJointRefusal, goalOutsideFence, latchedGoalRefusal } from '../../policy/index.ts';
 import { HttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 import { errorText } from '../../util/index.ts';
@@ -57,7 +57,7 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
           '{accepted: false} when the server refused it',
         statuses: {
           400: '`bad_name` (not a ROS 2 name) or `bad_goal` (not a goal of the type)',
-          403: '`geofence`: the goal lies outside `policy.geofence`',
+          403: '`geofence`: the goal lies outside `policy.geofence`; `joint_limits`: an arm goal outside `policy.joints`',
           404: '`no_action_server`: no server of the action is on the bus',
           409: "`stopped`: the operator's stop is latched",
         },
@@ -74,6 +74,11 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
       if (latched) throw new HttpError('stopped', `${latched}: the goal was not sent`);
       const outside = goalOutsideFence(ctx.config.policy.geofence.polygon, goal);
       if (outside) throw new HttpError('geofence', `${outside}: not sent`);
+      const limited = goalJointRefusal(ctx.config.policy.joints, () => (ctx.robot.settings ? ctx.robot : undefined))(
+        goal,
+        type,
+      );
+      if (limited) throw new HttpError('joint_limits', limited);
       const client = new BusActionClient({ bus: ctx.bus, codec, name, type, track: ctx.actionGoals });
       const early: string[] = [];
       let streaming = false;

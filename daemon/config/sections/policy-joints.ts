@@ -80,6 +80,12 @@ export const JointsConfig = Type.Object(
       description:
         "Forward position controllers' command topics (std_msgs/msg/Float64MultiArray, which names no joints) and the joint each element commands, in order, e.g. /forward_position_controller/commands: [shoulder_pan, ...]. Position controllers only: a velocity or effort controller's array is no position and must not be listed.",
     }),
+    gripper_joint: Type.String({
+      minLength: 1,
+      default: 'gripper',
+      description:
+        "The joint a GripperCommand (or ParallelGripperCommand) goal's position commands: a goal outside its limits is refused.",
+    }),
     trajectory_topics: Type.Record(Type.String({ minLength: 1 }), Type.Array(JointName, { minItems: 1 }), {
       [NAME_KEYS_KEYWORD]: true,
       default: {},

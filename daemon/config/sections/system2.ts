@@ -329,6 +329,39 @@ export const PolicyConfig = Section(
       'Velocity limits, enforced on every Twist the agent sends to the velocity topic and on every publish to policy.velocity.topics.',
     ),
     joints: Type.Optional(JointsConfig),
+    non_actuating: Section(
+      {
+        topics: Type.Array(RosGlob(), {
+          default: ['/rosout', '/parameter_events'],
+          description: 'Topic globs the daemon publishes to the robot that never move it.',
+        }),
+        types: Type.Array(Type.String({ minLength: 1 }), {
+          default: [
+            'sensor_msgs/msg/LaserScan',
+            'sensor_msgs/msg/Image',
+            'sensor_msgs/msg/CompressedImage',
+            'sensor_msgs/msg/CameraInfo',
+            'sensor_msgs/msg/PointCloud2',
+            'sensor_msgs/msg/Imu',
+            'sensor_msgs/msg/NavSatFix',
+            'sensor_msgs/msg/BatteryState',
+            'sensor_msgs/msg/Range',
+            'nav_msgs/msg/Odometry',
+            'nav_msgs/msg/OccupancyGrid',
+            'nav_msgs/msg/Path',
+            'tf2_msgs/msg/TFMessage',
+            'rosgraph_msgs/msg/Clock',
+            'rcl_interfaces/msg/Log',
+            'rcl_interfaces/msg/ParameterEvent',
+            'diagnostic_msgs/msg/DiagnosticArray',
+            'visualization_msgs/msg/Marker',
+            'visualization_msgs/msg/MarkerArray',
+          ],
+          description: 'Message types (pkg/msg/Name) that never move the robot: measurements, maps, transforms, logs.',
+        }),
+      },
+      "What the daemon publishes to the robot's graph (ros.publish, zenoh) that does not actuate. Every other topic there is a command topic: while the operator's stop is latched nothing is sent on it, whatever its type, but a stop (a zero Twist, a trajectory with no points) and the daemon's own hold.",
+    ),
     geofence: Section(
       {
         polygon: Type.Array(Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false }), {
