@@ -51,8 +51,8 @@ describe("a URDF's joint limits", () => {
   it("reads each joint's limit, and no joint in a comment, CDATA or a transmission", () => {
     const limits = parseUrdfLimits(SO101, 'so101.urdf');
     expect([...limits.keys()]).toEqual(ARM);
-    expect(limits.get('shoulder_pan')).toEqual({ lower: -1.92, upper: 1.92, velocity: 6 });
-    expect(limits.get('wrist_roll')).toEqual({ lower: -2.74, upper: 2.84, velocity: 6 });
+    expect(limits.get('shoulder_pan')).toEqual({ lower: -1.92, upper: 1.92, velocity: 6, effort: 10 });
+    expect(limits.get('wrist_roll')).toEqual({ lower: -2.74, upper: 2.84, velocity: 6, effort: 10 });
   });
 
   it('gives a continuous joint no position limits, and marks fixed and mimic joints not commandable', () => {
@@ -65,10 +65,10 @@ describe("a URDF's joint limits", () => {
       <joint name="finger_mirror" type="prismatic"><limit lower="0" upper="0.04"/><mimic joint="finger"/></joint>`),
       'gripper.urdf',
     );
-    expect(limits.get('wheel')).toEqual({ lower: -Infinity, upper: Infinity, velocity: 3 });
-    expect(limits.get('spin')).toEqual({ lower: -Infinity, upper: Infinity, velocity: Infinity });
+    expect(limits.get('wheel')).toEqual({ lower: -Infinity, upper: Infinity, velocity: 3, effort: 1 });
+    expect(limits.get('spin')).toEqual({ lower: -Infinity, upper: Infinity, velocity: Infinity, effort: Infinity });
     expect(limits.get('mount')?.uncommandable).toBe('a fixed joint');
-    expect(limits.get('finger')).toEqual({ lower: 0, upper: 0.04, velocity: Infinity });
+    expect(limits.get('finger')).toEqual({ lower: 0, upper: 0.04, velocity: Infinity, effort: Infinity });
     expect(limits.get('finger_mirror')?.uncommandable).toBe('it mimics "finger"');
   });
 

@@ -8,6 +8,8 @@ export interface JointLimit {
   readonly upper: number;
   /** Infinity where the description gives none. */
   readonly velocity: number;
+  /** N·m (N); Infinity where the description gives none. */
+  readonly effort?: number;
   /** Why no command may name this joint (`a fixed joint`, `mimics gripper`); undefined for a commandable one. */
   readonly uncommandable?: string;
 }
@@ -62,6 +64,7 @@ export class JointFrame {
   readonly #upper: Float64Array;
   readonly #velocity: Float64Array;
   readonly #step: Float64Array;
+  readonly #effort: Float64Array;
   #unresolved = false;
   #kind: Violation = Violation.None;
   #point = 0;
@@ -112,6 +115,7 @@ export class JointFrame {
     this.#upper = new Float64Array(n);
     this.#velocity = new Float64Array(n);
     this.#step = new Float64Array(n);
+    this.#effort = new Float64Array(n);
     for (let j = 0; j < n; j++) {
       const limit = limits.get(names[j]!)!;
       const override = overrideOf(settings, names[j]!);
@@ -119,7 +123,18 @@ export class JointFrame {
       this.#upper[j] = Math.min(limit.upper, override.upper ?? Infinity);
       this.#velocity[j] = Math.min(limit.velocity, override.velocity ?? Infinity);
       this.#step[j] = Math.min(max_step, override.max_step ?? Infinity);
+      this.#effort[j] = limit.effort ?? Infinity;
     }
+  }
+
+  /** Joint `j`'s velocity limit (rad/s or m/s), overrides applied. */
+  velocityOf(j: number): number {
+    return this.#velocity[j]!;
+  }
+
+  /** Joint `j`'s effort limit, Infinity where the description gives none. */
+  effortOf(j: number): number {
+    return this.#effort[j]!;
   }
 
   /** How many joints a point has. */

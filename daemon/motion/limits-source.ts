@@ -169,6 +169,7 @@ export function narrowLimits(before: JointLimits, next: JointLimits): JointLimit
       lower,
       upper,
       velocity: Math.min(limit.velocity, other.velocity),
+      effort: Math.min(limit.effort ?? Infinity, other.effort ?? Infinity),
       ...(uncommandable === undefined ? {} : { uncommandable }),
     });
   }

@@ -110,7 +110,11 @@ function jointLimit(joint: JointElement, label: string, problems: string[]): Joi
     return undefined;
   };
   const velocity = attribute('velocity');
-  const common = { velocity: velocity === undefined || velocity <= 0 ? Infinity : velocity };
+  const effort = attribute('effort');
+  const common = {
+    velocity: velocity === undefined || velocity <= 0 ? Infinity : velocity,
+    effort: effort === undefined || effort <= 0 ? Infinity : effort,
+  };
   const mimic =
     joint.mimic === undefined
       ? undefined

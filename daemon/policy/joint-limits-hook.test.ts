@@ -35,14 +35,49 @@ const inputs = (measured: Record<string, number>, limits: JointInputs['limits'] 
 
 const AT_REST = { pan: 0, lift: 0 };
 const publish = (topic: string, type: string, fields: unknown) => ({ topic, type, fields });
-const trajectory = (points: { positions: number[]; time_from_start?: object }[], names = ['pan', 'lift']) =>
-  publish(TRAJECTORY, 'trajectory_msgs/msg/JointTrajectory', { joint_names: names, points });
+const trajectory = (
+  points: { positions: number[]; velocities?: number[]; effort?: number[]; time_from_start?: object }[],
+  names = ['pan', 'lift'],
+) => publish(TRAJECTORY, 'trajectory_msgs/msg/JointTrajectory', { joint_names: names, points });
 
 /** `joints` null: none loaded. */
 function decide(input: unknown, joints: JointInputs | null = inputs(AT_REST), policy = settings()) {
   const hook = jointLimitsHook(policy.joints, () => joints ?? undefined);
   return hook.beforeToolCall!({ tool: 'publish' } as ToolCallContext, input);
 }
+
+describe("a trajectory's velocities and efforts", () => {
+  const EFFORT = parseUrdfLimits(URDF.replace('velocity="2"', 'velocity="2" effort="10"'), 'arm.urdf');
+  const rated = (velocities: number[], effort: number[]) =>
+    trajectory([{ positions: [0.1, -0.1], velocities, effort, time_from_start: { sec: 1, nanosec: 0 } }]);
+
+  it('clamps a velocity past the URDF velocity and an effort past its effort, saying which', () => {
+    const decision = decide(
+      rated([5, 0.5], [100, 0]),
+      inputs(AT_REST, () => EFFORT),
+    );
+    expect(decision).toMatchObject({
+      action: 'rewrite',
+      reason: expect.stringContaining('"pan" at point 0 has velocity 5, beyond its limit 2'),
+    });
+    const point = (decision as { value: { fields: { points: Record<string, number[]>[] } } }).value.fields.points[0]!;
+    expect(point.velocities).toEqual([2, 0.5]);
+    expect(point.effort).toEqual([10, 0]);
+  });
+
+  it('refuses them in mode refuse, and leaves a trajectory within them as it is', () => {
+    expect(decide(rated([0, -3], []), inputs(AT_REST), settings({ mode: 'refuse' }))).toMatchObject({
+      action: 'deny',
+      reason: expect.stringContaining('"lift" at point 0 has velocity -3, beyond its limit 1'),
+    });
+    expect(
+      decide(
+        rated([1, 0.5], [9, 0]),
+        inputs(AT_REST, () => EFFORT),
+      ),
+    ).toEqual({ action: 'allow' });
+  });
+});
 
 describe('the joint limits hook', () => {
   it('lets a trajectory within the limits, the step and the velocity through as it is', () => {

@@ -29,6 +29,8 @@ interface JointCommand {
   points: number;
   /** Each point's time_from_start in seconds (a JointTrajectory's), else undefined. */
   times: Float64Array | undefined;
+  /** A trajectory's points' velocities and efforts, by point then joint (NaN where a point gives none). */
+  rates?: { velocities: Float64Array; efforts: Float64Array };
   rewrite(positions: Float64Array, times: Float64Array | undefined): Fields;
 }
 
@@ -102,8 +104,9 @@ function held(
     );
   }
   const durations = new Float64Array(command.points);
-  const changed = frame.apply(command.positions, command.points, where, durations);
-  const first = frame.violation();
+  const rated = command.rates ? boundRates(frame, command.rates, command.points) : { changed: 0, first: undefined };
+  const changed = frame.apply(command.positions, command.points, where, durations) + rated.changed;
+  const first = frame.violation() ?? rated.first;
   if (frame.unresolved) return deny('joints.limit', `${first} on ${topic} (policy.joints)`);
   const raised = command.times ? raiseTimes(command.times, durations) : undefined;
   if (changed === 0 && raised === undefined) return ALLOW;
@@ -166,6 +169,34 @@ function jointCommand(
   return undefined;
 }
 
+/**
+ * Each point's velocities and efforts held within the joints' velocity and effort limits, in place: what a controller
+ * interpolates with (velocities) or applies (efforts) must not exceed what the URDF allows. Returns how many it changed
+ * and the first, in words.
+ */
+function boundRates(
+  frame: JointFrame,
+  rates: { velocities: Float64Array; efforts: Float64Array },
+  points: number,
+): { changed: number; first: string | undefined } {
+  const n = frame.size;
+  let changed = 0;
+  let first: string | undefined;
+  for (let p = 0; p < points; p++)
+    for (let j = 0; j < n; j++)
+      for (const [values, limit, what] of [
+        [rates.velocities, frame.velocityOf(j), 'velocity'],
+        [rates.efforts, frame.effortOf(j), 'effort'],
+      ] as const) {
+        const value = values[p * n + j]!;
+        if (Number.isNaN(value) || Math.abs(value) <= limit) continue;
+        values[p * n + j] = Number.isFinite(value) ? Math.sign(value) * limit : 0;
+        changed++;
+        first ??= `${JSON.stringify(frame.names[j])} at point ${p} has ${what} ${value}, beyond its limit ${limit}`;
+      }
+  return { changed, first };
+}
+
 function trajectory(fields: Fields): JointCommand | string | undefined {
   const points = list(fields.points);
   if (points.length === 0) return undefined; // no points: the controller holds where it is (a stop)
@@ -174,6 +205,8 @@ function trajectory(fields: Fields): JointCommand | string | undefined {
   const n = names.length;
   const positions = new Float64Array(points.length * n);
   const times = new Float64Array(points.length);
+  const velocities = new Float64Array(points.length * n).fill(NaN);
+  const efforts = new Float64Array(points.length * n).fill(NaN);
   for (let p = 0; p < points.length; p++) {
     const point = (points[p] ?? {}) as Fields;
     const values = list(point.positions);
@@ -181,6 +214,15 @@ function trajectory(fields: Fields): JointCommand | string | undefined {
       return `point ${p} of a JointTrajectory has no positions: only positions are held to the joint limits, so velocity- or effort-only trajectories are refused`;
     if (values.length !== n) return `point ${p} has ${values.length} positions for ${n} joint_names`;
     for (let j = 0; j < n; j++) positions[p * n + j] = number(values[j]);
+    for (const [key, into] of [
+      ['velocities', velocities],
+      ['effort', efforts],
+    ] as const) {
+      const given = list(point[key]);
+      if (given.length === 0) continue;
+      if (given.length !== n) return `point ${p} has ${given.length} ${key} for ${n} joint_names`;
+      for (let j = 0; j < n; j++) into[p * n + j] = number(given[j]);
+    }
     times[p] = seconds(point.time_from_start);
   }
   const asked = times.slice(); // a time not raised is written back as it came, not rounded again
@@ -189,11 +231,18 @@ function trajectory(fields: Fields): JointCommand | string | undefined {
     positions,
     points: points.length,
     times,
+    rates: { velocities, efforts },
     rewrite: (held, heldTimes) => ({
       ...fields,
       points: Array.from(points, (point, p) => ({
         ...(point as Fields),
         positions: Array.from(held.subarray(p * n, (p + 1) * n)),
+        ...(list((point as Fields).velocities).length > 0
+          ? { velocities: Array.from(velocities.subarray(p * n, (p + 1) * n)) }
+          : {}),
+        ...(list((point as Fields).effort).length > 0
+          ? { effort: Array.from(efforts.subarray(p * n, (p + 1) * n)) }
+          : {}),
         time_from_start: heldTimes![p] === asked[p] ? (point as Fields).time_from_start : duration(heldTimes![p]!),
       })),
     }),
