@@ -108,3 +108,39 @@ describe('the frame of a door to the robot', () => {
     expect(guard!(far, 'agent')).toBe(far);
   });
 });
+
+describe('every door and every actuating type, latched and released', () => {
+  /** What moves, by type: a topic of its own, and a message that would move a robot listening there. */
+  const TYPES: [string, string, object][] = [
+    ['/base/cmd_vel', TWIST, { linear: { x: 0.1 } }],
+    ['/base/cmd_vel_stamped', 'geometry_msgs/msg/TwistStamped', { twist: { angular: { z: 0.5 } } }],
+    ['/arm/joint_trajectory', TRAJECTORY, { joint_names: ['j'], points: [{ positions: [0.1] }] }],
+    ['/arm/forward', 'std_msgs/msg/Float64MultiArray', { layout: { dim: [], data_offset: 0 }, data: [0.1] }],
+    ['/servo/command', FLOAT64, { data: 0.4 }],
+    ['/gripper/command', INT32S, { layout: { dim: [], data_offset: 0 }, data: [1] }],
+    ['/arm/joint_command', 'sensor_msgs/msg/JointState', { name: ['j'], position: [0.1] }],
+    ['/base/wrench', 'geometry_msgs/msg/Wrench', { force: { x: 1 } }],
+  ];
+  /** The doors by the bus source they publish as, and whether the door to the robot passes them while latched. */
+  const DOORS: [string, boolean][] = [
+    ['agent', false], // intents, a model, MCP, central
+    ['foxglove:panel', false], // Foxglove clients, topic pub
+    ['bag-play', false],
+    ['zenoh', false], // a relay from another graph
+    ['control:arm', true], // a loop: its thread sends only its safe action while latched
+    ['stop', true], // the stop's own hold
+  ];
+
+  it.each(TYPES)('%s (%s): held while latched from every client door, passed once released', (topic, type, fields) => {
+    ctx = componentContext();
+    const latch = { now: 'the robot is stopped' as string | undefined };
+    const { guard, counters } = guardOf(topic, type, latch);
+    expect(guard, `${type} must be guarded`).toBeDefined();
+    const bytes = ctx.codec.encode(type, fields);
+    const decisions = DOORS.map(([source]) => [source, guard!(bytes, source) === bytes]);
+    expect(decisions).toEqual(DOORS);
+    expect(counters.held).toBe(DOORS.filter(([, passes]) => !passes).length);
+    latch.now = undefined;
+    for (const [source] of DOORS) expect(guard!(bytes, source), source).toBe(bytes);
+  });
+});
