@@ -164,7 +164,10 @@ describe('fuzz: HTTP API request bodies', () => {
       if (gen.bool(0.05)) {
         const id = newId();
         good.push(id);
-        const r = await http(h.url, '/intents', { body: { intent_id: id, type: 'stop' } });
+        // Not a stop: the stop skill is the operator's stop, which would cancel the waiting run.
+        const r = await http(h.url, '/intents', {
+          body: { intent_id: id, type: 'read_topic', params: { topic: '/fuzz' } },
+        });
         expect(r.status, r.text).toBe(201);
         return;
       }
