@@ -32,8 +32,8 @@ export interface ArmHoldOptions {
  * command topic (ArmTopics: the configured ones and every one a trajectory was ever seen on) gets one command that
  * holds each of its joints at the position measured now: a trajectory of one point, or a forward controller's array.
  * It is sent only on a measurement of the robot's own (MeasuredJoints): a topic whose joints are not all freshly
- * measured, or while the measurement is ambiguous, is reported not held, with why. Control loops also hold their own
- * (ArmCommand).
+ * measured, or while the measurement is ambiguous, is reported not held, with why. A topic a running control loop
+ * publishes on is its loop's to hold (ArmCommand, from its next tick, at the measured position).
  */
 export class ArmHold {
   readonly #bus: Bus;
@@ -91,7 +91,14 @@ export class ArmHold {
     const maxAgeMs = this.#robot.settings?.max_state_age_ms ?? DEFAULT_MAX_AGE_MS;
     const ambiguous = measured.ambiguity();
     const now = nowNs();
+    const looped = this.#loopTopics();
     for (const [topic, { type, joints }] of this.topics()) {
+      // A running control loop holds its own command topic, from its next tick, where its joints are measured: a
+      // second hold there would be the same place a few ms apart.
+      if (looped.has(topic)) {
+        report.held.push(topic);
+        continue;
+      }
       if (joints.length === 0) {
         report.notHeld[topic] =
           'no joint is known for it: name them in policy.joints.topics or policy.joints.trajectory_topics';
@@ -127,6 +134,14 @@ export class ArmHold {
       else report.held.push(topic);
     }
     return report;
+  }
+
+  /** The topics a control loop publishes on now (a bus publisher of source `control:<loop>`). */
+  #loopTopics(): Set<string> {
+    const topics = new Set<string>();
+    for (const { topic, sources } of this.#bus.stats())
+      if (sources.some((source) => source.startsWith('control:'))) topics.add(topic);
+    return topics;
   }
 
   close(): void {
