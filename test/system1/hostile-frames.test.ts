@@ -4,6 +4,7 @@
 // camera on another loop go on.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
+import { STEP_BACK_FRAMES } from '../../daemon/system1/control/frame-stamps.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
@@ -59,19 +60,38 @@ describe('hostile frames on a camera topic', () => {
   });
 });
 
-describe('a camera replaying old frames', () => {
-  const rawAt = (stampNs: bigint) =>
-    codec.encode(IMAGE, {
-      header: { stamp: { sec: Number(stampNs / 1_000_000_000n), nanosec: Number(stampNs % 1_000_000_000n) } },
-      height: 12,
-      width: 16,
-      encoding: 'rgb8',
-      is_bigendian: 0,
-      step: 48,
-      data: new Uint8Array(16 * 12 * 3).fill(200),
-    });
-  const wallNs = () => BigInt(Date.now()) * 1_000_000n;
+const S = 1_000_000_000n;
+const wallNs = () => BigInt(Date.now()) * 1_000_000n;
+/** A 16 x 12 rgb8 Image with its header.stamp as given. */
+const rawStamped = (stamp: { sec: number; nanosec: number }) =>
+  codec.encode(IMAGE, {
+    header: { stamp },
+    height: 12,
+    width: 16,
+    encoding: 'rgb8',
+    is_bigendian: 0,
+    step: 48,
+    data: new Uint8Array(16 * 12 * 3).fill(200),
+  });
+const rawAt = (ns: bigint) => rawStamped({ sec: Number(ns / S), nanosec: Number(ns % S) });
 
+/** A 100 Hz loop on the camera /camera/image_raw (its frames' age judged by `ageFrom`), and the camera. */
+async function stampedLoop(name: string, ageFrom: 'stamp' | 'arrival' = 'stamp') {
+  const model = writeChannelMeanModel(tmp.path, name, { height: 12, width: 16, output: 'actions' });
+  const { bus, control, commands } = loopHarness(
+    model,
+    { rate_hz: 100, max_observation_age_ms: 300, safe_action: SAFE },
+    { inputs: { [FRONT]: { image: { topic: '/camera/image_raw', age_from: ageFrom } } } },
+  );
+  await control.start();
+  cleanups.push(async () => {
+    await control.close();
+    bus.close();
+  });
+  return { control, commands, camera: bus.advertise('/camera/image_raw', IMAGE, { source: 'test' }) };
+}
+
+describe('a camera replaying old frames', () => {
   it.each([
     [
       'stamped 2 s ago on the daemon clock: stale',
@@ -82,22 +102,7 @@ describe('a camera replaying old frames', () => {
     ['stamped now: fresh', 'stamp', () => wallNs(), true],
     ['stamped 2 s ago with age_from: arrival: fresh', 'arrival', () => wallNs() - 2_000_000_000n, true],
   ] as const)('is seen by its header.stamp: %s', async (_what, ageFrom, stamp, moves) => {
-    const model = writeChannelMeanModel(tmp.path, `mean-stamp-${ageFrom}`, {
-      height: 12,
-      width: 16,
-      output: 'actions',
-    });
-    const { bus, control, commands } = loopHarness(
-      model,
-      { rate_hz: 100, max_observation_age_ms: 300, safe_action: SAFE },
-      { inputs: { [FRONT]: { image: { topic: '/camera/image_raw', age_from: ageFrom } } } },
-    );
-    await control.start();
-    cleanups.push(async () => {
-      await control.close();
-      bus.close();
-    });
-    const camera = bus.advertise('/camera/image_raw', IMAGE, { source: 'test' });
+    const { control, commands, camera } = await stampedLoop(`mean-stamp-${ageFrom}`, ageFrom);
     let i = 0;
     every(20, () => camera.publish(rawAt(stamp(i++))));
     await waitFor(() => i >= 20 && control.stats().ticks >= 50, 'frames and ticks');
@@ -108,18 +113,7 @@ describe('a camera replaying old frames', () => {
   });
 
   it('refuses a frame whose stamp repeats the last one', async () => {
-    const model = writeChannelMeanModel(tmp.path, 'mean-stamp-repeat', { height: 12, width: 16, output: 'actions' });
-    const { bus, control, commands } = loopHarness(
-      model,
-      { rate_hz: 100, max_observation_age_ms: 300, safe_action: SAFE },
-      { inputs: { [FRONT]: { image: { topic: '/camera/image_raw' } } } },
-    );
-    await control.start();
-    cleanups.push(async () => {
-      await control.close();
-      bus.close();
-    });
-    const camera = bus.advertise('/camera/image_raw', IMAGE, { source: 'test' });
+    const { control, commands, camera } = await stampedLoop('mean-stamp-repeat');
     // Sim time (another clock than the daemon's): its age counts from arrival, and it must move forward.
     const replayed = rawAt(12_500_000_000n);
     every(20, () => camera.publish(replayed));
@@ -129,6 +123,47 @@ describe('a camera replaying old frames', () => {
     const from = commands.length;
     await waitFor(() => commands.length >= from + 20, 'twenty more ticks');
     expect(commands.slice(from).every((c) => c.safe)).toBe(true);
+  });
+});
+
+describe('a camera whose stamp jumped', () => {
+  const wallSec = () => Math.floor(Date.now() / 1000);
+
+  /** The loop's last ten commands came from the camera's frames, not its safe action. */
+  const seen = (commands: { safe: boolean }[]) => commands.length >= 10 && commands.slice(-10).every((c) => !c.safe);
+
+  it.each([
+    ['a frame stamped 10 years ahead', () => rawAt(wallNs() + 10n * 365n * 86_400n * S)],
+    ['a frame stamped 23 h ahead', () => rawAt(wallNs() + 23n * 3600n * S)],
+    ['a frame stamped 60 s ahead', () => rawAt(wallNs() + 60n * S)],
+    ['a frame stamped sec 2^31-1', () => rawStamped({ sec: 2 ** 31 - 1, nanosec: 0 })],
+    ['a frame stamped nanosec 4294967295', () => rawStamped({ sec: wallSec(), nanosec: 4_294_967_295 })],
+  ] as const)('is not blinded by %s: it is refused, and the frames after it are seen', async (_what, jumped) => {
+    const { control, commands, camera } = await stampedLoop('mean-stamp-jump');
+    let sent = 0;
+    every(20, () => void (camera.publish(rawAt(wallNs())), sent++));
+    await waitFor(() => seen(commands), 'the camera seen');
+    camera.publish(jumped());
+    await waitFor(() => control.stats().observationErrors >= 1, 'the frame that jumped refused');
+    // Past max_observation_age_ms of frames after it: a frame it let through would be stale by now.
+    const mark = sent;
+    await waitFor(() => sent >= mark + 30 && seen(commands), 'the camera seen after it');
+    expect(control.stats().observationErrors, 'only the frame that jumped is refused').toBe(1);
+  });
+
+  it('goes on by itself after a sim clock reset from 1000 s to 5 s', async () => {
+    const { control, commands, camera } = await stampedLoop('mean-stamp-reset');
+    let simNs = 1000n * S;
+    let sent = 0;
+    every(20, () => void (camera.publish(rawAt((simNs += 20_000_000n))), sent++));
+    await waitFor(() => seen(commands), 'the camera seen');
+    simNs = 5n * S;
+    await waitFor(() => control.stats().observationErrors >= 1, 'the first frame after the reset refused');
+    const mark = sent;
+    await waitFor(() => sent >= mark + 30 && seen(commands), 'the camera seen after the reset');
+    expect(control.stats().observationErrors, `only the first ${STEP_BACK_FRAMES - 1} after it are refused`).toBe(
+      STEP_BACK_FRAMES - 1,
+    );
   });
 });
 

@@ -143,8 +143,15 @@ export const ImageSourceConfig = Type.Object(
     age_from: Type.Union([Type.Literal('stamp'), Type.Literal('arrival')], {
       default: 'stamp',
       description:
-        "stamp: a frame is as old as its header.stamp says where the stamp is on the daemon's clock, and a frame not stamped after the one before it is refused; arrival: its age counts from its arrival alone (a camera whose clock is not the daemon's).",
+        "stamp: a frame is as old as its header.stamp says where the stamp is on the daemon's clock, a frame not stamped after the last one taken is refused (three in a row stamped forward from there are a clock gone back, and taken); arrival: its age counts from its arrival alone (a camera whose clock is not the daemon's).",
     }),
+    max_stamp_ahead_ms: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description:
+          "age_from: stamp: a frame stamped further ahead of the daemon's clock than this (default 1000) is refused (bad_stamp); a stamp on another clock (sim time) is behind it.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -6,7 +6,7 @@ import { FrameDecoder } from '../vision/frame-decoder.ts';
 import { FrameSlot } from '../vision/frame-slot.ts';
 import { ImageError } from '../vision/image-error.ts';
 import type { CompressedImage, FrameTarget, RawImage } from '../vision/raw-pixels.ts';
-import { FrameStamps } from './frame-stamps.ts';
+import { FrameStamps, MAX_STAMP_AHEAD_MS } from './frame-stamps.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { ImageSlot } from './loop-plan.ts';
 
@@ -70,7 +70,10 @@ export class FrameFeed {
       };
       const decoder = new FrameDecoder({ name: `camera ${image.topic}`, timeoutMs: spec.settings.decode_timeout_ms });
       this.#decoders.push(decoder);
-      const stamps = spec.settings.age_from === 'stamp' ? new FrameStamps() : undefined;
+      const stamps =
+        spec.settings.age_from === 'stamp'
+          ? new FrameStamps({ maxAheadMs: spec.settings.max_stamp_ahead_ms ?? MAX_STAMP_AHEAD_MS })
+          : undefined;
       let busy = false;
       let waiting: BusMessage | undefined;
       const decode = (msg: BusMessage): void => {
@@ -82,13 +85,15 @@ export class FrameFeed {
             // waited for this decode counts, and so will the decode's own.
             const now = nowNs();
             const arrivalAgeMs = Math.max(0, Number(now - msg.logTime) / 1e6);
-            const ageMs = stamps ? stamps.ageMs(message, arrivalAgeMs, now) : arrivalAgeMs;
-            const timeMs = monotonicMs() - ageMs;
+            const judged = stamps?.judge(message, arrivalAgeMs, now);
+            const timeMs = monotonicMs() - (judged?.ageMs ?? arrivalAgeMs);
             const frame = await decoder.decode(message, target);
             if (frame.order === 'depth16' && spec.dtype === 'uint8')
               throw new ImageError('bad_encoding', `16UC1 depth does not fit the uint8 input ${image.input}`);
             if (this.#closed) return;
             await sink.write(frame, timeMs);
+            // Only now its stamp is the one to beat: a frame refused on the way never holds the camera.
+            stamps?.taken(judged?.stampNs);
             onTaken?.(image.topic, timeMs);
           } catch (error) {
             if (!this.#closed) onError(image.topic, error as Error);
