@@ -3,6 +3,7 @@ import { errorText } from '../../util/index.ts';
 import { compressedFormat } from './compressed-format.ts';
 import type { Frame } from './frame.ts';
 import { ImageError } from './image-error.ts';
+import { checkJpegScans } from './jpeg-markers.ts';
 import { rawPixels, type CompressedImage, type FrameTarget, type RawImage } from './raw-pixels.ts';
 
 export { ImageError, type ImageErrorCode } from './image-error.ts';
@@ -73,6 +74,7 @@ async function decodeRaw(image: RawImage, target: FrameTarget): Promise<Frame> {
 
 async function decodeCompressed(image: CompressedImage, target: FrameTarget): Promise<Frame> {
   const format = compressedFormat(image.format, image.data);
+  if (format === 'jpeg') checkJpegScans(image.data);
   let meta: sharp.Metadata;
   try {
     // The header alone: its size is checked before a pixel is decoded.
