@@ -3,16 +3,12 @@
 // observation, none moves a loop, and a flood of them costs only their own camera: the stop, its release and a good
 // camera on another loop go on.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
 import { STEP_BACK_FRAMES } from '../../daemon/system1/control/frame-stamps.ts';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { PORTS } from '../../daemon/contract/index.ts';
 import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { running, startDaemon } from '../helpers/daemon.ts';
 import { costlyPng, hostileFrames, noiseJpeg, svgBomb } from '../helpers/hostile-frames.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { allFresh, COMPRESSED, codec, FRONT, goodFrame, IMAGE, SAFE, startCameraDaemon } from './camera-daemon.ts';
 import { loopHarness } from './loop-harness.ts';
 import { writeChannelMeanModel } from './vision-models.ts';
 
@@ -20,13 +16,6 @@ const tmp = tempDir('hostile-frames-');
 afterAll(() => tmp.cleanup());
 const cleanups: Cleanup[] = [];
 afterEach(() => runCleanups(cleanups));
-
-const codec = new MessageCodec(new DefinitionsRegistry());
-const IMAGE = 'sensor_msgs/msg/Image';
-const COMPRESSED = 'sensor_msgs/msg/CompressedImage';
-const ARRAY = 'std_msgs/msg/Float64MultiArray';
-const FRONT = 'observation.images.front';
-const SAFE = [-1, -1];
 
 const every = (ms: number, send: () => void) => {
   const timer = setInterval(send, ms);
@@ -169,54 +158,18 @@ describe('a camera whose stamp jumped', () => {
 
 describe('a flood of hostile frames on one camera', () => {
   it('costs only that camera: a good camera on another loop stays fresh, the stop holds, its release answers, and an inference query with a good frame is answered', async () => {
-    const model = writeChannelMeanModel(tmp.path, 'mean-flood', { height: 12, width: 16, output: 'actions' });
-    const policy = (topic: string, image: Record<string, unknown> = {}) => ({
-      model,
-      inputs: { [FRONT]: { image: { topic, ...image } } },
-      outputs: { actions: { command: { topic: `/cmd${topic}`, type: ARRAY } } },
+    const { fresh, stats, camera, post, stop } = await startCameraDaemon({
+      dir: tmp.path,
+      // Its budget is 1 ms: each 4096 x 4096 PNG of the flood runs past it and is abandoned.
+      loops: { flooded: { decode_timeout_ms: 1 }, good: {} },
+      served: ['served'],
     });
-    const loop = (name: string) => ({ policy: name, rate_hz: 50, max_observation_age_ms: 300, safe_action: SAFE });
-    const { daemon, stop } = await startDaemon(
-      {
-        api: { port: 0 },
-        foxglove: { enabled: false },
-        policies: {
-          // Its budget is 1 ms: each 4096 x 4096 PNG of the flood runs past it and is abandoned.
-          flooded: policy('/flooded', { decode_timeout_ms: 1 }),
-          good: policy('/good'),
-          served: { ...policy('/served'), serve: true },
-        },
-        control: { loops: { flooded: loop('flooded'), good: loop('good') } },
-      },
-      'hostile-flood-',
-    );
     cleanups.push(stop);
-    const fresh: boolean[] = [];
-    daemon.bus.subscribe({
-      name: 'test',
-      topic: '/cmd/good',
-      handler: (m) => {
-        const data = Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data);
-        fresh.push(data[0] !== SAFE[0]);
-      },
-    });
-    const control = running(daemon, ControlComponent)!;
-    const stats = (name: string) => control.loopStats().find((s) => s.name === name)!;
-
-    const good = daemon.bus.advertise('/good', IMAGE, { source: 'test' });
-    const pixels = new Uint8Array(16 * 12 * 3).map((_, i) => [255, 0, 51][i % 3]!);
-    const goodFrame = codec.encode(IMAGE, {
-      height: 12,
-      width: 16,
-      encoding: 'rgb8',
-      is_bigendian: 0,
-      step: 48,
-      data: pixels,
-    });
+    const good = camera('good');
     every(33, () => good.publish(goodFrame));
-    await waitFor(() => fresh.slice(-10).length === 10 && fresh.slice(-10).every(Boolean), 'the good camera fresh');
+    await waitFor(() => allFresh(fresh.good!, 10), 'the good camera fresh');
 
-    const flooded = daemon.bus.advertise('/flooded', COMPRESSED, { source: 'test' });
+    const flooded = camera('flooded', COMPRESSED);
     const svg = codec.encode(COMPRESSED, { format: 'jpeg', data: svgBomb() });
     const png = codec.encode(COMPRESSED, { format: 'png', data: await costlyPng() });
     every(50, () => flooded.publish(svg));
@@ -225,20 +178,11 @@ describe('a flood of hostile frames on one camera', () => {
       () => stats('flooded').decodesAbandoned >= 2 && stats('flooded').observationErrors >= 10,
       'the flood refused: SVGs as bad_encoding, PNGs abandoned past their budget',
     );
-    const during = fresh.length;
-    await waitFor(() => fresh.length >= during + 25, 'the good loop ticking on');
+    const during = fresh.good!.length;
+    await waitFor(() => fresh.good!.length >= during + 25, 'the good loop ticking on');
     // Fresh throughout: the good camera's frames are decoded in a process of their own.
-    expect(fresh.slice(during).every(Boolean)).toBe(true);
+    expect(fresh.good!.slice(during).every(Boolean)).toBe(true);
 
-    const url = daemon.ports.get(PORTS.api)!.url!;
-    const post = async (path: string, body: unknown) => {
-      const response = await fetch(`${url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
     const query = (format: string, data: Uint8Array) =>
       post('/inference/vla/served', { input: { [FRONT]: { format, data: Buffer.from(data).toString('base64') } } });
     const [svgReply, goodReply] = await Promise.all([query('jpeg', svgBomb()), query('jpeg', await noiseJpeg())]);
@@ -252,8 +196,11 @@ describe('a flood of hostile frames on one camera', () => {
     }
 
     expect(await post('/stop', { by: 'ada', reason: 'flood' })).toMatchObject({ status: 200 });
-    const stoppedAt = fresh.length;
-    await waitFor(() => fresh.length >= stoppedAt + 10 && !fresh.at(-1), 'the good loop holding its safe action');
+    const stoppedAt = fresh.good!.length;
+    await waitFor(
+      () => fresh.good!.length >= stoppedAt + 10 && !fresh.good!.at(-1),
+      'the good loop holding its safe action',
+    );
     expect(await post('/stop/release', {})).toMatchObject({ status: 200, body: { released: true } });
     expect(stats('flooded').alive && stats('good').alive).toBe(true);
   });
