@@ -30,13 +30,15 @@ export interface CameraDaemonOptions {
   loops: Record<string, Record<string, unknown>>;
   /** Policies only served (ai/inference/vla/<name>), on a camera input of the same model. */
   served?: string[];
+  /** The `cameras` section. */
+  cameras?: Record<string, unknown>;
 }
 
 /**
  * Starts the daemon; `fresh[name]` is, per command of loop `name` (on `/cmd/<name>`), whether it came from a fresh
  * frame rather than the safe action.
  */
-export async function startCameraDaemon({ dir, loops, served = [] }: CameraDaemonOptions) {
+export async function startCameraDaemon({ dir, loops, served = [], cameras = {} }: CameraDaemonOptions) {
   const model = writeChannelMeanModel(dir, 'mean-cameras', { height: 12, width: 16, output: 'actions' });
   const policy = (name: string, image: Record<string, unknown>) => ({
     model,
@@ -47,6 +49,7 @@ export async function startCameraDaemon({ dir, loops, served = [] }: CameraDaemo
     {
       api: { port: 0 },
       foxglove: { enabled: false },
+      cameras,
       policies: {
         ...Object.fromEntries(Object.entries(loops).map(([name, image]) => [name, policy(name, image)])),
         ...Object.fromEntries(served.map((name) => [name, { ...policy(name, {}), serve: true }])),

@@ -379,9 +379,28 @@ export const ControlConfig = Section(
   'Fixed-rate control loops, each in a worker thread of its own (or, isolation: process, a process of its own).',
 );
 
+export const CamerasConfig = Section(
+  {
+    decode_processes: Type.Integer({
+      minimum: 1,
+      default: 2,
+      description:
+        "Decode processes every loop's cameras and every served policy's image inputs share; a camera whose frames cost (over budget, or half of it) may not take the last free one.",
+    }),
+    decode_memory_mb: Type.Integer({
+      minimum: 128,
+      default: 384,
+      description:
+        'Memory for all of them: each is restarted after a decode that leaves it past its share (this / decode_processes; a fresh one takes about 70 MB).',
+    }),
+  },
+  "Decoding camera frames (JPEG, PNG, raw resizing) in processes of their own, off the daemon's threads.",
+);
+
 export const SYSTEM1_SECTIONS = {
   policies: PoliciesConfig,
   control: ControlConfig,
+  cameras: CamerasConfig,
 } satisfies Type.TProperties;
 
 /**
@@ -504,3 +523,4 @@ export type CommandSettings = Static<typeof CommandConfig>;
 export type PolicySettings = Static<typeof PolicyConfig>;
 export type LoopSettings = Static<typeof LoopConfig>;
 export type ControlSettings = Static<typeof ControlConfig>;
+export type CamerasSettings = Static<typeof CamerasConfig>;

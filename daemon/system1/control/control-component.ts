@@ -1,3 +1,4 @@
+import type { DecodePool } from '../vision/decode-pool.ts';
 import { system1Issues } from '../../config/index.ts';
 import type { LoopStart, HaltHookOutcome, HaltLatchView, HaltOrder } from '../../contract/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../contract/index.ts';
@@ -22,6 +23,8 @@ export interface ControlComponentOptions {
    */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
+  /** The daemon's decode processes (the cameras component), which the loops' cameras share. */
+  decodePool?: DecodePool;
 }
 
 /** A crash after a loop ran this long is not "in a row": the restart delay starts over. */
@@ -69,6 +72,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #createLoop: (options: ControlLoopOptions) => LoopHandle;
   #restartDelayMs: number;
   #maxRestartDelayMs: number;
+  readonly #decodePool: DecodePool | undefined;
   #loops: AutostartLoop[] = [];
   #latch: HaltLatchView;
   #offStop: (() => void) | undefined;
@@ -88,6 +92,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   constructor(ctx: ComponentContext, options: ControlComponentOptions = {}) {
     const { createLoop = (o) => new ControlLoop(o), restartDelayMs = 500, maxRestartDelayMs = 30_000 } = options;
     this.#ctx = ctx;
+    this.#decodePool = options.decodePool;
     this.#createLoop = createLoop;
     this.#restartDelayMs = restartDelayMs;
     this.#maxRestartDelayMs = maxRestartDelayMs;
@@ -117,6 +122,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
       stopLine: this.#ctx.haltAuthority.stopLine,
       graph: this.#ctx.graph,
+      decodePool: this.#decodePool,
     };
   }
 

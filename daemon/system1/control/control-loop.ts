@@ -1,5 +1,6 @@
 // Over 400 lines because a loop's lifecycle (start, crash and restart, stop with its safe action) is one, whether a
 // thread or a process runs it; the runner, intake, state and metrics are modules of their own.
+import type { DecodePool } from '../vision/decode-pool.ts';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
@@ -56,6 +57,7 @@ export class ControlLoop {
   readonly #stopLine: ControlLoopOptions['stopLine'];
   readonly #inferenceWorker: URL | undefined;
   readonly #logIntervalMs: number;
+  readonly #decodePool: DecodePool | undefined;
   #plan: LoopPlan | undefined;
   #state: LoopState | undefined;
   #worker: LoopRunner | undefined;
@@ -107,6 +109,7 @@ export class ControlLoop {
     this.#stopLine = options.stopLine;
     this.#inferenceWorker = inferenceWorker;
     this.#logIntervalMs = logIntervalMs;
+    this.#decodePool = options.decodePool;
   }
 
   async start(): Promise<void> {
@@ -138,6 +141,7 @@ export class ControlLoop {
       definitions: this.#definitions,
       log: this.#log,
       logIntervalMs: this.#logIntervalMs,
+      decodePool: this.#decodePool,
     });
     this.#intake = intake;
     const state = new LoopState(plan.topics.length);

@@ -2,6 +2,7 @@ import type { Bus, BusMessage, Subscription } from '../../bus/index.ts';
 import { MessageCodec, type DefinitionsRegistry } from '../../bus/index.ts';
 import { nowNs } from '../../util/index.ts';
 import type { Frame } from '../vision/frame.ts';
+import type { DecodePool } from '../vision/decode-pool.ts';
 import { FrameDecoder } from '../vision/frame-decoder.ts';
 import { FrameSlot } from '../vision/frame-slot.ts';
 import { ImageError } from '../vision/image-error.ts';
@@ -20,6 +21,8 @@ export interface FrameFeedOptions {
   images: ImageSlot[];
   bus: Bus;
   definitions: DefinitionsRegistry;
+  /** The daemon's decode processes, which every camera's frames share; without them, a process per camera. */
+  decodePool?: DecodePool;
   /** A frame that cannot become the input (wrong encoding or size, no decode): counted and logged by the caller. */
   onError: (topic: string, error: Error) => void;
   /** A frame arrived on `topic` (before its decode). */
@@ -56,7 +59,7 @@ export class FrameFeed {
 
   /** Decodes each camera's frames into its sink (by LoopPlan.images' slot): `sinks`, or this feed's frame slots. */
   subscribe(sinks: FrameSink[] = this.slots): void {
-    const { name, images, bus, definitions, onError, onArrived, onTaken } = this.options;
+    const { name, images, bus, definitions, decodePool, onError, onArrived, onTaken } = this.options;
     const codec = new MessageCodec(definitions);
     for (const image of images) {
       const sink = sinks[image.slot]!;
@@ -68,7 +71,11 @@ export class FrameFeed {
         resize: spec.settings.resize,
         maxPixels: spec.settings.max_pixels,
       };
-      const decoder = new FrameDecoder({ name: `camera ${image.topic}`, timeoutMs: spec.settings.decode_timeout_ms });
+      const decoder = new FrameDecoder({
+        name: `camera ${image.topic}`,
+        timeoutMs: spec.settings.decode_timeout_ms,
+        pool: decodePool,
+      });
       this.#decoders.push(decoder);
       const stamps =
         spec.settings.age_from === 'stamp'

@@ -3,6 +3,7 @@ import { compileExtractor, jointReader, type FieldExtractor } from '../field-ext
 import type { Bus, BusMessage, DefinitionsRegistry, Subscription } from '../../bus/index.ts';
 import { MessageCodec } from '../../bus/index.ts';
 import { LogBurst, nowNs, withSuppressed } from '../../util/index.ts';
+import type { DecodePool } from '../vision/decode-pool.ts';
 import { FrameFeed, type FrameSink } from './frame-feed.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { LoopPlan } from './loop-plan.ts';
@@ -19,6 +20,8 @@ export interface ObservationIntakeOptions {
   definitions: DefinitionsRegistry;
   log: Logger;
   logIntervalMs: number;
+  /** The daemon's decode processes, which the cameras' frames share (FrameFeed). */
+  decodePool?: DecodePool;
 }
 
 /**
@@ -43,7 +46,7 @@ export class ObservationIntake {
   #errors = 0;
 
   constructor(options: ObservationIntakeOptions) {
-    const { name, policyName, plan, board, bus, definitions, log, logIntervalMs } = options;
+    const { name, policyName, plan, board, bus, definitions, log, logIntervalMs, decodePool } = options;
     this.#name = name;
     this.#policyName = policyName;
     this.#plan = plan;
@@ -57,6 +60,7 @@ export class ObservationIntake {
       name,
       images: plan.images,
       bus,
+      decodePool,
       definitions,
       onError: (topic, error) => this.#observationSkipped(topic, error),
       onArrived: (topic) => watch.arrived(topic),
