@@ -1,5 +1,5 @@
-// A daemon with camera loops, for the tests of what frames cost: each loop's policy takes one camera (a 16 x 12 image
-// input, its output each channel's mean), so a command that is not the safe action is a fresh frame seen.
+// A daemon with camera loops, for the tests and benches of what frames cost: each loop's policy takes one camera (an
+// image input, its output each channel's mean), so a command that is not the safe action is a fresh frame seen.
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
@@ -32,14 +32,19 @@ export interface CameraDaemonOptions {
   served?: string[];
   /** The `cameras` section. */
   cameras?: Record<string, unknown>;
+  /** The image input's size (default 16 x 12). */
+  input?: { width: number; height: number };
+  /** Each loop's rate (default 50 Hz). */
+  rateHz?: number;
 }
 
 /**
  * Starts the daemon; `fresh[name]` is, per command of loop `name` (on `/cmd/<name>`), whether it came from a fresh
  * frame rather than the safe action.
  */
-export async function startCameraDaemon({ dir, loops, served = [], cameras = {} }: CameraDaemonOptions) {
-  const model = writeChannelMeanModel(dir, 'mean-cameras', { height: 12, width: 16, output: 'actions' });
+export async function startCameraDaemon(options: CameraDaemonOptions) {
+  const { dir, loops, served = [], cameras = {}, input = { width: 16, height: 12 }, rateHz = 50 } = options;
+  const model = writeChannelMeanModel(dir, 'mean-cameras', { ...input, output: 'actions' });
   const policy = (name: string, image: Record<string, unknown>) => ({
     model,
     inputs: { [FRONT]: { image: { topic: `/${name}`, ...image } } },
@@ -58,7 +63,7 @@ export async function startCameraDaemon({ dir, loops, served = [], cameras = {} 
         loops: Object.fromEntries(
           Object.keys(loops).map((name) => [
             name,
-            { policy: name, rate_hz: 50, max_observation_age_ms: 300, safe_action: SAFE },
+            { policy: name, rate_hz: rateHz, max_observation_age_ms: 300, safe_action: SAFE },
           ]),
         ),
       },

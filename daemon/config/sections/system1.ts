@@ -385,7 +385,7 @@ export const CamerasConfig = Section(
       minimum: 1,
       default: 2,
       description:
-        "Decode processes every loop's cameras and every served policy's image inputs share; a camera whose frames cost (over budget, or half of it) may not take the last free one.",
+        "Decode processes every loop's cameras and every served policy's image inputs share; cameras whose frames cost (over budget, or half of it) decode only in the last, at nice 19.",
     }),
     decode_memory_mb: Type.Integer({
       minimum: 128,

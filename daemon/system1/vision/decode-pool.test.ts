@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { costlyPng, noiseJpeg } from '../../../test/helpers/hostile-frames.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
@@ -11,6 +12,11 @@ const poolOf = (processes: number, memoryMb = 1024) => {
   const pool = new DecodePool({ processes, memoryMb });
   pools.push(pool);
   return pool;
+};
+/** A process's niceness (Linux: the 19th field of /proc/<pid>/stat). */
+const niceOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 };
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()));
@@ -50,7 +56,7 @@ describe("the daemon's frame decode processes", () => {
     expect(camera.stats.decoded).toBe(2);
   });
 
-  it('keep the last free process from cameras whose frames cost: a good frame is decoded while their process is held', async () => {
+  it('send frames that cost to their low-priority process alone: a good frame is decoded while it is held', async () => {
     const pool = poolOf(2);
     const png = { format: 'png', data: await costlyPng() };
     const costly = ['/a', '/b', '/c'].map((t) => new FrameDecoder({ name: `camera ${t}`, timeoutMs: 60_000, pool }));
@@ -68,11 +74,13 @@ describe("the daemon's frame decode processes", () => {
     // The first takes a process; its decode is held there however fast the machine.
     await waitFor(() => costly[0]!.pid !== dead[0], 'the first costly frame dispatched');
     const held = costly[0]!.pid!;
+    expect(niceOf(held)).toBe(19);
     process.kill(held, 'SIGSTOP');
     try {
       const good = new FrameDecoder({ name: 'camera /good', timeoutMs: 60_000, pool });
       expect((await good.decode({ format: 'jpeg', data: await noiseJpeg() }, target)).width).toBe(20);
       expect(good.pid).not.toBe(held);
+      expect(niceOf(good.pid!)).toBe(niceOf(process.pid));
       // The other costly cameras waited: the process the good frame took was never theirs.
       expect(costly.slice(1).map((c) => c.pid)).toEqual(dead.slice(1));
     } finally {

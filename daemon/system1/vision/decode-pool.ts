@@ -46,13 +46,15 @@ export interface DecodeSource {
   readonly stats: DecodeSourceStats;
   readonly queue: Job[];
   running: Job | undefined;
-  /** Its last decode was abandoned, crashed, or took half its budget or more: it may not take the last free process. */
+  /** Its last decode was abandoned, crashed, or took half its budget or more: it decodes in the low process alone. */
   costly: boolean;
   /** The pid of the process that decodes (or last decoded) its frame. */
   pid: number | undefined;
 }
 
 interface Slot {
+  /** The process for costly frames (the last, where there are two or more): at nice 19. */
+  low: boolean;
   process: Promise<DecodeProcess> | undefined;
   /** The process once started, for its figures. */
   child: DecodeProcess | undefined;
@@ -63,10 +65,11 @@ interface Slot {
  * The daemon's frame decoding: a few decode processes (DecodeProcess) shared by every camera and every served
  * policy's image input, under one memory budget. Each source decodes one frame at a time, in order, and the sources
  * take the free processes in turn. A source whose frames cost (one abandoned past its budget, a crash, a decode of
- * half its budget or more) is served only while another process stays free for the rest, so a flood of costly frames
- * on any number of cameras takes at most all processes but one. A process is started when a frame needs it, killed
- * for a decode past its budget (the next frame there gets a new one), and restarted after a decode that left it past
- * its share of the budget. Callers must `close()` it.
+ * half its budget or more) decodes only in the last process, which runs at nice 19 (other sources use it too when the
+ * rest are busy): a flood of costly frames on any number of cameras leaves the other processes, and the CPU, to the
+ * rest, and a costly camera still gets its turn. A process is started when a frame needs it, killed for a decode past
+ * its budget (the next frame there gets a new one), and restarted after a decode that left it past its share of the
+ * budget. Callers must `close()` it.
  */
 export class DecodePool {
   readonly #slots: Slot[];
@@ -80,7 +83,9 @@ export class DecodePool {
 
   constructor(options: DecodePoolOptions) {
     const { processes, memoryMb, entry = workerEntry('daemon/system1/vision/frame-decoder-child') } = options;
-    this.#slots = Array.from({ length: Math.max(1, processes) }, () => ({
+    const count = Math.max(1, processes);
+    this.#slots = Array.from({ length: count }, (_, i) => ({
+      low: count > 1 && i === count - 1,
       process: undefined,
       child: undefined,
       job: undefined,
@@ -145,22 +150,20 @@ export class DecodePool {
     );
   }
 
-  /** Gives each free process the next source's frame, the sources in turn. */
+  /** Gives each free process the next source's frame it may take, the sources in turn, the low process last. */
   #dispatch(): void {
     if (this.#closed) return;
     for (const slot of this.#slots) {
       if (slot.job) continue;
-      const source = this.#nextSource();
-      if (!source) return;
-      void this.#run(slot, source);
+      const source = this.#nextSource(slot);
+      if (source) void this.#run(slot, source);
     }
   }
 
-  #nextSource(): DecodeSource | undefined {
+  #nextSource(slot: Slot): DecodeSource | undefined {
     const sources = [...this.#sources];
-    const free = this.#slots.filter((s) => !s.job).length;
-    // The last free process is kept from costly sources while there is more than one.
-    const costlyMay = this.#slots.length === 1 || free > 1;
+    // Costly frames go to the low process alone (any process, in a pool of one).
+    const costlyMay = slot.low || this.#slots.length === 1;
     for (let i = 0; i < sources.length; i++) {
       const source = sources[(this.#turn + i) % sources.length]!;
       if (source.running || source.queue.length === 0 || (source.costly && !costlyMay)) continue;
@@ -246,7 +249,7 @@ export class DecodePool {
 
   #started(slot: Slot): Promise<DecodeProcess> {
     if (!slot.process) {
-      const started = DecodeProcess.start(this.#entry);
+      const started = DecodeProcess.start(this.#entry, slot.low);
       slot.process = started;
       void started.then(
         (p) => slot.process === started && (slot.child = p),

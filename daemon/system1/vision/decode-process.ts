@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorText, memoryFolder } from '../../util/index.ts';
@@ -28,6 +29,17 @@ export class DecodeProcessEnded extends Error {
   constructor(message: string, started: boolean) {
     super(message);
     this.started = started;
+  }
+}
+
+/** The argument that tells a decode process to lower itself (lowerProcess) before it decodes anything. */
+export const LOW_ARG = '--low-priority';
+
+function lowerFirstThread(pid: number): void {
+  try {
+    setPriority(pid, 19);
+  } catch {
+    // Gone already, or not ours to lower: it lowers itself as it starts.
   }
 }
 
@@ -74,15 +86,18 @@ export class DecodeProcess {
     });
   }
 
-  /** A new decode process running `entry`, with its memory file. */
-  static async start(entry: URL): Promise<DecodeProcess> {
+  /**
+   * A new decode process running `entry`, with its memory file; `low`: at nice 19, every thread of it, so what it
+   * decodes yields the CPU to the daemon and the other decode processes.
+   */
+  static async start(entry: URL, low = false): Promise<DecodeProcess> {
     const path = join(memoryFolder(), `auraison-decode-${process.pid}-${randomBytes(6).toString('hex')}`);
     const file = await open(path, 'wx+', 0o600);
     await unlink(path); // held by its descriptors alone: nothing is left behind, however the daemon ends
     const typescript = entry.pathname.endsWith('.ts');
     let child: ChildProcess;
     try {
-      child = fork(entry, [], {
+      child = fork(entry, low ? [LOW_ARG] : [], {
         // Its heap holds one frame's messages at a time; a frame's bytes and libvips' pixels are outside it, bounded
         // by max_pixels.
         execArgv: ['--max-old-space-size=64', ...(typescript ? ['--import', import.meta.resolve('tsx')] : [])],
@@ -93,6 +108,8 @@ export class DecodeProcess {
       await file.close();
       throw error;
     }
+    // Its first thread now, before it starts the rest; it lowers those itself (LOW_ARG).
+    if (low && child.pid !== undefined) lowerFirstThread(child.pid);
     child.unref();
     child.channel?.unref();
     return new DecodeProcess(child, file);

@@ -1,28 +1,28 @@
 // A decode process (see DecodeProcess): decodes the frames it is sent, one at a time, with sharp, each frame's bytes
-// read from its memory file (INPUT_FD) on this process's own libuv threads; exits when the daemon closes the channel
-// or goes away.
-import { ftruncate, read } from 'node:fs';
-import { promisify } from 'node:util';
-import { errorText } from '../../util/index.ts';
-import { INPUT_FD, type FromDecoder, type ToDecoder } from './decode-process.ts';
+// read from its memory file (INPUT_FD); exits when the daemon closes the channel or goes away.
+import { ftruncateSync, readSync } from 'node:fs';
+import { errorText, lowerProcess } from '../../util/index.ts';
+import { INPUT_FD, LOW_ARG, type FromDecoder, type ToDecoder } from './decode-process.ts';
 import { decodeFrame, ImageError } from './image-decode.ts';
 
 /** A file holding more than this after a frame gives its pages back: a big frame's memory is not kept for the next. */
 const KEEP_BYTES = 1 << 20;
-
-const readAt = promisify(read);
-const truncate = promisify(ftruncate);
 
 // With a callback, a send after the daemon went away fails quietly; without one, its 'error' would end this process.
 const send = (message: FromDecoder) => process.connected && process.send!(message, undefined, {}, () => {});
 
 async function decode({ header, length, target }: ToDecoder) {
   const data = Buffer.allocUnsafe(length);
-  const { bytesRead } = await readAt(INPUT_FD, data, 0, length, 0);
+  // Read here, not on a libuv thread: this process does one thing at a time, and a thread's hop costs more than the
+  // copy.
+  const bytesRead = readSync(INPUT_FD, data, 0, length, 0);
   if (bytesRead !== length) throw new Error(`read ${bytesRead} of the frame's ${length} bytes from its file`);
-  if (length > KEEP_BYTES) await truncate(INPUT_FD, 0);
+  if (length > KEEP_BYTES) ftruncateSync(INPUT_FD, 0);
   return decodeFrame({ ...header, data }, target);
 }
+
+// The pool's process for costly frames: every thread at nice 19, before sharp starts any.
+if (process.argv.includes(LOW_ARG)) lowerProcess('nice19');
 
 process.on('message', (job: ToDecoder) => {
   decode(job).then(
