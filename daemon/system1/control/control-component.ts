@@ -1,3 +1,4 @@
+import type { DecodePool } from '../vision/decode-pool.ts';
 import { system1Issues } from '../../config/index.ts';
 import type { LoopStart, HaltHookOutcome, HaltLatchView, HaltOrder } from '../../contract/index.ts';
 import { PORTS, type MetricFamily, type MetricsProvider } from '../../contract/index.ts';
@@ -23,6 +24,8 @@ export interface ControlComponentOptions {
    */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
+  /** The daemon's decode processes (the cameras component), which the loops' cameras share. */
+  decodePool?: DecodePool;
 }
 
 /** A crash after a loop ran this long is not "in a row": the restart delay starts over. */
@@ -70,6 +73,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #createLoop: (options: ControlLoopOptions) => LoopHandle;
   #restartDelayMs: number;
   #maxRestartDelayMs: number;
+  readonly #decodePool: DecodePool | undefined;
   #loops: AutostartLoop[] = [];
   #latch: HaltLatchView;
   #offStop: (() => void) | undefined;
@@ -90,6 +94,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   constructor(ctx: ComponentContext, options: ControlComponentOptions = {}) {
     const { createLoop = (o) => new ControlLoop(o), restartDelayMs = 500, maxRestartDelayMs = 30_000 } = options;
     this.#ctx = ctx;
+    this.#decodePool = options.decodePool;
     this.#createLoop = createLoop;
     this.#restartDelayMs = restartDelayMs;
     this.#maxRestartDelayMs = maxRestartDelayMs;
@@ -122,6 +127,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       graph: this.#ctx.graph,
       robot: this.#ctx.robot,
       graphQueries: () => this.#ctx.ports.get(PORTS.graphQueries),
+      decodePool: this.#decodePool,
     };
   }
 

@@ -1,3 +1,4 @@
+import type { DecodePool } from '../vision/decode-pool.ts';
 import type { Bus, RobotGraph } from '../../bus/index.ts';
 import type { DefinitionsRegistry } from '../../bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../config/index.ts';
@@ -48,6 +49,8 @@ export interface ControlLoopOptions {
   stopLine?: SharedArrayBuffer;
   /** The robot's graph: a command topic no node subscribes (a controller not loaded) makes the loop unheard. */
   graph?: Pick<RobotGraph, 'endpoints'>;
+  /** The daemon's decode processes, which its cameras' frames share; without them, a process per camera. */
+  decodePool?: DecodePool;
   /**
    * Tests only: the module an async loop's inference thread runs (default inference-worker.ts), for a
    * stand-in that dies on cue. The control component never sets it, so no config can reach it.

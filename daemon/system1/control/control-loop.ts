@@ -1,6 +1,7 @@
 // Over 400 lines because a loop's lifecycle (start, crash and restart, stop with its safe action) is one, whether a
 // thread or a process runs it; the runner, intake, state and metrics are modules of their own.
-import type { MessagePort } from 'node:worker_threads';
+import type { DecodePool } from '../vision/decode-pool.ts';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
 import { distrustedState } from '../../motion/index.ts';
@@ -60,6 +61,7 @@ export class ControlLoop {
   readonly #inferenceWorker: URL | undefined;
   readonly #graphQueries: ControlLoopOptions['graphQueries'];
   readonly #logIntervalMs: number;
+  readonly #decodePool: DecodePool | undefined;
   #plan: LoopPlan | undefined;
   #state: LoopState | undefined;
   #worker: LoopRunner | undefined;
@@ -113,6 +115,7 @@ export class ControlLoop {
     this.#inferenceWorker = inferenceWorker;
     this.#graphQueries = options.graphQueries;
     this.#logIntervalMs = logIntervalMs;
+    this.#decodePool = options.decodePool;
   }
 
   async start(): Promise<void> {
@@ -145,6 +148,7 @@ export class ControlLoop {
       log: this.#log,
       logIntervalMs: this.#logIntervalMs,
       distrust: this.#robot && ((msg) => distrustedState(this.#robot!.measured, msg)),
+      decodePool: this.#decodePool,
     });
     this.#intake = intake;
     const state = new LoopState(plan.topics.length);
