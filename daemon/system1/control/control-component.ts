@@ -118,7 +118,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       // with the agent running or not (the daemon's one latch, ComponentContext.haltAuthority); after the release an
       // autostart loop holds on until an operator starts it.
       refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
-      stopLine: this.#ctx.haltAuthority.stopLine,
+      haltLine: this.#ctx.haltAuthority.haltLine,
       graph: this.#ctx.graph,
       robot: this.#ctx.robot,
       graphQueries: () => this.#ctx.ports.get(PORTS.graphQueries),

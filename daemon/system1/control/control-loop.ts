@@ -56,7 +56,7 @@ export class ControlLoop {
   readonly #robot: ControlLoopOptions['robot'];
   readonly #onCrash: ControlLoopOptions['onCrash'];
   readonly #refusal: ControlLoopOptions['refusal'];
-  readonly #stopLine: ControlLoopOptions['stopLine'];
+  readonly #haltLine: ControlLoopOptions['haltLine'];
   readonly #inferenceWorker: URL | undefined;
   readonly #graphQueries: ControlLoopOptions['graphQueries'];
   readonly #logIntervalMs: number;
@@ -109,7 +109,7 @@ export class ControlLoop {
     this.#robot = options.robot;
     this.#onCrash = onCrash;
     this.#refusal = refusal;
-    this.#stopLine = options.stopLine;
+    this.#haltLine = options.haltLine;
     this.#inferenceWorker = inferenceWorker;
     this.#graphQueries = options.graphQueries;
     this.#logIntervalMs = logIntervalMs;
@@ -175,7 +175,7 @@ export class ControlLoop {
       : spawnLoopThread({
           ...data,
           stateBuffer: state.buffer,
-          stopLine: this.#stopLine,
+          haltLine: this.#haltLine,
           boardBuffer: board.buffer as SharedArrayBuffer,
           frameBuffers: intake.frameBuffers,
           inference: inferencePort,
@@ -244,7 +244,7 @@ export class ControlLoop {
   /** The loop's process (with a frame file per camera), its inference thread's death told as a thread's is. */
   async #startProcess(data: LoopProcessData, state: LoopState, plan: LoopPlan): Promise<LoopProcess> {
     const { images } = plan;
-    const loop = await LoopProcess.start({ data, state, images, stopLine: this.#stopLine }).catch((error: unknown) => {
+    const loop = await LoopProcess.start({ data, state, images, haltLine: this.#haltLine }).catch((error: unknown) => {
       this.#publisher?.close();
       throw new Error(`control loop ${this.name}: ${errorText(error)}`);
     });

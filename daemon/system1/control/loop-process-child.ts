@@ -51,9 +51,9 @@ process.once('message', (m: ToLoopProcess) => {
 });
 
 async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start' }>): Promise<void> {
-  const stopLine = new HaltLine();
+  const haltLine = new HaltLine();
   // Heard before the first tick: a loop started under a latched stop is held from its first command.
-  const relaySocket = stopSocket ? await hearStops(stopSocket, stopLine) : undefined;
+  const relaySocket = stopSocket ? await hearStops(stopSocket, haltLine) : undefined;
   const spec = resolvePolicySpec(data.policyName, data.policy, policyModelInfo(data.policyName, data.policy));
   const plan = planLoop(data.name, data.loop, spec);
   const state = new LoopState(plan.topics.length);
@@ -84,7 +84,7 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
     workerData: {
       ...data,
       stateBuffer: state.buffer,
-      stopLine: stopLine.buffer,
+      haltLine: haltLine.buffer,
       frameBuffers: [],
       inference: inferencePort,
     } satisfies LoopWorkerData,
