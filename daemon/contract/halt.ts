@@ -105,8 +105,8 @@ export interface HaltLatchView {
 }
 
 /**
- * The one owner of the operator's stop (safety/HaltAuthority), handed to every component as
- * ComponentContext.haltAuthority: whoever stops the robot calls `halt`, whoever drives it registers `onStop` and
+ * The one owner of the operator's stop (halt/HaltAuthority), handed to every component as
+ * ComponentContext.haltAuthority: whoever stops the robot calls `halt`, whoever drives it registers `onHalt` and
  * obeys `latch`.
  */
 export interface RobotHaltAuthority {
