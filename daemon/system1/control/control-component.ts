@@ -76,7 +76,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   readonly #decodePool: DecodePool | undefined;
   #loops: AutostartLoop[] = [];
   #latch: HaltLatchView;
-  #offStop: (() => void) | undefined;
+  #offHalt: (() => void) | undefined;
   /** Why the autostart loops are not running: an operator's stop with no latch to hold them (#operatorStop). */
   #stoppedBy: string | undefined;
   #state: ComponentHealth['state'] = 'stopped';
@@ -123,7 +123,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       // with the agent running or not (the daemon's one latch, ComponentContext.haltAuthority); after the release an
       // autostart loop holds on until an operator starts it.
       refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
-      stopLine: this.#ctx.haltAuthority.stopLine,
+      haltLine: this.#ctx.haltAuthority.haltLine,
       graph: this.#ctx.graph,
       robot: this.#ctx.robot,
       graphQueries: () => this.#ctx.ports.get(PORTS.graphQueries),
@@ -174,7 +174,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       this.#state = 'stopped';
       throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     }
-    this.#offStop = this.#ctx.haltAuthority.onHalt('control loops', (order) => this.#operatorHalt(order));
+    this.#offHalt = this.#ctx.haltAuthority.onHalt('control loops', (order) => this.#operatorHalt(order));
     // A stop latched before this start: loops start held, and hold on after its release until started.
     const { latched } = this.#ctx.haltAuthority.load();
     if (latched && Object.keys(config.control.loops).length > 0)
@@ -251,7 +251,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
 
   async close(): Promise<void> {
     this.#state = 'stopping';
-    this.#offStop?.();
+    this.#offHalt?.();
     this.#jointLimits.close();
     for (const entry of this.#loops) clearTimeout(entry.timer);
     await Promise.all([...this.#loops.map((e) => e.loop), ...this.#onDemand.values()].map((l) => l.close()));

@@ -45,8 +45,8 @@ export interface ControlLoopOptions {
    * its safe action instead.
    */
   refusal?: () => string | undefined;
-  /** The daemon's stop line (RobotHaltAuthority.stopLine), which the loop's thread reads every tick. */
-  stopLine?: SharedArrayBuffer;
+  /** The daemon's stop line (RobotHaltAuthority.haltLine), which the loop's thread reads every tick. */
+  haltLine?: SharedArrayBuffer;
   /** The robot's graph: a command topic no node subscribes (a controller not loaded) makes the loop unheard. */
   graph?: Pick<RobotGraph, 'endpoints'>;
   /** The daemon's decode processes, which its cameras' frames share; without them, a process per camera. */
