@@ -191,7 +191,7 @@ export async function run(): Promise<BenchResult[]> {
   await new Promise<void>((resolve) => floorServer.listen(0, '127.0.0.1', resolve));
   const floorUrl = `http://127.0.0.1:${(floorServer.address() as AddressInfo).port}/`;
   const { daemon, codec } = started;
-  const watcher = watchLine(daemon.haltAuthority.stopLine);
+  const watcher = watchLine(daemon.haltAuthority.haltLine);
   const bare = await watchMqtt(broker.url, `${PREFIX}/intents`);
   try {
     const url = daemon.ports.get(PORTS.api)!.url!;

@@ -181,7 +181,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       session,
       topics,
       config,
-      stopLine: this.#ctx.haltAuthority.stopLine,
+      haltLine: this.#ctx.haltAuthority.haltLine,
       dataDir,
       log,
       halt: (payload, packet) => intake.haltFirst(payload, packet),

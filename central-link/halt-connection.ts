@@ -65,12 +65,12 @@ export function haltConnectionFor(options: {
   > & { cert?: Buffer };
   topics: CentralTopics;
   config: Pick<EdgeConfig, 'api' | 'robot'>;
-  stopLine: SharedArrayBuffer;
+  haltLine: SharedArrayBuffer;
   dataDir: string;
   log: Logger;
   halt: HaltConnectionOptions['halt'];
 }): HaltConnection | string | undefined {
-  const { settings: s, session, topics, config, stopLine, dataDir, log, halt } = options;
+  const { settings: s, session, topics, config, haltLine, dataDir, log, halt } = options;
   if (!s.stop_connection) return undefined;
   if (!s.intents) return 'central.intents is false: there are no stop intents to read';
   if (s.command_keys.length === 0)
@@ -85,7 +85,7 @@ export function haltConnectionFor(options: {
     return 'the link logs in by its client certificate alone (central.cert_file): the stop connection needs the stop login, a username and password';
   return new HaltConnection({
     data: {
-      line: stopLine,
+      line: haltLine,
       claims: haltClaimsBuffer(),
       url,
       // Not a robot id's characters: no robot's own client id can be this one.

@@ -57,7 +57,7 @@ export class ActionGoals {
     );
   }
 
-  /** The operator's stop's hook (HaltAuthority.onStop): every goal in flight cancelled, named in the stop's report. */
+  /** The operator's stop's hook (HaltAuthority.onHalt): every goal in flight cancelled, named in the stop's report. */
   onOperatorHalt(): HaltHookOutcome {
     return {
       settled: this.cancelAll().then((goals) => ({

@@ -97,7 +97,7 @@ export class AgentComponent
   #intentTopic: IntentTopic;
   #latch: HaltLatchView;
   /** Unregisters the agent's part of the operator's stop (registered while it runs). */
-  #offStop: (() => void) | undefined;
+  #offHalt: (() => void) | undefined;
   #motion: MotionLock;
   #navigation: AgentNavigation;
   #haltAuthority: RobotHalt;
@@ -222,7 +222,7 @@ export class AgentComponent
   }
 
   async start(): Promise<void> {
-    this.#offStop = this.#ctx.haltAuthority.onHalt('agent', (order) => this.#haltAuthority.halt(order));
+    this.#offHalt = this.#ctx.haltAuthority.onHalt('agent', (order) => this.#haltAuthority.halt(order));
     const { latched, ignored } = this.#ctx.haltAuthority.load();
     if (latched)
       this.#ctx.log.warn(
@@ -251,7 +251,7 @@ export class AgentComponent
   /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */
   async close(reason = 'the daemon stopped'): Promise<void> {
     this.#closed = reason;
-    this.#offStop?.();
+    this.#offHalt?.();
     this.#intentTopic.close();
     await this.#runs.close(reason);
     this.#approvals.close();

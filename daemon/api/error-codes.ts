@@ -106,6 +106,11 @@ export const API_ERRORS = {
     meaning: "An image's stamp is too old for the policy.",
     action: 'Send a fresh frame.',
   },
+  bad_stamp: {
+    status: 400,
+    meaning: "An image's stamp is not a time, or is ahead of the daemon's clock.",
+    action: "Stamp frames on the daemon's clock.",
+  },
   unauthorized: {
     status: 401,
     meaning: '`api.token` is set and the request carries no token, or a wrong one.',

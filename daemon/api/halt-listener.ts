@@ -74,7 +74,7 @@ export class HaltListener {
     this.#spawn = spawn;
     this.#mcpHalts = mcp?.stops;
     this.#data = {
-      line: haltAuthority.stopLine,
+      line: haltAuthority.haltLine,
       host,
       port,
       gate: apiGate({ host, token }),

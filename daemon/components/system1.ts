@@ -4,6 +4,7 @@ import type { ValidationIssue } from '../util/index.ts';
 import { defineComponent, type ComponentSpec } from '../lifecycle/index.ts';
 import { AGENT_PORTS } from '../agent/services.ts';
 import { PORTS } from '../contract/index.ts';
+import { SYSTEM1_PORTS } from '../system1/ports.ts';
 
 /**
  * Each policy's model file and every external data file it names (any name: each initializer's
@@ -20,21 +21,45 @@ function modelFiles(config: EdgeConfig): Record<string, string> {
   );
 }
 
+/** Whether a policy that runs (served, or a loop's) takes a camera: its frames need the decode processes. */
+function runsCameras(config: EdgeConfig): boolean {
+  const looped = new Set(Object.values(config.control.loops).map((l) => l.policy));
+  return Object.entries(config.policies).some(
+    ([name, p]) => (p.serve || looped.has(name)) && Object.values(p.inputs).some((i) => i.image),
+  );
+}
+
+const cameras = { port: SYSTEM1_PORTS.decodePool, when: runsCameras };
+
 /**
- * System 1, in start order: `policies` serves ai/inference/vla/<name>; `control` runs the
- * fixed-rate loops (each in a worker thread). Both load onnxruntime only when configured.
+ * System 1, in start order: `cameras` holds the decode processes camera frames share; `policies` serves
+ * ai/inference/vla/<name>; `control` runs the fixed-rate loops (each in a worker thread). Both load onnxruntime only
+ * when configured.
  */
 export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
-  {
+  defineComponent({
+    name: 'cameras',
+    enabled: runsCameras,
+    settings: (config) => config.cameras,
+    provides: [SYSTEM1_PORTS.decodePool],
+    create: async (ctx) => {
+      const { CamerasComponent } = await import('../system1/cameras-component.ts');
+      const component = new CamerasComponent(ctx);
+      ctx.provide(SYSTEM1_PORTS.decodePool, component.pool);
+      return component;
+    },
+  }),
+  defineComponent({
     name: 'policies',
     enabled: (config) => Object.values(config.policies).some((p) => p.serve && !p.remote),
     settings: (config) => ({ policies: config.policies, models: modelFiles(config) }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
-    create: async (ctx) => {
+    needs: { cameras },
+    create: async (ctx, { cameras: pool }) => {
       const { PoliciesComponent } = await import('../system1/policies-component.ts');
-      return new PoliciesComponent(ctx);
+      return new PoliciesComponent(ctx, pool);
     },
-  },
+  }),
   defineComponent({
     name: 'control',
     enabled: (config) => Object.keys(config.control.loops).length > 0,
@@ -51,9 +76,10 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
       stop_latch: config.agent.stop_latch,
     }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
-    create: async (ctx) => {
+    needs: { cameras },
+    create: async (ctx, { cameras: pool }) => {
       const { ControlComponent } = await import('../system1/control/control-component.ts');
-      const control = new ControlComponent(ctx);
+      const control = new ControlComponent(ctx, { decodePool: pool });
       ctx.provide(AGENT_PORTS.policies, control);
       ctx.provide(PORTS.loops, control);
       return control;

@@ -105,8 +105,8 @@ export interface HaltLatchView {
 }
 
 /**
- * The one owner of the operator's stop (safety/HaltAuthority), handed to every component as
- * ComponentContext.haltAuthority: whoever stops the robot calls `halt`, whoever drives it registers `onStop` and
+ * The one owner of the operator's stop (halt/HaltAuthority), handed to every component as
+ * ComponentContext.haltAuthority: whoever stops the robot calls `halt`, whoever drives it registers `onHalt` and
  * obeys `latch`.
  */
 export interface RobotHaltAuthority {
@@ -124,10 +124,10 @@ export interface RobotHaltAuthority {
   /** Reads the latch file (at start): a stop latched before it holds from now on. */
   load(): { latched: HaltLatchState | undefined; ignored: string | undefined };
   /**
-   * The stop line's shared memory (safety/HaltLine): a thread that drives the robot reads it every tick, and
+   * The stop line's shared memory (halt/HaltLine): a thread that drives the robot reads it every tick, and
    * holds its commands from the moment a stop comes in, without a message from the main thread.
    */
-  readonly stopLine: SharedArrayBuffer;
+  readonly haltLine: SharedArrayBuffer;
   /**
    * Sets (undefined: removes) the zero command `name` that the stop listener's thread sends itself, not
    * waiting for the main thread: an adapter's own session to its graph (the Zenoh bridge's).

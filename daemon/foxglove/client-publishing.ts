@@ -27,7 +27,7 @@ export interface ClientPublishingOptions {
  */
 export class ClientPublishing {
   #gate: PublishGate;
-  readonly #offStop: () => void;
+  readonly #offHalt: () => void;
   #feedback: ClientFeedback;
   #queues: PublishQueues;
   /** Clients told that their publishes are being dropped (until their queue empties). */
@@ -51,7 +51,7 @@ export class ClientPublishing {
       now,
       stopAfterMs: settings.stop_after_ms,
       names: nameScope(ctx.config),
-      onStop: (client, name, topic, reason) => {
+      onHalt: (client, name, topic, reason) => {
         log.warn({ client: name, topic, reason }, 'foxglove client stopped commanding: published a stop (zero Twist)');
         if (reason === 'operator')
           feedback.tell(
@@ -68,7 +68,7 @@ export class ClientPublishing {
       },
     });
     this.#gate = gate;
-    this.#offStop = ctx.haltAuthority.onHalt('foxglove teleop', () => ({ zeroed: gate.operatorHalt() }));
+    this.#offHalt = ctx.haltAuthority.onHalt('foxglove teleop', () => ({ zeroed: gate.operatorHalt() }));
     this.#feedback = feedback;
     const queues = new PublishQueues({ maxPending: settings.max_pending });
     this.#queues = queues;
@@ -158,7 +158,7 @@ export class ClientPublishing {
   }
 
   close(): void {
-    this.#offStop();
+    this.#offHalt();
     this.#gate.close();
     this.#queues.clear();
   }

@@ -66,7 +66,7 @@ export interface PublishGateOptions {
    */
   stopAfterMs?: number;
   /** Told of each stop the gate published on a client's behalf (the client may be gone). */
-  onStop?: (client: object, clientName: string, topic: string, reason: StopReason) => void;
+  onHalt?: (client: object, clientName: string, topic: string, reason: StopReason) => void;
   /** The node a relative channel topic resolves against (the daemon's: ros.namespace, ros.node_name). */
   names?: NameScope;
 }
@@ -99,7 +99,7 @@ export class PublishGate {
   readonly #definitions: DefinitionsRegistry;
   readonly #bus: Bus;
   readonly #codec: MessageCodec;
-  readonly #onStop: PublishGateOptions['onStop'];
+  readonly #onHalt: PublishGateOptions['onHalt'];
   /** The hooks in force now, asked at each message (a reload changes them). */
   readonly #currentHooks: () => readonly PolicyHook[] | undefined;
   #allowed: (topic: string) => boolean;
@@ -117,14 +117,14 @@ export class PublishGate {
   readonly stops: Record<StopReason, number> = { disconnected: 0, unadvertised: 0, silent: 0, operator: 0 };
 
   constructor(options: PublishGateOptions) {
-    const { topics, definitions, bus, codec, onStop, hooks } = options;
+    const { topics, definitions, bus, codec, onHalt, hooks } = options;
     const { maxChannels = 16, maxRateHz = 200, now = () => performance.now(), stopAfterMs = 2000 } = options;
     this.#names = options.names ?? DEFAULT_SCOPE;
     this.#topics = topics;
     this.#definitions = definitions;
     this.#bus = bus;
     this.#codec = codec;
-    this.#onStop = onStop;
+    this.#onHalt = onHalt;
     this.#currentHooks = hooks;
     this.#allowed = compileTopicSelection(topics);
     this.#maxChannels = maxChannels;
@@ -358,10 +358,10 @@ export class PublishGate {
     try {
       channel.publisher.publish(this.#codec.encode(channel.type, stopFields(channel.type)));
     } catch {
-      return; // the bus closed first (the daemon is stopping): nothing is left to command the robot
+      return; // the bus closed first (the daemon is closing): nothing is left to command the robot
     }
     this.stops[reason]++;
-    this.#onStop?.(client, this.#sessions.get(client)?.name ?? 'unknown', channel.topic, reason);
+    this.#onHalt?.(client, this.#sessions.get(client)?.name ?? 'unknown', channel.topic, reason);
   }
 
   #refuse(outcome: Refusal['outcome'], reason: string): Refusal {

@@ -69,7 +69,7 @@ export class HaltAuthority implements RobotHaltAuthority {
   }
 
   /** The stop line's shared memory: what the daemon's threads read of the stop (see HaltLine). */
-  get stopLine(): SharedArrayBuffer {
+  get haltLine(): SharedArrayBuffer {
     return this.latch.line.buffer;
   }
 

@@ -25,14 +25,14 @@ export interface ComponentHealth {
 }
 
 /**
- * A part of the daemon with a lifecycle. The supervisor starts components in order and stops them in
- * reverse; `close` must flush whatever must not be lost and return within the stop budget.
+ * A part of the daemon with a lifecycle. The supervisor starts components in order and closes them in
+ * reverse; `close` must flush whatever must not be lost and return within the close budget.
  */
 export interface Component {
   readonly name: string;
   start(): Promise<void>;
   /**
-   * `reason` says why when it is not the daemon stopping (a config reload restarts it), for whatever the
+   * `reason` says why when it is not the daemon closing (a config reload restarts it), for whatever the
    * component ends on the way (the agent's runs).
    */
   close(reason?: string): Promise<void>;
@@ -55,7 +55,7 @@ export interface ComponentContext {
   readonly journal: Journal;
   /**
    * The operator's stop: one latch, one zero command per governed topic, and the hooks of whatever drives the
-   * robot (onStop). Whoever stops the robot calls it; whoever moves it obeys its latch.
+   * robot (onHalt). Whoever stops the robot calls it; whoever moves it obeys its latch.
    */
   readonly haltAuthority: RobotHaltAuthority;
   /**

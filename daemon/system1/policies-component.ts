@@ -1,6 +1,7 @@
 import type { MetricFamily, MetricsProvider } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
 import { PolicyThread } from './policy-thread.ts';
+import type { DecodePool } from './vision/decode-pool.ts';
 import { VlaService } from './vla-service.ts';
 
 /**
@@ -12,14 +13,17 @@ import { VlaService } from './vla-service.ts';
 export class PoliciesComponent implements Component, MetricsProvider {
   readonly name = 'policies';
   #ctx: ComponentContext;
+  readonly #decodePool: DecodePool | undefined;
   #threads = new Map<string, PolicyThread>();
   #services: VlaService[] = [];
   #state: ComponentHealth['state'] = 'stopped';
   /** Bumped by stop(): a start still loading models when it ran (a start timeout) must not go on. */
   #generation = 0;
 
-  constructor(ctx: ComponentContext) {
+  /** `decodePool`: the daemon's decode processes (the cameras component), which image inputs' frames share. */
+  constructor(ctx: ComponentContext, decodePool?: DecodePool) {
     this.#ctx = ctx;
+    this.#decodePool = decodePool;
   }
 
   async start(): Promise<void> {
@@ -35,7 +39,7 @@ export class PoliciesComponent implements Component, MetricsProvider {
           throw new Error(`policy ${name}: stopped while loading`);
         }
         this.#threads.set(name, thread);
-        const service = new VlaService(bus, thread);
+        const service = new VlaService(bus, thread, { decodePool: this.#decodePool });
         this.#services.push(service);
         log.info(
           { policy: name, model: settings.model, provider: settings.provider, query: service.name },

@@ -6,6 +6,7 @@ import type { InputSpec } from './policy-spec.ts';
 import type { PolicyExecutor } from './policy-thread.ts';
 import { decodeQueryFrame } from './query-frame.ts';
 import type { Frame } from './vision/frame.ts';
+import type { DecodePool } from './vision/decode-pool.ts';
 import { FrameDecoder } from './vision/frame-decoder.ts';
 import { ImageError } from './vision/image-decode.ts';
 import type { ImageInputSpec } from './vision/image-input.ts';
@@ -45,6 +46,8 @@ interface Observation {
 export interface VlaServiceOptions {
   /** Queries in flight or waiting; past it a query gets a `busy` reply at once. policies.<name>.max_pending_queries. */
   maxPending?: number;
+  /** The daemon's decode processes, which the image inputs' frames share; without them, a process per input. */
+  decodePool?: DecodePool;
 }
 
 /**
@@ -80,9 +83,11 @@ export class VlaService {
   #tail: Promise<unknown> = Promise.resolve();
   /** Each image input's decode process, made with its first frame. */
   #decoders = new Map<string, FrameDecoder>();
+  readonly #decodePool: DecodePool | undefined;
 
   constructor(bus: Bus, policy: PolicyExecutor, options: VlaServiceOptions = {}) {
-    const { maxPending = policy.spec.settings.max_pending_queries } = options;
+    const { maxPending = policy.spec.settings.max_pending_queries, decodePool } = options;
+    this.#decodePool = decodePool;
     this.#policy = policy;
     this.#inputSpecs = new Map(
       policy.spec.inputs.map((i) => [i.name, { spec: i, key: withoutLeadingOnes(i.shape).join() }]),
@@ -218,7 +223,11 @@ export class VlaService {
     let decoder = this.#decoders.get(name);
     if (!decoder) {
       const { decode_timeout_ms: timeoutMs } = input.settings;
-      decoder = new FrameDecoder({ name: `policy ${this.#policy.spec.name} input ${quoted(name)}`, timeoutMs });
+      decoder = new FrameDecoder({
+        name: `policy ${this.#policy.spec.name} input ${quoted(name)}`,
+        timeoutMs,
+        pool: this.#decodePool,
+      });
       this.#decoders.set(name, decoder);
     }
     return decoder;

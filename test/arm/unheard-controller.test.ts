@@ -64,7 +64,7 @@ describe('a control loop whose controller is not loaded', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await arm?.stop();
+    await arm?.close();
     world?.bus.close();
     if (world) expect(await world.daemon.stop()).toBe(0);
     if (dir) rmSync(dir, { recursive: true, force: true });

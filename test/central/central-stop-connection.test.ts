@@ -44,7 +44,7 @@ describe("central's stop connection", () => {
     cleanups.push(started.stop);
     const { daemon } = started;
     await waitFor(() => stopConnection(daemon).state === 'connected', 'the stop connection to be up');
-    const line = new HaltLine(daemon.haltAuthority.stopLine);
+    const line = new HaltLine(daemon.haltAuthority.haltLine);
     const zeros = zeroTwists(daemon);
     const ackOf = (id: string) =>
       waitForValue(() => central.acks().find((a) => a.intent_id === id && a.status !== 'pending'), `the ack of ${id}`);

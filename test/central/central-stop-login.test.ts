@@ -74,7 +74,7 @@ describe("central's stop on `central acl`'s broker", () => {
     const central = await centralClient(centralUrl, [`${PREFIX}/acks`], { ...login('central'), clientId: 'central' });
     cleanups.push(central.end);
 
-    const line = new HaltLine(daemon.haltAuthority.stopLine);
+    const line = new HaltLine(daemon.haltAuthority.haltLine);
     const stop = signedStop(INTENTS);
     const stopsBefore = line.stops;
     const published = publishFromThread(cleanups, {

@@ -21,13 +21,20 @@ export function svgBomb(): Uint8Array {
   return new TextEncoder().encode(svg);
 }
 
-/** A 40 x 30 JPEG of noise (so its scan has many Huffman codes to corrupt), quality 90. */
-export async function noiseJpeg(): Promise<Buffer> {
+const noise = () => {
   const pixels = Buffer.alloc(40 * 30 * 3);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7919) % 251;
-  return sharp(pixels, { raw: { width: 40, height: 30, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
+  return sharp(pixels, { raw: { width: 40, height: 30, channels: 3 } });
+};
+
+/** A 40 x 30 JPEG of noise (so its scan has many Huffman codes to corrupt), quality 90. */
+export async function noiseJpeg(): Promise<Buffer> {
+  return noise().jpeg({ quality: 90 }).toBuffer();
+}
+
+/** The same noise as a progressive JPEG: ten scans, libjpeg's default progression. */
+export async function progressiveJpeg(): Promise<Buffer> {
+  return noise().jpeg({ quality: 90, progressive: true }).toBuffer();
 }
 
 const EOI = Buffer.from([0xff, 0xd9]);
@@ -44,6 +51,8 @@ export async function hostileFrames(): Promise<HostileFrame[]> {
   bigSof.writeUInt16BE(4000, sof + 5);
   bigSof.writeUInt16BE(4000, sof + 7);
   const sosLength = jpeg.readUInt16BE(sos + 2);
+  const progressive = await progressiveJpeg();
+  const quarter = progressive.indexOf(Buffer.from([0xff, 0xda]), progressive.length >> 2);
   return [
     { name: 'an SVG of nested <use> as jpeg', format: 'jpeg', data: svgBomb(), code: 'bad_encoding' },
     { name: 'a GIF as jpeg', format: 'jpeg', data: await as('gif'), code: 'bad_encoding' },
@@ -66,6 +75,12 @@ export async function hostileFrames(): Promise<HostileFrame[]> {
       name: 'a JPEG cut at 50%, closed with EOI',
       format: 'jpeg',
       data: Buffer.concat([jpeg.subarray(0, jpeg.length >> 1), EOI]),
+      code: 'decode_failed',
+    },
+    {
+      name: 'a progressive JPEG cut at the scan boundary past a quarter of it, closed with EOI',
+      format: 'jpeg',
+      data: Buffer.concat([progressive.subarray(0, quarter), EOI]),
       code: 'decode_failed',
     },
     { name: 'a JPEG with corrupt image bytes', format: 'jpeg', data: corrupt, code: 'decode_failed' },

@@ -89,7 +89,7 @@ export interface So101Options {
 
 /**
  * so101_node.py as a child in the peer's environment: started by `start`, which resolves on its ready line; its stdout
- * events kept in `events`; `stop()` ends it with SIGINT, as a terminal's Ctrl-C would.
+ * events kept in `events`; `close()` ends it with SIGINT, as a terminal's Ctrl-C would.
  */
 export class So101Node {
   readonly events: So101Event[] = [];
@@ -129,7 +129,7 @@ export class So101Node {
     try {
       await node.next('ready', 60_000);
     } catch (error) {
-      await node.stop();
+      await node.close();
       throw error;
     }
     return node;
@@ -172,7 +172,7 @@ export class So101Node {
       .map((line) => JSON.parse(line) as So101TraceLine);
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     await stopChild(this.child, 'SIGINT');
   }
 }

@@ -5,7 +5,7 @@ import { blockThisLoopUntil } from '../helpers/blocked-loop.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { ros2Peer } from '../peers/ros2.ts';
-import { listenerDaemon } from '../safety/listener-daemon.ts';
+import { listenerDaemon } from '../halt/listener-daemon.ts';
 import { DISTROS, startRclpyWorld } from './rclpy-daemon.ts';
 import { RclpyPeer } from './rclpy-peer.ts';
 

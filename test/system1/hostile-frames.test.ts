@@ -3,15 +3,12 @@
 // observation, none moves a loop, and a flood of them costs only their own camera: the stop, its release and a good
 // camera on another loop go on.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { PORTS } from '../../daemon/contract/index.ts';
+import { STEP_BACK_FRAMES } from '../../daemon/system1/control/frame-stamps.ts';
 import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { running, startDaemon } from '../helpers/daemon.ts';
 import { costlyPng, hostileFrames, noiseJpeg, svgBomb } from '../helpers/hostile-frames.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { allFresh, COMPRESSED, codec, FRONT, goodFrame, IMAGE, SAFE, startCameraDaemon } from './camera-daemon.ts';
 import { loopHarness } from './loop-harness.ts';
 import { writeChannelMeanModel } from './vision-models.ts';
 
@@ -19,13 +16,6 @@ const tmp = tempDir('hostile-frames-');
 afterAll(() => tmp.cleanup());
 const cleanups: Cleanup[] = [];
 afterEach(() => runCleanups(cleanups));
-
-const codec = new MessageCodec(new DefinitionsRegistry());
-const IMAGE = 'sensor_msgs/msg/Image';
-const COMPRESSED = 'sensor_msgs/msg/CompressedImage';
-const ARRAY = 'std_msgs/msg/Float64MultiArray';
-const FRONT = 'observation.images.front';
-const SAFE = [-1, -1];
 
 const every = (ms: number, send: () => void) => {
   const timer = setInterval(send, ms);
@@ -59,19 +49,38 @@ describe('hostile frames on a camera topic', () => {
   });
 });
 
-describe('a camera replaying old frames', () => {
-  const rawAt = (stampNs: bigint) =>
-    codec.encode(IMAGE, {
-      header: { stamp: { sec: Number(stampNs / 1_000_000_000n), nanosec: Number(stampNs % 1_000_000_000n) } },
-      height: 12,
-      width: 16,
-      encoding: 'rgb8',
-      is_bigendian: 0,
-      step: 48,
-      data: new Uint8Array(16 * 12 * 3).fill(200),
-    });
-  const wallNs = () => BigInt(Date.now()) * 1_000_000n;
+const S = 1_000_000_000n;
+const wallNs = () => BigInt(Date.now()) * 1_000_000n;
+/** A 16 x 12 rgb8 Image with its header.stamp as given. */
+const rawStamped = (stamp: { sec: number; nanosec: number }) =>
+  codec.encode(IMAGE, {
+    header: { stamp },
+    height: 12,
+    width: 16,
+    encoding: 'rgb8',
+    is_bigendian: 0,
+    step: 48,
+    data: new Uint8Array(16 * 12 * 3).fill(200),
+  });
+const rawAt = (ns: bigint) => rawStamped({ sec: Number(ns / S), nanosec: Number(ns % S) });
 
+/** A 100 Hz loop on the camera /camera/image_raw (its frames' age judged by `ageFrom`), and the camera. */
+async function stampedLoop(name: string, ageFrom: 'stamp' | 'arrival' = 'stamp') {
+  const model = writeChannelMeanModel(tmp.path, name, { height: 12, width: 16, output: 'actions' });
+  const { bus, control, commands } = loopHarness(
+    model,
+    { rate_hz: 100, max_observation_age_ms: 300, safe_action: SAFE },
+    { inputs: { [FRONT]: { image: { topic: '/camera/image_raw', age_from: ageFrom } } } },
+  );
+  await control.start();
+  cleanups.push(async () => {
+    await control.close();
+    bus.close();
+  });
+  return { control, commands, camera: bus.advertise('/camera/image_raw', IMAGE, { source: 'test' }) };
+}
+
+describe('a camera replaying old frames', () => {
   it.each([
     [
       'stamped 2 s ago on the daemon clock: stale',
@@ -82,22 +91,7 @@ describe('a camera replaying old frames', () => {
     ['stamped now: fresh', 'stamp', () => wallNs(), true],
     ['stamped 2 s ago with age_from: arrival: fresh', 'arrival', () => wallNs() - 2_000_000_000n, true],
   ] as const)('is seen by its header.stamp: %s', async (_what, ageFrom, stamp, moves) => {
-    const model = writeChannelMeanModel(tmp.path, `mean-stamp-${ageFrom}`, {
-      height: 12,
-      width: 16,
-      output: 'actions',
-    });
-    const { bus, control, commands } = loopHarness(
-      model,
-      { rate_hz: 100, max_observation_age_ms: 300, safe_action: SAFE },
-      { inputs: { [FRONT]: { image: { topic: '/camera/image_raw', age_from: ageFrom } } } },
-    );
-    await control.start();
-    cleanups.push(async () => {
-      await control.close();
-      bus.close();
-    });
-    const camera = bus.advertise('/camera/image_raw', IMAGE, { source: 'test' });
+    const { control, commands, camera } = await stampedLoop(`mean-stamp-${ageFrom}`, ageFrom);
     let i = 0;
     every(20, () => camera.publish(rawAt(stamp(i++))));
     await waitFor(() => i >= 20 && control.stats().ticks >= 50, 'frames and ticks');
@@ -108,18 +102,7 @@ describe('a camera replaying old frames', () => {
   });
 
   it('refuses a frame whose stamp repeats the last one', async () => {
-    const model = writeChannelMeanModel(tmp.path, 'mean-stamp-repeat', { height: 12, width: 16, output: 'actions' });
-    const { bus, control, commands } = loopHarness(
-      model,
-      { rate_hz: 100, max_observation_age_ms: 300, safe_action: SAFE },
-      { inputs: { [FRONT]: { image: { topic: '/camera/image_raw' } } } },
-    );
-    await control.start();
-    cleanups.push(async () => {
-      await control.close();
-      bus.close();
-    });
-    const camera = bus.advertise('/camera/image_raw', IMAGE, { source: 'test' });
+    const { control, commands, camera } = await stampedLoop('mean-stamp-repeat');
     // Sim time (another clock than the daemon's): its age counts from arrival, and it must move forward.
     const replayed = rawAt(12_500_000_000n);
     every(20, () => camera.publish(replayed));
@@ -132,56 +115,61 @@ describe('a camera replaying old frames', () => {
   });
 });
 
+describe('a camera whose stamp jumped', () => {
+  const wallSec = () => Math.floor(Date.now() / 1000);
+
+  /** The loop's last ten commands came from the camera's frames, not its safe action. */
+  const seen = (commands: { safe: boolean }[]) => commands.length >= 10 && commands.slice(-10).every((c) => !c.safe);
+
+  it.each([
+    ['a frame stamped 10 years ahead', () => rawAt(wallNs() + 10n * 365n * 86_400n * S)],
+    ['a frame stamped 23 h ahead', () => rawAt(wallNs() + 23n * 3600n * S)],
+    ['a frame stamped 60 s ahead', () => rawAt(wallNs() + 60n * S)],
+    ['a frame stamped sec 2^31-1', () => rawStamped({ sec: 2 ** 31 - 1, nanosec: 0 })],
+    ['a frame stamped nanosec 4294967295', () => rawStamped({ sec: wallSec(), nanosec: 4_294_967_295 })],
+  ] as const)('is not blinded by %s: it is refused, and the frames after it are seen', async (_what, jumped) => {
+    const { control, commands, camera } = await stampedLoop('mean-stamp-jump');
+    let sent = 0;
+    every(20, () => void (camera.publish(rawAt(wallNs())), sent++));
+    await waitFor(() => seen(commands), 'the camera seen');
+    camera.publish(jumped());
+    await waitFor(() => control.stats().observationErrors >= 1, 'the frame that jumped refused');
+    // Past max_observation_age_ms of frames after it: a frame it let through would be stale by now.
+    const mark = sent;
+    await waitFor(() => sent >= mark + 30 && seen(commands), 'the camera seen after it');
+    expect(control.stats().observationErrors, 'only the frame that jumped is refused').toBe(1);
+  });
+
+  it('goes on by itself after a sim clock reset from 1000 s to 5 s', async () => {
+    const { control, commands, camera } = await stampedLoop('mean-stamp-reset');
+    let simNs = 1000n * S;
+    let sent = 0;
+    every(20, () => void (camera.publish(rawAt((simNs += 20_000_000n))), sent++));
+    await waitFor(() => seen(commands), 'the camera seen');
+    simNs = 5n * S;
+    await waitFor(() => control.stats().observationErrors >= 1, 'the first frame after the reset refused');
+    const mark = sent;
+    await waitFor(() => sent >= mark + 30 && seen(commands), 'the camera seen after the reset');
+    expect(control.stats().observationErrors, `only the first ${STEP_BACK_FRAMES - 1} after it are refused`).toBe(
+      STEP_BACK_FRAMES - 1,
+    );
+  });
+});
+
 describe('a flood of hostile frames on one camera', () => {
   it('costs only that camera: a good camera on another loop stays fresh, the stop holds, its release answers, and an inference query with a good frame is answered', async () => {
-    const model = writeChannelMeanModel(tmp.path, 'mean-flood', { height: 12, width: 16, output: 'actions' });
-    const policy = (topic: string, image: Record<string, unknown> = {}) => ({
-      model,
-      inputs: { [FRONT]: { image: { topic, ...image } } },
-      outputs: { actions: { command: { topic: `/cmd${topic}`, type: ARRAY } } },
+    const { fresh, stats, camera, post, stop } = await startCameraDaemon({
+      dir: tmp.path,
+      // Its budget is 1 ms: each 4096 x 4096 PNG of the flood runs past it and is abandoned.
+      loops: { flooded: { decode_timeout_ms: 1 }, good: {} },
+      served: ['served'],
     });
-    const loop = (name: string) => ({ policy: name, rate_hz: 50, max_observation_age_ms: 300, safe_action: SAFE });
-    const { daemon, stop } = await startDaemon(
-      {
-        api: { port: 0 },
-        foxglove: { enabled: false },
-        policies: {
-          // Its budget is 1 ms: each 4096 x 4096 PNG of the flood runs past it and is abandoned.
-          flooded: policy('/flooded', { decode_timeout_ms: 1 }),
-          good: policy('/good'),
-          served: { ...policy('/served'), serve: true },
-        },
-        control: { loops: { flooded: loop('flooded'), good: loop('good') } },
-      },
-      'hostile-flood-',
-    );
     cleanups.push(stop);
-    const fresh: boolean[] = [];
-    daemon.bus.subscribe({
-      name: 'test',
-      topic: '/cmd/good',
-      handler: (m) => {
-        const data = Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data);
-        fresh.push(data[0] !== SAFE[0]);
-      },
-    });
-    const control = running(daemon, ControlComponent)!;
-    const stats = (name: string) => control.loopStats().find((s) => s.name === name)!;
-
-    const good = daemon.bus.advertise('/good', IMAGE, { source: 'test' });
-    const pixels = new Uint8Array(16 * 12 * 3).map((_, i) => [255, 0, 51][i % 3]!);
-    const goodFrame = codec.encode(IMAGE, {
-      height: 12,
-      width: 16,
-      encoding: 'rgb8',
-      is_bigendian: 0,
-      step: 48,
-      data: pixels,
-    });
+    const good = camera('good');
     every(33, () => good.publish(goodFrame));
-    await waitFor(() => fresh.slice(-10).length === 10 && fresh.slice(-10).every(Boolean), 'the good camera fresh');
+    await waitFor(() => allFresh(fresh.good!, 10), 'the good camera fresh');
 
-    const flooded = daemon.bus.advertise('/flooded', COMPRESSED, { source: 'test' });
+    const flooded = camera('flooded', COMPRESSED);
     const svg = codec.encode(COMPRESSED, { format: 'jpeg', data: svgBomb() });
     const png = codec.encode(COMPRESSED, { format: 'png', data: await costlyPng() });
     every(50, () => flooded.publish(svg));
@@ -190,20 +178,11 @@ describe('a flood of hostile frames on one camera', () => {
       () => stats('flooded').decodesAbandoned >= 2 && stats('flooded').observationErrors >= 10,
       'the flood refused: SVGs as bad_encoding, PNGs abandoned past their budget',
     );
-    const during = fresh.length;
-    await waitFor(() => fresh.length >= during + 25, 'the good loop ticking on');
+    const during = fresh.good!.length;
+    await waitFor(() => fresh.good!.length >= during + 25, 'the good loop ticking on');
     // Fresh throughout: the good camera's frames are decoded in a process of their own.
-    expect(fresh.slice(during).every(Boolean)).toBe(true);
+    expect(fresh.good!.slice(during).every(Boolean)).toBe(true);
 
-    const url = daemon.ports.get(PORTS.api)!.url!;
-    const post = async (path: string, body: unknown) => {
-      const response = await fetch(`${url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
     const query = (format: string, data: Uint8Array) =>
       post('/inference/vla/served', { input: { [FRONT]: { format, data: Buffer.from(data).toString('base64') } } });
     const [svgReply, goodReply] = await Promise.all([query('jpeg', svgBomb()), query('jpeg', await noiseJpeg())]);
@@ -217,8 +196,11 @@ describe('a flood of hostile frames on one camera', () => {
     }
 
     expect(await post('/stop', { by: 'ada', reason: 'flood' })).toMatchObject({ status: 200 });
-    const stoppedAt = fresh.length;
-    await waitFor(() => fresh.length >= stoppedAt + 10 && !fresh.at(-1), 'the good loop holding its safe action');
+    const stoppedAt = fresh.good!.length;
+    await waitFor(
+      () => fresh.good!.length >= stoppedAt + 10 && !fresh.good!.at(-1),
+      'the good loop holding its safe action',
+    );
     expect(await post('/stop/release', {})).toMatchObject({ status: 200, body: { released: true } });
     expect(stats('flooded').alive && stats('good').alive).toBe(true);
   });

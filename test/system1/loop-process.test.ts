@@ -82,7 +82,7 @@ describe.runIf(process.platform === 'linux')('a control loop with isolation: pro
       model,
       { rate_hz: 50, isolation: 'process', scheduling: 'other' },
       // No refusal: the main thread holds nothing back, so what the process sends is what arrives.
-      { inputs: CONSTANT_OBS, stopLine: line.buffer },
+      { inputs: CONSTANT_OBS, haltLine: line.buffer },
     );
     await control.start();
     const stopper = stopFromAnotherThread(line, 200);

@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
 
-// The operator's stop (daemon/safety/) through reloads, stamped Twists, a latch and a missing daemon.
+// The operator's stop (daemon/halt/) through reloads, stamped Twists, a latch and a missing daemon.
 
 const cleanups = cleanupStack();
 

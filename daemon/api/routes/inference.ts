@@ -36,7 +36,7 @@ const JSON_ENCODING = 'application/json';
 const POLICY_CODES: ReadonlySet<ApiErrorCode> = new Set<ApiErrorCode>([
   ...(['bad_payload', 'bad_dtype', 'bad_shape', 'not_finite', 'bad_image'] as const), // TensorCodecError
   ...(['missing_input', 'unknown_input'] as const), // PolicyInputError
-  ...(['bad_encoding', 'bad_size', 'too_large', 'decode_failed', 'over_budget', 'stale_stamp'] as const), // ImageError
+  ...(['bad_encoding', 'bad_size', 'too_large', 'decode_failed', 'over_budget', 'stale_stamp', 'bad_stamp'] as const), // ImageError
   ...(['busy', 'timeout', 'inference_failed', 'non_finite_output'] as const),
 ]);
 /** What both inference routes answer when the query does not succeed. */

@@ -144,8 +144,15 @@ export const ImageSourceConfig = Type.Object(
     age_from: Type.Union([Type.Literal('stamp'), Type.Literal('arrival')], {
       default: 'stamp',
       description:
-        "stamp: a frame is as old as its header.stamp says where the stamp is on the daemon's clock, and a frame not stamped after the one before it is refused; arrival: its age counts from its arrival alone (a camera whose clock is not the daemon's).",
+        "stamp: a frame is as old as its header.stamp says where the stamp is on the daemon's clock, a frame not stamped after the last one taken is refused (three in a row stamped forward from there are a clock gone back, and taken); arrival: its age counts from its arrival alone (a camera whose clock is not the daemon's).",
     }),
+    max_stamp_ahead_ms: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description:
+          "age_from: stamp: a frame stamped further ahead of the daemon's clock than this (default 1000) is refused (bad_stamp); a stamp on another clock (sim time) is behind it.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -396,9 +403,28 @@ export const ControlConfig = Section(
   'Fixed-rate control loops, each in a worker thread of its own (or, isolation: process, a process of its own).',
 );
 
+export const CamerasConfig = Section(
+  {
+    decode_processes: Type.Integer({
+      minimum: 1,
+      default: 2,
+      description:
+        "Decode processes every loop's cameras and every served policy's image inputs share; cameras whose frames cost (over budget, or half of it) decode only in the last, at nice 19.",
+    }),
+    decode_memory_mb: Type.Integer({
+      minimum: 128,
+      default: 384,
+      description:
+        'Memory for all of them: each is restarted after a decode that leaves it past its share (this / decode_processes; a fresh one takes about 70 MB).',
+    }),
+  },
+  "Decoding camera frames (JPEG, PNG, raw resizing) in processes of their own, off the daemon's threads.",
+);
+
 export const SYSTEM1_SECTIONS = {
   policies: PoliciesConfig,
   control: ControlConfig,
+  cameras: CamerasConfig,
 } satisfies Type.TProperties;
 
 /**
@@ -521,3 +547,4 @@ export type CommandSettings = Static<typeof CommandConfig>;
 export type PolicySettings = Static<typeof PolicyConfig>;
 export type LoopSettings = Static<typeof LoopConfig>;
 export type ControlSettings = Static<typeof ControlConfig>;
+export type CamerasSettings = Static<typeof CamerasConfig>;

@@ -1,3 +1,4 @@
+import type { DecodePool } from '../vision/decode-pool.ts';
 import { system1Issues } from '../../config/index.ts';
 import type { LoopStart, HaltHookOutcome, HaltLatchView, HaltOrder } from '../../contract/index.ts';
 import { PORTS, type MetricFamily, type MetricsProvider } from '../../contract/index.ts';
@@ -23,6 +24,8 @@ export interface ControlComponentOptions {
    */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
+  /** The daemon's decode processes (the cameras component), which the loops' cameras share. */
+  decodePool?: DecodePool;
 }
 
 /** A crash after a loop ran this long is not "in a row": the restart delay starts over. */
@@ -70,9 +73,10 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #createLoop: (options: ControlLoopOptions) => LoopHandle;
   #restartDelayMs: number;
   #maxRestartDelayMs: number;
+  readonly #decodePool: DecodePool | undefined;
   #loops: AutostartLoop[] = [];
   #latch: HaltLatchView;
-  #offStop: (() => void) | undefined;
+  #offHalt: (() => void) | undefined;
   /** Why the autostart loops are not running: an operator's stop with no latch to hold them (#operatorStop). */
   #stoppedBy: string | undefined;
   #state: ComponentHealth['state'] = 'stopped';
@@ -90,6 +94,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   constructor(ctx: ComponentContext, options: ControlComponentOptions = {}) {
     const { createLoop = (o) => new ControlLoop(o), restartDelayMs = 500, maxRestartDelayMs = 30_000 } = options;
     this.#ctx = ctx;
+    this.#decodePool = options.decodePool;
     this.#createLoop = createLoop;
     this.#restartDelayMs = restartDelayMs;
     this.#maxRestartDelayMs = maxRestartDelayMs;
@@ -118,10 +123,11 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       // with the agent running or not (the daemon's one latch, ComponentContext.haltAuthority); after the release an
       // autostart loop holds on until an operator starts it.
       refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
-      stopLine: this.#ctx.haltAuthority.stopLine,
+      haltLine: this.#ctx.haltAuthority.haltLine,
       graph: this.#ctx.graph,
       robot: this.#ctx.robot,
       graphQueries: () => this.#ctx.ports.get(PORTS.graphQueries),
+      decodePool: this.#decodePool,
     };
   }
 
@@ -168,7 +174,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       this.#state = 'stopped';
       throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     }
-    this.#offStop = this.#ctx.haltAuthority.onHalt('control loops', (order) => this.#operatorHalt(order));
+    this.#offHalt = this.#ctx.haltAuthority.onHalt('control loops', (order) => this.#operatorHalt(order));
     // A stop latched before this start: loops start held, and hold on after its release until started.
     const { latched } = this.#ctx.haltAuthority.load();
     if (latched && Object.keys(config.control.loops).length > 0)
@@ -245,7 +251,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
 
   async close(): Promise<void> {
     this.#state = 'stopping';
-    this.#offStop?.();
+    this.#offHalt?.();
     this.#jointLimits.close();
     for (const entry of this.#loops) clearTimeout(entry.timer);
     await Promise.all([...this.#loops.map((e) => e.loop), ...this.#onDemand.values()].map((l) => l.close()));

@@ -1,3 +1,4 @@
+import type { DecodePool } from '../vision/decode-pool.ts';
 import type { Bus, RobotGraph } from '../../bus/index.ts';
 import type { DefinitionsRegistry } from '../../bus/index.ts';
 import type { LoopSettings, PolicySettings } from '../../config/index.ts';
@@ -44,10 +45,12 @@ export interface ControlLoopOptions {
    * its safe action instead.
    */
   refusal?: () => string | undefined;
-  /** The daemon's stop line (RobotHaltAuthority.stopLine), which the loop's thread reads every tick. */
-  stopLine?: SharedArrayBuffer;
+  /** The daemon's stop line (RobotHaltAuthority.haltLine), which the loop's thread reads every tick. */
+  haltLine?: SharedArrayBuffer;
   /** The robot's graph: a command topic no node subscribes (a controller not loaded) makes the loop unheard. */
   graph?: Pick<RobotGraph, 'endpoints'>;
+  /** The daemon's decode processes, which its cameras' frames share; without them, a process per camera. */
+  decodePool?: DecodePool;
   /**
    * Tests only: the module an async loop's inference thread runs (default inference-worker.ts), for a
    * stand-in that dies on cue. The control component never sets it, so no config can reach it.

@@ -1,6 +1,7 @@
-// Over 400 lines because a loop's lifecycle (start, crash and restart, stop with its safe action) is one, whether a
+// Over 400 lines because a loop's lifecycle (start, crash and restart, close with its safe action) is one, whether a
 // thread or a process runs it; the runner, intake, state and metrics are modules of their own.
-import type { MessagePort } from 'node:worker_threads';
+import type { DecodePool } from '../vision/decode-pool.ts';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
 import { distrustedState } from '../../motion/index.ts';
@@ -29,7 +30,7 @@ import { logWorkerReport } from './worker-report-log.ts';
 
 export { LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop-types.ts';
 
-const STOP_TIMEOUT_MS = 2000;
+const CLOSE_TIMEOUT_MS = 2000;
 const LOG_INTERVAL_MS = 60_000;
 
 /**
@@ -56,10 +57,11 @@ export class ControlLoop {
   readonly #robot: ControlLoopOptions['robot'];
   readonly #onCrash: ControlLoopOptions['onCrash'];
   readonly #refusal: ControlLoopOptions['refusal'];
-  readonly #stopLine: ControlLoopOptions['stopLine'];
+  readonly #haltLine: ControlLoopOptions['haltLine'];
   readonly #inferenceWorker: URL | undefined;
   readonly #graphQueries: ControlLoopOptions['graphQueries'];
   readonly #logIntervalMs: number;
+  readonly #decodePool: DecodePool | undefined;
   #plan: LoopPlan | undefined;
   #state: LoopState | undefined;
   #worker: LoopRunner | undefined;
@@ -109,10 +111,11 @@ export class ControlLoop {
     this.#robot = options.robot;
     this.#onCrash = onCrash;
     this.#refusal = refusal;
-    this.#stopLine = options.stopLine;
+    this.#haltLine = options.haltLine;
     this.#inferenceWorker = inferenceWorker;
     this.#graphQueries = options.graphQueries;
     this.#logIntervalMs = logIntervalMs;
+    this.#decodePool = options.decodePool;
   }
 
   async start(): Promise<void> {
@@ -145,6 +148,7 @@ export class ControlLoop {
       log: this.#log,
       logIntervalMs: this.#logIntervalMs,
       distrust: this.#robot && ((msg) => distrustedState(this.#robot!.measured, msg)),
+      decodePool: this.#decodePool,
     });
     this.#intake = intake;
     const state = new LoopState(plan.topics.length);
@@ -175,7 +179,7 @@ export class ControlLoop {
       : spawnLoopThread({
           ...data,
           stateBuffer: state.buffer,
-          stopLine: this.#stopLine,
+          haltLine: this.#haltLine,
           boardBuffer: board.buffer as SharedArrayBuffer,
           frameBuffers: intake.frameBuffers,
           inference: inferencePort,
@@ -232,10 +236,10 @@ export class ControlLoop {
       throw new Error(`control loop ${name}: ${errorText(error)}`);
     });
     this.#inference = inference;
-    // stop() came while the model loaded: it found no thread to close, so this closes it.
+    // close() came while the model loaded: it found no thread to close, so this closes it.
     if (this.#closed) {
       port.close();
-      await inference.close(STOP_TIMEOUT_MS);
+      await inference.close(CLOSE_TIMEOUT_MS);
       throw new Error(`control loop ${name}: stopped while starting`);
     }
     return port;
@@ -244,7 +248,7 @@ export class ControlLoop {
   /** The loop's process (with a frame file per camera), its inference thread's death told as a thread's is. */
   async #startProcess(data: LoopProcessData, state: LoopState, plan: LoopPlan): Promise<LoopProcess> {
     const { images } = plan;
-    const loop = await LoopProcess.start({ data, state, images, stopLine: this.#stopLine }).catch((error: unknown) => {
+    const loop = await LoopProcess.start({ data, state, images, haltLine: this.#haltLine }).catch((error: unknown) => {
       this.#publisher?.close();
       throw new Error(`control loop ${this.name}: ${errorText(error)}`);
     });
@@ -290,16 +294,16 @@ export class ControlLoop {
       // The inference thread died while the loop thread was loading.
       if (this.#crash) throw new Error(`control loop ${name}: ${this.#crash.message}`);
     } catch (error) {
-      // A ready async loop runs no model in its own thread: asked to stop, it sends the safe action and exits.
-      if (isReady) await closeWorker(worker, () => this.#requestClose(), STOP_TIMEOUT_MS);
+      // A ready async loop runs no model in its own thread: asked to close, it sends the safe action and exits.
+      if (isReady) await closeWorker(worker, () => this.#requestClose(), CLOSE_TIMEOUT_MS);
       await worker.terminate();
-      await this.#inference?.close(STOP_TIMEOUT_MS);
+      await this.#inference?.close(CLOSE_TIMEOUT_MS);
       this.#publisher?.close();
       throw error;
     }
   }
 
-  /** After `ready`, an error or exit of the loop thread not asked for by stop() is a crash. */
+  /** After `ready`, an error or exit of the loop thread not asked for by close() is a crash. */
   #watchForCrash(worker: LoopRunner): void {
     worker.on('error', (error) => this.#crashed('loop', error.message));
     worker.on('exit', (code) => this.#crashed('loop', `worker exited with code ${code}`));
@@ -336,10 +340,10 @@ export class ControlLoop {
 
   #onMessage(m: LoopWorkerMessage): void {
     if (m.kind !== 'command') return logWorkerReport(this.#log, this.name, m);
-    // A thread left to finish its run after stop() (see #stop) may still send its last safe action.
+    // A thread left to finish its run after close() (see #close) may still send its last safe action.
     if (this.#leftBus) return;
-    // Once stop() is called only the safe action goes out: a policy command the thread posted before it
-    // heard of the stop would move the robot after the stop's zero Twist (the operator's stop).
+    // Once close() is called only the safe action goes out: a policy command the thread posted before it
+    // heard of the close would move the robot after the stop's zero Twist (the operator's stop).
     if (this.#closed && !m.safe) return;
     // A policy command the thread posted before it saw the latch goes no further either.
     if (this.#heldNow() && !m.safe) return;
@@ -396,7 +400,7 @@ export class ControlLoop {
       topics: this.#plan?.topics.map((t) => t.topic) ?? [],
       observationErrors: this.#intake?.errors ?? 0,
       decodesAbandoned: this.#intake?.decodesAbandoned ?? 0,
-      // Not while it starts (no observation is due yet) nor once stopped.
+      // Not while it starts (no observation is due yet) nor once closed.
       blind: this.#starting || this.#closed ? undefined : this.#intake?.blind(),
       unheard: this.#starting || this.#closed ? undefined : this.#listeners?.unheard(monotonicMs()),
       observations: this.#intake?.observations() ?? [],
@@ -425,7 +429,7 @@ export class ControlLoop {
     return this.#process ? undefined : this.#worker?.getHeapStatistics?.();
   }
 
-  /** Stops the worker (it sends the safe action once on the way out) and leaves the bus. */
+  /** Ends the worker (it sends the safe action once on the way out) and leaves the bus. */
   close(): Promise<void> {
     this.#closed ??= this.#close();
     return this.#closed;
@@ -437,23 +441,23 @@ export class ControlLoop {
     const worker = this.#worker;
     if (worker && !this.#exited) {
       // The worker sends the safe action, waits for an inline inference in flight, releases its session,
-      // says `stopped` and exits. One still in a run after STOP_TIMEOUT_MS is left to finish (see
+      // says `stopped` and exits. One still in a run after CLOSE_TIMEOUT_MS is left to finish (see
       // closeWorker): terminating it inside onnxruntime would abort the daemon.
       let stopped = false;
       worker.on('message', (m: LoopWorkerMessage) => void (m.kind === 'stopped' && (stopped = true)));
-      const exited = await closeWorker(worker, () => this.#requestClose(), STOP_TIMEOUT_MS);
+      const exited = await closeWorker(worker, () => this.#requestClose(), CLOSE_TIMEOUT_MS);
       // Past its last run a thread is safe to end; a process is at any point (only it goes).
       if (!exited && (stopped || this.#process)) await worker.terminate();
       else if (!exited)
         log.warn(
-          { loop: name, waited_ms: STOP_TIMEOUT_MS },
+          { loop: name, waited_ms: CLOSE_TIMEOUT_MS },
           'control loop thread still inside an inference: left to finish it and exit on its own',
         );
     }
     // After the loop thread, which sends its safe action without waiting for a chunk.
-    if (this.#inference && !(await this.#inference.close(STOP_TIMEOUT_MS))) {
+    if (this.#inference && !(await this.#inference.close(CLOSE_TIMEOUT_MS))) {
       log.warn(
-        { loop: name, waited_ms: STOP_TIMEOUT_MS },
+        { loop: name, waited_ms: CLOSE_TIMEOUT_MS },
         'inference thread still inside an inference: left to finish it and exit on its own',
       );
     }

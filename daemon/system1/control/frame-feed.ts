@@ -2,11 +2,12 @@ import type { Bus, BusMessage, Subscription } from '../../bus/index.ts';
 import { MessageCodec, type DefinitionsRegistry } from '../../bus/index.ts';
 import { nowNs } from '../../util/index.ts';
 import type { Frame } from '../vision/frame.ts';
+import type { DecodePool } from '../vision/decode-pool.ts';
 import { FrameDecoder } from '../vision/frame-decoder.ts';
 import { FrameSlot } from '../vision/frame-slot.ts';
 import { ImageError } from '../vision/image-error.ts';
 import type { CompressedImage, FrameTarget, RawImage } from '../vision/raw-pixels.ts';
-import { FrameStamps } from './frame-stamps.ts';
+import { FrameStamps, MAX_STAMP_AHEAD_MS } from './frame-stamps.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { ImageSlot } from './loop-plan.ts';
 
@@ -20,6 +21,8 @@ export interface FrameFeedOptions {
   images: ImageSlot[];
   bus: Bus;
   definitions: DefinitionsRegistry;
+  /** The daemon's decode processes, which every camera's frames share; without them, a process per camera. */
+  decodePool?: DecodePool;
   /** A frame that cannot become the input (wrong encoding or size, no decode): counted and logged by the caller. */
   onError: (topic: string, error: Error) => void;
   /** A frame arrived on `topic` (before its decode). */
@@ -56,7 +59,7 @@ export class FrameFeed {
 
   /** Decodes each camera's frames into its sink (by LoopPlan.images' slot): `sinks`, or this feed's frame slots. */
   subscribe(sinks: FrameSink[] = this.slots): void {
-    const { name, images, bus, definitions, onError, onArrived, onTaken } = this.options;
+    const { name, images, bus, definitions, decodePool, onError, onArrived, onTaken } = this.options;
     const codec = new MessageCodec(definitions);
     for (const image of images) {
       const sink = sinks[image.slot]!;
@@ -68,9 +71,16 @@ export class FrameFeed {
         resize: spec.settings.resize,
         maxPixels: spec.settings.max_pixels,
       };
-      const decoder = new FrameDecoder({ name: `camera ${image.topic}`, timeoutMs: spec.settings.decode_timeout_ms });
+      const decoder = new FrameDecoder({
+        name: `camera ${image.topic}`,
+        timeoutMs: spec.settings.decode_timeout_ms,
+        pool: decodePool,
+      });
       this.#decoders.push(decoder);
-      const stamps = spec.settings.age_from === 'stamp' ? new FrameStamps() : undefined;
+      const stamps =
+        spec.settings.age_from === 'stamp'
+          ? new FrameStamps({ maxAheadMs: spec.settings.max_stamp_ahead_ms ?? MAX_STAMP_AHEAD_MS })
+          : undefined;
       let busy = false;
       let waiting: BusMessage | undefined;
       const decode = (msg: BusMessage): void => {
@@ -82,13 +92,15 @@ export class FrameFeed {
             // waited for this decode counts, and so will the decode's own.
             const now = nowNs();
             const arrivalAgeMs = Math.max(0, Number(now - msg.logTime) / 1e6);
-            const ageMs = stamps ? stamps.ageMs(message, arrivalAgeMs, now) : arrivalAgeMs;
-            const timeMs = monotonicMs() - ageMs;
+            const judged = stamps?.judge(message, arrivalAgeMs, now);
+            const timeMs = monotonicMs() - (judged?.ageMs ?? arrivalAgeMs);
             const frame = await decoder.decode(message, target);
             if (frame.order === 'depth16' && spec.dtype === 'uint8')
               throw new ImageError('bad_encoding', `16UC1 depth does not fit the uint8 input ${image.input}`);
             if (this.#closed) return;
             await sink.write(frame, timeMs);
+            // Only now its stamp is the one to beat: a frame refused on the way never holds the camera.
+            stamps?.taken(judged?.stampNs);
             onTaken?.(image.topic, timeMs);
           } catch (error) {
             if (!this.#closed) onError(image.topic, error as Error);

@@ -6,7 +6,7 @@ import { HaltLine } from '../../halt/index.ts';
 /** What the stop relay gets at start. */
 export interface HaltRelayData {
   /** The daemon's stop line (HaltLine's buffer). */
-  stopLine: SharedArrayBuffer;
+  haltLine: SharedArrayBuffer;
   /** The Unix socket to listen on, in a folder only the daemon's user can enter. */
   path: string;
   /** The loop's scheduling: the relay is on the stop's way to the loop, so no lower. */
@@ -23,8 +23,8 @@ const LOOK_MS = 10;
  * the listener knows of it, so a loop process hears every stop that holds a thread's loop, however busy the main
  * thread is. One client only: the loop process, which connects before its loop starts.
  */
-const { stopLine, path, scheduling } = workerData as HaltRelayData;
-const line = new HaltLine(stopLine);
+const { haltLine, path, scheduling } = workerData as HaltRelayData;
+const line = new HaltLine(haltLine);
 applyThreadScheduling(scheduling);
 let client: Socket | undefined;
 let closing = false;

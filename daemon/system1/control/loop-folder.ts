@@ -1,23 +1,9 @@
-import { accessSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { memoryFolder } from '../../util/index.ts';
 import { BoardFile } from './board-file.ts';
 import { FrameFile } from './frame-file.ts';
 import type { ImageSlot } from './loop-plan.ts';
-
-/** Where a loop process's folder goes: memory (tmpfs) first, so its files are shared pages, never disk. */
-function folderRoot(): string {
-  for (const root of ['/dev/shm', process.env.XDG_RUNTIME_DIR]) {
-    if (!root) continue;
-    try {
-      accessSync(root, constants.W_OK | constants.X_OK);
-      return root;
-    } catch {
-      // Not there, or not ours to write: the next root.
-    }
-  }
-  return tmpdir();
-}
 
 const PREFIX = 'auraison-loop-';
 
@@ -76,7 +62,8 @@ export class LoopFolder {
 
   /** A folder with a board of `boardLengths` (ObservationBoard's slots) and a frame file per camera. */
   static async create(boardLengths: number[], images: ImageSlot[]): Promise<LoopFolder> {
-    const root = folderRoot();
+    // Memory first, so its files are shared pages, never disk.
+    const root = memoryFolder();
     sweepLoopFolders(root);
     const path = mkdtempSync(join(root, `${PREFIX}${process.pid}-`));
     const frames: FrameFile[] = [];

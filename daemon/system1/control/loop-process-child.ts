@@ -24,7 +24,7 @@ import { HaltLine } from '../../halt/index.ts';
 
 /** How often the loop's counters and samples go to the daemon: its watchdog reads the heartbeat among them. */
 const LOOP_STATE_INTERVAL_MS = 50;
-const STOP_TIMEOUT_MS = 2000;
+const CLOSE_TIMEOUT_MS = 2000;
 /**
  * Why this process does not mlockall: V8 frees heap pages with madvise(MADV_DONTNEED), which fails on locked pages,
  * and it aborts the process when that fails (seen with mlockall through koffi, MCL_CURRENT alone as well).
@@ -51,9 +51,9 @@ process.once('message', (m: ToLoopProcess) => {
 });
 
 async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start' }>): Promise<void> {
-  const stopLine = new HaltLine();
+  const haltLine = new HaltLine();
   // Heard before the first tick: a loop started under a latched stop is held from its first command.
-  const relaySocket = stopSocket ? await hearStops(stopSocket, stopLine) : undefined;
+  const relaySocket = stopSocket ? await hearStops(stopSocket, haltLine) : undefined;
   const spec = resolvePolicySpec(data.policyName, data.policy, policyModelInfo(data.policyName, data.policy));
   const plan = planLoop(data.name, data.loop, spec);
   const state = new LoopState(plan.topics.length);
@@ -84,7 +84,7 @@ async function start({ data, stopSocket }: Extract<ToLoopProcess, { kind: 'start
     workerData: {
       ...data,
       stateBuffer: state.buffer,
-      stopLine: stopLine.buffer,
+      haltLine: haltLine.buffer,
       frameBuffers: [],
       inference: inferencePort,
     } satisfies LoopWorkerData,
@@ -109,7 +109,7 @@ function hearStops(path: string, line: HaltLine): Promise<Socket> {
       }
       resolve(socket);
     });
-    // The daemon's side closed: its process is going. The fork channel's disconnect stops the loop.
+    // The daemon's side closed: its process is going. The fork channel's disconnect closes the loop.
     socket.on('close', () => reject(new Error(`the stop relay's socket ${path} closed`)));
   });
 }
@@ -137,11 +137,11 @@ function relay(
     else if (m.kind === 'inference_reply')
       relayed?.postMessage(m.reply, m.reply.kind === 'chunk' ? [m.reply.data.buffer as ArrayBuffer] : []);
   });
-  // The daemon is gone (or let go of this process): the loop sends its safe action and ends, as on a stop. A loop
+  // The daemon is gone (or let go of this process): the loop sends its safe action and ends, as when closed. A loop
   // thread that cannot (inside a run, or waiting on a board slot the daemon died writing) goes with the process.
   process.on('disconnect', () => {
     state.requestClose();
-    setTimeout(() => process.exit(1), STOP_TIMEOUT_MS).unref();
+    setTimeout(() => process.exit(1), CLOSE_TIMEOUT_MS).unref();
   });
   worker.on('message', (m: LoopWorkerMessage) => {
     if (m.kind === 'ready') {
@@ -164,7 +164,7 @@ function relay(
     clearInterval(timer);
     relayed?.close();
     sendState();
-    void (inference?.close(STOP_TIMEOUT_MS) ?? Promise.resolve()).then(() => {
+    void (inference?.close(CLOSE_TIMEOUT_MS) ?? Promise.resolve()).then(() => {
       process.exitCode = code;
       if (process.connected) process.disconnect();
     });

@@ -32,7 +32,7 @@ export interface LoopProcessOptions {
   /** The daemon's copy of the loop's state, kept current from the process's updates (alive, stats, recent). */
   state: LoopState;
   /** The daemon's stop line: relayed to the process by a thread of its own (halt-relay-worker.ts). */
-  stopLine?: SharedArrayBuffer;
+  haltLine?: SharedArrayBuffer;
   /** The loop's cameras (LoopPlan.images): each gets a frame file in the process's folder (frameSinks). */
   images: ImageSlot[];
   /** Tests only: the process's entry (default loop-process-child.ts). */
@@ -93,16 +93,16 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
    * the process, and sends it the loop to run.
    */
   static async start(options: LoopProcessOptions): Promise<LoopProcess> {
-    const { data, state, stopLine, images, entry = workerEntry('daemon/system1/control/loop-process-child') } = options;
+    const { data, state, haltLine, images, entry = workerEntry('daemon/system1/control/loop-process-child') } = options;
     const folder = await LoopFolder.create(data.boardLengths, images);
     let relay: Worker | undefined;
     let stopSocket: string | undefined;
-    if (stopLine) {
+    if (haltLine) {
       stopSocket = join(folder.path, 'stop.sock');
       const { scheduling: policy, rt_priority: rtPriority, nice, cpu_affinity: cpus } = data.loop;
       relay = spawnTsWorker(workerEntry('daemon/system1/control/halt-relay-worker'), {
         workerData: {
-          stopLine,
+          haltLine,
           path: stopSocket,
           scheduling: { policy, rtPriority, nice, cpus },
         } satisfies HaltRelayData,

@@ -19,7 +19,7 @@ export interface LoopWorkerData {
   joints?: LoopJointLimits;
   stateBuffer: SharedArrayBuffer;
   /** The daemon's stop line (HaltLine's buffer): read every tick; absent, only the main thread holds the loop. */
-  stopLine?: SharedArrayBuffer;
+  haltLine?: SharedArrayBuffer;
   /** The observation board (ObservationBoard's buffer); absent: boardFile. */
   boardBuffer?: SharedArrayBuffer;
   /** A loop process's board: the file (board-file.ts) its loop thread maps in place of boardBuffer. */
@@ -72,7 +72,7 @@ export type LoopWorkerMessage =
 /** What a loop process gets at start: a worker's data less the buffers, which the process makes for itself. */
 export type LoopProcessData = Omit<
   LoopWorkerData,
-  'stateBuffer' | 'stopLine' | 'boardBuffer' | 'frameBuffers' | 'inference'
+  'stateBuffer' | 'haltLine' | 'boardBuffer' | 'frameBuffers' | 'inference'
 >;
 
 /**

@@ -45,7 +45,7 @@ let commandPipe: CommandRecordWriter | undefined;
 /** The cameras' latest frames, shaped as the plan's images (the same plan the main thread made). */
 let cameras: CameraInputs | undefined;
 /** The daemon's stop line: a stop holds this loop from its next tick, before the main thread hears of it. */
-const stopLine = data.stopLine ? new HaltLine(data.stopLine) : undefined;
+const haltLine = data.haltLine ? new HaltLine(data.haltLine) : undefined;
 
 interface Inference {
   /** Step and inline: runs the policy here. */
@@ -357,7 +357,7 @@ class LoopThread {
     let safe = givenSafe;
     // The main thread's word (state.held), or the stop line's, read here each tick: a stop from the stop listener
     // holds the loop with no message from the main thread, however busy that is.
-    const held = state.held || stopLine?.holds === true;
+    const held = state.held || haltLine?.holds === true;
     // A latched operator's stop: the policy goes on (its chunks stay current), the robot gets the safe action.
     if (!safe && held) {
       state.add('held');

@@ -3,6 +3,7 @@ import { compileExtractor, jointReader, type FieldExtractor } from '../field-ext
 import type { Bus, BusMessage, DefinitionsRegistry, Subscription } from '../../bus/index.ts';
 import { MessageCodec } from '../../bus/index.ts';
 import { LogBurst, nowNs, withSuppressed } from '../../util/index.ts';
+import type { DecodePool } from '../vision/decode-pool.ts';
 import { FrameFeed, type FrameSink } from './frame-feed.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { LoopPlan } from './loop-plan.ts';
@@ -21,6 +22,8 @@ export interface ObservationIntakeOptions {
   logIntervalMs: number;
   /** Why a message is no observation though its topic is one (the robot's state from a client door); none: all are. */
   distrust?: (msg: BusMessage) => string | undefined;
+  /** The daemon's decode processes, which the cameras' frames share (FrameFeed). */
+  decodePool?: DecodePool;
 }
 
 /**
@@ -46,7 +49,7 @@ export class ObservationIntake {
   #errors = 0;
 
   constructor(options: ObservationIntakeOptions) {
-    const { name, policyName, plan, board, bus, definitions, log, logIntervalMs, distrust } = options;
+    const { name, policyName, plan, board, bus, definitions, log, logIntervalMs, distrust, decodePool } = options;
     this.#distrust = distrust;
     this.#name = name;
     this.#policyName = policyName;
@@ -61,6 +64,7 @@ export class ObservationIntake {
       name,
       images: plan.images,
       bus,
+      decodePool,
       definitions,
       onError: (topic, error) => this.#observationSkipped(topic, error),
       onArrived: (topic) => watch.arrived(topic),

@@ -1,4 +1,5 @@
 import { ImageError } from './image-error.ts';
+import { jpegFrameHeader } from './jpeg-markers.ts';
 
 export type CompressedFormat = 'jpeg' | 'png';
 
@@ -58,4 +59,23 @@ export function compressedFormat(format: string, data: Uint8Array): CompressedFo
 function startsWith(data: Uint8Array, signature: readonly number[]): boolean {
   if (data.byteLength < signature.length) return false;
   return signature.every((b, i) => data[i] === b);
+}
+
+/** A PNG's IHDR: 13 bytes after its length and type, width and height first. */
+const IHDR = { type: 12, width: 16, height: 20, end: 33 };
+
+/**
+ * The width and height a JPEG's frame header or a PNG's IHDR declares, read from the header alone (the format
+ * already checked by compressedFormat): what a frame is judged by before anything of it is decoded or copied.
+ */
+export function compressedSize(format: CompressedFormat, data: Uint8Array): { width: number; height: number } {
+  if (format === 'jpeg') return jpegFrameHeader(data);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const type = new TextDecoder('latin1').decode(data.subarray(IHDR.type, IHDR.type + 4));
+  if (data.byteLength < IHDR.end || type !== 'IHDR')
+    throw new ImageError('decode_failed', `png frame: no IHDR chunk first (${data.byteLength} bytes)`);
+  const width = view.getUint32(IHDR.width);
+  const height = view.getUint32(IHDR.height);
+  if (width === 0 || height === 0) throw new ImageError('decode_failed', `png frame: IHDR says ${width} x ${height}`);
+  return { width, height };
 }

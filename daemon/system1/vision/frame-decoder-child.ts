@@ -1,17 +1,40 @@
-// A frame decoder's process (see FrameDecoder): decodes the frames it is sent, one at a time, with sharp, and exits
-// when the daemon closes the channel or goes away.
-import { errorText } from '../../util/index.ts';
-import type { FromDecoder, ToDecoder } from './frame-decoder.ts';
+// A decode process (see DecodeProcess): decodes the frames it is sent, one at a time, with sharp, each frame's bytes
+// read from its memory file (INPUT_FD); exits when the daemon closes the channel or goes away.
+import { ftruncateSync, readSync } from 'node:fs';
+import { errorText, lowerProcess } from '../../util/index.ts';
+import { INPUT_FD, LOW_ARG, type FromDecoder, type ToDecoder } from './decode-process.ts';
 import { decodeFrame, ImageError } from './image-decode.ts';
+
+/** A file holding more than this after a frame gives its pages back: a big frame's memory is not kept for the next. */
+const KEEP_BYTES = 1 << 20;
 
 // With a callback, a send after the daemon went away fails quietly; without one, its 'error' would end this process.
 const send = (message: FromDecoder) => process.connected && process.send!(message, undefined, {}, () => {});
 
-process.on('message', ({ id, message, target }: ToDecoder) => {
-  decodeFrame(message, target).then(
-    (frame) => send({ op: 'frame', id, frame }),
+async function decode({ header, length, target }: ToDecoder) {
+  const data = Buffer.allocUnsafe(length);
+  // Read here, not on a libuv thread: this process does one thing at a time, and a thread's hop costs more than the
+  // copy.
+  const bytesRead = readSync(INPUT_FD, data, 0, length, 0);
+  if (bytesRead !== length) throw new Error(`read ${bytesRead} of the frame's ${length} bytes from its file`);
+  if (length > KEEP_BYTES) ftruncateSync(INPUT_FD, 0);
+  return decodeFrame({ ...header, data }, target);
+}
+
+// The pool's process for costly frames: every thread at nice 19, before sharp starts any.
+if (process.argv.includes(LOW_ARG)) lowerProcess('nice19');
+
+process.on('message', (job: ToDecoder) => {
+  decode(job).then(
+    (frame) => send({ op: 'frame', id: job.id, frame, rss: process.memoryUsage.rss() }),
     (error: unknown) =>
-      send({ op: 'error', id, code: error instanceof ImageError ? error.code : undefined, message: errorText(error) }),
+      send({
+        op: 'error',
+        id: job.id,
+        code: error instanceof ImageError ? error.code : undefined,
+        message: errorText(error),
+        rss: process.memoryUsage.rss(),
+      }),
   );
 });
 process.on('disconnect', () => process.exit(0));

@@ -139,6 +139,31 @@ describe('camera frames to model inputs', () => {
   });
 });
 
+describe('a JPEG of fewer scans than its header promises', () => {
+  it('is refused at every scan boundary it is cut at, closed with EOI; the whole decodes, baseline and CMYK too', async () => {
+    const pixels = new Uint8Array(40 * 30 * 3).map((_, i) => (i * 7919) % 251);
+    const noise = sharp(pixels, { raw: { width: 40, height: 30, channels: 3 } });
+    const progressive = await noise.clone().jpeg({ quality: 90, progressive: true }).toBuffer();
+    const scans: number[] = [];
+    const SOS = Buffer.from([0xff, 0xda]);
+    for (let at = progressive.indexOf(SOS); at >= 0; at = progressive.indexOf(SOS, at + 2)) scans.push(at);
+    expect(scans.length).toBeGreaterThan(5); // not vacuous: libjpeg's default progression
+    for (const at of scans.slice(1)) {
+      const cut = Buffer.concat([progressive.subarray(0, at), Buffer.from([0xff, 0xd9])]);
+      expect([at, await code(decodeFrame({ format: 'jpeg', data: cut }, target(40, 30)))]).toEqual([
+        at,
+        'decode_failed',
+      ]);
+    }
+    for (const whole of [
+      progressive,
+      await noise.clone().jpeg({ quality: 90 }).toBuffer(),
+      await noise.clone().toColourspace('cmyk').jpeg().toBuffer(),
+    ])
+      expect(await code(decodeFrame({ format: 'jpeg', data: whole }, target(40, 30)))).toBe('decoded');
+  });
+});
+
 describe('a frame already of the input size', () => {
   it('is taken as it is, rgba8 without its alpha', async () => {
     const frame = await decodeFrame(image(2, 1, 'rgba8', [1, 2, 3, 4]), target(2, 1));

@@ -3,6 +3,8 @@ import { errorText } from '../../util/index.ts';
 import { compressedFormat } from './compressed-format.ts';
 import type { Frame } from './frame.ts';
 import { ImageError } from './image-error.ts';
+import { depthTaken, judgeFrame, sizeTaken } from './frame-judge.ts';
+import { checkJpegScans } from './jpeg-markers.ts';
 import { rawPixels, type CompressedImage, type FrameTarget, type RawImage } from './raw-pixels.ts';
 
 export { ImageError, type ImageErrorCode } from './image-error.ts';
@@ -37,8 +39,7 @@ async function decodeRaw(image: RawImage, target: FrameTarget): Promise<Frame> {
   const { encoding, pixels } = rawPixels(image, target.maxPixels);
   const { width, height } = image;
   const depth = encoding.order === 'depth16';
-  if (depth && target.channels !== 1)
-    throw new ImageError('bad_encoding', `${image.encoding} is depth: it feeds a 1-channel input, not a 3-channel one`);
+  depthTaken(image.encoding, encoding.order, target);
   sizeTaken(width, height, target);
   const channels = encoding.channels === 4 ? 3 : encoding.channels;
   let input = pixels;
@@ -73,34 +74,21 @@ async function decodeRaw(image: RawImage, target: FrameTarget): Promise<Frame> {
 
 async function decodeCompressed(image: CompressedImage, target: FrameTarget): Promise<Frame> {
   const format = compressedFormat(image.format, image.data);
+  // Judged from the header as where the frame arrived (a caller may not have), then every scan a JPEG promises.
+  judgeFrame(image, target);
+  if (format === 'jpeg') checkJpegScans(image.data);
   let meta: sharp.Metadata;
   try {
-    // The header alone: its size is checked before a pixel is decoded.
-    meta = await sharp(image.data, { limitInputPixels: false }).metadata();
+    meta = await sharp(image.data, { limitInputPixels: target.maxPixels }).metadata();
   } catch (error) {
     throw new ImageError('decode_failed', `${format} frame does not decode: ${errorText(error)}`);
   }
-  const { width = 0, height = 0 } = meta;
-  if (width * height > target.maxPixels)
-    throw new ImageError(
-      'too_large',
-      `a frame of ${width} x ${height} (${width * height} pixels) is over max_pixels (${target.maxPixels})`,
-    );
-  sizeTaken(width, height, target);
   // failOn warning: libjpeg's "premature end of data segment" and "bad Huffman code", and a PNG's bad CRC, are
   // warnings it decodes through (to uniform grey where data is missing); a frame with short or corrupt data is refused.
   let pipeline = sharp(image.data, { limitInputPixels: target.maxPixels, failOn: 'warning' });
   if (meta.hasAlpha) pipeline = pipeline.removeAlpha();
   pipeline = pipeline.toColourspace(target.channels === 1 ? 'b-w' : 'srgb');
   return run(pipeline, target, target.channels === 1 ? 'gray' : 'rgb', false);
-}
-
-function sizeTaken(width: number, height: number, target: FrameTarget): void {
-  if (target.resize === 'none' && (width !== target.width || height !== target.height))
-    throw new ImageError(
-      'bad_size',
-      `a frame of ${width} x ${height}; the input takes ${target.width} x ${target.height} (resize: none)`,
-    );
 }
 
 async function run(pipeline: sharp.Sharp, target: FrameTarget, order: Frame['order'], depth: boolean): Promise<Frame> {

@@ -21,7 +21,7 @@ export async function listenerDaemon(cleanups: Cleanup[], prefix: string, config
     daemon,
     apiUrl: daemon.ports.get(PORTS.api)!.url!,
     stopUrl: readApiFile(daemon.dataDir)!.stop_url!,
-    line: new HaltLine(daemon.haltAuthority.stopLine),
+    line: new HaltLine(daemon.haltAuthority.haltLine),
   };
 }
 

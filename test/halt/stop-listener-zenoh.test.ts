@@ -71,7 +71,7 @@ describe("the operator's stop on the stop listener, to a Zenoh graph, with the d
       const zeros = () => heard().filter((e) => e.event === 'sample' && e.payload === ZERO_TWIST_HEX);
       await waitFor(() => heard().some((e) => e.event === 'ready'), 'the base node to be ready');
 
-      const line = new HaltLine(daemon.haltAuthority.stopLine);
+      const line = new HaltLine(daemon.haltAuthority.haltLine);
       // Once, with the main thread free: the stop's session is up and its samples reach the base.
       await waitFor(
         async () => {

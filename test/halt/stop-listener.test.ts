@@ -62,7 +62,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
       cleanups.push(stop);
       const fromLoop = twistsFrom(daemon, codec, (s) => s === 'control:avoid');
       const events = stopEvents(daemon);
-      const line = new HaltLine(daemon.haltAuthority.stopLine);
+      const line = new HaltLine(daemon.haltAuthority.haltLine);
       const heldActions = () =>
         (daemon.status().components.control?.details as Record<string, { held_actions: number }>).avoid!.held_actions;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 30_000);
@@ -142,7 +142,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
     drive.publish(codec.encode(TWIST, { linear: { x: 0.2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }));
     const commandedAt = await waitForValue(() => sim.world.twist().linear > 0 && sim.world.time, 'the robot to move');
     // As the stop listener's thread does: a stop counted on the line, and no message to anyone.
-    new HaltLine(daemon.haltAuthority.stopLine).haltedOffLoop();
+    new HaltLine(daemon.haltAuthority.haltLine).haltedOffLoop();
     await waitFor(() => sim.world.twist().linear === 0, 'the robot to stop');
     // Stopped by the line, well before its command went stale (the sim's 0.5 s command timeout).
     expect(sim.world.time - commandedAt).toBeLessThan(0.5);

@@ -74,7 +74,7 @@ describe('agent/stop over Zenoh, with the stop listener on', () => {
       const data = record.data as { kind?: string; payload?: Record<string, unknown> };
       if (data.kind === 'stop.engaged') engaged.push(data.payload!);
     });
-    return { ...started, stop, engaged, line: new HaltLine(started.daemon.haltAuthority.stopLine) };
+    return { ...started, stop, engaged, line: new HaltLine(started.daemon.haltAuthority.haltLine) };
   }
 
   async function release(daemon: Daemon, line: HaltLine): Promise<void> {

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { costlyPng, noiseJpeg } from '../../../test/helpers/hostile-frames.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
+import { DecodePool } from './decode-pool.ts';
+import { FrameDecoder } from './frame-decoder.ts';
+import type { FrameTarget } from './raw-pixels.ts';
+
+const target: FrameTarget = { width: 20, height: 15, channels: 3, resize: 'fill', maxPixels: 20_000_000 };
+const pools: DecodePool[] = [];
+const poolOf = (processes: number, memoryMb = 1024) => {
+  const pool = new DecodePool({ processes, memoryMb });
+  pools.push(pool);
+  return pool;
+};
+/** A process's niceness (Linux: the 19th field of /proc/<pid>/stat). */
+const niceOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+};
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+
+describe("the daemon's frame decode processes", () => {
+  it('are shared by every camera: eight decode in two processes', async () => {
+    const pool = poolOf(2);
+    const cameras = Array.from(
+      { length: 8 },
+      (_, i) => new FrameDecoder({ name: `camera /c${i}`, timeoutMs: 30_000, pool }),
+    );
+    const jpeg = { format: 'jpeg', data: await noiseJpeg() };
+    const pids = new Set<number>();
+    for (let round = 0; round < 3; round++)
+      await Promise.all(
+        cameras.map(async (c) => {
+          expect((await c.decode(jpeg, target)).width).toBe(20);
+          pids.add(c.pid!);
+        }),
+      );
+    expect(pids.size).toBeGreaterThan(0);
+    expect(pids.size).toBeLessThanOrEqual(2);
+    expect(pool.stats.processes).toBeLessThanOrEqual(2);
+    expect(pool.stats.rssBytes).toBeGreaterThan(0);
+  });
+
+  it('restart a process whose decode left it past its share of the memory budget', async () => {
+    const pool = poolOf(1, 1); // a share of 1 MB: every process is past it after a decode
+    const camera = new FrameDecoder({ name: 'camera /c', timeoutMs: 30_000, pool });
+    const jpeg = { format: 'jpeg', data: await noiseJpeg() };
+    await camera.decode(jpeg, target);
+    const first = camera.pid;
+    await camera.decode(jpeg, target);
+    expect(camera.pid).not.toBe(first);
+    expect(pool.stats.restarts.memory).toBe(2);
+    expect(camera.stats.decoded).toBe(2);
+  });
+
+  it('send frames that cost to their low-priority process alone: a good frame is decoded while it is held', async () => {
+    const pool = poolOf(2);
+    const png = { format: 'png', data: await costlyPng() };
+    const costly = ['/a', '/b', '/c'].map((t) => new FrameDecoder({ name: `camera ${t}`, timeoutMs: 60_000, pool }));
+    // Each one's decode ends in a crash (its process killed): each is a camera whose frames cost.
+    for (const camera of costly) {
+      const decoding = camera.decode(png, target).catch(() => 'crashed');
+      const before = camera.pid;
+      await waitFor(() => camera.pid !== undefined && camera.pid !== before, 'its decode dispatched');
+      process.kill(camera.pid!, 'SIGKILL');
+      expect(await decoding).toBe('crashed');
+    }
+    expect(costly.map((c) => c.stats.crashed)).toEqual([1, 1, 1]);
+    const dead = costly.map((c) => c.pid);
+    const decoding = costly.map((c) => c.decode(png, target));
+    // The first takes a process; its decode is held there however fast the machine.
+    await waitFor(() => costly[0]!.pid !== dead[0], 'the first costly frame dispatched');
+    const held = costly[0]!.pid!;
+    expect(niceOf(held)).toBe(19);
+    process.kill(held, 'SIGSTOP');
+    try {
+      const good = new FrameDecoder({ name: 'camera /good', timeoutMs: 60_000, pool });
+      expect((await good.decode({ format: 'jpeg', data: await noiseJpeg() }, target)).width).toBe(20);
+      expect(good.pid).not.toBe(held);
+      expect(niceOf(good.pid!)).toBe(niceOf(process.pid));
+      // The other costly cameras waited: the process the good frame took was never theirs.
+      expect(costly.slice(1).map((c) => c.pid)).toEqual(dead.slice(1));
+    } finally {
+      process.kill(held, 'SIGCONT');
+    }
+    await Promise.all(decoding);
+  });
+});

@@ -1,0 +1,60 @@
+// Eight cameras and three served policies on a small computer: their frames are decoded in the daemon's few decode
+// processes (cameras.decode_processes), not a process per camera or input, each restarted past its share of
+// cameras.decode_memory_mb.
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { noiseJpeg } from '../helpers/hostile-frames.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { SYSTEM1_PORTS } from '../../daemon/system1/ports.ts';
+import { allFresh, codec, COMPRESSED, FRONT, startCameraDaemon } from './camera-daemon.ts';
+
+const tmp = tempDir('camera-memory-');
+afterAll(() => tmp.cleanup());
+const cleanups: Cleanup[] = [];
+afterEach(() => runCleanups(cleanups));
+
+/** The decode processes this process has started that run now (Linux: /proc). */
+function decodeProcesses(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent !== process.pid) continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('frame-decoder-child')) pids.push(Number(name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+describe('eight cameras and three served policies', () => {
+  it('share the decode processes cameras.decode_processes names, each loop fresh and each query answered', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `cam${i}`);
+    const served = ['served0', 'served1', 'served2'];
+    const { fresh, camera, post, stop, daemon } = await startCameraDaemon({
+      dir: tmp.path,
+      loops: Object.fromEntries(names.map((n) => [n, {}])),
+      served,
+      cameras: { decode_processes: 2, decode_memory_mb: 384 },
+    });
+    cleanups.push(stop);
+    const jpeg = await noiseJpeg();
+    const frame = codec.encode(COMPRESSED, { format: 'jpeg', data: jpeg });
+    const cameras = names.map((n) => camera(n, COMPRESSED));
+    const timer = setInterval(() => cameras.forEach((c) => c.publish(frame)), 33);
+    cleanups.push(() => clearInterval(timer));
+    await waitFor(() => names.every((n) => allFresh(fresh[n]!, 5)), 'every loop fresh');
+    const input = { [FRONT]: { format: 'jpeg', data: Buffer.from(jpeg).toString('base64') } };
+    for (const name of served) expect((await post(`/inference/vla/${name}`, { input })).status).toBe(200);
+    const pids = decodeProcesses();
+    expect(pids.length).toBeGreaterThan(0);
+    expect(pids.length).toBeLessThanOrEqual(2);
+    const pool = daemon.ports.get(SYSTEM1_PORTS.decodePool)!;
+    expect(pool.stats.processes).toBe(pids.length);
+  });
+});
