@@ -1,7 +1,7 @@
 // Over 400 lines because a loop's lifecycle (start, crash and restart, close with its safe action) is one, whether a
 // thread or a process runs it; the runner, intake, state and metrics are modules of their own.
 import type { DecodePool } from '../vision/decode-pool.ts';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { HeapInfo } from 'node:v8';
 import type { Logger } from 'pino';
 import { distrustedState } from '../../motion/index.ts';
