@@ -37,13 +37,16 @@ describe('auraison_runs over a long-running daemon', () => {
     expect(waiting.status, waiting.text).toBe(201);
     const cycles = 120;
     for (let i = 0; i < cycles; i++) {
-      const r = await http(url, '/intents', { body: { type: 'stop', params: {} } });
+      // Not a stop: the stop skill is the operator's stop, which would cancel the waiting run.
+      const r = await http(url, '/intents', {
+        body: { type: 'publish', params: { topic: '/soak', type: 'std_msgs/msg/String', fields: { data: 'x' } } },
+      });
       expect(r.status, r.text).toBe(201);
     }
     const held = () => d.daemon.ports.get(PORTS.agent)!.listRuns({ limit: 1e9 });
     await waitFor(
       () => held().filter((r) => r.status === 'succeeded').length === cycles,
-      `${cycles} stop runs to succeed`,
+      `${cycles} publish runs to succeed`,
     );
 
     const counts = runsByStatus((await http(url, '/metrics')).text);
