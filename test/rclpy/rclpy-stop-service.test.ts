@@ -73,6 +73,8 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
           () => daemon.haltAuthority.latch.state?.by === 'ros' && line.pending === 0,
           'the main thread to latch the stop',
         );
+        // The node reports its call on its stdout, which the main thread reads apart from the listener's path.
+        await waitFor(() => rosStop(daemon).details?.calls === 1, "the node's report of its call");
         expect(rosStop(daemon).details).toMatchObject({ calls: 1, failed_calls: 0 });
       });
     },
