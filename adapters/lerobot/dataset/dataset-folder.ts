@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { errorText } from '../../../daemon/util/index.ts';
+import { pathTooLong, shownName } from './dataset-limits.ts';
 import { DatasetError } from './dataset-types.ts';
 
 /**
@@ -88,6 +89,12 @@ export class DatasetFolder {
    */
   named(path: string, key: string, what: string): string {
     const full = join(this.root, path);
+    const tooLong = pathTooLong(full);
+    if (tooLong)
+      throw new DatasetError(
+        `${join(this.root, 'meta', 'info.json')}: ${key} names ${shownName(path)} for ${what}: no file can have that path ` +
+          `(it has ${tooLong}); fix ${key} in meta/info.json`,
+      );
     const problem = isAbsolute(path) ? 'an absolute path' : isInside(this.root, full) ? '' : 'outside the folder';
     if (problem)
       throw new UnsafeDatasetError(

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { checkLfsPointers, warnAbsentVideos } from './dataset-files.ts';
 import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
+import { checkEpisodeCount, MAX_EPISODES } from './dataset-limits.ts';
 import { episodeDataPath, forEachJsonLine, parseEpisode, parseInfo, parseStats, readJson } from './dataset-metadata.ts';
 import {
   DatasetError,
@@ -72,13 +73,17 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
     if (episodes.length > 0 && lengthSum !== frames)
       warnings.push(`episode lengths sum to ${lengthSum}, the data files hold ${frames} frames`);
     if (major === '2' && info.data_path) {
-      // v2.x keeps one data file per episode: name the ones missing, not only the count that is off.
-      const missing = episodes
-        .map((e) => episodeDataPath(info.data_path!, e.episode_index, info.chunks_size ?? 1000))
-        .filter((p, i) => !existsSync(folder.named(p, 'data_path', `episode ${episodes[i]!.episode_index}`)));
-      if (missing.length > 0)
+      // v2.x keeps one data file per episode: name the first ones missing, not only the count that is off.
+      let missing = 0;
+      const named: string[] = [];
+      for (const e of episodes) {
+        const path = episodeDataPath(info.data_path, e.episode_index, info.chunks_size ?? 1000);
+        if (existsSync(folder.named(path, 'data_path', `episode ${e.episode_index}`))) continue;
+        if (missing++ < 5) named.push(path);
+      }
+      if (missing > 0)
         warnings.push(
-          `${missing.length} episode${missing.length > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing.length > 1 ? 'have' : 'has'} no data file: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+          `${missing} episode${missing > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing > 1 ? 'have' : 'has'} no data file: ${named.join(', ')}${missing > 5 ? ', ...' : ''}`,
         );
     }
     warnAbsentVideos(folder, info, features, episodes, warnings);
@@ -213,7 +218,10 @@ async function readV2Meta(
   const episodes: LeRobotEpisode[] = [];
   const episodesPath = metaFile(folder, 'episodes.jsonl');
   if (episodesPath)
-    await forEachJsonLine(episodesPath, (v, line) => episodes.push(parseEpisode(v, `${episodesPath} line ${line}`)));
+    await forEachJsonLine(episodesPath, (v, line) => {
+      checkEpisodeCount(episodes.length + 1, episodesPath);
+      episodes.push(parseEpisode(v, `${episodesPath} line ${line}`));
+    });
   const tasks: LeRobotTask[] = [];
   const tasksPath = metaFile(folder, 'tasks.jsonl');
   if (tasksPath) {
@@ -259,13 +267,26 @@ async function readV3Meta(
   const tasksPath = metaFile(folder, 'tasks.parquet');
   let tasks: LeRobotTask[] = [];
   if (tasksPath) {
-    const rows = await queryRows(conn, `SELECT * FROM read_parquet(${sqlString(tasksPath)})`);
-    if (rows.length > 0 && !('task_index' in rows[0]!))
-      throw new DatasetError(`${tasksPath} has no column task_index (columns: ${Object.keys(rows[0]!).join(', ')})`);
+    const from = `read_parquet(${sqlString(tasksPath)})`;
+    const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name));
+    const [counted] = await queryRows(conn, `SELECT count(*) AS n FROM ${from}`);
+    const count = Number(counted!.n);
+    if (count > 0 && !columns.includes('task_index'))
+      throw new DatasetError(`${tasksPath} has no column task_index (columns: ${columns.join(', ')})`);
+    if (count > MAX_EPISODES)
+      throw new DatasetError(
+        `${tasksPath} lists ${count} tasks, more than a dataset may have episodes (${MAX_EPISODES}): refused before they are read`,
+      );
     // pandas writes the task string as the frame's index: a column `task`, or `__index_level_0__` when unnamed.
-    tasks = rows
-      .map((r) => ({ task_index: Number(r.task_index), task: String(r.task ?? r.__index_level_0__ ?? '') }))
-      .sort((a, b) => a.task_index - b.task_index);
+    const text = ['task', '__index_level_0__'].find((c) => columns.includes(c));
+    const rows =
+      count === 0
+        ? []
+        : await queryRows(
+            conn,
+            `SELECT task_index${text ? `, ${sqlIdent(text)} AS task` : ''} FROM ${from} ORDER BY task_index`,
+          );
+    tasks = rows.map((r) => ({ task_index: Number(r.task_index), task: String(r.task ?? '') }));
   }
   const episodeFiles = folder.list(join('meta', 'episodes'), '.parquet');
   const episodes: LeRobotEpisode[] = [];
@@ -278,6 +299,8 @@ async function readV3Meta(
     }
     if (!columns.includes('tasks'))
       warnings.push(`${filesNamed(episodeFiles)} has no column tasks; episodes are listed without their tasks`);
+    const [counted] = await queryRows(conn, `SELECT count(*) AS n FROM ${from}`);
+    checkEpisodeCount(Number(counted!.n), filesNamed(episodeFiles));
     const rows = await queryRows(
       conn,
       `SELECT episode_index, length${columns.includes('tasks') ? ', tasks' : ''} FROM ${from} ORDER BY episode_index`,

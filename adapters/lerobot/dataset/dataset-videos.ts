@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
 import { forEachJsonLine, formatPath, parseEpisode, parseInfo, readJson } from './dataset-metadata.ts';
 import { DatasetError, type LeRobotFeature } from './dataset-types.ts';
+import { checkEpisodeCount, MAX_VIDEO_PIXELS } from './dataset-limits.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 
 /** Where one episode of one video feature is: its file and its span there (frame i at from + i / fps). */
@@ -15,12 +16,6 @@ export interface EpisodeVideo {
   /** The episode's frames. */
   length: number;
 }
-
-/**
- * The most pixels a video frame may have: 8K UHD (7680 x 4320, 100 MB a frame as rgb24). A feature declared larger
- * is refused before anything is decoded, and a video must be the size its feature declares, so no frame is larger.
- */
-export const MAX_VIDEO_PIXELS = 7680 * 4320;
 
 /** A video feature as info.json declares it. */
 export interface VideoFeature {
@@ -64,7 +59,9 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   if (info.codebase_version.replace(/^v/, '').startsWith('2')) {
     const path = join(root, 'meta', 'episodes.jsonl');
     if (!existsSync(path)) throw new DatasetError(`${root}: no meta/episodes.jsonl`);
+    let listed = 0;
     await forEachJsonLine(folder.file(path), (v, line) => {
+      checkEpisodeCount(++listed, path, features.length);
       const e = parseEpisode(v, `${path} line ${line}`);
       for (const f of features) {
         const chunk = Math.floor(e.episode_index / (info.chunks_size ?? 1000));
@@ -91,6 +88,8 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
     const missing = wanted.filter((c) => !have.has(c));
     if (missing.length > 0)
       throw new DatasetError(`${files[0]} has no column ${missing.join(', ')}, which its video features need`);
+    const [counted] = await queryRows(conn, `SELECT count(*) AS n FROM ${from}`);
+    checkEpisodeCount(Number(counted!.n), files[0]!, features.length);
     return queryRows(conn, `SELECT ${wanted.map(sqlIdent).join(', ')} FROM ${from} ORDER BY episode_index`);
   });
   for (const [i, r] of rows.entries()) {

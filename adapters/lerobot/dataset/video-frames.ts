@@ -1,13 +1,8 @@
 import { existsSync } from 'node:fs';
 import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
 import { DatasetError } from './dataset-types.ts';
-import {
-  datasetVideos,
-  MAX_VIDEO_PIXELS,
-  type DatasetVideos,
-  type EpisodeVideo,
-  type VideoFeature,
-} from './dataset-videos.ts';
+import { datasetVideos, type DatasetVideos, type EpisodeVideo, type VideoFeature } from './dataset-videos.ts';
+import { MAX_VIDEO_PIXELS } from './dataset-limits.ts';
 import { decodeTimeoutMs, FfmpegError, FfmpegProcess, PROBE_TIMEOUT_MS } from './ffmpeg.ts';
 
 /** One decoded frame of a video feature: rgb24, rows top first (height x width x 3), at the video's own size. */
