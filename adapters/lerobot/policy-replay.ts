@@ -1,5 +1,6 @@
 import type { NormalizationSettings, PolicySettings } from '../../daemon/config/index.ts';
-import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
+import { readFrames } from './dataset/dataset-frames.ts';
+import { readLeRobotDataset } from './dataset/dataset-reader.ts';
 import { DatasetError, type FeatureStats } from './dataset/dataset-types.ts';
 import { readOnnxModelInfo, type TensorInfo } from '../../daemon/system1/index.ts';
 import { PolicyInputError, PolicyRunner, type PolicyInputs } from '../../daemon/system1/index.ts';

@@ -3,7 +3,7 @@
 import { parsePythonJson } from '../../daemon/util/python-json.ts';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { readFrames } from '../../adapters/lerobot/dataset/dataset-reader.ts';
+import { readFrames } from '../../adapters/lerobot/dataset/dataset-frames.ts';
 import type { LeRobotDatasetSummary } from '../../adapters/lerobot/dataset/dataset-types.ts';
 import { runMain } from '../helpers/cli.ts';
 import { lerobotPython, runPeer } from '../peers/index.ts';

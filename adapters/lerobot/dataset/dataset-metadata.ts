@@ -1,7 +1,7 @@
-import { closeSync, createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { errorText } from '../../../daemon/util/index.ts';
-import { openRegularFile } from './dataset-folder.ts';
+import type { DatasetFolder } from './dataset-folder.ts';
 import {
   DatasetError,
   flattenNames,
@@ -35,21 +35,18 @@ export interface InfoJson {
 }
 
 /**
- * A JSON file as LeRobot's Python writes it (Infinity and NaN bare); one that can't be read is a DatasetError, one
- * that is not a regular file an UnsafeDatasetError.
+ * A JSON file of the dataset in `folder`, as LeRobot's Python writes it (Infinity and NaN bare), read through
+ * DatasetFolder.open; one that can't be read is a DatasetError, one that is not safe to an UnsafeDatasetError.
  */
-export function readJson(path: string): unknown {
+export function readJson(folder: DatasetFolder, path: string): unknown {
+  const file = folder.open(path);
   let text: string;
   try {
-    const fd = openRegularFile(path);
-    try {
-      text = readFileSync(fd, 'utf8');
-    } finally {
-      closeSync(fd);
-    }
+    text = readFileSync(file.fd, 'utf8');
   } catch (error) {
-    if (error instanceof DatasetError) throw error;
     throw new DatasetError(`cannot read ${path}: ${errorText(error)}`);
+  } finally {
+    file.close();
   }
   try {
     return parsePythonJson(text);
@@ -176,14 +173,13 @@ export function parseStats(value: unknown, where: string, warnings: string[]): R
  * Calls `fn` with each non-empty line of a JSON lines file, parsed, and its 1-based line number. Read line by
  * line: a v2.1 episodes_stats.jsonl of a large dataset is bigger than a string can be.
  */
-export async function forEachJsonLine(path: string, fn: (value: unknown, line: number) => void): Promise<void> {
-  let fd: number;
-  try {
-    fd = openRegularFile(path);
-  } catch (error) {
-    if (error instanceof DatasetError) throw error;
-    throw new DatasetError(`cannot read ${path}: ${errorText(error)}`);
-  }
+export async function forEachJsonLine(
+  folder: DatasetFolder,
+  path: string,
+  fn: (value: unknown, line: number) => void,
+): Promise<void> {
+  const { fd } = folder.open(path);
+  // The stream closes the descriptor when it is destroyed.
   const input = createReadStream(path, { fd, encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;

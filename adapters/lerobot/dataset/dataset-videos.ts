@@ -4,7 +4,8 @@ import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
 import { forEachJsonLine, formatPath, parseEpisode, parseInfo, readJson } from './dataset-metadata.ts';
 import { DatasetError, type LeRobotFeature } from './dataset-types.ts';
 import { checkEpisodeCount, MAX_VIDEO_PIXELS } from './dataset-limits.ts';
-import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
+import { withParquet } from './dataset-parquet.ts';
+import { sqlIdent } from './duckdb.ts';
 
 /** Where one episode of one video feature is: its file and its span there (frame i at from + i / fps). */
 export interface EpisodeVideo {
@@ -46,7 +47,7 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   const infoPath = join(root, 'meta', 'info.json');
   if (!existsSync(infoPath)) throw new DatasetError(`${root} is not a LeRobot dataset: no meta/info.json`);
   const folder = new DatasetFolder(root);
-  const info = parseInfo(readJson(folder.file(infoPath)), infoPath);
+  const info = parseInfo(readJson(folder, folder.file(infoPath)), infoPath);
   const fps = info.fps ?? 0;
   const features = Object.entries(info.features)
     .filter(([, f]) => f.dtype === 'video')
@@ -60,7 +61,7 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
     const path = join(root, 'meta', 'episodes.jsonl');
     if (!existsSync(path)) throw new DatasetError(`${root}: no meta/episodes.jsonl`);
     let listed = 0;
-    await forEachJsonLine(folder.file(path), (v, line) => {
+    await forEachJsonLine(folder, folder.file(path), (v, line) => {
       checkEpisodeCount(++listed, path, features.length);
       const e = parseEpisode(v, `${path} line ${line}`);
       for (const f of features) {
@@ -81,16 +82,19 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   if (files.length === 0) throw new DatasetError(`${root}: no parquet files under meta/episodes`);
   const parts = ['chunk_index', 'file_index', 'from_timestamp', 'to_timestamp'];
   // Only the columns needed: meta/episodes also holds every feature's statistics, per episode.
-  const rows = await withDuckDB(async (conn) => {
-    const from = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`;
-    const have = new Set((await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name)));
+  const rows = await withParquet(folder, files, async (parquet) => {
+    const { from } = parquet;
+    const have = new Set((await parquet.rows(`DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name)));
     const wanted = ['episode_index', 'length', ...features.flatMap((f) => parts.map((p) => `videos/${f.key}/${p}`))];
     const missing = wanted.filter((c) => !have.has(c));
     if (missing.length > 0)
       throw new DatasetError(`${files[0]} has no column ${missing.join(', ')}, which its video features need`);
-    const [counted] = await queryRows(conn, `SELECT count(*) AS n FROM ${from}`);
-    checkEpisodeCount(Number(counted!.n), files[0]!, features.length);
-    return queryRows(conn, `SELECT ${wanted.map(sqlIdent).join(', ')} FROM ${from} ORDER BY episode_index`);
+    checkEpisodeCount(
+      Number((await parquet.rows(`SELECT count(*) AS n FROM ${from}`))[0]!.n),
+      files[0]!,
+      features.length,
+    );
+    return parquet.rows(`SELECT ${wanted.map(sqlIdent).join(', ')} FROM ${from} ORDER BY episode_index`);
   });
   for (const [i, r] of rows.entries()) {
     const e = parseEpisode(r, `${files[0]} row ${i}`);

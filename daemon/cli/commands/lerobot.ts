@@ -19,8 +19,10 @@ inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fp
           --decode decodes every episode of every video feature with ffmpeg and counts the frames; an episode
           that does not decode (a missing or broken file, fewer frames than its length, a size other than
           info.json declares, ffmpeg past its time limit) is a warning.
-          A file the dataset names or holds that is outside DIR once .. and symlinks are resolved, or is not
-          a regular file (a named pipe, a device, a directory), refuses the dataset before it is opened.
+          A file the dataset names or holds that is outside DIR once .. and symlinks are resolved, is not a
+          regular file (a named pipe, a device, a directory), or has a name outside DIR (a hard link; links
+          within DIR are taken) refuses the dataset. Each file is checked as it is opened and read as opened:
+          a name swapped meanwhile is refused, or has no effect.
 
 export    Writes recorded data from the local lakehouse as a LeRobot v3.0 dataset in OUT (a new directory):
           meta/info.json, meta/stats.json, meta/tasks.parquet, meta/episodes/chunk-000/file-000.parquet,
