@@ -1,12 +1,14 @@
 // What a dataset may cost `lerobot inspect` and `policy replay` is bounded before the work is done: a path template
 // of info.json before it is filled in, a count of episodes before they are read, a path before the file system is
-// asked for it. Each refusal names the file, the key and what to do, in a few lines.
+// asked for it, the frames a replay reads (each episode held to the length its metadata declares) before any is read.
+// Each refusal names the file, the key and what to do, in a few lines.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxGraphBuilder } from '../../sim/scan-policy/onnx-builder.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { copyG1Dataset, editJson } from './datasets.ts';
+import { copyG1Dataset, editJson, rewriteParquet } from './datasets.ts';
 
 const tmp = tempDir('lerobot-costs-');
 afterAll(() => tmp.cleanup());
@@ -77,5 +79,56 @@ describe('the episodes a dataset lists', () => {
       `${episodes} lists more than 1000000 episodes, the most a dataset may (ten times the largest LeRobot dataset's): ` +
         'refused before they are read; split the dataset',
     );
+  });
+});
+
+describe('the frames a replay reads', () => {
+  let model: string;
+  beforeAll(() => {
+    // observation.state [1, 26] -> actions [1, 26], as it is.
+    const g = new OnnxGraphBuilder();
+    g.node('Identity', [g.input('obs', [1, 26])], {}, 'actions');
+    g.output('actions', [1, 26]);
+    model = join(tmp.path, 'identity.onnx');
+    writeFileSync(model, g.toBytes());
+  });
+
+  it('an episode whose data holds more frames than its metadata declares: replay refuses before reading them, inspect names it', async () => {
+    // Episode 0's first row 200,000 times (a few hundred kB of parquet); its metadata says 479 frames.
+    const root = copyG1Dataset(tmp.path);
+    await rewriteParquet(
+      join(root, 'data', 'chunk-000', 'episode_000000.parquet'),
+      'SELECT t.* REPLACE (r.i AS frame_index, r.i AS "index") FROM (SELECT * FROM t LIMIT 1) t, range(200000) r(i)',
+    );
+    const replayed = await runMain(['policy', 'replay', model, root]);
+    expect(replayed.stderr).toBe(
+      `auraison-edge policy replay: ${root}: episode 0 holds 200000 frames in the data, its metadata says 479: ` +
+        'an episode is replayed only as its metadata declares it; refused before any frame is read. ' +
+        'Fix the dataset (lerobot inspect lists what differs), or replay other episodes (--episodes)\n',
+    );
+    expect(replayed.code).toBe(1);
+    // The other episodes hold what their metadata declares: replayed.
+    const others = await runMain(['policy', 'replay', model, root, '--episodes', '1,2', '--json']);
+    expect(others.code, others.stderr).toBe(0);
+    expect(JSON.parse(others.stdout)).toMatchObject({ episodes: 2, frames: 393 + 343 });
+
+    const inspected = await runMain(['lerobot', 'inspect', root, '--json']);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(JSON.parse(inspected.stdout).warnings).toContain(
+      '1 episode of the data holds other than the episode metadata says: episode 0 holds 200000 frames in the data, its metadata says 479',
+    );
+  });
+
+  it('more frames than --max-frames are refused before any is read; fewer episodes fit', async () => {
+    const root = copyG1Dataset(tmp.path);
+    const refused = await runMain(['policy', 'replay', model, root, '--max-frames', '500']);
+    expect(refused.stderr).toBe(
+      `auraison-edge policy replay: ${root}: the 3 episodes to replay hold 1215 frames, more than 500 (--max-frames): ` +
+        'replay fewer (--episodes), or raise --max-frames\n',
+    );
+    expect(refused.code).toBe(1);
+    const fits = await runMain(['policy', 'replay', model, root, '--max-frames', '500', '--episodes', '1', '--json']);
+    expect(fits.code, fits.stderr).toBe(0);
+    expect(JSON.parse(fits.stdout)).toMatchObject({ episodes: 1, frames: 393 });
   });
 });

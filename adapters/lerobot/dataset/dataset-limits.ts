@@ -35,6 +35,9 @@ export const MAX_EPISODES = 1_000_000;
  */
 export const DEFAULT_MAX_FRAMES = 1_000_000;
 
+/** The most values a replay reads into memory, all features together: 1 GiB as float32. */
+export const MAX_FRAME_VALUES = 256 * 1024 * 1024;
+
 const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
 /** A path or name in a message: its start, with its length where it is cut. */

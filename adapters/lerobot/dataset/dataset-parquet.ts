@@ -1,6 +1,7 @@
+import type { DuckDBDataChunk } from '@duckdb/node-api';
 import type { DatasetFile, DatasetFolder } from './dataset-folder.ts';
 import { DatasetError } from './dataset-types.ts';
-import { queryRows, sqlString, withDuckDB } from './duckdb.ts';
+import { duckdbErrorText, queryRows, sqlString, withDuckDB } from './duckdb.ts';
 
 /**
  * The most parquet files held open at once for DuckDB: a process's descriptors are limited, and a v2.1 dataset has a
@@ -20,6 +21,8 @@ export interface ParquetFiles {
   readonly from: string;
   /** The rows of a query, as queryRows gives them; an error names the files as the dataset does. */
   rows(sql: string): Promise<Record<string, unknown>[]>;
+  /** The rows of a query a chunk at a time (DuckDB's, 2,048 rows), never all in memory at once. */
+  chunks(sql: string): AsyncGenerator<DuckDBDataChunk>;
 }
 
 /**
@@ -42,6 +45,8 @@ export async function withParquet<T>(
     for (const file of files) opened.push(folder.open(file));
     const names = new Map(opened.map((f) => [f.via, f.path]));
     const named = (text: string) => text.replace(/\/proc\/self\/fd\/\d+/g, (via) => names.get(via) ?? via);
+    const renamed = (error: unknown) =>
+      error instanceof DatasetError ? new DatasetError(named(error.message)) : error;
     return await withDuckDB((conn) =>
       fn({
         files,
@@ -50,7 +55,14 @@ export async function withParquet<T>(
           try {
             return await queryRows(conn, sql);
           } catch (error) {
-            throw error instanceof DatasetError ? new DatasetError(named(error.message)) : error;
+            throw renamed(error);
+          }
+        },
+        async *chunks(sql) {
+          try {
+            yield* await conn.stream(sql);
+          } catch (error) {
+            throw renamed(new DatasetError(duckdbErrorText(error)));
           }
         },
       }),

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkData } from './data-check.ts';
+import { checkData, lengthMismatches, type DataFigures } from './data-check.ts';
 import { checkLfsPointers, warnAbsentVideos } from './dataset-files.ts';
 import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
 import { checkEpisodeCount, MAX_EPISODES } from './dataset-limits.ts';
@@ -23,6 +23,11 @@ import { StatsAggregator } from './stats.ts';
  * against the dataset's folder first (DatasetFolder): one outside it, or not a regular file, refuses the dataset.
  */
 export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSummary> {
+  return (await readDataset(root)).summary;
+}
+
+/** readLeRobotDataset's summary, with what the data files hold counted (each episode's frames). */
+export async function readDataset(root: string): Promise<{ summary: LeRobotDatasetSummary; data: DataFigures }> {
   const infoPath = join(root, 'meta', 'info.json');
   if (!existsSync(infoPath)) {
     throw new DatasetError(
@@ -51,12 +56,18 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
   }
   const { episodes, tasks, stats } =
     major === '2' ? await readV2Meta(folder, warnings) : await readV3Meta(folder, warnings);
-  let frames = 0;
+  let data: DataFigures = { frames: 0, lengths: new Map(), unindexed: 0 };
   if (dataFiles.length > 0) {
-    frames = await checkData(folder, dataFiles, features, warnings);
+    data = await checkData(folder, dataFiles, features, warnings);
   } else {
     warnings.push('no data parquet files under data/');
   }
+  const { frames } = data;
+  const differ = lengthMismatches(episodes, data.lengths);
+  if (differ.count > 0)
+    warnings.push(
+      `${differ.count} episode${differ.count === 1 ? '' : 's'} of the data ${differ.count === 1 ? 'holds' : 'hold'} other than the episode metadata says: ${differ.first.join('; ')}${differ.count > 3 ? '; ...' : ''}`,
+    );
   if (info.total_frames !== undefined && info.total_frames !== frames)
     warnings.push(`info.json says ${info.total_frames} frames, the data files hold ${frames}`);
   if (info.total_episodes !== undefined && info.total_episodes !== episodes.length)
@@ -89,7 +100,7 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
       if (bad >= 0) warnings.push(`stats of ${key}: ${stat} element ${bad} is NaN`);
     }
   }
-  return {
+  const summary: LeRobotDatasetSummary = {
     root,
     version,
     robotType: info.robot_type,
@@ -106,6 +117,7 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
     videos,
     warnings,
   };
+  return { summary, data };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { vanishedFile } from '../../../daemon/lakehouse/index.ts';
 import type { CameraSamples } from './bag-images.ts';
+import { DEFAULT_MAX_FRAMES } from './dataset-limits.ts';
 import { DatasetError } from './dataset-types.ts';
 import { withDuckDB } from './duckdb.ts';
 import { openLakehouse, readSeries, relationNames, type FeatureMapping, type Series } from './lakehouse-series.ts';
@@ -38,9 +39,6 @@ export interface ExportOptions {
   /** Runs once the lakehouse's views are defined, before any is read (tests delete a file there, as retention may). */
   viewsDefined?: () => Promise<void> | void;
 }
-
-/** 1,000,000 frames: 9.3 h at 30 fps, about 1 GB of memory while exporting. */
-export const DEFAULT_MAX_FRAMES = 1_000_000;
 
 export interface ExportReport {
   out: string;
