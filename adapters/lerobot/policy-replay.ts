@@ -1,10 +1,13 @@
 import type { NormalizationSettings, PolicySettings } from '../../daemon/config/index.ts';
-import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
+import { readFrames } from './dataset/dataset-frames.ts';
+import { DEFAULT_MAX_FRAMES } from './dataset/dataset-limits.ts';
+import { readDataset } from './dataset/dataset-reader.ts';
 import { DatasetError, type FeatureStats } from './dataset/dataset-types.ts';
 import { modelFile, readOnnxModelInfo, type TensorInfo } from '../../daemon/system1/index.ts';
 import { PolicyInputError, PolicyRunner, type PolicyInputs } from '../../daemon/system1/index.ts';
 import { cameraFeeds, withCameraInputs, type CameraFeed } from './replay-cameras.ts';
 import { checkMapping, isVideo } from './replay-mapping.ts';
+import { replayPlan } from './replay-plan.ts';
 import { errorText } from '../../daemon/util/index.ts';
 
 /**
@@ -28,6 +31,8 @@ export interface ReplayOptions {
   output?: string;
   actionFeature?: string;
   episodes?: number[];
+  /** The most frames to read (default DEFAULT_MAX_FRAMES): counted before any is read. */
+  maxFrames?: number;
   /** Normalize inputs and unnormalize the action with the dataset's own statistics (LeRobot-trained policies). */
   normalize?: 'mean_std' | 'min_max';
   /** Called with each frame's whole output (a chunk: K x D, raw), in episode order. */
@@ -97,8 +102,8 @@ function datasetStats(
  * recorded action of that frame.
  */
 export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport> {
-  const { name, dataset, episodes, normalize, actionFeature = 'action' } = options;
-  const summary = await readLeRobotDataset(dataset);
+  const { name, dataset, episodes, normalize, actionFeature = 'action', maxFrames = DEFAULT_MAX_FRAMES } = options;
+  const { summary, data } = await readDataset(dataset);
   const model = readOnnxModelInfo(modelFile(name, options.settings));
   const { inputs, output } = modelInputsAndOutput(model, options);
   const videos = Object.entries(inputs).filter(([, feature]) => isVideo(summary.features[feature]));
@@ -120,8 +125,12 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
       actionFeature,
     });
     const numbers = Object.values(inputs).filter((feature) => !isVideo(summary.features[feature]));
-    const frames = await readFrames(dataset, [...new Set([...numbers, actionFeature])], episodes);
-    checkEpisodesFound(dataset, summary, frames, episodes);
+    const plan = replayPlan({ dataset, summary, data, episodes, maxFrames });
+    const read = [...new Set([...numbers, actionFeature])];
+    const valuesPerFrame = Object.fromEntries(
+      read.map((f) => [f, (summary.features[f]?.shape ?? [1]).reduce((a, b) => a * b, 1)]),
+    );
+    const frames = await readFrames(dataset, read, { ...plan, valuesPerFrame });
     applySourceTransforms(settings, frames, inputs);
     const cameras =
       videos.length > 0
@@ -154,7 +163,7 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
 }
 
 type ModelInfo = ReturnType<typeof readOnnxModelInfo>;
-type DatasetSummary = Awaited<ReturnType<typeof readLeRobotDataset>>;
+type DatasetSummary = Awaited<ReturnType<typeof readDataset>>['summary'];
 type Frames = Awaited<ReturnType<typeof readFrames>>;
 
 /**
@@ -243,28 +252,6 @@ function normalizedSettings(
 }
 
 /**
- * Frames were read for every episode asked: replaying fewer would report an error over other data than the user meant.
- */
-function checkEpisodesFound(
-  dataset: string,
-  summary: DatasetSummary,
-  frames: Frames,
-  episodes: readonly number[] | undefined,
-): void {
-  if (frames.episodeIndex.length === 0)
-    throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
-  if (!episodes) return;
-  const found = new Set(frames.episodeIndex);
-  const missing = [...new Set(episodes)].filter((e) => !found.has(e));
-  if (missing.length > 0) {
-    const listed = summary.episodes.map((e) => e.episode_index);
-    throw new DatasetError(
-      `${dataset} has no frames for episode${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${listed.length ? ` (its metadata lists ${listed.length} episodes, ${listed[0]}..${listed[listed.length - 1]})` : ''}`,
-    );
-  }
-}
-
-/**
  * Runs each frame's observation through the policy, in episode order (recurrent state reset at each
  * episode), and sums how far its action is from the recorded one, and from zero (the baseline).
  */
@@ -287,7 +274,7 @@ async function compareActions(
   inferenceMs: number;
 }> {
   const recorded = frames.columns[actionFeature]!;
-  const dim = recorded[0]!.length;
+  const dim = recorded.at(0).length;
   let nonFinite: { frames: number; first: string } | undefined;
   const absSum = new Array<number>(dim).fill(0);
   let sq = 0;
@@ -304,7 +291,7 @@ async function compareActions(
     const feed: PolicyInputs = {};
     for (const [input, feature] of Object.entries(inputs)) {
       const column = frames.columns[feature];
-      if (column) feed[input] = column[i]!;
+      if (column) feed[input] = column.at(i);
     }
     for (const camera of cameras) feed[camera.input] = await camera.at(episode, frames.frameIndex[i]!);
     const at = `episode ${frames.episodeIndex[i]} frame ${frames.frameIndex[i]}`;
@@ -322,7 +309,7 @@ async function compareActions(
       throw new DatasetError(
         `output ${output} has ${out.dim} elements per action, the dataset's ${actionFeature} ${dim}`,
       );
-    const truth = recorded[i]!;
+    const truth = recorded.at(i);
     if (truth.length !== dim)
       throw new DatasetError(`${at}: ${actionFeature} has ${truth.length} elements, the first frame's ${dim}`);
     const bad = out.data.subarray(0, dim).findIndex((v) => !Number.isFinite(v));
@@ -363,11 +350,9 @@ function applySourceTransforms(settings: PolicySettings, frames: Frames, inputs:
     const { scale = 1, offset = 0, clip } = sources[0]!;
     if (scale === 1 && offset === 0 && !clip) continue;
     const [lo, hi] = clip ?? [-Infinity, Infinity];
-    frames.columns[feature] = frames.columns[feature]!.map((row) =>
-      row.map((x) => {
-        const v = x * scale + offset;
-        return v < lo ? lo : v > hi ? hi : v; // NaN stays NaN, as in the loop
-      }),
-    );
+    frames.columns[feature]!.transform((x) => {
+      const v = x * scale + offset;
+      return v < lo ? lo : v > hi ? hi : v; // NaN stays NaN, as in the loop
+    });
   }
 }

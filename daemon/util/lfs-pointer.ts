@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** What a Git LFS pointer file says of the file it stands for. */
 export interface LfsPointer {
@@ -15,19 +15,22 @@ const MAX_POINTER_BYTES = 1024;
  * `git lfs` (a Hugging Face dataset, a model zoo) holds these small text files in place of the data.
  */
 export function readLfsPointer(path: string): LfsPointer | undefined {
-  let size: number;
+  let fd: number;
   try {
+    // Only a small regular file is opened (a device's open may act), and without blocking, its kind checked again on
+    // the descriptor: a named pipe put in its place after the stat blocked a plain open for ever.
     const stat = statSync(path);
-    if (!stat.isFile()) return undefined;
-    size = stat.size;
+    if (!stat.isFile() || stat.size < HEADER.length || stat.size > MAX_POINTER_BYTES) return undefined;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch {
     return undefined;
   }
-  if (size < HEADER.length || size > MAX_POINTER_BYTES) return undefined;
-  const buf = Buffer.alloc(size);
-  const fd = openSync(path, 'r');
+  let buf: Buffer;
   try {
-    readSync(fd, buf, 0, size, 0);
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size < HEADER.length || stat.size > MAX_POINTER_BYTES) return undefined;
+    buf = Buffer.alloc(stat.size);
+    readSync(fd, buf, 0, stat.size, 0);
   } finally {
     closeSync(fd);
   }

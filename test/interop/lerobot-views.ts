@@ -3,7 +3,7 @@
 import { parsePythonJson } from '../../daemon/util/python-json.ts';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { readFrames } from '../../adapters/lerobot/dataset/dataset-reader.ts';
+import { readFrames } from '../../adapters/lerobot/dataset/dataset-frames.ts';
 import type { LeRobotDatasetSummary } from '../../adapters/lerobot/dataset/dataset-types.ts';
 import { runMain } from '../helpers/cli.ts';
 import { lerobotPython, runPeer } from '../peers/index.ts';
@@ -58,12 +58,12 @@ export async function inspect(dir: string, cwd: string): Promise<LeRobotDatasetS
 export async function ourView(dir: string, cwd: string, at: number[] = []): Promise<LeRobotView> {
   const summary = await inspect(dir, cwd);
   const keys = Object.keys(summary.features).filter((k) => !['video', 'image'].includes(summary.features[k]!.dtype));
-  const { columns } = await readFrames(dir, keys);
+  const { columns } = await readFrames(dir, keys, { frames: summary.frames });
   const tasks = [...summary.tasks].sort((a, b) => a.task_index - b.task_index);
   const frame = (i: number): Frame => {
     const values: Frame = Object.fromEntries(
       keys.map((k) => {
-        const v = Array.from(columns[k]![i]!);
+        const v = Array.from(columns[k]!.at(i));
         return [k, summary.features[k]!.shape.length === 1 && summary.features[k]!.shape[0] === 1 ? v[0] : v];
       }),
     );

@@ -1,13 +1,14 @@
 // A LeRobot dataset is read only inside its folder, and an export writes only inside OUT: a video_path leading out of
-// the dataset (by `..` or a symbolic link), a named pipe in place of a video, a video of another size than info.json
-// declares, and a camera key with `..` are refused by `lerobot inspect --decode`, `policy replay` and `lerobot export`,
-// each naming what is wrong, with nothing read or written outside.
+// the dataset (by `..`, a symbolic link or a hard link), a named pipe in place of a video, a video of another size than
+// info.json declares, and a camera key with `..` are refused by `lerobot inspect --decode`, `policy replay` and
+// `lerobot export`, each naming what is wrong, with nothing read or written outside.
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   constants,
   cpSync,
   existsSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -154,6 +155,38 @@ describe('a dataset is read only inside its folder', () => {
       `${join(root, VIDEO_1)} resolves to ${secret}, outside the dataset's folder ${root} (a symbolic link leads there): ` +
         "a dataset's files are inside its folder; copy the file into the dataset in place of the link (cp -L)",
     );
+  });
+});
+
+describe('a hard link', () => {
+  const linked = (path: string, folder: string) =>
+    `${path} is a hard link: the file has 2 names, 1 of them outside the dataset's folder ${folder}: ` +
+    "a dataset's files are its own; replace the link with a copy (cp FILE FILE.copy && mv FILE.copy FILE)";
+
+  it("to a file outside, as an episode's video, is refused by inspect --decode and replay (exit 1)", async () => {
+    const secret = join(work.path, 'hardlinked', 'secret.mp4');
+    const root = dataset('hardlinked', (root) => rmVideo(root));
+    cpSync(EPISODE_1, secret);
+    linkSync(secret, join(root, VIDEO_1));
+    await expectRefused(root, linked(join(root, VIDEO_1), root));
+  });
+
+  it('to a file outside, as a data file, is refused by inspect (exit 1)', async () => {
+    const root = dataset('hardlinked-data');
+    const data = join(root, 'data', 'chunk-000', 'episode_000001.parquet');
+    linkSync(data, join(work.path, 'hardlinked-data', 'elsewhere.parquet'));
+    const r = await runMain(['lerobot', 'inspect', root]);
+    expect(r.stderr).toBe(`auraison-edge lerobot inspect: ${linked(data, root)}\n`);
+    expect(r.code).toBe(1);
+  });
+
+  it("within the folder (a deduplicated dataset) is the dataset's own: decoded", async () => {
+    const root = dataset('hardlinked-inside');
+    mkdirSync(join(root, 'dedup'));
+    linkSync(join(root, VIDEO_1), join(root, 'dedup', 'same.mp4'));
+    const inspected = await inspect(root);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(inspected.stdout).toMatch(/decoded: 393 frames of 1 episode\b/);
   });
 });
 

@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { BagError, BagTypeResolver, locateBag, readTopicWindow, type LocatedBag } from '../../../daemon/bags/index.ts';
 import type { StorageMessage, StorageTopic } from '../../../daemon/bags/index.ts';
 import { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
-import { decodeCameraFrame, IMAGE_TYPES, type RawFrame } from './camera-frames.ts';
+import { cameraFrameSize, decodeCameraFrame, IMAGE_TYPES, type RawFrame } from './camera-frames.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlString } from './duckdb.ts';
 import { errorText } from '../../../daemon/util/index.ts';
@@ -67,10 +67,7 @@ export class CameraSamples {
           if (j < pick) next = await messages.next();
         }
         if (!found || j !== pick || found.message.logTime !== this.times[pick])
-          throw new DatasetError(
-            `${this.topic}: the bags no longer hold the message the lakehouse indexes at ${nsText(this.times[Math.min(j, pick)]!)} ` +
-              `(in ${files.join(', ')}): a bag was changed or replaced after it was imported; import it again (bag import) and export again`,
-          );
+          throw this.#gone(this.times[Math.min(j, pick)]!, files);
         next = await messages.next();
         held = await this.#decode(found.message, found.topic);
         yield held;
@@ -81,19 +78,55 @@ export class CameraSamples {
     }
   }
 
+  /**
+   * Sample `pick`'s frame size, from its message's fields or its image's header, nothing decoded: a frame larger than
+   * MAX_VIDEO_PIXELS is refused before the export starts.
+   */
+  async size(pick: number): Promise<{ width: number; height: number }> {
+    const file = this.#files[this.#fileOf[pick]!]!;
+    const t = this.times[pick]!;
+    const messages = readTopicWindow(openedBag(file, this.topic), file, this.topic, t, t);
+    let found: { message: StorageMessage; topic: StorageTopic } | undefined;
+    try {
+      for await (const m of messages) {
+        if (m.message.logTime !== t) continue;
+        found = m;
+        break;
+      }
+    } finally {
+      await messages.return(undefined);
+    }
+    if (found) return cameraFrameSize(this.type, this.#message(found.message, found.topic), this.#where(found.message));
+    throw this.#gone(t, [file]);
+  }
+
+  #gone(t: bigint, files: readonly string[]): DatasetError {
+    return new DatasetError(
+      `${this.topic}: the bags no longer hold the message the lakehouse indexes at ${nsText(t)} (in ${files.join(', ')}): ` +
+        'a bag was changed or replaced after it was imported; import it again (bag import) and export again',
+    );
+  }
+
   async #decode(message: StorageMessage, topic: StorageTopic): Promise<RawFrame> {
-    const where = `${this.topic} at ${nsText(message.logTime)}`;
+    return decodeCameraFrame(this.type, this.#message(message, topic), this.#where(message));
+  }
+
+  #where(message: StorageMessage): string {
+    return `${this.topic} at ${nsText(message.logTime)}`;
+  }
+
+  /** The message's fields, decoded from its CDR. */
+  #message(message: StorageMessage, topic: StorageTopic): unknown {
+    const where = this.#where(message);
     const reader = this.#resolver.reader(topic.type, topic.schema);
     if (!reader) throw new DatasetError(`${where}: no definition of ${topic.type} to decode it with`);
-    let decoded: unknown;
     try {
-      decoded = reader.readMessage(message.data);
+      return reader.readMessage(message.data);
     } catch (error) {
       throw new DatasetError(
         `${where}: ${message.data.byteLength} bytes do not decode as ${topic.type}: ${errorText(error)}`,
       );
     }
-    return decodeCameraFrame(this.type, decoded, where);
   }
 }
 

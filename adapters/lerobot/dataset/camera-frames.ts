@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { MAX_VIDEO_PIXELS } from './dataset-limits.ts';
 import { DatasetError } from './dataset-types.ts';
 import { compressedFormat } from '../../../daemon/system1/index.ts';
 import { ImageError, rawPixels, type RawImage } from '../../../daemon/system1/index.ts';
@@ -43,7 +44,8 @@ interface CompressedImageMessage {
 /**
  * A decoded sensor_msgs/msg/Image or CompressedImage as a raw frame. A raw image is checked (its encoding, its
  * data against height x step) and passed through in its own layout, its rows packed; a JPEG or PNG is decoded to
- * RGB by sharp (libvips, on libuv's threads), a truncated one refused. What is wrong names the message (`where`).
+ * RGB by sharp (libvips, on libuv's threads), a truncated one refused. Its size is checked first, from its header: a
+ * frame larger than MAX_VIDEO_PIXELS is refused before it is decoded. What is wrong names the message (`where`).
  */
 export async function decodeCameraFrame(type: string, message: unknown, where: string): Promise<RawFrame> {
   if (type === 'sensor_msgs/msg/Image') return rawFrame(message as ImageMessage, where);
@@ -51,8 +53,36 @@ export async function decodeCameraFrame(type: string, message: unknown, where: s
   throw new DatasetError(`${where}: a ${type} is not an image (${IMAGE_TYPES.join(' or ')})`);
 }
 
+/**
+ * A camera message's frame size, from its fields or its JPEG or PNG header, nothing decoded; larger than
+ * MAX_VIDEO_PIXELS is refused.
+ */
+export async function cameraFrameSize(
+  type: string,
+  message: unknown,
+  where: string,
+): Promise<{ width: number; height: number }> {
+  if (type === 'sensor_msgs/msg/Image') {
+    const { width, height } = message as ImageMessage;
+    return checkedSize(width, height, where);
+  }
+  if (type === 'sensor_msgs/msg/CompressedImage') return compressedSize(message as CompressedImageMessage, where);
+  throw new DatasetError(`${where}: a ${type} is not an image (${IMAGE_TYPES.join(' or ')})`);
+}
+
+/** `width` x `height`, unless it is more than a video frame may have (what `lerobot inspect` would refuse). */
+function checkedSize(width: number, height: number, where: string): { width: number; height: number } {
+  if (width * height > MAX_VIDEO_PIXELS)
+    throw new DatasetError(
+      `${where}: a ${width}x${height} image, more than a video frame may have (${MAX_VIDEO_PIXELS} pixels, 8K, as lerobot inspect reads): ` +
+        'not decoded, nothing written; export a camera topic of smaller images',
+    );
+  return { width, height };
+}
+
 function rawFrame(image: ImageMessage, where: string): RawFrame {
   const { width, height, encoding } = image;
+  checkedSize(width, height, where);
   const pixFmt = RAW_FORMATS[encoding];
   if (!pixFmt) {
     const depth = DEPTH.has(encoding)
@@ -73,18 +103,42 @@ function rawFrame(image: ImageMessage, where: string): RawFrame {
   }
 }
 
-async function compressedFrame(image: CompressedImageMessage, where: string): Promise<RawFrame> {
-  let format: string;
+/** Only the format the message declares, and only JPEG or PNG: the same check as a policy's camera input. */
+function declaredFormat(image: CompressedImageMessage, where: string): string {
   try {
-    // Only the format the message declares, and only JPEG or PNG: the same check as a policy's camera input.
-    format = compressedFormat(image.format, image.data);
+    return compressedFormat(image.format, image.data);
   } catch (error) {
     if (error instanceof ImageError) throw new DatasetError(`${where}: ${error.message} (not exported)`);
     throw error;
   }
+}
+
+/** A JPEG or PNG's declared format, and its size from its header. */
+async function compressedSize(
+  image: CompressedImageMessage,
+  where: string,
+): Promise<{ width: number; height: number; format: string }> {
+  const format = declaredFormat(image, where);
+  let width: number | undefined;
+  let height: number | undefined;
   try {
-    // failOn warning: a JPEG cut short or corrupt decodes to grey otherwise, and would be encoded as if whole.
-    const { data, info } = await sharp(image.data, { failOn: 'warning' })
+    ({ width, height } = await sharp(image.data).metadata());
+  } catch (error) {
+    throw new DatasetError(
+      `${where}: the ${format} image (${image.data.byteLength} bytes) has no header sharp can read: ${errorText(error)}`,
+    );
+  }
+  if (!width || !height) throw new DatasetError(`${where}: the ${format} image's header gives no size`);
+  return { ...checkedSize(width, height, where), format };
+}
+
+async function compressedFrame(image: CompressedImageMessage, where: string): Promise<RawFrame> {
+  // Its header first: a 187 kB PNG of 8000 x 8000 decodes to 192 MB, and its video took 2.3 GB to encode.
+  const { format } = await compressedSize(image, where);
+  try {
+    // failOn warning: a JPEG cut short or corrupt decodes to grey otherwise, and would be encoded as if whole. The
+    // pixel limit again, on what libvips decodes: its header was read above, and this is what decoding obeys.
+    const { data, info } = await sharp(image.data, { failOn: 'warning', limitInputPixels: MAX_VIDEO_PIXELS })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()

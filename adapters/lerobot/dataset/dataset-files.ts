@@ -36,13 +36,22 @@ export function warnAbsentVideos(
   const none = present.length === 0 ? ' (there is no .mp4 under videos/)' : '';
   if (info.video_path && !info.video_path.includes('{file_index')) {
     const have = new Set(present);
-    const path = (key: string, episode: number) =>
-      episodeDataPath(info.video_path!.replaceAll('{video_key}', key), episode, info.chunks_size ?? 1000);
-    const declared = keys.flatMap((key) => episodes.map((e) => path(key, e.episode_index)));
-    const absent = declared.filter((p) => !have.has(p));
-    if (absent.length === 0) return;
+    // Counted, not listed: a list would hold a path per episode and video feature.
+    let absent = 0;
+    let first: string | undefined;
+    for (const key of keys) {
+      const template = info.video_path.replaceAll('{video_key}', key);
+      for (const e of episodes) {
+        const path = episodeDataPath(template, e.episode_index, info.chunks_size ?? 1000);
+        if (have.has(path)) continue;
+        absent++;
+        first ??= path;
+      }
+    }
+    if (absent === 0) return;
+    const declared = keys.length * episodes.length;
     warnings.push(
-      `info.json declares ${declared.length} video${declared.length === 1 ? '' : 's'} (video_path, per episode and video feature); ${absent.length} ${absent.length === 1 ? 'is' : 'are'} absent, first ${absent[0]}${none}`,
+      `info.json declares ${declared} video${declared === 1 ? '' : 's'} (video_path, per episode and video feature); ${absent} ${absent === 1 ? 'is' : 'are'} absent, first ${first}${none}`,
     );
     return;
   }

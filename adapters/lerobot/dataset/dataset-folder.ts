@@ -5,12 +5,14 @@ import {
   lstatSync,
   openSync,
   readdirSync,
+  readlinkSync,
   realpathSync,
   statSync,
   type Stats,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { errorText } from '../../../daemon/util/index.ts';
+import { pathTooLong, shownName } from './dataset-limits.ts';
 import { DatasetError } from './dataset-types.ts';
 
 /**
@@ -36,20 +38,26 @@ export function fileKind(stat: Stats): string {
 }
 
 /**
- * Opens a regular file for reading without blocking on what is not one (a named pipe opened plainly waits for a
- * writer), and refuses it unless it is a regular file; the caller closes the descriptor.
+ * A file of a dataset, opened once and checked on its descriptor: what is read through it is what was checked,
+ * whatever becomes of its name meanwhile. Callers close it.
  */
-export function openRegularFile(path: string): number {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UnsafeDatasetError(notAFile(path, stat));
-    return fd;
-  } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
+export interface DatasetFile {
+  /** The path it was opened by. */
+  readonly path: string;
+  readonly fd: number;
+  readonly size: number;
+  /** The file's identity (device and inode), whatever its names. */
+  readonly id: string;
+  /**
+   * A path by which this process opens the same file again (/proc/self/fd/N): for a library that takes a path
+   * (DuckDB), so that it reads this file and not what the name leads to by then. Valid until close().
+   */
+  readonly via: string;
+  close(): void;
 }
+
+/** Opened without blocking (a named pipe opened plainly waits for a writer), and never as a terminal. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 const notAFile = (path: string, stat: Stats, named = ''): string =>
   `${path}${named} is ${fileKind(stat)}, not a file: a dataset's files are regular files; put the file itself there`;
@@ -58,10 +66,11 @@ const notAFolder = (path: string, stat: Stats): string =>
   `${path} is ${stat.isFile() ? 'a file' : fileKind(stat)}, not a folder: a dataset's meta/, data/ and videos/ are folders`;
 
 /**
- * A dataset's folder, and the rule every path it names keeps: inside the folder once `..` and symlinks are resolved,
- * and a regular file. A path that breaks it is refused (UnsafeDatasetError) before anything opens it; a path that does
- * not exist passes, for its reader to say it is missing. A file swapped after the check is the reader's to refuse:
- * JSON is opened with openRegularFile, and ffmpeg's runs have a time limit.
+ * A dataset's folder, and the rule every file it names keeps: inside the folder once `..` and symlinks are resolved,
+ * a regular file, and no name outside the folder (a hard link). A path that breaks it is refused (UnsafeDatasetError)
+ * when it is named or listed; a path that does not exist passes, for its reader to say it is missing. A file is read
+ * only through open(), which checks the file it opened rather than its path again, so a name swapped after the first
+ * check (for a named pipe, a link out) is refused, never read.
  */
 export class DatasetFolder {
   readonly root: string;
@@ -69,6 +78,7 @@ export class DatasetFolder {
   /** A Hugging Face hub cache snapshot's (`<repo>/snapshots/<revision>`) files link to its repo's blobs/: taken. */
   #blobs: string | undefined;
   #folders = new Map<string, string>();
+  #links: Map<string, number> | undefined;
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -88,6 +98,12 @@ export class DatasetFolder {
    */
   named(path: string, key: string, what: string): string {
     const full = join(this.root, path);
+    const tooLong = pathTooLong(full);
+    if (tooLong)
+      throw new DatasetError(
+        `${join(this.root, 'meta', 'info.json')}: ${key} names ${shownName(path)} for ${what}: no file can have that path ` +
+          `(it has ${tooLong}); fix ${key} in meta/info.json`,
+      );
     const problem = isAbsolute(path) ? 'an absolute path' : isInside(this.root, full) ? '' : 'outside the folder';
     if (problem)
       throw new UnsafeDatasetError(
@@ -119,14 +135,76 @@ export class DatasetFolder {
     return out.sort();
   }
 
+  /**
+   * Opens `path` (checked already, or not) and checks the file opened: a regular file, inside the folder by the path
+   * the kernel gives for it, with no name outside it. `named` says where the path came from, for messages.
+   */
+  open(path: string, named = ''): DatasetFile {
+    let fd: number;
+    try {
+      fd = openSync(path, OPEN_FLAGS);
+    } catch (error) {
+      throw new DatasetError(`cannot read ${path}${named}: ${errorText(error)}`);
+    }
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new UnsafeDatasetError(notAFile(path, stat, named));
+      const via = `/proc/self/fd/${fd}`;
+      let real: string;
+      try {
+        real = readlinkSync(via);
+      } catch (error) {
+        throw new UnsafeDatasetError(
+          `cannot tell where ${path}${named} leads (${errorText(error)}): reading a dataset needs /proc mounted`,
+        );
+      }
+      if (!isInside(this.#real, real) && !(this.#blobs && isInside(this.#blobs, real)))
+        throw new UnsafeDatasetError(outside(path, named, real, this.#real));
+      if (stat.nlink > 1) this.#checkLinks(path, named, stat);
+      return { path, fd, size: stat.size, id: `${stat.dev}:${stat.ino}`, via, close: () => closeSync(fd) };
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /**
+   * Refuses a file with a name outside the folder: a hard link reads what is outside as if the dataset held it. Links
+   * within the folder (a dataset deduplicated by a tool such as `hardlink`) are the dataset's own, and taken.
+   */
+  #checkLinks(path: string, named: string, stat: Stats): void {
+    const inside = this.#linksInside().get(`${stat.dev}:${stat.ino}`) ?? 0;
+    if (inside >= stat.nlink) return;
+    throw new UnsafeDatasetError(
+      `${path}${named} is a hard link: the file has ${stat.nlink} names, ${stat.nlink - inside} of them outside the dataset's folder ${this.#real}: ` +
+        `a dataset's files are its own; replace the link with a copy (cp FILE FILE.copy && mv FILE.copy FILE)`,
+    );
+  }
+
+  /** How many names each file with several has in the folder (and the hub's blobs/); walked once, when first asked. */
+  #linksInside(): Map<string, number> {
+    if (this.#links) return this.#links;
+    const links = new Map<string, number>();
+    const folders = [this.#real, ...(this.#blobs ? [this.#blobs] : [])];
+    for (let dir; (dir = folders.pop()) !== undefined;) {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        // Links to folders are not followed: what they lead to is outside, or walked already.
+        if (entry.isDirectory()) folders.push(path);
+        else if (entry.isFile()) {
+          const stat = lstatSync(path);
+          if (stat.nlink > 1) links.set(`${stat.dev}:${stat.ino}`, (links.get(`${stat.dev}:${stat.ino}`) ?? 0) + 1);
+        }
+      }
+    }
+    return (this.#links = links);
+  }
+
   #checked(path: string, named: string, kind: 'file' | 'folder' = 'file'): string {
     const link = lstatSync(path, { throwIfNoEntry: false });
     const real = link?.isSymbolicLink() ? resolvedPath(path) : join(this.#folderOf(path), basename(path));
     if (!isInside(this.#real, real) && !(this.#blobs && link?.isSymbolicLink() && isInside(this.#blobs, real)))
-      throw new UnsafeDatasetError(
-        `${path}${named} resolves to ${real}, outside the dataset's folder ${this.#real} (a symbolic link leads there): ` +
-          `a dataset's files are inside its folder; copy the file into the dataset in place of the link (cp -L)`,
-      );
+      throw new UnsafeDatasetError(outside(path, named, real, this.#real));
     const stat = link?.isSymbolicLink() ? statSync(path, { throwIfNoEntry: false }) : link;
     if (stat && kind === 'file' && !stat.isFile()) throw new UnsafeDatasetError(notAFile(path, stat, named));
     if (stat && kind === 'folder' && !stat.isDirectory()) throw new UnsafeDatasetError(notAFolder(path, stat));
@@ -141,6 +219,10 @@ export class DatasetFolder {
     return real;
   }
 }
+
+const outside = (path: string, named: string, real: string, folder: string): string =>
+  `${path}${named} resolves to ${real}, outside the dataset's folder ${folder} (a symbolic link leads there): ` +
+  "a dataset's files are inside its folder; copy the file into the dataset in place of the link (cp -L)";
 
 /** `path` with every symbolic link resolved, as far as it exists (the rest as it is). */
 function resolvedPath(path: string): string {

@@ -1,7 +1,7 @@
-import { closeSync, createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { errorText } from '../../../daemon/util/index.ts';
-import { openRegularFile } from './dataset-folder.ts';
+import type { DatasetFolder } from './dataset-folder.ts';
 import {
   DatasetError,
   flattenNames,
@@ -10,6 +10,7 @@ import {
   type LeRobotFeature,
 } from './dataset-types.ts';
 import { parsePythonJson } from '../../../daemon/util/index.ts';
+import { MAX_FIELD_WIDTH, MAX_PATH_BYTES, shownName } from './dataset-limits.ts';
 
 /**
  * Validation of LeRobot metadata as read from JSON: every value is `unknown` until checked here, and a
@@ -34,21 +35,18 @@ export interface InfoJson {
 }
 
 /**
- * A JSON file as LeRobot's Python writes it (Infinity and NaN bare); one that can't be read is a DatasetError, one
- * that is not a regular file an UnsafeDatasetError.
+ * A JSON file of the dataset in `folder`, as LeRobot's Python writes it (Infinity and NaN bare), read through
+ * DatasetFolder.open; one that can't be read is a DatasetError, one that is not safe to an UnsafeDatasetError.
  */
-export function readJson(path: string): unknown {
+export function readJson(folder: DatasetFolder, path: string): unknown {
+  const file = folder.open(path);
   let text: string;
   try {
-    const fd = openRegularFile(path);
-    try {
-      text = readFileSync(fd, 'utf8');
-    } finally {
-      closeSync(fd);
-    }
+    text = readFileSync(file.fd, 'utf8');
   } catch (error) {
-    if (error instanceof DatasetError) throw error;
     throw new DatasetError(`cannot read ${path}: ${errorText(error)}`);
+  } finally {
+    file.close();
   }
   try {
     return parsePythonJson(text);
@@ -77,10 +75,12 @@ export function parseInfo(value: unknown, where: string): InfoJson {
   if (value.fps !== undefined && !(typeof value.fps === 'number' && value.fps > 0 && Number.isFinite(value.fps)))
     fail('fps', 'a number > 0');
   if (value.data_path !== undefined && typeof value.data_path !== 'string') fail('data_path', 'a path template');
+  if (typeof value.data_path === 'string') checkPathTemplate(value.data_path, 'data_path', where);
   if (value.chunks_size !== undefined && !(isCount(value.chunks_size) && value.chunks_size > 0))
     fail('chunks_size', 'a whole number > 0');
   if (value.video_path !== undefined && value.video_path !== null && typeof value.video_path !== 'string')
     fail('video_path', 'a path template or null');
+  if (typeof value.video_path === 'string') checkPathTemplate(value.video_path, 'video_path', where);
   for (const key of ['total_episodes', 'total_frames', 'total_videos'])
     if (value[key] !== undefined && !isCount(value[key])) fail(key, 'a whole number >= 0');
   const features: Record<string, LeRobotFeature> = {};
@@ -173,14 +173,13 @@ export function parseStats(value: unknown, where: string, warnings: string[]): R
  * Calls `fn` with each non-empty line of a JSON lines file, parsed, and its 1-based line number. Read line by
  * line: a v2.1 episodes_stats.jsonl of a large dataset is bigger than a string can be.
  */
-export async function forEachJsonLine(path: string, fn: (value: unknown, line: number) => void): Promise<void> {
-  let fd: number;
-  try {
-    fd = openRegularFile(path);
-  } catch (error) {
-    if (error instanceof DatasetError) throw error;
-    throw new DatasetError(`cannot read ${path}: ${errorText(error)}`);
-  }
+export async function forEachJsonLine(
+  folder: DatasetFolder,
+  path: string,
+  fn: (value: unknown, line: number) => void,
+): Promise<void> {
+  const { fd } = folder.open(path);
+  // The stream closes the descriptor when it is destroyed.
   const input = createReadStream(path, { fd, encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
@@ -213,9 +212,28 @@ export function episodeDataPath(template: string, episodeIndex: number, chunksSi
   return formatPath(template, { episode_chunk: Math.floor(episodeIndex / chunksSize), episode_index: episodeIndex });
 }
 
+/** `{name}`, `{name:03d}` or `{name:3d}` in a path template, as formatPath fills it. */
+const FIELD = /\{(\w+)(?::0?(\d+)d)?\}/g;
+
+/**
+ * Checks a path template of info.json (`key`, in `where`) before any is filled in: no number padded wider than
+ * MAX_FIELD_WIDTH (`{episode_index:99999999d}` made each path 100 MB) and no longer than a path may be.
+ */
+function checkPathTemplate(template: string, key: string, where: string): void {
+  const fix = `fix ${key} in meta/info.json (LeRobot writes e.g. {episode_index:06d})`;
+  const bytes = Buffer.byteLength(template, 'utf8');
+  if (bytes > MAX_PATH_BYTES)
+    throw new DatasetError(`${where}: ${key} is ${bytes} bytes, more than a path may be (${MAX_PATH_BYTES}): ${fix}`);
+  for (const [field, , width] of template.matchAll(FIELD))
+    if (width !== undefined && Number(width) > MAX_FIELD_WIDTH)
+      throw new DatasetError(
+        `${where}: ${key}: ${shownName(field)} pads a number to ${width} digits, more than any index has (at most ${MAX_FIELD_WIDTH}): ${fix}`,
+      );
+}
+
 /** A path template of info.json with its fields filled in: `{chunk_index:03d}` zero-padded, `{video_key}` as it is. */
 export function formatPath(template: string, fields: Record<string, number | string>): string {
-  return template.replace(/\{(\w+)(?::0?(\d+)d)?\}/g, (whole, name: string, width?: string) => {
+  return template.replace(FIELD, (whole, name: string, width?: string) => {
     const v = fields[name];
     return v === undefined ? whole : String(v).padStart(Number(width ?? 0), '0');
   });

@@ -1,26 +1,21 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { checkData, lengthMismatches, type DataFigures } from './data-check.ts';
 import { checkLfsPointers, warnAbsentVideos } from './dataset-files.ts';
 import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
+import { checkEpisodeCount, MAX_EPISODES } from './dataset-limits.ts';
 import { episodeDataPath, forEachJsonLine, parseEpisode, parseInfo, parseStats, readJson } from './dataset-metadata.ts';
 import {
   DatasetError,
   type FeatureStats,
   type LeRobotDatasetSummary,
   type LeRobotEpisode,
-  type LeRobotFeature,
   type LeRobotTask,
 } from './dataset-types.ts';
 import { datasetVideos } from './dataset-videos.ts';
-import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
+import { filesNamed, withParquet, type ParquetFiles } from './dataset-parquet.ts';
+import { sqlIdent } from './duckdb.ts';
 import { StatsAggregator } from './stats.ts';
-
-const parquetList = (files: string[]): string => `[${files.map(sqlString).join(', ')}]`;
-
-/** Names files for a message: one, or the first and how many more. */
-const filesNamed = (files: string[]): string =>
-  `${files[0]}${files.length > 1 ? ` (and ${files.length - 1} more)` : ''}`;
 
 /**
  * Reads a LeRobot dataset's metadata (v2.0/v2.1: JSON lines; v3.0: parquet) and counts its frames from the
@@ -28,6 +23,11 @@ const filesNamed = (files: string[]): string =>
  * against the dataset's folder first (DatasetFolder): one outside it, or not a regular file, refuses the dataset.
  */
 export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSummary> {
+  return (await readDataset(root)).summary;
+}
+
+/** readLeRobotDataset's summary, with what the data files hold counted (each episode's frames). */
+export async function readDataset(root: string): Promise<{ summary: LeRobotDatasetSummary; data: DataFigures }> {
   const infoPath = join(root, 'meta', 'info.json');
   if (!existsSync(infoPath)) {
     throw new DatasetError(
@@ -37,7 +37,7 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
   const warnings: string[] = [];
   const folder = new DatasetFolder(root);
   checkLfsPointers(folder, warnings);
-  const info = parseInfo(readJson(folder.file(infoPath)), infoPath);
+  const info = parseInfo(readJson(folder, folder.file(infoPath)), infoPath);
   const version = info.codebase_version;
   const major = version.replace(/^v/, '').split('.')[0];
   if (major !== '2' && major !== '3')
@@ -54,61 +54,70 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
         `${infoPath}: features.${key}: shape [${f.shape.join(', ')}] holds ${size} values, but names lists ${f.names.length}`,
       );
   }
-  return withDuckDB(async (conn) => {
-    const { episodes, tasks, stats } =
-      major === '2' ? await readV2Meta(folder, warnings) : await readV3Meta(conn, folder, warnings);
-    let frames = 0;
-    if (dataFiles.length > 0) {
-      frames = await checkData(conn, dataFiles, features, warnings);
-    } else {
-      warnings.push('no data parquet files under data/');
+  const { episodes, tasks, stats } =
+    major === '2' ? await readV2Meta(folder, warnings) : await readV3Meta(folder, warnings);
+  let data: DataFigures = { frames: 0, lengths: new Map(), unindexed: 0 };
+  if (dataFiles.length > 0) {
+    data = await checkData(folder, dataFiles, features, warnings);
+  } else {
+    warnings.push('no data parquet files under data/');
+  }
+  const { frames } = data;
+  const differ = lengthMismatches(episodes, data.lengths);
+  if (differ.count > 0)
+    warnings.push(
+      `${differ.count} episode${differ.count === 1 ? '' : 's'} of the data ${differ.count === 1 ? 'holds' : 'hold'} other than the episode metadata says: ${differ.first.join('; ')}${differ.count > 3 ? '; ...' : ''}`,
+    );
+  if (info.total_frames !== undefined && info.total_frames !== frames)
+    warnings.push(`info.json says ${info.total_frames} frames, the data files hold ${frames}`);
+  if (info.total_episodes !== undefined && info.total_episodes !== episodes.length)
+    warnings.push(`info.json says ${info.total_episodes} episodes, the episode metadata lists ${episodes.length}`);
+  let lengthSum = 0;
+  for (const e of episodes) lengthSum += e.length;
+  if (episodes.length > 0 && lengthSum !== frames)
+    warnings.push(`episode lengths sum to ${lengthSum}, the data files hold ${frames} frames`);
+  if (major === '2' && info.data_path) {
+    // v2.x keeps one data file per episode: name the first ones missing, not only the count that is off.
+    let missing = 0;
+    const named: string[] = [];
+    for (const e of episodes) {
+      const path = episodeDataPath(info.data_path, e.episode_index, info.chunks_size ?? 1000);
+      if (existsSync(folder.named(path, 'data_path', `episode ${e.episode_index}`))) continue;
+      if (missing++ < 5) named.push(path);
     }
-    if (info.total_frames !== undefined && info.total_frames !== frames)
-      warnings.push(`info.json says ${info.total_frames} frames, the data files hold ${frames}`);
-    if (info.total_episodes !== undefined && info.total_episodes !== episodes.length)
-      warnings.push(`info.json says ${info.total_episodes} episodes, the episode metadata lists ${episodes.length}`);
-    let lengthSum = 0;
-    for (const e of episodes) lengthSum += e.length;
-    if (episodes.length > 0 && lengthSum !== frames)
-      warnings.push(`episode lengths sum to ${lengthSum}, the data files hold ${frames} frames`);
-    if (major === '2' && info.data_path) {
-      // v2.x keeps one data file per episode: name the ones missing, not only the count that is off.
-      const missing = episodes
-        .map((e) => episodeDataPath(info.data_path!, e.episode_index, info.chunks_size ?? 1000))
-        .filter((p, i) => !existsSync(folder.named(p, 'data_path', `episode ${episodes[i]!.episode_index}`)));
-      if (missing.length > 0)
-        warnings.push(
-          `${missing.length} episode${missing.length > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing.length > 1 ? 'have' : 'has'} no data file: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
-        );
+    if (missing > 0)
+      warnings.push(
+        `${missing} episode${missing > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing > 1 ? 'have' : 'has'} no data file: ${named.join(', ')}${missing > 5 ? ', ...' : ''}`,
+      );
+  }
+  warnAbsentVideos(folder, info, features, episodes, warnings);
+  const videos = await videoSummary(root, warnings);
+  for (const [key, st] of Object.entries(stats)) {
+    for (const [stat, v] of Object.entries(st)) {
+      // +-Infinity is a statistic as it is (a LaserScan's max where nothing was in range, REP 117); NaN normalizes
+      // nothing, so it is said.
+      const bad = (v as number[]).findIndex((x) => Number.isNaN(x));
+      if (bad >= 0) warnings.push(`stats of ${key}: ${stat} element ${bad} is NaN`);
     }
-    warnAbsentVideos(folder, info, features, episodes, warnings);
-    const videos = await videoSummary(root, warnings);
-    for (const [key, st] of Object.entries(stats)) {
-      for (const [stat, v] of Object.entries(st)) {
-        // +-Infinity is a statistic as it is (a LaserScan's max where nothing was in range, REP 117); NaN normalizes
-        // nothing, so it is said.
-        const bad = (v as number[]).findIndex((x) => Number.isNaN(x));
-        if (bad >= 0) warnings.push(`stats of ${key}: ${stat} element ${bad} is NaN`);
-      }
-    }
-    return {
-      root,
-      version,
-      robotType: info.robot_type,
-      fps: info.fps ?? 0,
-      totalEpisodes: info.total_episodes ?? episodes.length,
-      totalFrames: info.total_frames ?? frames,
-      features,
-      episodes,
-      tasks,
-      stats,
-      frames,
-      dataFiles: dataFiles.length,
-      videoFiles: videoFiles.length,
-      videos,
-      warnings,
-    };
-  });
+  }
+  const summary: LeRobotDatasetSummary = {
+    root,
+    version,
+    robotType: info.robot_type,
+    fps: info.fps ?? 0,
+    totalEpisodes: info.total_episodes ?? episodes.length,
+    totalFrames: info.total_frames ?? frames,
+    features,
+    episodes,
+    tasks,
+    stats,
+    frames,
+    dataFiles: dataFiles.length,
+    videoFiles: videoFiles.length,
+    videos,
+    warnings,
+  };
+  return { summary, data };
 }
 
 /**
@@ -138,68 +147,6 @@ async function videoSummary(root: string, warnings: string[]): Promise<LeRobotDa
   });
 }
 
-const NUMERIC_TYPE =
-  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*)$/;
-
-/**
- * Counts the frames in the data files and checks each numeric feature's column against info.json, in one
- * scan: the list length (min and max, so ragged rows show) against the declared shape, NULL rows and NaN
- * values. Returns the frame count; what disagrees goes to `warnings`.
- */
-async function checkData(
-  conn: DuckDBConnection,
-  files: string[],
-  features: Record<string, LeRobotFeature>,
-  warnings: string[],
-): Promise<number> {
-  const from = `read_parquet(${parquetList(files)}, union_by_name = true)`;
-  const types = new Map(
-    (await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => [
-      String(r.column_name),
-      String(r.column_type),
-    ]),
-  );
-  const checks: { key: string; list: boolean; size: number }[] = [];
-  for (const [key, f] of Object.entries(features)) {
-    const type = types.get(key);
-    if (f.dtype === 'image' || f.dtype === 'video' || type === undefined) continue;
-    const list = /\[\d*\]$/.test(type);
-    if (!NUMERIC_TYPE.test(type.replace(/\[\d*\]$/, ''))) {
-      if (f.dtype !== 'string')
-        warnings.push(`${filesNamed(files)}: column ${key} is ${type}, but features.${key}.dtype is ${f.dtype}`);
-      continue;
-    }
-    checks.push({ key, list, size: f.shape.reduce((a, b) => a * b, 1) });
-  }
-  const isNan = (c: string, list: boolean): string =>
-    list ? `len(list_filter(${c}, x -> isnan(x::DOUBLE))) > 0` : `isnan(${c}::DOUBLE)`;
-  const select = checks.flatMap(({ key, list }, i) => {
-    const c = sqlIdent(key);
-    return [
-      list ? `min(len(${c})) AS lo${i}, max(len(${c})) AS hi${i}` : `1 AS lo${i}, 1 AS hi${i}`,
-      `count(*) FILTER (WHERE ${c} IS NULL) AS null${i}`,
-      `count(*) FILTER (WHERE ${isNan(c, list)}) AS nan${i}`,
-    ];
-  });
-  const row = (await queryRows(conn, `SELECT ${['count(*) AS n', ...select].join(', ')} FROM ${from}`))[0]!;
-  const where = filesNamed(files);
-  checks.forEach(({ key, size }, i) => {
-    const [lo, hi, nulls, nans] = [row[`lo${i}`], row[`hi${i}`], row[`null${i}`], row[`nan${i}`]].map(Number) as [
-      number,
-      number,
-      number,
-      number,
-    ];
-    const declared = `features.${key}.shape holds ${size} values`;
-    if (lo === hi && lo !== size) warnings.push(`${where}: column ${key} holds ${lo} values per frame; ${declared}`);
-    if (lo !== hi)
-      warnings.push(`${where}: column ${key} holds ${lo} to ${hi} values per frame (ragged rows); ${declared}`);
-    if (nulls > 0) warnings.push(`${where}: column ${key} is NULL in ${nulls} frames`);
-    if (nans > 0) warnings.push(`${where}: column ${key} has NaN in ${nans} frames`);
-  });
-  return Number(row.n);
-}
-
 /** `meta/<name>` when it is there (and safe to open), else undefined. */
 const metaFile = (folder: DatasetFolder, name: string): string | undefined => {
   const path = join(folder.root, 'meta', name);
@@ -213,11 +160,14 @@ async function readV2Meta(
   const episodes: LeRobotEpisode[] = [];
   const episodesPath = metaFile(folder, 'episodes.jsonl');
   if (episodesPath)
-    await forEachJsonLine(episodesPath, (v, line) => episodes.push(parseEpisode(v, `${episodesPath} line ${line}`)));
+    await forEachJsonLine(folder, episodesPath, (v, line) => {
+      checkEpisodeCount(episodes.length + 1, episodesPath);
+      episodes.push(parseEpisode(v, `${episodesPath} line ${line}`));
+    });
   const tasks: LeRobotTask[] = [];
   const tasksPath = metaFile(folder, 'tasks.jsonl');
   if (tasksPath) {
-    await forEachJsonLine(tasksPath, (v, line) => {
+    await forEachJsonLine(folder, tasksPath, (v, line) => {
       const t = v as Partial<LeRobotTask> | null;
       if (typeof t !== 'object' || t === null || !Number.isInteger(t.task_index) || typeof t.task !== 'string') {
         throw new DatasetError(
@@ -231,11 +181,11 @@ async function readV2Meta(
   const statsPath = metaFile(folder, 'stats.json');
   const episodesStatsPath = metaFile(folder, 'episodes_stats.jsonl');
   if (statsPath) {
-    stats = parseStats(readJson(statsPath), statsPath, warnings);
+    stats = parseStats(readJson(folder, statsPath), statsPath, warnings);
   } else if (episodesStatsPath) {
     // v2.1 keeps statistics per episode; the dataset's are their aggregate.
     const aggregators = new Map<string, StatsAggregator>();
-    await forEachJsonLine(episodesStatsPath, (v, line) => {
+    await forEachJsonLine(folder, episodesStatsPath, (v, line) => {
       const where = `${episodesStatsPath} line ${line}`;
       const stats = (v as { stats?: unknown } | null)?.stats;
       if (typeof v !== 'object' || v === null || stats === undefined)
@@ -252,84 +202,53 @@ async function readV2Meta(
 }
 
 async function readV3Meta(
-  conn: DuckDBConnection,
   folder: DatasetFolder,
   warnings: string[],
 ): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
   const tasksPath = metaFile(folder, 'tasks.parquet');
-  let tasks: LeRobotTask[] = [];
-  if (tasksPath) {
-    const rows = await queryRows(conn, `SELECT * FROM read_parquet(${sqlString(tasksPath)})`);
-    if (rows.length > 0 && !('task_index' in rows[0]!))
-      throw new DatasetError(`${tasksPath} has no column task_index (columns: ${Object.keys(rows[0]!).join(', ')})`);
-    // pandas writes the task string as the frame's index: a column `task`, or `__index_level_0__` when unnamed.
-    tasks = rows
-      .map((r) => ({ task_index: Number(r.task_index), task: String(r.task ?? r.__index_level_0__ ?? '') }))
-      .sort((a, b) => a.task_index - b.task_index);
-  }
+  const tasks = tasksPath ? await withParquet(folder, [tasksPath], readV3Tasks) : [];
   const episodeFiles = folder.list(join('meta', 'episodes'), '.parquet');
-  const episodes: LeRobotEpisode[] = [];
-  if (episodeFiles.length > 0) {
-    const from = `read_parquet(${parquetList(episodeFiles)}, union_by_name = true)`;
-    const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name));
-    for (const c of ['episode_index', 'length']) {
-      if (!columns.includes(c))
-        throw new DatasetError(`${filesNamed(episodeFiles)} has no column ${c} (columns: ${columns.join(', ')})`);
-    }
-    if (!columns.includes('tasks'))
-      warnings.push(`${filesNamed(episodeFiles)} has no column tasks; episodes are listed without their tasks`);
-    const rows = await queryRows(
-      conn,
-      `SELECT episode_index, length${columns.includes('tasks') ? ', tasks' : ''} FROM ${from} ORDER BY episode_index`,
-    );
-    rows.forEach((r, i) => episodes.push(parseEpisode(r, `${filesNamed(episodeFiles)} row ${i}`)));
-  }
+  const episodes =
+    episodeFiles.length > 0 ? await withParquet(folder, episodeFiles, (p) => readV3Episodes(p, warnings)) : [];
   const statsPath = metaFile(folder, 'stats.json');
-  const stats = statsPath ? parseStats(readJson(statsPath), statsPath, warnings) : {};
+  const stats = statsPath ? parseStats(readJson(folder, statsPath), statsPath, warnings) : {};
   return { episodes, tasks, stats };
 }
 
-/** Frames of some episodes: the requested vector columns, in dataset order. */
-export interface FrameColumns {
-  episodeIndex: number[];
-  frameIndex: number[];
-  columns: Record<string, Float32Array[]>;
+/** meta/tasks.parquet's tasks, in task_index order; counted before they are read. */
+async function readV3Tasks(parquet: ParquetFiles): Promise<LeRobotTask[]> {
+  const { from } = parquet;
+  const path = parquet.files[0]!;
+  const columns = (await parquet.rows(`DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name));
+  const count = Number((await parquet.rows(`SELECT count(*) AS n FROM ${from}`))[0]!.n);
+  if (count === 0) return [];
+  if (!columns.includes('task_index'))
+    throw new DatasetError(`${path} has no column task_index (columns: ${columns.join(', ')})`);
+  if (count > MAX_EPISODES)
+    throw new DatasetError(
+      `${path} lists ${count} tasks, more than a dataset may have episodes (${MAX_EPISODES}): refused before they are read`,
+    );
+  // pandas writes the task string as the frame's index: a column `task`, or `__index_level_0__` when unnamed.
+  const text = ['task', '__index_level_0__'].find((c) => columns.includes(c));
+  const rows = await parquet.rows(
+    `SELECT task_index${text ? `, ${sqlIdent(text)} AS task` : ''} FROM ${from} ORDER BY task_index`,
+  );
+  return rows.map((r) => ({ task_index: Number(r.task_index), task: String(r.task ?? '') }));
 }
 
-/** Reads vector or scalar features of the frames of `episodes` (all when undefined), ordered by episode and frame. */
-export async function readFrames(root: string, features: string[], episodes?: number[]): Promise<FrameColumns> {
-  const files = new DatasetFolder(root).list('data', '.parquet');
-  if (files.length === 0) throw new DatasetError(`${root} has no data parquet files under data/`);
-  return withDuckDB(async (conn) => {
-    const available = (await queryRows(conn, `DESCRIBE SELECT * FROM read_parquet(${parquetList(files)})`)).map((r) =>
-      String(r.column_name),
-    );
-    for (const f of features) {
-      if (!available.includes(f))
-        throw new DatasetError(`${root} has no column "${f}" in its data (columns: ${available.join(', ')})`);
-    }
-    const where = episodes ? `WHERE episode_index IN (${episodes.map((e) => Math.trunc(e)).join(', ') || 'NULL'})` : '';
-    const rows = await queryRows(
-      conn,
-      `SELECT episode_index, frame_index, ${features.map(sqlIdent).join(', ')} FROM read_parquet(${parquetList(files)}) ${where} ORDER BY episode_index, frame_index`,
-    );
-    const columns: Record<string, Float32Array[]> = Object.fromEntries(features.map((f) => [f, [] as Float32Array[]]));
-    for (const r of rows) {
-      for (const f of features) {
-        const v = r[f];
-        // Number(null) is 0: a NULL frame would be fed to the policy as zeros.
-        if (v === null || v === undefined || (Array.isArray(v) && v.some((x) => x === null))) {
-          throw new DatasetError(
-            `${root}: episode ${Number(r.episode_index)} frame ${Number(r.frame_index)}: ${f} is NULL${v ? ' in places' : ''}`,
-          );
-        }
-        columns[f]!.push(Array.isArray(v) ? Float32Array.from(v as number[]) : Float32Array.of(Number(v)));
-      }
-    }
-    return {
-      episodeIndex: rows.map((r) => Number(r.episode_index)),
-      frameIndex: rows.map((r) => Number(r.frame_index)),
-      columns,
-    };
-  });
+/** meta/episodes' episodes, in episode_index order; counted before they are read. */
+async function readV3Episodes(parquet: ParquetFiles, warnings: string[]): Promise<LeRobotEpisode[]> {
+  const { from } = parquet;
+  const where = filesNamed(parquet.files);
+  const columns = (await parquet.rows(`DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name));
+  for (const c of ['episode_index', 'length']) {
+    if (!columns.includes(c)) throw new DatasetError(`${where} has no column ${c} (columns: ${columns.join(', ')})`);
+  }
+  if (!columns.includes('tasks'))
+    warnings.push(`${where} has no column tasks; episodes are listed without their tasks`);
+  checkEpisodeCount(Number((await parquet.rows(`SELECT count(*) AS n FROM ${from}`))[0]!.n), where);
+  const rows = await parquet.rows(
+    `SELECT episode_index, length${columns.includes('tasks') ? ', tasks' : ''} FROM ${from} ORDER BY episode_index`,
+  );
+  return rows.map((r, i) => parseEpisode(r, `${where} row ${i}`));
 }

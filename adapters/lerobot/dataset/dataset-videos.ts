@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
 import { forEachJsonLine, formatPath, parseEpisode, parseInfo, readJson } from './dataset-metadata.ts';
 import { DatasetError, type LeRobotFeature } from './dataset-types.ts';
-import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
+import { checkEpisodeCount, MAX_VIDEO_PIXELS } from './dataset-limits.ts';
+import { withParquet } from './dataset-parquet.ts';
+import { sqlIdent } from './duckdb.ts';
 
 /** Where one episode of one video feature is: its file and its span there (frame i at from + i / fps). */
 export interface EpisodeVideo {
@@ -15,12 +17,6 @@ export interface EpisodeVideo {
   /** The episode's frames. */
   length: number;
 }
-
-/**
- * The most pixels a video frame may have: 8K UHD (7680 x 4320, 100 MB a frame as rgb24). A feature declared larger
- * is refused before anything is decoded, and a video must be the size its feature declares, so no frame is larger.
- */
-export const MAX_VIDEO_PIXELS = 7680 * 4320;
 
 /** A video feature as info.json declares it. */
 export interface VideoFeature {
@@ -51,7 +47,7 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   const infoPath = join(root, 'meta', 'info.json');
   if (!existsSync(infoPath)) throw new DatasetError(`${root} is not a LeRobot dataset: no meta/info.json`);
   const folder = new DatasetFolder(root);
-  const info = parseInfo(readJson(folder.file(infoPath)), infoPath);
+  const info = parseInfo(readJson(folder, folder.file(infoPath)), infoPath);
   const fps = info.fps ?? 0;
   const features = Object.entries(info.features)
     .filter(([, f]) => f.dtype === 'video')
@@ -64,7 +60,9 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   if (info.codebase_version.replace(/^v/, '').startsWith('2')) {
     const path = join(root, 'meta', 'episodes.jsonl');
     if (!existsSync(path)) throw new DatasetError(`${root}: no meta/episodes.jsonl`);
-    await forEachJsonLine(folder.file(path), (v, line) => {
+    let listed = 0;
+    await forEachJsonLine(folder, folder.file(path), (v, line) => {
+      checkEpisodeCount(++listed, path, features.length);
       const e = parseEpisode(v, `${path} line ${line}`);
       for (const f of features) {
         const chunk = Math.floor(e.episode_index / (info.chunks_size ?? 1000));
@@ -84,14 +82,19 @@ export async function datasetVideos(root: string): Promise<DatasetVideos> {
   if (files.length === 0) throw new DatasetError(`${root}: no parquet files under meta/episodes`);
   const parts = ['chunk_index', 'file_index', 'from_timestamp', 'to_timestamp'];
   // Only the columns needed: meta/episodes also holds every feature's statistics, per episode.
-  const rows = await withDuckDB(async (conn) => {
-    const from = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`;
-    const have = new Set((await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name)));
+  const rows = await withParquet(folder, files, async (parquet) => {
+    const { from } = parquet;
+    const have = new Set((await parquet.rows(`DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name)));
     const wanted = ['episode_index', 'length', ...features.flatMap((f) => parts.map((p) => `videos/${f.key}/${p}`))];
     const missing = wanted.filter((c) => !have.has(c));
     if (missing.length > 0)
       throw new DatasetError(`${files[0]} has no column ${missing.join(', ')}, which its video features need`);
-    return queryRows(conn, `SELECT ${wanted.map(sqlIdent).join(', ')} FROM ${from} ORDER BY episode_index`);
+    checkEpisodeCount(
+      Number((await parquet.rows(`SELECT count(*) AS n FROM ${from}`))[0]!.n),
+      files[0]!,
+      features.length,
+    );
+    return parquet.rows(`SELECT ${wanted.map(sqlIdent).join(', ')} FROM ${from} ORDER BY episode_index`);
   });
   for (const [i, r] of rows.entries()) {
     const e = parseEpisode(r, `${files[0]} row ${i}`);

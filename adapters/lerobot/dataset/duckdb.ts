@@ -26,7 +26,9 @@ export async function queryRows(conn: DuckDBConnection, sql: string): Promise<Re
     const result = await conn.runAndReadAll(sql);
     return result.getRowObjectsJS() as Record<string, unknown>[];
   } catch (error) {
-    // DuckDB appends the SQL it was given ("LINE 1: SELECT ..."): our query, not something the user wrote.
-    throw new DatasetError(errorText(error).replace(/\n+LINE \d+:[\s\S]*$/, ''));
+    throw new DatasetError(duckdbErrorText(error));
   }
 }
+
+/** A DuckDB error's text without the SQL it appends ("LINE 1: SELECT ..."): our query, not something the user wrote. */
+export const duckdbErrorText = (error: unknown): string => errorText(error).replace(/\n+LINE \d+:[\s\S]*$/, '');

@@ -24,6 +24,12 @@ export const decodeTimeoutMs = (frames: number, width: number, height: number): 
 export const encodeTimeoutMs = (frames: number, width: number, height: number): number =>
   START_MS + frames * (50 + (200 * width * height) / 1e6);
 
+/**
+ * The path by which ffmpeg opens the file given as its `input`: the same file, whatever became of its name since it was
+ * opened and checked (ffmpeg opens it anew, so it can seek).
+ */
+export const INPUT_FD_PATH = '/proc/self/fd/3';
+
 /** ffmpeg (or ffprobe) could not run, or did not finish its work. */
 export class FfmpegError extends DatasetError {
   override name = 'FfmpegError';
@@ -36,6 +42,8 @@ export interface FfmpegOptions {
   what: string;
   /** Whether ffmpeg reads its input from stdin (raw frames written with write()). */
   stdin?: boolean;
+  /** A file descriptor of ours that ffmpeg gets as its fd 3, to read by INPUT_FD_PATH. */
+  input?: number;
   /**
    * How long the caller may wait on this run, its waits together (for output, for a full pipe to drain, for its exit);
    * past it the run is killed and its error says so. The time the run waits on the caller (its output pipe full while
@@ -66,7 +74,7 @@ export class FfmpegProcess {
   #rest: Buffer | undefined;
 
   constructor(program: 'ffmpeg' | 'ffprobe', args: readonly string[], options: FfmpegOptions) {
-    const { env = process.env, what, stdin = false, timeoutMs } = options;
+    const { env = process.env, what, stdin = false, input, timeoutMs } = options;
     this.#program = program;
     this.#what = what;
     this.#timeoutMs = timeoutMs;
@@ -74,7 +82,7 @@ export class FfmpegProcess {
     // SVT-AV1 prints its settings on stderr at every start: its warnings and errors only.
     this.#child = spawn(program, args, {
       env: { SVT_LOG: '2', ...env },
-      stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(input === undefined ? [] : [input])],
     });
     this.#output = (this.#child.stdout! as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     this.#child.stderr!.on('data', (d: Buffer) => {

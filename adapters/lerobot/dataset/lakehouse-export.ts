@@ -1,12 +1,19 @@
 import { existsSync } from 'node:fs';
 import { vanishedFile } from '../../../daemon/lakehouse/index.ts';
 import type { CameraSamples } from './bag-images.ts';
+import { DEFAULT_MAX_FRAMES } from './dataset-limits.ts';
 import { DatasetError } from './dataset-types.ts';
 import { withDuckDB } from './duckdb.ts';
 import { openLakehouse, readSeries, relationNames, type FeatureMapping, type Series } from './lakehouse-series.ts';
 import { gapWarning, sampleGaps } from './sample-gaps.ts';
 import type { VideoCodec } from './video-encoder.ts';
-import { writeLeRobotV30, type EpisodeData, type FeatureSpec, type VideoFeatureSpec } from './v30-writer.ts';
+import {
+  checkTarget,
+  writeLeRobotV30,
+  type EpisodeData,
+  type FeatureSpec,
+  type VideoFeatureSpec,
+} from './v30-writer.ts';
 
 export { parseFeatureMapping, type FeatureMapping } from './lakehouse-series.ts';
 
@@ -38,9 +45,6 @@ export interface ExportOptions {
   /** Runs once the lakehouse's views are defined, before any is read (tests delete a file there, as retention may). */
   viewsDefined?: () => Promise<void> | void;
 }
-
-/** 1,000,000 frames: 9.3 h at 30 fps, about 1 GB of memory while exporting. */
-export const DEFAULT_MAX_FRAMES = 1_000_000;
 
 export interface ExportReport {
   out: string;
@@ -135,6 +139,7 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     const samples: CameraSamples = s.samples;
     return [{ key: f.key, frames: (episode: number) => samples.frames(picks[episode]![j]!) }];
   });
+  await checkFrameSizes(features, series, picks);
   const written = await writeLeRobotV30(out, {
     fps,
     robotType,
@@ -189,6 +194,10 @@ function checkExport(options: ExportOptions): number[] {
   }
   for (const e of episodes)
     if (e.endNs <= e.startNs) throw new DatasetError(`episode window ${e.startNs}..${e.endNs} ends before it starts`);
+  checkTarget(
+    options.out,
+    features.filter((f) => f.columns.length === 0).map((f) => f.key),
+  );
   const period = 1e9 / fps;
   const counts = episodes.map((e) => Math.floor(Number(e.endNs - e.startNs) / period) + 1);
   const resampled = counts.reduce((a, b) => a + b, 0);
@@ -201,6 +210,27 @@ function checkExport(options: ExportOptions): number[] {
     );
   }
   return counts;
+}
+
+/**
+ * Each camera's first frame is no larger than a video frame may be, read from its header before anything is written
+ * (each frame is checked again before it is decoded, and must be the first's size).
+ */
+async function checkFrameSizes(
+  features: readonly FeatureMapping[],
+  series: readonly Series[],
+  picks: readonly number[][][],
+): Promise<void> {
+  for (const [j, s] of series.entries()) {
+    const first = picks.find((episode) => episode[j]!.length > 0)?.[j]![0];
+    if (s.kind !== 'camera' || first === undefined) continue;
+    try {
+      await s.samples.size(first);
+    } catch (error) {
+      if (error instanceof DatasetError) throw new DatasetError(`feature ${features[j]!.key}: ${error.message}`);
+      throw error;
+    }
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CatalogLockedError, openViews, type LazyViews } from '../../../daemon/lakehouse/index.ts';
 import { dirname, join } from 'node:path';
 import { cameraType, nsText, readCameraSamples, type CameraSamples } from './bag-images.ts';
+import { MAX_NAME_BYTES, shownName } from './dataset-limits.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString } from './duckdb.ts';
 import { errorText } from '../../../daemon/util/index.ts';
@@ -34,6 +35,12 @@ export function parseFeatureMapping(text: string): FeatureMapping {
   const colon = text.lastIndexOf(':');
   if (eq > 0 && colon < eq && eq < text.length - 1) {
     const key = text.slice(0, eq);
+    const bytes = Buffer.byteLength(key, 'utf8');
+    if (bytes > MAX_NAME_BYTES)
+      throw new DatasetError(
+        `a camera's key is its video's folder in the dataset (videos/KEY/), and ${shownName(key)} is ${bytes} bytes, ` +
+          `more than a file name may have (${MAX_NAME_BYTES}); give a shorter name such as observation.images.front`,
+      );
     if (/[/\\\0]/.test(key) || key === '.' || key === '..')
       throw new DatasetError(
         `a camera's key is its video's folder in the dataset (videos/KEY/), and ${JSON.stringify(key)} is not one plain name: ` +

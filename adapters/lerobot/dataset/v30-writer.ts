@@ -1,13 +1,21 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DatasetError, type FeatureStats } from './dataset-types.ts';
 import { sqlString, withDuckDB } from './duckdb.ts';
 import { writeRowsParquet, type ColumnType, type ParquetColumn } from './parquet-rows.ts';
-import { stringifyPythonJson } from '../../../daemon/util/index.ts';
+import { errorText, stringifyPythonJson } from '../../../daemon/util/index.ts';
+import { pathTooLong, shownName } from './dataset-limits.ts';
 import { computeStats } from './stats.ts';
 import type { VideoCodec } from './video-encoder.ts';
-import { imageStatsJson, VIDEO_PATH, writeVideos, type VideoFeatureSpec, type WrittenVideo } from './video-writer.ts';
+import {
+  imageStatsJson,
+  VIDEO_PATH,
+  videoFile,
+  writeVideos,
+  type VideoFeatureSpec,
+  type WrittenVideo,
+} from './video-writer.ts';
 
 export type { VideoFeatureSpec } from './video-writer.ts';
 
@@ -67,7 +75,7 @@ export async function writeLeRobotV30(
   const total = lengths.reduce((a, b) => a + b, 0);
   const tasks = [...new Set(episodes.map((e) => e.task))];
 
-  const root = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
+  const root = partialDir(target);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, 'meta', 'episodes', 'chunk-000'), { recursive: true });
   mkdirSync(join(root, 'data', 'chunk-000'), { recursive: true });
@@ -142,6 +150,47 @@ export async function writeLeRobotV30(
   return { frames: total, episodes: episodes.length, videos: sizes };
 }
 
+/** Where writeLeRobotV30 writes the dataset, to rename it to `target` once it is whole. */
+const partialDir = (target: string): string => join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
+
+/** The longest paths of a dataset's files, but its videos'. */
+const WRITTEN = ['meta/episodes/chunk-000/file-000.parquet', 'data/chunk-000/file-000.parquet'];
+
+/**
+ * Refuses a `target` the dataset cannot be written to, before anything is read or written: one that is there and is not
+ * an empty folder, one whose parent is a file (ENOTDIR at the export's end), and one where a file of the dataset, the
+ * videos of `videoKeys` too, would have a longer path or name than Linux takes (ENAMETOOLONG).
+ */
+export function checkTarget(target: string, videoKeys: readonly string[]): void {
+  for (let path = target; ; path = dirname(path)) {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(path) !== path) continue;
+      throw new DatasetError(`cannot write ${target}: ${errorText(error)}`);
+    }
+    if (path === target && !stat.isDirectory())
+      throw new DatasetError(`${target} exists and is not a directory; give a new directory`);
+    if (path === target && readdirSync(target).length > 0)
+      throw new DatasetError(`${target} exists and is not empty; give a new directory`);
+    if (!stat.isDirectory())
+      throw new DatasetError(`cannot write ${target}: ${path} is not a folder; give a directory in a folder`);
+    break;
+  }
+  const files = [...WRITTEN, ...videoKeys.map((key) => videoFile(key, 0, 0))];
+  for (const root of [partialDir(target), target])
+    for (const file of files) {
+      const path = join(root, file);
+      const tooLong = pathTooLong(path);
+      if (tooLong)
+        throw new DatasetError(
+          `cannot write ${shownName(path)}: it has ${tooLong}; give a shorter OUT${videoKeys.length ? ' or camera key' : ''}`,
+        );
+    }
+}
+
 /** Refuses what cannot be written (before anything is); returns each episode's frame count. */
 function checkEpisodes(
   target: string,
@@ -152,8 +201,10 @@ function checkEpisodes(
 ): number[] {
   if (!(fps > 0)) throw new DatasetError(`fps must be > 0, got ${fps}`);
   if (episodes.length === 0) throw new DatasetError('no episodes to write');
-  if (existsSync(target) && readdirSync(target).length > 0)
-    throw new DatasetError(`${target} exists and is not empty; give a new directory`);
+  checkTarget(
+    target,
+    videos.map((v) => v.key),
+  );
   const reserved = new Set<string>(DEFAULT_FEATURES.map(([k]) => k));
   for (const f of [...features, ...videos]) {
     if (reserved.has(f.key)) throw new DatasetError(`feature "${f.key}" is reserved (LeRobot adds it to every frame)`);

@@ -1,14 +1,9 @@
 import { existsSync } from 'node:fs';
-import { DatasetFolder, UnsafeDatasetError } from './dataset-folder.ts';
+import { DatasetFolder, UnsafeDatasetError, type DatasetFile } from './dataset-folder.ts';
 import { DatasetError } from './dataset-types.ts';
-import {
-  datasetVideos,
-  MAX_VIDEO_PIXELS,
-  type DatasetVideos,
-  type EpisodeVideo,
-  type VideoFeature,
-} from './dataset-videos.ts';
-import { decodeTimeoutMs, FfmpegError, FfmpegProcess, PROBE_TIMEOUT_MS } from './ffmpeg.ts';
+import { datasetVideos, type DatasetVideos, type EpisodeVideo, type VideoFeature } from './dataset-videos.ts';
+import { MAX_VIDEO_PIXELS } from './dataset-limits.ts';
+import { decodeTimeoutMs, FfmpegError, FfmpegProcess, INPUT_FD_PATH, PROBE_TIMEOUT_MS } from './ffmpeg.ts';
 
 /** One decoded frame of a video feature: rgb24, rows top first (height x width x 3), at the video's own size. */
 export interface VideoFrame {
@@ -58,6 +53,7 @@ export class VideoFrameReader {
   #videos: DatasetVideos;
   #folder: DatasetFolder;
   #env: NodeJS.ProcessEnv | undefined;
+  /** Each video file's frame size, by the file's identity (a name may lead to another file by the next episode). */
   #sizes = new Map<string, { width: number; height: number }>();
 
   private constructor(root: string, videos: DatasetVideos, env: NodeJS.ProcessEnv | undefined) {
@@ -92,10 +88,25 @@ export class VideoFrameReader {
     const video = this.episodes(key).find((e) => e.episode === episode);
     if (!video) throw new DatasetError(`${this.root}: ${key} has no episode ${episode}`);
     const where = `${key} episode ${episode} (${video.path}, from ${video.fromTimestamp} s)`;
-    // Checked again here: a replay reaches an episode long after open() checked its file.
-    this.#folder.file(video.path);
     if (!existsSync(video.path)) throw new VideoDecodeError(`${where}: the video file is missing`);
-    const { width, height } = await this.#size(video.path, where, this.#feature(key));
+    // Opened and checked here, and ffmpeg reads the file opened: a replay reaches an episode long after open() checked
+    // its path, and a name can lead elsewhere by then.
+    const file = this.#folder.open(video.path);
+    try {
+      yield* this.#decode(file, video, where, this.#feature(key));
+    } finally {
+      file.close();
+    }
+  }
+
+  /** One episode's frames from its opened video `file`. */
+  async *#decode(
+    file: DatasetFile,
+    video: EpisodeVideo,
+    where: string,
+    feature: VideoFeature,
+  ): AsyncGenerator<VideoFrame> {
+    const { width, height } = await this.#size(file, where, feature);
     const size = width * height * 3;
     // Half a frame either side of each frame's time: which frames are the episode's does not hang on rounding.
     const half = 0.5 / this.fps;
@@ -107,13 +118,14 @@ export class VideoFrameReader {
         ...['-hide_banner', '-loglevel', 'error', '-nostdin'],
         // From a second before the episode (ffmpeg decodes from the keyframe before it) to a second after, keeping the
         // file's times: an episode packed in a long file costs its own frames, not the rest of the file's.
-        ...['-ss', String(Math.max(0, from - 1)), '-to', String(to + 1), '-copyts', ...MP4_INPUT, video.path],
+        ...['-ss', String(Math.max(0, from - 1)), '-to', String(to + 1), '-copyts', ...MP4_INPUT, INPUT_FD_PATH],
         ...['-map', '0:v:0', '-vf', `select='gte(t,${from})*lt(t,${to})'`, '-fps_mode', 'passthrough'],
         ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
       ],
       {
         what: `decoding ${where}`,
         env: this.#env,
+        input: file.fd,
         // The episode's frames and the two seconds around it.
         timeoutMs: decodeTimeoutMs(video.length + 2 * this.fps, width, height),
       },
@@ -169,12 +181,13 @@ export class VideoFrameReader {
    * A video file's frame size, from ffprobe, which must be the size info.json declares for its feature (a feature
    * that declares none takes any size up to MAX_VIDEO_PIXELS).
    */
-  async #size(path: string, where: string, feature: VideoFeature): Promise<{ width: number; height: number }> {
-    const known = this.#sizes.get(path);
+  async #size(file: DatasetFile, where: string, feature: VideoFeature): Promise<{ width: number; height: number }> {
+    const known = this.#sizes.get(file.id);
     if (known) return known;
-    const probe = new FfmpegProcess('ffprobe', [...PROBE_SIZE, ...MP4_INPUT, path], {
+    const probe = new FfmpegProcess('ffprobe', [...PROBE_SIZE, ...MP4_INPUT, INPUT_FD_PATH], {
       what: `reading ${where}`,
       env: this.#env,
+      input: file.fd,
       timeoutMs: PROBE_TIMEOUT_MS,
     });
     let out: string;
@@ -196,7 +209,7 @@ export class VideoFrameReader {
           : `${where}: the video is ${width}x${height}, more than ${MAX_VIDEO_PIXELS} pixels a frame (8K); not decoded`,
       );
     const size = { width, height };
-    this.#sizes.set(path, size);
+    this.#sizes.set(file.id, size);
     return size;
   }
 }

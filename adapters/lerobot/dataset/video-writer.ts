@@ -43,7 +43,8 @@ export interface VideoWriteOptions {
 /** Where LeRobot v3.0 keeps a video file (info.json's video_path). */
 export const VIDEO_PATH = 'videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4';
 
-const videoFile = (key: string, chunk: number, file: number): string =>
+/** A video file's path in the dataset (VIDEO_PATH filled in). */
+export const videoFile = (key: string, chunk: number, file: number): string =>
   `videos/${key}/chunk-${String(chunk).padStart(3, '0')}/file-${String(file).padStart(3, '0')}.mp4`;
 
 /**

@@ -19,8 +19,10 @@ inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fp
           --decode decodes every episode of every video feature with ffmpeg and counts the frames; an episode
           that does not decode (a missing or broken file, fewer frames than its length, a size other than
           info.json declares, ffmpeg past its time limit) is a warning.
-          A file the dataset names or holds that is outside DIR once .. and symlinks are resolved, or is not
-          a regular file (a named pipe, a device, a directory), refuses the dataset before it is opened.
+          A file the dataset names or holds that is outside DIR once .. and symlinks are resolved, is not a
+          regular file (a named pipe, a device, a directory), or has a name outside DIR (a hard link; links
+          within DIR are taken) refuses the dataset. Each file is checked as it is opened and read as opened:
+          a name swapped meanwhile is refused, or has no effect.
 
 export    Writes recorded data from the local lakehouse as a LeRobot v3.0 dataset in OUT (a new directory):
           meta/info.json, meta/stats.json, meta/tasks.parquet, meta/episodes/chunk-000/file-000.parquet,
@@ -30,18 +32,21 @@ export    Writes recorded data from the local lakehouse as a LeRobot v3.0 datase
           \`bag import\` brought in; several columns, or a list column, make a vector. A --feature without
           columns is a camera topic (sensor_msgs/msg/Image: rgb8, bgr8, rgba8, bgra8, mono8; or
           CompressedImage: jpeg, png), read from the bags the lakehouse indexes and encoded by ffmpeg
-          (\`apt install ffmpeg\`) into a LeRobot video feature: yuv420p, a keyframe every 2 frames. Each episode window is resampled to --fps by sample-and-hold: frame k holds each
+          (\`apt install ffmpeg\`) into a LeRobot video feature: yuv420p, a keyframe every 2 frames; an image
+          larger than 8K (33,177,600 pixels, what inspect reads) is refused from its header, before it is
+          decoded. Each episode window is resampled to --fps by sample-and-hold: frame k holds each
           feature's latest sample at or before START + k/fps (no interpolation). Frames before every feature
           has a sample are dropped; an episode ends at the last sample of the feature that ends first (the
           frames after it are cut, with a warning, rather than filled by holding that sample). Rows with a
           NULL column are skipped (the sample before is held), with a warning. The export holds the numbers
           in memory (never the images), so windows resampling to more than --max-frames are refused before
-          anything is read. OUT appears only when the whole dataset is written (a failed export leaves nothing).
+          anything is read, as is an OUT that cannot be made (in a file, or a path longer than Linux takes). OUT
+          appears only when the whole dataset is written (a failed export leaves nothing).
 
 Options (export):
   --feature KEY=TOPIC:COL[,COL]  e.g. observation.state=/joint_states:position, action=/cmd_vel:linear.x,angular.z
   --feature KEY=TOPIC        a camera, e.g. observation.images.front=/camera/image_raw (KEY is its video's
-                             folder: one name, no / or ..)
+                             folder: one name of at most 255 bytes, no / or ..)
   --joints KEY=JOINT[,JOINT]  read feature KEY's list columns by joint name, through its topic's "name" list
                              (a sensor_msgs/msg/JointState's), in this order; info.json names them so. A message
                              without one of them is an error; one whose list is not one value per name is

@@ -15,7 +15,8 @@ replay    Runs a LeRobot dataset's recorded observations through a policy offlin
           (recurrent state reset at each), and reports the error of its actions against the recorded
           ones: MAE per action element, MAE, RMSE, the largest error, and the same for an all-zero policy.
           A NULL or ragged row is an error naming its episode and frame; so is a policy action that is not
-          finite, and an episode in --episodes that the dataset lacks.
+          finite, an episode in --episodes that the dataset lacks, and an episode whose frames in the data
+          are not the length its metadata declares.
           MODEL is an .onnx file, or with --config the name of a policy in the config's policies (its
           manifest's normalization then applies). DATASET is a v2.1 or v3.0 dataset directory. A model
           image input ([1, 3, H, W] or [1, H, W, 3]) is fed from a video feature (--input
@@ -28,6 +29,8 @@ Options (replay):
   --output NAME          the model output holding the action (default: the first)
   --action FEATURE       the recorded action feature (default: action)
   --episodes LIST        episodes to replay, e.g. 0,1,5 (default: all)
+  --max-frames N         the most frames the episodes may hold (default: 1000000); counted, with each
+                         episode's frames held to the length its metadata declares, before any is read
   --normalize MODE       mean_std or min_max: normalize inputs and unnormalize actions with the dataset's
                          own statistics, as a LeRobot-trained policy expects (default: none)
   --config FILE          the daemon config, to name a policy instead of a model file
@@ -80,6 +83,7 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
       output: { type: 'string' },
       action: { type: 'string' },
       episodes: { type: 'string' },
+      'max-frames': { type: 'string' },
       normalize: { type: 'string' },
       config: { type: 'string' },
       outputs: { type: 'string' },
@@ -98,6 +102,7 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
       )
     : undefined;
   const episodes = values.episodes?.split(',').map((e) => numberOption('episodes', e, { min: 0, integer: true })!);
+  const maxFrames = numberOption('max-frames', values['max-frames'], { min: 1, integer: true });
   if (values.normalize !== undefined && values.normalize !== 'mean_std' && values.normalize !== 'min_max') {
     throw new UsageError(`--normalize: expected mean_std or min_max, got ${JSON.stringify(values.normalize)}`);
   }
@@ -137,6 +142,7 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
       output: values.output,
       actionFeature: values.action,
       episodes,
+      maxFrames,
       normalize: values.normalize as 'mean_std' | 'min_max' | undefined,
     });
     if (values.json) {
