@@ -212,8 +212,12 @@ async function agentFor(
     fsync === 'memory' ? new SerializingJournal() : new DurableJournal({ dir: join(dir, `log-${fsync}`), fsync });
   const config = parseConfigText(
     stringify({
-      policy: { quotas: { max_tool_calls: 100_000, max_tokens: 100_000_000 } },
-      agent: { intent_topic: '', skills: ['stop'], system_prompt: SYSTEM_PROMPT },
+      agent: {
+        rules: { quotas: { max_tool_calls: 100_000, max_tokens: 100_000_000 } },
+        intent_topic: '',
+        skills: ['stop'],
+        system_prompt: SYSTEM_PROMPT,
+      },
     }),
     'bench.yaml',
     {},
@@ -228,7 +232,7 @@ async function agentFor(
       bus,
       graph: new RobotGraph(),
       codec: new MessageCodec(definitions),
-      settings: config.policy.joints,
+      settings: config.motion.joints,
       log: pino({ level: 'silent' }),
     }),
     log: pino({ level: 'silent' }),

@@ -19,7 +19,7 @@ import { startCamera } from './synthetic-camera.ts';
 
 // An SO-101-sized arm loop (issue 64): 30 Hz, a 30 Hz 640 x 480 rgb8 camera resized to 3 x 96 x 128 and the six joints
 // read by name from a 100 Hz /joint_states, a policy whose action asks 0.1 rad past where each joint is, so that the
-// joint frame (policy.joints: URDF-like limits, max_step 0.05 rad from the measured position, time_from_start from the
+// joint frame (motion.joints: URDF-like limits, max_step 0.05 rad from the measured position, time_from_start from the
 // velocity limits) clamps every command, a JointTrajectory. Baseline: the empty loop beside it at the same scheduling
 // (bench/empty-loop.ts), the deadlines the platform misses with no work. Then the frame's cost alone: ArmCommand.frame
 // on the loop's own message, against building and encoding that message (what a command costs without the frame).

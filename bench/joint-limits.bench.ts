@@ -1,5 +1,7 @@
 import { Value } from 'typebox/value';
-import { PolicyConfig, type PolicySettings } from '../daemon/config/sections/system2.ts';
+import { MotionConfig } from '../daemon/config/sections/motion.ts';
+import { AgentRulesConfig } from '../daemon/config/sections/system2.ts';
+import type { HookSettings } from '../daemon/policy/hooks.ts';
 import type { ToolCallContext } from '../daemon/contract/index.ts';
 import { policyHooks } from '../daemon/policy/hooks.ts';
 import type { JointInputs } from '../daemon/policy/joint-limits-hook.ts';
@@ -9,10 +11,10 @@ import { runPolicyChain } from '../daemon/policy/policy-chain.ts';
 import { limitTwist } from '../daemon/policy/velocity.ts';
 import { percentile, tail, type BenchResult } from './bench.ts';
 
-// A joint command's cost through the joint limits (policy.joints), for a six-joint arm:
+// A joint command's cost through the joint limits (motion.joints), for a six-joint arm:
 // - JointFrame.apply, the part a control loop runs every tick, per command of one point, beside limitTwist (the
 //   wheeled base's frame) on a Twist; each timed in batches of BATCH calls, so the clock's own cost is not counted;
-// - a JointTrajectory `publish` through the whole policy chain with policy.joints, beside the same chain without it:
+// - a JointTrajectory `publish` through the whole policy chain with motion.joints, beside the same chain without it:
 //   the difference is what the joint limits add to a command from a door (the issue's goal: under 50 µs p99).
 
 const ARM = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
@@ -64,8 +66,10 @@ export async function run(): Promise<BenchResult[]> {
   };
   const [frameUs, twistUs] = [perCall(frameCall), perCall(twistCall)];
 
-  const settings = (joints: boolean): PolicySettings =>
-    Value.Default(PolicyConfig, joints ? { joints: { urdf: 'bench.urdf' } } : {}) as PolicySettings;
+  const settings = (joints: boolean): HookSettings => ({
+    rules: Value.Default(AgentRulesConfig, {}) as HookSettings['rules'],
+    motion: Value.Default(MotionConfig, joints ? { joints: { urdf: 'bench.urdf' } } : {}) as HookSettings['motion'],
+  });
   const inputs: JointInputs = {
     limits: () => limits,
     measured: {
@@ -113,9 +117,9 @@ export async function run(): Promise<BenchResult[]> {
       notes: [`ours: ${tail(frameUs, 'µs', 3)}`, `limitTwist: ${tail(twistUs, 'µs', 3)}`],
     },
     {
-      name: 'a JointTrajectory publish through the policy chain with policy.joints (p99 per command)',
+      name: 'a JointTrajectory publish through the policy chain with motion.joints (p99 per command)',
       ours: percentile(withUs, 99),
-      baseline: { name: 'the same chain without policy.joints', value: percentile(withoutUs, 99) },
+      baseline: { name: 'the same chain without motion.joints', value: percentile(withoutUs, 99) },
       unit: 'µs',
       better: 'lower',
       goal: 'added < 50 µs p99 per command',

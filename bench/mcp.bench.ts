@@ -62,7 +62,7 @@ export async function run(): Promise<BenchResult[]> {
       // Both rates far above the calls made: at their defaults (120, 600 a minute) most calls would time a refusal.
       config: {
         api: { enabled: true, port: 0 },
-        agent: { stop_latch: false },
+        motion: { stop: { latch: false } },
         mcp: { max_calls_per_minute: 100_000, max_calls_per_minute_total: 100_000 },
       },
     });

@@ -1,6 +1,8 @@
 import { Value } from 'typebox/value';
 import { DefinitionsRegistry, MessageCodec } from '../daemon/bus/index.ts';
-import { PolicyConfig, type PolicySettings } from '../daemon/config/sections/system2.ts';
+import { MotionConfig } from '../daemon/config/sections/motion.ts';
+import { AgentRulesConfig } from '../daemon/config/sections/system2.ts';
+import type { HookSettings } from '../daemon/policy/hooks.ts';
 import type { ToolCallContext } from '../daemon/contract/index.ts';
 import { JointFrame } from '../daemon/motion/joint-frame.ts';
 import { parseUrdfLimits } from '../daemon/motion/urdf-limits.ts';
@@ -68,7 +70,10 @@ export async function run(): Promise<BenchResult[]> {
   );
 
   // The publish chain: the hooks, then the door, against the hooks alone.
-  const settings = Value.Default(PolicyConfig, { joints: { urdf: 'bench.urdf' } }) as PolicySettings;
+  const settings: HookSettings = {
+    rules: Value.Default(AgentRulesConfig, {}) as HookSettings['rules'],
+    motion: Value.Default(MotionConfig, { joints: { urdf: 'bench.urdf' } }) as HookSettings['motion'],
+  };
   const inputs: JointInputs = {
     limits: () => limits,
     measured: {
@@ -85,7 +90,7 @@ export async function run(): Promise<BenchResult[]> {
     topic: '/arm_controller/joint_trajectory',
     type: TRAJECTORY,
     codec,
-    policy: settings,
+    motion: settings.motion,
     latched: () => undefined,
     joints: () => inputs,
     counters: { clamped: 0, held: 0 },

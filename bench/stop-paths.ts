@@ -7,12 +7,12 @@ import { errorText } from '../daemon/util/index.ts';
 // The stops a user can press, for stop-under-load.bench.ts, each sent from a client process of its own as the stop
 // listener's are, each round beside them: the CLI's and the page's go to the stop listener and wait for the daemon's
 // report, MCP's goes where an MCP client is sent (mcp_url: the listener's /mcp) and is answered by the gateway with
-// its report, central's comes in on the stop connection's thread (central.stop_connection) and on the link, which
-// acks it, and a robot process's Zenoh get of agent/stop is answered on the stop listener's thread. The remote-api
-// bridge between them is on the stop's path: it runs real time (SCHED_FIFO 50) as docs/api.md asks of a robot's, and
-// a round of its own at the default priority shows what the load costs a bridge left there. A ROS 2 e-stop node's call
-// of ros.stop_service (an rclpy client, stop-ros-child.py) goes over DDS to the daemon's stop service node, a process
-// of its own that POSTs it to the stop listener.
+// its report, central's comes in on the stop connection's thread (motion.stop.central_connection) and on the link,
+// which acks it, and a robot process's Zenoh get of agent/stop is answered on the stop listener's thread. The
+// remote-api bridge between them is on the stop's path: it runs real time (SCHED_FIFO 50) as docs/api.md asks of a
+// robot's, and a round of its own at the default priority shows what the load costs a bridge left there. A ROS 2 e-stop
+// node's call of motion.stop.ros_service (an rclpy client, stop-ros-child.py) goes over DDS to the daemon's stop
+// service node, a process of its own that POSTs it to the stop listener.
 
 /**
  * Where a path's stop shows: the stop line (what the control loops' threads and the sim read), a zero Twist, or (for
@@ -36,7 +36,7 @@ export const STOP_PATHS: Record<
   zenoh: { what: 'Zenoh agent/stop', zero: 'line' },
   // The same with the bridge at SCHED_OTHER nice 0, where it waits for the CPUs behind the load: no goal of its own.
   zenohDefault: { what: 'Zenoh agent/stop, bridge at default priority', zero: 'line', goal: false },
-  // A std_srvs/srv/Trigger call of ros.stop_service (Fast DDS on loopback), answered with the listener's answer.
+  // A std_srvs/srv/Trigger call of motion.stop.ros_service (Fast DDS on loopback), answered with the listener's answer.
   ros: { what: 'ROS 2 stop service', zero: 'line' },
 };
 
@@ -57,7 +57,7 @@ export interface PathTargets {
   zenohUrl: string;
   /** Sets the bridge's scheduling (bridgeScheduler): real time, or the default for the zenohDefault rounds. */
   bridge: (policy: 'fifo' | 'other') => void;
-  /** ros.stop_service's name and a Python with rclpy, in this process's environment (a sourced ROS 2). */
+  /** motion.stop.ros_service's name and a Python with rclpy, in this process's environment (a sourced ROS 2). */
   ros?: { python: string; service: string };
 }
 

@@ -1,5 +1,5 @@
 """A ROS 2 e-stop node for stop-under-load.bench.ts, an rclpy client in a process of its own: `n` calls of the
-std_srvs/srv/Trigger service ros.stop_service serves, each followed by a GET of the floor server, 50 ms apart, printed
+std_srvs/srv/Trigger service motion.stop.ros_service serves, each followed by a GET of the floor server, 50 ms apart, printed
 as stop-client-child.ts prints its stops (ns of CLOCK_MONOTONIC, time.monotonic_ns, process.hrtime's clock). It runs
 real time (SCHED_FIFO 50) where allowed, else at nice -10, as the other callers do, and sets it before rclpy starts so
 the DDS threads it starts inherit it.

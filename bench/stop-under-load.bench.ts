@@ -39,17 +39,18 @@ import {
 // Each row also says what the code before the stop owner gave (bench/stop-before-owner.json): recorded once from a
 // worktree at that commit, on the same kind of loaded machine, not measured in this run, since that code's daemon
 // lacks what this bench reads in-process; with load averages from 3 to 15 here, compare it as an order of magnitude.
-// The same stops on the stop listener (POST /stop on its own thread and port, api.stop_port) follow each round of the
-// API's: answered as the client saw it, and zeroed when the stop reached the stop line (what the control loops' threads
-// and the sim obey), as a thread of this process sleeping on the line saw it (stop-line-watcher.ts).
+// The same stops on the stop listener (POST /stop on its own thread and port, motion.stop.port) follow each round of
+// the API's: answered as the client saw it, and zeroed when the stop reached the stop line (what the control loops'
+// threads and the sim obey), as a thread of this process sleeping on the line saw it (stop-line-watcher.ts).
 
 // Then each stop a user can press, from a client process of its own, beside the listener's in the same rounds
 // (stop-paths.ts): the CLI's and the page's request to the listener, MCP's stop tool (on mcp_url, the listener's /mcp)
 // and central's signed stop intent (through a mosquitto of this run, read by the stop connection's thread and the
 // link), each to the stop line (central's also to the main thread's zero Twist), and answered; and a robot process's
 // Zenoh get of agent/stop through the remote-api bridge, run real time as a robot's should be (and once at its default
-// priority, to show why), and a ROS 2 e-stop node's call of ros.stop_service (rclpy, real time as the other callers),
-// where ROS 2 from PyPI is installed (test/peers/ros2: the test peer); where it is not, its rows say skipped and why.
+// priority, to show why), and a ROS 2 e-stop node's call of motion.stop.ros_service (rclpy, real time as the other
+// callers), where ROS 2 from PyPI is installed (test/peers/ros2: the test peer); where it is not, its rows say skipped
+// and why.
 
 const RECORDS = 20_000;
 const STOPS = 40;
@@ -121,7 +122,7 @@ async function watchMqtt(url: string, topic: string) {
   return { times, close: () => worker.terminate() };
 }
 
-/** ros.stop_service's name: the default. */
+/** motion.stop.ros_service's name: the default. */
 const ROS_SERVICE = '/auraison/stop';
 /** The DDS domain of this run's ROS 2 nodes, away from the tests' (60 up). */
 const ROS_DOMAIN = 97;
@@ -164,13 +165,19 @@ export async function run(): Promise<BenchResult[]> {
       robot: { id: ROBOT, fleet: FLEET },
       sim: { enabled: false },
       retention: { enabled: false },
-      api: { port: 0, stop_listener: true },
+      api: { port: 0 },
       foxglove: { port: 0 },
       // Central's stops come 40 a round: none refused for the link's rate (a refused one halts all the same).
-      // central.stop_connection: its stops reach the stop line from a thread of their own.
-      central: centralConfig(broker.url, { rate_limits: { intents_per_min: 1_000_000 }, stop_connection: true }),
+      central: centralConfig(broker.url, { rate_limits: { intents_per_min: 1_000_000 } }),
+      // central_connection: central's stops reach the stop line from a thread of their own.
+      motion: {
+        stop: {
+          listener: true,
+          central_connection: true,
+          ...('python' in ros ? { ros_service: { process: true, python: ros.python, name: ROS_SERVICE } } : {}),
+        },
+      },
       zenoh: { enabled: true, endpoint: zenoh.wsUrl, queries: ['agent/stop'] },
-      ...('python' in ros ? { ros: { stop_service: { process: true, python: ros.python, name: ROS_SERVICE } } } : {}),
     },
     'bench-stop-',
   ).catch(async (error: unknown) => {
@@ -242,7 +249,7 @@ export async function run(): Promise<BenchResult[]> {
       targets.ros = { python: ros.python, service: ROS_SERVICE };
       await waitFor(
         () => daemon.status().components.ros_stop?.details?.serving === true,
-        "ros.stop_service's node to serve",
+        "motion.stop.ros_service's node to serve",
         60_000,
       ).catch((error: unknown) => (skipped.ros = errorText(error)));
     }

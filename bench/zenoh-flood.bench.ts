@@ -78,7 +78,8 @@ export async function run(): Promise<BenchResult[]> {
   try {
     await net.start();
     const started = await startDaemon({
-      api: { port: 0, stop_listener: true },
+      api: { port: 0 },
+      motion: { stop: { listener: true } },
       zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['**'], publish: ['/cmd_vel'] },
     });
     stopDaemon = started.stop;

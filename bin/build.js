@@ -31,7 +31,7 @@ const WORKERS = [
   // The stop listener's thread, and the module it loads there for the Zenoh graph's zero command.
   'daemon/api/halt-listener-worker.ts',
   'adapters/zenoh/halt-zero.ts',
-  // Central's stop connection's thread (central.stop_connection).
+  // Central's stop connection's thread (motion.stop.central_connection).
   'central-link/halt-connection-worker.ts',
   // Not a thread: the process the daemon's lakehouse queries run in (daemon/lakehouse/query-process.ts).
   'daemon/lakehouse/query-child.ts',

@@ -47,7 +47,7 @@ interface Running {
   sync: SyncManager | undefined;
   /** Central's signature on each command, checked before the command acts. */
   signatures: CommandSignatureCheck;
-  /** Central's stop on a thread and connection of its own (central.stop_connection), or why there is none. */
+  /** Central's stop on a thread and connection of its own (motion.stop.central_connection), or why there is none. */
   stops: HaltConnection | string | undefined;
 }
 

@@ -44,7 +44,7 @@ const check = new CommandSignatureCheck({
   warn: (m) => log.warn(m), // the link says the same once on its own
 });
 
-// Real time as the stop listener's thread (api.stop_scheduling): a stop is read within a few ms however busy the
+// Real time as the stop listener's thread (motion.stop.scheduling): a stop is read within a few ms however busy the
 // cores are. The broker's ACL lets only central publish here; without one, any client could keep a real-time thread
 // busy with signatures to check, so past FLOOD_PER_S messages in a second it leaves real time until FLOOD_QUIET_MS
 // pass without a flood.

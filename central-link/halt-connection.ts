@@ -44,8 +44,8 @@ export type HaltConnectionStatus = Partial<HaltConnectionState> & {
 };
 
 /**
- * The stop connection central.stop_connection asks for, or why it cannot run (it reads central's signed stop intents,
- * so it needs intents and a key); undefined when it is off.
+ * The stop connection motion.stop.central_connection asks for, or why it cannot run (it reads central's signed stop
+ * intents, so it needs intents and a key); undefined when it is off.
  */
 export function haltConnectionFor(options: {
   settings: CentralSettings;
@@ -64,18 +64,18 @@ export function haltConnectionFor(options: {
     | 'logLevel'
   > & { cert?: Buffer };
   topics: CentralTopics;
-  config: Pick<EdgeConfig, 'api' | 'robot'>;
+  config: Pick<EdgeConfig, 'motion' | 'robot'>;
   haltLine: SharedArrayBuffer;
   dataDir: string;
   log: Logger;
   halt: HaltConnectionOptions['halt'];
 }): HaltConnection | string | undefined {
   const { settings: s, session, topics, config, haltLine, dataDir, log, halt } = options;
-  if (!s.stop_connection) return undefined;
+  if (!config.motion.stop.central_connection) return undefined;
   if (!s.intents) return 'central.intents is false: there are no stop intents to read';
   if (s.command_keys.length === 0)
     return "no key of central's is pinned (central.command_keys): it takes signed stops only";
-  const { stop_scheduling: policy, stop_rt_priority: rtPriority, stop_nice: nice } = config.api;
+  const { scheduling: policy, rt_priority: rtPriority, nice } = config.motion.stop;
   const { url, clientId, username, password, ca, cert } = session;
   const { keepaliveS, connectTimeoutMs, reconnectMinMs, reconnectMaxMs } = session;
   // The robot's own identity on a second connection would take the link's session where the broker makes a login's
@@ -117,7 +117,7 @@ export const spawnHaltConnection = (data: HaltConnectionData): Worker =>
   });
 
 /**
- * Central's stop off the daemon's event loop (central.stop_connection): a thread of its own holds a second MQTT
+ * Central's stop off the daemon's event loop (motion.stop.central_connection): a thread of its own holds a second MQTT
  * connection (the link's client id with `/stop`, the robot's stop login: stopLogin), checks each stop intent on the
  * intents topic as the link does (central's key, this robot, a counter not taken, its expiry) and marks it on the stop
  * line at once: the control loops' threads and the sim hold from their next tick, whatever the event loop is doing. The

@@ -121,7 +121,7 @@ export class Daemon {
       bus: this.bus,
       graph: this.graph,
       codec: new MessageCodec(this.definitions),
-      settings: config.policy.joints,
+      settings: config.motion.joints,
       log,
     });
     this.#armHold = new ArmHold({
@@ -403,7 +403,7 @@ export class Daemon {
     const { config, pending } = planReload(this.#config, next, { definitions: this.definitions, log: this.log });
     // Before the components: a reload that turns the latch on holds from the first component it restarts.
     this.haltAuthority.applySettings(config);
-    this.robot.applySettings(config.policy.joints);
+    this.robot.applySettings(config.motion.joints);
     const restarted = await this.#supervisor.reload(config);
     if (this.#closeRequested) {
       // The stop that came meanwhile cut the reload short: what it had not started stays stopped.

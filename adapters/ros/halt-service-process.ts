@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { apiFilePath } from '../../daemon/api/index.ts';
-import type { RosSettings } from '../../daemon/config/index.ts';
+import type { StopSettings } from '../../daemon/config/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { Backoff, errorText, PACKAGE_ROOT } from '../../daemon/util/index.ts';
 
@@ -13,7 +13,7 @@ const END_GRACE_MS = 3000;
 /** A node that served this long before it died is restarted after the first wait again. */
 const HELD_MS = 30_000;
 
-type Settings = RosSettings['stop_service'];
+type Settings = StopSettings['ros_service'];
 
 /**
  * The operator's stop as a ROS 2 service served by a process of its own (halt_service_node.py, rclpy), so a ROS
@@ -42,7 +42,7 @@ export class RosHaltServiceProcess implements Component {
 
   constructor(ctx: ComponentContext) {
     this.#ctx = ctx;
-    this.#settings = ctx.config.ros.stop_service;
+    this.#settings = ctx.config.motion.stop.ros_service;
   }
 
   start(): Promise<void> {
@@ -113,7 +113,7 @@ export class RosHaltServiceProcess implements Component {
       const wait = this.#backoff.next();
       const ended = signal ? `killed by ${signal}` : `exited with ${code}`;
       this.#problem =
-        `the ROS 2 stop service ${name} is not served: its node (ros.stop_service.python: ${python}) ${ended}` +
+        `the ROS 2 stop service ${name} is not served: its node (motion.stop.ros_service.python: ${python}) ${ended}` +
         `${lastError ? `: ${lastError}` : ''}; restarting it in ${Math.round(wait)} ms`;
       log.warn({ service: name }, `ros_stop: ${this.#problem}`);
       this.#retry = setTimeout(() => this.#spawn(), wait);

@@ -1,7 +1,7 @@
 """The operator's stop as a ROS 2 service (std_srvs/srv/Trigger), served by a process of its own so that a call does
 not wait for the daemon's main loop: each call is POSTed to the daemon's stop listener (a thread of its own), and to
 the API's POST /stop only where the listener does not answer. The daemon starts and supervises it
-(ros.stop_service.process, adapters/ros/halt-service-process.ts).
+(motion.stop.ros_service.process, adapters/ros/halt-service-process.ts).
 
 Usage: halt_service_node.py <service name> <node name> <namespace> <data dir's run/api.json>
 A relative service name resolves in the namespace, as the daemon's own node's names do.

@@ -124,8 +124,8 @@ export class RosComponent implements Component, MetricsProvider {
         report,
         log,
       });
-      // An arm's goal is held to policy.joints, as a published trajectory is.
-      const armGoals = goalJointRefusal(config.policy.joints, () =>
+      // An arm's goal is held to motion.joints, as a published trajectory is.
+      const armGoals = goalJointRefusal(config.motion.joints, () =>
         this.#ctx.robot.settings ? this.#ctx.robot : undefined,
       );
       const actions = new RosActionBridge({
@@ -137,7 +137,7 @@ export class RosComponent implements Component, MetricsProvider {
         serve: settings.actions.serve,
         refusal: (goal, type) =>
           latchedGoalRefusal(this.#ctx.haltAuthority.latch.refusal(), type, goal) ??
-          goalOutsideFence(config.policy.geofence.polygon, goal) ??
+          goalOutsideFence(config.motion.geofence.polygon, goal) ??
           armGoals(goal, type),
         track: this.#ctx.actionGoals,
         self,
@@ -196,17 +196,17 @@ export class RosComponent implements Component, MetricsProvider {
   }
 
   /**
-   * The services this node serves: all of `serve` but the one ros.stop_service's process serves (two servers of one
-   * service would split the calls between them, and the stop must not wait for this loop).
+   * The services this node serves: all of `serve` but the one motion.stop.ros_service's process serves (two servers of
+   * one service would split the calls between them, and the stop must not wait for this loop).
    */
   #servedHere(serve: RosSettings['services']['serve']): RosSettings['services']['serve'] {
-    const { process: own, name } = this.#settings.stop_service;
+    const { process: own, name } = this.#ctx.config.motion.stop.ros_service;
     if (!own) return serve;
     const here = serve.filter((s) => s.service !== name);
     if (here.length < serve.length)
       this.#ctx.log.info(
         { service: name },
-        'ros: ros.services.serve names the service ros.stop_service serves from its own process; only that process serves it',
+        'ros: ros.services.serve names the service motion.stop.ros_service serves from its own process; only that process serves it',
       );
     return here;
   }
@@ -272,8 +272,8 @@ export class RosComponent implements Component, MetricsProvider {
 
   /**
    * The frame of each bus topic published into this graph (commandGuard): on a command topic nothing moves the robot
-   * while the stop is latched, and a joint command no frame held before the bus is held to policy.joints; a command
-   * relayed from another graph is also held to policy.velocity (relayedCommandGuard).
+   * while the stop is latched, and a joint command no frame held before the bus is held to motion.joints; a command
+   * relayed from another graph is also held to motion.velocity (relayedCommandGuard).
    */
   #relayGuard(topic: string, type: string) {
     const codec = new MessageCodec(this.#ctx.definitions);
@@ -282,13 +282,13 @@ export class RosComponent implements Component, MetricsProvider {
     const relayed = this.#relays.topicsOut.has(topic);
     if (relayed) this.#relayGuards.set(topic, counters);
     const inner = relayed
-      ? relayedCommandGuard({ topic, type, codec, limits: this.#ctx.config.policy.velocity, latched, counters })
+      ? relayedCommandGuard({ topic, type, codec, limits: this.#ctx.config.motion.velocity, latched, counters })
       : undefined;
     return commandGuard({
       topic,
       type,
       codec,
-      policy: this.#ctx.config.policy,
+      motion: this.#ctx.config.motion,
       latched,
       joints: () => (this.#ctx.robot.settings ? this.#ctx.robot : undefined),
       counters,

@@ -199,7 +199,7 @@ export class ReplyBuilder {
     if (!stop)
       return { ok: false, reason: `${this.#where} finished with finish_reason ${this.#finish}`, retryable: false };
     // A server that ignores stream_options.include_usage sends none: estimated (about 4 characters a
-    // token), since counting 0 would leave policy.quotas.max_tokens never reached.
+    // token), since counting 0 would leave agent.rules.quotas.max_tokens never reached.
     let usage = this.#usage;
     if (!usage) {
       let outChars = this.#text.length + this.#thinking.length;

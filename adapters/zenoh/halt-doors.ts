@@ -73,7 +73,7 @@ async function halt(payload: Uint8Array, take: OffLoopTake): Promise<Uint8Array>
     zeroed,
     not_zeroed: notZeroed,
     taken_by_daemon:
-      'the daemon ends what drives the robot, sends the zero Twist to every bridge, latches (agent.stop_latch) and journals this stop; GET /status shows it',
+      'the daemon ends what drives the robot, sends the zero Twist to every bridge, latches (motion.stop.latch) and journals this stop; GET /status shows it',
   });
 }
 

@@ -24,7 +24,7 @@ export interface OffLoopHaltOptions {
  * This Zenoh link's part of the stop listener's thread (docs/api.md): a session of that thread's own, which puts the
  * zero command on each velocity topic the bridge publishes (`setTargets`), and serves agent/stop where this link
  * serves it (halt-doors.ts), so neither waits for the main loop. agent/stop is served there while a listener runs
- * (RobotHaltAuthority.offLoopTaker), and on the main loop while none does (api.stop_listener off, the API not
+ * (RobotHaltAuthority.offLoopTaker), and on the main loop while none does (motion.stop.listener off, the API not
  * running, its thread down until it starts again): never on both, which would answer a request twice. Handed to the
  * thread, it is served by neither for as long as the thread takes to declare it.
  */

@@ -121,7 +121,7 @@ export class OutboundBridge {
     const link = this.#link;
     const node = this.#node;
     if (!this.#closed && published(topic) && VELOCITY_TYPES.has(type)) {
-      if (governedTopics(this.#ctx.config.policy.velocity)(topic)) this.haltTarget(topic, type);
+      if (governedTopics(this.#ctx.config.motion.velocity)(topic)) this.haltTarget(topic, type);
     }
     if (this.#closed || this.topics.has(topic) || !published(topic)) return;
     // A topic bridged from this graph is already there; the ros2dds mapping has no GID to tell our samples apart.

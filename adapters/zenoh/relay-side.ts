@@ -9,7 +9,7 @@ import { lastHeld, relayMetricFamilies, type RelayFigures } from '../../daemon/c
 /**
  * The frame of a bus topic's samples sent into this side's graph (`guard`, for OutboundTopic, commandGuard): on a
  * command topic nothing moves the robot while the stop is latched, and a joint command no frame held before the bus is
- * held to policy.joints; a command relayed from another graph is also held to the velocity limits
+ * held to motion.joints; a command relayed from another graph is also held to the velocity limits
  * (relayedCommandGuard).
  */
 export function relayGuard(options: {
@@ -26,13 +26,13 @@ export function relayGuard(options: {
   const relayed = relays.topicsOut.has(topic);
   if (relayed) counters.set(topic, own);
   const inner = relayed
-    ? relayedCommandGuard({ topic, type, codec, limits: ctx.config.policy.velocity, latched, counters: own })
+    ? relayedCommandGuard({ topic, type, codec, limits: ctx.config.motion.velocity, latched, counters: own })
     : undefined;
   const guard = commandGuard({
     topic,
     type,
     codec,
-    policy: ctx.config.policy,
+    motion: ctx.config.motion,
     latched,
     joints: () => (ctx.robot.settings ? ctx.robot : undefined),
     counters: own,

@@ -248,7 +248,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     }
     this.#offLoop.start();
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#outbound.offer(topic, type));
-    const { topic: velocityTopic } = this.#ctx.config.policy.velocity;
+    const { topic: velocityTopic } = this.#ctx.config.motion.velocity;
     if (this.#published(velocityTopic))
       this.#outbound.haltTarget(
         velocityTopic,
@@ -424,8 +424,8 @@ export class ZenohComponent implements Component, MetricsProvider {
         // client's): one from a client of zenoh.actions.serve or a relay reaches the server through this door alone.
         refusal: (goal, type) =>
           latchedGoalRefusal(this.#ctx.haltAuthority.latch.refusal(), type, goal) ??
-          goalOutsideFence(this.#ctx.config.policy.geofence.polygon, goal) ??
-          goalJointRefusal(this.#ctx.config.policy.joints, () =>
+          goalOutsideFence(this.#ctx.config.motion.geofence.polygon, goal) ??
+          goalJointRefusal(this.#ctx.config.motion.joints, () =>
             this.#ctx.robot.settings ? this.#ctx.robot : undefined,
           )(goal, type),
       },

@@ -122,7 +122,7 @@ describe('the edge agent', () => {
 
   it('refuses a denied skill on the intent and a denied topic on a tool call, naming the rule', async () => {
     const ctx = componentContext({
-      policy: { skills: { deny: ['call_service'] }, topics: { allow: ['/odom', '/battery'] } },
+      agent: { rules: { skills: { deny: ['call_service'] }, topics: { allow: ['/odom', '/battery'] } } },
     });
     const { faux, model } = fauxModel();
     faux.setResponses([
@@ -133,7 +133,7 @@ describe('the edge agent', () => {
     const denied = await agent.submitIntent(intent('call_service', { name: '/x', request: {} }), 'http');
     expect(denied).toMatchObject({
       status: 'failed',
-      reason: 'refused by policy: skills.deny: call_service matches policy.skills.deny',
+      reason: 'refused by policy: skills.deny: call_service matches agent.rules.skills.deny',
     });
     expect(agent.getRun(denied.run_id)!.events.find((e) => e.kind === 'policy.decision')!.payload).toMatchObject({
       hook: 'access',
@@ -156,7 +156,7 @@ describe('the edge agent', () => {
   });
 
   it('clamps what reaches /cmd_vel, whatever the model asked for', async () => {
-    const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.2, max_angular_z: 1 } } });
+    const ctx = componentContext({ motion: { velocity: { max_linear_x: 0.2, max_angular_z: 1 } } });
     const cmd = watch(ctx, '/cmd_vel');
     const { faux, model } = fauxModel();
     faux.setResponses([
@@ -178,7 +178,7 @@ describe('the edge agent', () => {
   });
 
   it('does not let a topic that tells the model to call a forbidden tool get it called', async () => {
-    const ctx = componentContext({ policy: { services: { allow: ['/map/**'] } } });
+    const ctx = componentContext({ agent: { rules: { services: { allow: ['/map/**'] } } } });
     const note = ctx.bus.advertise('/operator_note', 'std_msgs/msg/String', {
       source: 'test',
       qos: { durability: 'transient_local' },

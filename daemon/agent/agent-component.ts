@@ -119,7 +119,7 @@ export class AgentComponent
     this.#gate = new CmdVelGate({
       bus: ctx.bus,
       codec,
-      limits: ctx.config.policy.velocity,
+      limits: ctx.config.motion.velocity,
       latched: () => this.#latch.refusal(),
     });
     this.#navigation = new AgentNavigation({
@@ -132,18 +132,18 @@ export class AgentComponent
     this.#skills = new Map(settings.skills.map((name) => [name, SKILLS[name]]));
     const names = nameScope(ctx.config);
     this.#policy = new AgentPolicy({
-      settings: ctx.config.policy,
+      settings: { rules: settings.rules, motion: ctx.config.motion },
       latch: this.#latch,
       topicType: (topic) => ctx.bus.topicType(topic),
       pose: robotPose(ctx.bus, codec, () => settings.navigation.odom_topic),
-      // The daemon's one view of the robot (its measured joints and limits), while policy.joints is set.
+      // The daemon's one view of the robot (its measured joints and limits), while motion.joints is set.
       joints: () => (ctx.robot.settings ? ctx.robot : undefined),
       extra: hooks,
     });
     this.#runs = new LiveRuns({
       store: this.store,
       log: ctx.log,
-      quotas: (intent) => runQuotas(this.#policy.settings.quotas, intent),
+      quotas: (intent) => runQuotas(this.#policy.settings.rules.quotas, intent),
       execute: (live, parsed) => executor.execute(live, parsed),
     });
     this.#approvals = new ApprovalFlow({
@@ -152,7 +152,7 @@ export class AgentComponent
       skills: this.#skills,
       names,
       timeoutS: settings.approval_timeout_s,
-      approvers: () => this.#policy.settings.approval,
+      approvers: () => this.#policy.settings.rules.approval,
     });
     this.#haltAuthority = new RobotHalt({
       motion: this.#motion,
@@ -189,7 +189,7 @@ export class AgentComponent
       env,
       approvals: this.#approvals.gate,
       requireApproval: new Set<SkillName>(settings.require_approval),
-      onSuspect: ctx.config.policy.injection.on_suspect,
+      onSuspect: ctx.config.agent.rules.injection.on_suspect,
     });
     const executor = new RunExecutor({
       bus: ctx.bus,
@@ -267,10 +267,10 @@ export class AgentComponent
    * those it started with. Throws when the velocity topic changed (the supervisor then restarts the agent).
    */
   applySettings(config: EdgeConfig): void {
-    const policy = config.policy;
-    this.#gate.setLimits(policy.velocity);
-    this.#policy.apply(policy);
-    this.#invoker.setPolicy(this.#policy.hooks, policy.injection.on_suspect);
+    const settings = { rules: config.agent.rules, motion: config.motion };
+    this.#gate.setLimits(settings.motion.velocity);
+    this.#policy.apply(settings);
+    this.#invoker.setPolicy(this.#policy.hooks, settings.rules.injection.on_suspect);
     this.#navigation.setTimeScale(timeScaleOf(config));
   }
 
@@ -355,7 +355,7 @@ export class AgentComponent
   /**
    * The operator's stop: the robot stops in this tick, before anything that can wait, then every run that
    * has not ended is cancelled, and so is the run of any intent being accepted (see RobotHalt). The reply
-   * waits a bounded time for the journal. With agent.stop_latch it latches: no motion until `releaseStop`.
+   * waits a bounded time for the journal. With motion.stop.latch it latches: no motion until `releaseStop`.
    */
   halt(by: string, reason?: string): Promise<RobotHaltOutcome> {
     return this.#ctx.haltAuthority.halt(by, reason);

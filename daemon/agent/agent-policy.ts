@@ -1,17 +1,16 @@
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import type { PolicyHook, HaltLatchView } from '../contract/index.ts';
-import { hooksWith, policyHooks, type JointInputs, type RobotPose } from '../policy/index.ts';
+import { hooksWith, policyHooks, type HookSettings, type JointInputs, type RobotPose } from '../policy/index.ts';
 import { haltLatchHook } from '../halt/index.ts';
 import { AGENT_NAV_CMD_VEL } from './agent-navigation.ts';
 
 export interface AgentPolicyOptions {
-  settings: PolicySettings;
+  settings: HookSettings;
   latch: HaltLatchView;
   /** The type a topic carries, when the bus knows it: a moving Twist on any topic is held while latched. */
   topicType: (topic: string) => string | undefined;
   /** The robot's last pose (odometry), for the geofence's hold on velocity commands. */
   pose: () => RobotPose | undefined;
-  /** The joint limits and measured positions of policy.joints, while it is set and they are loaded. */
+  /** The joint limits and measured positions of motion.joints, while it is set and they are loaded. */
   joints: () => JointInputs | undefined;
   /** The application's hooks, after the configured ones. */
   extra: readonly PolicyHook[];
@@ -30,7 +29,7 @@ export class AgentPolicy {
   readonly #pose: () => RobotPose | undefined;
   readonly #joints: () => JointInputs | undefined;
   readonly #extra: readonly PolicyHook[];
-  #settings: PolicySettings;
+  #settings: HookSettings;
   #intentHooks: PolicyHook[];
 
   constructor(options: AgentPolicyOptions) {
@@ -45,7 +44,7 @@ export class AgentPolicy {
     this.#intentHooks = hooksWith(this.hooks, 'onIntent');
   }
 
-  get settings(): PolicySettings {
+  get settings(): HookSettings {
     return this.#settings;
   }
 
@@ -54,15 +53,15 @@ export class AgentPolicy {
     return this.#intentHooks;
   }
 
-  apply(settings: PolicySettings): void {
+  apply(settings: HookSettings): void {
     this.#settings = settings;
     this.hooks.splice(0, this.hooks.length, ...this.#chain(settings));
     this.#intentHooks = hooksWith(this.hooks, 'onIntent');
   }
 
-  #chain(settings: PolicySettings): PolicyHook[] {
+  #chain(settings: HookSettings): PolicyHook[] {
     return [
-      haltLatchHook(this.#latch, settings.velocity, [AGENT_NAV_CMD_VEL], this.#topicType),
+      haltLatchHook(this.#latch, settings.motion.velocity, [AGENT_NAV_CMD_VEL], this.#topicType),
       ...policyHooks(settings, { pose: this.#pose, joints: this.#joints, topicType: this.#topicType }),
       ...this.#extra,
     ];

@@ -1,4 +1,4 @@
-import type { AgentPolicySettings } from '../config/index.ts';
+import type { AgentRulesSettings } from '../config/index.ts';
 import type { RunState } from '../contract/index.ts';
 import type { NameScope } from '../names/index.ts';
 import { APPROVER_RULE, approverRefusal, INJECTION_RULE, type Approver } from '../policy/index.ts';
@@ -20,8 +20,8 @@ export interface ApprovalFlowOptions {
   /** The node names in its arguments resolve against. */
   names: NameScope;
   timeoutS: number;
-  /** Who may approve what (policy.approval), as in force now. */
-  approvers: () => AgentPolicySettings['approval'];
+  /** Who may approve what (agent.rules.approval), as in force now. */
+  approvers: () => AgentRulesSettings['approval'];
 }
 
 /**
@@ -39,8 +39,8 @@ export class ApprovalFlow {
   #skills: Map<string, SkillDefinition>;
   #names: NameScope;
   #timeoutS: number;
-  #approvers: () => AgentPolicySettings['approval'];
-  /** Approvals refused because of who asked for them (policy.approval). */
+  #approvers: () => AgentRulesSettings['approval'];
+  /** Approvals refused because of who asked for them (agent.rules.approval). */
   #refused = 0;
   /** Deadlines of runs that paused before a restart (a live waiter's deadline is the gate's). */
   #deadlines = new Map<string, NodeJS.Timeout>();
@@ -68,14 +68,14 @@ export class ApprovalFlow {
     for (const timer of this.#deadlines.values()) clearTimeout(timer);
   }
 
-  /** Approvals refused for who asked (policy.approval), since the agent started. */
+  /** Approvals refused for who asked (agent.rules.approval), since the agent started. */
   get refused(): number {
     return this.#refused;
   }
 
   /**
    * `approver.source` is the channel the approval came through (the operator's API, MCP, ...): whether it may
-   * approve this run is policy.approval's rule, and a refusal is a `policy.decision` in the run (it still waits).
+   * approve this run is agent.rules.approval's rule, and a refusal is a `policy.decision` in the run (it still waits).
    */
   async approve(runId: string, approver: Approver): Promise<RunState> {
     const { by } = approver;

@@ -1,4 +1,4 @@
-import type { AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
+import type { AgentRulesSettings, SkillName } from '../config/index.ts';
 import type { ChainOutcome, PolicyHook, ToolCallContext } from '../contract/index.ts';
 import type { ToolResult } from '../contract/index.ts';
 import { formatIssue, type ValidationIssue } from '../util/index.ts';
@@ -29,7 +29,7 @@ export interface ToolInvokerOptions {
   env: SkillEnv;
   approvals: ApprovalGate;
   requireApproval: ReadonlySet<SkillName>;
-  onSuspect: PolicySettings['injection']['on_suspect'];
+  onSuspect: AgentRulesSettings['injection']['on_suspect'];
 }
 
 /**

@@ -8,7 +8,7 @@ import { HaltListener } from './halt-listener.ts';
 
 /**
  * Component `api`: the local HTTP API and status page, and the stop listener (POST /stop on a thread and a port
- * of its own, api.stop_port). On start it listens and writes <data_dir>/run/api.json (its URL and the stop
+ * of its own, motion.stop.port). On start it listens and writes <data_dir>/run/api.json (its URL and the stop
  * listener's) for the CLI; on stop it ends the event streams first, then closes, the stop listener last.
  */
 export class ApiComponent implements Component {
@@ -52,19 +52,19 @@ export class ApiComponent implements Component {
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.#url = `http://${shownHost}:${address.port}`;
     this.#server = server;
-    if (this.#settings.stop_listener) {
+    if (this.#ctx.config.motion.stop.listener) {
       const listener = new HaltListener({
         haltAuthority: this.#ctx.haltAuthority,
         host,
-        port: this.#settings.stop_port ?? (port === 0 ? 0 : port + 1),
+        port: this.#ctx.config.motion.stop.port ?? (port === 0 ? 0 : port + 1),
         token: this.#settings.token,
         apiUrl: this.#url,
         log: this.#ctx.log,
         ...(server.mcpStops ? { mcp: { stops: server.mcpStops, bodyLimit: this.#settings.body_limit_bytes } } : {}),
         scheduling: {
-          policy: this.#settings.stop_scheduling,
-          rtPriority: this.#settings.stop_rt_priority,
-          nice: this.#settings.stop_nice,
+          policy: this.#ctx.config.motion.stop.scheduling,
+          rtPriority: this.#ctx.config.motion.stop.rt_priority,
+          nice: this.#ctx.config.motion.stop.nice,
         },
       });
       try {

@@ -128,13 +128,13 @@ export const API_ERRORS = {
   },
   geofence: {
     status: 403,
-    meaning: "The action's goal lies outside `policy.geofence`; it was not sent.",
+    meaning: "The action's goal lies outside `motion.geofence`; it was not sent.",
     action: 'Send a goal inside the fence.',
   },
   joint_limits: {
     status: 403,
     meaning:
-      "An arm's action goal lies outside `policy.joints` (a trajectory past the URDF's limits or `max_step`, too fast for its velocity limits, or a gripper position outside its joint's limits); it was not sent.",
+      "An arm's action goal lies outside `motion.joints` (a trajectory past the URDF's limits or `max_step`, too fast for its velocity limits, or a gripper position outside its joint's limits); it was not sent.",
     action: 'Send a goal within the limits (the message names the joint, its value and the limit).',
   },
   not_found: {

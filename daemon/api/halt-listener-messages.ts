@@ -16,7 +16,7 @@ export interface HaltListenerData {
   zeros: [string, OffLoopZero][];
   /** The daemon's log level: lines below it are not even sent. */
   logLevel: string;
-  /** The thread's own scheduling (api.stop_scheduling, stop_rt_priority, stop_nice), set before it listens. */
+  /** The thread's own scheduling (motion.stop.scheduling, stop_rt_priority, stop_nice), set before it listens. */
   scheduling: SchedulingRequest;
   /**
    * MCP's /mcp relayed to the API's (with `mcp.enabled`): `pass` is what the API's gateway takes as the listener's word

@@ -288,7 +288,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     return answer(res, 200, {
       ...own,
       taken_by_daemon:
-        'the daemon ends what drives the robot, sends the zero Twist to every bridge, latches (agent.stop_latch) and journals this stop; GET /status shows it',
+        'the daemon ends what drives the robot, sends the zero Twist to every bridge, latches (motion.stop.latch) and journals this stop; GET /status shows it',
     });
   // The daemon's report, as the API's POST /stop answers it; a main thread that has not given it in time gets this
   // thread's own answer, saying what is still to come.
@@ -301,8 +301,8 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   });
 }
 
-// The thread's own priority (api.stop_scheduling): by default real time (SCHED_FIFO above the control loops), so a
-// stop is read within a few ms however busy the cores are; else the normal scheduler at api.stop_nice. A real-time
+// The thread's own priority (motion.stop.scheduling): by default real time (SCHED_FIFO above the control loops), so a
+// stop is read within a few ms however busy the cores are; else the normal scheduler at motion.stop.nice. A real-time
 // thread that a flood keeps runnable would hold its core against the rest of the robot (a test that flooded one
 // without end held both cores at 95%), so past FLOOD_PER_S connections and requests in a second it goes back to the
 // normal scheduler at its niceness, and returns to real time after FLOOD_QUIET_MS without a flood.

@@ -17,7 +17,7 @@ export interface HaltListenerOptions {
   /** The API's URL, which the listener names for every route but its own. */
   apiUrl: string;
   log: Logger;
-  /** The thread's scheduling (api.stop_scheduling and its keys); unset: SCHED_FIFO 60, else nice -10. */
+  /** The thread's scheduling (motion.stop.scheduling and its keys); unset: SCHED_FIFO 60, else nice -10. */
   scheduling?: SchedulingRequest;
   /**
    * With `mcp.enabled`: the MCP gateway's part (the listener takes MCP's /mcp too, a POST's stop calls first, and
@@ -38,7 +38,7 @@ export const spawnHaltListener = (data: HaltListenerData): Worker =>
   });
 
 /**
- * POST /stop on a thread of its own, on a port of its own (api.stop_port), so the operator's stop never queues
+ * POST /stop on a thread of its own, on a port of its own (motion.stop.port), so the operator's stop never queues
  * behind what the daemon's event loop is doing (the API, event streams, queries, the bridges, the recorder).
  * The thread counts the stop on the stop line at once (the control loops' threads and the sim hold from their
  * next tick, latch or none), sends the off-loop zero commands itself (the Zenoh graph's, on a session of its
@@ -230,7 +230,7 @@ export class HaltListener {
     const { host, port } = this.#data;
     if (m.code === 'EADDRINUSE')
       return new Error(
-        `api: the stop listener's ${host}:${port} is in use (another daemon?): set api.stop_port to a free port, or 0 for any`,
+        `api: the stop listener's ${host}:${port} is in use (another daemon?): set motion.stop.port to a free port, or 0 for any`,
       );
     return new Error(`api: the stop listener cannot listen on ${host}:${port}: ${m.message}`);
   }

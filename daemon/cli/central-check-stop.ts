@@ -1,9 +1,9 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
-import type { CentralSettings } from '../config/index.ts';
+import type { CentralSettings, StopSettings } from '../config/index.ts';
 import { within } from '../util/index.ts';
 
 /**
- * `central check`'s step for the stop connection (central.stop_connection): log in as the daemon's thread would,
+ * `central check`'s step for the stop connection (motion.stop.central_connection): log in as the daemon's thread would,
  * the robot's stop login `<robot id>/intents` with the link's password, and subscribe to the intents topic. A broker
  * set up before `central acl` wrote the stop login refuses it, and central's stop then waits for the daemon's event
  * loop: the daemon only logs that once, so the check says it before the robot runs. A publish on the intents topic
@@ -15,6 +15,8 @@ export type StopLoginCheck =
 
 export interface StopLoginTarget {
   settings: CentralSettings;
+  /** motion.stop: whether the daemon runs the stop connection at all. */
+  stop: StopSettings;
   mqtt: typeof import('mqtt').default;
   url: string;
   tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'>;
@@ -28,11 +30,11 @@ export interface StopLoginTarget {
 
 /** What to do when the broker refuses the stop login. */
 const STOP_LOGIN_FIX =
-  "add the stop login to the broker (mosquitto_passwd FILE <robot id>/intents, with the robot's password) and `central acl`'s ACL lines for it, or set central.stop_connection: false";
+  "add the stop login to the broker (mosquitto_passwd FILE <robot id>/intents, with the robot's password) and `central acl`'s ACL lines for it, or set motion.stop.central_connection: false";
 
 /** Why the daemon runs no stop connection with these settings, or undefined when it runs one. */
-export function stopConnectionSkipped(s: CentralSettings): string | undefined {
-  if (!s.stop_connection) return 'central.stop_connection is false';
+export function stopConnectionSkipped(s: CentralSettings, stop: StopSettings): string | undefined {
+  if (!stop.central_connection) return 'motion.stop.central_connection is false';
   if (!s.intents) return 'central.intents is false: there are no stop intents to read';
   if (s.command_keys.length === 0) return "no key of central's is pinned (central.command_keys)";
   if (s.cert_file && !s.username)
@@ -42,7 +44,7 @@ export function stopConnectionSkipped(s: CentralSettings): string | undefined {
 
 export async function checkStopLogin(target: StopLoginTarget): Promise<StopLoginCheck> {
   const { settings: s, mqtt, url, tls, clientId, login, intents, timeoutMs, reason } = target;
-  const skipped = stopConnectionSkipped(s);
+  const skipped = stopConnectionSkipped(s, target.stop);
   if (skipped) return { ok: false, skipped };
   const username = s.username ? login : undefined;
   const report = {

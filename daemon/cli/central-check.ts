@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 import { redactUrl, errorText, within } from '../util/index.ts';
 import { loadCentralLink, loadVllm } from '../components/index.ts';
-import { resolveDataDir, type CentralSettings, type EdgeConfig } from '../config/index.ts';
+import { resolveDataDir, type CentralSettings, type EdgeConfig, type StopSettings } from '../config/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { readStatusFile } from '../status/index.ts';
 import { nowNs } from '../util/index.ts';
@@ -74,6 +74,7 @@ export interface CentralCheck {
 
 export interface CheckTarget {
   central: CentralSettings;
+  stop: StopSettings;
   url: string;
   robot: string;
   fleet: string;
@@ -196,6 +197,7 @@ export async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   if (!closed) client.end(true);
   report.stop_login = await checkStopLogin({
     settings: s,
+    stop: target.stop,
     mqtt,
     url,
     tls,

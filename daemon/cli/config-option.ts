@@ -26,13 +26,13 @@ export async function resolveRunConfig(file: string | undefined, env: NodeJS.Pro
 
 /**
  * What the components would refuse on every start of a valid config: a policy's model missing, unreadable or not
- * fitting its manifest, statistics a stats file lacks, a loop its policy cannot run, a URDF for policy.joints that
+ * fitting its manifest, statistics a stats file lacks, a loop its policy cannot run, a URDF for motion.joints that
  * cannot be used. Each names its key path.
  * `config check` reports them and `run` refuses them.
  */
 export async function startIssues(config: EdgeConfig): Promise<ValidationIssue[]> {
-  // A URDF policy.joints names that cannot be used: the agent would refuse every joint command.
-  const joints = jointStartIssues(config.policy.joints);
+  // A URDF motion.joints names that cannot be used: the agent would refuse every joint command.
+  const joints = jointStartIssues(config.motion.joints);
   // No policy, no model to read: not even the component registry is loaded (a loop needs a policy to be valid).
   if (Object.keys(config.policies).length === 0) return joints;
   const { system1StartIssues } = await import('../components/index.ts');

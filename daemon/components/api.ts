@@ -8,7 +8,11 @@ export const API: ComponentSpec = defineComponent({
   provides: [PORTS.api],
   // Each route answers 503, naming the component, while the one it asks for does not run.
   uses: [PORTS.agent, PORTS.externalRuns, PORTS.lakehouse, PORTS.recorder, PORTS.snapshot, PORTS.sync, PORTS.loops],
-  settings: (config) => config.api,
+  // The stop listener is the API's: motion.stop's keys but the latch (the halt authority's) and the other doors.
+  settings: (config) => {
+    const { latch: _latch, central_connection: _central, ros_service: _ros, ...listener } = config.motion.stop;
+    return { api: config.api, listener };
+  },
   create: async (ctx) => {
     const { ApiComponent } = await import('../api/api-component.ts');
     const api = new ApiComponent(ctx);

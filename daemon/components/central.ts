@@ -15,7 +15,9 @@ export const CENTRAL_COMPONENTS: readonly ComponentSpec[] = [
     // switches the agent must not restart the link that has to ack it.
     settings: (config) => {
       const { remote_config: _live, ...central } = config.central;
-      return { central, robot: config.robot };
+      // The stop connection's thread: whether it runs, and its scheduling (the stop listener's).
+      const { central_connection, scheduling, rt_priority, nice } = config.motion.stop;
+      return { central, robot: config.robot, stop: { central_connection, scheduling, rt_priority, nice } };
     },
     provides: [PORTS.sync],
     // Bulk sync offers what the lakehouse's catalog lists: without the lakehouse it would offer nothing, and say

@@ -24,7 +24,7 @@ const SIM: ComponentSpec = {
 /**
  * The operator's stop on the bus (agent/stop). First to start and last to stop: the query is answered
  * while anything else of the daemon runs, with or without an agent. What a stop uses (the velocity topics,
- * agent.stop_latch) it takes live, never restarting: a restart would leave agent/stop unserved between the
+ * motion.stop.latch) it takes live, never restarting: a restart would leave agent/stop unserved between the
  * old one's stop and the new one's start, and an e-stop node asking then would not stop the robot.
  */
 const STOP: ComponentSpec = {

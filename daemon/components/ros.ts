@@ -22,6 +22,7 @@ export function rosComponent(loadRclnodejs?: RclnodejsLoader): ComponentSpec {
         exclude: config.recorder.snapshot.exclude,
       },
       relays: config.relays,
+      stop_service: config.motion.stop.ros_service,
     }),
     create: async (ctx) => {
       const { importRclnodejs, RosComponent } = await import('../../adapters/ros/index.ts');
@@ -31,14 +32,14 @@ export function rosComponent(loadRclnodejs?: RclnodejsLoader): ComponentSpec {
 }
 
 /**
- * The operator's stop as a ROS 2 service from a process of its own (ros.stop_service.process), off the main loop
+ * The operator's stop as a ROS 2 service from a process of its own (motion.stop.ros_service.process), off the main loop
  * where rclnodejs runs; it needs no rclnodejs, so it runs with or without the bridge.
  */
 const ROS_STOP: ComponentSpec = {
   name: 'ros_stop',
-  enabled: (config) => config.ros.stop_service.process,
+  enabled: (config) => config.motion.stop.ros_service.process,
   settings: (config) => ({
-    stop_service: config.ros.stop_service,
+    stop_service: config.motion.stop.ros_service,
     node_name: config.ros.node_name,
     namespace: config.ros.namespace,
     token: config.api.token,

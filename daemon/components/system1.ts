@@ -66,14 +66,14 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     provides: [AGENT_PORTS.policies, PORTS.loops],
     // A loop whose policy another daemon serves asks it over the Zenoh link, when there is one.
     uses: [PORTS.graphQueries],
-    // policy.velocity too: loops clamp their Twist commands to it, so a new limit restarts them. And
-    // agent.stop_latch: the loops obey the latch only when it is on, as read at their start.
+    // motion.velocity too: loops clamp their Twist commands to it, so a new limit restarts them. And
+    // motion.stop.latch: the loops obey the latch only when it is on, as read at their start.
     settings: (config) => ({
       control: config.control,
       policies: config.policies,
       models: modelFiles(config),
-      velocity: config.policy.velocity,
-      stop_latch: config.agent.stop_latch,
+      velocity: config.motion.velocity,
+      stop_latch: config.motion.stop.latch,
     }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     needs: { cameras },

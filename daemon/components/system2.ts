@@ -28,11 +28,15 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     // policy runner run_policy does, and without a sim only the configured named poses are known.
     uses: [AGENT_PORTS.model, AGENT_PORTS.policies, AGENT_PORTS.namedPoses],
     // The velocity topic is where its gate publishes: a new one needs a new gate, so a restart.
-    settings: (config) => ({ agent: config.agent, policy: { velocity: { topic: config.policy.velocity.topic } } }),
-    // The rest of policy.* goes to the running agent (applySettings): a tighter limit must not end a run.
+    settings: (config) => ({
+      agent: { ...config.agent, rules: undefined },
+      motion: { velocity: { topic: config.motion.velocity.topic } },
+    }),
+    // agent.rules and motion go to the running agent (applySettings): a tighter limit must not end a run.
     // So does the sim's speed, which stretches its navigator's watchdogs.
     liveSettings: (config) => ({
-      policy: config.policy,
+      rules: config.agent.rules,
+      motion: config.motion,
       sim: { enabled: config.sim.enabled, speed: config.sim.speed },
     }),
     create: async (ctx) => {

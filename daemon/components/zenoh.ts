@@ -34,7 +34,7 @@ const linkSettings = (config: EdgeConfig, zenoh: ZenohSettings) => ({
     exclude: config.recorder.exclude,
   },
   relays: config.relays,
-  velocity: config.policy.velocity,
+  velocity: config.motion.velocity,
 });
 
 /**

@@ -34,8 +34,8 @@ export {
 } from './sections/system1.ts';
 export {
   LlmEndpointConfig,
-  PolicyConfig as AgentPolicyConfig,
-  type PolicySettings as AgentPolicySettings,
+  AgentRulesConfig,
+  type AgentRulesSettings,
   type AgentSettings,
   type LlmEndpointSettings,
   type LlmSettings,
@@ -43,3 +43,5 @@ export {
 } from './sections/system2.ts';
 export type { ZenohSettings, ZenohTopicQosSettings } from './sections/zenoh.ts';
 export type { RemotePolicySettings } from './sections/remote-policy.ts';
+export { MotionConfig, type MotionSettings, type StopSettings } from './sections/motion.ts';
+export type { JointsSettings } from './sections/motion-joints.ts';

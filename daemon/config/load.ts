@@ -6,11 +6,13 @@ import { formatIssue, formatPath, Validator, type ValidationIssue, errorText } f
 import { resolveNames, type NameScope } from '../names/index.ts';
 import { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolate.ts';
 import { placeIssues, type ConfigIssue } from './issue-positions.ts';
+import { isMovedKeyIssue, movedKeyIssues } from './moved-keys.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
 import { exposureIssues } from './sections/api.ts';
 import { centralIssues } from './sections/central.ts';
 import { relayIssues } from './sections/relays.ts';
 import { system1Issues } from './sections/system1.ts';
+import { motionIssues } from './sections/motion.ts';
 import { system2Issues } from './sections/system2.ts';
 
 /** A config that can't be used. The message names the file and, one line each, every key path and what is wrong. */
@@ -106,13 +108,13 @@ export function checkConfigFile(
 }
 
 /**
- * A policy's files (its .onnx, a stats.json) and the robot's URDF (policy.joints.urdf) named by a relative path are
+ * A policy's files (its .onnx, a stats.json) and the robot's URDF (motion.joints.urdf) named by a relative path are
  * found in the config file's folder, where its author put them, whatever directory the daemon runs in (a systemd
  * unit's, a launch file's, another shell's).
  */
 function findPolicyFilesBeside(config: EdgeConfig, dir: string): void {
   const beside = (path: string) => resolve(dir, path);
-  const joints = config.policy.joints;
+  const joints = config.motion.joints;
   if (joints?.urdf !== undefined) joints.urdf = beside(joints.urdf);
   for (const policy of Object.values(config.policies)) {
     if (policy.model !== undefined) policy.model = beside(policy.model);
@@ -252,10 +254,14 @@ function checkObject(raw: object, env: NodeJS.ProcessEnv): ConfigCheck {
   const unset = new Set(envIssues.map((i) => i.path));
   const withDefaults = Value.Default(EdgeConfigSchema, structuredClone(value));
   // Messages quote a value as written: `${TOKEN}`, never the secret it stands for (in check, show and run).
-  const schemaIssues = validator
-    .issues(withDefaults, restoreTemplates(withDefaults, templates))
-    .map(hintExtensionFields)
-    .filter((i) => !unset.has(i.path));
+  const moved = movedKeyIssues(used);
+  const schemaIssues = [
+    ...moved,
+    ...validator
+      .issues(withDefaults, restoreTemplates(withDefaults, templates))
+      .filter((i) => !isMovedKeyIssue(i, moved))
+      .map(hintExtensionFields),
+  ].filter((i) => !unset.has(i.path));
   // Every topic, service and action name (and glob) in its one canonical form, before anything compares
   // them: `cmd_vel`, `/cmd_vel` and a relay's `/chatter` are then the strings the checks see.
   const named =
@@ -322,6 +328,8 @@ function crossChecks(config: EdgeConfig): ValidationIssue[] {
   issues.push(...exposureIssues(config));
   // A base_url that is no http URL, or credentials in it beside api_key_env.
   issues.push(...system2Issues(config));
+  // A geofence that is no region; joints with no source of limits, or two.
+  issues.push(...motionIssues(config.motion));
   // Reversed clip bounds, a safe action that moves, two loops on one topic: refused before anything starts.
   issues.push(...system1Issues(config));
   // central.enabled with no broker URL, or one of another scheme.

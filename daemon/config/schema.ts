@@ -4,6 +4,7 @@ import { API_SECTIONS } from './sections/api.ts';
 import { BAGS_SECTIONS } from './sections/bags.ts';
 import { CENTRAL_SECTIONS } from './sections/central.ts';
 import { MCP_SECTIONS } from './sections/mcp.ts';
+import { MOTION_SECTIONS } from './sections/motion.ts';
 import { RELAYS_SECTIONS } from './sections/relays.ts';
 import { ROS_SECTIONS } from './sections/ros.ts';
 import { SYSTEM1_SECTIONS } from './sections/system1.ts';
@@ -199,6 +200,7 @@ export const EdgeConfigSchema = Type.Object(
     journal: JournalConfig,
     sim: SimConfig,
     ...BAGS_SECTIONS,
+    ...MOTION_SECTIONS,
     ...SYSTEM1_SECTIONS,
     ...SYSTEM2_SECTIONS,
     ...API_SECTIONS,

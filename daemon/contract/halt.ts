@@ -16,12 +16,12 @@ export interface RobotHaltOutcome {
    */
   journal_error: string | null;
   /**
-   * The latch this stop engaged (agent.stop_latch), or null when stops do not latch: nothing the agent
+   * The latch this stop engaged (motion.stop.latch), or null when stops do not latch: nothing the agent
    * governs moves the robot until a person releases it.
    */
   latched: HaltLatchState | null;
   /**
-   * The other velocity topics the stop sent a zero command to: those `policy.velocity.topics` govern that
+   * The other velocity topics the stop sent a zero command to: those `motion.velocity.topics` govern that
    * carry a Twist or a TwistStamped on the bus (set by the daemon's stop: POST /stop, agent/stop).
    */
   zeroed?: string[];
@@ -191,7 +191,7 @@ export interface HaltReleaseOutcome {
 
 /**
  * The agent's stop: stops the robot at once, whatever the journal or the model is doing, and ends every run;
- * with agent.stop_latch it holds until `releaseStop`.
+ * with motion.stop.latch it holds until `releaseStop`.
  */
 export interface RobotHaltService {
   halt(by: string, reason?: string): Promise<RobotHaltOutcome>;

@@ -13,7 +13,7 @@ export type RelayFigures = {
   dropped: number;
   /** Samples too large for the destination's link: never sent. */
   oversize: number;
-  /** Velocity commands held to policy.velocity's limits. */
+  /** Velocity commands held to motion.velocity's limits. */
   clamped: number;
   /** Commands that actuate, sent as zero (a governed velocity) or not sent while the operator's stop was latched. */
   held: number;
@@ -40,7 +40,7 @@ export function relayMetricFamilies(relays: Record<string, RelayFigures>): Metri
     family('relayed', 'Samples relayed from one graph to the other.'),
     family('dropped', 'Relayed samples lost on the way out (queue overflow, link down, publish failed).'),
     family('oversize', "Relayed samples too large for the destination's link, never sent."),
-    family('clamped', "Relayed velocity commands held to policy.velocity's limits."),
+    family('clamped', "Relayed velocity commands held to motion.velocity's limits."),
     family(
       'held',
       "Relayed commands that actuate, sent as zero (a governed velocity) or not sent while the operator's stop was latched.",

@@ -110,7 +110,7 @@ export interface AgentService {
   listRuns(filter?: { status?: RunStatus; limit?: number }): RunState[];
   getRun(runId: string): { run: RunState; events: AgentEvent[] } | undefined;
   /**
-   * `source`: the channel the approval came through (default http, the operator's API); policy.approval says
+   * `source`: the channel the approval came through (default http, the operator's API); agent.rules.approval says
    * whether it may approve this run (an outside agent's never approves an outside agent's run): else `forbidden`.
    */
   approve(runId: string, by: string, source?: Intent['policy_ctx']['source']): Promise<RunState>;

@@ -64,7 +64,7 @@ export class HaltAuthority implements RobotHaltAuthority {
     this.#journal = journal;
     this.#log = log;
     this.#waitMs = replyWaitMs;
-    this.latch = new HaltLatch({ dataDir, enabled: config.agent.stop_latch, writeDurably });
+    this.latch = new HaltLatch({ dataDir, enabled: config.motion.stop.latch, writeDurably });
     this.#watchPose();
   }
 
@@ -131,11 +131,11 @@ export class HaltAuthority implements RobotHaltAuthority {
     };
   }
 
-  /** A reload's config: the velocity topics and agent.stop_latch of the next stop. */
+  /** A reload's config: the velocity topics and motion.stop.latch of the next stop. */
   applySettings(config: EdgeConfig): void {
     const odomChanged = config.agent.navigation.odom_topic !== this.#config.agent.navigation.odom_topic;
     this.#config = config;
-    this.latch.setEnabled(config.agent.stop_latch);
+    this.latch.setEnabled(config.motion.stop.latch);
     // Turned on: a latch file from before, not obeyed while it was off, holds from now on.
     this.latch.load();
     if (odomChanged) this.#watchPose();
@@ -158,7 +158,7 @@ export class HaltAuthority implements RobotHaltAuthority {
     if (!offLoop) this.latch.line.haltedOffLoop();
     const stopId = newId();
     this.#halts++;
-    const topic = this.#config.policy.velocity.topic;
+    const topic = this.#config.motion.velocity.topic;
     const hooks = [...this.#hooks].map(([name, hook]) => ({ name, outcome: this.#runHook(name, hook, order) }));
     const zeroedByHooks = new Set(hooks.flatMap(({ outcome }) => outcome.zeroed ?? []));
     const hookError = hooks.find(({ outcome }) => outcome.zeroError)?.outcome.zeroError;
@@ -178,7 +178,7 @@ export class HaltAuthority implements RobotHaltAuthority {
     const tick = this.#lastTick;
     // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
     const engaged = this.latch.enabled ? this.latch.engage(order) : undefined;
-    // Taken: the latch holds the line from here (agent.stop_latch), or the hooks ended what the line held.
+    // Taken: the latch holds the line from here (motion.stop.latch), or the hooks ended what the line held.
     this.latch.line.taken();
 
     // The event does not wait for the latch file: both are written at once, each on its own, so the reply
@@ -328,7 +328,7 @@ export class HaltAuthority implements RobotHaltAuthority {
    * carries a Twist or a TwistStamped, whoever publishes there.
    */
   #zeroGoverned(done: ReadonlySet<string>): { zeroed: string[]; failed: Map<string, Error> } {
-    const limits = this.#config.policy.velocity;
+    const limits = this.#config.motion.velocity;
     const governed = governedTopics(limits);
     const stampNs = nowNs();
     const targets = new Map<string, string>();

@@ -24,7 +24,7 @@ export interface HaltEventPayload {
   held: string[];
   not_held: Record<string, string>;
   /**
-   * The latch this stop engaged (null with agent.stop_latch off). Whether its file was written is the
+   * The latch this stop engaged (null with motion.stop.latch off). Whether its file was written is the
    * reply's `latched` and the log's: the event is written beside the file, not after it.
    */
   latched: Pick<HaltLatchState, 'by' | 'reason' | 'since'> | null;

@@ -11,7 +11,7 @@ import type { HaltOrder } from './halt-order.ts';
 import { HaltLine } from './halt-line.ts';
 
 /**
- * The operator's stop latches (agent.stop_latch, on by default): once the robot is stopped by POST /stop,
+ * The operator's stop latches (motion.stop.latch, on by default): once the robot is stopped by POST /stop,
  * `auraison-edge stop`, the status page's button or the bus query agent/stop, nothing the daemon governs
  * moves it again until a person releases the latch (`auraison-edge stop --release`, POST /stop/release, the
  * page's Release button). Held here and in `<data_dir>/state/stop-latch.json`, so a restart, a reload or a
@@ -65,13 +65,13 @@ export class HaltLatch {
     this.line = line;
   }
 
-  /** agent.stop_latch: whether stops latch, and whether a latch is obeyed. */
+  /** motion.stop.latch: whether stops latch, and whether a latch is obeyed. */
   get enabled(): boolean {
     return this.#enabled;
   }
 
   /**
-   * A reload's agent.stop_latch. Turned on, a file from before that was not obeyed while it was off holds
+   * A reload's motion.stop.latch. Turned on, a file from before that was not obeyed while it was off holds
    * from now on (read by the next load()).
    */
   setEnabled(enabled: boolean): void {
@@ -87,7 +87,7 @@ export class HaltLatch {
   /**
    * Reads the latch file (at start), unless this latch holds one already (a reload that turned it on). A file
    * that is there but unreadable (cut short by a full disk, edited by hand) latches all the same, saying so.
-   * With the latch off (agent.stop_latch: false) a file left from before is reported, not obeyed.
+   * With the latch off (motion.stop.latch: false) a file left from before is reported, not obeyed.
    */
   load(): { latched: HaltLatchState | undefined; ignored: string | undefined } {
     const state = this.#held ?? readLatchFile(this.path);
@@ -95,7 +95,7 @@ export class HaltLatch {
     if (!this.#enabled)
       return {
         latched: undefined,
-        ignored: `agent.stop_latch is false: the latch in ${this.path} (by ${state.by}) is not obeyed`,
+        ignored: `motion.stop.latch is false: the latch in ${this.path} (by ${state.by}) is not obeyed`,
       };
     this.#hold(state);
     return { latched: state, ignored: undefined };
@@ -152,7 +152,7 @@ export class HaltLatch {
    * HaltLatchConflict says whose it is.
    */
   async release(expectedSince?: string): Promise<HaltLatchState | undefined> {
-    // What this process holds, also with the latch off (agent.stop_latch false after a reload): a reload
+    // What this process holds, also with the latch off (motion.stop.latch false after a reload): a reload
     // that turns it on again must not bring back a latch a person released, and that no restart would find.
     const seen = this.#held;
     // The person releasing saw another latch (a page shown before a newer stop): they have not seen this one.
@@ -318,7 +318,7 @@ function readLatchFile(path: string): HaltLatchState | undefined {
  * unless it is a zero Twist (a stop). So is any message that actuates (`actuation`: a Twist and its kin that
  * move, a joint trajectory, a forward controller's command, a JointState commanded) on any topic, by its type as
  * the call names it or as `topicType` knows the topic: an arm or a base may listen on a topic no glob of
- * policy.velocity.topics names, and while latched nothing moves. Every other call passes.
+ * motion.velocity.topics names, and while latched nothing moves. Every other call passes.
  */
 export function haltLatchHook(
   latch: Pick<HaltLatchView, 'refusal'>,

@@ -43,22 +43,30 @@ describe('config from central laid over the local config', () => {
     const local = config({
       log: { level: 'info' },
       api: { enabled: true },
-      agent: { stop_latch: true, enabled: true },
+      motion: { stop: { latch: true } },
+      agent: { enabled: true, rules: { quotas: { max_tool_calls: 32 } } },
     });
     const merged = config({
       log: { level: 'debug' },
       api: { enabled: false },
-      agent: { stop_latch: false, enabled: false },
+      motion: { stop: { latch: false } },
+      agent: { enabled: false, rules: { quotas: { max_tool_calls: 1000 } } },
     });
-    // The file lists the whole agent section as settable: the stop latch stays the file's all the same.
-    const issues = unsettableChanges(local, merged, { settableKeys: ['log.level', 'agent'], protectedKeys: [] });
-    expect(issues).toEqual([
-      { path: 'api.enabled', message: "central may never change api: only the robot's config file may" },
-      {
-        path: 'agent.stop_latch',
-        message: "central may never change agent.stop_latch: only the robot's config file may",
-      },
-    ]);
+    // The file lists the whole agent and motion sections as settable: the stop latch and the agent's rules stay the
+    // file's all the same.
+    const settableKeys = ['log.level', 'agent', 'motion'];
+    const issues = unsettableChanges(local, merged, { settableKeys, protectedKeys: [] });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'api.enabled', message: "central may never change api: only the robot's config file may" },
+        { path: 'motion.stop.latch', message: "central may never change motion: only the robot's config file may" },
+        {
+          path: 'agent.rules.quotas.max_tool_calls',
+          message: "central may never change agent.rules: only the robot's config file may",
+        },
+      ]),
+    );
+    expect(issues).toHaveLength(3);
     expect(unsettableChanges(local, merged, { settableKeys: ['log.level'], protectedKeys: [] })).toContainEqual({
       path: 'agent.enabled',
       message:

@@ -114,9 +114,9 @@ export class ConfigOverlayStore {
 
 /**
  * Keys central may never change, whatever the file lists as settable: who may reach the robot's API, the
- * operator's stop latch and the approvals a person gives, where the data lives and whether unsynced data may be
- * deleted, the journal's durability, where the bridges, the model endpoints and remote policies connect (a loop
- * driven by a server of central's choosing would obey it), the safety policy, and
+ * motion gate (limits, the stop's latch and doors), the agent's rules and the approvals a person gives, where the data
+ * lives and whether unsynced data may be deleted, the journal's durability, where the bridges, the model endpoints and
+ * remote policies connect (a loop driven by a server of central's choosing would obey it), and
  * the link itself (a config that moved or shut the link, or renamed the robot, would cut central off).
  */
 export const NEVER_SETTABLE: readonly string[] = [
@@ -124,8 +124,8 @@ export const NEVER_SETTABLE: readonly string[] = [
   'robot',
   'data_dir',
   'api',
-  'policy',
-  'agent.stop_latch',
+  'motion',
+  'agent.rules',
   'agent.require_approval',
   'agent.approval_timeout_s',
   'retention.allow_unsynced_delete',

@@ -67,7 +67,7 @@ export function readConfigForReload(
   try {
     const { config } = loadConfigFile(file, env, { refuseEmpty: true, ...(overlay ? { overlay } : {}) });
     // As `run` and `config check` refuse them: a reload must not leave joint commands with no limits loaded.
-    const joints = jointStartIssues(config.policy.joints);
+    const joints = jointStartIssues(config.motion.joints);
     if (joints.length > 0)
       return {
         error: `${file}: ${joints.map(({ path, message }) => `${path}: ${message}`).join('; ')}`,

@@ -149,7 +149,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
   },
   approve: {
     description:
-      "Approve a run awaiting approval, as the caller: an operator's or central's run, never one an MCP client started (policy.approval).",
+      "Approve a run awaiting approval, as the caller: an operator's or central's run, never one an MCP client started (agent.rules.approval).",
     input: { run_id: z.string().regex(/^[0-9a-fA-F-]{1,36}$/) },
     acts: true,
     ownRun: false,

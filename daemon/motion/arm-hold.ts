@@ -5,7 +5,7 @@ import type { MeasuredJoints } from './measured-joints.ts';
 
 /** The hold point's time_from_start: soon, but not 0 (a controller takes 0 as "already late"). */
 const HOLD_AFTER_NS = 50_000_000;
-/** How old a measured position may be to hold, without policy.joints: a few of a 100 Hz broadcaster's periods. */
+/** How old a measured position may be to hold, without motion.joints: a few of a 100 Hz broadcaster's periods. */
 const DEFAULT_MAX_AGE_MS = 200;
 
 /** What the stop's hold did: the topics held whole, and why each other was not (or was only in part). */
@@ -17,7 +17,7 @@ export interface ArmHoldReport {
 export interface ArmHoldOptions {
   bus: Bus;
   codec: MessageCodec;
-  /** The robot's measured joints and policy.joints (the daemon's one view of them, from the robot alone). */
+  /** The robot's measured joints and motion.joints (the daemon's one view of them, from the robot alone). */
   robot: { readonly measured: MeasuredJoints; readonly settings?: { max_state_age_ms: number } | undefined };
   /** The topics learned and kept across restarts. */
   topics: ArmTopics;
@@ -101,7 +101,7 @@ export class ArmHold {
       }
       if (joints.length === 0) {
         report.notHeld[topic] =
-          'no joint is known for it: name them in policy.joints.topics or policy.joints.trajectory_topics';
+          'no joint is known for it: name them in motion.joints.topics or motion.joints.trajectory_topics';
         continue;
       }
       if (ambiguous !== undefined) {

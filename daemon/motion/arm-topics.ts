@@ -21,7 +21,7 @@ export function armTopicsPath(dataDir: string): string {
 const MAX_FILE_BYTES = 1024 * 1024;
 
 /**
- * The arm command topics the stop holds: those the config names (policy.joints.topics, trajectory_topics and the
+ * The arm command topics the stop holds: those the config names (motion.joints.topics, trajectory_topics and the
  * control loops' joint commands) and every one a JointTrajectory was ever sent on, from any door or from the robot's
  * graph, with each joint it ever named. What was learned is kept in `<data_dir>/state/arm-topics.json`, so a
  * trajectory sent before a restart is held after it. The file is written on what it learns (a new topic or joint,
@@ -105,11 +105,11 @@ export class ArmTopics {
 }
 
 /**
- * The arm command topics the config names, with the joints each commands: policy.joints.topics (forward position
- * controllers), policy.joints.trajectory_topics (joint trajectory controllers) and each policy output's joint command
+ * The arm command topics the config names, with the joints each commands: motion.joints.topics (forward position
+ * controllers), motion.joints.trajectory_topics (joint trajectory controllers) and each policy output's joint command
  * that names its joints (what a control loop sends).
  */
-export function configuredArmTopics(config: Pick<EdgeConfig, 'policy' | 'policies'>): Map<string, ArmTopic> {
+export function configuredArmTopics(config: Pick<EdgeConfig, 'motion' | 'policies'>): Map<string, ArmTopic> {
   const topics = new Map<string, ArmTopic>();
   const add = (topic: string, type: ArmTopic['type'], joints: readonly string[]) => {
     const known = topics.get(topic);
@@ -124,7 +124,7 @@ export function configuredArmTopics(config: Pick<EdgeConfig, 'policy' | 'policie
       if (command && (command.type === TRAJECTORY || command.type === POSITION_ARRAY) && command.joint_names.length > 0)
         add(command.topic, command.type, command.joint_names);
     }
-  const joints = config.policy.joints;
+  const joints = config.motion.joints;
   for (const [topic, names] of Object.entries(joints?.topics ?? {})) add(topic, POSITION_ARRAY, names);
   for (const [topic, names] of Object.entries(joints?.trajectory_topics ?? {})) add(topic, TRAJECTORY, names);
   return topics;

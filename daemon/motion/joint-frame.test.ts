@@ -241,15 +241,15 @@ describe('a joint frame', () => {
       }),
     ).toEqual([
       {
-        path: 'policy.joints.limits.shoulder_pam',
+        path: 'motion.joints.limits.shoulder_pam',
         message: expect.stringMatching(/^the robot has no joint "shoulder_pam" \(did you mean "shoulder_pan"\?\)/),
       },
       {
-        path: 'policy.joints.limits.elbow_flex.lower',
+        path: 'motion.joints.limits.elbow_flex.lower',
         message:
           "-3 is outside the description's -1.69: an override narrows the robot's limits, never widens them (correct the URDF to widen)",
       },
-      { path: 'policy.joints.limits.gripper', message: 'lower 1.5 is above upper 1: no position would be allowed' },
+      { path: 'motion.joints.limits.gripper', message: 'lower 1.5 is above upper 1: no position would be allowed' },
     ]);
   });
 });

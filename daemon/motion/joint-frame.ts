@@ -17,7 +17,7 @@ export interface JointLimit {
 /** The robot's joints by name. */
 export type JointLimits = ReadonlyMap<string, JointLimit>;
 
-/** One joint's limits as the config overrides them (policy.joints.limits): each narrows, never widens. */
+/** One joint's limits as the config overrides them (motion.joints.limits): each narrows, never widens. */
 export interface JointOverride {
   lower?: number;
   upper?: number;
@@ -96,7 +96,7 @@ export class JointFrame {
         problems.push(`joint ${JSON.stringify(name)} cannot be commanded: ${limit.uncommandable}`);
       else if (!(Math.min(limit.velocity, overrideOf(settings, name).velocity ?? Infinity) < Infinity))
         problems.push(
-          `joint ${JSON.stringify(name)} has no velocity limit (its URDF <limit> gives no velocity, and policy.joints.limits.${name}.velocity none): a command could move it at any speed; give one`,
+          `joint ${JSON.stringify(name)} has no velocity limit (its URDF <limit> gives no velocity, and motion.joints.limits.${name}.velocity none): a command could move it at any speed; give one`,
         );
     });
     if (problems.length > 0) {
@@ -266,7 +266,7 @@ function overrideOf(settings: JointFrameSettings, name: string): JointOverride {
 }
 
 /**
- * The problems with overrides (policy.joints.limits) against the robot's limits, each at its key path: a joint it
+ * The problems with overrides (motion.joints.limits) against the robot's limits, each at its key path: a joint it
  * does not have, a bound that widens the description's, a lower above the upper. Empty when none.
  */
 export function overrideProblems(
@@ -277,7 +277,7 @@ export function overrideProblems(
   const names = [...limits.keys()];
   for (const [name, override] of Object.entries(overrides)) {
     const limit = limits.get(name);
-    const path = formatPath(['policy', 'joints', 'limits', name]);
+    const path = formatPath(['motion', 'joints', 'limits', name]);
     if (!limit) {
       const guess = didYouMean(name, names);
       problems.push({

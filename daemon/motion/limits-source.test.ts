@@ -46,12 +46,12 @@ describe('joint limits from a URDF file', () => {
     return join(dir, name);
   };
 
-  it('reads the limits, and names policy.joints.urdf and the file in what it refuses', () => {
+  it('reads the limits, and names motion.joints.urdf and the file in what it refuses', () => {
     expect([...loadUrdfLimits(file('arm.urdf', URDF)).keys()]).toEqual(['pan', 'lift']);
     const bad = file('bad.urdf', '<robot><joint name="pan" type="revolute"/></robot>');
     expect(jointStartIssues(joints({ urdf: bad }))).toEqual([
       {
-        path: 'policy.joints.urdf',
+        path: 'motion.joints.urdf',
         message: `${bad}: joint "pan" is revolute with no <limit>: add <limit lower=".." upper=".." velocity=".."/> to it`,
       },
     ]);
@@ -60,7 +60,7 @@ describe('joint limits from a URDF file', () => {
     );
     expect(jointStartIssues(joints({ urdf: file('ok.urdf', URDF), limits: { pan: { upper: 2 } } }))).toEqual([
       {
-        path: 'policy.joints.limits.pan.upper',
+        path: 'motion.joints.limits.pan.upper',
         message: expect.stringMatching(/^2 is outside the description's 1\.5: an override narrows/),
       },
     ]);
@@ -76,7 +76,7 @@ describe('joint limits from robot_description', () => {
     const settings = joints({ robot_description: '/robot_description' });
     const source = new JointLimitsSource({ settings, bus, codec, log });
     expect(source.current()).toBe(
-      'no robot_description yet on /robot_description (policy.joints.robot_description): joint limits come from it',
+      'no robot_description yet on /robot_description (motion.joints.robot_description): joint limits come from it',
     );
     const publisher = bus.advertise('/robot_description', STRING, {
       source: 'ros',

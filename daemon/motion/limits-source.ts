@@ -1,19 +1,19 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Bus, BusMessage, MessageCodec, Subscription } from '../bus/index.ts';
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { JointsSettings } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import { errorText, nowNs } from '../util/index.ts';
 import { JointLimitsError, overrideProblems, type JointLimit, type JointLimits } from './joint-frame.ts';
 import { MAX_URDF_CHARS, parseUrdfLimits } from './urdf-limits.ts';
 import { isRobotSource } from './robot-sources.ts';
 
-export type JointsSettings = NonNullable<PolicySettings['joints']>;
+export type { JointsSettings };
 
 /** Where the key's value is named in errors about the file it names. */
-const URDF_KEY = 'policy.joints.urdf';
+const URDF_KEY = 'motion.joints.urdf';
 
 /**
- * The robot's joint limits from the URDF file `policy.joints.urdf` names, with the overrides checked against them.
+ * The robot's joint limits from the URDF file `motion.joints.urdf` names, with the overrides checked against them.
  * Throws a JointLimitsError that names the key and the file: one that cannot be read, is too large, does not
  * parse, lacks a joint's limits, or that an override does not fit.
  */
@@ -58,8 +58,8 @@ export interface JointLimitsSourceOptions {
 }
 
 /**
- * The robot's joint limits now: read from `policy.joints.urdf` once, at construction (a bad file throws, and the
- * config is refused; the file pins them), or from the descriptions that arrive on `policy.joints.robot_description`
+ * The robot's joint limits now: read from `motion.joints.urdf` once, at construction (a bad file throws, and the
+ * config is refused; the file pins them), or from the descriptions that arrive on `motion.joints.robot_description`
  * from the robot (a message a client door put there is no description, counted in `foreign`). The first good
  * description sets them; each later one can only narrow them (`narrowLimits`), so a description sent at run time
  * never widens what the robot may do. A bad description is logged and the limits stay; before a good one,
@@ -91,7 +91,7 @@ export class JointLimitsSource {
     }
     const topic = settings.robot_description!;
     this.from = { topic };
-    this.#missing = `no robot_description yet on ${topic} (policy.joints.robot_description): joint limits come from it`;
+    this.#missing = `no robot_description yet on ${topic} (motion.joints.robot_description): joint limits come from it`;
     this.#subscription = bus.subscribe({
       name: 'joint-limits',
       topic,
@@ -177,8 +177,8 @@ export function narrowLimits(before: JointLimits, next: JointLimits): JointLimit
 }
 
 /**
- * What `run` and `config check` refuse in policy.joints before anything starts: a URDF file that cannot be used
- * (at policy.joints.urdf), overrides that do not fit it (at their keys).
+ * What `run` and `config check` refuse in motion.joints before anything starts: a URDF file that cannot be used
+ * (at motion.joints.urdf), overrides that do not fit it (at their keys).
  */
 export function jointStartIssues(joints: JointsSettings | undefined): { path: string; message: string }[] {
   if (joints?.urdf === undefined) return [];

@@ -44,7 +44,7 @@ export class MeasuredJoints {
   lastNs = 0n;
 
   constructor(options: MeasuredJointsOptions) {
-    const { bus, codec, topic, graph, publishers = [], publishersKey = 'policy.joints.state_publishers' } = options;
+    const { bus, codec, topic, graph, publishers = [], publishersKey = 'motion.joints.state_publishers' } = options;
     this.topic = topic;
     this.#bus = bus;
     this.#graph = graph;

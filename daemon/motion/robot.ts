@@ -20,7 +20,7 @@ export interface RobotInputsStatus {
     foreign: number;
   };
   limits: {
-    /** The URDF file or the description topic the limits come from; null without policy.joints. */
+    /** The URDF file or the description topic the limits come from; null without motion.joints. */
     from: string | null;
     /** Why no limits are in force (none yet, a bad file), or null. */
     missing: string | null;
@@ -40,7 +40,7 @@ const DEFAULT_DESCRIPTION_TOPIC = '/robot_description';
  * taken only from the robot (its graph through the adapters, the simulator), never from a client door. The daemon
  * builds it beside the bus and hands it to whatever holds or limits the arm: the stop's hold, the agent's hooks, the
  * control loops. Its topics are reserved on the bus: a door's publisher there is refused, unless
- * policy.joints.clients_may_publish allows it (and then still never taken as the robot's).
+ * motion.joints.clients_may_publish allows it (and then still never taken as the robot's).
  */
 export class RobotInputs {
   readonly #bus: Bus;
@@ -68,7 +68,7 @@ export class RobotInputs {
     this.#open(settings);
   }
 
-  /** policy.joints in force; undefined: joint commands are not limited. */
+  /** motion.joints in force; undefined: joint commands are not limited. */
   get settings(): JointsSettings | undefined {
     return this.#settings;
   }
@@ -78,14 +78,14 @@ export class RobotInputs {
     return this.#measured;
   }
 
-  /** The limits in force, or why there are none (no policy.joints, no description yet, a bad URDF file). */
+  /** The limits in force, or why there are none (no motion.joints, no description yet, a bad URDF file). */
   limits(): JointLimits | string {
-    if (!this.#settings) return 'policy.joints is not set: the robot has no joint limits here';
+    if (!this.#settings) return 'motion.joints is not set: the robot has no joint limits here';
     return this.#limits ? this.#limits.current() : this.#limitsError;
   }
 
   /**
-   * A reload's policy.joints. Kept as they are when nothing in it changed: the measurement and the limits a
+   * A reload's motion.joints. Kept as they are when nothing in it changed: the measurement and the limits a
    * description narrowed stay.
    */
   applySettings(settings: JointsSettings | undefined): void {
@@ -149,10 +149,10 @@ export class RobotInputs {
     this.#lift = settings?.clients_may_publish
       ? () => {}
       : reserveRobotTopics(this.#bus, [
-          { topic: stateTopic, key: 'policy.joints.state_topic', what: 'where the robot measures its joints' },
+          { topic: stateTopic, key: 'motion.joints.state_topic', what: 'where the robot measures its joints' },
           {
             topic: settings?.robot_description ?? DEFAULT_DESCRIPTION_TOPIC,
-            key: 'policy.joints.robot_description',
+            key: 'motion.joints.robot_description',
             what: "the robot's description (its joint limits)",
           },
         ]);

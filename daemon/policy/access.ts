@@ -1,5 +1,5 @@
 import { compileTopicSelection } from '../bus/index.ts';
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { AgentRulesSettings } from '../config/index.ts';
 import type { PolicyDecision, PolicyHook } from '../contract/index.ts';
 import { field } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
@@ -14,25 +14,25 @@ function compile(kind: 'topics' | 'services' | 'skills' | 'actions', lists: Acce
   const allowed = compileTopicSelection(lists.allow);
   return (name) => {
     if (lists.deny.length > 0 && denied(name))
-      return { action: 'deny', rule: `${kind}.deny`, reason: `${name} matches policy.${kind}.deny` };
+      return { action: 'deny', rule: `${kind}.deny`, reason: `${name} matches agent.rules.${kind}.deny` };
     if (!allowed(name))
-      return { action: 'deny', rule: `${kind}.allow`, reason: `${name} is not in policy.${kind}.allow` };
+      return { action: 'deny', rule: `${kind}.allow`, reason: `${name} is not in agent.rules.${kind}.allow` };
     return undefined;
   };
 }
 
-/** An action's own services: its goals go through call_action, where policy.actions and the geofence apply. */
+/** An action's own services: its goals go through call_action, where agent.rules.actions and the geofence apply. */
 const ACTION_SERVICE = /\/_action\//;
 
 /**
  * Allowlists and denylists of skills, topics, services and actions. A skill is checked when an intent names it
  * and on every tool call; topics, services and actions on the tools that touch them.
  */
-export function accessHook(policy: Pick<PolicySettings, 'topics' | 'services' | 'skills' | 'actions'>): PolicyHook {
-  const skills = compile('skills', policy.skills);
-  const topics = compile('topics', policy.topics);
-  const services = compile('services', policy.services);
-  const actions = compile('actions', policy.actions);
+export function accessHook(rules: Pick<AgentRulesSettings, 'topics' | 'services' | 'skills' | 'actions'>): PolicyHook {
+  const skills = compile('skills', rules.skills);
+  const topics = compile('topics', rules.topics);
+  const services = compile('services', rules.services);
+  const actions = compile('actions', rules.actions);
   return {
     name: 'access',
     onIntent(intent) {
@@ -52,7 +52,7 @@ export function accessHook(policy: Pick<PolicySettings, 'topics' | 'services' | 
           return {
             action: 'deny',
             rule: 'services.action',
-            reason: `${name} is an action's own service: send its goals with call_action (policy.actions, the geofence)`,
+            reason: `${name} is an action's own service: send its goals with call_action (agent.rules.actions, the geofence)`,
           };
         return services(name) ?? ALLOW;
       }

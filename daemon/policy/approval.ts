@@ -1,4 +1,4 @@
-import type { AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
+import type { AgentRulesSettings, SkillName } from '../config/index.ts';
 import type { Intent } from '../contract/index.ts';
 
 /** Read-only skills: they never need approval, even after a suspected injection. */
@@ -11,7 +11,7 @@ export interface ApprovalRuleInput {
   requireApproval: ReadonlySet<SkillName>;
   /** The run has read a tool result flagged as a possible injection. */
   tainted: boolean;
-  onSuspect: PolicySettings['injection']['on_suspect'];
+  onSuspect: AgentRulesSettings['injection']['on_suspect'];
 }
 
 /**
@@ -29,7 +29,7 @@ export function approvalRequirement(input: ApprovalRuleInput): { rule: string; r
   if (tainted && onSuspect === 'require_approval') {
     return {
       rule: 'injection.taint',
-      reason: `${tool} would act after the run read a result that looked like an injection (policy.injection.on_suspect)`,
+      reason: `${tool} would act after the run read a result that looked like an injection (agent.rules.injection.on_suspect)`,
     };
   }
   return undefined;

@@ -1,4 +1,4 @@
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { AgentRulesSettings } from '../config/index.ts';
 import type { Intent } from '../contract/index.ts';
 
 type Source = Intent['policy_ctx']['source'];
@@ -21,7 +21,7 @@ export const APPROVER_RULE = 'approval.approver';
 export function approverRefusal(
   approver: Approver,
   intent: Intent,
-  settings: PolicySettings['approval'],
+  settings: AgentRulesSettings['approval'],
 ): string | undefined {
   const outside = new Set<Source>(settings.outside_sources);
   if (!outside.has(approver.source)) return undefined;
@@ -30,5 +30,5 @@ export function approverRefusal(
   const own = actor === approver.by && source === approver.source;
   if (settings.outside_may_approve === 'not_own' && !own) return undefined;
   const whose = own ? 'its own run' : `a run started through ${source} (by ${actor})`;
-  return `${approver.by} (through ${approver.source}) may not approve ${whose}: an outside agent never approves what outside agents asked (policy.approval.outside_may_approve ${settings.outside_may_approve}); the operator (API, page, CLI) or central approves it`;
+  return `${approver.by} (through ${approver.source}) may not approve ${whose}: an outside agent never approves what outside agents asked (agent.rules.approval.outside_may_approve ${settings.outside_may_approve}); the operator (API, page, CLI) or central approves it`;
 }

@@ -19,7 +19,7 @@ describe('CmdVelGate.halt', () => {
       topic: '/cmd_vel',
       handler: (m) => void seen.push(codec.decode(m.type, m.data)),
     });
-    const gate = new CmdVelGate({ bus, codec, limits: ctx.config.policy.velocity });
+    const gate = new CmdVelGate({ bus, codec, limits: ctx.config.motion.velocity });
     gate.forward('/internal/cmd_vel', 'test-forward');
     const controller = bus.advertise('/internal/cmd_vel', TWIST, { source: 'test' });
     // A controller's last commands, queued for the gate when the robot is stopped.
@@ -45,7 +45,7 @@ describe('CmdVelGate.halt', () => {
       topic: '/cmd_vel',
       handler: (m) => void seen.push((codec.decode(m.type, m.data) as { linear: { x: number } }).linear.x),
     });
-    const gate = new CmdVelGate({ bus, codec, limits: ctx.config.policy.velocity });
+    const gate = new CmdVelGate({ bus, codec, limits: ctx.config.motion.velocity });
     gate.forward('/internal/cmd_vel', 'test-forward');
     const controller = bus.advertise('/internal/cmd_vel', TWIST, { source: 'test' });
     const twist = (x: number) => codec.encode(TWIST, { linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } });

@@ -110,7 +110,7 @@ export class CmdVelGate {
   }
 
   /**
-   * A velocity topic other than the gate's (a namespaced robot's, policy.velocity.topics) that the agent
+   * A velocity topic other than the gate's (a namespaced robot's, motion.velocity.topics) that the agent
    * published a Twist or TwistStamped on: halt() sends it a zero one too, so a stop reaches every base the
    * agent drove, not only the gate's.
    */

@@ -22,7 +22,7 @@ function guardOf(topic: string, type: string, latched: { now: string | undefined
   ctx ??= componentContext();
   const counters: CommandGuardCounters = { clamped: 0, held: 0 };
   const policy = {
-    non_actuating: ctx.config.policy.non_actuating,
+    non_actuating: ctx.config.motion.non_actuating,
     joints: joints && {
       robot_description: '/robot_description',
       state_topic: '/joint_states',
@@ -41,7 +41,7 @@ function guardOf(topic: string, type: string, latched: { now: string | undefined
     topic,
     type,
     codec: ctx.codec,
-    policy,
+    motion: policy,
     latched: () => latched.now,
     joints: () =>
       joints && {

@@ -1,5 +1,5 @@
 import { canonicalType, compileTopicSelection, type MessageCodec } from '../bus/index.ts';
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { MotionSettings } from '../config/index.ts';
 import type { PolicyHook, ToolCallContext } from '../contract/index.ts';
 import { actuation } from './actuation.ts';
 import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
@@ -24,30 +24,30 @@ export interface CommandGuardCounters extends RelayedVelocityCounters {
 
 /**
  * The frame of a door to the robot (a bridge's publisher of a bus topic into the robot's graph), for every topic the
- * daemon may publish there. A topic is a command topic unless policy.non_actuating declares it (by topic, or by a
+ * daemon may publish there. A topic is a command topic unless motion.non_actuating declares it (by topic, or by a
  * measurement type): while the operator's stop is latched nothing is sent on a command topic, whatever its type,
  * except what is known to stop (a zero Twist, a trajectory with no points) and the daemon's own frame (the stop's
  * hold, a loop's safe action). A joint command from a source that no frame held before the bus (`bag play`, a relay)
- * is held to policy.joints here, as the hooks hold a client's. Undefined for a topic that does not actuate.
+ * is held to motion.joints here, as the hooks hold a client's. Undefined for a topic that does not actuate.
  */
 export function commandGuard(options: {
   topic: string;
   type: string;
   codec: MessageCodec;
-  policy: Pick<PolicySettings, 'non_actuating' | 'joints'>;
+  motion: Pick<MotionSettings, 'non_actuating' | 'joints'>;
   /** Why nothing may move the robot now (the stop latched), or undefined. */
   latched: () => string | undefined;
-  /** The robot's measured joints and limits (while policy.joints is set). */
+  /** The robot's measured joints and limits (while motion.joints is set). */
   joints: () => JointInputs | undefined;
   counters: CommandGuardCounters;
   /** What runs before this frame (a relay's velocity limits), if anything. */
   inner?: RelayGuard;
 }): RelayGuard | undefined {
-  const { topic, type, codec, policy, latched, joints, counters, inner } = options;
+  const { topic, type, codec, motion, latched, joints, counters, inner } = options;
   const name = canonicalType(type);
-  const declared = compileTopicSelection(policy.non_actuating.topics);
-  if (declared(topic) || policy.non_actuating.types.includes(name)) return inner;
-  const limits = jointLimitsHook(policy.joints, joints);
+  const declared = compileTopicSelection(motion.non_actuating.topics);
+  if (declared(topic) || motion.non_actuating.types.includes(name)) return inner;
+  const limits = jointLimitsHook(motion.joints, joints);
   return (data, source = '') => {
     const framed = frame(source);
     if (framed === 'own') return data;
@@ -69,7 +69,7 @@ export function commandGuard(options: {
         return undefined;
       }
     }
-    if (framed === 'hooked' || policy.joints === undefined) return out;
+    if (framed === 'hooked' || motion.joints === undefined) return out;
     return held(limits, topic, type, codec, out, counters);
   };
 }
@@ -81,7 +81,7 @@ export function commandGuard(options: {
 function latchedMotion(type: string, fields: unknown, topic: string): string | undefined {
   const known = actuation(type, fields, topic);
   if (known !== undefined) return known;
-  return STOPS.has(type) ? undefined : `a ${type} on a command topic (policy.non_actuating does not declare it)`;
+  return STOPS.has(type) ? undefined : `a ${type} on a command topic (motion.non_actuating does not declare it)`;
 }
 
 /** Types whose every message actuation() does not call motion is a stop (a zero Twist, a trajectory with no points). */
@@ -97,7 +97,7 @@ const STOPS: ReadonlySet<string> = new Set([
 /** The publish tool call a door's message stands for, to the joints hook (it reads only the tool's name). */
 const DOOR_CALL = { tool: 'publish' } as ToolCallContext;
 
-/** A joint command held to policy.joints by the same hook the agent's doors use: as it was, rewritten, or not sent. */
+/** A joint command held to motion.joints by the same hook the agent's doors use: as it was, rewritten, or not sent. */
 function held(
   hook: PolicyHook,
   topic: string,

@@ -1,6 +1,5 @@
-import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { PolicyConfig, type PolicySettings } from '../config/sections/system2.ts';
+import { hookSettings } from '../../test/helpers/hook-settings.ts';
 import type { ToolCallContext } from '../contract/policy-hook.ts';
 import { geofenceHook, goalOutsideFence, type RobotPose } from './geofence.ts';
 
@@ -16,7 +15,7 @@ describe("a ROS client's goal against the geofence", () => {
   it('names the first position outside the fence, however deep, and lets one inside through', () => {
     expect(goalOutsideFence(FENCE, { pose: pose(1, 1) })).toBeUndefined();
     expect(goalOutsideFence(FENCE, { poses: [pose(1, 1), pose(3, 1)] })).toBe(
-      'goal position (3, 1) is outside the geofence (policy.geofence.polygon)',
+      'goal position (3, 1) is outside the geofence (motion.geofence.polygon)',
     );
   });
 
@@ -26,7 +25,7 @@ describe("a ROS client's goal against the geofence", () => {
 });
 
 describe('a velocity command against the geofence', () => {
-  const settings = Value.Default(PolicyConfig, { geofence: { polygon: FENCE } }) as PolicySettings;
+  const settings = hookSettings({ geofence: { polygon: FENCE } }).motion;
   const twist = (x: number, z = 0) => ({ topic: '/cmd_vel', fields: { linear: { x }, angular: { z } } });
   const at = (x: number, y: number, yaw = 0, ageMs = 10): RobotPose => ({ x, y, yaw, ageMs });
   const call = (pose: RobotPose | undefined, input: unknown) => {
@@ -91,7 +90,7 @@ describe('a velocity command against the geofence', () => {
   });
 
   it('checks nothing with no fence configured', () => {
-    const open = Value.Default(PolicyConfig, {}) as PolicySettings;
+    const open = hookSettings().motion;
     const hook = geofenceHook(open.geofence, { limits: open.velocity, pose: () => undefined });
     expect(hook.beforeToolCall!({ tool: 'publish' } as ToolCallContext, twist(5))).toEqual({ action: 'allow' });
   });

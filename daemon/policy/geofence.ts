@@ -1,4 +1,4 @@
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { MotionSettings } from '../config/index.ts';
 import type { PolicyDecision, PolicyHook } from '../contract/index.ts';
 import { field, twistMoves, type Twist } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
@@ -56,7 +56,7 @@ function onSegment(p: Point, a: Point, b: Point): boolean {
  * turns in place or heads back in passes, so a robot outside can be driven home. With no recent pose, a moving
  * command is held: the fence cannot tell where it goes.
  */
-export function geofenceHook(fence: PolicySettings['geofence'], motion: FenceMotion): PolicyHook {
+export function geofenceHook(fence: MotionSettings['geofence'], motion: FenceMotion): PolicyHook {
   const { polygon } = fence;
   const governed = governedTopics(motion.limits);
   return {
@@ -74,7 +74,7 @@ export function geofenceHook(fence: PolicySettings['geofence'], motion: FenceMot
       return {
         action: 'deny',
         rule: 'geofence',
-        reason: `goal (${outside.x}, ${outside.y}) is outside the geofence (policy.geofence.polygon)`,
+        reason: `goal (${outside.x}, ${outside.y}) is outside the geofence (motion.geofence.polygon)`,
       };
     },
   };
@@ -83,7 +83,7 @@ export function geofenceHook(fence: PolicySettings['geofence'], motion: FenceMot
 /** A publish's velocity command against the fence: allowed, or rewritten to a zero command naming why. */
 function velocityInFence(
   input: unknown,
-  fence: PolicySettings['geofence'],
+  fence: MotionSettings['geofence'],
   motion: FenceMotion,
   governed: (topic: string) => boolean,
 ): PolicyDecision<unknown> {
@@ -95,7 +95,7 @@ function velocityInFence(
   return {
     action: 'rewrite',
     rule: 'geofence.velocity',
-    reason: `held to zero on ${topic}: ${why} (policy.geofence)`,
+    reason: `held to zero on ${topic}: ${why} (motion.geofence)`,
     value: { ...(input as object), fields: stamped ? { ...fields, twist: ZERO_TWIST } : ZERO_TWIST },
   };
 }
@@ -103,7 +103,7 @@ function velocityInFence(
 function whyHeld(
   topic: string,
   twist: Twist,
-  fence: PolicySettings['geofence'],
+  fence: MotionSettings['geofence'],
   motion: FenceMotion,
 ): string | undefined {
   const { polygon, horizon_s: horizonS, max_pose_age_ms: maxAgeMs } = fence;
@@ -166,7 +166,7 @@ function fmt(n: number): string {
 export function goalOutsideFence(polygon: readonly Point[], goal: unknown): string | undefined {
   if (polygon.length < 3) return undefined;
   const outside = positionsIn(goal).find((p) => !insidePolygon(p, polygon));
-  return outside && `goal position (${outside.x}, ${outside.y}) is outside the geofence (policy.geofence.polygon)`;
+  return outside && `goal position (${outside.x}, ${outside.y}) is outside the geofence (motion.geofence.polygon)`;
 }
 
 /** Every `position: {x, y}` (geometry_msgs/Point of a Pose) in a goal, however deep; at most 10,000 looked at. */

@@ -26,11 +26,11 @@ function actionName(type: string): string {
 const GOAL_CALL = { tool: 'publish' } as ToolCallContext;
 
 /**
- * Why an action goal that moves an arm is refused by policy.joints, or undefined: a FollowJointTrajectory (and
+ * Why an action goal that moves an arm is refused by motion.joints, or undefined: a FollowJointTrajectory (and
  * JointTrajectory, MoveIt's ExecuteTrajectory) goal's trajectory is held as a published JointTrajectory is (each
  * point within the URDF's limits and max_step, times the velocity limits allow; a goal is refused rather than
  * rewritten, since its sender awaits the result of what it sent), and a GripperCommand's position must be within the
- * limits of the gripper joint (policy.joints.gripper_joint). Undefined without policy.joints.
+ * limits of the gripper joint (motion.joints.gripper_joint). Undefined without motion.joints.
  */
 export function goalJointRefusal(
   settings: JointsSettings | undefined,
@@ -74,17 +74,17 @@ function gripperRefusal(
   const joint = settings.gripper_joint;
   const limits: JointLimits | string | undefined = joints()?.limits();
   if (limits === undefined || typeof limits === 'string')
-    return `a ${name} goal: no joint limits are loaded here (${limits ?? 'policy.joints'}): refused`;
+    return `a ${name} goal: no joint limits are loaded here (${limits ?? 'motion.joints'}): refused`;
   const limit = limits.get(joint);
   if (!limit)
-    return `a ${name} goal: the robot has no joint "${joint}" (policy.joints.gripper_joint) to hold its position to: refused`;
+    return `a ${name} goal: the robot has no joint "${joint}" (motion.joints.gripper_joint) to hold its position to: refused`;
   const outside = values.find((v) => !(v >= limit.lower && v <= limit.upper));
   return outside === undefined
     ? undefined
     : `a ${name} goal to position ${outside}, outside "${joint}"'s limits [${limit.lower}, ${limit.upper}]: refused`;
 }
 
-/** goalJointRefusal on every call_action (a model's, an intent's, MCP's): a goal outside policy.joints is denied. */
+/** goalJointRefusal on every call_action (a model's, an intent's, MCP's): a goal outside motion.joints is denied. */
 export function goalJointsHook(
   settings: JointsSettings | undefined,
   joints: () => JointInputs | undefined,

@@ -1,17 +1,15 @@
-import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { PolicyConfig, type PolicySettings } from '../config/sections/system2.ts';
 import type { ToolCallContext } from '../contract/policy-hook.ts';
 import { runPolicyChain } from './policy-chain.ts';
 import { newId } from '../util/ids.ts';
 import type { Intent, RunState, ToolResult } from '../contract/schemas.ts';
 import { insidePolygon } from './geofence.ts';
-import { policyHooks } from './hooks.ts';
+import { policyHooks, type HookSettings } from './hooks.ts';
+import { hookSettings } from '../../test/helpers/hook-settings.ts';
 import { injectionSignals } from './injection.ts';
 import { runQuotas } from './quotas.ts';
 
-const policy = (partial: Record<string, unknown> = {}): PolicySettings =>
-  Value.Default(PolicyConfig, structuredClone(partial)) as PolicySettings;
+const policy = (partial: Record<string, unknown> = {}): HookSettings => hookSettings(partial);
 
 const intent = (type = 'natural_language', policyCtx: Partial<Intent['policy_ctx']> = {}): Intent => ({
   intent_id: newId(),
@@ -33,7 +31,7 @@ function ctx(tool: string, callIndex = 1, i: Intent = intent()): ToolCallContext
   return { run, intent: i, tool, callIndex };
 }
 
-const before = (settings: PolicySettings, c: ToolCallContext, input: unknown) =>
+const before = (settings: HookSettings, c: ToolCallContext, input: unknown) =>
   runPolicyChain(policyHooks(settings), input, (hook, value) => hook.beforeToolCall?.(c, value));
 
 describe('policy hooks', () => {
@@ -59,7 +57,7 @@ describe('policy hooks', () => {
     const onIntent = (i: Intent) => runPolicyChain(hooks, i, (hook, value) => hook.onIntent?.(value));
     expect(await onIntent(intent('run_policy'))).toMatchObject({
       allowed: false,
-      reason: 'skills.deny: run_policy matches policy.skills.deny',
+      reason: 'skills.deny: run_policy matches agent.rules.skills.deny',
     });
     expect(await onIntent(intent('natural_language'))).toMatchObject({ allowed: true });
     expect(await before(settings, ctx('run_policy'), { name: 'x', seconds: 1 })).toMatchObject({ allowed: false });
@@ -118,7 +116,7 @@ describe('policy hooks', () => {
       { allowed: false },
     );
     expect(
-      runQuotas(settings.quotas, intent('natural_language', { max_tool_calls: 100, max_wall_s: 5 })),
+      runQuotas(settings.rules.quotas, intent('natural_language', { max_tool_calls: 100, max_wall_s: 5 })),
     ).toMatchObject({ maxToolCalls: 3, maxWallS: 5 });
   });
 

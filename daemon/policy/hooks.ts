@@ -1,4 +1,4 @@
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { AgentRulesSettings, MotionSettings } from '../config/index.ts';
 import type { PolicyHook } from '../contract/index.ts';
 import { accessHook } from './access.ts';
 import { geofenceHook, type RobotPose } from './geofence.ts';
@@ -12,10 +12,16 @@ import { velocityHook } from './velocity.ts';
 export interface PolicySources {
   /** The robot's last pose, for the geofence's hold on velocity commands (without it, a fence holds all motion). */
   pose?: () => RobotPose | undefined;
-  /** policy.joints' limits and measured positions (without them, joint commands are refused while it is set). */
+  /** motion.joints' limits and measured positions (without them, joint commands are refused while it is set). */
   joints?: () => JointInputs | undefined;
   /** The type a topic carries, for a publish that names none. */
   topicType?: (topic: string) => string | undefined;
+}
+
+/** What the hooks are made of: the agent's rules (agent.rules) and the motion gate's limits (motion). */
+export interface HookSettings {
+  rules: AgentRulesSettings;
+  motion: MotionSettings;
 }
 
 /**
@@ -23,15 +29,16 @@ export interface PolicySources {
  * limits on parameters (velocity, joints, then the geofence, which judges the clamped command), then the
  * screening of results (injection).
  */
-export function policyHooks(policy: PolicySettings, sources: PolicySources = {}): PolicyHook[] {
+export function policyHooks(settings: HookSettings, sources: PolicySources = {}): PolicyHook[] {
   const { pose = () => undefined, joints = () => undefined, topicType } = sources;
+  const { rules, motion } = settings;
   return [
-    accessHook(policy),
-    toolCallQuotaHook(policy.quotas),
-    velocityHook(policy.velocity),
-    jointLimitsHook(policy.joints, joints, topicType),
-    goalJointsHook(policy.joints, joints),
-    geofenceHook(policy.geofence, { limits: policy.velocity, pose }),
+    accessHook(rules),
+    toolCallQuotaHook(rules.quotas),
+    velocityHook(motion.velocity),
+    jointLimitsHook(motion.joints, joints, topicType),
+    goalJointsHook(motion.joints, joints),
+    geofenceHook(motion.geofence, { limits: motion.velocity, pose }),
     injectionHook(),
   ];
 }

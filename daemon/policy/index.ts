@@ -20,4 +20,4 @@ export { commandGuard, type CommandGuardCounters } from './command-guard.ts';
 export { goalJointRefusal } from './goal-joints.ts';
 export { actuation, goalActuation, latchedGoalRefusal, mayActuate } from './actuation.ts';
 export { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
-export { type PolicySources } from './hooks.ts';
+export { type HookSettings, type PolicySources } from './hooks.ts';

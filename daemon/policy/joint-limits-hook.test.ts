@@ -1,6 +1,5 @@
-import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { PolicyConfig, type PolicySettings } from '../config/sections/system2.ts';
+import { hookSettings } from '../../test/helpers/hook-settings.ts';
 import type { ToolCallContext } from '../contract/policy-hook.ts';
 import { policyHooks } from './hooks.ts';
 import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
@@ -16,10 +15,8 @@ const LIMITS = parseUrdfLimits(URDF, 'arm.urdf');
 const TRAJECTORY = '/arm_controller/joint_trajectory';
 const FORWARD = '/forward_position_controller/commands';
 
-const settings = (joints: Record<string, unknown> = {}): PolicySettings =>
-  Value.Default(PolicyConfig, {
-    joints: { urdf: 'arm.urdf', topics: { [FORWARD]: ['pan', 'lift'] }, ...joints },
-  }) as PolicySettings;
+const settings = (joints: Record<string, unknown> = {}) =>
+  hookSettings({ joints: { urdf: 'arm.urdf', topics: { [FORWARD]: ['pan', 'lift'] }, ...joints } });
 
 /** Inputs with `measured` as the arm's positions by name (a joint left out is not measured). */
 const inputs = (measured: Record<string, number>, limits: JointInputs['limits'] = () => LIMITS): JointInputs => ({
@@ -42,7 +39,7 @@ const trajectory = (
 
 /** `joints` null: none loaded. */
 function decide(input: unknown, joints: JointInputs | null = inputs(AT_REST), policy = settings()) {
-  const hook = jointLimitsHook(policy.joints, () => joints ?? undefined);
+  const hook = jointLimitsHook(policy.motion.joints, () => joints ?? undefined);
   return hook.beforeToolCall!({ tool: 'publish' } as ToolCallContext, input);
 }
 
@@ -113,7 +110,7 @@ describe('the joint limits hook', () => {
       action: 'deny',
       rule: 'joints.limit',
       reason:
-        '"lift" at point 0 is -2, below its lower limit -1 on /arm_controller/joint_trajectory (policy.joints, mode refuse)',
+        '"lift" at point 0 is -2, below its lower limit -1 on /arm_controller/joint_trajectory (motion.joints, mode refuse)',
     });
     expect(
       decide(trajectory([{ positions: [0.2, 0], time_from_start: { sec: 0, nanosec: 0 } }]), inputs(AT_REST), refuse),
@@ -137,7 +134,7 @@ describe('the joint limits hook', () => {
     });
     expect(decide(trajectory([{ positions: [0, 0] }], []))).toMatchObject({
       action: 'deny',
-      reason: 'a JointTrajectory with points and no joint_names on /arm_controller/joint_trajectory (policy.joints)',
+      reason: 'a JointTrajectory with points and no joint_names on /arm_controller/joint_trajectory (motion.joints)',
     });
   });
 
@@ -148,7 +145,7 @@ describe('the joint limits hook', () => {
     });
     expect(decide(publish(FORWARD, 'std_msgs/msg/Float64MultiArray', { data: [0.1] }))).toMatchObject({
       action: 'deny',
-      reason: expect.stringContaining('a Float64MultiArray of 1 values for the 2 joints policy.joints.topics lists'),
+      reason: expect.stringContaining('a Float64MultiArray of 1 values for the 2 joints motion.joints.topics lists'),
     });
     // A Float64MultiArray elsewhere (a velocity controller's) is not a position: the latch and other frames judge it.
     expect(
@@ -168,7 +165,7 @@ describe('the joint limits hook', () => {
       action: 'deny',
       rule: 'joints.unavailable',
       reason:
-        '/arm_controller/joint_trajectory: no measured position of "lift" on /joint_states in the last 500 ms (policy.joints.state_topic): a joint command needs where the arm is to bound its step',
+        '/arm_controller/joint_trajectory: no measured position of "lift" on /joint_states in the last 500 ms (motion.joints.state_topic): a joint command needs where the arm is to bound its step',
     });
     const waiting = inputs(AT_REST, () => 'no robot_description yet on /robot_description');
     expect(decide(trajectory([{ positions: [0, 0] }]), waiting)).toMatchObject({
@@ -177,7 +174,7 @@ describe('the joint limits hook', () => {
     });
     expect(decide(trajectory([{ positions: [0, 0] }]), null)).toMatchObject({
       action: 'deny',
-      reason: '/arm_controller/joint_trajectory: policy.joints is set, and no joint limits are loaded here',
+      reason: '/arm_controller/joint_trajectory: motion.joints is set, and no joint limits are loaded here',
     });
   });
 
@@ -194,8 +191,8 @@ describe('the joint limits hook', () => {
     });
   });
 
-  it('lets every joint command through with no policy.joints, as before', () => {
-    const none = Value.Default(PolicyConfig, {}) as PolicySettings;
+  it('lets every joint command through with no motion.joints, as before', () => {
+    const none = hookSettings();
     expect(decide(trajectory([{ positions: [9, 9] }], ['x']), null, none)).toEqual({ action: 'allow' });
   });
 

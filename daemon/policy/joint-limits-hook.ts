@@ -6,7 +6,7 @@ import { ALLOW } from './chain.ts';
 import { JointFrame, type JointLimits, type JointsSettings, type MeasuredJoints } from '../motion/index.ts';
 import { field } from './tool-inputs.ts';
 
-/** What the hook needs of a daemon running `policy.joints`: the limits now and the measured positions. */
+/** What the hook needs of a daemon running `motion.joints`: the limits now and the measured positions. */
 export interface JointInputs {
   /** The limits in force, or why there are none (no robot_description yet). */
   limits: () => JointLimits | string;
@@ -35,12 +35,12 @@ interface JointCommand {
 }
 
 /**
- * `policy.joints` on every `publish` (a model's, a skill intent's, MCP's, a Foxglove client's, the CLI's): a
+ * `motion.joints` on every `publish` (a model's, a skill intent's, MCP's, a Foxglove client's, the CLI's): a
  * JointTrajectory, a JointState commanded (not on a joint_states topic), or a Float64MultiArray on a topic of
- * `policy.joints.topics`, held to the robot's limits and to max_step from the measured position (clamp:
+ * `motion.joints.topics`, held to the robot's limits and to max_step from the measured position (clamp:
  * rewritten, a trajectory's time_from_start raised to what the velocity limits need; refuse: denied). A
  * command for a joint the robot does not have, or with no measured position to step from, is denied. With no
- * `policy.joints` every command passes, as other types do; with it but no `joints()` to read (nothing loaded
+ * `motion.joints` every command passes, as other types do; with it but no `joints()` to read (nothing loaded
  * them), every joint command is denied.
  */
 export function jointLimitsHook(
@@ -61,10 +61,10 @@ export function jointLimitsHook(
       const fields = field<Fields>(input, 'fields') ?? {};
       const read = jointCommand(type, topic, fields, settings);
       if (read === undefined) return ALLOW;
-      if (typeof read === 'string') return deny('joints.command', `${read} on ${topic} (policy.joints)`);
+      if (typeof read === 'string') return deny('joints.command', `${read} on ${topic} (motion.joints)`);
       const inputs = joints();
       if (!inputs)
-        return deny('joints.unavailable', `${topic}: policy.joints is set, and no joint limits are loaded here`);
+        return deny('joints.unavailable', `${topic}: motion.joints is set, and no joint limits are loaded here`);
       const limits = inputs.limits();
       if (typeof limits === 'string') return deny('joints.unavailable', `${topic}: ${limits}`);
       if (framesFor !== limits || frames.size >= MAX_FRAMES) {
@@ -100,21 +100,21 @@ function held(
     const missing = frame.names.filter((_, j) => Number.isNaN(where[j]));
     return deny(
       'joints.unavailable',
-      `${topic}: no measured position of ${missing.map((n) => JSON.stringify(n)).join(', ')} on ${measured.topic} in the last ${settings.max_state_age_ms} ms (policy.joints.state_topic): a joint command needs where the arm is to bound its step`,
+      `${topic}: no measured position of ${missing.map((n) => JSON.stringify(n)).join(', ')} on ${measured.topic} in the last ${settings.max_state_age_ms} ms (motion.joints.state_topic): a joint command needs where the arm is to bound its step`,
     );
   }
   const durations = new Float64Array(command.points);
   const rated = command.rates ? boundRates(frame, command.rates, command.points) : { changed: 0, first: undefined };
   const changed = frame.apply(command.positions, command.points, where, durations) + rated.changed;
   const first = frame.violation() ?? rated.first;
-  if (frame.unresolved) return deny('joints.limit', `${first} on ${topic} (policy.joints)`);
+  if (frame.unresolved) return deny('joints.limit', `${first} on ${topic} (motion.joints)`);
   const raised = command.times ? raiseTimes(command.times, durations) : undefined;
   if (changed === 0 && raised === undefined) return ALLOW;
   const slow =
     raised &&
     `point ${raised.point} at ${raised.asked} s is sooner than the velocity limits allow (${raised.needed} s)`;
   if (settings.mode === 'refuse')
-    return deny('joints.limit', `${first ?? slow} on ${topic} (policy.joints, mode refuse)`);
+    return deny('joints.limit', `${first ?? slow} on ${topic} (motion.joints, mode refuse)`);
   const what = [
     ...(changed > 0 ? [`${changed} position${changed > 1 ? 's' : ''} (first: ${first})`] : []),
     ...(raised
@@ -253,7 +253,7 @@ function forwardArray(fields: Fields, names: readonly string[]): JointCommand | 
   const data = list(fields.data);
   if (data.length === 0) return undefined; // an empty command commands nothing
   if (data.length !== names.length)
-    return `a Float64MultiArray of ${data.length} values for the ${names.length} joints policy.joints.topics lists`;
+    return `a Float64MultiArray of ${data.length} values for the ${names.length} joints motion.joints.topics lists`;
   return {
     names,
     positions: Float64Array.from(data, number),

@@ -1,4 +1,4 @@
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { AgentRulesSettings } from '../config/index.ts';
 import type { PolicyHook } from '../contract/index.ts';
 import type { Intent } from '../contract/index.ts';
 import { ALLOW } from './chain.ts';
@@ -10,7 +10,7 @@ export interface RunQuotas {
 }
 
 /** A run's quotas: the config's, lowered (never raised) by the intent's policy_ctx. */
-export function runQuotas(quotas: PolicySettings['quotas'], intent: Intent): RunQuotas {
+export function runQuotas(quotas: AgentRulesSettings['quotas'], intent: Intent): RunQuotas {
   const ctx = intent.policy_ctx;
   return {
     maxToolCalls: Math.min(quotas.max_tool_calls, ctx.max_tool_calls ?? Infinity),
@@ -33,7 +33,7 @@ export function toolCallOverQuota(n: number, max: number): string | undefined {
 }
 
 /** Tool calls per run. Tokens and wall time are enforced by the run itself, which can stop the model. */
-export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook {
+export function toolCallQuotaHook(quotas: AgentRulesSettings['quotas']): PolicyHook {
   return {
     name: TOOL_CALL_QUOTA_HOOK,
     beforeToolCall(ctx) {

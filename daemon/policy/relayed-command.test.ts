@@ -6,7 +6,7 @@ const TWIST = 'geometry_msgs/msg/Twist';
 const STAMPED = 'geometry_msgs/msg/TwistStamped';
 let ctx: TestContext | undefined;
 const limits = (context: TestContext) => ({
-  ...context.config.policy.velocity,
+  ...context.config.motion.velocity,
   topic: '/cmd_vel',
   topics: ['/**/cmd_vel'],
   max_linear_x: 0.5,

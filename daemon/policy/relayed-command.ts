@@ -20,7 +20,7 @@ export type RelayGuard = (data: Uint8Array, source?: string) => Uint8Array | und
 
 /**
  * The frame around a command relayed from another graph (docs/joined-graphs.md). A velocity command on a topic
- * `policy.velocity` governs is held to its limits, and to zero while the operator's stop is latched, as the
+ * `motion.velocity` governs is held to its limits, and to zero while the operator's stop is latched, as the
  * CmdVelGate holds the agent's own; a command that cannot be decoded is sent as zero there, since a relay must
  * not pass on what the frame cannot read. Any other type that may actuate (`mayActuate`: an arm's trajectory,
  * a forward controller's array, a Twist on a topic no glob governs) is not sent while latched when it actuates,

@@ -25,7 +25,7 @@ function watch(ctx: TestContext, topic: string): Record<string, unknown>[] {
   return seen;
 }
 
-describe('policy.velocity.topics', () => {
+describe('motion.velocity.topics', () => {
   it('clamps a Twist the agent publishes on a namespaced velocity topic (/robot1/cmd_vel)', async () => {
     const ctx = componentContext();
     const seen = watch(ctx, '/robot1/cmd_vel');
@@ -48,7 +48,7 @@ describe('policy.velocity.topics', () => {
   });
 
   it('clamps the twist inside a TwistStamped, and leaves topics outside the globs alone', async () => {
-    const ctx = componentContext({ policy: { velocity: { topics: ['/cmd_vel', '/base/*/cmd_vel_stamped'] } } });
+    const ctx = componentContext({ motion: { velocity: { topics: ['/cmd_vel', '/base/*/cmd_vel_stamped'] } } });
     const stamped = watch(ctx, '/base/left/cmd_vel_stamped');
     const other = watch(ctx, '/robot1/cmd_vel');
     const agent = await startAgent(ctx);

@@ -1,5 +1,5 @@
 import type { PolicyHook } from '../contract/index.ts';
-import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
+import type { MotionSettings } from '../config/index.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
 import { compileTopicSelection, type Bus, type MessageCodec } from '../bus/index.ts';
@@ -8,11 +8,11 @@ import { nowNs, nsToRosTime } from '../util/index.ts';
 type OtherAxes = 'max_linear_y' | 'max_linear_z' | 'max_angular_x' | 'max_angular_y';
 
 /**
- * `policy.velocity`; `topics` may be left out by callers that govern one topic only (a loop, a bench), and
+ * `motion.velocity`; `topics` may be left out by callers that govern one topic only (a loop, a bench), and
  * the axes a differential-drive base does not have (0 when left out).
  */
-export type VelocityLimits = Omit<PolicySettings['velocity'], 'topics' | OtherAxes> &
-  Partial<Pick<PolicySettings['velocity'], OtherAxes>> & { topics?: readonly string[] };
+export type VelocityLimits = Omit<MotionSettings['velocity'], 'topics' | OtherAxes> &
+  Partial<Pick<MotionSettings['velocity'], OtherAxes>> & { topics?: readonly string[] };
 
 /**
  * The Twist within limits on every axis, and which limits it broke (empty when it was within them). An axis
@@ -82,7 +82,7 @@ export function zeroVelocity(type: string, stampNs: bigint): Record<string, unkn
   return STAMPED.test(type) ? { header: { stamp: nsToRosTime(stampNs) }, twist: ZERO_TWIST } : ZERO_TWIST;
 }
 
-/** The velocity topics `limits` govern: its topic and `policy.velocity.topics` (globs). */
+/** The velocity topics `limits` govern: its topic and `motion.velocity.topics` (globs). */
 export function governedTopics(limits: VelocityLimits): (topic: string) => boolean {
   return compileTopicSelection([limits.topic, ...(limits.topics ?? [])]);
 }
@@ -107,7 +107,7 @@ export function velocityCommand(
 
 /**
  * Velocity limits on every `publish` (a model's, a skill intent's, a Foxglove client's) to the velocity
- * topic or a topic of `policy.velocity.topics` (robots are namespaced: /robot1/cmd_vel): clamp or reject,
+ * topic or a topic of `motion.velocity.topics` (robots are namespaced: /robot1/cmd_vel): clamp or reject,
  * as config says. A TwistStamped is held to them by its `twist`. Messages of other types on those topics
  * are not velocities and pass. On the agent's own velocity topic the CmdVelGate clamps again whatever goes
  * out; on the others this hook is the frame.
@@ -127,7 +127,7 @@ export function velocityHook(limits: VelocityLimits): PolicyHook {
         return {
           action: 'deny',
           rule: 'velocity.limit',
-          reason: `${broken.join(', ')} on ${topic} (policy.velocity, mode reject)`,
+          reason: `${broken.join(', ')} on ${topic} (motion.velocity, mode reject)`,
         };
       const limited = stamped ? { ...fields, twist } : twist;
       return {

@@ -14,9 +14,9 @@ import { resolvePolicySpec, type PolicySpec } from './policy-spec.ts';
  * its command compiled, as its worker does. Every issue names the key to fix; a policy's first problem hides the rest
  * of it, as at its start.
  */
-export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control' | 'policy'>): ValidationIssue[] {
+export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control' | 'motion'>): ValidationIssue[] {
   const { policies, control } = config;
-  const arms = armChecker(config.policy.joints);
+  const arms = armChecker(config.motion.joints);
   const loops = Object.entries(control.loops);
   const loaded = new Set([
     ...Object.entries(policies)
@@ -52,9 +52,9 @@ export function policyStartIssues(config: Pick<EdgeConfig, 'policies' | 'control
 }
 
 /**
- * A loop's joint command against policy.joints: each joint it names must be one the URDF file has (a
+ * A loop's joint command against motion.joints: each joint it names must be one the URDF file has (a
  * robot_description's limits are known only once it arrives), and a forward controller's topic that
- * policy.joints.topics lists must be commanded with those joints, in that order.
+ * motion.joints.topics lists must be commanded with those joints, in that order.
  */
 function armChecker(joints: JointsSettings | undefined): (policy: string, plan: LoopPlan) => ValidationIssue[] {
   if (!joints) return () => [];
@@ -73,7 +73,7 @@ function armChecker(joints: JointsSettings | undefined): (policy: string, plan: 
       return [
         {
           path: `${at}.joint_names`,
-          message: `${command.topic} commands ${listed.join(', ')} (policy.joints.topics), in that order: name them so (${command.joint_names.length > 0 ? `not ${command.joint_names.join(', ')}` : 'none named'})`,
+          message: `${command.topic} commands ${listed.join(', ')} (motion.joints.topics), in that order: name them so (${command.joint_names.length > 0 ? `not ${command.joint_names.join(', ')}` : 'none named'})`,
         },
       ];
     if (!limits || !plan.arm) return [];

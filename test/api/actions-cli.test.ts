@@ -56,7 +56,7 @@ describe('auraison-edge action', () => {
 
   it('refuses a goal outside the geofence before it is sent, and a goal with a field its type lacks', async () => {
     const { cli, agent } = await actionDaemon({
-      policy: {
+      motion: {
         geofence: {
           polygon: [
             { x: 0, y: 0 },
@@ -70,7 +70,7 @@ describe('auraison-edge action', () => {
     const outside = await cli('send_goal', '/navigate_to_pose', NAV_TYPE, goalYaml(5, 5));
     expect(outside.code).toBe(1);
     expect(outside.stderr).toContain(
-      'goal position (5, 5) is outside the geofence (policy.geofence.polygon): not sent',
+      'goal position (5, 5) is outside the geofence (motion.geofence.polygon): not sent',
     );
     const wrong = await cli('send_goal', '/navigate_to_pose', NAV_TYPE, '{speed: 3}');
     expect(wrong.code).toBe(1);

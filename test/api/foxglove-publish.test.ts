@@ -77,9 +77,9 @@ describe('client publishing', () => {
     ]);
   });
 
-  it("applies the daemon's own policy hooks (policy.velocity clamps a teleop /cmd_vel like an agent's)", async () => {
+  it("applies the daemon's own policy hooks (motion.velocity clamps a teleop /cmd_vel like an agent's)", async () => {
     const base = parseConfigText('', 'test.yaml');
-    const agent = policyAgent(() => policyHooks(base.policy));
+    const agent = policyAgent(() => policyHooks({ rules: base.agent.rules, motion: base.motion }));
     const started = await start({ foxglove: { client_publish: { enabled: true } }, components: [agent] });
     started.h.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'sim' }).close();
     const received = cmdVel(started.h.bus, started.codec);
@@ -88,7 +88,7 @@ describe('client publishing', () => {
     await serverHasRead(c);
     c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(1.5, 0.3)));
     await waitFor(() => received.length === 1, 'the clamped command');
-    expect(received[0]!.linear.x).toBeCloseTo(base.policy.velocity.max_linear_x);
+    expect(received[0]!.linear.x).toBeCloseTo(base.motion.velocity.max_linear_x);
     expect(received[0]!.angular.z).toBeCloseTo(0.3);
   });
 

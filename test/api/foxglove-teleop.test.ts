@@ -15,12 +15,12 @@ async function daemonWithClient(config: Record<string, unknown>) {
 }
 
 describe('a Foxglove teleop panel on a real daemon', () => {
-  it("publishes /cmd_vel through the agent's own policy hooks, clamped by policy.velocity", async () => {
+  it("publishes /cmd_vel through the agent's own policy hooks, clamped by motion.velocity", async () => {
     const { daemon, codec, c } = await daemonWithClient({
       sim: { enabled: true, speed: 1 },
       api: { enabled: false },
       foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel'] } },
-      policy: { velocity: { max_linear_x: 0.1, max_angular_z: 1.0 } },
+      motion: { velocity: { max_linear_x: 0.1, max_angular_z: 1.0 } },
     });
     const received = cmdVel(daemon.bus, codec, (m) => m.source === 'sim');
     expect(c.info.capabilities).toContain('clientPublish');
@@ -41,7 +41,8 @@ describe('a Foxglove teleop panel on a real daemon', () => {
       sim: { enabled: false },
       api: { enabled: false },
       foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel'] } },
-      policy: { quotas: { max_tool_calls: quota }, velocity: { max_linear_x: 0.2 } },
+      motion: { velocity: { max_linear_x: 0.2 } },
+      agent: { rules: { quotas: { max_tool_calls: quota } } },
     });
     const received = cmdVel(daemon.bus, codec);
     const statuses = () => c.statuses.map((s) => s.message);

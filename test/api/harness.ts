@@ -4,6 +4,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { ApiSettings, FoxgloveSettings } from '../../daemon/config/sections/api.ts';
+import type { MotionSettings } from '../../daemon/config/sections/motion.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
 import type { RobotHaltAuthority, RobotHaltService } from '../../daemon/contract/halt.ts';
 import type { DaemonStatus } from '../../daemon/lifecycle/daemon-status.ts';
@@ -23,6 +24,7 @@ export interface HarnessOptions {
   /** Components other than the API (fakes of the agent, the lakehouse, ...). */
   components?: Component[];
   api?: DeepPartial<ApiSettings>;
+  motion?: DeepPartial<MotionSettings>;
   foxglove?: DeepPartial<FoxgloveSettings>;
   /** Start the API component (default true). */
   startApi?: boolean;
@@ -97,7 +99,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...base,
     data_dir: dir.path,
     // The stop listener's thread only where a test asks for it: a thread per API test would be started for nothing.
-    api: merge(base.api, { port: 0, stop_listener: false, ...options.api }),
+    api: merge(base.api, { port: 0, ...options.api }),
+    motion: merge(merge(base.motion, { stop: { listener: false } }), options.motion),
     foxglove: merge(base.foxglove, { port: 0, ...options.foxglove }),
   };
   const bus = new Bus();

@@ -54,7 +54,10 @@ describe("the status page's files", () => {
   });
 
   it('lets the page connect to the stop listener, at the host it was opened at', async () => {
-    const started = await startDaemon({ api: { port: 0, stop_listener: true }, foxglove: { enabled: false } }, 'page-');
+    const started = await startDaemon(
+      { api: { port: 0 }, motion: { stop: { listener: true } }, foxglove: { enabled: false } },
+      'page-',
+    );
     stopDaemon = started.stop;
     const url = started.daemon.ports.get(PORTS.api)!.url!;
     const { components } = (await http(url, '/status')).json as {

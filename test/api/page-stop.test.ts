@@ -22,7 +22,7 @@ import { PORTS } from '../../daemon/contract/index.ts';
 
 // The status page's STOP button: one click stops the robot (POST /stop), and the line beside it says what
 // was stopped, or that the robot was NOT stopped, so the operator knows to reach for the hardware e-stop.
-// A stop that latches (agent.stop_latch) shows as a banner beside the button until a person releases it
+// A stop that latches (motion.stop.latch) shows as a banner beside the button until a person releases it
 // there (POST /stop/release, after a confirm).
 
 const cleanups = cleanupStack();
@@ -229,7 +229,7 @@ describe('the STOP button of the status page', () => {
     expect(await resultLine(page).getAttribute('title')).toBe(RUNS.join('\n'));
     expect(await button.getAttribute('aria-busy')).toBe('false');
     expect(await button.isEnabled()).toBe(true);
-    // Stops that do not latch (agent.stop_latch false) show no latch.
+    // Stops that do not latch (motion.stop.latch false) show no latch.
     expect(await latchBanner(page).isVisible()).toBe(false);
 
     // From the keyboard (a real button: Tab to it, Space), nothing to stop, and a journal on a full disk.
@@ -390,7 +390,7 @@ describe('the STOP button of the status page', () => {
     await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'cancelled' }).waitFor();
     await page.screenshot({ path: shot('status-page-stopped.png') });
 
-    // The stop latched (agent.stop_latch is on by default) until Release, after a confirm, lets go of it.
+    // The stop latched (motion.stop.latch is on by default) until Release, after a confirm, lets go of it.
     const agentDetails = async () =>
       (
         (await http(url, '/status')).json.components as Record<

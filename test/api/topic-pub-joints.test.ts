@@ -1,4 +1,4 @@
-// `auraison-edge topic pub` of a JointTrajectory to a whole daemon with policy.joints (an arm's URDF, max_step 0.2
+// `auraison-edge topic pub` of a JointTrajectory to a whole daemon with motion.joints (an arm's URDF, max_step 0.2
 // rad): the Foxglove client's publish passes the same policy chain as the agent's, so what reaches the bus is held
 // to the URDF's limits and within a step of the measured /joint_states, and a joint the robot does not have is
 // refused by name. The arm's positions are published on the daemon's bus, as a driver's would be.
@@ -38,7 +38,7 @@ beforeAll(async () => {
   ({ daemon, codec, stop, dir, config } = await startTopicDaemon(
     {
       foxglove: { port: 0, client_publish: { enabled: true, topics: [TOPIC] } },
-      policy: { joints: { urdf: join(urdfDir.path, 'arm.urdf'), max_step: 0.2 } },
+      motion: { joints: { urdf: join(urdfDir.path, 'arm.urdf'), max_step: 0.2 } },
     },
     'topic-pub-joints-',
   ));
@@ -69,7 +69,7 @@ function trajectories(): Trajectory[] {
   return seen;
 }
 
-describe('auraison-edge topic pub of a JointTrajectory on a daemon with policy.joints', () => {
+describe('auraison-edge topic pub of a JointTrajectory on a daemon with motion.joints', () => {
   it('reaches the bus within the limits, a step from where the arm is, with the time the velocity needs', async () => {
     const seen = trajectories();
     const r = await pub(`{joint_names: [${ARM.join(', ')}], points: [{positions: [3, -3, 3, -3, 3, -3]}]}`);

@@ -1,4 +1,4 @@
-// `auraison-edge topic pub` against a whole daemon (sim, agent, client publishing on /cmd_vel, policy.velocity
+// `auraison-edge topic pub` against a whole daemon (sim, agent, client publishing on /cmd_vel, motion.velocity
 // at 0.2 m/s and 1 rad/s), run through the CLI's main() in this process; the CLI finds the Foxglove server
 // through the API's GET /status, as a user's would. What reaches the bus is read on the daemon's bus. The
 // refusals that need another daemon's config (client publishing off, no agent, a policy in reject mode) run
@@ -29,7 +29,7 @@ beforeAll(async () => {
   ({ daemon, codec, stop, dir, config } = await startTopicDaemon(
     {
       foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel', '/widget'] } },
-      policy: { velocity: { max_linear_x: 0.2, max_angular_z: 1.0 } },
+      motion: { velocity: { max_linear_x: 0.2, max_angular_z: 1.0 } },
     },
     'topic-pub-',
   ));
@@ -71,7 +71,7 @@ describe('auraison-edge topic pub on a daemon that allows it', () => {
     await stopped(2);
   });
 
-  it('a velocity over policy.velocity reaches the bus clamped, and the CLI says which fields the policy changed', async () => {
+  it('a velocity over motion.velocity reaches the bus clamped, and the CLI says which fields the policy changed', async () => {
     const { received, stopped } = await clientTwists();
     const r = await topic('pub', 'cmd_vel', 'geometry_msgs/Twist', '{linear: {x: 2}, angular: {z: -3}}', '-1');
     expect(r.code, r.stderr).toBe(0);
@@ -189,7 +189,8 @@ describe('auraison-edge topic pub refused by the daemon', () => {
   });
 
   it('tells a policy denial with its rule, and stops publishing (exit 1)', async () => {
-    const { policy } = parseConfigText('policy: {velocity: {max_linear_x: 0.2, mode: reject}}', 'test.yaml');
+    const { agent, motion } = parseConfigText('motion: { velocity: {max_linear_x: 0.2, mode: reject} }', 'test.yaml');
+    const policy = { rules: agent.rules, motion };
     const {
       bridge,
       h,
@@ -204,7 +205,7 @@ describe('auraison-edge topic pub refused by the daemon', () => {
     expect(r.code).toBe(1);
     expect(r.stdout.match(/^publishing #/gm)).toHaveLength(1);
     expect(r.stderr).toContain(
-      'message #1 refused: message on /cmd_vel not published: velocity.limit: |linear.x| 2 > 0.2 on /cmd_vel (policy.velocity, mode reject)',
+      'message #1 refused: message on /cmd_vel not published: velocity.limit: |linear.x| 2 > 0.2 on /cmd_vel (motion.velocity, mode reject)',
     );
     expect(r.stderr).toContain("the daemon's policy refused it (rule velocity.limit)");
     expect(received).toEqual([]);
@@ -272,7 +273,8 @@ describe('auraison-edge topic pub of a type only the daemon knows', () => {
 
 describe('auraison-edge topic pub beside another publisher', () => {
   it("takes a message other than the one sent for it, changed, once the server has read it, and says it may be another's", async () => {
-    const { policy } = parseConfigText('policy: {velocity: {max_linear_x: 0.2}}', 'test.yaml');
+    const { agent, motion } = parseConfigText('motion: { velocity: {max_linear_x: 0.2} }', 'test.yaml');
+    const policy = { rules: agent.rules, motion };
     const { h, codec: c } = await start({
       startApi: true,
       foxglove: { client_publish: { enabled: true } },
@@ -291,7 +293,8 @@ describe('auraison-edge topic pub beside another publisher', () => {
 
 describe('auraison-edge topic pub slower than foxglove.client_publish.stop_after_ms', () => {
   it('says the daemon stopped the robot between messages, and does not take that stop for the next message', async () => {
-    const { policy } = parseConfigText('policy: {velocity: {max_linear_x: 0.2}}', 'test.yaml');
+    const { agent, motion } = parseConfigText('motion: { velocity: {max_linear_x: 0.2} }', 'test.yaml');
+    const policy = { rules: agent.rules, motion };
     const {
       bridge,
       h,

@@ -18,7 +18,7 @@ import {
 
 /**
  * LeRobot's ACT (random weights, exported to ONNX) drives the simulated SO-101 through the daemon's control loop for
- * minutes, behind policy.joints (the URDF the node serves on /robot_description, max_step): judged by what the
+ * minutes, behind motion.joints (the URDF the node serves on /robot_description, max_step): judged by what the
  * simulator took and where its joints were (the node's trace), every commanded position stays inside the URDF's
  * limits (a hold of the measured position aside) and within max_step of a position the arm had; then the operator's
  * stop holds it where it was, and a /joint_states that stops leaves the loop blind, saying why.
@@ -66,7 +66,7 @@ beforeAll(async () => {
     extra: {
       // the built-in sim publishes a robot_description (the maze robot's) on the bus: off, the arm's is the one
       sim: { enabled: false },
-      policy: { joints: { robot_description: '/robot_description', max_step: MAX_STEP } },
+      motion: { joints: { robot_description: '/robot_description', max_step: MAX_STEP } },
       policies: {
         act: {
           model: act.model,
@@ -162,7 +162,7 @@ function pastLimits(limits: [number, number][], joints: number[], positions: num
   );
 }
 
-describe('ACT driving the simulated SO-101 behind policy.joints', () => {
+describe('ACT driving the simulated SO-101 behind motion.joints', () => {
   it(
     `keeps every command inside the URDF's limits and within max_step of the measured arm, for ${RUN_MS / 1000} s`,
     async () => {
@@ -299,11 +299,15 @@ describe('ACT driving the simulated SO-101 behind policy.joints', () => {
     } finally {
       arm.arm.child.kill('SIGCONT');
     }
-    const said = daemon.process.logs
-      .slice(logsBefore)
-      .find((l) => l.loop === 'act' && l.topic === '/joint_states' && typeof l.msg === 'string');
-    console.log(JSON.stringify({ blind, log: said?.msg }));
-    expect(said).toBeDefined();
+    // The log line comes on the daemon's stderr, apart from the status the wait above read.
+    const said = await waitForValue(
+      () =>
+        daemon.process.logs
+          .slice(logsBefore)
+          .find((l) => l.loop === 'act' && l.topic === '/joint_states' && typeof l.msg === 'string'),
+      'a log line naming /joint_states',
+    );
+    console.log(JSON.stringify({ blind, log: said.msg }));
     // Back: the loop drives again (what it sent as the node froze is delivered as it wakes: only later ones count).
     const back = arm.mark();
     await waitFor(() => arm.commands(back).some((c) => c.t > frozenAt + 1), 'commands again', 60_000);

@@ -60,7 +60,7 @@ beforeAll(async () => {
     },
     extra: {
       sim: { enabled: false },
-      policy: { joints: { robot_description: '/robot_description', max_step: 2 } },
+      motion: { joints: { robot_description: '/robot_description', max_step: 2 } },
       mcp: { tools: ['publish'] },
     },
     node: { initial: REST, cameraRate: 0 },

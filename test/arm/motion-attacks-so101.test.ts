@@ -76,7 +76,7 @@ beforeAll(async () => {
           topics: [TRAJECTORY_TOPIC, FORWARD_TOPIC, GRIPPER_TOPIC, '/joint_states', '/robot_description'],
         },
       },
-      policy: {
+      motion: {
         joints: {
           robot_description: '/robot_description',
           max_step: 2,
@@ -132,11 +132,19 @@ describe('only the robot says where it is', () => {
     cleanups.push(() => spoofer.stop());
     await spoofer.publisher('/joint_states', JOINT_STATE);
     const spoofed = { name: SO101_JOINTS, position: [2.5, 1.5, 1.7, 1.2, 1.0, 1.5] };
-    // Until the daemon sees two publishers of the joint states, the spoof goes on.
-    await waitFor(async () => {
-      await spoofer.publish('/joint_states', spoofed);
-      return (await daemon.cli(['status'])).stdout.includes('NO MEASUREMENT');
-    }, 'the measurement ambiguous');
+    // Until the daemon sees two publishers of the joint states (its graph read, DDS discovery), the spoof goes on.
+    const ambiguous = async () =>
+      ((await daemon.status()) as { robot_inputs?: { state: { ambiguous: string | null } } }).robot_inputs?.state
+        .ambiguous;
+    await waitFor(
+      async () => {
+        await spoofer.publish('/joint_states', spoofed);
+        return typeof (await ambiguous()) === 'string';
+      },
+      'the measurement ambiguous',
+      60_000,
+    );
+    expect((await daemon.cli(['status'])).stdout).toContain('NO MEASUREMENT');
     const here = arm.ticks().at(-1)!.qpos;
     const from = arm.mark();
     const stop = await daemon.cli(['stop', '--reason', 'spoofed states']);
@@ -148,7 +156,7 @@ describe('only the robot says where it is', () => {
     expect(drift(ticks, here)).toBeLessThan(HELD);
     for (const c of arm.commands(from)) expect(c.points ?? [], JSON.stringify(c)).toEqual([]);
     await spoofer.stop();
-    await waitFor(async () => !(await daemon.cli(['status'])).stdout.includes('NO MEASUREMENT'), 'one publisher again');
+    await waitFor(async () => (await ambiguous()) === null, 'one publisher again', 60_000);
     expect((await daemon.cli(['stop', '--release'])).code).toBe(0);
   }, 180_000);
 });

@@ -182,7 +182,7 @@ describe('`central check` probes the broker with the robot own login', () => {
     }
   });
 
-  it('is NOT ok where the broker has no stop login (set up before it), naming what to add; ok with central.stop_connection false', async () => {
+  it('is NOT ok where the broker has no stop login (set up before it), naming what to add; ok with motion.stop.central_connection false', async () => {
     const { broker } = await labBroker(cleanups, { stopLogins: false });
     const refused = await runCli(['central', 'check', '--config', tb32Config(broker.url), '--json']);
     const report = JSON.parse(refused.stdout) as { ok: boolean; authority: { ok: boolean }; stop_login: unknown };
@@ -198,11 +198,11 @@ describe('`central check` probes the broker with the robot own login', () => {
     expect(human.stdout).toMatch(/^FAIL /);
     expect(human.stdout).toMatch(/stop login tb3-2\/intents as \S+: failed: refused: /);
     const off = tb32Config(broker.url);
-    const text = JSON.parse(readFileSync(off, 'utf8')) as { central: Record<string, unknown> };
-    text.central.stop_connection = false;
+    const text = JSON.parse(readFileSync(off, 'utf8')) as { motion?: { stop?: Record<string, unknown> } };
+    text.motion = { ...text.motion, stop: { ...text.motion?.stop, central_connection: false } };
     writeFileSync(off, JSON.stringify(text));
     const skipped = await runCli(['central', 'check', '--config', off]);
     expect(skipped.code, skipped.stdout).toBe(0);
-    expect(skipped.stdout).toContain('stop login: not used (central.stop_connection is false)');
+    expect(skipped.stdout).toContain('stop login: not used (motion.stop.central_connection is false)');
   });
 });

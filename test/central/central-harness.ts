@@ -18,8 +18,8 @@ export const PREFIX = `auraison/${FLEET}/${ROBOT}`;
 /**
  * The central link's config for a test: short backoffs and heartbeats, so reconnects take no seconds, and the test
  * central's key pinned (a robot takes no command without one), so what tests send as central (publishCommand,
- * sendIntent, the test central) is taken. The stop connection is off unless `extra` turns it on: its thread compiles
- * its modules from the TypeScript sources, a second of CPU per daemon, for tests that never use it.
+ * sendIntent, the test central) is taken. (startDaemon turns the stop connection off unless a test's motion.stop
+ * turns it on.)
  */
 export function centralConfig(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -32,7 +32,6 @@ export function centralConfig(url: string, extra: Record<string, unknown> = {}):
     keepalive_s: 5,
     intent_ack_timeout_s: 2,
     connect_timeout_s: 2,
-    stop_connection: false,
     ...extra,
   };
 }

@@ -10,10 +10,10 @@ import { brokerAndCentral, centralDaemon, PREFIX } from './central-harness.ts';
 import { publishFromThread, signedStop } from './stop-publisher.ts';
 import { HaltLine } from '../../daemon/halt/index.ts';
 
-// Central's stop on the stop connection (central.stop_connection): a thread of the daemon's own, on a second MQTT
-// connection, marks central's signed stop on the stop line while the daemon's event loop is blocked (the test's, which
-// an in-process daemon shares); what central did not sign for this robot, or sent before, marks nothing. Once the loop
-// runs, the main thread halts once per stop and the link acks it as ever.
+// Central's stop on the stop connection (motion.stop.central_connection): a thread of the daemon's own, on a second
+// MQTT connection, marks central's signed stop on the stop line while the daemon's event loop is blocked (the test's,
+// which an in-process daemon shares); what central did not sign for this robot, or sent before, marks nothing. Once the
+// loop runs, the main thread halts once per stop and the link acks it as ever.
 
 const cleanups = cleanupStack();
 const INTENTS = `${PREFIX}/intents`;
@@ -40,7 +40,7 @@ function zeroTwists(daemon: Daemon): () => number {
 describe("central's stop connection", () => {
   it("marks central's stop on the stop line with the event loop blocked; forged, replayed and other robots' stops do not", async () => {
     const { broker, central } = await brokerAndCentral(cleanups);
-    const started = await centralDaemon(broker.url, {}, { stop_connection: true });
+    const started = await centralDaemon(broker.url, { motion: { stop: { central_connection: true } } });
     cleanups.push(started.stop);
     const { daemon } = started;
     await waitFor(() => stopConnection(daemon).state === 'connected', 'the stop connection to be up');
@@ -116,7 +116,7 @@ describe("central's stop connection", () => {
 
   it('reconnects after the broker comes back, and says so in status', async () => {
     const { broker } = await brokerAndCentral(cleanups);
-    const started = await centralDaemon(broker.url, {}, { stop_connection: true });
+    const started = await centralDaemon(broker.url, { motion: { stop: { central_connection: true } } });
     cleanups.push(started.stop);
     const { daemon } = started;
     await waitFor(() => stopConnection(daemon).state === 'connected', 'the stop connection to be up');

@@ -31,8 +31,7 @@ const linkConnects = (daemon: Daemon) => (daemon.status().components.central!.de
 
 /** A daemon of tb3-1 on the lab broker with its login and the config's defaults, its warnings kept in `warnings`. */
 async function robot(url: string, login: { username: string; password: string }) {
-  // The config's own default, not the harness's (which turns the stop connection off).
-  const { stop_connection: _harnessDefault, ...central } = centralConfig(url, login);
+  const central = centralConfig(url, login);
   const warnings: { msg: string }[] = [];
   const log = pino(
     { level: 'warn' },
@@ -44,6 +43,8 @@ async function robot(url: string, login: { username: string; password: string })
       api: { enabled: false },
       foxglove: { enabled: false },
       central,
+      // The config's own default, not startDaemon's (which turns the stop connection off).
+      motion: { stop: { central_connection: true } },
     },
     'central-stop-login-',
     undefined,

@@ -168,11 +168,11 @@ describe('config from central, against a real mosquitto', () => {
   });
 
   it('refuses keys the local file protects, naming each, and the central and robot sections always', async () => {
-    const { send, robot } = await setup({}, { remote_config: { protected_keys: ['policy.velocity', 'recorder'] } });
+    const { send, robot } = await setup({}, { remote_config: { protected_keys: ['motion.velocity', 'recorder'] } });
     const ack = await send({
       config_id: 'cfg-fast',
       config: {
-        policy: { velocity: { max_linear_x: 5 } },
+        motion: { velocity: { max_linear_x: 5 } },
         recorder: { enabled: true },
         central: { url: 'mqtt://elsewhere:1883' },
         robot: { id: 'renamed' },
@@ -181,8 +181,8 @@ describe('config from central, against a real mosquitto', () => {
     });
     expect(ack).toMatchObject({ status: 'refused', error: { code: 'protected' } });
     const paths = (ack.error as { issues: { path: string }[] }).issues.map((i) => i.path).sort();
-    expect(paths).toEqual(['central.url', 'policy.velocity.max_linear_x', 'recorder.enabled', 'robot.id']);
-    expect(robot.daemon.config.policy.velocity.max_linear_x).toBe(0.22);
+    expect(paths).toEqual(['central.url', 'motion.velocity.max_linear_x', 'recorder.enabled', 'robot.id']);
+    expect(robot.daemon.config.motion.velocity.max_linear_x).toBe(0.22);
     expect(robot.daemon.config.log.level).toBe('info'); // refused whole: no part of it applied
   });
 
@@ -190,11 +190,15 @@ describe('config from central, against a real mosquitto', () => {
     const { send } = await setup();
     const ack = await send({
       config_id: 'cfg-fence',
-      config: { policy: { geofence: { polygon: [] }, quotas: { max_tool_calls: 1000 } }, data_dir: '/tmp/elsewhere' },
+      config: {
+        motion: { geofence: { polygon: [] } },
+        agent: { rules: { quotas: { max_tool_calls: 1000 } } },
+        data_dir: '/tmp/elsewhere',
+      },
     });
     expect(ack).toMatchObject({ status: 'refused', error: { code: 'protected' } });
     const paths = (ack.error as { issues: { path: string }[] }).issues.map((i) => i.path).sort();
-    expect(paths).toEqual(['data_dir', 'policy.quotas.max_tool_calls']);
+    expect(paths).toEqual(['agent.rules.quotas.max_tool_calls', 'data_dir']);
   });
 
   it('answers a config sent again (same id, or same content) as a duplicate, and applies it once', async () => {
@@ -299,7 +303,8 @@ describe('config from central, against a real mosquitto', () => {
       config_id: 'cfg-takeover',
       config: {
         api: { port: 9 }, // the harness runs it off: moved, the operator's stop would not find it
-        agent: { stop_latch: false, require_approval: [] },
+        motion: { stop: { latch: false }, velocity: { max_linear_x: 5 } },
+        agent: { require_approval: [] },
         retention: { allow_unsynced_delete: true },
         journal: { fsync: 'never' },
         zenoh: { endpoint: 'ws://attacker.example:10000' },
@@ -312,7 +317,6 @@ describe('config from central, against a real mosquitto', () => {
           },
         },
         recorder: { enabled: true },
-        policy: { velocity: { max_linear_x: 5 } },
       },
     });
     expect(ack).toMatchObject({ status: 'refused', error: { code: 'protected' } });
@@ -330,10 +334,10 @@ describe('config from central, against a real mosquitto', () => {
     ).toEqual(
       [
         'agent.require_approval',
-        'agent.stop_latch',
+        'motion.stop.latch',
         'api.port',
         'journal.fsync',
-        'policy.velocity.max_linear_x',
+        'motion.velocity.max_linear_x',
         'recorder.enabled',
         'retention.allow_unsynced_delete',
         'zenoh.endpoint',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
-// policy.geofence.polygon must be a region: a bow-tie, repeated or collinear points and a fence of no area
+// motion.geofence.polygon must be a region: a bow-tie, repeated or collinear points and a fence of no area
 // passed the config check, and ray casting then waved goals through where the fence should hold (or let
 // none in). `config check` (and so `run` and a reload) refuses them, naming the key and the vertices.
 
@@ -15,7 +15,7 @@ async function check(points: [number, number][]): Promise<{ code: number; text: 
   cleanups.push(dir.cleanup);
   const file = join(dir.path, 'edge.yaml');
   const polygon = points.map(([x, y]) => `      - { x: ${x}, y: ${y} }`).join('\n');
-  writeFileSync(file, `data_dir: ./data\npolicy:\n  geofence:\n    polygon:\n${polygon}\n`);
+  writeFileSync(file, `data_dir: ./data\nmotion:\n  geofence:\n    polygon:\n${polygon}\n`);
   const r = await runMain(['config', 'check', '--config', file], { cwd: dir.path });
   return { code: r.code ?? -1, text: r.stdout + r.stderr };
 }
@@ -87,7 +87,7 @@ describe('a geofence', () => {
     async (_what, points, message) => {
       const { code, text } = await check(points);
       expect(code).toBe(2);
-      expect(text).toContain('policy.geofence.polygon: not a region: ');
+      expect(text).toContain('motion.geofence.polygon: not a region: ');
       expect(text).toContain(message);
     },
   );

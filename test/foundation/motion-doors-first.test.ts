@@ -23,7 +23,7 @@ const arm = (joints: string) => `robot: {id: arm-doors}
 api: {port: 0}
 foxglove: {enabled: false}
 sim: {enabled: false}
-policy:
+motion:
   joints: ${joints}
 policies:
   pan:
@@ -62,7 +62,7 @@ describe("the stop's doors and the joint limits at start and reload", () => {
     writeFileSync(config, arm(`{urdf: ${join(work.path, 'gone.urdf')}}`));
     const rejected = await runMain(['reload', '--config', config], { cwd: work.path });
     expect(rejected.code).toBe(1);
-    expect(rejected.stdout + rejected.stderr).toMatch(/policy\.joints\.urdf: .*gone\.urdf: .*no such file/);
+    expect(rejected.stdout + rejected.stderr).toMatch(/motion\.joints\.urdf: .*gone\.urdf: .*no such file/);
     writeFileSync(config, arm(`{urdf: ${urdf}}`));
     const applied = await runMain(['reload', '--config', config], { cwd: work.path });
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);

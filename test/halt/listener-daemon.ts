@@ -7,12 +7,18 @@ import { startDaemon } from '../helpers/daemon.ts';
 
 /**
  * A daemon with its stop listener on, no sim and no Foxglove: its API's URL, the listener's, and the stop line the
- * listener's thread reads. `config` is laid over that (its `api` merged into the listener's).
+ * listener's thread reads. `config` is laid over that (its `api` and `motion.stop` merged into the listener's).
  */
 export async function listenerDaemon(cleanups: Cleanup[], prefix: string, config: Record<string, unknown> = {}) {
-  const { api, ...rest } = config as { api?: Record<string, unknown> };
+  const { api, motion, ...rest } = config as { api?: Record<string, unknown>; motion?: { stop?: object } };
   const started = await startDaemon(
-    { ...rest, api: { port: 0, stop_listener: true, ...api }, foxglove: { enabled: false }, sim: { enabled: false } },
+    {
+      ...rest,
+      api: { port: 0, ...api },
+      motion: { ...motion, stop: { listener: true, ...motion?.stop } },
+      foxglove: { enabled: false },
+      sim: { enabled: false },
+    },
     prefix,
   );
   cleanups.push(started.stop);

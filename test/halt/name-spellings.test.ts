@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait.ts';
 /**
  * An attacker on the robot's computer spells a governed name another way, hoping the safety frames compare it as
  * a different topic: each spelling is refused with the ROS 2 rule it breaks, or resolved to the topic it names and
- * held there (latched: no Twist that moves goes out; released: clamped to policy.velocity).
+ * held there (latched: no Twist that moves goes out; released: clamped to motion.velocity).
  */
 
 const cleanups: Cleanup[] = [];
@@ -148,7 +148,7 @@ describe('a governed name spelled another way', () => {
           output: { published: string; sent: { linear: { x: number }; angular: { z: number } } };
         };
         expect(result.output.published).toMatch(/^\/(robot1\/|auraison_edge\/)?cmd_vel$/);
-        // policy.velocity's defaults (the burger's): 0.22 m/s, 2.84 rad/s
+        // motion.velocity's defaults (the burger's): 0.22 m/s, 2.84 rad/s
         expect(result.output.sent.linear.x, spelling).toBeCloseTo(0.22);
         expect(result.output.sent.angular.z, spelling).toBeCloseTo(2.84);
       }
@@ -188,10 +188,13 @@ describe('relays and other config names', () => {
       ],
       [relays('  topics:\n    - {topic: /a//b, from: ros, to: rmw_zenoh}\n'), /repeated forward slashes/],
       [relays('  topics:\n    - {topic: /1abc, from: ros, to: rmw_zenoh}\n'), /starts with a number/],
-      ['policy: {velocity: {topic: /cmd_vel/}}\n', /policy\.velocity\.topic: "\/cmd_vel\/" ends with a forward slash/],
       [
-        'policy: {velocity: {topics: ["/**/cmd_vel/"]}}\n',
-        /policy\.velocity\.topics\[0\]: .* ends with a forward slash/,
+        'motion: { velocity: {topic: /cmd_vel/} }\n',
+        /motion\.velocity\.topic: "\/cmd_vel\/" ends with a forward slash/,
+      ],
+      [
+        'motion: { velocity: {topics: ["/**/cmd_vel/"]} }\n',
+        /motion\.velocity\.topics\[0\]: .* ends with a forward slash/,
       ],
       ['recorder: {include: ["/camera/ **"]}\n', /recorder\.include\[0\]: .*U\+0020/],
       ['ros: {topic_qos: {/scan: {depth: 5}, scan: {depth: 1}}}\n', /ros\.topic_qos\.scan: "scan" names \/scan/],
@@ -208,13 +211,13 @@ describe('relays and other config names', () => {
     const file = join(dir.path, 'edge.yaml');
     writeFileSync(
       file,
-      'ros: {namespace: /robot1, node_name: edge}\npolicy: {velocity: {topic: cmd_vel, topics: ["~/cmd_vel", "**/cmd_vel"]}}\n',
+      'ros: {namespace: /robot1, node_name: edge}\nmotion: {velocity: {topic: cmd_vel, topics: ["~/cmd_vel", "**/cmd_vel"]}}\n',
     );
     const valid = await runMain(['config', 'check', '--config', file], { cwd: dir.path });
     expect(valid.code, valid.stdout + valid.stderr).toBe(0);
     const shown = await runMain(['config', 'show', '--config', file, '--json'], { cwd: dir.path });
-    const config = JSON.parse(shown.stdout) as { policy: { velocity: { topic: string; topics: string[] } } };
-    expect(config.policy.velocity.topic).toBe('/robot1/cmd_vel');
-    expect(config.policy.velocity.topics).toEqual(['/robot1/edge/cmd_vel', '/**/cmd_vel']);
+    const config = JSON.parse(shown.stdout) as { motion: { velocity: { topic: string; topics: string[] } } };
+    expect(config.motion.velocity.topic).toBe('/robot1/cmd_vel');
+    expect(config.motion.velocity.topics).toEqual(['/robot1/edge/cmd_vel', '/**/cmd_vel']);
   });
 });

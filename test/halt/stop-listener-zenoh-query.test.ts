@@ -52,7 +52,8 @@ describe('agent/stop over Zenoh, with the stop listener on', () => {
   async function startStopDaemon(stopListener: boolean) {
     const started = await startDaemon(
       {
-        api: { port: 0, stop_listener: stopListener },
+        api: { port: 0 },
+        motion: { stop: { listener: stopListener } },
         foxglove: { enabled: false },
         bus: { definitions: { dirs: [MSGS] } },
         zenoh: {

@@ -29,7 +29,8 @@ describe("the operator's stop on the stop listener, to a Zenoh graph, with the d
     async () => {
       const { daemon, stop } = await startDaemon(
         {
-          api: { port: 0, stop_listener: true },
+          api: { port: 0 },
+          motion: { stop: { listener: true } },
           foxglove: { enabled: false },
           zenoh: { enabled: true, endpoint: zn.net.wsUrl, publish: ['/cmd_vel'] },
         },

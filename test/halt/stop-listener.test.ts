@@ -56,7 +56,7 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
       // Observations stay fresh while the main thread (which publishes /scan) is blocked: the loop's policy goes on.
       Object.assign(loop, { autostart: true, rate_hz: 50, max_observation_age_ms: 600_000 });
       const { daemon, codec, stop } = await startDaemon(
-        { ...config, api: { enabled: true, port: 0, stop_listener: true } },
+        { ...config, api: { enabled: true, port: 0 }, motion: { stop: { listener: true } } },
         'stop-listener-loop-',
       );
       cleanups.push(stop);
@@ -112,7 +112,8 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
   it('answers with the zero commands it could not send when the Zenoh link is down, and the daemon still stops', async () => {
     const { daemon, stop } = await startDaemon(
       {
-        api: { port: 0, stop_listener: true },
+        api: { port: 0 },
+        motion: { stop: { listener: true } },
         foxglove: { enabled: false },
         zenoh: { enabled: true, endpoint: `ws://127.0.0.1:${await deadPort()}`, publish: ['/cmd_vel'] },
       },
@@ -162,7 +163,10 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
     const listenerOf = (daemon: Daemon) =>
       (daemon.status().components.api!.details as { stop_listener: { scheduling: string; tid: number } }).stop_listener;
 
-    const real = await startDaemon({ api: { enabled: true, port: 0, stop_listener: true } }, 'stop-listener-rt-');
+    const real = await startDaemon(
+      { api: { enabled: true, port: 0 }, motion: { stop: { listener: true } } },
+      'stop-listener-rt-',
+    );
     cleanups.push(real.stop);
     const fifo = listenerOf(real.daemon);
     if (root) {
@@ -171,7 +175,10 @@ describe("the operator's stop on the stop listener, with the daemon's event loop
     } else expect(fifo.scheduling).toMatch(/refused/);
 
     const normal = await startDaemon(
-      { api: { enabled: true, port: 0, stop_listener: true, stop_scheduling: 'other', stop_nice: -5 } },
+      {
+        api: { enabled: true, port: 0 },
+        motion: { stop: { listener: true, scheduling: 'other', nice: -5 } },
+      },
       'stop-listener-nice-',
     );
     cleanups.push(normal.stop);

@@ -77,7 +77,7 @@ export function componentContext(
     bus,
     definitions,
     graph,
-    robot: options.robot ?? new RobotInputs({ bus, graph, codec, settings: parsed.policy.joints, log }),
+    robot: options.robot ?? new RobotInputs({ bus, graph, codec, settings: parsed.motion.joints, log }),
     log,
     dataDir,
     journal,

@@ -12,7 +12,7 @@ import type { Cleanup } from './cleanups.ts';
 /**
  * Starts a real daemon in this process from a config given as an object (validated like a file), in a
  * fresh data dir, logging to `log` (nowhere unless given). `stop()` stops it and removes the dir; push it onto the
- * test's cleanups. The API's stop listener runs only where the config asks for it (`api.stop_listener: true`): from
+ * test's cleanups. The API's stop listener runs only where the config asks for it (`motion.stop.listener: true`): from
  * the TypeScript sources its thread compiles its modules anew, seconds of CPU per daemon on a loaded machine, for
  * tests that never use it.
  */
@@ -23,9 +23,8 @@ export async function startDaemon(
   log: Logger = pino({ level: 'silent' }),
 ): Promise<{ daemon: Daemon; codec: MessageCodec; dir: string; stop: () => Promise<void> }> {
   const dir = tempDir(prefix);
-  const api = { stop_listener: false, ...(config.api as Record<string, unknown> | undefined) };
   const daemon = new Daemon({
-    config: parseConfigText(stringify({ data_dir: './data', ...config, api }), 'edge.yaml', {}),
+    config: parseConfigText(stringify({ data_dir: './data', ...withTestStopDoors(config) }), 'edge.yaml', {}),
     log,
     cwd: dir.path,
     ...(specs ? { specs } : {}),
@@ -55,6 +54,16 @@ export interface SimDaemonOptions {
   /** More config, over the sim daemon's (its `sim` section merged into the sim's). */
   config?: Record<string, unknown>;
   prefix?: string;
+}
+
+/**
+ * `config` with the stop's own threads off unless it turns them on (motion.stop.listener, central_connection): from
+ * the TypeScript sources each compiles its modules anew, seconds of CPU per daemon, for tests that never use them.
+ */
+export function withTestStopDoors(config: Record<string, unknown>): Record<string, unknown> {
+  const motion = (config.motion ?? {}) as Record<string, unknown>;
+  const stop = { listener: false, central_connection: false, ...(motion.stop as Record<string, unknown> | undefined) };
+  return { ...config, motion: { ...motion, stop } };
 }
 
 /**

@@ -76,7 +76,7 @@ describe('docs/vision.md, the vision walkthrough', () => {
       appendFileSync(join(work.path, 'act.yaml'), 'api: {port: 0}\nfoxglove: {port: 0}\n');
       const running = start(runLine);
 
-      // 6. From a second shell: the Twists the loop sends, within policy.velocity's limits; its status; the stop; its
+      // 6. From a second shell: the Twists the loop sends, within motion.velocity's limits; its status; the stop; its
       // release, which moves nothing; the operator's start of the loop.
       const [echo, status, stop, release, startLoop] = watch!.split('\n').filter((l) => l.trim() !== '');
       await waitForValue(

@@ -53,7 +53,7 @@ export class JoinedGraphs {
     const { zenoh = {}, ...rest } = more;
     return {
       bus: { definitions: { dirs: [MSGS] } },
-      policy: { velocity: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1 } },
+      motion: { velocity: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1 } },
       ...rest,
       zenoh: {
         enabled: true,

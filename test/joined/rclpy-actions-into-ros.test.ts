@@ -30,7 +30,7 @@ const FENCE = [
  * Goals of rmw_zenoh clients (eclipse-zenoh peers keyed as rmw_zenoh) relayed into the daemon's ROS 2 graph, to rclpy
  * action servers on Fast DDS (PyPI's Jazzy wheels): feedback, status and result across, a cancel from the client, and
  * the frames a relayed goal is held to: refused while the operator's stop is latched or when its pose is outside
- * policy.geofence, and cancelled at the rclpy server by the operator's stop, which names it in its report.
+ * motion.geofence, and cancelled at the rclpy server by the operator's stop, which names it in its report.
  */
 describe('goals of an rmw_zenoh client relayed to rclpy action servers on Fast DDS', () => {
   let ros: Ros2Peer;
@@ -63,7 +63,7 @@ describe('goals of an rmw_zenoh client relayed to rclpy action servers on Fast D
       { node_name: 'edge_actions_in', rclnodejs: ros.rclnodejs, bridge_recorded: false },
       {
         bus: { definitions: { dirs: shares(env) } },
-        policy: { geofence: { polygon: FENCE } },
+        motion: { geofence: { polygon: FENCE } },
         zenoh: { enabled: true, endpoint: net.wsUrl, mapping: 'rmw_zenoh', keepalive_ms: 200 },
         relays: {
           actions: [
@@ -183,7 +183,7 @@ describe('goals of an rmw_zenoh client relayed to rclpy action servers on Fast D
     await release();
   }, 120_000);
 
-  it('refuses a relayed goal whose pose is outside policy.geofence before the rclpy server sees it; one inside runs', async () => {
+  it('refuses a relayed goal whose pose is outside motion.geofence before the rclpy server sees it; one inside runs', async () => {
     const type = (part: string) => `${GOTO}_${part}`;
     const key = `0/goto/_action/send_goal/edge_goto_msgs::action::dds_::GoTo_SendGoal_/${typeDescriptionHash(definitions, type('SendGoal'))!}`;
     // ros_peer.py's GID is fixed, and a request is deduplicated by GID and sequence: each call its own sequence.
@@ -218,7 +218,7 @@ describe('goals of an rmw_zenoh client relayed to rclpy action servers on Fast D
     expect(seen).toMatchObject({ x: 2, y: -3 });
     expect(goto.all('goal').some((e) => e.goal === outside.goal)).toBe(false);
     expect(rejected(outside.goal)?.reason).toBe(
-      'goal position (40, 1) is outside the geofence (policy.geofence.polygon)',
+      'goal position (40, 1) is outside the geofence (motion.geofence.polygon)',
     );
   }, 120_000);
 });

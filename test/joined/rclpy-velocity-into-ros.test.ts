@@ -18,7 +18,7 @@ type Relay = { from: string; to: string; relayed: number; clamped: number; held:
 /**
  * The velocity frame on the `ros` side (docs/joined-graphs.md, "The frames apply"): an rmw_zenoh-keyed teleop's
  * /cmd_vel relayed into the daemon's ROS 2 graph, as an rclpy base on Fast DDS (PyPI's Jazzy wheels) hears it: within
- * policy.velocity as sent, over it clamped, zero while the operator's stop is latched, zero when it is no Twist.
+ * motion.velocity as sent, over it clamped, zero while the operator's stop is latched, zero when it is no Twist.
  */
 describe("an rmw_zenoh /cmd_vel relayed to an rclpy base on Fast DDS, held to the robot's velocity frame", () => {
   let daemon: Ros2Daemon;
@@ -39,7 +39,7 @@ describe("an rmw_zenoh /cmd_vel relayed to an rclpy base on Fast DDS, held to th
       { node_name: 'edge_velocity_in', rclnodejs: ros.rclnodejs, bridge_recorded: false },
       {
         bus: { definitions: { dirs: shares(env) } },
-        policy: { velocity: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1 } },
+        motion: { velocity: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1 } },
         // Header only: bytes that are no Twist reach the bus, and the ros side's frame (by default the Zenoh link
         // drops them first, counted as malformed).
         zenoh: { enabled: true, endpoint: net.wsUrl, mapping: 'rmw_zenoh', keepalive_ms: 200, validate_max_bytes: 0 },
@@ -67,7 +67,7 @@ describe("an rmw_zenoh /cmd_vel relayed to an rclpy base on Fast DDS, held to th
   const until = async (what: string, sent: () => void, arrived: () => boolean) =>
     waitFor(() => (sent(), arrived()), what, 60_000);
 
-  it('passes a command within the limits as sent, and holds one over them to policy.velocity', async () => {
+  it('passes a command within the limits as sent, and holds one over them to motion.velocity', async () => {
     await until(
       '/cmd_vel at the rclpy base',
       () => send(0.2),

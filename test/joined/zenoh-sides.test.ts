@@ -120,7 +120,7 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
       base.events.filter((e) => e.event === 'received').map((e) => e.value as { linear: number[]; angular: number[] });
     await waitFor(() => (send(0.2), received().length > 0), '/cmd_vel at the DDS base', 30_000);
     expect(received()[0]).toEqual({ linear: [0.2, 0, 0], angular: [0, 0, 0.25] });
-    // Over the limit: held to policy.velocity.max_linear_x.
+    // Over the limit: held to motion.velocity.max_linear_x.
     await waitFor(() => (send(3), received().some((t) => t.linear[0] === 0.5)), 'a clamped /cmd_vel at the base');
     expect(received().some((t) => t.linear[0] === 3)).toBe(false);
     await daemon.haltAuthority.halt('test', 'relayed commands must not move the robot');

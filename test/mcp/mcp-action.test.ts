@@ -51,10 +51,10 @@ describe('call_action through MCP', () => {
     expect(sim.world.pose()).toMatchObject({ x: start.x, y: start.y });
   });
 
-  it('is refused for an action policy.actions does not allow, in a run that names the rule', async () => {
+  it('is refused for an action agent.rules.actions does not allow, in a run that names the rule', async () => {
     const { url, sim, dock } = await startMcpDaemon(cleanups, {
       ...ACTIONS,
-      policy: { actions: { allow: ['**'], deny: ['/navigate_to_pose'] } },
+      agent: { rules: { actions: { allow: ['**'], deny: ['/navigate_to_pose'] } } },
     });
     const client = await connectClient(cleanups, httpTransport(url));
     const start = sim.world.pose();

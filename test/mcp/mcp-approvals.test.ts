@@ -49,7 +49,7 @@ function approverDecisions(events: AgentEvent[]) {
   return events.filter((e) => e.kind === 'policy.decision' && e.payload.rule === 'approval.approver');
 }
 
-describe('approvals over MCP (policy.approval)', () => {
+describe('approvals over MCP (agent.rules.approval)', () => {
   it('refuses an MCP client approving the run it started, or another MCP client doing so, counted and in the run; the operator approves it', async () => {
     const { url, agent } = await startMcpDaemon(cleanups, { ...DECIDING, agent: { require_approval: ['publish'] } });
     const asker = await connectClient(cleanups, httpTransport(url), 'asker');
@@ -110,8 +110,7 @@ describe('approvals over MCP (policy.approval)', () => {
   it("with outside_may_approve not_own, lets an MCP client approve another one's run, never its own", async () => {
     const { url, agent } = await startMcpDaemon(cleanups, {
       ...DECIDING,
-      agent: { require_approval: ['publish'] },
-      policy: { approval: { outside_may_approve: 'not_own' } },
+      agent: { require_approval: ['publish'], rules: { approval: { outside_may_approve: 'not_own' } } },
     });
     const asker = await connectClient(cleanups, httpTransport(url), 'asker');
     const reviewer = await connectClient(cleanups, httpTransport(url), 'reviewer');

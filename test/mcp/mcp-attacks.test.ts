@@ -83,7 +83,7 @@ describe('the MCP gateway under attack', () => {
   });
 
   it('refuses and counts the linear.x 5 an injected instruction asks for when the velocity gate is in reject mode', async () => {
-    const { url } = await startMcpDaemon(cleanups, { ...ACTING, policy: { velocity: { mode: 'reject' } } });
+    const { url } = await startMcpDaemon(cleanups, { ...ACTING, motion: { velocity: { mode: 'reject' } } });
     const client = await connectClient(cleanups, httpTransport(url), 'injected-agent');
     const followed = await refusedRun(client, 'publish', { topic: '/cmd_vel', fields: { linear: { x: 5 } } });
     expect(decisions(followed)).toContainEqual(expect.objectContaining({ rule: 'velocity.limit', action: 'deny' }));
@@ -100,10 +100,10 @@ describe('the MCP gateway under attack', () => {
     await expectOnlyRefusal(client, url, 'call_service', 'services.deny');
   });
 
-  it('refuses a call_service to a service off policy.services.allow, counted, in a run that says why', async () => {
+  it('refuses a call_service to a service off agent.rules.services.allow, counted, in a run that says why', async () => {
     const { url, agent } = await startMcpDaemon(cleanups, {
       ...ACTING,
-      policy: { services: { allow: ['/map_server/*'] } },
+      agent: { rules: { services: { allow: ['/map_server/*'] } } },
     });
     const client = await connectClient(cleanups, httpTransport(url), 'injected-agent');
     const followed = await refusedRun(client, 'call_service', { name: '/reboot', request: {} });
@@ -111,7 +111,7 @@ describe('the MCP gateway under attack', () => {
       expect.objectContaining({
         rule: 'services.allow',
         action: 'deny',
-        reason: '/reboot is not in policy.services.allow',
+        reason: '/reboot is not in agent.rules.services.allow',
       }),
     );
     // Refused before the call: nothing was asked of the robot.

@@ -9,7 +9,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { connectClient, httpTransport, startMcpDaemon, untrustedData } from './mcp-client.ts';
 
 // The sim's robot starts at (0.55, 0.55) facing +x. A fence whose +x edge is 0.15 m ahead of it: at 0.2 m/s, one
-// second (policy.geofence.horizon_s) forward would carry it out, one second back would not.
+// second (motion.geofence.horizon_s) forward would carry it out, one second back would not.
 const EDGE_AHEAD = [
   { x: -1, y: -1 },
   { x: 0.7, y: -1 },
@@ -40,7 +40,7 @@ function odometry(bus: Bus, codec: MessageCodec): () => { x: number; y: number; 
 async function simWithFence(polygon: { x: number; y: number }[], more: Record<string, unknown> = {}) {
   const started = await startMcpDaemon(cleanups, {
     mcp: { tools: ['publish', 'runs'] },
-    policy: { geofence: { polygon } },
+    motion: { geofence: { polygon } },
     ...more,
   });
   const pose = odometry(started.daemon.bus, started.codec);

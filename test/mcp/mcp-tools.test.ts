@@ -32,7 +32,9 @@ describe('the MCP tools on the sim', () => {
   it("calls an allowed service (the sim's sim/pause) and refuses a publish to a topic off the allow list", async () => {
     const { url, sim } = await startMcpDaemon(cleanups, {
       mcp: { tools: ['call_service', 'publish'] },
-      policy: { topics: { allow: ['/cmd_vel', '/odom'], deny: [] }, services: { allow: ['sim/*'], deny: [] } },
+      agent: {
+        rules: { topics: { allow: ['/cmd_vel', '/odom'], deny: [] }, services: { allow: ['sim/*'], deny: [] } },
+      },
     });
     const client = await connectClient(cleanups, httpTransport(url), 'operator-helper');
 
@@ -56,7 +58,7 @@ describe('the MCP tools on the sim', () => {
       expect.objectContaining({
         rule: 'topics.allow',
         action: 'deny',
-        reason: '/chatter is not in policy.topics.allow',
+        reason: '/chatter is not in agent.rules.topics.allow',
       }),
     );
     expect((await gatewayCounters(client)).refused).toEqual({ 'publish:topics.allow': 1 });

@@ -11,7 +11,7 @@ import { RclpyPeer, shares } from './rclpy-peer.ts';
 import { TopicNode } from './topic-node.ts';
 
 /**
- * An arm's action goals are held to policy.joints as its published trajectories are: a FollowJointTrajectory goal
+ * An arm's action goals are held to motion.joints as its published trajectories are: a FollowJointTrajectory goal
  * past the URDF, further than max_step from where the arm is measured, or faster than its velocity limits, and a
  * GripperCommand outside the gripper joint's limits, are refused at each door that sends goals (the actions API, the
  * agent's call_action through the ROS bridge) and never reach the rclpy controllers; a goal within them does.
@@ -71,7 +71,7 @@ describe("an arm's goals held to its joint limits", () => {
         topics: ['/joint_states'],
         actions: { call: [TRAJECTORY_ACTION, GRIPPER_ACTION] },
       },
-      { bus: { definitions: { dirs: shares(env) } }, policy: { joints: { urdf: URDF, max_step: 0.5 } } },
+      { bus: { definitions: { dirs: shares(env) } }, motion: { joints: { urdf: URDF, max_step: 0.5 } } },
     );
     const called = async () => ((await daemon.rosDetails()).actions_called as string[] | undefined) ?? [];
     await waitFor(

@@ -9,8 +9,8 @@ import { listenerDaemon } from '../halt/listener-daemon.ts';
 import { DISTROS, startRclpyWorld } from './rclpy-daemon.ts';
 import { RclpyPeer } from './rclpy-peer.ts';
 
-// ros.stop_service.process: the operator's stop as a ROS 2 service from a node of its own (rclpy), which sends each
-// call to the stop listener's thread. An rclpy client calls it while the daemon's main thread, which this test's
+// motion.stop.ros_service.process: the operator's stop as a ROS 2 service from a node of its own (rclpy), which sends
+// each call to the stop listener's thread. An rclpy client calls it while the daemon's main thread, which this test's
 // in-process daemon shares, is blocked on purpose; no rclnodejs runs.
 
 const SERVICE = '/auraison/stop';
@@ -48,7 +48,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
       const env = peer.env(domain++);
       await inRos2(env, async () => {
         const { daemon, line } = await listenerDaemon(cleanups, 'ros-stop-', {
-          ros: { stop_service: { process: true, python: peer.python } },
+          motion: { stop: { ros_service: { process: true, python: peer.python } } },
         });
         await waitFor(() => rosStop(daemon).details?.serving === true, 'the stop service node to serve');
         const client = await RclpyPeer.start(peer.python, env, { role: 'trigger_client', service: SERVICE });
@@ -85,7 +85,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
     const env = peer.env(domain++);
     await inRos2(env, async () => {
       const { daemon } = await listenerDaemon(cleanups, 'ros-stop-restart-', {
-        ros: { stop_service: { process: true, python: peer.python } },
+        motion: { stop: { ros_service: { process: true, python: peer.python } } },
       });
       await waitFor(() => rosStop(daemon).details?.serving === true, 'the stop service node to serve');
       const first = rosStop(daemon).details!.pid as number;
@@ -115,7 +115,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
       const env = { ...peer.env(domain++), AURAISON_EDGE_STOP_FLOOD_CALLS: '3' };
       await inRos2(env, async () => {
         const { daemon } = await listenerDaemon(cleanups, 'ros-stop-flood-', {
-          ros: { stop_service: { process: true, python: peer.python } },
+          motion: { stop: { ros_service: { process: true, python: peer.python } } },
         });
         await waitFor(() => rosStop(daemon).details?.serving === true, 'the stop service node to serve');
         const pid = rosStop(daemon).details!.pid as number;
@@ -153,8 +153,7 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
       const env = peer.env(domain++);
       await inRos2(env, async () => {
         const { daemon } = await listenerDaemon(cleanups, 'ros-stop-api-', {
-          api: { stop_listener: false },
-          ros: { stop_service: { process: true, python: peer.python } },
+          motion: { stop: { listener: false, ros_service: { process: true, python: peer.python } } },
         });
         await waitFor(() => rosStop(daemon).details?.serving === true, 'the stop service node to serve');
         const client = await RclpyPeer.start(peer.python, env, { role: 'trigger_client', service: SERVICE });
@@ -172,16 +171,20 @@ describe.each(DISTROS)("ROS 2's stop service in a process of its own, on rclpy (
     'leaves the service name to its process: rclnodejs does not serve it from ros.services.serve too',
     { timeout: 180_000 },
     async () => {
-      const world = await startRclpyWorld(name, domain++, {
-        services: {
-          serve: [
-            // The stop's name spelled relative: it resolves in the node's namespace (/) to the stop service's.
-            { query: 'agent/stop', service: SERVICE.slice(1), type: 'std_srvs/srv/Trigger' },
-            { query: 'agent/stop', service: '/other/stop', type: 'std_srvs/srv/Trigger' },
-          ],
+      const world = await startRclpyWorld(
+        name,
+        domain++,
+        {
+          services: {
+            serve: [
+              // The stop's name spelled relative: it resolves in the node's namespace (/) to the stop service's.
+              { query: 'agent/stop', service: SERVICE.slice(1), type: 'std_srvs/srv/Trigger' },
+              { query: 'agent/stop', service: '/other/stop', type: 'std_srvs/srv/Trigger' },
+            ],
+          },
         },
-        stop_service: { process: true, python: ros2Peer(name as 'jazzy').python },
-      });
+        { motion: { stop: { ros_service: { process: true, python: ros2Peer(name as 'jazzy').python } } } },
+      );
       cleanups.push(() => world.bus.close());
       cleanups.push(async () => void (await world.daemon.stop()));
       const status = await waitForValue(async () => {
@@ -205,7 +208,7 @@ describe("ROS 2's stop service in a process of its own, with a Python that does 
 
   it('says in its status that the python could not be run, and keeps trying', async () => {
     const { daemon } = await listenerDaemon(cleanups, 'ros-stop-nopython-', {
-      ros: { stop_service: { process: true, python: '/nonexistent/python3' } },
+      motion: { stop: { ros_service: { process: true, python: '/nonexistent/python3' } } },
     });
     const health = await waitForValue(
       () => (rosStop(daemon).state === 'degraded' ? rosStop(daemon) : undefined),

@@ -49,7 +49,7 @@ beforeAll(async () => {
   daemon = await Ros2Daemon.start(
     env,
     { bridge_recorded: false, actions: { serve: [{ action: '/navigate_to_pose', type: NAV_TYPE }] } },
-    { sim: { enabled: true, speed: 4 }, policy: { geofence: { polygon: FENCE } } },
+    { sim: { enabled: true, speed: 4 }, motion: { geofence: { polygon: FENCE } } },
   );
 }, 120_000);
 
@@ -121,7 +121,7 @@ describe('ros2 action send_goal to the daemon (rclnodejs 2.2.0 ActionServer, rmw
     expect(sent.stdout).toContain('Goal was rejected.');
     expect(sent.stdout).not.toContain('Goal accepted');
     expect(rejections()).toEqual([
-      `goal position (${far.x}, ${far.y}) is outside the geofence (policy.geofence.polygon)`,
+      `goal position (${far.x}, ${far.y}) is outside the geofence (motion.geofence.polygon)`,
     ]);
   }, 60_000);
 

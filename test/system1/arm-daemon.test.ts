@@ -8,7 +8,7 @@ import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { writeLinearModel } from './models.ts';
 
-// policy.joints in a running daemon's control loops (the control component reads the URDF), and `config check`
+// motion.joints in a running daemon's control loops (the control component reads the URDF), and `config check`
 // refusing a loop whose command names joints the URDF does not have, or a forward controller's joints out of order.
 
 const tmp = tempDir('arm-daemon-');
@@ -35,7 +35,7 @@ const config = (command: Record<string, unknown>, joints: Record<string, unknown
   sim: { enabled: false },
   api: { enabled: false },
   foxglove: { enabled: false },
-  policy: { joints: { urdf, max_step: 0.2, ...joints } },
+  motion: { joints: { urdf, max_step: 0.2, ...joints } },
   policies: {
     far: {
       model,
@@ -54,7 +54,7 @@ const config = (command: Record<string, unknown>, joints: Record<string, unknown
   control: { loops: { arm: { policy: 'far', rate_hz: 50, max_observation_age_ms: 500 } } },
 });
 
-describe('policy.joints in a daemon', () => {
+describe('motion.joints in a daemon', () => {
   it(
     "holds a loop's JointTrajectory to the URDF's limits and max_step from /joint_states",
     { timeout: 60_000 },
@@ -111,7 +111,7 @@ describe('policy.joints in a daemon', () => {
     expect(e.stdout + e.stderr).toMatch(/command\.joint_names: the robot has no joint "elbow"/);
   });
 
-  it("config check refuses a forward controller's command whose joints are not policy.joints.topics'", async () => {
+  it("config check refuses a forward controller's command whose joints are not motion.joints.topics'", async () => {
     const file = join(tmp.path, 'topics.yaml');
     const command = { topic: '/forward_position_controller/commands', type: 'std_msgs/msg/Float64MultiArray' };
     const topics = { '/forward_position_controller/commands': ['a', 'b'] };

@@ -5,7 +5,7 @@ import { ARRAY, armLoops, TRAJECTORY } from './arm-loop.ts';
 
 const armLoop = armLoops();
 
-// policy.joints in a control loop: a joint command is held to the robot's limits and to max_step from the position
+// motion.joints in a control loop: a joint command is held to the robot's limits and to max_step from the position
 // measured now, and its time_from_start to what the velocity limits need; in mode refuse the arm gets the hold.
 
 const LIMITS: JointLimits = new Map([
@@ -20,7 +20,7 @@ const close = (got: number[], want: number[]) => {
   got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
 };
 
-describe('a control loop under policy.joints', () => {
+describe('a control loop under motion.joints', () => {
   it.each([TRAJECTORY, ARRAY])(
     '%s: a command past the limits moves at most max_step from where the arm is, within them',
     async (type) => {

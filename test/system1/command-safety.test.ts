@@ -43,7 +43,7 @@ const policy = (model: string, topic = '/cmd_vel') => ({
 describe('the safety frame on control loop commands', () => {
   it('never publishes a non-finite or too-fast Twist on the velocity topic, and counts what it replaced and clamped', async () => {
     const config = {
-      policy: { velocity: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1 } },
+      motion: { velocity: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1 } },
       // Two loops may not command one topic: the NaN one has its own, watched as well.
       policies: {
         nan: policy(writeSqrtModel(tmp.path), '/cmd_vel_nan'),
@@ -102,7 +102,7 @@ describe('the safety frame on control loop commands', () => {
     expect(details.fast!.clamped_commands).toBeGreaterThanOrEqual(3);
   });
 
-  it("clamps with policy.velocity's defaults when the config says nothing", async () => {
+  it("clamps with motion.velocity's defaults when the config says nothing", async () => {
     const config = {
       policies: { fast: policy(writeLinearModel(tmp.path, 'identity2', [1, 0, 0, 1], [0, 0])) },
       control: { loops: { fast: { policy: 'fast', rate_hz: 50, max_observation_age_ms: 5000 } } },
@@ -121,7 +121,7 @@ describe('the safety frame on control loop commands', () => {
       () => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from([3, -9]) })),
       10,
     );
-    const limits = ctx.config.policy.velocity;
+    const limits = ctx.config.motion.velocity;
     const atLimits = {
       linear: { x: limits.max_linear_x, y: 0, z: 0 },
       angular: { x: 0, y: 0, z: -limits.max_angular_z },

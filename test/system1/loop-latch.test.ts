@@ -11,7 +11,7 @@ import { PORTS } from '../../daemon/contract/index.ts';
 import { ControlComponent } from '../../daemon/system1/control/control-component.ts';
 import { postJson } from '../helpers/post-json.ts';
 
-// The operator's stop latches (agent.stop_latch): a control loop that runs on its own (autostart) is held
+// The operator's stop latches (motion.stop.latch): a control loop that runs on its own (autostart) is held
 // at its safe action until the latch is released, not left driving beside a robot the page says is stopped; and
 // after the release until an operator starts it (a release moves nothing by itself).
 
@@ -162,16 +162,16 @@ describe('a latched stop and an autostart control loop', () => {
   );
 });
 
-describe("the operator's stop with agent.stop_latch false and an autostart control loop", () => {
+describe("the operator's stop with motion.stop.latch false and an autostart control loop", () => {
   it(
     'stops the loop (its safe action once) instead of letting the policy drive again at its next tick',
     { timeout: 60_000 },
     async () => {
       const config = simPolicyLoopConfig();
       (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
-      (config as { agent?: Record<string, unknown> }).agent = {
-        ...((config as { agent?: Record<string, unknown> }).agent ?? {}),
-        stop_latch: false,
+      (config as { motion?: Record<string, unknown> }).motion = {
+        ...((config as { motion?: Record<string, unknown> }).motion ?? {}),
+        stop: { latch: false },
       };
       const { daemon, codec, stop } = await startDaemon(config, 'loop-nolatch-');
       cleanups.push(stop);

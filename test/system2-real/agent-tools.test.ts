@@ -25,7 +25,7 @@ const FENCE = [
   { x: 0, y: 1.2 },
 ];
 
-async function agentOn(server: ModelServer, policy: Record<string, unknown> = {}) {
+async function agentOn(server: ModelServer, motion: Record<string, unknown> = {}) {
   const started = await startSimDaemon(cleanups, {
     speed: 20,
     prefix: 'real-llm-agent-',
@@ -37,7 +37,7 @@ async function agentOn(server: ModelServer, policy: Record<string, unknown> = {}
       },
       agent: { skills: ['navigate_to', 'read_topic', 'stop'] },
       // Below the navigator's own 0.22 m/s, so the gate has something to clamp.
-      policy: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 }, ...policy },
+      motion: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 }, ...motion },
     },
   });
   return started;
@@ -114,7 +114,7 @@ describe('the edge agent on llama-server: the server parses the tool call, the f
     const { events } = await runToEnd(agent, 'Drive to x 1.5, y 1.5.');
     expect(events.find((e) => e.kind === 'policy.decision')?.payload).toMatchObject({
       rule: 'geofence',
-      reason: 'goal (1.5, 1.5) is outside the geofence (policy.geofence.polygon)',
+      reason: 'goal (1.5, 1.5) is outside the geofence (motion.geofence.polygon)',
     });
     expect(twists.filter((t) => t.linear !== 0 || t.angular !== 0)).toEqual([]);
     expect(sim.world.pose()).toMatchObject({ x: start.x, y: start.y });

@@ -54,10 +54,10 @@ describe('agent on a config reload', () => {
     const before = agent();
     const nav = await before.submitIntent(intent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => before.getRun(nav.run_id)!.run.status === 'running', 'navigate_to to run');
-    expect(await publishedLinearX(before)).toBe(config.policy.velocity.max_linear_x);
+    expect(await publishedLinearX(before)).toBe(config.motion.velocity.max_linear_x);
 
     const next: EdgeConfig = structuredClone(config);
-    next.policy.velocity.max_linear_x = 0.1;
+    next.motion.velocity.max_linear_x = 0.1;
     expect(await daemon.reload(next)).toEqual([]);
     expect(agent()).toBe(before);
     expect(before.getRun(nav.run_id)!.run.status).toBe('running');

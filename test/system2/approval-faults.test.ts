@@ -149,13 +149,13 @@ describe('approvals under faults', () => {
     await settled(agent, run.run_id, ['awaiting_approval']);
     // A SIGHUP denies publishing while the call waits; policy.* is taken live, the run goes on waiting.
     agent.applySettings(
-      parseConfigText(stringify({ ...WAITS, policy: { skills: { deny: ['publish'] } } }), 'edge.yaml', {}),
+      parseConfigText(stringify({ ...WAITS, agent: { rules: { skills: { deny: ['publish'] } } } }), 'edge.yaml', {}),
     );
     await agent.approve(run.run_id, 'ada');
     const { run: done, events } = await settled(agent, run.run_id);
     expect(done).toMatchObject({
       status: 'failed',
-      reason: 'publish: refused by policy: skills.deny: publish matches policy.skills.deny',
+      reason: 'publish: refused by policy: skills.deny: publish matches agent.rules.skills.deny',
     });
     expect(events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload)).toEqual([
       expect.objectContaining({ rule: 'skills.deny', stage: 'before', tool: 'publish' }),

@@ -107,7 +107,7 @@ describe("the stop's hold of every arm command topic", () => {
   it('holds every joint ever named on a trajectory topic, a configured forward controller, and keeps them across a restart', async () => {
     const config = {
       sim: { enabled: false },
-      policy: {
+      motion: {
         joints: {
           urdf: URDF_FILE,
           topics: { '/forward/commands': ['pan', 'lift'] },

@@ -62,7 +62,7 @@ describe('call_action', () => {
     const { agent, sim, daemon } = await startSimDaemon(cleanups, {
       speed: 20,
       config: {
-        policy: {
+        motion: {
           geofence: {
             polygon: [
               { x: 0, y: 0 },
@@ -81,7 +81,7 @@ describe('call_action', () => {
     const { events } = agent.getRun(run.run_id)!;
     expect(events.find((e) => e.kind === 'policy.decision')?.payload).toMatchObject({
       rule: 'geofence',
-      reason: 'goal (5, 5) is outside the geofence (policy.geofence.polygon)',
+      reason: 'goal (5, 5) is outside the geofence (motion.geofence.polygon)',
     });
     expect(kinds(events)).not.toContain('action.goal');
     // The server's status array never listed a goal.
@@ -117,9 +117,9 @@ describe('call_action', () => {
     expect(Math.hypot(pose.x - dock.x, pose.y - dock.y)).toBeGreaterThan(0.3);
   });
 
-  it("refuses call_service to an action's own services, and an action policy.actions denies", async () => {
+  it("refuses call_service to an action's own services, and an action agent.rules.actions denies", async () => {
     const { agent, dock } = await startSimDaemon(cleanups, {
-      config: { policy: { actions: { allow: ['**'], deny: ['/navigate_to_pose'] } } },
+      config: { agent: { rules: { actions: { allow: ['**'], deny: ['/navigate_to_pose'] } } } },
     });
     const bypass = await agent.submitIntent(
       skillIntent('call_service', {

@@ -39,7 +39,7 @@ function trail(events: Event[]): { sent: unknown; decisions: Record<string, unkn
 
 describe('the audit trail of a publish on the velocity topic', () => {
   it("shows the value the velocity gate sent, and names the gate's rule, when the hook did not clamp it", async () => {
-    const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.1, max_angular_z: 1 } } });
+    const ctx = componentContext({ motion: { velocity: { max_linear_x: 0.1, max_angular_z: 1 } } });
     const base = cmdVel(ctx);
     const events = await publishIntent(ctx, {
       topic: '/cmd_vel',
@@ -61,7 +61,7 @@ describe('the audit trail of a publish on the velocity topic', () => {
   });
 
   it('shows the value the hook let through and its rule when the hook clamped it, with no second rule', async () => {
-    const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.1, max_angular_z: 1 } } });
+    const ctx = componentContext({ motion: { velocity: { max_linear_x: 0.1, max_angular_z: 1 } } });
     const base = cmdVel(ctx);
     const events = await publishIntent(ctx, { topic: '/cmd_vel', fields: { linear: { x: 5 } } });
     expect(base.map((t) => t.linear.x)).toEqual([0.1]);

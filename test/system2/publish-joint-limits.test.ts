@@ -8,7 +8,7 @@ import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { checkConfigObject } from '../../daemon/config/load.ts';
 import { settled, startAgent, stopAgents } from './agent-harness.ts';
 
-// A `publish` skill intent of a JointTrajectory on a daemon with policy.joints: the agent's own door holds it to the
+// A `publish` skill intent of a JointTrajectory on a daemon with motion.joints: the agent's own door holds it to the
 // URDF's limits and a step from the measured /joint_states, and says so in the run's events; a joint the robot does
 // not have fails the run with the joint named, and nothing is published.
 
@@ -32,7 +32,7 @@ type Trajectory = { points: { positions: Float64Array; time_from_start: { sec: n
 const JOINTS = { urdf: join(dir.path, 'arm.urdf'), max_step: 0.2 };
 
 function arm(joints: boolean = true): { ctx: TestContext; seen: Trajectory[] } {
-  const ctx = componentContext(joints ? { policy: { joints: JOINTS } } : {});
+  const ctx = componentContext(joints ? { motion: { joints: JOINTS } } : {});
   const seen: Trajectory[] = [];
   ctx.bus.subscribe({
     name: 'arm-controller',
@@ -58,7 +58,7 @@ async function publishTrajectory(ctx: TestContext, names: string[], positions: n
   }
 }
 
-describe('a publish intent of a JointTrajectory with policy.joints', () => {
+describe('a publish intent of a JointTrajectory with motion.joints', () => {
   it('publishes it held to the limits and the step, and the run names the rule', async () => {
     const { ctx, seen } = arm();
     const { run, events } = await publishTrajectory(ctx, ARM, [3, -3]);
@@ -85,15 +85,15 @@ describe('a publish intent of a JointTrajectory with policy.joints', () => {
     expect(seen).toEqual([]);
   });
 
-  it('takes policy.joints set by a reload for the next command', async () => {
+  it('takes motion.joints set by a reload for the next command', async () => {
     const { ctx, seen } = arm(false);
     const agent = await startAgent(ctx, {});
     await publishTrajectory(ctx, ARM, [3, -3], agent);
     expect([...seen[0]!.points[0]!.positions]).toEqual([3, -3]);
-    const policy = checkConfigObject({ policy: { joints: JOINTS } }, {}).config!.policy;
+    const motion = checkConfigObject({ motion: { joints: JOINTS } }, {}).config!.motion;
     // As the daemon's reload does: the robot's inputs first, then the components.
-    ctx.robot.applySettings(policy.joints);
-    agent.applySettings({ ...ctx.config, policy });
+    ctx.robot.applySettings(motion.joints);
+    agent.applySettings({ ...ctx.config, motion });
     await publishTrajectory(ctx, ARM, [3, -3], agent);
     expect([...seen[1]!.points[0]!.positions].map((p) => +p.toFixed(6))).toEqual([1.2, -0.2]);
   });

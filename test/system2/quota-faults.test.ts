@@ -13,7 +13,7 @@ describe('the tool-call quota across a restart', () => {
   it('counts the calls refused before the restart, so the resumed run still ends at its quota', async () => {
     const journal = new MemoryJournal();
     // publish is denied; stop needs approval. Quota: 2 calls.
-    const config = { agent: { require_approval: ['stop'] }, policy: { skills: { deny: ['publish'] } } };
+    const config = { agent: { require_approval: ['stop'], rules: { skills: { deny: ['publish'] } } } };
     const { faux, model } = fauxModel();
     faux.setResponses([
       // call 1: refused

@@ -3,7 +3,7 @@ import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon } from './api-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
-// policy.topics is checked on the topic a call names, but the bus reads a name holding `*` or `?` as a
+// agent.rules.topics is checked on the topic a call names, but the bus reads a name holding `*` or `?` as a
 // glob: read_topic("/battery/*") passed a deny of /battery/secret (the string "/battery/*" is not
 // "/battery/secret") and then read the next message on any topic under /battery, the denied one included.
 // No ROS 2 topic name holds either character.
@@ -17,7 +17,7 @@ async function setup() {
   const daemon = await apiDaemon(
     {
       llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 0 }] },
-      policy: { topics: { allow: ['**'], deny: ['/battery/secret'] } },
+      agent: { rules: { topics: { allow: ['**'], deny: ['/battery/secret'] } } },
     },
     'read-topic-globs-',
     cleanups,

@@ -168,7 +168,7 @@ describe('the operator stop', () => {
   });
 
   it("sends a zero to every velocity topic the agent drove, a namespaced robot's Twist and TwistStamped too", async () => {
-    const ctx = componentContext({ policy: { velocity: { topics: ['/robot*/cmd_vel'] } } });
+    const ctx = componentContext({ motion: { velocity: { topics: ['/robot*/cmd_vel'] } } });
     const agent = await startAgent(ctx);
     const seen: { topic: string; value: { linear?: { x: number }; twist?: { linear: { x: number } } } }[] = [];
     ctx.bus.subscribe({

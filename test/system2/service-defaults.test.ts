@@ -6,7 +6,7 @@ import { skillIntent } from '../helpers/intents.ts';
 
 // The daemon's own bus queries are not the model's to call by default: pausing the recorder would stop what
 // happens on the robot from being recorded, and agent/stop is the operator's stop, which latches until a
-// person releases it (the model has the stop skill, which does not latch). policy.services.deny says so
+// person releases it (the model has the stop skill, which does not latch). agent.rules.services.deny says so
 // (default ['recorder/**', 'agent/**']); a config that wants them lets them through.
 
 afterEach(() => stopAgents());
@@ -48,7 +48,7 @@ describe("call_service and the daemon's own queries", () => {
   it("calls an application service, and the daemon's own once the config allows them", async () => {
     expect((await callAsModel(componentContext(), 'arm/home')).called).toEqual(['arm/home']);
     expect(
-      (await callAsModel(componentContext({ policy: { services: { deny: [] } } }), 'recorder/pause')).called,
+      (await callAsModel(componentContext({ agent: { rules: { services: { deny: [] } } } }), 'recorder/pause')).called,
     ).toEqual(['recorder/pause']);
   });
 });

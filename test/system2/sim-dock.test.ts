@@ -28,7 +28,7 @@ describe('the edge agent in the turtlebot-maze sim', () => {
     const config = {
       llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] },
       // Below the path follower's own 0.22 m/s, so the limit has something to do.
-      policy: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 } },
+      motion: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 } },
     };
     const { daemon } = await startSimDaemon(cleanups, { speed: 1000, config, prefix: 'sim-dock-' });
     const codec = new MessageCodec(daemon.definitions);

@@ -59,7 +59,7 @@ describe('a latched stop holds what actuates, by type', () => {
         expect(pub.stderr).toContain(`on ${topic}`);
       }
       // A trajectory with no points is the controller's "hold": a stop. /joint_states is the robot's measurement,
-      // which no client publishes, latched or not (policy.joints.clients_may_publish).
+      // which no client publishes, latched or not (motion.joints.clients_may_publish).
       const hold = await cli('topic', 'pub', TRAJECTORY, JOINT_TRAJECTORY, '{joint_names: [shoulder]}', '--once');
       expect(hold.code, hold.stderr).toBe(0);
       const measured = await cli(

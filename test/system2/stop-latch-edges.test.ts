@@ -53,7 +53,7 @@ afterEach(async () => {
 });
 
 describe('a latched stop refuses a moving Twist however the publish names its type', () => {
-  // The publish skill sends anything on policy.velocity.topic as a Twist through the gate, whatever `type`
+  // The publish skill sends anything on motion.velocity.topic as a Twist through the gate, whatever `type`
   // says: a `type` that makes the latch read the fields as something else must not let it through.
   for (const type of ['geometry_msgs/msg/TwistStamped', 'std_msgs/msg/String', 'Geometry_msgs/msg/Twist']) {
     it(`type ${type} on the velocity topic`, async () => {
@@ -171,15 +171,15 @@ describe("the sim's main job", () => {
 });
 
 describe('releasing the latch', () => {
-  it('a release while agent.stop_latch is false leaves no latch behind for a later reload that turns it on again', async () => {
+  it('a release while motion.stop.latch is false leaves no latch behind for a later reload that turns it on again', async () => {
     const ctx = componentContext();
     const latching = await startAgent(ctx);
     await latching.halt('ada');
     await latching.close();
     forgetAgent(latching);
-    // A reload with agent.stop_latch: false restarts the agent on the same data dir; a person releases the stop.
+    // A reload with motion.stop.latch: false restarts the agent on the same data dir; a person releases the stop.
     // The daemon's one stop takes the reload's setting (Daemon.reload applies it before restarting the agent).
-    const off = componentContext({ agent: { stop_latch: false } });
+    const off = componentContext({ motion: { stop: { latch: false } } });
     const stop = ctx.haltAuthority as HaltAuthority;
     stop.applySettings(off.config);
     const unlatched = await startAgent({ ...ctx, config: off.config });

@@ -14,7 +14,7 @@ import { skillIntent } from '../helpers/intents.ts';
 import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
 /**
- * The operator's stop latches (agent.stop_latch, on by default): after POST /stop, `auraison-edge stop` or
+ * The operator's stop latches (motion.stop.latch, on by default): after POST /stop, `auraison-edge stop` or
  * agent/stop, nothing the agent governs moves the robot until a person releases it, across restarts.
  */
 
@@ -209,8 +209,8 @@ describe('a latched stop', () => {
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
   });
 
-  it('agent.stop_latch false: a stop only stops, and a latch file left from before is reported, not obeyed', async () => {
-    const ctx = componentContext({ agent: { stop_latch: false } });
+  it('motion.stop.latch false: a stop only stops, and a latch file left from before is reported, not obeyed', async () => {
+    const ctx = componentContext({ motion: { stop: { latch: false } } });
     mkdirSync(join(ctx.dataDir, 'state'));
     writeFileSync(
       haltLatchPath(ctx.dataDir),
@@ -222,7 +222,7 @@ describe('a latched stop', () => {
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent({ ...ctx, log }, { navigation: nav });
     expect(warnings).toContainEqual(
-      expect.stringMatching(/^agent\.stop_latch is false: the latch in .* \(by ada\) is not obeyed$/),
+      expect.stringMatching(/^motion\.stop\.latch is false: the latch in .* \(by ada\) is not obeyed$/),
     );
     expect((await agent.halt('bob')).latched).toBeNull();
     const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');

@@ -37,7 +37,7 @@ function ask(daemon: Daemon, body?: unknown): Promise<RobotHaltOutcome> {
 }
 
 describe('agent/stop through a reload of what the stop uses', () => {
-  // The supervisor restarted the stop component when policy.velocity.topic/.topics or agent.stop_latch
+  // The supervisor restarted the stop component when motion.velocity.topic/.topics or motion.stop.latch
   // changed: between the old one's stop and the new one's start nothing served agent/stop, and an e-stop
   // node's query got `nothing serves query agent/stop` (26 of 39 in a run): the robot was not stopped.
   it('answers every query while a reload changes the velocity topics and the latch', { timeout: 30_000 }, async () => {
@@ -48,9 +48,9 @@ describe('agent/stop through a reload of what the stop uses', () => {
       );
       cleanups.push(stop);
       const changes: ((c: EdgeConfig) => void)[] = [
-        (c) => void (c.policy.velocity.topics = ['/cmd_vel', '/robot1/cmd_vel']),
-        (c) => void (c.policy.velocity.topic = '/robot1/cmd_vel'),
-        (c) => void (c.agent.stop_latch = false),
+        (c) => void (c.motion.velocity.topics = ['/cmd_vel', '/robot1/cmd_vel']),
+        (c) => void (c.motion.velocity.topic = '/robot1/cmd_vel'),
+        (c) => void (c.motion.stop.latch = false),
       ];
       for (const change of changes) {
         const next: EdgeConfig = structuredClone(daemon.config);
@@ -75,8 +75,8 @@ describe('agent/stop through a reload of what the stop uses', () => {
   });
 });
 
-describe('a base on policy.velocity.topic driven with TwistStamped', () => {
-  // The stop sent a geometry_msgs/msg/Twist to policy.velocity.topic and skipped that topic in its sweep;
+describe('a base on motion.velocity.topic driven with TwistStamped', () => {
+  // The stop sent a geometry_msgs/msg/Twist to motion.velocity.topic and skipped that topic in its sweep;
   // a base taking TwistStamped there (ROS 2 Jazzy's stamped cmd_vel) kept its moving command, and the stop
   // failed with not_stopped, though it zeroed TwistStamped on every other governed topic.
   it('gets a zero TwistStamped, with or without an agent, and the stop succeeds', { timeout: 30_000 }, async () => {
@@ -113,12 +113,16 @@ describe('a base on policy.velocity.topic driven with TwistStamped', () => {
   });
 });
 
-describe('agent.stop_latch turned on by a reload', () => {
-  // The control component was not restarted when agent.stop_latch changed, and its latch kept the value it
+describe('motion.stop.latch turned on by a reload', () => {
+  // The control component was not restarted when motion.stop.latch changed, and its latch kept the value it
   // started with: a daemon started with the latch off, then reloaded with it on, reported ROBOT STOPPED
   // (latched) after a stop while its autostart loop went on driving the robot.
   it('holds an autostart control loop at its safe action after the next stop', { timeout: 60_000 }, async () => {
-    const config: Record<string, unknown> = { ...simPolicyLoopConfig(), agent: { enabled: false, stop_latch: false } };
+    const config: Record<string, unknown> = {
+      ...simPolicyLoopConfig(),
+      agent: { enabled: false },
+      motion: { stop: { latch: false } },
+    };
     (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
     const { daemon, codec, stop } = await startDaemon(config, 'stop-review-latch-on-');
     cleanups.push(stop);
@@ -132,7 +136,7 @@ describe('agent.stop_latch turned on by a reload', () => {
     await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
     const next: EdgeConfig = structuredClone(daemon.config);
-    next.agent.stop_latch = true;
+    next.motion.stop.latch = true;
     await daemon.reload(next);
     await waitFor(() => fromLoop.slice(-3).some(moving), 'the policy to drive after the reload', 20_000);
     expect(await ask(daemon, { by: 'ada' })).toMatchObject({ latched: { by: 'ada' } });
@@ -201,7 +205,7 @@ describe('the log of a stop with no agent', () => {
         .advertise('/odd/cmd_vel', 'std_msgs/msg/String', { source: 'odd' })
         .publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
       const next: EdgeConfig = structuredClone(daemon.config);
-      next.policy.velocity.topic = '/odd/cmd_vel';
+      next.motion.velocity.topic = '/odd/cmd_vel';
       await daemon.reload(next);
       await expect(ask(daemon, { by: 'estop_node' })).rejects.toThrow(/NOT stopped|could not be sent/);
       // An error, not a warning: a person must stop the robot another way.

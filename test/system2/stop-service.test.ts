@@ -125,7 +125,7 @@ describe('the bus query agent/stop', () => {
     const old = watch(daemon, codec, '/cmd_vel');
     const moved = watch(daemon, codec, '/robot1/cmd_vel');
     const next: EdgeConfig = structuredClone(daemon.config);
-    next.policy.velocity.topic = '/robot1/cmd_vel';
+    next.motion.velocity.topic = '/robot1/cmd_vel';
     // The stop component takes it live: nothing restarts, so agent/stop is served throughout.
     expect(await daemon.reload(next)).toEqual([]);
 
@@ -220,9 +220,9 @@ describe('the operator stop and the other velocity topics', () => {
           /^daemon: .*\nstopped: zero Twist on \/cmd_vel \(and a stop command on \/robot1\/cmd_vel, \/robot2\/cmd_vel\)/,
         );
 
-        // A reload that narrows policy.velocity.topics: the next stop sweeps the topics in force.
+        // A reload that narrows motion.velocity.topics: the next stop sweeps the topics in force.
         const next: EdgeConfig = structuredClone(daemon.config);
-        next.policy.velocity.topics = ['/cmd_vel', '/robot1/cmd_vel'];
+        next.motion.velocity.topics = ['/cmd_vel', '/robot1/cmd_vel'];
         expect(await daemon.reload(next)).toEqual([]);
         expect(await ask(daemon)).toMatchObject({ zeroed: ['/robot1/cmd_vel'] });
       }

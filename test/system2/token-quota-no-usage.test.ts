@@ -3,7 +3,7 @@ import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon } from './api-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
-// policy.quotas.max_tokens holds also against a server that sends no usage (one that ignores
+// agent.rules.quotas.max_tokens holds also against a server that sends no usage (one that ignores
 // stream_options.include_usage: a proxy, an older llama.cpp): the tokens are then estimated from the text
 // sent and received, and the reply says so, rather than counted as 0, which left the quota never reached.
 
@@ -17,7 +17,7 @@ describe('the token quota and a server that sends no usage', () => {
     const { submit, until } = await apiDaemon(
       {
         llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] },
-        policy: { quotas: { max_tokens: 1500 } },
+        agent: { rules: { quotas: { max_tokens: 1500 } } },
       },
       'token-quota-no-usage-',
       cleanups,

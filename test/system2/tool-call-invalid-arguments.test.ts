@@ -7,7 +7,7 @@ import { fauxModel, startAgent, stopAgents } from './agent-harness.ts';
 
 // A call whose arguments do not match its skill's schema is refused by pi itself, before the policy
 // hooks: it left no trace in the journal (no tool.result, no decision; `runs show` skipped it) and was
-// not counted toward policy.quotas.max_tool_calls, so a model that kept calling with bad arguments was
+// not counted toward agent.rules.quotas.max_tool_calls, so a model that kept calling with bad arguments was
 // never stopped by the quota, and a resumed run's transcript told the model "Tool navigate_to not found".
 
 afterEach(stopAgents);

@@ -4,7 +4,7 @@ import { componentContext, type TestContext } from '../helpers/component-context
 import { fauxModel, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { skillIntent } from '../helpers/intents.ts';
 
-// policy.velocity limits every axis of a Twist, not only linear.x and angular.z: a model (or a teleop panel)
+// motion.velocity limits every axis of a Twist, not only linear.x and angular.z: a model (or a teleop panel)
 // that sends a sideways or vertical velocity, or a roll or pitch rate, to a holonomic base or a drone is held to
 // max_linear_y / max_linear_z / max_angular_x / max_angular_y (0 by default: a differential-drive base has no
 // such axis), and a value that is not a finite number becomes 0 on every axis.
@@ -40,7 +40,7 @@ async function publishAsModel(
 
 describe('velocity limits on every axis of a Twist', () => {
   it('holds a sideways, vertical, roll and pitch velocity to 0 on a base configured with none', async () => {
-    const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.2, max_angular_z: 1 } } });
+    const ctx = componentContext({ motion: { velocity: { max_linear_x: 0.2, max_angular_z: 1 } } });
     const { sent, decisions } = await publishAsModel(ctx, {
       linear: { x: 0.1, y: 3, z: -2 },
       angular: { x: 1, y: -1, z: 0.5 },
@@ -52,13 +52,13 @@ describe('velocity limits on every axis of a Twist', () => {
   });
 
   it('lets a holonomic base move sideways up to max_linear_y, and no further', async () => {
-    const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.2, max_linear_y: 0.3, max_angular_z: 1 } } });
+    const ctx = componentContext({ motion: { velocity: { max_linear_x: 0.2, max_linear_y: 0.3, max_angular_z: 1 } } });
     const { sent } = await publishAsModel(ctx, { linear: { y: -0.8 } });
     expect(sent).toEqual([{ linear: { x: 0, y: -0.3, z: 0 }, angular: { x: 0, y: 0, z: 0 } }]);
   });
 
   it('refuses, in reject mode, a Twist over the limit on any axis', async () => {
-    const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.2, max_angular_z: 1, mode: 'reject' } } });
+    const ctx = componentContext({ motion: { velocity: { max_linear_x: 0.2, max_angular_z: 1, mode: 'reject' } } });
     const { sent, decisions } = await publishAsModel(ctx, { linear: { y: 0.5 } });
     expect(sent).toEqual([]);
     expect(decisions).toContainEqual(

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { apiDaemon } from './api-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
-// policy.quotas.max_wall_s has no upper bound, and a robot that patrols for weeks under one intent may be
+// agent.rules.quotas.max_wall_s has no upper bound, and a robot that patrols for weeks under one intent may be
 // given a long one. Node's setTimeout fires a delay past 2^31-1 ms (24.8 days) after 1 ms instead (with a
 // TimeoutOverflowWarning), so such a quota ended every run at once: quota.wall_time.
 
@@ -11,7 +11,7 @@ const cleanups = cleanupStack();
 describe('a wall-time quota longer than setTimeout can count', () => {
   it('lets a run of a 30-day quota act, and still ends one past its quota', { timeout: 30_000 }, async () => {
     const { daemon, submit, until } = await apiDaemon(
-      { policy: { quotas: { max_wall_s: 30 * 86_400 } } },
+      { agent: { rules: { quotas: { max_wall_s: 30 * 86_400 } } } },
       'wall-quota-long-',
       cleanups,
     );

@@ -56,10 +56,7 @@ describe('the wall-time quota across a restart', () => {
 
     // The quota is lowered (a reload of the config while the daemon was down) below what the run acted.
     const after = await startAgent(
-      componentContext(
-        { agent: { require_approval: ['stop'] }, policy: { quotas: { max_wall_s: 0.25 } } },
-        { journal },
-      ),
+      componentContext({ agent: { require_approval: ['stop'], rules: { quotas: { max_wall_s: 0.25 } } } }, { journal }),
       { model, navigation },
     );
     await after.approve(run.run_id, 'ada');

@@ -30,7 +30,7 @@ function skillEnv(yaml = ''): SkillEnv & { seen: BusMessage[] } {
     queue: { policy: 'drop-oldest', depth: 100 },
     handler: (m) => void seen.push(m),
   });
-  const gate = new CmdVelGate({ bus, codec, limits: config.policy.velocity });
+  const gate = new CmdVelGate({ bus, codec, limits: config.motion.velocity });
   return {
     bus,
     codec,

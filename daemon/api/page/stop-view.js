@@ -99,12 +99,12 @@ export async function stopRobot({ onError, afterStop }) {
 }
 
 /*
- * The latched stop (agent.stop_latch): once stopped, nothing the daemon governs moves the robot until a person releases
- * it. The banner beside STOP says who latched it, when and why: from a stop's reply at once, and from /status (the stop
- * component's details.stop_latch, with or without an agent), so a tab opened later, or a latch kept over a restart,
- * shows it too. A /status asked before this tab's latest stop or release was answered may tell of the latch before it:
- * it is skipped (latchChanges moved on), so a released banner does not come back, nor a fresh one go, until a /status
- * asked since says so.
+ * The latched stop (motion.stop.latch): once stopped, nothing the daemon governs moves the robot until a person
+ * releases it. The banner beside STOP says who latched it, when and why: from a stop's reply at once, and from /status
+ * (the stop component's details.stop_latch, with or without an agent), so a tab opened later, or a latch kept over a
+ * restart, shows it too. A /status asked before this tab's latest stop or release was answered may tell of the latch
+ * before it: it is skipped (latchChanges moved on), so a released banner does not come back, nor a fresh one go, until
+ * a /status asked since says so.
  */
 let latchChanges = 0;
 let latchShown = null;

@@ -57,7 +57,7 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
           '{accepted: false} when the server refused it',
         statuses: {
           400: '`bad_name` (not a ROS 2 name) or `bad_goal` (not a goal of the type)',
-          403: '`geofence`: the goal lies outside `policy.geofence`; `joint_limits`: an arm goal outside `policy.joints`',
+          403: '`geofence`: the goal lies outside `motion.geofence`; `joint_limits`: an arm goal outside `motion.joints`',
           404: '`no_action_server`: no server of the action is on the bus',
           409: "`stopped`: the operator's stop is latched",
         },
@@ -72,9 +72,9 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
       // As the agent's call_action: no goal goes out while the operator's stop is latched.
       const latched = latchedGoalRefusal(ctx.haltAuthority.latch.refusal(), type, goal);
       if (latched) throw new HttpError('stopped', `${latched}: the goal was not sent`);
-      const outside = goalOutsideFence(ctx.config.policy.geofence.polygon, goal);
+      const outside = goalOutsideFence(ctx.config.motion.geofence.polygon, goal);
       if (outside) throw new HttpError('geofence', `${outside}: not sent`);
-      const limited = goalJointRefusal(ctx.config.policy.joints, () => (ctx.robot.settings ? ctx.robot : undefined))(
+      const limited = goalJointRefusal(ctx.config.motion.joints, () => (ctx.robot.settings ? ctx.robot : undefined))(
         goal,
         type,
       );

@@ -155,7 +155,7 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
         reply: '{run}',
         statuses: {
           ...RUN_ID_STATUSES,
-          403: "`source` is an outside agent's and the run was started by one (`policy.approval`, docs/mcp.md)",
+          403: "`source` is an outside agent's and the run was started by one (`agent.rules.approval`, docs/mcp.md)",
           409: '`conflict`: the run is not awaiting approval',
           507: '`insufficient_storage`: the journal cannot record the approval (disk full)',
         },

@@ -13,7 +13,7 @@ const ReleaseBody = new Validator(HaltReleaseRequest);
 const HALT_DOCS = {
   summary: "The operator's stop: the robot stops at once, then every run that has not ended is cancelled.",
   description:
-    'A zero Twist goes to every governed velocity topic, agent or none. With `agent.stop_latch` (the default) the ' +
+    'A zero Twist goes to every governed velocity topic, agent or none. With `motion.stop.latch` (the default) the ' +
     "stop holds until released; a stop while latched keeps the first latch's `by`, `reason` and `since`. It answers " +
     'within about a second whatever the disk does; the stop listener (api.md) takes it off the event loop.',
   optionalBody: HaltRequest,
@@ -42,7 +42,7 @@ const RELEASE_DOCS = {
  * nothing is stopped. 200 with what it did, within about a second whatever the disk does, also when the
  * journal refused or has not yet recorded the cancels (`journal_error`): the robot is stopped either way.
  * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same). With no
- * agent running, the zero Twist and the latch still go out (see HaltAuthority). With agent.stop_latch (the
+ * agent running, the zero Twist and the latch still go out (see HaltAuthority). With motion.stop.latch (the
  * default) the stop holds: POST /stop/release (`{by?, since?}`) releases it, 200 `{released, latch}`
  * (`released` false when none was held); 409 when `since` names another latch than the one held (a newer
  * stop the releaser has not seen).

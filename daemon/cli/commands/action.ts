@@ -21,7 +21,7 @@ as the bridges see it (a node's send_goal service or client) and those served on
   action send_goal ACTION TYPE GOAL
       Sends GOAL (YAML, e.g. "{order: 5}") and waits for the result, printing the goal's id, each feedback
       with -f, and the result with its status (SUCCEEDED, ABORTED, CANCELED). Ctrl-C cancels the goal. A goal
-      with a position outside policy.geofence.polygon is refused before it is sent; the operator's stop
+      with a position outside motion.geofence.polygon is refused before it is sent; the operator's stop
       (auraison-edge stop) cancels it.
       -f, --feedback   print each feedback
       --timeout S      cancel the goal and fail after S seconds (default 3600)

@@ -200,6 +200,7 @@ ${OPERATOR_HELP}`,
     }
     const report = await checkCentral({
       central: config.central,
+      stop: config.motion.stop,
       url,
       robot: config.robot.id,
       fleet: config.robot.fleet,

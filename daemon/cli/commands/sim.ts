@@ -49,7 +49,7 @@ Options:
                    from another shell (stop, stop --release, an intent that drives again); \`npm start\` runs so.
                    The exit code is still the drive's
   --port N         the local API and status page on port N (api.port for this run; 0 picks a free one), its
-                   stop listener on N + 1 unless the config sets api.stop_port: \`npm start -- --port 7500\`
+                   stop listener on N + 1 unless the config sets motion.stop.port: \`npm start -- --port 7500\`
   --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')}. Without it, warnings
                    and errors only, as lines of text (\`auraison-edge: warning: ...\`) beside the summary (JSON
                    with --json); the config's log.level is for \`run\`

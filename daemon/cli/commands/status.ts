@@ -102,7 +102,7 @@ failed: the list says which, and what to do).
 };
 
 /**
- * Where the arm's measurement and limits come from (policy.joints), and why either is none now: said near the top, as
+ * Where the arm's measurement and limits come from (motion.joints), and why either is none now: said near the top, as
  * it is why an arm's commands and the stop's hold are refused. Nothing for a robot with no joints measured or limited.
  */
 function robotInputLines(inputs: ApiStatus['robot_inputs']): string[] {
@@ -144,7 +144,7 @@ export function formatStatus(s: ApiStatus, source: string): string {
     lines.push(
       `central config ${remote.config_id} (received ${remote.received_at}): ${remote.in_force ? 'in force over the config file' : `SET ASIDE, the config file runs alone: ${remote.set_aside}`}`,
     );
-  // A latched stop (agent.stop_latch) is why a robot does not move: said before anything else is read.
+  // A latched stop (motion.stop.latch) is why a robot does not move: said before anything else is read.
   // The stop component shows it with or without an agent; a daemon from before it, through the agent.
   const latch = (s.components.stop?.details?.stop_latch ?? s.components.agent?.details?.stop_latch) as
     { by?: string; since?: string; reason?: string | null } | null | undefined;

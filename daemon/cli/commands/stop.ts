@@ -14,19 +14,19 @@ export const command: Command = {
   help: `Usage: auraison-edge stop [--by NAME] [--reason TEXT] [options]
        auraison-edge stop --release [--by NAME] [options]
 
-Stops the robot through the running daemon: on its stop listener (api.stop_listener, stop_url in
+Stops the robot through the running daemon: on its stop listener (motion.stop.listener, stop_url in
 <data_dir>/run/api.json), which holds the control loops and the sim and sends its own zero commands
 without waiting for the daemon's event loop, then prints the daemon's full report; else (no listener, or
 it does not answer) through the API's POST /stop. Then, before anything that could wait (the
 journal's disk, a model, a person's approval): the motion skill driving the robot (navigate_to, run_policy)
-is aborted and a zero Twist goes to the velocity topic (policy.velocity.topic), dropping the commands still
-queued before it; every other topic policy.velocity.topics governs that carries a Twist or TwistStamped on
+is aborted and a zero Twist goes to the velocity topic (motion.velocity.topic), dropping the commands still
+queued before it; every other topic motion.velocity.topics governs that carries a Twist or TwistStamped on
 the bus (a namespaced base's /robot1/cmd_vel) gets a zero one of its type. Then every run that has not ended is cancelled, and so is the run of an intent being
 accepted at that moment, so no model moves the robot again and no run awaiting approval moves it once
 approved. The reply waits about a second for the journal: a journal that cannot record the cancels (a full
 disk), or has not yet (a stuck disk), does not undo the stop, and is reported.
 
-The stop latches (agent.stop_latch, on by default): until a person releases it, nothing the daemon
+The stop latches (motion.stop.latch, on by default): until a person releases it, nothing the daemon
 governs moves the robot. navigate_to and run_policy are refused, and so is every command that actuates, on
 any topic (a Twist that moves, an arm's JointTrajectory, a forward controller's Float64MultiArray), from a
 model, a skill intent, \`topic pub\` or a Foxglove teleop panel; each refusal names who latched the stop, the

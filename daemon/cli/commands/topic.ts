@@ -85,7 +85,7 @@ foxglove.host/foxglove.port. info reads the daemon's status itself.
       stamped now. A field TYPE does not have, a value of the wrong kind or bad YAML exits 2. It goes
       through the daemon's client publishing, so the daemon must allow it (foxglove.client_publish.enabled,
       with TOPIC in foxglove.client_publish.topics) and an agent must run: every message goes through its
-      policy hooks as the agent's publish tool call does (policy.velocity clamps or refuses a Twist; access
+      policy hooks as the agent's publish tool call does (motion.velocity clamps or refuses a Twist; access
       rules refuse). A refusal is told in the daemon's words with what to change, and exits 1; a message
       the policy changed is told with the fields it changed (\`#1 reached /cmd_vel changed by the daemon's
       policy: linear.x: 2.0 -> 0.5\`). A TYPE other than the topic's is refused before anything is sent.

@@ -25,39 +25,6 @@ export const ApiConfig = Section(
       description: 'Address to bind. Anything but a loopback address requires api.token.',
     }),
     port: Port(7400, 'TCP port; 0 picks a free one (written to <data_dir>/run/api.json for the CLI).'),
-    stop_port: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        maximum: 65535,
-        description:
-          "The stop listener's TCP port, on api.host: POST /stop served on a thread of its own, which no load on the API waits in front of (docs/api.md). Unset: api.port + 1 (7401), or any free one when api.port is 0; 0 picks a free one. Its URL is in <data_dir>/run/api.json (stop_url) and GET /status.",
-      }),
-    ),
-    stop_listener: Type.Boolean({
-      default: true,
-      description:
-        "Serve POST /stop on the stop listener too (api.stop_port). Off, the operator's stop is the API's POST /stop alone, on the event loop the API shares.",
-    }),
-    stop_scheduling: Type.Union([Type.Literal('fifo'), Type.Literal('rr'), Type.Literal('other')], {
-      default: 'fifo',
-      description:
-        "Scheduling of the stop listener's thread alone (Linux): fifo or rr (real time at api.stop_rt_priority, above the control loop's 50, so a stop is read within a few ms however busy the cores are), or other (the normal scheduler at api.stop_nice). " +
-        'Over 50 connections and requests a second, a real-time thread goes back to the normal scheduler until 5 s pass without a flood, so a flood cannot hold its core. ' +
-        "Real time needs CAP_SYS_NICE or LimitRTPRIO= (the system unit grants both); refused, the thread runs at api.stop_nice, or at the daemon's, and GET /status says so.",
-    }),
-    stop_rt_priority: Type.Integer({
-      minimum: 1,
-      maximum: 99,
-      default: 60,
-      description: "SCHED_FIFO/SCHED_RR priority of the stop listener's thread under api.stop_scheduling fifo or rr.",
-    }),
-    stop_nice: Type.Integer({
-      minimum: -20,
-      maximum: 19,
-      default: -10,
-      description:
-        "Niceness of the stop listener's thread under api.stop_scheduling other, during a flood, or when real time is refused: -10 wakes it ahead of the daemon's busy threads; below 0 needs CAP_SYS_NICE.",
-    }),
     token: Type.String({
       default: '',
       description:

@@ -47,7 +47,8 @@ export const CentralOutboxConfig = Section(
  */
 export const DEFAULT_PROTECTED_KEYS = [
   'data_dir',
-  'policy',
+  'motion',
+  'agent.rules',
   'api.host',
   'api.token',
   'foxglove.host',
@@ -90,7 +91,7 @@ export const CentralRemoteConfig = Section(
     protected_keys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_*-]+(\\.[A-Za-z0-9_*-]+)*$' }), {
       default: DEFAULT_PROTECTED_KEYS,
       description:
-        "Key paths central may not change (a key and everything under it; * stands for one key). By default the safety limits (policy: velocity, joint limits, geofence, allow lists, quotas; loops' safe actions and clips), data_dir, who may reach the API, and the model endpoints (where the robot sends its API keys). The central and robot sections are always protected.",
+        "Key paths central may not change (a key and everything under it; * stands for one key). By default the safety limits (motion: velocity, joint limits, geofence, the stop; agent.rules: allow lists, quotas; loops' safe actions and clips), data_dir, who may reach the API, and the model endpoints (where the robot sends its API keys). The central and robot sections are always protected.",
     }),
   },
   'Config from central: applied over this file, kept in <data_dir>/state/central-config.json across restarts.',
@@ -241,11 +242,6 @@ export const CentralConfig = Section(
       default: true,
       description:
         'Take intents from central on the intents topic (validated, then run by the agent as any other intent).',
-    }),
-    stop_connection: Type.Boolean({
-      default: true,
-      description:
-        "A second MQTT connection, on a thread of its own, that reads central's signed stop intents and marks the stop line without waiting for the daemon's event loop. With a login it logs in as the robot's stop login, <robot id>/intents with the link's password, which `central acl`'s ACL lets read the intents topic alone. Needs intents and a pinned key.",
     }),
     max_intent_bytes: Type.Integer({
       minimum: 1024,

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { NAME_KEYS_KEYWORD, RosGlob, RosName } from '../../names/index.ts';
+import { NAME_KEYS_KEYWORD, RosGlob } from '../../names/index.ts';
 import { Section } from '../section.ts';
 import { ServedAction, ServedService } from './served-service.ts';
 
@@ -102,22 +102,6 @@ export const RosConfig = Section(
         }),
       },
       'Actions, both ways (docs/actions.md).',
-    ),
-    stop_service: Section(
-      {
-        process: Type.Boolean({
-          default: false,
-          description:
-            "Serve the operator's stop as a ROS 2 service (std_srvs/srv/Trigger) from a process of its own (adapters/ros/halt_service_node.py, rclpy), which sends each call to the stop listener (api.stop_listener), so the call does not wait for the daemon's main loop; restarted when it dies. Needs no rclnodejs; ros.services.serve may not serve the same name then.",
-        }),
-        python: Type.String({
-          minLength: 1,
-          default: 'python3',
-          description: "The Python that runs it, with rclpy importable (ROS 2 sourced in the daemon's environment).",
-        }),
-        name: RosName({ default: '/auraison/stop', description: 'The service name.' }),
-      },
-      "The operator's stop as a ROS 2 service off the daemon's main loop (docs/api.md).",
     ),
     graph_poll_ms: Type.Integer({
       minimum: 50,

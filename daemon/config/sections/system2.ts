@@ -1,13 +1,11 @@
-// Over 400 lines because it is config schema (llm, agent, policy): a schema per key with its help, read whole.
 import Type, { type Static } from 'typebox';
-import { baseUrlProblem, polygonProblems, splitCredentials } from '../../util/index.ts';
+import { baseUrlProblem, splitCredentials } from '../../util/index.ts';
 import { NAME_KEYS_KEYWORD, RosGlob, RosName } from '../../names/index.ts';
 import { Section } from '../section.ts';
-import { JointsConfig, jointsIssues } from './policy-joints.ts';
 
 /**
- * Config sections of issue 5: `llm` (OpenAI-compatible endpoints and their fallback chain), `agent` (the
- * edge agent) and `policy` (the hooks around every intent and tool call). Every key has a default, so an
+ * Config sections of System 2: `llm` (OpenAI-compatible endpoints and their fallback chain) and `agent` (the
+ * edge agent, with its rules around every intent and tool call). Every key has a default, so an
  * empty config runs the agent with no model: deterministic intents work, natural-language ones fail fast.
  */
 
@@ -156,6 +154,71 @@ export const LlmConfig = Section(
   'System 2: OpenAI-compatible model endpoints (vLLM, llama.cpp, Ollama, cloud).',
 );
 
+/** `names`: ROS 2 names (topics, actions), resolved as the config's other names are; else the daemon's own. */
+const Access = (description: string, deny: string[] = [], names = true) =>
+  Section(
+    {
+      allow: Type.Array(names ? RosGlob() : Type.String({ minLength: 1 }), {
+        default: ['**'],
+        description: 'Globs; a name must match one.',
+      }),
+      deny: Type.Array(names ? RosGlob() : Type.String({ minLength: 1 }), {
+        default: deny,
+        description: 'Globs; a match is refused even if allowed.',
+      }),
+    },
+    description,
+  );
+
+export const AgentRulesConfig = Section(
+  {
+    topics: Access('Topics read_topic may read and publish may write.'),
+    // The daemon's own queries are not the model's by default: the recorder's pause would leave the robot
+    // unrecorded, and agent/stop is the operator's latching stop (the model has the stop skill).
+    services: Access(
+      "Services call_service may call; the daemon's own (recorder/**, agent/**) are denied by default.",
+      ['recorder/**', 'agent/**'],
+      false,
+    ),
+    skills: Access('Skills an intent or a tool call may use.', [], false),
+    actions: Access('Actions call_action may send goals to (a goal with a pose is also held to the geofence).'),
+    approval: Section(
+      {
+        outside_sources: Type.Array(Source, {
+          default: ['mcp'],
+          description:
+            "Where outside agents' calls come from: an approval through one of these may not approve a run started through one of them.",
+        }),
+        outside_may_approve: Type.Union([Type.Literal('not_outside'), Type.Literal('not_own')], {
+          default: 'not_outside',
+          description:
+            "not_outside: an outside caller approves only runs started elsewhere (the operator's, central's); not_own: also another outside caller's runs, never its own.",
+        }),
+      },
+      'Who may approve a run awaiting approval: the operator (API, page, CLI) and central any run; an outside agent (MCP) never the runs of outside agents.',
+    ),
+    quotas: Section(
+      {
+        max_tool_calls: Type.Integer({ minimum: 1, default: 32 }),
+        max_tokens: Type.Integer({ minimum: 1, default: 60_000 }),
+        max_wall_s: Type.Number({ exclusiveMinimum: 0, default: 900 }),
+      },
+      "Per run; an intent's policy_ctx may lower them, never raise them.",
+    ),
+    injection: Section(
+      {
+        on_suspect: Type.Union([Type.Literal('flag'), Type.Literal('require_approval')], {
+          default: 'require_approval',
+          description:
+            'After a tool result that reads like instructions: flag it only, or also require approval for motion skills for the rest of the run.',
+        }),
+      },
+      'Prompt-injection defences.',
+    ),
+  },
+  "The agent's rules: what an intent or a tool call may use and touch, who may approve, per-run quotas.",
+);
+
 export const AgentConfig = Section(
   {
     enabled: Type.Boolean({ default: true }),
@@ -203,12 +266,7 @@ export const AgentConfig = Section(
         description: "Named places the model may refer to (added to the sim's).",
       },
     ),
-    stop_latch: Type.Boolean({
-      default: true,
-      description:
-        "The operator's stop (POST /stop, `auraison-edge stop`, the status page, agent/stop) latches: nothing the agent governs moves the robot until a person releases it " +
-        '(`auraison-edge stop --release`, POST /stop/release). Kept in <data_dir>/state/stop-latch.json across restarts. false: a stop only stops.',
-    }),
+    rules: AgentRulesConfig,
     keep_finished_runs: Type.Integer({
       minimum: 1,
       default: 1000,
@@ -263,7 +321,7 @@ export const AgentConfig = Section(
       [NAME_KEYS_KEYWORD]: true,
       default: {},
       description:
-        'Actions call_action knows by name, with their type and timeout (policy.actions decides which it may use); an action not listed needs its type in the call and gets action_timeout_s.',
+        'Actions call_action knows by name, with their type and timeout (agent.rules.actions decides which it may use); an action not listed needs its type in the call and gets action_timeout_s.',
     }),
     action_timeout_s: Type.Number({
       exclusiveMinimum: 0,
@@ -275,183 +333,21 @@ export const AgentConfig = Section(
   'The edge agent: intents, skills, runs.',
 );
 
-/** `names`: ROS 2 names (topics, actions), resolved as the config's other names are; else the daemon's own. */
-const Access = (description: string, deny: string[] = [], names = true) =>
-  Section(
-    {
-      allow: Type.Array(names ? RosGlob() : Type.String({ minLength: 1 }), {
-        default: ['**'],
-        description: 'Globs; a name must match one.',
-      }),
-      deny: Type.Array(names ? RosGlob() : Type.String({ minLength: 1 }), {
-        default: deny,
-        description: 'Globs; a match is refused even if allowed.',
-      }),
-    },
-    description,
-  );
-
-export const PolicyConfig = Section(
-  {
-    topics: Access('Topics read_topic may read and publish may write.'),
-    // The daemon's own queries are not the model's by default: the recorder's pause would leave the robot
-    // unrecorded, and agent/stop is the operator's latching stop (the model has the stop skill).
-    services: Access(
-      "Services call_service may call; the daemon's own (recorder/**, agent/**) are denied by default.",
-      ['recorder/**', 'agent/**'],
-      false,
-    ),
-    skills: Access('Skills an intent or a tool call may use.', [], false),
-    actions: Access('Actions call_action may send goals to (a goal with a pose is also held to the geofence).'),
-    velocity: Section(
-      {
-        topic: RosName({
-          default: '/cmd_vel',
-          description: "Where the agent's own motion goes (stop, navigate_to), through the CmdVelGate.",
-        }),
-        topics: Type.Array(RosGlob(), {
-          default: ['/cmd_vel', '/**/cmd_vel'],
-          description:
-            'Topic globs whose Twist and TwistStamped messages a publish (agent or Foxglove client) is held to these limits on; `**` spans namespaces.',
-        }),
-        max_linear_x: Type.Number({ minimum: 0, default: 0.22, description: 'm/s, TurtleBot3 burger.' }),
-        max_linear_y: Type.Number({
-          minimum: 0,
-          default: 0,
-          description: 'm/s sideways: 0 for a differential-drive base; set it for a holonomic one.',
-        }),
-        max_linear_z: Type.Number({ minimum: 0, default: 0, description: 'm/s vertical: 0 for a ground robot.' }),
-        max_angular_x: Type.Number({ minimum: 0, default: 0, description: 'rad/s roll: 0 for a ground robot.' }),
-        max_angular_y: Type.Number({ minimum: 0, default: 0, description: 'rad/s pitch: 0 for a ground robot.' }),
-        max_angular_z: Type.Number({ minimum: 0, default: 2.84, description: 'rad/s.' }),
-        mode: Type.Union([Type.Literal('clamp'), Type.Literal('reject')], { default: 'clamp' }),
-      },
-      'Velocity limits, enforced on every Twist the agent sends to the velocity topic and on every publish to policy.velocity.topics.',
-    ),
-    joints: Type.Optional(JointsConfig),
-    non_actuating: Section(
-      {
-        topics: Type.Array(RosGlob(), {
-          default: ['/rosout', '/parameter_events'],
-          description: 'Topic globs the daemon publishes to the robot that never move it.',
-        }),
-        types: Type.Array(Type.String({ minLength: 1 }), {
-          default: [
-            'sensor_msgs/msg/LaserScan',
-            'sensor_msgs/msg/Image',
-            'sensor_msgs/msg/CompressedImage',
-            'sensor_msgs/msg/CameraInfo',
-            'sensor_msgs/msg/PointCloud2',
-            'sensor_msgs/msg/Imu',
-            'sensor_msgs/msg/NavSatFix',
-            'sensor_msgs/msg/BatteryState',
-            'sensor_msgs/msg/Range',
-            'nav_msgs/msg/Odometry',
-            'nav_msgs/msg/OccupancyGrid',
-            'nav_msgs/msg/Path',
-            'tf2_msgs/msg/TFMessage',
-            'rosgraph_msgs/msg/Clock',
-            'rcl_interfaces/msg/Log',
-            'rcl_interfaces/msg/ParameterEvent',
-            'diagnostic_msgs/msg/DiagnosticArray',
-            'visualization_msgs/msg/Marker',
-            'visualization_msgs/msg/MarkerArray',
-          ],
-          description: 'Message types (pkg/msg/Name) that never move the robot: measurements, maps, transforms, logs.',
-        }),
-      },
-      "What the daemon publishes to the robot's graph (ros.publish, zenoh) that does not actuate. Every other topic there is a command topic: while the operator's stop is latched nothing is sent on it, whatever its type, but a stop (a zero Twist, a trajectory with no points) and the daemon's own hold.",
-    ),
-    geofence: Section(
-      {
-        polygon: Type.Array(Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false }), {
-          default: [],
-          description: 'Map-frame polygon goals must lie in; empty: no geofence.',
-        }),
-        horizon_s: Type.Number({
-          exclusiveMinimum: 0,
-          maximum: 60,
-          default: 1,
-          description:
-            "A velocity command (agent, MCP or Foxglove publish on policy.velocity.topics) is held to zero when, kept for this long from the robot's last pose, it would carry the robot out of the fence, or further out.",
-        }),
-        max_pose_age_ms: Type.Integer({
-          minimum: 1,
-          default: 1000,
-          description:
-            'The pose (agent.navigation.odom_topic, taken as map-frame as the navigator takes it) is none when older: a moving command is then held to zero.',
-        }),
-      },
-      'Where navigate_to and call_action may send the robot, and where a velocity command may carry it.',
-    ),
-    approval: Section(
-      {
-        outside_sources: Type.Array(Source, {
-          default: ['mcp'],
-          description:
-            "Where outside agents' calls come from: an approval through one of these may not approve a run started through one of them.",
-        }),
-        outside_may_approve: Type.Union([Type.Literal('not_outside'), Type.Literal('not_own')], {
-          default: 'not_outside',
-          description:
-            "not_outside: an outside caller approves only runs started elsewhere (the operator's, central's); not_own: also another outside caller's runs, never its own.",
-        }),
-      },
-      'Who may approve a run awaiting approval: the operator (API, page, CLI) and central any run; an outside agent (MCP) never the runs of outside agents.',
-    ),
-    quotas: Section(
-      {
-        max_tool_calls: Type.Integer({ minimum: 1, default: 32 }),
-        max_tokens: Type.Integer({ minimum: 1, default: 60_000 }),
-        max_wall_s: Type.Number({ exclusiveMinimum: 0, default: 900 }),
-      },
-      "Per run; an intent's policy_ctx may lower them, never raise them.",
-    ),
-    injection: Section(
-      {
-        on_suspect: Type.Union([Type.Literal('flag'), Type.Literal('require_approval')], {
-          default: 'require_approval',
-          description:
-            'After a tool result that reads like instructions: flag it only, or also require approval for motion skills for the rest of the run.',
-        }),
-      },
-      'Prompt-injection defences.',
-    ),
-  },
-  'Policy hooks around every intent and tool call.',
-);
-
-export const SYSTEM2_SECTIONS = { llm: LlmConfig, agent: AgentConfig, policy: PolicyConfig } satisfies Type.TProperties;
+export const SYSTEM2_SECTIONS = { llm: LlmConfig, agent: AgentConfig } satisfies Type.TProperties;
 
 export type LlmSettings = Static<typeof LlmConfig>;
 export type LlmEndpointSettings = Static<typeof LlmEndpointConfig>;
 export type AgentSettings = Static<typeof AgentConfig>;
-export type PolicySettings = Static<typeof PolicyConfig>;
+export type AgentRulesSettings = Static<typeof AgentRulesConfig>;
 export type SkillName = Static<typeof SkillName>;
 
 /**
  * What no one key's schema can see in llm.endpoints: a base_url that is no http(s) URL (found at start, not
  * at the first request), credentials in it beside api_key_env (both would be the Authorization header),
- * and two endpoints of one name (each is the bus query ai/inference/llm/<name>). And a geofence that is no
- * region: one or two points (the hook would take them as no fence at all), a bow-tie, repeated or collinear
- * points, no area. And policy.joints with no source of limits, or two.
+ * and two endpoints of one name (each is the bus query ai/inference/llm/<name>).
  */
-export function system2Issues(config: {
-  llm: LlmSettings;
-  policy: PolicySettings;
-}): { path: string; message: string }[] {
-  const issues: { path: string; message: string }[] = [...jointsIssues(config.policy.joints)];
-  const fence = config.policy.geofence.polygon;
-  if (fence.length > 0 && fence.length < 3) {
-    issues.push({
-      path: 'policy.geofence.polygon',
-      message: `expected no points (no geofence) or at least 3, got ${fence.length}: a fence of ${fence.length} would fence nothing`,
-    });
-  } else if (fence.length >= 3) {
-    // A fence must be a region: a bow-tie or a flat one lets ray casting wave goals through, or none at all.
-    for (const problem of polygonProblems(fence))
-      issues.push({ path: 'policy.geofence.polygon', message: `not a region: ${problem}` });
-  }
+export function system2Issues(config: { llm: LlmSettings }): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
   config.llm.endpoints.forEach((endpoint, i) => {
     const first = config.llm.endpoints.findIndex((e) => e.name === endpoint.name);
     if (first !== i)

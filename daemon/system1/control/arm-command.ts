@@ -3,7 +3,7 @@ import { JointFrame, type JointFrameSettings, type JointLimit } from '../../moti
 import type { ArmPlan } from './loop-plan.ts';
 import type { ObservationBoard } from './observation-board.ts';
 
-/** policy.joints as a loop thread gets it: the robot's limits (as entries: they cross to the thread cloned). */
+/** motion.joints as a loop thread gets it: the robot's limits (as entries: they cross to the thread cloned). */
 export interface LoopJointLimits {
   limits: [string, JointLimit][];
   settings: JointFrameSettings;
@@ -20,7 +20,7 @@ export type Framed = (typeof Framed)[keyof typeof Framed];
 
 /**
  * A joint position command's arm side in the loop thread: the joints' measured positions (by name, off the board),
- * the hold, and the joint frame (policy.joints). Allocates nothing per tick after construction.
+ * the hold, and the joint frame (motion.joints). Allocates nothing per tick after construction.
  *
  * The hold is what the command sends when it must not move the arm (the operator's stop, a stale observation, an
  * overdue chunk, the loop's end): the positions measured when the hold began, as the action that the command's scale

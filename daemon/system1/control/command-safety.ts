@@ -1,15 +1,15 @@
 import { Value } from 'typebox/value';
 import type { CommandSettings } from '../../config/index.ts';
-import { AgentPolicyConfig } from '../../config/index.ts';
+import { MotionConfig } from '../../config/index.ts';
 import { compileTopicSelection } from '../../bus/index.ts';
 import { TWIST, type VelocityLimits } from '../../policy/index.ts';
 import type { Twist } from '../../policy/index.ts';
 
 export type { VelocityLimits };
 
-/** `policy.velocity` with every default: what a loop enforces when it is given no limits. */
+/** `motion.velocity` with every default: what a loop enforces when it is given no limits. */
 export function defaultVelocityLimits(): VelocityLimits {
-  return (Value.Default(AgentPolicyConfig, {}) as { velocity: VelocityLimits }).velocity;
+  return (Value.Default(MotionConfig, {}) as { velocity: VelocityLimits }).velocity;
 }
 
 /** True when every element is a finite number (no NaN, no +-Infinity). */
@@ -19,8 +19,8 @@ export function isFiniteAction(action: Float32Array): boolean {
 }
 
 /**
- * The velocity frame of a loop's command: for a Twist on a velocity topic (`policy.velocity.topic`, or one
- * of `policy.velocity.topics`: /robot1/cmd_vel), a function that clamps it to the same limits the agent's
+ * The velocity frame of a loop's command: for a Twist on a velocity topic (`motion.velocity.topic`, or one
+ * of `motion.velocity.topics`: /robot1/cmd_vel), a function that clamps it to the same limits the agent's
  * hooks enforce (limitTwist) and says whether it had to. Undefined for any other command, which the
  * velocity limits do not govern.
  */

@@ -88,7 +88,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
    */
   /** The loops the stop held that wait for an operator's start, kept across reloads and restarts. */
   readonly #awaitingStart: HeldLoops;
-  /** policy.joints' limits, which the loops' joint commands are held to: open while the component runs. */
+  /** motion.joints' limits, which the loops' joint commands are held to: open while the component runs. */
   readonly #jointLimits: LoopJointLimits;
 
   constructor(ctx: ComponentContext, options: ControlComponentOptions = {}) {
@@ -116,10 +116,10 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       log,
       livenessTimeoutMs: config.control.liveness_timeout_ms,
       // The agent's limits: a loop's Twist on the velocity topic is held to them as the CmdVelGate holds the agent's.
-      velocity: config.policy.velocity,
+      velocity: config.motion.velocity,
       ...this.#jointLimits.options(),
       onCrash,
-      // The operator's latched stop (agent.stop_latch) holds every loop at its safe action until released,
+      // The operator's latched stop (motion.stop.latch) holds every loop at its safe action until released,
       // with the agent running or not (the daemon's one latch, ComponentContext.haltAuthority); after the release an
       // autostart loop holds on until an operator starts it.
       refusal: () => this.#latch.refusal() ?? this.#awaiting(name),
@@ -225,7 +225,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   }
 
   /**
-   * The operator's stop. With the latch (agent.stop_latch, the default), it engages in the stop's own tick and
+   * The operator's stop. With the latch (motion.stop.latch, the default), it engages in the stop's own tick and
    * every loop's next tick sends its safe action until a person releases it. Without the latch a stop would
    * last one tick before the policy drove again: so the autostart loops are stopped (each sends its safe action
    * once) and stay stopped until the daemon's next start or a reload that restarts this component. An on-demand
@@ -241,7 +241,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     if (this.#loops.length === 0) return;
     const loops = this.#loops.splice(0);
     for (const entry of loops) clearTimeout(entry.timer);
-    this.#stoppedBy = `stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''} (agent.stop_latch is false: they start again with the component)`;
+    this.#stoppedBy = `stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''} (motion.stop.latch is false: they start again with the component)`;
     this.#ctx.log.warn(
       { loops: loops.map((e) => e.name), by: order.by },
       `control loops stopped by the operator's stop; ${this.#stoppedBy}`,

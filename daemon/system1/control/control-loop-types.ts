@@ -25,12 +25,12 @@ export interface ControlLoopOptions {
   /** Called on the main thread for each command the loop sends (after it is published). */
   onCommand?: (values: Float32Array, safe: boolean) => void;
   /**
-   * policy.velocity: a Twist command on its topic is clamped to these. Default: policy.velocity's defaults (never
+   * motion.velocity: a Twist command on its topic is clamped to these. Default: motion.velocity's defaults (never
    * unlimited).
    */
   velocity?: VelocityLimits;
   /**
-   * policy.joints, when configured: a joint command (one that names its joints) is held to the robot's limits as
+   * motion.joints, when configured: a joint command (one that names its joints) is held to the robot's limits as
    * they are when the loop starts (`current()`: the limits, or why there are none yet, which fails the start).
    */
   joints?: { current(): JointLimits | string; settings: JointFrameSettings };

@@ -205,7 +205,7 @@ export class ControlLoop {
     );
   }
 
-  /** policy.joints for the loop thread, as the limits are now; throws why there are none yet (the start fails). */
+  /** motion.joints for the loop thread, as the limits are now; throws why there are none yet (the start fails). */
   #jointLimits(): { joints?: LoopJointLimits } {
     const joints = this.#joints;
     if (!joints) return {};

@@ -2,11 +2,11 @@ import type { ComponentContext } from '../../lifecycle/index.ts';
 import { sleep } from '../../util/index.ts';
 import type { ControlLoopOptions } from './control-loop-types.ts';
 
-/** How long the loops wait for a robot_description (policy.joints) before they start; without it they fail to. */
+/** How long the loops wait for a robot_description (motion.joints) before they start; without it they fail to. */
 const DESCRIPTION_WAIT_MS = 10_000;
 
 /**
- * policy.joints' limits for the control loops, from the daemon's one view of the robot (ctx.robot: a URDF file, or
+ * motion.joints' limits for the control loops, from the daemon's one view of the robot (ctx.robot: a URDF file, or
  * the robot_description its graph serves): each loop's joint command is held to them as they are when it starts.
  */
 export class LoopJointLimits {
@@ -18,7 +18,7 @@ export class LoopJointLimits {
 
   /** Waits for the limits: a description published latched arrives once the bridge has the topic. */
   async open(): Promise<void> {
-    if (!this.#ctx.config.policy.joints) return;
+    if (!this.#ctx.config.motion.joints) return;
     for (let waitedMs = 0; waitedMs < DESCRIPTION_WAIT_MS; waitedMs += 25) {
       if (typeof this.#ctx.robot.limits() !== 'string') return;
       await sleep(25);
@@ -27,9 +27,9 @@ export class LoopJointLimits {
 
   close(): void {}
 
-  /** A loop's `joints` option: none without policy.joints. */
+  /** A loop's `joints` option: none without motion.joints. */
   options(): Pick<ControlLoopOptions, 'joints'> {
-    const settings = this.#ctx.config.policy.joints;
+    const settings = this.#ctx.config.motion.joints;
     if (!settings) return {};
     const { mode, max_step, limits } = settings;
     return {

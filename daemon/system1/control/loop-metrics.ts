@@ -72,7 +72,7 @@ export function loopMetrics(stats: ComponentLoopStats[], now: number): MetricFam
     ),
     counter(
       'auraison_control_loop_clamped_commands_total',
-      "Twist commands on the velocity topic clamped to policy.velocity's limits.",
+      "Twist commands on the velocity topic clamped to motion.velocity's limits.",
       (s) => s.clamped,
     ),
     counter('auraison_control_loop_restarts_total', 'Restarts of a crashed loop worker.', (s) => s.restarts),

@@ -13,9 +13,9 @@ export interface LoopWorkerData {
   policyName: string;
   policy: PolicySettings;
   loop: LoopSettings;
-  /** policy.velocity: a Twist command on its topic is clamped to these limits. */
+  /** motion.velocity: a Twist command on its topic is clamped to these limits. */
   velocity: VelocityLimits;
-  /** policy.joints: a joint command (one that names its joints) is held to these limits. */
+  /** motion.joints: a joint command (one that names its joints) is held to these limits. */
   joints?: LoopJointLimits;
   stateBuffer: SharedArrayBuffer;
   /** The daemon's stop line (HaltLine's buffer): read every tick; absent, only the main thread holds the loop. */
@@ -61,7 +61,7 @@ export type LoopWorkerMessage =
   | { kind: 'non_finite'; values: number[]; count: number; suppressed?: number }
   /** A chunk has been awaited past chunking.inference_timeout_ms (once per request). */
   | { kind: 'inference_overdue'; waitedMs: number; limitMs: number; count: number; suppressed?: number }
-  /** A joint command outside policy.joints (its first violation): clamped into the limits, or refused. */
+  /** A joint command outside motion.joints (its first violation): clamped into the limits, or refused. */
   | { kind: 'joint_limit'; violation: string; refused: boolean; count: number; suppressed?: number }
   /** A joint position command's hold found no fresh measured position of its joints, and sent nothing. */
   | { kind: 'hold_unmeasured'; topic: string; joints: string[]; count: number; suppressed?: number }

@@ -46,7 +46,7 @@ export interface LoopStats {
   nonFinite: number;
   /** Policy actions replaced by the safe action while the operator's stop was latched (setHeld). */
   held: number;
-  /** Twist commands on the velocity topic clamped to policy.velocity's limits. */
+  /** Twist commands on the velocity topic clamped to motion.velocity's limits. */
   clamped: number;
   /** Async chunking: requests whose chunk was awaited past chunking.inference_timeout_ms. */
   inferenceOverdue: number;

@@ -415,7 +415,7 @@ class LoopThread {
     });
   }
 
-  /** A joint command outside policy.joints: counted as clamped, and reported with its first violation. */
+  /** A joint command outside motion.joints: counted as clamped, and reported with its first violation. */
   #outsideJointLimits(arm: ArmCommand, refused: boolean): void {
     this.#outsideLimits++;
     state.add('clamped');

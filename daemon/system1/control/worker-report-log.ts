@@ -39,8 +39,8 @@ export function logWorkerReport(log: Logger, name: string, m: LoopWorkerMessage)
       log.warn(
         withSuppressed({ loop: name, count: m.count, violation: m.violation }, m.suppressed ?? 0),
         m.refused
-          ? 'joint command outside policy.joints: refused, the safe command sent in its place'
-          : 'joint command outside policy.joints: clamped into the limits',
+          ? 'joint command outside motion.joints: refused, the safe command sent in its place'
+          : 'joint command outside motion.joints: clamped into the limits',
       );
       break;
     case 'hold_unmeasured':

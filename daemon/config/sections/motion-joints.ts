@@ -3,7 +3,7 @@ import { NAME_KEYS_KEYWORD, RosName } from '../../names/index.ts';
 import { formatPath } from '../../util/index.ts';
 
 /**
- * `policy.joints`: the robot's joint limits (from its URDF, a file or the robot_description topic) and the step
+ * `motion.joints`: the robot's joint limits (from its URDF, a file or the robot_description topic) and the step
  * from the measured position that every joint command from any door is held to. Left out: no joint limits.
  */
 
@@ -102,14 +102,14 @@ export const JointsConfig = Type.Object(
 
 export type JointsSettings = Static<typeof JointsConfig>;
 
-/** What the schema cannot see in policy.joints: where the limits come from, and each topic's joints. */
+/** What the schema cannot see in motion.joints: where the limits come from, and each topic's joints. */
 export function jointsIssues(joints: JointsSettings | undefined): { path: string; message: string }[] {
   if (joints === undefined) return [];
   const issues: { path: string; message: string }[] = [];
   const { urdf, robot_description: description } = joints;
   if ((urdf === undefined) === (description === undefined))
     issues.push({
-      path: 'policy.joints',
+      path: 'motion.joints',
       message:
         urdf === undefined
           ? "give urdf (the robot's URDF file) or robot_description (the topic a robot_state_publisher serves it on)"
@@ -120,20 +120,20 @@ export function jointsIssues(joints: JointsSettings | undefined): { path: string
       const twice = names.filter((name, i) => names.indexOf(name) !== i);
       if (twice.length > 0)
         issues.push({
-          path: formatPath(['policy', 'joints', key, topic]),
+          path: formatPath(['motion', 'joints', key, topic]),
           message: `${twice.map((n) => JSON.stringify(n)).join(', ')} listed twice: list each joint its controller commands once`,
         });
     }
   for (const topic of Object.keys(joints.trajectory_topics))
     if (Object.hasOwn(joints.topics, topic))
       issues.push({
-        path: formatPath(['policy', 'joints', 'trajectory_topics', topic]),
-        message: `${topic} is in policy.joints.topics too: a topic carries a forward controller's array or a trajectory, not both`,
+        path: formatPath(['motion', 'joints', 'trajectory_topics', topic]),
+        message: `${topic} is in motion.joints.topics too: a topic carries a forward controller's array or a trajectory, not both`,
       });
   for (const [name, override] of Object.entries(joints.limits))
     if (override.lower !== undefined && override.upper !== undefined && override.lower > override.upper)
       issues.push({
-        path: formatPath(['policy', 'joints', 'limits', name]),
+        path: formatPath(['motion', 'joints', 'limits', name]),
         message: `lower ${override.lower} is above upper ${override.upper}: no position would be allowed`,
       });
   return issues;
