@@ -11,7 +11,7 @@ import type { RelayGuard, RelayedVelocityCounters } from './relayed-command.ts';
  * client (`agent`, `foxglove:<client>`, through the policy hooks). Everything else that reaches a door to the robot
  * (`bag-play`, a relay from another graph, anything new) is held to the joint limits here.
  */
-function frame(source: string): 'own' | 'hooked' | undefined {
+function heldBefore(source: string): 'own' | 'hooked' | undefined {
   if (source === 'stop' || source.startsWith('control:')) return 'own';
   if (source === 'agent' || source.startsWith('foxglove:')) return 'hooked';
   return undefined;
@@ -49,7 +49,7 @@ export function commandGuard(options: {
   if (declared(topic) || motion.non_actuating.types.includes(name)) return inner;
   const limits = jointLimitsHook(motion.joints, joints);
   return (data, source = '') => {
-    const framed = frame(source);
+    const framed = heldBefore(source);
     if (framed === 'own') return data;
     // The relay's own frame first: a moving Twist it sends as zero while latched is a stop here.
     const out = inner ? inner(data, source) : data;
