@@ -10,8 +10,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
-/** A fresh temporary directory, removed by the returned cleanup function. */
+/**
+ * A fresh temporary directory, removed by the returned cleanup function. The removal walks the tree again when a file
+ * appears in a directory it emptied (ENOTEMPTY: a closed part's last write landing as it goes).
+ */
 export function tempDir(prefix = 'auraison-edge-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true, maxRetries: 5 }) };
 }

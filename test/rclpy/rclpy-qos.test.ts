@@ -84,12 +84,19 @@ describe.each(DISTROS)('QoS between the daemon and an rclpy node on ROS 2 $name'
   it("is handed a transient_local publisher's cached messages when it joins late", async () => {
     // written to the node at once, so it publishes them straight after making its publisher: awaited one by one,
     // the daemon (polling the graph every 200 ms) could subscribe between them and hear the rest live
-    await Promise.all([
-      node.publisher('/q/latched', STRING, { reliability: 'reliable', durability: 'transient_local', depth: 5 }),
-      ...['map v1', 'map v2', 'map v3'].map((data) => node.publish('/q/latched', { data })),
-    ]);
-    // published before the daemon had a subscription: what reaches the bus came from the publisher's cache
-    expect((await node.graph('/q/latched')).subscriptions).toEqual([]);
+    // The daemon held (SIGSTOP) while they are published: it cannot subscribe before the last one, however loaded the
+    // machine, so what reaches the bus came from the publisher's cache.
+    const daemonChild = world.daemon.process.child;
+    daemonChild.kill('SIGSTOP');
+    try {
+      await Promise.all([
+        node.publisher('/q/latched', STRING, { reliability: 'reliable', durability: 'transient_local', depth: 5 }),
+        ...['map v1', 'map v2', 'map v3'].map((data) => node.publish('/q/latched', { data })),
+      ]);
+      expect((await node.graph('/q/latched')).subscriptions).toEqual([]);
+    } finally {
+      daemonChild.kill('SIGCONT');
+    }
     expect((await daemonEndpoint('/q/latched', 'subscriptions')).qos.durability).toBe('transient_local');
     const count = async () =>
       ((await world.daemon.status()).topics as { topic: string; count: number }[]).find((t) => t.topic === '/q/latched')

@@ -122,7 +122,7 @@ describe('motion.joints in a daemon', () => {
     const r = await runCli(['config', 'check', '--config', file], { cwd: tmp.path });
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).toMatch(
-      /command\.joint_names: \/forward_position_controller\/commands commands a, b \(policy\.joints\.topics\), in that order/,
+      /command\.joint_names: \/forward_position_controller\/commands commands a, b \(motion\.joints\.topics\), in that order/,
     );
     const right = join(tmp.path, 'topics-right.yaml');
     writeFileSync(

@@ -190,7 +190,7 @@ describe("the operator's stop with motion.stop.latch false and an autostart cont
       expect(daemon.status().components.control).toMatchObject({
         state: 'degraded',
         reason: expect.stringMatching(
-          /^control loops stopped by ada: person in the aisle \(agent\.stop_latch is false/,
+          /^control loops stopped by ada: person in the aisle \(motion\.stop\.latch is false/,
         ),
       });
     },
