@@ -219,7 +219,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     if (backlog.length > 0)
       this.#log.warn(
         { jobs: left.length, first: backlog[0] },
-        `lakehouse: stopped with ${left.length} job(s) interrupted or not run; the next start does them`,
+        `lakehouse: stopped with ${left.length} job(s) interrupted or not run; the next start does them (first: ${backlog[0]})`,
       );
     else if (left.length > 0)
       this.#log.info(

@@ -1,5 +1,6 @@
 // `config check` on an arm's config whose robot_description and loop input topics no bridge brings onto the bus:
-// valid (a node inside the daemon may publish them), with a warning for each that says what to add.
+// valid (a node inside the daemon may publish them), with a warning for each that says what to add; and the sim's
+// default robot id on it.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,11 +12,11 @@ afterAll(() => work.cleanup());
 const model = writeLinearModel(work.path, 'pan', [1], [0]);
 
 /** An arm's config with `topics` bridged from ROS 2. */
-function armConfig(topics: string[]): string {
+function armConfig(topics: string[], robot = ''): string {
   const file = join(work.path, 'arm.yaml');
   writeFileSync(
     file,
-    `ros: {enabled: true, topics: [${topics.join(', ')}], publish: [/arm]}
+    `${robot}ros: {enabled: true, topics: [${topics.join(', ')}], publish: [/arm]}
 policy:
   joints: {robot_description: /robot_description}
 policies:
@@ -35,11 +36,14 @@ const check = (file: string, ...more: string[]) =>
   runMain(['config', 'check', '--config', file, ...more], { cwd: work.path, env: { AURAISON_EDGE_CONFIG: undefined } });
 
 describe('config check on topics no bridge brings', () => {
-  it('warns of a robot_description and a loop input not bridged, saying what to add, and passes', async () => {
+  it('warns of the default robot id, a robot_description and a loop input not bridged, saying what to do, and passes', async () => {
     const file = armConfig(['/camera/**']);
     const r = await check(file);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split('\n')).toEqual([
+      expect.stringMatching(
+        /^arm\.yaml: warning: robot\.id: sim-robot is the simulator's default id: name this robot /,
+      ),
       expect.stringMatching(
         /^arm\.yaml: warning: policy\.joints\.robot_description: \/robot_description is not bridged onto the bus: .*; add \/robot_description to ros\.topics, or give policy\.joints\.urdf$/,
       ),
@@ -52,13 +56,14 @@ describe('config check on topics no bridge brings', () => {
     const json = JSON.parse((await check(file, '--json')).stdout) as { valid: boolean; warnings: { path: string }[] };
     expect(json.valid).toBe(true);
     expect(json.warnings.map((w) => w.path)).toEqual([
+      'robot.id',
       'policy.joints.robot_description',
       'policies.pan.inputs.obs.sources[0].topic',
     ]);
   });
 
-  it('says nothing more once both are bridged', async () => {
-    const r = await check(armConfig(['/joint_states', '/robot_description']));
+  it('says nothing more once both are bridged and the robot is named', async () => {
+    const r = await check(armConfig(['/joint_states', '/robot_description'], 'robot: {id: arm-1}\n'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('arm.yaml: valid\n');
   });

@@ -103,7 +103,7 @@ describe('npm start', () => {
       expect(run.out.stdout).toContain(`watch it live: http://127.0.0.1:${port}/`);
       expect(run.out.stdout).toContain(`open a connection to ws://127.0.0.1:${foxglove}`);
       // A config file that does not turn the recorder on: said, not silent.
-      expect(run.out.stdout).toContain(`not recording: ${config} leaves recorder.enabled false`);
+      expect(run.out.stderr).toContain(`auraison-edge sim: not recording: ${config} leaves recorder.enabled false`);
       const status = await runCli(['status', '--json'], { cwd: work.path, env: { AURAISON_EDGE_CONFIG: config } });
       expect(status.code, status.stderr).toBe(0);
       process.kill(-run.child.pid!, 'SIGINT');

@@ -24,8 +24,9 @@ check  validates the config as \`run\` does, without starting anything: the sche
          edge.yaml: sim.speed: expected number >= 0.01, got "fast"
        A valid config may still leave the robot without a topic it reads: a policy.joints.robot_description
        or a control loop's input topic that no bridge brings onto the bus (ros.topics, zenoh.topics), with
-       the sim off. Each is a warning, with what to add; the file is still valid (a relay or a Foxglove
-       client inside the daemon may publish it):
+       the sim off; or a robot on a ROS 2 or Zenoh graph named as the sim (robot.id sim-robot). Each is a
+       warning, with what to do; the file is still valid (a relay or a Foxglove client inside the daemon
+       may publish a topic):
          edge.yaml: warning: policy.joints.robot_description: /robot_description is not bridged ...
        --json prints {"file", "valid", "problems": [{"path", "message", "line"?, "column"?}],
        "warnings": [{"path", "message"}]}.

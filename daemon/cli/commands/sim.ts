@@ -169,7 +169,9 @@ stop), or a component the config turns on failed to start (the summary names it 
     // A config file's recorder is off unless it says otherwise: said, so a run with one does not stop recording
     // unnoticed (npm start, with no file, records).
     else if (!config.recorder.enabled && !values.json)
-      io.stdout(`not recording: ${file} leaves recorder.enabled false (--record records this run)\n`);
+      io.stderr(
+        `auraison-edge sim: not recording: ${file} leaves recorder.enabled false (--record records this run)\n`,
+      );
     if (driver === 'policy') return wander(config, file, duration, { json: Boolean(values.json), textLog }, io);
     return drive(
       config,
