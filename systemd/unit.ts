@@ -91,7 +91,7 @@ export function renderUnit(options: UnitOptions): string {
     .replace('@PRIORITY_LINES@', () => priorityLines)
     .replace('@ENVIRONMENT_FILE_LINES@\n', () =>
       environmentFile
-        ? `# The config's secrets (\${VAR}), NAME=value lines: without them the daemon exits 2 (invalid config).\nEnvironmentFile=${quoted(environmentFile, specifiers(environmentFile))}\n`
+        ? `# NAME=value lines: the config's secrets (\${VAR}; without them the daemon exits 2) and ROS 2's environment.\nEnvironmentFile=${quoted(environmentFile, specifiers(environmentFile))}\n`
         : '',
     )
     .replace('@SANDBOX_LINES@\n', () =>

@@ -35,7 +35,12 @@ const cell = (v: number | null | undefined) => (typeof v === 'number' ? String(v
  * and latency, then what holds it or is wrong with it (held after a release, blind, a fault). Empty without loops.
  */
 export function loopsTable(control: ComponentHealth | undefined): string[] {
-  const loops = Object.entries((control?.details ?? {}) as Record<string, LoopFigures>);
+  // A failed component's details are the supervisor's (its retries), not loops: the loops are said not to run.
+  if (control?.state === 'failed')
+    return ['', `control loops: NOT RUNNING, the control component failed: ${printable(control.reason ?? 'unknown')}`];
+  const loops = Object.entries((control?.details ?? {}) as Record<string, unknown>).filter(
+    (entry): entry is [string, LoopFigures] => typeof entry[1] === 'object' && entry[1] !== null,
+  );
   if (loops.length === 0) return [];
   const nw = Math.max(12, ...loops.map(([name]) => name.length));
   const head = ['ticks', 'stale', 'refused', 'missed', 'held', 'p50 ms', 'p99 ms'];

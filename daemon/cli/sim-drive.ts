@@ -66,7 +66,7 @@ async function driveStarted(
       io.stdout(`${JSON.stringify({ reached: false, outcome: 'stopped', message: `not driving: ${refusal}` })}\n`);
     else io.stdout(`not driving: ${refusal}\n${watchHints(daemon)}`);
     await stay({ goal, reached: false, latched: true, page }, io, json, interrupted);
-    await daemon.close();
+    await closeAfterStay(daemon);
     return 1;
   }
 
@@ -144,7 +144,16 @@ async function driveStarted(
   if (staysUp) {
     const latched = daemon.haltAuthority.latch.refusal() !== undefined;
     await stay({ goal, reached: result.reached, latched, page }, io, json, interrupted);
-    await daemon.close();
+    await closeAfterStay(daemon);
   }
   return result.reached && Object.keys(summary.failed_components).length === 0 ? 0 : 1;
+}
+
+/**
+ * The daemon's stop after the stay: what was recorded meanwhile (an intent's drive) is indexed first, whatever its
+ * size, so a `query` or `lerobot export` after the Ctrl-C finds all of it (the daemon's own stop gives it 2 s).
+ */
+async function closeAfterStay(daemon: SimStarted['daemon']): Promise<void> {
+  await indexLastSplit(daemon);
+  await daemon.close();
 }

@@ -31,9 +31,13 @@ export function stayLines({ goal, reached, latched, page }: StayState, self: str
   const where = reached ? 'back to the start' : 'on to the goal';
   return [
     `the daemon and the sim run on until Ctrl-C${page ? ` (status page: ${page}/)` : ''}; from another shell in this directory:`,
+    // Not latched: the stop, then its release, so the intent below is not refused by the latch the stop leaves.
     ...(latched
       ? [`  ${self} stop --release     # the stop is latched: release it (nothing moves until an intent asks)`]
-      : [`  ${self} stop               # stops the robot; the sim runs on, and the stop holds until released`]),
+      : [
+          `  ${self} stop               # stops the robot; the sim runs on, and the stop holds until released`,
+          `  ${self} stop --release     # lets it move again (nothing moves until an intent asks)`,
+        ]),
     `  ${self} intent navigate_to --params ${xy(next)} --wait   # drive ${where}`,
     `  ${self} status             # components, readiness, topics`,
     '',

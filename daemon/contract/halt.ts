@@ -54,6 +54,36 @@ export type HaltLatchState = {
   persisted: boolean;
   /** Why the latch file could not be written or read, or null. */
   error: string | null;
+  /**
+   * The stops that came while it was latched (held in memory, not in the latch file): how many, and the latest's
+   * `by`, `reason` and when (ISO 8601). Absent before the first.
+   */
+  again?: HaltRepeats;
+};
+
+/**
+ * Who latched the stop, when, and why, and the stops that came since: `ada at 2026-...Z (person in the aisle);
+ * stopped again 2 times since, last by bob at 2026-...Z (arm near the fixture)`. `say` writes a sender's words
+ * (`printable` where a newline must not forge a line).
+ */
+export function latchText(
+  state: Pick<HaltLatchState, 'by' | 'reason' | 'since' | 'again'>,
+  say: (text: string) => string = (text) => text,
+): string {
+  const why = (reason: string | null) => (reason ? ` (${say(reason)})` : '');
+  const first = `${say(String(state.by))} at ${state.since}${why(state.reason)}`;
+  const again = state.again;
+  if (!again) return first;
+  const times = again.count === 1 ? 'once' : `${again.count} times`;
+  return `${first}; stopped again ${times} since, last by ${say(String(again.by))} at ${again.at}${why(again.reason)}`;
+}
+
+/** The stops a latch took after its first: how many, and the latest's who, why and when. */
+export type HaltRepeats = {
+  count: number;
+  by: string;
+  reason: string | null;
+  at: string;
 };
 
 /** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */

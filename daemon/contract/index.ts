@@ -29,6 +29,7 @@ export type {
   HaltHookOutcome,
   HaltHookReport,
   HaltLatchState,
+  HaltRepeats,
   HaltLatchView,
   HaltOrder,
   HaltReleaseOutcome,
@@ -41,6 +42,7 @@ export type {
   RobotHaltOutcome,
   RobotHaltService,
 } from './halt.ts';
+export { latchText } from './halt.ts';
 export { PORTS, type Listening, type Port, type Ports, type Provide, type RecordingActivity } from './ports.ts';
 export type {
   ExternalRun,

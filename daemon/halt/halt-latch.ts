@@ -2,7 +2,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PolicyHook } from '../contract/index.ts';
-import type { HaltLatchState, HaltLatchView } from '../contract/index.ts';
+import { latchText, type HaltLatchState, type HaltLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
 import { actuation, field, fullTwist, latchedGoalRefusal, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
@@ -105,14 +105,21 @@ export class HaltLatch {
    * Latches now, in memory at once (the next motion is refused), then writes the file. Resolves when it is
    * written (or could not be: `persisted` false and `error` say why; the latch holds in this process).
    * A stop while latched repeats the latch: the first stop's `by`, `reason` and `since` stay, so a release
-   * naming that `since` is not refused as a newer stop's for as long as stops keep coming. Its file is written
-   * again only when it was not written.
+   * naming that `since` is not refused as a newer stop's for as long as stops keep coming; the repeats are
+   * counted in `again`, with the latest's who and why, so a second operator's reason is shown, not lost. Its
+   * file is written again only when it was not written (the repeats are the journal's, not the file's).
    */
   engage(order: HaltOrder): { state: HaltLatchState; written: Promise<HaltLatchState> } {
     const held = this.#held;
     // Not one being released (a stop meanwhile is a new latch), nor one read from an unreadable file (a stop
     // writes a readable one in its place).
     if (held && held !== this.#releasing && !(held.persisted && held.error !== null)) {
+      held.again = {
+        count: (held.again?.count ?? 0) + 1,
+        by: order.by,
+        reason: order.reason ?? null,
+        at: new Date().toISOString(),
+      };
       // Written, or being written: that write answers; one that failed is tried again.
       const written = held.error === null ? (this.#written ?? Promise.resolve(held)) : this.#write(held);
       return { state: held, written };
@@ -236,13 +243,8 @@ export class HaltLatchConflict extends Error {
 }
 
 /** What a refused motion says: who latched the stop, when, why, and how to release it. */
-export function latchedMessage(state: Pick<HaltLatchState, 'by' | 'reason' | 'since'>): string {
+export function latchedMessage(state: Pick<HaltLatchState, 'by' | 'reason' | 'since' | 'again'>): string {
   return `the robot is stopped: latched by ${latchText(state)}; nothing moves it until a person releases it with \`auraison-edge stop --release\` (or POST /stop/release, or the status page)`;
-}
-
-/** Who latched the stop, when, and why: `ada at 2026-...Z (person in the aisle)`. */
-function latchText(state: Pick<HaltLatchState, 'by' | 'reason' | 'since'>): string {
-  return `${state.by} at ${state.since}${state.reason ? ` (${state.reason})` : ''}`;
 }
 
 function parseLatchFile(text: string, path: string): HaltLatchState {

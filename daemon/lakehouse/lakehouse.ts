@@ -12,7 +12,7 @@ import type {
   SplitIndexing,
 } from '../contract/index.ts';
 import type { Component, ComponentHealth } from '../lifecycle/index.ts';
-import { JobQueue, type BackoffOptions, errorText } from '../util/index.ts';
+import { JobQueue, type BackoffOptions, errorText, within } from '../util/index.ts';
 import { lakehousePaths } from './catalog.ts';
 import { CatalogLockBackoff, catalogLockOf } from './catalog-lock.ts';
 import { CatalogSetup } from './catalog-setup.ts';
@@ -63,6 +63,11 @@ export interface LakehouseOptions {
 }
 
 const COMPACT_EVERY_MS = 600_000;
+/**
+ * How long a stop waits for the split the recorder closed as it stopped to be indexed: within the daemon's 4.5 s
+ * stop, after the recorder's own close. A larger split is interrupted and left to the next start.
+ */
+const LAST_SPLIT_WAIT_MS = 2000;
 
 /**
  * The local lakehouse as a daemon component, a lifecycle over its parts: SplitIndexer indexes recorded splits as
@@ -189,19 +194,24 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   /**
-   * Ends within one batch of work: a split being indexed and a merge are interrupted with nothing committed,
-   * then one last pass over the journal's events. Jobs still queued are left to the next start, whose scan
-   * finds the splits not in the catalog (see docs/running.md, "Stopping").
+   * Ends within one batch of work, after the split the recorder's stop closed is indexed (within
+   * LAST_SPLIT_WAIT_MS): a split being indexed and a merge are interrupted with nothing committed, then one last
+   * pass over the journal's events. Jobs still queued are left to the next start, whose scan finds the splits not
+   * in the catalog (see docs/running.md, "Stopping").
    */
   async close(): Promise<void> {
-    this.#stopSignal.abort(new Error('the lakehouse is stopping'));
     this.#compaction.close(); // a merge in progress is interrupted and left as it was
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.#events?.enqueue();
     // After this, a free-space check that was waiting on statfs or a split closed late queues nothing: the
     // next start, or the next Lakehouse after a reload, runs its own passes and its start scan indexes what was missed.
-    await Promise.all([this.#queue.close((kind) => kind === EVENTS_JOB), this.#queries.close()]);
+    // The split the recorder closed as the daemon stopped runs too, so that a query or an export after a Ctrl-C finds
+    // the whole recording; within LAST_SPLIT_WAIT_MS, since the stop is bounded.
+    const closed = this.#queue.close((kind) => kind === EVENTS_JOB || this.#closedByStop.has(kind));
+    if (this.#lastSplitWaiting()) await within(closed, LAST_SPLIT_WAIT_MS);
+    this.#stopSignal.abort(new Error('the lakehouse is stopping'));
+    await Promise.all([closed, this.#queries.close()]);
     const left = this.#leftForNextStart.splice(0);
     // The split the recorder closed as the daemon stopped is always left: said where asked (info), not warned of
     // at every Ctrl-C. A warning is for work that was there before the stop.
@@ -209,13 +219,18 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     if (backlog.length > 0)
       this.#log.warn(
         { jobs: left.length, first: backlog[0] },
-        `lakehouse: stopped with ${left.length} job(s) interrupted or not run; the next start does them`,
+        `lakehouse: stopped with ${left.length} job(s) interrupted or not run; the next start does them (first: ${backlog[0]})`,
       );
     else if (left.length > 0)
       this.#log.info(
         { jobs: left.length, first: left[0] },
         `lakehouse: the split(s) the recorder closed as it stopped are indexed at the next start`,
       );
+  }
+
+  /** Whether a split the recorder's stop closed is not indexed yet (one closed by a reload's restart may be). */
+  #lastSplitWaiting(): boolean {
+    return [...this.#closedByStop].some((kind) => !this.#splits.hasIndexed(kind));
   }
 
   /** Journal retention keeps what the events table has not indexed yet (everything, until the first pass). */

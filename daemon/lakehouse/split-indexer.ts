@@ -121,6 +121,11 @@ export class SplitIndexer {
     return this.#failed.size;
   }
 
+  /** Whether the index job `kind` (indexJob) has indexed its split, as far as the files kept in memory tell. */
+  hasIndexed(kind: string): boolean {
+    return this.#indexedFiles.has(kind.slice(indexJob('').length));
+  }
+
   /** Queues one closed split of a recorded bag. */
   index(file: string, bagDir: string): void {
     if (!this.#settings.index_recordings) return;

@@ -59,6 +59,7 @@ describe("the status page during the sim's main job", () => {
       await expect.poll(() => driver.count(), { timeout: 30_000 }).toBe(1);
       expect(await driver.locator('td').nth(2).textContent()).toBe('running');
 
+      await page.locator('#map-info', { hasText: 'cells' }).waitFor(); // the map section shows once there is a map
       const [approvals, map] = await Promise.all(
         ['#approvals-section', '#map-section'].map(async (s) => (await page.locator(s).boundingBox())!.height),
       );

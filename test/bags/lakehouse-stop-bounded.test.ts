@@ -63,4 +63,20 @@ describe('the lakehouse stopping with many splits queued to index', () => {
     expect(states2).toEqual(files.map(() => 'indexed'));
     await next.close();
   });
+
+  it('indexes the split the recorder closed as it stopped, so a query after a Ctrl-C leaves nothing out', async () => {
+    const dir = tempDir('lh-last-split-');
+    dirs.push(dir.path);
+    const lines: { msg: string; jobs?: number; level?: number }[] = [];
+    const stopping = lakehouse(dir.path, lines);
+    await stopping.start();
+    await stopping.idle(); // its start's catalog work done: the stop's split is the only job
+    const { bag, files } = await recordSmallBag(dir.path, registry, 80);
+    const last = files.at(-1)!;
+    // As the daemon's stop has it: the recorder closes its split (byStop), then the lakehouse closes.
+    stopping.indexRecordedSplit(last, bag, true);
+    await stopping.close();
+    expect(await stopping.splitIndexing(last)).toEqual({ state: 'indexed' });
+    expect(lines.filter((l) => l.msg.includes('indexed at the next start'))).toEqual([]);
+  });
 });

@@ -37,6 +37,7 @@ describe('auraison-edge config', () => {
         { path: 'sim.speed', message: 'expected number >= 0.01, got "fast"', line: 4, column: 3 },
         { path: 'sim.enabld', message: 'unknown key (did you mean "enabled"?)', line: 5, column: 3 },
       ],
+      warnings: [],
     });
   });
 
@@ -70,7 +71,7 @@ describe('auraison-edge config', () => {
     });
     expect(await runMain(['config', 'check', '--json'], { cwd, env: noRobotId })).toMatchObject({
       code: 0,
-      stdout: '{"file":null,"valid":true,"problems":[]}\n',
+      stdout: '{"file":null,"valid":true,"problems":[],"warnings":[]}\n',
     });
     const missing = await runMain(['config', 'check', '--config', 'missing.yaml'], { cwd, env: noRobotId });
     expect(missing.code).toBe(2);

@@ -161,6 +161,27 @@ describe('systemd integration', () => {
       expect(r.stderr).toContain(`warning: config ${config} is under /tmp: the unit has PrivateTmp=yes`);
   });
 
+  it("gives a unit with ros.enabled its environment file, and warns until that file has ROS 2's environment", async () => {
+    const rosConfig = join(work.path, 'ros.yaml');
+    writeFileSync(rosConfig, 'ros: {enabled: true, topics: [/joint_states]}\n');
+    const envFile = join(work.path, 'ros.env');
+    const install = () =>
+      runMain(['install-service', '--config', rosConfig, '--run-as', 'root', '--env-file', envFile, '--dry-run'], {
+        cwd: work.path,
+      });
+    const bare = await install();
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stdout).toContain(`\nEnvironmentFile=${envFile}\n`);
+    expect(bare.stderr).toMatch(
+      /warning: ros\.enabled, and a service gets none of this shell's ROS 2 environment: write it to .*ros\.env \(`source \/opt\/ros\/\w+\/setup\.bash && env \| grep .*`\), with ROS_DOMAIN_ID=N /,
+    );
+    writeFileSync(envFile, 'ROS_DISTRO=jazzy\nAMENT_PREFIX_PATH=/opt/ros/jazzy\nROS_DOMAIN_ID=42\n');
+    const sourced = await install();
+    expect(sourced.code, sourced.stderr).toBe(0);
+    expect(sourced.stdout).toContain(`\nEnvironmentFile=${envFile}\n`);
+    expect(sourced.stderr).not.toContain('ROS 2 environment');
+  });
+
   it('refuses to install a service whose config is invalid', async () => {
     const bad = join(work.path, 'bad.yaml');
     writeFileSync(bad, 'sim:\n  sped: 3\n');

@@ -97,10 +97,15 @@ describe('a latched stop', () => {
     await waitFor(() => nav.goals === 1 && !isZero(twists.at(-1)!), 'the robot to drive once released');
     const latch = (await agent.halt('bob', 'first stop')).latched!;
     expect((await settled(agent, again.run_id)).run.status).toBe('cancelled');
-    // A stop while latched keeps the latch it found; a release that names another latch does not release it.
-    expect((await agent.halt('carol', 'second stop')).latched).toMatchObject({ by: 'bob', since: latch.since });
+    // A stop while latched keeps the latch it found, and counts itself there with who and why; a release that names
+    // another latch does not release it.
+    expect((await agent.halt('carol', 'second stop')).latched).toMatchObject({
+      by: 'bob',
+      since: latch.since,
+      again: { count: 1, by: 'carol', reason: 'second stop' },
+    });
     await expect(agent.releaseHalt('bob', '2026-01-01T00:00:00.000Z')).rejects.toThrow(
-      /^not released: the stop now latched is a newer one, by bob at .* \(first stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/,
+      /^not released: the stop now latched is a newer one, by bob at .* \(first stop\); stopped again once since, last by carol at \S+ \(second stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/,
     );
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'bob' } });
     expect(await agent.releaseHalt('bob', latch.since)).toMatchObject({ released: true, latch: { by: 'bob' } });
@@ -312,6 +317,15 @@ describe('auraison-edge stop --release', () => {
       expect(status.stdout).toMatch(
         /\nROBOT STOPPED: latched by ada at \S+ \(checking the gripper\); nothing moves it until `auraison-edge stop --release`\n/,
       );
+      // A second operator's stop: the latch stays the first's (a release names it), and lists the later one.
+      const again = await cli('stop', '--by', 'bob', '--reason', 'arm near the fixture');
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(
+        /\nalready latched by ada at \S+ \(checking the gripper\); stopped again once since, last by bob at \S+ \(arm near the fixture\): /,
+      );
+      expect((await cli('status')).stdout).toMatch(
+        /\nROBOT STOPPED: latched by ada at \S+ \(checking the gripper\); stopped again once since, last by bob at \S+ \(arm near the fixture\); nothing moves it/,
+      );
       // POST /stop/release naming a latch other than the one held: 409, and the latch stays.
       const { readApiFile } = await import('../../daemon/api/discovery.ts');
       const url = readApiFile(join(dir, 'data'))!.url;
@@ -329,7 +343,7 @@ describe('auraison-edge stop --release', () => {
       expect(released.code, released.stderr).toBe(0);
       // which daemon was released, then what
       expect(released.stdout).toMatch(
-        /^daemon: .+\nreleased: the stop latched by ada at \S+ \(checking the gripper\); the robot may move again\n$/,
+        /^daemon: .+\nreleased: the stop latched by ada at \S+ \(checking the gripper\); stopped again once since, last by bob at \S+ \(arm near the fixture\); the robot may move again\n$/,
       );
       const pubAgain = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
       expect(pubAgain.code, pubAgain.stderr).toBe(0);

@@ -138,9 +138,13 @@ async function refreshStatus() {
       el('tr', {}, el('td', {}, name), el('td', { class: h.state }, h.state), el('td', {}, h.reason ?? '')),
     ),
   );
-  const loops = status.components.control?.details ?? {};
-  const latency = Object.keys(loops).length > 0 ? loopLatencies(await getText('/metrics')) : new Map();
-  const loopRows = Object.entries(loops).map(([name, l]) => {
+  // A failed component's details are the supervisor's (its retries), not loops: the row says the loops do not run.
+  const control = status.components.control;
+  const loops = Object.entries(control?.state === 'failed' ? {} : (control?.details ?? {})).filter(
+    ([, l]) => typeof l === 'object' && l !== null,
+  );
+  const latency = loops.length > 0 ? loopLatencies(await getText('/metrics')) : new Map();
+  const loopRows = loops.map(([name, l]) => {
     const lat = latency.get(name) ?? {};
     return el(
       'tr',
@@ -162,7 +166,15 @@ async function refreshStatus() {
     'loops',
     loopRows.length > 0
       ? loopRows
-      : [el('tr', {}, el('td', { class: 'muted', colspan: '10' }, 'no control loops configured'))],
+      : [
+          control?.state === 'failed'
+            ? el(
+                'tr',
+                {},
+                el('td', { class: 'fail', colspan: '10' }, `not running: ${control.reason ?? 'control failed'}`),
+              )
+            : el('tr', {}, el('td', { class: 'muted', colspan: '10' }, 'no control loops configured')),
+        ],
   );
 }
 
@@ -303,6 +315,7 @@ function startStreams() {
     }),
     followEvents('/live/map', (name, data) => {
       const value = JSON.parse(data);
+      if (name === 'map' || name === 'pose' || name === 'scan') $('map-section').hidden = false;
       if (name === 'map') {
         view.setMap(value);
         $('map-info').textContent =

@@ -119,8 +119,12 @@ export function showLatch(latch) {
   showHealth();
   $('stop-latch').hidden = !latch;
   if (!latch) return;
+  // The stops that came while latched: the latch stays the first's, the later ones are counted with the latest.
+  const again = latch.again
+    ? ` · stopped again ${latch.again.count === 1 ? 'once' : `${latch.again.count} times`}, last by ${latch.again.by} at ${when(latch.again.at)}${latch.again.reason ? `: ${latch.again.reason}` : ''}`
+    : '';
   $('stop-latch-text').textContent =
-    `STOPPED (latched) by ${latch.by} at ${when(latch.since)}${latch.reason ? `: ${latch.reason}` : ''}`;
+    `STOPPED (latched) by ${latch.by} at ${when(latch.since)}${latch.reason ? `: ${latch.reason}` : ''}${again}`;
   $('stop-latch').title =
     `latched since ${latch.since}: nothing the daemon drives moves the robot until a person releases the stop`;
   $('stop-latch-warning').hidden = !latch.error;

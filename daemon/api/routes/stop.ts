@@ -14,11 +14,12 @@ const HALT_DOCS = {
   summary: "The operator's stop: the robot stops at once, then every run that has not ended is cancelled.",
   description:
     'A zero Twist goes to every governed velocity topic, agent or none. With `motion.stop.latch` (the default) the ' +
-    "stop holds until released; a stop while latched keeps the first latch's `by`, `reason` and `since`. It answers " +
+    "stop holds until released; a stop while latched keeps the first latch's `by`, `reason` and `since`, and is " +
+    'counted in its `again` (`count`, and the latest `by`, `reason`, `at`). It answers ' +
     'within about a second whatever the disk does; the stop listener (api.md) takes it off the event loop.',
   optionalBody: HaltRequest,
   reply:
-    '{topic, aborted, cancelled: [run id], journal_error, latched: {by, reason, since, persisted, error} | null, zeroed}',
+    '{topic, aborted, cancelled: [run id], journal_error, latched: {by, reason, since, persisted, error, again?} | null, zeroed}',
   statuses: {
     400: 'a body other than `{by?, reason?}`: nothing is stopped',
     500: '`not_stopped`: the zero Twist could not be sent (the runs are cancelled all the same)',

@@ -5,6 +5,7 @@ import { checkConfigFile, ConfigError, defaultConfig, type ConfigCheck } from '.
 import { restoreTemplates } from '../../config/index.ts';
 import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { startIssues } from '../config-option.ts';
+import { configWarnings } from '../config-warnings.ts';
 
 export const command: Command = {
   name: 'config',
@@ -21,7 +22,14 @@ check  validates the config as \`run\` does, without starting anything: the sche
        those too; a reload does not (it restarts the component, which fails and says why). Every problem
        is printed, one per line in the order of the file:
          edge.yaml: sim.speed: expected number >= 0.01, got "fast"
-       --json prints {"file", "valid", "problems": [{"path", "message", "line"?, "column"?}]}.
+       A valid config may still leave the robot without a topic it reads: a motion.joints.robot_description
+       or a control loop's input topic that no bridge brings onto the bus (ros.topics, zenoh.topics), with
+       the sim off; or a robot on a ROS 2 or Zenoh graph named as the sim (robot.id sim-robot). Each is a
+       warning, with what to do; the file is still valid (a relay or a Foxglove client inside the daemon
+       may publish a topic):
+         edge.yaml: warning: motion.joints.robot_description: /robot_description is not bridged ...
+       --json prints {"file", "valid", "problems": [{"path", "message", "line"?, "column"?}],
+       "warnings": [{"path", "message"}]}.
 show   prints the config in effect, every default filled in, as YAML (or JSON with --json). A value
        written with \${ENV} is shown as written, so secrets from the environment are never printed, and
        a secret written in the file itself (api.token, any key named token, password, secret or api_key)
@@ -48,9 +56,13 @@ Exit codes: 0 valid, 2 invalid config (or bad usage).
       : { ...embedded(), file: undefined, name: '<default config>' };
     if (action === 'check') {
       if (config) issues.push(...(await startIssues(config)));
+      const warnings = config && issues.length === 0 ? configWarnings(config) : [];
       if (values.json)
-        io.stdout(`${JSON.stringify({ file: file ?? null, valid: issues.length === 0, problems: issues })}\n`);
-      else if (issues.length === 0) io.stdout(`${name}: valid\n`);
+        io.stdout(
+          `${JSON.stringify({ file: file ?? null, valid: issues.length === 0, problems: issues, warnings })}\n`,
+        );
+      else if (issues.length === 0)
+        io.stdout(`${warnings.map((w) => `${name}: warning: ${formatIssue(w)}\n`).join('')}${name}: valid\n`);
       else io.stdout(issues.map((issue) => `${name}: ${formatIssue(issue)}\n`).join(''));
       return issues.length === 0 ? 0 : 2;
     }

@@ -30,10 +30,11 @@ Options:
                   /var/lib/auraison-edge from systemd, StateDirectory=, owned by the run-as user;
                   ~/.local/share/auraison-edge with --user). A DIR made by a root install is given to
                   the run-as user
-  --env-file FILE where the service reads the secrets the config takes with \${VAR} (NAME=value lines, mode
-                  0600; default /etc/auraison-edge/env, with --user ~/.config/auraison-edge/env): a unit
-                  gets none of this shell's variables, so a config with \${VAR} gets EnvironmentFile=FILE,
-                  and the install says which names FILE still lacks
+  --env-file FILE where the service reads the secrets the config takes with \${VAR} and ROS 2's environment
+                  (NAME=value lines, mode 0600; default /etc/auraison-edge/env, with --user
+                  ~/.config/auraison-edge/env): a unit gets none of this shell's variables, so a config with
+                  \${VAR} or ros.enabled (or a given --env-file) gets EnvironmentFile=FILE, and the install says
+                  which names FILE still lacks (ROS_DISTRO and the rest of a sourced setup.bash, ROS_DOMAIN_ID)
   --output FILE   write the unit here instead (then copy it to where systemd looks, as the output says)
   --dry-run       print the unit instead of writing it
 
@@ -61,10 +62,16 @@ invalid config (the service would exit 2 at once).
       values['env-file'] ?? (user ? join(homedir(), '.config/auraison-edge/env') : '/etc/auraison-edge/env'),
     );
     const secrets = existsSync(config) ? serviceSecrets(readFileSync(config, 'utf8'), envFile) : undefined;
-    const environmentFile = secrets && secrets.names.length > 0 ? envFile : undefined;
     // Refuse to install a service that would exit 2 at once; its secrets are checked as the unit will have them
     // (the file's), or as this shell has them while the file lacks them (warned below).
     const { config: parsed } = loadServiceConfig(config, { ...io.env, ...secrets?.fromFile }, envFile);
+    // The file is read by the unit when it is asked for, holds secrets, or must hold ROS 2's environment.
+    const environmentFile =
+      values['env-file'] !== undefined || (secrets?.names.length ?? 0) > 0 || parsed.ros.enabled ? envFile : undefined;
+    if (parsed.ros.enabled && !secrets?.fromFile.ROS_DISTRO)
+      io.stderr(
+        `warning: ros.enabled, and a service gets none of this shell's ROS 2 environment: write it to ${envFile} (\`source /opt/ros/${io.env.ROS_DISTRO ?? 'jazzy'}/setup.bash && env | grep -E '^(ROS_|RMW_|AMENT_PREFIX_PATH=|LD_LIBRARY_PATH=)' >> ${shellWord(envFile)}\`), with ROS_DOMAIN_ID=N when the robot's graph is not on domain 0; else the ros component fails (ROS 2 is not sourced). docs/running.md, "ROS 2 under systemd"\n`,
+      );
     if (secrets && secrets.lacking.length > 0)
       io.stderr(
         `warning: the config takes ${secrets.lacking.join(', ')} from the environment, and a service gets none of this shell's: write ${secrets.lacking.map((n) => `${n}=...`).join(', ')} to ${envFile} (${secrets.exists ? 'it lacks them' : 'it does not exist yet'}; chmod 600), which the unit reads (EnvironmentFile=), or the service exits 2 (invalid config)\n`,

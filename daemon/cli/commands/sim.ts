@@ -13,7 +13,7 @@ export const command: Command = {
   summary: 'Run the daemon with a built-in simulator and drive the robot to a goal',
   help: `Usage: auraison-edge sim turtlebot-maze [--driver nav|policy] [--goal X,Y|NAME] [--seed N] [--maze-seed N]
                                     [--duration S] [--speed N] [--config FILE] [--record | --no-record]
-                                    [--stay] [--port N] [--log-level LEVEL] [--json]
+                                    [--stay] [--port N] [--foxglove-port N] [--log-level LEVEL] [--json]
        auraison-edge sim turtlebot-maze --export-world DIR [--gazebo harmonic|fortress]
                                     [--render-engine ogre2|ogre] [--maze-seed N] [--config FILE]
 
@@ -43,13 +43,16 @@ Options:
                    drive in about 1 s); at most 4 with --driver policy, whose loop runs on the wall clock
   --config FILE    daemon config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --record, --no-record  record the drive (recorder.enabled for this run); default: on with the embedded
-                   default config, else as the config says
+                   default config, else as the config says (a config file leaves it off unless it sets
+                   recorder.enabled: true; the run then says it does not record)
   --stay           nav: once the drive has ended (reached, or stopped by the operator), or when a latched stop
                    keeps it from starting, keep the daemon and the sim running until Ctrl-C, and say what to try
                    from another shell (stop, stop --release, an intent that drives again); \`npm start\` runs so.
                    The exit code is still the drive's
   --port N         the local API and status page on port N (api.port for this run; 0 picks a free one), its
                    stop listener on N + 1 unless the config sets motion.stop.port: \`npm start -- --port 7500\`
+  --foxglove-port N  the Foxglove WebSocket server on port N (foxglove.port for this run; 0 picks a free one):
+                   beside another daemon on 8765, \`npm start -- --port 7500 --foxglove-port 8775\`
   --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')}. Without it, warnings
                    and errors only, as lines of text (\`auraison-edge: warning: ...\`) beside the summary (JSON
                    with --json); the config's log.level is for \`run\`
@@ -107,6 +110,7 @@ stop), or a component the config turns on failed to start (the summary names it 
         'render-engine': { type: 'string' },
         stay: { type: 'boolean' },
         port: { type: 'string' },
+        'foxglove-port': { type: 'string' },
       },
       { min: 1, max: 1, names: 'WORLD (turtlebot-maze)' },
     );
@@ -143,6 +147,8 @@ stop), or a component the config turns on failed to start (the summary names it 
     const apiPort = numberOption('port', values.port, { min: 0, max: 65_535, integer: true });
     const { config, file } = resolveConfig(values.config, io.env);
     if (apiPort !== undefined) config.api = { ...config.api, port: apiPort };
+    const foxglovePort = numberOption('foxglove-port', values['foxglove-port'], { min: 0, max: 65_535, integer: true });
+    if (foxglovePort !== undefined) config.foxglove = { ...config.foxglove, port: foxglovePort };
     // sim prints its own summary: a config's log.level (info in edge.example.yaml) would bury it in JSON lines.
     config.log = { ...config.log, level: logLevel };
     // Beside the human summary, the warnings read as lines of text; JSON lines when --json or --log-level asks.
@@ -160,6 +166,12 @@ stop), or a component the config turns on failed to start (the summary names it 
     // With no config (`npm start`), the main job shows the whole product: the drive is recorded and indexed.
     const record = values.record ? true : values['no-record'] ? false : file === undefined ? true : undefined;
     if (record !== undefined) config.recorder = { ...config.recorder, enabled: record };
+    // A config file's recorder is off unless it says otherwise: said, so a run with one does not stop recording
+    // unnoticed (npm start, with no file, records).
+    else if (!config.recorder.enabled && !values.json)
+      io.stderr(
+        `auraison-edge sim: not recording: ${file} leaves recorder.enabled false (--record records this run)\n`,
+      );
     if (driver === 'policy') return wander(config, file, duration, { json: Boolean(values.json), textLog }, io);
     return drive(
       config,

@@ -1,4 +1,5 @@
 import type { Readiness } from '../../api/index.ts';
+import { latchText, type HaltLatchState } from '../../contract/index.ts';
 import type { DaemonStatus } from '../../lifecycle/index.ts';
 import { alive } from '../../lifecycle/index.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/index.ts';
@@ -147,11 +148,12 @@ export function formatStatus(s: ApiStatus, source: string): string {
   // A latched stop (motion.stop.latch) is why a robot does not move: said before anything else is read.
   // The stop component shows it with or without an agent; a daemon from before it, through the agent.
   const latch = (s.components.stop?.details?.stop_latch ?? s.components.agent?.details?.stop_latch) as
-    { by?: string; since?: string; reason?: string | null } | null | undefined;
-  // `by` and `reason` are whatever the stop's sender wrote: a newline in them must not forge a line.
-  if (latch)
+    Partial<HaltLatchState> | null | undefined;
+  // `by` and `reason` are whatever the stop's sender wrote: a newline in them must not forge a line. The stops that
+  // came while latched are listed after the first, which stays the latch's (its release names it).
+  if (latch?.since)
     lines.push(
-      `ROBOT STOPPED: latched by ${printable(String(latch.by))} at ${latch.since}${latch.reason ? ` (${printable(latch.reason)})` : ''}; nothing moves it until \`auraison-edge stop --release\``,
+      `ROBOT STOPPED: latched by ${latchText({ by: 'unknown', reason: null, ...latch, since: latch.since }, printable)}; nothing moves it until \`auraison-edge stop --release\``,
     );
   lines.push(...robotInputLines(s.robot_inputs));
   if (s.readiness) {

@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { ApiClient } from '../../api/index.ts';
-import type { RobotHaltOutcome, HaltLatchState, HaltReleaseOutcome } from '../../contract/index.ts';
+import {
+  latchText,
+  type RobotHaltOutcome,
+  type HaltLatchState,
+  type HaltReleaseOutcome,
+} from '../../contract/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
 import { printable, shortIds, errorText } from '../../util/index.ts';
 import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
@@ -147,7 +152,18 @@ function unconfirmedText(o: ListenerStop): string {
 
 function stopText(o: RobotHaltOutcome): string {
   const also = o.zeroed?.length ? ` (and a stop command on ${o.zeroed.join(', ')})` : '';
-  const lines = [`stopped: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}`];
+  const aborted = o.aborted ? `, ${o.aborted} aborted` : '';
+  // An arm's stop is its hold: said first. The zero Twist goes out all the same (a stop errs on the side of sending),
+  // to a topic the arm's config may not name: said as a base's, so it is not read as the arm's stop.
+  const arm = (o.held?.length ?? 0) > 0 || Object.keys(o.not_held ?? {}).length > 0;
+  const lines = arm
+    ? [
+        o.held?.length
+          ? `stopped: the arm held where measured on ${o.held.join(', ')}${aborted}`
+          : `stop taken, but the arm is NOT held where it is (below)${aborted}`,
+        `a zero Twist went to ${o.topic} too, for a wheeled base (motion.velocity.topic; the bus lists it among its topics)${also}`,
+      ]
+    : [`stopped: zero Twist on ${o.topic}${also}${aborted}`];
   const short = shortIds(o.cancelled); // the form `runs list` shows and `runs show` takes
   const cancelled = o.cancelled.map((id) => short.get(id)).join(', ');
   lines.push(
@@ -155,14 +171,18 @@ function stopText(o: RobotHaltOutcome): string {
       ? 'no run was active'
       : `cancelled ${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'}: ${cancelled}`,
   );
-  if (o.held?.length) lines.push(`held where measured: ${o.held.join(', ')}`);
   for (const [topic, why] of Object.entries(o.not_held ?? {}))
     lines.push(`NOT HELD: ${printable(topic)}: ${printable(why)} (the arm may go on moving there: use its e-stop)`);
   if (o.journal_error)
     lines.push(
       `warning: the robot is stopped and the runs are ended, but their cancels are not all journaled: ${o.journal_error}`,
     );
-  if (o.latched)
+  // A stop while latched is added to the latch, which stays the first stop's: said, so its reason is not taken as lost.
+  if (o.latched?.again)
+    lines.push(
+      `already latched by ${latchText(o.latched, printable)}: nothing the daemon governs moves the robot until released (\`auraison-edge stop --release\`)`,
+    );
+  else if (o.latched)
     lines.push('latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)');
   if (o.latched?.error) lines.push(`warning: ${o.latched.error}`);
   return `${lines.join('\n')}\n`;
@@ -249,5 +269,5 @@ async function release(
 
 function releaseText(latch: HaltLatchState | null | undefined, done: string): string {
   if (!latch) return 'no stop was latched: the robot may move\n';
-  return `${done}: the stop latched by ${printable(latch.by)} at ${latch.since}${latch.reason ? ` (${printable(latch.reason)})` : ''}; the robot may move again\n`;
+  return `${done}: the stop latched by ${latchText(latch, printable)}; the robot may move again\n`;
 }
