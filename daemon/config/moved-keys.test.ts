@@ -17,12 +17,12 @@ describe('a key that moved', () => {
     );
     expect(config).toBeUndefined();
     expect(issues.map(({ path, message }) => ({ path, message }))).toEqual([
-      { path: 'motion.joints', message: 'moved: write it as motion.joints' },
-      { path: 'agent.rules.quotas', message: 'moved: write it as agent.rules.quotas' },
-      { path: 'motion.stop.port', message: 'moved: write it as motion.stop.port' },
-      { path: 'motion.stop.latch', message: 'moved: write it as motion.stop.latch' },
-      { path: 'motion.stop.central_connection', message: 'moved: write it as motion.stop.central_connection' },
-      { path: 'motion.stop.ros_service', message: 'moved: write it as motion.stop.ros_service' },
+      { path: 'policy.joints', message: 'moved: write it as motion.joints' },
+      { path: 'policy.quotas', message: 'moved: write it as agent.rules.quotas' },
+      { path: 'api.stop_port', message: 'moved: write it as motion.stop.port' },
+      { path: 'agent.stop_latch', message: 'moved: write it as motion.stop.latch' },
+      { path: 'central.stop_connection', message: 'moved: write it as motion.stop.central_connection' },
+      { path: 'ros.stop_service', message: 'moved: write it as motion.stop.ros_service' },
     ]);
   });
 

@@ -214,8 +214,9 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     await Promise.all([closed, this.#queries.close()]);
     const left = this.#leftForNextStart.splice(0);
     // The split the recorder closed as the daemon stopped is always left: said where asked (info), not warned of
-    // at every Ctrl-C. A warning is for work that was there before the stop.
-    const backlog = left.filter((kind) => !this.#closedByStop.has(kind));
+    // at every Ctrl-C. A warning is for work that was there before the stop; a retention sweep is not (every start
+    // sweeps again, and it only deletes), so a Ctrl-C that lands on its timer says nothing.
+    const backlog = left.filter((kind) => !this.#closedByStop.has(kind) && kind !== 'retention');
     if (backlog.length > 0)
       this.#log.warn(
         { jobs: left.length, first: backlog[0] },

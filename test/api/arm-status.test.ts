@@ -20,7 +20,7 @@ writeFileSync(
   `robot: {id: arm-1}
 api: {port: 0}
 foxglove: {enabled: false}
-policy:
+motion:
   joints: {robot_description: /robot_description}
 policies:
   pan:

@@ -17,7 +17,7 @@ function armConfig(topics: string[], robot = ''): string {
   writeFileSync(
     file,
     `${robot}ros: {enabled: true, topics: [${topics.join(', ')}], publish: [/arm]}
-policy:
+motion:
   joints: {robot_description: /robot_description}
 policies:
   pan:
@@ -45,7 +45,7 @@ describe('config check on topics no bridge brings', () => {
         /^arm\.yaml: warning: robot\.id: sim-robot is the simulator's default id: name this robot /,
       ),
       expect.stringMatching(
-        /^arm\.yaml: warning: policy\.joints\.robot_description: \/robot_description is not bridged onto the bus: .*; add \/robot_description to ros\.topics, or give policy\.joints\.urdf$/,
+        /^arm\.yaml: warning: motion\.joints\.robot_description: \/robot_description is not bridged onto the bus: .*; add \/robot_description to ros\.topics, or give motion\.joints\.urdf$/,
       ),
       expect.stringMatching(
         /^arm\.yaml: warning: policies\.pan\.inputs\.obs\.sources\[0\]\.topic: \/joint_states is not bridged onto the bus: loop pan would see nothing there .*; add \/joint_states to ros\.topics$/,
