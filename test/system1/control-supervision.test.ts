@@ -60,6 +60,7 @@ class CrashingLoop implements LoopHandle {
       topics: [],
       observationErrors: 0,
       decodesAbandoned: 0,
+      measuredTaken: 0,
       observations: [],
       alive: this.#alive,
       starting: this.starting,

@@ -368,6 +368,7 @@ class SlowStartLoop implements LoopHandle {
       topics: [],
       observationErrors: 0,
       decodesAbandoned: 0,
+      measuredTaken: 0,
       observations: [],
       alive: this.alive(),
       starting: this.starting,
