@@ -100,6 +100,7 @@ describe('IntentIntake', () => {
       setTimeout(
         () =>
           (agent = agentSubmitting(
+            // eslint-disable-next-line tests/no-fixed-wait -- a fake clock: the ack's deadline is what is checked
             () => new Promise((resolve) => setTimeout(() => resolve({ run, replayed: false }), 800)),
           )),
         800,

@@ -13,7 +13,7 @@ import { Recorder, type RecorderSettings } from '../recorder/recorder.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { Lakehouse, type LakehouseOptions } from './lakehouse.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
-import { sleep } from '../util/index.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
 
 const registry = new DefinitionsRegistry();
 const log = pino({ level: 'silent' });
@@ -215,8 +215,13 @@ describe('a query asked as the lakehouse starts', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lh-query-held-'));
     dirs.push(dataDir);
     // Another process's DuckDB holding the catalog, as a shell left open on it would.
-    const held = withCatalog(lakehousePaths(dataDir).catalog, () => sleep(3000));
-    await sleep(200);
+    let holding = false;
+    let release = () => {};
+    const held = withCatalog(lakehousePaths(dataDir).catalog, () => {
+      holding = true;
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    await waitFor(() => holding, 'the catalog held');
     const lh = new Lakehouse({
       dataDir,
       robot: 'r1',
@@ -234,6 +239,7 @@ describe('a query asked as the lakehouse starts', () => {
         /^the lakehouse is starting: its catalog is not ready yet \(.*\); ask again in a moment$/,
       );
     } finally {
+      release();
       await lh.close();
       await held;
     }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryLakehouse, QueryRefused } from './query.ts';
 import { QueryProcess, QueryProcessExited } from './query-process.ts';
-import { errorText, sleep } from '../util/index.ts';
+import { errorText } from '../util/index.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
 
 /** Runs until stopped: 10^10 rows. */
 const ENDLESS = 'SELECT sum(a.range * b.range) FROM range(100000) a, range(100000) b';
@@ -31,7 +32,7 @@ function threads(pid: number): { name: string; policy: number }[] {
 
 /** Resolves once process `pid` has more threads than `before`: DuckDB's, started for the query. */
 async function threadsStarted(pid: number, before: number): Promise<void> {
-  while (threads(pid).length <= before) await sleep(20);
+  await waitFor(() => threads(pid).length > before, "DuckDB's threads for the query");
 }
 
 describe('queries in a process of their own', () => {
@@ -94,7 +95,7 @@ describe('queries in a process of their own', () => {
     expect((await closed.query(dataDir, 'SELECT 7 AS n')).rows).toEqual([[7]]);
     const pid = closed.pid;
     // The process ends on its own: its exit clears the pid (the test's timeout fails a process left running).
-    while (closed.pid !== undefined) await sleep(20);
+    await waitFor(() => closed.pid === undefined, 'the closed query process to exit');
     expect(pid).toBeDefined();
   });
 

@@ -145,6 +145,7 @@ describe('Supervisor.stop with components that never settle', () => {
       // Stops in 20 ms: within the floor, after a 0 ms wait.
       spec('recorder', () =>
         component('recorder', {
+          // eslint-disable-next-line tests/no-fixed-wait -- the close time against the stop floor is what is checked
           close: () => new Promise<void>((resolve) => setTimeout(() => resolve(void stopped.push('recorder')), 20)),
         }),
       ),

@@ -6,9 +6,9 @@ import { applyRetention } from '../lakehouse/retention.ts';
 import { RETENTION_DELETED_KEY } from './bag-writer.ts';
 import { RECORDING_MARKER } from './recorder.ts';
 import { readMcap, recorderFixture } from './recorder-fixture.ts';
+import { tick, waitFor } from '../../test/helpers/wait.ts';
 
 const { setup, codec } = recorderFixture();
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const metadataOf = (bag: string) =>
   parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), join(bag, 'metadata.yaml'));
 
@@ -40,10 +40,10 @@ describe('Recorder bags over a long run', () => {
     const b = bus.advertise('/b', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
     b.publish(codec.encode('std_msgs/msg/String', { data: 'b in the first split only' }));
-    await pause(2);
+    await tick();
     for (let i = 0; i < 7; i++) {
       a.publish(codec.encode('std_msgs/msg/String', { data: `a ${i}` }));
-      await pause(2);
+      await tick();
     }
     await recorder.close();
 
@@ -83,7 +83,7 @@ describe('Recorder bags over a long run', () => {
     await recorder.start();
     for (let i = 0; i < 3; i++) {
       a.publish(codec.encode('std_msgs/msg/String', { data: `a ${i}` }));
-      await pause(2);
+      await tick();
     }
     await recorder.close();
     expect(recorder.bags.length).toBe(3);
@@ -101,7 +101,7 @@ describe('Recorder bags over a long run', () => {
     const send = async (n: number) => {
       for (let i = 0; i < n; i++) {
         a.publish(codec.encode('std_msgs/msg/String', { data: `a ${i}` }));
-        await pause(2);
+        await tick();
       }
       await recorder.flush();
     };
@@ -111,7 +111,8 @@ describe('Recorder bags over a long run', () => {
     const before = metadataOf(bag);
     expect(before.files.length).toBe(3);
     // Retention as the lakehouse runs it: everything older than a moment goes, except the split being recorded.
-    await pause(5);
+    const flushedAt = Date.now();
+    await waitFor(() => Date.now() > flushedAt, 'the closed splits to be older than max_age_hours (3.6 us)');
     const report = await applyRetention({
       dataDir: dir,
       settings: { max_bytes: 0, max_age_hours: 1e-9, allow_unsynced_delete: true },

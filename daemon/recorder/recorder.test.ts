@@ -9,7 +9,6 @@ import { DROPS_KEY } from './bag-writer.ts';
 import { RECORDING_MARKER } from './recorder.ts';
 import { recorderFixture } from './recorder-fixture.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
-import { sleep } from '../util/index.ts';
 
 const { setup, faultyIO, readMcap, codec } = recorderFixture();
 
@@ -126,7 +125,7 @@ describe('Recorder', () => {
     await byTime.recorder.start();
     for (let i = 0; i < 3; i++) {
       p2.publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
-      await sleep(2);
+      await tick(); // the recorder writes each message before the next
     }
     await byTime.recorder.close();
     const meta2 = parseMetadata(readFileSync(join(byTime.recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobQueue } from './job-queue.ts';
-import { sleep } from './sleep.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 /** A job that runs until its `finish` is called, recording when it began. */
 function held(log: string[], name: string): { job: () => Promise<void>; finish: () => void } {
@@ -102,7 +102,7 @@ describe('JobQueue', () => {
     queue.add('scan', async () => {
       log.push('scan');
       queue.add('index', async () => {
-        await sleep(5);
+        await tick();
         log.push('index');
       });
     });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+// eslint-disable-next-line tests/no-fixed-wait -- the sleep is the module under test: its time is what is checked
 import { sleep } from './sleep.ts';
 
 describe('sleep', () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TimeoutError, unlessAborted, withTimeout, within } from './timeout.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 const never = new Promise<never>(() => {});
 
@@ -92,7 +93,7 @@ describe('withTimeout', () => {
       );
       await expect(opening).rejects.toThrow('no socket');
       // Node says a rejection was unhandled once the microtasks have run.
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await tick();
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
@@ -105,10 +106,14 @@ describe('withTimeout', () => {
     const onUnhandled = (reason: unknown) => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const failsLate = () => new Promise<never>((_, reject) => setTimeout(() => reject(new Error('disk gone')), 20));
+      // Work that fails when the test says, after its time is up.
+      const failures: (() => void)[] = [];
+      const failsLate = () =>
+        new Promise<never>((_, reject) => void failures.push(() => reject(new Error('disk gone'))));
       await expect(withTimeout(failsLate(), 1, 'the write')).rejects.toBeInstanceOf(TimeoutError);
       await expect(within(failsLate(), 1, 'late')).resolves.toBe('late');
-      await new Promise((resolve) => setTimeout(resolve, 40));
+      for (const fail of failures) fail();
+      await tick();
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }

@@ -193,6 +193,11 @@ export class TurtlebotMazeSim implements Component {
     return this.#paused;
   }
 
+  /** The step loop is waiting out a pause: nothing steps or publishes until unpause (paused says only it was asked). */
+  get holding(): boolean {
+    return this.#resume !== undefined;
+  }
+
   pause(): void {
     this.#paused = true;
   }

@@ -8,7 +8,7 @@ import { SyntheticJournal } from './fakes/synthetic-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 import { SseClient } from './sse-client.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 
 /** For vi.waitFor: its default (1 s) is too short on a loaded CI machine. */
 const WAIT = { timeout: 20_000, interval: 10 };
@@ -39,8 +39,8 @@ describe('GET /events', () => {
     await append(journal, 10);
     h = await startHarness({ journal });
     const first = sse('/events');
+    // The hub takes the journal's end before it answers 200: what is appended from here is live.
     await first.until(() => first.status === 200, 'the stream to open');
-    await new Promise((r) => setTimeout(r, 50));
     await append(journal, 3);
     await first.until((e) => e.length >= 3, 'three live events');
     expect(first.ids()).toEqual([11, 12, 13]);
@@ -243,7 +243,7 @@ describe('a slow SSE client', () => {
     // 1.3 MB of JSON a map: a few fill the socket buffers, and the viewer reads none of it.
     for (let i = 0; i < 20; i++) {
       map.publish(grid(i % 100));
-      await new Promise((r) => setTimeout(r, 5));
+      await tick(); // the live map writes it before the next
     }
     await vi.waitFor(async () => expect(await viewers()).toBe(0), WAIT);
     expect((await http(h.url, '/metrics')).text).toContain('auraison_live_map_stalled_total 1');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 import { cmdVel, foxgloveTestBed, policyAgent, teleopStops, topicStats, twist } from './foxglove-harness.ts';
 
 // A teleop panel on a flaky link: the robot must not keep the last command when the panel goes quiet
@@ -89,10 +89,17 @@ describe('a teleop client that stops commanding the robot', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let asked = 0;
+    let answered = false;
     // The second command waits with the hooks until after the client has gone.
     const slow: PolicyHook = {
       name: 'slow',
-      beforeToolCall: async () => (++asked === 2 && (await held), { action: 'allow' }),
+      beforeToolCall: async () => {
+        if (++asked === 2) {
+          await held;
+          answered = true;
+        }
+        return { action: 'allow' };
+      },
     };
     const t = await teleop({ hooks: [slow] });
     t.send(0.2);
@@ -103,7 +110,9 @@ describe('a teleop client that stops commanding the robot', () => {
     await waitFor(() => t.received.length === 2, 'the stop');
     release();
     await waitFor(() => t.publishers() === 0, 'the publisher closed');
-    await new Promise((r) => setTimeout(r, 50));
+    // The hooks let the held command go; a turn later it would have been published.
+    await waitFor(() => answered, 'the hooks to answer the held command');
+    await tick();
     expect(t.received.map((m) => m.linear.x)).toEqual([0.2, 0]);
   });
 

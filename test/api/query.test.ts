@@ -4,6 +4,7 @@ import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
 import { http } from './http.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** POST /query on the real lakehouse (DuckDB): the limits a reply is kept within. */
 
@@ -98,15 +99,18 @@ describe('POST /query limits', () => {
       // Every query process is killed until the query is answered: whenever it reached one, that one dies under it.
       let answered = false;
       const killed = new Set<number>();
-      const killer = (async () => {
-        while (!answered) {
+      // Every query process is killed as it appears, until the query is answered.
+      const killer = waitFor(
+        () => {
           for (const pid of queryProcesses().filter((p) => !killed.has(p))) {
             process.kill(pid, 'SIGKILL');
             killed.add(pid);
           }
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      })();
+          return answered;
+        },
+        'the query to be answered',
+        120_000,
+      );
       const r = await http(h.url, '/query', {
         body: { sql: 'SELECT sum(a.range * b.range) FROM range(100000) a, range(100000) b' },
       });

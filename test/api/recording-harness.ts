@@ -9,6 +9,7 @@ import { silentLogger } from '../../daemon/log.ts';
 import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
+import { tick } from '../helpers/wait.ts';
 
 export interface RecordingOptions {
   indexRecordings?: boolean;
@@ -56,7 +57,7 @@ export async function startRecording(options: RecordingOptions = {}) {
   const publish = async (n: number) => {
     for (let i = 0; i < n; i++) {
       chatter.publish(codec.encode('std_msgs/msg/String', { data: `m${i}` }));
-      await new Promise((r) => setTimeout(r, 0));
+      await tick();
     }
   };
   const count = async () =>

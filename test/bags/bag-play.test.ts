@@ -16,7 +16,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
-import { tick } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 import { playerOn } from '../helpers/bag-player.ts';
 import { running } from '../helpers/daemon.ts';
 
@@ -145,7 +145,7 @@ describe('BagPlayer', () => {
     const { seen, player } = playerOn(TALKER, { rate: 200, loop: true });
     const abort = new AbortController();
     const playing = player.play(abort.signal);
-    while (seen.length < 45) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => seen.length >= 45, 'three passes of the bag');
     abort.abort();
     const stats = await playing;
     expect(stats.stopped).toBe(true);

@@ -7,6 +7,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { errorText } from '../../daemon/util/index.ts';
+import { waitForValue } from '../helpers/wait.ts';
 
 const [mode, catalog, wait] = process.argv.slice(2) as [string, string, string | undefined];
 if (mode === 'write') {
@@ -17,15 +18,12 @@ if (mode === 'write') {
     process.stdout.write(`locked: ${errorText(error)}\n`);
   }
 } else {
-  let instance: DuckDBInstance | undefined;
-  while (!instance) {
-    instance = await DuckDBInstance.create(catalog, mode === 'hold-ro' ? { access_mode: 'READ_ONLY' } : {}).catch(
-      async () => {
-        await new Promise((r) => setTimeout(r, 20));
-        return undefined;
-      },
-    );
-  }
+  // Opened once the catalog's lock is free (another process may hold it).
+  const instance = await waitForValue(
+    () => DuckDBInstance.create(catalog, mode === 'hold-ro' ? { access_mode: 'READ_ONLY' } : {}).catch(() => undefined),
+    'the catalog to open',
+    120_000,
+  );
   const conn = await instance.connect();
   await conn.run('SELECT count(*) FROM bags');
   process.stdout.write('holding\n');

@@ -9,6 +9,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 // An unfinished bag says so. After kill -9 during recording, `bag info DIR` said "not a bag: its
 // metadata.yaml names no storage file that exists" while the split was there, and `bag info FILE` rightly
@@ -44,7 +45,8 @@ async function bagBeingRecorded(): Promise<{ bag: string; split: string }> {
   const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
   const codec = new MessageCodec(registry);
   for (let i = 0; i < 50; i++) pub.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(200, '.') }));
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => recorder.written()['/chatter'] === 50, 'the recorder to write every message');
+  await recorder.flush(); // on disk, the split still unfinished (no summary)
   const bag = join(dir.path, 'bags', readdirSync(join(dir.path, 'bags'))[0]!);
   const split = readdirSync(bag).find((f) => f.endsWith('.mcap'))!;
   return { bag, split: join(bag, split) };

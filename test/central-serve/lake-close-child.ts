@@ -20,6 +20,8 @@ const reads = [1, 2, 3].map(() => settled(lake.reader.runAndReadAll(SLOW_READ)))
 const write = settled(lake.transaction((c) => c.runAndReadAll(SLOW_WRITE)));
 const fleet = settled(lake.fleetQuery(SLOW_READ));
 // Every statement is on its way to DuckDB's threads (the fleet query still connecting) when the close comes.
+// The close comes while statements are in flight: any moment of it is a case.
+// eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
 await new Promise((resolve) => setTimeout(resolve, 50));
 const closing = lake.close();
 const after = await settled(lake.reader.runAndReadAll('SELECT 1'));

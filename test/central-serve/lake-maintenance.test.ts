@@ -1,6 +1,5 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
 import { EventIngest } from '../../central/events-ingest.ts';
@@ -47,9 +46,10 @@ describe("central serve: the lake's upkeep", () => {
     const onDisk = parquetFiles(data);
     const maintenance = new LakeMaintenance({ lake, log: silentLogger(), everyMs: 0, keepMs: 1000 });
     await maintenance.run();
+    const merged = Date.now();
     expect(maintenance.counts).toMatchObject({ runs: 1, failed: 0, files_before: 12, files_after: 1 });
     // The merged files are deleted once no snapshot younger than keepMs uses them.
-    await sleep(1500);
+    await waitFor(() => Date.now() > merged + 1000, 'the merge to be older than keepMs');
     await maintenance.run();
     expect(maintenance.counts).toMatchObject({ runs: 2, failed: 0, files_after: 1 });
     expect(parquetFiles(data)).toBeLessThanOrEqual(onDisk - 11);

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
@@ -26,7 +25,7 @@ describe('commands expire', () => {
 
   /** Waits until the wall clock is past `atMs`: what expired by then has expired by every clock here. */
   async function until(atMs: number): Promise<void> {
-    while (Date.now() <= atMs) await sleep(atMs - Date.now() + 50);
+    await waitFor(() => Date.now() > atMs, `the wall clock past ${atMs}`, Math.max(0, atMs - Date.now()) + 20_000);
   }
 
   it(

@@ -24,6 +24,7 @@ import { repairBag } from '../../daemon/recorder/repair.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { catalogSnapshot, deadStaging, diskBags, RECORDING } from './checks.ts';
 import { errorText } from '../../daemon/util/index.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const registry = new DefinitionsRegistry();
 const silent = pino({ level: 'silent' });
@@ -50,6 +51,12 @@ async function appendEvents(journal: DurableJournal, n: number): Promise<void> {
     });
 }
 
+/** Resolves once the wall clock's second has changed. */
+async function nextSecond(): Promise<void> {
+  const second = Math.floor(Date.now() / 1000);
+  await waitFor(() => Math.floor(Date.now() / 1000) > second, 'the next second');
+}
+
 /**
  * Three recorded bags: two closed and indexed (but the last split of the second, finished and not indexed),
  * and one left open by a killed recorder (its last split cut short, unlisted, its .recording marker naming
@@ -57,9 +64,9 @@ async function appendEvents(journal: DurableJournal, n: number): Promise<void> {
  */
 export async function buildBase(dataDir: string): Promise<void> {
   const a = await recordSmallBag(dataDir, registry, 320);
-  await new Promise((r) => setTimeout(r, 1100)); // a bag directory's name has the second in it
+  await nextSecond(); // a bag directory's name has the second in it
   const b = await recordSmallBag(dataDir, registry, 320);
-  await new Promise((r) => setTimeout(r, 1100));
+  await nextSecond();
   const c = await recordSmallBag(dataDir, registry, 240);
   for (const f of a.files)
     await importBag({ path: a.bag, only: [f], dataDir, robot: 'r1', registry, source: 'recorder' });

@@ -119,6 +119,8 @@ class Daemon {
   }
 }
 
+// Crash torture (not in the suite): kills at random moments are the point.
+// eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(
   what: string,

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { startDaemon } from '../helpers/daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const stops = cleanupStack();
+
+/** retain_days, in ms: a tenth of a second. */
+const RETAIN_MS = 100;
 
 /**
  * A daemon whose journal rolls segments at 1 MB and keeps records for about 0.1 s. Its lakehouse (when on)
@@ -15,7 +19,7 @@ async function daemonWithJournal(lakehouse: boolean) {
       api: { enabled: false },
       foxglove: { enabled: false },
       lakehouse: { enabled: lakehouse, events_flush_s: 86_400 },
-      journal: { fsync: 'never', segment_mb: 1, retain_days: 0.000001 },
+      journal: { fsync: 'never', segment_mb: 1, retain_days: RETAIN_MS / 86_400_000 },
     },
     'journal-retention-',
   );
@@ -23,7 +27,8 @@ async function daemonWithJournal(lakehouse: boolean) {
   const { journal } = started.daemon;
   const pad = 'x'.repeat(2000);
   while (journal.sizeBytes < 1.5 * 1024 * 1024) await journal.append('note', { pad });
-  await new Promise((r) => setTimeout(r, 200)); // older than retain_days now
+  const written = Date.now();
+  await waitFor(() => Date.now() > written + RETAIN_MS, 'every record to be older than retain_days');
   return started.daemon;
 }
 

@@ -28,12 +28,8 @@ function startDaemon(cwd: string, config: string) {
   collectJsonLines(child.stderr, logs);
   const exited = new Promise<{ code: number | null }>((resolve) => child!.on('close', (code) => resolve({ code })));
   const waitForLog = async (predicate: (l: Record<string, unknown>) => boolean, what: string, timeoutMs = 30_000) => {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      const found = logs.find(predicate);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const found = await waitForValue(() => logs.find(predicate), what, timeoutMs).catch(() => undefined);
+    if (found) return found;
     throw new Error(`no log line for ${what}; got:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`);
   };
   return { child: child!, logs, exited, waitForLog };

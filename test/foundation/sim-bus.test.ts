@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runMain } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const cleanups = cleanupStack();
 
@@ -61,7 +62,7 @@ describe('turtlebot-maze on the bus', () => {
 
   it('starts paused when asked, holding its clock until the sim/unpause query', async () => {
     const { daemon, sim } = await startSim(200, true);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => sim.holding, 'the step loop to wait in its pause');
     expect(sim.time).toBe(0);
     expect(sim.health().reason).toMatch(/paused/);
     const reply = await daemon.bus.query('sim/unpause', { encoding: 'text/plain', payload: new Uint8Array() });
@@ -70,7 +71,7 @@ describe('turtlebot-maze on the bus', () => {
     expect(sim.time).toBeGreaterThanOrEqual(1);
     await daemon.bus.query('sim/pause', { encoding: 'text/plain', payload: new Uint8Array() });
     const heldAt = sim.time;
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => sim.holding, 'the step loop to wait in its pause');
     expect(sim.time - heldAt).toBeLessThan(0.011); // at most the step in flight
   });
 

@@ -1,3 +1,4 @@
+// eslint-disable-next-line tests/no-fixed-wait -- the sim's pacing against Node's timer limit: time is what is checked
 import { sleep } from '../../daemon/util/index.ts';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../daemon/config/load.ts';

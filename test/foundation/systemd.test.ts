@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { privateTmpWarnings } from '../../daemon/cli/commands/install-service.ts';
 import { BIN, ROOT, runMain, tempDir } from '../helpers/cli.ts';
 import { peerHere } from '../peers/missing.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const work = tempDir('systemd-');
 afterAll(() => work.cleanup());
@@ -209,10 +210,10 @@ describe('systemd integration', () => {
       },
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const until = Date.now() + 30_000;
     const seen = () => (existsSync(calls) ? readFileSync(calls, 'utf8') : '');
-    while (Date.now() < until && !seen().includes('WATCHDOG=1')) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGTERM');
+    await waitFor(() => seen().includes('WATCHDOG=1'), 'the first WATCHDOG=1', 30_000).finally(() =>
+      child.kill('SIGTERM'),
+    );
     expect(await exited).toBe(0);
     const lines = seen().trim().split('\n');
     // The start asks for more time first (its components take turns, each within its own start timeout).

@@ -27,6 +27,8 @@ export function fibonacciServer(options: {
       execute: async (goal, { feedback, signal, goalId }) => {
         const sequence: number[] = [];
         for (let i = 0; i < (goal.order as number); i++) {
+          // A goal that takes time to run is what feedback and cancels are tested against.
+          // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
           await new Promise((r) => setTimeout(r, stepMs));
           if (signal.aborted) {
             cancelled.push(goalId);

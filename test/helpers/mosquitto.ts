@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import { closedPort } from './closed-port.ts';
 import { tempDir } from './paths.ts';
 import { peerMissing } from '../peers/missing.ts';
+import { waitFor } from './wait.ts';
 
 /** Where Debian's mosquitto package puts the broker (.ci/run installs it). */
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
@@ -88,20 +89,19 @@ export async function startBroker(
 }
 
 async function listening(port: number): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (performance.now() > deadline) throw new Error(`mosquitto did not listen on ${port} within 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }),
+    `mosquitto to listen on ${port}`,
+    10_000,
+  );
 }
 
 /** A message a test client got: its topic, its payload as text and JSON (when it is), its packet. */

@@ -10,6 +10,7 @@ import { publishCommand } from './command-key.ts';
 import type { Minio } from './minio.ts';
 import { centralClient, type Received } from './mosquitto.ts';
 import { errorText } from '../../daemon/util/index.ts';
+import { waitFor } from './wait.ts';
 
 /** How the test central answers an offer. */
 export type OfferAnswer = 'grant' | 'later' | 'not_wanted' | 'expired' | 'ignore';
@@ -113,7 +114,8 @@ export async function startTestCentral(options: TestCentralOptions) {
         });
       case 'expired': {
         const grant = await expiring.grant(offer, key);
-        await new Promise((r) => setTimeout(r, 2100));
+        // Sent once its URLs have expired: S3 signs to the second, so a second past expires_at.
+        await waitFor(() => Date.now() > grant.expires_at + 1000, 'the grant to expire', 10_000);
         return send(robot, grant);
       }
       case 'grant':

@@ -22,6 +22,7 @@ export async function waitForValue<T>(
     const value = await get();
     if (value !== undefined && value !== false) return value;
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    // eslint-disable-next-line tests/no-fixed-wait -- the poll's interval: this is where a test waits on state
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -31,5 +32,6 @@ export async function waitForValue<T>(
  * continuations, immediates, I/O callbacks that were ready, a 0 ms timer) has run.
  */
 export function tick(): Promise<void> {
+  // eslint-disable-next-line tests/no-fixed-wait -- a 0 ms timer is one turn of the event loop, not a duration
   return new Promise((resolve) => setTimeout(resolve, 0));
 }

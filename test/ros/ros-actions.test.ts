@@ -53,8 +53,9 @@ function rosFibonacci(d: Awaited<ReturnType<typeof startRosDaemon>>, options: { 
   return { node, server, cancels };
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 5));
+/** Resolves once `condition` holds, however long that takes (a gate may settle first). */
+function until(condition: () => boolean): Promise<void> {
+  return waitFor(condition, 'the condition', Infinity);
 }
 
 function busClient(d: Awaited<ReturnType<typeof startRosDaemon>>) {

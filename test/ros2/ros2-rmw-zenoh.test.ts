@@ -299,6 +299,8 @@ describe('the daemon on the Zenoh bridge against real rmw_zenoh_cpp nodes (rmw_z
             }
             sequence.push(sequence[i]! + sequence[i - 1]!);
             feedback({ partial_sequence: [...sequence] });
+            // A goal that takes time to run is what feedback and cancels are tested against.
+            // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
             await new Promise((r) => setTimeout(r, 100));
           }
           return { state: 'succeeded', result: { sequence } };

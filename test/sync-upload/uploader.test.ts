@@ -12,6 +12,7 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startHttpFaultProxy, type HttpFaultProxy } from '../helpers/http-fault-proxy.ts';
 import { startMinio, type Minio } from '../helpers/minio.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'fleet';
@@ -171,8 +172,9 @@ describe('uploads to granted URLs on real MinIO', () => {
       ...options(),
       onPart: async (p) => {
         persisted.push(p);
-        // The grant outlives its URLs while the edge works on part 1 (part 2, sent beside it, waits its turn).
-        if (first) await new Promise((r) => setTimeout(r, 4500));
+        // The grant outlives its URLs while the edge works on part 1 (part 2, sent beside it, waits its turn); S3
+        // signs to the second, so a second past expires_at.
+        if (first) await waitFor(() => Date.now() > job.grant.expires_at + 1000, 'the URLs to expire', 20_000);
         first = false;
       },
     });

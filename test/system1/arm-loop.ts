@@ -158,6 +158,14 @@ function armLoopOf(
       );
     },
     measured: (a: number, b: number) => void (arm = [a, b]),
+    /**
+     * Waits until the loop has taken a /joint_states message published after this call onto its board: what it was
+     * told to measure last (measured()) is what its thread reads from now on.
+     */
+    taken: async () => {
+      const from = control.stats().measuredTaken;
+      await waitFor(() => control.stats().measuredTaken > from, 'the loop to take the measured joints', 20_000);
+    },
     latch: (on: boolean) => void (latched = on),
     blind: () => void (observing = false),
   };

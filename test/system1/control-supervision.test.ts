@@ -60,6 +60,7 @@ class CrashingLoop implements LoopHandle {
       topics: [],
       observationErrors: 0,
       decodesAbandoned: 0,
+      measuredTaken: 0,
       observations: [],
       alive: this.#alive,
       starting: this.starting,
@@ -129,6 +130,8 @@ describe('ControlComponent supervision', () => {
     const restartInMs = (
       JSON.parse(logs.findLast((l) => l.includes('control loop worker crashed'))!) as { restart_in_ms: number }
     ).restart_in_ms;
+    // The restart's own delay: a timer of that length set later fires after the restart's.
+    // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
     await new Promise((r) => setTimeout(r, restartInMs));
     expect(created.length).toBe(3);
     bus.close();

@@ -23,29 +23,35 @@ describe("a joint position command's safe command holds the measured position", 
         () => a.positions().some((s) => s.length === 2 && Math.abs(s[0]! - 1.3) < 1e-6),
         'the policy to drive',
       );
+      // The main thread publishes none of the policy's commands once the latch is set, so every command from here on
+      // is the hold.
+      const latchedAt = a.sent.length;
       a.latch(true);
-      // The first commands after the latch may be the policy's, posted before the loop heard of it.
-      await a.next(5);
-      const held = await a.next(10);
-      for (const s of held) close(s, [1.0, 0.5]);
-      // The arm sags under the hold: the hold brings it back, it does not follow it down.
-      a.measured(0.9, 0.4);
-      await a.next(5);
       for (const s of await a.next(10)) close(s, [1.0, 0.5]);
-      // Released, the policy drives; the next hold measures again.
+      // The arm sags under the hold: the hold brings it back, it does not follow it down, through ten held ticks
+      // that read the sagged position.
+      a.measured(0.9, 0.4);
+      await a.taken();
+      const heldTicks = a.control.stats().held;
+      await waitFor(() => a.control.stats().held >= heldTicks + 10, 'ten held ticks after the sag');
+      // Released, the policy drives; every command before its first is the hold.
       a.latch(false);
       await waitFor(
         () =>
           a
             .positions()
-            .slice(-1)
+            .slice(latchedAt)
             .some((s) => Math.abs(s[0]! - 1.3) < 1e-6),
         'the policy again',
       );
+      const released = a.positions().findIndex((s, i) => i >= latchedAt && Math.abs(s[0]! - 1.3) < 1e-6);
+      const holds = a.positions().slice(latchedAt, released);
+      expect(holds.length).toBeGreaterThanOrEqual(10);
+      for (const s of holds) close(s, [1.0, 0.5]);
+      // The next hold measures again.
       a.measured(0.2, -0.7);
-      await a.next(3);
+      await a.taken();
       a.latch(true);
-      await a.next(5);
       for (const s of await a.next(10)) close(s, [0.2, -0.7]);
     },
   );

@@ -31,6 +31,8 @@ describe('lerobot export of a lakehouse holding several drives', () => {
     for (const [i, goal] of DRIVES.entries()) {
       // The time between two drives is at least 3 s of wall clock, what the 2 s gap at 1 fps needs: a quick machine
       // starts the next daemon sooner than that, and the export would then rightly see no gap at all.
+      // The wall-clock gap between drives is the data the export must see.
+      // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 3000));
       const drive = await cli(['sim', 'turtlebot-maze', '--goal', goal, '--speed', '50', '--record']);
       expect(drive.code, drive.stderr).toBe(0);

@@ -46,6 +46,8 @@ describe('control loop allocation (worker thread)', () => {
           let last = (await control.heapStatistics()!).used_heap_size;
           const from = control.stats().ticks;
           while (control.stats().ticks < from + WINDOW_TICKS) {
+            // A heap sample period inside a window counted in loop ticks.
+            // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
             await new Promise((r) => setTimeout(r, 100));
             const used = (await control.heapStatistics()!).used_heap_size;
             // A drop is a collection: what was allocated since the last reading before it goes uncounted.

@@ -56,6 +56,8 @@ describe('ObservationBoard', () => {
       Atomics.add(seq, 0, 1);
       const r = reader(board.buffer as SharedArrayBuffer, [4], 'once');
       const done = reply<{ values: number[]; time: number; cpuMs: number; wallMs: number }>(r);
+      // The reader's wait on a torn write is what is measured (CPU against wall time).
+      // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
       await new Promise((resolve) => setTimeout(resolve, 1500));
       // The writer finishes its write (the board's layout for one slot: seq and writes, its time, its values).
       new Float32Array(board.buffer, 16, 4).set([2, 2, 2, 2]);

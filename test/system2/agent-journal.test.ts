@@ -15,7 +15,7 @@ import { agentEventsOf } from '../../daemon/contract/agent-events-of.ts';
 import type { AgentEventRecord } from '../../daemon/contract/agent-event-record.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 import { componentContext, type TestContext } from '../helpers/component-context.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
@@ -151,7 +151,7 @@ describe('the agent journal', () => {
   });
 
   it('waits for hooks that decide asynchronously, before and after a call', async () => {
-    const later = () => new Promise((resolve) => setTimeout(resolve, 2));
+    const later = tick;
     const hook: PolicyHook = {
       name: 'slow',
       async beforeToolCall(ctx) {

@@ -4,6 +4,7 @@ import type { MessageCodec } from '../../daemon/bus/codec.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { http } from '../api/http.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { waitForValue } from '../helpers/wait.ts';
 
 export type ApiRun = { run_id: string; status: string; reason?: string };
 export type ApiRunEvent = { kind: string; payload: Record<string, unknown> };
@@ -34,13 +35,19 @@ export async function apiDaemon(
   cleanups.push(stop);
   const { url } = readApiFile(join(dir, 'data'))!;
   const until = async (runId: string, statuses = ENDED): Promise<{ run: ApiRun; events: ApiRunEvent[] }> => {
-    const deadline = performance.now() + 20_000;
-    for (;;) {
-      const found = (await http(url, `/runs/${runId}`)).json as { run: ApiRun; events: ApiRunEvent[] };
-      if (statuses.includes(found.run.status)) return found;
-      if (performance.now() > deadline)
-        throw new Error(`run ${runId} never reached ${statuses.join('|')} (is ${found.run.status})`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    let status: string | undefined;
+    try {
+      return await waitForValue(
+        async () => {
+          const found = (await http(url, `/runs/${runId}`)).json as { run: ApiRun; events: ApiRunEvent[] };
+          status = found.run.status;
+          return statuses.includes(found.run.status) && found;
+        },
+        `run ${runId}`,
+        20_000,
+      );
+    } catch {
+      throw new Error(`run ${runId} never reached ${statuses.join('|')} (is ${status})`);
     }
   };
   /** POSTs an intent; returns its run as created (201 expected by the caller). */

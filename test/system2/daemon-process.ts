@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { BIN } from '../helpers/cli.ts';
+import { waitForValue } from '../helpers/wait.ts';
 
 /**
  * Appends each JSON line a stream writes (a daemon's pino log on stderr) to `into`; a line that is not JSON as `{msg}`.
@@ -39,13 +40,12 @@ export class DaemonProcess {
     what: string,
     timeoutMs = 30_000,
   ): Promise<Record<string, unknown>> {
-    const until = performance.now() + timeoutMs;
-    while (performance.now() < until) {
-      const found = this.logs.find(predicate);
-      if (found) return found;
-      if (this.child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const found = await waitForValue(
+      () => this.logs.find(predicate) ?? (this.child.exitCode !== null && 'exited'),
+      what,
+      timeoutMs,
+    ).catch(() => undefined);
+    if (found !== undefined && found !== 'exited') return found;
     throw new Error(`no log line for ${what}; got:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`);
   }
 

@@ -9,6 +9,7 @@ import { runMain, tempDir } from '../helpers/cli.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { DaemonProcess } from './daemon-process.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { waitForValue } from '../helpers/wait.ts';
 
 const cleanups = cleanupStack();
 
@@ -71,12 +72,19 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
     done: (found: { run: Run; events: { kind: string }[] }) => boolean,
     timeoutMs = 30_000,
   ) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = await api<{ run: Run; events: { kind: string }[] }>(`/runs/${runId}`);
-      if (done(found)) return found;
-      if (Date.now() > deadline) throw new Error(`run ${runId} never got there (is ${found.run.status})`);
-      await new Promise((r) => setTimeout(r, 50));
+    let status: string | undefined;
+    try {
+      return await waitForValue(
+        async () => {
+          const found = await api<{ run: Run; events: { kind: string }[] }>(`/runs/${runId}`);
+          status = found.run.status;
+          return done(found) && found;
+        },
+        `run ${runId}`,
+        timeoutMs,
+      );
+    } catch {
+      throw new Error(`run ${runId} never got there (is ${status})`);
     }
   };
   return { dir, server, config, start, startInProcess, cli, until };

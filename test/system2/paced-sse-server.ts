@@ -22,6 +22,8 @@ export async function pacedSseServer(
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(frame({ role: 'assistant', content: '' }));
     for (const delta of deltas) {
+      // A stream paced on purpose: its timing is what the stream timeouts and quotas are tested against.
+      // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
       await new Promise((resolve) => setTimeout(resolve, paceMs));
       if (res.destroyed) return;
       res.write(frame(delta));

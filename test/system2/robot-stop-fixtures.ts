@@ -5,13 +5,21 @@ import { errorText } from '../../daemon/util/index.ts';
 
 export { isZero, watchCmdVel, type Twist } from './cmd-vel-watch.ts';
 
-/** A navigator that drives (a Twist on /cmd_vel every 5 ms) until it is stopped; `goals` counts its goals. */
-export function drivingNavigator(bus: Bus, codec: MessageCodec): NavigationService & { goals: number } {
+/**
+ * A navigator that drives (a Twist on /cmd_vel every 5 ms) until it is stopped; `goals` counts its goals, `driving`
+ * the goals it is driving now (their timers are live).
+ */
+export function drivingNavigator(
+  bus: Bus,
+  codec: MessageCodec,
+): NavigationService & { goals: number; driving: number } {
   const nav = {
     goals: 0,
+    driving: 0,
     navigateTo: (_goal: { x: number; y: number }, { signal }: { signal?: AbortSignal }) =>
       new Promise<{ reached: boolean; outcome: string; message: string }>((resolve) => {
         nav.goals++;
+        nav.driving++;
         const pub = bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test-nav' });
         const timer = setInterval(
           () => pub.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.2 }, angular: { z: 0.1 } })),
@@ -19,6 +27,7 @@ export function drivingNavigator(bus: Bus, codec: MessageCodec): NavigationServi
         );
         const stop = () => {
           clearInterval(timer);
+          nav.driving--;
           pub.close();
           resolve({ reached: false, outcome: 'cancelled', message: String(errorText(signal!.reason)) });
         };

@@ -17,12 +17,13 @@ import { ControlComponent, type LoopHandle } from '../../daemon/system1/control/
 import type { ControlLoopOptions, ControlLoopStats } from '../../daemon/system1/control/control-loop.ts';
 import { LoopState } from '../../daemon/system1/control/loop-state.ts';
 import { Daemon } from '../../daemon/daemon.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { startHarness } from '../api/harness.ts';
 import { writeLinearModel } from '../system1/models.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon, running } from '../helpers/daemon.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, serveStop, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
@@ -91,8 +92,12 @@ async function stopDuringApproval(agent: AgentComponent, journal: GatedJournal, 
   return { outcome: await stopping, approving };
 }
 
-/** Ten of the navigator's periods pass: a robot still driven would have sent a Twist meanwhile. */
-const aWhile = () => new Promise((resolve) => setTimeout(resolve, 50));
+/**
+ * Every run the agent tracked has ended, its end durable: whatever a run would have done (ask the navigator, publish a
+ * Twist), it has done by then.
+ */
+const runsEnded = (agent: AgentComponent) =>
+  waitFor(() => (agent.health().details as { live: number }).live === 0, 'every run of the agent to end');
 
 describe('a stop racing an intent being accepted', () => {
   it('cancels a run whose intent was being made durable when the stop came, before it moves the robot', async () => {
@@ -117,7 +122,7 @@ describe('a stop racing an intent being accepted', () => {
       zeroed: [],
       latched: expect.objectContaining({ by: 'ada' }),
     });
-    await aWhile();
+    await runsEnded(agent);
     expect(nav.goals).toBe(0);
     expect(twists.length).toBe(1);
     expect(isZero(twists[0]!)).toBe(true);
@@ -150,7 +155,7 @@ describe('a stop racing an intent being accepted', () => {
       status: 'cancelled',
       reason: 'cancelled by ada: stop',
     });
-    await aWhile();
+    await runsEnded(agent);
     expect(faux.state.callCount).toBe(0);
     expect(nav.goals).toBe(0);
   });
@@ -168,7 +173,7 @@ describe('a stop racing an approval', () => {
     expect(outcome).toMatchObject({ cancelled: [run.run_id], journal_error: null });
     await expect(approving).rejects.toThrow(/before the approval could be applied: cancelled by ada: stop/);
     expect((await settled(agent, run.run_id)).run).toMatchObject({ status: 'cancelled' });
-    await aWhile();
+    await runsEnded(agent);
     expect(twists.map(isZero)).toEqual([true]);
   });
 
@@ -186,7 +191,7 @@ describe('a stop racing an approval', () => {
     expect(outcome).toMatchObject({ cancelled: [run.run_id], journal_error: null });
     await expect(approving).rejects.toThrow(/before the approval could be applied/);
     expect((await settled(agent, run.run_id)).run).toMatchObject({ status: 'cancelled' });
-    await aWhile();
+    await runsEnded(agent);
     expect(twists.map(isZero)).toEqual([true]);
   });
 });
@@ -219,7 +224,7 @@ describe('a stop while the model thinks', () => {
     expect(await agent.halt('ada')).toMatchObject({ cancelled: [run.run_id] });
     answer!();
     expect((await settled(agent, run.run_id)).run).toMatchObject({ status: 'cancelled' });
-    await aWhile();
+    await runsEnded(agent);
     expect(nav.goals).toBe(0);
     expect(faux.state.callCount).toBe(1);
     expect(twists.map(isZero)).toEqual([true]);
@@ -245,7 +250,7 @@ describe('a stop and the agent restarting', () => {
       status: 'interrupted',
       reason: expect.stringContaining('the agent component restarted for a config reload'),
     });
-    await aWhile();
+    await runsEnded(agent);
     expect(nav.goals).toBe(0);
   });
 
@@ -326,8 +331,9 @@ describe('a stop and the agent restarting', () => {
     const again = await agent().submitIntent(skillIntent('navigate_to', { x: 2, y: 2 }), 'http');
     await waitFor(() => twists.length > 0 && !isZero(twists.at(-1)!), 'the robot to drive again');
     expect(await ask()).toMatchObject({ aborted: 'navigate_to', cancelled: [again.run_id] });
+    await runsEnded(agent());
     const sent = twists.length;
-    await aWhile();
+    await tick();
     expect(twists.length).toBe(sent);
     expect(isZero(twists.at(-1)!)).toBe(true);
   });
@@ -368,6 +374,7 @@ class SlowStartLoop implements LoopHandle {
       topics: [],
       observationErrors: 0,
       decodesAbandoned: 0,
+      measuredTaken: 0,
       observations: [],
       alive: this.alive(),
       starting: this.starting,
@@ -399,9 +406,13 @@ describe('a stop and a control loop run_policy started', () => {
         result: { ok: false, error: expect.stringMatching(/stopped early \(cancelled\)/) },
       });
       expect(loops()).toEqual([]);
+      await runsEnded(agent);
       const sent = twists.length;
       expect(isZero(twists.at(-1)!)).toBe(true); // the loop's safe action, after the gate's zero
-      await new Promise((resolve) => setTimeout(resolve, 300)); // three of the loop's periods: it sends no more
+      // The world goes on for three of the loop's periods (the sim at speed 1 paces no faster than the wall clock):
+      // nothing sends another command.
+      const sim = running(daemon, TurtlebotMazeSim)!;
+      await sim.until(sim.time + 0.3);
       expect(twists.length).toBe(sent);
     },
   );
@@ -453,7 +464,8 @@ describe('a journal that stalls or refuses the cancels', () => {
     const journal = new GatedJournal();
     const ctx = componentContext({}, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
-    const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec), stopReplyWaitMs: 50 });
+    const nav = drivingNavigator(ctx.bus, ctx.codec);
+    const agent = await startAgent(ctx, { navigation: nav, stopReplyWaitMs: 50 });
     await serveStop(ctx, agent);
     const harness = await startHarness();
     cleanups.push(() => harness.close());
@@ -478,8 +490,10 @@ describe('a journal that stalls or refuses the cancels', () => {
       latched: expect.objectContaining({ by: 'ada' }),
       zeroed: [],
     });
+    // The run's end is never durable here (the journal holds it): its navigator stopped driving all the same.
+    expect(nav.driving).toBe(0);
     const sent = twists.length;
-    await aWhile();
+    await tick();
     expect(twists.length).toBe(sent);
     expect(isZero(twists.at(-1)!)).toBe(true);
 

@@ -10,7 +10,7 @@ import type { RobotHaltOutcome } from '../../daemon/contract/halt.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { serveStop, startAgent, stopAgents } from './agent-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
@@ -109,7 +109,8 @@ describe('the stop skill', () => {
     journal.holdToolCalls = false;
     const ctx = componentContext({}, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
-    const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec) });
+    const nav = drivingNavigator(ctx.bus, ctx.codec);
+    const agent = await startAgent(ctx, { navigation: nav });
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
     const stop = await agent.submitIntent(skillIntent('stop', {}), 'http');
@@ -122,10 +123,12 @@ describe('the stop skill', () => {
     // The stop skill is the operator's stop: the drive is aborted, and its run cancelled by it.
     await waitFor(() => agent.getRun(drive.run_id)!.run.status !== 'running', 'the navigation to end');
     expect(agent.getRun(drive.run_id)!.run.reason).toContain('the stop skill');
+    // The navigator's drive was stopped (its timer is gone), and nothing published after the stop's zero.
+    expect(nav.driving).toBe(0);
     const sent = twists.length;
-    await new Promise((r) => setTimeout(r, 50)); // ten of the navigator's periods: it sends no more
-    expect(twists.length).toBe(sent);
     expect(isZero(twists.at(-1)!)).toBe(true);
+    await tick();
+    expect(twists.length).toBe(sent);
   });
 });
 
@@ -135,7 +138,8 @@ describe('the operator stop', () => {
     journal.holdToolCalls = false;
     const ctx = componentContext({ agent: { require_approval: ['publish'] } }, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
-    const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec) });
+    const nav = drivingNavigator(ctx.bus, ctx.codec);
+    const agent = await startAgent(ctx, { navigation: nav });
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     const waiting = await agent.submitIntent(
       skillIntent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }),
@@ -158,9 +162,10 @@ describe('the operator stop', () => {
       zeroed: [],
     });
     expect(outcome.cancelled).toHaveLength(2);
+    expect(nav.driving).toBe(0);
     const sent = twists.length;
     expect(isZero(twists.at(-1)!)).toBe(true);
-    await new Promise((r) => setTimeout(r, 50));
+    await tick();
     expect(twists.length).toBe(sent);
     // Approving the cancelled run acts on nothing.
     await expect(agent.approve(waiting.run_id, 'bob')).rejects.toThrow();

@@ -3,6 +3,7 @@ import { http } from '../api/http.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon, type ApiRun, type ApiRunEvent } from './api-daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { waitForValue } from '../helpers/wait.ts';
 
 // How OpenAI-compatible servers other than vLLM stream tool calls, as the agent meets them through the
 // fallback chain (README: "a local vLLM first, then llama.cpp's server, Ollama or a cloud gateway").
@@ -170,20 +171,14 @@ describe('tool calls streamed by an OpenAI-compatible server', () => {
       expect((await until(runId, paused)).run.status).toBe('awaiting_approval');
       expect((await http(url, `/runs/${runId}/approve`, { body: { by: 'ada' } })).status).toBe(200);
       // The second publish waits for a person too.
-      const deadline = performance.now() + 20_000;
-      let found: { run: Run; events: RunEvent[] };
-      do {
-        found = (await http(url, `/runs/${runId}`)).json as { run: Run; events: RunEvent[] };
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      } while (
+      const found = await waitForValue(async () => {
+        const now = (await http(url, `/runs/${runId}`)).json as { run: Run; events: RunEvent[] };
         // The second request is journaled a moment before the run's state says so: wait for both.
-        !(
-          found.events.filter((e) => e.kind === 'approval.requested').length >= 2 &&
-          found.run.status === 'awaiting_approval'
-        ) &&
-        !['succeeded', 'failed'].includes(found.run.status) &&
-        performance.now() < deadline
-      );
+        const second =
+          now.events.filter((e) => e.kind === 'approval.requested').length >= 2 &&
+          now.run.status === 'awaiting_approval';
+        return (second || ['succeeded', 'failed'].includes(now.run.status)) && now;
+      }, 'the second approval request, or the run to end');
       expect(found.run.status).toBe('awaiting_approval');
       const published = found.events
         .filter((e) => e.kind === 'tool.call')

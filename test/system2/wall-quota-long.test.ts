@@ -17,6 +17,8 @@ describe('a wall-time quota longer than setTimeout can count', () => {
     );
     // A service that takes 300 ms to answer: the run acts that long.
     daemon.bus.serve('/slow_service', async () => {
+      // The call takes wall time on purpose: the run acts that long, what the quota counts.
+      // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
       await new Promise((resolve) => setTimeout(resolve, 300));
       return { encoding: 'application/json', payload: new TextEncoder().encode('{"ok":true}') };
     });

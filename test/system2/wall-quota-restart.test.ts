@@ -27,6 +27,8 @@ const nl = (text: string, policyCtx: Record<string, unknown> = {}) => ({
 function drivingFor(ms: number): NavigationService {
   return {
     navigateTo: () =>
+      // The drive takes wall time on purpose: what the wall quota counts across a restart.
+      // eslint-disable-next-line tests/no-fixed-wait -- time is under test (above)
       new Promise((resolve) =>
         setTimeout(() => resolve({ reached: true, outcome: 'reached', message: 'arrived' }), ms),
       ),

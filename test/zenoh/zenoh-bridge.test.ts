@@ -6,7 +6,7 @@ import { bagInfo } from '../../daemon/bags/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from './zenoh-network.ts';
 
 const SCAN = 'sensor_msgs/msg/LaserScan';
@@ -173,8 +173,9 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     const ours = [1, 2, 3].map((i) =>
       Buffer.from(pub.publish(codec.encode(TWIST, { linear: { x: 100 + i } })).data).toString('hex'),
     );
+    // Each of ours came back and was dropped: one had it been taken would be on the bus within a turn.
     await waitFor(() => details().inbound['/cmd_vel']!.echoes! >= 3, 'our samples heard back and dropped');
-    await new Promise((r) => setTimeout(r, 200));
+    await tick();
     for (const hex of ours) expect(onBus.filter((m) => m.hex === hex)).toEqual([{ hex, source: 'test' }]);
     expect(onBus.filter((m) => m.hex === fromPeer).every((m) => m.source === 'zenoh')).toBe(true);
     expect(details().outbound['/cmd_vel']!.echoesSkipped).toBeGreaterThan(0);

@@ -112,13 +112,15 @@ export class ZenohNetwork {
     const file = join(mkdtempSync(join(tmpdir(), 'zenoh-bridge-')), 'remote-api.json5');
     writeFileSync(file, JSON.stringify(config));
     this.#bridge = this.#spawn(this.peers.bridge, ['-c', file], { RUST_LOG: 'error' });
-    const deadline = performance.now() + 20_000;
-    while (!(await portOpen(this.wsPort))) {
-      if (this.#bridge.exitCode !== null)
-        throw new Error(`zenoh-bridge-remote-api exited (${this.#bridge.exitCode}) at start`);
-      if (performance.now() > deadline) throw new Error('zenoh-bridge-remote-api did not listen within 20 s');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const bridge = this.#bridge;
+    await waitFor(
+      async () => {
+        if (bridge.exitCode !== null) throw new Error(`zenoh-bridge-remote-api exited (${bridge.exitCode}) at start`);
+        return portOpen(this.wsPort);
+      },
+      'zenoh-bridge-remote-api to listen',
+      20_000,
+    );
   }
 
   /** Kills the router alone; the bridge stays up and reconnects to it when it comes back. */

@@ -400,6 +400,7 @@ export class ControlLoop {
       topics: this.#plan?.topics.map((t) => t.topic) ?? [],
       observationErrors: this.#intake?.errors ?? 0,
       decodesAbandoned: this.#intake?.decodesAbandoned ?? 0,
+      measuredTaken: this.#intake?.measuredTaken ?? 0,
       // Not while it starts (no observation is due yet) nor once closed.
       blind: this.#starting || this.#closed ? undefined : this.#intake?.blind(),
       unheard: this.#starting || this.#closed ? undefined : this.#listeners?.unheard(monotonicMs()),

@@ -47,6 +47,7 @@ export class ObservationIntake {
   readonly #skipped: LogBurst;
   #subs: Subscription[] = [];
   #errors = 0;
+  #measuredTaken = 0;
 
   constructor(options: ObservationIntakeOptions) {
     const { name, policyName, plan, board, bus, definitions, log, logIntervalMs, distrust, decodePool } = options;
@@ -85,6 +86,11 @@ export class ObservationIntake {
   /** Why the loop is blind now (which input and topic, and why), or undefined while every topic is fresh. */
   blind(): string | undefined {
     return this.#watch.blind(monotonicMs());
+  }
+
+  /** Messages of a joint position command's measured joints written to the board (what a hold reads). */
+  get measuredTaken(): number {
+    return this.#measuredTaken;
   }
 
   /** Each topic's messages, refusals and newest observation's age, for status. */
@@ -151,6 +157,7 @@ export class ObservationIntake {
               for (const s of slots) s.extract(decoded, s.scratch, 0);
               for (const s of slots) board.write(s.slot, s.scratch, timeMs);
               watch.taken(topic, timeMs);
+              if (topic === arm?.topic) this.#measuredTaken++;
             } catch (error) {
               this.#observationSkipped(topic, error as Error);
             }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DoubleNode } from './node.ts';
 import type { AnyTypeClass, RosWorld } from './world.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 type Plain = Record<string, unknown>;
 type UUID = { uuid: number[] };
@@ -231,12 +232,11 @@ export class DoubleActionClient {
   }
 
   async waitForServer(timeout?: number): Promise<boolean> {
-    const deadline = timeout === undefined || timeout < 0 ? Infinity : Date.now() + timeout;
-    while (!this.isActionServerAvailable()) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return true;
+    const limit = timeout === undefined || timeout < 0 ? Infinity : timeout;
+    return waitFor(() => this.isActionServerAvailable(), 'the action server', limit).then(
+      () => true,
+      () => false,
+    );
   }
 
   sendGoal(goal: Plain, feedback?: (f: Plain) => void, goalUuid?: UUID): Promise<DoubleClientGoalHandle> {
