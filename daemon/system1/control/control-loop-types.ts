@@ -91,7 +91,7 @@ export interface ControlLoopStats extends LoopStats {
   observationErrors: number;
   /** Camera frames whose decode ran past image.decode_timeout_ms: abandoned, and counted in observationErrors too. */
   decodesAbandoned: number;
-  /** Messages of a joint position command's measured joints (policy.joints' state topic) taken onto the board. */
+  /** Messages of a joint position command's measured joints (motion.joints' state topic) taken onto the board. */
   measuredTaken: number;
   /**
    * Why the loop is blind (it sends only its safe action for want of fresh observations): the inputs and topics at
