@@ -97,7 +97,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...base,
     data_dir: dir.path,
     // The stop listener's thread only where a test asks for it: a thread per API test would be started for nothing.
-    api: merge(base.api, { port: 0, stop_listener: false, ...options.api }),
+    // A query's time limit far past what a loaded machine takes to start the query process and answer; a test of the
+    // limit sets its own.
+    api: merge(merge(base.api, { port: 0, stop_listener: false, query: { timeout_ms: 120_000 } }), options.api),
     foxglove: merge(base.foxglove, { port: 0, ...options.foxglove }),
   };
   const bus = new Bus();
