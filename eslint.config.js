@@ -75,9 +75,7 @@ export default tseslint.config(
     // event, a status field), or marks the line where time itself is under test. Nothing joins it.
     files: [
       'test/api/topic-reconnect.test.ts',
-      'test/bags/lakehouse-query-stop.test.ts',
       'test/foundation/systemd-status.test.ts',
-      'test/halt/stop-listener-gate.test.ts',
       'test/joined/rclpy-zenoh.test.ts',
       'test/joined/zenoh-loop.test.ts',
       'test/joined/zenoh-sides.test.ts',

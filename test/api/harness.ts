@@ -99,7 +99,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...base,
     data_dir: dir.path,
     // The stop listener's thread only where a test asks for it: a thread per API test would be started for nothing.
-    api: merge(base.api, { port: 0, ...options.api }),
+    // A query's time limit far past what a loaded machine takes to start the query process and answer; a test of the
+    // limit sets its own.
+    api: merge(merge(base.api, { port: 0, query: { timeout_ms: 120_000 } }), options.api),
     motion: merge(merge(base.motion, { stop: { listener: false } }), options.motion),
     foxglove: merge(base.foxglove, { port: 0, ...options.foxglove }),
   };

@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
 import { http } from './http.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { queryProcesses } from '../helpers/query-processes.ts';
 
 /** POST /query on the real lakehouse (DuckDB): the limits a reply is kept within. */
 
@@ -125,19 +125,3 @@ describe('POST /query limits', () => {
     },
   );
 });
-
-/** The query processes this process started (their command line names query-child). */
-function queryProcesses(): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('query-child');
-      } catch {
-        return false; // ended as the list was read
-      }
-    })
-    .map(Number);
-}

@@ -7,6 +7,7 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cpuTicks, queryProcesses } from '../helpers/query-processes.ts';
 
 /**
  * The daemon's stop is bounded, a long lakehouse query included: the stop interrupts it (it fails saying so), so
@@ -47,7 +48,10 @@ describe('a lakehouse query in flight at the daemon stop', () => {
       () => 'answered',
       (error: Error) => error.message,
     );
-    await new Promise((resolve) => setTimeout(resolve, 300)); // under way
+    // Under way: the query process computes (its CPU time grows by a fifth of a second past the warm-up's).
+    const used = () => queryProcesses().reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    const from = used();
+    await waitFor(() => used() >= from + 20, 'the query process to compute', 60_000);
     await daemon.close(5000);
     expect(await query).toBe('the query was stopped: the daemon is stopping');
     expect(lines.filter((l) => l.msg.includes('still running after stop'))).toEqual([]);

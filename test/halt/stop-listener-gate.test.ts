@@ -185,12 +185,19 @@ describe('the stop listener as the local operator holds it', () => {
     // The floods end with the test, passed or failed: a flood left running would hold the machine's CPUs.
     cleanups.push(() => void (flooding = false));
     const floods: Promise<unknown>[] = [];
-    const repeat = (once: () => Promise<unknown>) =>
+    // Requests each flood has had answered (or refused).
+    const rounds: number[] = [];
+    const repeat = (once: () => Promise<unknown>) => {
+      const flood = rounds.push(0) - 1;
       floods.push(
         (async () => {
-          while (flooding) await once().catch(() => undefined);
+          while (flooding) {
+            await once().catch(() => undefined);
+            rounds[flood]!++;
+          }
         })(),
       );
+    };
     const garbage = () =>
       new Promise<void>((resolve) => {
         const socket = connect(Number(port), '127.0.0.1', () => socket.end('\x16\x03\x01 not http at all\r\n\r\n'));
@@ -206,7 +213,7 @@ describe('the stop listener as the local operator holds it', () => {
       repeat(() => send(`${stopUrl}/stop/release`, 'POST', { ...JSON_TYPE, ...BEARER }, '{}'));
     // The API, busy.
     for (let i = 0; i < 64; i++) repeat(() => send(`${apiUrl}/status`, 'GET', { ...BEARER }));
-    await new Promise((resolve) => setTimeout(resolve, 500)); // the floods under way
+    await waitFor(() => rounds.every((n) => n >= 2), 'every flood to have had two requests through', 60_000);
 
     const operator = await send(`${stopUrl}/stop`, 'POST', { ...JSON_TYPE, ...BEARER }, '{"by": "ada"}').finally(
       () => (flooding = false),

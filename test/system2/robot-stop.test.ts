@@ -9,6 +9,7 @@ import type { JournalRecord } from '../../daemon/contract/services.ts';
 import type { RobotHaltOutcome } from '../../daemon/contract/halt.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { Daemon } from '../../daemon/daemon.ts';
+import { readApiFile } from '../../daemon/api/discovery.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { tick, waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
@@ -266,6 +267,8 @@ describe('auraison-edge stop', () => {
     const dock = running(daemon, TurtlebotMazeSim)!.namedPoses.charging_dock!;
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: dock.x, y: dock.y }), 'http');
     await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
+    // The CLI finds the API by the file its daemon writes once it listens.
+    await waitFor(() => readApiFile(join(dir.path, 'data')) !== undefined, 'the API to write run/api.json');
 
     const stop = await runMain(['stop', '--by', 'ada', '--reason', 'person in the aisle', '--config', configFile], {
       cwd: dir.path,
