@@ -33,28 +33,33 @@ function decodeProcesses(): number[] {
 }
 
 describe('eight cameras and three served policies', () => {
-  it('share the decode processes cameras.decode_processes names, each loop fresh and each query answered', async () => {
-    const names = Array.from({ length: 8 }, (_, i) => `cam${i}`);
-    const served = ['served0', 'served1', 'served2'];
-    const { fresh, camera, post, stop, daemon } = await startCameraDaemon({
-      dir: tmp.path,
-      loops: Object.fromEntries(names.map((n) => [n, {}])),
-      served,
-      cameras: { decode_processes: 2, decode_memory_mb: 384 },
-    });
-    cleanups.push(stop);
-    const jpeg = await noiseJpeg();
-    const frame = codec.encode(COMPRESSED, { format: 'jpeg', data: jpeg });
-    const cameras = names.map((n) => camera(n, COMPRESSED));
-    const timer = setInterval(() => cameras.forEach((c) => c.publish(frame)), 33);
-    cleanups.push(() => clearInterval(timer));
-    await waitFor(() => names.every((n) => allFresh(fresh[n]!, 5)), 'every loop fresh');
-    const input = { [FRONT]: { format: 'jpeg', data: Buffer.from(jpeg).toString('base64') } };
-    for (const name of served) expect((await post(`/inference/vla/${name}`, { input })).status).toBe(200);
-    const pids = decodeProcesses();
-    expect(pids.length).toBeGreaterThan(0);
-    expect(pids.length).toBeLessThanOrEqual(2);
-    const pool = daemon.ports.get(SYSTEM1_PORTS.decodePool)!;
-    expect(pool.stats.processes).toBe(pids.length);
-  });
+  // Eight decoding cameras beside a loaded suite take long to start and to be fresh: the bounds are generous.
+  it(
+    'share the decode processes cameras.decode_processes names, each loop fresh and each query answered',
+    { timeout: 240_000 },
+    async () => {
+      const names = Array.from({ length: 8 }, (_, i) => `cam${i}`);
+      const served = ['served0', 'served1', 'served2'];
+      const { fresh, camera, post, stop, daemon } = await startCameraDaemon({
+        dir: tmp.path,
+        loops: Object.fromEntries(names.map((n) => [n, {}])),
+        served,
+        cameras: { decode_processes: 2, decode_memory_mb: 384 },
+      });
+      cleanups.push(stop);
+      const jpeg = await noiseJpeg();
+      const frame = codec.encode(COMPRESSED, { format: 'jpeg', data: jpeg });
+      const cameras = names.map((n) => camera(n, COMPRESSED));
+      const timer = setInterval(() => cameras.forEach((c) => c.publish(frame)), 33);
+      cleanups.push(() => clearInterval(timer));
+      await waitFor(() => names.every((n) => allFresh(fresh[n]!, 5)), 'every loop fresh', 120_000);
+      const input = { [FRONT]: { format: 'jpeg', data: Buffer.from(jpeg).toString('base64') } };
+      for (const name of served) expect((await post(`/inference/vla/${name}`, { input })).status).toBe(200);
+      const pids = decodeProcesses();
+      expect(pids.length).toBeGreaterThan(0);
+      expect(pids.length).toBeLessThanOrEqual(2);
+      const pool = daemon.ports.get(SYSTEM1_PORTS.decodePool)!;
+      expect(pool.stats.processes).toBe(pids.length);
+    },
+  );
 });

@@ -12,6 +12,12 @@ const cleanups = cleanupStack(afterAll);
 const STATE = { obs: { shape: [2], sources: [{ topic: '/obs', field: 'data' }] } };
 
 /** A loop at 50 Hz on `url`, fed its state until the file ends; quick to give up and to reconnect. */
+/**
+ * remote.timeout_ms: past what a loaded machine takes to pass a megabyte from the server (the huge case must be refused
+ * for its size, not time out first), short enough that the stall case's wait is a couple of seconds.
+ */
+const TIMEOUT_MS = 2000;
+
 async function remoteLoop(url: string, remote: Record<string, unknown> = {}) {
   const harness = loopHarness(
     '',
@@ -19,7 +25,7 @@ async function remoteLoop(url: string, remote: Record<string, unknown> = {}) {
     {
       inputs: STATE,
       remote: {
-        settings: { openpi: url, timeout_ms: 400, reconnect_min_ms: 50, reconnect_max_ms: 200, ...remote },
+        settings: { openpi: url, timeout_ms: TIMEOUT_MS, reconnect_min_ms: 50, reconnect_max_ms: 200, ...remote },
         chunk: [10, 2],
       },
     },
@@ -43,7 +49,7 @@ describe('a loop on an openpi server that fails', () => {
   }, 60_000);
 
   const cases: [OpenpiFault, RemoteFailure, RegExp][] = [
-    ['stall', 'timeout', /^timeout: no reply within remote\.timeout_ms \(400 ms\)$/],
+    ['stall', 'timeout', /^timeout: no reply within remote\.timeout_ms \(2000 ms\)$/],
     ['close', 'closed', /^closed: the server closed the connection \(1000\)$/],
     ['shape', 'shape', /^shape: actions of shape \[10,3\], not the declared \[10,2\]$/],
     ['dtype', 'dtype', /^dtype: actions of dtype "<i8": a chunk is float32 or float64/],
