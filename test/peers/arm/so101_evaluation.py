@@ -24,6 +24,8 @@ class Evaluation:
         )
         self.substeps = int(round(self.env.control_dt / self.env.physics_dt))
         self.seeds, self.on_begin, self.on_end, self.max_steps = list(seeds), on_begin, on_end, steps
+        # the first seed's scene, waiting for start()
+        self.env.reset(seed=self.seeds[0])
         self.arm = None
         self.index = -1
         self.done = False
@@ -67,7 +69,7 @@ class Evaluation:
         self.on_begin(index, self.seeds[index])
 
     def _judge(self):
-        if self.done:
+        if self.done or self.index < 0:
             return
         if self.resting > 0:
             self.resting -= 1

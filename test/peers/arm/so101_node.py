@@ -31,14 +31,15 @@ actuators as given: MuJoCo limits them to each joint's range.
 
 Stdout, JSON lines: {"event": "ready", ...} once publishing; {"event": "command", ...} per command with
 --log-commands; {"event": "episode", ...} per expert episode (with --evaluate: its seed, and time_s, the simulated
-seconds to success); {"event": "evaluated", ...} once the last seed's episode ended; {"event": "stats", ...} every 5 s (rates, render ms);
-{"event": "refused", ...}. --trace PATH writes JSON lines: {"t": wall s, "sim": sim s, "qpos": [6], "target": [6]}
-each tick, and {"t", "command": topic, ...} per command. --expert: lerobot-env-so101's scripted pick-and-place drives
-the arm, episode after episode, until a command comes (then the commands do; --initial does not apply).
+seconds to success); {"event": "evaluated", ...} once the last seed's episode ended; {"event": "stats", ...} every
+5 s (rates, render ms); {"event": "refused", ...}. --trace PATH writes JSON lines: {"t": wall s, "sim": sim s,
+"qpos": [6], "target": [6]} each tick (with --expert or --evaluate, "block": its position, m), and
+{"t", "command": topic, ...} per command. --expert: lerobot-env-so101's scripted pick-and-place drives the arm,
+episode after episode, until a command comes (then the commands do; --initial does not apply).
 --evaluate SEEDS (FIRST-LAST or a comma list): one episode per seed, the block and goal placed by it, driven by the
-commands and judged by the package's success test (so101_evaluation.py); between episodes the arm rests and commands
-are refused (counted in the stats' refused_resting). --policy-pipe COMMAND drives it instead of commands, as the
-PyTorch reference does: the node runs COMMAND (lerobot_checkpoint.py serve) and every 1/--policy-rate s writes it
+commands and judged by the package's success test (so101_evaluation.py), the first episode begun by the first
+command; between episodes the arm rests and commands are refused (counted in the stats' refused_resting).
+--policy-pipe COMMAND drives it instead of commands, as the PyTorch reference does: the node runs COMMAND (lerobot_checkpoint.py serve) and every 1/--policy-rate s writes it
 {"reset", "observation": {"observation.state", "observation.environment_state"}}, applying the action it answers as
 a one-point trajectory reached in 1/--policy-rate s, as the daemon's loop sends them.
 """
@@ -170,7 +171,8 @@ class So101Node:
             from so101_policy_pipe import PolicyPipe
 
             self.pipe = PolicyPipe(args.policy_pipe, args.policy_rate, self)
-        if self.evaluation:
+        if self.pipe:
+            # the pipe has answered its first observation: its episodes begin now
             self.evaluation.start(self.arm)
 
     def start_camera(self):
@@ -217,7 +219,9 @@ class So101Node:
         self.counts["joint_states"] += 1
         if self.trace:
             target = self.arm.data.ctrl[self.arm.ctrl] if self.expert else self.arm.targets(now)
-            self.write(sim=round(self.arm.sim_time(), 6), qpos=position, target=target.tolist())
+            scene = self.expert or self.evaluation
+            block = {"block": [round(v, 4) for v in scene.environment_state()[:3]]} if scene else {}
+            self.write(sim=round(self.arm.sim_time(), 6), qpos=position, target=target.tolist(), **block)
         if now - self.stats_at >= STATS_S:
             self.stats(now)
 
@@ -296,6 +300,9 @@ class So101Node:
         """The first command ends the expert's drive: the targets start from the ctrl it last wrote. With --evaluate
         a command drives only while an episode runs (False: refused, counted)."""
         if self.evaluation:
+            if self.evaluation.index < 0 and not self.pipe:
+                # the first command starts the first episode: a daemon's start is not the policy's time
+                self.evaluation.start(self.arm)
             if self.pipe or not self.evaluation.driving:
                 self.refused_resting += 1
                 return False
