@@ -39,9 +39,10 @@ episode after episode, until a command comes (then the commands do; --initial do
 --evaluate SEEDS (FIRST-LAST or a comma list): one episode per seed, the block and goal placed by it, driven by the
 commands and judged by the package's success test (so101_evaluation.py), the first episode begun by the first
 command; between episodes the arm rests and commands are refused (counted in the stats' refused_resting).
---policy-pipe COMMAND drives it instead of commands, as the PyTorch reference does: the node runs COMMAND (lerobot_checkpoint.py serve) and every 1/--policy-rate s writes it
-{"reset", "observation": {"observation.state", "observation.environment_state"}}, applying the action it answers as
-a one-point trajectory reached in 1/--policy-rate s, as the daemon's loop sends them.
+--policy-pipe COMMAND drives it instead of commands, as the PyTorch reference does: the node runs COMMAND
+(lerobot_checkpoint.py serve) and every 1/--policy-rate s writes it {"reset", "observation": {"observation.state",
+"observation.environment_state"}}, applying the action it answers as a one-point trajectory reached in
+1/--policy-rate s, as the first point of the daemon's trajectories is.
 """
 import argparse
 import json
@@ -171,7 +172,6 @@ class So101Node:
             from so101_policy_pipe import PolicyPipe
 
             self.pipe = PolicyPipe(args.policy_pipe, args.policy_rate, self)
-        if self.pipe:
             # the pipe has answered its first observation: its episodes begin now
             self.evaluation.start(self.arm)
 

@@ -1,7 +1,7 @@
 """A policy in another process driving so101_node.py --evaluate's episodes, as the daemon's loop would but without it:
 the PyTorch reference (lerobot_checkpoint.py serve, in LeRobot's venv, which has no ROS 2) answers JSON lines over a
 pipe. A thread of its own asks it every 1/rate s for the action to the arm's measured joints and the scene's
-environment_state, and sends the action to the arm as the daemon's JointTrajectory would be taken: one point, reached
+environment_state, and sends the action to the arm as the first point of the daemon's JointTrajectory: one point, reached
 in 1/rate s. Only while an episode runs: between episodes it waits, and the first request of an episode resets the
 policy (its queue of actions), as a new episode does in LeRobot's loop.
 """
