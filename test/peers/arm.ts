@@ -9,6 +9,9 @@ import { ros2Peer, type Ros2Peer } from './ros2.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
+/** A word for so101_node.py's shlex.split: quoted unless it is plain. */
+const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);
+
 /** The joints of the SO-101, as its URDF names them, in /joint_states' order. */
 export const SO101_JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
 
@@ -85,6 +88,25 @@ export interface So101Options {
   logCommands?: boolean;
   /** Where the node writes its trace (JSON lines), read by trace(). */
   trace?: string;
+  /** Seeds to judge an episode each on (--evaluate): the block and goal placed by each. */
+  evaluate?: number[];
+  /** --evaluate: control steps (0.1 s of simulated time) an episode has before it counts as failed. */
+  episodeSteps?: number;
+  /** --evaluate: a command (argv) that answers actions to observations and drives the arm (the PyTorch reference). */
+  policyPipe?: string[];
+  /** --policy-pipe: observations a second. */
+  policyRate?: number;
+}
+
+/** so101_node.py's `evaluated` event: each seed's verdict and, with a policy pipe, its inference figures. */
+export interface So101Evaluated {
+  episodes: number;
+  successes: number;
+  success_rate: number;
+  results: { seed: number; success: boolean; time_s: number | null }[];
+  policy_ticks?: number;
+  policy_late?: number;
+  inference_ms_p99?: number | null;
 }
 
 /**
@@ -105,6 +127,10 @@ export class So101Node {
     if (options.expert) args.push('--expert');
     if (options.logCommands) args.push('--log-commands');
     if (options.trace) args.push('--trace', options.trace);
+    if (options.evaluate) args.push('--evaluate', options.evaluate.join(','));
+    if (options.episodeSteps !== undefined) args.push('--episode-steps', String(options.episodeSteps));
+    if (options.policyPipe) args.push('--policy-pipe', options.policyPipe.map(shellWord).join(' '));
+    if (options.policyRate !== undefined) args.push('--policy-rate', String(options.policyRate));
     this.tracePath = options.trace;
     this.child = spawn(peer.python, args, { env, cwd: dirname(peer.script) });
     let buffer = '';

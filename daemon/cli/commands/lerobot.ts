@@ -5,7 +5,7 @@ import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageErro
 import { resolveConfig } from '../config-option.ts';
 
 const HELP = `Usage: auraison-edge lerobot inspect DIR [--episodes N] [--decode] [--json]
-       auraison-edge lerobot export OUT --feature KEY=TOPIC[:COLUMNS]... (--window START,END | --episode START,END[,TASK]...) [options]
+       auraison-edge lerobot export OUT --feature KEY=TOPIC[:COLUMNS]... (--window START,END | --episode START,END[,TASK]... | --episodes-from TOPIC) [options]
 
 inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fps), features (dtype, shape,
           names), episodes (count and lengths), frames (counted in the data files and checked against the
@@ -55,6 +55,10 @@ Options (export):
                              (libx264, crf 23); default av1
   --window START,END         one episode over this window
   --episode START,END[,TASK] an episode (repeatable); times are ISO 8601 or integer ns since the epoch
+  --episodes-from TOPIC      the episodes a recorded std_msgs/msg/String topic marks: "begin N" as one starts,
+                             "end N success" or "end N failure" as it ends; only successful ones are exported
+                             (failed ones, and ones never ended or judged, are left out and counted)
+  --min-episodes N           with --episodes-from: refuse fewer successful episodes than N (default 1)
   --task TEXT                the task of episodes that name none (default: "recorded")
   --fps N                    frames per second of the dataset (default: 30; a whole number with cameras)
   --robot-type TEXT          info.json robot_type
@@ -124,6 +128,8 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
       joints: { type: 'string', multiple: true },
       window: { type: 'string' },
       episode: { type: 'string', multiple: true },
+      'episodes-from': { type: 'string' },
+      'min-episodes': { type: 'string' },
       task: { type: 'string' },
       fps: { type: 'string' },
       'robot-type': { type: 'string' },
@@ -135,7 +141,7 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     },
     { min: 1, max: 1, names: 'OUT' },
   );
-  const { parseFeatureMapping, exportLakehouseToLeRobot } = await (
+  const { parseFeatureMapping, exportLakehouseToLeRobot, readMarkedEpisodes, marksText } = await (
     await import('../../components/index.ts')
   ).loadLeRobot();
   if (!values.feature?.length)
@@ -168,7 +174,11 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     if (feature.joints) throw new UsageError(`--joints ${key} is given twice`);
     feature.joints = joints;
   }
-  if (values.window && values.episode?.length) throw new UsageError('give --window or --episode, not both');
+  const marks = values['episodes-from'];
+  if ([values.window, values.episode?.length, marks].filter(Boolean).length > 1)
+    throw new UsageError('give one of --window, --episode or --episodes-from');
+  const minEpisodes = numberOption('min-episodes', values['min-episodes'], { min: 1, integer: true });
+  if (minEpisodes !== undefined && !marks) throw new UsageError('--min-episodes goes with --episodes-from');
   const task = values.task ?? 'recorded';
   const windows = (values.window ? [values.window] : (values.episode ?? [])).map((text) => {
     const [start, end, ...rest] = text.split(',');
@@ -181,7 +191,8 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     if (window.endNs <= window.startNs) throw new UsageError(`${JSON.stringify(text)}: END must be after START`);
     return window;
   });
-  if (windows.length === 0) throw new UsageError('give --window START,END or --episode START,END[,TASK]');
+  if (windows.length === 0 && !marks)
+    throw new UsageError('give --window START,END, --episode START,END[,TASK] or --episodes-from TOPIC');
   const fps = numberOption('fps', values.fps, { min: 0, exclusiveMin: true }) ?? 30;
   const maxFrames = numberOption('max-frames', values['max-frames'], { min: 1, integer: true });
   let database = values.db ? resolve(io.cwd, values.db) : undefined;
@@ -191,6 +202,11 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
   }
   const out = resolve(io.cwd, positionals[0]!);
   try {
+    if (marks) {
+      const marked = await readMarkedEpisodes({ database, topic: marks, task, minEpisodes: minEpisodes ?? 1 });
+      windows.push(...marked.windows);
+      if (!values.json) io.stdout(`${marksText(marks, marked)}\n`);
+    }
     const report = await exportLakehouseToLeRobot({
       database,
       out,

@@ -39,6 +39,10 @@ class Expert:
     def data(self):
         return self.env.data
 
+    def environment_state(self):
+        """The package's environment_state: the block's position, then the goal's (metres)."""
+        return [float(v) for v in self.env._compute_observation()["environment_state"]]
+
     def before_step(self, step):
         """Called before each physics step: the expert acts on the first of each control step's substeps."""
         if step % self.substeps == 0:

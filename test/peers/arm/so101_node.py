@@ -4,7 +4,8 @@ and forward_command_controller, and robot_state_publisher's /robot_description).
 MuJoCo arm, so this small node stands in for one (test/peers/arm/install.sh installs what it runs on).
 
 Usage: so101_node.py [--initial P,P,P,P,P,P] [--rate HZ] [--camera-rate HZ] [--camera-size WxH] [--trace PATH]
-                     [--log-commands] [--expert] [--no-gravcomp] [--shadows] [--name NODE]
+                     [--log-commands] [--expert [--seed N] [--random-block]] [--no-gravcomp] [--shadows] [--name NODE]
+                     [--evaluate SEEDS [--episode-steps N] [--policy-pipe COMMAND --policy-rate HZ]]
 
 Publishes:
   /joint_states               sensor_msgs/JointState at --rate: the six joints' qpos, qvel and actuator force
@@ -14,6 +15,10 @@ Publishes:
       actuators' ctrl), where a leader arm a person moves would be: what LeRobot records as an SO-101's action
   /expert/episode             std_msgs/String, --expert only: "begin N" as episode N starts (the scene reset), and
       "end N success" or "end N failure" as it ends; the marks a dataset's episodes are cut by
+  /block/state                std_msgs/Float64MultiArray, --expert or --evaluate, each tick: the package's
+      environment_state, the block's position then the goal's (x, y, z each, metres), what a perception node would
+      give a policy
+  /evaluation/episode         std_msgs/String, --evaluate only: "begin N seed S" and "end N success" or "end N failure"
 Subscribes (reliable, as the controllers' defaults):
   /arm_controller/joint_trajectory      trajectory_msgs/JointTrajectory: each point reached at its time_from_start
       (counted from receipt), the targets interpolated linearly from where they are; joint_names may be any of the six
@@ -25,10 +30,19 @@ A command of another length or naming an unknown joint is refused (an event says
 actuators as given: MuJoCo limits them to each joint's range.
 
 Stdout, JSON lines: {"event": "ready", ...} once publishing; {"event": "command", ...} per command with
---log-commands; {"event": "episode", ...} per expert episode; {"event": "stats", ...} every 5 s (rates, render ms);
-{"event": "refused", ...}. --trace PATH writes JSON lines: {"t": wall s, "sim": sim s, "qpos": [6], "target": [6]}
-each tick, and {"t", "command": topic, ...} per command. --expert: lerobot-env-so101's scripted pick-and-place drives
-the arm, episode after episode, until a command comes (then the commands do; --initial does not apply).
+--log-commands; {"event": "episode", ...} per expert episode (with --evaluate: its seed, and time_s, the simulated
+seconds to success); {"event": "evaluated", ...} once the last seed's episode ended; {"event": "stats", ...} every
+5 s (rates, render ms); {"event": "refused", ...}. --trace PATH writes JSON lines: {"t": wall s, "sim": sim s,
+"qpos": [6], "target": [6]} each tick (with --expert or --evaluate, "block": its position, m), and
+{"t", "command": topic, ...} per command. --expert: lerobot-env-so101's scripted pick-and-place drives the arm,
+episode after episode, until a command comes (then the commands do; --initial does not apply).
+--evaluate SEEDS (FIRST-LAST or a comma list): one episode per seed, the block and goal placed by it, driven by the
+commands and judged by the package's success test (so101_evaluation.py), the first episode begun by the first
+command; between episodes the arm rests and commands are refused (counted in the stats' refused_resting).
+--policy-pipe COMMAND drives it instead of commands, as the PyTorch reference does: the node runs COMMAND
+(lerobot_checkpoint.py serve) and every 1/--policy-rate s writes it {"reset", "observation": {"observation.state",
+"observation.environment_state"}}, applying the action it answers as a one-point trajectory reached in
+1/--policy-rate s, as the first point of the daemon's trajectories is.
 """
 import argparse
 import json
@@ -54,6 +68,8 @@ GRIPPER = "/gripper_controller/commands"
 IMAGE = "/camera/front/image_raw"
 LEADER = "/leader/joint_states"
 EPISODE = "/expert/episode"
+BLOCK = "/block/state"
+EVALUATION = "/evaluation/episode"
 STATS_S = 5.0
 
 
@@ -82,6 +98,10 @@ def arguments():
     p.add_argument("--expert", action="store_true", help="the package's scripted pick-and-place drives the arm")
     p.add_argument("--seed", type=int, default=0, help="--expert: the first episode's seed")
     p.add_argument("--random-block", action="store_true", help="--expert: the block and goal placed at random")
+    p.add_argument("--evaluate", default="", help="seeds to judge an episode each on, FIRST-LAST or S,S,...")
+    p.add_argument("--episode-steps", type=int, default=150, help="--evaluate: control steps (0.1 s) an episode has")
+    p.add_argument("--policy-pipe", default="", help="--evaluate: a command that answers actions to observations")
+    p.add_argument("--policy-rate", type=float, default=15.0, help="--policy-pipe: observations a second")
     p.add_argument("--no-gravcomp", action="store_true", help="the scene's actuators as shipped (they sag)")
     p.add_argument("--shadows", action="store_true", help="render shadows (llvmpipe: about 0.4 s a frame more)")
     p.add_argument("--name", default="so101", help="the node's name")
@@ -90,6 +110,13 @@ def arguments():
     if len(args.initial) != len(JOINTS):
         p.error(f"--initial takes {len(JOINTS)} positions ({', '.join(JOINTS)})")
     args.width, args.height = (int(v) for v in args.camera_size.lower().split("x"))
+    if args.evaluate:
+        first, dash, last = args.evaluate.partition("-")
+        args.seeds = list(range(int(first), int(last) + 1)) if dash else [int(v) for v in args.evaluate.split(",")]
+        if args.expert:
+            p.error("--evaluate judges what drives the arm: not the expert")
+    elif args.policy_pipe:
+        p.error("--policy-pipe drives --evaluate's episodes: give --evaluate SEEDS")
     return args
 
 
@@ -100,7 +127,15 @@ class So101Node:
         self.node, self.args = node, args
         self.trace = open(args.trace, "a", buffering=1) if args.trace else None
         self.expert = None
-        if args.expert:
+        self.evaluation = None
+        if args.evaluate:
+            from so101_evaluation import Evaluation
+
+            self.evaluation = Evaluation(args.seeds, self.on_evaluation_begin, self.on_evaluation_end,
+                                         args.episode_steps)
+            self.arm = Arm(self.evaluation.model, self.evaluation.data, gravcomp=not args.no_gravcomp)
+            self.results = []
+        elif args.expert:
             from so101_expert import Expert
 
             self.expert = Expert(args.seed, args.random_block, self.on_episode)
@@ -114,6 +149,10 @@ class So101Node:
         self.image = node.create_publisher(Image, IMAGE, qos(2)) if args.camera_rate > 0 else None
         self.leader = node.create_publisher(JointState, LEADER, qos(10)) if self.expert else None
         self.episode_marks = node.create_publisher(String, EPISODE, qos(10)) if self.expert else None
+        scene = self.expert or self.evaluation
+        self.block = node.create_publisher(Float64MultiArray, BLOCK, qos(10)) if scene else None
+        self.evaluation_marks = node.create_publisher(String, EVALUATION, qos(10)) if self.evaluation else None
+        self.refused_resting = 0
         self.begun = None
         description = node.create_publisher(String, "/robot_description", qos(1, latched=True))
         description.publish(String(data=urdf_text()))
@@ -128,6 +167,13 @@ class So101Node:
         if self.image:
             self.camera_thread = self.start_camera()
         node.create_timer(1.0 / args.rate, self.tick)
+        self.pipe = None
+        if args.policy_pipe:
+            from so101_policy_pipe import PolicyPipe
+
+            self.pipe = PolicyPipe(args.policy_pipe, args.policy_rate, self)
+            # the pipe has answered its first observation: its episodes begin now
+            self.evaluation.start(self.arm)
 
     def start_camera(self):
         """The camera renders in a thread of its own (MuJoCo lets go of Python's lock while it renders, so the ticks
@@ -157,7 +203,7 @@ class So101Node:
 
     def tick(self):
         now = time.monotonic()
-        self.arm.advance(now, self.expert.before_step if self.expert else None)
+        self.arm.advance(now, self.expert.before_step if self.expert else self.judged)
         msg = JointState()
         msg.header.stamp = self.node.get_clock().now().to_msg()
         msg.name = list(JOINTS)
@@ -167,11 +213,15 @@ class So101Node:
         self.joint_states.publish(msg)
         if self.expert:
             self.publish_expert(msg.header.stamp)
+        if self.block and (self.expert or self.evaluation):
+            self.block.publish(Float64MultiArray(data=(self.expert or self.evaluation).environment_state()))
         self.snapshot = self.arm.data.qpos.copy()
         self.counts["joint_states"] += 1
         if self.trace:
             target = self.arm.data.ctrl[self.arm.ctrl] if self.expert else self.arm.targets(now)
-            self.write(sim=round(self.arm.sim_time(), 6), qpos=position, target=target.tolist())
+            scene = self.expert or self.evaluation
+            block = {"block": [round(v, 4) for v in scene.environment_state()[:3]]} if scene else {}
+            self.write(sim=round(self.arm.sim_time(), 6), qpos=position, target=target.tolist(), **block)
         if now - self.stats_at >= STATS_S:
             self.stats(now)
 
@@ -186,8 +236,16 @@ class So101Node:
             self.begun = self.expert.episode
             self.episode_marks.publish(String(data=f"begin {self.begun}"))
 
+    def judged(self, step):
+        """Before each physics step without the expert: the evaluation's judgement, then the targets as commanded."""
+        if self.evaluation:
+            self.evaluation.before_step(step)
+        self.arm.data.ctrl[self.arm.ctrl] = self.arm.targets(self.arm.start + step * self.arm.dt)
+
     def stop(self):
         self.stopping.set()
+        if self.pipe:
+            self.pipe.close()
         if self.camera_thread:
             self.camera_thread.join()
 
@@ -220,6 +278,7 @@ class So101Node:
             render_ms_p50=round(ms[len(ms) // 2], 2) if ms else None,
             render_ms_max=round(ms[-1], 2) if ms else None,
             behind_s=round(self.arm.behind, 3),
+            **({"refused_resting": self.refused_resting} if self.evaluation else {}),
         )
         self.counts = {"joint_states": 0, "frames": 0}
         self.render_ms = []
@@ -238,12 +297,22 @@ class So101Node:
         emit(event="refused", topic=topic, why=why)
 
     def take_over(self):
-        """The first command ends the expert's drive: the targets start from the ctrl it last wrote."""
+        """The first command ends the expert's drive: the targets start from the ctrl it last wrote. With --evaluate
+        a command drives only while an episode runs (False: refused, counted)."""
+        if self.evaluation:
+            if self.evaluation.index < 0 and not self.pipe:
+                # the first command starts the first episode: a daemon's start is not the policy's time
+                self.evaluation.start(self.arm)
+            if self.pipe or not self.evaluation.driving:
+                self.refused_resting += 1
+                return False
+            return True
         if self.expert is None:
-            return
+            return True
         self.arm.command(range(len(JOINTS)), self.arm.data.ctrl[self.arm.ctrl])
         self.expert = None
         emit(event="expert_stopped")
+        return True
 
     def on_trajectory(self, msg):
         names = list(msg.joint_names)
@@ -257,7 +326,8 @@ class So101Node:
             return self.refuse(TRAJECTORY, f"unknown joints {unknown}: this arm's are {list(JOINTS)}")
         if any(len(p["positions"]) != len(names) for p in points):
             return self.refuse(TRAJECTORY, f"a point's positions are not one per joint of {names}")
-        self.take_over()
+        if not self.take_over():
+            return
         indices = [JOINTS.index(n) for n in names] if names else list(range(len(JOINTS)))
         if not points:
             return self.arm.hold(indices)
@@ -268,7 +338,8 @@ class So101Node:
         self.log(FORWARD, data=data)
         if len(data) not in (len(JOINTS), len(ARM_JOINTS)):
             return self.refuse(FORWARD, f"{len(data)} values: six ({', '.join(JOINTS)}) or the arm's five")
-        self.take_over()
+        if not self.take_over():
+            return
         self.arm.command(range(len(data)), data)
 
     def on_gripper(self, msg):
@@ -276,8 +347,28 @@ class So101Node:
         self.log(GRIPPER, data=data)
         if len(data) != 1:
             return self.refuse(GRIPPER, f"{len(data)} values: one, the gripper's position")
-        self.take_over()
+        if not self.take_over():
+            return
         self.arm.command([JOINTS.index("gripper")], data)
+
+    def on_evaluation_begin(self, index, seed):
+        self.evaluation_marks.publish(String(data=f"begin {index} seed {seed}"))
+        if self.pipe:
+            self.pipe.episode_begun()
+
+    def on_evaluation_end(self, index, seed, success, steps):
+        self.evaluation_marks.publish(String(data=f"end {index} {'success' if success else 'failure'}"))
+        # the package's control step is 0.1 s of simulated time
+        time_s = round(steps * self.evaluation.env.control_dt, 3) if success else None
+        self.results.append({"seed": seed, "success": success, "time_s": time_s})
+        emit(event="episode", index=index, seed=seed, success=success, steps=steps, time_s=time_s)
+        if self.trace:
+            self.write(episode=index, seed=seed, success=success, steps=steps)
+        if index + 1 == len(self.evaluation.seeds):
+            wins = [r for r in self.results if r["success"]]
+            emit(event="evaluated", episodes=len(self.results), successes=len(wins),
+                 success_rate=round(len(wins) / len(self.results), 4), results=self.results,
+                 **(self.pipe.report() if self.pipe else {}))
 
     def on_episode(self, index, success, steps):
         self.episode_marks.publish(String(data=f"end {index} {'success' if success else 'failure'}"))
@@ -300,6 +391,7 @@ def main():
         topics={"joint_states": "/joint_states", "image": IMAGE if so101.image else None,
                 "trajectory": TRAJECTORY, "forward": FORWARD, "gripper": GRIPPER},
         expert=args.expert,
+        evaluate=bool(args.evaluate),
     )
     executor = SingleThreadedExecutor()
     executor.add_node(node)

@@ -1,0 +1,210 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, startCli, type CliChild } from '../helpers/cli.ts';
+import { stopChild } from '../helpers/stop-child.ts';
+import { waitForValue } from '../helpers/wait.ts';
+import { lerobotPython, runPeer, PEERS_CACHE } from '../peers/index.ts';
+import { So101Node, type So101Evaluated, type So101Peer } from '../peers/arm.ts';
+
+/**
+ * The arm's pick-and-place judged on unseen seeds, for a checkpoint LeRobot's trainer wrote: the daemon serving its
+ * ONNX export in a control loop behind the frame, and the same checkpoint in PyTorch (LeRobot's own select_action)
+ * driving the same simulated arm, each on the same seeds (so101_node.py --evaluate). Used by bench/arm-task.bench.ts
+ * and the walkthrough's test.
+ */
+
+const SCRIPTS = join(import.meta.dirname, '..', 'peers', 'python');
+export const CHECKPOINT_SCRIPT = join(SCRIPTS, 'lerobot_checkpoint.py');
+const JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
+
+/** LeRobot's Python without ROS 2's packages on its path (the arm's peer env puts Jazzy's Python 3.11 ones there). */
+export const lerobotCommand = (...args: string[]) => ['env', '-u', 'PYTHONPATH', lerobotPython(), ...args];
+
+export interface ExportedCheckpoint {
+  model: string;
+  stats: string;
+  inputs: { name: string; shape: number[] }[];
+  outputs: { name: string; shape: number[] }[];
+  /** Each feature's normalization in the checkpoint's processors (ACT passes the environment state as it is). */
+  normalization: Record<string, string>;
+  chunk: number;
+  n_action_steps: number;
+  max_abs_diff: number;
+  export_s: number;
+}
+
+/** lerobot_checkpoint.py export: the checkpoint's ONNX and its processors' statistics in `out`. */
+export async function exportCheckpoint(checkpoint: string, out: string): Promise<ExportedCheckpoint> {
+  const [command, ...args] = lerobotCommand(CHECKPOINT_SCRIPT, 'export', out, '--checkpoint', checkpoint);
+  const stdout = await runPeer(command!, args);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as ExportedCheckpoint;
+}
+
+/**
+ * The daemon's config serving an exported checkpoint on the arm (docs/arm.md's serve.yaml): the joints and the block's
+ * state in (ACT's processors normalize the joints, and pass the block's state as it is), each chunk's actions as
+ * JointTrajectory points out, at `rateHz`, behind motion.joints' frame.
+ */
+export function serveConfig(exported: string, rateHz: number, nActionSteps: number): string {
+  const stats = join(exported, 'stats.json');
+  return `ros:
+  enabled: true
+  rclnodejs: ${join(PEERS_CACHE, 'ros2', 'jazzy', 'node')}
+  topics: [/joint_states, /block/state, /robot_description]
+  publish: [/arm_controller/joint_trajectory]
+motion:
+  joints: {robot_description: /robot_description, max_step: 0.2}
+policies:
+  act:
+    model: ${join(exported, 'act.onnx')}
+    inputs:
+      observation.state:
+        sources:
+          - topic: /joint_states
+            joints: [${JOINTS.join(', ')}]
+        normalize: {stats: ${stats}, feature: observation.state}
+      observation.environment_state:
+        sources:
+          - {topic: /block/state, field: data}
+    outputs:
+      action:
+        unnormalize: {stats: ${stats}, feature: action}
+        command:
+          topic: /arm_controller/joint_trajectory
+          type: trajectory_msgs/msg/JointTrajectory
+          joint_names: [${JOINTS.join(', ')}]
+control:
+  loops:
+    act: {policy: act, rate_hz: ${rateHz}, chunking: {inference: inline, threshold: 0, n_action_steps: ${nActionSteps}}}
+log: {level: warn}
+api: {port: 0}
+foxglove: {port: 0}
+`;
+}
+
+export interface Evaluation extends So101Evaluated {
+  /** The daemon's loop: ticks, missed deadlines and tick latency p99 (inference inline in its ticks). */
+  loop?: { ticks: number; missed_deadlines: number; latency_p99_ms: number | null; clamped_commands: number };
+}
+
+interface EvaluationOptions {
+  peer: So101Peer;
+  env: NodeJS.ProcessEnv;
+  seeds: number[];
+  episodeSteps: number;
+  /** How long all episodes may take (ms). */
+  timeoutMs: number;
+}
+
+/** The daemon serving `config` drives the arm through the seeds' episodes. */
+export async function evaluateDaemon(dir: string, config: string, options: EvaluationOptions): Promise<Evaluation> {
+  const { peer, env, seeds, episodeSteps, timeoutMs } = options;
+  const path = join(dir, 'serve.yaml');
+  writeFileSync(path, config);
+  const node = await So101Node.start(peer, env, { evaluate: seeds, episodeSteps, cameraRate: 0 });
+  let daemon: CliChild | undefined;
+  try {
+    daemon = startCli(['run', '--config', path], { cwd: dir, env });
+    const evaluated = await evaluatedEvent(node, timeoutMs, () => daemon!.out.stderr);
+    const status = await runCli(['status', '--json', '--config', path], { cwd: dir, env });
+    const details = (
+      JSON.parse(status.stdout) as { status: { components: Record<string, { details?: Record<string, unknown> }> } }
+    ).status.components.control?.details as Record<string, Evaluation['loop']> | undefined;
+    return { ...evaluated, loop: details?.act };
+  } finally {
+    if (daemon) await stopChild(daemon.child, 'SIGINT');
+    await node.close();
+  }
+}
+
+/** The checkpoint in PyTorch (lerobot_checkpoint.py serve) drives the arm through the seeds' episodes. */
+export async function evaluateTorch(checkpoint: string, rateHz: number, options: EvaluationOptions) {
+  const { peer, env, seeds, episodeSteps, timeoutMs } = options;
+  const node = await So101Node.start(peer, env, {
+    evaluate: seeds,
+    episodeSteps,
+    cameraRate: 0,
+    policyPipe: lerobotCommand(CHECKPOINT_SCRIPT, 'serve', checkpoint),
+    policyRate: rateHz,
+  });
+  try {
+    return await evaluatedEvent(node, timeoutMs, () => node.output);
+  } finally {
+    await node.close();
+  }
+}
+
+async function evaluatedEvent(node: So101Node, timeoutMs: number, told: () => string): Promise<So101Evaluated> {
+  return (await waitForValue(
+    () => {
+      if (node.child.exitCode !== null) throw new Error(`so101_node.py exited: ${node.output}`);
+      return node.events.find((e) => e.event === 'evaluated');
+    },
+    `the evaluation's last episode\n${told().slice(-3000)}`,
+    timeoutMs,
+  )) as unknown as So101Evaluated;
+}
+
+/**
+ * The largest difference between the daemon's chunks (`policy replay --outputs` through serve.yaml's policy, its
+ * normalization) and LeRobot's (the checkpoint's processors around predict_action_chunk) on the dataset's frames.
+ */
+export async function chunkParity(
+  dir: string,
+  checkpoint: string,
+  dataset: string,
+  episodes: number[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ frames: number; maxAbsDiff: number }> {
+  const ours = join(dir, 'daemon-chunks.jsonl');
+  const list = episodes.join(',');
+  const replayed = await runCli(
+    [
+      'policy',
+      'replay',
+      'act',
+      dataset,
+      '--config',
+      join(dir, 'serve.yaml'),
+      '--input',
+      'observation.state=observation.state',
+      '--input',
+      'observation.environment_state=observation.environment_state',
+      '--episodes',
+      list,
+      '--outputs',
+      ours,
+      '--json',
+    ],
+    { cwd: dir, env, timeoutMs: 300_000 },
+  );
+  if (replayed.code !== 0) throw new Error(`policy replay failed: ${replayed.stderr}`);
+  const theirs = join(dir, 'lerobot-chunks.jsonl');
+  const [command, ...args] = lerobotCommand(
+    CHECKPOINT_SCRIPT,
+    'predict-dataset',
+    checkpoint,
+    dataset,
+    '--episodes',
+    list,
+    '--out',
+    theirs,
+  );
+  await runPeer(command!, args);
+  const read = (file: string) =>
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { episode: number; frame: number; data?: number[]; chunk?: number[][] });
+  const reference = new Map(read(theirs).map((r) => [`${r.episode}/${r.frame}`, r.chunk!.flat()]));
+  let maxAbsDiff = 0;
+  let frames = 0;
+  for (const r of read(ours)) {
+    const expected = reference.get(`${r.episode}/${r.frame}`);
+    if (!expected) throw new Error(`LeRobot gave no chunk for episode ${r.episode} frame ${r.frame}`);
+    r.data!.forEach((v, i) => (maxAbsDiff = Math.max(maxAbsDiff, Math.abs(v - expected[i]!))));
+    frames++;
+  }
+  if (frames !== reference.size) throw new Error(`the daemon replayed ${frames} frames, LeRobot ${reference.size}`);
+  return { frames, maxAbsDiff };
+}
