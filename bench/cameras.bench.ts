@@ -5,6 +5,7 @@ import { costlyPng } from '../test/helpers/hostile-frames.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { codec, COMPRESSED, FRONT, IMAGE, startCameraDaemon } from '../test/system1/camera-daemon.ts';
 import { percentile, tail, type BenchResult } from './bench.ts';
+import { sleep } from '../daemon/util/index.ts';
 import { syntheticFrame } from './synthetic-camera.ts';
 
 // Eight cameras on a small computer (issue 72): a daemon with eight camera loops at 30 Hz, each a 640 x 480 JPEG camera
@@ -102,7 +103,7 @@ async function runLayout(dir: string, cameras: Record<string, unknown>): Promise
         (async () => {
           while (querying) {
             await daemon.post(`/inference/vla/${name}`, { input }).catch(() => {});
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            await sleep(100);
           }
         })(),
       );
@@ -127,7 +128,7 @@ async function runLayout(dir: string, cameras: Record<string, unknown>): Promise
     };
     await waitFor(() => good.every((n) => daemon.fresh[n]!.slice(-10).some(Boolean)), 'the cameras seen', 120_000);
     let mark = names.map((n) => daemon.fresh[n]!.length);
-    await new Promise((resolve) => setTimeout(resolve, PHASE_MS));
+    await sleep(PHASE_MS);
     const all = share(mark, names);
 
     const png = codec.encode(COMPRESSED, { format: 'png', data: await costlyPng() });
@@ -142,7 +143,7 @@ async function runLayout(dir: string, cameras: Record<string, unknown>): Promise
       }, 100),
     );
     mark = good.map((n) => daemon.fresh[n]!.length);
-    await new Promise((resolve) => setTimeout(resolve, PHASE_MS));
+    await sleep(PHASE_MS);
     const during = share(mark);
     const flooded = await releases();
     return { rss: most, fresh: { all, during }, release: { idle, flooded } };

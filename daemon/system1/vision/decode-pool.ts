@@ -1,4 +1,4 @@
-import { workerEntry } from '../../util/index.ts';
+import { errorText, workerEntry } from '../../util/index.ts';
 import { DecodeProcess, DecodeProcessEnded, type DecodeReply } from './decode-process.ts';
 import type { Frame } from './frame.ts';
 import type { FrameHeader } from './frame-judge.ts';
@@ -195,7 +195,7 @@ export class DecodePool {
       // One that never became ready would do the same again: this frame fails, and the next tries a new one.
       slot.process = undefined;
       slot.child = undefined;
-      return job.reject(new Error(`${source.name}: ${(error as Error).message} as it started`));
+      return job.reject(new Error(`${source.name}: ${errorText(error)} as it started`));
     }
     source.pid = child.pid;
     let abandoned = false;
