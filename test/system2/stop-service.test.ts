@@ -143,10 +143,11 @@ describe('the bus query agent/stop', () => {
     });
     await waitFor(() => moved.length === 2, 'both zero Twists on the new topic');
     expect(old).toEqual([]);
-    // With no agent, `status` still says first that the robot is stopped (from the stop component).
+    // With no agent, `status` still says first that the robot is stopped (from the stop component), and who stopped
+    // it again while latched.
     const status = await runMain(['status', '--url', url]);
     expect(status.stdout).toMatch(
-      /\nROBOT STOPPED: latched by bus at \S+; nothing moves it until `auraison-edge stop --release`\n/,
+      /\nROBOT STOPPED: latched by bus at \S+; stopped again once since, last by ada at \S+; nothing moves it until `auraison-edge stop --release`\n/,
     );
     const release = await fetch(`${url}/stop/release`, {
       method: 'POST',

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { costlyPng, noiseJpeg } from '../../../test/helpers/hostile-frames.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
 import { DecodePool } from './decode-pool.ts';
+import { DecodeProcess } from './decode-process.ts';
 import { FrameDecoder } from './frame-decoder.ts';
 import type { FrameTarget } from './raw-pixels.ts';
 
@@ -54,6 +55,28 @@ describe("the daemon's frame decode processes", () => {
     expect(camera.pid).not.toBe(first);
     expect(pool.stats.restarts.memory).toBe(2);
     expect(camera.stats.decoded).toBe(2);
+  });
+
+  it('start a restarted process only once the one it replaces has exited: no more run than the pool names', async () => {
+    const pool = poolOf(1, 1);
+    const camera = new FrameDecoder({ name: 'camera /c', timeoutMs: 30_000, pool });
+    const jpeg = { format: 'jpeg', data: await noiseJpeg() };
+    await camera.decode(jpeg, target);
+    const first = camera.pid!;
+    // Whether the process it replaces is still there (running, or not yet reaped) as each new one starts.
+    const before: boolean[] = [];
+    const start = DecodeProcess.start.bind(DecodeProcess);
+    const spy = vi.spyOn(DecodeProcess, 'start').mockImplementation((entry, low) => {
+      before.push(existsSync(`/proc/${first}`));
+      return start(entry, low);
+    });
+    try {
+      await camera.decode(jpeg, target);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(before).toEqual([false]);
+    expect(camera.pid).not.toBe(first);
   });
 
   it('send frames that cost to their low-priority process alone: a good frame is decoded while it is held', async () => {

@@ -58,6 +58,8 @@ interface Slot {
   process: Promise<DecodeProcess> | undefined;
   /** The process once started, for its figures. */
   child: DecodeProcess | undefined;
+  /** The exit of the process ended last here: the next one starts after it, so no more run than there are slots. */
+  ending: Promise<void> | undefined;
   job: { source: DecodeSource } | undefined;
 }
 
@@ -69,7 +71,7 @@ interface Slot {
  * rest are busy): a flood of costly frames on any number of cameras leaves the other processes, and the CPU, to the
  * rest, and a costly camera still gets its turn. A process is started when a frame needs it, killed for a decode past
  * its budget (the next frame there gets a new one), and restarted after a decode that left it past its share of the
- * budget. Callers must `close()` it.
+ * budget; a new one starts once the one it replaces has exited. Callers must `close()` it.
  */
 export class DecodePool {
   readonly #slots: Slot[];
@@ -88,6 +90,7 @@ export class DecodePool {
       low: count > 1 && i === count - 1,
       process: undefined,
       child: undefined,
+      ending: undefined,
       job: undefined,
     }));
     this.#shareBytes = (memoryMb * 1024 * 1024) / this.#slots.length;
@@ -146,6 +149,7 @@ export class DecodePool {
           (p) => p.close(),
           () => {}, // it never started: nothing to end
         );
+        await slot.ending;
       }),
     );
   }
@@ -217,7 +221,7 @@ export class DecodePool {
       abandoned || reply instanceof DecodeProcessEnded || performance.now() - started >= source.timeoutMs / 2;
     if (child.ended || child.rss > this.#shareBytes) {
       this.#restarts[abandoned ? 'budget' : child.ended ? 'crash' : 'memory']++;
-      void child.close();
+      slot.ending = child.close();
       slot.process = undefined;
       slot.child = undefined;
     }
@@ -249,7 +253,11 @@ export class DecodePool {
 
   #started(slot: Slot): Promise<DecodeProcess> {
     if (!slot.process) {
-      const started = DecodeProcess.start(this.#entry, slot.low);
+      const ending = slot.ending;
+      slot.ending = undefined;
+      const started = ending
+        ? ending.then(() => DecodeProcess.start(this.#entry, slot.low))
+        : DecodeProcess.start(this.#entry, slot.low);
       slot.process = started;
       void started.then(
         (p) => slot.process === started && (slot.child = p),
