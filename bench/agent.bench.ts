@@ -28,7 +28,7 @@ import type { AgentEvent, RunState } from '../daemon/contract/index.ts';
 import { RunStore } from '../daemon/agent/index.ts';
 import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import { DurableJournal, type FsyncPolicy } from '../daemon/journal/index.ts';
-import { CmdVelGate } from '../daemon/policy/index.ts';
+import { CmdVelGate } from '../daemon/motion/index.ts';
 import { HaltAuthority } from '../daemon/halt/index.ts';
 import { RobotInputs } from '../daemon/motion/index.ts';
 import { ProvidedPorts } from '../daemon/lifecycle/index.ts';

@@ -4,11 +4,11 @@ import { AgentRulesConfig } from '../daemon/config/sections/system2.ts';
 import type { HookSettings } from '../daemon/policy/hooks.ts';
 import type { ToolCallContext } from '../daemon/contract/index.ts';
 import { policyHooks } from '../daemon/policy/hooks.ts';
-import type { JointInputs } from '../daemon/policy/joint-limits-hook.ts';
+import type { JointInputs } from '../daemon/motion/joint-limits-hook.ts';
 import { JointFrame } from '../daemon/motion/joint-frame.ts';
 import { parseUrdfLimits } from '../daemon/motion/urdf-limits.ts';
 import { runPolicyChain } from '../daemon/policy/policy-chain.ts';
-import { limitTwist } from '../daemon/policy/velocity.ts';
+import { limitTwist } from '../daemon/motion/velocity.ts';
 import { percentile, tail, type BenchResult } from './bench.ts';
 
 // A joint command's cost through the joint limits (motion.joints), for a six-joint arm:

@@ -6,9 +6,10 @@ import type { HookSettings } from '../daemon/policy/hooks.ts';
 import type { ToolCallContext } from '../daemon/contract/index.ts';
 import { JointFrame } from '../daemon/motion/joint-frame.ts';
 import { parseUrdfLimits } from '../daemon/motion/urdf-limits.ts';
-import { commandGuard } from '../daemon/policy/command-guard.ts';
+import { commandGuard } from '../daemon/motion/command-guard.ts';
+import { MotionGuard } from '../daemon/motion/guard.ts';
 import { policyHooks } from '../daemon/policy/hooks.ts';
-import type { JointInputs } from '../daemon/policy/joint-limits-hook.ts';
+import type { JointInputs } from '../daemon/motion/joint-limits-hook.ts';
 import { runPolicyChain } from '../daemon/policy/policy-chain.ts';
 import { percentile, tail, type BenchResult } from './bench.ts';
 
@@ -90,9 +91,7 @@ export async function run(): Promise<BenchResult[]> {
     topic: '/arm_controller/joint_trajectory',
     type: TRAJECTORY,
     codec,
-    motion: settings.motion,
-    latched: () => undefined,
-    joints: () => inputs,
+    guard: new MotionGuard(settings.motion, { joints: () => inputs }),
     counters: { clamped: 0, held: 0 },
   })!;
   const intent = {

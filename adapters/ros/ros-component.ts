@@ -4,13 +4,13 @@ import type { EdgeConfig } from '../../daemon/config/index.ts';
 import { sideRelays, type RosSettings, type SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import {
-  goalJointRefusal,
-  goalOutsideFence,
-  latchedGoalRefusal,
   commandGuard,
+  followingGuard,
+  robotPose,
+  type MotionGuard,
   relayedCommandGuard,
   type RelayedVelocityCounters,
-} from '../../daemon/policy/index.ts';
+} from '../../daemon/motion/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport } from './bridge-report.ts';
@@ -68,6 +68,8 @@ export class RosComponent implements Component, MetricsProvider {
   #mirror: GraphMirror;
   #relays: SideRelays;
   #relayGuards = new Map<string, RelayedVelocityCounters>();
+  /** The motion guard at this graph's doors (commandGuard), following the daemon's config. */
+  readonly #guard: () => MotionGuard;
   #running: Running | undefined;
   #polls = 0;
   #lastPollAt: string | null = null;
@@ -78,6 +80,11 @@ export class RosComponent implements Component, MetricsProvider {
     this.#relays = sideRelays(ctx.config.relays, 'ros');
     this.#load = load;
     this.#report = new BridgeReport(ctx.log);
+    this.#guard = followingGuard(() => ctx.config.motion, {
+      latched: () => ctx.haltAuthority.latch.refusal(),
+      joints: () => (ctx.robot.settings ? ctx.robot : undefined),
+      pose: robotPose(ctx.bus, new MessageCodec(ctx.definitions), () => ctx.config.agent.navigation.odom_topic),
+    });
     this.#mirror = new GraphMirror(ctx.graph);
   }
 
@@ -124,10 +131,6 @@ export class RosComponent implements Component, MetricsProvider {
         report,
         log,
       });
-      // An arm's goal is held to motion.joints, as a published trajectory is.
-      const armGoals = goalJointRefusal(config.motion.joints, () =>
-        this.#ctx.robot.settings ? this.#ctx.robot : undefined,
-      );
       const actions = new RosActionBridge({
         rcl,
         node,
@@ -135,10 +138,8 @@ export class RosComponent implements Component, MetricsProvider {
         codec: new MessageCodec(this.#ctx.definitions),
         callable: compileTopicSelection([...settings.actions.call, ...relays.actionsCall]),
         serve: settings.actions.serve,
-        refusal: (goal, type) =>
-          latchedGoalRefusal(this.#ctx.haltAuthority.latch.refusal(), type, goal) ??
-          goalOutsideFence(config.motion.geofence.polygon, goal) ??
-          armGoals(goal, type),
+        // The motion guard's decision on a goal: the latch, an arm goal's joints, the geofence.
+        refusal: (goal, type) => this.#guard().goalRefusal(type, goal)?.reason,
         track: this.#ctx.actionGoals,
         self,
         report,
@@ -284,16 +285,7 @@ export class RosComponent implements Component, MetricsProvider {
     const inner = relayed
       ? relayedCommandGuard({ topic, type, codec, limits: this.#ctx.config.motion.velocity, latched, counters })
       : undefined;
-    return commandGuard({
-      topic,
-      type,
-      codec,
-      motion: this.#ctx.config.motion,
-      latched,
-      joints: () => (this.#ctx.robot.settings ? this.#ctx.robot : undefined),
-      counters,
-      ...(inner ? { inner } : {}),
-    });
+    return commandGuard({ topic, type, codec, guard: this.#guard(), counters, ...(inner ? { inner } : {}) });
   }
 
   /** Each relay into this graph, by topic (docs/joined-graphs.md). */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus, BusMessage, Publisher, Subscription, TopicQos } from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
-import type { RelayGuard } from '../../daemon/policy/index.ts';
+import type { RelayGuard } from '../../daemon/motion/index.ts';
 import { entityErrorText, type BridgeReport } from './bridge-report.ts';
 import { errorText } from '../../daemon/util/index.ts';
 import { cdrHeaderProblem } from './cdr-header.ts';

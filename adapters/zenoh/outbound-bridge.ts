@@ -1,8 +1,15 @@
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { SideRelays, ZenohSettings } from '../../daemon/config/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
-import type { RelayedVelocityCounters } from '../../daemon/policy/index.ts';
-import { governedTopics, TWIST_STAMPED, VELOCITY_TYPES, zeroVelocity } from '../../daemon/policy/index.ts';
+import type { MotionGuard, RelayedVelocityCounters } from '../../daemon/motion/index.ts';
+import {
+  followingGuard,
+  robotPose,
+  governedTopics,
+  TWIST_STAMPED,
+  VELOCITY_TYPES,
+  zeroVelocity,
+} from '../../daemon/motion/index.ts';
 import { BulkLane } from './bulk-lane.ts';
 import { CurrentGid } from './current-gid.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
@@ -69,6 +76,8 @@ export class OutboundBridge {
   readonly #oversizeLog: OutboundBridgeOptions['oversizeLog'];
   readonly #ctx: ComponentContext;
   readonly #settings: ZenohSettings;
+  /** The motion guard at this side's doors (commandGuard), following the daemon's config. */
+  readonly #motion: () => MotionGuard;
   /** The velocity topics this bridge publishes, by type: the stop listener's thread zeroes them on its own. */
   #haltTargets = new Map<string, string>();
   #closed = false;
@@ -96,6 +105,11 @@ export class OutboundBridge {
     } = options;
     this.#ctx = ctx;
     this.#settings = settings;
+    this.#motion = followingGuard(() => ctx.config.motion, {
+      latched: () => ctx.haltAuthority.latch.refusal(),
+      joints: () => (ctx.robot.settings ? ctx.robot : undefined),
+      pose: robotPose(ctx.bus, codec, () => ctx.config.agent.navigation.odom_topic),
+    });
     this.#source = source;
     this.#link = link;
     this.#bulkLink = bulkLink;
@@ -167,6 +181,7 @@ export class OutboundBridge {
         counters: this.#relayCounters,
         ctx: this.#ctx,
         codec: this.#codec,
+        motion: this.#motion,
       }),
       onOversize: (topic, bytes) =>
         this.#oversizeLog(

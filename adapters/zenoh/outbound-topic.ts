@@ -1,6 +1,6 @@
 import type { PublisherOptions } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, BusMessage, Subscription, TopicQos } from '../../daemon/bus/index.ts';
-import type { RelayGuard } from '../../daemon/policy/index.ts';
+import type { RelayGuard } from '../../daemon/motion/index.ts';
 import { AdvancedPublisherCache, type CachedSample } from './advanced-publisher.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { encodeAttachment } from './rmw-zenoh-keys.ts';

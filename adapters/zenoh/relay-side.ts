@@ -2,7 +2,8 @@ import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { SideRelays } from '../../daemon/config/index.ts';
 import type { MetricFamily } from '../../daemon/contract/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
-import { commandGuard, relayedCommandGuard, type RelayedVelocityCounters } from '../../daemon/policy/index.ts';
+import { commandGuard, relayedCommandGuard } from '../../daemon/motion/index.ts';
+import type { MotionGuard, RelayedVelocityCounters } from '../../daemon/motion/index.ts';
 import type { OutboundTopic } from './outbound-topic.ts';
 import { lastHeld, relayMetricFamilies, type RelayFigures } from '../../daemon/contract/index.ts';
 
@@ -17,10 +18,12 @@ export function relayGuard(options: {
   type: string;
   relays: SideRelays;
   counters: Map<string, RelayedVelocityCounters>;
-  ctx: Pick<ComponentContext, 'config' | 'haltAuthority' | 'robot'>;
+  ctx: Pick<ComponentContext, 'config' | 'haltAuthority'>;
   codec: MessageCodec;
+  /** The motion guard at this side's doors. */
+  motion: () => MotionGuard;
 }) {
-  const { topic, type, relays, counters, ctx, codec } = options;
+  const { topic, type, relays, counters, ctx, codec, motion } = options;
   const latched = () => ctx.haltAuthority.latch.refusal();
   const own = { clamped: 0, held: 0 };
   const relayed = relays.topicsOut.has(topic);
@@ -28,16 +31,7 @@ export function relayGuard(options: {
   const inner = relayed
     ? relayedCommandGuard({ topic, type, codec, limits: ctx.config.motion.velocity, latched, counters: own })
     : undefined;
-  const guard = commandGuard({
-    topic,
-    type,
-    codec,
-    motion: ctx.config.motion,
-    latched,
-    joints: () => (ctx.robot.settings ? ctx.robot : undefined),
-    counters: own,
-    ...(inner ? { inner } : {}),
-  });
+  const guard = commandGuard({ topic, type, codec, guard: motion(), counters: own, ...(inner ? { inner } : {}) });
   return guard ? { guard } : {};
 }
 

@@ -6,13 +6,13 @@ import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/co
 import type { GraphQueries, MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import {
-  goalJointRefusal,
-  goalOutsideFence,
-  latchedGoalRefusal,
+  followingGuard,
+  robotPose,
+  type MotionGuard,
   type RelayedVelocityCounters,
-} from '../../daemon/policy/index.ts';
+} from '../../daemon/motion/index.ts';
 import { HALT_QUERY } from '../../daemon/halt/index.ts';
-import { TWIST, TWIST_STAMPED } from '../../daemon/policy/index.ts';
+import { TWIST, TWIST_STAMPED } from '../../daemon/motion/index.ts';
 import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';
 import { BulkLane } from './bulk-lane.ts';
@@ -47,6 +47,8 @@ export class ZenohComponent implements Component, MetricsProvider {
   readonly name: string;
   #ctx: ComponentContext;
   #settings: ZenohSettings;
+  /** The motion guard on the goals this side sends or serves, following the daemon's config. */
+  readonly #guard: () => MotionGuard;
   /** The bus and graph source of what comes from this link's graph. */
   #source: string;
   #relays: SideRelays;
@@ -100,6 +102,11 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#relays = sideRelays(ctx.config.relays, settings.mapping);
     this.#ctx = ctx;
     this.#settings = settings;
+    this.#guard = followingGuard(() => ctx.config.motion, {
+      latched: () => ctx.haltAuthority.latch.refusal(),
+      joints: () => (ctx.robot.settings ? ctx.robot : undefined),
+      pose: robotPose(ctx.bus, new MessageCodec(ctx.definitions), () => ctx.config.agent.navigation.odom_topic),
+    });
     this.#codec = new MessageCodec(ctx.definitions);
     this.#typeHashes = new TypeHashes({ ctx, source: this.#source });
     this.#oversizeLog = rateLimitedErrors(ctx.log, { first: 1 });
@@ -422,12 +429,7 @@ export class ZenohComponent implements Component, MetricsProvider {
         track: this.#ctx.actionGoals,
         // Every goal to a Zenoh server is held to the rules of the daemon's own (as ros.actions.serve holds a ROS
         // client's): one from a client of zenoh.actions.serve or a relay reaches the server through this door alone.
-        refusal: (goal, type) =>
-          latchedGoalRefusal(this.#ctx.haltAuthority.latch.refusal(), type, goal) ??
-          goalOutsideFence(this.#ctx.config.motion.geofence.polygon, goal) ??
-          goalJointRefusal(this.#ctx.config.motion.joints, () =>
-            this.#ctx.robot.settings ? this.#ctx.robot : undefined,
-          )(goal, type),
+        refusal: (goal, type) => this.#guard().goalRefusal(type, goal)?.reason,
       },
     };
   }

@@ -19,7 +19,8 @@ import type {
   SubmittedIntent,
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
-import { CmdVelGate, runQuotas } from '../policy/index.ts';
+import { runQuotas } from '../policy/index.ts';
+import { CmdVelGate } from '../motion/index.ts';
 import { latchedMessage } from '../halt/index.ts';
 import { agentMetrics } from './agent-metrics.ts';
 import { AgentNavigation } from './agent-navigation.ts';
@@ -33,7 +34,7 @@ import { LiveRuns } from './live-runs.ts';
 import type { ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
 import { RobotHalt } from './robot-halt.ts';
-import { robotPose } from './robot-pose.ts';
+import { robotPose } from '../motion/index.ts';
 import { RunExecutor } from './run-executor.ts';
 import { recoverRuns } from './run-recovery.ts';
 import { RunStore } from './run-store.ts';

@@ -1,7 +1,7 @@
 import type { Bus, MessageCodec } from '../bus/index.ts';
 import type { AgentSettings } from '../config/index.ts';
 import { Navigator } from '../navigation/index.ts';
-import type { CmdVelGate } from '../policy/index.ts';
+import type { CmdVelGate } from '../motion/index.ts';
 
 /** The internal topic the agent's own navigator publishes to; the CmdVelGate forwards it, limited. */
 export const AGENT_NAV_CMD_VEL = '/auraison/agent/nav_cmd_vel';

@@ -1,6 +1,6 @@
 import type { PolicyHook, HaltLatchView } from '../contract/index.ts';
-import { hooksWith, policyHooks, type HookSettings, type JointInputs, type RobotPose } from '../policy/index.ts';
-import { haltLatchHook } from '../halt/index.ts';
+import { hooksWith, policyHooks, type HookSettings } from '../policy/index.ts';
+import type { JointInputs, RobotPose } from '../motion/index.ts';
 import { AGENT_NAV_CMD_VEL } from './agent-navigation.ts';
 
 export interface AgentPolicyOptions {
@@ -17,8 +17,8 @@ export interface AgentPolicyOptions {
 }
 
 /**
- * The agent's policy.* and the hook chain made of it: the latched stop first (also on the navigator's topic,
- * which the gate forwards), then policy.* in its order, then the application's hooks. A reload replaces the
+ * The agent's rules and the hook chain made of them and of the motion guard (whose latch also holds the navigator's
+ * topic, which the gate forwards), then the application's hooks. A reload replaces the
  * chain in place, so whoever holds the array (Foxglove's publish gate) sees the new chain too.
  */
 export class AgentPolicy {
@@ -61,8 +61,13 @@ export class AgentPolicy {
 
   #chain(settings: HookSettings): PolicyHook[] {
     return [
-      haltLatchHook(this.#latch, settings.motion.velocity, [AGENT_NAV_CMD_VEL], this.#topicType),
-      ...policyHooks(settings, { pose: this.#pose, joints: this.#joints, topicType: this.#topicType }),
+      ...policyHooks(settings, {
+        latched: () => this.#latch.refusal(),
+        forwarded: [AGENT_NAV_CMD_VEL],
+        pose: this.#pose,
+        joints: this.#joints,
+        topicType: this.#topicType,
+      }),
       ...this.#extra,
     ];
   }

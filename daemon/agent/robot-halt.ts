@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Intent, RunState, HaltHookOutcome, HaltHookReport } from '../contract/index.ts';
-import type { CmdVelGate } from '../policy/index.ts';
+import type { CmdVelGate } from '../motion/index.ts';
 import type { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
 import type { MotionLock } from './motion-lock.ts';

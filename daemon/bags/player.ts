@@ -4,7 +4,7 @@ import { MessageCodec } from '../bus/index.ts';
 import { errorText, nsToRosTime, sleep } from '../util/index.ts';
 import { canonicalType, type DefinitionsRegistry } from '../bus/index.ts';
 import type { Publisher } from '../bus/index.ts';
-import { actuation, mayActuate } from '../policy/index.ts';
+import { actuation, mayActuate } from '../motion/index.ts';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
 import { locateBag, openBagFile, prepareStorage, type LocatedBag } from './open-bag.ts';

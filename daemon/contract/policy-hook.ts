@@ -10,6 +10,9 @@ export type PolicyDecision<T> =
   | { action: 'deny'; rule: string; reason: string }
   | { action: 'rewrite'; rule: string; reason: string; value: T };
 
+/** The one plain allow every hook returns: a decision is only read, so they need not make one per call. */
+export const ALLOW: { readonly action: 'allow' } = Object.freeze({ action: 'allow' });
+
 /** A tool call about to run (before) or that ran (after). */
 export interface ToolCallContext {
   run: RunState;

@@ -1,6 +1,6 @@
 import type { Publisher } from '../bus/index.ts';
 import type { Intent, RunState } from '../contract/index.ts';
-import { field, fullTwist, TWIST, TWIST_STAMPED } from '../policy/index.ts';
+import { field, fullTwist, TWIST, TWIST_STAMPED } from '../motion/index.ts';
 import { newId, nowNs, TokenBucket } from '../util/index.ts';
 import type { ClientMessageReader } from './client-message-reader.ts';
 

@@ -5,7 +5,7 @@ import type { Journal, RobotHaltAuthority, RobotHaltOutcome, HaltReleaseOutcome 
 import type { OffLoopHalt, OffLoopZero } from '../contract/index.ts';
 import type { HaltHook, HaltHookOutcome, HaltHookReport, HaltTick } from '../contract/index.ts';
 import { newId, nowNs, errorText } from '../util/index.ts';
-import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../policy/index.ts';
+import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../motion/index.ts';
 import { haltEvent, HALT_EVENT_KINDS, type HaltEventPayload } from './halt-event.ts';
 import { RobotNotHaltedError, type HaltOrder } from './halt-order.ts';
 import { latchReport, HaltLatch } from './halt-latch.ts';

@@ -1,11 +1,7 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PolicyHook } from '../contract/index.ts';
-import { latchText, type HaltLatchState, type HaltLatchView } from '../contract/index.ts';
-import { ALLOW } from '../policy/index.ts';
-import { actuation, field, fullTwist, latchedGoalRefusal, twistMoves } from '../policy/index.ts';
-import { governedTopics, type VelocityLimits } from '../policy/index.ts';
+import { latchText, type HaltLatchState } from '../contract/index.ts';
 import { within, writeDurably, errorText } from '../util/index.ts';
 import type { HaltOrder } from './halt-order.ts';
 import { HaltLine } from './halt-line.ts';
@@ -310,53 +306,4 @@ function readLatchFile(path: string): HaltLatchState | undefined {
     text = `\0${errorText(error)}`;
   }
   return parseLatchFile(text, path);
-}
-
-/**
- * The latch as a policy hook, first in the chain: while latched, every call that would move the robot is
- * denied with who latched it and how to release it (rule `stop_latch`), whoever makes it: a model, a skill
- * intent, a Foxglove client. `navigate_to`, `call_action`, `run_policy` and `start_loop` are refused; a
- * `publish` on a velocity topic, or on `forwarded` (the topics the gate forwards to the velocity topic), is refused
- * unless it is a zero Twist (a stop). So is any message that actuates (`actuation`: a Twist and its kin that
- * move, a joint trajectory, a forward controller's command, a JointState commanded) on any topic, by its type as
- * the call names it or as `topicType` knows the topic: an arm or a base may listen on a topic no glob of
- * motion.velocity.topics names, and while latched nothing moves. Every other call passes.
- */
-export function haltLatchHook(
-  latch: Pick<HaltLatchView, 'refusal'>,
-  limits: VelocityLimits,
-  forwarded: readonly string[] = [],
-  topicType: (topic: string) => string | undefined = () => undefined,
-): PolicyHook {
-  const governed = governedTopics(limits);
-  return {
-    name: 'stop_latch',
-    beforeToolCall(ctx, input) {
-      const refusal = latch.refusal();
-      if (refusal === undefined) return ALLOW;
-      if (ctx.tool === 'call_action') {
-        // Every goal, of any action: the one it names says what it would have moved.
-        const reason = latchedGoalRefusal(refusal, field<string>(input, 'type'), field<unknown>(input, 'goal'));
-        return { action: 'deny', rule: 'stop_latch', reason: reason ?? refusal };
-      }
-      if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy' || ctx.tool === 'start_loop')
-        return { action: 'deny', rule: 'stop_latch', reason: refusal };
-      if (ctx.tool !== 'publish') return ALLOW;
-      const topic = field<string>(input, 'topic');
-      if (topic === undefined) return ALLOW;
-      const fields = field<unknown>(input, 'fields');
-      // Not by its `type`: the publish skill sends whatever goes to the velocity topic as a Twist, whatever
-      // type it names. So it passes only when it is zero read either way, as a Twist or as a TwistStamped.
-      if (
-        (governed(topic) || forwarded.includes(topic)) &&
-        (twistMoves(fullTwist(fields)) || twistMoves(fullTwist(field(fields, 'twist'))))
-      )
-        return { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${topic})` };
-      const type = field<string>(input, 'type') ?? topicType(topic);
-      const actuates = type === undefined ? undefined : actuation(type, fields, topic);
-      return actuates === undefined
-        ? ALLOW
-        : { action: 'deny', rule: 'stop_latch', reason: `${refusal} (${actuates}, on ${topic})` };
-    },
-  };
 }

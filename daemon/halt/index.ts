@@ -1,5 +1,5 @@
 export { latchedMessage, latchReport, releaseLatchFile, HaltLatch, HaltLatchConflict } from './halt-latch.ts';
-export { haltLatchHook, haltLatchPath } from './halt-latch.ts';
+export { haltLatchPath } from './halt-latch.ts';
 export { parseHaltQuery, RobotNotHaltedError, type HaltOrder } from './halt-order.ts';
 export { HALT_QUERY, HaltService } from './halt-service.ts';
 export { HALT_REPLY_WAIT_MS, HaltAuthority } from './halt-authority.ts';

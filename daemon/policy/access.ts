@@ -1,8 +1,8 @@
 import { compileTopicSelection } from '../bus/index.ts';
 import type { AgentRulesSettings } from '../config/index.ts';
 import type { PolicyDecision, PolicyHook } from '../contract/index.ts';
-import { field } from './tool-inputs.ts';
-import { ALLOW } from './chain.ts';
+import { field } from '../motion/index.ts';
+import { ALLOW } from '../contract/index.ts';
 
 type Access = { allow: string[]; deny: string[] };
 

@@ -1,8 +1,5 @@
 import type { PolicyHook } from '../contract/index.ts';
 
-/** The one plain allow every hook returns: a decision is only read, so they need not make one per call. */
-export const ALLOW: { readonly action: 'allow' } = Object.freeze({ action: 'allow' });
-
 /** The hooks that take part in one stage, so a stage does not visit hooks that have nothing to say. */
 export function hooksWith(
   hooks: readonly PolicyHook[],

@@ -3,7 +3,7 @@ import type { ToolCallContext } from '../contract/policy-hook.ts';
 import { runPolicyChain } from './policy-chain.ts';
 import { newId } from '../util/ids.ts';
 import type { Intent, RunState, ToolResult } from '../contract/schemas.ts';
-import { insidePolygon } from './geofence.ts';
+import { insidePolygon } from '../motion/geofence.ts';
 import { policyHooks, type HookSettings } from './hooks.ts';
 import { hookSettings } from '../../test/helpers/hook-settings.ts';
 import { injectionSignals } from './injection.ts';

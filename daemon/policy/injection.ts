@@ -1,6 +1,6 @@
 import type { PolicyHook } from '../contract/index.ts';
 import { outputText } from './output-text.ts';
-import { ALLOW } from './chain.ts';
+import { ALLOW } from '../contract/index.ts';
 
 /**
  * Text in tool results (topics, services, files) that reads like instructions to the model. Matching it

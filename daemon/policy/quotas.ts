@@ -1,7 +1,7 @@
 import type { AgentRulesSettings } from '../config/index.ts';
 import type { PolicyHook } from '../contract/index.ts';
 import type { Intent } from '../contract/index.ts';
-import { ALLOW } from './chain.ts';
+import { ALLOW } from '../contract/index.ts';
 
 export interface RunQuotas {
   maxToolCalls: number;

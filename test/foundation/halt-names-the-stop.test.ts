@@ -16,7 +16,7 @@ const STOPS_THE_ROBOT = new Set([
   'daemon/halt/halt-service.ts',
   'daemon/agent/agent-component.ts',
   'daemon/agent/robot-halt.ts', // the agent's part of a stop: its runs end, its goals are cancelled
-  'daemon/policy/cmd-vel-gate.ts', // the zero Twist the stop sends
+  'daemon/motion/cmd-vel-gate.ts', // the zero Twist the stop sends
 ]);
 
 const DECLARES_HALT = /^\s*(?:async\s+)?halt\s*\(/m;

@@ -81,7 +81,7 @@ describe('call_action', () => {
     const { events } = agent.getRun(run.run_id)!;
     expect(events.find((e) => e.kind === 'policy.decision')?.payload).toMatchObject({
       rule: 'geofence',
-      reason: 'goal (5, 5) is outside the geofence (motion.geofence.polygon)',
+      reason: 'goal position (5, 5) is outside the geofence (motion.geofence.polygon)',
     });
     expect(kinds(events)).not.toContain('action.goal');
     // The server's status array never listed a goal.

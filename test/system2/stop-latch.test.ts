@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { haltLatchPath } from '../../daemon/halt/halt-latch.ts';
-import { CmdVelGate } from '../../daemon/policy/cmd-vel-gate.ts';
+import { CmdVelGate } from '../../daemon/motion/cmd-vel-gate.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -30,7 +30,8 @@ const decisions = (events: AgentEvent[]) =>
 
 describe('a latched stop', () => {
   it('refuses every motion, from any run, until released; what does not move the robot still runs', async () => {
-    const ctx = componentContext();
+    // /chatter is declared not to move the robot; every other topic it may publish is a command topic.
+    const ctx = componentContext({ motion: { non_actuating: { topics: ['/rosout', '/chatter'] } } });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav });
@@ -89,6 +90,22 @@ describe('a latched stop', () => {
       ).run_id,
     );
     expect(other.run.status).toBe('succeeded');
+    // A type no rule calls motion, on a topic not declared: a command topic holds it (a servo's Float64).
+    const servo = await settled(
+      agent,
+      (
+        await agent.submitIntent(
+          skillIntent('publish', { topic: '/servo/command', type: 'std_msgs/msg/Float64', fields: { data: 0.4 } }),
+          'http',
+        )
+      ).run_id,
+    );
+    expect(servo.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining(
+        'on a command topic (motion.non_actuating does not declare it), on /servo/command',
+      ),
+    });
 
     expect(await agent.releaseHalt('bob')).toMatchObject({ released: true, latch: { by: 'ada' } });
     expect(agent.health().details).toMatchObject({ stop_latch: null });

@@ -5,7 +5,7 @@ import { MessageCodec } from '../../bus/codec.ts';
 import { DefinitionsRegistry } from '../../bus/definitions.ts';
 import type { BusMessage, QueryHandler } from '../../bus/types.ts';
 import { nameScope, parseConfigText } from '../../config/load.ts';
-import { CmdVelGate } from '../../policy/cmd-vel-gate.ts';
+import { CmdVelGate } from '../../motion/cmd-vel-gate.ts';
 import { MotionLock } from '../motion-lock.ts';
 import { callService } from './call-service.ts';
 import { SKILLS } from './index.ts';

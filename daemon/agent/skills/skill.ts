@@ -4,7 +4,7 @@ import type { ActionGoals } from '../../actions/index.ts';
 import type { Bus } from '../../bus/index.ts';
 import type { MessageCodec } from '../../bus/index.ts';
 import type { AgentSettings, SkillName } from '../../config/index.ts';
-import type { CmdVelGate } from '../../policy/index.ts';
+import type { CmdVelGate } from '../../motion/index.ts';
 import type { HaltTick } from '../../contract/index.ts';
 import { RosName, type NameScope } from '../../names/index.ts';
 import type { MotionLock } from '../motion-lock.ts';

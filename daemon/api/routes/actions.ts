@@ -4,7 +4,7 @@ import { BusActionClient, jsonText, listActions, type ActionOutcome } from '../.
 import { QueryError } from '../../bus/index.ts';
 import { nameScope } from '../../config/index.ts';
 import { resolveName, RosName } from '../../names/index.ts';
-import { goalJointRefusal, goalOutsideFence, latchedGoalRefusal } from '../../policy/index.ts';
+import { followingGuard, robotPose } from '../../motion/index.ts';
 import { HttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 import { errorText } from '../../util/index.ts';
@@ -39,6 +39,11 @@ const ACTIONS_DOCS = {
  * operator's stop cancels, and is refused (409 `stopped`) while that stop is latched.
  */
 export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
+  const guard = followingGuard(() => ctx.config.motion, {
+    latched: () => ctx.haltAuthority.latch.refusal(),
+    joints: () => (ctx.robot.settings ? ctx.robot : undefined),
+    pose: robotPose(ctx.bus, codec, () => ctx.config.agent.navigation.odom_topic),
+  });
   app.get('/actions', { schema: ACTIONS_DOCS }, async () => ({
     actions: listActions(ctx.bus, ctx.graph.endpoints()),
   }));
@@ -69,16 +74,12 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
       if (!named.ok)
         throw new HttpError('bad_name', `${JSON.stringify(request.body.name)} is not a ROS 2 name: it ${named.rule}`);
       const { name } = named;
-      // As the agent's call_action: no goal goes out while the operator's stop is latched.
-      const latched = latchedGoalRefusal(ctx.haltAuthority.latch.refusal(), type, goal);
-      if (latched) throw new HttpError('stopped', `${latched}: the goal was not sent`);
-      const outside = goalOutsideFence(ctx.config.motion.geofence.polygon, goal);
-      if (outside) throw new HttpError('geofence', `${outside}: not sent`);
-      const limited = goalJointRefusal(ctx.config.motion.joints, () => (ctx.robot.settings ? ctx.robot : undefined))(
-        goal,
-        type,
-      );
-      if (limited) throw new HttpError('joint_limits', limited);
+      // The motion guard, as on the agent's call_action: no goal goes out while the operator's stop is latched, nor
+      // one outside the geofence or an arm's limits.
+      const refused = guard().goalRefusal(type, goal);
+      if (refused?.rule === 'stop_latch') throw new HttpError('stopped', `${refused.reason}: the goal was not sent`);
+      if (refused?.rule === 'geofence') throw new HttpError('geofence', `${refused.reason}: not sent`);
+      if (refused) throw new HttpError('joint_limits', refused.reason);
       const client = new BusActionClient({ bus: ctx.bus, codec, name, type, track: ctx.actionGoals });
       const early: string[] = [];
       let streaming = false;

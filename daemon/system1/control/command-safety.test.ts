@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { limitTwist } from '../../policy/index.ts';
+import { limitTwist } from '../../motion/index.ts';
 import { defaultVelocityLimits, velocityFrame } from './command-safety.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';

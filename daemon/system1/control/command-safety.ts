@@ -2,8 +2,8 @@ import { Value } from 'typebox/value';
 import type { CommandSettings } from '../../config/index.ts';
 import { MotionConfig } from '../../config/index.ts';
 import { compileTopicSelection } from '../../bus/index.ts';
-import { TWIST, type VelocityLimits } from '../../policy/index.ts';
-import type { Twist } from '../../policy/index.ts';
+import { TWIST, type VelocityLimits } from '../../motion/index.ts';
+import type { Twist } from '../../motion/index.ts';
 
 export type { VelocityLimits };
 
@@ -57,7 +57,7 @@ export function velocityFrame(
   };
 }
 
-/** limitTwist's clamp of one axis (daemon/policy/velocity.ts): 0 when not finite, else within +-max. */
+/** limitTwist's clamp of one axis (daemon/motion/velocity.ts): 0 when not finite, else within +-max. */
 function clampAxis(value: number, max: number): number {
   if (!Number.isFinite(value)) return 0;
   if (Math.abs(value) <= max) return value;

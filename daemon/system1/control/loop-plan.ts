@@ -1,5 +1,5 @@
 import type { LoopSettings } from '../../config/index.ts';
-import { TWIST } from '../../policy/index.ts';
+import { TWIST } from '../../motion/index.ts';
 import { compileCommand, type CommandBuilder } from '../action-command.ts';
 import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../policy-spec.ts';
 import type { ImageInputSpec } from '../vision/image-input.ts';

@@ -1,7 +1,7 @@
 import type { PolicyHook } from '../contract/index.ts';
 import type { MotionSettings } from '../config/index.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
-import { ALLOW } from './chain.ts';
+import { ALLOW } from '../contract/index.ts';
 import { compileTopicSelection, type Bus, type MessageCodec } from '../bus/index.ts';
 import { nowNs, nsToRosTime } from '../util/index.ts';
 

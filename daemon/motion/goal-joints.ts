@@ -1,8 +1,8 @@
 import type { PolicyHook, ToolCallContext } from '../contract/index.ts';
-import type { JointLimits } from '../motion/index.ts';
+import type { JointLimits } from './joint-frame.ts';
 import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
-import type { JointsSettings } from '../motion/index.ts';
-import { ALLOW } from './chain.ts';
+import type { JointsSettings } from './limits-source.ts';
+import { ALLOW } from '../contract/index.ts';
 import { field } from './tool-inputs.ts';
 
 const TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory';

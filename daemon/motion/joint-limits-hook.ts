@@ -2,8 +2,10 @@ import { canonicalType } from '../bus/index.ts';
 import type { PolicyDecision, PolicyHook } from '../contract/index.ts';
 import { errorText } from '../util/index.ts';
 import { mayActuate } from './actuation.ts';
-import { ALLOW } from './chain.ts';
-import { JointFrame, type JointLimits, type JointsSettings, type MeasuredJoints } from '../motion/index.ts';
+import { ALLOW } from '../contract/index.ts';
+import { JointFrame, type JointLimits } from './joint-frame.ts';
+import type { JointsSettings } from './limits-source.ts';
+import type { MeasuredJoints } from './measured-joints.ts';
 import { field } from './tool-inputs.ts';
 
 /** What the hook needs of a daemon running `motion.joints`: the limits now and the measured positions. */

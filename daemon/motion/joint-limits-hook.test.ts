@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { hookSettings } from '../../test/helpers/hook-settings.ts';
 import type { ToolCallContext } from '../contract/policy-hook.ts';
-import { policyHooks } from './hooks.ts';
+import { policyHooks } from '../policy/hooks.ts';
 import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
-import { parseUrdfLimits } from '../motion/index.ts';
-import { runPolicyChain } from './policy-chain.ts';
+import { parseUrdfLimits } from './urdf-limits.ts';
+import { runPolicyChain } from '../policy/policy-chain.ts';
 
 const URDF = `<robot name="arm">
   <joint name="pan" type="revolute"><limit lower="-1.5" upper="1.5" velocity="2"/></joint>
@@ -196,11 +196,12 @@ describe('the joint limits hook', () => {
     expect(decide(trajectory([{ positions: [9, 9] }], ['x']), null, none)).toEqual({ action: 'allow' });
   });
 
-  it('runs in the chain after the velocity limits and before the geofence', () => {
+  it("runs in the chain as the motion guard's stage after the latch and the velocity limits, before the geofence", () => {
     const hooks = policyHooks(settings(), { joints: () => inputs(AT_REST) });
     expect(hooks.map((h) => h.name)).toEqual([
       'access',
       'quota',
+      'stop_latch',
       'velocity',
       'joints',
       'joint_goals',

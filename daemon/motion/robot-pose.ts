@@ -1,7 +1,7 @@
 import type { Bus, BusMessage, MessageCodec } from '../bus/index.ts';
 import { nowNs } from '../util/index.ts';
 import { poseOf, type OdometryMsg } from '../navigation/index.ts';
-import type { RobotPose } from '../policy/index.ts';
+import type { RobotPose } from './geofence.ts';
 
 /**
  * The robot's last pose, from the odometry the bus keeps (Bus.retainLatest: no subscriber, nothing queued), for

@@ -1,7 +1,7 @@
 import type { MotionSettings } from '../config/index.ts';
 import type { PolicyDecision, PolicyHook } from '../contract/index.ts';
 import { field, twistMoves, type Twist } from './tool-inputs.ts';
-import { ALLOW } from './chain.ts';
+import { ALLOW } from '../contract/index.ts';
 import { governedTopics, velocityCommand, ZERO_TWIST, type VelocityLimits } from './velocity.ts';
 
 type Point = { x: number; y: number };
@@ -63,13 +63,14 @@ export function geofenceHook(fence: MotionSettings['geofence'], motion: FenceMot
     name: 'geofence',
     beforeToolCall(ctx, input) {
       if (polygon.length < 3) return ALLOW;
-      let goals: Point[];
-      if (ctx.tool === 'navigate_to')
-        goals = [{ x: field<number>(input, 'x') ?? NaN, y: field<number>(input, 'y') ?? NaN }];
-      else if (ctx.tool === 'call_action') goals = positionsIn(field<unknown>(input, 'goal'));
-      else if (ctx.tool === 'publish') return velocityInFence(input, fence, motion, governed);
-      else return ALLOW;
-      const outside = goals.find((goal) => !insidePolygon(goal, polygon));
+      if (ctx.tool === 'call_action') {
+        const reason = goalOutsideFence(polygon, field<unknown>(input, 'goal'));
+        return reason === undefined ? ALLOW : { action: 'deny', rule: 'geofence', reason };
+      }
+      if (ctx.tool === 'publish') return velocityInFence(input, fence, motion, governed);
+      if (ctx.tool !== 'navigate_to') return ALLOW;
+      const goal = { x: field<number>(input, 'x') ?? NaN, y: field<number>(input, 'y') ?? NaN };
+      const outside = insidePolygon(goal, polygon) ? undefined : goal;
       if (outside === undefined) return ALLOW;
       return {
         action: 'deny',

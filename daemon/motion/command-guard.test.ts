@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
-import { parseUrdfLimits, type JointLimits } from '../motion/index.ts';
+import type { JointLimits } from './joint-frame.ts';
+import { parseUrdfLimits } from './urdf-limits.ts';
 import { commandGuard, type CommandGuardCounters } from './command-guard.ts';
+import { MotionGuard } from './guard.ts';
 import type { JointInputs } from './joint-limits-hook.ts';
 
 const FLOAT64 = 'std_msgs/msg/Float64';
@@ -21,8 +23,8 @@ const LIMITS: JointLimits = parseUrdfLimits(
 function guardOf(topic: string, type: string, latched: { now: string | undefined }, joints?: Partial<JointInputs>) {
   ctx ??= componentContext();
   const counters: CommandGuardCounters = { clamped: 0, held: 0 };
-  const policy = {
-    non_actuating: ctx.config.motion.non_actuating,
+  const motion = {
+    ...ctx.config.motion,
     joints: joints && {
       robot_description: '/robot_description',
       state_topic: '/joint_states',
@@ -37,20 +39,14 @@ function guardOf(topic: string, type: string, latched: { now: string | undefined
       gripper_joint: 'gripper',
     },
   };
-  const guard = commandGuard({
-    topic,
-    type,
-    codec: ctx.codec,
-    motion: policy,
-    latched: () => latched.now,
-    joints: () =>
-      joints && {
-        limits: () => LIMITS,
-        measured: { topic: '/joint_states', read: (_n, out) => ((out[0] = 0), 1) },
-        ...joints,
-      },
-    counters,
-  });
+  const inputs = (): JointInputs | undefined =>
+    joints && {
+      limits: () => LIMITS,
+      measured: { topic: '/joint_states', read: (_n, out) => ((out[0] = 0), 1) },
+      ...joints,
+    };
+  const motionGuard = new MotionGuard(motion, { latched: () => latched.now, joints: inputs });
+  const guard = commandGuard({ topic, type, codec: ctx.codec, guard: motionGuard, counters });
   return { guard, counters };
 }
 
