@@ -22,6 +22,8 @@ export interface JointOverride {
   lower?: number;
   upper?: number;
   velocity?: number;
+  /** rad/s² (m/s²): a URDF gives none, so only this bounds a trajectory point's accelerations. */
+  acceleration?: number;
   max_step?: number;
 }
 
@@ -65,6 +67,7 @@ export class JointFrame {
   readonly #velocity: Float64Array;
   readonly #step: Float64Array;
   readonly #effort: Float64Array;
+  readonly #acceleration: Float64Array;
   #unresolved = false;
   #kind: Violation = Violation.None;
   #point = 0;
@@ -116,6 +119,7 @@ export class JointFrame {
     this.#velocity = new Float64Array(n);
     this.#step = new Float64Array(n);
     this.#effort = new Float64Array(n);
+    this.#acceleration = new Float64Array(n);
     for (let j = 0; j < n; j++) {
       const limit = limits.get(names[j]!)!;
       const override = overrideOf(settings, names[j]!);
@@ -124,6 +128,7 @@ export class JointFrame {
       this.#velocity[j] = Math.min(limit.velocity, override.velocity ?? Infinity);
       this.#step[j] = Math.min(max_step, override.max_step ?? Infinity);
       this.#effort[j] = limit.effort ?? Infinity;
+      this.#acceleration[j] = override.acceleration ?? Infinity;
     }
   }
 
@@ -135,6 +140,11 @@ export class JointFrame {
   /** Joint `j`'s effort limit, Infinity where the description gives none. */
   effortOf(j: number): number {
     return this.#effort[j]!;
+  }
+
+  /** Joint `j`'s acceleration limit (motion.joints.limits.<joint>.acceleration), Infinity where none is set. */
+  accelerationOf(j: number): number {
+    return this.#acceleration[j]!;
   }
 
   /** How many joints a point has. */

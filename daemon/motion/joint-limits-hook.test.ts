@@ -33,7 +33,13 @@ const inputs = (measured: Record<string, number>, limits: JointInputs['limits'] 
 const AT_REST = { pan: 0, lift: 0 };
 const publish = (topic: string, type: string, fields: unknown) => ({ topic, type, fields });
 const trajectory = (
-  points: { positions: number[]; velocities?: number[]; effort?: number[]; time_from_start?: object }[],
+  points: {
+    positions: number[];
+    velocities?: number[];
+    accelerations?: number[];
+    effort?: number[];
+    time_from_start?: object;
+  }[],
   names = ['pan', 'lift'],
 ) => publish(TRAJECTORY, 'trajectory_msgs/msg/JointTrajectory', { joint_names: names, points });
 
@@ -62,6 +68,17 @@ describe("a trajectory's velocities and efforts", () => {
     expect(point.effort).toEqual([10, 0]);
   });
 
+  it('holds a velocity or effort that is not a number to 0', () => {
+    const decision = decide(rated([Number.NaN, 0.5], [0, Number.NaN]));
+    expect(decision).toMatchObject({
+      action: 'rewrite',
+      reason: expect.stringContaining('"pan" at point 0 has velocity NaN, not a number'),
+    });
+    const point = (decision as { value: { fields: { points: Record<string, number[]>[] } } }).value.fields.points[0]!;
+    expect(point.velocities).toEqual([0, 0.5]);
+    expect(point.effort).toEqual([0, 0]);
+  });
+
   it('refuses them in mode refuse, and leaves a trajectory within them as it is', () => {
     expect(decide(rated([0, -3], []), inputs(AT_REST), settings({ mode: 'refuse' }))).toMatchObject({
       action: 'deny',
@@ -73,6 +90,32 @@ describe("a trajectory's velocities and efforts", () => {
         inputs(AT_REST, () => EFFORT),
       ),
     ).toEqual({ action: 'allow' });
+  });
+});
+
+describe("a trajectory's accelerations", () => {
+  const point = (accelerations: number[]) =>
+    trajectory([{ positions: [0.1, -0.1], accelerations, time_from_start: { sec: 1, nanosec: 0 } }]);
+
+  it('are bounded by motion.joints.limits.<joint>.acceleration (a URDF gives none), and free where none is set', () => {
+    const limited = settings({ limits: { pan: { acceleration: 4 } } });
+    const decision = decide(point([-30, 50]), inputs(AT_REST), limited);
+    expect(decision).toMatchObject({
+      action: 'rewrite',
+      reason: expect.stringContaining('"pan" at point 0 has acceleration -30, beyond its limit 4'),
+    });
+    const held = (decision as { value: { fields: { points: Record<string, number[]>[] } } }).value.fields.points[0]!;
+    // lift has no acceleration limit: as it came.
+    expect(held.accelerations).toEqual([-4, 50]);
+    expect(decide(point([3, 50]), inputs(AT_REST), limited)).toEqual({ action: 'allow' });
+    expect(
+      decide(point([-30, 50]), inputs(AT_REST), settings({ limits: { pan: { acceleration: 4 } }, mode: 'refuse' })),
+    ).toMatchObject({ action: 'deny', reason: expect.stringContaining('has acceleration -30') });
+    // Not a number is no acceleration a controller can follow, limit or none: held to 0.
+    const nan = decide(point([Number.POSITIVE_INFINITY, Number.NaN]), inputs(AT_REST), limited);
+    expect(
+      (nan as { value: { fields: { points: Record<string, number[]>[] } } }).value.fields.points[0]!.accelerations,
+    ).toEqual([0, 0]);
   });
 });
 

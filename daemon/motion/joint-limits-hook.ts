@@ -31,8 +31,8 @@ interface JointCommand {
   points: number;
   /** Each point's time_from_start in seconds (a JointTrajectory's), else undefined. */
   times: Float64Array | undefined;
-  /** A trajectory's points' velocities and efforts, by point then joint (NaN where a point gives none). */
-  rates?: { velocities: Float64Array; efforts: Float64Array };
+  /** A trajectory's points' velocities, accelerations and efforts, by point then joint (NaN where a point gives none). */
+  rates?: Rates;
   rewrite(positions: Float64Array, times: Float64Array | undefined): Fields;
 }
 
@@ -171,30 +171,37 @@ function jointCommand(
   return undefined;
 }
 
+/** A trajectory's points' velocities, accelerations and efforts, by point then joint (NaN where a point gives none). */
+interface Rates {
+  velocities: Float64Array;
+  accelerations: Float64Array;
+  efforts: Float64Array;
+  /** Whether point p gives each (velocities, accelerations, efforts): at [kind * points + p]. */
+  given: Uint8Array;
+}
+
 /**
- * Each point's velocities and efforts held within the joints' velocity and effort limits, in place: what a controller
- * interpolates with (velocities) or applies (efforts) must not exceed what the URDF allows. Returns how many it changed
- * and the first, in words.
+ * Each point's velocities, accelerations and efforts held within the joints' limits, in place: what a controller
+ * interpolates with (velocities, accelerations) or applies (efforts) must not exceed what the URDF (and, for
+ * accelerations, motion.joints.limits) allows. Returns how many it changed and the first, in words.
  */
-function boundRates(
-  frame: JointFrame,
-  rates: { velocities: Float64Array; efforts: Float64Array },
-  points: number,
-): { changed: number; first: string | undefined } {
+function boundRates(frame: JointFrame, rates: Rates, points: number): { changed: number; first: string | undefined } {
   const n = frame.size;
   let changed = 0;
   let first: string | undefined;
   for (let p = 0; p < points; p++)
     for (let j = 0; j < n; j++)
-      for (const [values, limit, what] of [
-        [rates.velocities, frame.velocityOf(j), 'velocity'],
-        [rates.efforts, frame.effortOf(j), 'effort'],
+      for (const [kind, values, limit, what] of [
+        [0, rates.velocities, frame.velocityOf(j), 'velocity'],
+        [1, rates.accelerations, frame.accelerationOf(j), 'acceleration'],
+        [2, rates.efforts, frame.effortOf(j), 'effort'],
       ] as const) {
         const value = values[p * n + j]!;
-        if (Number.isNaN(value) || Math.abs(value) <= limit) continue;
+        if (rates.given[kind * points + p] === 0 || Math.abs(value) <= limit) continue;
+        // Not a finite number (NaN, Infinity): nothing a controller can follow, so 0.
         values[p * n + j] = Number.isFinite(value) ? Math.sign(value) * limit : 0;
         changed++;
-        first ??= `${JSON.stringify(frame.names[j])} at point ${p} has ${what} ${value}, beyond its limit ${limit}`;
+        first ??= `${JSON.stringify(frame.names[j])} at point ${p} has ${what} ${value}, ${Number.isFinite(value) ? `beyond its limit ${limit}` : 'not a number'}`;
       }
   return { changed, first };
 }
@@ -208,7 +215,9 @@ function trajectory(fields: Fields): JointCommand | string | undefined {
   const positions = new Float64Array(points.length * n);
   const times = new Float64Array(points.length);
   const velocities = new Float64Array(points.length * n).fill(NaN);
+  const accelerations = new Float64Array(points.length * n).fill(NaN);
   const efforts = new Float64Array(points.length * n).fill(NaN);
+  const given = new Uint8Array(points.length * 3);
   for (let p = 0; p < points.length; p++) {
     const point = (points[p] ?? {}) as Fields;
     const values = list(point.positions);
@@ -216,14 +225,16 @@ function trajectory(fields: Fields): JointCommand | string | undefined {
       return `point ${p} of a JointTrajectory has no positions: only positions are held to the joint limits, so velocity- or effort-only trajectories are refused`;
     if (values.length !== n) return `point ${p} has ${values.length} positions for ${n} joint_names`;
     for (let j = 0; j < n; j++) positions[p * n + j] = number(values[j]);
-    for (const [key, into] of [
-      ['velocities', velocities],
-      ['effort', efforts],
+    for (const [kind, key, into] of [
+      [0, 'velocities', velocities],
+      [1, 'accelerations', accelerations],
+      [2, 'effort', efforts],
     ] as const) {
-      const given = list(point[key]);
-      if (given.length === 0) continue;
-      if (given.length !== n) return `point ${p} has ${given.length} ${key} for ${n} joint_names`;
-      for (let j = 0; j < n; j++) into[p * n + j] = number(given[j]);
+      const values = list(point[key]);
+      if (values.length === 0) continue;
+      if (values.length !== n) return `point ${p} has ${values.length} ${key} for ${n} joint_names`;
+      given[kind * points.length + p] = 1;
+      for (let j = 0; j < n; j++) into[p * n + j] = number(values[j]);
     }
     times[p] = seconds(point.time_from_start);
   }
@@ -233,7 +244,7 @@ function trajectory(fields: Fields): JointCommand | string | undefined {
     positions,
     points: points.length,
     times,
-    rates: { velocities, efforts },
+    rates: { velocities, accelerations, efforts, given },
     rewrite: (held, heldTimes) => ({
       ...fields,
       points: Array.from(points, (point, p) => ({
@@ -241,6 +252,9 @@ function trajectory(fields: Fields): JointCommand | string | undefined {
         positions: Array.from(held.subarray(p * n, (p + 1) * n)),
         ...(list((point as Fields).velocities).length > 0
           ? { velocities: Array.from(velocities.subarray(p * n, (p + 1) * n)) }
+          : {}),
+        ...(list((point as Fields).accelerations).length > 0
+          ? { accelerations: Array.from(accelerations.subarray(p * n, (p + 1) * n)) }
           : {}),
         ...(list((point as Fields).effort).length > 0
           ? { effort: Array.from(efforts.subarray(p * n, (p + 1) * n)) }

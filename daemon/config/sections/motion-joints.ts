@@ -16,6 +16,13 @@ const JointOverride = Type.Object(
     velocity: Type.Optional(
       Type.Number({ exclusiveMinimum: 0, description: 'rad/s (m/s); at most the URDF velocity.' }),
     ),
+    acceleration: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description:
+          "rad/s² (m/s²), as ros2_control's joint_limits.yaml max_acceleration: a URDF gives none, so a trajectory point's accelerations are bounded only where this is set.",
+      }),
+    ),
     max_step: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "This joint's max_step." })),
   },
   { additionalProperties: false },
