@@ -16,10 +16,11 @@ import { percentile, tail, type BenchResult } from './bench.ts';
 // The motion frame's cost per command, each beside the same command unguarded, measured in the same run:
 // - in a loop's thread: JointFrame.apply on a six-joint command (limits, max_step from the measured position, the time
 //   its velocity limits need), against copying the command (what a loop does with no frame); goal under 5 µs p99;
-// - through the publish chain: a JointTrajectory publish through the policy hooks, then the door to the robot
-//   (commandGuard: the latch, and the joint limits for a source no hook held), against the hooks alone; goal within
-//   1.2x;
-// - at the door for `bag play` (decode, the joint hook, encode when it rewrites), against the bytes passed as they are.
+// - through the publish chain: a JointTrajectory publish through the agent's hooks (the motion guard's stages), then
+//   the door to the robot (commandGuard: the latch again for what the hooks judged), against the hooks alone; goal
+//   within 1.2x;
+// - at the door for `bag play` (decode, every stage of the guard, encode when it rewrites), against the bytes passed
+//   as they are.
 
 const ARM = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
 const URDF = `<robot name="arm">${ARM.map(

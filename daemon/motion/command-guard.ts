@@ -38,7 +38,9 @@ export function commandGuard(options: {
   inner?: RelayGuard;
 }): RelayGuard | undefined {
   const { topic, type, codec, guard, counters, inner } = options;
-  if (!guard.plan(topic, type).command) return inner;
+  let plan = guard.plan(topic, type);
+  let version = guard.version;
+  if (!plan.command) return inner;
   return (data, source = '') => {
     const framed = heldBefore(source);
     if (framed === 'own') return data;
@@ -46,7 +48,8 @@ export function commandGuard(options: {
     const out = inner ? inner(data, source) : data;
     if (out === undefined) return undefined;
     const latched = guard.latched();
-    if (latched === undefined && (framed === 'hooked' || !guard.plan(topic, type).limited)) return out;
+    if (guard.version !== version) [plan, version] = [guard.plan(topic, type), guard.version]; // a reload
+    if (latched === undefined && (framed === 'hooked' || !plan.limited)) return out;
     let fields: unknown;
     try {
       fields = codec.decode(type, out);

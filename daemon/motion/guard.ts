@@ -78,6 +78,7 @@ export class MotionGuard {
   #declared: (topic: string) => boolean = () => false;
   #governed: (topic: string) => boolean = () => false;
   readonly #plans = new Map<string, TopicPlan>();
+  #version = 0;
 
   constructor(settings: MotionSettings, inputs: MotionGuardInputs = {}) {
     this.#inputs = {
@@ -100,8 +101,14 @@ export class MotionGuard {
     return this.#inputs.latched();
   }
 
+  /** How many times `apply` compiled it: a caller that keeps a plan asks for it again when this changed. */
+  get version(): number {
+    return this.#version;
+  }
+
   /** A reload's `motion:`: every stage and every topic's plan compiled anew. */
   apply(settings: MotionSettings): void {
+    this.#version++;
     this.#settings = settings;
     this.#declared = compileTopicSelection(settings.non_actuating.topics);
     this.#governed = governedTopics(settings.velocity);

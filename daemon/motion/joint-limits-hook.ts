@@ -31,7 +31,7 @@ interface JointCommand {
   points: number;
   /** Each point's time_from_start in seconds (a JointTrajectory's), else undefined. */
   times: Float64Array | undefined;
-  /** A trajectory's points' velocities, accelerations and efforts, by point then joint (NaN where a point gives none). */
+  /** A trajectory's points' velocities, accelerations and efforts (NaN where a point gives none). */
   rates?: Rates;
   rewrite(positions: Float64Array, times: Float64Array | undefined): Fields;
 }
