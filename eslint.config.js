@@ -74,7 +74,6 @@ export default tseslint.config(
     // Still waiting fixed times (issue 73): a file leaves this list once it waits on state (waitFor on a counter, an
     // event, a status field), or marks the line where time itself is under test. Nothing joins it.
     files: [
-      'test/api/topic-reconnect.test.ts',
       'test/systemd/systemd-status.test.ts',
       'test/joined/rclpy-zenoh.test.ts',
       'test/joined/zenoh-loop.test.ts',
