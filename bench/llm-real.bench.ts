@@ -4,8 +4,8 @@ import Type from 'typebox';
 import { chatOnce, EndpointChain, resolveEndpoint } from '../adapters/vllm/index.ts';
 import type { Daemon } from '../daemon/daemon.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
-import { endpointSettings } from '../test/system2/endpoint-settings.ts';
-import { MODEL_ID, startModelServer, writeTestModel, type ModelServer } from '../test/system2-real/model-servers.ts';
+import { endpointSettings } from '../test/agent/endpoint-settings.ts';
+import { MODEL_ID, startModelServer, writeTestModel, type ModelServer } from '../test/agent-real/model-servers.ts';
 import { percentile, spread, tail, type BenchResult } from './bench.ts';
 import { errorText } from '../daemon/util/index.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
-import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
+import { endpointSettings } from '../../test/agent/endpoint-settings.ts';
 import { chatOnce } from './chat-client.ts';
 import { resolveEndpoint } from './model.ts';
 

@@ -2,7 +2,7 @@ import type { AssistantMessage, Context } from '@mariozechner/pi-ai';
 import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { type OpenAiSseServer, withServerPair } from '../../test/doubles/openai-sse-server.ts';
-import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
+import { endpointSettings } from '../../test/agent/endpoint-settings.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { resolveEndpoint } from './model.ts';
 

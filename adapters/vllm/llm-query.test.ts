@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { QueryError } from '../../daemon/bus/errors.ts';
 import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
-import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
+import { endpointSettings } from '../../test/agent/endpoint-settings.ts';
 import { llmQueryHandler } from './llm-query.ts';
 import { resolveEndpoint } from './model.ts';
 import { errorText } from '../../daemon/util/index.ts';

@@ -1,11 +1,11 @@
 import { fauxAssistantMessage, fauxToolCall, type Context, type Message } from '@mariozechner/pi-ai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
-import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
+import { endpointSettings } from '../../test/agent/endpoint-settings.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { resolveEndpoint, type Endpoint } from './model.ts';
 
-// What a server's chat template is handed for the agent's turns (the real templates: test/system2-real/chat-templates).
+// What a server's chat template is handed for the agent's turns (the real templates: test/agent-real/chat-templates).
 
 const IMAGE = { type: 'image' as const, data: 'iVBORw0KGgo=', mimeType: 'image/png' };
 

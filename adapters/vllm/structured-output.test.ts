@@ -44,7 +44,7 @@ describe('withResponseSchema', () => {
       model: 'm',
       structured_outputs: { json: schema.schema },
     });
-    // llama-cpp-python's server: json_schema is HTTP 500 there (test/system2-real/structured-output.test.ts)
+    // llama-cpp-python's server: json_schema is HTTP 500 there (test/agent-real/structured-output.test.ts)
     expect(withResponseSchema({ model: 'm' }, schema, 'json_object')).toEqual({
       model: 'm',
       response_format: { type: 'json_object', schema: schema.schema },

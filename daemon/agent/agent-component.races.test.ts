@@ -6,7 +6,7 @@ import type { JournalRecord } from '../contract/services.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext } from '../../test/helpers/component-context.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
-import { fauxModel, forgetAgent, startAgent, stopAgents } from '../../test/system2/agent-harness.ts';
+import { fauxModel, forgetAgent, startAgent, stopAgents } from '../../test/agent/agent-harness.ts';
 import type { AgentComponent } from './agent-component.ts';
 import type { NavigationService } from './services.ts';
 

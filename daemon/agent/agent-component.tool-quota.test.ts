@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../util/ids.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext } from '../../test/helpers/component-context.ts';
-import { fauxModel, startAgent, stopAgents } from '../../test/system2/agent-harness.ts';
+import { fauxModel, startAgent, stopAgents } from '../../test/agent/agent-harness.ts';
 import type { AgentComponent } from './agent-component.ts';
 
 afterEach(stopAgents);

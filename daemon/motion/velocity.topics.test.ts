@@ -3,7 +3,7 @@ import type { BusMessage } from '../bus/types.ts';
 import { newId } from '../util/ids.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
-import { startAgent, stopAgents } from '../../test/system2/agent-harness.ts';
+import { startAgent, stopAgents } from '../../test/agent/agent-harness.ts';
 
 afterEach(stopAgents);
 

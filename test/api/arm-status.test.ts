@@ -8,7 +8,7 @@ import { readApiFile } from '../../daemon/api/discovery.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { waitForValue } from '../helpers/wait.ts';
 import { writeLinearModel } from '../system1/models.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 import { sharedChromium } from './chromium.ts';
 
 const work = tempDir('arm-status-');

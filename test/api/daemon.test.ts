@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { readApiFile } from '../../daemon/api/discovery.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 import { http } from './http.ts';
 import { sharedChromium } from './chromium.ts';
 import { SseClient } from './sse-client.ts';

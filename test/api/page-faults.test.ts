@@ -8,7 +8,7 @@ import { readApiFile } from '../../daemon/api/discovery.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { sharedChromium } from './chromium.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 

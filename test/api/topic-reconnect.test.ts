@@ -73,7 +73,8 @@ describe('topic echo and hz when the daemon restarts', () => {
       await waitFor(() => out.stderr.includes('reconnecting'), 'echo to say it is reconnecting');
       const before = out.stdout.split('\n').length - 1;
       expect(before).toBeLessThan(60);
-      await new Promise((r) => setTimeout(r, 1500)); // a retry or two finds no daemon
+      // eslint-disable-next-line tests/no-fixed-wait -- the outage under test: a retry or two finds no daemon
+      await new Promise((r) => setTimeout(r, 1500));
       const secondUrl = await d.start();
       expect(secondUrl).not.toBe(firstUrl);
 
@@ -120,6 +121,7 @@ describe('topic echo and hz when the daemon restarts', () => {
     const { out, done } = await running(['topic', 'hz', '/odom', '--duration', '20', '--config', d.file], d.dir);
     await waitFor(() => out.stdout.includes('average rate'), 'a first rate');
     await d.stop();
+    // eslint-disable-next-line tests/no-fixed-wait -- the gap under test: over 1 s, which hz must not count
     await new Promise((r) => setTimeout(r, 1200));
     await d.start();
     expect(await done).toBe(0);

@@ -12,7 +12,7 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { objectSha256 } from '../sync/sync-harness.ts';
+import { objectSha256 } from '../central-link-sync/sync-harness.ts';
 
 const cleanups = cleanupStack(afterAll);
 const ROBOTS = ['tb1', 'tb2', 'tb3'];

@@ -13,7 +13,7 @@ import { tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 
 const cleanups = cleanupStack();
 const chromium = sharedChromium();

@@ -10,7 +10,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { CentralLink } from '../../central-link/index.ts';
 import { running } from '../helpers/daemon.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';

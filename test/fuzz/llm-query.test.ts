@@ -4,7 +4,7 @@ import { resolveEndpoint } from '../../adapters/vllm/model.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { QueryError } from '../../daemon/bus/errors.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
-import { endpointSettings } from '../system2/endpoint-settings.ts';
+import { endpointSettings } from '../agent/endpoint-settings.ts';
 import { fuzz, replaying, type Gen } from './fuzz-kit.ts';
 
 /**

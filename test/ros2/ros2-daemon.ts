@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runCli, tempDir, type CliResult } from '../helpers/cli.ts';
 import { stopChild } from '../helpers/stop-child.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 
 interface DaemonStatusJson {
   components: Record<string, { state: string; details?: Record<string, unknown> }>;

@@ -48,7 +48,7 @@ function ros2Base(): NodeJS.ProcessEnv | undefined {
 
 /**
  * One ROS 2 domain on loopback (Cyclone DDS, unicast on 127.0.0.1, as test/ros2dds pins it), one per test file so files
- * running side by side never meet: each file's `DOMAIN` is its own, from 60 to 99 (test/foundation/ros2-domains.test.ts
+ * running side by side never meet: each file's `DOMAIN` is its own, from 60 to 99 (test/ros/ros2-domains.test.ts
  * checks), and test/ros2dds picks from 100 up. Skips the calling test or suite where ROS 2 is not here, even in CI.
  */
 export function ros2Env(domain: number): NodeJS.ProcessEnv {

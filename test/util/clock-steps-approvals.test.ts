@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/util/ids.ts';
 import { componentContext } from '../helpers/component-context.ts';
-import { forgetAgent, startAgent, stopAgents } from '../system2/agent-harness.ts';
+import { forgetAgent, startAgent, stopAgents } from '../agent/agent-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { HOUR_MS, SteppedWallClock, YEAR_MS } from './clock-steps-clock.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 
 const work = tempDir('exit-after-stop-');
 /** The stand-ins started (each STOPPING=1 starts one), killed after the test. */

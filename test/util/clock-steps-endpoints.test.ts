@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EndpointChain } from '../../adapters/vllm/endpoint-chain.ts';
 import { resolveEndpoint } from '../../adapters/vllm/model.ts';
 import { type OpenAiSseServer, withServerPair } from '../doubles/openai-sse-server.ts';
-import { endpointSettings } from '../system2/endpoint-settings.ts';
+import { endpointSettings } from '../agent/endpoint-settings.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { HOUR_MS, SteppedWallClock } from './clock-steps-clock.ts';
 

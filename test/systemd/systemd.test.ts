@@ -66,7 +66,7 @@ describe('systemd integration', () => {
   // Giving a directory away needs root; run as another user, install-service can only make it its own.
   const asRoot = peerHere(
     process.getuid?.() === 0,
-    'giving a directory to another account needs root: run test/foundation/systemd.test.ts as root, as CI does',
+    'giving a directory to another account needs root: run test/systemd/systemd.test.ts as root, as CI does',
     { required: false },
   );
   it.runIf(asRoot)('a root install gives a --workdir it makes to the run-as user', async () => {

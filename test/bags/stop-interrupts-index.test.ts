@@ -12,7 +12,7 @@ import { lakehousePaths } from '../../daemon/lakehouse/catalog.ts';
 import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 
 const MESSAGES = 60_000;
 const work = tempDir('stop-interrupts-index-');

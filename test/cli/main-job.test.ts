@@ -16,7 +16,7 @@ interface Summary {
 /**
  * Runs `auraison-edge sim turtlebot-maze --json ...args` through the CLI's own main() in this process (the
  * same code as the binary, without its seconds of start-up). The command as a child process, its exit code
- * and stdout, is test/foundation/cli.test.ts's (sim logs) and test/system1/sim-driver-cli.test.ts's.
+ * and stdout, is test/cli/cli.test.ts's (sim logs) and test/system1/sim-driver-cli.test.ts's.
  */
 async function drive(args: string[]): Promise<{ code: number | null; summary: Summary }> {
   const dir = tempDir('main-job-');

@@ -9,7 +9,7 @@ import { readApiFile } from '../../daemon/api/discovery.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { writeLinearModel } from '../system1/models.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 
 const work = tempDir('motion-doors-');
 const config = join(work.path, 'edge.yaml');

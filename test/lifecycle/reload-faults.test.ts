@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, tempDir } from '../helpers/cli.ts';
-import { collectJsonLines } from '../system2/daemon-process.ts';
+import { collectJsonLines } from '../agent/daemon-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const children: ChildProcessWithoutNullStreams[] = [];

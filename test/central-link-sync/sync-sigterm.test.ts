@@ -6,7 +6,7 @@ import { listSyncFiles } from '../../daemon/lakehouse/sync-files.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { waitForValue } from '../helpers/wait.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 import { addSyncFiles, MiB, objectSha256, syncConfig, syncPeers, waitStored } from './sync-harness.ts';
 
 const PART = 5 * MiB;

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
-import { startAgent, stopAgents } from '../system2/agent-harness.ts';
+import { startAgent, stopAgents } from '../agent/agent-harness.ts';
 
 // Months unattended: whatever publishes on the intent topic can send garbage at any rate, and each kind of
 // problem must cost one log line (and then one a minute), not one per message.

@@ -77,6 +77,59 @@ function testTreeTests(dir = 'test'): string[] {
   });
 }
 
+/**
+ * Areas under test/ that are not named after a part, and why: what they share (helpers, fixtures, peers, doubles), or
+ * the peer they test the parts against, where the test is of that peer's wire and several parts meet.
+ */
+const AREA_EXCEPTIONS: Record<string, string> = {
+  helpers: 'what the tests share: the daemon and CLI runners, waits, temporary folders',
+  fixtures: 'files the tests read',
+  peers: 'the peers from registries (their installs, small mains of our own)',
+  doubles: 'the hand-written doubles no registry offers (docs/verified.md)',
+  arm: 'the MuJoCo SO-101 and LeRobot: motion, system1 and the lerobot adapter driving one arm',
+  ros2: 'ROS 2 built by hand: the ros adapter, bags and launch against ros2cli and rosbag2',
+  rclpy: "ROS 2's Python client from PyPI against the ros adapter and the stop service",
+  'rcl-api': "the rclnodejs API the ros adapter uses, type-checked against rclnodejs's own declarations",
+  ros2dds: 'zenoh-bridge-ros2dds between a DDS graph and the zenoh adapter',
+  gazebo: 'the sim bridged to Gazebo through ros_gz',
+  'gazebo-live': 'a hand-built Gazebo with ros_gz',
+  joined: 'two robot graphs joined through the daemon: the ros and zenoh adapters and their relays together',
+  interop: "other tools' readers and writers (rosbags, LeRobot, pyarrow) of what the bags and lakehouse write",
+  fuzz: 'every input door fed malformed input',
+  'crash-torture': 'the daemon killed at every step of its durable writes',
+};
+
+/** What an area may be named after: a part's last name (daemon/bus: bus, adapters/ros: ros, daemon/log.ts: log). */
+function partNames(): Set<string> {
+  const names = new Set(['sim', 'central', 'central-link', 'systemd', 'launch', 'lint', 'docs', 'bench', 'bin']);
+  for (const top of ['daemon', 'adapters'])
+    for (const e of readdirSync(join(ROOT, top), { withFileTypes: true }))
+      if (e.isDirectory()) names.add(e.name);
+      else if (top === 'daemon' && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+        names.add(basename(e.name, '.ts'));
+  return names;
+}
+
+/** The areas under test/: its folders. */
+const areas = readdirSync(join(ROOT, 'test'), { withFileTypes: true })
+  .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+  .map((e) => e.name);
+
+describe('the areas under test/ (docs/testing.md)', () => {
+  it('are named after the part they test, `<part>` or `<part>-<aspect>`, or listed with why they are not', () => {
+    const parts = partNames();
+    const named = (area: string) =>
+      parts.has(area) || [...parts].some((part) => area.startsWith(`${part}-`) && area.length > part.length + 1);
+    expect(areas.filter((a) => !named(a) && !(a in AREA_EXCEPTIONS))).toEqual([]);
+  });
+
+  it('list as exceptions only areas that are there and are not named after a part', () => {
+    const parts = partNames();
+    expect(Object.keys(AREA_EXCEPTIONS).filter((a) => !areas.includes(a) || parts.has(a))).toEqual([]);
+    expect(areas.length).toBeGreaterThan(20);
+  });
+});
+
 describe('where a test lives (docs/testing.md)', () => {
   it('names a module beside it: x.test.ts or x.<aspect>.test.ts next to x.ts', () => {
     const unnamed = besideTests.filter((t) => !namesItsModule(t) && !(t in NAME_EXCEPTIONS));

@@ -11,7 +11,7 @@ import { statusFilePath } from '../../daemon/status/status-file.ts';
 import { BIN, runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
-import { collectJsonLines } from '../system2/daemon-process.ts';
+import { collectJsonLines } from '../agent/daemon-process.ts';
 
 let child: ChildProcessWithoutNullStreams | undefined;
 const dirs: { cleanup: () => void }[] = [];

@@ -9,7 +9,7 @@ import { statusFilePath } from '../../daemon/status/status-file.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { DaemonProcess } from '../system2/daemon-process.ts';
+import { DaemonProcess } from '../agent/daemon-process.ts';
 
 const work = tempDir('reload-command-');
 const config = join(work.path, 'edge.yaml');

@@ -3,7 +3,7 @@ import type { AssistantMessageEvent, Context } from '@mariozechner/pi-ai';
 import { chatOnce, EndpointChain, resolveEndpoint } from '../../adapters/vllm/index.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { runCli } from '../helpers/cli.ts';
-import { endpointSettings } from '../system2/endpoint-settings.ts';
+import { endpointSettings } from '../agent/endpoint-settings.ts';
 import { ENDPOINT_SETTINGS, MODEL_ID, SERVER_KINDS, startModelServer, type ModelServer } from './model-servers.ts';
 import { madeModel } from './made-model.ts';
 
