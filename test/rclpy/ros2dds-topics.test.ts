@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { UNLIMITED_VELOCITY } from '../helpers/motion.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
 import { expectSameSample, useRclpyBehindBridge } from './ros2dds-world.ts';
@@ -52,7 +53,7 @@ describe('topics between the daemon and rclpy nodes behind the real zenoh-bridge
   it('publishes /cmd_vel that an rclpy subscriber takes exact, each once, in order, as the bytes the daemon sent', async () => {
     const base = await world.node('base');
     await base.subscribe('/cmd_vel', TWIST);
-    const { daemon, codec } = await world.daemon({ publish: ['/cmd_vel'] }, cleanups);
+    const { daemon, codec } = await world.daemon({ publish: ['/cmd_vel'] }, cleanups, UNLIMITED_VELOCITY);
     const pub = daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
     const zero = codec.encode(TWIST, {});
     await waitFor(() => (pub.publish(zero), base.messages('/cmd_vel').length > 0), '/cmd_vel at rclpy', 30_000);

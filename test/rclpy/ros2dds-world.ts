@@ -50,10 +50,15 @@ export function useRclpyBehindBridge(zn: { readonly net: ZenohNetwork }, domain:
      * The daemon on the ros2dds mapping through `zn`'s zenoh-bridge-remote-api, its message definitions the wheels'
      * share folders (the .msg files the rclpy nodes were built from); stopped with `zn`'s cleanups.
      */
-    daemon: async (zenoh: Record<string, unknown>, cleanups: (() => Promise<void>)[]) => {
+    daemon: async (
+      zenoh: Record<string, unknown>,
+      cleanups: (() => Promise<void>)[],
+      extra: Record<string, unknown> = {},
+    ) => {
       const started = await startDaemon({
         bus: { definitions: { dirs: shares(env()) } },
         zenoh: { enabled: true, endpoint: zn.net.wsUrl, mapping: 'ros2dds', namespace: '/bot1', ...zenoh },
+        ...extra,
       });
       cleanups.push(started.stop);
       return started;

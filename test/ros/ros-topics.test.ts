@@ -6,6 +6,7 @@ import type { BusMessage } from '../../daemon/bus/index.ts';
 import type { TopicEndpointInfo } from '../../adapters/ros/index.ts';
 import { typeClass } from '../../adapters/ros/index.ts';
 import { openIndexedMcap } from '../helpers/mcap-file.ts';
+import { UNLIMITED_VELOCITY } from '../helpers/motion.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startRosDaemon } from './ros-daemon.ts';
 
@@ -143,7 +144,10 @@ describe('the ROS 2 bridge, topics', () => {
   });
 
   it('publishes selected bus topics to ROS byte for byte, and never echoes a message back the way it came', async () => {
-    const d = await startRosDaemon({ topics: ['/cmd_vel'], publish: ['/cmd_vel'], qos: { depth: 3 } });
+    const d = await startRosDaemon(
+      { topics: ['/cmd_vel'], publish: ['/cmd_vel'], qos: { depth: 3 } },
+      UNLIMITED_VELOCITY,
+    );
     cleanups.push(d.stop);
     const base = d.world.peer('base_driver');
     const heard: Buffer[] = [];

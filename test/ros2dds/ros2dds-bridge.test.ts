@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BusActionClient } from '../../daemon/actions/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { UNLIMITED_VELOCITY } from '../helpers/motion.ts';
 import { jsonQuery } from '../helpers/json-query.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
@@ -59,6 +60,7 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     const { daemon, codec, stop } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, mapping: 'ros2dds', namespace: '/bot1', publish: ['/cmd_vel'] },
+      ...UNLIMITED_VELOCITY,
     });
     cleanups.push(stop);
     const pub = daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });

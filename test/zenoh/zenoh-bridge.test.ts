@@ -6,6 +6,7 @@ import { bagInfo } from '../../daemon/bags/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { UNLIMITED_VELOCITY } from '../helpers/motion.ts';
 import { tick, waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from './zenoh-network.ts';
 
@@ -36,6 +37,7 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
       stop: stopDaemon,
     } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
+      ...UNLIMITED_VELOCITY,
       recorder: { enabled: true, include: ['/scan', '/widget'], compression: 'none' },
       zenoh: {
         enabled: true,
