@@ -17,6 +17,9 @@ const dataDir = join(work.path, 'data');
 const config = join(work.path, 'edge.yaml');
 const STATE = ['pose.pose.position.x', 'pose.pose.position.y', 'twist.twist.angular.z'];
 const ACTION = ['linear.x', 'angular.z'];
+const STRING = 'std_msgs/msg/String';
+const MARKS = '/expert/episode';
+const UNJUDGED = '/expert/unjudged';
 
 /** Every row of the dataset's data file, in index order. */
 async function datasetRows(out: string): Promise<Record<string, unknown>[]> {
@@ -56,6 +59,20 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
     // A driver: each /odom answered with a /cmd_vel that changes, so both the state and the action vary.
     const codec = new MessageCodec(daemon.definitions);
     const cmd = daemon.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test' });
+    // Episode marks as a scripted expert publishes them: one failed, one ended without a verdict, one succeeded; and
+    // a topic whose marks judge nothing.
+    const marks = daemon.bus.advertise(MARKS, STRING, { source: 'test' });
+    const unjudged = daemon.bus.advertise(UNJUDGED, STRING, { source: 'test' });
+    const MARKED: Record<number, [typeof marks, string]> = {
+      5: [marks, 'begin 0'],
+      15: [marks, 'end 0 failure'],
+      18: [unjudged, 'begin 0'],
+      20: [marks, 'begin 1'],
+      25: [marks, 'end 1'],
+      28: [unjudged, 'end 0'],
+      30: [marks, 'begin 2'],
+      45: [marks, 'end 2 success'],
+    };
     let n = 0;
     daemon.bus.subscribe({
       name: 'test-driver',
@@ -63,6 +80,8 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
       queue: { policy: 'drop-newest', depth: 1_000_000 },
       handler: () => {
         n++;
+        const mark = MARKED[n];
+        if (mark) mark[0].publish(codec.encode(STRING, { data: mark[1] }));
         cmd.publish(
           codec.encode('geometry_msgs/msg/Twist', {
             linear: { x: 0.1 + (n % 5) * 0.05, y: 0, z: 0 },
@@ -172,6 +191,33 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
     ]);
     expect(d.code).toBe(0);
     expect(await datasetRows(viaDb)).toEqual(rows);
+  }, 60_000);
+
+  it('cuts episodes by recorded marks, keeping only those that succeeded, and refuses too few or none judged', async () => {
+    const features = [
+      '--feature',
+      `observation.state=/odom:${STATE.join(',')}`,
+      '--feature',
+      `action=/cmd_vel:linear.x`,
+    ];
+    const exported = (name: string, ...rest: string[]) =>
+      runMain(['lerobot', 'export', join(work.path, name), '--config', config, '--fps', '100', ...features, ...rest]);
+    const few = await exported('few', '--episodes-from', MARKS, '--min-episodes', '2');
+    expect(few.code).toBe(1);
+    expect(few.stderr).toContain(
+      `--episodes-from ${MARKS}: 1 successful episodes (1 failed, 1 without a verdict, all left out), fewer than --min-episodes 2: record more demonstrations`,
+    );
+    expect(readdirSync(work.path)).not.toContain('few');
+    const none = await exported('none-judged', '--episodes-from', UNJUDGED);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(
+      `--episodes-from ${UNJUDGED}: none of its 2 marks ends an episode with "success" or "failure"`,
+    );
+    const kept = await exported('kept', '--episodes-from', MARKS, '--json');
+    expect(kept.stderr.split('\n').filter((l) => l && !l.includes('no sample after'))).toEqual([]);
+    expect(kept.code).toBe(0);
+    const back = await runMain(['lerobot', 'inspect', join(work.path, 'kept'), '--json']);
+    expect(JSON.parse(back.stdout).episodes).toEqual([expect.objectContaining({ episode_index: 0 })]);
   }, 60_000);
 
   it('names the topics the lakehouse has when a feature names one it lacks', async () => {
