@@ -5,8 +5,7 @@ import { sideRelays, type RosSettings, type SideRelays } from '../../daemon/conf
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import {
   commandGuard,
-  followingGuard,
-  robotPose,
+  doorGuard,
   type MotionGuard,
   relayedCommandGuard,
   type RelayedVelocityCounters,
@@ -80,11 +79,7 @@ export class RosComponent implements Component, MetricsProvider {
     this.#relays = sideRelays(ctx.config.relays, 'ros');
     this.#load = load;
     this.#report = new BridgeReport(ctx.log);
-    this.#guard = followingGuard(() => ctx.config.motion, {
-      latched: () => ctx.haltAuthority.latch.refusal(),
-      joints: () => (ctx.robot.settings ? ctx.robot : undefined),
-      pose: robotPose(ctx.bus, new MessageCodec(ctx.definitions), () => ctx.config.agent.navigation.odom_topic),
-    });
+    this.#guard = doorGuard(ctx, new MessageCodec(ctx.definitions));
     this.#mirror = new GraphMirror(ctx.graph);
   }
 

@@ -2,14 +2,7 @@ import type { MessageCodec } from '../../daemon/bus/index.ts';
 import type { SideRelays, ZenohSettings } from '../../daemon/config/index.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/index.ts';
 import type { MotionGuard, RelayedVelocityCounters } from '../../daemon/motion/index.ts';
-import {
-  followingGuard,
-  robotPose,
-  governedTopics,
-  TWIST_STAMPED,
-  VELOCITY_TYPES,
-  zeroVelocity,
-} from '../../daemon/motion/index.ts';
+import { doorGuard, governedTopics, TWIST_STAMPED, VELOCITY_TYPES, zeroVelocity } from '../../daemon/motion/index.ts';
 import { BulkLane } from './bulk-lane.ts';
 import { CurrentGid } from './current-gid.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
@@ -105,11 +98,7 @@ export class OutboundBridge {
     } = options;
     this.#ctx = ctx;
     this.#settings = settings;
-    this.#motion = followingGuard(() => ctx.config.motion, {
-      latched: () => ctx.haltAuthority.latch.refusal(),
-      joints: () => (ctx.robot.settings ? ctx.robot : undefined),
-      pose: robotPose(ctx.bus, codec, () => ctx.config.agent.navigation.odom_topic),
-    });
+    this.#motion = doorGuard(ctx, codec);
     this.#source = source;
     this.#link = link;
     this.#bulkLink = bulkLink;

@@ -5,12 +5,7 @@ import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import { sideRelays, type SideRelays, type ZenohSettings } from '../../daemon/config/index.ts';
 import type { GraphQueries, MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
-import {
-  followingGuard,
-  robotPose,
-  type MotionGuard,
-  type RelayedVelocityCounters,
-} from '../../daemon/motion/index.ts';
+import { doorGuard, type MotionGuard, type RelayedVelocityCounters } from '../../daemon/motion/index.ts';
 import { HALT_QUERY } from '../../daemon/halt/index.ts';
 import { TWIST, TWIST_STAMPED } from '../../daemon/motion/index.ts';
 import { errorText, rateLimitedErrors } from '../../daemon/util/index.ts';
@@ -102,11 +97,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#relays = sideRelays(ctx.config.relays, settings.mapping);
     this.#ctx = ctx;
     this.#settings = settings;
-    this.#guard = followingGuard(() => ctx.config.motion, {
-      latched: () => ctx.haltAuthority.latch.refusal(),
-      joints: () => (ctx.robot.settings ? ctx.robot : undefined),
-      pose: robotPose(ctx.bus, new MessageCodec(ctx.definitions), () => ctx.config.agent.navigation.odom_topic),
-    });
+    this.#guard = doorGuard(ctx, new MessageCodec(ctx.definitions));
     this.#codec = new MessageCodec(ctx.definitions);
     this.#typeHashes = new TypeHashes({ ctx, source: this.#source });
     this.#oversizeLog = rateLimitedErrors(ctx.log, { first: 1 });

@@ -1,10 +1,11 @@
-import { canonicalType, compileTopicSelection } from '../bus/index.ts';
+import { canonicalType, compileTopicSelection, type Bus, type MessageCodec } from '../bus/index.ts';
 import type { MotionSettings } from '../config/index.ts';
 import { ALLOW, type PolicyDecision, type PolicyHook, type ToolCallContext } from '../contract/index.ts';
 import { actuation, latchedGoalRefusal } from './actuation.ts';
 import { geofenceHook, type RobotPose } from './geofence.ts';
 import { goalJointsHook } from './goal-joints.ts';
 import { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
+import { robotPose } from './robot-pose.ts';
 import { field, fullTwist, twistMoves } from './tool-inputs.ts';
 import { governedTopics, TWIST, TWIST_STAMPED, velocityHook } from './velocity.ts';
 
@@ -220,14 +221,27 @@ function deny(reason: string): PolicyDecision<unknown> {
   return { action: 'deny', rule: 'stop_latch', reason };
 }
 
+/** What a door's guard reads: a component's context (the config, the stop's latch, the robot, the bus). */
+export interface DoorSources {
+  readonly config: { motion: MotionSettings; agent: { navigation: { odom_topic: string } } };
+  readonly haltAuthority: { latch: { refusal(): string | undefined } };
+  readonly robot: JointInputs & { settings: unknown };
+  readonly bus: Bus;
+}
+
 /**
- * A door's guard that follows the daemon's config: each call returns the same guard, `motion:` re-applied when a
- * reload replaced it.
+ * A door's guard, which follows the daemon's config: each call returns the same guard, `motion:` re-applied when a
+ * reload replaced it. It reads the latch, the robot's joints and the pose from `agent.navigation.odom_topic`.
  */
-export function followingGuard(motion: () => MotionSettings, inputs: MotionGuardInputs): () => MotionGuard {
+export function doorGuard(ctx: DoorSources, codec: MessageCodec): () => MotionGuard {
+  const inputs: MotionGuardInputs = {
+    latched: () => ctx.haltAuthority.latch.refusal(),
+    joints: () => (ctx.robot.settings ? ctx.robot : undefined),
+    pose: robotPose(ctx.bus, codec, () => ctx.config.agent.navigation.odom_topic),
+  };
   let guard: MotionGuard | undefined;
   return () => {
-    const settings = motion();
+    const settings = ctx.config.motion;
     if (!guard) guard = new MotionGuard(settings, inputs);
     else if (guard.settings !== settings) guard.apply(settings);
     return guard;

@@ -32,5 +32,12 @@ export { commandGuard, type CommandGuardCounters } from './command-guard.ts';
 export { goalJointRefusal, goalJointsHook } from './goal-joints.ts';
 export { actuation, goalActuation, latchedGoalRefusal, mayActuate } from './actuation.ts';
 export { jointLimitsHook, type JointInputs } from './joint-limits-hook.ts';
-export { followingGuard, MotionGuard, type GuardStages, type MotionGuardInputs, type TopicPlan } from './guard.ts';
+export {
+  doorGuard,
+  MotionGuard,
+  type DoorSources,
+  type GuardStages,
+  type MotionGuardInputs,
+  type TopicPlan,
+} from './guard.ts';
 export { robotPose } from './robot-pose.ts';

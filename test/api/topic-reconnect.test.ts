@@ -73,8 +73,6 @@ describe('topic echo and hz when the daemon restarts', () => {
       await waitFor(() => out.stderr.includes('reconnecting'), 'echo to say it is reconnecting');
       const before = out.stdout.split('\n').length - 1;
       expect(before).toBeLessThan(60);
-      // eslint-disable-next-line tests/no-fixed-wait -- the outage under test: a retry or two finds no daemon
-      await new Promise((r) => setTimeout(r, 1500));
       const secondUrl = await d.start();
       expect(secondUrl).not.toBe(firstUrl);
 

@@ -4,7 +4,7 @@ import { BusActionClient, jsonText, listActions, type ActionOutcome } from '../.
 import { QueryError } from '../../bus/index.ts';
 import { nameScope } from '../../config/index.ts';
 import { resolveName, RosName } from '../../names/index.ts';
-import { followingGuard, robotPose } from '../../motion/index.ts';
+import { doorGuard } from '../../motion/index.ts';
 import { HttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 import { errorText } from '../../util/index.ts';
@@ -39,11 +39,7 @@ const ACTIONS_DOCS = {
  * operator's stop cancels, and is refused (409 `stopped`) while that stop is latched.
  */
 export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
-  const guard = followingGuard(() => ctx.config.motion, {
-    latched: () => ctx.haltAuthority.latch.refusal(),
-    joints: () => (ctx.robot.settings ? ctx.robot : undefined),
-    pose: robotPose(ctx.bus, codec, () => ctx.config.agent.navigation.odom_topic),
-  });
+  const guard = doorGuard(ctx, codec);
   app.get('/actions', { schema: ACTIONS_DOCS }, async () => ({
     actions: listActions(ctx.bus, ctx.graph.endpoints()),
   }));
