@@ -142,8 +142,16 @@ describe('only the robot says where it is', () => {
         return typeof (await ambiguous()) === 'string';
       },
       'the measurement ambiguous',
-      60_000,
-    );
+      120_000,
+    ).catch(async (error: unknown) => {
+      // What the daemon's graph held of the topic, and its ROS bridge's polls: discovery's part or the daemon's.
+      const status = (await daemon.status()) as {
+        graph?: { endpoints: { name: string; kind: string; node: string; local?: boolean }[] };
+        components?: Record<string, unknown>;
+      };
+      const seen = status.graph?.endpoints.filter((e) => e.name === '/joint_states');
+      throw new Error(`${String(error)}; the graph's /joint_states: ${JSON.stringify(seen)}`, { cause: error });
+    });
     expect((await daemon.cli(['status'])).stdout).toContain('NO MEASUREMENT');
     const here = arm.ticks().at(-1)!.qpos;
     const from = arm.mark();

@@ -191,12 +191,14 @@ export class DecodePool {
   }
 
   async #decodeIn(slot: Slot, source: DecodeSource, job: Job): Promise<void> {
-    let child: DecodeProcess;
+    let child: DecodeProcess | undefined;
     try {
       child = await this.#started(slot);
       await child.ready();
     } catch (error) {
-      // One that never became ready would do the same again: this frame fails, and the next tries a new one.
+      // One that never became ready would do the same again: this frame fails, and the next tries a new one, once
+      // this one (killed past its start's wait, or crashed) has exited.
+      slot.ending = child?.close();
       slot.process = undefined;
       slot.child = undefined;
       return job.reject(new Error(`${source.name}: ${errorText(error)} as it started`));
