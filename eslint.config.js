@@ -84,7 +84,6 @@ export default tseslint.config(
       'test/ros2dds/ros2dds-bridge.test.ts',
       'test/ros2dds/ros2dds-latched-before-link.test.ts',
       'test/ros2dds/ros2dds-request-once.test.ts',
-      'test/central-link-sync/sync-link.test.ts',
       'test/system1/thread-stop-faults.test.ts',
       'test/zenoh/zenoh-advanced-transient-local.test.ts',
       'test/zenoh/zenoh-camera-frames.test.ts',

@@ -73,7 +73,7 @@ export async function run(): Promise<BenchResult[]> {
     raw.push(...runRaw);
     query.push(...runQuery);
   }
-  service.close();
+  await service.close();
   await runner.close();
   await session.release();
   bus.close();

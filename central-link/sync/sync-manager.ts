@@ -58,6 +58,8 @@ export class SyncManager {
   /** Grants to an unpinned origin, and `stored` answers for files this robot has not uploaded. */
   readonly #refused = { grants: 0, stored: 0 };
   #done = 0;
+  /** Looks for work finished (#pump), for a reader that waits until one came after a change. */
+  #passes = 0;
 
   constructor(options: SyncManagerOptions) {
     const { dataDir, budget, log, tickMs = 1000, now = () => Date.now() } = options;
@@ -201,6 +203,7 @@ export class SyncManager {
       awaiting: { files: this.#rows.summary.awaitingFiles, bytes: this.#rows.summary.awaitingBytes },
       states: this.#rows.summary.states,
       unreported_lost: this.#rows.summary.unreportedLost,
+      passes: this.#passes,
       current: this.#slot.current ?? null,
       last_error: this.#pauses.problem ?? this.#lastError?.message ?? null,
       last_error_at:
@@ -320,6 +323,8 @@ export class SyncManager {
       if (summary.awaitingFiles > 0) await this.#sender.offerDue(this.#pauses.paused);
     } catch (error) {
       this.#rows.failed('looking for files to sync', error);
+    } finally {
+      this.#passes++;
     }
   }
 }

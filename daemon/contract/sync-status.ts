@@ -36,6 +36,8 @@ export type SyncStatus = {
   /** Files and bytes per state of the catalog's sync_files rows. */
   states: Record<string, { files: number; bytes: number }>;
   unreported_lost: number;
+  /** Looks for work (lost files to report, completes to resend, offers to make) finished since the start. */
+  passes: number;
   current: CurrentUpload | null;
   last_error: string | null;
   /** When the last error came (ISO 8601); both clear once an upload succeeds after it. */

@@ -55,8 +55,9 @@ export class PoliciesComponent implements Component, MetricsProvider {
 
   async close(): Promise<void> {
     this.#generation++;
-    for (const s of this.#services) s.close();
+    const services = this.#services;
     this.#services = [];
+    await Promise.all(services.map((s) => s.close()));
     await Promise.all([...this.#threads.values()].map((t) => t.close()));
     this.#threads.clear();
     this.#state = 'stopped';

@@ -305,10 +305,12 @@ export class VlaService {
     return { encoding: TENSOR_ENCODING, payload: encodeError(code, message, { policy }) };
   }
 
-  close(): void {
+  /** Stops serving; resolves once its image inputs' decoders are closed (their own processes, if any, exited). */
+  async close(): Promise<void> {
     this.#stop();
-    for (const decoder of this.#decoders.values()) void decoder.close();
+    const decoders = [...this.#decoders.values()];
     this.#decoders.clear();
+    await Promise.all(decoders.map((d) => d.close()));
   }
 }
 

@@ -386,7 +386,7 @@ describe('POST /inference', () => {
       const name = await http(h.url, '/inference/vla/microban', { body: { input: { observation: obs } } });
       expect([name.status, name.json.error]).toEqual([400, 'unknown_input']);
     } finally {
-      service.close();
+      await service.close();
       await runner.close();
     }
   });

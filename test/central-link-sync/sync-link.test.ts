@@ -53,8 +53,12 @@ describe('bulk sync over the central link', () => {
     expect(JSON.parse(paused.stdout)).toMatchObject({ enabled: true, paused: { by: 'local', reason: 'metered link' } });
     const files = await addSyncFiles(dataDir, [100 * 1024, 200 * 1024]);
     await waitFor(() => syncStatus(daemon).awaiting.files === 2, 'the files to be counted as awaiting');
-    // The pass that counted them also decided on offers: paused, it made none.
-    await new Promise((r) => setTimeout(r, 2500));
+    // The pass that counted them also decided on offers: paused, it made none. The pass after it counts by state
+    // what that one did (an offer marks its file offered before it is sent).
+    const counted = syncStatus(daemon).passes;
+    await waitFor(() => syncStatus(daemon).passes >= counted + 2, 'a whole pass after the one that counted them');
+    expect(syncStatus(daemon).states.offered).toBeUndefined();
+    expect(syncStatus(daemon).states.awaiting?.files).toBe(2);
     expect(central.state.offers).toEqual([]);
     const status = await runMain(['sync', 'status', '--url', api.url]);
     expect(status.stdout).toContain('paused (local: metered link)');

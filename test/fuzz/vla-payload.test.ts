@@ -35,6 +35,7 @@ beforeAll(async () => {
   service = new VlaService(bus, runner);
 });
 afterAll(async () => {
+  await service.close();
   bus.close();
   await runner.close();
   tmp.cleanup();
@@ -279,7 +280,7 @@ describe('fuzz: ai/inference/vla/<policy> image observations', () => {
     good.push({ image: { format: 'jpeg' }, data: await image.clone().jpeg().toBuffer() });
   });
   afterAll(async () => {
-    imageService.close();
+    await imageService.close();
     await imageRunner.close();
   });
 

@@ -53,6 +53,7 @@ beforeAll(async () => {
   await serve('plain', { height: H, width: W }, null);
 });
 afterAll(async () => {
+  await Promise.all([...services.values()].map((s) => s.close()));
   bus.close();
   for (const r of runners) await r.close();
   tmp.cleanup();
@@ -379,7 +380,7 @@ describe('ai/inference/vla/<policy> frames in the serving thread', () => {
     service = new VlaService(bus, thread);
   });
   afterAll(async () => {
-    service.close();
+    await service.close();
     await thread.close();
   });
 
@@ -424,7 +425,7 @@ describe('ai/inference/vla/<policy> admission with frames', () => {
       expect(answered.map((r) => errorOf(r))).toEqual([undefined, undefined]);
       expect(seen).toEqual([`${W}x${H} rgb`, `${W}x${H} rgb`]);
     } finally {
-      service.close();
+      await service.close();
     }
   });
 });
