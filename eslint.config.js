@@ -74,7 +74,6 @@ export default tseslint.config(
     // Still waiting fixed times (issue 73): a file leaves this list once it waits on state (waitFor on a counter, an
     // event, a status field), or marks the line where time itself is under test. Nothing joins it.
     files: [
-      'test/systemd/systemd-status.test.ts',
       'test/joined/rclpy-zenoh.test.ts',
       'test/joined/zenoh-loop.test.ts',
       'test/joined/zenoh-sides.test.ts',
@@ -84,7 +83,6 @@ export default tseslint.config(
       'test/ros2dds/ros2dds-bridge.test.ts',
       'test/ros2dds/ros2dds-latched-before-link.test.ts',
       'test/ros2dds/ros2dds-request-once.test.ts',
-      'test/system1/thread-stop-faults.test.ts',
       'test/zenoh/zenoh-advanced-transient-local.test.ts',
       'test/zenoh/zenoh-camera-frames.test.ts',
       'test/zenoh/zenoh-large-samples.test.ts',

@@ -19,6 +19,8 @@ export type ServingRequest = { id: number; inputs: StepInputs } | { close: true 
 export type ServingReply =
   | { kind: 'ready'; spec: PolicySpec }
   | { kind: 'fatal'; message: string }
+  /** The thread began the run: it computes now, until its answer. */
+  | { kind: 'running'; id: number }
   | { kind: 'outputs'; id: number; outputs: Record<string, PolicyOutput> }
   | { kind: 'error'; id: number; code: PolicyInputErrorCode | undefined; message: string };
 
@@ -38,12 +40,16 @@ export class PolicyThread implements PolicyExecutor {
   #pending = new Map<number, Pending>();
   #nextId = 0;
   #dead: Error | undefined;
+  /** The run the thread said it began and has not answered. */
+  #running: number | undefined;
 
   private constructor(spec: PolicySpec, worker: Worker) {
     this.spec = spec;
     this.#worker = worker;
     worker.on('message', (m: ServingReply) => {
+      if (m.kind === 'running') this.#running = m.id;
       if (m.kind !== 'outputs' && m.kind !== 'error') return;
+      if (this.#running === m.id) this.#running = undefined;
       const waiting = this.#pending.get(m.id);
       this.#pending.delete(m.id);
       if (m.kind === 'outputs') waiting?.resolve(m.outputs);
@@ -90,6 +96,11 @@ export class PolicyThread implements PolicyExecutor {
       this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage({ id, inputs } satisfies ServingRequest);
     });
+  }
+
+  /** Whether the thread is inside a run now (it began one and has not answered). */
+  get running(): boolean {
+    return this.#running !== undefined;
   }
 
   /** Why the thread no longer serves (it failed, exited or was closed); undefined while it serves. */

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
         return;
       }
       runner.reset();
+      post({ kind: 'running', id: req.id });
       inFlight = runner.run(req.inputs).then(
         (outputs) => {
           post(

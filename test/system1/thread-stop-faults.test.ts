@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { PolicyThread } from '../../daemon/system1/policy-thread.ts';
 import { tempDir } from '../helpers/cli.ts';
@@ -34,7 +33,7 @@ describe('stopping threads that are inside an inference', () => {
     const thread = await PolicyThread.open('slow', policySettings({ model: writeSlowModel(tmp.path) }));
     await thread.run({ obs: Float32Array.of(1, 2) });
     const query = thread.run({ obs: Float32Array.of(1, 2) });
-    await sleep(20); // the thread is inside that run (it takes hundreds of ms)
+    await vi.waitFor(() => expect(thread.running).toBe(true), wait); // inside that run (it takes hundreds of ms)
     await thread.close();
     const outputs = await query;
     expect(outputs.actions!.data).toHaveLength(2);

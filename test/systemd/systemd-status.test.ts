@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { BIN, tempDir } from '../helpers/cli.ts';
@@ -24,6 +23,8 @@ describe("the daemon's STATUS under systemd", () => {
         sim: { enabled: false },
         foxglove: { enabled: false },
         api: { enabled: false },
+        // Each health check is a debug line: the test counts those after the first STATUS.
+        log: { level: 'debug' },
         policies: {
           eye: {
             model,
@@ -52,7 +53,8 @@ describe("the daemon's STATUS under systemd", () => {
       await waitFor(() => seen().includes('--status=running, not ready'), 'a not-ready STATUS', 60_000);
       // A few more health checks: the same line is not sent again.
       await waitFor(() => journal.includes('"msg":"daemon not ready"'), 'the journal line', 10_000);
-      await sleep(5000);
+      const checks = () => journal.split('"msg":"daemon not ready"')[1]!.split('"msg":"health checked"').length - 1;
+      await waitFor(() => checks() >= 3, 'three health checks after the first not-ready line', 60_000);
     } finally {
       child.kill('SIGTERM');
     }

@@ -91,8 +91,8 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
   let statusFile: StatusFileWriter | undefined;
   // What is wrong, as it changes: in systemd's STATUS (systemctl status) and the journal, once per change.
   const health = new HealthWatch({
-    read: async () =>
-      readinessLine(
+    read: async () => {
+      const line = readinessLine(
         await checkReadiness({
           status: daemon.status(),
           dataDir: daemon.dataDir,
@@ -100,7 +100,10 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
           minFreeBytes: config.api.ready.min_free_bytes,
           modelConfigured: config.llm.endpoints.length > 0,
         }),
-      ),
+      );
+      log.debug({ line }, 'health checked');
+      return line;
+    },
     everyMs: HEALTH_CHECK_MS,
     onChange: (line, before) => {
       if (stopping || (before === undefined && line === 'ready')) return; // READY said so
