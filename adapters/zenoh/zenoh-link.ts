@@ -66,6 +66,8 @@ export class ZenohLink {
     keepalives: 0,
     /** Reads acknowledged at once while a query was open, or at every read with ackEveryRead (ReadAcks). */
     readAcks: 0,
+    /** Queries (gets) sent. */
+    queries: 0,
   };
   /** Queries (gets) sent and not yet ended by their final or timeout. */
   #openQueries = 0;
@@ -119,6 +121,7 @@ export class ZenohLink {
       next_try_in_ms:
         this.#nextTryAt === undefined ? undefined : Math.max(0, Math.round(this.#nextTryAt - performance.now())),
       declarations: this.#declarations.size,
+      open_queries: this.#openQueries,
       ...this.counters,
       ...(this.#oversizeMessages > 0 ? { oversize_messages: this.#oversizeMessages } : {}),
     };
@@ -290,6 +293,7 @@ export class ZenohLink {
 
   /** Counts a query open until the returned function is called (once; later calls do nothing). */
   #openQuery(): () => void {
+    this.counters.queries++;
     this.#openQueries++;
     let open = true;
     return () => {

@@ -28,6 +28,32 @@ export async function waitForValue<T>(
 }
 
 /**
+ * Sends `probe` until `arrived` holds, again every `everyMs` while it does not: a volatile topic delivers only to the
+ * subscriptions matched when a message is sent, and discovery has no end to wait for, so a test sends probes until one
+ * gets through, then its real messages. Fails naming `what` after `timeoutMs`.
+ */
+export async function sendUntil(
+  probe: () => unknown,
+  arrived: () => boolean,
+  what: string,
+  { everyMs = 250, timeoutMs = 60_000 }: { everyMs?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  let sentAt = Number.NEGATIVE_INFINITY;
+  await waitFor(
+    async () => {
+      if (arrived()) return true;
+      if (performance.now() - sentAt >= everyMs) {
+        sentAt = performance.now();
+        await probe();
+      }
+      return arrived();
+    },
+    what,
+    timeoutMs,
+  );
+}
+
+/**
  * One turn of the event loop, timers included: what the code under test queued before it (promise
  * continuations, immediates, I/O callbacks that were ready, a 0 ms timer) has run.
  */

@@ -2,6 +2,7 @@ import { MessageCodec, DefinitionsRegistry } from '../../daemon/bus/index.ts';
 import { ROS2_DISTROS, ros2Peer, type Ros2Peer } from '../peers/ros2.ts';
 import { Ros2Daemon } from '../ros2/ros2-daemon.ts';
 import { BusClient } from './bus-client.ts';
+import { sendUntil } from '../helpers/wait.ts';
 
 /** The ROS 2 distributions the peer installs, each as the tests' `describe.each` row, resolved when its suite runs. */
 export const DISTROS = ROS2_DISTROS.map((name) => ({ name }));
@@ -56,17 +57,9 @@ export async function startRclpyWorld(
   }
 }
 
-/**
- * Sends `probe` until `arrived` holds: a volatile topic delivers only to the subscriptions matched when a message is
- * sent, and discovery has no end to wait for, so a test sends probes until one gets through, then its real messages.
- */
-export async function primed(probe: () => unknown, arrived: () => boolean, what: string): Promise<void> {
-  const until = performance.now() + 60_000;
-  while (!arrived()) {
-    if (performance.now() > until) throw new Error(`no probe got through: ${what}`);
-    await probe();
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Sends `probe` until `arrived` holds (sendUntil), for up to 60 s. */
+export function primed(probe: () => unknown, arrived: () => boolean, what: string): Promise<void> {
+  return sendUntil(probe, arrived, `a probe through: ${what}`);
 }
 
 /** `bytes` less the zero bytes Fast DDS may pad a serialized message with (up to a multiple of 4). */

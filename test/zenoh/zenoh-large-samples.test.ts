@@ -7,7 +7,7 @@ import { WEBSOCKET_MAX_MESSAGE_BYTES } from '../../adapters/zenoh/zenoh-runtime.
 import { running, startDaemon } from '../helpers/daemon.ts';
 import { jsonQuery } from '../helpers/json-query.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { sendUntil, waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork, type Peer } from './zenoh-network.ts';
 
 const IMAGE = 'sensor_msgs/msg/Image';
@@ -180,11 +180,10 @@ describe('samples larger than the remote-api bridge takes', () => {
 
   /** Small samples until one reaches the bus: the daemon's subscriber is then declared up to the publisher. */
   async function primed(camera: Peer, received: unknown[]) {
-    await waitFor(async () => {
-      camera.send('pub 1024 0');
-      await new Promise((r) => setTimeout(r, 100));
-      return received.length > 0;
-    }, 'a first sample on the bus');
+    await sendUntil(() => camera.send('pub 1024 0'), () => received.length > 0, 'a first sample on the bus', {
+      everyMs: 100,
+      timeoutMs: 20_000,
+    });
     received.length = 0;
   }
 

@@ -15,7 +15,7 @@ import { useZenohNetwork } from './zenoh-network.ts';
 // acknowledges what it reads at once, where the daemon's other sessions do only while a get of theirs is open, but the
 // main session while it serves agent/stop itself (no stop listener).
 
-type Figures = { state: string; keepalives: number; readAcks: number };
+type Figures = { state: string; keepalives: number; readAcks: number; queries: number; open_queries: number };
 
 describe("the stop listener's Zenoh session", () => {
   const zn = useZenohNetwork();
@@ -72,13 +72,17 @@ describe("the stop listener's Zenoh session", () => {
     cleanups.push(stop);
     const main = () => (daemon.status().components.zenoh!.details as { link: Figures }).link;
     await waitFor(() => main().state === 'up', 'the link up');
-    // Past the start's own gets (discovery): the keepalives' answers are read with no get open.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const from = main();
-    await waitFor(
-      () => main().keepalives >= from.keepalives + 5 && main().readAcks >= from.readAcks + 5,
-      "the main session to acknowledge its keepalives' answers",
-    );
+    // Past the start's own gets (discovery): the keepalives' answers are read with no get open. A get sent or open
+    // in the window starts it again.
+    let from = main();
+    await waitFor(() => {
+      const now = main();
+      if (from.open_queries > 0 || now.queries !== from.queries) {
+        from = now;
+        return false;
+      }
+      return now.keepalives >= from.keepalives + 5 && now.readAcks >= from.readAcks + 5;
+    }, "the main session to acknowledge its keepalives' answers with no get open");
     const caller = new ZenohLink({ ...link(), log });
     cleanups.push(() => caller.close());
     caller.start();
