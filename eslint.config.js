@@ -82,7 +82,6 @@ export default tseslint.config(
       'test/ros2dds/ros2dds-bridge.test.ts',
       'test/ros2dds/ros2dds-latched-before-link.test.ts',
       'test/ros2dds/ros2dds-request-once.test.ts',
-      'test/zenoh/zenoh-advanced-transient-local.test.ts',
     ],
     rules: { 'tests/no-fixed-wait': 'off' },
   },

@@ -27,6 +27,8 @@ export class AdvancedHistory {
   #handles: Handle[] = [];
   #offUp: (() => void) | undefined;
   #closed = false;
+  /** History queries sent, and those ended (a final reply, a timeout, a failure): every answer is in when equal. */
+  readonly queries = { asked: 0, ended: 0 };
 
   constructor(options: {
     link: ZenohLink;
@@ -79,6 +81,7 @@ export class AdvancedHistory {
   async #ask(key: string): Promise<void> {
     const session = this.#link.session;
     if (session === undefined || this.#closed) return;
+    this.queries.asked++;
     try {
       const zenoh = await loadZenoh();
       await new Promise<void>((resolve, reject) => {
@@ -104,6 +107,8 @@ export class AdvancedHistory {
       });
     } catch (error) {
       this.#log.debug({ key, err: errorText(error) }, 'zenoh: a transient_local history query failed');
+    } finally {
+      this.queries.ended++;
     }
   }
 }

@@ -104,6 +104,12 @@ export class InboundTopic {
   #announce: (() => string) | undefined;
   #token: Handle | undefined;
   #history: AdvancedHistory | undefined;
+
+  /** A transient_local topic's history queries (asked, ended); undefined for a volatile one. */
+  get historyQueries(): { asked: number; ended: number } | undefined {
+    return this.#history && { ...this.#history.queries };
+  }
+
   /** Last sequence number per publisher GID: gaps are `lost`; transient_local's history and live samples meet. */
   #lastSeq = new Map<string, bigint>();
   /**

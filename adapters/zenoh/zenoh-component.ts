@@ -306,7 +306,12 @@ export class ZenohComponent implements Component, MetricsProvider {
       inbound: Object.fromEntries(
         [...this.#inbound.topics].map(([name, t]) => [
           name,
-          { type: t.rosType, ...t.counters, ...(t.lastError ? { last_error: t.lastError } : {}) },
+          {
+            type: t.rosType,
+            ...t.counters,
+            ...(t.historyQueries ? { history_queries: t.historyQueries } : {}),
+            ...(t.lastError ? { last_error: t.lastError } : {}),
+          },
         ]),
       ),
       outbound: Object.fromEntries(

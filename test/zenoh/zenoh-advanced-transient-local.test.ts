@@ -55,7 +55,14 @@ describe("transient_local over zenoh-ext's advanced publisher and subscriber (rm
     const received: string[] = [];
     daemon.bus.subscribe({ name: 'test', topic: '/map', handler: (m) => void received.push(hex(m.data)) });
     await waitFor(() => received.length >= 3, 'the cached maps on the bus');
-    await new Promise((r) => setTimeout(r, 300)); // a duplicate, were there one, would come now
+    // Every history query ended (a copy, were there one, came in its answers) and all it delivered is here.
+    type Inbound = { delivered: number; history_queries?: { asked: number; ended: number } };
+    const inbound = () => (daemon.componentHealth().zenoh!.details as { inbound: Record<string, Inbound> }).inbound;
+    await waitFor(() => {
+      const map = inbound()['/map'];
+      const queries = map?.history_queries;
+      return !!queries && queries.asked > 0 && queries.ended === queries.asked && received.length === map!.delivered;
+    }, "the daemon's history queries ended");
     expect(received).toEqual(maps);
   });
 
@@ -112,9 +119,13 @@ describe("transient_local over zenoh-ext's advanced publisher and subscriber (rm
         attachment: { seq: number };
       })[];
     await waitFor(() => samples().length >= 2, "the daemon's cached maps at the late subscriber");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(samples().map((s) => s.payload)).toEqual(maps.slice(1).map((m) => hex(m.data)));
-    expect(samples().map((s) => s.attachment.seq)).toEqual([2, 3]);
+    // Its cache answered (every reply goes before the count): a live map after that comes behind any copy of them.
+    const served = () => (details().outbound['/local_map'] as unknown as { historyServed: number }).historyServed;
+    await waitFor(() => served() >= 2, "the daemon's cache to have answered");
+    const live = pub.publish(codec.encode(GRID, { info: { width: 4, height: 1 }, data: [4] }));
+    await waitFor(() => samples().some((s) => s.payload === hex(live.data)), 'a live map after the cached ones');
+    expect(samples().map((s) => s.payload)).toEqual([...maps.slice(1), live].map((m) => hex(m.data)));
+    expect(samples().map((s) => s.attachment.seq)).toEqual([2, 3, 4]);
     pub.close();
   });
 });
