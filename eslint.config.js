@@ -74,14 +74,12 @@ export default tseslint.config(
     // Still waiting fixed times (issue 73): a file leaves this list once it waits on state (waitFor on a counter, an
     // event, a status field), or marks the line where time itself is under test. Nothing joins it.
     files: [
-      'test/joined/rclpy-zenoh.test.ts',
       'test/joined/zenoh-loop.test.ts',
       'test/joined/zenoh-sides.test.ts',
       'test/rclpy/ros2dds-latched.test.ts',
       'test/ros2dds/dds-world.ts',
       'test/ros2dds/ros2dds-bridge.test.ts',
       'test/ros2dds/ros2dds-latched-before-link.test.ts',
-      'test/ros2dds/ros2dds-request-once.test.ts',
     ],
     rules: { 'tests/no-fixed-wait': 'off' },
   },

@@ -82,7 +82,9 @@ describe('one daemon relaying between rclpy nodes on Fast DDS and an rmw_zenoh g
     for (const data of strings) await node.publish('/chatter', { data });
     await node.publish('/chatter', { data: 'last probe' });
     await waitFor(() => samplesOf(listener).some((e) => text(e.payload) === 'last probe'), 'the last probe relayed');
-    await new Promise((r) => setTimeout(r, 1000));
+    // One more behind it on the same path: a string sent twice would have come before it.
+    await node.publish('/chatter', { data: 'final probe' });
+    await waitFor(() => samplesOf(listener).some((e) => text(e.payload) === 'final probe'), 'the final probe relayed');
     const heard = samplesOf(listener)
       .map((e) => text(e.payload))
       .filter((v) => !v.includes('probe'));
@@ -108,7 +110,13 @@ describe('one daemon relaying between rclpy nodes on Fast DDS and an rmw_zenoh g
       'the last probe at the rclpy node',
       60_000,
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    // One more behind it on the same path: a string sent twice would have come before it.
+    put('final probe');
+    await waitFor(
+      () => node.messages('/status_text').some((m) => m.fields.data === 'final probe'),
+      'the final probe at the rclpy node',
+      60_000,
+    );
     const got = node.messages('/status_text').map((m) => String(m.fields.data));
     expect(got.filter((v) => !v.includes('probe'))).toEqual(strings);
   }, 180_000);

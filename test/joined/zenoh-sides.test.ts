@@ -231,8 +231,14 @@ describe('one daemon relaying between a zenoh-bridge-ros2dds graph and an rmw_ze
       message: 'triggered 1',
     });
     expect(replies[0]!.attachment).toMatchObject({ seq: 41, gid: answer.gid });
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(resetter.events.filter((e) => e.event === 'served')).toHaveLength(1);
+    // A second call on the same route: the first, delivered twice, would have been served before it is answered.
+    const again = await call('/reset', TRIGGER, {}, 42);
+    const second = await again.next((e) => e.event === 'replies', 'the second Trigger reply');
+    const [secondReply] = second.replies as { payload: string }[];
+    expect(codec.decode(`${TRIGGER}_Response`, Buffer.from(secondReply!.payload, 'hex'))).toMatchObject({
+      message: 'triggered 2',
+    });
+    expect(resetter.events.filter((e) => e.event === 'served')).toHaveLength(2);
     const a = 2n ** 53n + 1n;
     const b = -(2n ** 62n);
     const sum = await call('/add_two_ints', ADD_TWO_INTS, { a, b }, 7);

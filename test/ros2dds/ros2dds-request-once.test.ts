@@ -52,9 +52,12 @@ describe('a DDS request through the real zenoh-bridge-ros2dds runs once', () => 
     cleanups.push(() => caller.close());
     const answer = await caller.next((e) => e.event === 'response' || e.event === 'timeout', 'the answer', 30_000);
     expect(answer).toMatchObject({ event: 'response', success: true, message: 'run 1' });
-    // Anything delivered twice would have run by now.
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(runs).toBe(1);
+    // A second request on the same route: the first, delivered twice, would have run before it.
+    const second = await world.dds.node({ node: 'caller2', role: 'trigger_client', service: '/count_me' });
+    cleanups.push(() => second.close());
+    const next = await second.next((e) => e.event === 'response' || e.event === 'timeout', 'the second answer', 30_000);
+    expect(next).toMatchObject({ event: 'response', success: true, message: 'run 2' });
+    expect(runs).toBe(2);
   });
 
   it('while the daemon restarts three times under a client that keeps calling', async () => {
@@ -89,8 +92,10 @@ describe('a DDS request through the real zenoh-bridge-ros2dds runs once', () => 
     }
     const before = answered();
     await waitFor(() => answered() >= before + 5, 'answers after the last restart', 30_000);
+    // Five more on the same route: a request from before, delivered twice, would have run before these.
+    const settled = answered();
+    await waitFor(() => answered() >= settled + 5, 'five answers after those', 30_000);
     await client.close();
-    await new Promise((r) => setTimeout(r, 1000)); // a request delivered twice would have run by now
     await daemon.stop();
 
     const responses = client.events.filter((e) => e.event === 'response');
