@@ -76,9 +76,6 @@ export default tseslint.config(
     files: [
       'test/joined/zenoh-loop.test.ts',
       'test/joined/zenoh-sides.test.ts',
-      'test/rclpy/ros2dds-latched.test.ts',
-      'test/ros2dds/dds-world.ts',
-      'test/ros2dds/ros2dds-bridge.test.ts',
       'test/ros2dds/ros2dds-latched-before-link.test.ts',
     ],
     rules: { 'tests/no-fixed-wait': 'off' },

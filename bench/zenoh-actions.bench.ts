@@ -148,7 +148,7 @@ async function stopToServer(): Promise<BenchResult[]> {
   let stop: (() => Promise<void>) | undefined;
   try {
     await net.start();
-    await dds.startBridge({ router: net.routerEndpoint, namespace: '/bot1' });
+    await dds.startBridge({ router: net.routerEndpoint, ws: net.wsUrl, namespace: '/bot1' });
     const server = await dds.node({ node: 'bench', role: 'fibonacci_server', action: '/bench_stop', period_s: 0.05 });
     const started = await startDaemon({
       zenoh: {

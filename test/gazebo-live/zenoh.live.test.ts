@@ -19,7 +19,7 @@ const work = tempDir('gazebo-zenoh-');
 beforeAll(async () => {
   gazeboSetup({ rosGz: true }); // skips the file, in one line, where there is no Gazebo, before any bridge starts
   dds = new DdsWorld(DOMAIN);
-  await dds.startBridge({ router: zn.net.routerEndpoint, namespace: NAMESPACE });
+  await dds.startBridge({ router: zn.net.routerEndpoint, ws: zn.net.wsUrl, namespace: NAMESPACE });
   session = await startDriveSession(DOMAIN, { zenoh: { endpoint: zn.net.wsUrl, namespace: NAMESPACE } });
 }, 600_000);
 

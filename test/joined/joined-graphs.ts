@@ -31,7 +31,7 @@ export class JoinedGraphs {
   static async start(domain: number, { connected = false } = {}): Promise<JoinedGraphs> {
     const graphs = new JoinedGraphs(await ZenohNetwork.create(), await ZenohNetwork.create(), new DdsWorld(domain));
     await graphs.ddsNet.start();
-    await graphs.dds.startBridge({ router: graphs.ddsNet.routerEndpoint, namespace: '/bot1' });
+    await graphs.dds.startBridge({ router: graphs.ddsNet.routerEndpoint, ws: graphs.ddsNet.wsUrl, namespace: '/bot1' });
     if (connected) {
       const file = join(mkdtempSync(join(tmpdir(), 'joined-router-')), 'router.json5');
       writeFileSync(file, JSON.stringify({ connect: { endpoints: [graphs.ddsNet.routerEndpoint] } }));

@@ -27,8 +27,14 @@ describe('latched topics between the daemon and rclpy nodes behind the real zeno
     const got: Buffer[] = [];
     daemon.bus.subscribe({ name: 'test', topic: '/map_name', handler: (m) => void got.push(Buffer.from(m.data)) });
     await waitFor(() => got.length > 0, 'the latched /map_name at the late daemon', 30_000);
-    // depth 1: maze-v2 never comes, nor maze-v3 twice, by the time a second has passed
-    await new Promise((r) => setTimeout(r, 1000));
+    // depth 1: maze-v2 never comes, nor maze-v3 twice, once every history query ended and what it gave is here.
+    type Inbound = { delivered: number; history_queries?: { asked: number; ended: number } };
+    const inbound = () => (daemon.componentHealth().zenoh!.details as { inbound: Record<string, Inbound> }).inbound;
+    await waitFor(() => {
+      const topic = inbound()['/map_name'];
+      const queries = topic?.history_queries;
+      return !!queries && queries.asked > 0 && queries.ended === queries.asked && got.length === topic!.delivered;
+    }, "the daemon's history queries ended");
     expect(got).toHaveLength(1);
     expectSameSample(got[0]!, latched);
   });
@@ -44,8 +50,10 @@ describe('latched topics between the daemon and rclpy nodes behind the real zeno
     const [taken] = await late.received('/robot_name', 1, 30_000);
     expect(taken!.fields).toEqual({ data: 'tb3-1 ñ' });
     expectSameSample(taken!.cdr, last);
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(late.messages('/robot_name')).toHaveLength(1);
+    // A live value behind it: the latched one, sent twice, would have come before it.
+    pub.publish(codec.encode(STRING, { data: 'tb3-2' }));
+    await waitFor(() => late.messages('/robot_name').length >= 2, 'the live value at the late viewer', 30_000);
+    expect(late.messages('/robot_name').map((m) => m.fields)).toEqual([{ data: 'tb3-1 ñ' }, { data: 'tb3-2' }]);
     pub.close();
   });
 });

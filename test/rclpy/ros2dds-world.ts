@@ -26,7 +26,7 @@ export function useRclpyBehindBridge(zn: { readonly net: ZenohNetwork }, domain:
   beforeAll(async () => {
     peer = ros2Peer('jazzy');
     dds = new DdsWorld(domain);
-    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
+    await dds.startBridge({ router: zn.net.routerEndpoint, ws: zn.net.wsUrl, namespace: '/bot1' });
   });
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.stop()));

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { ros2ddsPeers, type Ros2ddsPeers } from '../peers/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { ZenohNetwork } from '../zenoh/zenoh-network.ts';
+import { loadZenoh } from '../../adapters/zenoh/index.ts';
+import type { Reply } from '@eclipse-zenoh/zenoh-ts';
 
 /**
  * Cyclone DDS pinned to loopback with multicast off (every DDS participant of these tests: the bridge's and the
@@ -56,8 +59,21 @@ export class DdsWorld {
   }
 
   /** zenoh-bridge-ros2dds as a robot runs it: a Zenoh client of the router, the robot's namespace on its keys. */
-  async startBridge({ router, namespace, extra = {} }: { router: string; namespace: string; extra?: object }) {
+  async startBridge({
+    router,
+    ws,
+    namespace,
+    extra = {},
+  }: {
+    router: string;
+    /** The router's WebSocket (zenoh-ts), where the bridge's admin space is asked whether it is connected. */
+    ws: string;
+    namespace: string;
+    extra?: object;
+  }) {
+    const id = `a${randomBytes(16).toString('hex').slice(1)}`; // a Zenoh id may not start with a 0
     const config = {
+      id,
       mode: 'client',
       connect: { endpoints: [router] },
       scouting: { multicast: { enabled: false } },
@@ -68,8 +84,12 @@ export class DdsWorld {
     const child = this.#spawn(this.peers.bridge, ['-c', file]);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    // The bridge says nothing when ready; give it its router session before the test looks.
-    await new Promise((r) => setTimeout(r, 500));
+    // The bridge says nothing when ready: its admin space answers through the router once it has its session.
+    await waitFor(
+      async () => child.exitCode !== null || (await bridgeAdminKeys(ws, `@/${id}/**`)).length > 0,
+      "zenoh-bridge-ros2dds's session with the router",
+      30_000,
+    );
     if (child.exitCode !== null) throw new Error(`zenoh-bridge-ros2dds exited (${child.exitCode}): ${stderr}`);
     return {
       kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
@@ -143,7 +163,7 @@ export function useDdsWorld(zn: { readonly net: ZenohNetwork }): { readonly dds:
   let dds: DdsWorld | undefined;
   beforeAll(async () => {
     dds = new DdsWorld(freshDomain());
-    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
+    await dds.startBridge({ router: zn.net.routerEndpoint, ws: zn.net.wsUrl, namespace: '/bot1' });
   });
   afterAll(async () => dds?.close());
   return {
@@ -151,4 +171,30 @@ export function useDdsWorld(zn: { readonly net: ZenohNetwork }): { readonly dds:
       return dds!;
     },
   };
+}
+
+/**
+ * The keys zenoh-bridge-ros2dds's admin space answers `selector` with (`@/<zid>/ros2/route/topic/pub/<name>` for
+ * the route it made for a DDS writer), through the router at `wsUrl`.
+ */
+export async function bridgeAdminKeys(wsUrl: string, selector: string): Promise<string[]> {
+  const zenoh = await loadZenoh();
+  const session = await zenoh.Session.open(new zenoh.Config(wsUrl));
+  try {
+    const keys: string[] = [];
+    await new Promise<void>((done) => {
+      void session.get(selector, {
+        handler: [
+          (reply: Reply) => {
+            const result = reply.result();
+            if (result instanceof zenoh.Sample) keys.push(result.keyexpr().toString());
+          },
+          () => done(),
+        ],
+      });
+    });
+    return keys;
+  } finally {
+    await session.close();
+  }
 }

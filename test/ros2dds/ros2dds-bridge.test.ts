@@ -6,7 +6,7 @@ import { UNLIMITED_VELOCITY } from '../helpers/motion.ts';
 import { jsonQuery } from '../helpers/json-query.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
-import { useDdsWorld } from './dds-world.ts';
+import { bridgeAdminKeys, useDdsWorld } from './dds-world.ts';
 
 const MSGS = resolve('test/fixtures/msgs/common_interfaces');
 const STRING = 'std_msgs/msg/String';
@@ -95,11 +95,13 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     await waitFor(() => daemon.status().components.zenoh?.state === 'running', 'the link up');
     const reply = await daemon.bus.query('/reset', jsonQuery({}), { timeoutMs: 10_000 });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'triggered 1' });
-    // The reply comes before the node's own line about it (the call ends at the first reply), and a second
-    // execution, were there one, would show by the time of a second's wait.
+    // The reply comes before the node's own line about it (the call ends at the first reply). A second call on the
+    // same route: the first, run twice, would have been served before it.
     await server.next((e) => e.event === 'served', 'the call at the node');
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(server.events.filter((e) => e.event === 'served')).toHaveLength(1);
+    const again = await daemon.bus.query('/reset', jsonQuery({}), { timeoutMs: 10_000 });
+    expect(JSON.parse(new TextDecoder().decode(again.payload))).toEqual({ success: true, message: 'triggered 2' });
+    await waitFor(() => server.events.filter((e) => e.event === 'served').length >= 2, 'the second call at the node');
+    expect(server.events.filter((e) => e.event === 'served')).toHaveLength(2);
   });
 
   it("answers a DDS node's call of the operator's stop, served by the daemon as a Trigger, and latches", async () => {
@@ -139,8 +141,16 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     });
     cleanups.push(() => mapper.close());
     await mapper.next((e) => e.event === 'published', 'the map name published');
-    // Let the bridge route it (its cache holds it) before the daemon exists.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The bridge routes it (its cache holds it) before the daemon exists.
+    let keys: string[] = [];
+    await waitFor(
+      async () =>
+        (keys = await bridgeAdminKeys(zn.net.wsUrl, '@/*/ros2/route/topic/**')).some((k) => k.endsWith('map_name')),
+      "the bridge's route of /map_name",
+      30_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}; the bridge's routes: ${keys.join(', ')}`, { cause: error });
+    });
     const { daemon, codec, stop } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, mapping: 'ros2dds', namespace: '/bot1', topics: ['/map_name'] },
@@ -227,7 +237,18 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
       qos: { durability: 'transient_local', depth: 1 },
     });
     pub.publish(codec.encode(STRING, { data: 'tb3-1' }));
-    await new Promise((r) => setTimeout(r, 1000));
+    // Sent to the link before the reader exists (or held for it, then sent again once it is up).
+    type Outbound = { sent: number; resent: number };
+    const outbound = () =>
+      (daemon.status().components.zenoh!.details as { outbound: Record<string, Outbound> }).outbound;
+    await waitFor(
+      () => {
+        const topic = outbound()['/robot_name'];
+        return !!topic && topic.sent + topic.resent >= 1;
+      },
+      '/robot_name sent on the link',
+      30_000,
+    );
     const late = await world.dds.node({
       node: 'late',
       role: 'subscriber',

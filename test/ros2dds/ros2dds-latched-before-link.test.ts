@@ -77,7 +77,7 @@ describe('a latched topic the daemon published before its link opened, at a late
     };
 
     await net.startBridge();
-    const ros2dds = await dds.startBridge({ router: net.routerEndpoint, namespace: '/bot1' });
+    const ros2dds = await dds.startBridge({ router: net.routerEndpoint, ws: net.wsUrl, namespace: '/bot1' });
     await mapAt(await lateReader('viewer'), 'the map at a DDS reader after the link opened');
     expect(outbound()).toMatchObject({ sent: 0, heldForLink: 2 });
 
@@ -85,7 +85,7 @@ describe('a latched topic the daemon published before its link opened, at a late
     await ros2dds.kill();
     await net.kill();
     await net.start();
-    await dds.startBridge({ router: net.routerEndpoint, namespace: '/bot1' });
+    await dds.startBridge({ router: net.routerEndpoint, ws: net.wsUrl, namespace: '/bot1' });
     await waitFor(() => daemon.status().components.zenoh?.state === 'running', 'the link up again', 30_000);
     await mapAt(await lateReader('viewer2'), 'the map at a new DDS reader after the restart');
     pub.close();

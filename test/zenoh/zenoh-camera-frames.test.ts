@@ -92,9 +92,14 @@ describe('camera frames from the graph', () => {
       // Frames sent before the daemon's subscriber is declared are lost: a warm-up frame (not one of those checked)
       // until one arrives, then each frame once.
       const warmUp = frame(codec, 200);
-      await sendUntil(() => camera.send(`pub ${hex(warmUp)}`), () => seen.length > 0, 'a frame on the bus', {
-        everyMs: 500,
-      });
+      await sendUntil(
+        () => camera.send(`pub ${hex(warmUp)}`),
+        () => seen.length > 0,
+        'a frame on the bus',
+        {
+          everyMs: 500,
+        },
+      );
       const checked = () => seen.filter((s) => hex(s.data) !== hex(warmUp)).map((s) => hex(s.data));
       await sendInRounds(camera, frames.map(hex), checked, () => JSON.stringify(details()));
 
@@ -194,9 +199,14 @@ describe('camera frames from the graph', () => {
       const camera = await peer({ node: 'front', publish: { topic: FRONT, type: IMAGE, hash } });
       // As above: a warm-up frame until the relay carries one, then each frame once.
       const warmUp = hex(frame(codec, 200));
-      await sendUntil(() => camera.send(`pub ${warmUp}`), () => arrived.length > 0, 'a frame relayed', {
-        everyMs: 500,
-      });
+      await sendUntil(
+        () => camera.send(`pub ${warmUp}`),
+        () => arrived.length > 0,
+        'a frame relayed',
+        {
+          everyMs: 500,
+        },
+      );
       const checked = () => arrived.filter((data) => data !== warmUp);
       await sendInRounds(camera, frames, checked, () => JSON.stringify([lane('zenoh'), lane('zenoh_second')]));
 

@@ -180,10 +180,15 @@ describe('samples larger than the remote-api bridge takes', () => {
 
   /** Small samples until one reaches the bus: the daemon's subscriber is then declared up to the publisher. */
   async function primed(camera: Peer, received: unknown[]) {
-    await sendUntil(() => camera.send('pub 1024 0'), () => received.length > 0, 'a first sample on the bus', {
-      everyMs: 100,
-      timeoutMs: 20_000,
-    });
+    await sendUntil(
+      () => camera.send('pub 1024 0'),
+      () => received.length > 0,
+      'a first sample on the bus',
+      {
+        everyMs: 100,
+        timeoutMs: 20_000,
+      },
+    );
     received.length = 0;
   }
 
