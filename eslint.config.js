@@ -71,16 +71,6 @@ export default tseslint.config(
     },
   },
   {
-    // Still waiting fixed times (issue 73): a file leaves this list once it waits on state (waitFor on a counter, an
-    // event, a status field), or marks the line where time itself is under test. Nothing joins it.
-    files: [
-      'test/joined/zenoh-loop.test.ts',
-      'test/joined/zenoh-sides.test.ts',
-      'test/ros2dds/ros2dds-latched-before-link.test.ts',
-    ],
-    rules: { 'tests/no-fixed-wait': 'off' },
-  },
-  {
     // The status page's scripts run in the browser.
     files: ['daemon/api/page/*.js', 'central/page/*.js'],
     languageOptions: { globals: globals.browser },
