@@ -150,7 +150,10 @@ describe('only the robot says where it is', () => {
         components?: Record<string, unknown>;
       };
       const seen = status.graph?.endpoints.filter((e) => e.name === '/joint_states');
-      throw new Error(`${String(error)}; the graph's /joint_states: ${JSON.stringify(seen)}`, { cause: error });
+      const ros = JSON.stringify(status.components?.ros);
+      throw new Error(`${String(error)}; the graph's /joint_states: ${JSON.stringify(seen)}; ros: ${ros}`, {
+        cause: error,
+      });
     });
     expect((await daemon.cli(['status'])).stdout).toContain('NO MEASUREMENT');
     const here = arm.ticks().at(-1)!.qpos;
