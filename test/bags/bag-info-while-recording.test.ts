@@ -15,7 +15,7 @@ afterAll(() => {
 /** A recorder in another process, recording 48 KiB splits: resolves with it and its first closed split. */
 function recordUntilASplitCloses(bagsDir: string): Promise<{ child: ChildProcess; closed: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bags/record-child.ts'), bagsDir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/recorder/record-child.ts'), bagsDir], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -27,7 +27,7 @@ function startEmptyRecorder(bagsDir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'test/bags/empty-bag-record-child.ts'), bagsDir],
+      ['--import', 'tsx', join(ROOT, 'test/recorder/empty-bag-record-child.ts'), bagsDir],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     children.push(child);

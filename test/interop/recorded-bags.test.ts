@@ -95,7 +95,7 @@ describe('recorded bags, read by rosbags, the Go MCAP library and mcap-ros2-supp
     'open a bag recovered by `bag repair` after the recorder was killed with SIGKILL, with every message in order',
     { timeout: 240_000 },
     async () => {
-      const child = await bundleChild(join(ROOT, 'test/bags/record-child.ts'));
+      const child = await bundleChild(join(ROOT, 'test/recorder/record-child.ts'));
       try {
         const bagsDir = join(work.path, 'killed');
         await new Promise<void>((resolve, reject) => {

@@ -25,7 +25,7 @@ const work = tempDir('crash-retention-');
 // The retention child is started four times: compiled once, it starts without tsx's loader.
 let child: Awaited<ReturnType<typeof bundleChild>>;
 beforeAll(async () => {
-  child = await bundleChild(join(ROOT, 'test', 'bags', 'crash-retention-child.ts'));
+  child = await bundleChild(join(ROOT, 'test', 'lakehouse', 'crash-retention-child.ts'));
 });
 afterAll(() => {
   child?.cleanup();

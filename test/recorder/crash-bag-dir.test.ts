@@ -26,7 +26,7 @@ describe('a recorder killed right after making its bag directory', () => {
     const bagsDir = join(work.path, 'bags');
     const child = spawnSync(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'test', 'bags', 'crash-bag-dir-child.ts'), bagsDir],
+      ['--import', 'tsx', join(ROOT, 'test', 'recorder', 'crash-bag-dir-child.ts'), bagsDir],
       { cwd: ROOT, encoding: 'utf8' },
     );
     expect(child.signal, child.stderr).toBe('SIGKILL');

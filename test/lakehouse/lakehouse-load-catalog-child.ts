@@ -1,5 +1,5 @@
 /**
- * Another process on the lakehouse catalog, for test/bags/lakehouse-load-*.test.ts: what a user's DuckDB
+ * Another process on the lakehouse catalog, for test/lakehouse/lakehouse-load-*.test.ts: what a user's DuckDB
  * shell or script does beside the daemon. `hold-rw` / `hold-ro` CATALOG: opens it (waiting while someone
  * else holds it), prints "holding", and keeps it open until stdin ends, then prints "released".
  * `write` CATALOG WAIT_MS: one write as the daemon makes it; prints "wrote" or "locked: <message>".

@@ -20,7 +20,7 @@ const work = tempDir('lakehouse-load-lock-');
 // The other process is started four times: compiled once, it starts without tsx's loader.
 let child: Awaited<ReturnType<typeof bundleChild>>;
 beforeAll(async () => {
-  child = await bundleChild(join(ROOT, 'test/bags/lakehouse-load-catalog-child.ts'));
+  child = await bundleChild(join(ROOT, 'test/lakehouse/lakehouse-load-catalog-child.ts'));
 });
 afterAll(() => {
   child?.cleanup();

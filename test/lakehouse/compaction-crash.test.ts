@@ -21,7 +21,7 @@ const work = tempDir('compaction-crash-');
 let child: Awaited<ReturnType<typeof bundleChild>>;
 let template = '';
 beforeAll(async () => {
-  child = await bundleChild(join(ROOT, 'test/bags/compaction-crash-child.ts'));
+  child = await bundleChild(join(ROOT, 'test/lakehouse/compaction-crash-child.ts'));
   template = join(work.path, 'template');
   await recordedSegments(template, registry, 7); // one merge of 6 splits, one split left
   await eventFlushes(template, new MemoryJournal(), 6); // one merge of 6 files

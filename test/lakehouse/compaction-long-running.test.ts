@@ -170,7 +170,7 @@ describe('lakehouse compact: what a long-running robot meets', () => {
           // A DuckDB shell opened on the catalog between the plan and the commit.
           holder = spawn(
             process.execPath,
-            ['--import', 'tsx', join(ROOT, 'test/bags/lakehouse-load-catalog-child.ts'), 'hold-rw', catalog],
+            ['--import', 'tsx', join(ROOT, 'test/lakehouse/lakehouse-load-catalog-child.ts'), 'hold-rw', catalog],
             { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
           );
           children.push(holder);

@@ -1,6 +1,6 @@
 /**
  * A recorder killed (SIGKILL, as a power cut or the OOM killer) between making its bag directory and writing
- * the directory's `.recording` marker, for test/bags/crash-bag-dir.test.ts. argv[2]: the bags directory.
+ * the directory's `.recording` marker, for test/recorder/crash-bag-dir.test.ts. argv[2]: the bags directory.
  * fs.writeFileSync is swapped before the recorder is loaded, and syncBuiltinESMExports carries the swap to
  * the recorder's `import { writeFileSync } from 'node:fs'`.
  */

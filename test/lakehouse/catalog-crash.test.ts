@@ -21,7 +21,7 @@ function crashDuringWrite(name: string, mode: 'fresh' | 'old' | 'old-raw'): stri
   const catalog = join(work.path, `${name}.duckdb`);
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'test', 'bags', 'catalog-crash-child.ts'), catalog, mode],
+    ['--import', 'tsx', join(ROOT, 'test', 'lakehouse', 'catalog-crash-child.ts'), catalog, mode],
     { cwd: ROOT, encoding: 'utf8' },
   );
   expect(child.signal, child.stderr).toBe('SIGKILL');

@@ -15,7 +15,7 @@ const work = tempDir('crash-');
 // The recording child is started eight times: compiled once, it starts in under half the time.
 let child: Awaited<ReturnType<typeof bundleChild>>;
 beforeAll(async () => {
-  child = await bundleChild(join(ROOT, 'test/bags/record-child.ts'));
+  child = await bundleChild(join(ROOT, 'test/recorder/record-child.ts'));
 });
 afterAll(() => {
   child?.cleanup();
