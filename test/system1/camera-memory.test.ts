@@ -47,14 +47,25 @@ describe('eight cameras and three served policies', () => {
         loops: Object.fromEntries(names.map((n) => [n, {}])),
         served,
         cameras: { decode_processes: 2, decode_memory_mb: 384 },
+        // 10 Hz loops and cameras: what is checked is how many processes decode, not their pace, which two loaded
+        // cores do not keep at 8 x 30 frames a second within the loops' 300 ms.
+        rateHz: 10,
       });
       cleanups.push(stop);
       const jpeg = await noiseJpeg();
       const frame = codec.encode(COMPRESSED, { format: 'jpeg', data: jpeg });
       const cameras = names.map((n) => camera(n, COMPRESSED));
-      const timer = setInterval(() => cameras.forEach((c) => c.publish(frame)), 33);
+      const timer = setInterval(() => cameras.forEach((c) => c.publish(frame)), 100);
       cleanups.push(() => clearInterval(timer));
-      await waitFor(() => names.every((n) => allFresh(fresh[n]!, 5)), 'every loop fresh', 120_000);
+      await waitFor(() => names.every((n) => allFresh(fresh[n]!, 5)), 'every loop fresh', 120_000).catch(
+        (error: unknown) => {
+          const pool = daemon.ports.get(SYSTEM1_PORTS.decodePool)!.stats;
+          const tails = names.map((n) => `${n} ${fresh[n]!.slice(-5).map(Number).join('')}`).join(', ');
+          throw new Error(`${String(error)}: the pool ${JSON.stringify(pool)}; last ticks fresh: ${tails}`, {
+            cause: error,
+          });
+        },
+      );
       const input = { [FRONT]: { format: 'jpeg', data: Buffer.from(jpeg).toString('base64') } };
       for (const name of served) expect((await post(`/inference/vla/${name}`, { input })).status).toBe(200);
       const pids = decodeProcesses().filter((pid) => !others.has(pid));
