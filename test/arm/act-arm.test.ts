@@ -8,8 +8,8 @@
 // the policy drive again), and the same checkpoint in PyTorch is judged on the same seeds. What the arm did is read
 // from the node's own trace and verdicts. The pipeline end to end, not the success rate (bench/arm-task.bench.ts).
 // Changes, the machine's and not the page's: fewer episodes, training steps and seeds (SHORT), the configs get free
-// ports (another daemon there would answer on 7400), the peers' cache is this machine's, and the shells are in a ROS 2
-// domain of the test's own.
+// ports (another daemon there would answer on 7400), the peers' cache is this machine's, the shells are in a ROS 2
+// domain of the test's own, and PyTorch runs one thread.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { errorText } from '../../daemon/util/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { needFfmpeg } from '../helpers/ffmpeg.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
-import { shellBlocks, walkthroughShells, type WalkthroughShell } from '../helpers/walkthrough.ts';
+import { exited, shellBlocks, shellTails, walkthroughShells, type WalkthroughShell } from '../helpers/walkthrough.ts';
 import { lerobotPython, PEERS_CACHE } from '../peers/index.ts';
 import { SO101_JOINTS, so101Peer, type So101Evaluated, type So101Event, type So101TraceLine } from '../peers/arm.ts';
 import { chunkParity, type ExportedCheckpoint } from './arm-task.ts';
@@ -117,8 +117,7 @@ async function told<T>(waiting: Promise<T>, ...from: WalkthroughShell[]): Promis
   try {
     return await waiting;
   } catch (error) {
-    const output = from.map((s) => `${s.out.stdout.slice(-3000)}\n${s.out.stderr.slice(-3000)}`).join('\n---\n');
-    throw new Error(`${errorText(error)}\n${output}`);
+    throw new Error(`${errorText(error)}\n${shellTails(...from)}`, { cause: error });
   }
 }
 
@@ -127,20 +126,28 @@ const distance = (a: number[], b: number[]) => Math.max(...a.map((v, j) => Math.
 /** The last JSON line a command printed. */
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
 
+let began = 0;
+/** Says the step the test is at and the seconds since it began, so that a timeout's log says where it stood. */
+const step = (what: string) => console.info(`arm walkthrough, ${Math.round((Date.now() - began) / 1000)} s: ${what}`);
+
 describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
   it(
     'records the expert, trains ACT on its successful episodes, and the daemon serving it is judged beside PyTorch',
     { timeout: 1_500_000 },
     async () => {
+      began = Date.now();
       needFfmpeg();
       const peer = so101Peer();
       lerobotPython();
-      env = { ...peer.env(DOMAIN), HF_HUB_OFFLINE: '1' };
+      // One OpenMP thread for LeRobot's trainer and PyTorch: two spin on each other beside a loaded suite (200 steps took
+      // 528 s under two CPU hogs with two, a 40-step run half the time with one).
+      env = { ...peer.env(DOMAIN), HF_HUB_OFFLINE: '1', OMP_NUM_THREADS: '1' };
       const [, record, expert, split, exported, train, exportAct, evaluate, serve, operate, reference] = blocks;
       expect(blocks).toHaveLength(11);
       const ports = 'api: {port: 0}\nfoxglove: {port: 0}\n';
 
       // 1. The recording daemon, then the arm with its expert; the episodes, the split closed, both stopped.
+      step('the recording daemon');
       const recordRun = 'auraison-edge run --config record.yaml';
       const wrote = await run(beforeRun(record!, recordRun));
       expect(wrote.code, wrote.stderr).toBe(0);
@@ -151,6 +158,7 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
         `the recording daemon to run\n${recorder.out.stderr}`,
         120_000,
       );
+      step("the expert's episodes");
       const node = start(expert!);
       const episodes = () => events(node.out.stdout).filter((e) => e.event === 'episode');
       await told(
@@ -158,14 +166,16 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
         node,
         recorder,
       );
+      step('the split closed, the daemon and the node stopped');
       const closed = await run(split!);
       expect(closed.code, closed.stderr).toBe(0);
       recorder.kill('SIGINT');
-      expect(await recorder.ended).toBe(0);
+      expect(await exited(recorder, 'the recording daemon to stop at SIGINT')).toBe(0);
       node.kill('SIGINT');
-      await node.ended;
+      await exited(node, 'the expert node to stop at SIGINT');
 
       // 2. The successful episodes, cut by the marks, with and without the camera; too few is refused.
+      step('the datasets exported');
       const dataset = await run(exported!);
       expect(dataset.code, dataset.stderr).toBe(0);
       const [, kept] = /^(\d+) successful episodes cut by \/expert\/episode/m.exec(dataset.stdout) ?? [];
@@ -190,9 +200,11 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
       expect(few.stderr).toContain(`fewer than --min-episodes ${Number(kept) + 1}: record more demonstrations`);
 
       // 3. LeRobot's trainer on it; 4. the checkpoint as ONNX, the environment state passed as it is.
+      step("LeRobot's trainer");
       const trained = await run(train!);
       expect(trained.code, trained.stderr.slice(-3000)).toBe(0);
       expect(trained.stderr).toContain(`dataset.num_episodes=${kept}`);
+      step('the ONNX export');
       const act = await run(exportAct!);
       expect(act.code, act.stderr.slice(-3000)).toBe(0);
       const onnx = lastJson<ExportedCheckpoint>(act.stdout);
@@ -205,6 +217,7 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
       });
 
       // 5. The arm judging unseen seeds, the daemon serving the export.
+      step("the daemon's episodes judged");
       const arm = start(evaluate!);
       const serveRun = 'auraison-edge run --config serve.yaml';
       const written = await run(beforeRun(serve!, serveRun));
@@ -224,11 +237,13 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
       const ready = events(arm.out.stdout).find((e) => e.event === 'ready') as So101Event & { limits: number[][] };
       await waitFor(() => trace().commands.length >= 60, `the loop's trajectories\n${daemon.out.stderr}`, 60_000);
       // The daemon's chunks are LeRobot's on the recorded frames.
+      step('chunk parity');
       const parity = await chunkParity(work.path, join(work.path, CHECKPOINT), join(work.path, 'ds-state'), [0], env);
       expect(parity.frames).toBeGreaterThan(10);
       expect(parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
 
       // 7. The third shell: status, the stop (the arm held where it was measured), the release (still held), the start.
+      step("the third shell's commands");
       const [status, stop, release, startLoop] = operate!.split('\n').filter((l) => l.trim() !== '');
       const shown = await run(status!);
       expect(shown.code, shown.stderr).toBe(0);
@@ -274,12 +289,14 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
           expect(p).toBeGreaterThanOrEqual(ready.limits[j]![0]! - PAST_LIMIT);
           expect(p).toBeLessThanOrEqual(ready.limits[j]![1]! + PAST_LIMIT);
         });
+      step('the daemon and the arm stopped');
       daemon.kill('SIGINT');
-      expect(await daemon.ended).toBe(0);
+      expect(await exited(daemon, 'the serving daemon to stop at SIGINT')).toBe(0);
       arm.kill('SIGINT');
-      await arm.ended;
+      await exited(arm, 'the evaluating node to stop at SIGINT');
 
       // 8. The same checkpoint in PyTorch on the same seeds.
+      step("PyTorch's episodes judged");
       const torch = start(reference!);
       const judged = await told(
         waitForValue(() => evaluated(torch), "the arm's verdicts on PyTorch's episodes", 300_000),
@@ -288,7 +305,7 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
       expect(judged.results.map((r) => r.seed)).toEqual([1000, 1001]);
       expect(judged.policy_ticks).toBeGreaterThan(0);
       torch.kill('SIGINT');
-      await torch.ended;
+      await exited(torch, "PyTorch's evaluating node to stop at SIGINT");
       console.info(
         `arm walkthrough: ${kept} episodes recorded and exported; ACT exported in ${onnx.export_s} s; ` +
           `${commands.filter((c) => c.t < stopAsked).length} trajectories before the stop; on seeds 1000-1001 the ` +

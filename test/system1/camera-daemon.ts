@@ -36,6 +36,8 @@ export interface CameraDaemonOptions {
   input?: { width: number; height: number };
   /** Each loop's rate (default 50 Hz). */
   rateHz?: number;
+  /** Each loop's max_observation_age_ms (default 300). */
+  maxAgeMs?: number;
 }
 
 /**
@@ -43,7 +45,15 @@ export interface CameraDaemonOptions {
  * frame rather than the safe action.
  */
 export async function startCameraDaemon(options: CameraDaemonOptions) {
-  const { dir, loops, served = [], cameras = {}, input = { width: 16, height: 12 }, rateHz = 50 } = options;
+  const {
+    dir,
+    loops,
+    served = [],
+    cameras = {},
+    input = { width: 16, height: 12 },
+    rateHz = 50,
+    maxAgeMs = 300,
+  } = options;
   const model = writeChannelMeanModel(dir, 'mean-cameras', { ...input, output: 'actions' });
   const policy = (name: string, image: Record<string, unknown>) => ({
     model,
@@ -63,7 +73,7 @@ export async function startCameraDaemon(options: CameraDaemonOptions) {
         loops: Object.fromEntries(
           Object.keys(loops).map((name) => [
             name,
-            { policy: name, rate_hz: rateHz, max_observation_age_ms: 300, safe_action: SAFE },
+            { policy: name, rate_hz: rateHz, max_observation_age_ms: maxAgeMs, safe_action: SAFE },
           ]),
         ),
       },
