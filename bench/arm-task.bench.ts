@@ -90,7 +90,10 @@ export async function run(): Promise<BenchResult[]> {
         ours: daemon.loop?.missed_deadlines ?? NaN,
         unit: 'ticks',
         better: 'lower',
-        notes: [`of ${daemon.loop?.ticks} ticks; ${daemon.loop?.clamped_commands} commands clamped by the frame`],
+        notes: [
+          `of ${daemon.loop?.ticks} ticks; ${daemon.loop?.clamped_commands} commands clamped by the frame; the ` +
+            `clamps logged (once a second at most), by joint and limit: ${JSON.stringify(daemon.clamps ?? {})}`,
+        ],
       },
       {
         name: `${name}: inference p99 (the daemon's tick, inference inline; PyTorch's select_action)`,

@@ -53,7 +53,7 @@ export function serveConfig(exported: string, rateHz: number, nActionSteps: numb
   topics: [/joint_states, /block/state, /robot_description]
   publish: [/arm_controller/joint_trajectory]
 motion:
-  joints: {robot_description: /robot_description, max_step: 0.2}
+  joints: {robot_description: /robot_description, max_step: 0.2, limits: {gripper: {max_step: 2.0}}}
 policies:
   act:
     model: ${join(exported, 'act.onnx')}
@@ -85,6 +85,36 @@ foxglove: {port: 0}
 export interface Evaluation extends So101Evaluated {
   /** The daemon's loop: ticks, missed deadlines and tick latency p99 (inference inline in its ticks). */
   loop?: { ticks: number; missed_deadlines: number; latency_p99_ms: number | null; clamped_commands: number };
+  /**
+   * The clamps the daemon logged (a sample: once a second at most), by joint and limit, e.g. `"gripper" lower: 12`.
+   */
+  clamps?: Record<string, number>;
+}
+
+/** The daemon's logged joint-limit violations (its JSON log), counted by joint and limit. */
+function clampsLogged(stderr: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of stderr.split('\n')) {
+    if (!line.includes('outside motion.joints')) continue;
+    let violation: unknown;
+    try {
+      ({ violation } = JSON.parse(line) as { violation?: unknown });
+    } catch {
+      continue; // not a JSON line
+    }
+    if (typeof violation !== 'string') continue;
+    const [, joint = '?'] = /^("[^"]*")/.exec(violation) ?? [];
+    const limit = / below its lower /.test(violation)
+      ? 'lower'
+      : / above its upper /.test(violation)
+        ? 'upper'
+        : /max_step/.test(violation)
+          ? 'max_step'
+          : 'other';
+    const key = `${joint} ${limit}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
 }
 
 interface EvaluationOptions {
@@ -110,7 +140,7 @@ export async function evaluateDaemon(dir: string, config: string, options: Evalu
     const details = (
       JSON.parse(status.stdout) as { status: { components: Record<string, { details?: Record<string, unknown> }> } }
     ).status.components.control?.details as Record<string, Evaluation['loop']> | undefined;
-    return { ...evaluated, loop: details?.act };
+    return { ...evaluated, loop: details?.act, clamps: clampsLogged(daemon.out.stderr) };
   } finally {
     if (daemon) await stopChild(daemon.child, 'SIGINT');
     await node.close();
