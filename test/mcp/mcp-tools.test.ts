@@ -65,7 +65,9 @@ describe('the MCP tools on the sim', () => {
   });
 
   it('keeps query to the API limits: a write, an ATTACH and a file outside the lakehouse refused, rows cut at the cap', async () => {
-    const { url } = await startMcpDaemon(cleanups, { api: { enabled: true, port: 0, query: { max_rows: 20 } } });
+    // A minute for a query: the first starts the query process, which took past the default 10 s under CPU hogs.
+    const api = { enabled: true, port: 0, query: { max_rows: 20, timeout_ms: 60_000 } };
+    const { url } = await startMcpDaemon(cleanups, { api });
     const client = await connectClient(cleanups, httpTransport(url), 'analyst');
     const query = (sql: string, more: Record<string, unknown> = {}) =>
       client.callTool({ name: 'query', arguments: { sql, ...more } });
@@ -89,7 +91,7 @@ describe('the MCP tools on the sim', () => {
     expect(records(asked)).toHaveLength(5);
 
     expect((await gatewayCounters(client)).refused).toEqual({ 'query:query_failed': 3 });
-  });
+  }, 180_000);
 
   it("lists the bags the lakehouse indexed, and one bag's splits, with bag_info", async () => {
     const { url } = await startMcpDaemon(cleanups, { recorder: { enabled: true } });

@@ -46,7 +46,10 @@ export interface DecodeSource {
   readonly stats: DecodeSourceStats;
   readonly queue: Job[];
   running: Job | undefined;
-  /** Its last decode was abandoned, crashed, or took half its budget or more: it decodes in the low process alone. */
+  /**
+   * Its last decode was abandoned, crashed, or cost half its budget in CPU time or more: it decodes in the low process
+   * alone.
+   */
   costly: boolean;
   /** The pid of the process that decodes (or last decoded) its frame. */
   pid: number | undefined;
@@ -67,11 +70,11 @@ interface Slot {
  * The daemon's frame decoding: a few decode processes (DecodeProcess) shared by every camera and every served
  * policy's image input, under one memory budget. Each source decodes one frame at a time, in order, and the sources
  * take the free processes in turn. A source whose frames cost (one abandoned past its budget, a crash, a decode of
- * half its budget or more) decodes only in the last process, which runs at nice 19 (other sources use it too when the
- * rest are busy): a flood of costly frames on any number of cameras leaves the other processes, and the CPU, to the
- * rest, and a costly camera still gets its turn. A process is started when a frame needs it, killed for a decode past
- * its budget (the next frame there gets a new one), and restarted after a decode that left it past its share of the
- * budget; a new one starts once the one it replaces has exited. Callers must `close()` it.
+ * half its budget or more in CPU time) decodes only in the last process, which runs at nice 19 (other sources use it
+ * too when the rest are busy): a flood of costly frames on any number of cameras leaves the other processes, and the
+ * CPU, to the rest, and a costly camera still gets its turn. A process is started when a frame needs it, killed for a
+ * decode past its budget (the next frame there gets a new one), and restarted after a decode that left it past its
+ * share of the budget; a new one starts once the one it replaces has exited. Callers must `close()` it.
  */
 export class DecodePool {
   readonly #slots: Slot[];
@@ -219,8 +222,10 @@ export class DecodePool {
     } finally {
       clearTimeout(timer);
     }
-    source.costly =
-      abandoned || reply instanceof DecodeProcessEnded || performance.now() - started >= source.timeoutMs / 2;
+    // What the frame cost its process in CPU time, not how long a loaded machine took to give it that: on cores
+    // other work holds, every camera's decodes take longer, and moving them all to the nice-19 process starves them.
+    const cost = reply instanceof Error ? performance.now() - started : reply.cpuMs;
+    source.costly = abandoned || reply instanceof DecodeProcessEnded || cost >= source.timeoutMs / 2;
     if (child.ended || child.rss > this.#shareBytes) {
       this.#restarts[abandoned ? 'budget' : child.ended ? 'crash' : 'memory']++;
       slot.ending = child.close();

@@ -15,8 +15,8 @@ export const INPUT_FD = 4;
 export type ToDecoder = { id: number; header: FrameHeader; length: number; target: FrameTarget };
 export type FromDecoder =
   | { op: 'ready' }
-  | { op: 'frame'; id: number; frame: Frame; rss: number }
-  | { op: 'error'; id: number; code?: ImageErrorCode; message: string; rss: number };
+  | { op: 'frame'; id: number; frame: Frame; rss: number; cpuMs: number }
+  | { op: 'error'; id: number; code?: ImageErrorCode; message: string; rss: number; cpuMs: number };
 
 /** A decode's answer: the frame, or the decode process's refusal; and the process's RSS after it. */
 export type DecodeReply = Extract<FromDecoder, { op: 'frame' | 'error' }>;

@@ -24,9 +24,16 @@ async function decode({ header, length, target }: ToDecoder) {
 // The pool's process for costly frames: every thread at nice 19, before sharp starts any.
 if (process.argv.includes(LOW_ARG)) lowerProcess('nice19');
 
+/** The CPU time this process (sharp's threads too) spent since `from`, ms: what a frame cost, whatever the load. */
+function cpuMsSince(from: NodeJS.CpuUsage): number {
+  const spent = process.cpuUsage(from);
+  return (spent.user + spent.system) / 1000;
+}
+
 process.on('message', (job: ToDecoder) => {
+  const cpu = process.cpuUsage();
   decode(job).then(
-    (frame) => send({ op: 'frame', id: job.id, frame, rss: process.memoryUsage.rss() }),
+    (frame) => send({ op: 'frame', id: job.id, frame, rss: process.memoryUsage.rss(), cpuMs: cpuMsSince(cpu) }),
     (error: unknown) =>
       send({
         op: 'error',
@@ -34,6 +41,7 @@ process.on('message', (job: ToDecoder) => {
         code: error instanceof ImageError ? error.code : undefined,
         message: errorText(error),
         rss: process.memoryUsage.rss(),
+        cpuMs: cpuMsSince(cpu),
       }),
   );
 });
