@@ -13,7 +13,8 @@ export async function startMcpDaemon(
 ) {
   const started = await startSimDaemon(cleanups, {
     ...options,
-    config: { api: { enabled: true, port: 0 }, ...config },
+    // A minute for a query: the first starts the query process, which took past the default 10 s under CPU hogs.
+    config: { api: { enabled: true, port: 0, query: { timeout_ms: 60_000 } }, ...config },
   });
   const url = started.daemon.ports.get(PORTS.api)!.url!;
   return { ...started, url };

@@ -177,8 +177,6 @@ describe('a flood of hostile frames on one camera', () => {
     await waitFor(
       () => stats('flooded').decodesAbandoned >= 2 && stats('flooded').observationErrors >= 10,
       'the flood refused: SVGs as bad_encoding, PNGs abandoned past their budget',
-      // the PNGs decode in the nice-19 process, which CPU hogs (test:stress) leave little of the cores
-      120_000,
     );
     const during = fresh.good!.length;
     await waitFor(() => fresh.good!.length >= during + 25, 'the good loop ticking on');
@@ -205,5 +203,5 @@ describe('a flood of hostile frames on one camera', () => {
     );
     expect(await post('/stop/release', {})).toMatchObject({ status: 200, body: { released: true } });
     expect(stats('flooded').alive && stats('good').alive).toBe(true);
-  }, 240_000);
+  });
 });
