@@ -139,8 +139,8 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
       needFfmpeg();
       const peer = so101Peer();
       lerobotPython();
-      // One OpenMP thread for LeRobot's trainer and PyTorch: two spin on each other beside a loaded suite (200 steps took
-      // 528 s under two CPU hogs with two, a 40-step run half the time with one).
+      // One OpenMP thread for LeRobot's trainer and PyTorch: two spin on each other beside a loaded suite (200 steps
+      // took 528 s under two CPU hogs with two, a 40-step run half the time with one).
       env = { ...peer.env(DOMAIN), HF_HUB_OFFLINE: '1', OMP_NUM_THREADS: '1' };
       const [, record, expert, split, exported, train, exportAct, evaluate, serve, operate, reference] = blocks;
       expect(blocks).toHaveLength(11);
