@@ -12,6 +12,8 @@ export interface DecodePoolOptions {
   memoryMb: number;
   /** Tests only: the processes' entry (default frame-decoder-child.ts). */
   entry?: URL;
+  /** Tests only: the wall clock a decode is timed by, ms (default performance.now). */
+  now?: () => number;
 }
 
 export interface DecodeSourceStats {
@@ -80,6 +82,7 @@ export class DecodePool {
   readonly #slots: Slot[];
   readonly #shareBytes: number;
   readonly #entry: URL;
+  readonly #now: () => number;
   readonly #sources = new Set<DecodeSource>();
   readonly #restarts = { budget: 0, crash: 0, memory: 0 };
   #turn = 0;
@@ -87,7 +90,12 @@ export class DecodePool {
   #closed = false;
 
   constructor(options: DecodePoolOptions) {
-    const { processes, memoryMb, entry = workerEntry('daemon/system1/vision/frame-decoder-child') } = options;
+    const {
+      processes,
+      memoryMb,
+      entry = workerEntry('daemon/system1/vision/frame-decoder-child'),
+      now = () => performance.now(),
+    } = options;
     const count = Math.max(1, processes);
     this.#slots = Array.from({ length: count }, (_, i) => ({
       low: count > 1 && i === count - 1,
@@ -98,6 +106,7 @@ export class DecodePool {
     }));
     this.#shareBytes = (memoryMb * 1024 * 1024) / this.#slots.length;
     this.#entry = entry;
+    this.#now = now;
   }
 
   get stats(): DecodePoolStats {
@@ -209,7 +218,7 @@ export class DecodePool {
     source.pid = child.pid;
     let abandoned = false;
     // The budget counts from a ready process: a start is not the frame's cost.
-    const started = performance.now();
+    const started = this.#now();
     const timer = setTimeout(() => {
       abandoned = true;
       child.kill();
@@ -224,7 +233,7 @@ export class DecodePool {
     }
     // What the frame cost its process in CPU time, not how long a loaded machine took to give it that: on cores
     // other work holds, every camera's decodes take longer, and moving them all to the nice-19 process starves them.
-    const cost = reply instanceof Error ? performance.now() - started : reply.cpuMs;
+    const cost = reply instanceof Error ? this.#now() - started : reply.cpuMs;
     source.costly = abandoned || reply instanceof DecodeProcessEnded || cost >= source.timeoutMs / 2;
     if (child.ended || child.rss > this.#shareBytes) {
       this.#restarts[abandoned ? 'budget' : child.ended ? 'crash' : 'memory']++;
