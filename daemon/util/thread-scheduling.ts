@@ -127,20 +127,21 @@ function toolFailure(error: unknown, tool: string): string {
   return stderr ? stderr.split('\n').pop()! : e.message;
 }
 
-/** How far `lowerProcess` lowers: SCHED_IDLE, or SCHED_OTHER at nice 19. */
-export type LowPriority = 'idle' | 'nice19';
+/** How far `lowerProcess` lowers: SCHED_IDLE, or SCHED_OTHER at nice 10 or 19. */
+export type LowPriority = 'idle' | 'nice10' | 'nice19';
 
 /**
  * Lowers every thread of this process, and so every thread they start later (a thread inherits its creator's
- * policy and niceness): to SCHED_IDLE, which runs only on a CPU nothing else wants, or to nice 19. Lowering needs
- * no privilege. Returns what the threads run with now, read back from the kernel, or why they were not lowered.
- * Off Linux, only the process's niceness is set.
+ * policy and niceness): to SCHED_IDLE, which runs only on a CPU nothing else wants, or to a niceness. Lowering
+ * needs no privilege (nor does lowering further, from nice 10 to 19). Returns what the threads run with now, read
+ * back from the kernel, or why they were not lowered. Off Linux, only the process's niceness is set.
  */
 export function lowerProcess(to: LowPriority): string {
+  const nice = to === 'nice10' ? 10 : 19;
   if (process.platform !== 'linux') {
     try {
-      setPriority(0, 19);
-      return 'nice 19';
+      setPriority(0, nice);
+      return `nice ${nice}`;
     } catch (error) {
       return `not lowered: ${errorText(error)}`;
     }
@@ -151,7 +152,7 @@ export function lowerProcess(to: LowPriority): string {
         stdio: ['ignore', 'ignore', 'pipe'],
         timeout: 30_000,
       });
-    else for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 19);
+    else for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), nice);
   } catch (error) {
     return `not lowered: ${to === 'idle' ? toolFailure(error, 'chrt') : errorText(error)}`;
   }

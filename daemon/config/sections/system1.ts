@@ -409,13 +409,13 @@ export const CamerasConfig = Section(
       minimum: 1,
       default: 2,
       description:
-        "Decode processes every loop's cameras and every served policy's image inputs share; cameras whose frames cost (over budget, or half of it) decode only in the last, at nice 19.",
+        "Decode processes every loop's cameras and every served policy's image inputs share; cameras whose frames cost (over budget, or half of it) decode only in one more, at nice 19, started when one does.",
     }),
     decode_memory_mb: Type.Integer({
       minimum: 128,
       default: 384,
       description:
-        'Memory for all of them: each is restarted after a decode that leaves it past its share (this / decode_processes; a fresh one takes about 70 MB).',
+        'Memory for all of them: each is restarted after a decode that leaves it past its share (this / (decode_processes + 1); a fresh one takes about 70 MB).',
     }),
   },
   "Decoding camera frames (JPEG, PNG, raw resizing) in processes of their own, off the daemon's threads.",

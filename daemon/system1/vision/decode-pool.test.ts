@@ -61,6 +61,38 @@ describe("the daemon's frame decode processes", () => {
     expect(camera.stats.decoded).toBe(2);
   });
 
+  it('never decode an ordinary frame in the nice-19 process, not even while every other process is held', async () => {
+    const pool = poolOf(2);
+    const starts: boolean[] = [];
+    const start = DecodeProcess.start.bind(DecodeProcess);
+    const spy = vi.spyOn(DecodeProcess, 'start').mockImplementation((entry, low) => {
+      starts.push(low ?? false);
+      return start(entry, low);
+    });
+    const [a, b, c] = ['/a', '/b', '/c'].map((t) => new FrameDecoder({ name: `camera ${t}`, timeoutMs: 60_000, pool }));
+    const jpeg = { format: 'jpeg', data: await noiseJpeg() };
+    const held: number[] = [];
+    try {
+      // Given at once, the two take the two processes.
+      await Promise.all([a!.decode(jpeg, target), b!.decode(jpeg, target)]);
+      held.push(a!.pid!, b!.pid!);
+      expect(new Set(held).size).toBe(2);
+      expect(held.map(niceOf)).toEqual([0, 0]);
+      for (const pid of held) process.kill(pid, 'SIGSTOP');
+      const waiting = [a!.decode(jpeg, target), b!.decode(jpeg, target)];
+      // Both processes hold a frame they cannot decode; the third waits for one of them rather than the idle low one.
+      const third = c!.decode(jpeg, target);
+      expect(starts).toEqual([false, false]);
+      for (const pid of held) process.kill(pid, 'SIGCONT');
+      await Promise.all([...waiting, third]);
+      expect(held).toContain(c!.pid);
+      expect(starts).toEqual([false, false]);
+    } finally {
+      for (const pid of held) process.kill(pid, 'SIGCONT');
+      spy.mockRestore();
+    }
+  });
+
   it('restart a process whose decode left it past its share of the memory budget', async () => {
     const pool = poolOf(1, 1); // a share of 1 MB: every process is past it after a decode
     const camera = new FrameDecoder({ name: 'camera /c', timeoutMs: 30_000, pool });

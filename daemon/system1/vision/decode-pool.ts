@@ -6,9 +6,11 @@ import { ImageError } from './image-error.ts';
 import type { FrameTarget } from './raw-pixels.ts';
 
 export interface DecodePoolOptions {
-  /** How many decode processes, at the most, decode at once. */
+  /** How many decode processes decode ordinary frames at once; one more, at nice 19, decodes costly ones. */
   processes: number;
-  /** All of them together: each is restarted after a decode that leaves it past its share (this / processes). */
+  /**
+   * All of them together: each is restarted after a decode that leaves it past its share (this / (processes + 1)).
+   */
   memoryMb: number;
   /** Tests only: the processes' entry (default frame-decoder-child.ts). */
   entry?: URL;
@@ -58,7 +60,7 @@ export interface DecodeSource {
 }
 
 interface Slot {
-  /** The process for costly frames (the last, where there are two or more): at nice 19. */
+  /** The process for costly frames (the last): at nice 19. */
   low: boolean;
   process: Promise<DecodeProcess> | undefined;
   /** The process once started, for its figures. */
@@ -72,11 +74,12 @@ interface Slot {
  * The daemon's frame decoding: a few decode processes (DecodeProcess) shared by every camera and every served
  * policy's image input, under one memory budget. Each source decodes one frame at a time, in order, and the sources
  * take the free processes in turn. A source whose frames cost (one abandoned past its budget, a crash, a decode of
- * half its budget or more in CPU time) decodes only in the last process, which runs at nice 19 (other sources use it
- * too when the rest are busy): a flood of costly frames on any number of cameras leaves the other processes, and the
- * CPU, to the rest, and a costly camera still gets its turn. A process is started when a frame needs it, killed for a
- * decode past its budget (the next frame there gets a new one), and restarted after a decode that left it past its
- * share of the budget; a new one starts once the one it replaces has exited. Callers must `close()` it.
+ * half its budget or more in CPU time) decodes only in one more process, which runs at nice 19 and decodes nothing
+ * else: a flood of costly frames on any number of cameras leaves the other processes, and the CPU, to the rest, and a
+ * costly camera still gets its turn; an ordinary frame never waits on a process that other work on the machine
+ * starves. A process is started when a frame needs it, killed for a decode past its budget (the next frame there gets
+ * a new one), and restarted after a decode that left it past its share of the budget; a new one starts once the one
+ * it replaces has exited. Callers must `close()` it.
  */
 export class DecodePool {
   readonly #slots: Slot[];
@@ -96,9 +99,9 @@ export class DecodePool {
       entry = workerEntry('daemon/system1/vision/frame-decoder-child'),
       now = () => performance.now(),
     } = options;
-    const count = Math.max(1, processes);
+    const count = Math.max(1, processes) + 1;
     this.#slots = Array.from({ length: count }, (_, i) => ({
-      low: count > 1 && i === count - 1,
+      low: i === count - 1,
       process: undefined,
       child: undefined,
       ending: undefined,
@@ -178,11 +181,10 @@ export class DecodePool {
 
   #nextSource(slot: Slot): DecodeSource | undefined {
     const sources = [...this.#sources];
-    // Costly frames go to the low process alone (any process, in a pool of one).
-    const costlyMay = slot.low || this.#slots.length === 1;
     for (let i = 0; i < sources.length; i++) {
       const source = sources[(this.#turn + i) % sources.length]!;
-      if (source.running || source.queue.length === 0 || (source.costly && !costlyMay)) continue;
+      // Costly frames go to the low process, and nothing else does.
+      if (source.running || source.queue.length === 0 || source.costly !== slot.low) continue;
       this.#turn = (this.#turn + i + 1) % sources.length;
       return source;
     }

@@ -32,12 +32,17 @@ export class DecodeProcessEnded extends Error {
   }
 }
 
-/** The argument that tells a decode process to lower itself (lowerProcess) before it decodes anything. */
+/**
+ * The argument that tells a decode process it is the pool's process for costly frames: it starts at nice 10 and
+ * lowers itself (lowerProcess) to nice 19 before it decodes anything. Its start (node, sharp: about half a second of
+ * CPU) at nice 19 would take more than START_WAIT_MS on cores other work holds; at nice 10 it still yields most of the
+ * CPU, so restarting it after each costly frame buys a flood little.
+ */
 export const LOW_ARG = '--low-priority';
 
 function lowerFirstThread(pid: number): void {
   try {
-    setPriority(pid, 19);
+    setPriority(pid, 10);
   } catch {
     // Gone already, or not ours to lower: it lowers itself as it starts.
   }
@@ -87,8 +92,8 @@ export class DecodeProcess {
   }
 
   /**
-   * A new decode process running `entry`, with its memory file; `low`: at nice 19, every thread of it, so what it
-   * decodes yields the CPU to the daemon and the other decode processes.
+   * A new decode process running `entry`, with its memory file; `low`: at nice 19 once ready (LOW_ARG), every thread
+   * of it, so what it decodes yields the CPU to the daemon and the other decode processes.
    */
   static async start(entry: URL, low = false): Promise<DecodeProcess> {
     const path = join(memoryFolder(), `auraison-decode-${process.pid}-${randomBytes(6).toString('hex')}`);

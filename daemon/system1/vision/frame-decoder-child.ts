@@ -21,8 +21,9 @@ async function decode({ header, length, target }: ToDecoder) {
   return decodeFrame({ ...header, data }, target);
 }
 
-// The pool's process for costly frames: every thread at nice 19, before sharp starts any.
-if (process.argv.includes(LOW_ARG)) lowerProcess('nice19');
+// The pool's process for costly frames (LOW_ARG): every thread at nice 10 as it starts, before sharp starts any.
+const low = process.argv.includes(LOW_ARG);
+if (low) lowerProcess('nice10');
 
 /** The CPU time this process (sharp's threads too) spent since `from`, ms: what a frame cost, whatever the load. */
 function cpuMsSince(from: NodeJS.CpuUsage): number {
@@ -46,4 +47,6 @@ process.on('message', (job: ToDecoder) => {
   );
 });
 process.on('disconnect', () => process.exit(0));
+// Started: every thread to nice 19 before the first frame, and so every thread started after.
+if (low) lowerProcess('nice19');
 send({ op: 'ready' });
