@@ -127,6 +127,16 @@ function toolFailure(error: unknown, tool: string): string {
   return stderr ? stderr.split('\n').pop()! : e.message;
 }
 
+/** Sets a thread's niceness to `nice`, never below what it has (a raise would need privilege, or take it). */
+function lowerThread(tid: number, nice: number): void {
+  try {
+    setPriority(tid, Math.max(getPriority(tid), nice));
+  } catch (error) {
+    // A thread that exited since the list was read is no thread to lower.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 /** How far `lowerProcess` lowers: SCHED_IDLE, or SCHED_OTHER at nice 10 or 19. */
 export type LowPriority = 'idle' | 'nice10' | 'nice19';
 
@@ -140,8 +150,8 @@ export function lowerProcess(to: LowPriority): string {
   const nice = to === 'nice10' ? 10 : 19;
   if (process.platform !== 'linux') {
     try {
-      setPriority(0, nice);
-      return `nice ${nice}`;
+      setPriority(0, Math.max(getPriority(0), nice));
+      return `nice ${getPriority(0)}`;
     } catch (error) {
       return `not lowered: ${errorText(error)}`;
     }
@@ -152,7 +162,7 @@ export function lowerProcess(to: LowPriority): string {
         stdio: ['ignore', 'ignore', 'pipe'],
         timeout: 30_000,
       });
-    else for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), nice);
+    else for (const tid of readdirSync('/proc/self/task').map(Number)) lowerThread(tid, nice);
   } catch (error) {
     return `not lowered: ${to === 'idle' ? toolFailure(error, 'chrt') : errorText(error)}`;
   }

@@ -46,7 +46,7 @@ describe('eight cameras and three served policies', () => {
         dir: tmp.path,
         loops: Object.fromEntries(names.map((n) => [n, {}])),
         served,
-        cameras: { decode_processes: 2, decode_memory_mb: 384 },
+        cameras: { decode_processes: 2, decode_memory_mb: 512 },
         // 10 Hz loops and cameras, frames fresh for 2 s: what is checked is how many processes decode, not their pace,
         // which two cores under CPU hogs (test:stress) do not keep for 8 cameras within 300 ms.
         rateHz: 10,
@@ -71,7 +71,8 @@ describe('eight cameras and three served policies', () => {
       for (const name of served) expect((await post(`/inference/vla/${name}`, { input })).status).toBe(200);
       const pids = decodeProcesses().filter((pid) => !others.has(pid));
       expect(pids.length).toBeGreaterThan(0);
-      expect(pids.length).toBeLessThanOrEqual(2);
+      // Two, and the nice-19 one for costly frames if a decode ran past its budget on a loaded machine.
+      expect(pids.length).toBeLessThanOrEqual(3);
       const pool = daemon.ports.get(SYSTEM1_PORTS.decodePool)!;
       expect(pool.stats.processes).toBe(pids.length);
     },

@@ -413,7 +413,7 @@ export const CamerasConfig = Section(
     }),
     decode_memory_mb: Type.Integer({
       minimum: 128,
-      default: 384,
+      default: 512,
       description:
         'Memory for all of them: each is restarted after a decode that leaves it past its share (this / (decode_processes + 1); a fresh one takes about 70 MB).',
     }),

@@ -88,7 +88,8 @@ export class DecodePool {
   readonly #now: () => number;
   readonly #sources = new Set<DecodeSource>();
   readonly #restarts = { budget: 0, crash: 0, memory: 0 };
-  #turn = 0;
+  /** Where the next look for a source starts, for the ordinary processes and for the low one apart. */
+  readonly #turn = { ordinary: 0, low: 0 };
   #nextId = 1;
   #closed = false;
 
@@ -181,11 +182,14 @@ export class DecodePool {
 
   #nextSource(slot: Slot): DecodeSource | undefined {
     const sources = [...this.#sources];
+    // Each kind keeps its own turn: the ordinary processes' picks, far more often, would otherwise set where the low
+    // one looks, and one costly camera whose next frame is always waiting by then would take it every time.
+    const kind = slot.low ? 'low' : 'ordinary';
     for (let i = 0; i < sources.length; i++) {
-      const source = sources[(this.#turn + i) % sources.length]!;
+      const source = sources[(this.#turn[kind] + i) % sources.length]!;
       // Costly frames go to the low process, and nothing else does.
       if (source.running || source.queue.length === 0 || source.costly !== slot.low) continue;
-      this.#turn = (this.#turn + i + 1) % sources.length;
+      this.#turn[kind] = (this.#turn[kind] + i + 1) % sources.length;
       return source;
     }
     return undefined;

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorText, memoryFolder } from '../../util/index.ts';
@@ -42,7 +42,7 @@ export const LOW_ARG = '--low-priority';
 
 function lowerFirstThread(pid: number): void {
   try {
-    setPriority(pid, 10);
+    setPriority(pid, Math.max(getPriority(pid), 10)); // never above the daemon's own
   } catch {
     // Gone already, or not ours to lower: it lowers itself as it starts.
   }

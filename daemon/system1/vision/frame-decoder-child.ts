@@ -21,7 +21,8 @@ async function decode({ header, length, target }: ToDecoder) {
   return decodeFrame({ ...header, data }, target);
 }
 
-// The pool's process for costly frames (LOW_ARG): every thread at nice 10 as it starts, before sharp starts any.
+// The pool's process for costly frames (LOW_ARG): every thread at nice 10 as it starts (sharp, imported above, has
+// started its threads already).
 const low = process.argv.includes(LOW_ARG);
 if (low) lowerProcess('nice10');
 

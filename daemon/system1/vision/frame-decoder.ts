@@ -8,7 +8,7 @@ export interface FrameDecoderOptions {
   name: string;
   /** A decode's budget: past it the decode is abandoned (its process killed), counted and refused as over_budget. */
   timeoutMs: number;
-  /** The daemon's decode processes (DecodePool); without one, a process of its own. */
+  /** The daemon's decode processes (DecodePool); without one, its own (one process, one for costly frames). */
   pool?: DecodePool;
   /** Tests only, without a pool: the process's entry (default frame-decoder-child.ts). */
   entry?: URL;
