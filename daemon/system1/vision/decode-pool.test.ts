@@ -19,6 +19,14 @@ const niceOf = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 };
+/** Calls `seen` as each decode process starts (whether it is the low one), then starts it; mockRestore() ends it. */
+const onStart = (seen: (low: boolean) => void) => {
+  const start = DecodeProcess.start.bind(DecodeProcess);
+  return vi.spyOn(DecodeProcess, 'start').mockImplementation((entry, low) => {
+    seen(low ?? false);
+    return start(entry, low);
+  });
+};
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()));
 });
@@ -64,11 +72,7 @@ describe("the daemon's frame decode processes", () => {
   it('never decode an ordinary frame in the nice-19 process, not even while every other process is held', async () => {
     const pool = poolOf(2);
     const starts: boolean[] = [];
-    const start = DecodeProcess.start.bind(DecodeProcess);
-    const spy = vi.spyOn(DecodeProcess, 'start').mockImplementation((entry, low) => {
-      starts.push(low ?? false);
-      return start(entry, low);
-    });
+    const spy = onStart((low) => starts.push(low));
     const [a, b, c] = ['/a', '/b', '/c'].map((t) => new FrameDecoder({ name: `camera ${t}`, timeoutMs: 60_000, pool }));
     const jpeg = { format: 'jpeg', data: await noiseJpeg() };
     const held: number[] = [];
@@ -149,11 +153,7 @@ describe("the daemon's frame decode processes", () => {
     const first = camera.pid!;
     // Whether the process it replaces is still there (running, or not yet reaped) as each new one starts.
     const before: boolean[] = [];
-    const start = DecodeProcess.start.bind(DecodeProcess);
-    const spy = vi.spyOn(DecodeProcess, 'start').mockImplementation((entry, low) => {
-      before.push(existsSync(`/proc/${first}`));
-      return start(entry, low);
-    });
+    const spy = onStart(() => before.push(existsSync(`/proc/${first}`)));
     try {
       await camera.decode(jpeg, target);
     } finally {
