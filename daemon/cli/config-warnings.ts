@@ -33,6 +33,11 @@ export function configWarnings(config: EdgeConfig): ValidationIssue[] {
       message: `${description} is not bridged onto the bus: no joint limits come, and joint commands are refused (the loops wait for it, then fail); add ${description} to ${where}, or give motion.joints.urdf`,
     });
   for (const [name, loop] of Object.entries(config.control.loops)) {
+    if (loop.episodes !== undefined && !bridged(loop.episodes))
+      warnings.push({
+        path: `control.loops.${name}.episodes`,
+        message: `${loop.episodes} is not bridged onto the bus: loop ${name} would never hear an episode begin, and would run each episode on with the last one's plan; add ${loop.episodes} to ${where}`,
+      });
     const policy = config.policies[loop.policy];
     if (!policy) continue; // the check across keys says so
     for (const [input, i] of Object.entries(policy.inputs)) {

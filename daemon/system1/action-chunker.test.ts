@@ -89,4 +89,34 @@ describe('ActionChunker', () => {
     const c = new ActionChunker({ chunkSize: 2 });
     expect(() => c.receive(0, chunk(1, 2, 3), 2)).toThrow(/whole number/);
   });
+
+  it('drops its queue and the chunk in flight at reset (a new episode), then takes the next chunk', () => {
+    const c = new ActionChunker({ chunkSize: 4, threshold: 0.5 });
+    c.receive(c.observationSent(), chunk(0, 1, 2, 3), 1);
+    c.pop();
+    c.pop();
+    const inFlight = c.observationSent(); // planned in the episode that is ending
+    c.reset();
+    expect(c.pop()).toBeUndefined();
+    expect(c.wantsObservation()).toBe(false); // the old plan is still on its way
+    c.receive(inFlight, chunk(9, 9, 9, 9), 1);
+    expect(c.queueLength).toBe(0);
+    expect(c.counters.chunks).toBe(1);
+    expect(c.wantsObservation()).toBe(true);
+    c.receive(c.observationSent(), chunk(5, 6, 7, 8), 1);
+    expect(popAll(c).map(([, v]) => v)).toEqual([6, 7, 8]);
+  });
+
+  it('after a reset with nothing in flight, or whose request failed, takes the next chunk whole', () => {
+    const c = new ActionChunker({ chunkSize: 2, threshold: 0.5 });
+    c.reset();
+    c.receive(c.observationSent(), chunk(1, 2), 1);
+    expect(c.queueLength).toBe(2);
+    popAll(c);
+    c.observationSent();
+    c.reset();
+    c.observationFailed();
+    c.receive(c.observationSent(), chunk(3, 4), 1);
+    expect(popAll(c).map(([, v]) => v)).toEqual([4]);
+  });
 });

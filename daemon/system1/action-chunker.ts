@@ -26,6 +26,11 @@ export interface ActionSource {
   receive(observationTimestep: number, actions: Float32Array, dim: number): void;
   pop(): TimedAction | undefined;
   clear(): void;
+  /**
+   * A new episode (LeRobot's policy.reset()): the queue is dropped, and so is the chunk in flight when it comes, as
+   * both were planned in the episode before.
+   */
+  reset(): void;
 }
 
 export interface ActionChunkerOptions {
@@ -63,6 +68,8 @@ export class ActionChunker implements ActionSource {
   readonly #actionSteps: number;
   #latest = -1;
   #awaiting: number | undefined;
+  /** The chunk awaited was planned before a reset: it is dropped when it comes. */
+  #dropAwaited = false;
   #lead = 0;
 
   constructor(options: ActionChunkerOptions) {
@@ -125,6 +132,7 @@ export class ActionChunker implements ActionSource {
   /** The request for a chunk failed: ask again at the next opportunity. */
   observationFailed(): void {
     this.#awaiting = undefined;
+    this.#dropAwaited = false;
   }
 
   /** Merges a chunk: `actions` holds K' actions of `dim` each, for timesteps observationTimestep + i. */
@@ -132,6 +140,10 @@ export class ActionChunker implements ActionSource {
     if (actions.length % dim !== 0)
       throw new RangeError(`chunk of ${actions.length} values is not a whole number of ${dim}-element actions`);
     this.#awaiting = undefined;
+    if (this.#dropAwaited) {
+      this.#dropAwaited = false;
+      return;
+    }
     this.counters.chunks++;
     const current = new Map(this.#queue.map((a) => [a.timestep, a.action]));
     const next: TimedAction[] = [];
@@ -169,5 +181,10 @@ export class ActionChunker implements ActionSource {
   /** Drops the queue (stale observations: a plan made from them must not run). */
   clear(): void {
     this.#queue = [];
+  }
+
+  reset(): void {
+    this.#queue = [];
+    this.#dropAwaited = this.#awaiting !== undefined;
   }
 }

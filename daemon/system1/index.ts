@@ -16,6 +16,7 @@ export {
 export { VlaService } from './vla-service.ts';
 export { ControlComponent } from './control/control-component.ts';
 export { ControlLoop, type ControlLoopStats } from './control/control-loop.ts';
+export { isEpisodeBegin } from './control/episode-marks.ts';
 export { LatencyHistogram, formatHistogram, histogramPercentile } from './control/latency-histogram.ts';
 export { PolicyInputError, type PolicyInputs } from './policy-runner.ts';
 export { type OnnxModelInfo, type TensorInfo } from './onnx-model-file.ts';

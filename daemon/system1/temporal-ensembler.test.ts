@@ -38,6 +38,16 @@ describe('TemporalEnsembler (ACT temporal ensembling)', () => {
     ensembler.receive(ensembler.observationSent(), Float32Array.from([7, 8, 9]), 1);
     expect(Array.from(ensembler.pop()!.action)).toEqual([7]);
   });
+
+  it('drops the chunk in flight at reset (a new episode) rather than averaging it into the next', () => {
+    const ensembler = new TemporalEnsembler({ chunkSize: 3, coeff: 0.01 });
+    const inFlight = ensembler.observationSent();
+    ensembler.reset();
+    ensembler.receive(inFlight, Float32Array.from([100, 100, 100]), 1);
+    expect(ensembler.pop()).toBeUndefined();
+    ensembler.receive(ensembler.observationSent(), Float32Array.from([1, 2, 3]), 1);
+    expect(Array.from(ensembler.pop()!.action)).toEqual([1]);
+  });
 });
 
 describe("ActionChunker with n_action_steps (ACT's select_action)", () => {

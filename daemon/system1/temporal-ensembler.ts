@@ -19,6 +19,8 @@ export class TemporalEnsembler implements ActionSource {
   #queue: { action: Float32Array; count: number }[] = [];
   #latest = -1;
   #awaiting: number | undefined;
+  /** The chunk awaited was planned before a reset: it is dropped when it comes. */
+  #dropAwaited = false;
 
   constructor(options: { chunkSize: number; coeff: number }) {
     const { chunkSize, coeff } = options;
@@ -45,12 +47,17 @@ export class TemporalEnsembler implements ActionSource {
 
   observationFailed(): void {
     this.#awaiting = undefined;
+    this.#dropAwaited = false;
   }
 
   receive(observationTimestep: number, actions: Float32Array, dim: number): void {
     if (actions.length % dim !== 0)
       throw new RangeError(`chunk of ${actions.length} values is not a whole number of ${dim}-element actions`);
     this.#awaiting = undefined;
+    if (this.#dropAwaited) {
+      this.#dropAwaited = false;
+      return;
+    }
     this.counters.chunks++;
     const count = Math.min(actions.length / dim, this.chunkSize);
     for (let i = 0; i < count; i++) {
@@ -92,5 +99,10 @@ export class TemporalEnsembler implements ActionSource {
   /** Stale observations: predictions made from them are dropped. */
   clear(): void {
     this.#queue = [];
+  }
+
+  reset(): void {
+    this.#queue = [];
+    this.#dropAwaited = this.#awaiting !== undefined;
   }
 }

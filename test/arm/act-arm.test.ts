@@ -234,6 +234,13 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
       );
       expect(served.results.map((r) => r.seed)).toEqual([1000, 1001]);
       expect(served.episodes).toBe(SEEDS);
+      // The loop heard each episode begin (serve.yaml's episodes) and planned it afresh.
+      const loopStatus = await run('auraison-edge status --json --config serve.yaml');
+      expect(loopStatus.code, loopStatus.stderr).toBe(0);
+      const statusJson = JSON.parse(loopStatus.stdout) as {
+        status: { components: { control: { details: { act: { episodes_begun: number } } } } };
+      };
+      expect(statusJson.status.components.control.details.act.episodes_begun).toBe(SEEDS);
       const ready = events(arm.out.stdout).find((e) => e.event === 'ready') as So101Event & { limits: number[][] };
       await waitFor(() => trace().commands.length >= 60, `the loop's trajectories\n${daemon.out.stderr}`, 60_000);
       // The daemon's chunks are LeRobot's on the recorded frames.

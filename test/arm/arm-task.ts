@@ -50,7 +50,7 @@ export function serveConfig(exported: string, rateHz: number, nActionSteps: numb
   return `ros:
   enabled: true
   rclnodejs: ${join(PEERS_CACHE, 'ros2', 'jazzy', 'node')}
-  topics: [/joint_states, /block/state, /robot_description]
+  topics: [/joint_states, /block/state, /robot_description, /evaluation/episode]
   publish: [/arm_controller/joint_trajectory]
 motion:
   joints: {robot_description: /robot_description, max_step: 0.2, limits: {gripper: {max_step: 2.0}}}
@@ -75,7 +75,11 @@ policies:
           joint_names: [${JOINTS.join(', ')}]
 control:
   loops:
-    act: {policy: act, rate_hz: ${rateHz}, chunking: {inference: inline, threshold: 0, n_action_steps: ${nActionSteps}}}
+    act:
+      policy: act
+      rate_hz: ${rateHz}
+      chunking: {inference: inline, threshold: 0, n_action_steps: ${nActionSteps}}
+      episodes: /evaluation/episode
 log: {level: warn}
 api: {port: 0}
 foxglove: {port: 0}

@@ -12,7 +12,7 @@ afterAll(() => work.cleanup());
 const model = writeLinearModel(work.path, 'pan', [1], [0]);
 
 /** An arm's config with `topics` bridged from ROS 2. */
-function armConfig(topics: string[], robot = ''): string {
+function armConfig(topics: string[], robot = '', loop = '{policy: pan, rate_hz: 10}'): string {
   const file = join(work.path, 'arm.yaml');
   writeFileSync(
     file,
@@ -26,7 +26,7 @@ policies:
     outputs:
       actions:
         command: {topic: /arm, type: trajectory_msgs/msg/JointTrajectory, joint_names: [pan]}
-control: {loops: {pan: {policy: pan, rate_hz: 10}}}
+control: {loops: {pan: ${loop}}}
 `,
   );
   return file;
@@ -66,5 +66,21 @@ describe('config check on topics no bridge brings', () => {
     const r = await check(armConfig(['/joint_states', '/robot_description'], 'robot: {id: arm-1}\n'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('arm.yaml: valid\n');
+  });
+
+  it("warns of a loop's episode marks topic not bridged, and passes", async () => {
+    const loop = '{policy: pan, rate_hz: 10, episodes: /evaluation/episode}';
+    const topics = ['/joint_states', '/robot_description'];
+    const r = await check(armConfig(topics, 'robot: {id: arm-1}\n', loop));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      expect.stringMatching(
+        /^arm\.yaml: warning: control\.loops\.pan\.episodes: \/evaluation\/episode is not bridged onto the bus: loop pan would never hear an episode begin.*; add \/evaluation\/episode to ros\.topics$/,
+      ),
+      'arm.yaml: valid',
+      '',
+    ]);
+    const bridged = await check(armConfig([...topics, '/evaluation/episode'], 'robot: {id: arm-1}\n', loop));
+    expect(bridged.stdout).toBe('arm.yaml: valid\n');
   });
 });

@@ -1,4 +1,5 @@
 import type { EpisodeWindow } from './lakehouse-export.ts';
+import { isEpisodeBegin } from '../../../daemon/system1/index.ts';
 import { DatasetError } from './dataset-types.ts';
 import { withDuckDB, queryRows, sqlIdent } from './duckdb.ts';
 import { openLakehouse, relationNames } from './lakehouse-series.ts';
@@ -30,7 +31,6 @@ export interface MarkOptions {
   minEpisodes: number;
 }
 
-const BEGIN = /^begin\b/i;
 const END = /^end\b/i;
 const VERDICT = /\b(success|failure)\s*$/i;
 
@@ -80,7 +80,7 @@ export function cutEpisodes(marks: { t: bigint; text: string }[], task: string):
   const out: MarkedEpisodes = { windows: [], failed: 0, unended: 0, unjudged: 0 };
   let begun: bigint | undefined;
   for (const { t, text } of marks) {
-    if (BEGIN.test(text)) {
+    if (isEpisodeBegin(text)) {
       if (begun !== undefined) out.unended++;
       begun = t;
     } else if (END.test(text) && begun !== undefined) {

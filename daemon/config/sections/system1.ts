@@ -346,6 +346,12 @@ export const LoopConfig = Type.Object(
         'Chunked policies, when the action queue is empty: skip (send nothing, as LeRobot), hold the last action, or send the safe action.',
     }),
     chunking: ChunkingConfig,
+    episodes: Type.Optional(
+      RosName({
+        description:
+          'A std_msgs/msg/String topic of episode marks, e.g. /evaluation/episode (as lerobot export --episodes-from reads them): at each "begin ..." the loop drops the actions it planned in the episode before, queued or in flight, and plans from its next observation, as LeRobot resets its policy for each episode.',
+      }),
+    ),
     scheduling: Type.Union([Type.Literal('fifo'), Type.Literal('rr'), Type.Literal('other')], {
       default: 'fifo',
       description:

@@ -149,6 +149,8 @@ export class ControlLoop {
       logIntervalMs: this.#logIntervalMs,
       distrust: this.#robot && ((msg) => distrustedState(this.#robot!.measured, msg)),
       decodePool: this.#decodePool,
+      episodes:
+        this.#loop.episodes === undefined ? undefined : { topic: this.#loop.episodes, onBegin: () => this.#begin() },
     });
     this.#intake = intake;
     const state = new LoopState(plan.topics.length);
@@ -203,6 +205,12 @@ export class ControlLoop {
       },
       'control loop running',
     );
+  }
+
+  /** An episode's begin mark: the loop thread (or process) drops what it planned in the episode before. */
+  #begin(): void {
+    this.#state?.beginEpisode();
+    this.#process?.beginEpisode();
   }
 
   /** motion.joints for the loop thread, as the limits are now; throws why there are none yet (the start fails). */

@@ -131,6 +131,7 @@ function relay(
   const timer = setInterval(sendState, LOOP_STATE_INTERVAL_MS);
   process.on('message', (m: ToLoopProcess) => {
     if (m.kind === 'held') state.setHeld(m.held);
+    else if (m.kind === 'episode') state.beginEpisode();
     else if (m.kind === 'stop') state.requestClose();
     else if (m.kind === 'ping') send({ kind: 'pong', id: m.id });
     // Transferred on: the loop thread takes the chunk's buffer as it is.

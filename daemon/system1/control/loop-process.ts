@@ -154,6 +154,11 @@ export class LoopProcess extends EventEmitter<LoopProcessEvents> {
     this.#send({ kind: 'held', held });
   }
 
+  /** An episode began: the loop process's thread drops what it planned in the one before. */
+  beginEpisode(): void {
+    this.#send({ kind: 'episode' });
+  }
+
   /** Asks the loop to send its safe action and end, with its process. */
   requestClose(): void {
     this.#send({ kind: 'stop' });

@@ -83,6 +83,8 @@ export type ToLoopProcess =
   /** The loop to run, and the stop relay's socket to hear the daemon's stop line on (absent: no stop line). */
   | { kind: 'start'; data: LoopProcessData; stopSocket?: string }
   | { kind: 'held'; held: boolean }
+  /** An episode began: the loop drops the actions it planned in the one before (LoopState.beginEpisode). */
+  | { kind: 'episode' }
   | { kind: 'stop' }
   /** Answered with `pong` at once: the fork channel's round trip, for the bench. */
   | { kind: 'ping'; id: number; values: Float32Array }

@@ -20,10 +20,11 @@ const COUNTERS = [
   'inference_sent_ms',
   'held',
   'late',
+  'episodes',
 ] as const;
 type Counter = (typeof COUNTERS)[number];
 /** Int32 control words before the counters; a multiple of 8 bytes, so the Float64 views that follow are aligned. */
-const HEADER_BYTES = 16;
+const HEADER_BYTES = 24;
 const C = Object.fromEntries(COUNTERS.map((name, i) => [name, i])) as Record<Counter, number>;
 
 export interface LoopStats {
@@ -46,6 +47,8 @@ export interface LoopStats {
   nonFinite: number;
   /** Policy actions replaced by the safe action while the operator's stop was latched (setHeld). */
   held: number;
+  /** Episodes begun (beginEpisode) that dropped the loop's queued actions. */
+  episodes: number;
   /** Twist commands on the velocity topic clamped to motion.velocity's limits. */
   clamped: number;
   /** Async chunking: requests whose chunk was awaited past chunking.inference_timeout_ms. */
@@ -79,8 +82,8 @@ export class LoopState {
   readonly buffer: SharedArrayBuffer;
   readonly sources: number;
   /**
-   * [0] stop flag, [1] ring write index, [2] inference thread dead, [3] held by a latched stop (both set by
-   * the main thread). The worker waits on [0].
+   * [0] stop flag, [1] ring write index, [2] inference thread dead, [3] held by a latched stop, [4] episodes begun
+   * ([2] to [4] set by the main thread). The worker waits on [0].
    */
   readonly control: Int32Array;
   readonly counters: Float64Array;
@@ -200,6 +203,16 @@ export class LoopState {
     return Atomics.load(this.control, 3) === 1;
   }
 
+  /** An episode begins (its mark came): the loop drops the actions it planned in the one before. */
+  beginEpisode(): void {
+    Atomics.add(this.control, 4, 1);
+  }
+
+  /** Episodes begun so far: the loop compares it with the count it last saw. */
+  get episodesBegun(): number {
+    return Atomics.load(this.control, 4);
+  }
+
   snapshot(): LoopStats {
     return {
       ticks: this.get('ticks'),
@@ -214,6 +227,7 @@ export class LoopState {
       skipped: this.get('skipped'),
       nonFinite: this.get('non_finite'),
       held: this.get('held'),
+      episodes: this.get('episodes'),
       clamped: this.get('clamped'),
       inferenceOverdue: this.get('inference_overdue'),
       inferenceSentMs: this.get('inference_sent_ms'),

@@ -170,6 +170,10 @@ class LoopThread {
   readonly #lead: { lead: RequestLead; chunker: ActionChunker } | undefined;
   /** No request before this (monotonic ms): a remote policy's link is not up, and says when to ask again. */
   readonly #retryAtMs = new Float64Array(1);
+  /** The episodes begun that this loop has seen (state.episodesBegun). */
+  #episode = state.episodesBegun;
+  /** Whether a chunk's action has gone out since the last reset: until one has, a begin adds nothing to it. */
+  #actedSinceReset = true;
 
   constructor({ spec, plan, inference, build, arm }: Setup) {
     this.#plan = plan;
@@ -267,6 +271,7 @@ class LoopThread {
   #tick(): Promise<void> | undefined {
     const plan = this.#plan;
     const chunker = this.#chunker;
+    if (state.episodesBegun !== this.#episode) this.#beginEpisode(chunker);
     this.#pollReplies();
     this.#checkOverdue();
     if (!this.#gather()) {
@@ -291,6 +296,21 @@ class LoopThread {
     if (channel && this.#schedule.now[0]! >= this.#retryAtMs[0]! && chunker.wantsObservation())
       this.#requestChunk(channel, chunker);
     return undefined;
+  }
+
+  /**
+   * An episode began (control.loops.<name>.episodes): the actions planned in the one before are dropped, queued or in
+   * flight, and the next tick plans from its observation, as LeRobot resets its policy for each episode. A flood of
+   * marks cannot keep the robot waiting on plan after plan: until an action of the new plan has gone out, another
+   * begin is taken as part of the same one.
+   */
+  #beginEpisode(chunker: ActionSource | undefined): void {
+    this.#episode = state.episodesBegun;
+    if (!chunker || !this.#actedSinceReset) return;
+    chunker.reset();
+    this.#held = undefined;
+    this.#actedSinceReset = false;
+    state.add('episodes');
   }
 
   /** Step: the policy's action for this tick's observation. */
@@ -322,6 +342,7 @@ class LoopThread {
     const next = chunker.pop();
     if (next) {
       this.#emit(next.action, false);
+      this.#actedSinceReset = true;
       this.#held = next.action;
       this.#heldAtMs[0] = this.#schedule.now[0]!;
     } else if (data.loop.on_underrun !== 'skip') {

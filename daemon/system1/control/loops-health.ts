@@ -32,6 +32,7 @@ export function loopsHealth(stats: ComponentLoopStats[], stoppedBy: string | und
         errors: s.errors,
         non_finite_actions: s.nonFinite,
         held_actions: s.held,
+        episodes_begun: s.episodes,
         clamped_commands: s.clamped,
         inference_overdue: s.inferenceOverdue,
         restarts: s.restarts,

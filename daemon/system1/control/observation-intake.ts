@@ -4,6 +4,7 @@ import type { Bus, BusMessage, DefinitionsRegistry, Subscription } from '../../b
 import { MessageCodec } from '../../bus/index.ts';
 import { LogBurst, nowNs, withSuppressed } from '../../util/index.ts';
 import type { DecodePool } from '../vision/decode-pool.ts';
+import { subscribeEpisodeMarks } from './episode-marks.ts';
 import { FrameFeed, type FrameSink } from './frame-feed.ts';
 import { monotonicMs } from './loop-clock.ts';
 import type { LoopPlan } from './loop-plan.ts';
@@ -24,6 +25,8 @@ export interface ObservationIntakeOptions {
   distrust?: (msg: BusMessage) => string | undefined;
   /** The daemon's decode processes, which the cameras' frames share (FrameFeed). */
   decodePool?: DecodePool;
+  /** control.loops.<name>.episodes: the marks' topic, and what a begin does (the loop drops its plan). */
+  episodes?: { topic: string; onBegin: () => void };
 }
 
 /**
@@ -43,6 +46,7 @@ export class ObservationIntake {
   readonly #frames: FrameFeed;
   readonly #watch: ObservationWatch;
   readonly #distrust: ((msg: BusMessage) => string | undefined) | undefined;
+  readonly #episodes: ObservationIntakeOptions['episodes'];
   /** Per topic: a publisher whose messages never fit (a missing field) would log one line per message. */
   readonly #skipped: LogBurst;
   #subs: Subscription[] = [];
@@ -52,6 +56,7 @@ export class ObservationIntake {
   constructor(options: ObservationIntakeOptions) {
     const { name, policyName, plan, board, bus, definitions, log, logIntervalMs, distrust, decodePool } = options;
     this.#distrust = distrust;
+    this.#episodes = options.episodes;
     this.#name = name;
     this.#policyName = policyName;
     this.#plan = plan;
@@ -111,6 +116,18 @@ export class ObservationIntake {
     const watch = this.#watch;
     watch.started(monotonicMs());
     this.#frames.subscribe(frameSinks);
+    const episodes = this.#episodes;
+    if (episodes)
+      this.#subs.push(
+        subscribeEpisodeMarks({
+          bus: this.#bus,
+          definitions: this.#definitions,
+          name: `control:${name}`,
+          topic: episodes.topic,
+          onBegin: episodes.onBegin,
+          onRefused: (error) => this.#markRefused(episodes.topic, error),
+        }),
+      );
     const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
     for (const slot of this.#plan.slots) {
       const list = byTopic.get(slot.topic) ?? [];
@@ -172,6 +189,17 @@ export class ObservationIntake {
     for (const sub of this.#subs) this.#bus.unsubscribe(sub);
     this.#subs = [];
     this.#frames.close();
+  }
+
+  /** A message on the episodes' topic that is no mark: counted with the observations skipped, logged once a window. */
+  #markRefused(topic: string, error: Error): void {
+    this.#errors++;
+    const held = this.#skipped.take(topic);
+    if (held !== undefined)
+      this.#log.warn(
+        withSuppressed({ loop: this.#name, topic, count: this.#errors, err: error.message }, held),
+        'episode mark skipped',
+      );
   }
 
   /** A message that does not fit the policy (or a frame that does not decode): counted, logged once a window. */
