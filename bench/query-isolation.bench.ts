@@ -15,8 +15,8 @@ import { emptyLoop } from './empty-loop.ts';
 // The 200 Hz control loop (an MLP policy in its worker thread, as in control-loop.bench.ts) and the empty loop beside
 // it (the platform's floor, same scheduling), while 32 lakehouse queries are in flight, as the query load of
 // stop-under-load.bench.ts puts them: ours in the query process (daemon/lakehouse/query-process.ts), every thread of
-// it SCHED_IDLE; then the same loops with the same queries run in this process, as the daemon ran them before; then
-// with no queries. The goal is the loop's misses within 1.2x the empty loop's under the load.
+// it at QUERY_PRIORITY; then the same loops with the same queries run in this process, as the daemon ran them before;
+// then with no queries. The goal is the loop's misses within 1.2x the empty loop's under the load.
 // QUERY_BENCH_SECONDS and QUERY_BENCH_RUNS make it longer or shorter.
 
 const SECONDS = Number(process.env.QUERY_BENCH_SECONDS ?? 20);

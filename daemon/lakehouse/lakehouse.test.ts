@@ -33,7 +33,7 @@ function lakehouse(dataDir: string, journal: Journal | undefined) {
   });
 }
 
-// Queries run in the SCHED_IDLE query process: under test:stress's CPU hogs, one took most of a minute.
+// Queries run in the query process at nice 19: under test:stress's CPU hogs, one may take most of a minute.
 describe('Lakehouse component', { timeout: 240_000 }, () => {
   it('indexes agent events from the journal into the events table, each once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lh-events-'));

@@ -11,10 +11,11 @@ import {
 } from './query.ts';
 
 /**
- * Where the query process runs its threads: SCHED_IDLE, so a query takes only CPU time that the stop listener,
- * the control loop, the daemon's event loop and its writers leave unused.
+ * Where the query process runs its threads: nice 19, a share of about 1.5% of a CPU against each thread at nice 0 (the
+ * daemon's event loop, its writers, other work on the robot), and none against the loops' SCHED_FIFO threads. Not
+ * SCHED_IDLE: its fifth of that share left a query minutes to run on a saturated robot (test:stress, 2026-11-29).
  */
-export const QUERY_PRIORITY: LowPriority = 'idle';
+export const QUERY_PRIORITY: LowPriority = 'nice19';
 
 /** The options that cross to the query process (a signal crosses as a cancel message, a callback not at all). */
 type ChildOptions = Pick<QueryOptions, 'timeoutMs' | 'maxRows' | 'maxBytes' | 'catalogWaitMs'>;
@@ -77,7 +78,7 @@ export class QueryProcess {
     return collectRows((sink) => this.stream(dataDir, sql, sink, options));
   }
 
-  /** What the query process's threads run with ("SCHED_IDLE"), or why they were not lowered. */
+  /** What the query process's threads run with ("SCHED_OTHER nice 19"), or why they were not lowered. */
   get scheduling(): string {
     return this.#scheduling;
   }

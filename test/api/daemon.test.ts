@@ -19,7 +19,7 @@ const { FoxgloveClient } = wsProtocol;
 const cleanups = cleanupStack();
 
 describe('the API, the status page and the Foxglove server on a real daemon (sim, agent, durable journal)', () => {
-  // Its query runs at SCHED_IDLE: under test:stress's CPU hogs it alone took most of a minute.
+  // Its query runs at nice 19: under test:stress's CPU hogs it alone may take most of a minute.
   it(
     'serves status, readiness, metrics, the event stream with replay, approvals from the page, the live map and Foxglove',
     { timeout: 240_000 },
@@ -33,7 +33,7 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
           robot: { id: 'api-e2e' },
           data_dir: './data',
           sim: { enabled: true },
-          // A query (its process at SCHED_IDLE) gets a minute: with the cores held by other work (test:stress), the
+          // A query (its process at nice 19) gets a minute: with the cores held by other work (test:stress), the
           // default 10 s ran out on SELECT 42.
           api: { port: 0, query: { timeout_ms: 60_000 } },
           foxglove: { port: 0 },

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 async function withLakehouse(api: HarnessOptions['api'] = {}) {
-  // Its query process runs at SCHED_IDLE: under test:stress's CPU hogs a query took past the default 10 s.
+  // Its query process runs at nice 19: under test:stress's CPU hogs a query may take past the default 10 s.
   h = await startHarness({ api: { ...api, query: { timeout_ms: 60_000, ...api.query } } });
   const { lakehouse: settings, retention } = h.config;
   lakehouse = new Lakehouse({

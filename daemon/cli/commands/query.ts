@@ -27,7 +27,7 @@ Runs one read-only SQL statement (DuckDB dialect) over the lakehouse of the conf
 Times are ns since the epoch (BIGINT). Every table has robot and date (partition) columns.
 DESCRIBE "/odom" lists a table's columns. Rows are printed as they are read, so --max-rows may be large
 (--csv > file for millions of rows); the table layout sizes its columns by the first 1000 rows.
-It runs at the lowest CPU priority (SCHED_IDLE), as the daemon's queries do: on a busy robot it waits.
+It runs at the lowest niceness (19), as the daemon's queries do: on a busy robot it takes what CPU is left.
 
 Examples:
   auraison-edge query 'SELECT avg("twist.twist.linear.x") FROM "/odom"'
