@@ -232,6 +232,17 @@ describe('a joint frame', () => {
     expect(durations[0]).toBeCloseTo(0.5 / 6);
   });
 
+  it("takes a joint's own max_step in place of the default, wider as well as narrower", () => {
+    const over = settings({ max_step: 0.2, limits: { gripper: { max_step: 2 }, elbow_flex: { max_step: 0.05 } } });
+    const frame = JointFrame.compile(['shoulder_pan', 'elbow_flex', 'gripper'], limits, over, 'cmd');
+    const point = Float64Array.of(1, 1, 1.5);
+    frame.apply(point, 1, Float64Array.of(0, 0, 0), undefined);
+    expect([...point]).toEqual([0.2, 0.05, 1.5]);
+    expect(frame.violation()).toMatch(
+      /^"shoulder_pan" at point 0 is 1, 1 from the measured position 0: more than max_step 0.2/,
+    );
+  });
+
   it('refuses overrides that widen a limit or name a joint the robot does not have, each at its key path', () => {
     expect(
       overrideProblems(limits, {

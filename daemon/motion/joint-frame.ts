@@ -126,7 +126,9 @@ export class JointFrame {
       this.#lower[j] = Math.max(limit.lower, override.lower ?? -Infinity);
       this.#upper[j] = Math.min(limit.upper, override.upper ?? Infinity);
       this.#velocity[j] = Math.min(limit.velocity, override.velocity ?? Infinity);
-      this.#step[j] = Math.min(max_step, override.max_step ?? Infinity);
+      // A joint's own max_step replaces the default, wider or narrower (LeRobot's max_relative_target per motor): a
+      // position-controlled gripper grips by being commanded past where the object stops it.
+      this.#step[j] = override.max_step ?? max_step;
       this.#effort[j] = limit.effort ?? Infinity;
       this.#acceleration[j] = override.acceleration ?? Infinity;
     }

@@ -23,7 +23,13 @@ const JointOverride = Type.Object(
           "rad/s² (m/s²), as ros2_control's joint_limits.yaml max_acceleration: a URDF gives none, so a trajectory point's accelerations are bounded only where this is set.",
       }),
     ),
-    max_step: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "This joint's max_step." })),
+    max_step: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description:
+          "This joint's max_step, in place of the default, wider or narrower (a position-controlled gripper grips by being commanded past where the object stops it: give it its range).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -79,7 +85,7 @@ export const JointsConfig = Type.Object(
     limits: Type.Record(JointName, JointOverride, {
       default: {},
       description:
-        "Per joint: bounds that narrow the URDF's (never widen them; correct the URDF to widen), and a max_step of its own.",
+        "Per joint: bounds that narrow the URDF's (never widen them; correct the URDF to widen), and a max_step of its own, which replaces the default.",
     }),
     topics: Type.Record(Type.String({ minLength: 1 }), Type.Array(JointName, { minItems: 1 }), {
       [NAME_KEYS_KEYWORD]: true,
