@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { costlyPng, noiseJpeg } from '../../../test/helpers/hostile-frames.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
-import { DecodePool } from './decode-pool.ts';
+import { CHEAP_TO_RETURN, DecodePool } from './decode-pool.ts';
 import { DecodeProcess } from './decode-process.ts';
 import { FrameDecoder } from './frame-decoder.ts';
 import type { FrameTarget } from './raw-pixels.ts';
@@ -161,6 +161,53 @@ describe("the daemon's frame decode processes", () => {
     }
     expect(before).toEqual([false]);
     expect(camera.pid).not.toBe(first);
+  });
+
+  it("serve a light camera's frame before the turns of cameras whose heavy frames (each within budget) keep a process busy", async () => {
+    const pool = poolOf(1);
+    const png = { format: 'png', data: await costlyPng() };
+    // A budget of a minute: their frames are heavy, never costly, and decode in the ordinary process.
+    const heavy = ['/h1', '/h2', '/h3'].map((t) => new FrameDecoder({ name: `camera ${t}`, timeoutMs: 60_000, pool }));
+    const light = new FrameDecoder({ name: 'camera /light', timeoutMs: 60_000, pool });
+    await Promise.all(heavy.flatMap((c) => [c.decode(png, target), c.decode(png, target)]));
+    const done: string[] = [];
+    const decoding = heavy.map((c, i) => c.decode(png, target).then(() => done.push(`h${i + 1}`)));
+    await light.decode({ format: 'jpeg', data: await noiseJpeg() }, target);
+    done.push('light');
+    await Promise.all(decoding);
+    // The first heavy frame had the process already; the light one came next, not after the other two turns.
+    expect(done.indexOf('light')).toBeLessThanOrEqual(1);
+    expect(new Set(heavy.map((c) => c.pid))).toEqual(new Set([light.pid]));
+  });
+
+  it('keep a camera whose frames cost in the low process until a second of cheap frames in a row', async () => {
+    const pool = poolOf(2);
+    const camera = new FrameDecoder({ name: 'camera /mixed', timeoutMs: 60_000, pool });
+    const jpeg = { format: 'jpeg', data: await noiseJpeg() };
+    const png = { format: 'png', data: await costlyPng() };
+    /** Its decode of `frame` ends in a crash (its process killed): what makes a camera's frames cost. */
+    const crash = async (frame: typeof png) => {
+      const decoding = camera.decode(frame, target).catch(() => 'crashed');
+      const before = camera.pid;
+      await waitFor(() => camera.pid !== undefined && camera.pid !== before, 'its decode dispatched');
+      process.kill(camera.pid!, 'SIGKILL');
+      expect(await decoding).toBe('crashed');
+    };
+    await crash(png);
+    // A cheap frame between costly ones does not bring it back: else each costly one would land in an ordinary process.
+    const lows: number[] = [];
+    for (let i = 0; i < CHEAP_TO_RETURN; i++) {
+      await camera.decode(jpeg, target);
+      lows.push(niceOf(camera.pid!));
+    }
+    expect(new Set(lows)).toEqual(new Set([19]));
+    await crash(png);
+    for (let i = 0; i < CHEAP_TO_RETURN - 1; i++) await camera.decode(jpeg, target);
+    expect(niceOf(camera.pid!)).toBe(19);
+    await camera.decode(jpeg, target);
+    // The last of a second of cheap ones: its next frame is an ordinary one's again.
+    await camera.decode(jpeg, target);
+    expect(niceOf(camera.pid!)).toBe(niceOf(process.pid));
   });
 
   it('send frames that cost to their low-priority process alone: a good frame is decoded while it is held', async () => {

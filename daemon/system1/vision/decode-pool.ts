@@ -51,10 +51,18 @@ export interface DecodeSource {
   readonly queue: Job[];
   running: Job | undefined;
   /**
-   * Its last decode was abandoned, crashed, or cost half its budget in CPU time or more: it decodes in the low process
-   * alone.
+   * A decode of its was abandoned, crashed, or cost half its budget in CPU time or more, and fewer than CHEAP_TO_RETURN
+   * cheap ones have followed: it decodes in the low process alone.
    */
   costly: boolean;
+  /** Cheap decodes in a row since it was last found costly. */
+  cheap: number;
+  /**
+   * The CPU time its decodes have cost (ms), from where it last came back from idle: the free processes take the
+   * waiting source that has had least, so a camera of heavy frames (each within its budget) gets its share of the
+   * processes and no more, and a light camera's frame does not wait behind its turns.
+   */
+  spentMs: number;
   /** The pid of the process that decodes (or last decoded) its frame. */
   pid: number | undefined;
 }
@@ -71,15 +79,21 @@ interface Slot {
 }
 
 /**
+ * Cheap decodes in a row that bring a costly source back to the ordinary processes: a second of frames at 30 Hz. One
+ * would let a camera that sends a cheap frame between its costly ones put every costly one in an ordinary process.
+ */
+export const CHEAP_TO_RETURN = 30;
+
+/**
  * The daemon's frame decoding: a few decode processes (DecodeProcess) shared by every camera and every served
  * policy's image input, under one memory budget. Each source decodes one frame at a time, in order, and the sources
  * take the free processes in turn. A source whose frames cost (one abandoned past its budget, a crash, a decode of
  * half its budget or more in CPU time) decodes only in one more process, which runs at nice 19 and decodes nothing
- * else: a flood of costly frames on any number of cameras leaves the other processes, and the CPU, to the rest, and a
- * costly camera still gets its turn; an ordinary frame never waits on a process that other work on the machine
- * starves. A process is started when a frame needs it, killed for a decode past its budget (the next frame there gets
- * a new one), and restarted after a decode that left it past its share of the budget; a new one starts once the one
- * it replaces has exited. Callers must `close()` it.
+ * else, until CHEAP_TO_RETURN cheap ones in a row: a flood of costly frames on any number of cameras leaves the other
+ * processes, and the CPU, to the rest, and a costly camera still gets its turn; an ordinary frame never waits on a
+ * process that other work on the machine starves. A process is started when a frame needs it, killed for a decode past
+ * its budget (the next frame there gets a new one), and restarted after a decode that left it past its share of the
+ * budget; a new one starts once the one it replaces has exited. Callers must `close()` it.
  */
 export class DecodePool {
   readonly #slots: Slot[];
@@ -126,6 +140,8 @@ export class DecodePool {
       queue: [],
       running: undefined,
       costly: false,
+      cheap: 0,
+      spentMs: 0,
       pid: undefined,
     };
     this.#sources.add(source);
@@ -137,6 +153,10 @@ export class DecodePool {
     if (this.#closed || !this.#sources.has(source))
       return Promise.reject(new Error(`${source.name}: the frame decoder is closed`));
     return new Promise<Frame>((resolve, reject) => {
+      // Back from idle: at most one frame's budget ahead of the least served of the busy sources (a light camera, idle
+      // between its frames, is served first), and no more credit than that saved while idle.
+      if (!source.running && source.queue.length === 0)
+        source.spentMs = Math.max(source.spentMs, this.#leastSpent() - source.timeoutMs);
       source.queue.push({ header, data, target, resolve, reject });
       this.#dispatch();
     });
@@ -180,19 +200,30 @@ export class DecodePool {
     }
   }
 
+  /**
+   * The waiting source of the slot's kind that has had least CPU time; among equals, the next in turn. Each kind keeps
+   * its own turn: the ordinary processes' picks, far more often, would otherwise set where the low one looks.
+   */
   #nextSource(slot: Slot): DecodeSource | undefined {
     const sources = [...this.#sources];
-    // Each kind keeps its own turn: the ordinary processes' picks, far more often, would otherwise set where the low
-    // one looks, and one costly camera whose next frame is always waiting by then would take it every time.
     const kind = slot.low ? 'low' : 'ordinary';
+    let best: { source: DecodeSource; at: number } | undefined;
     for (let i = 0; i < sources.length; i++) {
-      const source = sources[(this.#turn[kind] + i) % sources.length]!;
+      const at = (this.#turn[kind] + i) % sources.length;
+      const source = sources[at]!;
       // Costly frames go to the low process, and nothing else does.
       if (source.running || source.queue.length === 0 || source.costly !== slot.low) continue;
-      this.#turn[kind] = (this.#turn[kind] + i + 1) % sources.length;
-      return source;
+      if (!best || source.spentMs < best.source.spentMs) best = { source, at };
     }
-    return undefined;
+    if (best) this.#turn[kind] = (best.at + 1) % sources.length;
+    return best?.source;
+  }
+
+  /** The least CPU time any source with a frame waiting or decoding has had (-Infinity when none has one). */
+  #leastSpent(): number {
+    let least = Infinity;
+    for (const s of this.#sources) if (s.running || s.queue.length > 0) least = Math.min(least, s.spentMs);
+    return Number.isFinite(least) ? least : -Infinity;
   }
 
   async #run(slot: Slot, source: DecodeSource): Promise<void> {
@@ -240,7 +271,11 @@ export class DecodePool {
     // What the frame cost its process in CPU time, not how long a loaded machine took to give it that: on cores
     // other work holds, every camera's decodes take longer, and moving them all to the nice-19 process starves them.
     const cost = reply instanceof Error ? this.#now() - started : reply.cpuMs;
-    source.costly = abandoned || reply instanceof DecodeProcessEnded || cost >= source.timeoutMs / 2;
+    source.spentMs += cost;
+    if (abandoned || reply instanceof DecodeProcessEnded || cost >= source.timeoutMs / 2) {
+      source.costly = true;
+      source.cheap = 0;
+    } else if (source.costly && ++source.cheap >= CHEAP_TO_RETURN) source.costly = false;
     if (child.ended || child.rss > this.#shareBytes) {
       this.#restarts[abandoned ? 'budget' : child.ended ? 'crash' : 'memory']++;
       slot.ending = child.close();
