@@ -16,7 +16,11 @@ const STRING = 'std_msgs/msg/String';
  * policy.reset()). The chunk model's action k is (k + 1) x obs with obs the constant [1, -1], and each chunk's 4
  * actions run in turn (threshold 0, latest_only): a command's first element says which action of its chunk it is.
  */
-function episodeLoop(inference: 'inline' | 'async', isolation: 'thread' | 'process' = 'thread') {
+function episodeLoop(
+  inference: 'inline' | 'async',
+  isolation: 'thread' | 'process' = 'thread',
+  refusal?: () => string | undefined,
+) {
   const harness = loopHarness(
     writeChunkModel(tmp.path, 4),
     {
@@ -31,7 +35,7 @@ function episodeLoop(inference: 'inline' | 'async', isolation: 'thread' | 'proce
       episodes: '/episode',
       isolation,
     },
-    { inputs: CONSTANT_OBS },
+    { inputs: CONSTANT_OBS, refusal },
   );
   let marks: ReturnType<typeof harness.bus.advertise> | undefined;
   const mark = (data: string) =>
@@ -88,6 +92,24 @@ describe('a control loop with episodes', () => {
       const sent = actions().length;
       await waitFor(() => actions().length >= sent + 10, 'ten actions during the flood');
       expect(control.stats().episodes).toBeLessThanOrEqual(actions().length);
+    } finally {
+      clearInterval(flood);
+      await control.close();
+      bus.close();
+    }
+  });
+
+  it('sends only the safe action under a latched stop, however many begin marks come', async () => {
+    const { bus, control, mark, commands } = episodeLoop('inline', 'thread', () => 'the operator stop is latched');
+    await control.start();
+    const flood = setInterval(() => {
+      for (let i = 0; i < 20; i++) mark('begin 1');
+    }, 5);
+    try {
+      await waitFor(() => control.stats().episodes >= 3, 'the flood to reset the plan');
+      const sent = commands.length;
+      await waitFor(() => commands.length >= sent + 10, 'ten commands during the flood');
+      expect(commands.filter((c) => !c.safe)).toEqual([]);
     } finally {
       clearInterval(flood);
       await control.close();

@@ -125,7 +125,7 @@ export class ObservationIntake {
           name: `control:${name}`,
           topic: episodes.topic,
           onBegin: episodes.onBegin,
-          onRefused: (error) => this.#markRefused(episodes.topic, error),
+          onRefused: (error) => this.#skip(episodes.topic, error, 'episode mark skipped'),
         }),
       );
     const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
@@ -191,26 +191,17 @@ export class ObservationIntake {
     this.#frames.close();
   }
 
-  /** A message on the episodes' topic that is no mark: counted with the observations skipped, logged once a window. */
-  #markRefused(topic: string, error: Error): void {
-    this.#errors++;
-    const held = this.#skipped.take(topic);
-    if (held !== undefined)
-      this.#log.warn(
-        withSuppressed({ loop: this.#name, topic, count: this.#errors, err: error.message }, held),
-        'episode mark skipped',
-      );
-  }
-
   /** A message that does not fit the policy (or a frame that does not decode): counted, logged once a window. */
   #observationSkipped(topic: string, error: Error): void {
-    this.#errors++;
     this.#watch.refused(topic, error.message, monotonicMs());
+    this.#skip(topic, error, 'observation skipped');
+  }
+
+  /** A message skipped on `topic` (an observation, or an episode mark that is no String): counted, logged once a window. */
+  #skip(topic: string, error: Error, what: string): void {
+    this.#errors++;
     const held = this.#skipped.take(topic);
     if (held !== undefined)
-      this.#log.warn(
-        withSuppressed({ loop: this.#name, topic, count: this.#errors, err: error.message }, held),
-        'observation skipped',
-      );
+      this.#log.warn(withSuppressed({ loop: this.#name, topic, count: this.#errors, err: error.message }, held), what);
   }
 }
