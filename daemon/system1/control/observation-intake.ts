@@ -197,7 +197,7 @@ export class ObservationIntake {
     this.#skip(topic, error, 'observation skipped');
   }
 
-  /** A message skipped on `topic` (an observation, or an episode mark that is no String): counted, logged once a window. */
+  /** A message skipped on `topic` (an observation, or a mark that is no String): counted, logged once a window. */
   #skip(topic: string, error: Error, what: string): void {
     this.#errors++;
     const held = this.#skipped.take(topic);
