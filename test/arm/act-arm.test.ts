@@ -20,7 +20,15 @@ import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { exited, shellBlocks, shellTails, walkthroughShells, type WalkthroughShell } from '../helpers/walkthrough.ts';
 import { lerobotPython, PEERS_CACHE } from '../peers/index.ts';
 import { SO101_JOINTS, so101Peer, type So101Evaluated, type So101Event, type So101TraceLine } from '../peers/arm.ts';
-import { chunkParity, type ExportedCheckpoint } from './arm-task.ts';
+import {
+  cameraSize,
+  chunkParity,
+  evaluateDaemon,
+  evaluateTorch,
+  exportCheckpoint,
+  serveConfig,
+  type ExportedCheckpoint,
+} from './arm-task.ts';
 
 // A domain no other test uses: the fixed ones are below 72 and 230..232 (Fast DDS takes none past 232), test/ros2dds
 // picks from 100..229.
@@ -245,7 +253,10 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
       await waitFor(() => trace().commands.length >= 60, `the loop's trajectories\n${daemon.out.stderr}`, 60_000);
       // The daemon's chunks are LeRobot's on the recorded frames.
       step('chunk parity');
-      const parity = await chunkParity(work.path, join(work.path, CHECKPOINT), join(work.path, 'ds-state'), [0], env);
+      const parity = await chunkParity(work.path, join(work.path, CHECKPOINT), join(work.path, 'ds-state'), [0], env, [
+        'observation.state',
+        'observation.environment_state',
+      ]);
       expect(parity.frames).toBeGreaterThan(10);
       expect(parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
 
@@ -319,6 +330,51 @@ describe('docs/arm.md, the flywheel on the SO-101 arm', () => {
           `daemon ${served.successes}/${SEEDS}, PyTorch ${judged.successes}/${SEEDS} (200 training steps: not a ` +
           `success rate); chunks within ${parity.maxAbsDiff} of LeRobot's on ${parity.frames} recorded frames`,
       );
+    },
+  );
+
+  it(
+    "trains ACT on the camera's dataset, and the camera's frames drive it in the daemon's loop and in PyTorch",
+    { timeout: 900_000 },
+    async () => {
+      // The walkthrough above recorded and exported `ds`; the page's training, on it, a few steps.
+      const train = [
+        ['--dataset.root=ds-state', '--dataset.root=ds'],
+        ['--output_dir=train/act-state', '--output_dir=train/act-camera'],
+        ['--steps=200 --save_freq=200', '--steps=50 --save_freq=50'],
+      ].reduce((block, [page, here]) => {
+        expect(block).toContain(page);
+        return block.replace(page!, here!);
+      }, blocks[5]!);
+      const trained = await run(train);
+      expect(trained.code, trained.stderr.slice(-3000)).toBe(0);
+      const checkpoint = join(work.path, 'train/act-camera/checkpoints/last/pretrained_model');
+      const dir = join(work.path, 'camera');
+      const exported = await exportCheckpoint(checkpoint, join(dir, 'act'));
+      expect(exported.inputs.map((i) => i.name)).toEqual(['observation.state', 'observation.images.front']);
+      expect(exported.max_abs_diff).toBeLessThan(1e-4);
+      const camera = cameraSize(exported);
+      expect(camera).toEqual({ width: 96, height: 72 });
+      // One seed, 3 s of simulated time: the frames' path, not a success rate.
+      const options = {
+        peer: so101Peer(),
+        env,
+        seeds: [1000],
+        episodeSteps: 30,
+        timeoutMs: 240_000,
+        rateHz: 15,
+        camera,
+      };
+      const daemon = await evaluateDaemon(dir, serveConfig(join(dir, 'act'), exported, 15), options);
+      expect(daemon.episodes).toBe(1);
+      const loop = daemon.loop!;
+      // the loop planned from the camera's frames: most ticks fresh, none refused
+      expect(loop.observation_errors).toBe(0);
+      expect(loop.stale_ticks).toBeLessThan(loop.ticks / 2);
+      const torch = await evaluateTorch(checkpoint, options);
+      expect(torch.episodes).toBe(1);
+      // the reference asked for an action each tick of the episode, each with a frame (serve exits on one without)
+      expect(torch.policy_ticks).toBeGreaterThanOrEqual(10);
     },
   );
 });

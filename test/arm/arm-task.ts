@@ -40,32 +40,43 @@ export async function exportCheckpoint(checkpoint: string, out: string): Promise
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as ExportedCheckpoint;
 }
 
+/** The arm's camera, as so101_node.py publishes it and docs/arm.md's export names it. */
+export const CAMERA = { topic: '/camera/front/image_raw', feature: 'observation.images.front' };
+
+/** The camera frame's size a checkpoint was trained on ([1, 3, H, W] input), or undefined for a policy without one. */
+export function cameraSize(exported: ExportedCheckpoint): { width: number; height: number } | undefined {
+  const input = exported.inputs.find((i) => i.name === CAMERA.feature);
+  if (!input) return undefined;
+  const [, , height, width] = input.shape;
+  return { width: width!, height: height! };
+}
+
 /**
- * The daemon's config serving an exported checkpoint on the arm (docs/arm.md's serve.yaml): the joints and the block's
- * state in (ACT's processors normalize the joints, and pass the block's state as it is), each chunk's actions as
- * JointTrajectory points out, at `rateHz`, behind motion.joints' frame.
+ * The daemon's config serving an exported checkpoint on the arm (docs/arm.md's serve.yaml): the joints, and the
+ * block's state or the camera, as the checkpoint takes them (ACT's processors normalize the joints and the camera, and
+ * pass the block's state as it is), each chunk's actions as JointTrajectory points out, at `rateHz`, behind
+ * motion.joints' frame.
  */
-export function serveConfig(exported: string, rateHz: number, nActionSteps: number): string {
-  const stats = join(exported, 'stats.json');
+export function serveConfig(dir: string, exported: ExportedCheckpoint, rateHz: number): string {
+  const stats = join(dir, 'stats.json');
+  const names = exported.inputs.map((i) => i.name);
+  const unknown = names.filter((n) => !INPUTS[n]);
+  if (unknown.length)
+    throw new Error(`the checkpoint takes ${unknown.join(', ')}: the arm gives ${Object.keys(INPUTS)}`);
+  const topics = ['/joint_states', '/robot_description', '/evaluation/episode', ...names.map((n) => INPUTS[n]!.topic)];
+  const inputs = names.map((n) => `      ${n}:\n${INPUTS[n]!.yaml(stats)}`).join('\n');
   return `ros:
   enabled: true
   rclnodejs: ${join(PEERS_CACHE, 'ros2', 'jazzy', 'node')}
-  topics: [/joint_states, /block/state, /robot_description, /evaluation/episode]
+  topics: [${[...new Set(topics)].join(', ')}]
   publish: [/arm_controller/joint_trajectory]
 motion:
   joints: {robot_description: /robot_description, max_step: 0.2, limits: {gripper: {max_step: 2.0}}}
 policies:
   act:
-    model: ${join(exported, 'act.onnx')}
+    model: ${join(dir, 'act.onnx')}
     inputs:
-      observation.state:
-        sources:
-          - topic: /joint_states
-            joints: [${JOINTS.join(', ')}]
-        normalize: {stats: ${stats}, feature: observation.state}
-      observation.environment_state:
-        sources:
-          - {topic: /block/state, field: data}
+${inputs}
     outputs:
       action:
         unnormalize: {stats: ${stats}, feature: action}
@@ -78,7 +89,7 @@ control:
     act:
       policy: act
       rate_hz: ${rateHz}
-      chunking: {inference: inline, threshold: 0, n_action_steps: ${nActionSteps}}
+      chunking: {inference: inline, threshold: 0, n_action_steps: ${exported.n_action_steps}}
       episodes: /evaluation/episode
 log: {level: warn}
 api: {port: 0}
@@ -86,9 +97,38 @@ foxglove: {port: 0}
 `;
 }
 
+/** Each input an ACT trained on docs/arm.md's datasets takes: its topic, and its config under `inputs:`. */
+const INPUTS: Record<string, { topic: string; yaml: (stats: string) => string }> = {
+  'observation.state': {
+    topic: '/joint_states',
+    yaml: (stats) => `        sources:
+          - topic: /joint_states
+            joints: [${JOINTS.join(', ')}]
+        normalize: {stats: ${stats}, feature: observation.state}`,
+  },
+  'observation.environment_state': {
+    topic: '/block/state',
+    yaml: () => `        sources:
+          - {topic: /block/state, field: data}`,
+  },
+  [CAMERA.feature]: {
+    topic: CAMERA.topic,
+    yaml: (stats) => `        image: {topic: ${CAMERA.topic}}
+        normalize: {stats: ${stats}, feature: ${CAMERA.feature}}`,
+  },
+};
+
 export interface Evaluation extends So101Evaluated {
   /** The daemon's loop: ticks, missed deadlines and tick latency p99 (inference inline in its ticks). */
-  loop?: { ticks: number; missed_deadlines: number; latency_p99_ms: number | null; clamped_commands: number };
+  loop?: {
+    ticks: number;
+    missed_deadlines: number;
+    latency_p99_ms: number | null;
+    clamped_commands: number;
+    /** Ticks that sent the safe action for an observation too old (a camera's frames not coming). */
+    stale_ticks: number;
+    observation_errors: number;
+  };
   /**
    * The clamps the daemon logged (a sample: once a second at most), by joint and limit, e.g. `"gripper" lower: 12`.
    */
@@ -128,14 +168,22 @@ interface EvaluationOptions {
   episodeSteps: number;
   /** How long all episodes may take (ms). */
   timeoutMs: number;
+  /** The camera's frame a policy with a camera takes (cameraSize); without it the arm's camera is off. */
+  camera?: { width: number; height: number };
+  /** The camera's frames a second (the dataset's rate). */
+  rateHz: number;
 }
+
+/** The arm's camera as the evaluation needs it: off, or at the policy's size and the dataset's rate. */
+const cameraOptions = ({ camera, rateHz }: EvaluationOptions) =>
+  camera ? { cameraRate: rateHz, cameraSize: camera } : { cameraRate: 0 };
 
 /** The daemon serving `config` drives the arm through the seeds' episodes. */
 export async function evaluateDaemon(dir: string, config: string, options: EvaluationOptions): Promise<Evaluation> {
   const { peer, env, seeds, episodeSteps, timeoutMs } = options;
   const path = join(dir, 'serve.yaml');
   writeFileSync(path, config);
-  const node = await So101Node.start(peer, env, { evaluate: seeds, episodeSteps, cameraRate: 0 });
+  const node = await So101Node.start(peer, env, { evaluate: seeds, episodeSteps, ...cameraOptions(options) });
   let daemon: CliChild | undefined;
   try {
     daemon = startCli(['run', '--config', path], { cwd: dir, env });
@@ -152,12 +200,12 @@ export async function evaluateDaemon(dir: string, config: string, options: Evalu
 }
 
 /** The checkpoint in PyTorch (lerobot_checkpoint.py serve) drives the arm through the seeds' episodes. */
-export async function evaluateTorch(checkpoint: string, rateHz: number, options: EvaluationOptions) {
-  const { peer, env, seeds, episodeSteps, timeoutMs } = options;
+export async function evaluateTorch(checkpoint: string, options: EvaluationOptions) {
+  const { peer, env, seeds, episodeSteps, timeoutMs, rateHz } = options;
   const node = await So101Node.start(peer, env, {
     evaluate: seeds,
     episodeSteps,
-    cameraRate: 0,
+    ...cameraOptions(options),
     policyPipe: lerobotCommand(CHECKPOINT_SCRIPT, 'serve', checkpoint),
     policyRate: rateHz,
   });
@@ -181,7 +229,8 @@ async function evaluatedEvent(node: So101Node, timeoutMs: number, told: () => st
 
 /**
  * The largest difference between the daemon's chunks (`policy replay --outputs` through serve.yaml's policy, its
- * normalization) and LeRobot's (the checkpoint's processors around predict_action_chunk) on the dataset's frames.
+ * normalization, each of `inputs` fed from the dataset's feature of that name) and LeRobot's (the checkpoint's
+ * processors around predict_action_chunk) on the dataset's frames.
  */
 export async function chunkParity(
   dir: string,
@@ -189,6 +238,7 @@ export async function chunkParity(
   dataset: string,
   episodes: number[],
   env: NodeJS.ProcessEnv,
+  inputs: string[],
 ): Promise<{ frames: number; maxAbsDiff: number }> {
   const ours = join(dir, 'daemon-chunks.jsonl');
   const list = episodes.join(',');
@@ -200,10 +250,7 @@ export async function chunkParity(
       dataset,
       '--config',
       join(dir, 'serve.yaml'),
-      '--input',
-      'observation.state=observation.state',
-      '--input',
-      'observation.environment_state=observation.environment_state',
+      ...inputs.flatMap((name) => ['--input', `${name}=${name}`]),
       '--episodes',
       list,
       '--outputs',

@@ -84,6 +84,8 @@ export interface So101Options {
   rate?: number;
   /** Camera frames a second; 0: no camera. */
   cameraRate?: number;
+  /** The camera's frame, in pixels (default 160 x 120). */
+  cameraSize?: { width: number; height: number };
   expert?: boolean;
   logCommands?: boolean;
   /** Where the node writes its trace (JSON lines), read by trace(). */
@@ -124,6 +126,7 @@ export class So101Node {
     if (options.initial) args.push('--initial', options.initial.join(','));
     if (options.rate !== undefined) args.push('--rate', String(options.rate));
     if (options.cameraRate !== undefined) args.push('--camera-rate', String(options.cameraRate));
+    if (options.cameraSize) args.push('--camera-size', `${options.cameraSize.width}x${options.cameraSize.height}`);
     if (options.expert) args.push('--expert');
     if (options.logCommands) args.push('--log-commands');
     if (options.trace) args.push('--trace', options.trace);

@@ -399,5 +399,26 @@ describe('auraison-edge lerobot export', () => {
     expect(r.stderr).toContain(
       `warning: episode 0: feature action has no sample after ${t0 + 1_950_000_000n} ns (0.950 s into the window, which is 9.000 s): the episode ends there; 81 frames`,
     );
+    // A window to 2.0 s loses one frame (2.0 s): counted, but no warning (a camera at the frame rate does so in every
+    // episode).
+    const one = await runMain([
+      'lerobot',
+      'export',
+      join(tmp.path, 'one-past-end'),
+      '--db',
+      db,
+      '--fps',
+      '10',
+      '--feature',
+      'observation.state=/joint_states:position',
+      '--feature',
+      'action=/cmd_vel:linear.x,angular.z',
+      '--window',
+      `${t0 + 1_000_000_000n},${t0 + 2_000_000_000n}`,
+    ]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain('1 episodes, 9 frames at 10 fps');
+    expect(one.stdout).toContain('1 trailing frames cut');
+    expect(one.stderr).not.toContain('warning');
   });
 });

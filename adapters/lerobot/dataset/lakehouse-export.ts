@@ -105,8 +105,10 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     if (episode.picks[0]!.length === 0)
       throw new DatasetError(`episode ${i} (${e.startNs}..${e.endNs}) has no frame where every feature has a sample`);
     const { cut, endNs } = episode;
-    if (cut > 0) {
-      trailing += cut;
+    trailing += cut;
+    // One frame cut is a feature sampled at about the frame rate whose last sample came before the window's last
+    // frame: counted, not warned of in every episode.
+    if (cut > 1) {
       warnings.push(
         `episode ${i}: feature ${features[episode.endsFirst]!.key} has no sample after ${endNs} ns (${(Number(endNs! - e.startNs) / 1e9).toFixed(3)} s into the window, which is ` +
           `${(Number(e.endNs - e.startNs) / 1e9).toFixed(3)} s): the episode ends there; ${cut} frames to the window's end were cut, not filled by holding its last sample`,

@@ -37,7 +37,7 @@ export    Writes recorded data from the local lakehouse as a LeRobot v3.0 datase
           decoded. Each episode window is resampled to --fps by sample-and-hold: frame k holds each
           feature's latest sample at or before START + k/fps (no interpolation). Frames before every feature
           has a sample are dropped; an episode ends at the last sample of the feature that ends first (the
-          frames after it are cut, with a warning, rather than filled by holding that sample). Rows with a
+          frames after it are cut, with a warning past one frame, rather than filled by holding it). Rows with a
           NULL column are skipped (the sample before is held), with a warning. The export holds the numbers
           in memory (never the images), so windows resampling to more than --max-frames are refused before
           anything is read, as is an OUT that cannot be made (in a file, or a path longer than Linux takes). OUT
@@ -234,7 +234,8 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
         io.stdout(`  ${report.leadingFramesDropped} leading frames dropped (not every feature had a sample yet)\n`);
       if (report.trailingFramesDropped > 0)
         io.stdout(
-          `  ${report.trailingFramesDropped} trailing frames cut (a feature had no sample left; see the warnings)\n`,
+          `  ${report.trailingFramesDropped} trailing frames cut (a feature had no sample left; the warnings name ` +
+            `each episode that lost more than one)\n`,
         );
     }
     return 0;

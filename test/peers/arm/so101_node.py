@@ -9,7 +9,8 @@ Usage: so101_node.py [--initial P,P,P,P,P,P] [--rate HZ] [--camera-rate HZ] [--c
 
 Publishes:
   /joint_states               sensor_msgs/JointState at --rate: the six joints' qpos, qvel and actuator force
-  /camera/front/image_raw     sensor_msgs/Image rgb8 at --camera-rate (0: no camera), the scene's front camera
+  /camera/front/image_raw     sensor_msgs/Image rgb8 at --camera-rate (0: no camera), the scene's front camera (with
+      --expert or --evaluate the goal marked on the table: so101_sim.Camera)
   /robot_description          std_msgs/String, transient local (depth 1): the package's URDF
   /leader/joint_states        sensor_msgs/JointState, --expert only, each tick: the expert's position targets (the
       actuators' ctrl), where a leader arm a person moves would be: what LeRobot records as an SO-101's action
@@ -41,8 +42,8 @@ commands and judged by the package's success test (so101_evaluation.py), the fir
 command; between episodes the arm rests and commands are refused (counted in the stats' refused_resting).
 --policy-pipe COMMAND drives it instead of commands, as the PyTorch reference does: the node runs COMMAND
 (lerobot_checkpoint.py serve) and every 1/--policy-rate s writes it {"reset", "observation": {"observation.state",
-"observation.environment_state"}}, applying the action it answers as a one-point trajectory reached in
-1/--policy-rate s, as the first point of the daemon's trajectories is.
+"observation.environment_state", and with the camera "observation.images.front"}}, applying the action it answers as
+a one-point trajectory reached in 1/--policy-rate s, as the first point of the daemon's trajectories is.
 """
 import argparse
 import json
@@ -145,11 +146,13 @@ class So101Node:
             self.arm = Arm(model, mujoco.MjData(model), gravcomp=not args.no_gravcomp)
             self.arm.set_positions(args.initial)
         self.snapshot = self.arm.data.qpos.copy()
+        scene = self.expert or self.evaluation
+        # the goal the camera marks (environment_state's last three: where the block's centre goes), with a scene
+        self.goal = scene.environment_state()[3:] if scene else None
         self.joint_states = node.create_publisher(JointState, "/joint_states", qos(10))
         self.image = node.create_publisher(Image, IMAGE, qos(2)) if args.camera_rate > 0 else None
         self.leader = node.create_publisher(JointState, LEADER, qos(10)) if self.expert else None
         self.episode_marks = node.create_publisher(String, EPISODE, qos(10)) if self.expert else None
-        scene = self.expert or self.evaluation
         self.block = node.create_publisher(Float64MultiArray, BLOCK, qos(10)) if scene else None
         self.evaluation_marks = node.create_publisher(String, EVALUATION, qos(10)) if self.evaluation else None
         self.refused_resting = 0
@@ -163,6 +166,9 @@ class So101Node:
         self.render_ms = []
         self.stats_at = time.monotonic()
         self.stopping = threading.Event()
+        # the camera's latest frame, for --policy-pipe
+        self.frame = None
+        self.frame_ready = threading.Event()
         self.camera_thread = None
         if self.image:
             self.camera_thread = self.start_camera()
@@ -213,14 +219,16 @@ class So101Node:
         self.joint_states.publish(msg)
         if self.expert:
             self.publish_expert(msg.header.stamp)
-        if self.block and (self.expert or self.evaluation):
-            self.block.publish(Float64MultiArray(data=(self.expert or self.evaluation).environment_state()))
+        scene = self.expert or self.evaluation
+        environment = scene.environment_state() if scene else None
+        if self.block and scene:
+            self.block.publish(Float64MultiArray(data=environment))
         self.snapshot = self.arm.data.qpos.copy()
+        self.goal = environment[3:] if scene else None
         self.counts["joint_states"] += 1
         if self.trace:
             target = self.arm.data.ctrl[self.arm.ctrl] if self.expert else self.arm.targets(now)
-            scene = self.expert or self.evaluation
-            block = {"block": [round(v, 4) for v in scene.environment_state()[:3]]} if scene else {}
+            block = {"block": [round(v, 4) for v in environment[:3]]} if scene else {}
             self.write(sim=round(self.arm.sim_time(), 6), qpos=position, target=target.tolist(), **block)
         if now - self.stats_at >= STATS_S:
             self.stats(now)
@@ -255,7 +263,7 @@ class So101Node:
         due = time.monotonic()
         while not self.stopping.is_set():
             started = time.perf_counter()
-            rgb = camera.frame(self.snapshot)
+            rgb = camera.frame(self.snapshot, self.goal)
             self.render_ms.append((time.perf_counter() - started) * 1000)
             msg = Image()
             msg.header.stamp = self.node.get_clock().now().to_msg()
@@ -264,6 +272,8 @@ class So101Node:
             msg.step = camera.width * 3
             msg.data = rgb.tobytes()
             self.image.publish(msg)
+            self.frame = rgb
+            self.frame_ready.set()
             self.counts["frames"] += 1
             due = max(due + period, time.monotonic())
             self.stopping.wait(due - time.monotonic())

@@ -9,9 +9,10 @@ gravity (38 mrad at shoulder_lift in the pose 1.0,0.5,-0.5,1.2,0,0.8), so holdin
 the arm; with it the arm rests at its targets. (MuJoCo's own gravcomp cannot be set on a compiled model, and the
 expert's environment compiles its own.)
 
-The camera renders a copy of the scene whose meshes are coarsened by vertex clustering (2 mm cells): the package's
-meshes have 323k triangles, which Mesa's software rasterizer (llvmpipe, under EGL) draws in about 45 ms a frame; the
-copy has 23k and looks the same at 160x120. The physics keeps the meshes as shipped.
+The camera renders a copy of the scene (a camera of ours over the workspace added, and the goal marked) whose meshes
+are coarsened by vertex clustering (2 mm cells): the package's meshes have 323k triangles, which Mesa's software
+rasterizer (llvmpipe, under EGL) draws in about 45 ms a frame; the copy has 23k and looks the same at 160x120. The
+physics keeps the meshes as shipped.
 """
 import os
 import time
@@ -28,9 +29,18 @@ JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_ro
 ARM_JOINTS = JOINTS[:5]
 SCENE = ASSETS_DIR / "pick_scene.xml"
 URDF = ASSETS_DIR / "so101_new_calib.urdf"
-CAMERA = "front"
+# The camera the frames are rendered from: ours, added to the render copy, over the workspace the block and the goal
+# are placed in (x 0.15-0.3 m, y +-0.1 m) with the arm in view. The package's own `front` camera, at 0.8 m, has the
+# workspace's near half below its frame's edge.
+CAMERA = "workspace"
+CAMERA_POS, CAMERA_TARGET, CAMERA_FOVY = (0.6, 0.0, 0.5), (0.2, 0.0, 0.05), 50.0
 # Vertex clustering cell of the camera's meshes, metres.
 RENDER_CELL = 0.002
+# The camera's mark of the goal: a site (drawn, never touched) of these half-sizes, metres, on the table.
+GOAL_SITE = "goal_mark"
+GOAL_MARK = [0.02, 0.02, 0.0005]
+# The block's half-size (pick_scene.xml): the goal is where its centre rests, this far above the table.
+BLOCK_HALF = 0.02
 
 
 class Arm:
@@ -127,10 +137,13 @@ class Arm:
 
 
 class Camera:
-    """The scene's front camera, rendered offscreen from a coarsened copy of the scene set to the arm's qpos."""
+    """The scene's front camera, rendered offscreen from a coarsened copy of the scene set to the arm's qpos. The
+    pick-and-place's goal is a position the package does not draw; the copy marks it on the table (a green square
+    the block's size), as tape marks a target on a real table, so that a policy with the camera alone can see it."""
 
     def __init__(self, width, height, shadows=False):
         self.model = coarse_scene(RENDER_CELL)
+        self.goal = self.model.site(GOAL_SITE).id
         self.model.vis.global_.offwidth = width
         self.model.vis.global_.offheight = height
         # Multisampling costs llvmpipe more than a 160x120 frame gains from it.
@@ -140,8 +153,12 @@ class Camera:
         self.shadows = shadows
         self.width, self.height = width, height
 
-    def frame(self, qpos):
-        """An RGB frame, (height, width, 3) uint8, of the scene at `qpos`."""
+    def frame(self, qpos, goal=None):
+        """An RGB frame, (height, width, 3) uint8, of the scene at `qpos`, the goal (the block's centre there, x y z)
+        marked where there is one."""
+        # no goal: the mark under the table, out of sight
+        x, y, z = goal if goal is not None else (0.0, 0.0, -1.0)
+        self.model.site_pos[self.goal] = (x, y, z - BLOCK_HALF + GOAL_MARK[2])
         self.data.qpos[:] = qpos
         mujoco.mj_forward(self.model, self.data)
         self.renderer.update_scene(self.data, camera=CAMERA)
@@ -158,6 +175,10 @@ def coarse_scene(cell):
     """The scene with each mesh coarsened: its STL's vertices merged per `cell`-metre cube, the triangles that
     collapse dropped. Read from the STL files, so that MuJoCo places each mesh as it places the original."""
     spec = mujoco.MjSpec.from_file(str(SCENE))
+    spec.worldbody.add_camera(name=CAMERA, pos=CAMERA_POS, xyaxes=look_at(CAMERA_POS, CAMERA_TARGET),
+                              fovy=CAMERA_FOVY)
+    spec.worldbody.add_site(name=GOAL_SITE, type=mujoco.mjtGeom.mjGEOM_BOX, size=GOAL_MARK, rgba=[0.2, 0.7, 0.2, 1],
+                            pos=[0, 0, -1])
     for mesh in spec.meshes:
         triangles = read_stl(ASSETS_DIR / spec.meshdir / mesh.file) * np.asarray(mesh.scale)
         vertices, faces = cluster(triangles, cell)
@@ -165,6 +186,16 @@ def coarse_scene(cell):
         mesh.uservert = vertices.reshape(-1).tolist()
         mesh.userface = faces.reshape(-1).tolist()
     return spec.compile()
+
+
+def look_at(position, target):
+    """A camera's xyaxes at `position` looking at `target`, the world's z up in its frame (MuJoCo's cameras look
+    along their -z)."""
+    back = np.subtract(position, target, dtype=float)
+    back /= np.linalg.norm(back)
+    right = np.cross([0.0, 0.0, 1.0], back)
+    right /= np.linalg.norm(right)
+    return [*right, *np.cross(back, right)]
 
 
 def read_stl(path):

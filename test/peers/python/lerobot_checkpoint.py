@@ -21,11 +21,12 @@ default).
 
 serve runs the checkpoint as LeRobot's robot loop does (control_utils.predict_action: select_action between the
 checkpoint's processors, n_action_steps of each chunk queued): each stdin line {"reset": bool, "observation": {KEY:
-[numbers]}} answers one stdout line {"action": [D numbers], "ms": inference ms}; reset clears the queue first, as a
-new episode does. A policy with a camera is not served (what the arm's evaluation drives takes states alone).
+[numbers], CAMERA: {"shape": [H, W, 3], "base64": RGB bytes}}} answers one stdout line {"action": [D numbers], "ms":
+inference ms}; reset clears the queue first, as a new episode does.
 """
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -157,18 +158,31 @@ def predict_dataset(args):
     return {'frames': frames, 'out': args.out}
 
 
+def observed(config: ACTConfig, key, value):
+    """An observation as LeRobot's robot loop hands it to predict_action: a state as float32, a camera's frame as its
+    [height, width, 3] uint8 RGB (sent as {shape, base64}), which must be the size the policy was trained on."""
+    if key not in config.image_features:
+        return np.asarray(value, dtype=np.float32)
+    frame = np.frombuffer(base64.b64decode(value['base64']), dtype=np.uint8).reshape(value['shape'])
+    channels, height, width = config.image_features[key].shape
+    if frame.shape != (height, width, channels):
+        sys.exit(f'{key}: a {frame.shape[1]}x{frame.shape[0]} frame; the policy was trained on {width}x{height} '
+                 f'(so101_node.py --camera-size {width}x{height})')
+    return frame
+
+
 def serve(args):
     policy, pre, post = load(args.checkpoint)
-    if policy.config.image_features:
-        sys.exit(f'{args.checkpoint}: the policy takes cameras ({list(policy.config.image_features)}); serve feeds '
-                 'states alone')
     keys = input_keys(policy.config)
     policy.reset()
     for line in sys.stdin:
         request = json.loads(line)
         if request.get('reset'):
             policy.reset()
-        observation = {k: np.asarray(request['observation'][k], dtype=np.float32) for k in keys}
+        missing = [k for k in keys if k not in request['observation']]
+        if missing:
+            sys.exit(f'the policy takes {missing}, which the observation lacks (a camera policy needs the camera on)')
+        observation = {k: observed(policy.config, k, request['observation'][k]) for k in keys}
         began = time.perf_counter()
         action = predict_action(observation, policy, CPU, pre, post, use_amp=False)[0]
         ms = (time.perf_counter() - began) * 1000
