@@ -25,6 +25,8 @@ import { skippedResult, type BenchResult } from './bench.ts';
 //   ARM_TASK_DATASET     the dataset it was trained on, for the chunks' comparison (optional)
 //   ARM_TASK_SEEDS       FIRST-LAST, the unseen seeds (default 1000-1029; the recording's are 0 and up)
 //   ARM_TASK_DOMAIN      the ROS 2 domain (default 96), another for two checkpoints judged at once
+//   ARM_TASK_ENSEMBLE    ACT's temporal ensembling coefficient in both (default 0.01, docs/arm.md's serve.yaml);
+//                        `off` queues n_action_steps of each chunk instead
 
 const CHECKPOINT = process.env.ARM_TASK_CHECKPOINT;
 const DATASET = process.env.ARM_TASK_DATASET;
@@ -35,6 +37,7 @@ const EPISODE_STEPS = 150;
 const RATE_HZ = 15;
 // A domain of its own, past the tests' (test/arm's walkthrough takes 94).
 const DOMAIN = Number(process.env.ARM_TASK_DOMAIN ?? 96);
+const ENSEMBLE = process.env.ARM_TASK_ENSEMBLE === 'off' ? undefined : Number(process.env.ARM_TASK_ENSEMBLE ?? 0.01);
 
 const points = (e: Evaluation) => e.success_rate * 100;
 const meanTime = (e: Evaluation) => {
@@ -61,7 +64,7 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const env = { ...peer.env(DOMAIN), HF_HUB_OFFLINE: '1' };
     const exported = await exportCheckpoint(CHECKPOINT, join(work.path, 'act'));
-    const config = serveConfig(join(work.path, 'act'), exported, RATE_HZ);
+    const config = serveConfig(join(work.path, 'act'), exported, RATE_HZ, ENSEMBLE);
     const camera = cameraSize(exported);
     const options = {
       peer,
@@ -71,13 +74,16 @@ export async function run(): Promise<BenchResult[]> {
       timeoutMs: SEEDS.length * 40_000,
       rateHz: RATE_HZ,
       camera,
+      temporalEnsemble: ENSEMBLE,
     };
     const daemon = await evaluateDaemon(work.path, config, options);
     const torch = await evaluateTorch(CHECKPOINT, options);
     const inputs = exported.inputs.map((i) => i.name);
     const parity = DATASET ? await chunkParity(work.path, CHECKPOINT, DATASET, [0, 1], env, inputs) : undefined;
     const seeds = `seeds ${FIRST}-${LAST}`;
-    const policy = camera ? `the camera policy (${camera.width}x${camera.height})` : "the block's-pose policy";
+    const policy =
+      (camera ? `the camera policy (${camera.width}x${camera.height})` : "the block's-pose policy") +
+      (ENSEMBLE === undefined ? `, ${exported.n_action_steps} actions a chunk` : `, temporal ensembling ${ENSEMBLE}`);
     const results: BenchResult[] = [
       {
         name: `${name}: success rate, daemon vs PyTorch, ${policy}, ${seeds}`,

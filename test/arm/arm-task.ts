@@ -55,9 +55,15 @@ export function cameraSize(exported: ExportedCheckpoint): { width: number; heigh
  * The daemon's config serving an exported checkpoint on the arm (docs/arm.md's serve.yaml): the joints, and the
  * block's state or the camera, as the checkpoint takes them (ACT's processors normalize the joints and the camera, and
  * pass the block's state as it is), each chunk's actions as JointTrajectory points out, at `rateHz`, behind
- * motion.joints' frame.
+ * motion.joints' frame; `n_action_steps` of each chunk queued, as the checkpoint says, or with `temporalEnsemble`
+ * ACT's temporal ensembling at that coefficient.
  */
-export function serveConfig(dir: string, exported: ExportedCheckpoint, rateHz: number): string {
+export function serveConfig(
+  dir: string,
+  exported: ExportedCheckpoint,
+  rateHz: number,
+  temporalEnsemble?: number,
+): string {
   const stats = join(dir, 'stats.json');
   const names = exported.inputs.map((i) => i.name);
   const unknown = names.filter((n) => !INPUTS[n]);
@@ -89,7 +95,11 @@ control:
     act:
       policy: act
       rate_hz: ${rateHz}
-      chunking: {inference: inline, threshold: 0, n_action_steps: ${exported.n_action_steps}}
+      chunking: {inference: inline, ${
+        temporalEnsemble === undefined
+          ? `threshold: 0, n_action_steps: ${exported.n_action_steps}`
+          : `temporal_ensemble_coeff: ${temporalEnsemble}`
+      }}
       episodes: /evaluation/episode
 log: {level: warn}
 api: {port: 0}
@@ -172,6 +182,8 @@ interface EvaluationOptions {
   camera?: { width: number; height: number };
   /** The camera's frames a second (the dataset's rate). */
   rateHz: number;
+  /** ACT's temporal ensembling at this coefficient in PyTorch (as serveConfig's for the daemon). */
+  temporalEnsemble?: number;
 }
 
 /** The arm's camera as the evaluation needs it: off, or at the policy's size and the dataset's rate. */
@@ -206,7 +218,12 @@ export async function evaluateTorch(checkpoint: string, options: EvaluationOptio
     evaluate: seeds,
     episodeSteps,
     ...cameraOptions(options),
-    policyPipe: lerobotCommand(CHECKPOINT_SCRIPT, 'serve', checkpoint),
+    policyPipe: lerobotCommand(
+      CHECKPOINT_SCRIPT,
+      'serve',
+      checkpoint,
+      ...(options.temporalEnsemble === undefined ? [] : ['--temporal-ensemble', String(options.temporalEnsemble)]),
+    ),
     policyRate: rateHz,
   });
   try {

@@ -405,15 +405,15 @@ def main():
     )
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-
-    def end(*_):
-        so101.stop()
-        rclpy.try_shutdown()
-
-    signal.signal(signal.SIGINT, end)
-    signal.signal(signal.SIGTERM, end)
+    ending = threading.Event()
+    # The handlers only say so: rclpy called from a handler that interrupted rclpy (a tick's publish, the executor's
+    # wait) can deadlock on the context's lock, and the node then never ends.
+    signal.signal(signal.SIGINT, lambda *_: ending.set())
+    signal.signal(signal.SIGTERM, lambda *_: ending.set())
     try:
-        executor.spin()
+        # the ticks' timer wakes the executor every 1/--rate s: the flag is seen within a tick
+        while not ending.is_set():
+            executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
