@@ -55,7 +55,7 @@ const here = (block: string) =>
  */
 const SHORT: [string, string][] = [
   ['--min-episodes 50', '--min-episodes 2'],
-  ['--steps=8500 --save_freq=500', '--steps=200 --save_freq=200'],
+  ['--steps=30000 --save_freq=1000', '--steps=200 --save_freq=200'],
   ['--batch_size=32', '--batch_size=8'],
   ['--evaluate 1000-1029', '--evaluate 1000-1001'],
 ];

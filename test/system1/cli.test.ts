@@ -375,23 +375,24 @@ describe('auraison-edge lerobot export', () => {
   });
 
   it('ends an episode at the last sample of the feature that ends first, with a warning, instead of holding it to the window end', async () => {
-    // Commands end at 1.95 s, joint states at 1.99 s; the window runs to 10 s.
-    const out = join(tmp.path, 'past-end');
-    const r = await runMain([
-      'lerobot',
-      'export',
-      out,
-      '--db',
-      db,
-      '--fps',
-      '10',
-      '--feature',
-      'observation.state=/joint_states:position',
-      '--feature',
-      'action=/cmd_vel:linear.x,angular.z',
-      '--window',
-      `${t0 + 1_000_000_000n},${t0 + 10_000_000_000n}`,
-    ]);
+    // Commands end at 1.95 s, joint states at 1.99 s; the window runs from 1 s to `endNs`.
+    const exportTo = (out: string, endNs: bigint) =>
+      runMain([
+        'lerobot',
+        'export',
+        join(tmp.path, out),
+        '--db',
+        db,
+        '--fps',
+        '10',
+        '--feature',
+        'observation.state=/joint_states:position',
+        '--feature',
+        'action=/cmd_vel:linear.x,angular.z',
+        '--window',
+        `${t0 + 1_000_000_000n},${endNs}`,
+      ]);
+    const r = await exportTo('past-end', t0 + 10_000_000_000n);
     expect(r.code).toBe(0);
     // Frames at 1.1 .. 1.9 s stay (9; the first command in the window is at 1.05 s); 2.0 .. 10.0 s (81) are cut.
     expect(r.stdout).toContain('1 episodes, 9 frames at 10 fps');
@@ -401,21 +402,7 @@ describe('auraison-edge lerobot export', () => {
     );
     // A window to 2.0 s loses one frame (2.0 s): counted, but no warning (a camera at the frame rate does so in every
     // episode).
-    const one = await runMain([
-      'lerobot',
-      'export',
-      join(tmp.path, 'one-past-end'),
-      '--db',
-      db,
-      '--fps',
-      '10',
-      '--feature',
-      'observation.state=/joint_states:position',
-      '--feature',
-      'action=/cmd_vel:linear.x,angular.z',
-      '--window',
-      `${t0 + 1_000_000_000n},${t0 + 2_000_000_000n}`,
-    ]);
+    const one = await exportTo('one-past-end', t0 + 2_000_000_000n);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toContain('1 episodes, 9 frames at 10 fps');
     expect(one.stdout).toContain('1 trailing frames cut');
