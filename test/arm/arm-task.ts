@@ -222,7 +222,9 @@ export async function evaluateTorch(checkpoint: string, options: EvaluationOptio
       CHECKPOINT_SCRIPT,
       'serve',
       checkpoint,
-      ...(options.temporalEnsemble === undefined ? [] : ['--temporal-ensemble', String(options.temporalEnsemble)]),
+      ...(options.temporalEnsemble === undefined
+        ? []
+        : ['--temporal-ensemble-coeff', String(options.temporalEnsemble)]),
     ),
     policyRate: rateHz,
   });

@@ -3,7 +3,7 @@ checkpoints/NNNNNN/pretrained_model/ folder), in the LeRobot venv, offline and o
 
     lerobot_checkpoint.py export OUT --checkpoint DIR
     lerobot_checkpoint.py predict-dataset DIR DATASET [--episodes 0,1] [--out FILE]
-    lerobot_checkpoint.py serve DIR [--temporal-ensemble COEFF]
+    lerobot_checkpoint.py serve DIR [--temporal-ensemble-coeff COEFF]
 
 export writes OUT/act.onnx, ACT's network between its processors as lerobot_act.py exports it (inputs, flat per
 feature and normalized: observation.state [1, S], observation.environment_state [1, E] where the policy takes it,
@@ -22,7 +22,7 @@ default).
 serve runs the checkpoint as LeRobot's robot loop does (control_utils.predict_action: select_action between the
 checkpoint's processors, n_action_steps of each chunk queued): each stdin line {"reset": bool, "observation": {KEY:
 [numbers], CAMERA: {"shape": [H, W, 3], "base64": RGB bytes}}} answers one stdout line {"action": [D numbers], "ms":
-inference ms}; reset clears the queue first, as a new episode does. --temporal-ensemble COEFF runs ACT's temporal
+inference ms}; reset clears the queue first, as a new episode does. --temporal-ensemble-coeff COEFF runs ACT's temporal
 ensembling instead (LeRobot's ACTTemporalEnsembler: a chunk predicted each step, each action the weighted mean of
 every chunk's for that step), as the daemon's `chunking: {temporal_ensemble_coeff: COEFF}` does.
 """
@@ -43,19 +43,24 @@ import torch  # noqa: E402
 from lerobot.common.control_utils import predict_action  # noqa: E402
 from lerobot.datasets.utils import serialize_dict  # noqa: E402
 from lerobot.policies.act.configuration_act import ACTConfig  # noqa: E402
-from lerobot.policies.act.modeling_act import ACTPolicy, ACTTemporalEnsembler  # noqa: E402
+from lerobot.policies.act.modeling_act import ACTPolicy  # noqa: E402
 from lerobot.policies.factory import make_pre_post_processors  # noqa: E402
 from lerobot.configs.types import NormalizationMode  # noqa: E402
 from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_IMAGES, OBS_STATE  # noqa: E402
 
 
-def load(checkpoint):
-    """The policy and its processors as the trainer saved them; a checkpoint of another policy type is refused."""
+def load(checkpoint, temporal_ensemble_coeff=None):
+    """The policy and its processors as the trainer saved them; a checkpoint of another policy type is refused. With
+    temporal_ensemble_coeff, as one trained with --policy.temporal_ensemble_coeff=C --policy.n_action_steps=1 runs:
+    LeRobot's own ensembler, each step's action weighing every chunk predicted for it."""
     with open(os.path.join(checkpoint, 'config.json')) as f:
         kind = json.load(f).get('type')
     if kind != 'act':
         sys.exit(f'{checkpoint}: a {kind!r} checkpoint; this exports ACT (lerobot-train --policy.type=act)')
-    policy = ACTPolicy.from_pretrained(checkpoint).eval()
+    config = ACTConfig.from_pretrained(checkpoint)
+    if temporal_ensemble_coeff is not None:
+        config.temporal_ensemble_coeff, config.n_action_steps = temporal_ensemble_coeff, 1
+    policy = ACTPolicy.from_pretrained(checkpoint, config=config).eval()
     pre, post = make_pre_post_processors(policy.config, pretrained_path=checkpoint)
     return policy, pre, post
 
@@ -174,12 +179,7 @@ def observed(config: ACTConfig, key, value):
 
 
 def serve(args):
-    policy, pre, post = load(args.checkpoint)
-    if args.temporal_ensemble is not None:
-        # as a checkpoint trained with --policy.temporal_ensemble_coeff=C --policy.n_action_steps=1 runs: LeRobot's own
-        # ensembler, each step's action weighing every chunk predicted for it
-        policy.config.temporal_ensemble_coeff, policy.config.n_action_steps = args.temporal_ensemble, 1
-        policy.temporal_ensembler = ACTTemporalEnsembler(args.temporal_ensemble, policy.config.chunk_size)
+    policy, pre, post = load(args.checkpoint, args.temporal_ensemble_coeff)
     keys = input_keys(policy.config)
     policy.reset()
     for line in sys.stdin:
@@ -211,7 +211,7 @@ def main():
     p.add_argument('--out')
     p = commands.add_parser('serve')
     p.add_argument('checkpoint')
-    p.add_argument('--temporal-ensemble', type=float, metavar='COEFF',
+    p.add_argument('--temporal-ensemble-coeff', type=float, metavar='COEFF',
                    help="ACT's temporal ensembling at COEFF (0.01 in ACT's paper): a chunk each step, not n_action_steps")
     args = parser.parse_args()
     run = {'export': export, 'predict-dataset': predict_dataset, 'serve': serve}[args.command]
