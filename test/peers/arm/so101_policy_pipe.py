@@ -3,8 +3,9 @@ the PyTorch reference (lerobot_checkpoint.py serve, in LeRobot's venv, which has
 pipe. A thread of its own asks it every 1/rate s for the action to the arm's measured joints, the scene's
 environment_state and, with the camera on, its latest frame (observation.images.front: the RGB bytes, base64, and
 their [height, width, 3] shape, as LeRobot's robot loop takes a camera's frame), and sends the action to the arm as
-the first point of the daemon's JointTrajectory: one point, reached in 1/rate s. Only while an episode runs: between episodes it waits, and the first request of an episode resets the
-policy (its queue of actions), as a new episode does in LeRobot's loop.
+the first point of the daemon's JointTrajectory: one point, reached in 1/rate s. Only while an episode runs: between
+episodes it waits, and the first request of an episode resets the policy (its queue of actions), as a new episode
+does in LeRobot's loop.
 """
 import base64
 import json

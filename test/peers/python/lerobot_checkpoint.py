@@ -212,7 +212,7 @@ def main():
     p = commands.add_parser('serve')
     p.add_argument('checkpoint')
     p.add_argument('--temporal-ensemble-coeff', type=float, metavar='COEFF',
-                   help="ACT's temporal ensembling at COEFF (0.01 in ACT's paper): a chunk each step, not n_action_steps")
+                   help="ACT's temporal ensembling at COEFF (0.01 in ACT's paper): a chunk every step")
     args = parser.parse_args()
     run = {'export': export, 'predict-dataset': predict_dataset, 'serve': serve}[args.command]
     torch.set_num_threads(1)
