@@ -180,7 +180,7 @@ interface EvaluationOptions {
   timeoutMs: number;
   /** The camera's frame a policy with a camera takes (cameraSize); without it the arm's camera is off. */
   camera?: { width: number; height: number };
-  /** The camera's frames a second (the dataset's rate). */
+  /** The dataset's rate: PyTorch's observations a second, and the camera's frames. */
   rateHz: number;
   /** ACT's temporal ensembling at this coefficient in PyTorch (as serveConfig's for the daemon). */
   temporalEnsemble?: number;

@@ -129,13 +129,13 @@ export function ignSdf(): string {
 export function runPeer(
   command: string,
   args: string[],
-  options: { cwd?: string; input?: string } = {},
+  options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       command,
       args,
-      { cwd: options.cwd, maxBuffer: 1 << 30, encoding: 'utf8' },
+      { cwd: options.cwd, env: options.env, maxBuffer: 1 << 30, encoding: 'utf8' },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
         else resolve(stdout);

@@ -80,12 +80,16 @@ describe('a control loop with episodes', () => {
     },
   );
 
+  /** Twenty begin marks every 5 ms, until the interval is cleared. */
+  const floodBegins = (mark: (text: string) => void) =>
+    setInterval(() => {
+      for (let i = 0; i < 20; i++) mark('begin 1');
+    }, 5);
+
   it('keeps sending actions under a flood of begin marks', async () => {
     const { bus, control, mark, actions } = episodeLoop('async');
     await control.start();
-    const flood = setInterval(() => {
-      for (let i = 0; i < 20; i++) mark('begin 1');
-    }, 5);
+    const flood = floodBegins(mark);
     try {
       await waitFor(() => control.stats().episodes >= 3, 'the flood to reset the plan');
       // Every reset waits for an action of its own plan before another counts: the robot is never left with none.
@@ -102,9 +106,7 @@ describe('a control loop with episodes', () => {
   it('sends only the safe action under a latched stop, however many begin marks come', async () => {
     const { bus, control, mark, commands } = episodeLoop('inline', 'thread', () => 'the operator stop is latched');
     await control.start();
-    const flood = setInterval(() => {
-      for (let i = 0; i < 20; i++) mark('begin 1');
-    }, 5);
+    const flood = floodBegins(mark);
     try {
       await waitFor(() => control.stats().episodes >= 3, 'the flood to reset the plan');
       const sent = commands.length;
