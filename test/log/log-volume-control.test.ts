@@ -113,13 +113,13 @@ describe('control loop log volume', () => {
       ...byMsg('observation fresh again'),
       ...stale,
     ];
-    // None yet, fresh (the first spell), and on the way out the state it ended in with the count of the rest:
-    // K - 1 more fresh and K stale transitions (more if a stall of the machine made a spell flicker too).
-    // Without the throttle: 2K + 1 lines or more.
-    expect(transitions).toHaveLength(3);
-    expect(stale).toHaveLength(1);
-    expect(stale[0]).toMatchObject({ topic: '/obs', limit_ms: 100 });
-    expect(stale[0]!.suppressed).toBeGreaterThanOrEqual(2 * K - 1);
+    // The start (none yet, the first spell fresh: outside the window), the first dropout and its end, and on the way
+    // out the state it ended in with the count of the rest: K - 1 more stale and K - 2 more fresh transitions (more if
+    // a stall of the machine made a spell flicker too). Without the throttle: 2K + 1 lines or more.
+    expect(transitions).toHaveLength(5);
+    expect(stale).toHaveLength(2);
+    expect(stale[1]).toMatchObject({ topic: '/obs', limit_ms: 100 });
+    expect(stale[1]!.suppressed).toBeGreaterThanOrEqual(2 * K - 3);
   });
 
   it('messages that never fit the policy: the first skipped one, not one line per message', async () => {
@@ -154,30 +154,36 @@ describe('LoopReports on a clock the test steps (what a loop thread posts to be 
       now: () => now,
     });
     for (let count = 1; count <= 5; count++) reports.problem({ kind: 'error', message: `boom ${count}`, count });
+    // The loop's start (none yet, then the first) spends nothing of the window: the first dropout and its end are
+    // logged as they come, and the window holds back the next.
     reports.transition(0, true, null);
     reports.transition(0, false, 3);
     reports.transition(0, true, 160);
     reports.transition(0, false, 2);
     reports.transition(0, true, 155);
+    reports.transition(0, false, 4);
+    reports.transition(0, true, 170);
     expect(posted).toEqual([
       { kind: 'error', message: 'boom 1', count: 1, suppressed: 0 },
       { kind: 'stale', topic: '/scan', ageMs: null, limitMs: 150, suppressed: 0 },
       { kind: 'fresh', topic: '/scan', suppressed: 0 },
+      { kind: 'stale', topic: '/scan', ageMs: 160, limitMs: 150, suppressed: 0 },
+      { kind: 'fresh', topic: '/scan', suppressed: 0 },
     ]);
     now = 59_999;
     reports.tick();
-    expect(posted).toHaveLength(3);
+    expect(posted).toHaveLength(5);
     now = 60_000;
     reports.tick();
-    expect(posted.slice(3)).toEqual([
+    expect(posted.slice(5)).toEqual([
       { kind: 'error', message: 'boom 5', count: 5, suppressed: 4 },
-      { kind: 'stale', topic: '/scan', ageMs: 155, limitMs: 150, suppressed: 3 },
+      { kind: 'stale', topic: '/scan', ageMs: 170, limitMs: 150, suppressed: 3 },
     ]);
     reports.tick();
-    expect(posted).toHaveLength(5);
+    expect(posted).toHaveLength(7);
     // Still failing: held back until the next window ends, or the loop stops.
     reports.problem({ kind: 'error', message: 'boom 6', count: 6 });
     reports.flush();
-    expect(posted.slice(5)).toEqual([{ kind: 'error', message: 'boom 6', count: 6, suppressed: 1 }]);
+    expect(posted.slice(7)).toEqual([{ kind: 'error', message: 'boom 6', count: 6, suppressed: 1 }]);
   });
 });

@@ -3,7 +3,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { Ros2Daemon } from '../ros2/ros2-daemon.ts';
 import { goalFromCli, type CliGoal } from './cli-goal.ts';
 import { RclpyPeer, shares } from './rclpy-peer.ts';
-import { ros2Peer, ROS2_DISTROS, type Ros2Distro, type Ros2Peer } from '../peers/ros2.ts';
+import { ros2Peer, ROS2_DISTROS, withShortLease, type Ros2Distro, type Ros2Peer } from '../peers/ros2.ts';
 
 /**
  * The daemon's test_msgs/action/Fibonacci goals (`auraison-edge action send_goal`, ros.actions.call through rclnodejs
@@ -27,8 +27,9 @@ describe.each(ROS2_DISTROS)('actions between the daemon and rclpy nodes on ROS 2
   let daemon: Ros2Daemon;
   let server: RclpyPeer;
   const peers: RclpyPeer[] = [];
-  const node = async (spec: Record<string, unknown>) => {
-    const peer = await RclpyPeer.start(ros.python, env, spec);
+  /** An rclpy node; one to be killed (`doomed`) leaves the graph 2 s after it dies (withShortLease), not 20. */
+  const node = async (spec: Record<string, unknown>, { doomed = false } = {}) => {
+    const peer = await RclpyPeer.start(ros.python, doomed ? withShortLease(env) : env, spec);
     peers.push(peer);
     return peer;
   };
@@ -115,7 +116,10 @@ describe.each(ROS2_DISTROS)('actions between the daemon and rclpy nodes on ROS 2
   }, 120_000);
 
   it('ends the goal aborted when the node serving it is killed in the middle of it, and keeps serving', async () => {
-    const doomed = await node({ node: 'doomed', role: 'fibonacci_server', action: DOOMED_ACTION, period_s: 0.2 });
+    const doomed = await node(
+      { node: 'doomed', role: 'fibonacci_server', action: DOOMED_ACTION, period_s: 0.2 },
+      { doomed: true },
+    );
     const actions = async () => (await daemon.rosDetails()).actions_called as string[];
     await waitFor(async () => (await actions()).includes(DOOMED_ACTION), `${DOOMED_ACTION} on the bus`, 60_000);
     const goal = sendGoal(DOOMED_ACTION, '{order: 1000}');

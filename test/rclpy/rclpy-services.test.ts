@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
 import { Ros2Daemon } from '../ros2/ros2-daemon.ts';
 import { RclpyPeer, shares } from './rclpy-peer.ts';
-import { ros2Peer, ROS2_DISTROS, type Ros2Distro, type Ros2Peer } from '../peers/ros2.ts';
+import { ros2Peer, ROS2_DISTROS, withShortLease, type Ros2Distro, type Ros2Peer } from '../peers/ros2.ts';
 
 /**
  * Services both ways between the daemon (rclnodejs 2.2.0 built against the PyPI ROS 2 core) and rclpy nodes, on Fast
@@ -25,8 +25,9 @@ describe.each(ROS2_DISTROS)('services between the daemon and rclpy nodes on ROS 
   /** A node's SetBool, which the daemon calls. */
   let switcher: RclpyPeer;
   const peers: RclpyPeer[] = [];
-  const node = async (spec: Record<string, unknown>) => {
-    const peer = await RclpyPeer.start(ros.python, env, spec);
+  /** An rclpy node; one to be killed (`doomed`) leaves the graph 2 s after it dies (withShortLease), not 20. */
+  const node = async (spec: Record<string, unknown>, { doomed = false } = {}) => {
+    const peer = await RclpyPeer.start(ros.python, doomed ? withShortLease(env) : env, spec);
     peers.push(peer);
     return peer;
   };
@@ -125,14 +126,17 @@ describe.each(ROS2_DISTROS)('services between the daemon and rclpy nodes on ROS 
   }, 180_000);
 
   it('answers a call to a node killed in the middle of it with an error, and keeps serving', async () => {
-    const stuck = await node({ node: 'stuck', role: 'setbool_server', service: `${ns}/stuck`, hold: true });
+    const stuck = await node(
+      { node: 'stuck', role: 'setbool_server', service: `${ns}/stuck`, hold: true },
+      { doomed: true },
+    );
     await waitFor(async () => (await called()).includes(`${ns}/stuck`), `${ns}/stuck on the bus`, 60_000);
     const call = callService(`${ns}/stuck`, { data: true });
     await stuck.next((e) => e.event === 'request', 'the request at the node');
     await stuck.kill();
     const run = await call;
     expect(run.code, run.stdout).toBe(1);
-    // As soon as the graph has lost the node (Fast DDS's lease, 20 s by default), not at the call's timeout (60 s).
+    // As soon as the graph has lost the node (its lease: 2 s here, 20 by default), not at the call's timeout (60 s).
     expect(run.stdout).toContain(`the server of ROS service ${ns}/stuck left the graph before it answered`);
     await waitFor(async () => !(await called()).includes(`${ns}/stuck`), `${ns}/stuck gone from the bus`, 90_000);
     // The daemon runs on: another node's service is still called.

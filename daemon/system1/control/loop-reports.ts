@@ -8,14 +8,14 @@ export type LoopProblem = Extract<
 >;
 
 /**
- * What a loop thread asks the main thread to log: per problem one line per LogBurst window, per observation
- * two (going stale, and fresh again). A loop ticks up to 1000 times a second for months: a policy that fails
- * every tick, or a sensor that flickers around its age limit, must cost a line a minute, not one per tick or
- * per flicker. The first occurrence goes out at once with its details; what is held back is counted
- * (`suppressed`) on the next line. The tick is the clock: `tick()` sends a summary of what was held back
- * once its window ends, so the log's last word on an observation is its state now and a problem that
- * stopped still gets its count logged; `flush()` does so for everything when the loop stops. The counters in
- * shared memory (status, metrics) count every occurrence.
+ * What a loop thread asks the main thread to log: per problem one line per LogBurst window, per observation two
+ * (going stale, and fresh again), besides the two of its start. A loop ticks up to 1000 times a second for months:
+ * a policy that fails every tick, or a sensor that flickers around its age limit, must cost a line a minute, not one
+ * per tick or per flicker. The first occurrence goes out at once with its details; what is held back is counted
+ * (`suppressed`) on the next line. The tick is the clock: `tick()` sends a summary of what was held back once its
+ * window ends, so the log's last word on an observation is its state now and a problem that stopped still gets its
+ * count logged; `flush()` does so for everything when the loop stops. The counters in shared memory (status,
+ * metrics) count every occurrence.
  */
 export class LoopReports {
   #problems: LogBurst;
@@ -24,7 +24,7 @@ export class LoopReports {
   /** Per problem kind, the last occurrence held back: its summary repeats it with the count. */
   #lastHeld = new Map<string, LoopProblem>();
   /** Per topic the loop reads (LoopPlan.topics), its observation's state now. */
-  #topics: { topic: string; limitMs: number; stale: boolean; ageMs: number | null }[];
+  #topics: { topic: string; limitMs: number; stale: boolean; ageMs: number | null; seen: boolean }[];
   /** Something is held back: only then are the windows looked at for summaries. */
   #holding = false;
 
@@ -39,7 +39,7 @@ export class LoopReports {
     this.#post = post;
     this.#problems = new LogBurst({ intervalMs, now });
     this.#observations = new LogBurst({ intervalMs, burst: 2, now });
-    this.#topics = topics.map((t) => ({ topic: t.topic, limitMs: t.maxAgeMs, stale: false, ageMs: null }));
+    this.#topics = topics.map((t) => ({ topic: t.topic, limitMs: t.maxAgeMs, stale: false, ageMs: null, seen: false }));
   }
 
   /** A counted problem; true when it went to the log now, false when it was held back. */
@@ -56,12 +56,17 @@ export class LoopReports {
 
   /**
    * Topic `topic`'s (an index in the loop's topics) observation went stale (`ageMs` null: none ever came) or fresh
-   * again.
+   * again. Before the topic's first observation (the loop's start: none yet, then the first) both lines go out at
+   * once and spend nothing of its window, so a topic that drops out in the loop's first minute is logged as it does.
    */
   transition(topic: number, stale: boolean, ageMs: number | null): void {
     const s = this.#topics[topic]!;
     s.stale = stale;
     s.ageMs = ageMs;
+    if (!s.seen) {
+      s.seen = !stale;
+      return this.#post(this.#topicMessage(topic, 0));
+    }
     const held = this.#observations.take(String(topic));
     if (held === undefined) this.#holding = true;
     else this.#post(this.#topicMessage(topic, held));
