@@ -186,4 +186,21 @@ describe('LoopReports on a clock the test steps (what a loop thread posts to be 
     reports.flush();
     expect(posted.slice(7)).toEqual([{ kind: 'error', message: 'boom 6', count: 6, suppressed: 1 }]);
   });
+
+  it('counts every line of a topic fresh from the first tick: it had no start to exempt', () => {
+    const posted: LoopWorkerMessage[] = [];
+    const reports = new LoopReports({
+      post: (m) => void posted.push(m),
+      slots: [{ topic: '/scan', maxAgeMs: 150 }],
+      intervalMs: 60_000,
+      now: () => 0,
+    });
+    reports.transition(0, true, 160);
+    reports.transition(0, false, 2);
+    reports.transition(0, true, 155);
+    expect(posted).toEqual([
+      { kind: 'stale', topic: '/scan', ageMs: 160, limitMs: 150, suppressed: 0 },
+      { kind: 'fresh', topic: '/scan', suppressed: 0 },
+    ]);
+  });
 });

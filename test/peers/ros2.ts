@@ -71,7 +71,7 @@ function withoutRos(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * `env` for a node a test kills: Fast DDS's peers give it up 2 s after its last announcement (short-lease.xml), not
+ * `env` for a node a test kills: Fast DDS's peers give it up 3 s after its last announcement (short-lease.xml), not
  * the default 20 s, so a test of what the daemon does once the graph has lost it does not wait out the default.
  */
 export function withShortLease(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

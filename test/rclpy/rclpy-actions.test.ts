@@ -27,7 +27,7 @@ describe.each(ROS2_DISTROS)('actions between the daemon and rclpy nodes on ROS 2
   let daemon: Ros2Daemon;
   let server: RclpyPeer;
   const peers: RclpyPeer[] = [];
-  /** An rclpy node; one to be killed (`doomed`) leaves the graph 2 s after it dies (withShortLease), not 20. */
+  /** An rclpy node; one to be killed (`doomed`) leaves the graph 3 s after it dies (withShortLease), not 20. */
   const node = async (spec: Record<string, unknown>, { doomed = false } = {}) => {
     const peer = await RclpyPeer.start(ros.python, doomed ? withShortLease(env) : env, spec);
     peers.push(peer);

@@ -25,7 +25,7 @@ describe.each(ROS2_DISTROS)('services between the daemon and rclpy nodes on ROS 
   /** A node's SetBool, which the daemon calls. */
   let switcher: RclpyPeer;
   const peers: RclpyPeer[] = [];
-  /** An rclpy node; one to be killed (`doomed`) leaves the graph 2 s after it dies (withShortLease), not 20. */
+  /** An rclpy node; one to be killed (`doomed`) leaves the graph 3 s after it dies (withShortLease), not 20. */
   const node = async (spec: Record<string, unknown>, { doomed = false } = {}) => {
     const peer = await RclpyPeer.start(ros.python, doomed ? withShortLease(env) : env, spec);
     peers.push(peer);
@@ -136,7 +136,7 @@ describe.each(ROS2_DISTROS)('services between the daemon and rclpy nodes on ROS 
     await stuck.kill();
     const run = await call;
     expect(run.code, run.stdout).toBe(1);
-    // As soon as the graph has lost the node (its lease: 2 s here, 20 by default), not at the call's timeout (60 s).
+    // As soon as the graph has lost the node (its lease: 3 s here, 20 by default), not at the call's timeout (60 s).
     expect(run.stdout).toContain(`the server of ROS service ${ns}/stuck left the graph before it answered`);
     await waitFor(async () => !(await called()).includes(`${ns}/stuck`), `${ns}/stuck gone from the bus`, 90_000);
     // The daemon runs on: another node's service is still called.

@@ -40,7 +40,7 @@ export interface LoopWorkerData {
    * receiveMessageOnPort and never listens on it, so it never has to yield to its event loop for a chunk.
    */
   inference?: MessagePort;
-  /** The window of the loop's log lines: one per problem (two per observation) per window (see LoopReports). */
+  /** The window of the loop's log lines: one per problem, two per observation past its start (LoopReports). */
   logIntervalMs: number;
 }
 

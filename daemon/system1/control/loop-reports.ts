@@ -24,7 +24,7 @@ export class LoopReports {
   /** Per problem kind, the last occurrence held back: its summary repeats it with the count. */
   #lastHeld = new Map<string, LoopProblem>();
   /** Per topic the loop reads (LoopPlan.topics), its observation's state now. */
-  #topics: { topic: string; limitMs: number; stale: boolean; ageMs: number | null; seen: boolean }[];
+  #topics: { topic: string; limitMs: number; stale: boolean; ageMs: number | null; observed: boolean }[];
   /** Something is held back: only then are the windows looked at for summaries. */
   #holding = false;
 
@@ -39,7 +39,13 @@ export class LoopReports {
     this.#post = post;
     this.#problems = new LogBurst({ intervalMs, now });
     this.#observations = new LogBurst({ intervalMs, burst: 2, now });
-    this.#topics = topics.map((t) => ({ topic: t.topic, limitMs: t.maxAgeMs, stale: false, ageMs: null, seen: false }));
+    this.#topics = topics.map((t) => ({
+      topic: t.topic,
+      limitMs: t.maxAgeMs,
+      stale: false,
+      ageMs: null,
+      observed: false,
+    }));
   }
 
   /** A counted problem; true when it went to the log now, false when it was held back. */
@@ -56,17 +62,17 @@ export class LoopReports {
 
   /**
    * Topic `topic`'s (an index in the loop's topics) observation went stale (`ageMs` null: none ever came) or fresh
-   * again. Before the topic's first observation (the loop's start: none yet, then the first) both lines go out at
-   * once and spend nothing of its window, so a topic that drops out in the loop's first minute is logged as it does.
+   * again. The loop's start (none yet, then the first) goes out at once and spends nothing of the topic's window, so
+   * a topic that drops out in the loop's first minute is logged as it does. Any transition with an age marks the topic
+   * observed: one fresh from the first tick has no start to exempt.
    */
   transition(topic: number, stale: boolean, ageMs: number | null): void {
     const s = this.#topics[topic]!;
+    const start = !s.observed && (ageMs === null || !stale);
+    if (ageMs !== null) s.observed = true;
     s.stale = stale;
     s.ageMs = ageMs;
-    if (!s.seen) {
-      s.seen = !stale;
-      return this.#post(this.#topicMessage(topic, 0));
-    }
+    if (start) return this.#post(this.#topicMessage(topic, 0));
     const held = this.#observations.take(String(topic));
     if (held === undefined) this.#holding = true;
     else this.#post(this.#topicMessage(topic, held));
