@@ -260,26 +260,8 @@ export async function chunkParity(
   inputs: string[],
 ): Promise<{ frames: number; maxAbsDiff: number }> {
   const ours = join(dir, 'daemon-chunks.jsonl');
-  const list = episodes.join(',');
-  const replayed = await runCli(
-    [
-      'policy',
-      'replay',
-      'act',
-      dataset,
-      '--config',
-      join(dir, 'serve.yaml'),
-      ...inputs.flatMap((name) => ['--input', `${name}=${name}`]),
-      '--episodes',
-      list,
-      '--outputs',
-      ours,
-      '--json',
-    ],
-    { cwd: dir, env, timeoutMs: 300_000 },
-  );
-  if (replayed.code !== 0) throw new Error(`policy replay failed: ${replayed.stderr}`);
   const theirs = join(dir, 'lerobot-chunks.jsonl');
+  const list = episodes.join(',');
   const [command, ...args] = lerobotCommand(
     CHECKPOINT_SCRIPT,
     'predict-dataset',
@@ -290,7 +272,28 @@ export async function chunkParity(
     '--out',
     theirs,
   );
-  await runPeer(command!, args);
+  // The two runtimes side by side: each reads the dataset and decodes its frames itself.
+  const [replayed] = await Promise.all([
+    runCli(
+      [
+        'policy',
+        'replay',
+        'act',
+        dataset,
+        '--config',
+        join(dir, 'serve.yaml'),
+        ...inputs.flatMap((name) => ['--input', `${name}=${name}`]),
+        '--episodes',
+        list,
+        '--outputs',
+        ours,
+        '--json',
+      ],
+      { cwd: dir, env, timeoutMs: 300_000 },
+    ),
+    runPeer(command!, args),
+  ]);
+  if (replayed.code !== 0) throw new Error(`policy replay failed: ${replayed.stderr}`);
   const read = (file: string) =>
     readFileSync(file, 'utf8')
       .trim()
