@@ -133,6 +133,34 @@ describe("the daemon's frame decode processes", () => {
     },
   );
 
+  it(
+    'charge an abandoned decode its budget, not how long a loaded machine took to end it: its camera keeps its turns',
+    { timeout: 240_000 },
+    async () => {
+      // The clock the pool times decodes by: 5 s between readings while b's first frame is abandoned, as on a machine
+      // too loaded to hear the kill at once; still otherwise.
+      let slow = false;
+      let reading = 0;
+      const pool = new DecodePool({ processes: 1, memoryMb: 1024, now: () => (slow ? reading++ * 5000 : 0) });
+      pools.push(pool);
+      const png = { format: 'png', data: await costlyPng() };
+      const [a, b] = ['/a', '/b'].map((t) => new FrameDecoder({ name: `camera ${t}`, timeoutMs: 1, pool }));
+      await expect(a!.decode(png, target)).rejects.toThrow('abandoned');
+      slow = true;
+      await expect(b!.decode(png, target)).rejects.toThrow('abandoned');
+      slow = false;
+      const settled: string[] = [];
+      const given = (camera: FrameDecoder, name: string) =>
+        camera.decode(png, target).then(
+          () => settled.push(name),
+          () => settled.push(name),
+        );
+      await Promise.all([...Array.from({ length: 4 }, () => given(a!, 'a')), given(b!, 'b')]);
+      // Charged the 5 s, b would wait for every one of a's frames.
+      expect(settled.indexOf('b')).toBeLessThanOrEqual(1);
+    },
+  );
+
   it('restart a process whose decode left it past its share of the memory budget', async () => {
     const pool = poolOf(1, 1); // a share of 1 MB: every process is past it after a decode
     const camera = new FrameDecoder({ name: 'camera /c', timeoutMs: 30_000, pool });

@@ -270,7 +270,9 @@ export class DecodePool {
     }
     // What the frame cost its process in CPU time, not how long a loaded machine took to give it that: on cores
     // other work holds, every camera's decodes take longer, and moving them all to the nice-19 process starves them.
-    const cost = reply instanceof Error ? this.#now() - started : reply.cpuMs;
+    // An abandoned decode costs its budget: the kill came then, and how late a loaded machine heard the process end
+    // is not the camera's doing (charged, it would cost that camera its next turns).
+    const cost = abandoned ? source.timeoutMs : reply instanceof Error ? this.#now() - started : reply.cpuMs;
     source.spentMs += cost;
     if (abandoned || reply instanceof DecodeProcessEnded || cost >= source.timeoutMs / 2) {
       source.costly = true;
