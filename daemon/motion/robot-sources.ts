@@ -46,7 +46,9 @@ export function ambiguousPublishers(
       graph
         .endpoints({ name: topic, kind: 'publisher' })
         .filter((e) => !e.local)
-        .map((e) => e.node),
+        // A publisher whose node the graph cannot name (its node info not yet heard, or no ROS node at all) is one
+        // source of its own: two such would otherwise read as one node.
+        .map((e) => (e.node.includes('_NODE_NAME_UNKNOWN_') ? `${e.node} (${e.id})` : e.node)),
     ),
   ].sort();
   if (named.length === 0)
